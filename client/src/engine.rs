@@ -1,0 +1,98 @@
+//! The sync engine: push pending edits, pull remote changes, until nothing is waiting.
+//!
+//! Written once against [`LocalStore`] and [`Transport`]; the browser plugs in IndexedDB
+//! and `gloo-net`, native tests plug in memory and an HTTP client against a real server.
+
+use sync_core::limits::MAX_CHANGES_PER_REQUEST;
+use sync_core::protocol::{ErrorBody, SyncRequest, SyncResponse, PROTOCOL_VERSION};
+
+use crate::local::{LocalStore, StoreError, META_CLOCK_OFFSET};
+use crate::platform;
+
+/// Sends one sync request.
+#[allow(async_fn_in_trait)]
+pub trait Transport {
+    /// `POST /sync`.
+    async fn sync(&self, request: &SyncRequest) -> Result<SyncResponse, TransportError>;
+}
+
+/// Why a request did not produce a sync response.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransportError {
+    /// No answer: offline, DNS, connection refused, timeout.
+    #[error("cannot reach the server: {0}")]
+    Network(String),
+    /// The server answered with an error status.
+    #[error("the server answered {status}: {}", body.as_ref().map_or("", |b| b.message.as_str()))]
+    Http {
+        /// HTTP status.
+        status: u16,
+        /// The JSON error body, when there was one.
+        body: Option<ErrorBody>,
+    },
+    /// The server's answer was not a sync response.
+    #[error("unexpected answer from the server: {0}")]
+    Decode(String),
+}
+
+/// Why a sync run stopped early. Local data is never lost by a failed run: the local store
+/// is only written with complete, successful responses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SyncError {
+    /// The request failed.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// The local store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The server keeps saying there is more after many rounds.
+    #[error("sync did not finish after {0} rounds; it continues next time")]
+    TooManyRounds(usize),
+}
+
+/// What one sync run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Requests made.
+    pub rounds: usize,
+    /// Changes pushed.
+    pub pushed: usize,
+    /// Remote note states received.
+    pub pulled: usize,
+}
+
+/// Most request rounds in one run, so a misbehaving server cannot spin the client forever.
+pub const MAX_ROUNDS: usize = 1000;
+
+/// Pushes every pending change and pulls until the server has nothing more.
+pub async fn sync<S: LocalStore, T: Transport>(
+    store: &S,
+    transport: &T,
+) -> Result<SyncReport, SyncError> {
+    let mut report = SyncReport::default();
+    while report.rounds < MAX_ROUNDS {
+        let mut changes: Vec<_> =
+            store.list().await?.iter().filter_map(|n| n.pending_change()).collect();
+        changes.sort_by(|a, b| a.hlc.cmp(&b.hlc));
+        let more_to_push = changes.len() > MAX_CHANGES_PER_REQUEST;
+        changes.truncate(MAX_CHANGES_PER_REQUEST);
+        let request = SyncRequest {
+            protocol: PROTOCOL_VERSION,
+            cursor: store.cursor().await?,
+            changes,
+            limit: None,
+        };
+        let sent_at = platform::now_ms();
+        let response = transport.sync(&request).await?;
+        let offset = response.server_time_ms as i64 - sent_at as i64;
+        store.set_meta(META_CLOCK_OFFSET, &offset.to_string()).await?;
+        store.commit_sync(&response).await?;
+        report.rounds += 1;
+        report.pushed += request.changes.len();
+        report.pulled += response.changes.len();
+        if !response.has_more && !more_to_push {
+            return Ok(report);
+        }
+    }
+    Err(SyncError::TooManyRounds(MAX_ROUNDS))
+}

@@ -1,0 +1,130 @@
+//! The IndexedDB [`LocalStore`], through `rexie`.
+//!
+//! Schema (database `tern`, version 1): object store `notes` keyed by `id`, holding
+//! [`LocalNote`] records; object store `meta` with out-of-line string keys (node id,
+//! cursor, clock offset). A sync response is applied in one read-write transaction over
+//! both stores, so the cursor never moves without the data it covers.
+
+use rexie::{ObjectStore, Rexie, TransactionMode};
+use serde::Serialize;
+use sync_core::protocol::{Cursor, SyncResponse};
+use sync_core::NoteId;
+use wasm_bindgen::JsValue;
+
+use crate::local::{affected_ids, reconcile, LocalNote, LocalStore, StoreError, META_CURSOR};
+
+const NOTES: &str = "notes";
+const META: &str = "meta";
+/// The local schema version. Bump it, with a migration in [`IdbStore::open`], whenever the
+/// stored shape changes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Tern's notes in the browser's IndexedDB.
+pub struct IdbStore {
+    db: Rexie,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+fn to_js<T: Serialize>(v: &T) -> Result<JsValue, StoreError> {
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn from_js(v: JsValue) -> Result<LocalNote, StoreError> {
+    serde_wasm_bindgen::from_value(v).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+impl IdbStore {
+    /// Opens (creating or upgrading) the database `name`.
+    pub async fn open(name: &str) -> Result<Self, StoreError> {
+        let db = Rexie::builder(name)
+            .version(SCHEMA_VERSION)
+            .add_object_store(ObjectStore::new(NOTES).key_path("id"))
+            .add_object_store(ObjectStore::new(META))
+            .build()
+            .await
+            .map_err(unavailable)?;
+        Ok(Self { db })
+    }
+
+    /// Deletes the database `name` (tests).
+    pub async fn delete(name: &str) -> Result<(), StoreError> {
+        Rexie::delete(name).await.map_err(unavailable)
+    }
+}
+
+impl LocalStore for IdbStore {
+    async fn get(&self, id: &NoteId) -> Result<Option<LocalNote>, StoreError> {
+        let tx = self.db.transaction(&[NOTES], TransactionMode::ReadOnly).map_err(unavailable)?;
+        let store = tx.store(NOTES).map_err(unavailable)?;
+        let v = store.get(JsValue::from_str(id.as_str())).await.map_err(unavailable)?;
+        v.map(from_js).transpose()
+    }
+
+    async fn put(&self, note: &LocalNote) -> Result<(), StoreError> {
+        let tx = self.db.transaction(&[NOTES], TransactionMode::ReadWrite).map_err(unavailable)?;
+        let store = tx.store(NOTES).map_err(unavailable)?;
+        store.put(&to_js(note)?, None).await.map_err(unavailable)?;
+        tx.done().await.map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn list(&self) -> Result<Vec<LocalNote>, StoreError> {
+        let tx = self.db.transaction(&[NOTES], TransactionMode::ReadOnly).map_err(unavailable)?;
+        let store = tx.store(NOTES).map_err(unavailable)?;
+        let all = store.get_all(None, None).await.map_err(unavailable)?;
+        all.into_iter().map(from_js).collect()
+    }
+
+    async fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let tx = self.db.transaction(&[META], TransactionMode::ReadOnly).map_err(unavailable)?;
+        let store = tx.store(META).map_err(unavailable)?;
+        let v = store.get(JsValue::from_str(key)).await.map_err(unavailable)?;
+        Ok(v.and_then(|v| v.as_string()))
+    }
+
+    async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        let tx = self.db.transaction(&[META], TransactionMode::ReadWrite).map_err(unavailable)?;
+        let store = tx.store(META).map_err(unavailable)?;
+        store
+            .put(&JsValue::from_str(value), Some(&JsValue::from_str(key)))
+            .await
+            .map_err(unavailable)?;
+        tx.done().await.map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn cursor(&self) -> Result<Option<Cursor>, StoreError> {
+        Ok(self.get_meta(META_CURSOR).await?.map(Cursor))
+    }
+
+    async fn commit_sync(&self, response: &SyncResponse) -> Result<(), StoreError> {
+        let tx = self
+            .db
+            .transaction(&[NOTES, META], TransactionMode::ReadWrite)
+            .map_err(unavailable)?;
+        let notes = tx.store(NOTES).map_err(unavailable)?;
+        let meta = tx.store(META).map_err(unavailable)?;
+        for id in affected_ids(response) {
+            let current = notes
+                .get(JsValue::from_str(id.as_str()))
+                .await
+                .map_err(unavailable)?
+                .map(from_js)
+                .transpose()?;
+            let result = response.results.iter().find(|r| r.note_id == id);
+            let pulled = response.changes.iter().find(|n| n.id == id);
+            if let Some(n) = reconcile(current.as_ref(), result, pulled) {
+                notes.put(&to_js(&n)?, None).await.map_err(unavailable)?;
+            }
+        }
+        meta.put(&JsValue::from_str(&response.cursor.0), Some(&JsValue::from_str(META_CURSOR)))
+            .await
+            .map_err(unavailable)?;
+        tx.done().await.map_err(unavailable)?;
+        Ok(())
+    }
+}

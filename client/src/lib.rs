@@ -1,0 +1,25 @@
+//! # tern-client: Tern's local-first client
+//!
+//! The local store is the source of truth for the UI; the network only ever feeds it.
+//!
+//! ## Layout
+//! - [`local`]: the note as a device keeps it ([`local::LocalNote`], with its
+//!   [`local::SyncState`]), the [`local::LocalStore`] trait every backend implements, the
+//!   edits a user makes ([`local::Notes`]) and the pure rules that fold a server response
+//!   into local state ([`local::reconcile`]).
+//! - [`memory`]: an in-memory [`local::LocalStore`] for native tests.
+//! - `idb` (wasm32 only): the IndexedDB store, through `rexie`.
+//! - [`engine`]: the sync engine, written once against [`local::LocalStore`] and
+//!   [`engine::Transport`].
+//! - `http` (wasm32 only): the browser transport, through `gloo-net`.
+//! - [`platform`]: wall clock and random ids, from the browser or from `std`.
+
+pub mod engine;
+pub mod local;
+pub mod memory;
+pub mod platform;
+
+#[cfg(target_arch = "wasm32")]
+pub mod http;
+#[cfg(target_arch = "wasm32")]
+pub mod idb;

@@ -1,0 +1,380 @@
+//! The device's copy of the notes, and the rules that keep it honest.
+//!
+//! Every edit is written to the local store first, marked pending, and only later pushed.
+//! A pending edit is never overwritten by a pulled change; it stays until the server has
+//! answered for that exact change.
+
+use serde::{Deserialize, Serialize};
+use sync_core::protocol::{Change, ChangeOutcome, ChangeResult, Cursor, SyncResponse};
+use sync_core::{ChangeId, Hlc, HlcClock, NoteId, NoteState};
+
+use crate::platform;
+
+/// A note as this device keeps it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocalNote {
+    /// The note's id.
+    pub id: NoteId,
+    /// Title.
+    pub title: String,
+    /// Body.
+    pub content: String,
+    /// True once deleted (kept as a tombstone until the delete is synced).
+    pub deleted: bool,
+    /// Clock of this state (local edit or remote change).
+    pub hlc: Hlc,
+    /// The server version this state derives from; `None` if the server never had it.
+    pub base_version: Option<u64>,
+    /// The change id of the local edit not yet accepted by the server, if any.
+    pub pending: Option<ChangeId>,
+    /// What the user sees about this note's sync.
+    pub sync: SyncState,
+}
+
+/// Sync state of one note, as shown to the user.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum SyncState {
+    /// The server has exactly this version.
+    Synced,
+    /// A local edit waits to be pushed.
+    Pending,
+    /// The server refused the last edit; it stays here, with the reason.
+    Failed {
+        /// The server's reject code.
+        code: String,
+        /// What to do about it.
+        message: String,
+    },
+}
+
+impl LocalNote {
+    /// The note as the server sent it, with nothing pending.
+    pub fn from_remote(s: &NoteState) -> Self {
+        Self {
+            id: s.id.clone(),
+            title: s.title.clone(),
+            content: s.content.clone(),
+            deleted: s.deleted,
+            hlc: s.hlc.clone(),
+            base_version: Some(s.version),
+            pending: None,
+            sync: SyncState::Synced,
+        }
+    }
+
+    /// The change to push for this note's pending edit, if there is one to push.
+    pub fn pending_change(&self) -> Option<Change> {
+        if matches!(self.sync, SyncState::Failed { .. }) {
+            return None; // refused as sent: waits for the user to edit it again
+        }
+        Some(Change {
+            change_id: self.pending.clone()?,
+            note_id: self.id.clone(),
+            hlc: self.hlc.clone(),
+            base_version: self.base_version,
+            title: self.title.clone(),
+            content: self.content.clone(),
+            deleted: self.deleted,
+        })
+    }
+}
+
+/// Why the local store failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The browser refused to open or use the database (private mode, quota, blocked upgrade).
+    #[error("the local database is unavailable: {0}")]
+    Unavailable(String),
+    /// A stored record could not be read back.
+    #[error("a stored record is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// Storage of the device's notes and sync metadata. One implementation per backend
+/// (IndexedDB in the browser, memory in tests), all held to the same test suite.
+#[allow(async_fn_in_trait)]
+pub trait LocalStore {
+    /// One note.
+    async fn get(&self, id: &NoteId) -> Result<Option<LocalNote>, StoreError>;
+    /// Writes one note; durable when this returns.
+    async fn put(&self, note: &LocalNote) -> Result<(), StoreError>;
+    /// Every note, tombstones included, in no particular order.
+    async fn list(&self) -> Result<Vec<LocalNote>, StoreError>;
+    /// A metadata value (device id, clock offset).
+    async fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError>;
+    /// Writes a metadata value.
+    async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError>;
+    /// The cursor of the last applied pull.
+    async fn cursor(&self) -> Result<Option<Cursor>, StoreError>;
+    /// Folds a sync response into the store with [`reconcile`]: every affected note and
+    /// the new cursor are written in one transaction, or none of them is.
+    async fn commit_sync(&self, response: &SyncResponse) -> Result<(), StoreError>;
+}
+
+/// The meta key of the device's node id.
+pub const META_NODE_ID: &str = "node_id";
+/// The meta key of the pull cursor.
+pub const META_CURSOR: &str = "cursor";
+/// The meta key of the estimated offset of the server clock, in ms (server minus device).
+pub const META_CLOCK_OFFSET: &str = "clock_offset_ms";
+
+/// The note ids a response touches, each once.
+pub fn affected_ids(response: &SyncResponse) -> Vec<NoteId> {
+    let mut ids: Vec<NoteId> = response
+        .results
+        .iter()
+        .map(|r| r.note_id.clone())
+        .chain(response.changes.iter().map(|n| n.id.clone()))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+/// The new local state of one note after a sync response. `result` is the server's answer
+/// to the change this device pushed for the note (if it pushed one); `pulled` is the
+/// note's state in the response's remote changes (if present). Returns `None` when the
+/// note should stay as it is.
+///
+/// The rules: an answer only settles the exact change it answers (a newer local edit made
+/// while the request was in flight stays pending); a pulled state never replaces a pending
+/// local edit; a rejected edit stays local, marked failed with the reason.
+pub fn reconcile(
+    current: Option<&LocalNote>,
+    result: Option<&ChangeResult>,
+    pulled: Option<&NoteState>,
+) -> Option<LocalNote> {
+    let mut note = current.cloned();
+    if let (Some(n), Some(r)) = (note.as_mut(), result) {
+        let answers_pending = n.pending.as_ref() == Some(&r.change_id);
+        match &r.outcome {
+            ChangeOutcome::Applied { version } if answers_pending => {
+                n.pending = None;
+                n.sync = SyncState::Synced;
+                n.base_version = Some(*version);
+            }
+            ChangeOutcome::Applied { version } => n.base_version = Some(*version),
+            ChangeOutcome::Superseded { current } if answers_pending => {
+                *n = LocalNote::from_remote(current);
+            }
+            ChangeOutcome::Superseded { current } => n.base_version = Some(current.version),
+            ChangeOutcome::Rejected { code, message } if answers_pending => {
+                let code = serde_json::to_value(code)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                n.sync = SyncState::Failed { code, message: message.clone() };
+            }
+            ChangeOutcome::Rejected { .. } => {}
+        }
+    }
+    if let Some(p) = pulled {
+        match note.as_ref() {
+            None => note = Some(LocalNote::from_remote(p)),
+            Some(n) if n.pending.is_some() => {}
+            Some(n) if n.base_version.is_none_or(|v| p.version >= v) => {
+                note = Some(LocalNote::from_remote(p));
+            }
+            Some(_) => {}
+        }
+    }
+    match (current, note) {
+        (Some(c), Some(n)) if *c == n => None,
+        (_, n) => n,
+    }
+}
+
+/// The edits a user makes, on top of a [`LocalStore`].
+pub struct Notes<S> {
+    store: S,
+    node: String,
+}
+
+impl<S: LocalStore> Notes<S> {
+    /// Opens the notes of `store`, giving the device a node id on first use.
+    pub async fn open(store: S) -> Result<Self, StoreError> {
+        let node = match store.get_meta(META_NODE_ID).await? {
+            Some(n) => n,
+            None => {
+                let n = platform::random_id();
+                store.set_meta(META_NODE_ID, &n).await?;
+                n
+            }
+        };
+        Ok(Self { store, node })
+    }
+
+    /// The underlying store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// This device's node id.
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    /// Every live note, newest first.
+    pub async fn list(&self) -> Result<Vec<LocalNote>, StoreError> {
+        let mut notes: Vec<LocalNote> =
+            self.store.list().await?.into_iter().filter(|n| !n.deleted).collect();
+        notes.sort_by(|a, b| b.hlc.cmp(&a.hlc));
+        Ok(notes)
+    }
+
+    /// Creates a note; it is durable and pending when this returns.
+    pub async fn create(&self, title: &str, content: &str) -> Result<LocalNote, StoreError> {
+        let note = LocalNote {
+            id: NoteId(platform::random_id()),
+            title: title.to_owned(),
+            content: content.to_owned(),
+            deleted: false,
+            hlc: self.stamp(None).await?,
+            base_version: None,
+            pending: Some(ChangeId(platform::random_id())),
+            sync: SyncState::Pending,
+        };
+        self.store.put(&note).await?;
+        Ok(note)
+    }
+
+    /// Replaces a note's title and content. Returns `None` if there is no such note.
+    pub async fn edit(
+        &self,
+        id: &NoteId,
+        title: &str,
+        content: &str,
+    ) -> Result<Option<LocalNote>, StoreError> {
+        self.change(id, |n| {
+            n.title = title.to_owned();
+            n.content = content.to_owned();
+        })
+        .await
+    }
+
+    /// Deletes a note (a pending tombstone until synced).
+    pub async fn delete(&self, id: &NoteId) -> Result<Option<LocalNote>, StoreError> {
+        self.change(id, |n| {
+            n.deleted = true;
+            n.title.clear();
+            n.content.clear();
+        })
+        .await
+    }
+
+    async fn change(
+        &self,
+        id: &NoteId,
+        f: impl FnOnce(&mut LocalNote),
+    ) -> Result<Option<LocalNote>, StoreError> {
+        let Some(mut note) = self.store.get(id).await? else { return Ok(None) };
+        f(&mut note);
+        note.hlc = self.stamp(Some(&note.hlc)).await?;
+        note.pending = Some(ChangeId(platform::random_id()));
+        note.sync = SyncState::Pending;
+        self.store.put(&note).await?;
+        Ok(Some(note))
+    }
+
+    /// A timestamp after `after` (the state being edited), from the device clock corrected
+    /// by the last known server clock offset.
+    async fn stamp(&self, after: Option<&Hlc>) -> Result<Hlc, StoreError> {
+        let offset: i64 = self
+            .store
+            .get_meta(META_CLOCK_OFFSET)
+            .await?
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let now = platform::now_ms().saturating_add_signed(offset);
+        let mut clock = HlcClock::new(self.node.clone());
+        if let Some(h) = after {
+            clock.observe(h, now);
+        }
+        Ok(clock.tick(now))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sync_core::protocol::RejectCode;
+
+    fn hlc(w: u64) -> Hlc {
+        Hlc { wall_ms: w, counter: 0, node: "d".into() }
+    }
+
+    fn pending_note(change: &str) -> LocalNote {
+        LocalNote {
+            id: "n".into(),
+            title: "mine".into(),
+            content: String::new(),
+            deleted: false,
+            hlc: hlc(10),
+            base_version: Some(3),
+            pending: Some(change.into()),
+            sync: SyncState::Pending,
+        }
+    }
+
+    fn remote(v: u64) -> NoteState {
+        NoteState {
+            id: "n".into(),
+            title: "theirs".into(),
+            content: String::new(),
+            deleted: false,
+            hlc: hlc(20),
+            version: v,
+        }
+    }
+
+    fn result(change: &str, outcome: ChangeOutcome) -> ChangeResult {
+        ChangeResult { change_id: change.into(), note_id: "n".into(), outcome }
+    }
+
+    #[test]
+    fn a_pulled_change_never_replaces_a_pending_edit() {
+        let n = pending_note("c1");
+        assert_eq!(reconcile(Some(&n), None, Some(&remote(9))), None);
+    }
+
+    #[test]
+    fn an_answer_to_an_older_change_keeps_the_newer_edit_pending() {
+        let n = pending_note("c2");
+        let r = result("c1", ChangeOutcome::Applied { version: 7 });
+        let after = reconcile(Some(&n), Some(&r), None).unwrap();
+        assert_eq!(after.pending, Some("c2".into()));
+        assert_eq!(after.sync, SyncState::Pending);
+        assert_eq!(after.base_version, Some(7));
+    }
+
+    #[test]
+    fn a_rejected_edit_stays_with_its_reason() {
+        let n = pending_note("c1");
+        let r = result(
+            "c1",
+            ChangeOutcome::Rejected { code: RejectCode::TooLarge, message: "shorten".into() },
+        );
+        let after = reconcile(Some(&n), Some(&r), None).unwrap();
+        assert_eq!(after.title, "mine");
+        assert_eq!(after.pending, Some("c1".into()));
+        assert_eq!(after.sync, SyncState::Failed { code: "too_large".into(), message: "shorten".into() });
+        assert_eq!(after.pending_change(), None, "a refused change is not pushed again as is");
+    }
+
+    #[test]
+    fn an_applied_edit_becomes_synced() {
+        let n = pending_note("c1");
+        let r = result("c1", ChangeOutcome::Applied { version: 8 });
+        let after = reconcile(Some(&n), Some(&r), None).unwrap();
+        assert_eq!((after.pending, after.sync, after.base_version), (None, SyncState::Synced, Some(8)));
+    }
+
+    #[test]
+    fn an_older_pulled_version_does_not_replace_a_newer_synced_one() {
+        let mut n = LocalNote::from_remote(&remote(9));
+        n.title = "v9".into();
+        assert_eq!(reconcile(Some(&n), None, Some(&remote(4))), None);
+        assert_eq!(reconcile(Some(&n), None, Some(&remote(12))).unwrap().base_version, Some(12));
+    }
+}

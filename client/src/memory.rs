@@ -1,0 +1,64 @@
+//! An in-memory [`LocalStore`], for native tests of the engine.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+use sync_core::protocol::{Cursor, SyncResponse};
+use sync_core::NoteId;
+
+use crate::local::{affected_ids, reconcile, LocalNote, LocalStore, StoreError, META_CURSOR};
+
+/// Notes and metadata in memory; `commit_sync` is trivially atomic.
+#[derive(Default)]
+pub struct MemoryStore {
+    notes: RefCell<BTreeMap<NoteId, LocalNote>>,
+    meta: RefCell<BTreeMap<String, String>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl LocalStore for MemoryStore {
+    async fn get(&self, id: &NoteId) -> Result<Option<LocalNote>, StoreError> {
+        Ok(self.notes.borrow().get(id).cloned())
+    }
+
+    async fn put(&self, note: &LocalNote) -> Result<(), StoreError> {
+        self.notes.borrow_mut().insert(note.id.clone(), note.clone());
+        Ok(())
+    }
+
+    async fn list(&self) -> Result<Vec<LocalNote>, StoreError> {
+        Ok(self.notes.borrow().values().cloned().collect())
+    }
+
+    async fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.meta.borrow().get(key).cloned())
+    }
+
+    async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.meta.borrow_mut().insert(key.to_owned(), value.to_owned());
+        Ok(())
+    }
+
+    async fn cursor(&self) -> Result<Option<Cursor>, StoreError> {
+        Ok(self.meta.borrow().get(META_CURSOR).cloned().map(Cursor))
+    }
+
+    async fn commit_sync(&self, response: &SyncResponse) -> Result<(), StoreError> {
+        let mut notes = self.notes.borrow_mut();
+        for id in affected_ids(response) {
+            let result = response.results.iter().find(|r| r.note_id == id);
+            let pulled = response.changes.iter().find(|n| n.id == id);
+            if let Some(n) = reconcile(notes.get(&id), result, pulled) {
+                notes.insert(id, n);
+            }
+        }
+        self.meta.borrow_mut().insert(META_CURSOR.to_owned(), response.cursor.0.clone());
+        Ok(())
+    }
+}

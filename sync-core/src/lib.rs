@@ -1,0 +1,32 @@
+//! # sync-core: the part of Tern that client and server must agree on
+//!
+//! Everything here is pure: no I/O, no clocks read, no randomness. The server (`server`)
+//! and the browser client (`tern-client`) both depend on it, so the wire format and the
+//! rules that decide which version of a note wins are written exactly once.
+//!
+//! ## Layout
+//! - [`hlc`]: hybrid logical clocks. Every change carries one; they order edits across
+//!   devices without trusting any device's wall clock alone.
+//! - [`model`]: the note as stored and sent ([`model::NoteState`]) and the identifiers.
+//! - [`protocol`]: the `POST /sync` request and response, per-change outcomes and the JSON
+//!   error body. Versioned by [`protocol::PROTOCOL_VERSION`]; frozen by golden fixtures in
+//!   `tests/fixtures/`.
+//! - [`limits`]: the documented size limits and the validation that enforces them.
+//! - [`merge`]: the decision the server makes for each pushed change.
+//!
+//! ## Terms
+//! - **change**: one edit (or delete) of one note, pushed by a client.
+//! - **version**: the server's per-user commit sequence number of a note's latest change.
+//!   Versions only grow and are assigned in commit order, so they double as the pull cursor.
+//! - **cursor**: opaque server-issued position in a user's change feed.
+//! - **tombstone**: a note with `deleted: true`; deletes are changes like any other.
+
+pub mod hlc;
+pub mod limits;
+pub mod merge;
+pub mod model;
+pub mod protocol;
+
+pub use hlc::{Hlc, HlcClock};
+pub use model::{ChangeId, NoteId, NoteState};
+pub use protocol::{Change, ChangeOutcome, ChangeResult, Cursor, ErrorBody, ErrorCode};

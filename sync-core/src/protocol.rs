@@ -1,0 +1,162 @@
+//! The `POST /sync` wire format, version 1.
+//!
+//! One round trip pushes a batch of local changes and pulls the remote changes after the
+//! client's cursor. See `docs/sync-protocol.md` for the prose contract; the golden fixtures
+//! in `sync-core/tests/fixtures/` freeze the JSON. Adding an optional field is not a version
+//! change (unknown fields are ignored on both sides); renaming or removing one is.
+
+use crate::hlc::Hlc;
+use crate::model::{ChangeId, NoteId, NoteState};
+use serde::{Deserialize, Serialize};
+
+/// The protocol version this build speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// An opaque position in a user's change feed, issued by the server. Clients store it and
+/// send it back unchanged; they never build or compare cursors.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Cursor(pub String);
+
+/// One local change pushed by a client: the note's full new state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    /// Idempotency key of this change.
+    pub change_id: ChangeId,
+    /// The note changed.
+    pub note_id: NoteId,
+    /// The device's clock when the change was made.
+    pub hlc: Hlc,
+    /// The server version the device had when it made the change (`None` for a note the
+    /// device created). Lets the server tell a concurrent edit from a sequential one.
+    #[serde(default)]
+    pub base_version: Option<u64>,
+    /// New title (empty for a delete).
+    #[serde(default)]
+    pub title: String,
+    /// New content (empty for a delete).
+    #[serde(default)]
+    pub content: String,
+    /// True to delete the note.
+    #[serde(default)]
+    pub deleted: bool,
+}
+
+/// Body of `POST /sync`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncRequest {
+    /// Must be [`PROTOCOL_VERSION`]; other versions get `unsupported_protocol`.
+    pub protocol: u32,
+    /// Where the last pull ended; `None` on a device's first sync.
+    #[serde(default)]
+    pub cursor: Option<Cursor>,
+    /// Local changes to push (at most [`crate::limits::MAX_CHANGES_PER_REQUEST`]).
+    #[serde(default)]
+    pub changes: Vec<Change>,
+    /// Most remote changes to return (default and maximum
+    /// [`crate::limits::MAX_PULL_LIMIT`]).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// Body of a successful `POST /sync`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncResponse {
+    /// The protocol version of the response.
+    pub protocol: u32,
+    /// One result per pushed change, in request order.
+    pub results: Vec<ChangeResult>,
+    /// Remote changes after the request's cursor, in commit order (each note at most once,
+    /// in its latest state). Includes this client's own changes just applied.
+    pub changes: Vec<NoteState>,
+    /// The cursor to send next time.
+    pub cursor: Cursor,
+    /// True when more remote changes are waiting: sync again at once with `cursor`.
+    pub has_more: bool,
+    /// The server's clock, in milliseconds since the epoch. Clients use it to correct the
+    /// wall-clock part of their hybrid logical clock.
+    pub server_time_ms: u64,
+}
+
+/// What happened to one pushed change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeResult {
+    /// The change's idempotency key.
+    pub change_id: ChangeId,
+    /// The note it changed.
+    pub note_id: NoteId,
+    /// The outcome.
+    #[serde(flatten)]
+    pub outcome: ChangeOutcome,
+}
+
+/// The outcome of one change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum ChangeOutcome {
+    /// The change is now the note's latest state, at `version`.
+    Applied {
+        /// The note's new server version.
+        version: u64,
+    },
+    /// The server already holds a newer version of the note (by clock); the change was not
+    /// applied. `current` is that newer version.
+    Superseded {
+        /// The note as the server holds it.
+        current: NoteState,
+    },
+    /// The change breaks a rule and was not applied; it will never be, as sent.
+    Rejected {
+        /// Machine-readable reason.
+        code: RejectCode,
+        /// What to do about it.
+        message: String,
+    },
+}
+
+/// Why a single change was rejected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectCode {
+    /// A note id or change id is malformed.
+    InvalidId,
+    /// Title or content is over its limit.
+    TooLarge,
+    /// The change's clock is too far ahead of the server's clock.
+    ClockAhead,
+    /// The change is inconsistent (for example a delete that carries content).
+    Invalid,
+    /// The same change id was already used for a different change.
+    DuplicateChangeId,
+}
+
+/// Machine-readable code of a request-level error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The body is not JSON, or not JSON of the expected shape.
+    InvalidRequest,
+    /// The request's protocol version is not supported by this server.
+    UnsupportedProtocol,
+    /// The body is over the size limit.
+    PayloadTooLarge,
+    /// More changes than one request may carry.
+    TooManyChanges,
+    /// The cursor was not issued by this server.
+    InvalidCursor,
+    /// The database cannot be reached; retry later.
+    Unavailable,
+    /// Something unexpected failed on the server; retry later.
+    Internal,
+    /// No such endpoint.
+    NotFound,
+}
+
+/// The body of every error response: `{"error": "<code>", "message": "<what to do>"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Machine-readable code.
+    pub error: ErrorCode,
+    /// What went wrong and what to do next, for people.
+    pub message: String,
+}
