@@ -1,0 +1,66 @@
+//! # server: Tern's HTTP server
+//!
+//! Hosts the Leptos app (server-side rendering, then hydration in the browser) and the
+//! MongoDB-backed sync API.
+//!
+//! ## Layout
+//! - [`config`]: settings from environment variables.
+//! - [`embedded`]: the embedded default database (a child process).
+//! - [`store`]: the [`store::SyncStore`] trait and its MongoDB implementation.
+//! - [`api`]: `POST /sync` and `GET /healthz`.
+//! - [`error`]: API errors and their one mapping to HTTP.
+//!
+//! [`router`] builds the whole app; [`serve`] runs it on a listener until a shutdown
+//! future resolves. Tests bind port 0 and use a fresh database each.
+
+pub mod api;
+pub mod config;
+pub mod embedded;
+pub mod error;
+pub mod store;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use axum::Router;
+use leptos::config::LeptosOptions;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+
+use crate::store::MongoStore;
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// Note storage.
+    pub store: Arc<MongoStore>,
+    /// Leptos' settings (site root, output name).
+    pub leptos: LeptosOptions,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(s: &AppState) -> Self {
+        s.leptos.clone()
+    }
+}
+
+/// The whole application: the API routes, the server-rendered pages, and the static files
+/// of the site (wasm, JS, CSS, icons) with an HTML 404 for anything else.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(app::App);
+    let leptos = state.leptos.clone();
+    Router::new()
+        .merge(api::routes())
+        .leptos_routes(&state, routes, move || app::shell(leptos.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .with_state(state)
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then finishes open requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+}

@@ -1,1 +1,94 @@
-fn main(){}
+//! `server`: runs Tern. See the crate docs of the library and the README for settings.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use leptos::config::get_configuration;
+use server::config::{redact_uri, Config};
+use server::embedded::{find_binary, EmbeddedDb};
+use server::store::MongoStore;
+use server::{router, serve, AppState};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let config = Config::from_env()?;
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_new(&config.log).unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+
+    // Declared before the listener so it is dropped (the child stopped) after serving ends.
+    let embedded;
+    let uri = match &config.mongodb_uri {
+        Some(uri) => {
+            tracing::info!(uri = %redact_uri(uri), "using the MongoDB at MONGODB_URI");
+            uri.clone()
+        }
+        None => {
+            let bin = find_binary(config.db_bin.as_deref())?;
+            embedded = EmbeddedDb::start(&bin, &config.data_dir)?;
+            tracing::info!(
+                uri = embedded.uri(),
+                data_dir = %config.data_dir.display(),
+                "MONGODB_URI is unset: started the embedded database (secantusd-rs)"
+            );
+            embedded.uri().to_owned()
+        }
+    };
+    let store = Arc::new(MongoStore::connect(&uri, &config.db_name).await?);
+    tokio::spawn(ensure_indexes(store.clone()));
+
+    let mut leptos = get_configuration(None)?.leptos_options;
+    leptos.site_addr = config.addr;
+    let app = router(AppState { store, leptos });
+    let listener = tokio::net::TcpListener::bind(config.addr).await?;
+    tracing::info!("listening on http://{}", listener.local_addr()?);
+    serve(listener, app, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Creates the indexes, retrying while the database is unreachable.
+async fn ensure_indexes(store: Arc<MongoStore>) {
+    let mut delay = Duration::from_millis(500);
+    loop {
+        match store.ensure_indexes().await {
+            Ok(()) => return,
+            Err(e) => {
+                tracing::warn!("cannot create indexes yet ({e}); retrying in {delay:?}");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+    tracing::info!("shutting down");
+}

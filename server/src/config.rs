@@ -1,0 +1,131 @@
+//! Configuration from environment variables, with defaults that run on a laptop.
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `TERN_ADDR` | `LEPTOS_SITE_ADDR`, else `127.0.0.1:3000` | address to listen on |
+//! | `MONGODB_URI` | unset: start the embedded database | MongoDB to use (replica set or Atlas) |
+//! | `TERN_DB_NAME` | `tern` | database name |
+//! | `TERN_DATA_DIR` | `data` | where the embedded database keeps its files |
+//! | `TERN_DB_BIN` | `secantusd-rs` on `PATH` or in `~/.cargo/bin` | embedded database binary |
+//! | `RUST_LOG` | `info` | log filter (`tracing_subscriber::EnvFilter` syntax) |
+
+use std::env;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// The server's settings.
+#[derive(Clone)]
+pub struct Config {
+    /// Address to listen on.
+    pub addr: SocketAddr,
+    /// The MongoDB connection string; `None` starts the embedded database.
+    pub mongodb_uri: Option<String>,
+    /// Database name.
+    pub db_name: String,
+    /// Data directory of the embedded database.
+    pub data_dir: PathBuf,
+    /// Explicit path of the embedded database binary.
+    pub db_bin: Option<PathBuf>,
+    /// Log filter.
+    pub log: String,
+}
+
+/// A setting that could not be understood.
+#[derive(Debug, thiserror::Error)]
+#[error("{var}={value:?} is not valid: {why}")]
+pub struct ConfigError {
+    var: &'static str,
+    value: String,
+    why: String,
+}
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| env::var(k).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// Reads the configuration through `get` (tests pass a map).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let (var, addr) = match get("TERN_ADDR") {
+            Some(a) => ("TERN_ADDR", a),
+            None => ("LEPTOS_SITE_ADDR", get("LEPTOS_SITE_ADDR").unwrap_or("127.0.0.1:3000".into())),
+        };
+        let addr = addr.parse().map_err(|e: std::net::AddrParseError| ConfigError {
+            var,
+            value: addr.clone(),
+            why: format!("{e}; use host:port such as 127.0.0.1:3000"),
+        })?;
+        Ok(Self {
+            addr,
+            mongodb_uri: get("MONGODB_URI"),
+            db_name: get("TERN_DB_NAME").unwrap_or_else(|| "tern".into()),
+            data_dir: get("TERN_DATA_DIR").unwrap_or_else(|| "data".into()).into(),
+            db_bin: get("TERN_DB_BIN").map(PathBuf::from),
+            log: get("RUST_LOG").unwrap_or_else(|| "info".into()),
+        })
+    }
+}
+
+/// `mongodb://user:secret@host` shown as `mongodb://user:***@host`.
+pub fn redact_uri(uri: &str) -> String {
+    let Some((scheme, rest)) = uri.split_once("://") else { return "***".into() };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => {
+            let creds = &rest[..at];
+            let user = creds.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:***@{}", &rest[at + 1..])
+        }
+        None => uri.to_owned(),
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("addr", &self.addr)
+            .field("mongodb_uri", &self.mongodb_uri.as_deref().map(redact_uri))
+            .field("db_name", &self.db_name)
+            .field("data_dir", &self.data_dir)
+            .field("db_bin", &self.db_bin)
+            .field("log", &self.log)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let m: HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| m.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_run_locally_on_the_embedded_database() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(c.mongodb_uri, None);
+        assert_eq!(c.db_name, "tern");
+        assert_eq!(c.data_dir, PathBuf::from("data"));
+    }
+
+    #[test]
+    fn a_bad_address_names_the_variable() {
+        let e = config(&[("TERN_ADDR", "nope")]).unwrap_err().to_string();
+        assert!(e.starts_with("TERN_ADDR=\"nope\" is not valid"), "{e}");
+    }
+
+    #[test]
+    fn secrets_are_never_printed() {
+        let c = config(&[("MONGODB_URI", "mongodb+srv://ann:hunter2@c0.example.net/x")]).unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("mongodb+srv://ann:***@c0.example.net/x"), "{shown}");
+    }
+}

@@ -1,0 +1,194 @@
+//! The embedded default database: a MongoDB-wire-compatible server run as a child process.
+//!
+//! With `MONGODB_URI` unset, Tern starts SecantusDB's `secantusd-rs` (GPL-2.0, hence a
+//! separate process, never linked) on a free loopback port, with its files in the data
+//! directory, so they survive restarts. The child is stopped when [`EmbeddedDb`] is dropped
+//! (normal exit, Ctrl-C) and, on Linux, killed by the kernel if the server process dies
+//! without cleaning up (`PR_SET_PDEATHSIG`), so no orphan outlives the server.
+//!
+//! The application itself only speaks the official `mongodb` driver to it, exactly as to a
+//! real `mongod` or Atlas.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// A running embedded database server.
+pub struct EmbeddedDb {
+    uri: String,
+    stop: Option<mpsc::Sender<()>>,
+    keeper: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Why the embedded database did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum EmbeddedError {
+    /// The binary is not installed.
+    #[error(
+        "the embedded database `secantusd-rs` was not found on PATH or in ~/.cargo/bin; \
+         run scripts/install-tools.sh run, set TERN_DB_BIN to its path, or set MONGODB_URI \
+         to use your own MongoDB"
+    )]
+    NotInstalled,
+    /// The data directory cannot be created.
+    #[error("cannot create the data directory {0}: {1}; set TERN_DATA_DIR to a writable directory")]
+    DataDir(PathBuf, std::io::Error),
+    /// The process did not start or did not come up.
+    #[error("the embedded database did not start: {0}; its log is {1}")]
+    Start(String, PathBuf),
+}
+
+/// Finds `secantusd-rs`: `explicit`, else on `PATH`, else in Cargo's bin directory.
+pub fn find_binary(explicit: Option<&Path>) -> Result<PathBuf, EmbeddedError> {
+    if let Some(p) = explicit {
+        return if p.exists() { Ok(p.to_owned()) } else { Err(EmbeddedError::NotInstalled) };
+    }
+    let name = "secantusd-rs";
+    let from_path = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join(name));
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    from_path
+        .chain(cargo_home.map(|c| c.join("bin").join(name)))
+        .find(|p| p.is_file())
+        .ok_or(EmbeddedError::NotInstalled)
+}
+
+impl EmbeddedDb {
+    /// Starts `bin` with its files in `data_dir` and waits until it accepts connections.
+    pub fn start(bin: &Path, data_dir: &Path) -> Result<Self, EmbeddedError> {
+        Self::start_with_args(bin, data_dir, &[])
+    }
+
+    /// Like [`EmbeddedDb::start`], with extra arguments for the database server.
+    pub fn start_with_args(
+        bin: &Path,
+        data_dir: &Path,
+        extra: &[&str],
+    ) -> Result<Self, EmbeddedError> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| EmbeddedError::DataDir(data_dir.to_owned(), e))?;
+        let log_path = data_dir.join("secantusd.log");
+        let start_err = |m: String| EmbeddedError::Start(m, log_path.clone());
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .map_err(|e| start_err(e.to_string()))?;
+        let mut cmd = Command::new(bin);
+        cmd.arg("--host")
+            .arg("127.0.0.1")
+            .arg("--port")
+            .arg("0")
+            .arg("--storage-path")
+            .arg(data_dir.join("db"))
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log);
+        die_with_parent(&mut cmd);
+
+        // The child is spawned and waited on by one dedicated thread that lives exactly as
+        // long as this handle: PR_SET_PDEATHSIG fires when the spawning *thread* exits.
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<u16, String>>();
+        let (stop_tx, stop_rx) = mpsc::channel::<()>();
+        let keeper = std::thread::Builder::new()
+            .name("embedded-db".into())
+            .spawn(move || keep(cmd, ready_tx, stop_rx))
+            .map_err(|e| start_err(e.to_string()))?;
+        let port = match ready_rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(Ok(port)) => port,
+            Ok(Err(e)) => return Err(start_err(e)),
+            Err(_) => {
+                let _ = stop_tx.send(());
+                return Err(start_err("it did not report a port within 60 s".into()));
+            }
+        };
+        Ok(Self {
+            uri: format!("mongodb://127.0.0.1:{port}/?directConnection=true"),
+            stop: Some(stop_tx),
+            keeper: Some(keeper),
+        })
+    }
+
+    /// The connection string of the running server.
+    pub fn uri(&self) -> &str {
+        &self.uri
+    }
+}
+
+fn keep(
+    mut cmd: Command,
+    ready: mpsc::Sender<Result<u16, String>>,
+    stop: mpsc::Receiver<()>,
+) {
+    let mut child: Child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = ready.send(Err(format!("cannot run {:?}: {e}", cmd.get_program())));
+            return;
+        }
+    };
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let mut lines = BufReader::new(stdout).lines();
+    // "secantusd-rs listening on 127.0.0.1:36575"
+    let port = lines.by_ref().map_while(Result::ok).find_map(|l| {
+        l.split_once(" listening on ")
+            .and_then(|(_, addr)| addr.rsplit(':').next()?.trim().parse::<u16>().ok())
+    });
+    match port {
+        Some(p) => {
+            let _ = ready.send(Ok(p));
+        }
+        None => {
+            let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
+            let _ = ready.send(Err(format!("it exited ({status}) before listening")));
+            return;
+        }
+    }
+    // Keep draining stdout so the child never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    let _ = stop.recv(); // until the handle is dropped
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+impl Drop for EmbeddedDb {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(k) = self.keeper.take() {
+            let _ = k.join();
+        }
+    }
+}
+
+/// Asks the kernel to SIGKILL the child when the thread that spawned it dies.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+fn die_with_parent(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs between fork and exec and only calls prctl(2) and getppid(2),
+    // both async-signal-safe; it allocates nothing and touches no locks.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The parent may have died before prctl took effect.
+            if libc::getppid() == 1 {
+                return Err(std::io::Error::other("parent exited during start"));
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_: &mut Command) {}

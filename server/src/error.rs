@@ -1,0 +1,105 @@
+//! The HTTP errors of the API, turned into responses in exactly one place.
+//!
+//! Every error body is `{"error": "<code>", "message": "<what to do>"}` ([`ErrorBody`]).
+//! Internal details (database errors) are logged here and never sent.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use sync_core::limits::{MAX_CHANGES_PER_REQUEST, MAX_REQUEST_BYTES};
+use sync_core::protocol::{ErrorBody, ErrorCode, PROTOCOL_VERSION};
+
+use crate::store::StoreError;
+
+/// An API error.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The body is not the JSON the endpoint expects.
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// Unsupported protocol version.
+    #[error("unsupported protocol {0}")]
+    UnsupportedProtocol(u64),
+    /// The body is too large.
+    #[error("payload too large")]
+    PayloadTooLarge,
+    /// Too many changes in one request.
+    #[error("too many changes: {0}")]
+    TooManyChanges(usize),
+    /// A cursor this server did not issue.
+    #[error("invalid cursor")]
+    InvalidCursor,
+    /// The database cannot be reached.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(m) => Self::Unavailable(m),
+            StoreError::Internal(m) => Self::Internal(m),
+        }
+    }
+}
+
+impl ApiError {
+    /// Status, code and the message sent to the client.
+    fn parts(&self) -> (StatusCode, ErrorCode, String) {
+        match self {
+            Self::InvalidRequest(why) => (
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidRequest,
+                format!("the request body is not a valid sync request ({why}); see docs/sync-protocol.md"),
+            ),
+            Self::UnsupportedProtocol(v) => (
+                StatusCode::UPGRADE_REQUIRED,
+                ErrorCode::UnsupportedProtocol,
+                format!(
+                    "protocol version {v} is not supported; this server speaks version \
+                     {PROTOCOL_VERSION}: update the app (reload the page)"
+                ),
+            ),
+            Self::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::PayloadTooLarge,
+                format!("the request body is over {MAX_REQUEST_BYTES} bytes; send fewer changes per request"),
+            ),
+            Self::TooManyChanges(n) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::TooManyChanges,
+                format!("{n} changes in one request; send at most {MAX_CHANGES_PER_REQUEST} per request"),
+            ),
+            Self::InvalidCursor => (
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidCursor,
+                "the cursor was not issued by this server; send no cursor to sync from the start".into(),
+            ),
+            Self::Unavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::Unavailable,
+                "the database is unavailable; your changes are kept, retry later".into(),
+            ),
+            Self::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorCode::Internal,
+                "the server failed unexpectedly; your changes are kept, retry later".into(),
+            ),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match &self {
+            Self::Unavailable(detail) => tracing::warn!(%detail, "database unavailable"),
+            Self::Internal(detail) => tracing::error!(%detail, "internal error"),
+            other => tracing::debug!(error = %other, "rejected request"),
+        }
+        let (status, error, message) = self.parts();
+        (status, Json(ErrorBody { error, message })).into_response()
+    }
+}

@@ -1,0 +1,396 @@
+//! Server-side storage of notes, behind [`SyncStore`]; [`MongoStore`] is the MongoDB one.
+//!
+//! ## Collections and indexes
+//! - `notes`: one document per (user, note): `{u, id, title, content, deleted, hlc, v}`.
+//!   Unique index `{u: 1, id: 1}` (push lookups); index `{u: 1, v: 1}` (pulls by cursor).
+//! - `counters`: `{_id: <user>, seq}`, the user's commit sequence.
+//! - `changes`: the idempotency ledger, `{u, cid, id, hlc, v, at}`, one per applied change.
+//!   Unique index `{u: 1, cid: 1}`; TTL index on `at` ([`LEDGER_TTL_SECS`]).
+//!
+//! Every query is scoped by `u`, so `u` is a natural shard key.
+//!
+//! ## Why pulls never miss a change
+//! A push runs in one transaction that first increments the user's counter and then writes
+//! the notes with versions taken from it. Two concurrent pushes of one user both write the
+//! counter document, so MongoDB lets only one commit and retries the other
+//! (`TransientTransactionError`): versions are handed out in commit order. A pull reads
+//! `v > cursor` in one batch (one snapshot), so once it sees version `n` every version
+//! below `n` is already committed and visible. Transactions need a replica set (a
+//! single-node one is enough; Atlas always is one).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures::TryStreamExt;
+use mongodb::bson::{doc, DateTime, Document};
+use mongodb::error::{Error as MongoError, ErrorKind, TRANSIENT_TRANSACTION_ERROR,
+                     UNKNOWN_TRANSACTION_COMMIT_RESULT};
+use mongodb::options::{ClientOptions, IndexOptions, ReturnDocument};
+use mongodb::{Client, ClientSession, Collection, Database, IndexModel};
+use sync_core::merge::{self, Decision};
+use sync_core::protocol::{Change, ChangeOutcome, ChangeResult, RejectCode};
+use sync_core::{limits, Hlc, NoteId, NoteState};
+
+/// How long an applied change id is remembered for deduplication.
+pub const LEDGER_TTL_SECS: u64 = 30 * 24 * 3600;
+/// How long to wait for the database before answering "unavailable".
+pub const SERVER_SELECTION_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Who owns a set of notes. Every storage call is scoped by it.
+pub type UserId = str;
+
+/// Why a storage call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else; the detail is for logs only.
+    #[error("database error: {0}")]
+    Internal(String),
+}
+
+impl From<MongoError> for StoreError {
+    fn from(e: MongoError) -> Self {
+        match *e.kind {
+            ErrorKind::ServerSelection { .. } | ErrorKind::Io(_) | ErrorKind::ConnectionPoolCleared { .. } => {
+                Self::Unavailable(e.to_string())
+            }
+            _ => Self::Internal(e.to_string()),
+        }
+    }
+}
+
+/// One page of a user's change feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    /// Note states with `version > after`, in version order.
+    pub notes: Vec<NoteState>,
+    /// The version to continue after.
+    pub last: u64,
+    /// True when more notes follow.
+    pub has_more: bool,
+}
+
+/// What the sync API needs from storage.
+#[allow(async_fn_in_trait)]
+pub trait SyncStore {
+    /// Applies a batch of changes for `user` and returns one result per change, in order.
+    async fn push(&self, user: &UserId, changes: &[Change], now_ms: u64)
+        -> Result<Vec<ChangeResult>, StoreError>;
+    /// The notes of `user` changed after version `after`, at most `limit` of them.
+    async fn pull(&self, user: &UserId, after: u64, limit: u32) -> Result<Page, StoreError>;
+    /// Succeeds when the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// [`SyncStore`] on MongoDB (a replica set: transactions are used).
+#[derive(Clone)]
+pub struct MongoStore {
+    client: Client,
+    db: Database,
+}
+
+impl MongoStore {
+    /// Connects lazily (no round trip happens here) to database `db_name` at `uri`.
+    pub async fn connect(uri: &str, db_name: &str) -> Result<Self, StoreError> {
+        let mut opts = ClientOptions::parse(uri).await?;
+        opts.server_selection_timeout = Some(SERVER_SELECTION_TIMEOUT);
+        opts.connect_timeout = Some(SERVER_SELECTION_TIMEOUT);
+        opts.app_name = Some("tern".into());
+        let client = Client::with_options(opts)?;
+        let db = client.database(db_name);
+        Ok(Self { client, db })
+    }
+
+    /// Creates the indexes (idempotent).
+    pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
+        let unique = || IndexOptions::builder().unique(true).build();
+        self.notes()
+            .create_indexes([
+                IndexModel::builder().keys(doc! {"u": 1, "id": 1}).options(unique()).build(),
+                IndexModel::builder().keys(doc! {"u": 1, "v": 1}).build(),
+            ])
+            .await?;
+        self.ledger()
+            .create_indexes([
+                IndexModel::builder().keys(doc! {"u": 1, "cid": 1}).options(unique()).build(),
+                IndexModel::builder()
+                    .keys(doc! {"at": 1})
+                    .options(
+                        IndexOptions::builder()
+                            .expire_after(Duration::from_secs(LEDGER_TTL_SECS))
+                            .build(),
+                    )
+                    .build(),
+            ])
+            .await?;
+        Ok(())
+    }
+
+    /// The database handle (tests and benchmarks).
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    fn notes(&self) -> Collection<Document> {
+        self.db.collection("notes")
+    }
+    fn ledger(&self) -> Collection<Document> {
+        self.db.collection("changes")
+    }
+    fn counters(&self) -> Collection<Document> {
+        self.db.collection("counters")
+    }
+
+    async fn push_in_txn(
+        &self,
+        s: &mut ClientSession,
+        user: &UserId,
+        changes: &[Change],
+        now_ms: u64,
+    ) -> Result<Vec<ChangeResult>, MongoError> {
+        let mut outcomes: Vec<Option<ChangeOutcome>> = changes
+            .iter()
+            .map(|c| {
+                limits::check_change(c, now_ms)
+                    .err()
+                    .map(|(code, message)| ChangeOutcome::Rejected { code, message })
+            })
+            .collect();
+
+        // 1. Changes this server already applied (retries): the same answer again.
+        let cids: Vec<&str> = changes
+            .iter()
+            .zip(&outcomes)
+            .filter(|(_, o)| o.is_none())
+            .map(|(c, _)| c.change_id.as_str())
+            .collect();
+        let mut ledger: HashMap<String, (String, String, u64)> = HashMap::new();
+        if !cids.is_empty() {
+            let mut cur = self
+                .ledger()
+                .find(doc! {"u": user, "cid": {"$in": &cids}})
+                .session(&mut *s)
+                .await?;
+            while let Some(d) = cur.next(&mut *s).await.transpose()? {
+                ledger.insert(
+                    d.get_str("cid").unwrap_or_default().to_owned(),
+                    (
+                        d.get_str("id").unwrap_or_default().to_owned(),
+                        d.get_str("hlc").unwrap_or_default().to_owned(),
+                        d.get_i64("v").unwrap_or_default() as u64,
+                    ),
+                );
+            }
+        }
+        for (c, o) in changes.iter().zip(outcomes.iter_mut()) {
+            if o.is_some() {
+                continue;
+            }
+            if let Some((id, hlc, v)) = ledger.get(c.change_id.as_str()) {
+                *o = Some(if *id == c.note_id.0 && *hlc == c.hlc.to_string() {
+                    ChangeOutcome::Applied { version: *v }
+                } else {
+                    ChangeOutcome::Rejected {
+                        code: RejectCode::DuplicateChangeId,
+                        message: "this change id was already used for another change; \
+                                  give every change a new random id"
+                            .into(),
+                    }
+                });
+            }
+        }
+
+        // 2. The stored notes the remaining changes touch.
+        let ids: Vec<&str> = changes
+            .iter()
+            .zip(&outcomes)
+            .filter(|(_, o)| o.is_none())
+            .map(|(c, _)| c.note_id.as_str())
+            .collect();
+        if ids.is_empty() {
+            return Ok(results(changes, outcomes));
+        }
+        let mut state: HashMap<NoteId, NoteState> = HashMap::new();
+        let mut cur =
+            self.notes().find(doc! {"u": user, "id": {"$in": &ids}}).session(&mut *s).await?;
+        while let Some(d) = cur.next(&mut *s).await.transpose()? {
+            if let Some(n) = note_from_doc(&d) {
+                state.insert(n.id.clone(), n);
+            }
+        }
+
+        // 3. Versions: reserve one per candidate change. Writing the counter first makes
+        //    concurrent pushes of this user conflict, so versions follow commit order.
+        let counter = self
+            .counters()
+            .find_one_and_update(doc! {"_id": user}, doc! {"$inc": {"seq": ids.len() as i64}})
+            .upsert(true)
+            .return_document(ReturnDocument::After)
+            .session(&mut *s)
+            .await?
+            .and_then(|d| d.get_i64("seq").ok())
+            .unwrap_or(ids.len() as i64) as u64;
+        let mut next_version = counter - ids.len() as u64 + 1;
+
+        // 4. Decide, in request order (a batch may change one note twice).
+        let mut applied: Vec<(usize, NoteState)> = Vec::new();
+        for (i, c) in changes.iter().enumerate() {
+            if outcomes[i].is_some() {
+                continue;
+            }
+            let outcome = match merge::decide(state.get(&c.note_id), c) {
+                Decision::Apply => {
+                    let n = merge::apply(c, next_version);
+                    next_version += 1;
+                    state.insert(n.id.clone(), n.clone());
+                    applied.push((i, n.clone()));
+                    ChangeOutcome::Applied { version: n.version }
+                }
+                Decision::Supersede => ChangeOutcome::Superseded {
+                    current: state[&c.note_id].clone(),
+                },
+            };
+            outcomes[i] = Some(outcome);
+        }
+
+        // 5. Write the final state of each applied note, and the ledger, in two commands.
+        if !applied.is_empty() {
+            let mut last: HashMap<&NoteId, &NoteState> = HashMap::new();
+            for (_, n) in &applied {
+                last.insert(&n.id, n);
+            }
+            let updates: Vec<Document> = last
+                .values()
+                .map(|n| {
+                    doc! {
+                        "q": {"u": user, "id": n.id.as_str()},
+                        "u": note_doc(user, n),
+                        "upsert": true,
+                    }
+                })
+                .collect();
+            let reply = self
+                .db
+                .run_command(doc! {"update": "notes", "updates": updates, "ordered": false})
+                .session(&mut *s)
+                .await?;
+            if let Ok(errs) = reply.get_array("writeErrors") {
+                return Err(MongoError::custom(format!("write errors in notes update: {errs:?}")));
+            }
+            let at = DateTime::from_millis(now_ms as i64);
+            let entries: Vec<Document> = applied
+                .iter()
+                .map(|(i, n)| {
+                    doc! {"u": user, "cid": changes[*i].change_id.as_str(), "id": n.id.as_str(),
+                          "hlc": n.hlc.to_string(), "v": n.version as i64, "at": at}
+                })
+                .collect();
+            self.ledger().insert_many(entries).session(&mut *s).await?;
+        }
+        Ok(results(changes, outcomes))
+    }
+}
+
+fn results(changes: &[Change], outcomes: Vec<Option<ChangeOutcome>>) -> Vec<ChangeResult> {
+    changes
+        .iter()
+        .zip(outcomes)
+        .map(|(c, o)| ChangeResult {
+            change_id: c.change_id.clone(),
+            note_id: c.note_id.clone(),
+            outcome: o.expect("every change has an outcome"),
+        })
+        .collect()
+}
+
+fn note_doc(user: &UserId, n: &NoteState) -> Document {
+    doc! {
+        "u": user, "id": n.id.as_str(), "title": &n.title, "content": &n.content,
+        "deleted": n.deleted, "hlc": n.hlc.to_string(), "v": n.version as i64,
+    }
+}
+
+fn note_from_doc(d: &Document) -> Option<NoteState> {
+    Some(NoteState {
+        id: NoteId(d.get_str("id").ok()?.to_owned()),
+        title: d.get_str("title").ok()?.to_owned(),
+        content: d.get_str("content").ok()?.to_owned(),
+        deleted: d.get_bool("deleted").ok()?,
+        hlc: d.get_str("hlc").ok()?.parse::<Hlc>().ok()?,
+        version: d.get_i64("v").ok()? as u64,
+    })
+}
+
+impl SyncStore for MongoStore {
+    async fn push(
+        &self,
+        user: &UserId,
+        changes: &[Change],
+        now_ms: u64,
+    ) -> Result<Vec<ChangeResult>, StoreError> {
+        if changes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut s = self.client.start_session().await?;
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            s.start_transaction().await?;
+            let result = match self.push_in_txn(&mut s, user, changes, now_ms).await {
+                Ok(r) => commit(&mut s).await.map(|()| r),
+                Err(e) => {
+                    let _ = s.abort_transaction().await;
+                    Err(e)
+                }
+            };
+            match result {
+                Ok(r) => return Ok(r),
+                Err(e) if e.contains_label(TRANSIENT_TRANSACTION_ERROR) && attempt < 100 => {
+                    // Another push of this user committed first: back off a little, retry.
+                    let jitter = (now_ms.wrapping_mul(attempt as u64 * 7919) % 7) + 1;
+                    tokio::time::sleep(Duration::from_millis(jitter * attempt.min(10) as u64))
+                        .await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    async fn pull(&self, user: &UserId, after: u64, limit: u32) -> Result<Page, StoreError> {
+        let limit = limit.clamp(1, limits::MAX_PULL_LIMIT);
+        // limit + 1 in one batch: one snapshot, and one extra to learn whether more wait.
+        let docs: Vec<Document> = self
+            .notes()
+            .find(doc! {"u": user, "v": {"$gt": after as i64}})
+            .sort(doc! {"v": 1})
+            .limit(limit as i64 + 1)
+            .batch_size(limit + 1)
+            .projection(doc! {"_id": 0, "u": 0})
+            .await?
+            .try_collect()
+            .await?;
+        let has_more = docs.len() > limit as usize;
+        let notes: Vec<NoteState> =
+            docs.iter().take(limit as usize).filter_map(note_from_doc).collect();
+        let last = notes.last().map_or(after, |n| n.version);
+        Ok(Page { notes, last, has_more })
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.db.run_command(doc! {"ping": 1}).await?;
+        Ok(())
+    }
+}
+
+async fn commit(s: &mut ClientSession) -> Result<(), MongoError> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match s.commit_transaction().await {
+            Err(e) if e.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT) && tries < 3 => {}
+            other => return other,
+        }
+    }
+}
