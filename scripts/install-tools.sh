@@ -75,9 +75,6 @@ install_database() {
   # SecantusDB: a MongoDB-wire-compatible server over WiredTiger (GPL-2.0; we only run it as a
   # separate process). It needs Rust >= 1.98 and cmake to build.
   has_version secantusd-rs "$SECANTUS_VERSION" && return 0
-  if command -v secantusd-rs >/dev/null 2>&1 && [ -f "$CARGO_BIN/.secantus-$SECANTUS_VERSION" ]; then
-    return 0
-  fi
   apt_install cmake
   if ! rustup toolchain list | grep -q "^$SECANTUS_RUST"; then
     say "rustup toolchain install $SECANTUS_RUST (only to build the database server)"
@@ -85,7 +82,6 @@ install_database() {
   fi
   say "cargo +$SECANTUS_RUST install secantus-mdb $SECANTUS_VERSION (about 4 minutes, once)"
   cargo "+$SECANTUS_RUST" install secantus-mdb --version "$SECANTUS_VERSION" --force
-  touch "$CARGO_BIN/.secantus-$SECANTUS_VERSION"
 }
 
 install_browser() {

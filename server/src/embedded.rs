@@ -62,15 +62,11 @@ pub fn find_binary(explicit: Option<&Path>) -> Result<PathBuf, EmbeddedError> {
 impl EmbeddedDb {
     /// Starts `bin` with its files in `data_dir` and waits until it accepts connections.
     pub fn start(bin: &Path, data_dir: &Path) -> Result<Self, EmbeddedError> {
-        Self::start_with_args(bin, data_dir, &[])
+        Self::start_on(bin, data_dir, 0)
     }
 
-    /// Like [`EmbeddedDb::start`], with extra arguments for the database server.
-    pub fn start_with_args(
-        bin: &Path,
-        data_dir: &Path,
-        extra: &[&str],
-    ) -> Result<Self, EmbeddedError> {
+    /// Like [`EmbeddedDb::start`], on loopback port `port` (0: any free port).
+    pub fn start_on(bin: &Path, data_dir: &Path, port: u16) -> Result<Self, EmbeddedError> {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| EmbeddedError::DataDir(data_dir.to_owned(), e))?;
         let log_path = data_dir.join("secantusd.log");
@@ -84,10 +80,9 @@ impl EmbeddedDb {
         cmd.arg("--host")
             .arg("127.0.0.1")
             .arg("--port")
-            .arg("0")
+            .arg(port.to_string())
             .arg("--storage-path")
             .arg(data_dir.join("db"))
-            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log);
@@ -119,6 +114,16 @@ impl EmbeddedDb {
     /// The connection string of the running server.
     pub fn uri(&self) -> &str {
         &self.uri
+    }
+
+    /// The loopback port it listens on.
+    pub fn port(&self) -> u16 {
+        self.uri
+            .trim_start_matches("mongodb://127.0.0.1:")
+            .split('/')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0)
     }
 }
 
@@ -154,8 +159,37 @@ fn keep(
     // Keep draining stdout so the child never blocks on a full pipe.
     std::thread::spawn(move || lines.for_each(drop));
     let _ = stop.recv(); // until the handle is dropped
+    stop_gracefully(&mut child);
+}
+
+/// SIGTERM, so the database flushes and closes its files; SIGKILL after 10 s.
+fn stop_gracefully(child: &mut Child) {
+    terminate(child);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let _ = child.kill();
     let _ = child.wait();
+}
+
+#[cfg(unix)]
+#[allow(unsafe_code)]
+fn terminate(child: &Child) {
+    if let Ok(pid) = libc::pid_t::try_from(child.id()) {
+        // SAFETY: kill(2) on our own, not yet reaped child: the pid cannot have been reused.
+        unsafe {
+            libc::kill(pid, libc::SIGTERM);
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn terminate(child: &mut Child) {
+    let _ = child.kill();
 }
 
 impl Drop for EmbeddedDb {

@@ -25,7 +25,7 @@ use futures::TryStreamExt;
 use mongodb::bson::{doc, DateTime, Document};
 use mongodb::error::{Error as MongoError, ErrorKind, TRANSIENT_TRANSACTION_ERROR,
                      UNKNOWN_TRANSACTION_COMMIT_RESULT};
-use mongodb::options::{ClientOptions, IndexOptions, ReturnDocument};
+use mongodb::options::{Acknowledgment, ClientOptions, IndexOptions, ReturnDocument, WriteConcern};
 use mongodb::{Client, ClientSession, Collection, Database, IndexModel};
 use sync_core::merge::{self, Decision};
 use sync_core::protocol::{Change, ChangeOutcome, ChangeResult, RejectCode};
@@ -98,6 +98,12 @@ impl MongoStore {
         opts.server_selection_timeout = Some(SERVER_SELECTION_TIMEOUT);
         opts.connect_timeout = Some(SERVER_SELECTION_TIMEOUT);
         opts.app_name = Some("tern".into());
+        if opts.write_concern.is_none() {
+            // Acknowledged by a majority and journaled: an acknowledged push survives a crash.
+            opts.write_concern = Some(
+                WriteConcern::builder().w(Acknowledgment::Majority).journal(true).build(),
+            );
+        }
         let client = Client::with_options(opts)?;
         let db = client.database(db_name);
         Ok(Self { client, db })
@@ -345,15 +351,17 @@ impl SyncStore for MongoStore {
                     Err(e)
                 }
             };
-            match result {
+            match result.map_err(|e| (StoreError::from(e.clone()), e)) {
                 Ok(r) => return Ok(r),
-                Err(e) if e.contains_label(TRANSIENT_TRANSACTION_ERROR) && attempt < 100 => {
+                // Unreachable database: answer now, the client retries later.
+                Err((err @ StoreError::Unavailable(_), _)) => return Err(err),
+                Err((_, e)) if e.contains_label(TRANSIENT_TRANSACTION_ERROR) && attempt < 100 => {
                     // Another push of this user committed first: back off a little, retry.
                     let jitter = (now_ms.wrapping_mul(attempt as u64 * 7919) % 7) + 1;
                     tokio::time::sleep(Duration::from_millis(jitter * attempt.min(10) as u64))
                         .await;
                 }
-                Err(e) => return Err(e.into()),
+                Err((err, _)) => return Err(err),
             }
         }
     }

@@ -1,0 +1,162 @@
+//! Test harness: one real database server (SecantusDB, MongoDB wire protocol) per test
+//! binary, a fresh database per test, and the real router served on port 0.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use leptos::config::LeptosOptions;
+use serde_json::Value;
+use server::embedded::{find_binary, EmbeddedDb};
+use server::store::MongoStore;
+use server::{router, serve, AppState};
+use sync_core::protocol::{Change, SyncRequest, SyncResponse, PROTOCOL_VERSION};
+use sync_core::{ChangeId, Hlc, NoteId};
+use tokio::sync::oneshot;
+
+/// Where test databases live; each test binary gets `<pid>/`, removed on the next run.
+pub fn test_data_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/tern-test-db")
+}
+
+fn clean_stale_dirs() {
+    let Ok(entries) = std::fs::read_dir(test_data_root()) else { return };
+    for e in entries.flatten() {
+        let pid = e.file_name().to_string_lossy().parse::<u32>().ok();
+        let alive = pid.is_some_and(|p| PathBuf::from(format!("/proc/{p}")).exists());
+        if !alive {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
+/// The database server shared by the tests of this binary.
+pub fn shared_db() -> &'static EmbeddedDb {
+    static DB: OnceLock<EmbeddedDb> = OnceLock::new();
+    DB.get_or_init(|| {
+        clean_stale_dirs();
+        let dir = test_data_root().join(std::process::id().to_string());
+        start_db(&dir, 0)
+    })
+}
+
+/// Starts a database server with its files in `dir`.
+pub fn start_db(dir: &std::path::Path, port: u16) -> EmbeddedDb {
+    let bin = find_binary(std::env::var_os("TERN_DB_BIN").map(PathBuf::from).as_deref())
+        .expect("secantusd-rs is needed for the integration tests: run scripts/install-tools.sh run");
+    EmbeddedDb::start_on(&bin, dir, port).expect("start the test database")
+}
+
+/// A unique database name.
+pub fn fresh_db_name() -> String {
+    format!("t_{}", client::platform::random_id().replace('-', "x"))
+}
+
+/// A running app on a fresh database.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// Direct access to the database.
+    pub store: Arc<MongoStore>,
+    /// HTTP client.
+    pub http: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+/// Serves the app against `uri`/`db_name` on a free port.
+pub async fn spawn_app_on(uri: &str, db_name: &str) -> TestApp {
+    let store = Arc::new(MongoStore::connect(uri, db_name).await.unwrap());
+    let _ = store.ensure_indexes().await;
+    let leptos = LeptosOptions::builder().output_name("tern").site_root("target/site").build();
+    let app = router(AppState { store: store.clone(), leptos });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = oneshot::channel();
+    tokio::spawn(serve(listener, app, async move {
+        let _ = rx.await;
+    }));
+    TestApp { base, store, http: reqwest::Client::new(), stop: Some(tx) }
+}
+
+/// Serves the app on the shared database server, on a fresh database.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_on(shared_db().uri(), &fresh_db_name()).await
+}
+
+impl TestApp {
+    /// `POST /sync` with a raw body; returns status and JSON body.
+    pub async fn post_raw(&self, body: impl Into<reqwest::Body>) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}/sync", self.base))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `POST /sync` expecting success.
+    pub async fn sync(&self, req: &SyncRequest) -> SyncResponse {
+        let (status, body) = self.post_raw(serde_json::to_vec(req).unwrap()).await;
+        assert_eq!(status, 200, "sync failed: {body}");
+        serde_json::from_value(body).unwrap()
+    }
+
+    /// Every note state in the database, via a full pull from the start.
+    pub async fn pull_all(&self) -> Vec<sync_core::NoteState> {
+        let mut cursor = None;
+        let mut all = Vec::new();
+        loop {
+            let r = self.sync(&request(cursor, vec![])).await;
+            all.extend(r.changes);
+            cursor = Some(r.cursor);
+            if !r.has_more {
+                return all;
+            }
+        }
+    }
+
+    /// Count of documents in a collection of this test's database.
+    pub async fn count(&self, collection: &str) -> u64 {
+        self.store
+            .database()
+            .collection::<mongodb::bson::Document>(collection)
+            .count_documents(mongodb::bson::doc! {})
+            .await
+            .unwrap()
+    }
+}
+
+/// A sync request.
+pub fn request(cursor: Option<sync_core::Cursor>, changes: Vec<Change>) -> SyncRequest {
+    SyncRequest { protocol: PROTOCOL_VERSION, cursor, changes, limit: None }
+}
+
+/// Now, in ms.
+pub fn now() -> u64 {
+    client::platform::now_ms()
+}
+
+/// A change of note `note` by device `node` at wall clock `wall`.
+pub fn change(note: &str, node: &str, wall: u64, title: &str) -> Change {
+    Change {
+        change_id: ChangeId(client::platform::random_id()),
+        note_id: NoteId(note.into()),
+        hlc: Hlc { wall_ms: wall, counter: 0, node: node.into() },
+        base_version: None,
+        title: title.into(),
+        content: format!("{title} body"),
+        deleted: false,
+    }
+}

@@ -1,0 +1,70 @@
+//! Golden fixtures: the v1 wire format, frozen. If one of these fails, a client already in
+//! users' hands would break: bump the protocol version instead of editing the fixture.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+use sync_core::protocol::*;
+use sync_core::{Hlc, NoteState};
+
+fn fixture(name: &str) -> Value {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+/// Parses the fixture into `T` and checks that `T` writes back exactly the same JSON.
+fn round_trip<T: Serialize + DeserializeOwned>(name: &str) -> T {
+    let v = fixture(name);
+    let t: T = serde_json::from_value(v.clone()).unwrap();
+    assert_eq!(serde_json::to_value(&t).unwrap(), v, "{name} does not round-trip");
+    t
+}
+
+#[test]
+fn sync_request_v1() {
+    let r: SyncRequest = round_trip("v1_sync_request.json");
+    assert_eq!(r.protocol, 1);
+    assert_eq!(r.cursor, Some(Cursor("v1.41".into())));
+    assert_eq!(
+        r.changes[0].hlc,
+        Hlc { wall_ms: 1_764_064_589_123, counter: 2, node: "dev-laptop".into() }
+    );
+    assert!(r.changes[1].deleted);
+    assert_eq!(r.limit, Some(500));
+}
+
+#[test]
+fn a_minimal_request_is_a_pull_from_the_start() {
+    let r: SyncRequest = serde_json::from_value(fixture("v1_minimal_request.json")).unwrap();
+    assert_eq!(r, SyncRequest { protocol: 1, cursor: None, changes: vec![], limit: None });
+}
+
+#[test]
+fn sync_response_v1() {
+    let r: SyncResponse = round_trip("v1_sync_response.json");
+    assert_eq!(r.results[0].outcome, ChangeOutcome::Applied { version: 42 });
+    assert!(matches!(
+        &r.results[1].outcome,
+        ChangeOutcome::Superseded { current: NoteState { version: 39, .. } }
+    ));
+    assert!(matches!(
+        r.results[2].outcome,
+        ChangeOutcome::Rejected { code: RejectCode::InvalidId, .. }
+    ));
+    assert!(!r.has_more);
+}
+
+#[test]
+fn error_body_v1() {
+    let e: ErrorBody = round_trip("v1_error.json");
+    assert_eq!(e.error, ErrorCode::UnsupportedProtocol);
+}
+
+#[test]
+fn unknown_fields_are_ignored_so_optional_additions_are_not_breaking() {
+    let mut v = fixture("v1_sync_request.json");
+    v["future_field"] = Value::Bool(true);
+    v["changes"][0]["field_clocks"] = serde_json::json!({"title": "x"});
+    let r: SyncRequest = serde_json::from_value(v).unwrap();
+    assert_eq!(r.changes.len(), 2);
+}
