@@ -12,8 +12,10 @@
 //! - [`engine`]: the sync engine, written once against [`local::LocalStore`] and
 //!   [`engine::Transport`].
 //! - `http` (wasm32 only): the browser transport, through `gloo-net`.
+//! - [`conformance`]: the behaviour every store must have, run against each backend.
 //! - [`platform`]: wall clock and random ids, from the browser or from `std`.
 
+pub mod conformance;
 pub mod engine;
 pub mod local;
 pub mod memory;

@@ -187,7 +187,7 @@ pub fn reconcile(
 
 /// The edits a user makes, on top of a [`LocalStore`].
 pub struct Notes<S> {
-    store: S,
+    pub(crate) store: S,
     node: String,
 }
 

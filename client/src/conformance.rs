@@ -1,0 +1,101 @@
+//! The behaviour every [`LocalStore`] backend must have, as one suite of checks. Run
+//! natively against [`crate::memory::MemoryStore`] and in headless Chromium against the
+//! IndexedDB store, so the two cannot drift apart. Each check panics on failure.
+
+use sync_core::protocol::{ChangeOutcome, ChangeResult, Cursor, SyncResponse, PROTOCOL_VERSION};
+use sync_core::{Hlc, NoteId, NoteState};
+
+use crate::local::{LocalStore, Notes, SyncState};
+
+fn remote(id: &str, title: &str, version: u64) -> NoteState {
+    NoteState {
+        id: NoteId(id.into()),
+        title: title.into(),
+        content: format!("{title} body"),
+        deleted: false,
+        hlc: Hlc { wall_ms: 1_000 + version, counter: 0, node: "server-side".into() },
+        version,
+    }
+}
+
+fn response(results: Vec<ChangeResult>, changes: Vec<NoteState>, cursor: &str) -> SyncResponse {
+    SyncResponse {
+        protocol: PROTOCOL_VERSION,
+        results,
+        changes,
+        cursor: Cursor(cursor.into()),
+        has_more: false,
+        server_time_ms: 0,
+    }
+}
+
+/// A created note is stored, pending, and listed; edits and deletes are durable.
+pub async fn edits_are_stored_and_pending<S: LocalStore>(store: S) {
+    let notes = Notes::open(store).await.unwrap();
+    let a = notes.create("First", "hello").await.unwrap();
+    assert_eq!(a.sync, SyncState::Pending);
+    assert!(a.pending.is_some());
+    let got = notes.store().get(&a.id).await.unwrap().expect("stored");
+    assert_eq!(got, a);
+
+    let b = notes.create("Second", "").await.unwrap();
+    let edited = notes.edit(&a.id, "First, edited", "hello again").await.unwrap().unwrap();
+    assert!(edited.hlc > a.hlc, "an edit orders after the state it edits");
+    assert_ne!(edited.pending, a.pending, "every edit is a new change");
+    let list = notes.list().await.unwrap();
+    assert_eq!(list.iter().map(|n| n.title.as_str()).collect::<Vec<_>>(), ["First, edited", "Second"]);
+
+    notes.delete(&b.id).await.unwrap();
+    let list = notes.list().await.unwrap();
+    assert_eq!(list.len(), 1, "deleted notes leave the list");
+    let tomb = notes.store().get(&b.id).await.unwrap().unwrap();
+    assert!(tomb.deleted && tomb.pending.is_some(), "the delete waits to be synced");
+}
+
+/// The device's node id is created once and kept.
+pub async fn the_node_id_is_stable<S: LocalStore>(store: S) {
+    let first = Notes::open(store).await.unwrap();
+    let id = first.node().to_owned();
+    let store = first_into_store(first);
+    let again = Notes::open(store).await.unwrap();
+    assert_eq!(again.node(), id);
+}
+
+fn first_into_store<S>(n: Notes<S>) -> S {
+    n.into_store()
+}
+
+/// A sync response is applied with its cursor; pulled notes appear; a pending local edit
+/// survives a pull of the same note; an answered edit becomes synced.
+pub async fn commit_sync_applies_data_and_cursor<S: LocalStore>(store: S) {
+    let notes = Notes::open(store).await.unwrap();
+    assert_eq!(notes.store().cursor().await.unwrap(), None);
+    let mine = notes.create("Mine", "local text").await.unwrap();
+    let other = notes.create("Other", "").await.unwrap();
+
+    let resp = response(
+        vec![ChangeResult {
+            change_id: other.pending.clone().unwrap(),
+            note_id: other.id.clone(),
+            outcome: ChangeOutcome::Applied { version: 7 },
+        }],
+        vec![remote("from-elsewhere", "Remote", 5), remote(mine.id.as_str(), "Theirs", 6)],
+        "v1.7",
+    );
+    notes.store().commit_sync(&resp).await.unwrap();
+
+    assert_eq!(notes.store().cursor().await.unwrap(), Some(Cursor("v1.7".into())));
+    let pulled = notes.store().get(&"from-elsewhere".into()).await.unwrap().unwrap();
+    assert_eq!((pulled.title.as_str(), &pulled.sync), ("Remote", &SyncState::Synced));
+    let kept = notes.store().get(&mine.id).await.unwrap().unwrap();
+    assert_eq!(kept, mine, "a pending edit is never overwritten by a pull");
+    let answered = notes.store().get(&other.id).await.unwrap().unwrap();
+    assert_eq!((answered.sync, answered.base_version), (SyncState::Synced, Some(7)));
+}
+
+impl<S> Notes<S> {
+    /// Gives the store back (used to reopen it).
+    pub fn into_store(self) -> S {
+        self.store
+    }
+}

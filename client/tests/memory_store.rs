@@ -1,0 +1,20 @@
+//! The store conformance suite on the in-memory backend.
+
+use client::conformance as suite;
+use client::memory::MemoryStore;
+use futures::executor::block_on;
+
+#[test]
+fn edits_are_stored_and_pending() {
+    block_on(suite::edits_are_stored_and_pending(MemoryStore::new()));
+}
+
+#[test]
+fn the_node_id_is_stable() {
+    block_on(suite::the_node_id_is_stable(MemoryStore::new()));
+}
+
+#[test]
+fn commit_sync_applies_data_and_cursor() {
+    block_on(suite::commit_sync_applies_data_and_cursor(MemoryStore::new()));
+}
