@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need, then runs every test:
+#   1. native: unit, property and golden tests, and the server's integration tests over
+#      HTTP against a real database server (SecantusDB, MongoDB wire protocol);
+#   2. wasm: the IndexedDB store in headless Chromium (wasm-bindgen-test-runner);
+#   3. end to end: the built app in real headless Chromium profiles (playwright-core).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+scripts/install-tools.sh test
+export PATH="$PWD/.tools/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+
+step() { printf '\n\033[1;34m==> %s\033[0m\n' "$*"; }
+SECONDS=0
+
+step "native tests (cargo test)"
+cargo test --workspace --exclude frontend --locked
+
+step "wasm tests in headless Chromium"
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+CHROMEDRIVER=/usr/bin/chromedriver \
+  cargo test -p tern-client --target wasm32-unknown-unknown --locked
+
+step "build the app (cargo leptos build)"
+cargo leptos build
+
+step "end-to-end tests in headless Chromium"
+(cd end2end && npm test)
+
+step "all tests passed in ${SECONDS}s"
