@@ -59,7 +59,7 @@ pub fn check_change(change: &Change, server_now_ms: u64) -> Result<(), (RejectCo
             RejectCode::ClockAhead,
             format!(
                 "the change is stamped {} s ahead of the server clock; correct the device clock \
-                 (the client re-stamps it automatically using server_time_ms)",
+                 and edit the note again",
                 (change.hlc.wall_ms - server_now_ms) / 1000
             ),
         ));
