@@ -15,18 +15,28 @@ pub struct NoteView {
     pub sync: String,
 }
 
-pub use imp::{create_note, list_notes, sync_now};
+/// Why a sync run failed, for the status line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncFailure {
+    /// The session is missing or expired: ask the user to sign in (notes are kept).
+    pub needs_sign_in: bool,
+    /// What went wrong.
+    pub message: String,
+}
+
+pub use imp::{account, create_note, list_notes, sign_out, sync_now, whoami};
 
 #[cfg(feature = "hydrate")]
 mod imp {
     use std::rc::Rc;
 
-    use client::engine;
+    use client::engine::{self, SyncError, TransportError};
     use client::http::FetchTransport;
+    use gloo_net::http::Request;
     use client::idb::IdbStore;
     use client::local::{Notes, SyncState};
 
-    use super::NoteView;
+    use super::{NoteView, SyncFailure};
 
     thread_local! {
         static NOTES: std::cell::RefCell<Option<Rc<Notes<IdbStore>>>> = const { std::cell::RefCell::new(None) };
@@ -67,18 +77,59 @@ mod imp {
     }
 
     /// One sync run; returns a summary for the status line.
-    pub async fn sync_now() -> Result<String, String> {
-        let notes = notes().await?;
-        let report = engine::sync(notes.store(), &FetchTransport::same_origin())
+    pub async fn sync_now() -> Result<String, SyncFailure> {
+        let fail = |m: String| SyncFailure { needs_sign_in: false, message: m };
+        let notes = notes().await.map_err(fail)?;
+        match engine::sync(notes.store(), &FetchTransport::same_origin()).await {
+            Ok(r) => Ok(format!("Synced: {} sent, {} received", r.pushed, r.pulled)),
+            Err(SyncError::Transport(TransportError::Http { status: 401, .. })) => {
+                Err(SyncFailure {
+                    needs_sign_in: true,
+                    message: "Sign in to sync. Your notes stay on this device.".into(),
+                })
+            }
+            Err(e) => Err(fail(e.to_string())),
+        }
+    }
+
+    /// `POST /auth/{action}` (`signin` or `signup`); returns the signed-in username.
+    pub async fn account(action: &str, username: &str, password: &str) -> Result<String, String> {
+        let body = serde_json::json!({"username": username, "password": password});
+        let resp = Request::post(&format!("/auth/{action}"))
+            .json(&body)
+            .map_err(|e| e.to_string())?
+            .send()
             .await
-            .map_err(|e| e.to_string())?;
-        Ok(format!("Synced: {} sent, {} received", report.pushed, report.pulled))
+            .map_err(|e| format!("cannot reach the server: {e}"))?;
+        let v: serde_json::Value = resp.json().await.map_err(|e| e.to_string())?;
+        if resp.ok() {
+            Ok(v["user"].as_str().unwrap_or_default().to_owned())
+        } else {
+            Err(v["message"].as_str().unwrap_or("failed").to_owned())
+        }
+    }
+
+    /// The signed-in username, if the session is valid (and the server reachable).
+    pub async fn whoami() -> Option<String> {
+        let resp = Request::get("/auth/me").send().await.ok()?;
+        if !resp.ok() {
+            return None;
+        }
+        let v: serde_json::Value = resp.json().await.ok()?;
+        v["user"].as_str().map(str::to_owned)
+    }
+
+    /// Ends the session (local notes stay).
+    pub async fn sign_out() {
+        if let Ok(r) = Request::post("/auth/signout").header("content-type", "application/json").build() {
+            let _ = r.send().await;
+        }
     }
 }
 
 #[cfg(not(feature = "hydrate"))]
 mod imp {
-    use super::NoteView;
+    use super::{NoteView, SyncFailure};
 
     /// Server side: there is no local store.
     pub async fn list_notes() -> Result<Vec<NoteView>, String> {
@@ -91,7 +142,20 @@ mod imp {
     }
 
     /// Server side: never called (effects run in the browser only).
-    pub async fn sync_now() -> Result<String, String> {
-        Err("sync runs in the browser".into())
+    pub async fn sync_now() -> Result<String, SyncFailure> {
+        Err(SyncFailure { needs_sign_in: false, message: "sync runs in the browser".into() })
     }
+
+    /// Server side: never called.
+    pub async fn account(_: &str, _: &str, _: &str) -> Result<String, String> {
+        Err("accounts are used from the browser".into())
+    }
+
+    /// Server side: nobody is signed in to the renderer.
+    pub async fn whoami() -> Option<String> {
+        None
+    }
+
+    /// Server side: never called.
+    pub async fn sign_out() {}
 }

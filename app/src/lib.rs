@@ -60,6 +60,10 @@ fn HomePage() -> impl IntoView {
     let (content, set_content) = signal(String::new());
     let (status, set_status) = signal(String::from("Loading local notes…"));
     let (ready, set_ready) = signal(false);
+    // None: not signed in (or not known yet); notes still work locally.
+    let (user, set_user) = signal(None::<String>);
+    let (username, set_username) = signal(String::new());
+    let (password, set_password) = signal(String::new());
 
     let reload = move || {
         spawn_local(async move {
@@ -72,8 +76,15 @@ fn HomePage() -> impl IntoView {
     let sync = move || {
         spawn_local(async move {
             set_status.set("Syncing…".into());
-            let msg = browser::sync_now().await.unwrap_or_else(|e| format!("Sync failed: {e}"));
-            set_status.set(msg);
+            match browser::sync_now().await {
+                Ok(msg) => set_status.set(msg),
+                Err(f) => {
+                    if f.needs_sign_in {
+                        set_user.set(None);
+                    }
+                    set_status.set(f.message);
+                }
+            }
             if let Ok(list) = browser::list_notes().await {
                 set_notes.set(list);
             }
@@ -90,10 +101,36 @@ fn HomePage() -> impl IntoView {
                 }
                 Err(e) => set_status.set(format!("Local storage error: {e}")),
             }
+            set_user.set(browser::whoami().await);
             set_ready.set(true);
+            if user.get_untracked().is_some() {
+                sync();
+            } else {
+                set_status.set("Notes are saved on this device. Sign in to sync them.".into());
+            }
         });
-        sync();
     });
+
+    let account = move |action: &'static str| {
+        let (u, p) = (username.get_untracked(), password.get_untracked());
+        spawn_local(async move {
+            match browser::account(action, &u, &p).await {
+                Ok(name) => {
+                    set_password.set(String::new());
+                    set_user.set(Some(name));
+                    sync();
+                }
+                Err(e) => set_status.set(e),
+            }
+        });
+    };
+    let sign_out = move |_| {
+        spawn_local(async move {
+            browser::sign_out().await;
+            set_user.set(None);
+            set_status.set("Signed out. Notes stay on this device.".into());
+        });
+    };
 
     let add = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -119,8 +156,42 @@ fn HomePage() -> impl IntoView {
         <main data-ready=move || ready.get().to_string()>
             <header>
                 <h1>"Tern"</h1>
-                <button type="button" on:click=move |_| sync()>"Sync now"</button>
+                <Show when=move || user.get().is_some()>
+                    <span class="who" data-testid="user">
+                        {move || format!("Signed in as {}", user.get().unwrap_or_default())}
+                    </span>
+                    <button type="button" on:click=move |_| sync()>"Sync now"</button>
+                    <button type="button" on:click=sign_out>"Sign out"</button>
+                </Show>
             </header>
+            <Show when=move || user.get().is_none()>
+                <form class="account" on:submit=move |ev: leptos::ev::SubmitEvent| {
+                    ev.prevent_default();
+                    account("signin");
+                }>
+                    <label for="username">"Username"</label>
+                    <input
+                        id="username"
+                        autocomplete="username"
+                        prop:value=move || username.get()
+                        on:input=move |ev| set_username.set(event_target_value(&ev))
+                    />
+                    <label for="password">"Password"</label>
+                    <input
+                        id="password"
+                        type="password"
+                        autocomplete="current-password"
+                        prop:value=move || password.get()
+                        on:input=move |ev| set_password.set(event_target_value(&ev))
+                    />
+                    <div class="row">
+                        <button type="submit">"Sign in"</button>
+                        <button type="button" on:click=move |_| account("signup")>
+                            "Create account"
+                        </button>
+                    </div>
+                </form>
+            </Show>
             <p class="status" role="status" data-testid="status">{move || status.get()}</p>
             <form class="editor" on:submit=add>
                 <label for="note-title">"Title"</label>

@@ -108,3 +108,11 @@ export function readIndexedDbNotes(page) {
       }),
   );
 }
+
+/** Signs in (button 'Sign in') or up (button 'Create account') and waits for the session. */
+export async function signIn(page, username, button) {
+  await page.fill('#username', username);
+  await page.fill('#password', 'correct horse battery');
+  await page.getByRole('button', { name: button }).click();
+  await page.waitForSelector('[data-testid=user]', { timeout: 15_000 });
+}

@@ -2,7 +2,7 @@
 // with POST /sync to the server (MongoDB), pulled and shown by a second profile.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { openApp, openProfile, readIndexedDbNotes, startServer } from './harness.mjs';
+import { openApp, openProfile, readIndexedDbNotes, signIn, startServer } from './harness.mjs';
 
 let server;
 before(async () => {
@@ -15,28 +15,38 @@ after(async () => {
 test('a note created in one profile appears in another', async () => {
   const laptop = await openProfile();
   const phone = await openProfile();
+  const stranger = await openProfile();
   try {
     const page = laptop.page;
     await openApp(page, server.base);
+    // Local first: a note can be written before signing in; it is stored and pending.
     await page.fill('#note-title', 'Groceries');
     await page.fill('#note-content', 'eggs, milk, bread');
-    await page.click('button[type=submit]');
+    await page.getByRole('button', { name: 'Add note' }).click();
 
     const note = page.locator('li.note', { hasText: 'Groceries' });
     await note.waitFor();
-    // Stored in IndexedDB before any sync.
+    assert.equal(await note.getAttribute('data-sync'), 'pending');
     const stored = await readIndexedDbNotes(page);
     assert.equal(stored.length, 1);
     assert.equal(stored[0].title, 'Groceries');
     assert.equal(stored[0].content, 'eggs, milk, bread');
 
-    await page.getByRole('button', { name: 'Sync now' }).click();
+    // Creating the account syncs it.
+    await signIn(page, 'alice', 'Create account');
     await page.waitForSelector('li.note[data-sync="synced"]', { timeout: 15_000 });
     const synced = await readIndexedDbNotes(page);
     assert.equal(synced[0].sync.state, 'synced');
 
-    // The second profile syncs on launch and shows the note.
+    // Another account never sees it.
+    await openApp(stranger.page, server.base);
+    await signIn(stranger.page, 'mallory', 'Create account');
+    await stranger.page.waitForSelector('[data-testid=status]:has-text("Synced")');
+    assert.equal(await stranger.page.locator('li.note').count(), 0);
+
+    // The second profile signs in to the same account, syncs and shows the note.
     await openApp(phone.page, server.base);
+    await signIn(phone.page, 'alice', 'Sign in');
     const there = phone.page.locator('li.note', { hasText: 'Groceries' });
     await there.waitFor({ timeout: 15_000 });
     assert.match(await there.textContent(), /eggs, milk, bread/);
@@ -46,6 +56,7 @@ test('a note created in one profile appears in another', async () => {
   } finally {
     await laptop.close();
     await phone.close();
+    await stranger.close();
   }
 });
 
@@ -57,9 +68,22 @@ test('the first paint is server-rendered, before any script runs', async () => {
   assert.match(html, /<label for="note-title">Title<\/label>/);
 });
 
-test('the API answers malformed requests with a JSON error', async () => {
-  const r = await fetch(`${server.base}/sync`, { method: 'POST', body: '{nope' });
+test('the API answers with JSON errors: no session, then a malformed body', async () => {
+  let r = await fetch(`${server.base}/sync`, { method: 'POST', body: '{nope' });
+  assert.equal(r.status, 401);
+  assert.equal((await r.json()).error, 'unauthorized');
+
+  r = await fetch(`${server.base}/auth/signup`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'api-user', password: 'correct horse battery' }),
+  });
+  const { token } = await r.json();
+  r = await fetch(`${server.base}/sync`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: '{nope',
+  });
   assert.equal(r.status, 400);
-  const body = await r.json();
-  assert.equal(body.error, 'invalid_request');
+  assert.equal((await r.json()).error, 'invalid_request');
 });

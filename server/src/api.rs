@@ -2,26 +2,98 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::StatusCode;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 use sync_core::limits::{MAX_CHANGES_PER_REQUEST, MAX_PULL_LIMIT, MAX_REQUEST_BYTES};
 use sync_core::protocol::{Cursor, SyncRequest, SyncResponse, PROTOCOL_VERSION};
 
+use crate::auth::{Session, SESSION_COOKIE, SESSION_TTL};
 use crate::error::ApiError;
 use crate::store::SyncStore;
 use crate::AppState;
-
-/// Until accounts exist, every client syncs the notes of this one user.
-pub const DEFAULT_USER: &str = "local";
 
 /// The API routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/sync", post(sync).layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES)))
         .route("/healthz", get(healthz))
+        .route("/auth/signup", post(sign_up))
+        .route("/auth/signin", post(sign_in))
+        .route("/auth/signout", post(sign_out))
+        .route("/auth/me", get(me))
+        .route("/api/openapi.json", get(openapi))
+}
+
+/// How a request proved who it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Via {
+    Cookie,
+    Bearer,
+}
+
+/// The signed-in user of a request: from `Authorization: Bearer <token>` or the session
+/// cookie. Rejects with 401 `unauthorized`, or 403 `csrf_rejected` for a cookie sent by
+/// another site.
+pub struct AuthUser(pub Session);
+
+fn token_of(parts: &Parts) -> Option<(String, Via)> {
+    if let Some(h) = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        return h.strip_prefix("Bearer ").map(|t| (t.trim().to_owned(), Via::Bearer));
+    }
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| (v.to_owned(), Via::Cookie))
+}
+
+/// A browser request's `Origin`, if any, must be this server's own.
+fn check_same_origin(parts: &Parts) -> Result<(), ApiError> {
+    let Some(origin) = parts.headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return Ok(());
+    };
+    let host = parts.headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let origin_host = origin.split_once("://").map_or("", |(_, h)| h);
+    if origin_host == host {
+        Ok(())
+    } else {
+        Err(ApiError::CsrfRejected("cross-site request refused; use the app's own origin"))
+    }
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let (token, via) = token_of(parts).ok_or(ApiError::Unauthorized)?;
+        if via == Via::Cookie {
+            check_same_origin(parts)?;
+            if parts.method == axum::http::Method::POST {
+                let json = parts
+                    .headers
+                    .get(header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.starts_with("application/json"));
+                if !json {
+                    return Err(ApiError::CsrfRejected(
+                        "send Content-Type: application/json with the session cookie",
+                    ));
+                }
+            }
+        }
+        let session = state.accounts.session(&token).await?.ok_or(ApiError::Unauthorized)?;
+        Ok(Self(session))
+    }
 }
 
 fn now_ms() -> u64 {
@@ -70,18 +142,22 @@ pub fn parse_request(body: &[u8]) -> Result<SyncRequest, ApiError> {
     Ok(req)
 }
 
-async fn sync(
-    State(state): State<AppState>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Json<SyncResponse>, ApiError> {
-    let body = body.map_err(|r| match r.status() {
+fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|r| match r.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
         _ => ApiError::InvalidRequest(r.body_text()),
-    })?;
-    let req = parse_request(&body)?;
+    })
+}
+
+async fn sync(
+    State(state): State<AppState>,
+    AuthUser(session): AuthUser,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<SyncResponse>, ApiError> {
+    let req = parse_request(&body_bytes(body)?)?;
     let after = decode_cursor(req.cursor.as_ref())?;
     let limit = req.limit.unwrap_or(MAX_PULL_LIMIT).clamp(1, MAX_PULL_LIMIT);
-    let user = DEFAULT_USER;
+    let user = session.user_id.as_str();
     let results = state.store.push(user, &req.changes, now_ms()).await?;
     let page = state.store.pull(user, after, limit).await?;
     Ok(Json(SyncResponse {
@@ -92,6 +168,75 @@ async fn sync(
         has_more: page.has_more,
         server_time_ms: now_ms(),
     }))
+}
+
+/// Body of sign-up and sign-in.
+#[derive(Debug, Deserialize)]
+pub struct Credentials {
+    /// Username (3..64 of a-z, 0-9, '.', '_', '-'; case-insensitive).
+    pub username: String,
+    /// Password (8..1024 characters).
+    pub password: String,
+}
+
+fn parse_credentials(body: Result<Bytes, BytesRejection>) -> Result<Credentials, ApiError> {
+    serde_json::from_slice(&body_bytes(body)?).map_err(|e| ApiError::InvalidRequest(e.to_string()))
+}
+
+/// A signed-in answer: the session cookie, and the token in the body for other clients.
+fn signed_in(state: &AppState, status: StatusCode, s: Session) -> Response {
+    let cookie = format!(
+        "{SESSION_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
+        s.token,
+        SESSION_TTL.as_secs(),
+        if state.cookie_secure { "; Secure" } else { "" }
+    );
+    (
+        status,
+        [(header::SET_COOKIE, cookie)],
+        Json(json!({"user": s.name, "token": s.token})),
+    )
+        .into_response()
+}
+
+async fn sign_up(
+    State(state): State<AppState>,
+    parts: Parts,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    check_same_origin(&parts)?;
+    let c = parse_credentials(body)?;
+    let s = state.accounts.sign_up(&c.username, &c.password).await?;
+    Ok(signed_in(&state, StatusCode::CREATED, s))
+}
+
+async fn sign_in(
+    State(state): State<AppState>,
+    parts: Parts,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    check_same_origin(&parts)?;
+    let c = parse_credentials(body)?;
+    let s = state.accounts.sign_in(&c.username, &c.password).await?;
+    Ok(signed_in(&state, StatusCode::OK, s))
+}
+
+async fn sign_out(State(state): State<AppState>, AuthUser(s): AuthUser) -> Result<Response, ApiError> {
+    state.accounts.sign_out(&s.token).await?;
+    let clear = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    Ok(([(header::SET_COOKIE, clear)], Json(json!({"signed_out": true}))).into_response())
+}
+
+async fn me(AuthUser(s): AuthUser) -> Json<serde_json::Value> {
+    Json(json!({"user": s.name}))
+}
+
+async fn openapi() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        include_str!("../../docs/openapi.json"),
+    )
+        .into_response()
 }
 
 async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {

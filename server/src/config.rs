@@ -7,6 +7,7 @@
 //! | `TERN_DB_NAME` | `tern` | database name |
 //! | `TERN_DATA_DIR` | `data` | where the embedded database keeps its files |
 //! | `TERN_DB_BIN` | `secantusd-rs` on `PATH` or in `~/.cargo/bin` | embedded database binary |
+//! | `TERN_COOKIE_SECURE` | `false` on a loopback address, else `true` | mark the session cookie `Secure` (HTTPS only) |
 //! | `RUST_LOG` | `info` | log filter (`tracing_subscriber::EnvFilter` syntax) |
 
 use std::env;
@@ -27,6 +28,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Explicit path of the embedded database binary.
     pub db_bin: Option<PathBuf>,
+    /// Whether the session cookie is `Secure`.
+    pub cookie_secure: bool,
     /// Log filter.
     pub log: String,
 }
@@ -52,13 +55,26 @@ impl Config {
             Some(a) => ("TERN_ADDR", a),
             None => ("LEPTOS_SITE_ADDR", get("LEPTOS_SITE_ADDR").unwrap_or("127.0.0.1:3000".into())),
         };
-        let addr = addr.parse().map_err(|e: std::net::AddrParseError| ConfigError {
+        let addr: SocketAddr = addr.parse().map_err(|e: std::net::AddrParseError| ConfigError {
             var,
             value: addr.clone(),
             why: format!("{e}; use host:port such as 127.0.0.1:3000"),
         })?;
+        let cookie_secure = match get("TERN_COOKIE_SECURE").as_deref() {
+            None => !addr.ip().is_loopback(),
+            Some("true" | "1") => true,
+            Some("false" | "0") => false,
+            Some(other) => {
+                return Err(ConfigError {
+                    var: "TERN_COOKIE_SECURE",
+                    value: other.into(),
+                    why: "use true or false".into(),
+                })
+            }
+        };
         Ok(Self {
             addr,
+            cookie_secure,
             mongodb_uri: get("MONGODB_URI"),
             db_name: get("TERN_DB_NAME").unwrap_or_else(|| "tern".into()),
             data_dir: get("TERN_DATA_DIR").unwrap_or_else(|| "data".into()).into(),
@@ -90,6 +106,7 @@ impl fmt::Debug for Config {
             .field("db_name", &self.db_name)
             .field("data_dir", &self.data_dir)
             .field("db_bin", &self.db_bin)
+            .field("cookie_secure", &self.cookie_secure)
             .field("log", &self.log)
             .finish()
     }

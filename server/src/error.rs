@@ -9,6 +9,7 @@ use axum::Json;
 use sync_core::limits::{MAX_CHANGES_PER_REQUEST, MAX_REQUEST_BYTES};
 use sync_core::protocol::{ErrorBody, ErrorCode, PROTOCOL_VERSION};
 
+use crate::auth::AuthError;
 use crate::store::StoreError;
 
 /// An API error.
@@ -35,6 +36,15 @@ pub enum ApiError {
     /// Anything else.
     #[error("internal: {0}")]
     Internal(String),
+    /// No valid session.
+    #[error("unauthorized")]
+    Unauthorized,
+    /// Cross-site request with a cookie.
+    #[error("csrf rejected: {0}")]
+    CsrfRejected(&'static str),
+    /// Account errors.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
 }
 
 impl From<StoreError> for ApiError {
@@ -83,10 +93,37 @@ impl ApiError {
                 ErrorCode::Unavailable,
                 "the database is unavailable; your changes are kept, retry later".into(),
             ),
-            Self::Internal(_) => (
+            Self::Internal(_) | Self::Auth(AuthError::Store(StoreError::Internal(_))) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 ErrorCode::Internal,
                 "the server failed unexpectedly; your changes are kept, retry later".into(),
+            ),
+            Self::Auth(AuthError::Store(StoreError::Unavailable(_))) => {
+                Self::Unavailable(String::new()).parts()
+            }
+            Self::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::Unauthorized,
+                "sign in to sync; notes on this device are kept".into(),
+            ),
+            Self::CsrfRejected(why) => (StatusCode::FORBIDDEN, ErrorCode::CsrfRejected, (*why).into()),
+            Self::Auth(AuthError::InvalidAccount(why)) => {
+                (StatusCode::BAD_REQUEST, ErrorCode::InvalidAccount, why.clone())
+            }
+            Self::Auth(AuthError::NameTaken) => (
+                StatusCode::CONFLICT,
+                ErrorCode::NameTaken,
+                "that username is taken; choose another or sign in".into(),
+            ),
+            Self::Auth(AuthError::InvalidCredentials) => (
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::InvalidCredentials,
+                "wrong username or password".into(),
+            ),
+            Self::Auth(AuthError::TooManyAttempts(secs)) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::TooManyAttempts,
+                format!("too many failed sign-ins; try again in {secs} s"),
             ),
         }
     }
@@ -95,11 +132,22 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match &self {
-            Self::Unavailable(detail) => tracing::warn!(%detail, "database unavailable"),
-            Self::Internal(detail) => tracing::error!(%detail, "internal error"),
+            Self::Unavailable(detail)
+            | Self::Auth(AuthError::Store(StoreError::Unavailable(detail))) => {
+                tracing::warn!(%detail, "database unavailable")
+            }
+            Self::Internal(detail) | Self::Auth(AuthError::Store(StoreError::Internal(detail))) => {
+                tracing::error!(%detail, "internal error")
+            }
             other => tracing::debug!(error = %other, "rejected request"),
         }
         let (status, error, message) = self.parts();
-        (status, Json(ErrorBody { error, message })).into_response()
+        let mut resp = (status, Json(ErrorBody { error, message })).into_response();
+        if let Self::Auth(AuthError::TooManyAttempts(secs)) = self {
+            if let Ok(v) = secs.to_string().parse() {
+                resp.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+            }
+        }
+        resp
     }
 }

@@ -7,13 +7,15 @@
 //! - [`config`]: settings from environment variables.
 //! - [`embedded`]: the embedded default database (a child process).
 //! - [`store`]: the [`store::SyncStore`] trait and its MongoDB implementation.
-//! - [`api`]: `POST /sync` and `GET /healthz`.
+//! - [`auth`]: accounts (argon2id) and sessions (cookie or bearer token).
+//! - [`api`]: `POST /sync`, `/auth/*`, `GET /healthz`, `GET /api/openapi.json`.
 //! - [`error`]: API errors and their one mapping to HTTP.
 //!
 //! [`router`] builds the whole app; [`serve`] runs it on a listener until a shutdown
 //! future resolves. Tests bind port 0 and use a fresh database each.
 
 pub mod api;
+pub mod auth;
 pub mod config;
 pub mod embedded;
 pub mod error;
@@ -29,11 +31,23 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 
 use crate::store::MongoStore;
 
+impl AppState {
+    /// State for a store; accounts live in the same database.
+    pub fn new(store: Arc<MongoStore>, leptos: LeptosOptions, cookie_secure: bool) -> Self {
+        let accounts = Arc::new(auth::Accounts::new(store.database().clone()));
+        Self { store, accounts, cookie_secure, leptos }
+    }
+}
+
 /// Shared state of every handler.
 #[derive(Clone)]
 pub struct AppState {
     /// Note storage.
     pub store: Arc<MongoStore>,
+    /// Accounts and sessions.
+    pub accounts: Arc<auth::Accounts>,
+    /// Whether the session cookie is marked `Secure` (HTTPS only).
+    pub cookie_secure: bool,
     /// Leptos' settings (site root, output name).
     pub leptos: LeptosOptions,
 }

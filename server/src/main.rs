@@ -27,6 +27,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::from_env()?;
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_new(&config.log).unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
 
     // Declared before the listener so it is dropped (the child stopped) after serving ends.
@@ -48,11 +49,11 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     let store = Arc::new(MongoStore::connect(&uri, &config.db_name).await?);
-    tokio::spawn(ensure_indexes(store.clone()));
-
     let mut leptos = get_configuration(None)?.leptos_options;
     leptos.site_addr = config.addr;
-    let app = router(AppState { store, leptos });
+    let state = AppState::new(store, leptos, config.cookie_secure);
+    tokio::spawn(ensure_indexes(state.clone()));
+    let app = router(state);
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
     serve(listener, app, shutdown_signal()).await?;
@@ -61,10 +62,14 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// Creates the indexes, retrying while the database is unreachable.
-async fn ensure_indexes(store: Arc<MongoStore>) {
+async fn ensure_indexes(state: AppState) {
     let mut delay = Duration::from_millis(500);
     loop {
-        match store.ensure_indexes().await {
+        let r = match state.store.ensure_indexes().await {
+            Ok(()) => state.accounts.ensure_indexes().await,
+            e => e,
+        };
+        match r {
             Ok(()) => return,
             Err(e) => {
                 tracing::warn!("cannot create indexes yet ({e}); retrying in {delay:?}");

@@ -148,8 +148,18 @@ pub enum ErrorCode {
     Unavailable,
     /// Something unexpected failed on the server; retry later.
     Internal,
-    /// No such endpoint.
-    NotFound,
+    /// No valid session: sign in (again). Local notes are kept.
+    Unauthorized,
+    /// A cookie-authenticated request that may come from another site.
+    CsrfRejected,
+    /// Wrong username or password.
+    InvalidCredentials,
+    /// Too many failed sign-ins; wait `retry_after` seconds.
+    TooManyAttempts,
+    /// The username is taken.
+    NameTaken,
+    /// The username or password does not meet the rules.
+    InvalidAccount,
 }
 
 /// The body of every error response: `{"error": "<code>", "message": "<what to do>"}`.

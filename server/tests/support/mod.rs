@@ -60,6 +60,8 @@ pub struct TestApp {
     pub store: Arc<MongoStore>,
     /// HTTP client.
     pub http: reqwest::Client,
+    /// Bearer token of the user this app's requests sync as.
+    pub token: String,
     stop: Option<oneshot::Sender<()>>,
 }
 
@@ -76,14 +78,19 @@ pub async fn spawn_app_on(uri: &str, db_name: &str) -> TestApp {
     let store = Arc::new(MongoStore::connect(uri, db_name).await.unwrap());
     let _ = store.ensure_indexes().await;
     let leptos = LeptosOptions::builder().output_name("tern").site_root("target/site").build();
-    let app = router(AppState { store: store.clone(), leptos });
+    let state = AppState::new(store.clone(), leptos, false);
+    let _ = state.accounts.ensure_indexes().await;
+    let app = router(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = oneshot::channel();
     tokio::spawn(serve(listener, app, async move {
         let _ = rx.await;
     }));
-    TestApp { base, store, http: reqwest::Client::new(), stop: Some(tx) }
+    let mut app =
+        TestApp { base, store, http: reqwest::Client::new(), token: String::new(), stop: Some(tx) };
+    app.token = app.sign_in_or_up("alice").await;
+    app
 }
 
 /// Serves the app on the shared database server, on a fresh database.
@@ -91,13 +98,40 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_on(shared_db().uri(), &fresh_db_name()).await
 }
 
+/// The password every test user has.
+pub const PASSWORD: &str = "correct horse battery";
+
 impl TestApp {
+    /// Signs `name` up (or in, if it exists) and returns its bearer token.
+    pub async fn sign_in_or_up(&self, name: &str) -> String {
+        let body = serde_json::json!({"username": name, "password": PASSWORD});
+        let mut r = self.http.post(format!("{}/auth/signup", self.base)).json(&body).send().await.unwrap();
+        if r.status() == 409 {
+            r = self.http.post(format!("{}/auth/signin", self.base)).json(&body).send().await.unwrap();
+        }
+        assert!(r.status().is_success(), "sign up {name}: {}", r.status());
+        let v: Value = r.json().await.unwrap();
+        v["token"].as_str().unwrap().to_owned()
+    }
+
+    /// The same server, syncing as user `name`.
+    pub async fn as_user(&self, name: &str) -> TestApp {
+        TestApp {
+            base: self.base.clone(),
+            store: self.store.clone(),
+            http: self.http.clone(),
+            token: self.sign_in_or_up(name).await,
+            stop: None,
+        }
+    }
+
     /// `POST /sync` with a raw body; returns status and JSON body.
     pub async fn post_raw(&self, body: impl Into<reqwest::Body>) -> (u16, Value) {
         let r = self
             .http
             .post(format!("{}/sync", self.base))
             .header("content-type", "application/json")
+            .bearer_auth(&self.token)
             .body(body)
             .send()
             .await
