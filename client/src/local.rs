@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 use sync_core::protocol::{Change, ChangeOutcome, ChangeResult, Cursor, SyncResponse};
+use sync_core::limits::MAX_CLOCK_AHEAD_MS;
 use sync_core::{ChangeId, Hlc, HlcClock, NoteId, NoteState};
 
 use crate::platform;
@@ -288,7 +289,10 @@ impl<S: LocalStore> Notes<S> {
             .unwrap_or(0);
         let now = platform::now_ms().saturating_add_signed(offset);
         let mut clock = HlcClock::new(self.node.clone());
-        if let Some(h) = after {
+        // A timestamp further ahead than the server accepts (made while this device's clock
+        // was wrong, and refused with `clock_ahead`) is not carried forward: otherwise every
+        // later edit of the note would inherit it and be refused too.
+        if let Some(h) = after.filter(|h| h.wall_ms <= now.saturating_add(MAX_CLOCK_AHEAD_MS)) {
             clock.observe(h, now);
         }
         Ok(clock.tick(now))

@@ -204,10 +204,7 @@ async fn sign_up(
     parts: Parts,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    check_same_origin(&parts)?;
-    let c = parse_credentials(body)?;
-    let s = state.accounts.sign_up(&c.username, &c.password).await?;
-    Ok(signed_in(&state, StatusCode::CREATED, s))
+    account(state, parts, body, true).await
 }
 
 async fn sign_in(
@@ -215,10 +212,24 @@ async fn sign_in(
     parts: Parts,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    account(state, parts, body, false).await
+}
+
+/// Sign-up (`create`) or sign-in: same checks, same answer.
+async fn account(
+    state: AppState,
+    parts: Parts,
+    body: Result<Bytes, BytesRejection>,
+    create: bool,
+) -> Result<Response, ApiError> {
     check_same_origin(&parts)?;
     let c = parse_credentials(body)?;
-    let s = state.accounts.sign_in(&c.username, &c.password).await?;
-    Ok(signed_in(&state, StatusCode::OK, s))
+    let (session, status) = if create {
+        (state.accounts.sign_up(&c.username, &c.password).await?, StatusCode::CREATED)
+    } else {
+        (state.accounts.sign_in(&c.username, &c.password).await?, StatusCode::OK)
+    };
+    Ok(signed_in(&state, status, session))
 }
 
 async fn sign_out(State(state): State<AppState>, AuthUser(s): AuthUser) -> Result<Response, ApiError> {

@@ -166,12 +166,7 @@ impl MongoStore {
             .collect();
 
         // 1. Changes this server already applied (retries): the same answer again.
-        let cids: Vec<&str> = changes
-            .iter()
-            .zip(&outcomes)
-            .filter(|(_, o)| o.is_none())
-            .map(|(c, _)| c.change_id.as_str())
-            .collect();
+        let cids = undecided(changes, &outcomes, |c| c.change_id.as_str());
         let mut ledger: HashMap<String, (String, String, u64)> = HashMap::new();
         if !cids.is_empty() {
             let mut cur = self
@@ -209,12 +204,7 @@ impl MongoStore {
         }
 
         // 2. The stored notes the remaining changes touch.
-        let ids: Vec<&str> = changes
-            .iter()
-            .zip(&outcomes)
-            .filter(|(_, o)| o.is_none())
-            .map(|(c, _)| c.note_id.as_str())
-            .collect();
+        let ids = undecided(changes, &outcomes, |c| c.note_id.as_str());
         if ids.is_empty() {
             return Ok(results(changes, outcomes));
         }
@@ -297,6 +287,15 @@ impl MongoStore {
         }
         Ok(results(changes, outcomes))
     }
+}
+
+/// `key` of each change that has no outcome yet.
+fn undecided<'a>(
+    changes: &'a [Change],
+    outcomes: &[Option<ChangeOutcome>],
+    key: impl Fn(&'a Change) -> &'a str,
+) -> Vec<&'a str> {
+    changes.iter().zip(outcomes).filter(|(_, o)| o.is_none()).map(|(c, _)| key(c)).collect()
 }
 
 fn results(changes: &[Change], outcomes: Vec<Option<ChangeOutcome>>) -> Vec<ChangeResult> {
