@@ -13,9 +13,10 @@
 //! A push runs in one transaction that first increments the user's counter and then writes
 //! the notes with versions taken from it. Two concurrent pushes of one user both write the
 //! counter document, so MongoDB lets only one commit and retries the other
-//! (`TransientTransactionError`): versions are handed out in commit order. A pull reads
-//! `v > cursor` in one batch (one snapshot), so once it sees version `n` every version
-//! below `n` is already committed and visible. Transactions need a replica set (a
+//! (`TransientTransactionError`): versions are handed out in commit order. A pull first
+//! reads the user's counter (the head): every version up to the head is committed, so the
+//! pull then reads version windows up to the head and can never skip a version that
+//! becomes visible later. Transactions need a replica set (a
 //! single-node one is enough; Atlas always is one).
 
 use std::collections::HashMap;
@@ -33,6 +34,9 @@ use sync_core::{limits, Hlc, NoteId, NoteState};
 
 /// How long an applied change id is remembered for deduplication.
 pub const LEDGER_TTL_SECS: u64 = 30 * 24 * 3600;
+/// Most version windows read by one pull (versions skipped by superseded changes make
+/// windows sparse); the client is told `has_more` and continues.
+pub const MAX_WINDOWS_PER_PULL: u32 = 16;
 /// How long to wait for the database before answering "unavailable".
 pub const SERVER_SELECTION_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -64,9 +68,9 @@ impl From<MongoError> for StoreError {
 /// One page of a user's change feed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page {
-    /// Note states with `version > after`, in version order.
+    /// Note states with `after < version <= last`, in version order.
     pub notes: Vec<NoteState>,
-    /// The version to continue after.
+    /// The version to continue after (everything up to it has been read).
     pub last: u64,
     /// True when more notes follow.
     pub has_more: bool,
@@ -366,23 +370,36 @@ impl SyncStore for MongoStore {
     }
 
     async fn pull(&self, user: &UserId, after: u64, limit: u32) -> Result<Page, StoreError> {
-        let limit = limit.clamp(1, limits::MAX_PULL_LIMIT);
-        // limit + 1 in one batch: one snapshot, and one extra to learn whether more wait.
-        let docs: Vec<Document> = self
-            .notes()
-            .find(doc! {"u": user, "v": {"$gt": after as i64}})
-            .sort(doc! {"v": 1})
-            .limit(limit as i64 + 1)
-            .batch_size(limit + 1)
-            .projection(doc! {"_id": 0, "u": 0})
+        let limit = limit.clamp(1, limits::MAX_PULL_LIMIT) as u64;
+        // The user's head version first: every version up to it is committed (versions are
+        // handed out in commit order), so reading windows up to it afterwards misses none.
+        let head = self
+            .counters()
+            .find_one(doc! {"_id": user})
             .await?
-            .try_collect()
-            .await?;
-        let has_more = docs.len() > limit as usize;
-        let notes: Vec<NoteState> =
-            docs.iter().take(limit as usize).filter_map(note_from_doc).collect();
-        let last = notes.last().map_or(after, |n| n.version);
-        Ok(Page { notes, last, has_more })
+            .and_then(|d| d.get_i64("seq").ok())
+            .unwrap_or(0) as u64;
+        // Read in version windows (lo, hi] of at most `limit - taken` versions: each holds
+        // at most that many notes, and a bounded range is an index range scan, where
+        // `v > after` sorted with a limit makes some servers sort everything after `after`.
+        let mut notes = Vec::new();
+        let mut lo = after;
+        let mut windows = 0;
+        while lo < head && (notes.len() as u64) < limit && windows < MAX_WINDOWS_PER_PULL {
+            let hi = (lo + limit - notes.len() as u64).min(head);
+            let docs: Vec<Document> = self
+                .notes()
+                .find(doc! {"u": user, "v": {"$gt": lo as i64, "$lte": hi as i64}})
+                .sort(doc! {"v": 1})
+                .projection(doc! {"_id": 0, "u": 0})
+                .await?
+                .try_collect()
+                .await?;
+            notes.extend(docs.iter().filter_map(note_from_doc));
+            lo = hi;
+            windows += 1;
+        }
+        Ok(Page { notes, last: lo.max(after), has_more: lo < head })
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
