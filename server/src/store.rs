@@ -1,11 +1,12 @@
 //! Server-side storage of notes, behind [`SyncStore`]; [`MongoStore`] is the MongoDB one.
 //!
 //! ## Collections and indexes
-//! - `notes`: one document per (user, note): `{u, id, title, content, deleted, hlc, v}`.
-//!   Unique index `{u: 1, id: 1}` (push lookups); index `{u: 1, v: 1}` (pulls by cursor).
+//! - `notes`: one document per (user, note): `{u, id, title, content, deleted, hlc, v,
+//!   cids}`, where `cids` lists the ids and versions of the note's last
+//!   [`RECENT_CHANGES_PER_NOTE`] applied changes (the idempotency record, written in the
+//!   same document as the change). Unique index `{u: 1, id: 1}` (push lookups); index
+//!   `{u: 1, v: 1}` (pulls by version).
 //! - `counters`: `{_id: <user>, seq}`, the user's commit sequence.
-//! - `changes`: the idempotency ledger, `{u, cid, id, hlc, v, at}`, one per applied change.
-//!   Unique index `{u: 1, cid: 1}`; TTL index on `at` ([`LEDGER_TTL_SECS`]).
 //!
 //! Every query is scoped by `u`, so `u` is a natural shard key.
 //!
@@ -23,17 +24,18 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use futures::TryStreamExt;
-use mongodb::bson::{doc, DateTime, Document};
+use mongodb::bson::{doc, Document};
 use mongodb::error::{Error as MongoError, ErrorKind, TRANSIENT_TRANSACTION_ERROR,
                      UNKNOWN_TRANSACTION_COMMIT_RESULT};
 use mongodb::options::{Acknowledgment, ClientOptions, IndexOptions, ReturnDocument, WriteConcern};
 use mongodb::{Client, ClientSession, Collection, Database, IndexModel};
 use sync_core::merge::{self, Decision};
-use sync_core::protocol::{Change, ChangeOutcome, ChangeResult, RejectCode};
-use sync_core::{limits, Hlc, NoteId, NoteState};
+use sync_core::protocol::{Change, ChangeOutcome, ChangeResult};
+use sync_core::{limits, ChangeId, Hlc, NoteId, NoteState};
 
-/// How long an applied change id is remembered for deduplication.
-pub const LEDGER_TTL_SECS: u64 = 30 * 24 * 3600;
+/// How many applied change ids each note remembers, so that a retried change gets its first
+/// answer again.
+pub const RECENT_CHANGES_PER_NOTE: usize = 32;
 /// Most version windows read by one pull (versions skipped by superseded changes make
 /// windows sparse); the client is told `has_more` and continues.
 pub const MAX_WINDOWS_PER_PULL: u32 = 16;
@@ -122,19 +124,6 @@ impl MongoStore {
                 IndexModel::builder().keys(doc! {"u": 1, "v": 1}).build(),
             ])
             .await?;
-        self.ledger()
-            .create_indexes([
-                IndexModel::builder().keys(doc! {"u": 1, "cid": 1}).options(unique()).build(),
-                IndexModel::builder()
-                    .keys(doc! {"at": 1})
-                    .options(
-                        IndexOptions::builder()
-                            .expire_after(Duration::from_secs(LEDGER_TTL_SECS))
-                            .build(),
-                    )
-                    .build(),
-            ])
-            .await?;
         Ok(())
     }
 
@@ -145,9 +134,6 @@ impl MongoStore {
 
     fn notes(&self) -> Collection<Document> {
         self.db.collection("notes")
-    }
-    fn ledger(&self) -> Collection<Document> {
-        self.db.collection("changes")
     }
     fn counters(&self) -> Collection<Document> {
         self.db.collection("counters")
@@ -168,60 +154,22 @@ impl MongoStore {
                     .map(|(code, message)| ChangeOutcome::Rejected { code, message })
             })
             .collect();
-
-        // 1. Changes this server already applied (retries): the same answer again.
-        let cids = undecided(changes, &outcomes, |c| c.change_id.as_str());
-        let mut ledger: HashMap<String, (String, String, u64)> = HashMap::new();
-        if !cids.is_empty() {
-            let mut cur = self
-                .ledger()
-                .find(doc! {"u": user, "cid": {"$in": &cids}})
-                .session(&mut *s)
-                .await?;
-            while let Some(d) = cur.next(&mut *s).await.transpose()? {
-                ledger.insert(
-                    d.get_str("cid").unwrap_or_default().to_owned(),
-                    (
-                        d.get_str("id").unwrap_or_default().to_owned(),
-                        d.get_str("hlc").unwrap_or_default().to_owned(),
-                        d.get_i64("v").unwrap_or_default() as u64,
-                    ),
-                );
-            }
-        }
-        for (c, o) in changes.iter().zip(outcomes.iter_mut()) {
-            if o.is_some() {
-                continue;
-            }
-            if let Some((id, hlc, v)) = ledger.get(c.change_id.as_str()) {
-                *o = Some(if *id == c.note_id.0 && *hlc == c.hlc.to_string() {
-                    ChangeOutcome::Applied { version: *v }
-                } else {
-                    ChangeOutcome::Rejected {
-                        code: RejectCode::DuplicateChangeId,
-                        message: "this change id was already used for another change; \
-                                  give every change a new random id"
-                            .into(),
-                    }
-                });
-            }
-        }
-
-        // 2. The stored notes the remaining changes touch.
         let ids = undecided(changes, &outcomes, |c| c.note_id.as_str());
         if ids.is_empty() {
             return Ok(results(changes, outcomes));
         }
-        let mut state: HashMap<NoteId, NoteState> = HashMap::new();
+
+        // 1. The stored notes the changes touch, with the ids of their recent changes.
+        let mut state: HashMap<NoteId, Stored> = HashMap::new();
         let mut cur =
             self.notes().find(doc! {"u": user, "id": {"$in": &ids}}).session(&mut *s).await?;
         while let Some(d) = cur.next(&mut *s).await.transpose()? {
             if let Some(n) = note_from_doc(&d) {
-                state.insert(n.id.clone(), n);
+                state.insert(n.id.clone(), Stored { recent: recent_from_doc(&d), note: n });
             }
         }
 
-        // 3. Versions: reserve one per candidate change. Writing the counter first makes
+        // 2. Versions: reserve one per candidate change. Writing the counter first makes
         //    concurrent pushes of this user conflict, so versions follow commit order.
         let counter = self
             .counters()
@@ -234,41 +182,51 @@ impl MongoStore {
             .unwrap_or(ids.len() as i64) as u64;
         let mut next_version = counter - ids.len() as u64 + 1;
 
-        // 4. Decide, in request order (a batch may change one note twice).
-        let mut applied: Vec<(usize, NoteState)> = Vec::new();
+        // 3. Decide, in request order (a batch may change one note twice). A change whose id
+        //    is among the note's recent changes was applied before (a retry): same answer.
+        let mut touched: Vec<NoteId> = Vec::new();
         for (i, c) in changes.iter().enumerate() {
             if outcomes[i].is_some() {
                 continue;
             }
-            let outcome = match merge::decide(state.get(&c.note_id), c) {
+            let stored = state.get(&c.note_id);
+            if let Some(v) = stored.and_then(|st| st.applied_version(&c.change_id)) {
+                outcomes[i] = Some(ChangeOutcome::Applied { version: v });
+                continue;
+            }
+            outcomes[i] = Some(match merge::decide(stored.map(|st| &st.note), c) {
                 Decision::Apply => {
                     let n = merge::apply(c, next_version);
                     next_version += 1;
-                    state.insert(n.id.clone(), n.clone());
-                    applied.push((i, n.clone()));
-                    ChangeOutcome::Applied { version: n.version }
+                    let mut recent = stored.map(|st| st.recent.clone()).unwrap_or_default();
+                    recent.push((c.change_id.0.clone(), n.version));
+                    if recent.len() > RECENT_CHANGES_PER_NOTE {
+                        recent.remove(0);
+                    }
+                    if !touched.contains(&n.id) {
+                        touched.push(n.id.clone());
+                    }
+                    let version = n.version;
+                    state.insert(n.id.clone(), Stored { note: n, recent });
+                    ChangeOutcome::Applied { version }
                 }
                 Decision::Supersede => ChangeOutcome::Superseded {
-                    current: state[&c.note_id].clone(),
+                    current: state[&c.note_id].note.clone(),
                 },
-            };
-            outcomes[i] = Some(outcome);
+            });
         }
 
-        // 5. Write the final state of each applied note, and the ledger, in two commands.
-        if !applied.is_empty() {
-            let mut last: HashMap<&NoteId, &NoteState> = HashMap::new();
-            for (_, n) in &applied {
-                last.insert(&n.id, n);
-            }
-            let updates: Vec<Document> = last
-                .values()
-                .map(|n| {
-                    doc! {
-                        "q": {"u": user, "id": n.id.as_str()},
-                        "u": note_doc(user, n),
-                        "upsert": true,
-                    }
+        // 4. Write the final state of each changed note in one command.
+        if !touched.is_empty() {
+            let updates: Vec<Document> = touched
+                .iter()
+                .map(|id| {
+                    let st = &state[id];
+                    let mut d = note_doc(user, &st.note);
+                    let recent: Vec<Document> =
+                        st.recent.iter().map(|(c, v)| doc! {"c": c, "v": *v as i64}).collect();
+                    d.insert("cids", recent);
+                    doc! {"q": {"u": user, "id": id.as_str()}, "u": d, "upsert": true}
                 })
                 .collect();
             let reply = self
@@ -279,18 +237,34 @@ impl MongoStore {
             if let Ok(errs) = reply.get_array("writeErrors") {
                 return Err(MongoError::custom(format!("write errors in notes update: {errs:?}")));
             }
-            let at = DateTime::from_millis(now_ms as i64);
-            let entries: Vec<Document> = applied
-                .iter()
-                .map(|(i, n)| {
-                    doc! {"u": user, "cid": changes[*i].change_id.as_str(), "id": n.id.as_str(),
-                          "hlc": n.hlc.to_string(), "v": n.version as i64, "at": at}
-                })
-                .collect();
-            self.ledger().insert_many(entries).session(&mut *s).await?;
         }
         Ok(results(changes, outcomes))
     }
+}
+
+/// A stored note and the (change id, version) of its recent applied changes, oldest first.
+struct Stored {
+    note: NoteState,
+    recent: Vec<(String, u64)>,
+}
+
+impl Stored {
+    fn applied_version(&self, change: &ChangeId) -> Option<u64> {
+        self.recent.iter().find(|(c, _)| *c == change.0).map(|(_, v)| *v)
+    }
+}
+
+fn recent_from_doc(d: &Document) -> Vec<(String, u64)> {
+    d.get_array("cids")
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| {
+                    let e = e.as_document()?;
+                    Some((e.get_str("c").ok()?.to_owned(), e.get_i64("v").ok()? as u64))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// `key` of each change that has no outcome yet.
@@ -391,7 +365,7 @@ impl SyncStore for MongoStore {
                 .notes()
                 .find(doc! {"u": user, "v": {"$gt": lo as i64, "$lte": hi as i64}})
                 .sort(doc! {"v": 1})
-                .projection(doc! {"_id": 0, "u": 0})
+                .projection(doc! {"_id": 0, "u": 0, "cids": 0})
                 .await?
                 .try_collect()
                 .await?;

@@ -126,7 +126,8 @@ pub enum RejectCode {
     ClockAhead,
     /// The change is inconsistent (for example a delete that carries content).
     Invalid,
-    /// The same change id was already used for a different change.
+    /// The same change id was already used for a different change (reserved; the current
+    /// server does not emit it).
     DuplicateChangeId,
 }
 
