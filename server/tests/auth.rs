@@ -179,3 +179,21 @@ async fn the_openapi_document_describes_every_route() {
         assert!(listed.contains(&name), "{name} missing from the OpenAPI error enum");
     }
 }
+
+#[tokio::test]
+async fn an_expired_session_is_refused() {
+    let app = spawn_app().await;
+    assert_eq!(app.post_raw(r#"{"protocol":1}"#).await.0, 200);
+    // Age every session past its expiry.
+    app.store
+        .database()
+        .collection::<mongodb::bson::Document>("sessions")
+        .update_many(
+            mongodb::bson::doc! {},
+            mongodb::bson::doc! {"$set": {"exp": mongodb::bson::DateTime::from_millis(1_000)}},
+        )
+        .await
+        .unwrap();
+    let (status, body) = app.post_raw(r#"{"protocol":1}"#).await;
+    assert_eq!((status, body["error"].as_str()), (401, Some("unauthorized")));
+}
