@@ -13,6 +13,17 @@ pub struct NoteView {
     pub content: String,
     /// `synced`, `pending` or `failed`.
     pub sync: String,
+    /// Why the server refused the last edit (failed notes only).
+    pub reason: String,
+}
+
+/// What the page shows of the local store.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Live notes, newest first.
+    pub notes: Vec<NoteView>,
+    /// Notes (deletes included) with an edit the server has not accepted yet.
+    pub unsynced: usize,
 }
 
 /// Why a sync run failed, for the status line.
@@ -24,7 +35,10 @@ pub struct SyncFailure {
     pub message: String,
 }
 
-pub use imp::{account, create_note, list_notes, sign_out, sync_now, whoami};
+pub use imp::{
+    account, backoff_ms, delete_note, is_online, restore_note, save_note, sign_out, snapshot,
+    sync_now, time_label, whoami,
+};
 
 #[cfg(feature = "hydrate")]
 mod imp {
@@ -35,8 +49,9 @@ mod imp {
     use gloo_net::http::Request;
     use client::idb::IdbStore;
     use client::local::{Notes, SyncState};
+    use sync_core::NoteId;
 
-    use super::{NoteView, SyncFailure};
+    use super::{NoteView, Snapshot, SyncFailure};
 
     thread_local! {
         static NOTES: std::cell::RefCell<Option<Rc<Notes<IdbStore>>>> = const { std::cell::RefCell::new(None) };
@@ -52,28 +67,74 @@ mod imp {
         Ok(n)
     }
 
-    /// The live notes, newest first.
-    pub async fn list_notes() -> Result<Vec<NoteView>, String> {
+    /// The live notes, newest first, and the count of unsynced ones.
+    pub async fn snapshot() -> Result<Snapshot, String> {
         let notes = notes().await?;
         let list = notes.list().await.map_err(|e| e.to_string())?;
-        Ok(list
+        let unsynced = notes.unsynced_count().await.map_err(|e| e.to_string())?;
+        let notes = list
             .into_iter()
-            .map(|n| NoteView {
-                id: n.id.0,
-                title: n.title,
-                content: n.content,
-                sync: match n.sync {
-                    SyncState::Synced => "synced".into(),
-                    SyncState::Pending => "pending".into(),
-                    SyncState::Failed { .. } => "failed".into(),
-                },
+            .map(|n| {
+                let (sync, reason) = match n.sync {
+                    SyncState::Synced => ("synced", String::new()),
+                    SyncState::Pending => ("pending", String::new()),
+                    SyncState::Failed { message, .. } => ("failed", message),
+                };
+                NoteView {
+                    id: n.id.0,
+                    title: n.title,
+                    content: n.content,
+                    sync: sync.into(),
+                    reason,
+                }
             })
-            .collect())
+            .collect();
+        Ok(Snapshot { notes, unsynced })
     }
 
-    /// Creates a note in IndexedDB (durable when this returns).
-    pub async fn create_note(title: &str, content: &str) -> Result<(), String> {
-        notes().await?.create(title, content).await.map(drop).map_err(|e| e.to_string())
+    /// Saves a note (creating it when `id` is `None`); durable in IndexedDB when this
+    /// returns. Returns the note's id.
+    pub async fn save_note(id: Option<String>, title: &str, content: &str) -> Result<String, String> {
+        let notes = notes().await?;
+        let saved = match id {
+            None => notes.create(title, content).await.map(Some),
+            Some(id) => notes.edit(&NoteId(id), title, content).await,
+        };
+        match saved {
+            Ok(Some(n)) => Ok(n.id.0),
+            Ok(None) => Err("the note no longer exists".into()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// Deletes a note (a pending tombstone until synced).
+    pub async fn delete_note(id: &str) -> Result<(), String> {
+        notes().await?.delete(&NoteId(id.into())).await.map(drop).map_err(|e| e.to_string())
+    }
+
+    /// Undoes a delete.
+    pub async fn restore_note(id: &str, title: &str, content: &str) -> Result<(), String> {
+        notes()
+            .await?
+            .restore(&NoteId(id.into()), title, content)
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+
+    /// `navigator.onLine`.
+    pub fn is_online() -> bool {
+        client::platform::is_online()
+    }
+
+    /// Delay before retrying after `failures` failed syncs, with jitter.
+    pub fn backoff_ms(failures: u32) -> u64 {
+        engine::backoff_delay_ms(failures, client::platform::random_unit())
+    }
+
+    /// The current local time, for "last synced".
+    pub fn time_label() -> String {
+        js_sys::Date::new_0().to_locale_time_string("default").into()
     }
 
     /// One sync run; returns a summary for the status line.
@@ -129,16 +190,41 @@ mod imp {
 
 #[cfg(not(feature = "hydrate"))]
 mod imp {
-    use super::{NoteView, SyncFailure};
+    use super::{Snapshot, SyncFailure};
 
     /// Server side: there is no local store.
-    pub async fn list_notes() -> Result<Vec<NoteView>, String> {
-        Ok(Vec::new())
+    pub async fn snapshot() -> Result<Snapshot, String> {
+        Ok(Snapshot::default())
     }
 
     /// Server side: never called (event handlers run in the browser only).
-    pub async fn create_note(_: &str, _: &str) -> Result<(), String> {
-        Err("notes are created in the browser".into())
+    pub async fn save_note(_: Option<String>, _: &str, _: &str) -> Result<String, String> {
+        Err("notes are saved in the browser".into())
+    }
+
+    /// Server side: never called.
+    pub async fn delete_note(_: &str) -> Result<(), String> {
+        Err("notes are deleted in the browser".into())
+    }
+
+    /// Server side: never called.
+    pub async fn restore_note(_: &str, _: &str, _: &str) -> Result<(), String> {
+        Err("notes are restored in the browser".into())
+    }
+
+    /// Server side: render as online.
+    pub fn is_online() -> bool {
+        true
+    }
+
+    /// Server side: never called.
+    pub fn backoff_ms(_: u32) -> u64 {
+        0
+    }
+
+    /// Server side: never called.
+    pub fn time_label() -> String {
+        String::new()
     }
 
     /// Server side: never called (effects run in the browser only).

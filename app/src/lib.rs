@@ -17,6 +17,8 @@ use leptos_router::StaticSegment;
 
 pub use browser::NoteView;
 
+use std::time::Duration;
+
 /// The HTML document around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -52,64 +54,200 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// The notes page: add a note, see the local notes and their sync state, sync.
+/// How often the app syncs while open, when nothing else triggers it.
+pub const SYNC_INTERVAL: Duration = Duration::from_secs(30);
+/// Quiet time after a keystroke before the note is saved locally.
+pub const SAVE_DEBOUNCE: Duration = Duration::from_millis(250);
+/// Quiet time after a local save before it is pushed.
+pub const PUSH_DEBOUNCE: Duration = Duration::from_secs(2);
+
+/// The notes page: the list with search, an editor that saves as you type, the account
+/// form and the sync status.
 #[component]
 fn HomePage() -> impl IntoView {
-    let (notes, set_notes) = signal(Vec::<NoteView>::new());
+    let (snap, set_snap) = signal(browser::Snapshot::default());
+    let (query, set_query) = signal(String::new());
+    let (selected, set_selected) = signal(None::<String>);
     let (title, set_title) = signal(String::new());
     let (content, set_content) = signal(String::new());
-    let (status, set_status) = signal(String::from("Loading local notes…"));
+    let (saved_label, set_saved_label) = signal(String::new());
+    let (undo, set_undo) = signal(None::<(String, String, String)>);
     let (ready, set_ready) = signal(false);
-    // None: not signed in (or not known yet); notes still work locally.
+    // Sync status.
+    let (online, set_online) = signal(true);
+    let (syncing, set_syncing) = signal(false);
+    let (last_synced, set_last_synced) = signal(None::<String>);
+    let (last_error, set_last_error) = signal(None::<String>);
+    let (failures, set_failures) = signal(0u32);
+    let (message, set_message) = signal(String::new());
+    // Account: None = not signed in (notes still work locally).
     let (user, set_user) = signal(None::<String>);
     let (username, set_username) = signal(String::new());
     let (password, set_password) = signal(String::new());
+    // Generations, to drop stale debounced saves and scheduled syncs.
+    let save_gen = StoredValue::new(0u64);
+    let sync_gen = StoredValue::new(0u64);
+    let creating = StoredValue::new(false);
 
-    let reload = move || {
+    let refresh = move || {
         spawn_local(async move {
-            match browser::list_notes().await {
-                Ok(list) => set_notes.set(list),
-                Err(e) => set_status.set(format!("Local storage error: {e}")),
+            match browser::snapshot().await {
+                Ok(s) => set_snap.set(s),
+                Err(e) => set_last_error.set(Some(format!("Local storage: {e}"))),
             }
         })
     };
-    let sync = move || {
+
+    // One sync run, then the next one scheduled: the regular interval after a success,
+    // exponential backoff with jitter after a failure, nothing while offline or signed out.
+    let run_sync = StoredValue::new_local(None::<Box<dyn Fn()>>);
+    let schedule = move |delay: Duration| {
+        let generation = sync_gen.get_value() + 1;
+        sync_gen.set_value(generation);
+        set_timeout(
+            move || {
+                if sync_gen.get_value() == generation {
+                    run_sync.with_value(|f| if let Some(f) = f { f() });
+                }
+            },
+            delay,
+        );
+    };
+    run_sync.set_value(Some(Box::new(move || {
+        if syncing.get_untracked() || user.get_untracked().is_none() {
+            return;
+        }
+        if !browser::is_online() {
+            set_online.set(false);
+            return; // the `online` event restarts syncing
+        }
+        set_syncing.set(true);
         spawn_local(async move {
-            set_status.set("Syncing…".into());
-            match browser::sync_now().await {
-                Ok(msg) => set_status.set(msg),
+            let result = browser::sync_now().await;
+            set_syncing.set(false);
+            match result {
+                Ok(_) => {
+                    set_failures.set(0);
+                    set_last_error.set(None);
+                    set_last_synced.set(Some(browser::time_label()));
+                    schedule(SYNC_INTERVAL);
+                }
+                Err(f) if f.needs_sign_in => {
+                    set_user.set(None);
+                    set_message.set(f.message);
+                }
                 Err(f) => {
-                    if f.needs_sign_in {
-                        set_user.set(None);
-                    }
-                    set_status.set(f.message);
+                    let n = failures.get_untracked() + 1;
+                    set_failures.set(n);
+                    set_last_error.set(Some(f.message));
+                    schedule(Duration::from_millis(browser::backoff_ms(n)));
                 }
             }
-            if let Ok(list) = browser::list_notes().await {
-                set_notes.set(list);
-            }
-        })
-    };
+            refresh();
+        });
+    })));
+    let sync_now = move || run_sync.with_value(|f| if let Some(f) = f { f() });
 
-    // Runs in the browser only, after hydration: show the local notes, then sync.
+    // In the browser only, after hydration: show the local notes, then start syncing.
     Effect::new(move |_| {
+        set_online.set(browser::is_online());
         spawn_local(async move {
-            match browser::list_notes().await {
-                Ok(list) => {
-                    set_notes.set(list);
-                    set_status.set("Local notes loaded".into());
-                }
-                Err(e) => set_status.set(format!("Local storage error: {e}")),
+            if let Ok(s) = browser::snapshot().await {
+                set_snap.set(s);
             }
             set_user.set(browser::whoami().await);
             set_ready.set(true);
-            if user.get_untracked().is_some() {
-                sync();
-            } else {
-                set_status.set("Notes are saved on this device. Sign in to sync them.".into());
+            if user.get_untracked().is_none() {
+                set_message.set("Notes are saved on this device. Sign in to sync them.".into());
             }
+            sync_now();
         });
     });
+    let _ = window_event_listener(leptos::ev::online, move |_| {
+        set_online.set(true);
+        sync_now();
+    });
+    let _ = window_event_listener(leptos::ev::offline, move |_| set_online.set(false));
+
+    // Save the editor's text locally (debounced), then push it soon after.
+    let save = move || {
+        let generation = save_gen.get_value() + 1;
+        save_gen.set_value(generation);
+        set_saved_label.set("Saving…".into());
+        set_timeout(
+            move || {
+                if save_gen.get_value() != generation {
+                    return;
+                }
+                let (t, c, id) =
+                    (title.get_untracked(), content.get_untracked(), selected.get_untracked());
+                if id.is_none() && creating.get_value() {
+                    return; // the note is being created; the next keystroke saves it
+                }
+                creating.set_value(id.is_none());
+                spawn_local(async move {
+                    let result = browser::save_note(id.clone(), &t, &c).await;
+                    creating.set_value(false);
+                    match result {
+                        Ok(new_id) => {
+                            if id.is_none() {
+                                set_selected.set(Some(new_id));
+                            }
+                            set_saved_label.set("Saved on this device".into());
+                            refresh();
+                            schedule(PUSH_DEBOUNCE);
+                        }
+                        Err(e) => set_saved_label.set(format!("Not saved: {e}")),
+                    }
+                });
+            },
+            SAVE_DEBOUNCE,
+        );
+    };
+
+    let open = move |n: &NoteView| {
+        set_selected.set(Some(n.id.clone()));
+        set_title.set(n.title.clone());
+        set_content.set(n.content.clone());
+        set_saved_label.set(String::new());
+    };
+    let new_note = move |_| {
+        set_selected.set(None);
+        set_title.set(String::new());
+        set_content.set(String::new());
+        set_saved_label.set(String::new());
+        focus("note-title");
+    };
+    let delete = move |_| {
+        let Some(id) = selected.get_untracked() else { return };
+        let (t, c) = (title.get_untracked(), content.get_untracked());
+        spawn_local(async move {
+            if let Err(e) = browser::delete_note(&id).await {
+                set_saved_label.set(format!("Not deleted: {e}"));
+                return;
+            }
+            set_undo.set(Some((id, t, c)));
+            set_selected.set(None);
+            set_title.set(String::new());
+            set_content.set(String::new());
+            set_saved_label.set(String::new());
+            refresh();
+            schedule(PUSH_DEBOUNCE);
+        });
+    };
+    let undo_delete = move |_| {
+        let Some((id, t, c)) = undo.get_untracked() else { return };
+        spawn_local(async move {
+            if browser::restore_note(&id, &t, &c).await.is_ok() {
+                set_undo.set(None);
+                set_selected.set(Some(id));
+                set_title.set(t);
+                set_content.set(c);
+                refresh();
+                schedule(PUSH_DEBOUNCE);
+            }
+        });
+    };
 
     let account = move |action: &'static str| {
         let (u, p) = (username.get_untracked(), password.get_untracked());
@@ -118,9 +256,10 @@ fn HomePage() -> impl IntoView {
                 Ok(name) => {
                     set_password.set(String::new());
                     set_user.set(Some(name));
-                    sync();
+                    set_message.set(String::new());
+                    sync_now();
                 }
-                Err(e) => set_status.set(e),
+                Err(e) => set_message.set(e),
             }
         });
     };
@@ -128,62 +267,73 @@ fn HomePage() -> impl IntoView {
         spawn_local(async move {
             browser::sign_out().await;
             set_user.set(None);
-            set_status.set("Signed out. Notes stay on this device.".into());
+            set_message.set("Signed out. Notes stay on this device.".into());
         });
     };
 
-    let add = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let (t, c) = (title.get_untracked(), content.get_untracked());
-        if t.trim().is_empty() && c.trim().is_empty() {
-            set_status.set("Write a title or some text first".into());
-            return;
+    let visible = move || {
+        let q = query.get().to_lowercase();
+        snap.get()
+            .notes
+            .into_iter()
+            .filter(|n| {
+                q.is_empty()
+                    || n.title.to_lowercase().contains(&q)
+                    || n.content.to_lowercase().contains(&q)
+            })
+            .collect::<Vec<_>>()
+    };
+    let status_line = move || {
+        let mut parts = vec![if online.get() { "Online" } else { "Offline" }.to_string()];
+        if syncing.get() {
+            parts.push("syncing…".into());
         }
-        spawn_local(async move {
-            match browser::create_note(&t, &c).await {
-                Ok(()) => {
-                    set_title.set(String::new());
-                    set_content.set(String::new());
-                    set_status.set("Saved on this device".into());
-                    reload();
-                }
-                Err(e) => set_status.set(format!("Not saved: {e}")),
-            }
-        });
+        let unsynced = snap.get().unsynced;
+        parts.push(format!("{unsynced} pending"));
+        if let Some(t) = last_synced.get() {
+            parts.push(format!("last synced {t}"));
+        }
+        parts.join(" · ")
     };
 
     view! {
         <main data-ready=move || ready.get().to_string()>
             <header>
                 <h1>"Tern"</h1>
+                <p class="status" role="status" data-testid="status"
+                   data-online=move || online.get().to_string()
+                   data-syncing=move || syncing.get().to_string()>
+                    {status_line}
+                </p>
                 <Show when=move || user.get().is_some()>
                     <span class="who" data-testid="user">
                         {move || format!("Signed in as {}", user.get().unwrap_or_default())}
                     </span>
-                    <button type="button" on:click=move |_| sync()>"Sync now"</button>
+                    <button type="button" on:click=move |_| sync_now()>"Sync now"</button>
                     <button type="button" on:click=sign_out>"Sign out"</button>
                 </Show>
             </header>
+            <Show when=move || last_error.get().is_some()>
+                <p class="error" role="alert" data-testid="error">
+                    {move || format!("Sync failed: {}", last_error.get().unwrap_or_default())}
+                </p>
+            </Show>
+            <Show when=move || !message.get().is_empty()>
+                <p class="message" data-testid="message">{move || message.get()}</p>
+            </Show>
             <Show when=move || user.get().is_none()>
                 <form class="account" on:submit=move |ev: leptos::ev::SubmitEvent| {
                     ev.prevent_default();
                     account("signin");
                 }>
                     <label for="username">"Username"</label>
-                    <input
-                        id="username"
-                        autocomplete="username"
+                    <input id="username" autocomplete="username"
                         prop:value=move || username.get()
-                        on:input=move |ev| set_username.set(event_target_value(&ev))
-                    />
+                        on:input=move |ev| set_username.set(event_target_value(&ev))/>
                     <label for="password">"Password"</label>
-                    <input
-                        id="password"
-                        type="password"
-                        autocomplete="current-password"
+                    <input id="password" type="password" autocomplete="current-password"
                         prop:value=move || password.get()
-                        on:input=move |ev| set_password.set(event_target_value(&ev))
-                    />
+                        on:input=move |ev| set_password.set(event_target_value(&ev))/>
                     <div class="row">
                         <button type="submit">"Sign in"</button>
                         <button type="button" on:click=move |_| account("signup")>
@@ -192,40 +342,75 @@ fn HomePage() -> impl IntoView {
                     </div>
                 </form>
             </Show>
-            <p class="status" role="status" data-testid="status">{move || status.get()}</p>
-            <form class="editor" on:submit=add>
-                <label for="note-title">"Title"</label>
-                <input
-                    id="note-title"
-                    name="title"
-                    prop:value=move || title.get()
-                    on:input=move |ev| set_title.set(event_target_value(&ev))
-                />
-                <label for="note-content">"Note"</label>
-                <textarea
-                    id="note-content"
-                    name="content"
-                    rows="4"
-                    prop:value=move || content.get()
-                    on:input=move |ev| set_content.set(event_target_value(&ev))
-                ></textarea>
-                <button type="submit">"Add note"</button>
-            </form>
-            <ul class="notes" data-testid="notes">
-                <For
-                    each=move || notes.get()
-                    key=|n| (n.id.clone(), n.sync.clone(), n.title.clone(), n.content.clone())
-                    children=move |n| {
-                        view! {
-                            <li class="note" data-id=n.id.clone() data-sync=n.sync.clone()>
-                                <h2>{n.title.clone()}</h2>
-                                <p>{n.content.clone()}</p>
-                                <span class="badge">{n.sync.clone()}</span>
-                            </li>
-                        }
-                    }
-                />
-            </ul>
+            <Show when=move || undo.get().is_some()>
+                <p class="undo" role="status">
+                    "Note deleted. "
+                    <button type="button" on:click=undo_delete>"Undo"</button>
+                </p>
+            </Show>
+            <div class="layout">
+                <section class="list" aria-label="Notes">
+                    <div class="row">
+                        <button type="button" on:click=new_note>"New note"</button>
+                        <label class="visually-hidden" for="search">"Search notes"</label>
+                        <input id="search" type="search" placeholder="Search"
+                            prop:value=move || query.get()
+                            on:input=move |ev| set_query.set(event_target_value(&ev))/>
+                    </div>
+                    <ul class="notes" data-testid="notes">
+                        <For
+                            each=visible
+                            key=|n| (n.id.clone(), n.sync.clone(), n.title.clone(), n.content.clone())
+                            children=move |n| {
+                                let id = n.id.clone();
+                                let is_selected = move || selected.get().as_deref() == Some(id.as_str());
+                                let view_note = n.clone();
+                                view! {
+                                    <li class="note" data-id=n.id.clone() data-sync=n.sync.clone()
+                                        class:selected=is_selected>
+                                        <button type="button" class="open"
+                                            on:click=move |_| open(&view_note)>
+                                            <h2>{if n.title.is_empty() { "Untitled".to_string() } else { n.title.clone() }}</h2>
+                                            <p>{n.content.clone()}</p>
+                                        </button>
+                                        <span class="badge" title=n.reason.clone()>
+                                            {if n.reason.is_empty() { n.sync.clone() } else { format!("{}: {}", n.sync, n.reason) }}
+                                        </span>
+                                    </li>
+                                }
+                            }
+                        />
+                    </ul>
+                </section>
+                <form class="editor" on:submit=|ev: leptos::ev::SubmitEvent| ev.prevent_default()>
+                    <label for="note-title">"Title"</label>
+                    <input id="note-title" name="title"
+                        prop:value=move || title.get()
+                        on:input=move |ev| { set_title.set(event_target_value(&ev)); save(); }/>
+                    <label for="note-content">"Note"</label>
+                    <textarea id="note-content" name="content" rows="8"
+                        prop:value=move || content.get()
+                        on:input=move |ev| { set_content.set(event_target_value(&ev)); save(); }
+                    ></textarea>
+                    <div class="row">
+                        <span class="saved" data-testid="saved" aria-live="polite">
+                            {move || saved_label.get()}
+                        </span>
+                        <Show when=move || selected.get().is_some()>
+                            <button type="button" class="danger" on:click=delete>"Delete"</button>
+                        </Show>
+                    </div>
+                </form>
+            </div>
         </main>
+    }
+}
+
+/// Moves keyboard focus to the element with `id` (browser only; nothing on the server).
+fn focus(id: &str) {
+    if let Some(el) = document().get_element_by_id(id) {
+        if let Ok(f) = leptos::wasm_bindgen::JsCast::dyn_into::<leptos::web_sys::HtmlElement>(el) {
+            let _ = f.focus();
+        }
     }
 }

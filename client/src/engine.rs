@@ -61,6 +61,20 @@ pub struct SyncReport {
     pub pulled: usize,
 }
 
+/// First retry delay after a failed sync.
+pub const BACKOFF_BASE_MS: u64 = 1_000;
+/// Longest delay between retries.
+pub const BACKOFF_MAX_MS: u64 = 5 * 60_000;
+
+/// Delay before the next attempt after `failures` failed syncs in a row (1 or more):
+/// exponential (1 s, 2 s, 4 s, … up to 5 min) with "equal jitter": half fixed, half random
+/// (`rand` in [0, 1)), so many clients that failed together do not retry together.
+pub fn backoff_delay_ms(failures: u32, rand: f64) -> u64 {
+    let exp = failures.saturating_sub(1).min(20);
+    let cap = BACKOFF_BASE_MS.saturating_mul(1 << exp).min(BACKOFF_MAX_MS);
+    cap / 2 + (rand.clamp(0.0, 1.0) * (cap / 2) as f64) as u64
+}
+
 /// Most request rounds in one run, so a misbehaving server cannot spin the client forever.
 pub const MAX_ROUNDS: usize = 1000;
 
@@ -95,4 +109,24 @@ pub async fn sync<S: LocalStore, T: Transport>(
         }
     }
     Err(SyncError::TooManyRounds(MAX_ROUNDS))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_exponentially_with_jitter_and_is_capped() {
+        assert_eq!(backoff_delay_ms(1, 0.0), 500);
+        assert_eq!(backoff_delay_ms(1, 0.999_999), 999);
+        assert_eq!(backoff_delay_ms(2, 0.0), 1_000);
+        assert_eq!(backoff_delay_ms(4, 0.5), 6_000);
+        for f in 1..40 {
+            let lo = backoff_delay_ms(f, 0.0);
+            let hi = backoff_delay_ms(f, 0.999_999);
+            assert!(lo <= hi && hi <= BACKOFF_MAX_MS, "{f}: {lo}..{hi}");
+            assert!(backoff_delay_ms(f + 1, 0.0) >= lo, "never shrinks");
+        }
+        assert_eq!(backoff_delay_ms(30, 0.0), BACKOFF_MAX_MS / 2);
+    }
 }

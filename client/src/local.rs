@@ -264,6 +264,26 @@ impl<S: LocalStore> Notes<S> {
         .await
     }
 
+    /// Brings a deleted note back with the given text (the undo of a delete).
+    pub async fn restore(
+        &self,
+        id: &NoteId,
+        title: &str,
+        content: &str,
+    ) -> Result<Option<LocalNote>, StoreError> {
+        self.change(id, |n| {
+            n.deleted = false;
+            n.title = title.to_owned();
+            n.content = content.to_owned();
+        })
+        .await
+    }
+
+    /// How many notes (tombstones included) have an edit the server has not accepted yet.
+    pub async fn unsynced_count(&self) -> Result<usize, StoreError> {
+        Ok(self.store.list().await?.iter().filter(|n| n.pending.is_some()).count())
+    }
+
     async fn change(
         &self,
         id: &NoteId,

@@ -55,3 +55,25 @@ fn fill_random(buf: &mut [u8]) {
         chunk.copy_from_slice(&v[..chunk.len()]);
     }
 }
+
+/// A uniformly random number in [0, 1).
+pub fn random_unit() -> f64 {
+    let mut b = [0u8; 8];
+    fill_random(&mut b);
+    (u64::from_le_bytes(b) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Whether the browser believes it is online (`navigator.onLine`); always true natively.
+#[cfg(target_arch = "wasm32")]
+pub fn is_online() -> bool {
+    let nav = js_sys::Reflect::get(&js_sys::global(), &"navigator".into()).ok();
+    nav.and_then(|n| js_sys::Reflect::get(&n, &"onLine".into()).ok())
+        .and_then(|v| v.as_bool())
+        .unwrap_or(true)
+}
+
+/// Whether the browser believes it is online (`navigator.onLine`); always true natively.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn is_online() -> bool {
+    true
+}

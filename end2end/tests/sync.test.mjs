@@ -22,9 +22,7 @@ test('a note created in one profile appears in another', async () => {
     // Local first: a note can be written before signing in; it is stored and pending.
     await page.fill('#note-title', 'Groceries');
     await page.fill('#note-content', 'eggs, milk, bread');
-    await page.getByRole('button', { name: 'Add note' }).click();
-
-    const note = page.locator('li.note', { hasText: 'Groceries' });
+    const note = page.locator('li.note', { hasText: 'eggs, milk, bread' });
     await note.waitFor();
     assert.equal(await note.getAttribute('data-sync'), 'pending');
     const stored = await readIndexedDbNotes(page);
@@ -41,7 +39,7 @@ test('a note created in one profile appears in another', async () => {
     // Another account never sees it.
     await openApp(stranger.page, server.base);
     await signIn(stranger.page, 'mallory', 'Create account');
-    await stranger.page.waitForSelector('[data-testid=status]:has-text("Synced")');
+    await stranger.page.waitForSelector('[data-testid=status]:has-text("last synced")');
     assert.equal(await stranger.page.locator('li.note').count(), 0);
 
     // The second profile signs in to the same account, syncs and shows the note.
