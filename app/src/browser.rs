@@ -36,8 +36,8 @@ pub struct SyncFailure {
 }
 
 pub use imp::{
-    account, backoff_ms, delete_note, is_online, restore_note, save_note, sign_out, snapshot,
-    sync_now, time_label, whoami,
+    account, announce_change, backoff_ms, delete_note, is_online, on_change, restore_note,
+    save_note, sign_out, snapshot, sync_now, time_label, whoami,
 };
 
 #[cfg(feature = "hydrate")]
@@ -127,6 +127,16 @@ mod imp {
         client::platform::is_online()
     }
 
+    /// Tells other tabs the local store changed.
+    pub fn announce_change() {
+        client::tabs::announce_change();
+    }
+
+    /// Calls `f` when another tab changed the local store.
+    pub fn on_change(f: impl Fn() + 'static) {
+        client::tabs::on_change(f);
+    }
+
     /// Delay before retrying after `failures` failed syncs, with jitter.
     pub fn backoff_ms(failures: u32) -> u64 {
         engine::backoff_delay_ms(failures, client::platform::random_unit())
@@ -137,12 +147,24 @@ mod imp {
         js_sys::Date::new_0().to_locale_time_string("default").into()
     }
 
-    /// One sync run; returns a summary for the status line.
+    /// One sync run, unless another tab is syncing right now (then `Ok` with a note
+    /// saying so: that tab announces what it changed).
     pub async fn sync_now() -> Result<String, SyncFailure> {
         let fail = |m: String| SyncFailure { needs_sign_in: false, message: m };
         let notes = notes().await.map_err(fail)?;
-        match engine::sync(notes.store(), &FetchTransport::same_origin()).await {
-            Ok(r) => Ok(format!("Synced: {} sent, {} received", r.pushed, r.pulled)),
+        let run = client::tabs::with_sync_lock(engine::sync(
+            notes.store(),
+            &FetchTransport::same_origin(),
+        ))
+        .await;
+        let Some(result) = run else { return Ok("Another tab is syncing".into()) };
+        match result {
+            Ok(r) => {
+                if r.pulled > 0 || r.pushed > 0 {
+                    client::tabs::announce_change();
+                }
+                Ok(format!("Synced: {} sent, {} received", r.pushed, r.pulled))
+            }
             Err(SyncError::Transport(TransportError::Http { status: 401, .. })) => {
                 Err(SyncFailure {
                     needs_sign_in: true,
@@ -216,6 +238,12 @@ mod imp {
     pub fn is_online() -> bool {
         true
     }
+
+    /// Server side: never called.
+    pub fn announce_change() {}
+
+    /// Server side: no other tabs.
+    pub fn on_change(_: impl Fn() + 'static) {}
 
     /// Server side: never called.
     pub fn backoff_ms(_: u32) -> u64 {

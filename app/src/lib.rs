@@ -156,6 +156,7 @@ fn HomePage() -> impl IntoView {
                 set_snap.set(s);
             }
             set_user.set(browser::whoami().await);
+            browser::on_change(refresh);
             set_ready.set(true);
             if user.get_untracked().is_none() {
                 set_message.set("Notes are saved on this device. Sign in to sync them.".into());
@@ -194,6 +195,7 @@ fn HomePage() -> impl IntoView {
                                 set_selected.set(Some(new_id));
                             }
                             set_saved_label.set("Saved on this device".into());
+                            browser::announce_change();
                             refresh();
                             schedule(PUSH_DEBOUNCE);
                         }
@@ -231,6 +233,7 @@ fn HomePage() -> impl IntoView {
             set_title.set(String::new());
             set_content.set(String::new());
             set_saved_label.set(String::new());
+            browser::announce_change();
             refresh();
             schedule(PUSH_DEBOUNCE);
         });
@@ -243,6 +246,7 @@ fn HomePage() -> impl IntoView {
                 set_selected.set(Some(id));
                 set_title.set(t);
                 set_content.set(c);
+                browser::announce_change();
                 refresh();
                 schedule(PUSH_DEBOUNCE);
             }

@@ -13,6 +13,8 @@
 //!   [`engine::Transport`].
 //! - `http` (wasm32 only): the browser transport, through `gloo-net`.
 //! - [`conformance`]: the behaviour every store must have, run against each backend.
+//! - `tabs` (wasm32 only): one syncer at a time across tabs and workers (Web Locks) and
+//!   change notices between them (BroadcastChannel).
 //! - [`platform`]: wall clock and random ids, from the browser or from `std`.
 
 pub mod conformance;
@@ -23,5 +25,7 @@ pub mod platform;
 
 #[cfg(target_arch = "wasm32")]
 pub mod http;
+#[cfg(target_arch = "wasm32")]
+pub mod tabs;
 #[cfg(target_arch = "wasm32")]
 pub mod idb;
