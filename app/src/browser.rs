@@ -116,7 +116,7 @@ mod imp {
     pub async fn restore_note(id: &str, title: &str, content: &str) -> Result<(), String> {
         notes()
             .await?
-            .restore(&NoteId(id.into()), title, content)
+            .edit(&NoteId(id.into()), title, content)
             .await
             .map(drop)
             .map_err(|e| e.to_string())

@@ -240,7 +240,8 @@ impl<S: LocalStore> Notes<S> {
         Ok(note)
     }
 
-    /// Replaces a note's title and content. Returns `None` if there is no such note.
+    /// Replaces a note's title and content; on a deleted note, brings it back with that
+    /// text (the undo of a delete). Returns `None` if there is no such note.
     pub async fn edit(
         &self,
         id: &NoteId,
@@ -248,6 +249,7 @@ impl<S: LocalStore> Notes<S> {
         content: &str,
     ) -> Result<Option<LocalNote>, StoreError> {
         self.change(id, |n| {
+            n.deleted = false;
             n.title = title.to_owned();
             n.content = content.to_owned();
         })
@@ -260,21 +262,6 @@ impl<S: LocalStore> Notes<S> {
             n.deleted = true;
             n.title.clear();
             n.content.clear();
-        })
-        .await
-    }
-
-    /// Brings a deleted note back with the given text (the undo of a delete).
-    pub async fn restore(
-        &self,
-        id: &NoteId,
-        title: &str,
-        content: &str,
-    ) -> Result<Option<LocalNote>, StoreError> {
-        self.change(id, |n| {
-            n.deleted = false;
-            n.title = title.to_owned();
-            n.content = content.to_owned();
         })
         .await
     }
