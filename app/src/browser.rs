@@ -46,9 +46,9 @@ mod imp {
 
     use client::engine::{self, SyncError, TransportError};
     use client::http::FetchTransport;
-    use gloo_net::http::Request;
     use client::idb::IdbStore;
     use client::local::{Notes, SyncState};
+    use gloo_net::http::Request;
     use sync_core::NoteId;
 
     use super::{NoteView, Snapshot, SyncFailure};
@@ -94,7 +94,11 @@ mod imp {
 
     /// Saves a note (creating it when `id` is `None`); durable in IndexedDB when this
     /// returns. Returns the note's id.
-    pub async fn save_note(id: Option<String>, title: &str, content: &str) -> Result<String, String> {
+    pub async fn save_note(
+        id: Option<String>,
+        title: &str,
+        content: &str,
+    ) -> Result<String, String> {
         let notes = notes().await?;
         let saved = match id {
             None => notes.create(title, content).await.map(Some),
@@ -109,7 +113,12 @@ mod imp {
 
     /// Deletes a note (a pending tombstone until synced).
     pub async fn delete_note(id: &str) -> Result<(), String> {
-        notes().await?.delete(&NoteId(id.into())).await.map(drop).map_err(|e| e.to_string())
+        notes()
+            .await?
+            .delete(&NoteId(id.into()))
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
     }
 
     /// Undoes a delete.
@@ -144,20 +153,27 @@ mod imp {
 
     /// The current local time, for "last synced".
     pub fn time_label() -> String {
-        js_sys::Date::new_0().to_locale_time_string("default").into()
+        js_sys::Date::new_0()
+            .to_locale_time_string("default")
+            .into()
     }
 
     /// One sync run, unless another tab is syncing right now (then `Ok` with a note
     /// saying so: that tab announces what it changed).
     pub async fn sync_now() -> Result<String, SyncFailure> {
-        let fail = |m: String| SyncFailure { needs_sign_in: false, message: m };
+        let fail = |m: String| SyncFailure {
+            needs_sign_in: false,
+            message: m,
+        };
         let notes = notes().await.map_err(fail)?;
         let run = client::tabs::with_sync_lock(engine::sync(
             notes.store(),
             &FetchTransport::same_origin(),
         ))
         .await;
-        let Some(result) = run else { return Ok("Another tab is syncing".into()) };
+        let Some(result) = run else {
+            return Ok("Another tab is syncing".into());
+        };
         match result {
             Ok(r) => {
                 if r.pulled > 0 || r.pushed > 0 {
@@ -204,7 +220,10 @@ mod imp {
 
     /// Ends the session (local notes stay).
     pub async fn sign_out() {
-        if let Ok(r) = Request::post("/auth/signout").header("content-type", "application/json").build() {
+        if let Ok(r) = Request::post("/auth/signout")
+            .header("content-type", "application/json")
+            .build()
+        {
             let _ = r.send().await;
         }
     }
@@ -257,7 +276,10 @@ mod imp {
 
     /// Server side: never called (effects run in the browser only).
     pub async fn sync_now() -> Result<String, SyncFailure> {
-        Err(SyncFailure { needs_sign_in: false, message: "sync runs in the browser".into() })
+        Err(SyncFailure {
+            needs_sign_in: false,
+            message: "sync runs in the browser".into(),
+        })
     }
 
     /// Server side: never called.

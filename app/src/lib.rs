@@ -11,9 +11,9 @@ pub mod browser;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
-use leptos_router::components::{Route, Router, Routes};
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::StaticSegment;
+use leptos_router::components::{Route, Router, Routes};
 
 pub use browser::NoteView;
 
@@ -107,7 +107,11 @@ fn HomePage() -> impl IntoView {
         set_timeout(
             move || {
                 if sync_gen.get_value() == generation {
-                    run_sync.with_value(|f| if let Some(f) = f { f() });
+                    run_sync.with_value(|f| {
+                        if let Some(f) = f {
+                            f()
+                        }
+                    });
                 }
             },
             delay,
@@ -146,7 +150,13 @@ fn HomePage() -> impl IntoView {
             refresh();
         });
     })));
-    let sync_now = move || run_sync.with_value(|f| if let Some(f) = f { f() });
+    let sync_now = move || {
+        run_sync.with_value(|f| {
+            if let Some(f) = f {
+                f()
+            }
+        })
+    };
 
     // In the browser only, after hydration: show the local notes, then start syncing.
     Effect::new(move |_| {
@@ -180,8 +190,11 @@ fn HomePage() -> impl IntoView {
                 if save_gen.get_value() != generation {
                     return;
                 }
-                let (t, c, id) =
-                    (title.get_untracked(), content.get_untracked(), selected.get_untracked());
+                let (t, c, id) = (
+                    title.get_untracked(),
+                    content.get_untracked(),
+                    selected.get_untracked(),
+                );
                 if id.is_none() && creating.get_value() {
                     return; // the note is being created; the next keystroke saves it
                 }
@@ -221,7 +234,9 @@ fn HomePage() -> impl IntoView {
         focus("note-title");
     };
     let delete = move |_| {
-        let Some(id) = selected.get_untracked() else { return };
+        let Some(id) = selected.get_untracked() else {
+            return;
+        };
         let (t, c) = (title.get_untracked(), content.get_untracked());
         spawn_local(async move {
             if let Err(e) = browser::delete_note(&id).await {
@@ -239,7 +254,9 @@ fn HomePage() -> impl IntoView {
         });
     };
     let undo_delete = move |_| {
-        let Some((id, t, c)) = undo.get_untracked() else { return };
+        let Some((id, t, c)) = undo.get_untracked() else {
+            return;
+        };
         spawn_local(async move {
             if browser::restore_note(&id, &t, &c).await.is_ok() {
                 set_undo.set(None);

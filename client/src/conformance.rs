@@ -2,7 +2,7 @@
 //! natively against [`crate::memory::MemoryStore`] and in headless Chromium against the
 //! IndexedDB store, so the two cannot drift apart. Each check panics on failure.
 
-use sync_core::protocol::{ChangeOutcome, ChangeResult, Cursor, SyncResponse, PROTOCOL_VERSION};
+use sync_core::protocol::{ChangeOutcome, ChangeResult, Cursor, PROTOCOL_VERSION, SyncResponse};
 use sync_core::{Hlc, NoteId, NoteState};
 
 use crate::local::{LocalStore, Notes, SyncState};
@@ -13,8 +13,14 @@ fn remote(id: &str, title: &str, version: u64) -> NoteState {
         title: title.into(),
         content: format!("{title} body"),
         deleted: false,
-        hlc: Hlc { wall_ms: 1_000 + version, counter: 0, node: "server-side".into() },
+        hlc: Hlc {
+            wall_ms: 1_000 + version,
+            counter: 0,
+            node: "server-side".into(),
+        },
         version,
+        strategy: Default::default(),
+        conflict: None,
     }
 }
 
@@ -39,17 +45,30 @@ pub async fn edits_are_stored_and_pending<S: LocalStore>(store: S) {
     assert_eq!(got, a);
 
     let b = notes.create("Second", "").await.unwrap();
-    let edited = notes.edit(&a.id, "First, edited", "hello again").await.unwrap().unwrap();
-    assert!(edited.hlc > a.hlc, "an edit orders after the state it edits");
+    let edited = notes
+        .edit(&a.id, "First, edited", "hello again")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        edited.hlc > a.hlc,
+        "an edit orders after the state it edits"
+    );
     assert_ne!(edited.pending, a.pending, "every edit is a new change");
     let list = notes.list().await.unwrap();
-    assert_eq!(list.iter().map(|n| n.title.as_str()).collect::<Vec<_>>(), ["First, edited", "Second"]);
+    assert_eq!(
+        list.iter().map(|n| n.title.as_str()).collect::<Vec<_>>(),
+        ["First, edited", "Second"]
+    );
 
     notes.delete(&b.id).await.unwrap();
     let list = notes.list().await.unwrap();
     assert_eq!(list.len(), 1, "deleted notes leave the list");
     let tomb = notes.store().get(&b.id).await.unwrap().unwrap();
-    assert!(tomb.deleted && tomb.pending.is_some(), "the delete waits to be synced");
+    assert!(
+        tomb.deleted && tomb.pending.is_some(),
+        "the delete waits to be synced"
+    );
 }
 
 /// The device's node id is created once and kept.
@@ -77,20 +96,40 @@ pub async fn commit_sync_applies_data_and_cursor<S: LocalStore>(store: S) {
         vec![ChangeResult {
             change_id: other.pending.clone().unwrap(),
             note_id: other.id.clone(),
-            outcome: ChangeOutcome::Applied { version: 7 },
+            outcome: ChangeOutcome::Applied {
+                version: 7,
+                current: None,
+            },
         }],
-        vec![remote("from-elsewhere", "Remote", 5), remote(mine.id.as_str(), "Theirs", 6)],
+        vec![
+            remote("from-elsewhere", "Remote", 5),
+            remote(mine.id.as_str(), "Theirs", 6),
+        ],
         "v1.7",
     );
-    notes.store().commit_sync(&resp).await.unwrap();
+    notes.store().commit_sync(&[], &resp).await.unwrap();
 
-    assert_eq!(notes.store().cursor().await.unwrap(), Some(Cursor("v1.7".into())));
-    let pulled = notes.store().get(&"from-elsewhere".into()).await.unwrap().unwrap();
-    assert_eq!((pulled.title.as_str(), &pulled.sync), ("Remote", &SyncState::Synced));
+    assert_eq!(
+        notes.store().cursor().await.unwrap(),
+        Some(Cursor("v1.7".into()))
+    );
+    let pulled = notes
+        .store()
+        .get(&"from-elsewhere".into())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (pulled.title.as_str(), &pulled.sync),
+        ("Remote", &SyncState::Synced)
+    );
     let kept = notes.store().get(&mine.id).await.unwrap().unwrap();
     assert_eq!(kept, mine, "a pending edit is never overwritten by a pull");
     let answered = notes.store().get(&other.id).await.unwrap().unwrap();
-    assert_eq!((answered.sync, answered.base_version), (SyncState::Synced, Some(7)));
+    assert_eq!(
+        (answered.sync, answered.base_version),
+        (SyncState::Synced, Some(7))
+    );
 }
 
 impl<S> Notes<S> {

@@ -4,9 +4,9 @@
 //! and `gloo-net`, native tests plug in memory and an HTTP client against a real server.
 
 use sync_core::limits::MAX_CHANGES_PER_REQUEST;
-use sync_core::protocol::{ErrorBody, SyncRequest, SyncResponse, PROTOCOL_VERSION};
+use sync_core::protocol::{ChangeOutcome, ErrorBody, PROTOCOL_VERSION, SyncRequest, SyncResponse};
 
-use crate::local::{LocalStore, StoreError, META_CLOCK_OFFSET};
+use crate::local::{LocalStore, META_CLOCK_OFFSET, StoreError};
 use crate::platform;
 
 /// Sends one sync request.
@@ -59,6 +59,11 @@ pub struct SyncReport {
     pub pushed: usize,
     /// Remote note states received.
     pub pulled: usize,
+    /// Pushed edits that lost to a newer version under last-write-wins (each is kept in
+    /// its note's history on the server; the app says so).
+    pub superseded: usize,
+    /// Notes left with a conflict for the user to resolve.
+    pub conflicts: usize,
 }
 
 /// First retry delay after a failed sync.
@@ -85,8 +90,12 @@ pub async fn sync<S: LocalStore, T: Transport>(
 ) -> Result<SyncReport, SyncError> {
     let mut report = SyncReport::default();
     while report.rounds < MAX_ROUNDS {
-        let mut changes: Vec<_> =
-            store.list().await?.iter().filter_map(|n| n.pending_change()).collect();
+        let mut changes: Vec<_> = store
+            .list()
+            .await?
+            .iter()
+            .filter_map(|n| n.pending_change())
+            .collect();
         changes.sort_by(|a, b| a.hlc.cmp(&b.hlc));
         let more_to_push = changes.len() > MAX_CHANGES_PER_REQUEST;
         changes.truncate(MAX_CHANGES_PER_REQUEST);
@@ -99,11 +108,24 @@ pub async fn sync<S: LocalStore, T: Transport>(
         let sent_at = platform::now_ms();
         let response = transport.sync(&request).await?;
         let offset = response.server_time_ms as i64 - sent_at as i64;
-        store.set_meta(META_CLOCK_OFFSET, &offset.to_string()).await?;
-        store.commit_sync(&response).await?;
+        store
+            .set_meta(META_CLOCK_OFFSET, &offset.to_string())
+            .await?;
+        store.commit_sync(&request.changes, &response).await?;
         report.rounds += 1;
         report.pushed += request.changes.len();
         report.pulled += response.changes.len();
+        for r in &response.results {
+            match &r.outcome {
+                ChangeOutcome::Superseded { .. } => report.superseded += 1,
+                ChangeOutcome::Applied {
+                    current: Some(c), ..
+                } if c.conflict.is_some() => {
+                    report.conflicts += 1;
+                }
+                _ => {}
+            }
+        }
         if !response.has_more && !more_to_push {
             return Ok(report);
         }

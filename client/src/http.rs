@@ -13,7 +13,9 @@ pub struct FetchTransport {
 impl FetchTransport {
     /// A transport to the origin that served the app.
     pub fn same_origin() -> Self {
-        Self { url: "/sync".into() }
+        Self {
+            url: "/sync".into(),
+        }
     }
 }
 
@@ -27,8 +29,13 @@ impl Transport for FetchTransport {
             .map_err(|e| TransportError::Network(e.to_string()))?;
         if !resp.ok() {
             let body = resp.json::<ErrorBody>().await.ok();
-            return Err(TransportError::Http { status: resp.status(), body });
+            return Err(TransportError::Http {
+                status: resp.status(),
+                body,
+            });
         }
-        resp.json::<SyncResponse>().await.map_err(|e| TransportError::Decode(e.to_string()))
+        resp.json::<SyncResponse>()
+            .await
+            .map_err(|e| TransportError::Decode(e.to_string()))
     }
 }

@@ -7,11 +7,11 @@
 
 use rexie::{ObjectStore, Rexie, TransactionMode};
 use serde::Serialize;
-use sync_core::protocol::{Cursor, SyncResponse};
 use sync_core::NoteId;
+use sync_core::protocol::{Change, Cursor, SyncResponse};
 use wasm_bindgen::JsValue;
 
-use crate::local::{affected_ids, reconcile, LocalNote, LocalStore, StoreError, META_CURSOR};
+use crate::local::{LocalNote, LocalStore, META_CURSOR, StoreError, affected_ids, reconcile};
 
 const NOTES: &str = "notes";
 const META: &str = "meta";
@@ -58,14 +58,23 @@ impl IdbStore {
 
 impl LocalStore for IdbStore {
     async fn get(&self, id: &NoteId) -> Result<Option<LocalNote>, StoreError> {
-        let tx = self.db.transaction(&[NOTES], TransactionMode::ReadOnly).map_err(unavailable)?;
+        let tx = self
+            .db
+            .transaction(&[NOTES], TransactionMode::ReadOnly)
+            .map_err(unavailable)?;
         let store = tx.store(NOTES).map_err(unavailable)?;
-        let v = store.get(JsValue::from_str(id.as_str())).await.map_err(unavailable)?;
+        let v = store
+            .get(JsValue::from_str(id.as_str()))
+            .await
+            .map_err(unavailable)?;
         v.map(from_js).transpose()
     }
 
     async fn put(&self, note: &LocalNote) -> Result<(), StoreError> {
-        let tx = self.db.transaction(&[NOTES], TransactionMode::ReadWrite).map_err(unavailable)?;
+        let tx = self
+            .db
+            .transaction(&[NOTES], TransactionMode::ReadWrite)
+            .map_err(unavailable)?;
         let store = tx.store(NOTES).map_err(unavailable)?;
         store.put(&to_js(note)?, None).await.map_err(unavailable)?;
         tx.done().await.map_err(unavailable)?;
@@ -73,21 +82,33 @@ impl LocalStore for IdbStore {
     }
 
     async fn list(&self) -> Result<Vec<LocalNote>, StoreError> {
-        let tx = self.db.transaction(&[NOTES], TransactionMode::ReadOnly).map_err(unavailable)?;
+        let tx = self
+            .db
+            .transaction(&[NOTES], TransactionMode::ReadOnly)
+            .map_err(unavailable)?;
         let store = tx.store(NOTES).map_err(unavailable)?;
         let all = store.get_all(None, None).await.map_err(unavailable)?;
         all.into_iter().map(from_js).collect()
     }
 
     async fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError> {
-        let tx = self.db.transaction(&[META], TransactionMode::ReadOnly).map_err(unavailable)?;
+        let tx = self
+            .db
+            .transaction(&[META], TransactionMode::ReadOnly)
+            .map_err(unavailable)?;
         let store = tx.store(META).map_err(unavailable)?;
-        let v = store.get(JsValue::from_str(key)).await.map_err(unavailable)?;
+        let v = store
+            .get(JsValue::from_str(key))
+            .await
+            .map_err(unavailable)?;
         Ok(v.and_then(|v| v.as_string()))
     }
 
     async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        let tx = self.db.transaction(&[META], TransactionMode::ReadWrite).map_err(unavailable)?;
+        let tx = self
+            .db
+            .transaction(&[META], TransactionMode::ReadWrite)
+            .map_err(unavailable)?;
         let store = tx.store(META).map_err(unavailable)?;
         store
             .put(&JsValue::from_str(value), Some(&JsValue::from_str(key)))
@@ -101,7 +122,11 @@ impl LocalStore for IdbStore {
         Ok(self.get_meta(META_CURSOR).await?.map(Cursor))
     }
 
-    async fn commit_sync(&self, response: &SyncResponse) -> Result<(), StoreError> {
+    async fn commit_sync(
+        &self,
+        sent: &[Change],
+        response: &SyncResponse,
+    ) -> Result<(), StoreError> {
         let tx = self
             .db
             .transaction(&[NOTES, META], TransactionMode::ReadWrite)
@@ -117,13 +142,17 @@ impl LocalStore for IdbStore {
                 .transpose()?;
             let result = response.results.iter().find(|r| r.note_id == id);
             let pulled = response.changes.iter().find(|n| n.id == id);
-            if let Some(n) = reconcile(current.as_ref(), result, pulled) {
+            let change = sent.iter().find(|c| c.note_id == id);
+            if let Some(n) = reconcile(current.as_ref(), change, result, pulled) {
                 notes.put(&to_js(&n)?, None).await.map_err(unavailable)?;
             }
         }
-        meta.put(&JsValue::from_str(&response.cursor.0), Some(&JsValue::from_str(META_CURSOR)))
-            .await
-            .map_err(unavailable)?;
+        meta.put(
+            &JsValue::from_str(&response.cursor.0),
+            Some(&JsValue::from_str(META_CURSOR)),
+        )
+        .await
+        .map_err(unavailable)?;
         tx.done().await.map_err(unavailable)?;
         Ok(())
     }

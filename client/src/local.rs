@@ -5,9 +5,9 @@
 //! answered for that exact change.
 
 use serde::{Deserialize, Serialize};
-use sync_core::protocol::{Change, ChangeOutcome, ChangeResult, Cursor, SyncResponse};
 use sync_core::limits::MAX_CLOCK_AHEAD_MS;
-use sync_core::{ChangeId, Hlc, HlcClock, NoteId, NoteState};
+use sync_core::protocol::{Change, ChangeOutcome, ChangeResult, Cursor, SyncResponse};
+use sync_core::{ChangeId, Conflict, Hlc, HlcClock, NoteId, NoteState, Strategy, Text};
 
 use crate::platform;
 
@@ -30,6 +30,22 @@ pub struct LocalNote {
     pub pending: Option<ChangeId>,
     /// What the user sees about this note's sync.
     pub sync: SyncState,
+    /// The text of the server version `base_version` (sent with edits so the server can
+    /// merge concurrent ones three ways). Added in local schema 2.
+    #[serde(default)]
+    pub base: Option<Text>,
+    /// The note's conflict strategy, as last known from the server or set here.
+    #[serde(default)]
+    pub strategy: Strategy,
+    /// True when the user changed the strategy here and the change is not synced yet.
+    #[serde(default)]
+    pub strategy_changed: bool,
+    /// Concurrent versions waiting for the user to choose, as the server last sent them.
+    #[serde(default)]
+    pub conflict: Option<Conflict>,
+    /// True when the pending edit is the user's resolution of the conflict.
+    #[serde(default)]
+    pub resolving: bool,
 }
 
 /// Sync state of one note, as shown to the user.
@@ -61,6 +77,25 @@ impl LocalNote {
             base_version: Some(s.version),
             pending: None,
             sync: SyncState::Synced,
+            base: Some(Text {
+                title: s.title.clone(),
+                content: s.content.clone(),
+            }),
+            strategy: s.strategy,
+            strategy_changed: false,
+            conflict: s.conflict.clone(),
+            resolving: false,
+        }
+    }
+
+    /// The state shown on the note: `conflict` while concurrent versions wait for the user,
+    /// else `synced`, `pending` or `failed`.
+    pub fn state_label(&self) -> &'static str {
+        match (&self.conflict, &self.sync) {
+            (Some(_), _) => "conflict",
+            (None, SyncState::Synced) => "synced",
+            (None, SyncState::Pending) => "pending",
+            (None, SyncState::Failed { .. }) => "failed",
         }
     }
 
@@ -69,6 +104,7 @@ impl LocalNote {
         if matches!(self.sync, SyncState::Failed { .. }) {
             return None; // refused as sent: waits for the user to edit it again
         }
+        let base = self.base.as_ref().filter(|_| self.base_version.is_some());
         Some(Change {
             change_id: self.pending.clone()?,
             note_id: self.id.clone(),
@@ -77,6 +113,10 @@ impl LocalNote {
             title: self.title.clone(),
             content: self.content.clone(),
             deleted: self.deleted,
+            base_title: base.map(|b| b.title.clone()),
+            base_content: base.map(|b| b.content.clone()),
+            strategy: self.strategy_changed.then_some(self.strategy),
+            resolve: self.resolving,
         })
     }
 }
@@ -108,9 +148,11 @@ pub trait LocalStore {
     async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError>;
     /// The cursor of the last applied pull.
     async fn cursor(&self) -> Result<Option<Cursor>, StoreError>;
-    /// Folds a sync response into the store with [`reconcile`]: every affected note and
-    /// the new cursor are written in one transaction, or none of them is.
-    async fn commit_sync(&self, response: &SyncResponse) -> Result<(), StoreError>;
+    /// Folds a sync response into the store with [`reconcile`] (`sent` are the changes the
+    /// request pushed): every affected note and the new cursor are written in one
+    /// transaction, or none of them is.
+    async fn commit_sync(&self, sent: &[Change], response: &SyncResponse)
+    -> Result<(), StoreError>;
 }
 
 /// The meta key of the device's node id.
@@ -133,16 +175,19 @@ pub fn affected_ids(response: &SyncResponse) -> Vec<NoteId> {
     ids
 }
 
-/// The new local state of one note after a sync response. `result` is the server's answer
-/// to the change this device pushed for the note (if it pushed one); `pulled` is the
-/// note's state in the response's remote changes (if present). Returns `None` when the
-/// note should stay as it is.
+/// The new local state of one note after a sync response. `sent` is the change this
+/// device pushed for the note in the request (if any) and `result` the server's answer to
+/// it; `pulled` is the note's state in the response's remote changes (if present). Returns
+/// `None` when the note should stay as it is.
 ///
 /// The rules: an answer only settles the exact change it answers (a newer local edit made
-/// while the request was in flight stays pending); a pulled state never replaces a pending
-/// local edit; a rejected edit stays local, marked failed with the reason.
+/// while the request was in flight stays pending, now based on what the server stored); a
+/// pulled state never replaces a pending local edit; a rejected edit stays local, marked
+/// failed with the reason; a merged or conflicting outcome brings the server's state (the
+/// edit is part of it, or kept in the note's conflict and history).
 pub fn reconcile(
     current: Option<&LocalNote>,
+    sent: Option<&Change>,
     result: Option<&ChangeResult>,
     pulled: Option<&NoteState>,
 ) -> Option<LocalNote> {
@@ -150,22 +195,60 @@ pub fn reconcile(
     if let (Some(n), Some(r)) = (note.as_mut(), result) {
         let answers_pending = n.pending.as_ref() == Some(&r.change_id);
         match &r.outcome {
-            ChangeOutcome::Applied { version } if answers_pending => {
+            ChangeOutcome::Applied {
+                current: Some(stored),
+                ..
+            } if answers_pending => {
+                *n = LocalNote::from_remote(stored);
+            }
+            ChangeOutcome::Applied {
+                version,
+                current: None,
+            } if answers_pending => {
                 n.pending = None;
                 n.sync = SyncState::Synced;
                 n.base_version = Some(*version);
+                n.base = Some(Text {
+                    title: n.title.clone(),
+                    content: n.content.clone(),
+                });
+                n.strategy_changed = false;
+                n.resolving = false;
+                if n.deleted {
+                    n.conflict = None;
+                }
             }
-            ChangeOutcome::Applied { version } => n.base_version = Some(*version),
+            ChangeOutcome::Applied {
+                version,
+                current: None,
+            } => {
+                // The server stored exactly what was sent; the newer local edit builds on it.
+                if let Some(c) = sent.filter(|c| c.change_id == r.change_id) {
+                    n.base_version = Some(*version);
+                    n.base = Some(Text {
+                        title: c.title.clone(),
+                        content: c.content.clone(),
+                    });
+                }
+            }
+            // Merged or superseded while a newer edit was made here: keep the old base, so
+            // the newer edit reaches the server as concurrent and is merged, not overwritten.
+            ChangeOutcome::Applied {
+                current: Some(_), ..
+            } => {}
             ChangeOutcome::Superseded { current } if answers_pending => {
                 *n = LocalNote::from_remote(current);
             }
-            ChangeOutcome::Superseded { current } => n.base_version = Some(current.version),
+            ChangeOutcome::Superseded { .. } => {}
             ChangeOutcome::Rejected { code, message } if answers_pending => {
                 let code = serde_json::to_value(code)
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_owned))
                     .unwrap_or_default();
-                n.sync = SyncState::Failed { code, message: message.clone() };
+                n.sync = SyncState::Failed {
+                    code,
+                    message: message.clone(),
+                };
             }
             ChangeOutcome::Rejected { .. } => {}
         }
@@ -218,8 +301,13 @@ impl<S: LocalStore> Notes<S> {
 
     /// Every live note, newest first.
     pub async fn list(&self) -> Result<Vec<LocalNote>, StoreError> {
-        let mut notes: Vec<LocalNote> =
-            self.store.list().await?.into_iter().filter(|n| !n.deleted).collect();
+        let mut notes: Vec<LocalNote> = self
+            .store
+            .list()
+            .await?
+            .into_iter()
+            .filter(|n| !n.deleted)
+            .collect();
         notes.sort_by(|a, b| b.hlc.cmp(&a.hlc));
         Ok(notes)
     }
@@ -231,10 +319,15 @@ impl<S: LocalStore> Notes<S> {
             title: title.to_owned(),
             content: content.to_owned(),
             deleted: false,
-            hlc: self.stamp(None).await?,
+            hlc: self.stamp(None, false).await?,
             base_version: None,
             pending: Some(ChangeId(platform::random_id())),
             sync: SyncState::Pending,
+            base: None,
+            strategy: Strategy::Default,
+            strategy_changed: false,
+            conflict: None,
+            resolving: false,
         };
         self.store.put(&note).await?;
         Ok(note)
@@ -256,6 +349,48 @@ impl<S: LocalStore> Notes<S> {
         .await
     }
 
+    /// Resolves the note's conflict with this text (one of the versions, the proposal, or
+    /// the user's own merge). The conflict disappears here at once; the server clears it
+    /// for every device when the resolution syncs, unless yet another concurrent version
+    /// arrived meanwhile (then the conflict comes back with it).
+    pub async fn resolve(
+        &self,
+        id: &NoteId,
+        title: &str,
+        content: &str,
+        deleted: bool,
+    ) -> Result<Option<LocalNote>, StoreError> {
+        self.change(id, |n| {
+            n.deleted = deleted;
+            n.title = if deleted {
+                String::new()
+            } else {
+                title.to_owned()
+            };
+            n.content = if deleted {
+                String::new()
+            } else {
+                content.to_owned()
+            };
+            n.conflict = None;
+            n.resolving = true;
+        })
+        .await
+    }
+
+    /// Sets how the note's concurrent edits are resolved (synced like an edit).
+    pub async fn set_strategy(
+        &self,
+        id: &NoteId,
+        strategy: Strategy,
+    ) -> Result<Option<LocalNote>, StoreError> {
+        self.change(id, |n| {
+            n.strategy = strategy;
+            n.strategy_changed = true;
+        })
+        .await
+    }
+
     /// Deletes a note (a pending tombstone until synced).
     pub async fn delete(&self, id: &NoteId) -> Result<Option<LocalNote>, StoreError> {
         self.change(id, |n| {
@@ -268,7 +403,13 @@ impl<S: LocalStore> Notes<S> {
 
     /// How many notes (tombstones included) have an edit the server has not accepted yet.
     pub async fn unsynced_count(&self) -> Result<usize, StoreError> {
-        Ok(self.store.list().await?.iter().filter(|n| n.pending.is_some()).count())
+        Ok(self
+            .store
+            .list()
+            .await?
+            .iter()
+            .filter(|n| n.pending.is_some())
+            .count())
     }
 
     async fn change(
@@ -276,9 +417,14 @@ impl<S: LocalStore> Notes<S> {
         id: &NoteId,
         f: impl FnOnce(&mut LocalNote),
     ) -> Result<Option<LocalNote>, StoreError> {
-        let Some(mut note) = self.store.get(id).await? else { return Ok(None) };
+        let Some(mut note) = self.store.get(id).await? else {
+            return Ok(None);
+        };
         f(&mut note);
-        note.hlc = self.stamp(Some(&note.hlc)).await?;
+        // A state from the server was accepted by it: always order after it. A local state
+        // not accepted yet may carry a stamp from a clock that was wrong (see `stamp`).
+        let from_server = note.pending.is_none();
+        note.hlc = self.stamp(Some(&note.hlc), from_server).await?;
         note.pending = Some(ChangeId(platform::random_id()));
         note.sync = SyncState::Pending;
         self.store.put(&note).await?;
@@ -287,7 +433,7 @@ impl<S: LocalStore> Notes<S> {
 
     /// A timestamp after `after` (the state being edited), from the device clock corrected
     /// by the last known server clock offset.
-    async fn stamp(&self, after: Option<&Hlc>) -> Result<Hlc, StoreError> {
+    async fn stamp(&self, after: Option<&Hlc>, from_server: bool) -> Result<Hlc, StoreError> {
         let offset: i64 = self
             .store
             .get_meta(META_CLOCK_OFFSET)
@@ -299,7 +445,11 @@ impl<S: LocalStore> Notes<S> {
         // A timestamp further ahead than the server accepts (made while this device's clock
         // was wrong, and refused with `clock_ahead`) is not carried forward: otherwise every
         // later edit of the note would inherit it and be refused too.
-        if let Some(h) = after.filter(|h| h.wall_ms <= now.saturating_add(MAX_CLOCK_AHEAD_MS)) {
+        // A device whose clock is behind still orders its edits after the server states it
+        // has seen.
+        if let Some(h) =
+            after.filter(|h| from_server || h.wall_ms <= now.saturating_add(MAX_CLOCK_AHEAD_MS))
+        {
             clock.observe(h, now);
         }
         Ok(clock.tick(now))
@@ -312,7 +462,11 @@ mod tests {
     use sync_core::protocol::RejectCode;
 
     fn hlc(w: u64) -> Hlc {
-        Hlc { wall_ms: w, counter: 0, node: "d".into() }
+        Hlc {
+            wall_ms: w,
+            counter: 0,
+            node: "d".into(),
+        }
     }
 
     fn pending_note(change: &str) -> LocalNote {
@@ -325,6 +479,14 @@ mod tests {
             base_version: Some(3),
             pending: Some(change.into()),
             sync: SyncState::Pending,
+            base: Some(Text {
+                title: "base".into(),
+                content: String::new(),
+            }),
+            strategy: Strategy::Default,
+            strategy_changed: false,
+            conflict: None,
+            resolving: false,
         }
     }
 
@@ -336,27 +498,67 @@ mod tests {
             deleted: false,
             hlc: hlc(20),
             version: v,
+            strategy: Strategy::Default,
+            conflict: None,
         }
     }
 
     fn result(change: &str, outcome: ChangeOutcome) -> ChangeResult {
-        ChangeResult { change_id: change.into(), note_id: "n".into(), outcome }
+        ChangeResult {
+            change_id: change.into(),
+            note_id: "n".into(),
+            outcome,
+        }
     }
 
     #[test]
     fn a_pulled_change_never_replaces_a_pending_edit() {
         let n = pending_note("c1");
-        assert_eq!(reconcile(Some(&n), None, Some(&remote(9))), None);
+        assert_eq!(reconcile(Some(&n), None, None, Some(&remote(9))), None);
     }
 
     #[test]
     fn an_answer_to_an_older_change_keeps_the_newer_edit_pending() {
         let n = pending_note("c2");
-        let r = result("c1", ChangeOutcome::Applied { version: 7 });
-        let after = reconcile(Some(&n), Some(&r), None).unwrap();
+        let mut sent = n.pending_change().unwrap();
+        sent.change_id = "c1".into();
+        sent.content = "what was sent".into();
+        let r = result(
+            "c1",
+            ChangeOutcome::Applied {
+                version: 7,
+                current: None,
+            },
+        );
+        let after = reconcile(Some(&n), Some(&sent), Some(&r), None).unwrap();
         assert_eq!(after.pending, Some("c2".into()));
         assert_eq!(after.sync, SyncState::Pending);
         assert_eq!(after.base_version, Some(7));
+        assert_eq!(
+            after.base.unwrap().content,
+            "what was sent",
+            "the newer edit builds on it"
+        );
+    }
+
+    #[test]
+    fn a_merged_answer_brings_the_merged_note() {
+        let n = pending_note("c1");
+        let mut merged = remote(9);
+        merged.content = "both edits".into();
+        let r = result(
+            "c1",
+            ChangeOutcome::Applied {
+                version: 9,
+                current: Some(merged),
+            },
+        );
+        let after = reconcile(Some(&n), None, Some(&r), None).unwrap();
+        assert_eq!(
+            (after.content.as_str(), after.pending, after.base_version),
+            ("both edits", None, Some(9))
+        );
+        assert_eq!(after.base.unwrap().content, "both edits");
     }
 
     #[test]
@@ -364,28 +566,55 @@ mod tests {
         let n = pending_note("c1");
         let r = result(
             "c1",
-            ChangeOutcome::Rejected { code: RejectCode::TooLarge, message: "shorten".into() },
+            ChangeOutcome::Rejected {
+                code: RejectCode::TooLarge,
+                message: "shorten".into(),
+            },
         );
-        let after = reconcile(Some(&n), Some(&r), None).unwrap();
+        let after = reconcile(Some(&n), None, Some(&r), None).unwrap();
         assert_eq!(after.title, "mine");
         assert_eq!(after.pending, Some("c1".into()));
-        assert_eq!(after.sync, SyncState::Failed { code: "too_large".into(), message: "shorten".into() });
-        assert_eq!(after.pending_change(), None, "a refused change is not pushed again as is");
+        assert_eq!(
+            after.sync,
+            SyncState::Failed {
+                code: "too_large".into(),
+                message: "shorten".into()
+            }
+        );
+        assert_eq!(
+            after.pending_change(),
+            None,
+            "a refused change is not pushed again as is"
+        );
     }
 
     #[test]
     fn an_applied_edit_becomes_synced() {
         let n = pending_note("c1");
-        let r = result("c1", ChangeOutcome::Applied { version: 8 });
-        let after = reconcile(Some(&n), Some(&r), None).unwrap();
-        assert_eq!((after.pending, after.sync, after.base_version), (None, SyncState::Synced, Some(8)));
+        let r = result(
+            "c1",
+            ChangeOutcome::Applied {
+                version: 8,
+                current: None,
+            },
+        );
+        let after = reconcile(Some(&n), None, Some(&r), None).unwrap();
+        assert_eq!(
+            (after.pending, after.sync, after.base_version),
+            (None, SyncState::Synced, Some(8))
+        );
     }
 
     #[test]
     fn an_older_pulled_version_does_not_replace_a_newer_synced_one() {
         let mut n = LocalNote::from_remote(&remote(9));
         n.title = "v9".into();
-        assert_eq!(reconcile(Some(&n), None, Some(&remote(4))), None);
-        assert_eq!(reconcile(Some(&n), None, Some(&remote(12))).unwrap().base_version, Some(12));
+        assert_eq!(reconcile(Some(&n), None, None, Some(&remote(4))), None);
+        assert_eq!(
+            reconcile(Some(&n), None, None, Some(&remote(12)))
+                .unwrap()
+                .base_version,
+            Some(12)
+        );
     }
 }

@@ -3,10 +3,10 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
-use sync_core::protocol::{Cursor, SyncResponse};
 use sync_core::NoteId;
+use sync_core::protocol::{Change, Cursor, SyncResponse};
 
-use crate::local::{affected_ids, reconcile, LocalNote, LocalStore, StoreError, META_CURSOR};
+use crate::local::{LocalNote, LocalStore, META_CURSOR, StoreError, affected_ids, reconcile};
 
 /// Notes and metadata in memory; `commit_sync` is trivially atomic.
 #[derive(Default)]
@@ -28,7 +28,9 @@ impl LocalStore for MemoryStore {
     }
 
     async fn put(&self, note: &LocalNote) -> Result<(), StoreError> {
-        self.notes.borrow_mut().insert(note.id.clone(), note.clone());
+        self.notes
+            .borrow_mut()
+            .insert(note.id.clone(), note.clone());
         Ok(())
     }
 
@@ -41,7 +43,9 @@ impl LocalStore for MemoryStore {
     }
 
     async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        self.meta.borrow_mut().insert(key.to_owned(), value.to_owned());
+        self.meta
+            .borrow_mut()
+            .insert(key.to_owned(), value.to_owned());
         Ok(())
     }
 
@@ -49,16 +53,23 @@ impl LocalStore for MemoryStore {
         Ok(self.meta.borrow().get(META_CURSOR).cloned().map(Cursor))
     }
 
-    async fn commit_sync(&self, response: &SyncResponse) -> Result<(), StoreError> {
+    async fn commit_sync(
+        &self,
+        sent: &[Change],
+        response: &SyncResponse,
+    ) -> Result<(), StoreError> {
         let mut notes = self.notes.borrow_mut();
         for id in affected_ids(response) {
             let result = response.results.iter().find(|r| r.note_id == id);
             let pulled = response.changes.iter().find(|n| n.id == id);
-            if let Some(n) = reconcile(notes.get(&id), result, pulled) {
+            let change = sent.iter().find(|c| c.note_id == id);
+            if let Some(n) = reconcile(notes.get(&id), change, result, pulled) {
                 notes.insert(id, n);
             }
         }
-        self.meta.borrow_mut().insert(META_CURSOR.to_owned(), response.cursor.0.clone());
+        self.meta
+            .borrow_mut()
+            .insert(META_CURSOR.to_owned(), response.cursor.0.clone());
         Ok(())
     }
 }

@@ -17,11 +17,13 @@ pub fn now_ms() -> u64 {
 
 /// A random id of 22 characters from `[A-Za-z0-9_-]` (128 bits, like a UUID).
 pub fn random_id() -> String {
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut bytes = [0u8; 22];
     fill_random(&mut bytes);
-    bytes.iter().map(|b| ALPHABET[(b & 63) as usize] as char).collect()
+    bytes
+        .iter()
+        .map(|b| ALPHABET[(b & 63) as usize] as char)
+        .collect()
 }
 
 #[cfg(target_arch = "wasm32")]

@@ -11,8 +11,8 @@ use std::future::Future;
 use std::rc::Rc;
 
 use js_sys::{Function, Object, Promise, Reflect};
-use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 /// Name of the lock held while syncing.
@@ -27,9 +27,15 @@ pub async fn with_sync_lock<T, F: Future<Output = T>>(f: F) -> Option<T> {
         .and_then(|n| Reflect::get(&n, &"locks".into()))
         .ok()
         .filter(|l| !l.is_undefined());
-    let Some(locks) = locks else { return Some(f.await) };
-    let Ok(request) = Reflect::get(&locks, &"request".into()) else { return Some(f.await) };
-    let Ok(request) = request.dyn_into::<Function>() else { return Some(f.await) };
+    let Some(locks) = locks else {
+        return Some(f.await);
+    };
+    let Ok(request) = Reflect::get(&locks, &"request".into()) else {
+        return Some(f.await);
+    };
+    let Ok(request) = request.dyn_into::<Function>() else {
+        return Some(f.await);
+    };
 
     // `request(name, {ifAvailable: true}, cb)`: cb gets the lock (or null) and the lock is
     // held until the promise cb returns settles. We hand it `held`, resolved after `f`.
@@ -48,17 +54,30 @@ pub async fn with_sync_lock<T, F: Future<Output = T>>(f: F) -> Option<T> {
         if let Some(g) = got.borrow_mut().take() {
             let _ = g.call1(&JsValue::NULL, &JsValue::from_bool(have));
         }
-        if have { held } else { Promise::resolve(&JsValue::NULL) }
+        if have {
+            held
+        } else {
+            Promise::resolve(&JsValue::NULL)
+        }
     });
     let options = Object::new();
     let _ = Reflect::set(&options, &"ifAvailable".into(), &JsValue::TRUE);
     if request
-        .call3(&locks, &SYNC_LOCK.into(), &options, callback.as_ref().unchecked_ref())
+        .call3(
+            &locks,
+            &SYNC_LOCK.into(),
+            &options,
+            callback.as_ref().unchecked_ref(),
+        )
         .is_err()
     {
         return Some(f.await);
     }
-    let have = JsFuture::from(acquired).await.ok().and_then(|v| v.as_bool()).unwrap_or(false);
+    let have = JsFuture::from(acquired)
+        .await
+        .ok()
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false);
     let result = if have { Some(f.await) } else { None };
     if let Some(r) = release.borrow_mut().take() {
         let _ = r.call0(&JsValue::NULL);
@@ -77,7 +96,9 @@ pub fn announce_change() {
 
 /// Calls `f` whenever another tab announces a change. Lives as long as the page.
 pub fn on_change(f: impl Fn() + 'static) {
-    let Ok(ch) = web_sys::BroadcastChannel::new(CHANNEL) else { return };
+    let Ok(ch) = web_sys::BroadcastChannel::new(CHANNEL) else {
+        return;
+    };
     let cb = Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |_| f());
     ch.set_onmessage(Some(cb.as_ref().unchecked_ref()));
     cb.forget();

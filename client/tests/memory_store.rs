@@ -16,5 +16,7 @@ fn the_node_id_is_stable() {
 
 #[test]
 fn commit_sync_applies_data_and_cursor() {
-    block_on(suite::commit_sync_applies_data_and_cursor(MemoryStore::new()));
+    block_on(suite::commit_sync_applies_data_and_cursor(
+        MemoryStore::new(),
+    ));
 }

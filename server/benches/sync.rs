@@ -13,13 +13,16 @@ mod support;
 use std::time::{Duration, Instant};
 
 use futures::TryStreamExt;
-use mongodb::bson::{doc, Document};
+use mongodb::bson::{Document, doc};
 use support::*;
 use sync_core::protocol::{ChangeOutcome, SyncRequest};
 use sync_core::{Hlc, NoteState};
 
 fn env_usize(k: &str, d: usize) -> usize {
-    std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d)
+    std::env::var(k)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(d)
 }
 
 fn changes(prefix: &str, n: usize) -> Vec<sync_core::protocol::Change> {
@@ -35,7 +38,7 @@ fn changes(prefix: &str, n: usize) -> Vec<sync_core::protocol::Change> {
 
 fn note_doc(user: &str, n: &NoteState) -> Document {
     doc! {"u": user, "id": n.id.as_str(), "title": &n.title, "content": &n.content,
-          "deleted": n.deleted, "hlc": n.hlc.to_string(), "v": n.version as i64}
+    "deleted": n.deleted, "hlc": n.hlc.to_string(), "v": n.version as i64}
 }
 
 /// The baseline: the same documents upserted with the driver's bulk `update` command
@@ -46,7 +49,11 @@ async fn baseline(app: &TestApp, n: usize) -> f64 {
     coll.create_index(
         mongodb::IndexModel::builder()
             .keys(doc! {"u": 1, "id": 1})
-            .options(mongodb::options::IndexOptions::builder().unique(true).build())
+            .options(
+                mongodb::options::IndexOptions::builder()
+                    .unique(true)
+                    .build(),
+            )
             .build(),
     )
     .await
@@ -54,7 +61,15 @@ async fn baseline(app: &TestApp, n: usize) -> f64 {
     let docs: Vec<Document> = changes("base", n)
         .iter()
         .enumerate()
-        .map(|(i, c)| note_doc("baseline-user", &sync_core::merge::apply(c, i as u64 + 1)))
+        .map(|(i, c)| {
+            note_doc(
+                "baseline-user",
+                &sync_core::merge::resolve(None, c, sync_core::Strategy::Merge, i as u64 + 1)
+                    .next
+                    .unwrap()
+                    .note,
+            )
+        })
         .collect();
     let start = Instant::now();
     for chunk in docs.chunks(1000) {
@@ -75,21 +90,39 @@ async fn push(app: &TestApp, n: usize, batch: usize) -> f64 {
     let all = changes(&format!("push{batch}"), n);
     let start = Instant::now();
     for chunk in all.chunks(batch) {
-        let r = app.sync(&SyncRequest { limit: Some(1), ..request(None, chunk.to_vec()) }).await;
-        assert!(r.results.iter().all(|r| matches!(r.outcome, ChangeOutcome::Applied { .. })));
+        let r = app
+            .sync(&SyncRequest {
+                limit: Some(1),
+                ..request(None, chunk.to_vec())
+            })
+            .await;
+        assert!(
+            r.results
+                .iter()
+                .all(|r| matches!(r.outcome, ChangeOutcome::Applied { .. }))
+        );
     }
     n as f64 / start.elapsed().as_secs_f64()
 }
 
 async fn pull(app: &TestApp, n: usize) -> (f64, f64) {
     for chunk in changes("pull", n).chunks(1000) {
-        app.sync(&SyncRequest { limit: Some(1), ..request(None, chunk.to_vec()) }).await;
+        app.sync(&SyncRequest {
+            limit: Some(1),
+            ..request(None, chunk.to_vec())
+        })
+        .await;
     }
     let start = Instant::now();
     let mut cursor = None;
     let mut got = 0;
     loop {
-        let r = app.sync(&SyncRequest { limit: Some(1000), ..request(cursor, vec![]) }).await;
+        let r = app
+            .sync(&SyncRequest {
+                limit: Some(1000),
+                ..request(cursor, vec![])
+            })
+            .await;
         got += r.changes.len();
         cursor = Some(r.cursor);
         if !r.has_more {
@@ -142,7 +175,11 @@ async fn latency(app: &TestApp, clients: usize, total: usize) -> (Duration, Dura
                 let mut cursor = None;
                 for k in 0..per {
                     let c = sync_core::protocol::Change {
-                        hlc: Hlc { wall_ms: now(), counter: k as u32, node: format!("c{i}") },
+                        hlc: Hlc {
+                            wall_ms: now(),
+                            counter: k as u32,
+                            node: format!("c{i}"),
+                        },
                         ..change(&format!("n{}", k % 10), "x", 0, "one change")
                     };
                     let start = Instant::now();
@@ -171,7 +208,10 @@ async fn main() {
     let db = start_db(&dir, 0);
     let app = spawn_app_on(db.uri(), "bench").await;
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    println!("Tern sync benchmark: {cpus} CPUs; database: secantusd-rs (fresh, {})", dir.display());
+    println!(
+        "Tern sync benchmark: {cpus} CPUs; database: secantusd-rs (fresh, {})",
+        dir.display()
+    );
     println!("notes of ~200 B of content; HTTP over loopback to an in-process server\n");
 
     let base = baseline(&app, n_push).await;

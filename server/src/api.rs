@@ -2,31 +2,36 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, FromRequestParts, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use serde::Deserialize;
 use serde_json::json;
+use sync_core::NoteId;
 use sync_core::limits::{MAX_CHANGES_PER_REQUEST, MAX_PULL_LIMIT, MAX_REQUEST_BYTES};
-use sync_core::protocol::{Cursor, SyncRequest, SyncResponse, PROTOCOL_VERSION};
+use sync_core::protocol::{Cursor, HistoryResponse, PROTOCOL_VERSION, SyncRequest, SyncResponse};
 
-use crate::auth::{Session, SESSION_COOKIE, SESSION_TTL};
+use crate::AppState;
+use crate::auth::{SESSION_COOKIE, SESSION_TTL, Session};
 use crate::error::ApiError;
 use crate::store::SyncStore;
-use crate::AppState;
 
 /// The API routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/sync", post(sync).layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES)))
+        .route(
+            "/sync",
+            post(sync).layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES)),
+        )
         .route("/healthz", get(healthz))
         .route("/auth/signup", post(sign_up))
         .route("/auth/signin", post(sign_in))
         .route("/auth/signout", post(sign_out))
         .route("/auth/me", get(me))
+        .route("/notes/{id}/history", get(history))
         .route("/api/openapi.json", get(openapi))
 }
 
@@ -43,8 +48,14 @@ enum Via {
 pub struct AuthUser(pub Session);
 
 fn token_of(parts: &Parts) -> Option<(String, Via)> {
-    if let Some(h) = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        return h.strip_prefix("Bearer ").map(|t| (t.trim().to_owned(), Via::Bearer));
+    if let Some(h) = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        return h
+            .strip_prefix("Bearer ")
+            .map(|t| (t.trim().to_owned(), Via::Bearer));
     }
     parts
         .headers
@@ -59,15 +70,25 @@ fn token_of(parts: &Parts) -> Option<(String, Via)> {
 
 /// A browser request's `Origin`, if any, must be this server's own.
 fn check_same_origin(parts: &Parts) -> Result<(), ApiError> {
-    let Some(origin) = parts.headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+    let Some(origin) = parts
+        .headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+    else {
         return Ok(());
     };
-    let host = parts.headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let origin_host = origin.split_once("://").map_or("", |(_, h)| h);
     if origin_host == host {
         Ok(())
     } else {
-        Err(ApiError::CsrfRejected("cross-site request refused; use the app's own origin"))
+        Err(ApiError::CsrfRejected(
+            "cross-site request refused; use the app's own origin",
+        ))
     }
 }
 
@@ -91,7 +112,11 @@ impl FromRequestParts<AppState> for AuthUser {
                 }
             }
         }
-        let session = state.accounts.session(&token).await?.ok_or(ApiError::Unauthorized)?;
+        let session = state
+            .accounts
+            .session(&token)
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
         Ok(Self(session))
     }
 }
@@ -112,11 +137,11 @@ pub fn encode_cursor(version: u64) -> Cursor {
 pub fn decode_cursor(c: Option<&Cursor>) -> Result<u64, ApiError> {
     match c {
         None => Ok(0),
-        Some(c) => c
-            .0
-            .strip_prefix("v1.")
-            .and_then(|v| v.parse().ok())
-            .ok_or(ApiError::InvalidCursor),
+        Some(c) => {
+            c.0.strip_prefix("v1.")
+                .and_then(|v| v.parse().ok())
+                .ok_or(ApiError::InvalidCursor)
+        }
     }
 }
 
@@ -131,7 +156,7 @@ pub fn parse_request(body: &[u8]) -> Result<SyncRequest, ApiError> {
         None => {
             return Err(ApiError::InvalidRequest(
                 "missing `protocol`: a number, the protocol version".into(),
-            ))
+            ));
         }
     }
     let req: SyncRequest =
@@ -168,6 +193,23 @@ async fn sync(
         has_more: page.has_more,
         server_time_ms: now_ms(),
     }))
+}
+
+/// `GET /notes/{id}/history`: the note's newest revisions (versions replaced by conflicts,
+/// merges, deletes and edits from other devices), newest first.
+async fn history(
+    State(state): State<AppState>,
+    AuthUser(session): AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<HistoryResponse>, ApiError> {
+    let id = NoteId(id);
+    if !id.is_valid() {
+        return Err(ApiError::InvalidRequest(
+            "note id must be 1 to 64 characters of A-Z, a-z, 0-9, '-' or '_'".into(),
+        ));
+    }
+    let revisions = state.store.history(session.user_id.as_str(), &id).await?;
+    Ok(Json(HistoryResponse { revisions }))
 }
 
 /// Body of sign-up and sign-in.
@@ -225,17 +267,30 @@ async fn account(
     check_same_origin(&parts)?;
     let c = parse_credentials(body)?;
     let (session, status) = if create {
-        (state.accounts.sign_up(&c.username, &c.password).await?, StatusCode::CREATED)
+        (
+            state.accounts.sign_up(&c.username, &c.password).await?,
+            StatusCode::CREATED,
+        )
     } else {
-        (state.accounts.sign_in(&c.username, &c.password).await?, StatusCode::OK)
+        (
+            state.accounts.sign_in(&c.username, &c.password).await?,
+            StatusCode::OK,
+        )
     };
     Ok(signed_in(&state, status, session))
 }
 
-async fn sign_out(State(state): State<AppState>, AuthUser(s): AuthUser) -> Result<Response, ApiError> {
+async fn sign_out(
+    State(state): State<AppState>,
+    AuthUser(s): AuthUser,
+) -> Result<Response, ApiError> {
     state.accounts.sign_out(&s.token).await?;
     let clear = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
-    Ok(([(header::SET_COOKIE, clear)], Json(json!({"signed_out": true}))).into_response())
+    Ok((
+        [(header::SET_COOKIE, clear)],
+        Json(json!({"signed_out": true})),
+    )
+        .into_response())
 }
 
 async fn me(AuthUser(s): AuthUser) -> Json<serde_json::Value> {

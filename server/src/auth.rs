@@ -17,12 +17,12 @@
 
 use std::time::Duration;
 
+use argon2::Argon2;
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use mongodb::bson::{doc, DateTime, Document};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use mongodb::bson::{DateTime, Document, doc};
 use mongodb::error::{ErrorKind, WriteFailure};
 use mongodb::options::IndexOptions;
 use mongodb::{Collection, Database, IndexModel};
@@ -97,7 +97,9 @@ fn token_key(token: &str) -> String {
 pub fn check_credentials(name: &str, password: &str) -> Result<String, AuthError> {
     let name = name.trim().to_lowercase();
     let ok_name = (3..=64).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
     if !ok_name {
         return Err(AuthError::InvalidAccount(
             "a username is 3 to 64 characters of a-z, 0-9, '.', '_' or '-'".into(),
@@ -126,7 +128,11 @@ async fn hash_password(password: String) -> Result<String, AuthError> {
 async fn verify_password(password: String, hash: String) -> bool {
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash)
-            .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+            .map(|h| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &h)
+                    .is_ok()
+            })
             .unwrap_or(false)
     })
     .await
@@ -215,7 +221,10 @@ impl Accounts {
         let hash = user.get_str("hash").unwrap_or_default().to_owned();
         if verify_password(password.to_owned(), hash).await {
             self.users()
-                .update_one(doc! {"_id": &user_id}, doc! {"$set": {"failed": 0}, "$unset": {"locked_until": ""}})
+                .update_one(
+                    doc! {"_id": &user_id},
+                    doc! {"$set": {"failed": 0}, "$unset": {"locked_until": ""}},
+                )
                 .await?;
             return self.new_session(user_id, name).await;
         }
@@ -229,7 +238,10 @@ impl Accounts {
         if wait > 0 {
             let until = DateTime::from_millis(now.timestamp_millis() + wait as i64 * 1000);
             self.users()
-                .update_one(doc! {"_id": &user_id}, doc! {"$set": {"locked_until": until}})
+                .update_one(
+                    doc! {"_id": &user_id},
+                    doc! {"$set": {"locked_until": until}},
+                )
                 .await?;
         }
         Err(AuthError::InvalidCredentials)
@@ -243,7 +255,11 @@ impl Accounts {
         self.sessions()
             .insert_one(doc! {"_id": token_key(&token), "u": &user_id, "name": &name, "exp": exp})
             .await?;
-        Ok(Session { user_id, name, token })
+        Ok(Session {
+            user_id,
+            name,
+            token,
+        })
     }
 
     /// The session of a token, if it exists and has not expired.
@@ -261,14 +277,15 @@ impl Accounts {
 
     /// Ends a session.
     pub async fn sign_out(&self, token: &str) -> Result<(), StoreError> {
-        self.sessions().delete_one(doc! {"_id": token_key(token)}).await?;
+        self.sessions()
+            .delete_one(doc! {"_id": token_key(token)})
+            .await?;
         Ok(())
     }
 }
 
 /// An argon2id hash of a random password, for constant-work failures.
-const DUMMY_HASH: &str =
-    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Yw6pQ0cJ8oV0m3sQm1iZ2dVq1b3Yk2x8m0N6q9cWmA0";
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Yw6pQ0cJ8oV0m3sQm1iZ2dVq1b3Yk2x8m0N6q9cWmA0";
 
 #[cfg(test)]
 mod tests {
@@ -285,7 +302,10 @@ mod tests {
 
     #[test]
     fn credentials_rules() {
-        assert_eq!(check_credentials(" Alice ", "correct horse").unwrap(), "alice");
+        assert_eq!(
+            check_credentials(" Alice ", "correct horse").unwrap(),
+            "alice"
+        );
         assert!(check_credentials("al", "correct horse").is_err());
         assert!(check_credentials("bad name", "correct horse").is_err());
         assert!(check_credentials("alice", "short").is_err());

@@ -8,6 +8,8 @@
 //! | `TERN_DATA_DIR` | `data` | where the embedded database keeps its files |
 //! | `TERN_DB_BIN` | `secantusd-rs` on `PATH` or in `~/.cargo/bin` | embedded database binary |
 //! | `TERN_COOKIE_SECURE` | `false` on a loopback address, else `true` | mark the session cookie `Secure` (HTTPS only) |
+//! | `TERN_CONFLICT_STRATEGY` | `merge` | how concurrent edits of notes without their own setting are resolved: `lww`, `merge` or `manual` |
+//! | `TERN_HISTORY_LIMIT` | `50` | revisions kept per note (1 to 1000) |
 //! | `RUST_LOG` | `info` | log filter (`tracing_subscriber::EnvFilter` syntax) |
 
 use std::env;
@@ -32,6 +34,8 @@ pub struct Config {
     pub cookie_secure: bool,
     /// Log filter.
     pub log: String,
+    /// Conflict strategy and history size.
+    pub conflicts: crate::store::Conflicts,
 }
 
 /// A setting that could not be understood.
@@ -53,13 +57,18 @@ impl Config {
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let (var, addr) = match get("TERN_ADDR") {
             Some(a) => ("TERN_ADDR", a),
-            None => ("LEPTOS_SITE_ADDR", get("LEPTOS_SITE_ADDR").unwrap_or("127.0.0.1:3000".into())),
+            None => (
+                "LEPTOS_SITE_ADDR",
+                get("LEPTOS_SITE_ADDR").unwrap_or("127.0.0.1:3000".into()),
+            ),
         };
-        let addr: SocketAddr = addr.parse().map_err(|e: std::net::AddrParseError| ConfigError {
-            var,
-            value: addr.clone(),
-            why: format!("{e}; use host:port such as 127.0.0.1:3000"),
-        })?;
+        let addr: SocketAddr = addr
+            .parse()
+            .map_err(|e: std::net::AddrParseError| ConfigError {
+                var,
+                value: addr.clone(),
+                why: format!("{e}; use host:port such as 127.0.0.1:3000"),
+            })?;
         let cookie_secure = match get("TERN_COOKIE_SECURE").as_deref() {
             None => !addr.ip().is_loopback(),
             Some("true" | "1") => true,
@@ -69,12 +78,42 @@ impl Config {
                     var: "TERN_COOKIE_SECURE",
                     value: other.into(),
                     why: "use true or false".into(),
-                })
+                });
             }
+        };
+        let default = match get("TERN_CONFLICT_STRATEGY") {
+            None => sync_core::Strategy::Merge,
+            Some(v) => match v.parse::<sync_core::Strategy>() {
+                Ok(s) if !s.is_default() => s,
+                _ => {
+                    return Err(ConfigError {
+                        var: "TERN_CONFLICT_STRATEGY",
+                        value: v,
+                        why: "use lww, merge or manual".into(),
+                    });
+                }
+            },
+        };
+        let history_limit = match get("TERN_HISTORY_LIMIT") {
+            None => 50,
+            Some(v) => match v.parse::<u32>() {
+                Ok(n) if (1..=1000).contains(&n) => n,
+                _ => {
+                    return Err(ConfigError {
+                        var: "TERN_HISTORY_LIMIT",
+                        value: v,
+                        why: "use a number of revisions from 1 to 1000".into(),
+                    });
+                }
+            },
         };
         Ok(Self {
             addr,
             cookie_secure,
+            conflicts: crate::store::Conflicts {
+                default,
+                history_limit,
+            },
             mongodb_uri: get("MONGODB_URI"),
             db_name: get("TERN_DB_NAME").unwrap_or_else(|| "tern".into()),
             data_dir: get("TERN_DATA_DIR").unwrap_or_else(|| "data".into()).into(),
@@ -86,7 +125,9 @@ impl Config {
 
 /// `mongodb://user:secret@host` shown as `mongodb://user:***@host`.
 pub fn redact_uri(uri: &str) -> String {
-    let Some((scheme, rest)) = uri.split_once("://") else { return "***".into() };
+    let Some((scheme, rest)) = uri.split_once("://") else {
+        return "***".into();
+    };
     let authority_end = rest.find('/').unwrap_or(rest.len());
     match rest[..authority_end].rfind('@') {
         Some(at) => {
@@ -108,6 +149,7 @@ impl fmt::Debug for Config {
             .field("db_bin", &self.db_bin)
             .field("cookie_secure", &self.cookie_secure)
             .field("log", &self.log)
+            .field("conflicts", &self.conflicts)
             .finish()
     }
 }
@@ -118,8 +160,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let m: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let m: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(|k| m.get(k).cloned())
     }
 
@@ -133,6 +177,27 @@ mod tests {
     }
 
     #[test]
+    fn the_conflict_strategy_and_history_are_configurable() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.conflicts.default, sync_core::Strategy::Merge);
+        assert_eq!(c.conflicts.history_limit, 50);
+        let c = config(&[
+            ("TERN_CONFLICT_STRATEGY", "manual"),
+            ("TERN_HISTORY_LIMIT", "5"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (c.conflicts.default, c.conflicts.history_limit),
+            (sync_core::Strategy::Manual, 5)
+        );
+        let e = config(&[("TERN_CONFLICT_STRATEGY", "newest")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("use lww, merge or manual"), "{e}");
+        assert!(config(&[("TERN_HISTORY_LIMIT", "0")]).is_err());
+    }
+
+    #[test]
     fn a_bad_address_names_the_variable() {
         let e = config(&[("TERN_ADDR", "nope")]).unwrap_err().to_string();
         assert!(e.starts_with("TERN_ADDR=\"nope\" is not valid"), "{e}");
@@ -143,6 +208,9 @@ mod tests {
         let c = config(&[("MONGODB_URI", "mongodb+srv://ann:hunter2@c0.example.net/x")]).unwrap();
         let shown = format!("{c:?}");
         assert!(!shown.contains("hunter2"), "{shown}");
-        assert!(shown.contains("mongodb+srv://ann:***@c0.example.net/x"), "{shown}");
+        assert!(
+            shown.contains("mongodb+srv://ann:***@c0.example.net/x"),
+            "{shown}"
+        );
     }
 }

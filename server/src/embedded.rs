@@ -43,7 +43,11 @@ pub enum EmbeddedError {
 /// Finds `secantusd-rs`: `explicit`, else on `PATH`, else in Cargo's bin directory.
 pub fn find_binary(explicit: Option<&Path>) -> Result<PathBuf, EmbeddedError> {
     if let Some(p) = explicit {
-        return if p.exists() { Ok(p.to_owned()) } else { Err(EmbeddedError::NotInstalled) };
+        return if p.exists() {
+            Ok(p.to_owned())
+        } else {
+            Err(EmbeddedError::NotInstalled)
+        };
     }
     let name = "secantusd-rs";
     let from_path = std::env::var_os("PATH")
@@ -127,11 +131,7 @@ impl EmbeddedDb {
     }
 }
 
-fn keep(
-    mut cmd: Command,
-    ready: mpsc::Sender<Result<u16, String>>,
-    stop: mpsc::Receiver<()>,
-) {
+fn keep(mut cmd: Command, ready: mpsc::Sender<Result<u16, String>>, stop: mpsc::Receiver<()>) {
     let mut child: Child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {

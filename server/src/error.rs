@@ -3,9 +3,9 @@
 //! Every error body is `{"error": "<code>", "message": "<what to do>"}` ([`ErrorBody`]).
 //! Internal details (database errors) are logged here and never sent.
 
+use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use sync_core::limits::{MAX_CHANGES_PER_REQUEST, MAX_REQUEST_BYTES};
 use sync_core::protocol::{ErrorBody, ErrorCode, PROTOCOL_VERSION};
 
@@ -63,7 +63,9 @@ impl ApiError {
             Self::InvalidRequest(why) => (
                 StatusCode::BAD_REQUEST,
                 ErrorCode::InvalidRequest,
-                format!("the request body is not a valid sync request ({why}); see docs/sync-protocol.md"),
+                format!(
+                    "the request body is not a valid sync request ({why}); see docs/sync-protocol.md"
+                ),
             ),
             Self::UnsupportedProtocol(v) => (
                 StatusCode::UPGRADE_REQUIRED,
@@ -76,17 +78,22 @@ impl ApiError {
             Self::PayloadTooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 ErrorCode::PayloadTooLarge,
-                format!("the request body is over {MAX_REQUEST_BYTES} bytes; send fewer changes per request"),
+                format!(
+                    "the request body is over {MAX_REQUEST_BYTES} bytes; send fewer changes per request"
+                ),
             ),
             Self::TooManyChanges(n) => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 ErrorCode::TooManyChanges,
-                format!("{n} changes in one request; send at most {MAX_CHANGES_PER_REQUEST} per request"),
+                format!(
+                    "{n} changes in one request; send at most {MAX_CHANGES_PER_REQUEST} per request"
+                ),
             ),
             Self::InvalidCursor => (
                 StatusCode::BAD_REQUEST,
                 ErrorCode::InvalidCursor,
-                "the cursor was not issued by this server; send no cursor to sync from the start".into(),
+                "the cursor was not issued by this server; send no cursor to sync from the start"
+                    .into(),
             ),
             Self::Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -106,10 +113,16 @@ impl ApiError {
                 ErrorCode::Unauthorized,
                 "sign in to sync; notes on this device are kept".into(),
             ),
-            Self::CsrfRejected(why) => (StatusCode::FORBIDDEN, ErrorCode::CsrfRejected, (*why).into()),
-            Self::Auth(AuthError::InvalidAccount(why)) => {
-                (StatusCode::BAD_REQUEST, ErrorCode::InvalidAccount, why.clone())
-            }
+            Self::CsrfRejected(why) => (
+                StatusCode::FORBIDDEN,
+                ErrorCode::CsrfRejected,
+                (*why).into(),
+            ),
+            Self::Auth(AuthError::InvalidAccount(why)) => (
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidAccount,
+                why.clone(),
+            ),
             Self::Auth(AuthError::NameTaken) => (
                 StatusCode::CONFLICT,
                 ErrorCode::NameTaken,
@@ -145,7 +158,8 @@ impl IntoResponse for ApiError {
         let mut resp = (status, Json(ErrorBody { error, message })).into_response();
         if let Self::Auth(AuthError::TooManyAttempts(secs)) = self {
             if let Ok(v) = secs.to_string().parse() {
-                resp.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+                resp.headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, v);
             }
         }
         resp

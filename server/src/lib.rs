@@ -24,10 +24,10 @@ pub mod store;
 use std::future::Future;
 use std::sync::Arc;
 
-use axum::extract::FromRef;
 use axum::Router;
+use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{LeptosRoutes, generate_route_list};
 
 use crate::store::MongoStore;
 
@@ -35,7 +35,12 @@ impl AppState {
     /// State for a store; accounts live in the same database.
     pub fn new(store: Arc<MongoStore>, leptos: LeptosOptions, cookie_secure: bool) -> Self {
         let accounts = Arc::new(auth::Accounts::new(store.database().clone()));
-        Self { store, accounts, cookie_secure, leptos }
+        Self {
+            store,
+            accounts,
+            cookie_secure,
+            leptos,
+        }
     }
 }
 
@@ -66,7 +71,9 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api::routes())
         .leptos_routes(&state, routes, move || app::shell(leptos.clone()))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
+            app::shell,
+        ))
         .with_state(state)
 }
 
@@ -76,5 +83,7 @@ pub async fn serve(
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
 }

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use leptos::config::get_configuration;
-use server::config::{redact_uri, Config};
-use server::embedded::{find_binary, EmbeddedDb};
+use server::config::{Config, redact_uri};
+use server::embedded::{EmbeddedDb, find_binary};
 use server::store::MongoStore;
-use server::{router, serve, AppState};
+use server::{AppState, router, serve};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -48,7 +48,11 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             embedded.uri().to_owned()
         }
     };
-    let store = Arc::new(MongoStore::connect(&uri, &config.db_name).await?);
+    let store = Arc::new(
+        MongoStore::connect(&uri, &config.db_name)
+            .await?
+            .with_conflicts(config.conflicts),
+    );
     let mut leptos = get_configuration(None)?.leptos_options;
     leptos.site_addr = config.addr;
     let state = AppState::new(store, leptos, config.cookie_secure);
@@ -86,8 +90,7 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         {
             s.recv().await;
         }

@@ -2,10 +2,16 @@
 //!
 //! ## Collections and indexes
 //! - `notes`: one document per (user, note): `{u, id, title, content, deleted, hlc, v,
-//!   cids}`, where `cids` lists the ids and versions of the note's last
-//!   [`RECENT_CHANGES_PER_NOTE`] applied changes (the idempotency record, written in the
+//!   th, ch, st?, cf?, rn, cids}`: `th`/`ch` are the clocks of the last title/content edit
+//!   (field-level merge), `st` the note's conflict strategy override, `cf` its unresolved
+//!   conflict, `rn` the number of its last revision, and `cids` the ids and versions of its
+//!   last [`RECENT_CHANGES_PER_NOTE`] applied changes (the idempotency record, written in the
 //!   same document as the change). Unique index `{u: 1, id: 1}` (push lookups); index
 //!   `{u: 1, v: 1}` (pulls by version).
+//! - `revisions`: the notes' history, `{u, id, n, at, title, content, deleted, hlc, why}`,
+//!   written in the push transaction whenever a change replaces, merges or deletes a
+//!   version (see `sync_core::merge`); only the newest [`Conflicts::history_limit`] per
+//!   note are kept. Index `{u: 1, id: 1, n: -1}`.
 //! - `counters`: `{_id: <user>, seq}`, the user's commit sequence.
 //!
 //! Every query is scoped by `u`, so `u` is a natural shard key.
@@ -24,14 +30,15 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use futures::TryStreamExt;
-use mongodb::bson::{doc, Document};
-use mongodb::error::{Error as MongoError, ErrorKind, TRANSIENT_TRANSACTION_ERROR,
-                     UNKNOWN_TRANSACTION_COMMIT_RESULT};
+use mongodb::bson::{Document, doc};
+use mongodb::error::{
+    Error as MongoError, ErrorKind, TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT,
+};
 use mongodb::options::{Acknowledgment, ClientOptions, IndexOptions, ReturnDocument, WriteConcern};
 use mongodb::{Client, ClientSession, Collection, Database, IndexModel};
-use sync_core::merge::{self, Decision};
-use sync_core::protocol::{Change, ChangeOutcome, ChangeResult};
-use sync_core::{limits, ChangeId, Hlc, NoteId, NoteState};
+use sync_core::merge::{self, StoredNote};
+use sync_core::protocol::{Change, ChangeOutcome, ChangeResult, Revision, RevisionReason};
+use sync_core::{ChangeId, Conflict, Hlc, NoteId, NoteState, Strategy, Version, limits};
 
 /// How many applied change ids each note remembers, so that a retried change gets its first
 /// answer again.
@@ -41,6 +48,24 @@ pub const RECENT_CHANGES_PER_NOTE: usize = 32;
 pub const MAX_WINDOWS_PER_PULL: u32 = 16;
 /// How long to wait for the database before answering "unavailable".
 pub const SERVER_SELECTION_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How conflicts are resolved on this server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Conflicts {
+    /// The strategy of notes without an override (`TERN_CONFLICT_STRATEGY`).
+    pub default: Strategy,
+    /// Revisions kept per note (`TERN_HISTORY_LIMIT`).
+    pub history_limit: u32,
+}
+
+impl Default for Conflicts {
+    fn default() -> Self {
+        Self {
+            default: Strategy::Merge,
+            history_limit: 50,
+        }
+    }
+}
 
 /// Who owns a set of notes. Every storage call is scoped by it.
 pub type UserId = str;
@@ -59,9 +84,9 @@ pub enum StoreError {
 impl From<MongoError> for StoreError {
     fn from(e: MongoError) -> Self {
         match *e.kind {
-            ErrorKind::ServerSelection { .. } | ErrorKind::Io(_) | ErrorKind::ConnectionPoolCleared { .. } => {
-                Self::Unavailable(e.to_string())
-            }
+            ErrorKind::ServerSelection { .. }
+            | ErrorKind::Io(_)
+            | ErrorKind::ConnectionPoolCleared { .. } => Self::Unavailable(e.to_string()),
             _ => Self::Internal(e.to_string()),
         }
     }
@@ -82,10 +107,16 @@ pub struct Page {
 #[allow(async_fn_in_trait)]
 pub trait SyncStore {
     /// Applies a batch of changes for `user` and returns one result per change, in order.
-    async fn push(&self, user: &UserId, changes: &[Change], now_ms: u64)
-        -> Result<Vec<ChangeResult>, StoreError>;
+    async fn push(
+        &self,
+        user: &UserId,
+        changes: &[Change],
+        now_ms: u64,
+    ) -> Result<Vec<ChangeResult>, StoreError>;
     /// The notes of `user` changed after version `after`, at most `limit` of them.
     async fn pull(&self, user: &UserId, after: u64, limit: u32) -> Result<Page, StoreError>;
+    /// The newest revisions of note `id` of `user`, newest first.
+    async fn history(&self, user: &UserId, id: &NoteId) -> Result<Vec<Revision>, StoreError>;
     /// Succeeds when the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
 }
@@ -95,6 +126,7 @@ pub trait SyncStore {
 pub struct MongoStore {
     client: Client,
     db: Database,
+    conflicts: Conflicts,
 }
 
 impl MongoStore {
@@ -107,12 +139,25 @@ impl MongoStore {
         if opts.write_concern.is_none() {
             // Acknowledged by a majority and journaled: an acknowledged push survives a crash.
             opts.write_concern = Some(
-                WriteConcern::builder().w(Acknowledgment::Majority).journal(true).build(),
+                WriteConcern::builder()
+                    .w(Acknowledgment::Majority)
+                    .journal(true)
+                    .build(),
             );
         }
         let client = Client::with_options(opts)?;
         let db = client.database(db_name);
-        Ok(Self { client, db })
+        Ok(Self {
+            client,
+            db,
+            conflicts: Conflicts::default(),
+        })
+    }
+
+    /// Sets how conflicts are resolved.
+    pub fn with_conflicts(mut self, conflicts: Conflicts) -> Self {
+        self.conflicts = conflicts;
+        self
     }
 
     /// Creates the indexes (idempotent).
@@ -120,9 +165,19 @@ impl MongoStore {
         let unique = || IndexOptions::builder().unique(true).build();
         self.notes()
             .create_indexes([
-                IndexModel::builder().keys(doc! {"u": 1, "id": 1}).options(unique()).build(),
+                IndexModel::builder()
+                    .keys(doc! {"u": 1, "id": 1})
+                    .options(unique())
+                    .build(),
                 IndexModel::builder().keys(doc! {"u": 1, "v": 1}).build(),
             ])
+            .await?;
+        self.revisions()
+            .create_index(
+                IndexModel::builder()
+                    .keys(doc! {"u": 1, "id": 1, "n": -1})
+                    .build(),
+            )
             .await?;
         Ok(())
     }
@@ -134,6 +189,9 @@ impl MongoStore {
 
     fn notes(&self) -> Collection<Document> {
         self.db.collection("notes")
+    }
+    fn revisions(&self) -> Collection<Document> {
+        self.db.collection("revisions")
     }
     fn counters(&self) -> Collection<Document> {
         self.db.collection("counters")
@@ -161,11 +219,14 @@ impl MongoStore {
 
         // 1. The stored notes the changes touch, with the ids of their recent changes.
         let mut state: HashMap<NoteId, Stored> = HashMap::new();
-        let mut cur =
-            self.notes().find(doc! {"u": user, "id": {"$in": &ids}}).session(&mut *s).await?;
+        let mut cur = self
+            .notes()
+            .find(doc! {"u": user, "id": {"$in": &ids}})
+            .session(&mut *s)
+            .await?;
         while let Some(d) = cur.next(&mut *s).await.transpose()? {
-            if let Some(n) = note_from_doc(&d) {
-                state.insert(n.id.clone(), Stored { recent: recent_from_doc(&d), note: n });
+            if let Some(st) = stored_from_doc(&d) {
+                state.insert(st.note.note.id.clone(), st);
             }
         }
 
@@ -185,47 +246,87 @@ impl MongoStore {
         // 3. Decide, in request order (a batch may change one note twice). A change whose id
         //    is among the note's recent changes was applied before (a retry): same answer.
         let mut touched: Vec<NoteId> = Vec::new();
+        let mut revisions: Vec<Document> = Vec::new();
         for (i, c) in changes.iter().enumerate() {
             if outcomes[i].is_some() {
                 continue;
             }
             let stored = state.get(&c.note_id);
             if let Some(v) = stored.and_then(|st| st.applied_version(&c.change_id)) {
-                outcomes[i] = Some(ChangeOutcome::Applied { version: v });
+                outcomes[i] = Some(ChangeOutcome::Applied {
+                    version: v,
+                    current: None,
+                });
                 continue;
             }
-            outcomes[i] = Some(match merge::decide(stored.map(|st| &st.note), c) {
-                Decision::Apply => {
-                    let n = merge::apply(c, next_version);
+            let r = merge::resolve(
+                stored.map(|st| &st.note),
+                c,
+                self.conflicts.default,
+                next_version,
+            );
+            let mut rn = stored.map_or(0, |st| st.rn);
+            for (v, why) in &r.revisions {
+                rn += 1;
+                revisions.push(revision_doc(user, &c.note_id, rn, now_ms, v, *why));
+            }
+            if !r.revisions.is_empty() && !touched.contains(&c.note_id) {
+                touched.push(c.note_id.clone());
+            }
+            outcomes[i] = Some(match r.next {
+                Some(next) => {
                     next_version += 1;
                     let mut recent = stored.map(|st| st.recent.clone()).unwrap_or_default();
-                    recent.push((c.change_id.0.clone(), n.version));
+                    recent.push((c.change_id.0.clone(), next.note.version));
                     if recent.len() > RECENT_CHANGES_PER_NOTE {
                         recent.remove(0);
                     }
-                    if !touched.contains(&n.id) {
-                        touched.push(n.id.clone());
+                    if !touched.contains(&c.note_id) {
+                        touched.push(c.note_id.clone());
                     }
-                    let version = n.version;
-                    state.insert(n.id.clone(), Stored { note: n, recent });
-                    ChangeOutcome::Applied { version }
+                    let n = &next.note;
+                    let as_sent = n.conflict.is_none()
+                        && n.deleted == c.deleted
+                        && (n.deleted || (n.title == c.title && n.content == c.content));
+                    let outcome = ChangeOutcome::Applied {
+                        version: n.version,
+                        current: (!as_sent).then(|| n.clone()),
+                    };
+                    state.insert(
+                        c.note_id.clone(),
+                        Stored {
+                            note: next,
+                            recent,
+                            rn,
+                        },
+                    );
+                    outcome
                 }
-                Decision::Supersede => ChangeOutcome::Superseded {
-                    current: state[&c.note_id].note.clone(),
-                },
+                None => {
+                    let st = state.get_mut(&c.note_id).expect("a kept note is stored");
+                    st.rn = rn;
+                    ChangeOutcome::Superseded {
+                        current: st.note.note.clone(),
+                    }
+                }
             });
         }
 
-        // 4. Write the final state of each changed note in one command.
+        // 4. Write the final state of each changed note in one command, and its revisions
+        //    (then drop the ones past the history limit) in one more each.
         if !touched.is_empty() {
             let updates: Vec<Document> = touched
                 .iter()
                 .map(|id| {
                     let st = &state[id];
                     let mut d = note_doc(user, &st.note);
-                    let recent: Vec<Document> =
-                        st.recent.iter().map(|(c, v)| doc! {"c": c, "v": *v as i64}).collect();
+                    let recent: Vec<Document> = st
+                        .recent
+                        .iter()
+                        .map(|(c, v)| doc! {"c": c, "v": *v as i64})
+                        .collect();
                     d.insert("cids", recent);
+                    d.insert("rn", st.rn as i64);
                     doc! {"q": {"u": user, "id": id.as_str()}, "u": d, "upsert": true}
                 })
                 .collect();
@@ -235,23 +336,104 @@ impl MongoStore {
                 .session(&mut *s)
                 .await?;
             if let Ok(errs) = reply.get_array("writeErrors") {
-                return Err(MongoError::custom(format!("write errors in notes update: {errs:?}")));
+                return Err(MongoError::custom(format!(
+                    "write errors in notes update: {errs:?}"
+                )));
+            }
+        }
+        if !revisions.is_empty() {
+            let limit = self.conflicts.history_limit as u64;
+            let trims: Vec<Document> = touched
+                .iter()
+                .filter_map(|id| {
+                    let rn = state[id].rn;
+                    (rn > limit).then(|| {
+                        doc! {"q": {"u": user, "id": id.as_str(), "n": {"$lte": (rn - limit) as i64}}, "limit": 0}
+                    })
+                })
+                .collect();
+            self.revisions()
+                .insert_many(revisions)
+                .session(&mut *s)
+                .await?;
+            if !trims.is_empty() {
+                self.db
+                    .run_command(doc! {"delete": "revisions", "deletes": trims})
+                    .session(&mut *s)
+                    .await?;
             }
         }
         Ok(results(changes, outcomes))
     }
 }
 
-/// A stored note and the (change id, version) of its recent applied changes, oldest first.
+/// A stored note, the (change id, version) of its recent applied changes (oldest first)
+/// and the number of its last revision.
 struct Stored {
-    note: NoteState,
+    note: StoredNote,
     recent: Vec<(String, u64)>,
+    rn: u64,
 }
 
 impl Stored {
     fn applied_version(&self, change: &ChangeId) -> Option<u64> {
-        self.recent.iter().find(|(c, _)| *c == change.0).map(|(_, v)| *v)
+        self.recent
+            .iter()
+            .find(|(c, _)| *c == change.0)
+            .map(|(_, v)| *v)
     }
+}
+
+fn stored_from_doc(d: &Document) -> Option<Stored> {
+    let note = note_from_doc(d)?;
+    let field_hlc = |k: &str| d.get_str(k).ok().and_then(|h| h.parse::<Hlc>().ok());
+    Some(Stored {
+        recent: recent_from_doc(d),
+        rn: d.get_i64("rn").unwrap_or(0) as u64,
+        note: StoredNote {
+            title_hlc: field_hlc("th").unwrap_or_else(|| note.hlc.clone()),
+            content_hlc: field_hlc("ch").unwrap_or_else(|| note.hlc.clone()),
+            note,
+        },
+    })
+}
+
+fn revision_doc(
+    user: &UserId,
+    id: &NoteId,
+    n: u64,
+    now_ms: u64,
+    v: &Version,
+    why: RevisionReason,
+) -> Document {
+    let why = match why {
+        RevisionReason::Edited => "edited",
+        RevisionReason::Deleted => "deleted",
+        RevisionReason::Conflict => "conflict",
+        RevisionReason::Merged => "merged",
+    };
+    doc! {
+        "u": user, "id": id.as_str(), "n": n as i64, "at": now_ms as i64, "title": &v.title,
+        "content": &v.content, "deleted": v.deleted, "hlc": v.hlc.to_string(), "why": why,
+    }
+}
+
+fn revision_from_doc(d: &Document) -> Option<Revision> {
+    Some(Revision {
+        version: Version {
+            title: d.get_str("title").ok()?.to_owned(),
+            content: d.get_str("content").ok()?.to_owned(),
+            deleted: d.get_bool("deleted").ok()?,
+            hlc: d.get_str("hlc").ok()?.parse().ok()?,
+        },
+        reason: match d.get_str("why").ok()? {
+            "edited" => RevisionReason::Edited,
+            "deleted" => RevisionReason::Deleted,
+            "merged" => RevisionReason::Merged,
+            _ => RevisionReason::Conflict,
+        },
+        saved_at_ms: d.get_i64("at").ok()? as u64,
+    })
 }
 
 fn recent_from_doc(d: &Document) -> Vec<(String, u64)> {
@@ -273,7 +455,12 @@ fn undecided<'a>(
     outcomes: &[Option<ChangeOutcome>],
     key: impl Fn(&'a Change) -> &'a str,
 ) -> Vec<&'a str> {
-    changes.iter().zip(outcomes).filter(|(_, o)| o.is_none()).map(|(c, _)| key(c)).collect()
+    changes
+        .iter()
+        .zip(outcomes)
+        .filter(|(_, o)| o.is_none())
+        .map(|(c, _)| key(c))
+        .collect()
 }
 
 fn results(changes: &[Change], outcomes: Vec<Option<ChangeOutcome>>) -> Vec<ChangeResult> {
@@ -288,11 +475,22 @@ fn results(changes: &[Change], outcomes: Vec<Option<ChangeOutcome>>) -> Vec<Chan
         .collect()
 }
 
-fn note_doc(user: &UserId, n: &NoteState) -> Document {
-    doc! {
+fn note_doc(user: &UserId, st: &StoredNote) -> Document {
+    let n = &st.note;
+    let mut d = doc! {
         "u": user, "id": n.id.as_str(), "title": &n.title, "content": &n.content,
         "deleted": n.deleted, "hlc": n.hlc.to_string(), "v": n.version as i64,
+        "th": st.title_hlc.to_string(), "ch": st.content_hlc.to_string(),
+    };
+    if !n.strategy.is_default() {
+        d.insert("st", n.strategy.as_str());
     }
+    if let Some(c) = &n.conflict {
+        if let Ok(b) = mongodb::bson::to_bson(c) {
+            d.insert("cf", b);
+        }
+    }
+    d
 }
 
 fn note_from_doc(d: &Document) -> Option<NoteState> {
@@ -303,6 +501,15 @@ fn note_from_doc(d: &Document) -> Option<NoteState> {
         deleted: d.get_bool("deleted").ok()?,
         hlc: d.get_str("hlc").ok()?.parse::<Hlc>().ok()?,
         version: d.get_i64("v").ok()? as u64,
+        strategy: d
+            .get_str("st")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_default(),
+        conflict: d
+            .get_document("cf")
+            .ok()
+            .and_then(|c| mongodb::bson::from_document::<Conflict>(c.clone()).ok()),
     })
 }
 
@@ -365,7 +572,7 @@ impl SyncStore for MongoStore {
                 .notes()
                 .find(doc! {"u": user, "v": {"$gt": lo as i64, "$lte": hi as i64}})
                 .sort(doc! {"v": 1})
-                .projection(doc! {"_id": 0, "u": 0, "cids": 0})
+                .projection(doc! {"_id": 0, "u": 0, "cids": 0, "th": 0, "ch": 0, "rn": 0})
                 .await?
                 .try_collect()
                 .await?;
@@ -373,7 +580,23 @@ impl SyncStore for MongoStore {
             lo = hi;
             windows += 1;
         }
-        Ok(Page { notes, last: lo.max(after), has_more: lo < head })
+        Ok(Page {
+            notes,
+            last: lo.max(after),
+            has_more: lo < head,
+        })
+    }
+
+    async fn history(&self, user: &UserId, id: &NoteId) -> Result<Vec<Revision>, StoreError> {
+        let docs: Vec<Document> = self
+            .revisions()
+            .find(doc! {"u": user, "id": id.as_str()})
+            .sort(doc! {"n": -1})
+            .limit(self.conflicts.history_limit as i64)
+            .await?
+            .try_collect()
+            .await?;
+        Ok(docs.iter().filter_map(revision_from_doc).collect())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

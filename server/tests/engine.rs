@@ -3,33 +3,10 @@
 
 mod support;
 
-use client::engine::{self, Transport, TransportError};
-use client::local::{LocalStore, Notes, SyncState, META_CLOCK_OFFSET};
+use client::engine::{self, TransportError};
+use client::local::{LocalStore, META_CLOCK_OFFSET, Notes, SyncState};
 use client::memory::MemoryStore;
 use support::*;
-use sync_core::protocol::{ErrorBody, SyncRequest, SyncResponse};
-
-/// `POST /sync` with reqwest and a bearer token.
-struct Http<'a>(&'a TestApp);
-
-impl Transport for Http<'_> {
-    async fn sync(&self, req: &SyncRequest) -> Result<SyncResponse, TransportError> {
-        let r = self
-            .0
-            .http
-            .post(format!("{}/sync", self.0.base))
-            .bearer_auth(&self.0.token)
-            .json(req)
-            .send()
-            .await
-            .map_err(|e| TransportError::Network(e.to_string()))?;
-        if !r.status().is_success() {
-            let status = r.status().as_u16();
-            return Err(TransportError::Http { status, body: r.json::<ErrorBody>().await.ok() });
-        }
-        r.json().await.map_err(|e| TransportError::Decode(e.to_string()))
-    }
-}
 
 async fn device() -> Notes<MemoryStore> {
     Notes::open(MemoryStore::new()).await.unwrap()
@@ -63,17 +40,25 @@ async fn an_edit_made_after_seeing_another_wins_even_with_a_slower_clock() {
     let app = spawn_app().await;
     let (fast, slow) = (device().await, device().await);
     // The fast device's clock runs 4 minutes ahead (within the server's 5-minute bound).
-    fast.store().set_meta(META_CLOCK_OFFSET, &(4 * 60_000).to_string()).await.unwrap();
+    fast.store()
+        .set_meta(META_CLOCK_OFFSET, &(4 * 60_000).to_string())
+        .await
+        .unwrap();
     let n = fast.create("Title", "from the fast clock").await.unwrap();
     engine::sync(fast.store(), &Http(&app)).await.unwrap();
 
     // The slow device sees that edit, then edits: its edit is later, so it must win, even
     // though its wall clock is 4 minutes behind the first edit's timestamp.
     engine::sync(slow.store(), &Http(&app)).await.unwrap();
-    slow.edit(&n.id, "Title", "edited after seeing it").await.unwrap();
+    slow.edit(&n.id, "Title", "edited after seeing it")
+        .await
+        .unwrap();
     engine::sync(slow.store(), &Http(&app)).await.unwrap();
     engine::sync(fast.store(), &Http(&app)).await.unwrap();
-    assert_eq!(fast.list().await.unwrap()[0].content, "edited after seeing it");
+    assert_eq!(
+        fast.list().await.unwrap()[0].content,
+        "edited after seeing it"
+    );
 }
 
 #[tokio::test]
@@ -85,11 +70,21 @@ async fn a_clock_days_ahead_cannot_win_and_loses_nothing() {
     engine::sync(skewed.store(), &Http(&app)).await.unwrap();
 
     // A device whose clock is three days ahead edits.
-    skewed.store().set_meta(META_CLOCK_OFFSET, &(3 * 86_400_000i64).to_string()).await.unwrap();
-    skewed.edit(&n.id, "Shared", "from the future").await.unwrap();
+    skewed
+        .store()
+        .set_meta(META_CLOCK_OFFSET, &(3 * 86_400_000i64).to_string())
+        .await
+        .unwrap();
+    skewed
+        .edit(&n.id, "Shared", "from the future")
+        .await
+        .unwrap();
     engine::sync(skewed.store(), &Http(&app)).await.unwrap();
     let kept = skewed.store().get(&n.id).await.unwrap().unwrap();
-    assert_eq!(kept.content, "from the future", "the refused edit stays on the device");
+    assert_eq!(
+        kept.content, "from the future",
+        "the refused edit stays on the device"
+    );
     assert!(
         matches!(&kept.sync, SyncState::Failed { code, .. } if code == "clock_ahead"),
         "{:?}",
@@ -104,7 +99,10 @@ async fn a_clock_days_ahead_cannot_win_and_loses_nothing() {
     // The sync corrected the skewed device's clock from the server's: its next edit
     // (made after it saw v2) goes through and wins.
     engine::sync(skewed.store(), &Http(&app)).await.unwrap();
-    skewed.edit(&n.id, "Shared", "v3, clock fixed").await.unwrap();
+    skewed
+        .edit(&n.id, "Shared", "v3, clock fixed")
+        .await
+        .unwrap();
     engine::sync(skewed.store(), &Http(&app)).await.unwrap();
     engine::sync(honest.store(), &Http(&app)).await.unwrap();
     assert_eq!(honest.list().await.unwrap()[0].content, "v3, clock fixed");
@@ -125,8 +123,13 @@ async fn a_pending_edit_survives_a_pull_and_a_401_keeps_every_note() {
     a.edit(&n.id, "Note", "a's later edit").await.unwrap();
     let mut signed_out = app.as_user("alice").await;
     signed_out.token = "expired".into();
-    let err = engine::sync(a.store(), &Http(&signed_out)).await.unwrap_err();
-    assert!(matches!(err, engine::SyncError::Transport(TransportError::Http { status: 401, .. })));
+    let err = engine::sync(a.store(), &Http(&signed_out))
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        engine::SyncError::Transport(TransportError::Http { status: 401, .. })
+    ));
     assert_eq!(a.list().await.unwrap()[0].content, "a's later edit");
 
     // Back with a session: the pull of b's edit does not overwrite a's pending edit, and

@@ -9,7 +9,12 @@ use support::*;
 #[tokio::test]
 async fn healthz_answers_ok_with_the_database_up() {
     let app = spawn_app().await;
-    let r = app.http.get(format!("{}/healthz", app.base)).send().await.unwrap();
+    let r = app
+        .http
+        .get(format!("{}/healthz", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
 }
 
@@ -19,24 +24,38 @@ async fn with_the_database_down_sync_answers_503_quickly_and_recovers_without_a_
     let db = start_db(&dir, 0);
     let port = db.port();
     let app = spawn_app_on(db.uri(), "outage").await;
-    let first = app.sync(&request(None, vec![change("n1", "d", now(), "before")])).await;
+    let first = app
+        .sync(&request(None, vec![change("n1", "d", now(), "before")]))
+        .await;
 
     drop(db); // the database goes away
     let started = Instant::now();
     let (status, body) = app
-        .post_raw(serde_json::to_vec(&request(None, vec![change("n2", "d", now(), "during")])).unwrap())
+        .post_raw(
+            serde_json::to_vec(&request(None, vec![change("n2", "d", now(), "during")])).unwrap(),
+        )
         .await;
     let took = started.elapsed();
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["error"], "unavailable");
     assert!(took < Duration::from_secs(10), "answered in {took:?}");
-    let h = app.http.get(format!("{}/healthz", app.base)).send().await.unwrap();
+    let h = app
+        .http
+        .get(format!("{}/healthz", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(h.status(), 503);
 
     let _db = start_db(&dir, port); // it comes back, same port and files
     let mut ok = false;
     for _ in 0..50 {
-        let h = app.http.get(format!("{}/healthz", app.base)).send().await.unwrap();
+        let h = app
+            .http
+            .get(format!("{}/healthz", app.base))
+            .send()
+            .await
+            .unwrap();
         if h.status() == 200 {
             ok = true;
             break;
@@ -44,7 +63,12 @@ async fn with_the_database_down_sync_answers_503_quickly_and_recovers_without_a_
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert!(ok, "healthz recovers");
-    let r = app.sync(&request(Some(first.cursor), vec![change("n2", "d", now(), "after")])).await;
+    let r = app
+        .sync(&request(
+            Some(first.cursor),
+            vec![change("n2", "d", now(), "after")],
+        ))
+        .await;
     assert_eq!(r.changes.len(), 1);
     assert_eq!(r.changes[0].title, "after");
 }

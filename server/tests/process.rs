@@ -39,7 +39,10 @@ fn start_server(data_dir: &Path) -> Server {
             break addr.trim().to_owned();
         }
     };
-    assert!(saw_embedded, "the log says the embedded database was started");
+    assert!(
+        saw_embedded,
+        "the log says the embedded database was started"
+    );
     std::thread::spawn(move || lines.for_each(drop));
     Server { child, base }
 }
@@ -55,7 +58,10 @@ fn db_processes(data_dir: &Path) -> Vec<u32> {
             let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
             let cmd = String::from_utf8_lossy(&cmd);
             let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            let zombie = state.rsplit(')').next().is_some_and(|s| s.trim_start().starts_with('Z'));
+            let zombie = state
+                .rsplit(')')
+                .next()
+                .is_some_and(|s| s.trim_start().starts_with('Z'));
             cmd.contains("secantusd-rs") && cmd.contains(&needle) && !zombie
         })
         .collect()
@@ -86,9 +92,19 @@ fn fresh_dir(name: &str) -> PathBuf {
 async fn token(base: &str) -> String {
     let body = serde_json::json!({"username": "proc", "password": support::PASSWORD});
     let http = reqwest::Client::new();
-    let mut r = http.post(format!("{base}/auth/signup")).json(&body).send().await.unwrap();
+    let mut r = http
+        .post(format!("{base}/auth/signup"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     if r.status() == 409 {
-        r = http.post(format!("{base}/auth/signin")).json(&body).send().await.unwrap();
+        r = http
+            .post(format!("{base}/auth/signin"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
     }
     let v: serde_json::Value = r.json().await.unwrap();
     v["token"].as_str().unwrap().to_owned()
@@ -98,7 +114,10 @@ async fn push_one(base: &str, title: &str) {
     let r = reqwest::Client::new()
         .post(format!("{base}/sync"))
         .bearer_auth(token(base).await)
-        .json(&request(None, vec![change(&format!("n-{title}"), "d", now(), title)]))
+        .json(&request(
+            None,
+            vec![change(&format!("n-{title}"), "d", now(), title)],
+        ))
         .send()
         .await
         .unwrap();
@@ -129,13 +148,18 @@ async fn ctrl_c_stops_the_database_and_the_data_survives_a_restart() {
     signal(&s.child, libc::SIGINT);
     let status = s.child.wait().unwrap();
     assert!(status.success(), "a clean exit on Ctrl-C: {status}");
-    assert!(db_processes(&dir).is_empty(), "the database stopped with the server");
+    assert!(
+        db_processes(&dir).is_empty(),
+        "the database stopped with the server"
+    );
 
     let mut again = start_server(&dir);
     assert_eq!(titles(&again.base).await, vec!["kept".to_string()]);
     signal(&again.child, libc::SIGTERM);
     again.child.wait().unwrap();
-    wait_until("database gone after SIGTERM", || db_processes(&dir).is_empty());
+    wait_until("database gone after SIGTERM", || {
+        db_processes(&dir).is_empty()
+    });
 }
 
 #[tokio::test]
@@ -145,5 +169,7 @@ async fn a_killed_server_leaves_no_orphan_database() {
     assert_eq!(db_processes(&dir).len(), 1);
     s.child.kill().unwrap(); // SIGKILL: no cleanup code runs
     s.child.wait().unwrap();
-    wait_until("database gone after SIGKILL", || db_processes(&dir).is_empty());
+    wait_until("database gone after SIGKILL", || {
+        db_processes(&dir).is_empty()
+    });
 }

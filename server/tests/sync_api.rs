@@ -6,15 +6,18 @@ use std::collections::HashMap;
 
 use serde_json::json;
 use support::*;
-use sync_core::protocol::{ChangeOutcome, RejectCode};
 use sync_core::NoteState;
+use sync_core::protocol::{ChangeOutcome, RejectCode};
 
 #[tokio::test]
 async fn a_note_pushed_by_one_device_reaches_another() {
     let app = spawn_app().await;
     let c = change("note-1", "laptop", now(), "Groceries");
     let r = app.sync(&request(None, vec![c.clone()])).await;
-    assert!(matches!(r.results[0].outcome, ChangeOutcome::Applied { .. }), "{r:?}");
+    assert!(
+        matches!(r.results[0].outcome, ChangeOutcome::Applied { .. }),
+        "{r:?}"
+    );
 
     let phone = app.sync(&request(None, vec![])).await;
     assert_eq!(phone.changes.len(), 1);
@@ -34,7 +37,10 @@ async fn pushing_the_same_changes_twice_changes_nothing_the_second_time() {
     let first = app.sync(&request(None, changes.clone())).await;
     let notes_before = app.pull_all().await;
     let second = app.sync(&request(None, changes)).await;
-    assert_eq!(first.results, second.results, "a retry returns the same outcome");
+    assert_eq!(
+        first.results, second.results,
+        "a retry returns the same outcome"
+    );
     assert_eq!(app.pull_all().await, notes_before, "and writes nothing");
     assert_eq!(app.count("notes").await, 2);
 }
@@ -44,7 +50,8 @@ async fn a_retried_change_is_still_applied_after_a_newer_one_won() {
     let app = spawn_app().await;
     let old = change("n", "d1", now() - 1000, "old");
     let first = app.sync(&request(None, vec![old.clone()])).await;
-    app.sync(&request(None, vec![change("n", "d2", now(), "new")])).await;
+    app.sync(&request(None, vec![change("n", "d2", now(), "new")]))
+        .await;
     let retry = app.sync(&request(None, vec![old])).await;
     assert_eq!(retry.results, first.results);
     assert_eq!(app.pull_all().await[0].title, "new");
@@ -57,8 +64,15 @@ async fn one_bad_note_never_blocks_the_others() {
     let bad_id = change("bad id!", "d", now(), "x");
     let mut too_big = change("big", "d", now(), "x");
     too_big.content = "x".repeat(sync_core::limits::MAX_CONTENT_BYTES + 1);
-    let future = change("future", "d", now() + 3 * 24 * 3600 * 1000, "from the future");
-    let r = app.sync(&request(None, vec![bad_id, good, too_big, future])).await;
+    let future = change(
+        "future",
+        "d",
+        now() + 3 * 24 * 3600 * 1000,
+        "from the future",
+    );
+    let r = app
+        .sync(&request(None, vec![bad_id, good, too_big, future]))
+        .await;
     let codes: Vec<_> = r
         .results
         .iter()
@@ -69,18 +83,39 @@ async fn one_bad_note_never_blocks_the_others() {
         .collect();
     assert_eq!(
         codes,
-        vec![Some(RejectCode::InvalidId), None, Some(RejectCode::TooLarge), Some(RejectCode::ClockAhead)]
+        vec![
+            Some(RejectCode::InvalidId),
+            None,
+            Some(RejectCode::TooLarge),
+            Some(RejectCode::ClockAhead)
+        ]
     );
     let all = app.pull_all().await;
-    assert_eq!(all.iter().map(|n| n.id.as_str()).collect::<Vec<_>>(), vec!["good-1"]);
+    assert_eq!(
+        all.iter().map(|n| n.id.as_str()).collect::<Vec<_>>(),
+        vec!["good-1"]
+    );
+}
+
+fn lww() -> server::store::Conflicts {
+    server::store::Conflicts {
+        default: sync_core::Strategy::Lww,
+        history_limit: 50,
+    }
 }
 
 #[tokio::test]
 async fn last_write_wins_by_clock_not_by_arrival() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(lww()).await;
     let t = now();
-    app.sync(&request(None, vec![change("n", "phone", t, "later edit")])).await;
-    let r = app.sync(&request(None, vec![change("n", "laptop", t - 5000, "earlier edit")])).await;
+    app.sync(&request(None, vec![change("n", "phone", t, "later edit")]))
+        .await;
+    let r = app
+        .sync(&request(
+            None,
+            vec![change("n", "laptop", t - 5000, "earlier edit")],
+        ))
+        .await;
     match &r.results[0].outcome {
         ChangeOutcome::Superseded { current } => assert_eq!(current.title, "later edit"),
         o => panic!("expected superseded, got {o:?}"),
@@ -90,7 +125,9 @@ async fn last_write_wins_by_clock_not_by_arrival() {
 
 #[tokio::test]
 async fn a_delete_reaches_every_device_as_a_tombstone_and_a_late_edit_does_not_revive_it() {
-    let app = spawn_app().await;
+    // Under last-write-wins (under merge, an edit wins over a concurrent delete: see
+    // tests/conflicts.rs).
+    let app = spawn_app_with(lww()).await;
     let t = now();
     let created = change("n", "a", t - 2000, "to delete");
     app.sync(&request(None, vec![created])).await;
@@ -102,8 +139,16 @@ async fn a_delete_reaches_every_device_as_a_tombstone_and_a_late_edit_does_not_r
     app.sync(&request(None, vec![del])).await;
 
     // A device that edited before the delete, offline, pushes late.
-    let late = app.sync(&request(None, vec![change("n", "b", t - 1000, "offline edit")])).await;
-    assert!(matches!(late.results[0].outcome, ChangeOutcome::Superseded { .. }));
+    let late = app
+        .sync(&request(
+            None,
+            vec![change("n", "b", t - 1000, "offline edit")],
+        ))
+        .await;
+    assert!(matches!(
+        late.results[0].outcome,
+        ChangeOutcome::Superseded { .. }
+    ));
 
     let r = app.sync(&request(Some(phone.cursor), vec![])).await;
     assert_eq!(r.changes.len(), 1);
@@ -115,7 +160,9 @@ async fn a_delete_reaches_every_device_as_a_tombstone_and_a_late_edit_does_not_r
 async fn pulls_come_in_pages_until_nothing_is_waiting() {
     let app = spawn_app().await;
     let t = now();
-    let changes: Vec<_> = (0..25).map(|i| change(&format!("n{i}"), "d", t, "x")).collect();
+    let changes: Vec<_> = (0..25)
+        .map(|i| change(&format!("n{i}"), "d", t, "x"))
+        .collect();
     app.sync(&request(None, changes)).await;
     let mut cursor = None;
     let mut seen = Vec::new();
@@ -153,7 +200,14 @@ async fn a_concurrent_puller_never_misses_a_committed_change() {
             for r in 0..rounds {
                 let t = now();
                 let changes = (0..3)
-                    .map(|k| change(&format!("p{p}-n{k}"), &format!("dev{p}"), t + r, &format!("r{r}")))
+                    .map(|k| {
+                        change(
+                            &format!("p{p}-n{k}"),
+                            &format!("dev{p}"),
+                            t + r,
+                            &format!("r{r}"),
+                        )
+                    })
                     .collect();
                 app.sync(&request(None, changes)).await;
             }
@@ -192,7 +246,9 @@ async fn a_concurrent_puller_never_misses_a_committed_change() {
     let truth = app.pull_all().await;
     assert_eq!(truth.len(), pushers * 3);
     for n in truth {
-        let s = seen.get(n.id.as_str()).unwrap_or_else(|| panic!("puller missed {}", n.id));
+        let s = seen
+            .get(n.id.as_str())
+            .unwrap_or_else(|| panic!("puller missed {}", n.id));
         assert_eq!(s, &n, "puller has a stale state of {}", n.id);
         assert_eq!(n.title, format!("r{}", rounds - 1));
     }
@@ -204,9 +260,20 @@ async fn two_server_processes_on_one_database_behave_like_one() {
     let a = spawn_app_on(shared_db().uri(), &db).await;
     let b = spawn_app_on(shared_db().uri(), &db).await;
     let t = now();
-    let r1 = a.sync(&request(None, vec![change("n1", "d", t, "via a")])).await;
-    let r2 = b.sync(&request(Some(r1.cursor.clone()), vec![change("n2", "d", t, "via b")])).await;
-    assert_eq!(r2.changes.len(), 1, "b sees only what came after a's cursor");
+    let r1 = a
+        .sync(&request(None, vec![change("n1", "d", t, "via a")]))
+        .await;
+    let r2 = b
+        .sync(&request(
+            Some(r1.cursor.clone()),
+            vec![change("n2", "d", t, "via b")],
+        ))
+        .await;
+    assert_eq!(
+        r2.changes.len(),
+        1,
+        "b sees only what came after a's cursor"
+    );
     assert_eq!(r2.changes[0].title, "via b");
     let other = a.sync(&request(Some(r1.cursor), vec![])).await;
     assert_eq!(other.changes, r2.changes);
@@ -233,12 +300,14 @@ async fn malformed_requests_get_a_json_error_and_write_nothing() {
             json!({"error": "unsupported_protocol", "message": "protocol version 2 is not supported; this server speaks version 1: update the app (reload the page)"}),
         ),
         (
-            serde_json::to_vec(&json!({"protocol": 1, "cursor": "yesterday", "changes": [good]})).unwrap(),
+            serde_json::to_vec(&json!({"protocol": 1, "cursor": "yesterday", "changes": [good]}))
+                .unwrap(),
             400,
             json!({"error": "invalid_cursor", "message": "the cursor was not issued by this server; send no cursor to sync from the start"}),
         ),
         (
-            serde_json::to_vec(&json!({"protocol": 1, "changes": vec![good.clone(); 1001]})).unwrap(),
+            serde_json::to_vec(&json!({"protocol": 1, "changes": vec![good.clone(); 1001]}))
+                .unwrap(),
             413,
             json!({"error": "too_many_changes", "message": "1001 changes in one request; send at most 1000 per request"}),
         ),
@@ -252,5 +321,9 @@ async fn malformed_requests_get_a_json_error_and_write_nothing() {
         let (got_status, got) = app.post_raw(body).await;
         assert_eq!((got_status, &got), (status, &expected));
     }
-    assert_eq!(app.count("notes").await, 0, "no rejected request wrote anything");
+    assert_eq!(
+        app.count("notes").await,
+        0,
+        "no rejected request wrote anything"
+    );
 }

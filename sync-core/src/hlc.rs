@@ -35,7 +35,11 @@ pub struct HlcParseError(String);
 impl Hlc {
     /// The smallest timestamp of `node`.
     pub fn zero(node: impl Into<String>) -> Self {
-        Self { wall_ms: 0, counter: 0, node: node.into() }
+        Self {
+            wall_ms: 0,
+            counter: 0,
+            node: node.into(),
+        }
     }
 }
 
@@ -90,7 +94,9 @@ pub struct HlcClock {
 impl HlcClock {
     /// A clock for `node` that has seen nothing yet.
     pub fn new(node: impl Into<String>) -> Self {
-        Self { last: Hlc::zero(node) }
+        Self {
+            last: Hlc::zero(node),
+        }
     }
 
     /// A clock that resumes after `last` (for example the largest timestamp stored locally).
@@ -149,15 +155,25 @@ mod tests {
 
     #[test]
     fn wire_form_round_trips_and_is_fixed_width() {
-        let t = Hlc { wall_ms: 1_764_000_000_123, counter: 7, node: "dev-a".into() };
+        let t = Hlc {
+            wall_ms: 1_764_000_000_123,
+            counter: 7,
+            node: "dev-a".into(),
+        };
         assert_eq!(t.to_string(), "1764000000123-00000007-dev-a");
         assert_eq!("1764000000123-00000007-dev-a".parse::<Hlc>().unwrap(), t);
     }
 
     #[test]
     fn malformed_clocks_are_rejected() {
-        for bad in ["", "1-2-3", "1764000000123-7-dev", "1764000000123-0000000g-dev",
-                    "1764000000123-00000007-", "1764000000123-00000007-bad node"] {
+        for bad in [
+            "",
+            "1-2-3",
+            "1764000000123-7-dev",
+            "1764000000123-0000000g-dev",
+            "1764000000123-00000007-",
+            "1764000000123-00000007-bad node",
+        ] {
             assert!(bad.parse::<Hlc>().is_err(), "{bad} parsed");
         }
     }

@@ -12,7 +12,9 @@
 //!   error body. Versioned by [`protocol::PROTOCOL_VERSION`]; frozen by golden fixtures in
 //!   `tests/fixtures/`.
 //! - [`limits`]: the documented size limits and the validation that enforces them.
-//! - [`merge`]: the decision the server makes for each pushed change.
+//! - [`merge`]: the decision the server makes for each pushed change, under each conflict
+//!   strategy (last-write-wins, field-level merge, user-driven).
+//! - [`text`]: the three-way text merge behind field-level merge.
 //!
 //! ## Terms
 //! - **change**: one edit (or delete) of one note, pushed by a client.
@@ -20,13 +22,18 @@
 //!   Versions only grow and are assigned in commit order, so they double as the pull cursor.
 //! - **cursor**: opaque server-issued position in a user's change feed.
 //! - **tombstone**: a note with `deleted: true`; deletes are changes like any other.
+//! - **concurrent change**: one made by a device that had not seen the note's latest
+//!   version (its `base_version` is older). Only concurrent changes are conflicts.
+//! - **revision**: a version of a note the server keeps in the note's history, so that no
+//!   edit replaced by a conflict, a merge or a delete is ever lost.
 
 pub mod hlc;
 pub mod limits;
 pub mod merge;
 pub mod model;
 pub mod protocol;
+pub mod text;
 
 pub use hlc::{Hlc, HlcClock};
-pub use model::{ChangeId, NoteId, NoteState};
+pub use model::{ChangeId, Conflict, NoteId, NoteState, Strategy, Text, Version};
 pub use protocol::{Change, ChangeOutcome, ChangeResult, Cursor, ErrorBody, ErrorCode};

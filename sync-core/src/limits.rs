@@ -36,7 +36,10 @@ pub fn check_change(change: &Change, server_now_ms: u64) -> Result<(), (RejectCo
     if change.title.len() > MAX_TITLE_BYTES {
         return Err((
             RejectCode::TooLarge,
-            format!("title is {} bytes; shorten it to at most {MAX_TITLE_BYTES}", change.title.len()),
+            format!(
+                "title is {} bytes; shorten it to at most {MAX_TITLE_BYTES}",
+                change.title.len()
+            ),
         ));
     }
     if change.content.len() > MAX_CONTENT_BYTES {

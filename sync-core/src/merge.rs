@@ -1,105 +1,797 @@
 //! The server's decision for one pushed change against the note it already holds.
 //!
-//! Strategy (protocol v1): last-write-wins on the whole note by hybrid logical clock. A
-//! change whose clock is not greater than the stored one is superseded, and the client
-//! receives the winning state. The decision is a pure function so it can be tested
-//! exhaustively and so any server process makes the same one.
+//! A change is **sequential** when the device had seen the note's latest version
+//! (`base_version` is the stored version) and its clock is later: it simply becomes the
+//! note's new state. Otherwise it is **concurrent**, and the note's strategy decides:
+//!
+//! | case | last-write-wins | field-level merge | user-driven |
+//! |---|---|---|---|
+//! | both edited | greater clock wins | title: the side that changed it, both: greater field clock; content: three-way merge | conflict: both kept |
+//! | overlapping content edits | greater clock wins | conflict: both kept | conflict: both kept |
+//! | edit vs delete | greater clock wins | the edit wins | conflict (the edit is shown, the delete is the other side) |
+//! | delete vs delete | deleted | deleted | deleted |
+//!
+//! In every case the versions that lose, are merged or are deleted are returned as
+//! revisions for the note's history: an edit is never lost, only moved to history. The
+//! decision is a pure function, so every server process makes the same one, and it is
+//! tested exhaustively here and end to end in `server/tests/conflicts.rs`.
 
-use crate::model::NoteState;
-use crate::protocol::Change;
+use crate::hlc::Hlc;
+use crate::model::{Conflict, NoteState, Strategy, Text, Version};
+use crate::protocol::{Change, RevisionReason};
+use crate::text::{Merge3, merge3};
+
+/// A sequential edit keeps the replaced version in history when it is at least this old
+/// (by clock), so a note's history shows its earlier states without keeping every
+/// keystroke-save.
+pub const REVISION_EVERY_MS: u64 = 5 * 60 * 1000;
+/// Most concurrent versions an unresolved conflict keeps side by side (older ones are in
+/// the history).
+pub const MAX_CONFLICT_VERSIONS: usize = 8;
+
+/// A note as the server stores it: its state and the clock of each field's last edit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredNote {
+    /// The state pulls return.
+    pub note: NoteState,
+    /// Clock of the change that last set the title.
+    pub title_hlc: Hlc,
+    /// Clock of the change that last set the content.
+    pub content_hlc: Hlc,
+}
 
 /// What the server does with a change.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
-    /// Store the change as the note's new state.
-    Apply,
-    /// Keep the stored note; the change lost to it.
-    Supersede,
+pub struct Resolution {
+    /// The note's new state, or `None` when the stored state stays (the change lost under
+    /// last-write-wins, or a delete lost to an edit).
+    pub next: Option<StoredNote>,
+    /// Versions to add to the note's history, oldest clock first.
+    pub revisions: Vec<(Version, RevisionReason)>,
 }
 
-/// Decides what to do with `change` given the note's stored state, if any.
-pub fn decide(stored: Option<&NoteState>, change: &Change) -> Decision {
-    match stored {
-        None => Decision::Apply,
-        Some(s) if change.hlc > s.hlc => Decision::Apply,
-        Some(_) => Decision::Supersede,
+impl Resolution {
+    fn keep(revisions: Vec<(Version, RevisionReason)>) -> Self {
+        Self {
+            next: None,
+            revisions,
+        }
     }
 }
 
-/// The state a change produces when applied at `version`.
-pub fn apply(change: &Change, version: u64) -> NoteState {
-    NoteState {
-        id: change.note_id.clone(),
-        title: if change.deleted { String::new() } else { change.title.clone() },
-        content: if change.deleted { String::new() } else { change.content.clone() },
+/// The version a change writes.
+pub fn version_of(change: &Change) -> Version {
+    Version {
+        title: if change.deleted {
+            String::new()
+        } else {
+            change.title.clone()
+        },
+        content: if change.deleted {
+            String::new()
+        } else {
+            change.content.clone()
+        },
         deleted: change.deleted,
         hlc: change.hlc.clone(),
+    }
+}
+
+fn state(
+    base: &NoteState,
+    v: &Version,
+    version: u64,
+    strategy: Strategy,
+    conflict: Option<Conflict>,
+) -> NoteState {
+    NoteState {
+        id: base.id.clone(),
+        title: v.title.clone(),
+        content: v.content.clone(),
+        deleted: v.deleted,
+        hlc: v.hlc.clone(),
         version,
+        strategy,
+        conflict,
+    }
+}
+
+/// Decides what `change` does to the stored note (if any). `default` is the server's
+/// strategy for notes without an override (never [`Strategy::Default`]; treated as merge
+/// if it is); `version` is the version the new state gets.
+pub fn resolve(
+    stored: Option<&StoredNote>,
+    change: &Change,
+    default: Strategy,
+    version: u64,
+) -> Resolution {
+    let incoming = version_of(change);
+    let Some(s) = stored else {
+        let note = NoteState {
+            id: change.note_id.clone(),
+            title: incoming.title.clone(),
+            content: incoming.content.clone(),
+            deleted: incoming.deleted,
+            hlc: incoming.hlc.clone(),
+            version,
+            strategy: change.strategy.unwrap_or_default(),
+            conflict: None,
+        };
+        return Resolution {
+            next: Some(StoredNote {
+                note,
+                title_hlc: change.hlc.clone(),
+                content_hlc: change.hlc.clone(),
+            }),
+            revisions: vec![],
+        };
+    };
+    let note_strategy = change.strategy.unwrap_or(s.note.strategy);
+    let strategy = match (note_strategy, default) {
+        (Strategy::Default, Strategy::Default) => Strategy::Merge,
+        (Strategy::Default, d) => d,
+        (st, _) => st,
+    };
+    let current = s.note.version_of();
+    let keep_conflict = if change.resolve {
+        None
+    } else {
+        s.note.conflict.clone()
+    };
+
+    // Sequential: the device saw the latest version.
+    if change.base_version == Some(s.note.version) && change.hlc > s.note.hlc {
+        let mut revisions = vec![];
+        let worth_keeping = change.deleted
+            || change.hlc.node != s.note.hlc.node
+            || change.hlc.wall_ms >= s.note.hlc.wall_ms.saturating_add(REVISION_EVERY_MS)
+            || (change.resolve && s.note.conflict.is_some());
+        if !s.note.deleted && worth_keeping {
+            let why = if change.deleted {
+                RevisionReason::Deleted
+            } else {
+                RevisionReason::Edited
+            };
+            revisions.push((current.clone(), why));
+        }
+        let next = StoredNote {
+            note: state(&s.note, &incoming, version, note_strategy, keep_conflict),
+            title_hlc: if incoming.title != s.note.title {
+                change.hlc.clone()
+            } else {
+                s.title_hlc.clone()
+            },
+            content_hlc: if incoming.content != s.note.content {
+                change.hlc.clone()
+            } else {
+                s.content_hlc.clone()
+            },
+        };
+        return Resolution {
+            next: Some(next),
+            revisions,
+        };
+    }
+
+    // Concurrent. Two deletes agree: the note is deleted, nothing to keep.
+    if s.note.deleted && incoming.deleted {
+        if incoming.hlc > s.note.hlc {
+            let note = state(&s.note, &incoming, version, note_strategy, None);
+            let hlc = incoming.hlc.clone();
+            return Resolution {
+                next: Some(StoredNote {
+                    note,
+                    title_hlc: hlc.clone(),
+                    content_hlc: hlc,
+                }),
+                revisions: vec![],
+            };
+        }
+        return Resolution::keep(vec![]);
+    }
+    let whole = |winner: &Version, conflict: Option<Conflict>| StoredNote {
+        note: state(&s.note, winner, version, note_strategy, conflict),
+        title_hlc: winner.hlc.clone(),
+        content_hlc: winner.hlc.clone(),
+    };
+    let kept = |v: &Version, why| {
+        if v.deleted {
+            vec![]
+        } else {
+            vec![(v.clone(), why)]
+        }
+    };
+
+    match strategy {
+        Strategy::Lww => {
+            if incoming.hlc > s.note.hlc {
+                Resolution {
+                    next: Some(whole(&incoming, keep_conflict)),
+                    revisions: kept(&current, RevisionReason::Conflict),
+                }
+            } else {
+                Resolution::keep(kept(&incoming, RevisionReason::Conflict))
+            }
+        }
+        Strategy::Merge | Strategy::Default => {
+            if incoming.deleted {
+                // An edit wins over a concurrent delete: the delete is dropped, the note stays.
+                return Resolution::keep(vec![]);
+            }
+            if s.note.deleted {
+                // The deleted text is in history already (kept when it was deleted).
+                return Resolution {
+                    next: Some(whole(&incoming, keep_conflict)),
+                    revisions: vec![],
+                };
+            }
+            match merge_fields(s, change, &incoming) {
+                Some((title, title_hlc, content, content_hlc)) => {
+                    let hlc = s.note.hlc.clone().max(incoming.hlc.clone());
+                    let merged = Version {
+                        title,
+                        content,
+                        deleted: false,
+                        hlc,
+                    };
+                    let mut revisions = vec![];
+                    for side in [&current, &incoming] {
+                        if side.title != merged.title || side.content != merged.content {
+                            revisions.push((side.clone(), RevisionReason::Merged));
+                        }
+                    }
+                    revisions.sort_by(|a, b| a.0.hlc.cmp(&b.0.hlc));
+                    Resolution {
+                        next: Some(StoredNote {
+                            note: state(&s.note, &merged, version, note_strategy, keep_conflict),
+                            title_hlc,
+                            content_hlc,
+                        }),
+                        revisions,
+                    }
+                }
+                None => conflict(s, change, &current, &incoming, version, note_strategy),
+            }
+        }
+        Strategy::Manual => {
+            if current.deleted == incoming.deleted
+                && current.title == incoming.title
+                && current.content == incoming.content
+            {
+                // The same text on both sides is no conflict.
+                let winner = if incoming.hlc > current.hlc {
+                    &incoming
+                } else {
+                    &current
+                };
+                return Resolution {
+                    next: Some(whole(winner, keep_conflict)),
+                    revisions: vec![],
+                };
+            }
+            conflict(s, change, &current, &incoming, version, note_strategy)
+        }
+    }
+}
+
+/// Title and content merged field by field, each with the clock of its winning edit, or
+/// `None` when the content edits overlap (or cannot be told apart without a base).
+fn merge_fields(
+    s: &StoredNote,
+    change: &Change,
+    incoming: &Version,
+) -> Option<(String, Hlc, String, Hlc)> {
+    let (title, title_hlc) = match change.base_title.as_deref() {
+        _ if s.note.title == incoming.title => (s.note.title.clone(), s.title_hlc.clone()),
+        Some(b) if incoming.title == b => (s.note.title.clone(), s.title_hlc.clone()),
+        Some(b) if s.note.title == b => (incoming.title.clone(), incoming.hlc.clone()),
+        // Both changed it (or no base to tell): the later title edit wins.
+        _ if incoming.hlc > s.title_hlc => (incoming.title.clone(), incoming.hlc.clone()),
+        _ => (s.note.title.clone(), s.title_hlc.clone()),
+    };
+    let (content, content_hlc) = if s.note.content == incoming.content {
+        (s.note.content.clone(), s.content_hlc.clone())
+    } else {
+        let base = change.base_content.as_deref()?;
+        match merge3(base, &s.note.content, &incoming.content) {
+            Merge3::Clean(m) if m == s.note.content => (m, s.content_hlc.clone()),
+            Merge3::Clean(m) => (m, incoming.hlc.clone().max(s.content_hlc.clone())),
+            Merge3::Conflict => return None,
+        }
+    };
+    Some((title, title_hlc, content, content_hlc))
+}
+
+/// Keeps both versions side by side for the user. The note shows the version with the
+/// greater clock (an edit rather than a delete, so the conflict stays visible); the other
+/// joins the conflict's versions; a clean merge, if one exists, is offered as a proposal.
+fn conflict(
+    s: &StoredNote,
+    change: &Change,
+    current: &Version,
+    incoming: &Version,
+    version: u64,
+    strategy: Strategy,
+) -> Resolution {
+    let incoming_first = if current.deleted != incoming.deleted {
+        current.deleted
+    } else {
+        incoming.hlc > current.hlc
+    };
+    let (main, other) = if incoming_first {
+        (incoming, current)
+    } else {
+        (current, incoming)
+    };
+    let mut versions: Vec<Version> = s
+        .note
+        .conflict
+        .as_ref()
+        .map(|c| c.versions.clone())
+        .unwrap_or_default();
+    versions.push(other.clone());
+    versions.retain(|v| v.hlc != main.hlc);
+    versions.sort_by(|a, b| a.hlc.cmp(&b.hlc));
+    versions.dedup_by(|a, b| a.hlc == b.hlc);
+    if versions.len() > MAX_CONFLICT_VERSIONS {
+        versions.drain(..versions.len() - MAX_CONFLICT_VERSIONS);
+    }
+    let proposal = if current.deleted || incoming.deleted {
+        None
+    } else {
+        merge_fields(s, change, incoming)
+            .map(|(title, _, content, _)| Text { title, content })
+            .filter(|p| {
+                (p.title.as_str(), p.content.as_str())
+                    != (main.title.as_str(), main.content.as_str())
+            })
+    };
+    let hlc = current.hlc.clone().max(incoming.hlc.clone());
+    let shown = Version {
+        hlc: hlc.clone(),
+        ..main.clone()
+    };
+    let mut revisions: Vec<(Version, RevisionReason)> = [current, incoming]
+        .into_iter()
+        .filter(|v| !v.deleted)
+        .map(|v| (v.clone(), RevisionReason::Conflict))
+        .collect();
+    revisions.sort_by(|a, b| a.0.hlc.cmp(&b.0.hlc));
+    Resolution {
+        next: Some(StoredNote {
+            note: state(
+                &s.note,
+                &shown,
+                version,
+                strategy,
+                Some(Conflict { versions, proposal }),
+            ),
+            title_hlc: hlc.clone(),
+            content_hlc: hlc,
+        }),
+        revisions,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hlc::Hlc;
-    use proptest::prelude::*;
+    use crate::model::NoteId;
+    use proptest::prelude::{Just, any, prop_assert, prop_assert_eq, prop_oneof, proptest};
 
-    fn change(wall: u64, node: &str, deleted: bool) -> Change {
-        Change {
-            change_id: format!("c{wall}{node}").as_str().into(),
-            note_id: "n1".into(),
-            hlc: Hlc { wall_ms: wall, counter: 0, node: node.into() },
-            base_version: None,
-            title: if deleted { String::new() } else { format!("t{wall}") },
-            content: String::new(),
-            deleted,
+    fn hlc(wall: u64, node: &str) -> Hlc {
+        Hlc {
+            wall_ms: wall,
+            counter: 0,
+            node: node.into(),
         }
     }
 
+    /// A change by `node` at `wall`, made on top of `base` (the stored note the device saw).
+    fn edit(
+        base: Option<&StoredNote>,
+        wall: u64,
+        node: &str,
+        title: &str,
+        content: &str,
+    ) -> Change {
+        let mut c = Change::new(
+            format!("c{wall}{node}").as_str().into(),
+            NoteId::from("n1"),
+            hlc(wall, node),
+            base.map(|b| b.note.version),
+            title,
+            content,
+            false,
+        );
+        c.base_title = base.map(|b| b.note.title.clone());
+        c.base_content = base.map(|b| b.note.content.clone());
+        c
+    }
+
+    fn delete(base: Option<&StoredNote>, wall: u64, node: &str) -> Change {
+        let mut c = edit(base, wall, node, "", "");
+        c.deleted = true;
+        c
+    }
+
+    /// Applies `change` like the server does; returns the resolution.
+    fn push(stored: &mut Option<StoredNote>, change: &Change, strategy: Strategy) -> Resolution {
+        let version = stored.as_ref().map_or(1, |s| s.note.version + 1);
+        let r = resolve(stored.as_ref(), change, strategy, version);
+        if let Some(n) = &r.next {
+            *stored = Some(n.clone());
+        }
+        r
+    }
+
+    fn created(title: &str, content: &str) -> StoredNote {
+        let mut s = None;
+        push(
+            &mut s,
+            &edit(None, 100, "origin", title, content),
+            Strategy::Merge,
+        );
+        s.unwrap()
+    }
+
+    #[test]
+    fn a_sequential_edit_is_applied_as_is() {
+        for st in [Strategy::Lww, Strategy::Merge, Strategy::Manual] {
+            let base = created("t", "one");
+            let mut s = Some(base.clone());
+            let r = push(&mut s, &edit(Some(&base), 200, "origin", "t", "two"), st);
+            let n = r.next.unwrap().note;
+            assert_eq!((n.content.as_str(), n.conflict), ("two", None));
+            assert!(
+                r.revisions.is_empty(),
+                "a quick follow-up edit by the same device is not a revision"
+            );
+        }
+    }
+
+    #[test]
+    fn a_sequential_edit_from_another_device_keeps_the_old_version() {
+        let base = created("t", "one");
+        let r = resolve(
+            Some(&base),
+            &edit(Some(&base), 200, "phone", "t", "two"),
+            Strategy::Lww,
+            2,
+        );
+        assert_eq!(
+            r.revisions,
+            vec![(base.note.version_of(), RevisionReason::Edited)]
+        );
+    }
+
+    #[test]
+    fn lww_keeps_the_later_clock_and_the_loser_in_history() {
+        let base = created("t", "one");
+        let late = edit(Some(&base), 300, "b", "t", "late");
+        let early = edit(Some(&base), 200, "a", "t", "early");
+        // The later edit arrives first: the earlier one loses.
+        let mut s = Some(base.clone());
+        push(&mut s, &late, Strategy::Lww);
+        let r = push(&mut s, &early, Strategy::Lww);
+        assert!(r.next.is_none());
+        assert_eq!(
+            r.revisions,
+            vec![(version_of(&early), RevisionReason::Conflict)]
+        );
+        assert_eq!(s.as_ref().unwrap().note.content, "late");
+        // The other order: the later edit replaces the earlier, which goes to history.
+        let mut s = Some(base.clone());
+        push(&mut s, &early, Strategy::Lww);
+        let r = push(&mut s, &late, Strategy::Lww);
+        assert_eq!(
+            r.revisions,
+            vec![(version_of(&early), RevisionReason::Conflict)]
+        );
+        assert_eq!(s.unwrap().note.content, "late");
+    }
+
+    #[test]
+    fn merge_takes_each_field_from_the_side_that_changed_it() {
+        let base = created("title", "body");
+        let mut s = Some(base.clone());
+        push(
+            &mut s,
+            &edit(Some(&base), 200, "a", "new title", "body"),
+            Strategy::Merge,
+        );
+        let r = push(
+            &mut s,
+            &edit(Some(&base), 150, "b", "title", "new body"),
+            Strategy::Merge,
+        );
+        let n = r.next.unwrap().note;
+        assert_eq!(
+            (n.title.as_str(), n.content.as_str()),
+            ("new title", "new body")
+        );
+        assert_eq!(n.conflict, None);
+        assert_eq!(
+            n.hlc,
+            hlc(200, "a"),
+            "the merged state carries the greater clock"
+        );
+        assert_eq!(r.revisions.len(), 2, "both pre-merge sides are kept");
+    }
+
+    #[test]
+    fn merge_of_the_same_field_by_both_is_decided_by_that_field_clock() {
+        let base = created("title", "body");
+        let mut s = Some(base.clone());
+        push(
+            &mut s,
+            &edit(Some(&base), 200, "a", "from a", "body"),
+            Strategy::Merge,
+        );
+        push(
+            &mut s,
+            &edit(Some(&base), 300, "b", "from b", "body"),
+            Strategy::Merge,
+        );
+        assert_eq!(s.unwrap().note.title, "from b");
+    }
+
+    #[test]
+    fn merge_combines_edits_of_different_parts_of_the_content() {
+        let base = created("t", "milk\neggs\nbread");
+        let mut s = Some(base.clone());
+        push(
+            &mut s,
+            &edit(Some(&base), 200, "a", "t", "oat milk\neggs\nbread"),
+            Strategy::Merge,
+        );
+        push(
+            &mut s,
+            &edit(Some(&base), 210, "b", "t", "milk\neggs\nrye bread"),
+            Strategy::Merge,
+        );
+        assert_eq!(s.unwrap().note.content, "oat milk\neggs\nrye bread");
+    }
+
+    #[test]
+    fn overlapping_content_edits_fall_back_to_the_user() {
+        let base = created("t", "meet at 10");
+        let mut s = Some(base.clone());
+        push(
+            &mut s,
+            &edit(Some(&base), 200, "a", "t", "meet at 11"),
+            Strategy::Merge,
+        );
+        let r = push(
+            &mut s,
+            &edit(Some(&base), 300, "b", "t", "meet at 9"),
+            Strategy::Merge,
+        );
+        let n = r.next.unwrap().note;
+        assert_eq!(n.content, "meet at 9", "the later edit is shown");
+        let c = n.conflict.expect("a conflict for the user");
+        assert_eq!(c.versions.len(), 1);
+        assert_eq!(c.versions[0].content, "meet at 11");
+        assert_eq!(r.revisions.len(), 2);
+    }
+
+    #[test]
+    fn manual_keeps_both_sides_and_offers_a_clean_merge() {
+        let base = created("t", "milk\neggs");
+        let mut s = Some(base.clone());
+        push(
+            &mut s,
+            &edit(Some(&base), 200, "a", "t", "oat milk\neggs"),
+            Strategy::Manual,
+        );
+        let r = push(
+            &mut s,
+            &edit(Some(&base), 300, "b", "t", "milk\nfree-range eggs"),
+            Strategy::Manual,
+        );
+        let n = r.next.unwrap().note;
+        let c = n.conflict.clone().unwrap();
+        assert_eq!(n.content, "milk\nfree-range eggs");
+        assert_eq!(c.versions[0].content, "oat milk\neggs");
+        assert_eq!(c.proposal.unwrap().content, "oat milk\nfree-range eggs");
+        // The user resolves it on a device that saw the conflict: cleared.
+        let seen = s.clone().unwrap();
+        let mut resolution = edit(Some(&seen), 400, "a", "t", "oat milk\nfree-range eggs");
+        resolution.resolve = true;
+        let r = push(&mut s, &resolution, Strategy::Manual);
+        assert_eq!(r.next.unwrap().note.conflict, None);
+        // A resolution made without seeing a newer version does not clear the conflict.
+        let mut s = Some(seen.clone());
+        push(
+            &mut s,
+            &edit(Some(&seen), 350, "c", "t", "something else"),
+            Strategy::Manual,
+        );
+        let r = push(&mut s, &resolution, Strategy::Manual);
+        assert!(r.next.unwrap().note.conflict.is_some());
+    }
+
+    #[test]
+    fn three_devices_in_manual_mode_are_all_kept() {
+        let base = created("t", "x");
+        let mut s = Some(base.clone());
+        for (w, node) in [(200, "a"), (300, "b"), (250, "c")] {
+            push(
+                &mut s,
+                &edit(Some(&base), w, node, "t", node),
+                Strategy::Manual,
+            );
+        }
+        let n = s.unwrap().note;
+        assert_eq!(n.content, "b");
+        let mut others: Vec<_> = n
+            .conflict
+            .unwrap()
+            .versions
+            .into_iter()
+            .map(|v| v.content)
+            .collect();
+        others.sort();
+        assert_eq!(others, vec!["a", "c"]);
+    }
+
+    #[test]
+    fn edit_versus_delete_under_each_strategy() {
+        let base = created("t", "keep me");
+        let e = edit(Some(&base), 200, "a", "t", "edited");
+        let d = delete(Some(&base), 300, "b");
+        for order in [[&e, &d], [&d, &e]] {
+            // Last-write-wins: the later clock (the delete) wins; the edit is in history.
+            let mut s = Some(base.clone());
+            let mut revs = vec![];
+            for c in order {
+                revs.extend(push(&mut s, c, Strategy::Lww).revisions);
+            }
+            assert!(s.unwrap().note.deleted);
+            assert!(revs.iter().any(|(v, _)| v.content == "edited"), "{revs:?}");
+            // Merge: the edit wins, whatever the clocks.
+            let mut s = Some(base.clone());
+            for c in order {
+                push(&mut s, c, Strategy::Merge);
+            }
+            let n = s.unwrap().note;
+            assert!(!n.deleted);
+            assert_eq!(n.content, "edited");
+            // Manual: a conflict showing the edit, with the delete as the other side.
+            let mut s = Some(base.clone());
+            for c in order {
+                push(&mut s, c, Strategy::Manual);
+            }
+            let n = s.unwrap().note;
+            assert_eq!((n.deleted, n.content.as_str()), (false, "edited"));
+            assert!(n.conflict.unwrap().versions.iter().any(|v| v.deleted));
+        }
+    }
+
+    #[test]
+    fn delete_versus_delete_is_a_delete_under_every_strategy() {
+        for st in [Strategy::Lww, Strategy::Merge, Strategy::Manual] {
+            let base = created("t", "x");
+            let mut s = Some(base.clone());
+            push(&mut s, &delete(Some(&base), 200, "a"), st);
+            let r = push(&mut s, &delete(Some(&base), 150, "b"), st);
+            let n = s.unwrap().note;
+            assert!(n.deleted && n.conflict.is_none());
+            assert!(r.revisions.is_empty());
+        }
+    }
+
+    #[test]
+    fn a_sequential_delete_keeps_the_text_in_history() {
+        let base = created("t", "precious");
+        let r = resolve(
+            Some(&base),
+            &delete(Some(&base), 200, "origin"),
+            Strategy::Merge,
+            2,
+        );
+        assert_eq!(
+            r.revisions,
+            vec![(base.note.version_of(), RevisionReason::Deleted)]
+        );
+    }
+
+    #[test]
+    fn a_note_override_beats_the_server_default() {
+        let base = created("t", "meet at 10");
+        let mut s = Some(base.clone());
+        let mut set = edit(Some(&base), 150, "origin", "t", "meet at 10");
+        set.strategy = Some(Strategy::Lww);
+        push(&mut s, &set, Strategy::Manual);
+        let seen = s.clone().unwrap();
+        push(
+            &mut s,
+            &edit(Some(&seen), 200, "a", "t", "meet at 11"),
+            Strategy::Manual,
+        );
+        push(
+            &mut s,
+            &edit(Some(&seen), 300, "b", "t", "meet at 9"),
+            Strategy::Manual,
+        );
+        let n = s.unwrap().note;
+        assert_eq!((n.content.as_str(), n.conflict), ("meet at 9", None));
+    }
+
+    fn strategy() -> impl proptest::strategy::Strategy<Value = Strategy> {
+        prop_oneof![
+            Just(Strategy::Lww),
+            Just(Strategy::Merge),
+            Just(Strategy::Manual)
+        ]
+    }
+
     proptest! {
-        /// Whatever order the server receives concurrent changes in, the same one ends up
-        /// stored: the one with the greatest clock.
+        /// Under last-write-wins, whatever order concurrent changes arrive in, the change
+        /// with the greatest clock ends up stored.
         #[test]
-        fn arrival_order_does_not_change_the_winner(
+        fn lww_arrival_order_does_not_change_the_winner(
             specs in proptest::collection::vec((0u64..20, "[ab]", any::<bool>()), 1..8),
             seed in any::<u64>(),
         ) {
-            // A device never hands out the same clock twice, so clocks are unique.
-            let mut changes: Vec<Change> = specs.iter().map(|(w, n, d)| change(*w, n, *d)).collect();
+            let mk = |(w, n, d): &(u64, String, bool)| {
+                if *d { delete(None, *w + 1000, n) } else { edit(None, *w + 1000, n, &format!("t{w}"), "") }
+            };
+            let mut changes: Vec<Change> = specs.iter().map(mk).collect();
             changes.sort_by(|a, b| a.hlc.cmp(&b.hlc));
             changes.dedup_by(|a, b| a.hlc == b.hlc);
             let mut shuffled = changes.clone();
-            // Deterministic shuffle from the seed.
             let mut x = seed | 1;
             for i in (1..shuffled.len()).rev() {
                 x ^= x << 13; x ^= x >> 7; x ^= x << 17;
                 shuffled.swap(i, (x % (i as u64 + 1)) as usize);
             }
             let run = |cs: &[Change]| {
-                let mut stored: Option<NoteState> = None;
-                for (v, c) in cs.iter().enumerate() {
-                    if decide(stored.as_ref(), c) == Decision::Apply {
-                        stored = Some(apply(c, v as u64 + 1));
-                    }
+                let mut stored = None;
+                for c in cs {
+                    push(&mut stored, c, Strategy::Lww);
                 }
-                stored.map(|s| (s.hlc, s.title, s.deleted))
+                stored.map(|s| (s.note.hlc, s.note.title, s.note.deleted))
             };
-            let best = changes.iter().max_by(|a, b| a.hlc.cmp(&b.hlc)).unwrap();
+            let best = changes.last().unwrap();
             let a = run(&changes);
             prop_assert_eq!(&a, &run(&shuffled));
             prop_assert_eq!(a.unwrap().0, best.hlc.clone());
         }
-    }
 
-    #[test]
-    fn a_delete_with_a_later_clock_wins_over_an_edit() {
-        let edit = change(5, "a", false);
-        let stored = apply(&edit, 1);
-        let del = change(6, "b", true);
-        assert_eq!(decide(Some(&stored), &del), Decision::Apply);
-        let tomb = apply(&del, 2);
-        assert!(tomb.deleted && tomb.title.is_empty());
-        // ...and an older edit arriving late does not resurrect the note.
-        assert_eq!(decide(Some(&tomb), &change(4, "a", false)), Decision::Supersede);
+        /// Under every strategy, every edit pushed is still somewhere: in the note, among its
+        /// conflict versions, or in its history (or it was equal to one of those).
+        #[test]
+        fn no_edit_is_ever_lost(
+            st in strategy(),
+            steps in proptest::collection::vec(
+                (0usize..4, 0u64..50, "[ab]", "(x|y|z| ){0,6}", proptest::bool::weighted(0.2)), 1..10),
+        ) {
+            let mut stored = Some(created("t", "x y z"));
+            let mut seen: Vec<StoredNote> = vec![stored.clone().unwrap()];
+            let mut history: Vec<Version> = vec![];
+            let mut pushed: Vec<Version> = vec![];
+            for (i, (back, wall, node, content, del)) in steps.iter().enumerate() {
+                // The device edits some version it has seen (maybe not the latest).
+                let base = seen[seen.len().saturating_sub(1 + back).min(seen.len() - 1)].clone();
+                let w = 1000 + wall * 10 + i as u64;
+                // Each step is another device, so even sequential replacements are kept.
+                let node = format!("{node}{i}");
+                let c = if *del { delete(Some(&base), w, &node) } else { edit(Some(&base), w, &node, "t", content) };
+                pushed.push(version_of(&c));
+                let r = push(&mut stored, &c, st);
+                history.extend(r.revisions.into_iter().map(|(v, _)| v));
+                seen.push(stored.clone().unwrap());
+            }
+            let n = stored.unwrap().note;
+            let mut present: Vec<(String, String)> = history.iter().map(|v| (v.title.clone(), v.content.clone())).collect();
+            present.push((n.title.clone(), n.content.clone()));
+            if let Some(c) = &n.conflict {
+                present.extend(c.versions.iter().map(|v| (v.title.clone(), v.content.clone())));
+            }
+            for v in pushed.iter().filter(|v| !v.deleted) {
+                prop_assert!(present.contains(&(v.title.clone(), v.content.clone())), "lost {:?} under {:?}", v, st);
+            }
+        }
     }
 }

@@ -10,7 +10,8 @@ pub const MAX_ID_LEN: usize = 64;
 pub fn is_valid_id(s: &str, max: usize) -> bool {
     !s.is_empty()
         && s.len() <= max
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 macro_rules! id_type {
@@ -72,4 +73,103 @@ pub struct NoteState {
     pub hlc: Hlc,
     /// Server commit sequence of that change; grows with every committed change of the user.
     pub version: u64,
+    /// How concurrent edits of this note are resolved (omitted: the server's default).
+    #[serde(default, skip_serializing_if = "Strategy::is_default")]
+    pub strategy: Strategy,
+    /// Concurrent versions waiting for the user to choose (omitted: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conflict: Option<Conflict>,
+}
+
+impl NoteState {
+    /// This state's text, as a [`Version`].
+    pub fn version_of(&self) -> Version {
+        Version {
+            title: self.title.clone(),
+            content: self.content.clone(),
+            deleted: self.deleted,
+            hlc: self.hlc.clone(),
+        }
+    }
+}
+
+/// How the server resolves a change made concurrently with another one (the device had not
+/// seen the note's latest version when it made the change). See `docs/sync-protocol.md`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    /// Whatever the server is configured with (`TERN_CONFLICT_STRATEGY`).
+    #[default]
+    Default,
+    /// Last write wins: the whole note with the greater clock; the other goes to history.
+    Lww,
+    /// Field-level merge: title and content independently; content by a three-way text
+    /// merge; overlapping edits of the same text fall back to the user.
+    Merge,
+    /// The user decides: concurrent versions are kept side by side until resolved.
+    Manual,
+}
+
+impl Strategy {
+    /// True for [`Strategy::Default`].
+    pub fn is_default(&self) -> bool {
+        *self == Strategy::Default
+    }
+
+    /// The wire name (`default`, `lww`, `merge`, `manual`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Strategy::Default => "default",
+            Strategy::Lww => "lww",
+            Strategy::Merge => "merge",
+            Strategy::Manual => "manual",
+        }
+    }
+}
+
+impl std::str::FromStr for Strategy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "default" => Ok(Strategy::Default),
+            "lww" => Ok(Strategy::Lww),
+            "merge" => Ok(Strategy::Merge),
+            "manual" => Ok(Strategy::Manual),
+            other => Err(format!(
+                "unknown conflict strategy {other:?}: use lww, merge or manual"
+            )),
+        }
+    }
+}
+
+/// One version of a note's text.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Version {
+    /// Title.
+    pub title: String,
+    /// Body.
+    pub content: String,
+    /// True if this version is a delete.
+    pub deleted: bool,
+    /// The clock of the change that wrote it.
+    pub hlc: Hlc,
+}
+
+/// Title and content, without metadata.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Text {
+    /// Title.
+    pub title: String,
+    /// Body.
+    pub content: String,
+}
+
+/// An unresolved conflict: the note's own state is one version; these are the others.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conflict {
+    /// The concurrent versions besides the note's own state, oldest clock first.
+    pub versions: Vec<Version>,
+    /// A merge of the versions the server could make without overlaps, offered to the user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proposal: Option<Text>,
 }

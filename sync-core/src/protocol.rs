@@ -6,7 +6,7 @@
 //! change (unknown fields are ignored on both sides); renaming or removing one is.
 
 use crate::hlc::Hlc;
-use crate::model::{ChangeId, NoteId, NoteState};
+use crate::model::{ChangeId, NoteId, NoteState, Strategy, Version};
 use serde::{Deserialize, Serialize};
 
 /// The protocol version this build speaks.
@@ -40,6 +40,47 @@ pub struct Change {
     /// True to delete the note.
     #[serde(default)]
     pub deleted: bool,
+    /// Title of the version `base_version` names, when the device has it: lets the server
+    /// tell which fields this change edited and merge text three ways. Optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_title: Option<String>,
+    /// Content of the version `base_version` names (see `base_title`). Optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_content: Option<String>,
+    /// Sets the note's conflict strategy (`default` clears an override). Omitted: unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<Strategy>,
+    /// True when this change is the user's resolution of the note's conflict: if the device
+    /// had seen the latest version, the conflict is cleared.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub resolve: bool,
+}
+
+impl Change {
+    /// A change with no base text, strategy or resolution (tests and simple clients).
+    pub fn new(
+        change_id: ChangeId,
+        note_id: NoteId,
+        hlc: Hlc,
+        base_version: Option<u64>,
+        title: &str,
+        content: &str,
+        deleted: bool,
+    ) -> Self {
+        Self {
+            change_id,
+            note_id,
+            hlc,
+            base_version,
+            title: title.to_owned(),
+            content: content.to_owned(),
+            deleted,
+            base_title: None,
+            base_content: None,
+            strategy: None,
+            resolve: false,
+        }
+    }
 }
 
 /// Body of `POST /sync`.
@@ -98,9 +139,15 @@ pub enum ChangeOutcome {
     Applied {
         /// The note's new server version.
         version: u64,
+        /// The note as stored, when it differs from the change: the change was merged with
+        /// a concurrent one, or is now one side of a conflict. Omitted when the change was
+        /// stored as sent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        current: Option<NoteState>,
     },
-    /// The server already holds a newer version of the note (by clock); the change was not
-    /// applied. `current` is that newer version.
+    /// The server already holds a newer version of the note (by clock) and the note's
+    /// strategy is last-write-wins; the change was not applied and is kept in the note's
+    /// history. `current` is the version that won.
     Superseded {
         /// The note as the server holds it.
         current: NoteState,
@@ -170,4 +217,38 @@ pub struct ErrorBody {
     pub error: ErrorCode,
     /// What went wrong and what to do next, for people.
     pub message: String,
+}
+
+/// Why a version of a note is in its history.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RevisionReason {
+    /// It was replaced by a later edit (kept when another device edited the note, or when
+    /// it was some minutes old).
+    Edited,
+    /// The note was deleted; this is its text before the delete.
+    Deleted,
+    /// It lost, or was one side of, a conflict between concurrent edits.
+    Conflict,
+    /// It was merged with a concurrent edit; this is one side before the merge.
+    Merged,
+}
+
+/// One entry of a note's history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revision {
+    /// The version's text and clock.
+    #[serde(flatten)]
+    pub version: Version,
+    /// Why it was kept.
+    pub reason: RevisionReason,
+    /// When the server kept it, in milliseconds since the epoch.
+    pub saved_at_ms: u64,
+}
+
+/// Body of `GET /notes/{id}/history`: the note's most recent revisions, newest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryResponse {
+    /// The revisions.
+    pub revisions: Vec<Revision>,
 }

@@ -1,8 +1,8 @@
 //! Golden fixtures: the v1 wire format, frozen. If one of these fails, a client already in
 //! users' hands would break: bump the protocol version instead of editing the fixture.
 
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use sync_core::protocol::*;
 use sync_core::{Hlc, NoteState};
@@ -16,7 +16,11 @@ fn fixture(name: &str) -> Value {
 fn round_trip<T: Serialize + DeserializeOwned>(name: &str) -> T {
     let v = fixture(name);
     let t: T = serde_json::from_value(v.clone()).unwrap();
-    assert_eq!(serde_json::to_value(&t).unwrap(), v, "{name} does not round-trip");
+    assert_eq!(
+        serde_json::to_value(&t).unwrap(),
+        v,
+        "{name} does not round-trip"
+    );
     t
 }
 
@@ -27,7 +31,11 @@ fn sync_request_v1() {
     assert_eq!(r.cursor, Some(Cursor("v1.41".into())));
     assert_eq!(
         r.changes[0].hlc,
-        Hlc { wall_ms: 1_764_064_589_123, counter: 2, node: "dev-laptop".into() }
+        Hlc {
+            wall_ms: 1_764_064_589_123,
+            counter: 2,
+            node: "dev-laptop".into()
+        }
     );
     assert!(r.changes[1].deleted);
     assert_eq!(r.limit, Some(500));
@@ -36,20 +44,39 @@ fn sync_request_v1() {
 #[test]
 fn a_minimal_request_is_a_pull_from_the_start() {
     let r: SyncRequest = serde_json::from_value(fixture("v1_minimal_request.json")).unwrap();
-    assert_eq!(r, SyncRequest { protocol: 1, cursor: None, changes: vec![], limit: None });
+    assert_eq!(
+        r,
+        SyncRequest {
+            protocol: 1,
+            cursor: None,
+            changes: vec![],
+            limit: None
+        }
+    );
 }
 
 #[test]
 fn sync_response_v1() {
     let r: SyncResponse = round_trip("v1_sync_response.json");
-    assert_eq!(r.results[0].outcome, ChangeOutcome::Applied { version: 42 });
+    assert_eq!(
+        r.results[0].outcome,
+        ChangeOutcome::Applied {
+            version: 42,
+            current: None
+        }
+    );
     assert!(matches!(
         &r.results[1].outcome,
-        ChangeOutcome::Superseded { current: NoteState { version: 39, .. } }
+        ChangeOutcome::Superseded {
+            current: NoteState { version: 39, .. }
+        }
     ));
     assert!(matches!(
         r.results[2].outcome,
-        ChangeOutcome::Rejected { code: RejectCode::InvalidId, .. }
+        ChangeOutcome::Rejected {
+            code: RejectCode::InvalidId,
+            ..
+        }
     ));
     assert!(!r.has_more);
 }
@@ -67,4 +94,35 @@ fn unknown_fields_are_ignored_so_optional_additions_are_not_breaking() {
     v["changes"][0]["field_clocks"] = serde_json::json!({"title": "x"});
     let r: SyncRequest = serde_json::from_value(v).unwrap();
     assert_eq!(r.changes.len(), 2);
+}
+
+#[test]
+fn conflict_fields_in_a_request_v1() {
+    let r: SyncRequest = round_trip("v1_conflict_request.json");
+    let c = &r.changes[0];
+    assert_eq!(c.base_content.as_deref(), Some("at 6 pm"));
+    assert_eq!(c.strategy, Some(sync_core::Strategy::Manual));
+    assert!(c.resolve);
+}
+
+#[test]
+fn a_conflict_in_a_response_v1() {
+    let r: SyncResponse = round_trip("v1_conflict_response.json");
+    let ChangeOutcome::Applied {
+        version: 57,
+        current: Some(n),
+    } = &r.results[0].outcome
+    else {
+        panic!("applied with the stored state");
+    };
+    let c = n.conflict.as_ref().unwrap();
+    assert_eq!(c.versions[0].content, "at 8 pm");
+    assert_eq!(c.proposal.as_ref().unwrap().content, "at 6 pm, bring wine");
+}
+
+#[test]
+fn history_response_v1() {
+    let h: HistoryResponse = round_trip("v1_history_response.json");
+    assert_eq!(h.revisions[0].reason, RevisionReason::Conflict);
+    assert_eq!(h.revisions[1].version.content, "at 7 pm");
 }

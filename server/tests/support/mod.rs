@@ -7,10 +7,10 @@ use std::sync::{Arc, OnceLock};
 
 use leptos::config::LeptosOptions;
 use serde_json::Value;
-use server::embedded::{find_binary, EmbeddedDb};
-use server::store::MongoStore;
-use server::{router, serve, AppState};
-use sync_core::protocol::{Change, SyncRequest, SyncResponse, PROTOCOL_VERSION};
+use server::embedded::{EmbeddedDb, find_binary};
+use server::store::{Conflicts, MongoStore};
+use server::{AppState, router, serve};
+use sync_core::protocol::{Change, PROTOCOL_VERSION, SyncRequest, SyncResponse};
 use sync_core::{ChangeId, Hlc, NoteId};
 use tokio::sync::oneshot;
 
@@ -20,7 +20,9 @@ pub fn test_data_root() -> PathBuf {
 }
 
 fn clean_stale_dirs() {
-    let Ok(entries) = std::fs::read_dir(test_data_root()) else { return };
+    let Ok(entries) = std::fs::read_dir(test_data_root()) else {
+        return;
+    };
     for e in entries.flatten() {
         let pid = e.file_name().to_string_lossy().parse::<u32>().ok();
         let alive = pid.is_some_and(|p| PathBuf::from(format!("/proc/{p}")).exists());
@@ -42,8 +44,12 @@ pub fn shared_db() -> &'static EmbeddedDb {
 
 /// Starts a database server with its files in `dir`.
 pub fn start_db(dir: &std::path::Path, port: u16) -> EmbeddedDb {
-    let bin = find_binary(std::env::var_os("TERN_DB_BIN").map(PathBuf::from).as_deref())
-        .expect("secantusd-rs is needed for the integration tests: run scripts/install-tools.sh run");
+    let bin = find_binary(
+        std::env::var_os("TERN_DB_BIN")
+            .map(PathBuf::from)
+            .as_deref(),
+    )
+    .expect("secantusd-rs is needed for the integration tests: run scripts/install-tools.sh run");
     EmbeddedDb::start_on(&bin, dir, port).expect("start the test database")
 }
 
@@ -75,9 +81,27 @@ impl Drop for TestApp {
 
 /// Serves the app against `uri`/`db_name` on a free port.
 pub async fn spawn_app_on(uri: &str, db_name: &str) -> TestApp {
-    let store = Arc::new(MongoStore::connect(uri, db_name).await.unwrap());
+    spawn_app_full(uri, db_name, Conflicts::default()).await
+}
+
+/// Serves the app on the shared database server, on a fresh database, resolving conflicts
+/// as `conflicts` says.
+pub async fn spawn_app_with(conflicts: Conflicts) -> TestApp {
+    spawn_app_full(shared_db().uri(), &fresh_db_name(), conflicts).await
+}
+
+async fn spawn_app_full(uri: &str, db_name: &str, conflicts: Conflicts) -> TestApp {
+    let store = Arc::new(
+        MongoStore::connect(uri, db_name)
+            .await
+            .unwrap()
+            .with_conflicts(conflicts),
+    );
     let _ = store.ensure_indexes().await;
-    let leptos = LeptosOptions::builder().output_name("tern").site_root("target/site").build();
+    let leptos = LeptosOptions::builder()
+        .output_name("tern")
+        .site_root("target/site")
+        .build();
     let state = AppState::new(store.clone(), leptos, false);
     let _ = state.accounts.ensure_indexes().await;
     let app = router(state);
@@ -87,8 +111,13 @@ pub async fn spawn_app_on(uri: &str, db_name: &str) -> TestApp {
     tokio::spawn(serve(listener, app, async move {
         let _ = rx.await;
     }));
-    let mut app =
-        TestApp { base, store, http: reqwest::Client::new(), token: String::new(), stop: Some(tx) };
+    let mut app = TestApp {
+        base,
+        store,
+        http: reqwest::Client::new(),
+        token: String::new(),
+        stop: Some(tx),
+    };
     app.token = app.sign_in_or_up("alice").await;
     app
 }
@@ -105,9 +134,21 @@ impl TestApp {
     /// Signs `name` up (or in, if it exists) and returns its bearer token.
     pub async fn sign_in_or_up(&self, name: &str) -> String {
         let body = serde_json::json!({"username": name, "password": PASSWORD});
-        let mut r = self.http.post(format!("{}/auth/signup", self.base)).json(&body).send().await.unwrap();
+        let mut r = self
+            .http
+            .post(format!("{}/auth/signup", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         if r.status() == 409 {
-            r = self.http.post(format!("{}/auth/signin", self.base)).json(&body).send().await.unwrap();
+            r = self
+                .http
+                .post(format!("{}/auth/signin", self.base))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
         }
         assert!(r.status().is_success(), "sign up {name}: {}", r.status());
         let v: Value = r.json().await.unwrap();
@@ -161,6 +202,22 @@ impl TestApp {
         }
     }
 
+    /// `GET /notes/{id}/history`.
+    pub async fn history(&self, id: &str) -> Vec<sync_core::protocol::Revision> {
+        let r = self
+            .http
+            .get(format!("{}/notes/{id}/history", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.json::<sync_core::protocol::HistoryResponse>()
+            .await
+            .unwrap()
+            .revisions
+    }
+
     /// Count of documents in a collection of this test's database.
     pub async fn count(&self, collection: &str) -> u64 {
         self.store
@@ -174,7 +231,12 @@ impl TestApp {
 
 /// A sync request.
 pub fn request(cursor: Option<sync_core::Cursor>, changes: Vec<Change>) -> SyncRequest {
-    SyncRequest { protocol: PROTOCOL_VERSION, cursor, changes, limit: None }
+    SyncRequest {
+        protocol: PROTOCOL_VERSION,
+        cursor,
+        changes,
+        limit: None,
+    }
 }
 
 /// Now, in ms.
@@ -184,13 +246,46 @@ pub fn now() -> u64 {
 
 /// A change of note `note` by device `node` at wall clock `wall`.
 pub fn change(note: &str, node: &str, wall: u64, title: &str) -> Change {
-    Change {
-        change_id: ChangeId(client::platform::random_id()),
-        note_id: NoteId(note.into()),
-        hlc: Hlc { wall_ms: wall, counter: 0, node: node.into() },
-        base_version: None,
-        title: title.into(),
-        content: format!("{title} body"),
-        deleted: false,
+    Change::new(
+        ChangeId(client::platform::random_id()),
+        NoteId(note.into()),
+        Hlc {
+            wall_ms: wall,
+            counter: 0,
+            node: node.into(),
+        },
+        None,
+        title,
+        &format!("{title} body"),
+        false,
+    )
+}
+
+/// The client engine's transport: `POST /sync` with reqwest and the app's bearer token.
+pub struct Http<'a>(pub &'a TestApp);
+
+impl client::engine::Transport for Http<'_> {
+    async fn sync(
+        &self,
+        req: &SyncRequest,
+    ) -> Result<SyncResponse, client::engine::TransportError> {
+        use client::engine::TransportError;
+        let r = self
+            .0
+            .http
+            .post(format!("{}/sync", self.0.base))
+            .bearer_auth(&self.0.token)
+            .json(req)
+            .send()
+            .await
+            .map_err(|e| TransportError::Network(e.to_string()))?;
+        if !r.status().is_success() {
+            let status = r.status().as_u16();
+            let body = r.json::<sync_core::ErrorBody>().await.ok();
+            return Err(TransportError::Http { status, body });
+        }
+        r.json()
+            .await
+            .map_err(|e| TransportError::Decode(e.to_string()))
     }
 }
