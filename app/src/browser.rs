@@ -11,10 +11,45 @@ pub struct NoteView {
     pub title: String,
     /// Body.
     pub content: String,
-    /// `synced`, `pending` or `failed`.
+    /// `synced`, `pending`, `failed` or `conflict`.
     pub sync: String,
     /// Why the server refused the last edit (failed notes only).
     pub reason: String,
+    /// The note's conflict strategy: `default`, `lww`, `merge` or `manual`.
+    pub strategy: String,
+    /// The concurrent versions waiting for the user, if any.
+    pub conflict: Option<ConflictView>,
+}
+
+/// One version of a note's text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TextView {
+    /// Title.
+    pub title: String,
+    /// Body.
+    pub content: String,
+    /// True for a delete.
+    pub deleted: bool,
+}
+
+/// An unresolved conflict, as the conflict screen shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConflictView {
+    /// The other versions (the note's own text is the first choice).
+    pub versions: Vec<TextView>,
+    /// The server's merge proposal, if it could make one.
+    pub proposal: Option<TextView>,
+}
+
+/// One entry of a note's history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevisionView {
+    /// The text.
+    pub text: TextView,
+    /// Why it was kept (`edited`, `deleted`, `conflict`, `merged`).
+    pub reason: String,
+    /// When, in local time.
+    pub saved: String,
 }
 
 /// What the page shows of the local store.
@@ -36,8 +71,8 @@ pub struct SyncFailure {
 }
 
 pub use imp::{
-    account, announce_change, backoff_ms, delete_note, is_online, on_change, restore_note,
-    save_note, sign_out, snapshot, sync_now, time_label, whoami,
+    account, announce_change, backoff_ms, delete_note, history, is_online, on_change, resolve_note,
+    restore_note, save_note, set_strategy, sign_out, snapshot, sync_now, time_label, whoami,
 };
 
 #[cfg(feature = "hydrate")]
@@ -51,7 +86,7 @@ mod imp {
     use gloo_net::http::Request;
     use sync_core::NoteId;
 
-    use super::{NoteView, Snapshot, SyncFailure};
+    use super::{ConflictView, NoteView, RevisionView, Snapshot, SyncFailure, TextView};
 
     thread_local! {
         static NOTES: std::cell::RefCell<Option<Rc<Notes<IdbStore>>>> = const { std::cell::RefCell::new(None) };
@@ -75,16 +110,32 @@ mod imp {
         let notes = list
             .into_iter()
             .map(|n| {
-                let (sync, reason) = match n.sync {
-                    SyncState::Synced => ("synced", String::new()),
-                    SyncState::Pending => ("pending", String::new()),
-                    SyncState::Failed { message, .. } => ("failed", message),
+                let reason = match &n.sync {
+                    SyncState::Failed { message, .. } => message.clone(),
+                    _ => String::new(),
+                };
+                let text = |title: &str, content: &str, deleted| TextView {
+                    title: title.to_owned(),
+                    content: content.to_owned(),
+                    deleted,
                 };
                 NoteView {
+                    sync: n.state_label().into(),
+                    strategy: n.strategy.as_str().into(),
+                    conflict: n.conflict.as_ref().map(|c| ConflictView {
+                        versions: c
+                            .versions
+                            .iter()
+                            .map(|v| text(&v.title, &v.content, v.deleted))
+                            .collect(),
+                        proposal: c
+                            .proposal
+                            .as_ref()
+                            .map(|p| text(&p.title, &p.content, false)),
+                    }),
                     id: n.id.0,
                     title: n.title,
                     content: n.content,
-                    sync: sync.into(),
                     reason,
                 }
             })
@@ -131,6 +182,65 @@ mod imp {
             .map_err(|e| e.to_string())
     }
 
+    /// Resolves the note's conflict with this version.
+    pub async fn resolve_note(
+        id: &str,
+        title: &str,
+        content: &str,
+        deleted: bool,
+    ) -> Result<(), String> {
+        notes()
+            .await?
+            .resolve(&NoteId(id.into()), title, content, deleted)
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Sets the note's conflict strategy (`default`, `lww`, `merge`, `manual`).
+    pub async fn set_strategy(id: &str, strategy: &str) -> Result<(), String> {
+        let strategy = strategy.parse()?;
+        notes()
+            .await?
+            .set_strategy(&NoteId(id.into()), strategy)
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+
+    /// The note's history from the server, newest first.
+    pub async fn history(id: &str) -> Result<Vec<RevisionView>, String> {
+        let resp = Request::get(&format!("/notes/{id}/history"))
+            .send()
+            .await
+            .map_err(|_| "History needs a connection to the server.".to_string())?;
+        if resp.status() == 401 {
+            return Err("Sign in to see the note's history.".into());
+        }
+        if !resp.ok() {
+            return Err(format!("The server answered {}.", resp.status()));
+        }
+        let h: sync_core::protocol::HistoryResponse =
+            resp.json().await.map_err(|e| e.to_string())?;
+        Ok(h.revisions
+            .into_iter()
+            .map(|r| RevisionView {
+                text: TextView {
+                    title: r.version.title,
+                    content: r.version.content,
+                    deleted: r.version.deleted,
+                },
+                reason: serde_json::to_value(r.reason)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                saved: js_sys::Date::new(&(r.saved_at_ms as f64).into())
+                    .to_locale_string("default", &js_sys::Object::new())
+                    .into(),
+            })
+            .collect())
+    }
+
     /// `navigator.onLine`.
     pub fn is_online() -> bool {
         client::platform::is_online()
@@ -158,8 +268,8 @@ mod imp {
             .into()
     }
 
-    /// One sync run, unless another tab is syncing right now (then `Ok` with a note
-    /// saying so: that tab announces what it changed).
+    /// One sync run, unless another tab is syncing right now (that tab announces what it
+    /// changed). `Ok` carries a notice for the user when edits lost or conflicted.
     pub async fn sync_now() -> Result<String, SyncFailure> {
         let fail = |m: String| SyncFailure {
             needs_sign_in: false,
@@ -172,14 +282,28 @@ mod imp {
         ))
         .await;
         let Some(result) = run else {
-            return Ok("Another tab is syncing".into());
+            return Ok(String::new()); // another tab is syncing; it announces its changes
         };
         match result {
             Ok(r) => {
                 if r.pulled > 0 || r.pushed > 0 {
                     client::tabs::announce_change();
                 }
-                Ok(format!("Synced: {} sent, {} received", r.pushed, r.pulled))
+                let mut notice = Vec::new();
+                if r.superseded > 0 {
+                    notice.push(format!(
+                        "{} of your edits lost to newer edits from another device; open the \
+                         note's History to bring them back.",
+                        r.superseded
+                    ));
+                }
+                if r.conflicts > 0 {
+                    notice.push(format!(
+                        "{} note(s) were edited on two devices at once: choose a version.",
+                        r.conflicts
+                    ));
+                }
+                Ok(notice.join(" "))
             }
             Err(SyncError::Transport(TransportError::Http { status: 401, .. })) => {
                 Err(SyncFailure {
@@ -251,6 +375,21 @@ mod imp {
     /// Server side: never called.
     pub async fn restore_note(_: &str, _: &str, _: &str) -> Result<(), String> {
         Err("notes are restored in the browser".into())
+    }
+
+    /// Server side: never called.
+    pub async fn resolve_note(_: &str, _: &str, _: &str, _: bool) -> Result<(), String> {
+        Err("conflicts are resolved in the browser".into())
+    }
+
+    /// Server side: never called.
+    pub async fn set_strategy(_: &str, _: &str) -> Result<(), String> {
+        Err("settings are changed in the browser".into())
+    }
+
+    /// Server side: never called.
+    pub async fn history(_: &str) -> Result<Vec<super::RevisionView>, String> {
+        Err("history is read in the browser".into())
     }
 
     /// Server side: render as online.

@@ -56,6 +56,8 @@ pub fn App() -> impl IntoView {
 
 /// How often the app syncs while open, when nothing else triggers it.
 pub const SYNC_INTERVAL: Duration = Duration::from_secs(30);
+/// Notes rendered at a time in the list ("Show more" renders the next page).
+pub const LIST_PAGE: usize = 200;
 /// Quiet time after a keystroke before the note is saved locally.
 pub const SAVE_DEBOUNCE: Duration = Duration::from_millis(250);
 /// Quiet time after a local save before it is pushed.
@@ -80,6 +82,10 @@ fn HomePage() -> impl IntoView {
     let (last_error, set_last_error) = signal(None::<String>);
     let (failures, set_failures) = signal(0u32);
     let (message, set_message) = signal(String::new());
+    // How many notes of the (filtered) list are rendered; "Show more" adds a page.
+    let (limit, set_limit) = signal(LIST_PAGE);
+    // The open note's history: None = closed.
+    let (history, set_history) = signal(None::<Result<Vec<browser::RevisionView>, String>>);
     // Account: None = not signed in (notes still work locally).
     let (user, set_user) = signal(None::<String>);
     let (username, set_username) = signal(String::new());
@@ -130,7 +136,10 @@ fn HomePage() -> impl IntoView {
             let result = browser::sync_now().await;
             set_syncing.set(false);
             match result {
-                Ok(_) => {
+                Ok(notice) => {
+                    if !notice.is_empty() {
+                        set_message.set(notice);
+                    }
                     set_failures.set(0);
                     set_last_error.set(None);
                     set_last_synced.set(Some(browser::time_label()));
@@ -221,6 +230,7 @@ fn HomePage() -> impl IntoView {
     };
 
     let open = move |n: &NoteView| {
+        set_history.set(None);
         set_selected.set(Some(n.id.clone()));
         set_title.set(n.title.clone());
         set_content.set(n.content.clone());
@@ -270,6 +280,75 @@ fn HomePage() -> impl IntoView {
         });
     };
 
+    // The open note as the local store has it (sync state, conflict, strategy).
+    let current = move || {
+        let id = selected.get()?;
+        snap.with(|s| s.notes.iter().find(|n| n.id == id).cloned())
+    };
+    // After a local change that should reach the server soon.
+    let changed = move || {
+        browser::announce_change();
+        refresh();
+        schedule(PUSH_DEBOUNCE);
+    };
+    // Resolves the open note's conflict with one version (a delete removes the note).
+    let resolve = move |t: String, c: String, deleted: bool| {
+        let Some(id) = selected.get_untracked() else {
+            return;
+        };
+        spawn_local(async move {
+            match browser::resolve_note(&id, &t, &c, deleted).await {
+                Ok(()) => {
+                    if deleted {
+                        set_selected.set(None);
+                        set_title.set(String::new());
+                        set_content.set(String::new());
+                    } else {
+                        set_title.set(t);
+                        set_content.set(c);
+                    }
+                    set_saved_label.set("Saved on this device".into());
+                    changed();
+                }
+                Err(e) => set_saved_label.set(format!("Not saved: {e}")),
+            }
+        });
+    };
+    let set_note_strategy = move |value: String| {
+        let Some(id) = selected.get_untracked() else {
+            return;
+        };
+        spawn_local(async move {
+            match browser::set_strategy(&id, &value).await {
+                Ok(()) => changed(),
+                Err(e) => set_saved_label.set(format!("Not saved: {e}")),
+            }
+        });
+    };
+    let show_history = move |_| {
+        let Some(id) = selected.get_untracked() else {
+            return;
+        };
+        spawn_local(async move { set_history.set(Some(browser::history(&id).await)) });
+    };
+    let restore_revision = move |t: String, c: String| {
+        let Some(id) = selected.get_untracked() else {
+            return;
+        };
+        spawn_local(async move {
+            match browser::restore_note(&id, &t, &c).await {
+                Ok(()) => {
+                    set_title.set(t);
+                    set_content.set(c);
+                    set_history.set(None);
+                    set_saved_label.set("Restored; saved on this device".into());
+                    changed();
+                }
+                Err(e) => set_saved_label.set(format!("Not restored: {e}")),
+            }
+        });
+    };
+
     let account = move |action: &'static str| {
         let (u, p) = (username.get_untracked(), password.get_untracked());
         spawn_local(async move {
@@ -292,18 +371,25 @@ fn HomePage() -> impl IntoView {
         });
     };
 
-    let visible = move || {
+    // The notes matching the search; only the first `limit` are rendered, so a list of
+    // thousands stays fast.
+    let matching = Memo::new(move |_| {
         let q = query.get().to_lowercase();
-        snap.get()
-            .notes
-            .into_iter()
-            .filter(|n| {
-                q.is_empty()
-                    || n.title.to_lowercase().contains(&q)
-                    || n.content.to_lowercase().contains(&q)
-            })
-            .collect::<Vec<_>>()
-    };
+        snap.with(|s| {
+            s.notes
+                .iter()
+                .filter(|n| {
+                    q.is_empty()
+                        || n.title.to_lowercase().contains(&q)
+                        || n.content.to_lowercase().contains(&q)
+                })
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+    });
+    let visible =
+        move || matching.with(|m| m.iter().take(limit.get()).cloned().collect::<Vec<_>>());
+    let total = move || matching.with(Vec::len);
     let status_line = move || {
         let mut parts = vec![if online.get() { "Online" } else { "Offline" }.to_string()];
         if syncing.get() {
@@ -376,9 +462,12 @@ fn HomePage() -> impl IntoView {
                         <label class="visually-hidden" for="search">"Search notes"</label>
                         <input id="search" type="search" placeholder="Search"
                             prop:value=move || query.get()
-                            on:input=move |ev| set_query.set(event_target_value(&ev))/>
+                            on:input=move |ev| {
+                                set_limit.set(LIST_PAGE);
+                                set_query.set(event_target_value(&ev));
+                            }/>
                     </div>
-                    <ul class="notes" data-testid="notes">
+                    <ul class="notes" data-testid="notes" data-total=move || total().to_string()>
                         <For
                             each=visible
                             key=|n| (n.id.clone(), n.sync.clone(), n.title.clone(), n.content.clone())
@@ -402,6 +491,15 @@ fn HomePage() -> impl IntoView {
                             }
                         />
                     </ul>
+                    <Show when=move || { total() > limit.get() }>
+                        <p class="more">
+                            {move || format!("Showing {} of {} notes. ", limit.get(), total())}
+                            <button type="button"
+                                on:click=move |_| set_limit.update(|l| *l += LIST_PAGE)>
+                                "Show more"
+                            </button>
+                        </p>
+                    </Show>
                 </section>
                 <form class="editor" on:submit=|ev: leptos::ev::SubmitEvent| ev.prevent_default()>
                     <label for="note-title">"Title"</label>
@@ -418,9 +516,107 @@ fn HomePage() -> impl IntoView {
                             {move || saved_label.get()}
                         </span>
                         <Show when=move || selected.get().is_some()>
+                            <button type="button" on:click=show_history>"History"</button>
                             <button type="button" class="danger" on:click=delete>"Delete"</button>
                         </Show>
                     </div>
+                    <Show when=move || selected.get().is_some()>
+                        <label for="strategy">"When edited on two devices at once"</label>
+                        <select id="strategy"
+                            prop:value=move || current().map(|n| n.strategy).unwrap_or_else(|| "default".into())
+                            on:change=move |ev| set_note_strategy(event_target_value(&ev))>
+                            <option value="default">"Use the server's setting"</option>
+                            <option value="lww">"Keep the newest edit"</option>
+                            <option value="merge">"Merge the edits"</option>
+                            <option value="manual">"Ask me"</option>
+                        </select>
+                    </Show>
+                    {move || current().and_then(|n| n.conflict.clone().map(|c| (n, c))).map(|(n, c)| {
+                        let (t0, c0) = (n.title.clone(), n.content.clone());
+                        view! {
+                            <section class="conflict" data-testid="conflict" aria-label="Conflicting versions">
+                                <h2>"Edited on two devices at once"</h2>
+                                <p>"Choose the version to keep, or edit the text above and keep that. "
+                                   "The others stay in the note's history."</p>
+                                <ul>
+                                    <li class="version">
+                                        <h3>"Shown version"</h3>
+                                        <p class="version-title">{n.title.clone()}</p>
+                                        <pre>{n.content.clone()}</pre>
+                                        <button type="button"
+                                            on:click=move |_| resolve(t0.clone(), c0.clone(), false)>
+                                            "Keep this version"
+                                        </button>
+                                    </li>
+                                    {c.versions.into_iter().map(|v| {
+                                        let (t, b, d) = (v.title.clone(), v.content.clone(), v.deleted);
+                                        view! {
+                                            <li class="version">
+                                                <h3>{if d { "Deleted on another device" } else { "Other version" }}</h3>
+                                                <p class="version-title">{v.title}</p>
+                                                <pre>{v.content}</pre>
+                                                <button type="button"
+                                                    on:click=move |_| resolve(t.clone(), b.clone(), d)>
+                                                    {if d { "Delete the note" } else { "Keep this version" }}
+                                                </button>
+                                            </li>
+                                        }
+                                    }).collect_view()}
+                                    {c.proposal.map(|p| {
+                                        let (t, b) = (p.title.clone(), p.content.clone());
+                                        view! {
+                                            <li class="version">
+                                                <h3>"Both edits merged"</h3>
+                                                <p class="version-title">{p.title}</p>
+                                                <pre>{p.content}</pre>
+                                                <button type="button"
+                                                    on:click=move |_| resolve(t.clone(), b.clone(), false)>
+                                                    "Keep the merge"
+                                                </button>
+                                            </li>
+                                        }
+                                    })}
+                                </ul>
+                                <button type="button" on:click=move |_| {
+                                    resolve(title.get_untracked(), content.get_untracked(), false)
+                                }>"Keep the text in the editor"</button>
+                            </section>
+                        }
+                    })}
+                    {move || history.get().map(|h| match h {
+                        Err(e) => view! { <p class="error" role="alert" data-testid="history-error">{e}</p> }.into_any(),
+                        Ok(list) => view! {
+                            <section class="history" data-testid="history" aria-label="History">
+                                <h2>"History"</h2>
+                                <Show when={let empty = list.is_empty(); move || empty}>
+                                    <p>"No earlier versions of this note yet."</p>
+                                </Show>
+                                <ul>
+                                    {list.into_iter().map(|r| {
+                                        let (t, b) = (r.text.title.clone(), r.text.content.clone());
+                                        let why = match r.reason.as_str() {
+                                            "deleted" => "before it was deleted",
+                                            "conflict" => "from a conflict",
+                                            "merged" => "before a merge",
+                                            _ => "earlier version",
+                                        };
+                                        view! {
+                                            <li class="revision">
+                                                <h3>{format!("{} · {why}", r.saved)}</h3>
+                                                <p class="version-title">{r.text.title}</p>
+                                                <pre>{r.text.content}</pre>
+                                                <button type="button"
+                                                    on:click=move |_| restore_revision(t.clone(), b.clone())>
+                                                    "Restore"
+                                                </button>
+                                            </li>
+                                        }
+                                    }).collect_view()}
+                                </ul>
+                                <button type="button" on:click=move |_| set_history.set(None)>"Close history"</button>
+                            </section>
+                        }.into_any(),
+                    })}
                 </form>
             </div>
         </main>

@@ -1,8 +1,9 @@
 //! The IndexedDB [`LocalStore`], through `rexie`.
 //!
-//! Schema (database `tern`, version 1): object store `notes` keyed by `id`, holding
-//! [`LocalNote`] records; object store `meta` with out-of-line string keys (node id,
-//! cursor, clock offset). A sync response is applied in one read-write transaction over
+//! Schema (database `tern`, IndexedDB version [`SCHEMA_VERSION`]): object store `notes`
+//! keyed by `id`, holding [`LocalNote`] records; object store `meta` with out-of-line
+//! string keys (node id, cursor, clock offset, data version). Records are upgraded by
+//! [`crate::local::migrate_record`] when the database is opened, in one transaction. A sync response is applied in one read-write transaction over
 //! both stores, so the cursor never moves without the data it covers.
 
 use rexie::{ObjectStore, Rexie, TransactionMode};
@@ -11,13 +12,16 @@ use sync_core::NoteId;
 use sync_core::protocol::{Change, Cursor, SyncResponse};
 use wasm_bindgen::JsValue;
 
-use crate::local::{LocalNote, LocalStore, META_CURSOR, StoreError, affected_ids, reconcile};
+use crate::local::{
+    DATA_VERSION, LocalNote, LocalStore, META_CURSOR, META_DATA_VERSION, StoreError, affected_ids,
+    migrate_record, reconcile,
+};
 
 const NOTES: &str = "notes";
 const META: &str = "meta";
 /// The local schema version. Bump it, with a migration in [`IdbStore::open`], whenever the
 /// stored shape changes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Tern's notes in the browser's IndexedDB.
 pub struct IdbStore {
@@ -47,7 +51,46 @@ impl IdbStore {
             .build()
             .await
             .map_err(unavailable)?;
-        Ok(Self { db })
+        let store = Self { db };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Brings every record to [`DATA_VERSION`], with the version mark, in one transaction.
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let tx = self
+            .db
+            .transaction(&[NOTES, META], TransactionMode::ReadWrite)
+            .map_err(unavailable)?;
+        let notes = tx.store(NOTES).map_err(unavailable)?;
+        let meta = tx.store(META).map_err(unavailable)?;
+        let from = meta
+            .get(JsValue::from_str(META_DATA_VERSION))
+            .await
+            .map_err(unavailable)?
+            .and_then(|v| v.as_string())
+            .and_then(|v| v.parse::<u32>().ok())
+            .unwrap_or(1);
+        if from >= DATA_VERSION {
+            return tx.done().await.map(drop).map_err(unavailable);
+        }
+        for raw in notes.get_all(None, None).await.map_err(unavailable)? {
+            let mut record: serde_json::Value = serde_wasm_bindgen::from_value(raw)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            migrate_record(from, &mut record);
+            notes
+                .put(&to_js(&record)?, None)
+                .await
+                .map_err(unavailable)?;
+        }
+        meta.put(
+            &JsValue::from_str(&DATA_VERSION.to_string()),
+            Some(&JsValue::from_str(META_DATA_VERSION)),
+        )
+        .await
+        .map_err(unavailable)?;
+        tx.done().await.map_err(unavailable)?;
+        Ok(())
     }
 
     /// Deletes the database `name` (tests).

@@ -155,6 +155,34 @@ pub trait LocalStore {
     -> Result<(), StoreError>;
 }
 
+/// The version of the shape of stored records. Each bump comes with a step in
+/// [`migrate_record`], which every backend runs over its old records when it opens.
+pub const DATA_VERSION: u32 = 2;
+/// The meta key of the data version the store's records have.
+pub const META_DATA_VERSION: &str = "data_version";
+
+/// Upgrades one stored [`LocalNote`] record, as JSON, from data version `from` to
+/// [`DATA_VERSION`]. Stores without a recorded version are at version 1.
+///
+/// - 1 → 2: conflict support. New fields (`base`, `strategy`, `conflict`, ...) get their
+///   defaults, and a note that is synced gets `base`, the text of its server version (its
+///   own text), so that its next edit can be merged three ways.
+pub fn migrate_record(from: u32, record: &mut serde_json::Value) {
+    if from < 2 {
+        if let Some(o) = record.as_object_mut() {
+            let synced = o.get("pending").is_none_or(serde_json::Value::is_null)
+                && o.get("base_version").is_some_and(serde_json::Value::is_u64);
+            if synced && o.get("base").is_none_or(serde_json::Value::is_null) {
+                let text = serde_json::json!({
+                    "title": o.get("title").cloned().unwrap_or_default(),
+                    "content": o.get("content").cloned().unwrap_or_default(),
+                });
+                o.insert("base".into(), text);
+            }
+        }
+    }
+}
+
 /// The meta key of the device's node id.
 pub const META_NODE_ID: &str = "node_id";
 /// The meta key of the pull cursor.
@@ -509,6 +537,35 @@ mod tests {
             note_id: "n".into(),
             outcome,
         }
+    }
+
+    #[test]
+    fn version_1_records_are_migrated() {
+        let mut synced = serde_json::json!({
+            "id": "n", "title": "T", "content": "C", "deleted": false,
+            "hlc": "1764064589123-00000000-d", "base_version": 4, "pending": null,
+            "sync": {"state": "synced"}
+        });
+        let mut pending = synced.clone();
+        pending["pending"] = "c1".into();
+        pending["sync"] = serde_json::json!({"state": "pending"});
+        migrate_record(1, &mut synced);
+        migrate_record(1, &mut pending);
+        let synced: LocalNote = serde_json::from_value(synced).unwrap();
+        let pending: LocalNote = serde_json::from_value(pending).unwrap();
+        assert_eq!(
+            synced.base,
+            Some(Text {
+                title: "T".into(),
+                content: "C".into()
+            })
+        );
+        assert_eq!(pending.base, None, "the base of a pending edit is unknown");
+        assert!(synced.pending_change().is_none());
+        assert_eq!(
+            (synced.strategy, synced.conflict),
+            (Strategy::Default, None)
+        );
     }
 
     #[test]

@@ -39,3 +39,45 @@ async fn notes_survive_reopening_the_database() {
     let again = IdbStore::open("t-reopen").await.unwrap();
     assert_eq!(again.get(&n.id).await.unwrap(), Some(n));
 }
+
+/// A database written by the previous version of the app (schema 1, records without the
+/// conflict fields) is upgraded when opened: nothing lost, synced notes get their base.
+#[wasm_bindgen_test]
+async fn a_version_1_database_is_migrated() {
+    use rexie::{ObjectStore, Rexie, TransactionMode};
+    let name = "t-migrate";
+    IdbStore::delete(name).await.unwrap();
+    let old = Rexie::builder(name)
+        .version(1)
+        .add_object_store(ObjectStore::new("notes").key_path("id"))
+        .add_object_store(ObjectStore::new("meta"))
+        .build()
+        .await
+        .unwrap();
+    let record = serde_json::json!({
+        "id": "old", "title": "From v1", "content": "kept", "deleted": false,
+        "hlc": "1764064589123-00000000-d", "base_version": 3, "pending": null,
+        "sync": {"state": "synced"}
+    });
+    let tx = old
+        .transaction(&["notes"], TransactionMode::ReadWrite)
+        .unwrap();
+    // A plain JS object, as the old version stored it.
+    let js = js_sys::JSON::parse(&record.to_string()).unwrap();
+    tx.store("notes").unwrap().put(&js, None).await.unwrap();
+    tx.done().await.unwrap();
+    old.close();
+
+    let store = IdbStore::open(name).await.unwrap();
+    let n = store
+        .get(&"old".into())
+        .await
+        .unwrap()
+        .expect("the old note is still there");
+    assert_eq!((n.title.as_str(), n.content.as_str()), ("From v1", "kept"));
+    assert_eq!(n.base.map(|b| b.content), Some("kept".into()));
+    assert_eq!(
+        store.get_meta("data_version").await.unwrap().as_deref(),
+        Some("2")
+    );
+}
