@@ -44,9 +44,11 @@ try {
   console.error(`seeded ${N} notes`);
   const loadStart = Date.now();
   await openApp(page, server.base);
-  await page.waitForFunction((n) => document.querySelectorAll('li.note').length === n, N, {
-    timeout: 120_000,
-  });
+  // The list renders the first page (200) of the matching notes and says how many match.
+  const listed = (n) =>
+    document.querySelector('ul.notes')?.dataset.total === String(n) &&
+    document.querySelectorAll('li.note').length === Math.min(n, 200);
+  await page.waitForFunction(listed, N, { timeout: 120_000 });
   const coldLoad = Date.now() - loadStart;
   console.error(`listed after ${coldLoad} ms`);
 
@@ -60,7 +62,9 @@ try {
           el.value = value;
           el.dispatchEvent(new Event('input', { bubbles: true }));
           const check = () => {
-            if (document.querySelectorAll('li.note').length === until) {
+            const list = document.querySelector('ul.notes');
+            const rows = document.querySelectorAll('li.note').length;
+            if (list.dataset.total === String(until) && rows === Math.min(until, 200)) {
               requestAnimationFrame(() => ok(performance.now() - t0));
             } else {
               requestAnimationFrame(check);
@@ -118,8 +122,8 @@ try {
   const f = (x) => x.toFixed(1).padStart(8);
   console.log(`Tern client figures, headless Chromium, ${N} notes in IndexedDB (median of ${RUNS})`);
   console.log(`page load to ${N} notes listed   ${f(coldLoad)} ms (includes wasm start and IndexedDB read)`);
-  console.log(`search (filter to ${groceries})        ${f(median(search))} ms   target < 100`);
-  console.log(`list render (all ${N})           ${f(median(render))} ms   target < 100`);
+  console.log(`search (filter to ${groceries}, first 200 shown) ${f(median(search))} ms   target < 100`);
+  console.log(`list render (${N}, first 200 shown)  ${f(median(render))} ms   target < 100`);
   console.log(`keystroke to next frame (UI)     ${f(median(keystroke))} ms   target < 16`);
   console.log(`local save incl. 250 ms debounce ${f(median(save))} ms`);
 } finally {
