@@ -456,6 +456,9 @@ fn HomePage() -> impl IntoView {
                 </p>
             </Show>
             <div class="layout">
+                // Type-erased halves (`into_any`): one concrete view type for the whole page is
+                // too deep for the compiler's release build.
+                {view! {
                 <section class="list" aria-label="Notes">
                     <div class="row">
                         <button type="button" on:click=new_note>"New note"</button>
@@ -501,6 +504,8 @@ fn HomePage() -> impl IntoView {
                         </p>
                     </Show>
                 </section>
+                }.into_any()}
+                {view! {
                 <form class="editor" on:submit=|ev: leptos::ev::SubmitEvent| ev.prevent_default()>
                     <label for="note-title">"Title"</label>
                     <input id="note-title" name="title"
@@ -582,6 +587,7 @@ fn HomePage() -> impl IntoView {
                                 }>"Keep the text in the editor"</button>
                             </section>
                         }
+                        .into_any()
                     })}
                     {move || history.get().map(|h| match h {
                         Err(e) => view! { <p class="error" role="alert" data-testid="history-error">{e}</p> }.into_any(),
@@ -618,6 +624,7 @@ fn HomePage() -> impl IntoView {
                         }.into_any(),
                     })}
                 </form>
+                }.into_any()}
             </div>
         </main>
     }

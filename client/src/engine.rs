@@ -3,7 +3,7 @@
 //! Written once against [`LocalStore`] and [`Transport`]; the browser plugs in IndexedDB
 //! and `gloo-net`, native tests plug in memory and an HTTP client against a real server.
 
-use sync_core::limits::MAX_CHANGES_PER_REQUEST;
+use sync_core::limits::{MAX_CHANGES_PER_REQUEST, MAX_REQUEST_BYTES};
 use sync_core::protocol::{ChangeOutcome, ErrorBody, PROTOCOL_VERSION, SyncRequest, SyncResponse};
 
 use crate::local::{LocalStore, META_CLOCK_OFFSET, StoreError};
@@ -80,6 +80,9 @@ pub fn backoff_delay_ms(failures: u32, rand: f64) -> u64 {
     cap / 2 + (rand.clamp(0.0, 1.0) * (cap / 2) as f64) as u64
 }
 
+/// Budget for the changes of one request: half the server's body limit, leaving room.
+pub const REQUEST_BUDGET_BYTES: usize = MAX_REQUEST_BYTES / 2;
+
 /// Most request rounds in one run, so a misbehaving server cannot spin the client forever.
 pub const MAX_ROUNDS: usize = 1000;
 
@@ -97,8 +100,20 @@ pub async fn sync<S: LocalStore, T: Transport>(
             .filter_map(|n| n.pending_change())
             .collect();
         changes.sort_by(|a, b| a.hlc.cmp(&b.hlc));
-        let more_to_push = changes.len() > MAX_CHANGES_PER_REQUEST;
-        changes.truncate(MAX_CHANGES_PER_REQUEST);
+        // At most MAX_CHANGES_PER_REQUEST changes and about half the body limit per
+        // request (large notes carry their base text too); the rest go in the next round.
+        let mut bytes = 0;
+        let fits = changes
+            .iter()
+            .take(MAX_CHANGES_PER_REQUEST)
+            .take_while(|c| {
+                bytes += serde_json::to_vec(c).map_or(0, |v| v.len());
+                bytes <= REQUEST_BUDGET_BYTES
+            })
+            .count()
+            .max(1);
+        let more_to_push = changes.len() > fits;
+        changes.truncate(fits);
         let request = SyncRequest {
             protocol: PROTOCOL_VERSION,
             cursor: store.cursor().await?,

@@ -239,6 +239,7 @@ async fn the_openapi_document_describes_every_route() {
         "/auth/signout",
         "/auth/me",
         "/healthz",
+        "/notes/{id}/history",
     ] {
         assert!(
             doc["paths"].get(path).is_some(),

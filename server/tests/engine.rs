@@ -139,3 +139,32 @@ async fn a_pending_edit_survives_a_pull_and_a_401_keeps_every_note() {
     assert_eq!(a.list().await.unwrap()[0].content, "a's later edit");
     assert_eq!(b.list().await.unwrap()[0].content, "a's later edit");
 }
+
+#[tokio::test]
+async fn many_large_notes_are_pushed_in_requests_under_the_size_limit() {
+    let app = spawn_app().await;
+    let (laptop, phone) = (device().await, device().await);
+    // 40 notes of 200 KiB: 8 MB of text, and twice that once edited (with the base text):
+    // more than one request may carry.
+    let big = "x".repeat(200 * 1024);
+    for i in 0..40 {
+        laptop.create(&format!("Big {i}"), &big).await.unwrap();
+    }
+    let report = engine::sync(laptop.store(), &Http(&app)).await.unwrap();
+    assert!(
+        report.rounds >= 2,
+        "split into several requests: {report:?}"
+    );
+    assert_eq!(report.pushed, 40);
+    engine::sync(phone.store(), &Http(&app)).await.unwrap();
+    assert_eq!(phone.list().await.unwrap().len(), 40);
+    for n in laptop.list().await.unwrap() {
+        laptop
+            .edit(&n.id, &n.title, &format!("{big}y"))
+            .await
+            .unwrap();
+    }
+    let report = engine::sync(laptop.store(), &Http(&app)).await.unwrap();
+    assert_eq!(report.pushed, 40);
+    assert_eq!(laptop.unsynced_count().await.unwrap(), 0);
+}
