@@ -150,6 +150,7 @@ mod imp {
         title: &str,
         content: &str,
     ) -> Result<String, String> {
+        let _saving = crate::pwa::SaveGuard::new(); // an update reloads only after this
         let notes = notes().await?;
         let saved = match id {
             None => notes.create(title, content).await.map(Some),
@@ -158,7 +159,7 @@ mod imp {
         match saved {
             Ok(Some(n)) => Ok(n.id.0),
             Ok(None) => Err("the note no longer exists".into()),
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(crate::pwa::describe_storage_error(&e.to_string())),
         }
     }
 
@@ -311,7 +312,10 @@ mod imp {
                     message: "Sign in to sync. Your notes stay on this device.".into(),
                 })
             }
-            Err(e) => Err(fail(e.to_string())),
+            Err(e) => {
+                crate::pwa::request_background_sync(); // the worker retries when back online
+                Err(fail(e.to_string()))
+            }
         }
     }
 

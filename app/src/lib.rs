@@ -8,6 +8,7 @@
 //! [`browser`], which do nothing on the server, so components carry no `cfg`.
 
 pub mod browser;
+pub mod pwa;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -28,6 +29,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
+                <meta name="theme-color" content="#0b5cad"/>
+                <link rel="manifest" href="/manifest.webmanifest"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <link rel="apple-touch-icon" href="/icons/icon-192.png"/>
+                <pwa::BuildMeta/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -185,7 +191,18 @@ fn HomePage() -> impl IntoView {
     });
     let _ = window_event_listener(leptos::ev::online, move |_| {
         set_online.set(true);
-        sync_now();
+        if user.get_untracked().is_some() {
+            sync_now();
+            return;
+        }
+        // Started offline: the session could not be checked then; check it now.
+        spawn_local(async move {
+            if let Some(name) = browser::whoami().await {
+                set_user.set(Some(name));
+                set_message.set(String::new());
+            }
+            sync_now();
+        });
     });
     let _ = window_event_listener(leptos::ev::offline, move |_| set_online.set(false));
 
@@ -405,6 +422,7 @@ fn HomePage() -> impl IntoView {
 
     view! {
         <main data-ready=move || ready.get().to_string()>
+            <pwa::PwaBanner/>
             <header>
                 <h1>"Tern"</h1>
                 <p class="status" role="status" data-testid="status"

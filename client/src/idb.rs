@@ -28,8 +28,28 @@ pub struct IdbStore {
     db: Rexie,
 }
 
-fn unavailable(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Unavailable(e.to_string())
+fn unavailable(e: impl std::error::Error) -> StoreError {
+    // rexie's errors say only "idb error"; the browser's reason is in the source chain.
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        message = format!("{message}: {s}");
+        source = s.source();
+    }
+    StoreError::Unavailable(message)
+}
+
+/// Waits for a read-write transaction to commit. The browser aborts a transaction it cannot
+/// write (in practice: storage is full, `QuotaExceededError`; rexie does not expose the
+/// reason) and rexie reports that as a successful `done()`; it is an error here.
+async fn committed(tx: rexie::Transaction) -> Result<(), StoreError> {
+    if tx.done().await.map_err(unavailable)?.is_committed() {
+        Ok(())
+    } else {
+        Err(StoreError::Unavailable(
+            "the browser aborted the write: storage is full (or unavailable)".into(),
+        ))
+    }
 }
 
 fn to_js<T: Serialize>(v: &T) -> Result<JsValue, StoreError> {
@@ -93,6 +113,12 @@ impl IdbStore {
         Ok(())
     }
 
+    /// Closes the connection (the service worker closes it after each sync, so it never
+    /// holds up a schema upgrade by a newer build).
+    pub fn close(self) {
+        self.db.close();
+    }
+
     /// Deletes the database `name` (tests).
     pub async fn delete(name: &str) -> Result<(), StoreError> {
         Rexie::delete(name).await.map_err(unavailable)
@@ -120,7 +146,7 @@ impl LocalStore for IdbStore {
             .map_err(unavailable)?;
         let store = tx.store(NOTES).map_err(unavailable)?;
         store.put(&to_js(note)?, None).await.map_err(unavailable)?;
-        tx.done().await.map_err(unavailable)?;
+        committed(tx).await?;
         Ok(())
     }
 
@@ -157,7 +183,7 @@ impl LocalStore for IdbStore {
             .put(&JsValue::from_str(value), Some(&JsValue::from_str(key)))
             .await
             .map_err(unavailable)?;
-        tx.done().await.map_err(unavailable)?;
+        committed(tx).await?;
         Ok(())
     }
 
@@ -196,7 +222,7 @@ impl LocalStore for IdbStore {
         )
         .await
         .map_err(unavailable)?;
-        tx.done().await.map_err(unavailable)?;
+        committed(tx).await?;
         Ok(())
     }
 }

@@ -20,10 +20,14 @@ function freePort() {
   });
 }
 
-/** Starts the server; resolves once /healthz answers 200. */
-export async function startServer() {
-  const port = await freePort();
-  const dataDir = mkdtempSync(join(tmpdir(), 'tern-e2e-'));
+/**
+ * Starts the server; resolves once /healthz answers 200. By default on a free port with a
+ * fresh data dir; `port` and `dataDir` restart it where an earlier one ran (same origin,
+ * same database), `env` adds variables (e.g. `TERN_BUILD_ID`, a new deployment).
+ */
+export async function startServer({ port, dataDir, env = {} } = {}) {
+  port ??= await freePort();
+  dataDir ??= mkdtempSync(join(tmpdir(), 'tern-e2e-'));
   const base = `http://127.0.0.1:${port}`;
   const bin = process.env.TERN_SERVER_BIN ?? join(ROOT, 'target/debug/server');
   const proc = spawn(bin, [], {
@@ -37,6 +41,7 @@ export async function startServer() {
       LEPTOS_SITE_ROOT: join(ROOT, 'target/site'),
       LEPTOS_SITE_PKG_DIR: 'pkg',
       RUST_LOG: process.env.RUST_LOG ?? 'warn',
+      ...env,
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -53,10 +58,13 @@ export async function startServer() {
   }
   return {
     base,
-    async stop() {
+    port,
+    dataDir,
+    /** Stops the server; `keepData` keeps the database for a restart. */
+    async stop({ keepData = false } = {}) {
       proc.kill('SIGTERM');
       await exited;
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!keepData) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
@@ -66,24 +74,56 @@ const FLAGS = [
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
 ];
 
-/** A separate browser profile (its own user data dir: its own IndexedDB). */
-export async function openProfile() {
-  const dir = mkdtempSync(join(tmpdir(), 'tern-profile-'));
+/**
+ * A separate browser profile (its own user data dir: its own IndexedDB, service workers
+ * and caches), in its own browser process. `dir` reopens a profile closed with
+ * `close({ keepProfile: true })`; `offline` starts the browser with the network off.
+ */
+export async function openProfile(dir, { offline = false } = {}) {
+  dir ??= mkdtempSync(join(tmpdir(), 'tern-profile-'));
   const context = await chromium.launchPersistentContext(dir, {
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     headless: true,
     args: FLAGS,
+    offline,
   });
   const page = context.pages()[0] ?? (await context.newPage());
   page.on('pageerror', (e) => console.error('[page error]', e.message));
   return {
+    dir,
     context,
     page,
-    async close() {
+    /** Closes the browser; `keepProfile` keeps its data for `openProfile(dir)`. */
+    async close({ keepProfile = false } = {}) {
       await context.close();
-      rmSync(dir, { recursive: true, force: true });
+      if (!keepProfile) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Takes the profile offline: network emulation for its pages and service workers, and
+ * every request of the app's origin refused. Playwright applies the emulation to pages
+ * first and workers second; a page that hears `offline` at once hands its sync to the
+ * worker (Background Sync), whose request could slip out in between. Real connectivity
+ * loss has no such gap, so the route closes it.
+ */
+export async function goOffline(context) {
+  await context.route('**/*', (route) => route.abort('internetdisconnected'));
+  await context.setOffline(true);
+}
+
+/** Undoes `goOffline`. */
+export async function goOnline(context) {
+  await context.unrouteAll({ behavior: 'wait' });
+  await context.setOffline(false);
+}
+
+/** Waits until a service worker controls `page` (it claims the page on first install). */
+export async function waitForController(page) {
+  await page.waitForFunction(() => navigator.serviceWorker?.controller?.state === 'activated', null, {
+    timeout: 30_000,
+  });
 }
 
 /** Opens the app and waits until it is hydrated and has read the local store. */

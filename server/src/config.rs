@@ -10,6 +10,7 @@
 //! | `TERN_COOKIE_SECURE` | `false` on a loopback address, else `true` | mark the session cookie `Secure` (HTTPS only) |
 //! | `TERN_CONFLICT_STRATEGY` | `merge` | how concurrent edits of notes without their own setting are resolved: `lww`, `merge` or `manual` |
 //! | `TERN_HISTORY_LIMIT` | `50` | revisions kept per note (1 to 1000) |
+//! | `TERN_BUILD_ID` | a hash of the site's files | the build id in the service worker and the page (`[A-Za-z0-9._-]`, at most 64) |
 //! | `RUST_LOG` | `info` | log filter (`tracing_subscriber::EnvFilter` syntax) |
 
 use std::env;
@@ -32,6 +33,8 @@ pub struct Config {
     pub db_bin: Option<PathBuf>,
     /// Whether the session cookie is `Secure`.
     pub cookie_secure: bool,
+    /// The build id (`None`: hash the site's files).
+    pub build_id: Option<String>,
     /// Log filter.
     pub log: String,
     /// Conflict strategy and history size.
@@ -107,9 +110,21 @@ impl Config {
                 }
             },
         };
+        let build_id = get("TERN_BUILD_ID");
+        if let Some(id) = build_id
+            .as_deref()
+            .filter(|id| !crate::pwa::valid_build_id(id))
+        {
+            return Err(ConfigError {
+                var: "TERN_BUILD_ID",
+                value: id.into(),
+                why: "use 1 to 64 letters, digits, '.', '_' or '-'".into(),
+            });
+        }
         Ok(Self {
             addr,
             cookie_secure,
+            build_id,
             conflicts: crate::store::Conflicts {
                 default,
                 history_limit,
@@ -148,6 +163,7 @@ impl fmt::Debug for Config {
             .field("data_dir", &self.data_dir)
             .field("db_bin", &self.db_bin)
             .field("cookie_secure", &self.cookie_secure)
+            .field("build_id", &self.build_id)
             .field("log", &self.log)
             .field("conflicts", &self.conflicts)
             .finish()
@@ -201,6 +217,19 @@ mod tests {
     fn a_bad_address_names_the_variable() {
         let e = config(&[("TERN_ADDR", "nope")]).unwrap_err().to_string();
         assert!(e.starts_with("TERN_ADDR=\"nope\" is not valid"), "{e}");
+    }
+
+    #[test]
+    fn a_build_id_must_be_safe_to_embed() {
+        assert_eq!(
+            config(&[("TERN_BUILD_ID", "r42")])
+                .unwrap()
+                .build_id
+                .as_deref(),
+            Some("r42")
+        );
+        let e = config(&[("TERN_BUILD_ID", "a'b")]).unwrap_err().to_string();
+        assert!(e.starts_with("TERN_BUILD_ID=\"a'b\" is not valid"), "{e}");
     }
 
     #[test]

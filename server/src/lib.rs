@@ -10,6 +10,7 @@
 //! - [`auth`]: accounts (argon2id) and sessions (cookie or bearer token).
 //! - [`api`]: `POST /sync`, `/auth/*`, `GET /healthz`, `GET /api/openapi.json`.
 //! - [`error`]: API errors and their one mapping to HTTP.
+//! - [`pwa`]: `GET /sw.js`, the service worker of this build.
 //!
 //! [`router`] builds the whole app; [`serve`] runs it on a listener until a shutdown
 //! future resolves. Tests bind port 0 and use a fresh database each.
@@ -19,6 +20,7 @@ pub mod auth;
 pub mod config;
 pub mod embedded;
 pub mod error;
+pub mod pwa;
 pub mod store;
 
 use std::future::Future;
@@ -35,12 +37,22 @@ impl AppState {
     /// State for a store; accounts live in the same database.
     pub fn new(store: Arc<MongoStore>, leptos: LeptosOptions, cookie_secure: bool) -> Self {
         let accounts = Arc::new(auth::Accounts::new(store.database().clone()));
+        let sw = Arc::new(pwa::ServiceWorker::new(&leptos, None));
         Self {
             store,
             accounts,
             cookie_secure,
             leptos,
+            sw,
         }
+    }
+
+    /// Uses the build id `id` (from `TERN_BUILD_ID`) instead of the hash of the site's files.
+    pub fn with_build_id(mut self, id: Option<String>) -> Self {
+        if id.is_some() {
+            self.sw = Arc::new(pwa::ServiceWorker::new(&self.leptos, id));
+        }
+        self
     }
 }
 
@@ -55,6 +67,8 @@ pub struct AppState {
     pub cookie_secure: bool,
     /// Leptos' settings (site root, output name).
     pub leptos: LeptosOptions,
+    /// The service worker of this build.
+    pub sw: Arc<pwa::ServiceWorker>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -68,9 +82,16 @@ impl FromRef<AppState> for LeptosOptions {
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
     let leptos = state.leptos.clone();
+    let build = app::pwa::BuildId(state.sw.build().to_owned());
     Router::new()
         .merge(api::routes())
-        .leptos_routes(&state, routes, move || app::shell(leptos.clone()))
+        .merge(pwa::routes())
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || leptos::prelude::provide_context(build.clone()),
+            move || app::shell(leptos.clone()),
+        )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             app::shell,
         ))
