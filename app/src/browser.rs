@@ -71,8 +71,9 @@ pub struct SyncFailure {
 }
 
 pub use imp::{
-    account, announce_change, backoff_ms, delete_note, history, is_online, on_change, resolve_note,
-    restore_note, save_note, set_strategy, sign_out, snapshot, sync_now, time_label, whoami,
+    account, announce_change, backoff_ms, delete_note, history, is_online, on_change,
+    on_store_closed, resolve_note, restore_note, save_note, set_strategy, sign_out, snapshot,
+    sync_now, time_label, whoami,
 };
 
 #[cfg(feature = "hydrate")]
@@ -247,6 +248,16 @@ mod imp {
         client::platform::is_online()
     }
 
+    /// Calls `f` with what to tell the user when a newer build (another tab) upgrades the
+    /// local database and this page's store closes.
+    pub fn on_store_closed(f: impl Fn(String) + 'static) {
+        let handle =
+            leptos::prelude::window_event_listener_untyped(client::idb::CLOSED_EVENT, move |_| {
+                f(client::idb::CLOSED_FOR_UPGRADE.to_owned())
+            });
+        std::mem::forget(handle); // for the page's lifetime
+    }
+
     /// Tells other tabs the local store changed.
     pub fn announce_change() {
         client::tabs::announce_change();
@@ -400,6 +411,9 @@ mod imp {
     pub fn is_online() -> bool {
         true
     }
+
+    /// Server side: never called.
+    pub fn on_store_closed(_: impl Fn(String) + 'static) {}
 
     /// Server side: never called.
     pub fn announce_change() {}

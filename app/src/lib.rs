@@ -182,6 +182,7 @@ fn HomePage() -> impl IntoView {
             }
             set_user.set(browser::whoami().await);
             browser::on_change(refresh);
+            browser::on_store_closed(move |m| set_last_error.set(Some(m)));
             set_ready.set(true);
             if user.get_untracked().is_none() {
                 set_message.set("Notes are saved on this device. Sign in to sync them.".into());

@@ -6,6 +6,9 @@
 //! [`crate::local::migrate_record`] when the database is opened, in one transaction. A sync response is applied in one read-write transaction over
 //! both stores, so the cursor never moves without the data it covers.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use rexie::{ObjectStore, Rexie, TransactionMode};
 use serde::Serialize;
 use sync_core::NoteId;
@@ -24,9 +27,21 @@ const META: &str = "meta";
 pub const SCHEMA_VERSION: u32 = 2;
 
 /// Tern's notes in the browser's IndexedDB.
+///
+/// When another page or worker (a newer build) asks to upgrade the database, this store
+/// closes its connection at once, so the upgrade is never blocked by an old tab; its later
+/// calls fail with [`CLOSED_FOR_UPGRADE`] and the global scope receives the DOM event
+/// [`CLOSED_EVENT`], on which the page asks the user to reload.
 pub struct IdbStore {
-    db: Rexie,
+    db: Rc<RefCell<Option<Rexie>>>,
+    _watch: Option<watch::VersionWatch>,
 }
+
+/// The error of calls made after the store closed for another page's upgrade.
+pub const CLOSED_FOR_UPGRADE: &str =
+    "Tern was updated in another tab: reload this page to keep working (saved notes are safe)";
+/// The event dispatched on the global scope when the store closed for an upgrade.
+pub const CLOSED_EVENT: &str = "tern-store-closed";
 
 fn unavailable(e: impl std::error::Error) -> StoreError {
     // rexie's errors say only "idb error"; the browser's reason is in the source chain.
@@ -71,17 +86,25 @@ impl IdbStore {
             .build()
             .await
             .map_err(unavailable)?;
-        let store = Self { db };
+        let db = Rc::new(RefCell::new(Some(db)));
+        let watch = watch::VersionWatch::start(name, db.clone()).await;
+        let store = Self { db, _watch: watch };
         store.migrate().await?;
         Ok(store)
     }
 
+    /// A transaction, unless the store was closed for an upgrade.
+    fn tx(&self, stores: &[&str], mode: TransactionMode) -> Result<rexie::Transaction, StoreError> {
+        let db = self.db.borrow();
+        let db = db
+            .as_ref()
+            .ok_or_else(|| StoreError::Unavailable(CLOSED_FOR_UPGRADE.into()))?;
+        db.transaction(stores, mode).map_err(unavailable)
+    }
+
     /// Brings every record to [`DATA_VERSION`], with the version mark, in one transaction.
     async fn migrate(&self) -> Result<(), StoreError> {
-        let tx = self
-            .db
-            .transaction(&[NOTES, META], TransactionMode::ReadWrite)
-            .map_err(unavailable)?;
+        let tx = self.tx(&[NOTES, META], TransactionMode::ReadWrite)?;
         let notes = tx.store(NOTES).map_err(unavailable)?;
         let meta = tx.store(META).map_err(unavailable)?;
         let from = meta
@@ -116,7 +139,9 @@ impl IdbStore {
     /// Closes the connection (the service worker closes it after each sync, so it never
     /// holds up a schema upgrade by a newer build).
     pub fn close(self) {
-        self.db.close();
+        if let Some(db) = self.db.borrow_mut().take() {
+            db.close();
+        }
     }
 
     /// Deletes the database `name` (tests).
@@ -127,10 +152,7 @@ impl IdbStore {
 
 impl LocalStore for IdbStore {
     async fn get(&self, id: &NoteId) -> Result<Option<LocalNote>, StoreError> {
-        let tx = self
-            .db
-            .transaction(&[NOTES], TransactionMode::ReadOnly)
-            .map_err(unavailable)?;
+        let tx = self.tx(&[NOTES], TransactionMode::ReadOnly)?;
         let store = tx.store(NOTES).map_err(unavailable)?;
         let v = store
             .get(JsValue::from_str(id.as_str()))
@@ -140,10 +162,7 @@ impl LocalStore for IdbStore {
     }
 
     async fn put(&self, note: &LocalNote) -> Result<(), StoreError> {
-        let tx = self
-            .db
-            .transaction(&[NOTES], TransactionMode::ReadWrite)
-            .map_err(unavailable)?;
+        let tx = self.tx(&[NOTES], TransactionMode::ReadWrite)?;
         let store = tx.store(NOTES).map_err(unavailable)?;
         store.put(&to_js(note)?, None).await.map_err(unavailable)?;
         committed(tx).await?;
@@ -151,20 +170,14 @@ impl LocalStore for IdbStore {
     }
 
     async fn list(&self) -> Result<Vec<LocalNote>, StoreError> {
-        let tx = self
-            .db
-            .transaction(&[NOTES], TransactionMode::ReadOnly)
-            .map_err(unavailable)?;
+        let tx = self.tx(&[NOTES], TransactionMode::ReadOnly)?;
         let store = tx.store(NOTES).map_err(unavailable)?;
         let all = store.get_all(None, None).await.map_err(unavailable)?;
         all.into_iter().map(from_js).collect()
     }
 
     async fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError> {
-        let tx = self
-            .db
-            .transaction(&[META], TransactionMode::ReadOnly)
-            .map_err(unavailable)?;
+        let tx = self.tx(&[META], TransactionMode::ReadOnly)?;
         let store = tx.store(META).map_err(unavailable)?;
         let v = store
             .get(JsValue::from_str(key))
@@ -174,10 +187,7 @@ impl LocalStore for IdbStore {
     }
 
     async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        let tx = self
-            .db
-            .transaction(&[META], TransactionMode::ReadWrite)
-            .map_err(unavailable)?;
+        let tx = self.tx(&[META], TransactionMode::ReadWrite)?;
         let store = tx.store(META).map_err(unavailable)?;
         store
             .put(&JsValue::from_str(value), Some(&JsValue::from_str(key)))
@@ -196,10 +206,7 @@ impl LocalStore for IdbStore {
         sent: &[Change],
         response: &SyncResponse,
     ) -> Result<(), StoreError> {
-        let tx = self
-            .db
-            .transaction(&[NOTES, META], TransactionMode::ReadWrite)
-            .map_err(unavailable)?;
+        let tx = self.tx(&[NOTES, META], TransactionMode::ReadWrite)?;
         let notes = tx.store(NOTES).map_err(unavailable)?;
         let meta = tx.store(META).map_err(unavailable)?;
         for id in affected_ids(response) {
@@ -224,5 +231,77 @@ impl LocalStore for IdbStore {
         .map_err(unavailable)?;
         committed(tx).await?;
         Ok(())
+    }
+}
+
+/// A second, raw connection to the database that only listens for `versionchange` (rexie
+/// does not expose its own connection's events). Both connections close when it fires.
+mod watch {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use js_sys::{Function, Promise, Reflect};
+    use rexie::Rexie;
+    use wasm_bindgen::closure::Closure;
+    use wasm_bindgen::{JsCast, JsValue};
+    use wasm_bindgen_futures::JsFuture;
+
+    use super::CLOSED_EVENT;
+
+    pub struct VersionWatch {
+        conn: JsValue,
+        _on_change: Closure<dyn FnMut(JsValue)>,
+    }
+
+    impl Drop for VersionWatch {
+        fn drop(&mut self) {
+            close(&self.conn);
+        }
+    }
+
+    fn close(conn: &JsValue) {
+        if let Ok(f) = Reflect::get(conn, &"close".into()).and_then(|f| f.dyn_into::<Function>()) {
+            let _ = f.call0(conn);
+        }
+    }
+
+    impl VersionWatch {
+        /// Opens the watching connection; `None` if the browser refuses (then an upgrade by
+        /// a newer build waits until this page is closed, as without the watch).
+        pub async fn start(name: &str, db: Rc<RefCell<Option<Rexie>>>) -> Option<Self> {
+            let global = js_sys::global();
+            let factory = Reflect::get(&global, &"indexedDB".into()).ok()?;
+            let open: Function = Reflect::get(&factory, &"open".into())
+                .ok()?
+                .dyn_into()
+                .ok()?;
+            let request = open.call1(&factory, &JsValue::from_str(name)).ok()?;
+            // Wait for the request's success (or error) event.
+            let done = Promise::new(&mut |resolve, reject| {
+                let _ = Reflect::set(&request, &"onsuccess".into(), &resolve);
+                let _ = Reflect::set(&request, &"onerror".into(), &reject);
+            });
+            JsFuture::from(done).await.ok()?;
+            let conn = Reflect::get(&request, &"result".into()).ok()?;
+            let watched = conn.clone();
+            let on_change = Closure::<dyn FnMut(JsValue)>::new(move |_event: JsValue| {
+                close(&watched);
+                if let Ok(mut slot) = db.try_borrow_mut() {
+                    if let Some(rexie) = slot.take() {
+                        rexie.close();
+                    }
+                }
+                if let Ok(event) = web_sys::Event::new(CLOSED_EVENT) {
+                    if let Ok(target) = js_sys::global().dyn_into::<web_sys::EventTarget>() {
+                        let _ = target.dispatch_event(&event);
+                    }
+                }
+            });
+            Reflect::set(&conn, &"onversionchange".into(), on_change.as_ref()).ok()?;
+            Some(Self {
+                conn,
+                _on_change: on_change,
+            })
+        }
     }
 }

@@ -81,3 +81,68 @@ async fn a_version_1_database_is_migrated() {
         Some("2")
     );
 }
+
+/// A newer build opening the database with a higher version is not blocked by this older
+/// connection: the store closes itself, tells the page (event `tern-store-closed`), and
+/// refuses further calls with a message that says to reload (it never writes into a schema
+/// it does not know).
+#[wasm_bindgen_test]
+async fn an_upgrade_by_a_newer_build_closes_the_old_store_and_says_so() {
+    use futures::future::{Either, select};
+    use rexie::{ObjectStore, Rexie};
+    use std::cell::Cell;
+    use std::rc::Rc;
+    use wasm_bindgen::closure::Closure;
+    use wasm_bindgen_futures::JsFuture;
+    let name = "t-upgrade";
+    IdbStore::delete(name).await.unwrap();
+    let old = IdbStore::open(name).await.unwrap();
+    let notes = client::local::Notes::open(old).await.unwrap();
+    let kept = notes.create("Before the update", "safe").await.unwrap();
+    let told = Rc::new(Cell::new(false));
+    let flag = told.clone();
+    let listener = Closure::<dyn FnMut()>::new(move || flag.set(true));
+    let add: js_sys::Function = js_sys::Reflect::get(&js_sys::global(), &"addEventListener".into())
+        .unwrap()
+        .into();
+    add.call2(
+        &js_sys::global(),
+        &client::idb::CLOSED_EVENT.into(),
+        listener.as_ref(),
+    )
+    .unwrap();
+
+    let newer = Rexie::builder(name)
+        .version(client::idb::SCHEMA_VERSION + 1)
+        .add_object_store(ObjectStore::new("notes").key_path("id"))
+        .add_object_store(ObjectStore::new("meta"))
+        .add_object_store(ObjectStore::new("added_later"))
+        .build();
+    let timeout = JsFuture::from(js_sys::Promise::new(&mut |resolve, _| {
+        let set_timeout: js_sys::Function =
+            js_sys::Reflect::get(&js_sys::global(), &"setTimeout".into())
+                .unwrap()
+                .into();
+        set_timeout
+            .call2(&js_sys::global(), &resolve, &5000.into())
+            .unwrap();
+    }));
+    let newer = match select(Box::pin(newer), Box::pin(timeout)).await {
+        Either::Left((db, _)) => db.expect("the newer build opens the database"),
+        Either::Right(_) => panic!("the upgrade was blocked by the old connection"),
+    };
+    assert!(told.get(), "the page is told");
+    let err = notes.store().get(&kept.id).await.unwrap_err();
+    assert!(err.to_string().contains("reload this page"), "{err}");
+    // The note written before the upgrade is in the upgraded database.
+    let tx = newer
+        .transaction(&["notes"], rexie::TransactionMode::ReadOnly)
+        .unwrap();
+    let got = tx
+        .store("notes")
+        .unwrap()
+        .get(kept.id.as_str().into())
+        .await
+        .unwrap();
+    assert!(got.is_some());
+}
