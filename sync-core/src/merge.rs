@@ -92,7 +92,8 @@ fn state(
         hlc: v.hlc.clone(),
         version,
         strategy,
-        conflict,
+        // A deleted note has no conflict to show (every version is in its history).
+        conflict: if v.deleted { None } else { conflict },
     }
 }
 
@@ -666,6 +667,20 @@ mod tests {
             assert_eq!((n.deleted, n.content.as_str()), (false, "edited"));
             assert!(n.conflict.unwrap().versions.iter().any(|v| v.deleted));
         }
+    }
+
+    #[test]
+    fn deleting_a_note_in_conflict_clears_the_conflict() {
+        let base = created("t", "x");
+        let mut s = Some(base.clone());
+        push(&mut s, &edit(Some(&base), 200, "a", "t", "from a"), Strategy::Manual);
+        push(&mut s, &edit(Some(&base), 300, "b", "t", "from b"), Strategy::Manual);
+        let seen = s.clone().unwrap();
+        assert!(seen.note.conflict.is_some());
+        let r = push(&mut s, &delete(Some(&seen), 400, "a"), Strategy::Manual);
+        let n = r.next.unwrap().note;
+        assert!(n.deleted && n.conflict.is_none());
+        assert_eq!(r.revisions[0].0.content, "from b", "the shown text is kept");
     }
 
     #[test]
