@@ -253,9 +253,15 @@ impl MongoStore {
             }
             let stored = state.get(&c.note_id);
             if let Some(v) = stored.and_then(|st| st.applied_version(&c.change_id)) {
+                // The same answer as the first time: with the stored state if that state is
+                // still the one this change produced and differs from it (merged, conflict).
+                let current = stored
+                    .map(|st| &st.note.note)
+                    .filter(|n| n.version == v && !stored_as_sent(n, c))
+                    .cloned();
                 outcomes[i] = Some(ChangeOutcome::Applied {
                     version: v,
-                    current: None,
+                    current,
                 });
                 continue;
             }
@@ -285,12 +291,9 @@ impl MongoStore {
                         touched.push(c.note_id.clone());
                     }
                     let n = &next.note;
-                    let as_sent = n.conflict.is_none()
-                        && n.deleted == c.deleted
-                        && (n.deleted || (n.title == c.title && n.content == c.content));
                     let outcome = ChangeOutcome::Applied {
                         version: n.version,
-                        current: (!as_sent).then(|| n.clone()),
+                        current: (!stored_as_sent(n, c)).then(|| n.clone()),
                     };
                     state.insert(
                         c.note_id.clone(),
@@ -365,6 +368,13 @@ impl MongoStore {
         }
         Ok(results(changes, outcomes))
     }
+}
+
+/// True when `n` is exactly what change `c` sent (no merge, no conflict).
+fn stored_as_sent(n: &NoteState, c: &Change) -> bool {
+    n.conflict.is_none()
+        && n.deleted == c.deleted
+        && (n.deleted || (n.title == c.title && n.content == c.content))
 }
 
 /// A stored note, the (change id, version) of its recent applied changes (oldest first)

@@ -510,3 +510,33 @@ async fn history_is_private_and_checks_ids() {
         .unwrap();
     assert_eq!(r.status(), 401);
 }
+
+#[tokio::test]
+async fn a_retried_merged_change_gets_the_same_answer() {
+    let app = app(Strategy::Merge).await;
+    let (a, b) = (device().await, device().await);
+    let id = shared_note(&app, &[&a, &b], "T", "one\ntwo").await;
+    a.edit(&id, "T", "ONE\ntwo").await.unwrap();
+    sync(&app, &a).await;
+    ahead(&b, 1000).await;
+    b.edit(&id, "T", "one\nTWO").await.unwrap();
+    let sent: Vec<_> = b
+        .store()
+        .list()
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(|n| n.pending_change())
+        .collect();
+    // The response is lost; the device sends the same push again.
+    let first = app.sync(&request(None, sent.clone())).await;
+    let again = app.sync(&request(None, sent)).await;
+    assert_eq!(first.results, again.results);
+    let sync_core::protocol::ChangeOutcome::Applied {
+        current: Some(n), ..
+    } = &again.results[0].outcome
+    else {
+        panic!("merged: {:?}", again.results[0]);
+    };
+    assert_eq!(n.content, "ONE\nTWO");
+}

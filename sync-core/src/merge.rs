@@ -673,8 +673,16 @@ mod tests {
     fn deleting_a_note_in_conflict_clears_the_conflict() {
         let base = created("t", "x");
         let mut s = Some(base.clone());
-        push(&mut s, &edit(Some(&base), 200, "a", "t", "from a"), Strategy::Manual);
-        push(&mut s, &edit(Some(&base), 300, "b", "t", "from b"), Strategy::Manual);
+        push(
+            &mut s,
+            &edit(Some(&base), 200, "a", "t", "from a"),
+            Strategy::Manual,
+        );
+        push(
+            &mut s,
+            &edit(Some(&base), 300, "b", "t", "from b"),
+            Strategy::Manual,
+        );
         let seen = s.clone().unwrap();
         assert!(seen.note.conflict.is_some());
         let r = push(&mut s, &delete(Some(&seen), 400, "a"), Strategy::Manual);
