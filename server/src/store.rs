@@ -370,6 +370,19 @@ impl MongoStore {
     }
 }
 
+/// Revisions (newest first) without repeats of the same text: a version kept twice (as one
+/// side of a conflict, then again when the conflict was resolved) is listed once, newest.
+pub fn distinct(revisions: Vec<Revision>) -> Vec<Revision> {
+    let mut seen = std::collections::HashSet::new();
+    revisions
+        .into_iter()
+        .filter(|r| {
+            let v = &r.version;
+            seen.insert((v.title.clone(), v.content.clone(), v.deleted))
+        })
+        .collect()
+}
+
 /// True when `n` is exactly what change `c` sent (no merge, no conflict).
 fn stored_as_sent(n: &NoteState, c: &Change) -> bool {
     n.conflict.is_none()
@@ -606,7 +619,9 @@ impl SyncStore for MongoStore {
             .await?
             .try_collect()
             .await?;
-        Ok(docs.iter().filter_map(revision_from_doc).collect())
+        Ok(distinct(
+            docs.iter().filter_map(revision_from_doc).collect(),
+        ))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -623,5 +638,37 @@ async fn commit(s: &mut ClientSession) -> Result<(), MongoError> {
             Err(e) if e.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT) && tries < 3 => {}
             other => return other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rev(content: &str, at: u64) -> Revision {
+        Revision {
+            version: Version {
+                title: "t".into(),
+                content: content.into(),
+                deleted: false,
+                hlc: Hlc {
+                    wall_ms: at,
+                    counter: 0,
+                    node: "d".into(),
+                },
+            },
+            reason: RevisionReason::Conflict,
+            saved_at_ms: at,
+        }
+    }
+
+    #[test]
+    fn history_lists_each_text_once_newest_first() {
+        let h = distinct(vec![rev("b", 5), rev("a", 4), rev("b", 3), rev("c", 2)]);
+        let got: Vec<(&str, u64)> = h
+            .iter()
+            .map(|r| (r.version.content.as_str(), r.saved_at_ms))
+            .collect();
+        assert_eq!(got, [("b", 5), ("a", 4), ("c", 2)]);
     }
 }
