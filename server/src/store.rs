@@ -2,11 +2,12 @@
 //!
 //! ## Collections and indexes
 //! - `notes`: one document per (user, note): `{u, id, title, content, deleted, hlc, v,
-//!   th, ch, st?, cf?, rn, cids}`: `th`/`ch` are the clocks of the last title/content edit
+//!   th, ch, st?, cf?, rn, cids, lw?}`: `th`/`ch` are the clocks of the last title/content edit
 //!   (field-level merge), `st` the note's conflict strategy override, `cf` its unresolved
 //!   conflict, `rn` the number of its last revision, and `cids` the ids and versions of its
-//!   last [`RECENT_CHANGES_PER_NOTE`] applied changes (the idempotency record, written in the
-//!   same document as the change). Unique index `{u: 1, id: 1}` (push lookups); index
+//!   last [`RECENT_CHANGES_PER_NOTE`] changes, applied or superseded (the idempotency
+//!   record, written in the same document as the change), and `lw` who wrote the current
+//!   version on top of which version (`sync_core::merge::LastWrite`). Unique index `{u: 1, id: 1}` (push lookups); index
 //!   `{u: 1, v: 1}` (pulls by version).
 //! - `revisions`: the notes' history, `{u, id, n, at, title, content, deleted, hlc, why}`,
 //!   written in the push transaction whenever a change replaces, merges or deletes a
@@ -36,7 +37,7 @@ use mongodb::error::{
 };
 use mongodb::options::{Acknowledgment, ClientOptions, IndexOptions, ReturnDocument, WriteConcern};
 use mongodb::{Client, ClientSession, Collection, Database, IndexModel};
-use sync_core::merge::{self, StoredNote};
+use sync_core::merge::{self, LastWrite, StoredNote};
 use sync_core::protocol::{Change, ChangeOutcome, ChangeResult, Revision, RevisionReason};
 use sync_core::{ChangeId, Conflict, Hlc, NoteId, NoteState, Strategy, Version, limits};
 
@@ -252,6 +253,17 @@ impl MongoStore {
                 continue;
             }
             let stored = state.get(&c.note_id);
+            if let Some(SUPERSEDED) = stored.and_then(|st| st.applied_version(&c.change_id)) {
+                // Superseded the first time: superseded again, by what the note is now.
+                outcomes[i] = Some(ChangeOutcome::Superseded {
+                    current: stored
+                        .expect("remembered by a stored note")
+                        .note
+                        .note
+                        .clone(),
+                });
+                continue;
+            }
             if let Some(v) = stored.and_then(|st| st.applied_version(&c.change_id)) {
                 // The same answer as the first time: with the stored state if that state is
                 // still the one this change produced and differs from it (merged, conflict).
@@ -283,10 +295,7 @@ impl MongoStore {
                 Some(next) => {
                     next_version += 1;
                     let mut recent = stored.map(|st| st.recent.clone()).unwrap_or_default();
-                    recent.push((c.change_id.0.clone(), next.note.version));
-                    if recent.len() > RECENT_CHANGES_PER_NOTE {
-                        recent.remove(0);
-                    }
+                    remember(&mut recent, &c.change_id, next.note.version);
                     if !touched.contains(&c.note_id) {
                         touched.push(c.note_id.clone());
                     }
@@ -308,6 +317,10 @@ impl MongoStore {
                 None => {
                     let st = state.get_mut(&c.note_id).expect("a kept note is stored");
                     st.rn = rn;
+                    remember(&mut st.recent, &c.change_id, SUPERSEDED);
+                    if !touched.contains(&c.note_id) {
+                        touched.push(c.note_id.clone());
+                    }
                     ChangeOutcome::Superseded {
                         current: st.note.note.clone(),
                     }
@@ -383,6 +396,17 @@ pub fn distinct(revisions: Vec<Revision>) -> Vec<Revision> {
         .collect()
 }
 
+/// The version remembered for a change that was superseded (versions start at 1).
+const SUPERSEDED: u64 = 0;
+
+/// Remembers the outcome of `change` among a note's recent changes (oldest dropped).
+fn remember(recent: &mut Vec<(String, u64)>, change: &ChangeId, version: u64) {
+    recent.push((change.0.clone(), version));
+    if recent.len() > RECENT_CHANGES_PER_NOTE {
+        recent.remove(0);
+    }
+}
+
 /// True when `n` is exactly what change `c` sent (no merge, no conflict).
 fn stored_as_sent(n: &NoteState, c: &Change) -> bool {
     n.conflict.is_none()
@@ -390,8 +414,8 @@ fn stored_as_sent(n: &NoteState, c: &Change) -> bool {
         && (n.deleted || (n.title == c.title && n.content == c.content))
 }
 
-/// A stored note, the (change id, version) of its recent applied changes (oldest first)
-/// and the number of its last revision.
+/// A stored note, the (change id, version) of its recent changes (oldest first; version
+/// [`SUPERSEDED`] for a change that lost) and the number of its last revision.
 struct Stored {
     note: StoredNote,
     recent: Vec<(String, u64)>,
@@ -416,6 +440,12 @@ fn stored_from_doc(d: &Document) -> Option<Stored> {
         note: StoredNote {
             title_hlc: field_hlc("th").unwrap_or_else(|| note.hlc.clone()),
             content_hlc: field_hlc("ch").unwrap_or_else(|| note.hlc.clone()),
+            last_write: d.get_document("lw").ok().and_then(|w| {
+                Some(LastWrite {
+                    node: w.get_str("n").ok()?.to_owned(),
+                    base: w.get_i64("b").ok().map(|b| b as u64),
+                })
+            }),
             note,
         },
     })
@@ -505,6 +535,13 @@ fn note_doc(user: &UserId, st: &StoredNote) -> Document {
         "deleted": n.deleted, "hlc": n.hlc.to_string(), "v": n.version as i64,
         "th": st.title_hlc.to_string(), "ch": st.content_hlc.to_string(),
     };
+    if let Some(w) = &st.last_write {
+        let mut lw = doc! {"n": &w.node};
+        if let Some(b) = w.base {
+            lw.insert("b", b as i64);
+        }
+        d.insert("lw", lw);
+    }
     if !n.strategy.is_default() {
         d.insert("st", n.strategy.as_str());
     }

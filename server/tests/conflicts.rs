@@ -540,3 +540,66 @@ async fn a_retried_merged_change_gets_the_same_answer() {
     };
     assert_eq!(n.content, "ONE\nTWO");
 }
+
+/// The pending changes of `d`, as its engine would send them.
+async fn pending(d: &Device) -> Vec<sync_core::protocol::Change> {
+    d.store()
+        .list()
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(|n| n.pending_change())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_lost_answer_then_more_typing_is_not_a_conflict_with_yourself() {
+    for st in STRATEGIES {
+        let app = app(st).await;
+        let (a, b) = (device().await, device().await);
+        let id = shared_note(&app, &[&a, &b], "Plan", "meet at 10").await;
+        a.edit(&id, "Plan", "meet at 11").await.unwrap();
+        // The server applies the push, but the answer never reaches the device.
+        app.sync(&request(None, pending(&a).await)).await;
+        // The user keeps typing in the same words, then the device syncs again.
+        a.edit(&id, "Plan", "meet at 11:30").await.unwrap();
+        sync(&app, &a).await;
+        let n = converge(&app, &[&a, &b], &id).await;
+        assert_eq!(
+            (n.content.as_str(), n.conflict.is_none()),
+            ("meet at 11:30", true),
+            "{st:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_retried_losing_change_is_kept_in_history_once() {
+    let app = app(Strategy::Lww).await;
+    let (a, b) = (device().await, device().await);
+    let id = shared_note(&app, &[&a, &b], "T", "base").await;
+    ahead(&b, 1000).await;
+    b.edit(&id, "T", "from b (later)").await.unwrap();
+    sync(&app, &b).await;
+    a.edit(&id, "T", "from a (earlier)").await.unwrap();
+    let sent = pending(&a).await;
+    let first = app.sync(&request(None, sent.clone())).await;
+    assert!(
+        matches!(
+            first.results[0].outcome,
+            sync_core::protocol::ChangeOutcome::Superseded { .. }
+        ),
+        "{first:?}"
+    );
+    // Lost answers, retried twice: the same outcome, and one copy in history.
+    for _ in 0..2 {
+        let again = app.sync(&request(None, sent.clone())).await;
+        assert_eq!(first.results, again.results);
+    }
+    assert_eq!(
+        app.count("revisions").await,
+        2,
+        "{:?}",
+        app.history(id.as_str()).await
+    );
+}

@@ -1,8 +1,10 @@
 //! The server's decision for one pushed change against the note it already holds.
 //!
 //! A change is **sequential** when the device had seen the note's latest version
-//! (`base_version` is the stored version) and its clock is later: it simply becomes the
-//! note's new state. Otherwise it is **concurrent**, and the note's strategy decides:
+//! (`base_version` is the stored version, or the stored version is the same device's own
+//! write on that base: see [`LastWrite`]) and its clock is later: it simply becomes the
+//! note's new state. A delete of exactly the stored text meets no edit and deletes the note.
+//! Otherwise it is **concurrent**, and the note's strategy decides:
 //!
 //! | case | last-write-wins | field-level merge | user-driven |
 //! |---|---|---|---|
@@ -38,6 +40,33 @@ pub struct StoredNote {
     pub title_hlc: Hlc,
     /// Clock of the change that last set the content.
     pub content_hlc: Hlc,
+    /// Set when the stored version was written by one device straight on top of the
+    /// version it names (a sequential change, or the note's first write).
+    pub last_write: Option<LastWrite>,
+}
+
+/// Who wrote a note's current version, on top of which version.
+///
+/// A device whose push was applied but whose answer was lost still holds its edit as
+/// pending and keeps typing; its next change names the same base version as the applied
+/// one. When the note's current version is that device's own write on that same base,
+/// nothing came in between: the new change continues the device's own edit and is
+/// sequential, not a conflict with itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastWrite {
+    /// The device (clock node) that wrote the version.
+    pub node: String,
+    /// The version its change named as base (`None`: it created the note).
+    pub base: Option<u64>,
+}
+
+impl LastWrite {
+    fn of(change: &Change) -> Self {
+        Self {
+            node: change.hlc.node.clone(),
+            base: change.base_version,
+        }
+    }
 }
 
 /// What the server does with a change.
@@ -123,6 +152,7 @@ pub fn resolve(
                 note,
                 title_hlc: change.hlc.clone(),
                 content_hlc: change.hlc.clone(),
+                last_write: Some(LastWrite::of(change)),
             }),
             revisions: vec![],
         };
@@ -134,14 +164,22 @@ pub fn resolve(
         (st, _) => st,
     };
     let current = s.note.version_of();
-    let keep_conflict = if change.resolve {
+    // The device saw the latest version, or the latest version is its own earlier change on
+    // the same base (applied, answer lost).
+    let saw_latest = change.base_version == Some(s.note.version)
+        || s.last_write
+            .as_ref()
+            .is_some_and(|w| w.node == change.hlc.node && w.base == change.base_version);
+    // A resolution settles the conflict it was made for; one made before further versions
+    // arrived leaves the conflict (with them) for the user to see.
+    let keep_conflict = if change.resolve && saw_latest {
         None
     } else {
         s.note.conflict.clone()
     };
 
     // Sequential: the device saw the latest version.
-    if change.base_version == Some(s.note.version) && change.hlc > s.note.hlc {
+    if saw_latest && change.hlc > s.note.hlc {
         let mut revisions = vec![];
         let worth_keeping = change.deleted
             || change.hlc.node != s.note.hlc.node
@@ -167,6 +205,7 @@ pub fn resolve(
             } else {
                 s.content_hlc.clone()
             },
+            last_write: Some(LastWrite::of(change)),
         };
         return Resolution {
             next: Some(next),
@@ -184,6 +223,7 @@ pub fn resolve(
                     note,
                     title_hlc: hlc.clone(),
                     content_hlc: hlc,
+                    last_write: None,
                 }),
                 revisions: vec![],
             };
@@ -194,6 +234,7 @@ pub fn resolve(
         note: state(&s.note, winner, version, note_strategy, conflict),
         title_hlc: winner.hlc.clone(),
         content_hlc: winner.hlc.clone(),
+        last_write: None,
     };
     let kept = |v: &Version, why| {
         if v.deleted {
@@ -202,6 +243,24 @@ pub fn resolve(
             vec![(v.clone(), why)]
         }
     };
+
+    // A delete made on the text the note still has (only its strategy changed since, say)
+    // meets no concurrent edit: under every strategy it deletes the note.
+    if incoming.deleted
+        && !s.note.deleted
+        && s.note.conflict.is_none()
+        && change.base_title.as_deref() == Some(s.note.title.as_str())
+        && change.base_content.as_deref() == Some(s.note.content.as_str())
+    {
+        let deleted = Version {
+            hlc: s.note.hlc.clone().max(incoming.hlc.clone()),
+            ..incoming.clone()
+        };
+        return Resolution {
+            next: Some(whole(&deleted, None)),
+            revisions: kept(&current, RevisionReason::Deleted),
+        };
+    }
 
     match strategy {
         Strategy::Lww => {
@@ -247,6 +306,7 @@ pub fn resolve(
                             note: state(&s.note, &merged, version, note_strategy, keep_conflict),
                             title_hlc,
                             content_hlc,
+                            last_write: None,
                         }),
                         revisions,
                     }
@@ -331,9 +391,21 @@ fn conflict(
         .map(|c| c.versions.clone())
         .unwrap_or_default();
     versions.push(other.clone());
-    versions.retain(|v| v.hlc != main.hlc);
+    // Versions are told apart by what they say, not by clock: the shown version carries
+    // the greatest clock of the conflict, which may be another version's.
+    let same = |a: &Version, b: &Version| {
+        a.deleted == b.deleted && a.title == b.title && a.content == b.content
+    };
+    versions.retain(|v| !same(v, main));
     versions.sort_by(|a, b| a.hlc.cmp(&b.hlc));
-    versions.dedup_by(|a, b| a.hlc == b.hlc);
+    let mut distinct: Vec<Version> = Vec::with_capacity(versions.len());
+    for v in versions.into_iter().rev() {
+        if !distinct.iter().any(|d| same(d, &v)) {
+            distinct.push(v);
+        }
+    }
+    distinct.reverse();
+    let mut versions = distinct;
     if versions.len() > MAX_CONFLICT_VERSIONS {
         versions.drain(..versions.len() - MAX_CONFLICT_VERSIONS);
     }
@@ -369,6 +441,7 @@ fn conflict(
             ),
             title_hlc: hlc.clone(),
             content_hlc: hlc,
+            last_write: None,
         }),
         revisions,
     }
@@ -747,6 +820,120 @@ mod tests {
             Just(Strategy::Merge),
             Just(Strategy::Manual)
         ]
+    }
+
+    #[test]
+    fn a_resolution_made_before_a_newer_version_leaves_that_version_in_the_conflict() {
+        for st in [Strategy::Manual, Strategy::Merge] {
+            let base = created("t", "meet at 10");
+            let mut s = Some(base.clone());
+            push(&mut s, &edit(Some(&base), 200, "a", "t", "meet at 11"), st);
+            push(&mut s, &edit(Some(&base), 300, "b", "t", "meet at 9"), st);
+            let seen = s.clone().unwrap();
+            assert!(seen.note.conflict.is_some(), "{st:?}");
+            // Device c, still on the base, edits the same words: it joins the conflict.
+            push(
+                &mut s,
+                &edit(Some(&base), 250, "c", "t", "meet at noon"),
+                st,
+            );
+            // Device a resolves what it saw (keeping the shown text), not knowing c's edit.
+            let mut keep = edit(Some(&seen), 400, "a", "t", "meet at 9");
+            keep.resolve = true;
+            let n = push(&mut s, &keep, st).next.unwrap().note;
+            let c = n.conflict.expect("c's edit is still in front of the user");
+            assert!(
+                c.versions.iter().any(|v| v.content == "meet at noon"),
+                "{st:?}: {c:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_version_shown_with_another_versions_clock_stays_in_the_conflict() {
+        let base = created("t", "x");
+        let mut s = Some(base.clone());
+        // a's edit is applied; b's concurrent delete makes a conflict that shows the edit,
+        // stamped with the delete's (greater) clock.
+        push(
+            &mut s,
+            &edit(Some(&base), 200, "a", "t", "edit a"),
+            Strategy::Manual,
+        );
+        push(&mut s, &delete(Some(&base), 300, "b"), Strategy::Manual);
+        // c's later edit joins: both the delete and a's edit must stay visible.
+        let n = push(
+            &mut s,
+            &edit(Some(&base), 400, "c", "t", "edit c"),
+            Strategy::Manual,
+        )
+        .next
+        .unwrap()
+        .note;
+        assert_eq!(n.content, "edit c");
+        let c = n.conflict.unwrap();
+        assert!(c.versions.iter().any(|v| v.deleted), "{c:?}");
+        assert!(c.versions.iter().any(|v| v.content == "edit a"), "{c:?}");
+    }
+
+    #[test]
+    fn a_device_whose_answer_was_lost_continues_its_own_edit() {
+        for st in [Strategy::Lww, Strategy::Merge, Strategy::Manual] {
+            let base = created("t", "meet at 10");
+            let mut s = Some(base.clone());
+            // a's change is applied, but a never hears back: it still holds base version 1
+            // and keeps typing in the same words.
+            push(&mut s, &edit(Some(&base), 200, "a", "t", "meet at 11"), st);
+            let r = push(
+                &mut s,
+                &edit(Some(&base), 210, "a", "t", "meet at 11:30"),
+                st,
+            );
+            let n = r.next.unwrap().note;
+            assert_eq!(
+                (n.content.as_str(), n.conflict),
+                ("meet at 11:30", None),
+                "{st:?}"
+            );
+            // ... and then deletes the note: deleted.
+            let r = push(&mut s, &delete(Some(&base), 220, "a"), st);
+            assert!(r.next.unwrap().note.deleted, "{st:?}");
+            // Another device on the same old base is concurrent as before.
+            let base = created("t", "meet at 10");
+            let mut s = Some(base.clone());
+            push(&mut s, &edit(Some(&base), 200, "a", "t", "meet at 11"), st);
+            let r = push(
+                &mut s,
+                &edit(Some(&base), 210, "b", "t", "meet at 11:30"),
+                st,
+            );
+            let treated_as_concurrent = match st {
+                Strategy::Lww => r
+                    .revisions
+                    .iter()
+                    .any(|(v, why)| v.content == "meet at 11" && *why == RevisionReason::Conflict),
+                _ => r.next.unwrap().note.conflict.is_some(),
+            };
+            assert!(treated_as_concurrent, "{st:?}: b did not see a's edit");
+        }
+    }
+
+    #[test]
+    fn a_delete_meeting_only_a_strategy_change_deletes_the_note() {
+        for st in [Strategy::Lww, Strategy::Merge, Strategy::Manual] {
+            let base = created("t", "old list");
+            let mut s = Some(base.clone());
+            let mut set = edit(Some(&base), 300, "b", "t", "old list");
+            set.strategy = Some(st);
+            push(&mut s, &set, st);
+            let r = push(&mut s, &delete(Some(&base), 200, "a"), st);
+            let n = s.unwrap().note;
+            assert!(n.deleted && n.conflict.is_none(), "{st:?}");
+            assert_eq!(
+                r.revisions[0].0.content, "old list",
+                "{st:?}: kept in history"
+            );
+        }
     }
 
     proptest! {
