@@ -5,6 +5,7 @@
 #                                   # wasm-bindgen-cli, wasm-opt (npm binaryen), the database server
 #   scripts/install-tools.sh test   # all of the above plus headless Chromium, chromedriver and
 #                                   # the npm packages of the browser tests
+#   scripts/install-tools.sh release  # what `run` needs plus rust-src (scripts/build-release.sh)
 #
 # Idempotent: every step checks the exact pinned version first and skips when it is present.
 # Nothing is downloaded from outside the package registries (crates.io, npm, Debian apt, rustup).
@@ -84,6 +85,14 @@ install_database() {
   cargo "+$SECANTUS_RUST" install secantus-mdb --version "$SECANTUS_VERSION" --force
 }
 
+install_rust_src() {
+  # The release wasm rebuilds the standard library for size (scripts/build-release.sh).
+  if ! rustup component list --installed | grep -q '^rust-src'; then
+    say "rustup component add rust-src"
+    rustup component add rust-src
+  fi
+}
+
 install_browser() {
   apt_install chromium chromium-driver
 }
@@ -102,6 +111,9 @@ install_database
 install_wasm_bindgen
 install_node_tools
 install_cargo_leptos
+if [ "$what" = "release" ]; then
+  install_rust_src
+fi
 if [ "$what" = "test" ]; then
   install_browser
   install_e2e_packages

@@ -5,8 +5,6 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/install-tools.sh test
 export PATH="$PWD/.tools/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
-cargo leptos build --release
-wasm=target/site/pkg/tern.wasm
-printf 'release wasm: %d bytes, %d bytes gzipped (gzip -9); target <= 256000 gzipped\n' \
-  "$(stat -c %s "$wasm")" "$(gzip -9 -c "$wasm" | wc -c)"
+scripts/build-release.sh
+echo "target: release wasm <= 256000 bytes (250 KiB) gzipped"
 TERN_SERVER_BIN="$PWD/target/release/server" node end2end/perf.mjs

@@ -86,6 +86,7 @@ mod imp {
     use client::local::{Notes, SyncState};
     use gloo_net::http::Request;
     use sync_core::NoteId;
+    use sync_core::protocol::{Credentials, ErrorBody, SignedIn};
 
     use super::{ConflictView, NoteView, RevisionView, Snapshot, SyncFailure, TextView};
 
@@ -232,10 +233,7 @@ mod imp {
                     content: r.version.content,
                     deleted: r.version.deleted,
                 },
-                reason: serde_json::to_value(r.reason)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
+                reason: r.reason.as_str().to_owned(),
                 saved: js_sys::Date::new(&(r.saved_at_ms as f64).into())
                     .to_locale_string("default", &js_sys::Object::new())
                     .into(),
@@ -332,18 +330,24 @@ mod imp {
 
     /// `POST /auth/{action}` (`signin` or `signup`); returns the signed-in username.
     pub async fn account(action: &str, username: &str, password: &str) -> Result<String, String> {
-        let body = serde_json::json!({"username": username, "password": password});
+        let body = Credentials {
+            username: username.to_owned(),
+            password: password.to_owned(),
+        };
         let resp = Request::post(&format!("/auth/{action}"))
             .json(&body)
             .map_err(|e| e.to_string())?
             .send()
             .await
             .map_err(|e| format!("cannot reach the server: {e}"))?;
-        let v: serde_json::Value = resp.json().await.map_err(|e| e.to_string())?;
         if resp.ok() {
-            Ok(v["user"].as_str().unwrap_or_default().to_owned())
+            let s: SignedIn = resp.json().await.map_err(|e| e.to_string())?;
+            Ok(s.user)
         } else {
-            Err(v["message"].as_str().unwrap_or("failed").to_owned())
+            Err(match resp.json::<ErrorBody>().await {
+                Ok(e) => e.message,
+                Err(_) => format!("the server answered {}", resp.status()),
+            })
         }
     }
 
@@ -353,8 +357,8 @@ mod imp {
         if !resp.ok() {
             return None;
         }
-        let v: serde_json::Value = resp.json().await.ok()?;
-        v["user"].as_str().map(str::to_owned)
+        let s: SignedIn = resp.json().await.ok()?;
+        Some(s.user)
     }
 
     /// Ends the session (local notes stay).

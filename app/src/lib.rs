@@ -12,9 +12,6 @@ pub mod pwa;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
-use leptos_router::StaticSegment;
-use leptos_router::components::{Route, Router, Routes};
 
 pub use browser::NoteView;
 
@@ -33,10 +30,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="manifest" href="/manifest.webmanifest"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <link rel="apple-touch-icon" href="/icons/icon-192.png"/>
+                <link id="leptos" rel="stylesheet" href="/pkg/tern.css"/>
+                <title>"Tern"</title>
                 <pwa::BuildMeta/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
-                <MetaTags/>
             </head>
             <body>
                 <App/>
@@ -45,19 +43,32 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The root component.
+/// The page for any path that is neither the app (`/`), the API nor a static file.
+pub fn not_found(_options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <title>"Not found · Tern"</title>
+            </head>
+            <body>
+                <main>
+                    <h1>"Page not found."</h1>
+                    <p><a href="/">"Open your notes"</a></p>
+                </main>
+            </body>
+        </html>
+    }
+}
+
+/// The root component: Tern is one page, so there is no client-side router (it would cost
+/// the wasm bundle tens of kilobytes for nothing).
 #[component]
 pub fn App() -> impl IntoView {
-    provide_meta_context();
-    view! {
-        <Stylesheet id="leptos" href="/pkg/tern.css"/>
-        <Title text="Tern"/>
-        <Router>
-            <Routes fallback=|| "Page not found.".into_view()>
-                <Route path=StaticSegment("") view=HomePage/>
-            </Routes>
-        </Router>
-    }
+    view! { <HomePage/> }
 }
 
 /// How often the app syncs while open, when nothing else triggers it.

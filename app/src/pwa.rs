@@ -167,7 +167,8 @@ mod imp {
         e.dyn_ref::<js_sys::Error>()
             .map(|e| String::from(e.message()))
             .or_else(|| e.as_string())
-            .unwrap_or_else(|| format!("{e:?}"))
+            .or_else(|| js_sys::JSON::stringify(&e).ok().map(String::from))
+            .unwrap_or_else(|| "unknown error".into())
     }
 
     fn container() -> Option<ServiceWorkerContainer> {

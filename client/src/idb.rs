@@ -3,7 +3,7 @@
 //! Schema (database `tern`, IndexedDB version [`SCHEMA_VERSION`]): object store `notes`
 //! keyed by `id`, holding [`LocalNote`] records; object store `meta` with out-of-line
 //! string keys (node id, cursor, clock offset, data version). Records are upgraded by
-//! [`crate::local::migrate_record`] when the database is opened, in one transaction. A sync response is applied in one read-write transaction over
+//! [`crate::local::migrate_note`] when the database is opened, in one transaction. A sync response is applied in one read-write transaction over
 //! both stores, so the cursor never moves without the data it covers.
 
 use std::cell::RefCell;
@@ -11,13 +11,14 @@ use std::rc::Rc;
 
 use rexie::{ObjectStore, Rexie, TransactionMode};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use sync_core::NoteId;
 use sync_core::protocol::{Change, Cursor, SyncResponse};
 use wasm_bindgen::JsValue;
 
 use crate::local::{
     DATA_VERSION, LocalNote, LocalStore, META_CURSOR, META_DATA_VERSION, StoreError, affected_ids,
-    migrate_record, reconcile,
+    migrate_note, reconcile,
 };
 
 const NOTES: &str = "notes";
@@ -67,13 +68,19 @@ async fn committed(tx: rexie::Transaction) -> Result<(), StoreError> {
     }
 }
 
+// Records cross between Rust and IndexedDB as JSON (`serde_json` + the browser's `JSON`):
+// the wire already uses serde_json, so each type carries one (de)serializer in the wasm
+// instead of two, and a record is one call across the JS boundary instead of one per field.
 fn to_js<T: Serialize>(v: &T) -> Result<JsValue, StoreError> {
-    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| StoreError::Corrupt(e.to_string()))
+    let text = serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    js_sys::JSON::parse(&text).map_err(|_| StoreError::Corrupt("unparsable record".into()))
 }
 
-fn from_js(v: JsValue) -> Result<LocalNote, StoreError> {
-    serde_wasm_bindgen::from_value(v).map_err(|e| StoreError::Corrupt(e.to_string()))
+fn from_js<T: DeserializeOwned>(v: JsValue) -> Result<T, StoreError> {
+    let text: String = js_sys::JSON::stringify(&v)
+        .map_err(|_| StoreError::Corrupt("a record that is not JSON".into()))?
+        .into();
+    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 impl IdbStore {
@@ -118,13 +125,9 @@ impl IdbStore {
             return tx.done().await.map(drop).map_err(unavailable);
         }
         for raw in notes.get_all(None, None).await.map_err(unavailable)? {
-            let mut record: serde_json::Value = serde_wasm_bindgen::from_value(raw)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            migrate_record(from, &mut record);
-            notes
-                .put(&to_js(&record)?, None)
-                .await
-                .map_err(unavailable)?;
+            let mut note: LocalNote = from_js(raw)?;
+            migrate_note(from, &mut note);
+            notes.put(&to_js(&note)?, None).await.map_err(unavailable)?;
         }
         meta.put(
             &JsValue::from_str(&DATA_VERSION.to_string()),

@@ -48,9 +48,11 @@ pub struct LocalNote {
     pub resolving: bool,
 }
 
-/// Sync state of one note, as shown to the user.
+/// Sync state of one note, as shown to the user. Stored as `{"state": "synced"}`,
+/// `{"state": "pending"}` or `{"state": "failed", "code": …, "message": …}`, through the flat
+/// [`StoredSyncState`] (an internally tagged enum would cost the wasm serde's buffering).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
+#[serde(try_from = "StoredSyncState", into = "StoredSyncState")]
 pub enum SyncState {
     /// The server has exactly this version.
     Synced,
@@ -63,6 +65,53 @@ pub enum SyncState {
         /// What to do about it.
         message: String,
     },
+}
+
+/// The stored shape of a [`SyncState`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StoredSyncState {
+    state: StateTag,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum StateTag {
+    Synced,
+    Pending,
+    Failed,
+}
+
+impl TryFrom<StoredSyncState> for SyncState {
+    type Error = &'static str;
+    fn try_from(s: StoredSyncState) -> Result<Self, &'static str> {
+        Ok(match s.state {
+            StateTag::Synced => Self::Synced,
+            StateTag::Pending => Self::Pending,
+            StateTag::Failed => Self::Failed {
+                code: s.code.ok_or("missing field `code`")?,
+                message: s.message.ok_or("missing field `message`")?,
+            },
+        })
+    }
+}
+
+impl From<SyncState> for StoredSyncState {
+    fn from(s: SyncState) -> Self {
+        let (state, code, message) = match s {
+            SyncState::Synced => (StateTag::Synced, None, None),
+            SyncState::Pending => (StateTag::Pending, None, None),
+            SyncState::Failed { code, message } => (StateTag::Failed, Some(code), Some(message)),
+        };
+        Self {
+            state,
+            code,
+            message,
+        }
+    }
 }
 
 impl LocalNote {
@@ -156,30 +205,25 @@ pub trait LocalStore {
 }
 
 /// The version of the shape of stored records. Each bump comes with a step in
-/// [`migrate_record`], which every backend runs over its old records when it opens.
+/// [`migrate_note`], which every backend runs over its old records when it opens.
 pub const DATA_VERSION: u32 = 2;
 /// The meta key of the data version the store's records have.
 pub const META_DATA_VERSION: &str = "data_version";
 
-/// Upgrades one stored [`LocalNote`] record, as JSON, from data version `from` to
-/// [`DATA_VERSION`]. Stores without a recorded version are at version 1.
+/// Upgrades one stored [`LocalNote`] from data version `from` to [`DATA_VERSION`]. Stores
+/// without a recorded version are at version 1. Every older record still reads as a
+/// `LocalNote` (fields added since have serde defaults); a future change of shape that
+/// does not would read such records through a type of their own.
 ///
 /// - 1 → 2: conflict support. New fields (`base`, `strategy`, `conflict`, ...) get their
 ///   defaults, and a note that is synced gets `base`, the text of its server version (its
 ///   own text), so that its next edit can be merged three ways.
-pub fn migrate_record(from: u32, record: &mut serde_json::Value) {
-    if from < 2 {
-        if let Some(o) = record.as_object_mut() {
-            let synced = o.get("pending").is_none_or(serde_json::Value::is_null)
-                && o.get("base_version").is_some_and(serde_json::Value::is_u64);
-            if synced && o.get("base").is_none_or(serde_json::Value::is_null) {
-                let text = serde_json::json!({
-                    "title": o.get("title").cloned().unwrap_or_default(),
-                    "content": o.get("content").cloned().unwrap_or_default(),
-                });
-                o.insert("base".into(), text);
-            }
-        }
+pub fn migrate_note(from: u32, note: &mut LocalNote) {
+    if from < 2 && note.pending.is_none() && note.base_version.is_some() && note.base.is_none() {
+        note.base = Some(Text {
+            title: note.title.clone(),
+            content: note.content.clone(),
+        });
     }
 }
 
@@ -269,12 +313,8 @@ pub fn reconcile(
             }
             ChangeOutcome::Superseded { .. } => {}
             ChangeOutcome::Rejected { code, message } if answers_pending => {
-                let code = serde_json::to_value(code)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default();
                 n.sync = SyncState::Failed {
-                    code,
+                    code: code.as_str().to_owned(),
                     message: message.clone(),
                 };
             }
@@ -487,6 +527,28 @@ impl<S: LocalStore> Notes<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sync_states_are_stored_in_their_documented_shape() {
+        let failed = SyncState::Failed {
+            code: "too_large".into(),
+            message: "shorten it".into(),
+        };
+        for (state, json) in [
+            (SyncState::Synced, serde_json::json!({"state": "synced"})),
+            (SyncState::Pending, serde_json::json!({"state": "pending"})),
+            (
+                failed,
+                serde_json::json!({"state": "failed", "code": "too_large", "message": "shorten it"}),
+            ),
+        ] {
+            assert_eq!(serde_json::to_value(&state).unwrap(), json);
+            assert_eq!(serde_json::from_value::<SyncState>(json).unwrap(), state);
+        }
+        assert!(
+            serde_json::from_value::<SyncState>(serde_json::json!({"state": "failed"})).is_err()
+        );
+    }
     use sync_core::protocol::RejectCode;
 
     fn hlc(w: u64) -> Hlc {
@@ -541,7 +603,7 @@ mod tests {
 
     #[test]
     fn version_1_records_are_migrated() {
-        let mut synced = serde_json::json!({
+        let synced = serde_json::json!({
             "id": "n", "title": "T", "content": "C", "deleted": false,
             "hlc": "1764064589123-00000000-d", "base_version": 4, "pending": null,
             "sync": {"state": "synced"}
@@ -549,10 +611,10 @@ mod tests {
         let mut pending = synced.clone();
         pending["pending"] = "c1".into();
         pending["sync"] = serde_json::json!({"state": "pending"});
-        migrate_record(1, &mut synced);
-        migrate_record(1, &mut pending);
-        let synced: LocalNote = serde_json::from_value(synced).unwrap();
-        let pending: LocalNote = serde_json::from_value(pending).unwrap();
+        let mut synced: LocalNote = serde_json::from_value(synced).unwrap();
+        let mut pending: LocalNote = serde_json::from_value(pending).unwrap();
+        migrate_note(1, &mut synced);
+        migrate_note(1, &mut pending);
         assert_eq!(
             synced.base,
             Some(Text {

@@ -9,7 +9,7 @@ use wasm_bindgen::prelude::*;
 /// Hydrates the server-rendered page.
 #[wasm_bindgen]
 pub fn hydrate() {
-    console_error_panic_hook::set_once();
+    console_panics();
     leptos::mount::hydrate_body(app::App);
 }
 
@@ -17,8 +17,19 @@ pub fn hydrate() {
 /// browser retries the Background Sync later) when the run failed.
 #[wasm_bindgen]
 pub async fn worker_sync() -> Result<String, JsValue> {
-    console_error_panic_hook::set_once();
+    console_panics();
     app::pwa::worker_sync()
         .await
         .map_err(|e| JsValue::from(js_sys::Error::new(&e)))
 }
+
+/// Sends panic messages to the browser console.
+#[cfg(not(panic = "immediate-abort"))]
+fn console_panics() {
+    console_error_panic_hook::set_once();
+}
+
+/// The size-optimised release wasm (`scripts/build-release.sh`) aborts on a panic without
+/// formatting a message, so there is nothing to send to the console.
+#[cfg(panic = "immediate-abort")]
+fn console_panics() {}

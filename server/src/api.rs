@@ -8,7 +8,6 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
 use serde_json::json;
 use sync_core::NoteId;
 use sync_core::limits::{MAX_CHANGES_PER_REQUEST, MAX_PULL_LIMIT, MAX_REQUEST_BYTES};
@@ -212,14 +211,7 @@ async fn history(
     Ok(Json(HistoryResponse { revisions }))
 }
 
-/// Body of sign-up and sign-in.
-#[derive(Debug, Deserialize)]
-pub struct Credentials {
-    /// Username (3..64 of a-z, 0-9, '.', '_', '-'; case-insensitive).
-    pub username: String,
-    /// Password (8..1024 characters).
-    pub password: String,
-}
+pub use sync_core::protocol::Credentials;
 
 fn parse_credentials(body: Result<Bytes, BytesRejection>) -> Result<Credentials, ApiError> {
     serde_json::from_slice(&body_bytes(body)?).map_err(|e| ApiError::InvalidRequest(e.to_string()))

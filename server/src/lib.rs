@@ -27,9 +27,10 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::FromRef;
+use axum::body::Body;
+use axum::extract::{FromRef, Request};
+use axum::routing::get;
 use leptos::config::LeptosOptions;
-use leptos_axum::{LeptosRoutes, generate_route_list};
 
 use crate::store::MongoStore;
 
@@ -80,20 +81,21 @@ impl FromRef<AppState> for LeptosOptions {
 /// The whole application: the API routes, the server-rendered pages, and the static files
 /// of the site (wasm, JS, CSS, icons) with an HTML 404 for anything else.
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(app::App);
     let leptos = state.leptos.clone();
     let build = app::pwa::BuildId(state.sw.build().to_owned());
+    // Tern is one page: `/` is server-rendered (then hydrated); there is no route table.
+    // Rendering spawns tasks on Leptos' executor: tokio's (an error means it is set already).
+    let _ = any_spawner::Executor::init_tokio();
+    let page = leptos_axum::render_app_to_stream_with_context(
+        move || leptos::prelude::provide_context(build.clone()),
+        move || app::shell(leptos.clone()),
+    );
     Router::new()
         .merge(api::routes())
         .merge(pwa::routes())
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            move || leptos::prelude::provide_context(build.clone()),
-            move || app::shell(leptos.clone()),
-        )
+        .route("/", get(move |req: Request<Body>| page(req)))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
-            app::shell,
+            app::not_found,
         ))
         .with_state(state)
 }

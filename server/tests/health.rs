@@ -72,3 +72,23 @@ async fn with_the_database_down_sync_answers_503_quickly_and_recovers_without_a_
     assert_eq!(r.changes.len(), 1);
     assert_eq!(r.changes[0].title, "after");
 }
+
+#[tokio::test]
+async fn the_app_is_served_at_the_root_and_other_paths_are_404() {
+    let app = spawn_app().await;
+    let page = app.http.get(format!("{}/", app.base)).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<title>Tern</title>"), "{html}");
+    assert!(html.contains("/pkg/tern.css"), "the stylesheet is linked: {html}");
+    let missing = app
+        .http
+        .get(format!("{}/no/such/page", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    let html = missing.text().await.unwrap();
+    assert!(html.contains("Page not found."), "{html}");
+    assert!(!html.contains("tern.wasm"), "a 404 does not start the app: {html}");
+}

@@ -136,7 +136,7 @@ impl std::str::FromStr for Strategy {
             "merge" => Ok(Strategy::Merge),
             "manual" => Ok(Strategy::Manual),
             other => Err(format!(
-                "unknown conflict strategy {other:?}: use lww, merge or manual"
+                "unknown conflict strategy '{other}': use lww, merge or manual"
             )),
         }
     }

@@ -120,14 +120,18 @@ pub struct SyncResponse {
 }
 
 /// What happened to one pushed change.
+///
+/// On the wire the outcome's fields sit next to `change_id` and `note_id`, tagged by
+/// `status` (see [`ChangeOutcome`]). (De)serialized through the flat [`wire::ChangeResult`]
+/// rather than `#[serde(flatten)]`, whose buffering costs the browser's wasm tens of KB.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "wire::ChangeResult", into = "wire::ChangeResult")]
 pub struct ChangeResult {
     /// The change's idempotency key.
     pub change_id: ChangeId,
     /// The note it changed.
     pub note_id: NoteId,
     /// The outcome.
-    #[serde(flatten)]
     pub outcome: ChangeOutcome,
 }
 
@@ -176,6 +180,19 @@ pub enum RejectCode {
     /// The same change id was already used for a different change (reserved; the current
     /// server does not emit it).
     DuplicateChangeId,
+}
+
+impl RejectCode {
+    /// The code as it is on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidId => "invalid_id",
+            Self::TooLarge => "too_large",
+            Self::ClockAhead => "clock_ahead",
+            Self::Invalid => "invalid",
+            Self::DuplicateChangeId => "duplicate_change_id",
+        }
+    }
 }
 
 /// Machine-readable code of a request-level error.
@@ -234,11 +251,24 @@ pub enum RevisionReason {
     Merged,
 }
 
-/// One entry of a note's history.
+impl RevisionReason {
+    /// The reason as it is on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Edited => "edited",
+            Self::Deleted => "deleted",
+            Self::Conflict => "conflict",
+            Self::Merged => "merged",
+        }
+    }
+}
+
+/// One entry of a note's history. On the wire the version's fields sit next to `reason`
+/// and `saved_at_ms` (through the flat [`wire::Revision`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "wire::Revision", into = "wire::Revision")]
 pub struct Revision {
     /// The version's text and clock.
-    #[serde(flatten)]
     pub version: Version,
     /// Why it was kept.
     pub reason: RevisionReason,
@@ -251,4 +281,215 @@ pub struct Revision {
 pub struct HistoryResponse {
     /// The revisions.
     pub revisions: Vec<Revision>,
+}
+
+/// Body of `POST /auth/signup` and `POST /auth/signin`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credentials {
+    /// Username (3..64 of a-z, 0-9, '.', '_', '-'; case-insensitive).
+    pub username: String,
+    /// Password (8..1024 characters).
+    pub password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Answer of a sign-up, a sign-in and `GET /auth/me`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedIn {
+    /// The account's username.
+    pub user: String,
+    /// The session's bearer token (sign-up and sign-in only; browsers use the cookie).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+/// Flat shapes of the wire types that nest on the wire by field, not by object. Plain
+/// structs: serde derives them without buffering (unlike `flatten` and internally tagged
+/// enums), which keeps the browser's wasm small. The JSON is the same (golden fixtures).
+pub mod wire {
+    use serde::{Deserialize, Serialize};
+
+    use super::{ChangeOutcome, RejectCode, RevisionReason};
+    use crate::hlc::Hlc;
+    use crate::model::{ChangeId, NoteId, NoteState, Version};
+
+    /// The `status` tag of a [`ChangeOutcome`].
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Status {
+        /// [`ChangeOutcome::Applied`].
+        Applied,
+        /// [`ChangeOutcome::Superseded`].
+        Superseded,
+        /// [`ChangeOutcome::Rejected`].
+        Rejected,
+    }
+
+    /// A [`super::ChangeResult`] as it is on the wire.
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    pub struct ChangeResult {
+        change_id: ChangeId,
+        note_id: NoteId,
+        status: Status,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        current: Option<NoteState>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<RejectCode>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+    }
+
+    impl TryFrom<ChangeResult> for super::ChangeResult {
+        type Error = String;
+        fn try_from(w: ChangeResult) -> Result<Self, String> {
+            let missing = |field: &str| format!("missing field `{field}`");
+            let outcome = match w.status {
+                Status::Applied => ChangeOutcome::Applied {
+                    version: w.version.ok_or_else(|| missing("version"))?,
+                    current: w.current,
+                },
+                Status::Superseded => ChangeOutcome::Superseded {
+                    current: w.current.ok_or_else(|| missing("current"))?,
+                },
+                Status::Rejected => ChangeOutcome::Rejected {
+                    code: w.code.ok_or_else(|| missing("code"))?,
+                    message: w.message.ok_or_else(|| missing("message"))?,
+                },
+            };
+            Ok(Self {
+                change_id: w.change_id,
+                note_id: w.note_id,
+                outcome,
+            })
+        }
+    }
+
+    impl From<super::ChangeResult> for ChangeResult {
+        fn from(r: super::ChangeResult) -> Self {
+            let mut w = Self {
+                change_id: r.change_id,
+                note_id: r.note_id,
+                status: Status::Applied,
+                version: None,
+                current: None,
+                code: None,
+                message: None,
+            };
+            match r.outcome {
+                ChangeOutcome::Applied { version, current } => {
+                    w.version = Some(version);
+                    w.current = current;
+                }
+                ChangeOutcome::Superseded { current } => {
+                    w.status = Status::Superseded;
+                    w.current = Some(current);
+                }
+                ChangeOutcome::Rejected { code, message } => {
+                    w.status = Status::Rejected;
+                    w.code = Some(code);
+                    w.message = Some(message);
+                }
+            }
+            w
+        }
+    }
+
+    /// A [`super::Revision`] as it is on the wire.
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    pub struct Revision {
+        title: String,
+        content: String,
+        deleted: bool,
+        hlc: Hlc,
+        reason: RevisionReason,
+        saved_at_ms: u64,
+    }
+
+    impl From<Revision> for super::Revision {
+        fn from(w: Revision) -> Self {
+            Self {
+                version: Version {
+                    title: w.title,
+                    content: w.content,
+                    deleted: w.deleted,
+                    hlc: w.hlc,
+                },
+                reason: w.reason,
+                saved_at_ms: w.saved_at_ms,
+            }
+        }
+    }
+
+    impl From<super::Revision> for Revision {
+        fn from(r: super::Revision) -> Self {
+            Self {
+                title: r.version.title,
+                content: r.version.content,
+                deleted: r.version.deleted,
+                hlc: r.version.hlc,
+                reason: r.reason,
+                saved_at_ms: r.saved_at_ms,
+            }
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::super::ChangeResult;
+
+        #[test]
+        fn codes_as_str_are_their_wire_names() {
+            use super::super::{RejectCode as C, RevisionReason as R};
+            for c in [
+                C::InvalidId,
+                C::TooLarge,
+                C::ClockAhead,
+                C::Invalid,
+                C::DuplicateChangeId,
+            ] {
+                assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
+            }
+            for r in [R::Edited, R::Deleted, R::Conflict, R::Merged] {
+                assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
+            }
+        }
+
+        #[test]
+        fn an_outcome_without_its_fields_is_refused_with_the_field_named() {
+            for (json, field) in [
+                (
+                    r#"{"change_id":"c","note_id":"n","status":"applied"}"#,
+                    "version",
+                ),
+                (
+                    r#"{"change_id":"c","note_id":"n","status":"superseded"}"#,
+                    "current",
+                ),
+                (
+                    r#"{"change_id":"c","note_id":"n","status":"rejected","code":"invalid"}"#,
+                    "message",
+                ),
+            ] {
+                let e = serde_json::from_str::<ChangeResult>(json)
+                    .unwrap_err()
+                    .to_string();
+                assert!(e.contains(field), "{json}: {e}");
+            }
+            let e = serde_json::from_str::<ChangeResult>(
+                r#"{"change_id":"c","note_id":"n","status":"exploded"}"#,
+            )
+            .unwrap_err();
+            assert!(e.to_string().contains("exploded"), "{e}");
+        }
+    }
 }
