@@ -179,10 +179,15 @@ mod imp {
             .then(|| nav.service_worker())
     }
 
+    /// Waits `ms` milliseconds, in a page or in the worker (the global `setTimeout`).
     async fn sleep_ms(ms: i32) {
         let p = Promise::new(&mut |resolve, _| {
-            if let Some(w) = web_sys::window() {
-                let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+            let set_timeout = Reflect::get(&js_sys::global(), &"setTimeout".into())
+                .ok()
+                .and_then(|f| f.dyn_into::<Function>().ok());
+            match set_timeout {
+                Some(f) => drop(f.call2(&JsValue::NULL, &resolve, &JsValue::from(ms))),
+                None => drop(resolve.call0(&JsValue::NULL)),
             }
         });
         let _ = JsFuture::from(p).await;
@@ -394,27 +399,61 @@ mod imp {
         });
     }
 
+    /// Attempts of one Background Sync event, 2, 4 and 8 s apart. The event fires as the
+    /// connection returns, when the network may not answer yet, or while a closing page
+    /// still holds the sync lock; a rejected event is retried by the browser only minutes
+    /// later, so the worker first retries itself.
+    const WORKER_ATTEMPTS: u32 = 4;
+
     pub async fn worker_sync() -> Result<String, String> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match worker_sync_once().await {
+                Err(Retry(why)) if attempt < WORKER_ATTEMPTS => {
+                    leptos::logging::log!("tern sync worker: {why}; retrying");
+                    sleep_ms(1000 << attempt).await;
+                }
+                Err(Retry(why)) => return Err(why),
+                Ok(done) => return done,
+            }
+        }
+    }
+
+    /// A failure worth another attempt soon (offline, or the lock is busy).
+    struct Retry(String);
+
+    async fn worker_sync_once() -> Result<Result<String, String>, Retry> {
         let store = IdbStore::open("tern")
             .await
-            .map_err(|e| format!("local storage: {e}"))?;
+            .map_err(|e| format!("local storage: {e}"));
+        let store = match store {
+            Ok(s) => s,
+            Err(e) => return Ok(Err(e)),
+        };
         let run =
             client::tabs::with_sync_lock(engine::sync(&store, &FetchTransport::same_origin()))
                 .await;
         // Closed at once, so this worker never holds up a schema upgrade by a new build.
         store.close();
         match run {
-            None => Ok("another tab or worker is syncing".into()),
+            None => Err(Retry("another tab or worker is syncing".into())),
             Some(Ok(r)) => {
                 if r.pulled > 0 || r.pushed > 0 {
                     client::tabs::announce_change();
                 }
-                Ok(format!("synced: {} sent, {} received", r.pushed, r.pulled))
+                Ok(Ok(format!(
+                    "synced: {} sent, {} received",
+                    r.pushed, r.pulled
+                )))
             }
             Some(Err(SyncError::Transport(TransportError::Http { status: 401, .. }))) => {
-                Ok("not signed in: nothing to sync".into())
+                Ok(Ok("not signed in: nothing to sync".into()))
             }
-            Some(Err(e)) => Err(e.to_string()),
+            Some(Err(e @ SyncError::Transport(TransportError::Network(_)))) => {
+                Err(Retry(e.to_string()))
+            }
+            Some(Err(e)) => Ok(Err(e.to_string())),
         }
     }
 }

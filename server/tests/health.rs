@@ -80,7 +80,10 @@ async fn the_app_is_served_at_the_root_and_other_paths_are_404() {
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains("<title>Tern</title>"), "{html}");
-    assert!(html.contains("/pkg/tern.css"), "the stylesheet is linked: {html}");
+    assert!(
+        html.contains("/pkg/tern.css"),
+        "the stylesheet is linked: {html}"
+    );
     let missing = app
         .http
         .get(format!("{}/no/such/page", app.base))
@@ -90,5 +93,8 @@ async fn the_app_is_served_at_the_root_and_other_paths_are_404() {
     assert_eq!(missing.status(), 404);
     let html = missing.text().await.unwrap();
     assert!(html.contains("Page not found."), "{html}");
-    assert!(!html.contains("tern.wasm"), "a 404 does not start the app: {html}");
+    assert!(
+        !html.contains("tern.wasm"),
+        "a 404 does not start the app: {html}"
+    );
 }
