@@ -307,6 +307,13 @@ mod imp {
                         r.superseded
                     ));
                 }
+                if r.deletes_undone > 0 {
+                    notice.push(format!(
+                        "{} note(s) you deleted were edited on another device meanwhile, so \
+                         they were kept.",
+                        r.deletes_undone
+                    ));
+                }
                 if r.conflicts > 0 {
                     notice.push(format!(
                         "{} note(s) were edited on two devices at once: choose a version.",

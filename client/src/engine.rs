@@ -62,6 +62,9 @@ pub struct SyncReport {
     /// Pushed edits that lost to a newer version under last-write-wins (each is kept in
     /// its note's history on the server; the app says so).
     pub superseded: usize,
+    /// Pushed deletes that did not happen because another device edited the note
+    /// meanwhile (the edit wins; the note is back, and the app says so).
+    pub deletes_undone: usize,
     /// Notes left with a conflict for the user to resolve.
     pub conflicts: usize,
 }
@@ -132,7 +135,17 @@ pub async fn sync<S: LocalStore, T: Transport>(
         report.pulled += response.changes.len();
         for r in &response.results {
             match &r.outcome {
-                ChangeOutcome::Superseded { .. } => report.superseded += 1,
+                ChangeOutcome::Superseded { current } => {
+                    let was_delete = request
+                        .changes
+                        .iter()
+                        .any(|c| c.change_id == r.change_id && c.deleted);
+                    if was_delete && !current.deleted {
+                        report.deletes_undone += 1;
+                    } else {
+                        report.superseded += 1;
+                    }
+                }
                 ChangeOutcome::Applied {
                     current: Some(c), ..
                 } if c.conflict.is_some() => {

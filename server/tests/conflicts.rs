@@ -271,7 +271,11 @@ async fn edit_versus_delete() {
         ahead(&b, 1000).await;
         b.delete(&id).await.unwrap(); // the later change
         sync(&app, &a).await;
-        sync(&app, &b).await;
+        let report = sync(&app, &b).await;
+        if st == Strategy::Merge {
+            // b is told its delete did not happen (not that an edit of its was lost).
+            assert_eq!((report.deletes_undone, report.superseded), (1, 0));
+        }
         let n = converge(&app, &[&a, &b], &id).await;
         match st {
             Strategy::Lww => assert!(n.deleted, "the later delete wins"),
