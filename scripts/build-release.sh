@@ -5,14 +5,19 @@
 # The wasm is built with the standard library rebuilt from source (`-Zbuild-std`) so that a
 # panic aborts at once (`-Cpanic=immediate-abort`) instead of carrying Rust's panic and
 # `Debug` formatting machinery into the browser (`-Zfmt-debug=none -Zlocation-detail=none`):
-# about 30 KB of the gzipped wasm. These are unstable flags of the pinned stable toolchain,
-# enabled for this one build with RUSTC_BOOTSTRAP=1; everything else (the server, the tests,
-# `cargo leptos serve`) builds on plain stable. A release wasm that panics stops with
-# "unreachable" in the console and no message; debug builds keep the messages.
+# about 30 KB of the gzipped wasm. These are unstable flags of a stable toolchain pinned to
+# the exact version they were measured with ($RELEASE_RUST in scripts/versions.env), enabled
+# for the wasm build only with RUSTC_BOOTSTRAP=1; the server is built next with the same
+# toolchain and no such flags. A release wasm that panics stops with "unreachable" in the
+# console and no message; debug builds keep the messages.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/install-tools.sh release
 export PATH="$PWD/.tools/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+# shellcheck source=versions.env
+source scripts/versions.env
+# rustup runs cargo-leptos, and the cargo and rustc it calls, with this toolchain.
+export RUSTUP_TOOLCHAIN="$RELEASE_RUST"
 
 RUSTC_BOOTSTRAP=1 \
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zfmt-debug=none -Zlocation-detail=none" \

@@ -5,7 +5,8 @@
 #                                   # wasm-bindgen-cli, wasm-opt (npm binaryen), the database server
 #   scripts/install-tools.sh test   # all of the above plus headless Chromium, chromedriver and
 #                                   # the npm packages of the browser tests
-#   scripts/install-tools.sh release  # what `run` needs plus rust-src (scripts/build-release.sh)
+#   scripts/install-tools.sh release  # what `run` needs plus the pinned release toolchain
+#                                     # with rust-src (scripts/build-release.sh)
 #
 # Idempotent: every step checks the exact pinned version first and skips when it is present.
 # Nothing is downloaded from outside the package registries (crates.io, npm, Debian apt, rustup).
@@ -85,11 +86,15 @@ install_database() {
   cargo "+$SECANTUS_RUST" install secantus-mdb --version "$SECANTUS_VERSION" --force
 }
 
-install_rust_src() {
-  # The release wasm rebuilds the standard library for size (scripts/build-release.sh).
-  if ! rustup component list --installed | grep -q '^rust-src'; then
-    say "rustup component add rust-src"
-    rustup component add rust-src
+install_release_toolchain() {
+  # The release build uses unstable flags of exactly this toolchain and rebuilds its standard
+  # library for the wasm (scripts/build-release.sh), so it pins the version and needs rust-src.
+  if ! rustup toolchain list | grep -q "^$RELEASE_RUST-" ||
+     ! rustup component list --toolchain "$RELEASE_RUST" --installed | grep -q '^rust-src' ||
+     ! rustup target list --toolchain "$RELEASE_RUST" --installed | grep -qx wasm32-unknown-unknown; then
+    say "rustup toolchain install $RELEASE_RUST (release builds)"
+    rustup toolchain install "$RELEASE_RUST" --profile minimal \
+      --component rust-src --target wasm32-unknown-unknown
   fi
 }
 
@@ -112,7 +117,7 @@ install_wasm_bindgen
 install_node_tools
 install_cargo_leptos
 if [ "$what" = "release" ]; then
-  install_rust_src
+  install_release_toolchain
 fi
 if [ "$what" = "test" ]; then
   install_browser

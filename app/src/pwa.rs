@@ -118,9 +118,10 @@ pub fn describe_storage_error(message: &str) -> String {
 }
 
 /// One sync run by the service worker (Background Sync): the page's engine on the page's
-/// store, under the same lock. `Ok` with what happened (also when another context holds
-/// the lock or nobody is signed in: there is nothing to retry), `Err` when the run failed
-/// and the browser should retry it later.
+/// store, under the same lock. `Ok` with what happened (also when nobody is signed in:
+/// there is nothing to retry), `Err` when the run failed, after a few attempts within the
+/// event when offline or while another context held the lock, and the browser should
+/// retry it later.
 pub async fn worker_sync() -> Result<String, String> {
     imp::worker_sync().await
 }
@@ -404,20 +405,33 @@ mod imp {
     /// still holds the sync lock; a rejected event is retried by the browser only minutes
     /// later, so the worker first retries itself.
     const WORKER_ATTEMPTS: u32 = 4;
+    /// No new attempt starts this long after the event began (a fetch that hangs on a
+    /// half-open network must not carry the event past the browser's time limit).
+    const WORKER_BUDGET_MS: f64 = 60_000.0;
 
     pub async fn worker_sync() -> Result<String, String> {
+        let started = js_sys::Date::now();
         let mut attempt = 0;
-        loop {
+        let result = loop {
             attempt += 1;
             match worker_sync_once().await {
-                Err(Retry(why)) if attempt < WORKER_ATTEMPTS => {
+                Err(Retry(why))
+                    if attempt < WORKER_ATTEMPTS
+                        && js_sys::Date::now() - started < WORKER_BUDGET_MS =>
+                {
                     leptos::logging::log!("tern sync worker: {why}; retrying");
                     sleep_ms(1000 << attempt).await;
                 }
-                Err(Retry(why)) => return Err(why),
-                Ok(done) => return done,
+                Err(Retry(why)) => break Err(why),
+                Ok(done) => break done,
             }
+        };
+        if attempt > 1 {
+            // An earlier attempt may have applied some rounds before it failed: open pages
+            // re-read the store.
+            client::tabs::announce_change();
         }
+        result
     }
 
     /// A failure worth another attempt soon (offline, or the lock is busy).

@@ -180,6 +180,10 @@ pub enum RejectCode {
     /// The same change id was already used for a different change (reserved; the current
     /// server does not emit it).
     DuplicateChangeId,
+    /// A code this client does not know (sent by a newer server); the outcome's `message`
+    /// says what to do. Never sent.
+    #[serde(other)]
+    Unknown,
 }
 
 impl RejectCode {
@@ -191,6 +195,7 @@ impl RejectCode {
             Self::ClockAhead => "clock_ahead",
             Self::Invalid => "invalid",
             Self::DuplicateChangeId => "duplicate_change_id",
+            Self::Unknown => "unknown",
         }
     }
 }
@@ -462,6 +467,21 @@ pub mod wire {
             for r in [R::Edited, R::Deleted, R::Conflict, R::Merged] {
                 assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
             }
+        }
+
+        #[test]
+        fn a_reject_code_from_a_newer_server_still_reads() {
+            let r: ChangeResult = serde_json::from_str(
+                r#"{"change_id":"c","note_id":"n","status":"rejected","code":"quota_exceeded","message":"upgrade"}"#,
+            )
+            .unwrap();
+            assert_eq!(
+                r.outcome,
+                super::super::ChangeOutcome::Rejected {
+                    code: super::super::RejectCode::Unknown,
+                    message: "upgrade".into()
+                }
+            );
         }
 
         #[test]
