@@ -415,15 +415,15 @@ mod imp {
         let result = loop {
             attempt += 1;
             match worker_sync_once().await {
-                Err(Retry(why))
+                Attempt::Retry(why)
                     if attempt < WORKER_ATTEMPTS
                         && js_sys::Date::now() - started < WORKER_BUDGET_MS =>
                 {
                     leptos::logging::log!("tern sync worker: {why}; retrying");
                     sleep_ms(1000 << attempt).await;
                 }
-                Err(Retry(why)) => break Err(why),
-                Ok(done) => break done,
+                Attempt::Retry(why) => break Err(why),
+                Attempt::Done(result) => break result,
             }
         };
         if attempt > 1 {
@@ -434,16 +434,18 @@ mod imp {
         result
     }
 
-    /// A failure worth another attempt soon (offline, or the lock is busy).
-    struct Retry(String);
+    /// How one attempt ended.
+    enum Attempt {
+        /// The event's result.
+        Done(Result<String, String>),
+        /// A failure worth another attempt soon (offline, or the lock is busy).
+        Retry(String),
+    }
 
-    async fn worker_sync_once() -> Result<Result<String, String>, Retry> {
-        let store = IdbStore::open("tern")
-            .await
-            .map_err(|e| format!("local storage: {e}"));
-        let store = match store {
+    async fn worker_sync_once() -> Attempt {
+        let store = match IdbStore::open("tern").await {
             Ok(s) => s,
-            Err(e) => return Ok(Err(e)),
+            Err(e) => return Attempt::Done(Err(format!("local storage: {e}"))),
         };
         let run =
             client::tabs::with_sync_lock(engine::sync(&store, &FetchTransport::same_origin()))
@@ -451,23 +453,23 @@ mod imp {
         // Closed at once, so this worker never holds up a schema upgrade by a new build.
         store.close();
         match run {
-            None => Err(Retry("another tab or worker is syncing".into())),
+            None => Attempt::Retry("another tab or worker is syncing".into()),
             Some(Ok(r)) => {
                 if r.pulled > 0 || r.pushed > 0 {
                     client::tabs::announce_change();
                 }
-                Ok(Ok(format!(
+                Attempt::Done(Ok(format!(
                     "synced: {} sent, {} received",
                     r.pushed, r.pulled
                 )))
             }
             Some(Err(SyncError::Transport(TransportError::Http { status: 401, .. }))) => {
-                Ok(Ok("not signed in: nothing to sync".into()))
+                Attempt::Done(Ok("not signed in: nothing to sync".into()))
             }
             Some(Err(e @ SyncError::Transport(TransportError::Network(_)))) => {
-                Err(Retry(e.to_string()))
+                Attempt::Retry(e.to_string())
             }
-            Some(Err(e)) => Ok(Err(e.to_string())),
+            Some(Err(e)) => Attempt::Done(Err(e.to_string())),
         }
     }
 }

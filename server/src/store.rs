@@ -253,27 +253,21 @@ impl MongoStore {
                 continue;
             }
             let stored = state.get(&c.note_id);
-            if let Some(SUPERSEDED) = stored.and_then(|st| st.applied_version(&c.change_id)) {
-                // Superseded the first time: superseded again, by what the note is now.
-                outcomes[i] = Some(ChangeOutcome::Superseded {
-                    current: stored
-                        .expect("remembered by a stored note")
-                        .note
-                        .note
-                        .clone(),
-                });
-                continue;
-            }
-            if let Some(v) = stored.and_then(|st| st.applied_version(&c.change_id)) {
-                // The same answer as the first time: with the stored state if that state is
-                // still the one this change produced and differs from it (merged, conflict).
-                let current = stored
-                    .map(|st| &st.note.note)
-                    .filter(|n| n.version == v && !stored_as_sent(n, c))
-                    .cloned();
-                outcomes[i] = Some(ChangeOutcome::Applied {
-                    version: v,
-                    current,
+            if let Some((st, v)) =
+                stored.and_then(|st| st.remembered_version(&c.change_id).map(|v| (st, v)))
+            {
+                let n = &st.note.note;
+                outcomes[i] = Some(if v == SUPERSEDED {
+                    // Superseded the first time: superseded again, by what the note is now.
+                    ChangeOutcome::Superseded { current: n.clone() }
+                } else {
+                    // The same answer as the first time: with the stored state if that state
+                    // is still the one this change produced and differs from it (merged,
+                    // conflict).
+                    ChangeOutcome::Applied {
+                        version: v,
+                        current: (n.version == v && !stored_as_sent(n, c)).then(|| n.clone()),
+                    }
                 });
                 continue;
             }
@@ -288,17 +282,15 @@ impl MongoStore {
                 rn += 1;
                 revisions.push(revision_doc(user, &c.note_id, rn, now_ms, v, *why));
             }
-            if !r.revisions.is_empty() && !touched.contains(&c.note_id) {
-                touched.push(c.note_id.clone());
+            if !r.revisions.is_empty() {
+                touch(&mut touched, &c.note_id);
             }
             outcomes[i] = Some(match r.next {
                 Some(next) => {
                     next_version += 1;
                     let mut recent = stored.map(|st| st.recent.clone()).unwrap_or_default();
                     remember(&mut recent, &c.change_id, next.note.version);
-                    if !touched.contains(&c.note_id) {
-                        touched.push(c.note_id.clone());
-                    }
+                    touch(&mut touched, &c.note_id);
                     let n = &next.note;
                     let outcome = ChangeOutcome::Applied {
                         version: n.version,
@@ -318,9 +310,7 @@ impl MongoStore {
                     let st = state.get_mut(&c.note_id).expect("a kept note is stored");
                     st.rn = rn;
                     remember(&mut st.recent, &c.change_id, SUPERSEDED);
-                    if !touched.contains(&c.note_id) {
-                        touched.push(c.note_id.clone());
-                    }
+                    touch(&mut touched, &c.note_id);
                     ChangeOutcome::Superseded {
                         current: st.note.note.clone(),
                     }
@@ -396,6 +386,13 @@ pub fn distinct(revisions: Vec<Revision>) -> Vec<Revision> {
         .collect()
 }
 
+/// Adds `id` to the notes a push writes back (once).
+fn touch(touched: &mut Vec<NoteId>, id: &NoteId) {
+    if !touched.contains(id) {
+        touched.push(id.clone());
+    }
+}
+
 /// The version remembered for a change that was superseded (versions start at 1).
 const SUPERSEDED: u64 = 0;
 
@@ -423,7 +420,8 @@ struct Stored {
 }
 
 impl Stored {
-    fn applied_version(&self, change: &ChangeId) -> Option<u64> {
+    /// The version remembered for `change` ([`SUPERSEDED`] if it lost), if it was seen.
+    fn remembered_version(&self, change: &ChangeId) -> Option<u64> {
         self.recent
             .iter()
             .find(|(c, _)| *c == change.0)

@@ -438,14 +438,7 @@ async fn an_edit_typed_while_a_sync_is_in_flight_does_not_conflict_with_itself()
     let id = shared_note(&app, &[&a], "Draft", "one").await;
     a.edit(&id, "Draft", "one two").await.unwrap();
     // The push of "one two" is answered while "one two three" was typed meanwhile.
-    let sent: Vec<_> = a
-        .store()
-        .list()
-        .await
-        .unwrap()
-        .iter()
-        .filter_map(|n| n.pending_change())
-        .collect();
+    let sent = pending(&a).await;
     let resp = app
         .sync(&request(a.store().cursor().await.unwrap(), sent.clone()))
         .await;
@@ -524,14 +517,7 @@ async fn a_retried_merged_change_gets_the_same_answer() {
     sync(&app, &a).await;
     ahead(&b, 1000).await;
     b.edit(&id, "T", "one\nTWO").await.unwrap();
-    let sent: Vec<_> = b
-        .store()
-        .list()
-        .await
-        .unwrap()
-        .iter()
-        .filter_map(|n| n.pending_change())
-        .collect();
+    let sent = pending(&b).await;
     // The response is lost; the device sends the same push again.
     let first = app.sync(&request(None, sent.clone())).await;
     let again = app.sync(&request(None, sent)).await;
