@@ -2,7 +2,9 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -11,7 +13,9 @@ use axum::{Json, Router};
 use serde_json::json;
 use sync_core::NoteId;
 use sync_core::limits::{MAX_CHANGES_PER_REQUEST, MAX_PULL_LIMIT, MAX_REQUEST_BYTES};
-use sync_core::protocol::{Cursor, HistoryResponse, PROTOCOL_VERSION, SyncRequest, SyncResponse};
+use sync_core::protocol::{
+    Cursor, HistoryResponse, PROTOCOL_VERSION, SignedIn, SyncRequest, SyncResponse,
+};
 
 use crate::AppState;
 use crate::auth::{SESSION_COOKIE, SESSION_TTL, Session};
@@ -26,13 +30,23 @@ pub fn routes() -> Router<AppState> {
             post(sync).layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES)),
         )
         .route("/healthz", get(healthz))
-        .route("/auth/signup", post(sign_up))
-        .route("/auth/signin", post(sign_in))
+        .route(
+            "/auth/signup",
+            post(sign_up).layer(DefaultBodyLimit::max(MAX_CREDENTIALS_BYTES)),
+        )
+        .route(
+            "/auth/signin",
+            post(sign_in).layer(DefaultBodyLimit::max(MAX_CREDENTIALS_BYTES)),
+        )
         .route("/auth/signout", post(sign_out))
         .route("/auth/me", get(me))
         .route("/notes/{id}/history", get(history))
         .route("/api/openapi.json", get(openapi))
 }
+
+/// Largest sign-in or sign-up body: a 64-character name and a 1024-character password,
+/// each character escaped in JSON, fit with room to spare.
+pub const MAX_CREDENTIALS_BYTES: usize = 16 * 1024;
 
 /// How a request proved who it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,8 +81,9 @@ fn token_of(parts: &Parts) -> Option<(String, Via)> {
         .map(|(_, v)| (v.to_owned(), Via::Cookie))
 }
 
-/// A browser request's `Origin`, if any, must be this server's own.
-fn check_same_origin(parts: &Parts) -> Result<(), ApiError> {
+/// A browser request's `Origin`, if any, must be this server's own: `TERN_PUBLIC_ORIGIN`
+/// when set (behind a proxy, `Host` may not be what the browser used), else the `Host`.
+fn check_same_origin(parts: &Parts, public_origin: Option<&str>) -> Result<(), ApiError> {
     let Some(origin) = parts
         .headers
         .get(header::ORIGIN)
@@ -76,18 +91,45 @@ fn check_same_origin(parts: &Parts) -> Result<(), ApiError> {
     else {
         return Ok(());
     };
-    let host = parts
-        .headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let origin_host = origin.split_once("://").map_or("", |(_, h)| h);
-    if origin_host == host {
+    let same = match public_origin {
+        Some(public) => origin.eq_ignore_ascii_case(public),
+        None => {
+            let host = parts
+                .headers
+                .get(header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            let origin_host = origin.split_once("://").map_or("", |(_, h)| h);
+            !host.is_empty() && origin_host.eq_ignore_ascii_case(host)
+        }
+    };
+    if same {
         Ok(())
     } else {
         Err(ApiError::CsrfRejected(
             "cross-site request refused; use the app's own origin",
         ))
+    }
+}
+
+/// The client's throttling key ([`crate::throttle::source_key`]): the address in the
+/// trusted header `TERN_CLIENT_IP_HEADER` when one is configured (the last address in it,
+/// the one the proxy itself added), else the address of the TCP peer.
+fn source_of(parts: &Parts, state: &AppState) -> String {
+    let from_header = state.client_ip_header.as_ref().and_then(|name| {
+        let v = parts.headers.get_all(name).iter().last()?.to_str().ok()?;
+        v.rsplit(',').next()?.trim().parse::<IpAddr>().ok()
+    });
+    let peer = || {
+        parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+    };
+    match from_header.or_else(peer) {
+        Some(ip) => crate::throttle::source_key(ip),
+        // Served without connection info (not through `serve`): one shared source.
+        None => "unknown".into(),
     }
 }
 
@@ -97,7 +139,7 @@ impl FromRequestParts<AppState> for AuthUser {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let (token, via) = token_of(parts).ok_or(ApiError::Unauthorized)?;
         if via == Via::Cookie {
-            check_same_origin(parts)?;
+            check_same_origin(parts, state.public_origin.as_deref())?;
             if parts.method == axum::http::Method::POST {
                 let json = parts
                     .headers
@@ -217,20 +259,28 @@ fn parse_credentials(body: Result<Bytes, BytesRejection>) -> Result<Credentials,
     serde_json::from_slice(&body_bytes(body)?).map_err(|e| ApiError::InvalidRequest(e.to_string()))
 }
 
-/// A signed-in answer: the session cookie, and the token in the body for other clients.
-fn signed_in(state: &AppState, status: StatusCode, s: Session) -> Response {
+/// Whether a request comes from a browser: browsers send `Origin` on every POST and
+/// `Sec-Fetch-Site` on every request (Chromium, Firefox, Safari), and page scripts can
+/// neither remove nor forge either header.
+fn from_browser(parts: &Parts) -> bool {
+    parts.headers.contains_key(header::ORIGIN) || parts.headers.contains_key("sec-fetch-site")
+}
+
+/// A signed-in answer: the session cookie, and the token in the body only for clients that
+/// are not browsers (which send it as a bearer token). A browser gets the session only as
+/// the `HttpOnly` cookie, out of reach of the page's scripts.
+fn signed_in(state: &AppState, parts: &Parts, status: StatusCode, s: Session) -> Response {
     let cookie = format!(
         "{SESSION_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
         s.token,
         SESSION_TTL.as_secs(),
         if state.cookie_secure { "; Secure" } else { "" }
     );
-    (
-        status,
-        [(header::SET_COOKIE, cookie)],
-        Json(json!({"user": s.name, "token": s.token})),
-    )
-        .into_response()
+    let body = SignedIn {
+        user: s.name,
+        token: (!from_browser(parts)).then_some(s.token),
+    };
+    (status, [(header::SET_COOKIE, cookie)], Json(body)).into_response()
 }
 
 async fn sign_up(
@@ -256,20 +306,27 @@ async fn account(
     body: Result<Bytes, BytesRejection>,
     create: bool,
 ) -> Result<Response, ApiError> {
-    check_same_origin(&parts)?;
+    check_same_origin(&parts, state.public_origin.as_deref())?;
     let c = parse_credentials(body)?;
+    let source = source_of(&parts, &state);
     let (session, status) = if create {
         (
-            state.accounts.sign_up(&c.username, &c.password).await?,
+            state
+                .accounts
+                .sign_up(&c.username, &c.password, &source)
+                .await?,
             StatusCode::CREATED,
         )
     } else {
         (
-            state.accounts.sign_in(&c.username, &c.password).await?,
+            state
+                .accounts
+                .sign_in(&c.username, &c.password, &source)
+                .await?,
             StatusCode::OK,
         )
     };
-    Ok(signed_in(&state, status, session))
+    Ok(signed_in(&state, &parts, status, session))
 }
 
 async fn sign_out(

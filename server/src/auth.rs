@@ -1,20 +1,23 @@
 //! Accounts and sessions.
 //!
 //! - Passwords are hashed with argon2id (default parameters: 19 MiB, 2 passes), off the
-//!   async runtime.
+//!   async runtime, at most a fixed number at a time ([`crate::throttle::HashGate`]).
 //! - A session is a random 256-bit token. The database stores only its SHA-256, with an
 //!   expiry (`SESSION_TTL`, enforced by the query and removed by a TTL index).
-//! - Browsers get the token in an `HttpOnly; SameSite=Strict` cookie (plus `Secure` unless
-//!   the server listens on loopback); other clients send `Authorization: Bearer <token>`.
+//! - Browsers get the token only in an `HttpOnly; SameSite=Strict` cookie (plus `Secure`
+//!   unless the server listens on loopback); other clients send `Authorization: Bearer
+//!   <token>` (see `api::signed_in` for who gets the token in the body).
 //! - CSRF: a cookie-authenticated request must not carry an `Origin` other than the
 //!   server's own, and `POST /sync` needs `Content-Type: application/json`, which a
 //!   cross-site form cannot send without a CORS preflight (which this server never allows).
-//! - Failed sign-ins are counted per account; from the 5th in a row each attempt must wait
-//!   2^(n-5) seconds (at most 15 minutes) and gets `429 too_many_attempts` until then.
+//! - Sign-ins and sign-ups are throttled by source and account ([`crate::throttle`]); an
+//!   unknown name costs and answers exactly what a real one does.
 //!
-//! Collections: `users {_id: <user id>, name, hash, failed, locked_until}` with a unique
-//! index on `name`; `sessions {_id: sha256(token), u, exp}` with a TTL index on `exp`.
+//! Collections: `users {_id: <user id>, name, hash}` with a unique index on `name`;
+//! `sessions {_id: sha256(token), u, exp}` with a TTL index on `exp`; `throttle` (see
+//! [`crate::throttle`]).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use argon2::Argon2;
@@ -29,13 +32,10 @@ use mongodb::{Collection, Database, IndexModel};
 use sha2::{Digest, Sha256};
 
 use crate::store::StoreError;
+use crate::throttle::{Buckets, HashGate, HashStats, Limits, Rate};
 
 /// How long a session lasts.
 pub const SESSION_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
-/// Failed sign-ins in a row before attempts are slowed down.
-pub const FREE_ATTEMPTS: i32 = 5;
-/// Longest wait imposed after failed sign-ins.
-pub const MAX_LOCKOUT: Duration = Duration::from_secs(15 * 60);
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "tern_session";
 
@@ -54,6 +54,9 @@ pub enum AuthError {
     /// Too many failed sign-ins; retry after this many seconds.
     #[error("too many attempts")]
     TooManyAttempts(u64),
+    /// Too many password hashes waiting already; retry in a second.
+    #[error("busy")]
+    Busy,
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -80,6 +83,9 @@ pub struct Session {
 #[derive(Clone)]
 pub struct Accounts {
     db: Database,
+    buckets: Buckets,
+    limits: Limits,
+    gate: Arc<HashGate>,
 }
 
 fn random_token() -> String {
@@ -113,45 +119,81 @@ pub fn check_credentials(name: &str, password: &str) -> Result<String, AuthError
     Ok(name)
 }
 
-async fn hash_password(password: String) -> Result<String, AuthError> {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| AuthError::Store(StoreError::Internal(e.to_string())))
-    })
-    .await
-    .map_err(|e| AuthError::Store(StoreError::Internal(e.to_string())))?
+fn hash_password(password: &str) -> Result<String, AuthError> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AuthError::Store(StoreError::Internal(e.to_string())))
 }
 
-async fn verify_password(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash)
-            .map(|h| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &h)
-                    .is_ok()
-            })
-            .unwrap_or(false)
-    })
-    .await
-    .unwrap_or(false)
+fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
 }
 
-/// Seconds to wait after `failed` failed attempts in a row.
-pub fn lockout_secs(failed: i32) -> u64 {
-    if failed < FREE_ATTEMPTS {
-        return 0;
+/// The attempts one sign-in has reserved, to give back when it succeeds or never ran.
+struct Reserved<'a> {
+    buckets: &'a Buckets,
+    taken: Vec<(String, Rate)>,
+}
+
+impl Reserved<'_> {
+    /// Takes one attempt from `key`; when refused, gives back what was taken so far.
+    async fn take(&mut self, key: String, rate: Rate) -> Result<(), AuthError> {
+        match self.buckets.take(&key, rate).await? {
+            Ok(()) => {
+                self.taken.push((key, rate));
+                Ok(())
+            }
+            Err(refused) => {
+                self.give_back().await?;
+                Err(AuthError::TooManyAttempts(refused.secs()))
+            }
+        }
     }
-    let exp = (failed - FREE_ATTEMPTS).min(20) as u32;
-    2u64.pow(exp).min(MAX_LOCKOUT.as_secs())
+
+    async fn give_back(&mut self) -> Result<(), AuthError> {
+        for (key, rate) in self.taken.drain(..) {
+            self.buckets.give_back(&key, rate).await?;
+        }
+        Ok(())
+    }
 }
 
 impl Accounts {
-    /// Accounts in `db`.
+    /// Accounts in `db`, throttled by the default [`Limits`], hashing at most one password
+    /// per available CPU at a time.
     pub fn new(db: Database) -> Self {
-        Self { db }
+        Self {
+            buckets: Buckets::new(&db),
+            db,
+            limits: Limits::default(),
+            gate: Arc::new(HashGate::for_this_machine()),
+        }
+    }
+
+    /// The same accounts with other throttling limits (tests use long periods so that
+    /// nothing leaks out of a bucket while they run).
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The same accounts with another bound on concurrent hashes.
+    pub fn with_gate(mut self, gate: HashGate) -> Self {
+        self.gate = Arc::new(gate);
+        self
+    }
+
+    /// Hashes run so far and the most that ran at once (a test hook).
+    pub fn hash_stats(&self) -> HashStats {
+        self.gate.stats()
     }
 
     fn users(&self) -> Collection<Document> {
@@ -179,17 +221,37 @@ impl Accounts {
                     .build(),
             )
             .await?;
-        Ok(())
+        self.buckets.ensure_indexes().await
     }
 
-    /// Creates an account and signs it in.
-    pub async fn sign_up(&self, name: &str, password: &str) -> Result<Session, AuthError> {
+    /// Creates an account and signs it in. `source` is the client ([`source_key`]).
+    ///
+    /// [`source_key`]: crate::throttle::source_key
+    pub async fn sign_up(
+        &self,
+        name: &str,
+        password: &str,
+        source: &str,
+    ) -> Result<Session, AuthError> {
         let name = check_credentials(name, password)?;
-        let hash = hash_password(password.to_owned()).await?;
+        // Every sign-up costs a hash, so each one counts against its source, success or not.
+        let mut reserved = self.reserve();
+        reserved
+            .take(format!("s|{source}"), self.limits.per_source)
+            .await?;
+        let Some(admission) = self.gate.admit() else {
+            reserved.give_back().await?;
+            return Err(AuthError::Busy);
+        };
+        let password = password.to_owned();
+        let hash = self
+            .gate
+            .run(&admission, move || hash_password(&password))
+            .await??;
         let user_id = random_token()[..22].to_owned();
         let r = self
             .users()
-            .insert_one(doc! {"_id": &user_id, "name": &name, "hash": hash, "failed": 0})
+            .insert_one(doc! {"_id": &user_id, "name": &name, "hash": hash})
             .await;
         if let Err(e) = r {
             if let ErrorKind::Write(WriteFailure::WriteError(w)) = &*e.kind {
@@ -199,52 +261,72 @@ impl Accounts {
             }
             return Err(e.into());
         }
+        self.buckets
+            .mark(&format!("k|{name}|{source}"), self.limits.known_for)
+            .await?;
         self.new_session(user_id, name).await
     }
 
-    /// Signs in with a name and password.
-    pub async fn sign_in(&self, name: &str, password: &str) -> Result<Session, AuthError> {
+    fn reserve(&self) -> Reserved<'_> {
+        Reserved {
+            buckets: &self.buckets,
+            taken: Vec::new(),
+        }
+    }
+
+    /// Signs in with a name and password, from `source` ([`source_key`]).
+    ///
+    /// The attempt is reserved in its buckets before the password is checked, so parallel
+    /// guesses can never exceed them; a success gives the reservations back (buckets count
+    /// failures). An unknown name takes the same steps: the same buckets (keyed by the
+    /// name), one lookup, one verification (against a dummy hash), the same answers.
+    ///
+    /// [`source_key`]: crate::throttle::source_key
+    pub async fn sign_in(
+        &self,
+        name: &str,
+        password: &str,
+        source: &str,
+    ) -> Result<Session, AuthError> {
         let name = name.trim().to_lowercase();
-        let Some(user) = self.users().find_one(doc! {"name": &name}).await? else {
-            // Same work as a real check, so timing does not reveal which names exist.
-            let _ = verify_password(password.to_owned(), DUMMY_HASH.into()).await;
+        if check_credentials(&name, password).is_err() {
+            // No account has such a name or password; nothing to look up or hash.
+            return Err(AuthError::InvalidCredentials);
+        }
+        let l = self.limits;
+        let pair = format!("p|{name}|{source}");
+        let known = format!("k|{name}|{source}");
+        let mut reserved = self.reserve();
+        reserved.take(pair.clone(), l.per_pair).await?;
+        reserved.take(format!("s|{source}"), l.per_source).await?;
+        if !self.buckets.is_marked(&known).await? {
+            reserved.take(format!("a|{name}"), l.per_account).await?;
+        }
+        let Some(admission) = self.gate.admit() else {
+            reserved.give_back().await?;
+            return Err(AuthError::Busy);
+        };
+        let user = self.users().find_one(doc! {"name": &name}).await?;
+        let hash = user
+            .as_ref()
+            .and_then(|u| u.get_str("hash").ok())
+            .unwrap_or(DUMMY_HASH)
+            .to_owned();
+        let password = password.to_owned();
+        let verified = self
+            .gate
+            .run(&admission, move || verify_password(&password, &hash))
+            .await?;
+        let Some(user) = user.filter(|_| verified) else {
             return Err(AuthError::InvalidCredentials);
         };
-        let now = DateTime::now();
-        if let Ok(until) = user.get_datetime("locked_until") {
-            if *until > now {
-                let secs = (until.timestamp_millis() - now.timestamp_millis()) / 1000 + 1;
-                return Err(AuthError::TooManyAttempts(secs as u64));
-            }
-        }
+        // The owner from this source: its earlier failures were most likely the owner's.
+        reserved.taken.retain(|(k, _)| *k != pair);
+        reserved.give_back().await?;
+        self.buckets.forget(&pair).await?;
+        self.buckets.mark(&known, l.known_for).await?;
         let user_id = user.get_str("_id").unwrap_or_default().to_owned();
-        let hash = user.get_str("hash").unwrap_or_default().to_owned();
-        if verify_password(password.to_owned(), hash).await {
-            self.users()
-                .update_one(
-                    doc! {"_id": &user_id},
-                    doc! {"$set": {"failed": 0}, "$unset": {"locked_until": ""}},
-                )
-                .await?;
-            return self.new_session(user_id, name).await;
-        }
-        let updated = self
-            .users()
-            .find_one_and_update(doc! {"_id": &user_id}, doc! {"$inc": {"failed": 1}})
-            .return_document(mongodb::options::ReturnDocument::After)
-            .await?;
-        let failed = updated.and_then(|d| d.get_i32("failed").ok()).unwrap_or(0);
-        let wait = lockout_secs(failed);
-        if wait > 0 {
-            let until = DateTime::from_millis(now.timestamp_millis() + wait as i64 * 1000);
-            self.users()
-                .update_one(
-                    doc! {"_id": &user_id},
-                    doc! {"$set": {"locked_until": until}},
-                )
-                .await?;
-        }
-        Err(AuthError::InvalidCredentials)
+        self.new_session(user_id, name).await
     }
 
     async fn new_session(&self, user_id: String, name: String) -> Result<Session, AuthError> {
@@ -292,15 +374,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn lockout_grows_after_five_failures_and_is_capped() {
-        assert_eq!((0..5).map(lockout_secs).collect::<Vec<_>>(), vec![0; 5]);
-        assert_eq!(lockout_secs(5), 1);
-        assert_eq!(lockout_secs(6), 2);
-        assert_eq!(lockout_secs(10), 32);
-        assert_eq!(lockout_secs(100), MAX_LOCKOUT.as_secs());
-    }
-
-    #[test]
     fn credentials_rules() {
         assert_eq!(
             check_credentials(" Alice ", "correct horse").unwrap(),
@@ -312,7 +385,12 @@ mod tests {
     }
 
     #[test]
-    fn the_dummy_hash_parses_so_unknown_names_cost_a_real_verification() {
-        assert!(PasswordHash::new(DUMMY_HASH).is_ok());
+    fn the_dummy_hash_costs_what_a_real_one_does() {
+        let dummy = PasswordHash::new(DUMMY_HASH).unwrap();
+        let real = hash_password("correct horse battery").unwrap();
+        let real = PasswordHash::new(&real).unwrap();
+        assert_eq!(dummy.algorithm, real.algorithm);
+        assert_eq!(dummy.params, real.params, "same memory and passes");
+        assert!(!verify_password("correct horse battery", DUMMY_HASH));
     }
 }

@@ -7,7 +7,9 @@
 //! | `TERN_DB_NAME` | `tern` | database name |
 //! | `TERN_DATA_DIR` | `data` | where the embedded database keeps its files |
 //! | `TERN_DB_BIN` | `secantusd-rs` on `PATH` or in `~/.cargo/bin` | embedded database binary |
-//! | `TERN_COOKIE_SECURE` | `false` on a loopback address, else `true` | mark the session cookie `Secure` (HTTPS only) |
+//! | `TERN_COOKIE_SECURE` | `false` on a loopback address, else `true` | mark the session cookie `Secure` (HTTPS only); also sends HSTS |
+//! | `TERN_PUBLIC_ORIGIN` | unset: the request's `Host` | the origin browsers use, e.g. `https://notes.example.com`, for the CSRF `Origin` check behind a proxy |
+//! | `TERN_CLIENT_IP_HEADER` | unset: the TCP peer's address | header carrying the client's address from your trusted proxy (e.g. `X-Forwarded-For`, last entry), for sign-in throttling; set it only behind a proxy that overwrites it |
 //! | `TERN_CONFLICT_STRATEGY` | `merge` | how concurrent edits of notes without their own setting are resolved: `lww`, `merge` or `manual` |
 //! | `TERN_HISTORY_LIMIT` | `50` | revisions kept per note (1 to 1000) |
 //! | `TERN_BUILD_ID` | a hash of the site's files | the build id in the service worker and the page (`[A-Za-z0-9._-]`, at most 64) |
@@ -31,8 +33,12 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Explicit path of the embedded database binary.
     pub db_bin: Option<PathBuf>,
-    /// Whether the session cookie is `Secure`.
+    /// Whether the session cookie is `Secure` (and HSTS is sent).
     pub cookie_secure: bool,
+    /// The origin browsers use (`scheme://host[:port]`), when it is not the `Host`.
+    pub public_origin: Option<String>,
+    /// Header naming the client's address, set by a trusted proxy.
+    pub client_ip_header: Option<axum::http::HeaderName>,
     /// The build id (`None`: hash the site's files).
     pub build_id: Option<String>,
     /// Log filter.
@@ -121,9 +127,33 @@ impl Config {
                 why: "use 1 to 64 letters, digits, '.', '_' or '-'".into(),
             });
         }
+        let public_origin = match get("TERN_PUBLIC_ORIGIN") {
+            None => None,
+            Some(v) => Some(parse_origin(&v).ok_or_else(|| {
+                ConfigError {
+                    var: "TERN_PUBLIC_ORIGIN",
+                    value: v.clone(),
+                    why: "use scheme://host[:port] with no path, such as https://notes.example.com"
+                        .into(),
+                }
+            })?),
+        };
+        let client_ip_header = match get("TERN_CLIENT_IP_HEADER") {
+            None => None,
+            Some(v) => Some(
+                v.parse::<axum::http::HeaderName>()
+                    .map_err(|_| ConfigError {
+                        var: "TERN_CLIENT_IP_HEADER",
+                        value: v.clone(),
+                        why: "use a header name such as X-Forwarded-For or X-Real-IP".into(),
+                    })?,
+            ),
+        };
         Ok(Self {
             addr,
             cookie_secure,
+            public_origin,
+            client_ip_header,
             build_id,
             conflicts: crate::store::Conflicts {
                 default,
@@ -136,6 +166,18 @@ impl Config {
             log: get("RUST_LOG").unwrap_or_else(|| "info".into()),
         })
     }
+}
+
+/// `scheme://host[:port]` in lower case without a trailing `/`, if `v` is an http(s) origin.
+fn parse_origin(v: &str) -> Option<String> {
+    let v = v.trim().trim_end_matches('/').to_ascii_lowercase();
+    let (scheme, host) = v.split_once("://")?;
+    let ok = matches!(scheme, "http" | "https")
+        && !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b));
+    ok.then_some(v)
 }
 
 /// `mongodb://user:secret@host` shown as `mongodb://user:***@host`.
@@ -163,6 +205,8 @@ impl fmt::Debug for Config {
             .field("data_dir", &self.data_dir)
             .field("db_bin", &self.db_bin)
             .field("cookie_secure", &self.cookie_secure)
+            .field("public_origin", &self.public_origin)
+            .field("client_ip_header", &self.client_ip_header)
             .field("build_id", &self.build_id)
             .field("log", &self.log)
             .field("conflicts", &self.conflicts)
@@ -230,6 +274,33 @@ mod tests {
         );
         let e = config(&[("TERN_BUILD_ID", "a'b")]).unwrap_err().to_string();
         assert!(e.starts_with("TERN_BUILD_ID=\"a'b\" is not valid"), "{e}");
+    }
+
+    #[test]
+    fn the_public_origin_and_client_address_header_are_checked() {
+        let c = config(&[]).unwrap();
+        assert_eq!((c.public_origin, c.client_ip_header), (None, None));
+        let c = config(&[
+            ("TERN_PUBLIC_ORIGIN", "https://Notes.example.com/"),
+            ("TERN_CLIENT_IP_HEADER", "X-Forwarded-For"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.public_origin.as_deref(),
+            Some("https://notes.example.com")
+        );
+        assert_eq!(c.client_ip_header.unwrap().as_str(), "x-forwarded-for");
+        for bad in [
+            "notes.example.com",
+            "https://x.example/app",
+            "ftp://x.example",
+        ] {
+            let e = config(&[("TERN_PUBLIC_ORIGIN", bad)])
+                .unwrap_err()
+                .to_string();
+            assert!(e.starts_with("TERN_PUBLIC_ORIGIN="), "{e}");
+        }
+        assert!(config(&[("TERN_CLIENT_IP_HEADER", "bad header")]).is_err());
     }
 
     #[test]

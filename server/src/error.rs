@@ -108,6 +108,11 @@ impl ApiError {
             Self::Auth(AuthError::Store(StoreError::Unavailable(_))) => {
                 Self::Unavailable(String::new()).parts()
             }
+            Self::Auth(AuthError::Busy) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::Unavailable,
+                "the server is busy checking other passwords; try again in a second".into(),
+            ),
             Self::Unauthorized => (
                 StatusCode::UNAUTHORIZED,
                 ErrorCode::Unauthorized,
@@ -156,11 +161,14 @@ impl IntoResponse for ApiError {
         }
         let (status, error, message) = self.parts();
         let mut resp = (status, Json(ErrorBody { error, message })).into_response();
-        if let Self::Auth(AuthError::TooManyAttempts(secs)) = self {
-            if let Ok(v) = secs.to_string().parse() {
-                resp.headers_mut()
-                    .insert(axum::http::header::RETRY_AFTER, v);
-            }
+        let retry_after = match self {
+            Self::Auth(AuthError::TooManyAttempts(secs)) => Some(secs),
+            Self::Auth(AuthError::Busy) => Some(1),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
         }
         resp
     }

@@ -8,6 +8,8 @@
 //! - [`embedded`]: the embedded default database (a child process).
 //! - [`store`]: the [`store::SyncStore`] trait and its MongoDB implementation.
 //! - [`auth`]: accounts (argon2id) and sessions (cookie or bearer token).
+//! - [`throttle`]: sign-in throttling by source and account; the bound on hashes.
+//! - [`headers`]: security headers (CSP with the page's nonce, nosniff, framing, HSTS).
 //! - [`api`]: `POST /sync`, `/auth/*`, `GET /healthz`, `GET /api/openapi.json`.
 //! - [`error`]: API errors and their one mapping to HTTP.
 //! - [`pwa`]: `GET /sw.js`, the service worker of this build.
@@ -20,8 +22,10 @@ pub mod auth;
 pub mod config;
 pub mod embedded;
 pub mod error;
+pub mod headers;
 pub mod pwa;
 pub mod store;
+pub mod throttle;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -43,9 +47,18 @@ impl AppState {
             store,
             accounts,
             cookie_secure,
+            public_origin: None,
+            client_ip_header: None,
             leptos,
             sw,
         }
+    }
+
+    /// Takes the public origin and the trusted client-address header from `config`.
+    pub fn with_proxy(mut self, config: &config::Config) -> Self {
+        self.public_origin = config.public_origin.clone();
+        self.client_ip_header = config.client_ip_header.clone();
+        self
     }
 
     /// Uses the build id `id` (from `TERN_BUILD_ID`) instead of the hash of the site's files.
@@ -64,8 +77,12 @@ pub struct AppState {
     pub store: Arc<MongoStore>,
     /// Accounts and sessions.
     pub accounts: Arc<auth::Accounts>,
-    /// Whether the session cookie is marked `Secure` (HTTPS only).
+    /// Whether the session cookie is marked `Secure` (HTTPS only); HSTS is sent then.
     pub cookie_secure: bool,
+    /// The origin browsers use (`TERN_PUBLIC_ORIGIN`); `None`: compare with `Host`.
+    pub public_origin: Option<String>,
+    /// Header with the client's address from a trusted proxy (`TERN_CLIENT_IP_HEADER`).
+    pub client_ip_header: Option<axum::http::HeaderName>,
     /// Leptos' settings (site root, output name).
     pub leptos: LeptosOptions,
     /// The service worker of this build.
@@ -87,9 +104,13 @@ pub fn router(state: AppState) -> Router {
     // Rendering spawns tasks on Leptos' executor: tokio's (an error means it is set already).
     let _ = any_spawner::Executor::init_tokio();
     let page = leptos_axum::render_app_to_stream_with_context(
-        move || leptos::prelude::provide_context(build.clone()),
+        move || {
+            leptos::prelude::provide_context(build.clone());
+            page_csp();
+        },
         move || app::shell(leptos.clone()),
     );
+    let hsts = state.cookie_secure;
     Router::new()
         .merge(api::routes())
         .merge(pwa::routes())
@@ -97,16 +118,36 @@ pub fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             app::not_found,
         ))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            headers::layer(hsts, req, next)
+        }))
         .with_state(state)
 }
 
+/// Sends the page's Content-Security-Policy with the nonce Leptos puts on the hydration
+/// script of this response (leptos_axum provides a fresh one per render).
+fn page_csp() {
+    use leptos::prelude::use_context;
+    let nonce = leptos::nonce::use_nonce();
+    let options = use_context::<leptos_axum::ResponseOptions>();
+    if let (Some(nonce), Some(options)) = (nonce, options) {
+        if let Ok(v) = axum::http::HeaderValue::from_str(&headers::csp(Some(&nonce))) {
+            options.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, v);
+        }
+    }
+}
+
 /// Serves `app` on `listener` until `shutdown` resolves, then finishes open requests.
+/// Handlers see the peer's address (`ConnectInfo`), the source for sign-in throttling.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

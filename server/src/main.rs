@@ -55,7 +55,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     );
     let mut leptos = get_configuration(None)?.leptos_options;
     leptos.site_addr = config.addr;
-    let state = AppState::new(store, leptos, config.cookie_secure).with_build_id(config.build_id);
+    let state = AppState::new(store, leptos, config.cookie_secure)
+        .with_proxy(&config)
+        .with_build_id(config.build_id.clone());
     tracing::info!(build = state.sw.build(), "service worker build");
     tokio::spawn(ensure_indexes(state.clone()));
     let app = router(state);

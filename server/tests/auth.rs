@@ -2,7 +2,15 @@
 
 mod support;
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use leptos::config::LeptosOptions;
 use serde_json::{Value, json};
+use server::auth::Accounts;
+use server::store::MongoStore;
+use server::throttle::{HashGate, Limits, Rate};
+use server::{AppState, router, serve};
 use support::*;
 use sync_core::protocol::ChangeOutcome;
 
@@ -150,7 +158,7 @@ async fn cookie_sessions_are_http_only_same_site_and_refuse_other_origins() {
 async fn sign_in_checks_the_password_and_slows_down_guessing() {
     let app = spawn_app().await; // alice exists
     let wrong = json!({"username": "alice", "password": "wrong password"});
-    for _ in 0..4 {
+    for _ in 0..Limits::default().per_pair.burst {
         let r = post(&app, "/auth/signin", wrong.clone()).await;
         assert_eq!(r.status(), 401);
         assert_eq!(
@@ -158,11 +166,7 @@ async fn sign_in_checks_the_password_and_slows_down_guessing() {
             json!({"error": "invalid_credentials", "message": "wrong username or password"})
         );
     }
-    // The fifth failure locks further attempts for a while, even with the right password.
-    assert_eq!(
-        post(&app, "/auth/signin", wrong.clone()).await.status(),
-        401
-    );
+    // The budget of this account from this source is spent: even the right password waits.
     let r = post(
         &app,
         "/auth/signin",
@@ -170,12 +174,28 @@ async fn sign_in_checks_the_password_and_slows_down_guessing() {
     )
     .await;
     assert_eq!(r.status(), 429);
-    assert!(r.headers().contains_key("retry-after"));
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let every = Limits::default().per_pair.every.as_secs();
+    assert!((1..=every).contains(&wait), "{wait}");
     assert_eq!(
-        r.json::<Value>().await.unwrap()["error"],
-        "too_many_attempts"
+        r.json::<Value>().await.unwrap(),
+        json!({"error": "too_many_attempts", "message": format!("too many failed sign-ins; try again in {wait} s")})
     );
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    // The bucket leaks: once one period has passed (simulated by moving its clock back),
+    // one more attempt is allowed, and the right password works.
+    app.store
+        .database()
+        .collection::<mongodb::bson::Document>("throttle")
+        .update_many(
+            mongodb::bson::doc! {"tat": {"$exists": true}},
+            mongodb::bson::doc! {"$inc": {"tat": -(every as i64 * 1000)}},
+        )
+        .await
+        .unwrap();
     let r = post(
         &app,
         "/auth/signin",
@@ -296,5 +316,452 @@ async fn an_expired_session_is_refused() {
     assert_eq!(
         (status, body["error"].as_str()),
         (401, Some("unauthorized"))
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Throttling and the hash bound. Sources are told apart with `X-Forwarded-For` (the server
+// is configured to trust it, as behind a proxy). Periods are an hour so that nothing leaks
+// out of a bucket while a test runs, however slow the machine: counts are exact.
+
+/// A server whose accounts use `limits` and `gate`, trusting `X-Forwarded-For`.
+struct Throttled {
+    base: String,
+    state: AppState,
+    http: reqwest::Client,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+fn hourly(pair: u32, source: u32, account: u32) -> Limits {
+    let rate = |burst| Rate { burst, every: HOUR };
+    Limits {
+        per_pair: rate(pair),
+        per_source: rate(source),
+        per_account: rate(account),
+        known_for: HOUR,
+    }
+}
+
+async fn throttled(limits: Limits, gate: HashGate) -> Throttled {
+    let store = Arc::new(
+        MongoStore::connect(shared_db().uri(), &fresh_db_name())
+            .await
+            .unwrap(),
+    );
+    let leptos = LeptosOptions::builder()
+        .output_name("tern")
+        .site_root("target/site")
+        .build();
+    let mut state = AppState::new(store.clone(), leptos, false);
+    state.accounts = Arc::new(
+        Accounts::new(store.database().clone())
+            .with_limits(limits)
+            .with_gate(gate),
+    );
+    state.client_ip_header = Some("x-forwarded-for".parse().unwrap());
+    state.accounts.ensure_indexes().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(serve(listener, router(state.clone()), async move {
+        let _ = rx.await;
+    }));
+    Throttled {
+        base,
+        state,
+        http: reqwest::Client::new(),
+        _stop: tx,
+    }
+}
+
+/// Status, `Retry-After` and body of an answer.
+#[derive(Debug, Clone, PartialEq)]
+struct Answer {
+    status: u16,
+    retry_after: Option<u64>,
+    body: Value,
+}
+
+impl Throttled {
+    async fn auth(&self, action: &str, from: &str, name: &str, password: &str) -> Answer {
+        let r = self
+            .http
+            .post(format!("{}/auth/{action}", self.base))
+            .header("x-forwarded-for", from)
+            .json(&json!({"username": name, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        Answer {
+            status: r.status().as_u16(),
+            retry_after: r
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().parse().unwrap()),
+            body: r.json().await.unwrap(),
+        }
+    }
+
+    async fn sign_in(&self, from: &str, name: &str, password: &str) -> Answer {
+        self.auth("signin", from, name, password).await
+    }
+
+    fn hashes(&self) -> u64 {
+        self.state.accounts.hash_stats().total
+    }
+}
+
+const WRONG: &str = "wrong password";
+
+#[tokio::test]
+async fn fifty_parallel_wrong_sign_ins_get_at_most_the_allowed_guesses() {
+    let app = throttled(hourly(5, 1000, 1000), HashGate::for_this_machine()).await;
+    assert_eq!(
+        app.auth("signup", "10.0.0.1", "alice", PASSWORD)
+            .await
+            .status,
+        201
+    );
+    let before = app.hashes();
+    let attempts = (0..50).map(|_| app.sign_in("10.0.0.66", "alice", WRONG));
+    let answers = futures::future::join_all(attempts).await;
+    let checked = answers.iter().filter(|a| a.status == 401).count();
+    let refused: Vec<_> = answers.iter().filter(|a| a.status == 429).collect();
+    println!(
+        "50 parallel wrong sign-ins: {checked} answered 401 (password checked), {} answered 429; \
+         {} password hashes",
+        refused.len(),
+        app.hashes() - before
+    );
+    assert_eq!(
+        checked, 5,
+        "exactly the per-(account, source) burst is checked"
+    );
+    assert_eq!(refused.len(), 45, "{answers:?}");
+    assert_eq!(app.hashes() - before, 5, "no refused attempt costs a hash");
+    for a in refused {
+        assert_eq!(a.body["error"], "too_many_attempts");
+        assert!(a.retry_after.is_some_and(|s| s > 0), "{a:?}");
+    }
+    // The right password from the attacker's source is refused too: guessing it is no use.
+    assert_eq!(
+        app.sign_in("10.0.0.66", "alice", PASSWORD).await.status,
+        429
+    );
+}
+
+#[tokio::test]
+async fn the_owner_signs_in_while_an_attacker_keeps_failing() {
+    let limits = hourly(5, 50, 20);
+    let app = throttled(limits, HashGate::for_this_machine()).await;
+    // The owner's device signed up from 10.0.0.1, so that source is known to the account.
+    assert_eq!(
+        app.auth("signup", "10.0.0.1", "alice", PASSWORD)
+            .await
+            .status,
+        201
+    );
+    // One attacker keeps failing from its own address.
+    for _ in 0..30 {
+        let a = app.sign_in("203.0.113.9", "alice", WRONG).await;
+        assert!(matches!(a.status, 401 | 429), "{a:?}");
+    }
+    assert_eq!(app.sign_in("203.0.113.9", "alice", WRONG).await.status, 429);
+    assert_eq!(
+        app.sign_in("10.0.0.1", "alice", PASSWORD).await.status,
+        200,
+        "the owner's own device"
+    );
+    assert_eq!(
+        app.sign_in("10.0.0.2", "alice", PASSWORD).await.status,
+        200,
+        "even a new device: one attacker spends only its own small budget"
+    );
+    // A distributed attack, one guess from each of many addresses, spends the account's
+    // budget for unknown sources (20 failures, 5 of them the first attacker's)...
+    for i in 0..15 {
+        let a = app
+            .sign_in(&format!("198.51.100.{i}"), "alice", WRONG)
+            .await;
+        assert_eq!(a.status, 401, "{a:?}");
+    }
+    let a = app.sign_in("198.51.100.200", "alice", WRONG).await;
+    assert_eq!(a.status, 429, "{a:?}");
+    assert_eq!(
+        app.sign_in("192.0.2.50", "alice", PASSWORD).await.status,
+        429,
+        "a source the account has never seen waits"
+    );
+    // ...but sources that signed in to it lately are not subject to that budget.
+    assert_eq!(app.sign_in("10.0.0.1", "alice", PASSWORD).await.status, 200);
+    assert_eq!(app.sign_in("10.0.0.2", "alice", PASSWORD).await.status, 200);
+    // IPv6: one /64 is one source.
+    for i in 0..5 {
+        let a = app
+            .sign_in(&format!("2001:db8:7:7::{i}"), "bob", WRONG)
+            .await;
+        assert_eq!(a.status, 401, "{a:?}");
+    }
+    let a = app.sign_in("2001:db8:7:7:ffff::1", "bob", WRONG).await;
+    assert_eq!(a.status, 429, "{a:?}");
+}
+
+#[tokio::test]
+async fn unknown_and_existing_names_are_throttled_and_answered_alike() {
+    let app = throttled(hourly(3, 1000, 1000), HashGate::for_this_machine()).await;
+    assert_eq!(
+        app.auth("signup", "10.0.0.1", "alice", PASSWORD)
+            .await
+            .status,
+        201
+    );
+    let mut runs = Vec::new();
+    for name in ["alice", "nobody"] {
+        let before = app.hashes();
+        let mut answers = Vec::new();
+        for _ in 0..5 {
+            answers.push(app.sign_in("10.9.9.9", name, WRONG).await);
+        }
+        runs.push((answers, app.hashes() - before));
+    }
+    let (existing, unknown) = (&runs[0], &runs[1]);
+    assert_eq!(existing.1, unknown.1, "the same number of hashes");
+    assert_eq!(existing.1, 3);
+    for (a, b) in existing.0.iter().zip(&unknown.0) {
+        // A refusal says how long to wait; the two buckets filled milliseconds apart, so
+        // the whole seconds may differ by one.
+        let (wa, wb) = (a.retry_after.unwrap_or(0), b.retry_after.unwrap_or(0));
+        assert!(wa.abs_diff(wb) <= 1, "{a:?} vs {b:?}");
+        let same_wait = |x: &Answer| Answer {
+            retry_after: x.retry_after.map(|_| wa),
+            body: serde_json::from_str(&x.body.to_string().replace(
+                &format!("{} s", x.retry_after.unwrap_or(0)),
+                &format!("{wa} s"),
+            ))
+            .unwrap(),
+            ..x.clone()
+        };
+        assert_eq!(same_wait(a), same_wait(b));
+    }
+    assert_eq!(
+        existing.0.iter().map(|a| a.status).collect::<Vec<_>>(),
+        vec![401, 401, 401, 429, 429]
+    );
+}
+
+#[tokio::test]
+async fn concurrent_password_hashes_stay_bounded_under_500_parallel_sign_ins() {
+    let app = throttled(Limits::default(), HashGate::for_this_machine()).await;
+    // 500 sign-ins from 500 addresses, so that no bucket refuses any: all reach the gate.
+    let attempts = (0..500).map(|i| {
+        let from = format!("10.1.{}.{}", i / 250, i % 250);
+        let name = format!("user-{i}");
+        let app = &app;
+        async move { app.sign_in(&from, &name, WRONG).await }
+    });
+    let answers = futures::future::join_all(attempts).await;
+    let stats = app.state.accounts.hash_stats();
+    let busy: Vec<_> = answers.iter().filter(|a| a.status == 503).collect();
+    let checked = answers.iter().filter(|a| a.status == 401).count();
+    println!(
+        "500 parallel sign-ins: {checked} checked (401), {} refused busy (503); at most {} \
+         hashes at once (bound {}, 19 MiB each)",
+        busy.len(),
+        stats.peak,
+        stats.limit
+    );
+    assert!(stats.peak <= stats.limit, "{stats:?}");
+    assert_eq!(checked + busy.len(), 500, "{answers:?}");
+    assert_eq!(stats.total, checked as u64);
+    for a in busy {
+        assert_eq!(a.retry_after, Some(1));
+        assert_eq!(
+            a.body,
+            json!({"error": "unavailable", "message": "the server is busy checking other passwords; try again in a second"})
+        );
+    }
+}
+
+#[tokio::test]
+async fn browsers_get_the_session_only_as_the_http_only_cookie() {
+    let app = spawn_app().await;
+    let own = app.base.clone();
+    let signin = |headers: &'static [(&'static str, &'static str)], origin: bool| {
+        let mut r = app
+            .http
+            .post(format!("{}/auth/signin", app.base))
+            .json(&json!({"username": "alice", "password": PASSWORD}));
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        if origin {
+            r = r.header("origin", own.clone());
+        }
+        r.send()
+    };
+    for (headers, origin) in [
+        (&[][..], true),
+        (
+            &[
+                ("sec-fetch-site", "same-origin"),
+                ("sec-fetch-mode", "cors"),
+            ][..],
+            false,
+        ),
+    ] {
+        let r = signin(headers, origin).await.unwrap();
+        assert_eq!(r.status(), 200);
+        let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+        assert!(cookie.contains("HttpOnly"), "{cookie}");
+        assert_eq!(
+            r.json::<Value>().await.unwrap(),
+            json!({"user": "alice"}),
+            "a browser's answer carries no token"
+        );
+    }
+    // Other clients (no Origin, no Sec-Fetch-Site) get it, to send as a bearer token.
+    let r = signin(&[], false).await.unwrap();
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body["token"].as_str().is_some_and(|t| t.len() >= 43),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn the_origin_check_uses_the_configured_public_origin() {
+    let store = Arc::new(
+        MongoStore::connect(shared_db().uri(), &fresh_db_name())
+            .await
+            .unwrap(),
+    );
+    let leptos = LeptosOptions::builder()
+        .output_name("tern")
+        .site_root("target/site")
+        .build();
+    let mut state = AppState::new(store, leptos, true);
+    state.public_origin = Some("https://notes.example.com".into());
+    state.accounts.ensure_indexes().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (_stop, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(serve(listener, router(state), async move {
+        let _ = rx.await;
+    }));
+    let http = reqwest::Client::new();
+    let signup = |origin: &str| {
+        http.post(format!("{base}/auth/signup"))
+            .header("origin", origin)
+            .json(&json!({"username": format!("u{}", origin.len()), "password": PASSWORD}))
+            .send()
+    };
+    // Behind a proxy the browser's origin is the public one, not the Host the server sees.
+    let r = signup("https://notes.example.com").await.unwrap();
+    assert_eq!(r.status(), 201);
+    assert!(
+        r.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Secure"),
+        "Secure cookie"
+    );
+    let r = signup(&base).await.unwrap();
+    assert_eq!(r.status(), 403, "the Host is not the public origin");
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "csrf_rejected");
+    let r = signup("https://evil.example").await.unwrap();
+    assert_eq!(r.status(), 403);
+}
+
+/// The real server binary (embedded database, `X-Forwarded-For` trusted), its peak
+/// resident memory read from `/proc/<pid>/status` (`VmHWM`) after 500 parallel sign-ins
+/// from 500 addresses: without a bound every one would hash at once (19 MiB each, about
+/// 9.5 GB); with it the peak stays near the idle server's.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn the_server_process_memory_stays_bounded_under_500_parallel_sign_ins() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let dir = test_data_root().join(format!("mem-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
+        .env("TERN_ADDR", "127.0.0.1:0")
+        .env("TERN_DATA_DIR", &dir)
+        .env("TERN_CLIENT_IP_HEADER", "X-Forwarded-For")
+        .env_remove("MONGODB_URI")
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .map_while(Result::ok);
+    let base = loop {
+        let line = lines.next().expect("server exited before listening");
+        if let Some(addr) = line.split("listening on ").nth(1) {
+            break addr.trim().to_owned();
+        }
+    };
+    std::thread::spawn(move || lines.for_each(drop));
+    let hwm = || -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+        line.split_whitespace()
+            .nth(1)
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            / 1024
+    };
+    let http = reqwest::Client::new();
+    // Warm up (indexes, connection pool, one hash) so the idle figure is a fair baseline.
+    let mut warm = 0;
+    loop {
+        let r = http
+            .post(format!("{base}/auth/signup"))
+            .json(&json!({"username": "warm", "password": PASSWORD}))
+            .send()
+            .await;
+        if r.is_ok_and(|r| r.status() == 201) {
+            break;
+        }
+        warm += 1;
+        assert!(warm < 600, "the server never accepted a sign-up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let idle = hwm();
+    let attempts = (0..500).map(|i| {
+        let http = http.clone();
+        let base = base.clone();
+        async move {
+            http.post(format!("{base}/auth/signin"))
+                .header("x-forwarded-for", format!("10.2.{}.{}", i / 250, i % 250))
+                .json(&json!({"username": format!("user-{i}"), "password": WRONG}))
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+                .unwrap_or(0)
+        }
+    });
+    let statuses = futures::future::join_all(attempts).await;
+    let peak = hwm();
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    let count = |s| statuses.iter().filter(|&&x| x == s).count();
+    println!(
+        "server process, 500 parallel sign-ins: peak RSS {peak} MiB (after warm-up {idle} MiB); \
+         {} answered 401, {} answered 503",
+        count(401),
+        count(503)
+    );
+    assert_eq!(count(401) + count(503), 500, "{statuses:?}");
+    assert!(
+        peak < idle + 200,
+        "peak RSS {peak} MiB, {idle} MiB after warm-up: hashes are not bounded"
     );
 }

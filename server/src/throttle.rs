@@ -1,0 +1,384 @@
+//! Sign-in throttling that slows guessing without locking the owner out, and the bound on
+//! concurrent password hashes. The scheme and its numbers are written down once, in
+//! docs/sync-protocol.md#sign-in-throttling; [`Limits::default`] is the code side of it.
+//!
+//! ## Buckets
+//! Each limit is a leaky bucket kept as one MongoDB document, so it holds across server
+//! processes (the server is stateless and may be scaled out), in the generic cell rate
+//! algorithm's form: the document stores `tat`, the time at which the bucket will be empty
+//! again. Taking one attempt is allowed while `tat <= now + (burst - 1) * every`, and moves
+//! `tat` to `max(tat, now) + every`. Every step is one conditional update of that document
+//! (`$inc` guarded by a range filter, or `$set` guarded by "already empty"), so parallel
+//! requests can never take more than the bucket holds: the attempt is reserved *before*
+//! the password is checked. A TTL index on `exp` removes buckets once they are empty.
+//!
+//! Buckets count *failures*: an attempt is reserved in every bucket it touches before the
+//! check, and a successful sign-in gives its reservations back.
+//!
+//! ## Keys
+//! - `p|<name>|<source>`: one account from one source (tight);
+//! - `s|<source>`: one source, all accounts, sign-ups included (looser);
+//! - `a|<name>`: one account from sources that have not signed in to it recently (looser
+//!   still; it stops a distributed attack on one account). A source that signed in to the
+//!   account within [`Limits::known_for`] is *known* (`k|<name>|<source>`) and skips it,
+//!   so the owner's usual device gets in while an attacker elsewhere keeps failing.
+//!
+//! `<name>` is the normalised username whether or not such an account exists, so unknown
+//! names are throttled, and answered, exactly like real ones. `<source>` is the client's
+//! IPv4 address, or the /64 prefix of its IPv6 address (one host usually has a whole /64).
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use mongodb::bson::{DateTime, Document, doc};
+use mongodb::error::{ErrorKind, WriteFailure};
+use mongodb::options::IndexOptions;
+use mongodb::{Collection, Database, IndexModel};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::store::StoreError;
+
+/// One leaky bucket: `burst` attempts at once, then one more every `every`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    /// Attempts available when the bucket is empty.
+    pub burst: u32,
+    /// Time for one attempt to leak out.
+    pub every: Duration,
+}
+
+impl Rate {
+    fn every_ms(&self) -> i64 {
+        self.every.as_millis() as i64
+    }
+}
+
+/// The throttling limits (the numbers are explained in docs/sync-protocol.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Failed sign-ins to one account from one source.
+    pub per_pair: Rate,
+    /// Failed sign-ins and all sign-ups from one source.
+    pub per_source: Rate,
+    /// Failed sign-ins to one account from sources not known to it.
+    pub per_account: Rate,
+    /// How long a source that signed in successfully stays known to the account.
+    pub known_for: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            per_pair: Rate {
+                burst: 5,
+                every: Duration::from_secs(120),
+            },
+            per_source: Rate {
+                burst: 50,
+                every: Duration::from_secs(10),
+            },
+            per_account: Rate {
+                burst: 20,
+                every: Duration::from_secs(60),
+            },
+            known_for: Duration::from_secs(30 * 24 * 3600),
+        }
+    }
+}
+
+/// Where a request comes from, as a throttling key: an IPv4 address or an IPv6 /64.
+pub fn source_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
+/// A bucket that refused: wait this long before the next attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refused(pub Duration);
+
+impl Refused {
+    /// Whole seconds to wait, at least 1 (for `Retry-After`).
+    pub fn secs(self) -> u64 {
+        self.0.as_millis().div_ceil(1000).max(1) as u64
+    }
+}
+
+/// The buckets, in MongoDB collection `throttle {_id: key, tat: <ms>, exp: <date>}`.
+#[derive(Clone)]
+pub struct Buckets {
+    coll: Collection<Document>,
+}
+
+/// How many times a take is retried when parallel takes of the same bucket race.
+const RACE_RETRIES: usize = 8;
+
+impl Buckets {
+    /// The buckets in `db`.
+    pub fn new(db: &Database) -> Self {
+        Self {
+            coll: db.collection("throttle"),
+        }
+    }
+
+    /// Creates the TTL index that removes empty buckets and forgotten sources.
+    pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
+        self.coll
+            .create_index(
+                IndexModel::builder()
+                    .keys(doc! {"exp": 1})
+                    .options(IndexOptions::builder().expire_after(Duration::ZERO).build())
+                    .build(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Takes one attempt from bucket `key`, atomically.
+    pub async fn take(&self, key: &str, rate: Rate) -> Result<Result<(), Refused>, StoreError> {
+        let every = rate.every_ms();
+        for _ in 0..RACE_RETRIES {
+            let now = DateTime::now().timestamp_millis();
+            // The last moment the bucket may end at and still take one more.
+            let cap = now + (i64::from(rate.burst) - 1) * every;
+            let exp = DateTime::from_millis(now + i64::from(rate.burst) * every);
+            let found = self.coll.find_one(doc! {"_id": key}).await?;
+            let tat = found.as_ref().and_then(|d| d.get_i64("tat").ok());
+            let taken = match tat {
+                None => match self
+                    .coll
+                    .insert_one(doc! {"_id": key, "tat": now + every, "exp": exp})
+                    .await
+                {
+                    Ok(_) => true,
+                    Err(e) if is_duplicate(&e) => false,
+                    Err(e) => return Err(e.into()),
+                },
+                Some(t) if t < now => {
+                    // Empty: start again from now, unless a parallel take got there first.
+                    self.coll
+                        .update_one(
+                            doc! {"_id": key, "tat": {"$lt": now}},
+                            doc! {"$set": {"tat": now + every, "exp": exp}},
+                        )
+                        .await?
+                        .matched_count
+                        == 1
+                }
+                Some(t) if t <= cap => {
+                    // Room left: the filter re-checks it, so parallel takes cannot overfill.
+                    self.coll
+                        .update_one(
+                            doc! {"_id": key, "tat": {"$gte": now, "$lte": cap}},
+                            doc! {"$inc": {"tat": every}, "$set": {"exp": exp}},
+                        )
+                        .await?
+                        .matched_count
+                        == 1
+                }
+                Some(t) => return Ok(Err(Refused(Duration::from_millis((t - cap) as u64)))),
+            };
+            if taken {
+                return Ok(Ok(()));
+            }
+        }
+        // Lost every race: the bucket is being hammered; refuse rather than overfill.
+        Ok(Err(Refused(rate.every)))
+    }
+
+    /// Gives back one attempt taken from `key` (the attempt succeeded or never happened).
+    pub async fn give_back(&self, key: &str, rate: Rate) -> Result<(), StoreError> {
+        self.coll
+            .update_one(doc! {"_id": key}, doc! {"$inc": {"tat": -rate.every_ms()}})
+            .await?;
+        Ok(())
+    }
+
+    /// Empties bucket `key`.
+    pub async fn forget(&self, key: &str) -> Result<(), StoreError> {
+        self.coll.delete_one(doc! {"_id": key}).await?;
+        Ok(())
+    }
+
+    /// Whether `key` is a mark set by [`Buckets::mark`] that has not expired.
+    pub async fn is_marked(&self, key: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .coll
+            .find_one(doc! {"_id": key, "exp": {"$gt": DateTime::now()}})
+            .await?
+            .is_some())
+    }
+
+    /// Sets the mark `key` for `ttl`.
+    pub async fn mark(&self, key: &str, ttl: Duration) -> Result<(), StoreError> {
+        let exp =
+            DateTime::from_millis(DateTime::now().timestamp_millis() + ttl.as_millis() as i64);
+        self.coll
+            .update_one(doc! {"_id": key}, doc! {"$set": {"exp": exp}})
+            .upsert(true)
+            .await?;
+        Ok(())
+    }
+}
+
+fn is_duplicate(e: &mongodb::error::Error) -> bool {
+    matches!(&*e.kind, ErrorKind::Write(WriteFailure::WriteError(w)) if w.code == 11000)
+}
+
+/// The bound on concurrent password hashes (argon2id, 19 MiB each).
+///
+/// At most `running` hashes run at once, on the blocking pool; up to `waiting` more
+/// requests wait for a turn (an async wait: a few hundred bytes each); any request beyond
+/// that is refused at once (`503` with `Retry-After`), so memory stays bounded and nothing
+/// queues without limit.
+pub struct HashGate {
+    size: usize,
+    running: Arc<Semaphore>,
+    admitted: Arc<Semaphore>,
+    now: AtomicUsize,
+    peak: AtomicUsize,
+    total: AtomicU64,
+}
+
+/// A request's place in the hash queue; [`HashGate::run`] hashes under it.
+pub struct Admission(#[allow(dead_code)] OwnedSemaphorePermit);
+
+/// What a [`HashGate`] saw (a test hook, also useful in logs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashStats {
+    /// Hashes computed or verified so far.
+    pub total: u64,
+    /// Most hashes that ran at the same time.
+    pub peak: usize,
+    /// The bound on `peak`.
+    pub limit: usize,
+}
+
+/// Requests that may wait for a hash, per hash that may run.
+pub const WAITING_PER_RUNNING: usize = 16;
+
+impl HashGate {
+    /// A gate letting `running` hashes run at once and `waiting` more wait.
+    pub fn new(running: usize, waiting: usize) -> Self {
+        let running = running.max(1);
+        Self {
+            size: running,
+            running: Arc::new(Semaphore::new(running)),
+            admitted: Arc::new(Semaphore::new(running + waiting)),
+            now: AtomicUsize::new(0),
+            peak: AtomicUsize::new(0),
+            total: AtomicU64::new(0),
+        }
+    }
+
+    /// One hash per available CPU (`std::thread::available_parallelism`), and
+    /// [`WAITING_PER_RUNNING`] times as many waiting.
+    pub fn for_this_machine() -> Self {
+        let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Self::new(n, n * WAITING_PER_RUNNING)
+    }
+
+    /// A place in the queue, or `None` when the queue is full.
+    pub fn admit(&self) -> Option<Admission> {
+        self.admitted
+            .clone()
+            .try_acquire_owned()
+            .ok()
+            .map(Admission)
+    }
+
+    /// Runs `f` on the blocking pool once a hash slot is free.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        _admission: &Admission,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let _slot = self
+            .running
+            .acquire()
+            .await
+            .map_err(|e| StoreError::Internal(e.to_string()))?;
+        let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(now, Ordering::SeqCst);
+        self.total.fetch_add(1, Ordering::SeqCst);
+        let r = tokio::task::spawn_blocking(f).await;
+        self.now.fetch_sub(1, Ordering::SeqCst);
+        r.map_err(|e| StoreError::Internal(e.to_string()))
+    }
+
+    /// What the gate saw so far.
+    pub fn stats(&self) -> HashStats {
+        HashStats {
+            total: self.total.load(Ordering::SeqCst),
+            peak: self.peak.load(Ordering::SeqCst),
+            limit: self.size,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_are_addresses_or_ipv6_prefixes() {
+        assert_eq!(source_key("203.0.113.9".parse().unwrap()), "203.0.113.9");
+        assert_eq!(
+            source_key("2001:db8:1:2:3:4:5:6".parse().unwrap()),
+            "2001:db8:1:2::/64"
+        );
+        assert_eq!(
+            source_key("2001:db8:1:2:ffff::1".parse().unwrap()),
+            "2001:db8:1:2::/64",
+            "one /64 is one source"
+        );
+        assert_eq!(
+            source_key("::ffff:198.51.100.7".parse().unwrap()),
+            "198.51.100.7"
+        );
+    }
+
+    #[test]
+    fn a_refusal_waits_whole_seconds() {
+        assert_eq!(Refused(Duration::from_millis(1)).secs(), 1);
+        assert_eq!(Refused(Duration::from_millis(1001)).secs(), 2);
+        assert_eq!(Refused(Duration::ZERO).secs(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_gate_bounds_running_hashes_and_refuses_past_its_queue() {
+        let gate = Arc::new(HashGate::new(2, 3));
+        let held: Vec<_> = (0..5).map(|_| gate.admit().expect("room")).collect();
+        assert!(
+            gate.admit().is_none(),
+            "2 running + 3 waiting, then refused"
+        );
+        drop(held);
+        let mut tasks = Vec::new();
+        for _ in 0..5 {
+            let g = gate.clone();
+            tasks.push(tokio::spawn(async move {
+                let a = g.admit().expect("room");
+                g.run(&a, || std::thread::sleep(Duration::from_millis(20)))
+                    .await
+                    .unwrap();
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let s = gate.stats();
+        assert_eq!(s.total, 5);
+        assert!(s.peak <= 2, "{s:?}");
+        assert_eq!(s.limit, 2);
+    }
+}
