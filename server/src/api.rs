@@ -117,7 +117,13 @@ fn check_same_origin(parts: &Parts, public_origin: Option<&str>) -> Result<(), A
 /// the one the proxy itself added), else the address of the TCP peer.
 fn source_of(parts: &Parts, state: &AppState) -> String {
     let from_header = state.client_ip_header.as_ref().and_then(|name| {
-        let v = parts.headers.get_all(name).iter().last()?.to_str().ok()?;
+        let v = parts
+            .headers
+            .get_all(name)
+            .iter()
+            .next_back()?
+            .to_str()
+            .ok()?;
         v.rsplit(',').next()?.trim().parse::<IpAddr>().ok()
     });
     let peer = || {

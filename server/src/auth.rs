@@ -20,9 +20,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use argon2::Argon2;
 use argon2::password_hash::rand_core::{OsRng, RngCore};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{Decimal, Ident, Output, ParamsString, PasswordHash, Salt, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use mongodb::bson::{DateTime, Document, doc};
@@ -119,22 +119,90 @@ pub fn check_credentials(name: &str, password: &str) -> Result<String, AuthError
     Ok(name)
 }
 
-fn hash_password(password: &str) -> Result<String, AuthError> {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| AuthError::Store(StoreError::Internal(e.to_string())))
+/// Argon2 of `password` with the given algorithm, version, parameters and salt, computed
+/// in `memory` (a buffer the [`HashGate`] keeps per running hash and reuses, so hashing
+/// allocates nothing and its memory is exactly the gate's size times 19 MiB).
+fn argon2(
+    password: &[u8],
+    algorithm: Ident<'_>,
+    version: Option<Decimal>,
+    params: Params,
+    salt: Salt<'_>,
+    memory: &mut Vec<Block>,
+) -> password_hash::Result<Output> {
+    let n = params.block_count();
+    let len = params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN);
+    let argon = Argon2::new(
+        Algorithm::try_from(algorithm)?,
+        version
+            .map(Version::try_from)
+            .transpose()?
+            .unwrap_or_default(),
+        params,
+    );
+    let mut salt_buf = [0u8; 64];
+    let salt = salt.decode_b64(&mut salt_buf)?;
+    let mut larger;
+    let blocks: &mut [Block] = if n <= Params::DEFAULT_M_COST as usize {
+        if memory.len() < n {
+            memory.resize(n, Block::default());
+        }
+        &mut memory[..n]
+    } else {
+        // A hash stored with more memory than the default: not from this server, but
+        // still checked, with a buffer of its own.
+        larger = vec![Block::default(); n];
+        &mut larger
+    };
+    Output::init_with(len, |out| {
+        Ok(argon.hash_password_into_with_memory(password, salt, out, &mut *blocks)?)
+    })
 }
 
-fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .map(|h| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        })
-        .unwrap_or(false)
+/// A new argon2id hash (default parameters: 19 MiB, 2 passes) in PHC string form.
+fn hash_password(password: &str, memory: &mut Vec<Block>) -> Result<String, AuthError> {
+    let salt = SaltString::generate(&mut OsRng);
+    let params = Params::default();
+    let version = Some(Version::V0x13.into());
+    let mut phc = || -> password_hash::Result<String> {
+        let hash = argon2(
+            password.as_bytes(),
+            Algorithm::Argon2id.ident(),
+            version,
+            params.clone(),
+            salt.as_salt(),
+            memory,
+        )?;
+        Ok(PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version,
+            params: ParamsString::try_from(&params)?,
+            salt: Some(salt.as_salt()),
+            hash: Some(hash),
+        }
+        .to_string())
+    };
+    phc().map_err(|e| AuthError::Store(StoreError::Internal(e.to_string())))
+}
+
+/// Whether `password` matches the PHC string `hash` (compared in constant time).
+fn verify_password(password: &str, hash: &str, memory: &mut Vec<Block>) -> bool {
+    let Ok(phc) = PasswordHash::new(hash) else {
+        return false;
+    };
+    let (Some(salt), Some(expected), Ok(params)) = (phc.salt, phc.hash, Params::try_from(&phc))
+    else {
+        return false;
+    };
+    argon2(
+        password.as_bytes(),
+        phc.algorithm,
+        phc.version,
+        params,
+        salt,
+        memory,
+    )
+    .is_ok_and(|out| out == expected)
 }
 
 /// The attempts one sign-in has reserved, to give back when it succeeds or never ran.
@@ -246,7 +314,7 @@ impl Accounts {
         let password = password.to_owned();
         let hash = self
             .gate
-            .run(&admission, move || hash_password(&password))
+            .run(&admission, move |memory| hash_password(&password, memory))
             .await??;
         let user_id = random_token()[..22].to_owned();
         let r = self
@@ -254,10 +322,10 @@ impl Accounts {
             .insert_one(doc! {"_id": &user_id, "name": &name, "hash": hash})
             .await;
         if let Err(e) = r {
-            if let ErrorKind::Write(WriteFailure::WriteError(w)) = &*e.kind {
-                if w.code == 11000 {
-                    return Err(AuthError::NameTaken);
-                }
+            if let ErrorKind::Write(WriteFailure::WriteError(w)) = &*e.kind
+                && w.code == 11000
+            {
+                return Err(AuthError::NameTaken);
             }
             return Err(e.into());
         }
@@ -315,7 +383,9 @@ impl Accounts {
         let password = password.to_owned();
         let verified = self
             .gate
-            .run(&admission, move || verify_password(&password, &hash))
+            .run(&admission, move |memory| {
+                verify_password(&password, &hash, memory)
+            })
             .await?;
         let Some(user) = user.filter(|_| verified) else {
             return Err(AuthError::InvalidCredentials);
@@ -386,11 +456,37 @@ mod tests {
 
     #[test]
     fn the_dummy_hash_costs_what_a_real_one_does() {
+        let memory = &mut Vec::new();
         let dummy = PasswordHash::new(DUMMY_HASH).unwrap();
-        let real = hash_password("correct horse battery").unwrap();
-        let real = PasswordHash::new(&real).unwrap();
-        assert_eq!(dummy.algorithm, real.algorithm);
-        assert_eq!(dummy.params, real.params, "same memory and passes");
-        assert!(!verify_password("correct horse battery", DUMMY_HASH));
+        let real = hash_password("correct horse battery", memory).unwrap();
+        let parsed = PasswordHash::new(&real).unwrap();
+        assert_eq!(dummy.algorithm, parsed.algorithm);
+        assert_eq!(dummy.params, parsed.params, "same memory and passes");
+        assert!(!verify_password(
+            "correct horse battery",
+            DUMMY_HASH,
+            memory
+        ));
+        assert!(verify_password("correct horse battery", &real, memory));
+        assert!(!verify_password("correct horse batterY", &real, memory));
+    }
+
+    #[test]
+    fn hashes_of_the_argon2_crate_still_verify() {
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+        let salt = SaltString::generate(&mut OsRng);
+        let stored = Argon2::default()
+            .hash_password(b"correct horse battery", &salt)
+            .unwrap()
+            .to_string();
+        let memory = &mut Vec::new();
+        assert!(verify_password("correct horse battery", &stored, memory));
+        assert!(!verify_password("wrong horse battery", &stored, memory));
+        let ours = hash_password("correct horse battery", memory).unwrap();
+        assert!(
+            Argon2::default()
+                .verify_password(b"correct horse battery", &PasswordHash::new(&ours).unwrap())
+                .is_ok()
+        );
     }
 }

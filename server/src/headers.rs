@@ -39,10 +39,10 @@ pub const HSTS: &str = "max-age=31536000";
 /// Adds the security headers to `res` (keeping a policy a handler set, the page's nonce).
 pub fn add(res: &mut Response, hsts: bool) {
     let h = res.headers_mut();
-    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
-        if let Ok(v) = HeaderValue::from_str(&csp(None)) {
-            h.insert(header::CONTENT_SECURITY_POLICY, v);
-        }
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY)
+        && let Ok(v) = HeaderValue::from_str(&csp(None))
+    {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
     }
     let fixed: [(HeaderName, &str); 3] = [
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),

@@ -130,10 +130,10 @@ fn page_csp() {
     use leptos::prelude::use_context;
     let nonce = leptos::nonce::use_nonce();
     let options = use_context::<leptos_axum::ResponseOptions>();
-    if let (Some(nonce), Some(options)) = (nonce, options) {
-        if let Ok(v) = axum::http::HeaderValue::from_str(&headers::csp(Some(&nonce))) {
-            options.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, v);
-        }
+    if let (Some(nonce), Some(options)) = (nonce, options)
+        && let Ok(v) = axum::http::HeaderValue::from_str(&headers::csp(Some(&nonce)))
+    {
+        options.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, v);
     }
 }
 
