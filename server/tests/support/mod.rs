@@ -102,7 +102,10 @@ async fn spawn_app_full(uri: &str, db_name: &str, conflicts: Conflicts) -> TestA
         .output_name("tern")
         .site_root("target/site")
         .build();
-    let state = AppState::new(store.clone(), leptos, false);
+    let mut state = AppState::new(store.clone(), leptos, false);
+    // Each test user signs up from an address of its own (see `sign_in_or_up`): the bench
+    // creates hundreds of users, more than one source may sign up in a row.
+    state.client_ip_header = Some(axum::http::HeaderName::from_static(TEST_SOURCE));
     let _ = state.accounts.ensure_indexes().await;
     let app = router(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -127,6 +130,18 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_on(shared_db().uri(), &fresh_db_name()).await
 }
 
+/// The header the test server takes the client's address from (requests without it count
+/// as their TCP peer, 127.0.0.1).
+pub const TEST_SOURCE: &str = "x-test-source";
+
+/// The address user `name` signs up and in from: one of its own, in 10.0.0.0/8.
+pub fn test_source(name: &str) -> String {
+    let h = name.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    format!("10.{}.{}.{}", (h >> 16) as u8, (h >> 8) as u8, h as u8)
+}
+
 /// The password every test user has.
 pub const PASSWORD: &str = "correct horse battery";
 
@@ -134,9 +149,11 @@ impl TestApp {
     /// Signs `name` up (or in, if it exists) and returns its bearer token.
     pub async fn sign_in_or_up(&self, name: &str) -> String {
         let body = serde_json::json!({"username": name, "password": PASSWORD});
+        let source = test_source(name);
         let mut r = self
             .http
             .post(format!("{}/auth/signup", self.base))
+            .header(TEST_SOURCE, &source)
             .json(&body)
             .send()
             .await
@@ -145,6 +162,7 @@ impl TestApp {
             r = self
                 .http
                 .post(format!("{}/auth/signin", self.base))
+                .header(TEST_SOURCE, &source)
                 .json(&body)
                 .send()
                 .await
