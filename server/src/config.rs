@@ -171,6 +171,11 @@ impl Config {
 /// `scheme://host[:port]` in lower case without a trailing `/`, if `v` is an http(s) origin.
 fn parse_origin(v: &str) -> Option<String> {
     let v = v.trim().trim_end_matches('/').to_ascii_lowercase();
+    // Browsers leave the scheme's default port out of `Origin`.
+    let v = match v.strip_suffix(":443").or_else(|| v.strip_suffix(":80")) {
+        Some(bare) if v.starts_with("https://") == v.ends_with(":443") => bare.to_owned(),
+        _ => v,
+    };
     let (scheme, host) = v.split_once("://")?;
     let ok = matches!(scheme, "http" | "https")
         && !host.is_empty()
@@ -290,6 +295,23 @@ mod tests {
             Some("https://notes.example.com")
         );
         assert_eq!(c.client_ip_header.unwrap().as_str(), "x-forwarded-for");
+        let origin = |v| config(&[("TERN_PUBLIC_ORIGIN", v)]).unwrap().public_origin;
+        assert_eq!(
+            origin("https://x.example:443").as_deref(),
+            Some("https://x.example")
+        );
+        assert_eq!(
+            origin("http://x.example:80").as_deref(),
+            Some("http://x.example")
+        );
+        assert_eq!(
+            origin("http://x.example:443").as_deref(),
+            Some("http://x.example:443")
+        );
+        assert_eq!(
+            origin("https://x.example:8443").as_deref(),
+            Some("https://x.example:8443")
+        );
         for bad in [
             "notes.example.com",
             "https://x.example/app",
