@@ -23,7 +23,8 @@
 //! Knobs: `TERN_SIM_SCHEDULES` (default 24), `TERN_SIM_JOBS` (schedules run side by side,
 //! each job with its own database process and server; default 1), `TERN_SIM_BATCH`
 //! (schedules per fresh database, default 25), `TERN_SIM_SEED` (one schedule),
-//! `TERN_SIM_BASE_SEED` (the first seed of a run). `scripts/simulate.sh` runs 10,000.
+//! `TERN_SIM_BASE_SEED` (the first seed of a run), `TERN_SIM_TRACE` (print every schedule).
+//! `scripts/simulate.sh` runs 10,000.
 
 mod fuzz_gen;
 mod sim_client;
@@ -434,7 +435,7 @@ async fn run_schedule(world: &mut World, seed: u64) -> Result<Stats, String> {
     let mut r = Rng::new(seed);
     let token = world.sign_up(&format!("sim{seed:x}")).await;
     let n_devices = 2 + r.below(3) as usize; // 2 to 4
-    let steps = 12 + r.below(28);
+    let steps = 20 + r.below(40);
     let mut devs = Vec::new();
     for d in 0..n_devices {
         devs.push(Dev {
@@ -468,13 +469,13 @@ async fn run_schedule(world: &mut World, seed: u64) -> Result<Stats, String> {
         dev.device.set_clock_offset(clock(step, d, dev.skew)).await;
         let op = r.below(100);
         let line = match op {
-            0..=9 if created.len() < 5 => {
+            0..=11 if created.len() < 6 => {
                 let content = edit_text(&mut r, "");
                 let id = dev.device.create("note", &content).await;
                 created.push(id);
                 format!("dev{d} creates note {} {content:?}", created.len() - 1)
             }
-            0..=34 if !live.is_empty() => {
+            0..=39 if !live.is_empty() => {
                 let n = live[r.index(live.len())];
                 let idx = created.iter().position(|c| *c == n.id).unwrap();
                 let title = if r.chance(0.1) {
@@ -486,7 +487,7 @@ async fn run_schedule(world: &mut World, seed: u64) -> Result<Stats, String> {
                 dev.device.edit(&n.id, &title, &content).await;
                 format!("dev{d} edits note {idx}: {title:?} {content:?}")
             }
-            35..=39 if !mine.is_empty() => {
+            40..=43 if !mine.is_empty() => {
                 // Undo of a delete, or an edit of whatever state the note is in.
                 let n = mine[r.index(mine.len())];
                 let idx = created.iter().position(|c| *c == n.id).unwrap();
@@ -494,20 +495,20 @@ async fn run_schedule(world: &mut World, seed: u64) -> Result<Stats, String> {
                 dev.device.edit(&n.id, "back", &content).await;
                 format!("dev{d} edits/undeletes note {idx}: {content:?}")
             }
-            40..=45 if !live.is_empty() => {
+            44..=49 if !live.is_empty() => {
                 let n = live[r.index(live.len())];
                 let idx = created.iter().position(|c| *c == n.id).unwrap();
                 dev.device.delete(&n.id).await;
                 format!("dev{d} deletes note {idx}")
             }
-            46..=50 if !mine.is_empty() => {
+            50..=54 if !mine.is_empty() => {
                 let n = mine[r.index(mine.len())];
                 let idx = created.iter().position(|c| *c == n.id).unwrap();
                 let s = strategy(&mut r);
                 dev.device.set_strategy(&n.id, s).await;
                 format!("dev{d} sets note {idx} to {s:?}")
             }
-            51..=55 if live.iter().any(|n| n.conflict.is_some()) => {
+            55..=59 if live.iter().any(|n| n.conflict.is_some()) => {
                 let inc: Vec<&&NoteView> = live.iter().filter(|n| n.conflict.is_some()).collect();
                 let n = inc[r.index(inc.len())];
                 let idx = created.iter().position(|c| *c == n.id).unwrap();
@@ -527,11 +528,11 @@ async fn run_schedule(world: &mut World, seed: u64) -> Result<Stats, String> {
                 dev.device.resolve(&n.id, &title, &content, deleted).await;
                 format!("dev{d} resolves note {idx} with {title:?} {content:?} deleted={deleted}")
             }
-            56..=60 => {
+            60..=63 => {
                 dev.offline = 1 + r.below(8);
                 format!("dev{d} goes offline for {} steps", dev.offline)
             }
-            61..=64 => {
+            64..=66 => {
                 dev.skew = *r.pick(&[
                     -2 * 86_400_000,
                     -3_600_000,
@@ -543,7 +544,7 @@ async fn run_schedule(world: &mut World, seed: u64) -> Result<Stats, String> {
                 ]);
                 format!("dev{d}'s clock jumps by {} s", dev.skew / 1000)
             }
-            65..=67 if !log.borrow().delayed.is_empty() => {
+            67..=69 if !log.borrow().delayed.is_empty() => {
                 let (from, req) = {
                     let mut l = log.borrow_mut();
                     let i = r.index(l.delayed.len());
@@ -562,11 +563,11 @@ async fn run_schedule(world: &mut World, seed: u64) -> Result<Stats, String> {
                     req.changes.len()
                 )
             }
-            68..=69 => {
+            70..=71 => {
                 world.restart_server().await;
                 "the server restarts".into()
             }
-            70 if r.chance(0.25) => {
+            72 if r.chance(0.04) => {
                 world.restart_db().await;
                 "the database restarts".into()
             }
@@ -744,6 +745,9 @@ async fn run_schedule(world: &mut World, seed: u64) -> Result<Stats, String> {
             ));
         }
     }
+    if std::env::var_os("TERN_SIM_TRACE").is_some() {
+        eprintln!("schedule {seed}:\n{}", trace.join("\n"));
+    }
     if problems.is_empty() {
         let mut st = Stats {
             requests: log.borrow().requests,
@@ -825,6 +829,9 @@ fn run_job(job: u64, seeds: Vec<u64>, batch: u64) -> Summary {
                 world.fresh(default).await;
             }
             s.schedules += 1;
+            if s.schedules % 250 == 0 {
+                eprintln!("job {job}: {} schedules run", s.schedules);
+            }
             match run_schedule(&mut world, seed).await {
                 Ok(st) => s.stats.add(&st),
                 Err(e) => {
