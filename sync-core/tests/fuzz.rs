@@ -450,3 +450,38 @@ proptest! {
         prop_assert!(!s2.note.deleted);
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Regressions found by the fuzz targets and the simulation.
+
+/// Found by the simulation (`TERN_SIM_SEED=1002502`): device a's edit is applied; device
+/// b's concurrent change (a strategy change, so its text is still the old one) merges into
+/// a's text and, with the greater clock, stamps the merged state with b's clock; b then
+/// edits the note on top of it. a's text was replaced by another device: it must be in the
+/// history, as for any edit another device replaces.
+#[test]
+fn text_of_one_device_replaced_by_another_after_a_merge_stays_in_history() {
+    let base = created("t", "tea");
+    let (s1, _) = apply(
+        &base,
+        &edit_on(&base, 200, "a", "t", "tea and milk"),
+        Strategy::Merge,
+    );
+    let (s2, r2) = apply(&s1, &edit_on(&base, 300, "b", "t", "tea"), Strategy::Merge);
+    assert_eq!(
+        (s2.note.content.as_str(), s2.note.hlc.node.as_str()),
+        ("tea and milk", "b")
+    );
+    let (s3, r3) = apply(&s2, &edit_on(&s2, 400, "b", "t", "coffee"), Strategy::Merge);
+    // What is left: the note now, and every revision kept on the way.
+    let mut kept = kept_texts(Some(&s3), &r3);
+    kept.extend(
+        r2.revisions
+            .iter()
+            .map(|(v, _)| (v.title.clone(), v.content.clone())),
+    );
+    assert!(
+        kept.contains(&("t".into(), "tea and milk".into())),
+        "a's edit is gone: {kept:?}"
+    );
+}
