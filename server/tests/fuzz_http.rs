@@ -466,3 +466,36 @@ async fn hostile_requests_get_a_json_4xx_and_change_nothing() {
     );
     assert_eq!(t.sent, total);
 }
+
+/// Cases the campaign found answered without the JSON error body (an empty 405, a
+/// text/plain 400), pinned as exact JSON.
+#[tokio::test]
+async fn a_wrong_method_and_an_undecodable_history_id_get_the_json_error_body() {
+    let app = spawn_app().await;
+    let r = app
+        .http
+        .get(format!("{}/sync", app.base))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({
+            "error": "invalid_request",
+            "message": "this endpoint does not answer that HTTP method; see docs/sync-protocol.md"
+        })
+    );
+    let r = app
+        .http
+        .get(format!("{}/notes/%FF%FE/history", app.base))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body: ErrorBody = r.json().await.unwrap();
+    assert_eq!(serde_json::to_value(body.error).unwrap(), "invalid_request");
+}
