@@ -389,6 +389,15 @@ async fn worker(
 fn merge_tally(into: &Mutex<Tally>, t: Tally) {
     let mut all = into.lock().unwrap();
     all.sent += t.sent;
+    // Long campaigns report as they go, so a run stopped early still has its figures.
+    if all.sent % 10_000 == 0 && all.sent > 0 {
+        eprintln!(
+            "  ... {} requests, {} failures, by status {:?}",
+            all.sent,
+            all.failures.len(),
+            all.by_status
+        );
+    }
     all.unchanged_checks += t.unchanged_checks;
     for (k, v) in t.by_status {
         *all.by_status.entry(k).or_default() += v;
