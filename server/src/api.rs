@@ -1,7 +1,7 @@
 //! The HTTP API: `POST /sync` and `GET /healthz`.
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Path, State};
@@ -42,6 +42,12 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/me", get(me))
         .route("/notes/{id}/history", get(history))
         .route("/api/openapi.json", get(openapi))
+        // A known path with another method: the JSON error body too, not an empty 405.
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
 }
 
 /// Largest sign-in or sign-up body: a 64-character name and a 1024-character password,
@@ -247,9 +253,10 @@ async fn sync(
 async fn history(
     State(state): State<AppState>,
     AuthUser(session): AuthUser,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<HistoryResponse>, ApiError> {
-    let id = NoteId(id);
+    // A path that does not decode (percent-encoded bytes that are not UTF-8) is no valid id.
+    let id = NoteId(id.map(|Path(id)| id).unwrap_or_default());
     if !id.is_valid() {
         return Err(ApiError::InvalidRequest(
             "note id must be 1 to 64 characters of A-Z, a-z, 0-9, '-' or '_'".into(),

@@ -27,6 +27,9 @@ pub enum ApiError {
     /// Too many changes in one request.
     #[error("too many changes: {0}")]
     TooManyChanges(usize),
+    /// A known API path asked with a method it does not answer.
+    #[error("method not allowed")]
+    MethodNotAllowed,
     /// A cursor this server did not issue.
     #[error("invalid cursor")]
     InvalidCursor,
@@ -88,6 +91,11 @@ impl ApiError {
                 format!(
                     "{n} changes in one request; send at most {MAX_CHANGES_PER_REQUEST} per request"
                 ),
+            ),
+            Self::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                ErrorCode::InvalidRequest,
+                "this endpoint does not answer that HTTP method; see docs/sync-protocol.md".into(),
             ),
             Self::InvalidCursor => (
                 StatusCode::BAD_REQUEST,

@@ -181,8 +181,14 @@ pub fn resolve(
     // Sequential: the device saw the latest version.
     if saw_latest && change.hlc > s.note.hlc {
         let mut revisions = vec![];
+        // Another device's version is kept. The author is the device whose own write the
+        // version is (`last_write`): a merged or conflict state carries the greater clock of
+        // its sides, which may be this device's while the text is another's.
         let worth_keeping = change.deleted
             || change.hlc.node != s.note.hlc.node
+            || s.last_write
+                .as_ref()
+                .is_none_or(|w| w.node != change.hlc.node)
             || change.hlc.wall_ms >= s.note.hlc.wall_ms.saturating_add(REVISION_EVERY_MS)
             || (change.resolve && s.note.conflict.is_some());
         if !s.note.deleted && worth_keeping {
