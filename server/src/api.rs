@@ -20,7 +20,7 @@ use sync_core::protocol::{
 use crate::AppState;
 use crate::auth::{SESSION_COOKIE, SESSION_TTL, Session};
 use crate::error::ApiError;
-use crate::store::SyncStore;
+use crate::store::{SERVER_SELECTION_TIMEOUT, SyncStore};
 
 /// The API routes.
 pub fn routes() -> Router<AppState> {
@@ -367,7 +367,17 @@ async fn openapi() -> Response {
         .into_response()
 }
 
+/// `GET /healthz`: 200 when the database answers a ping, 503 when it does not answer
+/// within the server-selection timeout. The driver has no socket timeout: a database that
+/// accepts connections but stops answering (stopped, or overloaded) would otherwise keep
+/// this request waiting until the next heartbeat fails (about 11 s).
 async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
-    state.store.ping().await?;
+    tokio::time::timeout(SERVER_SELECTION_TIMEOUT, state.store.ping())
+        .await
+        .map_err(|_| {
+            ApiError::Unavailable(format!(
+                "no answer to ping within {SERVER_SELECTION_TIMEOUT:?}"
+            ))
+        })??;
     Ok(Json(json!({"status": "ok", "database": "reachable"})))
 }

@@ -6,6 +6,9 @@
 //! (normal exit, Ctrl-C) and, on Linux, killed by the kernel if the server process dies
 //! without cleaning up (`PR_SET_PDEATHSIG`), so no orphan outlives the server.
 //!
+//! It runs with `--sync-on-commit` (durable commits): a change answered `applied` survives
+//! a crash of the database or of the server.
+//!
 //! The application itself only speaks the official `mongodb` driver to it, exactly as to a
 //! real `mongod` or Atlas.
 
@@ -18,6 +21,7 @@ use std::time::Duration;
 /// A running embedded database server.
 pub struct EmbeddedDb {
     uri: String,
+    pid: u32,
     stop: Option<mpsc::Sender<()>>,
     keeper: Option<std::thread::JoinHandle<()>>,
 }
@@ -87,6 +91,10 @@ impl EmbeddedDb {
             .arg(port.to_string())
             .arg("--storage-path")
             .arg(data_dir.join("db"))
+            // Fsync the log at every commit, before answering: without it a crash loses the
+            // last acknowledged commits, `j: true` notwithstanding (issue 11; tested by
+            // server/tests/crash.rs). See docs/sync-protocol.md, "Durability".
+            .arg("--sync-on-commit")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log);
@@ -94,14 +102,14 @@ impl EmbeddedDb {
 
         // The child is spawned and waited on by one dedicated thread that lives exactly as
         // long as this handle: PR_SET_PDEATHSIG fires when the spawning *thread* exits.
-        let (ready_tx, ready_rx) = mpsc::channel::<Result<u16, String>>();
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<(u16, u32), String>>();
         let (stop_tx, stop_rx) = mpsc::channel::<()>();
         let keeper = std::thread::Builder::new()
             .name("embedded-db".into())
             .spawn(move || keep(cmd, ready_tx, stop_rx))
             .map_err(|e| start_err(e.to_string()))?;
-        let port = match ready_rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(Ok(port)) => port,
+        let (port, pid) = match ready_rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(Ok(ready)) => ready,
             Ok(Err(e)) => return Err(start_err(e)),
             Err(_) => {
                 let _ = stop_tx.send(());
@@ -110,6 +118,7 @@ impl EmbeddedDb {
         };
         Ok(Self {
             uri: format!("mongodb://127.0.0.1:{port}/?directConnection=true"),
+            pid,
             stop: Some(stop_tx),
             keeper: Some(keeper),
         })
@@ -118,6 +127,11 @@ impl EmbeddedDb {
     /// The connection string of the running server.
     pub fn uri(&self) -> &str {
         &self.uri
+    }
+
+    /// The process id of the database server (tests crash it on purpose).
+    pub fn pid(&self) -> u32 {
+        self.pid
     }
 
     /// The loopback port it listens on.
@@ -131,7 +145,11 @@ impl EmbeddedDb {
     }
 }
 
-fn keep(mut cmd: Command, ready: mpsc::Sender<Result<u16, String>>, stop: mpsc::Receiver<()>) {
+fn keep(
+    mut cmd: Command,
+    ready: mpsc::Sender<Result<(u16, u32), String>>,
+    stop: mpsc::Receiver<()>,
+) {
     let mut child: Child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
@@ -148,7 +166,7 @@ fn keep(mut cmd: Command, ready: mpsc::Sender<Result<u16, String>>, stop: mpsc::
     });
     match port {
         Some(p) => {
-            let _ = ready.send(Ok(p));
+            let _ = ready.send(Ok((p, child.id())));
         }
         None => {
             let status = child.wait().map(|s| s.to_string()).unwrap_or_default();

@@ -24,10 +24,14 @@
 //! (`TransientTransactionError`): versions are handed out in commit order. A pull first
 //! reads the user's counter (the head): every version up to the head is committed, so the
 //! pull then reads version windows up to the head and can never skip a version that
-//! becomes visible later. Transactions need a replica set (a
-//! single-node one is enough; Atlas always is one).
+//! becomes visible later. The head and the notes are read in one read-only transaction
+//! with read concern `snapshot` (committed with `w: majority`): one majority-committed
+//! point in time for every read, so the head can neither be rolled back by a failover nor
+//! be seen on one shard before the notes on another (docs/sync-protocol.md, *Guarantees*).
+//! Transactions need a replica set (a single-node one is enough; Atlas always is one).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::TryStreamExt;
@@ -35,10 +39,13 @@ use mongodb::bson::{Document, doc};
 use mongodb::error::{
     Error as MongoError, ErrorKind, TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT,
 };
-use mongodb::options::{Acknowledgment, ClientOptions, IndexOptions, ReturnDocument, WriteConcern};
+use mongodb::options::{
+    Acknowledgment, ClientOptions, IndexOptions, ReadConcern, ReturnDocument, WriteConcern,
+};
 use mongodb::{Client, ClientSession, Collection, Database, IndexModel};
 use sync_core::merge::{self, LastWrite, StoredNote};
 use sync_core::protocol::{Change, ChangeOutcome, ChangeResult, Revision, RevisionReason};
+use sync_core::text::Budget;
 use sync_core::{ChangeId, Conflict, Hlc, NoteId, NoteState, Strategy, Version, limits};
 
 /// How many applied change ids each note remembers, so that a retried change gets its first
@@ -49,6 +56,10 @@ pub const RECENT_CHANGES_PER_NOTE: usize = 32;
 pub const MAX_WINDOWS_PER_PULL: u32 = 16;
 /// How long to wait for the database before answering "unavailable".
 pub const SERVER_SELECTION_TIMEOUT: Duration = Duration::from_secs(2);
+/// Most attempts of one push transaction that lost to a concurrent push of the same user
+/// (each attempt does bounded work; the backoff between them totals about 1 s). Then the
+/// push answers 503 and the client retries later.
+pub const MAX_PUSH_ATTEMPTS: u32 = 20;
 
 /// How conflicts are resolved on this server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,7 +144,12 @@ pub struct MongoStore {
 impl MongoStore {
     /// Connects lazily (no round trip happens here) to database `db_name` at `uri`.
     pub async fn connect(uri: &str, db_name: &str) -> Result<Self, StoreError> {
-        let mut opts = ClientOptions::parse(uri).await?;
+        Self::with_options(ClientOptions::parse(uri).await?, db_name)
+    }
+
+    /// Like [`MongoStore::connect`], with parsed options (tests add a command monitor).
+    /// Tern's timeouts and, unless `opts` has one, its write concern are set here.
+    pub fn with_options(mut opts: ClientOptions, db_name: &str) -> Result<Self, StoreError> {
         opts.server_selection_timeout = Some(SERVER_SELECTION_TIMEOUT);
         opts.connect_timeout = Some(SERVER_SELECTION_TIMEOUT);
         opts.app_name = Some("tern".into());
@@ -202,10 +218,10 @@ impl MongoStore {
         &self,
         s: &mut ClientSession,
         user: &UserId,
-        changes: &[Change],
+        changes: &Arc<[Change]>,
         now_ms: u64,
     ) -> Result<Vec<ChangeResult>, MongoError> {
-        let mut outcomes: Vec<Option<ChangeOutcome>> = changes
+        let outcomes: Vec<Option<ChangeOutcome>> = changes
             .iter()
             .map(|c| {
                 limits::check_change(c, now_ms)
@@ -242,81 +258,33 @@ impl MongoStore {
             .await?
             .and_then(|d| d.get_i64("seq").ok())
             .unwrap_or(ids.len() as i64) as u64;
-        let mut next_version = counter - ids.len() as u64 + 1;
+        let next_version = counter - ids.len() as u64 + 1;
 
-        // 3. Decide, in request order (a batch may change one note twice). A change whose id
-        //    is among the note's recent changes was applied before (a retry): same answer.
-        let mut touched: Vec<NoteId> = Vec::new();
-        let mut revisions: Vec<Document> = Vec::new();
-        for (i, c) in changes.iter().enumerate() {
-            if outcomes[i].is_some() {
-                continue;
-            }
-            let stored = state.get(&c.note_id);
-            if let Some((st, v)) =
-                stored.and_then(|st| st.remembered_version(&c.change_id).map(|v| (st, v)))
-            {
-                let n = &st.note.note;
-                outcomes[i] = Some(if v == SUPERSEDED {
-                    // Superseded the first time: superseded again, by what the note is now.
-                    ChangeOutcome::Superseded { current: n.clone() }
-                } else {
-                    // The same answer as the first time: with the stored state if that state
-                    // is still the one this change produced and differs from it (merged,
-                    // conflict).
-                    ChangeOutcome::Applied {
-                        version: v,
-                        current: (n.version == v && !stored_as_sent(n, c)).then(|| n.clone()),
-                    }
-                });
-                continue;
-            }
-            let r = merge::resolve(
-                stored.map(|st| &st.note),
-                c,
-                self.conflicts.default,
-                next_version,
-            );
-            let mut rn = stored.map_or(0, |st| st.rn);
-            for (v, why) in &r.revisions {
-                rn += 1;
-                revisions.push(revision_doc(user, &c.note_id, rn, now_ms, v, *why));
-            }
-            if !r.revisions.is_empty() {
-                touch(&mut touched, &c.note_id);
-            }
-            outcomes[i] = Some(match r.next {
-                Some(next) => {
-                    next_version += 1;
-                    let mut recent = stored.map(|st| st.recent.clone()).unwrap_or_default();
-                    remember(&mut recent, &c.change_id, next.note.version);
-                    touch(&mut touched, &c.note_id);
-                    let n = &next.note;
-                    let outcome = ChangeOutcome::Applied {
-                        version: n.version,
-                        current: (!stored_as_sent(n, c)).then(|| n.clone()),
-                    };
-                    state.insert(
-                        c.note_id.clone(),
-                        Stored {
-                            note: next,
-                            recent,
-                            rn,
-                        },
-                    );
-                    outcome
-                }
-                None => {
-                    let st = state.get_mut(&c.note_id).expect("a kept note is stored");
-                    st.rn = rn;
-                    remember(&mut st.recent, &c.change_id, SUPERSEDED);
-                    touch(&mut touched, &c.note_id);
-                    ChangeOutcome::Superseded {
-                        current: st.note.note.clone(),
-                    }
-                }
-            });
-        }
+        // 3. Decide, in request order, on the blocking pool: merges are CPU work (bounded by
+        //    the request's merge budget) that must not stall the async workers.
+        let decided = {
+            let (changes, user) = (changes.clone(), user.to_owned());
+            let default = self.conflicts.default;
+            tokio::task::spawn_blocking(move || {
+                decide(
+                    &user,
+                    &changes,
+                    outcomes,
+                    state,
+                    next_version,
+                    default,
+                    now_ms,
+                )
+            })
+            .await
+            .map_err(|e| MongoError::custom(format!("the merge task failed: {e}")))?
+        };
+        let Decided {
+            outcomes,
+            state,
+            touched,
+            revisions,
+        } = decided;
 
         // 4. Write the final state of each changed note in one command, and its revisions
         //    (then drop the ones past the history limit) in one more each.
@@ -370,6 +338,191 @@ impl MongoStore {
             }
         }
         Ok(results(changes, outcomes))
+    }
+
+    /// The reads of a pull, in the snapshot of session `s`.
+    async fn pull_in_snapshot(
+        &self,
+        s: &mut ClientSession,
+        user: &UserId,
+        after: u64,
+        limit: u32,
+    ) -> Result<Page, MongoError> {
+        let limit = limit.clamp(1, limits::MAX_PULL_LIMIT) as u64;
+        // The user's head version first: every version up to it is committed (versions are
+        // handed out in commit order), so reading windows up to it afterwards misses none.
+        let head = self
+            .counters()
+            .find_one(doc! {"_id": user})
+            .session(&mut *s)
+            .await?
+            .and_then(|d| d.get_i64("seq").ok())
+            .unwrap_or(0) as u64;
+        // Read in version windows (lo, hi] of at most `limit - taken` versions: each holds
+        // at most that many notes, and a bounded range is an index range scan, where
+        // `v > after` sorted with a limit makes some servers sort everything after `after`.
+        // Notes are streamed, so a page stops at MAX_PULL_BYTES of note JSON without
+        // reading (or holding) the rest of the window.
+        let mut notes: Vec<NoteState> = Vec::new();
+        let mut bytes = 0;
+        let mut lo = after;
+        let mut windows = 0;
+        while lo < head && (notes.len() as u64) < limit && windows < MAX_WINDOWS_PER_PULL {
+            let hi = (lo + limit - notes.len() as u64).min(head);
+            let mut cur = self
+                .notes()
+                .find(doc! {"u": user, "v": {"$gt": lo as i64, "$lte": hi as i64}})
+                .sort(doc! {"v": 1})
+                .projection(doc! {"_id": 0, "u": 0, "cids": 0, "th": 0, "ch": 0, "rn": 0})
+                .session(&mut *s)
+                .await?;
+            while let Some(d) = cur.next(&mut *s).await.transpose()? {
+                let Some(n) = note_from_doc(&d) else { continue };
+                let size = json_len(&n);
+                if let Some(last) = notes
+                    .last()
+                    .filter(|_| bytes + size > limits::MAX_PULL_BYTES)
+                {
+                    // Full: everything up to the last note taken has been read (the window
+                    // is in version order); the rest comes with the next page.
+                    let last = last.version;
+                    return Ok(Page {
+                        notes,
+                        last,
+                        has_more: true,
+                    });
+                }
+                bytes += size;
+                notes.push(n);
+            }
+            lo = hi;
+            windows += 1;
+        }
+        Ok(Page {
+            notes,
+            last: lo.max(after),
+            has_more: lo < head,
+        })
+    }
+}
+
+/// The length of `note` as JSON, as a page of the response carries it.
+fn json_len(note: &NoteState) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0 += b.len();
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut c = Count(0);
+    let _ = serde_json::to_writer(&mut c, note);
+    c.0
+}
+
+/// What a push decided, before it is written.
+struct Decided {
+    outcomes: Vec<Option<ChangeOutcome>>,
+    state: HashMap<NoteId, Stored>,
+    touched: Vec<NoteId>,
+    revisions: Vec<Document>,
+}
+
+/// Decides every undecided change in request order (a batch may change one note twice),
+/// against `state` (the stored notes), giving applied changes versions from
+/// `next_version` on. A change whose id is among the note's recent changes was applied
+/// before (a retry): it gets the same answer. Pure CPU work: merges share one budget of
+/// [`limits::MAX_MERGE_WORK_PER_REQUEST`] units, so a request's work is bounded.
+fn decide(
+    user: &UserId,
+    changes: &[Change],
+    mut outcomes: Vec<Option<ChangeOutcome>>,
+    mut state: HashMap<NoteId, Stored>,
+    mut next_version: u64,
+    default: Strategy,
+    now_ms: u64,
+) -> Decided {
+    let mut budget = Budget::new(limits::MAX_MERGE_WORK_PER_REQUEST);
+    let mut touched: Vec<NoteId> = Vec::new();
+    let mut revisions: Vec<Document> = Vec::new();
+    for (i, c) in changes.iter().enumerate() {
+        if outcomes[i].is_some() {
+            continue;
+        }
+        let stored = state.get(&c.note_id);
+        if let Some((st, v)) =
+            stored.and_then(|st| st.remembered_version(&c.change_id).map(|v| (st, v)))
+        {
+            let n = &st.note.note;
+            outcomes[i] = Some(if v == SUPERSEDED {
+                // Superseded the first time: superseded again, by what the note is now.
+                ChangeOutcome::Superseded { current: n.clone() }
+            } else {
+                // The same answer as the first time: with the stored state if that state
+                // is still the one this change produced and differs from it (merged,
+                // conflict).
+                ChangeOutcome::Applied {
+                    version: v,
+                    current: (n.version == v && !stored_as_sent(n, c)).then(|| n.clone()),
+                }
+            });
+            continue;
+        }
+        let r = merge::resolve_within(
+            stored.map(|st| &st.note),
+            c,
+            default,
+            next_version,
+            &mut budget,
+        );
+        let mut rn = stored.map_or(0, |st| st.rn);
+        for (v, why) in &r.revisions {
+            rn += 1;
+            revisions.push(revision_doc(user, &c.note_id, rn, now_ms, v, *why));
+        }
+        if !r.revisions.is_empty() {
+            touch(&mut touched, &c.note_id);
+        }
+        outcomes[i] = Some(match r.next {
+            Some(next) => {
+                next_version += 1;
+                let mut recent = stored.map(|st| st.recent.clone()).unwrap_or_default();
+                remember(&mut recent, &c.change_id, next.note.version);
+                touch(&mut touched, &c.note_id);
+                let n = &next.note;
+                let outcome = ChangeOutcome::Applied {
+                    version: n.version,
+                    current: (!stored_as_sent(n, c)).then(|| n.clone()),
+                };
+                state.insert(
+                    c.note_id.clone(),
+                    Stored {
+                        note: next,
+                        recent,
+                        rn,
+                    },
+                );
+                outcome
+            }
+            None => {
+                let st = state.get_mut(&c.note_id).expect("a kept note is stored");
+                st.rn = rn;
+                remember(&mut st.recent, &c.change_id, SUPERSEDED);
+                touch(&mut touched, &c.note_id);
+                ChangeOutcome::Superseded {
+                    current: st.note.note.clone(),
+                }
+            }
+        });
+    }
+    Decided {
+        outcomes,
+        state,
+        touched,
+        revisions,
     }
 }
 
@@ -581,12 +734,14 @@ impl SyncStore for MongoStore {
         if changes.is_empty() {
             return Ok(Vec::new());
         }
+        // Owned once, for the merge task on the blocking pool.
+        let changes: Arc<[Change]> = changes.into();
         let mut s = self.client.start_session().await?;
         let mut attempt = 0u32;
         loop {
             attempt += 1;
             s.start_transaction().await?;
-            let result = match self.push_in_txn(&mut s, user, changes, now_ms).await {
+            let result = match self.push_in_txn(&mut s, user, &changes, now_ms).await {
                 Ok(r) => commit(&mut s).await.map(|()| r),
                 Err(e) => {
                     let _ = s.abort_transaction().await;
@@ -597,7 +752,14 @@ impl SyncStore for MongoStore {
                 Ok(r) => return Ok(r),
                 // Unreachable database: answer now, the client retries later.
                 Err((err @ StoreError::Unavailable(_), _)) => return Err(err),
-                Err((_, e)) if e.contains_label(TRANSIENT_TRANSACTION_ERROR) && attempt < 100 => {
+                Err((_, e)) if e.contains_label(TRANSIENT_TRANSACTION_ERROR) => {
+                    if attempt >= MAX_PUSH_ATTEMPTS {
+                        // Pushes of this user keep colliding: the client retries later
+                        // (503), rather than this request holding a worker indefinitely.
+                        return Err(StoreError::Unavailable(format!(
+                            "push gave up after {attempt} conflicting attempts: {e}"
+                        )));
+                    }
                     // Another push of this user committed first: back off a little, retry.
                     let jitter = (now_ms.wrapping_mul(attempt as u64 * 7919) % 7) + 1;
                     tokio::time::sleep(Duration::from_millis(jitter * attempt.min(10) as u64))
@@ -609,40 +771,30 @@ impl SyncStore for MongoStore {
     }
 
     async fn pull(&self, user: &UserId, after: u64, limit: u32) -> Result<Page, StoreError> {
-        let limit = limit.clamp(1, limits::MAX_PULL_LIMIT) as u64;
-        // The user's head version first: every version up to it is committed (versions are
-        // handed out in commit order), so reading windows up to it afterwards misses none.
-        let head = self
-            .counters()
-            .find_one(doc! {"_id": user})
-            .await?
-            .and_then(|d| d.get_i64("seq").ok())
-            .unwrap_or(0) as u64;
-        // Read in version windows (lo, hi] of at most `limit - taken` versions: each holds
-        // at most that many notes, and a bounded range is an index range scan, where
-        // `v > after` sorted with a limit makes some servers sort everything after `after`.
-        let mut notes = Vec::new();
-        let mut lo = after;
-        let mut windows = 0;
-        while lo < head && (notes.len() as u64) < limit && windows < MAX_WINDOWS_PER_PULL {
-            let hi = (lo + limit - notes.len() as u64).min(head);
-            let docs: Vec<Document> = self
-                .notes()
-                .find(doc! {"u": user, "v": {"$gt": lo as i64, "$lte": hi as i64}})
-                .sort(doc! {"v": 1})
-                .projection(doc! {"_id": 0, "u": 0, "cids": 0, "th": 0, "ch": 0, "rn": 0})
-                .await?
-                .try_collect()
+        // One snapshot for the head and the notes: a read-only transaction with read
+        // concern "snapshot", committed with the client's write concern (majority), so
+        // every read sees the same majority-committed point in time, on every shard (see
+        // "Why pulls never miss a change" above).
+        let mut s = self.client.start_session().await?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            s.start_transaction()
+                .read_concern(ReadConcern::snapshot())
                 .await?;
-            notes.extend(docs.iter().filter_map(note_from_doc));
-            lo = hi;
-            windows += 1;
+            let result = match self.pull_in_snapshot(&mut s, user, after, limit).await {
+                Ok(page) => commit(&mut s).await.map(|()| page),
+                Err(e) => {
+                    let _ = s.abort_transaction().await;
+                    Err(e)
+                }
+            };
+            match result {
+                // A failover or an expired snapshot: read again, from a new snapshot.
+                Err(e) if e.contains_label(TRANSIENT_TRANSACTION_ERROR) && attempt < 3 => {}
+                other => return other.map_err(StoreError::from),
+            }
         }
-        Ok(Page {
-            notes,
-            last: lo.max(after),
-            has_more: lo < head,
-        })
     }
 
     async fn history(&self, user: &UserId, id: &NoteId) -> Result<Vec<Revision>, StoreError> {

@@ -73,6 +73,65 @@ async fn with_the_database_down_sync_answers_503_quickly_and_recovers_without_a_
     assert_eq!(r.changes[0].title, "after");
 }
 
+#[allow(unsafe_code)]
+fn signal(pid: u32, sig: i32) {
+    // SAFETY: kill(2) on the database process this test started and has not reaped.
+    unsafe {
+        libc::kill(pid as i32, sig);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_answers_503_promptly_when_the_database_stops_answering() {
+    // A stopped (SIGSTOP) database still accepts connections but answers nothing: the
+    // driver has no socket timeout, so a ping would wait for the next failed heartbeat.
+    let dir = test_data_root().join(format!("{}-stopped", std::process::id()));
+    let db = start_db(&dir, 0);
+    let app = spawn_app_on(db.uri(), "stopped").await;
+    let healthz = || async {
+        let started = Instant::now();
+        let r = app
+            .http
+            .get(format!("{}/healthz", app.base))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (
+            status,
+            r.json::<serde_json::Value>().await.unwrap(),
+            started.elapsed(),
+        )
+    };
+    assert_eq!(healthz().await.0, 200);
+
+    signal(db.pid(), libc::SIGSTOP);
+    let mut took = Vec::new();
+    for _ in 0..3 {
+        let (status, body, t) = healthz().await;
+        assert_eq!(status, 503, "{body}");
+        assert_eq!(body["error"], "unavailable");
+        took.push(t);
+    }
+    signal(db.pid(), libc::SIGCONT);
+    println!("healthz with a stopped database answered 503 in {took:?}");
+    // The answer comes at the 2 s timeout, not after the driver's ~10 s heartbeat; the
+    // bound is loose so that a busy machine cannot fail it.
+    assert!(
+        took.iter().all(|t| *t < Duration::from_secs(8)),
+        "answered in {took:?}"
+    );
+    let mut ok = false;
+    for _ in 0..100 {
+        if healthz().await.0 == 200 {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(ok, "healthz recovers when the database answers again");
+}
+
 #[tokio::test]
 async fn the_app_is_served_at_the_root_and_other_paths_are_404() {
     let app = spawn_app().await;

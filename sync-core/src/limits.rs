@@ -16,6 +16,15 @@ pub const MAX_TITLE_BYTES: usize = 1024;
 pub const MAX_CONTENT_BYTES: usize = 256 * 1024;
 /// Largest page of remote changes a client may ask for (and the default).
 pub const MAX_PULL_LIMIT: u32 = 1000;
+/// Most bytes of note JSON in one page of remote changes. A page stops before the note
+/// that would pass it, but always holds at least one note, so a pull always progresses (one
+/// note with a conflict can be larger: content plus up to 8 conflict versions and a
+/// proposal). `has_more` tells the client to continue.
+pub const MAX_PULL_BYTES: usize = 4 * 1024 * 1024;
+/// Work units (see `text::Budget`) all the text merges of one push may spend together;
+/// each merge also stops at `text::MERGE_BUDGET`. A merge past either is a conflict for
+/// the user, as an overlapping edit is: nothing is lost, no worker stalls.
+pub const MAX_MERGE_WORK_PER_REQUEST: u64 = 8 * crate::text::MERGE_BUDGET;
 /// How far ahead of the server's clock a change's timestamp may be, in milliseconds.
 pub const MAX_CLOCK_AHEAD_MS: u64 = 5 * 60 * 1000;
 
@@ -51,6 +60,35 @@ pub fn check_change(change: &Change, server_now_ms: u64) -> Result<(), (RejectCo
             ),
         ));
     }
+    // The base texts are what the diff of a merge reads: limited like the texts themselves
+    // (a client's base is a version the server stored, so it is always within them).
+    if let Some(t) = change
+        .base_title
+        .as_ref()
+        .filter(|t| t.len() > MAX_TITLE_BYTES)
+    {
+        return Err((
+            RejectCode::TooLarge,
+            format!(
+                "base_title is {} bytes; at most {MAX_TITLE_BYTES} (the title of the base version)",
+                t.len()
+            ),
+        ));
+    }
+    if let Some(c) = change
+        .base_content
+        .as_ref()
+        .filter(|c| c.len() > MAX_CONTENT_BYTES)
+    {
+        return Err((
+            RejectCode::TooLarge,
+            format!(
+                "base_content is {} bytes; at most {MAX_CONTENT_BYTES} (the content of the base \
+                 version)",
+                c.len()
+            ),
+        ));
+    }
     if change.deleted && !(change.title.is_empty() && change.content.is_empty()) {
         return Err((
             RejectCode::Invalid,
@@ -68,4 +106,46 @@ pub fn check_change(change: &Change, server_now_ms: u64) -> Result<(), (RejectCo
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ChangeId, Hlc, NoteId};
+
+    fn change() -> Change {
+        Change::new(
+            ChangeId("c1".into()),
+            NoteId("n1".into()),
+            Hlc {
+                wall_ms: 1000,
+                counter: 0,
+                node: "d".into(),
+            },
+            Some(1),
+            "t",
+            "c",
+            false,
+        )
+    }
+
+    #[test]
+    fn base_texts_are_limited_like_the_texts() {
+        let mut c = change();
+        c.base_title = Some("t".repeat(MAX_TITLE_BYTES));
+        c.base_content = Some("c".repeat(MAX_CONTENT_BYTES));
+        assert_eq!(check_change(&c, 1000), Ok(()));
+        c.base_content = Some("c".repeat(MAX_CONTENT_BYTES + 1));
+        let (code, message) = check_change(&c, 1000).unwrap_err();
+        assert_eq!(code, RejectCode::TooLarge);
+        assert!(
+            message.starts_with("base_content is 262145 bytes"),
+            "{message}"
+        );
+        c.base_content = None;
+        c.base_title = Some("t".repeat(MAX_TITLE_BYTES + 1));
+        let (code, message) = check_change(&c, 1000).unwrap_err();
+        assert_eq!(code, RejectCode::TooLarge);
+        assert!(message.starts_with("base_title is 1025 bytes"), "{message}");
+    }
 }

@@ -21,7 +21,7 @@
 use crate::hlc::Hlc;
 use crate::model::{Conflict, NoteState, Strategy, Text, Version};
 use crate::protocol::{Change, RevisionReason};
-use crate::text::{Merge3, merge3};
+use crate::text::{Budget, MERGE_BUDGET, Merge3, merge3_within};
 
 /// A sequential edit keeps the replaced version in history when it is at least this old
 /// (by clock), so a note's history shows its earlier states without keeping every
@@ -128,12 +128,32 @@ fn state(
 
 /// Decides what `change` does to the stored note (if any). `default` is the server's
 /// strategy for notes without an override (never [`Strategy::Default`]; treated as merge
-/// if it is); `version` is the version the new state gets.
+/// if it is); `version` is the version the new state gets. Text merges get a budget of
+/// [`MERGE_BUDGET`] work units.
 pub fn resolve(
     stored: Option<&StoredNote>,
     change: &Change,
     default: Strategy,
     version: u64,
+) -> Resolution {
+    resolve_within(
+        stored,
+        change,
+        default,
+        version,
+        &mut Budget::new(MERGE_BUDGET),
+    )
+}
+
+/// [`resolve`], with its text merges spending `budget` (shared by the changes of one
+/// request, so that a request's merge work is bounded too). A content merge the budget
+/// does not cover is a conflict for the user, exactly like an overlapping edit.
+pub fn resolve_within(
+    stored: Option<&StoredNote>,
+    change: &Change,
+    default: Strategy,
+    version: u64,
+    budget: &mut Budget,
 ) -> Resolution {
     let incoming = version_of(change);
     let Some(s) = stored else {
@@ -291,7 +311,7 @@ pub fn resolve(
                     revisions: vec![],
                 };
             }
-            match merge_fields(s, change, &incoming) {
+            match merge_fields(s, change, &incoming, budget) {
                 Some((title, title_hlc, content, content_hlc)) => {
                     let hlc = s.note.hlc.clone().max(incoming.hlc.clone());
                     let merged = Version {
@@ -317,7 +337,8 @@ pub fn resolve(
                         revisions,
                     }
                 }
-                None => conflict(s, change, &current, &incoming, version, note_strategy),
+                // No clean merge: no proposal either.
+                None => conflict(s, &current, &incoming, version, note_strategy, None),
             }
         }
         Strategy::Manual => {
@@ -336,17 +357,25 @@ pub fn resolve(
                     revisions: vec![],
                 };
             }
-            conflict(s, change, &current, &incoming, version, note_strategy)
+            let proposal = if current.deleted || incoming.deleted {
+                None
+            } else {
+                merge_fields(s, change, &incoming, budget)
+                    .map(|(title, _, content, _)| Text { title, content })
+            };
+            conflict(s, &current, &incoming, version, note_strategy, proposal)
         }
     }
 }
 
 /// Title and content merged field by field, each with the clock of its winning edit, or
-/// `None` when the content edits overlap (or cannot be told apart without a base).
+/// `None` when the content edits overlap (or cannot be told apart without a base, or
+/// telling them apart needs more than `budget`).
 fn merge_fields(
     s: &StoredNote,
     change: &Change,
     incoming: &Version,
+    budget: &mut Budget,
 ) -> Option<(String, Hlc, String, Hlc)> {
     let (title, title_hlc) = match change.base_title.as_deref() {
         _ if s.note.title == incoming.title => (s.note.title.clone(), s.title_hlc.clone()),
@@ -360,7 +389,7 @@ fn merge_fields(
         (s.note.content.clone(), s.content_hlc.clone())
     } else {
         let base = change.base_content.as_deref()?;
-        match merge3(base, &s.note.content, &incoming.content) {
+        match merge3_within(base, &s.note.content, &incoming.content, budget).ok()? {
             Merge3::Clean(m) if m == s.note.content => (m, s.content_hlc.clone()),
             Merge3::Clean(m) => (m, incoming.hlc.clone().max(s.content_hlc.clone())),
             Merge3::Conflict => return None,
@@ -371,14 +400,15 @@ fn merge_fields(
 
 /// Keeps both versions side by side for the user. The note shows the version with the
 /// greater clock (an edit rather than a delete, so the conflict stays visible); the other
-/// joins the conflict's versions; a clean merge, if one exists, is offered as a proposal.
+/// joins the conflict's versions; `proposal`, a clean merge if one exists, is offered
+/// unless it is what the note shows.
 fn conflict(
     s: &StoredNote,
-    change: &Change,
     current: &Version,
     incoming: &Version,
     version: u64,
     strategy: Strategy,
+    proposal: Option<Text>,
 ) -> Resolution {
     let incoming_first = if current.deleted != incoming.deleted {
         current.deleted
@@ -415,16 +445,9 @@ fn conflict(
     if versions.len() > MAX_CONFLICT_VERSIONS {
         versions.drain(..versions.len() - MAX_CONFLICT_VERSIONS);
     }
-    let proposal = if current.deleted || incoming.deleted {
-        None
-    } else {
-        merge_fields(s, change, incoming)
-            .map(|(title, _, content, _)| Text { title, content })
-            .filter(|p| {
-                (p.title.as_str(), p.content.as_str())
-                    != (main.title.as_str(), main.content.as_str())
-            })
-    };
+    let proposal = proposal.filter(|p| {
+        (p.title.as_str(), p.content.as_str()) != (main.title.as_str(), main.content.as_str())
+    });
     let hlc = current.hlc.clone().max(incoming.hlc.clone());
     let shown = Version {
         hlc: hlc.clone(),
