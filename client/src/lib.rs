@@ -9,6 +9,8 @@
 //!   into local state ([`local::reconcile`]).
 //! - [`memory`]: an in-memory [`local::LocalStore`] for native tests.
 //! - `idb` (wasm32 only): the IndexedDB store, through `rexie`.
+//! - [`editor`]: the open editor against the store: merging what arrives into unsaved
+//!   typing (pure).
 //! - [`engine`]: the sync engine, written once against [`local::LocalStore`] and
 //!   [`engine::Transport`].
 //! - `http` (wasm32 only): the browser transport, through `gloo-net`.
@@ -18,6 +20,7 @@
 //! - [`platform`]: wall clock and random ids, from the browser or from `std`.
 
 pub mod conformance;
+pub mod editor;
 pub mod engine;
 pub mod local;
 pub mod memory;

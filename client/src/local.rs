@@ -446,6 +446,36 @@ impl<S: LocalStore> Notes<S> {
         .await
     }
 
+    /// Saves the editor's text over a stored text it overlaps (see
+    /// [`crate::editor::SavePlan::WriteWithConflict`]): the note takes the editor's text and
+    /// the stored text stays beside it as a conflict version, shown at once for the user to
+    /// choose (as a conflict from the server is). Nothing is dropped.
+    pub async fn keep_both(
+        &self,
+        id: &NoteId,
+        title: &str,
+        content: &str,
+    ) -> Result<Option<LocalNote>, StoreError> {
+        self.change(id, |n| {
+            let theirs = sync_core::Version {
+                title: n.title.clone(),
+                content: n.content.clone(),
+                deleted: false,
+                hlc: n.hlc.clone(),
+            };
+            let conflict = n.conflict.get_or_insert_with(|| Conflict {
+                versions: Vec::new(),
+                proposal: None,
+            });
+            conflict.versions.push(theirs);
+            conflict.proposal = None;
+            n.deleted = false;
+            n.title = title.to_owned();
+            n.content = content.to_owned();
+        })
+        .await
+    }
+
     /// Sets how the note's concurrent edits are resolved (synced like an edit).
     pub async fn set_strategy(
         &self,
