@@ -6,7 +6,8 @@
 //! when it is refused, and hands pending work to Background Sync when the network is gone.
 //!
 //! Worker side ([`worker_sync`]): the service worker imports the same wasm as the page and
-//! runs the same sync engine on the same IndexedDB store, under the same Web Lock
+//! runs the same sync engine on the same IndexedDB store (the signed-in account's, as this
+//! browser's records in the database `tern` name it), under the same Web Lock
 //! (`client::tabs::with_sync_lock`), so a page and the worker never sync at once.
 //!
 //! Builds never mix: the worker serves the shell and `/pkg/*` of its own build only, a new
@@ -145,6 +146,7 @@ mod imp {
     };
 
     use super::SYNC_TAG;
+    use crate::browser::WorkerTarget;
 
     /// How often an open page asks the server whether a new build is out.
     const UPDATE_CHECK_MS: i32 = 15 * 60_000;
@@ -443,18 +445,38 @@ mod imp {
     }
 
     async fn worker_sync_once() -> Attempt {
-        let store = match IdbStore::open("tern").await {
+        // Under the lock: the account cannot change (a sign-in or sign-out waits for it)
+        // between reading which database is the signed-in account's and syncing it.
+        client::tabs::with_sync_lock(sync_signed_in_account())
+            .await
+            .unwrap_or_else(|| Attempt::Retry("another tab or worker is syncing".into()))
+    }
+
+    async fn sync_signed_in_account() -> Attempt {
+        // Each account's notes are in a database of their own; the records name the one
+        // signed in on this browser.
+        let db = match crate::browser::worker_target().await {
+            Ok(WorkerTarget::Sync(db)) => db,
+            Ok(WorkerTarget::Nobody) => {
+                return Attempt::Done(Ok("not signed in: nothing to sync".into()));
+            }
+            Ok(WorkerTarget::SignOut { ended: true }) => {
+                return Attempt::Done(Ok("signed out: the session is ended".into()));
+            }
+            Ok(WorkerTarget::SignOut { ended: false }) => {
+                return Attempt::Retry("the sign-out has not reached the server yet".into());
+            }
+            Err(e) => return Attempt::Done(Err(format!("local storage: {e}"))),
+        };
+        let store = match IdbStore::open(&db).await {
             Ok(s) => s,
             Err(e) => return Attempt::Done(Err(format!("local storage: {e}"))),
         };
-        let run =
-            client::tabs::with_sync_lock(engine::sync(&store, &FetchTransport::same_origin()))
-                .await;
+        let run = engine::sync(&store, &FetchTransport::same_origin()).await;
         // Closed at once, so this worker never holds up a schema upgrade by a new build.
         store.close();
         match run {
-            None => Attempt::Retry("another tab or worker is syncing".into()),
-            Some(Ok(r)) => {
+            Ok(r) => {
                 if r.pulled > 0 || r.pushed > 0 {
                     client::tabs::announce_change();
                 }
@@ -463,13 +485,13 @@ mod imp {
                     r.pushed, r.pulled
                 )))
             }
-            Some(Err(SyncError::Transport(TransportError::Http { status: 401, .. }))) => {
+            Err(SyncError::Transport(TransportError::Http { status: 401, .. })) => {
                 Attempt::Done(Ok("not signed in: nothing to sync".into()))
             }
-            Some(Err(e @ SyncError::Transport(TransportError::Network(_)))) => {
+            Err(e @ SyncError::Transport(TransportError::Network(_))) => {
                 Attempt::Retry(e.to_string())
             }
-            Some(Err(e)) => Attempt::Done(Err(e.to_string())),
+            Err(e) => Attempt::Done(Err(e.to_string())),
         }
     }
 }

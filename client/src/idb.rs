@@ -147,6 +147,20 @@ impl IdbStore {
         }
     }
 
+    /// Removes these notes' records (notes that moved to another database: the notes
+    /// written before any sign-in, when they join an account), in one transaction.
+    pub async fn remove(&self, ids: &[NoteId]) -> Result<(), StoreError> {
+        let tx = self.tx(&[NOTES], TransactionMode::ReadWrite)?;
+        let store = tx.store(NOTES).map_err(unavailable)?;
+        for id in ids {
+            store
+                .delete(JsValue::from_str(id.as_str()))
+                .await
+                .map_err(unavailable)?;
+        }
+        committed(tx).await
+    }
+
     /// Deletes the database `name` (tests).
     pub async fn delete(name: &str) -> Result<(), StoreError> {
         Rexie::delete(name).await.map_err(unavailable)

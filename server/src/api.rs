@@ -228,7 +228,7 @@ fn signed_in(state: &AppState, status: StatusCode, s: Session) -> Response {
     (
         status,
         [(header::SET_COOKIE, cookie)],
-        Json(json!({"user": s.name, "token": s.token})),
+        Json(json!({"user": s.name, "id": s.user_id, "token": s.token})),
     )
         .into_response()
 }
@@ -286,7 +286,7 @@ async fn sign_out(
 }
 
 async fn me(AuthUser(s): AuthUser) -> Json<serde_json::Value> {
-    Json(json!({"user": s.name}))
+    Json(json!({"user": s.name, "id": s.user_id}))
 }
 
 async fn openapi() -> Response {
