@@ -61,47 +61,127 @@ pub struct Snapshot {
     pub unsynced: usize,
 }
 
-/// Why a sync run failed, for the status line.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SyncFailure {
-    /// The session is missing or expired: ask the user to sign in (notes are kept).
-    pub needs_sign_in: bool,
-    /// What went wrong.
-    pub message: String,
+pub use client::engine::{FailureKind, SyncReport};
+pub use client::runner::{SyncStatus, Trigger};
+
+/// What to tell the user after a sync run, if anything: edits that lost, deletes undone,
+/// conflicts, notes refused on the device.
+pub fn notice(r: &SyncReport) -> String {
+    let mut notice = Vec::new();
+    if r.superseded > 0 {
+        notice.push(format!(
+            "{} of your edits lost to newer edits from another device; open the note's \
+             History to bring them back.",
+            r.superseded
+        ));
+    }
+    if r.deletes_undone > 0 {
+        notice.push(format!(
+            "{} note(s) you deleted were edited on another device meanwhile, so they were kept.",
+            r.deletes_undone
+        ));
+    }
+    if r.conflicts > 0 {
+        notice.push(format!(
+            "{} note(s) were edited on two devices at once: choose a version.",
+            r.conflicts
+        ));
+    }
+    if r.refused > 0 {
+        notice.push(format!(
+            "{} note(s) are over a size limit and stay on this device: see the note.",
+            r.refused
+        ));
+    }
+    notice.join(" ")
 }
 
 pub use imp::{
-    account, announce_change, backoff_ms, delete_note, history, is_online, on_change,
-    on_store_closed, resolve_note, restore_note, save_note, set_strategy, sign_out, snapshot,
-    sync_now, time_label, whoami,
+    account, delete_note, history, is_online, local_change, on_store_closed, resolve_note,
+    restore_note, save_note, set_strategy, sign_out, snapshot, start_sync, time_label, trigger,
+    whoami,
 };
 
 #[cfg(feature = "hydrate")]
 mod imp {
     use std::rc::Rc;
 
-    use client::engine::{self, SyncError, TransportError};
     use client::http::FetchTransport;
     use client::idb::IdbStore;
     use client::local::{Notes, SyncState};
+    use client::runner::{Runner, RunnerConfig, SyncStatus, Trigger};
     use gloo_net::http::Request;
     use sync_core::NoteId;
     use sync_core::protocol::{Credentials, ErrorBody, SignedIn};
 
-    use super::{ConflictView, NoteView, RevisionView, Snapshot, SyncFailure, TextView};
+    use super::{ConflictView, NoteView, RevisionView, Snapshot, TextView};
+
+    /// The local database.
+    const DB: &str = "tern";
+
+    type PageRunner = Runner<IdbStore, FetchTransport>;
 
     thread_local! {
-        static NOTES: std::cell::RefCell<Option<Rc<Notes<IdbStore>>>> = const { std::cell::RefCell::new(None) };
+        static NOTES: std::cell::RefCell<Option<Rc<Notes<Rc<IdbStore>>>>> = const { std::cell::RefCell::new(None) };
+        static RUNNER: std::cell::RefCell<Option<PageRunner>> = const { std::cell::RefCell::new(None) };
     }
 
-    async fn notes() -> Result<Rc<Notes<IdbStore>>, String> {
+    async fn notes() -> Result<Rc<Notes<Rc<IdbStore>>>, String> {
         if let Some(n) = NOTES.with(|n| n.borrow().clone()) {
             return Ok(n);
         }
-        let store = IdbStore::open("tern").await.map_err(|e| e.to_string())?;
+        let store = Rc::new(IdbStore::open(DB).await.map_err(|e| e.to_string())?);
         let n = Rc::new(Notes::open(store).await.map_err(|e| e.to_string())?);
-        NOTES.with(|slot| *slot.borrow_mut() = Some(n.clone()));
-        Ok(n)
+        // Another task may have opened it meanwhile: keep the first.
+        Ok(NOTES.with(|slot| slot.borrow_mut().get_or_insert(n).clone()))
+    }
+
+    fn runner() -> Option<PageRunner> {
+        RUNNER.with(|r| r.borrow().clone())
+    }
+
+    /// Starts the page's sync runner (once): `on_status` gets every [`SyncStatus`],
+    /// `on_changed` is called when the store changed under the page (a sync here, another
+    /// tab, the worker), with the ids a sync here wrote.
+    pub async fn start_sync(
+        signed_in: bool,
+        on_status: impl Fn(SyncStatus) + 'static,
+        on_changed: impl Fn(Vec<String>) + 'static,
+    ) -> Result<(), String> {
+        if runner().is_some() {
+            return Ok(());
+        }
+        let notes = notes().await?;
+        let r = Runner::new(
+            notes.store().clone(),
+            FetchTransport::same_origin(),
+            RunnerConfig {
+                db: DB.into(),
+                signed_in,
+                // The worker retries when back online.
+                on_network_failure: Some(Rc::new(crate::pwa::request_background_sync)),
+            },
+        );
+        r.subscribe(move |s| on_status(s.clone()));
+        r.on_store_changed(move |ids| on_changed(ids.iter().map(|i| i.0.clone()).collect()));
+        RUNNER.with(|slot| *slot.borrow_mut() = Some(r.clone()));
+        r.start();
+        Ok(())
+    }
+
+    /// Asks the runner to sync ("sync now"), or tells it about the session.
+    pub fn trigger(t: Trigger) {
+        if let Some(r) = runner() {
+            r.trigger(t);
+        }
+    }
+
+    /// After a local edit is saved: other tabs re-read it, and it is pushed shortly.
+    pub fn local_change() {
+        match runner() {
+            Some(r) => r.local_change(),
+            None => client::tabs::announce_change(),
+        }
     }
 
     /// The live notes, newest first, and the count of unsynced ones.
@@ -256,83 +336,11 @@ mod imp {
         std::mem::forget(handle); // for the page's lifetime
     }
 
-    /// Tells other tabs the local store changed.
-    pub fn announce_change() {
-        client::tabs::announce_change();
-    }
-
-    /// Calls `f` when another tab changed the local store.
-    pub fn on_change(f: impl Fn() + 'static) {
-        client::tabs::on_change(f);
-    }
-
-    /// Delay before retrying after `failures` failed syncs, with jitter.
-    pub fn backoff_ms(failures: u32) -> u64 {
-        engine::backoff_delay_ms(failures, client::platform::random_unit())
-    }
-
-    /// The current local time, for "last synced".
-    pub fn time_label() -> String {
-        js_sys::Date::new_0()
+    /// A time (ms since the epoch) as local time, for "last synced".
+    pub fn time_label(ms: u64) -> String {
+        js_sys::Date::new(&(ms as f64).into())
             .to_locale_time_string("default")
             .into()
-    }
-
-    /// One sync run, unless another tab is syncing right now (that tab announces what it
-    /// changed). `Ok` carries a notice for the user when edits lost or conflicted.
-    pub async fn sync_now() -> Result<String, SyncFailure> {
-        let fail = |m: String| SyncFailure {
-            needs_sign_in: false,
-            message: m,
-        };
-        let notes = notes().await.map_err(fail)?;
-        let run = client::tabs::with_sync_lock(engine::sync(
-            notes.store(),
-            &FetchTransport::same_origin(),
-        ))
-        .await;
-        let Some(result) = run else {
-            return Ok(String::new()); // another tab is syncing; it announces its changes
-        };
-        match result {
-            Ok(r) => {
-                if r.pulled > 0 || r.pushed > 0 {
-                    client::tabs::announce_change();
-                }
-                let mut notice = Vec::new();
-                if r.superseded > 0 {
-                    notice.push(format!(
-                        "{} of your edits lost to newer edits from another device; open the \
-                         note's History to bring them back.",
-                        r.superseded
-                    ));
-                }
-                if r.deletes_undone > 0 {
-                    notice.push(format!(
-                        "{} note(s) you deleted were edited on another device meanwhile, so \
-                         they were kept.",
-                        r.deletes_undone
-                    ));
-                }
-                if r.conflicts > 0 {
-                    notice.push(format!(
-                        "{} note(s) were edited on two devices at once: choose a version.",
-                        r.conflicts
-                    ));
-                }
-                Ok(notice.join(" "))
-            }
-            Err(SyncError::Transport(TransportError::Http { status: 401, .. })) => {
-                Err(SyncFailure {
-                    needs_sign_in: true,
-                    message: "Sign in to sync. Your notes stay on this device.".into(),
-                })
-            }
-            Err(e) => {
-                crate::pwa::request_background_sync(); // the worker retries when back online
-                Err(fail(e.to_string()))
-            }
-        }
     }
 
     /// `POST /auth/{action}` (`signin` or `signup`); returns the signed-in username.
@@ -381,7 +389,7 @@ mod imp {
 
 #[cfg(not(feature = "hydrate"))]
 mod imp {
-    use super::{Snapshot, SyncFailure};
+    use super::{Snapshot, SyncStatus, Trigger};
 
     /// Server side: there is no local store.
     pub async fn snapshot() -> Result<Snapshot, String> {
@@ -426,28 +434,24 @@ mod imp {
     /// Server side: never called.
     pub fn on_store_closed(_: impl Fn(String) + 'static) {}
 
-    /// Server side: never called.
-    pub fn announce_change() {}
-
-    /// Server side: no other tabs.
-    pub fn on_change(_: impl Fn() + 'static) {}
-
-    /// Server side: never called.
-    pub fn backoff_ms(_: u32) -> u64 {
-        0
+    /// Server side: nothing syncs.
+    pub async fn start_sync(
+        _: bool,
+        _: impl Fn(SyncStatus) + 'static,
+        _: impl Fn(Vec<String>) + 'static,
+    ) -> Result<(), String> {
+        Ok(())
     }
 
     /// Server side: never called.
-    pub fn time_label() -> String {
+    pub fn trigger(_: Trigger) {}
+
+    /// Server side: never called.
+    pub fn local_change() {}
+
+    /// Server side: never called.
+    pub fn time_label(_: u64) -> String {
         String::new()
-    }
-
-    /// Server side: never called (effects run in the browser only).
-    pub async fn sync_now() -> Result<String, SyncFailure> {
-        Err(SyncFailure {
-            needs_sign_in: false,
-            message: "sync runs in the browser".into(),
-        })
     }
 
     /// Server side: never called.

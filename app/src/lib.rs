@@ -71,14 +71,10 @@ pub fn App() -> impl IntoView {
     view! { <HomePage/> }
 }
 
-/// How often the app syncs while open, when nothing else triggers it.
-pub const SYNC_INTERVAL: Duration = Duration::from_secs(30);
 /// Notes rendered at a time in the list ("Show more" renders the next page).
 pub const LIST_PAGE: usize = 200;
 /// Quiet time after a keystroke before the note is saved locally.
 pub const SAVE_DEBOUNCE: Duration = Duration::from_millis(250);
-/// Quiet time after a local save before it is pushed.
-pub const PUSH_DEBOUNCE: Duration = Duration::from_secs(2);
 
 /// The notes page: the list with search, an editor that saves as you type, the account
 /// form and the sync status.
@@ -92,12 +88,13 @@ fn HomePage() -> impl IntoView {
     let (saved_label, set_saved_label) = signal(String::new());
     let (undo, set_undo) = signal(None::<(String, String, String)>);
     let (ready, set_ready) = signal(false);
-    // Sync status.
-    let (online, set_online) = signal(true);
-    let (syncing, set_syncing) = signal(false);
-    let (last_synced, set_last_synced) = signal(None::<String>);
+    // Sync status, as the runner (`client::runner`) publishes it.
+    let (status, set_status) = signal(browser::SyncStatus {
+        online: true,
+        ..Default::default()
+    });
+    // A local storage problem (sync failures come with the status).
     let (last_error, set_last_error) = signal(None::<String>);
-    let (failures, set_failures) = signal(0u32);
     let (message, set_message) = signal(String::new());
     // How many notes of the (filtered) list are rendered; "Show more" adds a page.
     let (limit, set_limit) = signal(LIST_PAGE);
@@ -107,9 +104,8 @@ fn HomePage() -> impl IntoView {
     let (user, set_user) = signal(None::<String>);
     let (username, set_username) = signal(String::new());
     let (password, set_password) = signal(String::new());
-    // Generations, to drop stale debounced saves and scheduled syncs.
+    // Generation, to drop stale debounced saves.
     let save_gen = StoredValue::new(0u64);
-    let sync_gen = StoredValue::new(0u64);
     let creating = StoredValue::new(false);
 
     let refresh = move || {
@@ -121,102 +117,62 @@ fn HomePage() -> impl IntoView {
         })
     };
 
-    // One sync run, then the next one scheduled: the regular interval after a success,
-    // exponential backoff with jitter after a failure, nothing while offline or signed out.
-    let run_sync = StoredValue::new_local(None::<Box<dyn Fn()>>);
-    let schedule = move |delay: Duration| {
-        let generation = sync_gen.get_value() + 1;
-        sync_gen.set_value(generation);
-        set_timeout(
-            move || {
-                if sync_gen.get_value() == generation {
-                    run_sync.with_value(|f| {
-                        if let Some(f) = f {
-                            f()
-                        }
-                    });
-                }
-            },
-            delay,
-        );
-    };
-    run_sync.set_value(Some(Box::new(move || {
-        if syncing.get_untracked() || user.get_untracked().is_none() {
-            return;
-        }
-        if !browser::is_online() {
-            set_online.set(false);
-            return; // the `online` event restarts syncing
-        }
-        set_syncing.set(true);
-        spawn_local(async move {
-            let result = browser::sync_now().await;
-            set_syncing.set(false);
-            match result {
-                Ok(notice) => {
-                    if !notice.is_empty() {
-                        set_message.set(notice);
-                    }
-                    set_failures.set(0);
-                    set_last_error.set(None);
-                    set_last_synced.set(Some(browser::time_label()));
-                    schedule(SYNC_INTERVAL);
-                }
-                Err(f) if f.needs_sign_in => {
-                    set_user.set(None);
-                    set_message.set(f.message);
-                }
-                Err(f) => {
-                    let n = failures.get_untracked() + 1;
-                    set_failures.set(n);
-                    set_last_error.set(Some(f.message));
-                    schedule(Duration::from_millis(browser::backoff_ms(n)));
-                }
+    // Sync is the runner's business (triggers, backoff, one syncer per browser); the page
+    // shows its status and asks it to sync.
+    let sync_now = move || browser::trigger(browser::Trigger::Now);
+    let on_status = move |s: browser::SyncStatus| {
+        let before = status.get_untracked();
+        if s.last_synced_ms != before.last_synced_ms
+            && let Some(r) = &s.last_report
+        {
+            let notice = browser::notice(r);
+            if !notice.is_empty() {
+                set_message.set(notice);
             }
-            refresh();
-        });
-    })));
-    let sync_now = move || {
-        run_sync.with_value(|f| {
-            if let Some(f) = f {
-                f()
-            }
-        })
+        }
+        let newly_signed_out = s.signed_out
+            && !before.signed_out
+            && s.last_error.as_ref().map(|e| e.kind) == Some(browser::FailureKind::SignedOut);
+        if newly_signed_out && user.get_untracked().is_some() {
+            set_user.set(None);
+            set_message.set("Sign in to sync. Your notes stay on this device.".into());
+        }
+        set_status.set(s);
     };
 
     // In the browser only, after hydration: show the local notes, then start syncing.
     Effect::new(move |_| {
-        set_online.set(browser::is_online());
+        set_status.update(|s| s.online = browser::is_online());
         spawn_local(async move {
             if let Ok(s) = browser::snapshot().await {
                 set_snap.set(s);
             }
             set_user.set(browser::whoami().await);
-            browser::on_change(refresh);
             browser::on_store_closed(move |m| set_last_error.set(Some(m)));
             set_ready.set(true);
             if user.get_untracked().is_none() {
                 set_message.set("Notes are saved on this device. Sign in to sync them.".into());
             }
-            sync_now();
+            let signed_in = user.get_untracked().is_some();
+            if let Err(e) = browser::start_sync(signed_in, on_status, move |_| refresh()).await {
+                set_last_error.set(Some(format!("Local storage: {e}")));
+            }
         });
     });
+    // Started offline: the session could not be checked then; check it now (the runner
+    // itself syncs when the browser is back online).
     let _ = window_event_listener(leptos::ev::online, move |_| {
-        set_online.set(true);
         if user.get_untracked().is_some() {
-            sync_now();
             return;
         }
-        // Started offline: the session could not be checked then; check it now.
         spawn_local(async move {
             if let Some(name) = browser::whoami().await {
                 set_user.set(Some(name));
                 set_message.set(String::new());
+                browser::trigger(browser::Trigger::SignedIn);
             }
-            sync_now();
         });
     });
-    let _ = window_event_listener(leptos::ev::offline, move |_| set_online.set(false));
 
     // Save the editor's text locally (debounced), then push it soon after.
     let save = move || {
@@ -246,9 +202,8 @@ fn HomePage() -> impl IntoView {
                                 set_selected.set(Some(new_id));
                             }
                             set_saved_label.set("Saved on this device".into());
-                            browser::announce_change();
+                            browser::local_change();
                             refresh();
-                            schedule(PUSH_DEBOUNCE);
                         }
                         Err(e) => set_saved_label.set(format!("Not saved: {e}")),
                     }
@@ -287,9 +242,8 @@ fn HomePage() -> impl IntoView {
             set_title.set(String::new());
             set_content.set(String::new());
             set_saved_label.set(String::new());
-            browser::announce_change();
+            browser::local_change();
             refresh();
-            schedule(PUSH_DEBOUNCE);
         });
     };
     let undo_delete = move |_| {
@@ -302,9 +256,8 @@ fn HomePage() -> impl IntoView {
                 set_selected.set(Some(id));
                 set_title.set(t);
                 set_content.set(c);
-                browser::announce_change();
+                browser::local_change();
                 refresh();
-                schedule(PUSH_DEBOUNCE);
             }
         });
     };
@@ -316,9 +269,8 @@ fn HomePage() -> impl IntoView {
     };
     // After a local change that should reach the server soon.
     let changed = move || {
-        browser::announce_change();
+        browser::local_change();
         refresh();
-        schedule(PUSH_DEBOUNCE);
     };
     // Resolves the open note's conflict with one version (a delete removes the note).
     let resolve = move |t: String, c: String, deleted: bool| {
@@ -386,7 +338,7 @@ fn HomePage() -> impl IntoView {
                     set_password.set(String::new());
                     set_user.set(Some(name));
                     set_message.set(String::new());
-                    sync_now();
+                    browser::trigger(browser::Trigger::SignedIn);
                 }
                 Err(e) => set_message.set(e),
             }
@@ -395,6 +347,7 @@ fn HomePage() -> impl IntoView {
     let sign_out = move |_| {
         spawn_local(async move {
             browser::sign_out().await;
+            browser::trigger(browser::Trigger::SignedOut);
             set_user.set(None);
             set_message.set("Signed out. Notes stay on this device.".into());
         });
@@ -419,15 +372,28 @@ fn HomePage() -> impl IntoView {
     let visible =
         move || matching.with(|m| m.iter().take(limit.get()).cloned().collect::<Vec<_>>());
     let total = move || matching.with(Vec::len);
+    let online = move || status.with(|s| s.online);
+    let syncing = move || status.with(|s| s.running);
+    let shown_error = move || {
+        last_error.get().or_else(|| {
+            status.with(|s| {
+                // Signed out is not a failure to show: the account form asks to sign in.
+                s.last_error
+                    .as_ref()
+                    .filter(|e| e.kind != browser::FailureKind::SignedOut)
+                    .map(|e| e.message.clone())
+            })
+        })
+    };
     let status_line = move || {
-        let mut parts = vec![if online.get() { "Online" } else { "Offline" }.to_string()];
-        if syncing.get() {
+        let mut parts = vec![if online() { "Online" } else { "Offline" }.to_string()];
+        if syncing() {
             parts.push("syncing…".into());
         }
         let unsynced = snap.get().unsynced;
         parts.push(format!("{unsynced} pending"));
-        if let Some(t) = last_synced.get() {
-            parts.push(format!("last synced {t}"));
+        if let Some(t) = status.with(|s| s.last_synced_ms) {
+            parts.push(format!("last synced {}", browser::time_label(t)));
         }
         parts.join(" · ")
     };
@@ -438,8 +404,8 @@ fn HomePage() -> impl IntoView {
             <header>
                 <h1>"Tern"</h1>
                 <p class="status" role="status" data-testid="status"
-                   data-online=move || online.get().to_string()
-                   data-syncing=move || syncing.get().to_string()>
+                   data-online=move || online().to_string()
+                   data-syncing=move || syncing().to_string()>
                     {status_line}
                 </p>
                 <Show when=move || user.get().is_some()>
@@ -450,9 +416,9 @@ fn HomePage() -> impl IntoView {
                     <button type="button" on:click=sign_out>"Sign out"</button>
                 </Show>
             </header>
-            <Show when=move || last_error.get().is_some()>
+            <Show when=move || shown_error().is_some()>
                 <p class="error" role="alert" data-testid="error">
-                    {move || format!("Sync failed: {}", last_error.get().unwrap_or_default())}
+                    {move || format!("Sync failed: {}", shown_error().unwrap_or_default())}
                 </p>
             </Show>
             <Show when=move || !message.get().is_empty()>

@@ -6,8 +6,8 @@
 //! when it is refused, and hands pending work to Background Sync when the network is gone.
 //!
 //! Worker side ([`worker_sync`]): the service worker imports the same wasm as the page and
-//! runs the same sync engine on the same IndexedDB store, under the same Web Lock
-//! (`client::tabs::with_sync_lock`), so a page and the worker never sync at once.
+//! runs the same sync runner (`client::runner`) on the same IndexedDB store, under the same
+//! Web Lock, so a page and the worker never sync at once.
 //!
 //! Builds never mix: the worker serves the shell and `/pkg/*` of its own build only, a new
 //! worker waits until the user applies it, and then every page it controls saves and
@@ -131,9 +131,9 @@ mod imp {
     use std::cell::Cell;
     use std::rc::Rc;
 
-    use client::engine::{self, SyncError, TransportError};
     use client::http::FetchTransport;
     use client::idb::IdbStore;
+    use client::runner::{Runner, RunnerConfig};
     use js_sys::{Function, Object, Promise, Reflect};
     use leptos::task::spawn_local;
     use wasm_bindgen::JsCast;
@@ -400,77 +400,30 @@ mod imp {
         });
     }
 
-    /// Attempts of one Background Sync event, 2, 4 and 8 s apart. The event fires as the
-    /// connection returns, when the network may not answer yet, or while a closing page
-    /// still holds the sync lock; a rejected event is retried by the browser only minutes
-    /// later, so the worker first retries itself.
-    const WORKER_ATTEMPTS: u32 = 4;
-    /// No new attempt starts this long after the event began (a fetch that hangs on a
-    /// half-open network must not carry the event past the browser's time limit).
-    const WORKER_BUDGET_MS: f64 = 60_000.0;
-
+    /// One Background Sync event: the page's sync runner, over a connection of its own that
+    /// is closed at once afterwards, so this worker never holds up a schema upgrade by a new
+    /// build. The runner's policy decides the retries within the event.
     pub async fn worker_sync() -> Result<String, String> {
-        let started = js_sys::Date::now();
-        let mut attempt = 0;
-        let result = loop {
-            attempt += 1;
-            match worker_sync_once().await {
-                Attempt::Retry(why)
-                    if attempt < WORKER_ATTEMPTS
-                        && js_sys::Date::now() - started < WORKER_BUDGET_MS =>
-                {
-                    leptos::logging::log!("tern sync worker: {why}; retrying");
-                    sleep_ms(1000 << attempt).await;
-                }
-                Attempt::Retry(why) => break Err(why),
-                Attempt::Done(result) => break result,
-            }
+        let store = match IdbStore::open("tern").await {
+            Ok(s) => Rc::new(s),
+            Err(e) => return Err(format!("local storage: {e}")),
         };
-        if attempt > 1 {
-            // An earlier attempt may have applied some rounds before it failed: open pages
-            // re-read the store.
-            client::tabs::announce_change();
+        let runner = Runner::new(
+            store.clone(),
+            FetchTransport::same_origin(),
+            RunnerConfig {
+                db: "tern".into(),
+                signed_in: true,
+                on_network_failure: None,
+            },
+        );
+        let result = runner.run_background().await;
+        runner.stop();
+        drop(runner);
+        if let Ok(store) = Rc::try_unwrap(store) {
+            store.close();
         }
         result
-    }
-
-    /// How one attempt ended.
-    enum Attempt {
-        /// The event's result.
-        Done(Result<String, String>),
-        /// A failure worth another attempt soon (offline, or the lock is busy).
-        Retry(String),
-    }
-
-    async fn worker_sync_once() -> Attempt {
-        let store = match IdbStore::open("tern").await {
-            Ok(s) => s,
-            Err(e) => return Attempt::Done(Err(format!("local storage: {e}"))),
-        };
-        let run =
-            client::tabs::with_sync_lock(engine::sync(&store, &FetchTransport::same_origin()))
-                .await;
-        // Closed at once, so this worker never holds up a schema upgrade by a new build.
-        store.close();
-        match run {
-            None => Attempt::Retry("another tab or worker is syncing".into()),
-            Some(Ok(r)) => {
-                if r.pulled > 0 || r.pushed > 0 {
-                    client::tabs::announce_change();
-                }
-                Attempt::Done(Ok(format!(
-                    "synced: {} sent, {} received",
-                    r.pushed, r.pulled
-                )))
-            }
-            Some(Err(SyncError::Transport(TransportError::Http { status: 401, .. }))) => {
-                Attempt::Done(Ok("not signed in: nothing to sync".into()))
-            }
-            Some(Err(e @ SyncError::Transport(TransportError::Network(_)))) => {
-                Attempt::Retry(e.to_string())
-            }
-            Some(Err(e)) => Attempt::Done(Err(e.to_string())),
-        }
     }
 }
 
