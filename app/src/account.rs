@@ -19,7 +19,6 @@ async fn signed_in(app: AppState, account: Account, joining: Joining) {
     if let Joining::Ask(n) = joining {
         app.join_offer.set(Some(n));
     }
-    app.syncer.now(app);
 }
 
 /// Finds out who is signed in (at start, and when the network returns): the server
@@ -36,7 +35,7 @@ pub async fn check_session(app: AppState) {
         Session::SignedIn(a) if records.account.as_ref() == Some(&a) => {
             app.user.set(Some(a));
             app.notice.set(String::new());
-            app.syncer.now(app);
+            app.syncer.signed_in();
         }
         // Signed in by an earlier build, or the account's name changed.
         Session::SignedIn(a) => match browser::adopt(&a).await {
@@ -56,11 +55,7 @@ pub async fn follow_records(app: AppState) {
     let records = browser::records_now().await;
     let want = records.account.filter(|_| !records.signed_out);
     if browser::db_of(want.as_ref()) != app.store.get_untracked() {
-        let signed_in = want.is_some();
         app.show_account(want).await;
-        if signed_in {
-            app.syncer.now(app);
-        }
     }
 }
 
@@ -98,7 +93,7 @@ pub fn AccountBar() -> impl IntoView {
             <span class="who" data-testid="user">
                 {move || format!("Signed in as {}", app.user.get().map(|a| a.name).unwrap_or_default())}
             </span>
-            <button type="button" on:click=move |_| app.syncer.now(app)>"Sync now"</button>
+            <button type="button" on:click=move |_| app.syncer.now()>"Sync now"</button>
             <button type="button" on:click=ask_first>"Sign out"</button>
         </Show>
         <Show when=move || asking.get()>
@@ -113,7 +108,7 @@ pub fn AccountBar() -> impl IntoView {
                                  they wait on this device for your next sign-in here.")
                     }
                 }}</p>
-                <button type="button" on:click=move |_| app.syncer.now(app)>"Sync first"</button>
+                <button type="button" on:click=move |_| app.syncer.now()>"Sync first"</button>
                 <button type="button" on:click=move |_| sign_out()>"Sign out anyway"</button>
                 <button type="button" on:click=move |_| set_asking.set(false)>"Stay signed in"</button>
             </div>

@@ -16,29 +16,43 @@ use sync_core::Strategy;
 use sync_core::Text;
 use sync_core::protocol::RevisionReason;
 
-/// How a note stands with the server, as the list shows it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum NoteSync {
-    /// The server has exactly this version.
-    Synced,
-    /// A local edit waits to be pushed.
-    Pending,
-    /// The server (or a limit checked here) refused the last edit; it stays local.
-    Failed,
-    /// Concurrent versions wait for the user.
-    Conflict,
-}
+/// How a note stands with the server, as the list shows it (typed; `as_str` gives the
+/// `data-sync` label).
+pub use client::local::NoteStatus as NoteSync;
 
-impl NoteSync {
-    /// The `data-sync` attribute and badge text.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Synced => "synced",
-            Self::Pending => "pending",
-            Self::Failed => "failed",
-            Self::Conflict => "conflict",
-        }
+pub use client::engine::{FailureKind, SyncReport};
+pub use client::runner::{SyncStatus, Trigger};
+
+/// What to tell the user after a sync run, if anything: edits that lost, deletes undone,
+/// conflicts, notes refused on the device.
+pub fn notice(r: &SyncReport) -> String {
+    let mut notice = Vec::new();
+    if r.superseded > 0 {
+        notice.push(format!(
+            "{} of your edits lost to newer edits from another device; open the note's \
+             History to bring them back.",
+            r.superseded
+        ));
     }
+    if r.deletes_undone > 0 {
+        notice.push(format!(
+            "{} note(s) you deleted were edited on another device meanwhile, so they were kept.",
+            r.deletes_undone
+        ));
+    }
+    if r.conflicts > 0 {
+        notice.push(format!(
+            "{} note(s) were edited on two devices at once: choose a version.",
+            r.conflicts
+        ));
+    }
+    if r.refused > 0 {
+        notice.push(format!(
+            "{} note(s) are over a size limit and stay on this device: see the note.",
+            r.refused
+        ));
+    }
+    notice.join(" ")
 }
 
 /// A note as the list shows it.
@@ -108,15 +122,6 @@ pub struct Snapshot {
     pub notes: Vec<NoteView>,
     /// Notes (deletes included) with an edit the server has not accepted yet.
     pub unsynced: usize,
-}
-
-/// Why a sync run failed, for the status line.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SyncFailure {
-    /// The session is missing or expired: ask the user to sign in (notes are kept).
-    pub needs_sign_in: bool,
-    /// What went wrong.
-    pub message: String,
 }
 
 /// A signed-in account.
@@ -210,12 +215,12 @@ pub fn db_of(account: Option<&Account>) -> String {
 }
 
 #[cfg(feature = "hydrate")]
-pub(crate) use imp::worker_target;
+pub(crate) use imp::{GuardRead, guard_for, records, worker_target};
 pub use imp::{
-    account, adopt, announce_change, backoff_ms, delete_note, end_pending_sign_out, history,
-    is_online, join_guest_notes, on_change, on_store_closed, records_now, resolve_note,
-    restore_note, save_draft, set_strategy, sign_out, sleep_ms, snapshot, start, store_name,
-    switch_account, sync_now, time_label, whoami,
+    account, adopt, announce_change, delete_note, end_pending_sign_out, history, is_online,
+    join_guest_notes, local_change, on_change, on_store_closed, records_now, resolve_note,
+    restore_note, save_draft, set_strategy, sign_out, sleep_ms, snapshot, start, start_sync,
+    store_name, switch_account, time_label, trigger, whoami,
 };
 
 #[cfg(feature = "hydrate")]
@@ -224,17 +229,17 @@ mod imp {
     use std::rc::Rc;
 
     use client::editor::{SavePlan, Stored, plan_save};
-    use client::engine::{self, SyncError, TransportError};
     use client::http::FetchTransport;
     use client::idb::IdbStore;
     use client::local::{LocalStore, Notes, SyncState};
+    use client::runner::{Guard, Runner, RunnerConfig, SyncStatus, Trigger};
     use gloo_net::http::Request;
     use sync_core::protocol::{Credentials, ErrorBody, SignedIn};
     use sync_core::{ChangeId, NoteId, Text};
 
     use super::{
-        Account, ConflictView, Joining, NoteSync, NoteView, RevisionView, Saved, Session, Snapshot,
-        Start, SyncFailure, TextView, WorkerTarget,
+        Account, ConflictView, Joining, NoteView, RevisionView, Saved, Session, Snapshot, Start,
+        TextView, WorkerTarget,
     };
 
     use super::{GUEST_DB, db_of};
@@ -246,13 +251,17 @@ mod imp {
     /// Meta key (in `tern`): ids of every account that signed in on this browser.
     const META_SEEN: &str = "accounts_seen";
 
+    type PageNotes = Notes<Rc<IdbStore>>;
+    type PageRunner = Runner<IdbStore, FetchTransport>;
+
     struct Open {
         name: String,
-        notes: Rc<Notes<IdbStore>>,
+        notes: Rc<PageNotes>,
     }
 
     thread_local! {
         static CURRENT: RefCell<Option<Open>> = const { RefCell::new(None) };
+        static RUNNER: RefCell<Option<PageRunner>> = const { RefCell::new(None) };
         static WANTED: RefCell<String> = RefCell::new(GUEST_DB.to_owned());
         static GUEST: RefCell<Option<Rc<IdbStore>>> = const { RefCell::new(None) };
     }
@@ -262,7 +271,7 @@ mod imp {
         WANTED.with(|w| w.borrow().clone())
     }
 
-    async fn notes() -> Result<Rc<Notes<IdbStore>>, String> {
+    async fn notes() -> Result<Rc<PageNotes>, String> {
         let wanted = store_name();
         if let Some(n) = CURRENT.with(|c| {
             c.borrow()
@@ -273,17 +282,28 @@ mod imp {
             return Ok(n);
         }
         let store = IdbStore::open(&wanted).await.map_err(|e| e.to_string())?;
-        let n = Rc::new(Notes::open(store).await.map_err(|e| e.to_string())?);
+        let n = Rc::new(
+            Notes::open(Rc::new(store))
+                .await
+                .map_err(|e| e.to_string())?,
+        );
         if store_name() != wanted {
             return Err("the account changed".into());
         }
-        CURRENT.with(|c| {
-            *c.borrow_mut() = Some(Open {
-                name: wanted,
-                notes: n.clone(),
-            })
-        });
-        Ok(n)
+        // Another task may have opened it meanwhile: keep the first.
+        Ok(CURRENT.with(|c| {
+            let mut c = c.borrow_mut();
+            match c.as_ref().filter(|o| o.name == wanted) {
+                Some(o) => o.notes.clone(),
+                None => {
+                    *c = Some(Open {
+                        name: wanted,
+                        notes: n.clone(),
+                    });
+                    n
+                }
+            }
+        }))
     }
 
     async fn guest() -> Result<Rc<IdbStore>, String> {
@@ -449,12 +469,7 @@ mod imp {
                     content: content.to_owned(),
                     deleted,
                 };
-                let sync = match (&n.conflict, &n.sync) {
-                    (Some(_), _) => NoteSync::Conflict,
-                    (None, SyncState::Synced) => NoteSync::Synced,
-                    (None, SyncState::Pending) => NoteSync::Pending,
-                    (None, SyncState::Failed { .. }) => NoteSync::Failed,
-                };
+                let sync = n.status();
                 NoteView {
                     sync,
                     strategy: n.strategy,
@@ -638,89 +653,95 @@ mod imp {
         client::tabs::on_change(f);
     }
 
-    /// Delay before retrying after `failures` failed syncs, with jitter.
-    pub fn backoff_ms(failures: u32) -> u64 {
-        engine::backoff_delay_ms(failures, client::platform::random_unit())
-    }
-
-    /// The current local time, for "last synced".
-    pub fn time_label() -> String {
-        js_sys::Date::new_0()
+    /// A time (ms since the epoch) as local time, for "last synced".
+    pub fn time_label(ms: u64) -> String {
+        js_sys::Date::new(&(ms as f64).into())
             .to_locale_time_string("default")
             .into()
     }
 
-    /// One sync run of the shown account, unless another tab is syncing right now (that
-    /// tab announces what it changed). `Ok` carries a notice for the user when edits lost
-    /// or conflicted. Nothing is synced unless this browser's records still name the shown
-    /// account (checked under the lock: another tab may have switched accounts).
-    pub async fn sync_now() -> Result<String, SyncFailure> {
-        let fail = |m: String| SyncFailure {
-            needs_sign_in: false,
-            message: m,
-        };
-        let notes = notes().await.map_err(fail)?;
-        let shown = store_name();
-        let run = crate::lock::with_sync_lock(async {
-            let g = guest().await?;
-            let records = records(&g).await?;
-            if records.signed_out || db_of(records.account.as_ref()) != shown || shown == GUEST_DB {
-                return Ok(None);
-            }
-            Ok::<_, String>(Some(
-                engine::sync(notes.store(), &FetchTransport::same_origin()).await,
-            ))
+    /// The sync lock of the account signed in on this browser (a session change waits for
+    /// it: no sync runs while the cookie changes).
+    async fn signed_in_lock() -> String {
+        let records = records_now().await;
+        let account = records.account.filter(|_| !records.signed_out);
+        client::tabs::names_for(&db_of(account.as_ref())).0
+    }
+
+    /// Reads this browser's records, for a [`guard_for`].
+    pub(crate) type GuardRead =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<Start, String>>>>;
+
+    /// "This browser's records still name `db`'s account", checked by a runner under its
+    /// lock before each run (`read` reads the records).
+    pub(crate) fn guard_for(db: String, read: fn() -> GuardRead) -> Guard {
+        Rc::new(move || {
+            let db = db.clone();
+            Box::pin(async move {
+                match read().await {
+                    Ok(r) => !r.signed_out && db_of(r.account.as_ref()) == db,
+                    Err(_) => false,
+                }
+            })
         })
-        .await;
-        let result = match run {
-            None => return Ok(String::new()), // another tab is syncing; it announces changes
-            Some(Err(e)) => return Err(fail(e)),
-            Some(Ok(None)) => {
-                return Err(SyncFailure {
-                    needs_sign_in: true,
-                    message: "Sign in to sync. Your notes stay on this device.".into(),
-                });
-            }
-            Some(Ok(Some(r))) => r,
-        };
-        match result {
-            Ok(r) => {
-                if r.pulled > 0 || r.pushed > 0 {
-                    client::tabs::announce_change();
-                }
-                let mut notice = Vec::new();
-                if r.superseded > 0 {
-                    notice.push(format!(
-                        "{} of your edits lost to newer edits from another device; open the \
-                         note's History to bring them back.",
-                        r.superseded
-                    ));
-                }
-                if r.deletes_undone > 0 {
-                    notice.push(format!(
-                        "{} note(s) you deleted were edited on another device meanwhile, so \
-                         they were kept.",
-                        r.deletes_undone
-                    ));
-                }
-                if r.conflicts > 0 {
-                    notice.push(format!(
-                        "{} note(s) were edited on two devices at once: choose a version.",
-                        r.conflicts
-                    ));
-                }
-                Ok(notice.join(" "))
-            }
-            Err(SyncError::Transport(TransportError::Http { status: 401, .. })) => {
-                Err(SyncFailure {
-                    needs_sign_in: true,
-                    message: "Sign in to sync. Your notes stay on this device.".into(),
-                })
-            }
-            Err(e) => {
-                crate::pwa::request_background_sync(); // the worker retries when back online
-                Err(fail(e.to_string()))
-            }
+    }
+
+    fn page_records() -> GuardRead {
+        Box::pin(async { records(&*guest().await?).await })
+    }
+
+    /// Syncs the shown account's notes with the sync runner (`client::runner`), replacing
+    /// the runner of the account shown before; none while nobody's notes are shown.
+    /// `on_status` gets every status, `on_changed` is called when a sync or another tab
+    /// changed the store.
+    pub async fn start_sync(
+        signed_in: bool,
+        on_status: impl Fn(SyncStatus) + 'static,
+        on_changed: impl Fn() + 'static,
+    ) -> Result<(), String> {
+        if let Some(old) = RUNNER.with(|r| r.borrow_mut().take()) {
+            old.stop();
+        }
+        let db = store_name();
+        if db == GUEST_DB {
+            return Ok(());
+        }
+        let notes = notes().await?;
+        if store_name() != db {
+            return Ok(()); // switched again meanwhile; that switch starts its own
+        }
+        let r = Runner::new(
+            notes.store().clone(),
+            FetchTransport::same_origin(),
+            RunnerConfig {
+                db: db.clone(),
+                signed_in,
+                // The worker retries when back online.
+                on_network_failure: Some(Rc::new(crate::pwa::request_background_sync)),
+                guard: Some(guard_for(db, page_records)),
+            },
+        );
+        r.subscribe(move |s| on_status(s.clone()));
+        r.on_store_changed(move |_| on_changed());
+        if let Some(old) = RUNNER.with(|slot| slot.borrow_mut().replace(r.clone())) {
+            old.stop();
+        }
+        r.start();
+        Ok(())
+    }
+
+    /// Asks the runner to sync ("sync now"), or tells it about the session.
+    pub fn trigger(t: Trigger) {
+        if let Some(r) = RUNNER.with(|r| r.borrow().clone()) {
+            r.trigger(t);
+        }
+    }
+
+    /// After a local edit is saved: other tabs re-read it, and it is pushed shortly.
+    pub fn local_change() {
+        client::tabs::announce_change();
+        if let Some(r) = RUNNER.with(|r| r.borrow().clone()) {
+            r.local_change();
         }
     }
 
@@ -743,7 +764,8 @@ mod imp {
             username: username.to_owned(),
             password: password.to_owned(),
         };
-        crate::lock::with_sync_lock_wait(async {
+        let lock = signed_in_lock().await;
+        crate::lock::with_lock_wait(&lock, async {
             let resp = Request::post(&format!("/auth/{action}"))
                 .json(&body)
                 .map_err(|e| e.to_string())?
@@ -787,7 +809,8 @@ mod imp {
     /// server session is ended now if the server answers, else by [`end_pending_sign_out`]
     /// later (until then the marker wins over the cookie).
     pub async fn sign_out() -> Result<(), String> {
-        crate::lock::with_sync_lock_wait(async {
+        let lock = signed_in_lock().await;
+        crate::lock::with_lock_wait(&lock, async {
             let g = guest().await?;
             g.set_meta(META_SIGNED_OUT, "1")
                 .await
@@ -828,8 +851,10 @@ mod imp {
     /// (or there was none to end).
     pub async fn end_pending_sign_out() -> bool {
         let Ok(g) = guest().await else { return false };
-        // Under the lock: a sign-in made meanwhile (which clears the mark) is not ended.
-        crate::lock::with_sync_lock_wait(end_sign_out_on(&g)).await
+        // Under a lock a sign-in also takes (nobody is signed in: the lock of `tern`), so a
+        // sign-in made meanwhile (which clears the mark) is not ended.
+        let lock = client::tabs::names_for(GUEST_DB).0;
+        crate::lock::with_lock_wait(&lock, end_sign_out_on(&g)).await
     }
 
     async fn end_sign_out_on(g: &IdbStore) -> bool {
@@ -857,7 +882,7 @@ mod imp {
 mod imp {
     //! Server side: the renderer has no local store, and never runs handlers or effects.
 
-    use super::{Account, Joining, Saved, Session, Snapshot, Start, SyncFailure};
+    use super::{Account, Joining, Saved, Session, Snapshot, Start, SyncStatus, Trigger};
     use sync_core::Text;
 
     const NOT_HERE: &str = "this runs in the browser";
@@ -906,18 +931,18 @@ mod imp {
     pub fn on_store_closed(_: impl Fn(String) + 'static) {}
     pub fn announce_change() {}
     pub fn on_change(_: impl Fn() + 'static) {}
-    pub fn backoff_ms(_: u32) -> u64 {
-        0
-    }
-    pub fn time_label() -> String {
+    pub fn time_label(_: u64) -> String {
         String::new()
     }
-    pub async fn sync_now() -> Result<String, SyncFailure> {
-        Err(SyncFailure {
-            needs_sign_in: false,
-            message: NOT_HERE.into(),
-        })
+    pub async fn start_sync(
+        _: bool,
+        _: impl Fn(SyncStatus) + 'static,
+        _: impl Fn() + 'static,
+    ) -> Result<(), String> {
+        Ok(())
     }
+    pub fn trigger(_: Trigger) {}
+    pub fn local_change() {}
     pub async fn account(_: &str, _: &str, _: &str) -> Result<(Account, Joining), String> {
         Err(NOT_HERE.into())
     }

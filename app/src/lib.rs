@@ -9,7 +9,8 @@
 //!
 //! ## Layout
 //! - [`state`]: the [`state::AppState`] every component reads (provided as context).
-//! - [`status`]: the sync status line and messages; [`sync`]: the page's sync loop.
+//! - [`status`]: the sync status line and messages; [`sync`]: the page's handle on the
+//!   sync runner (`client::runner`).
 //! - [`account`]: sign-in, sign-out, and notes written before any sign-in.
 //! - [`list`]: the notes with search; [`editor`]: the open note, never stale;
 //!   [`conflict`]: its conflict and strategy; [`history`]: its earlier versions.
@@ -33,7 +34,6 @@ use leptos::task::spawn_local;
 
 pub use browser::NoteView;
 pub use list::LIST_PAGE;
-pub use sync::{PUSH_DEBOUNCE, SYNC_INTERVAL};
 
 use std::time::Duration;
 
@@ -107,6 +107,8 @@ pub fn App() -> impl IntoView {
             if let Ok(s) = browser::snapshot().await {
                 app.snap.set(s);
             }
+            // Syncs once the session is known to be valid (`check_session`).
+            app.syncer.attach(app, false).await;
             browser::on_change(move || {
                 app.refresh();
                 spawn_local(account::follow_records(app));
@@ -116,11 +118,10 @@ pub fn App() -> impl IntoView {
             account::check_session(app).await;
         });
     });
+    // (The runner hears these too, and syncs when back online.)
     let _ = window_event_listener(leptos::ev::online, move |_| {
         app.sync.update(|s| s.online = true);
-        if app.user.get_untracked().is_some() {
-            app.syncer.now(app);
-        } else {
+        if app.user.get_untracked().is_none() {
             // Started offline: the session could not be checked then (nor a sign-out made
             // offline sent); now it can.
             spawn_local(account::check_session(app));

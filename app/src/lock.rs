@@ -1,17 +1,13 @@
-//! The sync lock (the Web Lock `tern-sync`, see `client::tabs`) as the page uses it: a sync
-//! runs only when the lock is free; a session change (sign-in, sign-out) waits for it, so
-//! no sync of any tab or of the service worker runs while the session cookie changes.
+//! Waiting for a sync lock (the Web Lock of a database, `client::tabs::names_for`): a
+//! session change (sign-in, sign-out) waits for the lock of the signed-in account's
+//! database, so no sync of any tab or of the service worker runs while the session cookie
+//! changes (syncs only take the lock when it is free).
 
 use std::future::Future;
 
-/// Runs `f` holding the sync lock, or returns `None` at once when another context holds it.
-pub async fn with_sync_lock<T, F: Future<Output = T>>(f: F) -> Option<T> {
-    client::tabs::with_sync_lock(f).await
-}
-
-/// Runs `f` holding the sync lock, waiting for it when another context holds it. Where Web
-/// Locks are missing, runs `f` unguarded.
-pub async fn with_sync_lock_wait<T, F: Future<Output = T>>(f: F) -> T {
+/// Runs `f` holding the Web Lock `name`, waiting for it when another context holds it.
+/// Where Web Locks are missing, runs `f` unguarded.
+pub async fn with_lock_wait<T, F: Future<Output = T>>(name: &str, f: F) -> T {
     use std::cell::RefCell;
     use std::rc::Rc;
 
@@ -50,11 +46,7 @@ pub async fn with_sync_lock_wait<T, F: Future<Output = T>>(f: F) -> T {
         held
     });
     if request
-        .call2(
-            &locks,
-            &client::tabs::SYNC_LOCK.into(),
-            callback.as_ref().unchecked_ref(),
-        )
+        .call2(&locks, &name.into(), callback.as_ref().unchecked_ref())
         .is_err()
     {
         return f.await;

@@ -6,9 +6,9 @@
 //! when it is refused, and hands pending work to Background Sync when the network is gone.
 //!
 //! Worker side ([`worker_sync`]): the service worker imports the same wasm as the page and
-//! runs the same sync engine on the same IndexedDB store (the signed-in account's, as this
-//! browser's records in the database `tern` name it), under the same Web Lock
-//! (`client::tabs::with_sync_lock`), so a page and the worker never sync at once.
+//! runs the same sync runner (`client::runner`) on the same IndexedDB store (the signed-in
+//! account's, as this browser's records in the database `tern` name it), under the same
+//! Web Lock, so a page and the worker never sync at once.
 //!
 //! Builds never mix: the worker serves the shell and `/pkg/*` of its own build only, a new
 //! worker waits until the user applies it, and then every page it controls saves and
@@ -132,9 +132,9 @@ mod imp {
     use std::cell::Cell;
     use std::rc::Rc;
 
-    use client::engine::{self, SyncError, TransportError};
     use client::http::FetchTransport;
     use client::idb::IdbStore;
+    use client::runner::{Runner, RunnerConfig};
     use js_sys::{Function, Object, Promise, Reflect};
     use leptos::task::spawn_local;
     use wasm_bindgen::JsCast;
@@ -402,97 +402,54 @@ mod imp {
         });
     }
 
-    /// Attempts of one Background Sync event, 2, 4 and 8 s apart. The event fires as the
-    /// connection returns, when the network may not answer yet, or while a closing page
-    /// still holds the sync lock; a rejected event is retried by the browser only minutes
-    /// later, so the worker first retries itself.
-    const WORKER_ATTEMPTS: u32 = 4;
-    /// No new attempt starts this long after the event began (a fetch that hangs on a
-    /// half-open network must not carry the event past the browser's time limit).
-    const WORKER_BUDGET_MS: f64 = 60_000.0;
-
+    /// One Background Sync event: the sync runner (the page's policy decides the retries
+    /// within the event) on the signed-in account's database, as this browser's records
+    /// name it, over a connection of its own that is closed at once afterwards, so this
+    /// worker never holds up a schema upgrade by a new build.
     pub async fn worker_sync() -> Result<String, String> {
-        let started = js_sys::Date::now();
-        let mut attempt = 0;
-        let result = loop {
-            attempt += 1;
-            match worker_sync_once().await {
-                Attempt::Retry(why)
-                    if attempt < WORKER_ATTEMPTS
-                        && js_sys::Date::now() - started < WORKER_BUDGET_MS =>
-                {
-                    leptos::logging::log!("tern sync worker: {why}; retrying");
-                    sleep_ms(1000 << attempt).await;
-                }
-                Attempt::Retry(why) => break Err(why),
-                Attempt::Done(result) => break result,
+        let db = match crate::browser::worker_target().await? {
+            WorkerTarget::Sync(db) => db,
+            WorkerTarget::Nobody => return Ok("not signed in: nothing to sync".into()),
+            WorkerTarget::SignOut { ended: true } => {
+                return Ok("signed out: the session is ended".into());
+            }
+            WorkerTarget::SignOut { ended: false } => {
+                return Err("the sign-out has not reached the server yet".into());
             }
         };
-        if attempt > 1 {
-            // An earlier attempt may have applied some rounds before it failed: open pages
-            // re-read the store.
-            client::tabs::announce_change();
+        let store = match IdbStore::open(&db).await {
+            Ok(s) => Rc::new(s),
+            Err(e) => return Err(format!("local storage: {e}")),
+        };
+        let runner = Runner::new(
+            store.clone(),
+            FetchTransport::same_origin(),
+            RunnerConfig {
+                db: db.clone(),
+                signed_in: true,
+                on_network_failure: None,
+                // Under the lock: the account still is the one signed in here.
+                guard: Some(crate::browser::guard_for(db, worker_records)),
+            },
+        );
+        let result = runner.run_background().await;
+        runner.stop();
+        drop(runner);
+        if let Ok(store) = Rc::try_unwrap(store) {
+            store.close();
         }
         result
     }
 
-    /// How one attempt ended.
-    enum Attempt {
-        /// The event's result.
-        Done(Result<String, String>),
-        /// A failure worth another attempt soon (offline, or the lock is busy).
-        Retry(String),
-    }
-
-    async fn worker_sync_once() -> Attempt {
-        // Under the lock: the account cannot change (a sign-in or sign-out waits for it)
-        // between reading which database is the signed-in account's and syncing it.
-        client::tabs::with_sync_lock(sync_signed_in_account())
-            .await
-            .unwrap_or_else(|| Attempt::Retry("another tab or worker is syncing".into()))
-    }
-
-    async fn sync_signed_in_account() -> Attempt {
-        // Each account's notes are in a database of their own; the records name the one
-        // signed in on this browser.
-        let db = match crate::browser::worker_target().await {
-            Ok(WorkerTarget::Sync(db)) => db,
-            Ok(WorkerTarget::Nobody) => {
-                return Attempt::Done(Ok("not signed in: nothing to sync".into()));
-            }
-            Ok(WorkerTarget::SignOut { ended: true }) => {
-                return Attempt::Done(Ok("signed out: the session is ended".into()));
-            }
-            Ok(WorkerTarget::SignOut { ended: false }) => {
-                return Attempt::Retry("the sign-out has not reached the server yet".into());
-            }
-            Err(e) => return Attempt::Done(Err(format!("local storage: {e}"))),
-        };
-        let store = match IdbStore::open(&db).await {
-            Ok(s) => s,
-            Err(e) => return Attempt::Done(Err(format!("local storage: {e}"))),
-        };
-        let run = engine::sync(&store, &FetchTransport::same_origin()).await;
-        // Closed at once, so this worker never holds up a schema upgrade by a new build.
-        store.close();
-        match run {
-            Ok(r) => {
-                if r.pulled > 0 || r.pushed > 0 {
-                    client::tabs::announce_change();
-                }
-                Attempt::Done(Ok(format!(
-                    "synced: {} sent, {} received",
-                    r.pushed, r.pulled
-                )))
-            }
-            Err(SyncError::Transport(TransportError::Http { status: 401, .. })) => {
-                Attempt::Done(Ok("not signed in: nothing to sync".into()))
-            }
-            Err(e @ SyncError::Transport(TransportError::Network(_))) => {
-                Attempt::Retry(e.to_string())
-            }
-            Err(e) => Attempt::Done(Err(e.to_string())),
-        }
+    fn worker_records() -> crate::browser::GuardRead {
+        Box::pin(async {
+            let g = IdbStore::open(crate::browser::GUEST_DB)
+                .await
+                .map_err(|e| e.to_string())?;
+            let records = crate::browser::records(&g).await;
+            g.close();
+            records
+        })
     }
 }
 

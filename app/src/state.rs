@@ -91,20 +91,22 @@ impl AppState {
     pub fn changed(self) {
         browser::announce_change();
         self.refresh();
-        self.syncer.soon(self);
+        self.syncer.soon();
     }
 
-    /// Shows another account's notes (or nobody's). The editor closes first, once its last
-    /// keystrokes are saved to the store it was editing.
+    /// Shows another account's notes (or nobody's), signed in, and syncs them. The editor
+    /// closes first, once its last keystrokes are saved to the store it was editing.
     pub async fn show_account(self, account: Option<Account>) {
         self.editor.close(self).await;
         self.history.set(None);
         self.undo.set(None);
         browser::switch_account(account.as_ref());
+        let signed_in = account.is_some();
         self.user.set(account);
         self.store.set(browser::store_name());
         self.snap.set(Snapshot::default());
         self.refresh();
+        self.syncer.attach(self, signed_in).await;
     }
 }
 

@@ -1,19 +1,12 @@
-//! The page's sync loop and its typed status: one run at a time; the next one after the
-//! regular interval, after a local change (debounced), or with backoff after a failure;
-//! nothing while offline or signed out.
-
-use std::time::Duration;
+//! The page's side of syncing: the sync runner (`client::runner`: triggers, backoff, one
+//! syncer per browser, 401) syncs the shown account's database; this module starts it for
+//! that account, passes it the page's triggers, and turns its status into the typed
+//! [`SyncStatus`] the status line shows.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
-use crate::browser;
+use crate::browser::{self, FailureKind, Trigger};
 use crate::state::AppState;
-
-/// How often the app syncs while open, when nothing else triggers it.
-pub const SYNC_INTERVAL: Duration = Duration::from_secs(30);
-/// Quiet time after a local save before it is pushed.
-pub const PUSH_DEBOUNCE: Duration = Duration::from_secs(2);
 
 /// Where sync stands, as the status line shows it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -23,7 +16,7 @@ pub enum SyncPhase {
     Idle,
     /// A run is under way.
     Syncing,
-    /// The last run failed; the next one comes with backoff.
+    /// The last run failed; the runner tries again with backoff.
     Failed {
         /// What went wrong.
         message: String,
@@ -71,89 +64,90 @@ impl SyncStatus {
     }
 }
 
-/// The page's sync loop (its timer generation, so only the latest scheduled run fires).
+/// The page's handle on the runner.
 #[derive(Clone, Copy)]
 pub struct SyncLoop {
-    generation: StoredValue<u64>,
+    /// The runner's last status, to tell what changed.
+    last: StoredValue<Option<browser::SyncStatus>>,
 }
 
 impl SyncLoop {
-    /// A loop with nothing scheduled.
+    /// No runner yet.
     pub fn new() -> Self {
         Self {
-            generation: StoredValue::new(0),
+            last: StoredValue::new(None),
         }
     }
 
-    /// Runs `app`'s sync after `delay`, replacing whatever was scheduled.
-    pub fn schedule(self, app: AppState, delay: Duration) {
-        let generation = self.generation.get_value() + 1;
-        self.generation.set_value(generation);
-        set_timeout(
-            move || {
-                if self.generation.get_value() == generation {
-                    self.now(app);
-                }
-            },
-            delay,
-        );
+    /// Starts syncing the shown account's notes (stopping the runner of the account shown
+    /// before; none for nobody's notes). `signed_in`: the session is known to be valid.
+    pub async fn attach(self, app: AppState, signed_in: bool) {
+        self.last.set_value(None);
+        let result = browser::start_sync(
+            signed_in,
+            move |s| self.status(app, s),
+            move || app.refresh(),
+        )
+        .await;
+        if let Err(e) = result {
+            app.notice.set(format!("Local storage: {e}"));
+        }
     }
 
-    /// A push soon (after a local change).
-    pub fn soon(self, app: AppState) {
-        self.schedule(app, PUSH_DEBOUNCE);
+    /// The session is known to be valid now.
+    pub fn signed_in(self) {
+        browser::trigger(Trigger::SignedIn);
     }
 
-    /// One run now (unless one is under way, nobody is signed in, or the browser is
-    /// offline: the `online` event starts it again), then the next one scheduled.
-    pub fn now(self, app: AppState) {
-        if app.sync.with_untracked(SyncStatus::syncing) || app.user.get_untracked().is_none() {
-            return;
-        }
-        if !browser::is_online() {
-            app.sync.update(|s| s.online = false);
-            return;
-        }
-        app.sync.update(|s| {
-            s.online = true;
-            s.phase = SyncPhase::Syncing;
-        });
-        spawn_local(async move {
-            let result = browser::sync_now().await;
-            app.sync.update(|s| s.runs += 1);
-            let failures = match app.sync.get_untracked().phase {
-                SyncPhase::Failed { failures, .. } => failures,
-                _ => 0,
-            };
-            match result {
-                Ok(notice) => {
-                    if !notice.is_empty() {
-                        app.notice.set(notice);
-                    }
-                    app.sync.update(|s| {
-                        s.phase = SyncPhase::Idle;
-                        s.last_synced = Some(browser::time_label());
-                    });
-                    self.schedule(app, SYNC_INTERVAL);
-                }
-                Err(f) if f.needs_sign_in => {
-                    app.sync.update(|s| s.phase = SyncPhase::Idle);
-                    app.user.set(None);
-                    app.notice.set(f.message);
-                }
-                Err(f) => {
-                    let failures = failures + 1;
-                    app.sync.update(|s| {
-                        s.phase = SyncPhase::Failed {
-                            message: f.message,
-                            failures,
-                        }
-                    });
-                    self.schedule(app, Duration::from_millis(browser::backoff_ms(failures)));
-                }
+    /// "Sync now".
+    pub fn now(self) {
+        browser::trigger(Trigger::Now);
+    }
+
+    /// After a local change: pushed shortly (other tabs hear of it at once).
+    pub fn soon(self) {
+        browser::local_change();
+    }
+
+    /// The runner's status changed.
+    fn status(self, app: AppState, s: browser::SyncStatus) {
+        let before = self.last.get_value().unwrap_or_default();
+        if s.last_synced_ms != before.last_synced_ms
+            && let Some(r) = &s.last_report
+        {
+            let notice = browser::notice(r);
+            if !notice.is_empty() {
+                app.notice.set(notice);
             }
-            app.refresh();
+        }
+        let newly_signed_out = s.signed_out
+            && !before.signed_out
+            && s.last_error.as_ref().map(|e| e.kind) == Some(FailureKind::SignedOut);
+        if newly_signed_out && app.user.get_untracked().is_some() {
+            app.user.set(None);
+            app.notice
+                .set("Sign in to sync. Your notes stay on this device.".into());
+        }
+        let finished = before.running && !s.running;
+        app.sync.update(|v| {
+            v.online = s.online;
+            v.phase = match &s.last_error {
+                _ if s.running => SyncPhase::Syncing,
+                Some(e) if e.kind != FailureKind::SignedOut => SyncPhase::Failed {
+                    message: e.message.clone(),
+                    failures: s.failures,
+                },
+                _ => SyncPhase::Idle,
+            };
+            v.last_synced = s.last_synced_ms.map(browser::time_label);
+            if finished {
+                v.runs += 1;
+            }
         });
+        if finished {
+            app.refresh();
+        }
+        self.last.set_value(Some(s));
     }
 }
 

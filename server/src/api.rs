@@ -182,8 +182,17 @@ async fn sync(
     let after = decode_cursor(req.cursor.as_ref())?;
     let limit = req.limit.unwrap_or(MAX_PULL_LIMIT).clamp(1, MAX_PULL_LIMIT);
     let user = session.user_id.as_str();
+    // A cursor above the user's head was issued to someone else (another account signed in
+    // on the same device) or by another server: refused before anything is written. Without
+    // changes to push, the pull's own read of the head decides, at no extra cost.
+    if after > 0 && !req.changes.is_empty() && after > state.store.head(user).await? {
+        return Err(ApiError::CursorAhead);
+    }
     let results = state.store.push(user, &req.changes, now_ms()).await?;
     let page = state.store.pull(user, after, limit).await?;
+    if after > page.head {
+        return Err(ApiError::CursorAhead);
+    }
     Ok(Json(SyncResponse {
         protocol: PROTOCOL_VERSION,
         results,

@@ -102,6 +102,9 @@ pub struct Page {
     pub last: u64,
     /// True when more notes follow.
     pub has_more: bool,
+    /// The user's head version when the page was read (a cursor above it was never issued
+    /// to this user).
+    pub head: u64,
 }
 
 /// What the sync API needs from storage.
@@ -116,6 +119,8 @@ pub trait SyncStore {
     ) -> Result<Vec<ChangeResult>, StoreError>;
     /// The notes of `user` changed after version `after`, at most `limit` of them.
     async fn pull(&self, user: &UserId, after: u64, limit: u32) -> Result<Page, StoreError>;
+    /// The user's head version: the last version handed out to one of their notes.
+    async fn head(&self, user: &UserId) -> Result<u64, StoreError>;
     /// The newest revisions of note `id` of `user`, newest first.
     async fn history(&self, user: &UserId, id: &NoteId) -> Result<Vec<Revision>, StoreError>;
     /// Succeeds when the database answers.
@@ -612,12 +617,7 @@ impl SyncStore for MongoStore {
         let limit = limit.clamp(1, limits::MAX_PULL_LIMIT) as u64;
         // The user's head version first: every version up to it is committed (versions are
         // handed out in commit order), so reading windows up to it afterwards misses none.
-        let head = self
-            .counters()
-            .find_one(doc! {"_id": user})
-            .await?
-            .and_then(|d| d.get_i64("seq").ok())
-            .unwrap_or(0) as u64;
+        let head = self.head(user).await?;
         // Read in version windows (lo, hi] of at most `limit - taken` versions: each holds
         // at most that many notes, and a bounded range is an index range scan, where
         // `v > after` sorted with a limit makes some servers sort everything after `after`.
@@ -642,7 +642,17 @@ impl SyncStore for MongoStore {
             notes,
             last: lo.max(after),
             has_more: lo < head,
+            head,
         })
+    }
+
+    async fn head(&self, user: &UserId) -> Result<u64, StoreError> {
+        Ok(self
+            .counters()
+            .find_one(doc! {"_id": user})
+            .await?
+            .and_then(|d| d.get_i64("seq").ok())
+            .unwrap_or(0) as u64)
     }
 
     async fn history(&self, user: &UserId, id: &NoteId) -> Result<Vec<Revision>, StoreError> {
