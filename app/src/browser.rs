@@ -1,6 +1,59 @@
 //! Browser-only operations behind plain async functions. With the `hydrate` feature they
 //! use IndexedDB (through `tern-client`) and fetch; on the server they do nothing, because
 //! the server never runs effects or event handlers.
+//!
+//! ## Accounts on one browser
+//! Each account's notes, cursor and outbox live in an IndexedDB database of their own,
+//! `tern-<account id>`; notes written while nobody is signed in live in `tern` (the
+//! database of earlier builds, so their notes are found there). The page shows and syncs
+//! exactly one of them: the account's while one is signed in on this browser, else `tern`.
+//! Which one that is, and whether a sign-out still has to reach the server, is written in
+//! `tern`'s meta (the service worker reads it too: it has no `localStorage`). Every session
+//! change (sign-in, sign-out) happens while holding the sync lock, so no sync (page, other
+//! tab or worker) ever runs across it and pushes one account's notes with another's cookie.
+
+use sync_core::Strategy;
+use sync_core::Text;
+use sync_core::protocol::RevisionReason;
+
+/// How a note stands with the server, as the list shows it (typed; `as_str` gives the
+/// `data-sync` label).
+pub use client::local::NoteStatus as NoteSync;
+
+pub use client::engine::{FailureKind, SyncReport};
+pub use client::runner::{SyncStatus, Trigger};
+
+/// What to tell the user after a sync run, if anything: edits that lost, deletes undone,
+/// conflicts, notes refused on the device.
+pub fn notice(r: &SyncReport) -> String {
+    let mut notice = Vec::new();
+    if r.superseded > 0 {
+        notice.push(format!(
+            "{} of your edits lost to newer edits from another device; open the note's \
+             History to bring them back.",
+            r.superseded
+        ));
+    }
+    if r.deletes_undone > 0 {
+        notice.push(format!(
+            "{} note(s) you deleted were edited on another device meanwhile, so they were kept.",
+            r.deletes_undone
+        ));
+    }
+    if r.conflicts > 0 {
+        notice.push(format!(
+            "{} note(s) were edited on two devices at once: choose a version.",
+            r.conflicts
+        ));
+    }
+    if r.refused > 0 {
+        notice.push(format!(
+            "{} note(s) are over a size limit and stay on this device: see the note.",
+            r.refused
+        ));
+    }
+    notice.join(" ")
+}
 
 /// A note as the list shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -11,14 +64,24 @@ pub struct NoteView {
     pub title: String,
     /// Body.
     pub content: String,
-    /// `synced`, `pending`, `failed` or `conflict`.
-    pub sync: String,
-    /// Why the server refused the last edit (failed notes only).
+    /// Sync state.
+    pub sync: NoteSync,
+    /// Why the last edit was refused (failed notes only).
     pub reason: String,
-    /// The note's conflict strategy: `default`, `lww`, `merge` or `manual`.
-    pub strategy: String,
+    /// The note's conflict strategy.
+    pub strategy: Strategy,
     /// The concurrent versions waiting for the user, if any.
     pub conflict: Option<ConflictView>,
+}
+
+impl NoteView {
+    /// The note's text.
+    pub fn text(&self) -> Text {
+        Text {
+            title: self.title.clone(),
+            content: self.content.clone(),
+        }
+    }
 }
 
 /// One version of a note's text.
@@ -46,8 +109,8 @@ pub struct ConflictView {
 pub struct RevisionView {
     /// The text.
     pub text: TextView,
-    /// Why it was kept (`edited`, `deleted`, `conflict`, `merged`).
-    pub reason: String,
+    /// Why it was kept.
+    pub reason: RevisionReason,
     /// When, in local time.
     pub saved: String,
 }
@@ -61,47 +124,332 @@ pub struct Snapshot {
     pub unsynced: usize,
 }
 
-/// Why a sync run failed, for the status line.
+/// A signed-in account.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SyncFailure {
-    /// The session is missing or expired: ask the user to sign in (notes are kept).
-    pub needs_sign_in: bool,
-    /// What went wrong.
-    pub message: String,
+pub struct Account {
+    /// The account's id (names its database).
+    pub id: String,
+    /// The username.
+    pub name: String,
 }
 
+/// The session as the server sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Session {
+    /// Signed in.
+    SignedIn(Account),
+    /// No valid session.
+    SignedOut,
+    /// The server could not be asked (offline).
+    Unknown,
+}
+
+/// What the page starts with, from this browser's own records (no network).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Start {
+    /// The account whose notes this browser shows (signed in here last, not signed out).
+    pub account: Option<Account>,
+    /// A sign-out the server has not heard of yet: the session cookie must not sign the
+    /// user back in.
+    pub signed_out: bool,
+}
+
+/// What became of the notes written before any sign-in, when an account signs in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Joining {
+    /// There were none.
+    Nothing,
+    /// They joined the account (this browser was never used by another account).
+    Joined(usize),
+    /// This browser was used by other accounts too: the user is asked first.
+    Ask(usize),
+}
+
+/// What the service worker syncs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WorkerTarget {
+    /// This database (the signed-in account's).
+    Sync(String),
+    /// Nobody is signed in: nothing to sync.
+    Nobody,
+    /// A sign-out still had to reach the server (`ended`: it has now).
+    SignOut {
+        /// The server session is ended.
+        ended: bool,
+    },
+}
+
+/// What a save did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Saved {
+    /// Written (or nothing to write). `stored` is what the store holds now: the editor's
+    /// text, or the editor's text merged with what arrived meanwhile.
+    Written {
+        /// The note's id (new for a created note).
+        id: String,
+        /// The stored text.
+        stored: Text,
+    },
+    /// The editor's text overlapped a version that arrived meanwhile: both are kept, the
+    /// editor's as the note's text and the other as a conflict version.
+    Conflict {
+        /// The note's id.
+        id: String,
+        /// The stored text (the editor's).
+        stored: Text,
+    },
+    /// The note was deleted meanwhile; nothing was written.
+    Deleted,
+}
+
+/// The database of notes written while nobody is signed in, and of this browser's account
+/// records.
+pub const GUEST_DB: &str = "tern";
+
+/// The database of `account`'s notes (`None`: nobody's).
+pub fn db_of(account: Option<&Account>) -> String {
+    match account {
+        Some(a) => format!("tern-{}", a.id),
+        None => GUEST_DB.to_owned(),
+    }
+}
+
+#[cfg(feature = "hydrate")]
+pub(crate) use imp::{GuardRead, guard_for, records, worker_target};
 pub use imp::{
-    account, announce_change, backoff_ms, delete_note, history, is_online, on_change,
-    on_store_closed, resolve_note, restore_note, save_note, set_strategy, sign_out, snapshot,
-    sync_now, time_label, whoami,
+    account, adopt, announce_change, delete_note, end_pending_sign_out, history, is_online,
+    join_guest_notes, local_change, on_change, on_store_closed, records_now, resolve_note,
+    restore_note, save_draft, set_strategy, sign_out, sleep_ms, snapshot, start, start_sync,
+    store_name, switch_account, time_label, trigger, whoami,
 };
 
 #[cfg(feature = "hydrate")]
 mod imp {
+    use std::cell::RefCell;
     use std::rc::Rc;
 
-    use client::engine::{self, SyncError, TransportError};
+    use client::editor::{SavePlan, Stored, plan_save};
     use client::http::FetchTransport;
     use client::idb::IdbStore;
-    use client::local::{Notes, SyncState};
+    use client::local::{LocalStore, Notes, SyncState};
+    use client::runner::{Guard, Runner, RunnerConfig, SyncStatus, Trigger};
     use gloo_net::http::Request;
-    use sync_core::NoteId;
     use sync_core::protocol::{Credentials, ErrorBody, SignedIn};
+    use sync_core::{ChangeId, NoteId, Text};
 
-    use super::{ConflictView, NoteView, RevisionView, Snapshot, SyncFailure, TextView};
+    use super::{
+        Account, ConflictView, Joining, NoteView, RevisionView, Saved, Session, Snapshot, Start,
+        TextView, WorkerTarget,
+    };
 
-    thread_local! {
-        static NOTES: std::cell::RefCell<Option<Rc<Notes<IdbStore>>>> = const { std::cell::RefCell::new(None) };
+    use super::{GUEST_DB, db_of};
+
+    /// Meta key (in `tern`): the account shown here, `{"id":…,"name":…}`.
+    const META_ACCOUNT: &str = "account";
+    /// Meta key (in `tern`): "1" while a sign-out has not reached the server.
+    const META_SIGNED_OUT: &str = "signed_out";
+    /// Meta key (in `tern`): ids of every account that signed in on this browser.
+    const META_SEEN: &str = "accounts_seen";
+
+    type PageNotes = Notes<Rc<IdbStore>>;
+    type PageRunner = Runner<IdbStore, FetchTransport>;
+
+    struct Open {
+        name: String,
+        notes: Rc<PageNotes>,
     }
 
-    async fn notes() -> Result<Rc<Notes<IdbStore>>, String> {
-        if let Some(n) = NOTES.with(|n| n.borrow().clone()) {
+    thread_local! {
+        static CURRENT: RefCell<Option<Open>> = const { RefCell::new(None) };
+        static RUNNER: RefCell<Option<PageRunner>> = const { RefCell::new(None) };
+        static WANTED: RefCell<String> = RefCell::new(GUEST_DB.to_owned());
+        static GUEST: RefCell<Option<Rc<IdbStore>>> = const { RefCell::new(None) };
+    }
+
+    /// The database the page shows now.
+    pub fn store_name() -> String {
+        WANTED.with(|w| w.borrow().clone())
+    }
+
+    async fn notes() -> Result<Rc<PageNotes>, String> {
+        let wanted = store_name();
+        if let Some(n) = CURRENT.with(|c| {
+            c.borrow()
+                .as_ref()
+                .filter(|o| o.name == wanted)
+                .map(|o| o.notes.clone())
+        }) {
             return Ok(n);
         }
-        let store = IdbStore::open("tern").await.map_err(|e| e.to_string())?;
-        let n = Rc::new(Notes::open(store).await.map_err(|e| e.to_string())?);
-        NOTES.with(|slot| *slot.borrow_mut() = Some(n.clone()));
-        Ok(n)
+        let store = IdbStore::open(&wanted).await.map_err(|e| e.to_string())?;
+        let n = Rc::new(
+            Notes::open(Rc::new(store))
+                .await
+                .map_err(|e| e.to_string())?,
+        );
+        if store_name() != wanted {
+            return Err("the account changed".into());
+        }
+        // Another task may have opened it meanwhile: keep the first.
+        Ok(CURRENT.with(|c| {
+            let mut c = c.borrow_mut();
+            match c.as_ref().filter(|o| o.name == wanted) {
+                Some(o) => o.notes.clone(),
+                None => {
+                    *c = Some(Open {
+                        name: wanted,
+                        notes: n.clone(),
+                    });
+                    n
+                }
+            }
+        }))
+    }
+
+    async fn guest() -> Result<Rc<IdbStore>, String> {
+        if let Some(g) = GUEST.with(|g| g.borrow().clone()) {
+            return Ok(g);
+        }
+        let g = Rc::new(IdbStore::open(GUEST_DB).await.map_err(|e| e.to_string())?);
+        GUEST.with(|slot| *slot.borrow_mut() = Some(g.clone()));
+        Ok(g)
+    }
+
+    fn parse_account(json: &str) -> Option<Account> {
+        let v: serde_json::Value = serde_json::from_str(json).ok()?;
+        Some(Account {
+            id: v.get("id")?.as_str()?.to_owned(),
+            name: v.get("name")?.as_str()?.to_owned(),
+        })
+    }
+
+    /// The account records of this browser (in `tern`'s meta), as the page and the worker
+    /// read them.
+    pub(crate) async fn records(store: &IdbStore) -> Result<Start, String> {
+        let meta = |k| async move { store.get_meta(k).await.map_err(|e| e.to_string()) };
+        let signed_out = meta(META_SIGNED_OUT).await?.as_deref() == Some("1");
+        let account = meta(META_ACCOUNT).await?.as_deref().and_then(parse_account);
+        Ok(Start {
+            account: account.filter(|_| !signed_out),
+            signed_out,
+        })
+    }
+
+    /// This browser's account records now (another tab may have changed them).
+    pub async fn records_now() -> Start {
+        match guest().await {
+            Ok(g) => records(&g).await.unwrap_or_default(),
+            Err(_) => Start::default(),
+        }
+    }
+
+    /// Reads this browser's account records and shows the database they name.
+    pub async fn start() -> Start {
+        let start = records_now().await;
+        WANTED.with(|w| *w.borrow_mut() = db_of(start.account.as_ref()));
+        start
+    }
+
+    /// Shows (and syncs) this account's notes, or the notes of nobody's (`None`).
+    pub fn switch_account(account: Option<&Account>) {
+        let name = db_of(account);
+        WANTED.with(|w| *w.borrow_mut() = name.clone());
+        // The old connection closes; a sync still running on it finishes on its own store.
+        CURRENT.with(|c| {
+            if c.borrow().as_ref().is_some_and(|o| o.name != name) {
+                *c.borrow_mut() = None;
+            }
+        });
+    }
+
+    /// Records `account` as the one signed in on this browser (and no sign-out pending),
+    /// and says what becomes of the notes written before any sign-in. The page then shows
+    /// the account's notes ([`switch_account`]).
+    pub async fn adopt(account: &Account) -> Result<Joining, String> {
+        let g = guest().await?;
+        let set = |k: &'static str, v: String| {
+            let g = g.clone();
+            async move { g.set_meta(k, &v).await.map_err(|e| e.to_string()) }
+        };
+        let json = serde_json::json!({"id": account.id, "name": account.name}).to_string();
+        set(META_ACCOUNT, json).await?;
+        set(META_SIGNED_OUT, String::new()).await?;
+        let mut seen: Vec<String> = g
+            .get_meta(META_SEEN)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default();
+        let others = seen.iter().any(|s| *s != account.id);
+        if !seen.contains(&account.id) {
+            seen.push(account.id.clone());
+            set(META_SEEN, serde_json::to_string(&seen).unwrap_or_default()).await?;
+        }
+        let waiting = guest_notes(&g).await?.len();
+        if waiting == 0 {
+            return Ok(Joining::Nothing);
+        }
+        // Synced under some account by an earlier build: whose is not known here.
+        let synced_before = g.cursor().await.map_err(|e| e.to_string())?.is_some();
+        if others || synced_before {
+            return Ok(Joining::Ask(waiting));
+        }
+        join_guest_notes(account).await.map(Joining::Joined)
+    }
+
+    /// The live notes of `tern` (written before any sign-in).
+    async fn guest_notes(g: &IdbStore) -> Result<Vec<client::local::LocalNote>, String> {
+        Ok(g.list()
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .filter(|n| !n.deleted)
+            .collect())
+    }
+
+    /// Moves the notes written before any sign-in into `account`, as new edits of
+    /// it (each pushed like a note written there). Returns how many moved.
+    pub async fn join_guest_notes(account: &Account) -> Result<usize, String> {
+        let g = guest().await?;
+        let target = IdbStore::open(&db_of(Some(account)))
+            .await
+            .map_err(|e| e.to_string())?;
+        let moved = move_notes(&g, &target).await;
+        target.close();
+        moved
+    }
+
+    async fn move_notes(g: &IdbStore, target: &IdbStore) -> Result<usize, String> {
+        let moving = guest_notes(g).await?;
+        for n in &moving {
+            if target
+                .get(&n.id)
+                .await
+                .map_err(|e| e.to_string())?
+                .is_some()
+            {
+                continue; // already there (joined from another tab)
+            }
+            let mut joined = n.clone();
+            // New to this account: the server never had it under this account.
+            joined.base_version = None;
+            joined.base = None;
+            joined.conflict = None;
+            joined.resolving = false;
+            joined.pending = Some(ChangeId(client::platform::random_id()));
+            joined.sync = SyncState::Pending;
+            target.put(&joined).await.map_err(|e| e.to_string())?;
+        }
+        let all: Vec<NoteId> = g
+            .list()
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|n| n.id)
+            .collect();
+        g.remove(&all).await.map_err(|e| e.to_string())?;
+        Ok(moving.len())
     }
 
     /// The live notes, newest first, and the count of unsynced ones.
@@ -121,9 +469,10 @@ mod imp {
                     content: content.to_owned(),
                     deleted,
                 };
+                let sync = n.status();
                 NoteView {
-                    sync: n.state_label().into(),
-                    strategy: n.strategy.as_str().into(),
+                    sync,
+                    strategy: n.strategy,
                     conflict: n.conflict.as_ref().map(|c| ConflictView {
                         versions: c
                             .versions
@@ -145,23 +494,56 @@ mod imp {
         Ok(Snapshot { notes, unsynced })
     }
 
-    /// Saves a note (creating it when `id` is `None`); durable in IndexedDB when this
-    /// returns. Returns the note's id.
-    pub async fn save_note(
-        id: Option<String>,
-        title: &str,
-        content: &str,
-    ) -> Result<String, String> {
+    /// Saves the editor's text: `id` (`None` creates the note), `base` the text the editor
+    /// last loaded or saved, `text` what it shows. Whatever reached the store since the
+    /// editor last looked is merged, never overwritten (see [`client::editor::plan_save`]).
+    /// Durable in IndexedDB when this returns.
+    pub async fn save_draft(id: Option<String>, base: &Text, text: &Text) -> Result<Saved, String> {
         let _saving = crate::pwa::SaveGuard::new(); // an update reloads only after this
         let notes = notes().await?;
-        let saved = match id {
-            None => notes.create(title, content).await.map(Some),
-            Some(id) => notes.edit(&NoteId(id), title, content).await,
+        let storage =
+            |e: client::local::StoreError| crate::pwa::describe_storage_error(&e.to_string());
+        let Some(id) = id else {
+            let n = notes
+                .create(&text.title, &text.content)
+                .await
+                .map_err(storage)?;
+            return Ok(Saved::Written {
+                id: n.id.0,
+                stored: text.clone(),
+            });
         };
-        match saved {
-            Ok(Some(n)) => Ok(n.id.0),
-            Ok(None) => Err("the note no longer exists".into()),
-            Err(e) => Err(crate::pwa::describe_storage_error(&e.to_string())),
+        let note_id = NoteId(id.clone());
+        let current = notes.store().get(&note_id).await.map_err(storage)?;
+        let stored_text = current.as_ref().filter(|n| !n.deleted).map(|n| Text {
+            title: n.title.clone(),
+            content: n.content.clone(),
+        });
+        let stored = match &stored_text {
+            Some(t) => Stored::Live(t),
+            None => Stored::Deleted,
+        };
+        match plan_save(base, text, stored) {
+            SavePlan::Deleted => Ok(Saved::Deleted),
+            SavePlan::Nothing => Ok(Saved::Written {
+                id,
+                stored: stored_text.unwrap_or_else(|| text.clone()),
+            }),
+            SavePlan::Write(t) => match notes.edit(&note_id, &t.title, &t.content).await {
+                Ok(Some(_)) => Ok(Saved::Written { id, stored: t }),
+                Ok(None) => Ok(Saved::Deleted),
+                Err(e) => Err(storage(e)),
+            },
+            SavePlan::WriteWithConflict { .. } => {
+                match notes.keep_both(&note_id, &text.title, &text.content).await {
+                    Ok(Some(_)) => Ok(Saved::Conflict {
+                        id,
+                        stored: text.clone(),
+                    }),
+                    Ok(None) => Ok(Saved::Deleted),
+                    Err(e) => Err(storage(e)),
+                }
+            }
         }
     }
 
@@ -175,34 +557,29 @@ mod imp {
             .map_err(|e| e.to_string())
     }
 
-    /// Undoes a delete.
-    pub async fn restore_note(id: &str, title: &str, content: &str) -> Result<(), String> {
+    /// Brings a note back with this text (undo of a delete, restore of a revision, or of a
+    /// note deleted on another device).
+    pub async fn restore_note(id: &str, text: &Text) -> Result<(), String> {
         notes()
             .await?
-            .edit(&NoteId(id.into()), title, content)
+            .edit(&NoteId(id.into()), &text.title, &text.content)
             .await
             .map(drop)
             .map_err(|e| e.to_string())
     }
 
     /// Resolves the note's conflict with this version.
-    pub async fn resolve_note(
-        id: &str,
-        title: &str,
-        content: &str,
-        deleted: bool,
-    ) -> Result<(), String> {
+    pub async fn resolve_note(id: &str, text: &Text, deleted: bool) -> Result<(), String> {
         notes()
             .await?
-            .resolve(&NoteId(id.into()), title, content, deleted)
+            .resolve(&NoteId(id.into()), &text.title, &text.content, deleted)
             .await
             .map(drop)
             .map_err(|e| e.to_string())
     }
 
-    /// Sets the note's conflict strategy (`default`, `lww`, `merge`, `manual`).
-    pub async fn set_strategy(id: &str, strategy: &str) -> Result<(), String> {
-        let strategy = strategy.parse()?;
+    /// Sets the note's conflict strategy.
+    pub async fn set_strategy(id: &str, strategy: sync_core::Strategy) -> Result<(), String> {
         notes()
             .await?
             .set_strategy(&NoteId(id.into()), strategy)
@@ -233,7 +610,7 @@ mod imp {
                     content: r.version.content,
                     deleted: r.version.deleted,
                 },
-                reason: r.reason.as_str().to_owned(),
+                reason: r.reason,
                 saved: js_sys::Date::new(&(r.saved_at_ms as f64).into())
                     .to_locale_string("default", &js_sys::Object::new())
                     .into(),
@@ -244,6 +621,16 @@ mod imp {
     /// `navigator.onLine`.
     pub fn is_online() -> bool {
         client::platform::is_online()
+    }
+
+    /// Waits `ms` milliseconds.
+    pub async fn sleep_ms(ms: i32) {
+        let p = js_sys::Promise::new(&mut |resolve, _| {
+            if let Some(w) = web_sys::window() {
+                let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+            }
+        });
+        let _ = wasm_bindgen_futures::JsFuture::from(p).await;
     }
 
     /// Calls `f` with what to tell the user when a newer build (another tab) upgrades the
@@ -261,205 +648,311 @@ mod imp {
         client::tabs::announce_change();
     }
 
-    /// Calls `f` when another tab changed the local store.
+    /// Calls `f` when another tab changed the local store (or the account).
     pub fn on_change(f: impl Fn() + 'static) {
         client::tabs::on_change(f);
     }
 
-    /// Delay before retrying after `failures` failed syncs, with jitter.
-    pub fn backoff_ms(failures: u32) -> u64 {
-        engine::backoff_delay_ms(failures, client::platform::random_unit())
-    }
-
-    /// The current local time, for "last synced".
-    pub fn time_label() -> String {
-        js_sys::Date::new_0()
+    /// A time (ms since the epoch) as local time, for "last synced".
+    pub fn time_label(ms: u64) -> String {
+        js_sys::Date::new(&(ms as f64).into())
             .to_locale_time_string("default")
             .into()
     }
 
-    /// One sync run, unless another tab is syncing right now (that tab announces what it
-    /// changed). `Ok` carries a notice for the user when edits lost or conflicted.
-    pub async fn sync_now() -> Result<String, SyncFailure> {
-        let fail = |m: String| SyncFailure {
-            needs_sign_in: false,
-            message: m,
-        };
-        let notes = notes().await.map_err(fail)?;
-        let run = client::tabs::with_sync_lock(engine::sync(
-            notes.store(),
-            &FetchTransport::same_origin(),
-        ))
-        .await;
-        let Some(result) = run else {
-            return Ok(String::new()); // another tab is syncing; it announces its changes
-        };
-        match result {
-            Ok(r) => {
-                if r.pulled > 0 || r.pushed > 0 {
-                    client::tabs::announce_change();
+    /// The sync lock of the account signed in on this browser (a session change waits for
+    /// it: no sync runs while the cookie changes).
+    async fn signed_in_lock() -> String {
+        let records = records_now().await;
+        let account = records.account.filter(|_| !records.signed_out);
+        client::tabs::names_for(&db_of(account.as_ref())).0
+    }
+
+    /// Reads this browser's records, for a [`guard_for`].
+    pub(crate) type GuardRead =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<Start, String>>>>;
+
+    /// "This browser's records still name `db`'s account", checked by a runner under its
+    /// lock before each run (`read` reads the records).
+    pub(crate) fn guard_for(db: String, read: fn() -> GuardRead) -> Guard {
+        Rc::new(move || {
+            let db = db.clone();
+            Box::pin(async move {
+                match read().await {
+                    Ok(r) => !r.signed_out && db_of(r.account.as_ref()) == db,
+                    Err(_) => false,
                 }
-                let mut notice = Vec::new();
-                if r.superseded > 0 {
-                    notice.push(format!(
-                        "{} of your edits lost to newer edits from another device; open the \
-                         note's History to bring them back.",
-                        r.superseded
-                    ));
-                }
-                if r.deletes_undone > 0 {
-                    notice.push(format!(
-                        "{} note(s) you deleted were edited on another device meanwhile, so \
-                         they were kept.",
-                        r.deletes_undone
-                    ));
-                }
-                if r.conflicts > 0 {
-                    notice.push(format!(
-                        "{} note(s) were edited on two devices at once: choose a version.",
-                        r.conflicts
-                    ));
-                }
-                Ok(notice.join(" "))
-            }
-            Err(SyncError::Transport(TransportError::Http { status: 401, .. })) => {
-                Err(SyncFailure {
-                    needs_sign_in: true,
-                    message: "Sign in to sync. Your notes stay on this device.".into(),
-                })
-            }
-            Err(e) => {
-                crate::pwa::request_background_sync(); // the worker retries when back online
-                Err(fail(e.to_string()))
-            }
+            })
+        })
+    }
+
+    fn page_records() -> GuardRead {
+        Box::pin(async { records(&*guest().await?).await })
+    }
+
+    /// Syncs the shown account's notes with the sync runner (`client::runner`), replacing
+    /// the runner of the account shown before; none while nobody's notes are shown.
+    /// `on_status` gets every status, `on_changed` is called when a sync or another tab
+    /// changed the store.
+    pub async fn start_sync(
+        signed_in: bool,
+        on_status: impl Fn(SyncStatus) + 'static,
+        on_changed: impl Fn() + 'static,
+    ) -> Result<(), String> {
+        if let Some(old) = RUNNER.with(|r| r.borrow_mut().take()) {
+            old.stop();
+        }
+        let db = store_name();
+        if db == GUEST_DB {
+            return Ok(());
+        }
+        let notes = notes().await?;
+        if store_name() != db {
+            return Ok(()); // switched again meanwhile; that switch starts its own
+        }
+        let r = Runner::new(
+            notes.store().clone(),
+            FetchTransport::same_origin(),
+            RunnerConfig {
+                db: db.clone(),
+                signed_in,
+                // The worker retries when back online.
+                on_network_failure: Some(Rc::new(crate::pwa::request_background_sync)),
+                guard: Some(guard_for(db, page_records)),
+            },
+        );
+        r.subscribe(move |s| on_status(s.clone()));
+        r.on_store_changed(move |_| on_changed());
+        if let Some(old) = RUNNER.with(|slot| slot.borrow_mut().replace(r.clone())) {
+            old.stop();
+        }
+        r.start();
+        Ok(())
+    }
+
+    /// Asks the runner to sync ("sync now"), or tells it about the session.
+    pub fn trigger(t: Trigger) {
+        if let Some(r) = RUNNER.with(|r| r.borrow().clone()) {
+            r.trigger(t);
         }
     }
 
-    /// `POST /auth/{action}` (`signin` or `signup`); returns the signed-in username.
-    pub async fn account(action: &str, username: &str, password: &str) -> Result<String, String> {
+    /// After a local edit is saved: other tabs re-read it, and it is pushed shortly.
+    pub fn local_change() {
+        client::tabs::announce_change();
+        if let Some(r) = RUNNER.with(|r| r.borrow().clone()) {
+            r.local_change();
+        }
+    }
+
+    fn account_of(s: SignedIn) -> Account {
+        Account {
+            // Servers before account ids: the name (unique) names the database.
+            id: s.id.unwrap_or_else(|| format!("user-{}", s.user)),
+            name: s.user,
+        }
+    }
+
+    /// `POST /auth/{action}` (`signin` or `signup`), under the sync lock (no sync runs with
+    /// a session changing under it); then the account is this browser's (see [`adopt`]).
+    pub async fn account(
+        action: &str,
+        username: &str,
+        password: &str,
+    ) -> Result<(Account, Joining), String> {
         let body = Credentials {
             username: username.to_owned(),
             password: password.to_owned(),
         };
-        let resp = Request::post(&format!("/auth/{action}"))
-            .json(&body)
-            .map_err(|e| e.to_string())?
-            .send()
-            .await
-            .map_err(|e| format!("cannot reach the server: {e}"))?;
-        if resp.ok() {
-            let s: SignedIn = resp.json().await.map_err(|e| e.to_string())?;
-            Ok(s.user)
-        } else {
-            Err(match resp.json::<ErrorBody>().await {
-                Ok(e) => e.message,
-                Err(_) => format!("the server answered {}", resp.status()),
-            })
-        }
+        let lock = signed_in_lock().await;
+        crate::lock::with_lock_wait(&lock, async {
+            let resp = Request::post(&format!("/auth/{action}"))
+                .json(&body)
+                .map_err(|e| e.to_string())?
+                .send()
+                .await
+                .map_err(|e| format!("cannot reach the server: {e}"))?;
+            if resp.ok() {
+                let s: SignedIn = resp.json().await.map_err(|e| e.to_string())?;
+                let a = account_of(s);
+                let joining = adopt(&a).await?;
+                Ok((a, joining))
+            } else {
+                Err(match resp.json::<ErrorBody>().await {
+                    Ok(e) => e.message,
+                    Err(_) => format!("the server answered {}", resp.status()),
+                })
+            }
+        })
+        .await
     }
 
-    /// The signed-in username, if the session is valid (and the server reachable).
-    pub async fn whoami() -> Option<String> {
-        let resp = Request::get("/auth/me").send().await.ok()?;
+    /// Who the session cookie signs in.
+    pub async fn whoami() -> Session {
+        let Ok(resp) = Request::get("/auth/me").send().await else {
+            return Session::Unknown;
+        };
+        if resp.status() == 401 {
+            return Session::SignedOut;
+        }
         if !resp.ok() {
-            return None;
+            return Session::Unknown;
         }
-        let s: SignedIn = resp.json().await.ok()?;
-        Some(s.user)
+        match resp.json::<SignedIn>().await {
+            Ok(s) => Session::SignedIn(account_of(s)),
+            Err(_) => Session::Unknown,
+        }
     }
 
-    /// Ends the session (local notes stay).
-    pub async fn sign_out() {
-        if let Ok(r) = Request::post("/auth/signout")
+    /// Signs out on this browser at once: this browser forgets the account (its notes stay
+    /// in its own database for its next sign-in; the page then shows nobody's notes); the
+    /// server session is ended now if the server answers, else by [`end_pending_sign_out`]
+    /// later (until then the marker wins over the cookie).
+    pub async fn sign_out() -> Result<(), String> {
+        let lock = signed_in_lock().await;
+        crate::lock::with_lock_wait(&lock, async {
+            let g = guest().await?;
+            g.set_meta(META_SIGNED_OUT, "1")
+                .await
+                .map_err(|e| e.to_string())?;
+            g.set_meta(META_ACCOUNT, "")
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok::<_, String>(())
+        })
+        .await?;
+        client::tabs::announce_change();
+        end_pending_sign_out().await;
+        Ok(())
+    }
+
+    /// What the service worker should sync: it reads this browser's account records
+    /// (closing the connection at once, so it never holds up an upgrade by a newer build).
+    pub async fn worker_target() -> Result<WorkerTarget, String> {
+        let g = IdbStore::open(GUEST_DB).await.map_err(|e| e.to_string())?;
+        let records = records(&g).await;
+        let target = match records {
+            Ok(r) if r.signed_out => {
+                // A sign-out made offline: end the session now, and sync nobody's notes.
+                let ended = end_sign_out_on(&g).await;
+                Ok(WorkerTarget::SignOut { ended })
+            }
+            Ok(Start {
+                account: Some(a), ..
+            }) => Ok(WorkerTarget::Sync(db_of(Some(&a)))),
+            Ok(_) => Ok(WorkerTarget::Nobody),
+            Err(e) => Err(e),
+        };
+        g.close();
+        target
+    }
+
+    /// Ends the server session of a sign-out made while offline; true once it is ended
+    /// (or there was none to end).
+    pub async fn end_pending_sign_out() -> bool {
+        let Ok(g) = guest().await else { return false };
+        // Under a lock a sign-in also takes (nobody is signed in: the lock of `tern`), so a
+        // sign-in made meanwhile (which clears the mark) is not ended.
+        let lock = client::tabs::names_for(GUEST_DB).0;
+        crate::lock::with_lock_wait(&lock, end_sign_out_on(&g)).await
+    }
+
+    async fn end_sign_out_on(g: &IdbStore) -> bool {
+        if g.get_meta(META_SIGNED_OUT).await.ok().flatten().as_deref() != Some("1") {
+            return true;
+        }
+        let Ok(req) = Request::post("/auth/signout")
             .header("content-type", "application/json")
             .build()
-        {
-            let _ = r.send().await;
+        else {
+            return false;
+        };
+        match req.send().await {
+            // 401: that session is over already.
+            Ok(r) if r.ok() || r.status() == 401 => {
+                let _ = g.set_meta(META_SIGNED_OUT, "").await;
+                true
+            }
+            _ => false,
         }
     }
 }
 
 #[cfg(not(feature = "hydrate"))]
 mod imp {
-    use super::{Snapshot, SyncFailure};
+    //! Server side: the renderer has no local store, and never runs handlers or effects.
 
-    /// Server side: there is no local store.
+    use super::{Account, Joining, Saved, Session, Snapshot, Start, SyncStatus, Trigger};
+    use sync_core::Text;
+
+    const NOT_HERE: &str = "this runs in the browser";
+
     pub async fn snapshot() -> Result<Snapshot, String> {
         Ok(Snapshot::default())
     }
-
-    /// Server side: never called (event handlers run in the browser only).
-    pub async fn save_note(_: Option<String>, _: &str, _: &str) -> Result<String, String> {
-        Err("notes are saved in the browser".into())
+    pub fn store_name() -> String {
+        "tern".into()
     }
-
-    /// Server side: never called.
+    pub async fn start() -> Start {
+        Start::default()
+    }
+    pub async fn records_now() -> Start {
+        Start::default()
+    }
+    pub fn switch_account(_: Option<&Account>) {}
+    pub async fn adopt(_: &Account) -> Result<Joining, String> {
+        Err(NOT_HERE.into())
+    }
+    pub async fn join_guest_notes(_: &Account) -> Result<usize, String> {
+        Err(NOT_HERE.into())
+    }
+    pub async fn save_draft(_: Option<String>, _: &Text, _: &Text) -> Result<Saved, String> {
+        Err(NOT_HERE.into())
+    }
     pub async fn delete_note(_: &str) -> Result<(), String> {
-        Err("notes are deleted in the browser".into())
+        Err(NOT_HERE.into())
     }
-
-    /// Server side: never called.
-    pub async fn restore_note(_: &str, _: &str, _: &str) -> Result<(), String> {
-        Err("notes are restored in the browser".into())
+    pub async fn restore_note(_: &str, _: &Text) -> Result<(), String> {
+        Err(NOT_HERE.into())
     }
-
-    /// Server side: never called.
-    pub async fn resolve_note(_: &str, _: &str, _: &str, _: bool) -> Result<(), String> {
-        Err("conflicts are resolved in the browser".into())
+    pub async fn resolve_note(_: &str, _: &Text, _: bool) -> Result<(), String> {
+        Err(NOT_HERE.into())
     }
-
-    /// Server side: never called.
-    pub async fn set_strategy(_: &str, _: &str) -> Result<(), String> {
-        Err("settings are changed in the browser".into())
+    pub async fn set_strategy(_: &str, _: sync_core::Strategy) -> Result<(), String> {
+        Err(NOT_HERE.into())
     }
-
-    /// Server side: never called.
     pub async fn history(_: &str) -> Result<Vec<super::RevisionView>, String> {
-        Err("history is read in the browser".into())
+        Err(NOT_HERE.into())
     }
-
-    /// Server side: render as online.
     pub fn is_online() -> bool {
         true
     }
-
-    /// Server side: never called.
+    pub async fn sleep_ms(_: i32) {}
     pub fn on_store_closed(_: impl Fn(String) + 'static) {}
-
-    /// Server side: never called.
     pub fn announce_change() {}
-
-    /// Server side: no other tabs.
     pub fn on_change(_: impl Fn() + 'static) {}
-
-    /// Server side: never called.
-    pub fn backoff_ms(_: u32) -> u64 {
-        0
-    }
-
-    /// Server side: never called.
-    pub fn time_label() -> String {
+    pub fn time_label(_: u64) -> String {
         String::new()
     }
-
-    /// Server side: never called (effects run in the browser only).
-    pub async fn sync_now() -> Result<String, SyncFailure> {
-        Err(SyncFailure {
-            needs_sign_in: false,
-            message: "sync runs in the browser".into(),
-        })
+    pub async fn start_sync(
+        _: bool,
+        _: impl Fn(SyncStatus) + 'static,
+        _: impl Fn() + 'static,
+    ) -> Result<(), String> {
+        Ok(())
     }
-
-    /// Server side: never called.
-    pub async fn account(_: &str, _: &str, _: &str) -> Result<String, String> {
-        Err("accounts are used from the browser".into())
+    pub fn trigger(_: Trigger) {}
+    pub fn local_change() {}
+    pub async fn account(_: &str, _: &str, _: &str) -> Result<(Account, Joining), String> {
+        Err(NOT_HERE.into())
     }
-
-    /// Server side: nobody is signed in to the renderer.
-    pub async fn whoami() -> Option<String> {
-        None
+    pub async fn whoami() -> Session {
+        Session::Unknown
     }
-
-    /// Server side: never called.
-    pub async fn sign_out() {}
+    pub async fn sign_out() -> Result<(), String> {
+        Ok(())
+    }
+    pub async fn end_pending_sign_out() -> bool {
+        true
+    }
 }

@@ -6,8 +6,9 @@
 //! when it is refused, and hands pending work to Background Sync when the network is gone.
 //!
 //! Worker side ([`worker_sync`]): the service worker imports the same wasm as the page and
-//! runs the same sync engine on the same IndexedDB store, under the same Web Lock
-//! (`client::tabs::with_sync_lock`), so a page and the worker never sync at once.
+//! runs the same sync runner (`client::runner`) on the same IndexedDB store (the signed-in
+//! account's, as this browser's records in the database `tern` name it), under the same
+//! Web Lock, so a page and the worker never sync at once.
 //!
 //! Builds never mix: the worker serves the shell and `/pkg/*` of its own build only, a new
 //! worker waits until the user applies it, and then every page it controls saves and
@@ -131,9 +132,9 @@ mod imp {
     use std::cell::Cell;
     use std::rc::Rc;
 
-    use client::engine::{self, SyncError, TransportError};
     use client::http::FetchTransport;
     use client::idb::IdbStore;
+    use client::runner::{Runner, RunnerConfig};
     use js_sys::{Function, Object, Promise, Reflect};
     use leptos::task::spawn_local;
     use wasm_bindgen::JsCast;
@@ -145,6 +146,7 @@ mod imp {
     };
 
     use super::SYNC_TAG;
+    use crate::browser::WorkerTarget;
 
     /// How often an open page asks the server whether a new build is out.
     const UPDATE_CHECK_MS: i32 = 15 * 60_000;
@@ -400,77 +402,54 @@ mod imp {
         });
     }
 
-    /// Attempts of one Background Sync event, 2, 4 and 8 s apart. The event fires as the
-    /// connection returns, when the network may not answer yet, or while a closing page
-    /// still holds the sync lock; a rejected event is retried by the browser only minutes
-    /// later, so the worker first retries itself.
-    const WORKER_ATTEMPTS: u32 = 4;
-    /// No new attempt starts this long after the event began (a fetch that hangs on a
-    /// half-open network must not carry the event past the browser's time limit).
-    const WORKER_BUDGET_MS: f64 = 60_000.0;
-
+    /// One Background Sync event: the sync runner (the page's policy decides the retries
+    /// within the event) on the signed-in account's database, as this browser's records
+    /// name it, over a connection of its own that is closed at once afterwards, so this
+    /// worker never holds up a schema upgrade by a new build.
     pub async fn worker_sync() -> Result<String, String> {
-        let started = js_sys::Date::now();
-        let mut attempt = 0;
-        let result = loop {
-            attempt += 1;
-            match worker_sync_once().await {
-                Attempt::Retry(why)
-                    if attempt < WORKER_ATTEMPTS
-                        && js_sys::Date::now() - started < WORKER_BUDGET_MS =>
-                {
-                    leptos::logging::log!("tern sync worker: {why}; retrying");
-                    sleep_ms(1000 << attempt).await;
-                }
-                Attempt::Retry(why) => break Err(why),
-                Attempt::Done(result) => break result,
+        let db = match crate::browser::worker_target().await? {
+            WorkerTarget::Sync(db) => db,
+            WorkerTarget::Nobody => return Ok("not signed in: nothing to sync".into()),
+            WorkerTarget::SignOut { ended: true } => {
+                return Ok("signed out: the session is ended".into());
+            }
+            WorkerTarget::SignOut { ended: false } => {
+                return Err("the sign-out has not reached the server yet".into());
             }
         };
-        if attempt > 1 {
-            // An earlier attempt may have applied some rounds before it failed: open pages
-            // re-read the store.
-            client::tabs::announce_change();
+        let store = match IdbStore::open(&db).await {
+            Ok(s) => Rc::new(s),
+            Err(e) => return Err(format!("local storage: {e}")),
+        };
+        let runner = Runner::new(
+            store.clone(),
+            FetchTransport::same_origin(),
+            RunnerConfig {
+                db: db.clone(),
+                signed_in: true,
+                on_network_failure: None,
+                // Under the lock: the account still is the one signed in here.
+                guard: Some(crate::browser::guard_for(db, worker_records)),
+            },
+        );
+        let result = runner.run_background().await;
+        runner.stop();
+        drop(runner);
+        if let Ok(store) = Rc::try_unwrap(store) {
+            store.close();
         }
         result
     }
 
-    /// How one attempt ended.
-    enum Attempt {
-        /// The event's result.
-        Done(Result<String, String>),
-        /// A failure worth another attempt soon (offline, or the lock is busy).
-        Retry(String),
-    }
-
-    async fn worker_sync_once() -> Attempt {
-        let store = match IdbStore::open("tern").await {
-            Ok(s) => s,
-            Err(e) => return Attempt::Done(Err(format!("local storage: {e}"))),
-        };
-        let run =
-            client::tabs::with_sync_lock(engine::sync(&store, &FetchTransport::same_origin()))
-                .await;
-        // Closed at once, so this worker never holds up a schema upgrade by a new build.
-        store.close();
-        match run {
-            None => Attempt::Retry("another tab or worker is syncing".into()),
-            Some(Ok(r)) => {
-                if r.pulled > 0 || r.pushed > 0 {
-                    client::tabs::announce_change();
-                }
-                Attempt::Done(Ok(format!(
-                    "synced: {} sent, {} received",
-                    r.pushed, r.pulled
-                )))
-            }
-            Some(Err(SyncError::Transport(TransportError::Http { status: 401, .. }))) => {
-                Attempt::Done(Ok("not signed in: nothing to sync".into()))
-            }
-            Some(Err(e @ SyncError::Transport(TransportError::Network(_)))) => {
-                Attempt::Retry(e.to_string())
-            }
-            Some(Err(e)) => Attempt::Done(Err(e.to_string())),
-        }
+    fn worker_records() -> crate::browser::GuardRead {
+        Box::pin(async {
+            let g = IdbStore::open(crate::browser::GUEST_DB)
+                .await
+                .map_err(|e| e.to_string())?;
+            let records = crate::browser::records(&g).await;
+            g.close();
+            records
+        })
     }
 }
 

@@ -1,12 +1,23 @@
 //! The sync engine: push pending edits, pull remote changes, until nothing is waiting.
 //!
-//! Written once against [`LocalStore`] and [`Transport`]; the browser plugs in IndexedDB
-//! and `gloo-net`, native tests plug in memory and an HTTP client against a real server.
+//! Sans-I/O at its core: [`Run::plan`] turns the local state (the outbox, the cursor, the
+//! limits) into the next request, and [`Run::fold`] turns the answer into what to write
+//! (the clock offset, the timestamps the device clock must observe, the report); both are
+//! pure and tested without I/O. The store applies a response with the pure
+//! [`crate::local::reconcile`] inside its own transaction. [`sync`] is the loop that does the
+//! I/O between the steps, written once against [`LocalStore`] and [`Transport`]; the browser
+//! plugs in IndexedDB and `gloo-net`, native tests plug in memory and an HTTP client against
+//! a real server. When and how often to run it is the business of [`crate::runner`].
 
-use sync_core::limits::{MAX_CHANGES_PER_REQUEST, MAX_REQUEST_BYTES};
-use sync_core::protocol::{ChangeOutcome, ErrorBody, PROTOCOL_VERSION, SyncRequest, SyncResponse};
+use sync_core::limits::{MAX_CHANGES_PER_REQUEST, MAX_REQUEST_BYTES, check_change};
+use sync_core::protocol::{
+    Change, ChangeOutcome, Cursor, ErrorBody, ErrorCode, PROTOCOL_VERSION, RejectCode, SyncRequest,
+    SyncResponse,
+};
+use sync_core::{ChangeId, Hlc, NoteId};
 
-use crate::local::{LocalStore, META_CLOCK_OFFSET, StoreError};
+use crate::clock::{DeviceClock, META_DEVICE_CLOCK, estimate_offset};
+use crate::local::{LocalNote, LocalStore, META_CLOCK_OFFSET, META_CURSOR, StoreError, SyncState};
 use crate::platform;
 
 /// Sends one sync request.
@@ -67,6 +78,50 @@ pub struct SyncReport {
     pub deletes_undone: usize,
     /// Notes left with a conflict for the user to resolve.
     pub conflicts: usize,
+    /// Notes refused on this device before sending (over a limit); each is marked failed
+    /// with the reason and stays local.
+    pub refused: usize,
+    /// The notes this run wrote to the local store (answered or pulled), each once: the
+    /// page re-reads these (an open editor among them changed underneath).
+    pub changed: Vec<NoteId>,
+}
+
+impl SyncReport {
+    /// True when the run changed the local store (other tabs should re-read it).
+    pub fn changed_store(&self) -> bool {
+        !self.changed.is_empty() || self.refused > 0
+    }
+}
+
+/// A failure, as the UI tells it apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FailureKind {
+    /// The server cannot be reached (offline, DNS, refused, timeout).
+    Network,
+    /// No valid session: the user must sign in; nothing is retried until then.
+    SignedOut,
+    /// The server answered with an error (its JSON error code is in the message).
+    Server,
+    /// The server's answer was not a sync response.
+    Protocol,
+    /// The local store failed (storage full, closed for an upgrade).
+    Store,
+    /// The server kept saying there is more; the run continues next time.
+    TooManyRounds,
+}
+
+impl SyncError {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> FailureKind {
+        match self {
+            Self::Transport(TransportError::Network(_)) => FailureKind::Network,
+            Self::Transport(TransportError::Http { status: 401, .. }) => FailureKind::SignedOut,
+            Self::Transport(TransportError::Http { .. }) => FailureKind::Server,
+            Self::Transport(TransportError::Decode(_)) => FailureKind::Protocol,
+            Self::Store(_) => FailureKind::Store,
+            Self::TooManyRounds(_) => FailureKind::TooManyRounds,
+        }
+    }
 }
 
 /// First retry delay after a failed sync.
@@ -89,73 +144,291 @@ pub const REQUEST_BUDGET_BYTES: usize = MAX_REQUEST_BYTES / 2;
 /// Most request rounds in one run, so a misbehaving server cannot spin the client forever.
 pub const MAX_ROUNDS: usize = 1000;
 
-/// Pushes every pending change and pulls until the server has nothing more.
-pub async fn sync<S: LocalStore, T: Transport>(
-    store: &S,
-    transport: &T,
-) -> Result<SyncReport, SyncError> {
-    let mut report = SyncReport::default();
-    while report.rounds < MAX_ROUNDS {
-        let mut changes: Vec<_> = store
-            .list()
-            .await?
-            .iter()
-            .filter_map(|n| n.pending_change())
-            .collect();
+/// What the device sends at most per request (the documented limits, with room).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Most changes in one request.
+    pub max_changes: usize,
+    /// Most bytes of changes (JSON) in one request; a single change larger than this is
+    /// refused on the device, never sent.
+    pub budget_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_changes: MAX_CHANGES_PER_REQUEST,
+            budget_bytes: REQUEST_BUDGET_BYTES,
+        }
+    }
+}
+
+/// A pending edit the device will not send as it is: over a documented limit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    /// The note.
+    pub note_id: NoteId,
+    /// The refused change (the note is marked failed only if it is still this change).
+    pub change_id: ChangeId,
+    /// Why, with the server's code for the same rule.
+    pub code: RejectCode,
+    /// What to do about it.
+    pub message: String,
+}
+
+/// The next request, planned from the local state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan {
+    /// The request to send.
+    pub request: SyncRequest,
+    /// Pending changes that did not fit and go in a later round.
+    pub more_to_push: bool,
+    /// Pending changes refused on the device (mark them failed; never send them).
+    pub refused: Vec<Refusal>,
+}
+
+/// What one answer means for the device, besides the notes (see [`Run::fold`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fold {
+    /// The server clock's offset from the device clock (server minus device, ms).
+    pub offset_ms: i64,
+    /// The largest timestamp in the answer: the device clock observes it before the notes
+    /// are written, so no edit made after seeing them can order before them.
+    pub observed: Option<Hlc>,
+    /// True when another round is needed (more to pull or to push).
+    pub more: bool,
+}
+
+/// One sync run as a pure state machine: plan a request, fold its answer, repeat.
+#[derive(Clone, Debug, Default)]
+pub struct Run {
+    limits: Limits,
+    report: SyncReport,
+}
+
+/// Checks a pending change against the documented limits before it is sent. The clock
+/// bound is left to the server (only it knows its time); everything else is checked here,
+/// so an oversize note fails here, with the reason, instead of making every request fail.
+pub fn check_pending(change: &Change, limits: &Limits) -> Result<usize, (RejectCode, String)> {
+    check_change(change, u64::MAX)?;
+    let bytes = serde_json::to_vec(change).map_or(usize::MAX, |v| v.len());
+    if bytes > limits.budget_bytes {
+        return Err((
+            RejectCode::TooLarge,
+            format!(
+                "the note is {} KB to send, more than one request carries ({} KB); shorten it",
+                bytes / 1024,
+                limits.budget_bytes / 1024
+            ),
+        ));
+    }
+    Ok(bytes)
+}
+
+impl Run {
+    /// A run with these limits.
+    pub fn new(limits: Limits) -> Self {
+        Self {
+            limits,
+            report: SyncReport::default(),
+        }
+    }
+
+    /// What the run did so far.
+    pub fn report(&self) -> &SyncReport {
+        &self.report
+    }
+
+    /// The run's report.
+    pub fn into_report(self) -> SyncReport {
+        self.report
+    }
+
+    /// Plans the next request from the outbox (`pending`, as [`LocalStore::pending`] gives
+    /// it) and the cursor: the oldest changes first, at most [`Limits::max_changes`] and
+    /// [`Limits::budget_bytes`] of them; changes over a limit are refused, not sent.
+    pub fn plan(&mut self, pending: &[LocalNote], cursor: Option<Cursor>) -> Plan {
+        let mut changes: Vec<Change> = pending.iter().filter_map(|n| n.pending_change()).collect();
         changes.sort_by(|a, b| a.hlc.cmp(&b.hlc));
-        // At most MAX_CHANGES_PER_REQUEST changes and about half the body limit per
-        // request (large notes carry their base text too); the rest go in the next round.
+        let mut refused = Vec::new();
+        let mut fits = Vec::new();
         let mut bytes = 0;
-        let fits = changes
-            .iter()
-            .take(MAX_CHANGES_PER_REQUEST)
-            .take_while(|c| {
-                bytes += serde_json::to_vec(c).map_or(0, |v| v.len());
-                bytes <= REQUEST_BUDGET_BYTES
-            })
-            .count()
-            .max(1);
-        let more_to_push = changes.len() > fits;
-        changes.truncate(fits);
-        let request = SyncRequest {
-            protocol: PROTOCOL_VERSION,
-            cursor: store.cursor().await?,
-            changes,
-            limit: None,
+        let mut more_to_push = false;
+        for c in changes {
+            match check_pending(&c, &self.limits) {
+                Err((code, message)) => refused.push(Refusal {
+                    note_id: c.note_id,
+                    change_id: c.change_id,
+                    code,
+                    message,
+                }),
+                Ok(_) if more_to_push => {}
+                Ok(size) => {
+                    if fits.len() == self.limits.max_changes
+                        || bytes + size > self.limits.budget_bytes
+                    {
+                        more_to_push = true;
+                    } else {
+                        bytes += size;
+                        fits.push(c);
+                    }
+                }
+            }
+        }
+        self.report.refused += refused.len();
+        Plan {
+            request: SyncRequest {
+                protocol: PROTOCOL_VERSION,
+                cursor,
+                changes: fits,
+                limit: None,
+            },
+            more_to_push,
+            refused,
+        }
+    }
+
+    /// Folds the answer to `plan`'s request, sent at `sent_at_ms` and answered at
+    /// `received_at_ms` (device clock).
+    pub fn fold(
+        &mut self,
+        plan: &Plan,
+        response: &SyncResponse,
+        sent_at_ms: u64,
+        received_at_ms: u64,
+    ) -> Fold {
+        let r = &mut self.report;
+        r.rounds += 1;
+        r.pushed += plan.request.changes.len();
+        r.pulled += response.changes.len();
+        let mut observed: Option<Hlc> = None;
+        let mut see_state = |s: &sync_core::NoteState| {
+            let versions = s.conflict.iter().flat_map(|c| &c.versions);
+            for h in std::iter::once(&s.hlc).chain(versions.map(|v| &v.hlc)) {
+                if observed.as_ref().is_none_or(|o| h > o) {
+                    observed = Some(h.clone());
+                }
+            }
         };
-        let sent_at = platform::now_ms();
-        let response = transport.sync(&request).await?;
-        let offset = response.server_time_ms as i64 - sent_at as i64;
-        store
-            .set_meta(META_CLOCK_OFFSET, &offset.to_string())
-            .await?;
-        store.commit_sync(&request.changes, &response).await?;
-        report.rounds += 1;
-        report.pushed += request.changes.len();
-        report.pulled += response.changes.len();
-        for r in &response.results {
-            match &r.outcome {
+        for n in &response.changes {
+            see_state(n);
+        }
+        for res in &response.results {
+            match &res.outcome {
                 ChangeOutcome::Superseded { current } => {
-                    let was_delete = request
+                    see_state(current);
+                    let was_delete = plan
+                        .request
                         .changes
                         .iter()
-                        .any(|c| c.change_id == r.change_id && c.deleted);
+                        .any(|c| c.change_id == res.change_id && c.deleted);
                     if was_delete && !current.deleted {
-                        report.deletes_undone += 1;
+                        r.deletes_undone += 1;
                     } else {
-                        report.superseded += 1;
+                        r.superseded += 1;
                     }
                 }
                 ChangeOutcome::Applied {
                     current: Some(c), ..
-                } if c.conflict.is_some() => {
-                    report.conflicts += 1;
+                } => {
+                    see_state(c);
+                    if c.conflict.is_some() {
+                        r.conflicts += 1;
+                    }
                 }
-                _ => {}
+                // Stored as sent: the change's own stamp, already behind the device clock.
+                ChangeOutcome::Applied { current: None, .. } | ChangeOutcome::Rejected { .. } => {}
             }
         }
-        if !response.has_more && !more_to_push {
-            return Ok(report);
+        for id in crate::local::affected_ids(response) {
+            if !r.changed.contains(&id) {
+                r.changed.push(id);
+            }
+        }
+        Fold {
+            offset_ms: estimate_offset(response.server_time_ms, sent_at_ms, received_at_ms),
+            observed,
+            more: response.has_more || plan.more_to_push,
+        }
+    }
+}
+
+/// Marks a refused change failed, with its reason, unless the note was edited meanwhile
+/// (then the newer edit is checked on the next run).
+pub fn mark_refused(note: &mut LocalNote, refusal: &Refusal) -> bool {
+    if note.pending.as_ref() != Some(&refusal.change_id) {
+        return false;
+    }
+    note.sync = SyncState::Failed {
+        code: refusal.code.as_str().to_owned(),
+        message: refusal.message.clone(),
+    };
+    true
+}
+
+/// Pushes every pending change and pulls until the server has nothing more, with the
+/// device's wall clock.
+pub async fn sync<S: LocalStore, T: Transport>(
+    store: &S,
+    transport: &T,
+) -> Result<SyncReport, SyncError> {
+    sync_with(store, transport, Limits::default(), &platform::now_ms).await
+}
+
+/// [`sync`] with the given limits and wall clock (`now` in ms since the epoch; tests inject
+/// a simulated one).
+pub async fn sync_with<S: LocalStore, T: Transport>(
+    store: &S,
+    transport: &T,
+    limits: Limits,
+    now: &dyn Fn() -> u64,
+) -> Result<SyncReport, SyncError> {
+    let mut run = Run::new(limits);
+    let mut cursor_reset = false;
+    while run.report().rounds < MAX_ROUNDS {
+        let pending = store.pending().await?;
+        // An empty cursor is a reset one (see below): sync from the start.
+        let cursor = store.cursor().await?.filter(|c| !c.0.is_empty());
+        let plan = run.plan(&pending, cursor);
+        for refusal in &plan.refused {
+            store
+                .update_note(&refusal.note_id, &mut |n| mark_refused(n, refusal))
+                .await?;
+        }
+        let sent_at = now();
+        let response = match transport.sync(&plan.request).await {
+            // The server does not know this cursor (another server, or another account's
+            // cursor): pull everything again, once. Pending edits are kept by `reconcile`.
+            Err(TransportError::Http {
+                body:
+                    Some(ErrorBody {
+                        error: ErrorCode::InvalidCursor,
+                        ..
+                    }),
+                ..
+            }) if !cursor_reset && plan.request.cursor.is_some() => {
+                cursor_reset = true;
+                store.set_meta(META_CURSOR, "").await?;
+                continue;
+            }
+            r => r?,
+        };
+        let fold = run.fold(&plan, &response, sent_at, now());
+        store
+            .set_meta(META_CLOCK_OFFSET, &fold.offset_ms.to_string())
+            .await?;
+        if let Some(h) = &fold.observed {
+            store
+                .update_meta(META_DEVICE_CLOCK, &mut |v| {
+                    let mut clock: DeviceClock = v.and_then(|v| v.parse().ok()).unwrap_or_default();
+                    clock.observe(h);
+                    Some(clock.to_string())
+                })
+                .await?;
+        }
+        store.commit_sync(&plan.request.changes, &response).await?;
+        if !fold.more {
+            return Ok(run.into_report());
         }
     }
     Err(SyncError::TooManyRounds(MAX_ROUNDS))
@@ -164,6 +437,169 @@ pub async fn sync<S: LocalStore, T: Transport>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::local::SyncState;
+    use sync_core::protocol::{ChangeResult, SyncResponse};
+    use sync_core::{NoteState, Strategy};
+
+    fn hlc(w: u64, node: &str) -> Hlc {
+        Hlc {
+            wall_ms: w,
+            counter: 0,
+            node: node.into(),
+        }
+    }
+
+    fn pending(id: &str, content: &str, at: u64) -> LocalNote {
+        LocalNote {
+            id: id.into(),
+            title: format!("note {id}"),
+            content: content.into(),
+            deleted: false,
+            hlc: hlc(at, "me"),
+            base_version: None,
+            pending: Some(format!("c-{id}").as_str().into()),
+            sync: SyncState::Pending,
+            base: None,
+            strategy: Strategy::Default,
+            strategy_changed: false,
+            conflict: None,
+            resolving: false,
+        }
+    }
+
+    fn state(id: &str, at: u64, version: u64) -> NoteState {
+        NoteState {
+            id: id.into(),
+            title: String::new(),
+            content: String::new(),
+            deleted: false,
+            hlc: hlc(at, "them"),
+            version,
+            strategy: Strategy::Default,
+            conflict: None,
+        }
+    }
+
+    fn answer(results: Vec<ChangeResult>, changes: Vec<NoteState>, more: bool) -> SyncResponse {
+        SyncResponse {
+            protocol: PROTOCOL_VERSION,
+            results,
+            changes,
+            cursor: Cursor("v1.9".into()),
+            has_more: more,
+            server_time_ms: 10_000,
+        }
+    }
+
+    #[test]
+    fn a_plan_sends_the_oldest_first_within_the_limits() {
+        let limits = Limits {
+            max_changes: 2,
+            budget_bytes: 10_000,
+        };
+        let mut run = Run::new(limits);
+        let notes = [
+            pending("b", "", 30),
+            pending("a", "", 10),
+            pending("c", "", 20),
+        ];
+        let plan = run.plan(&notes, Some(Cursor("v1.3".into())));
+        let ids: Vec<&str> = plan
+            .request
+            .changes
+            .iter()
+            .map(|c| c.note_id.as_str())
+            .collect();
+        assert_eq!(ids, ["a", "c"]);
+        assert!(plan.more_to_push);
+        assert_eq!(plan.request.cursor, Some(Cursor("v1.3".into())));
+        assert!(plan.refused.is_empty());
+
+        // A failed note is not pushed again as it is.
+        let mut failed = pending("d", "", 5);
+        failed.sync = SyncState::Failed {
+            code: "too_large".into(),
+            message: "m".into(),
+        };
+        let plan = Run::new(limits).plan(&[failed], None);
+        assert!(plan.request.changes.is_empty() && !plan.more_to_push);
+    }
+
+    #[test]
+    fn an_oversize_note_is_refused_on_the_device_and_does_not_block_the_others() {
+        let big = "x".repeat(sync_core::limits::MAX_CONTENT_BYTES + 1);
+        let notes = [
+            pending("a", "small", 10),
+            pending("big", &big, 5),
+            pending("c", "", 20),
+        ];
+        let mut run = Run::default();
+        let plan = run.plan(&notes, None);
+        let ids: Vec<&str> = plan
+            .request
+            .changes
+            .iter()
+            .map(|c| c.note_id.as_str())
+            .collect();
+        assert_eq!(ids, ["a", "c"]);
+        assert_eq!(plan.refused.len(), 1);
+        let r = &plan.refused[0];
+        assert_eq!((r.note_id.as_str(), r.code), ("big", RejectCode::TooLarge));
+        assert!(r.message.contains("bytes"), "{}", r.message);
+
+        // Marked failed only while it is still the refused change.
+        let mut note = notes[1].clone();
+        assert!(mark_refused(&mut note, r));
+        assert!(matches!(&note.sync, SyncState::Failed { code, .. } if code == "too_large"));
+        let mut edited = notes[1].clone();
+        edited.pending = Some("newer".into());
+        assert!(!mark_refused(&mut edited, r));
+
+        // Over the request budget as JSON, though within the text limits: refused too.
+        let tight = Limits {
+            max_changes: 10,
+            budget_bytes: 100,
+        };
+        let plan = Run::new(tight).plan(&[pending("a", &"y".repeat(200), 1)], None);
+        assert_eq!(plan.refused.len(), 1);
+        assert!(plan.request.changes.is_empty());
+    }
+
+    #[test]
+    fn a_fold_observes_every_remote_clock_and_estimates_the_offset_at_the_midpoint() {
+        let mut run = Run::default();
+        let notes = [pending("a", "", 10)];
+        let plan = run.plan(&notes, None);
+        let mut superseding = state("a", 900, 4);
+        superseding.conflict = Some(sync_core::Conflict {
+            versions: vec![sync_core::Version {
+                title: String::new(),
+                content: String::new(),
+                deleted: false,
+                hlc: hlc(950, "third"),
+            }],
+            proposal: None,
+        });
+        let resp = answer(
+            vec![ChangeResult {
+                change_id: "c-a".into(),
+                note_id: "a".into(),
+                outcome: ChangeOutcome::Superseded {
+                    current: superseding,
+                },
+            }],
+            vec![state("x", 500, 3)],
+            true,
+        );
+        // Sent at 1000, answered at 1400: the server's 10,000 is at the device's 1200.
+        let fold = run.fold(&plan, &resp, 1_000, 1_400);
+        assert_eq!(fold.offset_ms, 8_800);
+        assert_eq!(fold.observed, Some(hlc(950, "third")));
+        assert!(fold.more);
+        let r = run.report();
+        assert_eq!((r.rounds, r.pushed, r.pulled, r.superseded), (1, 1, 1, 1));
+        assert_eq!(r.changed, vec![NoteId::from("a"), NoteId::from("x")]);
+    }
 
     #[test]
     fn backoff_grows_exponentially_with_jitter_and_is_capped() {

@@ -147,6 +147,20 @@ impl IdbStore {
         }
     }
 
+    /// Removes these notes' records (notes that moved to another database: the notes
+    /// written before any sign-in, when they join an account), in one transaction.
+    pub async fn remove(&self, ids: &[NoteId]) -> Result<(), StoreError> {
+        let tx = self.tx(&[NOTES], TransactionMode::ReadWrite)?;
+        let store = tx.store(NOTES).map_err(unavailable)?;
+        for id in ids {
+            store
+                .delete(JsValue::from_str(id.as_str()))
+                .await
+                .map_err(unavailable)?;
+        }
+        committed(tx).await
+    }
+
     /// Deletes the database `name` (tests).
     pub async fn delete(name: &str) -> Result<(), StoreError> {
         Rexie::delete(name).await.map_err(unavailable)
@@ -198,6 +212,54 @@ impl LocalStore for IdbStore {
             .map_err(unavailable)?;
         committed(tx).await?;
         Ok(())
+    }
+
+    async fn update_note(
+        &self,
+        id: &NoteId,
+        f: &mut dyn FnMut(&mut LocalNote) -> bool,
+    ) -> Result<Option<LocalNote>, StoreError> {
+        let tx = self.tx(&[NOTES], TransactionMode::ReadWrite)?;
+        let store = tx.store(NOTES).map_err(unavailable)?;
+        let Some(raw) = store
+            .get(JsValue::from_str(id.as_str()))
+            .await
+            .map_err(unavailable)?
+        else {
+            return tx.done().await.map(|_| None).map_err(unavailable);
+        };
+        let mut note: LocalNote = from_js(raw)?;
+        if f(&mut note) {
+            store.put(&to_js(&note)?, None).await.map_err(unavailable)?;
+            committed(tx).await?;
+        } else {
+            tx.done().await.map_err(unavailable)?;
+        }
+        Ok(Some(note))
+    }
+
+    async fn update_meta(
+        &self,
+        key: &str,
+        f: &mut dyn FnMut(Option<&str>) -> Option<String>,
+    ) -> Result<(), StoreError> {
+        let tx = self.tx(&[META], TransactionMode::ReadWrite)?;
+        let store = tx.store(META).map_err(unavailable)?;
+        let current = store
+            .get(JsValue::from_str(key))
+            .await
+            .map_err(unavailable)?
+            .and_then(|v| v.as_string());
+        match f(current.as_deref()) {
+            Some(v) => {
+                store
+                    .put(&JsValue::from_str(&v), Some(&JsValue::from_str(key)))
+                    .await
+                    .map_err(unavailable)?;
+                committed(tx).await
+            }
+            None => tx.done().await.map(drop).map_err(unavailable),
+        }
     }
 
     async fn cursor(&self) -> Result<Option<Cursor>, StoreError> {

@@ -9,19 +9,28 @@
 //!   into local state ([`local::reconcile`]).
 //! - [`memory`]: an in-memory [`local::LocalStore`] for native tests.
 //! - `idb` (wasm32 only): the IndexedDB store, through `rexie`.
-//! - [`engine`]: the sync engine, written once against [`local::LocalStore`] and
-//!   [`engine::Transport`].
+//! - [`editor`]: the open editor against the store: merging what arrives into unsaved
+//!   typing (pure).
+//! - [`engine`]: the sync engine: a pure step ([`engine::Run`]: plan a request, fold its
+//!   answer) and the loop around it ([`engine::sync`]), written once against
+//!   [`local::LocalStore`] and [`engine::Transport`].
+//! - [`runner`]: when to sync (triggers, backoff, one syncer per browser, 401) and the
+//!   [`runner::SyncStatus`] the UI shows; the page and the service worker both use it.
+//! - [`clock`]: the device's hybrid logical clock, persisted in the store.
 //! - `http` (wasm32 only): the browser transport, through `gloo-net`.
 //! - [`conformance`]: the behaviour every store must have, run against each backend.
 //! - `tabs` (wasm32 only): one syncer at a time across tabs and workers (Web Locks) and
 //!   change notices between them (BroadcastChannel).
 //! - [`platform`]: wall clock and random ids, from the browser or from `std`.
 
+pub mod clock;
 pub mod conformance;
+pub mod editor;
 pub mod engine;
 pub mod local;
 pub mod memory;
 pub mod platform;
+pub mod runner;
 
 #[cfg(target_arch = "wasm32")]
 pub mod http;

@@ -5,9 +5,12 @@
 //! answered for that exact change.
 
 use serde::{Deserialize, Serialize};
-use sync_core::limits::MAX_CLOCK_AHEAD_MS;
+use std::rc::Rc;
+
 use sync_core::protocol::{Change, ChangeOutcome, ChangeResult, Cursor, SyncResponse};
-use sync_core::{ChangeId, Conflict, Hlc, HlcClock, NoteId, NoteState, Strategy, Text};
+use sync_core::{ChangeId, Conflict, Hlc, NoteId, NoteState, Strategy, Text};
+
+use crate::clock::{CARRY_AHEAD_MS, DeviceClock, META_DEVICE_CLOCK};
 
 use crate::platform;
 
@@ -65,6 +68,31 @@ pub enum SyncState {
         /// What to do about it.
         message: String,
     },
+}
+
+/// What the user sees about a note's sync, in one value (see [`LocalNote::status`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum NoteStatus {
+    /// The server has exactly this version.
+    Synced,
+    /// A local edit waits to be pushed.
+    Pending,
+    /// The last edit was refused (by the server or by the device's limits); it stays here.
+    Failed,
+    /// Concurrent versions wait for the user to choose.
+    Conflict,
+}
+
+impl NoteStatus {
+    /// The label used in the page's markup (`data-sync`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Synced => "synced",
+            Self::Pending => "pending",
+            Self::Failed => "failed",
+            Self::Conflict => "conflict",
+        }
+    }
 }
 
 /// The stored shape of a [`SyncState`].
@@ -137,15 +165,20 @@ impl LocalNote {
         }
     }
 
-    /// The state shown on the note: `conflict` while concurrent versions wait for the user,
-    /// else `synced`, `pending` or `failed`.
-    pub fn state_label(&self) -> &'static str {
+    /// The state shown on the note: [`NoteStatus::Conflict`] while concurrent versions wait
+    /// for the user, else synced, pending or failed.
+    pub fn status(&self) -> NoteStatus {
         match (&self.conflict, &self.sync) {
-            (Some(_), _) => "conflict",
-            (None, SyncState::Synced) => "synced",
-            (None, SyncState::Pending) => "pending",
-            (None, SyncState::Failed { .. }) => "failed",
+            (Some(_), _) => NoteStatus::Conflict,
+            (None, SyncState::Synced) => NoteStatus::Synced,
+            (None, SyncState::Pending) => NoteStatus::Pending,
+            (None, SyncState::Failed { .. }) => NoteStatus::Failed,
         }
+    }
+
+    /// [`LocalNote::status`] as its label: `synced`, `pending`, `failed` or `conflict`.
+    pub fn state_label(&self) -> &'static str {
+        self.status().as_str()
     }
 
     /// The change to push for this note's pending edit, if there is one to push.
@@ -191,6 +224,50 @@ pub trait LocalStore {
     async fn put(&self, note: &LocalNote) -> Result<(), StoreError>;
     /// Every note, tombstones included, in no particular order.
     async fn list(&self) -> Result<Vec<LocalNote>, StoreError>;
+    /// The outbox: every note with an edit the server has not accepted yet (`pending` set,
+    /// failed ones included), in no particular order. The sync engine reads only this, so a
+    /// backend with an index on `pending` makes a sync cost what changed; this default
+    /// filters [`LocalStore::list`].
+    async fn pending(&self) -> Result<Vec<LocalNote>, StoreError> {
+        let mut all = self.list().await?;
+        all.retain(|n| n.pending.is_some());
+        Ok(all)
+    }
+    /// How many notes [`LocalStore::pending`] holds (a backend may count without reading).
+    async fn pending_count(&self) -> Result<usize, StoreError> {
+        Ok(self.pending().await?.len())
+    }
+    /// Reads, changes and writes one note atomically (no other write to it in between):
+    /// `f` returns false to leave it as it is. Returns the note as stored afterwards.
+    /// This default is atomic only on a backend whose `get` and `put` do not interleave
+    /// with other writers (memory); IndexedDB runs it in one transaction.
+    async fn update_note(
+        &self,
+        id: &NoteId,
+        f: &mut dyn FnMut(&mut LocalNote) -> bool,
+    ) -> Result<Option<LocalNote>, StoreError> {
+        let Some(mut note) = self.get(id).await? else {
+            return Ok(None);
+        };
+        if f(&mut note) {
+            self.put(&note).await?;
+        }
+        Ok(Some(note))
+    }
+    /// Reads, changes and writes one metadata value atomically (the device clock is
+    /// changed by the page and the service worker): `f` gets the current value and returns
+    /// the new one, or `None` to leave it.
+    async fn update_meta(
+        &self,
+        key: &str,
+        f: &mut dyn FnMut(Option<&str>) -> Option<String>,
+    ) -> Result<(), StoreError> {
+        let current = self.get_meta(key).await?;
+        if let Some(v) = f(current.as_deref()) {
+            self.set_meta(key, &v).await?;
+        }
+        Ok(())
+    }
     /// A metadata value (device id, clock offset).
     async fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError>;
     /// Writes a metadata value.
@@ -202,6 +279,55 @@ pub trait LocalStore {
     /// transaction, or none of them is.
     async fn commit_sync(&self, sent: &[Change], response: &SyncResponse)
     -> Result<(), StoreError>;
+}
+
+/// A shared store is a store (the page's notes and its sync runner share one connection).
+impl<S: LocalStore> LocalStore for Rc<S> {
+    async fn get(&self, id: &NoteId) -> Result<Option<LocalNote>, StoreError> {
+        (**self).get(id).await
+    }
+    async fn put(&self, note: &LocalNote) -> Result<(), StoreError> {
+        (**self).put(note).await
+    }
+    async fn list(&self) -> Result<Vec<LocalNote>, StoreError> {
+        (**self).list().await
+    }
+    async fn pending(&self) -> Result<Vec<LocalNote>, StoreError> {
+        (**self).pending().await
+    }
+    async fn pending_count(&self) -> Result<usize, StoreError> {
+        (**self).pending_count().await
+    }
+    async fn update_note(
+        &self,
+        id: &NoteId,
+        f: &mut dyn FnMut(&mut LocalNote) -> bool,
+    ) -> Result<Option<LocalNote>, StoreError> {
+        (**self).update_note(id, f).await
+    }
+    async fn update_meta(
+        &self,
+        key: &str,
+        f: &mut dyn FnMut(Option<&str>) -> Option<String>,
+    ) -> Result<(), StoreError> {
+        (**self).update_meta(key, f).await
+    }
+    async fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        (**self).get_meta(key).await
+    }
+    async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        (**self).set_meta(key, value).await
+    }
+    async fn cursor(&self) -> Result<Option<Cursor>, StoreError> {
+        (**self).cursor().await
+    }
+    async fn commit_sync(
+        &self,
+        sent: &[Change],
+        response: &SyncResponse,
+    ) -> Result<(), StoreError> {
+        (**self).commit_sync(sent, response).await
+    }
 }
 
 /// The version of the shape of stored records. Each bump comes with a step in
@@ -341,11 +467,18 @@ pub fn reconcile(
 pub struct Notes<S> {
     pub(crate) store: S,
     node: String,
+    now: Rc<dyn Fn() -> u64>,
 }
 
 impl<S: LocalStore> Notes<S> {
     /// Opens the notes of `store`, giving the device a node id on first use.
     pub async fn open(store: S) -> Result<Self, StoreError> {
+        Self::open_with_clock(store, Rc::new(platform::now_ms)).await
+    }
+
+    /// Opens the notes of `store` with `now` as the device's wall clock (ms since the
+    /// epoch); tests inject a skewed or simulated one.
+    pub async fn open_with_clock(store: S, now: Rc<dyn Fn() -> u64>) -> Result<Self, StoreError> {
         let node = match store.get_meta(META_NODE_ID).await? {
             Some(n) => n,
             None => {
@@ -354,7 +487,7 @@ impl<S: LocalStore> Notes<S> {
                 n
             }
         };
-        Ok(Self { store, node })
+        Ok(Self { store, node, now })
     }
 
     /// The underlying store.
@@ -446,6 +579,36 @@ impl<S: LocalStore> Notes<S> {
         .await
     }
 
+    /// Saves the editor's text over a stored text it overlaps (see
+    /// [`crate::editor::SavePlan::WriteWithConflict`]): the note takes the editor's text and
+    /// the stored text stays beside it as a conflict version, shown at once for the user to
+    /// choose (as a conflict from the server is). Nothing is dropped.
+    pub async fn keep_both(
+        &self,
+        id: &NoteId,
+        title: &str,
+        content: &str,
+    ) -> Result<Option<LocalNote>, StoreError> {
+        self.change(id, |n| {
+            let theirs = sync_core::Version {
+                title: n.title.clone(),
+                content: n.content.clone(),
+                deleted: false,
+                hlc: n.hlc.clone(),
+            };
+            let conflict = n.conflict.get_or_insert_with(|| Conflict {
+                versions: Vec::new(),
+                proposal: None,
+            });
+            conflict.versions.push(theirs);
+            conflict.proposal = None;
+            n.deleted = false;
+            n.title = title.to_owned();
+            n.content = content.to_owned();
+        })
+        .await
+    }
+
     /// Sets how the note's concurrent edits are resolved (synced like an edit).
     pub async fn set_strategy(
         &self,
@@ -471,13 +634,7 @@ impl<S: LocalStore> Notes<S> {
 
     /// How many notes (tombstones included) have an edit the server has not accepted yet.
     pub async fn unsynced_count(&self) -> Result<usize, StoreError> {
-        Ok(self
-            .store
-            .list()
-            .await?
-            .iter()
-            .filter(|n| n.pending.is_some())
-            .count())
+        self.store.pending_count().await
     }
 
     async fn change(
@@ -499,8 +656,9 @@ impl<S: LocalStore> Notes<S> {
         Ok(Some(note))
     }
 
-    /// A timestamp after `after` (the state being edited), from the device clock corrected
-    /// by the last known server clock offset.
+    /// A timestamp from the device clock ([`DeviceClock`]), after everything the device
+    /// has seen and after `after` (the state being edited), with the device's wall clock
+    /// corrected by the last known server clock offset.
     async fn stamp(&self, after: Option<&Hlc>, from_server: bool) -> Result<Hlc, StoreError> {
         let offset: i64 = self
             .store
@@ -508,19 +666,23 @@ impl<S: LocalStore> Notes<S> {
             .await?
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
-        let now = platform::now_ms().saturating_add_signed(offset);
-        let mut clock = HlcClock::new(self.node.clone());
-        // A timestamp further ahead than the server accepts (made while this device's clock
-        // was wrong, and refused with `clock_ahead`) is not carried forward: otherwise every
-        // later edit of the note would inherit it and be refused too.
-        // A device whose clock is behind still orders its edits after the server states it
-        // has seen.
-        if let Some(h) =
-            after.filter(|h| from_server || h.wall_ms <= now.saturating_add(MAX_CLOCK_AHEAD_MS))
-        {
-            clock.observe(h, now);
-        }
-        Ok(clock.tick(now))
+        let now = (self.now)().saturating_add_signed(offset);
+        // A state from the server was accepted by it: always order after it. A local state
+        // not accepted yet may carry a stamp made while this device's clock was wrong
+        // (refused with `clock_ahead`): it is not carried forward, or every later edit of
+        // the note would inherit it and be refused too.
+        let after =
+            after.filter(|h| from_server || h.wall_ms <= now.saturating_add(CARRY_AHEAD_MS));
+        let mut stamped = None;
+        let node = self.node.as_str();
+        self.store
+            .update_meta(META_DEVICE_CLOCK, &mut |v| {
+                let mut clock: DeviceClock = v.and_then(|v| v.parse().ok()).unwrap_or_default();
+                stamped = Some(clock.tick(node, now, after));
+                Some(clock.to_string())
+            })
+            .await?;
+        Ok(stamped.expect("the clock ticked"))
     }
 }
 

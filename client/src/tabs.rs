@@ -23,6 +23,23 @@ pub const CHANNEL: &str = "tern";
 /// Runs `f` while holding the sync lock, or returns `None` without running it if another
 /// tab holds the lock. Where Web Locks are missing, runs `f` unguarded.
 pub async fn with_sync_lock<T, F: Future<Output = T>>(f: F) -> Option<T> {
+    with_lock(SYNC_LOCK, f).await
+}
+
+/// The names of the sync lock and the change channel of the local database `db`: the
+/// historical `tern-sync` and `tern` for the database `tern`, suffixed for any other (one
+/// database per account: syncing one never waits for another's).
+pub fn names_for(db: &str) -> (String, String) {
+    if db == "tern" {
+        (SYNC_LOCK.to_owned(), CHANNEL.to_owned())
+    } else {
+        (format!("{SYNC_LOCK}:{db}"), format!("{CHANNEL}:{db}"))
+    }
+}
+
+/// Runs `f` while holding the Web Lock `name`, or returns `None` without running it if
+/// another context holds it. Where Web Locks are missing, runs `f` unguarded.
+pub async fn with_lock<T, F: Future<Output = T>>(name: &str, f: F) -> Option<T> {
     let locks = Reflect::get(&js_sys::global(), &"navigator".into())
         .and_then(|n| Reflect::get(&n, &"locks".into()))
         .ok()
@@ -65,7 +82,7 @@ pub async fn with_sync_lock<T, F: Future<Output = T>>(f: F) -> Option<T> {
     if request
         .call3(
             &locks,
-            &SYNC_LOCK.into(),
+            &name.into(),
             &options,
             callback.as_ref().unchecked_ref(),
         )
@@ -88,7 +105,12 @@ pub async fn with_sync_lock<T, F: Future<Output = T>>(f: F) -> Option<T> {
 
 /// Tells the other tabs that the local store changed.
 pub fn announce_change() {
-    if let Ok(ch) = web_sys::BroadcastChannel::new(CHANNEL) {
+    announce(CHANNEL);
+}
+
+/// Posts "changed" on the channel `name`.
+pub fn announce(name: &str) {
+    if let Ok(ch) = web_sys::BroadcastChannel::new(name) {
         let _ = ch.post_message(&JsValue::from_str("changed"));
         ch.close();
     }
@@ -96,11 +118,27 @@ pub fn announce_change() {
 
 /// Calls `f` whenever another tab announces a change. Lives as long as the page.
 pub fn on_change(f: impl Fn() + 'static) {
-    let Ok(ch) = web_sys::BroadcastChannel::new(CHANNEL) else {
-        return;
-    };
+    std::mem::forget(listen(CHANNEL, f));
+}
+
+/// A listener on a change channel; dropping it stops listening.
+pub struct Listener {
+    channel: web_sys::BroadcastChannel,
+    _cb: Closure<dyn Fn(web_sys::MessageEvent)>,
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.channel.set_onmessage(None);
+        self.channel.close();
+    }
+}
+
+/// Calls `f` whenever another context posts on the channel `name`, until the returned
+/// listener is dropped.
+pub fn listen(name: &str, f: impl Fn() + 'static) -> Option<Listener> {
+    let channel = web_sys::BroadcastChannel::new(name).ok()?;
     let cb = Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |_| f());
-    ch.set_onmessage(Some(cb.as_ref().unchecked_ref()));
-    cb.forget();
-    std::mem::forget(ch);
+    channel.set_onmessage(Some(cb.as_ref().unchecked_ref()));
+    Some(Listener { channel, _cb: cb })
 }

@@ -132,12 +132,16 @@ export async function openApp(page, base) {
   await page.waitForSelector('main[data-ready="true"]', { timeout: 30_000 });
 }
 
-/** Every record of the `notes` object store of the page's IndexedDB database `tern`. */
+/**
+ * Every record of the `notes` object store of the IndexedDB database the page shows: the
+ * signed-in account's `tern-<id>`, or `tern` (notes written before any sign-in).
+ */
 export function readIndexedDbNotes(page) {
   return page.evaluate(
     () =>
       new Promise((ok, fail) => {
-        const open = indexedDB.open('tern');
+        const name = document.querySelector('main').dataset.store || 'tern';
+        const open = indexedDB.open(name);
         open.onerror = () => fail(open.error);
         open.onsuccess = () => {
           const tx = open.result.transaction('notes', 'readonly');
@@ -155,4 +159,32 @@ export async function signIn(page, username, button) {
   await page.fill('#password', 'correct horse battery');
   await page.getByRole('button', { name: button }).click();
   await page.waitForSelector('[data-testid=user]', { timeout: 15_000 });
+}
+
+/** Clicks "Sync now" and waits until that run has finished (the status counts runs). */
+export async function syncNow(page) {
+  const runs = Number(await page.getByTestId('status').getAttribute('data-runs'));
+  await page.getByRole('button', { name: 'Sync now' }).click();
+  await page.waitForFunction(
+    (n) => Number(document.querySelector('[data-testid=status]').dataset.runs) > n,
+    runs,
+    { timeout: 15_000 },
+  );
+}
+
+/**
+ * Syncs (with "Sync now") until `check()` holds: a run may have been under way already when
+ * the button was clicked, which started before the change it should bring.
+ */
+export async function syncUntil(page, check, what) {
+  for (let i = 0; i < 10; i++) {
+    await syncNow(page);
+    if (await check()) return;
+  }
+  throw new Error(`never after 10 syncs: ${what}`);
+}
+
+/** The session cookie of a browser profile. */
+export async function sessionCookie(context) {
+  return (await context.cookies()).find((c) => c.name === 'tern_session');
 }

@@ -236,8 +236,17 @@ async fn sync(
     let after = decode_cursor(req.cursor.as_ref())?;
     let limit = req.limit.unwrap_or(MAX_PULL_LIMIT).clamp(1, MAX_PULL_LIMIT);
     let user = session.user_id.as_str();
+    // A cursor above the user's head was issued to someone else (another account signed in
+    // on the same device) or by another server: refused before anything is written. Without
+    // changes to push, the pull's own read of the head decides, at no extra cost.
+    if after > 0 && !req.changes.is_empty() && after > state.store.head(user).await? {
+        return Err(ApiError::CursorAhead);
+    }
     let results = state.store.push(user, &req.changes, now_ms()).await?;
     let page = state.store.pull(user, after, limit).await?;
+    if after > page.head {
+        return Err(ApiError::CursorAhead);
+    }
     Ok(Json(SyncResponse {
         protocol: PROTOCOL_VERSION,
         results,
@@ -291,6 +300,7 @@ fn signed_in(state: &AppState, parts: &Parts, status: StatusCode, s: Session) ->
     );
     let body = SignedIn {
         user: s.name,
+        id: Some(s.user_id),
         token: (!from_browser(parts)).then_some(s.token),
     };
     (status, [(header::SET_COOKIE, cookie)], Json(body)).into_response()
@@ -356,7 +366,7 @@ async fn sign_out(
 }
 
 async fn me(AuthUser(s): AuthUser) -> Json<serde_json::Value> {
-    Json(json!({"user": s.name}))
+    Json(json!({"user": s.name, "id": s.user_id}))
 }
 
 async fn openapi() -> Response {

@@ -33,6 +33,9 @@ pub enum ApiError {
     /// A cursor this server did not issue.
     #[error("invalid cursor")]
     InvalidCursor,
+    /// A cursor above the user's head: issued to another account, or by another server.
+    #[error("cursor ahead of the user's changes")]
+    CursorAhead,
     /// The database cannot be reached.
     #[error("unavailable: {0}")]
     Unavailable(String),
@@ -101,6 +104,12 @@ impl ApiError {
                 StatusCode::BAD_REQUEST,
                 ErrorCode::InvalidCursor,
                 "the cursor was not issued by this server; send no cursor to sync from the start"
+                    .into(),
+            ),
+            Self::CursorAhead => (
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidCursor,
+                "the cursor was not issued to this account; send no cursor to sync from the start"
                     .into(),
             ),
             Self::Unavailable(_) => (

@@ -113,6 +113,9 @@ pub struct Page {
     pub last: u64,
     /// True when more notes follow.
     pub has_more: bool,
+    /// The user's head version when the page was read (a cursor above it was never issued
+    /// to this user).
+    pub head: u64,
 }
 
 /// What the sync API needs from storage.
@@ -127,6 +130,8 @@ pub trait SyncStore {
     ) -> Result<Vec<ChangeResult>, StoreError>;
     /// The notes of `user` changed after version `after`, at most `limit` of them.
     async fn pull(&self, user: &UserId, after: u64, limit: u32) -> Result<Page, StoreError>;
+    /// The user's head version: the last version handed out to one of their notes.
+    async fn head(&self, user: &UserId) -> Result<u64, StoreError>;
     /// The newest revisions of note `id` of `user`, newest first.
     async fn history(&self, user: &UserId, id: &NoteId) -> Result<Vec<Revision>, StoreError>;
     /// Succeeds when the database answers.
@@ -390,6 +395,7 @@ impl MongoStore {
                         notes,
                         last,
                         has_more: true,
+                        head,
                     });
                 }
                 bytes += size;
@@ -402,6 +408,7 @@ impl MongoStore {
             notes,
             last: lo.max(after),
             has_more: lo < head,
+            head,
         })
     }
 }
@@ -795,6 +802,15 @@ impl SyncStore for MongoStore {
                 other => return other.map_err(StoreError::from),
             }
         }
+    }
+
+    async fn head(&self, user: &UserId) -> Result<u64, StoreError> {
+        Ok(self
+            .counters()
+            .find_one(doc! {"_id": user})
+            .await?
+            .and_then(|d| d.get_i64("seq").ok())
+            .unwrap_or(0) as u64)
     }
 
     async fn history(&self, user: &UserId, id: &NoteId) -> Result<Vec<Revision>, StoreError> {

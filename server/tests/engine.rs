@@ -168,3 +168,49 @@ async fn many_large_notes_are_pushed_in_requests_under_the_size_limit() {
     assert_eq!(report.pushed, 40);
     assert_eq!(laptop.unsynced_count().await.unwrap(), 0);
 }
+
+#[tokio::test]
+async fn an_oversize_note_fails_on_the_device_and_never_blocks_the_others() {
+    let app = spawn_app().await;
+    let (laptop, phone) = (device().await, device().await);
+    let first = laptop.create("Before", "normal").await.unwrap();
+    // More than a whole request may carry: sent, it would be refused with 413 as a whole.
+    let huge = "x".repeat(sync_core::limits::MAX_REQUEST_BYTES + 1);
+    let big = laptop.create("Huge", &huge).await.unwrap();
+    let after = laptop.create("After", "normal too").await.unwrap();
+
+    let report = engine::sync(laptop.store(), &Http(&app)).await.unwrap();
+    assert_eq!((report.pushed, report.refused), (2, 1), "{report:?}");
+    let kept = laptop.store().get(&big.id).await.unwrap().unwrap();
+    assert_eq!(kept.content, huge, "the oversize note stays on the device");
+    match &kept.sync {
+        SyncState::Failed { code, message } => {
+            assert_eq!(code, "too_large");
+            assert!(message.contains("bytes"), "{message}");
+        }
+        s => panic!("not failed: {s:?}"),
+    }
+    // The next sync succeeds and sends nothing of it; the others reached the server.
+    let again = engine::sync(laptop.store(), &Http(&app)).await.unwrap();
+    assert_eq!((again.pushed, again.refused), (0, 0));
+    engine::sync(phone.store(), &Http(&app)).await.unwrap();
+    let mut titles: Vec<String> = phone
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.title)
+        .collect();
+    titles.sort();
+    assert_eq!(titles, ["After", "Before"]);
+    for n in [&first, &after] {
+        let n = laptop.store().get(&n.id).await.unwrap().unwrap();
+        assert_eq!(n.sync, SyncState::Synced);
+    }
+
+    // Shortened, it syncs.
+    laptop.edit(&big.id, "Huge", "shortened").await.unwrap();
+    let fixed = engine::sync(laptop.store(), &Http(&app)).await.unwrap();
+    assert_eq!(fixed.pushed, 1);
+    assert_eq!(laptop.unsynced_count().await.unwrap(), 0);
+}

@@ -327,3 +327,35 @@ async fn malformed_requests_get_a_json_error_and_write_nothing() {
         "no rejected request wrote anything"
     );
 }
+
+#[tokio::test]
+async fn a_cursor_above_the_users_head_is_refused_and_writes_nothing() {
+    let app = spawn_app().await;
+    // Account A's device has synced three notes: its cursor is above B's head.
+    let a = app.as_user("cursor-a").await;
+    let changes = vec![
+        change("a1", "d", now(), "A1"),
+        change("a2", "d", now(), "A2"),
+        change("a3", "d", now(), "A3"),
+    ];
+    let cursor = a.sync(&request(None, changes)).await.cursor;
+    let b = app.as_user("cursor-b").await;
+    b.sync(&request(None, vec![change("b1", "d", now(), "B1")]))
+        .await;
+    let expected = json!({"error": "invalid_cursor", "message": "the cursor was not issued to this account; send no cursor to sync from the start"});
+    // B signs in on A's device: a pull with A's cursor, then a push with it.
+    for changes in [vec![], vec![change("b2", "d", now(), "B2")]] {
+        let body = serde_json::to_vec(&request(Some(cursor.clone()), changes)).unwrap();
+        assert_eq!(b.post_raw(body).await, (400, expected.clone()));
+    }
+    let titles: Vec<String> = b.pull_all().await.into_iter().map(|n| n.title).collect();
+    assert_eq!(titles, ["B1"], "the refused push wrote nothing");
+    // The cursor at the head itself is fine.
+    let head = b.sync(&request(None, vec![])).await.cursor;
+    assert!(
+        b.sync(&request(Some(head), vec![]))
+            .await
+            .changes
+            .is_empty()
+    );
+}

@@ -311,6 +311,11 @@ impl std::fmt::Debug for Credentials {
 pub struct SignedIn {
     /// The account's username.
     pub user: String,
+    /// The account's id: stable for the account's life, unlike a name could be. Browsers
+    /// keep each account's notes in a database of its own, named by it. (Optional: older
+    /// servers did not send it.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     /// The session's bearer token (sign-up and sign-in only; browsers use the cookie).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,

@@ -1,0 +1,80 @@
+//! The open note's history (from the server), each earlier version with "Restore".
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use sync_core::Text;
+use sync_core::protocol::RevisionReason;
+
+use crate::browser::{self, RevisionView};
+use crate::editor::SaveLabel;
+use crate::state::AppState;
+
+/// Why a version is in the history, as the list says it.
+fn why(reason: RevisionReason) -> &'static str {
+    match reason {
+        RevisionReason::Deleted => "before it was deleted",
+        RevisionReason::Conflict => "from a conflict",
+        RevisionReason::Merged => "before a merge",
+        RevisionReason::Edited => "earlier version",
+    }
+}
+
+/// Makes `text` the open note's text again.
+fn restore(app: AppState, text: Text) {
+    let ed = app.editor;
+    let Some(id) = ed.open.get_untracked() else {
+        return;
+    };
+    spawn_local(async move {
+        match browser::restore_note(&id, &text).await {
+            Ok(()) => {
+                ed.chosen(text, SaveLabel::Restored);
+                app.history.set(None);
+                app.changed();
+            }
+            Err(e) => ed
+                .label
+                .set(SaveLabel::Failed(format!("Not restored: {e}"))),
+        }
+    });
+}
+
+fn revision(app: AppState, r: RevisionView) -> impl IntoView {
+    let text = Text {
+        title: r.text.title.clone(),
+        content: r.text.content.clone(),
+    };
+    view! {
+        <li class="revision">
+            <h3>{format!("{} · {}", r.saved, why(r.reason))}</h3>
+            <p class="version-title">{r.text.title}</p>
+            <pre>{r.text.content}</pre>
+            <button type="button" on:click=move |_| restore(app, text.clone())>"Restore"</button>
+        </li>
+    }
+}
+
+/// The history panel, while open.
+#[component]
+pub fn History() -> impl IntoView {
+    let app = AppState::get();
+    move || {
+        app.history.get().map(|h| match h {
+            Err(e) => {
+                view! { <p class="error" role="alert" data-testid="history-error">{e}</p> }
+                    .into_any()
+            }
+            Ok(list) => view! {
+                <section class="history" data-testid="history" aria-label="History">
+                    <h2>"History"</h2>
+                    {list.is_empty().then(|| view! { <p>"No earlier versions of this note yet."</p> })}
+                    <ul>{list.into_iter().map(|r| revision(app, r)).collect_view()}</ul>
+                    <button type="button" on:click=move |_| app.history.set(None)>
+                        "Close history"
+                    </button>
+                </section>
+            }
+            .into_any(),
+        })
+    }
+}

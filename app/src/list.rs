@@ -1,0 +1,132 @@
+//! The list of notes with search, "New note", "Show more", and "Undo" after a delete.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use sync_core::Text;
+
+use crate::browser::{self, NoteView};
+use crate::state::AppState;
+
+/// Notes rendered at a time in the list ("Show more" renders the next page).
+pub const LIST_PAGE: usize = 200;
+
+/// One note of the list.
+#[component]
+fn NoteItem(note: NoteView) -> impl IntoView {
+    let app = AppState::get();
+    let id = note.id.clone();
+    let selected = move || app.editor.open.get().as_deref() == Some(id.as_str());
+    let badge = if note.reason.is_empty() {
+        note.sync.as_str().to_owned()
+    } else {
+        format!("{}: {}", note.sync.as_str(), note.reason)
+    };
+    let (open_id, text) = (note.id.clone(), note.text());
+    let open = move |_| app.editor.load(app, Some(open_id.clone()), text.clone());
+    view! {
+        <li class="note" data-id=note.id.clone() data-sync=note.sync.as_str() class:selected=selected>
+            <button type="button" class="open" on:click=open>
+                <h2>{if note.title.is_empty() { "Untitled".to_owned() } else { note.title.clone() }}</h2>
+                <p>{note.content.clone()}</p>
+            </button>
+            <span class="badge" title=note.reason.clone()>{badge}</span>
+        </li>
+    }
+}
+
+/// The notes, filtered by the search box.
+#[component]
+pub fn NoteList() -> impl IntoView {
+    let app = AppState::get();
+    let (query, set_query) = signal(String::new());
+    let (limit, set_limit) = signal(LIST_PAGE);
+    let matching = Memo::new(move |_| {
+        let q = query.get().to_lowercase();
+        app.snap.with(|s| {
+            s.notes
+                .iter()
+                .filter(|n| {
+                    q.is_empty()
+                        || n.title.to_lowercase().contains(&q)
+                        || n.content.to_lowercase().contains(&q)
+                })
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+    });
+    let visible =
+        move || matching.with(|m| m.iter().take(limit.get()).cloned().collect::<Vec<_>>());
+    let total = move || matching.with(Vec::len);
+    let new_note = move |_| {
+        spawn_local(async move {
+            app.editor.close(app).await;
+            app.history.set(None);
+            focus("note-title");
+        })
+    };
+
+    view! {
+        <section class="list" aria-label="Notes">
+            <div class="row">
+                <button type="button" on:click=new_note>"New note"</button>
+                <label class="visually-hidden" for="search">"Search notes"</label>
+                <input id="search" type="search" placeholder="Search"
+                    prop:value=move || query.get()
+                    on:input=move |ev| {
+                        set_limit.set(LIST_PAGE);
+                        set_query.set(event_target_value(&ev));
+                    }/>
+            </div>
+            <ul class="notes" data-testid="notes" data-total=move || total().to_string()>
+                <For
+                    each=visible
+                    key=|n| (n.id.clone(), n.sync, n.title.clone(), n.content.clone())
+                    children=move |n| view! { <NoteItem note=n/> }
+                />
+            </ul>
+            <Show when=move || { total() > limit.get() }>
+                <p class="more">
+                    {move || format!("Showing {} of {} notes. ", limit.get(), total())}
+                    <button type="button" on:click=move |_| set_limit.update(|l| *l += LIST_PAGE)>
+                        "Show more"
+                    </button>
+                </p>
+            </Show>
+        </section>
+    }
+}
+
+/// "Note deleted. Undo", after a delete here.
+#[component]
+pub fn UndoDelete() -> impl IntoView {
+    let app = AppState::get();
+    let undo = move |_| {
+        let Some((id, text)) = app.undo.get_untracked() else {
+            return;
+        };
+        spawn_local(async move {
+            if browser::restore_note(&id, &text).await.is_ok() {
+                app.undo.set(None);
+                app.editor.load(app, Some(id), Text::clone(&text));
+                app.changed();
+            }
+        });
+    };
+    view! {
+        <Show when=move || app.undo.get().is_some()>
+            <p class="undo" role="status">
+                "Note deleted. "
+                <button type="button" on:click=undo>"Undo"</button>
+            </p>
+        </Show>
+    }
+}
+
+/// Moves keyboard focus to the element with `id` (browser only; nothing on the server).
+pub fn focus(id: &str) {
+    if let Some(el) = document().get_element_by_id(id) {
+        if let Ok(f) = leptos::wasm_bindgen::JsCast::dyn_into::<leptos::web_sys::HtmlElement>(el) {
+            let _ = f.focus();
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! The app's shared state: one [`AppState`] of signals, provided as context by [`crate::App`]
+//! and read by every component, with the few actions several components need.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use sync_core::Text;
+
+use crate::browser::{self, Account, RevisionView, Snapshot};
+use crate::editor::EditorState;
+use crate::sync::{SyncLoop, SyncStatus};
+
+/// Everything the components share. `Copy`: signals are handles.
+#[derive(Clone, Copy)]
+pub struct AppState {
+    /// The local store as last read.
+    pub snap: RwSignal<Snapshot>,
+    /// True once hydrated and the local store was read (tests wait for it).
+    pub ready: RwSignal<bool>,
+    /// The sync status line.
+    pub sync: RwSignal<SyncStatus>,
+    /// A message for the user (sync notices, account messages); empty for none.
+    pub notice: RwSignal<String>,
+    /// The account signed in on this browser (its notes are the ones shown).
+    pub user: RwSignal<Option<Account>>,
+    /// The local database shown (one per account; `tern` for nobody's notes).
+    pub store: RwSignal<String>,
+    /// The open note's editor.
+    pub editor: EditorState,
+    /// The open note's history: `None` = closed.
+    pub history: RwSignal<Option<Result<Vec<RevisionView>, String>>>,
+    /// The last deleted note, for "Undo".
+    pub undo: RwSignal<Option<(String, Text)>>,
+    /// Notes written before any sign-in wait for the user's consent to join the account.
+    pub join_offer: RwSignal<Option<usize>>,
+    /// The page's sync loop.
+    pub syncer: SyncLoop,
+    /// Counts snapshot reads, so an older read never overwrites a newer one.
+    reads: StoredValue<u64>,
+}
+
+impl AppState {
+    /// A fresh state (nothing read yet).
+    pub fn new() -> Self {
+        Self {
+            snap: RwSignal::new(Snapshot::default()),
+            ready: RwSignal::new(false),
+            sync: RwSignal::new(SyncStatus::default()),
+            notice: RwSignal::new(String::new()),
+            user: RwSignal::new(None),
+            store: RwSignal::new(browser::store_name()),
+            editor: EditorState::new(),
+            history: RwSignal::new(None),
+            undo: RwSignal::new(None),
+            join_offer: RwSignal::new(None),
+            syncer: SyncLoop::new(),
+            reads: StoredValue::new(0),
+        }
+    }
+
+    /// The app state provided by [`crate::App`].
+    pub fn get() -> Self {
+        expect_context::<Self>()
+    }
+
+    /// Re-reads the local store: the list, and the open note under the editor.
+    pub fn refresh(self) {
+        let n = self.reads.get_value() + 1;
+        self.reads.set_value(n);
+        let writes = self.editor.writes();
+        spawn_local(async move {
+            let result = browser::snapshot().await;
+            if self.reads.get_value() != n {
+                return; // a newer read is under way
+            }
+            match result {
+                Ok(s) => {
+                    self.snap.set(s);
+                    // Only a read that no save of the editor overlapped shows the store
+                    // as the editor should see it.
+                    if self.editor.writes() == writes {
+                        self.editor.fold_in(self);
+                    }
+                }
+                Err(e) => self.notice.set(format!("Local storage: {e}")),
+            }
+        });
+    }
+
+    /// After a local change that should reach the server soon: other tabs hear of it,
+    /// the page re-reads the store and a push is scheduled.
+    pub fn changed(self) {
+        browser::announce_change();
+        self.refresh();
+        self.syncer.soon();
+    }
+
+    /// Shows another account's notes (or nobody's), signed in, and syncs them. The editor
+    /// closes first, once its last keystrokes are saved to the store it was editing.
+    pub async fn show_account(self, account: Option<Account>) {
+        self.editor.close(self).await;
+        self.history.set(None);
+        self.undo.set(None);
+        browser::switch_account(account.as_ref());
+        let signed_in = account.is_some();
+        self.user.set(account);
+        self.store.set(browser::store_name());
+        self.snap.set(Snapshot::default());
+        self.refresh();
+        self.syncer.attach(self, signed_in).await;
+    }
+}
+
+impl Default for AppState {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,158 @@
+//! The page's side of syncing: the sync runner (`client::runner`: triggers, backoff, one
+//! syncer per browser, 401) syncs the shown account's database; this module starts it for
+//! that account, passes it the page's triggers, and turns its status into the typed
+//! [`SyncStatus`] the status line shows.
+
+use leptos::prelude::*;
+
+use crate::browser::{self, FailureKind, Trigger};
+use crate::state::AppState;
+
+/// Where sync stands, as the status line shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum SyncPhase {
+    /// Not syncing; the last run (if any) succeeded.
+    #[default]
+    Idle,
+    /// A run is under way.
+    Syncing,
+    /// The last run failed; the runner tries again with backoff.
+    Failed {
+        /// What went wrong.
+        message: String,
+        /// Failed runs in a row.
+        failures: u32,
+    },
+}
+
+/// The sync status line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncStatus {
+    /// `navigator.onLine`.
+    pub online: bool,
+    /// The current phase.
+    pub phase: SyncPhase,
+    /// When the last run succeeded (local time).
+    pub last_synced: Option<String>,
+    /// Runs finished since the page opened (tests wait for the next one).
+    pub runs: u64,
+}
+
+impl Default for SyncStatus {
+    fn default() -> Self {
+        Self {
+            online: true,
+            phase: SyncPhase::Idle,
+            last_synced: None,
+            runs: 0,
+        }
+    }
+}
+
+impl SyncStatus {
+    /// True while a run is under way.
+    pub fn syncing(&self) -> bool {
+        self.phase == SyncPhase::Syncing
+    }
+
+    /// The failure to show, if the last run failed.
+    pub fn error(&self) -> Option<&str> {
+        match &self.phase {
+            SyncPhase::Failed { message, .. } => Some(message),
+            _ => None,
+        }
+    }
+}
+
+/// The page's handle on the runner.
+#[derive(Clone, Copy)]
+pub struct SyncLoop {
+    /// The runner's last status, to tell what changed.
+    last: StoredValue<Option<browser::SyncStatus>>,
+}
+
+impl SyncLoop {
+    /// No runner yet.
+    pub fn new() -> Self {
+        Self {
+            last: StoredValue::new(None),
+        }
+    }
+
+    /// Starts syncing the shown account's notes (stopping the runner of the account shown
+    /// before; none for nobody's notes). `signed_in`: the session is known to be valid.
+    pub async fn attach(self, app: AppState, signed_in: bool) {
+        self.last.set_value(None);
+        let result = browser::start_sync(
+            signed_in,
+            move |s| self.status(app, s),
+            move || app.refresh(),
+        )
+        .await;
+        if let Err(e) = result {
+            app.notice.set(format!("Local storage: {e}"));
+        }
+    }
+
+    /// The session is known to be valid now.
+    pub fn signed_in(self) {
+        browser::trigger(Trigger::SignedIn);
+    }
+
+    /// "Sync now".
+    pub fn now(self) {
+        browser::trigger(Trigger::Now);
+    }
+
+    /// After a local change: pushed shortly (other tabs hear of it at once).
+    pub fn soon(self) {
+        browser::local_change();
+    }
+
+    /// The runner's status changed.
+    fn status(self, app: AppState, s: browser::SyncStatus) {
+        let before = self.last.get_value().unwrap_or_default();
+        if s.last_synced_ms != before.last_synced_ms
+            && let Some(r) = &s.last_report
+        {
+            let notice = browser::notice(r);
+            if !notice.is_empty() {
+                app.notice.set(notice);
+            }
+        }
+        let newly_signed_out = s.signed_out
+            && !before.signed_out
+            && s.last_error.as_ref().map(|e| e.kind) == Some(FailureKind::SignedOut);
+        if newly_signed_out && app.user.get_untracked().is_some() {
+            app.user.set(None);
+            app.notice
+                .set("Sign in to sync. Your notes stay on this device.".into());
+        }
+        let finished = before.running && !s.running;
+        app.sync.update(|v| {
+            v.online = s.online;
+            v.phase = match &s.last_error {
+                _ if s.running => SyncPhase::Syncing,
+                Some(e) if e.kind != FailureKind::SignedOut => SyncPhase::Failed {
+                    message: e.message.clone(),
+                    failures: s.failures,
+                },
+                _ => SyncPhase::Idle,
+            };
+            v.last_synced = s.last_synced_ms.map(browser::time_label);
+            if finished {
+                v.runs += 1;
+            }
+        });
+        if finished {
+            app.refresh();
+        }
+        self.last.set_value(Some(s));
+    }
+}
+
+impl Default for SyncLoop {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,464 @@
+//! The open editor against the local store: what to show when the note changes underneath
+//! it, and what to write when it saves. Pure (no DOM, no store), so every case is tested
+//! here; the app only carries the results to the screen and the store.
+//!
+//! The editor remembers its **base**: the text it last loaded from the store or saved to
+//! it. When the store's text differs from the base, the note changed underneath (a pull, a
+//! merged or superseded answer, another tab, a resolution, a restore). If the user typed
+//! nothing since, the editor simply shows the new text. If they did, their unsaved text is
+//! merged three ways into the new text with the server's own merge
+//! ([`sync_core::text::merge3`]: base = the editor's base, ours = the editor's text,
+//! theirs = the stored text); only a true overlap is a conflict, and then both versions are
+//! kept for the user. The caret is carried through the change, so typing goes on where it
+//! was.
+
+use similar::{Algorithm, DiffOp};
+use sync_core::Text;
+use sync_core::text::{Merge3, merge3};
+
+/// Which field of the editor holds the caret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    /// The title input.
+    Title,
+    /// The content textarea.
+    Content,
+}
+
+/// The editor's selection, in bytes of the field's text (`start <= end`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Caret {
+    /// The field with the focus.
+    pub field: Field,
+    /// Selection start.
+    pub start: usize,
+    /// Selection end (the caret itself when nothing is selected).
+    pub end: usize,
+}
+
+/// The open note as the local store holds it now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stored<'a> {
+    /// A live note with this text.
+    Live(&'a Text),
+    /// Deleted (a tombstone), or gone from the store.
+    Deleted,
+}
+
+/// What the editor should do about the stored note.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fold {
+    /// The store holds the editor's base: nothing changed underneath.
+    Same,
+    /// Show `text` (the new stored text, or the user's unsaved text merged into it), with
+    /// the caret moved along. `unsaved`: `text` differs from the stored text (it carries the
+    /// user's typing) and must be saved. The editor's new base is the stored text.
+    Show {
+        /// What the editor shows now.
+        text: Text,
+        /// Where the caret goes.
+        caret: Option<Caret>,
+        /// `text` still has to be saved.
+        unsaved: bool,
+    },
+    /// The user's unsaved text and the new stored text edit the same words differently.
+    /// The editor keeps the user's text; `theirs` is the other version, for the user to
+    /// choose between (nothing is dropped).
+    Overlap {
+        /// The stored text the user's typing overlaps.
+        theirs: Text,
+    },
+    /// The note was deleted underneath. The editor keeps whatever it shows and offers the
+    /// note back; it must not save (a keystroke must not undo the delete silently).
+    Deleted,
+}
+
+/// Folds the stored note into the editor. `base` is the text the editor last loaded or
+/// saved, `editor` what it shows now, `caret` its selection.
+pub fn fold(base: &Text, editor: &Text, caret: Option<Caret>, stored: Stored<'_>) -> Fold {
+    let theirs = match stored {
+        Stored::Deleted => return Fold::Deleted,
+        Stored::Live(t) => t,
+    };
+    if theirs == base {
+        return Fold::Same;
+    }
+    let (Merge3::Clean(title), Merge3::Clean(content)) = (
+        merge3(&base.title, &editor.title, &theirs.title),
+        merge3(&base.content, &editor.content, &theirs.content),
+    ) else {
+        return Fold::Overlap {
+            theirs: theirs.clone(),
+        };
+    };
+    let text = Text { title, content };
+    let caret = caret.map(|c| {
+        let (old, new) = match c.field {
+            Field::Title => (&editor.title, &text.title),
+            Field::Content => (&editor.content, &text.content),
+        };
+        Caret {
+            field: c.field,
+            start: map_position(old, new, c.start),
+            end: map_position(old, new, c.end),
+        }
+    });
+    let unsaved = text != *theirs;
+    Fold::Show {
+        text,
+        caret,
+        unsaved,
+    }
+}
+
+/// What a save writes, given the text the editor was based on and what the store holds
+/// when the save runs (it may have changed since the editor last looked).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SavePlan {
+    /// The store holds exactly this already: nothing to write.
+    Nothing,
+    /// Write this text (the editor's, or the editor's merged into the stored one).
+    Write(Text),
+    /// Write the editor's text and keep `theirs` beside it as a conflict for the user.
+    WriteWithConflict {
+        /// The stored text the editor's text overlaps.
+        theirs: Text,
+    },
+    /// The note was deleted meanwhile: write nothing (the editor offers it back).
+    Deleted,
+}
+
+/// Plans a save of `editor` (based on `base`) over the `stored` note.
+pub fn plan_save(base: &Text, editor: &Text, stored: Stored<'_>) -> SavePlan {
+    match fold(base, editor, None, stored) {
+        Fold::Deleted => SavePlan::Deleted,
+        Fold::Same if editor == base => SavePlan::Nothing,
+        Fold::Same => SavePlan::Write(editor.clone()),
+        Fold::Show { text, unsaved, .. } if unsaved => SavePlan::Write(text),
+        Fold::Show { .. } => SavePlan::Nothing,
+        Fold::Overlap { theirs } => SavePlan::WriteWithConflict { theirs },
+    }
+}
+
+/// Splits text into the merge's tokens (runs of letters and digits, every other character
+/// alone), as byte lengths.
+fn token_lens(s: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, c) in s.char_indices() {
+        if c.is_alphanumeric() {
+            start.get_or_insert(i);
+        } else {
+            if let Some(st) = start.take() {
+                out.push(&s[st..i]);
+            }
+            out.push(&s[i..i + c.len_utf8()]);
+        }
+    }
+    if let Some(st) = start {
+        out.push(&s[st..]);
+    }
+    out
+}
+
+/// Where byte position `pos` of `old` is in `new`: text kept around it moves it along with
+/// insertions and deletions before it; inside replaced text it goes to the end of the
+/// replacement; at a boundary it stays before text inserted there (the user's next
+/// keystroke continues their own word). Always a char boundary of `new`.
+pub fn map_position(old: &str, new: &str, pos: usize) -> usize {
+    let pos = floor_char_boundary(old, pos.min(old.len()));
+    if old == new {
+        return pos;
+    }
+    let (a, b) = (token_lens(old), token_lens(new));
+    let bytes = |toks: &[&str]| toks.iter().map(|t| t.len()).sum::<usize>();
+    let (mut o, mut n) = (0usize, 0usize);
+    for op in similar::capture_diff_slices(Algorithm::Myers, &a, &b) {
+        match op {
+            DiffOp::Equal {
+                old_index,
+                new_index,
+                len,
+            } => {
+                let l = bytes(&a[old_index..old_index + len]);
+                debug_assert_eq!(l, bytes(&b[new_index..new_index + len]));
+                if pos <= o + l {
+                    return n + (pos - o);
+                }
+                o += l;
+                n += l;
+            }
+            DiffOp::Delete {
+                old_index, old_len, ..
+            } => {
+                let l = bytes(&a[old_index..old_index + old_len]);
+                if pos < o + l {
+                    return n;
+                }
+                o += l;
+            }
+            DiffOp::Insert {
+                new_index, new_len, ..
+            } => {
+                if pos == o && o == 0 && n == 0 {
+                    // At the very start, before text inserted there.
+                    return 0;
+                }
+                n += bytes(&b[new_index..new_index + new_len]);
+            }
+            DiffOp::Replace {
+                old_index,
+                old_len,
+                new_index,
+                new_len,
+            } => {
+                let lo = bytes(&a[old_index..old_index + old_len]);
+                let ln = bytes(&b[new_index..new_index + new_len]);
+                if pos < o + lo {
+                    return n + ln;
+                }
+                o += lo;
+                n += ln;
+            }
+        }
+    }
+    new.len()
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// The byte offset of UTF-16 offset `units` in `s` (a DOM selection offset), clamped to the
+/// text.
+pub fn utf16_to_byte(s: &str, units: usize) -> usize {
+    let mut seen = 0;
+    for (i, c) in s.char_indices() {
+        if seen >= units {
+            return i;
+        }
+        seen += c.len_utf16();
+    }
+    s.len()
+}
+
+/// The UTF-16 offset (as the DOM counts) of byte offset `byte` in `s`.
+pub fn byte_to_utf16(s: &str, byte: usize) -> usize {
+    s[..floor_char_boundary(s, byte.min(s.len()))]
+        .chars()
+        .map(char::len_utf16)
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(title: &str, content: &str) -> Text {
+        Text {
+            title: title.into(),
+            content: content.into(),
+        }
+    }
+
+    fn at(pos: usize) -> Option<Caret> {
+        Some(Caret {
+            field: Field::Content,
+            start: pos,
+            end: pos,
+        })
+    }
+
+    #[test]
+    fn nothing_changed_underneath() {
+        let base = t("T", "one");
+        assert_eq!(
+            fold(&base, &t("T", "one!"), at(4), Stored::Live(&base)),
+            Fold::Same
+        );
+    }
+
+    #[test]
+    fn a_clean_editor_shows_the_new_text_at_once() {
+        let base = t("T", "one");
+        let new = t("T", "one two");
+        assert_eq!(
+            fold(&base, &base, at(3), Stored::Live(&new)),
+            Fold::Show {
+                text: new.clone(),
+                caret: at(3),
+                unsaved: false
+            }
+        );
+    }
+
+    #[test]
+    fn unsaved_typing_is_merged_into_the_new_text_and_the_caret_follows() {
+        // The user typed "Hello" at the end; another device fixed the first line.
+        let base = t("T", "frist line\nsecond line\n");
+        let ours = t("T", "frist line\nsecond line\nHello");
+        let theirs = t("T", "first line\nsecond line\n");
+        let caret = at(ours.content.len());
+        let Fold::Show {
+            text,
+            caret,
+            unsaved,
+        } = fold(&base, &ours, caret, Stored::Live(&theirs))
+        else {
+            panic!("a clean merge")
+        };
+        assert_eq!(text.content, "first line\nsecond line\nHello");
+        assert!(
+            unsaved,
+            "the merge carries typing the store does not have yet"
+        );
+        assert_eq!(
+            caret,
+            at(text.content.len()),
+            "still at the end of the typing"
+        );
+    }
+
+    #[test]
+    fn the_caret_moves_with_text_inserted_before_it() {
+        let base = t("T", "alpha beta");
+        let ours = t("T", "alpha beta gamma"); // typing at the end
+        let theirs = t("T", "zero alpha beta"); // inserted at the start
+        let Fold::Show { text, caret, .. } =
+            fold(&base, &ours, at(ours.content.len()), Stored::Live(&theirs))
+        else {
+            panic!("a clean merge")
+        };
+        assert_eq!(text.content, "zero alpha beta gamma");
+        assert_eq!(caret, at(text.content.len()));
+        // A caret in the middle of a word stays in that word.
+        let Fold::Show { caret, .. } = fold(&base, &ours, at(2), Stored::Live(&theirs)) else {
+            panic!()
+        };
+        assert_eq!(caret, at(7), "'zero al|pha'");
+    }
+
+    #[test]
+    fn a_true_overlap_keeps_both_versions() {
+        let base = t("T", "meet at 7");
+        let ours = t("T", "meet at 8");
+        let theirs = t("T", "meet at 9");
+        assert_eq!(
+            fold(&base, &ours, at(9), Stored::Live(&theirs)),
+            Fold::Overlap {
+                theirs: theirs.clone()
+            }
+        );
+        assert_eq!(
+            plan_save(&base, &ours, Stored::Live(&theirs)),
+            SavePlan::WriteWithConflict { theirs }
+        );
+        // The title overlaps too.
+        assert!(matches!(
+            fold(&t("a", "x"), &t("b", "x"), None, Stored::Live(&t("c", "x"))),
+            Fold::Overlap { .. }
+        ));
+    }
+
+    #[test]
+    fn a_delete_underneath_is_never_saved_over() {
+        let base = t("T", "one");
+        assert_eq!(
+            fold(&base, &t("T", "one!"), at(4), Stored::Deleted),
+            Fold::Deleted
+        );
+        assert_eq!(
+            plan_save(&base, &t("T", "one!"), Stored::Deleted),
+            SavePlan::Deleted
+        );
+    }
+
+    #[test]
+    fn saves_write_the_typing_merged_with_what_the_store_holds() {
+        let base = t("T", "one");
+        // Unchanged store: the editor's text as is.
+        assert_eq!(
+            plan_save(&base, &t("T", "one!"), Stored::Live(&base)),
+            SavePlan::Write(t("T", "one!"))
+        );
+        // Nothing typed: nothing written.
+        assert_eq!(
+            plan_save(&base, &base, Stored::Live(&base)),
+            SavePlan::Nothing
+        );
+        // The store moved on (a pull landed between the keystroke and the save): the save
+        // must not write "one!" over "one two" (the old bug); it writes both edits.
+        assert_eq!(
+            plan_save(
+                &t("T", "one\n"),
+                &t("T", "one\n!"),
+                Stored::Live(&t("T", "zero one\n"))
+            ),
+            SavePlan::Write(t("T", "zero one\n!"))
+        );
+        // Someone else typed exactly what the user typed.
+        assert_eq!(
+            plan_save(&base, &t("T", "one!"), Stored::Live(&t("T", "one!"))),
+            SavePlan::Nothing
+        );
+    }
+
+    #[test]
+    fn an_overlapping_save_keeps_both_versions_in_the_store() {
+        use crate::local::{LocalStore, Notes, SyncState};
+        use crate::memory::MemoryStore;
+        futures::executor::block_on(async {
+            let notes = Notes::open(MemoryStore::new()).await.unwrap();
+            let n = notes.create("T", "meet at 7").await.unwrap();
+            // Another tab (or a pull) changed it while this editor typed on "meet at 7".
+            notes.edit(&n.id, "T", "meet at 9").await.unwrap();
+            let stored = notes.store().get(&n.id).await.unwrap().unwrap();
+            let theirs = t(&stored.title, &stored.content);
+            let plan = plan_save(
+                &t("T", "meet at 7"),
+                &t("T", "meet at 8"),
+                Stored::Live(&theirs),
+            );
+            assert_eq!(plan, SavePlan::WriteWithConflict { theirs });
+            notes.keep_both(&n.id, "T", "meet at 8").await.unwrap();
+            let after = notes.store().get(&n.id).await.unwrap().unwrap();
+            assert_eq!(after.content, "meet at 8");
+            assert_eq!(after.sync, SyncState::Pending);
+            assert_eq!(after.state_label(), "conflict");
+            let versions = &after.conflict.unwrap().versions;
+            assert_eq!(versions.len(), 1);
+            assert_eq!(versions[0].content, "meet at 9", "nothing lost");
+        });
+    }
+
+    #[test]
+    fn positions_map_through_edits() {
+        assert_eq!(map_position("abc", "abc", 2), 2);
+        assert_eq!(map_position("one", "one two", 3), 3);
+        assert_eq!(map_position("two", "one two", 3), 7);
+        assert_eq!(map_position("a b c", "a c", 3), 2, "inside deleted text");
+        assert_eq!(map_position("x", "", 1), 0);
+        assert_eq!(map_position("", "new", 0), 0);
+        assert_eq!(map_position("é b", "a é b", 2), 4, "char boundaries");
+        for (old, new) in [("héllo wörld", "wörld"), ("a\nb\nc", "c\nb\na")] {
+            for p in 0..=old.len() {
+                let m = map_position(old, new, p);
+                assert!(m <= new.len() && new.is_char_boundary(m), "{old} {new} {p}");
+            }
+        }
+    }
+
+    #[test]
+    fn dom_offsets_convert() {
+        let s = "a😀b";
+        assert_eq!(utf16_to_byte(s, 0), 0);
+        assert_eq!(utf16_to_byte(s, 1), 1);
+        assert_eq!(utf16_to_byte(s, 3), 5);
+        assert_eq!(utf16_to_byte(s, 99), s.len());
+        assert_eq!(byte_to_utf16(s, 5), 3);
+        assert_eq!(byte_to_utf16(s, s.len()), 4);
+    }
+}

@@ -1,0 +1,784 @@
+//! When to sync, and what the UI sees of it: the one sync runner of the page and of the
+//! service worker.
+//!
+//! - [`Scheduler`] (pure): the triggers (launch, online, a 30-second fallback interval, an
+//!   edit after a short debounce, "sync now", a server poke), backoff with jitter after a
+//!   failure, nothing while offline or signed out.
+//! - [`SyncStatus`] (pure): what the UI shows, as typed values.
+//! - `Runner` (wasm32): drives the scheduler with timers, runs [`crate::engine::sync`] under
+//!   the Web Lock of its database (one syncer per browser), tells other tabs and workers
+//!   what changed (BroadcastChannel) and listens to them, turns a 401 into the signed-out
+//!   state, and publishes [`SyncStatus`] to subscribers. The page keeps one for its life;
+//!   the service worker makes one per Background Sync event
+//!   (`Runner::run_background`).
+//!
+//! A live channel (a server "poke") plugs in as [`Trigger::Poke`]; a store with an indexed
+//! outbox plugs in behind [`crate::local::LocalStore::pending`].
+
+use crate::engine::{FailureKind, SyncError, SyncReport, backoff_delay_ms};
+
+/// The fallback interval between syncs while the app is open.
+pub const SYNC_INTERVAL_MS: u64 = 30_000;
+/// Quiet time after a local edit before it is pushed.
+pub const EDIT_DEBOUNCE_MS: u64 = 2_000;
+/// Wait before trying again when another tab or the worker held the sync lock (it pushes
+/// what it read; an edit made after its last round is pushed by this retry).
+pub const LOCK_BUSY_RETRY_MS: u64 = 2_000;
+
+/// What asks for a sync.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Trigger {
+    /// The app (or the worker's event) started.
+    Launch,
+    /// The browser came back online.
+    Online,
+    /// The browser went offline.
+    Offline,
+    /// The fallback interval or a retry timer fired.
+    Timer,
+    /// A local edit was saved (synced after [`EDIT_DEBOUNCE_MS`] of quiet).
+    Edited,
+    /// The user pressed "Sync now".
+    Now,
+    /// The server said this user's notes changed (live channel).
+    Poke,
+    /// The user signed in (again).
+    SignedIn,
+    /// The user signed out.
+    SignedOut,
+}
+
+/// What the runner should do next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wake {
+    /// Sync now.
+    Now,
+    /// Sync at this time (ms since the epoch), unless something comes first.
+    At(u64),
+    /// Nothing until the next trigger.
+    Idle,
+}
+
+/// How one attempt ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The run finished.
+    Synced(SyncReport),
+    /// Another tab or the worker holds the sync lock: it is syncing.
+    Busy,
+    /// The run failed (local data is kept).
+    Failed(SyncError),
+}
+
+/// The scheduling rules, without timers (pure).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scheduler {
+    online: bool,
+    signed_out: bool,
+    running: bool,
+    again: bool,
+    failures: u32,
+    due: Option<u64>,
+}
+
+impl Scheduler {
+    /// A scheduler; `signed_in` false until the session is known to be valid.
+    pub fn new(online: bool, signed_in: bool) -> Self {
+        Self {
+            online,
+            signed_out: !signed_in,
+            running: false,
+            again: false,
+            failures: 0,
+            due: None,
+        }
+    }
+
+    /// Failed attempts in a row.
+    pub fn failures(&self) -> u32 {
+        self.failures
+    }
+
+    /// True while a run is in progress.
+    pub fn running(&self) -> bool {
+        self.running
+    }
+
+    fn run_now(&mut self) -> Wake {
+        if self.running {
+            // What the run in progress read may predate this: run again after it.
+            self.again = true;
+            Wake::Idle
+        } else {
+            Wake::Now
+        }
+    }
+
+    /// A trigger arrived at `now`.
+    pub fn on(&mut self, t: Trigger, now: u64) -> Wake {
+        match t {
+            Trigger::Offline => {
+                self.online = false;
+                self.due = None;
+                return Wake::Idle;
+            }
+            Trigger::SignedOut => {
+                self.signed_out = true;
+                self.due = None;
+                return Wake::Idle;
+            }
+            Trigger::Online => self.online = true,
+            Trigger::SignedIn => {
+                self.signed_out = false;
+                self.failures = 0;
+            }
+            _ => {}
+        }
+        // "Sync now" is tried even when signed out: the session may be back (another tab).
+        if !self.online || (self.signed_out && t != Trigger::Now) {
+            return Wake::Idle;
+        }
+        match t {
+            Trigger::Edited => {
+                let at = now + EDIT_DEBOUNCE_MS;
+                let due = self.due.map_or(at, |d| d.min(at));
+                self.due = Some(due);
+                Wake::At(due)
+            }
+            // A timer that fires early or late: run if it is the one due.
+            Trigger::Timer if self.due.is_some_and(|d| d > now) => {
+                Wake::At(self.due.unwrap_or(now))
+            }
+            _ => self.run_now(),
+        }
+    }
+
+    /// Call before starting a run: false if one is running already (it will run again).
+    pub fn start(&mut self) -> bool {
+        if self.running {
+            self.again = true;
+            return false;
+        }
+        self.running = true;
+        self.again = false;
+        self.due = None;
+        true
+    }
+
+    /// A run ended at `now`; `rand` in [0, 1) jitters the backoff.
+    pub fn finish(&mut self, outcome: &Outcome, now: u64, rand: f64) -> Wake {
+        self.running = false;
+        let again = std::mem::take(&mut self.again);
+        let wake = match outcome {
+            Outcome::Synced(_) => {
+                self.failures = 0;
+                if again {
+                    return Wake::Now;
+                }
+                Wake::At(now + SYNC_INTERVAL_MS)
+            }
+            Outcome::Busy => Wake::At(now + LOCK_BUSY_RETRY_MS),
+            Outcome::Failed(e) if e.kind() == FailureKind::SignedOut => {
+                self.signed_out = true;
+                return Wake::Idle;
+            }
+            Outcome::Failed(_) => {
+                self.failures += 1;
+                if !self.online {
+                    return Wake::Idle;
+                }
+                Wake::At(now + backoff_delay_ms(self.failures, rand))
+            }
+        };
+        if let Wake::At(t) = wake {
+            self.due = Some(self.due.map_or(t, |d| d.min(t)));
+            return Wake::At(self.due.unwrap_or(t));
+        }
+        wake
+    }
+}
+
+/// Why the last sync failed, for the UI.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    /// What kind of failure.
+    pub kind: FailureKind,
+    /// What went wrong, for people.
+    pub message: String,
+}
+
+/// What the UI shows of syncing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SyncStatus {
+    /// The browser believes it is online.
+    pub online: bool,
+    /// A sync is in progress here.
+    pub running: bool,
+    /// The server said the session is missing or expired: sign in to sync (notes are kept).
+    pub signed_out: bool,
+    /// Notes with an edit the server has not accepted yet (failed ones included).
+    pub pending: usize,
+    /// When the last successful sync ended (ms since the epoch, device clock).
+    pub last_synced_ms: Option<u64>,
+    /// Why the last attempt failed; `None` after a success.
+    pub last_error: Option<Failure>,
+    /// Failed attempts in a row.
+    pub failures: u32,
+    /// When the next attempt is due (ms since the epoch), if one is scheduled.
+    pub next_attempt_ms: Option<u64>,
+    /// What the last successful run did (superseded edits, conflicts, refused notes… for
+    /// the UI's notices).
+    pub last_report: Option<SyncReport>,
+}
+
+impl SyncStatus {
+    /// Records how an attempt ended at `now`.
+    pub fn record(&mut self, outcome: &Outcome, now: u64, failures: u32) {
+        self.running = false;
+        self.failures = failures;
+        match outcome {
+            Outcome::Synced(r) => {
+                self.signed_out = false;
+                self.last_synced_ms = Some(now);
+                self.last_error = None;
+                self.last_report = Some(r.clone());
+            }
+            Outcome::Busy => {}
+            Outcome::Failed(e) => {
+                if e.kind() == FailureKind::SignedOut {
+                    self.signed_out = true;
+                }
+                self.last_error = Some(Failure {
+                    kind: e.kind(),
+                    message: e.to_string(),
+                });
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+pub use browser::{Guard, Runner, RunnerConfig};
+
+#[cfg(target_arch = "wasm32")]
+mod browser {
+    use std::cell::{Cell, RefCell};
+    use std::rc::{Rc, Weak};
+
+    use js_sys::{Function, Promise, Reflect};
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::prelude::*;
+    use wasm_bindgen_futures::{JsFuture, spawn_local};
+
+    use super::{Outcome, Scheduler, SyncStatus, Trigger, Wake};
+    use crate::engine::{self, FailureKind, SyncError, Transport, TransportError};
+    use crate::local::LocalStore;
+    use crate::{platform, tabs};
+
+    /// How a runner is set up.
+    pub struct RunnerConfig {
+        /// The IndexedDB database name: the sync lock and the change channel are named
+        /// after it ([`tabs::names_for`]).
+        pub db: String,
+        /// Whether a valid session is known (false: wait for [`Trigger::SignedIn`]).
+        pub signed_in: bool,
+        /// Called after a failure to reach the server (the page hands pending work to
+        /// Background Sync).
+        pub on_network_failure: Option<Rc<dyn Fn()>>,
+        /// Checked under the lock before each run: `false` skips the run as signed out.
+        /// The page passes "this browser's records still name this database's account", so
+        /// a tab still showing one account never syncs it with the session of another
+        /// that signed in meanwhile in another tab.
+        pub guard: Option<Guard>,
+    }
+
+    /// See [`RunnerConfig::guard`].
+    pub type Guard = Rc<dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = bool>>>>;
+
+    type Subscriber = Rc<dyn Fn(&SyncStatus)>;
+    type ChangeListener = Rc<dyn Fn(&[sync_core::NoteId])>;
+
+    struct Inner<S, T> {
+        store: Rc<S>,
+        transport: T,
+        lock: String,
+        channel: String,
+        on_network_failure: Option<Rc<dyn Fn()>>,
+        guard: Option<Guard>,
+        sched: RefCell<Scheduler>,
+        status: RefCell<SyncStatus>,
+        subscribers: RefCell<Vec<Subscriber>>,
+        changes: RefCell<Vec<ChangeListener>>,
+        timer: Cell<Option<JsValue>>,
+        timer_cb: RefCell<Option<Closure<dyn FnMut()>>>,
+        listener: RefCell<Option<tabs::Listener>>,
+        events: RefCell<Vec<(&'static str, Closure<dyn Fn()>)>>,
+        stopped: Cell<bool>,
+    }
+
+    /// The sync runner (see the module docs). Cheap to clone; every clone is the same
+    /// runner.
+    pub struct Runner<S: LocalStore + 'static, T: Transport + 'static> {
+        inner: Rc<Inner<S, T>>,
+    }
+
+    impl<S: LocalStore + 'static, T: Transport + 'static> Clone for Runner<S, T> {
+        fn clone(&self) -> Self {
+            Self {
+                inner: self.inner.clone(),
+            }
+        }
+    }
+
+    fn global_fn(name: &str) -> Option<Function> {
+        Reflect::get(&js_sys::global(), &name.into())
+            .ok()
+            .and_then(|f| f.dyn_into::<Function>().ok())
+    }
+
+    /// Waits `ms` milliseconds (page or worker).
+    pub(super) async fn sleep_ms(ms: u64) {
+        let p = Promise::new(&mut |resolve, _| match global_fn("setTimeout") {
+            Some(f) => drop(f.call2(&JsValue::NULL, &resolve, &JsValue::from(ms as f64))),
+            None => drop(resolve.call0(&JsValue::NULL)),
+        });
+        let _ = JsFuture::from(p).await;
+    }
+
+    impl<S: LocalStore + 'static, T: Transport + 'static> Runner<S, T> {
+        /// A runner over `store` and `transport`; nothing runs until [`Runner::start`] (page)
+        /// or [`Runner::run_background`] (worker).
+        pub fn new(store: Rc<S>, transport: T, config: RunnerConfig) -> Self {
+            let (lock, channel) = tabs::names_for(&config.db);
+            let online = platform::is_online();
+            let status = SyncStatus {
+                online,
+                signed_out: !config.signed_in,
+                ..SyncStatus::default()
+            };
+            Self {
+                inner: Rc::new(Inner {
+                    store,
+                    transport,
+                    lock,
+                    channel,
+                    on_network_failure: config.on_network_failure,
+                    guard: config.guard,
+                    sched: RefCell::new(Scheduler::new(online, config.signed_in)),
+                    status: RefCell::new(status),
+                    subscribers: RefCell::new(Vec::new()),
+                    changes: RefCell::new(Vec::new()),
+                    timer: Cell::new(None),
+                    timer_cb: RefCell::new(None),
+                    listener: RefCell::new(None),
+                    events: RefCell::new(Vec::new()),
+                    stopped: Cell::new(false),
+                }),
+            }
+        }
+
+        /// The store it syncs.
+        pub fn store(&self) -> &Rc<S> {
+            &self.inner.store
+        }
+
+        /// The current status.
+        pub fn status(&self) -> SyncStatus {
+            self.inner.status.borrow().clone()
+        }
+
+        /// Calls `f` with the status now and whenever it changes.
+        pub fn subscribe(&self, f: impl Fn(&SyncStatus) + 'static) {
+            let f: Subscriber = Rc::new(f);
+            f(&self.status());
+            self.inner.subscribers.borrow_mut().push(f);
+        }
+
+        /// Calls `f` whenever the local store changed under the page: a sync here wrote
+        /// these notes, or another tab or the worker changed the store (then the list is
+        /// empty: re-read what is shown).
+        pub fn on_store_changed(&self, f: impl Fn(&[sync_core::NoteId]) + 'static) {
+            self.inner.changes.borrow_mut().push(Rc::new(f));
+        }
+
+        /// Page side: listens to online/offline and to other tabs, and syncs (launch).
+        pub fn start(&self) {
+            let weak = Rc::downgrade(&self.inner);
+            let listener = tabs::listen(&self.inner.channel, {
+                let weak = weak.clone();
+                move || {
+                    if let Some(inner) = weak.upgrade() {
+                        let r = Runner { inner };
+                        r.notify_changes(&[]);
+                        r.refresh_pending();
+                    }
+                }
+            });
+            *self.inner.listener.borrow_mut() = listener;
+            if let Ok(target) = js_sys::global().dyn_into::<web_sys::EventTarget>() {
+                for (event, trigger) in [("online", Trigger::Online), ("offline", Trigger::Offline)]
+                {
+                    let weak = weak.clone();
+                    let cb = Closure::<dyn Fn()>::new(move || {
+                        if let Some(inner) = weak.upgrade() {
+                            Runner { inner }.trigger(trigger);
+                        }
+                    });
+                    let _ =
+                        target.add_event_listener_with_callback(event, cb.as_ref().unchecked_ref());
+                    self.inner.events.borrow_mut().push((event, cb));
+                }
+            }
+            self.refresh_pending();
+            self.trigger(Trigger::Launch);
+        }
+
+        /// Stops: no more timers, listeners or runs (a run in progress finishes).
+        pub fn stop(&self) {
+            self.inner.stopped.set(true);
+            self.clear_timer();
+            self.inner.listener.borrow_mut().take();
+            if let Ok(target) = js_sys::global().dyn_into::<web_sys::EventTarget>() {
+                for (event, cb) in self.inner.events.borrow_mut().drain(..) {
+                    let _ = target
+                        .remove_event_listener_with_callback(event, cb.as_ref().unchecked_ref());
+                }
+            }
+            self.inner.subscribers.borrow_mut().clear();
+            self.inner.changes.borrow_mut().clear();
+        }
+
+        /// Something asks for a sync (or reports offline / signed in / signed out).
+        pub fn trigger(&self, t: Trigger) {
+            if self.inner.stopped.get() {
+                return;
+            }
+            let now = platform::now_ms();
+            let wake = self.inner.sched.borrow_mut().on(t, now);
+            {
+                let mut s = self.inner.status.borrow_mut();
+                match t {
+                    Trigger::Online => s.online = true,
+                    Trigger::Offline => s.online = false,
+                    Trigger::SignedIn => {
+                        s.signed_out = false;
+                        s.failures = 0;
+                        s.last_error = None;
+                    }
+                    Trigger::SignedOut => s.signed_out = true,
+                    _ => {}
+                }
+            }
+            self.wake(wake);
+            self.publish();
+        }
+
+        /// After a local edit is saved: other tabs re-read, the pending count is refreshed,
+        /// and the edit is pushed after a short quiet time.
+        pub fn local_change(&self) {
+            tabs::announce(&self.inner.channel);
+            self.refresh_pending();
+            self.trigger(Trigger::Edited);
+        }
+
+        fn wake(&self, wake: Wake) {
+            match wake {
+                Wake::Idle => {}
+                Wake::Now => self.fire(),
+                Wake::At(t) => {
+                    let delay = t.saturating_sub(platform::now_ms());
+                    self.inner.status.borrow_mut().next_attempt_ms = Some(t);
+                    self.set_timer(delay);
+                }
+            }
+        }
+
+        fn clear_timer(&self) {
+            if let (Some(id), Some(clear)) = (self.inner.timer.take(), global_fn("clearTimeout")) {
+                let _ = clear.call1(&JsValue::NULL, &id);
+            }
+        }
+
+        fn set_timer(&self, delay_ms: u64) {
+            self.clear_timer();
+            let Some(set) = global_fn("setTimeout") else {
+                return;
+            };
+            let weak: Weak<Inner<S, T>> = Rc::downgrade(&self.inner);
+            let cb = Closure::<dyn FnMut()>::new(move || {
+                if let Some(inner) = weak.upgrade() {
+                    inner.timer.set(None);
+                    Runner { inner }.trigger(Trigger::Timer);
+                }
+            });
+            let id = set.call2(
+                &JsValue::NULL,
+                cb.as_ref().unchecked_ref(),
+                &JsValue::from(delay_ms.min(i32::MAX as u64) as f64),
+            );
+            if let Ok(id) = id {
+                self.inner.timer.set(Some(id));
+            }
+            *self.inner.timer_cb.borrow_mut() = Some(cb);
+        }
+
+        fn fire(&self) {
+            if !self.inner.sched.borrow_mut().start() {
+                return;
+            }
+            self.clear_timer();
+            let this = self.clone();
+            spawn_local(async move {
+                let outcome = this.attempt().await;
+                let wake = this.inner.sched.borrow_mut().finish(
+                    &outcome,
+                    platform::now_ms(),
+                    platform::random_unit(),
+                );
+                if let Wake::Idle = wake {
+                    this.inner.status.borrow_mut().next_attempt_ms = None;
+                }
+                if !this.inner.stopped.get() {
+                    this.wake(wake);
+                }
+                this.publish();
+            });
+        }
+
+        /// One attempt under the lock: the engine's run, the status, the notices.
+        async fn attempt(&self) -> Outcome {
+            self.inner.status.borrow_mut().running = true;
+            self.publish();
+            let inner = &self.inner;
+            let run = tabs::with_lock(&inner.lock, async {
+                if let Some(guard) = &inner.guard
+                    && !guard().await
+                {
+                    return Err(SyncError::Transport(TransportError::Http {
+                        status: 401,
+                        body: None,
+                    }));
+                }
+                engine::sync(&*inner.store, &inner.transport).await
+            })
+            .await;
+            let outcome = match run {
+                None => Outcome::Busy,
+                Some(Ok(r)) => Outcome::Synced(r),
+                Some(Err(e)) => Outcome::Failed(e),
+            };
+            match &outcome {
+                Outcome::Synced(r) if r.changed_store() => {
+                    tabs::announce(&inner.channel);
+                    self.notify_changes(&r.changed);
+                }
+                Outcome::Failed(e) if e.kind() == FailureKind::Network => {
+                    if let Some(f) = &inner.on_network_failure {
+                        f();
+                    }
+                }
+                _ => {}
+            }
+            let failures = inner.sched.borrow().failures();
+            inner
+                .status
+                .borrow_mut()
+                .record(&outcome, platform::now_ms(), failures);
+            if let Ok(n) = inner.store.pending_count().await {
+                inner.status.borrow_mut().pending = n;
+            }
+            outcome
+        }
+
+        fn refresh_pending(&self) {
+            let this = self.clone();
+            spawn_local(async move {
+                if let Ok(n) = this.inner.store.pending_count().await {
+                    let changed = {
+                        let mut s = this.inner.status.borrow_mut();
+                        std::mem::replace(&mut s.pending, n) != n
+                    };
+                    if changed {
+                        this.publish();
+                    }
+                }
+            });
+        }
+
+        fn publish(&self) {
+            if self.inner.stopped.get() {
+                return;
+            }
+            let status = self.status();
+            let subs: Vec<Subscriber> = self.inner.subscribers.borrow().clone();
+            for f in subs {
+                f(&status);
+            }
+        }
+
+        fn notify_changes(&self, ids: &[sync_core::NoteId]) {
+            let ls: Vec<ChangeListener> = self.inner.changes.borrow().clone();
+            for f in ls {
+                f(ids);
+            }
+        }
+
+        /// Service worker side: one Background Sync event. Tries up to
+        /// [`WORKER_ATTEMPTS`] times, 2, 4 and 8 s apart, while offline or while another
+        /// context holds the lock (the event fires as the connection returns, when the
+        /// network may not answer yet, or while a closing page still syncs; a rejected
+        /// event is retried by the browser only minutes later), and starts no attempt
+        /// [`WORKER_BUDGET_MS`] after the event began. `Ok` with what happened (also when
+        /// nobody is signed in: there is nothing to retry), `Err` for the browser to retry
+        /// the event later.
+        pub async fn run_background(&self) -> Result<String, String> {
+            let started = platform::now_ms();
+            let mut attempt = 0;
+            let result = loop {
+                attempt += 1;
+                let outcome = self.attempt().await;
+                let retry = match &outcome {
+                    Outcome::Busy => Some("another tab or worker is syncing".to_owned()),
+                    Outcome::Failed(e) if e.kind() == FailureKind::Network => Some(e.to_string()),
+                    _ => None,
+                };
+                match (outcome, retry) {
+                    (_, Some(why))
+                        if attempt < WORKER_ATTEMPTS
+                            && platform::now_ms().saturating_sub(started) < WORKER_BUDGET_MS =>
+                    {
+                        web_sys::console::log_1(
+                            &format!("tern sync worker: {why}; retrying").into(),
+                        );
+                        sleep_ms(1000 << attempt).await;
+                    }
+                    (_, Some(why)) => break Err(why),
+                    (Outcome::Synced(r), None) => {
+                        break Ok(format!("synced: {} sent, {} received", r.pushed, r.pulled));
+                    }
+                    (Outcome::Failed(e), None) if e.kind() == FailureKind::SignedOut => {
+                        break Ok("not signed in: nothing to sync".into());
+                    }
+                    (Outcome::Failed(e), None) => break Err(e.to_string()),
+                    (Outcome::Busy, None) => break Err("busy".into()),
+                }
+            };
+            if attempt > 1 {
+                // An earlier attempt may have applied some rounds before it failed: open
+                // pages re-read the store.
+                tabs::announce(&self.inner.channel);
+            }
+            result
+        }
+    }
+
+    /// Attempts of one Background Sync event.
+    pub const WORKER_ATTEMPTS: u32 = 4;
+    /// No new attempt starts this long after the event began (a fetch that hangs on a
+    /// half-open network must not carry the event past the browser's time limit).
+    pub const WORKER_BUDGET_MS: u64 = 60_000;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::TransportError;
+
+    fn net() -> Outcome {
+        Outcome::Failed(SyncError::Transport(TransportError::Network("down".into())))
+    }
+
+    fn unauthorized() -> Outcome {
+        Outcome::Failed(SyncError::Transport(TransportError::Http {
+            status: 401,
+            body: None,
+        }))
+    }
+
+    #[test]
+    fn launch_syncs_then_the_interval_is_the_fallback() {
+        let mut s = Scheduler::new(true, true);
+        assert_eq!(s.on(Trigger::Launch, 0), Wake::Now);
+        assert!(s.start());
+        let ok = Outcome::Synced(SyncReport::default());
+        assert_eq!(s.finish(&ok, 100, 0.5), Wake::At(100 + SYNC_INTERVAL_MS));
+        // An edit is pushed after the debounce, before the interval.
+        assert_eq!(s.on(Trigger::Edited, 200), Wake::At(200 + EDIT_DEBOUNCE_MS));
+        assert_eq!(s.on(Trigger::Edited, 300), Wake::At(200 + EDIT_DEBOUNCE_MS));
+        // A timer firing early waits for what is due.
+        assert_eq!(
+            s.on(Trigger::Timer, 1_000),
+            Wake::At(200 + EDIT_DEBOUNCE_MS)
+        );
+        assert_eq!(s.on(Trigger::Timer, 2_200), Wake::Now);
+        assert_eq!(s.on(Trigger::Poke, 2_300), Wake::Now);
+    }
+
+    #[test]
+    fn a_trigger_during_a_run_runs_again_after_it() {
+        let mut s = Scheduler::new(true, true);
+        assert!(s.start());
+        assert_eq!(s.on(Trigger::Now, 1), Wake::Idle);
+        assert!(!s.start(), "never two runs at once");
+        let ok = Outcome::Synced(SyncReport::default());
+        assert_eq!(s.finish(&ok, 2, 0.0), Wake::Now);
+    }
+
+    #[test]
+    fn failures_back_off_with_jitter_and_a_success_resets() {
+        let mut s = Scheduler::new(true, true);
+        let mut delays = Vec::new();
+        for _ in 0..4 {
+            assert!(s.start());
+            match s.finish(&net(), 0, 0.0) {
+                Wake::At(t) => delays.push(t),
+                w => panic!("{w:?}"),
+            }
+        }
+        assert_eq!(delays, [500, 1_000, 2_000, 4_000]);
+        assert_eq!(s.failures(), 4);
+        assert!(s.start());
+        s.finish(&Outcome::Synced(SyncReport::default()), 0, 0.0);
+        assert_eq!(s.failures(), 0);
+    }
+
+    #[test]
+    fn offline_and_signed_out_stop_syncing_until_back() {
+        let mut s = Scheduler::new(true, true);
+        assert_eq!(s.on(Trigger::Offline, 0), Wake::Idle);
+        assert_eq!(s.on(Trigger::Edited, 0), Wake::Idle);
+        assert_eq!(s.on(Trigger::Online, 0), Wake::Now);
+        assert!(s.start());
+        assert_eq!(s.finish(&unauthorized(), 0, 0.0), Wake::Idle);
+        assert_eq!(s.on(Trigger::Timer, 0), Wake::Idle);
+        assert_eq!(s.on(Trigger::Edited, 0), Wake::Idle);
+        assert_eq!(s.on(Trigger::Now, 0), Wake::Now, "the user may retry");
+        assert_eq!(s.on(Trigger::SignedIn, 0), Wake::Now);
+    }
+
+    #[test]
+    fn a_busy_lock_retries_soon_without_counting_a_failure() {
+        let mut s = Scheduler::new(true, true);
+        assert!(s.start());
+        assert_eq!(
+            s.finish(&Outcome::Busy, 10, 0.0),
+            Wake::At(10 + LOCK_BUSY_RETRY_MS)
+        );
+        assert_eq!(s.failures(), 0);
+    }
+
+    #[test]
+    fn the_status_tells_failures_apart() {
+        let mut st = SyncStatus::default();
+        st.record(&unauthorized(), 5, 0);
+        assert!(st.signed_out);
+        assert_eq!(st.last_error.as_ref().unwrap().kind, FailureKind::SignedOut);
+        st.record(&net(), 6, 1);
+        assert_eq!(st.last_error.as_ref().unwrap().kind, FailureKind::Network);
+        st.record(&Outcome::Synced(SyncReport::default()), 7, 0);
+        assert_eq!(
+            (st.last_error, st.last_synced_ms, st.signed_out),
+            (None, Some(7), false)
+        );
+    }
+}
