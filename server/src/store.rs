@@ -56,10 +56,14 @@ pub const RECENT_CHANGES_PER_NOTE: usize = 32;
 pub const MAX_WINDOWS_PER_PULL: u32 = 16;
 /// How long to wait for the database before answering "unavailable".
 pub const SERVER_SELECTION_TIMEOUT: Duration = Duration::from_secs(2);
-/// Most attempts of one push transaction that lost to a concurrent push of the same user
-/// (each attempt does bounded work; the backoff between them totals about 1 s). Then the
+/// How long one push keeps retrying its transaction after losing to a concurrent push of
+/// the same user. A loser fails at its first write (the user's counter), before any merge,
+/// so an attempt is cheap; what it waits for is the winner's commit, which on a loaded
+/// machine can take far longer than a fixed number of short retries covers. Past this the
 /// push answers 503 and the client retries later.
-pub const MAX_PUSH_ATTEMPTS: u32 = 20;
+pub const PUSH_RETRY_BUDGET: Duration = Duration::from_secs(10);
+/// Longest pause between two attempts of one push (exponential from 1 ms, with jitter).
+pub const PUSH_RETRY_MAX_PAUSE: Duration = Duration::from_millis(100);
 
 /// How conflicts are resolved on this server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -744,6 +748,7 @@ impl SyncStore for MongoStore {
         // Owned once, for the merge task on the blocking pool.
         let changes: Arc<[Change]> = changes.into();
         let mut s = self.client.start_session().await?;
+        let started = std::time::Instant::now();
         let mut attempt = 0u32;
         loop {
             attempt += 1;
@@ -760,17 +765,20 @@ impl SyncStore for MongoStore {
                 // Unreachable database: answer now, the client retries later.
                 Err((err @ StoreError::Unavailable(_), _)) => return Err(err),
                 Err((_, e)) if e.contains_label(TRANSIENT_TRANSACTION_ERROR) => {
-                    if attempt >= MAX_PUSH_ATTEMPTS {
+                    if started.elapsed() >= PUSH_RETRY_BUDGET {
                         // Pushes of this user keep colliding: the client retries later
                         // (503), rather than this request holding a worker indefinitely.
                         return Err(StoreError::Unavailable(format!(
                             "push gave up after {attempt} conflicting attempts: {e}"
                         )));
                     }
-                    // Another push of this user committed first: back off a little, retry.
-                    let jitter = (now_ms.wrapping_mul(attempt as u64 * 7919) % 7) + 1;
-                    tokio::time::sleep(Duration::from_millis(jitter * attempt.min(10) as u64))
-                        .await;
+                    // Another push of this user committed first: back off, retry. Equal
+                    // jitter (half fixed, half varying) so colliding pushes spread out.
+                    let cap = PUSH_RETRY_MAX_PAUSE
+                        .as_millis()
+                        .min(1 << attempt.min(10)) as u64;
+                    let jitter = now_ms.wrapping_mul(attempt as u64 * 7919) % (cap / 2 + 1);
+                    tokio::time::sleep(Duration::from_millis(cap / 2 + jitter)).await;
                 }
                 Err((err, _)) => return Err(err),
             }
