@@ -11,12 +11,12 @@ pub struct NoteView {
     pub title: String,
     /// Body.
     pub content: String,
-    /// `synced`, `pending`, `failed` or `conflict`.
-    pub sync: String,
+    /// Synced, pending, failed or conflict.
+    pub sync: NoteStatus,
     /// Why the server refused the last edit (failed notes only).
     pub reason: String,
-    /// The note's conflict strategy: `default`, `lww`, `merge` or `manual`.
-    pub strategy: String,
+    /// The note's conflict strategy.
+    pub strategy: Strategy,
     /// The concurrent versions waiting for the user, if any.
     pub conflict: Option<ConflictView>,
 }
@@ -46,8 +46,8 @@ pub struct ConflictView {
 pub struct RevisionView {
     /// The text.
     pub text: TextView,
-    /// Why it was kept (`edited`, `deleted`, `conflict`, `merged`).
-    pub reason: String,
+    /// Why it was kept.
+    pub reason: RevisionReason,
     /// When, in local time.
     pub saved: String,
 }
@@ -62,7 +62,10 @@ pub struct Snapshot {
 }
 
 pub use client::engine::{FailureKind, SyncReport};
+pub use client::local::NoteStatus;
 pub use client::runner::{SyncStatus, Trigger};
+pub use sync_core::Strategy;
+pub use sync_core::protocol::RevisionReason;
 
 /// What to tell the user after a sync run, if anything: edits that lost, deletes undone,
 /// conflicts, notes refused on the device.
@@ -202,8 +205,8 @@ mod imp {
                     deleted,
                 };
                 NoteView {
-                    sync: n.state_label().into(),
-                    strategy: n.strategy.as_str().into(),
+                    sync: n.status(),
+                    strategy: n.strategy,
                     conflict: n.conflict.as_ref().map(|c| ConflictView {
                         versions: c
                             .versions
@@ -280,9 +283,8 @@ mod imp {
             .map_err(|e| e.to_string())
     }
 
-    /// Sets the note's conflict strategy (`default`, `lww`, `merge`, `manual`).
-    pub async fn set_strategy(id: &str, strategy: &str) -> Result<(), String> {
-        let strategy = strategy.parse()?;
+    /// Sets the note's conflict strategy.
+    pub async fn set_strategy(id: &str, strategy: super::Strategy) -> Result<(), String> {
         notes()
             .await?
             .set_strategy(&NoteId(id.into()), strategy)
@@ -313,7 +315,7 @@ mod imp {
                     content: r.version.content,
                     deleted: r.version.deleted,
                 },
-                reason: r.reason.as_str().to_owned(),
+                reason: r.reason,
                 saved: js_sys::Date::new(&(r.saved_at_ms as f64).into())
                     .to_locale_string("default", &js_sys::Object::new())
                     .into(),
@@ -417,7 +419,7 @@ mod imp {
     }
 
     /// Server side: never called.
-    pub async fn set_strategy(_: &str, _: &str) -> Result<(), String> {
+    pub async fn set_strategy(_: &str, _: super::Strategy) -> Result<(), String> {
         Err("settings are changed in the browser".into())
     }
 

@@ -299,8 +299,11 @@ fn HomePage() -> impl IntoView {
         let Some(id) = selected.get_untracked() else {
             return;
         };
+        let Ok(value) = value.parse::<browser::Strategy>() else {
+            return;
+        };
         spawn_local(async move {
-            match browser::set_strategy(&id, &value).await {
+            match browser::set_strategy(&id, value).await {
                 Ok(()) => changed(),
                 Err(e) => set_saved_label.set(format!("Not saved: {e}")),
             }
@@ -469,13 +472,13 @@ fn HomePage() -> impl IntoView {
                     <ul class="notes" data-testid="notes" data-total=move || total().to_string()>
                         <For
                             each=visible
-                            key=|n| (n.id.clone(), n.sync.clone(), n.title.clone(), n.content.clone())
+                            key=|n| (n.id.clone(), n.sync, n.title.clone(), n.content.clone())
                             children=move |n| {
                                 let id = n.id.clone();
                                 let is_selected = move || selected.get().as_deref() == Some(id.as_str());
                                 let view_note = n.clone();
                                 view! {
-                                    <li class="note" data-id=n.id.clone() data-sync=n.sync.clone()
+                                    <li class="note" data-id=n.id.clone() data-sync=n.sync.as_str()
                                         class:selected=is_selected>
                                         <button type="button" class="open"
                                             on:click=move |_| open(&view_note)>
@@ -483,7 +486,7 @@ fn HomePage() -> impl IntoView {
                                             <p>{n.content.clone()}</p>
                                         </button>
                                         <span class="badge" title=n.reason.clone()>
-                                            {if n.reason.is_empty() { n.sync.clone() } else { format!("{}: {}", n.sync, n.reason) }}
+                                            {if n.reason.is_empty() { n.sync.as_str().to_owned() } else { format!("{}: {}", n.sync.as_str(), n.reason) }}
                                         </span>
                                     </li>
                                 }
@@ -524,7 +527,7 @@ fn HomePage() -> impl IntoView {
                     <Show when=move || selected.get().is_some()>
                         <label for="strategy">"When edited on two devices at once"</label>
                         <select id="strategy"
-                            prop:value=move || current().map(|n| n.strategy).unwrap_or_else(|| "default".into())
+                            prop:value=move || current().map_or("default", |n| n.strategy.as_str())
                             on:change=move |ev| set_note_strategy(event_target_value(&ev))>
                             <option value="default">"Use the server's setting"</option>
                             <option value="lww">"Keep the newest edit"</option>
@@ -596,11 +599,11 @@ fn HomePage() -> impl IntoView {
                                 <ul>
                                     {list.into_iter().map(|r| {
                                         let (t, b) = (r.text.title.clone(), r.text.content.clone());
-                                        let why = match r.reason.as_str() {
-                                            "deleted" => "before it was deleted",
-                                            "conflict" => "from a conflict",
-                                            "merged" => "before a merge",
-                                            _ => "earlier version",
+                                        let why = match r.reason {
+                                            browser::RevisionReason::Deleted => "before it was deleted",
+                                            browser::RevisionReason::Conflict => "from a conflict",
+                                            browser::RevisionReason::Merged => "before a merge",
+                                            browser::RevisionReason::Edited => "earlier version",
                                         };
                                         view! {
                                             <li class="revision">
