@@ -833,8 +833,10 @@ mod imp {
         let records = records(&g).await;
         let target = match records {
             Ok(r) if r.signed_out => {
-                // A sign-out made offline: end the session now, and sync nobody's notes.
-                let ended = end_sign_out_on(&g).await;
+                // A sign-out made offline: end the session now (under the lock a sign-in
+                // takes, so a new session is never the one ended), and sync nobody's notes.
+                let lock = client::tabs::names_for(GUEST_DB).0;
+                let ended = crate::lock::with_lock_wait(&lock, end_sign_out_on(&g)).await;
                 Ok(WorkerTarget::SignOut { ended })
             }
             Ok(Start {

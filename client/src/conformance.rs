@@ -132,6 +132,117 @@ pub async fn commit_sync_applies_data_and_cursor<S: LocalStore>(store: S) {
     );
 }
 
+/// The outbox ([`LocalStore::pending`]) holds exactly the notes with an unaccepted edit,
+/// failed ones included; atomic updates change a note or a meta value, or leave it; the
+/// device clock persists and orders every edit after what the device has seen.
+pub async fn outbox_and_atomic_updates<S: LocalStore>(store: S) {
+    let notes = Notes::open(store).await.unwrap();
+    let a = notes.create("A", "").await.unwrap();
+    let b = notes.create("B", "").await.unwrap();
+    let resp = response(
+        vec![ChangeResult {
+            change_id: b.pending.clone().unwrap(),
+            note_id: b.id.clone(),
+            outcome: ChangeOutcome::Applied {
+                version: 1,
+                current: None,
+            },
+        }],
+        vec![remote("r", "Remote", 2)],
+        "v1.2",
+    );
+    notes.store().commit_sync(&[], &resp).await.unwrap();
+    let ids = |v: Vec<crate::local::LocalNote>| {
+        let mut ids: Vec<String> = v.into_iter().map(|n| n.id.0).collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(
+        ids(notes.store().pending().await.unwrap()),
+        [a.id.0.clone()]
+    );
+    assert_eq!(notes.store().pending_count().await.unwrap(), 1);
+
+    // A refused edit is marked failed in place: still in the outbox, not pushed again.
+    let marked = notes
+        .store()
+        .update_note(&a.id, &mut |n| {
+            n.sync = SyncState::Failed {
+                code: "too_large".into(),
+                message: "shorten it".into(),
+            };
+            true
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(marked.sync, SyncState::Failed { .. }));
+    assert_eq!(notes.store().get(&a.id).await.unwrap(), Some(marked));
+    assert_eq!(notes.store().pending_count().await.unwrap(), 1);
+    let untouched = notes
+        .store()
+        .update_note(&b.id, &mut |n| {
+            n.title = "not written".into();
+            false
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        notes.store().get(&b.id).await.unwrap().unwrap().title,
+        "B",
+        "{untouched:?}"
+    );
+    assert_eq!(
+        notes
+            .store()
+            .update_note(&"missing".into(), &mut |_| true)
+            .await
+            .unwrap(),
+        None
+    );
+
+    // Meta: read-modify-write, or left alone.
+    for _ in 0..3 {
+        notes
+            .store()
+            .update_meta("counter", &mut |v| {
+                Some((v.map_or(0, |v| v.parse::<u32>().unwrap()) + 1).to_string())
+            })
+            .await
+            .unwrap();
+    }
+    notes
+        .store()
+        .update_meta("counter", &mut |_| None)
+        .await
+        .unwrap();
+    assert_eq!(
+        notes.store().get_meta("counter").await.unwrap().as_deref(),
+        Some("3")
+    );
+
+    // The device clock is persisted: an edit orders after a remote stamp far ahead that the
+    // device observed while the note itself was pending.
+    let ahead = Hlc {
+        wall_ms: crate::platform::now_ms() + 60_000,
+        counter: 7,
+        node: "elsewhere".into(),
+    };
+    notes
+        .store()
+        .update_meta(crate::clock::META_DEVICE_CLOCK, &mut |v| {
+            let mut c: crate::clock::DeviceClock =
+                v.and_then(|v| v.parse().ok()).unwrap_or_default();
+            c.observe(&ahead);
+            Some(c.to_string())
+        })
+        .await
+        .unwrap();
+    let edited = notes.edit(&a.id, "A2", "").await.unwrap().unwrap();
+    assert!(edited.hlc > ahead, "{} after {}", edited.hlc, ahead);
+}
+
 impl<S> Notes<S> {
     /// Gives the store back (used to reopen it).
     pub fn into_store(self) -> S {

@@ -29,6 +29,11 @@ async fn commit_sync_applies_data_and_cursor() {
     suite::commit_sync_applies_data_and_cursor(fresh("t-commit").await).await;
 }
 
+#[wasm_bindgen_test]
+async fn outbox_and_atomic_updates() {
+    suite::outbox_and_atomic_updates(fresh("t-outbox").await).await;
+}
+
 /// Data written through one connection is there for a new one: it is really in IndexedDB.
 #[wasm_bindgen_test]
 async fn notes_survive_reopening_the_database() {

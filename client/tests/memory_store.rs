@@ -20,3 +20,8 @@ fn commit_sync_applies_data_and_cursor() {
         MemoryStore::new(),
     ));
 }
+
+#[test]
+fn outbox_and_atomic_updates() {
+    block_on(suite::outbox_and_atomic_updates(MemoryStore::new()));
+}

@@ -79,7 +79,7 @@ const synced = (page) =>
   page.waitForSelector('[data-testid=status]:has-text("0 pending")', { timeout: 15_000 });
 
 test('switching accounts in one browser, both ways, never mixes their notes', async () => {
-  await accountWithNotes('bo', ['B2 first', 'B2 second']);
+  await accountWithNotes('bonnie', ['B2 first', 'B2 second']);
   const p = await openProfile();
   try {
     const page = p.page;
@@ -102,7 +102,7 @@ test('switching accounts in one browser, both ways, never mixes their notes', as
     await signOut(page);
 
     // An existing account with two notes on the server: both, and only those.
-    await signIn(page, 'bo', 'Sign in');
+    await signIn(page, 'bonnie', 'Sign in');
     await page.locator('li.note', { hasText: 'B2 second' }).waitFor({ timeout: 15_000 });
     await syncNow(page);
     assert.deepEqual(await titles(page), ['B2 first', 'B2 second']);
@@ -116,7 +116,7 @@ test('switching accounts in one browser, both ways, never mixes their notes', as
     // What each account's server copy holds.
     assert.deepEqual(await serverTitles('ann'), ['Ann secret', 'Before anyone']);
     assert.deepEqual(await serverTitles('ben'), ['Ben note']);
-    assert.deepEqual(await serverTitles('bo'), ['B2 first', 'B2 second']);
+    assert.deepEqual(await serverTitles('bonnie'), ['B2 first', 'B2 second']);
   } finally {
     await p.close();
   }
