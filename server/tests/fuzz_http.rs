@@ -124,7 +124,27 @@ fn preview(b: &[u8]) -> String {
 /// texts are left out (they may be 256 KiB each and every write of a note also changes its
 /// version, change ids or revision count, which are in); revisions by count and newest id.
 async fn snapshot(app: &TestApp, user: &str) -> String {
-    let db = app.store.database();
+    // The harness's own reads retry: on a machine under heavy load the database may not
+    // answer within the driver's timeouts (that is the server's 503, not the harness's).
+    for _ in 0..30 {
+        if let Ok(s) = tokio::time::timeout(
+            std::time::Duration::from_secs(60),
+            tokio::spawn(snapshot_once(app.store.clone(), user.to_owned())),
+        )
+        .await
+        {
+            if let Ok(s) = s {
+                return s;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+    panic!("the database did not answer the snapshot reads");
+}
+
+async fn snapshot_once(store: std::sync::Arc<server::store::MongoStore>, user: String) -> String {
+    let user = user.as_str();
+    let db = store.database();
     let notes: Vec<Document> = futures::TryStreamExt::try_collect(
         db.collection::<Document>("notes")
             .find(doc! {"u": user})

