@@ -56,10 +56,13 @@ pub const RECENT_CHANGES_PER_NOTE: usize = 32;
 pub const MAX_WINDOWS_PER_PULL: u32 = 16;
 /// How long to wait for the database before answering "unavailable".
 pub const SERVER_SELECTION_TIMEOUT: Duration = Duration::from_secs(2);
-/// Most attempts of one push transaction that lost to a concurrent push of the same user
-/// (each attempt does bounded work; the backoff between them totals about 1 s). Then the
-/// push answers 503 and the client retries later.
-pub const MAX_PUSH_ATTEMPTS: u32 = 20;
+/// Most attempts of one push transaction that lost to a concurrent push of the same user,
+/// and the longest time spent on them (each attempt does bounded work; the backoff between
+/// attempts is at most 70 ms). Past either, the push answers 503 and the client retries
+/// later, instead of the request occupying the server indefinitely.
+pub const MAX_PUSH_ATTEMPTS: u32 = 100;
+/// See [`MAX_PUSH_ATTEMPTS`].
+pub const MAX_PUSH_TIME: Duration = Duration::from_secs(15);
 
 /// How conflicts are resolved on this server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -736,6 +739,7 @@ impl SyncStore for MongoStore {
         }
         // Owned once, for the merge task on the blocking pool.
         let changes: Arc<[Change]> = changes.into();
+        let started = std::time::Instant::now();
         let mut s = self.client.start_session().await?;
         let mut attempt = 0u32;
         loop {
@@ -753,7 +757,7 @@ impl SyncStore for MongoStore {
                 // Unreachable database: answer now, the client retries later.
                 Err((err @ StoreError::Unavailable(_), _)) => return Err(err),
                 Err((_, e)) if e.contains_label(TRANSIENT_TRANSACTION_ERROR) => {
-                    if attempt >= MAX_PUSH_ATTEMPTS {
+                    if attempt >= MAX_PUSH_ATTEMPTS || started.elapsed() >= MAX_PUSH_TIME {
                         // Pushes of this user keep colliding: the client retries later
                         // (503), rather than this request holding a worker indefinitely.
                         return Err(StoreError::Unavailable(format!(
