@@ -148,6 +148,8 @@ pub struct MongoStore {
     client: Client,
     db: Database,
     conflicts: Conflicts,
+    /// Set once the indexes exist; no push writes before that (see [`Self::ensure_indexes`]).
+    indexes: Arc<tokio::sync::OnceCell<()>>,
 }
 
 impl MongoStore {
@@ -177,6 +179,7 @@ impl MongoStore {
             client,
             db,
             conflicts: Conflicts::default(),
+            indexes: Arc::default(),
         })
     }
 
@@ -187,7 +190,19 @@ impl MongoStore {
     }
 
     /// Creates the indexes (idempotent).
+    ///
+    /// Every push waits for this first (it is done once per process; concurrent callers
+    /// share the one attempt). The unique `(u, id)` index must exist before two pushes can
+    /// create the same note, and pushes racing the start-up index build once lost an
+    /// acknowledged batch in the crash test (`server/tests/crash.rs`).
     pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
+        self.indexes
+            .get_or_try_init(|| self.create_indexes())
+            .await
+            .map(|_| ())
+    }
+
+    async fn create_indexes(&self) -> Result<(), StoreError> {
         let unique = || IndexOptions::builder().unique(true).build();
         self.notes()
             .create_indexes([
@@ -745,6 +760,7 @@ impl SyncStore for MongoStore {
         if changes.is_empty() {
             return Ok(Vec::new());
         }
+        self.ensure_indexes().await?;
         // Owned once, for the merge task on the blocking pool.
         let changes: Arc<[Change]> = changes.into();
         let mut s = self.client.start_session().await?;

@@ -20,8 +20,8 @@
 use std::collections::HashMap;
 
 /// Work units one three-way merge may spend ([`merge3`]). At this budget a merge takes
-/// about 30 ms in a release build (see `examples/merge_budget.rs`), while a note of the
-/// largest size (256 KiB) with a few edits far apart needs a small fraction of it.
+/// about 45 ms of CPU in a release build (see `examples/merge_budget.rs`), while a note of
+/// the largest size (256 KiB) with a few edits far apart needs a fraction of it.
 pub const MERGE_BUDGET: u64 = 4_000_000;
 
 /// The result of [`merge3`].
