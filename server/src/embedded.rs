@@ -79,41 +79,58 @@ impl EmbeddedDb {
             .map_err(|e| EmbeddedError::DataDir(data_dir.to_owned(), e))?;
         let log_path = data_dir.join("secantusd.log");
         let start_err = |m: String| EmbeddedError::Start(m, log_path.clone());
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log_path)
-            .map_err(|e| start_err(e.to_string()))?;
-        let mut cmd = Command::new(bin);
-        cmd.arg("--host")
-            .arg("127.0.0.1")
-            .arg("--port")
-            .arg(port.to_string())
-            .arg("--storage-path")
-            .arg(data_dir.join("db"))
-            // Fsync the log at every commit, before answering: without it a crash loses the
-            // last acknowledged commits, `j: true` notwithstanding (issue 11; tested by
-            // server/tests/crash.rs). See docs/sync-protocol.md, "Durability".
-            .arg("--sync-on-commit")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log);
-        die_with_parent(&mut cmd);
+        let command = || -> Result<Command, EmbeddedError> {
+            let log = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&log_path)
+                .map_err(|e| start_err(e.to_string()))?;
+            let mut cmd = Command::new(bin);
+            cmd.arg("--host")
+                .arg("127.0.0.1")
+                .arg("--port")
+                .arg(port.to_string())
+                .arg("--storage-path")
+                .arg(data_dir.join("db"))
+                // Fsync the log at every commit, before answering: without it a crash loses the
+                // last acknowledged commits, `j: true` notwithstanding (issue 11; tested by
+                // server/tests/crash.rs). See docs/sync-protocol.md, "Durability".
+                .arg("--sync-on-commit")
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(log);
+            die_with_parent(&mut cmd);
+            Ok(cmd)
+        };
 
-        // The child is spawned and waited on by one dedicated thread that lives exactly as
-        // long as this handle: PR_SET_PDEATHSIG fires when the spawning *thread* exits.
-        let (ready_tx, ready_rx) = mpsc::channel::<Result<(u16, u32), String>>();
-        let (stop_tx, stop_rx) = mpsc::channel::<()>();
-        let keeper = std::thread::Builder::new()
-            .name("embedded-db".into())
-            .spawn(move || keep(cmd, ready_tx, stop_rx))
-            .map_err(|e| start_err(e.to_string()))?;
-        let (port, pid) = match ready_rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(Ok(ready)) => ready,
-            Ok(Err(e)) => return Err(start_err(e)),
-            Err(_) => {
-                let _ = stop_tx.send(());
-                return Err(start_err("it did not report a port within 60 s".into()));
+        // A database that exits before listening is started again for a while: after a
+        // crash (the whole process group killed, as a container or systemd unit dies) the
+        // previous instance may still be exiting and hold the store's lock for a moment.
+        // Seen once in the crash test on a loaded machine.
+        let mut attempt = 1;
+        let (port, pid, stop_tx, keeper) = loop {
+            // The child is spawned and waited on by one dedicated thread that lives exactly
+            // as long as this handle: PR_SET_PDEATHSIG fires when the spawning *thread* exits.
+            let (ready_tx, ready_rx) = mpsc::channel::<Result<(u16, u32), String>>();
+            let (stop_tx, stop_rx) = mpsc::channel::<()>();
+            let cmd = command()?;
+            let keeper = std::thread::Builder::new()
+                .name("embedded-db".into())
+                .spawn(move || keep(cmd, ready_tx, stop_rx))
+                .map_err(|e| start_err(e.to_string()))?;
+            match ready_rx.recv_timeout(Duration::from_secs(60)) {
+                Ok(Ok((port, pid))) => break (port, pid, stop_tx, keeper),
+                Ok(Err(e)) if attempt < START_ATTEMPTS => {
+                    tracing::warn!("the embedded database {e}; starting it again");
+                    let _ = keeper.join();
+                    attempt += 1;
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+                Ok(Err(e)) => return Err(start_err(e)),
+                Err(_) => {
+                    let _ = stop_tx.send(());
+                    return Err(start_err("it did not report a port within 60 s".into()));
+                }
             }
         };
         Ok(Self {
@@ -144,6 +161,9 @@ impl EmbeddedDb {
             .unwrap_or(0)
     }
 }
+
+/// Starts of the database tried before giving up (500 ms apart).
+const START_ATTEMPTS: u32 = 20;
 
 fn keep(
     mut cmd: Command,

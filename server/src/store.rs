@@ -790,9 +790,7 @@ impl SyncStore for MongoStore {
                     }
                     // Another push of this user committed first: back off, retry. Equal
                     // jitter (half fixed, half varying) so colliding pushes spread out.
-                    let cap = PUSH_RETRY_MAX_PAUSE
-                        .as_millis()
-                        .min(1 << attempt.min(10)) as u64;
+                    let cap = PUSH_RETRY_MAX_PAUSE.as_millis().min(1 << attempt.min(10)) as u64;
                     let jitter = now_ms.wrapping_mul(attempt as u64 * 7919) % (cap / 2 + 1);
                     tokio::time::sleep(Duration::from_millis(cap / 2 + jitter)).await;
                 }

@@ -618,7 +618,10 @@ async fn browsers_get_the_session_only_as_the_http_only_cookie() {
         let body = r.json::<Value>().await.unwrap();
         assert_eq!(body["user"], "alice");
         assert!(body["id"].is_string(), "{body}");
-        assert!(body.get("token").is_none(), "a browser's answer carries no token: {body}");
+        assert!(
+            body.get("token").is_none(),
+            "a browser's answer carries no token: {body}"
+        );
     }
     // Other clients (no Origin, no Sec-Fetch-Site) get it, to send as a bearer token.
     let r = signin(&[], false).await.unwrap();
