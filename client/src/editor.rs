@@ -140,27 +140,6 @@ pub fn plan_save(base: &Text, editor: &Text, stored: Stored<'_>) -> SavePlan {
     }
 }
 
-/// Splits text into the merge's tokens (runs of letters and digits, every other character
-/// alone), as byte lengths.
-fn token_lens(s: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut start = None;
-    for (i, c) in s.char_indices() {
-        if c.is_alphanumeric() {
-            start.get_or_insert(i);
-        } else {
-            if let Some(st) = start.take() {
-                out.push(&s[st..i]);
-            }
-            out.push(&s[i..i + c.len_utf8()]);
-        }
-    }
-    if let Some(st) = start {
-        out.push(&s[st..]);
-    }
-    out
-}
-
 /// Where byte position `pos` of `old` is in `new`: text kept around it moves it along with
 /// insertions and deletions before it; inside replaced text it goes to the end of the
 /// replacement; at a boundary it stays before text inserted there (the user's next
@@ -170,7 +149,7 @@ pub fn map_position(old: &str, new: &str, pos: usize) -> usize {
     if old == new {
         return pos;
     }
-    let (a, b) = (token_lens(old), token_lens(new));
+    let (a, b) = (sync_core::text::tokens(old), sync_core::text::tokens(new));
     let bytes = |toks: &[&str]| toks.iter().map(|t| t.len()).sum::<usize>();
     let (mut o, mut n) = (0usize, 0usize);
     for op in similar::capture_diff_slices(Algorithm::Myers, &a, &b) {

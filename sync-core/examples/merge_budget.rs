@@ -33,25 +33,6 @@ fn text(chars: usize, alphabet: &[u8], seed: u64) -> String {
     s
 }
 
-fn tokens(s: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut start = None;
-    for (i, c) in s.char_indices() {
-        if c.is_alphanumeric() {
-            start.get_or_insert(i);
-        } else {
-            if let Some(st) = start.take() {
-                out.push(&s[st..i]);
-            }
-            out.push(&s[i..i + c.len_utf8()]);
-        }
-    }
-    if let Some(st) = start {
-        out.push(&s[st..]);
-    }
-    out
-}
-
 /// CPU time of this thread (Linux), so that a busy machine does not inflate the figures;
 /// wall time elsewhere.
 fn cpu_time() -> Duration {
@@ -100,7 +81,11 @@ fn main() {
         // The old cost: `similar`'s Myers diff of each side against the base, no bound
         // (skipped where it would take minutes).
         let old = if chars <= 8_000 && (chars <= 4_000 || !cfg!(debug_assertions)) {
-            let (b, a, t) = (tokens(&base), tokens(&ours), tokens(&theirs));
+            let (b, a, t) = (
+                sync_core::text::tokens(&base),
+                sync_core::text::tokens(&ours),
+                sync_core::text::tokens(&theirs),
+            );
             let d = median(runs.min(3), || {
                 let x = similar::capture_diff_slices(similar::Algorithm::Myers, &b, &a);
                 let y = similar::capture_diff_slices(similar::Algorithm::Myers, &b, &t);

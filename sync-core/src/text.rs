@@ -70,8 +70,9 @@ impl Budget {
 }
 
 /// Splits text into tokens whose concatenation is the text: runs of alphanumeric
-/// characters, and single other characters (spaces, punctuation, line breaks).
-fn tokens(s: &str) -> Vec<&str> {
+/// characters, and single other characters (spaces, punctuation, line breaks). Public so
+/// that the editor maps the caret over the same units the merge works in.
+pub fn tokens(s: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let mut start = None;
     for (i, c) in s.char_indices() {
