@@ -686,7 +686,7 @@ async fn the_server_process_memory_stays_bounded_under_500_parallel_sign_ins() {
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
 
-    let dir = test_data_root().join(format!("mem-{}", std::process::id()));
+    let dir = test_data_root().join(format!("{}-mem", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
         .env("TERN_ADDR", "127.0.0.1:0")

@@ -24,7 +24,9 @@ fn clean_stale_dirs() {
         return;
     };
     for e in entries.flatten() {
-        let pid = e.file_name().to_string_lossy().parse::<u32>().ok();
+        // `<pid>` or `<pid>-<name>` (a test's own database): the pid owns it.
+        let name = e.file_name().to_string_lossy().into_owned();
+        let pid = name.split('-').next().and_then(|p| p.parse::<u32>().ok());
         let alive = pid.is_some_and(|p| PathBuf::from(format!("/proc/{p}")).exists());
         if !alive {
             let _ = std::fs::remove_dir_all(e.path());
