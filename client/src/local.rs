@@ -49,6 +49,12 @@ pub struct LocalNote {
     /// True when the pending edit is the user's resolution of the conflict.
     #[serde(default)]
     pub resolving: bool,
+    /// True when `conflict` holds versions only this device has: text another tab wrote
+    /// and the editor's typing overlapped before either was synced (see
+    /// [`Notes::save_editor`]). The server never saw them, so a state from the server
+    /// does not replace them ([`reconcile`] carries them over) until the user chooses.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub local_conflict: bool,
 }
 
 /// Sync state of one note, as shown to the user. Stored as `{"state": "synced"}`,
@@ -162,6 +168,7 @@ impl LocalNote {
             strategy_changed: false,
             conflict: s.conflict.clone(),
             resolving: false,
+            local_conflict: false,
         }
     }
 
@@ -414,6 +421,7 @@ pub fn reconcile(
                 n.resolving = false;
                 if n.deleted {
                     n.conflict = None;
+                    n.local_conflict = false;
                 }
             }
             ChangeOutcome::Applied {
@@ -457,6 +465,23 @@ pub fn reconcile(
             Some(_) => {}
         }
     }
+    // Versions only this device has (`local_conflict`) outlive a state from the server.
+    if let (Some(c), Some(n)) = (current, note.as_mut())
+        && c.local_conflict
+        && !n.local_conflict
+        && let Some(kept) = &c.conflict
+    {
+        let conflict = n.conflict.get_or_insert_with(|| Conflict {
+            versions: Vec::new(),
+            proposal: None,
+        });
+        for v in &kept.versions {
+            if !conflict.versions.contains(v) {
+                conflict.versions.push(v.clone());
+            }
+        }
+        n.local_conflict = true;
+    }
     match (current, note) {
         (Some(c), Some(n)) if *c == n => None,
         (_, n) => n,
@@ -490,6 +515,7 @@ fn keep_beside(n: &mut LocalNote, theirs: Text) {
     });
     conflict.versions.push(version);
     conflict.proposal = None;
+    n.local_conflict = true;
 }
 
 /// The edits a user makes, on top of a [`LocalStore`].
@@ -558,6 +584,7 @@ impl<S: LocalStore> Notes<S> {
             strategy_changed: false,
             conflict: None,
             resolving: false,
+            local_conflict: false,
         };
         self.store.put(&note).await?;
         Ok(note)
@@ -603,6 +630,7 @@ impl<S: LocalStore> Notes<S> {
                 content.to_owned()
             };
             n.conflict = None;
+            n.local_conflict = false;
             n.resolving = true;
         })
         .await
@@ -850,6 +878,7 @@ mod tests {
             strategy_changed: false,
             conflict: None,
             resolving: false,
+            local_conflict: false,
         }
     }
 
@@ -1133,6 +1162,68 @@ mod save_tests {
                 kept[0].content, "uno",
                 "the other version is kept for the user"
             );
+        });
+    }
+
+    #[test]
+    fn versions_only_this_device_has_outlive_the_next_pull_until_the_user_chooses() {
+        futures::executor::block_on(async {
+            let notes = Notes::open(Racing::default()).await.unwrap();
+            let id = notes.create("t", "one").await.unwrap().id;
+            let mut other_tab = notes.store().get(&id).await.unwrap().unwrap();
+            other_tab.content = "uno".into();
+            *notes.store().theirs.borrow_mut() = Some(other_tab);
+            notes
+                .save_editor(&id, &text("one"), &text("eins"))
+                .await
+                .unwrap();
+            let saved = notes.store().get(&id).await.unwrap().unwrap();
+
+            // The push is answered (stored as sent), then another device's edit is pulled:
+            // the server never saw "uno", so it must stay beside the note.
+            let sent = saved.pending_change().unwrap();
+            let applied = ChangeResult {
+                change_id: sent.change_id.clone(),
+                note_id: id.clone(),
+                outcome: ChangeOutcome::Applied {
+                    version: 9,
+                    current: None,
+                },
+            };
+            let pushed = reconcile(Some(&saved), Some(&sent), Some(&applied), None).unwrap();
+            let remote = NoteState {
+                id: id.clone(),
+                title: "t".into(),
+                content: "eins zwei".into(),
+                deleted: false,
+                hlc: Hlc {
+                    wall_ms: u64::MAX / 2,
+                    counter: 0,
+                    node: "phone".into(),
+                },
+                version: 10,
+                strategy: Strategy::Default,
+                conflict: None,
+            };
+            let pulled = reconcile(Some(&pushed), None, None, Some(&remote)).unwrap();
+            assert_eq!(pulled.content, "eins zwei");
+            let kept = pulled
+                .conflict
+                .as_ref()
+                .expect("still shown")
+                .versions
+                .clone();
+            assert_eq!(kept.len(), 1);
+            assert_eq!(kept[0].content, "uno");
+
+            // Once the user chooses, the local versions go.
+            notes.store().put(&pulled).await.unwrap();
+            let chosen = notes
+                .resolve(&id, "t", "eins zwei uno", false)
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(chosen.conflict.is_none() && !chosen.local_conflict);
         });
     }
 }
