@@ -13,6 +13,7 @@
 //! - [`api`]: `POST /sync`, `/auth/*`, `GET /healthz`, `GET /api/openapi.json`.
 //! - [`error`]: API errors and their one mapping to HTTP.
 //! - [`pwa`]: `GET /sw.js`, the service worker of this build.
+//! - [`live`]: `GET /live`, pokes to a user's open devices from a MongoDB change stream.
 //! - [`drain`]: reads the unread rest of a refused request's body, so its client gets the answer.
 //!
 //! [`router`] builds the whole app; [`serve`] runs it on a listener until a shutdown
@@ -25,6 +26,7 @@ pub mod drain;
 pub mod embedded;
 pub mod error;
 pub mod headers;
+pub mod live;
 pub mod pwa;
 pub mod store;
 pub mod throttle;
@@ -45,9 +47,16 @@ impl AppState {
     pub fn new(store: Arc<MongoStore>, leptos: LeptosOptions, cookie_secure: bool) -> Self {
         let accounts = Arc::new(auth::Accounts::new(store.database().clone()));
         let sw = Arc::new(pwa::ServiceWorker::new(&leptos, None));
+        let live = Arc::new(live::Hub::new(live::LiveLimits::default()));
+        // The feed runs as long as the process: one change stream per process, whatever the
+        // number of open devices (see `live`).
+        if tokio::runtime::Handle::try_current().is_ok() {
+            tokio::spawn(live::run_feed(store.database().clone(), live.clone()));
+        }
         Self {
             store,
             accounts,
+            live,
             cookie_secure,
             public_origin: None,
             client_ip_header: None,
@@ -60,6 +69,12 @@ impl AppState {
     pub fn with_proxy(mut self, config: &config::Config) -> Self {
         self.public_origin = config.public_origin.clone();
         self.client_ip_header = config.client_ip_header.clone();
+        self
+    }
+
+    /// Uses these limits for live connections (set before any connection is open).
+    pub fn with_live_limits(self, limits: live::LiveLimits) -> Self {
+        self.live.set_limits(limits);
         self
     }
 
@@ -79,6 +94,8 @@ pub struct AppState {
     pub store: Arc<MongoStore>,
     /// Accounts and sessions.
     pub accounts: Arc<auth::Accounts>,
+    /// Open live connections (`GET /live`) and what they wait for.
+    pub live: Arc<live::Hub>,
     /// Whether the session cookie is marked `Secure` (HTTPS only); HSTS is sent then.
     pub cookie_secure: bool,
     /// The origin browsers use (`TERN_PUBLIC_ORIGIN`); `None`: compare with `Host`.
