@@ -20,8 +20,8 @@
 //! - **Bounded.** Connections per user and in total are limited ([`LiveLimits`]); past either
 //!   the request is answered `503 unavailable` with `Retry-After` and the device falls back
 //!   to polling. A connection lasts at most [`LiveLimits::max_age`] (the device reconnects,
-//!   and its session is checked again). A heartbeat comment every [`HEARTBEAT`] keeps
-//!   proxies from closing an idle connection. Server shutdown ends every live connection
+//!   and its session is checked again). A heartbeat event every [`HEARTBEAT`] keeps proxies
+//!   from closing an idle connection and lets a device notice one that died silently. Server shutdown ends every live connection
 //!   ([`Hub::close_all`]), so a graceful shutdown does not wait on them.
 
 use std::collections::HashMap;
@@ -246,7 +246,10 @@ pub fn sse(sub: Subscription) -> Sse<impl Stream<Item = Result<Event, Infallible
         let poke = sub.next(deadline).await?;
         Some((Ok(poke.event()), sub))
     });
-    Sse::new(first.chain(rest)).keep_alive(KeepAlive::new().interval(HEARTBEAT).text("hb"))
+    // The heartbeat is an event, not a comment: browsers hide comments from scripts, and a
+    // device must see heartbeats to notice a connection that died without a word.
+    let heartbeat = Event::default().event("hb").data("{}");
+    Sse::new(first.chain(rest)).keep_alive(KeepAlive::new().interval(HEARTBEAT).event(heartbeat))
 }
 
 /// Watches the `counters` collection of `db` and notifies `hub` of every user's new head,

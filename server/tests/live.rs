@@ -62,7 +62,10 @@ async fn open_live(base: &str, token: &str) -> Result<Live, (u16, Option<String>
                         data = v.trim().to_owned();
                     }
                 }
-                // Comments (the heartbeat) carry no event.
+                // Heartbeats say only that the connection is alive.
+                if event == "hb" {
+                    continue;
+                }
                 if !event.is_empty() && tx.send((event, data)).is_err() {
                     return;
                 }
