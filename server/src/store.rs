@@ -43,14 +43,12 @@ use mongodb::options::{
     Acknowledgment, ClientOptions, IndexOptions, ReadConcern, ReturnDocument, WriteConcern,
 };
 use mongodb::{Client, ClientSession, Collection, Database, IndexModel};
-use sync_core::merge::{self, LastWrite, StoredNote};
-use sync_core::protocol::{Change, ChangeOutcome, ChangeResult, Revision, RevisionReason};
-use sync_core::text::Budget;
-use sync_core::{ChangeId, Conflict, Hlc, NoteId, NoteState, Strategy, Version, limits};
+use sync_core::merge::{LastWrite, StoredNote};
+use sync_core::protocol::{Change, ChangeResult, Revision, RevisionReason};
+use sync_core::push::{self, NewRevision, NoteRecord, Policy, Prepared, RecentChange};
+use sync_core::{Conflict, Hlc, NoteId, NoteState, Strategy, Version, limits};
 
-/// How many applied change ids each note remembers, so that a retried change gets its first
-/// answer again.
-pub const RECENT_CHANGES_PER_NOTE: usize = 32;
+pub use sync_core::push::RECENT_CHANGES_PER_NOTE;
 /// Most version windows read by one pull (versions skipped by superseded changes make
 /// windows sparse); the client is told `has_more` and continues.
 pub const MAX_WINDOWS_PER_PULL: u32 = 16;
@@ -72,6 +70,16 @@ pub struct Conflicts {
     pub default: Strategy,
     /// Revisions kept per note (`TERN_HISTORY_LIMIT`).
     pub history_limit: u32,
+}
+
+impl Conflicts {
+    /// The same settings, as push planning takes them.
+    pub fn policy(&self) -> Policy {
+        Policy {
+            default: self.default,
+            history_limit: self.history_limit,
+        }
+    }
 }
 
 impl Default for Conflicts {
@@ -238,6 +246,8 @@ impl MongoStore {
         self.db.collection("counters")
     }
 
+    /// One attempt of a push, in the transaction of session `s`: reads what the plan
+    /// needs, reserves versions, plans (off the async workers), writes what it says.
     async fn push_in_txn(
         &self,
         s: &mut ClientSession,
@@ -245,21 +255,19 @@ impl MongoStore {
         changes: &Arc<[Change]>,
         now_ms: u64,
     ) -> Result<Vec<ChangeResult>, MongoError> {
-        let outcomes: Vec<Option<ChangeOutcome>> = changes
-            .iter()
-            .map(|c| {
-                limits::check_change(c, now_ms)
-                    .err()
-                    .map(|(code, message)| ChangeOutcome::Rejected { code, message })
-            })
-            .collect();
-        let ids = undecided(changes, &outcomes, |c| c.note_id.as_str());
-        if ids.is_empty() {
-            return Ok(results(changes, outcomes));
+        let prepared = Prepared::new(changes, now_ms);
+        let needed = prepared.versions_needed();
+        if needed == 0 {
+            return Ok(prepared.into_results(changes));
         }
+        let ids: Vec<&str> = prepared
+            .note_ids(changes)
+            .into_iter()
+            .map(|id| id.as_str())
+            .collect();
 
         // 1. The stored notes the changes touch, with the ids of their recent changes.
-        let mut state: HashMap<NoteId, Stored> = HashMap::new();
+        let mut stored: HashMap<NoteId, NoteRecord> = HashMap::new();
         let mut cur = self
             .notes()
             .find(doc! {"u": user, "id": {"$in": &ids}})
@@ -267,7 +275,7 @@ impl MongoStore {
             .await?;
         while let Some(d) = cur.next(&mut *s).await.transpose()? {
             if let Some(st) = stored_from_doc(&d) {
-                state.insert(st.note.note.id.clone(), st);
+                stored.insert(st.note.note.id.clone(), st);
             }
         }
 
@@ -275,57 +283,43 @@ impl MongoStore {
         //    concurrent pushes of this user conflict, so versions follow commit order.
         let counter = self
             .counters()
-            .find_one_and_update(doc! {"_id": user}, doc! {"$inc": {"seq": ids.len() as i64}})
+            .find_one_and_update(doc! {"_id": user}, doc! {"$inc": {"seq": needed as i64}})
             .upsert(true)
             .return_document(ReturnDocument::After)
             .session(&mut *s)
             .await?
             .and_then(|d| d.get_i64("seq").ok())
-            .unwrap_or(ids.len() as i64) as u64;
-        let next_version = counter - ids.len() as u64 + 1;
+            .unwrap_or(needed as i64) as u64;
+        let first_version = counter - needed + 1;
 
         // 3. Decide, in request order, on the blocking pool: merges are CPU work (bounded by
         //    the request's merge budget) that must not stall the async workers.
-        let decided = {
-            let (changes, user) = (changes.clone(), user.to_owned());
-            let default = self.conflicts.default;
+        let plan = {
+            let changes = changes.clone();
+            let policy = self.conflicts.policy();
             tokio::task::spawn_blocking(move || {
-                decide(
-                    &user,
-                    &changes,
-                    outcomes,
-                    state,
-                    next_version,
-                    default,
-                    now_ms,
-                )
+                push::plan(&changes, prepared, stored, first_version, policy, now_ms)
             })
             .await
             .map_err(|e| MongoError::custom(format!("the merge task failed: {e}")))?
         };
-        let Decided {
-            outcomes,
-            state,
-            touched,
-            revisions,
-        } = decided;
 
         // 4. Write the final state of each changed note in one command, and its revisions
         //    (then drop the ones past the history limit) in one more each.
-        if !touched.is_empty() {
-            let updates: Vec<Document> = touched
+        if !plan.notes.is_empty() {
+            let updates: Vec<Document> = plan
+                .notes
                 .iter()
-                .map(|id| {
-                    let st = &state[id];
-                    let mut d = note_doc(user, &st.note);
-                    let recent: Vec<Document> = st
+                .map(|rec| {
+                    let mut d = note_doc(user, &rec.note);
+                    let recent: Vec<Document> = rec
                         .recent
                         .iter()
-                        .map(|(c, v)| doc! {"c": c, "v": *v as i64})
+                        .map(|r| doc! {"c": &r.change, "v": r.version as i64})
                         .collect();
                     d.insert("cids", recent);
-                    d.insert("rn", st.rn as i64);
-                    doc! {"q": {"u": user, "id": id.as_str()}, "u": d, "upsert": true}
+                    d.insert("rn", rec.rn as i64);
+                    doc! {"q": {"u": user, "id": rec.note.note.id.as_str()}, "u": d, "upsert": true}
                 })
                 .collect();
             let reply = self
@@ -339,29 +333,31 @@ impl MongoStore {
                 )));
             }
         }
-        if !revisions.is_empty() {
-            let limit = self.conflicts.history_limit as u64;
-            let trims: Vec<Document> = touched
+        if !plan.revisions.is_empty() {
+            let revisions: Vec<Document> = plan
+                .revisions
                 .iter()
-                .filter_map(|id| {
-                    let rn = state[id].rn;
-                    (rn > limit).then(|| {
-                        doc! {"q": {"u": user, "id": id.as_str(), "n": {"$lte": (rn - limit) as i64}}, "limit": 0}
-                    })
-                })
+                .map(|r| revision_doc(user, r))
                 .collect();
             self.revisions()
                 .insert_many(revisions)
                 .session(&mut *s)
                 .await?;
-            if !trims.is_empty() {
-                self.db
-                    .run_command(doc! {"delete": "revisions", "deletes": trims})
-                    .session(&mut *s)
-                    .await?;
-            }
         }
-        Ok(results(changes, outcomes))
+        if !plan.trims.is_empty() {
+            let trims: Vec<Document> = plan
+                .trims
+                .iter()
+                .map(|(id, upto)| {
+                    doc! {"q": {"u": user, "id": id.as_str(), "n": {"$lte": *upto as i64}}, "limit": 0}
+                })
+                .collect();
+            self.db
+                .run_command(doc! {"delete": "revisions", "deletes": trims})
+                .session(&mut *s)
+                .await?;
+        }
+        Ok(plan.results)
     }
 
     /// The reads of a pull, in the snapshot of session `s`.
@@ -449,109 +445,6 @@ fn json_len(note: &NoteState) -> usize {
     c.0
 }
 
-/// What a push decided, before it is written.
-struct Decided {
-    outcomes: Vec<Option<ChangeOutcome>>,
-    state: HashMap<NoteId, Stored>,
-    touched: Vec<NoteId>,
-    revisions: Vec<Document>,
-}
-
-/// Decides every undecided change in request order (a batch may change one note twice),
-/// against `state` (the stored notes), giving applied changes versions from
-/// `next_version` on. A change whose id is among the note's recent changes was applied
-/// before (a retry): it gets the same answer. Pure CPU work: merges share one budget of
-/// [`limits::MAX_MERGE_WORK_PER_REQUEST`] units, so a request's work is bounded.
-fn decide(
-    user: &UserId,
-    changes: &[Change],
-    mut outcomes: Vec<Option<ChangeOutcome>>,
-    mut state: HashMap<NoteId, Stored>,
-    mut next_version: u64,
-    default: Strategy,
-    now_ms: u64,
-) -> Decided {
-    let mut budget = Budget::new(limits::MAX_MERGE_WORK_PER_REQUEST);
-    let mut touched: Vec<NoteId> = Vec::new();
-    let mut revisions: Vec<Document> = Vec::new();
-    for (i, c) in changes.iter().enumerate() {
-        if outcomes[i].is_some() {
-            continue;
-        }
-        let stored = state.get(&c.note_id);
-        if let Some((st, v)) =
-            stored.and_then(|st| st.remembered_version(&c.change_id).map(|v| (st, v)))
-        {
-            let n = &st.note.note;
-            outcomes[i] = Some(if v == SUPERSEDED {
-                // Superseded the first time: superseded again, by what the note is now.
-                ChangeOutcome::Superseded { current: n.clone() }
-            } else {
-                // The same answer as the first time: with the stored state if that state
-                // is still the one this change produced and differs from it (merged,
-                // conflict).
-                ChangeOutcome::Applied {
-                    version: v,
-                    current: (n.version == v && !stored_as_sent(n, c)).then(|| n.clone()),
-                }
-            });
-            continue;
-        }
-        let r = merge::resolve_within(
-            stored.map(|st| &st.note),
-            c,
-            default,
-            next_version,
-            &mut budget,
-        );
-        let mut rn = stored.map_or(0, |st| st.rn);
-        for (v, why) in &r.revisions {
-            rn += 1;
-            revisions.push(revision_doc(user, &c.note_id, rn, now_ms, v, *why));
-        }
-        if !r.revisions.is_empty() {
-            touch(&mut touched, &c.note_id);
-        }
-        outcomes[i] = Some(match r.next {
-            Some(next) => {
-                next_version += 1;
-                let mut recent = stored.map(|st| st.recent.clone()).unwrap_or_default();
-                remember(&mut recent, &c.change_id, next.note.version);
-                touch(&mut touched, &c.note_id);
-                let n = &next.note;
-                let outcome = ChangeOutcome::Applied {
-                    version: n.version,
-                    current: (!stored_as_sent(n, c)).then(|| n.clone()),
-                };
-                state.insert(
-                    c.note_id.clone(),
-                    Stored {
-                        note: next,
-                        recent,
-                        rn,
-                    },
-                );
-                outcome
-            }
-            None => {
-                let st = state.get_mut(&c.note_id).expect("a kept note is stored");
-                st.rn = rn;
-                remember(&mut st.recent, &c.change_id, SUPERSEDED);
-                touch(&mut touched, &c.note_id);
-                ChangeOutcome::Superseded {
-                    current: st.note.note.clone(),
-                }
-            }
-        });
-    }
-    Decided {
-        outcomes,
-        state,
-        touched,
-        revisions,
-    }
-}
-
 /// Revisions (newest first) without repeats of the same text: a version kept twice (as one
 /// side of a conflict, then again when the conflict was resolved) is listed once, newest.
 pub fn distinct(revisions: Vec<Revision>) -> Vec<Revision> {
@@ -565,53 +458,10 @@ pub fn distinct(revisions: Vec<Revision>) -> Vec<Revision> {
         .collect()
 }
 
-/// Adds `id` to the notes a push writes back (once).
-fn touch(touched: &mut Vec<NoteId>, id: &NoteId) {
-    if !touched.contains(id) {
-        touched.push(id.clone());
-    }
-}
-
-/// The version remembered for a change that was superseded (versions start at 1).
-const SUPERSEDED: u64 = 0;
-
-/// Remembers the outcome of `change` among a note's recent changes (oldest dropped).
-fn remember(recent: &mut Vec<(String, u64)>, change: &ChangeId, version: u64) {
-    recent.push((change.0.clone(), version));
-    if recent.len() > RECENT_CHANGES_PER_NOTE {
-        recent.remove(0);
-    }
-}
-
-/// True when `n` is exactly what change `c` sent (no merge, no conflict).
-fn stored_as_sent(n: &NoteState, c: &Change) -> bool {
-    n.conflict.is_none()
-        && n.deleted == c.deleted
-        && (n.deleted || (n.title == c.title && n.content == c.content))
-}
-
-/// A stored note, the (change id, version) of its recent changes (oldest first; version
-/// [`SUPERSEDED`] for a change that lost) and the number of its last revision.
-struct Stored {
-    note: StoredNote,
-    recent: Vec<(String, u64)>,
-    rn: u64,
-}
-
-impl Stored {
-    /// The version remembered for `change` ([`SUPERSEDED`] if it lost), if it was seen.
-    fn remembered_version(&self, change: &ChangeId) -> Option<u64> {
-        self.recent
-            .iter()
-            .find(|(c, _)| *c == change.0)
-            .map(|(_, v)| *v)
-    }
-}
-
-fn stored_from_doc(d: &Document) -> Option<Stored> {
+fn stored_from_doc(d: &Document) -> Option<NoteRecord> {
     let note = note_from_doc(d)?;
     let field_hlc = |k: &str| d.get_str(k).ok().and_then(|h| h.parse::<Hlc>().ok());
-    Some(Stored {
+    Some(NoteRecord {
         recent: recent_from_doc(d),
         rn: d.get_i64("rn").unwrap_or(0) as u64,
         note: StoredNote {
@@ -628,15 +478,9 @@ fn stored_from_doc(d: &Document) -> Option<Stored> {
     })
 }
 
-fn revision_doc(
-    user: &UserId,
-    id: &NoteId,
-    n: u64,
-    now_ms: u64,
-    v: &Version,
-    why: RevisionReason,
-) -> Document {
-    let why = match why {
+fn revision_doc(user: &UserId, r: &NewRevision) -> Document {
+    let (id, n, now_ms, v) = (&r.note_id, r.n, r.revision.saved_at_ms, &r.revision.version);
+    let why = match r.revision.reason {
         RevisionReason::Edited => "edited",
         RevisionReason::Deleted => "deleted",
         RevisionReason::Conflict => "conflict",
@@ -666,43 +510,20 @@ fn revision_from_doc(d: &Document) -> Option<Revision> {
     })
 }
 
-fn recent_from_doc(d: &Document) -> Vec<(String, u64)> {
+fn recent_from_doc(d: &Document) -> Vec<RecentChange> {
     d.get_array("cids")
         .map(|a| {
             a.iter()
                 .filter_map(|e| {
                     let e = e.as_document()?;
-                    Some((e.get_str("c").ok()?.to_owned(), e.get_i64("v").ok()? as u64))
+                    Some(RecentChange {
+                        change: e.get_str("c").ok()?.to_owned(),
+                        version: e.get_i64("v").ok()? as u64,
+                    })
                 })
                 .collect()
         })
         .unwrap_or_default()
-}
-
-/// `key` of each change that has no outcome yet.
-fn undecided<'a>(
-    changes: &'a [Change],
-    outcomes: &[Option<ChangeOutcome>],
-    key: impl Fn(&'a Change) -> &'a str,
-) -> Vec<&'a str> {
-    changes
-        .iter()
-        .zip(outcomes)
-        .filter(|(_, o)| o.is_none())
-        .map(|(c, _)| key(c))
-        .collect()
-}
-
-fn results(changes: &[Change], outcomes: Vec<Option<ChangeOutcome>>) -> Vec<ChangeResult> {
-    changes
-        .iter()
-        .zip(outcomes)
-        .map(|(c, o)| ChangeResult {
-            change_id: c.change_id.clone(),
-            note_id: c.note_id.clone(),
-            outcome: o.expect("every change has an outcome"),
-        })
-        .collect()
 }
 
 fn note_doc(user: &UserId, st: &StoredNote) -> Document {
