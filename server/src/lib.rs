@@ -7,6 +7,7 @@
 //! - [`config`]: settings from environment variables.
 //! - [`embedded`]: the embedded default database (a child process).
 //! - [`store`]: the [`store::SyncStore`] trait and its MongoDB implementation.
+//! - [`docs`]: the MongoDB documents, typed: the one description of the stored data.
 //! - [`auth`]: accounts (argon2id) and sessions (cookie or bearer token).
 //! - [`throttle`]: sign-in throttling by source and account; the bound on hashes.
 //! - [`headers`]: security headers (CSP with the page's nonce, nosniff, framing, HSTS).
@@ -20,6 +21,7 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod docs;
 pub mod embedded;
 pub mod error;
 pub mod headers;

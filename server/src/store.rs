@@ -1,21 +1,10 @@
 //! Server-side storage of notes, behind [`SyncStore`]; [`MongoStore`] is the MongoDB one.
 //!
-//! ## Collections and indexes
-//! - `notes`: one document per (user, note): `{u, id, title, content, deleted, hlc, v,
-//!   th, ch, st?, cf?, rn, cids, lw?}`: `th`/`ch` are the clocks of the last title/content edit
-//!   (field-level merge), `st` the note's conflict strategy override, `cf` its unresolved
-//!   conflict, `rn` the number of its last revision, and `cids` the ids and versions of its
-//!   last [`RECENT_CHANGES_PER_NOTE`] changes, applied or superseded (the idempotency
-//!   record, written in the same document as the change), and `lw` who wrote the current
-//!   version on top of which version (`sync_core::merge::LastWrite`). Unique index `{u: 1, id: 1}` (push lookups); index
-//!   `{u: 1, v: 1}` (pulls by version).
-//! - `revisions`: the notes' history, `{u, id, n, at, title, content, deleted, hlc, why}`,
-//!   written in the push transaction whenever a change replaces, merges or deletes a
-//!   version (see `sync_core::merge`); only the newest [`Conflicts::history_limit`] per
-//!   note are kept. Index `{u: 1, id: 1, n: -1}`.
-//! - `counters`: `{_id: <user>, seq}`, the user's commit sequence.
-//!
-//! Every query is scoped by `u`, so `u` is a natural shard key.
+//! The push algorithm itself is pure (`sync_core::push`): a store reads the notes a push
+//! names, reserves its versions, and writes what the plan says. The collections, their
+//! documents and indexes are described once, in [`crate::docs`]. The idempotency record
+//! keeps the last [`RECENT_CHANGES_PER_NOTE`] change ids per note; only the newest
+//! [`Conflicts::history_limit`] revisions per note are kept.
 //!
 //! ## Why pulls never miss a change
 //! A push runs in one transaction that first increments the user's counter and then writes
@@ -43,10 +32,16 @@ use mongodb::options::{
     Acknowledgment, ClientOptions, IndexOptions, ReadConcern, ReturnDocument, WriteConcern,
 };
 use mongodb::{Client, ClientSession, Collection, Database, IndexModel};
-use sync_core::merge::{LastWrite, StoredNote};
-use sync_core::protocol::{Change, ChangeResult, Revision, RevisionReason};
-use sync_core::push::{self, NewRevision, NoteRecord, Policy, Prepared, RecentChange};
-use sync_core::{Conflict, Hlc, NoteId, NoteState, Strategy, Version, limits};
+use sync_core::protocol::{Change, ChangeResult, Revision};
+use sync_core::push::{self, NoteRecord, Policy, Prepared};
+use sync_core::{NoteId, NoteState, Strategy, limits};
+
+use crate::docs::{self, CounterDoc, NoteDoc, RevisionDoc};
+
+/// The collections of notes (see [`crate::docs`]).
+const NOTES: &str = "notes";
+const REVISIONS: &str = "revisions";
+const COUNTERS: &str = "counters";
 
 pub use sync_core::push::RECENT_CHANGES_PER_NOTE;
 /// Most version windows read by one pull (versions skipped by superseded changes make
@@ -236,14 +231,14 @@ impl MongoStore {
         &self.db
     }
 
-    fn notes(&self) -> Collection<Document> {
-        self.db.collection("notes")
+    fn notes(&self) -> Collection<NoteDoc> {
+        self.db.collection(NOTES)
     }
-    fn revisions(&self) -> Collection<Document> {
-        self.db.collection("revisions")
+    fn revisions(&self) -> Collection<RevisionDoc> {
+        self.db.collection(REVISIONS)
     }
-    fn counters(&self) -> Collection<Document> {
-        self.db.collection("counters")
+    fn counters(&self) -> Collection<CounterDoc> {
+        self.db.collection(COUNTERS)
     }
 
     /// One attempt of a push, in the transaction of session `s`: reads what the plan
@@ -273,10 +268,16 @@ impl MongoStore {
             .find(doc! {"u": user, "id": {"$in": &ids}})
             .session(&mut *s)
             .await?;
-        while let Some(d) = cur.next(&mut *s).await.transpose()? {
-            if let Some(st) = stored_from_doc(&d) {
-                stored.insert(st.note.note.id.clone(), st);
-            }
+        // A document that does not decode fails the push: treated as absent, the note
+        // would be written over.
+        while let Some(d) = cur
+            .next(&mut *s)
+            .await
+            .transpose()
+            .map_err(|e| docs::named(NOTES, user, e))?
+        {
+            let rec = d.into_record();
+            stored.insert(rec.note.note.id.clone(), rec);
         }
 
         // 2. Versions: reserve one per candidate change. Writing the counter first makes
@@ -287,9 +288,9 @@ impl MongoStore {
             .upsert(true)
             .return_document(ReturnDocument::After)
             .session(&mut *s)
-            .await?
-            .and_then(|d| d.get_i64("seq").ok())
-            .unwrap_or(needed as i64) as u64;
+            .await
+            .map_err(|e| docs::named(COUNTERS, user, e))?
+            .map_or(needed as i64, |c| c.seq) as u64;
         let first_version = counter - needed + 1;
 
         // 3. Decide, in request order, on the blocking pool: merges are CPU work (bounded by
@@ -307,21 +308,14 @@ impl MongoStore {
         // 4. Write the final state of each changed note in one command, and its revisions
         //    (then drop the ones past the history limit) in one more each.
         if !plan.notes.is_empty() {
-            let updates: Vec<Document> = plan
+            let updates = plan
                 .notes
                 .iter()
                 .map(|rec| {
-                    let mut d = note_doc(user, &rec.note);
-                    let recent: Vec<Document> = rec
-                        .recent
-                        .iter()
-                        .map(|r| doc! {"c": &r.change, "v": r.version as i64})
-                        .collect();
-                    d.insert("cids", recent);
-                    d.insert("rn", rec.rn as i64);
-                    doc! {"q": {"u": user, "id": rec.note.note.id.as_str()}, "u": d, "upsert": true}
+                    let d = mongodb::bson::to_document(&NoteDoc::from_record(user, rec))?;
+                    Ok(doc! {"q": {"u": user, "id": rec.note.note.id.as_str()}, "u": d, "upsert": true})
                 })
-                .collect();
+                .collect::<Result<Vec<Document>, MongoError>>()?;
             let reply = self
                 .db
                 .run_command(doc! {"update": "notes", "updates": updates, "ordered": false})
@@ -334,11 +328,7 @@ impl MongoStore {
             }
         }
         if !plan.revisions.is_empty() {
-            let revisions: Vec<Document> = plan
-                .revisions
-                .iter()
-                .map(|r| revision_doc(user, r))
-                .collect();
+            let revisions = plan.revisions.iter().map(|r| RevisionDoc::new(user, r));
             self.revisions()
                 .insert_many(revisions)
                 .session(&mut *s)
@@ -375,9 +365,9 @@ impl MongoStore {
             .counters()
             .find_one(doc! {"_id": user})
             .session(&mut *s)
-            .await?
-            .and_then(|d| d.get_i64("seq").ok())
-            .unwrap_or(0) as u64;
+            .await
+            .map_err(|e| docs::named(COUNTERS, user, e))?
+            .map_or(0, |c| c.seq) as u64;
         // Read in version windows (lo, hi] of at most `limit - taken` versions: each holds
         // at most that many notes, and a bounded range is an index range scan, where
         // `v > after` sorted with a limit makes some servers sort everything after `after`.
@@ -396,8 +386,15 @@ impl MongoStore {
                 .projection(doc! {"_id": 0, "u": 0, "cids": 0, "th": 0, "ch": 0, "rn": 0})
                 .session(&mut *s)
                 .await?;
-            while let Some(d) = cur.next(&mut *s).await.transpose()? {
-                let Some(n) = note_from_doc(&d) else { continue };
+            // A document that does not decode fails the pull: skipped, the client would
+            // never see that note (its cursor moves past it).
+            while let Some(d) = cur
+                .next(&mut *s)
+                .await
+                .transpose()
+                .map_err(|e| docs::named(NOTES, user, e))?
+            {
+                let n = d.into_state();
                 let size = json_len(&n);
                 if let Some(last) = notes
                     .last()
@@ -456,119 +453,6 @@ pub fn distinct(revisions: Vec<Revision>) -> Vec<Revision> {
             seen.insert((v.title.clone(), v.content.clone(), v.deleted))
         })
         .collect()
-}
-
-fn stored_from_doc(d: &Document) -> Option<NoteRecord> {
-    let note = note_from_doc(d)?;
-    let field_hlc = |k: &str| d.get_str(k).ok().and_then(|h| h.parse::<Hlc>().ok());
-    Some(NoteRecord {
-        recent: recent_from_doc(d),
-        rn: d.get_i64("rn").unwrap_or(0) as u64,
-        note: StoredNote {
-            title_hlc: field_hlc("th").unwrap_or_else(|| note.hlc.clone()),
-            content_hlc: field_hlc("ch").unwrap_or_else(|| note.hlc.clone()),
-            last_write: d.get_document("lw").ok().and_then(|w| {
-                Some(LastWrite {
-                    node: w.get_str("n").ok()?.to_owned(),
-                    base: w.get_i64("b").ok().map(|b| b as u64),
-                })
-            }),
-            note,
-        },
-    })
-}
-
-fn revision_doc(user: &UserId, r: &NewRevision) -> Document {
-    let (id, n, now_ms, v) = (&r.note_id, r.n, r.revision.saved_at_ms, &r.revision.version);
-    let why = match r.revision.reason {
-        RevisionReason::Edited => "edited",
-        RevisionReason::Deleted => "deleted",
-        RevisionReason::Conflict => "conflict",
-        RevisionReason::Merged => "merged",
-    };
-    doc! {
-        "u": user, "id": id.as_str(), "n": n as i64, "at": now_ms as i64, "title": &v.title,
-        "content": &v.content, "deleted": v.deleted, "hlc": v.hlc.to_string(), "why": why,
-    }
-}
-
-fn revision_from_doc(d: &Document) -> Option<Revision> {
-    Some(Revision {
-        version: Version {
-            title: d.get_str("title").ok()?.to_owned(),
-            content: d.get_str("content").ok()?.to_owned(),
-            deleted: d.get_bool("deleted").ok()?,
-            hlc: d.get_str("hlc").ok()?.parse().ok()?,
-        },
-        reason: match d.get_str("why").ok()? {
-            "edited" => RevisionReason::Edited,
-            "deleted" => RevisionReason::Deleted,
-            "merged" => RevisionReason::Merged,
-            _ => RevisionReason::Conflict,
-        },
-        saved_at_ms: d.get_i64("at").ok()? as u64,
-    })
-}
-
-fn recent_from_doc(d: &Document) -> Vec<RecentChange> {
-    d.get_array("cids")
-        .map(|a| {
-            a.iter()
-                .filter_map(|e| {
-                    let e = e.as_document()?;
-                    Some(RecentChange {
-                        change: e.get_str("c").ok()?.to_owned(),
-                        version: e.get_i64("v").ok()? as u64,
-                    })
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn note_doc(user: &UserId, st: &StoredNote) -> Document {
-    let n = &st.note;
-    let mut d = doc! {
-        "u": user, "id": n.id.as_str(), "title": &n.title, "content": &n.content,
-        "deleted": n.deleted, "hlc": n.hlc.to_string(), "v": n.version as i64,
-        "th": st.title_hlc.to_string(), "ch": st.content_hlc.to_string(),
-    };
-    if let Some(w) = &st.last_write {
-        let mut lw = doc! {"n": &w.node};
-        if let Some(b) = w.base {
-            lw.insert("b", b as i64);
-        }
-        d.insert("lw", lw);
-    }
-    if !n.strategy.is_default() {
-        d.insert("st", n.strategy.as_str());
-    }
-    if let Some(c) = &n.conflict {
-        if let Ok(b) = mongodb::bson::to_bson(c) {
-            d.insert("cf", b);
-        }
-    }
-    d
-}
-
-fn note_from_doc(d: &Document) -> Option<NoteState> {
-    Some(NoteState {
-        id: NoteId(d.get_str("id").ok()?.to_owned()),
-        title: d.get_str("title").ok()?.to_owned(),
-        content: d.get_str("content").ok()?.to_owned(),
-        deleted: d.get_bool("deleted").ok()?,
-        hlc: d.get_str("hlc").ok()?.parse::<Hlc>().ok()?,
-        version: d.get_i64("v").ok()? as u64,
-        strategy: d
-            .get_str("st")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_default(),
-        conflict: d
-            .get_document("cf")
-            .ok()
-            .and_then(|c| mongodb::bson::from_document::<Conflict>(c.clone()).ok()),
-    })
 }
 
 impl SyncStore for MongoStore {
@@ -651,22 +535,23 @@ impl SyncStore for MongoStore {
         Ok(self
             .counters()
             .find_one(doc! {"_id": user})
-            .await?
-            .and_then(|d| d.get_i64("seq").ok())
-            .unwrap_or(0) as u64)
+            .await
+            .map_err(|e| docs::named(COUNTERS, user, e))?
+            .map_or(0, |c| c.seq) as u64)
     }
 
     async fn history(&self, user: &UserId, id: &NoteId) -> Result<Vec<Revision>, StoreError> {
-        let docs: Vec<Document> = self
+        let docs: Vec<RevisionDoc> = self
             .revisions()
             .find(doc! {"u": user, "id": id.as_str()})
             .sort(doc! {"n": -1})
             .limit(self.conflicts.history_limit as i64)
             .await?
             .try_collect()
-            .await?;
+            .await
+            .map_err(|e| docs::named(REVISIONS, user, e))?;
         Ok(distinct(
-            docs.iter().filter_map(revision_from_doc).collect(),
+            docs.into_iter().map(RevisionDoc::into_revision).collect(),
         ))
     }
 
@@ -690,6 +575,8 @@ async fn commit(s: &mut ClientSession) -> Result<(), MongoError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sync_core::protocol::RevisionReason;
+    use sync_core::{Hlc, Version};
 
     fn rev(content: &str, at: u64) -> Revision {
         Revision {

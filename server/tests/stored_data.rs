@@ -484,3 +484,149 @@ fn applied(version: u64) -> sync_core::protocol::ChangeOutcome {
         current: None,
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// A stored document that does not decode (written by hand, by a broken tool, by a newer
+// server) is an error the request reports, never a note skipped or written over.
+
+/// The id of user `name` in the app's database.
+async fn user_id(app: &TestApp, name: &str) -> String {
+    app.store
+        .database()
+        .collection::<Document>("users")
+        .find_one(doc! {"name": name})
+        .await
+        .unwrap()
+        .unwrap()
+        .get_str("_id")
+        .unwrap()
+        .to_owned()
+}
+
+/// The error body code of an answer.
+fn code(body: &Value) -> &str {
+    body["error"].as_str().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_note_that_does_not_decode_fails_pulls_and_pushes_and_is_never_written_over() {
+    let app = spawn_app().await;
+    let t = now();
+    app.sync(&request(
+        None,
+        vec![
+            edit("n-good", "c1", hlc(t, 0, "laptop"), None, "Good", "fine"),
+            edit(
+                "n-bad",
+                "c2",
+                hlc(t, 1, "laptop"),
+                None,
+                "Bad",
+                "soon broken",
+            ),
+        ],
+    ))
+    .await;
+    let user = user_id(&app, "alice").await;
+    let notes = app.store.database().collection::<Document>("notes");
+    notes
+        .update_one(
+            doc! {"u": &user, "id": "n-bad"},
+            doc! {"$set": {"title": 42}},
+        )
+        .await
+        .unwrap();
+
+    // A pull fails with the internal-error answer rather than leave the note out (the
+    // client's cursor would move past it for good).
+    let (status, body) = app
+        .post_raw(serde_json::to_vec(&request(None, vec![])).unwrap())
+        .await;
+    assert_eq!((status, code(&body)), (500, "internal"), "{body}");
+    // What is logged names the collection and the user.
+    let err = app.store.pull(&user, 0, 100).await.unwrap_err().to_string();
+    assert!(
+        err.contains("does not decode") && err.contains("`notes`") && err.contains(&user),
+        "{err}"
+    );
+
+    // A push to that note fails too, and leaves the document as it is: treated as absent,
+    // it would have been replaced by the pushed text.
+    let (status, body) = app
+        .post_raw(
+            serde_json::to_vec(&request(
+                None,
+                vec![edit("n-bad", "c3", hlc(t, 2, "phone"), None, "New", "text")],
+            ))
+            .unwrap(),
+        )
+        .await;
+    assert_eq!((status, code(&body)), (500, "internal"), "{body}");
+    let stored = notes
+        .find_one(doc! {"u": &user, "id": "n-bad"})
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.get_i32("title").ok(), Some(42));
+    assert_eq!(stored.get_str("content").ok(), Some("soon broken"));
+
+    // Other notes still take changes (a push reads only the notes it changes; `/sync`
+    // would then fail in its pull).
+    let r = app
+        .store
+        .push(
+            &user,
+            &[edit(
+                "n-good",
+                "c4",
+                hlc(t, 3, "laptop"),
+                Some(1),
+                "Good",
+                "still",
+            )],
+            now(),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        r[0].outcome,
+        sync_core::protocol::ChangeOutcome::Applied { .. }
+    ));
+}
+
+#[tokio::test]
+async fn a_revision_that_does_not_decode_fails_the_history() {
+    let app = spawn_app().await;
+    let t = now();
+    app.sync(&request(
+        None,
+        vec![edit("n1", "c1", hlc(t, 0, "laptop"), None, "One", "v1")],
+    ))
+    .await;
+    app.sync(&request(
+        None,
+        vec![edit("n1", "c2", hlc(t, 1, "phone"), Some(1), "One", "v2")],
+    ))
+    .await;
+    assert_eq!(app.history("n1").await.len(), 1);
+    let user = user_id(&app, "alice").await;
+    app.store
+        .database()
+        .collection::<Document>("revisions")
+        .update_one(
+            doc! {"u": &user, "id": "n1"},
+            doc! {"$set": {"why": "misplaced"}},
+        )
+        .await
+        .unwrap();
+    let r = app
+        .http
+        .get(format!("{}/notes/n1/history", app.base))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 500);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(code(&body), "internal");
+}
