@@ -8,15 +8,21 @@
 //! - [`embedded`]: the embedded default database (a child process).
 //! - [`store`]: the [`store::SyncStore`] trait and its MongoDB implementation.
 //! - [`docs`]: the MongoDB documents, typed: the one description of the stored data.
-//! - [`auth`]: accounts (argon2id) and sessions (cookie or bearer token).
-//! - [`throttle`]: sign-in throttling by source and account; the bound on hashes.
+//! - [`memory`]: every storage trait in memory, for tests (no database process).
+//! - [`auth`]: accounts (argon2id) and sessions (cookie or bearer token), behind
+//!   [`auth::AccountStore`].
+//! - [`throttle`]: sign-in throttling by source and account, behind
+//!   [`throttle::BucketStore`]; the bound on hashes.
 //! - [`headers`]: security headers (CSP with the page's nonce, nosniff, framing, HSTS).
 //! - [`api`]: `POST /sync`, `/auth/*`, `GET /healthz`, `GET /api/openapi.json`.
 //! - [`error`]: API errors and their one mapping to HTTP.
 //! - [`pwa`]: `GET /sw.js`, the service worker of this build.
 //!
-//! [`router`] builds the whole app; [`serve`] runs it on a listener until a shutdown
-//! future resolves. Tests bind port 0 and use a fresh database each.
+//! [`router`] builds the whole app over an [`AppState`], which holds its stores as trait
+//! objects (`Arc<dyn SyncStore>`, [`auth::Accounts`] over `Arc<dyn AccountStore>` and
+//! `Arc<dyn BucketStore>`): MongoDB in production ([`AppState::new`]), or any stores
+//! ([`AppState::with_stores`]; tests use [`memory`]'s). [`serve`] runs it on a listener
+//! until a shutdown future resolves. Tests bind port 0 and use a fresh database each.
 
 pub mod api;
 pub mod auth;
@@ -25,6 +31,7 @@ pub mod docs;
 pub mod embedded;
 pub mod error;
 pub mod headers;
+pub mod memory;
 pub mod pwa;
 pub mod store;
 pub mod throttle;
@@ -38,12 +45,22 @@ use axum::extract::{FromRef, Request};
 use axum::routing::get;
 use leptos::config::LeptosOptions;
 
-use crate::store::MongoStore;
+use crate::store::{MongoStore, SyncStore};
 
 impl AppState {
-    /// State for a store; accounts live in the same database.
+    /// State on MongoDB: notes in `store`, accounts in the same database.
     pub fn new(store: Arc<MongoStore>, leptos: LeptosOptions, cookie_secure: bool) -> Self {
         let accounts = Arc::new(auth::Accounts::new(store.database().clone()));
+        Self::with_stores(store, accounts, leptos, cookie_secure)
+    }
+
+    /// State on any stores (tests use [`memory`]'s).
+    pub fn with_stores(
+        store: Arc<dyn SyncStore>,
+        accounts: Arc<auth::Accounts>,
+        leptos: LeptosOptions,
+        cookie_secure: bool,
+    ) -> Self {
         let sw = Arc::new(pwa::ServiceWorker::new(&leptos, None));
         Self {
             store,
@@ -75,8 +92,8 @@ impl AppState {
 /// Shared state of every handler.
 #[derive(Clone)]
 pub struct AppState {
-    /// Note storage.
-    pub store: Arc<MongoStore>,
+    /// Note storage (MongoDB in production).
+    pub store: Arc<dyn SyncStore>,
     /// Accounts and sessions.
     pub accounts: Arc<auth::Accounts>,
     /// Whether the session cookie is marked `Secure` (HTTPS only); HSTS is sent then.

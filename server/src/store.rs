@@ -125,24 +125,48 @@ pub struct Page {
     pub head: u64,
 }
 
-/// What the sync API needs from storage.
-#[allow(async_fn_in_trait)]
-pub trait SyncStore {
+/// A boxed future that can cross threads: what the storage traits return, so that the
+/// server can hold any store as `Arc<dyn …>` (an `async fn` in a trait is not object safe).
+pub type BoxFuture<'a, T> = futures::future::BoxFuture<'a, T>;
+
+/// What the sync API needs from storage: notes, their versions and their history.
+///
+/// Implementations: [`MongoStore`] (production) and [`crate::memory::MemoryStore`] (tests;
+/// the same story runs against both in `server/tests/backends.rs`). Both plan pushes with
+/// `sync_core::push`, so they decide alike; a store only reads and writes.
+///
+/// A change feed (issue 12: "user X's notes changed", from MongoDB change streams) belongs
+/// here as one more method, e.g. `fn changes(&self, user) -> BoxStream<'static,
+/// Result<u64, StoreError>>` yielding the user's new head after each commit: pushes already
+/// go through this trait and versions are handed out in commit order, so a feed needs no
+/// other change to it.
+pub trait SyncStore: Send + Sync {
     /// Applies a batch of changes for `user` and returns one result per change, in order.
-    async fn push(
-        &self,
-        user: &UserId,
-        changes: &[Change],
+    fn push<'a>(
+        &'a self,
+        user: &'a UserId,
+        changes: &'a [Change],
         now_ms: u64,
-    ) -> Result<Vec<ChangeResult>, StoreError>;
+    ) -> BoxFuture<'a, Result<Vec<ChangeResult>, StoreError>>;
     /// The notes of `user` changed after version `after`, at most `limit` of them.
-    async fn pull(&self, user: &UserId, after: u64, limit: u32) -> Result<Page, StoreError>;
+    fn pull<'a>(
+        &'a self,
+        user: &'a UserId,
+        after: u64,
+        limit: u32,
+    ) -> BoxFuture<'a, Result<Page, StoreError>>;
     /// The user's head version: the last version handed out to one of their notes.
-    async fn head(&self, user: &UserId) -> Result<u64, StoreError>;
+    fn head<'a>(&'a self, user: &'a UserId) -> BoxFuture<'a, Result<u64, StoreError>>;
     /// The newest revisions of note `id` of `user`, newest first.
-    async fn history(&self, user: &UserId, id: &NoteId) -> Result<Vec<Revision>, StoreError>;
+    fn history<'a>(
+        &'a self,
+        user: &'a UserId,
+        id: &'a NoteId,
+    ) -> BoxFuture<'a, Result<Vec<Revision>, StoreError>>;
     /// Succeeds when the database answers.
-    async fn ping(&self) -> Result<(), StoreError>;
+    fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// Prepares the storage (indexes); idempotent. Pushes wait for it themselves.
+    fn ensure_indexes(&self) -> BoxFuture<'_, Result<(), StoreError>>;
 }
 
 /// [`SyncStore`] on MongoDB (a replica set: transactions are used).
@@ -426,7 +450,7 @@ impl MongoStore {
 }
 
 /// The length of `note` as JSON, as a page of the response carries it.
-fn json_len(note: &NoteState) -> usize {
+pub(crate) fn json_len(note: &NoteState) -> usize {
     struct Count(usize);
     impl std::io::Write for Count {
         fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
@@ -456,7 +480,51 @@ pub fn distinct(revisions: Vec<Revision>) -> Vec<Revision> {
 }
 
 impl SyncStore for MongoStore {
-    async fn push(
+    fn push<'a>(
+        &'a self,
+        user: &'a UserId,
+        changes: &'a [Change],
+        now_ms: u64,
+    ) -> BoxFuture<'a, Result<Vec<ChangeResult>, StoreError>> {
+        Box::pin(self.push_changes(user, changes, now_ms))
+    }
+
+    fn pull<'a>(
+        &'a self,
+        user: &'a UserId,
+        after: u64,
+        limit: u32,
+    ) -> BoxFuture<'a, Result<Page, StoreError>> {
+        Box::pin(self.pull_page(user, after, limit))
+    }
+
+    fn head<'a>(&'a self, user: &'a UserId) -> BoxFuture<'a, Result<u64, StoreError>> {
+        Box::pin(self.read_head(user))
+    }
+
+    fn history<'a>(
+        &'a self,
+        user: &'a UserId,
+        id: &'a NoteId,
+    ) -> BoxFuture<'a, Result<Vec<Revision>, StoreError>> {
+        Box::pin(self.read_history(user, id))
+    }
+
+    fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async {
+            self.db.run_command(doc! {"ping": 1}).await?;
+            Ok(())
+        })
+    }
+
+    fn ensure_indexes(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(MongoStore::ensure_indexes(self))
+    }
+}
+
+/// The bodies of [`SyncStore`]'s methods for MongoDB.
+impl MongoStore {
+    async fn push_changes(
         &self,
         user: &UserId,
         changes: &[Change],
@@ -504,7 +572,7 @@ impl SyncStore for MongoStore {
         }
     }
 
-    async fn pull(&self, user: &UserId, after: u64, limit: u32) -> Result<Page, StoreError> {
+    async fn pull_page(&self, user: &UserId, after: u64, limit: u32) -> Result<Page, StoreError> {
         // One snapshot for the head and the notes: a read-only transaction with read
         // concern "snapshot", committed with the client's write concern (majority), so
         // every read sees the same majority-committed point in time, on every shard (see
@@ -531,7 +599,7 @@ impl SyncStore for MongoStore {
         }
     }
 
-    async fn head(&self, user: &UserId) -> Result<u64, StoreError> {
+    async fn read_head(&self, user: &UserId) -> Result<u64, StoreError> {
         Ok(self
             .counters()
             .find_one(doc! {"_id": user})
@@ -540,7 +608,7 @@ impl SyncStore for MongoStore {
             .map_or(0, |c| c.seq) as u64)
     }
 
-    async fn history(&self, user: &UserId, id: &NoteId) -> Result<Vec<Revision>, StoreError> {
+    async fn read_history(&self, user: &UserId, id: &NoteId) -> Result<Vec<Revision>, StoreError> {
         let docs: Vec<RevisionDoc> = self
             .revisions()
             .find(doc! {"u": user, "id": id.as_str()})
@@ -553,11 +621,6 @@ impl SyncStore for MongoStore {
         Ok(distinct(
             docs.into_iter().map(RevisionDoc::into_revision).collect(),
         ))
-    }
-
-    async fn ping(&self) -> Result<(), StoreError> {
-        self.db.run_command(doc! {"ping": 1}).await?;
-        Ok(())
     }
 }
 
