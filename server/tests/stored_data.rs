@@ -1,7 +1,9 @@
 //! Stored data stays readable: a database written by an earlier server (committed as a
 //! fixture, `fixtures/stored-v1.json`) is loaded into a fresh database, and today's server
 //! must answer from it exactly what the earlier server answered: the same pulls, histories
-//! and replayed-change outcomes, and the same sign-ins, sessions and throttling.
+//! and replayed-change outcomes, and the same sign-ins, sessions and throttling. And the
+//! same pushes sent to today's server write the same documents (but for random ids and
+//! times of writing).
 //!
 //! The fixture holds every collection as canonical extended JSON (what `mongoexport
 //! --jsonFormat canonical` writes) plus the answers the writing server gave. It was written
@@ -629,4 +631,74 @@ async fn a_revision_that_does_not_decode_fails_the_history() {
     assert_eq!(r.status(), 500);
     let body: Value = r.json().await.unwrap();
     assert_eq!(code(&body), "internal");
+}
+
+/// The fixture's documents of `collection`, as comparable values: ids the database or the
+/// server drew at random (`_id` object ids, user ids) and the times of writing (`at`)
+/// replaced by what they stand for.
+fn comparable(docs: &Value, users: &[(String, String)]) -> Vec<Value> {
+    let mut out: Vec<Value> = docs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let mut d = d.as_object().unwrap().clone();
+            if d.get("_id").is_some_and(|id| id.get("$oid").is_some()) {
+                d.remove("_id");
+            }
+            for key in ["u", "_id"] {
+                if let Some(Value::String(id)) = d.get(key)
+                    && let Some((_, name)) = users.iter().find(|(uid, _)| uid == id)
+                {
+                    d.insert(key.into(), json!(format!("<{name}>")));
+                }
+            }
+            d.remove("at");
+            Value::Object(d)
+        })
+        .collect();
+    out.sort_by_key(|v| v.to_string());
+    out
+}
+
+/// (user id, name) of every account in a dump.
+fn accounts(users: &Value) -> Vec<(String, String)> {
+    users
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["_id"].as_str().unwrap().to_owned(),
+                u["name"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn todays_server_writes_the_documents_the_earlier_one_wrote() {
+    let fixture: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture_path()).unwrap()).unwrap();
+    // The same pushes (same clocks), from the same accounts, on a fresh database.
+    let app = spawn_app_with(conflicts()).await;
+    let bob = app.as_user("bob").await;
+    for (name, user) in [("alice", &app), ("bob", &bob)] {
+        for p in fixture["users"][name]["pushes"].as_array().unwrap() {
+            let changes: Vec<Change> = serde_json::from_value(p["changes"].clone()).unwrap();
+            assert_eq!(push(user, changes).await["results"], p["results"]);
+        }
+    }
+    let now = dump(app.store.database()).await;
+    let (then_users, now_users) = (
+        accounts(&fixture["collections"]["users"]),
+        accounts(&now["users"]),
+    );
+    for collection in ["notes", "revisions", "counters"] {
+        assert_eq!(
+            comparable(&now[collection], &now_users),
+            comparable(&fixture["collections"][collection], &then_users),
+            "`{collection}` as the earlier server wrote it"
+        );
+    }
 }
