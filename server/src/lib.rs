@@ -17,6 +17,7 @@
 //! - [`api`]: `POST /sync`, `/auth/*`, `GET /healthz`, `GET /api/openapi.json`.
 //! - [`error`]: API errors and their one mapping to HTTP.
 //! - [`pwa`]: `GET /sw.js`, the service worker of this build.
+//! - [`drain`]: reads the unread rest of a refused request's body, so its client gets the answer.
 //!
 //! [`router`] builds the whole app over an [`AppState`], which holds its stores as trait
 //! objects (`Arc<dyn SyncStore>`, [`auth::Accounts`] over `Arc<dyn AccountStore>` and
@@ -28,6 +29,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod docs;
+pub mod drain;
 pub mod embedded;
 pub mod error;
 pub mod headers;
@@ -140,6 +142,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(move |req, next| {
             headers::layer(hsts, req, next)
         }))
+        .layer(axum::middleware::from_fn(drain::layer))
         .with_state(state)
 }
 

@@ -18,7 +18,7 @@ use sync_core::push::{self, NoteRecord, Prepared};
 use sync_core::{NoteId, limits};
 
 use crate::auth::{AccountStore, Accounts, StoredSession, StoredUser, now_ms};
-use crate::store::{BoxFuture, Conflicts, Page, StoreError, SyncStore, UserId, distinct, json_len};
+use crate::store::{BoxFuture, Conflicts, Page, StoreError, SyncStore, UserId, distinct};
 use crate::throttle::{BucketStore, Rate, Refused, Step, bucket_expiry, step};
 
 /// Accounts with their users, sessions and throttling buckets in memory.
@@ -121,7 +121,7 @@ impl MemoryStore {
         let mut notes = Vec::new();
         let mut bytes = 0;
         for n in &newer {
-            let size = json_len(n);
+            let size = limits::json_len(n);
             if notes.len() == limit || (!notes.is_empty() && bytes + size > limits::MAX_PULL_BYTES)
             {
                 break;

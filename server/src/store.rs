@@ -419,7 +419,7 @@ impl MongoStore {
                 .map_err(|e| docs::named(NOTES, user, e))?
             {
                 let n = d.into_state();
-                let size = json_len(&n);
+                let size = limits::json_len(&n);
                 if let Some(last) = notes
                     .last()
                     .filter(|_| bytes + size > limits::MAX_PULL_BYTES)
@@ -447,23 +447,6 @@ impl MongoStore {
             head,
         })
     }
-}
-
-/// The length of `note` as JSON, as a page of the response carries it.
-pub(crate) fn json_len(note: &NoteState) -> usize {
-    struct Count(usize);
-    impl std::io::Write for Count {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0 += b.len();
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut c = Count(0);
-    let _ = serde_json::to_writer(&mut c, note);
-    c.0
 }
 
 /// Revisions (newest first) without repeats of the same text: a version kept twice (as one
