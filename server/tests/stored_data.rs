@@ -702,3 +702,26 @@ async fn todays_server_writes_the_documents_the_earlier_one_wrote() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_account_that_does_not_decode_fails_sign_in_rather_than_refusing_the_password() {
+    let app = spawn_app().await;
+    app.store
+        .database()
+        .collection::<Document>("users")
+        .update_one(doc! {"name": "alice"}, doc! {"$unset": {"hash": ""}})
+        .await
+        .unwrap();
+    // Read as "no password", the owner would be told their password is wrong.
+    let r = app
+        .http
+        .post(format!("{}/auth/signin", app.base))
+        .header(TEST_SOURCE, test_source("alice"))
+        .json(&json!({"username": "alice", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 500);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(code(&body), "internal");
+}

@@ -19,7 +19,9 @@
 //! remembers is a retry: it is answered as the first time and changes nothing.
 //!
 //! The invariants (one outcome per change, replays answered alike, no applied edit lost,
-//! versions strictly increasing) are property-tested in this module's tests.
+//! versions strictly increasing) are property-tested without a database in
+//! `sync-core/tests/push_plan.rs`; `server/tests/backends.rs` runs one story on both stores
+//! that plan with it.
 
 use std::collections::HashMap;
 
