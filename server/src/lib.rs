@@ -17,6 +17,7 @@
 //! - [`api`]: `POST /sync`, `/auth/*`, `GET /healthz`, `GET /api/openapi.json`.
 //! - [`error`]: API errors and their one mapping to HTTP.
 //! - [`pwa`]: `GET /sw.js`, the service worker of this build.
+//! - [`live`]: `GET /live`, pokes to a user's open devices from a MongoDB change stream.
 //! - [`drain`]: reads the unread rest of a refused request's body, so its client gets the answer.
 //!
 //! [`router`] builds the whole app over an [`AppState`], which holds its stores as trait
@@ -33,6 +34,7 @@ pub mod drain;
 pub mod embedded;
 pub mod error;
 pub mod headers;
+pub mod live;
 pub mod memory;
 pub mod pwa;
 pub mod store;
@@ -53,10 +55,18 @@ impl AppState {
     /// State on MongoDB: notes in `store`, accounts in the same database.
     pub fn new(store: Arc<MongoStore>, leptos: LeptosOptions, cookie_secure: bool) -> Self {
         let accounts = Arc::new(auth::Accounts::new(store.database().clone()));
-        Self::with_stores(store, accounts, leptos, cookie_secure)
+        let state = Self::with_stores(store.clone(), accounts, leptos, cookie_secure);
+        // The feed runs as long as the process: one change stream per process, whatever the
+        // number of open devices (see `live`).
+        if tokio::runtime::Handle::try_current().is_ok() {
+            tokio::spawn(live::run_feed(store.database().clone(), state.live.clone()));
+        }
+        state
     }
 
-    /// State on any stores (tests use [`memory`]'s).
+    /// State on any stores (tests use [`memory`]'s). The live feed is MongoDB's change
+    /// stream, so here `/live` connections get only their poke on connect (see
+    /// [`store::SyncStore`] for where a store-generic feed would go).
     pub fn with_stores(
         store: Arc<dyn SyncStore>,
         accounts: Arc<auth::Accounts>,
@@ -64,9 +74,11 @@ impl AppState {
         cookie_secure: bool,
     ) -> Self {
         let sw = Arc::new(pwa::ServiceWorker::new(&leptos, None));
+        let live = Arc::new(live::Hub::new(live::LiveLimits::default()));
         Self {
             store,
             accounts,
+            live,
             cookie_secure,
             public_origin: None,
             client_ip_header: None,
@@ -79,6 +91,12 @@ impl AppState {
     pub fn with_proxy(mut self, config: &config::Config) -> Self {
         self.public_origin = config.public_origin.clone();
         self.client_ip_header = config.client_ip_header.clone();
+        self
+    }
+
+    /// Uses these limits for live connections (set before any connection is open).
+    pub fn with_live_limits(self, limits: live::LiveLimits) -> Self {
+        self.live.set_limits(limits);
         self
     }
 
@@ -98,6 +116,8 @@ pub struct AppState {
     pub store: Arc<dyn SyncStore>,
     /// Accounts and sessions.
     pub accounts: Arc<auth::Accounts>,
+    /// Open live connections (`GET /live`) and what they wait for.
+    pub live: Arc<live::Hub>,
     /// Whether the session cookie is marked `Secure` (HTTPS only); HSTS is sent then.
     pub cookie_secure: bool,
     /// The origin browsers use (`TERN_PUBLIC_ORIGIN`); `None`: compare with `Host`.

@@ -135,11 +135,12 @@ pub type BoxFuture<'a, T> = futures::future::BoxFuture<'a, T>;
 /// the same story runs against both in `server/tests/backends.rs`). Both plan pushes with
 /// `sync_core::push`, so they decide alike; a store only reads and writes.
 ///
-/// A change feed (issue 12: "user X's notes changed", from MongoDB change streams) belongs
-/// here as one more method, e.g. `fn changes(&self, user) -> BoxStream<'static,
-/// Result<u64, StoreError>>` yielding the user's new head after each commit: pushes already
-/// go through this trait and versions are handed out in commit order, so a feed needs no
-/// other change to it.
+/// The change feed (issue 12, `GET /live`) is MongoDB-specific today: [`crate::live`]
+/// watches the `counters` collection. To make it store-generic, it belongs here as one more
+/// method, e.g. `fn changes(&self) -> BoxStream<'static, Result<(String, u64), StoreError>>`
+/// yielding (user, new head) after each commit, which `live::Hub` would consume: pushes
+/// already go through this trait and versions are handed out in commit order, so the rest
+/// of the trait need not change.
 pub trait SyncStore: Send + Sync {
     /// Applies a batch of changes for `user` and returns one result per change, in order.
     fn push<'a>(
