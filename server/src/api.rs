@@ -23,7 +23,7 @@ use sync_core::protocol::{
 use crate::AppState;
 use crate::auth::{SESSION_COOKIE, SESSION_TTL, Session};
 use crate::error::ApiError;
-use crate::store::{SERVER_SELECTION_TIMEOUT, SyncStore};
+use crate::store::SERVER_SELECTION_TIMEOUT;
 
 /// The API routes.
 pub fn routes() -> Router<AppState> {
