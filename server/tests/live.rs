@@ -5,94 +5,10 @@
 
 mod support;
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use serde_json::Value;
+use support::live::{WAIT, open_live, start_process};
 use support::*;
-
-/// One open live connection: its events, `(event, data)`, as they arrive.
-struct Live {
-    events: tokio::sync::mpsc::UnboundedReceiver<(String, String)>,
-    reader: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Live {
-    /// Closes the connection, as a device going away does.
-    fn drop(&mut self) {
-        self.reader.abort();
-    }
-}
-
-/// How long a test waits for an event that must come. Generous: it bounds a hang, it does
-/// not measure latency (the live benchmark does).
-const WAIT: Duration = Duration::from_secs(30);
-
-async fn open_live(base: &str, token: &str) -> Result<Live, (u16, Option<String>, Value)> {
-    let mut r = reqwest::Client::new()
-        .get(format!("{base}/live"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    if r.status() != 200 {
-        let retry = r
-            .headers()
-            .get("retry-after")
-            .map(|v| v.to_str().unwrap().to_owned());
-        return Err((
-            r.status().as_u16(),
-            retry,
-            r.json().await.unwrap_or(Value::Null),
-        ));
-    }
-    assert_eq!(r.headers()["content-type"], "text/event-stream");
-    let (tx, events) = tokio::sync::mpsc::unbounded_channel();
-    let reader = tokio::spawn(async move {
-        let mut buf = String::new();
-        while let Ok(Some(chunk)) = r.chunk().await {
-            buf.push_str(&String::from_utf8_lossy(&chunk));
-            while let Some(end) = buf.find("\n\n") {
-                let block: String = buf.drain(..end + 2).collect();
-                let (mut event, mut data) = (String::new(), String::new());
-                for line in block.lines() {
-                    if let Some(v) = line.strip_prefix("event:") {
-                        event = v.trim().to_owned();
-                    } else if let Some(v) = line.strip_prefix("data:") {
-                        data = v.trim().to_owned();
-                    }
-                }
-                // Heartbeats say only that the connection is alive.
-                if event == "hb" {
-                    continue;
-                }
-                if !event.is_empty() && tx.send((event, data)).is_err() {
-                    return;
-                }
-            }
-        }
-    });
-    Ok(Live { events, reader })
-}
-
-impl Live {
-    /// The next poke's data; panics if none comes within [`WAIT`] or the connection ends.
-    async fn poke(&mut self) -> Value {
-        let (event, data) = tokio::time::timeout(WAIT, self.events.recv())
-            .await
-            .expect("a poke within the wait")
-            .expect("the connection is open");
-        assert_eq!(event, "poke");
-        serde_json::from_str(&data).unwrap()
-    }
-
-    /// Waits until the connection ends (`true`), or [`WAIT`] passes (`false`).
-    async fn ended(&mut self) -> bool {
-        tokio::time::timeout(WAIT, async { while self.events.recv().await.is_some() {} })
-            .await
-            .is_ok()
-    }
-}
 
 /// The cursor a pull from the start ends at, for the user of `app`.
 async fn head_cursor(app: &TestApp) -> String {
@@ -151,46 +67,6 @@ async fn live_needs_a_session() {
     };
     assert_eq!(status, 401);
     assert_eq!(body["error"], "unauthorized");
-}
-
-/// The real `server` binary on the shared database server, database `db_name`.
-struct Process {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_process(db_name: &str, env: &[(&str, &str)]) -> Process {
-    use std::io::{BufRead, BufReader};
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_server"));
-    cmd.env("TERN_ADDR", "127.0.0.1:0")
-        .env("MONGODB_URI", shared_db().uri())
-        .env("TERN_DB_NAME", db_name)
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap())
-        .lines()
-        .map_while(Result::ok);
-    let base = loop {
-        let line = lines.next().expect("server exited before listening");
-        if let Some(addr) = line.split("listening on ").nth(1) {
-            break addr.trim().to_owned();
-        }
-    };
-    std::thread::spawn(move || lines.for_each(drop));
-    Process { child, base }
 }
 
 #[tokio::test]

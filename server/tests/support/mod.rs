@@ -2,6 +2,8 @@
 //! binary, a fresh database per test, and the real router served on port 0.
 #![allow(dead_code)]
 
+pub mod live;
+
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
