@@ -722,10 +722,10 @@ fn note_doc(user: &UserId, st: &StoredNote) -> Document {
     if !n.strategy.is_default() {
         d.insert("st", n.strategy.as_str());
     }
-    if let Some(c) = &n.conflict {
-        if let Ok(b) = mongodb::bson::to_bson(c) {
-            d.insert("cf", b);
-        }
+    if let Some(c) = &n.conflict
+        && let Ok(b) = mongodb::bson::to_bson(c)
+    {
+        d.insert("cf", b);
     }
     d
 }
