@@ -1,7 +1,6 @@
 //! The HTTP API: `POST /sync` and `GET /healthz`.
 
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::rejection::PathRejection;
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Path, State};
@@ -10,16 +9,17 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::json;
 use sync_core::NoteId;
-use sync_core::limits::{MAX_CHANGES_PER_REQUEST, MAX_PULL_LIMIT, MAX_REQUEST_BYTES};
+use sync_core::limits::{MAX_PULL_LIMIT, MAX_REQUEST_BYTES};
 use sync_core::protocol::{
-    Cursor, HistoryResponse, PROTOCOL_VERSION, SignedIn, SyncRequest, SyncResponse,
+    Cursor, Health, HistoryResponse, PROTOCOL_VERSION, SignedIn, SignedOut, SyncRequest,
+    SyncResponse,
 };
 
 use crate::AppState;
 use crate::auth::{SESSION_COOKIE, SESSION_TTL, Session};
 use crate::error::ApiError;
+use crate::http::{ApiJson, parse_body};
 use crate::store::{SERVER_SELECTION_TIMEOUT, SyncStore};
 
 /// The API routes.
@@ -198,41 +198,17 @@ pub fn decode_cursor(c: Option<&Cursor>) -> Result<u64, ApiError> {
     }
 }
 
-/// Parses a sync request, checking the protocol version before the shape so that a newer
-/// client gets `unsupported_protocol`, not `invalid_request`.
+/// Parses a sync request as [`ApiJson`] does: the protocol version before the shape, then
+/// the number of changes.
 pub fn parse_request(body: &[u8]) -> Result<SyncRequest, ApiError> {
-    let value: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
-    match value.get("protocol").and_then(|p| p.as_u64()) {
-        Some(v) if v == u64::from(PROTOCOL_VERSION) => {}
-        Some(v) => return Err(ApiError::UnsupportedProtocol(v)),
-        None => {
-            return Err(ApiError::InvalidRequest(
-                "missing `protocol`: a number, the protocol version".into(),
-            ));
-        }
-    }
-    let req: SyncRequest =
-        serde_json::from_value(value).map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
-    if req.changes.len() > MAX_CHANGES_PER_REQUEST {
-        return Err(ApiError::TooManyChanges(req.changes.len()));
-    }
-    Ok(req)
-}
-
-fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
-    body.map_err(|r| match r.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
-        _ => ApiError::InvalidRequest(r.body_text()),
-    })
+    parse_body(body)
 }
 
 async fn sync(
     State(state): State<AppState>,
     AuthUser(session): AuthUser,
-    body: Result<Bytes, BytesRejection>,
+    ApiJson(req): ApiJson<SyncRequest>,
 ) -> Result<Json<SyncResponse>, ApiError> {
-    let req = parse_request(&body_bytes(body)?)?;
     let after = decode_cursor(req.cursor.as_ref())?;
     let limit = req.limit.unwrap_or(MAX_PULL_LIMIT).clamp(1, MAX_PULL_LIMIT);
     let user = session.user_id.as_str();
@@ -247,6 +223,7 @@ async fn sync(
     if after > page.head {
         return Err(ApiError::CursorAhead);
     }
+    state.metrics.sync(&results);
     Ok(Json(SyncResponse {
         protocol: PROTOCOL_VERSION,
         results,
@@ -277,10 +254,6 @@ async fn history(
 
 pub use sync_core::protocol::Credentials;
 
-fn parse_credentials(body: Result<Bytes, BytesRejection>) -> Result<Credentials, ApiError> {
-    serde_json::from_slice(&body_bytes(body)?).map_err(|e| ApiError::InvalidRequest(e.to_string()))
-}
-
 /// Whether a request comes from a browser: browsers send `Origin` on every POST and
 /// `Sec-Fetch-Site` on every request (Chromium, Firefox, Safari), and page scripts can
 /// neither remove nor forge either header.
@@ -309,7 +282,7 @@ fn signed_in(state: &AppState, parts: &Parts, status: StatusCode, s: Session) ->
 async fn sign_up(
     State(state): State<AppState>,
     parts: Parts,
-    body: Result<Bytes, BytesRejection>,
+    body: Result<ApiJson<Credentials>, ApiError>,
 ) -> Result<Response, ApiError> {
     account(state, parts, body, true).await
 }
@@ -317,20 +290,21 @@ async fn sign_up(
 async fn sign_in(
     State(state): State<AppState>,
     parts: Parts,
-    body: Result<Bytes, BytesRejection>,
+    body: Result<ApiJson<Credentials>, ApiError>,
 ) -> Result<Response, ApiError> {
     account(state, parts, body, false).await
 }
 
-/// Sign-up (`create`) or sign-in: same checks, same answer.
+/// Sign-up (`create`) or sign-in: same checks, same answer. The body's rejection is taken
+/// as a value: the origin is checked first (`csrf_rejected` before `invalid_request`).
 async fn account(
     state: AppState,
     parts: Parts,
-    body: Result<Bytes, BytesRejection>,
+    body: Result<ApiJson<Credentials>, ApiError>,
     create: bool,
 ) -> Result<Response, ApiError> {
     check_same_origin(&parts, state.public_origin.as_deref())?;
-    let c = parse_credentials(body)?;
+    let ApiJson(c) = body?;
     let source = source_of(&parts, &state);
     let (session, status) = if create {
         (
@@ -360,13 +334,17 @@ async fn sign_out(
     let clear = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
     Ok((
         [(header::SET_COOKIE, clear)],
-        Json(json!({"signed_out": true})),
+        Json(SignedOut { signed_out: true }),
     )
         .into_response())
 }
 
-async fn me(AuthUser(s): AuthUser) -> Json<serde_json::Value> {
-    Json(json!({"user": s.name, "id": s.user_id}))
+async fn me(AuthUser(s): AuthUser) -> Json<SignedIn> {
+    Json(SignedIn {
+        user: s.name,
+        id: Some(s.user_id),
+        token: None,
+    })
 }
 
 async fn openapi() -> Response {
@@ -381,7 +359,7 @@ async fn openapi() -> Response {
 /// within the server-selection timeout. The driver has no socket timeout: a database that
 /// accepts connections but stops answering (stopped, or overloaded) would otherwise keep
 /// this request waiting until the next heartbeat fails (about 11 s).
-async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
     tokio::time::timeout(SERVER_SELECTION_TIMEOUT, state.store.ping())
         .await
         .map_err(|_| {
@@ -389,5 +367,8 @@ async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::Value
                 "no answer to ping within {SERVER_SELECTION_TIMEOUT:?}"
             ))
         })??;
-    Ok(Json(json!({"status": "ok", "database": "reachable"})))
+    Ok(Json(Health {
+        status: "ok".into(),
+        database: "reachable".into(),
+    }))
 }
