@@ -19,7 +19,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
-use sync_core::limits::MAX_CHANGES_PER_REQUEST;
+use sync_core::limits::{MAX_CHANGES_PER_REQUEST, MAX_REQUEST_BYTES};
 use sync_core::protocol::{Credentials, PROTOCOL_VERSION, SyncRequest};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -28,6 +28,11 @@ use crate::error::ApiError;
 
 /// A JSON request body of the API.
 pub trait ApiBody: DeserializeOwned {
+    /// Largest body, in bytes: the route's `DefaultBodyLimit`, named in the 413 answer.
+    const LIMIT: usize;
+    /// What to do about a body over [`Self::LIMIT`].
+    const TOO_LARGE_HINT: &'static str;
+
     /// Whether the body carries `protocol`, the protocol version. It is checked before the
     /// shape, so that a newer client gets `unsupported_protocol`, not `invalid_request`.
     const VERSIONED: bool = false;
@@ -39,6 +44,8 @@ pub trait ApiBody: DeserializeOwned {
 }
 
 impl ApiBody for SyncRequest {
+    const LIMIT: usize = MAX_REQUEST_BYTES;
+    const TOO_LARGE_HINT: &'static str = "send fewer changes per request";
     const VERSIONED: bool = true;
 
     fn check(&self) -> Result<(), ApiError> {
@@ -49,7 +56,10 @@ impl ApiBody for SyncRequest {
     }
 }
 
-impl ApiBody for Credentials {}
+impl ApiBody for Credentials {
+    const LIMIT: usize = crate::api::MAX_CREDENTIALS_BYTES;
+    const TOO_LARGE_HINT: &'static str = "send only a username and a password";
+}
 
 /// Parses and checks a body of type `T` ([`ApiBody`]).
 pub fn parse_body<T: ApiBody>(body: &[u8]) -> Result<T, ApiError> {
@@ -73,7 +83,8 @@ pub fn parse_body<T: ApiBody>(body: &[u8]) -> Result<T, ApiError> {
     Ok(t)
 }
 
-/// A JSON body of type `T`, read within the route's `DefaultBodyLimit` and checked
+/// A JSON body of type `T`, read within the route's `DefaultBodyLimit` (which must be
+/// [`ApiBody::LIMIT`]) and checked
 /// ([`ApiBody`]). Rejects with the API's error: `payload_too_large` past the limit,
 /// `unsupported_protocol` or `invalid_request` for a body that does not parse, or what
 /// [`ApiBody::check`] says.
@@ -87,7 +98,10 @@ impl<S: Send + Sync, T: ApiBody> FromRequest<S> for ApiJson<T> {
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|r| match r.status() {
-                StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+                StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge {
+                    limit: T::LIMIT,
+                    hint: T::TOO_LARGE_HINT,
+                },
                 _ => ApiError::InvalidRequest(r.body_text()),
             })?;
         parse_body(&bytes).map(Self)

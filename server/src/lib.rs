@@ -15,6 +15,7 @@
 //! - [`http`]: the JSON body extractor of every API handler, request ids and tracing spans.
 //! - [`metrics`]: Prometheus metrics, `GET /metrics`.
 //! - [`pwa`]: `GET /sw.js`, the service worker of this build.
+//! - [`drain`]: reads the unread rest of a refused request's body, so its client gets the answer.
 //!
 //! [`router`] builds the whole app; [`serve`] runs it on a listener until a shutdown
 //! future resolves. Tests bind port 0 and use a fresh database each.
@@ -22,6 +23,7 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod drain;
 pub mod embedded;
 pub mod error;
 pub mod headers;
@@ -141,6 +143,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(move |req, next| {
             metrics::track(metrics.clone(), req, next)
         }))
+        .layer(axum::middleware::from_fn(drain::layer))
         .with_state(state);
     http::trace(app)
 }
