@@ -695,6 +695,8 @@ mod imp {
                 // The worker retries when back online.
                 on_network_failure: Some(Rc::new(crate::pwa::request_background_sync)),
                 guard: Some(guard_for(db, page_records)),
+                // The server pokes this browser when the account's notes change.
+                live_url: Some("/live".into()),
             },
         );
         r.subscribe(move |s| on_status(s.clone()));

@@ -36,6 +36,8 @@ pub struct SyncStatus {
     pub last_synced: Option<String>,
     /// Runs finished since the page opened (tests wait for the next one).
     pub runs: u64,
+    /// This tab holds the browser's live channel and it is up.
+    pub live: bool,
 }
 
 impl Default for SyncStatus {
@@ -45,6 +47,7 @@ impl Default for SyncStatus {
             phase: SyncPhase::Idle,
             last_synced: None,
             runs: 0,
+            live: false,
         }
     }
 }
@@ -131,6 +134,7 @@ impl SyncLoop {
         let finished = before.running && !s.running;
         app.sync.update(|v| {
             v.online = s.online;
+            v.live = s.live;
             v.phase = match &s.last_error {
                 _ if s.running => SyncPhase::Syncing,
                 Some(e) if e.kind != FailureKind::SignedOut => SyncPhase::Failed {

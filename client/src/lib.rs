@@ -16,6 +16,8 @@
 //!   [`local::LocalStore`] and [`engine::Transport`].
 //! - [`runner`]: when to sync (triggers, backoff, one syncer per browser, 401) and the
 //!   [`runner::SyncStatus`] the UI shows; the page and the service worker both use it.
+//! - [`live`]: the live channel (`GET /live`): one connection per browser whose pokes
+//!   make the runner sync at once.
 //! - [`clock`]: the device's hybrid logical clock, persisted in the store.
 //! - `http` (wasm32 only): the browser transport, through `gloo-net`.
 //! - [`conformance`]: the behaviour every store must have, run against each backend.
@@ -27,6 +29,7 @@ pub mod clock;
 pub mod conformance;
 pub mod editor;
 pub mod engine;
+pub mod live;
 pub mod local;
 pub mod memory;
 pub mod platform;

@@ -22,7 +22,7 @@ use crate::AppState;
 use crate::auth::{SESSION_COOKIE, SESSION_TTL, Session};
 use crate::error::ApiError;
 use crate::http::{ApiJson, parse_body};
-use crate::store::{SERVER_SELECTION_TIMEOUT, SyncStore};
+use crate::store::SERVER_SELECTION_TIMEOUT;
 
 /// Every API route: its path, its method and its handler. [`routes`] serves exactly these,
 /// and the API document (`docs/openapi.json`) must describe each one (tested in
@@ -47,6 +47,7 @@ pub fn table() -> Vec<(&'static str, Method, MethodRouter<AppState>)> {
         ),
         ("/auth/signout", Method::POST, post(sign_out)),
         ("/auth/me", Method::GET, get(me)),
+        ("/live", Method::GET, get(live)),
         ("/notes/{id}/history", Method::GET, get(history)),
         ("/api/openapi.json", Method::GET, get(openapi)),
     ]
@@ -283,6 +284,16 @@ async fn sync(
         has_more: page.has_more || cut,
         server_time_ms: now_ms(),
     }))
+}
+
+/// `GET /live`: Server-Sent Events that poke the user's device when their notes change
+/// (see [`crate::live`]). Past the connection limits: `503 unavailable` with `Retry-After`;
+/// the device polls meanwhile.
+async fn live(State(state): State<AppState>, AuthUser(session): AuthUser) -> Response {
+    match state.live.subscribe(&session.user_id) {
+        Ok(sub) => crate::live::sse(sub).into_response(),
+        Err(why) => ApiError::LiveRefused(why).into_response(),
+    }
 }
 
 /// `GET /notes/{id}/history`: the note's newest revisions (versions replaced by conflicts,

@@ -35,6 +35,8 @@ pub struct Config {
     pub conflicts: crate::store::Conflicts,
     /// Whether `GET /metrics` is served.
     pub metrics: bool,
+    /// Limits of the live channel (`TERN_LIVE_PER_USER`, `TERN_LIVE_MAX`).
+    pub live: crate::live::LiveLimits,
 }
 
 /// A setting that could not be understood.
@@ -117,6 +119,23 @@ impl Config {
                 }
             },
         };
+        let count = |var: &'static str, default: usize| match get(var) {
+            None => Ok(default),
+            Some(v) => match v.parse::<usize>() {
+                Ok(n) if (1..=1_000_000).contains(&n) => Ok(n),
+                _ => Err(ConfigError {
+                    var,
+                    value: v,
+                    why: "use a number of connections from 1 to 1000000".into(),
+                }),
+            },
+        };
+        let defaults = crate::live::LiveLimits::default();
+        let live = crate::live::LiveLimits {
+            per_user: count("TERN_LIVE_PER_USER", defaults.per_user)?,
+            total: count("TERN_LIVE_MAX", defaults.total)?,
+            max_age: defaults.max_age,
+        };
         let build_id = get("TERN_BUILD_ID");
         if let Some(id) = build_id
             .as_deref()
@@ -157,6 +176,7 @@ impl Config {
             public_origin,
             client_ip_header,
             build_id,
+            live,
             conflicts: crate::store::Conflicts {
                 default,
                 history_limit,
