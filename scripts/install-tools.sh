@@ -3,8 +3,9 @@
 #
 #   scripts/install-tools.sh run    # what `scripts/run.sh` needs: wasm target, cargo-leptos,
 #                                   # wasm-bindgen-cli, wasm-opt (npm binaryen), the database server
-#   scripts/install-tools.sh test   # all of the above plus headless Chromium, chromedriver and
-#                                   # the npm packages of the browser tests
+#   scripts/install-tools.sh test   # all of the above plus headless Chromium, chromedriver,
+#                                   # the npm packages of the browser tests, rustfmt, clippy
+#                                   # and cargo-deny
 #   scripts/install-tools.sh release  # what `run` needs plus the pinned release toolchain
 #                                     # with rust-src (scripts/build-release.sh)
 #
@@ -98,6 +99,17 @@ install_release_toolchain() {
   fi
 }
 
+install_checks() {
+  # rustfmt and clippy come with the toolchain's default profile; a minimal one lacks them.
+  for c in rustfmt clippy; do
+    rustup component list --installed | grep -q "^$c" || rustup component add "$c"
+  done
+  has_version cargo-deny "$CARGO_DENY_VERSION" && return 0
+  say "cargo install cargo-deny $CARGO_DENY_VERSION (about 10 minutes on 2 cores, once)"
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    cargo install cargo-deny --locked --version "$CARGO_DENY_VERSION" --force
+}
+
 install_browser() {
   apt_install chromium chromium-driver
 }
@@ -120,6 +132,7 @@ if [ "$what" = "release" ]; then
   install_release_toolchain
 fi
 if [ "$what" = "test" ]; then
+  install_checks
   install_browser
   install_e2e_packages
 fi

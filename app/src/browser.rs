@@ -569,7 +569,7 @@ mod imp {
         let resp = Request::get(&format!("/notes/{id}/history"))
             .send()
             .await
-            .map_err(|_| "History needs a connection to the server.".to_string())?;
+            .map_err(|_| "History needs a connection to the server.".to_owned())?;
         if resp.status() == 401 {
             return Err("Sign in to see the note's history.".into());
         }
@@ -616,7 +616,9 @@ mod imp {
             leptos::prelude::window_event_listener_untyped(client::idb::CLOSED_EVENT, move |_| {
                 f(client::idb::CLOSED_FOR_UPGRADE.to_owned())
             });
-        std::mem::forget(handle); // for the page's lifetime
+        // Never dropped: the listener lives as long as the page.
+        #[allow(clippy::mem_forget)]
+        std::mem::forget(handle);
     }
 
     /// Tells other tabs the local store changed.

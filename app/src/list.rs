@@ -124,9 +124,9 @@ pub fn UndoDelete() -> impl IntoView {
 
 /// Moves keyboard focus to the element with `id` (browser only; nothing on the server).
 pub fn focus(id: &str) {
-    if let Some(el) = document().get_element_by_id(id) {
-        if let Ok(f) = leptos::wasm_bindgen::JsCast::dyn_into::<leptos::web_sys::HtmlElement>(el) {
-            let _ = f.focus();
-        }
+    if let Some(el) = document().get_element_by_id(id)
+        && let Ok(f) = leptos::wasm_bindgen::JsCast::dyn_into::<leptos::web_sys::HtmlElement>(el)
+    {
+        let _ = f.focus();
     }
 }

@@ -159,7 +159,7 @@ pub async fn outbox_and_atomic_updates<S: LocalStore>(store: S) {
     };
     assert_eq!(
         ids(notes.store().pending().await.unwrap()),
-        [a.id.0.clone()]
+        std::slice::from_ref(&a.id.0)
     );
     assert_eq!(notes.store().pending_count().await.unwrap(), 1);
 

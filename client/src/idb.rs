@@ -351,15 +351,15 @@ mod watch {
             let watched = conn.clone();
             let on_change = Closure::<dyn FnMut(JsValue)>::new(move |_event: JsValue| {
                 close(&watched);
-                if let Ok(mut slot) = db.try_borrow_mut() {
-                    if let Some(rexie) = slot.take() {
-                        rexie.close();
-                    }
+                if let Ok(mut slot) = db.try_borrow_mut()
+                    && let Some(rexie) = slot.take()
+                {
+                    rexie.close();
                 }
-                if let Ok(event) = web_sys::Event::new(CLOSED_EVENT) {
-                    if let Ok(target) = js_sys::global().dyn_into::<web_sys::EventTarget>() {
-                        let _ = target.dispatch_event(&event);
-                    }
+                if let Ok(event) = web_sys::Event::new(CLOSED_EVENT)
+                    && let Ok(target) = js_sys::global().dyn_into::<web_sys::EventTarget>()
+                {
+                    let _ = target.dispatch_event(&event);
                 }
             });
             Reflect::set(&conn, &"onversionchange".into(), on_change.as_ref()).ok()?;

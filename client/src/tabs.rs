@@ -118,6 +118,8 @@ pub fn announce(name: &str) {
 
 /// Calls `f` whenever another tab announces a change. Lives as long as the page.
 pub fn on_change(f: impl Fn() + 'static) {
+    // Never dropped: the listener (its channel and closure) lives as long as the page.
+    #[allow(clippy::mem_forget)]
     std::mem::forget(listen(CHANNEL, f));
 }
 

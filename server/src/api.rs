@@ -1,51 +1,65 @@
 //! The HTTP API: `POST /sync` and `GET /healthz`.
 
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::rejection::PathRejection;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Path, State};
+use axum::http::Method;
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use axum::{Json, Router};
-use serde_json::json;
 use sync_core::NoteId;
-use sync_core::limits::{
-    MAX_CHANGES_PER_REQUEST, MAX_PULL_LIMIT, MAX_REQUEST_BYTES, MAX_RESULT_BYTES, json_len,
-};
+use sync_core::limits::{MAX_PULL_LIMIT, MAX_REQUEST_BYTES, MAX_RESULT_BYTES, json_len};
 use sync_core::protocol::{
-    ChangeResult, Cursor, HistoryResponse, PROTOCOL_VERSION, SignedIn, SyncRequest, SyncResponse,
+    ChangeResult, Cursor, Health, HistoryResponse, PROTOCOL_VERSION, SignedIn, SignedOut,
+    SyncRequest, SyncResponse,
 };
 
 use crate::AppState;
 use crate::auth::{SESSION_COOKIE, SESSION_TTL, Session};
 use crate::error::ApiError;
+use crate::http::{ApiJson, parse_body};
 use crate::store::SERVER_SELECTION_TIMEOUT;
 
-/// The API routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
+/// Every API route: its path, its method and its handler. [`routes`] serves exactly these,
+/// and the API document (`docs/openapi.json`) must describe each one (tested in
+/// `server/tests/openapi.rs`).
+pub fn table() -> Vec<(&'static str, Method, MethodRouter<AppState>)> {
+    vec![
+        (
             "/sync",
+            Method::POST,
             post(sync).layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES)),
-        )
-        .route("/healthz", get(healthz))
-        .route(
+        ),
+        ("/healthz", Method::GET, get(healthz)),
+        (
             "/auth/signup",
+            Method::POST,
             post(sign_up).layer(DefaultBodyLimit::max(MAX_CREDENTIALS_BYTES)),
-        )
-        .route(
+        ),
+        (
             "/auth/signin",
+            Method::POST,
             post(sign_in).layer(DefaultBodyLimit::max(MAX_CREDENTIALS_BYTES)),
-        )
-        .route("/auth/signout", post(sign_out))
-        .route("/auth/me", get(me))
-        .route("/live", get(live))
-        .route("/notes/{id}/history", get(history))
-        .route("/api/openapi.json", get(openapi))
+        ),
+        ("/auth/signout", Method::POST, post(sign_out)),
+        ("/auth/me", Method::GET, get(me)),
+        ("/live", Method::GET, get(live)),
+        ("/notes/{id}/history", Method::GET, get(history)),
+        ("/api/openapi.json", Method::GET, get(openapi)),
+    ]
+}
+
+/// The API routes ([`table`]).
+pub fn routes() -> Router<AppState> {
+    table()
+        .into_iter()
+        .fold(Router::new(), |r, (path, _, handler)| {
+            r.route(path, handler)
+        })
         // A known path with another method: the JSON error body too, not an empty 405.
         .method_not_allowed_fallback(method_not_allowed)
 }
@@ -202,38 +216,10 @@ pub fn decode_cursor(c: Option<&Cursor>) -> Result<u64, ApiError> {
     }
 }
 
-/// Parses a sync request, checking the protocol version before the shape so that a newer
-/// client gets `unsupported_protocol`, not `invalid_request`.
+/// Parses a sync request as [`ApiJson`] does: the protocol version before the shape, then
+/// the number of changes.
 pub fn parse_request(body: &[u8]) -> Result<SyncRequest, ApiError> {
-    let value: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
-    match value.get("protocol").and_then(|p| p.as_u64()) {
-        Some(v) if v == u64::from(PROTOCOL_VERSION) => {}
-        Some(v) => return Err(ApiError::UnsupportedProtocol(v)),
-        None => {
-            return Err(ApiError::InvalidRequest(
-                "missing `protocol`: a number, the protocol version".into(),
-            ));
-        }
-    }
-    let req: SyncRequest =
-        serde_json::from_value(value).map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
-    if req.changes.len() > MAX_CHANGES_PER_REQUEST {
-        return Err(ApiError::TooManyChanges(req.changes.len()));
-    }
-    Ok(req)
-}
-
-/// The body, or the endpoint's error for one over its `limit` (what `hint` says to send).
-fn body_bytes(
-    body: Result<Bytes, BytesRejection>,
-    limit: usize,
-    hint: &'static str,
-) -> Result<Bytes, ApiError> {
-    body.map_err(|r| match r.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge { limit, hint },
-        _ => ApiError::InvalidRequest(r.body_text()),
-    })
+    parse_body(body)
 }
 
 /// Longest time the database work of one `POST /sync` (push, then pull) may take before
@@ -258,10 +244,8 @@ fn results_that_fit(results: &[ChangeResult]) -> usize {
 async fn sync(
     State(state): State<AppState>,
     AuthUser(session): AuthUser,
-    body: Result<Bytes, BytesRejection>,
+    ApiJson(req): ApiJson<SyncRequest>,
 ) -> Result<Json<SyncResponse>, ApiError> {
-    let body = body_bytes(body, MAX_REQUEST_BYTES, "send fewer changes per request")?;
-    let req = parse_request(&body)?;
     let after = decode_cursor(req.cursor.as_ref())?;
     let limit = req.limit.unwrap_or(MAX_PULL_LIMIT).clamp(1, MAX_PULL_LIMIT);
     let user = session.user_id.as_str();
@@ -291,6 +275,7 @@ async fn sync(
     let answered = results_that_fit(&results);
     let cut = answered < results.len();
     results.truncate(answered);
+    state.metrics.sync(&results);
     Ok(Json(SyncResponse {
         protocol: PROTOCOL_VERSION,
         results,
@@ -331,15 +316,6 @@ async fn history(
 
 pub use sync_core::protocol::Credentials;
 
-fn parse_credentials(body: Result<Bytes, BytesRejection>) -> Result<Credentials, ApiError> {
-    let body = body_bytes(
-        body,
-        MAX_CREDENTIALS_BYTES,
-        "send only a username and a password",
-    )?;
-    serde_json::from_slice(&body).map_err(|e| ApiError::InvalidRequest(e.to_string()))
-}
-
 /// Whether a request comes from a browser: browsers send `Origin` on every POST and
 /// `Sec-Fetch-Site` on every request (Chromium, Firefox, Safari), and page scripts can
 /// neither remove nor forge either header.
@@ -368,7 +344,7 @@ fn signed_in(state: &AppState, parts: &Parts, status: StatusCode, s: Session) ->
 async fn sign_up(
     State(state): State<AppState>,
     parts: Parts,
-    body: Result<Bytes, BytesRejection>,
+    body: Result<ApiJson<Credentials>, ApiError>,
 ) -> Result<Response, ApiError> {
     account(state, parts, body, true).await
 }
@@ -376,20 +352,21 @@ async fn sign_up(
 async fn sign_in(
     State(state): State<AppState>,
     parts: Parts,
-    body: Result<Bytes, BytesRejection>,
+    body: Result<ApiJson<Credentials>, ApiError>,
 ) -> Result<Response, ApiError> {
     account(state, parts, body, false).await
 }
 
-/// Sign-up (`create`) or sign-in: same checks, same answer.
+/// Sign-up (`create`) or sign-in: same checks, same answer. The body's rejection is taken
+/// as a value: the origin is checked first (`csrf_rejected` before `invalid_request`).
 async fn account(
     state: AppState,
     parts: Parts,
-    body: Result<Bytes, BytesRejection>,
+    body: Result<ApiJson<Credentials>, ApiError>,
     create: bool,
 ) -> Result<Response, ApiError> {
     check_same_origin(&parts, state.public_origin.as_deref())?;
-    let c = parse_credentials(body)?;
+    let ApiJson(c) = body?;
     let source = source_of(&parts, &state);
     let (session, status) = if create {
         (
@@ -419,13 +396,17 @@ async fn sign_out(
     let clear = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
     Ok((
         [(header::SET_COOKIE, clear)],
-        Json(json!({"signed_out": true})),
+        Json(SignedOut { signed_out: true }),
     )
         .into_response())
 }
 
-async fn me(AuthUser(s): AuthUser) -> Json<serde_json::Value> {
-    Json(json!({"user": s.name, "id": s.user_id}))
+async fn me(AuthUser(s): AuthUser) -> Json<SignedIn> {
+    Json(SignedIn {
+        user: s.name,
+        id: Some(s.user_id),
+        token: None,
+    })
 }
 
 async fn openapi() -> Response {
@@ -440,7 +421,7 @@ async fn openapi() -> Response {
 /// within the server-selection timeout. The driver has no socket timeout: a database that
 /// accepts connections but stops answering (stopped, or overloaded) would otherwise keep
 /// this request waiting until the next heartbeat fails (about 11 s).
-async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
     tokio::time::timeout(SERVER_SELECTION_TIMEOUT, state.store.ping())
         .await
         .map_err(|_| {
@@ -448,5 +429,8 @@ async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::Value
                 "no answer to ping within {SERVER_SELECTION_TIMEOUT:?}"
             ))
         })??;
-    Ok(Json(json!({"status": "ok", "database": "reachable"})))
+    Ok(Json(Health {
+        status: "ok".into(),
+        database: "reachable".into(),
+    }))
 }

@@ -1,21 +1,7 @@
 //! Configuration from environment variables, with defaults that run on a laptop.
 //!
-//! | variable | default | meaning |
-//! |---|---|---|
-//! | `TERN_ADDR` | `LEPTOS_SITE_ADDR`, else `127.0.0.1:3000` | address to listen on |
-//! | `MONGODB_URI` | unset: start the embedded database | MongoDB to use (replica set or Atlas) |
-//! | `TERN_DB_NAME` | `tern` | database name |
-//! | `TERN_DATA_DIR` | `data` | where the embedded database keeps its files |
-//! | `TERN_DB_BIN` | `secantusd-rs` on `PATH` or in `~/.cargo/bin` | embedded database binary |
-//! | `TERN_COOKIE_SECURE` | `false` on a loopback address, else `true` | mark the session cookie `Secure` (HTTPS only); also sends HSTS |
-//! | `TERN_PUBLIC_ORIGIN` | unset: the request's `Host` | the origin browsers use, e.g. `https://notes.example.com`, for the CSRF `Origin` check behind a proxy |
-//! | `TERN_CLIENT_IP_HEADER` | unset: the TCP peer's address | header carrying the client's address from your trusted proxy (e.g. `X-Forwarded-For`, last entry), for sign-in throttling; set it only behind a proxy that overwrites it |
-//! | `TERN_CONFLICT_STRATEGY` | `merge` | how concurrent edits of notes without their own setting are resolved: `lww`, `merge` or `manual` |
-//! | `TERN_HISTORY_LIMIT` | `50` | revisions kept per note (1 to 1000) |
-//! | `TERN_LIVE_PER_USER` | `16` | open live connections (`GET /live`) per account; one per open device |
-//! | `TERN_LIVE_MAX` | `10000` | open live connections per server process |
-//! | `TERN_BUILD_ID` | a hash of the site's files | the build id in the service worker and the page (`[A-Za-z0-9._-]`, at most 64) |
-//! | `RUST_LOG` | `info` | log filter (`tracing_subscriber::EnvFilter` syntax) |
+//! The variables, their defaults and meanings are in one table: the README's
+//! *Configuration* section. A variable added here is added there.
 
 use std::env;
 use std::fmt;
@@ -47,6 +33,8 @@ pub struct Config {
     pub log: String,
     /// Conflict strategy and history size.
     pub conflicts: crate::store::Conflicts,
+    /// Whether `GET /metrics` is served.
+    pub metrics: bool,
     /// Limits of the live channel (`TERN_LIVE_PER_USER`, `TERN_LIVE_MAX`).
     pub live: crate::live::LiveLimits,
 }
@@ -106,6 +94,17 @@ impl Config {
                     });
                 }
             },
+        };
+        let metrics = match get("TERN_METRICS").as_deref() {
+            None | Some("on") => true,
+            Some("off") => false,
+            Some(other) => {
+                return Err(ConfigError {
+                    var: "TERN_METRICS",
+                    value: other.into(),
+                    why: "use on or off".into(),
+                });
+            }
         };
         let history_limit = match get("TERN_HISTORY_LIMIT") {
             None => 50,
@@ -173,6 +172,7 @@ impl Config {
         Ok(Self {
             addr,
             cookie_secure,
+            metrics,
             public_origin,
             client_ip_header,
             build_id,
@@ -237,6 +237,7 @@ impl fmt::Debug for Config {
             .field("build_id", &self.build_id)
             .field("log", &self.log)
             .field("conflicts", &self.conflicts)
+            .field("metrics", &self.metrics)
             .finish()
     }
 }
@@ -282,6 +283,15 @@ mod tests {
             .to_string();
         assert!(e.contains("use lww, merge or manual"), "{e}");
         assert!(config(&[("TERN_HISTORY_LIMIT", "0")]).is_err());
+    }
+
+    #[test]
+    fn metrics_are_served_unless_switched_off() {
+        assert!(config(&[]).unwrap().metrics);
+        assert!(config(&[("TERN_METRICS", "on")]).unwrap().metrics);
+        assert!(!config(&[("TERN_METRICS", "off")]).unwrap().metrics);
+        let e = config(&[("TERN_METRICS", "yes")]).unwrap_err().to_string();
+        assert!(e.contains("use on or off"), "{e}");
     }
 
     #[test]

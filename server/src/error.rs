@@ -61,6 +61,27 @@ pub enum ApiError {
     LiveRefused(crate::live::LiveRefused),
 }
 
+/// What a failed request was, left on its response for the metrics ([`crate::metrics`]);
+/// never sent.
+#[derive(Clone, Copy, Debug)]
+pub struct Failure {
+    /// The code of the error body.
+    pub code: ErrorCode,
+    /// What failed.
+    pub cause: Cause,
+}
+
+/// What made a request fail, where its code alone does not tell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cause {
+    /// The database (unreachable, or an unexpected error).
+    Database,
+    /// Too many password hashes waiting: a throttle, answered as `unavailable`.
+    HashesBusy,
+    /// The request itself (its code says how).
+    Request,
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
@@ -187,8 +208,16 @@ impl IntoResponse for ApiError {
             }
             other => tracing::debug!(error = %other, "rejected request"),
         }
+        let cause = match &self {
+            Self::Unavailable(_) | Self::Internal(_) | Self::Auth(AuthError::Store(_)) => {
+                Cause::Database
+            }
+            Self::Auth(AuthError::Busy) => Cause::HashesBusy,
+            _ => Cause::Request,
+        };
         let (status, error, message) = self.parts();
         let mut resp = (status, Json(ErrorBody { error, message })).into_response();
+        resp.extensions_mut().insert(Failure { code: error, cause });
         let retry_after = match self {
             Self::Auth(AuthError::TooManyAttempts(secs)) => Some(secs),
             Self::Auth(AuthError::Busy) => Some(1),

@@ -16,6 +16,8 @@
 //! - [`headers`]: security headers (CSP with the page's nonce, nosniff, framing, HSTS).
 //! - [`api`]: `POST /sync`, `/auth/*`, `GET /healthz`, `GET /api/openapi.json`.
 //! - [`error`]: API errors and their one mapping to HTTP.
+//! - [`http`]: the JSON body extractor of every API handler, request ids and tracing spans.
+//! - [`metrics`]: Prometheus metrics, `GET /metrics`.
 //! - [`pwa`]: `GET /sw.js`, the service worker of this build.
 //! - [`live`]: `GET /live`, pokes to a user's open devices from a MongoDB change stream.
 //! - [`drain`]: reads the unread rest of a refused request's body, so its client gets the answer.
@@ -34,8 +36,10 @@ pub mod drain;
 pub mod embedded;
 pub mod error;
 pub mod headers;
+pub mod http;
 pub mod live;
 pub mod memory;
+pub mod metrics;
 pub mod pwa;
 pub mod store;
 pub mod throttle;
@@ -84,6 +88,8 @@ impl AppState {
             client_ip_header: None,
             leptos,
             sw,
+            metrics: Arc::new(metrics::Metrics::new()),
+            serve_metrics: true,
         }
     }
 
@@ -91,6 +97,7 @@ impl AppState {
     pub fn with_proxy(mut self, config: &config::Config) -> Self {
         self.public_origin = config.public_origin.clone();
         self.client_ip_header = config.client_ip_header.clone();
+        self.serve_metrics = config.metrics;
         self
     }
 
@@ -128,6 +135,10 @@ pub struct AppState {
     pub leptos: LeptosOptions,
     /// The service worker of this build.
     pub sw: Arc<pwa::ServiceWorker>,
+    /// The server's metrics.
+    pub metrics: Arc<metrics::Metrics>,
+    /// Whether `GET /metrics` is served (`TERN_METRICS`).
+    pub serve_metrics: bool,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -152,18 +163,28 @@ pub fn router(state: AppState) -> Router {
         move || app::shell(leptos.clone()),
     );
     let hsts = state.cookie_secure;
-    Router::new()
+    let metrics = state.metrics.clone();
+    let mut app = Router::new()
         .merge(api::routes())
         .merge(pwa::routes())
-        .route("/", get(move |req: Request<Body>| page(req)))
+        .route("/", get(move |req: Request<Body>| page(req)));
+    if state.serve_metrics {
+        app = app.route("/metrics", get(metrics::serve));
+    }
+    let app = app
+        .route_layer(axum::middleware::from_fn(metrics::stamp_route))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             app::not_found,
         ))
         .layer(axum::middleware::from_fn(move |req, next| {
             headers::layer(hsts, req, next)
         }))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            metrics::track(metrics.clone(), req, next)
+        }))
         .layer(axum::middleware::from_fn(drain::layer))
-        .with_state(state)
+        .with_state(state);
+    http::trace(app)
 }
 
 /// Sends the page's Content-Security-Policy with the nonce Leptos puts on the hydration

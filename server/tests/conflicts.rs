@@ -141,7 +141,7 @@ async fn the_same_field_edited_on_two_devices() {
             .map(|r| r.version.title)
             .collect();
         assert!(
-            titles.contains(&"Title from A".to_string()),
+            titles.contains(&"Title from A".to_owned()),
             "{st:?}: {titles:?}"
         );
     }

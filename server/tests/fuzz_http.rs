@@ -132,10 +132,9 @@ async fn snapshot(app: &TestApp, user: &str) -> String {
             tokio::spawn(snapshot_once(app.store.clone(), user.to_owned())),
         )
         .await
+            && let Ok(s) = s
         {
-            if let Ok(s) = s {
-                return s;
-            }
+            return s;
         }
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }
@@ -384,10 +383,11 @@ async fn worker(
                 )),
             }
         }
-        if ok && label == "GET /notes/{id}/history" {
-            if let Err(e) = serde_json::from_slice::<HistoryResponse>(&resp.body) {
-                t.fail(format!("200 that is not a history ({e}) for {}", ctx()));
-            }
+        if ok
+            && label == "GET /notes/{id}/history"
+            && let Err(e) = serde_json::from_slice::<HistoryResponse>(&resp.body)
+        {
+            t.fail(format!("200 that is not a history ({e}) for {}", ctx()));
         }
         let after = snapshot(&app, &user).await;
         if !may_write {
@@ -410,7 +410,7 @@ fn merge_tally(into: &Mutex<Tally>, t: Tally) {
     let mut all = into.lock().unwrap();
     all.sent += t.sent;
     // Long campaigns report as they go, so a run stopped early still has its figures.
-    if all.sent % 10_000 == 0 && all.sent > 0 {
+    if all.sent.is_multiple_of(10_000) && all.sent > 0 {
         eprintln!(
             "  ... {} requests, {} failures, by status {:?}",
             all.sent,

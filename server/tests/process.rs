@@ -154,7 +154,7 @@ async fn ctrl_c_stops_the_database_and_the_data_survives_a_restart() {
     );
 
     let mut again = start_server(&dir);
-    assert_eq!(titles(&again.base).await, vec!["kept".to_string()]);
+    assert_eq!(titles(&again.base).await, vec!["kept".to_owned()]);
     signal(&again.child, libc::SIGTERM);
     again.child.wait().unwrap();
     wait_until("database gone after SIGTERM", || {

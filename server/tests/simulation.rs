@@ -704,7 +704,7 @@ async fn run_schedule(world: &mut World, seed: u64) -> Result<Stats, String> {
         problems.push(format!("  server: {:?}", shown(&server_view)));
         for (d, dev) in devs.iter().enumerate() {
             let v = dev.device.notes().await;
-            problems.push(format!("  dev{d}: {:?}", v));
+            problems.push(format!("  dev{d}: {v:?}"));
         }
     }
 
@@ -854,14 +854,14 @@ fn run_job(job: u64, seeds: Vec<u64>, batch: u64) -> Summary {
             stats: Stats::default(),
         };
         for (i, seed) in seeds.into_iter().enumerate() {
-            if i as u64 % batch == 0 {
+            if (i as u64).is_multiple_of(batch) {
                 // The server's default strategy changes from batch to batch.
                 let default =
                     [Strategy::Merge, Strategy::Lww, Strategy::Manual][(seed % 3) as usize];
                 world.fresh(default).await;
             }
             s.schedules += 1;
-            if s.schedules % 250 == 0 {
+            if s.schedules.is_multiple_of(250) {
                 eprintln!("job {job}: {} schedules run", s.schedules);
             }
             match run_schedule(&mut world, seed).await {

@@ -4,14 +4,8 @@
 //! (`base_version` is the stored version, or the stored version is the same device's own
 //! write on that base: see [`LastWrite`]) and its clock is later: it simply becomes the
 //! note's new state. A delete of exactly the stored text meets no edit and deletes the note.
-//! Otherwise it is **concurrent**, and the note's strategy decides:
-//!
-//! | case | last-write-wins | field-level merge | user-driven |
-//! |---|---|---|---|
-//! | both edited | greater clock wins | title: the side that changed it, both: greater field clock; content: three-way merge | conflict: both kept |
-//! | overlapping content edits | greater clock wins | conflict: both kept | conflict: both kept |
-//! | edit vs delete | greater clock wins | the edit wins | conflict (the edit is shown, the delete is the other side) |
-//! | delete vs delete | deleted | deleted | deleted |
+//! Otherwise it is **concurrent**, and the note's strategy decides, case by case as the
+//! table in `docs/sync-protocol.md` (section *Conflicts*, the one copy of it) says.
 //!
 //! In every case the versions that lose, are merged or are deleted are returned as
 //! revisions for the note's history: an edit is never lost, only moved to history. The

@@ -230,6 +230,10 @@ pub enum ErrorCode {
     NameTaken,
     /// The username or password does not meet the rules.
     InvalidAccount,
+    /// A code this client does not know (sent by a newer server); the body's `message`
+    /// says what to do. Never sent.
+    #[serde(other)]
+    Unknown,
 }
 
 /// The body of every error response: `{"error": "<code>", "message": "<what to do>"}`.
@@ -319,6 +323,23 @@ pub struct SignedIn {
     /// The session's bearer token (sign-up and sign-in only; browsers use the cookie).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
+}
+
+/// Answer of `POST /auth/signout`: `{"signed_out": true}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedOut {
+    /// Always true: the session is ended (or was already).
+    pub signed_out: bool,
+}
+
+/// Answer of `GET /healthz` when the database answers: `{"status": "ok", "database":
+/// "reachable"}`. (When it does not, the answer is the `unavailable` error body, with 503.)
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    /// `ok`.
+    pub status: String,
+    /// `reachable`.
+    pub database: String,
 }
 
 /// Flat shapes of the wire types that nest on the wire by field, not by object. Plain
@@ -487,6 +508,26 @@ pub mod wire {
                     message: "upgrade".into()
                 }
             );
+        }
+
+        #[test]
+        fn an_error_code_from_a_newer_server_still_reads() {
+            use super::super::{ErrorBody, ErrorCode};
+            let e: ErrorBody = serde_json::from_str(
+                r#"{"error":"quota_exceeded","message":"your plan holds 1000 notes"}"#,
+            )
+            .unwrap();
+            assert_eq!(
+                e,
+                ErrorBody {
+                    error: ErrorCode::Unknown,
+                    message: "your plan holds 1000 notes".into()
+                }
+            );
+            // Known codes still read as themselves.
+            let e: ErrorBody =
+                serde_json::from_str(r#"{"error":"invalid_cursor","message":"m"}"#).unwrap();
+            assert_eq!(e.error, ErrorCode::InvalidCursor);
         }
 
         #[test]

@@ -645,11 +645,10 @@ mod tests {
         #[test]
         fn clean_merges_are_symmetric(base in words(), a in words(), t in words()) {
             let (base, a, t) = (base.join(" "), a.join(" "), t.join(" "));
-            if let Merge3::Clean(m) = merge3(&base, &a, &t) {
-                if let Merge3::Clean(n) = merge3(&base, &t, &a) {
+            if let Merge3::Clean(m) = merge3(&base, &a, &t)
+                && let Merge3::Clean(n) = merge3(&base, &t, &a) {
                     prop_assert_eq!(m, n);
                 }
-            }
         }
     }
 }

@@ -312,7 +312,6 @@ fn a_batch_of_rejected_changes_needs_nothing_from_storage() {
 #[test]
 fn revisions_past_the_history_limit_are_trimmed() {
     let mut notes: HashMap<NoteId, NoteRecord> = HashMap::new();
-    let mut head = 0;
     let mut trims = Vec::new();
     for i in 0..5u64 {
         // Each edit from another device, on the latest version: the replaced one is kept.
@@ -338,14 +337,13 @@ fn revisions_past_the_history_limit_are_trimmed() {
             &cs,
             prepared,
             stored,
-            head + 1,
+            i + 1, // one version per edit: the head after it
             Policy {
                 default: ConflictStrategy::Merge,
                 history_limit: 2,
             },
             NOW,
         );
-        head += 1;
         for n in plan.notes {
             notes.insert(n.note.note.id.clone(), n);
         }

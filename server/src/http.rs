@@ -1,0 +1,135 @@
+//! The HTTP layer every API request goes through, written once:
+//!
+//! - [`ApiJson`]: the JSON body extractor of every API handler. Its rejection is the API's
+//!   own error ([`ApiError`]), so a body that is too large, not JSON, of the wrong shape or
+//!   of another protocol version gets the same JSON error body on every endpoint (axum's
+//!   `error-handling` example). What a body must satisfy beyond its shape is its
+//!   [`ApiBody`] impl.
+//! - [`trace`]: a request id on every request (`x-request-id`: kept when a proxy set one,
+//!   else a new UUID), sent back on the response, and a tracing span per request that
+//!   carries it, so every log line of a request (its errors included) names it.
+//!
+//! The content type is not checked here: it matters only for a cookie-authenticated POST
+//! (a cross-site form cannot send JSON), and that rule is the CSRF check of
+//! [`crate::api::AuthUser`], which must answer `csrf_rejected` before the session is looked
+//! up. Bearer clients may send a body without `Content-Type`, as they always could.
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use serde::de::DeserializeOwned;
+use sync_core::limits::{MAX_CHANGES_PER_REQUEST, MAX_REQUEST_BYTES};
+use sync_core::protocol::{Credentials, PROTOCOL_VERSION, SyncRequest};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::error::ApiError;
+
+/// A JSON request body of the API.
+pub trait ApiBody: DeserializeOwned {
+    /// Largest body, in bytes: the route's `DefaultBodyLimit`, named in the 413 answer.
+    const LIMIT: usize;
+    /// What to do about a body over [`Self::LIMIT`].
+    const TOO_LARGE_HINT: &'static str;
+
+    /// Whether the body carries `protocol`, the protocol version. It is checked before the
+    /// shape, so that a newer client gets `unsupported_protocol`, not `invalid_request`.
+    const VERSIONED: bool = false;
+
+    /// Rules beyond the shape (counts, limits), checked once the body is parsed.
+    fn check(&self) -> Result<(), ApiError> {
+        Ok(())
+    }
+}
+
+impl ApiBody for SyncRequest {
+    const LIMIT: usize = MAX_REQUEST_BYTES;
+    const TOO_LARGE_HINT: &'static str = "send fewer changes per request";
+    const VERSIONED: bool = true;
+
+    fn check(&self) -> Result<(), ApiError> {
+        if self.changes.len() > MAX_CHANGES_PER_REQUEST {
+            return Err(ApiError::TooManyChanges(self.changes.len()));
+        }
+        Ok(())
+    }
+}
+
+impl ApiBody for Credentials {
+    const LIMIT: usize = crate::api::MAX_CREDENTIALS_BYTES;
+    const TOO_LARGE_HINT: &'static str = "send only a username and a password";
+}
+
+/// Parses and checks a body of type `T` ([`ApiBody`]).
+pub fn parse_body<T: ApiBody>(body: &[u8]) -> Result<T, ApiError> {
+    let invalid = |e: serde_json::Error| ApiError::InvalidRequest(e.to_string());
+    let t: T = if T::VERSIONED {
+        let value: serde_json::Value = serde_json::from_slice(body).map_err(invalid)?;
+        match value.get("protocol").and_then(serde_json::Value::as_u64) {
+            Some(v) if v == u64::from(PROTOCOL_VERSION) => {}
+            Some(v) => return Err(ApiError::UnsupportedProtocol(v)),
+            None => {
+                return Err(ApiError::InvalidRequest(
+                    "missing `protocol`: a number, the protocol version".into(),
+                ));
+            }
+        }
+        serde_json::from_value(value).map_err(invalid)?
+    } else {
+        serde_json::from_slice(body).map_err(invalid)?
+    };
+    t.check()?;
+    Ok(t)
+}
+
+/// A JSON body of type `T`, read within the route's `DefaultBodyLimit` (which must be
+/// [`ApiBody::LIMIT`]) and checked
+/// ([`ApiBody`]). Rejects with the API's error: `payload_too_large` past the limit,
+/// `unsupported_protocol` or `invalid_request` for a body that does not parse, or what
+/// [`ApiBody::check`] says.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: ApiBody> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|r| match r.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge {
+                    limit: T::LIMIT,
+                    hint: T::TOO_LARGE_HINT,
+                },
+                _ => ApiError::InvalidRequest(r.body_text()),
+            })?;
+        parse_body(&bytes).map(Self)
+    }
+}
+
+/// The header that carries a request's id, both ways.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// Wraps `app` in the request id and tracing layers (outermost first): set the request id
+/// (a proxy's is kept), open the request's span (`request{id method path}`; tower-http logs
+/// the response and its latency in it at DEBUG), and copy the id onto the response.
+pub fn trace(app: Router) -> Router {
+    app.layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
+                let id = req
+                    .headers()
+                    .get(REQUEST_ID)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!(
+                    "request",
+                    id,
+                    method = %req.method(),
+                    path = %req.uri().path(),
+                )
+            }),
+        )
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}

@@ -1,0 +1,259 @@
+//! Prometheus metrics, served at `GET /metrics` in the OpenMetrics text format
+//! (`prometheus-client`). Every name starts with `tern_`; counters end in `_total`. The
+//! list of metrics is the README's *Metrics* table (the one copy); one added here is added
+//! there.
+//!
+//! `route` is the route's pattern (`/notes/{id}/history`, never the note's id), or
+//! `fallback` for static files and unknown paths, so the label's values are bounded.
+//!
+//! Counted from what the handlers return and from the error of a failed request (the
+//! [`crate::error::Failure`] extension the API error leaves on its response), so a handler
+//! records nothing by hand but the sync outcomes. Who may read `/metrics`: see
+//! `TERN_METRICS` in the README's configuration table.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use sync_core::protocol::{ChangeOutcome, ChangeResult, ErrorCode};
+
+use crate::error::{Cause, Failure};
+
+/// Labels of the request metrics.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: String,
+    method: String,
+    status: u16,
+}
+
+/// A label with one name and a fixed set of values.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Outcome {
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Reason {
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Kind {
+    kind: &'static str,
+}
+
+type Latency = Family<RequestLabels, Histogram, fn() -> Histogram>;
+
+fn latency_histogram() -> Histogram {
+    // 1 ms to about 16 s, doubling.
+    Histogram::new(exponential_buckets(0.001, 2.0, 15))
+}
+
+/// The server's metrics (one set per [`crate::AppState`], so tests in one process do not
+/// see each other's counts).
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Latency,
+    pushes: Counter,
+    pulls: Counter,
+    changes: Family<Outcome, Counter>,
+    conflicts: Counter,
+    sign_in_failures: Counter,
+    throttled: Family<Reason, Counter>,
+    database_errors: Family<Kind, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// All metrics at zero.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("tern");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency = Latency::new_with_constructor(latency_histogram);
+        let (pushes, pulls, conflicts, sign_in_failures) = Default::default();
+        let changes = Family::<Outcome, Counter>::default();
+        let throttled = Family::<Reason, Counter>::default();
+        let database_errors = Family::<Kind, Counter>::default();
+        registry.register("http_requests", "Requests answered", requests.clone());
+        registry.register(
+            "http_request_duration_seconds",
+            "Time from a request to its response's head",
+            latency.clone(),
+        );
+        registry.register(
+            "sync_pushes",
+            "Successful syncs that carried changes",
+            Counter::clone(&pushes),
+        );
+        registry.register(
+            "sync_pulls",
+            "Successful syncs (each one pulls)",
+            Counter::clone(&pulls),
+        );
+        registry.register("sync_changes", "Pushed changes by outcome", changes.clone());
+        registry.register(
+            "sync_conflicts",
+            "Pushed changes that left their note in conflict",
+            Counter::clone(&conflicts),
+        );
+        registry.register(
+            "auth_sign_in_failures",
+            "Sign-ins refused for a wrong name or password",
+            Counter::clone(&sign_in_failures),
+        );
+        registry.register(
+            "auth_throttled",
+            "Sign-ins and sign-ups refused before the password was checked",
+            throttled.clone(),
+        );
+        registry.register(
+            "database_errors",
+            "Requests failed by the database",
+            database_errors.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            latency,
+            pushes,
+            pulls,
+            changes,
+            conflicts,
+            sign_in_failures,
+            throttled,
+            database_errors,
+        }
+    }
+
+    /// Counts a successful sync and the outcomes of its changes.
+    pub fn sync(&self, results: &[ChangeResult]) {
+        self.pulls.inc();
+        if !results.is_empty() {
+            self.pushes.inc();
+        }
+        for r in results {
+            let outcome = match &r.outcome {
+                ChangeOutcome::Applied { current: None, .. } => "applied",
+                ChangeOutcome::Applied {
+                    current: Some(n), ..
+                } if n.conflict.is_some() => "conflict",
+                ChangeOutcome::Applied {
+                    current: Some(_), ..
+                } => "merged",
+                ChangeOutcome::Superseded { .. } => "superseded",
+                ChangeOutcome::Rejected { .. } => "rejected",
+            };
+            if outcome == "conflict" {
+                self.conflicts.inc();
+            }
+            self.changes.get_or_create(&Outcome { outcome }).inc();
+        }
+    }
+
+    /// Counts an answered request, and what its failure (if any) says.
+    fn request(&self, labels: RequestLabels, seconds: f64, failure: Option<&Failure>) {
+        self.latency.get_or_create(&labels).observe(seconds);
+        self.requests.get_or_create(&labels).inc();
+        let Some(f) = failure else { return };
+        match (f.code, f.cause) {
+            (_, Cause::Database) => {
+                let kind = if f.code == ErrorCode::Unavailable {
+                    "unavailable"
+                } else {
+                    "internal"
+                };
+                self.database_errors.get_or_create(&Kind { kind }).inc();
+            }
+            (_, Cause::HashesBusy) => {
+                self.throttled
+                    .get_or_create(&Reason { reason: "busy" })
+                    .inc();
+            }
+            (ErrorCode::TooManyAttempts, _) => {
+                self.throttled
+                    .get_or_create(&Reason {
+                        reason: "too_many_attempts",
+                    })
+                    .inc();
+            }
+            (ErrorCode::InvalidCredentials, _) => {
+                self.sign_in_failures.inc();
+            }
+            _ => {}
+        }
+    }
+
+    /// The metrics in the OpenMetrics text format.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}
+
+/// The route pattern a request matched, left on its response by [`stamp_route`].
+#[derive(Clone, Debug)]
+struct Route(String);
+
+/// Route-layer middleware: notes the matched route's pattern on the response.
+pub async fn stamp_route(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned());
+    let mut res = next.run(req).await;
+    if let Some(route) = route {
+        res.extensions_mut().insert(Route(route));
+    }
+    res
+}
+
+/// Middleware around the whole app: counts and times every request.
+pub async fn track(metrics: std::sync::Arc<Metrics>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().to_string();
+    let res = next.run(req).await;
+    let route = res
+        .extensions()
+        .get::<Route>()
+        .map_or_else(|| "fallback".to_owned(), |r| r.0.clone());
+    let labels = RequestLabels {
+        route,
+        method,
+        status: res.status().as_u16(),
+    };
+    metrics.request(
+        labels,
+        start.elapsed().as_secs_f64(),
+        res.extensions().get::<Failure>(),
+    );
+    res
+}
+
+/// `GET /metrics`.
+pub async fn serve(axum::extract::State(state): axum::extract::State<crate::AppState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.encode(),
+    )
+        .into_response()
+}
