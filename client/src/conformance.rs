@@ -319,6 +319,14 @@ pub async fn indexes_follow_every_write<S: LocalStore>(store: S) {
     assert_eq!(notes.count().await.unwrap(), 6);
     assert_eq!(notes.store().pending_count().await.unwrap(), 5);
 
+    // Several notes at once, in the order asked; missing ones left out.
+    let got = notes
+        .store()
+        .get_many(&[made[4].id.clone(), "missing".into(), made[0].id.clone()])
+        .await
+        .unwrap();
+    assert_eq!(titles(&got), ["N4", "N0 again"]);
+
     // Chunks by id: every note once, tombstones included.
     let mut seen = Vec::new();
     let mut after = None;

@@ -215,6 +215,22 @@ impl LocalStore for IdbStore {
         v.map(from_js).transpose()
     }
 
+    async fn get_many(&self, ids: &[NoteId]) -> Result<Vec<LocalNote>, StoreError> {
+        let tx = self.tx(&[NOTES], TransactionMode::ReadOnly)?;
+        let store = tx.store(NOTES).map_err(unavailable)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(v) = store
+                .get(JsValue::from_str(id.as_str()))
+                .await
+                .map_err(unavailable)?
+            {
+                out.push(from_js(v)?);
+            }
+        }
+        Ok(out)
+    }
+
     async fn put(&self, note: &LocalNote) -> Result<(), StoreError> {
         let tx = self.tx(&[NOTES], TransactionMode::ReadWrite)?;
         let store = tx.store(NOTES).map_err(unavailable)?;

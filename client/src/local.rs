@@ -220,6 +220,15 @@ pub enum StoreError {
 pub trait LocalStore {
     /// One note.
     async fn get(&self, id: &NoteId) -> Result<Option<LocalNote>, StoreError>;
+    /// These notes, those that exist, in the order asked (one read for a page of search
+    /// results; a backend may read them in one transaction).
+    async fn get_many(&self, ids: &[NoteId]) -> Result<Vec<LocalNote>, StoreError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.extend(self.get(id).await?);
+        }
+        Ok(out)
+    }
     /// Writes one note; durable when this returns.
     async fn put(&self, note: &LocalNote) -> Result<(), StoreError>;
     /// Every note, tombstones included, in no particular order.
@@ -314,6 +323,9 @@ pub trait LocalStore {
 impl<S: LocalStore> LocalStore for Rc<S> {
     async fn get(&self, id: &NoteId) -> Result<Option<LocalNote>, StoreError> {
         (**self).get(id).await
+    }
+    async fn get_many(&self, ids: &[NoteId]) -> Result<Vec<LocalNote>, StoreError> {
+        (**self).get_many(ids).await
     }
     async fn put(&self, note: &LocalNote) -> Result<(), StoreError> {
         (**self).put(note).await
