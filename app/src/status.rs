@@ -12,7 +12,9 @@ pub fn Status() -> impl IntoView {
     let line = move || {
         let s = app.sync.get();
         let mut parts = vec![if s.online { "Online" } else { "Offline" }.to_owned()];
-        if s.syncing() {
+        if s.syncing() && s.received > 0 {
+            parts.push(format!("syncing… {} notes received", s.received));
+        } else if s.syncing() {
             parts.push("syncing…".into());
         }
         parts.push(format!("{} pending", app.snap.with(|s| s.unsynced)));
@@ -25,7 +27,8 @@ pub fn Status() -> impl IntoView {
         <p class="status" role="status" data-testid="status"
            data-online=move || app.sync.with(|s| s.online).to_string()
            data-syncing=move || app.sync.with(|s| s.syncing()).to_string()
-           data-runs=move || app.sync.with(|s| s.runs).to_string()>
+           data-runs=move || app.sync.with(|s| s.runs).to_string()
+           data-received=move || app.sync.with(|s| s.received).to_string()>
             {line}
         </p>
     }

@@ -36,6 +36,8 @@ pub struct SyncStatus {
     pub last_synced: Option<String>,
     /// Runs finished since the page opened (tests wait for the next one).
     pub runs: u64,
+    /// Notes received so far by the running sync (0 when none runs).
+    pub received: usize,
 }
 
 impl Default for SyncStatus {
@@ -45,6 +47,7 @@ impl Default for SyncStatus {
             phase: SyncPhase::Idle,
             last_synced: None,
             runs: 0,
+            received: 0,
         }
     }
 }
@@ -140,6 +143,7 @@ impl SyncLoop {
                 _ => SyncPhase::Idle,
             };
             v.last_synced = s.last_synced_ms.map(browser::time_label);
+            v.received = s.received;
             if finished {
                 v.runs += 1;
             }

@@ -127,7 +127,7 @@ fn remote(id: &str, version: u64) -> NoteState {
         content: String::new(),
         deleted: false,
         hlc: Hlc {
-            wall_ms: 1_000,
+            wall_ms: 1_000 + version,
             counter: 0,
             node: "other".into(),
         },
@@ -180,5 +180,77 @@ fn a_sync_reads_only_what_changed_and_an_idle_sync_reads_no_note() {
         sync(notes.store(), &server).await.unwrap();
         assert_eq!(notes.store().take(), 0);
         assert_eq!(notes.count().await.unwrap(), 2_003);
+    });
+}
+
+/// A server holding `total` notes, sent `page` at a time; the request numbered `fail_at`
+/// (from 1) fails as if the connection dropped.
+struct Paged {
+    total: u64,
+    page: u64,
+    requests: Cell<u64>,
+    fail_at: Cell<Option<u64>>,
+    cursors: RefCell<Vec<Option<Cursor>>>,
+}
+
+impl Transport for Paged {
+    async fn sync(&self, req: &SyncRequest) -> Result<SyncResponse, TransportError> {
+        let n = self.requests.get() + 1;
+        self.requests.set(n);
+        self.cursors.borrow_mut().push(req.cursor.clone());
+        if self.fail_at.get() == Some(n) {
+            return Err(TransportError::Network("connection reset".into()));
+        }
+        let from: u64 = req
+            .cursor
+            .as_ref()
+            .map_or(0, |c| c.0.trim_start_matches("v1.").parse().unwrap());
+        let to = (from + self.page).min(self.total);
+        Ok(SyncResponse {
+            protocol: PROTOCOL_VERSION,
+            results: Vec::new(),
+            changes: (from..to)
+                .map(|i| remote(&format!("n{i:05}"), i + 1))
+                .collect(),
+            cursor: Cursor(format!("v1.{to}")),
+            has_more: to < self.total,
+            server_time_ms: client::platform::now_ms(),
+        })
+    }
+}
+
+#[test]
+fn an_interrupted_first_sync_keeps_its_pages_and_resumes_where_it_stopped() {
+    block_on(async {
+        let notes = Notes::open(MemoryStore::new()).await.unwrap();
+        let server = Paged {
+            total: 2_500,
+            page: 1_000,
+            requests: Cell::new(0),
+            fail_at: Cell::new(Some(3)),
+            cursors: RefCell::new(Vec::new()),
+        };
+        let mut seen = Vec::new();
+        let failed = client::engine::sync_observed(
+            notes.store(),
+            &server,
+            Default::default(),
+            &client::platform::now_ms,
+            &mut |r| seen.push((r.pulled, r.changed.len())),
+        )
+        .await;
+        assert!(failed.is_err());
+        // Each page was committed (and reported) as it came: the first 2,000 are here.
+        assert_eq!(seen, [(1_000, 1_000), (2_000, 2_000)]);
+        assert_eq!(notes.count().await.unwrap(), 2_000);
+        let first = notes.page(None, 1).await.unwrap();
+        assert_eq!(first[0].title, "remote n01999");
+
+        // The next run asks from where it stopped, and gets the rest.
+        server.fail_at.set(None);
+        let report = sync(notes.store(), &server).await.unwrap();
+        assert_eq!(report.pulled, 500);
+        assert_eq!(server.cursors.borrow()[3], Some(Cursor("v1.2000".into())));
+        assert_eq!(notes.count().await.unwrap(), 2_500);
     });
 }
