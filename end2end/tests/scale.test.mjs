@@ -59,7 +59,7 @@ test('a large notebook: one page at a time, counted, searched by word prefix', a
     // The first page, newest first, and how many there are.
     await page.waitForSelector('[data-testid=count]:has-text("450 notes")');
     assert.equal(await page.locator('li.note').count(), 200);
-    assert.deepEqual((await titles(page)).slice(0, 2), ['Note 449 work', 'Note 448 work']);
+    assert.deepEqual((await titles(page)).slice(0, 2), ['Note 449 work', 'Note 448 groceries']);
     await page.waitForSelector('p.more:has-text("Showing 200 of 450 notes")');
     await page.getByRole('button', { name: 'Show more' }).click();
     await page.waitForFunction(() => document.querySelectorAll('li.note').length === 400);
