@@ -191,7 +191,7 @@ impl SearchIndex {
             found.select_nth_unstable_by(limit - 1, |a, b| key(b).cmp(&key(a)));
             found.truncate(limit);
         }
-        found.sort_unstable_by(|a, b| key(b).cmp(&key(a)));
+        found.sort_unstable_by_key(|s| std::cmp::Reverse(key(s)));
         found.truncate(limit);
         Some(Found {
             total,
