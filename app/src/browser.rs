@@ -763,10 +763,10 @@ mod imp {
     /// Durable in IndexedDB when this returns; the search index has it too.
     pub async fn save_draft(id: Option<String>, base: &Text, text: &Text) -> Result<Saved, String> {
         let saved = save_draft_in_store(id, base, text).await?;
-        if let Saved::Written { id, .. } | Saved::Conflict { id, .. } = &saved {
-            if let Ok(n) = notes().await?.store().get(&NoteId(id.clone())).await {
-                indexed(n);
-            }
+        if let Saved::Written { id, .. } | Saved::Conflict { id, .. } = &saved
+            && let Ok(n) = notes().await?.store().get(&NoteId(id.clone())).await
+        {
+            indexed(n);
         }
         Ok(saved)
     }

@@ -3,7 +3,9 @@
 //! Schema (database `tern`, IndexedDB version [`SCHEMA_VERSION`]): object store `notes`
 //! keyed by `id`, holding [`LocalNote`] records; object store `meta` with out-of-line
 //! string keys (node id, cursor, clock offset, data version). Records are upgraded by
-//! [`crate::local::migrate_note`] when the database is opened, in one transaction.
+//! [`crate::local::migrate_note`] when the database is opened, in one transaction. A sync
+//! response is applied in one read-write transaction over both stores, so the cursor never
+//! moves without the data it covers.
 //!
 //! Two indexes on `notes` make the work of a sync or of the list cost what it shows, not
 //! how many notes the device has (schema 3, data version 3):
@@ -14,8 +16,7 @@
 //!   text (`Hlc`'s fixed-width form sorts as the stamp does); a tombstone has none. The list
 //!   reads its pages from the end of this index ([`LocalStore::page`]) and counts it
 //!   ([`LocalStore::live_count`]). `order` is written here, from the note, on every write;
-//!   [`LocalNote`] does not know it (it is ignored when read). A sync response is applied in one read-write transaction over
-//! both stores, so the cursor never moves without the data it covers.
+//!   [`LocalNote`] does not know it (it is ignored when read).
 
 use std::cell::RefCell;
 use std::rc::Rc;
