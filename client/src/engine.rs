@@ -213,7 +213,7 @@ pub struct Run {
 /// so an oversize note fails here, with the reason, instead of making every request fail.
 pub fn check_pending(change: &Change, limits: &Limits) -> Result<usize, (RejectCode, String)> {
     check_change(change, u64::MAX)?;
-    let bytes = serde_json::to_vec(change).map_or(usize::MAX, |v| v.len());
+    let bytes = sync_core::limits::json_len(change);
     if bytes > limits.budget_bytes {
         return Err((
             RejectCode::TooLarge,

@@ -3,6 +3,7 @@
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Path, State};
 use axum::http::request::Parts;
@@ -12,9 +13,11 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 use sync_core::NoteId;
-use sync_core::limits::{MAX_CHANGES_PER_REQUEST, MAX_PULL_LIMIT, MAX_REQUEST_BYTES};
+use sync_core::limits::{
+    MAX_CHANGES_PER_REQUEST, MAX_PULL_LIMIT, MAX_REQUEST_BYTES, MAX_RESULT_BYTES, json_len,
+};
 use sync_core::protocol::{
-    Cursor, HistoryResponse, PROTOCOL_VERSION, SignedIn, SyncRequest, SyncResponse,
+    ChangeResult, Cursor, HistoryResponse, PROTOCOL_VERSION, SignedIn, SyncRequest, SyncResponse,
 };
 
 use crate::AppState;
@@ -220,11 +223,35 @@ pub fn parse_request(body: &[u8]) -> Result<SyncRequest, ApiError> {
     Ok(req)
 }
 
-fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+/// The body, or the endpoint's error for one over its `limit` (what `hint` says to send).
+fn body_bytes(
+    body: Result<Bytes, BytesRejection>,
+    limit: usize,
+    hint: &'static str,
+) -> Result<Bytes, ApiError> {
     body.map_err(|r| match r.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge { limit, hint },
         _ => ApiError::InvalidRequest(r.body_text()),
     })
+}
+
+/// Longest time the database work of one `POST /sync` (push, then pull) may take before
+/// the request answers `503 unavailable`. A push that committed meanwhile is not lost: the
+/// client sends it again and its change ids get their first outcome. The push's own retry
+/// budget ([`crate::store::PUSH_RETRY_BUDGET`]) fits well inside it.
+pub const SYNC_DEADLINE: Duration = Duration::from_secs(30);
+
+/// How many of `results`, from the first, fit in [`MAX_RESULT_BYTES`] of JSON (at least
+/// one). Counting stops at the budget, so it costs at most the budget plus one result.
+fn results_that_fit(results: &[ChangeResult]) -> usize {
+    let mut bytes = 0;
+    for (i, r) in results.iter().enumerate() {
+        bytes += json_len(r);
+        if bytes > MAX_RESULT_BYTES && i > 0 {
+            return i;
+        }
+    }
+    results.len()
 }
 
 async fn sync(
@@ -232,27 +259,43 @@ async fn sync(
     AuthUser(session): AuthUser,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<SyncResponse>, ApiError> {
-    let req = parse_request(&body_bytes(body)?)?;
+    let body = body_bytes(body, MAX_REQUEST_BYTES, "send fewer changes per request")?;
+    let req = parse_request(&body)?;
     let after = decode_cursor(req.cursor.as_ref())?;
     let limit = req.limit.unwrap_or(MAX_PULL_LIMIT).clamp(1, MAX_PULL_LIMIT);
     let user = session.user_id.as_str();
-    // A cursor above the user's head was issued to someone else (another account signed in
-    // on the same device) or by another server: refused before anything is written. Without
-    // changes to push, the pull's own read of the head decides, at no extra cost.
-    if after > 0 && !req.changes.is_empty() && after > state.store.head(user).await? {
-        return Err(ApiError::CursorAhead);
-    }
-    let results = state.store.push(user, &req.changes, now_ms()).await?;
-    let page = state.store.pull(user, after, limit).await?;
+    let work = async {
+        // A cursor above the user's head was issued to someone else (another account
+        // signed in on the same device) or by another server: refused before anything is
+        // written. Without changes to push, the pull's own read of the head decides.
+        if after > 0 && !req.changes.is_empty() && after > state.store.head(user).await? {
+            return Err(ApiError::CursorAhead);
+        }
+        let results = state.store.push(user, &req.changes, now_ms()).await?;
+        let page = state.store.pull(user, after, limit).await?;
+        Ok((results, page))
+    };
+    let (mut results, page) = tokio::time::timeout(SYNC_DEADLINE, work)
+        .await
+        .map_err(|_| {
+            ApiError::Unavailable(format!(
+                "no answer from the database within {SYNC_DEADLINE:?}"
+            ))
+        })??;
     if after > page.head {
         return Err(ApiError::CursorAhead);
     }
+    // An answer carrying many large notes (`current` of merged or superseded changes) is
+    // cut at MAX_RESULT_BYTES: the client sends the changes left without a result again.
+    let answered = results_that_fit(&results);
+    let cut = answered < results.len();
+    results.truncate(answered);
     Ok(Json(SyncResponse {
         protocol: PROTOCOL_VERSION,
         results,
         changes: page.notes,
         cursor: encode_cursor(page.last),
-        has_more: page.has_more,
+        has_more: page.has_more || cut,
         server_time_ms: now_ms(),
     }))
 }
@@ -278,7 +321,12 @@ async fn history(
 pub use sync_core::protocol::Credentials;
 
 fn parse_credentials(body: Result<Bytes, BytesRejection>) -> Result<Credentials, ApiError> {
-    serde_json::from_slice(&body_bytes(body)?).map_err(|e| ApiError::InvalidRequest(e.to_string()))
+    let body = body_bytes(
+        body,
+        MAX_CREDENTIALS_BYTES,
+        "send only a username and a password",
+    )?;
+    serde_json::from_slice(&body).map_err(|e| ApiError::InvalidRequest(e.to_string()))
 }
 
 /// Whether a request comes from a browser: browsers send `Origin` on every POST and

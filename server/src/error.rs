@@ -6,7 +6,7 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use sync_core::limits::{MAX_CHANGES_PER_REQUEST, MAX_REQUEST_BYTES};
+use sync_core::limits::MAX_CHANGES_PER_REQUEST;
 use sync_core::protocol::{ErrorBody, ErrorCode, PROTOCOL_VERSION};
 
 use crate::auth::AuthError;
@@ -21,9 +21,14 @@ pub enum ApiError {
     /// Unsupported protocol version.
     #[error("unsupported protocol {0}")]
     UnsupportedProtocol(u64),
-    /// The body is too large.
+    /// The body is over the endpoint's limit (`limit` bytes); `hint` says what to send.
     #[error("payload too large")]
-    PayloadTooLarge,
+    PayloadTooLarge {
+        /// The endpoint's body limit, in bytes.
+        limit: usize,
+        /// What to do instead, ending the message.
+        hint: &'static str,
+    },
     /// Too many changes in one request.
     #[error("too many changes: {0}")]
     TooManyChanges(usize),
@@ -81,12 +86,10 @@ impl ApiError {
                      {PROTOCOL_VERSION}: update the app (reload the page)"
                 ),
             ),
-            Self::PayloadTooLarge => (
+            Self::PayloadTooLarge { limit, hint } => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 ErrorCode::PayloadTooLarge,
-                format!(
-                    "the request body is over {MAX_REQUEST_BYTES} bytes; send fewer changes per request"
-                ),
+                format!("the request body is over {limit} bytes; {hint}"),
             ),
             Self::TooManyChanges(n) => (
                 StatusCode::PAYLOAD_TOO_LARGE,

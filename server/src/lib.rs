@@ -13,6 +13,7 @@
 //! - [`api`]: `POST /sync`, `/auth/*`, `GET /healthz`, `GET /api/openapi.json`.
 //! - [`error`]: API errors and their one mapping to HTTP.
 //! - [`pwa`]: `GET /sw.js`, the service worker of this build.
+//! - [`drain`]: reads the unread rest of a refused request's body, so its client gets the answer.
 //!
 //! [`router`] builds the whole app; [`serve`] runs it on a listener until a shutdown
 //! future resolves. Tests bind port 0 and use a fresh database each.
@@ -20,6 +21,7 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod drain;
 pub mod embedded;
 pub mod error;
 pub mod headers;
@@ -121,6 +123,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(move |req, next| {
             headers::layer(hsts, req, next)
         }))
+        .layer(axum::middleware::from_fn(drain::layer))
         .with_state(state)
 }
 

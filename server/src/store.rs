@@ -402,7 +402,7 @@ impl MongoStore {
                 .await?;
             while let Some(d) = cur.next(&mut *s).await.transpose()? {
                 let Some(n) = note_from_doc(&d) else { continue };
-                let size = json_len(&n);
+                let size = limits::json_len(&n);
                 if let Some(last) = notes
                     .last()
                     .filter(|_| bytes + size > limits::MAX_PULL_BYTES)
@@ -430,23 +430,6 @@ impl MongoStore {
             head,
         })
     }
-}
-
-/// The length of `note` as JSON, as a page of the response carries it.
-fn json_len(note: &NoteState) -> usize {
-    struct Count(usize);
-    impl std::io::Write for Count {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0 += b.len();
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut c = Count(0);
-    let _ = serde_json::to_writer(&mut c, note);
-    c.0
 }
 
 /// What a push decided, before it is written.

@@ -238,6 +238,18 @@ async fn sign_up_rules_and_taken_names() {
     let r = post(&app, "/auth/signup", json!({"username": 5})).await;
     assert_eq!(r.status(), 400);
     assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_request");
+    // A body past the credentials' limit is told so, in words about credentials.
+    let r = post(
+        &app,
+        "/auth/signup",
+        json!({"username": "erin", "password": "p".repeat(20_000)}),
+    )
+    .await;
+    assert_eq!(r.status(), 413);
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({"error": "payload_too_large", "message": "the request body is over 16384 bytes; send only a username and a password"})
+    );
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! Bounded work per request, over HTTP against the real database: base texts are limited
 //! like texts, a merge past its budget is a conflict with nothing lost, pull pages are
-//! bounded in bytes (and still always progress), and a pull reads one snapshot.
+//! bounded in bytes (and still always progress), so are push answers, a pull reads one
+//! snapshot, and a large body refused before it is read still gets its answer.
 
 mod support;
 
@@ -13,7 +14,7 @@ use mongodb::options::ClientOptions;
 use serde_json::json;
 use server::store::{Conflicts, MongoStore, SyncStore};
 use support::*;
-use sync_core::limits::{MAX_CONTENT_BYTES, MAX_PULL_BYTES};
+use sync_core::limits::{MAX_CONTENT_BYTES, MAX_PULL_BYTES, MAX_RESULT_BYTES};
 use sync_core::protocol::ChangeOutcome;
 use sync_core::{NoteState, Strategy};
 
@@ -243,4 +244,126 @@ async fn pulls_read_the_head_and_the_notes_in_one_snapshot() {
         Some("majority"),
         "committed with majority: the snapshot is majority-committed data"
     );
+}
+
+#[tokio::test]
+async fn a_push_answer_is_bounded_in_bytes_and_changes_left_unanswered_are_answered_when_sent_again()
+ {
+    let app = spawn_app().await;
+    let t = now();
+    for i in 0..7 {
+        let mut c = heavy(&format!("h{i}"), "a", t);
+        c.strategy = Some(Strategy::Lww);
+        app.sync(&request(None, vec![c])).await;
+    }
+    // Another device's older edits of all seven: each loses (last-write-wins), and its
+    // result carries the 1.5 MiB note that won, 10 MiB of results for one small request.
+    let stale: Vec<sync_core::Change> = (0..7)
+        .map(|i| change(&format!("h{i}"), "b", t - 60_000, "old"))
+        .collect();
+    let mut outcomes = std::collections::HashMap::new();
+    let mut to_send = stale.clone();
+    let mut rounds = 0;
+    while !to_send.is_empty() {
+        rounds += 1;
+        assert!(rounds <= 7, "every answer makes progress");
+        let (status, body) = app
+            .post_raw(serde_json::to_vec(&request(None, to_send.clone())).unwrap())
+            .await;
+        assert_eq!(status, 200);
+        let r: sync_core::protocol::SyncResponse = serde_json::from_value(body).unwrap();
+        assert!(!r.results.is_empty(), "at least one result per answer");
+        let results_bytes = serde_json::to_vec(&r.results).unwrap().len();
+        assert!(
+            r.results.len() == 1 || results_bytes <= MAX_RESULT_BYTES,
+            "{results_bytes} bytes of results"
+        );
+        let all_answered = r.results.len() == to_send.len();
+        assert!(r.has_more || all_answered, "a cut answer says has_more");
+        for (res, sent) in r.results.iter().zip(&to_send) {
+            assert_eq!(
+                res.change_id, sent.change_id,
+                "results come in request order"
+            );
+        }
+        for res in r.results {
+            outcomes.insert(res.change_id, res.outcome);
+        }
+        to_send.retain(|c| !outcomes.contains_key(&c.change_id));
+    }
+    assert!(
+        rounds >= 3,
+        "10 MiB of results take several answers: {rounds}"
+    );
+    for c in &stale {
+        match &outcomes[&c.change_id] {
+            ChangeOutcome::Superseded { current } => {
+                assert_eq!(
+                    current.content.len(),
+                    MAX_CONTENT_BYTES,
+                    "the note that won"
+                )
+            }
+            other => panic!("{}: {other:?}", c.note_id),
+        }
+    }
+    let notes = app.pull_all().await;
+    assert_eq!(notes.len(), 7);
+    assert!(notes.iter().all(|n| n.title != "old"), "no older edit won");
+}
+
+/// Sends a `POST /sync` with a `len`-byte body the way a client on a real network does:
+/// in pieces, over time, reading the answer only once all is sent. Returns the answer's
+/// status line and body, or the error that stopped the exchange.
+async fn post_slowly(base: &str, token: &str, len: usize) -> std::io::Result<(String, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = base.trim_start_matches("http://");
+    let mut s = tokio::net::TcpStream::connect(addr).await?;
+    let head = format!(
+        "POST /sync HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n\
+         authorization: Bearer {token}\r\ncontent-length: {len}\r\nconnection: close\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).await?;
+    let piece = vec![b' '; 256 * 1024];
+    let mut sent = 0;
+    while sent < len {
+        let n = piece.len().min(len - sent);
+        s.write_all(&piece[..n]).await?;
+        sent += n;
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let mut answer = Vec::new();
+    s.read_to_end(&mut answer).await?;
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer.lines().next().unwrap_or_default().to_owned();
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    Ok((status, body))
+}
+
+#[tokio::test]
+async fn a_large_body_refused_before_it_is_read_still_gets_its_json_answer() {
+    let app = spawn_app().await;
+    // Refused for its session as soon as the headers are in: the client is still sending.
+    let (status, body) = post_slowly(&app.base, "not-a-session", 7 * 1024 * 1024)
+        .await
+        .expect("the answer, not a broken pipe");
+    assert_eq!(status, "HTTP/1.1 401 Unauthorized");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["error"],
+        "unauthorized"
+    );
+
+    // Refused once the body limit is reached, with more still to come.
+    let (status, body) = post_slowly(&app.base, &app.token, 12 * 1024 * 1024)
+        .await
+        .expect("the answer, not a broken pipe");
+    assert_eq!(status, "HTTP/1.1 413 Payload Too Large");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&body).unwrap(),
+        json!({"error": "payload_too_large", "message": "the request body is over 8388608 bytes; send fewer changes per request"})
+    );
+    assert_eq!(app.count("notes").await, 0);
 }

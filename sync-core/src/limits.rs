@@ -21,12 +21,37 @@ pub const MAX_PULL_LIMIT: u32 = 1000;
 /// note with a conflict can be larger: content plus up to 8 conflict versions and a
 /// proposal). `has_more` tells the client to continue.
 pub const MAX_PULL_BYTES: usize = 4 * 1024 * 1024;
+/// Most bytes of change results (`results`) in one answer to a push. Answers stop before
+/// the result that would pass it, always hold at least one, and then say `has_more: true`;
+/// the changes left without a result are sent again (a replayed change id gets its first
+/// outcome). Only answers that carry many large `current` notes come near it.
+pub const MAX_RESULT_BYTES: usize = 4 * 1024 * 1024;
 /// Work units (see `text::Budget`) all the text merges of one push may spend together;
 /// each merge also stops at `text::MERGE_BUDGET`. A merge past either is a conflict for
 /// the user, as an overlapping edit is: nothing is lost, no worker stalls.
 pub const MAX_MERGE_WORK_PER_REQUEST: u64 = 8 * crate::text::MERGE_BUDGET;
 /// How far ahead of the server's clock a change's timestamp may be, in milliseconds.
 pub const MAX_CLOCK_AHEAD_MS: u64 = 5 * 60 * 1000;
+
+/// The length of `value` as JSON, counted without building the text.
+pub fn json_len<T: serde::Serialize + ?Sized>(value: &T) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0 += b.len();
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut c = Count(0);
+    match serde_json::to_writer(&mut c, value) {
+        Ok(()) => c.0,
+        // Only a value that cannot be JSON fails (never one of the protocol's types).
+        Err(_) => usize::MAX,
+    }
+}
 
 /// Checks one change against the per-note limits. `server_now_ms` is the server's clock.
 pub fn check_change(change: &Change, server_now_ms: u64) -> Result<(), (RejectCode, String)> {
