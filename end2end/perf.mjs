@@ -56,7 +56,9 @@ const INSTRUMENT = () => {
     if (globalThis.__firstList === null && ul && document.querySelectorAll('li.note').length >= Math.min(want, 200)) {
       globalThis.__firstList = performance.now();
     }
-    if (globalThis.__searchReady === null && ul?.dataset.indexing === 'false') {
+    // (Not the server-rendered markup: once hydrated, the first read started the index.)
+    const hydrated = document.querySelector('main')?.dataset.ready === 'true';
+    if (globalThis.__searchReady === null && hydrated && ul?.dataset.indexing === 'false') {
       globalThis.__searchReady = performance.now();
     }
     if (globalThis.__firstList === null || globalThis.__searchReady === null) requestAnimationFrame(watch);

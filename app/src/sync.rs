@@ -148,7 +148,11 @@ impl SyncLoop {
                 v.runs += 1;
             }
         });
-        if finished {
+        // A run that changed the store has said so (`on_store_changed`); a run that changed
+        // nothing (the idle sync every 30 s) reads nothing more.
+        let idle = s.last_error.is_none()
+            && s.last_report.as_ref().is_some_and(|r| !r.changed_store());
+        if finished && !idle {
             app.refresh();
         }
         self.last.set_value(Some(s));
