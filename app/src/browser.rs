@@ -269,9 +269,9 @@ mod imp {
     use std::cell::RefCell;
     use std::rc::Rc;
 
-    use client::editor::{SavePlan, Stored, plan_save};
     use client::http::FetchTransport;
     use client::idb::IdbStore;
+    use client::local::EditorSave;
     use client::local::{LocalStore, Notes, SyncState};
     use client::runner::{Guard, Runner, RunnerConfig, SyncStatus, Trigger};
     use gloo_net::http::Request;
@@ -808,37 +808,13 @@ mod imp {
                 stored: text.clone(),
             });
         };
-        let note_id = NoteId(id.clone());
-        let current = notes.store().get(&note_id).await.map_err(storage)?;
-        let stored_text = current.as_ref().filter(|n| !n.deleted).map(|n| Text {
-            title: n.title.clone(),
-            content: n.content.clone(),
-        });
-        let stored = match &stored_text {
-            Some(t) => Stored::Live(t),
-            None => Stored::Deleted,
-        };
-        match plan_save(base, text, stored) {
-            SavePlan::Deleted => Ok(Saved::Deleted),
-            SavePlan::Nothing => Ok(Saved::Written {
-                id,
-                stored: stored_text.unwrap_or_else(|| text.clone()),
-            }),
-            SavePlan::Write(t) => match notes.edit(&note_id, &t.title, &t.content).await {
-                Ok(Some(_)) => Ok(Saved::Written { id, stored: t }),
-                Ok(None) => Ok(Saved::Deleted),
-                Err(e) => Err(storage(e)),
-            },
-            SavePlan::WriteWithConflict { .. } => {
-                match notes.keep_both(&note_id, &text.title, &text.content).await {
-                    Ok(Some(_)) => Ok(Saved::Conflict {
-                        id,
-                        stored: text.clone(),
-                    }),
-                    Ok(None) => Ok(Saved::Deleted),
-                    Err(e) => Err(storage(e)),
-                }
-            }
+        // One compare-and-swap: the plan is made on the note as it is when written, so a
+        // sync landing between a read and the write can never be written over.
+        match notes.save_editor(&NoteId(id.clone()), base, text).await {
+            Ok(EditorSave::Written(stored)) => Ok(Saved::Written { id, stored }),
+            Ok(EditorSave::Conflict(stored)) => Ok(Saved::Conflict { id, stored }),
+            Ok(EditorSave::Deleted) => Ok(Saved::Deleted),
+            Err(e) => Err(storage(e)),
         }
     }
 
@@ -1014,6 +990,8 @@ mod imp {
                 // The worker retries when back online.
                 on_network_failure: Some(Rc::new(crate::pwa::request_background_sync)),
                 guard: Some(guard_for(db.clone(), page_records)),
+                // The server pokes this browser when the account's notes change.
+                live_url: Some("/live".into()),
             },
         );
         r.subscribe(move |s| on_status(s.clone()));

@@ -430,6 +430,8 @@ mod imp {
                 on_network_failure: None,
                 // Under the lock: the account still is the one signed in here.
                 guard: Some(crate::browser::guard_for(db, worker_records)),
+                // The worker syncs on its events only; the page keeps the live channel.
+                live_url: None,
             },
         );
         let result = runner.run_background().await;

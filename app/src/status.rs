@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use crate::state::AppState;
 
-/// "Online · syncing… · 2 pending · last synced 10:42", the error of a failed sync, and
+/// "Online · live · syncing… · 2 pending · last synced 10:42", the error of a failed sync, and
 /// the current message.
 #[component]
 pub fn Status() -> impl IntoView {
@@ -12,6 +12,9 @@ pub fn Status() -> impl IntoView {
     let line = move || {
         let s = app.sync.get();
         let mut parts = vec![if s.online { "Online" } else { "Offline" }.to_owned()];
+        if s.online && s.live {
+            parts.push("live".into());
+        }
         if s.syncing() && s.received > 0 {
             parts.push(format!("syncing… {} notes received", s.received));
         } else if s.syncing() {
@@ -26,6 +29,7 @@ pub fn Status() -> impl IntoView {
     view! {
         <p class="status" role="status" data-testid="status"
            data-online=move || app.sync.with(|s| s.online).to_string()
+           data-live=move || app.sync.with(|s| s.live).to_string()
            data-syncing=move || app.sync.with(|s| s.syncing()).to_string()
            data-runs=move || app.sync.with(|s| s.runs).to_string()
            data-received=move || app.sync.with(|s| s.received).to_string()>

@@ -38,6 +38,8 @@ pub struct SyncStatus {
     pub runs: u64,
     /// Notes received so far by the running sync (0 when none runs).
     pub received: usize,
+    /// This tab holds the browser's live channel and it is up.
+    pub live: bool,
 }
 
 impl Default for SyncStatus {
@@ -48,6 +50,7 @@ impl Default for SyncStatus {
             last_synced: None,
             runs: 0,
             received: 0,
+            live: false,
         }
     }
 }
@@ -134,6 +137,7 @@ impl SyncLoop {
         let finished = before.running && !s.running;
         app.sync.update(|v| {
             v.online = s.online;
+            v.live = s.live;
             v.phase = match &s.last_error {
                 _ if s.running => SyncPhase::Syncing,
                 Some(e) if e.kind != FailureKind::SignedOut => SyncPhase::Failed {

@@ -18,6 +18,8 @@
 //!   [`runner::SyncStatus`] the UI shows; the page and the service worker both use it.
 //! - [`search`]: the in-memory word-prefix index over titles and bodies, kept up to date
 //!   note by note (pure).
+//! - [`live`]: the live channel (`GET /live`): one connection per browser whose pokes
+//!   make the runner sync at once.
 //! - [`clock`]: the device's hybrid logical clock, persisted in the store.
 //! - `http` (wasm32 only): the browser transport, through `gloo-net`.
 //! - [`conformance`]: the behaviour every store must have, run against each backend.
@@ -29,6 +31,7 @@ pub mod clock;
 pub mod conformance;
 pub mod editor;
 pub mod engine;
+pub mod live;
 pub mod local;
 pub mod memory;
 pub mod platform;

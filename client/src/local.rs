@@ -49,6 +49,12 @@ pub struct LocalNote {
     /// True when the pending edit is the user's resolution of the conflict.
     #[serde(default)]
     pub resolving: bool,
+    /// True when `conflict` holds versions only this device has: text another tab wrote
+    /// and the editor's typing overlapped before either was synced (see
+    /// [`Notes::save_editor`]). The server never saw them, so a state from the server
+    /// does not replace them ([`reconcile`] carries them over) until the user chooses.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub local_conflict: bool,
 }
 
 /// Sync state of one note, as shown to the user. Stored as `{"state": "synced"}`,
@@ -162,6 +168,7 @@ impl LocalNote {
             strategy_changed: false,
             conflict: s.conflict.clone(),
             resolving: false,
+            local_conflict: false,
         }
     }
 
@@ -472,6 +479,7 @@ pub fn reconcile(
                 n.resolving = false;
                 if n.deleted {
                     n.conflict = None;
+                    n.local_conflict = false;
                 }
             }
             ChangeOutcome::Applied {
@@ -515,10 +523,57 @@ pub fn reconcile(
             Some(_) => {}
         }
     }
+    // Versions only this device has (`local_conflict`) outlive a state from the server.
+    if let (Some(c), Some(n)) = (current, note.as_mut())
+        && c.local_conflict
+        && !n.local_conflict
+        && let Some(kept) = &c.conflict
+    {
+        let conflict = n.conflict.get_or_insert_with(|| Conflict {
+            versions: Vec::new(),
+            proposal: None,
+        });
+        for v in &kept.versions {
+            if !conflict.versions.contains(v) {
+                conflict.versions.push(v.clone());
+            }
+        }
+        n.local_conflict = true;
+    }
     match (current, note) {
         (Some(c), Some(n)) if *c == n => None,
         (_, n) => n,
     }
+}
+
+/// What [`Notes::save_editor`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EditorSave {
+    /// The note holds this text now (the editor's, merged with what arrived meanwhile).
+    Written(Text),
+    /// The editor's text is the note's, and the stored text it overlapped is kept beside
+    /// it as a conflict version for the user to choose.
+    Conflict(Text),
+    /// The note was deleted (or is gone): nothing written; the editor offers it back.
+    Deleted,
+}
+
+/// Keeps `theirs` (the note's stored text, about to be replaced) beside it as a conflict
+/// version, with the note's stamp, so the user chooses between them.
+fn keep_beside(n: &mut LocalNote, theirs: Text) {
+    let version = sync_core::Version {
+        title: theirs.title,
+        content: theirs.content,
+        deleted: false,
+        hlc: n.hlc.clone(),
+    };
+    let conflict = n.conflict.get_or_insert_with(|| Conflict {
+        versions: Vec::new(),
+        proposal: None,
+    });
+    conflict.versions.push(version);
+    conflict.proposal = None;
+    n.local_conflict = true;
 }
 
 /// The edits a user makes, on top of a [`LocalStore`].
@@ -601,6 +656,7 @@ impl<S: LocalStore> Notes<S> {
             strategy_changed: false,
             conflict: None,
             resolving: false,
+            local_conflict: false,
         };
         self.store.put(&note).await?;
         Ok(note)
@@ -646,6 +702,7 @@ impl<S: LocalStore> Notes<S> {
                 content.to_owned()
             };
             n.conflict = None;
+            n.local_conflict = false;
             n.resolving = true;
         })
         .await
@@ -662,18 +719,11 @@ impl<S: LocalStore> Notes<S> {
         content: &str,
     ) -> Result<Option<LocalNote>, StoreError> {
         self.change(id, |n| {
-            let theirs = sync_core::Version {
+            let theirs = Text {
                 title: n.title.clone(),
                 content: n.content.clone(),
-                deleted: false,
-                hlc: n.hlc.clone(),
             };
-            let conflict = n.conflict.get_or_insert_with(|| Conflict {
-                versions: Vec::new(),
-                proposal: None,
-            });
-            conflict.versions.push(theirs);
-            conflict.proposal = None;
+            keep_beside(n, theirs);
             n.deleted = false;
             n.title = title.to_owned();
             n.content = content.to_owned();
@@ -712,20 +762,109 @@ impl<S: LocalStore> Notes<S> {
     async fn change(
         &self,
         id: &NoteId,
-        f: impl FnOnce(&mut LocalNote),
+        mut f: impl FnMut(&mut LocalNote),
     ) -> Result<Option<LocalNote>, StoreError> {
-        let Some(mut note) = self.store.get(id).await? else {
-            return Ok(None);
-        };
-        f(&mut note);
-        // A state from the server was accepted by it: always order after it. A local state
-        // not accepted yet may carry a stamp from a clock that was wrong (see `stamp`).
-        let from_server = note.pending.is_none();
-        note.hlc = self.stamp(Some(&note.hlc), from_server).await?;
-        note.pending = Some(ChangeId(platform::random_id()));
-        note.sync = SyncState::Pending;
-        self.store.put(&note).await?;
-        Ok(Some(note))
+        self.change_if(id, |n| {
+            f(n);
+            true
+        })
+        .await
+    }
+
+    /// Changes a note as `f` says (`f` returns false to leave it), as a new pending edit.
+    /// Read, change and write are one compare-and-swap: if the note changed in the store
+    /// between the read and the write (a sync, another tab), `f` runs again on what is
+    /// stored now, so a change is never made on a stale copy and written over a newer one.
+    async fn change_if(
+        &self,
+        id: &NoteId,
+        mut f: impl FnMut(&mut LocalNote) -> bool,
+    ) -> Result<Option<LocalNote>, StoreError> {
+        loop {
+            let Some(seen) = self.store.get(id).await? else {
+                return Ok(None);
+            };
+            let mut note = seen.clone();
+            if !f(&mut note) {
+                return Ok(Some(seen));
+            }
+            // A state from the server was accepted by it: always order after it. A local
+            // state not accepted yet may carry a stamp from a clock that was wrong (`stamp`).
+            let from_server = seen.pending.is_none();
+            note.hlc = self.stamp(Some(&seen.hlc), from_server).await?;
+            note.pending = Some(ChangeId(platform::random_id()));
+            note.sync = SyncState::Pending;
+            let mut raced = false;
+            let stored = self
+                .store
+                .update_note(id, &mut |n| {
+                    raced = *n != seen;
+                    if !raced {
+                        *n = note.clone();
+                    }
+                    !raced
+                })
+                .await?;
+            if !raced {
+                return Ok(stored);
+            }
+        }
+    }
+
+    /// Saves the open editor's text over note `id`: `base` is the text the editor last
+    /// loaded or saved, `editor` what it shows. What reached the store since (a pull,
+    /// another tab) is merged with the editor's typing, or kept beside it as a conflict
+    /// when they overlap ([`crate::editor::plan_save`]); never written over. The plan is
+    /// made on the note as it is at the moment of writing (see [`Notes::change_if`]).
+    pub async fn save_editor(
+        &self,
+        id: &NoteId,
+        base: &Text,
+        editor: &Text,
+    ) -> Result<EditorSave, StoreError> {
+        use crate::editor::{SavePlan, Stored, plan_save};
+        let mut outcome = EditorSave::Deleted;
+        let note = self
+            .change_if(id, |n| {
+                let stored_text = Text {
+                    title: n.title.clone(),
+                    content: n.content.clone(),
+                };
+                let stored = if n.deleted {
+                    Stored::Deleted
+                } else {
+                    Stored::Live(&stored_text)
+                };
+                match plan_save(base, editor, stored) {
+                    SavePlan::Deleted => {
+                        outcome = EditorSave::Deleted;
+                        false
+                    }
+                    SavePlan::Nothing => {
+                        outcome = EditorSave::Written(stored_text);
+                        false
+                    }
+                    SavePlan::Write(t) => {
+                        n.title.clone_from(&t.title);
+                        n.content.clone_from(&t.content);
+                        outcome = EditorSave::Written(t);
+                        true
+                    }
+                    SavePlan::WriteWithConflict { theirs } => {
+                        keep_beside(n, theirs);
+                        n.title.clone_from(&editor.title);
+                        n.content.clone_from(&editor.content);
+                        outcome = EditorSave::Conflict(editor.clone());
+                        true
+                    }
+                }
+            })
+            .await?;
+        Ok(if note.is_none() {
+            EditorSave::Deleted
+        } else {
+            outcome
+        })
     }
 
     /// A timestamp from the device clock ([`DeviceClock`]), after everything the device
@@ -811,6 +950,7 @@ mod tests {
             strategy_changed: false,
             conflict: None,
             resolving: false,
+            local_conflict: false,
         }
     }
 
@@ -969,5 +1109,193 @@ mod tests {
                 .base_version,
             Some(12)
         );
+    }
+}
+
+#[cfg(test)]
+mod save_tests {
+    use std::cell::RefCell;
+
+    use super::*;
+    use crate::memory::MemoryStore;
+
+    /// A memory store where another writer (a sync, another tab) replaces a note with
+    /// `theirs` at the worst moment: when the device clock ticks, between a change's read
+    /// of the note and its write.
+    #[derive(Default)]
+    struct Racing {
+        inner: MemoryStore,
+        theirs: RefCell<Option<LocalNote>>,
+    }
+
+    impl LocalStore for Racing {
+        async fn get(&self, id: &NoteId) -> Result<Option<LocalNote>, StoreError> {
+            self.inner.get(id).await
+        }
+        async fn put(&self, note: &LocalNote) -> Result<(), StoreError> {
+            self.inner.put(note).await
+        }
+        async fn list(&self) -> Result<Vec<LocalNote>, StoreError> {
+            self.inner.list().await
+        }
+        async fn update_meta(
+            &self,
+            key: &str,
+            f: &mut dyn FnMut(Option<&str>) -> Option<String>,
+        ) -> Result<(), StoreError> {
+            let theirs = self.theirs.borrow_mut().take();
+            if let Some(t) = theirs {
+                self.inner.put(&t).await?;
+            }
+            self.inner.update_meta(key, f).await
+        }
+        async fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+            self.inner.get_meta(key).await
+        }
+        async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+            self.inner.set_meta(key, value).await
+        }
+        async fn cursor(&self) -> Result<Option<Cursor>, StoreError> {
+            self.inner.cursor().await
+        }
+        async fn commit_sync(
+            &self,
+            sent: &[Change],
+            response: &SyncResponse,
+        ) -> Result<(), StoreError> {
+            self.inner.commit_sync(sent, response).await
+        }
+    }
+
+    fn text(content: &str) -> Text {
+        Text {
+            title: "t".into(),
+            content: content.into(),
+        }
+    }
+
+    #[test]
+    fn a_sync_landing_during_a_save_is_merged_not_written_over() {
+        futures::executor::block_on(async {
+            let notes = Notes::open(Racing::default()).await.unwrap();
+            let id = notes.create("t", "alpha beta gamma").await.unwrap().id;
+            // Another device's edit of the start of the note is pulled while this device
+            // saves its edit of the end.
+            let mut pulled = notes.store().get(&id).await.unwrap().unwrap();
+            pulled.content = "ALPHA beta gamma".into();
+            pulled.pending = None;
+            pulled.sync = SyncState::Synced;
+            pulled.base_version = Some(7);
+            *notes.store().theirs.borrow_mut() = Some(pulled);
+
+            let saved = notes
+                .save_editor(
+                    &id,
+                    &text("alpha beta gamma"),
+                    &text("alpha beta gamma delta"),
+                )
+                .await
+                .unwrap();
+            assert_eq!(saved, EditorSave::Written(text("ALPHA beta gamma delta")));
+            let stored = notes.store().get(&id).await.unwrap().unwrap();
+            assert_eq!(
+                stored.content, "ALPHA beta gamma delta",
+                "both edits are kept"
+            );
+            assert_eq!(
+                stored.base_version,
+                Some(7),
+                "an edit of the pulled version"
+            );
+            assert!(stored.pending.is_some());
+        });
+    }
+
+    #[test]
+    fn an_overlapping_edit_landing_during_a_save_becomes_a_conflict() {
+        futures::executor::block_on(async {
+            let notes = Notes::open(Racing::default()).await.unwrap();
+            let id = notes.create("t", "one").await.unwrap().id;
+            let mut pulled = notes.store().get(&id).await.unwrap().unwrap();
+            pulled.content = "uno".into();
+            pulled.pending = None;
+            *notes.store().theirs.borrow_mut() = Some(pulled);
+
+            let saved = notes
+                .save_editor(&id, &text("one"), &text("eins"))
+                .await
+                .unwrap();
+            assert_eq!(saved, EditorSave::Conflict(text("eins")));
+            let stored = notes.store().get(&id).await.unwrap().unwrap();
+            assert_eq!(stored.content, "eins");
+            let kept: Vec<_> = stored.conflict.unwrap().versions;
+            assert_eq!(kept.len(), 1);
+            assert_eq!(
+                kept[0].content, "uno",
+                "the other version is kept for the user"
+            );
+        });
+    }
+
+    #[test]
+    fn versions_only_this_device_has_outlive_the_next_pull_until_the_user_chooses() {
+        futures::executor::block_on(async {
+            let notes = Notes::open(Racing::default()).await.unwrap();
+            let id = notes.create("t", "one").await.unwrap().id;
+            let mut other_tab = notes.store().get(&id).await.unwrap().unwrap();
+            other_tab.content = "uno".into();
+            *notes.store().theirs.borrow_mut() = Some(other_tab);
+            notes
+                .save_editor(&id, &text("one"), &text("eins"))
+                .await
+                .unwrap();
+            let saved = notes.store().get(&id).await.unwrap().unwrap();
+
+            // The push is answered (stored as sent), then another device's edit is pulled:
+            // the server never saw "uno", so it must stay beside the note.
+            let sent = saved.pending_change().unwrap();
+            let applied = ChangeResult {
+                change_id: sent.change_id.clone(),
+                note_id: id.clone(),
+                outcome: ChangeOutcome::Applied {
+                    version: 9,
+                    current: None,
+                },
+            };
+            let pushed = reconcile(Some(&saved), Some(&sent), Some(&applied), None).unwrap();
+            let remote = NoteState {
+                id: id.clone(),
+                title: "t".into(),
+                content: "eins zwei".into(),
+                deleted: false,
+                hlc: Hlc {
+                    wall_ms: u64::MAX / 2,
+                    counter: 0,
+                    node: "phone".into(),
+                },
+                version: 10,
+                strategy: Strategy::Default,
+                conflict: None,
+            };
+            let pulled = reconcile(Some(&pushed), None, None, Some(&remote)).unwrap();
+            assert_eq!(pulled.content, "eins zwei");
+            let kept = pulled
+                .conflict
+                .as_ref()
+                .expect("still shown")
+                .versions
+                .clone();
+            assert_eq!(kept.len(), 1);
+            assert_eq!(kept[0].content, "uno");
+
+            // Once the user chooses, the local versions go.
+            notes.store().put(&pulled).await.unwrap();
+            let chosen = notes
+                .resolve(&id, "t", "eins zwei uno", false)
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(chosen.conflict.is_none() && !chosen.local_conflict);
+        });
     }
 }

@@ -17,8 +17,11 @@
 
 use crate::engine::{FailureKind, SyncError, SyncReport, backoff_delay_ms};
 
-/// The fallback interval between syncs while the app is open.
+/// The fallback interval between syncs while the app is open and the live channel is down.
 pub const SYNC_INTERVAL_MS: u64 = 30_000;
+/// The interval between syncs while the live channel is up: a safety net only, since every
+/// commit of the user's notes pokes the device (see [`crate::live`]).
+pub const LIVE_FALLBACK_MS: u64 = 5 * 60_000;
 /// Quiet time after a local edit before it is pushed.
 pub const EDIT_DEBOUNCE_MS: u64 = 2_000;
 /// Wait before trying again when another tab or the worker held the sync lock (it pushes
@@ -79,6 +82,7 @@ pub struct Scheduler {
     again: bool,
     failures: u32,
     due: Option<u64>,
+    live: bool,
 }
 
 impl Scheduler {
@@ -91,7 +95,27 @@ impl Scheduler {
             again: false,
             failures: 0,
             due: None,
+            live: false,
         }
+    }
+
+    /// The live channel went up (`true`: pokes come, so the poll slows to
+    /// [`LIVE_FALLBACK_MS`]) or down (the [`SYNC_INTERVAL_MS`] poll is the fallback).
+    /// Returns the new wake-up when it changes the one due.
+    pub fn set_live(&mut self, up: bool, now: u64) -> Option<Wake> {
+        let was = std::mem::replace(&mut self.live, up);
+        if was == up || self.running || !self.online || self.signed_out {
+            return None;
+        }
+        if up {
+            // The next run comes with the next poke, or at the slow fallback.
+            return None;
+        }
+        // Down: poll again at the normal pace from now on.
+        let at = now + SYNC_INTERVAL_MS;
+        let due = self.due.map_or(at, |d| d.min(at));
+        self.due = Some(due);
+        Some(Wake::At(due))
     }
 
     /// Failed attempts in a row.
@@ -175,7 +199,12 @@ impl Scheduler {
                 if again {
                     return Wake::Now;
                 }
-                Wake::At(now + SYNC_INTERVAL_MS)
+                let interval = if self.live {
+                    LIVE_FALLBACK_MS
+                } else {
+                    SYNC_INTERVAL_MS
+                };
+                Wake::At(now + interval)
             }
             Outcome::Busy => Wake::At(now + LOCK_BUSY_RETRY_MS),
             Outcome::Failed(e) if e.kind() == FailureKind::SignedOut => {
@@ -232,6 +261,9 @@ pub struct SyncStatus {
     /// Note states received so far by the running sync (a long first sync shows its
     /// progress); 0 when none runs.
     pub received: usize,
+    /// The live channel is up in this browser (changes arrive at once, not by polling).
+    /// Only the tab holding the channel knows; the others show `false`.
+    pub live: bool,
 }
 
 impl SyncStatus {
@@ -261,6 +293,8 @@ impl SyncStatus {
     }
 }
 
+#[cfg(target_arch = "wasm32")]
+pub(crate) use browser::sleep_ms;
 #[cfg(target_arch = "wasm32")]
 pub use browser::{Guard, Runner, RunnerConfig};
 
@@ -294,6 +328,9 @@ mod browser {
         /// a tab still showing one account never syncs it with the session of another
         /// that signed in meanwhile in another tab.
         pub guard: Option<Guard>,
+        /// The live channel's URL (`/live`): the page passes it, so that the server's pokes
+        /// make it sync at once; the worker passes `None`.
+        pub live_url: Option<String>,
     }
 
     /// See [`RunnerConfig::guard`].
@@ -318,6 +355,9 @@ mod browser {
         listener: RefCell<Option<tabs::Listener>>,
         events: RefCell<Vec<(&'static str, Closure<dyn Fn()>)>>,
         stopped: Cell<bool>,
+        live_url: Option<String>,
+        db: String,
+        live: RefCell<Option<crate::live::LiveChannel>>,
     }
 
     /// The sync runner (see the module docs). Cheap to clone; every clone is the same
@@ -341,7 +381,7 @@ mod browser {
     }
 
     /// Waits `ms` milliseconds (page or worker).
-    pub(super) async fn sleep_ms(ms: u64) {
+    pub(crate) async fn sleep_ms(ms: u64) {
         let p = Promise::new(&mut |resolve, _| match global_fn("setTimeout") {
             Some(f) => drop(f.call2(&JsValue::NULL, &resolve, &JsValue::from(ms as f64))),
             None => drop(resolve.call0(&JsValue::NULL)),
@@ -377,6 +417,9 @@ mod browser {
                     listener: RefCell::new(None),
                     events: RefCell::new(Vec::new()),
                     stopped: Cell::new(false),
+                    live_url: config.live_url,
+                    db: config.db,
+                    live: RefCell::new(None),
                 }),
             }
         }
@@ -435,11 +478,57 @@ mod browser {
             }
             self.refresh_pending();
             self.trigger(Trigger::Launch);
+            self.start_live(weak);
+        }
+
+        /// Opens the live channel (one per browser and account; see [`crate::live`]).
+        fn start_live(&self, weak: Weak<Inner<S, T>>) {
+            let Some(url) = self.inner.live_url.clone() else {
+                return;
+            };
+            let on_poke = {
+                let weak = weak.clone();
+                move |data: String| {
+                    let Some(inner) = weak.upgrade() else { return };
+                    let r = Runner { inner };
+                    spawn_local(async move {
+                        let stored = r.inner.store.cursor().await.ok().flatten();
+                        if crate::live::poke_needs_sync(
+                            &data,
+                            stored.as_ref().map(|c| c.0.as_str()),
+                        ) {
+                            r.trigger(Trigger::Poke);
+                        }
+                    });
+                }
+            };
+            let on_state = move |up: bool| {
+                let Some(inner) = weak.upgrade() else { return };
+                let r = Runner { inner };
+                let wake = r.inner.sched.borrow_mut().set_live(up, platform::now_ms());
+                r.inner.status.borrow_mut().live = up;
+                r.publish();
+                if let Some(wake) = wake {
+                    r.wake(wake);
+                }
+            };
+            let live = crate::live::LiveChannel::start(
+                &url,
+                &crate::live::lock_name(&self.inner.db),
+                crate::live::Handlers {
+                    on_poke: Box::new(on_poke),
+                    on_state: Box::new(on_state),
+                },
+            );
+            *self.inner.live.borrow_mut() = Some(live);
         }
 
         /// Stops: no more timers, listeners or runs (a run in progress finishes).
         pub fn stop(&self) {
             self.inner.stopped.set(true);
+            if let Some(live) = self.inner.live.borrow_mut().take() {
+                live.stop();
+            }
             self.clear_timer();
             self.inner.listener.borrow_mut().take();
             if let Ok(target) = js_sys::global().dyn_into::<web_sys::EventTarget>() {
@@ -734,6 +823,29 @@ mod tests {
         );
         assert_eq!(s.on(Trigger::Timer, 2_200), Wake::Now);
         assert_eq!(s.on(Trigger::Poke, 2_300), Wake::Now);
+    }
+
+    #[test]
+    fn with_the_live_channel_up_the_poll_is_only_a_slow_safety_net() {
+        let mut s = Scheduler::new(true, true);
+        let ok = Outcome::Synced(SyncReport::default());
+        assert_eq!(s.set_live(true, 0), None);
+        assert!(s.start());
+        assert_eq!(s.finish(&ok, 100, 0.5), Wake::At(100 + LIVE_FALLBACK_MS));
+        // A poke syncs at once.
+        assert_eq!(s.on(Trigger::Poke, 200), Wake::Now);
+        assert!(s.start());
+        assert_eq!(s.finish(&ok, 300, 0.5), Wake::At(300 + LIVE_FALLBACK_MS));
+        // The channel drops: the 30 s poll is back at once.
+        assert_eq!(
+            s.set_live(false, 1_000),
+            Some(Wake::At(1_000 + SYNC_INTERVAL_MS))
+        );
+        assert!(s.start());
+        assert_eq!(
+            s.finish(&ok, 2_000, 0.5),
+            Wake::At(2_000 + SYNC_INTERVAL_MS)
+        );
     }
 
     #[test]

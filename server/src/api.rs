@@ -23,7 +23,7 @@ use sync_core::protocol::{
 use crate::AppState;
 use crate::auth::{SESSION_COOKIE, SESSION_TTL, Session};
 use crate::error::ApiError;
-use crate::store::{SERVER_SELECTION_TIMEOUT, SyncStore};
+use crate::store::SERVER_SELECTION_TIMEOUT;
 
 /// The API routes.
 pub fn routes() -> Router<AppState> {
@@ -43,6 +43,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/auth/signout", post(sign_out))
         .route("/auth/me", get(me))
+        .route("/live", get(live))
         .route("/notes/{id}/history", get(history))
         .route("/api/openapi.json", get(openapi))
         // A known path with another method: the JSON error body too, not an empty 405.
@@ -298,6 +299,16 @@ async fn sync(
         has_more: page.has_more || cut,
         server_time_ms: now_ms(),
     }))
+}
+
+/// `GET /live`: Server-Sent Events that poke the user's device when their notes change
+/// (see [`crate::live`]). Past the connection limits: `503 unavailable` with `Retry-After`;
+/// the device polls meanwhile.
+async fn live(State(state): State<AppState>, AuthUser(session): AuthUser) -> Response {
+    match state.live.subscribe(&session.user_id) {
+        Ok(sub) => crate::live::sse(sub).into_response(),
+        Err(why) => ApiError::LiveRefused(why).into_response(),
+    }
 }
 
 /// `GET /notes/{id}/history`: the note's newest revisions (versions replaced by conflicts,

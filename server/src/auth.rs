@@ -13,9 +13,10 @@
 //! - Sign-ins and sign-ups are throttled by source and account ([`crate::throttle`]); an
 //!   unknown name costs and answers exactly what a real one does.
 //!
-//! Collections: `users {_id: <user id>, name, hash}` with a unique index on `name`;
-//! `sessions {_id: sha256(token), u, exp}` with a TTL index on `exp`; `throttle` (see
-//! [`crate::throttle`]).
+//! Storage goes through [`AccountStore`] (users and sessions) and
+//! [`crate::throttle::BucketStore`]: [`MongoAccounts`] in production (collections `users`
+//! and `sessions`, described in [`crate::docs`]), [`crate::memory::MemoryAccounts`] in
+//! tests. [`Accounts`] holds the rules (hashing, throttling, tokens) over either.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,14 +26,15 @@ use argon2::password_hash::{Decimal, Ident, Output, ParamsString, PasswordHash, 
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use mongodb::bson::{DateTime, Document, doc};
+use mongodb::bson::{DateTime, doc};
 use mongodb::error::{ErrorKind, WriteFailure};
 use mongodb::options::IndexOptions;
 use mongodb::{Collection, Database, IndexModel};
 use sha2::{Digest, Sha256};
 
-use crate::store::StoreError;
-use crate::throttle::{Buckets, HashGate, HashStats, Limits, Rate};
+use crate::docs::{SessionDoc, UserDoc};
+use crate::store::{BoxFuture, StoreError};
+use crate::throttle::{BucketStore, HashGate, HashStats, Limits, MongoBuckets, Rate};
 
 /// How long a session lasts.
 pub const SESSION_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
@@ -79,11 +81,182 @@ pub struct Session {
     pub token: String,
 }
 
-/// Accounts and sessions in MongoDB.
+/// A stored account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredUser {
+    /// The user's id (random, 22 characters).
+    pub id: String,
+    /// The normalised (lower-case) name.
+    pub name: String,
+    /// The argon2id hash, PHC string form.
+    pub hash: String,
+}
+
+/// A stored session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSession {
+    /// SHA-256 of the token, hex (the token itself is never stored).
+    pub key: String,
+    /// The user's id.
+    pub user_id: String,
+    /// The user's name.
+    pub name: String,
+    /// When it expires, ms since the epoch.
+    pub expires_ms: i64,
+}
+
+/// Where accounts and sessions are kept.
+pub trait AccountStore: Send + Sync {
+    /// Prepares the storage (a unique name index, session expiry); idempotent.
+    fn ensure_indexes(&self) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// Adds an account; `false` when its name is taken (atomically: two sign-ups of one
+    /// name cannot both succeed).
+    fn insert_user<'a>(&'a self, user: &'a StoredUser) -> BoxFuture<'a, Result<bool, StoreError>>;
+    /// The account named `name`.
+    fn user_by_name<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<StoredUser>, StoreError>>;
+    /// Adds a session.
+    fn insert_session<'a>(
+        &'a self,
+        session: &'a StoredSession,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// The session with key `key` if it expires after `now_ms`.
+    fn session<'a>(
+        &'a self,
+        key: &'a str,
+        now_ms: i64,
+    ) -> BoxFuture<'a, Result<Option<StoredSession>, StoreError>>;
+    /// Removes the session with key `key` (if any).
+    fn delete_session<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+}
+
+/// [`AccountStore`] in MongoDB: collections `users` and `sessions` ([`crate::docs`]).
+#[derive(Clone)]
+pub struct MongoAccounts {
+    db: Database,
+}
+
+impl MongoAccounts {
+    /// Accounts in `db`.
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+
+    fn users(&self) -> Collection<UserDoc> {
+        self.db.collection("users")
+    }
+    fn sessions(&self) -> Collection<SessionDoc> {
+        self.db.collection("sessions")
+    }
+}
+
+impl AccountStore for MongoAccounts {
+    fn ensure_indexes(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async {
+            self.users()
+                .create_index(
+                    IndexModel::builder()
+                        .keys(doc! {"name": 1})
+                        .options(IndexOptions::builder().unique(true).build())
+                        .build(),
+                )
+                .await?;
+            self.sessions()
+                .create_index(
+                    IndexModel::builder()
+                        .keys(doc! {"exp": 1})
+                        .options(IndexOptions::builder().expire_after(Duration::ZERO).build())
+                        .build(),
+                )
+                .await?;
+            Ok(())
+        })
+    }
+
+    fn insert_user<'a>(&'a self, user: &'a StoredUser) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let doc = UserDoc {
+                id: user.id.clone(),
+                name: user.name.clone(),
+                hash: user.hash.clone(),
+            };
+            match self.users().insert_one(doc).await {
+                Ok(_) => Ok(true),
+                Err(e) => match &*e.kind {
+                    ErrorKind::Write(WriteFailure::WriteError(w)) if w.code == 11000 => Ok(false),
+                    _ => Err(e.into()),
+                },
+            }
+        })
+    }
+
+    fn user_by_name<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<StoredUser>, StoreError>> {
+        Box::pin(async move {
+            let u = self
+                .users()
+                .find_one(doc! {"name": name})
+                .await
+                .map_err(|e| crate::docs::named("users", name, e))?;
+            Ok(u.map(|u| StoredUser {
+                id: u.id,
+                name: u.name,
+                hash: u.hash,
+            }))
+        })
+    }
+
+    fn insert_session<'a>(&'a self, s: &'a StoredSession) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.sessions()
+                .insert_one(SessionDoc {
+                    key: s.key.clone(),
+                    user: s.user_id.clone(),
+                    name: s.name.clone(),
+                    exp: DateTime::from_millis(s.expires_ms),
+                })
+                .await?;
+            Ok(())
+        })
+    }
+
+    fn session<'a>(
+        &'a self,
+        key: &'a str,
+        now_ms: i64,
+    ) -> BoxFuture<'a, Result<Option<StoredSession>, StoreError>> {
+        Box::pin(async move {
+            let d = self
+                .sessions()
+                .find_one(doc! {"_id": key, "exp": {"$gt": DateTime::from_millis(now_ms)}})
+                .await
+                .map_err(|e| crate::docs::named("sessions", "(by token)", e))?;
+            Ok(d.map(|d| StoredSession {
+                key: d.key,
+                user_id: d.user,
+                name: d.name,
+                expires_ms: d.exp.timestamp_millis(),
+            }))
+        })
+    }
+
+    fn delete_session<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.sessions().delete_one(doc! {"_id": key}).await?;
+            Ok(())
+        })
+    }
+}
+
+/// Accounts and sessions: the rules, over an [`AccountStore`] and a [`BucketStore`].
 #[derive(Clone)]
 pub struct Accounts {
-    db: Database,
-    buckets: Buckets,
+    store: Arc<dyn AccountStore>,
+    buckets: Arc<dyn BucketStore>,
     limits: Limits,
     gate: Arc<HashGate>,
 }
@@ -207,7 +380,7 @@ fn verify_password(password: &str, hash: &str, memory: &mut Vec<Block>) -> bool 
 
 /// The attempts one sign-in has reserved, to give back when it succeeds or never ran.
 struct Reserved<'a> {
-    buckets: &'a Buckets,
+    buckets: &'a dyn BucketStore,
     taken: Vec<(String, Rate)>,
 }
 
@@ -235,12 +408,20 @@ impl Reserved<'_> {
 }
 
 impl Accounts {
-    /// Accounts in `db`, throttled by the default [`Limits`], hashing at most one password
-    /// per available CPU at a time.
+    /// Accounts in MongoDB database `db`, throttled by the default [`Limits`], hashing at
+    /// most one password per available CPU at a time.
     pub fn new(db: Database) -> Self {
+        Self::with_stores(
+            Arc::new(MongoAccounts::new(db.clone())),
+            Arc::new(MongoBuckets::new(&db)),
+        )
+    }
+
+    /// Accounts kept in `store`, throttled in `buckets` (default limits and hash bound).
+    pub fn with_stores(store: Arc<dyn AccountStore>, buckets: Arc<dyn BucketStore>) -> Self {
         Self {
-            buckets: Buckets::new(&db),
-            db,
+            store,
+            buckets,
             limits: Limits::default(),
             gate: Arc::new(HashGate::for_this_machine()),
         }
@@ -264,31 +445,9 @@ impl Accounts {
         self.gate.stats()
     }
 
-    fn users(&self) -> Collection<Document> {
-        self.db.collection("users")
-    }
-    fn sessions(&self) -> Collection<Document> {
-        self.db.collection("sessions")
-    }
-
     /// Creates the indexes (idempotent).
     pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
-        self.users()
-            .create_index(
-                IndexModel::builder()
-                    .keys(doc! {"name": 1})
-                    .options(IndexOptions::builder().unique(true).build())
-                    .build(),
-            )
-            .await?;
-        self.sessions()
-            .create_index(
-                IndexModel::builder()
-                    .keys(doc! {"exp": 1})
-                    .options(IndexOptions::builder().expire_after(Duration::ZERO).build())
-                    .build(),
-            )
-            .await?;
+        self.store.ensure_indexes().await?;
         self.buckets.ensure_indexes().await
     }
 
@@ -317,17 +476,13 @@ impl Accounts {
             .run(&admission, move |memory| hash_password(&password, memory))
             .await??;
         let user_id = random_token()[..22].to_owned();
-        let r = self
-            .users()
-            .insert_one(doc! {"_id": &user_id, "name": &name, "hash": hash})
-            .await;
-        if let Err(e) = r {
-            if let ErrorKind::Write(WriteFailure::WriteError(w)) = &*e.kind
-                && w.code == 11000
-            {
-                return Err(AuthError::NameTaken);
-            }
-            return Err(e.into());
+        let user = StoredUser {
+            id: user_id.clone(),
+            name: name.clone(),
+            hash,
+        };
+        if !self.store.insert_user(&user).await? {
+            return Err(AuthError::NameTaken);
         }
         self.buckets
             .mark(&format!("k|{name}|{source}"), self.limits.known_for)
@@ -337,7 +492,7 @@ impl Accounts {
 
     fn reserve(&self) -> Reserved<'_> {
         Reserved {
-            buckets: &self.buckets,
+            buckets: &*self.buckets,
             taken: Vec::new(),
         }
     }
@@ -374,11 +529,10 @@ impl Accounts {
             reserved.give_back().await?;
             return Err(AuthError::Busy);
         };
-        let user = self.users().find_one(doc! {"name": &name}).await?;
+        let user = self.store.user_by_name(&name).await?;
         let hash = user
             .as_ref()
-            .and_then(|u| u.get_str("hash").ok())
-            .unwrap_or(DUMMY_HASH)
+            .map_or(DUMMY_HASH, |u| u.hash.as_str())
             .to_owned();
         let password = password.to_owned();
         let verified = self
@@ -395,17 +549,18 @@ impl Accounts {
         reserved.give_back().await?;
         self.buckets.forget(&pair).await?;
         self.buckets.mark(&known, l.known_for).await?;
-        let user_id = user.get_str("_id").unwrap_or_default().to_owned();
-        self.new_session(user_id, name).await
+        self.new_session(user.id, name).await
     }
 
     async fn new_session(&self, user_id: String, name: String) -> Result<Session, AuthError> {
         let token = random_token();
-        let exp = DateTime::from_millis(
-            DateTime::now().timestamp_millis() + SESSION_TTL.as_millis() as i64,
-        );
-        self.sessions()
-            .insert_one(doc! {"_id": token_key(&token), "u": &user_id, "name": &name, "exp": exp})
+        self.store
+            .insert_session(&StoredSession {
+                key: token_key(&token),
+                user_id: user_id.clone(),
+                name: name.clone(),
+                expires_ms: now_ms() + SESSION_TTL.as_millis() as i64,
+            })
             .await?;
         Ok(Session {
             user_id,
@@ -416,24 +571,23 @@ impl Accounts {
 
     /// The session of a token, if it exists and has not expired.
     pub async fn session(&self, token: &str) -> Result<Option<Session>, StoreError> {
-        let d = self
-            .sessions()
-            .find_one(doc! {"_id": token_key(token), "exp": {"$gt": DateTime::now()}})
-            .await?;
-        Ok(d.map(|d| Session {
-            user_id: d.get_str("u").unwrap_or_default().to_owned(),
-            name: d.get_str("name").unwrap_or_default().to_owned(),
+        let s = self.store.session(&token_key(token), now_ms()).await?;
+        Ok(s.map(|s| Session {
+            user_id: s.user_id,
+            name: s.name,
             token: token.to_owned(),
         }))
     }
 
     /// Ends a session.
     pub async fn sign_out(&self, token: &str) -> Result<(), StoreError> {
-        self.sessions()
-            .delete_one(doc! {"_id": token_key(token)})
-            .await?;
-        Ok(())
+        self.store.delete_session(&token_key(token)).await
     }
+}
+
+/// Now, in ms since the epoch.
+pub(crate) fn now_ms() -> i64 {
+    DateTime::now().timestamp_millis()
 }
 
 /// An argon2id hash of a random password, for constant-work failures.

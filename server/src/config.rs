@@ -12,6 +12,8 @@
 //! | `TERN_CLIENT_IP_HEADER` | unset: the TCP peer's address | header carrying the client's address from your trusted proxy (e.g. `X-Forwarded-For`, last entry), for sign-in throttling; set it only behind a proxy that overwrites it |
 //! | `TERN_CONFLICT_STRATEGY` | `merge` | how concurrent edits of notes without their own setting are resolved: `lww`, `merge` or `manual` |
 //! | `TERN_HISTORY_LIMIT` | `50` | revisions kept per note (1 to 1000) |
+//! | `TERN_LIVE_PER_USER` | `16` | open live connections (`GET /live`) per account; one per open device |
+//! | `TERN_LIVE_MAX` | `10000` | open live connections per server process |
 //! | `TERN_BUILD_ID` | a hash of the site's files | the build id in the service worker and the page (`[A-Za-z0-9._-]`, at most 64) |
 //! | `RUST_LOG` | `info` | log filter (`tracing_subscriber::EnvFilter` syntax) |
 
@@ -45,6 +47,8 @@ pub struct Config {
     pub log: String,
     /// Conflict strategy and history size.
     pub conflicts: crate::store::Conflicts,
+    /// Limits of the live channel (`TERN_LIVE_PER_USER`, `TERN_LIVE_MAX`).
+    pub live: crate::live::LiveLimits,
 }
 
 /// A setting that could not be understood.
@@ -116,6 +120,23 @@ impl Config {
                 }
             },
         };
+        let count = |var: &'static str, default: usize| match get(var) {
+            None => Ok(default),
+            Some(v) => match v.parse::<usize>() {
+                Ok(n) if (1..=1_000_000).contains(&n) => Ok(n),
+                _ => Err(ConfigError {
+                    var,
+                    value: v,
+                    why: "use a number of connections from 1 to 1000000".into(),
+                }),
+            },
+        };
+        let defaults = crate::live::LiveLimits::default();
+        let live = crate::live::LiveLimits {
+            per_user: count("TERN_LIVE_PER_USER", defaults.per_user)?,
+            total: count("TERN_LIVE_MAX", defaults.total)?,
+            max_age: defaults.max_age,
+        };
         let build_id = get("TERN_BUILD_ID");
         if let Some(id) = build_id
             .as_deref()
@@ -155,6 +176,7 @@ impl Config {
             public_origin,
             client_ip_header,
             build_id,
+            live,
             conflicts: crate::store::Conflicts {
                 default,
                 history_limit,

@@ -56,6 +56,9 @@ pub enum ApiError {
     /// Account errors.
     #[error(transparent)]
     Auth(#[from] AuthError),
+    /// A live connection past its limits, or during shutdown.
+    #[error("live connection refused: {0}")]
+    LiveRefused(crate::live::LiveRefused),
 }
 
 impl From<StoreError> for ApiError {
@@ -133,6 +136,11 @@ impl ApiError {
                 ErrorCode::Unavailable,
                 "the server is busy checking other passwords; try again in a second".into(),
             ),
+            Self::LiveRefused(why) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::Unavailable,
+                format!("{why}; sync keeps working by polling, retry the live connection later"),
+            ),
             Self::Unauthorized => (
                 StatusCode::UNAUTHORIZED,
                 ErrorCode::Unauthorized,
@@ -184,6 +192,7 @@ impl IntoResponse for ApiError {
         let retry_after = match self {
             Self::Auth(AuthError::TooManyAttempts(secs)) => Some(secs),
             Self::Auth(AuthError::Busy) => Some(1),
+            Self::LiveRefused(_) => Some(30),
             _ => None,
         };
         if let Some(secs) = retry_after {

@@ -7,24 +7,35 @@
 //! - [`config`]: settings from environment variables.
 //! - [`embedded`]: the embedded default database (a child process).
 //! - [`store`]: the [`store::SyncStore`] trait and its MongoDB implementation.
-//! - [`auth`]: accounts (argon2id) and sessions (cookie or bearer token).
-//! - [`throttle`]: sign-in throttling by source and account; the bound on hashes.
+//! - [`docs`]: the MongoDB documents, typed: the one description of the stored data.
+//! - [`memory`]: every storage trait in memory, for tests (no database process).
+//! - [`auth`]: accounts (argon2id) and sessions (cookie or bearer token), behind
+//!   [`auth::AccountStore`].
+//! - [`throttle`]: sign-in throttling by source and account, behind
+//!   [`throttle::BucketStore`]; the bound on hashes.
 //! - [`headers`]: security headers (CSP with the page's nonce, nosniff, framing, HSTS).
 //! - [`api`]: `POST /sync`, `/auth/*`, `GET /healthz`, `GET /api/openapi.json`.
 //! - [`error`]: API errors and their one mapping to HTTP.
 //! - [`pwa`]: `GET /sw.js`, the service worker of this build.
+//! - [`live`]: `GET /live`, pokes to a user's open devices from a MongoDB change stream.
 //! - [`drain`]: reads the unread rest of a refused request's body, so its client gets the answer.
 //!
-//! [`router`] builds the whole app; [`serve`] runs it on a listener until a shutdown
-//! future resolves. Tests bind port 0 and use a fresh database each.
+//! [`router`] builds the whole app over an [`AppState`], which holds its stores as trait
+//! objects (`Arc<dyn SyncStore>`, [`auth::Accounts`] over `Arc<dyn AccountStore>` and
+//! `Arc<dyn BucketStore>`): MongoDB in production ([`AppState::new`]), or any stores
+//! ([`AppState::with_stores`]; tests use [`memory`]'s). [`serve`] runs it on a listener
+//! until a shutdown future resolves. Tests bind port 0 and use a fresh database each.
 
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod docs;
 pub mod drain;
 pub mod embedded;
 pub mod error;
 pub mod headers;
+pub mod live;
+pub mod memory;
 pub mod pwa;
 pub mod store;
 pub mod throttle;
@@ -38,16 +49,36 @@ use axum::extract::{FromRef, Request};
 use axum::routing::get;
 use leptos::config::LeptosOptions;
 
-use crate::store::MongoStore;
+use crate::store::{MongoStore, SyncStore};
 
 impl AppState {
-    /// State for a store; accounts live in the same database.
+    /// State on MongoDB: notes in `store`, accounts in the same database.
     pub fn new(store: Arc<MongoStore>, leptos: LeptosOptions, cookie_secure: bool) -> Self {
         let accounts = Arc::new(auth::Accounts::new(store.database().clone()));
+        let state = Self::with_stores(store.clone(), accounts, leptos, cookie_secure);
+        // The feed runs as long as the process: one change stream per process, whatever the
+        // number of open devices (see `live`).
+        if tokio::runtime::Handle::try_current().is_ok() {
+            tokio::spawn(live::run_feed(store.database().clone(), state.live.clone()));
+        }
+        state
+    }
+
+    /// State on any stores (tests use [`memory`]'s). The live feed is MongoDB's change
+    /// stream, so here `/live` connections get only their poke on connect (see
+    /// [`store::SyncStore`] for where a store-generic feed would go).
+    pub fn with_stores(
+        store: Arc<dyn SyncStore>,
+        accounts: Arc<auth::Accounts>,
+        leptos: LeptosOptions,
+        cookie_secure: bool,
+    ) -> Self {
         let sw = Arc::new(pwa::ServiceWorker::new(&leptos, None));
+        let live = Arc::new(live::Hub::new(live::LiveLimits::default()));
         Self {
             store,
             accounts,
+            live,
             cookie_secure,
             public_origin: None,
             client_ip_header: None,
@@ -63,6 +94,12 @@ impl AppState {
         self
     }
 
+    /// Uses these limits for live connections (set before any connection is open).
+    pub fn with_live_limits(self, limits: live::LiveLimits) -> Self {
+        self.live.set_limits(limits);
+        self
+    }
+
     /// Uses the build id `id` (from `TERN_BUILD_ID`) instead of the hash of the site's files.
     pub fn with_build_id(mut self, id: Option<String>) -> Self {
         if id.is_some() {
@@ -75,10 +112,12 @@ impl AppState {
 /// Shared state of every handler.
 #[derive(Clone)]
 pub struct AppState {
-    /// Note storage.
-    pub store: Arc<MongoStore>,
+    /// Note storage (MongoDB in production).
+    pub store: Arc<dyn SyncStore>,
     /// Accounts and sessions.
     pub accounts: Arc<auth::Accounts>,
+    /// Open live connections (`GET /live`) and what they wait for.
+    pub live: Arc<live::Hub>,
     /// Whether the session cookie is marked `Secure` (HTTPS only); HSTS is sent then.
     pub cookie_secure: bool,
     /// The origin browsers use (`TERN_PUBLIC_ORIGIN`); `None`: compare with `Host`.

@@ -57,13 +57,20 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     leptos.site_addr = config.addr;
     let state = AppState::new(store, leptos, config.cookie_secure)
         .with_proxy(&config)
+        .with_live_limits(config.live)
         .with_build_id(config.build_id.clone());
     tracing::info!(build = state.sw.build(), "service worker build");
     tokio::spawn(ensure_indexes(state.clone()));
+    let live = state.live.clone();
     let app = router(state);
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    serve(listener, app, shutdown_signal()).await?;
+    // Live connections never end by themselves: end them, or shutdown would wait on them.
+    serve(listener, app, async move {
+        shutdown_signal().await;
+        live.close_all();
+    })
+    .await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -1,21 +1,10 @@
 //! Server-side storage of notes, behind [`SyncStore`]; [`MongoStore`] is the MongoDB one.
 //!
-//! ## Collections and indexes
-//! - `notes`: one document per (user, note): `{u, id, title, content, deleted, hlc, v,
-//!   th, ch, st?, cf?, rn, cids, lw?}`: `th`/`ch` are the clocks of the last title/content edit
-//!   (field-level merge), `st` the note's conflict strategy override, `cf` its unresolved
-//!   conflict, `rn` the number of its last revision, and `cids` the ids and versions of its
-//!   last [`RECENT_CHANGES_PER_NOTE`] changes, applied or superseded (the idempotency
-//!   record, written in the same document as the change), and `lw` who wrote the current
-//!   version on top of which version (`sync_core::merge::LastWrite`). Unique index `{u: 1, id: 1}` (push lookups); index
-//!   `{u: 1, v: 1}` (pulls by version).
-//! - `revisions`: the notes' history, `{u, id, n, at, title, content, deleted, hlc, why}`,
-//!   written in the push transaction whenever a change replaces, merges or deletes a
-//!   version (see `sync_core::merge`); only the newest [`Conflicts::history_limit`] per
-//!   note are kept. Index `{u: 1, id: 1, n: -1}`.
-//! - `counters`: `{_id: <user>, seq}`, the user's commit sequence.
-//!
-//! Every query is scoped by `u`, so `u` is a natural shard key.
+//! The push algorithm itself is pure (`sync_core::push`): a store reads the notes a push
+//! names, reserves its versions, and writes what the plan says. The collections, their
+//! documents and indexes are described once, in [`crate::docs`]. The idempotency record
+//! keeps the last [`RECENT_CHANGES_PER_NOTE`] change ids per note; only the newest
+//! [`Conflicts::history_limit`] revisions per note are kept.
 //!
 //! ## Why pulls never miss a change
 //! A push runs in one transaction that first increments the user's counter and then writes
@@ -43,14 +32,18 @@ use mongodb::options::{
     Acknowledgment, ClientOptions, IndexOptions, ReadConcern, ReturnDocument, WriteConcern,
 };
 use mongodb::{Client, ClientSession, Collection, Database, IndexModel};
-use sync_core::merge::{self, LastWrite, StoredNote};
-use sync_core::protocol::{Change, ChangeOutcome, ChangeResult, Revision, RevisionReason};
-use sync_core::text::Budget;
-use sync_core::{ChangeId, Conflict, Hlc, NoteId, NoteState, Strategy, Version, limits};
+use sync_core::protocol::{Change, ChangeResult, Revision};
+use sync_core::push::{self, NoteRecord, Policy, Prepared};
+use sync_core::{NoteId, NoteState, Strategy, limits};
 
-/// How many applied change ids each note remembers, so that a retried change gets its first
-/// answer again.
-pub const RECENT_CHANGES_PER_NOTE: usize = 32;
+use crate::docs::{self, CounterDoc, NoteDoc, RevisionDoc};
+
+/// The collections of notes (see [`crate::docs`]).
+const NOTES: &str = "notes";
+const REVISIONS: &str = "revisions";
+const COUNTERS: &str = "counters";
+
+pub use sync_core::push::RECENT_CHANGES_PER_NOTE;
 /// Most version windows read by one pull (versions skipped by superseded changes make
 /// windows sparse); the client is told `has_more` and continues.
 pub const MAX_WINDOWS_PER_PULL: u32 = 16;
@@ -72,6 +65,16 @@ pub struct Conflicts {
     pub default: Strategy,
     /// Revisions kept per note (`TERN_HISTORY_LIMIT`).
     pub history_limit: u32,
+}
+
+impl Conflicts {
+    /// The same settings, as push planning takes them.
+    pub fn policy(&self) -> Policy {
+        Policy {
+            default: self.default,
+            history_limit: self.history_limit,
+        }
+    }
 }
 
 impl Default for Conflicts {
@@ -122,24 +125,49 @@ pub struct Page {
     pub head: u64,
 }
 
-/// What the sync API needs from storage.
-#[allow(async_fn_in_trait)]
-pub trait SyncStore {
+/// A boxed future that can cross threads: what the storage traits return, so that the
+/// server can hold any store as `Arc<dyn …>` (an `async fn` in a trait is not object safe).
+pub type BoxFuture<'a, T> = futures::future::BoxFuture<'a, T>;
+
+/// What the sync API needs from storage: notes, their versions and their history.
+///
+/// Implementations: [`MongoStore`] (production) and [`crate::memory::MemoryStore`] (tests;
+/// the same story runs against both in `server/tests/backends.rs`). Both plan pushes with
+/// `sync_core::push`, so they decide alike; a store only reads and writes.
+///
+/// The change feed (issue 12, `GET /live`) is MongoDB-specific today: [`crate::live`]
+/// watches the `counters` collection. To make it store-generic, it belongs here as one more
+/// method, e.g. `fn changes(&self) -> BoxStream<'static, Result<(String, u64), StoreError>>`
+/// yielding (user, new head) after each commit, which `live::Hub` would consume: pushes
+/// already go through this trait and versions are handed out in commit order, so the rest
+/// of the trait need not change.
+pub trait SyncStore: Send + Sync {
     /// Applies a batch of changes for `user` and returns one result per change, in order.
-    async fn push(
-        &self,
-        user: &UserId,
-        changes: &[Change],
+    fn push<'a>(
+        &'a self,
+        user: &'a UserId,
+        changes: &'a [Change],
         now_ms: u64,
-    ) -> Result<Vec<ChangeResult>, StoreError>;
+    ) -> BoxFuture<'a, Result<Vec<ChangeResult>, StoreError>>;
     /// The notes of `user` changed after version `after`, at most `limit` of them.
-    async fn pull(&self, user: &UserId, after: u64, limit: u32) -> Result<Page, StoreError>;
+    fn pull<'a>(
+        &'a self,
+        user: &'a UserId,
+        after: u64,
+        limit: u32,
+    ) -> BoxFuture<'a, Result<Page, StoreError>>;
     /// The user's head version: the last version handed out to one of their notes.
-    async fn head(&self, user: &UserId) -> Result<u64, StoreError>;
+    fn head<'a>(&'a self, user: &'a UserId) -> BoxFuture<'a, Result<u64, StoreError>>;
     /// The newest revisions of note `id` of `user`, newest first.
-    async fn history(&self, user: &UserId, id: &NoteId) -> Result<Vec<Revision>, StoreError>;
+    fn history<'a>(
+        &'a self,
+        user: &'a UserId,
+        id: &'a NoteId,
+    ) -> BoxFuture<'a, Result<Vec<Revision>, StoreError>>;
     /// Succeeds when the database answers.
-    async fn ping(&self) -> Result<(), StoreError>;
+    fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// Prepares the storage (indexes); idempotent. Pushes wait for it themselves.
+    fn ensure_indexes(&self) -> BoxFuture<'_, Result<(), StoreError>>;
 }
 
 /// [`SyncStore`] on MongoDB (a replica set: transactions are used).
@@ -228,16 +256,18 @@ impl MongoStore {
         &self.db
     }
 
-    fn notes(&self) -> Collection<Document> {
-        self.db.collection("notes")
+    fn notes(&self) -> Collection<NoteDoc> {
+        self.db.collection(NOTES)
     }
-    fn revisions(&self) -> Collection<Document> {
-        self.db.collection("revisions")
+    fn revisions(&self) -> Collection<RevisionDoc> {
+        self.db.collection(REVISIONS)
     }
-    fn counters(&self) -> Collection<Document> {
-        self.db.collection("counters")
+    fn counters(&self) -> Collection<CounterDoc> {
+        self.db.collection(COUNTERS)
     }
 
+    /// One attempt of a push, in the transaction of session `s`: reads what the plan
+    /// needs, reserves versions, plans (off the async workers), writes what it says.
     async fn push_in_txn(
         &self,
         s: &mut ClientSession,
@@ -245,89 +275,72 @@ impl MongoStore {
         changes: &Arc<[Change]>,
         now_ms: u64,
     ) -> Result<Vec<ChangeResult>, MongoError> {
-        let outcomes: Vec<Option<ChangeOutcome>> = changes
-            .iter()
-            .map(|c| {
-                limits::check_change(c, now_ms)
-                    .err()
-                    .map(|(code, message)| ChangeOutcome::Rejected { code, message })
-            })
-            .collect();
-        let ids = undecided(changes, &outcomes, |c| c.note_id.as_str());
-        if ids.is_empty() {
-            return Ok(results(changes, outcomes));
+        let prepared = Prepared::new(changes, now_ms);
+        let needed = prepared.versions_needed();
+        if needed == 0 {
+            return Ok(prepared.into_results(changes));
         }
+        let ids: Vec<&str> = prepared
+            .note_ids(changes)
+            .into_iter()
+            .map(|id| id.as_str())
+            .collect();
 
         // 1. The stored notes the changes touch, with the ids of their recent changes.
-        let mut state: HashMap<NoteId, Stored> = HashMap::new();
+        let mut stored: HashMap<NoteId, NoteRecord> = HashMap::new();
         let mut cur = self
             .notes()
             .find(doc! {"u": user, "id": {"$in": &ids}})
             .session(&mut *s)
             .await?;
-        while let Some(d) = cur.next(&mut *s).await.transpose()? {
-            if let Some(st) = stored_from_doc(&d) {
-                state.insert(st.note.note.id.clone(), st);
-            }
+        // A document that does not decode fails the push: treated as absent, the note
+        // would be written over.
+        while let Some(d) = cur
+            .next(&mut *s)
+            .await
+            .transpose()
+            .map_err(|e| docs::named(NOTES, user, e))?
+        {
+            let rec = d.into_record();
+            stored.insert(rec.note.note.id.clone(), rec);
         }
 
         // 2. Versions: reserve one per candidate change. Writing the counter first makes
         //    concurrent pushes of this user conflict, so versions follow commit order.
         let counter = self
             .counters()
-            .find_one_and_update(doc! {"_id": user}, doc! {"$inc": {"seq": ids.len() as i64}})
+            .find_one_and_update(doc! {"_id": user}, doc! {"$inc": {"seq": needed as i64}})
             .upsert(true)
             .return_document(ReturnDocument::After)
             .session(&mut *s)
-            .await?
-            .and_then(|d| d.get_i64("seq").ok())
-            .unwrap_or(ids.len() as i64) as u64;
-        let next_version = counter - ids.len() as u64 + 1;
+            .await
+            .map_err(|e| docs::named(COUNTERS, user, e))?
+            .map_or(needed as i64, |c| c.seq) as u64;
+        let first_version = counter - needed + 1;
 
         // 3. Decide, in request order, on the blocking pool: merges are CPU work (bounded by
         //    the request's merge budget) that must not stall the async workers.
-        let decided = {
-            let (changes, user) = (changes.clone(), user.to_owned());
-            let default = self.conflicts.default;
+        let plan = {
+            let changes = changes.clone();
+            let policy = self.conflicts.policy();
             tokio::task::spawn_blocking(move || {
-                decide(
-                    &user,
-                    &changes,
-                    outcomes,
-                    state,
-                    next_version,
-                    default,
-                    now_ms,
-                )
+                push::plan(&changes, prepared, stored, first_version, policy, now_ms)
             })
             .await
             .map_err(|e| MongoError::custom(format!("the merge task failed: {e}")))?
         };
-        let Decided {
-            outcomes,
-            state,
-            touched,
-            revisions,
-        } = decided;
 
         // 4. Write the final state of each changed note in one command, and its revisions
         //    (then drop the ones past the history limit) in one more each.
-        if !touched.is_empty() {
-            let updates: Vec<Document> = touched
+        if !plan.notes.is_empty() {
+            let updates = plan
+                .notes
                 .iter()
-                .map(|id| {
-                    let st = &state[id];
-                    let mut d = note_doc(user, &st.note);
-                    let recent: Vec<Document> = st
-                        .recent
-                        .iter()
-                        .map(|(c, v)| doc! {"c": c, "v": *v as i64})
-                        .collect();
-                    d.insert("cids", recent);
-                    d.insert("rn", st.rn as i64);
-                    doc! {"q": {"u": user, "id": id.as_str()}, "u": d, "upsert": true}
+                .map(|rec| {
+                    let d = mongodb::bson::to_document(&NoteDoc::from_record(user, rec))?;
+                    Ok(doc! {"q": {"u": user, "id": rec.note.note.id.as_str()}, "u": d, "upsert": true})
                 })
-                .collect();
+                .collect::<Result<Vec<Document>, MongoError>>()?;
             let reply = self
                 .db
                 .run_command(doc! {"update": "notes", "updates": updates, "ordered": false})
@@ -339,29 +352,27 @@ impl MongoStore {
                 )));
             }
         }
-        if !revisions.is_empty() {
-            let limit = self.conflicts.history_limit as u64;
-            let trims: Vec<Document> = touched
-                .iter()
-                .filter_map(|id| {
-                    let rn = state[id].rn;
-                    (rn > limit).then(|| {
-                        doc! {"q": {"u": user, "id": id.as_str(), "n": {"$lte": (rn - limit) as i64}}, "limit": 0}
-                    })
-                })
-                .collect();
+        if !plan.revisions.is_empty() {
+            let revisions = plan.revisions.iter().map(|r| RevisionDoc::new(user, r));
             self.revisions()
                 .insert_many(revisions)
                 .session(&mut *s)
                 .await?;
-            if !trims.is_empty() {
-                self.db
-                    .run_command(doc! {"delete": "revisions", "deletes": trims})
-                    .session(&mut *s)
-                    .await?;
-            }
         }
-        Ok(results(changes, outcomes))
+        if !plan.trims.is_empty() {
+            let trims: Vec<Document> = plan
+                .trims
+                .iter()
+                .map(|(id, upto)| {
+                    doc! {"q": {"u": user, "id": id.as_str(), "n": {"$lte": *upto as i64}}, "limit": 0}
+                })
+                .collect();
+            self.db
+                .run_command(doc! {"delete": "revisions", "deletes": trims})
+                .session(&mut *s)
+                .await?;
+        }
+        Ok(plan.results)
     }
 
     /// The reads of a pull, in the snapshot of session `s`.
@@ -379,9 +390,9 @@ impl MongoStore {
             .counters()
             .find_one(doc! {"_id": user})
             .session(&mut *s)
-            .await?
-            .and_then(|d| d.get_i64("seq").ok())
-            .unwrap_or(0) as u64;
+            .await
+            .map_err(|e| docs::named(COUNTERS, user, e))?
+            .map_or(0, |c| c.seq) as u64;
         // Read in version windows (lo, hi] of at most `limit - taken` versions: each holds
         // at most that many notes, and a bounded range is an index range scan, where
         // `v > after` sorted with a limit makes some servers sort everything after `after`.
@@ -400,8 +411,15 @@ impl MongoStore {
                 .projection(doc! {"_id": 0, "u": 0, "cids": 0, "th": 0, "ch": 0, "rn": 0})
                 .session(&mut *s)
                 .await?;
-            while let Some(d) = cur.next(&mut *s).await.transpose()? {
-                let Some(n) = note_from_doc(&d) else { continue };
+            // A document that does not decode fails the pull: skipped, the client would
+            // never see that note (its cursor moves past it).
+            while let Some(d) = cur
+                .next(&mut *s)
+                .await
+                .transpose()
+                .map_err(|e| docs::named(NOTES, user, e))?
+            {
+                let n = d.into_state();
                 let size = limits::json_len(&n);
                 if let Some(last) = notes
                     .last()
@@ -432,109 +450,6 @@ impl MongoStore {
     }
 }
 
-/// What a push decided, before it is written.
-struct Decided {
-    outcomes: Vec<Option<ChangeOutcome>>,
-    state: HashMap<NoteId, Stored>,
-    touched: Vec<NoteId>,
-    revisions: Vec<Document>,
-}
-
-/// Decides every undecided change in request order (a batch may change one note twice),
-/// against `state` (the stored notes), giving applied changes versions from
-/// `next_version` on. A change whose id is among the note's recent changes was applied
-/// before (a retry): it gets the same answer. Pure CPU work: merges share one budget of
-/// [`limits::MAX_MERGE_WORK_PER_REQUEST`] units, so a request's work is bounded.
-fn decide(
-    user: &UserId,
-    changes: &[Change],
-    mut outcomes: Vec<Option<ChangeOutcome>>,
-    mut state: HashMap<NoteId, Stored>,
-    mut next_version: u64,
-    default: Strategy,
-    now_ms: u64,
-) -> Decided {
-    let mut budget = Budget::new(limits::MAX_MERGE_WORK_PER_REQUEST);
-    let mut touched: Vec<NoteId> = Vec::new();
-    let mut revisions: Vec<Document> = Vec::new();
-    for (i, c) in changes.iter().enumerate() {
-        if outcomes[i].is_some() {
-            continue;
-        }
-        let stored = state.get(&c.note_id);
-        if let Some((st, v)) =
-            stored.and_then(|st| st.remembered_version(&c.change_id).map(|v| (st, v)))
-        {
-            let n = &st.note.note;
-            outcomes[i] = Some(if v == SUPERSEDED {
-                // Superseded the first time: superseded again, by what the note is now.
-                ChangeOutcome::Superseded { current: n.clone() }
-            } else {
-                // The same answer as the first time: with the stored state if that state
-                // is still the one this change produced and differs from it (merged,
-                // conflict).
-                ChangeOutcome::Applied {
-                    version: v,
-                    current: (n.version == v && !stored_as_sent(n, c)).then(|| n.clone()),
-                }
-            });
-            continue;
-        }
-        let r = merge::resolve_within(
-            stored.map(|st| &st.note),
-            c,
-            default,
-            next_version,
-            &mut budget,
-        );
-        let mut rn = stored.map_or(0, |st| st.rn);
-        for (v, why) in &r.revisions {
-            rn += 1;
-            revisions.push(revision_doc(user, &c.note_id, rn, now_ms, v, *why));
-        }
-        if !r.revisions.is_empty() {
-            touch(&mut touched, &c.note_id);
-        }
-        outcomes[i] = Some(match r.next {
-            Some(next) => {
-                next_version += 1;
-                let mut recent = stored.map(|st| st.recent.clone()).unwrap_or_default();
-                remember(&mut recent, &c.change_id, next.note.version);
-                touch(&mut touched, &c.note_id);
-                let n = &next.note;
-                let outcome = ChangeOutcome::Applied {
-                    version: n.version,
-                    current: (!stored_as_sent(n, c)).then(|| n.clone()),
-                };
-                state.insert(
-                    c.note_id.clone(),
-                    Stored {
-                        note: next,
-                        recent,
-                        rn,
-                    },
-                );
-                outcome
-            }
-            None => {
-                let st = state.get_mut(&c.note_id).expect("a kept note is stored");
-                st.rn = rn;
-                remember(&mut st.recent, &c.change_id, SUPERSEDED);
-                touch(&mut touched, &c.note_id);
-                ChangeOutcome::Superseded {
-                    current: st.note.note.clone(),
-                }
-            }
-        });
-    }
-    Decided {
-        outcomes,
-        state,
-        touched,
-        revisions,
-    }
-}
-
 /// Revisions (newest first) without repeats of the same text: a version kept twice (as one
 /// side of a conflict, then again when the conflict was resolved) is listed once, newest.
 pub fn distinct(revisions: Vec<Revision>) -> Vec<Revision> {
@@ -548,193 +463,52 @@ pub fn distinct(revisions: Vec<Revision>) -> Vec<Revision> {
         .collect()
 }
 
-/// Adds `id` to the notes a push writes back (once).
-fn touch(touched: &mut Vec<NoteId>, id: &NoteId) {
-    if !touched.contains(id) {
-        touched.push(id.clone());
-    }
-}
-
-/// The version remembered for a change that was superseded (versions start at 1).
-const SUPERSEDED: u64 = 0;
-
-/// Remembers the outcome of `change` among a note's recent changes (oldest dropped).
-fn remember(recent: &mut Vec<(String, u64)>, change: &ChangeId, version: u64) {
-    recent.push((change.0.clone(), version));
-    if recent.len() > RECENT_CHANGES_PER_NOTE {
-        recent.remove(0);
-    }
-}
-
-/// True when `n` is exactly what change `c` sent (no merge, no conflict).
-fn stored_as_sent(n: &NoteState, c: &Change) -> bool {
-    n.conflict.is_none()
-        && n.deleted == c.deleted
-        && (n.deleted || (n.title == c.title && n.content == c.content))
-}
-
-/// A stored note, the (change id, version) of its recent changes (oldest first; version
-/// [`SUPERSEDED`] for a change that lost) and the number of its last revision.
-struct Stored {
-    note: StoredNote,
-    recent: Vec<(String, u64)>,
-    rn: u64,
-}
-
-impl Stored {
-    /// The version remembered for `change` ([`SUPERSEDED`] if it lost), if it was seen.
-    fn remembered_version(&self, change: &ChangeId) -> Option<u64> {
-        self.recent
-            .iter()
-            .find(|(c, _)| *c == change.0)
-            .map(|(_, v)| *v)
-    }
-}
-
-fn stored_from_doc(d: &Document) -> Option<Stored> {
-    let note = note_from_doc(d)?;
-    let field_hlc = |k: &str| d.get_str(k).ok().and_then(|h| h.parse::<Hlc>().ok());
-    Some(Stored {
-        recent: recent_from_doc(d),
-        rn: d.get_i64("rn").unwrap_or(0) as u64,
-        note: StoredNote {
-            title_hlc: field_hlc("th").unwrap_or_else(|| note.hlc.clone()),
-            content_hlc: field_hlc("ch").unwrap_or_else(|| note.hlc.clone()),
-            last_write: d.get_document("lw").ok().and_then(|w| {
-                Some(LastWrite {
-                    node: w.get_str("n").ok()?.to_owned(),
-                    base: w.get_i64("b").ok().map(|b| b as u64),
-                })
-            }),
-            note,
-        },
-    })
-}
-
-fn revision_doc(
-    user: &UserId,
-    id: &NoteId,
-    n: u64,
-    now_ms: u64,
-    v: &Version,
-    why: RevisionReason,
-) -> Document {
-    let why = match why {
-        RevisionReason::Edited => "edited",
-        RevisionReason::Deleted => "deleted",
-        RevisionReason::Conflict => "conflict",
-        RevisionReason::Merged => "merged",
-    };
-    doc! {
-        "u": user, "id": id.as_str(), "n": n as i64, "at": now_ms as i64, "title": &v.title,
-        "content": &v.content, "deleted": v.deleted, "hlc": v.hlc.to_string(), "why": why,
-    }
-}
-
-fn revision_from_doc(d: &Document) -> Option<Revision> {
-    Some(Revision {
-        version: Version {
-            title: d.get_str("title").ok()?.to_owned(),
-            content: d.get_str("content").ok()?.to_owned(),
-            deleted: d.get_bool("deleted").ok()?,
-            hlc: d.get_str("hlc").ok()?.parse().ok()?,
-        },
-        reason: match d.get_str("why").ok()? {
-            "edited" => RevisionReason::Edited,
-            "deleted" => RevisionReason::Deleted,
-            "merged" => RevisionReason::Merged,
-            _ => RevisionReason::Conflict,
-        },
-        saved_at_ms: d.get_i64("at").ok()? as u64,
-    })
-}
-
-fn recent_from_doc(d: &Document) -> Vec<(String, u64)> {
-    d.get_array("cids")
-        .map(|a| {
-            a.iter()
-                .filter_map(|e| {
-                    let e = e.as_document()?;
-                    Some((e.get_str("c").ok()?.to_owned(), e.get_i64("v").ok()? as u64))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// `key` of each change that has no outcome yet.
-fn undecided<'a>(
-    changes: &'a [Change],
-    outcomes: &[Option<ChangeOutcome>],
-    key: impl Fn(&'a Change) -> &'a str,
-) -> Vec<&'a str> {
-    changes
-        .iter()
-        .zip(outcomes)
-        .filter(|(_, o)| o.is_none())
-        .map(|(c, _)| key(c))
-        .collect()
-}
-
-fn results(changes: &[Change], outcomes: Vec<Option<ChangeOutcome>>) -> Vec<ChangeResult> {
-    changes
-        .iter()
-        .zip(outcomes)
-        .map(|(c, o)| ChangeResult {
-            change_id: c.change_id.clone(),
-            note_id: c.note_id.clone(),
-            outcome: o.expect("every change has an outcome"),
-        })
-        .collect()
-}
-
-fn note_doc(user: &UserId, st: &StoredNote) -> Document {
-    let n = &st.note;
-    let mut d = doc! {
-        "u": user, "id": n.id.as_str(), "title": &n.title, "content": &n.content,
-        "deleted": n.deleted, "hlc": n.hlc.to_string(), "v": n.version as i64,
-        "th": st.title_hlc.to_string(), "ch": st.content_hlc.to_string(),
-    };
-    if let Some(w) = &st.last_write {
-        let mut lw = doc! {"n": &w.node};
-        if let Some(b) = w.base {
-            lw.insert("b", b as i64);
-        }
-        d.insert("lw", lw);
-    }
-    if !n.strategy.is_default() {
-        d.insert("st", n.strategy.as_str());
-    }
-    if let Some(c) = &n.conflict {
-        if let Ok(b) = mongodb::bson::to_bson(c) {
-            d.insert("cf", b);
-        }
-    }
-    d
-}
-
-fn note_from_doc(d: &Document) -> Option<NoteState> {
-    Some(NoteState {
-        id: NoteId(d.get_str("id").ok()?.to_owned()),
-        title: d.get_str("title").ok()?.to_owned(),
-        content: d.get_str("content").ok()?.to_owned(),
-        deleted: d.get_bool("deleted").ok()?,
-        hlc: d.get_str("hlc").ok()?.parse::<Hlc>().ok()?,
-        version: d.get_i64("v").ok()? as u64,
-        strategy: d
-            .get_str("st")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_default(),
-        conflict: d
-            .get_document("cf")
-            .ok()
-            .and_then(|c| mongodb::bson::from_document::<Conflict>(c.clone()).ok()),
-    })
-}
-
 impl SyncStore for MongoStore {
-    async fn push(
+    fn push<'a>(
+        &'a self,
+        user: &'a UserId,
+        changes: &'a [Change],
+        now_ms: u64,
+    ) -> BoxFuture<'a, Result<Vec<ChangeResult>, StoreError>> {
+        Box::pin(self.push_changes(user, changes, now_ms))
+    }
+
+    fn pull<'a>(
+        &'a self,
+        user: &'a UserId,
+        after: u64,
+        limit: u32,
+    ) -> BoxFuture<'a, Result<Page, StoreError>> {
+        Box::pin(self.pull_page(user, after, limit))
+    }
+
+    fn head<'a>(&'a self, user: &'a UserId) -> BoxFuture<'a, Result<u64, StoreError>> {
+        Box::pin(self.read_head(user))
+    }
+
+    fn history<'a>(
+        &'a self,
+        user: &'a UserId,
+        id: &'a NoteId,
+    ) -> BoxFuture<'a, Result<Vec<Revision>, StoreError>> {
+        Box::pin(self.read_history(user, id))
+    }
+
+    fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async {
+            self.db.run_command(doc! {"ping": 1}).await?;
+            Ok(())
+        })
+    }
+
+    fn ensure_indexes(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(MongoStore::ensure_indexes(self))
+    }
+}
+
+/// The bodies of [`SyncStore`]'s methods for MongoDB.
+impl MongoStore {
+    async fn push_changes(
         &self,
         user: &UserId,
         changes: &[Change],
@@ -782,7 +556,7 @@ impl SyncStore for MongoStore {
         }
     }
 
-    async fn pull(&self, user: &UserId, after: u64, limit: u32) -> Result<Page, StoreError> {
+    async fn pull_page(&self, user: &UserId, after: u64, limit: u32) -> Result<Page, StoreError> {
         // One snapshot for the head and the notes: a read-only transaction with read
         // concern "snapshot", committed with the client's write concern (majority), so
         // every read sees the same majority-committed point in time, on every shard (see
@@ -809,32 +583,28 @@ impl SyncStore for MongoStore {
         }
     }
 
-    async fn head(&self, user: &UserId) -> Result<u64, StoreError> {
+    async fn read_head(&self, user: &UserId) -> Result<u64, StoreError> {
         Ok(self
             .counters()
             .find_one(doc! {"_id": user})
-            .await?
-            .and_then(|d| d.get_i64("seq").ok())
-            .unwrap_or(0) as u64)
+            .await
+            .map_err(|e| docs::named(COUNTERS, user, e))?
+            .map_or(0, |c| c.seq) as u64)
     }
 
-    async fn history(&self, user: &UserId, id: &NoteId) -> Result<Vec<Revision>, StoreError> {
-        let docs: Vec<Document> = self
+    async fn read_history(&self, user: &UserId, id: &NoteId) -> Result<Vec<Revision>, StoreError> {
+        let docs: Vec<RevisionDoc> = self
             .revisions()
             .find(doc! {"u": user, "id": id.as_str()})
             .sort(doc! {"n": -1})
             .limit(self.conflicts.history_limit as i64)
             .await?
             .try_collect()
-            .await?;
+            .await
+            .map_err(|e| docs::named(REVISIONS, user, e))?;
         Ok(distinct(
-            docs.iter().filter_map(revision_from_doc).collect(),
+            docs.into_iter().map(RevisionDoc::into_revision).collect(),
         ))
-    }
-
-    async fn ping(&self) -> Result<(), StoreError> {
-        self.db.run_command(doc! {"ping": 1}).await?;
-        Ok(())
     }
 }
 
@@ -852,6 +622,8 @@ async fn commit(s: &mut ClientSession) -> Result<(), MongoError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sync_core::protocol::RevisionReason;
+    use sync_core::{Hlc, Version};
 
     fn rev(content: &str, at: u64) -> Revision {
         Revision {

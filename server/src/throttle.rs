@@ -3,6 +3,8 @@
 //! docs/sync-protocol.md#sign-in-throttling; [`Limits::default`] is the code side of it.
 //!
 //! ## Buckets
+//! Buckets are kept in a [`BucketStore`]: [`MongoBuckets`] in production,
+//! [`crate::memory::MemoryBuckets`] in tests; both take attempts by [`step`].
 //! Each limit is a leaky bucket kept as one MongoDB document, so it holds across server
 //! processes (the server is stateless and may be scaled out), in the generic cell rate
 //! algorithm's form: the document stores `tat`, the time at which the bucket will be empty
@@ -32,13 +34,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use mongodb::bson::{DateTime, Document, doc};
+use mongodb::bson::{DateTime, doc};
 use mongodb::error::{ErrorKind, WriteFailure};
 use mongodb::options::IndexOptions;
 use mongodb::{Collection, Database, IndexModel};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::store::StoreError;
+use crate::docs::BucketDoc;
+use crate::store::{BoxFuture, StoreError};
 
 /// One leaky bucket: `burst` attempts at once, then one more every `every`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,16 +116,93 @@ impl Refused {
     }
 }
 
-/// The buckets, in MongoDB collection `throttle {_id: key, tat: <ms>, exp: <date>}`.
+/// Where the buckets are kept. Every operation is atomic per key: parallel takes of one
+/// bucket never take more than it holds.
+pub trait BucketStore: Send + Sync {
+    /// Prepares the storage (expiry of empty buckets); idempotent.
+    fn ensure_indexes(&self) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// Takes one attempt from bucket `key`, atomically.
+    fn take<'a>(
+        &'a self,
+        key: &'a str,
+        rate: Rate,
+    ) -> BoxFuture<'a, Result<Result<(), Refused>, StoreError>>;
+    /// Gives back one attempt taken from `key` (the attempt succeeded or never happened).
+    fn give_back<'a>(&'a self, key: &'a str, rate: Rate) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Empties bucket `key`.
+    fn forget<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Whether `key` is a mark set by [`BucketStore::mark`] that has not expired.
+    fn is_marked<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<bool, StoreError>>;
+    /// Sets the mark `key` for `ttl`.
+    fn mark<'a>(&'a self, key: &'a str, ttl: Duration) -> BoxFuture<'a, Result<(), StoreError>>;
+}
+
+/// What taking one attempt from a bucket means, by the generic cell rate algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// No bucket yet: create it, ending at `now + every`.
+    Start,
+    /// Empty (`tat < now`): start again from now.
+    Restart,
+    /// Room left (`now <= tat <= cap`): move the end by `every`.
+    Add,
+    /// Full: refused for this long.
+    Refuse(Refused),
+}
+
+/// The step for a bucket ending at `tat` (`None`: no bucket) at time `now` (ms), and the
+/// last end time at which it still takes one more (`cap`).
+pub fn step(tat: Option<i64>, now: i64, rate: Rate) -> (Step, i64) {
+    let cap = now + (i64::from(rate.burst) - 1) * rate.every_ms();
+    let step = match tat {
+        None => Step::Start,
+        Some(t) if t < now => Step::Restart,
+        Some(t) if t <= cap => Step::Add,
+        Some(t) => Step::Refuse(Refused(Duration::from_millis((t - cap) as u64))),
+    };
+    (step, cap)
+}
+
+/// When a bucket taken at `now` expires: once everything in it has leaked out.
+pub fn bucket_expiry(now: i64, rate: Rate) -> i64 {
+    now + i64::from(rate.burst) * rate.every_ms()
+}
+
+/// The buckets in MongoDB collection `throttle` ([`BucketDoc`]).
 #[derive(Clone)]
-pub struct Buckets {
-    coll: Collection<Document>,
+pub struct MongoBuckets {
+    coll: Collection<BucketDoc>,
 }
 
 /// How many times a take is retried when parallel takes of the same bucket race.
 const RACE_RETRIES: usize = 8;
 
-impl Buckets {
+impl BucketStore for MongoBuckets {
+    fn ensure_indexes(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(MongoBuckets::ensure_indexes(self))
+    }
+    fn take<'a>(
+        &'a self,
+        key: &'a str,
+        rate: Rate,
+    ) -> BoxFuture<'a, Result<Result<(), Refused>, StoreError>> {
+        Box::pin(MongoBuckets::take(self, key, rate))
+    }
+    fn give_back<'a>(&'a self, key: &'a str, rate: Rate) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(MongoBuckets::give_back(self, key, rate))
+    }
+    fn forget<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(MongoBuckets::forget(self, key))
+    }
+    fn is_marked<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(MongoBuckets::is_marked(self, key))
+    }
+    fn mark<'a>(&'a self, key: &'a str, ttl: Duration) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(MongoBuckets::mark(self, key, ttl))
+    }
+}
+
+impl MongoBuckets {
     /// The buckets in `db`.
     pub fn new(db: &Database) -> Self {
         Self {
@@ -131,7 +211,7 @@ impl Buckets {
     }
 
     /// Creates the TTL index that removes empty buckets and forgotten sources.
-    pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
+    async fn ensure_indexes(&self) -> Result<(), StoreError> {
         self.coll
             .create_index(
                 IndexModel::builder()
@@ -143,27 +223,32 @@ impl Buckets {
         Ok(())
     }
 
-    /// Takes one attempt from bucket `key`, atomically.
-    pub async fn take(&self, key: &str, rate: Rate) -> Result<Result<(), Refused>, StoreError> {
+    async fn take(&self, key: &str, rate: Rate) -> Result<Result<(), Refused>, StoreError> {
         let every = rate.every_ms();
         for _ in 0..RACE_RETRIES {
             let now = DateTime::now().timestamp_millis();
-            // The last moment the bucket may end at and still take one more.
-            let cap = now + (i64::from(rate.burst) - 1) * every;
-            let exp = DateTime::from_millis(now + i64::from(rate.burst) * every);
-            let found = self.coll.find_one(doc! {"_id": key}).await?;
-            let tat = found.as_ref().and_then(|d| d.get_i64("tat").ok());
-            let taken = match tat {
-                None => match self
+            let exp = DateTime::from_millis(bucket_expiry(now, rate));
+            let found = self
+                .coll
+                .find_one(doc! {"_id": key})
+                .await
+                .map_err(|e| crate::docs::named("throttle", key, e))?;
+            let (step, cap) = step(found.and_then(|d| d.tat), now, rate);
+            let taken = match step {
+                Step::Start => match self
                     .coll
-                    .insert_one(doc! {"_id": key, "tat": now + every, "exp": exp})
+                    .insert_one(BucketDoc {
+                        key: key.to_owned(),
+                        tat: Some(now + every),
+                        exp,
+                    })
                     .await
                 {
                     Ok(_) => true,
                     Err(e) if is_duplicate(&e) => false,
                     Err(e) => return Err(e.into()),
                 },
-                Some(t) if t < now => {
+                Step::Restart => {
                     // Empty: start again from now, unless a parallel take got there first.
                     self.coll
                         .update_one(
@@ -174,7 +259,7 @@ impl Buckets {
                         .matched_count
                         == 1
                 }
-                Some(t) if t <= cap => {
+                Step::Add => {
                     // Room left: the filter re-checks it, so parallel takes cannot overfill.
                     self.coll
                         .update_one(
@@ -185,7 +270,7 @@ impl Buckets {
                         .matched_count
                         == 1
                 }
-                Some(t) => return Ok(Err(Refused(Duration::from_millis((t - cap) as u64)))),
+                Step::Refuse(refused) => return Ok(Err(refused)),
             };
             if taken {
                 return Ok(Ok(()));
@@ -196,7 +281,7 @@ impl Buckets {
     }
 
     /// Gives back one attempt taken from `key` (the attempt succeeded or never happened).
-    pub async fn give_back(&self, key: &str, rate: Rate) -> Result<(), StoreError> {
+    async fn give_back(&self, key: &str, rate: Rate) -> Result<(), StoreError> {
         self.coll
             .update_one(doc! {"_id": key}, doc! {"$inc": {"tat": -rate.every_ms()}})
             .await?;
@@ -204,13 +289,13 @@ impl Buckets {
     }
 
     /// Empties bucket `key`.
-    pub async fn forget(&self, key: &str) -> Result<(), StoreError> {
+    async fn forget(&self, key: &str) -> Result<(), StoreError> {
         self.coll.delete_one(doc! {"_id": key}).await?;
         Ok(())
     }
 
-    /// Whether `key` is a mark set by [`Buckets::mark`] that has not expired.
-    pub async fn is_marked(&self, key: &str) -> Result<bool, StoreError> {
+    /// Whether `key` is a mark set by [`BucketStore::mark`] that has not expired.
+    async fn is_marked(&self, key: &str) -> Result<bool, StoreError> {
         Ok(self
             .coll
             .find_one(doc! {"_id": key, "exp": {"$gt": DateTime::now()}})
@@ -219,7 +304,7 @@ impl Buckets {
     }
 
     /// Sets the mark `key` for `ttl`.
-    pub async fn mark(&self, key: &str, ttl: Duration) -> Result<(), StoreError> {
+    async fn mark(&self, key: &str, ttl: Duration) -> Result<(), StoreError> {
         let exp =
             DateTime::from_millis(DateTime::now().timestamp_millis() + ttl.as_millis() as i64);
         self.coll

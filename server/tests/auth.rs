@@ -272,6 +272,7 @@ async fn the_openapi_document_describes_every_route() {
         "/auth/me",
         "/healthz",
         "/notes/{id}/history",
+        "/live",
     ] {
         assert!(
             doc["paths"].get(path).is_some(),

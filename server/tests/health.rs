@@ -6,6 +6,11 @@ use std::time::{Duration, Instant};
 
 use support::*;
 
+/// The two tests that stop a database of their own run one at a time: one frees its port
+/// and binds it again later, and a database the other starts meanwhile (on port 0) could
+/// be given that very port, so that each test's server ends up talking to the other's.
+static OWN_DATABASE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test]
 async fn healthz_answers_ok_with_the_database_up() {
     let app = spawn_app().await;
@@ -20,6 +25,7 @@ async fn healthz_answers_ok_with_the_database_up() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_database_down_sync_answers_503_quickly_and_recovers_without_a_restart() {
+    let _serial = OWN_DATABASE.lock().await;
     let dir = test_data_root().join(format!("{}-outage", std::process::id()));
     let db = start_db(&dir, 0);
     let port = db.port();
@@ -83,6 +89,7 @@ fn signal(pid: u32, sig: i32) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn healthz_answers_503_promptly_when_the_database_stops_answering() {
+    let _serial = OWN_DATABASE.lock().await;
     // A stopped (SIGSTOP) database still accepts connections but answers nothing: the
     // driver has no socket timeout, so a ping would wait for the next failed heartbeat.
     let dir = test_data_root().join(format!("{}-stopped", std::process::id()));

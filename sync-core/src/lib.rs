@@ -15,6 +15,8 @@
 //! - [`merge`]: the decision the server makes for each pushed change, under each conflict
 //!   strategy (last-write-wins, field-level merge, user-driven).
 //! - [`text`]: the three-way text merge behind field-level merge.
+//! - [`push`]: push planning, the storage-independent half of a push (validation,
+//!   retries answered alike, versions, merges, history); a store only reads and writes.
 //!
 //! ## Terms
 //! - **change**: one edit (or delete) of one note, pushed by a client.
@@ -32,6 +34,7 @@ pub mod limits;
 pub mod merge;
 pub mod model;
 pub mod protocol;
+pub mod push;
 pub mod text;
 
 pub use hlc::{Hlc, HlcClock};

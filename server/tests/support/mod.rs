@@ -86,6 +86,11 @@ pub async fn spawn_app_on(uri: &str, db_name: &str) -> TestApp {
     spawn_app_full(uri, db_name, Conflicts::default()).await
 }
 
+/// Serves the app against `uri`/`db_name`, resolving conflicts as `conflicts` says.
+pub async fn spawn_app_on_with(uri: &str, db_name: &str, conflicts: Conflicts) -> TestApp {
+    spawn_app_full(uri, db_name, conflicts).await
+}
+
 /// Serves the app on the shared database server, on a fresh database, resolving conflicts
 /// as `conflicts` says.
 pub async fn spawn_app_with(conflicts: Conflicts) -> TestApp {
@@ -173,6 +178,17 @@ impl TestApp {
         assert!(r.status().is_success(), "sign up {name}: {}", r.status());
         let v: Value = r.json().await.unwrap();
         v["token"].as_str().unwrap().to_owned()
+    }
+
+    /// The same server, with no user yet (set `token`).
+    pub fn same_server(&self) -> TestApp {
+        TestApp {
+            base: self.base.clone(),
+            store: self.store.clone(),
+            http: self.http.clone(),
+            token: String::new(),
+            stop: None,
+        }
     }
 
     /// The same server, syncing as user `name`.

@@ -1,0 +1,322 @@
+//! Live updates: `GET /live` tells a user's open devices, within milliseconds of a commit,
+//! that their notes changed, so that they sync at once instead of at the next poll.
+//!
+//! ## Shape
+//! - **Data-less pokes.** An event says only "sync now" (and the cursor the user's head
+//!   stands at, so a device already there can skip the round). The notes themselves still
+//!   come through `POST /sync`: one code path for data, with all its checks and limits.
+//! - **From the database, not from memory.** Each server process watches the `counters`
+//!   collection with one MongoDB change stream ([`run_feed`]). Every push of a user
+//!   increments that user's counter in its transaction, so a commit made by *any* process
+//!   sharing the database reaches the devices connected to *every* process. One stream per
+//!   process, not per connection: the database's work does not grow with open devices.
+//! - **Nothing missed after a gap.** A device syncs when it connects (the first event is a
+//!   poke). When the change stream fails (database restart, failover, history lost), the
+//!   feed reopens it (from its resume token when it can) and then pokes every connected
+//!   device once ([`Hub::gap`]): whatever happened during the gap is pulled.
+//! - **Server-Sent Events**, not WebSocket: the channel is one-way (server to device), SSE
+//!   is plain HTTP (the session cookie, the CSRF rules and proxies work as for `/sync`),
+//!   browsers reconnect `EventSource` by themselves, and it needs no extra protocol code.
+//! - **Bounded.** Connections per user and in total are limited ([`LiveLimits`]); past either
+//!   the request is answered `503 unavailable` with `Retry-After` and the device falls back
+//!   to polling. A connection lasts at most [`LiveLimits::max_age`] (the device reconnects,
+//!   and its session is checked again). A heartbeat event every [`HEARTBEAT`] keeps proxies
+//!   from closing an idle connection and lets a device notice one that died silently. Server shutdown ends every live connection
+//!   ([`Hub::close_all`]), so a graceful shutdown does not wait on them.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::{Stream, StreamExt};
+use mongodb::Database;
+use mongodb::bson::{Bson, Document};
+use mongodb::change_stream::event::{ChangeStreamEvent, ResumeToken};
+use tokio::sync::watch;
+
+/// Interval of the heartbeat comment on an idle live connection.
+pub const HEARTBEAT: Duration = Duration::from_secs(15);
+
+/// Limits of the live channel.
+#[derive(Clone, Copy, Debug)]
+pub struct LiveLimits {
+    /// Open live connections per user (`TERN_LIVE_PER_USER`, default 16): one per open
+    /// device (tabs of one browser share one).
+    pub per_user: usize,
+    /// Open live connections of this server process (`TERN_LIVE_MAX`, default 10,000).
+    pub total: usize,
+    /// Longest life of one connection; the device reconnects (default 10 minutes).
+    pub max_age: Duration,
+}
+
+impl Default for LiveLimits {
+    fn default() -> Self {
+        Self {
+            per_user: 16,
+            total: 10_000,
+            max_age: Duration::from_secs(600),
+        }
+    }
+}
+
+/// Why a live connection was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum LiveRefused {
+    /// The user has [`LiveLimits::per_user`] connections open.
+    #[error("too many live connections for this account")]
+    PerUser,
+    /// The process has [`LiveLimits::total`] connections open.
+    #[error("too many live connections on this server")]
+    Total,
+    /// The server is shutting down.
+    #[error("the server is shutting down")]
+    Closing,
+}
+
+/// The live connections of one server process and what they wait for.
+pub struct Hub {
+    limits: Mutex<LiveLimits>,
+    /// Per connected user: the newest head seen, and how many connections wait on it.
+    users: Mutex<HashMap<String, (watch::Sender<u64>, usize)>>,
+    total: AtomicUsize,
+    /// Bumped after a gap in the feed: every connection pokes its device.
+    epoch: watch::Sender<u64>,
+    /// Set when the server shuts down: every connection ends.
+    closing: watch::Sender<bool>,
+}
+
+impl Hub {
+    /// A hub with these limits.
+    pub fn new(limits: LiveLimits) -> Self {
+        Self {
+            limits: Mutex::new(limits),
+            users: Mutex::default(),
+            total: AtomicUsize::new(0),
+            epoch: watch::Sender::new(0),
+            closing: watch::Sender::new(false),
+        }
+    }
+
+    /// The limits.
+    pub fn limits(&self) -> LiveLimits {
+        *self.limits.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Changes the limits (for connections opened from now on).
+    pub fn set_limits(&self, limits: LiveLimits) {
+        *self.limits.lock().unwrap_or_else(|e| e.into_inner()) = limits;
+    }
+
+    /// Open live connections of this process.
+    pub fn open(&self) -> usize {
+        self.total.load(Ordering::Relaxed)
+    }
+
+    /// Registers a live connection of `user`.
+    pub fn subscribe(self: &Arc<Self>, user: &str) -> Result<Subscription, LiveRefused> {
+        if *self.closing.borrow() {
+            return Err(LiveRefused::Closing);
+        }
+        let limits = self.limits();
+        let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+        if self.total.load(Ordering::Relaxed) >= limits.total {
+            return Err(LiveRefused::Total);
+        }
+        let (head, count) = users
+            .entry(user.to_owned())
+            .or_insert_with(|| (watch::Sender::new(0), 0));
+        if *count >= limits.per_user {
+            return Err(LiveRefused::PerUser);
+        }
+        *count += 1;
+        self.total.fetch_add(1, Ordering::Relaxed);
+        Ok(Subscription {
+            head: head.subscribe(),
+            epoch: self.epoch.subscribe(),
+            closing: self.closing.subscribe(),
+            hub: self.clone(),
+            user: user.to_owned(),
+        })
+    }
+
+    /// `user`'s head is now `seq` (from the feed): their connections poke their devices.
+    pub fn notify(&self, user: &str, seq: u64) {
+        let users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((head, _)) = users.get(user) {
+            head.send_if_modified(|h| {
+                let newer = seq > *h;
+                if newer {
+                    *h = seq;
+                }
+                newer
+            });
+        }
+    }
+
+    /// The feed may have missed commits: every connection pokes its device once.
+    pub fn gap(&self) {
+        self.epoch.send_modify(|e| *e += 1);
+    }
+
+    /// Ends every live connection and refuses new ones (server shutdown).
+    pub fn close_all(&self) {
+        self.closing.send_replace(true);
+    }
+
+    fn leave(&self, user: &str) {
+        let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, count)) = users.get_mut(user) {
+            *count -= 1;
+            if *count == 0 {
+                users.remove(user);
+            }
+        }
+        self.total.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// One open live connection; leaves the hub when dropped.
+pub struct Subscription {
+    head: watch::Receiver<u64>,
+    epoch: watch::Receiver<u64>,
+    closing: watch::Receiver<bool>,
+    hub: Arc<Hub>,
+    user: String,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.hub.leave(&self.user);
+    }
+}
+
+/// What a live connection tells its device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Poke {
+    /// Sync now: something may have changed (on connecting, after a gap in the feed).
+    Sync,
+    /// The user's head moved: `cursor` is the cursor a pull up to it ends at, so a device
+    /// whose cursor is already that can skip the round.
+    Head {
+        /// The cursor of the new head (opaque to clients, like every cursor).
+        cursor: String,
+    },
+}
+
+impl Poke {
+    fn event(&self) -> Event {
+        let data = match self {
+            Self::Sync => serde_json::json!({}),
+            Self::Head { cursor } => serde_json::json!({ "cursor": cursor }),
+        };
+        Event::default().event("poke").data(data.to_string())
+    }
+}
+
+impl Subscription {
+    /// The next poke for the device, or `None` when the connection should end (server
+    /// shutdown, or the connection reached `max_age` at `deadline`).
+    async fn next(&mut self, deadline: tokio::time::Instant) -> Option<Poke> {
+        tokio::select! {
+            changed = self.head.changed() => {
+                changed.ok()?;
+                let seq = *self.head.borrow_and_update();
+                Some(Poke::Head { cursor: crate::api::encode_cursor(seq).0 })
+            }
+            changed = self.epoch.changed() => {
+                changed.ok()?;
+                self.epoch.borrow_and_update();
+                Some(Poke::Sync)
+            }
+            _ = self.closing.wait_for(|c| *c) => None,
+            () = tokio::time::sleep_until(deadline) => None,
+        }
+    }
+}
+
+/// The event stream of one live connection: a poke at once (the device syncs whatever it
+/// missed while not connected), then one per change of the user's notes.
+pub fn sse(sub: Subscription) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let deadline = tokio::time::Instant::now() + sub.hub.limits().max_age;
+    let first = futures::stream::once(async { Ok(Poke::Sync.event()) });
+    let rest = futures::stream::unfold(sub, move |mut sub| async move {
+        let poke = sub.next(deadline).await?;
+        Some((Ok(poke.event()), sub))
+    });
+    // The heartbeat is an event, not a comment: browsers hide comments from scripts, and a
+    // device must see heartbeats to notice a connection that died without a word.
+    let heartbeat = Event::default().event("hb").data("{}");
+    Sse::new(first.chain(rest)).keep_alive(KeepAlive::new().interval(HEARTBEAT).event(heartbeat))
+}
+
+/// Watches the `counters` collection of `db` and notifies `hub` of every user's new head,
+/// until the process ends. Reopens the change stream after any failure (from its resume
+/// token when it has one), then pokes every connection once, so a gap never loses a change.
+pub async fn run_feed(db: Database, hub: Arc<Hub>) {
+    let counters = db.collection::<Document>("counters");
+    let mut token: Option<ResumeToken> = None;
+    let mut pause = Duration::from_millis(100);
+    loop {
+        let opened = counters.watch().resume_after(token.clone()).await;
+        let mut stream = match opened {
+            Ok(s) => s,
+            Err(e) if token.is_some() => {
+                // The token may be gone from the database's history: start afresh.
+                tracing::warn!("live feed: cannot resume ({e}); starting a new change stream");
+                token = None;
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!("live feed: cannot watch the database ({e}); retrying in {pause:?}");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(5));
+                continue;
+            }
+        };
+        pause = Duration::from_millis(100);
+        // Commits between the last event read (or this process's start) and now were not
+        // seen: every device syncs once. At start this covers devices that connected
+        // before the stream was open.
+        hub.gap();
+        while let Some(event) = stream.next().await {
+            match event {
+                Ok(event) => {
+                    if let Some((user, seq)) = head_of(&event) {
+                        hub.notify(&user, seq);
+                    }
+                    token = stream.resume_token();
+                }
+                Err(e) => {
+                    tracing::warn!("live feed: change stream failed ({e}); reopening");
+                    break;
+                }
+            }
+        }
+        tokio::time::sleep(pause).await;
+    }
+}
+
+/// The user and the new head of a change of one `counters` document (`{_id: user, seq}`).
+fn head_of(event: &ChangeStreamEvent<Document>) -> Option<(String, u64)> {
+    let user = event.document_key.as_ref()?.get_str("_id").ok()?.to_owned();
+    let seq = event
+        .full_document
+        .as_ref()
+        .and_then(|d| d.get("seq"))
+        .or_else(|| {
+            event
+                .update_description
+                .as_ref()
+                .and_then(|u| u.updated_fields.get("seq"))
+        })?;
+    let seq = match seq {
+        Bson::Int64(v) => u64::try_from(*v).ok()?,
+        Bson::Int32(v) => u64::try_from(*v).ok()?,
+        Bson::Double(v) if *v >= 0.0 => *v as u64,
+        _ => return None,
+    };
+    Some((user, seq))
+}

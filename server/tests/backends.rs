@@ -1,0 +1,288 @@
+//! One story, every backend: what a user's devices do and must see, told once against the
+//! storage traits and run on MongoDB (the real wire-protocol database) and on the in-memory
+//! stores (`server::memory`), so the two answer alike. The in-memory stores are beside
+//! MongoDB, never instead of it: every other server test runs on the database.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use server::auth::{Accounts, AuthError};
+use server::memory::{MemoryAccounts, MemoryBuckets, MemoryStore};
+use server::store::{Conflicts, MongoStore, SyncStore};
+use server::throttle::{Limits, Rate};
+use support::*;
+use sync_core::protocol::{Change, ChangeOutcome, RevisionReason};
+use sync_core::{ChangeId, Hlc, NoteId, NoteState, Strategy};
+
+fn conflicts() -> Conflicts {
+    Conflicts {
+        default: Strategy::Merge,
+        history_limit: 3,
+    }
+}
+
+async fn mongo_store() -> MongoStore {
+    let store = MongoStore::connect(shared_db().uri(), &fresh_db_name())
+        .await
+        .unwrap()
+        .with_conflicts(conflicts());
+    store.ensure_indexes().await.unwrap();
+    store
+}
+
+fn edit(id: &str, cid: &str, wall: u64, node: &str, base: Option<u64>, content: &str) -> Change {
+    Change::new(
+        ChangeId(cid.into()),
+        NoteId(id.into()),
+        Hlc {
+            wall_ms: wall,
+            counter: 0,
+            node: node.into(),
+        },
+        base,
+        "Title",
+        content,
+        false,
+    )
+}
+
+fn version(o: &ChangeOutcome) -> u64 {
+    match o {
+        ChangeOutcome::Applied { version, .. } => *version,
+        other => panic!("not applied: {other:?}"),
+    }
+}
+
+/// Every note of `user`, paging `limit` at a time, as a client pulls them.
+async fn pull_all(store: &dyn SyncStore, user: &str, limit: u32) -> (Vec<NoteState>, u32) {
+    let (mut notes, mut after, mut pages) = (Vec::new(), 0, 0);
+    loop {
+        let page = store.pull(user, after, limit).await.unwrap();
+        pages += 1;
+        assert!(page.last >= after && page.last <= page.head);
+        notes.extend(page.notes);
+        after = page.last;
+        if !page.has_more {
+            return (notes, pages);
+        }
+    }
+}
+
+/// The notes story (see the module doc).
+async fn notes_story(store: &dyn SyncStore) {
+    store.ping().await.unwrap();
+    let t = now() - 60_000;
+    // A new user has nothing.
+    assert_eq!(store.head("alice").await.unwrap(), 0);
+    let page = store.pull("alice", 0, 100).await.unwrap();
+    assert!(page.notes.is_empty() && !page.has_more);
+
+    // Three notes and an invalid change in one push: one answer each, in order; the
+    // invalid one is rejected, the others applied with increasing versions.
+    let batch = vec![
+        edit("a", "c1", t, "laptop", None, "alpha"),
+        edit("b", "c2", t, "laptop", None, "beta"),
+        edit("bad id!", "c3", t, "laptop", None, "never"),
+        edit("c", "c4", t, "laptop", None, "gamma"),
+    ];
+    let r = store.push("alice", &batch, now()).await.unwrap();
+    assert_eq!(r.len(), 4);
+    assert!(matches!(r[2].outcome, ChangeOutcome::Rejected { .. }));
+    let vs: Vec<u64> = [0, 1, 3].iter().map(|&i| version(&r[i].outcome)).collect();
+    assert!(vs[0] < vs[1] && vs[1] < vs[2]);
+    assert!(store.head("alice").await.unwrap() >= vs[2]);
+
+    // Pulled back in pages of two: every note once, in version order.
+    let (notes, pages) = pull_all(store, "alice", 2).await;
+    let ids: Vec<&str> = notes.iter().map(|n| n.id.as_str()).collect();
+    assert_eq!(ids, ["a", "b", "c"]);
+    assert!(pages >= 2);
+
+    // The same push again (a retry after a lost answer): the same answers, nothing new.
+    let head = store.head("alice").await.unwrap();
+    let again = store.push("alice", &batch, now()).await.unwrap();
+    assert_eq!(again, r);
+    assert!(
+        store
+            .pull("alice", head, 100)
+            .await
+            .unwrap()
+            .notes
+            .is_empty()
+    );
+
+    // Another user sees none of it.
+    assert!(pull_all(store, "bob", 100).await.0.is_empty());
+    assert!(
+        store
+            .history("bob", &NoteId("a".into()))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Two devices edit note `a` on the same base: under "manual" both are kept, as a
+    // conflict; the one that lost the note's own place is in the conflict.
+    let mut laptop = edit("a", "c5", t + 10, "laptop", Some(vs[0]), "alpha, laptop");
+    laptop.strategy = Some(Strategy::Manual);
+    store.push("alice", &[laptop], now()).await.unwrap();
+    let phone = edit("a", "c6", t + 11, "phone", Some(vs[0]), "alpha, phone");
+    let r = store.push("alice", &[phone], now()).await.unwrap();
+    let ChangeOutcome::Applied {
+        current: Some(a), ..
+    } = &r[0].outcome
+    else {
+        panic!("a conflict answers with the note: {:?}", r[0].outcome);
+    };
+    let conflict = a.conflict.as_ref().expect("a conflict");
+    let mut sides: Vec<&str> = conflict
+        .versions
+        .iter()
+        .map(|v| v.content.as_str())
+        .chain([a.content.as_str()])
+        .collect();
+    sides.sort();
+    assert_eq!(sides, ["alpha, laptop", "alpha, phone"]);
+
+    // Deleting `b`: a tombstone is pulled, the text is in its history.
+    let mut del = edit("b", "c7", t + 20, "laptop", Some(vs[1]), "");
+    del.deleted = true;
+    del.title = String::new();
+    store.push("alice", &[del], now()).await.unwrap();
+    let (notes, _) = pull_all(store, "alice", 100).await;
+    let b = notes.iter().find(|n| n.id.as_str() == "b").unwrap();
+    assert!(b.deleted);
+    let h = store.history("alice", &NoteId("b".into())).await.unwrap();
+    assert_eq!(h.len(), 1);
+    assert_eq!(
+        (h[0].version.content.as_str(), h[0].reason),
+        ("beta", RevisionReason::Deleted)
+    );
+
+    // Under last-write-wins, the older of two concurrent edits is superseded by the newer,
+    // and kept in history.
+    let mut newer = edit("c", "c8", t + 40, "laptop", Some(vs[2]), "gamma, newer");
+    newer.strategy = Some(Strategy::Lww);
+    store.push("alice", &[newer], now()).await.unwrap();
+    let older = edit("c", "c9", t + 30, "phone", Some(vs[2]), "gamma, older");
+    let r = store.push("alice", &[older], now()).await.unwrap();
+    let ChangeOutcome::Superseded { current } = &r[0].outcome else {
+        panic!("superseded: {:?}", r[0].outcome);
+    };
+    assert_eq!(current.content, "gamma, newer");
+    let h = store.history("alice", &NoteId("c".into())).await.unwrap();
+    assert!(h.iter().any(|r| r.version.content == "gamma, older"));
+
+    // More edits than the history limit (3): the newest three are listed, newest first.
+    let mut base = current.version;
+    for i in 0..5u64 {
+        let node = if i % 2 == 0 { "tablet" } else { "laptop" };
+        let c = edit(
+            "c",
+            &format!("h{i}"),
+            t + 50 + i,
+            node,
+            Some(base),
+            &format!("c{i}"),
+        );
+        base = version(&store.push("alice", &[c], now()).await.unwrap()[0].outcome);
+    }
+    let h = store.history("alice", &NoteId("c".into())).await.unwrap();
+    let texts: Vec<&str> = h.iter().map(|r| r.version.content.as_str()).collect();
+    assert_eq!(texts, ["c3", "c2", "c1"]);
+}
+
+#[tokio::test]
+async fn notes_story_on_mongodb() {
+    notes_story(&mongo_store().await).await;
+}
+
+#[tokio::test]
+async fn notes_story_in_memory() {
+    notes_story(&MemoryStore::new().with_conflicts(conflicts())).await;
+}
+
+/// Throttling periods of an hour: nothing leaks out of a bucket while the story runs.
+fn hourly() -> Limits {
+    let rate = |burst| Rate {
+        burst,
+        every: Duration::from_secs(3600),
+    };
+    Limits {
+        per_pair: rate(2),
+        per_source: rate(100),
+        per_account: rate(100),
+        known_for: Duration::from_secs(3600),
+    }
+}
+
+/// The accounts story (see the module doc).
+async fn accounts_story(accounts: Accounts) {
+    let accounts = accounts.with_limits(hourly());
+    accounts.ensure_indexes().await.unwrap();
+    let home = "198.51.100.1";
+
+    let s = accounts.sign_up("Alice", PASSWORD, home).await.unwrap();
+    assert_eq!(s.name, "alice");
+    let found = accounts
+        .session(&s.token)
+        .await
+        .unwrap()
+        .expect("a session");
+    assert_eq!(
+        (found.user_id.as_str(), found.name.as_str()),
+        (s.user_id.as_str(), "alice")
+    );
+    assert!(matches!(
+        accounts.sign_up("alice", PASSWORD, home).await,
+        Err(AuthError::NameTaken)
+    ));
+
+    // Signing in again: another session, same user.
+    let s2 = accounts.sign_in("alice", PASSWORD, home).await.unwrap();
+    assert_eq!(s2.user_id, s.user_id);
+    assert_ne!(s2.token, s.token);
+
+    // Signed out: the token no longer works; the other session does.
+    accounts.sign_out(&s.token).await.unwrap();
+    assert!(accounts.session(&s.token).await.unwrap().is_none());
+    assert!(accounts.session(&s2.token).await.unwrap().is_some());
+    assert!(accounts.session("no such token").await.unwrap().is_none());
+
+    // Guessing from elsewhere: two wrong passwords, then refused even with the right one,
+    // for that address only; the owner at home still gets in.
+    let away = "203.0.113.5";
+    for _ in 0..2 {
+        assert!(matches!(
+            accounts.sign_in("alice", "wrong password", away).await,
+            Err(AuthError::InvalidCredentials)
+        ));
+    }
+    assert!(matches!(
+        accounts.sign_in("alice", PASSWORD, away).await,
+        Err(AuthError::TooManyAttempts(_))
+    ));
+    accounts.sign_in("alice", PASSWORD, home).await.unwrap();
+    // An unknown name is answered like a wrong password, and throttled alike.
+    assert!(matches!(
+        accounts.sign_in("nobody", PASSWORD, home).await,
+        Err(AuthError::InvalidCredentials)
+    ));
+}
+
+#[tokio::test]
+async fn accounts_story_on_mongodb() {
+    let store = mongo_store().await;
+    accounts_story(Accounts::new(store.database().clone())).await;
+}
+
+#[tokio::test]
+async fn accounts_story_in_memory() {
+    accounts_story(Accounts::with_stores(
+        Arc::new(MemoryAccounts::new()),
+        Arc::new(MemoryBuckets::new()),
+    ))
+    .await;
+}

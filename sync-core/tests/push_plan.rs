@@ -1,0 +1,366 @@
+//! Push planning, without a database: batches of random changes (edits, deletes, strategy
+//! overrides, stale and fresh bases, invalid ids) are planned against a model store that
+//! writes exactly what each plan says, then every batch is sent again.
+//!
+//! What a user would notice, checked for every run:
+//! - every change gets exactly one answer, in request order;
+//! - a retried change gets the answer it got the first time, and changes nothing;
+//! - no applied edit is lost: its text is in the note, in its conflict or in its history;
+//! - versions strictly increase, and a pull cursor's version is never handed out again.
+
+use std::collections::HashMap;
+
+use proptest::prelude::*;
+use sync_core::Strategy as ConflictStrategy;
+use sync_core::protocol::{Change, ChangeOutcome, Revision};
+use sync_core::push::{self, NoteRecord, Plan, Policy, Prepared};
+use sync_core::{ChangeId, Hlc, NoteId};
+
+/// What a store holds: notes, revisions by (note, n), and the version counter.
+#[derive(Default)]
+struct Model {
+    notes: HashMap<NoteId, NoteRecord>,
+    revisions: HashMap<NoteId, Vec<(u64, Revision)>>,
+    head: u64,
+}
+
+const NOW: u64 = 1_800_000_000_000;
+
+/// Generous, so the "nothing lost" check can look at every revision ever kept.
+const POLICY_HISTORY: u32 = 1000;
+
+impl Model {
+    /// One push, as a store runs it: read, reserve, plan, write what the plan says.
+    fn push(&mut self, changes: &[Change], default: ConflictStrategy) -> Plan {
+        let prepared = Prepared::new(changes, NOW);
+        let needed = prepared.versions_needed();
+        let stored = prepared
+            .note_ids(changes)
+            .into_iter()
+            .filter_map(|id| Some((id.clone(), self.notes.get(id)?.clone())))
+            .collect();
+        let first = self.head + 1;
+        self.head += needed;
+        let plan = push::plan(
+            changes,
+            prepared,
+            stored,
+            first,
+            Policy {
+                default,
+                history_limit: POLICY_HISTORY,
+            },
+            NOW,
+        );
+        for n in &plan.notes {
+            self.notes.insert(n.note.note.id.clone(), n.clone());
+        }
+        for r in &plan.revisions {
+            self.revisions
+                .entry(r.note_id.clone())
+                .or_default()
+                .push((r.n, r.revision.clone()));
+        }
+        for (id, upto) in &plan.trims {
+            if let Some(revs) = self.revisions.get_mut(id) {
+                revs.retain(|(n, _)| n > upto);
+            }
+        }
+        plan
+    }
+}
+
+/// A change as generated: which note, what text, which base, which strategy.
+#[derive(Debug, Clone)]
+struct Spec {
+    note: usize,
+    title: usize,
+    content: usize,
+    deleted: bool,
+    /// 0: no base (a new device), 1: the latest version, 2: an older one.
+    base: u8,
+    wall: u64,
+    strategy: Option<ConflictStrategy>,
+    invalid: bool,
+}
+
+const TITLES: [&str; 3] = ["Plan", "Plans", "Ideas"];
+const CONTENTS: [&str; 5] = [
+    "one\ntwo\nthree\n",
+    "one, edited\ntwo\nthree\n",
+    "one\ntwo\nthree, edited\n",
+    "one\nTWO\nthree\n",
+    "",
+];
+
+fn spec() -> impl Strategy<Value = Spec> {
+    (
+        0..3usize,
+        0..TITLES.len(),
+        0..CONTENTS.len(),
+        prop::bool::weighted(0.15),
+        0..3u8,
+        0..50u64,
+        prop::option::weighted(
+            0.2,
+            prop::sample::select(vec![
+                ConflictStrategy::Lww,
+                ConflictStrategy::Merge,
+                ConflictStrategy::Manual,
+            ]),
+        ),
+        prop::bool::weighted(0.05),
+    )
+        .prop_map(
+            |(note, title, content, deleted, base, wall, strategy, invalid)| Spec {
+                note,
+                title,
+                content,
+                deleted,
+                base,
+                wall,
+                strategy,
+                invalid,
+            },
+        )
+}
+
+/// Turns a batch of specs into changes against the model's current notes. Every change
+/// comes from a device of its own, so every replaced version is one the history keeps (a
+/// device's own quick successive saves are coalesced by design: see `merge`).
+fn changes(model: &Model, batch: &[Spec], seq: &mut u64) -> Vec<Change> {
+    batch
+        .iter()
+        .map(|s| {
+            *seq += 1;
+            let id = NoteId(format!("note-{}", s.note));
+            let stored = model.notes.get(&id).map(|r| &r.note.note);
+            let base = match (s.base, stored) {
+                (0, _) | (_, None) => None,
+                (1, Some(n)) => Some(n.version),
+                (_, Some(n)) => Some(n.version.saturating_sub(1)),
+            };
+            let mut c = Change::new(
+                ChangeId(if s.invalid {
+                    "not a valid id!".into()
+                } else {
+                    format!("c{seq}")
+                }),
+                id,
+                Hlc {
+                    wall_ms: NOW - 100_000 + s.wall * 1000 + *seq,
+                    counter: 0,
+                    node: format!("device{seq}"),
+                },
+                base,
+                if s.deleted { "" } else { TITLES[s.title] },
+                if s.deleted { "" } else { CONTENTS[s.content] },
+                s.deleted,
+            );
+            if let (Some(n), 1) = (stored, s.base) {
+                c.base_title = Some(n.title.clone());
+                c.base_content = Some(n.content.clone());
+            }
+            c.strategy = s.strategy;
+            c
+        })
+        .collect()
+}
+
+/// Whether two answers to one change are the same answer (a replay's `current` is the
+/// note as it is now, which later changes may have moved on).
+fn same_answer(first: &ChangeOutcome, replay: &ChangeOutcome) -> bool {
+    match (first, replay) {
+        (ChangeOutcome::Applied { version: a, .. }, ChangeOutcome::Applied { version: b, .. }) => {
+            a == b
+        }
+        (ChangeOutcome::Superseded { .. }, ChangeOutcome::Superseded { .. }) => true,
+        (a @ ChangeOutcome::Rejected { .. }, b) => a == b,
+        _ => false,
+    }
+}
+
+fn default_strategy() -> impl Strategy<Value = ConflictStrategy> {
+    prop::sample::select(vec![
+        ConflictStrategy::Lww,
+        ConflictStrategy::Merge,
+        ConflictStrategy::Manual,
+    ])
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn push_plans_keep_their_promises(
+        batches in prop::collection::vec(prop::collection::vec(spec(), 1..6), 1..5),
+        default in default_strategy(),
+    ) {
+        let mut model = Model::default();
+        let mut seq = 0;
+        let mut sent: Vec<(Vec<Change>, Plan)> = Vec::new();
+        let mut last_version = 0;
+        for batch in &batches {
+            let cs = changes(&model, batch, &mut seq);
+            let head_before = model.head;
+            let plan = model.push(&cs, default);
+
+            // One answer per change, in request order.
+            prop_assert_eq!(plan.results.len(), cs.len());
+            for (c, r) in cs.iter().zip(&plan.results) {
+                prop_assert_eq!(&r.change_id, &c.change_id);
+                prop_assert_eq!(&r.note_id, &c.note_id);
+            }
+            // Versions: above every version handed out before, increasing in request
+            // order, within what was reserved.
+            for r in &plan.results {
+                if let ChangeOutcome::Applied { version, .. } = r.outcome {
+                    prop_assert!(version > last_version && version > head_before);
+                    prop_assert!(version <= model.head);
+                    last_version = version;
+                }
+            }
+            for n in &plan.notes {
+                prop_assert!(n.note.note.version <= model.head);
+                prop_assert!(n.recent.len() <= push::RECENT_CHANGES_PER_NOTE);
+            }
+            sent.push((cs, plan));
+        }
+
+        // Nothing lost: every applied or superseded edit's text is in its note, the note's
+        // conflict or the note's history.
+        for (cs, plan) in &sent {
+            for (c, r) in cs.iter().zip(&plan.results) {
+                if c.deleted || matches!(r.outcome, ChangeOutcome::Rejected { .. }) {
+                    continue;
+                }
+                let rec = &model.notes[&c.note_id];
+                let n = &rec.note.note;
+                let text = (c.title.as_str(), c.content.as_str());
+                let in_note = !n.deleted && (n.title.as_str(), n.content.as_str()) == text;
+                let in_conflict = n.conflict.as_ref().is_some_and(|cf| {
+                    cf.versions
+                        .iter()
+                        .any(|v| (v.title.as_str(), v.content.as_str()) == text)
+                });
+                let in_history = model.revisions.get(&c.note_id).is_some_and(|revs| {
+                    revs.iter().any(|(_, r)| {
+                        (r.version.title.as_str(), r.version.content.as_str()) == text
+                    })
+                });
+                prop_assert!(
+                    in_note || in_conflict || in_history,
+                    "edit {:?} ({:?}) is lost: note {:?}, history {:?}",
+                    c, r.outcome, n, model.revisions.get(&c.note_id)
+                );
+            }
+        }
+
+        // Every batch sent again: each change gets its first answer, and nothing changes
+        // but the counter (a retry's reserved version goes unused).
+        let notes_before = model.notes.clone();
+        let revisions_before = model.revisions.clone();
+        for (cs, first) in &sent {
+            let replay = model.push(cs, default);
+            for (a, b) in first.results.iter().zip(&replay.results) {
+                prop_assert!(
+                    same_answer(&a.outcome, &b.outcome),
+                    "first {:?}, replayed {:?}", a.outcome, b.outcome
+                );
+                // While the note is still the state this change made, the answer is
+                // exactly the first one (with the same `current`).
+                if let ChangeOutcome::Applied { version, .. } = a.outcome
+                    && notes_before[&a.note_id].note.note.version == version
+                {
+                    prop_assert_eq!(&a.outcome, &b.outcome);
+                }
+            }
+            prop_assert!(replay.revisions.is_empty());
+        }
+        prop_assert_eq!(model.notes.len(), notes_before.len());
+        for (id, rec) in &notes_before {
+            prop_assert_eq!(&model.notes[id].note, &rec.note);
+        }
+        prop_assert_eq!(model.revisions, revisions_before);
+    }
+}
+
+/// A batch whose every change is invalid reserves no version and reads no note.
+#[test]
+fn a_batch_of_rejected_changes_needs_nothing_from_storage() {
+    let bad = Change::new(
+        ChangeId("no spaces allowed".into()),
+        NoteId("n".into()),
+        Hlc {
+            wall_ms: NOW,
+            counter: 0,
+            node: "d".into(),
+        },
+        None,
+        "t",
+        "c",
+        false,
+    );
+    let p = Prepared::new(std::slice::from_ref(&bad), NOW);
+    assert_eq!(p.versions_needed(), 0);
+    assert!(p.note_ids(std::slice::from_ref(&bad)).is_empty());
+    let r = p.into_results(&[bad]);
+    assert!(matches!(r[0].outcome, ChangeOutcome::Rejected { .. }));
+}
+
+/// The history limit: the oldest revisions of a note past it are trimmed.
+#[test]
+fn revisions_past_the_history_limit_are_trimmed() {
+    let mut notes: HashMap<NoteId, NoteRecord> = HashMap::new();
+    let mut head = 0;
+    let mut trims = Vec::new();
+    for i in 0..5u64 {
+        // Each edit from another device, on the latest version: the replaced one is kept.
+        let id = NoteId("n".into());
+        let base = notes.get(&id).map(|r| r.note.note.version);
+        let c = Change::new(
+            ChangeId(format!("c{i}")),
+            id.clone(),
+            Hlc {
+                wall_ms: NOW - 1000 + i,
+                counter: 0,
+                node: format!("d{i}"),
+            },
+            base,
+            "t",
+            &format!("v{i}"),
+            false,
+        );
+        let cs = [c];
+        let prepared = Prepared::new(&cs, NOW);
+        let stored = notes.clone();
+        let plan = push::plan(
+            &cs,
+            prepared,
+            stored,
+            head + 1,
+            Policy {
+                default: ConflictStrategy::Merge,
+                history_limit: 2,
+            },
+            NOW,
+        );
+        head += 1;
+        for n in plan.notes {
+            notes.insert(n.note.note.id.clone(), n);
+        }
+        trims.push(plan.trims);
+    }
+    let n = NoteId("n".into());
+    assert_eq!(
+        trims,
+        [
+            vec![],
+            vec![],
+            vec![],
+            vec![(n.clone(), 1)],
+            vec![(n.clone(), 2)]
+        ]
+    );
+    assert_eq!(notes[&n].rn, 4);
+}
