@@ -231,6 +231,7 @@ mod tests {
             strategy_changed: false,
             conflict: None,
             resolving: false,
+            local_conflict: false,
         }
     }
 
