@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Client figures: release build, wasm size (raw and gzip -9), then list/search/keystroke
-# timings with 10,000 notes in headless Chromium (end2end/perf.mjs).
+# Client figures: release build, wasm size (raw and gzip -9), then, for 10,000 and 100,000
+# notes in the same run (TERN_PERF_SIZES, comma-separated, to choose): first list paint,
+# search, keystroke, local save, one idle sync and the note records it read, the initial
+# sync of the whole account and the tab's memory, in headless Chromium (end2end/perf.mjs).
+# TERN_PERF_SKIP_BUILD=1 measures the release build already in target/.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/install-tools.sh test
 export PATH="$PWD/.tools/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
-scripts/build-release.sh
+if [ "${TERN_PERF_SKIP_BUILD:-}" != 1 ]; then
+  scripts/build-release.sh
+fi
 echo "target: release wasm <= 256000 bytes (250 KiB) gzipped"
 TERN_SERVER_BIN="$PWD/target/release/server" node end2end/perf.mjs

@@ -115,13 +115,54 @@ pub struct RevisionView {
     pub saved: String,
 }
 
-/// What the page shows of the local store.
+/// What the page shows of the local store: one screen of it, never every note.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Snapshot {
-    /// Live notes, newest first.
+    /// The notes listed: the first live notes, newest first (as many as the list shows),
+    /// or the first results of the search, best first.
     pub notes: Vec<NoteView>,
+    /// How many notes there are (live ones), or how many match the search.
+    pub total: usize,
+    /// The open note as stored (it may be neither on the page nor among the results).
+    pub open: Option<NoteView>,
+    /// The id of the note read as `open` (`open` is `None` if it is deleted).
+    pub open_id: Option<String>,
     /// Notes (deletes included) with an edit the server has not accepted yet.
     pub unsynced: usize,
+    /// The search index is still being built (results may be incomplete).
+    pub indexing: bool,
+}
+
+impl Snapshot {
+    /// The note `id` as read, if it is on the page or open.
+    pub fn find(&self, id: &str) -> Option<&NoteView> {
+        self.open
+            .as_ref()
+            .filter(|n| n.id == id)
+            .or_else(|| self.notes.iter().find(|n| n.id == id))
+    }
+
+    /// The note `id` as this read knows it: `Some(None)` if it read it as deleted, `None`
+    /// if it did not read it (it was opened after the read began).
+    pub fn stored(&self, id: &str) -> Option<Option<&NoteView>> {
+        match self.find(id) {
+            Some(n) => Some(Some(n)),
+            None if self.open_id.as_deref() == Some(id) => Some(None),
+            None => None,
+        }
+    }
+}
+
+/// What [`snapshot`] reads: the search (empty for none), how many notes to list, the open
+/// note.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct View {
+    /// The search box's text.
+    pub query: String,
+    /// Notes to list (pages of [`crate::LIST_PAGE`]).
+    pub limit: usize,
+    /// The open note's id.
+    pub open: Option<String>,
 }
 
 /// A signed-in account.
@@ -239,7 +280,7 @@ mod imp {
 
     use super::{
         Account, ConflictView, Joining, NoteView, RevisionView, Saved, Session, Snapshot, Start,
-        TextView, WorkerTarget,
+        TextView, View, WorkerTarget,
     };
 
     use super::{GUEST_DB, db_of};
@@ -452,53 +493,307 @@ mod imp {
         Ok(moving.len())
     }
 
-    /// The live notes, newest first, and the count of unsynced ones.
-    pub async fn snapshot() -> Result<Snapshot, String> {
+    /// What the page shows (see [`View`]): one page of notes by the list index, or the
+    /// search's results through the search index; the counts from indexes (no note read).
+    pub async fn snapshot(view: &View) -> Result<Snapshot, String> {
         let notes = notes().await?;
-        let list = notes.list().await.map_err(|e| e.to_string())?;
-        let unsynced = notes.unsynced_count().await.map_err(|e| e.to_string())?;
-        let notes = list
-            .into_iter()
-            .map(|n| {
-                let reason = match &n.sync {
-                    SyncState::Failed { message, .. } => message.clone(),
-                    _ => String::new(),
+        let db = store_name();
+        let err = |e: client::local::StoreError| e.to_string();
+        let store = notes.store();
+        let found = search::find(&db, &view.query, view.limit);
+        let (list, total) = match &found {
+            Some(f) => {
+                let mut got = store.get_many(&f.ids).await.map_err(err)?;
+                // Deleted in another tab since it was indexed: gone from the results.
+                let gone: Vec<_> = got
+                    .iter()
+                    .filter(|n| n.deleted)
+                    .map(|n| n.id.clone())
+                    .collect();
+                got.retain(|n| !n.deleted);
+                search::forget(&db, &gone);
+                (got, f.total - gone.len())
+            }
+            None => {
+                let page = notes.page(None, view.limit).await.map_err(err)?;
+                // Counting the list index walks all of it (a second at 100,000 notes, and
+                // a save waits behind it): once the search index is built it knows.
+                let total = match search::live(&db) {
+                    Some(n) => n,
+                    None => notes.count().await.map_err(err)?,
                 };
-                let text = |title: &str, content: &str, deleted| TextView {
-                    title: title.to_owned(),
-                    content: content.to_owned(),
-                    deleted,
+                (page, total)
+            }
+        };
+        search::ensure(&db, notes.clone(), found.is_none().then_some(&list)).await;
+        let open = match &view.open {
+            Some(id) => store
+                .get(&NoteId(id.clone()))
+                .await
+                .map_err(err)?
+                .filter(|n| !n.deleted)
+                .map(note_view),
+            None => None,
+        };
+        let unsynced = notes.unsynced_count().await.map_err(err)?;
+        Ok(Snapshot {
+            notes: list.into_iter().map(note_view).collect(),
+            total,
+            open,
+            open_id: view.open.clone(),
+            unsynced,
+            indexing: search::indexing(&db),
+        })
+    }
+
+    fn note_view(n: client::local::LocalNote) -> NoteView {
+        let reason = match &n.sync {
+            SyncState::Failed { message, .. } => message.clone(),
+            _ => String::new(),
+        };
+        let text = |title: &str, content: &str, deleted| TextView {
+            title: title.to_owned(),
+            content: content.to_owned(),
+            deleted,
+        };
+        let sync = n.status();
+        NoteView {
+            sync,
+            strategy: n.strategy,
+            conflict: n.conflict.as_ref().map(|c| ConflictView {
+                versions: c
+                    .versions
+                    .iter()
+                    .map(|v| text(&v.title, &v.content, v.deleted))
+                    .collect(),
+                proposal: c
+                    .proposal
+                    .as_ref()
+                    .map(|p| text(&p.title, &p.content, false)),
+            }),
+            id: n.id.0,
+            title: n.title,
+            content: n.content,
+            reason,
+        }
+    }
+
+    /// The search index of the notes shown, in memory (see [`client::search`]): built once
+    /// per page and database in the background, from chunks of the store, then kept up to
+    /// date by every local edit ([`note_changed`]), every sync ([`synced`]) and, for edits
+    /// made in other tabs, by the newest notes the list reads ([`ensure`]).
+    mod search {
+        use std::cell::RefCell;
+        use std::rc::Rc;
+
+        use client::local::{LocalNote, LocalStore};
+        use client::search::{Found, SearchIndex};
+        use sync_core::{Hlc, NoteId};
+
+        use super::PageNotes;
+
+        /// Notes read per chunk while building.
+        const CHUNK: usize = 2_000;
+        /// Above this many notes written by one sync, the index is built again instead.
+        const REBUILD_OVER: usize = 5_000;
+
+        struct Index {
+            db: String,
+            ix: SearchIndex,
+            building: bool,
+            /// The newest stamp of a live note indexed.
+            newest: Option<Hlc>,
+            /// Bumped when a build starts: an older build stops.
+            generation: u64,
+        }
+
+        thread_local! {
+            static INDEX: RefCell<Option<Index>> = const { RefCell::new(None) };
+        }
+
+        fn with<R>(db: &str, f: impl FnOnce(&mut Index) -> R) -> Option<R> {
+            INDEX.with(|i| i.borrow_mut().as_mut().filter(|i| i.db == db).map(f))
+        }
+
+        fn absorb(i: &mut Index, n: &LocalNote) {
+            i.ix.upsert(n);
+            if !n.deleted && i.newest.as_ref().is_none_or(|h| n.hlc > *h) {
+                i.newest = Some(n.hlc.clone());
+            }
+        }
+
+        /// The search's results (`None`: no search), from the index as built so far.
+        pub fn find(db: &str, query: &str, limit: usize) -> Option<Found> {
+            client::search::words(query).next()?;
+            Some(
+                with(db, |i| i.ix.search(query, limit))
+                    .flatten()
+                    .unwrap_or_default(),
+            )
+        }
+
+        /// These notes are gone (deleted elsewhere).
+        pub fn forget(db: &str, ids: &[NoteId]) {
+            with(db, |i| ids.iter().for_each(|id| i.ix.remove(id)));
+        }
+
+        /// How many live notes the built index of `db` holds (`None` while building).
+        pub fn live(db: &str) -> Option<usize> {
+            with(db, |i| (!i.building).then(|| i.ix.len())).flatten()
+        }
+
+        /// True while the index of `db` is being built.
+        pub fn indexing(db: &str) -> bool {
+            with(db, |i| i.building).unwrap_or(true)
+        }
+
+        /// A note changed here.
+        pub fn note_changed(db: &str, n: &LocalNote) {
+            with(db, |i| absorb(i, n));
+        }
+
+        /// A sync wrote these notes.
+        pub async fn synced(db: &str, notes: &Rc<PageNotes>, ids: &[NoteId]) {
+            if ids.is_empty() {
+                return catch_up(db, notes, None).await; // another tab or the worker
+            }
+            if ids.len() > REBUILD_OVER {
+                return start(db, notes.clone());
+            }
+            if let Ok(got) = notes.store().get_many(ids).await {
+                with(db, |i| {
+                    for id in ids {
+                        i.ix.remove(id);
+                    }
+                    for n in &got {
+                        absorb(i, n);
+                    }
+                });
+            }
+        }
+
+        /// Builds the index of `db` if it has none; else takes in the notes newer than any
+        /// indexed (edits made in other tabs), starting from `first_page` (the list's
+        /// first page, newest first) when the page read it.
+        pub async fn ensure(db: &str, notes: Rc<PageNotes>, first_page: Option<&Vec<LocalNote>>) {
+            match with(db, |i| i.building) {
+                None => start(db, notes),
+                Some(true) => {}
+                Some(false) => catch_up(db, &notes, first_page).await,
+            }
+        }
+
+        async fn catch_up(db: &str, notes: &Rc<PageNotes>, first_page: Option<&Vec<LocalNote>>) {
+            let Some(since) = with(db, |i| i.newest.clone()) else {
+                return;
+            };
+            let newer = |page: &[LocalNote]| {
+                with(db, |i| {
+                    let mut all_newer = !page.is_empty();
+                    for n in page {
+                        if since.as_ref().is_some_and(|s| n.hlc <= *s) {
+                            all_newer = false;
+                            break;
+                        }
+                        absorb(i, n);
+                    }
+                    all_newer
+                })
+                .unwrap_or(false)
+            };
+            let mut more = match first_page {
+                Some(p) => newer(p).then(|| p.last().map(|n| n.hlc.clone())).flatten(),
+                None => None,
+            };
+            if first_page.is_none() {
+                let Ok(p) = notes.page(None, 50).await else {
+                    return;
                 };
-                let sync = n.status();
-                NoteView {
-                    sync,
-                    strategy: n.strategy,
-                    conflict: n.conflict.as_ref().map(|c| ConflictView {
-                        versions: c
-                            .versions
-                            .iter()
-                            .map(|v| text(&v.title, &v.content, v.deleted))
-                            .collect(),
-                        proposal: c
-                            .proposal
-                            .as_ref()
-                            .map(|p| text(&p.title, &p.content, false)),
-                    }),
-                    id: n.id.0,
-                    title: n.title,
-                    content: n.content,
-                    reason,
+                more = newer(&p).then(|| p.last().map(|n| n.hlc.clone())).flatten();
+            }
+            while let Some(before) = more {
+                let Ok(p) = notes.page(Some(&before), 200).await else {
+                    return;
+                };
+                more = newer(&p).then(|| p.last().map(|n| n.hlc.clone())).flatten();
+            }
+        }
+
+        fn start(db: &str, notes: Rc<PageNotes>) {
+            let generation = INDEX.with(|i| {
+                let mut i = i.borrow_mut();
+                let generation = i.as_ref().map_or(0, |i| i.generation + 1);
+                *i = Some(Index {
+                    db: db.to_owned(),
+                    ix: SearchIndex::new(),
+                    building: true,
+                    newest: None,
+                    generation,
+                });
+                generation
+            });
+            let db = db.to_owned();
+            leptos::task::spawn_local(async move {
+                let mut after: Option<NoteId> = None;
+                loop {
+                    // Let the page paint and handle input between chunks.
+                    super::sleep_ms(0).await;
+                    let chunk = match notes.store().chunk(after.as_ref(), CHUNK).await {
+                        Ok(c) => c,
+                        Err(_) => break,
+                    };
+                    let current = with(&db, |i| {
+                        if i.generation != generation {
+                            return false;
+                        }
+                        for n in &chunk {
+                            absorb(i, n);
+                        }
+                        true
+                    });
+                    if current != Some(true) {
+                        return; // another build or another database
+                    }
+                    match chunk.last() {
+                        Some(n) if chunk.len() == CHUNK => after = Some(n.id.clone()),
+                        _ => break,
+                    }
                 }
-            })
-            .collect();
-        Ok(Snapshot { notes, unsynced })
+                with(&db, |i| {
+                    if i.generation == generation {
+                        i.building = false;
+                    }
+                });
+            });
+        }
     }
 
     /// Saves the editor's text: `id` (`None` creates the note), `base` the text the editor
     /// last loaded or saved, `text` what it shows. Whatever reached the store since the
     /// editor last looked is merged, never overwritten (see [`client::editor::plan_save`]).
-    /// Durable in IndexedDB when this returns.
+    /// Durable in IndexedDB when this returns; the search index has it too.
     pub async fn save_draft(id: Option<String>, base: &Text, text: &Text) -> Result<Saved, String> {
+        let saved = save_draft_in_store(id, base, text).await?;
+        if let Saved::Written { id, .. } | Saved::Conflict { id, .. } = &saved
+            && let Ok(n) = notes().await?.store().get(&NoteId(id.clone())).await
+        {
+            indexed(n);
+        }
+        Ok(saved)
+    }
+
+    /// The note as it is now goes into the search index of the store shown.
+    fn indexed(note: Option<client::local::LocalNote>) {
+        if let Some(n) = note {
+            search::note_changed(&store_name(), &n);
+        }
+    }
+
+    async fn save_draft_in_store(
+        id: Option<String>,
+        base: &Text,
+        text: &Text,
+    ) -> Result<Saved, String> {
         let _saving = crate::pwa::SaveGuard::new(); // an update reloads only after this
         let notes = notes().await?;
         let storage =
@@ -529,7 +824,7 @@ mod imp {
             .await?
             .delete(&NoteId(id.into()))
             .await
-            .map(drop)
+            .map(indexed)
             .map_err(|e| e.to_string())
     }
 
@@ -540,7 +835,7 @@ mod imp {
             .await?
             .edit(&NoteId(id.into()), &text.title, &text.content)
             .await
-            .map(drop)
+            .map(indexed)
             .map_err(|e| e.to_string())
     }
 
@@ -550,7 +845,7 @@ mod imp {
             .await?
             .resolve(&NoteId(id.into()), &text.title, &text.content, deleted)
             .await
-            .map(drop)
+            .map(indexed)
             .map_err(|e| e.to_string())
     }
 
@@ -560,7 +855,7 @@ mod imp {
             .await?
             .set_strategy(&NoteId(id.into()), strategy)
             .await
-            .map(drop)
+            .map(indexed)
             .map_err(|e| e.to_string())
     }
 
@@ -696,13 +991,23 @@ mod imp {
                 signed_in,
                 // The worker retries when back online.
                 on_network_failure: Some(Rc::new(crate::pwa::request_background_sync)),
-                guard: Some(guard_for(db, page_records)),
+                guard: Some(guard_for(db.clone(), page_records)),
                 // The server pokes this browser when the account's notes change.
                 live_url: Some("/live".into()),
             },
         );
         r.subscribe(move |s| on_status(s.clone()));
-        r.on_store_changed(move |_| on_changed());
+        let on_changed = Rc::new(on_changed);
+        let synced = notes.clone();
+        r.on_store_changed(move |ids| {
+            // The search index follows what the sync wrote, then the page re-reads.
+            let (ids, on_changed, notes, db) =
+                (ids.to_vec(), on_changed.clone(), synced.clone(), db.clone());
+            leptos::task::spawn_local(async move {
+                search::synced(&db, &notes, &ids).await;
+                on_changed();
+            });
+        });
         if let Some(old) = RUNNER.with(|slot| slot.borrow_mut().replace(r.clone())) {
             old.stop();
         }
@@ -869,7 +1174,7 @@ mod imp {
 
     const NOT_HERE: &str = "this runs in the browser";
 
-    pub async fn snapshot() -> Result<Snapshot, String> {
+    pub async fn snapshot(_: &super::View) -> Result<Snapshot, String> {
         Ok(Snapshot::default())
     }
     pub fn store_name() -> String {

@@ -12,8 +12,7 @@ use crate::state::AppState;
 /// The open note as the local store has it (sync state, conflict, strategy).
 pub fn current(app: AppState) -> Option<NoteView> {
     let id = app.editor.open.get()?;
-    app.snap
-        .with(|s| s.notes.iter().find(|n| n.id == id).cloned())
+    app.snap.with(|s| s.find(&id).cloned())
 }
 
 /// Resolves the open note's conflict with one version (a delete removes the note).

@@ -260,10 +260,11 @@ impl EditorState {
         };
         let stored = app
             .snap
-            .with_untracked(|s| s.notes.iter().find(|n| n.id == id).map(|n| n.text()));
+            .with_untracked(|s| s.stored(&id).map(|n| n.map(|n| n.text())));
         match &stored {
-            Some(t) => self.apply(app, Stored::Live(t)),
-            None => self.apply(app, Stored::Deleted),
+            Some(Some(t)) => self.apply(app, Stored::Live(t)),
+            Some(None) => self.apply(app, Stored::Deleted),
+            None => {} // read before the note was opened
         }
     }
 

@@ -104,7 +104,7 @@ pub fn App() -> impl IntoView {
         spawn_local(async move {
             browser::start().await;
             app.store.set(browser::store_name());
-            if let Ok(s) = browser::snapshot().await {
+            if let Ok(s) = browser::snapshot(&app.view()).await {
                 app.snap.set(s);
             }
             // Syncs once the session is known to be valid (`check_session`).

@@ -1,4 +1,8 @@
 //! The list of notes with search, "New note", "Show more", and "Undo" after a delete.
+//!
+//! The list shows one page of notes read by the store's list index, "Show more" reads one
+//! page more, and the search asks the in-memory search index (see `client::search`) for
+//! one page of results; the counts come from index counts, not from reading notes.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -34,35 +38,26 @@ fn NoteItem(note: NoteView) -> impl IntoView {
     }
 }
 
-/// The notes, filtered by the search box.
+/// The notes (one page at a time, newest first), or the search's results (title matches
+/// first, then newest). Both are read from the local store's indexes by
+/// [`AppState::refresh`]; nothing here holds every note.
 #[component]
 pub fn NoteList() -> impl IntoView {
     let app = AppState::get();
-    let (query, set_query) = signal(String::new());
-    let (limit, set_limit) = signal(LIST_PAGE);
-    let matching = Memo::new(move |_| {
-        let q = query.get().to_lowercase();
-        app.snap.with(|s| {
-            s.notes
-                .iter()
-                .filter(|n| {
-                    q.is_empty()
-                        || n.title.to_lowercase().contains(&q)
-                        || n.content.to_lowercase().contains(&q)
-                })
-                .cloned()
-                .collect::<Vec<_>>()
-        })
-    });
-    let visible =
-        move || matching.with(|m| m.iter().take(limit.get()).cloned().collect::<Vec<_>>());
-    let total = move || matching.with(Vec::len);
+    let visible = move || app.snap.with(|s| s.notes.clone());
+    let total = move || app.snap.with(|s| s.total);
+    let shown = move || app.snap.with(|s| s.notes.len());
+    let searching = move || !app.query.with(|q| q.trim().is_empty());
     let new_note = move |_| {
         spawn_local(async move {
             app.editor.close(app).await;
             app.history.set(None);
             focus("note-title");
         })
+    };
+    let more = move |_| {
+        app.limit.update(|l| *l += LIST_PAGE);
+        app.refresh();
     };
 
     view! {
@@ -71,25 +66,39 @@ pub fn NoteList() -> impl IntoView {
                 <button type="button" on:click=new_note>"New note"</button>
                 <label class="visually-hidden" for="search">"Search notes"</label>
                 <input id="search" type="search" placeholder="Search"
-                    prop:value=move || query.get()
+                    prop:value=move || app.query.get()
                     on:input=move |ev| {
-                        set_limit.set(LIST_PAGE);
-                        set_query.set(event_target_value(&ev));
+                        app.limit.set(LIST_PAGE);
+                        app.query.set(event_target_value(&ev));
+                        app.refresh();
                     }/>
             </div>
-            <ul class="notes" data-testid="notes" data-total=move || total().to_string()>
+            <p class="count" data-testid="count">
+                {move || {
+                    let n = total();
+                    let noun = if n == 1 { "note" } else { "notes" };
+                    if searching() {
+                        format!("{n} matching {noun}")
+                    } else {
+                        format!("{n} {noun}")
+                    }
+                }}
+                <Show when=move || searching() && app.snap.with(|s| s.indexing)>
+                    " (still indexing your notes for search…)"
+                </Show>
+            </p>
+            <ul class="notes" data-testid="notes" data-total=move || total().to_string()
+                data-indexing=move || app.snap.with(|s| s.indexing).to_string()>
                 <For
                     each=visible
                     key=|n| (n.id.clone(), n.sync, n.title.clone(), n.content.clone())
                     children=move |n| view! { <NoteItem note=n/> }
                 />
             </ul>
-            <Show when=move || { total() > limit.get() }>
+            <Show when=move || { total() > shown() }>
                 <p class="more">
-                    {move || format!("Showing {} of {} notes. ", limit.get(), total())}
-                    <button type="button" on:click=move |_| set_limit.update(|l| *l += LIST_PAGE)>
-                        "Show more"
-                    </button>
+                    {move || format!("Showing {} of {} notes. ", shown(), total())}
+                    <button type="button" on:click=more>"Show more"</button>
                 </p>
             </Show>
         </section>

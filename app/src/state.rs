@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use sync_core::Text;
 
-use crate::browser::{self, Account, RevisionView, Snapshot};
+use crate::browser::{self, Account, RevisionView, Snapshot, View};
 use crate::editor::EditorState;
 use crate::sync::{SyncLoop, SyncStatus};
 
@@ -16,6 +16,10 @@ pub struct AppState {
     pub snap: RwSignal<Snapshot>,
     /// True once hydrated and the local store was read (tests wait for it).
     pub ready: RwSignal<bool>,
+    /// The search box's text (empty: the list of every note).
+    pub query: RwSignal<String>,
+    /// How many notes the list shows (grows by [`crate::LIST_PAGE`] with "Show more").
+    pub limit: RwSignal<usize>,
     /// The sync status line.
     pub sync: RwSignal<SyncStatus>,
     /// A message for the user (sync notices, account messages); empty for none.
@@ -43,6 +47,8 @@ impl AppState {
     pub fn new() -> Self {
         Self {
             snap: RwSignal::new(Snapshot::default()),
+            query: RwSignal::new(String::new()),
+            limit: RwSignal::new(crate::LIST_PAGE),
             ready: RwSignal::new(false),
             sync: RwSignal::new(SyncStatus::default()),
             notice: RwSignal::new(String::new()),
@@ -62,19 +68,40 @@ impl AppState {
         expect_context::<Self>()
     }
 
-    /// Re-reads the local store: the list, and the open note under the editor.
+    /// What the page shows now: the search, how many notes, the open note.
+    pub fn view(self) -> View {
+        View {
+            query: self.query.get_untracked(),
+            limit: self.limit.get_untracked(),
+            open: self.editor.open.get_untracked(),
+        }
+    }
+
+    /// Re-reads the local store: the list (one page, or the search's results), and the
+    /// open note under the editor.
     pub fn refresh(self) {
         let n = self.reads.get_value() + 1;
         self.reads.set_value(n);
         let writes = self.editor.writes();
+        let view = self.view();
         spawn_local(async move {
-            let result = browser::snapshot().await;
+            let result = browser::snapshot(&view).await;
             if self.reads.get_value() != n {
                 return; // a newer read is under way
             }
             match result {
                 Ok(s) => {
+                    // A search while the index is still being built: read again shortly.
+                    let again = s.indexing && !view.query.trim().is_empty();
                     self.snap.set(s);
+                    if again {
+                        spawn_local(async move {
+                            browser::sleep_ms(300).await;
+                            if self.reads.get_value() == n {
+                                self.refresh();
+                            }
+                        });
+                    }
                     // Only a read that no save of the editor overlapped shows the store
                     // as the editor should see it.
                     if self.editor.writes() == writes {

@@ -15,7 +15,9 @@ pub fn Status() -> impl IntoView {
         if s.online && s.live {
             parts.push("live".into());
         }
-        if s.syncing() {
+        if s.syncing() && s.received > 0 {
+            parts.push(format!("syncing… {} notes received", s.received));
+        } else if s.syncing() {
             parts.push("syncing…".into());
         }
         parts.push(format!("{} pending", app.snap.with(|s| s.unsynced)));
@@ -29,7 +31,8 @@ pub fn Status() -> impl IntoView {
            data-online=move || app.sync.with(|s| s.online).to_string()
            data-live=move || app.sync.with(|s| s.live).to_string()
            data-syncing=move || app.sync.with(|s| s.syncing()).to_string()
-           data-runs=move || app.sync.with(|s| s.runs).to_string()>
+           data-runs=move || app.sync.with(|s| s.runs).to_string()
+           data-received=move || app.sync.with(|s| s.received).to_string()>
             {line}
         </p>
     }

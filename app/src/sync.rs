@@ -36,6 +36,8 @@ pub struct SyncStatus {
     pub last_synced: Option<String>,
     /// Runs finished since the page opened (tests wait for the next one).
     pub runs: u64,
+    /// Notes received so far by the running sync (0 when none runs).
+    pub received: usize,
     /// This tab holds the browser's live channel and it is up.
     pub live: bool,
 }
@@ -47,6 +49,7 @@ impl Default for SyncStatus {
             phase: SyncPhase::Idle,
             last_synced: None,
             runs: 0,
+            received: 0,
             live: false,
         }
     }
@@ -144,11 +147,16 @@ impl SyncLoop {
                 _ => SyncPhase::Idle,
             };
             v.last_synced = s.last_synced_ms.map(browser::time_label);
+            v.received = s.received;
             if finished {
                 v.runs += 1;
             }
         });
-        if finished {
+        // A run that changed the store has said so (`on_store_changed`); a run that changed
+        // nothing (the idle sync every 30 s) reads nothing more.
+        let idle = s.last_error.is_none()
+            && s.last_report.as_ref().is_some_and(|r| !r.changed_store());
+        if finished && !idle {
             app.refresh();
         }
         self.last.set_value(Some(s));

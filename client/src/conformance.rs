@@ -249,3 +249,95 @@ impl<S> Notes<S> {
         self.store
     }
 }
+
+/// The indexes follow every write: the outbox holds exactly the notes with an unaccepted
+/// edit, the list's pages hold exactly the live notes, newest first, without overlap, the
+/// live count matches, and chunks by id cover every note (tombstones included) once.
+pub async fn indexes_follow_every_write<S: LocalStore>(store: S) {
+    let notes = Notes::open(store).await.unwrap();
+    let mut made = Vec::new();
+    for i in 0..6 {
+        made.push(notes.create(&format!("N{i}"), "").await.unwrap());
+    }
+    notes.delete(&made[1].id).await.unwrap();
+    notes.edit(&made[0].id, "N0 again", "").await.unwrap(); // now the newest
+    // The server accepts N2 and N1's delete, and sends two notes of its own (older stamps),
+    // one of them a tombstone.
+    let mut gone = remote("gone", "Gone", 3);
+    gone.deleted = true;
+    let answered = |n: &crate::local::LocalNote, version| ChangeResult {
+        change_id: n.pending.clone().unwrap(),
+        note_id: n.id.clone(),
+        outcome: ChangeOutcome::Applied {
+            version,
+            current: None,
+        },
+    };
+    let deleted_b = notes.store().get(&made[1].id).await.unwrap().unwrap();
+    let sent: Vec<_> = [&made[2], &deleted_b]
+        .iter()
+        .filter_map(|n| n.pending_change())
+        .collect();
+    let resp = response(
+        vec![answered(&made[2], 1), answered(&deleted_b, 2)],
+        vec![remote("pulled", "Pulled", 4), gone],
+        "v1.4",
+    );
+    notes.store().commit_sync(&sent, &resp).await.unwrap();
+
+    let titles =
+        |v: &[crate::local::LocalNote]| v.iter().map(|n| n.title.clone()).collect::<Vec<_>>();
+    let first = notes.page(None, 3).await.unwrap();
+    assert_eq!(titles(&first), ["N0 again", "N5", "N4"]);
+    let rest = notes.page(Some(&first[2].hlc), 10).await.unwrap();
+    assert_eq!(
+        titles(&rest),
+        ["N3", "N2", "Pulled"],
+        "older pages, no tombstone"
+    );
+    assert_eq!(notes.count().await.unwrap(), 6);
+    let all = notes.list().await.unwrap();
+    assert_eq!(titles(&all), [titles(&first), titles(&rest)].concat());
+
+    let mut outbox: Vec<String> = notes
+        .store()
+        .pending()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.title)
+        .collect();
+    outbox.sort();
+    assert_eq!(outbox, ["N0 again", "N3", "N4", "N5"]);
+    assert_eq!(notes.store().pending_count().await.unwrap(), 4);
+
+    // A note brought back from the dead is listed again; one deleted leaves the list.
+    notes.edit(&made[1].id, "N1 back", "").await.unwrap();
+    notes.delete(&made[3].id).await.unwrap();
+    let first = notes.page(None, 2).await.unwrap();
+    assert_eq!(titles(&first), ["N1 back", "N0 again"]);
+    assert_eq!(notes.count().await.unwrap(), 6);
+    assert_eq!(notes.store().pending_count().await.unwrap(), 5);
+
+    // Several notes at once, in the order asked; missing ones left out.
+    let got = notes
+        .store()
+        .get_many(&[made[4].id.clone(), "missing".into(), made[0].id.clone()])
+        .await
+        .unwrap();
+    assert_eq!(titles(&got), ["N4", "N0 again"]);
+
+    // Chunks by id: every note once, tombstones included.
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let chunk = notes.store().chunk(after.as_ref(), 3).await.unwrap();
+        let Some(last) = chunk.last() else { break };
+        after = Some(last.id.clone());
+        seen.extend(chunk.into_iter().map(|n| n.id.0));
+    }
+    let mut expected: Vec<String> = made.iter().map(|n| n.id.0.clone()).collect();
+    expected.extend(["gone".to_owned(), "pulled".to_owned()]);
+    expected.sort();
+    assert_eq!(seen, expected);
+}

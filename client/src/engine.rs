@@ -204,6 +204,8 @@ pub struct Fold {
 pub struct Run {
     limits: Limits,
     report: SyncReport,
+    /// The ids in `report.changed`, to keep it free of repeats in constant time per id.
+    changed: std::collections::HashSet<NoteId>,
 }
 
 /// Checks a pending change against the documented limits before it is sent. The clock
@@ -231,6 +233,7 @@ impl Run {
         Self {
             limits,
             report: SyncReport::default(),
+            changed: Default::default(),
         }
     }
 
@@ -341,7 +344,7 @@ impl Run {
             }
         }
         for id in crate::local::affected_ids(response) {
-            if !r.changed.contains(&id) {
+            if self.changed.insert(id.clone()) {
                 r.changed.push(id);
             }
         }
@@ -382,6 +385,19 @@ pub async fn sync_with<S: LocalStore, T: Transport>(
     transport: &T,
     limits: Limits,
     now: &dyn Fn() -> u64,
+) -> Result<SyncReport, SyncError> {
+    sync_observed(store, transport, limits, now, &mut |_| {}).await
+}
+
+/// [`sync_with`], calling `progress` with the report so far after each round that is not
+/// the last (its pages are committed: a long initial sync shows its first notes, and its
+/// progress, while the rest downloads; interrupted, it resumes from the committed cursor).
+pub async fn sync_observed<S: LocalStore, T: Transport>(
+    store: &S,
+    transport: &T,
+    limits: Limits,
+    now: &dyn Fn() -> u64,
+    progress: &mut dyn FnMut(&SyncReport),
 ) -> Result<SyncReport, SyncError> {
     let mut run = Run::new(limits);
     let mut cursor_reset = false;
@@ -430,6 +446,7 @@ pub async fn sync_with<S: LocalStore, T: Transport>(
         if !fold.more {
             return Ok(run.into_report());
         }
+        progress(run.report());
     }
     Err(SyncError::TooManyRounds(MAX_ROUNDS))
 }

@@ -3,17 +3,29 @@
 //! Schema (database `tern`, IndexedDB version [`SCHEMA_VERSION`]): object store `notes`
 //! keyed by `id`, holding [`LocalNote`] records; object store `meta` with out-of-line
 //! string keys (node id, cursor, clock offset, data version). Records are upgraded by
-//! [`crate::local::migrate_note`] when the database is opened, in one transaction. A sync response is applied in one read-write transaction over
-//! both stores, so the cursor never moves without the data it covers.
+//! [`crate::local::migrate_note`] when the database is opened, in one transaction. A sync
+//! response is applied in one read-write transaction over both stores, so the cursor never
+//! moves without the data it covers.
+//!
+//! Two indexes on `notes` make the work of a sync or of the list cost what it shows, not
+//! how many notes the device has (schema 3, data version 3):
+//! - `pending` (key path `pending`, the change id of an edit not accepted yet): the outbox.
+//!   A synced note has `pending: null`, which is not a key, so it is not in the index:
+//!   [`LocalStore::pending`] and [`LocalStore::pending_count`] read only pending notes.
+//! - `order` (key path `order`): every live note's record carries `order`, its stamp as
+//!   text (`Hlc`'s fixed-width form sorts as the stamp does); a tombstone has none. The list
+//!   reads its pages from the end of this index ([`LocalStore::page`]) and counts it
+//!   ([`LocalStore::live_count`]). `order` is written here, from the note, on every write;
+//!   [`LocalNote`] does not know it (it is ignored when read).
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use rexie::{ObjectStore, Rexie, TransactionMode};
+use rexie::{Direction, Index, KeyRange, ObjectStore, Rexie, TransactionMode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sync_core::NoteId;
 use sync_core::protocol::{Change, Cursor, SyncResponse};
+use sync_core::{Hlc, NoteId};
 use wasm_bindgen::JsValue;
 
 use crate::local::{
@@ -25,7 +37,11 @@ const NOTES: &str = "notes";
 const META: &str = "meta";
 /// The local schema version. Bump it, with a migration in [`IdbStore::open`], whenever the
 /// stored shape changes.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
+/// The outbox index of `notes`.
+const BY_PENDING: &str = "pending";
+/// The index of live notes by stamp.
+const BY_ORDER: &str = "order";
 
 /// Tern's notes in the browser's IndexedDB.
 ///
@@ -76,6 +92,20 @@ fn to_js<T: Serialize>(v: &T) -> Result<JsValue, StoreError> {
     js_sys::JSON::parse(&text).map_err(|_| StoreError::Corrupt("unparsable record".into()))
 }
 
+/// A note's record: the note, and `order` (its stamp) when it is live, for the list index.
+fn note_to_js(note: &LocalNote) -> Result<JsValue, StoreError> {
+    let v = to_js(note)?;
+    if !note.deleted {
+        js_sys::Reflect::set(
+            &v,
+            &"order".into(),
+            &JsValue::from_str(&note.hlc.to_string()),
+        )
+        .map_err(|_| StoreError::Corrupt("a record that is not an object".into()))?;
+    }
+    Ok(v)
+}
+
 fn from_js<T: DeserializeOwned>(v: JsValue) -> Result<T, StoreError> {
     let text: String = js_sys::JSON::stringify(&v)
         .map_err(|_| StoreError::Corrupt("a record that is not JSON".into()))?
@@ -88,7 +118,12 @@ impl IdbStore {
     pub async fn open(name: &str) -> Result<Self, StoreError> {
         let db = Rexie::builder(name)
             .version(SCHEMA_VERSION)
-            .add_object_store(ObjectStore::new(NOTES).key_path("id"))
+            .add_object_store(
+                ObjectStore::new(NOTES)
+                    .key_path("id")
+                    .add_index(Index::new(BY_PENDING, "pending"))
+                    .add_index(Index::new(BY_ORDER, "order")),
+            )
             .add_object_store(ObjectStore::new(META))
             .build()
             .await
@@ -127,7 +162,10 @@ impl IdbStore {
         for raw in notes.get_all(None, None).await.map_err(unavailable)? {
             let mut note: LocalNote = from_js(raw)?;
             migrate_note(from, &mut note);
-            notes.put(&to_js(&note)?, None).await.map_err(unavailable)?;
+            notes
+                .put(&note_to_js(&note)?, None)
+                .await
+                .map_err(unavailable)?;
         }
         meta.put(
             &JsValue::from_str(&DATA_VERSION.to_string()),
@@ -178,10 +216,29 @@ impl LocalStore for IdbStore {
         v.map(from_js).transpose()
     }
 
+    async fn get_many(&self, ids: &[NoteId]) -> Result<Vec<LocalNote>, StoreError> {
+        let tx = self.tx(&[NOTES], TransactionMode::ReadOnly)?;
+        let store = tx.store(NOTES).map_err(unavailable)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(v) = store
+                .get(JsValue::from_str(id.as_str()))
+                .await
+                .map_err(unavailable)?
+            {
+                out.push(from_js(v)?);
+            }
+        }
+        Ok(out)
+    }
+
     async fn put(&self, note: &LocalNote) -> Result<(), StoreError> {
         let tx = self.tx(&[NOTES], TransactionMode::ReadWrite)?;
         let store = tx.store(NOTES).map_err(unavailable)?;
-        store.put(&to_js(note)?, None).await.map_err(unavailable)?;
+        store
+            .put(&note_to_js(note)?, None)
+            .await
+            .map_err(unavailable)?;
         committed(tx).await?;
         Ok(())
     }
@@ -190,6 +247,63 @@ impl LocalStore for IdbStore {
         let tx = self.tx(&[NOTES], TransactionMode::ReadOnly)?;
         let store = tx.store(NOTES).map_err(unavailable)?;
         let all = store.get_all(None, None).await.map_err(unavailable)?;
+        all.into_iter().map(from_js).collect()
+    }
+
+    async fn pending(&self) -> Result<Vec<LocalNote>, StoreError> {
+        let tx = self.tx(&[NOTES], TransactionMode::ReadOnly)?;
+        let store = tx.store(NOTES).map_err(unavailable)?;
+        let index = store.index(BY_PENDING).map_err(unavailable)?;
+        let all = index.get_all(None, None).await.map_err(unavailable)?;
+        all.into_iter().map(from_js).collect()
+    }
+
+    async fn pending_count(&self) -> Result<usize, StoreError> {
+        let tx = self.tx(&[NOTES], TransactionMode::ReadOnly)?;
+        let store = tx.store(NOTES).map_err(unavailable)?;
+        let index = store.index(BY_PENDING).map_err(unavailable)?;
+        Ok(index.count(None).await.map_err(unavailable)? as usize)
+    }
+
+    async fn page(&self, before: Option<&Hlc>, limit: usize) -> Result<Vec<LocalNote>, StoreError> {
+        let tx = self.tx(&[NOTES], TransactionMode::ReadOnly)?;
+        let store = tx.store(NOTES).map_err(unavailable)?;
+        let index = store.index(BY_ORDER).map_err(unavailable)?;
+        let range = before
+            .map(|b| KeyRange::upper_bound(&JsValue::from_str(&b.to_string()), Some(true)))
+            .transpose()
+            .map_err(unavailable)?;
+        let limit = u32::try_from(limit).unwrap_or(u32::MAX);
+        let rows = index
+            .scan(range, Some(limit), None, Some(Direction::Prev))
+            .await
+            .map_err(unavailable)?;
+        rows.into_iter().map(|(_, v)| from_js(v)).collect()
+    }
+
+    async fn live_count(&self) -> Result<usize, StoreError> {
+        let tx = self.tx(&[NOTES], TransactionMode::ReadOnly)?;
+        let store = tx.store(NOTES).map_err(unavailable)?;
+        let index = store.index(BY_ORDER).map_err(unavailable)?;
+        Ok(index.count(None).await.map_err(unavailable)? as usize)
+    }
+
+    async fn chunk(
+        &self,
+        after: Option<&NoteId>,
+        limit: usize,
+    ) -> Result<Vec<LocalNote>, StoreError> {
+        let tx = self.tx(&[NOTES], TransactionMode::ReadOnly)?;
+        let store = tx.store(NOTES).map_err(unavailable)?;
+        let range = after
+            .map(|a| KeyRange::lower_bound(&JsValue::from_str(a.as_str()), Some(true)))
+            .transpose()
+            .map_err(unavailable)?;
+        let limit = u32::try_from(limit).unwrap_or(u32::MAX);
+        let all = store
+            .get_all(range, Some(limit))
+            .await
+            .map_err(unavailable)?;
         all.into_iter().map(from_js).collect()
     }
 
@@ -230,7 +344,10 @@ impl LocalStore for IdbStore {
         };
         let mut note: LocalNote = from_js(raw)?;
         if f(&mut note) {
-            store.put(&to_js(&note)?, None).await.map_err(unavailable)?;
+            store
+                .put(&note_to_js(&note)?, None)
+                .await
+                .map_err(unavailable)?;
             committed(tx).await?;
         } else {
             tx.done().await.map_err(unavailable)?;
@@ -285,7 +402,10 @@ impl LocalStore for IdbStore {
             let pulled = response.changes.iter().find(|n| n.id == id);
             let change = sent.iter().find(|c| c.note_id == id);
             if let Some(n) = reconcile(current.as_ref(), change, result, pulled) {
-                notes.put(&to_js(&n)?, None).await.map_err(unavailable)?;
+                notes
+                    .put(&note_to_js(&n)?, None)
+                    .await
+                    .map_err(unavailable)?;
             }
         }
         meta.put(

@@ -16,6 +16,8 @@
 //!   [`local::LocalStore`] and [`engine::Transport`].
 //! - [`runner`]: when to sync (triggers, backoff, one syncer per browser, 401) and the
 //!   [`runner::SyncStatus`] the UI shows; the page and the service worker both use it.
+//! - [`search`]: the in-memory word-prefix index over titles and bodies, kept up to date
+//!   note by note (pure).
 //! - [`live`]: the live channel (`GET /live`): one connection per browser whose pokes
 //!   make the runner sync at once.
 //! - [`clock`]: the device's hybrid logical clock, persisted in the store.
@@ -34,6 +36,7 @@ pub mod local;
 pub mod memory;
 pub mod platform;
 pub mod runner;
+pub mod search;
 
 #[cfg(target_arch = "wasm32")]
 pub mod http;

@@ -227,6 +227,15 @@ pub enum StoreError {
 pub trait LocalStore {
     /// One note.
     async fn get(&self, id: &NoteId) -> Result<Option<LocalNote>, StoreError>;
+    /// These notes, those that exist, in the order asked (one read for a page of search
+    /// results; a backend may read them in one transaction).
+    async fn get_many(&self, ids: &[NoteId]) -> Result<Vec<LocalNote>, StoreError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.extend(self.get(id).await?);
+        }
+        Ok(out)
+    }
     /// Writes one note; durable when this returns.
     async fn put(&self, note: &LocalNote) -> Result<(), StoreError>;
     /// Every note, tombstones included, in no particular order.
@@ -243,6 +252,35 @@ pub trait LocalStore {
     /// How many notes [`LocalStore::pending`] holds (a backend may count without reading).
     async fn pending_count(&self) -> Result<usize, StoreError> {
         Ok(self.pending().await?.len())
+    }
+    /// One page of the live notes (tombstones left out), newest first (by [`LocalNote::hlc`]):
+    /// at most `limit` notes older than `before` (the stamp of the last note of the page
+    /// before; `None` for the first page). A backend with an index on the stamp of live
+    /// notes reads only the page; this default sorts [`LocalStore::list`].
+    async fn page(&self, before: Option<&Hlc>, limit: usize) -> Result<Vec<LocalNote>, StoreError> {
+        let mut all = self.list().await?;
+        all.retain(|n| !n.deleted && before.is_none_or(|b| n.hlc < *b));
+        all.sort_by(|a, b| b.hlc.cmp(&a.hlc));
+        all.truncate(limit);
+        Ok(all)
+    }
+    /// How many live notes there are (a backend may count an index without reading).
+    async fn live_count(&self) -> Result<usize, StoreError> {
+        Ok(self.list().await?.iter().filter(|n| !n.deleted).count())
+    }
+    /// Every note, tombstones included, in chunks by id: at most `limit` notes with an id
+    /// after `after` (`None`: from the first), in id order. For work over all notes done
+    /// in the background (building the search index) without holding them all at once.
+    async fn chunk(
+        &self,
+        after: Option<&NoteId>,
+        limit: usize,
+    ) -> Result<Vec<LocalNote>, StoreError> {
+        let mut all = self.list().await?;
+        all.retain(|n| after.is_none_or(|a| n.id > *a));
+        all.sort_by(|a, b| a.id.cmp(&b.id));
+        all.truncate(limit);
+        Ok(all)
     }
     /// Reads, changes and writes one note atomically (no other write to it in between):
     /// `f` returns false to leave it as it is. Returns the note as stored afterwards.
@@ -293,6 +331,9 @@ impl<S: LocalStore> LocalStore for Rc<S> {
     async fn get(&self, id: &NoteId) -> Result<Option<LocalNote>, StoreError> {
         (**self).get(id).await
     }
+    async fn get_many(&self, ids: &[NoteId]) -> Result<Vec<LocalNote>, StoreError> {
+        (**self).get_many(ids).await
+    }
     async fn put(&self, note: &LocalNote) -> Result<(), StoreError> {
         (**self).put(note).await
     }
@@ -304,6 +345,19 @@ impl<S: LocalStore> LocalStore for Rc<S> {
     }
     async fn pending_count(&self) -> Result<usize, StoreError> {
         (**self).pending_count().await
+    }
+    async fn page(&self, before: Option<&Hlc>, limit: usize) -> Result<Vec<LocalNote>, StoreError> {
+        (**self).page(before, limit).await
+    }
+    async fn live_count(&self) -> Result<usize, StoreError> {
+        (**self).live_count().await
+    }
+    async fn chunk(
+        &self,
+        after: Option<&NoteId>,
+        limit: usize,
+    ) -> Result<Vec<LocalNote>, StoreError> {
+        (**self).chunk(after, limit).await
     }
     async fn update_note(
         &self,
@@ -339,7 +393,7 @@ impl<S: LocalStore> LocalStore for Rc<S> {
 
 /// The version of the shape of stored records. Each bump comes with a step in
 /// [`migrate_note`], which every backend runs over its old records when it opens.
-pub const DATA_VERSION: u32 = 2;
+pub const DATA_VERSION: u32 = 3;
 /// The meta key of the data version the store's records have.
 pub const META_DATA_VERSION: &str = "data_version";
 
@@ -351,6 +405,10 @@ pub const META_DATA_VERSION: &str = "data_version";
 /// - 1 → 2: conflict support. New fields (`base`, `strategy`, `conflict`, ...) get their
 ///   defaults, and a note that is synced gets `base`, the text of its server version (its
 ///   own text), so that its next edit can be merged three ways.
+/// - 2 → 3: indexes for a device with many notes. The note itself is unchanged; the
+///   IndexedDB backend writes every record again so that it carries `order` (the stamp of a
+///   live note, indexed for the list's pages) and adds the `pending` (outbox) and `order`
+///   indexes (see [`crate::idb`]).
 pub fn migrate_note(from: u32, note: &mut LocalNote) {
     if from < 2 && note.pending.is_none() && note.base_version.is_some() && note.base.is_none() {
         note.base = Some(Text {
@@ -566,6 +624,20 @@ impl<S: LocalStore> Notes<S> {
             .collect();
         notes.sort_by(|a, b| b.hlc.cmp(&a.hlc));
         Ok(notes)
+    }
+
+    /// One page of the live notes, newest first (see [`LocalStore::page`]).
+    pub async fn page(
+        &self,
+        before: Option<&Hlc>,
+        limit: usize,
+    ) -> Result<Vec<LocalNote>, StoreError> {
+        self.store.page(before, limit).await
+    }
+
+    /// How many live notes there are.
+    pub async fn count(&self) -> Result<usize, StoreError> {
+        self.store.live_count().await
     }
 
     /// Creates a note; it is durable and pending when this returns.

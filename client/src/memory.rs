@@ -3,8 +3,8 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
-use sync_core::NoteId;
 use sync_core::protocol::{Change, Cursor, SyncResponse};
+use sync_core::{Hlc, NoteId};
 
 use crate::local::{LocalNote, LocalStore, META_CURSOR, StoreError, affected_ids, reconcile};
 
@@ -36,6 +36,44 @@ impl LocalStore for MemoryStore {
 
     async fn list(&self) -> Result<Vec<LocalNote>, StoreError> {
         Ok(self.notes.borrow().values().cloned().collect())
+    }
+
+    async fn pending(&self) -> Result<Vec<LocalNote>, StoreError> {
+        let notes = self.notes.borrow();
+        Ok(notes
+            .values()
+            .filter(|n| n.pending.is_some())
+            .cloned()
+            .collect())
+    }
+
+    async fn page(&self, before: Option<&Hlc>, limit: usize) -> Result<Vec<LocalNote>, StoreError> {
+        let notes = self.notes.borrow();
+        let mut live: Vec<&LocalNote> = notes
+            .values()
+            .filter(|n| !n.deleted && before.is_none_or(|b| n.hlc < *b))
+            .collect();
+        live.sort_by(|a, b| b.hlc.cmp(&a.hlc));
+        Ok(live.into_iter().take(limit).cloned().collect())
+    }
+
+    async fn live_count(&self) -> Result<usize, StoreError> {
+        Ok(self.notes.borrow().values().filter(|n| !n.deleted).count())
+    }
+
+    async fn chunk(
+        &self,
+        after: Option<&NoteId>,
+        limit: usize,
+    ) -> Result<Vec<LocalNote>, StoreError> {
+        use std::ops::Bound;
+        let notes = self.notes.borrow();
+        let from = after.map_or(Bound::Unbounded, |a| Bound::Excluded(a.clone()));
+        Ok(notes
+            .range((from, Bound::Unbounded))
+            .take(limit)
+            .map(|(_, n)| n.clone())
+            .collect())
     }
 
     async fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError> {

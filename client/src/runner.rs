@@ -258,6 +258,9 @@ pub struct SyncStatus {
     /// What the last successful run did (superseded edits, conflicts, refused notes… for
     /// the UI's notices).
     pub last_report: Option<SyncReport>,
+    /// Note states received so far by the running sync (a long first sync shows its
+    /// progress); 0 when none runs.
+    pub received: usize,
     /// The live channel is up in this browser (changes arrive at once, not by polling).
     /// Only the tab holding the channel knows; the others show `false`.
     pub live: bool,
@@ -267,6 +270,7 @@ impl SyncStatus {
     /// Records how an attempt ended at `now`.
     pub fn record(&mut self, outcome: &Outcome, now: u64, failures: u32) {
         self.running = false;
+        self.received = 0;
         self.failures = failures;
         match outcome {
             Outcome::Synced(r) => {
@@ -639,6 +643,7 @@ mod browser {
             self.inner.status.borrow_mut().running = true;
             self.publish();
             let inner = &self.inner;
+            let notified = std::cell::Cell::new(0);
             let run = tabs::with_lock(&inner.lock, async {
                 if let Some(guard) = &inner.guard
                     && !guard().await
@@ -648,7 +653,21 @@ mod browser {
                         body: None,
                     }));
                 }
-                engine::sync(&*inner.store, &inner.transport).await
+                // Each committed page is shown (and counted) while the rest downloads.
+                let mut on_round = |r: &engine::SyncReport| {
+                    self.notify_changes(&r.changed[notified.get()..]);
+                    notified.set(r.changed.len());
+                    self.inner.status.borrow_mut().received = r.pulled;
+                    self.publish();
+                };
+                engine::sync_observed(
+                    &*inner.store,
+                    &inner.transport,
+                    engine::Limits::default(),
+                    &platform::now_ms,
+                    &mut on_round,
+                )
+                .await
             })
             .await;
             let outcome = match run {
@@ -656,10 +675,13 @@ mod browser {
                 Some(Ok(r)) => Outcome::Synced(r),
                 Some(Err(e)) => Outcome::Failed(e),
             };
+            if notified.get() > 0 && !matches!(outcome, Outcome::Synced(_)) {
+                tabs::announce(&inner.channel); // pages were committed before it failed
+            }
             match &outcome {
                 Outcome::Synced(r) if r.changed_store() => {
                     tabs::announce(&inner.channel);
-                    self.notify_changes(&r.changed);
+                    self.notify_changes(&r.changed[notified.get().min(r.changed.len())..]);
                 }
                 Outcome::Failed(e) if e.kind() == FailureKind::Network => {
                     if let Some(f) = &inner.on_network_failure {

@@ -34,6 +34,11 @@ async fn outbox_and_atomic_updates() {
     suite::outbox_and_atomic_updates(fresh("t-outbox").await).await;
 }
 
+#[wasm_bindgen_test]
+async fn indexes_follow_every_write() {
+    suite::indexes_follow_every_write(fresh("t-indexes").await).await;
+}
+
 /// Data written through one connection is there for a new one: it is really in IndexedDB.
 #[wasm_bindgen_test]
 async fn notes_survive_reopening_the_database() {
@@ -83,8 +88,78 @@ async fn a_version_1_database_is_migrated() {
     assert_eq!(n.base.map(|b| b.content), Some("kept".into()));
     assert_eq!(
         store.get_meta("data_version").await.unwrap().as_deref(),
-        Some("2")
+        Some("3")
     );
+}
+
+/// A database written by the previous version (schema 2, data version 2: no indexes, no
+/// `order` in the records) is upgraded when opened: the list's pages, the live count and
+/// the outbox come from the new indexes and hold every note they should.
+#[wasm_bindgen_test]
+async fn a_version_2_database_gets_the_indexes() {
+    use rexie::{ObjectStore, Rexie, TransactionMode};
+    let name = "t-migrate-2";
+    IdbStore::delete(name).await.unwrap();
+    let old = Rexie::builder(name)
+        .version(2)
+        .add_object_store(ObjectStore::new("notes").key_path("id"))
+        .add_object_store(ObjectStore::new("meta"))
+        .build()
+        .await
+        .unwrap();
+    let tx = old
+        .transaction(&["notes", "meta"], TransactionMode::ReadWrite)
+        .unwrap();
+    let notes = tx.store("notes").unwrap();
+    for (id, wall, pending, deleted) in [
+        ("a", 1, None, false),
+        ("b", 3, Some("c-b"), false),
+        ("c", 2, None, false),
+        ("d", 4, Some("c-d"), true),
+    ] {
+        let sync = if pending.is_some() {
+            "pending"
+        } else {
+            "synced"
+        };
+        let record = serde_json::json!({
+            "id": id, "title": id.to_uppercase(), "content": "", "deleted": deleted,
+            "hlc": format!("176406458912{wall}-00000000-d"), "base_version": 1,
+            "pending": pending, "sync": {"state": sync},
+            "base": {"title": id.to_uppercase(), "content": ""}, "strategy": "default",
+            "strategy_changed": false, "conflict": null, "resolving": false
+        });
+        let js = js_sys::JSON::parse(&record.to_string()).unwrap();
+        notes.put(&js, None).await.unwrap();
+    }
+    tx.store("meta")
+        .unwrap()
+        .put(&"2".into(), Some(&"data_version".into()))
+        .await
+        .unwrap();
+    tx.done().await.unwrap();
+    old.close();
+
+    let store = IdbStore::open(name).await.unwrap();
+    let page = store.page(None, 10).await.unwrap();
+    let ids: Vec<&str> = page.iter().map(|n| n.id.as_str()).collect();
+    assert_eq!(ids, ["b", "c", "a"], "live notes, newest first");
+    assert_eq!(store.live_count().await.unwrap(), 3);
+    let mut outbox: Vec<String> = store
+        .pending()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.id.0)
+        .collect();
+    outbox.sort();
+    assert_eq!(outbox, ["b", "d"]);
+    assert_eq!(store.pending_count().await.unwrap(), 2);
+    assert_eq!(
+        store.get_meta("data_version").await.unwrap().as_deref(),
+        Some("3")
+    );
+    assert_eq!(store.get(&"a".into()).await.unwrap().unwrap().title, "A");
 }
 
 /// A newer build opening the database with a higher version is not blocked by this older

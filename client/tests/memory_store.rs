@@ -25,3 +25,8 @@ fn commit_sync_applies_data_and_cursor() {
 fn outbox_and_atomic_updates() {
     block_on(suite::outbox_and_atomic_updates(MemoryStore::new()));
 }
+
+#[test]
+fn indexes_follow_every_write() {
+    block_on(suite::indexes_follow_every_write(MemoryStore::new()));
+}

@@ -38,7 +38,7 @@ export async function startServer({ port, dataDir, env = {} } = {}) {
       TERN_DATA_DIR: dataDir,
       MONGODB_URI: '',
       LEPTOS_OUTPUT_NAME: 'tern',
-      LEPTOS_SITE_ROOT: join(ROOT, 'target/site'),
+      LEPTOS_SITE_ROOT: process.env.TERN_SITE_ROOT ?? join(ROOT, 'target/site'),
       LEPTOS_SITE_PKG_DIR: 'pkg',
       RUST_LOG: process.env.RUST_LOG ?? 'warn',
       ...env,

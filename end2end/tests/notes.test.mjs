@@ -43,12 +43,18 @@ test('create, edit, search, delete and undo, all kept across a reload and synced
     const stored = await readIndexedDbNotes(page);
     assert.equal(stored.find((n) => n.title === 'Shopping').content, 'apples, pears');
 
-    // Search filters instantly, by title or text.
+    // Search filters as you type, by title or text (words starting with what is typed).
+    const listed = (titles) =>
+      page.waitForFunction(
+        (t) => [...document.querySelectorAll('li.note h2')].map((h) => h.textContent).join('|') === t,
+        titles.join('|'),
+      );
     await page.fill('#search', 'plumb');
-    assert.deepEqual(await page.locator('li.note h2').allTextContents(), ['Work']);
+    await listed(['Work']);
     await page.fill('#search', 'PEARS');
-    assert.deepEqual(await page.locator('li.note h2').allTextContents(), ['Shopping']);
+    await listed(['Shopping']);
     await page.fill('#search', '');
+    await listed(['Shopping', 'Ideas', 'Work']);
 
     // Delete, then undo.
     await page.locator('li.note', { hasText: 'Ideas' }).getByRole('button').first().click();
@@ -73,6 +79,11 @@ test('create, edit, search, delete and undo, all kept across a reload and synced
     await signIn(b.page, 'erin', 'Sign in');
     await b.page.locator('li.note', { hasText: 'apples, pears' }).waitFor({ timeout: 15_000 });
     assert.deepEqual((await b.page.locator('li.note h2').allTextContents()).sort(), ['Ideas', 'Shopping']);
+    // Notes that arrived by sync are found by search there too.
+    await b.page.fill('#search', 'pear');
+    await b.page.waitForFunction(
+      () => [...document.querySelectorAll('li.note h2')].map((h) => h.textContent).join('|') === 'Shopping',
+    );
   } finally {
     await a.close();
     await b.close();

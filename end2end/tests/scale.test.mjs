@@ -1,0 +1,115 @@
+// A notebook larger than a screen: the list shows one page and the count, "Show more"
+// shows the next page, and search ranks title matches first, then the newest, and finds
+// notes as they are edited.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { openApp, openProfile, startServer } from './harness.mjs';
+
+let server;
+before(async () => {
+  server = await startServer();
+});
+after(async () => {
+  await server?.stop();
+});
+
+/** Writes `n` synced notes straight into the browser's database, in the store's shape. */
+export async function seed(page, n) {
+  await page.evaluate(async (n) => {
+    const db = await new Promise((ok, fail) => {
+      const r = indexedDB.open('tern');
+      r.onsuccess = () => ok(r.result);
+      r.onerror = () => fail(r.error);
+    });
+    const tx = db.transaction('notes', 'readwrite');
+    const store = tx.objectStore('notes');
+    const t0 = 1764000000000;
+    for (let i = 0; i < n; i++) {
+      const hlc = `${t0 + i}-00000000-seed`;
+      store.put({
+        id: `seed-${String(i).padStart(6, '0')}`,
+        title: `Note ${i} ${i % 7 === 0 ? 'groceries' : 'work'}`,
+        content: `Body of note ${i}: lorem ipsum dolor sit amet.`,
+        deleted: false,
+        hlc,
+        order: hlc,
+        base_version: i + 1,
+        pending: null,
+        sync: { state: 'synced' },
+      });
+    }
+    await new Promise((ok, fail) => {
+      tx.oncomplete = ok;
+      tx.onerror = () => fail(tx.error);
+    });
+    db.close();
+  }, n);
+}
+
+const titles = (page) => page.locator('li.note h2').allTextContents();
+
+test('a large notebook: one page at a time, counted, searched by word prefix', async () => {
+  const a = await openProfile();
+  try {
+    const page = a.page;
+    await openApp(page, server.base);
+    await seed(page, 450);
+    await openApp(page, server.base);
+
+    // The first page, newest first, and how many there are.
+    await page.waitForSelector('[data-testid=count]:has-text("450 notes")');
+    assert.equal(await page.locator('li.note').count(), 200);
+    assert.deepEqual((await titles(page)).slice(0, 2), ['Note 449 work', 'Note 448 groceries']);
+    await page.waitForSelector('p.more:has-text("Showing 200 of 450 notes")');
+    await page.getByRole('button', { name: 'Show more' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('li.note').length === 400);
+    assert.equal((await titles(page))[399], 'Note 50 work');
+    await page.getByRole('button', { name: 'Show more' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('li.note').length === 450);
+    assert.equal(await page.locator('p.more').count(), 0, 'everything shown');
+
+    // A note with the word only in its body, newer than all: after the title matches.
+    await page.getByRole('button', { name: 'New note' }).click();
+    await page.fill('#note-title', 'Errands');
+    await page.fill('#note-content', 'remember the groceries');
+    await page.waitForSelector('[data-testid=saved]:has-text("Saved on this device")');
+    await page.waitForSelector('[data-testid=count]:has-text("451 notes")');
+
+    await page.fill('#search', 'groc');
+    await page.waitForSelector('[data-testid=count]:has-text("66 matching notes")');
+    const found = await titles(page);
+    assert.equal(found.length, 66);
+    assert.equal(found[0], 'Note 448 groceries', 'title matches first, newest first');
+    assert.equal(found[65], 'Errands', 'then the body match');
+    // Word prefixes only: "roceries" is inside a word.
+    await page.fill('#search', 'roceries');
+    await page.waitForSelector('[data-testid=count]:has-text("0 matching notes")');
+    // Every word must match.
+    await page.fill('#search', 'note 44 groc');
+    await page.waitForSelector('[data-testid=count]:has-text("matching")');
+    await page.waitForFunction(
+      () => [...document.querySelectorAll('li.note h2')].map((h) => h.textContent).join('|') ===
+        'Note 448 groceries|Note 441 groceries',
+    );
+
+    // An edit is found at once by its new words, and no longer by its old ones.
+    await page.fill('#search', 'errands');
+    await page.locator('li.note', { hasText: 'Errands' }).getByRole('button').first().click();
+    await page.fill('#note-title', 'Zebra crossing');
+    await page.waitForSelector('[data-testid=saved]:has-text("Saved on this device")');
+    await page.fill('#search', 'zebr');
+    await page.waitForSelector('li.note:has-text("Zebra crossing")');
+    await page.fill('#search', 'errands');
+    await page.waitForSelector('[data-testid=count]:has-text("0 matching notes")');
+
+    // A reload starts from the first page again, and the search index is rebuilt.
+    await openApp(page, server.base);
+    await page.waitForSelector('[data-testid=count]:has-text("451 notes")');
+    assert.equal(await page.locator('li.note').count(), 200);
+    assert.equal((await titles(page))[0], 'Zebra crossing');
+    await page.fill('#search', 'zebra');
+    await page.waitForSelector('[data-testid=count]:has-text("1 matching note")');
+  } finally {
+    await a.close();
+  }
+});
