@@ -154,8 +154,8 @@ impl SyncLoop {
         });
         // A run that changed the store has said so (`on_store_changed`); a run that changed
         // nothing (the idle sync every 30 s) reads nothing more.
-        let idle = s.last_error.is_none()
-            && s.last_report.as_ref().is_some_and(|r| !r.changed_store());
+        let idle =
+            s.last_error.is_none() && s.last_report.as_ref().is_some_and(|r| !r.changed_store());
         if finished && !idle {
             app.refresh();
         }

@@ -113,6 +113,26 @@ async fn healthz_answers_503_promptly_when_the_database_stops_answering() {
     assert_eq!(healthz().await.0, 200);
 
     signal(db.pid(), libc::SIGSTOP);
+    // kill(2) returns before every thread of the database has stopped: a thread still
+    // running could answer one more request. Wait until all of them are stopped.
+    let all_stopped = || {
+        std::fs::read_dir(format!("/proc/{}/task", db.pid()))
+            .map(|tasks| {
+                tasks.flatten().all(|t| {
+                    let stat = std::fs::read_to_string(t.path().join("stat")).unwrap_or_default();
+                    let state = stat.rsplit(')').next().unwrap_or("").trim_start();
+                    state.starts_with('T') || state.starts_with('t')
+                })
+            })
+            .unwrap_or(false)
+    };
+    for _ in 0..200 {
+        if all_stopped() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(all_stopped(), "the database's threads stop");
     let mut took = Vec::new();
     for _ in 0..3 {
         let (status, body, t) = healthz().await;

@@ -226,6 +226,22 @@ impl TestApp {
         serde_json::from_value(body).unwrap()
     }
 
+    /// `POST /sync` as a client does it: a `503 unavailable` (a push that kept losing to
+    /// concurrent pushes of the same user past its retry budget, likely on a loaded
+    /// machine) is retried after a pause; the change ids make the retry safe.
+    pub async fn sync_retrying(&self, req: &SyncRequest) -> SyncResponse {
+        for attempt in 0.. {
+            let (status, body) = self.post_raw(serde_json::to_vec(req).unwrap()).await;
+            if status == 503 && attempt < 20 {
+                tokio::time::sleep(std::time::Duration::from_millis(100 * (attempt + 1))).await;
+                continue;
+            }
+            assert_eq!(status, 200, "sync failed: {body}");
+            return serde_json::from_value(body).unwrap();
+        }
+        unreachable!()
+    }
+
     /// Every note state in the database, via a full pull from the start.
     pub async fn pull_all(&self) -> Vec<sync_core::NoteState> {
         let mut cursor = None;
