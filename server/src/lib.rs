@@ -78,7 +78,10 @@ impl AppState {
         cookie_secure: bool,
     ) -> Self {
         let sw = Arc::new(pwa::ServiceWorker::new(&leptos, None));
-        let live = Arc::new(live::Hub::new(live::LiveLimits::default()));
+        let metrics = Arc::new(metrics::Metrics::new());
+        let live = Arc::new(
+            live::Hub::new(live::LiveLimits::default()).counted_by(metrics.live_connections()),
+        );
         Self {
             store,
             accounts,
@@ -88,7 +91,7 @@ impl AppState {
             client_ip_header: None,
             leptos,
             sw,
-            metrics: Arc::new(metrics::Metrics::new()),
+            metrics,
             serve_metrics: true,
         }
     }

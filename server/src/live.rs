@@ -86,6 +86,8 @@ pub struct Hub {
     epoch: watch::Sender<u64>,
     /// Set when the server shuts down: every connection ends.
     closing: watch::Sender<bool>,
+    /// The metrics' gauge of open connections (`tern_live_connections`).
+    gauge: Option<prometheus_client::metrics::gauge::Gauge>,
 }
 
 impl Hub {
@@ -97,7 +99,14 @@ impl Hub {
             total: AtomicUsize::new(0),
             epoch: watch::Sender::new(0),
             closing: watch::Sender::new(false),
+            gauge: None,
         }
+    }
+
+    /// Keeps `gauge` at the number of open connections.
+    pub fn counted_by(mut self, gauge: prometheus_client::metrics::gauge::Gauge) -> Self {
+        self.gauge = Some(gauge);
+        self
     }
 
     /// The limits.
@@ -133,6 +142,9 @@ impl Hub {
         }
         *count += 1;
         self.total.fetch_add(1, Ordering::Relaxed);
+        if let Some(g) = &self.gauge {
+            g.inc();
+        }
         Ok(Subscription {
             head: head.subscribe(),
             epoch: self.epoch.subscribe(),
@@ -175,6 +187,9 @@ impl Hub {
             }
         }
         self.total.fetch_sub(1, Ordering::Relaxed);
+        if let Some(g) = &self.gauge {
+            g.dec();
+        }
     }
 }
 

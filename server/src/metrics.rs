@@ -20,6 +20,7 @@ use axum::response::{IntoResponse, Response};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use sync_core::protocol::{ChangeOutcome, ChangeResult, ErrorCode};
@@ -71,6 +72,7 @@ pub struct Metrics {
     sign_in_failures: Counter,
     throttled: Family<Reason, Counter>,
     database_errors: Family<Kind, Counter>,
+    live_connections: Gauge,
 }
 
 impl Default for Metrics {
@@ -89,6 +91,7 @@ impl Metrics {
         let changes = Family::<Outcome, Counter>::default();
         let throttled = Family::<Reason, Counter>::default();
         let database_errors = Family::<Kind, Counter>::default();
+        let live_connections = Gauge::default();
         registry.register("http_requests", "Requests answered", requests.clone());
         registry.register(
             "http_request_duration_seconds",
@@ -126,6 +129,11 @@ impl Metrics {
             "Requests failed by the database",
             database_errors.clone(),
         );
+        registry.register(
+            "live_connections",
+            "Open live connections (GET /live) of this process",
+            live_connections.clone(),
+        );
         Self {
             registry,
             requests,
@@ -137,7 +145,13 @@ impl Metrics {
             sign_in_failures,
             throttled,
             database_errors,
+            live_connections,
         }
+    }
+
+    /// The gauge of open live connections, for the live hub to keep up to date.
+    pub fn live_connections(&self) -> Gauge {
+        self.live_connections.clone()
     }
 
     /// Counts a successful sync and the outcomes of its changes.

@@ -154,3 +154,82 @@ async fn shutting_down_ends_live_connections() {
     };
     assert!(status.success(), "the server stopped cleanly: {status}");
 }
+
+async fn live_gauge(app: &TestApp) -> Option<String> {
+    let scrape = app
+        .http
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    scrape
+        .lines()
+        .find_map(|l| l.strip_prefix("tern_live_connections "))
+        .map(str::to_owned)
+}
+
+#[tokio::test]
+async fn open_live_connections_are_counted_in_the_metrics() {
+    let app = spawn_app().await;
+    let mut one = open_live(&app.base, &app.token).await.unwrap();
+    let mut two = open_live(&app.base, &app.token).await.unwrap();
+    one.poke().await;
+    two.poke().await;
+    assert_eq!(live_gauge(&app).await.as_deref(), Some("2"));
+    drop(two);
+    let mut now = None;
+    for _ in 0..300 {
+        now = live_gauge(&app).await;
+        if now.as_deref() == Some("1") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        now.as_deref(),
+        Some("1"),
+        "a closed connection is no longer counted"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_the_database_restarts_devices_are_poked_and_new_commits_still_come_live() {
+    let dir = test_data_root().join(format!("{}-live-restart", std::process::id()));
+    let db = start_db(&dir, 0);
+    let port = db.port();
+    let app = spawn_app_on(db.uri(), "liverestart").await;
+    let mut device = open_live(&app.base, &app.token).await.unwrap();
+    assert_eq!(device.poke().await, serde_json::json!({}));
+    app.sync(&request(None, vec![change("n1", "d", now(), "before")]))
+        .await;
+
+    drop(db); // the database goes away, and comes back on the same port and files
+    let _db = start_db(&dir, port);
+    let started = std::time::Instant::now();
+    loop {
+        let (status, _) = app
+            .post_raw(
+                serde_json::to_vec(&request(None, vec![change("n2", "d", now(), "after")]))
+                    .unwrap(),
+            )
+            .await;
+        if status == 200 {
+            break;
+        }
+        assert!(started.elapsed() < WAIT, "the database answers again");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let head = app.sync(&request(None, vec![])).await.cursor.0;
+    // The device hears of the commit made after the restart: a poke naming the new head
+    // (the feed resumed its change stream), or a poke to sync (the feed had to reopen it
+    // and could not know what it missed).
+    loop {
+        let poke = device.poke().await;
+        if poke["cursor"] == head.as_str() || poke == serde_json::json!({}) {
+            break;
+        }
+    }
+}
