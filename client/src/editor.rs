@@ -402,7 +402,14 @@ mod tests {
                 Stored::Live(&theirs),
             );
             assert_eq!(plan, SavePlan::WriteWithConflict { theirs });
-            notes.keep_both(&n.id, "T", "meet at 8").await.unwrap();
+            let saved = notes
+                .save_editor(&n.id, &t("T", "meet at 7"), &t("T", "meet at 8"))
+                .await
+                .unwrap();
+            assert_eq!(
+                saved,
+                crate::local::EditorSave::Conflict(t("T", "meet at 8"))
+            );
             let after = notes.store().get(&n.id).await.unwrap().unwrap();
             assert_eq!(after.content, "meet at 8");
             assert_eq!(after.sync, SyncState::Pending);

@@ -708,29 +708,6 @@ impl<S: LocalStore> Notes<S> {
         .await
     }
 
-    /// Saves the editor's text over a stored text it overlaps (see
-    /// [`crate::editor::SavePlan::WriteWithConflict`]): the note takes the editor's text and
-    /// the stored text stays beside it as a conflict version, shown at once for the user to
-    /// choose (as a conflict from the server is). Nothing is dropped.
-    pub async fn keep_both(
-        &self,
-        id: &NoteId,
-        title: &str,
-        content: &str,
-    ) -> Result<Option<LocalNote>, StoreError> {
-        self.change(id, |n| {
-            let theirs = Text {
-                title: n.title.clone(),
-                content: n.content.clone(),
-            };
-            keep_beside(n, theirs);
-            n.deleted = false;
-            n.title = title.to_owned();
-            n.content = content.to_owned();
-        })
-        .await
-    }
-
     /// Sets how the note's concurrent edits are resolved (synced like an edit).
     pub async fn set_strategy(
         &self,
@@ -1167,6 +1144,17 @@ mod save_tests {
         }
     }
 
+    /// Notes with one note of `content`, and another writer armed to change it as `other`
+    /// says at the worst moment of the next change.
+    async fn racing(content: &str, other: impl FnOnce(&mut LocalNote)) -> (Notes<Racing>, NoteId) {
+        let notes = Notes::open(Racing::default()).await.unwrap();
+        let id = notes.create("t", content).await.unwrap().id;
+        let mut theirs = notes.store().get(&id).await.unwrap().unwrap();
+        other(&mut theirs);
+        *notes.store().theirs.borrow_mut() = Some(theirs);
+        (notes, id)
+    }
+
     fn text(content: &str) -> Text {
         Text {
             title: "t".into(),
@@ -1177,16 +1165,15 @@ mod save_tests {
     #[test]
     fn a_sync_landing_during_a_save_is_merged_not_written_over() {
         futures::executor::block_on(async {
-            let notes = Notes::open(Racing::default()).await.unwrap();
-            let id = notes.create("t", "alpha beta gamma").await.unwrap().id;
             // Another device's edit of the start of the note is pulled while this device
             // saves its edit of the end.
-            let mut pulled = notes.store().get(&id).await.unwrap().unwrap();
-            pulled.content = "ALPHA beta gamma".into();
-            pulled.pending = None;
-            pulled.sync = SyncState::Synced;
-            pulled.base_version = Some(7);
-            *notes.store().theirs.borrow_mut() = Some(pulled);
+            let (notes, id) = racing("alpha beta gamma", |pulled| {
+                pulled.content = "ALPHA beta gamma".into();
+                pulled.pending = None;
+                pulled.sync = SyncState::Synced;
+                pulled.base_version = Some(7);
+            })
+            .await;
 
             let saved = notes
                 .save_editor(
@@ -1214,12 +1201,11 @@ mod save_tests {
     #[test]
     fn an_overlapping_edit_landing_during_a_save_becomes_a_conflict() {
         futures::executor::block_on(async {
-            let notes = Notes::open(Racing::default()).await.unwrap();
-            let id = notes.create("t", "one").await.unwrap().id;
-            let mut pulled = notes.store().get(&id).await.unwrap().unwrap();
-            pulled.content = "uno".into();
-            pulled.pending = None;
-            *notes.store().theirs.borrow_mut() = Some(pulled);
+            let (notes, id) = racing("one", |pulled| {
+                pulled.content = "uno".into();
+                pulled.pending = None;
+            })
+            .await;
 
             let saved = notes
                 .save_editor(&id, &text("one"), &text("eins"))
@@ -1240,11 +1226,8 @@ mod save_tests {
     #[test]
     fn versions_only_this_device_has_outlive_the_next_pull_until_the_user_chooses() {
         futures::executor::block_on(async {
-            let notes = Notes::open(Racing::default()).await.unwrap();
-            let id = notes.create("t", "one").await.unwrap().id;
-            let mut other_tab = notes.store().get(&id).await.unwrap().unwrap();
-            other_tab.content = "uno".into();
-            *notes.store().theirs.borrow_mut() = Some(other_tab);
+            // Another tab's unsynced edit, which the editor's typing overlaps.
+            let (notes, id) = racing("one", |other_tab| other_tab.content = "uno".into()).await;
             notes
                 .save_editor(&id, &text("one"), &text("eins"))
                 .await

@@ -11,14 +11,13 @@
 mod support;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use support::process::{ServerProcess, start_server_process};
 use support::{PASSWORD, change, now, request, start_db, test_data_root};
 use sync_core::protocol::{ChangeOutcome, SyncResponse};
 
@@ -253,45 +252,14 @@ async fn a_database_killed_while_devices_push_loses_no_applied_change() {
     check("database SIGKILL", &ledger, &pulled);
 }
 
-/// The real `server` binary with its embedded database in `data_dir`.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    /// Never leaves a server (or, through it, its database) behind, even when a test fails.
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_server(data_dir: &Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
-        .env("TERN_ADDR", "127.0.0.1:0")
-        .env("TERN_DATA_DIR", data_dir)
-        .env_remove("MONGODB_URI")
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        // Its own process group, with its database: killed together, as a container or a
-        // systemd unit is.
-        .process_group(0)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap())
-        .lines()
-        .map_while(Result::ok);
-    let base = loop {
-        let line = lines.next().expect("server exited before listening");
-        if let Some(addr) = line.split("listening on ").nth(1) {
-            break addr.trim().to_owned();
-        }
-    };
-    std::thread::spawn(move || lines.for_each(drop));
-    Server { child, base }
+/// The real `server` binary with its embedded database in `data_dir`, in a process group
+/// of its own with its database: killed together, as a container or a systemd unit is.
+fn start_server(data_dir: &Path) -> ServerProcess {
+    start_server_process(|cmd| {
+        cmd.env("TERN_DATA_DIR", data_dir)
+            .env_remove("MONGODB_URI")
+            .process_group(0);
+    })
 }
 
 /// True while a `secantusd-rs` process with `data_dir` on its command line is alive.

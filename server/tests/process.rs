@@ -5,46 +5,24 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
+use support::process::{ServerProcess, start_embedded_server};
 use support::{change, now, request, test_data_root};
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
 /// Runs the real `server` binary with the embedded database in `data_dir`.
-fn start_server(data_dir: &Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
-        .env("TERN_ADDR", "127.0.0.1:0")
-        .env("TERN_DATA_DIR", data_dir)
-        .env_remove("MONGODB_URI")
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let out = BufReader::new(child.stdout.take().unwrap());
-    let mut lines = out.lines().map_while(Result::ok);
-    let mut saw_embedded = false;
-    let base = loop {
-        let line = lines.next().expect("server exited before listening");
-        saw_embedded |= line.contains("started the embedded database");
-        if let Some(addr) = line.split("listening on ").nth(1) {
-            break addr.trim().to_owned();
-        }
-    };
+fn start_server(data_dir: &Path) -> ServerProcess {
+    let server = start_embedded_server(data_dir);
     assert!(
-        saw_embedded,
+        server
+            .startup_log
+            .iter()
+            .any(|l| l.contains("started the embedded database")),
         "the log says the embedded database was started"
     );
-    std::thread::spawn(move || lines.for_each(drop));
-    Server { child, base }
+    server
 }
 
 /// Pids of `secantusd-rs` processes whose command line mentions `data_dir`.

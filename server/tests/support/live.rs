@@ -1,11 +1,11 @@
 //! The live channel from outside: an SSE reader for `GET /live`, and the real `server`
-//! binary as a second process on the shared database server.
+//! binary as another process on the shared database server.
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
 
+use super::process::{ServerProcess, start_server_process};
 use super::shared_db;
 
 /// One open live connection: its events, `(event, data)`, as they arrive.
@@ -96,42 +96,14 @@ impl Live {
     }
 }
 
-/// The real `server` binary on the shared database server, database `db_name`.
-pub struct Process {
-    pub child: Child,
-    pub base: String,
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-pub fn start_process(db_name: &str, env: &[(&str, &str)]) -> Process {
-    use std::io::{BufRead, BufReader};
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_server"));
-    cmd.env("TERN_ADDR", "127.0.0.1:0")
-        .env("MONGODB_URI", shared_db().uri())
-        .env("TERN_DB_NAME", db_name)
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap())
-        .lines()
-        .map_while(Result::ok);
-    let base = loop {
-        let line = lines.next().expect("server exited before listening");
-        if let Some(addr) = line.split("listening on ").nth(1) {
-            break addr.trim().to_owned();
+/// The real `server` binary on the shared database server, database `db_name`, with
+/// `env` added (limits).
+pub fn start_process(db_name: &str, env: &[(&str, &str)]) -> ServerProcess {
+    start_server_process(|cmd| {
+        cmd.env("MONGODB_URI", shared_db().uri())
+            .env("TERN_DB_NAME", db_name);
+        for (k, v) in env {
+            cmd.env(k, v);
         }
-    };
-    std::thread::spawn(move || lines.for_each(drop));
-    Process { child, base }
+    })
 }

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod live;
+pub mod process;
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
