@@ -14,8 +14,8 @@ use axum::{Json, Router};
 use sync_core::NoteId;
 use sync_core::limits::{MAX_PULL_LIMIT, MAX_REQUEST_BYTES, MAX_RESULT_BYTES, json_len};
 use sync_core::protocol::{
-    ChangeResult, Cursor, Health, HistoryResponse, PROTOCOL_VERSION, SignedIn, SignedOut,
-    SyncRequest, SyncResponse,
+    ChangeResult, Cursor, ErrorBody, Health, HistoryResponse, PROTOCOL_VERSION, SignedIn,
+    SignedOut, SyncRequest, SyncResponse,
 };
 
 use crate::AppState;
@@ -25,8 +25,8 @@ use crate::http::{ApiJson, parse_body};
 use crate::store::SERVER_SELECTION_TIMEOUT;
 
 /// Every API route: its path, its method and its handler. [`routes`] serves exactly these,
-/// and the API document (`docs/openapi.json`) must describe each one (tested in
-/// `server/tests/openapi.rs`).
+/// and the API document ([`crate::openapi`], generated from each handler's
+/// `#[utoipa::path]`) must describe each one (tested in `server/tests/openapi.rs`).
 pub fn table() -> Vec<(&'static str, Method, MethodRouter<AppState>)> {
     vec![
         (
@@ -83,6 +83,12 @@ enum Via {
 /// cookie. Rejects with 401 `unauthorized`, or 403 `csrf_rejected` for a cookie sent by
 /// another site.
 pub struct AuthUser(pub Session);
+
+impl std::fmt::Debug for AuthUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("AuthUser").field(&self.0).finish()
+    }
+}
 
 fn token_of(parts: &Parts) -> Option<(String, Via)> {
     if let Some(h) = parts
@@ -241,7 +247,23 @@ fn results_that_fit(results: &[ChangeResult]) -> usize {
     results.len()
 }
 
-async fn sync(
+/// Push local changes and pull remote ones
+///
+/// One round trip: the request's changes are applied (each gets one result, in request
+/// order) and the remote changes after `cursor` come back. See docs/sync-protocol.md.
+#[utoipa::path(post, path = "/sync", tag = "sync", security(("cookie" = []), ("bearer" = [])),
+    request_body = SyncRequest,
+    responses(
+        (status = 200, description = "results, remote changes, the new cursor", body = SyncResponse),
+        (status = 400, description = "invalid_request or invalid_cursor", body = ErrorBody),
+        (status = 401, description = "unauthorized", body = ErrorBody),
+        (status = 403, description = "csrf_rejected", body = ErrorBody),
+        (status = 413, description = "payload_too_large or too_many_changes", body = ErrorBody),
+        (status = 426, description = "unsupported_protocol", body = ErrorBody),
+        (status = 500, description = "internal", body = ErrorBody),
+        (status = 503, description = "unavailable: the database did not answer (retry later)", body = ErrorBody),
+    ))]
+pub(crate) async fn sync(
     State(state): State<AppState>,
     AuthUser(session): AuthUser,
     ApiJson(req): ApiJson<SyncRequest>,
@@ -256,11 +278,11 @@ async fn sync(
         if after > 0 && !req.changes.is_empty() && after > state.store.head(user).await? {
             return Err(ApiError::CursorAhead);
         }
-        let results = state.store.push(user, &req.changes, now_ms()).await?;
+        let pushed = state.store.push(user, &req.changes, now_ms()).await?;
         let page = state.store.pull(user, after, limit).await?;
-        Ok((results, page))
+        Ok((pushed, page))
     };
-    let (mut results, page) = tokio::time::timeout(SYNC_DEADLINE, work)
+    let (pushed, page) = tokio::time::timeout(SYNC_DEADLINE, work)
         .await
         .map_err(|_| {
             ApiError::Unavailable(format!(
@@ -272,10 +294,11 @@ async fn sync(
     }
     // An answer carrying many large notes (`current` of merged or superseded changes) is
     // cut at MAX_RESULT_BYTES: the client sends the changes left without a result again.
+    let mut results = pushed.results;
     let answered = results_that_fit(&results);
     let cut = answered < results.len();
     results.truncate(answered);
-    state.metrics.sync(&results);
+    state.metrics.sync(&results, pushed.merges_over_budget);
     Ok(Json(SyncResponse {
         protocol: PROTOCOL_VERSION,
         results,
@@ -286,19 +309,37 @@ async fn sync(
     }))
 }
 
-/// `GET /live`: Server-Sent Events that poke the user's device when their notes change
-/// (see [`crate::live`]). Past the connection limits: `503 unavailable` with `Retry-After`;
-/// the device polls meanwhile.
-async fn live(State(state): State<AppState>, AuthUser(session): AuthUser) -> Response {
+/// Live updates: Server-Sent Events that poke the device to sync
+///
+/// The stream pokes the user's device when their notes change (docs/sync-protocol.md, Live
+/// updates; [`crate::live`]). Past the connection limits: `503 unavailable` with
+/// `Retry-After`; the device polls meanwhile.
+#[utoipa::path(get, path = "/live", tag = "sync", security(("cookie" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "an event stream: `event: poke` with data `{}` or `{\"cursor\"}`, and `event: hb` heartbeats every 15 s", content_type = "text/event-stream", body = String),
+        (status = 401, description = "unauthorized", body = ErrorBody),
+        (status = 503, description = "unavailable: too many live connections (Retry-After: 30); poll meanwhile", body = ErrorBody),
+    ))]
+pub(crate) async fn live(State(state): State<AppState>, AuthUser(session): AuthUser) -> Response {
     match state.live.subscribe(&session.user_id) {
         Ok(sub) => crate::live::sse(sub).into_response(),
         Err(why) => ApiError::LiveRefused(why).into_response(),
     }
 }
 
-/// `GET /notes/{id}/history`: the note's newest revisions (versions replaced by conflicts,
-/// merges, deletes and edits from other devices), newest first.
-async fn history(
+/// A note's history, newest first
+///
+/// The note's newest revisions: versions replaced by conflicts, merges, deletes and edits
+/// from other devices.
+#[utoipa::path(get, path = "/notes/{id}/history", tag = "sync", security(("cookie" = []), ("bearer" = [])),
+    params(("id" = NoteId, Path, description = "the note's id")),
+    responses(
+        (status = 200, description = "the revisions, newest first", body = HistoryResponse),
+        (status = 400, description = "invalid_request: the note id is malformed", body = ErrorBody),
+        (status = 401, description = "unauthorized", body = ErrorBody),
+        (status = 503, description = "unavailable", body = ErrorBody),
+    ))]
+pub(crate) async fn history(
     State(state): State<AppState>,
     AuthUser(session): AuthUser,
     id: Result<Path<String>, PathRejection>,
@@ -341,7 +382,19 @@ fn signed_in(state: &AppState, parts: &Parts, status: StatusCode, s: Session) ->
     (status, [(header::SET_COOKIE, cookie)], Json(body)).into_response()
 }
 
-async fn sign_up(
+/// Create an account and sign in
+#[utoipa::path(post, path = "/auth/signup", tag = "accounts",
+    request_body = Credentials,
+    responses(
+        (status = 201, description = "signed in; sets the `tern_session` cookie", body = SignedIn),
+        (status = 400, description = "invalid_request or invalid_account", body = ErrorBody),
+        (status = 403, description = "csrf_rejected", body = ErrorBody),
+        (status = 409, description = "name_taken", body = ErrorBody),
+        (status = 413, description = "payload_too_large", body = ErrorBody),
+        (status = 429, description = "too_many_attempts: too many failed sign-ins (and sign-ups) from this source or for this account (Retry-After header)", body = ErrorBody),
+        (status = 503, description = "unavailable: the database is unreachable, or too many passwords are being checked (Retry-After header)", body = ErrorBody),
+    ))]
+pub(crate) async fn sign_up(
     State(state): State<AppState>,
     parts: Parts,
     body: Result<ApiJson<Credentials>, ApiError>,
@@ -349,7 +402,19 @@ async fn sign_up(
     account(state, parts, body, true).await
 }
 
-async fn sign_in(
+/// Sign in
+#[utoipa::path(post, path = "/auth/signin", tag = "accounts",
+    request_body = Credentials,
+    responses(
+        (status = 200, description = "signed in; sets the `tern_session` cookie", body = SignedIn),
+        (status = 400, description = "invalid_request", body = ErrorBody),
+        (status = 401, description = "invalid_credentials", body = ErrorBody),
+        (status = 403, description = "csrf_rejected", body = ErrorBody),
+        (status = 413, description = "payload_too_large", body = ErrorBody),
+        (status = 429, description = "too_many_attempts: too many failed sign-ins (and sign-ups) from this source or for this account (Retry-After header)", body = ErrorBody),
+        (status = 503, description = "unavailable: the database is unreachable, or too many passwords are being checked (Retry-After header)", body = ErrorBody),
+    ))]
+pub(crate) async fn sign_in(
     State(state): State<AppState>,
     parts: Parts,
     body: Result<ApiJson<Credentials>, ApiError>,
@@ -388,7 +453,14 @@ async fn account(
     Ok(signed_in(&state, &parts, status, session))
 }
 
-async fn sign_out(
+/// End the session
+#[utoipa::path(post, path = "/auth/signout", tag = "accounts", security(("cookie" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "signed out; clears the cookie", body = SignedOut),
+        (status = 401, description = "unauthorized", body = ErrorBody),
+        (status = 403, description = "csrf_rejected", body = ErrorBody),
+    ))]
+pub(crate) async fn sign_out(
     State(state): State<AppState>,
     AuthUser(s): AuthUser,
 ) -> Result<Response, ApiError> {
@@ -401,7 +473,13 @@ async fn sign_out(
         .into_response())
 }
 
-async fn me(AuthUser(s): AuthUser) -> Json<SignedIn> {
+/// Who is signed in
+#[utoipa::path(get, path = "/auth/me", tag = "accounts", security(("cookie" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "the account (no token)", body = SignedIn),
+        (status = 401, description = "unauthorized", body = ErrorBody),
+    ))]
+pub(crate) async fn me(AuthUser(s): AuthUser) -> Json<SignedIn> {
     Json(SignedIn {
         user: s.name,
         id: Some(s.user_id),
@@ -409,19 +487,30 @@ async fn me(AuthUser(s): AuthUser) -> Json<SignedIn> {
     })
 }
 
-async fn openapi() -> Response {
+/// This document
+#[utoipa::path(get, path = "/api/openapi.json", tag = "meta",
+    responses((status = 200, description = "OpenAPI 3.1, generated from the wire types", content_type = "application/json", body = Object)))]
+pub(crate) async fn openapi() -> Response {
     (
         [(header::CONTENT_TYPE, "application/json")],
-        include_str!("../../docs/openapi.json"),
+        crate::openapi::json(),
     )
         .into_response()
 }
 
-/// `GET /healthz`: 200 when the database answers a ping, 503 when it does not answer
-/// within the server-selection timeout. The driver has no socket timeout: a database that
-/// accepts connections but stops answering (stopped, or overloaded) would otherwise keep
-/// this request waiting until the next heartbeat fails (about 11 s).
-async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
+/// Liveness and database reachability
+///
+/// 200 when the database answers a ping, 503 when it does not answer within the
+/// server-selection timeout (2 s).
+#[utoipa::path(get, path = "/healthz", tag = "meta",
+    responses(
+        (status = 200, description = "the database is reachable", body = Health),
+        (status = 503, description = "unavailable: the database did not answer within 2 s", body = ErrorBody),
+    ))]
+pub(crate) async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
+    // The driver has no socket timeout: a database that accepts connections but stops
+    // answering (stopped, or overloaded) would otherwise keep this request waiting until the
+    // next heartbeat fails (about 11 s).
     tokio::time::timeout(SERVER_SELECTION_TIMEOUT, state.store.ping())
         .await
         .map_err(|_| {

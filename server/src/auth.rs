@@ -70,8 +70,8 @@ impl From<mongodb::error::Error> for AuthError {
     }
 }
 
-/// A signed-in session.
-#[derive(Debug, Clone)]
+/// A signed-in session. Its `Debug` leaves the token out: a session may be logged.
+#[derive(Clone)]
 pub struct Session {
     /// The user's id (scopes every note query).
     pub user_id: String,
@@ -81,8 +81,17 @@ pub struct Session {
     pub token: String,
 }
 
-/// A stored account.
-#[derive(Debug, Clone, PartialEq, Eq)]
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("user_id", &self.user_id)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A stored account. Its `Debug` leaves the password hash out.
+#[derive(Clone, PartialEq, Eq)]
 pub struct StoredUser {
     /// The user's id (random, 22 characters).
     pub id: String,
@@ -90,6 +99,15 @@ pub struct StoredUser {
     pub name: String,
     /// The argon2id hash, PHC string form.
     pub hash: String,
+}
+
+impl std::fmt::Debug for StoredUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredUser")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A stored session.
@@ -136,6 +154,12 @@ pub trait AccountStore: Send + Sync {
 #[derive(Clone)]
 pub struct MongoAccounts {
     db: Database,
+}
+
+impl std::fmt::Debug for MongoAccounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MongoAccounts").finish_non_exhaustive()
+    }
 }
 
 impl MongoAccounts {
@@ -259,6 +283,12 @@ pub struct Accounts {
     buckets: Arc<dyn BucketStore>,
     limits: Limits,
     gate: Arc<HashGate>,
+}
+
+impl std::fmt::Debug for Accounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Accounts").finish_non_exhaustive()
+    }
 }
 
 fn random_token() -> String {

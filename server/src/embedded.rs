@@ -26,6 +26,14 @@ pub struct EmbeddedDb {
     keeper: Option<std::thread::JoinHandle<()>>,
 }
 
+impl std::fmt::Debug for EmbeddedDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedDb")
+            .field("pid", &self.pid)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Why the embedded database did not start.
 #[derive(Debug, thiserror::Error)]
 pub enum EmbeddedError {

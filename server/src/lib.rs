@@ -28,6 +28,9 @@
 //! ([`AppState::with_stores`]; tests use [`memory`]'s). [`serve`] runs it on a listener
 //! until a shutdown future resolves. Tests bind port 0 and use a fresh database each.
 
+// Every public type can be printed in a log or a test failure (as in axum).
+#![warn(missing_debug_implementations)]
+
 pub mod api;
 pub mod auth;
 pub mod config;
@@ -40,6 +43,7 @@ pub mod http;
 pub mod live;
 pub mod memory;
 pub mod metrics;
+pub mod openapi;
 pub mod pwa;
 pub mod store;
 pub mod throttle;
@@ -142,6 +146,12 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// Whether `GET /metrics` is served (`TERN_METRICS`).
     pub serve_metrics: bool,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").finish_non_exhaustive()
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {

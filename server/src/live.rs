@@ -33,9 +33,12 @@ use std::time::Duration;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::{Stream, StreamExt};
 use mongodb::Database;
-use mongodb::bson::{Bson, Document};
-use mongodb::change_stream::event::{ChangeStreamEvent, ResumeToken};
+use mongodb::bson::{self as bson, Document};
+use mongodb::change_stream::event::{ChangeStreamEvent, OperationType, ResumeToken};
 use tokio::sync::watch;
+
+use crate::docs::CounterDoc;
+use crate::store::COUNTERS;
 
 /// Interval of the heartbeat comment on an idle live connection.
 pub const HEARTBEAT: Duration = Duration::from_secs(15);
@@ -88,6 +91,12 @@ pub struct Hub {
     closing: watch::Sender<bool>,
     /// The metrics' gauge of open connections (`tern_live_connections`).
     gauge: Option<prometheus_client::metrics::gauge::Gauge>,
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub").finish_non_exhaustive()
+    }
 }
 
 impl Hub {
@@ -202,6 +211,14 @@ pub struct Subscription {
     user: String,
 }
 
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Drop for Subscription {
     fn drop(&mut self) {
         self.hub.leave(&self.user);
@@ -271,7 +288,7 @@ pub fn sse(sub: Subscription) -> Sse<impl Stream<Item = Result<Event, Infallible
 /// until the process ends. Reopens the change stream after any failure (from its resume
 /// token when it has one), then pokes every connection once, so a gap never loses a change.
 pub async fn run_feed(db: Database, hub: Arc<Hub>) {
-    let counters = db.collection::<Document>("counters");
+    let counters = db.collection::<Document>(COUNTERS);
     let mut token: Option<ResumeToken> = None;
     let mut pause = Duration::from_millis(100);
     loop {
@@ -299,8 +316,16 @@ pub async fn run_feed(db: Database, hub: Arc<Hub>) {
         while let Some(event) = stream.next().await {
             match event {
                 Ok(event) => {
-                    if let Some((user, seq)) = head_of(&event) {
-                        hub.notify(&user, seq);
+                    match head_of(&event) {
+                        Ok(Some((user, seq))) => hub.notify(&user, seq),
+                        Ok(None) => {}
+                        Err(e) => {
+                            // Whose head moved is unknown: every device syncs once.
+                            tracing::error!(
+                                "live feed: a change of `counters` does not decode ({e}); poking every device"
+                            );
+                            hub.gap();
+                        }
                     }
                     token = stream.resume_token();
                 }
@@ -314,24 +339,52 @@ pub async fn run_feed(db: Database, hub: Arc<Hub>) {
     }
 }
 
-/// The user and the new head of a change of one `counters` document (`{_id: user, seq}`).
-fn head_of(event: &ChangeStreamEvent<Document>) -> Option<(String, u64)> {
-    let user = event.document_key.as_ref()?.get_str("_id").ok()?.to_owned();
-    let seq = event
-        .full_document
-        .as_ref()
-        .and_then(|d| d.get("seq"))
-        .or_else(|| {
-            event
+/// The key of a `counters` document in a change event: the user.
+#[derive(serde::Deserialize)]
+struct CounterKey {
+    #[serde(rename = "_id")]
+    user: String,
+}
+
+/// The fields an update of a `counters` document set (`$inc` of `seq` sets it).
+#[derive(serde::Deserialize)]
+struct CounterUpdate {
+    seq: Option<i64>,
+}
+
+/// The user and the new head of a change of one `counters` document ([`CounterDoc`]);
+/// `Ok(None)` for an event that moves no head (a delete, a drop). Typed like every other
+/// document the server reads: an event that does not decode is an error for the caller,
+/// never taken as "nothing happened".
+fn head_of(event: &ChangeStreamEvent<Document>) -> Result<Option<(String, u64)>, String> {
+    let seq = match event.operation_type {
+        OperationType::Insert | OperationType::Replace => {
+            let doc = event
+                .full_document
+                .clone()
+                .ok_or("an insert or replace without its document")?;
+            let c: CounterDoc = bson::from_document(doc).map_err(|e| e.to_string())?;
+            Some(c.seq)
+        }
+        OperationType::Update => {
+            let fields = event
                 .update_description
                 .as_ref()
-                .and_then(|u| u.updated_fields.get("seq"))
-        })?;
-    let seq = match seq {
-        Bson::Int64(v) => u64::try_from(*v).ok()?,
-        Bson::Int32(v) => u64::try_from(*v).ok()?,
-        Bson::Double(v) if *v >= 0.0 => *v as u64,
-        _ => return None,
+                .ok_or("an update without its description")?
+                .updated_fields
+                .clone();
+            bson::from_document::<CounterUpdate>(fields)
+                .map_err(|e| e.to_string())?
+                .seq
+        }
+        _ => None,
     };
-    Some((user, seq))
+    let Some(seq) = seq else { return Ok(None) };
+    let key = event
+        .document_key
+        .clone()
+        .ok_or("a change without its document key")?;
+    let CounterKey { user } = bson::from_document(key).map_err(|e| e.to_string())?;
+    let seq = u64::try_from(seq).map_err(|_| format!("a negative head {seq}"))?;
+    Ok(Some((user, seq)))
 }

@@ -13,12 +13,12 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use sync_core::protocol::{Change, ChangeResult, Revision};
+use sync_core::protocol::{Change, Revision};
 use sync_core::push::{self, NoteRecord, Prepared};
 use sync_core::{NoteId, limits};
 
 use crate::auth::{AccountStore, Accounts, StoredSession, StoredUser, now_ms};
-use crate::store::{BoxFuture, Conflicts, Page, StoreError, SyncStore, UserId, distinct};
+use crate::store::{BoxFuture, Conflicts, Page, Pushed, StoreError, SyncStore, UserId, distinct};
 use crate::throttle::{BucketStore, Rate, Refused, Step, bucket_expiry, step};
 
 /// Accounts with their users, sessions and throttling buckets in memory.
@@ -46,6 +46,12 @@ pub struct MemoryStore {
     users: Mutex<HashMap<String, UserNotes>>,
 }
 
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryStore").finish_non_exhaustive()
+    }
+}
+
 impl MemoryStore {
     /// An empty store with the default conflict settings.
     pub fn new() -> Self {
@@ -58,11 +64,14 @@ impl MemoryStore {
         self
     }
 
-    fn push_now(&self, user: &UserId, changes: &[Change], now_ms: u64) -> Vec<ChangeResult> {
+    fn push_now(&self, user: &UserId, changes: &[Change], now_ms: u64) -> Pushed {
         let prepared = Prepared::new(changes, now_ms);
         let needed = prepared.versions_needed();
         if needed == 0 {
-            return prepared.into_results(changes);
+            return Pushed {
+                results: prepared.into_results(changes),
+                merges_over_budget: 0,
+            };
         }
         let mut users = self.users.lock().expect("not poisoned");
         let u = users.entry(user.to_owned()).or_default();
@@ -95,7 +104,10 @@ impl MemoryStore {
                 revs.retain(|n, _| *n > upto);
             }
         }
-        plan.results
+        Pushed {
+            results: plan.results,
+            merges_over_budget: plan.merges_over_budget,
+        }
     }
 
     fn pull_now(&self, user: &UserId, after: u64, limit: u32) -> Page {
@@ -166,7 +178,7 @@ impl SyncStore for MemoryStore {
         user: &'a UserId,
         changes: &'a [Change],
         now_ms: u64,
-    ) -> BoxFuture<'a, Result<Vec<ChangeResult>, StoreError>> {
+    ) -> BoxFuture<'a, Result<Pushed, StoreError>> {
         Box::pin(async move { Ok(self.push_now(user, changes, now_ms)) })
     }
 
@@ -207,6 +219,12 @@ impl SyncStore for MemoryStore {
 #[derive(Default)]
 pub struct MemoryAccounts {
     state: Mutex<AccountsState>,
+}
+
+impl std::fmt::Debug for MemoryAccounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryAccounts").finish_non_exhaustive()
+    }
 }
 
 #[derive(Default)]
@@ -291,6 +309,12 @@ impl AccountStore for MemoryAccounts {
 pub struct MemoryBuckets {
     /// Key to (end time `tat` in ms, or none for a mark; expiry in ms).
     buckets: Mutex<HashMap<String, (Option<i64>, i64)>>,
+}
+
+impl std::fmt::Debug for MemoryBuckets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryBuckets").finish_non_exhaustive()
+    }
 }
 
 impl MemoryBuckets {

@@ -69,6 +69,7 @@ pub struct Metrics {
     pulls: Counter,
     changes: Family<Outcome, Counter>,
     conflicts: Counter,
+    merges_over_budget: Counter,
     sign_in_failures: Counter,
     throttled: Family<Reason, Counter>,
     database_errors: Family<Kind, Counter>,
@@ -87,7 +88,7 @@ impl Metrics {
         let mut registry = Registry::with_prefix("tern");
         let requests = Family::<RequestLabels, Counter>::default();
         let latency = Latency::new_with_constructor(latency_histogram);
-        let (pushes, pulls, conflicts, sign_in_failures) = Default::default();
+        let (pushes, pulls, conflicts, merges_over_budget, sign_in_failures) = Default::default();
         let changes = Family::<Outcome, Counter>::default();
         let throttled = Family::<Reason, Counter>::default();
         let database_errors = Family::<Kind, Counter>::default();
@@ -113,6 +114,11 @@ impl Metrics {
             "sync_conflicts",
             "Pushed changes that left their note in conflict",
             Counter::clone(&conflicts),
+        );
+        registry.register(
+            "sync_merges_over_budget",
+            "Text merges the request's merge budget did not cover (each left a conflict)",
+            Counter::clone(&merges_over_budget),
         );
         registry.register(
             "auth_sign_in_failures",
@@ -142,6 +148,7 @@ impl Metrics {
             pulls,
             changes,
             conflicts,
+            merges_over_budget,
             sign_in_failures,
             throttled,
             database_errors,
@@ -154,8 +161,10 @@ impl Metrics {
         self.live_connections.clone()
     }
 
-    /// Counts a successful sync and the outcomes of its changes.
-    pub fn sync(&self, results: &[ChangeResult]) {
+    /// Counts a successful sync, the outcomes of its changes, and the merges its merge
+    /// budget did not cover.
+    pub fn sync(&self, results: &[ChangeResult], merges_over_budget: u64) {
+        self.merges_over_budget.inc_by(merges_over_budget);
         self.pulls.inc();
         if !results.is_empty() {
             self.pushes.inc();
@@ -260,7 +269,11 @@ pub async fn track(metrics: std::sync::Arc<Metrics>, req: Request, next: Next) -
     res
 }
 
-/// `GET /metrics`.
+/// Prometheus metrics
+///
+/// The metrics are listed in the README (Metrics). Not served when `TERN_METRICS=off`.
+#[utoipa::path(get, path = "/metrics", tag = "meta",
+    responses((status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text", body = String)))]
 pub async fn serve(axum::extract::State(state): axum::extract::State<crate::AppState>) -> Response {
     (
         [(

@@ -41,7 +41,7 @@ use crate::docs::{self, CounterDoc, NoteDoc, RevisionDoc};
 /// The collections of notes (see [`crate::docs`]).
 const NOTES: &str = "notes";
 const REVISIONS: &str = "revisions";
-const COUNTERS: &str = "counters";
+pub(crate) const COUNTERS: &str = "counters";
 
 pub use sync_core::push::RECENT_CHANGES_PER_NOTE;
 /// Most version windows read by one pull (versions skipped by superseded changes make
@@ -129,6 +129,15 @@ pub struct Page {
 /// server can hold any store as `Arc<dyn …>` (an `async fn` in a trait is not object safe).
 pub type BoxFuture<'a, T> = futures::future::BoxFuture<'a, T>;
 
+/// What a push did: one result per change, in order, and what the metrics count besides.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pushed {
+    /// One result per change, in request order.
+    pub results: Vec<ChangeResult>,
+    /// Text merges the request's merge budget did not cover (each became a conflict).
+    pub merges_over_budget: u64,
+}
+
 /// What the sync API needs from storage: notes, their versions and their history.
 ///
 /// Implementations: [`MongoStore`] (production) and [`crate::memory::MemoryStore`] (tests;
@@ -148,7 +157,7 @@ pub trait SyncStore: Send + Sync {
         user: &'a UserId,
         changes: &'a [Change],
         now_ms: u64,
-    ) -> BoxFuture<'a, Result<Vec<ChangeResult>, StoreError>>;
+    ) -> BoxFuture<'a, Result<Pushed, StoreError>>;
     /// The notes of `user` changed after version `after`, at most `limit` of them.
     fn pull<'a>(
         &'a self,
@@ -178,6 +187,12 @@ pub struct MongoStore {
     conflicts: Conflicts,
     /// Set once the indexes exist; no push writes before that (see [`Self::ensure_indexes`]).
     indexes: Arc<tokio::sync::OnceCell<()>>,
+}
+
+impl std::fmt::Debug for MongoStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MongoStore").finish_non_exhaustive()
+    }
 }
 
 impl MongoStore {
@@ -274,11 +289,14 @@ impl MongoStore {
         user: &UserId,
         changes: &Arc<[Change]>,
         now_ms: u64,
-    ) -> Result<Vec<ChangeResult>, MongoError> {
+    ) -> Result<Pushed, MongoError> {
         let prepared = Prepared::new(changes, now_ms);
         let needed = prepared.versions_needed();
         if needed == 0 {
-            return Ok(prepared.into_results(changes));
+            return Ok(Pushed {
+                results: prepared.into_results(changes),
+                merges_over_budget: 0,
+            });
         }
         let ids: Vec<&str> = prepared
             .note_ids(changes)
@@ -372,7 +390,10 @@ impl MongoStore {
                 .session(&mut *s)
                 .await?;
         }
-        Ok(plan.results)
+        Ok(Pushed {
+            results: plan.results,
+            merges_over_budget: plan.merges_over_budget,
+        })
     }
 
     /// The reads of a pull, in the snapshot of session `s`.
@@ -469,7 +490,7 @@ impl SyncStore for MongoStore {
         user: &'a UserId,
         changes: &'a [Change],
         now_ms: u64,
-    ) -> BoxFuture<'a, Result<Vec<ChangeResult>, StoreError>> {
+    ) -> BoxFuture<'a, Result<Pushed, StoreError>> {
         Box::pin(self.push_changes(user, changes, now_ms))
     }
 
@@ -513,9 +534,9 @@ impl MongoStore {
         user: &UserId,
         changes: &[Change],
         now_ms: u64,
-    ) -> Result<Vec<ChangeResult>, StoreError> {
+    ) -> Result<Pushed, StoreError> {
         if changes.is_empty() {
-            return Ok(Vec::new());
+            return Ok(Pushed::default());
         }
         self.ensure_indexes().await?;
         // Owned once, for the merge task on the blocking pool.

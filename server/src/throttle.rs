@@ -174,6 +174,12 @@ pub struct MongoBuckets {
     coll: Collection<BucketDoc>,
 }
 
+impl std::fmt::Debug for MongoBuckets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MongoBuckets").finish_non_exhaustive()
+    }
+}
+
 /// How many times a take is retried when parallel takes of the same bucket race.
 const RACE_RETRIES: usize = 8;
 
@@ -338,8 +344,22 @@ pub struct HashGate {
     total: AtomicU64,
 }
 
+impl std::fmt::Debug for HashGate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HashGate")
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A request's place in the hash queue; [`HashGate::run`] hashes under it.
 pub struct Admission(#[allow(dead_code)] OwnedSemaphorePermit);
+
+impl std::fmt::Debug for Admission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Admission")
+    }
+}
 
 /// What a [`HashGate`] saw (a test hook, also useful in logs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -87,7 +87,7 @@ async fn notes_story(store: &dyn SyncStore) {
         edit("bad id!", "c3", t, "laptop", None, "never"),
         edit("c", "c4", t, "laptop", None, "gamma"),
     ];
-    let r = store.push("alice", &batch, now()).await.unwrap();
+    let r = store.push("alice", &batch, now()).await.unwrap().results;
     assert_eq!(r.len(), 4);
     assert!(matches!(r[2].outcome, ChangeOutcome::Rejected { .. }));
     let vs: Vec<u64> = [0, 1, 3].iter().map(|&i| version(&r[i].outcome)).collect();
@@ -102,7 +102,7 @@ async fn notes_story(store: &dyn SyncStore) {
 
     // The same push again (a retry after a lost answer): the same answers, nothing new.
     let head = store.head("alice").await.unwrap();
-    let again = store.push("alice", &batch, now()).await.unwrap();
+    let again = store.push("alice", &batch, now()).await.unwrap().results;
     assert_eq!(again, r);
     assert!(
         store
@@ -129,7 +129,7 @@ async fn notes_story(store: &dyn SyncStore) {
     laptop.strategy = Some(Strategy::Manual);
     store.push("alice", &[laptop], now()).await.unwrap();
     let phone = edit("a", "c6", t + 11, "phone", Some(vs[0]), "alpha, phone");
-    let r = store.push("alice", &[phone], now()).await.unwrap();
+    let r = store.push("alice", &[phone], now()).await.unwrap().results;
     let ChangeOutcome::Applied {
         current: Some(a), ..
     } = &r[0].outcome
@@ -167,7 +167,7 @@ async fn notes_story(store: &dyn SyncStore) {
     newer.strategy = Some(Strategy::Lww);
     store.push("alice", &[newer], now()).await.unwrap();
     let older = edit("c", "c9", t + 30, "phone", Some(vs[2]), "gamma, older");
-    let r = store.push("alice", &[older], now()).await.unwrap();
+    let r = store.push("alice", &[older], now()).await.unwrap().results;
     let ChangeOutcome::Superseded { current } = &r[0].outcome else {
         panic!("superseded: {:?}", r[0].outcome);
     };
@@ -187,7 +187,7 @@ async fn notes_story(store: &dyn SyncStore) {
             Some(base),
             &format!("c{i}"),
         );
-        base = version(&store.push("alice", &[c], now()).await.unwrap()[0].outcome);
+        base = version(&store.push("alice", &[c], now()).await.unwrap().results[0].outcome);
     }
     let h = store.history("alice", &NoteId("c".into())).await.unwrap();
     let texts: Vec<&str> = h.iter().map(|r| r.version.content.as_str()).collect();

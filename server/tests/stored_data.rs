@@ -589,7 +589,8 @@ async fn a_note_that_does_not_decode_fails_pulls_and_pushes_and_is_never_written
             now(),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .results;
     assert!(matches!(
         r[0].outcome,
         sync_core::protocol::ChangeOutcome::Applied { .. }

@@ -17,6 +17,9 @@
 //! - [`text`]: the three-way text merge behind field-level merge.
 //! - [`push`]: push planning, the storage-independent half of a push (validation,
 //!   retries answered alike, versions, merges, history); a store only reads and writes.
+//! - `openapi` (feature `openapi`, the server only): the API document's schemas of the
+//!   wire types a derive cannot describe. The others derive `utoipa::ToSchema`, so the
+//!   document the server serves is generated from these types.
 //!
 //! ## Terms
 //! - **change**: one edit (or delete) of one note, pushed by a client.
@@ -29,10 +32,15 @@
 //! - **revision**: a version of a note the server keeps in the note's history, so that no
 //!   edit replaced by a conflict, a merge or a delete is ever lost.
 
+// Every public type can be printed in a log or a test failure (as in axum).
+#![warn(missing_debug_implementations)]
+
 pub mod hlc;
 pub mod limits;
 pub mod merge;
 pub mod model;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod protocol;
 pub mod push;
 pub mod text;

@@ -60,6 +60,7 @@ id_type! {
 
 /// A note as the server stores it and sends it in pulls.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NoteState {
     /// The note's id.
     pub id: NoteId,
@@ -72,6 +73,7 @@ pub struct NoteState {
     /// Clock of the change that produced this state.
     pub hlc: Hlc,
     /// Server commit sequence of that change; grows with every committed change of the user.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub version: u64,
     /// How concurrent edits of this note are resolved (omitted: the server's default).
     #[serde(default, skip_serializing_if = "Strategy::is_default")]
@@ -96,6 +98,7 @@ impl NoteState {
 /// How the server resolves a change made concurrently with another one (the device had not
 /// seen the note's latest version when it made the change). See `docs/sync-protocol.md`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Strategy {
     /// Whatever the server is configured with (`TERN_CONFLICT_STRATEGY`).
@@ -144,6 +147,7 @@ impl std::str::FromStr for Strategy {
 
 /// One version of a note's text.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Version {
     /// Title.
     pub title: String,
@@ -157,6 +161,7 @@ pub struct Version {
 
 /// Title and content, without metadata.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Text {
     /// Title.
     pub title: String,
@@ -166,6 +171,7 @@ pub struct Text {
 
 /// An unresolved conflict: the note's own state is one version; these are the others.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Conflict {
     /// The concurrent versions besides the note's own state, oldest clock first.
     pub versions: Vec<Version>,

@@ -20,6 +20,7 @@ pub struct Cursor(pub String);
 
 /// One local change pushed by a client: the note's full new state.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Change {
     /// Idempotency key of this change.
     pub change_id: ChangeId,
@@ -27,22 +28,27 @@ pub struct Change {
     pub note_id: NoteId,
     /// The device's clock when the change was made.
     pub hlc: Hlc,
-    /// The server version the device had when it made the change (`None` for a note the
-    /// device created). Lets the server tell a concurrent edit from a sequential one.
+    /// The server version the device had when it made the change (null or omitted for a
+    /// note the device created). Lets the server tell a concurrent edit from a sequential one.
     #[serde(default)]
     pub base_version: Option<u64>,
-    /// New title (empty for a delete).
+    /// New title (empty for a delete): at most 1024 bytes of UTF-8, else the change is
+    /// rejected `too_large` (docs/sync-protocol.md, Limits).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 1024))]
     pub title: String,
-    /// New content (empty for a delete).
+    /// New content (empty for a delete): at most 262144 bytes of UTF-8, else the change is
+    /// rejected `too_large`.
     #[serde(default)]
     pub content: String,
     /// True to delete the note.
     #[serde(default)]
     pub deleted: bool,
     /// Title of the version `base_version` names, when the device has it: lets the server
-    /// tell which fields this change edited and merge text three ways. Optional.
+    /// tell which fields this change edited and merge text three ways. Optional; at most
+    /// 1024 bytes like a title.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 1024))]
     pub base_title: Option<String>,
     /// Content of the version `base_version` names (see `base_title`). Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -85,34 +91,45 @@ impl Change {
 
 /// Body of `POST /sync`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SyncRequest {
-    /// Must be [`PROTOCOL_VERSION`]; other versions get `unsupported_protocol`.
+    /// The protocol version, 1 ([`PROTOCOL_VERSION`]); other versions get
+    /// `unsupported_protocol`.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1))]
     pub protocol: u32,
     /// Where the last pull ended; `None` on a device's first sync.
     #[serde(default)]
     pub cursor: Option<Cursor>,
-    /// Local changes to push (at most [`crate::limits::MAX_CHANGES_PER_REQUEST`]).
+    /// Local changes to push: at most 1000 ([`crate::limits::MAX_CHANGES_PER_REQUEST`]),
+    /// else the request gets `too_many_changes`.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 1000))]
     pub changes: Vec<Change>,
-    /// Most remote changes to return (default and maximum
-    /// [`crate::limits::MAX_PULL_LIMIT`]).
+    /// Most remote changes to return: default and maximum 1000
+    /// ([`crate::limits::MAX_PULL_LIMIT`]); a larger one is taken as 1000.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub limit: Option<u32>,
 }
 
 /// Body of a successful `POST /sync`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SyncResponse {
     /// The protocol version of the response.
     pub protocol: u32,
-    /// One result per pushed change, in request order.
+    /// One result per pushed change, in request order. An answer stops before 4 MiB
+    /// (4194304 bytes) of results JSON, holding at least one, and then says `has_more`: the
+    /// changes left without a result are sent again (docs/sync-protocol.md, Response).
     pub results: Vec<ChangeResult>,
     /// Remote changes after the request's cursor, in commit order (each note at most once,
     /// in its latest state). Includes this client's own changes just applied.
     pub changes: Vec<NoteState>,
     /// The cursor to send next time.
     pub cursor: Cursor,
-    /// True when more remote changes are waiting: sync again at once with `cursor`.
+    /// True when more follows: sync again at once with `cursor`. A page holds at most
+    /// `limit` notes and stops before 4 MiB (4194304 bytes) of note JSON, but always holds at
+    /// least one note; results are cut the same way (see `results`).
     pub has_more: bool,
     /// The server's clock, in milliseconds since the epoch. Clients use it to correct the
     /// wall-clock part of their hybrid logical clock.
@@ -238,6 +255,7 @@ pub enum ErrorCode {
 
 /// The body of every error response: `{"error": "<code>", "message": "<what to do>"}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// Machine-readable code.
     pub error: ErrorCode,
@@ -247,6 +265,7 @@ pub struct ErrorBody {
 
 /// Why a version of a note is in its history.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RevisionReason {
     /// It was replaced by a later edit (kept when another device edited the note, or when
@@ -287,6 +306,7 @@ pub struct Revision {
 
 /// Body of `GET /notes/{id}/history`: the note's most recent revisions, newest first.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryResponse {
     /// The revisions.
     pub revisions: Vec<Revision>,
@@ -294,10 +314,13 @@ pub struct HistoryResponse {
 
 /// Body of `POST /auth/signup` and `POST /auth/signin`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Credentials {
-    /// Username (3..64 of a-z, 0-9, '.', '_', '-'; case-insensitive).
+    /// Username: 3 to 64 of a-z, 0-9, '.', '_', '-' (case-insensitive).
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._-]{3,64}$"))]
     pub username: String,
-    /// Password (8..1024 characters).
+    /// Password: 8 to 1024 characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 8, max_length = 1024))]
     pub password: String,
 }
 
@@ -312,6 +335,7 @@ impl std::fmt::Debug for Credentials {
 
 /// Answer of a sign-up, a sign-in and `GET /auth/me`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignedIn {
     /// The account's username.
     pub user: String,
@@ -320,13 +344,16 @@ pub struct SignedIn {
     /// servers did not send it.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    /// The session's bearer token (sign-up and sign-in only; browsers use the cookie).
+    /// The session's bearer token: sign-up and sign-in only, and only for clients that are
+    /// not browsers (no `Origin` and no `Sec-Fetch-Site` header); browsers get the
+    /// `HttpOnly` cookie only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
 }
 
 /// Answer of `POST /auth/signout`: `{"signed_out": true}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignedOut {
     /// Always true: the session is ended (or was already).
     pub signed_out: bool,
@@ -335,6 +362,7 @@ pub struct SignedOut {
 /// Answer of `GET /healthz` when the database answers: `{"status": "ok", "database":
 /// "reachable"}`. (When it does not, the answer is the `unavailable` error body, with 503.)
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
     /// `ok`.
     pub status: String,
@@ -354,6 +382,8 @@ pub mod wire {
 
     /// The `status` tag of a [`ChangeOutcome`].
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+    #[cfg_attr(feature = "openapi", schema(as = ChangeStatus))]
     #[serde(rename_all = "snake_case")]
     pub enum Status {
         /// [`ChangeOutcome::Applied`].
@@ -366,16 +396,28 @@ pub mod wire {
 
     /// A [`super::ChangeResult`] as it is on the wire.
     #[derive(Clone, Debug, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub struct ChangeResult {
+        /// The change's idempotency key, as sent (malformed when the change is rejected
+        /// `invalid_id`).
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
         change_id: ChangeId,
+        /// The note it changed, as sent (see `change_id`).
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
         note_id: NoteId,
+        /// The outcome; it says which of the fields below are there.
         status: Status,
+        /// `applied`: the note's new server version.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         version: Option<u64>,
+        /// `superseded`: the newer state that won. `applied`: the note as stored when it
+        /// differs from the change (merged with a concurrent edit, or in conflict).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         current: Option<NoteState>,
+        /// `rejected`: why.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         code: Option<RejectCode>,
+        /// `rejected`: what to do about it, for people.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         message: Option<String>,
     }
@@ -437,12 +479,19 @@ pub mod wire {
 
     /// A [`super::Revision`] as it is on the wire.
     #[derive(Clone, Debug, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub struct Revision {
+        /// The version's title.
         title: String,
+        /// The version's content.
         content: String,
+        /// True if the version is a delete.
         deleted: bool,
+        /// The clock of the change that wrote it.
         hlc: Hlc,
+        /// Why it was kept.
         reason: RevisionReason,
+        /// When the server kept it, in milliseconds since the epoch.
         saved_at_ms: u64,
     }
 

@@ -156,6 +156,10 @@ pub struct Plan {
     /// `(note, n)`: delete that note's revisions numbered `n` or lower (past the history
     /// limit).
     pub trims: Vec<(NoteId, u64)>,
+    /// Text merges the request's merge budget did not cover: each left its note in conflict
+    /// for the user instead (an operator's signal that the budget is too small for the
+    /// notes people write).
+    pub merges_over_budget: u64,
 }
 
 /// Decides every candidate of `prepared` in request order (a batch may change one note
@@ -270,6 +274,7 @@ pub fn plan(
         notes,
         revisions,
         trims,
+        merges_over_budget: budget.refused(),
     }
 }
 

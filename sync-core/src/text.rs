@@ -42,17 +42,28 @@ pub struct OverBudget;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Budget {
     left: u64,
+    /// Merges refused because the budget did not cover them.
+    refused: u64,
 }
 
 impl Budget {
     /// A budget of `units`.
     pub const fn new(units: u64) -> Self {
-        Self { left: units }
+        Self {
+            left: units,
+            refused: 0,
+        }
     }
 
     /// Units not yet spent.
     pub const fn left(&self) -> u64 {
         self.left
+    }
+
+    /// How many merges [`merge3_within`] refused for want of budget (each became a
+    /// conflict for the user).
+    pub const fn refused(&self) -> u64 {
+        self.refused
     }
 
     fn spend(&mut self, units: u64) -> Result<(), OverBudget> {
@@ -295,6 +306,9 @@ pub fn merge3_within(
     let before = mine.left;
     let result = merge_tokens(base, ours, theirs, &mut mine);
     budget.left -= before - mine.left;
+    if result.is_err() {
+        budget.refused += 1;
+    }
     result
 }
 
