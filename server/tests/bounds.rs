@@ -107,18 +107,9 @@ async fn a_merge_past_its_budget_is_a_conflict_that_keeps_both_versions() {
         "no merge was found within the budget"
     );
     // And an operator can see it happen: the refused merge is counted.
-    let scrape = app
-        .http
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        scrape.contains("\ntern_sync_merges_over_budget_total 1\n"),
-        "{scrape}"
+    assert_eq!(
+        app.metric("tern_sync_merges_over_budget_total").await,
+        Some("1".into())
     );
 }
 

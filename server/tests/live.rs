@@ -156,19 +156,7 @@ async fn shutting_down_ends_live_connections() {
 }
 
 async fn live_gauge(app: &TestApp) -> Option<String> {
-    let scrape = app
-        .http
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    scrape
-        .lines()
-        .find_map(|l| l.strip_prefix("tern_live_connections "))
-        .map(str::to_owned)
+    app.metric("tern_live_connections").await
 }
 
 #[tokio::test]

@@ -243,6 +243,23 @@ impl TestApp {
         unreachable!()
     }
 
+    /// This app's `/metrics` scrape, and the value of the unlabelled metric `name` in it.
+    pub async fn metric(&self, name: &str) -> Option<String> {
+        let scrape = self
+            .http
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        scrape
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .map(str::to_owned)
+    }
+
     /// Every note state in the database, via a full pull from the start.
     pub async fn pull_all(&self) -> Vec<sync_core::NoteState> {
         let mut cursor = None;
