@@ -67,6 +67,12 @@ pub fn check_change(change: &Change, server_now_ms: u64) -> Result<(), (RejectCo
             format!("change id must be 1 to {MAX_ID_LEN} characters of A-Z, a-z, 0-9, '-' or '_'"),
         ));
     }
+    if change.purge && !change.deleted {
+        return Err((
+            RejectCode::Invalid,
+            "a purge deletes the note: send it with \"deleted\": true".into(),
+        ));
+    }
     if change.title.len() > MAX_TITLE_BYTES {
         return Err((
             RejectCode::TooLarge,
