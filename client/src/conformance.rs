@@ -21,6 +21,7 @@ fn remote(id: &str, title: &str, version: u64) -> NoteState {
         version,
         strategy: Default::default(),
         conflict: None,
+        purged: false,
     }
 }
 

@@ -206,6 +206,7 @@ impl LocalNote {
             base_content: base.map(|b| b.content.clone()),
             strategy: self.strategy_changed.then_some(self.strategy),
             resolve: self.resolving,
+            purge: false,
         })
     }
 }
