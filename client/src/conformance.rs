@@ -374,6 +374,7 @@ pub async fn the_trash_keeps_deleted_text<S: LocalStore>(store: S) {
     notes.delete(&a.id).await.unwrap();
     let gone = notes.delete_forever(&a.id).await.unwrap().unwrap();
     assert!(gone.trash.is_none() && gone.title.is_empty() && gone.content.is_empty());
+    assert!(gone.base.is_none(), "no copy of the text left");
     let change = gone.pending_change().unwrap();
     assert!(change.deleted && change.purge);
     assert!(notes.trash(now).await.unwrap().is_empty());

@@ -583,7 +583,7 @@ pub fn reconcile(
             && let Some(c) = current
         {
             n.trash = c.trash.clone().or_else(|| {
-                (!c.deleted && !(c.title.is_empty() && c.content.is_empty())).then(|| Trashed {
+                (!c.deleted && (!c.title.is_empty() || !c.content.is_empty())).then(|| Trashed {
                     title: c.title.clone(),
                     content: c.content.clone(),
                     deleted_ms: n.hlc.wall_ms,
@@ -824,6 +824,9 @@ impl<S: LocalStore> Notes<S> {
             }
             n.trash = None;
             n.purge = true;
+            // The server version's text goes too: the purge needs only `base_version` to
+            // be applied (see `Change::purge`).
+            n.base = None;
             true
         })
         .await
