@@ -256,7 +256,7 @@ pub fn db_of(account: Option<&Account>) -> String {
 }
 
 #[cfg(feature = "hydrate")]
-pub(crate) use imp::{GuardRead, guard_for, records, worker_target};
+pub(crate) use imp::{GuardRead, guard_for, indexed, notes, records, worker_target};
 pub use imp::{
     account, adopt, announce_change, delete_note, end_pending_sign_out, history, is_online,
     join_guest_notes, local_change, on_change, on_store_closed, records_now, resolve_note,
@@ -292,7 +292,7 @@ mod imp {
     /// Meta key (in `tern`): ids of every account that signed in on this browser.
     const META_SEEN: &str = "accounts_seen";
 
-    type PageNotes = Notes<Rc<IdbStore>>;
+    pub(crate) type PageNotes = Notes<Rc<IdbStore>>;
     type PageRunner = Runner<IdbStore, FetchTransport>;
 
     struct Open {
@@ -312,7 +312,8 @@ mod imp {
         WANTED.with(|w| w.borrow().clone())
     }
 
-    async fn notes() -> Result<Rc<PageNotes>, String> {
+    /// The notes of the database the page shows (opened once).
+    pub(crate) async fn notes() -> Result<Rc<PageNotes>, String> {
         let wanted = store_name();
         if let Some(n) = CURRENT.with(|c| {
             c.borrow()
@@ -783,7 +784,8 @@ mod imp {
     }
 
     /// The note as it is now goes into the search index of the store shown.
-    fn indexed(note: Option<client::local::LocalNote>) {
+    /// Keeps the search index up to date with a note just written.
+    pub(crate) fn indexed(note: Option<client::local::LocalNote>) {
         if let Some(n) = note {
             search::note_changed(&store_name(), &n);
         }

@@ -15,6 +15,7 @@
 //! - [`list`]: the notes with search; [`editor`]: the open note, never stale;
 //!   [`conflict`]: its conflict and strategy; [`history`]: its earlier versions.
 //! - [`pwa`]: install, updates, storage, and the service worker's sync.
+//! - [`trash`]: deleted notes, "Restore" and "Delete forever".
 
 pub mod account;
 pub mod browser;
@@ -28,6 +29,7 @@ pub mod pwa;
 pub mod state;
 pub mod status;
 pub mod sync;
+pub mod trash;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -143,6 +145,7 @@ pub fn App() -> impl IntoView {
             <account::SignInForm/>
             <account::JoinOffer/>
             <list::UndoDelete/>
+            {view! { <trash::Trash/> }.into_any()}
             <div class="layout">
                 // Type-erased halves (`into_any`): one concrete view type for the whole page is
                 // too deep for the compiler's release build.

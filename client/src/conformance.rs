@@ -21,6 +21,7 @@ fn remote(id: &str, title: &str, version: u64) -> NoteState {
         version,
         strategy: Default::default(),
         conflict: None,
+        purged: false,
     }
 }
 
@@ -340,4 +341,93 @@ pub async fn indexes_follow_every_write<S: LocalStore>(store: S) {
     expected.extend(["gone".to_owned(), "pulled".to_owned()]);
     expected.sort();
     assert_eq!(seen, expected);
+}
+
+/// The trash: a deleted note keeps its text on the device until "Restore" (an edit that
+/// syncs) or "Delete forever" (a pending purge, its text gone at once); a delete pulled
+/// from another device keeps the text this device had; a purge pulled from the server
+/// drops it; entries older than the trash period are hidden, then expired.
+pub async fn the_trash_keeps_deleted_text<S: LocalStore>(store: S) {
+    use crate::local::TRASH_MS;
+    let notes = Notes::open(store).await.unwrap();
+    let a = notes.create("Groceries", "eggs, milk").await.unwrap();
+    let deleted = notes.delete(&a.id).await.unwrap().unwrap();
+    assert!(deleted.deleted && deleted.title.is_empty());
+    let now = deleted.trash.as_ref().expect("in the trash").deleted_ms;
+    let trash = notes.trash(now).await.unwrap();
+    assert_eq!(trash.len(), 1);
+    assert_eq!(trash[0].trash.as_ref().unwrap().content, "eggs, milk");
+    assert!(notes.list().await.unwrap().is_empty());
+
+    // Restore: the note is back with its text, as a pending edit.
+    let back = notes.restore(&a.id).await.unwrap().expect("restored");
+    assert!(!back.deleted && back.trash.is_none());
+    assert_eq!(
+        (back.title.as_str(), back.content.as_str()),
+        ("Groceries", "eggs, milk")
+    );
+    let change = back.pending_change().unwrap();
+    assert!(!change.deleted && !change.purge);
+    assert!(notes.trash(now).await.unwrap().is_empty());
+
+    // Delete forever: the text leaves the device; the purge waits to be pushed.
+    notes.delete(&a.id).await.unwrap();
+    let gone = notes.delete_forever(&a.id).await.unwrap().unwrap();
+    assert!(gone.trash.is_none() && gone.title.is_empty() && gone.content.is_empty());
+    assert!(gone.base.is_none(), "no copy of the text left");
+    let change = gone.pending_change().unwrap();
+    assert!(change.deleted && change.purge);
+    assert!(notes.trash(now).await.unwrap().is_empty());
+    assert!(
+        notes.restore(&a.id).await.unwrap().is_none(),
+        "nothing to restore"
+    );
+
+    // Deleted on another device: the text this device had goes to its trash.
+    let mut b = remote("b", "Plans", 5);
+    b.hlc.wall_ms = now;
+    notes
+        .store()
+        .commit_sync(&[], &response(vec![], vec![b.clone()], "v1.5"))
+        .await
+        .unwrap();
+    let mut b_deleted = b.clone();
+    b_deleted.deleted = true;
+    b_deleted.title.clear();
+    b_deleted.content.clear();
+    b_deleted.version = 6;
+    b_deleted.hlc.wall_ms += 1;
+    notes
+        .store()
+        .commit_sync(&[], &response(vec![], vec![b_deleted.clone()], "v1.6"))
+        .await
+        .unwrap();
+    let trash = notes.trash(now).await.unwrap();
+    assert_eq!(trash.len(), 1);
+    let t = trash[0].trash.as_ref().unwrap();
+    assert_eq!(
+        (t.title.as_str(), t.content.as_str()),
+        ("Plans", "Plans body")
+    );
+
+    // Purged there: gone from this trash too.
+    let mut b_purged = b_deleted.clone();
+    b_purged.purged = true;
+    b_purged.version = 7;
+    notes
+        .store()
+        .commit_sync(&[], &response(vec![], vec![b_purged], "v1.7"))
+        .await
+        .unwrap();
+    assert!(notes.trash(now).await.unwrap().is_empty());
+
+    // Expiry: hidden past the trash period, then its text dropped.
+    let c = notes.create("Old", "old text").await.unwrap();
+    notes.delete(&c.id).await.unwrap();
+    let later = now + TRASH_MS + 1;
+    assert_eq!(notes.trash(now).await.unwrap().len(), 1);
+    assert!(notes.trash(later).await.unwrap().is_empty());
+    assert_eq!(notes.expire_trash(later).await.unwrap(), 1);
+    let c = notes.store().get(&c.id).await.unwrap().unwrap();
+    assert!(c.trash.is_none() && c.deleted);
 }

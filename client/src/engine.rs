@@ -482,6 +482,8 @@ mod tests {
             conflict: None,
             resolving: false,
             local_conflict: false,
+            purge: false,
+            trash: None,
         }
     }
 
@@ -495,6 +497,7 @@ mod tests {
             version,
             strategy: Strategy::Default,
             conflict: None,
+            purged: false,
         }
     }
 

@@ -55,7 +55,31 @@ pub struct LocalNote {
     /// does not replace them ([`reconcile`] carries them over) until the user chooses.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub local_conflict: bool,
+    /// The text of a deleted note, kept on the device for the trash ("Restore") until it
+    /// is deleted forever or expires ([`TRASH_DAYS`] after `deleted_ms`). Never sent: the
+    /// server keeps its own copy in the note's history. Absent on live notes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trash: Option<Trashed>,
+    /// True when the pending delete is "Delete forever" (sent as `purge`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub purge: bool,
 }
+
+/// A deleted note's text, as the trash shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trashed {
+    /// Title when deleted.
+    pub title: String,
+    /// Body when deleted.
+    pub content: String,
+    /// When it was deleted (the delete's clock), ms since the epoch.
+    pub deleted_ms: u64,
+}
+
+pub use sync_core::limits::TRASH_DAYS;
+
+/// How long a deleted note stays in the trash, in ms.
+pub const TRASH_MS: u64 = TRASH_DAYS as u64 * 24 * 3600 * 1000;
 
 /// Sync state of one note, as shown to the user. Stored as `{"state": "synced"}`,
 /// `{"state": "pending"}` or `{"state": "failed", "code": …, "message": …}`, through the flat
@@ -169,6 +193,8 @@ impl LocalNote {
             conflict: s.conflict.clone(),
             resolving: false,
             local_conflict: false,
+            purge: false,
+            trash: None,
         }
     }
 
@@ -206,6 +232,7 @@ impl LocalNote {
             base_content: base.map(|b| b.content.clone()),
             strategy: self.strategy_changed.then_some(self.strategy),
             resolve: self.resolving,
+            purge: self.purge && self.deleted,
         })
     }
 }
@@ -477,6 +504,7 @@ pub fn reconcile(
                 });
                 n.strategy_changed = false;
                 n.resolving = false;
+                n.purge = false;
                 if n.deleted {
                     n.conflict = None;
                     n.local_conflict = false;
@@ -539,6 +567,29 @@ pub fn reconcile(
             }
         }
         n.local_conflict = true;
+    }
+    // A delete that arrived from the server keeps the text this device had, for its trash;
+    // a purge (deleted forever, here or elsewhere) drops it.
+    let purged = pulled.is_some_and(|p| p.purged)
+        || result.is_some_and(
+            |r| matches!(&r.outcome, ChangeOutcome::Applied { current: Some(s), .. } if s.purged),
+        );
+    if let Some(n) = note.as_mut()
+        && n.deleted
+    {
+        if purged {
+            n.trash = None;
+        } else if n.trash.is_none()
+            && let Some(c) = current
+        {
+            n.trash = c.trash.clone().or_else(|| {
+                (!c.deleted && (!c.title.is_empty() || !c.content.is_empty())).then(|| Trashed {
+                    title: c.title.clone(),
+                    content: c.content.clone(),
+                    deleted_ms: n.hlc.wall_ms,
+                })
+            });
+        }
     }
     match (current, note) {
         (Some(c), Some(n)) if *c == n => None,
@@ -657,6 +708,8 @@ impl<S: LocalStore> Notes<S> {
             conflict: None,
             resolving: false,
             local_conflict: false,
+            purge: false,
+            trash: None,
         };
         self.store.put(&note).await?;
         Ok(note)
@@ -674,6 +727,8 @@ impl<S: LocalStore> Notes<S> {
             n.deleted = false;
             n.title = title.to_owned();
             n.content = content.to_owned();
+            n.trash = None;
+            n.purge = false;
         })
         .await
     }
@@ -721,14 +776,114 @@ impl<S: LocalStore> Notes<S> {
         .await
     }
 
-    /// Deletes a note (a pending tombstone until synced).
+    /// Deletes a note (a pending tombstone until synced). Its text stays in the trash.
     pub async fn delete(&self, id: &NoteId) -> Result<Option<LocalNote>, StoreError> {
-        self.change(id, |n| {
+        let now = (self.now)();
+        self.change_if(id, |n| {
+            if n.deleted {
+                return false;
+            }
+            n.trash = Some(Trashed {
+                title: std::mem::take(&mut n.title),
+                content: std::mem::take(&mut n.content),
+                deleted_ms: now,
+            });
             n.deleted = true;
-            n.title.clear();
-            n.content.clear();
+            true
         })
         .await
+    }
+
+    /// "Restore" in the trash: the note comes back with the text it had when deleted, as
+    /// a new edit that syncs like any other. `None` if it is not in the trash.
+    pub async fn restore(&self, id: &NoteId) -> Result<Option<LocalNote>, StoreError> {
+        let mut restored = false;
+        let note = self
+            .change_if(id, |n| {
+                let Some(t) = n.trash.take().filter(|_| n.deleted) else {
+                    restored = false;
+                    return false;
+                };
+                n.deleted = false;
+                n.title = t.title;
+                n.content = t.content;
+                n.purge = false;
+                restored = true;
+                true
+            })
+            .await?;
+        Ok(note.filter(|_| restored))
+    }
+
+    /// "Delete forever" in the trash: the text leaves this device at once, and the server
+    /// drops the note's text and history when the purge syncs (see `Change::purge`).
+    pub async fn delete_forever(&self, id: &NoteId) -> Result<Option<LocalNote>, StoreError> {
+        self.change_if(id, |n| {
+            if !n.deleted {
+                return false;
+            }
+            n.trash = None;
+            n.purge = true;
+            // The server version's text goes too: the purge needs only `base_version` to
+            // be applied (see `Change::purge`).
+            n.base = None;
+            true
+        })
+        .await
+    }
+
+    /// The trash: deleted notes whose text this device has, newest delete first, without
+    /// those older than [`TRASH_DAYS`] at `now_ms`. Reads every record (the trash is
+    /// opened rarely; see the README's "Trash").
+    pub async fn trash(&self, now_ms: u64) -> Result<Vec<LocalNote>, StoreError> {
+        let mut notes: Vec<LocalNote> = self
+            .store
+            .list()
+            .await?
+            .into_iter()
+            .filter(|n| {
+                n.deleted
+                    && n.trash
+                        .as_ref()
+                        .is_some_and(|t| t.deleted_ms.saturating_add(TRASH_MS) > now_ms)
+            })
+            .collect();
+        notes.sort_by_key(|n| std::cmp::Reverse(n.trash.as_ref().map(|t| t.deleted_ms)));
+        Ok(notes)
+    }
+
+    /// Drops the text of trash entries older than [`TRASH_DAYS`] from this device (the
+    /// server's sweep purges its copy; this device hears of it by a pull). Local only: no
+    /// change is made or synced. Returns how many it dropped.
+    pub async fn expire_trash(&self, now_ms: u64) -> Result<usize, StoreError> {
+        let expired: Vec<NoteId> = self
+            .store
+            .list()
+            .await?
+            .into_iter()
+            .filter(|n| {
+                n.trash
+                    .as_ref()
+                    .is_some_and(|t| t.deleted_ms.saturating_add(TRASH_MS) <= now_ms)
+            })
+            .map(|n| n.id)
+            .collect();
+        for id in &expired {
+            self.store
+                .update_note(id, &mut |n| {
+                    // Only if still expired: it may have been restored and deleted again.
+                    let expired = n
+                        .trash
+                        .as_ref()
+                        .is_some_and(|t| t.deleted_ms.saturating_add(TRASH_MS) <= now_ms);
+                    if expired {
+                        n.trash = None;
+                    }
+                    expired
+                })
+                .await?;
+        }
+        Ok(expired.len())
     }
 
     /// How many notes (tombstones included) have an edit the server has not accepted yet.
@@ -928,6 +1083,8 @@ mod tests {
             conflict: None,
             resolving: false,
             local_conflict: false,
+            purge: false,
+            trash: None,
         }
     }
 
@@ -941,6 +1098,7 @@ mod tests {
             version: v,
             strategy: Strategy::Default,
             conflict: None,
+            purged: false,
         }
     }
 
@@ -1259,6 +1417,7 @@ mod save_tests {
                 version: 10,
                 strategy: Strategy::Default,
                 conflict: None,
+                purged: false,
             };
             let pulled = reconcile(Some(&pushed), None, None, Some(&remote)).unwrap();
             assert_eq!(pulled.content, "eins zwei");

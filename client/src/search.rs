@@ -232,6 +232,8 @@ mod tests {
             conflict: None,
             resolving: false,
             local_conflict: false,
+            purge: false,
+            trash: None,
         }
     }
 

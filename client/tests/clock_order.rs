@@ -81,6 +81,7 @@ impl Transport for Link<'_> {
                                 version,
                                 strategy: sync_core::Strategy::Default,
                                 conflict: None,
+                                purged: false,
                             },
                         );
                         ChangeOutcome::Applied {

@@ -39,6 +39,11 @@ async fn indexes_follow_every_write() {
     suite::indexes_follow_every_write(fresh("t-indexes").await).await;
 }
 
+#[wasm_bindgen_test]
+async fn the_trash_keeps_deleted_text() {
+    suite::the_trash_keeps_deleted_text(fresh("t-trash").await).await;
+}
+
 /// Data written through one connection is there for a new one: it is really in IndexedDB.
 #[wasm_bindgen_test]
 async fn notes_survive_reopening_the_database() {

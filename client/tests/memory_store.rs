@@ -30,3 +30,8 @@ fn outbox_and_atomic_updates() {
 fn indexes_follow_every_write() {
     block_on(suite::indexes_follow_every_write(MemoryStore::new()));
 }
+
+#[test]
+fn the_trash_keeps_deleted_text() {
+    block_on(suite::the_trash_keeps_deleted_text(MemoryStore::new()));
+}

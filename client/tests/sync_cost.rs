@@ -134,6 +134,7 @@ fn remote(id: &str, version: u64) -> NoteState {
         version,
         strategy: Default::default(),
         conflict: None,
+        purged: false,
     }
 }
 

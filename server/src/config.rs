@@ -37,6 +37,9 @@ pub struct Config {
     pub metrics: bool,
     /// Limits of the live channel (`TERN_LIVE_PER_USER`, `TERN_LIVE_MAX`).
     pub live: crate::live::LiveLimits,
+    /// Days a deleted note stays restorable before the trash sweep purges it
+    /// (`TERN_TRASH_DAYS`).
+    pub trash_days: u32,
 }
 
 /// A setting that could not be understood.
@@ -119,6 +122,19 @@ impl Config {
                 }
             },
         };
+        let trash_days = match get("TERN_TRASH_DAYS") {
+            None => sync_core::limits::TRASH_DAYS,
+            Some(v) => match v.parse::<u32>() {
+                Ok(n) if (1..=36_500).contains(&n) => n,
+                _ => {
+                    return Err(ConfigError {
+                        var: "TERN_TRASH_DAYS",
+                        value: v,
+                        why: "use a number of days from 1 to 36500".into(),
+                    });
+                }
+            },
+        };
         let count = |var: &'static str, default: usize| match get(var) {
             None => Ok(default),
             Some(v) => match v.parse::<usize>() {
@@ -177,6 +193,7 @@ impl Config {
             client_ip_header,
             build_id,
             live,
+            trash_days,
             conflicts: crate::store::Conflicts {
                 default,
                 history_limit,
@@ -283,6 +300,14 @@ mod tests {
             .to_string();
         assert!(e.contains("use lww, merge or manual"), "{e}");
         assert!(config(&[("TERN_HISTORY_LIMIT", "0")]).is_err());
+    }
+
+    #[test]
+    fn the_trash_keeps_notes_30_days_unless_told() {
+        assert_eq!(config(&[]).unwrap().trash_days, 30);
+        assert_eq!(config(&[("TERN_TRASH_DAYS", "7")]).unwrap().trash_days, 7);
+        let e = config(&[("TERN_TRASH_DAYS", "0")]).unwrap_err().to_string();
+        assert!(e.contains("from 1 to 36500"), "{e}");
     }
 
     #[test]

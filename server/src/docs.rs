@@ -7,7 +7,7 @@
 //!
 //! | collection | document | indexes |
 //! |---|---|---|
-//! | `notes` | [`NoteDoc`]: `{u, id, title, content, deleted, hlc, v, th, ch, lw?: {n, b?}, st?, cf?, cids: [{c, v}], rn}` | unique `{u:1, id:1}`; `{u:1, v:1}` |
+//! | `notes` | [`NoteDoc`]: `{u, id, title, content, deleted, hlc, v, th, ch, lw?: {n, b?}, st?, cf?, cids: [{c, v}], rn, pg?}` | unique `{u:1, id:1}`; `{u:1, v:1}`; `{deleted:1, pg:1, hlc:1}` (the trash sweep) |
 //! | `revisions` | [`RevisionDoc`]: `{u, id, n, at, title, content, deleted, hlc, why}` | `{u:1, id:1, n:-1}` |
 //! | `counters` | [`CounterDoc`]: `{_id: <user>, seq}` | `_id` |
 //! | `users` | [`UserDoc`]: `{_id: <user id>, name, hash}` | unique `{name:1}` |
@@ -71,6 +71,11 @@ pub struct NoteDoc {
     /// The number of its last revision.
     #[serde(rename = "rn", default)]
     pub rn: i64,
+    /// `true` for a tombstone deleted forever ("Delete forever" or the trash expiry): its
+    /// text and every revision are gone. Absent otherwise (the trash sweep looks for
+    /// tombstones without it).
+    #[serde(rename = "pg", default, skip_serializing_if = "Option::is_none")]
+    pub purged: Option<bool>,
 }
 
 /// `lw` of a [`NoteDoc`].
@@ -125,6 +130,7 @@ impl NoteDoc {
                 })
                 .collect(),
             rn: rec.rn as i64,
+            purged: n.purged.then_some(true),
         }
     }
 
@@ -139,6 +145,7 @@ impl NoteDoc {
             version: self.version as u64,
             strategy: self.strategy.unwrap_or_default(),
             conflict: self.conflict,
+            purged: self.purged.unwrap_or(false),
         }
     }
 

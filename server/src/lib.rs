@@ -20,6 +20,7 @@
 //! - [`metrics`]: Prometheus metrics, `GET /metrics`.
 //! - [`pwa`]: `GET /sw.js`, the service worker of this build.
 //! - [`live`]: `GET /live`, pokes to a user's open devices from a MongoDB change stream.
+//! - [`trash`]: the trash expiry, a background sweep that deletes old tombstones forever.
 //! - [`drain`]: reads the unread rest of a refused request's body, so its client gets the answer.
 //!
 //! [`router`] builds the whole app over an [`AppState`], which holds its stores as trait
@@ -47,6 +48,7 @@ pub mod openapi;
 pub mod pwa;
 pub mod store;
 pub mod throttle;
+pub mod trash;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -61,6 +61,10 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .with_build_id(config.build_id.clone());
     tracing::info!(build = state.sw.build(), "service worker build");
     tokio::spawn(ensure_indexes(state.clone()));
+    tokio::spawn(server::trash::sweep(
+        state.store.clone(),
+        Duration::from_secs(u64::from(config.trash_days) * 24 * 3600),
+    ));
     let live = state.live.clone();
     let app = router(state);
     let listener = tokio::net::TcpListener::bind(config.addr).await?;

@@ -206,6 +206,43 @@ impl SyncStore for MemoryStore {
         Box::pin(async move { Ok(self.history_now(user, id)) })
     }
 
+    fn purge_expired(
+        &self,
+        deleted_before_ms: u64,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<u32, StoreError>> {
+        Box::pin(async move {
+            let mut users = self.users.lock().expect("not poisoned");
+            let mut purged = 0;
+            for u in users.values_mut() {
+                let expired: Vec<NoteId> = u
+                    .notes
+                    .values()
+                    .map(|r| &r.note.note)
+                    .filter(|n| n.deleted && !n.purged && n.hlc.wall_ms < deleted_before_ms)
+                    .map(|n| n.id.clone())
+                    .take((limit - purged) as usize)
+                    .collect();
+                for id in expired {
+                    u.head += 1;
+                    let rec = u.notes.get_mut(&id).expect("listed above");
+                    let n = &mut rec.note.note;
+                    n.version = u.head;
+                    n.purged = true;
+                    n.title.clear();
+                    n.content.clear();
+                    n.conflict = None;
+                    u.revisions.remove(&id);
+                    purged += 1;
+                }
+                if purged == limit {
+                    break;
+                }
+            }
+            Ok(purged)
+        })
+    }
+
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async { Ok(()) })
     }

@@ -173,6 +173,16 @@ pub trait SyncStore: Send + Sync {
         user: &'a UserId,
         id: &'a NoteId,
     ) -> BoxFuture<'a, Result<Vec<Revision>, StoreError>>;
+    /// The trash expiry: deletes forever at most `limit` tombstones (of any user) whose
+    /// delete is stamped before `deleted_before_ms` and that are not purged yet. Each one,
+    /// if it is still that tombstone, gets a new version (so every device hears it is gone)
+    /// stored `purged` with no text, and loses every revision. Returns how many it purged;
+    /// idempotent (a purged tombstone is never picked again). See [`crate::trash`].
+    fn purge_expired(
+        &self,
+        deleted_before_ms: u64,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<u32, StoreError>>;
     /// Succeeds when the database answers.
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
     /// Prepares the storage (indexes); idempotent. Pushes wait for it themselves.
@@ -254,6 +264,10 @@ impl MongoStore {
                     .options(unique())
                     .build(),
                 IndexModel::builder().keys(doc! {"u": 1, "v": 1}).build(),
+                // The trash sweep: tombstones not yet purged, oldest delete first.
+                IndexModel::builder()
+                    .keys(doc! {"deleted": 1, "pg": 1, "hlc": 1})
+                    .build(),
             ])
             .await?;
         self.revisions()
@@ -515,6 +529,14 @@ impl SyncStore for MongoStore {
         Box::pin(self.read_history(user, id))
     }
 
+    fn purge_expired(
+        &self,
+        deleted_before_ms: u64,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<u32, StoreError>> {
+        Box::pin(self.purge_expired_notes(deleted_before_ms, limit))
+    }
+
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async {
             self.db.run_command(doc! {"ping": 1}).await?;
@@ -626,6 +648,103 @@ impl MongoStore {
         Ok(distinct(
             docs.into_iter().map(RevisionDoc::into_revision).collect(),
         ))
+    }
+}
+
+/// The trash expiry on MongoDB.
+impl MongoStore {
+    async fn purge_expired_notes(
+        &self,
+        deleted_before_ms: u64,
+        limit: u32,
+    ) -> Result<u32, StoreError> {
+        self.ensure_indexes().await?;
+        // Clocks are stored as text whose first 13 characters are the wall time, so every
+        // clock before the cutoff sorts below this one.
+        let cutoff = sync_core::Hlc {
+            wall_ms: deleted_before_ms,
+            counter: 0,
+            node: String::new(),
+        }
+        .to_string();
+        let expired: Vec<Document> = self
+            .db
+            .collection::<Document>(NOTES)
+            .find(doc! {"deleted": true, "pg": {"$exists": false}, "hlc": {"$lt": &cutoff}})
+            .projection(doc! {"_id": 0, "u": 1, "id": 1, "v": 1})
+            .limit(i64::from(limit))
+            .await?
+            .try_collect()
+            .await?;
+        let mut purged = 0;
+        for d in expired {
+            let (Ok(user), Ok(id), Ok(v)) = (d.get_str("u"), d.get_str("id"), d.get_i64("v"))
+            else {
+                continue;
+            };
+            if self.purge_one(user, id, v).await? {
+                purged += 1;
+            }
+        }
+        Ok(purged)
+    }
+
+    /// Purges tombstone `id` of `user` if it is still at version `v`, in one transaction:
+    /// a new version from the user's counter (devices pull the purge), no text, no
+    /// conflict, no revisions. `false` when the note changed meanwhile (a restore) or a
+    /// push of the user raced it: the next sweep looks again.
+    async fn purge_one(&self, user: &str, id: &str, v: i64) -> Result<bool, StoreError> {
+        let mut s = self.client.start_session().await?;
+        s.start_transaction().await?;
+        let r: Result<bool, MongoError> = async {
+            let seq = self
+                .counters()
+                .find_one_and_update(doc! {"_id": user}, doc! {"$inc": {"seq": 1_i64}})
+                .upsert(true)
+                .return_document(ReturnDocument::After)
+                .session(&mut s)
+                .await?
+                .map_or(1, |c| c.seq);
+            let updated = self
+                .notes()
+                .update_one(
+                    doc! {"u": user, "id": id, "v": v, "deleted": true},
+                    doc! {
+                        "$set": {"v": seq, "pg": true, "title": "", "content": ""},
+                        "$unset": {"cf": ""},
+                    },
+                )
+                .session(&mut s)
+                .await?;
+            if updated.matched_count == 0 {
+                return Ok(false);
+            }
+            self.revisions()
+                .delete_many(doc! {"u": user, "id": id})
+                .session(&mut s)
+                .await?;
+            Ok(true)
+        }
+        .await;
+        match r {
+            Ok(true) => match commit(&mut s).await {
+                Ok(()) => Ok(true),
+                Err(e) if e.contains_label(TRANSIENT_TRANSACTION_ERROR) => Ok(false),
+                Err(e) => Err(e.into()),
+            },
+            Ok(false) => {
+                let _ = s.abort_transaction().await;
+                Ok(false)
+            }
+            Err(e) => {
+                let _ = s.abort_transaction().await;
+                if e.contains_label(TRANSIENT_TRANSACTION_ERROR) {
+                    Ok(false)
+                } else {
+                    Err(e.into())
+                }
+            }
+        }
     }
 }
 

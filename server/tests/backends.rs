@@ -204,6 +204,99 @@ async fn notes_story_in_memory() {
     notes_story(&MemoryStore::new().with_conflicts(conflicts())).await;
 }
 
+/// The trash: a delete keeps the text in history; "Delete forever" (a purge change) and
+/// the expiry ([`SyncStore::purge_expired`]) drop it, leave a `purged` tombstone at a new
+/// version for other devices, and never touch a restored note.
+async fn trash_story(store: &dyn SyncStore) {
+    let u = "trash-user";
+    let day = 24 * 3600 * 1000;
+    let now = 1_800_000_000_000;
+    let push = |c: Change| async move { store.push(u, &[c], now).await.unwrap().results };
+    let delete = |id: &str, cid: &str, wall: u64, base: u64, purge: bool| {
+        let mut c = edit(id, cid, wall, "a", Some(base), "");
+        c.title.clear();
+        c.deleted = true;
+        c.purge = purge;
+        c
+    };
+    // "Delete forever" of a note whose delete synced earlier.
+    let v = version(&push(edit("f", "f1", now - 3000, "a", None, "forever")).await[0].outcome);
+    let v = version(&push(delete("f", "f2", now - 2000, v, false)).await[0].outcome);
+    assert_eq!(
+        store.history(u, &NoteId("f".into())).await.unwrap().len(),
+        1
+    );
+    let v = version(&push(delete("f", "f3", now - 1000, v, true)).await[0].outcome);
+    assert!(
+        store
+            .history(u, &NoteId("f".into()))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let (notes, _) = pull_all(store, u, 1000).await;
+    let f = notes.iter().find(|n| n.id.0 == "f").unwrap();
+    assert!(f.deleted && f.purged && f.version == v && f.title.is_empty());
+
+    // The expiry: deleted 40 days ago, 31 days ago then restored, and yesterday.
+    for (id, deleted_at) in [
+        ("old", now - 40 * day),
+        ("back", now - 31 * day),
+        ("new", now - day),
+    ] {
+        let v = version(
+            &push(edit(id, &format!("{id}1"), deleted_at - 1, "a", None, id)).await[0].outcome,
+        );
+        let v =
+            version(&push(delete(id, &format!("{id}2"), deleted_at, v, false)).await[0].outcome);
+        if id == "back" {
+            push(edit(id, "back3", now - 10, "a", Some(v), "restored")).await;
+        }
+    }
+    let head = store.head(u).await.unwrap();
+    assert_eq!(store.purge_expired(now - 30 * day, 10).await.unwrap(), 1);
+    assert_eq!(
+        store.purge_expired(now - 30 * day, 10).await.unwrap(),
+        0,
+        "idempotent"
+    );
+    let page = store.pull(u, head, 1000).await.unwrap();
+    let ids: Vec<(&str, bool)> = page
+        .notes
+        .iter()
+        .map(|n| (n.id.as_str(), n.purged))
+        .collect();
+    assert_eq!(ids, [("old", true)], "other devices pull the purge");
+    assert!(
+        store
+            .history(u, &NoteId("old".into()))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.history(u, &NoteId("new".into())).await.unwrap().len(),
+        1
+    );
+    assert!(
+        !store
+            .history(u, &NoteId("back".into()))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn trash_story_on_mongodb() {
+    trash_story(&mongo_store().await).await;
+}
+
+#[tokio::test]
+async fn trash_story_in_memory() {
+    trash_story(&MemoryStore::new().with_conflicts(conflicts())).await;
+}
+
 /// Throttling periods of an hour: nothing leaks out of a bucket while the story runs.
 fn hourly() -> Limits {
     let rate = |burst| Rate {

@@ -32,6 +32,9 @@ pub const MAX_RESULT_BYTES: usize = 4 * 1024 * 1024;
 pub const MAX_MERGE_WORK_PER_REQUEST: u64 = 8 * crate::text::MERGE_BUDGET;
 /// How far ahead of the server's clock a change's timestamp may be, in milliseconds.
 pub const MAX_CLOCK_AHEAD_MS: u64 = 5 * 60 * 1000;
+/// Days a deleted note stays in the trash before it is deleted forever (the server's
+/// `TERN_TRASH_DAYS` when unset; devices show and expire their trash by it).
+pub const TRASH_DAYS: u32 = 30;
 
 /// The length of `value` as JSON, counted without building the text.
 pub fn json_len<T: serde::Serialize + ?Sized>(value: &T) -> usize {
@@ -65,6 +68,12 @@ pub fn check_change(change: &Change, server_now_ms: u64) -> Result<(), (RejectCo
         return Err((
             RejectCode::InvalidId,
             format!("change id must be 1 to {MAX_ID_LEN} characters of A-Z, a-z, 0-9, '-' or '_'"),
+        ));
+    }
+    if change.purge && !change.deleted {
+        return Err((
+            RejectCode::Invalid,
+            "a purge deletes the note: send it with \"deleted\": true".into(),
         ));
     }
     if change.title.len() > MAX_TITLE_BYTES {

@@ -117,6 +117,7 @@ fn state(
         strategy,
         // A deleted note has no conflict to show (every version is in its history).
         conflict: if v.deleted { None } else { conflict },
+        purged: false,
     }
 }
 
@@ -160,6 +161,7 @@ pub fn resolve_within(
             version,
             strategy: change.strategy.unwrap_or_default(),
             conflict: None,
+            purged: false,
         };
         return Resolution {
             next: Some(StoredNote {

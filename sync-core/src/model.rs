@@ -81,6 +81,11 @@ pub struct NoteState {
     /// Concurrent versions waiting for the user to choose (omitted: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conflict: Option<Conflict>,
+    /// True for a tombstone deleted forever: its text is gone from the server's notes and
+    /// history, and devices drop it from their trash (omitted: false). Any later change of
+    /// the note clears it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub purged: bool,
 }
 
 impl NoteState {

@@ -60,6 +60,12 @@ pub struct Change {
     /// had seen the latest version, the conflict is cleared.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub resolve: bool,
+    /// True with `deleted`: delete the note forever ("Delete forever" in the trash). When
+    /// the device had seen the note's latest version (or the note is new), the tombstone is
+    /// stored `purged` and every revision of the note is removed; otherwise (an edit the
+    /// device had not seen) it is an ordinary delete, and the trash expiry purges it later.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub purge: bool,
 }
 
 impl Change {
@@ -85,6 +91,7 @@ impl Change {
             base_content: None,
             strategy: None,
             resolve: false,
+            purge: false,
         }
     }
 }

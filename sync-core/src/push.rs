@@ -154,7 +154,7 @@ pub struct Plan {
     /// Revisions to insert.
     pub revisions: Vec<NewRevision>,
     /// `(note, n)`: delete that note's revisions numbered `n` or lower (past the history
-    /// limit).
+    /// limit, or all of them for a note deleted forever).
     pub trims: Vec<(NoteId, u64)>,
     /// Text merges the request's merge budget did not cover: each left its note in conflict
     /// for the user instead (an operator's signal that the budget is too small for the
@@ -179,6 +179,7 @@ pub fn plan(
     let mut budget = Budget::new(limits::MAX_MERGE_WORK_PER_REQUEST);
     let mut touched: Vec<NoteId> = Vec::new();
     let mut revisions: Vec<NewRevision> = Vec::new();
+    let mut purges: Vec<(NoteId, u64)> = Vec::new();
     for (i, c) in changes.iter().enumerate() {
         if outcomes[i].is_some() {
             continue;
@@ -202,7 +203,7 @@ pub fn plan(
             });
             continue;
         }
-        let r = merge::resolve_within(
+        let mut r = merge::resolve_within(
             st.map(|st| &st.note),
             c,
             policy.default,
@@ -210,6 +211,24 @@ pub fn plan(
             &mut budget,
         );
         let mut rn = st.map_or(0, |st| st.rn);
+        // "Delete forever": only when the device had seen the latest version (or the note
+        // is new) and the note ends deleted, so no version another device wrote unseen is
+        // dropped. Then nothing of it is kept: no new revision, and every stored one goes
+        // (numbers up to `rn`). Otherwise the change is an ordinary delete (`purge` doc).
+        let purged = c.purge
+            && st.is_none_or(|st| c.base_version == Some(st.note.note.version))
+            && r.next.as_ref().is_some_and(|n| n.note.deleted);
+        if purged {
+            r.revisions.clear();
+            revisions.retain(|kept| kept.note_id != c.note_id);
+            if let Some(next) = r.next.as_mut() {
+                next.note.purged = true;
+                next.note.conflict = None;
+            }
+            if rn > 0 {
+                purges.push((c.note_id.clone(), rn));
+            }
+        }
         for (v, why) in &r.revisions {
             rn += 1;
             revisions.push(NewRevision {
@@ -254,7 +273,7 @@ pub fn plan(
     }
     // Past the history limit, the oldest revisions of the notes that got new ones go.
     let limit = u64::from(policy.history_limit);
-    let trims = if revisions.is_empty() {
+    let mut trims: Vec<(NoteId, u64)> = if revisions.is_empty() {
         Vec::new()
     } else {
         touched
@@ -265,6 +284,12 @@ pub fn plan(
             })
             .collect()
     };
+    // A purge removes every revision of its note (a later trim of the same note covers
+    // fewer numbers, so the purge's replaces it).
+    for (id, upto) in purges {
+        trims.retain(|(t, _)| *t != id);
+        trims.push((id, upto));
+    }
     let notes = touched
         .iter()
         .map(|id| stored.remove(id).expect("a touched note is stored"))

@@ -141,6 +141,7 @@ fn stored() -> impl proptest::strategy::Strategy<Value = StoredNote> {
                     }),
                     versions,
                 }),
+                purged: false,
             },
             title_hlc: th,
             content_hlc: ch,

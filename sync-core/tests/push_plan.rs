@@ -362,3 +362,115 @@ fn revisions_past_the_history_limit_are_trimmed() {
     );
     assert_eq!(notes[&n].rn, 4);
 }
+
+fn at(wall: u64, node: &str) -> Hlc {
+    Hlc {
+        wall_ms: NOW - 10_000 + wall,
+        counter: 0,
+        node: node.into(),
+    }
+}
+
+/// Two devices edit note "n" (the first text is kept as a revision), then `node` deletes
+/// it from `base` (`purge`: forever). Returns the model and the plan of the delete.
+fn edited_then_deleted(
+    base: impl Fn(&Model) -> Option<u64>,
+    purge: bool,
+    strategy: ConflictStrategy,
+) -> (Model, Plan) {
+    let mut m = Model::default();
+    let id = NoteId("n".into());
+    m.push(
+        &[Change::new(
+            "c1".into(),
+            id.clone(),
+            at(1, "a"),
+            None,
+            "t",
+            "secret one",
+            false,
+        )],
+        strategy,
+    );
+    let base_for_delete = base(&m);
+    m.push(
+        &[Change::new(
+            "c2".into(),
+            id.clone(),
+            at(2, "b"),
+            Some(1),
+            "t",
+            "secret two",
+            false,
+        )],
+        strategy,
+    );
+    let mut del = Change::new("c3".into(), id, at(3, "a"), base_for_delete, "", "", true);
+    del.purge = purge;
+    let plan = m.push(&[del], strategy);
+    (m, plan)
+}
+
+fn texts(m: &Model) -> Vec<String> {
+    let n = &m.notes[&NoteId::from("n")].note.note;
+    let mut t = vec![n.title.clone(), n.content.clone()];
+    for (_, r) in m.revisions.values().flatten() {
+        t.push(r.version.content.clone());
+    }
+    t.retain(|s| !s.is_empty());
+    t
+}
+
+/// "Delete forever" from a device that saw the latest version: the tombstone is `purged`
+/// and no revision of the note is left, under every strategy.
+#[test]
+fn a_purge_of_the_latest_version_leaves_no_text_anywhere() {
+    for s in [
+        ConflictStrategy::Lww,
+        ConflictStrategy::Merge,
+        ConflictStrategy::Manual,
+    ] {
+        let (m, plan) = edited_then_deleted(|_| Some(2), true, s);
+        let n = &m.notes[&NoteId::from("n")].note.note;
+        assert!(n.deleted && n.purged, "{s:?}: {n:?}");
+        assert!(texts(&m).is_empty(), "{s:?}: {:?}", texts(&m));
+        assert!(plan.revisions.is_empty());
+        // Sent again: the same answer, nothing written back.
+        assert!(matches!(
+            plan.results[0].outcome,
+            ChangeOutcome::Applied { .. }
+        ));
+    }
+    // Without `purge`, the same delete keeps both texts in history.
+    let (m, _) = edited_then_deleted(|_| Some(2), false, ConflictStrategy::Merge);
+    assert!(!m.notes[&NoteId::from("n")].note.note.purged);
+    assert_eq!(texts(&m).len(), 2);
+}
+
+/// A purge made without having seen another device's edit drops nothing that device
+/// wrote: it is decided as an ordinary delete (the edit stays, in the note or its history).
+#[test]
+fn a_purge_that_missed_an_edit_is_an_ordinary_delete() {
+    for s in [
+        ConflictStrategy::Lww,
+        ConflictStrategy::Merge,
+        ConflictStrategy::Manual,
+    ] {
+        let (m, _) = edited_then_deleted(|_| Some(1), true, s);
+        assert!(!m.notes[&NoteId::from("n")].note.note.purged, "{s:?}");
+        assert!(
+            texts(&m).iter().any(|t| t == "secret two"),
+            "{s:?}: {:?}",
+            texts(&m)
+        );
+    }
+}
+
+/// A purge that is not a delete is refused as sent.
+#[test]
+fn a_purge_without_delete_is_rejected() {
+    let mut c = Change::new("c".into(), "n".into(), at(1, "a"), None, "t", "x", false);
+    c.purge = true;
+    let r = Prepared::new(&[c.clone()], NOW).into_results(&[c]);
+    assert!(matches!(r[0].outcome, ChangeOutcome::Rejected { .. }));
+}
