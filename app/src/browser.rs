@@ -596,10 +596,13 @@ mod imp {
         /// input between them).
         const CHUNK: usize = 2_000;
         /// The index is saved this long after it changed (changes meanwhile are saved
-        /// with it): a few MB written at most this often.
+        /// with it): a few MB written at most this often...
         const SAVE_AFTER_MS: i32 = 20_000;
-        /// ... and this long after a build from every note.
-        const SAVE_BUILT_AFTER_MS: i32 = 1_000;
+        /// ... or, checked every second, as soon as this many notes changed since it was
+        /// last saved (a large sync, a build from every note), so a reload soon after does
+        /// not read them all again.
+        const SAVE_BACKLOG: usize = 10_000;
+        const SAVE_POLL_MS: i32 = 1_000;
         /// The index starts loading this long after the first read of a database, so the
         /// first page of the list paints first.
         const START_AFTER_MS: i32 = 100;
@@ -613,6 +616,8 @@ mod imp {
             busy: bool,
             /// Changed since last saved (a save is scheduled).
             unsaved: bool,
+            /// Notes taken in since last saved.
+            backlog: usize,
             /// Bumped when a build starts: work for an older one stops.
             generation: u64,
         }
@@ -682,6 +687,7 @@ mod imp {
                         i.ix.upsert(n);
                         i.seq = i.seq.max(Some(*seq));
                     }
+                    i.backlog += batch.len();
                     true
                 });
                 changed |= !batch.is_empty();
@@ -696,12 +702,13 @@ mod imp {
                 }
             });
             if changed {
-                save_later(db, notes, SAVE_AFTER_MS);
+                save_later(db, notes);
             }
         }
 
-        /// Saves the index after `ms`, unless a save is scheduled already.
-        fn save_later(db: &str, notes: &Rc<PageNotes>, ms: i32) {
+        /// Saves the index [`SAVE_AFTER_MS`] from now, or once [`SAVE_BACKLOG`] notes
+        /// changed, unless a save is scheduled already.
+        fn save_later(db: &str, notes: &Rc<PageNotes>) {
             let Some(generation) = with(db, |i| {
                 (!i.unsaved).then(|| {
                     i.unsaved = true;
@@ -713,12 +720,19 @@ mod imp {
             };
             let (db, notes) = (db.to_owned(), notes.clone());
             leptos::task::spawn_local(async move {
-                super::sleep_ms(ms).await;
+                let mut waited = 0;
+                while waited < SAVE_AFTER_MS
+                    && with(&db, |i| i.backlog < SAVE_BACKLOG) == Some(true)
+                {
+                    super::sleep_ms(SAVE_POLL_MS).await;
+                    waited += SAVE_POLL_MS;
+                }
                 let bytes = with(&db, |i| {
                     if i.generation != generation {
                         return None;
                     }
                     i.unsaved = false;
+                    i.backlog = 0;
                     Some(i.ix.encode(i.seq?))
                 })
                 .flatten();
@@ -738,6 +752,7 @@ mod imp {
                     seq: None,
                     busy: false,
                     unsaved: false,
+                    backlog: 0,
                     generation,
                 });
                 generation
@@ -794,12 +809,13 @@ mod imp {
                 if with(&db, |i| {
                     if current(i) {
                         i.seq = Some(from);
+                        i.backlog = SAVE_BACKLOG; // saved soon: this was the costly part
                     }
                     current(i)
                 }) == Some(true)
                 {
                     catch_up(&db, &notes).await;
-                    save_later(&db, &notes, SAVE_BUILT_AFTER_MS);
+                    save_later(&db, &notes);
                 }
             });
         }
