@@ -256,7 +256,7 @@ pub fn db_of(account: Option<&Account>) -> String {
 }
 
 #[cfg(feature = "hydrate")]
-pub(crate) use imp::{GuardRead, guard_for, indexed, notes, records, worker_target};
+pub(crate) use imp::{GuardRead, guard_for, notes, records, worker_target};
 pub use imp::{
     account, adopt, announce_change, delete_note, end_pending_sign_out, history, is_online,
     join_guest_notes, local_change, on_change, on_store_closed, records_now, resolve_note,
@@ -495,38 +495,34 @@ mod imp {
     }
 
     /// What the page shows (see [`View`]): one page of notes by the list index, or the
-    /// search's results through the search index; the counts from indexes (no note read).
+    /// search's results through the search index, which first catches up with what was
+    /// written since it last looked; the counts from counters (no note read).
     pub async fn snapshot(view: &View) -> Result<Snapshot, String> {
         let notes = notes().await?;
         let db = store_name();
         let err = |e: client::local::StoreError| e.to_string();
         let store = notes.store();
+        search::ensure(&db, &notes).await;
         let found = search::find(&db, &view.query, view.limit);
         let (list, total) = match &found {
             Some(f) => {
                 let mut got = store.get_many(&f.ids).await.map_err(err)?;
-                // Deleted in another tab since it was indexed: gone from the results.
-                let gone: Vec<_> = got
-                    .iter()
-                    .filter(|n| n.deleted)
-                    .map(|n| n.id.clone())
-                    .collect();
                 got.retain(|n| !n.deleted);
+                // Gone since it was indexed (moved to an account's database): forgotten.
+                let gone: Vec<NoteId> = f
+                    .ids
+                    .iter()
+                    .filter(|id| !got.iter().any(|n| n.id == **id))
+                    .cloned()
+                    .collect();
                 search::forget(&db, &gone);
                 (got, f.total - gone.len())
             }
             None => {
                 let page = notes.page(None, view.limit).await.map_err(err)?;
-                // Counting the list index walks all of it (a second at 100,000 notes, and
-                // a save waits behind it): once the search index is built it knows.
-                let total = match search::live(&db) {
-                    Some(n) => n,
-                    None => notes.count().await.map_err(err)?,
-                };
-                (page, total)
+                (page, notes.count().await.map_err(err)?)
             }
         };
-        search::ensure(&db, notes.clone(), found.is_none().then_some(&list)).await;
         let open = match &view.open {
             Some(id) => store
                 .get(&NoteId(id.clone()))
@@ -579,32 +575,51 @@ mod imp {
         }
     }
 
-    /// The search index of the notes shown, in memory (see [`client::search`]): built once
-    /// per page and database in the background, from chunks of the store, then kept up to
-    /// date by every local edit ([`note_changed`]), every sync ([`synced`]) and, for edits
-    /// made in other tabs, by the newest notes the list reads ([`ensure`]).
+    /// The search index of the notes shown, in memory (see [`client::search`]), kept
+    /// with the store's change sequence number it is up to date with. At the first read
+    /// of a database it is loaded from where it was saved (the store's `search` object
+    /// store) and catches up with the notes written since; without a saved one it is built
+    /// from every note, in chunks, in the background. Every read of the page then catches
+    /// it up first ([`ensure`]): it reads only the notes written since (by this page, a
+    /// sync, another tab or the service worker), so a note is found as soon as it is
+    /// saved. It is saved again a while after it changed, in a transaction of its own.
     mod search {
         use std::cell::RefCell;
         use std::rc::Rc;
 
-        use client::local::{LocalNote, LocalStore};
+        use client::local::LocalStore;
         use client::search::{Found, SearchIndex};
-        use sync_core::{Hlc, NoteId};
+        use sync_core::NoteId;
 
         use super::PageNotes;
 
-        /// Notes read per chunk while building.
+        /// Notes read per transaction while building or catching up (the page handles
+        /// input between them).
         const CHUNK: usize = 2_000;
-        /// Above this many notes written by one sync, the index is built again instead.
-        const REBUILD_OVER: usize = 5_000;
+        /// The index is saved this long after it changed (changes meanwhile are saved
+        /// with it): a few MB written at most this often...
+        const SAVE_AFTER_MS: i32 = 20_000;
+        /// ... or, checked every second, as soon as this many notes changed since it was
+        /// last saved (a large sync, a build from every note), so a reload soon after does
+        /// not read them all again.
+        const SAVE_BACKLOG: usize = 10_000;
+        const SAVE_POLL_MS: i32 = 1_000;
+        /// The index starts loading this long after the first read of a database, so the
+        /// first page of the list paints first.
+        const START_AFTER_MS: i32 = 100;
 
         struct Index {
             db: String,
             ix: SearchIndex,
-            building: bool,
-            /// The newest stamp of a live note indexed.
-            newest: Option<Hlc>,
-            /// Bumped when a build starts: an older build stops.
+            /// Up to date with the change sequence up to here; `None` while building.
+            seq: Option<u64>,
+            /// A catch-up is reading (one at a time: an older read never lands last).
+            busy: bool,
+            /// Changed since last saved (a save is scheduled).
+            unsaved: bool,
+            /// Notes taken in since last saved.
+            backlog: usize,
+            /// Bumped when a build starts: work for an older one stops.
             generation: u64,
         }
 
@@ -614,13 +629,6 @@ mod imp {
 
         fn with<R>(db: &str, f: impl FnOnce(&mut Index) -> R) -> Option<R> {
             INDEX.with(|i| i.borrow_mut().as_mut().filter(|i| i.db == db).map(f))
-        }
-
-        fn absorb(i: &mut Index, n: &LocalNote) {
-            i.ix.upsert(n);
-            if !n.deleted && i.newest.as_ref().is_none_or(|h| n.hlc > *h) {
-                i.newest = Some(n.hlc.clone());
-            }
         }
 
         /// The search's results (`None`: no search), from the index as built so far.
@@ -633,91 +641,106 @@ mod imp {
             )
         }
 
-        /// These notes are gone (deleted elsewhere).
+        /// These notes are gone.
         pub fn forget(db: &str, ids: &[NoteId]) {
             with(db, |i| ids.iter().for_each(|id| i.ix.remove(id)));
         }
 
-        /// How many live notes the built index of `db` holds (`None` while building).
-        pub fn live(db: &str) -> Option<usize> {
-            with(db, |i| (!i.building).then(|| i.ix.len())).flatten()
-        }
-
         /// True while the index of `db` is being built.
         pub fn indexing(db: &str) -> bool {
-            with(db, |i| i.building).unwrap_or(true)
+            with(db, |i| i.seq.is_none()).unwrap_or(true)
         }
 
-        /// A note changed here.
-        pub fn note_changed(db: &str, n: &LocalNote) {
-            with(db, |i| absorb(i, n));
+        /// Starts the index of `db` if it has none; else catches it up with the notes
+        /// written since it last looked (none, most of the time: one empty read).
+        pub async fn ensure(db: &str, notes: &Rc<PageNotes>) {
+            match with(db, |i| i.seq.is_some()) {
+                None => start(db, notes.clone()),
+                Some(false) => {}
+                Some(true) => catch_up(db, notes).await,
+            }
         }
 
-        /// A sync wrote these notes.
-        pub async fn synced(db: &str, notes: &Rc<PageNotes>, ids: &[NoteId]) {
-            if ids.is_empty() {
-                return catch_up(db, notes, None).await; // another tab or the worker
-            }
-            if ids.len() > REBUILD_OVER {
-                return start(db, notes.clone());
-            }
-            if let Ok(got) = notes.store().get_many(ids).await {
-                with(db, |i| {
-                    for id in ids {
-                        i.ix.remove(id);
+        async fn catch_up(db: &str, notes: &Rc<PageNotes>) {
+            // One at a time.
+            let generation = loop {
+                match with(db, |i| {
+                    (!i.busy).then(|| {
+                        i.busy = true;
+                        i.generation
+                    })
+                }) {
+                    None => return,
+                    Some(None) => super::sleep_ms(5).await,
+                    Some(Some(g)) => break g,
+                }
+            };
+            let mut changed = false;
+            while let Some(Some(after)) = with(db, |i| i.seq) {
+                let Ok(batch) = notes.store().changed_since(after, CHUNK).await else {
+                    break;
+                };
+                let applied = with(db, |i| {
+                    if i.generation != generation {
+                        return false;
                     }
-                    for n in &got {
-                        absorb(i, n);
+                    for (seq, n) in &batch {
+                        i.ix.upsert(n);
+                        i.seq = i.seq.max(Some(*seq));
                     }
+                    i.backlog += batch.len();
+                    true
                 });
+                changed |= !batch.is_empty();
+                if applied != Some(true) || batch.len() < CHUNK {
+                    break;
+                }
+                super::sleep_ms(0).await;
+            }
+            with(db, |i| {
+                if i.generation == generation {
+                    i.busy = false;
+                }
+            });
+            if changed {
+                save_later(db, notes);
             }
         }
 
-        /// Builds the index of `db` if it has none; else takes in the notes newer than any
-        /// indexed (edits made in other tabs), starting from `first_page` (the list's
-        /// first page, newest first) when the page read it.
-        pub async fn ensure(db: &str, notes: Rc<PageNotes>, first_page: Option<&Vec<LocalNote>>) {
-            match with(db, |i| i.building) {
-                None => start(db, notes),
-                Some(true) => {}
-                Some(false) => catch_up(db, &notes, first_page).await,
-            }
-        }
-
-        async fn catch_up(db: &str, notes: &Rc<PageNotes>, first_page: Option<&Vec<LocalNote>>) {
-            let Some(since) = with(db, |i| i.newest.clone()) else {
+        /// Saves the index [`SAVE_AFTER_MS`] from now, or once [`SAVE_BACKLOG`] notes
+        /// changed, unless a save is scheduled already.
+        fn save_later(db: &str, notes: &Rc<PageNotes>) {
+            let Some(generation) = with(db, |i| {
+                (!i.unsaved).then(|| {
+                    i.unsaved = true;
+                    i.generation
+                })
+            })
+            .flatten() else {
                 return;
             };
-            let newer = |page: &[LocalNote]| {
-                with(db, |i| {
-                    let mut all_newer = !page.is_empty();
-                    for n in page {
-                        if since.as_ref().is_some_and(|s| n.hlc <= *s) {
-                            all_newer = false;
-                            break;
-                        }
-                        absorb(i, n);
+            let (db, notes) = (db.to_owned(), notes.clone());
+            leptos::task::spawn_local(async move {
+                let mut waited = 0;
+                while waited < SAVE_AFTER_MS
+                    && with(&db, |i| i.backlog < SAVE_BACKLOG) == Some(true)
+                {
+                    super::sleep_ms(SAVE_POLL_MS).await;
+                    waited += SAVE_POLL_MS;
+                }
+                let bytes = with(&db, |i| {
+                    if i.generation != generation {
+                        return None;
                     }
-                    all_newer
+                    i.unsaved = false;
+                    i.backlog = 0;
+                    Some(i.ix.encode(i.seq?))
                 })
-                .unwrap_or(false)
-            };
-            let mut more = match first_page {
-                Some(p) => newer(p).then(|| p.last().map(|n| n.hlc.clone())).flatten(),
-                None => None,
-            };
-            if first_page.is_none() {
-                let Ok(p) = notes.page(None, 50).await else {
-                    return;
-                };
-                more = newer(&p).then(|| p.last().map(|n| n.hlc.clone())).flatten();
-            }
-            while let Some(before) = more {
-                let Ok(p) = notes.page(Some(&before), 200).await else {
-                    return;
-                };
-                more = newer(&p).then(|| p.last().map(|n| n.hlc.clone())).flatten();
-            }
+                .flatten();
+                if let Some(bytes) = bytes {
+                    let _ = notes.store().save_search(&bytes).await;
+                }
+            });
         }
 
         fn start(db: &str, notes: Rc<PageNotes>) {
@@ -727,32 +750,56 @@ mod imp {
                 *i = Some(Index {
                     db: db.to_owned(),
                     ix: SearchIndex::new(),
-                    building: true,
-                    newest: None,
+                    seq: None,
+                    busy: false,
+                    unsaved: false,
+                    backlog: 0,
                     generation,
                 });
                 generation
             });
             let db = db.to_owned();
             leptos::task::spawn_local(async move {
+                super::sleep_ms(START_AFTER_MS).await;
+                let current = |i: &Index| i.generation == generation;
+                // The saved index, then what was written since.
+                let saved = match notes.store().load_search().await {
+                    Ok(Some(bytes)) => SearchIndex::decode(&bytes),
+                    _ => None,
+                };
+                if let Some((ix, seq)) = saved {
+                    let loaded = with(&db, |i| {
+                        if current(i) {
+                            i.ix = ix;
+                            i.seq = Some(seq);
+                        }
+                        current(i)
+                    });
+                    if loaded == Some(true) {
+                        catch_up(&db, &notes).await;
+                    }
+                    return;
+                }
+                // None saved (or of another format): every note, in chunks by id; the
+                // notes written meanwhile are caught up with after.
+                let Ok(from) = notes.store().change_seq().await else {
+                    return;
+                };
                 let mut after: Option<NoteId> = None;
                 loop {
                     // Let the page paint and handle input between chunks.
                     super::sleep_ms(0).await;
                     let chunk = match notes.store().chunk(after.as_ref(), CHUNK).await {
                         Ok(c) => c,
-                        Err(_) => break,
+                        Err(_) => return,
                     };
-                    let current = with(&db, |i| {
-                        if i.generation != generation {
-                            return false;
+                    let taken = with(&db, |i| {
+                        if current(i) {
+                            chunk.iter().for_each(|n| i.ix.upsert(n));
                         }
-                        for n in &chunk {
-                            absorb(i, n);
-                        }
-                        true
+                        current(i)
                     });
-                    if current != Some(true) {
+                    if taken != Some(true) {
                         return; // another build or another database
                     }
                     match chunk.last() {
@@ -760,11 +807,17 @@ mod imp {
                         _ => break,
                     }
                 }
-                with(&db, |i| {
-                    if i.generation == generation {
-                        i.building = false;
+                if with(&db, |i| {
+                    if current(i) {
+                        i.seq = Some(from);
+                        i.backlog = SAVE_BACKLOG; // saved soon: this was the costly part
                     }
-                });
+                    current(i)
+                }) == Some(true)
+                {
+                    catch_up(&db, &notes).await;
+                    save_later(&db, &notes);
+                }
             });
         }
     }
@@ -772,30 +825,9 @@ mod imp {
     /// Saves the editor's text: `id` (`None` creates the note), `base` the text the editor
     /// last loaded or saved, `text` what it shows. Whatever reached the store since the
     /// editor last looked is merged, never overwritten (see [`client::editor::plan_save`]).
-    /// Durable in IndexedDB when this returns; the search index has it too.
+    /// Durable in IndexedDB when this returns (the search index takes it in at the page's
+    /// next read).
     pub async fn save_draft(id: Option<String>, base: &Text, text: &Text) -> Result<Saved, String> {
-        let saved = save_draft_in_store(id, base, text).await?;
-        if let Saved::Written { id, .. } | Saved::Conflict { id, .. } = &saved
-            && let Ok(n) = notes().await?.store().get(&NoteId(id.clone())).await
-        {
-            indexed(n);
-        }
-        Ok(saved)
-    }
-
-    /// The note as it is now goes into the search index of the store shown.
-    /// Keeps the search index up to date with a note just written.
-    pub(crate) fn indexed(note: Option<client::local::LocalNote>) {
-        if let Some(n) = note {
-            search::note_changed(&store_name(), &n);
-        }
-    }
-
-    async fn save_draft_in_store(
-        id: Option<String>,
-        base: &Text,
-        text: &Text,
-    ) -> Result<Saved, String> {
         let _saving = crate::pwa::SaveGuard::new(); // an update reloads only after this
         let notes = notes().await?;
         let storage =
@@ -826,7 +858,7 @@ mod imp {
             .await?
             .delete(&NoteId(id.into()))
             .await
-            .map(indexed)
+            .map(drop)
             .map_err(|e| e.to_string())
     }
 
@@ -837,7 +869,7 @@ mod imp {
             .await?
             .edit(&NoteId(id.into()), &text.title, &text.content)
             .await
-            .map(indexed)
+            .map(drop)
             .map_err(|e| e.to_string())
     }
 
@@ -847,7 +879,7 @@ mod imp {
             .await?
             .resolve(&NoteId(id.into()), &text.title, &text.content, deleted)
             .await
-            .map(indexed)
+            .map(drop)
             .map_err(|e| e.to_string())
     }
 
@@ -857,7 +889,7 @@ mod imp {
             .await?
             .set_strategy(&NoteId(id.into()), strategy)
             .await
-            .map(indexed)
+            .map(drop)
             .map_err(|e| e.to_string())
     }
 
@@ -999,17 +1031,8 @@ mod imp {
             },
         );
         r.subscribe(move |s| on_status(s.clone()));
-        let on_changed = Rc::new(on_changed);
-        let synced = notes.clone();
-        r.on_store_changed(move |ids| {
-            // The search index follows what the sync wrote, then the page re-reads.
-            let (ids, on_changed, notes, db) =
-                (ids.to_vec(), on_changed.clone(), synced.clone(), db.clone());
-            leptos::task::spawn_local(async move {
-                search::synced(&db, &notes, &ids).await;
-                on_changed();
-            });
-        });
+        // The page re-reads (and its search index catches up with what the sync wrote).
+        r.on_store_changed(move |_| on_changed());
         if let Some(old) = RUNNER.with(|slot| slot.borrow_mut().replace(r.clone())) {
             old.stop();
         }

@@ -46,7 +46,7 @@ mod io {
     use sync_core::NoteId;
 
     use super::TrashEntry;
-    use crate::browser::{indexed, notes};
+    use crate::browser::notes;
 
     fn entry(n: LocalNote) -> Option<TrashEntry> {
         let t = n.trash?;
@@ -76,7 +76,9 @@ mod io {
             .await?
             .restore(&NoteId(id.into()))
             .await
-            .map(indexed)
+            // The search index takes the restored note in at its next read (by the
+            // store's change sequence), like any other write.
+            .map(|_| ())
             .map_err(|e| e.to_string())
     }
 

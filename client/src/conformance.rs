@@ -253,7 +253,8 @@ impl<S> Notes<S> {
 
 /// The indexes follow every write: the outbox holds exactly the notes with an unaccepted
 /// edit, the list's pages hold exactly the live notes, newest first, without overlap, the
-/// live count matches, and chunks by id cover every note (tombstones included) once.
+/// live count matches, chunks by id cover every note (tombstones included) once, and the
+/// change sequence hands out each written note once, in the order written.
 pub async fn indexes_follow_every_write<S: LocalStore>(store: S) {
     let notes = Notes::open(store).await.unwrap();
     let mut made = Vec::new();
@@ -341,6 +342,45 @@ pub async fn indexes_follow_every_write<S: LocalStore>(store: S) {
     expected.extend(["gone".to_owned(), "pulled".to_owned()]);
     expected.sort();
     assert_eq!(seen, expected);
+
+    // The change sequence: every note once, as it is now, last written last; then only
+    // what is written after.
+    let seq = notes.store().change_seq().await.unwrap();
+    let changed = notes.store().changed_since(0, 100).await.unwrap();
+    assert_eq!(changed.last().map(|(s, _)| *s), Some(seq));
+    assert!(changed.windows(2).all(|w| w[0].0 < w[1].0), "ascending");
+    let mut ids: Vec<String> = changed.iter().map(|(_, n)| n.id.0.clone()).collect();
+    ids.sort();
+    assert_eq!(ids, expected, "each note once, tombstones included");
+    for (_, n) in &changed {
+        assert_eq!(Some(n), notes.store().get(&n.id).await.unwrap().as_ref());
+    }
+    let last_two: Vec<String> = changed[changed.len() - 2..]
+        .iter()
+        .map(|(_, n)| n.title.clone())
+        .collect();
+    assert_eq!(
+        last_two,
+        ["N1 back", ""],
+        "the last edit and the last delete"
+    );
+    let limited = notes.store().changed_since(0, 3).await.unwrap();
+    assert_eq!(limited, changed[..3]);
+    assert!(
+        notes
+            .store()
+            .changed_since(seq, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    notes.edit(&made[4].id, "N4 later", "").await.unwrap();
+    let after = notes.store().changed_since(seq, 100).await.unwrap();
+    assert_eq!(after.len(), 1);
+    assert_eq!(after[0].1.title, "N4 later");
+    assert!(after[0].0 > seq);
+    assert_eq!(notes.store().change_seq().await.unwrap(), after[0].0);
+    assert_eq!(notes.count().await.unwrap(), 6);
 }
 
 /// The trash: a deleted note keeps its text on the device until "Restore" (an edit that
@@ -424,8 +464,12 @@ pub async fn the_trash_keeps_deleted_text<S: LocalStore>(store: S) {
     // Expiry: hidden past the trash period, then its text dropped.
     let c = notes.create("Old", "old text").await.unwrap();
     notes.delete(&c.id).await.unwrap();
-    let later = now + TRASH_MS + 1;
-    assert_eq!(notes.trash(now).await.unwrap().len(), 1);
+    let trash = notes.trash(now).await.unwrap();
+    assert_eq!(trash.len(), 1);
+    // From the delete's own time, not the test's start: on a slow store the delete is
+    // stamped some milliseconds after `now`.
+    let later = trash[0].trash.as_ref().unwrap().deleted_ms + TRASH_MS;
+    assert_eq!(notes.trash(later - 1).await.unwrap().len(), 1);
     assert!(notes.trash(later).await.unwrap().is_empty());
     assert_eq!(notes.expire_trash(later).await.unwrap(), 1);
     let c = notes.store().get(&c.id).await.unwrap().unwrap();

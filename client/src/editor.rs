@@ -12,9 +12,8 @@
 //! kept for the user. The caret is carried through the change, so typing goes on where it
 //! was.
 
-use similar::{Algorithm, DiffOp};
 use sync_core::Text;
-use sync_core::text::{Merge3, merge3};
+use sync_core::text::{Budget, MERGE_BUDGET, Merge3, diff_tokens, merge3};
 
 /// Which field of the editor holds the caret.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -150,56 +149,41 @@ pub fn map_position(old: &str, new: &str, pos: usize) -> usize {
         return pos;
     }
     let (a, b) = (sync_core::text::tokens(old), sync_core::text::tokens(new));
+    // The merge's own bounded diff: texts too different to diff within a merge's budget
+    // (a wholesale rewrite) keep the caret at the same offset.
+    let Ok(edits) = diff_tokens(&a, &b, &mut Budget::new(MERGE_BUDGET)) else {
+        return floor_char_boundary(new, pos.min(new.len()));
+    };
     let bytes = |toks: &[&str]| toks.iter().map(|t| t.len()).sum::<usize>();
-    let (mut o, mut n) = (0usize, 0usize);
-    for op in similar::capture_diff_slices(Algorithm::Myers, &a, &b) {
-        match op {
-            DiffOp::Equal {
-                old_index,
-                new_index,
-                len,
-            } => {
-                let l = bytes(&a[old_index..old_index + len]);
-                debug_assert_eq!(l, bytes(&b[new_index..new_index + len]));
-                if pos <= o + l {
-                    return n + (pos - o);
-                }
-                o += l;
-                n += l;
+    // Byte offsets in `old` and `new`, and the first token not yet walked in `a`.
+    let (mut o, mut n, mut next) = (0usize, 0usize, 0usize);
+    for (gone, came) in edits {
+        // The equal tokens before this edit.
+        let l = bytes(&a[next..gone.start]);
+        if l > 0 {
+            if pos <= o + l {
+                return n + (pos - o);
             }
-            DiffOp::Delete {
-                old_index, old_len, ..
-            } => {
-                let l = bytes(&a[old_index..old_index + old_len]);
-                if pos < o + l {
-                    return n;
-                }
-                o += l;
-            }
-            DiffOp::Insert {
-                new_index, new_len, ..
-            } => {
-                if pos == o && o == 0 && n == 0 {
-                    // At the very start, before text inserted there.
-                    return 0;
-                }
-                n += bytes(&b[new_index..new_index + new_len]);
-            }
-            DiffOp::Replace {
-                old_index,
-                old_len,
-                new_index,
-                new_len,
-            } => {
-                let lo = bytes(&a[old_index..old_index + old_len]);
-                let ln = bytes(&b[new_index..new_index + new_len]);
-                if pos < o + lo {
-                    return n + ln;
-                }
-                o += lo;
-                n += ln;
-            }
+            o += l;
+            n += l;
         }
+        let (lo, ln) = (bytes(&a[gone.clone()]), bytes(&b[came]));
+        if lo == 0 {
+            // An insertion: at the very start, the caret stays before it.
+            if pos == 0 && o == 0 && n == 0 {
+                return 0;
+            }
+        } else if pos < o + lo {
+            // Inside deleted or replaced text: the end of what replaced it.
+            return n + ln;
+        }
+        o += lo;
+        n += ln;
+        next = gone.end;
+    }
+    let l = bytes(&a[next..]);
+    if pos <= o + l {
+        return n + (pos - o);
     }
     new.len()
 }
@@ -429,6 +413,9 @@ mod tests {
         assert_eq!(map_position("x", "", 1), 0);
         assert_eq!(map_position("", "new", 0), 0);
         assert_eq!(map_position("é b", "a é b", 2), 4, "char boundaries");
+        // Too different to diff within a merge's budget: the same offset, on a boundary.
+        let (a, b) = ("x ".repeat(40_000), "é".repeat(50_000));
+        assert_eq!(map_position(&a, &b, 3), 2);
         for (old, new) in [("héllo wörld", "wörld"), ("a\nb\nc", "c\nb\na")] {
             for p in 0..=old.len() {
                 let m = map_position(old, new, p);

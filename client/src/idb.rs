@@ -17,10 +17,27 @@
 //!   reads its pages from the end of this index ([`LocalStore::page`]) and counts it
 //!   ([`LocalStore::live_count`]). `order` is written here, from the note, on every write;
 //!   [`LocalNote`] does not know it (it is ignored when read).
+//!
+//! Schema 4 (data version 4) adds what makes a count and a catch-up cheap:
+//! - `seq` (key path `seq`): every write of a record stamps it with the next number of the
+//!   store's change sequence ([`LocalStore::change_seq`]), so "what changed since I last
+//!   looked" is one range of this index ([`LocalStore::changed_since`]); the search index
+//!   catches up with it after a save, a sync or another tab's write.
+//! - the meta record `note_stats`, `"<last seq> <live notes>"`, read and written in the
+//!   same transaction as every note write, so [`LocalStore::live_count`] is one read
+//!   (counting the `order` index walks all of it: a second at 100,000 notes).
+//! - the object store `search`, out-of-line keys: the app's persisted search index (bytes,
+//!   [`IdbStore::load_search`]), in a store of its own so that writing it never holds up
+//!   a note write.
+//!
+//! A transaction's requests are issued together where they do not depend on each other (a
+//! sync page's reads, then its writes; a page of search results): IndexedDB answers them
+//! in order, and each request awaited alone costs a round trip through the event loop.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use futures::future::join_all;
 use rexie::{Direction, Index, KeyRange, ObjectStore, Rexie, TransactionMode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -37,11 +54,78 @@ const NOTES: &str = "notes";
 const META: &str = "meta";
 /// The local schema version. Bump it, with a migration in [`IdbStore::open`], whenever the
 /// stored shape changes.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 /// The outbox index of `notes`.
 const BY_PENDING: &str = "pending";
 /// The index of live notes by stamp.
 const BY_ORDER: &str = "order";
+/// The index of notes by change sequence number.
+const BY_SEQ: &str = "seq";
+/// The object store of the persisted search index.
+const SEARCH: &str = "search";
+/// Its one key.
+const SEARCH_KEY: &str = "index";
+/// The meta key of the change sequence and the live count.
+const META_STATS: &str = "note_stats";
+
+/// The `note_stats` record: the change sequence's last number and how many live notes
+/// there are, kept by every write of a note in the same transaction.
+#[derive(Clone, Copy, Debug, Default)]
+struct Stats {
+    seq: u64,
+    live: u64,
+}
+
+impl Stats {
+    fn parse(v: Option<JsValue>) -> Option<Self> {
+        let text = v?.as_string()?;
+        let (seq, live) = text.split_once(' ')?;
+        Some(Self {
+            seq: seq.parse().ok()?,
+            live: live.parse().ok()?,
+        })
+    }
+
+    async fn read(meta: &rexie::Store) -> Result<Self, StoreError> {
+        let v = meta
+            .get(JsValue::from_str(META_STATS))
+            .await
+            .map_err(unavailable)?;
+        // Written by the migration to data version 4, and by every write since.
+        Self::parse(v).ok_or_else(|| StoreError::Corrupt("the note counter is missing".into()))
+    }
+
+    async fn write(self, meta: &rexie::Store) -> Result<(), StoreError> {
+        meta.put(
+            &JsValue::from_str(&format!("{} {}", self.seq, self.live)),
+            Some(&JsValue::from_str(META_STATS)),
+        )
+        .await
+        .map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// A record (`old`, `None` if there was none) is replaced by `new`: the next sequence
+    /// number, for the new record.
+    fn replace(&mut self, old: Option<&JsValue>, new: &LocalNote) -> u64 {
+        if old.is_some_and(is_live) {
+            self.live = self.live.saturating_sub(1);
+        }
+        if !new.deleted {
+            self.live += 1;
+        }
+        self.seq += 1;
+        self.seq
+    }
+}
+
+/// A stored record is a live note (read without decoding it).
+fn is_live(raw: &JsValue) -> bool {
+    js_sys::Reflect::get(raw, &"deleted".into())
+        .ok()
+        .and_then(|d| d.as_bool())
+        == Some(false)
+}
 
 /// Tern's notes in the browser's IndexedDB.
 ///
@@ -92,16 +176,22 @@ fn to_js<T: Serialize>(v: &T) -> Result<JsValue, StoreError> {
     js_sys::JSON::parse(&text).map_err(|_| StoreError::Corrupt("unparsable record".into()))
 }
 
-/// A note's record: the note, and `order` (its stamp) when it is live, for the list index.
-fn note_to_js(note: &LocalNote) -> Result<JsValue, StoreError> {
+/// A note's record: the note, `order` (its stamp) when it is live, for the list index,
+/// and `seq`, its change sequence number (`None`: the migration rewriting old records,
+/// which carry none).
+fn note_to_js(note: &LocalNote, seq: Option<u64>) -> Result<JsValue, StoreError> {
     let v = to_js(note)?;
+    let set = |k: &str, x: JsValue| {
+        js_sys::Reflect::set(&v, &k.into(), &x)
+            .map(drop)
+            .map_err(|_| StoreError::Corrupt("a record that is not an object".into()))
+    };
     if !note.deleted {
-        js_sys::Reflect::set(
-            &v,
-            &"order".into(),
-            &JsValue::from_str(&note.hlc.to_string()),
-        )
-        .map_err(|_| StoreError::Corrupt("a record that is not an object".into()))?;
+        set("order", JsValue::from_str(&note.hlc.to_string()))?;
+    }
+    if let Some(seq) = seq {
+        // Exact as a JS number below 2^53 writes.
+        set("seq", JsValue::from_f64(seq as f64))?;
     }
     Ok(v)
 }
@@ -122,9 +212,11 @@ impl IdbStore {
                 ObjectStore::new(NOTES)
                     .key_path("id")
                     .add_index(Index::new(BY_PENDING, "pending"))
-                    .add_index(Index::new(BY_ORDER, "order")),
+                    .add_index(Index::new(BY_ORDER, "order"))
+                    .add_index(Index::new(BY_SEQ, "seq")),
             )
             .add_object_store(ObjectStore::new(META))
+            .add_object_store(ObjectStore::new(SEARCH))
             .build()
             .await
             .map_err(unavailable)?;
@@ -159,14 +251,29 @@ impl IdbStore {
         if from >= DATA_VERSION {
             return tx.done().await.map(drop).map_err(unavailable);
         }
-        for raw in notes.get_all(None, None).await.map_err(unavailable)? {
-            let mut note: LocalNote = from_js(raw)?;
-            migrate_note(from, &mut note);
-            notes
-                .put(&note_to_js(&note)?, None)
-                .await
-                .map_err(unavailable)?;
+        if from < 3 {
+            for raw in notes.get_all(None, None).await.map_err(unavailable)? {
+                let mut note: LocalNote = from_js(raw)?;
+                migrate_note(from, &mut note);
+                notes
+                    .put(&note_to_js(&note, None)?, None)
+                    .await
+                    .map_err(unavailable)?;
+            }
         }
+        // 3 -> 4: the live count, counted once (the records are unchanged).
+        let live = notes
+            .index(BY_ORDER)
+            .map_err(unavailable)?
+            .count(None)
+            .await
+            .map_err(unavailable)?;
+        Stats {
+            seq: 0,
+            live: u64::from(live),
+        }
+        .write(&meta)
+        .await?;
         meta.put(
             &JsValue::from_str(&DATA_VERSION.to_string()),
             Some(&JsValue::from_str(META_DATA_VERSION)),
@@ -188,14 +295,49 @@ impl IdbStore {
     /// Removes these notes' records (notes that moved to another database: the notes
     /// written before any sign-in, when they join an account), in one transaction.
     pub async fn remove(&self, ids: &[NoteId]) -> Result<(), StoreError> {
-        let tx = self.tx(&[NOTES], TransactionMode::ReadWrite)?;
+        let tx = self.tx(&[NOTES, META], TransactionMode::ReadWrite)?;
         let store = tx.store(NOTES).map_err(unavailable)?;
-        for id in ids {
-            store
-                .delete(JsValue::from_str(id.as_str()))
-                .await
-                .map_err(unavailable)?;
+        let meta = tx.store(META).map_err(unavailable)?;
+        let mut stats = Stats::read(&meta).await?;
+        let key = |id: &NoteId| JsValue::from_str(id.as_str());
+        let old = join_all(ids.iter().map(|id| store.get(key(id)))).await;
+        for raw in old {
+            if raw.map_err(unavailable)?.is_some_and(|r| is_live(&r)) {
+                stats.live = stats.live.saturating_sub(1);
+            }
         }
+        for done in join_all(ids.iter().map(|id| store.delete(key(id)))).await {
+            done.map_err(unavailable)?;
+        }
+        stats.write(&meta).await?;
+        committed(tx).await
+    }
+
+    /// The persisted search index (see `app`'s browser module), if one was saved.
+    pub async fn load_search(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        let tx = self.tx(&[SEARCH], TransactionMode::ReadOnly)?;
+        let store = tx.store(SEARCH).map_err(unavailable)?;
+        let v = store
+            .get(JsValue::from_str(SEARCH_KEY))
+            .await
+            .map_err(unavailable)?;
+        Ok(
+            v.filter(wasm_bindgen::JsCast::is_instance_of::<js_sys::Uint8Array>)
+                .map(|v| js_sys::Uint8Array::from(v).to_vec()),
+        )
+    }
+
+    /// Saves the search index's bytes (in a store of its own: no note write waits for it).
+    pub async fn save_search(&self, bytes: &[u8]) -> Result<(), StoreError> {
+        let tx = self.tx(&[SEARCH], TransactionMode::ReadWrite)?;
+        let store = tx.store(SEARCH).map_err(unavailable)?;
+        store
+            .put(
+                &js_sys::Uint8Array::from(bytes).into(),
+                Some(&JsValue::from_str(SEARCH_KEY)),
+            )
+            .await
+            .map_err(unavailable)?;
         committed(tx).await
     }
 
@@ -219,13 +361,14 @@ impl LocalStore for IdbStore {
     async fn get_many(&self, ids: &[NoteId]) -> Result<Vec<LocalNote>, StoreError> {
         let tx = self.tx(&[NOTES], TransactionMode::ReadOnly)?;
         let store = tx.store(NOTES).map_err(unavailable)?;
+        let got = join_all(
+            ids.iter()
+                .map(|id| store.get(JsValue::from_str(id.as_str()))),
+        )
+        .await;
         let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(v) = store
-                .get(JsValue::from_str(id.as_str()))
-                .await
-                .map_err(unavailable)?
-            {
+        for v in got {
+            if let Some(v) = v.map_err(unavailable)? {
                 out.push(from_js(v)?);
             }
         }
@@ -233,12 +376,20 @@ impl LocalStore for IdbStore {
     }
 
     async fn put(&self, note: &LocalNote) -> Result<(), StoreError> {
-        let tx = self.tx(&[NOTES], TransactionMode::ReadWrite)?;
+        let tx = self.tx(&[NOTES, META], TransactionMode::ReadWrite)?;
         let store = tx.store(NOTES).map_err(unavailable)?;
+        let meta = tx.store(META).map_err(unavailable)?;
+        let (stats, old) = futures::join!(
+            Stats::read(&meta),
+            store.get(JsValue::from_str(note.id.as_str()))
+        );
+        let mut stats = stats?;
+        let seq = stats.replace(old.map_err(unavailable)?.as_ref(), note);
         store
-            .put(&note_to_js(note)?, None)
+            .put(&note_to_js(note, Some(seq))?, None)
             .await
             .map_err(unavailable)?;
+        stats.write(&meta).await?;
         committed(tx).await?;
         Ok(())
     }
@@ -269,23 +420,80 @@ impl LocalStore for IdbStore {
         let tx = self.tx(&[NOTES], TransactionMode::ReadOnly)?;
         let store = tx.store(NOTES).map_err(unavailable)?;
         let index = store.index(BY_ORDER).map_err(unavailable)?;
-        let range = before
-            .map(|b| KeyRange::upper_bound(&JsValue::from_str(&b.to_string()), Some(true)))
-            .transpose()
-            .map_err(unavailable)?;
         let limit = u32::try_from(limit).unwrap_or(u32::MAX);
-        let rows = index
-            .scan(range, Some(limit), None, Some(Direction::Prev))
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let before = before.map(|b| JsValue::from_str(&b.to_string()));
+        let older = || {
+            before
+                .as_ref()
+                .map(|b| KeyRange::upper_bound(b, Some(true)))
+                .transpose()
+                .map_err(unavailable)
+        };
+        // The page is the `limit` newest keys below `before`. A cursor walking down to them
+        // costs a request per record; instead one cursor jumps to the page's oldest key
+        // (`advance`), and one `getAll` reads the page from there up, in one request.
+        let oldest = index
+            .scan(
+                older()?,
+                Some(1),
+                (limit > 1).then_some(limit - 1),
+                Some(Direction::Prev),
+            )
             .await
             .map_err(unavailable)?;
-        rows.into_iter().map(|(_, v)| from_js(v)).collect()
+        let range = match (oldest.into_iter().next(), &before) {
+            (None, _) => older()?, // fewer than a page left: all of them
+            (Some((key, _)), Some(b)) => {
+                Some(KeyRange::bound(&key, b, None, Some(true)).map_err(unavailable)?)
+            }
+            (Some((key, _)), None) => Some(KeyRange::lower_bound(&key, None).map_err(unavailable)?),
+        };
+        let rows = index
+            .get_all(range, Some(limit))
+            .await
+            .map_err(unavailable)?;
+        rows.into_iter().rev().map(from_js).collect()
     }
 
     async fn live_count(&self) -> Result<usize, StoreError> {
+        let tx = self.tx(&[META], TransactionMode::ReadOnly)?;
+        let meta = tx.store(META).map_err(unavailable)?;
+        Ok(usize::try_from(Stats::read(&meta).await?.live).unwrap_or(usize::MAX))
+    }
+
+    async fn change_seq(&self) -> Result<u64, StoreError> {
+        let tx = self.tx(&[META], TransactionMode::ReadOnly)?;
+        let meta = tx.store(META).map_err(unavailable)?;
+        Ok(Stats::read(&meta).await?.seq)
+    }
+
+    async fn changed_since(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, LocalNote)>, StoreError> {
         let tx = self.tx(&[NOTES], TransactionMode::ReadOnly)?;
         let store = tx.store(NOTES).map_err(unavailable)?;
-        let index = store.index(BY_ORDER).map_err(unavailable)?;
-        Ok(index.count(None).await.map_err(unavailable)? as usize)
+        let index = store.index(BY_SEQ).map_err(unavailable)?;
+        let range = KeyRange::lower_bound(&JsValue::from_f64(after as f64), Some(true))
+            .map_err(unavailable)?;
+        let limit = u32::try_from(limit).unwrap_or(u32::MAX);
+        let rows = index
+            .get_all(Some(range), Some(limit))
+            .await
+            .map_err(unavailable)?;
+        rows.into_iter()
+            .map(|raw| {
+                let seq = js_sys::Reflect::get(&raw, &"seq".into())
+                    .ok()
+                    .and_then(|s| s.as_f64())
+                    .unwrap_or_default() as u64;
+                Ok((seq, from_js(raw)?))
+            })
+            .collect()
     }
 
     async fn chunk(
@@ -333,21 +541,25 @@ impl LocalStore for IdbStore {
         id: &NoteId,
         f: &mut dyn FnMut(&mut LocalNote) -> bool,
     ) -> Result<Option<LocalNote>, StoreError> {
-        let tx = self.tx(&[NOTES], TransactionMode::ReadWrite)?;
+        let tx = self.tx(&[NOTES, META], TransactionMode::ReadWrite)?;
         let store = tx.store(NOTES).map_err(unavailable)?;
-        let Some(raw) = store
-            .get(JsValue::from_str(id.as_str()))
-            .await
-            .map_err(unavailable)?
-        else {
+        let meta = tx.store(META).map_err(unavailable)?;
+        let (stats, raw) = futures::join!(
+            Stats::read(&meta),
+            store.get(JsValue::from_str(id.as_str()))
+        );
+        let Some(raw) = raw.map_err(unavailable)? else {
             return tx.done().await.map(|_| None).map_err(unavailable);
         };
-        let mut note: LocalNote = from_js(raw)?;
+        let mut note: LocalNote = from_js(raw.clone())?;
         if f(&mut note) {
+            let mut stats = stats?;
+            let seq = stats.replace(Some(&raw), &note);
             store
-                .put(&note_to_js(&note)?, None)
+                .put(&note_to_js(&note, Some(seq))?, None)
                 .await
                 .map_err(unavailable)?;
+            stats.write(&meta).await?;
             committed(tx).await?;
         } else {
             tx.done().await.map_err(unavailable)?;
@@ -388,26 +600,50 @@ impl LocalStore for IdbStore {
         sent: &[Change],
         response: &SyncResponse,
     ) -> Result<(), StoreError> {
+        use std::collections::HashMap;
         let tx = self.tx(&[NOTES, META], TransactionMode::ReadWrite)?;
         let notes = tx.store(NOTES).map_err(unavailable)?;
         let meta = tx.store(META).map_err(unavailable)?;
-        for id in affected_ids(response) {
-            let current = notes
-                .get(JsValue::from_str(id.as_str()))
-                .await
-                .map_err(unavailable)?
-                .map(from_js)
-                .transpose()?;
-            let result = response.results.iter().find(|r| r.note_id == id);
-            let pulled = response.changes.iter().find(|n| n.id == id);
-            let change = sent.iter().find(|c| c.note_id == id);
-            if let Some(n) = reconcile(current.as_ref(), change, result, pulled) {
-                notes
-                    .put(&note_to_js(&n)?, None)
-                    .await
-                    .map_err(unavailable)?;
+        let ids = affected_ids(response);
+        // Every read at once, then every write at once (a page of 1,000 notes is two
+        // batches of requests, not 2,000 round trips).
+        let (stats, current) = futures::join!(
+            Stats::read(&meta),
+            join_all(
+                ids.iter()
+                    .map(|id| notes.get(JsValue::from_str(id.as_str())))
+            )
+        );
+        let mut stats = stats?;
+        // By note id, the first of each (as a search from the start would find).
+        fn by_id<T>(items: &[T], id: impl Fn(&T) -> &NoteId) -> HashMap<&NoteId, &T> {
+            let mut m = HashMap::new();
+            for x in items {
+                m.entry(id(x)).or_insert(x);
+            }
+            m
+        }
+        let results = by_id(&response.results, |r| &r.note_id);
+        let pulled = by_id(&response.changes, |n| &n.id);
+        let changes = by_id(sent, |c| &c.note_id);
+        let mut records = Vec::new();
+        for (id, raw) in ids.iter().zip(current) {
+            let raw = raw.map_err(unavailable)?;
+            let note: Option<LocalNote> = raw.clone().map(from_js).transpose()?;
+            let (change, result, pulled) = (
+                changes.get(id).copied(),
+                results.get(id).copied(),
+                pulled.get(id).copied(),
+            );
+            if let Some(n) = reconcile(note.as_ref(), change, result, pulled) {
+                let seq = stats.replace(raw.as_ref(), &n);
+                records.push(note_to_js(&n, Some(seq))?);
             }
         }
+        for done in join_all(records.iter().map(|r| notes.put(r, None))).await {
+            done.map_err(unavailable)?;
+        }
+        stats.write(&meta).await?;
         meta.put(
             &JsValue::from_str(&response.cursor.0),
             Some(&JsValue::from_str(META_CURSOR)),

@@ -291,7 +291,7 @@ pub trait LocalStore {
         all.truncate(limit);
         Ok(all)
     }
-    /// How many live notes there are (a backend may count an index without reading).
+    /// How many live notes there are (a backend may keep a count instead of reading).
     async fn live_count(&self) -> Result<usize, StoreError> {
         Ok(self.list().await?.iter().filter(|n| !n.deleted).count())
     }
@@ -309,6 +309,21 @@ pub trait LocalStore {
         all.truncate(limit);
         Ok(all)
     }
+    /// The store's change sequence: every write of a note record (a local edit, a sync,
+    /// another tab's write) stamps the record with the next number of one counter kept by
+    /// the store. This is the counter's last value (0 for a store never written since the
+    /// counter exists).
+    async fn change_seq(&self) -> Result<u64, StoreError>;
+    /// The notes written after sequence number `after` (see [`LocalStore::change_seq`]),
+    /// tombstones included, oldest write first, at most `limit`, each with its sequence
+    /// number. Whoever keeps something derived from the notes (the search index) catches up
+    /// by reading only what changed since it last looked; a backend with an index on the
+    /// sequence reads only those records.
+    async fn changed_since(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, LocalNote)>, StoreError>;
     /// Reads, changes and writes one note atomically (no other write to it in between):
     /// `f` returns false to leave it as it is. Returns the note as stored afterwards.
     /// This default is atomic only on a backend whose `get` and `put` do not interleave
@@ -386,6 +401,16 @@ impl<S: LocalStore> LocalStore for Rc<S> {
     ) -> Result<Vec<LocalNote>, StoreError> {
         (**self).chunk(after, limit).await
     }
+    async fn change_seq(&self) -> Result<u64, StoreError> {
+        (**self).change_seq().await
+    }
+    async fn changed_since(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, LocalNote)>, StoreError> {
+        (**self).changed_since(after, limit).await
+    }
     async fn update_note(
         &self,
         id: &NoteId,
@@ -420,7 +445,7 @@ impl<S: LocalStore> LocalStore for Rc<S> {
 
 /// The version of the shape of stored records. Each bump comes with a step in
 /// [`migrate_note`], which every backend runs over its old records when it opens.
-pub const DATA_VERSION: u32 = 3;
+pub const DATA_VERSION: u32 = 4;
 /// The meta key of the data version the store's records have.
 pub const META_DATA_VERSION: &str = "data_version";
 
@@ -436,6 +461,11 @@ pub const META_DATA_VERSION: &str = "data_version";
 ///   IndexedDB backend writes every record again so that it carries `order` (the stamp of a
 ///   live note, indexed for the list's pages) and adds the `pending` (outbox) and `order`
 ///   indexes (see [`crate::idb`]).
+/// - 3 → 4: the change sequence and the live count. The note itself is unchanged; the
+///   IndexedDB backend adds the `seq` index and the `search` object store, and counts the
+///   live notes once into its `note_stats` record (kept up to date by every write since;
+///   see [`crate::idb`]). Records written before carry no sequence number: whoever catches
+///   up by sequence reads them once in full first.
 pub fn migrate_note(from: u32, note: &mut LocalNote) {
     if from < 2 && note.pending.is_none() && note.base_version.is_some() && note.base.is_none() {
         note.base = Some(Text {
@@ -1272,6 +1302,16 @@ mod save_tests {
         }
         async fn list(&self) -> Result<Vec<LocalNote>, StoreError> {
             self.inner.list().await
+        }
+        async fn change_seq(&self) -> Result<u64, StoreError> {
+            self.inner.change_seq().await
+        }
+        async fn changed_since(
+            &self,
+            after: u64,
+            limit: usize,
+        ) -> Result<Vec<(u64, LocalNote)>, StoreError> {
+            self.inner.changed_since(after, limit).await
         }
         async fn update_meta(
             &self,

@@ -1,6 +1,6 @@
 //! An in-memory [`LocalStore`], for native tests of the engine.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 
 use sync_core::protocol::{Change, Cursor, SyncResponse};
@@ -12,6 +12,9 @@ use crate::local::{LocalNote, LocalStore, META_CURSOR, StoreError, affected_ids,
 #[derive(Default)]
 pub struct MemoryStore {
     notes: RefCell<BTreeMap<NoteId, LocalNote>>,
+    /// Each note's change sequence number (see [`LocalStore::change_seq`]).
+    seqs: RefCell<BTreeMap<NoteId, u64>>,
+    seq: Cell<u64>,
     meta: RefCell<BTreeMap<String, String>>,
 }
 
@@ -19,6 +22,15 @@ impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+}
+
+impl MemoryStore {
+    /// The note was written: it takes the next sequence number.
+    fn wrote(&self, id: &NoteId) {
+        let seq = self.seq.get() + 1;
+        self.seq.set(seq);
+        self.seqs.borrow_mut().insert(id.clone(), seq);
     }
 }
 
@@ -31,7 +43,30 @@ impl LocalStore for MemoryStore {
         self.notes
             .borrow_mut()
             .insert(note.id.clone(), note.clone());
+        self.wrote(&note.id);
         Ok(())
+    }
+
+    async fn change_seq(&self) -> Result<u64, StoreError> {
+        Ok(self.seq.get())
+    }
+
+    async fn changed_since(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, LocalNote)>, StoreError> {
+        let notes = self.notes.borrow();
+        let mut changed: Vec<(u64, LocalNote)> = self
+            .seqs
+            .borrow()
+            .iter()
+            .filter(|(_, s)| **s > after)
+            .filter_map(|(id, s)| Some((*s, notes.get(id)?.clone())))
+            .collect();
+        changed.sort_by_key(|(s, _)| *s);
+        changed.truncate(limit);
+        Ok(changed)
     }
 
     async fn list(&self) -> Result<Vec<LocalNote>, StoreError> {
@@ -102,6 +137,7 @@ impl LocalStore for MemoryStore {
             let pulled = response.changes.iter().find(|n| n.id == id);
             let change = sent.iter().find(|c| c.note_id == id);
             if let Some(n) = reconcile(notes.get(&id), change, result, pulled) {
+                self.wrote(&id);
                 notes.insert(id, n);
             }
         }

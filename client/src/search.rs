@@ -11,7 +11,14 @@
 //! A change of a note ([`SearchIndex::upsert`]) retires its old slot and indexes the new text
 //! in a new one, in time proportional to the note's length; retired slots are skipped by
 //! queries and their entries dropped when they outnumber the live ones. Nothing is read from
-//! storage here: the app feeds it (all notes once, in chunks, then every change).
+//! storage here: the app feeds it (all notes once, in chunks, then what changed).
+//!
+//! The index is saved as bytes ([`SearchIndex::encode`], [`SearchIndex::decode`]) with the
+//! store's change sequence number it is up to date with, so a start loads it and catches
+//! up with the notes written since (see [`crate::local::LocalStore::changed_since`])
+//! instead of decoding every note again. The format is private to this module: a version
+//! tag first, and bytes of another version (or damaged ones) decode as `None`, which means
+//! "build it again from the notes".
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -203,6 +210,123 @@ impl SearchIndex {
     }
 }
 
+/// The tag of the saved format; another tag is another format.
+const FORMAT: &[u8; 8] = b"tern-si1";
+
+impl SearchIndex {
+    /// The index as bytes, with `seq` (the change sequence number it is up to date with).
+    /// Retired slots are left out.
+    pub fn encode(&self, seq: u64) -> Vec<u8> {
+        let mut out = Vec::with_capacity(16 + self.live.len() * 48);
+        out.extend_from_slice(FORMAT);
+        out.extend_from_slice(&seq.to_le_bytes());
+        // Old slot number -> new one (`u32::MAX`: retired).
+        let mut renumber = vec![u32::MAX; self.slots.len()];
+        let live: Vec<(usize, &Slot, (u64, u32))> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| Some((i, s, s.order?)))
+            .collect();
+        put_u32(&mut out, live.len());
+        for (new, (old, slot, (wall, counter))) in live.iter().enumerate() {
+            renumber[*old] = new as u32;
+            out.extend_from_slice(&wall.to_le_bytes());
+            out.extend_from_slice(&counter.to_le_bytes());
+            put_bytes(&mut out, slot.id.as_str().as_bytes());
+        }
+        let count_at = out.len();
+        put_u32(&mut out, 0);
+        let mut words = 0;
+        for (word, list) in &self.words {
+            let kept: Vec<u32> = list
+                .iter()
+                .filter_map(|e| {
+                    let new = renumber[(e & SLOT) as usize];
+                    (new != u32::MAX).then_some(new | (e & TITLE))
+                })
+                .collect();
+            if kept.is_empty() {
+                continue;
+            }
+            words += 1;
+            put_bytes(&mut out, word.as_bytes());
+            put_u32(&mut out, kept.len());
+            for e in kept {
+                out.extend_from_slice(&e.to_le_bytes());
+            }
+        }
+        out[count_at..count_at + 4].copy_from_slice(&(words as u32).to_le_bytes());
+        out
+    }
+
+    /// An index saved by [`SearchIndex::encode`], and its change sequence number; `None` if
+    /// the bytes are of another format or damaged.
+    pub fn decode(bytes: &[u8]) -> Option<(Self, u64)> {
+        let mut r = Reader(bytes);
+        if r.take(FORMAT.len())? != FORMAT {
+            return None;
+        }
+        let seq = r.u64()?;
+        let n = r.u32()? as usize;
+        let mut ix = Self::new();
+        ix.slots.reserve(n.min(bytes.len()));
+        for i in 0..n {
+            let order = (r.u64()?, r.u32()?);
+            let len = r.u32()? as usize;
+            let id = NoteId(std::str::from_utf8(r.take(len)?).ok()?.to_owned());
+            ix.live.insert(id.clone(), i as u32);
+            ix.slots.push(Slot {
+                id,
+                order: Some(order),
+            });
+        }
+        for _ in 0..r.u32()? {
+            let len = r.u32()? as usize;
+            let word = std::str::from_utf8(r.take(len)?).ok()?;
+            let entries = r.u32()? as usize;
+            let raw = r.take(entries.checked_mul(4)?)?;
+            let list: Vec<u32> = raw
+                .chunks_exact(4)
+                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
+            if list.iter().any(|e| (e & SLOT) as usize >= n) {
+                return None;
+            }
+            ix.words.insert(word.into(), list);
+        }
+        (r.0.is_empty() && ix.live.len() == n).then_some((ix, seq))
+    }
+}
+
+fn put_u32(out: &mut Vec<u8>, n: usize) {
+    out.extend_from_slice(&u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes());
+}
+
+fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    put_u32(out, b.len());
+    out.extend_from_slice(b);
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.0.len() < n {
+            return None;
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Some(head)
+    }
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+}
+
 fn order(h: &Hlc) -> (u64, u32) {
     (h.wall_ms, h.counter)
 }
@@ -306,6 +430,33 @@ mod tests {
         assert_eq!((f.total, ix.len()), (1, 1));
         let entries: usize = ix.words.values().map(Vec::len).sum();
         assert!(entries < 20_000, "{entries}");
+    }
+
+    #[test]
+    fn a_saved_index_answers_as_the_original() {
+        let mut ix = SearchIndex::new();
+        let mut a = note("a", "Grocery list", "milk, eggs", 1);
+        ix.upsert(&a);
+        ix.upsert(&note("b", "Grocery", "a list of things", 2));
+        ix.upsert(&note("c", "Straße", "東京 groceries", 3));
+        a.content = "bread".into();
+        a.hlc.wall_ms = 4;
+        ix.upsert(&a); // a retired slot, left out of the bytes
+        let bytes = ix.encode(42);
+        let (back, seq) = SearchIndex::decode(&bytes).expect("decodes");
+        assert_eq!(seq, 42);
+        assert_eq!(back.len(), 3);
+        for q in ["gro", "gro li", "milk", "bread", "東", "straße", "things"] {
+            assert_eq!(back.search(q, 10), ix.search(q, 10), "{q}");
+        }
+        // It goes on being updated like any index.
+        let mut back = back;
+        back.upsert(&note("d", "Groceries again", "", 5));
+        assert_eq!(ids(back.search("groc", 10)), ["d", "a", "b", "c"]);
+        // Another format, or damaged bytes: nothing (the caller builds it again).
+        assert!(SearchIndex::decode(b"tern-si0").is_none());
+        assert!(SearchIndex::decode(&bytes[..bytes.len() - 1]).is_none());
+        assert!(SearchIndex::decode(&[bytes.as_slice(), &[0]].concat()).is_none());
     }
 
     #[test]

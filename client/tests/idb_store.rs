@@ -93,7 +93,7 @@ async fn a_version_1_database_is_migrated() {
     assert_eq!(n.base.map(|b| b.content), Some("kept".into()));
     assert_eq!(
         store.get_meta("data_version").await.unwrap().as_deref(),
-        Some("3")
+        Some("4")
     );
 }
 
@@ -162,9 +162,97 @@ async fn a_version_2_database_gets_the_indexes() {
     assert_eq!(store.pending_count().await.unwrap(), 2);
     assert_eq!(
         store.get_meta("data_version").await.unwrap().as_deref(),
-        Some("3")
+        Some("4")
     );
     assert_eq!(store.get(&"a".into()).await.unwrap().unwrap().title, "A");
+}
+
+/// A database written by the previous version (schema 3, data version 3: the outbox and
+/// list indexes, no change sequence, no note counter, no search store) is upgraded when
+/// opened: the live count is counted once and kept from then on, the change sequence
+/// starts (records written before carry none), and the search index can be saved.
+#[wasm_bindgen_test]
+async fn a_version_3_database_gets_the_counter_and_the_change_sequence() {
+    use rexie::{Index, ObjectStore, Rexie, TransactionMode};
+    let name = "t-migrate-3";
+    IdbStore::delete(name).await.unwrap();
+    let old = Rexie::builder(name)
+        .version(3)
+        .add_object_store(
+            ObjectStore::new("notes")
+                .key_path("id")
+                .add_index(Index::new("pending", "pending"))
+                .add_index(Index::new("order", "order")),
+        )
+        .add_object_store(ObjectStore::new("meta"))
+        .build()
+        .await
+        .unwrap();
+    let tx = old
+        .transaction(&["notes", "meta"], TransactionMode::ReadWrite)
+        .unwrap();
+    let notes = tx.store("notes").unwrap();
+    for (id, wall, deleted) in [("a", 1, false), ("b", 3, false), ("c", 2, true)] {
+        let hlc = format!("176406458912{wall}-00000000-d");
+        let mut record = serde_json::json!({
+            "id": id, "title": id.to_uppercase(), "content": "", "deleted": deleted,
+            "hlc": hlc, "base_version": 1, "pending": null, "sync": {"state": "synced"},
+            "base": {"title": id.to_uppercase(), "content": ""}, "strategy": "default",
+            "strategy_changed": false, "conflict": null, "resolving": false
+        });
+        if !deleted {
+            record["order"] = hlc.into();
+        }
+        let js = js_sys::JSON::parse(&record.to_string()).unwrap();
+        notes.put(&js, None).await.unwrap();
+    }
+    tx.store("meta")
+        .unwrap()
+        .put(&"3".into(), Some(&"data_version".into()))
+        .await
+        .unwrap();
+    tx.done().await.unwrap();
+    old.close();
+
+    let store = IdbStore::open(name).await.unwrap();
+    assert_eq!(
+        store.get_meta("data_version").await.unwrap().as_deref(),
+        Some("4")
+    );
+    assert_eq!(store.live_count().await.unwrap(), 2);
+    assert_eq!(store.change_seq().await.unwrap(), 0);
+    assert!(store.changed_since(0, 10).await.unwrap().is_empty());
+    let page: Vec<String> = store
+        .page(None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.id.0)
+        .collect();
+    assert_eq!(page, ["b", "a"]);
+
+    // From now on every write counts and is in the sequence.
+    let notes = client::local::Notes::open(store).await.unwrap();
+    notes.delete(&"a".into()).await.unwrap();
+    notes.edit(&"c".into(), "C back", "").await.unwrap();
+    let created = notes.create("D", "").await.unwrap();
+    assert_eq!(notes.count().await.unwrap(), 3, "b, c, d");
+    let changed: Vec<String> = notes
+        .store()
+        .changed_since(0, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, n)| n.id.0)
+        .collect();
+    assert_eq!(changed, ["a".to_owned(), "c".to_owned(), created.id.0]);
+
+    // The search store is there.
+    notes.store().save_search(&[1, 2, 3]).await.unwrap();
+    assert_eq!(
+        notes.store().load_search().await.unwrap(),
+        Some(vec![1, 2, 3])
+    );
 }
 
 /// A newer build opening the database with a higher version is not blocked by this older

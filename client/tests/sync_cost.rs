@@ -58,6 +58,18 @@ impl LocalStore for Counting {
     async fn live_count(&self) -> Result<usize, StoreError> {
         self.inner.live_count().await
     }
+    async fn change_seq(&self) -> Result<u64, StoreError> {
+        self.inner.change_seq().await
+    }
+    async fn changed_since(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, LocalNote)>, StoreError> {
+        let v = self.inner.changed_since(after, limit).await?;
+        self.saw(v.len());
+        Ok(v)
+    }
     async fn update_note(
         &self,
         id: &NoteId,

@@ -13,7 +13,11 @@ after(async () => {
   await server?.stop();
 });
 
-/** Writes `n` synced notes straight into the browser's database, in the store's shape. */
+/**
+ * Writes `n` synced notes straight into the browser's database, in the store's shape: each
+ * record with its `order` (list index) and `seq` (change sequence), and the `note_stats`
+ * counter moved on in the same transaction, as the app's own writes do.
+ */
 export async function seed(page, n) {
   await page.evaluate(async (n) => {
     const db = await new Promise((ok, fail) => {
@@ -21,12 +25,17 @@ export async function seed(page, n) {
       r.onsuccess = () => ok(r.result);
       r.onerror = () => fail(r.error);
     });
-    const tx = db.transaction('notes', 'readwrite');
+    const tx = db.transaction(['notes', 'meta'], 'readwrite');
     const store = tx.objectStore('notes');
+    const meta = tx.objectStore('meta');
+    const stats = await new Promise((ok) => (meta.get('note_stats').onsuccess = (e) => ok(e.target.result)));
+    const [seq, live] = stats.split(' ').map(Number);
+    meta.put(`${seq + n} ${live + n}`, 'note_stats');
     const t0 = 1764000000000;
     for (let i = 0; i < n; i++) {
       const hlc = `${t0 + i}-00000000-seed`;
       store.put({
+        seq: seq + i + 1,
         id: `seed-${String(i).padStart(6, '0')}`,
         title: `Note ${i} ${i % 7 === 0 ? 'groceries' : 'work'}`,
         content: `Body of note ${i}: lorem ipsum dolor sit amet.`,
@@ -102,7 +111,8 @@ test('a large notebook: one page at a time, counted, searched by word prefix', a
     await page.fill('#search', 'errands');
     await page.waitForSelector('[data-testid=count]:has-text("0 matching notes")');
 
-    // A reload starts from the first page again, and the search index is rebuilt.
+    // A reload starts from the first page again, with the search index as it was saved
+    // (or rebuilt) and caught up.
     await openApp(page, server.base);
     await page.waitForSelector('[data-testid=count]:has-text("451 notes")');
     assert.equal(await page.locator('li.note').count(), 200);
@@ -111,5 +121,39 @@ test('a large notebook: one page at a time, counted, searched by word prefix', a
     await page.waitForSelector('[data-testid=count]:has-text("1 matching note")');
   } finally {
     await a.close();
+  }
+});
+
+test('a note written in another tab is found by search here at once, and after a reload', async () => {
+  const p = await openProfile();
+  try {
+    const one = p.page;
+    await openApp(one, server.base);
+    await seed(one, 300);
+    await openApp(one, server.base);
+    await one.waitForSelector('[data-testid=count]:has-text("300 notes")');
+    await one.fill('#search', 'groc');
+    await one.waitForSelector('[data-testid=count]:has-text("43 matching notes")');
+
+    // Another tab writes a note; this tab's search index catches up with the store's
+    // change sequence, without reading every note again.
+    const two = await p.context.newPage();
+    await openApp(two, server.base);
+    await two.fill('#note-title', 'Xylophone practice');
+    await two.fill('#note-content', 'groceries after');
+    await two.waitForSelector('[data-testid=saved]:has-text("Saved on this device")');
+    await one.fill('#search', 'xylo');
+    await one.waitForSelector('li.note:has-text("Xylophone practice")');
+    await one.fill('#search', 'groc');
+    await one.waitForSelector('[data-testid=count]:has-text("44 matching notes")');
+    await two.close();
+
+    // After a reload, from the saved index (or a new build), caught up.
+    await openApp(one, server.base);
+    await one.waitForSelector('[data-testid=count]:has-text("301 notes")');
+    await one.fill('#search', 'xylophone');
+    await one.waitForSelector('[data-testid=count]:has-text("1 matching note")');
+  } finally {
+    await p.close();
   }
 });

@@ -18,6 +18,7 @@
 //! overlapping edit: a conflict for the user, nothing lost.
 
 use std::collections::HashMap;
+use std::ops::Range;
 
 /// Work units one three-way merge may spend ([`merge3`]). At this budget a merge takes
 /// about 45 ms of CPU in a release build (see `examples/merge_budget.rs`), while a note of
@@ -310,6 +311,25 @@ pub fn merge3_within(
         budget.refused += 1;
     }
     result
+}
+
+/// The edits that turn the token list `old` into `new` (as cut by [`tokens`]), in order,
+/// adjacent ones joined: each says tokens `.0` of `old` became tokens `.1` of `new` (an
+/// empty range on one side is an insertion or a deletion); the tokens between edits are
+/// equal. The same bounded diff as the merge's (the editor maps its caret with it), on
+/// `budget`: [`OverBudget`] when that is not enough.
+pub fn diff_tokens(
+    old: &[&str],
+    new: &[&str],
+    budget: &mut Budget,
+) -> Result<Vec<(Range<usize>, Range<usize>)>, OverBudget> {
+    budget.spend((old.len() + new.len()) as u64)?;
+    let mut ids = HashMap::new();
+    let (a, b) = (intern(old, &mut ids), intern(new, &mut ids));
+    Ok(hunks(&a, &b, budget)?
+        .into_iter()
+        .map(|h| (h.base.0..h.base.1, h.side.0..h.side.1))
+        .collect())
 }
 
 /// The id of each token; equal tokens get equal ids.
