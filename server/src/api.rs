@@ -14,7 +14,8 @@ use axum::{Json, Router};
 use sync_core::NoteId;
 use sync_core::limits::{MAX_PULL_LIMIT, MAX_REQUEST_BYTES, MAX_RESULT_BYTES, json_len};
 use sync_core::protocol::{
-    ChangeResult, Cursor, Health, HistoryResponse, PROTOCOL_VERSION, SignedIn, SignedOut,
+    AccountDeleted, ChangeResult, Cursor, Health, HistoryResponse, PROTOCOL_VERSION,
+    PasswordChange, PasswordChanged, PasswordCheck, SessionRef, Sessions, SignedIn, SignedOut,
     SyncRequest, SyncResponse,
 };
 
@@ -47,6 +48,27 @@ pub fn table() -> Vec<(&'static str, Method, MethodRouter<AppState>)> {
         ),
         ("/auth/signout", Method::POST, post(sign_out)),
         ("/auth/me", Method::GET, get(me)),
+        ("/account/sessions", Method::GET, get(sessions)),
+        (
+            "/account/sessions/signout",
+            Method::POST,
+            post(end_session).layer(DefaultBodyLimit::max(MAX_CREDENTIALS_BYTES)),
+        ),
+        (
+            "/account/signout-everywhere",
+            Method::POST,
+            post(sign_out_everywhere).layer(DefaultBodyLimit::max(MAX_CREDENTIALS_BYTES)),
+        ),
+        (
+            "/account/password",
+            Method::POST,
+            post(change_password).layer(DefaultBodyLimit::max(MAX_CREDENTIALS_BYTES)),
+        ),
+        (
+            "/account/delete",
+            Method::POST,
+            post(delete_account).layer(DefaultBodyLimit::max(MAX_CREDENTIALS_BYTES)),
+        ),
         ("/live", Method::GET, get(live)),
         ("/notes/{id}/history", Method::GET, get(history)),
         ("/api/openapi.json", Method::GET, get(openapi)),
@@ -368,11 +390,17 @@ async fn account(
     check_same_origin(&parts, state.public_origin.as_deref())?;
     let ApiJson(c) = body?;
     let source = source_of(&parts, &state);
+    let device = crate::auth::device_label(
+        parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok()),
+    );
     let (session, status) = if create {
         (
             state
                 .accounts
-                .sign_up(&c.username, &c.password, &source)
+                .sign_up_on(&c.username, &c.password, &source, &device)
                 .await?,
             StatusCode::CREATED,
         )
@@ -380,7 +408,7 @@ async fn account(
         (
             state
                 .accounts
-                .sign_in(&c.username, &c.password, &source)
+                .sign_in_on(&c.username, &c.password, &source, &device)
                 .await?,
             StatusCode::OK,
         )
@@ -399,6 +427,91 @@ async fn sign_out(
         Json(SignedOut { signed_out: true }),
     )
         .into_response())
+}
+
+/// The cookie that ends the browser's session.
+fn clear_cookie() -> (header::HeaderName, String) {
+    (
+        header::SET_COOKIE,
+        format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
+    )
+}
+
+/// `GET /account/sessions`: the account's signed-in sessions, most recently used first.
+async fn sessions(
+    State(state): State<AppState>,
+    AuthUser(s): AuthUser,
+) -> Result<Json<Sessions>, ApiError> {
+    Ok(Json(Sessions {
+        sessions: state.accounts.sessions(&s).await?,
+    }))
+}
+
+/// `POST /account/sessions/signout {"session"}`: ends one session of the account (an id
+/// of another account's session ends nothing; the answer is the same).
+async fn end_session(
+    State(state): State<AppState>,
+    AuthUser(s): AuthUser,
+    ApiJson(r): ApiJson<SessionRef>,
+) -> Result<Json<SignedOut>, ApiError> {
+    state.accounts.end_session(&s, &r.session).await?;
+    Ok(Json(SignedOut { signed_out: true }))
+}
+
+/// `POST /account/signout-everywhere`: ends every session of the account, this one too.
+async fn sign_out_everywhere(
+    State(state): State<AppState>,
+    AuthUser(s): AuthUser,
+) -> Result<Response, ApiError> {
+    state.accounts.end_all_sessions(&s).await?;
+    Ok(([clear_cookie()], Json(SignedOut { signed_out: true })).into_response())
+}
+
+/// `POST /account/password {"current_password", "new_password"}`: the current password is
+/// checked (throttled like a sign-in); every other session ends; this one stays.
+async fn change_password(
+    State(state): State<AppState>,
+    AuthUser(s): AuthUser,
+    parts: Parts,
+    ApiJson(p): ApiJson<PasswordChange>,
+) -> Result<Json<PasswordChanged>, ApiError> {
+    let source = source_of(&parts, &state);
+    let ended = state
+        .accounts
+        .change_password(&s, &p.current_password, &p.new_password, &source)
+        .await?;
+    Ok(Json(PasswordChanged {
+        sessions_ended: ended,
+    }))
+}
+
+/// `POST /account/delete {"password"}`: with the password (checked, throttled like a
+/// sign-in), removes every note, revision and session of the account, and the account.
+/// The notes go first: if a later step fails, the owner can still sign in and try again.
+async fn delete_account(
+    State(state): State<AppState>,
+    AuthUser(s): AuthUser,
+    parts: Parts,
+    ApiJson(p): ApiJson<PasswordCheck>,
+) -> Result<Response, ApiError> {
+    let source = source_of(&parts, &state);
+    state
+        .accounts
+        .check_password(&s, &p.password, &source)
+        .await?;
+    let user = s.user_id.clone();
+    state.store.delete_user_notes(&user).await?;
+    state.accounts.delete_user(&s).await?;
+    // A sync of this account that passed its session check just before may still commit
+    // within its deadline; once that has passed, its writes go too.
+    let store = state.store.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(SYNC_DEADLINE + Duration::from_secs(1)).await;
+        if let Err(e) = store.delete_user_notes(&user).await {
+            tracing::warn!("deleted account: second sweep of its notes failed: {e}");
+        }
+    });
+    Ok(([clear_cookie()], Json(AccountDeleted { deleted: true })).into_response())
 }
 
 async fn me(AuthUser(s): AuthUser) -> Json<SignedIn> {
