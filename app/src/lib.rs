@@ -11,13 +11,15 @@
 //! - [`state`]: the [`state::AppState`] every component reads (provided as context).
 //! - [`status`]: the sync status line and messages; [`sync`]: the page's handle on the
 //!   sync runner (`client::runner`).
-//! - [`account`]: sign-in, sign-out, and notes written before any sign-in.
+//! - [`account`]: sign-in, sign-out, and notes written before any sign-in;
+//!   [`account_settings`]: signed-in devices, password change, account deletion.
 //! - [`list`]: the notes with search; [`editor`]: the open note, never stale;
 //!   [`conflict`]: its conflict and strategy; [`history`]: its earlier versions.
 //! - [`pwa`]: install, updates, storage, and the service worker's sync.
 //! - [`trash`]: deleted notes, "Restore" and "Delete forever".
 
 pub mod account;
+pub mod account_settings;
 pub mod browser;
 pub mod conflict;
 pub mod editor;
@@ -146,6 +148,7 @@ pub fn App() -> impl IntoView {
             <account::JoinOffer/>
             <list::UndoDelete/>
             {view! { <trash::Trash/> }.into_any()}
+            {view! { <account_settings::AccountSettings/> }.into_any()}
             <div class="layout">
                 // Type-erased halves (`into_any`): one concrete view type for the whole page is
                 // too deep for the compiler's release build.

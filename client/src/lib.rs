@@ -26,11 +26,14 @@
 //! - `tabs` (wasm32 only): one syncer at a time across tabs and workers (Web Locks) and
 //!   change notices between them (BroadcastChannel).
 //! - [`platform`]: wall clock and random ids, from the browser or from `std`.
+//! - [`export`]: export and import: the versioned JSON file, Markdown files with front
+//!   matter (one zip), folders of `.md`/`.txt` files (pure, but for [`local::Notes::import`]).
 
 pub mod clock;
 pub mod conformance;
 pub mod editor;
 pub mod engine;
+pub mod export;
 pub mod live;
 pub mod local;
 pub mod memory;

@@ -1032,7 +1032,11 @@ impl<S: LocalStore> Notes<S> {
     /// A timestamp from the device clock ([`DeviceClock`]), after everything the device
     /// has seen and after `after` (the state being edited), with the device's wall clock
     /// corrected by the last known server clock offset.
-    async fn stamp(&self, after: Option<&Hlc>, from_server: bool) -> Result<Hlc, StoreError> {
+    pub(crate) async fn stamp(
+        &self,
+        after: Option<&Hlc>,
+        from_server: bool,
+    ) -> Result<Hlc, StoreError> {
         let offset: i64 = self
             .store
             .get_meta(META_CLOCK_OFFSET)

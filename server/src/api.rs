@@ -14,8 +14,9 @@ use axum::{Json, Router};
 use sync_core::NoteId;
 use sync_core::limits::{MAX_PULL_LIMIT, MAX_REQUEST_BYTES, MAX_RESULT_BYTES, json_len};
 use sync_core::protocol::{
-    ChangeResult, Cursor, ErrorBody, Health, HistoryResponse, PROTOCOL_VERSION, SignedIn,
-    SignedOut, SyncRequest, SyncResponse,
+    AccountDeleted, ChangeResult, Cursor, ErrorBody, Health, HistoryResponse, PROTOCOL_VERSION,
+    PasswordChange, PasswordChanged, PasswordCheck, SessionRef, Sessions, SignedIn, SignedOut,
+    SyncRequest, SyncResponse,
 };
 
 use crate::AppState;
@@ -47,6 +48,27 @@ pub fn table() -> Vec<(&'static str, Method, MethodRouter<AppState>)> {
         ),
         ("/auth/signout", Method::POST, post(sign_out)),
         ("/auth/me", Method::GET, get(me)),
+        ("/account/sessions", Method::GET, get(sessions)),
+        (
+            "/account/sessions/signout",
+            Method::POST,
+            post(end_session).layer(DefaultBodyLimit::max(MAX_CREDENTIALS_BYTES)),
+        ),
+        (
+            "/account/signout-everywhere",
+            Method::POST,
+            post(sign_out_everywhere).layer(DefaultBodyLimit::max(MAX_CREDENTIALS_BYTES)),
+        ),
+        (
+            "/account/password",
+            Method::POST,
+            post(change_password).layer(DefaultBodyLimit::max(MAX_CREDENTIALS_BYTES)),
+        ),
+        (
+            "/account/delete",
+            Method::POST,
+            post(delete_account).layer(DefaultBodyLimit::max(MAX_CREDENTIALS_BYTES)),
+        ),
         ("/live", Method::GET, get(live)),
         ("/notes/{id}/history", Method::GET, get(history)),
         ("/api/openapi.json", Method::GET, get(openapi)),
@@ -433,11 +455,17 @@ async fn account(
     check_same_origin(&parts, state.public_origin.as_deref())?;
     let ApiJson(c) = body?;
     let source = source_of(&parts, &state);
+    let device = crate::auth::device_label(
+        parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok()),
+    );
     let (session, status) = if create {
         (
             state
                 .accounts
-                .sign_up(&c.username, &c.password, &source)
+                .sign_up_on(&c.username, &c.password, &source, &device)
                 .await?,
             StatusCode::CREATED,
         )
@@ -445,7 +473,7 @@ async fn account(
         (
             state
                 .accounts
-                .sign_in(&c.username, &c.password, &source)
+                .sign_in_on(&c.username, &c.password, &source, &device)
                 .await?,
             StatusCode::OK,
         )
@@ -471,6 +499,135 @@ pub(crate) async fn sign_out(
         Json(SignedOut { signed_out: true }),
     )
         .into_response())
+}
+
+/// The cookie that ends the browser's session.
+fn clear_cookie() -> (header::HeaderName, String) {
+    (
+        header::SET_COOKIE,
+        format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
+    )
+}
+
+/// The account's signed-in sessions, most recently used first
+#[utoipa::path(get, path = "/account/sessions", tag = "accounts", security(("cookie" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "the sessions", body = Sessions),
+        (status = 401, description = "unauthorized", body = ErrorBody),
+    ))]
+pub(crate) async fn sessions(
+    State(state): State<AppState>,
+    AuthUser(s): AuthUser,
+) -> Result<Json<Sessions>, ApiError> {
+    Ok(Json(Sessions {
+        sessions: state.accounts.sessions(&s).await?,
+    }))
+}
+
+/// End one session of the account
+///
+/// An id of another account's session ends nothing; the answer is the same.
+#[utoipa::path(post, path = "/account/sessions/signout", tag = "accounts", security(("cookie" = []), ("bearer" = [])),
+    request_body = SessionRef,
+    responses(
+        (status = 200, description = "ended (or already gone)", body = SignedOut),
+        (status = 400, description = "invalid_request", body = ErrorBody),
+        (status = 401, description = "unauthorized", body = ErrorBody),
+        (status = 403, description = "csrf_rejected: the session cookie from another site, or without Content-Type: application/json", body = ErrorBody),
+    ))]
+pub(crate) async fn end_session(
+    State(state): State<AppState>,
+    AuthUser(s): AuthUser,
+    ApiJson(r): ApiJson<SessionRef>,
+) -> Result<Json<SignedOut>, ApiError> {
+    state.accounts.end_session(&s, &r.session).await?;
+    Ok(Json(SignedOut { signed_out: true }))
+}
+
+/// End every session of the account, this one too; clears the cookie
+#[utoipa::path(post, path = "/account/signout-everywhere", tag = "accounts", security(("cookie" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "every session ended", body = SignedOut),
+        (status = 401, description = "unauthorized", body = ErrorBody),
+        (status = 403, description = "csrf_rejected: the session cookie from another site, or without Content-Type: application/json", body = ErrorBody),
+    ))]
+pub(crate) async fn sign_out_everywhere(
+    State(state): State<AppState>,
+    AuthUser(s): AuthUser,
+) -> Result<Response, ApiError> {
+    state.accounts.end_all_sessions(&s).await?;
+    Ok(([clear_cookie()], Json(SignedOut { signed_out: true })).into_response())
+}
+
+/// Change the password
+///
+/// The current password is checked (throttled like a sign-in); every other session ends;
+/// this one stays.
+#[utoipa::path(post, path = "/account/password", tag = "accounts", security(("cookie" = []), ("bearer" = [])),
+    request_body = PasswordChange,
+    responses(
+        (status = 200, description = "changed", body = PasswordChanged),
+        (status = 400, description = "invalid_request, or invalid_account: the new password breaks the rules", body = ErrorBody),
+        (status = 401, description = "unauthorized (no valid session), or invalid_credentials: the password sent is wrong", body = ErrorBody),
+        (status = 403, description = "csrf_rejected: the session cookie from another site, or without Content-Type: application/json", body = ErrorBody),
+        (status = 429, description = "too_many_attempts: too many wrong passwords for this account from this source (Retry-After header)", body = ErrorBody),
+        (status = 503, description = "unavailable: the database is unreachable, or too many passwords are being checked (Retry-After header)", body = ErrorBody),
+    ))]
+pub(crate) async fn change_password(
+    State(state): State<AppState>,
+    AuthUser(s): AuthUser,
+    parts: Parts,
+    ApiJson(p): ApiJson<PasswordChange>,
+) -> Result<Json<PasswordChanged>, ApiError> {
+    let source = source_of(&parts, &state);
+    let ended = state
+        .accounts
+        .change_password(&s, &p.current_password, &p.new_password, &source)
+        .await?;
+    Ok(Json(PasswordChanged {
+        sessions_ended: ended,
+    }))
+}
+
+/// Delete the account
+///
+/// With the password (checked, throttled like a sign-in): removes every note, revision and
+/// session of the account, and the account; clears the cookie.
+#[utoipa::path(post, path = "/account/delete", tag = "accounts", security(("cookie" = []), ("bearer" = [])),
+    request_body = PasswordCheck,
+    responses(
+        (status = 200, description = "deleted", body = AccountDeleted),
+        (status = 400, description = "invalid_request", body = ErrorBody),
+        (status = 401, description = "unauthorized (no valid session), or invalid_credentials: the password sent is wrong", body = ErrorBody),
+        (status = 403, description = "csrf_rejected: the session cookie from another site, or without Content-Type: application/json", body = ErrorBody),
+        (status = 429, description = "too_many_attempts: too many wrong passwords for this account from this source (Retry-After header)", body = ErrorBody),
+        (status = 503, description = "unavailable: the database is unreachable, or too many passwords are being checked (Retry-After header)", body = ErrorBody),
+    ))]
+pub(crate) async fn delete_account(
+    State(state): State<AppState>,
+    AuthUser(s): AuthUser,
+    parts: Parts,
+    ApiJson(p): ApiJson<PasswordCheck>,
+) -> Result<Response, ApiError> {
+    // The notes go first: if a later step fails, the owner can still sign in and try again.
+    let source = source_of(&parts, &state);
+    state
+        .accounts
+        .check_password(&s, &p.password, &source)
+        .await?;
+    let user = s.user_id.clone();
+    state.store.delete_user_notes(&user).await?;
+    state.accounts.delete_user(&s).await?;
+    // A sync of this account that passed its session check just before may still commit
+    // within its deadline; once that has passed, its writes go too.
+    let store = state.store.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(SYNC_DEADLINE + Duration::from_secs(1)).await;
+        if let Err(e) = store.delete_user_notes(&user).await {
+            tracing::warn!("deleted account: second sweep of its notes failed: {e}");
+        }
+    });
+    Ok(([clear_cookie()], Json(AccountDeleted { deleted: true })).into_response())
 }
 
 /// Who is signed in

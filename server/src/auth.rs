@@ -59,6 +59,10 @@ pub enum AuthError {
     /// Too many password hashes waiting already; retry in a second.
     #[error("busy")]
     Busy,
+    /// A signed-in user's password, asked again (password change, account deletion), is
+    /// wrong.
+    #[error("wrong password")]
+    WrongPassword,
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -121,6 +125,52 @@ pub struct StoredSession {
     pub name: String,
     /// When it expires, ms since the epoch.
     pub expires_ms: i64,
+    /// When it was created, ms since the epoch (`None`: stored before this was recorded).
+    pub created_ms: Option<i64>,
+    /// When it was last used, to [`TOUCH_EVERY`] (`None`: not since this was recorded).
+    pub last_used_ms: Option<i64>,
+    /// What signed in ([`device_label`]); `None`: stored before this was recorded.
+    pub device: Option<String>,
+}
+
+/// A session's last use is written at most this often (a write per request would double
+/// the database work of every sync).
+pub const TOUCH_EVERY: Duration = Duration::from_secs(60);
+
+/// A short, bounded name for what signed in, from its `User-Agent` ("Chrome on Linux");
+/// the header itself is not stored.
+pub fn device_label(user_agent: Option<&str>) -> String {
+    let Some(ua) = user_agent.filter(|u| !u.is_empty()) else {
+        return "API client".into();
+    };
+    let browser = [
+        ("Edg/", "Edge"),
+        ("Firefox/", "Firefox"),
+        ("HeadlessChrome/", "Headless Chrome"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+    ]
+    .into_iter()
+    .find(|(k, _)| ua.contains(k))
+    .map(|(_, v)| v);
+    let os = [
+        ("Android", "Android"),
+        ("iPhone", "iOS"),
+        ("iPad", "iPadOS"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("CrOS", "ChromeOS"),
+        ("Linux", "Linux"),
+    ]
+    .into_iter()
+    .find(|(k, _)| ua.contains(k))
+    .map(|(_, v)| v);
+    match (browser, os) {
+        (Some(b), Some(o)) => format!("{b} on {o}"),
+        (Some(b), None) => b.into(),
+        (None, Some(o)) => format!("A client on {o}"),
+        (None, None) => "Another client".into(),
+    }
 }
 
 /// Where accounts and sessions are kept.
@@ -148,6 +198,32 @@ pub trait AccountStore: Send + Sync {
     ) -> BoxFuture<'a, Result<Option<StoredSession>, StoreError>>;
     /// Removes the session with key `key` (if any).
     fn delete_session<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// The sessions of user `user_id` that expire after `now_ms`.
+    fn sessions_of<'a>(
+        &'a self,
+        user_id: &'a str,
+        now_ms: i64,
+    ) -> BoxFuture<'a, Result<Vec<StoredSession>, StoreError>>;
+    /// Removes the sessions of `user_id` but `keep` (a key); returns how many.
+    fn delete_sessions_of<'a>(
+        &'a self,
+        user_id: &'a str,
+        keep: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<u64, StoreError>>;
+    /// Records that session `key` was used at `now_ms`.
+    fn touch_session<'a>(
+        &'a self,
+        key: &'a str,
+        now_ms: i64,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Replaces the password hash of `user_id`.
+    fn set_hash<'a>(
+        &'a self,
+        user_id: &'a str,
+        hash: &'a str,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Removes the account `user_id` and every session of it.
+    fn delete_user<'a>(&'a self, user_id: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
 }
 
 /// [`AccountStore`] in MongoDB: collections `users` and `sessions` ([`crate::docs`]).
@@ -194,6 +270,10 @@ impl AccountStore for MongoAccounts {
                         .options(IndexOptions::builder().expire_after(Duration::ZERO).build())
                         .build(),
                 )
+                .await?;
+            // An account's sessions: the session list, "sign out everywhere".
+            self.sessions()
+                .create_index(IndexModel::builder().keys(doc! {"u": 1}).build())
                 .await?;
             Ok(())
         })
@@ -242,6 +322,9 @@ impl AccountStore for MongoAccounts {
                     user: s.user_id.clone(),
                     name: s.name.clone(),
                     exp: DateTime::from_millis(s.expires_ms),
+                    created: s.created_ms.map(DateTime::from_millis),
+                    seen: s.last_used_ms.map(DateTime::from_millis),
+                    device: s.device.clone(),
                 })
                 .await?;
             Ok(())
@@ -259,12 +342,7 @@ impl AccountStore for MongoAccounts {
                 .find_one(doc! {"_id": key, "exp": {"$gt": DateTime::from_millis(now_ms)}})
                 .await
                 .map_err(|e| crate::docs::named("sessions", "(by token)", e))?;
-            Ok(d.map(|d| StoredSession {
-                key: d.key,
-                user_id: d.user,
-                name: d.name,
-                expires_ms: d.exp.timestamp_millis(),
-            }))
+            Ok(d.map(SessionDoc::into_stored))
         })
     }
 
@@ -274,7 +352,84 @@ impl AccountStore for MongoAccounts {
             Ok(())
         })
     }
+
+    fn sessions_of<'a>(
+        &'a self,
+        user_id: &'a str,
+        now_ms: i64,
+    ) -> BoxFuture<'a, Result<Vec<StoredSession>, StoreError>> {
+        Box::pin(async move {
+            // Bounded: an account has at most one session per sign-in in 30 days.
+            let docs: Vec<SessionDoc> = futures::TryStreamExt::try_collect(
+                self.sessions()
+                    .find(doc! {"u": user_id, "exp": {"$gt": DateTime::from_millis(now_ms)}})
+                    .limit(MAX_SESSIONS_LISTED as i64)
+                    .await?,
+            )
+            .await
+            .map_err(|e| crate::docs::named("sessions", user_id, e))?;
+            Ok(docs.into_iter().map(SessionDoc::into_stored).collect())
+        })
+    }
+
+    fn delete_sessions_of<'a>(
+        &'a self,
+        user_id: &'a str,
+        keep: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<u64, StoreError>> {
+        Box::pin(async move {
+            let filter = match keep {
+                Some(k) => doc! {"u": user_id, "_id": {"$ne": k}},
+                None => doc! {"u": user_id},
+            };
+            Ok(self.sessions().delete_many(filter).await?.deleted_count)
+        })
+    }
+
+    fn touch_session<'a>(
+        &'a self,
+        key: &'a str,
+        now_ms: i64,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.sessions()
+                .update_one(
+                    doc! {"_id": key},
+                    doc! {"$set": {"seen": DateTime::from_millis(now_ms)}},
+                )
+                .await?;
+            Ok(())
+        })
+    }
+
+    fn set_hash<'a>(
+        &'a self,
+        user_id: &'a str,
+        hash: &'a str,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.users()
+                .update_one(doc! {"_id": user_id}, doc! {"$set": {"hash": hash}})
+                .await?;
+            Ok(())
+        })
+    }
+
+    fn delete_user<'a>(&'a self, user_id: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            // Sessions first: a user document without sessions is harmless if the second
+            // step fails (the owner signs in and deletes again); sessions of a deleted user
+            // would still authenticate.
+            self.sessions().delete_many(doc! {"u": user_id}).await?;
+            self.users().delete_one(doc! {"_id": user_id}).await?;
+            Ok(())
+        })
+    }
 }
+
+/// Most sessions `GET /account/sessions` lists (an account signing in more often than this
+/// in 30 days sees its first ones).
+pub const MAX_SESSIONS_LISTED: usize = 1000;
 
 /// Accounts and sessions: the rules, over an [`AccountStore`] and a [`BucketStore`].
 #[derive(Clone)]
@@ -490,6 +645,17 @@ impl Accounts {
         password: &str,
         source: &str,
     ) -> Result<Session, AuthError> {
+        self.sign_up_on(name, password, source, "API client").await
+    }
+
+    /// [`Accounts::sign_up`] from `device` ([`device_label`]).
+    pub async fn sign_up_on(
+        &self,
+        name: &str,
+        password: &str,
+        source: &str,
+        device: &str,
+    ) -> Result<Session, AuthError> {
         let name = check_credentials(name, password)?;
         // Every sign-up costs a hash, so each one counts against its source, success or not.
         let mut reserved = self.reserve();
@@ -517,7 +683,7 @@ impl Accounts {
         self.buckets
             .mark(&format!("k|{name}|{source}"), self.limits.known_for)
             .await?;
-        self.new_session(user_id, name).await
+        self.new_session(user_id, name, device).await
     }
 
     fn reserve(&self) -> Reserved<'_> {
@@ -541,6 +707,30 @@ impl Accounts {
         password: &str,
         source: &str,
     ) -> Result<Session, AuthError> {
+        self.sign_in_on(name, password, source, "API client").await
+    }
+
+    /// [`Accounts::sign_in`] from `device` ([`device_label`]), shown in the account's
+    /// session list.
+    pub async fn sign_in_on(
+        &self,
+        name: &str,
+        password: &str,
+        source: &str,
+        device: &str,
+    ) -> Result<Session, AuthError> {
+        let user = self.verify(name, password, source).await?;
+        self.new_session(user.id, user.name, device).await
+    }
+
+    /// Checks `name`'s password, throttled as a sign-in ([`Accounts::sign_in`]): the same
+    /// buckets, the same work for an unknown name. Returns the account.
+    async fn verify(
+        &self,
+        name: &str,
+        password: &str,
+        source: &str,
+    ) -> Result<StoredUser, AuthError> {
         let name = name.trim().to_lowercase();
         if check_credentials(&name, password).is_err() {
             // No account has such a name or password; nothing to look up or hash.
@@ -579,17 +769,26 @@ impl Accounts {
         reserved.give_back().await?;
         self.buckets.forget(&pair).await?;
         self.buckets.mark(&known, l.known_for).await?;
-        self.new_session(user.id, name).await
+        Ok(user)
     }
 
-    async fn new_session(&self, user_id: String, name: String) -> Result<Session, AuthError> {
+    async fn new_session(
+        &self,
+        user_id: String,
+        name: String,
+        device: &str,
+    ) -> Result<Session, AuthError> {
         let token = random_token();
+        let now = now_ms();
         self.store
             .insert_session(&StoredSession {
                 key: token_key(&token),
                 user_id: user_id.clone(),
                 name: name.clone(),
-                expires_ms: now_ms() + SESSION_TTL.as_millis() as i64,
+                expires_ms: now + SESSION_TTL.as_millis() as i64,
+                created_ms: Some(now),
+                last_used_ms: Some(now),
+                device: Some(device.chars().take(64).collect()),
             })
             .await?;
         Ok(Session {
@@ -599,9 +798,22 @@ impl Accounts {
         })
     }
 
-    /// The session of a token, if it exists and has not expired.
+    /// The session of a token, if it exists and has not expired. Records its use, at most
+    /// once per [`TOUCH_EVERY`], without making the request wait for that write.
     pub async fn session(&self, token: &str) -> Result<Option<Session>, StoreError> {
-        let s = self.store.session(&token_key(token), now_ms()).await?;
+        let now = now_ms();
+        let s = self.store.session(&token_key(token), now).await?;
+        if let Some(s) = &s
+            && s.last_used_ms
+                .is_none_or(|t| now - t >= TOUCH_EVERY.as_millis() as i64)
+        {
+            let (store, key) = (self.store.clone(), s.key.clone());
+            tokio::spawn(async move {
+                if let Err(e) = store.touch_session(&key, now).await {
+                    tracing::debug!("session use not recorded: {e}");
+                }
+            });
+        }
         Ok(s.map(|s| Session {
             user_id: s.user_id,
             name: s.name,
@@ -612,6 +824,92 @@ impl Accounts {
     /// Ends a session.
     pub async fn sign_out(&self, token: &str) -> Result<(), StoreError> {
         self.store.delete_session(&token_key(token)).await
+    }
+
+    /// The sessions of the signed-in user, most recently used first; `current` marks the
+    /// session of `me`.
+    pub async fn sessions(
+        &self,
+        me: &Session,
+    ) -> Result<Vec<sync_core::protocol::SessionInfo>, StoreError> {
+        let mine = token_key(&me.token);
+        let mut list = self.store.sessions_of(&me.user_id, now_ms()).await?;
+        list.sort_by_key(|s| std::cmp::Reverse(s.last_used_ms.or(s.created_ms)));
+        let ms = |t: Option<i64>| t.map(|t| t.max(0) as u64);
+        Ok(list
+            .into_iter()
+            .map(|s| sync_core::protocol::SessionInfo {
+                current: s.key == mine,
+                device: s.device.unwrap_or_else(|| "Unknown device".into()),
+                created_ms: ms(s.created_ms),
+                last_used_ms: ms(s.last_used_ms),
+                expires_ms: s.expires_ms.max(0) as u64,
+                id: s.key,
+            })
+            .collect())
+    }
+
+    /// Ends session `id` (a [`sync_core::protocol::SessionInfo::id`]) if it is one of
+    /// `me`'s user; another user's session id ends nothing.
+    pub async fn end_session(&self, me: &Session, id: &str) -> Result<(), StoreError> {
+        let theirs = self.store.session(id, now_ms()).await?;
+        if theirs.is_some_and(|s| s.user_id == me.user_id) {
+            self.store.delete_session(id).await?;
+        }
+        Ok(())
+    }
+
+    /// Ends every session of `me`'s user, this one included. Returns how many.
+    pub async fn end_all_sessions(&self, me: &Session) -> Result<u64, StoreError> {
+        self.store.delete_sessions_of(&me.user_id, None).await
+    }
+
+    /// Changes `me`'s password: the current one is checked (throttled like a sign-in, from
+    /// `source`), the new one must meet the rules; then every other session ends. Returns
+    /// how many sessions ended.
+    pub async fn change_password(
+        &self,
+        me: &Session,
+        current: &str,
+        new: &str,
+        source: &str,
+    ) -> Result<u64, AuthError> {
+        check_credentials(&me.name, new)?;
+        self.check_password(me, current, source).await?;
+        let Some(admission) = self.gate.admit() else {
+            return Err(AuthError::Busy);
+        };
+        let new = new.to_owned();
+        let hash = self
+            .gate
+            .run(&admission, move |memory| hash_password(&new, memory))
+            .await??;
+        self.store.set_hash(&me.user_id, &hash).await?;
+        Ok(self
+            .store
+            .delete_sessions_of(&me.user_id, Some(&token_key(&me.token)))
+            .await?)
+    }
+
+    /// Checks `me`'s password again (throttled like a sign-in): [`AuthError::WrongPassword`]
+    /// when it is wrong.
+    pub async fn check_password(
+        &self,
+        me: &Session,
+        password: &str,
+        source: &str,
+    ) -> Result<(), AuthError> {
+        match self.verify(&me.name, password, source).await {
+            Ok(u) if u.id == me.user_id => Ok(()),
+            Ok(_) | Err(AuthError::InvalidCredentials) => Err(AuthError::WrongPassword),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Removes `me`'s account and every session of it (the notes are the sync store's:
+    /// see `api::delete_account`). The password must have been checked.
+    pub async fn delete_user(&self, me: &Session) -> Result<(), StoreError> {
+        self.store.delete_user(&me.user_id).await
     }
 }
 

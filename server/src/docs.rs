@@ -11,7 +11,7 @@
 //! | `revisions` | [`RevisionDoc`]: `{u, id, n, at, title, content, deleted, hlc, why}` | `{u:1, id:1, n:-1}` |
 //! | `counters` | [`CounterDoc`]: `{_id: <user>, seq}` | `_id` |
 //! | `users` | [`UserDoc`]: `{_id: <user id>, name, hash}` | unique `{name:1}` |
-//! | `sessions` | [`SessionDoc`]: `{_id: sha256(token), u, name, exp}` | TTL on `exp` |
+//! | `sessions` | [`SessionDoc`]: `{_id: sha256(token), u, name, exp, at?, seen?, dev?}` | TTL on `exp`; `{u:1}` (the account's sessions) |
 //! | `throttle` | [`BucketDoc`]: `{_id: <key>, tat?, exp}` | TTL on `exp` |
 //!
 //! Every note query is scoped by `u` (the user's id), so `u` is a natural shard key.
@@ -271,6 +271,30 @@ pub struct SessionDoc {
     pub name: String,
     /// When it expires (the TTL index removes it then).
     pub exp: DateTime,
+    /// When it was created (absent in sessions stored before this was recorded).
+    #[serde(rename = "at", default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<DateTime>,
+    /// When it was last used, to the minute (`auth::TOUCH_EVERY`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seen: Option<DateTime>,
+    /// What signed in (`auth::device_label`, at most 64 characters).
+    #[serde(rename = "dev", default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+}
+
+impl SessionDoc {
+    /// The session as the account rules read it.
+    pub fn into_stored(self) -> crate::auth::StoredSession {
+        crate::auth::StoredSession {
+            key: self.key,
+            user_id: self.user,
+            name: self.name,
+            expires_ms: self.exp.timestamp_millis(),
+            created_ms: self.created.map(|t| t.timestamp_millis()),
+            last_used_ms: self.seen.map(|t| t.timestamp_millis()),
+            device: self.device,
+        }
+    }
 }
 
 /// A throttling bucket or a mark (`throttle`, see [`crate::throttle`]).

@@ -187,6 +187,11 @@ impl ApiError {
                 ErrorCode::InvalidCredentials,
                 "wrong username or password".into(),
             ),
+            Self::Auth(AuthError::WrongPassword) => (
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::InvalidCredentials,
+                "the password is wrong; nothing was changed".into(),
+            ),
             Self::Auth(AuthError::TooManyAttempts(secs)) => (
                 StatusCode::TOO_MANY_REQUESTS,
                 ErrorCode::TooManyAttempts,

@@ -20,7 +20,9 @@ use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 use sync_core::limits::{MAX_CHANGES_PER_REQUEST, MAX_REQUEST_BYTES};
-use sync_core::protocol::{Credentials, PROTOCOL_VERSION, SyncRequest};
+use sync_core::protocol::{
+    Credentials, PROTOCOL_VERSION, PasswordChange, PasswordCheck, SessionRef, SyncRequest,
+};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
@@ -59,6 +61,21 @@ impl ApiBody for SyncRequest {
 impl ApiBody for Credentials {
     const LIMIT: usize = crate::api::MAX_CREDENTIALS_BYTES;
     const TOO_LARGE_HINT: &'static str = "send only a username and a password";
+}
+
+impl ApiBody for PasswordChange {
+    const LIMIT: usize = crate::api::MAX_CREDENTIALS_BYTES;
+    const TOO_LARGE_HINT: &'static str = "send only the current and the new password";
+}
+
+impl ApiBody for PasswordCheck {
+    const LIMIT: usize = crate::api::MAX_CREDENTIALS_BYTES;
+    const TOO_LARGE_HINT: &'static str = "send only the password";
+}
+
+impl ApiBody for SessionRef {
+    const LIMIT: usize = crate::api::MAX_CREDENTIALS_BYTES;
+    const TOO_LARGE_HINT: &'static str = "send only the session's id";
 }
 
 /// Parses and checks a body of type `T` ([`ApiBody`]).

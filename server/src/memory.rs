@@ -243,6 +243,13 @@ impl SyncStore for MemoryStore {
         })
     }
 
+    fn delete_user_notes<'a>(&'a self, user: &'a UserId) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.users.lock().expect("not poisoned").remove(user);
+            Ok(())
+        })
+    }
+
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async { Ok(()) })
     }
@@ -336,6 +343,79 @@ impl AccountStore for MemoryAccounts {
                 .expect("not poisoned")
                 .sessions
                 .remove(key);
+            Ok(())
+        })
+    }
+
+    fn sessions_of<'a>(
+        &'a self,
+        user_id: &'a str,
+        now_ms: i64,
+    ) -> BoxFuture<'a, Result<Vec<StoredSession>, StoreError>> {
+        Box::pin(async move {
+            let st = self.state.lock().expect("not poisoned");
+            Ok(st
+                .sessions
+                .values()
+                .filter(|s| s.user_id == user_id && s.expires_ms > now_ms)
+                .take(crate::auth::MAX_SESSIONS_LISTED)
+                .cloned()
+                .collect())
+        })
+    }
+
+    fn delete_sessions_of<'a>(
+        &'a self,
+        user_id: &'a str,
+        keep: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<u64, StoreError>> {
+        Box::pin(async move {
+            let mut st = self.state.lock().expect("not poisoned");
+            let before = st.sessions.len();
+            st.sessions
+                .retain(|k, s| s.user_id != user_id || Some(k.as_str()) == keep);
+            Ok((before - st.sessions.len()) as u64)
+        })
+    }
+
+    fn touch_session<'a>(
+        &'a self,
+        key: &'a str,
+        now_ms: i64,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            if let Some(s) = self
+                .state
+                .lock()
+                .expect("not poisoned")
+                .sessions
+                .get_mut(key)
+            {
+                s.last_used_ms = Some(now_ms);
+            }
+            Ok(())
+        })
+    }
+
+    fn set_hash<'a>(
+        &'a self,
+        user_id: &'a str,
+        hash: &'a str,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut st = self.state.lock().expect("not poisoned");
+            if let Some(u) = st.users.values_mut().find(|u| u.id == user_id) {
+                u.hash = hash.to_owned();
+            }
+            Ok(())
+        })
+    }
+
+    fn delete_user<'a>(&'a self, user_id: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut st = self.state.lock().expect("not poisoned");
+            st.sessions.retain(|_, s| s.user_id != user_id);
+            st.users.retain(|_, u| u.id != user_id);
             Ok(())
         })
     }

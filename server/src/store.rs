@@ -183,6 +183,9 @@ pub trait SyncStore: Send + Sync {
         deleted_before_ms: u64,
         limit: u32,
     ) -> BoxFuture<'_, Result<u32, StoreError>>;
+    /// Removes every note, revision and the version counter of `user` (account
+    /// deletion). Idempotent.
+    fn delete_user_notes<'a>(&'a self, user: &'a UserId) -> BoxFuture<'a, Result<(), StoreError>>;
     /// Succeeds when the database answers.
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
     /// Prepares the storage (indexes); idempotent. Pushes wait for it themselves.
@@ -535,6 +538,17 @@ impl SyncStore for MongoStore {
         limit: u32,
     ) -> BoxFuture<'_, Result<u32, StoreError>> {
         Box::pin(self.purge_expired_notes(deleted_before_ms, limit))
+    }
+
+    fn delete_user_notes<'a>(&'a self, user: &'a UserId) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            // One delete per collection, each by the user's index prefix; the database
+            // does the work (no document is read into the server).
+            self.notes().delete_many(doc! {"u": user}).await?;
+            self.revisions().delete_many(doc! {"u": user}).await?;
+            self.counters().delete_one(doc! {"_id": user}).await?;
+            Ok(())
+        })
     }
 
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {

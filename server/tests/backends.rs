@@ -379,3 +379,133 @@ async fn accounts_story_in_memory() {
     ))
     .await;
 }
+
+/// Account management: the session list, ending one or all sessions, a password change
+/// (other sessions end), and deleting the account with its notes.
+async fn account_management_story(accounts: Accounts, store: &dyn SyncStore) {
+    let accounts = accounts.with_limits(hourly());
+    accounts.ensure_indexes().await.unwrap();
+    let home = "198.51.100.2";
+    let a = accounts
+        .sign_up_on("carol", PASSWORD, home, "Firefox on Linux")
+        .await
+        .unwrap();
+    let b = accounts
+        .sign_in_on("carol", PASSWORD, home, "Safari on iOS")
+        .await
+        .unwrap();
+    let c = accounts.sign_in("carol", PASSWORD, home).await.unwrap();
+    let other = accounts.sign_up("dave", PASSWORD, home).await.unwrap();
+
+    let list = accounts.sessions(&a).await.unwrap();
+    assert_eq!(list.len(), 3);
+    let mut devices: Vec<&str> = list.iter().map(|s| s.device.as_str()).collect();
+    devices.sort();
+    assert_eq!(devices, ["API client", "Firefox on Linux", "Safari on iOS"]);
+    assert!(
+        list.iter()
+            .all(|s| s.last_used_ms.is_some() && s.created_ms.is_some())
+    );
+    assert_eq!(list.iter().filter(|s| s.current).count(), 1);
+
+    // Ending one: only its own user's.
+    let b_id = list
+        .iter()
+        .find(|s| s.device == "Safari on iOS")
+        .unwrap()
+        .id
+        .clone();
+    accounts.end_session(&other, &b_id).await.unwrap();
+    assert!(accounts.session(&b.token).await.unwrap().is_some());
+    accounts.end_session(&a, &b_id).await.unwrap();
+    assert!(accounts.session(&b.token).await.unwrap().is_none());
+
+    // A password change: the current one is checked; other sessions end.
+    assert!(matches!(
+        accounts
+            .change_password(&a, "wrong password", "another password", home)
+            .await,
+        Err(AuthError::WrongPassword)
+    ));
+    assert!(accounts.session(&c.token).await.unwrap().is_some());
+    let ended = accounts
+        .change_password(&a, PASSWORD, "another password", home)
+        .await
+        .unwrap();
+    assert_eq!(ended, 1);
+    assert!(accounts.session(&c.token).await.unwrap().is_none());
+    assert!(accounts.session(&a.token).await.unwrap().is_some());
+    assert!(accounts.sign_in("carol", PASSWORD, home).await.is_err());
+    let a = accounts
+        .sign_in("carol", "another password", home)
+        .await
+        .unwrap();
+
+    // Deleting: notes, history and counter, sessions, the user; dave's stay.
+    store
+        .push(
+            &a.user_id,
+            &[edit("n", "c1", 1000, "x", None, "carol's")],
+            2000,
+        )
+        .await
+        .unwrap();
+    store
+        .push(
+            &a.user_id,
+            &[edit("n", "c2", 1001, "y", Some(1), "edited")],
+            2000,
+        )
+        .await
+        .unwrap();
+    store
+        .push(
+            &other.user_id,
+            &[edit("n", "d1", 1000, "x", None, "dave's")],
+            2000,
+        )
+        .await
+        .unwrap();
+    accounts
+        .check_password(&a, "another password", home)
+        .await
+        .unwrap();
+    store.delete_user_notes(&a.user_id).await.unwrap();
+    accounts.delete_user(&a).await.unwrap();
+    assert_eq!(store.head(&a.user_id).await.unwrap(), 0);
+    assert!(pull_all(store, &a.user_id, 1000).await.0.is_empty());
+    assert!(
+        store
+            .history(&a.user_id, &NoteId("n".into()))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(accounts.session(&a.token).await.unwrap().is_none());
+    assert!(
+        accounts
+            .sign_in("carol", "another password", home)
+            .await
+            .is_err()
+    );
+    assert_eq!(pull_all(store, &other.user_id, 1000).await.0.len(), 1);
+    assert!(accounts.session(&other.token).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn account_management_story_on_mongodb() {
+    let store = mongo_store().await;
+    account_management_story(Accounts::new(store.database().clone()), &store).await;
+}
+
+#[tokio::test]
+async fn account_management_story_in_memory() {
+    account_management_story(
+        Accounts::with_stores(
+            Arc::new(MemoryAccounts::new()),
+            Arc::new(MemoryBuckets::new()),
+        ),
+        &MemoryStore::new().with_conflicts(conflicts()),
+    )
+    .await;
+}

@@ -366,6 +366,90 @@ pub struct SignedOut {
     pub signed_out: bool,
 }
 
+/// Body of `POST /account/password`: change the password (ends every other session).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PasswordChange {
+    /// The password now (checked, and throttled, like a sign-in).
+    pub current_password: String,
+    /// The new password (8..1024 characters).
+    pub new_password: String,
+}
+
+impl std::fmt::Debug for PasswordChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordChange { <redacted> }")
+    }
+}
+
+/// Body of `POST /account/delete`: the password, asked again before the account goes.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PasswordCheck {
+    /// The account's password.
+    pub password: String,
+}
+
+impl std::fmt::Debug for PasswordCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordCheck { <redacted> }")
+    }
+}
+
+/// Body of `POST /account/sessions/signout`: the session to end (an `id` of
+/// [`SessionInfo`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SessionRef {
+    /// The session's id.
+    pub session: String,
+}
+
+/// One signed-in session of the account, as `GET /account/sessions` lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SessionInfo {
+    /// Names the session for `POST /account/sessions/signout` (not its token).
+    pub id: String,
+    /// What signed in, e.g. "Chrome on Linux", or "API client" (no browser).
+    pub device: String,
+    /// When it signed in, ms since the epoch (absent: before this was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_ms: Option<u64>,
+    /// When it was last used, to the minute, ms since the epoch (absent: not since this
+    /// was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_ms: Option<u64>,
+    /// When it expires, ms since the epoch.
+    pub expires_ms: u64,
+    /// True for the session of this request.
+    pub current: bool,
+}
+
+/// Answer of `GET /account/sessions`: the account's sessions, most recently used first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Sessions {
+    /// The sessions.
+    pub sessions: Vec<SessionInfo>,
+}
+
+/// Answer of `POST /account/password`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PasswordChanged {
+    /// How many other sessions were ended.
+    pub sessions_ended: u64,
+}
+
+/// Answer of `POST /account/delete`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccountDeleted {
+    /// Always true: the account, its notes, their history and its sessions are gone.
+    pub deleted: bool,
+}
+
 /// Answer of `GET /healthz` when the database answers: `{"status": "ok", "database":
 /// "reachable"}`. (When it does not, the answer is the `unavailable` error body, with 503.)
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
