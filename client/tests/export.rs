@@ -3,6 +3,8 @@
 //! each Markdown file reads back as the note it was written from; a zip of them imports
 //! the same notes; duplicates are detected by note id.
 
+#![cfg(not(target_arch = "wasm32"))]
+
 use client::export::{
     self, ExportedNote, ImportReport, ZipWriter, json_head, json_notes, json_tail, parse_file,
 };
