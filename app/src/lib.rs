@@ -24,6 +24,7 @@ pub mod history;
 pub mod list;
 #[cfg(feature = "hydrate")]
 mod lock;
+pub mod markdown;
 pub mod pwa;
 pub mod state;
 pub mod status;
