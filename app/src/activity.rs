@@ -175,10 +175,9 @@ pub fn ActivityPanel() -> impl IntoView {
                             .to_owned()
                     } else {
                         format!(
-                            "The last {} sync runs of this page, newest first. Tern syncs on \
-                             launch, after an edit, when the server says something changed, \
-                             and every 30 s (5 min while live).",
-                            ACTIVITY_LIMIT
+                            "The last {ACTIVITY_LIMIT} sync runs of this page, newest first. \
+                             Tern syncs on launch, after an edit, when the server says \
+                             something changed, and every 30 s (5 min while live)."
                         )
                     }
                 }}</p>
@@ -218,14 +217,13 @@ pub fn attention(
             notes(unsynced)
         ));
     }
-    match failure {
-        Some((message, failures)) => Some(format!(
+    failure.map(|(message, failures)| {
+        format!(
             "Sync is not working ({failures} failed {} in a row): {message}. Your notes are \
              kept on this device; see Sync activity for when Tern tries again.",
             if failures == 1 { "try" } else { "tries" }
-        )),
-        None => None,
-    }
+        )
+    })
 }
 
 /// The attention line under the header.
