@@ -453,6 +453,11 @@ pub fn Editor() -> impl IntoView {
                 <button type="button" class="back" on:click=move |_| ui.pane.set(Pane::List)>
                     "← Notes"
                 </button>
+                // On a phone the list's "New note" is on the other screen; one here too
+                // (hidden on wide screens, where the list's is in view).
+                <button type="button" class="phone-only" on:click=move |_| crate::list::new_note(app, ui)>
+                    "New note"
+                </button>
                 <button type="button" class="preview-toggle" data-testid="preview-toggle"
                     aria-pressed=move || ui.preview.get().to_string()
                     on:click=move |_| ui.preview.update(|p| *p = !*p)>

@@ -12,7 +12,7 @@
 //!   another branch; the notice says it is coming rather than offering a button that does
 //!   nothing.)
 //! - **Signed in**: the server has a copy of every synced note; the notice says how many
-//!   wait to be sent, if any, and offers "Sync now".
+//!   wait to be sent, if any, and offers "Sync them now".
 //!
 //! It can be dismissed; the dismissal is remembered in this browser (`localStorage`) for
 //! that case (signed in, or not), so it shows again when the case changes, e.g. after a
@@ -158,7 +158,7 @@ pub fn StorageNotice() -> impl IntoView {
                         <button type="button" on:click=create_account>"Create an account"</button>
                     </Show>
                     <Show when=move || { case() == Case::Account && app.snap.with(|s| s.unsynced) > 0 }>
-                        <button type="button" on:click=move |_| app.syncer.now()>"Sync now"</button>
+                        <button type="button" on:click=move |_| app.syncer.now()>"Sync them now"</button>
                     </Show>
                     <button type="button" on:click=dismiss>"Dismiss"</button>
                 </div>
