@@ -31,6 +31,15 @@ pub async fn check_session(app: AppState) {
         app.notice.set(SIGN_IN_TO_SYNC.into());
         return;
     }
+    // Nobody has signed in on this browser (or the last account signed out): there is no
+    // session to ask about. Asking anyway is a 401, which browsers log as a console error on
+    // every signed-out page load. (A session cookie without these records could only come
+    // from a build older than per-account databases; such a user signs in again.)
+    if records.account.is_none() {
+        app.user.set(None);
+        app.notice.set(SIGN_IN_TO_SYNC.into());
+        return;
+    }
     match browser::whoami().await {
         Session::SignedIn(a) if records.account.as_ref() == Some(&a) => {
             app.user.set(Some(a));
@@ -90,11 +99,14 @@ pub fn AccountBar() -> impl IntoView {
     };
     view! {
         <Show when=move || app.user.get().is_some()>
-            <span class="who" data-testid="user">
-                {move || format!("Signed in as {}", app.user.get().map(|a| a.name).unwrap_or_default())}
-            </span>
-            <button type="button" on:click=move |_| app.syncer.now()>"Sync now"</button>
-            <button type="button" on:click=ask_first>"Sign out"</button>
+            // One group, so that a narrow header wraps it as a whole, never "Sign out" alone.
+            <div class="account-bar">
+                <span class="who" data-testid="user">
+                    {move || format!("Signed in as {}", app.user.get().map(|a| a.name).unwrap_or_default())}
+                </span>
+                <button type="button" on:click=move |_| app.syncer.now()>"Sync now"</button>
+                <button type="button" on:click=ask_first>"Sign out"</button>
+            </div>
         </Show>
         <Show when=move || asking.get()>
             <div class="warning" role="alertdialog" data-testid="signout-warning"

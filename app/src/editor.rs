@@ -16,6 +16,7 @@ use sync_core::Text;
 
 use crate::browser::{self, Saved};
 use crate::state::AppState;
+use crate::ui::{Pane, Ui};
 
 use crate::SAVE_DEBOUNCE;
 
@@ -407,30 +408,38 @@ impl Default for EditorState {
     }
 }
 
-/// The editor form: title, text, save label, and the open note's tools (history, delete,
-/// strategy), with the conflict and history panels below.
+/// Deletes the open note (after saving its last keystrokes), offering "Undo"; a phone goes
+/// back to the list.
+pub fn delete_open(app: AppState, ui: Ui) {
+    let ed = app.editor;
+    let Some(id) = ed.open.get_untracked() else {
+        return;
+    };
+    spawn_local(async move {
+        ed.settle(app).await;
+        let text = ed.text();
+        if let Err(e) = browser::delete_note(&id).await {
+            ed.label.set(SaveLabel::Failed(format!("Not deleted: {e}")));
+            return;
+        }
+        app.undo.set(Some((id, text)));
+        ed.show(None, empty());
+        app.history.set(None);
+        ui.pane.set(Pane::List);
+        app.changed();
+    });
+}
+
+/// The editor form: title, text (or its Markdown preview), save label, and the open note's
+/// tools (history, delete, strategy), with the conflict and history panels below. On a
+/// phone it is a screen of its own, with "Notes" to go back to the list.
 #[component]
 pub fn Editor() -> impl IntoView {
     let app = AppState::get();
+    let ui = Ui::get();
     let ed = app.editor;
     let is_open = move || ed.open.get().is_some();
-    let delete = move |_| {
-        let Some(id) = ed.open.get_untracked() else {
-            return;
-        };
-        spawn_local(async move {
-            ed.settle(app).await;
-            let text = ed.text();
-            if let Err(e) = browser::delete_note(&id).await {
-                ed.label.set(SaveLabel::Failed(format!("Not deleted: {e}")));
-                return;
-            }
-            app.undo.set(Some((id, text)));
-            ed.show(None, empty());
-            app.history.set(None);
-            app.changed();
-        });
-    };
+    let delete = move |_| delete_open(app, ui);
     let show_history = move |_| {
         let Some(id) = ed.open.get_untracked() else {
             return;
@@ -439,7 +448,22 @@ pub fn Editor() -> impl IntoView {
     };
 
     view! {
-        <form class="editor" on:submit=|ev: leptos::ev::SubmitEvent| ev.prevent_default()>
+        <form class="editor" aria-label="Note" on:submit=|ev: leptos::ev::SubmitEvent| ev.prevent_default()>
+            <div class="row toolbar">
+                <button type="button" class="back" on:click=move |_| ui.pane.set(Pane::List)>
+                    "← Notes"
+                </button>
+                // On a phone the list's "New note" is on the other screen; one here too
+                // (hidden on wide screens, where the list's is in view).
+                <button type="button" class="phone-only" on:click=move |_| crate::list::new_note(app, ui)>
+                    "New note"
+                </button>
+                <button type="button" class="preview-toggle" data-testid="preview-toggle"
+                    aria-pressed=move || ui.preview.get().to_string()
+                    on:click=move |_| ui.preview.update(|p| *p = !*p)>
+                    {move || if ui.preview.get() { "Edit text" } else { "Preview" }}
+                </button>
+            </div>
             <Show when=move || ed.deleted.get()>
                 <p class="deleted" role="alert" data-testid="deleted-underneath">
                     "This note was deleted on another device. Nothing you type here is saved "
@@ -454,10 +478,13 @@ pub fn Editor() -> impl IntoView {
                 on:input=move |ev| { ed.title.set(event_target_value(&ev)); ed.typed(app); }/>
             <label for="note-content">"Note"</label>
             <textarea id="note-content" name="content" rows="8" node_ref=ed.content_ref
-                readonly=move || ed.deleted.get()
+                readonly=move || ed.deleted.get() hidden=move || ui.preview.get()
                 prop:value=move || ed.content.get()
                 on:input=move |ev| { ed.content.set(event_target_value(&ev)); ed.typed(app); }
             ></textarea>
+            <Show when=move || ui.preview.get()>
+                <crate::markdown::Preview/>
+            </Show>
             <div class="row">
                 <span class="saved" data-testid="saved" aria-live="polite">
                     {move || ed.label.get().text()}

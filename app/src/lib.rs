@@ -17,21 +17,31 @@
 //!   [`conflict`]: its conflict and strategy; [`history`]: its earlier versions.
 //! - [`pwa`]: install, updates, storage, and the service worker's sync.
 //! - [`trash`]: deleted notes, "Restore" and "Delete forever".
+//! - [`ui`]: view state beside the notes (phone screen, preview, overlays, sync activity);
+//!   [`markdown`]: the preview and its checklists; [`keys`]: keyboard shortcuts and their
+//!   overlay; [`activity`]: the sync activity panel and the attention line; [`storage`]:
+//!   what eviction puts at risk; [`share`]: notes shared in from other apps.
 
 pub mod account;
 pub mod account_settings;
+pub mod activity;
 pub mod browser;
 pub mod conflict;
 pub mod editor;
 pub mod history;
+pub mod keys;
 pub mod list;
 #[cfg(feature = "hydrate")]
 mod lock;
+pub mod markdown;
 pub mod pwa;
+pub mod share;
 pub mod state;
 pub mod status;
+pub mod storage;
 pub mod sync;
 pub mod trash;
+pub mod ui;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -100,6 +110,9 @@ pub fn not_found(_options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     let app = AppState::new();
     provide_context(app);
+    let ui = ui::Ui::new();
+    provide_context(ui);
+    activity::follow(app, ui);
 
     // In the browser only, after hydration: show this browser's notes (the signed-in
     // account's, or nobody's), then find out who is signed in and sync.
@@ -119,6 +132,7 @@ pub fn App() -> impl IntoView {
             });
             browser::on_store_closed(move |m| app.notice.set(m));
             app.ready.set(true);
+            share::receive(app, ui).await;
             account::check_session(app).await;
         });
     });
@@ -136,13 +150,18 @@ pub fn App() -> impl IntoView {
     });
 
     view! {
-        <main data-ready=move || app.ready.get().to_string() data-store=move || app.store.get()>
+        <main data-ready=move || app.ready.get().to_string() data-store=move || app.store.get()
+            data-pane=move || ui.pane.get().as_str()>
             <pwa::PwaBanner/>
+            <storage::StorageNotice/>
             <header>
                 <h1>"Tern"</h1>
-                <status::Status/>
+                <activity::ActivityButton/>
                 <account::AccountBar/>
+                <status::Status/>
             </header>
+            <activity::Attention/>
+            {view! { <activity::ActivityPanel/> }.into_any()}
             <status::Messages/>
             <account::SignInForm/>
             <account::JoinOffer/>
@@ -155,6 +174,10 @@ pub fn App() -> impl IntoView {
                 {view! { <list::NoteList/> }.into_any()}
                 {view! { <editor::Editor/> }.into_any()}
             </div>
+            <p class="footer">
+                <button type="button" on:click=move |_| ui.help.set(true)>"Keyboard shortcuts (?)"</button>
+            </p>
+            {view! { <keys::Shortcuts/> }.into_any()}
         </main>
     }
 }

@@ -10,6 +10,7 @@ use sync_core::Text;
 
 use crate::browser::{self, NoteView};
 use crate::state::AppState;
+use crate::ui::{Pane, Ui};
 
 /// Notes rendered at a time in the list ("Show more" renders the next page).
 pub const LIST_PAGE: usize = 200;
@@ -18,18 +19,22 @@ pub const LIST_PAGE: usize = 200;
 #[component]
 fn NoteItem(note: NoteView) -> impl IntoView {
     let app = AppState::get();
+    let ui = Ui::get();
     let id = note.id.clone();
-    let selected = move || app.editor.open.get().as_deref() == Some(id.as_str());
+    let selected = Memo::new(move |_| app.editor.open.get().as_deref() == Some(id.as_str()));
     let badge = if note.reason.is_empty() {
         note.sync.as_str().to_owned()
     } else {
         format!("{}: {}", note.sync.as_str(), note.reason)
     };
     let (open_id, text) = (note.id.clone(), note.text());
-    let open = move |_| app.editor.load(app, Some(open_id.clone()), text.clone());
+    let open = move |_| {
+        app.editor.load(app, Some(open_id.clone()), text.clone());
+        ui.pane.set(Pane::Editor);
+    };
     view! {
-        <li class="note" data-id=note.id.clone() data-sync=note.sync.as_str() class:selected=selected>
-            <button type="button" class="open" on:click=open>
+        <li class="note" data-id=note.id.clone() data-sync=note.sync.as_str() class:selected=move || selected.get()>
+            <button type="button" class="open" on:click=open aria-current=move || selected.get().then_some("true")>
                 <h2>{if note.title.is_empty() { "Untitled".to_owned() } else { note.title.clone() }}</h2>
                 <p>{note.content.clone()}</p>
             </button>
@@ -44,17 +49,12 @@ fn NoteItem(note: NoteView) -> impl IntoView {
 #[component]
 pub fn NoteList() -> impl IntoView {
     let app = AppState::get();
+    let ui = Ui::get();
     let visible = move || app.snap.with(|s| s.notes.clone());
     let total = move || app.snap.with(|s| s.total);
     let shown = move || app.snap.with(|s| s.notes.len());
     let searching = move || !app.query.with(|q| q.trim().is_empty());
-    let new_note = move |_| {
-        spawn_local(async move {
-            app.editor.close(app).await;
-            app.history.set(None);
-            focus("note-title");
-        })
-    };
+    let new_note = move |_| new_note(app, ui);
     let more = move |_| {
         app.limit.update(|l| *l += LIST_PAGE);
         app.refresh();
@@ -105,22 +105,36 @@ pub fn NoteList() -> impl IntoView {
     }
 }
 
+/// "New note": the editor closes the open note (saving it) and shows an empty one.
+pub fn new_note(app: AppState, ui: Ui) {
+    ui.pane.set(Pane::Editor);
+    ui.preview.set(false);
+    spawn_local(async move {
+        app.editor.close(app).await;
+        app.history.set(None);
+        focus("note-title");
+    })
+}
+
+/// Brings the last deleted note back ("Undo").
+pub fn undo_delete(app: AppState) {
+    let Some((id, text)) = app.undo.get_untracked() else {
+        return;
+    };
+    spawn_local(async move {
+        if browser::restore_note(&id, &text).await.is_ok() {
+            app.undo.set(None);
+            app.editor.load(app, Some(id), Text::clone(&text));
+            app.changed();
+        }
+    });
+}
+
 /// "Note deleted. Undo", after a delete here.
 #[component]
 pub fn UndoDelete() -> impl IntoView {
     let app = AppState::get();
-    let undo = move |_| {
-        let Some((id, text)) = app.undo.get_untracked() else {
-            return;
-        };
-        spawn_local(async move {
-            if browser::restore_note(&id, &text).await.is_ok() {
-                app.undo.set(None);
-                app.editor.load(app, Some(id), Text::clone(&text));
-                app.changed();
-            }
-        });
-    };
+    let undo = move |_| undo_delete(app);
     view! {
         <Show when=move || app.undo.get().is_some()>
             <p class="undo" role="status">

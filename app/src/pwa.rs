@@ -2,8 +2,9 @@
 //!
 //! Page side ([`PwaBanner`]): registers the service worker (`/sw.js`, served by the server
 //! with its build id), tells the user when an update is ready and applies it only when they
-//! click "Reload" (after the last edit is saved), asks for persistent storage and says so
-//! when it is refused, and hands pending work to Background Sync when the network is gone.
+//! click "Reload" (after the last edit is saved), asks for persistent storage (the refusal
+//! is told by [`crate::storage`]), and hands pending work to Background Sync when the
+//! network is gone.
 //!
 //! Worker side ([`worker_sync`]): the service worker imports the same wasm as the page and
 //! runs the same sync runner (`client::runner`) on the same IndexedDB store (the signed-in
@@ -30,18 +31,20 @@ pub fn BuildMeta() -> impl IntoView {
     use_context::<BuildId>().map(|b| view! { <meta name="tern-build" content=b.0/> })
 }
 
-/// Update offer, persistent-storage notice and offline-support problems.
+/// Update offer and offline-support problems (the persistent-storage notice is
+/// [`crate::storage::StorageNotice`]).
 #[component]
 pub fn PwaBanner() -> impl IntoView {
     let (update_ready, set_update_ready) = signal(false);
     let (applying, set_applying) = signal(false);
-    let (storage_refused, set_storage_refused) = signal(false);
+    let ui = crate::ui::Ui::get();
     let (problem, set_problem) = signal(None::<String>);
 
     Effect::new(move |_| {
         imp::start(
             move || set_update_ready.set(true),
-            move || set_storage_refused.set(true),
+            // Said by the storage notice (`crate::storage`), which knows who is signed in.
+            move || ui.persisted.set(Some(false)),
             move |e| set_problem.set(Some(e)),
         );
     });
@@ -62,12 +65,6 @@ pub fn PwaBanner() -> impl IntoView {
                 <button type="button" on:click=apply disabled=move || applying.get()>
                     "Reload"
                 </button>
-            </p>
-        </Show>
-        <Show when=move || storage_refused.get()>
-            <p class="banner storage" data-testid="storage-refused">
-                "This browser did not grant persistent storage: it may delete the notes on \
-                 this device when space runs low. Sign in to keep a copy on the server."
             </p>
         </Show>
         <Show when=move || problem.get().is_some()>

@@ -40,6 +40,8 @@ pub struct SyncStatus {
     pub received: usize,
     /// This tab holds the browser's live channel and it is up.
     pub live: bool,
+    /// The runner's last finished attempt (the activity log keeps the recent ones).
+    pub last_run: Option<client::runner::RunRecord>,
 }
 
 impl Default for SyncStatus {
@@ -51,6 +53,7 @@ impl Default for SyncStatus {
             runs: 0,
             received: 0,
             live: false,
+            last_run: None,
         }
     }
 }
@@ -148,6 +151,7 @@ impl SyncLoop {
             };
             v.last_synced = s.last_synced_ms.map(browser::time_label);
             v.received = s.received;
+            v.last_run = s.last_run.clone();
             if finished {
                 v.runs += 1;
             }

@@ -4,7 +4,8 @@
 //! - [`Scheduler`] (pure): the triggers (launch, online, a 30-second fallback interval, an
 //!   edit after a short debounce, "sync now", a server poke), backoff with jitter after a
 //!   failure, nothing while offline or signed out.
-//! - [`SyncStatus`] (pure): what the UI shows, as typed values.
+//! - [`SyncStatus`] (pure): what the UI shows, as typed values, with the [`RunRecord`] of
+//!   the last attempt (when, what it did, [`NextStep`]) for the page's activity log.
 //! - `Runner` (wasm32): drives the scheduler with timers, runs [`crate::engine::sync`] under
 //!   the Web Lock of its database (one syncer per browser), tells other tabs and workers
 //!   what changed (BroadcastChannel) and listens to them, turns a 401 into the signed-out
@@ -264,6 +265,105 @@ pub struct SyncStatus {
     /// The live channel is up in this browser (changes arrive at once, not by polling).
     /// Only the tab holding the channel knows; the others show `false`.
     pub live: bool,
+    /// The last attempt this runner finished, for the page's activity log (its `seq` tells
+    /// a new one from one seen before).
+    pub last_run: Option<RunRecord>,
+}
+
+/// How one finished attempt ended, for the activity log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RunResult {
+    /// The run finished: what it did.
+    Synced {
+        /// Changes pushed.
+        pushed: usize,
+        /// Note states pulled.
+        pulled: usize,
+        /// Notes left in conflict for the user.
+        conflicts: usize,
+        /// Notes refused on this device (over a limit).
+        refused: usize,
+    },
+    /// Another tab or the service worker held the sync lock (it was syncing).
+    Busy,
+    /// The run failed; local data is kept.
+    Failed(Failure),
+}
+
+/// What the runner will do after an attempt, for people.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NextStep {
+    /// Run again at once (something changed during the run).
+    Now,
+    /// Try (after a failure) or check (after a success) again at this time, or sooner on an
+    /// edit, a poke from the server or "Sync now".
+    At(u64),
+    /// Nothing until the device is back online.
+    WhenOnline,
+    /// Nothing until the user signs in (again).
+    WhenSignedIn,
+}
+
+/// One finished attempt: when, what it did, what happens next.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunRecord {
+    /// Counts this runner's attempts (1, 2, …).
+    pub seq: u64,
+    /// When the attempt started (ms since the epoch, device clock).
+    pub started_ms: u64,
+    /// When it ended.
+    pub ended_ms: u64,
+    /// How it ended.
+    pub result: RunResult,
+    /// What the runner does next.
+    pub next: NextStep,
+    /// Failed attempts in a row, this one included (0 after a success).
+    pub failures: u32,
+}
+
+impl RunRecord {
+    /// The record of an attempt that ended with `outcome`, after which the scheduler
+    /// decided `wake`. `online`: the browser believes it is online.
+    pub fn new(
+        seq: u64,
+        (started_ms, ended_ms): (u64, u64),
+        outcome: &Outcome,
+        wake: Wake,
+        online: bool,
+        failures: u32,
+    ) -> Self {
+        let result = match outcome {
+            Outcome::Synced(r) => RunResult::Synced {
+                pushed: r.pushed,
+                pulled: r.pulled,
+                conflicts: r.conflicts,
+                refused: r.refused,
+            },
+            Outcome::Busy => RunResult::Busy,
+            Outcome::Failed(e) => RunResult::Failed(Failure {
+                kind: e.kind(),
+                message: e.to_string(),
+            }),
+        };
+        let signed_out =
+            matches!(outcome, Outcome::Failed(e) if e.kind() == FailureKind::SignedOut);
+        let next = match wake {
+            Wake::Now => NextStep::Now,
+            Wake::At(t) => NextStep::At(t),
+            Wake::Idle if signed_out => NextStep::WhenSignedIn,
+            Wake::Idle if !online => NextStep::WhenOnline,
+            // Idle otherwise: a trigger during the run is already queued as "again".
+            Wake::Idle => NextStep::Now,
+        };
+        Self {
+            seq,
+            started_ms,
+            ended_ms,
+            result,
+            next,
+            failures,
+        }
+    }
 }
 
 impl SyncStatus {
@@ -308,7 +408,7 @@ mod browser {
     use wasm_bindgen::prelude::*;
     use wasm_bindgen_futures::{JsFuture, spawn_local};
 
-    use super::{Outcome, Scheduler, SyncStatus, Trigger, Wake};
+    use super::{Outcome, RunRecord, Scheduler, SyncStatus, Trigger, Wake};
     use crate::engine::{self, FailureKind, SyncError, Transport, TransportError};
     use crate::local::LocalStore;
     use crate::{platform, tabs};
@@ -622,12 +722,22 @@ mod browser {
             self.clear_timer();
             let this = self.clone();
             spawn_local(async move {
+                let started = platform::now_ms();
                 let outcome = this.attempt().await;
-                let wake = this.inner.sched.borrow_mut().finish(
-                    &outcome,
-                    platform::now_ms(),
-                    platform::random_unit(),
-                );
+                let now = platform::now_ms();
+                let wake =
+                    this.inner
+                        .sched
+                        .borrow_mut()
+                        .finish(&outcome, now, platform::random_unit());
+                {
+                    let failures = this.inner.sched.borrow().failures();
+                    let mut s = this.inner.status.borrow_mut();
+                    let seq = s.last_run.as_ref().map_or(1, |r| r.seq + 1);
+                    let record =
+                        RunRecord::new(seq, (started, now), &outcome, wake, s.online, failures);
+                    s.last_run = Some(record);
+                }
                 if let Wake::Idle = wake {
                     this.inner.status.borrow_mut().next_attempt_ms = None;
                 }
@@ -899,6 +1009,40 @@ mod tests {
             Wake::At(10 + LOCK_BUSY_RETRY_MS)
         );
         assert_eq!(s.failures(), 0);
+    }
+
+    #[test]
+    fn a_run_record_says_what_happens_next() {
+        let ok = Outcome::Synced(SyncReport {
+            pushed: 2,
+            pulled: 3,
+            conflicts: 1,
+            ..SyncReport::default()
+        });
+        let r = RunRecord::new(1, (10, 20), &ok, Wake::At(30_020), true, 0);
+        assert_eq!(
+            r.result,
+            RunResult::Synced {
+                pushed: 2,
+                pulled: 3,
+                conflicts: 1,
+                refused: 0
+            }
+        );
+        assert_eq!(r.next, NextStep::At(30_020));
+        let down = RunRecord::new(2, (0, 1), &net(), Wake::Idle, false, 1);
+        assert_eq!(down.next, NextStep::WhenOnline);
+        match &down.result {
+            RunResult::Failed(f) => assert!(f.message.contains("down"), "{f:?}"),
+            r => panic!("{r:?}"),
+        }
+        let out = RunRecord::new(3, (0, 1), &unauthorized(), Wake::Idle, true, 0);
+        assert_eq!(out.next, NextStep::WhenSignedIn);
+        let busy = RunRecord::new(4, (0, 1), &Outcome::Busy, Wake::At(2_001), true, 0);
+        assert_eq!(
+            (busy.result, busy.next),
+            (RunResult::Busy, NextStep::At(2_001))
+        );
     }
 
     #[test]

@@ -320,7 +320,7 @@ test('storage: persistence refused is shown; a full disk is reported, not ignore
   try {
     await openApp(p.page, server.base);
     // Headless Chromium refuses persistent storage to a site the user never engaged with.
-    await p.page.getByTestId('storage-refused').waitFor();
+    await p.page.getByTestId('storage-notice').waitFor();
     assert.equal(await p.page.evaluate(() => navigator.storage.persisted()), false);
     await write(p.page, 'Fits', 'saved while there was room');
     await waitForController(p.page);
@@ -348,7 +348,7 @@ test('storage: persistence refused is shown; a full disk is reported, not ignore
     await openApp(granted.page, server.base);
     await granted.page.waitForFunction(() => navigator.storage.persisted());
     await waitForController(granted.page);
-    assert.equal(await granted.page.getByTestId('storage-refused').count(), 0);
+    assert.equal(await granted.page.getByTestId('storage-notice').count(), 0);
   } finally {
     await (again ?? p).close();
     await granted.close();

@@ -1,0 +1,270 @@
+//! Unsynced notes are protected from eviction: the storage notice.
+//!
+//! Browsers may delete a site's IndexedDB when the device runs short of space unless they
+//! granted persistent storage (`navigator.storage.persist()`, asked by [`crate::pwa`]), and
+//! Safari (and every browser on iOS, all WebKit) deletes the storage of a site not visited
+//! for 7 days, unless the app was added to the Home Screen. Notes that are on the server
+//! come back after such a loss; notes that are only on the device do not. The notice says
+//! what is true for this user:
+//!
+//! - **Nobody signed in**: every note is only on this device: what may delete them, and
+//!   "Create account" to keep a copy on the server. (Export to a file is being built on
+//!   another branch; the notice says it is coming rather than offering a button that does
+//!   nothing.)
+//! - **Signed in**: the server has a copy of every synced note; the notice says how many
+//!   wait to be sent, if any, and offers "Sync them now".
+//!
+//! It can be dismissed; the dismissal is remembered in this browser (`localStorage`) for
+//! that case (signed in, or not), so it shows again when the case changes, e.g. after a
+//! sign-out.
+
+use leptos::prelude::*;
+
+use crate::state::AppState;
+use crate::ui::Ui;
+
+/// Which notice applies; its `as_str` is what a dismissal remembers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Case {
+    /// Nobody is signed in: the notes are only here.
+    NoAccount,
+    /// Signed in: the server keeps a copy of what synced.
+    Account,
+}
+
+impl Case {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::NoAccount => "no-account",
+            Self::Account => "account",
+        }
+    }
+}
+
+/// What this browser threatens: evicting under storage pressure (persistence refused)
+/// and/or Safari's 7 days without a visit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Threats {
+    /// `navigator.storage.persist()` was refused.
+    pub refused: bool,
+    /// A WebKit browser (Safari, any iOS browser) not running as a Home Screen app.
+    pub seven_days: bool,
+}
+
+/// Whether `ua` is a WebKit engine that applies Safari's 7-day storage cap: Safari on macOS,
+/// and every browser on iOS/iPadOS (`CriOS`, `FxiOS`… are WebKit there). Chromium-based
+/// browsers say `AppleWebKit` too, but also `Chrome/` (or `Chromium/`), and Android's
+/// WebViews say `Android`.
+pub fn safari_like(ua: &str) -> bool {
+    ua.contains("AppleWebKit")
+        && !ua.contains("Chrome/")
+        && !ua.contains("Chromium/")
+        && !ua.contains("Android")
+}
+
+/// The notice's text for `case`, or `None` when nothing is at risk. `unsynced`: notes not
+/// on the server yet (signed in); `notes`: how many notes there are (nobody signed in).
+pub fn notice(case: Case, threats: Threats, unsynced: usize, notes: usize) -> Option<String> {
+    if !threats.refused && !threats.seven_days {
+        return None;
+    }
+    let plural = |n: usize| if n == 1 { "note" } else { "notes" };
+    let why = match (threats.refused, threats.seven_days) {
+        (true, true) => {
+            "this browser may delete them when the device runs short of space, and Safari \
+             deletes a site's data after 7 days without a visit (unless Tern is added to the \
+             Home Screen)"
+        }
+        (true, false) => {
+            "this browser did not grant persistent storage, so it may delete them when the \
+             device runs short of space"
+        }
+        _ => {
+            "Safari deletes a site's data after 7 days without a visit (unless Tern is added \
+             to the Home Screen)"
+        }
+    };
+    Some(match case {
+        Case::NoAccount => {
+            let what = if notes == 0 {
+                "Notes you write here are kept only on this device".to_owned()
+            } else {
+                format!(
+                    "Your {notes} {} {} only on this device",
+                    plural(notes),
+                    if notes == 1 { "is" } else { "are" }
+                )
+            };
+            format!(
+                "{what}, and {why}. Create an account to keep a copy on the server. \
+                 (Export to a file is coming.)"
+            )
+        }
+        Case::Account if unsynced > 0 => format!(
+            "{unsynced} {} {} not on the server yet, and {why}. Keep Tern open online until \
+             they sync; every synced note is safe on the server.",
+            plural(unsynced),
+            if unsynced == 1 { "is" } else { "are" }
+        ),
+        Case::Account => format!(
+            "Every note is on the server too. The copy on this device may be deleted ({why}); \
+             signing in again brings your notes back."
+        ),
+    })
+}
+
+/// The storage notice (see the module docs).
+#[component]
+pub fn StorageNotice() -> impl IntoView {
+    let app = AppState::get();
+    let ui = Ui::get();
+    let (dismissed, set_dismissed) = signal(None::<String>);
+    let (seven_days, set_seven_days) = signal(false);
+    Effect::new(move |_| {
+        set_dismissed.set(imp::dismissed());
+        set_seven_days.set(imp::seven_days());
+    });
+    let case = move || {
+        if app.user.get().is_some() {
+            Case::Account
+        } else {
+            Case::NoAccount
+        }
+    };
+    let text = move || {
+        let threats = Threats {
+            refused: ui.persisted.get() == Some(false),
+            seven_days: seven_days.get(),
+        };
+        let (unsynced, total) = app.snap.with(|s| (s.unsynced, s.total));
+        notice(case(), threats, unsynced, total)
+    };
+    let shown = move || {
+        app.ready.get() && text().is_some() && dismissed.get().as_deref() != Some(case().as_str())
+    };
+    let dismiss = move |_| {
+        let c = case().as_str();
+        imp::dismiss(c);
+        set_dismissed.set(Some(c.to_owned()));
+    };
+    let create_account = move |_| crate::list::focus("username");
+    view! {
+        <Show when=shown>
+            <div class="banner storage" role="status" data-testid="storage-notice"
+                data-case=move || case().as_str()>
+                <p>{move || text().unwrap_or_default()}</p>
+                <div class="row">
+                    <Show when=move || case() == Case::NoAccount>
+                        <button type="button" on:click=create_account>"Create an account"</button>
+                    </Show>
+                    <Show when=move || { case() == Case::Account && app.snap.with(|s| s.unsynced) > 0 }>
+                        <button type="button" on:click=move |_| app.syncer.now()>"Sync them now"</button>
+                    </Show>
+                    <button type="button" on:click=dismiss>"Dismiss"</button>
+                </div>
+            </div>
+        </Show>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+mod imp {
+    /// `localStorage` key holding the case last dismissed.
+    const DISMISSED_KEY: &str = "tern-storage-notice-dismissed";
+
+    fn storage() -> Option<web_sys::Storage> {
+        web_sys::window()?.local_storage().ok()?
+    }
+
+    pub fn dismissed() -> Option<String> {
+        storage()?.get_item(DISMISSED_KEY).ok()?
+    }
+
+    pub fn dismiss(case: &str) {
+        if let Some(s) = storage() {
+            let _ = s.set_item(DISMISSED_KEY, case);
+        }
+    }
+
+    /// Safari's 7-day cap applies: a WebKit browser, not a Home Screen app.
+    pub fn seven_days() -> bool {
+        let Some(w) = web_sys::window() else {
+            return false;
+        };
+        let ua = w.navigator().user_agent().unwrap_or_default();
+        let standalone = w
+            .match_media("(display-mode: standalone)")
+            .ok()
+            .flatten()
+            .is_some_and(|m| m.matches());
+        super::safari_like(&ua) && !standalone
+    }
+}
+
+#[cfg(not(feature = "hydrate"))]
+mod imp {
+    pub fn dismissed() -> Option<String> {
+        None
+    }
+    pub fn dismiss(_: &str) {}
+    pub fn seven_days() -> bool {
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAFARI: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 \
+                          (KHTML, like Gecko) Version/17.5 Safari/605.1.15";
+    const IOS_CHROME: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) \
+                              AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/126.0 \
+                              Mobile/15E148 Safari/604.1";
+    const CHROME: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like \
+                          Gecko) Chrome/126.0.0.0 Safari/537.36";
+    const ANDROID: &str = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 \
+                           (KHTML, like Gecko) Version/4.0 Safari/537.36";
+
+    #[test]
+    fn safari_and_every_ios_browser_are_safari_like() {
+        assert!(safari_like(SAFARI) && safari_like(IOS_CHROME));
+        assert!(!safari_like(CHROME) && !safari_like(ANDROID));
+        assert!(!safari_like(
+            "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko Firefox/128.0"
+        ));
+    }
+
+    #[test]
+    fn the_notice_tells_the_truth_for_each_case() {
+        let refused = Threats {
+            refused: true,
+            seven_days: false,
+        };
+        assert_eq!(notice(Case::NoAccount, Threats::default(), 0, 3), None);
+        let guest = notice(Case::NoAccount, refused, 0, 3).unwrap();
+        assert!(
+            guest.starts_with("Your 3 notes are only on this device"),
+            "{guest}"
+        );
+        assert!(guest.contains("Create an account"), "{guest}");
+        // Signed in, all synced: never "sign in to keep a copy".
+        let synced = notice(Case::Account, refused, 0, 3).unwrap();
+        assert!(
+            synced.starts_with("Every note is on the server too"),
+            "{synced}"
+        );
+        assert!(!synced.to_lowercase().contains("sign in to"), "{synced}");
+        let waiting = notice(Case::Account, refused, 1, 3).unwrap();
+        assert!(
+            waiting.starts_with("1 note is not on the server yet"),
+            "{waiting}"
+        );
+        let safari = Threats {
+            refused: false,
+            seven_days: true,
+        };
+        let s = notice(Case::NoAccount, safari, 0, 1).unwrap();
+        assert!(s.contains("after 7 days without a visit"), "{s}");
+    }
+}

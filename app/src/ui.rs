@@ -1,0 +1,70 @@
+//! The page's view state that is not about notes: which screen a phone shows, the preview,
+//! the open overlays, what the browser said about persistent storage, and the sync
+//! activity log. Provided as context by [`crate::App`] next to [`crate::state::AppState`].
+
+use leptos::prelude::*;
+
+use crate::activity::ActivityLog;
+
+/// What a narrow screen (a phone) shows: the list or the editor. Wide screens show both
+/// side by side and ignore it (the CSS decides, `main[data-pane]`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Pane {
+    /// The notes.
+    #[default]
+    List,
+    /// The open note.
+    Editor,
+}
+
+impl Pane {
+    /// The `data-pane` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::List => "list",
+            Self::Editor => "editor",
+        }
+    }
+}
+
+/// The page's view state. `Copy`: signals are handles.
+#[derive(Clone, Copy)]
+pub struct Ui {
+    /// The screen a phone shows.
+    pub pane: RwSignal<Pane>,
+    /// The editor shows the rendered Markdown instead of the text field.
+    pub preview: RwSignal<bool>,
+    /// The keyboard shortcuts overlay is open.
+    pub help: RwSignal<bool>,
+    /// The sync activity panel is open.
+    pub activity_open: RwSignal<bool>,
+    /// Recent sync runs of this page.
+    pub activity: RwSignal<ActivityLog>,
+    /// `Some(false)`: the browser refused persistent storage; `None`: granted or unknown.
+    pub persisted: RwSignal<Option<bool>>,
+}
+
+impl Ui {
+    /// A fresh state: the list, no overlay, nothing logged.
+    pub fn new() -> Self {
+        Self {
+            pane: RwSignal::new(Pane::List),
+            preview: RwSignal::new(false),
+            help: RwSignal::new(false),
+            activity_open: RwSignal::new(false),
+            activity: RwSignal::new(ActivityLog::default()),
+            persisted: RwSignal::new(None),
+        }
+    }
+
+    /// The state provided by [`crate::App`].
+    pub fn get() -> Self {
+        expect_context::<Self>()
+    }
+}
+
+impl Default for Ui {
+    fn default() -> Self {
+        Self::new()
+    }
+}
