@@ -159,7 +159,11 @@ pub fn Shortcuts() -> impl IntoView {
     let ui = Ui::get();
     let dialog = NodeRef::<html::Dialog>::new();
     let _ = window_event_listener(leptos::ev::keydown, move |ev| {
-        if ev.default_prevented() || ev.is_composing() || ui.help.get_untracked() {
+        // The dialog itself says whether it is open: its `close` event (which clears
+        // `ui.help`) is a task of its own, and browsers run input events first, so a key
+        // pressed right after Esc can arrive while `ui.help` still says open.
+        let overlay_open = dialog.get_untracked().is_some_and(|d| d.open());
+        if ev.default_prevented() || ev.is_composing() || overlay_open {
             return; // the open overlay (a modal dialog) handles its own keys
         }
         let modified = ev.ctrl_key() || ev.alt_key() || ev.meta_key();

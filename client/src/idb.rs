@@ -676,6 +676,9 @@ mod watch {
 
     impl Drop for VersionWatch {
         fn drop(&mut self) {
+            // The handler goes with the closure it calls: a `versionchange` after this would
+            // otherwise call a dropped closure (a page error).
+            let _ = Reflect::set(&self.conn, &"onversionchange".into(), &JsValue::NULL);
             close(&self.conn);
         }
     }
@@ -705,14 +708,18 @@ mod watch {
             JsFuture::from(done).await.ok()?;
             let conn = Reflect::get(&request, &"result".into()).ok()?;
             let watched = conn.clone();
-            let on_change = Closure::<dyn FnMut(JsValue)>::new(move |_event: JsValue| {
+            let on_change = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
                 close(&watched);
                 if let Ok(mut slot) = db.try_borrow_mut()
                     && let Some(rexie) = slot.take()
                 {
                     rexie.close();
                 }
-                if let Ok(event) = web_sys::Event::new(CLOSED_EVENT)
+                // A deletion (`newVersion` null: the account was deleted, here or in another
+                // tab) is no update: nothing for the user to reload.
+                let deleted = Reflect::get(&event, &"newVersion".into()).is_ok_and(|v| v.is_null());
+                if !deleted
+                    && let Ok(event) = web_sys::Event::new(CLOSED_EVENT)
                     && let Ok(target) = js_sys::global().dyn_into::<web_sys::EventTarget>()
                 {
                     let _ = target.dispatch_event(&event);
