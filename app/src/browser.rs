@@ -259,9 +259,9 @@ pub fn db_of(account: Option<&Account>) -> String {
 pub(crate) use imp::{GuardRead, guard_for, records, worker_target};
 pub use imp::{
     account, adopt, announce_change, delete_note, end_pending_sign_out, history, is_online,
-    join_guest_notes, local_change, on_change, on_store_closed, records_now, resolve_note,
-    restore_note, save_draft, set_strategy, sign_out, sleep_ms, snapshot, start, start_sync,
-    store_name, switch_account, time_label, trigger, whoami,
+    join_guest_notes, local_change, on_change, on_search_ready, on_store_closed, records_now,
+    resolve_note, restore_note, save_draft, set_strategy, sign_out, sleep_ms, snapshot, start,
+    start_sync, store_name, switch_account, time_label, trigger, whoami,
 };
 
 #[cfg(feature = "hydrate")]
@@ -624,6 +624,16 @@ mod imp {
 
         thread_local! {
             static INDEX: RefCell<Option<Index>> = const { RefCell::new(None) };
+            /// Told when an index becomes ready ([`super::on_search_ready`]).
+            pub(super) static READY: RefCell<Option<Box<dyn Fn()>>> = const { RefCell::new(None) };
+        }
+
+        fn ready() {
+            READY.with(|r| {
+                if let Some(f) = r.borrow().as_ref() {
+                    f();
+                }
+            });
         }
 
         fn with<R>(db: &str, f: impl FnOnce(&mut Index) -> R) -> Option<R> {
@@ -776,6 +786,7 @@ mod imp {
                     });
                     if loaded == Some(true) {
                         catch_up(&db, &notes).await;
+                        ready();
                     }
                     return;
                 }
@@ -815,6 +826,7 @@ mod imp {
                 }) == Some(true)
                 {
                     catch_up(&db, &notes).await;
+                    ready();
                     save_later(&db, &notes);
                 }
             });
@@ -957,6 +969,12 @@ mod imp {
     /// Calls `f` when another tab changed the local store (or the account).
     pub fn on_change(f: impl Fn() + 'static) {
         client::tabs::on_change(f);
+    }
+
+    /// Calls `f` whenever the search index of the store shown becomes ready (loaded or
+    /// built), so the page can stop saying it is still indexing.
+    pub fn on_search_ready(f: impl Fn() + 'static) {
+        search::READY.with(|r| *r.borrow_mut() = Some(Box::new(f)));
     }
 
     /// A time (ms since the epoch) as local time, for "last synced".
@@ -1242,6 +1260,7 @@ mod imp {
     pub fn on_store_closed(_: impl Fn(String) + 'static) {}
     pub fn announce_change() {}
     pub fn on_change(_: impl Fn() + 'static) {}
+    pub fn on_search_ready(_: impl Fn() + 'static) {}
     pub fn time_label(_: u64) -> String {
         String::new()
     }
