@@ -567,6 +567,43 @@ impl LocalStore for IdbStore {
         Ok(Some(note))
     }
 
+    async fn update_note_and_meta(
+        &self,
+        id: &NoteId,
+        key: &str,
+        f: &mut dyn FnMut(&mut LocalNote, Option<&str>) -> Option<String>,
+    ) -> Result<Option<LocalNote>, StoreError> {
+        let tx = self.tx(&[NOTES, META], TransactionMode::ReadWrite)?;
+        let store = tx.store(NOTES).map_err(unavailable)?;
+        let meta = tx.store(META).map_err(unavailable)?;
+        let (raw, value, stats) = futures::join!(
+            store.get(JsValue::from_str(id.as_str())),
+            meta.get(JsValue::from_str(key)),
+            Stats::read(&meta)
+        );
+        let Some(raw) = raw.map_err(unavailable)? else {
+            return tx.done().await.map(|_| None).map_err(unavailable);
+        };
+        let mut note: LocalNote = from_js(raw.clone())?;
+        let original = note.clone();
+        let value = value.map_err(unavailable)?.and_then(|v| v.as_string());
+        let Some(v) = f(&mut note, value.as_deref()) else {
+            tx.done().await.map_err(unavailable)?;
+            return Ok(Some(original));
+        };
+        let mut stats = stats?;
+        let seq = stats.replace(Some(&raw), &note);
+        let (put, set) = futures::join!(
+            store.put(&note_to_js(&note, Some(seq))?, None),
+            meta.put(&JsValue::from_str(&v), Some(&JsValue::from_str(key)))
+        );
+        put.map_err(unavailable)?;
+        set.map_err(unavailable)?;
+        stats.write(&meta).await?;
+        committed(tx).await?;
+        Ok(Some(note))
+    }
+
     async fn update_meta(
         &self,
         key: &str,
