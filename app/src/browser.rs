@@ -596,12 +596,16 @@ mod imp {
         /// input between them).
         const CHUNK: usize = 2_000;
         /// The index is saved this long after it changed (changes meanwhile are saved
-        /// with it): a few MB written at most this often...
+        /// with it): a few MB written at most this often while the user types...
         const SAVE_AFTER_MS: i32 = 20_000;
         /// ... or, checked every second, as soon as this many notes changed since it was
         /// last saved (a large sync, a build from every note), so a reload soon after does
-        /// not read them all again.
-        const SAVE_BACKLOG: usize = 10_000;
+        /// not read them all again...
+        const SAVE_BACKLOG: usize = 5_000;
+        /// ... or once at least [`SAVE_QUIET_BACKLOG`] notes changed and nothing changed
+        /// for this long (a sync that ended).
+        const SAVE_QUIET_MS: f64 = 2_000.0;
+        const SAVE_QUIET_BACKLOG: usize = 500;
         const SAVE_POLL_MS: i32 = 1_000;
         /// The index starts loading this long after the first read of a database, so the
         /// first page of the list paints first.
@@ -618,6 +622,8 @@ mod imp {
             unsaved: bool,
             /// Notes taken in since last saved.
             backlog: usize,
+            /// When notes were last taken in (ms since the epoch).
+            changed_at: f64,
             /// Bumped when a build starts: work for an older one stops.
             generation: u64,
         }
@@ -698,6 +704,9 @@ mod imp {
                         i.seq = i.seq.max(Some(*seq));
                     }
                     i.backlog += batch.len();
+                    if !batch.is_empty() {
+                        i.changed_at = js_sys::Date::now();
+                    }
                     true
                 });
                 changed |= !batch.is_empty();
@@ -731,9 +740,11 @@ mod imp {
             let (db, notes) = (db.to_owned(), notes.clone());
             leptos::task::spawn_local(async move {
                 let mut waited = 0;
-                while waited < SAVE_AFTER_MS
-                    && with(&db, |i| i.backlog < SAVE_BACKLOG) == Some(true)
-                {
+                let wait = |i: &mut Index| {
+                    let quiet = js_sys::Date::now() - i.changed_at >= SAVE_QUIET_MS;
+                    i.backlog < SAVE_BACKLOG && !(quiet && i.backlog >= SAVE_QUIET_BACKLOG)
+                };
+                while waited < SAVE_AFTER_MS && with(&db, wait) == Some(true) {
                     super::sleep_ms(SAVE_POLL_MS).await;
                     waited += SAVE_POLL_MS;
                 }
@@ -763,6 +774,7 @@ mod imp {
                     busy: false,
                     unsaved: false,
                     backlog: 0,
+                    changed_at: 0.0,
                     generation,
                 });
                 generation

@@ -221,9 +221,16 @@ impl IdbStore {
             .await
             .map_err(unavailable)?;
         let db = Rc::new(RefCell::new(Some(db)));
-        let watch = watch::VersionWatch::start(name, db.clone()).await;
-        let store = Self { db, _watch: watch };
-        store.migrate().await?;
+        let mut store = Self {
+            db: db.clone(),
+            _watch: None,
+        };
+        // The watching connection opens while the data version is checked (both are on
+        // the way to the first paint).
+        let (watch, migrated) =
+            futures::join!(watch::VersionWatch::start(name, db), store.migrate());
+        store._watch = watch;
+        migrated?;
         Ok(store)
     }
 
@@ -593,10 +600,12 @@ impl LocalStore for IdbStore {
         };
         let mut stats = stats?;
         let seq = stats.replace(Some(&raw), &note);
-        let (put, set) = futures::join!(
-            store.put(&note_to_js(&note, Some(seq))?, None),
-            meta.put(&JsValue::from_str(&v), Some(&JsValue::from_str(key)))
+        let (record, value, key) = (
+            note_to_js(&note, Some(seq))?,
+            JsValue::from_str(&v),
+            JsValue::from_str(key),
         );
+        let (put, set) = futures::join!(store.put(&record, None), meta.put(&value, Some(&key)));
         put.map_err(unavailable)?;
         set.map_err(unavailable)?;
         stats.write(&meta).await?;
