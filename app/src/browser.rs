@@ -259,9 +259,9 @@ pub fn db_of(account: Option<&Account>) -> String {
 pub(crate) use imp::{GuardRead, guard_for, records, worker_target};
 pub use imp::{
     account, adopt, announce_change, delete_note, end_pending_sign_out, history, is_online,
-    join_guest_notes, local_change, on_change, on_search_ready, on_store_closed, records_now,
-    resolve_note, restore_note, save_draft, set_strategy, sign_out, sleep_ms, snapshot, start,
-    start_sync, store_name, switch_account, time_label, trigger, whoami,
+    join_guest_notes, list_shown, local_change, on_change, on_search_ready, on_store_closed,
+    records_now, resolve_note, restore_note, save_draft, set_strategy, sign_out, sleep_ms,
+    snapshot, start, start_sync, store_name, switch_account, time_label, trigger, whoami,
 };
 
 #[cfg(feature = "hydrate")]
@@ -607,9 +607,11 @@ mod imp {
         const SAVE_QUIET_MS: f64 = 2_000.0;
         const SAVE_QUIET_BACKLOG: usize = 500;
         const SAVE_POLL_MS: i32 = 1_000;
-        /// The index starts loading this long after the first read of a database, so the
-        /// first page of the list paints first.
-        const START_AFTER_MS: i32 = 100;
+        /// The index starts loading once the page has shown its first list (see
+        /// [`super::list_shown`]) and painted it: loading and catching up decode on the
+        /// page's thread, and the first page of the list comes first. At most this many
+        /// waits of 50 ms for it.
+        const START_WAITS: u32 = 60;
 
         struct Index {
             db: String,
@@ -781,7 +783,14 @@ mod imp {
             });
             let db = db.to_owned();
             leptos::task::spawn_local(async move {
-                super::sleep_ms(START_AFTER_MS).await;
+                for _ in 0..START_WAITS {
+                    if super::SHOWN.with(std::cell::Cell::get) {
+                        break;
+                    }
+                    super::sleep_ms(50).await;
+                }
+                super::next_frame().await;
+                super::next_frame().await;
                 let current = |i: &Index| i.generation == generation;
                 // The saved index, then what was written since.
                 let saved = match notes.store().load_search().await {
@@ -949,6 +958,31 @@ mod imp {
     /// `navigator.onLine`.
     pub fn is_online() -> bool {
         client::platform::is_online()
+    }
+
+    thread_local! {
+        /// The page has shown its first list ([`list_shown`]).
+        static SHOWN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+
+    /// The page has shown its first list: background work (the search index) may start.
+    pub fn list_shown() {
+        SHOWN.with(|s| s.set(true));
+    }
+
+    /// Waits for the next animation frame (at once where there are none).
+    async fn next_frame() {
+        let p = js_sys::Promise::new(&mut |resolve, _| match web_sys::window() {
+            Some(w) => {
+                if w.request_animation_frame(&resolve).is_err() {
+                    let _ = resolve.call0(&wasm_bindgen::JsValue::NULL);
+                }
+            }
+            None => {
+                let _ = resolve.call0(&wasm_bindgen::JsValue::NULL);
+            }
+        });
+        let _ = wasm_bindgen_futures::JsFuture::from(p).await;
     }
 
     /// Waits `ms` milliseconds.
@@ -1269,6 +1303,7 @@ mod imp {
         true
     }
     pub async fn sleep_ms(_: i32) {}
+    pub fn list_shown() {}
     pub fn on_store_closed(_: impl Fn(String) + 'static) {}
     pub fn announce_change() {}
     pub fn on_change(_: impl Fn() + 'static) {}

@@ -109,6 +109,7 @@ pub fn App() -> impl IntoView {
             if let Ok(s) = browser::snapshot(&app.view()).await {
                 app.snap.set(s);
             }
+            browser::list_shown();
             // Syncs once the session is known to be valid (`check_session`).
             app.syncer.attach(app, false).await;
             browser::on_change(move || {
