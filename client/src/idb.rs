@@ -14,8 +14,9 @@
 //!   [`LocalStore::pending`] and [`LocalStore::pending_count`] read only pending notes.
 //! - `order` (key path `order`): every live note's record carries `order`, its stamp as
 //!   text (`Hlc`'s fixed-width form sorts as the stamp does); a tombstone has none. The list
-//!   reads its pages from the end of this index ([`LocalStore::page`]) and counts it
-//!   ([`LocalStore::live_count`]). `order` is written here, from the note, on every write;
+//!   reads its pages from the end of this index ([`LocalStore::page`]: a cursor jumps to
+//!   the page's oldest key, one `getAll` reads the page). `order` is written here, from the
+//!   note, on every write;
 //!   [`LocalNote`] does not know it (it is ignored when read).
 //!
 //! Schema 4 (data version 4) adds what makes a count and a catch-up cheap:
