@@ -259,9 +259,9 @@ pub fn db_of(account: Option<&Account>) -> String {
 pub(crate) use imp::{GuardRead, guard_for, notes, records, worker_target};
 pub use imp::{
     account, adopt, announce_change, delete_note, end_pending_sign_out, history, is_online,
-    join_guest_notes, local_change, on_change, on_store_closed, records_now, resolve_note,
-    restore_note, save_draft, set_strategy, sign_out, sleep_ms, snapshot, start, start_sync,
-    store_name, switch_account, time_label, trigger, whoami,
+    join_guest_notes, list_shown, local_change, on_change, on_search_ready, on_store_closed,
+    records_now, resolve_note, restore_note, save_draft, set_strategy, sign_out, sleep_ms,
+    snapshot, start, start_sync, store_name, switch_account, time_label, trigger, whoami,
 };
 
 #[cfg(feature = "hydrate")]
@@ -597,16 +597,22 @@ mod imp {
         /// input between them).
         const CHUNK: usize = 2_000;
         /// The index is saved this long after it changed (changes meanwhile are saved
-        /// with it): a few MB written at most this often...
+        /// with it): a few MB written at most this often while the user types...
         const SAVE_AFTER_MS: i32 = 20_000;
         /// ... or, checked every second, as soon as this many notes changed since it was
         /// last saved (a large sync, a build from every note), so a reload soon after does
-        /// not read them all again.
-        const SAVE_BACKLOG: usize = 10_000;
+        /// not read them all again...
+        const SAVE_BACKLOG: usize = 5_000;
+        /// ... or once at least [`SAVE_QUIET_BACKLOG`] notes changed and nothing changed
+        /// for this long (a sync that ended).
+        const SAVE_QUIET_MS: f64 = 2_000.0;
+        const SAVE_QUIET_BACKLOG: usize = 500;
         const SAVE_POLL_MS: i32 = 1_000;
-        /// The index starts loading this long after the first read of a database, so the
-        /// first page of the list paints first.
-        const START_AFTER_MS: i32 = 100;
+        /// The index starts loading once the page has shown its first list (see
+        /// [`super::list_shown`]) and painted it: loading and catching up decode on the
+        /// page's thread, and the first page of the list comes first. At most this many
+        /// waits of 50 ms for it.
+        const START_WAITS: u32 = 60;
 
         struct Index {
             db: String,
@@ -619,12 +625,24 @@ mod imp {
             unsaved: bool,
             /// Notes taken in since last saved.
             backlog: usize,
+            /// When notes were last taken in (ms since the epoch).
+            changed_at: f64,
             /// Bumped when a build starts: work for an older one stops.
             generation: u64,
         }
 
         thread_local! {
             static INDEX: RefCell<Option<Index>> = const { RefCell::new(None) };
+            /// Told when an index becomes ready ([`super::on_search_ready`]).
+            pub(super) static READY: RefCell<Option<Box<dyn Fn()>>> = const { RefCell::new(None) };
+        }
+
+        fn ready() {
+            READY.with(|r| {
+                if let Some(f) = r.borrow().as_ref() {
+                    f();
+                }
+            });
         }
 
         fn with<R>(db: &str, f: impl FnOnce(&mut Index) -> R) -> Option<R> {
@@ -689,6 +707,9 @@ mod imp {
                         i.seq = i.seq.max(Some(*seq));
                     }
                     i.backlog += batch.len();
+                    if !batch.is_empty() {
+                        i.changed_at = js_sys::Date::now();
+                    }
                     true
                 });
                 changed |= !batch.is_empty();
@@ -722,9 +743,11 @@ mod imp {
             let (db, notes) = (db.to_owned(), notes.clone());
             leptos::task::spawn_local(async move {
                 let mut waited = 0;
-                while waited < SAVE_AFTER_MS
-                    && with(&db, |i| i.backlog < SAVE_BACKLOG) == Some(true)
-                {
+                let wait = |i: &mut Index| {
+                    let quiet = js_sys::Date::now() - i.changed_at >= SAVE_QUIET_MS;
+                    i.backlog < SAVE_BACKLOG && !(quiet && i.backlog >= SAVE_QUIET_BACKLOG)
+                };
+                while waited < SAVE_AFTER_MS && with(&db, wait) == Some(true) {
                     super::sleep_ms(SAVE_POLL_MS).await;
                     waited += SAVE_POLL_MS;
                 }
@@ -754,13 +777,21 @@ mod imp {
                     busy: false,
                     unsaved: false,
                     backlog: 0,
+                    changed_at: 0.0,
                     generation,
                 });
                 generation
             });
             let db = db.to_owned();
             leptos::task::spawn_local(async move {
-                super::sleep_ms(START_AFTER_MS).await;
+                for _ in 0..START_WAITS {
+                    if super::SHOWN.with(std::cell::Cell::get) {
+                        break;
+                    }
+                    super::sleep_ms(50).await;
+                }
+                super::next_frame().await;
+                super::next_frame().await;
                 let current = |i: &Index| i.generation == generation;
                 // The saved index, then what was written since.
                 let saved = match notes.store().load_search().await {
@@ -777,6 +808,7 @@ mod imp {
                     });
                     if loaded == Some(true) {
                         catch_up(&db, &notes).await;
+                        ready();
                     }
                     return;
                 }
@@ -816,6 +848,7 @@ mod imp {
                 }) == Some(true)
                 {
                     catch_up(&db, &notes).await;
+                    ready();
                     save_later(&db, &notes);
                 }
             });
@@ -928,6 +961,31 @@ mod imp {
         client::platform::is_online()
     }
 
+    thread_local! {
+        /// The page has shown its first list ([`list_shown`]).
+        static SHOWN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+
+    /// The page has shown its first list: background work (the search index) may start.
+    pub fn list_shown() {
+        SHOWN.with(|s| s.set(true));
+    }
+
+    /// Waits for the next animation frame (at once where there are none).
+    async fn next_frame() {
+        let p = js_sys::Promise::new(&mut |resolve, _| match web_sys::window() {
+            Some(w) => {
+                if w.request_animation_frame(&resolve).is_err() {
+                    let _ = resolve.call0(&wasm_bindgen::JsValue::NULL);
+                }
+            }
+            None => {
+                let _ = resolve.call0(&wasm_bindgen::JsValue::NULL);
+            }
+        });
+        let _ = wasm_bindgen_futures::JsFuture::from(p).await;
+    }
+
     /// Waits `ms` milliseconds.
     pub async fn sleep_ms(ms: i32) {
         let p = js_sys::Promise::new(&mut |resolve, _| {
@@ -958,6 +1016,12 @@ mod imp {
     /// Calls `f` when another tab changed the local store (or the account).
     pub fn on_change(f: impl Fn() + 'static) {
         client::tabs::on_change(f);
+    }
+
+    /// Calls `f` whenever the search index of the store shown becomes ready (loaded or
+    /// built), so the page can stop saying it is still indexing.
+    pub fn on_search_ready(f: impl Fn() + 'static) {
+        search::READY.with(|r| *r.borrow_mut() = Some(Box::new(f)));
     }
 
     /// A time (ms since the epoch) as local time, for "last synced".
@@ -1240,9 +1304,11 @@ mod imp {
         true
     }
     pub async fn sleep_ms(_: i32) {}
+    pub fn list_shown() {}
     pub fn on_store_closed(_: impl Fn(String) + 'static) {}
     pub fn announce_change() {}
     pub fn on_change(_: impl Fn() + 'static) {}
+    pub fn on_search_ready(_: impl Fn() + 'static) {}
     pub fn time_label(_: u64) -> String {
         String::new()
     }

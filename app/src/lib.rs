@@ -121,9 +121,12 @@ pub fn App() -> impl IntoView {
         spawn_local(async move {
             browser::start().await;
             app.store.set(browser::store_name());
+            // The list says "still indexing" until the search index is ready: then re-read.
+            browser::on_search_ready(move || app.refresh());
             if let Ok(s) = browser::snapshot(&app.view()).await {
                 app.snap.set(s);
             }
+            browser::list_shown();
             // Syncs once the session is known to be valid (`check_session`).
             app.syncer.attach(app, false).await;
             browser::on_change(move || {

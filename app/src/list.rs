@@ -2,7 +2,8 @@
 //!
 //! The list shows one page of notes read by the store's list index, "Show more" reads one
 //! page more, and the search asks the in-memory search index (see `client::search`) for
-//! one page of results; the counts come from index counts, not from reading notes.
+//! one page of results; the counts come from counters (the store's note counter, the
+//! outbox's count, the search's total), not from reading notes.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;

@@ -134,7 +134,7 @@ pub async fn commit_sync_applies_data_and_cursor<S: LocalStore>(store: S) {
 }
 
 /// The outbox ([`LocalStore::pending`]) holds exactly the notes with an unaccepted edit,
-/// failed ones included; atomic updates change a note or a meta value, or leave it; the
+/// failed ones included; atomic updates change a note, a meta value or both, or leave them; the
 /// device clock persists and orders every edit after what the device has seen.
 pub async fn outbox_and_atomic_updates<S: LocalStore>(store: S) {
     let notes = Notes::open(store).await.unwrap();
@@ -221,6 +221,37 @@ pub async fn outbox_and_atomic_updates<S: LocalStore>(store: S) {
     assert_eq!(
         notes.store().get_meta("counter").await.unwrap().as_deref(),
         Some("3")
+    );
+
+    // A note and a meta value together, or neither.
+    let both = notes
+        .store()
+        .update_note_and_meta(&b.id, "counter", &mut |n, v| {
+            n.title = "B with the counter".into();
+            Some(format!("{}+", v.unwrap_or_default()))
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(both.title, "B with the counter");
+    assert_eq!(notes.store().get(&b.id).await.unwrap(), Some(both.clone()));
+    let left = notes
+        .store()
+        .update_note_and_meta(&b.id, "counter", &mut |_, _| None)
+        .await
+        .unwrap();
+    assert_eq!(left, Some(both));
+    assert_eq!(
+        notes
+            .store()
+            .update_note_and_meta(&"missing".into(), "counter", &mut |_, _| Some("x".into()))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        notes.store().get_meta("counter").await.unwrap().as_deref(),
+        Some("3+")
     );
 
     // The device clock is persisted: an edit orders after a remote stamp far ahead that the

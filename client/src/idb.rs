@@ -14,8 +14,9 @@
 //!   [`LocalStore::pending`] and [`LocalStore::pending_count`] read only pending notes.
 //! - `order` (key path `order`): every live note's record carries `order`, its stamp as
 //!   text (`Hlc`'s fixed-width form sorts as the stamp does); a tombstone has none. The list
-//!   reads its pages from the end of this index ([`LocalStore::page`]) and counts it
-//!   ([`LocalStore::live_count`]). `order` is written here, from the note, on every write;
+//!   reads its pages from the end of this index ([`LocalStore::page`]: a cursor jumps to
+//!   the page's oldest key, one `getAll` reads the page). `order` is written here, from the
+//!   note, on every write;
 //!   [`LocalNote`] does not know it (it is ignored when read).
 //!
 //! Schema 4 (data version 4) adds what makes a count and a catch-up cheap:
@@ -221,9 +222,16 @@ impl IdbStore {
             .await
             .map_err(unavailable)?;
         let db = Rc::new(RefCell::new(Some(db)));
-        let watch = watch::VersionWatch::start(name, db.clone()).await;
-        let store = Self { db, _watch: watch };
-        store.migrate().await?;
+        let mut store = Self {
+            db: db.clone(),
+            _watch: None,
+        };
+        // The watching connection opens while the data version is checked (both are on
+        // the way to the first paint).
+        let (watch, migrated) =
+            futures::join!(watch::VersionWatch::start(name, db), store.migrate());
+        store._watch = watch;
+        migrated?;
         Ok(store)
     }
 
@@ -564,6 +572,45 @@ impl LocalStore for IdbStore {
         } else {
             tx.done().await.map_err(unavailable)?;
         }
+        Ok(Some(note))
+    }
+
+    async fn update_note_and_meta(
+        &self,
+        id: &NoteId,
+        key: &str,
+        f: &mut dyn FnMut(&mut LocalNote, Option<&str>) -> Option<String>,
+    ) -> Result<Option<LocalNote>, StoreError> {
+        let tx = self.tx(&[NOTES, META], TransactionMode::ReadWrite)?;
+        let store = tx.store(NOTES).map_err(unavailable)?;
+        let meta = tx.store(META).map_err(unavailable)?;
+        let (raw, value, stats) = futures::join!(
+            store.get(JsValue::from_str(id.as_str())),
+            meta.get(JsValue::from_str(key)),
+            Stats::read(&meta)
+        );
+        let Some(raw) = raw.map_err(unavailable)? else {
+            return tx.done().await.map(|_| None).map_err(unavailable);
+        };
+        let mut note: LocalNote = from_js(raw.clone())?;
+        let original = note.clone();
+        let value = value.map_err(unavailable)?.and_then(|v| v.as_string());
+        let Some(v) = f(&mut note, value.as_deref()) else {
+            tx.done().await.map_err(unavailable)?;
+            return Ok(Some(original));
+        };
+        let mut stats = stats?;
+        let seq = stats.replace(Some(&raw), &note);
+        let (record, value, key) = (
+            note_to_js(&note, Some(seq))?,
+            JsValue::from_str(&v),
+            JsValue::from_str(key),
+        );
+        let (put, set) = futures::join!(store.put(&record, None), meta.put(&value, Some(&key)));
+        put.map_err(unavailable)?;
+        set.map_err(unavailable)?;
+        stats.write(&meta).await?;
+        committed(tx).await?;
         Ok(Some(note))
     }
 

@@ -341,6 +341,33 @@ pub trait LocalStore {
         }
         Ok(Some(note))
     }
+    /// Reads, changes and writes one note and one metadata value together, atomically: `f`
+    /// gets the note and the value, changes the note and returns the value to write, or
+    /// `None` to leave both as they were (it must not change the note then). Returns the
+    /// note as stored afterwards (`None`: no such note). An edit ticks the device clock in
+    /// the transaction that writes it, so a save is one read-write transaction (one commit
+    /// to disk), not two. This default is atomic only on a backend whose calls do not
+    /// interleave with other writers (memory); IndexedDB runs it in one transaction.
+    async fn update_note_and_meta(
+        &self,
+        id: &NoteId,
+        key: &str,
+        f: &mut dyn FnMut(&mut LocalNote, Option<&str>) -> Option<String>,
+    ) -> Result<Option<LocalNote>, StoreError> {
+        let Some(mut note) = self.get(id).await? else {
+            return Ok(None);
+        };
+        let original = note.clone();
+        let current = self.get_meta(key).await?;
+        match f(&mut note, current.as_deref()) {
+            Some(v) => {
+                self.put(&note).await?;
+                self.set_meta(key, &v).await?;
+                Ok(Some(note))
+            }
+            None => Ok(Some(original)),
+        }
+    }
     /// Reads, changes and writes one metadata value atomically (the device clock is
     /// changed by the page and the service worker): `f` gets the current value and returns
     /// the new one, or `None` to leave it.
@@ -417,6 +444,14 @@ impl<S: LocalStore> LocalStore for Rc<S> {
         f: &mut dyn FnMut(&mut LocalNote) -> bool,
     ) -> Result<Option<LocalNote>, StoreError> {
         (**self).update_note(id, f).await
+    }
+    async fn update_note_and_meta(
+        &self,
+        id: &NoteId,
+        key: &str,
+        f: &mut dyn FnMut(&mut LocalNote, Option<&str>) -> Option<String>,
+    ) -> Result<Option<LocalNote>, StoreError> {
+        (**self).update_note_and_meta(id, key, f).await
     }
     async fn update_meta(
         &self,
@@ -951,20 +986,28 @@ impl<S: LocalStore> Notes<S> {
                 return Ok(Some(seen));
             }
             // A state from the server was accepted by it: always order after it. A local
-            // state not accepted yet may carry a stamp from a clock that was wrong (`stamp`).
+            // state not accepted yet may carry a stamp from a clock that was wrong
+            // (`stamp_after`).
             let from_server = seen.pending.is_none();
-            note.hlc = self.stamp(Some(&seen.hlc), from_server).await?;
+            let now = self.corrected_now().await?;
+            let after = stamp_after(Some(&seen.hlc), from_server, now);
+            let node = self.node.as_str();
             note.pending = Some(ChangeId(platform::random_id()));
             note.sync = SyncState::Pending;
             let mut raced = false;
+            // The clock ticks in the transaction that writes the edit.
             let stored = self
                 .store
-                .update_note(id, &mut |n| {
+                .update_note_and_meta(id, META_DEVICE_CLOCK, &mut |n, clock| {
                     raced = *n != seen;
-                    if !raced {
-                        *n = note.clone();
+                    if raced {
+                        return None;
                     }
-                    !raced
+                    let mut clock: DeviceClock =
+                        clock.and_then(|v| v.parse().ok()).unwrap_or_default();
+                    note.hlc = clock.tick(node, now, after);
+                    *n = note.clone();
+                    Some(clock.to_string())
                 })
                 .await?;
             if !raced {
@@ -1029,6 +1072,17 @@ impl<S: LocalStore> Notes<S> {
         })
     }
 
+    /// The device's wall clock corrected by the last known server clock offset.
+    async fn corrected_now(&self) -> Result<u64, StoreError> {
+        let offset: i64 = self
+            .store
+            .get_meta(META_CLOCK_OFFSET)
+            .await?
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        Ok((self.now)().saturating_add_signed(offset))
+    }
+
     /// A timestamp from the device clock ([`DeviceClock`]), after everything the device
     /// has seen and after `after` (the state being edited), with the device's wall clock
     /// corrected by the last known server clock offset.
@@ -1037,19 +1091,8 @@ impl<S: LocalStore> Notes<S> {
         after: Option<&Hlc>,
         from_server: bool,
     ) -> Result<Hlc, StoreError> {
-        let offset: i64 = self
-            .store
-            .get_meta(META_CLOCK_OFFSET)
-            .await?
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let now = (self.now)().saturating_add_signed(offset);
-        // A state from the server was accepted by it: always order after it. A local state
-        // not accepted yet may carry a stamp made while this device's clock was wrong
-        // (refused with `clock_ahead`): it is not carried forward, or every later edit of
-        // the note would inherit it and be refused too.
-        let after =
-            after.filter(|h| from_server || h.wall_ms <= now.saturating_add(CARRY_AHEAD_MS));
+        let now = self.corrected_now().await?;
+        let after = stamp_after(after, from_server, now);
         let mut stamped = None;
         let node = self.node.as_str();
         self.store
@@ -1061,6 +1104,15 @@ impl<S: LocalStore> Notes<S> {
             .await?;
         Ok(stamped.expect("the clock ticked"))
     }
+}
+
+/// What a new stamp must order after, given the stamp `after` of the state being edited:
+/// a state from the server was accepted by it, so always. A local state not accepted yet
+/// may carry a stamp made while this device's clock was wrong (refused with
+/// `clock_ahead`): it is not carried forward, or every later edit of the note would
+/// inherit it and be refused too.
+fn stamp_after(after: Option<&Hlc>, from_server: bool, now: u64) -> Option<&Hlc> {
+    after.filter(|h| from_server || h.wall_ms <= now.saturating_add(CARRY_AHEAD_MS))
 }
 
 #[cfg(test)]
@@ -1316,6 +1368,18 @@ mod save_tests {
             limit: usize,
         ) -> Result<Vec<(u64, LocalNote)>, StoreError> {
             self.inner.changed_since(after, limit).await
+        }
+        async fn update_note_and_meta(
+            &self,
+            id: &NoteId,
+            key: &str,
+            f: &mut dyn FnMut(&mut LocalNote, Option<&str>) -> Option<String>,
+        ) -> Result<Option<LocalNote>, StoreError> {
+            let theirs = self.theirs.borrow_mut().take();
+            if let Some(t) = theirs {
+                self.inner.put(&t).await?;
+            }
+            self.inner.update_note_and_meta(id, key, f).await
         }
         async fn update_meta(
             &self,

@@ -239,22 +239,25 @@ impl SearchIndex {
         put_u32(&mut out, 0);
         let mut words = 0;
         for (word, list) in &self.words {
-            let kept: Vec<u32> = list
-                .iter()
-                .filter_map(|e| {
-                    let new = renumber[(e & SLOT) as usize];
-                    (new != u32::MAX).then_some(new | (e & TITLE))
-                })
-                .collect();
-            if kept.is_empty() {
+            // Written in place (no list per word): the count is filled in after.
+            let start = out.len();
+            put_bytes(&mut out, word.as_bytes());
+            let at = out.len();
+            put_u32(&mut out, 0);
+            let mut kept = 0u32;
+            for e in list {
+                let new = renumber[(e & SLOT) as usize];
+                if new != u32::MAX {
+                    out.extend_from_slice(&(new | (e & TITLE)).to_le_bytes());
+                    kept += 1;
+                }
+            }
+            if kept == 0 {
+                out.truncate(start);
                 continue;
             }
+            out[at..at + 4].copy_from_slice(&kept.to_le_bytes());
             words += 1;
-            put_bytes(&mut out, word.as_bytes());
-            put_u32(&mut out, kept.len());
-            for e in kept {
-                out.extend_from_slice(&e.to_le_bytes());
-            }
         }
         out[count_at..count_at + 4].copy_from_slice(&(words as u32).to_le_bytes());
         out
