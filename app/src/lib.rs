@@ -16,13 +16,15 @@
 //! - [`list`]: the notes with search; [`editor`]: the open note, never stale;
 //!   [`conflict`]: its conflict and strategy; [`history`]: its earlier versions.
 //! - [`pwa`]: install, updates, storage, and the service worker's sync.
-//! - [`trash`]: deleted notes, "Restore" and "Delete forever".
+//! - [`trash`]: deleted notes, "Restore" and "Delete forever"; [`export`]: export and
+//!   import of every note (JSON, Markdown, folders of files).
 
 pub mod account;
 pub mod account_settings;
 pub mod browser;
 pub mod conflict;
 pub mod editor;
+pub mod export;
 pub mod history;
 pub mod list;
 #[cfg(feature = "hydrate")]
@@ -149,6 +151,7 @@ pub fn App() -> impl IntoView {
             <list::UndoDelete/>
             {view! { <trash::Trash/> }.into_any()}
             {view! { <account_settings::AccountSettings/> }.into_any()}
+            {view! { <export::ExportImport/> }.into_any()}
             <div class="layout">
                 // Type-erased halves (`into_any`): one concrete view type for the whole page is
                 // too deep for the compiler's release build.
