@@ -2,6 +2,9 @@
 //! exported again compares equal (for any text, conflict and trash state proptest builds);
 //! each Markdown file reads back as the note it was written from; a zip of them imports
 //! the same notes; duplicates are detected by note id.
+//!
+//! Native only (proptest); the browser side is `end2end/tests/export.test.mjs`.
+#![cfg(not(target_arch = "wasm32"))]
 
 use client::export::{
     self, ExportedNote, ImportReport, ZipWriter, json_head, json_notes, json_tail, parse_file,
