@@ -32,8 +32,22 @@ mod io {
     use super::Kind;
     use crate::browser::{indexed, notes, sleep_ms};
 
-    /// Builds the export and hands it to the browser as a download. Returns how many notes.
-    pub async fn export(kind: Kind) -> Result<usize, String> {
+    /// The note's history from the server (`None` when it cannot be read: offline, signed
+    /// out; the export then goes on without it).
+    async fn history(id: &str) -> Option<Vec<sync_core::protocol::Revision>> {
+        let resp = gloo_net::http::Request::get(&format!("/notes/{id}/history"))
+            .send()
+            .await
+            .ok()
+            .filter(|r| r.ok())?;
+        let h: sync_core::protocol::HistoryResponse = resp.json().await.ok()?;
+        Some(h.revisions)
+    }
+
+    /// Builds the export and hands it to the browser as a download (`with_history`: each
+    /// note's history from the server, one request per note, JSON only). Returns how many
+    /// notes.
+    pub async fn export(kind: Kind, with_history: bool) -> Result<usize, String> {
         let notes = notes().await?;
         let parts = Array::new();
         let now = client::platform::now_ms();
@@ -43,10 +57,15 @@ mod io {
         }
         let (mut after, mut count) = (None, 0);
         loop {
-            let (chunk, next) = notes
+            let (mut chunk, next) = notes
                 .export_chunk(after.as_ref())
                 .await
                 .map_err(|e| e.to_string())?;
+            if with_history && kind == Kind::Json {
+                for n in &mut chunk {
+                    n.history = history(n.id.as_str()).await;
+                }
+            }
             match kind {
                 Kind::Json => {
                     parts.push(&JsValue::from_str(&export::json_notes(&chunk, count == 0)));
@@ -161,7 +180,7 @@ mod io {
 mod io {
     use super::Kind;
     use client::export::ImportReport;
-    pub async fn export(_: Kind) -> Result<usize, String> {
+    pub async fn export(_: Kind, _: bool) -> Result<usize, String> {
         Ok(0)
     }
     pub async fn import(
@@ -179,6 +198,7 @@ pub fn ExportImport() -> impl IntoView {
     let open = RwSignal::new(false);
     let message = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
+    let with_history = RwSignal::new(false);
     // `webkitdirectory` (pick a folder) is no attribute the view macro knows.
     let folder_input: NodeRef<leptos::html::Input> = NodeRef::new();
     Effect::new(move |_| {
@@ -190,7 +210,7 @@ pub fn ExportImport() -> impl IntoView {
         busy.set(true);
         message.set("Exporting…".into());
         spawn_local(async move {
-            match io::export(kind).await {
+            match io::export(kind, with_history.get_untracked()).await {
                 Ok(n) => message.set(format!("Exported {n} notes.")),
                 Err(e) => message.set(format!("Not exported: {e}")),
             }
@@ -238,6 +258,14 @@ pub fn ExportImport() -> impl IntoView {
                 <h2>"Export"</h2>
                 <p>"Every note on this device, with its conflicts and the trash, from this \
                     device (works offline)."</p>
+                <div class="row">
+                    <input id="export-history" type="checkbox"
+                        prop:checked=move || with_history.get()
+                        on:change=move |ev| with_history.set(event_target_checked(&ev))/>
+                    <label for="export-history">
+                        "With each note's history from the server (JSON; one request per note)"
+                    </label>
+                </div>
                 <div class="row">
                     <button type="button" disabled=move || busy.get()
                         on:click=move |_| export(Kind::Json)>"Export JSON"</button>

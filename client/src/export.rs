@@ -50,6 +50,11 @@ pub struct ExportedNote {
     /// Set for a note in the trash: when it was deleted, ms since the epoch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted_ms: Option<u64>,
+    /// The note's earlier versions as the server keeps them (newest first), when the export
+    /// asked for them. For reading only: an import does not write history (the server
+    /// keeps its own), so a round trip compares equal without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<Vec<sync_core::protocol::Revision>>,
 }
 
 impl ExportedNote {
@@ -69,6 +74,7 @@ impl ExportedNote {
             strategy: n.strategy,
             conflict: n.conflict.clone(),
             deleted_ms,
+            history: None,
         })
     }
 }
@@ -241,6 +247,7 @@ pub fn from_text(name: &str, text: &str) -> Result<ExportedNote, ImportError> {
         strategy: Strategy::Default,
         conflict: None,
         deleted_ms: None,
+        history: None,
     };
     let is_markdown = !name.ends_with(".txt");
     if let Some(rest) = text.strip_prefix("---\n").filter(|_| is_markdown)

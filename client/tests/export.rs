@@ -92,6 +92,7 @@ fn note() -> impl Strategy<Value = ExportedNote> {
                     }),
                 }),
                 deleted_ms,
+                history: None,
             },
         )
 }
