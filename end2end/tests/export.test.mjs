@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { goOffline, openApp, openProfile, startServer } from './harness.mjs';
+import { goOffline, openApp, openProfile, startServer, syncUntil } from './harness.mjs';
 import { screenshots } from './shots.mjs';
 
 let server;
@@ -102,5 +102,39 @@ test('export offline as JSON and Markdown; import into another browser, duplicat
   } finally {
     await a.close();
     await b.close();
+  }
+});
+
+test('a JSON export can carry each note history from the server', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tern-export-'));
+  const a = await openProfile();
+  try {
+    const page = a.page;
+    await openApp(page, server.base);
+    await page.fill('#username', 'hana');
+    await page.fill('#password', 'correct horse battery');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.waitForSelector('[data-testid=user]', { timeout: 15_000 });
+    await write(page, 'Poem', 'first draft');
+    const pushed = async () => (await page.getByTestId('status').textContent()).includes('0 pending');
+    await syncUntil(page, pushed, 'note pushed');
+    // Deleted and restored: the server keeps the deleted version in the note's history.
+    await page.locator('li.note', { hasText: 'first draft' }).getByRole('button').first().click();
+    await page.getByRole('button', { name: 'Delete', exact: true }).click();
+    await syncUntil(page, pushed, 'delete pushed');
+    await page.getByRole('button', { name: 'Trash' }).click();
+    await page.locator('li.trash-entry', { hasText: 'first draft' }).getByRole('button', { name: 'Restore' }).click();
+    await page.locator('li.note', { hasText: 'first draft' }).waitFor();
+    await syncUntil(page, pushed, 'restore pushed');
+
+    await openPanel(page);
+    await page.check('#export-history');
+    const json = await download(page, 'Export JSON', dir);
+    const { notes } = JSON.parse(readFileSync(json, 'utf8'));
+    assert.equal(notes.length, 1);
+    const history = notes[0].history;
+    assert.ok(Array.isArray(history) && history.some((r) => r.reason === 'deleted' && r.content === 'first draft'), JSON.stringify(notes[0]));
+  } finally {
+    await a.close();
   }
 });
