@@ -164,8 +164,11 @@ mod io {
                     let r = notes.import(parsed).await.map_err(|e| e.to_string())?;
                     report.added += r.added;
                     report.duplicates += r.duplicates;
-                    for id in ids {
-                        indexed(notes.store().get(&id).await.ok().flatten());
+                    // The search index learns the new notes (one read per batch).
+                    for batch in ids.chunks(export::IMPORT_BATCH) {
+                        for n in notes.store().get_many(batch).await.unwrap_or_default() {
+                            indexed(Some(n));
+                        }
                     }
                 }
                 Err(e) => problems.push(e.to_string()),

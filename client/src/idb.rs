@@ -243,6 +243,18 @@ impl LocalStore for IdbStore {
         Ok(())
     }
 
+    async fn put_many(&self, notes: &[LocalNote]) -> Result<(), StoreError> {
+        let tx = self.tx(&[NOTES], TransactionMode::ReadWrite)?;
+        let store = tx.store(NOTES).map_err(unavailable)?;
+        for note in notes {
+            store
+                .put(&note_to_js(note)?, None)
+                .await
+                .map_err(unavailable)?;
+        }
+        committed(tx).await
+    }
+
     async fn list(&self) -> Result<Vec<LocalNote>, StoreError> {
         let tx = self.tx(&[NOTES], TransactionMode::ReadOnly)?;
         let store = tx.store(NOTES).map_err(unavailable)?;
