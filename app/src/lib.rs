@@ -16,7 +16,8 @@
 //! - [`list`]: the notes with search; [`editor`]: the open note, never stale;
 //!   [`conflict`]: its conflict and strategy; [`history`]: its earlier versions.
 //! - [`pwa`]: install, updates, storage, and the service worker's sync.
-//! - [`trash`]: deleted notes, "Restore" and "Delete forever".
+//! - [`trash`]: deleted notes, "Restore" and "Delete forever"; [`export`]: export and
+//!   import of every note (JSON, Markdown, folders of files).
 //! - [`ui`]: view state beside the notes (phone screen, preview, overlays, sync activity);
 //!   [`markdown`]: the preview and its checklists; [`keys`]: keyboard shortcuts and their
 //!   overlay; [`activity`]: the sync activity panel and the attention line; [`storage`]:
@@ -28,6 +29,7 @@ pub mod activity;
 pub mod browser;
 pub mod conflict;
 pub mod editor;
+pub mod export;
 pub mod history;
 pub mod keys;
 pub mod list;
@@ -171,6 +173,7 @@ pub fn App() -> impl IntoView {
             <list::UndoDelete/>
             {view! { <trash::Trash/> }.into_any()}
             {view! { <account_settings::AccountSettings/> }.into_any()}
+            {view! { <export::ExportImport/> }.into_any()}
             <div class="layout">
                 // Type-erased halves (`into_any`): one concrete view type for the whole page is
                 // too deep for the compiler's release build.

@@ -62,6 +62,13 @@ mod io {
         client::platform::now_ms()
     }
 
+    /// Date and time, in the browser's locale (entries can be weeks old).
+    pub fn date_label(ms: u64) -> String {
+        js_sys::Date::new(&(ms as f64).into())
+            .to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED)
+            .into()
+    }
+
     /// The trash, newest delete first; expired entries' text is dropped first.
     pub async fn list() -> Result<Vec<TrashEntry>, String> {
         let notes = notes().await?;
@@ -99,6 +106,9 @@ mod io {
     pub fn now_ms() -> u64 {
         0
     }
+    pub fn date_label(_: u64) -> String {
+        String::new()
+    }
     pub async fn list() -> Result<Vec<TrashEntry>, String> {
         Ok(Vec::new())
     }
@@ -129,7 +139,7 @@ fn entry_view(
     let left = days_left(e.deleted_ms, io::now_ms());
     let when = format!(
         "Deleted {} · deleted forever in {left} day{}",
-        crate::browser::time_label(e.deleted_ms),
+        io::date_label(e.deleted_ms),
         if left == 1 { "" } else { "s" }
     );
     let (rid, fid, cid, did) = (e.id.clone(), e.id.clone(), e.id.clone(), e.id.clone());

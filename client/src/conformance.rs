@@ -494,13 +494,10 @@ pub async fn the_trash_keeps_deleted_text<S: LocalStore>(store: S) {
 
     // Expiry: hidden past the trash period, then its text dropped.
     let c = notes.create("Old", "old text").await.unwrap();
-    notes.delete(&c.id).await.unwrap();
-    let trash = notes.trash(now).await.unwrap();
-    assert_eq!(trash.len(), 1);
-    // From the delete's own time, not the test's start: on a slow store the delete is
-    // stamped some milliseconds after `now`.
-    let later = trash[0].trash.as_ref().unwrap().deleted_ms + TRASH_MS;
-    assert_eq!(notes.trash(later - 1).await.unwrap().len(), 1);
+    let c_deleted = notes.delete(&c.id).await.unwrap().unwrap();
+    let at = c_deleted.trash.as_ref().unwrap().deleted_ms;
+    let later = at + TRASH_MS + 1;
+    assert_eq!(notes.trash(at).await.unwrap().len(), 1);
     assert!(notes.trash(later).await.unwrap().is_empty());
     assert_eq!(notes.expire_trash(later).await.unwrap(), 1);
     let c = notes.store().get(&c.id).await.unwrap().unwrap();

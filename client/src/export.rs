@@ -28,6 +28,8 @@ pub const VERSION: u32 = 1;
 pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
 /// Notes an export reads from the store at a time (then yields to the page).
 pub const EXPORT_CHUNK: usize = 2000;
+/// Notes an import checks and writes at a time (one read and one write transaction).
+pub const IMPORT_BATCH: usize = 500;
 
 /// One note as exported.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +52,11 @@ pub struct ExportedNote {
     /// Set for a note in the trash: when it was deleted, ms since the epoch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted_ms: Option<u64>,
+    /// The note's earlier versions as the server keeps them (newest first), when the export
+    /// asked for them. For reading only: an import does not write history (the server
+    /// keeps its own), so a round trip compares equal without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<Vec<sync_core::protocol::Revision>>,
 }
 
 impl ExportedNote {
@@ -69,6 +76,7 @@ impl ExportedNote {
             strategy: n.strategy,
             conflict: n.conflict.clone(),
             deleted_ms,
+            history: None,
         })
     }
 }
@@ -241,6 +249,7 @@ pub fn from_text(name: &str, text: &str) -> Result<ExportedNote, ImportError> {
         strategy: Strategy::Default,
         conflict: None,
         deleted_ms: None,
+        history: None,
     };
     let is_markdown = !name.ends_with(".txt");
     if let Some(rest) = text.strip_prefix("---\n").filter(|_| is_markdown)
@@ -350,56 +359,76 @@ impl<S: LocalStore> Notes<S> {
     /// versions only this device has (the user chooses, as for any local conflict).
     pub async fn import(&self, notes: Vec<ExportedNote>) -> Result<ImportReport, StoreError> {
         let mut report = ImportReport::default();
-        for n in notes {
-            if self.store.get(&n.id).await?.is_some() {
-                report.duplicates += 1;
-                continue;
+        let mut seen = std::collections::HashSet::new();
+        let mut notes = notes.into_iter().peekable();
+        while notes.peek().is_some() {
+            // A batch at a time: one read of the ids already here, one write.
+            let batch: Vec<ExportedNote> = notes.by_ref().take(IMPORT_BATCH).collect();
+            let ids: Vec<NoteId> = batch.iter().map(|n| n.id.clone()).collect();
+            let here: std::collections::HashSet<NoteId> = self
+                .store
+                .get_many(&ids)
+                .await?
+                .into_iter()
+                .map(|n| n.id)
+                .collect();
+            let mut new = Vec::with_capacity(batch.len());
+            for n in batch {
+                if here.contains(&n.id) || !seen.insert(n.id.clone()) {
+                    report.duplicates += 1;
+                    continue;
+                }
+                new.push(self.imported(n).await?);
             }
-            let hlc = match n.hlc {
-                Some(h) => h,
-                None => self.stamp(None, false).await?,
-            };
-            let trashed = n.deleted_ms.is_some();
-            let note = LocalNote {
-                id: n.id,
-                title: if trashed {
-                    String::new()
-                } else {
-                    n.title.clone()
-                },
-                content: if trashed {
-                    String::new()
-                } else {
-                    n.content.clone()
-                },
-                deleted: trashed,
-                hlc,
-                base_version: None,
-                // A note in the trash that the server never had stays on the device until
-                // it is restored (then it syncs as a new note).
-                pending: (!trashed).then(|| sync_core::ChangeId(crate::platform::random_id())),
-                sync: if trashed {
-                    SyncState::Synced
-                } else {
-                    SyncState::Pending
-                },
-                base: None,
-                strategy: n.strategy,
-                strategy_changed: !n.strategy.is_default(),
-                local_conflict: n.conflict.is_some(),
-                conflict: n.conflict,
-                resolving: false,
-                trash: n.deleted_ms.map(|d| Trashed {
-                    title: n.title,
-                    content: n.content,
-                    deleted_ms: d,
-                }),
-                purge: false,
-            };
-            self.store.put(&note).await?;
-            report.added += 1;
+            self.store.put_many(&new).await?;
+            report.added += new.len();
         }
         Ok(report)
+    }
+
+    /// The local note an imported one becomes.
+    async fn imported(&self, n: ExportedNote) -> Result<LocalNote, StoreError> {
+        let hlc = match n.hlc {
+            Some(h) => h,
+            None => self.stamp(None, false).await?,
+        };
+        let trashed = n.deleted_ms.is_some();
+        Ok(LocalNote {
+            id: n.id,
+            title: if trashed {
+                String::new()
+            } else {
+                n.title.clone()
+            },
+            content: if trashed {
+                String::new()
+            } else {
+                n.content.clone()
+            },
+            deleted: trashed,
+            hlc,
+            base_version: None,
+            // A note in the trash that the server never had stays on the device until it
+            // is restored (then it syncs as a new note).
+            pending: (!trashed).then(|| sync_core::ChangeId(crate::platform::random_id())),
+            sync: if trashed {
+                SyncState::Synced
+            } else {
+                SyncState::Pending
+            },
+            base: None,
+            strategy: n.strategy,
+            strategy_changed: !n.strategy.is_default(),
+            local_conflict: n.conflict.is_some(),
+            conflict: n.conflict,
+            resolving: false,
+            trash: n.deleted_ms.map(|d| Trashed {
+                title: n.title,
+                content: n.content,
+                deleted_ms: d,
+            }),
+            purge: false,
+        })
     }
 
     /// One chunk of the export: up to [`EXPORT_CHUNK`] records after `after` (by id),

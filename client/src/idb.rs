@@ -402,6 +402,32 @@ impl LocalStore for IdbStore {
         Ok(())
     }
 
+    async fn put_many(&self, notes: &[LocalNote]) -> Result<(), StoreError> {
+        let tx = self.tx(&[NOTES, META], TransactionMode::ReadWrite)?;
+        let store = tx.store(NOTES).map_err(unavailable)?;
+        let meta = tx.store(META).map_err(unavailable)?;
+        // Like `put`, note by note: each record gets the next change sequence number and the
+        // counter follows, in the same transaction. The reads are issued together.
+        let (stats, olds) = futures::join!(
+            Stats::read(&meta),
+            join_all(
+                notes
+                    .iter()
+                    .map(|n| store.get(JsValue::from_str(n.id.as_str())))
+            )
+        );
+        let mut stats = stats?;
+        for (note, old) in notes.iter().zip(olds) {
+            let seq = stats.replace(old.map_err(unavailable)?.as_ref(), note);
+            store
+                .put(&note_to_js(note, Some(seq))?, None)
+                .await
+                .map_err(unavailable)?;
+        }
+        stats.write(&meta).await?;
+        committed(tx).await
+    }
+
     async fn list(&self) -> Result<Vec<LocalNote>, StoreError> {
         let tx = self.tx(&[NOTES], TransactionMode::ReadOnly)?;
         let store = tx.store(NOTES).map_err(unavailable)?;

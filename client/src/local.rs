@@ -265,6 +265,14 @@ pub trait LocalStore {
     }
     /// Writes one note; durable when this returns.
     async fn put(&self, note: &LocalNote) -> Result<(), StoreError>;
+    /// Writes these notes (an import); durable when this returns. IndexedDB writes them in
+    /// one transaction.
+    async fn put_many(&self, notes: &[LocalNote]) -> Result<(), StoreError> {
+        for n in notes {
+            self.put(n).await?;
+        }
+        Ok(())
+    }
     /// Every note, tombstones included, in no particular order.
     async fn list(&self) -> Result<Vec<LocalNote>, StoreError>;
     /// The outbox: every note with an edit the server has not accepted yet (`pending` set,
@@ -405,6 +413,9 @@ impl<S: LocalStore> LocalStore for Rc<S> {
     }
     async fn put(&self, note: &LocalNote) -> Result<(), StoreError> {
         (**self).put(note).await
+    }
+    async fn put_many(&self, notes: &[LocalNote]) -> Result<(), StoreError> {
+        (**self).put_many(notes).await
     }
     async fn list(&self) -> Result<Vec<LocalNote>, StoreError> {
         (**self).list().await

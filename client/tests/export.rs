@@ -2,7 +2,9 @@
 //! exported again compares equal (for any text, conflict and trash state proptest builds);
 //! each Markdown file reads back as the note it was written from; a zip of them imports
 //! the same notes; duplicates are detected by note id.
-
+//!
+//! Native only (proptest); the browser side is `end2end/tests/export.test.mjs`.
+#![cfg(not(target_arch = "wasm32"))]
 #![cfg(not(target_arch = "wasm32"))]
 
 use client::export::{
@@ -91,6 +93,7 @@ fn note() -> impl Strategy<Value = ExportedNote> {
                     }),
                 }),
                 deleted_ms,
+                history: None,
             },
         )
 }

@@ -1,4 +1,5 @@
-//! The HTTP API: `POST /sync` and `GET /healthz`.
+//! The HTTP API: `POST /sync`, `/auth/*`, `/account/*` (sessions, password, deletion),
+//! `GET /notes/{id}/history`, `GET /live`, `GET /healthz`; every route is in [`table`].
 
 use axum::extract::rejection::PathRejection;
 use std::net::{IpAddr, SocketAddr};

@@ -214,3 +214,46 @@ async fn an_oversize_note_fails_on_the_device_and_never_blocks_the_others() {
     assert_eq!(fixed.pushed, 1);
     assert_eq!(laptop.unsynced_count().await.unwrap(), 0);
 }
+
+/// "Delete forever" on one device while another has an unsynced edit of the note: the
+/// edit is never dropped. The phone's pending edit survives the pulled purge, reaches the
+/// server as concurrent with it, and (merge, the default: an edit wins over a delete) the
+/// note comes back on both devices with that edit; the purged text does not.
+#[tokio::test]
+async fn a_purge_never_drops_an_unsynced_edit_made_elsewhere() {
+    let app = spawn_app().await;
+    let (laptop, phone) = (device().await, device().await);
+    let n = laptop.create("Diary", "secret").await.unwrap();
+    engine::sync(laptop.store(), &Http(&app)).await.unwrap();
+    engine::sync(phone.store(), &Http(&app)).await.unwrap();
+
+    // The phone edits offline; the laptop deletes the note forever and syncs.
+    phone.edit(&n.id, "Diary", "written offline").await.unwrap();
+    laptop.delete(&n.id).await.unwrap();
+    laptop.delete_forever(&n.id).await.unwrap();
+    engine::sync(laptop.store(), &Http(&app)).await.unwrap();
+    assert!(
+        app.history(n.id.as_str()).await.is_empty(),
+        "purged on the server"
+    );
+
+    // The phone syncs: its edit wins over the purged tombstone.
+    engine::sync(phone.store(), &Http(&app)).await.unwrap();
+    engine::sync(laptop.store(), &Http(&app)).await.unwrap();
+    for d in [&laptop, &phone] {
+        let notes = d.list().await.unwrap();
+        assert_eq!(notes.len(), 1);
+        assert_eq!(notes[0].content, "written offline");
+        assert!(
+            d.trash(client::platform::now_ms())
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+    let history = app.history(n.id.as_str()).await;
+    assert!(
+        history.iter().all(|r| r.version.content != "secret"),
+        "{history:?}"
+    );
+}
