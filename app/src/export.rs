@@ -189,6 +189,12 @@ mod io {
 }
 
 /// The "Export / import" button and, while open, its panel.
+/// Every note on this device as one JSON file (the lossless export), downloaded; how many
+/// notes it holds. Offered where notes are at risk (the storage notice).
+pub async fn export_all_json() -> Result<usize, String> {
+    io::export(Kind::Json, false).await
+}
+
 #[component]
 pub fn ExportImport() -> impl IntoView {
     let app = AppState::get();

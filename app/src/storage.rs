@@ -7,10 +7,9 @@
 //! come back after such a loss; notes that are only on the device do not. The notice says
 //! what is true for this user:
 //!
-//! - **Nobody signed in**: every note is only on this device: what may delete them, and
-//!   "Create account" to keep a copy on the server. (Export to a file is being built on
-//!   another branch; the notice says it is coming rather than offering a button that does
-//!   nothing.)
+//! - **Nobody signed in**: every note is only on this device: what may delete them,
+//!   "Create an account" to keep a copy on the server, and "Export my notes" to keep one in
+//!   a file (the lossless JSON export of [`crate::export`]).
 //! - **Signed in**: the server has a copy of every synced note; the notice says how many
 //!   wait to be sent, if any, and offers "Sync them now".
 //!
@@ -96,8 +95,8 @@ pub fn notice(case: Case, threats: Threats, unsynced: usize, notes: usize) -> Op
                 )
             };
             format!(
-                "{what}, and {why}. Create an account to keep a copy on the server. \
-                 (Export to a file is coming.)"
+                "{what}, and {why}. Create an account to keep a copy on the server, or \
+                 export them to a file."
             )
         }
         Case::Account if unsynced > 0 => format!(
@@ -148,6 +147,19 @@ pub fn StorageNotice() -> impl IntoView {
         set_dismissed.set(Some(c.to_owned()));
     };
     let create_account = move |_| crate::list::focus("username");
+    let (exported, set_exported) = signal(String::new());
+    let export = move |_| {
+        set_exported.set("Exporting…".into());
+        leptos::task::spawn_local(async move {
+            set_exported.set(match crate::export::export_all_json().await {
+                Ok(n) => format!(
+                    "Exported {n} {} to a file.",
+                    if n == 1 { "note" } else { "notes" }
+                ),
+                Err(e) => format!("Not exported: {e}"),
+            });
+        });
+    };
     view! {
         <Show when=shown>
             <div class="banner storage" role="status" data-testid="storage-notice"
@@ -156,12 +168,16 @@ pub fn StorageNotice() -> impl IntoView {
                 <div class="row">
                     <Show when=move || case() == Case::NoAccount>
                         <button type="button" on:click=create_account>"Create an account"</button>
+                        <button type="button" on:click=export>"Export my notes"</button>
                     </Show>
                     <Show when=move || { case() == Case::Account && app.snap.with(|s| s.unsynced) > 0 }>
                         <button type="button" on:click=move |_| app.syncer.now()>"Sync them now"</button>
                     </Show>
                     <button type="button" on:click=dismiss>"Dismiss"</button>
                 </div>
+                <Show when=move || !exported.get().is_empty()>
+                    <p data-testid="storage-export">{move || exported.get()}</p>
+                </Show>
             </div>
         </Show>
     }

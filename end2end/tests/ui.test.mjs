@@ -146,6 +146,13 @@ test('storage: refused persistence tells a guest what is at risk; a signed-in us
       document.querySelector('[data-testid=storage-notice]').textContent.includes('Your 1 note is only on this device'),
     );
     assert.match(await notice.textContent(), /may delete them when the device runs short of space/);
+    // "Export my notes" keeps a copy in a file at once.
+    const [file] = await Promise.all([
+      page.waitForEvent('download'),
+      notice.getByRole('button', { name: 'Export my notes' }).click(),
+    ]);
+    assert.match(file.suggestedFilename(), /\.json$/);
+    await page.getByTestId('storage-export').filter({ hasText: 'Exported 1 note to a file.' }).waitFor();
     // "Create an account" takes the user to the form.
     await notice.getByRole('button', { name: 'Create an account' }).click();
     assert.equal(await page.evaluate(() => document.activeElement.id), 'username');
