@@ -93,6 +93,12 @@ pub struct EditorState {
     writes: StoredValue<u64>,
 }
 
+impl std::fmt::Debug for EditorState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EditorState").finish_non_exhaustive()
+    }
+}
+
 impl EditorState {
     /// An empty editor (a new note).
     pub fn new() -> Self {

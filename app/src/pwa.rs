@@ -79,6 +79,12 @@ pub fn PwaBanner() -> impl IntoView {
 /// Hold it for the duration of the save.
 pub struct SaveGuard(());
 
+impl std::fmt::Debug for SaveGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SaveGuard").finish_non_exhaustive()
+    }
+}
+
 impl SaveGuard {
     /// Starts a save.
     pub fn new() -> Self {

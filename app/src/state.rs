@@ -42,6 +42,12 @@ pub struct AppState {
     reads: StoredValue<u64>,
 }
 
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").finish_non_exhaustive()
+    }
+}
+
 impl AppState {
     /// A fresh state (nothing read yet).
     pub fn new() -> Self {

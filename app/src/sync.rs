@@ -80,6 +80,12 @@ pub struct SyncLoop {
     last: StoredValue<Option<browser::SyncStatus>>,
 }
 
+impl std::fmt::Debug for SyncLoop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncLoop").finish_non_exhaustive()
+    }
+}
+
 impl SyncLoop {
     /// No runner yet.
     pub fn new() -> Self {

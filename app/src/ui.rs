@@ -44,6 +44,12 @@ pub struct Ui {
     pub persisted: RwSignal<Option<bool>>,
 }
 
+impl std::fmt::Debug for Ui {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ui").finish_non_exhaustive()
+    }
+}
+
 impl Ui {
     /// A fresh state: the list, no overlay, nothing logged.
     pub fn new() -> Self {

@@ -482,6 +482,12 @@ pub struct ZipWriter {
     entries: u64,
 }
 
+impl std::fmt::Debug for ZipWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ZipWriter").finish_non_exhaustive()
+    }
+}
+
 impl ZipWriter {
     /// A zip with no entries yet.
     pub fn new() -> Self {

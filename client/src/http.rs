@@ -10,6 +10,12 @@ pub struct FetchTransport {
     url: String,
 }
 
+impl std::fmt::Debug for FetchTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FetchTransport").finish_non_exhaustive()
+    }
+}
+
 impl FetchTransport {
     /// A transport to the origin that served the app.
     pub fn same_origin() -> Self {

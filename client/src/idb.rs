@@ -139,6 +139,12 @@ pub struct IdbStore {
     _watch: Option<watch::VersionWatch>,
 }
 
+impl std::fmt::Debug for IdbStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdbStore").finish_non_exhaustive()
+    }
+}
+
 /// The error of calls made after the store closed for another page's upgrade.
 pub const CLOSED_FOR_UPGRADE: &str =
     "Tern was updated in another tab: reload this page to keep working (saved notes are safe)";

@@ -76,6 +76,12 @@ mod browser {
         pub on_state: Box<dyn Fn(bool)>,
     }
 
+    impl std::fmt::Debug for Handlers {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("Handlers").finish_non_exhaustive()
+        }
+    }
+
     struct Inner {
         url: String,
         handlers: Handlers,
@@ -97,6 +103,12 @@ mod browser {
     /// The live connection of this browser for one account (see the module doc).
     #[derive(Clone)]
     pub struct LiveChannel(Rc<Inner>);
+
+    impl std::fmt::Debug for LiveChannel {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("LiveChannel").finish_non_exhaustive()
+        }
+    }
 
     /// Runs `f` after `ms` milliseconds.
     fn after(ms: u64, f: impl FnOnce() + 'static) {

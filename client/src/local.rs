@@ -710,6 +710,12 @@ pub struct Notes<S> {
     now: Rc<dyn Fn() -> u64>,
 }
 
+impl<S> std::fmt::Debug for Notes<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Notes").finish_non_exhaustive()
+    }
+}
+
 impl<S: LocalStore> Notes<S> {
     /// Opens the notes of `store`, giving the device a node id on first use.
     pub async fn open(store: S) -> Result<Self, StoreError> {

@@ -18,6 +18,12 @@ pub struct MemoryStore {
     meta: RefCell<BTreeMap<String, String>>,
 }
 
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryStore").finish_non_exhaustive()
+    }
+}
+
 impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {

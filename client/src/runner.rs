@@ -433,6 +433,12 @@ mod browser {
         pub live_url: Option<String>,
     }
 
+    impl std::fmt::Debug for RunnerConfig {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("RunnerConfig").finish_non_exhaustive()
+        }
+    }
+
     /// See [`RunnerConfig::guard`].
     pub type Guard = Rc<dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = bool>>>>;
 
@@ -464,6 +470,12 @@ mod browser {
     /// runner.
     pub struct Runner<S: LocalStore + 'static, T: Transport + 'static> {
         inner: Rc<Inner<S, T>>,
+    }
+
+    impl<S: LocalStore + 'static, T: Transport + 'static> std::fmt::Debug for Runner<S, T> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("Runner").finish_non_exhaustive()
+        }
     }
 
     impl<S: LocalStore + 'static, T: Transport + 'static> Clone for Runner<S, T> {

@@ -47,6 +47,12 @@ pub struct SearchIndex {
     retired: usize,
 }
 
+impl std::fmt::Debug for SearchIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchIndex").finish_non_exhaustive()
+    }
+}
+
 /// What a query found.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Found {

@@ -129,6 +129,12 @@ pub struct Listener {
     _cb: Closure<dyn Fn(web_sys::MessageEvent)>,
 }
 
+impl std::fmt::Debug for Listener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Listener").finish_non_exhaustive()
+    }
+}
+
 impl Drop for Listener {
     fn drop(&mut self) {
         self.channel.set_onmessage(None);

@@ -29,9 +29,6 @@
 //! ([`AppState::with_stores`]; tests use [`memory`]'s). [`serve`] runs it on a listener
 //! until a shutdown future resolves. Tests bind port 0 and use a fresh database each.
 
-// Every public type can be printed in a log or a test failure (as in axum).
-#![warn(missing_debug_implementations)]
-
 pub mod api;
 pub mod auth;
 pub mod config;

@@ -32,9 +32,6 @@
 //! - **revision**: a version of a note the server keeps in the note's history, so that no
 //!   edit replaced by a conflict, a merge or a delete is ever lost.
 
-// Every public type can be printed in a log or a test failure (as in axum).
-#![warn(missing_debug_implementations)]
-
 pub mod hlc;
 pub mod limits;
 pub mod merge;
