@@ -863,7 +863,9 @@ impl<S: LocalStore> Notes<S> {
         let now = (self.now)();
         self.change_if(id, |n| {
             if n.deleted {
-                return false;
+                // Deleted already: nothing to do, unless the server refused that delete
+                // (say `clock_ahead`): deleting again sends it again, newly stamped.
+                return matches!(n.sync, SyncState::Failed { .. });
             }
             n.trash = Some(Trashed {
                 title: std::mem::take(&mut n.title),
