@@ -74,6 +74,11 @@ pub struct NoteView {
     pub conflict: Option<ConflictView>,
 }
 
+/// Most characters of a note's body the list shows.
+pub const SNIPPET_CHARS: usize = 200;
+/// Most lines of a note's body the list shows.
+pub const SNIPPET_LINES: usize = 3;
+
 impl NoteView {
     /// The note's text.
     pub fn text(&self) -> Text {
@@ -81,6 +86,44 @@ impl NoteView {
             title: self.title.clone(),
             content: self.content.clone(),
         }
+    }
+
+    /// The start of the body as the list shows it: at most [`SNIPPET_LINES`] lines and
+    /// [`SNIPPET_CHARS`] characters, so a row costs the same for a line as for a book.
+    pub fn snippet(&self) -> &str {
+        snippet(&self.content)
+    }
+}
+
+/// See [`NoteView::snippet`].
+pub fn snippet(content: &str) -> &str {
+    let mut lines = 1;
+    for (n, (i, c)) in content.char_indices().enumerate() {
+        if n == SNIPPET_CHARS {
+            return &content[..i];
+        }
+        if c == '\n' {
+            if lines == SNIPPET_LINES {
+                return &content[..i];
+            }
+            lines += 1;
+        }
+    }
+    content
+}
+
+#[cfg(test)]
+mod snippet_tests {
+    use super::*;
+
+    #[test]
+    fn a_snippet_is_the_first_lines_and_characters() {
+        assert_eq!(snippet(""), "");
+        assert_eq!(snippet("one\ntwo\nthree\nfour"), "one\ntwo\nthree");
+        assert_eq!(snippet("one\ntwo"), "one\ntwo");
+        let long = "é".repeat(SNIPPET_CHARS + 5);
+        assert_eq!(snippet(&long).chars().count(), SNIPPET_CHARS);
+        assert_eq!(snippet(&"x".repeat(SNIPPET_CHARS)).len(), SNIPPET_CHARS);
     }
 }
 
@@ -502,10 +545,37 @@ mod imp {
         let db = store_name();
         let err = |e: client::local::StoreError| e.to_string();
         let store = notes.store();
-        search::ensure(&db, &notes).await;
+        // Independent reads run at once (each is an IndexedDB transaction and a round
+        // trip to the browser's storage): what the index must catch up with, the open
+        // note, the outbox's count and, with no search, the page and the note count.
+        let searching = client::search::words(&view.query).next().is_some();
+        let open_note = async {
+            match &view.open {
+                Some(id) => store.get(&NoteId(id.clone())).await.map(Some),
+                None => Ok(None),
+            }
+        };
+        let page = async {
+            if searching {
+                return Ok(None);
+            }
+            let (page, count) = futures::join!(notes.page(None, view.limit), notes.count());
+            Ok::<_, client::local::StoreError>(Some((page?, count?)))
+        };
+        let ((), open, unsynced, page) = futures::join!(
+            search::ensure(&db, &notes),
+            open_note,
+            notes.unsynced_count(),
+            page
+        );
+        let (open, unsynced, page) = (
+            open.map_err(err)?,
+            unsynced.map_err(err)?,
+            page.map_err(err)?,
+        );
         let found = search::find(&db, &view.query, view.limit);
-        let (list, total) = match &found {
-            Some(f) => {
+        let (list, total) = match (&found, page) {
+            (Some(f), _) => {
                 let mut got = store.get_many(&f.ids).await.map_err(err)?;
                 got.retain(|n| !n.deleted);
                 // Gone since it was indexed (moved to an account's database): forgotten.
@@ -518,21 +588,10 @@ mod imp {
                 search::forget(&db, &gone);
                 (got, f.total - gone.len())
             }
-            None => {
-                let page = notes.page(None, view.limit).await.map_err(err)?;
-                (page, notes.count().await.map_err(err)?)
-            }
+            (None, Some(page)) => page,
+            (None, None) => (Vec::new(), 0), // (a query of no word is no search)
         };
-        let open = match &view.open {
-            Some(id) => store
-                .get(&NoteId(id.clone()))
-                .await
-                .map_err(err)?
-                .filter(|n| !n.deleted)
-                .map(note_view),
-            None => None,
-        };
-        let unsynced = notes.unsynced_count().await.map_err(err)?;
+        let open = open.flatten().filter(|n| !n.deleted).map(note_view);
         Ok(Snapshot {
             notes: list.into_iter().map(note_view).collect(),
             total,

@@ -1,5 +1,6 @@
-// A notebook larger than a screen: the list shows one page and the count, "Show more"
-// shows the next page, and search ranks title matches first, then the newest, and finds
+// A notebook larger than a screen: the list shows one page and the count, "Show more" or
+// scrolling to the end shows the next page, a row shows only the start of a long body, and
+// search ranks title matches first, then the newest, and finds
 // notes as they are edited.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -26,14 +27,23 @@ test('a large notebook: one page at a time, counted, searched by word prefix', a
 
     // The first page, newest first, and how many there are.
     await page.waitForSelector('[data-testid=count]:has-text("450 notes")');
-    assert.equal(await page.locator('li.note').count(), 200);
+    assert.equal(await page.locator('li.note').count(), 50);
     assert.deepEqual((await titles(page)).slice(0, 2), ['Note 449 work', 'Note 448 groceries']);
-    await page.waitForSelector('p.more:has-text("Showing 200 of 450 notes")');
+    await page.waitForSelector('p.more:has-text("Showing 50 of 450 notes")');
+    // (Clicking scrolls the button into sight, which may read a page more too.)
     await page.getByRole('button', { name: 'Show more' }).click();
-    await page.waitForFunction(() => document.querySelectorAll('li.note').length === 400);
-    assert.equal((await titles(page))[399], 'Note 50 work');
-    await page.getByRole('button', { name: 'Show more' }).click();
-    await page.waitForFunction(() => document.querySelectorAll('li.note').length === 450);
+    await page.waitForFunction(() => document.querySelectorAll('li.note').length >= 100);
+    assert.equal((await titles(page))[99], 'Note 350 groceries');
+    // Scrolling to the end of the list reads page after page, to the last note.
+    await page.waitForFunction(
+      () => {
+        document.querySelector('p.more')?.scrollIntoView();
+        return document.querySelectorAll('li.note').length === 450;
+      },
+      null,
+      { polling: 100 },
+    );
+    assert.equal((await titles(page))[449], 'Note 0 groceries');
     assert.equal(await page.locator('p.more').count(), 0, 'everything shown');
 
     // A note with the word only in its body, newer than all: after the title matches.
@@ -45,6 +55,9 @@ test('a large notebook: one page at a time, counted, searched by word prefix', a
 
     await page.fill('#search', 'groc');
     await page.waitForSelector('[data-testid=count]:has-text("66 matching notes")');
+    assert.equal(await page.locator('li.note').count(), 50, 'one page of results');
+    await page.locator('p.more').scrollIntoViewIfNeeded();
+    await page.waitForFunction(() => document.querySelectorAll('li.note').length === 66);
     const found = await titles(page);
     assert.equal(found.length, 66);
     assert.equal(found[0], 'Note 448 groceries', 'title matches first, newest first');
@@ -74,12 +87,31 @@ test('a large notebook: one page at a time, counted, searched by word prefix', a
     // (or rebuilt) and caught up.
     await openApp(page, server.base);
     await page.waitForSelector('[data-testid=count]:has-text("451 notes")');
-    assert.equal(await page.locator('li.note').count(), 200);
+    assert.equal(await page.locator('li.note').count(), 50);
     assert.equal((await titles(page))[0], 'Zebra crossing');
     await page.fill('#search', 'zebra');
     await page.waitForSelector('[data-testid=count]:has-text("1 matching note")');
   } finally {
     await a.close();
+  }
+});
+
+test('a row shows the start of a long body, the editor all of it', async () => {
+  const p = await openProfile();
+  try {
+    const page = p.page;
+    await openApp(page, server.base);
+    const body = Array.from({ length: 400 }, (_, i) => `line ${i} of a long note`).join('\n');
+    await page.fill('#note-title', 'A book');
+    await page.fill('#note-content', body);
+    await page.waitForSelector('[data-testid=saved]:has-text("Saved on this device")');
+    const row = page.locator('li.note', { hasText: 'A book' });
+    assert.equal(await row.locator('p').textContent(), 'line 0 of a long note\nline 1 of a long note\nline 2 of a long note');
+    await openApp(page, server.base);
+    await page.locator('li.note', { hasText: 'A book' }).getByRole('button').first().click();
+    assert.equal(await page.inputValue('#note-content'), body);
+  } finally {
+    await p.close();
   }
 });
 
