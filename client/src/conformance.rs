@@ -502,4 +502,79 @@ pub async fn the_trash_keeps_deleted_text<S: LocalStore>(store: S) {
     assert_eq!(notes.expire_trash(later).await.unwrap(), 1);
     let c = notes.store().get(&c.id).await.unwrap().unwrap();
     assert!(c.trash.is_none() && c.deleted);
+    assert!(notes.store().trashed().await.unwrap().is_empty());
+}
+
+/// The ids of [`LocalStore::trashed`], sorted, each checked to be a trash entry.
+async fn trashed_ids<S: LocalStore>(notes: &Notes<S>) -> Vec<String> {
+    let mut ids: Vec<String> = notes
+        .store()
+        .trashed()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| {
+            assert!(n.deleted && n.trash.is_some(), "{n:?}");
+            n.id.0
+        })
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// What the trash view reads ([`LocalStore::trashed`]) is the trash: exactly the deleted
+/// notes whose text the device keeps, never the live notes or tombstones without text,
+/// and it follows every way in and out (a delete, a pulled delete, a restore, "delete
+/// forever", a pulled purge).
+pub async fn the_trash_is_read_alone<S: LocalStore>(store: S) {
+    let notes = Notes::open(store).await.unwrap();
+    let mut made = Vec::new();
+    for i in 0..8 {
+        made.push(notes.create(&format!("N{i}"), "text").await.unwrap().id);
+    }
+    assert!(trashed_ids(&notes).await.is_empty());
+    for id in &made[..4] {
+        notes.delete(id).await.unwrap();
+    }
+    let ids = |of: &[NoteId]| {
+        let mut ids: Vec<String> = of.iter().map(|i| i.0.clone()).collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(trashed_ids(&notes).await, ids(&made[..4]));
+    notes.restore(&made[0]).await.unwrap().unwrap();
+    notes.delete_forever(&made[1]).await.unwrap().unwrap();
+    let mut want = ids(&made[2..4]);
+    assert_eq!(trashed_ids(&notes).await, want);
+    // A delete pulled from another device: its text goes to the trash.
+    let mut r = remote("r", "Remote", 2);
+    notes
+        .store()
+        .commit_sync(&[], &response(vec![], vec![r.clone()], "v1.2"))
+        .await
+        .unwrap();
+    r.deleted = true;
+    r.title.clear();
+    r.content.clear();
+    r.version = 3;
+    r.hlc.wall_ms += 1;
+    notes
+        .store()
+        .commit_sync(&[], &response(vec![], vec![r.clone()], "v1.3"))
+        .await
+        .unwrap();
+    want.push("r".into());
+    want.sort();
+    assert_eq!(trashed_ids(&notes).await, want);
+    // Purged at the server: out of the trash.
+    r.purged = true;
+    r.version = 4;
+    notes
+        .store()
+        .commit_sync(&[], &response(vec![], vec![r], "v1.4"))
+        .await
+        .unwrap();
+    want.retain(|i| i != "r");
+    assert_eq!(trashed_ids(&notes).await, want);
+    assert_eq!(notes.count().await.unwrap(), 5, "N0 and N4 to N7");
 }

@@ -31,6 +31,11 @@
 //!   [`IdbStore::load_search`]), in a store of its own so that writing it never holds up
 //!   a note write.
 //!
+//! Schema 5 (data version 5) adds `trashed` (key path `trashed`): the record of a deleted
+//! note whose text the device keeps for the trash carries the delete's time there (written
+//! from the note on every write, like `order`), so [`LocalStore::trashed`] reads the trash
+//! only. The migration writes the trash's records again; the others are unchanged.
+//!
 //! A transaction's requests are issued together where they do not depend on each other (a
 //! sync page's reads, then its writes; a page of search results): IndexedDB answers them
 //! in order, and each request awaited alone costs a round trip through the event loop.
@@ -55,13 +60,15 @@ const NOTES: &str = "notes";
 const META: &str = "meta";
 /// The local schema version. Bump it, with a migration in [`IdbStore::open`], whenever the
 /// stored shape changes.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 /// The outbox index of `notes`.
 const BY_PENDING: &str = "pending";
 /// The index of live notes by stamp.
 const BY_ORDER: &str = "order";
 /// The index of notes by change sequence number.
 const BY_SEQ: &str = "seq";
+/// The index of the trash: deleted notes whose text the device keeps, by delete time.
+const BY_TRASH: &str = "trashed";
 /// The object store of the persisted search index.
 const SEARCH: &str = "search";
 /// Its one key.
@@ -196,6 +203,9 @@ fn note_to_js(note: &LocalNote, seq: Option<u64>) -> Result<JsValue, StoreError>
     if !note.deleted {
         set("order", JsValue::from_str(&note.hlc.to_string()))?;
     }
+    if let Some(t) = note.trash.as_ref().filter(|_| note.deleted) {
+        set("trashed", JsValue::from_f64(t.deleted_ms as f64))?;
+    }
     if let Some(seq) = seq {
         // Exact as a JS number below 2^53 writes.
         set("seq", JsValue::from_f64(seq as f64))?;
@@ -220,7 +230,8 @@ impl IdbStore {
                     .key_path("id")
                     .add_index(Index::new(BY_PENDING, "pending"))
                     .add_index(Index::new(BY_ORDER, "order"))
-                    .add_index(Index::new(BY_SEQ, "seq")),
+                    .add_index(Index::new(BY_SEQ, "seq"))
+                    .add_index(Index::new(BY_TRASH, "trashed")),
             )
             .add_object_store(ObjectStore::new(META))
             .add_object_store(ObjectStore::new(SEARCH))
@@ -275,6 +286,29 @@ impl IdbStore {
                     .map_err(unavailable)?;
             }
         }
+        // 4 -> 5: the trash's records get `trashed` (every record is read once; only
+        // those are written, with their sequence number kept). Records rewritten above
+        // have it already.
+        if (3..5).contains(&from) {
+            for raw in notes.get_all(None, None).await.map_err(unavailable)? {
+                let field = |o: &JsValue, k: &str| js_sys::Reflect::get(o, &k.into()).ok();
+                let deleted_ms = field(&raw, "trash")
+                    .filter(|t| t.is_object())
+                    .and_then(|t| field(&t, "deleted_ms"))
+                    .and_then(|ms| ms.as_f64());
+                if let Some(ms) =
+                    deleted_ms.filter(|_| field(&raw, "deleted") == Some(JsValue::TRUE))
+                {
+                    js_sys::Reflect::set(&raw, &"trashed".into(), &JsValue::from_f64(ms)).map_err(
+                        |_| StoreError::Corrupt("a record that is not an object".into()),
+                    )?;
+                    notes.put(&raw, None).await.map_err(unavailable)?;
+                }
+            }
+        }
+        if from >= 4 {
+            return Self::mark_migrated(tx, &meta).await;
+        }
         // 3 -> 4: the live count, counted once (the records are unchanged).
         let live = notes
             .index(BY_ORDER)
@@ -288,6 +322,11 @@ impl IdbStore {
         }
         .write(&meta)
         .await?;
+        Self::mark_migrated(tx, &meta).await
+    }
+
+    /// Records [`DATA_VERSION`] and commits the migration.
+    async fn mark_migrated(tx: rexie::Transaction, meta: &rexie::Store) -> Result<(), StoreError> {
         meta.put(
             &JsValue::from_str(&DATA_VERSION.to_string()),
             Some(&JsValue::from_str(META_DATA_VERSION)),
@@ -445,6 +484,14 @@ impl LocalStore for IdbStore {
         let tx = self.tx(&[NOTES], TransactionMode::ReadOnly)?;
         let store = tx.store(NOTES).map_err(unavailable)?;
         let index = store.index(BY_PENDING).map_err(unavailable)?;
+        let all = index.get_all(None, None).await.map_err(unavailable)?;
+        all.into_iter().map(from_js).collect()
+    }
+
+    async fn trashed(&self) -> Result<Vec<LocalNote>, StoreError> {
+        let tx = self.tx(&[NOTES], TransactionMode::ReadOnly)?;
+        let store = tx.store(NOTES).map_err(unavailable)?;
+        let index = store.index(BY_TRASH).map_err(unavailable)?;
         let all = index.get_all(None, None).await.map_err(unavailable)?;
         all.into_iter().map(from_js).collect()
     }

@@ -284,6 +284,15 @@ pub trait LocalStore {
         all.retain(|n| n.pending.is_some());
         Ok(all)
     }
+    /// The trash: every deleted note whose text this device keeps ([`LocalNote::trash`]),
+    /// in no particular order. A backend with an index on it reads only these (the trash
+    /// holds [`TRASH_DAYS`] of deletes, not the notebook); this default filters
+    /// [`LocalStore::list`].
+    async fn trashed(&self) -> Result<Vec<LocalNote>, StoreError> {
+        let mut all = self.list().await?;
+        all.retain(|n| n.deleted && n.trash.is_some());
+        Ok(all)
+    }
     /// How many notes [`LocalStore::pending`] holds (a backend may count without reading).
     async fn pending_count(&self) -> Result<usize, StoreError> {
         Ok(self.pending().await?.len())
@@ -423,6 +432,9 @@ impl<S: LocalStore> LocalStore for Rc<S> {
     async fn pending(&self) -> Result<Vec<LocalNote>, StoreError> {
         (**self).pending().await
     }
+    async fn trashed(&self) -> Result<Vec<LocalNote>, StoreError> {
+        (**self).trashed().await
+    }
     async fn pending_count(&self) -> Result<usize, StoreError> {
         (**self).pending_count().await
     }
@@ -491,7 +503,7 @@ impl<S: LocalStore> LocalStore for Rc<S> {
 
 /// The version of the shape of stored records. Each bump comes with a step in
 /// [`migrate_note`], which every backend runs over its old records when it opens.
-pub const DATA_VERSION: u32 = 4;
+pub const DATA_VERSION: u32 = 5;
 /// The meta key of the data version the store's records have.
 pub const META_DATA_VERSION: &str = "data_version";
 
@@ -512,6 +524,10 @@ pub const META_DATA_VERSION: &str = "data_version";
 ///   live notes once into its `note_stats` record (kept up to date by every write since;
 ///   see [`crate::idb`]). Records written before carry no sequence number: whoever catches
 ///   up by sequence reads them once in full first.
+/// - 4 → 5: the trash index. The note itself is unchanged; the IndexedDB backend adds the
+///   `trashed` index (the delete's time on the records of deleted notes whose text the
+///   device keeps) and writes those records again so that they carry it, so the trash view
+///   reads the trash, not the notebook.
 pub fn migrate_note(from: u32, note: &mut LocalNote) {
     if from < 2 && note.pending.is_none() && note.base_version.is_some() && note.base.is_none() {
         note.base = Some(Text {
@@ -917,12 +933,12 @@ impl<S: LocalStore> Notes<S> {
     }
 
     /// The trash: deleted notes whose text this device has, newest delete first, without
-    /// those older than [`TRASH_DAYS`] at `now_ms`. Reads every record (the trash is
-    /// opened rarely; see the README's "Trash").
+    /// those older than [`TRASH_DAYS`] at `now_ms`. Reads only the trash
+    /// ([`LocalStore::trashed`]).
     pub async fn trash(&self, now_ms: u64) -> Result<Vec<LocalNote>, StoreError> {
         let mut notes: Vec<LocalNote> = self
             .store
-            .list()
+            .trashed()
             .await?
             .into_iter()
             .filter(|n| {
@@ -942,7 +958,7 @@ impl<S: LocalStore> Notes<S> {
     pub async fn expire_trash(&self, now_ms: u64) -> Result<usize, StoreError> {
         let expired: Vec<NoteId> = self
             .store
-            .list()
+            .trashed()
             .await?
             .into_iter()
             .filter(|n| {

@@ -44,6 +44,11 @@ async fn the_trash_keeps_deleted_text() {
     suite::the_trash_keeps_deleted_text(fresh("t-trash").await).await;
 }
 
+#[wasm_bindgen_test]
+async fn the_trash_is_read_alone() {
+    suite::the_trash_is_read_alone(fresh("t-trash-alone").await).await;
+}
+
 /// Data written through one connection is there for a new one: it is really in IndexedDB.
 #[wasm_bindgen_test]
 async fn notes_survive_reopening_the_database() {
@@ -93,7 +98,7 @@ async fn a_version_1_database_is_migrated() {
     assert_eq!(n.base.map(|b| b.content), Some("kept".into()));
     assert_eq!(
         store.get_meta("data_version").await.unwrap().as_deref(),
-        Some("4")
+        Some("5")
     );
 }
 
@@ -162,7 +167,7 @@ async fn a_version_2_database_gets_the_indexes() {
     assert_eq!(store.pending_count().await.unwrap(), 2);
     assert_eq!(
         store.get_meta("data_version").await.unwrap().as_deref(),
-        Some("4")
+        Some("5")
     );
     assert_eq!(store.get(&"a".into()).await.unwrap().unwrap().title, "A");
 }
@@ -217,7 +222,7 @@ async fn a_version_3_database_gets_the_counter_and_the_change_sequence() {
     let store = IdbStore::open(name).await.unwrap();
     assert_eq!(
         store.get_meta("data_version").await.unwrap().as_deref(),
-        Some("4")
+        Some("5")
     );
     assert_eq!(store.live_count().await.unwrap(), 2);
     assert_eq!(store.change_seq().await.unwrap(), 0);
@@ -253,6 +258,94 @@ async fn a_version_3_database_gets_the_counter_and_the_change_sequence() {
         notes.store().load_search().await.unwrap(),
         Some(vec![1, 2, 3])
     );
+}
+
+/// A database written by the previous version (schema 4, data version 4: no trash index)
+/// is upgraded when opened: the trash's records are found by the new index, the others are
+/// untouched, and the change sequence and the note counter go on from where they were.
+#[wasm_bindgen_test]
+async fn a_version_4_database_gets_the_trash_index() {
+    use rexie::{Index, ObjectStore, Rexie, TransactionMode};
+    let name = "t-migrate-4";
+    IdbStore::delete(name).await.unwrap();
+    let old = Rexie::builder(name)
+        .version(4)
+        .add_object_store(
+            ObjectStore::new("notes")
+                .key_path("id")
+                .add_index(Index::new("pending", "pending"))
+                .add_index(Index::new("order", "order"))
+                .add_index(Index::new("seq", "seq")),
+        )
+        .add_object_store(ObjectStore::new("meta"))
+        .add_object_store(ObjectStore::new("search"))
+        .build()
+        .await
+        .unwrap();
+    let tx = old
+        .transaction(&["notes", "meta"], TransactionMode::ReadWrite)
+        .unwrap();
+    let notes = tx.store("notes").unwrap();
+    // a: live; b: deleted, its text in the trash; c: deleted, no text kept.
+    for (seq, (id, deleted, trash)) in [("a", false, false), ("b", true, true), ("c", true, false)]
+        .into_iter()
+        .enumerate()
+    {
+        let hlc = format!("17640645891{seq}0-00000000-d");
+        let mut record = serde_json::json!({
+            "id": id, "title": if deleted { "" } else { "A" }, "content": "",
+            "deleted": deleted, "hlc": hlc, "base_version": 1, "pending": null,
+            "sync": {"state": "synced"}, "base": null, "strategy": "default",
+            "strategy_changed": false, "conflict": null, "resolving": false, "seq": seq + 1
+        });
+        if !deleted {
+            record["order"] = hlc.into();
+        }
+        if trash {
+            record["trash"] = serde_json::json!({
+                "title": "Bee", "content": "kept", "deleted_ms": 1_764_064_589_110u64
+            });
+        }
+        let js = js_sys::JSON::parse(&record.to_string()).unwrap();
+        notes.put(&js, None).await.unwrap();
+    }
+    let meta = tx.store("meta").unwrap();
+    meta.put(&"4".into(), Some(&"data_version".into()))
+        .await
+        .unwrap();
+    meta.put(&"3 1".into(), Some(&"note_stats".into()))
+        .await
+        .unwrap();
+    tx.done().await.unwrap();
+    old.close();
+
+    let store = IdbStore::open(name).await.unwrap();
+    assert_eq!(
+        store.get_meta("data_version").await.unwrap().as_deref(),
+        Some("5")
+    );
+    let trashed: Vec<String> = store
+        .trashed()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.id.0)
+        .collect();
+    assert_eq!(trashed, ["b"]);
+    assert_eq!(
+        (
+            store.change_seq().await.unwrap(),
+            store.live_count().await.unwrap()
+        ),
+        (3, 1)
+    );
+    let notes = client::local::Notes::open(store).await.unwrap();
+    let trash = notes.trash(1_764_064_589_200).await.unwrap();
+    assert_eq!(trash.len(), 1);
+    assert_eq!(trash[0].trash.as_ref().unwrap().content, "kept");
+    // And the index follows writes from now on.
+    notes.restore(&"b".into()).await.unwrap().unwrap();
+    assert!(notes.store().trashed().await.unwrap().is_empty());
 }
 
 /// A newer build opening the database with a higher version is not blocked by this older

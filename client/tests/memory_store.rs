@@ -35,3 +35,8 @@ fn indexes_follow_every_write() {
 fn the_trash_keeps_deleted_text() {
     block_on(suite::the_trash_keeps_deleted_text(MemoryStore::new()));
 }
+
+#[test]
+fn the_trash_is_read_alone() {
+    block_on(suite::the_trash_is_read_alone(MemoryStore::new()));
+}
