@@ -315,6 +315,16 @@ async function measure(server, n) {
     await syncNow();
     [out.idleSync, out.idleRead] = await syncNow();
     out.heap = await heap(cdp, page);
+
+    // The trash opened with one note in it (the open note, deleted): what it read.
+    await page.getByRole('button', { name: 'Delete', exact: true }).click();
+    await page.waitForSelector('[data-testid=count]:has-text("' + (n - 1) + ' notes")');
+    await page.evaluate(() => (globalThis.__notesRead = 0));
+    const tTrash = Date.now();
+    await page.getByRole('button', { name: 'Trash' }).click();
+    await page.waitForSelector('[data-testid=trash] .trash-list li', { timeout: 120_000 });
+    out.trash = Date.now() - tTrash;
+    out.trashRead = await page.evaluate(() => globalThis.__notesRead);
   } finally {
     await p.close();
   }
@@ -353,5 +363,7 @@ row('initial sync: first page shown (ms from sign-in)', (r) => r.syncFirstPage);
 row('initial sync: every note (ms from sign-in)', (r) => r.syncAll);
 row('initial sync: peak JS heap', (r) => mb(r.syncPeak.js));
 row('initial sync: peak wasm memory', (r) => mb(r.syncPeak.wasm));
+row('open the trash (1 entry), click to shown (ms)', (r) => r.trash);
+row('  note records read by it', (r) => r.trashRead);
 row('JS heap at the end', (r) => mb(r.heap.js));
 row('wasm memory at the end', (r) => mb(r.heap.wasm));
