@@ -17,7 +17,10 @@ use sync_core::protocol::{
 use sync_core::{ChangeId, Hlc, NoteId};
 
 use crate::clock::{DeviceClock, META_DEVICE_CLOCK, estimate_offset};
-use crate::local::{LocalNote, LocalStore, META_CLOCK_OFFSET, META_CURSOR, StoreError, SyncState};
+use crate::local::{
+    LocalNote, LocalStore, META_CLOCK_OFFSET, META_CURSOR, StoreError, SyncState,
+    refused_for_clock, restamp_refused,
+};
 use crate::platform;
 
 /// Sends one sync request.
@@ -401,8 +404,24 @@ pub async fn sync_observed<S: LocalStore, T: Transport>(
 ) -> Result<SyncReport, SyncError> {
     let mut run = Run::new(limits);
     let mut cursor_reset = false;
+    // Notes whose edit was stamped again in this run after a `clock_ahead` refusal (once
+    // each per run: a clock the server refuses again waits for the next run).
+    let mut restamped = std::collections::HashSet::new();
     while run.report().rounds < MAX_ROUNDS {
-        let pending = store.pending().await?;
+        let mut pending = store.pending().await?;
+        // Edits refused because this device's clock was ahead of the server's: the clock
+        // is corrected now (every response carries the server's time), so they are
+        // stamped again and sent in this request, instead of waiting for the user to edit
+        // them again.
+        let mut again = false;
+        for n in pending.iter().filter(|n| refused_for_clock(n)) {
+            if restamped.insert(n.id.clone()) {
+                again |= restamp_refused(store, now(), n).await?;
+            }
+        }
+        if again {
+            pending = store.pending().await?;
+        }
         // An empty cursor is a reset one (see below): sync from the start.
         let cursor = store.cursor().await?.filter(|c| !c.0.is_empty());
         let plan = run.plan(&pending, cursor);
@@ -443,7 +462,20 @@ pub async fn sync_observed<S: LocalStore, T: Transport>(
                 .await?;
         }
         store.commit_sync(&plan.request.changes, &response).await?;
-        if !fold.more {
+        let clock_refused = response.results.iter().any(|r| {
+            matches!(
+                &r.outcome,
+                ChangeOutcome::Rejected {
+                    code: RejectCode::ClockAhead,
+                    ..
+                }
+            ) && plan
+                .request
+                .changes
+                .iter()
+                .any(|c| c.change_id == r.change_id && !restamped.contains(&c.note_id))
+        });
+        if !fold.more && !clock_refused {
             return Ok(run.into_report());
         }
         progress(run.report());

@@ -541,9 +541,12 @@ impl ZipWriter {
     }
 }
 
-/// The entries of a zip file with stored (uncompressed) entries, as [`ZipWriter`] writes
-/// them, read by its central directory.
+/// The entries of a zip file, read by its central directory: stored (as [`ZipWriter`]
+/// writes them) or deflated (as most zip tools write them). What the entries hold once
+/// inflated is bounded like an import ([`MAX_IMPORT_BYTES`] in all), so a small zip that
+/// inflates to gigabytes is refused, not unpacked.
 pub fn unzip(name: &str, z: &[u8]) -> Result<Vec<(String, Vec<u8>)>, ImportError> {
+    let mut budget = MAX_IMPORT_BYTES;
     let bad = |why: &str| invalid(name, why);
     let u16_at = |i: usize| {
         z.get(i..i + 2)
@@ -582,19 +585,36 @@ pub fn unzip(name: &str, z: &[u8]) -> Result<Vec<(String, Vec<u8>)>, ImportError
         if entry.ends_with('/') {
             continue;
         }
-        if method != 0 {
-            return Err(invalid(
-                name,
-                format!("{entry} is compressed; unzip the file and import its folder instead"),
-            ));
-        }
         let (ln, lextra) = (
             u16_at(local + 26).ok_or_else(|| bad("truncated"))?,
             u16_at(local + 28).ok_or_else(|| bad("truncated"))?,
         );
         let start = local + 30 + ln + lextra;
         let data = z.get(start..start + size).ok_or_else(|| bad("truncated"))?;
-        files.push((entry, data.to_vec()));
+        let data = match method {
+            0 => data.to_vec(),
+            8 => miniz_oxide::inflate::decompress_to_vec_with_limit(data, budget).map_err(|e| {
+                if e.status == miniz_oxide::inflate::TINFLStatus::HasMoreOutput {
+                    ImportError::TooLarge(format!("{name} (unpacked)"))
+                } else {
+                    invalid(name, format!("{entry} is damaged (it does not inflate)"))
+                }
+            })?,
+            _ => {
+                return Err(invalid(
+                    name,
+                    format!(
+                        "{entry} is compressed in a way Tern does not read (only stored and \
+                         deflated entries); unzip the file and import its folder instead"
+                    ),
+                ));
+            }
+        };
+        if data.len() > budget {
+            return Err(ImportError::TooLarge(format!("{name} (unpacked)")));
+        }
+        budget -= data.len();
+        files.push((entry, data));
     }
     Ok(files)
 }
@@ -626,6 +646,32 @@ mod tests {
             ]
         );
         assert!(unzip("x.zip", b"not a zip at all, no").is_err());
+    }
+
+    /// Zips written by another tool (Python's `zipfile`, deflated, with a folder entry and
+    /// a file that is not a note): read like Tern's own.
+    #[test]
+    fn a_deflated_zip_from_another_tool_is_imported() {
+        let zip = include_bytes!("../tests/fixtures/deflated.zip");
+        let notes = parse_file("Export.zip", zip).unwrap();
+        let got: Vec<(&str, bool)> = notes
+            .iter()
+            .map(|n| (n.title.as_str(), n.content.contains("bread, bread")))
+            .collect();
+        assert_eq!(got, [("Groceries", true), ("plain", false)]);
+        assert_eq!(notes[1].content, "A plain text note.\n");
+    }
+
+    /// A zip that inflates past the import limit is refused before it is unpacked in full,
+    /// and a compression Tern does not read says so.
+    #[test]
+    fn a_zip_bomb_and_unknown_compression_are_refused() {
+        let bomb = include_bytes!("../tests/fixtures/bomb.zip");
+        assert!(bomb.len() < 100_000, "a small file");
+        let err = unzip("bomb.zip", bomb).unwrap_err();
+        assert!(matches!(err, ImportError::TooLarge(_)), "{err}");
+        let err = unzip("b.zip", include_bytes!("../tests/fixtures/bzip2.zip")).unwrap_err();
+        assert!(err.to_string().contains("does not read"), "{err}");
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use std::rc::Rc;
 
-use sync_core::protocol::{Change, ChangeOutcome, ChangeResult, Cursor, SyncResponse};
+use sync_core::protocol::{Change, ChangeOutcome, ChangeResult, Cursor, RejectCode, SyncResponse};
 use sync_core::{ChangeId, Conflict, Hlc, NoteId, NoteState, Strategy, Text};
 
 use crate::clock::{CARRY_AHEAD_MS, DeviceClock, META_DEVICE_CLOCK};
@@ -741,14 +741,7 @@ impl<S: LocalStore> Notes<S> {
     /// Opens the notes of `store` with `now` as the device's wall clock (ms since the
     /// epoch); tests inject a skewed or simulated one.
     pub async fn open_with_clock(store: S, now: Rc<dyn Fn() -> u64>) -> Result<Self, StoreError> {
-        let node = match store.get_meta(META_NODE_ID).await? {
-            Some(n) => n,
-            None => {
-                let n = platform::random_id();
-                store.set_meta(META_NODE_ID, &n).await?;
-                n
-            }
-        };
+        let node = node_id(&store).await?;
         Ok(Self { store, node, now })
     }
 
@@ -1107,17 +1100,6 @@ impl<S: LocalStore> Notes<S> {
         })
     }
 
-    /// The device's wall clock corrected by the last known server clock offset.
-    async fn corrected_now(&self) -> Result<u64, StoreError> {
-        let offset: i64 = self
-            .store
-            .get_meta(META_CLOCK_OFFSET)
-            .await?
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        Ok((self.now)().saturating_add_signed(offset))
-    }
-
     /// A timestamp from the device clock ([`DeviceClock`]), after everything the device
     /// has seen and after `after` (the state being edited), with the device's wall clock
     /// corrected by the last known server clock offset.
@@ -1126,19 +1108,94 @@ impl<S: LocalStore> Notes<S> {
         after: Option<&Hlc>,
         from_server: bool,
     ) -> Result<Hlc, StoreError> {
-        let now = self.corrected_now().await?;
-        let after = stamp_after(after, from_server, now);
-        let mut stamped = None;
-        let node = self.node.as_str();
-        self.store
-            .update_meta(META_DEVICE_CLOCK, &mut |v| {
-                let mut clock: DeviceClock = v.and_then(|v| v.parse().ok()).unwrap_or_default();
-                stamped = Some(clock.tick(node, now, after));
-                Some(clock.to_string())
-            })
-            .await?;
-        Ok(stamped.expect("the clock ticked"))
+        stamp(&self.store, &self.node, (self.now)(), after, from_server).await
     }
+
+    /// The device's wall clock corrected by the last known server clock offset.
+    async fn corrected_now(&self) -> Result<u64, StoreError> {
+        corrected(&self.store, (self.now)()).await
+    }
+}
+
+/// The wall clock `now` corrected by the last known server clock offset.
+async fn corrected<S: LocalStore>(store: &S, now: u64) -> Result<u64, StoreError> {
+    let offset: i64 = store
+        .get_meta(META_CLOCK_OFFSET)
+        .await?
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    Ok(now.saturating_add_signed(offset))
+}
+
+/// The device's node id, made up and kept on first use.
+async fn node_id<S: LocalStore>(store: &S) -> Result<String, StoreError> {
+    Ok(match store.get_meta(META_NODE_ID).await? {
+        Some(n) => n,
+        None => {
+            let n = platform::random_id();
+            store.set_meta(META_NODE_ID, &n).await?;
+            n
+        }
+    })
+}
+
+/// A timestamp from the device clock of `store` (see [`Notes::stamp`]), with the wall clock
+/// `now` corrected by the last known server clock offset.
+async fn stamp<S: LocalStore>(
+    store: &S,
+    node: &str,
+    now: u64,
+    after: Option<&Hlc>,
+    from_server: bool,
+) -> Result<Hlc, StoreError> {
+    let now = corrected(store, now).await?;
+    let after = stamp_after(after, from_server, now);
+    let mut stamped = None;
+    store
+        .update_meta(META_DEVICE_CLOCK, &mut |v| {
+            let mut clock: DeviceClock = v.and_then(|v| v.parse().ok()).unwrap_or_default();
+            stamped = Some(clock.tick(node, now, after));
+            Some(clock.to_string())
+        })
+        .await?;
+    Ok(stamped.expect("the clock ticked"))
+}
+
+/// True when the server refused the note's pending edit because this device's clock was
+/// ahead of the server's (`clock_ahead`).
+pub fn refused_for_clock(note: &LocalNote) -> bool {
+    note.pending.is_some()
+        && matches!(&note.sync, SyncState::Failed { code, .. } if code == RejectCode::ClockAhead.as_str())
+}
+
+/// Stamps `note`'s edit again, refused because this device's clock was ahead of the
+/// server's ([`refused_for_clock`]): with the device clock corrected by the offset learnt
+/// since (every response carries the server's time) and under a new change id, so it is
+/// pending again and the next request sends it. The edit keeps its text, base and trash
+/// entry; its stamp is now the time it is sent again, not the time it was made, which the
+/// wrong clock hid. Left alone if the note changed meanwhile (a newer edit is stamped
+/// anew anyway). True if it was stamped again.
+pub async fn restamp_refused<S: LocalStore>(
+    store: &S,
+    now: u64,
+    note: &LocalNote,
+) -> Result<bool, StoreError> {
+    let node = node_id(store).await?;
+    let hlc = stamp(store, &node, now, Some(&note.hlc), false).await?;
+    let refused = note.pending.clone();
+    let change = ChangeId(platform::random_id());
+    let stored = store
+        .update_note(&note.id, &mut |n| {
+            if n.pending != refused || !refused_for_clock(n) {
+                return false;
+            }
+            n.hlc = hlc.clone();
+            n.pending = Some(change.clone());
+            n.sync = SyncState::Pending;
+            true
+        })
+        .await?;
+    Ok(stored.is_some_and(|n| n.pending.as_ref() == Some(&change)))
 }
 
 /// What a new stamp must order after, given the stamp `after` of the state being edited:
