@@ -396,7 +396,30 @@ impl IdbStore {
 
     /// Deletes the database `name` (tests).
     pub async fn delete(name: &str) -> Result<(), StoreError> {
-        Rexie::delete(name).await.map_err(unavailable)
+        // The request's events go straight to a promise's own functions, not to Rust
+        // closures: a deletion waits for other connections (other tabs, the service
+        // worker) to close, and an event that comes after the caller stopped waiting must
+        // not call a dropped closure (a page error).
+        use js_sys::{Function, Promise, Reflect};
+        let failed = |why: &str| StoreError::Unavailable(format!("deleting {name}: {why}"));
+        let global = js_sys::global();
+        let factory =
+            Reflect::get(&global, &"indexedDB".into()).map_err(|_| failed("no IndexedDB"))?;
+        let delete: Function = Reflect::get(&factory, &"deleteDatabase".into())
+            .ok()
+            .and_then(|f| wasm_bindgen::JsCast::dyn_into(f).ok())
+            .ok_or_else(|| failed("no deleteDatabase"))?;
+        let request = delete
+            .call1(&factory, &JsValue::from_str(name))
+            .map_err(|_| failed("refused"))?;
+        let done = Promise::new(&mut |resolve, reject| {
+            let _ = Reflect::set(&request, &"onsuccess".into(), &resolve);
+            let _ = Reflect::set(&request, &"onerror".into(), &reject);
+        });
+        wasm_bindgen_futures::JsFuture::from(done)
+            .await
+            .map(drop)
+            .map_err(|_| failed("the browser refused"))
     }
 }
 
@@ -797,13 +820,11 @@ mod watch {
 
     pub struct VersionWatch {
         conn: JsValue,
-        _on_change: Closure<dyn FnMut(JsValue)>,
     }
 
     impl Drop for VersionWatch {
         fn drop(&mut self) {
-            // The handler goes with the closure it calls: a `versionchange` after this would
-            // otherwise call a dropped closure (a page error).
+            // The handler goes with the watch.
             let _ = Reflect::set(&self.conn, &"onversionchange".into(), &JsValue::NULL);
             close(&self.conn);
         }
@@ -834,7 +855,11 @@ mod watch {
             JsFuture::from(done).await.ok()?;
             let conn = Reflect::get(&request, &"result".into()).ok()?;
             let watched = conn.clone();
-            let on_change = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+            // `Fn`, owned by JS (`into_js_value`): the browser may call it while a call is
+            // under way or after this watch is gone (the account's database is deleted and
+            // the store dropped in the same turn), which a Rust-owned `FnMut` closure
+            // answers with "closure invoked recursively or after being dropped".
+            let on_change = Closure::<dyn Fn(JsValue)>::new(move |event: JsValue| {
                 close(&watched);
                 if let Ok(mut slot) = db.try_borrow_mut()
                     && let Some(rexie) = slot.take()
@@ -851,11 +876,8 @@ mod watch {
                     let _ = target.dispatch_event(&event);
                 }
             });
-            Reflect::set(&conn, &"onversionchange".into(), on_change.as_ref()).ok()?;
-            Some(Self {
-                conn,
-                _on_change: on_change,
-            })
+            Reflect::set(&conn, &"onversionchange".into(), &on_change.into_js_value()).ok()?;
+            Some(Self { conn })
         }
     }
 }

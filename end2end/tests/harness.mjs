@@ -88,7 +88,8 @@ export async function openProfile(dir, { offline = false } = {}) {
     offline,
   });
   const page = context.pages()[0] ?? (await context.newPage());
-  page.on('pageerror', (e) => console.error('[page error]', e.message));
+  // TERN_E2E_STACKS=1 prints each page error's stack (a debug build's wasm frames are named).
+  page.on('pageerror', (e) => console.error('[page error]', process.env.TERN_E2E_STACKS ? e.stack : e.message));
   return {
     dir,
     context,
