@@ -299,6 +299,8 @@ pub fn db_of(account: Option<&Account>) -> String {
 }
 
 #[cfg(feature = "hydrate")]
+pub use imp::trash_days;
+#[cfg(feature = "hydrate")]
 pub(crate) use imp::{GuardRead, guard_for, notes, records, worker_target};
 pub use imp::{
     account, adopt, announce_change, delete_note, end_pending_sign_out, history, is_online,
@@ -390,6 +392,9 @@ mod imp {
             }
         }))
     }
+
+    /// The meta key (in `tern`) of the server's trash period.
+    const META_TRASH_DAYS: &str = "trash_days";
 
     async fn guest() -> Result<Rc<IdbStore>, String> {
         if let Some(g) = GUEST.with(|g| g.borrow().clone()) {
@@ -1232,8 +1237,32 @@ mod imp {
             return Session::Unknown;
         }
         match resp.json::<SignedIn>().await {
-            Ok(s) => Session::SignedIn(account_of(s)),
+            Ok(s) => {
+                // The server's trash period, for the trash view (kept: it works offline).
+                if let Some(days) = s.trash_days.filter(|d| *d >= 1)
+                    && let Ok(g) = guest().await
+                {
+                    let _ = g.set_meta(META_TRASH_DAYS, &days.to_string()).await;
+                }
+                Session::SignedIn(account_of(s))
+            }
             Err(_) => Session::Unknown,
+        }
+    }
+
+    /// The trash period in days: the server's, as `/auth/me` last told it, else
+    /// [`client::local::TRASH_DAYS`].
+    pub async fn trash_days() -> u32 {
+        match guest().await {
+            Ok(g) => g
+                .get_meta(META_TRASH_DAYS)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|d| d.parse().ok())
+                .filter(|d| *d >= 1)
+                .unwrap_or(client::local::TRASH_DAYS),
+            Err(_) => client::local::TRASH_DAYS,
         }
     }
 

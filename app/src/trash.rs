@@ -30,13 +30,15 @@ pub struct TrashEntry {
     pub content: String,
     /// When it was deleted, ms since the epoch.
     pub deleted_ms: u64,
+    /// The trash period it is kept for, in days (the server's, see [`io::period`]).
+    pub period_days: u32,
 }
 
 const DAY_MS: u64 = 24 * 3600 * 1000;
 
 /// "Deleted forever in N days" for an entry deleted at `deleted_ms`, at `now_ms`.
-pub fn days_left(deleted_ms: u64, now_ms: u64) -> u64 {
-    let end = deleted_ms + u64::from(TRASH_DAYS) * DAY_MS;
+pub fn days_left(deleted_ms: u64, now_ms: u64, period_days: u32) -> u64 {
+    let end = deleted_ms + u64::from(period_days) * DAY_MS;
     end.saturating_sub(now_ms).div_ceil(DAY_MS)
 }
 
@@ -48,13 +50,14 @@ mod io {
     use super::TrashEntry;
     use crate::browser::notes;
 
-    fn entry(n: LocalNote) -> Option<TrashEntry> {
+    fn entry(n: LocalNote, period_days: u32) -> Option<TrashEntry> {
         let t = n.trash?;
         Some(TrashEntry {
             id: n.id.0,
             title: t.title,
             content: t.content,
             deleted_ms: t.deleted_ms,
+            period_days,
         })
     }
 
@@ -73,9 +76,19 @@ mod io {
     pub async fn list() -> Result<Vec<TrashEntry>, String> {
         let notes = notes().await?;
         let now = now_ms();
-        notes.expire_trash(now).await.map_err(|e| e.to_string())?;
-        let trash = notes.trash(now).await.map_err(|e| e.to_string())?;
-        Ok(trash.into_iter().filter_map(entry).collect())
+        let days = period().await;
+        notes
+            .expire_trash(now, days)
+            .await
+            .map_err(|e| e.to_string())?;
+        let trash = notes.trash(now, days).await.map_err(|e| e.to_string())?;
+        Ok(trash.into_iter().filter_map(|n| entry(n, days)).collect())
+    }
+
+    /// The trash period: the server's (`trash_days` of `/auth/me`, kept by
+    /// [`crate::browser::whoami`]), else the default.
+    pub async fn period() -> u32 {
+        crate::browser::trash_days().await
     }
 
     pub async fn restore(id: &str) -> Result<(), String> {
@@ -112,6 +125,9 @@ mod io {
     pub async fn list() -> Result<Vec<TrashEntry>, String> {
         Ok(Vec::new())
     }
+    pub async fn period() -> u32 {
+        super::TRASH_DAYS
+    }
     pub async fn restore(_: &str) -> Result<(), String> {
         Ok(())
     }
@@ -121,8 +137,9 @@ mod io {
 }
 
 /// Re-reads the trash into `entries` (while it is open).
-fn reload(entries: RwSignal<Option<Result<Vec<TrashEntry>, String>>>) {
+fn reload(entries: RwSignal<Option<Result<Vec<TrashEntry>, String>>>, period: RwSignal<u32>) {
     spawn_local(async move {
+        period.set(io::period().await);
         let read = io::list().await;
         if entries.get_untracked().is_some() {
             entries.set(Some(read));
@@ -135,8 +152,9 @@ fn entry_view(
     e: TrashEntry,
     entries: RwSignal<Option<Result<Vec<TrashEntry>, String>>>,
     confirming: RwSignal<Option<String>>,
+    period: RwSignal<u32>,
 ) -> impl IntoView {
-    let left = days_left(e.deleted_ms, io::now_ms());
+    let left = days_left(e.deleted_ms, io::now_ms(), e.period_days);
     let when = format!(
         "Deleted {} · deleted forever in {left} day{}",
         io::date_label(e.deleted_ms),
@@ -151,7 +169,7 @@ fn entry_view(
                     app.notice
                         .set("Restored: the note is back in your notes.".into());
                     app.changed();
-                    reload(entries);
+                    reload(entries, period);
                 }
                 Err(e) => app.notice.set(format!("Not restored: {e}")),
             }
@@ -165,7 +183,7 @@ fn entry_view(
                 Ok(()) => {
                     app.notice.set("Deleted forever.".into());
                     app.changed();
-                    reload(entries);
+                    reload(entries, period);
                 }
                 Err(e) => app.notice.set(format!("Not deleted: {e}")),
             }
@@ -210,12 +228,13 @@ pub fn Trash() -> impl IntoView {
     let app = AppState::get();
     let entries: RwSignal<Option<Result<Vec<TrashEntry>, String>>> = RwSignal::new(None);
     let confirming: RwSignal<Option<String>> = RwSignal::new(None);
+    let period = RwSignal::new(TRASH_DAYS);
     // While open, follow the store: a delete here or in another tab, a pulled delete or
     // purge, a restore elsewhere.
     Effect::new(move |_| {
         app.snap.track();
         if entries.get_untracked().is_some() {
-            reload(entries);
+            reload(entries, period);
         }
     });
     let toggle = move |_| {
@@ -223,7 +242,7 @@ pub fn Trash() -> impl IntoView {
             entries.set(None);
         } else {
             entries.set(Some(Ok(Vec::new())));
-            reload(entries);
+            reload(entries, period);
         }
     };
     let open = move || entries.with(Option::is_some);
@@ -242,7 +261,7 @@ pub fn Trash() -> impl IntoView {
                 }.into_any(),
                 Ok(list) => view! {
                     <ul class="trash-list">
-                        {list.into_iter().map(|e| entry_view(app, e, entries, confirming)).collect_view()}
+                        {list.into_iter().map(|e| entry_view(app, e, entries, confirming, period)).collect_view()}
                     </ul>
                 }.into_any(),
             };
@@ -250,7 +269,7 @@ pub fn Trash() -> impl IntoView {
                 <section class="trash" data-testid="trash" aria-label="Trash">
                     <h2>"Trash"</h2>
                     <p class="trash-help">
-                        {format!("Deleted notes stay here for {TRASH_DAYS} days, then they are deleted forever.")}
+                        {move || format!("Deleted notes stay here for {} days, then they are deleted forever.", period.get())}
                     </p>
                     {body}
                 </section>
@@ -265,10 +284,11 @@ mod tests {
 
     #[test]
     fn days_left_counts_whole_days_up() {
-        assert_eq!(days_left(0, 0), 30);
-        assert_eq!(days_left(0, 1), 30);
-        assert_eq!(days_left(0, DAY_MS), 29);
-        assert_eq!(days_left(0, 30 * DAY_MS), 0);
-        assert_eq!(days_left(0, 31 * DAY_MS), 0);
+        assert_eq!(days_left(0, 0, 30), 30);
+        assert_eq!(days_left(0, 1, 30), 30);
+        assert_eq!(days_left(0, DAY_MS, 30), 29);
+        assert_eq!(days_left(0, 30 * DAY_MS, 30), 0);
+        assert_eq!(days_left(0, DAY_MS, 7), 6);
+        assert_eq!(days_left(0, 31 * DAY_MS, 30), 0);
     }
 }

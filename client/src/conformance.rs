@@ -419,13 +419,13 @@ pub async fn indexes_follow_every_write<S: LocalStore>(store: S) {
 /// from another device keeps the text this device had; a purge pulled from the server
 /// drops it; entries older than the trash period are hidden, then expired.
 pub async fn the_trash_keeps_deleted_text<S: LocalStore>(store: S) {
-    use crate::local::TRASH_MS;
+    use crate::local::{TRASH_DAYS, TRASH_MS};
     let notes = Notes::open(store).await.unwrap();
     let a = notes.create("Groceries", "eggs, milk").await.unwrap();
     let deleted = notes.delete(&a.id).await.unwrap().unwrap();
     assert!(deleted.deleted && deleted.title.is_empty());
     let now = deleted.trash.as_ref().expect("in the trash").deleted_ms;
-    let trash = notes.trash(now).await.unwrap();
+    let trash = notes.trash(now, TRASH_DAYS).await.unwrap();
     assert_eq!(trash.len(), 1);
     assert_eq!(trash[0].trash.as_ref().unwrap().content, "eggs, milk");
     assert!(notes.list().await.unwrap().is_empty());
@@ -439,7 +439,7 @@ pub async fn the_trash_keeps_deleted_text<S: LocalStore>(store: S) {
     );
     let change = back.pending_change().unwrap();
     assert!(!change.deleted && !change.purge);
-    assert!(notes.trash(now).await.unwrap().is_empty());
+    assert!(notes.trash(now, TRASH_DAYS).await.unwrap().is_empty());
 
     // Delete forever: the text leaves the device; the purge waits to be pushed.
     notes.delete(&a.id).await.unwrap();
@@ -448,7 +448,7 @@ pub async fn the_trash_keeps_deleted_text<S: LocalStore>(store: S) {
     assert!(gone.base.is_none(), "no copy of the text left");
     let change = gone.pending_change().unwrap();
     assert!(change.deleted && change.purge);
-    assert!(notes.trash(now).await.unwrap().is_empty());
+    assert!(notes.trash(now, TRASH_DAYS).await.unwrap().is_empty());
     assert!(
         notes.restore(&a.id).await.unwrap().is_none(),
         "nothing to restore"
@@ -473,7 +473,7 @@ pub async fn the_trash_keeps_deleted_text<S: LocalStore>(store: S) {
         .commit_sync(&[], &response(vec![], vec![b_deleted.clone()], "v1.6"))
         .await
         .unwrap();
-    let trash = notes.trash(now).await.unwrap();
+    let trash = notes.trash(now, TRASH_DAYS).await.unwrap();
     assert_eq!(trash.len(), 1);
     let t = trash[0].trash.as_ref().unwrap();
     assert_eq!(
@@ -490,19 +490,29 @@ pub async fn the_trash_keeps_deleted_text<S: LocalStore>(store: S) {
         .commit_sync(&[], &response(vec![], vec![b_purged], "v1.7"))
         .await
         .unwrap();
-    assert!(notes.trash(now).await.unwrap().is_empty());
+    assert!(notes.trash(now, TRASH_DAYS).await.unwrap().is_empty());
 
     // Expiry: hidden past the trash period, then its text dropped.
     let c = notes.create("Old", "old text").await.unwrap();
     let c_deleted = notes.delete(&c.id).await.unwrap().unwrap();
     let at = c_deleted.trash.as_ref().unwrap().deleted_ms;
     let later = at + TRASH_MS + 1;
-    assert_eq!(notes.trash(at).await.unwrap().len(), 1);
-    assert!(notes.trash(later).await.unwrap().is_empty());
-    assert_eq!(notes.expire_trash(later).await.unwrap(), 1);
+    assert_eq!(notes.trash(at, TRASH_DAYS).await.unwrap().len(), 1);
+    assert!(notes.trash(later, TRASH_DAYS).await.unwrap().is_empty());
+    assert_eq!(notes.expire_trash(later, TRASH_DAYS).await.unwrap(), 1);
     let c = notes.store().get(&c.id).await.unwrap().unwrap();
     assert!(c.trash.is_none() && c.deleted);
     assert!(notes.store().trashed().await.unwrap().is_empty());
+
+    // A server with a shorter period (`trash_days` from `/auth/me`): by that period.
+    let d = notes.create("Week", "text").await.unwrap();
+    let d_deleted = notes.delete(&d.id).await.unwrap().unwrap();
+    let at = d_deleted.trash.as_ref().unwrap().deleted_ms;
+    let eight_days = at + 8 * 24 * 3600 * 1000;
+    assert_eq!(notes.trash(eight_days, TRASH_DAYS).await.unwrap().len(), 1);
+    assert!(notes.trash(eight_days, 7).await.unwrap().is_empty());
+    assert_eq!(notes.expire_trash(at + 1, 7).await.unwrap(), 0);
+    assert_eq!(notes.expire_trash(eight_days, 7).await.unwrap(), 1);
 }
 
 /// The ids of [`LocalStore::trashed`], sorted, each checked to be a trash entry.

@@ -394,7 +394,8 @@ impl IdbStore {
         committed(tx).await
     }
 
-    /// Deletes the database `name` (tests).
+    /// Deletes the database `name` (an account deleted; tests). Waits until every other
+    /// connection has closed (each store closes itself when asked: see `watch`).
     pub async fn delete(name: &str) -> Result<(), StoreError> {
         // The request's events go straight to a promise's own functions, not to Rust
         // closures: a deletion waits for other connections (other tabs, the service

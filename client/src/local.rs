@@ -79,7 +79,12 @@ pub struct Trashed {
 pub use sync_core::limits::TRASH_DAYS;
 
 /// How long a deleted note stays in the trash, in ms.
-pub const TRASH_MS: u64 = TRASH_DAYS as u64 * 24 * 3600 * 1000;
+pub const TRASH_MS: u64 = trash_ms(TRASH_DAYS);
+
+/// A trash period of `days` days, in ms.
+pub const fn trash_ms(days: u32) -> u64 {
+    days as u64 * 24 * 3600 * 1000
+}
 
 /// Sync state of one note, as shown to the user. Stored as `{"state": "synced"}`,
 /// `{"state": "pending"}` or `{"state": "failed", "code": …, "message": …}`, through the flat
@@ -926,9 +931,11 @@ impl<S: LocalStore> Notes<S> {
     }
 
     /// The trash: deleted notes whose text this device has, newest delete first, without
-    /// those older than [`TRASH_DAYS`] at `now_ms`. Reads only the trash
-    /// ([`LocalStore::trashed`]).
-    pub async fn trash(&self, now_ms: u64) -> Result<Vec<LocalNote>, StoreError> {
+    /// those older than the trash period (`days`: the server's, see
+    /// [`sync_core::protocol::SignedIn::trash_days`]; [`TRASH_DAYS`] by default) at
+    /// `now_ms`. Reads only the trash ([`LocalStore::trashed`]).
+    pub async fn trash(&self, now_ms: u64, days: u32) -> Result<Vec<LocalNote>, StoreError> {
+        let period = trash_ms(days);
         let mut notes: Vec<LocalNote> = self
             .store
             .trashed()
@@ -938,17 +945,19 @@ impl<S: LocalStore> Notes<S> {
                 n.deleted
                     && n.trash
                         .as_ref()
-                        .is_some_and(|t| t.deleted_ms.saturating_add(TRASH_MS) > now_ms)
+                        .is_some_and(|t| t.deleted_ms.saturating_add(period) > now_ms)
             })
             .collect();
         notes.sort_by_key(|n| std::cmp::Reverse(n.trash.as_ref().map(|t| t.deleted_ms)));
         Ok(notes)
     }
 
-    /// Drops the text of trash entries older than [`TRASH_DAYS`] from this device (the
-    /// server's sweep purges its copy; this device hears of it by a pull). Local only: no
-    /// change is made or synced. Returns how many it dropped.
-    pub async fn expire_trash(&self, now_ms: u64) -> Result<usize, StoreError> {
+    /// Drops the text of trash entries older than the trash period (`days`, as for
+    /// [`Notes::trash`]) from this device (the server's sweep purges its copy; this device
+    /// hears of it by a pull). Local only: no change is made or synced. Returns how many it
+    /// dropped.
+    pub async fn expire_trash(&self, now_ms: u64, days: u32) -> Result<usize, StoreError> {
+        let period = trash_ms(days);
         let expired: Vec<NoteId> = self
             .store
             .trashed()
@@ -957,7 +966,7 @@ impl<S: LocalStore> Notes<S> {
             .filter(|n| {
                 n.trash
                     .as_ref()
-                    .is_some_and(|t| t.deleted_ms.saturating_add(TRASH_MS) <= now_ms)
+                    .is_some_and(|t| t.deleted_ms.saturating_add(period) <= now_ms)
             })
             .map(|n| n.id)
             .collect();
@@ -968,7 +977,7 @@ impl<S: LocalStore> Notes<S> {
                     let expired = n
                         .trash
                         .as_ref()
-                        .is_some_and(|t| t.deleted_ms.saturating_add(TRASH_MS) <= now_ms);
+                        .is_some_and(|t| t.deleted_ms.saturating_add(period) <= now_ms);
                     if expired {
                         n.trash = None;
                     }

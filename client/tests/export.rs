@@ -157,7 +157,7 @@ fn a_zip_of_markdown_imports_the_same_notes_and_a_folder_of_files_adds_new_ones(
         .map(|n| n.title)
         .collect();
     assert_eq!(listed, ["Shopping"]);
-    let trash = block_on(b.trash(client::platform::now_ms())).unwrap();
+    let trash = block_on(b.trash(client::platform::now_ms(), client::local::TRASH_DAYS)).unwrap();
     assert_eq!(trash[0].trash.as_ref().unwrap().content, "never mind");
 
     // A folder of plain files: new notes, pending, so they sync.

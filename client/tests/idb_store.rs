@@ -340,7 +340,10 @@ async fn a_version_4_database_gets_the_trash_index() {
         (3, 1)
     );
     let notes = client::local::Notes::open(store).await.unwrap();
-    let trash = notes.trash(1_764_064_589_200).await.unwrap();
+    let trash = notes
+        .trash(1_764_064_589_200, client::local::TRASH_DAYS)
+        .await
+        .unwrap();
     assert_eq!(trash.len(), 1);
     assert_eq!(trash[0].trash.as_ref().unwrap().content, "kept");
     // And the index follows writes from now on.

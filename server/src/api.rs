@@ -401,6 +401,7 @@ fn signed_in(state: &AppState, parts: &Parts, status: StatusCode, s: Session) ->
         user: s.name,
         id: Some(s.user_id),
         token: (!from_browser(parts)).then_some(s.token),
+        trash_days: None,
     };
     (status, [(header::SET_COOKIE, cookie)], Json(body)).into_response()
 }
@@ -637,11 +638,12 @@ pub(crate) async fn delete_account(
         (status = 200, description = "the account (no token)", body = SignedIn),
         (status = 401, description = "unauthorized", body = ErrorBody),
     ))]
-pub(crate) async fn me(AuthUser(s): AuthUser) -> Json<SignedIn> {
+pub(crate) async fn me(State(state): State<AppState>, AuthUser(s): AuthUser) -> Json<SignedIn> {
     Json(SignedIn {
         user: s.name,
         id: Some(s.user_id),
         token: None,
+        trash_days: Some(state.trash_days),
     })
 }
 

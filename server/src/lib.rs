@@ -96,6 +96,7 @@ impl AppState {
             sw,
             metrics,
             serve_metrics: true,
+            trash_days: sync_core::limits::TRASH_DAYS,
         }
     }
 
@@ -104,6 +105,7 @@ impl AppState {
         self.public_origin = config.public_origin.clone();
         self.client_ip_header = config.client_ip_header.clone();
         self.serve_metrics = config.metrics;
+        self.trash_days = config.trash_days;
         self
     }
 
@@ -145,6 +147,9 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// Whether `GET /metrics` is served (`TERN_METRICS`).
     pub serve_metrics: bool,
+    /// Days a deleted note stays restorable (`TERN_TRASH_DAYS`), told to devices by
+    /// `GET /auth/me`.
+    pub trash_days: u32,
 }
 
 impl std::fmt::Debug for AppState {

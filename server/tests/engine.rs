@@ -245,7 +245,7 @@ async fn a_purge_never_drops_an_unsynced_edit_made_elsewhere() {
         assert_eq!(notes.len(), 1);
         assert_eq!(notes[0].content, "written offline");
         assert!(
-            d.trash(client::platform::now_ms())
+            d.trash(client::platform::now_ms(), client::local::TRASH_DAYS)
                 .await
                 .unwrap()
                 .is_empty()

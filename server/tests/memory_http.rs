@@ -21,16 +21,21 @@ struct App {
 }
 
 async fn app() -> App {
+    app_with(|s| s).await
+}
+
+/// An app whose state `f` adjusts first.
+async fn app_with(f: impl FnOnce(AppState) -> AppState) -> App {
     let leptos = LeptosOptions::builder()
         .output_name("tern")
         .site_root("target/site")
         .build();
-    let state = AppState::with_stores(
+    let state = f(AppState::with_stores(
         Arc::new(MemoryStore::new()),
         Arc::new(memory::accounts()),
         leptos,
         false,
-    );
+    ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = oneshot::channel();
@@ -222,4 +227,32 @@ async fn health_and_bad_requests_answer_as_on_the_database() {
     assert_eq!(r.status(), 400);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"], "invalid_request");
+}
+
+/// `GET /auth/me` tells devices the server's trash period (`TERN_TRASH_DAYS`), so their
+/// trash shows and expires entries by it; the sign-up answer does not carry it.
+#[tokio::test]
+async fn devices_are_told_the_servers_trash_period() {
+    for (days, want) in [(None, 30), (Some(7), 7)] {
+        let app = app_with(|mut s| {
+            if let Some(d) = days {
+                s.trash_days = d;
+            }
+            s
+        })
+        .await;
+        let token = app.sign_up("ann").await;
+        let me: Value = app
+            .http
+            .get(format!("{}/auth/me", app.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(me["user"], "ann");
+        assert_eq!(me["trash_days"], want, "{me}");
+    }
 }
