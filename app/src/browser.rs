@@ -1212,6 +1212,7 @@ mod imp {
                 .map_err(|e| format!("cannot reach the server: {e}"))?;
             if resp.ok() {
                 let s: SignedIn = resp.json().await.map_err(|e| e.to_string())?;
+                keep_trash_days(&s).await;
                 let a = account_of(s);
                 let joining = adopt(&a).await?;
                 Ok((a, joining))
@@ -1238,19 +1239,24 @@ mod imp {
         }
         match resp.json::<SignedIn>().await {
             Ok(s) => {
-                // The server's trash period, for the trash view (kept: it works offline).
-                if let Some(days) = s.trash_days.filter(|d| *d >= 1)
-                    && let Ok(g) = guest().await
-                {
-                    let _ = g.set_meta(META_TRASH_DAYS, &days.to_string()).await;
-                }
+                keep_trash_days(&s).await;
                 Session::SignedIn(account_of(s))
             }
             Err(_) => Session::Unknown,
         }
     }
 
-    /// The trash period in days: the server's, as `/auth/me` last told it, else
+    /// Keeps the server's trash period from a sign-in's or `/auth/me`'s answer, for the
+    /// trash view (kept in `tern`'s meta: it works offline).
+    async fn keep_trash_days(s: &SignedIn) {
+        if let Some(days) = s.trash_days.filter(|d| *d >= 1)
+            && let Ok(g) = guest().await
+        {
+            let _ = g.set_meta(META_TRASH_DAYS, &days.to_string()).await;
+        }
+    }
+
+    /// The trash period in days: the server's, as it last told it, else
     /// [`client::local::TRASH_DAYS`].
     pub async fn trash_days() -> u32 {
         match guest().await {

@@ -30,8 +30,6 @@ pub struct TrashEntry {
     pub content: String,
     /// When it was deleted, ms since the epoch.
     pub deleted_ms: u64,
-    /// The trash period it is kept for, in days (the server's, see [`io::period`]).
-    pub period_days: u32,
 }
 
 const DAY_MS: u64 = 24 * 3600 * 1000;
@@ -50,14 +48,13 @@ mod io {
     use super::TrashEntry;
     use crate::browser::notes;
 
-    fn entry(n: LocalNote, period_days: u32) -> Option<TrashEntry> {
+    fn entry(n: LocalNote) -> Option<TrashEntry> {
         let t = n.trash?;
         Some(TrashEntry {
             id: n.id.0,
             title: t.title,
             content: t.content,
             deleted_ms: t.deleted_ms,
-            period_days,
         })
     }
 
@@ -72,21 +69,22 @@ mod io {
             .into()
     }
 
-    /// The trash, newest delete first; expired entries' text is dropped first.
-    pub async fn list() -> Result<Vec<TrashEntry>, String> {
+    /// The trash, newest delete first, by a trash period of `days`; expired entries' text
+    /// is dropped first.
+    pub async fn list(days: u32) -> Result<Vec<TrashEntry>, String> {
         let notes = notes().await?;
         let now = now_ms();
-        let days = period().await;
         notes
             .expire_trash(now, days)
             .await
             .map_err(|e| e.to_string())?;
         let trash = notes.trash(now, days).await.map_err(|e| e.to_string())?;
-        Ok(trash.into_iter().filter_map(|n| entry(n, days)).collect())
+        Ok(trash.into_iter().filter_map(entry).collect())
     }
 
-    /// The trash period: the server's (`trash_days` of `/auth/me`, kept by
-    /// [`crate::browser::whoami`]), else the default.
+    /// The trash period: the server's (`trash_days` of a sign-in's or `/auth/me`'s answer,
+    /// kept by [`crate::browser::account`] and [`crate::browser::whoami`]), else the
+    /// default.
     pub async fn period() -> u32 {
         crate::browser::trash_days().await
     }
@@ -122,7 +120,7 @@ mod io {
     pub fn date_label(_: u64) -> String {
         String::new()
     }
-    pub async fn list() -> Result<Vec<TrashEntry>, String> {
+    pub async fn list(_: u32) -> Result<Vec<TrashEntry>, String> {
         Ok(Vec::new())
     }
     pub async fn period() -> u32 {
@@ -139,8 +137,9 @@ mod io {
 /// Re-reads the trash into `entries` (while it is open).
 fn reload(entries: RwSignal<Option<Result<Vec<TrashEntry>, String>>>, period: RwSignal<u32>) {
     spawn_local(async move {
-        period.set(io::period().await);
-        let read = io::list().await;
+        let days = io::period().await;
+        period.set(days);
+        let read = io::list(days).await;
         if entries.get_untracked().is_some() {
             entries.set(Some(read));
         }
@@ -154,7 +153,7 @@ fn entry_view(
     confirming: RwSignal<Option<String>>,
     period: RwSignal<u32>,
 ) -> impl IntoView {
-    let left = days_left(e.deleted_ms, io::now_ms(), e.period_days);
+    let left = days_left(e.deleted_ms, io::now_ms(), period.get_untracked());
     let when = format!(
         "Deleted {} · deleted forever in {left} day{}",
         io::date_label(e.deleted_ms),

@@ -35,6 +35,9 @@ async function signInWith(page, username, password) {
 test('devices, password change, sign out everywhere and account deletion', async () => {
   const a = await openProfile();
   const b = await openProfile();
+  // No page error on the way (deleting the account's database once called a dropped closure).
+  const errors = [];
+  for (const p of [a, b]) p.page.on('pageerror', (e) => errors.push(e.message));
   try {
     await openApp(a.page, server.base);
     await signIn(a.page, 'uma', 'Create account');
@@ -116,6 +119,7 @@ test('devices, password change, sign out everywhere and account deletion', async
       return resp.status;
     }, NEW_PASSWORD);
     assert.equal(r, 401);
+    assert.deepEqual(errors, []);
   } finally {
     await a.close();
     await b.close();

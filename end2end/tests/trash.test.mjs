@@ -104,3 +104,21 @@ test('restore from the trash syncs like an edit; delete forever leaves no text o
     await b.close();
   }
 });
+
+test("the trash keeps entries for the server's period (TERN_TRASH_DAYS), told at sign-in", async () => {
+  const short = await startServer({ env: { TERN_TRASH_DAYS: '7' } });
+  const a = await openProfile();
+  try {
+    await openApp(a.page, short.base);
+    await signIn(a.page, 'wren', 'Create account');
+    await write(a.page, 'Week', 'kept for a week');
+    await deleteNote(a.page, 'kept for a week');
+    await openTrash(a.page);
+    await a.page.waitForSelector('.trash-help:has-text("stay here for 7 days")');
+    const entry = a.page.locator('.trash-list li', { hasText: 'Week' });
+    assert.match(await entry.textContent(), /deleted forever in 7 days/);
+  } finally {
+    await a.close();
+    await short.stop();
+  }
+});

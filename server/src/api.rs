@@ -401,7 +401,7 @@ fn signed_in(state: &AppState, parts: &Parts, status: StatusCode, s: Session) ->
         user: s.name,
         id: Some(s.user_id),
         token: (!from_browser(parts)).then_some(s.token),
-        trash_days: None,
+        trash_days: Some(state.trash_days),
     };
     (status, [(header::SET_COOKIE, cookie)], Json(body)).into_response()
 }

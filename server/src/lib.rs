@@ -147,8 +147,8 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// Whether `GET /metrics` is served (`TERN_METRICS`).
     pub serve_metrics: bool,
-    /// Days a deleted note stays restorable (`TERN_TRASH_DAYS`), told to devices by
-    /// `GET /auth/me`.
+    /// Days a deleted note stays restorable (`TERN_TRASH_DAYS`), told to devices when they
+    /// sign in and by `GET /auth/me`.
     pub trash_days: u32,
 }
 

@@ -229,8 +229,8 @@ async fn health_and_bad_requests_answer_as_on_the_database() {
     assert_eq!(body["error"], "invalid_request");
 }
 
-/// `GET /auth/me` tells devices the server's trash period (`TERN_TRASH_DAYS`), so their
-/// trash shows and expires entries by it; the sign-up answer does not carry it.
+/// Signing up and `GET /auth/me` tell devices the server's trash period
+/// (`TERN_TRASH_DAYS`), so their trash shows and expires entries by it.
 #[tokio::test]
 async fn devices_are_told_the_servers_trash_period() {
     for (days, want) in [(None, 30), (Some(7), 7)] {
@@ -241,11 +241,22 @@ async fn devices_are_told_the_servers_trash_period() {
             s
         })
         .await;
-        let token = app.sign_up("ann").await;
+        let signed_up: Value = app
+            .http
+            .post(format!("{}/auth/signup", app.base))
+            .json(&json!({"username": "ann", "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(signed_up["trash_days"], want, "{signed_up}");
+        let token = signed_up["token"].as_str().unwrap();
         let me: Value = app
             .http
             .get(format!("{}/auth/me", app.base))
-            .bearer_auth(&token)
+            .bearer_auth(token)
             .send()
             .await
             .unwrap()

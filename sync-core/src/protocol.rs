@@ -356,9 +356,9 @@ pub struct SignedIn {
     /// `HttpOnly` cookie only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
-    /// `GET /auth/me` only: days a deleted note stays restorable on this server
-    /// (`TERN_TRASH_DAYS`), so devices show and expire their trash by the server's period.
-    /// (Optional: older servers did not send it; then [`crate::limits::TRASH_DAYS`].)
+    /// Days a deleted note stays restorable on this server (`TERN_TRASH_DAYS`), so devices
+    /// show and expire their trash by the server's period. (Optional: older servers did not
+    /// send it; then [`crate::limits::TRASH_DAYS`].)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trash_days: Option<u32>,
 }
