@@ -67,6 +67,10 @@ impl AppState {
         // number of open devices (see `live`).
         if tokio::runtime::Handle::try_current().is_ok() {
             tokio::spawn(live::run_feed(store.database().clone(), state.live.clone()));
+            tokio::spawn(live::run_session_feed(
+                store.database().clone(),
+                state.live.clone(),
+            ));
         }
         state
     }
@@ -97,6 +101,7 @@ impl AppState {
             metrics,
             serve_metrics: true,
             trash_days: sync_core::limits::TRASH_DAYS,
+            body_deadline: http::BODY_DEADLINE,
         }
     }
 
@@ -105,6 +110,7 @@ impl AppState {
         self.public_origin = config.public_origin.clone();
         self.client_ip_header = config.client_ip_header.clone();
         self.serve_metrics = config.metrics;
+        self.metrics.set_recording(config.metrics);
         self.trash_days = config.trash_days;
         self
     }
@@ -150,6 +156,8 @@ pub struct AppState {
     /// Days a deleted note stays restorable (`TERN_TRASH_DAYS`), told to devices when they
     /// sign in and by `GET /auth/me`.
     pub trash_days: u32,
+    /// Longest time a request body may take to arrive ([`http::BODY_DEADLINE`]).
+    pub body_deadline: std::time::Duration,
 }
 
 impl std::fmt::Debug for AppState {
@@ -181,12 +189,17 @@ pub fn router(state: AppState) -> Router {
     );
     let hsts = state.cookie_secure;
     let metrics = state.metrics.clone();
+    let record = state.serve_metrics;
+    let deadline = http::BodyDeadline(state.body_deadline);
     let mut app = Router::new()
         .merge(api::routes())
         .merge(pwa::routes())
         .route("/", get(move |req: Request<Body>| page(req)));
     if state.serve_metrics {
-        app = app.route("/metrics", get(metrics::serve));
+        app = app.route(
+            "/metrics",
+            get(metrics::serve).layer(axum::middleware::map_response(api::no_store)),
+        );
     }
     let app = app
         .route_layer(axum::middleware::from_fn(metrics::stamp_route))
@@ -197,8 +210,9 @@ pub fn router(state: AppState) -> Router {
             headers::layer(hsts, req, next)
         }))
         .layer(axum::middleware::from_fn(move |req, next| {
-            metrics::track(metrics.clone(), req, next)
+            metrics::track(metrics.clone(), record, req, next)
         }))
+        .layer(axum::Extension(deadline))
         .layer(axum::middleware::from_fn(drain::layer))
         .with_state(state);
     http::trace(app)
