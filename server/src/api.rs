@@ -76,10 +76,11 @@ pub fn table() -> Vec<(&'static str, Method, MethodRouter<AppState>)> {
     ]
 }
 
-/// The API routes ([`table`]). Every answer says `Cache-Control: no-store`: most carry
+/// The API routes ([`table`]). A request whose database work outlasts a stopped database
+/// answers `503` ([`watchdog`]). Every answer says `Cache-Control: no-store`: most carry
 /// private data (the account, sessions, note text, tokens), which must not stay in a
 /// browser's or a proxy's cache after sign-out or account deletion.
-pub fn routes() -> Router<AppState> {
+pub fn routes(state: &AppState) -> Router<AppState> {
     table()
         .into_iter()
         .fold(Router::new(), |r, (path, _, handler)| {
@@ -87,7 +88,69 @@ pub fn routes() -> Router<AppState> {
         })
         // A known path with another method: the JSON error body too, not an empty 405.
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            watchdog,
+        ))
         .layer(axum::middleware::map_response(no_store))
+}
+
+/// Middleware of every API request: the request, or `503 unavailable` as soon as the
+/// database is found stopped ([`Liveness::stalled`]). The driver has no socket timeout, so
+/// without this a database that accepts connections but answers nothing kept a request
+/// (its session lookup, a sync's push) waiting until the driver's next failed heartbeat
+/// and the push's retries (7.7 to 11.3 s measured), where `/healthz` answers in 2 s.
+async fn watchdog(
+    State(state): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    tokio::select! {
+        res = next.run(req) => res,
+        () = state.liveness.stalled(&*state.store) => ApiError::Unavailable(format!(
+            "the database did not answer a ping within {SERVER_SELECTION_TIMEOUT:?}"
+        ))
+        .into_response(),
+    }
+}
+
+/// Whether the database answers, asked at most once a second per process however many
+/// requests wait ([`Liveness::stalled`]).
+#[derive(Debug, Default)]
+pub struct Liveness {
+    /// When the database last answered a ping or failed to, and which.
+    last: tokio::sync::Mutex<Option<(tokio::time::Instant, bool)>>,
+}
+
+impl Liveness {
+    /// Resolves when the database stops answering: once a request has run for
+    /// [`STALL_CHECK_AFTER`], the database is pinged (then again every second while the
+    /// request goes on), and a ping unanswered within the server-selection timeout (or
+    /// failed) ends it. One ping serves every request waiting at the time. A database that
+    /// answers slowly is waited for (a sync up to [`SYNC_DEADLINE`]).
+    pub async fn stalled(&self, store: &dyn crate::store::SyncStore) {
+        tokio::time::sleep(STALL_CHECK_AFTER).await;
+        loop {
+            let answers = {
+                let mut last = self.last.lock().await;
+                match *last {
+                    Some((at, ok)) if at.elapsed() < Duration::from_secs(1) => ok,
+                    _ => {
+                        let ok = matches!(
+                            tokio::time::timeout(SERVER_SELECTION_TIMEOUT, store.ping()).await,
+                            Ok(Ok(()))
+                        );
+                        *last = Some((tokio::time::Instant::now(), ok));
+                        ok
+                    }
+                }
+            };
+            if !answers {
+                return;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
 }
 
 /// Marks an answer as not to be cached anywhere.
@@ -320,29 +383,9 @@ pub fn parse_request(body: &[u8]) -> Result<SyncRequest, ApiError> {
 /// budget ([`crate::store::PUSH_RETRY_BUDGET`]) fits well inside it.
 pub const SYNC_DEADLINE: Duration = Duration::from_secs(30);
 
-/// How long a `/sync`'s database work runs before [`stalled`] starts pinging the database
-/// (most syncs are done well before).
+/// How long an API request runs before [`Liveness::stalled`] asks whether the database
+/// answers (most requests are done well before).
 pub const STALL_CHECK_AFTER: Duration = Duration::from_millis(250);
-
-/// Resolves when the database stops answering: a ping (from [`STALL_CHECK_AFTER`] on, then
-/// once a second while the work goes on) gets no answer within the server-selection
-/// timeout. The driver has no socket timeout, so without this a stopped database (one that
-/// accepts connections but answers nothing) kept a `/sync` waiting until the driver's next
-/// failed heartbeat and its retries (11.3 s measured), where `/healthz` answers in 2 s.
-/// A database that answers slowly is waited for (up to [`SYNC_DEADLINE`]).
-async fn stalled(state: &AppState) {
-    tokio::time::sleep(STALL_CHECK_AFTER).await;
-    loop {
-        match tokio::time::timeout(SERVER_SELECTION_TIMEOUT, state.store.ping()).await {
-            Ok(Ok(())) => tokio::time::sleep(Duration::from_secs(1)).await,
-            Ok(Err(e)) => {
-                tracing::warn!("a sync's database ping failed: {e}");
-                return;
-            }
-            Err(_) => return,
-        }
-    }
-}
 
 /// How many of `results`, from the first, fit in [`MAX_RESULT_BYTES`] of JSON (at least
 /// one). Counting stops at the budget, so it costs at most the budget plus one result.
@@ -393,16 +436,13 @@ pub(crate) async fn sync(
         let page = state.store.pull(user, after, limit).await?;
         Ok((pushed, page))
     };
-    let (pushed, page) = tokio::select! {
-        r = tokio::time::timeout(SYNC_DEADLINE, work) => r.map_err(|_| {
+    let (pushed, page) = tokio::time::timeout(SYNC_DEADLINE, work)
+        .await
+        .map_err(|_| {
             ApiError::Unavailable(format!(
                 "no answer from the database within {SYNC_DEADLINE:?}"
             ))
-        })??,
-        () = stalled(&state) => return Err(ApiError::Unavailable(format!(
-            "the database did not answer a ping within {SERVER_SELECTION_TIMEOUT:?}"
-        ))),
-    };
+        })??;
     if after > page.head {
         return Err(ApiError::CursorAhead);
     }

@@ -102,6 +102,7 @@ impl AppState {
             serve_metrics: true,
             trash_days: sync_core::limits::TRASH_DAYS,
             body_deadline: http::BODY_DEADLINE,
+            liveness: Arc::default(),
         }
     }
 
@@ -158,6 +159,8 @@ pub struct AppState {
     pub trash_days: u32,
     /// Longest time a request body may take to arrive ([`http::BODY_DEADLINE`]).
     pub body_deadline: std::time::Duration,
+    /// Whether the database answers, for requests that wait on it ([`api::watchdog`]).
+    pub liveness: Arc<api::Liveness>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -192,7 +195,7 @@ pub fn router(state: AppState) -> Router {
     let record = state.serve_metrics;
     let deadline = http::BodyDeadline(state.body_deadline);
     let mut app = Router::new()
-        .merge(api::routes())
+        .merge(api::routes(&state))
         .merge(pwa::routes())
         .route("/", get(move |req: Request<Body>| page(req)));
     if state.serve_metrics {
