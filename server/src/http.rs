@@ -80,7 +80,9 @@ impl ApiBody for SessionRef {
 
 /// Parses and checks a body of type `T` ([`ApiBody`]).
 pub fn parse_body<T: ApiBody>(body: &[u8]) -> Result<T, ApiError> {
-    let invalid = |e: serde_json::Error| ApiError::InvalidRequest(e.to_string());
+    // serde's message may quote the offending value (a string of megabytes): cut, as it
+    // is both answered and logged.
+    let invalid = |e: serde_json::Error| ApiError::InvalidRequest(cut(&e.to_string()).to_owned());
     let t: T = if T::VERSIONED {
         let value: serde_json::Value = serde_json::from_slice(body).map_err(invalid)?;
         match value.get("protocol").and_then(serde_json::Value::as_u64) {

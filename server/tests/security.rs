@@ -2,7 +2,8 @@
 //! database: what an anonymous client, a stolen or ended session, a deleted account and a
 //! proxy in front can and cannot do to the server's state.
 //!
-//! - Metrics: labels only from fixed sets; `TERN_METRICS=off` records nothing.
+//! - Metrics: labels only from fixed sets; `TERN_METRICS=off` records nothing; a refused
+//!   body is not echoed at length.
 //! - `Cache-Control: no-store` on every API answer.
 //! - A live stream ends with its session (and hears no poke after).
 //! - Sessions carry the credentials that made them: a sign-in in flight during a password
@@ -277,6 +278,23 @@ async fn with_metrics_off_nothing_is_recorded() {
         })
         .collect();
     assert!(samples.is_empty(), "recorded: {samples:?}");
+}
+
+#[tokio::test]
+async fn a_refused_body_is_answered_and_logged_without_its_text() {
+    let app = spawn_app().await;
+    // serde's message quotes an unexpected string: 100,000 characters of it here.
+    let body = json!({"protocol": 1, "changes": "x".repeat(100_000)});
+    let (status, answer) = app.post_raw(serde_json::to_vec(&body).unwrap()).await;
+    assert_eq!(status, 400);
+    assert_eq!(answer["error"], "invalid_request");
+    let message = answer["message"].as_str().unwrap();
+    assert!(
+        message.len() < 1024,
+        "a {} byte message: {}",
+        message.len(),
+        &message[..200]
+    );
 }
 
 // ---------------------------------------------------------------------------------------
