@@ -447,7 +447,8 @@ async fn sign_out_ending_one_session_a_password_change_and_deletion_end_live_str
     let mut live = open_live(&app.base, &t).await.unwrap();
     live.poke().await;
     assert_eq!(post_as(&app, &t, "/auth/signout", json!({})).await.0, 200);
-    ends_unpoked(&mut live, "sign-out").await;
+    let took = ends_unpoked(&mut live, "sign-out").await;
+    println!("the stream ended {took:?} after the sign-out's answer");
 
     // Ended from the session list.
     let t = app.as_user("alice").await.token.clone();
@@ -531,7 +532,8 @@ async fn a_session_ended_through_another_server_process_ends_its_stream_here() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    ends_unpoked(&mut live, "signed out through another process").await;
+    let took = ends_unpoked(&mut live, "signed out through another process").await;
+    println!("a stream here ended {took:?} after its session was ended through another process");
 }
 
 // ---------------------------------------------------------------------------------------
