@@ -14,7 +14,9 @@
 //! - [`throttle`]: sign-in throttling by source and account, behind
 //!   [`throttle::BucketStore`]; the bound on hashes.
 //! - [`headers`]: security headers (CSP with the page's nonce, nosniff, framing, HSTS).
-//! - [`api`]: `POST /sync`, `/auth/*`, `/account/*`, `GET /healthz`, `GET /api/openapi.json`.
+//! - [`api`]: `POST /sync`, `/auth/*`, `/account/*`, `GET /healthz`, `GET /api/openapi.json`;
+//!   every API answer is `Cache-Control: no-store`, and a request that waits on a stopped
+//!   database answers 503 ([`api::Liveness`]).
 //! - [`error`]: API errors and their one mapping to HTTP.
 //! - [`http`]: the JSON body extractor of every API handler, request ids and tracing spans.
 //! - [`metrics`]: Prometheus metrics, `GET /metrics`.
