@@ -76,8 +76,11 @@ pub fn table() -> Vec<(&'static str, Method, MethodRouter<AppState>)> {
     ]
 }
 
-/// The API routes ([`table`]).
-pub fn routes() -> Router<AppState> {
+/// The API routes ([`table`]). A request whose database work outlasts a stopped database
+/// answers `503` ([`watchdog`]). Every answer says `Cache-Control: no-store`: most carry
+/// private data (the account, sessions, note text, tokens), which must not stay in a
+/// browser's or a proxy's cache after sign-out or account deletion.
+pub fn routes(state: &AppState) -> Router<AppState> {
     table()
         .into_iter()
         .fold(Router::new(), |r, (path, _, handler)| {
@@ -85,15 +88,88 @@ pub fn routes() -> Router<AppState> {
         })
         // A known path with another method: the JSON error body too, not an empty 405.
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            watchdog,
+        ))
+        .layer(axum::middleware::map_response(no_store))
+}
+
+/// Middleware of every API request: the request, or `503 unavailable` as soon as the
+/// database is found stopped ([`Liveness::stalled`]). The driver has no socket timeout, so
+/// without this a database that accepts connections but answers nothing kept a request
+/// (its session lookup, a sync's push) waiting until the driver's next failed heartbeat
+/// and the push's retries (7.7 to 11.3 s measured), where `/healthz` answers in 2 s.
+async fn watchdog(
+    State(state): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    tokio::select! {
+        res = next.run(req) => res,
+        () = state.liveness.stalled(&*state.store) => ApiError::Unavailable(format!(
+            "the database did not answer a ping within {SERVER_SELECTION_TIMEOUT:?}"
+        ))
+        .into_response(),
+    }
+}
+
+/// Whether the database answers, asked at most once a second per process however many
+/// requests wait ([`Liveness::stalled`]).
+#[derive(Debug, Default)]
+pub struct Liveness {
+    /// When the database last answered a ping or failed to, and which.
+    last: tokio::sync::Mutex<Option<(tokio::time::Instant, bool)>>,
+}
+
+impl Liveness {
+    /// Resolves when the database stops answering: once a request has run for
+    /// [`STALL_CHECK_AFTER`], the database is pinged (then again every second while the
+    /// request goes on), and a ping unanswered within the server-selection timeout (or
+    /// failed) ends it. One ping serves every request waiting at the time. A database that
+    /// answers slowly is waited for (a sync up to [`SYNC_DEADLINE`]).
+    pub async fn stalled(&self, store: &dyn crate::store::SyncStore) {
+        tokio::time::sleep(STALL_CHECK_AFTER).await;
+        loop {
+            let answers = {
+                let mut last = self.last.lock().await;
+                match *last {
+                    Some((at, ok)) if at.elapsed() < Duration::from_secs(1) => ok,
+                    _ => {
+                        let ok = matches!(
+                            tokio::time::timeout(SERVER_SELECTION_TIMEOUT, store.ping()).await,
+                            Ok(Ok(()))
+                        );
+                        *last = Some((tokio::time::Instant::now(), ok));
+                        ok
+                    }
+                }
+            };
+            if !answers {
+                return;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+}
+
+/// Marks an answer as not to be cached anywhere.
+pub async fn no_store(mut res: Response) -> Response {
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    res
 }
 
 async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
 }
 
-/// Largest sign-in or sign-up body: a 64-character name and a 1024-character password,
-/// each character escaped in JSON, fit with room to spare.
-pub const MAX_CREDENTIALS_BYTES: usize = 16 * 1024;
+/// Largest body of the account endpoints: a 64-character name and a 1024-character
+/// password, or two passwords (a change), each character escaped in JSON (12 bytes for a
+/// character outside the BMP), fit with room to spare.
+pub const MAX_CREDENTIALS_BYTES: usize = 32 * 1024;
 
 /// How a request proved who it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,30 +241,80 @@ fn check_same_origin(parts: &Parts, public_origin: Option<&str>) -> Result<(), A
     }
 }
 
+/// The client's address in the last element of a client-address header (the element the
+/// trusted proxy itself added): `203.0.113.9`, `203.0.113.9:4711`, `2001:db8::1`,
+/// `[2001:db8::1]:4711`, or RFC 7239 `Forwarded` (`for=203.0.113.9;proto=https`,
+/// `for="[2001:db8::1]:4711"`). `Err` with the element for anything else (`unknown`, an
+/// obfuscated identifier, garbage).
+pub fn client_ip(header: &str) -> Result<IpAddr, &str> {
+    let last = header.rsplit(',').next().unwrap_or("").trim();
+    let addr = last
+        .split(';')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("for"))
+        .map_or(last, |(_, v)| v.trim().trim_matches('"'));
+    addr.parse::<IpAddr>()
+        .or_else(|_| addr.parse::<SocketAddr>().map(|a| a.ip()))
+        .or_else(|_| {
+            addr.strip_prefix('[')
+                .and_then(|a| a.strip_suffix(']'))
+                .ok_or(())
+                .and_then(|a| a.parse::<IpAddr>().map_err(|_| ()))
+        })
+        .map_err(|()| last)
+}
+
 /// The client's throttling key ([`crate::throttle::source_key`]): the address in the
-/// trusted header `TERN_CLIENT_IP_HEADER` when one is configured (the last address in it,
-/// the one the proxy itself added), else the address of the TCP peer.
+/// trusted header `TERN_CLIENT_IP_HEADER` when one is configured ([`client_ip`]), else the
+/// address of the TCP peer.
+///
+/// A header that is there but names no address is logged (at most once a minute) and is
+/// not taken as the peer's address, which behind a proxy is the proxy's, shared by every
+/// user (one attacker's failures would throttle them all): the source is then the header's
+/// last element itself, hashed (`h|…`), which the proxy wrote, so one client cannot
+/// choose a new source per request.
 fn source_of(parts: &Parts, state: &AppState) -> String {
-    let from_header = state.client_ip_header.as_ref().and_then(|name| {
-        let v = parts
-            .headers
-            .get_all(name)
-            .iter()
-            .next_back()?
-            .to_str()
-            .ok()?;
-        v.rsplit(',').next()?.trim().parse::<IpAddr>().ok()
-    });
-    let peer = || {
-        parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip())
-    };
-    match from_header.or_else(peer) {
+    if let Some(v) = state.client_ip_header.as_ref().and_then(|name| {
+        let v = parts.headers.get_all(name).iter().next_back()?;
+        Some(String::from_utf8_lossy(v.as_bytes()).into_owned())
+    }) {
+        match client_ip(&v) {
+            Ok(ip) => return crate::throttle::source_key(ip),
+            Err(last) => {
+                unparsed_header_logged(state, last);
+                return crate::throttle::unparsed_source_key(last);
+            }
+        }
+    }
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    match peer {
         Some(ip) => crate::throttle::source_key(ip),
         // Served without connection info (not through `serve`): one shared source.
         None => "unknown".into(),
+    }
+}
+
+/// Logs a client-address header that names no address, at most once a minute (a proxy
+/// that sends such values sends them on every request).
+fn unparsed_header_logged(state: &AppState, last: &str) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST_LOGGED_S: AtomicU64 = AtomicU64::new(0);
+    let now_s = now_ms() / 1000;
+    let before = LAST_LOGGED_S.load(Ordering::Relaxed);
+    if now_s >= before + 60
+        && LAST_LOGGED_S
+            .compare_exchange(before, now_s, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        let shown: String = last.chars().take(64).collect();
+        tracing::warn!(
+            header = state.client_ip_header.as_ref().map_or("", |h| h.as_str()),
+            value = %shown,
+            "the client-address header names no address; each such value throttles as a source of its own (check the proxy's TERN_CLIENT_IP_HEADER setup)"
+        );
     }
 }
 
@@ -257,6 +383,10 @@ pub fn parse_request(body: &[u8]) -> Result<SyncRequest, ApiError> {
 /// budget ([`crate::store::PUSH_RETRY_BUDGET`]) fits well inside it.
 pub const SYNC_DEADLINE: Duration = Duration::from_secs(30);
 
+/// How long an API request runs before [`Liveness::stalled`] asks whether the database
+/// answers (most requests are done well before).
+pub const STALL_CHECK_AFTER: Duration = Duration::from_millis(250);
+
 /// How many of `results`, from the first, fit in [`MAX_RESULT_BYTES`] of JSON (at least
 /// one). Counting stops at the budget, so it costs at most the budget plus one result.
 fn results_that_fit(results: &[ChangeResult]) -> usize {
@@ -281,6 +411,7 @@ fn results_that_fit(results: &[ChangeResult]) -> usize {
         (status = 400, description = "invalid_request or invalid_cursor", body = ErrorBody),
         (status = 401, description = "unauthorized", body = ErrorBody),
         (status = 403, description = "csrf_rejected", body = ErrorBody),
+        (status = 408, description = "invalid_request: the body did not arrive within the body deadline (120 s)", body = ErrorBody),
         (status = 413, description = "payload_too_large or too_many_changes", body = ErrorBody),
         (status = 426, description = "unsupported_protocol", body = ErrorBody),
         (status = 500, description = "internal", body = ErrorBody),
@@ -344,7 +475,7 @@ pub(crate) async fn sync(
         (status = 503, description = "unavailable: too many live connections (Retry-After: 30); poll meanwhile", body = ErrorBody),
     ))]
 pub(crate) async fn live(State(state): State<AppState>, AuthUser(session): AuthUser) -> Response {
-    match state.live.subscribe(&session.user_id) {
+    match state.live.subscribe(&session.user_id, &session.key()) {
         Ok(sub) => crate::live::sse(sub).into_response(),
         Err(why) => ApiError::LiveRefused(why).into_response(),
     }
@@ -414,6 +545,7 @@ fn signed_in(state: &AppState, parts: &Parts, status: StatusCode, s: Session) ->
         (status = 400, description = "invalid_request or invalid_account", body = ErrorBody),
         (status = 403, description = "csrf_rejected", body = ErrorBody),
         (status = 409, description = "name_taken", body = ErrorBody),
+        (status = 408, description = "invalid_request: the body did not arrive within the body deadline (120 s)", body = ErrorBody),
         (status = 413, description = "payload_too_large", body = ErrorBody),
         (status = 429, description = "too_many_attempts: too many failed sign-ins (and sign-ups) from this source or for this account (Retry-After header)", body = ErrorBody),
         (status = 503, description = "unavailable: the database is unreachable, or too many passwords are being checked (Retry-After header)", body = ErrorBody),
@@ -434,6 +566,7 @@ pub(crate) async fn sign_up(
         (status = 400, description = "invalid_request", body = ErrorBody),
         (status = 401, description = "invalid_credentials", body = ErrorBody),
         (status = 403, description = "csrf_rejected", body = ErrorBody),
+        (status = 408, description = "invalid_request: the body did not arrive within the body deadline (120 s)", body = ErrorBody),
         (status = 413, description = "payload_too_large", body = ErrorBody),
         (status = 429, description = "too_many_attempts: too many failed sign-ins (and sign-ups) from this source or for this account (Retry-After header)", body = ErrorBody),
         (status = 503, description = "unavailable: the database is unreachable, or too many passwords are being checked (Retry-After header)", body = ErrorBody),
@@ -495,6 +628,8 @@ pub(crate) async fn sign_out(
     AuthUser(s): AuthUser,
 ) -> Result<Response, ApiError> {
     state.accounts.sign_out(&s.token).await?;
+    let key = s.key();
+    state.live.end(&s.user_id, |k| k == key);
     let clear = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
     Ok((
         [(header::SET_COOKIE, clear)],
@@ -534,6 +669,7 @@ pub(crate) async fn sessions(
     responses(
         (status = 200, description = "ended (or already gone)", body = SignedOut),
         (status = 400, description = "invalid_request", body = ErrorBody),
+        (status = 408, description = "invalid_request: the body did not arrive within the body deadline (120 s)", body = ErrorBody),
         (status = 401, description = "unauthorized", body = ErrorBody),
         (status = 403, description = "csrf_rejected: the session cookie from another site, or without Content-Type: application/json", body = ErrorBody),
     ))]
@@ -543,6 +679,7 @@ pub(crate) async fn end_session(
     ApiJson(r): ApiJson<SessionRef>,
 ) -> Result<Json<SignedOut>, ApiError> {
     state.accounts.end_session(&s, &r.session).await?;
+    state.live.end(&s.user_id, |k| k == r.session);
     Ok(Json(SignedOut { signed_out: true }))
 }
 
@@ -558,6 +695,7 @@ pub(crate) async fn sign_out_everywhere(
     AuthUser(s): AuthUser,
 ) -> Result<Response, ApiError> {
     state.accounts.end_all_sessions(&s).await?;
+    state.live.end(&s.user_id, |_| true);
     Ok(([clear_cookie()], Json(SignedOut { signed_out: true })).into_response())
 }
 
@@ -570,6 +708,7 @@ pub(crate) async fn sign_out_everywhere(
     responses(
         (status = 200, description = "changed", body = PasswordChanged),
         (status = 400, description = "invalid_request, or invalid_account: the new password breaks the rules", body = ErrorBody),
+        (status = 408, description = "invalid_request: the body did not arrive within the body deadline (120 s)", body = ErrorBody),
         (status = 401, description = "unauthorized (no valid session), or invalid_credentials: the password sent is wrong", body = ErrorBody),
         (status = 403, description = "csrf_rejected: the session cookie from another site, or without Content-Type: application/json", body = ErrorBody),
         (status = 429, description = "too_many_attempts: too many wrong passwords for this account from this source (Retry-After header)", body = ErrorBody),
@@ -586,6 +725,8 @@ pub(crate) async fn change_password(
         .accounts
         .change_password(&s, &p.current_password, &p.new_password, &source)
         .await?;
+    let key = s.key();
+    state.live.end(&s.user_id, |k| k != key);
     Ok(Json(PasswordChanged {
         sessions_ended: ended,
     }))
@@ -600,6 +741,7 @@ pub(crate) async fn change_password(
     responses(
         (status = 200, description = "deleted", body = AccountDeleted),
         (status = 400, description = "invalid_request", body = ErrorBody),
+        (status = 408, description = "invalid_request: the body did not arrive within the body deadline (120 s)", body = ErrorBody),
         (status = 401, description = "unauthorized (no valid session), or invalid_credentials: the password sent is wrong", body = ErrorBody),
         (status = 403, description = "csrf_rejected: the session cookie from another site, or without Content-Type: application/json", body = ErrorBody),
         (status = 429, description = "too_many_attempts: too many wrong passwords for this account from this source (Retry-After header)", body = ErrorBody),
@@ -617,18 +759,12 @@ pub(crate) async fn delete_account(
         .accounts
         .check_password(&s, &p.password, &source)
         .await?;
-    let user = s.user_id.clone();
-    state.store.delete_user_notes(&user).await?;
+    // `delete_user_notes` marks the account deleted in the notes' store first: a sync of
+    // this account still in flight (it passed its session check, its body may still be
+    // arriving) is refused inside its own transaction from then on, across restarts too.
+    state.store.delete_user_notes(&s.user_id).await?;
     state.accounts.delete_user(&s).await?;
-    // A sync of this account that passed its session check just before may still commit
-    // within its deadline; once that has passed, its writes go too.
-    let store = state.store.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(SYNC_DEADLINE + Duration::from_secs(1)).await;
-        if let Err(e) = store.delete_user_notes(&user).await {
-            tracing::warn!("deleted account: second sweep of its notes failed: {e}");
-        }
-    });
+    state.live.end(&s.user_id, |_| true);
     Ok(([clear_cookie()], Json(AccountDeleted { deleted: true })).into_response())
 }
 

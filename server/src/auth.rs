@@ -13,6 +13,12 @@
 //! - Sign-ins and sign-ups are throttled by source and account ([`crate::throttle`]); an
 //!   unknown name costs and answers exactly what a real one does.
 //!
+//! - A session carries the credentials that made it: the account's credential epoch
+//!   (`StoredUser::epoch`, moved on by a password change) is copied into the session at
+//!   sign-in, and a session is valid only while its account exists and its epoch is not
+//!   older than the account's. So a sign-in that read the old hash before a password change
+//!   (or an account deletion) and inserts its session after it yields a dead session.
+//!
 //! Storage goes through [`AccountStore`] (users and sessions) and
 //! [`crate::throttle::BucketStore`]: [`MongoAccounts`] in production (collections `users`
 //! and `sessions`, described in [`crate::docs`]), [`crate::memory::MemoryAccounts`] in
@@ -83,6 +89,16 @@ pub struct Session {
     pub name: String,
     /// The secret token (cookie value or bearer token).
     pub token: String,
+    /// The credential epoch the session was made with ([`StoredUser::epoch`]).
+    pub epoch: i64,
+}
+
+impl Session {
+    /// The key the session is stored under (the token's SHA-256, hex): what the session
+    /// list calls its id, and what live connections are ended by.
+    pub fn key(&self) -> String {
+        token_key(&self.token)
+    }
 }
 
 impl std::fmt::Debug for Session {
@@ -103,6 +119,9 @@ pub struct StoredUser {
     pub name: String,
     /// The argon2id hash, PHC string form.
     pub hash: String,
+    /// The credential epoch: moved on by every password change. A session made with an
+    /// older epoch is dead.
+    pub epoch: i64,
 }
 
 impl std::fmt::Debug for StoredUser {
@@ -131,6 +150,8 @@ pub struct StoredSession {
     pub last_used_ms: Option<i64>,
     /// What signed in ([`device_label`]); `None`: stored before this was recorded.
     pub device: Option<String>,
+    /// The account's credential epoch when the session was made ([`StoredUser::epoch`]).
+    pub epoch: i64,
 }
 
 /// A session's last use is written at most this often (a write per request would double
@@ -185,6 +206,11 @@ pub trait AccountStore: Send + Sync {
         &'a self,
         name: &'a str,
     ) -> BoxFuture<'a, Result<Option<StoredUser>, StoreError>>;
+    /// The account with id `user_id`.
+    fn user_by_id<'a>(
+        &'a self,
+        user_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<StoredUser>, StoreError>>;
     /// Adds a session.
     fn insert_session<'a>(
         &'a self,
@@ -216,11 +242,19 @@ pub trait AccountStore: Send + Sync {
         key: &'a str,
         now_ms: i64,
     ) -> BoxFuture<'a, Result<(), StoreError>>;
-    /// Replaces the password hash of `user_id`.
+    /// Replaces the password hash of `user_id` and raises its credential epoch to at least
+    /// `epoch` (never lowers it), in one write.
     fn set_hash<'a>(
         &'a self,
         user_id: &'a str,
         hash: &'a str,
+        epoch: i64,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Sets the credential epoch of session `key`.
+    fn set_session_epoch<'a>(
+        &'a self,
+        key: &'a str,
+        epoch: i64,
     ) -> BoxFuture<'a, Result<(), StoreError>>;
     /// Removes the account `user_id` and every session of it.
     fn delete_user<'a>(&'a self, user_id: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
@@ -285,6 +319,7 @@ impl AccountStore for MongoAccounts {
                 id: user.id.clone(),
                 name: user.name.clone(),
                 hash: user.hash.clone(),
+                epoch: user.epoch,
             };
             match self.users().insert_one(doc).await {
                 Ok(_) => Ok(true),
@@ -306,11 +341,21 @@ impl AccountStore for MongoAccounts {
                 .find_one(doc! {"name": name})
                 .await
                 .map_err(|e| crate::docs::named("users", name, e))?;
-            Ok(u.map(|u| StoredUser {
-                id: u.id,
-                name: u.name,
-                hash: u.hash,
-            }))
+            Ok(u.map(UserDoc::into_stored))
+        })
+    }
+
+    fn user_by_id<'a>(
+        &'a self,
+        user_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<StoredUser>, StoreError>> {
+        Box::pin(async move {
+            let u = self
+                .users()
+                .find_one(doc! {"_id": user_id})
+                .await
+                .map_err(|e| crate::docs::named("users", user_id, e))?;
+            Ok(u.map(UserDoc::into_stored))
         })
     }
 
@@ -325,6 +370,7 @@ impl AccountStore for MongoAccounts {
                     created: s.created_ms.map(DateTime::from_millis),
                     seen: s.last_used_ms.map(DateTime::from_millis),
                     device: s.device.clone(),
+                    epoch: s.epoch,
                 })
                 .await?;
             Ok(())
@@ -406,10 +452,27 @@ impl AccountStore for MongoAccounts {
         &'a self,
         user_id: &'a str,
         hash: &'a str,
+        epoch: i64,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             self.users()
-                .update_one(doc! {"_id": user_id}, doc! {"$set": {"hash": hash}})
+                .update_one(
+                    doc! {"_id": user_id},
+                    doc! {"$set": {"hash": hash}, "$max": {"ep": epoch}},
+                )
+                .await?;
+            Ok(())
+        })
+    }
+
+    fn set_session_epoch<'a>(
+        &'a self,
+        key: &'a str,
+        epoch: i64,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.sessions()
+                .update_one(doc! {"_id": key}, doc! {"$set": {"ep": epoch}})
                 .await?;
             Ok(())
         })
@@ -457,6 +520,12 @@ fn token_key(token: &str) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Fewest characters (Unicode code points) of a password.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+/// Most characters (Unicode code points) of a password: at most 4 KiB of UTF-8, which
+/// fits [`crate::api::MAX_CREDENTIALS_BYTES`] even escaped.
+pub const MAX_PASSWORD_CHARS: usize = 1024;
+
 /// Checks the account rules; returns the normalised (lower-case) name.
 pub fn check_credentials(name: &str, password: &str) -> Result<String, AuthError> {
     let name = name.trim().to_lowercase();
@@ -469,10 +538,17 @@ pub fn check_credentials(name: &str, password: &str) -> Result<String, AuthError
             "a username is 3 to 64 characters of a-z, 0-9, '.', '_' or '-'".into(),
         ));
     }
-    if !(8..=1024).contains(&password.len()) {
-        return Err(AuthError::InvalidAccount(
-            "a password is 8 to 1024 characters; choose a longer one".into(),
-        ));
+    // Characters (code points), as the API document's `minLength`/`maxLength` count them.
+    let chars = password.chars().count();
+    if chars < MIN_PASSWORD_CHARS {
+        return Err(AuthError::InvalidAccount(format!(
+            "a password is {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters; choose a longer one"
+        )));
+    }
+    if chars > MAX_PASSWORD_CHARS {
+        return Err(AuthError::InvalidAccount(format!(
+            "a password is {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters; choose a shorter one"
+        )));
     }
     Ok(name)
 }
@@ -676,6 +752,7 @@ impl Accounts {
             id: user_id.clone(),
             name: name.clone(),
             hash,
+            epoch: 0,
         };
         if !self.store.insert_user(&user).await? {
             return Err(AuthError::NameTaken);
@@ -683,7 +760,7 @@ impl Accounts {
         self.buckets
             .mark(&format!("k|{name}|{source}"), self.limits.known_for)
             .await?;
-        self.new_session(user_id, name, device).await
+        self.new_session(user_id, name, 0, device).await
     }
 
     fn reserve(&self) -> Reserved<'_> {
@@ -719,8 +796,11 @@ impl Accounts {
         source: &str,
         device: &str,
     ) -> Result<Session, AuthError> {
+        // The epoch read with the hash goes into the session: if the password changes (or
+        // the account goes) while this sign-in hashes, the session it inserts is dead.
         let user = self.verify(name, password, source).await?;
-        self.new_session(user.id, user.name, device).await
+        self.new_session(user.id, user.name, user.epoch, device)
+            .await
     }
 
     /// Checks `name`'s password, throttled as a sign-in ([`Accounts::sign_in`]): the same
@@ -776,6 +856,7 @@ impl Accounts {
         &self,
         user_id: String,
         name: String,
+        epoch: i64,
         device: &str,
     ) -> Result<Session, AuthError> {
         let token = random_token();
@@ -789,20 +870,32 @@ impl Accounts {
                 created_ms: Some(now),
                 last_used_ms: Some(now),
                 device: Some(device.chars().take(64).collect()),
+                epoch,
             })
             .await?;
         Ok(Session {
             user_id,
             name,
             token,
+            epoch,
         })
     }
 
-    /// The session of a token, if it exists and has not expired. Records its use, at most
-    /// once per [`TOUCH_EVERY`], without making the request wait for that write.
+    /// The session of a token, if it exists, has not expired, its account still exists and
+    /// its credentials are the account's current ones (its epoch is not older). Records its
+    /// use, at most once per [`TOUCH_EVERY`], without making the request wait for that
+    /// write.
     pub async fn session(&self, token: &str) -> Result<Option<Session>, StoreError> {
         let now = now_ms();
-        let s = self.store.session(&token_key(token), now).await?;
+        let Some(s) = self.store.session(&token_key(token), now).await? else {
+            return Ok(None);
+        };
+        let current = self
+            .store
+            .user_by_id(&s.user_id)
+            .await?
+            .is_some_and(|u| s.epoch >= u.epoch);
+        let s = current.then_some(s);
         if let Some(s) = &s
             && s.last_used_ms
                 .is_none_or(|t| now - t >= TOUCH_EVERY.as_millis() as i64)
@@ -818,6 +911,7 @@ impl Accounts {
             user_id: s.user_id,
             name: s.name,
             token: token.to_owned(),
+            epoch: s.epoch,
         }))
     }
 
@@ -867,6 +961,11 @@ impl Accounts {
     /// Changes `me`'s password: the current one is checked (throttled like a sign-in, from
     /// `source`), the new one must meet the rules; then every other session ends. Returns
     /// how many sessions ended.
+    ///
+    /// The account's credential epoch moves on: `me` is moved to the new epoch first (it
+    /// stays valid throughout), then the hash and the epoch are written together, so any
+    /// session made with the old password, even one a sign-in in flight inserts later, is
+    /// dead; the other sessions are then deleted as well.
     pub async fn change_password(
         &self,
         me: &Session,
@@ -884,7 +983,9 @@ impl Accounts {
             .gate
             .run(&admission, move |memory| hash_password(&new, memory))
             .await??;
-        self.store.set_hash(&me.user_id, &hash).await?;
+        let epoch = me.epoch + 1;
+        self.store.set_session_epoch(&me.key(), epoch).await?;
+        self.store.set_hash(&me.user_id, &hash, epoch).await?;
         Ok(self
             .store
             .delete_sessions_of(&me.user_id, Some(&token_key(&me.token)))
@@ -906,10 +1007,12 @@ impl Accounts {
         }
     }
 
-    /// Removes `me`'s account and every session of it (the notes are the sync store's:
-    /// see `api::delete_account`). The password must have been checked.
+    /// Removes `me`'s account, every session of it and its throttling records (keyed by
+    /// its name; the notes are the sync store's: see `api::delete_account`). The password
+    /// must have been checked.
     pub async fn delete_user(&self, me: &Session) -> Result<(), StoreError> {
-        self.store.delete_user(&me.user_id).await
+        self.store.delete_user(&me.user_id).await?;
+        self.buckets.forget_account(&me.name).await
     }
 }
 

@@ -7,11 +7,11 @@
 //!
 //! | collection | document | indexes |
 //! |---|---|---|
-//! | `notes` | [`NoteDoc`]: `{u, id, title, content, deleted, hlc, v, th, ch, lw?: {n, b?}, st?, cf?, cids: [{c, v}], rn, pg?}` | unique `{u:1, id:1}`; `{u:1, v:1}`; `{deleted:1, pg:1, hlc:1}` (the trash sweep) |
+//! | `notes` | [`NoteDoc`]: `{u, id, title, content, deleted, hlc, v, th, ch, lw?: {n, b?}, st?, cf?, cids: [{c, v}], rn, un?: [{n, a}], pg?}` | unique `{u:1, id:1}`; `{u:1, v:1}`; `{deleted:1, pg:1, hlc:1}` (the trash sweep) |
 //! | `revisions` | [`RevisionDoc`]: `{u, id, n, at, title, content, deleted, hlc, why}` | `{u:1, id:1, n:-1}` |
-//! | `counters` | [`CounterDoc`]: `{_id: <user>, seq}` | `_id` |
-//! | `users` | [`UserDoc`]: `{_id: <user id>, name, hash}` | unique `{name:1}` |
-//! | `sessions` | [`SessionDoc`]: `{_id: sha256(token), u, name, exp, at?, seen?, dev?}` | TTL on `exp`; `{u:1}` (the account's sessions) |
+//! | `counters` | [`CounterDoc`]: `{_id: <user>, seq, gone?}` | `_id` |
+//! | `users` | [`UserDoc`]: `{_id: <user id>, name, hash, ep?}` | unique `{name:1}` |
+//! | `sessions` | [`SessionDoc`]: `{_id: sha256(token), u, name, exp, at?, seen?, dev?, ep?}` | TTL on `exp`; `{u:1}` (the account's sessions) |
 //! | `throttle` | [`BucketDoc`]: `{_id: <key>, tat?, exp}` | TTL on `exp` |
 //!
 //! Every note query is scoped by `u` (the user's id), so `u` is a natural shard key.
@@ -26,7 +26,7 @@ use mongodb::bson::DateTime;
 use serde::{Deserialize, Serialize};
 use sync_core::merge::{LastWrite, StoredNote};
 use sync_core::protocol::{Revision, RevisionReason};
-use sync_core::push::{NewRevision, NoteRecord, RecentChange};
+use sync_core::push::{NewRevision, NoteRecord, RecentChange, UnseenRevision};
 use sync_core::{Conflict, Hlc, NoteId, NoteState, Strategy, Version};
 
 /// One note of one user (`notes`).
@@ -71,6 +71,10 @@ pub struct NoteDoc {
     /// The number of its last revision.
     #[serde(rename = "rn", default)]
     pub rn: i64,
+    /// The kept revisions that lost unseen under last-write-wins, with their authors
+    /// (`sync_core::push::UnseenRevision`); absent: none.
+    #[serde(rename = "un", default, skip_serializing_if = "Vec::is_empty")]
+    pub unseen: Vec<UnseenDoc>,
     /// `true` for a tombstone deleted forever ("Delete forever" or the trash expiry): its
     /// text and every revision are gone. Absent otherwise (the trash sweep looks for
     /// tombstones without it).
@@ -87,6 +91,16 @@ pub struct LastWriteDoc {
     /// The version its change named as base; absent: it created the note.
     #[serde(rename = "b", default, skip_serializing_if = "Option::is_none")]
     pub base: Option<i64>,
+}
+
+/// One entry of `un` of a [`NoteDoc`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UnseenDoc {
+    /// The revision's number.
+    pub n: i64,
+    /// Its author's device (clock node); empty: not known.
+    #[serde(rename = "a")]
+    pub author: String,
 }
 
 /// One entry of `cids` of a [`NoteDoc`].
@@ -130,6 +144,14 @@ impl NoteDoc {
                 })
                 .collect(),
             rn: rec.rn as i64,
+            unseen: rec
+                .unseen
+                .iter()
+                .map(|u| UnseenDoc {
+                    n: u.n as i64,
+                    author: u.author.clone(),
+                })
+                .collect(),
             purged: n.purged.then_some(true),
         }
     }
@@ -160,6 +182,14 @@ impl NoteDoc {
             })
             .collect();
         let rn = self.rn as u64;
+        let unseen = self
+            .unseen
+            .iter()
+            .map(|u| UnseenRevision {
+                n: u.n as u64,
+                author: u.author.clone(),
+            })
+            .collect();
         let title_hlc = self.title_hlc.clone();
         let content_hlc = self.content_hlc.clone();
         let last_write = self.last_write.clone().map(|w| LastWrite {
@@ -176,6 +206,7 @@ impl NoteDoc {
             },
             recent,
             rn,
+            unseen,
         }
     }
 }
@@ -244,6 +275,11 @@ pub struct CounterDoc {
     pub user: String,
     /// The last version handed out.
     pub seq: i64,
+    /// `true` once the account is deleted: the counter stays as its tombstone, and every
+    /// push's transaction, which writes this document, refuses (so a push racing the
+    /// deletion, or arriving after a restart, stores nothing). Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gone: Option<bool>,
 }
 
 /// An account (`users`).
@@ -256,6 +292,25 @@ pub struct UserDoc {
     pub name: String,
     /// The argon2id hash, PHC string form.
     pub hash: String,
+    /// The credential epoch (`auth::StoredUser::epoch`); absent: 0.
+    #[serde(rename = "ep", default, skip_serializing_if = "is_zero")]
+    pub epoch: i64,
+}
+
+impl UserDoc {
+    /// The account as the account rules read it.
+    pub fn into_stored(self) -> crate::auth::StoredUser {
+        crate::auth::StoredUser {
+            id: self.id,
+            name: self.name,
+            hash: self.hash,
+            epoch: self.epoch,
+        }
+    }
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }
 
 /// A session (`sessions`).
@@ -280,6 +335,9 @@ pub struct SessionDoc {
     /// What signed in (`auth::device_label`, at most 64 characters).
     #[serde(rename = "dev", default, skip_serializing_if = "Option::is_none")]
     pub device: Option<String>,
+    /// The account's credential epoch when the session was made; absent: 0.
+    #[serde(rename = "ep", default, skip_serializing_if = "is_zero")]
+    pub epoch: i64,
 }
 
 impl SessionDoc {
@@ -293,6 +351,7 @@ impl SessionDoc {
             created_ms: self.created.map(|t| t.timestamp_millis()),
             last_used_ms: self.seen.map(|t| t.timestamp_millis()),
             device: self.device,
+            epoch: self.epoch,
         }
     }
 }

@@ -29,6 +29,9 @@ pub enum ApiError {
         /// What to do instead, ending the message.
         hint: &'static str,
     },
+    /// The body did not arrive within the body deadline.
+    #[error("body not received within {0:?}")]
+    BodyTimeout(std::time::Duration),
     /// Too many changes in one request.
     #[error("too many changes: {0}")]
     TooManyChanges(usize),
@@ -87,6 +90,8 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::Unavailable(m) => Self::Unavailable(m),
             StoreError::Internal(m) => Self::Internal(m),
+            // The account was deleted while this request ran: its session is gone too.
+            StoreError::Gone => Self::Unauthorized,
         }
     }
 }
@@ -114,6 +119,14 @@ impl ApiError {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 ErrorCode::PayloadTooLarge,
                 format!("the request body is over {limit} bytes; {hint}"),
+            ),
+            Self::BodyTimeout(d) => (
+                StatusCode::REQUEST_TIMEOUT,
+                ErrorCode::InvalidRequest,
+                format!(
+                    "the request body did not arrive within {} s; send it again (or send fewer changes per request)",
+                    d.as_secs_f64()
+                ),
             ),
             Self::TooManyChanges(n) => (
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -152,6 +165,7 @@ impl ApiError {
             Self::Auth(AuthError::Store(StoreError::Unavailable(_))) => {
                 Self::Unavailable(String::new()).parts()
             }
+            Self::Auth(AuthError::Store(StoreError::Gone)) => Self::Unauthorized.parts(),
             Self::Auth(AuthError::Busy) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 ErrorCode::Unavailable,
@@ -214,6 +228,7 @@ impl IntoResponse for ApiError {
             other => tracing::debug!(error = %other, "rejected request"),
         }
         let cause = match &self {
+            Self::Auth(AuthError::Store(StoreError::Gone)) => Cause::Request,
             Self::Unavailable(_) | Self::Internal(_) | Self::Auth(AuthError::Store(_)) => {
                 Cause::Database
             }

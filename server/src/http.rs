@@ -80,7 +80,9 @@ impl ApiBody for SessionRef {
 
 /// Parses and checks a body of type `T` ([`ApiBody`]).
 pub fn parse_body<T: ApiBody>(body: &[u8]) -> Result<T, ApiError> {
-    let invalid = |e: serde_json::Error| ApiError::InvalidRequest(e.to_string());
+    // serde's message may quote the offending value (a string of megabytes): cut, as it
+    // is both answered and logged.
+    let invalid = |e: serde_json::Error| ApiError::InvalidRequest(cut(&e.to_string()).to_owned());
     let t: T = if T::VERSIONED {
         let value: serde_json::Value = serde_json::from_slice(body).map_err(invalid)?;
         match value.get("protocol").and_then(serde_json::Value::as_u64) {
@@ -100,8 +102,18 @@ pub fn parse_body<T: ApiBody>(body: &[u8]) -> Result<T, ApiError> {
     Ok(t)
 }
 
+/// Longest time a request body may take to arrive (`408`, `invalid_request` past it): a
+/// request holds its place (and, for `/sync`, its session check) no longer than this. The
+/// largest body (8 MiB) arrives within it at 70 KB/s.
+pub const BODY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// The body deadline of this server ([`BODY_DEADLINE`] unless set otherwise), as a request
+/// extension that [`ApiJson`] reads.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyDeadline(pub std::time::Duration);
+
 /// A JSON body of type `T`, read within the route's `DefaultBodyLimit` (which must be
-/// [`ApiBody::LIMIT`]) and checked
+/// [`ApiBody::LIMIT`]) and the body deadline ([`BodyDeadline`]), and checked
 /// ([`ApiBody`]). Rejects with the API's error: `payload_too_large` past the limit,
 /// `unsupported_protocol` or `invalid_request` for a body that does not parse, or what
 /// [`ApiBody::check`] says.
@@ -112,8 +124,13 @@ impl<S: Send + Sync, T: ApiBody> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(req, state)
+        let deadline = req
+            .extensions()
+            .get::<BodyDeadline>()
+            .map_or(BODY_DEADLINE, |d| d.0);
+        let bytes = tokio::time::timeout(deadline, Bytes::from_request(req, state))
             .await
+            .map_err(|_| ApiError::BodyTimeout(deadline))?
             .map_err(|r| match r.status() {
                 StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge {
                     limit: T::LIMIT,
@@ -123,6 +140,21 @@ impl<S: Send + Sync, T: ApiBody> FromRequest<S> for ApiJson<T> {
             })?;
         parse_body(&bytes).map(Self)
     }
+}
+
+/// Longest part of a client-chosen value (path, request id) written to a log line.
+pub const LOGGED_BYTES: usize = 256;
+
+/// `s` cut at [`LOGGED_BYTES`] (on a character boundary).
+fn cut(s: &str) -> &str {
+    if s.len() <= LOGGED_BYTES {
+        return s;
+    }
+    let mut end = LOGGED_BYTES;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 /// The header that carries a request's id, both ways.
@@ -140,11 +172,13 @@ pub fn trace(app: Router) -> Router {
                     .get(REQUEST_ID)
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("-");
+                // What a client sends is logged bounded: the method as the metrics name it,
+                // the path and the request id cut at LOGGED_BYTES.
                 tracing::info_span!(
                     "request",
-                    id,
-                    method = %req.method(),
-                    path = %req.uri().path(),
+                    id = cut(id),
+                    method = crate::metrics::method_label(req.method()),
+                    path = cut(req.uri().path()),
                 )
             }),
         )

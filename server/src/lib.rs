@@ -14,7 +14,9 @@
 //! - [`throttle`]: sign-in throttling by source and account, behind
 //!   [`throttle::BucketStore`]; the bound on hashes.
 //! - [`headers`]: security headers (CSP with the page's nonce, nosniff, framing, HSTS).
-//! - [`api`]: `POST /sync`, `/auth/*`, `/account/*`, `GET /healthz`, `GET /api/openapi.json`.
+//! - [`api`]: `POST /sync`, `/auth/*`, `/account/*`, `GET /healthz`, `GET /api/openapi.json`;
+//!   every API answer is `Cache-Control: no-store`, and a request that waits on a stopped
+//!   database answers 503 ([`api::Liveness`]).
 //! - [`error`]: API errors and their one mapping to HTTP.
 //! - [`http`]: the JSON body extractor of every API handler, request ids and tracing spans.
 //! - [`metrics`]: Prometheus metrics, `GET /metrics`.
@@ -67,6 +69,10 @@ impl AppState {
         // number of open devices (see `live`).
         if tokio::runtime::Handle::try_current().is_ok() {
             tokio::spawn(live::run_feed(store.database().clone(), state.live.clone()));
+            tokio::spawn(live::run_session_feed(
+                store.database().clone(),
+                state.live.clone(),
+            ));
         }
         state
     }
@@ -97,6 +103,8 @@ impl AppState {
             metrics,
             serve_metrics: true,
             trash_days: sync_core::limits::TRASH_DAYS,
+            body_deadline: http::BODY_DEADLINE,
+            liveness: Arc::default(),
         }
     }
 
@@ -105,6 +113,7 @@ impl AppState {
         self.public_origin = config.public_origin.clone();
         self.client_ip_header = config.client_ip_header.clone();
         self.serve_metrics = config.metrics;
+        self.metrics.set_recording(config.metrics);
         self.trash_days = config.trash_days;
         self
     }
@@ -150,6 +159,10 @@ pub struct AppState {
     /// Days a deleted note stays restorable (`TERN_TRASH_DAYS`), told to devices when they
     /// sign in and by `GET /auth/me`.
     pub trash_days: u32,
+    /// Longest time a request body may take to arrive ([`http::BODY_DEADLINE`]).
+    pub body_deadline: std::time::Duration,
+    /// Whether the database answers, for requests that wait on it ([`api::watchdog`]).
+    pub liveness: Arc<api::Liveness>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -181,12 +194,17 @@ pub fn router(state: AppState) -> Router {
     );
     let hsts = state.cookie_secure;
     let metrics = state.metrics.clone();
+    let record = state.serve_metrics;
+    let deadline = http::BodyDeadline(state.body_deadline);
     let mut app = Router::new()
-        .merge(api::routes())
+        .merge(api::routes(&state))
         .merge(pwa::routes())
         .route("/", get(move |req: Request<Body>| page(req)));
     if state.serve_metrics {
-        app = app.route("/metrics", get(metrics::serve));
+        app = app.route(
+            "/metrics",
+            get(metrics::serve).layer(axum::middleware::map_response(api::no_store)),
+        );
     }
     let app = app
         .route_layer(axum::middleware::from_fn(metrics::stamp_route))
@@ -197,8 +215,9 @@ pub fn router(state: AppState) -> Router {
             headers::layer(hsts, req, next)
         }))
         .layer(axum::middleware::from_fn(move |req, next| {
-            metrics::track(metrics.clone(), req, next)
+            metrics::track(metrics.clone(), record, req, next)
         }))
+        .layer(axum::Extension(deadline))
         .layer(axum::middleware::from_fn(drain::layer))
         .with_state(state);
     http::trace(app)

@@ -23,6 +23,11 @@
 //!   and its session is checked again). A heartbeat event every [`HEARTBEAT`] keeps proxies
 //!   from closing an idle connection and lets a device notice one that died silently. Server shutdown ends every live connection
 //!   ([`Hub::close_all`]), so a graceful shutdown does not wait on them.
+//! - **No longer than its session.** Each connection is registered with the key of the
+//!   session that opened it. When sessions end (sign-out, sign out everywhere, a password
+//!   change, account deletion) the API ends their connections at once ([`Hub::end`]); and
+//!   every process watches the `sessions` collection ([`run_session_feed`]), so a session
+//!   ended through another process (or expired) ends its connections here too.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -82,8 +87,10 @@ pub enum LiveRefused {
 /// The live connections of one server process and what they wait for.
 pub struct Hub {
     limits: Mutex<LiveLimits>,
-    /// Per connected user: the newest head seen, and how many connections wait on it.
-    users: Mutex<HashMap<String, (watch::Sender<u64>, usize)>>,
+    /// Per connected user: the newest head seen, and the connections that wait on it.
+    users: Mutex<HashMap<String, UserLive>>,
+    /// The id of the next connection.
+    next_id: std::sync::atomic::AtomicU64,
     total: AtomicUsize,
     /// Bumped after a gap in the feed: every connection pokes its device.
     epoch: watch::Sender<u64>,
@@ -91,6 +98,14 @@ pub struct Hub {
     closing: watch::Sender<bool>,
     /// The metrics' gauge of open connections (`tern_live_connections`).
     gauge: Option<prometheus_client::metrics::gauge::Gauge>,
+}
+
+/// One user's live connections.
+struct UserLive {
+    /// The user's newest head seen.
+    head: watch::Sender<u64>,
+    /// Each connection, by id: the key of its session, and what ends it.
+    conns: HashMap<u64, (String, watch::Sender<bool>)>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -105,6 +120,7 @@ impl Hub {
         Self {
             limits: Mutex::new(limits),
             users: Mutex::default(),
+            next_id: std::sync::atomic::AtomicU64::new(0),
             total: AtomicUsize::new(0),
             epoch: watch::Sender::new(0),
             closing: watch::Sender::new(false),
@@ -133,8 +149,13 @@ impl Hub {
         self.total.load(Ordering::Relaxed)
     }
 
-    /// Registers a live connection of `user`.
-    pub fn subscribe(self: &Arc<Self>, user: &str) -> Result<Subscription, LiveRefused> {
+    /// Registers a live connection of `user`, opened with the session stored under `session`
+    /// (its key: [`crate::auth::Session::key`]).
+    pub fn subscribe(
+        self: &Arc<Self>,
+        user: &str,
+        session: &str,
+    ) -> Result<Subscription, LiveRefused> {
         if *self.closing.borrow() {
             return Err(LiveRefused::Closing);
         }
@@ -143,31 +164,69 @@ impl Hub {
         if self.total.load(Ordering::Relaxed) >= limits.total {
             return Err(LiveRefused::Total);
         }
-        let (head, count) = users
-            .entry(user.to_owned())
-            .or_insert_with(|| (watch::Sender::new(0), 0));
-        if *count >= limits.per_user {
+        let u = users.entry(user.to_owned()).or_insert_with(|| UserLive {
+            head: watch::Sender::new(0),
+            conns: HashMap::new(),
+        });
+        if u.conns.len() >= limits.per_user {
+            if u.conns.is_empty() {
+                users.remove(user);
+            }
             return Err(LiveRefused::PerUser);
         }
-        *count += 1;
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let ended = watch::Sender::new(false);
+        let sub_ended = ended.subscribe();
+        u.conns.insert(id, (session.to_owned(), ended));
         self.total.fetch_add(1, Ordering::Relaxed);
         if let Some(g) = &self.gauge {
             g.inc();
         }
         Ok(Subscription {
-            head: head.subscribe(),
+            head: u.head.subscribe(),
             epoch: self.epoch.subscribe(),
             closing: self.closing.subscribe(),
+            ended: sub_ended,
             hub: self.clone(),
             user: user.to_owned(),
+            id,
         })
+    }
+
+    /// Ends the live connections of `user` whose session key `which` picks (their
+    /// sessions ended); returns how many.
+    pub fn end(&self, user: &str, which: impl Fn(&str) -> bool) -> usize {
+        let users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(u) = users.get(user) else { return 0 };
+        let mut n = 0;
+        for (key, ended) in u.conns.values() {
+            if which(key) {
+                ended.send_replace(true);
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Ends the live connections of the session stored under `key`, whoever's it is (a
+    /// session deleted through another process: only its key is known).
+    pub fn end_session(&self, key: &str) -> usize {
+        let users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+        let mut n = 0;
+        for (k, ended) in users.values().flat_map(|u| u.conns.values()) {
+            if k == key {
+                ended.send_replace(true);
+                n += 1;
+            }
+        }
+        n
     }
 
     /// `user`'s head is now `seq` (from the feed): their connections poke their devices.
     pub fn notify(&self, user: &str, seq: u64) {
         let users = self.users.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((head, _)) = users.get(user) {
-            head.send_if_modified(|h| {
+        if let Some(u) = users.get(user) {
+            u.head.send_if_modified(|h| {
                 let newer = seq > *h;
                 if newer {
                     *h = seq;
@@ -187,11 +246,11 @@ impl Hub {
         self.closing.send_replace(true);
     }
 
-    fn leave(&self, user: &str) {
+    fn leave(&self, user: &str, id: u64) {
         let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, count)) = users.get_mut(user) {
-            *count -= 1;
-            if *count == 0 {
+        if let Some(u) = users.get_mut(user) {
+            u.conns.remove(&id);
+            if u.conns.is_empty() {
                 users.remove(user);
             }
         }
@@ -207,8 +266,11 @@ pub struct Subscription {
     head: watch::Receiver<u64>,
     epoch: watch::Receiver<u64>,
     closing: watch::Receiver<bool>,
+    /// Set when the connection's session ended.
+    ended: watch::Receiver<bool>,
     hub: Arc<Hub>,
     user: String,
+    id: u64,
 }
 
 impl std::fmt::Debug for Subscription {
@@ -221,7 +283,7 @@ impl std::fmt::Debug for Subscription {
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        self.hub.leave(&self.user);
+        self.hub.leave(&self.user, self.id);
     }
 }
 
@@ -249,10 +311,13 @@ impl Poke {
 }
 
 impl Subscription {
-    /// The next poke for the device, or `None` when the connection should end (server
-    /// shutdown, or the connection reached `max_age` at `deadline`).
+    /// The next poke for the device, or `None` when the connection should end (its session
+    /// ended, server shutdown, or the connection reached `max_age` at `deadline`).
     async fn next(&mut self, deadline: tokio::time::Instant) -> Option<Poke> {
         tokio::select! {
+            // First: a poke must never reach a device whose session has ended.
+            biased;
+            _ = self.ended.wait_for(|e| *e) => None,
             changed = self.head.changed() => {
                 changed.ok()?;
                 let seq = *self.head.borrow_and_update();
@@ -331,6 +396,57 @@ pub async fn run_feed(db: Database, hub: Arc<Hub>) {
                 }
                 Err(e) => {
                     tracing::warn!("live feed: change stream failed ({e}); reopening");
+                    break;
+                }
+            }
+        }
+        tokio::time::sleep(pause).await;
+    }
+}
+
+/// Watches the `sessions` collection of `db` and ends the live connections of every
+/// session deleted (signed out, ended by a password change or an account deletion through
+/// any process, or expired), until the process ends. Reopens the change stream after a
+/// failure; a session deleted during such a gap keeps its connection until the connection's
+/// `max_age` (its next reconnect is refused), which the log says.
+pub async fn run_session_feed(db: Database, hub: Arc<Hub>) {
+    let sessions = db.collection::<Document>("sessions");
+    let mut token: Option<ResumeToken> = None;
+    let mut pause = Duration::from_millis(100);
+    loop {
+        let mut stream = match sessions.watch().resume_after(token.clone()).await {
+            Ok(s) => s,
+            Err(e) => {
+                if token.take().is_some() {
+                    tracing::warn!(
+                        "session feed: cannot resume ({e}); sessions ended meanwhile keep their live connections until they reconnect"
+                    );
+                } else {
+                    tracing::warn!(
+                        "session feed: cannot watch the database ({e}); retrying in {pause:?}"
+                    );
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(5));
+                }
+                continue;
+            }
+        };
+        pause = Duration::from_millis(100);
+        while let Some(event) = stream.next().await {
+            match event {
+                Ok(event) => {
+                    if matches!(event.operation_type, OperationType::Delete)
+                        && let Some(key) = event
+                            .document_key
+                            .as_ref()
+                            .and_then(|k| k.get_str("_id").ok())
+                    {
+                        hub.end_session(key);
+                    }
+                    token = stream.resume_token();
+                }
+                Err(e) => {
+                    tracing::warn!("session feed: change stream failed ({e}); reopening");
                     break;
                 }
             }

@@ -44,6 +44,8 @@ struct UserNotes {
 pub struct MemoryStore {
     conflicts: Conflicts,
     users: Mutex<HashMap<String, UserNotes>>,
+    /// Deleted accounts (MongoDB's `gone` counters): their pushes write nothing.
+    gone: Mutex<std::collections::HashSet<String>>,
 }
 
 impl std::fmt::Debug for MemoryStore {
@@ -179,7 +181,14 @@ impl SyncStore for MemoryStore {
         changes: &'a [Change],
         now_ms: u64,
     ) -> BoxFuture<'a, Result<Pushed, StoreError>> {
-        Box::pin(async move { Ok(self.push_now(user, changes, now_ms)) })
+        Box::pin(async move {
+            let pushed = self.push_now(user, changes, now_ms);
+            if self.gone.lock().expect("not poisoned").contains(user) {
+                self.users.lock().expect("not poisoned").remove(user);
+                return Err(StoreError::Gone);
+            }
+            Ok(pushed)
+        })
     }
 
     fn pull<'a>(
@@ -232,6 +241,7 @@ impl SyncStore for MemoryStore {
                     n.title.clear();
                     n.content.clear();
                     n.conflict = None;
+                    rec.unseen.clear();
                     u.revisions.remove(&id);
                     purged += 1;
                 }
@@ -245,6 +255,10 @@ impl SyncStore for MemoryStore {
 
     fn delete_user_notes<'a>(&'a self, user: &'a UserId) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
+            self.gone
+                .lock()
+                .expect("not poisoned")
+                .insert(user.to_owned());
             self.users.lock().expect("not poisoned").remove(user);
             Ok(())
         })
@@ -307,6 +321,16 @@ impl AccountStore for MemoryAccounts {
         Box::pin(async move {
             let st = self.state.lock().expect("not poisoned");
             Ok(st.users.get(name).cloned())
+        })
+    }
+
+    fn user_by_id<'a>(
+        &'a self,
+        user_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<StoredUser>, StoreError>> {
+        Box::pin(async move {
+            let st = self.state.lock().expect("not poisoned");
+            Ok(st.users.values().find(|u| u.id == user_id).cloned())
         })
     }
 
@@ -401,11 +425,32 @@ impl AccountStore for MemoryAccounts {
         &'a self,
         user_id: &'a str,
         hash: &'a str,
+        epoch: i64,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             let mut st = self.state.lock().expect("not poisoned");
             if let Some(u) = st.users.values_mut().find(|u| u.id == user_id) {
                 u.hash = hash.to_owned();
+                u.epoch = u.epoch.max(epoch);
+            }
+            Ok(())
+        })
+    }
+
+    fn set_session_epoch<'a>(
+        &'a self,
+        key: &'a str,
+        epoch: i64,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            if let Some(s) = self
+                .state
+                .lock()
+                .expect("not poisoned")
+                .sessions
+                .get_mut(key)
+            {
+                s.epoch = epoch;
             }
             Ok(())
         })
@@ -495,6 +540,19 @@ impl BucketStore for MemoryBuckets {
         Box::pin(async move {
             let b = self.buckets.lock().expect("not poisoned");
             Ok(b.get(key).is_some_and(|(_, exp)| *exp > now_ms()))
+        })
+    }
+
+    fn forget_account<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let (ranges, account) = crate::throttle::account_keys(name);
+            self.buckets.lock().expect("not poisoned").retain(|k, _| {
+                *k != account
+                    && !ranges
+                        .iter()
+                        .any(|(from, to)| k.as_str() >= from.as_str() && k.as_str() < to.as_str())
+            });
+            Ok(())
         })
     }
 

@@ -3,8 +3,11 @@
 //! list of metrics is the README's *Metrics* table (the one copy); one added here is added
 //! there.
 //!
-//! `route` is the route's pattern (`/notes/{id}/history`, never the note's id), or
-//! `fallback` for static files and unknown paths, so the label's values are bounded.
+//! Every label comes from a fixed set, whatever a client sends, so the number of series
+//! is bounded: `route` is the route's pattern (`/notes/{id}/history`, never the note's
+//! id), or `fallback` for static files and unknown paths; `method` is one of [`METHODS`]
+//! or `other`; `status` is a status code this server answered. With `TERN_METRICS=off`
+//! nothing is recorded (and nothing served).
 //!
 //! Counted from what the handlers return and from the error of a failed request (the
 //! [`crate::error::Failure`] extension the API error leaves on its response), so a handler
@@ -31,8 +34,21 @@ use crate::error::{Cause, Failure};
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
     route: String,
-    method: String,
+    method: &'static str,
     status: u16,
+}
+
+/// The HTTP methods counted by name; any other method is counted as `other`.
+pub const METHODS: [&str; 9] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
+];
+
+/// The `method` label of `m`: its name if it is one of [`METHODS`], else `other`.
+pub fn method_label(m: &axum::http::Method) -> &'static str {
+    METHODS
+        .into_iter()
+        .find(|k| *k == m.as_str())
+        .unwrap_or("other")
 }
 
 /// A label with one name and a fixed set of values.
@@ -74,6 +90,8 @@ pub struct Metrics {
     throttled: Family<Reason, Counter>,
     database_errors: Family<Kind, Counter>,
     live_connections: Gauge,
+    /// Off with `TERN_METRICS=off`: nothing is counted.
+    recording: std::sync::atomic::AtomicBool,
 }
 
 impl Default for Metrics {
@@ -153,7 +171,18 @@ impl Metrics {
             throttled,
             database_errors,
             live_connections,
+            recording: std::sync::atomic::AtomicBool::new(true),
         }
+    }
+
+    /// Starts or stops recording (`TERN_METRICS`).
+    pub fn set_recording(&self, on: bool) {
+        self.recording
+            .store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn recording(&self) -> bool {
+        self.recording.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The gauge of open live connections, for the live hub to keep up to date.
@@ -164,6 +193,9 @@ impl Metrics {
     /// Counts a successful sync, the outcomes of its changes, and the merges its merge
     /// budget did not cover.
     pub fn sync(&self, results: &[ChangeResult], merges_over_budget: u64) {
+        if !self.recording() {
+            return;
+        }
         self.merges_over_budget.inc_by(merges_over_budget);
         self.pulls.inc();
         if !results.is_empty() {
@@ -190,6 +222,9 @@ impl Metrics {
 
     /// Counts an answered request, and what its failure (if any) says.
     fn request(&self, labels: RequestLabels, seconds: f64, failure: Option<&Failure>) {
+        if !self.recording() {
+            return;
+        }
         self.latency.get_or_create(&labels).observe(seconds);
         self.requests.get_or_create(&labels).inc();
         let Some(f) = failure else { return };
@@ -247,10 +282,19 @@ pub async fn stamp_route(req: Request, next: Next) -> Response {
     res
 }
 
-/// Middleware around the whole app: counts and times every request.
-pub async fn track(metrics: std::sync::Arc<Metrics>, req: Request, next: Next) -> Response {
+/// Middleware around the whole app: counts and times every request (nothing when `record`
+/// is off: `TERN_METRICS=off`).
+pub async fn track(
+    metrics: std::sync::Arc<Metrics>,
+    record: bool,
+    req: Request,
+    next: Next,
+) -> Response {
+    if !record {
+        return next.run(req).await;
+    }
     let start = Instant::now();
-    let method = req.method().to_string();
+    let method = method_label(req.method());
     let res = next.run(req).await;
     let route = res
         .extensions()

@@ -98,6 +98,9 @@ pub enum StoreError {
     /// Anything else; the detail is for logs only.
     #[error("database error: {0}")]
     Internal(String),
+    /// The account was deleted: nothing is written for it any more.
+    #[error("the account is deleted")]
+    Gone,
 }
 
 impl From<MongoError> for StoreError {
@@ -183,8 +186,10 @@ pub trait SyncStore: Send + Sync {
         deleted_before_ms: u64,
         limit: u32,
     ) -> BoxFuture<'_, Result<u32, StoreError>>;
-    /// Removes every note, revision and the version counter of `user` (account
-    /// deletion). Idempotent.
+    /// Removes every note and revision of `user` (account deletion) and marks the account
+    /// deleted, for good: every later push of `user` answers [`StoreError::Gone`] and writes
+    /// nothing, and a push racing this call either lands before it (and is deleted by it)
+    /// or is refused. Idempotent.
     fn delete_user_notes<'a>(&'a self, user: &'a UserId) -> BoxFuture<'a, Result<(), StoreError>>;
     /// Succeeds when the database answers.
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
@@ -306,14 +311,14 @@ impl MongoStore {
         user: &UserId,
         changes: &Arc<[Change]>,
         now_ms: u64,
-    ) -> Result<Pushed, MongoError> {
+    ) -> Result<Option<Pushed>, MongoError> {
         let prepared = Prepared::new(changes, now_ms);
         let needed = prepared.versions_needed();
         if needed == 0 {
-            return Ok(Pushed {
+            return Ok(Some(Pushed {
                 results: prepared.into_results(changes),
                 merges_over_budget: 0,
-            });
+            }));
         }
         let ids: Vec<&str> = prepared
             .note_ids(changes)
@@ -341,7 +346,10 @@ impl MongoStore {
         }
 
         // 2. Versions: reserve one per candidate change. Writing the counter first makes
-        //    concurrent pushes of this user conflict, so versions follow commit order.
+        //    concurrent pushes of this user conflict, so versions follow commit order. It
+        //    also makes a push conflict with the account's deletion, which marks the counter
+        //    `gone` before it deletes the notes: a push either commits before the mark (and
+        //    its notes are deleted after it) or sees the mark and writes nothing.
         let counter = self
             .counters()
             .find_one_and_update(doc! {"_id": user}, doc! {"$inc": {"seq": needed as i64}})
@@ -349,8 +357,11 @@ impl MongoStore {
             .return_document(ReturnDocument::After)
             .session(&mut *s)
             .await
-            .map_err(|e| docs::named(COUNTERS, user, e))?
-            .map_or(needed as i64, |c| c.seq) as u64;
+            .map_err(|e| docs::named(COUNTERS, user, e))?;
+        if counter.as_ref().is_some_and(|c| c.gone == Some(true)) {
+            return Ok(None);
+        }
+        let counter = counter.map_or(needed as i64, |c| c.seq) as u64;
         let first_version = counter - needed + 1;
 
         // 3. Decide, in request order, on the blocking pool: merges are CPU work (bounded by
@@ -407,10 +418,10 @@ impl MongoStore {
                 .session(&mut *s)
                 .await?;
         }
-        Ok(Pushed {
+        Ok(Some(Pushed {
             results: plan.results,
             merges_over_budget: plan.merges_over_budget,
-        })
+        }))
     }
 
     /// The reads of a pull, in the snapshot of session `s`.
@@ -446,7 +457,7 @@ impl MongoStore {
                 .notes()
                 .find(doc! {"u": user, "v": {"$gt": lo as i64, "$lte": hi as i64}})
                 .sort(doc! {"v": 1})
-                .projection(doc! {"_id": 0, "u": 0, "cids": 0, "th": 0, "ch": 0, "rn": 0})
+                .projection(doc! {"_id": 0, "u": 0, "cids": 0, "th": 0, "ch": 0, "rn": 0, "un": 0})
                 .session(&mut *s)
                 .await?;
             // A document that does not decode fails the pull: skipped, the client would
@@ -542,11 +553,19 @@ impl SyncStore for MongoStore {
 
     fn delete_user_notes<'a>(&'a self, user: &'a UserId) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
-            // One delete per collection, each by the user's index prefix; the database
-            // does the work (no document is read into the server).
+            // The counter first becomes the account's tombstone: every push writes it in
+            // its transaction, so from here on none commits (see `push_in_txn`), across
+            // restarts too. Then one delete per collection, each by the user's index
+            // prefix; the database does the work (no document is read into the server).
+            self.counters()
+                .update_one(
+                    doc! {"_id": user},
+                    doc! {"$set": {"gone": true, "seq": 0_i64}},
+                )
+                .upsert(true)
+                .await?;
             self.notes().delete_many(doc! {"u": user}).await?;
             self.revisions().delete_many(doc! {"u": user}).await?;
-            self.counters().delete_one(doc! {"_id": user}).await?;
             Ok(())
         })
     }
@@ -584,7 +603,12 @@ impl MongoStore {
             attempt += 1;
             s.start_transaction().await?;
             let result = match self.push_in_txn(&mut s, user, &changes, now_ms).await {
-                Ok(r) => commit(&mut s).await.map(|()| r),
+                Ok(Some(r)) => commit(&mut s).await.map(|()| r),
+                Ok(None) => {
+                    // The account is deleted: nothing of this push is written.
+                    let _ = s.abort_transaction().await;
+                    return Err(StoreError::Gone);
+                }
                 Err(e) => {
                     let _ = s.abort_transaction().await;
                     Err(e)
@@ -725,7 +749,7 @@ impl MongoStore {
                     doc! {"u": user, "id": id, "v": v, "deleted": true},
                     doc! {
                         "$set": {"v": seq, "pg": true, "title": "", "content": ""},
-                        "$unset": {"cf": ""},
+                        "$unset": {"cf": "", "un": ""},
                     },
                 )
                 .session(&mut s)

@@ -105,6 +105,16 @@ pub fn source_key(ip: IpAddr) -> String {
     }
 }
 
+/// The source of a request whose client-address header names no address: `h|` and the
+/// first 16 hex digits of the SHA-256 of the header's last element (bounded, and what the
+/// proxy wrote, so distinct values such as RFC 7239 obfuscated identifiers stay distinct).
+pub fn unparsed_source_key(element: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(element.as_bytes());
+    let hex: String = d.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("h|{hex}")
+}
+
 /// A bucket that refused: wait this long before the next attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Refused(pub Duration);
@@ -135,6 +145,21 @@ pub trait BucketStore: Send + Sync {
     fn is_marked<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<bool, StoreError>>;
     /// Sets the mark `key` for `ttl`.
     fn mark<'a>(&'a self, key: &'a str, ttl: Duration) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Removes every bucket and mark keyed by account `name` (`p|name|…`, `a|name`,
+    /// `k|name|…`): the account is deleted.
+    fn forget_account<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+}
+
+/// The bucket keys of account `name`: the ranges `[p|name|, p|name})` and
+/// `[k|name|, k|name})` (`}` follows `|`), and the key `a|name`.
+pub fn account_keys(name: &str) -> ([(String, String); 2], String) {
+    (
+        [
+            (format!("p|{name}|"), format!("p|{name}}}")),
+            (format!("k|{name}|"), format!("k|{name}}}")),
+        ],
+        format!("a|{name}"),
+    )
 }
 
 /// What taking one attempt from a bucket means, by the generic cell rate algorithm.
@@ -205,6 +230,18 @@ impl BucketStore for MongoBuckets {
     }
     fn mark<'a>(&'a self, key: &'a str, ttl: Duration) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(MongoBuckets::mark(self, key, ttl))
+    }
+    fn forget_account<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let (ranges, account) = account_keys(name);
+            for (from, to) in ranges {
+                self.coll
+                    .delete_many(doc! {"_id": {"$gte": from, "$lt": to}})
+                    .await?;
+            }
+            self.coll.delete_one(doc! {"_id": account}).await?;
+            Ok(())
+        })
     }
 }
 

@@ -314,9 +314,28 @@ async fn deleting_the_account_removes_every_note_revision_session_and_the_user()
     );
     assert_eq!(r.json::<Value>().await.unwrap(), json!({"deleted": true}));
 
-    for c in ["notes", "revisions", "sessions", "users", "counters"] {
+    for c in ["notes", "revisions", "sessions", "users"] {
         assert_eq!(owned(&app, c, &alice).await, 0, "{c} of alice left");
     }
+    // The counter stays as the account's tombstone, with nothing of the notes in it: every
+    // later push of the account is refused in its transaction.
+    let tombstone = app
+        .store
+        .database()
+        .collection::<Document>("counters")
+        .find_one(doc! {"_id": &alice})
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            tombstone.len(),
+            tombstone.get_i64("seq"),
+            tombstone.get_bool("gone")
+        ),
+        (3, Ok(0), Ok(true)),
+        "{tombstone}"
+    );
     assert!(!signed_in(&app, &laptop).await && !signed_in(&app, &app.token).await);
     assert_eq!(sign_in_as(&app, "alice", PASSWORD, CHROME).await.0, 401);
     // Bob's account and notes are untouched.

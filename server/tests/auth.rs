@@ -242,13 +242,13 @@ async fn sign_up_rules_and_taken_names() {
     let r = post(
         &app,
         "/auth/signup",
-        json!({"username": "erin", "password": "p".repeat(20_000)}),
+        json!({"username": "erin", "password": "p".repeat(40_000)}),
     )
     .await;
     assert_eq!(r.status(), 413);
     assert_eq!(
         r.json::<Value>().await.unwrap(),
-        json!({"error": "payload_too_large", "message": "the request body is over 16384 bytes; send only a username and a password"})
+        json!({"error": "payload_too_large", "message": "the request body is over 32768 bytes; send only a username and a password"})
     );
 }
 

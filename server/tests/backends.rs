@@ -441,7 +441,8 @@ async fn account_management_story(accounts: Accounts, store: &dyn SyncStore) {
         .await
         .unwrap();
 
-    // Deleting: notes, history and counter, sessions, the user; dave's stay.
+    // Deleting: notes and history (the counter becomes a tombstone at 0), sessions, the
+    // user; dave's stay.
     store
         .push(
             &a.user_id,

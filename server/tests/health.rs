@@ -88,7 +88,7 @@ fn signal(pid: u32, sig: i32) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn healthz_answers_503_promptly_when_the_database_stops_answering() {
+async fn healthz_and_sync_answer_503_promptly_when_the_database_stops_answering() {
     let _serial = OWN_DATABASE.lock().await;
     // A stopped (SIGSTOP) database still accepts connections but answers nothing: the
     // driver has no socket timeout, so a ping would wait for the next failed heartbeat.
@@ -140,8 +140,26 @@ async fn healthz_answers_503_promptly_when_the_database_stops_answering() {
         assert_eq!(body["error"], "unavailable");
         took.push(t);
     }
+    // A sync too: its database work would wait on the stopped database (the driver has no
+    // socket timeout) until the driver's heartbeat fails and its retries give up.
+    let started = Instant::now();
+    let (status, body) = app
+        .post_raw(
+            serde_json::to_vec(&request(None, vec![change("s1", "d", now(), "stalled")])).unwrap(),
+        )
+        .await;
+    let sync_took = started.elapsed();
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"], "unavailable");
     signal(db.pid(), libc::SIGCONT);
     println!("healthz with a stopped database answered 503 in {took:?}");
+    println!("sync with a stopped database answered 503 in {sync_took:?}");
+    // 250 ms of work, then a ping unanswered for 2 s (`api::STALL_CHECK_AFTER`); before,
+    // the driver's heartbeat and the push's retries took 7.7 to 11.3 s.
+    assert!(
+        sync_took < Duration::from_secs(5),
+        "sync answered in {sync_took:?}"
+    );
     // The answer comes at the 2 s timeout, not after the driver's ~10 s heartbeat; the
     // bound is loose so that a busy machine cannot fail it.
     assert!(

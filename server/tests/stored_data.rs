@@ -636,7 +636,7 @@ async fn a_revision_that_does_not_decode_fails_the_history() {
 
 /// The fixture's documents of `collection`, as comparable values: ids the database or the
 /// server drew at random (`_id` object ids, user ids) and the times of writing (`at`)
-/// replaced by what they stand for.
+/// replaced by what they stand for; fields added since the fixture left out.
 fn comparable(docs: &Value, users: &[(String, String)]) -> Vec<Value> {
     let mut out: Vec<Value> = docs
         .as_array()
@@ -655,6 +655,10 @@ fn comparable(docs: &Value, users: &[(String, String)]) -> Vec<Value> {
                 }
             }
             d.remove("at");
+            // `un` (the kept revisions that lost unseen under last-write-wins, issue 25) is
+            // newer than the fixture: the earlier server never wrote it, and a note without
+            // it reads as having none (the reads above).
+            d.remove("un");
             Value::Object(d)
         })
         .collect();

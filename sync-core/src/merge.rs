@@ -71,6 +71,10 @@ pub struct Resolution {
     pub next: Option<StoredNote>,
     /// Versions to add to the note's history, oldest clock first.
     pub revisions: Vec<(Version, RevisionReason)>,
+    /// True when `revisions` hold a version that lost under last-write-wins to a version
+    /// written without seeing it: its text is then only in the history, and no one but its
+    /// author is known to have seen it (a purge must not drop it: see `crate::push`).
+    pub unseen: bool,
 }
 
 impl Resolution {
@@ -78,6 +82,7 @@ impl Resolution {
         Self {
             next: None,
             revisions,
+            unseen: false,
         }
     }
 }
@@ -171,6 +176,7 @@ pub fn resolve_within(
                 last_write: Some(LastWrite::of(change)),
             }),
             revisions: vec![],
+            unseen: false,
         };
     };
     let note_strategy = change.strategy.unwrap_or(s.note.strategy);
@@ -232,6 +238,7 @@ pub fn resolve_within(
         return Resolution {
             next: Some(next),
             revisions,
+            unseen: false,
         };
     }
 
@@ -248,6 +255,7 @@ pub fn resolve_within(
                     last_write: None,
                 }),
                 revisions: vec![],
+                unseen: false,
             };
         }
         return Resolution::keep(vec![]);
@@ -281,19 +289,23 @@ pub fn resolve_within(
         return Resolution {
             next: Some(whole(&deleted, None)),
             revisions: kept(&current, RevisionReason::Deleted),
+            unseen: false,
         };
     }
 
     match strategy {
         Strategy::Lww => {
-            if incoming.hlc > s.note.hlc {
+            let mut r = if incoming.hlc > s.note.hlc {
                 Resolution {
                     next: Some(whole(&incoming, keep_conflict)),
                     revisions: kept(&current, RevisionReason::Conflict),
+                    unseen: false,
                 }
             } else {
                 Resolution::keep(kept(&incoming, RevisionReason::Conflict))
-            }
+            };
+            r.unseen = !r.revisions.is_empty();
+            r
         }
         Strategy::Merge | Strategy::Default => {
             if incoming.deleted {
@@ -305,6 +317,7 @@ pub fn resolve_within(
                 return Resolution {
                     next: Some(whole(&incoming, keep_conflict)),
                     revisions: vec![],
+                    unseen: false,
                 };
             }
             match merge_fields(s, change, &incoming, budget) {
@@ -331,6 +344,7 @@ pub fn resolve_within(
                             last_write: None,
                         }),
                         revisions,
+                        unseen: false,
                     }
                 }
                 // No clean merge: no proposal either.
@@ -351,6 +365,7 @@ pub fn resolve_within(
                 return Resolution {
                     next: Some(whole(winner, keep_conflict)),
                     revisions: vec![],
+                    unseen: false,
                 };
             }
             let proposal = if current.deleted || incoming.deleted {
@@ -469,6 +484,7 @@ fn conflict(
             last_write: None,
         }),
         revisions,
+        unseen: false,
     }
 }
 

@@ -326,7 +326,8 @@ pub struct Credentials {
     /// Username: 3 to 64 of a-z, 0-9, '.', '_', '-' (case-insensitive).
     #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._-]{3,64}$"))]
     pub username: String,
-    /// Password: 8 to 1024 characters.
+    /// Password: 8 to 1024 characters (Unicode code points, as JSON Schema's `minLength`
+    /// counts them; so does the server).
     #[cfg_attr(feature = "openapi", schema(min_length = 8, max_length = 1024))]
     pub password: String,
 }
@@ -377,7 +378,9 @@ pub struct SignedOut {
 pub struct PasswordChange {
     /// The password now (checked, and throttled, like a sign-in).
     pub current_password: String,
-    /// The new password (8..1024 characters).
+    /// The new password: 8 to 1024 characters (Unicode code points, as JSON Schema's
+    /// `minLength` counts them; so does the server).
+    #[cfg_attr(feature = "openapi", schema(min_length = 8, max_length = 1024))]
     pub new_password: String,
 }
 

@@ -66,6 +66,20 @@ pub struct NoteRecord {
     pub recent: Vec<RecentChange>,
     /// The number of its last revision (0: none yet); revisions are numbered from 1.
     pub rn: u64,
+    /// The revisions still kept whose text lost under last-write-wins to a version written
+    /// without seeing it ([`merge::Resolution::unseen`]), with their authors: a purge by
+    /// any other device is an ordinary delete while one is kept. At most one per kept
+    /// revision (entries go with the revisions they name).
+    pub unseen: Vec<UnseenRevision>,
+}
+
+/// A kept revision that no device but its author is known to have seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnseenRevision {
+    /// The revision's number.
+    pub n: u64,
+    /// The device (clock node) that wrote it; empty when not known (then no purge drops it).
+    pub author: String,
 }
 
 impl NoteRecord {
@@ -212,11 +226,16 @@ pub fn plan(
         );
         let mut rn = st.map_or(0, |st| st.rn);
         // "Delete forever": only when the device had seen the latest version (or the note
-        // is new) and the note ends deleted, so no version another device wrote unseen is
-        // dropped. Then nothing of it is kept: no new revision, and every stored one goes
-        // (numbers up to `rn`). Otherwise the change is an ordinary delete (`purge` doc).
+        // is new), every kept revision is one it had seen (none lost unseen under
+        // last-write-wins, unless it wrote that one itself), and the note ends deleted, so
+        // no version another device wrote unseen is dropped. Then nothing of it is kept: no
+        // new revision, and every stored one goes (numbers up to `rn`). Otherwise the
+        // change is an ordinary delete (`purge` doc).
         let purged = c.purge
-            && st.is_none_or(|st| c.base_version == Some(st.note.note.version))
+            && st.is_none_or(|st| {
+                c.base_version == Some(st.note.note.version)
+                    && st.unseen.iter().all(|u| u.author == c.hlc.node)
+            })
             && r.next.as_ref().is_some_and(|n| n.note.deleted);
         if purged {
             r.revisions.clear();
@@ -229,8 +248,23 @@ pub fn plan(
                 purges.push((c.note_id.clone(), rn));
             }
         }
+        // Who wrote the text that lost unseen: the incoming change's device when it lost,
+        // else the device whose own write the stored version was (if known).
+        let author = if r.next.is_none() {
+            c.hlc.node.clone()
+        } else {
+            st.and_then(|st| st.note.last_write.as_ref())
+                .map_or_else(String::new, |w| w.node.clone())
+        };
+        let mut new_unseen = Vec::new();
         for (v, why) in &r.revisions {
             rn += 1;
+            if r.unseen {
+                new_unseen.push(UnseenRevision {
+                    n: rn,
+                    author: author.clone(),
+                });
+            }
             revisions.push(NewRevision {
                 note_id: c.note_id.clone(),
                 n: rn,
@@ -247,10 +281,17 @@ pub fn plan(
             Some(next) => {
                 next_version += 1;
                 let recent = st.map(|st| st.recent.clone()).unwrap_or_default();
+                let mut unseen = if purged {
+                    Vec::new()
+                } else {
+                    st.map(|st| st.unseen.clone()).unwrap_or_default()
+                };
+                unseen.extend(new_unseen);
                 let mut rec = NoteRecord {
                     note: next,
                     recent,
                     rn,
+                    unseen,
                 };
                 rec.remember(&c.change_id, rec.note.note.version);
                 let n = &rec.note.note;
@@ -264,6 +305,7 @@ pub fn plan(
             None => {
                 let st = stored.get_mut(&c.note_id).expect("a kept note is stored");
                 st.rn = rn;
+                st.unseen.extend(new_unseen);
                 st.remember(&c.change_id, SUPERSEDED);
                 ChangeOutcome::Superseded {
                     current: st.note.note.clone(),
@@ -289,6 +331,12 @@ pub fn plan(
     for (id, upto) in purges {
         trims.retain(|(t, _)| *t != id);
         trims.push((id, upto));
+    }
+    // A trimmed revision is no longer kept: neither is its unseen mark.
+    for (id, upto) in &trims {
+        if let Some(rec) = stored.get_mut(id) {
+            rec.unseen.retain(|u| u.n > *upto);
+        }
     }
     let notes = touched
         .iter()

@@ -474,3 +474,242 @@ fn a_purge_without_delete_is_rejected() {
     let r = Prepared::new(&[c.clone()], NOW).into_results(&[c]);
     assert!(matches!(r[0].outcome, ChangeOutcome::Rejected { .. }));
 }
+
+/// What three devices do to one note under last-write-wins.
+#[derive(Debug, Clone, Copy)]
+enum Op {
+    /// Edit (a text of its own) on the version the device last knew.
+    Edit(usize),
+    /// Delete, or delete forever (`true`), on the version the device last knew.
+    Delete(usize, bool),
+    /// Sync: the device now knows (and has seen) the note as it is.
+    Pull(usize),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => (0..3usize).prop_map(Op::Edit),
+        2 => (0..3usize, any::<bool>()).prop_map(|(d, p)| Op::Delete(d, p)),
+        3 => (0..3usize).prop_map(Op::Pull),
+    ]
+}
+
+/// Who has seen a text, and whether it left the note knowingly.
+#[derive(Debug, Default)]
+struct Seen {
+    by: std::collections::HashSet<usize>,
+    /// It was replaced by a change made on the version that showed it (so that device saw
+    /// it), not lost to a version written without seeing it.
+    settled: bool,
+}
+
+/// Every text in the note, its conflict and its history.
+fn all_texts(m: &Model) -> std::collections::HashSet<String> {
+    let mut t: std::collections::HashSet<String> = m
+        .notes
+        .values()
+        .flat_map(|r| {
+            let n = &r.note.note;
+            std::iter::once(n.content.clone()).chain(
+                n.conflict
+                    .iter()
+                    .flat_map(|c| c.versions.iter().map(|v| v.content.clone())),
+            )
+        })
+        .collect();
+    t.extend(
+        m.revisions
+            .values()
+            .flatten()
+            .map(|(_, r)| r.version.content.clone()),
+    );
+    t.remove("");
+    t
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// "Delete forever" drops only what the purging device had seen: a text that lost
+    /// under last-write-wins to a version written without seeing it, and that the purging
+    /// device never saw, survives the purge (in the note's history). Texts replaced
+    /// knowingly go, as before.
+    #[test]
+    fn a_purge_drops_only_texts_the_purger_saw_or_that_left_knowingly(
+        ops in prop::collection::vec(op(), 1..24),
+    ) {
+        let mut m = Model::default();
+        let id = NoteId("n".into());
+        let mut known: [Option<u64>; 3] = [None; 3];
+        let mut seen: HashMap<String, Seen> = HashMap::new();
+        for (i, op) in ops.iter().enumerate() {
+            let current = m.notes.get(&id).map(|r| r.note.note.clone());
+            if let Op::Pull(d) = *op {
+                if let Some(n) = &current {
+                    known[d] = Some(n.version);
+                    seen.entry(n.content.clone()).or_default().by.insert(d);
+                }
+                continue;
+            }
+            let (d, deleted, purge) = match *op {
+                Op::Edit(d) => (d, false, false),
+                Op::Delete(d, p) => (d, true, p),
+                Op::Pull(_) => unreachable!(),
+            };
+            let text = if deleted { String::new() } else { format!("text {i} of device {d}") };
+            let base = known[d];
+            let mut c = Change::new(
+                ChangeId(format!("c{i}")),
+                id.clone(),
+                at(i as u64 + 1, &format!("device{d}")),
+                known[d],
+                if deleted { "" } else { "t" },
+                &text,
+                deleted,
+            );
+            c.purge = purge;
+            if !deleted {
+                seen.entry(text.clone()).or_default().by.insert(d);
+            }
+            let before = all_texts(&m);
+            let plan = m.push(&[c], ConflictStrategy::Lww);
+            let after = all_texts(&m);
+            let now = m.notes[&id].note.note.clone();
+            let rejected = matches!(plan.results[0].outcome, ChangeOutcome::Rejected { .. });
+            prop_assert!(!rejected, "{:?}", plan.results[0]);
+            match &plan.results[0].outcome {
+                ChangeOutcome::Applied { version, .. } => known[d] = Some(*version),
+                ChangeOutcome::Superseded { current } => {
+                    known[d] = Some(current.version);
+                    seen.entry(current.content.clone()).or_default().by.insert(d);
+                }
+                ChangeOutcome::Rejected { .. } => {}
+            }
+            // The text the note showed before left it: knowingly if the change was made on
+            // the version that showed it (the device had seen it).
+            if let Some(cur) = &current
+                && cur.content != now.content
+                && let Some(s) = seen.get_mut(&cur.content)
+            {
+                s.settled |= base == Some(cur.version);
+            }
+            if purge {
+                for t in before.difference(&after) {
+                    let s = &seen[t];
+                    prop_assert!(
+                        s.settled || s.by.contains(&d),
+                        "device{d}'s purge dropped {t:?}, which it never saw and which left \
+                         the note unseen; ops {ops:?}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The issue's scenario, planned: the phone edits (v2); the laptop, which never saw v2,
+/// deletes with a later clock and wins under last-write-wins (v2 goes to history); the
+/// laptop's purge on its own delete is an ordinary delete; the phone's purge drops it.
+#[test]
+fn under_lww_a_purge_keeps_an_edit_the_purging_device_never_saw() {
+    let mut m = Model::default();
+    let id = NoteId("n".into());
+    let edit = |c: &str, node: &str, wall, base, text: &str| {
+        Change::new(c.into(), id.clone(), at(wall, node), base, "t", text, false)
+    };
+    let delete = |c: &str, node: &str, wall, base, purge| {
+        let mut d = Change::new(c.into(), id.clone(), at(wall, node), base, "", "", true);
+        d.purge = purge;
+        d
+    };
+    let lww = ConflictStrategy::Lww;
+    m.push(&[edit("c1", "laptop", 1, None, "first")], lww);
+    m.push(&[edit("c2", "phone", 2, Some(1), "phone's edit")], lww);
+    m.push(&[delete("c3", "laptop", 3, Some(1), false)], lww);
+    let kept = |m: &Model| texts(m).iter().any(|t| t == "phone's edit");
+    assert!(kept(&m));
+    let v3 = m.notes[&id].note.note.version;
+    m.push(&[delete("c4", "laptop", 4, Some(v3), true)], lww);
+    assert!(!m.notes[&id].note.note.purged);
+    assert!(kept(&m), "{:?}", texts(&m));
+    // The mirror case: an edit that loses on arrival is unseen by everyone else too.
+    let v4 = m.notes[&id].note.note.version;
+    m.push(
+        &[edit("c5", "tablet", 0, Some(1), "tablet's late edit")],
+        lww,
+    );
+    m.push(&[delete("c6", "phone", 6, Some(v4), true)], lww);
+    let n = &m.notes[&id].note.note;
+    assert!(!n.purged);
+    assert!(texts(&m).iter().any(|t| t == "tablet's late edit"));
+    // Each author's purge: the phone's drops nothing of the tablet's; the tablet's (which
+    // knows the head now) goes only when every unseen text is its own: not yet.
+    let head = n.version;
+    m.push(&[delete("c7", "tablet", 7, Some(head), true)], lww);
+    assert!(
+        !m.notes[&id].note.note.purged,
+        "the phone's edit is not the tablet's"
+    );
+}
+
+/// Unseen marks go with the revisions they name: past the history limit, and with a
+/// purge by the author.
+#[test]
+fn the_author_of_an_unseen_text_may_delete_it_forever() {
+    let mut m = Model::default();
+    let id = NoteId("n".into());
+    let lww = ConflictStrategy::Lww;
+    m.push(
+        &[Change::new(
+            "c1".into(),
+            id.clone(),
+            at(1, "laptop"),
+            None,
+            "t",
+            "a",
+            false,
+        )],
+        lww,
+    );
+    m.push(
+        &[Change::new(
+            "c2".into(),
+            id.clone(),
+            at(2, "phone"),
+            Some(1),
+            "t",
+            "b",
+            false,
+        )],
+        lww,
+    );
+    m.push(
+        &[Change::new(
+            "c3".into(),
+            id.clone(),
+            at(3, "laptop"),
+            Some(1),
+            "",
+            "",
+            true,
+        )],
+        lww,
+    );
+    assert_eq!(m.notes[&id].unseen.len(), 1);
+    assert_eq!(m.notes[&id].unseen[0].author, "phone");
+    let head = m.notes[&id].note.note.version;
+    let mut purge = Change::new(
+        "c4".into(),
+        id.clone(),
+        at(4, "phone"),
+        Some(head),
+        "",
+        "",
+        true,
+    );
+    purge.purge = true;
+    m.push(&[purge], lww);
+    let rec = &m.notes[&id];
+    assert!(rec.note.note.purged && rec.unseen.is_empty());
+    assert!(texts(&m).is_empty(), "{:?}", texts(&m));
+}

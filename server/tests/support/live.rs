@@ -88,6 +88,20 @@ impl Live {
         self.events.try_recv().ok()
     }
 
+    /// The events that arrive until the connection ends (`Some`), or `None` if it is still
+    /// open after [`WAIT`].
+    pub async fn events_until_end(&mut self) -> Option<Vec<(String, String)>> {
+        let mut seen = Vec::new();
+        tokio::time::timeout(WAIT, async {
+            while let Some(e) = self.events.recv().await {
+                seen.push(e);
+            }
+        })
+        .await
+        .ok()
+        .map(|()| seen)
+    }
+
     /// Waits until the connection ends (`true`), or [`WAIT`] passes (`false`).
     pub async fn ended(&mut self) -> bool {
         tokio::time::timeout(WAIT, async { while self.events.recv().await.is_some() {} })
