@@ -23,23 +23,25 @@ pub async fn worker_sync() -> Result<String, JsValue> {
         .map_err(|e| JsValue::from(js_sys::Error::new(&e)))
 }
 
-/// Panics, for the browser test of [`report_panic`] (`end2end/tests/panic.test.mjs`); not
-/// in release builds.
-#[cfg(debug_assertions)]
+/// Panics, for the browser test of [`report_panic`] (`end2end/tests/panic.test.mjs`), in
+/// the release wasm too, where the hook matters most. (A script of the page could stop the
+/// app anyway: this gives it nothing new.)
 #[wasm_bindgen]
 pub fn panic_for_tests() {
     panic!("a panic for the tests");
 }
 
 /// Makes a panic say where it happened, in every build: the message and its location
-/// (`file:line:column`) go to the console, to `globalThis.ternPanic` (for a test or a bug
-/// report to read) and, in a page, to a banner at the top that tells the user to reload.
-/// The app cannot go on after a panic (the wasm aborts: `unreachable` in the console),
-/// so the banner is plain DOM, written before the abort.
+/// (`file:line:column`; `file:line` in the release wasm) go to the console, to
+/// `globalThis.ternPanic` (for a test or a bug report to read) and, in a page, to a banner
+/// at the top that tells the user to reload. The app cannot go on after a panic (the wasm
+/// aborts: `unreachable` in the console), so the banner is plain DOM, written before the
+/// abort.
 ///
 /// The release wasm is built with `-Cpanic=abort` and locations kept
-/// (`scripts/build-release.sh`): this hook runs there too. Debug builds also print the
-/// stack (`console_error_panic_hook`).
+/// (`scripts/build-release.sh`): this hook runs there too. Aborts that are no panic (an
+/// allocation failure) bypass it. Debug builds also print the stack
+/// (`console_error_panic_hook`).
 fn console_panics() {
     static SET: std::sync::Once = std::sync::Once::new();
     SET.call_once(|| std::panic::set_hook(Box::new(report_panic)));
