@@ -8,9 +8,10 @@
 # a banner and the console say the panic's message and `file:line`, so a release wasm that
 # panics says where. Locations keep file and line (`-Zlocation-detail=file,line`), with the
 # paths of dependencies and of the standard library cut to what follows their source
-# directory (`--remap-path-prefix`). Measured: 543,343 bytes gzipped with full locations,
-# 509,061 with `-Cpanic=immediate-abort -Zlocation-detail=none` (the build before: no hook
-# runs, a panic leaves only "unreachable"); TERN_WASM_RUSTFLAGS replaces these flags.
+# directory (`--remap-path-prefix`). Measured on one commit: 540,215 bytes gzipped; 543,343
+# with full paths and columns; 509,061 with `-Cpanic=immediate-abort -Zlocation-detail=none`
+# (the build before: no hook runs, a panic leaves only "unreachable").
+# TERN_WASM_RUSTFLAGS replaces these flags (to measure others).
 # These are unstable flags of a stable toolchain pinned to the exact version they were
 # measured with ($RELEASE_RUST in scripts/versions.env), enabled for the wasm build only with
 # RUSTC_BOOTSTRAP=1; the server is built next with the same toolchain and no such flags.
