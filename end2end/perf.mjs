@@ -66,6 +66,8 @@ const INSTRUMENT = () => {
       const r = await orig.apply(this, args);
       const exports = (r.instance ?? r).exports;
       if (exports?.memory) globalThis.__wasmMemory = exports.memory;
+      // wasm-bindgen's table of the JS values Rust holds.
+      if (exports?.__wbindgen_externrefs) globalThis.__wasmRefs = exports.__wbindgen_externrefs;
       globalThis.__wasmReady ??= performance.now();
       return r;
     };
@@ -125,8 +127,11 @@ async function fillAccount(base, user, n) {
 async function heap(cdp, page) {
   const { metrics } = await cdp.send('Performance.getMetrics');
   const js = metrics.find((m) => m.name === 'JSHeapUsedSize').value;
-  const wasm = await page.evaluate(() => globalThis.__wasmMemory?.buffer.byteLength ?? 0);
-  return { js, wasm };
+  const [wasm, refs] = await page.evaluate(() => [
+    globalThis.__wasmMemory?.buffer.byteLength ?? 0,
+    globalThis.__wasmRefs?.length ?? 0,
+  ]);
+  return { js, wasm, refs };
 }
 
 const mb = (b) => `${(b / 1048576).toFixed(1)} MB`;
@@ -142,18 +147,20 @@ async function measure(server, n) {
   const out = { n };
   try {
     await p.context.addInitScript(INSTRUMENT);
+    // The app's panic message (see frontend/src/lib.rs) and any other console error.
+    page.on('console', (m) => m.type() === 'error' && console.error('[console error]', m.text()));
     const cdp = await p.context.newCDPSession(page);
     await cdp.send('Performance.enable');
     await openApp(page, server.base);
     await page.evaluate((n) => localStorage.setItem('perf-expect', String(n)), n);
 
     // Initial sync: sign in, then the first page, then every note.
-    let peak = { js: 0, wasm: 0 };
+    let peak = { js: 0, wasm: 0, refs: 0 };
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
         const h = await heap(cdp, page).catch(() => null);
-        if (h) peak = { js: Math.max(peak.js, h.js), wasm: Math.max(peak.wasm, h.wasm) };
+        if (h) peak = { js: Math.max(peak.js, h.js), wasm: Math.max(peak.wasm, h.wasm), refs: Math.max(peak.refs, h.refs) };
         await new Promise((r) => setTimeout(r, 200));
       }
     })();
@@ -163,13 +170,25 @@ async function measure(server, n) {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForFunction(() => document.querySelectorAll('li.note').length > 0, null, { timeout: 600_000 });
     out.syncFirstPage = Date.now() - t0;
-    await page.waitForFunction(
-      (n) =>
-        document.querySelector('[data-testid=count]')?.textContent.startsWith(`${n} notes`) &&
-        document.querySelector('[data-testid=status]')?.dataset.syncing === 'false',
-      n,
-      { timeout: 900_000, polling: 100 },
-    );
+    // A panic or another error in the page (a wasm trap: "unreachable") stops the app: the
+    // wait ends at once, with the app's panic message if it left one.
+    let pageError = null;
+    page.on('pageerror', (e) => (pageError ??= e.message));
+    const done = (n) =>
+      globalThis.ternPanic ??
+      (document.querySelector('[data-testid=count]')?.textContent.startsWith(`${n} notes`) &&
+        document.querySelector('[data-testid=status]')?.dataset.syncing === 'false');
+    for (const until = Date.now() + 900_000; ; await new Promise((r) => setTimeout(r, 100))) {
+      const d = await page.evaluate(done, n);
+      if (d === true) break;
+      if (typeof d === 'string' || pageError !== null || Date.now() > until) {
+        const refs = (await heap(cdp, page).catch(() => null))?.refs;
+        throw new Error(
+          `${n}: the initial sync stopped after ${Date.now() - t0} ms (peak wasm memory ${mb(peak.wasm)}, ` +
+            `JS values held by the wasm ${refs} now, ${peak.refs} at most): ${d || pageError || 'timed out'}`,
+        );
+      }
+    }
     out.syncAll = Date.now() - t0;
     sampling = false;
     await sampler;
@@ -363,6 +382,7 @@ row('initial sync: first page shown (ms from sign-in)', (r) => r.syncFirstPage);
 row('initial sync: every note (ms from sign-in)', (r) => r.syncAll);
 row('initial sync: peak JS heap', (r) => mb(r.syncPeak.js));
 row('initial sync: peak wasm memory', (r) => mb(r.syncPeak.wasm));
+row('initial sync: peak table of JS values held by the wasm', (r) => r.syncPeak.refs);
 row('open the trash (1 entry), click to shown (ms)', (r) => r.trash);
 row('  note records read by it', (r) => r.trashRead);
 row('JS heap at the end', (r) => mb(r.heap.js));
