@@ -262,7 +262,8 @@ impl Tab {
             log.push(format!("{}   -> {e:?}", self.name));
             match e {
                 Effect::Show { text, caret } => {
-                    let changed = field(&text, self.caret.field) != field(&self.dom, self.caret.field);
+                    let changed =
+                        field(&text, self.caret.field) != field(&self.dom, self.caret.field);
                     self.dom = text;
                     self.caret = match caret {
                         Some(c) => c,
@@ -303,7 +304,9 @@ impl Tab {
         // A create's answer comes with its write: the tab's list never shows the note
         // before the editor knows it made it.
         let creating = match &self.save {
-            Some((s, Some(SaveResult::Written { id, .. }))) if matches!(s.target, Target::New(_)) => {
+            Some((s, Some(SaveResult::Written { id, .. })))
+                if matches!(s.target, Target::New(_)) =>
+            {
                 Some(id.clone())
             }
             _ => None,
@@ -477,7 +480,11 @@ impl World {
         let rng = &mut self.rng;
         let tab = &mut self.tabs[i];
         let ev = match rng.below(10) {
-            0..=3 => match tab.m.open_id().and_then(|id| tab.list.get(id).map(|l| (id, l))) {
+            0..=3 => match tab
+                .m
+                .open_id()
+                .and_then(|id| tab.list.get(id).map(|l| (id, l)))
+            {
                 Some((id, (t, at))) => Event::Open {
                     id: id.to_owned(),
                     text: t.clone(),
@@ -517,9 +524,15 @@ impl World {
                 self.store.set(id, n.text.clone());
             }
             _ if n.deleted => {}
-            2 => self.store.set(id, text(&format!("{r} {}", n.text.title), &n.text.content)),
-            3..=5 => self.store.set(id, text(&n.text.title, &format!("{} {r}", n.text.content))),
-            _ => self.store.set(id, text(&n.text.title, &format!("{r}\n{}", n.text.content))),
+            2 => self
+                .store
+                .set(id, text(&format!("{r} {}", n.text.title), &n.text.content)),
+            3..=5 => self
+                .store
+                .set(id, text(&n.text.title, &format!("{} {r}", n.text.content))),
+            _ => self
+                .store
+                .set(id, text(&n.text.title, &format!("{r}\n{}", n.text.content))),
         }
         self.reads_after_change();
     }
@@ -615,7 +628,8 @@ impl World {
                     if let (Target::New(_), SaveResult::Written { id, .. }) = (&s.target, &r) {
                         tab.new_ids.insert(s.target.clone(), id.clone());
                     }
-                    self.log.push(format!("{}: store wrote {s:?}: {r:?}", tab.name));
+                    self.log
+                        .push(format!("{}: store wrote {s:?}: {r:?}", tab.name));
                     tab.save = Some((s.clone(), Some(r)));
                     // Another tab hears of it.
                     for (j, t) in self.tabs.iter_mut().enumerate() {
@@ -702,10 +716,17 @@ impl World {
         for tab in &self.tabs {
             let n = tab.name;
             if *tab.m.text() != tab.dom {
-                return Err(format!("{n}: the model holds {:?}, the fields {:?}", tab.m.text(), tab.dom));
+                return Err(format!(
+                    "{n}: the model holds {:?}, the fields {:?}",
+                    tab.m.text(),
+                    tab.dom
+                ));
             }
             let f = field(&tab.dom, tab.caret.field);
-            if tab.caret.end > f.len() || !f.is_char_boundary(tab.caret.end) || tab.caret.start > tab.caret.end {
+            if tab.caret.end > f.len()
+                || !f.is_char_boundary(tab.caret.end)
+                || tab.caret.start > tab.caret.end
+            {
                 return Err(format!("{n}: caret {:?} outside {f:?}", tab.caret));
             }
             if let Some(w) = &tab.word
@@ -743,7 +764,10 @@ impl World {
                     None => false,
                 };
                 if !(in_dom || in_saves || stored) {
-                    return Err(format!("{n}: typed {s:?} into {:?} ({id:?}), now nowhere", w.target));
+                    return Err(format!(
+                        "{n}: typed {s:?} into {:?} ({id:?}), now nowhere",
+                        w.target
+                    ));
                 }
             }
         }
@@ -805,7 +829,11 @@ impl World {
             }
         }
         if self.mode == Mode::Solo
-            && let Some((id, _)) = self.store.notes.iter().find(|(_, n)| !n.conflicts.is_empty())
+            && let Some((id, _)) = self
+                .store
+                .notes
+                .iter()
+                .find(|(_, n)| !n.conflicts.is_empty())
         {
             return Err(format!("{id}: a conflict with the tab's own typing"));
         }

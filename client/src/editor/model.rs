@@ -426,8 +426,7 @@ impl EditorModel {
                 read_at,
             } => {
                 let running_here = matches!(&self.running, Some(s) if s.target == self.target);
-                if self.target.id() != Some(id.as_str()) || read_at != self.writes || running_here
-                {
+                if self.target.id() != Some(id.as_str()) || read_at != self.writes || running_here {
                     return fx; // another note, or a save overlapped: its answer tells more
                 }
                 self.caret = caret;
@@ -448,7 +447,11 @@ impl EditorModel {
                 self.caret = caret;
                 self.remember(&id, &text);
                 self.deleted = false;
-                if self.dirty() || self.running.as_ref().is_some_and(|s| s.target == self.target)
+                if self.dirty()
+                    || self
+                        .running
+                        .as_ref()
+                        .is_some_and(|s| s.target == self.target)
                 {
                     // Typed since the choice was made: merged into it like any change.
                     self.fold_in(Stored::Live(&text), &mut fx);
