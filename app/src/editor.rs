@@ -173,17 +173,25 @@ impl EditorState {
         self.send(app, Event::New);
     }
 
-    /// Saves what the editor holds and waits until every save has landed.
+    /// Saves what the editor holds and waits until every save has landed (or the store
+    /// failed: the label says so, and the text stays in the editor).
     pub async fn settle(self, app: AppState) {
         self.send(app, Event::Flush);
-        while !self.model.with_value(EditorModel::idle) {
-            browser::sleep_ms(20).await;
-            if self
-                .model
-                .with_value(|m| m.running().is_none() && m.dirty())
-            {
+        loop {
+            let (idle, failed, waiting) = self.model.with_value(|m| {
+                (
+                    m.idle(),
+                    matches!(m.label(), SaveLabel::Failed(_)),
+                    m.running().is_none() && m.dirty(),
+                )
+            });
+            if idle || (failed && waiting) {
+                return;
+            }
+            if waiting {
                 self.send(app, Event::Flush);
             }
+            browser::sleep_ms(20).await;
         }
     }
 
@@ -358,7 +366,8 @@ pub fn Editor() -> impl IntoView {
     };
 
     view! {
-        <form class="editor" aria-label="Note" on:submit=|ev: leptos::ev::SubmitEvent| ev.prevent_default()>
+        <form class="editor" aria-label="Note" data-note=move || ed.open.get().unwrap_or_default()
+            on:submit=|ev: leptos::ev::SubmitEvent| ev.prevent_default()>
             <div class="row toolbar">
                 <button type="button" class="back" on:click=move |_| ui.pane.set(Pane::List)>
                     "← Notes"
