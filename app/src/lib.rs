@@ -21,7 +21,7 @@
 //! - [`ui`]: view state beside the notes (phone screen, preview, overlays, sync activity);
 //!   [`markdown`]: the preview and its checklists; [`keys`]: keyboard shortcuts and their
 //!   overlay; [`activity`]: the sync activity panel and the attention line; [`storage`]:
-//!   what eviction puts at risk; [`share`]: notes shared in from other apps.
+//!   what eviction puts at risk; [`share`]: text shared in from other apps, saved as a note when the user says so.
 
 pub mod account;
 pub mod account_settings;
@@ -114,6 +114,8 @@ pub fn App() -> impl IntoView {
     provide_context(app);
     let ui = ui::Ui::new();
     provide_context(ui);
+    let shared = share::Shared::new();
+    provide_context(shared);
     activity::follow(app, ui);
 
     // In the browser only, after hydration: show this browser's notes (the signed-in
@@ -137,7 +139,7 @@ pub fn App() -> impl IntoView {
             });
             browser::on_store_closed(move |m| app.notice.set(m));
             app.ready.set(true);
-            share::receive(app, ui).await;
+            share::receive(shared);
             account::check_session(app).await;
         });
     });
@@ -170,6 +172,7 @@ pub fn App() -> impl IntoView {
             <status::Messages/>
             <account::SignInForm/>
             <account::JoinOffer/>
+            <share::ShareOffer/>
             <list::UndoDelete/>
             {view! { <trash::Trash/> }.into_any()}
             {view! { <account_settings::AccountSettings/> }.into_any()}

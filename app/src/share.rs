@@ -2,12 +2,17 @@
 //!
 //! The manifest (`public/manifest.webmanifest`) declares a `share_target`: Android and
 //! Chromium open `/?share_title=…&share_text=…&share_url=…` (a GET, so the service
-//! worker's cached page answers it offline too). At start the page turns those parameters
-//! into a new note, opens it, and replaces the address with `/`, so a reload does not add
-//! it twice.
+//! worker's cached page answers it offline too). At start the page reads those parameters,
+//! replaces the address with `/` (a reload offers nothing twice) and **asks** "Save as a new
+//! note?", showing the text. Nothing is written until the user says so: any website can
+//! navigate a signed-in user to such an address (a GET needs no consent), so a visit alone
+//! must not put a note (a fake "security notice", a phishing link) into the account and onto
+//! every device. What is offered is bounded by the note limits before it is shown.
 
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use sync_core::Text;
+use sync_core::limits::{MAX_CONTENT_BYTES, MAX_TITLE_BYTES};
 
 use crate::state::AppState;
 use crate::ui::{Pane, Ui};
@@ -47,14 +52,69 @@ pub fn shared_note(title: &str, text: &str, url: &str) -> Option<Text> {
     Some(Text { title, content })
 }
 
-/// If the page was opened by a share: saves the shared note and opens it.
-pub async fn receive(app: AppState, ui: Ui) {
+/// What a share offers to save: the note, or why it cannot be one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Offer {
+    /// A note within the limits, waiting for the user's yes.
+    Note(Text),
+    /// The shared text is longer than a note may be (`MAX_TITLE_BYTES`/`MAX_CONTENT_BYTES`):
+    /// shown cut short, and not saved (a note the server would refuse would sit in the
+    /// outbox failing).
+    TooLong(Text),
+}
+
+/// Bytes of a refused text shown in the offer (enough to recognise it).
+const PREVIEW_BYTES: usize = 2000;
+
+/// The offer for what was shared, bounded by the note limits.
+pub fn offer(title: &str, text: &str, url: &str) -> Option<Offer> {
+    let note = shared_note(title, text, url)?;
+    if note.title.len() <= MAX_TITLE_BYTES && note.content.len() <= MAX_CONTENT_BYTES {
+        return Some(Offer::Note(note));
+    }
+    Some(Offer::TooLong(Text {
+        title: cut(&note.title, TITLE_CHARS * 4),
+        content: cut(&note.content, PREVIEW_BYTES),
+    }))
+}
+
+/// `s` cut to at most `max` bytes, on a character boundary.
+fn cut(s: &str, max: usize) -> String {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_owned()
+}
+
+/// The shared-text offer of this page (one per page), provided by [`crate::App`].
+#[derive(Clone, Copy, Debug)]
+pub struct Shared(pub RwSignal<Option<Offer>>);
+
+impl Shared {
+    /// No offer yet.
+    pub fn new() -> Self {
+        Self(RwSignal::new(None))
+    }
+}
+
+impl Default for Shared {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// If the page was opened by a share: takes the parameters off the address and offers the
+/// text. Writes nothing.
+pub fn receive(shared: Shared) {
     let Some((title, text, url)) = imp::take_params() else {
         return;
     };
-    let Some(note) = shared_note(&title, &text, &url) else {
-        return;
-    };
+    shared.0.set(offer(&title, &text, &url));
+}
+
+/// Saves the offered note (the user said yes) and opens it.
+async fn save(app: AppState, ui: Ui, note: Text) {
     let empty = Text {
         title: String::new(),
         content: String::new(),
@@ -70,6 +130,47 @@ pub async fn receive(app: AppState, ui: Ui) {
         Err(e) => app
             .notice
             .set(format!("The shared text was not saved: {e}")),
+    }
+}
+
+/// "Save as a new note?": the shared title and text, shown as text (never as markup), with
+/// the choice to save or discard them.
+#[component]
+pub fn ShareOffer() -> impl IntoView {
+    let app = AppState::get();
+    let ui = Ui::get();
+    let shared = expect_context::<Shared>();
+    let text = move || match shared.0.get() {
+        Some(Offer::Note(t) | Offer::TooLong(t)) => t,
+        None => Text {
+            title: String::new(),
+            content: String::new(),
+        },
+    };
+    let too_long = move || matches!(shared.0.get(), Some(Offer::TooLong(_)));
+    let save_it = move |_| {
+        if let Some(Offer::Note(note)) = shared.0.get_untracked() {
+            shared.0.set(None);
+            spawn_local(save(app, ui, note));
+        }
+    };
+    view! {
+        <Show when=move || shared.0.get().is_some()>
+            <div class="offer share-offer" role="alertdialog" data-testid="share-offer"
+                aria-label="Shared text">
+                <p>{move || if too_long() {
+                    "Something was shared with Tern, but it is longer than a note can be                      (shown cut short). It was not saved."
+                } else {
+                    "Something was shared with Tern. Save it as a new note?"
+                }}</p>
+                <p class="share-title" data-testid="share-title">{move || text().title}</p>
+                <pre class="share-text" data-testid="share-text">{move || text().content}</pre>
+                <Show when=move || !too_long()>
+                    <button type="button" on:click=save_it>"Save as a new note"</button>
+                </Show>
+                <button type="button" on:click=move |_| shared.0.set(None)>"Discard"</button>
+            </div>
+        </Show>
     }
 }
 
@@ -132,5 +233,20 @@ mod tests {
         );
         let long = "x".repeat(500);
         assert_eq!(shared_note("", &long, "").unwrap().title.len(), TITLE_CHARS);
+    }
+
+    #[test]
+    fn an_offer_is_bounded_by_the_note_limits() {
+        assert_eq!(offer("", "", ""), None);
+        assert!(matches!(offer("T", "short", ""), Some(Offer::Note(_))));
+        let huge = "é".repeat(MAX_CONTENT_BYTES);
+        let Some(Offer::TooLong(shown)) = offer("T", &huge, "") else {
+            panic!("over the content limit is refused");
+        };
+        assert!(shown.content.len() <= PREVIEW_BYTES);
+        let Some(Offer::TooLong(shown)) = offer(&"t".repeat(MAX_TITLE_BYTES + 1), "x", "") else {
+            panic!("over the title limit is refused");
+        };
+        assert!(shown.title.len() <= TITLE_CHARS * 4);
     }
 }

@@ -544,9 +544,14 @@ impl ZipWriter {
 /// The entries of a zip file, read by its central directory: stored (as [`ZipWriter`]
 /// writes them) or deflated (as most zip tools write them). What the entries hold once
 /// inflated is bounded like an import ([`MAX_IMPORT_BYTES`] in all), so a small zip that
-/// inflates to gigabytes is refused, not unpacked.
+/// inflates to gigabytes is refused, not unpacked. The work is bounded too: the entries'
+/// stored bytes (headers and data) may add up to no more than the file, so each byte of the
+/// file is read at most once. A crafted central directory of 65,535 entries that all point
+/// at one deflated entry (which inflates to nothing, so the size bound never trips) is
+/// refused after reading the file once, instead of inflating it 65,535 times.
 pub fn unzip(name: &str, z: &[u8]) -> Result<Vec<(String, Vec<u8>)>, ImportError> {
     let mut budget = MAX_IMPORT_BYTES;
+    let mut unread = z.len();
     let bad = |why: &str| invalid(name, why);
     let u16_at = |i: usize| {
         z.get(i..i + 2)
@@ -591,6 +596,9 @@ pub fn unzip(name: &str, z: &[u8]) -> Result<Vec<(String, Vec<u8>)>, ImportError
         );
         let start = local + 30 + ln + lextra;
         let data = z.get(start..start + size).ok_or_else(|| bad("truncated"))?;
+        unread = unread
+            .checked_sub(30 + ln + lextra + size)
+            .ok_or_else(|| bad("damaged: its entries overlap"))?;
         let data = match method {
             0 => data.to_vec(),
             8 => miniz_oxide::inflate::decompress_to_vec_with_limit(data, budget).map_err(|e| {
@@ -672,6 +680,54 @@ mod tests {
         assert!(matches!(err, ImportError::TooLarge(_)), "{err}");
         let err = unzip("b.zip", include_bytes!("../tests/fixtures/bzip2.zip")).unwrap_err();
         assert!(err.to_string().contains("does not read"), "{err}");
+    }
+
+    /// A crafted zip: one deflated entry that inflates to nothing (many empty stored
+    /// blocks), and a central directory of 65,535 entries that all point at it. Reading
+    /// the file once must be all the work: it is refused as overlapping (it used to inflate
+    /// the entry 65,535 times, minutes of the page's main thread for a 64 MiB file).
+    #[test]
+    fn entries_that_share_their_bytes_are_refused_without_inflating_each() {
+        // An empty stored deflate block: BFINAL=0, BTYPE=00, LEN=0, NLEN=0xffff.
+        let mut deflate = [0u8, 0, 0, 0xff, 0xff].repeat(4000);
+        deflate.extend_from_slice(&[1, 0, 0, 0xff, 0xff]); // the final one
+        let mut z = Vec::new();
+        let local_header = |z: &mut Vec<u8>, name: &[u8], size: usize| {
+            z.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
+            z.extend_from_slice(&[20, 0, 0, 0, 8, 0, 0, 0, 0, 0]);
+            z.extend_from_slice(&0u32.to_le_bytes()); // crc of nothing
+            z.extend_from_slice(&(size as u32).to_le_bytes());
+            z.extend_from_slice(&0u32.to_le_bytes());
+            z.extend_from_slice(&(name.len() as u16).to_le_bytes());
+            z.extend_from_slice(&0u16.to_le_bytes());
+            z.extend_from_slice(name);
+        };
+        local_header(&mut z, b"a.md", deflate.len());
+        z.extend_from_slice(&deflate);
+        let central_at = z.len();
+        let entries = 65_535usize;
+        for i in 0..entries {
+            let name = format!("{i:05}.md");
+            z.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
+            z.extend_from_slice(&[20, 0, 20, 0, 0, 0, 8, 0, 0, 0, 0, 0]);
+            z.extend_from_slice(&0u32.to_le_bytes());
+            z.extend_from_slice(&(deflate.len() as u32).to_le_bytes());
+            z.extend_from_slice(&0u32.to_le_bytes());
+            z.extend_from_slice(&(name.len() as u16).to_le_bytes());
+            z.extend_from_slice(&[0; 12]); // extra, comment, disk, attributes
+            z.extend_from_slice(&0u32.to_le_bytes()); // every entry: the one local header
+            z.extend_from_slice(name.as_bytes());
+        }
+        let central_len = z.len() - central_at;
+        z.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
+        z.extend_from_slice(&[0, 0, 0, 0]);
+        z.extend_from_slice(&(entries as u16).to_le_bytes());
+        z.extend_from_slice(&(entries as u16).to_le_bytes());
+        z.extend_from_slice(&(central_len as u32).to_le_bytes());
+        z.extend_from_slice(&(central_at as u32).to_le_bytes());
+        z.extend_from_slice(&0u16.to_le_bytes());
+        let err = unzip("crafted.zip", &z).unwrap_err();
+        assert!(err.to_string().contains("overlap"), "{err}");
     }
 
     #[test]

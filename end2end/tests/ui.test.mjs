@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { openApp, openProfile, signIn, startServer, syncNow } from './harness.mjs';
+import { openApp, openProfile, readIndexedDbNotes, signIn, startServer, syncNow } from './harness.mjs';
 
 const SHOTS = join(import.meta.dirname, '../screenshots');
 mkdirSync(SHOTS, { recursive: true });
@@ -200,30 +200,63 @@ test('storage: on a Safari-like engine the 7-day eviction is announced', async (
   }
 });
 
-test('share target: the manifest declares it; shared text and a link open as a new note, once', async () => {
+test('share target: a visit to a share address writes nothing; the text is saved only when the user says so, once', async () => {
+  // Attacker: any website can navigate a signed-in user to `/?share_title=…&share_text=…`.
+  // Before issue 25 the page saved that as a note at start, which then synced everywhere.
   const manifest = await (await fetch(`${server.base}/manifest.webmanifest`)).json();
   assert.equal(manifest.share_target.method, 'GET');
   const { action, params } = manifest.share_target;
   const p = await openProfile();
   try {
     const { page } = p;
+    await openApp(page, server.base);
+    await signIn(page, 'share-user', 'Create account');
     const url = new URL(action, server.base);
-    url.searchParams.set(params.title, 'Shared article');
-    url.searchParams.set(params.text, 'Worth reading <script>window.__pwned = 1</script>');
-    url.searchParams.set(params.url, 'https://example.com/article');
+    url.searchParams.set(params.title, 'Security notice');
+    url.searchParams.set(params.text, 'Log in again at <script>window.__pwned = 1</script>');
+    url.searchParams.set(params.url, 'https://evil.example/login');
     await openApp(page, url.href);
-    await page.waitForFunction(() => document.querySelector('#note-title').value === 'Shared article');
+    const offer = page.getByTestId('share-offer');
+    await offer.waitFor();
+    assert.equal(await page.getByTestId('share-title').textContent(), 'Security notice');
     assert.equal(
-      await page.inputValue('#note-content'),
-      'Worth reading <script>window.__pwned = 1</script>\n\nhttps://example.com/article',
+      await page.getByTestId('share-text').textContent(),
+      'Log in again at <script>window.__pwned = 1</script>\n\nhttps://evil.example/login',
+      'the whole text is shown, as text',
     );
     assert.equal(new URL(page.url()).search, '', 'the address no longer carries the share');
+    await syncNow(page);
+    assert.equal((await readIndexedDbNotes(page)).length, 0, 'a visit writes nothing');
+    assert.equal(await page.locator('li.note').count(), 0);
+    await page.getByRole('button', { name: 'Discard' }).click();
+    await offer.waitFor({ state: 'detached' });
+    await page.reload();
+    await page.waitForSelector('main[data-ready="true"]');
+    assert.equal(await offer.count(), 0, 'a reload offers nothing again');
+    assert.equal((await readIndexedDbNotes(page)).length, 0);
+
+    // The user shares on purpose and says yes: one note, opened.
+    url.searchParams.set(params.title, 'Shared article');
+    url.searchParams.set(params.text, 'Worth reading');
+    url.searchParams.set(params.url, 'https://example.com/article');
+    await openApp(page, url.href);
+    await page.getByRole('button', { name: 'Save as a new note' }).click();
+    await page.waitForFunction(() => document.querySelector('#note-title').value === 'Shared article');
+    assert.equal(await page.inputValue('#note-content'), 'Worth reading\n\nhttps://example.com/article');
     await page.locator('li.note', { hasText: 'Shared article' }).waitFor();
     assert.equal(await page.evaluate(() => window.__pwned), undefined);
     await page.reload();
     await page.waitForSelector('main[data-ready="true"]');
-    await page.waitForTimeout(500);
+    assert.equal(await offer.count(), 0);
     assert.equal(await page.locator('li.note').count(), 1, 'a reload adds nothing');
+
+    // Longer than a note may be: shown cut short, and there is nothing to save.
+    url.searchParams.set(params.title, 't'.repeat(1100));
+    await openApp(page, url.href);
+    await offer.waitFor();
+    assert.match(await offer.textContent(), /longer than a note can be/);
+    assert.equal(await page.getByRole('button', { name: 'Save as a new note' }).count(), 0);
+    assert.equal((await readIndexedDbNotes(page)).length, 1);
   } finally {
     await p.close();
   }
