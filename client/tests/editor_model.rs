@@ -552,9 +552,28 @@ impl World {
                 }
             }
             50..=51 if self.tabs[i].word.is_none() => self.resolve(i),
-            52..=59 if self.mode != Mode::Solo => self.remote_edit(),
+            52 if self.tabs[i].word.is_none() => self.close(i),
+            53..=59 if self.mode != Mode::Solo => self.remote_edit(),
             _ => self.system(i),
         }
+    }
+
+    /// A sign-out or a delete closes the editor as `EditorState::close` does: a save now,
+    /// wait until every save has landed (asking again while typing is unsaved), then an
+    /// empty note.
+    fn close(&mut self, i: usize) {
+        self.tabs[i].send(Event::Flush, &mut self.log);
+        for _ in 0..1_000 {
+            if self.tabs[i].m.idle() {
+                break;
+            }
+            if self.tabs[i].m.running().is_none() && self.tabs[i].m.dirty() {
+                self.tabs[i].send(Event::Flush, &mut self.log);
+            }
+            self.drain_one(i);
+        }
+        assert!(self.tabs[i].m.idle(), "a close never settled");
+        self.tabs[i].send(Event::New, &mut self.log);
     }
 
     /// The user picks a version of the open note's conflict.
