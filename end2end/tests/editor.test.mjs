@@ -209,11 +209,16 @@ test('keystrokes typed while a new note is being created are all saved', async (
 
 /** Waits until every keystroke is saved (the label says so), then the stored notes. */
 async function settled(page) {
-  await page.waitForFunction(
-    () => /saved on this device/i.test(document.querySelector('[data-testid=saved]').textContent),
-    null,
-    { timeout: 15_000 },
-  );
+  try {
+    await page.waitForFunction(
+      () => /saved on this device/i.test(document.querySelector('[data-testid=saved]').textContent),
+      null,
+      { timeout: 15_000 },
+    );
+  } catch (e) {
+    const label = await page.getByTestId('saved').textContent();
+    throw new Error(`never saved: the label says "${label}", the editor holds "${await editorText(page)}"`);
+  }
   return readIndexedDbNotes(page);
 }
 
