@@ -106,9 +106,28 @@ async function runSeed(seed) {
       await d0.waitForFunction(() => document.querySelector('form.editor').dataset.note !== '');
       ids.push(await openId(d0));
     }
+    // Pushed by the first device before the others look.
+    for (let i = 0; i < 15 && (await d0.locator('li.note[data-sync="synced"]').count()) < 2; i++) {
+      await syncNow(d0);
+    }
     for (const d of devices) {
-      for (let i = 0; i < 10 && (await d.page.locator('li.note').count()) < 2; i++) await syncNow(d.page);
-      assert.equal(await clickNote(d.page, ids[r.below(2)]), true, 'the shared notes arrived');
+      const id = ids[r.below(2)];
+      let opened = false;
+      for (let i = 0; i < 15 && !opened; i++) {
+        opened = await clickNote(d.page, id);
+        if (!opened) await syncNow(d.page);
+      }
+      if (!opened) {
+        const listed = await d.page.locator('li.note').evaluateAll((ls) => ls.map((l) => l.dataset.id));
+        const status = await d.page.getByTestId('status').textContent();
+        const user = await d.page.locator('[data-testid=user]').count();
+        const stored = (await readIndexedDbNotes(d.page)).map((n) => `${n.id}:${n.deleted}`);
+        const store = await d.page.locator('main').getAttribute('data-store');
+        assert.fail(
+          `device ${devices.indexOf(d)}: the shared note ${id} never arrived (list ${listed}, ` +
+            `status "${status}", signed in ${user}, store ${store} holds ${stored})`,
+        );
+      }
     }
 
     // word -> where it was typed: { id } or { title } (a new note before its id is known)
