@@ -78,7 +78,8 @@ async function notesOf(page) {
 async function history(page, id) {
   return page.evaluate(async (id) => {
     const r = await fetch(`/notes/${id}/history`);
-    return r.ok ? (await r.json()).revisions.map((x) => x.version) : [];
+    // Each revision is a version (title, content, deleted, clock) with why and when.
+    return r.ok ? (await r.json()).revisions : [];
   }, id);
 }
 
