@@ -213,6 +213,7 @@ async function runSeed(seed) {
       if ((note.conflict?.versions ?? []).some(has)) continue;
       const h = await history(d0, note.id);
       assert.ok(h.some(has), `${w.word} is in ${note.id}, its conflict or its history`);
+      console.log(`seed ${seed}: ${w.word} is only in the history of ${note.id} (now ${JSON.stringify(note.content)})`);
     }
     // No device is left in a conflict with its own typing: a conflict's versions must
     // hold words of two devices.
