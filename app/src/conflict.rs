@@ -27,7 +27,7 @@ fn resolve(app: AppState, text: Text, deleted: bool) {
                 if deleted {
                     ed.close(app).await;
                 } else {
-                    ed.chosen(text, SaveLabel::Saved);
+                    ed.chosen(app, id, text, SaveLabel::Saved);
                 }
                 app.changed();
             }

@@ -1,14 +1,19 @@
 //! The editor: title and text of the open note, saved as you type, never stale.
 //!
-//! The editor remembers its base (the text it last loaded or saved). Whenever the store is
-//! read again ([`EditorState::fold_in`]) or a save returns, what the store holds is folded
-//! into the editor by [`client::editor::fold`]: new text is shown at once, unsaved typing
-//! is merged into it (caret kept), a true overlap becomes a conflict with both versions,
-//! and a delete underneath is shown and offered back, never undone by a keystroke. Saves
-//! run one at a time; keystrokes made while one runs (also while a new note is being
-//! created) are saved by the next.
+//! Everything the editor decides is made by one pure state machine,
+//! [`client::editor::EditorModel`] (tested natively under random interleavings): this
+//! module only feeds it events (a keystroke, the debounce timer, a save's answer, a click
+//! on a note, "New note", a read of the store, a resolution, "Restore") and carries out
+//! what it answers ([`Effect`]: write the fields, start the timer, run a save in the local
+//! store, restore a note). The signals here mirror the model for the components.
+//!
+//! Opening the note that is open changes nothing; opening another note or "New note"
+//! switches at once (keystrokes that follow land in the new note) and the model hands the
+//! text not yet saved to a save of its own note.
 
-use client::editor::{Caret, Field, Fold, Stored, byte_to_utf16, fold, utf16_to_byte};
+use client::editor::{
+    Caret, EditorModel, Effect, Event, Field, SaveResult, byte_to_utf16, utf16_to_byte,
+};
 use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -20,49 +25,9 @@ use crate::ui::{Pane, Ui};
 
 use crate::SAVE_DEBOUNCE;
 
-/// No text (a new note).
-fn empty() -> Text {
-    Text {
-        title: String::new(),
-        content: String::new(),
-    }
-}
+pub use client::editor::SaveLabel;
 
-/// What the save label says.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum SaveLabel {
-    /// Nothing to say (a note just opened).
-    #[default]
-    Quiet,
-    /// Typing, or a save under way.
-    Saving,
-    /// Every keystroke is in the local store.
-    Saved,
-    /// Changes from elsewhere were merged into the typing.
-    Merged,
-    /// The typing overlapped changes from elsewhere: both versions are kept.
-    Conflict,
-    /// A version was restored.
-    Restored,
-    /// A failure, with its reason.
-    Failed(String),
-}
-
-impl SaveLabel {
-    fn text(&self) -> String {
-        match self {
-            Self::Quiet => String::new(),
-            Self::Saving => "Saving…".into(),
-            Self::Saved => "Saved on this device".into(),
-            Self::Merged => "Merged with changes from elsewhere; saved on this device".into(),
-            Self::Conflict => "Changed elsewhere while you typed: both versions kept".into(),
-            Self::Restored => "Restored; saved on this device".into(),
-            Self::Failed(e) => e.clone(),
-        }
-    }
-}
-
-/// The open note's editor.
+/// The open note's editor: the model and the signals the components read.
 #[derive(Clone, Copy)]
 pub struct EditorState {
     /// The open note (`None`: a new note, created by its first save).
@@ -79,18 +44,8 @@ pub struct EditorState {
     pub title_ref: NodeRef<html::Input>,
     /// The text area.
     pub content_ref: NodeRef<html::Textarea>,
-    /// What the editor last loaded or saved.
-    base: StoredValue<Text>,
-    /// Bumped on each open/new/close: answers for an earlier note change nothing here.
-    session: StoredValue<u64>,
-    /// A save is running.
-    saving: StoredValue<bool>,
-    /// Keystrokes arrived while a save ran: save again after it.
-    again: StoredValue<bool>,
-    /// Debounce generation.
-    debounce: StoredValue<u64>,
-    /// Bumped at each save's start and end: a store read overlapping a save is stale.
-    writes: StoredValue<u64>,
+    /// The editor itself.
+    model: StoredValue<EditorModel>,
 }
 
 impl std::fmt::Debug for EditorState {
@@ -110,57 +65,132 @@ impl EditorState {
             deleted: RwSignal::new(false),
             title_ref: NodeRef::new(),
             content_ref: NodeRef::new(),
-            base: StoredValue::new(empty()),
-            session: StoredValue::new(0),
-            saving: StoredValue::new(false),
-            again: StoredValue::new(false),
-            debounce: StoredValue::new(0),
-            writes: StoredValue::new(0),
+            model: StoredValue::new(EditorModel::new()),
         }
     }
 
-    /// Save generation, for [`AppState::refresh`].
+    /// Save generation ([`EditorModel::writes`]), for [`AppState::refresh`].
     pub fn writes(self) -> u64 {
-        self.writes.get_value()
+        self.model.with_value(EditorModel::writes)
     }
 
-    fn text(self) -> Text {
-        Text {
-            title: self.title.get_untracked(),
-            content: self.content.get_untracked(),
-        }
-    }
-
-    fn dirty(self) -> bool {
-        self.text() != self.base.get_value()
-    }
-
-    /// Shows `id` with `text` (after saving what the editor held).
-    pub fn load(self, app: AppState, id: Option<String>, text: Text) {
-        spawn_local(async move {
-            self.settle(app).await;
-            self.show(id, text);
-            app.history.set(None);
+    /// Feeds the model `event` and carries out what it answers.
+    fn send(self, app: AppState, event: Event) {
+        let Some(effects) = self.model.try_update_value(|m| m.step(event)) else {
+            return;
+        };
+        let (open, deleted, label) = self.model.with_value(|m| {
+            (
+                m.open_id().map(str::to_owned),
+                m.deleted(),
+                m.label().clone(),
+            )
         });
-    }
-
-    fn show(self, id: Option<String>, text: Text) {
-        self.session.update_value(|s| *s += 1);
-        self.debounce.update_value(|d| *d += 1);
-        self.open.set(id);
-        self.title.set(text.title.clone());
-        self.content.set(text.content.clone());
-        self.base.set_value(text);
-        self.deleted.set(false);
-        self.label.set(SaveLabel::Quiet);
-    }
-
-    /// Saves what the editor holds and waits until no save runs.
-    pub async fn settle(self, app: AppState) {
-        if self.dirty() && !self.deleted.get_untracked() {
-            self.save(app);
+        if self.open.get_untracked() != open {
+            self.open.set(open);
         }
-        while self.saving.get_value() {
+        if self.deleted.get_untracked() != deleted {
+            self.deleted.set(deleted);
+        }
+        if self.label.get_untracked() != label {
+            self.label.set(label);
+        }
+        for effect in effects {
+            self.run(app, effect);
+        }
+    }
+
+    fn run(self, app: AppState, effect: Effect) {
+        match effect {
+            Effect::Show { text, caret } => self.set_text(&text, caret),
+            Effect::Debounce(generation) => set_timeout(
+                move || self.send(app, Event::DebounceFired(generation)),
+                SAVE_DEBOUNCE,
+            ),
+            Effect::Save(save) => spawn_local(async move {
+                let id = save.target.id().map(str::to_owned);
+                let result = match browser::save_draft(id, &save.base, &save.text).await {
+                    Ok(Saved::Written { id, stored }) => SaveResult::Written { id, stored },
+                    Ok(Saved::Conflict { id, stored }) => SaveResult::Conflict { id, stored },
+                    Ok(Saved::Deleted) => SaveResult::Deleted,
+                    Err(e) => SaveResult::Failed(e),
+                };
+                let caret = self.caret();
+                self.send(
+                    app,
+                    Event::Saved {
+                        ticket: save.ticket,
+                        result,
+                        caret,
+                    },
+                );
+                app.changed();
+            }),
+            Effect::Restore { id, text } => spawn_local(async move {
+                let result = browser::restore_note(&id, &text).await;
+                let ok = result.is_ok();
+                self.send(app, Event::Restored { id, text, result });
+                if ok {
+                    app.changed();
+                }
+            }),
+            Effect::Notice(message) => app.notice.set(message),
+        }
+    }
+
+    /// A keystroke (or paste, cut, drop, checklist toggle): the field's value now. Constant
+    /// work besides the value itself: the model takes it and starts the debounce.
+    pub fn input(self, app: AppState, field: Field, value: String) {
+        match field {
+            Field::Title => self.title.set(value.clone()),
+            Field::Content => self.content.set(value.clone()),
+        }
+        self.send(app, Event::Input { field, value });
+    }
+
+    /// Opens note `id`, shown in the list with `text` as the read the list shows made it
+    /// (the open note: nothing changes).
+    pub fn open_listed(self, app: AppState, id: String, text: Text) {
+        let read_at = app.list_read_at();
+        self.send(app, Event::Open { id, text, read_at });
+        app.history.set(None);
+    }
+
+    /// Opens note `id`, just written with `text` (a shared note, an undone delete).
+    pub fn load(self, app: AppState, id: Option<String>, text: Text) {
+        match id {
+            Some(id) => {
+                let read_at = self.writes();
+                self.send(app, Event::Open { id, text, read_at });
+            }
+            None => self.send(app, Event::New),
+        }
+        app.history.set(None);
+    }
+
+    /// "New note": an empty note at once, the open note's last keystrokes saved behind it.
+    pub fn new_note(self, app: AppState) {
+        self.send(app, Event::New);
+    }
+
+    /// Saves what the editor holds and waits until every save has landed (or the store
+    /// failed: the label says so, and the text stays in the editor).
+    pub async fn settle(self, app: AppState) {
+        self.send(app, Event::Flush);
+        loop {
+            let (idle, failed, waiting) = self.model.with_value(|m| {
+                (
+                    m.idle(),
+                    matches!(m.label(), SaveLabel::Failed(_)),
+                    m.running().is_none() && m.dirty(),
+                )
+            });
+            if idle || (failed && waiting) {
+                return;
+            }
+            if waiting {
+                self.send(app, Event::Flush);
+            }
             browser::sleep_ms(20).await;
         }
     }
@@ -168,146 +198,31 @@ impl EditorState {
     /// Closes the note (an empty new note), once the last keystrokes are saved.
     pub async fn close(self, app: AppState) {
         self.settle(app).await;
-        self.show(None, empty());
+        self.send(app, Event::New);
     }
 
-    /// A keystroke: save after a quiet moment.
-    pub fn typed(self, app: AppState) {
-        if self.deleted.get_untracked() {
-            return; // nothing is saved over a delete; the banner offers the note back
-        }
-        self.label.set(SaveLabel::Saving);
-        let generation = self.debounce.get_value() + 1;
-        self.debounce.set_value(generation);
-        set_timeout(
-            move || {
-                if self.debounce.get_value() == generation {
-                    self.save(app);
-                }
-            },
-            SAVE_DEBOUNCE,
-        );
-    }
-
-    /// Saves the editor's text now (or right after the save that is running).
-    pub fn save(self, app: AppState) {
-        if self.saving.get_value() {
-            self.again.set_value(true);
-            return;
-        }
-        let (id, base, text) = (
-            self.open.get_untracked(),
-            self.base.get_value(),
-            self.text(),
-        );
-        let nothing = match &id {
-            Some(_) => text == base,
-            None => text == empty(),
-        };
-        if nothing || self.deleted.get_untracked() {
-            if self.label.get_untracked() == SaveLabel::Saving {
-                self.label.set(SaveLabel::Saved);
-            }
-            return;
-        }
-        let session = self.session.get_value();
-        self.saving.set_value(true);
-        self.writes.update_value(|w| *w += 1);
-        spawn_local(async move {
-            let result = browser::save_draft(id, &base, &text).await;
-            self.saving.set_value(false);
-            self.writes.update_value(|w| *w += 1);
-            if self.session.get_value() == session {
-                self.saved(app, &text, result);
-            }
-            app.changed();
-            if self.again.get_value() {
-                self.again.set_value(false);
-                self.save(app);
-            }
-        });
-    }
-
-    /// A save returned: `sent` is what it saved.
-    fn saved(self, app: AppState, sent: &Text, result: Result<Saved, String>) {
-        match result {
-            Ok(Saved::Written { id, stored }) => {
-                if self.open.get_untracked().is_none() {
-                    self.open.set(Some(id));
-                }
-                // The store may hold `sent` merged with what arrived meanwhile; typing made
-                // since the save began is folded into that.
-                self.base.set_value(sent.clone());
-                let merged = stored != *sent;
-                self.apply(app, Stored::Live(&stored));
-                if self.again.get_value() || self.dirty() {
-                    self.label.set(SaveLabel::Saving);
-                } else if merged {
-                    self.label.set(SaveLabel::Merged);
-                } else {
-                    self.label.set(SaveLabel::Saved);
-                }
-            }
-            Ok(Saved::Conflict { stored, .. }) => {
-                self.base.set_value(stored);
-                self.label.set(SaveLabel::Conflict);
-            }
-            Ok(Saved::Deleted) => self.apply(app, Stored::Deleted),
-            Err(e) => self.label.set(SaveLabel::Failed(format!("Not saved: {e}"))),
-        }
-    }
-
-    /// The store was read again: fold the open note, as it is there now, into the editor.
-    pub fn fold_in(self, app: AppState) {
-        if self.saving.get_value() {
-            return; // the save's answer folds it in
-        }
+    /// The store was read (when [`Self::writes`] was `read_at`): the open note, as the read
+    /// found it, is folded into the editor.
+    pub fn fold_in(self, app: AppState, read_at: u64) {
         let Some(id) = self.open.get_untracked() else {
             return;
         };
         let stored = app
             .snap
             .with_untracked(|s| s.stored(&id).map(|n| n.map(|n| n.text())));
-        match &stored {
-            Some(Some(t)) => self.apply(app, Stored::Live(t)),
-            Some(None) => self.apply(app, Stored::Deleted),
-            None => {} // read before the note was opened
-        }
-    }
-
-    fn apply(self, app: AppState, stored: Stored<'_>) {
-        if let (Stored::Live(t), true) = (stored, self.deleted.get_untracked()) {
-            // Brought back (restored here or elsewhere): show it as it is now.
-            self.deleted.set(false);
-            self.base.set_value(t.clone());
-            if !self.dirty() {
-                return;
-            }
-        }
-        match fold(&self.base.get_value(), &self.text(), self.caret(), stored) {
-            Fold::Same => {}
-            Fold::Show {
-                text,
+        let Some(stored) = stored else {
+            return; // read before the note was opened
+        };
+        let caret = self.caret();
+        self.send(
+            app,
+            Event::Stored {
+                id,
+                stored,
                 caret,
-                unsaved,
-            } => {
-                if let Stored::Live(t) = stored {
-                    self.base.set_value(t.clone());
-                }
-                self.set_text(&text, caret);
-                if unsaved {
-                    self.label.set(SaveLabel::Merged);
-                    self.save(app);
-                }
-            }
-            // Saved now, against the base it was typed on: both versions are kept.
-            Fold::Overlap { .. } => self.save(app),
-            Fold::Deleted => {
-                self.debounce.update_value(|d| *d += 1);
-                self.deleted.set(true);
-                self.label.set(SaveLabel::Quiet);
-            }
-        }
+                read_at,
+            },
+        );
     }
 
     /// The selection, if an editor field has the focus.
@@ -344,10 +259,14 @@ impl EditorState {
     /// Shows `text`, the caret where `caret` says (the DOM is written at once, so the
     /// user's next keystroke lands in the new text).
     fn set_text(self, text: &Text, caret: Option<Caret>) {
-        if let Some(el) = self.title_ref.get_untracked() {
+        if let Some(el) = self.title_ref.get_untracked()
+            && el.value() != text.title
+        {
             el.set_value(&text.title);
         }
-        if let Some(el) = self.content_ref.get_untracked() {
+        if let Some(el) = self.content_ref.get_untracked()
+            && el.value() != text.content
+        {
             el.set_value(&text.content);
         }
         self.title.set(text.title.clone());
@@ -378,33 +297,23 @@ impl EditorState {
 
     /// Brings a note deleted underneath back, with the text the editor shows.
     pub fn restore(self, app: AppState) {
-        let Some(id) = self.open.get_untracked() else {
-            return;
-        };
-        let text = self.text();
-        spawn_local(async move {
-            match browser::restore_note(&id, &text).await {
-                Ok(()) => {
-                    self.base.set_value(text);
-                    self.deleted.set(false);
-                    self.label.set(SaveLabel::Restored);
-                    app.changed();
-                }
-                Err(e) => self
-                    .label
-                    .set(SaveLabel::Failed(format!("Not restored: {e}"))),
-            }
-        });
+        self.send(app, Event::Restore);
     }
 
-    /// Replaces the editor's text with a version the user chose (a resolution or a
-    /// restored revision), already written to the store.
-    pub fn chosen(self, text: Text, label: SaveLabel) {
-        self.debounce.update_value(|d| *d += 1);
-        self.set_text(&text, None);
-        self.base.set_value(text);
-        self.deleted.set(false);
-        self.label.set(label);
+    /// Note `id` now holds a version the user chose (a resolution or a restored revision),
+    /// already written to the store: the editor shows it (typing made meanwhile is merged
+    /// into it).
+    pub fn chosen(self, app: AppState, id: String, text: Text, label: SaveLabel) {
+        let caret = self.caret();
+        self.send(
+            app,
+            Event::Chosen {
+                id,
+                text,
+                label,
+                caret,
+            },
+        );
     }
 }
 
@@ -423,13 +332,16 @@ pub fn delete_open(app: AppState, ui: Ui) {
     };
     spawn_local(async move {
         ed.settle(app).await;
-        let text = ed.text();
+        if ed.open.get_untracked().as_deref() != Some(id.as_str()) {
+            return; // another note was opened meanwhile
+        }
+        let text = ed.model.with_value(|m| m.text().clone());
         if let Err(e) = browser::delete_note(&id).await {
             ed.label.set(SaveLabel::Failed(format!("Not deleted: {e}")));
             return;
         }
         app.undo.set(Some((id, text)));
-        ed.show(None, empty());
+        ed.send(app, Event::New);
         app.history.set(None);
         ui.pane.set(Pane::List);
         app.changed();
@@ -454,7 +366,8 @@ pub fn Editor() -> impl IntoView {
     };
 
     view! {
-        <form class="editor" aria-label="Note" on:submit=|ev: leptos::ev::SubmitEvent| ev.prevent_default()>
+        <form class="editor" aria-label="Note" data-note=move || ed.open.get().unwrap_or_default()
+            on:submit=|ev: leptos::ev::SubmitEvent| ev.prevent_default()>
             <div class="row toolbar">
                 <button type="button" class="back" on:click=move |_| ui.pane.set(Pane::List)>
                     "← Notes"
@@ -481,12 +394,12 @@ pub fn Editor() -> impl IntoView {
             <input id="note-title" name="title" node_ref=ed.title_ref
                 readonly=move || ed.deleted.get()
                 prop:value=move || ed.title.get()
-                on:input=move |ev| { ed.title.set(event_target_value(&ev)); ed.typed(app); }/>
+                on:input=move |ev| ed.input(app, Field::Title, event_target_value(&ev))/>
             <label for="note-content">"Note"</label>
             <textarea id="note-content" name="content" rows="8" node_ref=ed.content_ref
                 readonly=move || ed.deleted.get() hidden=move || ui.preview.get()
                 prop:value=move || ed.content.get()
-                on:input=move |ev| { ed.content.set(event_target_value(&ev)); ed.typed(app); }
+                on:input=move |ev| ed.input(app, Field::Content, event_target_value(&ev))
             ></textarea>
             <Show when=move || ui.preview.get()>
                 <crate::markdown::Preview/>

@@ -28,7 +28,7 @@ fn restore(app: AppState, text: Text) {
     spawn_local(async move {
         match browser::restore_note(&id, &text).await {
             Ok(()) => {
-                ed.chosen(text, SaveLabel::Restored);
+                ed.chosen(app, id, text, SaveLabel::Restored);
                 app.history.set(None);
                 app.changed();
             }

@@ -109,7 +109,7 @@ fn run(app: AppState, ui: Ui, action: Action) {
                 (Some(i), _) => i.saturating_sub(1),
             };
             let note = &notes[i];
-            ed.load(app, Some(note.id.clone()), note.text());
+            ed.open_listed(app, note.id.clone(), note.text());
             ui.pane.set(Pane::Editor);
             let id = note.id.clone();
             spawn_local(async move {

@@ -33,7 +33,7 @@ fn NoteItem(note: NoteView) -> impl IntoView {
     };
     let (open_id, text) = (note.id.clone(), note.text());
     let open = move |_| {
-        app.editor.load(app, Some(open_id.clone()), text.clone());
+        app.editor.open_listed(app, open_id.clone(), text.clone());
         ui.pane.set(Pane::Editor);
     };
     view! {
@@ -119,15 +119,15 @@ pub fn NoteList() -> impl IntoView {
     }
 }
 
-/// "New note": the editor closes the open note (saving it) and shows an empty one.
+/// "New note": the editor shows an empty note at once, with the focus in its title (the
+/// open note's last keystrokes are saved behind it), so every key typed next is the new
+/// note's.
 pub fn new_note(app: AppState, ui: Ui) {
     ui.pane.set(Pane::Editor);
     ui.preview.set(false);
-    spawn_local(async move {
-        app.editor.close(app).await;
-        app.history.set(None);
-        focus("note-title");
-    })
+    app.editor.new_note(app);
+    app.history.set(None);
+    focus("note-title");
 }
 
 /// Brings the last deleted note back ("Undo").

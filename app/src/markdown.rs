@@ -274,8 +274,7 @@ pub fn Preview() -> impl IntoView {
         }
         match ed.content.with_untracked(|c| toggle_task(c, at)) {
             Some(next) => {
-                ed.content.set(next);
-                ed.typed(app);
+                ed.input(app, client::editor::Field::Content, next);
             }
             None => ev.prevent_default(),
         }

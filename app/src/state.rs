@@ -40,6 +40,9 @@ pub struct AppState {
     pub syncer: SyncLoop,
     /// Counts snapshot reads, so an older read never overwrites a newer one.
     reads: StoredValue<u64>,
+    /// The editor's save generation when the read shown began (see
+    /// [`AppState::list_read_at`]).
+    list_read: StoredValue<u64>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -66,6 +69,7 @@ impl AppState {
             join_offer: RwSignal::new(None),
             syncer: SyncLoop::new(),
             reads: StoredValue::new(0),
+            list_read: StoredValue::new(0),
         }
     }
 
@@ -99,6 +103,7 @@ impl AppState {
                 Ok(s) => {
                     // A search while the index is still being built: read again shortly.
                     let again = s.indexing && !view.query.trim().is_empty();
+                    self.list_read.set_value(writes);
                     self.snap.set(s);
                     if again {
                         spawn_local(async move {
@@ -108,15 +113,18 @@ impl AppState {
                             }
                         });
                     }
-                    // Only a read that no save of the editor overlapped shows the store
-                    // as the editor should see it.
-                    if self.editor.writes() == writes {
-                        self.editor.fold_in(self);
-                    }
+                    // (The editor takes only a read that none of its saves overlapped.)
+                    self.editor.fold_in(self, writes);
                 }
                 Err(e) => self.notice.set(format!("Local storage: {e}")),
             }
         });
+    }
+
+    /// [`crate::editor::EditorState::writes`] when the read the list shows began: a note
+    /// the editor saved after that is newer than the list's copy.
+    pub fn list_read_at(self) -> u64 {
+        self.list_read.get_value()
     }
 
     /// After a local change that should reach the server soon: other tabs hear of it,

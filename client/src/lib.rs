@@ -9,8 +9,8 @@
 //!   into local state ([`local::reconcile`]).
 //! - [`memory`]: an in-memory [`local::LocalStore`] for native tests.
 //! - `idb` (wasm32 only): the IndexedDB store, through `rexie`.
-//! - [`editor`]: the open editor against the store: merging what arrives into unsaved
-//!   typing (pure).
+//! - [`editor`]: the open editor against the store, pure: merging what arrives into unsaved
+//!   typing, and the editor as one state machine ([`editor::EditorModel`]).
 //! - [`engine`]: the sync engine: a pure step ([`engine::Run`]: plan a request, fold its
 //!   answer) and the loop around it ([`engine::sync`]), written once against
 //!   [`local::LocalStore`] and [`engine::Transport`].

@@ -202,3 +202,116 @@ test('keystrokes typed while a new note is being created are all saved', async (
     await p.close();
   }
 });
+
+// The reports of issue 23: keystrokes around a click on the open note, around "New note",
+// and a device typing twice into one note with a re-click in between. Each waits on the
+// app's own signals (the save label, the store), never on a guess of how fast it is.
+
+/** Waits until every keystroke is saved (the label says so), then the stored notes. */
+async function settled(page) {
+  try {
+    await page.waitForFunction(
+      () => /saved on this device/i.test(document.querySelector('[data-testid=saved]').textContent),
+      null,
+      { timeout: 15_000 },
+    );
+  } catch (e) {
+    const label = await page.getByTestId('saved').textContent();
+    throw new Error(`never saved: the label says "${label}", the editor holds "${await editorText(page)}"`);
+  }
+  return readIndexedDbNotes(page);
+}
+
+/** Clicks the list's entry of the note whose body has `text` (in the page: no gap). */
+const clickNote = (page, text) =>
+  page.evaluate((t) => {
+    const li = [...document.querySelectorAll('li.note')].find((l) => l.textContent.includes(t));
+    li.querySelector('button.open').click();
+  }, text);
+
+test('clicking the open note while typing keeps every keystroke in place', async () => {
+  const p = await openProfile();
+  try {
+    const page = p.page;
+    await openApp(page, server.base);
+    await page.fill('#note-title', 'Alpha');
+    await page.fill('#note-content', 'start Alpha');
+    await noteItem(page, 'start Alpha').waitFor();
+    await settled(page);
+    for (const round of [1, 2, 3]) {
+      // Type, click the open note in the list at once (within the save's debounce), go
+      // back to the end of the text and type on.
+      await typeAtEnd(page, ` one${round}`);
+      await clickNote(page, 'start Alpha');
+      await typeAtEnd(page, ` two${round}`);
+    }
+    const expected = 'start Alpha one1 two1 one2 two2 one3 two3';
+    const stored = await settled(page);
+    assert.equal(await editorText(page), expected, 'the editor');
+    assert.deepEqual(stored.map((n) => n.content), [expected], 'the stored note');
+    assert.equal(stored[0].conflict ?? null, null, 'no conflict with itself');
+    assert.equal(await page.getByTestId('conflict').count(), 0);
+  } finally {
+    await p.close();
+  }
+});
+
+test('"New note" right after typing: the new note gets every keystroke of its title', async () => {
+  const p = await openProfile();
+  try {
+    const page = p.page;
+    await openApp(page, server.base);
+    await page.fill('#note-title', 'First');
+    await page.fill('#note-content', 'first body');
+    await noteItem(page, 'first body').waitFor();
+    await settled(page);
+    // Typed into the open note, then "New note" clicked within the debounce, and the new
+    // title typed with the keyboard.
+    await typeAtEnd(page, ' more');
+    await page.getByRole('button', { name: 'New note' }).first().click();
+    await page.keyboard.type('New0');
+    // Pasted title, then a click into the body and typing there.
+    await page.getByRole('button', { name: 'New note' }).first().click();
+    await page.keyboard.insertText('N3');
+    await page.click('#note-content');
+    await page.keyboard.type('body three');
+    const stored = await settled(page);
+    assert.equal(await page.locator('#note-title').inputValue(), 'N3');
+    assert.equal(await editorText(page), 'body three');
+    const texts = stored.map((n) => `${n.title}|${n.content}`).sort();
+    assert.deepEqual(texts, ['First|first body more', 'N3|body three', 'New0|']);
+  } finally {
+    await p.close();
+  }
+});
+
+test('a device typing twice into a note with a re-click in between never conflicts with itself', async () => {
+  const { one, two, d1, d2 } = await twoDevicesWithNoteOpen('rhea', 'alpha');
+  try {
+    for (const word of ['one', 'two', 'three']) {
+      await typeAtEnd(d1, ` ${word}`);
+      // Just after its save (the debounce), before or after the list re-reads.
+      await settled(d1);
+      await clickNote(d1, 'alpha');
+    }
+    await typeAtEnd(d1, ' four');
+    const expected = 'alpha one two three four';
+    await settled(d1);
+    assert.equal(await editorText(d1), expected);
+    await syncUntil(
+      d1,
+      async () => (await d1.locator('li.note').getAttribute('data-sync')) === 'synced',
+      'device 1 synced',
+    );
+    await syncUntil(d2, async () => (await listText(d2)).includes(expected), 'device 2 has it');
+    for (const d of [d1, d2]) {
+      assert.equal(await editorText(d), expected);
+      assert.equal(await d.getByTestId('conflict').count(), 0, 'no conflict');
+      const stored = await readIndexedDbNotes(d);
+      assert.deepEqual(stored.map((n) => [n.content, n.conflict ?? null]), [[expected, null]]);
+    }
+  } finally {
+    await one.close();
+    await two.close();
+  }
+});

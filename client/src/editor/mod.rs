@@ -11,6 +11,13 @@
 //! theirs = the stored text); only a true overlap is a conflict, and then both versions are
 //! kept for the user. The caret is carried through the change, so typing goes on where it
 //! was.
+//!
+//! [`model`] is the editor itself as one state machine built on these: every event that
+//! reaches the open editor and what the app does about it.
+
+pub mod model;
+
+pub use model::{EditorModel, Effect, Event, Save, SaveLabel, SaveResult, Target};
 
 use sync_core::Text;
 use sync_core::text::{Budget, MERGE_BUDGET, Merge3, diff_tokens, merge3};
