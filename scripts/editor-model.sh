@@ -2,8 +2,9 @@
 # The long run of the editor's model-based test (client/tests/editor_model.rs):
 # TERN_EDITOR_CASES random interleavings of keystrokes, debounce timers, saves, clicks on
 # the open note and others, "New note", reads of the store, another tab's saves and
-# another device's edits and deletes, each checked after every step against the reference
-# (no keystroke dropped or moved, caret in the user's text, store == editor once saved, no
+# another device's edits and deletes, store failures and their retries, each checked after
+# every step against the reference (no keystroke dropped or moved, even when a save finds
+# its note deleted or fails; caret in the user's text, store == editor once saved, no
 # conflict with one's own typing). The test command runs 2,000.
 #
 #   scripts/editor-model.sh                          # 100,000 cases

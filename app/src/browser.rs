@@ -924,7 +924,14 @@ mod imp {
     /// editor last looked is merged, never overwritten (see [`client::editor::plan_save`]).
     /// Durable in IndexedDB when this returns (the search index takes it in at the page's
     /// next read).
-    pub async fn save_draft(id: Option<String>, base: &Text, text: &Text) -> Result<Saved, String> {
+    /// `revive`: bring the note back with `text` if it is deleted (see
+    /// [`client::editor::Save::revive`]).
+    pub async fn save_draft(
+        id: Option<String>,
+        base: &Text,
+        text: &Text,
+        revive: bool,
+    ) -> Result<Saved, String> {
         let _saving = crate::pwa::SaveGuard::new(); // an update reloads only after this
         let notes = notes().await?;
         let storage =
@@ -941,7 +948,13 @@ mod imp {
         };
         // One compare-and-swap: the plan is made on the note as it is when written, so a
         // sync landing between a read and the write can never be written over.
-        match notes.save_editor(&NoteId(id.clone()), base, text).await {
+        let id_ = NoteId(id.clone());
+        let saved = if revive {
+            notes.revive_editor(&id_, base, text).await
+        } else {
+            notes.save_editor(&id_, base, text).await
+        };
+        match saved {
             Ok(EditorSave::Written(stored)) => Ok(Saved::Written { id, stored }),
             Ok(EditorSave::Conflict(stored)) => Ok(Saved::Conflict { id, stored }),
             Ok(EditorSave::Deleted) => Ok(Saved::Deleted),
@@ -1376,7 +1389,12 @@ mod imp {
     pub async fn join_guest_notes(_: &Account) -> Result<usize, String> {
         Err(NOT_HERE.into())
     }
-    pub async fn save_draft(_: Option<String>, _: &Text, _: &Text) -> Result<Saved, String> {
+    pub async fn save_draft(
+        _: Option<String>,
+        _: &Text,
+        _: &Text,
+        _: bool,
+    ) -> Result<Saved, String> {
         Err(NOT_HERE.into())
     }
     pub async fn delete_note(_: &str) -> Result<(), String> {

@@ -4,8 +4,10 @@
 //! [`client::editor::EditorModel`] (tested natively under random interleavings): this
 //! module only feeds it events (a keystroke, the debounce timer, a save's answer, a click
 //! on a note, "New note", a read of the store, a resolution, "Restore") and carries out
-//! what it answers ([`Effect`]: write the fields, start the timer, run a save in the local
-//! store, restore a note). The signals here mirror the model for the components.
+//! what it answers ([`Effect`]: write the fields, start the debounce or a failed save's
+//! retry timer, run a save in the local store (a revive of a note deleted underneath
+//! typing: `Notes::revive_editor`), restore a note, show a notice). The signals here mirror
+//! the model for the components.
 //!
 //! Opening the note that is open changes nothing; opening another note or "New note"
 //! switches at once (keystrokes that follow land in the new note) and the model hands the
@@ -109,7 +111,8 @@ impl EditorState {
             ),
             Effect::Save(save) => spawn_local(async move {
                 let id = save.target.id().map(str::to_owned);
-                let result = match browser::save_draft(id, &save.base, &save.text).await {
+                let saved = browser::save_draft(id, &save.base, &save.text, save.revive).await;
+                let result = match saved {
                     Ok(Saved::Written { id, stored }) => SaveResult::Written { id, stored },
                     Ok(Saved::Conflict { id, stored }) => SaveResult::Conflict { id, stored },
                     Ok(Saved::Deleted) => SaveResult::Deleted,
@@ -126,6 +129,13 @@ impl EditorState {
                 );
                 app.changed();
             }),
+            Effect::Retry {
+                generation,
+                after_ms,
+            } => set_timeout(
+                move || self.send(app, Event::RetryFired(generation)),
+                std::time::Duration::from_millis(after_ms),
+            ),
             Effect::Restore { id, text } => spawn_local(async move {
                 let result = browser::restore_note(&id, &text).await;
                 let ok = result.is_ok();
@@ -174,18 +184,18 @@ impl EditorState {
     }
 
     /// Saves what the editor holds and waits until every save has landed (or the store
-    /// failed: the label says so, and the text stays in the editor).
+    /// failed: the label says so, and the saves stay queued for their retry).
     pub async fn settle(self, app: AppState) {
         self.send(app, Event::Flush);
         loop {
             let (idle, failed, waiting) = self.model.with_value(|m| {
                 (
                     m.idle(),
-                    matches!(m.label(), SaveLabel::Failed(_)),
+                    m.retrying() && m.running().is_none(),
                     m.running().is_none() && m.dirty(),
                 )
             });
-            if idle || (failed && waiting) {
+            if idle || failed {
                 return;
             }
             if waiting {

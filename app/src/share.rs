@@ -119,7 +119,7 @@ async fn save(app: AppState, ui: Ui, note: Text) {
         title: String::new(),
         content: String::new(),
     };
-    match crate::browser::save_draft(None, &empty, &note).await {
+    match crate::browser::save_draft(None, &empty, &note, false).await {
         Ok(crate::browser::Saved::Written { id, stored }) => {
             app.editor.load(app, Some(id), stored);
             ui.pane.set(Pane::Editor);

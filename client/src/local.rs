@@ -1064,10 +1064,43 @@ impl<S: LocalStore> Notes<S> {
         base: &Text,
         editor: &Text,
     ) -> Result<EditorSave, StoreError> {
+        self.save_editor_as(id, base, editor, false).await
+    }
+
+    /// [`Notes::save_editor`] of typing made before the editor learnt the note was deleted
+    /// (see [`crate::editor::Save::revive`]): if the note is deleted when this writes, it
+    /// comes back with `editor`'s text, as an edit that syncs like any other and wins over
+    /// the concurrent delete (what the `merge` strategy does with an edit and a delete; the
+    /// deleted text stays in the note's history). A live note is saved as usual.
+    pub async fn revive_editor(
+        &self,
+        id: &NoteId,
+        base: &Text,
+        editor: &Text,
+    ) -> Result<EditorSave, StoreError> {
+        self.save_editor_as(id, base, editor, true).await
+    }
+
+    async fn save_editor_as(
+        &self,
+        id: &NoteId,
+        base: &Text,
+        editor: &Text,
+        revive: bool,
+    ) -> Result<EditorSave, StoreError> {
         use crate::editor::{SavePlan, Stored, plan_save};
         let mut outcome = EditorSave::Deleted;
         let note = self
             .change_if(id, |n| {
+                if revive && n.deleted {
+                    n.deleted = false;
+                    n.title.clone_from(&editor.title);
+                    n.content.clone_from(&editor.content);
+                    n.trash = None;
+                    n.purge = false;
+                    outcome = EditorSave::Written(editor.clone());
+                    return true;
+                }
                 let stored_text = Text {
                     title: n.title.clone(),
                     content: n.content.clone(),
@@ -1587,6 +1620,58 @@ mod save_tests {
                 kept[0].content, "uno",
                 "the other version is kept for the user"
             );
+        });
+    }
+
+    #[test]
+    fn typing_saved_over_a_delete_it_did_not_see_brings_the_note_back() {
+        futures::executor::block_on(async {
+            // Another device's delete is pulled while this device saves typing made on
+            // "one" (in a note the user has left).
+            let deleted = |pulled: &mut LocalNote| {
+                pulled.trash = Some(Trashed {
+                    title: std::mem::take(&mut pulled.title),
+                    content: std::mem::take(&mut pulled.content),
+                    deleted_ms: 1,
+                });
+                pulled.deleted = true;
+                pulled.pending = None;
+            };
+            let (notes, id) = racing("one", deleted).await;
+            let saved = notes
+                .save_editor(&id, &text("one"), &text("one two"))
+                .await
+                .unwrap();
+            assert_eq!(
+                saved,
+                EditorSave::Deleted,
+                "a plain save never undoes a delete"
+            );
+
+            let (notes, id) = racing("one", deleted).await;
+            let saved = notes
+                .revive_editor(&id, &text("one"), &text("one two"))
+                .await
+                .unwrap();
+            assert_eq!(saved, EditorSave::Written(text("one two")));
+            let stored = notes.store().get(&id).await.unwrap().unwrap();
+            assert!(!stored.deleted, "back");
+            assert_eq!(stored.content, "one two", "with the typing");
+            assert!(stored.trash.is_none(), "out of the trash");
+            let change = stored.pending_change().unwrap();
+            assert!(
+                !change.deleted,
+                "syncs as an edit, which wins over the delete"
+            );
+            assert_eq!(change.content, "one two");
+
+            // Live again meanwhile: saved as usual (merged with what it holds).
+            let (notes, id) = racing("one", |pulled| pulled.content = "zero one".into()).await;
+            let saved = notes
+                .revive_editor(&id, &text("one"), &text("one two"))
+                .await
+                .unwrap();
+            assert_eq!(saved, EditorSave::Written(text("zero one two")));
         });
     }
 

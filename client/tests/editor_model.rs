@@ -8,21 +8,27 @@
 //! debounce fires, saves write to the store and answer later, reads of the store land (or
 //! are overtaken by newer ones), and, in the modes with company, a second tab of the same
 //! browser types into the same notes and another device's edits and deletes land in the
-//! store (a pull). The store is a small reference of the local store: a save is planned
-//! with [`client::editor::plan_save`] on the note as it is when the save writes, as
-//! `Notes::save_editor` does, and every text a note ever held is its history.
+//! store (a pull); at any point the store may fail its next few writes (a full disk), and
+//! the retry timers fire. The store is a small reference of the local store: a save is
+//! planned with [`client::editor::plan_save`] on the note as it is when the save writes, as
+//! `Notes::save_editor` does (a revive of a deleted note undeletes it with the typing, as
+//! `Notes::revive_editor` does), and every text a note ever held is its history.
 //!
 //! After every step:
 //! - the model's text is what the fields show;
 //! - the caret is in its field, and a word being typed is right before it (typing goes on
 //!   where the user is);
 //! - every word typed so far is somewhere: in the fields, in a save under way or waiting,
-//!   or in a note's text, its conflict versions or its history.
+//!   or in a note's text, its conflict versions or its history (also when its note was
+//!   deleted underneath a save of it, or the store failed the save);
+//! - a save the store failed leaves the label saying so.
 //!
 //! Once the schedule ends and everything pending has landed:
 //! - each tab's open note in the store is what its fields show;
 //! - every word typed is in its own note's text or its conflict versions (or, for a note
-//!   the user resolved or another device deleted, in its history);
+//!   the user resolved or another device deleted, in its history, or in the fields of the
+//!   tab showing that delete);
+//! - the label says neither "Saving" nor a failure;
 //! - with one tab and no other device, no note ever has a conflict: a tab's own typing
 //!   never conflicts with itself.
 //!
@@ -32,6 +38,19 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// How often the rarer paths ran over all cases (printed, so a change to the schedule that
+/// stops reaching them shows): saves that found their note deleted, revives written, saves
+/// the store failed, retries fired.
+static FOUND_DELETED: AtomicU64 = AtomicU64::new(0);
+static REVIVED: AtomicU64 = AtomicU64::new(0);
+static FAILED: AtomicU64 = AtomicU64::new(0);
+static RETRIED: AtomicU64 = AtomicU64::new(0);
+
+fn count(c: &AtomicU64) {
+    c.fetch_add(1, Ordering::Relaxed);
+}
 
 use client::editor::{
     Caret, EditorModel, Effect, Event, Field, Save, SaveLabel, SavePlan, SaveResult, Stored,
@@ -117,6 +136,8 @@ impl Note {
 struct Store {
     notes: BTreeMap<String, Note>,
     next: u64,
+    /// The next this many writes fail (a full disk, a blocked IndexedDB).
+    failing: u32,
 }
 
 impl Store {
@@ -145,6 +166,11 @@ impl Store {
 
     /// `Notes::save_editor` (and `Notes::create` for a new note), in reference form.
     fn save(&mut self, s: &Save) -> SaveResult {
+        if self.failing > 0 {
+            self.failing -= 1;
+            count(&FAILED);
+            return SaveResult::Failed("the disk is full".into());
+        }
         let id = match &s.target {
             Target::New(_) => {
                 let id = self.create(s.text.clone());
@@ -156,13 +182,26 @@ impl Store {
             Target::Note(id) => id.clone(),
         };
         let n = self.notes.get(&id).expect("saved notes exist");
+        if s.revive && n.deleted {
+            // `Notes::revive_editor`: back, with the typing.
+            count(&REVIVED);
+            self.notes.get_mut(&id).expect("there").deleted = false;
+            self.set(&id, s.text.clone());
+            return SaveResult::Written {
+                id,
+                stored: s.text.clone(),
+            };
+        }
         let stored = if n.deleted {
             Stored::Deleted
         } else {
             Stored::Live(&n.text)
         };
         match plan_save(&s.base, &s.text, stored) {
-            SavePlan::Deleted => SaveResult::Deleted,
+            SavePlan::Deleted => {
+                count(&FOUND_DELETED);
+                SaveResult::Deleted
+            }
             SavePlan::Nothing => SaveResult::Written {
                 stored: n.text.clone(),
                 id,
@@ -216,6 +255,8 @@ struct Tab {
     dom: Text,
     caret: Caret,
     timers: VecDeque<u64>,
+    /// Retry timers ([`Effect::Retry`]).
+    retries: VecDeque<u64>,
     /// The save under way, and its answer once it wrote.
     save: Option<(Save, Option<SaveResult>)>,
     restore: Option<(String, Text)>,
@@ -242,6 +283,7 @@ impl Tab {
                 end: 0,
             },
             timers: VecDeque::new(),
+            retries: VecDeque::new(),
             save: None,
             restore: None,
             reads: VecDeque::new(),
@@ -257,7 +299,21 @@ impl Tab {
 
     fn send(&mut self, ev: Event, log: &mut Vec<String>) {
         log.push(format!("{}: {ev:?}", self.name));
+        let failed = matches!(
+            ev,
+            Event::Saved {
+                result: SaveResult::Failed(_),
+                ..
+            }
+        );
         let fx = self.m.step(ev);
+        if failed && !self.m.deleted() {
+            assert!(
+                matches!(self.m.label(), SaveLabel::Failed(_)),
+                "a failed save, and the label says {:?}",
+                self.m.label()
+            );
+        }
         for e in fx {
             log.push(format!("{}   -> {e:?}", self.name));
             match e {
@@ -280,6 +336,7 @@ impl Tab {
                     };
                 }
                 Effect::Debounce(g) => self.timers.push_back(g),
+                Effect::Retry { generation, .. } => self.retries.push_back(generation),
                 Effect::Save(s) => {
                     assert!(self.save.is_none(), "two saves at once");
                     self.save = Some((s, None));
@@ -295,6 +352,7 @@ impl Tab {
 
     fn busy(&self) -> bool {
         !self.timers.is_empty()
+            || !self.retries.is_empty()
             || self.save.is_some()
             || self.restore.is_some()
             || !self.reads.is_empty()
@@ -348,6 +406,8 @@ struct World {
     tabs: Vec<Tab>,
     log: Vec<String>,
     remote: u32,
+    /// Store failures were injected (a notice may say so).
+    failures: bool,
 }
 
 impl World {
@@ -375,6 +435,7 @@ impl World {
             tabs,
             log: Vec::new(),
             remote: 0,
+            failures: false,
         };
         for i in 0..w.tabs.len() {
             w.deliver_read(i);
@@ -554,6 +615,13 @@ impl World {
             50..=51 if self.tabs[i].word.is_none() => self.resolve(i),
             52 if self.tabs[i].word.is_none() => self.close(i),
             53..=59 if self.mode != Mode::Solo => self.remote_edit(),
+            60..=61 => {
+                // The store fails the next few writes.
+                self.store.failing = 1 + self.rng.below(3) as u32;
+                self.failures = true;
+                self.log
+                    .push(format!("store fails {} writes", self.store.failing));
+            }
             _ => self.system(i),
         }
     }
@@ -611,7 +679,7 @@ impl World {
 
     /// Something the app or the browser does for tab `i` (if anything is pending).
     fn system(&mut self, i: usize) {
-        let pick = self.rng.below(6);
+        let pick = self.rng.below(7);
         self.system_do(i, pick);
     }
 
@@ -627,6 +695,8 @@ impl World {
             1
         } else if tab.restore.is_some() {
             3
+        } else if !tab.retries.is_empty() {
+            6
         } else {
             5
         };
@@ -690,6 +760,12 @@ impl World {
                 }
             }
             4 => tab.start_read(&self.store),
+            6 => {
+                if let Some(g) = tab.retries.pop_front() {
+                    count(&RETRIED);
+                    tab.send(Event::RetryFired(g), &mut self.log);
+                }
+            }
             _ => self.deliver_read(i),
         }
     }
@@ -768,9 +844,6 @@ impl World {
                     continue;
                 }
                 let id = tab.resolve(&w.target);
-                if id.as_ref().is_some_and(|id| self.store.notes[id].removed) {
-                    continue; // deleted by another device: the banner said so
-                }
                 let in_dom = tab.dom.title.contains(s) || tab.dom.content.contains(s);
                 let in_saves = self.tabs.iter().any(|t| {
                     t.m.running()
@@ -800,8 +873,8 @@ impl World {
             if !tab.m.idle() {
                 return Err(format!("{n}: not idle at the end"));
             }
-            if *tab.m.label() == SaveLabel::Saving {
-                return Err(format!("{n}: still says Saving at the end"));
+            if matches!(tab.m.label(), SaveLabel::Saving | SaveLabel::Failed(_)) {
+                return Err(format!("{n}: still says {:?} at the end", tab.m.label()));
             }
             if let (Some(id), false) = (tab.m.open_id(), tab.m.deleted()) {
                 let note = &self.store.notes[id];
@@ -812,7 +885,7 @@ impl World {
                     ));
                 }
             }
-            if let Some(notice) = tab.notices.first() {
+            if let Some(notice) = tab.notices.first().filter(|_| !self.failures) {
                 let removed = tab
                     .words
                     .iter()
@@ -828,11 +901,14 @@ impl World {
                     return Err(format!("{n}: typed {s:?} into a new note never created"));
                 };
                 let note = &self.store.notes[&id];
-                if note.removed {
-                    continue;
-                }
-                let kept = if note.resolved {
-                    note.ever_had(s)
+                // Resolved by the user, or deleted by another device (maybe after the
+                // typing brought it back): the typing is in its history, if not in the
+                // fields of a tab showing the delete.
+                let shown = tab.m.deleted()
+                    && tab.m.open_id() == Some(id.as_str())
+                    && (tab.dom.title.contains(s) || tab.dom.content.contains(s));
+                let kept = if note.resolved || note.removed {
+                    note.ever_had(s) || shown
                 } else {
                     note.has(s)
                 };
@@ -922,6 +998,14 @@ fn random_interleavings_keep_every_keystroke() {
         started.elapsed().as_secs_f64(),
         failures.len()
     );
+    eprintln!(
+        "  saves that found their note deleted: {}, revives written: {}, store failures: {}, \
+         retry timers fired: {}",
+        FOUND_DELETED.load(Ordering::Relaxed),
+        REVIVED.load(Ordering::Relaxed),
+        FAILED.load(Ordering::Relaxed),
+        RETRIED.load(Ordering::Relaxed),
+    );
     for (seed, e) in failures.iter().take(10) {
         eprintln!("failed: seed {seed}: {e}");
     }
@@ -986,4 +1070,181 @@ fn new_note_hands_the_typing_to_a_save_and_switches_at_once() {
         value: "N".into(),
     });
     assert_eq!(m.text().title, "N");
+}
+
+fn saves(fx: &[Effect]) -> Vec<Save> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::Save(s) => Some(s.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Opens `n1` holding `one`, types `one two`, and opens `n2`: the save of `n1` runs.
+fn left_with_a_save() -> (EditorModel, Save) {
+    let mut m = EditorModel::new();
+    m.step(Event::Open {
+        id: "n1".into(),
+        text: text("T", "one"),
+        read_at: 0,
+    });
+    m.step(Event::Input {
+        field: Field::Content,
+        value: "one two".into(),
+    });
+    let fx = m.step(Event::Open {
+        id: "n2".into(),
+        text: text("U", "other"),
+        read_at: 0,
+    });
+    let save = saves(&fx).pop().expect("the left note's typing is saved");
+    assert_eq!(save.text, text("T", "one two"));
+    assert!(!save.revive);
+    (m, save)
+}
+
+#[test]
+fn a_left_note_deleted_underneath_comes_back_with_the_typing() {
+    let (mut m, save) = left_with_a_save();
+    let fx = m.step(Event::Saved {
+        ticket: save.ticket,
+        result: SaveResult::Deleted,
+        caret: None,
+    });
+    let revive = saves(&fx).pop().expect("saved again, as a revive");
+    assert!(revive.revive);
+    assert_eq!(revive.target, Target::Note("n1".into()));
+    assert_eq!(revive.text, text("T", "one two"));
+    let fx = m.step(Event::Saved {
+        ticket: revive.ticket,
+        result: SaveResult::Written {
+            id: "n1".into(),
+            stored: text("T", "one two"),
+        },
+        caret: None,
+    });
+    let notice = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::Notice(n) => Some(n.clone()),
+            _ => None,
+        })
+        .expect("the user is told");
+    assert!(
+        notice.contains("\u{201c}T\u{201d}") && notice.contains("back"),
+        "{notice}"
+    );
+    assert!(m.idle());
+}
+
+#[test]
+fn a_failed_save_stays_queued_and_is_retried_with_backoff() {
+    let (mut m, save) = left_with_a_save();
+    let mut waits = Vec::new();
+    let mut ticket = save.ticket;
+    for _ in 0..7 {
+        let fx = m.step(Event::Saved {
+            ticket,
+            result: SaveResult::Failed("the disk is full".into()),
+            caret: None,
+        });
+        assert!(saves(&fx).is_empty(), "not at once: {fx:?}");
+        assert!(matches!(m.label(), SaveLabel::Failed(_)), "{:?}", m.label());
+        assert_eq!(m.queued().count(), 1, "kept");
+        let (generation, after_ms) = fx
+            .iter()
+            .find_map(|e| match e {
+                Effect::Retry {
+                    generation,
+                    after_ms,
+                } => Some((*generation, *after_ms)),
+                _ => None,
+            })
+            .expect("a retry timer");
+        waits.push(after_ms);
+        let fx = m.step(Event::RetryFired(generation));
+        let again = saves(&fx).pop().expect("tried again");
+        assert_eq!(again.text, text("T", "one two"));
+        assert_eq!(again.base, text("T", "one"));
+        ticket = again.ticket;
+    }
+    assert_eq!(waits, [1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000]);
+    m.step(Event::Saved {
+        ticket,
+        result: SaveResult::Written {
+            id: "n1".into(),
+            stored: text("T", "one two"),
+        },
+        caret: None,
+    });
+    assert!(m.idle());
+    assert_eq!(m.label(), &SaveLabel::Saved, "the failure is over");
+}
+
+#[test]
+fn a_keystroke_retries_a_failed_save_at_once() {
+    let (mut m, save) = left_with_a_save();
+    m.step(Event::Saved {
+        ticket: save.ticket,
+        result: SaveResult::Failed("the disk is full".into()),
+        caret: None,
+    });
+    let fx = m.step(Event::Input {
+        field: Field::Content,
+        value: "other!".into(),
+    });
+    let generation = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::Debounce(g) => Some(*g),
+            _ => None,
+        })
+        .expect("a keystroke starts the debounce");
+    let fx = m.step(Event::DebounceFired(generation));
+    let s = saves(&fx).pop().expect("the failed save first");
+    assert_eq!(s.target, Target::Note("n1".into()));
+}
+
+#[test]
+fn leaving_the_open_note_deleted_underneath_keeps_what_was_typed() {
+    let mut m = EditorModel::new();
+    m.step(Event::Open {
+        id: "n1".into(),
+        text: text("T", "one"),
+        read_at: 0,
+    });
+    m.step(Event::Input {
+        field: Field::Content,
+        value: "one two".into(),
+    });
+    let fx = m.step(Event::Flush);
+    let save = saves(&fx).pop().expect("saved");
+    m.step(Event::Saved {
+        ticket: save.ticket,
+        result: SaveResult::Deleted,
+        caret: None,
+    });
+    assert!(m.deleted(), "shown as deleted, offered back");
+    // Left without "Restore": the typing made before the delete was seen brings it back.
+    let fx = m.step(Event::New);
+    let revive = saves(&fx).pop().expect("kept");
+    assert!(revive.revive);
+    assert_eq!(revive.target, Target::Note("n1".into()));
+    assert_eq!(revive.text, text("T", "one two"));
+    // Nothing typed since it was loaded: leaving leaves it deleted.
+    let mut m = EditorModel::new();
+    m.step(Event::Open {
+        id: "n1".into(),
+        text: text("T", "one"),
+        read_at: 0,
+    });
+    m.step(Event::Stored {
+        id: "n1".into(),
+        stored: None,
+        caret: None,
+        read_at: 0,
+    });
+    assert!(m.deleted());
+    assert!(saves(&m.step(Event::New)).is_empty());
 }

@@ -21,8 +21,24 @@
 //!   save is still queued takes that text back into the editor.
 //! - **The store is folded in, never written over.** What the store holds when read again
 //!   (a sync, another tab) is merged into unsaved typing with the caret carried along
-//!   ([`super::fold`]); an overlap is saved with both versions kept; a delete underneath is
-//!   shown and never undone by a keystroke.
+//!   ([`super::fold`]); an overlap is saved with both versions kept; a delete underneath the
+//!   open note is shown (the fields become read-only, "Restore" offers it back) and never
+//!   undone by a keystroke.
+//! - **An edit wins over a delete it did not see.** Text typed before this editor learnt of
+//!   a delete (another device's, pulled in; another tab's) was made concurrently with it,
+//!   and the sync engine's rule for that (the `merge` strategy, the default: see
+//!   `sync_core::merge` and docs/sync-protocol.md, "Conflicts") is that the edit wins. So a
+//!   queued or running save of a note no longer open that finds it deleted is saved again
+//!   as a revive ([`Save::revive`]: the note is undeleted carrying the typed text), and the
+//!   user is told which note came back and why ([`Effect::Notice`]). The open note, when
+//!   deleted underneath, stays shown as deleted until "Restore"; leaving it without
+//!   "Restore" while it holds text not saved yet revives it the same way (the text typed
+//!   before the delete was seen is kept, in the note itself rather than in a trash entry the
+//!   user would have to find), and leaving it with nothing unsaved leaves it deleted.
+//! - **A failed save is never dropped.** A save the store fails (full disk, blocked
+//!   IndexedDB) stays queued, in order, and the label says it failed; it is tried again
+//!   after a backoff ([`Effect::Retry`]: 1 s, doubling up to [`RETRY_MAX_MS`]), or at once
+//!   on the next keystroke's save or a flush.
 //!
 //! The keystroke path ([`Event::Input`]) does constant work besides taking the field's
 //! value: no comparison of texts, no diff.
@@ -35,6 +51,26 @@ use super::{Caret, Field, Fold, Stored, fold};
 
 /// How many notes' last saved texts the model remembers (see [`EditorModel`]'s docs).
 const RECENT: usize = 16;
+
+/// The first retry of a failed save waits this long; each failure in a row doubles it.
+pub const RETRY_FIRST_MS: u64 = 1_000;
+/// The longest wait between retries of a failed save.
+pub const RETRY_MAX_MS: u64 = 30_000;
+
+/// The wait before retry number `failures` (1 for the first).
+fn retry_delay(failures: u32) -> u64 {
+    RETRY_FIRST_MS
+        .saturating_mul(1u64 << failures.saturating_sub(1).min(16))
+        .min(RETRY_MAX_MS)
+}
+
+/// How a notice names a note.
+fn name(t: &Text) -> String {
+    match t.title.trim() {
+        "" => "A note without a title".into(),
+        title => format!("\u{201c}{title}\u{201d}"),
+    }
+}
 
 /// Which note the editor shows.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -102,6 +138,11 @@ pub struct Save {
     pub base: Text,
     /// The text to save.
     pub text: Text,
+    /// The note was deleted underneath this typing (made before the delete was seen): if it
+    /// is still deleted when this save writes, bring it back with `text` (an undelete that
+    /// syncs as an edit, which wins over the concurrent delete); if it is live again, save
+    /// as usual.
+    pub revive: bool,
 }
 
 /// A save's answer.
@@ -140,6 +181,8 @@ pub enum Event {
     },
     /// The debounce timer started by [`Effect::Debounce`] fired.
     DebounceFired(u64),
+    /// The timer started by [`Effect::Retry`] fired.
+    RetryFired(u64),
     /// Save now (before a delete, a sign-out).
     Flush,
     /// A save's answer. `caret`: the selection now.
@@ -213,6 +256,13 @@ pub enum Effect {
     },
     /// Answer [`Event::DebounceFired`] with this number after the save debounce.
     Debounce(u64),
+    /// A save failed: answer [`Event::RetryFired`] with `generation` after `after_ms`.
+    Retry {
+        /// Names the timer (only the newest retries).
+        generation: u64,
+        /// The backoff, in milliseconds.
+        after_ms: u64,
+    },
     /// Run this save.
     Save(Save),
     /// Bring note `id` back with `text`, then answer [`Event::Restored`].
@@ -222,7 +272,7 @@ pub enum Effect {
         /// Its text.
         text: Text,
     },
-    /// Tell the user (a save of a note no longer open failed).
+    /// Tell the user (a save of a note no longer open failed, or brought it back).
     Notice(String),
 }
 
@@ -256,6 +306,12 @@ pub struct EditorModel {
     next_new: u64,
     /// Bumped at every save's start and end.
     writes: u64,
+    /// A save failed: the next waits for [`Event::RetryFired`] (or the user's next save).
+    held: bool,
+    /// The retry timer's generation.
+    retry: u64,
+    /// Saves failed in a row (the backoff).
+    failures: u32,
     /// The last texts saved of recent notes, with [`Self::writes`] when saved: a list read
     /// before that is older than what this editor wrote.
     recent: VecDeque<(String, Text, u64)>,
@@ -284,6 +340,9 @@ impl EditorModel {
             next_ticket: 0,
             next_new: 1,
             writes: 0,
+            held: false,
+            retry: 0,
+            failures: 0,
             recent: VecDeque::new(),
         }
     }
@@ -338,6 +397,11 @@ impl EditorModel {
         self.queue.iter()
     }
 
+    /// A save failed and the saves wait for its retry.
+    pub fn retrying(&self) -> bool {
+        self.held
+    }
+
     /// The open note has text no save has taken yet.
     pub fn dirty(&self) -> bool {
         !self.deleted && self.text != *self.reference()
@@ -377,11 +441,19 @@ impl EditorModel {
             }
             Event::DebounceFired(generation) => {
                 if generation == self.debounce {
+                    self.unhold(&mut fx);
                     self.save_open(&mut fx);
+                }
+            }
+            Event::RetryFired(generation) => {
+                if generation == self.retry && self.held {
+                    self.held = false;
+                    self.next(&mut fx);
                 }
             }
             Event::Flush => {
                 self.debounce += 1;
+                self.unhold(&mut fx);
                 self.save_open(&mut fx);
             }
             Event::Saved {
@@ -495,13 +567,24 @@ impl EditorModel {
         fx
     }
 
-    /// Saves the open note's text now, or as soon as the save under way ends.
+    /// The user asked for a save (typed, flushed): a failed save is tried again now, before
+    /// the open note's.
+    fn unhold(&mut self, fx: &mut Vec<Effect>) {
+        if self.held {
+            self.held = false;
+            self.retry += 1; // the timer's answer is stale now
+            self.next(fx);
+        }
+    }
+
+    /// Saves the open note's text now, or as soon as the save under way ends (or, after a
+    /// failure, when it is retried).
     fn save_open(&mut self, fx: &mut Vec<Effect>) {
         if self.deleted {
             self.due = false;
             return;
         }
-        if self.running.is_some() {
+        if self.running.is_some() || self.held {
             self.due = true;
             return;
         }
@@ -517,6 +600,7 @@ impl EditorModel {
             target: self.target.clone(),
             base: self.base.clone(),
             text: self.text.clone(),
+            revive: false,
         };
         self.start(save, fx);
     }
@@ -532,9 +616,10 @@ impl EditorModel {
         fx.push(Effect::Save(save));
     }
 
-    /// The next save, if none runs: the notes left first, then the open one if asked.
+    /// The next save, if none runs and none waits for a retry: the notes left first, then
+    /// the open one if asked.
     fn next(&mut self, fx: &mut Vec<Effect>) {
-        if self.running.is_some() {
+        if self.running.is_some() || self.held {
             return;
         }
         if let Some(save) = self.queue.pop_front() {
@@ -544,15 +629,17 @@ impl EditorModel {
         }
     }
 
-    /// The open note is left: its unsaved text goes to a save of its own.
+    /// The open note is left: its unsaved text goes to a save of its own (a revive, if the
+    /// note was deleted underneath that text: see the module docs).
     fn leave(&mut self, fx: &mut Vec<Effect>) {
-        if self.dirty() {
+        if self.text != *self.reference() {
             let base = self.reference().clone();
             let save = Save {
                 ticket: self.ticket(),
                 target: self.target.clone(),
                 base,
                 text: std::mem::replace(&mut self.text, empty()),
+                revive: self.deleted,
             };
             self.queue.push_back(save);
         }
@@ -611,7 +698,23 @@ impl EditorModel {
         };
         self.writes += 1;
         let failed = matches!(result, SaveResult::Failed(_));
+        let written = matches!(
+            result,
+            SaveResult::Written { .. } | SaveResult::Conflict { .. }
+        );
         let here = self.target == save.target;
+        if !written {
+            // Saves of the same note waiting were based on what this one was to write:
+            // they are based on what it was based on, as the store still is.
+            for s in self.queue.iter_mut().filter(|s| s.target == save.target) {
+                if s.base == save.text {
+                    s.base = save.base.clone();
+                }
+            }
+            if here && self.base == save.text {
+                self.base = save.base.clone();
+            }
+        }
         let id = match &result {
             SaveResult::Written { id, stored } | SaveResult::Conflict { id, stored } => {
                 self.remember(id, stored);
@@ -658,29 +761,93 @@ impl EditorModel {
                     self.label = SaveLabel::Quiet;
                 }
                 SaveResult::Failed(e) => {
-                    self.label = SaveLabel::Failed(format!("Not saved: {e}"));
+                    // The text stays in the editor; it is saved when the retry comes.
+                    self.label = SaveLabel::Failed(format!("Not saved yet: {e}. Trying again."));
+                    self.due = true;
                 }
+            }
+            if written && save.revive {
+                fx.push(Effect::Notice(format!(
+                    "{} was deleted elsewhere while you were editing it: it is back, with \
+                     your edits (an edit wins over a delete made at the same time).",
+                    name(&save.text)
+                )));
             }
         } else {
             match result {
-                SaveResult::Written { .. } | SaveResult::Conflict { .. } => {}
-                SaveResult::Deleted => fx.push(Effect::Notice(
-                    "A note was deleted on another device before your last edits to it were \
-                     saved; the editor had them."
-                        .into(),
-                )),
-                SaveResult::Failed(e) => fx.push(Effect::Notice(format!(
-                    "Your last edits to a note you left were not saved: {e}"
-                ))),
+                SaveResult::Written { .. } | SaveResult::Conflict { .. } => {
+                    if save.revive {
+                        fx.push(Effect::Notice(format!(
+                            "{} was deleted elsewhere while your last edits to it were being \
+                             saved: it is back, with them (an edit wins over a delete made \
+                             at the same time).",
+                            name(&save.text)
+                        )));
+                    }
+                }
+                SaveResult::Deleted => {
+                    // Typed before the delete was seen: the edit wins, the note comes back
+                    // with it (the save of it waiting, if any, carries this typing too).
+                    match self.queue.iter_mut().find(|s| s.target == save.target) {
+                        Some(s) => s.revive = true,
+                        // A revive that found no note at all (gone from this device): the
+                        // text becomes a new note.
+                        None if save.revive => {
+                            let ticket = self.ticket();
+                            let target = Target::New(self.next_new);
+                            self.next_new += 1;
+                            self.queue.push_front(Save {
+                                ticket,
+                                target,
+                                base: empty(),
+                                ..save
+                            });
+                        }
+                        None => {
+                            let ticket = self.ticket();
+                            self.queue.push_front(Save {
+                                ticket,
+                                revive: true,
+                                ..save
+                            });
+                        }
+                    }
+                }
+                SaveResult::Failed(e) => {
+                    // Kept, first in line (the save of it waiting, if any, carries this
+                    // typing too, rebased above).
+                    if !self.queue.iter().any(|s| s.target == save.target) {
+                        self.queue.push_front(save.clone());
+                    }
+                    if !self.deleted {
+                        self.label = SaveLabel::Failed(format!(
+                            "Your edits to {} are not saved yet: {e}. Trying again.",
+                            name(&save.text)
+                        ));
+                    }
+                }
             }
         }
         if failed {
-            // Saves of the same note waiting were based on what this one was to write:
-            // they are based on what it was based on, as the store still is.
-            for s in self.queue.iter_mut().filter(|s| s.target == save.target) {
-                if s.base == save.text {
-                    s.base = save.base.clone();
-                }
+            self.failures += 1;
+            self.held = true;
+            self.retry += 1;
+            fx.push(Effect::Retry {
+                generation: self.retry,
+                after_ms: retry_delay(self.failures),
+            });
+        } else {
+            self.failures = 0;
+            if matches!(self.label, SaveLabel::Failed(_))
+                && !self.deleted
+                && self.queue.is_empty()
+                && self.running.is_none()
+            {
+                self.label = if self.dirty() {
+                    SaveLabel::Saving
+                } else {
+                    SaveLabel::Saved
+                };
             }
         }
         self.next(fx);
