@@ -345,13 +345,15 @@ pub fn delete_open(app: AppState, ui: Ui) {
         if ed.open.get_untracked().as_deref() != Some(id.as_str()) {
             return; // another note was opened meanwhile
         }
-        let text = ed.model.with_value(|m| m.text().clone());
         if let Err(e) = browser::delete_note(&id).await {
             ed.label.set(SaveLabel::Failed(format!("Not deleted: {e}")));
             return;
         }
-        app.undo.set(Some((id, text)));
-        ed.send(app, Event::New);
+        // The text as it is now (with keys pressed while the delete was written) goes to
+        // "Undo"; the model closes the note without saving or reviving it.
+        let text = ed.model.with_value(|m| m.text().clone());
+        app.undo.set(Some((id.clone(), text)));
+        ed.send(app, Event::DeletedHere { id });
         app.history.set(None);
         ui.pane.set(Pane::List);
         app.changed();

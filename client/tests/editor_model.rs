@@ -4,7 +4,7 @@
 //! Each case is a schedule drawn from a seed: a user typing words into one tab (keystroke
 //! by keystroke, at the end of the text, at the start of a line or in the title), clicking
 //! the open note, other notes and "New note", asking for a save at once, resolving
-//! conflicts and restoring a note deleted underneath; between any two keystrokes the save
+//! conflicts, restoring a note deleted underneath and deleting the open note; between any two keystrokes the save
 //! debounce fires, saves write to the store and answer later, reads of the store land (or
 //! are overtaken by newer ones), and, in the modes with company, a second tab of the same
 //! browser types into the same notes and another device's edits and deletes land in the
@@ -110,6 +110,8 @@ struct Note {
     resolved: bool,
     /// Another device deleted it at some point.
     removed: bool,
+    /// The tab that deleted it, while it stays deleted.
+    deleted_by: Option<char>,
 }
 
 impl Note {
@@ -153,6 +155,7 @@ impl Store {
                 history: vec![t],
                 resolved: false,
                 removed: false,
+                deleted_by: None,
             },
         );
         id
@@ -160,6 +163,7 @@ impl Store {
 
     fn set(&mut self, id: &str, t: Text) {
         let n = self.notes.get_mut(id).expect("a stored note");
+        n.deleted_by = None;
         n.history.push(t.clone());
         n.text = t;
     }
@@ -267,6 +271,8 @@ struct Tab {
     words: Vec<Word>,
     new_ids: HashMap<Target, String>,
     notices: Vec<String>,
+    /// The texts "Undo" offered after this tab's deletes.
+    undo: Vec<Text>,
     saw_conflict: bool,
     count: u32,
 }
@@ -292,6 +298,7 @@ impl Tab {
             words: Vec::new(),
             new_ids: HashMap::new(),
             notices: Vec::new(),
+            undo: Vec::new(),
             saw_conflict: false,
             count: 0,
         }
@@ -614,6 +621,7 @@ impl World {
             }
             50..=51 if self.tabs[i].word.is_none() => self.resolve(i),
             52 if self.tabs[i].word.is_none() => self.close(i),
+            62 if self.tabs[i].word.is_none() => self.delete(i),
             53..=59 if self.mode != Mode::Solo => self.remote_edit(),
             60..=61 => {
                 // The store fails the next few writes.
@@ -642,6 +650,49 @@ impl World {
         }
         assert!(self.tabs[i].m.idle(), "a close never settled");
         self.tabs[i].send(Event::New, &mut self.log);
+    }
+
+    /// "Delete" on the open note, as `editor::delete_open` does: every save lands first,
+    /// then the note is deleted (a key may be pressed while that is written), its text
+    /// goes to "Undo", and the model hears [`Event::DeletedHere`]. For the other tab it is
+    /// another tab's delete.
+    fn delete(&mut self, i: usize) {
+        if self.tabs[i].m.deleted() || self.tabs[i].m.open_id().is_none() {
+            return; // no "Delete" button then
+        }
+        self.tabs[i].send(Event::Flush, &mut self.log);
+        for _ in 0..1_000 {
+            if self.tabs[i].m.idle() {
+                break;
+            }
+            if self.tabs[i].m.running().is_none() && self.tabs[i].m.dirty() {
+                self.tabs[i].send(Event::Flush, &mut self.log);
+            }
+            self.drain_one(i);
+        }
+        assert!(self.tabs[i].m.idle(), "a delete never settled");
+        let Some(id) = self.tabs[i].m.open_id().map(str::to_owned) else {
+            return; // a new note: nothing to delete
+        };
+        let name = self.tabs[i].name;
+        let note = self.store.notes.get_mut(&id).expect("there");
+        if note.deleted {
+            return;
+        }
+        note.deleted = true;
+        note.removed = true;
+        note.deleted_by = Some(name);
+        self.log.push(format!("{name}: deleted {id}"));
+        if self.rng.percent(30) {
+            self.keystroke(i);
+        }
+        let tab = &mut self.tabs[i];
+        if let Some(w) = tab.word.take() {
+            tab.words.push(w); // the rest is typed into the next note
+        }
+        tab.undo.push(tab.m.text().clone());
+        tab.send(Event::DeletedHere { id }, &mut self.log);
+        self.reads_after_change();
     }
 
     /// The user picks a version of the open note's conflict.
@@ -713,6 +764,13 @@ impl World {
             }
             1 => {
                 if let Some((s, None)) = &tab.save {
+                    let own = s.target.id().and_then(|id| self.store.notes.get(id));
+                    assert!(
+                        !(s.revive
+                            && own.is_some_and(|n| n.deleted && n.deleted_by == Some(tab.name))),
+                        "{}: its save brings back a note it deleted itself",
+                        tab.name
+                    );
                     let r = self.store.save(s);
                     if let (Target::New(_), SaveResult::Written { id, .. }) = (&s.target, &r) {
                         tab.new_ids.insert(s.target.clone(), id.clone());
@@ -844,7 +902,12 @@ impl World {
                     continue;
                 }
                 let id = tab.resolve(&w.target);
-                let in_dom = tab.dom.title.contains(s) || tab.dom.content.contains(s);
+                let in_dom = tab.dom.title.contains(s)
+                    || tab.dom.content.contains(s)
+                    || tab
+                        .undo
+                        .iter()
+                        .any(|u| u.title.contains(s) || u.content.contains(s));
                 let in_saves = self.tabs.iter().any(|t| {
                     t.m.running()
                         .into_iter()
@@ -904,9 +967,13 @@ impl World {
                 // Resolved by the user, or deleted by another device (maybe after the
                 // typing brought it back): the typing is in its history, if not in the
                 // fields of a tab showing the delete.
-                let shown = tab.m.deleted()
+                let shown = (tab.m.deleted()
                     && tab.m.open_id() == Some(id.as_str())
-                    && (tab.dom.title.contains(s) || tab.dom.content.contains(s));
+                    && (tab.dom.title.contains(s) || tab.dom.content.contains(s)))
+                    || tab
+                        .undo
+                        .iter()
+                        .any(|u| u.title.contains(s) || u.content.contains(s));
                 let kept = if note.resolved || note.removed {
                     note.ever_had(s) || shown
                 } else {

@@ -204,8 +204,16 @@ pub enum Event {
         /// [`EditorModel::writes`] when the list's read began.
         read_at: u64,
     },
-    /// "New note" (also: the editor closes, on a sign-out or after a delete).
+    /// "New note" (also: the editor closes, on a sign-out).
     New,
+    /// The user deleted note `id`, the open one, and the app keeps the text the editor
+    /// showed then ([`EditorModel::text`]) for "Undo": the editor closes (an empty new
+    /// note) without saving that text, and a save of the note that finds it deleted is not
+    /// brought back (this delete is the user's own, not one the typing did not see).
+    DeletedHere {
+        /// The note deleted.
+        id: String,
+    },
     /// The store was read: note `id` holds `stored` (`None`: deleted or gone). `read_at`:
     /// [`EditorModel::writes`] when the read began (a read a save overlapped is dropped:
     /// the save's answer tells more). `caret`: the selection now.
@@ -312,6 +320,8 @@ pub struct EditorModel {
     retry: u64,
     /// Saves failed in a row (the backoff).
     failures: u32,
+    /// The note the user deleted here (see [`Event::DeletedHere`]).
+    deleted_here: Option<String>,
     /// The last texts saved of recent notes, with [`Self::writes`] when saved: a list read
     /// before that is older than what this editor wrote.
     recent: VecDeque<(String, Text, u64)>,
@@ -343,6 +353,7 @@ impl EditorModel {
             held: false,
             retry: 0,
             failures: 0,
+            deleted_here: None,
             recent: VecDeque::new(),
         }
     }
@@ -469,27 +480,20 @@ impl EditorModel {
                     return fx; // the open note: nothing changes, typing goes on
                 }
                 self.leave(&mut fx);
+                if self.deleted_here.as_deref() == Some(id.as_str()) {
+                    self.deleted_here = None; // back (an undo): its saves are saves again
+                }
                 self.open(id, text, read_at, &mut fx);
             }
-            Event::New => {
-                self.leave(&mut fx);
-                self.target = Target::New(self.next_new);
-                self.next_new += 1;
-                self.text = empty();
-                self.base = empty();
-                self.deleted = false;
-                self.label = SaveLabel::Quiet;
-                self.debounce += 1;
-                self.due = false;
-                self.caret = Some(Caret {
-                    field: Field::Title,
-                    start: 0,
-                    end: 0,
-                });
-                fx.push(Effect::Show {
-                    text: empty(),
-                    caret: self.caret,
-                });
+            Event::New => self.new_note(&mut fx),
+            Event::DeletedHere { id } => {
+                if self.target.id() == Some(id.as_str()) {
+                    // Its text is in the app's "Undo": nothing to save or bring back.
+                    self.text = self.reference().clone();
+                    self.deleted = false;
+                    self.deleted_here = Some(id);
+                    self.new_note(&mut fx);
+                }
             }
             Event::Stored {
                 id,
@@ -575,6 +579,28 @@ impl EditorModel {
             self.retry += 1; // the timer's answer is stale now
             self.next(fx);
         }
+    }
+
+    /// "New note": an empty note at once, the open note's unsaved text handed to a save.
+    fn new_note(&mut self, fx: &mut Vec<Effect>) {
+        self.leave(fx);
+        self.target = Target::New(self.next_new);
+        self.next_new += 1;
+        self.text = empty();
+        self.base = empty();
+        self.deleted = false;
+        self.label = SaveLabel::Quiet;
+        self.debounce += 1;
+        self.due = false;
+        self.caret = Some(Caret {
+            field: Field::Title,
+            start: 0,
+            end: 0,
+        });
+        fx.push(Effect::Show {
+            text: empty(),
+            caret: self.caret,
+        });
     }
 
     /// Saves the open note's text now, or as soon as the save under way ends (or, after a
@@ -784,6 +810,12 @@ impl EditorModel {
                             name(&save.text)
                         )));
                     }
+                }
+                SaveResult::Deleted
+                    if save.target.id().is_some()
+                        && self.deleted_here.as_deref() == save.target.id() =>
+                {
+                    // Deleted by the user here: the text is in "Undo".
                 }
                 SaveResult::Deleted => {
                     // Typed before the delete was seen: the edit wins, the note comes back
