@@ -34,7 +34,9 @@
 //!   deleted underneath, stays shown as deleted until "Restore"; leaving it without
 //!   "Restore" while it holds text not saved yet revives it the same way (the text typed
 //!   before the delete was seen is kept, in the note itself rather than in a trash entry the
-//!   user would have to find), and leaving it with nothing unsaved leaves it deleted.
+//!   user would have to find), and leaving it with nothing unsaved leaves it deleted. The
+//!   user's own "Delete" ([`Event::DeletedHere`]) is not such a delete: the text shown then
+//!   goes to "Undo", and nothing brings the note back by itself.
 //! - **A failed save is never dropped.** A save the store fails (full disk, blocked
 //!   IndexedDB) stays queued, in order, and the label says it failed; it is tried again
 //!   after a backoff ([`Effect::Retry`]: 1 s, doubling up to [`RETRY_MAX_MS`]), or at once
