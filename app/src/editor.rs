@@ -205,6 +205,12 @@ impl EditorState {
         }
     }
 
+    /// Every save has landed: nothing typed waits in the editor (a save the store refused
+    /// stays queued and is retried until this holds).
+    pub fn all_saved(self) -> bool {
+        self.model.with_value(|m| m.idle())
+    }
+
     /// Closes the note (an empty new note), once the last keystrokes are saved.
     pub async fn close(self, app: AppState) {
         self.settle(app).await;

@@ -139,6 +139,20 @@ impl AppState {
     /// closes first, once its last keystrokes are saved to the store it was editing.
     pub async fn show_account(self, account: Option<Account>) {
         self.editor.close(self).await;
+        // Saves the store refused (a full disk) stay queued and are retried; they belong to
+        // the store they were typed into, so the switch waits for them: a retry must never
+        // write one account's text into another account's notes.
+        if !self.editor.all_saved() {
+            self.notice.set(
+                "Your last edits are not saved on this device yet (storage refused them); \
+                 Tern keeps trying and switches accounts once they are saved."
+                    .into(),
+            );
+            while !self.editor.all_saved() {
+                browser::sleep_ms(250).await;
+            }
+            self.notice.set(String::new());
+        }
         self.history.set(None);
         self.undo.set(None);
         browser::switch_account(account.as_ref());
