@@ -33,27 +33,11 @@ async fn token(app: &TestApp, name: &str, ua: &str) -> String {
 }
 
 async fn get(app: &TestApp, token: &str, path: &str) -> (u16, Value) {
-    let r = app
-        .http
-        .get(format!("{}{path}", app.base))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    get_json(&app.http, &app.base, token, path).await
 }
 
 async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> (u16, Value) {
-    let r = app
-        .http
-        .post(format!("{}{path}", app.base))
-        .header(TEST_SOURCE, test_source("account-test"))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    post_json(&app.http, &app.base, token, path, body, "account-test").await
 }
 
 async fn signed_in(app: &TestApp, token: &str) -> bool {

@@ -105,27 +105,11 @@ impl Served {
     }
 
     async fn get(&self, token: &str, path: &str) -> (u16, Value) {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
-        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+        get_json(&self.http, &self.base, token, path).await
     }
 
     async fn post(&self, token: &str, path: &str, body: Value) -> (u16, Value) {
-        let r = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header(TEST_SOURCE, test_source("security-test"))
-            .bearer_auth(token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+        post_json(&self.http, &self.base, token, path, body, "security-test").await
     }
 
     /// The notes of user `id` in the database.
@@ -423,16 +407,7 @@ async fn a_live_stream_ends_with_its_session_and_hears_no_poke_after() {
 }
 
 async fn post_as(app: &TestApp, token: &str, path: &str, body: Value) -> (u16, Value) {
-    let r = app
-        .http
-        .post(format!("{}{path}", app.base))
-        .header(TEST_SOURCE, test_source("alice"))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    post_json(&app.http, &app.base, token, path, body, "alice").await
 }
 
 #[tokio::test]

@@ -155,6 +155,38 @@ pub fn test_source(name: &str) -> String {
 /// The password every test user has.
 pub const PASSWORD: &str = "correct horse battery";
 
+/// `GET {base}{path}` with a bearer token: the status and the JSON body (`null` if none).
+pub async fn get_json(http: &reqwest::Client, base: &str, token: &str, path: &str) -> (u16, Value) {
+    let r = http
+        .get(format!("{base}{path}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+/// `POST {base}{path}` of a JSON body with a bearer token, from user `from`'s address
+/// ([`test_source`]): the status and the JSON body (`null` if none).
+pub async fn post_json(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    path: &str,
+    body: Value,
+    from: &str,
+) -> (u16, Value) {
+    let r = http
+        .post(format!("{base}{path}"))
+        .header(TEST_SOURCE, test_source(from))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
 impl TestApp {
     /// Signs `name` up (or in, if it exists) and returns its bearer token.
     pub async fn sign_in_or_up(&self, name: &str) -> String {
