@@ -2,61 +2,45 @@
 //!
 //! Leptos components shared by the server (feature `ssr`: renders the first paint) and the
 //! browser (feature `hydrate`: takes it over). The UI reads and writes only the local
-//! store (IndexedDB); the network is the sync engine's business.
+//! store (IndexedDB); the network is the sync engine's business, but for the account's
+//! requests and a note's history.
 //!
-//! Browser-only work (IndexedDB, fetch) lives behind the small async functions of
-//! [`browser`], which do nothing on the server, so components carry no `cfg`.
-//!
-//! ## Layout
-//! - [`state`]: the [`state::AppState`] every component reads (provided as context).
-//! - [`status`]: the sync status line and messages; [`sync`]: the page's handle on the
-//!   sync runner (`client::runner`).
-//! - [`account`]: sign-in, sign-out, and notes written before any sign-in;
-//!   [`account_settings`]: signed-in devices, password change, account deletion.
-//! - [`list`]: the notes with search; [`editor`]: the open note, never stale;
-//!   [`conflict`]: its conflict and strategy; [`history`]: its earlier versions.
-//! - [`pwa`]: install, updates, storage, and the service worker's sync.
-//! - [`trash`]: deleted notes, "Restore" and "Delete forever"; [`export`]: export and
-//!   import of every note (JSON, Markdown, folders of files).
-//! - [`ui`]: view state beside the notes (phone screen, preview, overlays, sync activity);
-//!   [`markdown`]: the preview and its checklists; [`keys`]: keyboard shortcuts and their
-//!   overlay; [`activity`]: the sync activity panel and the attention line; [`storage`]:
-//!   what eviction puts at risk; [`share`]: text shared in from other apps, saved as a note when the user says so.
+//! ## Layout: three layers, imports pointing down only
+//! - [`io`] (bottom): everything that leaves the page's memory: IndexedDB and the
+//!   accounts' databases, the server's API, timers, the page's singletons, the search
+//!   index, the service worker. Its one `cfg` switch picks the browser's functions
+//!   (`hydrate`) or the server's stubs of them; nothing above it names `web_sys`.
+//! - [`model`]: the state the components share ([`model::PageState`], the editor, the
+//!   view state, the sync status line and activity log), the typed views, the actions
+//!   and the user-facing copy. It imports [`io`] only.
+//! - [`components`]: one file per screen or part; they read the model and call it (and
+//!   [`io`] for what only they need).
+//! - [`App`] (here, on top) lays the components out and starts the page's work;
+//!   [`shell`] and [`not_found`] are the HTML documents the server renders.
 
-pub mod account;
-pub mod account_settings;
-pub mod activity;
-pub mod browser;
-pub mod conflict;
-pub mod editor;
-pub mod export;
-pub mod history;
-pub mod keys;
-pub mod list;
-#[cfg(feature = "hydrate")]
-mod lock;
-pub mod markdown;
-pub mod pwa;
-pub mod share;
-pub mod state;
-pub mod status;
-pub mod storage;
-pub mod sync;
-pub mod trash;
-pub mod ui;
+pub mod components;
+pub mod io;
+pub mod model;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-pub use browser::NoteView;
-pub use list::LIST_PAGE;
+use components::{
+    account, account_settings, activity, editor, export, keys, list, pwa_banner, share_offer,
+    status, storage_notice, trash,
+};
+use model::share::Shared;
+use model::{PageState, Ui};
 
-use std::time::Duration;
+pub use io::pwa::worker_sync;
+pub use io::{BuildId, SAVE_DEBOUNCE};
+pub use model::{LIST_PAGE, NoteView};
 
-use state::AppState;
-
-/// Quiet time after a keystroke before the note is saved locally.
-pub const SAVE_DEBOUNCE: Duration = Duration::from_millis(250);
+/// The paths the server uses (`app::pwa::BuildId`).
+pub mod pwa {
+    pub use crate::io::BuildId;
+    pub use crate::io::pwa::worker_sync;
+}
 
 /// The HTML document around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -73,7 +57,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="apple-touch-icon" href="/icons/icon-192.png"/>
                 <link id="leptos" rel="stylesheet" href="/pkg/tern.css"/>
                 <title>"Tern"</title>
-                <pwa::BuildMeta/>
+                <pwa_banner::BuildMeta/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
             </head>
@@ -106,41 +90,46 @@ pub fn not_found(_options: LeptosOptions) -> impl IntoView {
 }
 
 /// The root component: Tern is one page, so there is no client-side router (it would cost
-/// the wasm bundle tens of kilobytes for nothing). It provides the [`AppState`], starts the
-/// page's work once hydrated, and lays out the components.
+/// the wasm bundle tens of kilobytes for nothing). It provides the [`PageState`] and the
+/// [`Ui`], starts the page's work once hydrated, and lays out the components.
 #[component]
 pub fn App() -> impl IntoView {
-    let app = AppState::new();
+    let app = PageState::new();
     provide_context(app);
-    let ui = ui::Ui::new();
+    let ui = Ui::new();
     provide_context(ui);
-    let shared = share::Shared::new();
+    let shared = Shared::new();
     provide_context(shared);
-    activity::follow(app, ui);
+    // The activity log keeps every run the page's runner finishes.
+    Effect::new(move |_| {
+        if let Some(run) = app.sync.with(|s| s.last_run.clone()) {
+            ui.activity.update(|log| log.push(run));
+        }
+    });
 
     // In the browser only, after hydration: show this browser's notes (the signed-in
     // account's, or nobody's), then find out who is signed in and sync.
     Effect::new(move |_| {
-        app.sync.update(|s| s.online = browser::is_online());
+        app.sync.update(|s| s.online = io::page::is_online());
         spawn_local(async move {
-            browser::start().await;
-            app.store.set(browser::store_name());
+            io::accounts::start().await;
+            app.store.set(io::accounts::store_name());
             // The list says "still indexing" until the search index is ready: then re-read.
-            browser::on_search_ready(move || app.refresh());
-            if let Ok(s) = browser::snapshot(&app.view()).await {
-                app.snap.set(s);
+            io::notes::on_search_ready(move || app.refresh());
+            if let Ok(read) = io::notes::read(&app.view()).await {
+                app.snap.set(read.into());
             }
-            browser::list_shown();
+            io::notes::list_shown();
             // Syncs once the session is known to be valid (`check_session`).
-            app.syncer.attach(app, false).await;
-            browser::on_change(move || {
+            app.attach_sync(false).await;
+            io::page::on_change(move || {
                 app.refresh();
-                spawn_local(account::follow_records(app));
+                spawn_local(model::account::follow_records(app));
             });
-            browser::on_store_closed(move |m| app.notice.set(m));
+            io::page::on_store_closed(move |m| app.notice.set(m));
             app.ready.set(true);
-            share::receive(shared);
-            account::check_session(app).await;
+            model::share::receive(shared);
+            model::account::check_session(app).await;
         });
     });
     // (The runner hears these too, and syncs when back online.)
@@ -149,7 +138,7 @@ pub fn App() -> impl IntoView {
         if app.user.get_untracked().is_none() {
             // Started offline: the session could not be checked then (nor a sign-out made
             // offline sent); now it can.
-            spawn_local(account::check_session(app));
+            spawn_local(model::account::check_session(app));
         }
     });
     let _ = window_event_listener(leptos::ev::offline, move |_| {
@@ -159,8 +148,8 @@ pub fn App() -> impl IntoView {
     view! {
         <main data-ready=move || app.ready.get().to_string() data-store=move || app.store.get()
             data-pane=move || ui.pane.get().as_str()>
-            <pwa::PwaBanner/>
-            <storage::StorageNotice/>
+            <pwa_banner::PwaBanner/>
+            <storage_notice::StorageNotice/>
             <header>
                 <h1>"Tern"</h1>
                 <activity::ActivityButton/>
@@ -172,7 +161,7 @@ pub fn App() -> impl IntoView {
             <status::Messages/>
             <account::SignInForm/>
             <account::JoinOffer/>
-            <share::ShareOffer/>
+            <share_offer::ShareOffer/>
             <list::UndoDelete/>
             {view! { <trash::Trash/> }.into_any()}
             {view! { <account_settings::AccountSettings/> }.into_any()}

@@ -18,7 +18,7 @@ pub fn hydrate() {
 #[wasm_bindgen]
 pub async fn worker_sync() -> Result<String, JsValue> {
     console_panics();
-    app::pwa::worker_sync()
+    app::worker_sync()
         .await
         .map_err(|e| JsValue::from(js_sys::Error::new(&e)))
 }

@@ -2,13 +2,13 @@
 
 use leptos::prelude::*;
 
-use crate::state::AppState;
+use crate::model::PageState;
 
 /// "Online · live · syncing… · 2 pending · last synced 10:42", the error of a failed sync, and
 /// the current message.
 #[component]
 pub fn Status() -> impl IntoView {
-    let app = AppState::get();
+    let app = PageState::get();
     let line = move || {
         let s = app.sync.get();
         let mut parts = vec![if s.online { "Online" } else { "Offline" }.to_owned()];
@@ -41,7 +41,7 @@ pub fn Status() -> impl IntoView {
 /// The last sync error and the current message, below the header.
 #[component]
 pub fn Messages() -> impl IntoView {
-    let app = AppState::get();
+    let app = PageState::get();
     let error = move || app.sync.with(|s| s.error().map(str::to_owned));
     view! {
         <Show when=move || error().is_some()>

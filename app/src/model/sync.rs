@@ -1,12 +1,15 @@
 //! The page's side of syncing: the sync runner (`client::runner`: triggers, backoff, one
-//! syncer per browser, 401) syncs the shown account's database; this module starts it for
-//! that account, passes it the page's triggers, and turns its status into the typed
-//! [`SyncStatus`] the status line shows.
+//! syncer per browser, 401) syncs the shown account's database (`io::sync` runs it); this
+//! module passes it the page's triggers and turns its status into the typed [`SyncLine`]
+//! the status line shows.
 
 use leptos::prelude::*;
 
-use crate::browser::{self, FailureKind, Trigger};
-use crate::state::AppState;
+use client::engine::FailureKind;
+use client::runner::{SyncStatus as RunnerStatus, Trigger};
+
+use super::copy;
+use crate::io;
 
 /// Where sync stands, as the status line shows it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -25,9 +28,10 @@ pub enum SyncPhase {
     },
 }
 
-/// The sync status line.
+/// The sync status line (the runner's status, `client::runner::SyncStatus`, as the page
+/// shows it).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SyncStatus {
+pub struct SyncLine {
     /// `navigator.onLine`.
     pub online: bool,
     /// The current phase.
@@ -44,7 +48,7 @@ pub struct SyncStatus {
     pub last_run: Option<client::runner::RunRecord>,
 }
 
-impl Default for SyncStatus {
+impl Default for SyncLine {
     fn default() -> Self {
         Self {
             online: true,
@@ -58,7 +62,7 @@ impl Default for SyncStatus {
     }
 }
 
-impl SyncStatus {
+impl SyncLine {
     /// True while a run is under way.
     pub fn syncing(&self) -> bool {
         self.phase == SyncPhase::Syncing
@@ -77,7 +81,7 @@ impl SyncStatus {
 #[derive(Clone, Copy)]
 pub struct SyncLoop {
     /// The runner's last status, to tell what changed.
-    last: StoredValue<Option<browser::SyncStatus>>,
+    last: StoredValue<Option<RunnerStatus>>,
 }
 
 impl std::fmt::Debug for SyncLoop {
@@ -94,57 +98,40 @@ impl SyncLoop {
         }
     }
 
-    /// Starts syncing the shown account's notes (stopping the runner of the account shown
-    /// before; none for nobody's notes). `signed_in`: the session is known to be valid.
-    pub async fn attach(self, app: AppState, signed_in: bool) {
+    /// A new runner starts (another account is shown): no status of it yet.
+    pub fn reset(self) {
         self.last.set_value(None);
-        let result = browser::start_sync(
-            signed_in,
-            move |s| self.status(app, s),
-            move || app.refresh(),
-        )
-        .await;
-        if let Err(e) = result {
-            app.notice.set(format!("Local storage: {e}"));
-        }
     }
 
     /// The session is known to be valid now.
     pub fn signed_in(self) {
-        browser::trigger(Trigger::SignedIn);
+        io::sync::trigger(Trigger::SignedIn);
     }
 
     /// "Sync now".
     pub fn now(self) {
-        browser::trigger(Trigger::Now);
+        io::sync::trigger(Trigger::Now);
     }
 
     /// After a local change: pushed shortly (other tabs hear of it at once).
     pub fn soon(self) {
-        browser::local_change();
+        io::sync::local_change();
     }
 
-    /// The runner's status changed.
-    fn status(self, app: AppState, s: browser::SyncStatus) {
+    /// The runner's status changed: `line` shows it, and the page learns what else to do.
+    pub fn take(self, line: RwSignal<SyncLine>, s: RunnerStatus) -> SyncNews {
         let before = self.last.get_value().unwrap_or_default();
-        if s.last_synced_ms != before.last_synced_ms
-            && let Some(r) = &s.last_report
-        {
-            let notice = browser::notice(r);
-            if !notice.is_empty() {
-                app.notice.set(notice);
-            }
-        }
-        let newly_signed_out = s.signed_out
+        let notice = s
+            .last_report
+            .as_ref()
+            .filter(|_| s.last_synced_ms != before.last_synced_ms)
+            .map(copy::sync_notice)
+            .filter(|n| !n.is_empty());
+        let signed_out = s.signed_out
             && !before.signed_out
             && s.last_error.as_ref().map(|e| e.kind) == Some(FailureKind::SignedOut);
-        if newly_signed_out && app.user.get_untracked().is_some() {
-            app.user.set(None);
-            app.notice
-                .set("Sign in to sync. Your notes stay on this device.".into());
-        }
         let finished = before.running && !s.running;
-        app.sync.update(|v| {
+        line.update(|v| {
             v.online = s.online;
             v.live = s.live;
             v.phase = match &s.last_error {
@@ -155,7 +142,7 @@ impl SyncLoop {
                 },
                 _ => SyncPhase::Idle,
             };
-            v.last_synced = s.last_synced_ms.map(browser::time_label);
+            v.last_synced = s.last_synced_ms.map(io::page::time_label);
             v.received = s.received;
             v.last_run = s.last_run.clone();
             if finished {
@@ -166,11 +153,24 @@ impl SyncLoop {
         // nothing (the idle sync every 30 s) reads nothing more.
         let idle =
             s.last_error.is_none() && s.last_report.as_ref().is_some_and(|r| !r.changed_store());
-        if finished && !idle {
-            app.refresh();
-        }
         self.last.set_value(Some(s));
+        SyncNews {
+            notice,
+            signed_out,
+            reread: finished && !idle,
+        }
     }
+}
+
+/// What a new runner status means for the page beyond the status line.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SyncNews {
+    /// What to tell the user about the run that ended, if anything.
+    pub notice: Option<String>,
+    /// The server no longer knows the session.
+    pub signed_out: bool,
+    /// A run ended that may have changed the store: read it again.
+    pub reread: bool,
 }
 
 impl Default for SyncLoop {

@@ -1,4 +1,5 @@
-//! Share into Tern: text or a link shared from another app becomes a new note.
+//! Share into Tern: text or a link shared from another app becomes a new note (the offer
+//! is shown by `components::share_offer`).
 //!
 //! The manifest (`public/manifest.webmanifest`) declares a `share_target`: Android and
 //! Chromium open `/?share_title=…&share_text=…&share_url=…` (a GET, so the service
@@ -10,15 +11,11 @@
 //! every device. What is offered is bounded by the note limits before it is shown.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use sync_core::Text;
 use sync_core::limits::{MAX_CONTENT_BYTES, MAX_TITLE_BYTES};
 
-use crate::state::AppState;
-use crate::ui::{Pane, Ui};
-
-/// The query parameters of the share target (the manifest's `params`).
-pub const PARAMS: [&str; 3] = ["share_title", "share_text", "share_url"];
+use super::{PageState, Pane, Ui, copy};
+use crate::io::{self, Saved};
 
 /// Longest title taken from shared text (characters) when none is given.
 const TITLE_CHARS: usize = 80;
@@ -87,7 +84,7 @@ fn cut(s: &str, max: usize) -> String {
     s[..end].to_owned()
 }
 
-/// The shared-text offer of this page (one per page), provided by [`crate::App`].
+/// The shared-text offer of this page (one per page), provided by the `App`.
 #[derive(Clone, Copy, Debug)]
 pub struct Shared(pub RwSignal<Option<Offer>>);
 
@@ -107,99 +104,30 @@ impl Default for Shared {
 /// If the page was opened by a share: takes the parameters off the address and offers the
 /// text. Writes nothing.
 pub fn receive(shared: Shared) {
-    let Some((title, text, url)) = imp::take_params() else {
+    let Some((title, text, url)) = io::page::take_share_params() else {
         return;
     };
     shared.0.set(offer(&title, &text, &url));
 }
 
 /// Saves the offered note (the user said yes) and opens it.
-async fn save(app: AppState, ui: Ui, note: Text) {
+pub async fn save(app: PageState, ui: Ui, note: Text) {
     let empty = Text {
         title: String::new(),
         content: String::new(),
     };
-    match crate::browser::save_draft(None, &empty, &note, false).await {
-        Ok(crate::browser::Saved::Written { id, stored }) => {
+    match io::notes::save_draft(None, &empty, &note, false).await {
+        Ok(Saved::Written { id, stored }) => {
             app.editor.load(app, Some(id), stored);
             ui.pane.set(Pane::Editor);
             app.notice.set("Shared into a new note.".into());
             app.changed();
         }
         Ok(_) => {}
-        Err(e) => app
-            .notice
-            .set(format!("The shared text was not saved: {e}")),
-    }
-}
-
-/// "Save as a new note?": the shared title and text, shown as text (never as markup), with
-/// the choice to save or discard them.
-#[component]
-pub fn ShareOffer() -> impl IntoView {
-    let app = AppState::get();
-    let ui = Ui::get();
-    let shared = expect_context::<Shared>();
-    let text = move || match shared.0.get() {
-        Some(Offer::Note(t) | Offer::TooLong(t)) => t,
-        None => Text {
-            title: String::new(),
-            content: String::new(),
-        },
-    };
-    let too_long = move || matches!(shared.0.get(), Some(Offer::TooLong(_)));
-    let save_it = move |_| {
-        if let Some(Offer::Note(note)) = shared.0.get_untracked() {
-            shared.0.set(None);
-            spawn_local(save(app, ui, note));
-        }
-    };
-    view! {
-        <Show when=move || shared.0.get().is_some()>
-            <div class="offer share-offer" role="alertdialog" data-testid="share-offer"
-                aria-label="Shared text">
-                <p>{move || if too_long() {
-                    "Something was shared with Tern, but it is longer than a note can be                      (shown cut short). It was not saved."
-                } else {
-                    "Something was shared with Tern. Save it as a new note?"
-                }}</p>
-                <p class="share-title" data-testid="share-title">{move || text().title}</p>
-                <pre class="share-text" data-testid="share-text">{move || text().content}</pre>
-                <Show when=move || !too_long()>
-                    <button type="button" on:click=save_it>"Save as a new note"</button>
-                </Show>
-                <button type="button" on:click=move |_| shared.0.set(None)>"Discard"</button>
-            </div>
-        </Show>
-    }
-}
-
-#[cfg(feature = "hydrate")]
-mod imp {
-    use super::PARAMS;
-
-    /// The shared title, text and link, if the address carries any; the address becomes
-    /// `/` (keeping no share parameters for a reload).
-    pub fn take_params() -> Option<(String, String, String)> {
-        let w = web_sys::window()?;
-        let search = w.location().search().ok()?;
-        let params = web_sys::UrlSearchParams::new_with_str(&search).ok()?;
-        if !PARAMS.iter().any(|p| params.has(p)) {
-            return None;
-        }
-        let get = |k| params.get(k).unwrap_or_default();
-        let found = (get(PARAMS[0]), get(PARAMS[1]), get(PARAMS[2]));
-        if let Ok(h) = w.history() {
-            let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("/"));
-        }
-        Some(found)
-    }
-}
-
-#[cfg(not(feature = "hydrate"))]
-mod imp {
-    pub fn take_params() -> Option<(String, String, String)> {
-        None
+        Err(e) => app.notice.set(format!(
+            "The shared text was not saved: {}",
+            copy::storage_error(&e)
+        )),
     }
 }
 

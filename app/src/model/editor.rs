@@ -2,7 +2,7 @@
 //!
 //! Everything the editor decides is made by one pure state machine,
 //! [`client::editor::EditorModel`] (tested natively under random interleavings): this
-//! module only feeds it events (a keystroke, the debounce timer, a save's answer, a click
+//! module (the model layer's side of it) only feeds it events (a keystroke, the debounce timer, a save's answer, a click
 //! on a note, "New note", a read of the store, a resolution, "Restore") and carries out
 //! what it answers ([`Effect`]: write the fields, start the debounce or a failed save's
 //! retry timer, run a save in the local store (a revive of a note deleted underneath
@@ -21,13 +21,27 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use sync_core::Text;
 
-use crate::browser::{self, Saved};
-use crate::state::AppState;
-use crate::ui::{Pane, Ui};
-
-use crate::SAVE_DEBOUNCE;
+use super::copy;
+use crate::io::{self, SAVE_DEBOUNCE, Saved};
 
 pub use client::editor::SaveLabel;
+
+/// What the editor needs of the page around it: the page state that owns the editor
+/// ([`super::PageState`]) implements it, so the editor never names the page state.
+pub trait EditorHost: Copy + 'static {
+    /// A save or a restore changed the local store: other tabs, the list and the sync
+    /// hear of it.
+    fn changed(self);
+    /// A message for the user.
+    fn notice(self, message: String);
+    /// Another note is shown: the history panel of the last one closes.
+    fn close_history(self);
+    /// [`EditorState::writes`] when the read the list shows began.
+    fn list_read_at(self) -> u64;
+    /// The text of note `id` as the last read of the store found it: `Some(None)` if
+    /// deleted, `None` if that read did not read it.
+    fn stored(self, id: &str) -> Option<Option<Text>>;
+}
 
 /// The open note's editor: the model and the signals the components read.
 #[derive(Clone, Copy)]
@@ -71,13 +85,13 @@ impl EditorState {
         }
     }
 
-    /// Save generation ([`EditorModel::writes`]), for [`AppState::refresh`].
+    /// Save generation ([`EditorModel::writes`]), for the page state's reads.
     pub fn writes(self) -> u64 {
         self.model.with_value(EditorModel::writes)
     }
 
     /// Feeds the model `event` and carries out what it answers.
-    fn send(self, app: AppState, event: Event) {
+    fn send<H: EditorHost>(self, app: H, event: Event) {
         let Some(effects) = self.model.try_update_value(|m| m.step(event)) else {
             return;
         };
@@ -102,7 +116,7 @@ impl EditorState {
         }
     }
 
-    fn run(self, app: AppState, effect: Effect) {
+    fn run<H: EditorHost>(self, app: H, effect: Effect) {
         match effect {
             Effect::Show { text, caret } => self.set_text(&text, caret),
             Effect::Debounce(generation) => set_timeout(
@@ -111,12 +125,12 @@ impl EditorState {
             ),
             Effect::Save(save) => spawn_local(async move {
                 let id = save.target.id().map(str::to_owned);
-                let saved = browser::save_draft(id, &save.base, &save.text, save.revive).await;
+                let saved = io::notes::save_draft(id, &save.base, &save.text, save.revive).await;
                 let result = match saved {
                     Ok(Saved::Written { id, stored }) => SaveResult::Written { id, stored },
                     Ok(Saved::Conflict { id, stored }) => SaveResult::Conflict { id, stored },
                     Ok(Saved::Deleted) => SaveResult::Deleted,
-                    Err(e) => SaveResult::Failed(e),
+                    Err(e) => SaveResult::Failed(copy::storage_error(&e)),
                 };
                 let caret = self.caret();
                 self.send(
@@ -137,20 +151,20 @@ impl EditorState {
                 std::time::Duration::from_millis(after_ms),
             ),
             Effect::Restore { id, text } => spawn_local(async move {
-                let result = browser::restore_note(&id, &text).await;
+                let result = io::notes::restore(&id, &text).await;
                 let ok = result.is_ok();
                 self.send(app, Event::Restored { id, text, result });
                 if ok {
                     app.changed();
                 }
             }),
-            Effect::Notice(message) => app.notice.set(message),
+            Effect::Notice(message) => app.notice(message),
         }
     }
 
     /// A keystroke (or paste, cut, drop, checklist toggle): the field's value now. Constant
     /// work besides the value itself: the model takes it and starts the debounce.
-    pub fn input(self, app: AppState, field: Field, value: String) {
+    pub fn input<H: EditorHost>(self, app: H, field: Field, value: String) {
         match field {
             Field::Title => self.title.set(value.clone()),
             Field::Content => self.content.set(value.clone()),
@@ -160,14 +174,14 @@ impl EditorState {
 
     /// Opens note `id`, shown in the list with `text` as the read the list shows made it
     /// (the open note: nothing changes).
-    pub fn open_listed(self, app: AppState, id: String, text: Text) {
+    pub fn open_listed<H: EditorHost>(self, app: H, id: String, text: Text) {
         let read_at = app.list_read_at();
         self.send(app, Event::Open { id, text, read_at });
-        app.history.set(None);
+        app.close_history();
     }
 
     /// Opens note `id`, just written with `text` (a shared note, an undone delete).
-    pub fn load(self, app: AppState, id: Option<String>, text: Text) {
+    pub fn load<H: EditorHost>(self, app: H, id: Option<String>, text: Text) {
         match id {
             Some(id) => {
                 let read_at = self.writes();
@@ -175,17 +189,17 @@ impl EditorState {
             }
             None => self.send(app, Event::New),
         }
-        app.history.set(None);
+        app.close_history();
     }
 
     /// "New note": an empty note at once, the open note's last keystrokes saved behind it.
-    pub fn new_note(self, app: AppState) {
+    pub fn new_note<H: EditorHost>(self, app: H) {
         self.send(app, Event::New);
     }
 
     /// Saves what the editor holds and waits until every save has landed (or the store
     /// failed: the label says so, and the saves stay queued for their retry).
-    pub async fn settle(self, app: AppState) {
+    pub async fn settle<H: EditorHost>(self, app: H) {
         self.send(app, Event::Flush);
         loop {
             let (idle, failed, waiting) = self.model.with_value(|m| {
@@ -201,7 +215,7 @@ impl EditorState {
             if waiting {
                 self.send(app, Event::Flush);
             }
-            browser::sleep_ms(20).await;
+            io::page::sleep_ms(20).await;
         }
     }
 
@@ -211,22 +225,30 @@ impl EditorState {
         self.model.with_value(|m| m.idle())
     }
 
+    /// The open note `id` was deleted here: the editor closes it without saving or
+    /// reviving it.
+    pub fn deleted_here<H: EditorHost>(self, app: H, id: String) {
+        self.send(app, Event::DeletedHere { id });
+    }
+
+    /// The text the editor holds now.
+    pub fn text(self) -> Text {
+        self.model.with_value(|m| m.text().clone())
+    }
+
     /// Closes the note (an empty new note), once the last keystrokes are saved.
-    pub async fn close(self, app: AppState) {
+    pub async fn close<H: EditorHost>(self, app: H) {
         self.settle(app).await;
         self.send(app, Event::New);
     }
 
     /// The store was read (when [`Self::writes`] was `read_at`): the open note, as the read
     /// found it, is folded into the editor.
-    pub fn fold_in(self, app: AppState, read_at: u64) {
+    pub fn fold_in<H: EditorHost>(self, app: H, read_at: u64) {
         let Some(id) = self.open.get_untracked() else {
             return;
         };
-        let stored = app
-            .snap
-            .with_untracked(|s| s.stored(&id).map(|n| n.map(|n| n.text())));
-        let Some(stored) = stored else {
+        let Some(stored) = app.stored(&id) else {
             return; // read before the note was opened
         };
         let caret = self.caret();
@@ -312,14 +334,14 @@ impl EditorState {
     }
 
     /// Brings a note deleted underneath back, with the text the editor shows.
-    pub fn restore(self, app: AppState) {
+    pub fn restore<H: EditorHost>(self, app: H) {
         self.send(app, Event::Restore);
     }
 
     /// Note `id` now holds a version the user chose (a resolution or a restored revision),
     /// already written to the store: the editor shows it (typing made meanwhile is merged
     /// into it).
-    pub fn chosen(self, app: AppState, id: String, text: Text, label: SaveLabel) {
+    pub fn chosen<H: EditorHost>(self, app: H, id: String, text: Text, label: SaveLabel) {
         let caret = self.caret();
         self.send(
             app,
@@ -336,106 +358,5 @@ impl EditorState {
 impl Default for EditorState {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-/// Deletes the open note (after saving its last keystrokes), offering "Undo"; a phone goes
-/// back to the list.
-pub fn delete_open(app: AppState, ui: Ui) {
-    let ed = app.editor;
-    let Some(id) = ed.open.get_untracked() else {
-        return;
-    };
-    spawn_local(async move {
-        ed.settle(app).await;
-        if ed.open.get_untracked().as_deref() != Some(id.as_str()) {
-            return; // another note was opened meanwhile
-        }
-        if let Err(e) = browser::delete_note(&id).await {
-            ed.label.set(SaveLabel::Failed(format!("Not deleted: {e}")));
-            return;
-        }
-        // The text as it is now (with keys pressed while the delete was written) goes to
-        // "Undo"; the model closes the note without saving or reviving it.
-        let text = ed.model.with_value(|m| m.text().clone());
-        app.undo.set(Some((id.clone(), text)));
-        ed.send(app, Event::DeletedHere { id });
-        app.history.set(None);
-        ui.pane.set(Pane::List);
-        app.changed();
-    });
-}
-
-/// The editor form: title, text (or its Markdown preview), save label, and the open note's
-/// tools (history, delete, strategy), with the conflict and history panels below. On a
-/// phone it is a screen of its own, with "Notes" to go back to the list.
-#[component]
-pub fn Editor() -> impl IntoView {
-    let app = AppState::get();
-    let ui = Ui::get();
-    let ed = app.editor;
-    let is_open = move || ed.open.get().is_some();
-    let delete = move |_| delete_open(app, ui);
-    let show_history = move |_| {
-        let Some(id) = ed.open.get_untracked() else {
-            return;
-        };
-        spawn_local(async move { app.history.set(Some(browser::history(&id).await)) });
-    };
-
-    view! {
-        <form class="editor" aria-label="Note" data-note=move || ed.open.get().unwrap_or_default()
-            on:submit=|ev: leptos::ev::SubmitEvent| ev.prevent_default()>
-            <div class="row toolbar">
-                <button type="button" class="back" on:click=move |_| ui.pane.set(Pane::List)>
-                    "← Notes"
-                </button>
-                // On a phone the list's "New note" is on the other screen; one here too
-                // (hidden on wide screens, where the list's is in view).
-                <button type="button" class="phone-only" on:click=move |_| crate::list::new_note(app, ui)>
-                    "New note"
-                </button>
-                <button type="button" class="preview-toggle" data-testid="preview-toggle"
-                    aria-pressed=move || ui.preview.get().to_string()
-                    on:click=move |_| ui.preview.update(|p| *p = !*p)>
-                    {move || if ui.preview.get() { "Edit text" } else { "Preview" }}
-                </button>
-            </div>
-            <Show when=move || ed.deleted.get()>
-                <p class="deleted" role="alert" data-testid="deleted-underneath">
-                    "This note was deleted on another device. Nothing you type here is saved "
-                    "unless you bring it back. "
-                    <button type="button" on:click=move |_| ed.restore(app)>"Restore"</button>
-                </p>
-            </Show>
-            <label for="note-title">"Title"</label>
-            <input id="note-title" name="title" node_ref=ed.title_ref
-                readonly=move || ed.deleted.get()
-                prop:value=move || ed.title.get()
-                on:input=move |ev| ed.input(app, Field::Title, event_target_value(&ev))/>
-            <label for="note-content">"Note"</label>
-            <textarea id="note-content" name="content" rows="8" node_ref=ed.content_ref
-                readonly=move || ed.deleted.get() hidden=move || ui.preview.get()
-                prop:value=move || ed.content.get()
-                on:input=move |ev| ed.input(app, Field::Content, event_target_value(&ev))
-            ></textarea>
-            <Show when=move || ui.preview.get()>
-                <crate::markdown::Preview/>
-            </Show>
-            <div class="row">
-                <span class="saved" data-testid="saved" aria-live="polite">
-                    {move || ed.label.get().text()}
-                </span>
-                <Show when=move || is_open() && !ed.deleted.get()>
-                    <button type="button" on:click=show_history>"History"</button>
-                    <button type="button" class="danger" on:click=delete>"Delete"</button>
-                </Show>
-            </div>
-            <Show when=move || is_open() && !ed.deleted.get()>
-                <crate::conflict::StrategyPicker/>
-            </Show>
-            <crate::conflict::Conflict/>
-            <crate::history::History/>
-        </form>
     }
 }

@@ -1,7 +1,8 @@
-//! Unsynced notes are protected from eviction: the storage notice.
+//! Unsynced notes are protected from eviction: what the storage notice says (shown by
+//! `components::storage_notice`).
 //!
 //! Browsers may delete a site's IndexedDB when the device runs short of space unless they
-//! granted persistent storage (`navigator.storage.persist()`, asked by [`crate::pwa`]), and
+//! granted persistent storage (`navigator.storage.persist()`, asked by `io::pwa`), and
 //! Safari (and every browser on iOS, all WebKit) deletes the storage of a site not visited
 //! for 7 days, unless the app was added to the Home Screen. Notes that are on the server
 //! come back after such a loss; notes that are only on the device do not. The notice says
@@ -9,18 +10,13 @@
 //!
 //! - **Nobody signed in**: every note is only on this device: what may delete them,
 //!   "Create an account" to keep a copy on the server, and "Export my notes" to keep one in
-//!   a file (the lossless JSON export of [`crate::export`]).
+//!   a file (the lossless JSON export).
 //! - **Signed in**: the server has a copy of every synced note; the notice says how many
 //!   wait to be sent, if any, and offers "Sync them now".
 //!
 //! It can be dismissed; the dismissal is remembered in this browser (`localStorage`) for
 //! that case (signed in, or not), so it shows again when the case changes, e.g. after a
 //! sign-out.
-
-use leptos::prelude::*;
-
-use crate::state::AppState;
-use crate::ui::Ui;
 
 /// Which notice applies; its `as_str` is what a dismissal remembers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,7 +28,7 @@ pub enum Case {
 }
 
 impl Case {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::NoAccount => "no-account",
             Self::Account => "account",
@@ -110,122 +106,6 @@ pub fn notice(case: Case, threats: Threats, unsynced: usize, notes: usize) -> Op
              signing in again brings your notes back."
         ),
     })
-}
-
-/// The storage notice (see the module docs).
-#[component]
-pub fn StorageNotice() -> impl IntoView {
-    let app = AppState::get();
-    let ui = Ui::get();
-    let (dismissed, set_dismissed) = signal(None::<String>);
-    let (seven_days, set_seven_days) = signal(false);
-    Effect::new(move |_| {
-        set_dismissed.set(imp::dismissed());
-        set_seven_days.set(imp::seven_days());
-    });
-    let case = move || {
-        if app.user.get().is_some() {
-            Case::Account
-        } else {
-            Case::NoAccount
-        }
-    };
-    let text = move || {
-        let threats = Threats {
-            refused: ui.persisted.get() == Some(false),
-            seven_days: seven_days.get(),
-        };
-        let (unsynced, total) = app.snap.with(|s| (s.unsynced, s.total));
-        notice(case(), threats, unsynced, total)
-    };
-    let shown = move || {
-        app.ready.get() && text().is_some() && dismissed.get().as_deref() != Some(case().as_str())
-    };
-    let dismiss = move |_| {
-        let c = case().as_str();
-        imp::dismiss(c);
-        set_dismissed.set(Some(c.to_owned()));
-    };
-    let create_account = move |_| crate::list::focus("username");
-    let (exported, set_exported) = signal(String::new());
-    let export = move |_| {
-        set_exported.set("Exporting…".into());
-        leptos::task::spawn_local(async move {
-            set_exported.set(match crate::export::export_all_json().await {
-                Ok(n) => format!(
-                    "Exported {n} {} to a file.",
-                    if n == 1 { "note" } else { "notes" }
-                ),
-                Err(e) => format!("Not exported: {e}"),
-            });
-        });
-    };
-    view! {
-        <Show when=shown>
-            <div class="banner storage" role="status" data-testid="storage-notice"
-                data-case=move || case().as_str()>
-                <p>{move || text().unwrap_or_default()}</p>
-                <div class="row">
-                    <Show when=move || case() == Case::NoAccount>
-                        <button type="button" on:click=create_account>"Create an account"</button>
-                        <button type="button" on:click=export>"Export my notes"</button>
-                    </Show>
-                    <Show when=move || { case() == Case::Account && app.snap.with(|s| s.unsynced) > 0 }>
-                        <button type="button" on:click=move |_| app.syncer.now()>"Sync them now"</button>
-                    </Show>
-                    <button type="button" on:click=dismiss>"Dismiss"</button>
-                </div>
-                <Show when=move || !exported.get().is_empty()>
-                    <p data-testid="storage-export">{move || exported.get()}</p>
-                </Show>
-            </div>
-        </Show>
-    }
-}
-
-#[cfg(feature = "hydrate")]
-mod imp {
-    /// `localStorage` key holding the case last dismissed.
-    const DISMISSED_KEY: &str = "tern-storage-notice-dismissed";
-
-    fn storage() -> Option<web_sys::Storage> {
-        web_sys::window()?.local_storage().ok()?
-    }
-
-    pub fn dismissed() -> Option<String> {
-        storage()?.get_item(DISMISSED_KEY).ok()?
-    }
-
-    pub fn dismiss(case: &str) {
-        if let Some(s) = storage() {
-            let _ = s.set_item(DISMISSED_KEY, case);
-        }
-    }
-
-    /// Safari's 7-day cap applies: a WebKit browser, not a Home Screen app.
-    pub fn seven_days() -> bool {
-        let Some(w) = web_sys::window() else {
-            return false;
-        };
-        let ua = w.navigator().user_agent().unwrap_or_default();
-        let standalone = w
-            .match_media("(display-mode: standalone)")
-            .ok()
-            .flatten()
-            .is_some_and(|m| m.matches());
-        super::safari_like(&ua) && !standalone
-    }
-}
-
-#[cfg(not(feature = "hydrate"))]
-mod imp {
-    pub fn dismissed() -> Option<String> {
-        None
-    }
-    pub fn dismiss(_: &str) {}
-    pub fn seven_days() -> bool {
-        false
-    }
 }
 
 #[cfg(test)]

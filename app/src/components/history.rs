@@ -1,13 +1,13 @@
-//! The open note's history (from the server), each earlier version with "Restore".
+//! The open note's history (from the server, read as a Leptos resource), each earlier
+//! version with "Restore".
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use sync_core::Text;
 use sync_core::protocol::RevisionReason;
 
-use crate::browser::{self, RevisionView};
-use crate::editor::SaveLabel;
-use crate::state::AppState;
+use crate::io;
+use crate::model::{PageState, RevisionView, SaveLabel, copy};
 
 /// Why a version is in the history, as the list says it.
 fn why(reason: RevisionReason) -> &'static str {
@@ -20,13 +20,13 @@ fn why(reason: RevisionReason) -> &'static str {
 }
 
 /// Makes `text` the open note's text again.
-fn restore(app: AppState, text: Text) {
+fn restore(app: PageState, text: Text) {
     let ed = app.editor;
     let Some(id) = ed.open.get_untracked() else {
         return;
     };
     spawn_local(async move {
-        match browser::restore_note(&id, &text).await {
+        match io::notes::restore(&id, &text).await {
             Ok(()) => {
                 ed.chosen(app, id, text, SaveLabel::Restored);
                 app.history.set(None);
@@ -39,7 +39,7 @@ fn restore(app: AppState, text: Text) {
     });
 }
 
-fn revision(app: AppState, r: RevisionView) -> impl IntoView {
+fn revision(app: PageState, r: RevisionView) -> impl IntoView {
     let text = Text {
         title: r.text.title.clone(),
         content: r.text.content.clone(),
@@ -54,12 +54,27 @@ fn revision(app: AppState, r: RevisionView) -> impl IntoView {
     }
 }
 
-/// The history panel, while open.
+/// The history panel, while open: the open note's history, read from the server when
+/// "History" is clicked.
 #[component]
 pub fn History() -> impl IntoView {
-    let app = AppState::get();
+    let app = PageState::get();
+    let read = LocalResource::new(move || {
+        let id = app.history.get();
+        async move {
+            let id = id?;
+            let revisions = io::api::history(&id)
+                .await
+                .map(|r| r.into_iter().map(RevisionView::from).collect::<Vec<_>>())
+                .map_err(|e| copy::history_error(&e));
+            Some((id, revisions))
+        }
+    });
     move || {
-        app.history.get().map(|h| match h {
+        let open = app.history.get()?;
+        // (The read of the note shown, not of one shown before.)
+        let (_, h) = read.get().flatten().filter(|(id, _)| *id == open)?;
+        Some(match h {
             Err(e) => {
                 view! { <p class="error" role="alert" data-testid="history-error">{e}</p> }
                     .into_any()

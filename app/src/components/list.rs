@@ -7,22 +7,14 @@
 //! outbox's count, the search's total), not from reading notes.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
-use sync_core::Text;
 
-use crate::browser::{self, NoteView};
-use crate::state::AppState;
-use crate::ui::{Pane, Ui};
-
-/// Notes rendered at a time in the list (scrolling or "Show more" renders the next page):
-/// a few screens' worth, so that what a start, a search or a sync's re-read renders is
-/// about what is on the screen.
-pub const LIST_PAGE: usize = 50;
+use crate::io;
+use crate::model::{LIST_PAGE, NoteView, PageState, Pane, Ui, commands};
 
 /// One note of the list.
 #[component]
 fn NoteItem(note: NoteView) -> impl IntoView {
-    let app = AppState::get();
+    let app = PageState::get();
     let ui = Ui::get();
     let id = note.id.clone();
     let selected = Memo::new(move |_| app.editor.open.get().as_deref() == Some(id.as_str()));
@@ -49,16 +41,16 @@ fn NoteItem(note: NoteView) -> impl IntoView {
 
 /// The notes (one page at a time, newest first), or the search's results (title matches
 /// first, then newest). Both are read from the local store's indexes by
-/// [`AppState::refresh`]; nothing here holds every note.
+/// [`PageState::refresh`]; nothing here holds every note.
 #[component]
 pub fn NoteList() -> impl IntoView {
-    let app = AppState::get();
+    let app = PageState::get();
     let ui = Ui::get();
     let visible = move || app.snap.with(|s| s.notes.clone());
     let total = move || app.snap.with(|s| s.total);
     let shown = move || app.snap.with(|s| s.notes.len());
     let searching = move || !app.query.with(|q| q.trim().is_empty());
-    let new_note = move |_| new_note(app, ui);
+    let new_note = move |_| commands::new_note(app, ui);
     let more = move || {
         app.limit.update(|l| *l += LIST_PAGE);
         app.refresh();
@@ -66,12 +58,16 @@ pub fn NoteList() -> impl IntoView {
     let more_ref = NodeRef::<leptos::html::P>::new();
     // Near the end of the list, the next page; only once the page asked for last is shown
     // (a read under way has not grown the list yet).
-    sight::load_on_sight(more_ref, move || {
-        let (shown, total) = app.snap.with_untracked(|s| (s.notes.len(), s.total));
-        if shown < total && shown >= app.limit.get_untracked() {
-            more();
-        }
-    });
+    io::page::load_on_sight(
+        more_ref,
+        move || app.snap.track(),
+        move || {
+            let (shown, total) = app.snap.with_untracked(|s| (s.notes.len(), s.total));
+            if shown < total && shown >= app.limit.get_untracked() {
+                more();
+            }
+        },
+    );
 
     view! {
         <section class="list" aria-label="Notes">
@@ -119,36 +115,11 @@ pub fn NoteList() -> impl IntoView {
     }
 }
 
-/// "New note": the editor shows an empty note at once, with the focus in its title (the
-/// open note's last keystrokes are saved behind it), so every key typed next is the new
-/// note's.
-pub fn new_note(app: AppState, ui: Ui) {
-    ui.pane.set(Pane::Editor);
-    ui.preview.set(false);
-    app.editor.new_note(app);
-    app.history.set(None);
-    focus("note-title");
-}
-
-/// Brings the last deleted note back ("Undo").
-pub fn undo_delete(app: AppState) {
-    let Some((id, text)) = app.undo.get_untracked() else {
-        return;
-    };
-    spawn_local(async move {
-        if browser::restore_note(&id, &text).await.is_ok() {
-            app.undo.set(None);
-            app.editor.load(app, Some(id), Text::clone(&text));
-            app.changed();
-        }
-    });
-}
-
 /// "Note deleted. Undo", after a delete here.
 #[component]
 pub fn UndoDelete() -> impl IntoView {
-    let app = AppState::get();
-    let undo = move |_| undo_delete(app);
+    let app = PageState::get();
+    let undo = move |_| commands::undo_delete(app);
     view! {
         <Show when=move || app.undo.get().is_some()>
             <p class="undo" role="status">
@@ -157,68 +128,4 @@ pub fn UndoDelete() -> impl IntoView {
             </p>
         </Show>
     }
-}
-
-/// Moves keyboard focus to the element with `id` (browser only; nothing on the server).
-pub fn focus(id: &str) {
-    if let Some(el) = document().get_element_by_id(id)
-        && let Ok(f) = leptos::wasm_bindgen::JsCast::dyn_into::<leptos::web_sys::HtmlElement>(el)
-    {
-        let _ = f.focus();
-    }
-}
-
-/// "Show more" by scrolling: an `IntersectionObserver` on the "Show more" line.
-mod sight {
-    use leptos::prelude::*;
-
-    /// Calls `more` whenever the element of `node` comes within 600 px of the screen, and
-    /// again after each read of the store while it stays there (the observer reports at
-    /// once when asked to observe anew).
-    #[cfg(feature = "hydrate")]
-    pub fn load_on_sight(node: NodeRef<leptos::html::P>, more: impl Fn() + 'static) {
-        use leptos::wasm_bindgen::{JsCast, closure::Closure};
-        use leptos::web_sys::{
-            IntersectionObserver, IntersectionObserverEntry, IntersectionObserverInit,
-        };
-
-        let app = crate::state::AppState::get();
-        let cb = Closure::<dyn Fn(js_sys::Array)>::new(move |entries: js_sys::Array| {
-            let seen = entries.iter().any(|e| {
-                e.unchecked_into::<IntersectionObserverEntry>()
-                    .is_intersecting()
-            });
-            if seen {
-                more();
-            }
-        });
-        let init = IntersectionObserverInit::new();
-        init.set_root_margin("600px");
-        let Ok(observer) =
-            IntersectionObserver::new_with_options(cb.as_ref().unchecked_ref(), &init)
-        else {
-            return; // no observer: the button still works
-        };
-        let observer = StoredValue::new_local(Some((observer, cb)));
-        Effect::new(move |_| {
-            app.snap.track();
-            if let Some(el) = node.get() {
-                observer.with_value(|o| {
-                    if let Some((o, _)) = o {
-                        o.unobserve(&el);
-                        o.observe(&el);
-                    }
-                });
-            }
-        });
-        on_cleanup(move || {
-            if let Some((o, _cb)) = observer.try_update_value(Option::take).flatten() {
-                o.disconnect();
-            }
-        });
-    }
-
-    /// No scrolling on the server.
-    #[cfg(not(feature = "hydrate"))]
-    pub fn load_on_sight(_: NodeRef<leptos::html::P>, _: impl Fn() + 'static) {}
 }

@@ -1,4 +1,5 @@
-//! Keyboard shortcuts and their help overlay (`?`).
+//! Keyboard shortcuts: the one table of them, the matcher and what each does (the
+//! listener and the help overlay, `?`, are `components::keys`).
 //!
 //! Single keys, as in Gmail or GitHub, so they never fight the browser's own shortcuts
 //! (Ctrl+N, Ctrl+F…) or the text being typed: they act only when no text field has the
@@ -9,12 +10,12 @@
 //! Everything is also reachable with Tab: the list's notes are buttons, and every control
 //! is a button, a field or a checkbox with a visible focus style.
 
-use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::state::AppState;
-use crate::ui::{Pane, Ui};
+use super::commands;
+use super::{PageState, Pane, Ui};
+use crate::io;
 
 /// What a shortcut does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,13 +87,13 @@ pub fn action(key: &str, modified: bool, typing: bool) -> Option<Action> {
 }
 
 /// Runs `action`.
-fn run(app: AppState, ui: Ui, action: Action) {
+pub fn run(app: PageState, ui: Ui, action: Action) {
     let ed = app.editor;
     match action {
-        Action::NewNote => crate::list::new_note(app, ui),
+        Action::NewNote => commands::new_note(app, ui),
         Action::Search => {
             ui.pane.set(Pane::List);
-            crate::list::focus("search");
+            io::page::focus("search");
         }
         Action::Next | Action::Previous => {
             let open = ed.open.get_untracked();
@@ -114,8 +115,8 @@ fn run(app: AppState, ui: Ui, action: Action) {
             let id = note.id.clone();
             spawn_local(async move {
                 // After the list redraws the selection.
-                crate::browser::sleep_ms(0).await;
-                imp::focus_note(&id);
+                io::page::sleep_ms(0).await;
+                io::page::focus_note(&id);
             });
         }
         Action::Edit => {
@@ -123,149 +124,33 @@ fn run(app: AppState, ui: Ui, action: Action) {
                 ui.preview.set(false);
             }
             ui.pane.set(Pane::Editor);
-            crate::list::focus("note-content");
+            io::page::focus("note-content");
         }
         Action::TogglePreview => ui.preview.update(|p| *p = !*p),
         Action::Delete => {
             if ed.open.get_untracked().is_some() {
-                crate::editor::delete_open(app, ui);
+                commands::delete_open(app, ui);
             }
         }
-        Action::Undo => crate::list::undo_delete(app),
+        Action::Undo => commands::undo_delete(app),
         Action::SyncNow => app.syncer.now(),
         Action::Activity => ui.activity_open.update(|o| *o = !*o),
         Action::Help => ui.help.set(true),
         Action::Escape => {
-            if imp::leave_field() {
+            if io::page::leave_field() {
                 if let Some(id) = ed.open.get_untracked() {
-                    imp::focus_note(&id);
+                    io::page::focus_note(&id);
                 }
             } else if ui.activity_open.get_untracked() {
                 ui.activity_open.set(false);
             } else {
                 ui.pane.set(Pane::List);
                 if let Some(id) = ed.open.get_untracked() {
-                    imp::focus_note(&id);
+                    io::page::focus_note(&id);
                 }
             }
         }
     }
-}
-
-/// Listens for the shortcuts, and the overlay that lists them.
-#[component]
-pub fn Shortcuts() -> impl IntoView {
-    let app = AppState::get();
-    let ui = Ui::get();
-    let dialog = NodeRef::<html::Dialog>::new();
-    let _ = window_event_listener(leptos::ev::keydown, move |ev| {
-        // The dialog itself says whether it is open: its `close` event (which clears
-        // `ui.help`) is a task of its own, and browsers run input events first, so a key
-        // pressed right after Esc can arrive while `ui.help` still says open.
-        let overlay_open = dialog.get_untracked().is_some_and(|d| d.open());
-        if ev.default_prevented() || ev.is_composing() || overlay_open {
-            return; // the open overlay (a modal dialog) handles its own keys
-        }
-        let modified = ev.ctrl_key() || ev.alt_key() || ev.meta_key();
-        if let Some(a) = action(&ev.key(), modified, imp::typing()) {
-            ev.prevent_default();
-            run(app, ui, a);
-        }
-    });
-    // The overlay is a native modal dialog: it keeps the focus inside and closes on Escape.
-    Effect::new(move |_| {
-        let open = ui.help.get();
-        if let Some(d) = dialog.get() {
-            if open && !d.open() {
-                let _ = d.show_modal();
-            } else if !open && d.open() {
-                d.close();
-            }
-        }
-    });
-    view! {
-        <dialog class="help" node_ref=dialog aria-labelledby="help-title" data-testid="help"
-            on:close=move |_| ui.help.set(false)>
-            <h2 id="help-title">"Keyboard shortcuts"</h2>
-            <p>"They work when no text field has the focus; Esc leaves a text field. \
-                Tab reaches every control."</p>
-            <table>
-                <tbody>
-                    {SHORTCUTS
-                        .iter()
-                        .map(|(_, shown, _, what)| view! {
-                            <tr><td><kbd>{*shown}</kbd></td><td>{*what}</td></tr>
-                        })
-                        .collect_view()}
-                </tbody>
-            </table>
-            <form method="dialog">
-                <button type="submit" autofocus>"Close"</button>
-            </form>
-        </dialog>
-    }
-}
-
-#[cfg(feature = "hydrate")]
-mod imp {
-    use wasm_bindgen::JsCast;
-
-    fn active() -> Option<web_sys::Element> {
-        web_sys::window()?.document()?.active_element()
-    }
-
-    /// A text field (or anything editable) has the focus: keys are text there.
-    pub fn typing() -> bool {
-        let Some(el) = active() else { return false };
-        match el.tag_name().as_str() {
-            "TEXTAREA" | "SELECT" => true,
-            "INPUT" => {
-                let t = el.get_attribute("type").unwrap_or_default();
-                !matches!(t.as_str(), "checkbox" | "radio" | "button" | "submit")
-            }
-            _ => el
-                .dyn_ref::<web_sys::HtmlElement>()
-                .is_some_and(|h| h.is_content_editable()),
-        }
-    }
-
-    /// Takes the focus out of a text field; true if there was one.
-    pub fn leave_field() -> bool {
-        if !typing() {
-            return false;
-        }
-        if let Some(h) = active().and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
-            let _ = h.blur();
-        }
-        true
-    }
-
-    /// Focuses the list's button of note `id`, if it is listed.
-    pub fn focus_note(id: &str) {
-        let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
-            return;
-        };
-        let sel = format!("li.note[data-id=\"{}\"] button.open", id.replace('"', ""));
-        if let Some(h) = doc
-            .query_selector(&sel)
-            .ok()
-            .flatten()
-            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
-        {
-            let _ = h.focus();
-        }
-    }
-}
-
-#[cfg(not(feature = "hydrate"))]
-mod imp {
-    pub fn typing() -> bool {
-        false
-    }
-    pub fn leave_field() -> bool {
-        false
-    }
-    pub fn focus_note(_: &str) {}
 }
 
 #[cfg(test)]

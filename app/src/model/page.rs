@@ -1,27 +1,30 @@
-//! The app's shared state: one [`AppState`] of signals, provided as context by [`crate::App`]
-//! and read by every component, with the few actions several components need.
+//! The page's state: one [`PageState`] of signals (the notes as last read, the search, the
+//! open note's editor, who is signed in, the sync status line, the message), provided as
+//! context by the `App` and read by every component, with the few actions several
+//! components need.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use sync_core::Text;
 
-use crate::browser::{self, Account, RevisionView, Snapshot, View};
-use crate::editor::EditorState;
-use crate::sync::{SyncLoop, SyncStatus};
+use super::editor::{EditorHost, EditorState};
+use super::sync::{SyncLine, SyncLoop};
+use super::views::{LIST_PAGE, Snapshot};
+use crate::io::{self, Account, Query};
 
-/// Everything the components share. `Copy`: signals are handles.
+/// Everything the components share about the notes shown. `Copy`: signals are handles.
 #[derive(Clone, Copy)]
-pub struct AppState {
+pub struct PageState {
     /// The local store as last read.
     pub snap: RwSignal<Snapshot>,
     /// True once hydrated and the local store was read (tests wait for it).
     pub ready: RwSignal<bool>,
     /// The search box's text (empty: the list of every note).
     pub query: RwSignal<String>,
-    /// How many notes the list shows (grows by [`crate::LIST_PAGE`] with "Show more").
+    /// How many notes the list shows (grows by [`LIST_PAGE`] with "Show more").
     pub limit: RwSignal<usize>,
     /// The sync status line.
-    pub sync: RwSignal<SyncStatus>,
+    pub sync: RwSignal<SyncLine>,
     /// A message for the user (sync notices, account messages); empty for none.
     pub notice: RwSignal<String>,
     /// The account signed in on this browser (its notes are the ones shown).
@@ -30,8 +33,8 @@ pub struct AppState {
     pub store: RwSignal<String>,
     /// The open note's editor.
     pub editor: EditorState,
-    /// The open note's history: `None` = closed.
-    pub history: RwSignal<Option<Result<Vec<RevisionView>, String>>>,
+    /// The note whose history is shown: `None` = closed.
+    pub history: RwSignal<Option<String>>,
     /// The last deleted note, for "Undo".
     pub undo: RwSignal<Option<(String, Text)>>,
     /// Notes written before any sign-in wait for the user's consent to join the account.
@@ -41,28 +44,28 @@ pub struct AppState {
     /// Counts snapshot reads, so an older read never overwrites a newer one.
     reads: StoredValue<u64>,
     /// The editor's save generation when the read shown began (see
-    /// [`AppState::list_read_at`]).
+    /// [`PageState::list_read_at`]).
     list_read: StoredValue<u64>,
 }
 
-impl std::fmt::Debug for AppState {
+impl std::fmt::Debug for PageState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState").finish_non_exhaustive()
+        f.debug_struct("PageState").finish_non_exhaustive()
     }
 }
 
-impl AppState {
+impl PageState {
     /// A fresh state (nothing read yet).
     pub fn new() -> Self {
         Self {
             snap: RwSignal::new(Snapshot::default()),
             query: RwSignal::new(String::new()),
-            limit: RwSignal::new(crate::LIST_PAGE),
+            limit: RwSignal::new(LIST_PAGE),
             ready: RwSignal::new(false),
-            sync: RwSignal::new(SyncStatus::default()),
+            sync: RwSignal::new(SyncLine::default()),
             notice: RwSignal::new(String::new()),
             user: RwSignal::new(None),
-            store: RwSignal::new(browser::store_name()),
+            store: RwSignal::new(io::accounts::store_name()),
             editor: EditorState::new(),
             history: RwSignal::new(None),
             undo: RwSignal::new(None),
@@ -73,14 +76,14 @@ impl AppState {
         }
     }
 
-    /// The app state provided by [`crate::App`].
+    /// The page state provided by the `App`.
     pub fn get() -> Self {
         expect_context::<Self>()
     }
 
     /// What the page shows now: the search, how many notes, the open note.
-    pub fn view(self) -> View {
-        View {
+    pub fn view(self) -> Query {
+        Query {
             query: self.query.get_untracked(),
             limit: self.limit.get_untracked(),
             open: self.editor.open.get_untracked(),
@@ -95,19 +98,20 @@ impl AppState {
         let writes = self.editor.writes();
         let view = self.view();
         spawn_local(async move {
-            let result = browser::snapshot(&view).await;
+            let result = io::notes::read(&view).await;
             if self.reads.get_value() != n {
                 return; // a newer read is under way
             }
             match result {
-                Ok(s) => {
+                Ok(read) => {
+                    let s = Snapshot::from(read);
                     // A search while the index is still being built: read again shortly.
                     let again = s.indexing && !view.query.trim().is_empty();
                     self.list_read.set_value(writes);
                     self.snap.set(s);
                     if again {
                         spawn_local(async move {
-                            browser::sleep_ms(300).await;
+                            io::page::sleep_ms(300).await;
                             if self.reads.get_value() == n {
                                 self.refresh();
                             }
@@ -121,7 +125,7 @@ impl AppState {
         });
     }
 
-    /// [`crate::editor::EditorState::writes`] when the read the list shows began: a note
+    /// [`EditorState::writes`] when the read the list shows began: a note
     /// the editor saved after that is newer than the list's copy.
     pub fn list_read_at(self) -> u64 {
         self.list_read.get_value()
@@ -130,7 +134,7 @@ impl AppState {
     /// After a local change that should reach the server soon: other tabs hear of it,
     /// the page re-reads the store and a push is scheduled.
     pub fn changed(self) {
-        browser::announce_change();
+        io::page::announce_change();
         self.refresh();
         self.syncer.soon();
     }
@@ -149,23 +153,77 @@ impl AppState {
                     .into(),
             );
             while !self.editor.all_saved() {
-                browser::sleep_ms(250).await;
+                io::page::sleep_ms(250).await;
             }
             self.notice.set(String::new());
         }
         self.history.set(None);
         self.undo.set(None);
-        browser::switch_account(account.as_ref());
+        io::accounts::switch_account(account.as_ref());
         let signed_in = account.is_some();
         self.user.set(account);
-        self.store.set(browser::store_name());
+        self.store.set(io::accounts::store_name());
         self.snap.set(Snapshot::default());
         self.refresh();
-        self.syncer.attach(self, signed_in).await;
+        self.attach_sync(signed_in).await;
+    }
+
+    /// Starts syncing the shown account's notes (stopping the runner of the account shown
+    /// before; none for nobody's notes). `signed_in`: the session is known to be valid.
+    pub async fn attach_sync(self, signed_in: bool) {
+        self.syncer.reset();
+        let result = io::sync::start(
+            signed_in,
+            move |s| self.sync_status(s),
+            move || self.refresh(),
+        )
+        .await;
+        if let Err(e) = result {
+            self.notice.set(format!("Local storage: {e}"));
+        }
+    }
+
+    /// The runner's status changed.
+    fn sync_status(self, s: client::runner::SyncStatus) {
+        let news = self.syncer.take(self.sync, s);
+        if let Some(notice) = news.notice {
+            self.notice.set(notice);
+        }
+        if news.signed_out && self.user.get_untracked().is_some() {
+            self.user.set(None);
+            self.notice
+                .set("Sign in to sync. Your notes stay on this device.".into());
+        }
+        if news.reread {
+            self.refresh();
+        }
     }
 }
 
-impl Default for AppState {
+impl EditorHost for PageState {
+    fn changed(self) {
+        PageState::changed(self);
+    }
+
+    fn notice(self, message: String) {
+        self.notice.set(message);
+    }
+
+    fn close_history(self) {
+        self.history.set(None);
+    }
+
+    fn list_read_at(self) -> u64 {
+        PageState::list_read_at(self)
+    }
+
+    fn stored(self, id: &str) -> Option<Option<Text>> {
+        self.snap
+            .with_untracked(|s| s.stored(id).map(|n| n.map(|n| n.text())))
+    }
+}
+
+impl Default for PageState {
     fn default() -> Self {
         Self::new()
     }

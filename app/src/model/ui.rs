@@ -1,10 +1,10 @@
 //! The page's view state that is not about notes: which screen a phone shows, the preview,
 //! the open overlays, what the browser said about persistent storage, and the sync
-//! activity log. Provided as context by [`crate::App`] next to [`crate::state::AppState`].
+//! activity log. Provided as context by the `App` next to [`super::PageState`].
 
 use leptos::prelude::*;
 
-use crate::activity::ActivityLog;
+use super::activity::ActivityLog;
 
 /// What a narrow screen (a phone) shows: the list or the editor. Wide screens show both
 /// side by side and ignore it (the CSS decides, `main[data-pane]`).
@@ -63,7 +63,7 @@ impl Ui {
         }
     }
 
-    /// The state provided by [`crate::App`].
+    /// The state provided by the `App`.
     pub fn get() -> Self {
         expect_context::<Self>()
     }

@@ -7,7 +7,7 @@ use std::future::Future;
 
 /// Runs `f` holding the Web Lock `name`, waiting for it when another context holds it.
 /// Where Web Locks are missing, runs `f` unguarded.
-pub async fn with_lock_wait<T, F: Future<Output = T>>(name: &str, f: F) -> T {
+pub(crate) async fn with_lock_wait<T, F: Future<Output = T>>(name: &str, f: F) -> T {
     use std::cell::RefCell;
     use std::rc::Rc;
 

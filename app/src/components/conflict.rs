@@ -5,24 +5,23 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use sync_core::{Strategy, Text};
 
-use crate::browser::{self, NoteView};
-use crate::editor::SaveLabel;
-use crate::state::AppState;
+use crate::io;
+use crate::model::{NoteView, PageState, SaveLabel};
 
 /// The open note as the local store has it (sync state, conflict, strategy).
-pub fn current(app: AppState) -> Option<NoteView> {
+pub fn current(app: PageState) -> Option<NoteView> {
     let id = app.editor.open.get()?;
     app.snap.with(|s| s.find(&id).cloned())
 }
 
 /// Resolves the open note's conflict with one version (a delete removes the note).
-fn resolve(app: AppState, text: Text, deleted: bool) {
+fn resolve(app: PageState, text: Text, deleted: bool) {
     let ed = app.editor;
     let Some(id) = ed.open.get_untracked() else {
         return;
     };
     spawn_local(async move {
-        match browser::resolve_note(&id, &text, deleted).await {
+        match io::notes::resolve(&id, &text, deleted).await {
             Ok(()) => {
                 if deleted {
                     ed.close(app).await;
@@ -39,7 +38,7 @@ fn resolve(app: AppState, text: Text, deleted: bool) {
 /// "When edited on two devices at once": the note's strategy.
 #[component]
 pub fn StrategyPicker() -> impl IntoView {
-    let app = AppState::get();
+    let app = PageState::get();
     let set = move |value: String| {
         let Some(id) = app.editor.open.get_untracked() else {
             return;
@@ -48,7 +47,7 @@ pub fn StrategyPicker() -> impl IntoView {
             return;
         };
         spawn_local(async move {
-            match browser::set_strategy(&id, strategy).await {
+            match io::notes::set_strategy(&id, strategy).await {
                 Ok(()) => app.changed(),
                 Err(e) => app
                     .editor
@@ -78,7 +77,7 @@ fn Version(
     deleted: bool,
     button: &'static str,
 ) -> impl IntoView {
-    let app = AppState::get();
+    let app = PageState::get();
     let (title, content) = (text.title.clone(), text.content.clone());
     view! {
         <li class="version">
@@ -95,7 +94,7 @@ fn Version(
 /// The conflict screen of the open note, when it has one.
 #[component]
 pub fn Conflict() -> impl IntoView {
-    let app = AppState::get();
+    let app = PageState::get();
     move || {
         let note = current(app)?;
         let conflict = note.conflict.clone()?;

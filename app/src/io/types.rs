@@ -1,0 +1,166 @@
+//! The typed values the I/O functions take and give, the same on the server and in the
+//! browser (the functions themselves are [`super`]'s, behind its one `cfg` switch).
+
+use std::time::Duration;
+
+use sync_core::Text;
+
+/// Quiet time after a keystroke before the note is saved locally (the editor's debounce;
+/// an update waits this long after the last keystroke before it reloads the page).
+pub const SAVE_DEBOUNCE: Duration = Duration::from_millis(250);
+
+/// The database of notes written while nobody is signed in, and of this browser's account
+/// records.
+pub const GUEST_DB: &str = "tern";
+
+/// The database of `account`'s notes (`None`: nobody's).
+pub fn db_of(account: Option<&Account>) -> String {
+    match account {
+        Some(a) => format!("tern-{}", a.id),
+        None => GUEST_DB.to_owned(),
+    }
+}
+
+/// The build id of the server that rendered the page; the server provides it as context.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BuildId(pub String);
+
+/// A signed-in account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    /// The account's id (names its database).
+    pub id: String,
+    /// The username.
+    pub name: String,
+}
+
+/// The session as the server sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Session {
+    /// Signed in.
+    SignedIn(Account),
+    /// No valid session.
+    SignedOut,
+    /// The server could not be asked (offline).
+    Unknown,
+}
+
+/// What the page starts with, from this browser's own records (no network).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Start {
+    /// The account whose notes this browser shows (signed in here last, not signed out).
+    pub account: Option<Account>,
+    /// A sign-out the server has not heard of yet: the session cookie must not sign the
+    /// user back in.
+    pub signed_out: bool,
+}
+
+/// What became of the notes written before any sign-in, when an account signs in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Joining {
+    /// There were none.
+    Nothing,
+    /// They joined the account (this browser was never used by another account).
+    Joined(usize),
+    /// This browser was used by other accounts too: the user is asked first.
+    Ask(usize),
+}
+
+/// Signing in to an account that exists, or creating one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Entry {
+    /// `POST /auth/signin`.
+    SignIn,
+    /// `POST /auth/signup`.
+    SignUp,
+}
+
+/// Why a request to the server's API failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ApiError {
+    /// The server could not be reached (offline, or the network failed): what the browser
+    /// said.
+    Offline(String),
+    /// No valid session (401), with the server's message if it sent one.
+    Unauthorized(Option<String>),
+    /// The server refused: its status and the message of its error body, if any.
+    Server {
+        /// The HTTP status.
+        status: u16,
+        /// The error body's message.
+        message: Option<String>,
+    },
+    /// The answer was not what the protocol says.
+    Decode(String),
+}
+
+/// Why a sign-in or sign-up failed: the server's answer, or this browser's records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SignInError {
+    /// The request failed.
+    Api(ApiError),
+    /// The account could not be recorded in this browser's local storage.
+    Storage(String),
+}
+
+/// What a save did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Saved {
+    /// Written (or nothing to write). `stored` is what the store holds now: the editor's
+    /// text, or the editor's text merged with what arrived meanwhile.
+    Written {
+        /// The note's id (new for a created note).
+        id: String,
+        /// The stored text.
+        stored: Text,
+    },
+    /// The editor's text overlapped a version that arrived meanwhile: both are kept, the
+    /// editor's as the note's text and the other as a conflict version.
+    Conflict {
+        /// The note's id.
+        id: String,
+        /// The stored text (the editor's).
+        stored: Text,
+    },
+    /// The note was deleted meanwhile; nothing was written.
+    Deleted,
+}
+
+/// What a read of the local store covers: the search (empty for none), how many notes to
+/// list, the open note.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Query {
+    /// The search box's text.
+    pub query: String,
+    /// Notes to list.
+    pub limit: usize,
+    /// The open note's id.
+    pub open: Option<String>,
+}
+
+/// One read of the local store for the page: one screen of it, never every note.
+#[derive(Clone, Debug, Default)]
+pub struct NotesRead {
+    /// The first live notes, newest first (as many as asked), or the first results of the
+    /// search, best first.
+    pub notes: Vec<client::local::LocalNote>,
+    /// How many notes there are (live ones), or how many match the search.
+    pub total: usize,
+    /// The open note as stored, unless deleted.
+    pub open: Option<client::local::LocalNote>,
+    /// The id of the note read as `open`.
+    pub open_id: Option<String>,
+    /// Notes (deletes included) with an edit the server has not accepted yet.
+    pub unsynced: usize,
+    /// The search index is still being built (results may be incomplete).
+    pub indexing: bool,
+}
+
+/// Which export.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportKind {
+    /// One JSON file (lossless).
+    Json,
+    /// A zip of Markdown files with front matter.
+    Markdown,
+}

@@ -1,0 +1,146 @@
+//! Export to a download and import from chosen files, on the local store (it works
+//! offline). The formats and the import rules are `client::export`'s (documented in
+//! `docs/export-format.md`).
+//!
+//! A large export is built chunk by chunk ([`client::export::EXPORT_CHUNK`] records at a
+//! time, yielding to the page between chunks) into a `Blob` whose parts stay in the
+//! browser's memory, not the wasm heap, so the tab keeps responding.
+
+use client::export::{self, ImportReport, ZipWriter};
+use js_sys::{Array, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+use super::accounts::notes;
+use super::api;
+use super::page::sleep_ms;
+use crate::io::ExportKind as Kind;
+
+/// Builds the export and hands it to the browser as a download (`with_history`: each
+/// note's history from the server, one request per note, JSON only). Returns how many
+/// notes.
+pub async fn export(kind: Kind, with_history: bool) -> Result<usize, String> {
+    let notes = notes().await?;
+    let parts = Array::new();
+    let now = client::platform::now_ms();
+    let mut zip = ZipWriter::new();
+    if kind == Kind::Json {
+        parts.push(&JsValue::from_str(&export::json_head(now)));
+    }
+    let (mut after, mut count) = (None, 0);
+    loop {
+        let (mut chunk, next) = notes
+            .export_chunk(after.as_ref())
+            .await
+            .map_err(|e| e.to_string())?;
+        if with_history && kind == Kind::Json {
+            for n in &mut chunk {
+                // Offline or signed out: the export goes on without it.
+                n.history = api::history(n.id.as_str()).await.ok();
+            }
+        }
+        match kind {
+            Kind::Json => {
+                parts.push(&JsValue::from_str(&export::json_notes(&chunk, count == 0)));
+            }
+            Kind::Markdown => {
+                for n in &chunk {
+                    let bytes =
+                        zip.add(&export::markdown_name(n), export::to_markdown(n).as_bytes());
+                    parts.push(&Uint8Array::from(&bytes[..]));
+                }
+            }
+        }
+        count += chunk.len();
+        let Some(n) = next else { break };
+        after = Some(n);
+        sleep_ms(0).await; // let the page paint and take input between chunks
+    }
+    let (name, mime) = match kind {
+        Kind::Json => {
+            parts.push(&JsValue::from_str(export::json_tail()));
+            ("tern-notes.json", "application/json")
+        }
+        Kind::Markdown => {
+            parts.push(&Uint8Array::from(&zip.finish()[..]));
+            ("tern-notes.zip", "application/zip")
+        }
+    };
+    download(&parts, name, mime)?;
+    Ok(count)
+}
+
+fn download(parts: &Array, name: &str, mime: &str) -> Result<(), String> {
+    let err = |e: JsValue| format!("{e:?}");
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type(mime);
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(parts, &opts).map_err(err)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(err)?;
+    let doc = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or("no document")?;
+    let a: web_sys::HtmlAnchorElement = doc
+        .create_element("a")
+        .map_err(err)?
+        .dyn_into()
+        .map_err(|_| "not an anchor".to_owned())?;
+    a.set_href(&url);
+    a.set_download(name);
+    a.click();
+    // The download has its own reference to the blob once started.
+    let _ = web_sys::Url::revoke_object_url(&url);
+    Ok(())
+}
+
+/// Imports the files chosen in `input` (a file picker or a folder picker). Files that
+/// are not notes are skipped in a folder and refused otherwise.
+pub async fn import(
+    ev: leptos::ev::Event,
+    folder: bool,
+) -> Result<(ImportReport, Vec<String>), String> {
+    let input: web_sys::HtmlInputElement = leptos::prelude::event_target(&ev);
+    let r = import_from(&input, folder).await;
+    input.set_value(""); // the same file can be chosen again
+    r
+}
+
+async fn import_from(
+    input: &web_sys::HtmlInputElement,
+    folder: bool,
+) -> Result<(ImportReport, Vec<String>), String> {
+    let files = input.files().ok_or("no files chosen")?;
+    let notes = notes().await?;
+    let mut report = ImportReport::default();
+    let mut problems = Vec::new();
+    for i in 0..files.length() {
+        let Some(file) = files.get(i) else { continue };
+        let name = file.name();
+        let lower = name.to_lowercase();
+        let known = [".json", ".zip", ".md", ".markdown", ".txt"]
+            .iter()
+            .any(|e| lower.ends_with(e));
+        if folder && (!known || lower.ends_with(".json") || lower.ends_with(".zip")) {
+            continue; // a folder import reads its .md and .txt files
+        }
+        if file.size() > export::MAX_IMPORT_BYTES as f64 {
+            problems.push(export::ImportError::TooLarge(name).to_string());
+            continue;
+        }
+        let buf = JsFuture::from(file.array_buffer())
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        let bytes = Uint8Array::new(&buf).to_vec();
+        match export::parse_file(&name, &bytes) {
+            Ok(parsed) => {
+                // The search index takes the new notes in at its next read, by the
+                // store's change sequence, like any other write.
+                let r = notes.import(parsed).await.map_err(|e| e.to_string())?;
+                report.added += r.added;
+                report.duplicates += r.duplicates;
+            }
+            Err(e) => problems.push(e.to_string()),
+        }
+        sleep_ms(0).await;
+    }
+    Ok((report, problems))
+}

@@ -1,0 +1,192 @@
+//! Reads and writes of the notes of the database the page shows (see
+//! [`super::accounts`]): one screen of them at a time, the editor's saves, the note
+//! commands and the trash. Every read first catches the search index up (see
+//! [`super::search`]).
+
+use client::local::{EditorSave, LocalNote, LocalStore, StoreError};
+use sync_core::{NoteId, Strategy, Text};
+
+use super::accounts::{notes, store_name};
+use super::{pwa, search};
+use crate::io::{NotesRead, Query, Saved};
+
+pub use super::search::{list_shown, on_search_ready};
+
+fn text(e: StoreError) -> String {
+    e.to_string()
+}
+
+/// What the page shows (see [`Query`]): one page of notes by the list index, or the
+/// search's results through the search index, which first catches up with what was
+/// written since it last looked; the counts from counters (no note read).
+pub async fn read(view: &Query) -> Result<NotesRead, String> {
+    let notes = notes().await?;
+    let db = store_name();
+    let store = notes.store();
+    // Independent reads run at once (each is an IndexedDB transaction and a round
+    // trip to the browser's storage): what the index must catch up with, the open
+    // note, the outbox's count and, with no search, the page and the note count.
+    let searching = client::search::words(&view.query).next().is_some();
+    let open_note = async {
+        match &view.open {
+            Some(id) => store.get(&NoteId(id.clone())).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let page = async {
+        if searching {
+            return Ok(None);
+        }
+        let (page, count) = futures::join!(notes.page(None, view.limit), notes.count());
+        Ok::<_, StoreError>(Some((page?, count?)))
+    };
+    let ((), open, unsynced, page) = futures::join!(
+        search::ensure(&db, &notes),
+        open_note,
+        notes.unsynced_count(),
+        page
+    );
+    let (open, unsynced, page) = (
+        open.map_err(text)?,
+        unsynced.map_err(text)?,
+        page.map_err(text)?,
+    );
+    let found = search::find(&db, &view.query, view.limit);
+    let (list, total) = match (&found, page) {
+        (Some(f), _) => {
+            let mut got = store.get_many(&f.ids).await.map_err(text)?;
+            got.retain(|n| !n.deleted);
+            // Gone since it was indexed (moved to an account's database): forgotten.
+            let gone: Vec<NoteId> = f
+                .ids
+                .iter()
+                .filter(|id| !got.iter().any(|n| n.id == **id))
+                .cloned()
+                .collect();
+            search::forget(&db, &gone);
+            (got, f.total - gone.len())
+        }
+        (None, Some(page)) => page,
+        (None, None) => (Vec::new(), 0), // (a query of no word is no search)
+    };
+    Ok(NotesRead {
+        notes: list,
+        total,
+        open: open.flatten().filter(|n| !n.deleted),
+        open_id: view.open.clone(),
+        unsynced,
+        indexing: search::indexing(&db),
+    })
+}
+
+/// Saves the editor's text: `id` (`None` creates the note), `base` the text the editor
+/// last loaded or saved, `text` what it shows. Whatever reached the store since the
+/// editor last looked is merged, never overwritten (see [`client::editor::plan_save`]).
+/// Durable in IndexedDB when this returns (the search index takes it in at the page's
+/// next read).
+/// `revive`: bring the note back with `text` if it is deleted (see
+/// [`client::editor::Save::revive`]).
+pub async fn save_draft(
+    id: Option<String>,
+    base: &Text,
+    text: &Text,
+    revive: bool,
+) -> Result<Saved, String> {
+    let _saving = pwa::SaveGuard::new(); // an update reloads only after this
+    let notes = notes().await?;
+    let Some(id) = id else {
+        let n = notes
+            .create(&text.title, &text.content)
+            .await
+            .map_err(self::text)?;
+        return Ok(Saved::Written {
+            id: n.id.0,
+            stored: text.clone(),
+        });
+    };
+    // One compare-and-swap: the plan is made on the note as it is when written, so a
+    // sync landing between a read and the write can never be written over.
+    let id_ = NoteId(id.clone());
+    let saved = if revive {
+        notes.revive_editor(&id_, base, text).await
+    } else {
+        notes.save_editor(&id_, base, text).await
+    };
+    match saved {
+        Ok(EditorSave::Written(stored)) => Ok(Saved::Written { id, stored }),
+        Ok(EditorSave::Conflict(stored)) => Ok(Saved::Conflict { id, stored }),
+        Ok(EditorSave::Deleted) => Ok(Saved::Deleted),
+        Err(e) => Err(self::text(e)),
+    }
+}
+
+/// Deletes a note (a pending tombstone until synced; its text goes to the trash).
+pub async fn delete(id: &str) -> Result<(), String> {
+    notes()
+        .await?
+        .delete(&NoteId(id.into()))
+        .await
+        .map(drop)
+        .map_err(text)
+}
+
+/// Brings a note back with this text (undo of a delete, restore of a revision, or of a
+/// note deleted on another device).
+pub async fn restore(id: &str, text: &Text) -> Result<(), String> {
+    notes()
+        .await?
+        .edit(&NoteId(id.into()), &text.title, &text.content)
+        .await
+        .map(drop)
+        .map_err(self::text)
+}
+
+/// Resolves the note's conflict with this version.
+pub async fn resolve(id: &str, text: &Text, deleted: bool) -> Result<(), String> {
+    notes()
+        .await?
+        .resolve(&NoteId(id.into()), &text.title, &text.content, deleted)
+        .await
+        .map(drop)
+        .map_err(self::text)
+}
+
+/// Sets the note's conflict strategy.
+pub async fn set_strategy(id: &str, strategy: Strategy) -> Result<(), String> {
+    notes()
+        .await?
+        .set_strategy(&NoteId(id.into()), strategy)
+        .await
+        .map(drop)
+        .map_err(text)
+}
+
+/// The trash (deleted notes whose text is kept), newest delete first, by a trash period
+/// of `days`; expired entries' text is dropped first.
+pub async fn trash(days: u32) -> Result<Vec<LocalNote>, String> {
+    let notes = notes().await?;
+    let now = client::platform::now_ms();
+    notes.expire_trash(now, days).await.map_err(text)?;
+    notes.trash(now, days).await.map_err(text)
+}
+
+/// "Restore" in the trash: the note is back, as an edit that syncs like any other (the
+/// search index takes it in at its next read, by the store's change sequence).
+pub async fn restore_from_trash(id: &str) -> Result<(), String> {
+    notes()
+        .await?
+        .restore(&NoteId(id.into()))
+        .await
+        .map(drop)
+        .map_err(text)
+}
+
+/// "Delete forever": the text is dropped here at once and a purge is sent.
+pub async fn delete_forever(id: &str) -> Result<(), String> {
+    notes()
+        .await?
+        .delete_forever(&NoteId(id.into()))
+        .await
+        .map(drop)
+        .map_err(text)
+}

@@ -1,0 +1,239 @@
+//! The page itself: timers, the clock, local time labels, focus, `localStorage`, the
+//! address, and events of the page and of other tabs.
+
+use js_sys::{Function, Promise, Reflect};
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+/// Waits `ms` milliseconds, in a page or in the service worker (the global `setTimeout`).
+pub async fn sleep_ms(ms: u32) {
+    let p = Promise::new(&mut |resolve, _| {
+        let set_timeout = Reflect::get(&js_sys::global(), &"setTimeout".into())
+            .ok()
+            .and_then(|f| f.dyn_into::<Function>().ok());
+        match set_timeout {
+            Some(f) => drop(f.call2(&JsValue::NULL, &resolve, &JsValue::from(ms))),
+            None => drop(resolve.call0(&JsValue::NULL)),
+        }
+    });
+    let _ = JsFuture::from(p).await;
+}
+
+/// Waits for the next animation frame (at once where there are none).
+pub(crate) async fn next_frame() {
+    let p = Promise::new(&mut |resolve, _| match web_sys::window() {
+        Some(w) => {
+            if w.request_animation_frame(&resolve).is_err() {
+                let _ = resolve.call0(&JsValue::NULL);
+            }
+        }
+        None => {
+            let _ = resolve.call0(&JsValue::NULL);
+        }
+    });
+    let _ = JsFuture::from(p).await;
+}
+
+/// Now, in ms since the epoch.
+pub fn now_ms() -> u64 {
+    client::platform::now_ms()
+}
+
+/// A time (ms since the epoch) as local time of day, for "last synced".
+pub fn time_label(ms: u64) -> String {
+    js_sys::Date::new(&(ms as f64).into())
+        .to_locale_time_string("default")
+        .into()
+}
+
+/// A time (ms since the epoch) as local date and time, in the browser's locale (trash
+/// entries, sessions and history can be weeks old).
+pub fn date_label(ms: u64) -> String {
+    js_sys::Date::new(&(ms as f64).into())
+        .to_locale_string("default", &JsValue::UNDEFINED)
+        .into()
+}
+
+/// `navigator.onLine`.
+pub fn is_online() -> bool {
+    client::platform::is_online()
+}
+
+/// Calls `f` with what to tell the user when a newer build (another tab) upgrades the
+/// local database and this page's store closes.
+pub fn on_store_closed(f: impl Fn(String) + 'static) {
+    let handle = window_event_listener_untyped(client::idb::CLOSED_EVENT, move |_| {
+        f(client::idb::CLOSED_FOR_UPGRADE.to_owned())
+    });
+    // Never dropped: the listener lives as long as the page.
+    #[allow(clippy::mem_forget)]
+    std::mem::forget(handle);
+}
+
+/// Tells other tabs the local store changed.
+pub fn announce_change() {
+    client::tabs::announce_change();
+}
+
+/// Calls `f` when another tab changed the local store (or the account).
+pub fn on_change(f: impl Fn() + 'static) {
+    client::tabs::on_change(f);
+}
+
+fn active() -> Option<web_sys::Element> {
+    web_sys::window()?.document()?.active_element()
+}
+
+/// Moves keyboard focus to the element with `id`.
+pub fn focus(id: &str) {
+    if let Some(el) = document().get_element_by_id(id)
+        && let Ok(f) = el.dyn_into::<web_sys::HtmlElement>()
+    {
+        let _ = f.focus();
+    }
+}
+
+/// A text field (or anything editable) has the focus: keys are text there.
+pub fn typing() -> bool {
+    let Some(el) = active() else { return false };
+    match el.tag_name().as_str() {
+        "TEXTAREA" | "SELECT" => true,
+        "INPUT" => {
+            let t = el.get_attribute("type").unwrap_or_default();
+            !matches!(t.as_str(), "checkbox" | "radio" | "button" | "submit")
+        }
+        _ => el
+            .dyn_ref::<web_sys::HtmlElement>()
+            .is_some_and(|h| h.is_content_editable()),
+    }
+}
+
+/// Takes the focus out of a text field; true if there was one.
+pub fn leave_field() -> bool {
+    if !typing() {
+        return false;
+    }
+    if let Some(h) = active().and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
+        let _ = h.blur();
+    }
+    true
+}
+
+/// Focuses the list's button of note `id`, if it is listed.
+pub fn focus_note(id: &str) {
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let sel = format!("li.note[data-id=\"{}\"] button.open", id.replace('"', ""));
+    if let Some(h) = doc
+        .query_selector(&sel)
+        .ok()
+        .flatten()
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+    {
+        let _ = h.focus();
+    }
+}
+
+/// Calls `more` whenever the element of `node` comes within 600 px of the screen (an
+/// `IntersectionObserver`), and again after each change `watch` tracks while it stays
+/// there (the observer reports at once when asked to observe anew).
+pub fn load_on_sight(
+    node: NodeRef<leptos::html::P>,
+    watch: impl Fn() + 'static,
+    more: impl Fn() + 'static,
+) {
+    use web_sys::{IntersectionObserver, IntersectionObserverEntry, IntersectionObserverInit};
+
+    let cb = Closure::<dyn Fn(js_sys::Array)>::new(move |entries: js_sys::Array| {
+        let seen = entries.iter().any(|e| {
+            e.unchecked_into::<IntersectionObserverEntry>()
+                .is_intersecting()
+        });
+        if seen {
+            more();
+        }
+    });
+    let init = IntersectionObserverInit::new();
+    init.set_root_margin("600px");
+    let Ok(observer) = IntersectionObserver::new_with_options(cb.as_ref().unchecked_ref(), &init)
+    else {
+        return; // no observer: the button still works
+    };
+    let observer = StoredValue::new_local(Some((observer, cb)));
+    Effect::new(move |_| {
+        watch();
+        if let Some(el) = node.get() {
+            observer.with_value(|o| {
+                if let Some((o, _)) = o {
+                    o.unobserve(&el);
+                    o.observe(&el);
+                }
+            });
+        }
+    });
+    on_cleanup(move || {
+        if let Some((o, _cb)) = observer.try_update_value(Option::take).flatten() {
+            o.disconnect();
+        }
+    });
+}
+
+/// The query parameters of the share target (the manifest's `params`).
+pub const SHARE_PARAMS: [&str; 3] = ["share_title", "share_text", "share_url"];
+
+/// The shared title, text and link, if the address carries any; the address becomes `/`
+/// (keeping no share parameters for a reload).
+pub fn take_share_params() -> Option<(String, String, String)> {
+    let w = web_sys::window()?;
+    let search = w.location().search().ok()?;
+    let params = web_sys::UrlSearchParams::new_with_str(&search).ok()?;
+    if !SHARE_PARAMS.iter().any(|p| params.has(p)) {
+        return None;
+    }
+    let get = |k| params.get(k).unwrap_or_default();
+    let found = (
+        get(SHARE_PARAMS[0]),
+        get(SHARE_PARAMS[1]),
+        get(SHARE_PARAMS[2]),
+    );
+    if let Ok(h) = w.history() {
+        let _ = h.replace_state_with_url(&JsValue::NULL, "", Some("/"));
+    }
+    Some(found)
+}
+
+/// `localStorage` key holding the storage notice's case last dismissed.
+const DISMISSED_KEY: &str = "tern-storage-notice-dismissed";
+
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
+
+/// The storage notice's case the user dismissed last, in this browser.
+pub fn notice_dismissed() -> Option<String> {
+    local_storage()?.get_item(DISMISSED_KEY).ok()?
+}
+
+/// Remembers that the user dismissed the storage notice of `case`.
+pub fn dismiss_notice(case: &str) {
+    if let Some(s) = local_storage() {
+        let _ = s.set_item(DISMISSED_KEY, case);
+    }
+}
+
+/// The browser's user agent, and whether the page runs as an installed (Home Screen) app.
+pub fn user_agent() -> (String, bool) {
+    let Some(w) = web_sys::window() else {
+        return (String::new(), false);
+    };
+    let ua = w.navigator().user_agent().unwrap_or_default();
+    let standalone = w
+        .match_media("(display-mode: standalone)")
+        .ok()
+        .flatten()
+        .is_some_and(|m| m.matches());
+    (ua, standalone)
+}

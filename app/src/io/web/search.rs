@@ -1,0 +1,295 @@
+//! The search index of the notes shown, in memory (see [`client::search`]), kept
+//! with the store's change sequence number it is up to date with. At the first read
+//! of a database it is loaded from where it was saved (the store's `search` object
+//! store) and catches up with the notes written since; without a saved one it is built
+//! from every note, in chunks, in the background. Every read of the page then catches
+//! it up first ([`ensure`]): it reads only the notes written since (by this page, a
+//! sync, another tab or the service worker), so a note is found as soon as it is
+//! saved. It is saved again a while after it changed, in a transaction of its own.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use client::local::LocalStore;
+use client::search::{Found, SearchIndex};
+use sync_core::NoteId;
+
+use super::accounts::PageNotes;
+use super::page::{next_frame, sleep_ms};
+
+/// Notes read per transaction while building or catching up (the page handles
+/// input between them).
+const CHUNK: usize = 2_000;
+/// The index is saved this long after it changed (changes meanwhile are saved
+/// with it): a few MB written at most this often while the user types...
+const SAVE_AFTER_MS: u32 = 20_000;
+/// ... or, checked every second, as soon as this many notes changed since it was
+/// last saved (a large sync, a build from every note), so a reload soon after does
+/// not read them all again...
+const SAVE_BACKLOG: usize = 5_000;
+/// ... or once at least [`SAVE_QUIET_BACKLOG`] notes changed and nothing changed
+/// for this long (a sync that ended).
+const SAVE_QUIET_MS: f64 = 2_000.0;
+const SAVE_QUIET_BACKLOG: usize = 500;
+const SAVE_POLL_MS: u32 = 1_000;
+/// The index starts loading once the page has shown its first list (see
+/// [`list_shown`]) and painted it: loading and catching up decode on the
+/// page's thread, and the first page of the list comes first. At most this many
+/// waits of 50 ms for it.
+const START_WAITS: u32 = 60;
+
+struct Index {
+    db: String,
+    ix: SearchIndex,
+    /// Up to date with the change sequence up to here; `None` while building.
+    seq: Option<u64>,
+    /// A catch-up is reading (one at a time: an older read never lands last).
+    busy: bool,
+    /// Changed since last saved (a save is scheduled).
+    unsaved: bool,
+    /// Notes taken in since last saved.
+    backlog: usize,
+    /// When notes were last taken in (ms since the epoch).
+    changed_at: f64,
+    /// Bumped when a build starts: work for an older one stops.
+    generation: u64,
+}
+
+thread_local! {
+    static INDEX: RefCell<Option<Index>> = const { RefCell::new(None) };
+    /// Told when an index becomes ready ([`on_search_ready`]).
+    static READY: RefCell<Option<Box<dyn Fn()>>> = const { RefCell::new(None) };
+}
+
+fn ready() {
+    READY.with(|r| {
+        if let Some(f) = r.borrow().as_ref() {
+            f();
+        }
+    });
+}
+
+fn with<R>(db: &str, f: impl FnOnce(&mut Index) -> R) -> Option<R> {
+    INDEX.with(|i| i.borrow_mut().as_mut().filter(|i| i.db == db).map(f))
+}
+
+/// The search's results (`None`: no search), from the index as built so far.
+pub fn find(db: &str, query: &str, limit: usize) -> Option<Found> {
+    client::search::words(query).next()?;
+    Some(
+        with(db, |i| i.ix.search(query, limit))
+            .flatten()
+            .unwrap_or_default(),
+    )
+}
+
+/// These notes are gone.
+pub fn forget(db: &str, ids: &[NoteId]) {
+    with(db, |i| ids.iter().for_each(|id| i.ix.remove(id)));
+}
+
+/// True while the index of `db` is being built.
+pub fn indexing(db: &str) -> bool {
+    with(db, |i| i.seq.is_none()).unwrap_or(true)
+}
+
+/// Starts the index of `db` if it has none; else catches it up with the notes
+/// written since it last looked (none, most of the time: one empty read).
+pub async fn ensure(db: &str, notes: &Rc<PageNotes>) {
+    match with(db, |i| i.seq.is_some()) {
+        None => start(db, notes.clone()),
+        Some(false) => {}
+        Some(true) => catch_up(db, notes).await,
+    }
+}
+
+async fn catch_up(db: &str, notes: &Rc<PageNotes>) {
+    // One at a time.
+    let generation = loop {
+        match with(db, |i| {
+            (!i.busy).then(|| {
+                i.busy = true;
+                i.generation
+            })
+        }) {
+            None => return,
+            Some(None) => sleep_ms(5).await,
+            Some(Some(g)) => break g,
+        }
+    };
+    let mut changed = false;
+    while let Some(Some(after)) = with(db, |i| i.seq) {
+        let Ok(batch) = notes.store().changed_since(after, CHUNK).await else {
+            break;
+        };
+        let applied = with(db, |i| {
+            if i.generation != generation {
+                return false;
+            }
+            for (seq, n) in &batch {
+                i.ix.upsert(n);
+                i.seq = i.seq.max(Some(*seq));
+            }
+            i.backlog += batch.len();
+            if !batch.is_empty() {
+                i.changed_at = js_sys::Date::now();
+            }
+            true
+        });
+        changed |= !batch.is_empty();
+        if applied != Some(true) || batch.len() < CHUNK {
+            break;
+        }
+        sleep_ms(0).await;
+    }
+    with(db, |i| {
+        if i.generation == generation {
+            i.busy = false;
+        }
+    });
+    if changed {
+        save_later(db, notes);
+    }
+}
+
+/// Saves the index [`SAVE_AFTER_MS`] from now, or once [`SAVE_BACKLOG`] notes
+/// changed, unless a save is scheduled already.
+fn save_later(db: &str, notes: &Rc<PageNotes>) {
+    let Some(generation) = with(db, |i| {
+        (!i.unsaved).then(|| {
+            i.unsaved = true;
+            i.generation
+        })
+    })
+    .flatten() else {
+        return;
+    };
+    let (db, notes) = (db.to_owned(), notes.clone());
+    leptos::task::spawn_local(async move {
+        let mut waited = 0;
+        let wait = |i: &mut Index| {
+            let quiet = js_sys::Date::now() - i.changed_at >= SAVE_QUIET_MS;
+            i.backlog < SAVE_BACKLOG && !(quiet && i.backlog >= SAVE_QUIET_BACKLOG)
+        };
+        while waited < SAVE_AFTER_MS && with(&db, wait) == Some(true) {
+            sleep_ms(SAVE_POLL_MS).await;
+            waited += SAVE_POLL_MS;
+        }
+        let bytes = with(&db, |i| {
+            if i.generation != generation {
+                return None;
+            }
+            i.unsaved = false;
+            i.backlog = 0;
+            Some(i.ix.encode(i.seq?))
+        })
+        .flatten();
+        if let Some(bytes) = bytes {
+            let _ = notes.store().save_search(&bytes).await;
+        }
+    });
+}
+
+fn start(db: &str, notes: Rc<PageNotes>) {
+    let generation = INDEX.with(|i| {
+        let mut i = i.borrow_mut();
+        let generation = i.as_ref().map_or(0, |i| i.generation + 1);
+        *i = Some(Index {
+            db: db.to_owned(),
+            ix: SearchIndex::new(),
+            seq: None,
+            busy: false,
+            unsaved: false,
+            backlog: 0,
+            changed_at: 0.0,
+            generation,
+        });
+        generation
+    });
+    let db = db.to_owned();
+    leptos::task::spawn_local(async move {
+        for _ in 0..START_WAITS {
+            if SHOWN.with(std::cell::Cell::get) {
+                break;
+            }
+            sleep_ms(50).await;
+        }
+        next_frame().await;
+        next_frame().await;
+        let current = |i: &Index| i.generation == generation;
+        // The saved index, then what was written since.
+        let saved = match notes.store().load_search().await {
+            Ok(Some(bytes)) => SearchIndex::decode(&bytes),
+            _ => None,
+        };
+        if let Some((ix, seq)) = saved {
+            let loaded = with(&db, |i| {
+                if current(i) {
+                    i.ix = ix;
+                    i.seq = Some(seq);
+                }
+                current(i)
+            });
+            if loaded == Some(true) {
+                catch_up(&db, &notes).await;
+                ready();
+            }
+            return;
+        }
+        // None saved (or of another format): every note, in chunks by id; the
+        // notes written meanwhile are caught up with after.
+        let Ok(from) = notes.store().change_seq().await else {
+            return;
+        };
+        let mut after: Option<NoteId> = None;
+        loop {
+            // Let the page paint and handle input between chunks.
+            sleep_ms(0).await;
+            let chunk = match notes.store().chunk(after.as_ref(), CHUNK).await {
+                Ok(c) => c,
+                Err(_) => return,
+            };
+            let taken = with(&db, |i| {
+                if current(i) {
+                    chunk.iter().for_each(|n| i.ix.upsert(n));
+                }
+                current(i)
+            });
+            if taken != Some(true) {
+                return; // another build or another database
+            }
+            match chunk.last() {
+                Some(n) if chunk.len() == CHUNK => after = Some(n.id.clone()),
+                _ => break,
+            }
+        }
+        if with(&db, |i| {
+            if current(i) {
+                i.seq = Some(from);
+                i.backlog = SAVE_BACKLOG; // saved soon: this was the costly part
+            }
+            current(i)
+        }) == Some(true)
+        {
+            catch_up(&db, &notes).await;
+            ready();
+            save_later(&db, &notes);
+        }
+    });
+}
+
+thread_local! {
+    /// The page has shown its first list ([`list_shown`]).
+    static SHOWN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The page has shown its first list: background work (the search index) may start.
+pub fn list_shown() {
+    SHOWN.with(|s| s.set(true));
+}
+
+/// Calls `f` whenever the search index of the store shown becomes ready (loaded or
+/// built), so the page can stop saying it is still indexing.
+pub fn on_search_ready(f: impl Fn() + 'static) {
+    READY.with(|r| *r.borrow_mut() = Some(Box::new(f)));
+}
