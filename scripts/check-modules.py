@@ -41,7 +41,7 @@ LAYERS = {
     ],
 }
 
-# Known circles of main when this check was added (issue 21), being removed in parallel: a
+# Known circles of main when this check was added, being removed in parallel: a
 # circle found is allowed while its modules are a subset of one entry ("" is the crate root).
 # The lead empties this list when the layout is done; then every circle fails the test command.
 ALLOW = [
