@@ -18,6 +18,7 @@ may reach anywhere. A `#[cfg(..)]` on anything else is ignored: every configurat
     scripts/check-modules.py             # report, exit 0
     scripts/check-modules.py --strict    # exit 1 on anything not in ALLOW / ALLOW_UNLAYERED
     scripts/check-modules.py -v          # also every edge of the allowed circles
+    scripts/check-modules.py --root DIR  # check another checkout
     scripts/check-modules.py --self-test # the checker's own tests (fixture trees below)
 """
 
@@ -535,6 +536,8 @@ def main(argv):
         return 0 if ok else 1
     strict = "--strict" in argv
     workspace = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if "--root" in argv:  # another checkout, e.g. a worktree
+        workspace = os.path.abspath(argv[argv.index("--root") + 1])
     out = []
     errors = check(workspace, CRATES, ALLOW, ALLOW_UNLAYERED, out, "-v" in argv)
     print("\n".join(out))
