@@ -4,7 +4,7 @@
 //! limits) into the next request, and [`Run::fold`] turns the answer into what to write
 //! (the clock offset, the timestamps the device clock must observe, the report); both are
 //! pure and tested without I/O. The store applies a response with the pure
-//! [`crate::local::reconcile`] inside its own transaction. [`sync`] is the loop that does the
+//! [`crate::local::reconcile()`] inside its own transaction. [`sync`] is the loop that does the
 //! I/O between the steps, written once against [`LocalStore`] and [`Transport`]; the browser
 //! plugs in IndexedDB and `gloo-net`, native tests plug in memory and an HTTP client against
 //! a real server. When and how often to run it is the business of [`crate::runner`].

@@ -6,7 +6,7 @@
 //! - [`local`]: the note as a device keeps it ([`local::LocalNote`], with its
 //!   [`local::SyncState`]), the [`local::LocalStore`] trait every backend implements, the
 //!   edits a user makes ([`local::Notes`]) and the pure rules that fold a server response
-//!   into local state ([`local::reconcile`]).
+//!   into local state ([`local::reconcile()`]).
 //! - [`memory`]: an in-memory [`local::LocalStore`] for native tests.
 //! - `idb` (wasm32 only): the IndexedDB store, through `rexie`.
 //! - [`editor`]: the open editor against the store, pure: merging what arrives into unsaved
