@@ -456,7 +456,7 @@ mod browser {
     use wasm_bindgen_futures::{JsFuture, spawn_local};
 
     use super::{Outcome, RunRecord, Scheduler, SyncStatus, Trigger, Wake};
-    use crate::engine::{self, FailureKind, SyncError, Transport, TransportError};
+    use crate::engine::{self, FailureKind, SyncError, Transport};
     use crate::local::LocalStore;
     use crate::{platform, tabs};
 
@@ -837,10 +837,7 @@ mod browser {
                 if let Some(guard) = &inner.guard
                     && !guard().await
                 {
-                    return Err(SyncError::Transport(TransportError::Http {
-                        status: 401,
-                        body: None,
-                    }));
+                    return Err(SyncError::NotThisAccount);
                 }
                 // Each committed page is shown (and counted) while the rest downloads.
                 let mut on_round = |r: &engine::SyncReport| {
@@ -982,17 +979,14 @@ mod browser {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::TransportError;
+    use crate::api::ApiError;
 
     fn net() -> Outcome {
-        Outcome::Failed(SyncError::Transport(TransportError::Network("down".into())))
+        Outcome::Failed(SyncError::Transport(ApiError::Offline("down".into())))
     }
 
     fn unauthorized() -> Outcome {
-        Outcome::Failed(SyncError::Transport(TransportError::Http {
-            status: 401,
-            body: None,
-        }))
+        Outcome::Failed(SyncError::Transport(ApiError::Unauthorized { body: None }))
     }
 
     #[test]
@@ -1193,6 +1187,20 @@ mod tests {
         assert_eq!(s.on(Trigger::Edited, 0), Wake::Idle);
         assert_eq!(s.on(Trigger::Now, 0), Wake::Now, "the user may retry");
         assert_eq!(s.on(Trigger::SignedIn, 0), Wake::Now);
+    }
+
+    #[test]
+    fn a_store_of_another_account_waits_for_a_sign_in_like_a_401() {
+        let mut s = Scheduler::new(true, true);
+        assert!(s.start());
+        let refused = Outcome::Failed(SyncError::NotThisAccount);
+        assert_eq!(s.finish(&refused, 0, 0.0), Wake::Idle);
+        assert_eq!(s.on(Trigger::Timer, 0), Wake::Idle);
+        assert_eq!(s.on(Trigger::SignedIn, 0), Wake::Now);
+        // Said as what happened, not as an HTTP status that never came.
+        let e = SyncError::NotThisAccount;
+        assert_eq!(e.kind(), FailureKind::SignedOut);
+        assert!(!e.to_string().contains("401"), "{e}");
     }
 
     #[test]
