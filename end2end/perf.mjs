@@ -8,7 +8,7 @@
 // the page is reloaded (first list paint, search index ready), and search, keystroke,
 // local save and one idle sync are timed. Records read from the `notes` object store are
 // counted by wrapping IndexedDB's read calls in the page (no app instrumentation).
-import { openApp, openProfile, startServer } from './tests/harness.mjs';
+import { PASSWORD, api, openApp, openProfile, startServer } from './tests/harness.mjs';
 
 const SIZES = (process.env.TERN_PERF_SIZES ?? '10000,100000').split(',').map(Number);
 const RUNS = 7;
@@ -91,19 +91,9 @@ const INSTRUMENT = () => {
   requestAnimationFrame(watch);
 };
 
-async function api(base, path, body, token) {
-  const r = await fetch(`${base}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify(body),
-  });
-  if (!r.ok) throw new Error(`${path}: ${r.status} ${await r.text()}`);
-  return r.json();
-}
-
 /** Creates `user` with `n` notes on the server, pushed 1000 at a time. */
 async function fillAccount(base, user, n) {
-  const { token } = await api(base, '/auth/signup', { username: user, password: 'correct horse battery' });
+  const { token } = await api(base, '/auth/signup', { username: user, password: PASSWORD });
   const t0 = Date.now() - n - 60_000;
   let cursor = null;
   for (let i = 0; i < n; i += 1000) {
@@ -165,7 +155,7 @@ async function measure(server, n) {
       }
     })();
     await page.fill('#username', user);
-    await page.fill('#password', 'correct horse battery');
+    await page.fill('#password', PASSWORD);
     const t0 = Date.now();
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForFunction(() => document.querySelectorAll('li.note').length > 0, null, { timeout: 600_000 });
@@ -318,7 +308,7 @@ async function measure(server, n) {
     out.save = median(save);
 
     // One idle sync (the edits above pushed first), and what it read.
-    const syncNow = async () => {
+    const timedSync = async () => {
       const runs = Number(await page.getByTestId('status').getAttribute('data-runs'));
       await page.evaluate(() => (globalThis.__notesRead = 0));
       const t0 = Date.now();
@@ -331,8 +321,8 @@ async function measure(server, n) {
       return [Date.now() - t0, await page.evaluate(() => globalThis.__notesRead)];
     };
     await page.waitForSelector('[data-testid=status]:has-text("0 pending")', { timeout: 60_000 }).catch(() => {});
-    await syncNow();
-    [out.idleSync, out.idleRead] = await syncNow();
+    await timedSync();
+    [out.idleSync, out.idleRead] = await timedSync();
     out.heap = await heap(cdp, page);
 
     // The trash opened with one note in it (the open note, deleted): what it read.
