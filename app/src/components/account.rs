@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::io::Entry;
+use crate::io::Access;
 use crate::model::{PageState, account};
 
 /// The sign-in form (signed out), or who is signed in with "Sync now" and "Sign out".
@@ -66,10 +66,10 @@ pub fn SignInForm() -> impl IntoView {
     let app = PageState::get();
     let (username, set_username) = signal(String::new());
     let (password, set_password) = signal(String::new());
-    let submit = move |entry: Entry| {
+    let submit = move |access: Access| {
         let (u, p) = (username.get_untracked(), password.get_untracked());
         spawn_local(async move {
-            match account::sign_in(app, entry, &u, &p).await {
+            match account::sign_in(app, access, &u, &p).await {
                 Ok(()) => set_password.set(String::new()),
                 Err(e) => app.notice.set(e),
             }
@@ -79,7 +79,7 @@ pub fn SignInForm() -> impl IntoView {
         <Show when=move || app.user.get().is_none()>
             <form class="account" on:submit=move |ev: leptos::ev::SubmitEvent| {
                 ev.prevent_default();
-                submit(Entry::SignIn);
+                submit(Access::SignIn);
             }>
                 <label for="username">"Username"</label>
                 <input id="username" autocomplete="username"
@@ -91,7 +91,7 @@ pub fn SignInForm() -> impl IntoView {
                     on:input=move |ev| set_password.set(event_target_value(&ev))/>
                 <div class="row">
                     <button type="submit">"Sign in"</button>
-                    <button type="button" on:click=move |_| submit(Entry::SignUp)>"Create account"</button>
+                    <button type="button" on:click=move |_| submit(Access::SignUp)>"Create account"</button>
                 </div>
             </form>
         </Show>

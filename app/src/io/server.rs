@@ -52,7 +52,7 @@ pub mod page {
 /// See the browser's `accounts`.
 pub mod accounts {
     use super::NOT_HERE;
-    use crate::io::{Account, Entry, GUEST_DB, Joining, Session, SignInError, Start};
+    use crate::io::{Access, Account, GUEST_DB, Joining, Session, SignInError, Start};
 
     pub fn store_name() -> String {
         GUEST_DB.into()
@@ -70,7 +70,7 @@ pub mod accounts {
     pub async fn join_guest_notes(_: &Account) -> Result<usize, String> {
         Err(NOT_HERE.into())
     }
-    pub async fn sign_in(_: Entry, _: &str, _: &str) -> Result<(Account, Joining), SignInError> {
+    pub async fn sign_in(_: Access, _: &str, _: &str) -> Result<(Account, Joining), SignInError> {
         Err(SignInError::Storage(NOT_HERE.into()))
     }
     pub async fn whoami() -> Session {

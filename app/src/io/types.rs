@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use sync_core::Text;
 
+pub use client::api::{Access, ApiError};
+
 /// Quiet time after a keystroke before the note is saved locally (the editor's debounce;
 /// an update waits this long after the last keystroke before it reloads the page).
 pub const SAVE_DEBOUNCE: Duration = Duration::from_millis(250);
@@ -64,34 +66,6 @@ pub enum Joining {
     Joined(usize),
     /// This browser was used by other accounts too: the user is asked first.
     Ask(usize),
-}
-
-/// Signing in to an account that exists, or creating one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Entry {
-    /// `POST /auth/signin`.
-    SignIn,
-    /// `POST /auth/signup`.
-    SignUp,
-}
-
-/// Why a request to the server's API failed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ApiError {
-    /// The server could not be reached (offline, or the network failed): what the browser
-    /// said.
-    Offline(String),
-    /// No valid session (401), with the server's message if it sent one.
-    Unauthorized(Option<String>),
-    /// The server refused: its status and the message of its error body, if any.
-    Server {
-        /// The HTTP status.
-        status: u16,
-        /// The error body's message.
-        message: Option<String>,
-    },
-    /// The answer was not what the protocol says.
-    Decode(String),
 }
 
 /// Why a sign-in or sign-up failed: the server's answer, or this browser's records.

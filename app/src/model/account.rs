@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 use super::PageState;
 use super::copy::{self, SIGN_IN_TO_SYNC};
-use crate::io::{self, Account, Entry, Joining, Session};
+use crate::io::{self, Access, Account, Joining, Session};
 
 /// The account this browser shows is signed in: show its notes (asking about notes written
 /// before any sign-in when that is not obvious) and sync.
@@ -70,12 +70,12 @@ pub async fn follow_records(app: PageState) {
 /// read it.
 pub async fn sign_in(
     app: PageState,
-    entry: Entry,
+    access: Access,
     username: &str,
     password: &str,
 ) -> Result<(), String> {
     app.editor.close(app).await;
-    let (account, joining) = io::accounts::sign_in(entry, username, password)
+    let (account, joining) = io::accounts::sign_in(access, username, password)
         .await
         .map_err(|e| copy::sign_in_error(&e))?;
     signed_in(app, account, joining).await;

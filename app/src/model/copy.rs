@@ -54,20 +54,11 @@ pub fn storage_error(message: &str) -> String {
     }
 }
 
-/// The server's refusal: its error body's message, else its status.
-fn refusal(status: u16, message: &Option<String>) -> String {
-    message
-        .clone()
-        .unwrap_or_else(|| format!("the server answered {status}"))
-}
-
-/// Why a sign-in or sign-up failed.
+/// Why a sign-in or sign-up failed: the server's words, else what went wrong.
 pub fn sign_in_error(e: &SignInError) -> String {
     match e {
-        SignInError::Api(ApiError::Offline(e)) => format!("cannot reach the server: {e}"),
-        SignInError::Api(ApiError::Unauthorized(m)) => refusal(401, m),
-        SignInError::Api(ApiError::Server { status, message }) => refusal(*status, message),
-        SignInError::Api(ApiError::Decode(e)) | SignInError::Storage(e) => e.clone(),
+        SignInError::Api(e) => e.to_string(),
+        SignInError::Storage(e) => e.clone(),
     }
 }
 
@@ -75,9 +66,7 @@ pub fn sign_in_error(e: &SignInError) -> String {
 pub fn settings_error(e: &ApiError) -> String {
     match e {
         ApiError::Offline(_) => SETTINGS_OFFLINE.to_owned(),
-        ApiError::Unauthorized(m) => refusal(401, m),
-        ApiError::Server { status, message } => refusal(*status, message),
-        ApiError::Decode(e) => e.clone(),
+        e => e.to_string(),
     }
 }
 
@@ -85,14 +74,16 @@ pub fn settings_error(e: &ApiError) -> String {
 pub fn history_error(e: &ApiError) -> String {
     match e {
         ApiError::Offline(_) => "History needs a connection to the server.".to_owned(),
-        ApiError::Unauthorized(_) => "Sign in to see the note's history.".to_owned(),
+        ApiError::Unauthorized { .. } => "Sign in to see the note's history.".to_owned(),
         ApiError::Server { status, .. } => format!("The server answered {status}."),
-        ApiError::Decode(e) => e.clone(),
+        ApiError::Decode(_) => e.to_string(),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use sync_core::protocol::{ErrorBody, ErrorCode};
+
     use super::*;
 
     #[test]
@@ -102,7 +93,10 @@ mod tests {
         assert_eq!(storage_error("other"), "other");
         let refused = ApiError::Server {
             status: 409,
-            message: Some("that username is taken".into()),
+            body: Some(ErrorBody {
+                error: ErrorCode::InvalidRequest,
+                message: "that username is taken".into(),
+            }),
         };
         assert_eq!(
             sign_in_error(&SignInError::Api(refused)),
@@ -110,16 +104,20 @@ mod tests {
         );
         let bare = ApiError::Server {
             status: 503,
-            message: None,
+            body: None,
         };
         assert_eq!(settings_error(&bare), "the server answered 503");
         assert_eq!(
-            history_error(&ApiError::Unauthorized(None)),
+            history_error(&ApiError::Unauthorized { body: None }),
             "Sign in to see the note's history."
         );
         assert_eq!(
             settings_error(&ApiError::Offline("x".into())),
             SETTINGS_OFFLINE
+        );
+        assert_eq!(
+            sign_in_error(&SignInError::Api(ApiError::Offline("refused".into()))),
+            "cannot reach the server: refused"
         );
     }
 }

@@ -19,7 +19,7 @@ use sync_core::protocol::{Credentials, SignedIn};
 use sync_core::{ChangeId, NoteId};
 
 use super::{api, lock};
-use crate::io::{Account, ApiError, Entry, GUEST_DB, Joining, Session, SignInError, Start, db_of};
+use crate::io::{Access, Account, ApiError, GUEST_DB, Joining, Session, SignInError, Start, db_of};
 
 /// Meta key (in `tern`): the account shown here, `{"id":…,"name":…}`.
 const META_ACCOUNT: &str = "account";
@@ -283,7 +283,7 @@ fn account_of(s: SignedIn) -> Account {
 /// Signs in (or up), under the sync lock (no sync runs with a session changing under
 /// it); then the account is this browser's (see [`adopt`]).
 pub async fn sign_in(
-    entry: Entry,
+    access: Access,
     username: &str,
     password: &str,
 ) -> Result<(Account, Joining), SignInError> {
@@ -293,7 +293,7 @@ pub async fn sign_in(
     };
     let lock = signed_in_lock().await;
     lock::with_lock_wait(&lock, async {
-        let s = api::sign_in(entry, &credentials)
+        let s = api::sign_in(access, &credentials)
             .await
             .map_err(SignInError::Api)?;
         keep_trash_days(&s).await;
@@ -311,7 +311,7 @@ pub async fn whoami() -> Session {
             keep_trash_days(&s).await;
             Session::SignedIn(account_of(s))
         }
-        Err(ApiError::Unauthorized(_)) => Session::SignedOut,
+        Err(ApiError::Unauthorized { .. }) => Session::SignedOut,
         Err(_) => Session::Unknown,
     }
 }
@@ -417,7 +417,7 @@ async fn end_sign_out_on(g: &IdbStore) -> bool {
     }
     match api::sign_out().await {
         // 401: that session is over already.
-        Ok(()) | Err(ApiError::Unauthorized(_)) => {
+        Ok(()) | Err(ApiError::Unauthorized { .. }) => {
             let _ = g.set_meta(META_SIGNED_OUT, "").await;
             true
         }
