@@ -178,3 +178,76 @@ impl Default for SyncLoop {
         Self::new()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use client::engine::SyncReport;
+    use client::runner::Failure;
+    use sync_core::NoteId;
+
+    use super::*;
+
+    #[test]
+    fn the_runner_status_becomes_the_status_line_and_what_the_page_does() {
+        let syncer = SyncLoop::new();
+        let line = RwSignal::new(SyncLine::default());
+        let running = RunnerStatus {
+            online: true,
+            running: true,
+            ..RunnerStatus::default()
+        };
+        assert_eq!(syncer.take(line, running), SyncNews::default());
+        assert!(line.get_untracked().syncing());
+
+        // A run that pulled a conflict ends: said, counted, and the store is read again.
+        let report = SyncReport {
+            conflicts: 1,
+            changed: vec![NoteId("n".into())],
+            ..SyncReport::default()
+        };
+        let synced = RunnerStatus {
+            online: true,
+            last_synced_ms: Some(5),
+            last_report: Some(report),
+            ..RunnerStatus::default()
+        };
+        let news = syncer.take(line, synced.clone());
+        assert_eq!(
+            news.notice.as_deref(),
+            Some("1 note(s) were edited on two devices at once: choose a version.")
+        );
+        assert!(news.reread && !news.signed_out);
+        assert_eq!(
+            (line.get_untracked().runs, line.get_untracked().syncing()),
+            (1, false)
+        );
+        // The same status published again says nothing twice.
+        assert_eq!(syncer.take(line, synced), SyncNews::default());
+
+        // A 401: the page signs out; it is no sync failure on the status line.
+        let refused = RunnerStatus {
+            signed_out: true,
+            last_error: Some(Failure {
+                kind: FailureKind::SignedOut,
+                message: "sign in again".into(),
+            }),
+            failures: 1,
+            ..RunnerStatus::default()
+        };
+        assert!(syncer.take(line, refused).signed_out);
+        assert_eq!(line.get_untracked().error(), None);
+        let failed = RunnerStatus {
+            last_error: Some(Failure {
+                kind: FailureKind::Server,
+                message: "the server answered 503".into(),
+            }),
+            failures: 2,
+            ..RunnerStatus::default()
+        };
+        syncer.take(line, failed);
+        assert_eq!(
+            line.get_untracked().error(),
+            Some("the server answered 503")
+        );
+    }
+}

@@ -252,6 +252,47 @@ mod tests {
     }
 
     #[test]
+    fn a_stored_note_is_shown_with_its_sync_state_and_conflict() {
+        let mut n = LocalNote::from_remote(&sync_core::model::NoteState {
+            id: sync_core::NoteId("a".into()),
+            title: "T".into(),
+            content: "one\ntwo".into(),
+            deleted: false,
+            hlc: sync_core::Hlc {
+                wall_ms: 1,
+                counter: 0,
+                node: "d".into(),
+            },
+            version: 3,
+            strategy: Strategy::Default,
+            conflict: None,
+            purged: false,
+        });
+        n.sync = SyncState::Failed {
+            code: "too_large".into(),
+            message: "too long".into(),
+        };
+        let v = NoteView::from(n.clone());
+        assert_eq!((v.id.as_str(), v.title.as_str()), ("a", "T"));
+        assert_eq!(
+            (v.reason.as_str(), v.conflict.is_none()),
+            ("too long", true)
+        );
+        assert_eq!(TrashEntry::of(n), None, "a live note is in no trash");
+        let read = NotesRead {
+            notes: vec![],
+            total: 0,
+            open: None,
+            open_id: Some("a".into()),
+            unsynced: 1,
+            indexing: false,
+        };
+        let snap = Snapshot::from(read);
+        assert_eq!(snap.stored("a"), Some(None), "read as deleted");
+        assert_eq!(snap.stored("b"), None, "not read");
+    }
+
+    #[test]
     fn days_left_counts_whole_days_up() {
         assert_eq!(days_left(0, 0, 30), 30);
         assert_eq!(days_left(0, 1, 30), 30);
