@@ -3,13 +3,13 @@
 //! The bottom layer of the app: IndexedDB (one database per account, through
 //! `tern-client`), the server's API, timers and the clock, the page's singletons (the open
 //! store, the sync runner, the search index), the DOM beyond the components (focus,
-//! `localStorage`, the address), and the service worker. The layers above ([`crate::model`],
-//! [`crate::components`]) call these functions and never `web_sys` or `gloo_net`.
+//! `localStorage`, the address), and the service worker. The layers above (`model`, `components`)
+//! call these functions and never `web_sys` or `gloo_net`.
 //!
 //! This is the app's one `cfg` switch: with the `hydrate` feature (the browser) the
 //! functions are `web`'s; without it (the server, which renders the first paint and never
 //! runs effects or event handlers) they are `server`'s stubs of the same signatures, which
-//! do nothing. The typed values both take and give are [`types`]'s, re-exported here.
+//! do nothing. The typed values both take and give are `types`'s, re-exported here.
 //!
 //! ## Layout (the same submodules on both sides)
 //! - `accounts`: which account's database the page shows, this browser's account records,

@@ -1,7 +1,7 @@
 //! Sync you can see: the log of recent sync runs the "Sync activity" panel shows (when,
 //! what was pushed and pulled, conflicts, errors with their message, and what the app will
 //! do next), and the attention line, which says plainly when syncing needs the user or is
-//! not working (the components are [`crate::components::activity`]).
+//! not working (the components are `components::activity`).
 //!
 //! The runs come from the sync runner (`client::runner::RunRecord`, one per finished
 //! attempt of this page's runner). The log keeps the last [`ACTIVITY_LIMIT`] in memory, for
