@@ -52,7 +52,7 @@ pub mod page {
 /// See the browser's `accounts`.
 pub mod accounts {
     use super::NOT_HERE;
-    use crate::io::{Access, Account, GUEST_DB, Joining, Session, SignInError, Start};
+    use crate::io::{Access, Account, GUEST_DB, Joining, SessionCheck, SignInError, Start};
 
     pub fn store_name() -> String {
         GUEST_DB.into()
@@ -73,8 +73,8 @@ pub mod accounts {
     pub async fn sign_in(_: Access, _: &str, _: &str) -> Result<(Account, Joining), SignInError> {
         Err(SignInError::Storage(NOT_HERE.into()))
     }
-    pub async fn whoami() -> Session {
-        Session::Unknown
+    pub async fn whoami() -> SessionCheck {
+        SessionCheck::Unknown
     }
     pub async fn trash_days() -> u32 {
         client::local::TRASH_DAYS

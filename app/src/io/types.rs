@@ -36,9 +36,9 @@ pub struct Account {
     pub name: String,
 }
 
-/// The session as the server sees it.
+/// What the server says of this browser's session cookie (`GET /auth/me`).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Session {
+pub enum SessionCheck {
     /// Signed in.
     SignedIn(Account),
     /// No valid session.

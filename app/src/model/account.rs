@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 use super::PageState;
 use super::copy::{self, SIGN_IN_TO_SYNC};
-use crate::io::{self, Access, Account, Joining, Session};
+use crate::io::{self, Access, Account, Joining, SessionCheck};
 
 /// The account this browser shows is signed in: show its notes (asking about notes written
 /// before any sign-in when that is not obvious) and sync.
@@ -39,21 +39,21 @@ pub async fn check_session(app: PageState) {
         return;
     }
     match io::accounts::whoami().await {
-        Session::SignedIn(a) if records.account.as_ref() == Some(&a) => {
+        SessionCheck::SignedIn(a) if records.account.as_ref() == Some(&a) => {
             app.user.set(Some(a));
             app.notice.set(String::new());
             app.syncer.signed_in();
         }
         // Signed in by an earlier build, or the account's name changed.
-        Session::SignedIn(a) => match io::accounts::adopt(&a).await {
+        SessionCheck::SignedIn(a) => match io::accounts::adopt(&a).await {
             Ok(joining) => signed_in(app, a, joining).await,
             Err(e) => app.notice.set(format!("Local storage: {e}")),
         },
-        Session::SignedOut => {
+        SessionCheck::SignedOut => {
             app.user.set(None);
             app.notice.set(SIGN_IN_TO_SYNC.into());
         }
-        Session::Unknown => app.user.set(None), // offline: asked again when back online
+        SessionCheck::Unknown => app.user.set(None), // offline: asked again when back online
     }
 }
 

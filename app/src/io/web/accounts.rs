@@ -19,7 +19,9 @@ use sync_core::protocol::{Credentials, SignedIn};
 use sync_core::{ChangeId, NoteId};
 
 use super::{api, lock};
-use crate::io::{Access, Account, ApiError, GUEST_DB, Joining, Session, SignInError, Start, db_of};
+use crate::io::{
+    Access, Account, ApiError, GUEST_DB, Joining, SessionCheck, SignInError, Start, db_of,
+};
 
 /// Meta key (in `tern`): the account shown here, `{"id":…,"name":…}`.
 const META_ACCOUNT: &str = "account";
@@ -305,14 +307,14 @@ pub async fn sign_in(
 }
 
 /// Who the session cookie signs in.
-pub async fn whoami() -> Session {
+pub async fn whoami() -> SessionCheck {
     match api::me().await {
         Ok(s) => {
             keep_trash_days(&s).await;
-            Session::SignedIn(account_of(s))
+            SessionCheck::SignedIn(account_of(s))
         }
-        Err(ApiError::Unauthorized { .. }) => Session::SignedOut,
-        Err(_) => Session::Unknown,
+        Err(ApiError::Unauthorized { .. }) => SessionCheck::SignedOut,
+        Err(_) => SessionCheck::Unknown,
     }
 }
 
