@@ -1,13 +1,16 @@
-//! The editor: title and text of the open note, saved as you type, never stale.
+//! The editor's state: title and text of the open note, saved as you type, never stale
+//! (the form is `components::editor`).
 //!
 //! Everything the editor decides is made by one pure state machine,
 //! [`client::editor::EditorModel`] (tested natively under random interleavings): this
-//! module (the model layer's side of it) only feeds it events (a keystroke, the debounce timer, a save's answer, a click
+//! module only feeds it events (a keystroke, the debounce timer, a save's answer, a click
 //! on a note, "New note", a read of the store, a resolution, "Restore") and carries out
 //! what it answers ([`Effect`]: write the fields, start the debounce or a failed save's
 //! retry timer, run a save in the local store (a revive of a note deleted underneath
 //! typing: `Notes::revive_editor`), restore a note, show a notice). The signals here mirror
-//! the model for the components.
+//! the model for the components. What it needs of the page around it (a message, the
+//! list's last read, "the store changed") it asks through [`EditorHost`], which the page
+//! state implements: the page state owns the editor, and the editor never names it.
 //!
 //! Opening the note that is open changes nothing; opening another note or "New note"
 //! switches at once (keystrokes that follow land in the new note) and the model hands the
