@@ -5,18 +5,19 @@
 //! the account's notes).
 //!
 //! The requests are the `/account/*` routes (`io::api`); they need the network. The
-//! devices are read as a Leptos resource while the settings are open.
+//! devices are read (a `model::load::Load`) while the settings are open.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use sync_core::protocol::SessionInfo;
 
 use crate::io;
+use crate::model::load::Load;
 use crate::model::{PageState, account, copy};
 
 /// The signed-in devices as last read, or why they could not be read (`None` while
 /// closed).
-type Sessions = LocalResource<Option<Result<Vec<SessionInfo>, String>>>;
+type Sessions = Load<Option<Result<Vec<SessionInfo>, String>>>;
 
 fn session_view(app: PageState, s: SessionInfo, sessions: Sessions) -> impl IntoView {
     let used = s
@@ -59,7 +60,7 @@ fn session_view(app: PageState, s: SessionInfo, sessions: Sessions) -> impl Into
 pub fn AccountSettings() -> impl IntoView {
     let app = PageState::get();
     let open = RwSignal::new(false);
-    let sessions: Sessions = LocalResource::new(move || {
+    let sessions: Sessions = Load::new(move || {
         let open = open.get();
         async move {
             if !open {

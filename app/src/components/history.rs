@@ -1,4 +1,4 @@
-//! The open note's history (from the server, read as a Leptos resource), each earlier
+//! The open note's history (from the server, read as a `model::load::Load`), each earlier
 //! version with "Restore".
 
 use leptos::prelude::*;
@@ -7,6 +7,7 @@ use sync_core::Text;
 use sync_core::protocol::RevisionReason;
 
 use crate::io;
+use crate::model::load::Load;
 use crate::model::{PageState, RevisionView, SaveLabel, copy};
 
 /// Why a version is in the history, as the list says it.
@@ -59,7 +60,7 @@ fn revision(app: PageState, r: RevisionView) -> impl IntoView {
 #[component]
 pub fn History() -> impl IntoView {
     let app = PageState::get();
-    let read = LocalResource::new(move || {
+    let read = Load::new(move || {
         let id = app.history.get();
         async move {
             let id = id?;

@@ -2,7 +2,7 @@
 //!
 //! The top layer under the `App`: components read the [`crate::model`] state (provided
 //! as context) and call its actions, and reach [`crate::io`] for what only they need (a
-//! read shown as a Leptos resource, a download, the focus). A component may place another
+//! read shown as a `model::load::Load`, a download, the focus). A component may place another
 //! (the editor places the preview, the conflict and the history); nothing below imports
 //! them.
 //!

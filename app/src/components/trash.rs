@@ -9,13 +9,14 @@
 //! (`server::trash`); this device hides such entries and drops their text when the trash
 //! is opened.
 //!
-//! The trash is read (a Leptos resource) only while it is open, and again when the store
+//! The trash is read (a `model::load::Load`) only while it is open, and again when the store
 //! changes; the read takes only the trash (`LocalStore::trashed`), not every note.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::io;
+use crate::model::load::Load;
 use crate::model::views::days_left;
 use crate::model::{PageState, TrashEntry};
 
@@ -26,7 +27,7 @@ type Read = (u32, Result<Vec<TrashEntry>, String>);
 fn entry_view(
     app: PageState,
     e: TrashEntry,
-    read: LocalResource<Option<Read>>,
+    read: Load<Option<Read>>,
     confirming: RwSignal<Option<String>>,
     period: u32,
 ) -> impl IntoView {
@@ -106,7 +107,7 @@ pub fn Trash() -> impl IntoView {
     let confirming: RwSignal<Option<String>> = RwSignal::new(None);
     // While open, it follows the store: a delete here or in another tab, a pulled delete
     // or purge, a restore elsewhere.
-    let read = LocalResource::new(move || {
+    let read = Load::new(move || {
         let open = open.get();
         app.snap.track();
         async move {
