@@ -6,10 +6,12 @@
 //! Why not `LocalResource` itself: it brings Leptos's async-derived machinery into the
 //! wasm, measured at 11.1 KB gzipped for the first use (release build, `gzip -9`, 565,551
 //! bytes with one against 554,445 with none), and the release wasm must not grow. This is
-//! one effect, two signals and a counter. As with `LocalResource`, nothing is read on the
+//! one effect, two signals and a counter, the effect and its task of one type for every
+//! `Load`. As with `LocalResource`, nothing is read on the
 //! server (effects run in the browser only): the server renders the "not read yet" state.
 
 use std::future::Future;
+use std::pin::Pin;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -43,18 +45,18 @@ impl<T: Clone + Send + Sync + 'static> Load<T> {
         let value = RwSignal::new(None);
         let asked = RwSignal::new(0);
         let reads = StoredValue::new(0u64);
-        Effect::new(move |_| {
+        follow(Box::new(move || {
             asked.track();
             let future = read();
             let n = reads.get_value() + 1;
             reads.set_value(n);
-            spawn_local(async move {
+            Box::pin(async move {
                 let got = future.await;
                 if reads.get_value() == n {
                     value.set(Some(got));
                 }
-            });
-        });
+            })
+        }));
         Self { value, asked }
     }
 
@@ -67,4 +69,11 @@ impl<T: Clone + Send + Sync + 'static> Load<T> {
     pub fn refetch(&self) {
         self.asked.update(|n| *n += 1);
     }
+}
+
+/// Runs `start` now and whenever a signal it tracks changes, and spawns the read it
+/// starts: one effect and one task type for every [`Load`], whatever it reads (each
+/// generic effect would be code of its own in the wasm).
+fn follow(start: Box<dyn Fn() -> Pin<Box<dyn Future<Output = ()>>>>) {
+    Effect::new(move |_| spawn_local(start()));
 }
