@@ -51,8 +51,10 @@ pub mod page {
 
 /// See the browser's `accounts`.
 pub mod accounts {
+    use client::api::Access;
+
     use super::NOT_HERE;
-    use crate::io::{Access, Account, GUEST_DB, Joining, SessionCheck, SignInError, Start};
+    use crate::io::{Account, GUEST_DB, Joining, SessionCheck, SignInError, Start};
 
     pub fn store_name() -> String {
         GUEST_DB.into()
@@ -90,10 +92,10 @@ pub mod accounts {
 
 /// See the browser's `api`.
 pub mod api {
+    use client::api::ApiError;
     use sync_core::protocol::{Revision, SessionInfo};
 
     use super::NOT_HERE;
-    use crate::io::ApiError;
 
     fn not_here<T>() -> Result<T, ApiError> {
         Err(ApiError::Offline(NOT_HERE.into()))
