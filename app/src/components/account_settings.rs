@@ -154,10 +154,10 @@ pub fn AccountSettings() -> impl IntoView {
                 </button>
             </div>
         </Show>
-        {move || open.get().then(|| view! {
+        {move || open.get().then(|| sessions.get().flatten()).map(|read| view! {
             <section class="settings" data-testid="account-settings" aria-label="Account settings">
                 <h2>"Signed-in devices"</h2>
-                {move || match sessions.get().flatten() {
+                {match read {
                     Some(Err(e)) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
                     // (An empty list while the first read is under way.)
                     list => view! {
