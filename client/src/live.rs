@@ -15,6 +15,8 @@
 //!
 //! The rules are pure functions here, tested natively; the browser part is below them.
 
+use sync_core::protocol::{Cursor, Poke};
+
 /// A connection that has heard nothing (not even a heartbeat) for this long is dead.
 pub const SILENCE_MS: u64 = 45_000;
 /// First delay before reconnecting after an error.
@@ -34,17 +36,14 @@ pub fn reconnect_delay_ms(failures: u32, rand: f64) -> u64 {
     full / 2 + ((full / 2) as f64 * rand) as u64
 }
 
-/// Whether a poke with this `data` needs a sync, given the device's stored pull cursor: a
-/// poke naming the cursor the device already has says nothing new (for example the device's
-/// own push, already pulled in the same round).
+/// Whether a poke with this `data` (a [`Poke`], JSON) needs a sync, given the device's stored
+/// pull cursor: a poke naming the cursor the device already has says nothing new (for
+/// example the device's own push, already pulled in the same round). Data that does not
+/// read as a poke needs a sync.
 pub fn poke_needs_sync(data: &str, stored_cursor: Option<&str>) -> bool {
-    let named = serde_json::from_str::<serde_json::Value>(data)
-        .ok()
-        .and_then(|v| v.get("cursor")?.as_str().map(str::to_owned));
-    match (named, stored_cursor) {
-        (Some(named), Some(stored)) => named != stored,
-        _ => true,
-    }
+    serde_json::from_str::<Poke>(data).map_or(true, |poke| {
+        poke.needs_sync(stored_cursor.map(|c| Cursor(c.to_owned())).as_ref())
+    })
 }
 
 /// The name of the live channel's Web Lock for the local database `db`.

@@ -1,6 +1,6 @@
 //! One story, every backend: what a user's devices do and must see, told once against the
 //! storage traits and run on MongoDB (the real wire-protocol database) and on the in-memory
-//! stores (`server::memory`), so the two answer alike. The in-memory stores are beside
+//! stores (`server::storage::memory`), so the two answer alike. The in-memory stores are beside
 //! MongoDB, never instead of it: every other server test runs on the database.
 
 mod support;
@@ -8,10 +8,11 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
+use server::auth::throttle::{Limits, Rate};
 use server::auth::{Accounts, AuthError};
-use server::memory::{MemoryAccounts, MemoryBuckets, MemoryStore};
-use server::store::{Conflicts, MongoStore, SyncStore};
-use server::throttle::{Limits, Rate};
+use server::storage::memory::{MemoryAccounts, MemoryBuckets, MemoryStore};
+use server::storage::mongo::MongoStore;
+use server::storage::{Conflicts, SyncStore};
 use support::*;
 use sync_core::protocol::{Change, ChangeOutcome, RevisionReason};
 use sync_core::{ChangeId, Hlc, NoteId, NoteState, Strategy};
@@ -368,7 +369,7 @@ async fn accounts_story(accounts: Accounts) {
 #[tokio::test]
 async fn accounts_story_on_mongodb() {
     let store = mongo_store().await;
-    accounts_story(Accounts::new(store.database().clone())).await;
+    accounts_story(Accounts::new(&store.stores())).await;
 }
 
 #[tokio::test]
@@ -496,7 +497,7 @@ async fn account_management_story(accounts: Accounts, store: &dyn SyncStore) {
 #[tokio::test]
 async fn account_management_story_on_mongodb() {
     let store = mongo_store().await;
-    account_management_story(Accounts::new(store.database().clone()), &store).await;
+    account_management_story(Accounts::new(&store.stores()), &store).await;
 }
 
 #[tokio::test]

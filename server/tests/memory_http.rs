@@ -1,13 +1,11 @@
-//! The HTTP API on the in-memory stores (`server::memory`): the real router and real HTTP,
+//! The HTTP API on the in-memory stores (`server::storage::memory`): the real router and real HTTP,
 //! no database process, so each test runs in milliseconds. These check the API's own
 //! behaviour (sessions, scoping, answers); what storage does is checked on MongoDB by every
 //! other test, and on both by `backends.rs`.
 
-use std::sync::Arc;
-
 use leptos::config::LeptosOptions;
 use serde_json::{Value, json};
-use server::memory::{self, MemoryStore};
+use server::storage::memory;
 use server::{AppState, router, serve};
 use sync_core::protocol::{ChangeOutcome, PROTOCOL_VERSION, SyncRequest, SyncResponse};
 use sync_core::{Change, ChangeId, Hlc, NoteId};
@@ -30,12 +28,7 @@ async fn app_with(f: impl FnOnce(AppState) -> AppState) -> App {
         .output_name("tern")
         .site_root("target/site")
         .build();
-    let state = f(AppState::with_stores(
-        Arc::new(MemoryStore::new()),
-        Arc::new(memory::accounts()),
-        leptos,
-        false,
-    ));
+    let state = f(AppState::new(memory::stores(), leptos, false));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = oneshot::channel();
