@@ -7,6 +7,7 @@
 //! - [`buckets`]: [`BucketStore`], sign-in throttling's buckets, and the rule
 //!   ([`buckets::step`]) both backends take attempts by.
 //! - [`feed`]: the events of the change feeds.
+//! - [`stores`]: [`Stores`], one backend's set of stores.
 //! - [`error`]: [`StoreError`], and the boxed future and stream the traits return (an
 //!   `async fn` in a trait is not object safe; the server holds every store as
 //!   `Arc<dyn …>`).
@@ -25,34 +26,11 @@ pub mod feed;
 pub mod memory;
 pub mod mongo;
 pub mod notes;
-
-use std::sync::Arc;
-use std::time::Duration;
+pub mod stores;
 
 pub use accounts::{AccountStore, MAX_SESSIONS_LISTED, StoredSession, StoredUser, TOUCH_EVERY};
 pub use buckets::{BucketStore, Rate, Refused};
 pub use error::{BoxFuture, BoxStream, StoreError};
 pub use feed::{HeadEvent, SessionEvent};
-pub use notes::{Conflicts, Page, Pushed, SyncStore, UserId};
-
-/// How long to wait for the database to answer before a request answers "unavailable"
-/// (MongoDB's server selection, and the API's pings).
-pub const PING_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// One backend's stores: everything the server keeps. Built by start-up
-/// ([`mongo::MongoStore::stores`], [`memory::stores`]); the services see only the traits.
-#[derive(Clone)]
-pub struct Stores {
-    /// Notes.
-    pub notes: Arc<dyn SyncStore>,
-    /// Accounts and sessions.
-    pub accounts: Arc<dyn AccountStore>,
-    /// Sign-in throttling's buckets.
-    pub buckets: Arc<dyn BucketStore>,
-}
-
-impl std::fmt::Debug for Stores {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Stores").finish_non_exhaustive()
-    }
-}
+pub use notes::{Conflicts, PING_TIMEOUT, Page, Pushed, SyncStore, UserId};
+pub use stores::Stores;

@@ -2,6 +2,7 @@
 //! backends plan pushes with.
 
 use std::collections::HashSet;
+use std::time::Duration;
 
 use sync_core::protocol::{Change, ChangeResult, Revision};
 use sync_core::push::Policy;
@@ -11,6 +12,10 @@ use super::error::{BoxFuture, BoxStream, StoreError};
 use super::feed::HeadEvent;
 
 pub use sync_core::push::RECENT_CHANGES_PER_NOTE;
+
+/// How long to wait for the database to answer before a request answers "unavailable"
+/// (MongoDB's server selection, and the API's pings).
+pub const PING_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// How conflicts are resolved on this server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

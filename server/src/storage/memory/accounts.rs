@@ -6,10 +6,9 @@ use std::sync::Mutex;
 use tokio::sync::broadcast;
 
 use super::feed::follow;
-use crate::storage::{
-    AccountStore, BoxFuture, BoxStream, MAX_SESSIONS_LISTED, SessionEvent, StoreError,
-    StoredSession, StoredUser,
-};
+use crate::storage::accounts::{AccountStore, MAX_SESSIONS_LISTED, StoredSession, StoredUser};
+use crate::storage::error::{BoxFuture, BoxStream, StoreError};
+use crate::storage::feed::SessionEvent;
 
 /// [`AccountStore`] in memory.
 pub struct MemoryAccounts {

@@ -5,8 +5,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::clock::now_ms;
+use crate::storage::buckets::{BucketStore, Rate, Refused};
 use crate::storage::buckets::{Step, account_keys, bucket_expiry, step};
-use crate::storage::{BoxFuture, BucketStore, Rate, Refused, StoreError};
+use crate::storage::error::{BoxFuture, StoreError};
 
 /// [`BucketStore`] in memory.
 #[derive(Default)]

@@ -3,7 +3,7 @@
 use futures::StreamExt;
 use tokio::sync::broadcast;
 
-use crate::storage::BoxStream;
+use crate::storage::error::BoxStream;
 
 /// Events a follower may fall behind by; past that it is told it missed some (`reopened`).
 pub const BACKLOG: usize = 1024;

@@ -26,7 +26,7 @@ pub use accounts::MemoryAccounts;
 pub use buckets::MemoryBuckets;
 pub use notes::MemoryStore;
 
-use crate::storage::Stores;
+use crate::storage::stores::Stores;
 
 /// A fresh set of stores in memory: notes, accounts and sessions, throttling buckets.
 pub fn stores() -> Stores {

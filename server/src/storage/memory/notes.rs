@@ -9,10 +9,10 @@ use sync_core::{NoteId, limits};
 use tokio::sync::broadcast;
 
 use super::feed::follow;
+use crate::storage::error::{BoxFuture, BoxStream, StoreError};
+use crate::storage::feed::HeadEvent;
 use crate::storage::notes::distinct;
-use crate::storage::{
-    BoxFuture, BoxStream, Conflicts, HeadEvent, Page, Pushed, StoreError, SyncStore, UserId,
-};
+use crate::storage::notes::{Conflicts, Page, Pushed, SyncStore, UserId};
 
 /// One user's notes.
 #[derive(Default)]

@@ -9,10 +9,9 @@ use mongodb::options::IndexOptions;
 use mongodb::{Collection, Database, IndexModel};
 
 use super::documents::{SessionDoc, UserDoc, named};
-use crate::storage::{
-    AccountStore, BoxFuture, BoxStream, MAX_SESSIONS_LISTED, SessionEvent, StoreError,
-    StoredSession, StoredUser,
-};
+use crate::storage::accounts::{AccountStore, MAX_SESSIONS_LISTED, StoredSession, StoredUser};
+use crate::storage::error::{BoxFuture, BoxStream, StoreError};
+use crate::storage::feed::SessionEvent;
 
 /// [`AccountStore`] in MongoDB: collections `users` and `sessions` ([`super::documents`]).
 #[derive(Clone)]

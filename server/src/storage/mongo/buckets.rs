@@ -15,8 +15,9 @@ use mongodb::options::IndexOptions;
 use mongodb::{Collection, Database, IndexModel};
 
 use super::documents::{BucketDoc, named};
+use crate::storage::buckets::{BucketStore, Rate, Refused};
 use crate::storage::buckets::{Step, account_keys, bucket_expiry, step};
-use crate::storage::{BoxFuture, BucketStore, Rate, Refused, StoreError};
+use crate::storage::error::{BoxFuture, StoreError};
 
 /// The buckets in MongoDB collection `throttle` ([`BucketDoc`]).
 #[derive(Clone)]

@@ -268,6 +268,9 @@ impl RevisionDoc {
     }
 }
 
+/// The collection of [`CounterDoc`]s, which the heads feed watches.
+pub const COUNTERS: &str = "counters";
+
 /// A user's commit sequence (`counters`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CounterDoc {
@@ -300,8 +303,8 @@ pub struct UserDoc {
 
 impl UserDoc {
     /// The account as the account rules read it.
-    pub fn into_stored(self) -> crate::storage::StoredUser {
-        crate::storage::StoredUser {
+    pub fn into_stored(self) -> crate::storage::accounts::StoredUser {
+        crate::storage::accounts::StoredUser {
             id: self.id,
             name: self.name,
             hash: self.hash,
@@ -343,8 +346,8 @@ pub struct SessionDoc {
 
 impl SessionDoc {
     /// The session as the account rules read it.
-    pub fn into_stored(self) -> crate::storage::StoredSession {
-        crate::storage::StoredSession {
+    pub fn into_stored(self) -> crate::storage::accounts::StoredSession {
+        crate::storage::accounts::StoredSession {
             key: self.key,
             user_id: self.user,
             name: self.name,

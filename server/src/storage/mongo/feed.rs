@@ -12,9 +12,9 @@ use mongodb::bson::{self as bson, Document};
 use mongodb::change_stream::event::{ChangeStreamEvent, OperationType, ResumeToken};
 use tokio::sync::mpsc;
 
-use super::documents::CounterDoc;
-use super::notes::COUNTERS;
-use crate::storage::{BoxStream, HeadEvent, SessionEvent};
+use super::documents::{COUNTERS, CounterDoc};
+use crate::storage::error::BoxStream;
+use crate::storage::feed::{HeadEvent, SessionEvent};
 
 /// Events a follower may fall behind by before the change stream waits for it.
 const BACKLOG: usize = 1024;

@@ -22,7 +22,8 @@ pub use accounts::MongoAccounts;
 pub use buckets::MongoBuckets;
 pub use notes::{MongoStore, SERVER_SELECTION_TIMEOUT};
 
-use crate::storage::{StoreError, Stores};
+use crate::storage::error::StoreError;
+use crate::storage::stores::Stores;
 
 impl From<MongoError> for StoreError {
     fn from(e: MongoError) -> Self {

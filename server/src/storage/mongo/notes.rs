@@ -36,17 +36,15 @@ use sync_core::protocol::{Change, Revision};
 use sync_core::push::{self, NoteRecord, Prepared};
 use sync_core::{NoteId, NoteState, limits};
 
-use super::documents::{self as docs, CounterDoc, NoteDoc, RevisionDoc};
+use super::documents::{self as docs, COUNTERS, CounterDoc, NoteDoc, RevisionDoc};
+use crate::storage::error::{BoxFuture, BoxStream, StoreError};
+use crate::storage::feed::HeadEvent;
 use crate::storage::notes::distinct;
-use crate::storage::{
-    BoxFuture, BoxStream, Conflicts, HeadEvent, PING_TIMEOUT, Page, Pushed, StoreError, SyncStore,
-    UserId,
-};
+use crate::storage::notes::{Conflicts, PING_TIMEOUT, Page, Pushed, SyncStore, UserId};
 
 /// The collections of notes (see [`super::documents`]).
 const NOTES: &str = "notes";
 const REVISIONS: &str = "revisions";
-pub(super) const COUNTERS: &str = "counters";
 /// Most version windows read by one pull (versions skipped by superseded changes make
 /// windows sparse); the client is told `has_more` and continues.
 pub const MAX_WINDOWS_PER_PULL: u32 = 16;
