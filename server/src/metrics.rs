@@ -1,4 +1,4 @@
-//! Prometheus metrics, served at `GET /metrics` in the OpenMetrics text format
+//! Prometheus metrics (served at `GET /metrics` by `api::meta`) in the OpenMetrics text format
 //! (`prometheus-client`). Every name starts with `tern_`; counters end in `_total`. The
 //! list of metrics is the README's *Metrics* table (the one copy); one added here is added
 //! there.

@@ -1,6 +1,6 @@
 //! What the API reads off a request besides its body: the signed-in user ([`AuthUser`],
 //! with the CSRF rules), the origin check, and the client's throttling source
-//! ([`source_of`], [`client_ip`]).
+//! (`source_of`, [`client_ip`]).
 
 use std::net::{IpAddr, SocketAddr};
 

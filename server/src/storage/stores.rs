@@ -7,7 +7,8 @@ use super::buckets::BucketStore;
 use super::notes::SyncStore;
 
 /// One backend's stores: everything the server keeps. Built by start-up
-/// ([`mongo::MongoStore::stores`], [`memory::stores`]); the services see only the traits.
+/// ([`crate::storage::mongo::MongoStore::stores`], [`crate::storage::memory::stores`]); the
+/// services see only the traits.
 #[derive(Clone)]
 pub struct Stores {
     /// Notes.
