@@ -2,9 +2,9 @@
 //!
 //! The push algorithm itself is pure (`sync_core::push`): a store reads the notes a push
 //! names, reserves its versions, and writes what the plan says. The collections, their
-//! documents and indexes are described once, in [`super::documents`]. The idempotency record
-//! keeps the last [`crate::storage::notes::RECENT_CHANGES_PER_NOTE`] change ids per note; only the newest
-//! [`Conflicts::history_limit`] revisions per note are kept.
+//! documents and indexes are described once, in [`super::documents`]. The idempotency
+//! record keeps the last [`crate::storage::notes::RECENT_CHANGES_PER_NOTE`] change ids per
+//! note; only the newest [`Conflicts::history_limit`] revisions per note are kept.
 //!
 //! ## Why pulls never miss a change
 //! A push runs in one transaction that first increments the user's counter and then writes
