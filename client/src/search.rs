@@ -2,49 +2,129 @@
 //! note by note.
 //!
 //! Words are the runs of alphanumeric characters, lowercased (as [`sync_core::text::tokens`]
-//! cuts text). Each indexed note version is a *slot*; the index maps every word to the slots
-//! whose text has it (a bit says "in the title"), in a sorted map, so a word prefix is a
-//! range of it. A query matches the notes that have, for each of its words, a word starting
-//! with it (so `gro` finds "groceries"; `gro lis` finds "grocery list"). Results come in
-//! this order: notes whose title matches every query word first, then newest first.
+//! cuts text). Each indexed note version is a *slot* (a number, in the order notes were
+//! indexed); the index maps every word to the slots whose text has it (a bit says "in the
+//! title"), in word order, so a word prefix is a range of words. A query matches the notes
+//! that have, for each of its words, a word starting with it (so `gro` finds "groceries";
+//! `gro lis` finds "grocery list"). Results come in this order: notes whose title matches
+//! every query word first, then newest first (then the note indexed last first).
+//!
+//! The layout is built for memory (100,000 notes are held by a page; see
+//! docs/performance.md for the figures):
+//! - The slots are columns: every slot's note id in one string (ends in a `u32` each), its
+//!   stamp in two columns, a bit set of the retired ones; the live slot of each note id is
+//!   found through a hash table of slot numbers (the id is not copied into it).
+//! - Most words are in the *frozen* part: one byte string of records in word order, each
+//!   word front-coded against the previous one (restarting every [`BLOCK`] words, whose
+//!   offsets are kept for a binary search) and followed by its posting list: the slot
+//!   numbers as varint deltas, the title bit the lowest bit.
+//! - What was indexed since the last merge is in the *fresh* part: a sorted map of words
+//!   to posting lists in the same encoding. Its slots all come after the frozen part's, so
+//!   a word's postings are the frozen list then the fresh one.
 //!
 //! A change of a note ([`SearchIndex::upsert`]) retires its old slot and indexes the new text
-//! in a new one, in time proportional to the note's length; retired slots are skipped by
-//! queries and their entries dropped when they outnumber the live ones. Nothing is read from
-//! storage here: the app feeds it (all notes once, in chunks, then what changed).
+//! in a new one, in the fresh part, in time proportional to the note's length; retired slots
+//! are skipped by queries. When the fresh part outgrows a quarter of the frozen one (or
+//! retired slots outnumber the live ones), the two are merged into a new frozen part,
+//! leaving the retired slots out and numbering the slots again from 0 in the same order:
+//! a pass over the whole index, whose cost is amortised by the geometric growth. Nothing
+//! is read from storage here: the app feeds it (all notes once, in chunks, then what
+//! changed).
 //!
 //! The index is saved as bytes ([`SearchIndex::encode`], [`SearchIndex::decode`]) with the
 //! store's change sequence number it is up to date with, so a start loads it and catches
 //! up with the notes written since (see [`crate::local::LocalStore::changed_since`])
-//! instead of decoding every note again. The format is private to this module: a version
-//! tag first, and bytes of another version (or damaged ones) decode as `None`, which means
-//! "build it again from the notes".
+//! instead of decoding every note again. The bytes are the live slots and the merged
+//! frozen part as it is in memory, so loading is a check of every record and a copy. The
+//! format is private to this module: a version tag first, and bytes of another version (or
+//! damaged ones) decode as `None`, which means "build it again from the notes".
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasher, RandomState};
 
+use hashbrown::HashTable;
 use sync_core::{Hlc, NoteId};
 
 use crate::local::LocalNote;
 
+#[cfg(test)]
+mod reference;
+
 /// Longest word indexed, in characters (longer ones are indexed by this prefix).
 pub const MAX_WORD_CHARS: usize = 32;
 
-const TITLE: u32 = 1 << 31;
-const SLOT: u32 = !TITLE;
+/// Words per block of the frozen part: the first of each is written whole.
+const BLOCK: usize = 16;
+/// The fresh part is merged into the frozen one when its estimated size passes this...
+const MERGE_MIN_BYTES: usize = 256 << 10;
+/// ... and this fraction of the frozen part's (1 / `MERGE_RATIO`).
+const MERGE_RATIO: usize = 4;
+/// What a fresh word costs beyond its bytes and postings (the map's node share, the key's
+/// and the list's heap blocks), for the estimate.
+const FRESH_WORD_COST: usize = 64;
+/// Retired slots are dropped (by a merge) once there are more than this many and more
+/// than live ones.
+const RETIRED_MIN: usize = 10_000;
 
-struct Slot {
-    id: NoteId,
-    /// The note's stamp (newest first), `None` once retired.
-    order: Option<(u64, u32)>,
+/// A posting list being appended to: varint entries, and the last slot in it.
+struct Fresh {
+    last: u32,
+    bytes: Vec<u8>,
+}
+
+/// The merged part of the index: see the module's doc.
+#[derive(Default)]
+struct Frozen {
+    /// Records, in word order: shared prefix length, suffix length, suffix, postings
+    /// length, postings (lengths as varints).
+    blob: Vec<u8>,
+    /// Where every [`BLOCK`]-th record starts (its shared prefix length is 0).
+    blocks: Vec<u32>,
 }
 
 /// The search index of one store's notes.
-#[derive(Default)]
 pub struct SearchIndex {
-    slots: Vec<Slot>,
-    live: HashMap<NoteId, u32>,
-    words: BTreeMap<Box<str>, Vec<u32>>,
+    /// Every slot's note id, one after the other...
+    ids: String,
+    /// ... slot `s`'s ending at `id_ends[s]`.
+    id_ends: Vec<u32>,
+    /// Every slot's stamp: wall clock and counter.
+    walls: Vec<u64>,
+    counters: Vec<u32>,
+    /// Bit `s` set: slot `s` is retired.
+    gone: Vec<u64>,
+    /// The live slot of every indexed note, hashed by its id.
+    live: HashTable<u32>,
+    hasher: RandomState,
+    /// Retired slots (all of them are still numbered).
     retired: usize,
+    frozen: Frozen,
+    fresh: BTreeMap<Box<str>, Fresh>,
+    /// The fresh part's size, estimated.
+    fresh_bytes: usize,
+    /// [`MERGE_MIN_BYTES`] and [`RETIRED_MIN`], smaller in tests.
+    merge_min: usize,
+    retired_min: usize,
+}
+
+impl Default for SearchIndex {
+    fn default() -> Self {
+        Self {
+            ids: String::new(),
+            id_ends: Vec::new(),
+            walls: Vec::new(),
+            counters: Vec::new(),
+            gone: Vec::new(),
+            live: HashTable::new(),
+            hasher: RandomState::new(),
+            retired: 0,
+            frozen: Frozen::default(),
+            fresh: BTreeMap::new(),
+            fresh_bytes: 0,
+            merge_min: MERGE_MIN_BYTES,
+            retired_min: RETIRED_MIN,
+        }
+    }
 }
 
 impl std::fmt::Debug for SearchIndex {
@@ -74,6 +154,230 @@ pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
         })
 }
 
+/// Slot `s`'s id in the id column.
+fn id_at<'a>(ids: &'a str, ends: &[u32], s: u32) -> &'a str {
+    let s = s as usize;
+    let start = if s == 0 { 0 } else { ends[s - 1] as usize };
+    &ids[start..ends[s] as usize]
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u32) {
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn varint_len(v: u32) -> usize {
+    (32 - (v | 1).leading_zeros() as usize).div_ceil(7)
+}
+
+/// The varint at `*pos` of bytes this module wrote (or checked, see [`Frozen::check`]).
+#[inline]
+fn varint(bytes: &[u8], pos: &mut usize) -> u32 {
+    let mut v = 0u32;
+    let mut shift = 0;
+    loop {
+        let b = bytes[*pos];
+        *pos += 1;
+        v |= u32::from(b & 0x7f) << shift;
+        if b < 0x80 {
+            return v;
+        }
+        shift += 7;
+    }
+}
+
+/// The varint at `*pos` of bytes from outside: `None` if cut short or over 32 bits.
+fn checked_varint(bytes: &[u8], pos: &mut usize) -> Option<u32> {
+    let mut v = 0u64;
+    for shift in (0..35).step_by(7) {
+        let b = *bytes.get(*pos)?;
+        *pos += 1;
+        v |= u64::from(b & 0x7f) << shift;
+        if b < 0x80 {
+            return u32::try_from(v).ok();
+        }
+    }
+    None
+}
+
+/// The entries of a posting list: (slot, in the title).
+fn entries(list: &[u8]) -> impl Iterator<Item = (u32, bool)> + '_ {
+    let mut pos = 0;
+    let mut slot = 0u32;
+    std::iter::from_fn(move || {
+        if pos >= list.len() {
+            return None;
+        }
+        let v = varint(list, &mut pos);
+        slot += v >> 1;
+        Some((slot, v & 1 != 0))
+    })
+}
+
+/// Appends an entry to a posting list whose last slot is `last` (any, when it is empty).
+fn put_entry(list: &mut Vec<u8>, last: u32, slot: u32, title: bool) -> usize {
+    let delta = if list.is_empty() { slot } else { slot - last };
+    let v = delta << 1 | u32::from(title);
+    put_varint(list, v);
+    varint_len(v)
+}
+
+/// Reads the frozen part's records one after the other.
+struct Cursor<'a> {
+    blob: &'a [u8],
+    pos: usize,
+    /// The word of the record read last.
+    word: Vec<u8>,
+}
+
+impl<'a> Cursor<'a> {
+    fn at(blob: &'a [u8], pos: usize) -> Self {
+        Self {
+            blob,
+            pos,
+            word: Vec::with_capacity(MAX_WORD_CHARS * 4),
+        }
+    }
+
+    /// The next record's postings (its word is then `self.word`).
+    fn next_list(&mut self) -> Option<&'a [u8]> {
+        if self.pos >= self.blob.len() {
+            return None;
+        }
+        let shared = varint(self.blob, &mut self.pos) as usize;
+        let len = varint(self.blob, &mut self.pos) as usize;
+        self.word.truncate(shared);
+        self.word
+            .extend_from_slice(&self.blob[self.pos..self.pos + len]);
+        self.pos += len;
+        let len = varint(self.blob, &mut self.pos) as usize;
+        let list = &self.blob[self.pos..self.pos + len];
+        self.pos += len;
+        Some(list)
+    }
+}
+
+/// Writes records of the frozen part.
+struct Writer<'a> {
+    out: &'a mut Vec<u8>,
+    /// Where the records start in `out`.
+    base: usize,
+    prev: Vec<u8>,
+    words: usize,
+    blocks: Vec<u32>,
+}
+
+impl<'a> Writer<'a> {
+    fn new(out: &'a mut Vec<u8>) -> Self {
+        let base = out.len();
+        Self {
+            out,
+            base,
+            prev: Vec::new(),
+            words: 0,
+            blocks: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, word: &[u8], list: &[u8]) {
+        let shared = if self.words % BLOCK == 0 {
+            self.blocks.push((self.out.len() - self.base) as u32);
+            0
+        } else {
+            self.prev
+                .iter()
+                .zip(word)
+                .take_while(|(a, b)| a == b)
+                .count()
+        };
+        put_varint(self.out, shared as u32);
+        put_varint(self.out, (word.len() - shared) as u32);
+        self.out.extend_from_slice(&word[shared..]);
+        put_varint(self.out, list.len() as u32);
+        self.out.extend_from_slice(list);
+        self.prev.clear();
+        self.prev.extend_from_slice(word);
+        self.words += 1;
+    }
+}
+
+impl Frozen {
+    /// The word of the record at `pos`, which starts a block (so is written whole).
+    fn block_word(&self, mut pos: usize) -> &[u8] {
+        varint(&self.blob, &mut pos);
+        let len = varint(&self.blob, &mut pos) as usize;
+        &self.blob[pos..pos + len]
+    }
+
+    /// Calls `f` with the postings of every word starting with `prefix`.
+    fn lists(&self, prefix: &[u8], mut f: impl FnMut(&[u8])) {
+        let after = self
+            .blocks
+            .partition_point(|&at| self.block_word(at as usize) < prefix);
+        let Some(&start) = self.blocks.get(after.saturating_sub(1)) else {
+            return;
+        };
+        let mut c = Cursor::at(&self.blob, start as usize);
+        while let Some(list) = c.next_list() {
+            if c.word.starts_with(prefix) {
+                f(list);
+            } else if c.word.as_slice() > prefix {
+                return;
+            }
+        }
+    }
+
+    /// Records from outside (`blob`, of `words` records, over `slots` slots), if they are
+    /// as [`Writer`] writes them: every block's first word whole, words strictly
+    /// increasing, every posting list non-empty with strictly increasing slots below
+    /// `slots`, nothing left over. Words need not be UTF-8: they are compared as bytes.
+    fn check(blob: Vec<u8>, words: usize, slots: usize) -> Option<Self> {
+        let mut blocks = Vec::with_capacity(words.div_ceil(BLOCK).min(blob.len()));
+        let mut pos = 0;
+        let mut word: Vec<u8> = Vec::new();
+        for i in 0..words {
+            let at = pos;
+            let shared = checked_varint(&blob, &mut pos)? as usize;
+            if i % BLOCK == 0 {
+                if shared != 0 {
+                    return None;
+                }
+                blocks.push(u32::try_from(at).ok()?);
+            }
+            let len = checked_varint(&blob, &mut pos)? as usize;
+            let suffix = blob.get(pos..pos.checked_add(len)?)?;
+            pos += len;
+            if shared > word.len() || (i > 0 && (word[shared..]).cmp(suffix).is_ge()) {
+                return None; // not after the previous word
+            }
+            word.truncate(shared);
+            word.extend_from_slice(suffix);
+            let len = checked_varint(&blob, &mut pos)? as usize;
+            let list = blob.get(pos..pos.checked_add(len)?)?;
+            pos += len;
+            let mut p = 0;
+            let mut slot: Option<u32> = None;
+            while p < list.len() {
+                let delta = checked_varint(list, &mut p)? >> 1;
+                let next = match slot {
+                    None => delta,
+                    Some(_) if delta == 0 => return None,
+                    Some(s) => s.checked_add(delta)?,
+                };
+                if next as usize >= slots {
+                    return None;
+                }
+                slot = Some(next);
+            }
+            slot?; // an empty list
+        }
+        (pos == blob.len()).then_some(Self { blob, blocks })
+    }
+}
+
 impl SearchIndex {
     /// An empty index.
     pub fn new() -> Self {
@@ -87,12 +391,43 @@ impl SearchIndex {
 
     /// True when no note is indexed.
     pub fn is_empty(&self) -> bool {
-        self.live.is_empty()
+        self.live.len() == 0
     }
 
     /// True when the note is indexed (live).
     pub fn contains(&self, id: &NoteId) -> bool {
-        self.live.contains_key(id)
+        self.find(id.as_str()).is_some()
+    }
+
+    fn find(&self, id: &str) -> Option<u32> {
+        let (ids, ends) = (&self.ids, &self.id_ends);
+        self.live
+            .find(self.hasher.hash_one(id), |&s| id_at(ids, ends, s) == id)
+            .copied()
+    }
+
+    fn is_gone(&self, s: usize) -> bool {
+        self.gone[s / 64] & (1 << (s % 64)) != 0
+    }
+
+    /// Adds a slot for `id` (live).
+    fn push_slot(&mut self, id: &str, hlc: (u64, u32)) -> u32 {
+        let slot = u32::try_from(self.walls.len()).expect("fewer than 2^31 note versions");
+        assert!(slot < 1 << 31, "fewer than 2^31 note versions");
+        self.ids.push_str(id);
+        self.id_ends
+            .push(u32::try_from(self.ids.len()).expect("note ids under 4 GB"));
+        self.walls.push(hlc.0);
+        self.counters.push(hlc.1);
+        if slot as usize / 64 == self.gone.len() {
+            self.gone.push(0);
+        }
+        let (ids, ends, hasher) = (&self.ids, &self.id_ends, &self.hasher);
+        self.live
+            .insert_unique(hasher.hash_one(id), slot, |&s| {
+                hasher.hash_one(id_at(ids, ends, s))
+            });
+        slot
     }
 
     /// Indexes the note as it is now (a deleted note leaves the index).
@@ -101,13 +436,7 @@ impl SearchIndex {
         if note.deleted {
             return;
         }
-        let slot = u32::try_from(self.slots.len()).expect("fewer than 2^31 note versions");
-        assert!(slot & TITLE == 0, "fewer than 2^31 note versions");
-        self.slots.push(Slot {
-            id: note.id.clone(),
-            order: Some(order(&note.hlc)),
-        });
-        self.live.insert(note.id.clone(), slot);
+        let slot = self.push_slot(note.id.as_str(), order(&note.hlc));
         let mut mine: HashMap<String, bool> = HashMap::new();
         for w in words(&note.title) {
             mine.insert(w, true);
@@ -116,35 +445,142 @@ impl SearchIndex {
             mine.entry(w).or_insert(false);
         }
         for (w, in_title) in mine {
-            let entry = slot | if in_title { TITLE } else { 0 };
-            match self.words.get_mut(w.as_str()) {
-                Some(list) => list.push(entry),
+            match self.fresh.get_mut(w.as_str()) {
+                Some(list) => {
+                    self.fresh_bytes += put_entry(&mut list.bytes, list.last, slot, in_title);
+                    list.last = slot;
+                }
                 None => {
-                    self.words.insert(w.into_boxed_str(), vec![entry]);
+                    let mut bytes = Vec::new();
+                    put_entry(&mut bytes, 0, slot, in_title);
+                    self.fresh_bytes += FRESH_WORD_COST + w.len() + bytes.len();
+                    self.fresh
+                        .insert(w.into_boxed_str(), Fresh { last: slot, bytes });
                 }
             }
+        }
+        if self.fresh_bytes > self.merge_min.max(self.frozen.blob.len() / MERGE_RATIO) {
+            self.merge();
         }
     }
 
     /// Removes a note from the index.
     pub fn remove(&mut self, id: &NoteId) {
-        if let Some(old) = self.live.remove(id) {
-            self.slots[old as usize].order = None;
-            self.retired += 1;
-            if self.retired > 10_000 && self.retired > self.live.len() {
-                self.compact();
-            }
+        let (ids, ends) = (&self.ids, &self.id_ends);
+        let hash = self.hasher.hash_one(id.as_str());
+        let Ok(entry) = self
+            .live
+            .find_entry(hash, |&s| id_at(ids, ends, s) == id.as_str())
+        else {
+            return;
+        };
+        let (old, _) = entry.remove();
+        let old = old as usize;
+        self.gone[old / 64] |= 1 << (old % 64);
+        self.retired += 1;
+        if self.retired > self.retired_min && self.retired > self.live.len() {
+            self.merge();
         }
     }
 
-    /// Drops the entries of retired slots.
-    fn compact(&mut self) {
-        let slots = &self.slots;
-        self.words.retain(|_, list| {
-            list.retain(|e| slots[(e & SLOT) as usize].order.is_some());
-            !list.is_empty()
-        });
+    /// The new number of every slot once the retired ones are left out (`u32::MAX`: left
+    /// out), and how many are kept.
+    fn renumbering(&self) -> (Vec<u32>, u32) {
+        let mut next = 0u32;
+        let renumber = (0..self.walls.len())
+            .map(|s| {
+                if self.is_gone(s) {
+                    u32::MAX
+                } else {
+                    next += 1;
+                    next - 1
+                }
+            })
+            .collect();
+        (renumber, next)
+    }
+
+    /// Writes the frozen and fresh parts merged, with the slots renumbered (`renumber`,
+    /// see [`Self::renumbering`]), as records to `out`; returns how many and where the
+    /// blocks start.
+    fn write_merged(&self, renumber: &[u32], out: &mut Vec<u8>) -> (usize, Vec<u32>) {
+        use std::cmp::Ordering::{Greater, Less};
+        fn add(renumber: &[u32], list: &mut Vec<u8>, last: &mut u32, old: &[u8]) {
+            for (s, title) in entries(old) {
+                let new = renumber[s as usize];
+                if new != u32::MAX {
+                    put_entry(list, *last, new, title);
+                    *last = new;
+                }
+            }
+        }
+        let mut w = Writer::new(out);
+        let mut list = Vec::new();
+        let mut frozen = Cursor::at(&self.frozen.blob, 0);
+        let mut old = frozen.next_list();
+        let mut fresh = self.fresh.iter().peekable();
+        loop {
+            let next = fresh.peek();
+            let order = match (old, next) {
+                (None, None) => break,
+                (Some(_), None) => Less,
+                (None, Some(_)) => Greater,
+                (Some(_), Some((word, _))) => frozen.word.as_slice().cmp(word.as_bytes()),
+            };
+            list.clear();
+            let mut last = 0;
+            // A word's frozen slots all come before its fresh ones.
+            if let (Some(old), true) = (old, order.is_le()) {
+                add(renumber, &mut list, &mut last, old);
+            }
+            if let (Some((_, f)), true) = (next, order.is_ge()) {
+                add(renumber, &mut list, &mut last, &f.bytes);
+            }
+            if !list.is_empty() {
+                match next {
+                    Some((word, _)) if order.is_ge() => w.push(word.as_bytes(), &list),
+                    _ => w.push(&frozen.word, &list),
+                }
+            }
+            if order.is_le() {
+                old = frozen.next_list();
+            }
+            if order.is_ge() {
+                fresh.next();
+            }
+        }
+        (w.words, w.blocks)
+    }
+
+    /// Merges the fresh part into the frozen one, leaving the retired slots out.
+    fn merge(&mut self) {
+        let (renumber, kept) = self.renumbering();
+        let mut blob = Vec::with_capacity(self.frozen.blob.len() + self.fresh_bytes);
+        let (_, blocks) = self.write_merged(&renumber, &mut blob);
+        blob.shrink_to_fit();
+        self.frozen = Frozen { blob, blocks };
+        self.fresh = BTreeMap::new();
+        self.fresh_bytes = 0;
+        // The slots, renumbered.
+        let mut ids = String::with_capacity(self.ids.len());
+        let mut id_ends = Vec::with_capacity(kept as usize);
+        let mut walls = Vec::with_capacity(kept as usize);
+        let mut counters = Vec::with_capacity(kept as usize);
+        for (s, &new) in renumber.iter().enumerate() {
+            if new != u32::MAX {
+                ids.push_str(id_at(&self.ids, &self.id_ends, s as u32));
+                id_ends.push(ids.len() as u32);
+                walls.push(self.walls[s]);
+                counters.push(self.counters[s]);
+            }
+        }
+        ids.shrink_to_fit();
+        (self.ids, self.id_ends, self.walls, self.counters) = (ids, id_ends, walls, counters);
+        self.gone = vec![0; (kept as usize).div_ceil(64)];
         self.retired = 0;
+        for s in self.live.iter_mut() {
+            *s = renumber[*s as usize];
+        }
     }
 
     /// The notes matching `query` (see the module's doc), best first, at most `limit` of
@@ -154,7 +590,7 @@ impl SearchIndex {
         if terms.is_empty() {
             return None;
         }
-        let n = self.slots.len();
+        let n = self.walls.len();
         // Per slot: how many terms matched, and how many in the title; `last` is the last
         // term that counted it (a slot may match a prefix through several words).
         let mut hits = vec![0u8; n];
@@ -165,18 +601,11 @@ impl SearchIndex {
         let all = u8::try_from(terms.len().min(250)).unwrap_or(250);
         for (t, term) in terms.iter().take(all as usize).enumerate() {
             let mark = t as u8 + 1;
-            for (_, list) in self
-                .words
-                .range::<str, _>((
-                    std::ops::Bound::Included(term.as_str()),
-                    std::ops::Bound::Unbounded,
-                ))
-                .take_while(|(w, _)| w.starts_with(term.as_str()))
-            {
-                for &e in list {
-                    let s = (e & SLOT) as usize;
+            let mut take = |list: &[u8]| {
+                for (s, title) in entries(list) {
+                    let s = s as usize;
                     let counted = last[s] == mark;
-                    if !counted && (hits[s] != t as u8 || self.slots[s].order.is_none()) {
+                    if !counted && (hits[s] != t as u8 || self.is_gone(s)) {
                         continue; // missed an earlier term, or retired
                     }
                     if !counted {
@@ -187,16 +616,28 @@ impl SearchIndex {
                         }
                     }
                     // A title word may come after a body word with the same prefix.
-                    if e & TITLE != 0 && last_title[s] != mark {
+                    if title && last_title[s] != mark {
                         last_title[s] = mark;
                         in_title[s] += 1;
                     }
                 }
+            };
+            self.frozen.lists(term.as_bytes(), &mut take);
+            for (_, list) in self
+                .fresh
+                .range::<str, _>((
+                    std::ops::Bound::Included(term.as_str()),
+                    std::ops::Bound::Unbounded,
+                ))
+                .take_while(|(w, _)| w.starts_with(term.as_str()))
+            {
+                take(&list.bytes);
             }
         }
+        // Ties (same stamp) go to the note indexed last: slot numbers keep that order.
         let key = |s: &u32| {
             let s = *s as usize;
-            (in_title[s] == all, self.slots[s].order)
+            (in_title[s] == all, self.walls[s], self.counters[s], s)
         };
         let total = found.len();
         let limit = limit.min(total);
@@ -210,62 +651,40 @@ impl SearchIndex {
             total,
             ids: found
                 .into_iter()
-                .map(|s| self.slots[s as usize].id.clone())
+                .map(|s| NoteId(id_at(&self.ids, &self.id_ends, s).to_owned()))
                 .collect(),
         })
     }
 }
 
 /// The tag of the saved format; another tag is another format.
-const FORMAT: &[u8; 8] = b"tern-si1";
+const FORMAT: &[u8; 8] = b"tern-si2";
 
 impl SearchIndex {
     /// The index as bytes, with `seq` (the change sequence number it is up to date with).
     /// Retired slots are left out.
     pub fn encode(&self, seq: u64) -> Vec<u8> {
-        let mut out = Vec::with_capacity(16 + self.live.len() * 48);
+        let (renumber, kept) = self.renumbering();
+        let mut out = Vec::with_capacity(
+            40 + self.ids.len() + kept as usize * 14 + self.frozen.blob.len() + self.fresh_bytes,
+        );
         out.extend_from_slice(FORMAT);
         out.extend_from_slice(&seq.to_le_bytes());
-        // Old slot number -> new one (`u32::MAX`: retired).
-        let mut renumber = vec![u32::MAX; self.slots.len()];
-        let live: Vec<(usize, &Slot, (u64, u32))> = self
-            .slots
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| Some((i, s, s.order?)))
-            .collect();
-        put_u32(&mut out, live.len());
-        for (new, (old, slot, (wall, counter))) in live.iter().enumerate() {
-            renumber[*old] = new as u32;
-            out.extend_from_slice(&wall.to_le_bytes());
-            out.extend_from_slice(&counter.to_le_bytes());
-            put_bytes(&mut out, slot.id.as_str().as_bytes());
+        out.extend_from_slice(&kept.to_le_bytes());
+        for s in (0..self.walls.len() as u32).filter(|&s| renumber[s as usize] != u32::MAX) {
+            out.extend_from_slice(&self.walls[s as usize].to_le_bytes());
+            out.extend_from_slice(&self.counters[s as usize].to_le_bytes());
+            let id = id_at(&self.ids, &self.id_ends, s).as_bytes();
+            put_varint(&mut out, id.len() as u32);
+            out.extend_from_slice(id);
         }
-        let count_at = out.len();
-        put_u32(&mut out, 0);
-        let mut words = 0;
-        for (word, list) in &self.words {
-            // Written in place (no list per word): the count is filled in after.
-            let start = out.len();
-            put_bytes(&mut out, word.as_bytes());
-            let at = out.len();
-            put_u32(&mut out, 0);
-            let mut kept = 0u32;
-            for e in list {
-                let new = renumber[(e & SLOT) as usize];
-                if new != u32::MAX {
-                    out.extend_from_slice(&(new | (e & TITLE)).to_le_bytes());
-                    kept += 1;
-                }
-            }
-            if kept == 0 {
-                out.truncate(start);
-                continue;
-            }
-            out[at..at + 4].copy_from_slice(&kept.to_le_bytes());
-            words += 1;
-        }
-        out[count_at..count_at + 4].copy_from_slice(&(words as u32).to_le_bytes());
+        // The word count and the records' length, filled in after.
+        let counts = out.len();
+        out.extend_from_slice(&[0; 12]);
+        let (words, _) = self.write_merged(&renumber, &mut out);
+        let len = (out.len() - counts - 12) as u64;
+        out[counts..counts + 4].copy_from_slice(&(words as u32).to_le_bytes());
+        out[counts + 4..counts + 12].copy_from_slice(&len.to_le_bytes());
         out
     }
 
@@ -278,43 +697,34 @@ impl SearchIndex {
         }
         let seq = r.u64()?;
         let n = r.u32()? as usize;
+        if n >= 1 << 31 {
+            return None;
+        }
         let mut ix = Self::new();
-        ix.slots.reserve(n.min(bytes.len()));
-        for i in 0..n {
+        let cap = n.min(bytes.len() / 13);
+        ix.id_ends.reserve(cap);
+        ix.walls.reserve(cap);
+        ix.counters.reserve(cap);
+        for _ in 0..n {
             let order = (r.u64()?, r.u32()?);
-            let len = r.u32()? as usize;
-            let id = NoteId(std::str::from_utf8(r.take(len)?).ok()?.to_owned());
-            ix.live.insert(id.clone(), i as u32);
-            ix.slots.push(Slot {
-                id,
-                order: Some(order),
-            });
-        }
-        for _ in 0..r.u32()? {
-            let len = r.u32()? as usize;
-            let word = std::str::from_utf8(r.take(len)?).ok()?;
-            let entries = r.u32()? as usize;
-            let raw = r.take(entries.checked_mul(4)?)?;
-            let list: Vec<u32> = raw
-                .chunks_exact(4)
-                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect();
-            if list.iter().any(|e| (e & SLOT) as usize >= n) {
-                return None;
+            let mut at = 0;
+            let len = checked_varint(r.0, &mut at)? as usize;
+            r.take(at)?;
+            let id = std::str::from_utf8(r.take(len)?).ok()?;
+            if ix.find(id).is_some() {
+                return None; // twice
             }
-            ix.words.insert(word.into(), list);
+            ix.push_slot(id, order);
         }
-        (r.0.is_empty() && ix.live.len() == n).then_some((ix, seq))
+        let words = r.u32()? as usize;
+        let len = usize::try_from(r.u64()?).ok()?;
+        let blob = r.take(len)?.to_vec();
+        if !r.0.is_empty() {
+            return None;
+        }
+        ix.frozen = Frozen::check(blob, words, n)?;
+        Some((ix, seq))
     }
-}
-
-fn put_u32(out: &mut Vec<u8>, n: usize) {
-    out.extend_from_slice(&u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes());
-}
-
-fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
-    put_u32(out, b.len());
-    out.extend_from_slice(b);
 }
 
 struct Reader<'a>(&'a [u8]);
@@ -338,6 +748,19 @@ impl<'a> Reader<'a> {
 
 fn order(h: &Hlc) -> (u64, u32) {
     (h.wall_ms, h.counter)
+}
+
+#[cfg(test)]
+impl SearchIndex {
+    /// How many postings the index holds (live or retired).
+    fn postings(&self) -> usize {
+        let mut n = 0;
+        let mut c = Cursor::at(&self.frozen.blob, 0);
+        while let Some(list) = c.next_list() {
+            n += entries(list).count();
+        }
+        n + self.fresh.values().map(|f| entries(&f.bytes).count()).sum::<usize>()
+    }
 }
 
 #[cfg(test)]
@@ -437,8 +860,9 @@ mod tests {
         }
         let f = ix.search("word", 10).unwrap();
         assert_eq!((f.total, ix.len()), (1, 1));
-        let entries: usize = ix.words.values().map(Vec::len).sum();
+        let entries = ix.postings();
         assert!(entries < 20_000, "{entries}");
+        assert!(ix.walls.len() < 20_000, "{}", ix.walls.len());
     }
 
     #[test]
@@ -464,6 +888,7 @@ mod tests {
         assert_eq!(ids(back.search("groc", 10)), ["d", "a", "b", "c"]);
         // Another format, or damaged bytes: nothing (the caller builds it again).
         assert!(SearchIndex::decode(b"tern-si0").is_none());
+        assert!(SearchIndex::decode(b"tern-si1\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0").is_none());
         assert!(SearchIndex::decode(&bytes[..bytes.len() - 1]).is_none());
         assert!(SearchIndex::decode(&[bytes.as_slice(), &[0]].concat()).is_none());
     }
