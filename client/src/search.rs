@@ -423,10 +423,9 @@ impl SearchIndex {
             self.gone.push(0);
         }
         let (ids, ends, hasher) = (&self.ids, &self.id_ends, &self.hasher);
-        self.live
-            .insert_unique(hasher.hash_one(id), slot, |&s| {
-                hasher.hash_one(id_at(ids, ends, s))
-            });
+        self.live.insert_unique(hasher.hash_one(id), slot, |&s| {
+            hasher.hash_one(id_at(ids, ends, s))
+        });
         slot
     }
 
@@ -759,7 +758,11 @@ impl SearchIndex {
         while let Some(list) = c.next_list() {
             n += entries(list).count();
         }
-        n + self.fresh.values().map(|f| entries(&f.bytes).count()).sum::<usize>()
+        n + self
+            .fresh
+            .values()
+            .map(|f| entries(&f.bytes).count())
+            .sum::<usize>()
     }
 }
 
@@ -901,5 +904,236 @@ mod tests {
         assert_eq!(ids(ix.search("STRASSE", 10)), Vec::<String>::new());
         assert_eq!(ids(ix.search("straße", 10)), ["a"]);
         assert_eq!(ids(ix.search("東", 10)), ["a"]);
+    }
+}
+
+/// The index against its reference model (the index as it was, see [`reference`]) and
+/// against itself built afresh, over random notes, edits, deletes and queries.
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod model {
+    use proptest::prelude::*;
+
+    use super::reference::ReferenceIndex;
+    use super::*;
+    use crate::local::SyncState;
+
+    /// Words sharing prefixes, of several scripts, so that prefixes match several words.
+    const VOCABULARY: &[&str] = &[
+        "a",
+        "ab",
+        "abc",
+        "abd",
+        "b",
+        "ba",
+        "bab",
+        "groc",
+        "grocery",
+        "groceries",
+        "list",
+        "li",
+        "Liste",
+        "東京",
+        "東",
+        "straße",
+        "über",
+        "x1",
+        "x12",
+        "x2",
+        "2026",
+    ];
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Upsert {
+            id: u8,
+            title: Vec<usize>,
+            body: Vec<usize>,
+            wall: u64,
+            counter: u32,
+            deleted: bool,
+        },
+        Remove(u8),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let words = || prop::collection::vec(0..VOCABULARY.len(), 0..6);
+        prop_oneof![
+            6 => (0..8u8, words(), words(), 0..4u64, 0..2u32, prop::bool::weighted(0.1)).prop_map(
+                |(id, title, body, wall, counter, deleted)| Op::Upsert {
+                    id,
+                    title,
+                    body,
+                    wall,
+                    counter,
+                    deleted,
+                }
+            ),
+            1 => (0..8u8).prop_map(Op::Remove),
+        ]
+    }
+
+    /// A query: up to 3 words, each a vocabulary word cut short (or one that matches
+    /// nothing), in any case.
+    fn query() -> impl Strategy<Value = String> {
+        let word = (0..VOCABULARY.len() + 1, 1..6usize, any::<bool>());
+        prop::collection::vec(word, 1..4).prop_map(|ws| {
+            ws.into_iter()
+                .map(|(w, cut, upper)| {
+                    let w = VOCABULARY.get(w).copied().unwrap_or("zzz");
+                    let w: String = w.chars().take(cut).collect();
+                    if upper { w.to_uppercase() } else { w }
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+    }
+
+    fn note(op: &Op) -> Option<LocalNote> {
+        let Op::Upsert {
+            id,
+            title,
+            body,
+            wall,
+            counter,
+            deleted,
+        } = op
+        else {
+            return None;
+        };
+        let text = |ws: &[usize]| {
+            ws.iter()
+                .map(|&w| VOCABULARY[w])
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        Some(LocalNote {
+            id: NoteId(format!("n{id}")),
+            title: text(title),
+            content: text(body),
+            deleted: *deleted,
+            hlc: Hlc {
+                wall_ms: *wall,
+                counter: *counter,
+                node: "d".into(),
+            },
+            base_version: None,
+            pending: None,
+            sync: SyncState::Synced,
+            base: None,
+            strategy: Default::default(),
+            strategy_changed: false,
+            conflict: None,
+            resolving: false,
+            local_conflict: false,
+            purge: false,
+            trash: None,
+        })
+    }
+
+    fn apply(ix: &mut SearchIndex, model: &mut ReferenceIndex, op: &Op) {
+        match (op, note(op)) {
+            (_, Some(n)) => {
+                ix.upsert(&n);
+                model.upsert(&n);
+            }
+            (Op::Remove(id), None) => {
+                let id: NoteId = NoteId(format!("n{id}"));
+                ix.remove(&id);
+                model.remove(&id);
+            }
+            (Op::Upsert { .. }, None) => unreachable!(),
+        }
+    }
+
+    fn same(
+        ix: &SearchIndex,
+        model: &ReferenceIndex,
+        queries: &[String],
+    ) -> Result<(), TestCaseError> {
+        prop_assert_eq!(ix.len(), model.len());
+        for q in queries {
+            for limit in [0, 1, 3, 100] {
+                prop_assert_eq!(
+                    ix.search(q, limit),
+                    model.search(q, limit),
+                    "{:?} {}",
+                    q,
+                    limit
+                );
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+        /// Any interleaving of upserts, edits, deletes and removes answers every query as
+        /// the reference model does (same matches, same order), whatever the merges; so do
+        /// the index saved and loaded, and one built afresh from the notes as they are.
+        #[test]
+        fn answers_as_the_reference_model(
+            ops in prop::collection::vec(op(), 0..60),
+            more in prop::collection::vec(op(), 0..20),
+            queries in prop::collection::vec(query(), 1..8),
+            merge_min in prop_oneof![Just(0usize), Just(30), Just(300), Just(usize::MAX)],
+            retired_min in prop_oneof![Just(0usize), Just(3), Just(RETIRED_MIN)],
+        ) {
+            let mut ix = SearchIndex { merge_min, retired_min, ..SearchIndex::new() };
+            let mut model = ReferenceIndex::default();
+            // The notes as they are, in the order they were last indexed.
+            let mut notes: Vec<LocalNote> = Vec::new();
+            for op in &ops {
+                apply(&mut ix, &mut model, op);
+                let id: NoteId = match op {
+                    Op::Upsert { id, .. } | Op::Remove(id) => NoteId(format!("n{id}")),
+                };
+                notes.retain(|n| n.id != id);
+                notes.extend(note(op).filter(|n| !n.deleted));
+                same(&ix, &model, &queries[..1])?;
+            }
+            same(&ix, &model, &queries)?;
+            for n in &notes {
+                prop_assert!(ix.contains(&n.id));
+            }
+
+            let mut fresh = SearchIndex::new();
+            notes.iter().for_each(|n| fresh.upsert(n));
+            same(&fresh, &model, &queries)?;
+
+            let (mut back, seq) = SearchIndex::decode(&ix.encode(7)).expect("decodes");
+            prop_assert_eq!(seq, 7);
+            back.merge_min = merge_min;
+            back.retired_min = retired_min;
+            same(&back, &model, &queries)?;
+            for op in &more {
+                apply(&mut back, &mut model, op);
+            }
+            same(&back, &model, &queries)?;
+        }
+
+        /// Damaged bytes never load as an index that panics: they are refused, or answer.
+        #[test]
+        fn damaged_bytes_are_refused_or_harmless(
+            ops in prop::collection::vec(op(), 1..30),
+            flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
+            queries in prop::collection::vec(query(), 1..4),
+        ) {
+            let mut ix = SearchIndex::new();
+            let mut model = ReferenceIndex::default();
+            ops.iter().for_each(|op| apply(&mut ix, &mut model, op));
+            let mut bytes = ix.encode(1);
+            for (at, b) in flips {
+                let at = at.index(bytes.len());
+                bytes[at] ^= b | 1;
+            }
+            if let Some((mut back, _)) = SearchIndex::decode(&bytes) {
+                for q in &queries {
+                    let _ = back.search(q, 10);
+                }
+                ops.iter().filter_map(note).for_each(|n| back.upsert(&n));
+                back.merge();
+            }
+        }
     }
 }

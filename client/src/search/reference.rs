@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::{words, Found, Hlc, LocalNote, NoteId};
+use super::{Found, Hlc, LocalNote, NoteId, words};
 
 const TITLE: u32 = 1 << 31;
 const SLOT: u32 = !TITLE;
@@ -130,7 +130,13 @@ impl ReferenceIndex {
                 }
             }
         }
-        let key = |s: &u32| (in_title[*s as usize] == all, self.slots[*s as usize].order, *s);
+        let key = |s: &u32| {
+            (
+                in_title[*s as usize] == all,
+                self.slots[*s as usize].order,
+                *s,
+            )
+        };
         let total = found.len();
         let limit = limit.min(total);
         if limit > 0 && limit < total {
