@@ -66,9 +66,9 @@ const FRESH_WORD_COST: usize = 64;
 /// than live ones.
 const RETIRED_MIN: usize = 10_000;
 
-/// A posting list being appended to: varint entries, and the last slot in it.
+/// A posting list being appended to: varint entries, and its last slot plus one.
 struct Fresh {
-    last: u32,
+    next: u32,
     bytes: Vec<u8>,
 }
 
@@ -102,6 +102,9 @@ pub struct SearchIndex {
     fresh: BTreeMap<Box<str>, Fresh>,
     /// The fresh part's size, estimated.
     fresh_bytes: usize,
+    /// The frozen part's size when last written without retired slots and restarts: it is
+    /// written so again once it has grown by half (else the fresh part is appended).
+    rewritten: usize,
     /// [`MERGE_MIN_BYTES`] and [`RETIRED_MIN`], smaller in tests.
     merge_min: usize,
     retired_min: usize,
@@ -121,6 +124,7 @@ impl Default for SearchIndex {
             frozen: Frozen::default(),
             fresh: BTreeMap::new(),
             fresh_bytes: 0,
+            rewritten: 0,
             merge_min: MERGE_MIN_BYTES,
             retired_min: RETIRED_MIN,
         }
@@ -203,24 +207,35 @@ fn checked_varint(bytes: &[u8], pos: &mut usize) -> Option<u32> {
     None
 }
 
-/// The entries of a posting list: (slot, in the title).
+/// The entries of a posting list: (slot, in the title). Each entry is a varint of
+/// `delta << 1 | title`, `delta` the slot minus the previous one's plus one (the first:
+/// the slot plus one), so never 0: a 0 byte is a *restart* (the next entry's delta counts
+/// from nothing again), which lets a merge append a fresh list to a frozen one as it is.
 fn entries(list: &[u8]) -> impl Iterator<Item = (u32, bool)> + '_ {
     let mut pos = 0;
-    let mut slot = 0u32;
+    // The previous slot plus one.
+    let mut next = 0u32;
     std::iter::from_fn(move || {
-        if pos >= list.len() {
-            return None;
+        loop {
+            if pos >= list.len() {
+                return None;
+            }
+            let v = varint(list, &mut pos);
+            if v >> 1 == 0 {
+                next = 0; // a restart
+                continue;
+            }
+            let slot = next + (v >> 1) - 1;
+            next = slot + 1;
+            return Some((slot, v & 1 != 0));
         }
-        let v = varint(list, &mut pos);
-        slot += v >> 1;
-        Some((slot, v & 1 != 0))
     })
 }
 
-/// Appends an entry to a posting list whose last slot is `last` (any, when it is empty).
-fn put_entry(list: &mut Vec<u8>, last: u32, slot: u32, title: bool) -> usize {
-    let delta = if list.is_empty() { slot } else { slot - last };
-    let v = delta << 1 | u32::from(title);
+/// Appends an entry to a posting list whose last slot plus one is `next` (0: the list is
+/// empty, or restarts here); returns the bytes written.
+fn put_entry(list: &mut Vec<u8>, next: u32, slot: u32, title: bool) -> usize {
+    let v = (slot + 1 - next) << 1 | u32::from(title);
     put_varint(list, v);
     varint_len(v)
 }
@@ -282,7 +297,9 @@ impl<'a> Writer<'a> {
         }
     }
 
-    fn push(&mut self, word: &[u8], list: &[u8]) {
+    /// Writes a record: `word`, and the posting list made of `list`'s parts one after the
+    /// other.
+    fn push(&mut self, word: &[u8], list: &[&[u8]]) {
         let shared = if self.words % BLOCK == 0 {
             self.blocks.push((self.out.len() - self.base) as u32);
             0
@@ -296,8 +313,9 @@ impl<'a> Writer<'a> {
         put_varint(self.out, shared as u32);
         put_varint(self.out, (word.len() - shared) as u32);
         self.out.extend_from_slice(&word[shared..]);
-        put_varint(self.out, list.len() as u32);
-        self.out.extend_from_slice(list);
+        let len: usize = list.iter().map(|p| p.len()).sum();
+        put_varint(self.out, len as u32);
+        list.iter().for_each(|p| self.out.extend_from_slice(p));
         self.prev.clear();
         self.prev.extend_from_slice(word);
         self.words += 1;
@@ -358,21 +376,25 @@ impl Frozen {
             let len = checked_varint(&blob, &mut pos)? as usize;
             let list = blob.get(pos..pos.checked_add(len)?)?;
             pos += len;
-            let mut p = 0;
-            let mut slot: Option<u32> = None;
+            // As `entries` reads them, and the slots strictly increasing (across restarts).
+            let (mut p, mut next, mut seen) = (0, 0u32, 0u32);
             while p < list.len() {
-                let delta = checked_varint(list, &mut p)? >> 1;
-                let next = match slot {
-                    None => delta,
-                    Some(_) if delta == 0 => return None,
-                    Some(s) => s.checked_add(delta)?,
-                };
-                if next as usize >= slots {
-                    return None;
+                let v = checked_varint(list, &mut p)?;
+                match v {
+                    0 => next = 0,
+                    1 => return None,
+                    _ => {
+                        let slot = next.checked_add((v >> 1) - 1)?;
+                        if slot < seen || slot as usize >= slots {
+                            return None;
+                        }
+                        (next, seen) = (slot + 1, slot + 1);
+                    }
                 }
-                slot = Some(next);
             }
-            slot?; // an empty list
+            if seen == 0 || list.last() == Some(&0) {
+                return None; // no entry, or a restart last
+            }
         }
         (pos == blob.len()).then_some(Self { blob, blocks })
     }
@@ -446,20 +468,29 @@ impl SearchIndex {
         for (w, in_title) in mine {
             match self.fresh.get_mut(w.as_str()) {
                 Some(list) => {
-                    self.fresh_bytes += put_entry(&mut list.bytes, list.last, slot, in_title);
-                    list.last = slot;
+                    self.fresh_bytes += put_entry(&mut list.bytes, list.next, slot, in_title);
+                    list.next = slot + 1;
                 }
                 None => {
                     let mut bytes = Vec::new();
                     put_entry(&mut bytes, 0, slot, in_title);
                     self.fresh_bytes += FRESH_WORD_COST + w.len() + bytes.len();
-                    self.fresh
-                        .insert(w.into_boxed_str(), Fresh { last: slot, bytes });
+                    self.fresh.insert(
+                        w.into_boxed_str(),
+                        Fresh {
+                            next: slot + 1,
+                            bytes,
+                        },
+                    );
                 }
             }
         }
         if self.fresh_bytes > self.merge_min.max(self.frozen.blob.len() / MERGE_RATIO) {
-            self.merge();
+            if self.frozen.blob.len() * 2 > self.rewritten.max(self.merge_min) * 3 {
+                self.merge();
+            } else {
+                self.append_fresh();
+            }
         }
     }
 
@@ -504,12 +535,12 @@ impl SearchIndex {
     /// blocks start.
     fn write_merged(&self, renumber: &[u32], out: &mut Vec<u8>) -> (usize, Vec<u32>) {
         use std::cmp::Ordering::{Greater, Less};
-        fn add(renumber: &[u32], list: &mut Vec<u8>, last: &mut u32, old: &[u8]) {
+        fn add(renumber: &[u32], list: &mut Vec<u8>, next: &mut u32, old: &[u8]) {
             for (s, title) in entries(old) {
                 let new = renumber[s as usize];
                 if new != u32::MAX {
-                    put_entry(list, *last, new, title);
-                    *last = new;
+                    put_entry(list, *next, new, title);
+                    *next = new + 1;
                 }
             }
         }
@@ -535,10 +566,11 @@ impl SearchIndex {
             if let (Some((_, f)), true) = (next, order.is_ge()) {
                 add(renumber, &mut list, &mut last, &f.bytes);
             }
-            if !list.is_empty() {
+            let list: &[&[u8]] = &[&list];
+            if !list[0].is_empty() {
                 match next {
-                    Some((word, _)) if order.is_ge() => w.push(word.as_bytes(), &list),
-                    _ => w.push(&frozen.word, &list),
+                    Some((word, _)) if order.is_ge() => w.push(word.as_bytes(), list),
+                    _ => w.push(&frozen.word, list),
                 }
             }
             if order.is_le() {
@@ -551,12 +583,54 @@ impl SearchIndex {
         (w.words, w.blocks)
     }
 
-    /// Merges the fresh part into the frozen one, leaving the retired slots out.
+    /// Merges the fresh part into the frozen one as it is: every word's fresh list is
+    /// appended to its frozen one after a restart, retired slots stay. The postings are
+    /// copied, not decoded: about as fast as copying the frozen part.
+    fn append_fresh(&mut self) {
+        use std::cmp::Ordering::{Greater, Less};
+        let mut blob = Vec::with_capacity(self.frozen.blob.len() + self.fresh_bytes);
+        let mut w = Writer::new(&mut blob);
+        let mut frozen = Cursor::at(&self.frozen.blob, 0);
+        let mut old = frozen.next_list();
+        let mut fresh = self.fresh.iter().peekable();
+        loop {
+            let next = fresh.peek();
+            let order = match (old, next) {
+                (None, None) => break,
+                (Some(_), None) => Less,
+                (None, Some(_)) => Greater,
+                (Some(_), Some((word, _))) => frozen.word.as_slice().cmp(word.as_bytes()),
+            };
+            match (old, next) {
+                (Some(old), Some((_, f))) if order.is_eq() => {
+                    w.push(&frozen.word, &[old, &[0], &f.bytes]);
+                }
+                (Some(old), _) if order.is_lt() => w.push(&frozen.word, &[old]),
+                (_, Some((word, f))) => w.push(word.as_bytes(), &[&f.bytes]),
+                (_, None) => unreachable!("the frozen word comes first when there is no fresh one"),
+            }
+            if order.is_le() {
+                old = frozen.next_list();
+            }
+            if order.is_ge() {
+                fresh.next();
+            }
+        }
+        let blocks = w.blocks;
+        blob.shrink_to_fit();
+        self.frozen = Frozen { blob, blocks };
+        self.fresh = BTreeMap::new();
+        self.fresh_bytes = 0;
+    }
+
+    /// Merges the fresh part into the frozen one, leaving the retired slots out and
+    /// numbering the slots again, and every list without restarts.
     fn merge(&mut self) {
         let (renumber, kept) = self.renumbering();
         let mut blob = Vec::with_capacity(self.frozen.blob.len() + self.fresh_bytes);
         let (_, blocks) = self.write_merged(&renumber, &mut blob);
         blob.shrink_to_fit();
+        self.rewritten = blob.len();
         self.frozen = Frozen { blob, blocks };
         self.fresh = BTreeMap::new();
         self.fresh_bytes = 0;
@@ -722,6 +796,7 @@ impl SearchIndex {
             return None;
         }
         ix.frozen = Frozen::check(blob, words, n)?;
+        ix.rewritten = ix.frozen.blob.len();
         Some((ix, seq))
     }
 }
