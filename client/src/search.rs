@@ -78,8 +78,24 @@ struct Frozen {
     /// Records, in word order: shared prefix length, suffix length, suffix, postings
     /// length, postings (lengths as varints).
     blob: Vec<u8>,
-    /// Where every [`BLOCK`]-th record starts (its shared prefix length is 0).
-    blocks: Vec<u32>,
+    /// Every [`BLOCK`]-th record (its shared prefix length is 0).
+    blocks: Vec<Block>,
+}
+
+/// Where a block starts, and its first word's first bytes ([`key`]): most comparisons of
+/// a binary search over the blocks need no more.
+struct Block {
+    at: u32,
+    key: [u8; 8],
+}
+
+/// The first 8 bytes of `word`, zero-padded: in the order of the words (for a word `a`
+/// before `b`, `key(a) <= key(b)`).
+fn key(word: &[u8]) -> [u8; 8] {
+    let mut k = [0; 8];
+    let n = word.len().min(8);
+    k[..n].copy_from_slice(&word[..n]);
+    k
 }
 
 /// The search index of one store's notes.
@@ -99,6 +115,11 @@ pub struct SearchIndex {
     /// Retired slots (all of them are still numbered).
     retired: usize,
     frozen: Frozen,
+    /// Fresh postings of words in the frozen part, in slot order: the word's number there
+    /// (its rank in word order) in the high 32 bits, the entry (`slot << 1 | title`) in the
+    /// low ones. No block of memory per word.
+    known: Vec<u64>,
+    /// Fresh postings of the other words.
     fresh: BTreeMap<Box<str>, Fresh>,
     /// The fresh part's size, estimated.
     fresh_bytes: usize,
@@ -122,6 +143,7 @@ impl Default for SearchIndex {
             hasher: RandomState::new(),
             retired: 0,
             frozen: Frozen::default(),
+            known: Vec::new(),
             fresh: BTreeMap::new(),
             fresh_bytes: 0,
             rewritten: 0,
@@ -249,12 +271,10 @@ struct Cursor<'a> {
 }
 
 impl<'a> Cursor<'a> {
-    fn at(blob: &'a [u8], pos: usize) -> Self {
-        Self {
-            blob,
-            pos,
-            word: Vec::with_capacity(MAX_WORD_CHARS * 4),
-        }
+    /// Reads from `pos`, which starts a block; `word` is room for the words.
+    fn at(blob: &'a [u8], pos: usize, mut word: Vec<u8>) -> Self {
+        word.clear();
+        Self { blob, pos, word }
     }
 
     /// The next record's postings (its word is then `self.word`).
@@ -282,7 +302,7 @@ struct Writer<'a> {
     base: usize,
     prev: Vec<u8>,
     words: usize,
-    blocks: Vec<u32>,
+    blocks: Vec<Block>,
 }
 
 impl<'a> Writer<'a> {
@@ -301,7 +321,10 @@ impl<'a> Writer<'a> {
     /// other.
     fn push(&mut self, word: &[u8], list: &[&[u8]]) {
         let shared = if self.words % BLOCK == 0 {
-            self.blocks.push((self.out.len() - self.base) as u32);
+            self.blocks.push(Block {
+                at: (self.out.len() - self.base) as u32,
+                key: key(word),
+            });
             0
         } else {
             self.prev
@@ -330,22 +353,64 @@ impl Frozen {
         &self.blob[pos..pos + len]
     }
 
-    /// Calls `f` with the postings of every word starting with `prefix`.
-    fn lists(&self, prefix: &[u8], mut f: impl FnMut(&[u8])) {
-        let after = self
-            .blocks
-            .partition_point(|&at| self.block_word(at as usize) < prefix);
-        let Some(&start) = self.blocks.get(after.saturating_sub(1)) else {
-            return;
+    /// How many blocks start with a word before `word` (or also equal to it, `or_equal`).
+    fn blocks_before(&self, word: &[u8], or_equal: bool) -> usize {
+        let k = key(word);
+        self.blocks.partition_point(|b| match b.key.cmp(&k) {
+            std::cmp::Ordering::Equal => match self.block_word(b.at as usize).cmp(word) {
+                std::cmp::Ordering::Equal => or_equal,
+                o => o.is_lt(),
+            },
+            o => o.is_lt(),
+        })
+    }
+
+    /// Calls `f` with the postings of every word starting with `prefix`; returns the
+    /// range of their ranks.
+    fn lists(&self, prefix: &[u8], mut f: impl FnMut(&[u8])) -> std::ops::Range<u32> {
+        let block = self.blocks_before(prefix, false).saturating_sub(1);
+        let Some(start) = self.blocks.get(block) else {
+            return 0..0;
         };
-        let mut c = Cursor::at(&self.blob, start as usize);
+        let mut c = Cursor::at(&self.blob, start.at as usize, Vec::new());
+        let mut rank = (block * BLOCK) as u32;
+        let mut first = None;
         while let Some(list) = c.next_list() {
             if c.word.starts_with(prefix) {
+                first.get_or_insert(rank);
                 f(list);
             } else if c.word.as_slice() > prefix {
-                return;
+                break;
+            }
+            rank += 1;
+        }
+        first.unwrap_or(rank)..rank
+    }
+
+    /// The rank of `word`, if the frozen part has it (`buf`: room to read words in).
+    fn rank(&self, word: &[u8], buf: &mut Vec<u8>) -> Option<u32> {
+        let block = self.blocks_before(word, true).checked_sub(1)?;
+        let mut c = Cursor::at(
+            &self.blob,
+            self.blocks[block].at as usize,
+            std::mem::take(buf),
+        );
+        let mut found = None;
+        for i in 0..BLOCK {
+            if c.next_list().is_none() {
+                break;
+            }
+            match c.word.as_slice().cmp(word) {
+                std::cmp::Ordering::Less => {}
+                std::cmp::Ordering::Equal => {
+                    found = Some((block * BLOCK + i) as u32);
+                    break;
+                }
+                std::cmp::Ordering::Greater => break,
             }
         }
+        *buf = c.word;
+        found
     }
 
     /// Records from outside (`blob`, of `words` records, over `slots` slots), if they are
@@ -353,21 +418,24 @@ impl Frozen {
     /// increasing, every posting list non-empty with strictly increasing slots below
     /// `slots`, nothing left over. Words need not be UTF-8: they are compared as bytes.
     fn check(blob: Vec<u8>, words: usize, slots: usize) -> Option<Self> {
-        let mut blocks = Vec::with_capacity(words.div_ceil(BLOCK).min(blob.len()));
+        let mut blocks: Vec<Block> = Vec::with_capacity(words.div_ceil(BLOCK).min(blob.len()));
         let mut pos = 0;
         let mut word: Vec<u8> = Vec::new();
         for i in 0..words {
             let at = pos;
             let shared = checked_varint(&blob, &mut pos)? as usize;
+            let len = checked_varint(&blob, &mut pos)? as usize;
+            let suffix = blob.get(pos..pos.checked_add(len)?)?;
+            pos += len;
             if i % BLOCK == 0 {
                 if shared != 0 {
                     return None;
                 }
-                blocks.push(u32::try_from(at).ok()?);
+                blocks.push(Block {
+                    at: u32::try_from(at).ok()?,
+                    key: key(suffix),
+                });
             }
-            let len = checked_varint(&blob, &mut pos)? as usize;
-            let suffix = blob.get(pos..pos.checked_add(len)?)?;
-            pos += len;
             if shared > word.len() || (i > 0 && (word[shared..]).cmp(suffix).is_ge()) {
                 return None; // not after the previous word
             }
@@ -458,6 +526,7 @@ impl SearchIndex {
             return;
         }
         let slot = self.push_slot(note.id.as_str(), order(&note.hlc));
+        let mut buf = Vec::new();
         let mut mine: HashMap<String, bool> = HashMap::new();
         for w in words(&note.title) {
             mine.insert(w, true);
@@ -466,6 +535,12 @@ impl SearchIndex {
             mine.entry(w).or_insert(false);
         }
         for (w, in_title) in mine {
+            if let Some(rank) = self.frozen.rank(w.as_bytes(), &mut buf) {
+                self.known
+                    .push(u64::from(rank) << 32 | u64::from(slot << 1 | u32::from(in_title)));
+                self.fresh_bytes += 8;
+                continue;
+            }
             match self.fresh.get_mut(w.as_str()) {
                 Some(list) => {
                     self.fresh_bytes += put_entry(&mut list.bytes, list.next, slot, in_title);
@@ -530,93 +605,102 @@ impl SearchIndex {
         (renumber, next)
     }
 
-    /// Writes the frozen and fresh parts merged, with the slots renumbered (`renumber`,
-    /// see [`Self::renumbering`]), as records to `out`; returns how many and where the
-    /// blocks start.
-    fn write_merged(&self, renumber: &[u32], out: &mut Vec<u8>) -> (usize, Vec<u32>) {
-        use std::cmp::Ordering::{Greater, Less};
-        fn add(renumber: &[u32], list: &mut Vec<u8>, next: &mut u32, old: &[u8]) {
-            for (s, title) in entries(old) {
-                let new = renumber[s as usize];
+    /// Writes the frozen and fresh parts merged as records to `out`: with `renumber`
+    /// (see [`Self::renumbering`]), every list decoded and written again with the slots
+    /// renumbered and the retired ones left out; without, every frozen list copied as it
+    /// is and its fresh entries appended after a restart (about as fast as copying the
+    /// frozen part). `known` is [`Self::known`], sorted. Returns how many records and
+    /// where the blocks start.
+    fn write_merged(
+        &self,
+        known: &[u64],
+        renumber: Option<&[u32]>,
+        out: &mut Vec<u8>,
+    ) -> (usize, Vec<Block>) {
+        fn add(
+            renumber: Option<&[u32]>,
+            list: &mut Vec<u8>,
+            next: &mut u32,
+            old: impl Iterator<Item = (u32, bool)>,
+        ) {
+            for (s, title) in old {
+                let new = renumber.map_or(s, |r| r[s as usize]);
                 if new != u32::MAX {
                     put_entry(list, *next, new, title);
                     *next = new + 1;
                 }
             }
         }
+        fn known_entries(k: &[u64]) -> impl Iterator<Item = (u32, bool)> + '_ {
+            k.iter().map(|&e| ((e as u32) >> 1, e & 1 != 0))
+        }
         let mut w = Writer::new(out);
         let mut list = Vec::new();
-        let mut frozen = Cursor::at(&self.frozen.blob, 0);
+        let mut frozen = Cursor::at(&self.frozen.blob, 0, Vec::new());
         let mut old = frozen.next_list();
+        let mut rank = 0u32;
+        let mut known = known;
         let mut fresh = self.fresh.iter().peekable();
+        // The two parts have no word in common (a word goes to the fresh map only when the
+        // frozen part has not got it).
         loop {
-            let next = fresh.peek();
-            let order = match (old, next) {
+            let frozen_first = match (old, fresh.peek()) {
                 (None, None) => break,
-                (Some(_), None) => Less,
-                (None, Some(_)) => Greater,
-                (Some(_), Some((word, _))) => frozen.word.as_slice().cmp(word.as_bytes()),
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (Some(_), Some((word, _))) => frozen.word.as_slice() < word.as_bytes(),
             };
             list.clear();
-            let mut last = 0;
-            // A word's frozen slots all come before its fresh ones.
-            if let (Some(old), true) = (old, order.is_le()) {
-                add(renumber, &mut list, &mut last, old);
-            }
-            if let (Some((_, f)), true) = (next, order.is_ge()) {
-                add(renumber, &mut list, &mut last, &f.bytes);
-            }
-            let list: &[&[u8]] = &[&list];
-            if !list[0].is_empty() {
-                match next {
-                    Some((word, _)) if order.is_ge() => w.push(word.as_bytes(), list),
-                    _ => w.push(&frozen.word, list),
+            let mut next = 0;
+            if let (Some(old_list), true) = (old, frozen_first) {
+                // Its fresh entries: the first of what is left of `known` (sorted).
+                let n = known.partition_point(|&e| (e >> 32) as u32 == rank);
+                let (mine, rest) = known.split_at(n);
+                known = rest;
+                match renumber {
+                    Some(_) => {
+                        add(renumber, &mut list, &mut next, entries(old_list));
+                        add(renumber, &mut list, &mut next, known_entries(mine));
+                        if !list.is_empty() {
+                            w.push(&frozen.word, &[&list]);
+                        }
+                    }
+                    None if mine.is_empty() => w.push(&frozen.word, &[old_list]),
+                    None => {
+                        add(None, &mut list, &mut next, known_entries(mine));
+                        w.push(&frozen.word, &[old_list, &[0], &list]);
+                    }
                 }
-            }
-            if order.is_le() {
                 old = frozen.next_list();
-            }
-            if order.is_ge() {
-                fresh.next();
+                rank += 1;
+            } else if let Some((word, f)) = fresh.next() {
+                match renumber {
+                    Some(_) => {
+                        add(renumber, &mut list, &mut next, entries(&f.bytes));
+                        if !list.is_empty() {
+                            w.push(word.as_bytes(), &[&list]);
+                        }
+                    }
+                    None => w.push(word.as_bytes(), &[&f.bytes]),
+                }
             }
         }
         (w.words, w.blocks)
     }
 
-    /// Merges the fresh part into the frozen one as it is: every word's fresh list is
-    /// appended to its frozen one after a restart, retired slots stay. The postings are
-    /// copied, not decoded: about as fast as copying the frozen part.
+    /// [`Self::known`], sorted (by word, then slot), taken out.
+    fn known_sorted(&mut self) -> Vec<u64> {
+        let mut known = std::mem::take(&mut self.known);
+        known.sort_unstable();
+        known
+    }
+
+    /// Merges the fresh part into the frozen one as it is: every word's fresh entries are
+    /// appended to its frozen list after a restart, retired slots stay.
     fn append_fresh(&mut self) {
-        use std::cmp::Ordering::{Greater, Less};
+        let known = self.known_sorted();
         let mut blob = Vec::with_capacity(self.frozen.blob.len() + self.fresh_bytes);
-        let mut w = Writer::new(&mut blob);
-        let mut frozen = Cursor::at(&self.frozen.blob, 0);
-        let mut old = frozen.next_list();
-        let mut fresh = self.fresh.iter().peekable();
-        loop {
-            let next = fresh.peek();
-            let order = match (old, next) {
-                (None, None) => break,
-                (Some(_), None) => Less,
-                (None, Some(_)) => Greater,
-                (Some(_), Some((word, _))) => frozen.word.as_slice().cmp(word.as_bytes()),
-            };
-            match (old, next) {
-                (Some(old), Some((_, f))) if order.is_eq() => {
-                    w.push(&frozen.word, &[old, &[0], &f.bytes]);
-                }
-                (Some(old), _) if order.is_lt() => w.push(&frozen.word, &[old]),
-                (_, Some((word, f))) => w.push(word.as_bytes(), &[&f.bytes]),
-                (_, None) => unreachable!("the frozen word comes first when there is no fresh one"),
-            }
-            if order.is_le() {
-                old = frozen.next_list();
-            }
-            if order.is_ge() {
-                fresh.next();
-            }
-        }
-        let blocks = w.blocks;
+        let (_, blocks) = self.write_merged(&known, None, &mut blob);
         blob.shrink_to_fit();
         self.frozen = Frozen { blob, blocks };
         self.fresh = BTreeMap::new();
@@ -627,8 +711,9 @@ impl SearchIndex {
     /// numbering the slots again, and every list without restarts.
     fn merge(&mut self) {
         let (renumber, kept) = self.renumbering();
+        let known = self.known_sorted();
         let mut blob = Vec::with_capacity(self.frozen.blob.len() + self.fresh_bytes);
-        let (_, blocks) = self.write_merged(&renumber, &mut blob);
+        let (_, blocks) = self.write_merged(&known, Some(&renumber), &mut blob);
         blob.shrink_to_fit();
         self.rewritten = blob.len();
         self.frozen = Frozen { blob, blocks };
@@ -674,28 +759,35 @@ impl SearchIndex {
         let all = u8::try_from(terms.len().min(250)).unwrap_or(250);
         for (t, term) in terms.iter().take(all as usize).enumerate() {
             let mark = t as u8 + 1;
-            let mut take = |list: &[u8]| {
-                for (s, title) in entries(list) {
-                    let s = s as usize;
-                    let counted = last[s] == mark;
-                    if !counted && (hits[s] != t as u8 || self.is_gone(s)) {
-                        continue; // missed an earlier term, or retired
-                    }
-                    if !counted {
-                        last[s] = mark;
-                        hits[s] += 1;
-                        if hits[s] == all {
-                            found.push(s as u32);
-                        }
-                    }
-                    // A title word may come after a body word with the same prefix.
-                    if title && last_title[s] != mark {
-                        last_title[s] = mark;
-                        in_title[s] += 1;
+            let mut visit = |s: u32, title: bool| {
+                let s = s as usize;
+                let counted = last[s] == mark;
+                if !counted && (hits[s] != t as u8 || self.is_gone(s)) {
+                    return; // missed an earlier term, or retired
+                }
+                if !counted {
+                    last[s] = mark;
+                    hits[s] += 1;
+                    if hits[s] == all {
+                        found.push(s as u32);
                     }
                 }
+                // A title word may come after a body word with the same prefix.
+                if title && last_title[s] != mark {
+                    last_title[s] = mark;
+                    in_title[s] += 1;
+                }
             };
-            self.frozen.lists(term.as_bytes(), &mut take);
+            let ranks = self.frozen.lists(term.as_bytes(), |list| {
+                entries(list).for_each(|(s, title)| visit(s, title));
+            });
+            if !ranks.is_empty() {
+                for &e in &self.known {
+                    if ranks.contains(&((e >> 32) as u32)) {
+                        visit((e as u32) >> 1, e & 1 != 0);
+                    }
+                }
+            }
             for (_, list) in self
                 .fresh
                 .range::<str, _>((
@@ -704,7 +796,7 @@ impl SearchIndex {
                 ))
                 .take_while(|(w, _)| w.starts_with(term.as_str()))
             {
-                take(&list.bytes);
+                entries(&list.bytes).for_each(|(s, title)| visit(s, title));
             }
         }
         // Ties (same stamp) go to the note indexed last: slot numbers keep that order.
@@ -754,7 +846,9 @@ impl SearchIndex {
         // The word count and the records' length, filled in after.
         let counts = out.len();
         out.extend_from_slice(&[0; 12]);
-        let (words, _) = self.write_merged(&renumber, &mut out);
+        let mut known = self.known.clone();
+        known.sort_unstable();
+        let (words, _) = self.write_merged(&known, Some(&renumber), &mut out);
         let len = (out.len() - counts - 12) as u64;
         out[counts..counts + 4].copy_from_slice(&(words as u32).to_le_bytes());
         out[counts + 4..counts + 12].copy_from_slice(&len.to_le_bytes());
@@ -829,15 +923,16 @@ impl SearchIndex {
     /// How many postings the index holds (live or retired).
     fn postings(&self) -> usize {
         let mut n = 0;
-        let mut c = Cursor::at(&self.frozen.blob, 0);
+        let mut c = Cursor::at(&self.frozen.blob, 0, Vec::new());
         while let Some(list) = c.next_list() {
             n += entries(list).count();
         }
-        n + self
-            .fresh
-            .values()
-            .map(|f| entries(&f.bytes).count())
-            .sum::<usize>()
+        n + self.known.len()
+            + self
+                .fresh
+                .values()
+                .map(|f| entries(&f.bytes).count())
+                .sum::<usize>()
     }
 }
 
