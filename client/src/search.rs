@@ -18,18 +18,23 @@
 //!   word front-coded against the previous one (restarting every [`BLOCK`] words, whose
 //!   offsets are kept for a binary search) and followed by its posting list: the slot
 //!   numbers as varint deltas, the title bit the lowest bit.
-//! - What was indexed since the last merge is in the *fresh* part: a sorted map of words
-//!   to posting lists in the same encoding. Its slots all come after the frozen part's, so
-//!   a word's postings are the frozen list then the fresh one.
+//! - What was indexed since the last merge is in the *fresh* part: for a word the frozen
+//!   part has, a (word's rank, entry) pair in one vector (no memory block per word, so a
+//!   note of common words costs 8 bytes a word); for another word, its posting list in the
+//!   same encoding in a sorted map. The fresh slots all come after the frozen ones, so a
+//!   word's postings are the frozen list then the fresh entries.
 //!
 //! A change of a note ([`SearchIndex::upsert`]) retires its old slot and indexes the new text
-//! in a new one, in the fresh part, in time proportional to the note's length; retired slots
-//! are skipped by queries. When the fresh part outgrows a quarter of the frozen one (or
-//! retired slots outnumber the live ones), the two are merged into a new frozen part,
-//! leaving the retired slots out and numbering the slots again from 0 in the same order:
-//! a pass over the whole index, whose cost is amortised by the geometric growth. Nothing
-//! is read from storage here: the app feeds it (all notes once, in chunks, then what
-//! changed).
+//! in a new one, in the fresh part, in time proportional to the note's length (plus a binary
+//! search of the frozen part per word); retired slots are skipped by queries. When the fresh
+//! part outgrows a quarter of the frozen one, it is merged into a new frozen part: by
+//! copying each frozen list and appending its fresh entries after a *restart* mark (see
+//! [`entries`]), about as fast as copying the frozen part; or, once the frozen part has
+//! grown by half since it was last rewritten (or when retired slots outnumber the live
+//! ones), by rewriting every list without the retired slots and the restarts, the slots
+//! numbered again from 0 in the same order. Both are passes over the whole index, whose
+//! cost the geometric growth amortises. Nothing is read from storage here: the app feeds it
+//! (all notes once, in chunks, then what changed).
 //!
 //! The index is saved as bytes ([`SearchIndex::encode`], [`SearchIndex::decode`]) with the
 //! store's change sequence number it is up to date with, so a start loads it and catches
@@ -62,6 +67,9 @@ const MERGE_RATIO: usize = 4;
 /// What a fresh word costs beyond its bytes and postings (the map's node share, the key's
 /// and the list's heap blocks), for the estimate.
 const FRESH_WORD_COST: usize = 64;
+/// Fresh postings of known words are sorted into the others once there are this many (a
+/// query reads all of them).
+const RECENT_MAX: usize = 1 << 17;
 /// Retired slots are dropped (by a merge) once there are more than this many and more
 /// than live ones.
 const RETIRED_MIN: usize = 10_000;
@@ -115,10 +123,12 @@ pub struct SearchIndex {
     /// Retired slots (all of them are still numbered).
     retired: usize,
     frozen: Frozen,
-    /// Fresh postings of words in the frozen part, in slot order: the word's number there
-    /// (its rank in word order) in the high 32 bits, the entry (`slot << 1 | title`) in the
-    /// low ones. No block of memory per word.
+    /// Fresh postings of words in the frozen part: the word's number there (its rank in
+    /// word order) in the high 32 bits, the entry (`slot << 1 | title`) in the low ones,
+    /// sorted (a query finds a word's by a binary search). No block of memory per word.
     known: Vec<u64>,
+    /// More of them, in slot order, merged into `known` once there are [`RECENT_MAX`].
+    recent: Vec<u64>,
     /// Fresh postings of the other words.
     fresh: BTreeMap<Box<str>, Fresh>,
     /// The fresh part's size, estimated.
@@ -126,9 +136,10 @@ pub struct SearchIndex {
     /// The frozen part's size when last written without retired slots and restarts: it is
     /// written so again once it has grown by half (else the fresh part is appended).
     rewritten: usize,
-    /// [`MERGE_MIN_BYTES`] and [`RETIRED_MIN`], smaller in tests.
+    /// [`MERGE_MIN_BYTES`], [`RETIRED_MIN`] and [`RECENT_MAX`], smaller in tests.
     merge_min: usize,
     retired_min: usize,
+    recent_max: usize,
 }
 
 impl Default for SearchIndex {
@@ -144,11 +155,13 @@ impl Default for SearchIndex {
             retired: 0,
             frozen: Frozen::default(),
             known: Vec::new(),
+            recent: Vec::new(),
             fresh: BTreeMap::new(),
             fresh_bytes: 0,
             rewritten: 0,
             merge_min: MERGE_MIN_BYTES,
             retired_min: RETIRED_MIN,
+            recent_max: RECENT_MAX,
         }
     }
 }
@@ -536,9 +549,12 @@ impl SearchIndex {
         }
         for (w, in_title) in mine {
             if let Some(rank) = self.frozen.rank(w.as_bytes(), &mut buf) {
-                self.known
+                self.recent
                     .push(u64::from(rank) << 32 | u64::from(slot << 1 | u32::from(in_title)));
                 self.fresh_bytes += 8;
+                if self.recent.len() >= self.recent_max {
+                    self.settle_recent();
+                }
                 continue;
             }
             match self.fresh.get_mut(w.as_str()) {
@@ -688,11 +704,32 @@ impl SearchIndex {
         (w.words, w.blocks)
     }
 
-    /// [`Self::known`], sorted (by word, then slot), taken out.
+    /// Sorts [`Self::recent`] into [`Self::known`] (a merge of two sorted lists).
+    fn settle_recent(&mut self) {
+        self.recent.sort_unstable();
+        let (known, recent) = (&self.known, &self.recent);
+        let mut merged = Vec::with_capacity(known.len() + recent.len());
+        let (mut i, mut j) = (0, 0);
+        while i < known.len() && j < recent.len() {
+            if known[i] <= recent[j] {
+                merged.push(known[i]);
+                i += 1;
+            } else {
+                merged.push(recent[j]);
+                j += 1;
+            }
+        }
+        merged.extend_from_slice(&known[i..]);
+        merged.extend_from_slice(&recent[j..]);
+        self.known = merged;
+        self.recent.clear();
+    }
+
+    /// All fresh postings of known words, sorted (by word, then slot), taken out.
     fn known_sorted(&mut self) -> Vec<u64> {
-        let mut known = std::mem::take(&mut self.known);
-        known.sort_unstable();
-        known
+        self.settle_recent();
+        self.recent = Vec::new();
+        std::mem::take(&mut self.known)
     }
 
     /// Merges the fresh part into the frozen one as it is: every word's fresh entries are
@@ -782,10 +819,18 @@ impl SearchIndex {
                 entries(list).for_each(|(s, title)| visit(s, title));
             });
             if !ranks.is_empty() {
-                for &e in &self.known {
-                    if ranks.contains(&((e >> 32) as u32)) {
-                        visit((e as u32) >> 1, e & 1 != 0);
-                    }
+                let from = self
+                    .known
+                    .partition_point(|&e| e >> 32 < u64::from(ranks.start));
+                let to = self
+                    .known
+                    .partition_point(|&e| e >> 32 < u64::from(ranks.end));
+                for &e in self.known[from..to].iter().chain(
+                    self.recent
+                        .iter()
+                        .filter(|&&e| ranks.contains(&((e >> 32) as u32))),
+                ) {
+                    visit((e as u32) >> 1, e & 1 != 0);
                 }
             }
             for (_, list) in self
@@ -846,7 +891,7 @@ impl SearchIndex {
         // The word count and the records' length, filled in after.
         let counts = out.len();
         out.extend_from_slice(&[0; 12]);
-        let mut known = self.known.clone();
+        let mut known = [self.known.as_slice(), &self.recent].concat();
         known.sort_unstable();
         let (words, _) = self.write_merged(&known, Some(&renumber), &mut out);
         let len = (out.len() - counts - 12) as u64;
@@ -928,6 +973,7 @@ impl SearchIndex {
             n += entries(list).count();
         }
         n + self.known.len()
+            + self.recent.len()
             + self
                 .fresh
                 .values()
@@ -1248,8 +1294,9 @@ mod model {
             queries in prop::collection::vec(query(), 1..8),
             merge_min in prop_oneof![Just(0usize), Just(30), Just(300), Just(usize::MAX)],
             retired_min in prop_oneof![Just(0usize), Just(3), Just(RETIRED_MIN)],
+            recent_max in prop_oneof![Just(1usize), Just(5), Just(RECENT_MAX)],
         ) {
-            let mut ix = SearchIndex { merge_min, retired_min, ..SearchIndex::new() };
+            let mut ix = SearchIndex { merge_min, retired_min, recent_max, ..SearchIndex::new() };
             let mut model = ReferenceIndex::default();
             // The notes as they are, in the order they were last indexed.
             let mut notes: Vec<LocalNote> = Vec::new();
@@ -1275,6 +1322,7 @@ mod model {
             prop_assert_eq!(seq, 7);
             back.merge_min = merge_min;
             back.retired_min = retired_min;
+            back.recent_max = recent_max;
             same(&back, &model, &queries)?;
             for op in &more {
                 apply(&mut back, &mut model, op);
