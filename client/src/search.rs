@@ -52,7 +52,8 @@ use sync_core::{Hlc, NoteId};
 
 use crate::local::LocalNote;
 
-#[cfg(test)]
+// Used by the model tests, which run natively (proptest).
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod reference;
 
 /// Longest word indexed, in characters (longer ones are indexed by this prefix).
@@ -333,7 +334,7 @@ impl<'a> Writer<'a> {
     /// Writes a record: `word`, and the posting list made of `list`'s parts one after the
     /// other.
     fn push(&mut self, word: &[u8], list: &[&[u8]]) {
-        let shared = if self.words % BLOCK == 0 {
+        let shared = if self.words.is_multiple_of(BLOCK) {
             self.blocks.push(Block {
                 at: (self.out.len() - self.base) as u32,
                 key: key(word),
@@ -440,7 +441,7 @@ impl Frozen {
             let len = checked_varint(&blob, &mut pos)? as usize;
             let suffix = blob.get(pos..pos.checked_add(len)?)?;
             pos += len;
-            if i % BLOCK == 0 {
+            if i.is_multiple_of(BLOCK) {
                 if shared != 0 {
                     return None;
                 }
