@@ -7,8 +7,9 @@
 //!   counted by this binary's global allocator (live after the build minus before; the
 //!   allocator's own overhead per block is not in the bytes, which flatters the old index,
 //!   of many small blocks);
-//! - the build time (every note upserted once, in order), and for the index as it is, its
-//!   saved size and the heap once loaded from it (as after a reload: everything merged);
+//! - the build time (every note upserted once, in order) and the longest upsert (one that
+//!   merged or compacted), and for the index as it is, its saved size and the heap once
+//!   loaded from it (as after a reload: everything merged);
 //! - query times, p50 and p99 over 200 queries each, at the app's page of 50 results: one
 //!   word, two words, a prefix of 2 or 3 characters, and a word that matches nothing.
 //!
@@ -240,17 +241,21 @@ fn mb(bytes: isize) -> String {
 fn build<I: Index>(mut ix: I, notes: &[LocalNote], name: &str) -> I {
     let (bytes, blocks) = heap();
     let t = Instant::now();
+    let mut longest = std::time::Duration::ZERO;
     for n in notes {
+        let t = Instant::now();
         ix.upsert(n);
+        longest = longest.max(t.elapsed());
     }
     let took = t.elapsed();
     let (bytes2, blocks2) = heap();
     println!(
-        "  {name:<10} heap {:>9} in {:>9} blocks ({:>5.0} bytes a note); built in {:>7.0} ms",
+        "  {name:<10} heap {:>9} in {:>9} blocks ({:>5.0} bytes a note); built in {:>7.0} ms, longest upsert {:.0} ms",
         mb(bytes2 - bytes),
         blocks2 - blocks,
         (bytes2 - bytes) as f64 / notes.len() as f64,
-        took.as_secs_f64() * 1e3
+        took.as_secs_f64() * 1e3,
+        longest.as_secs_f64() * 1e3
     );
     ix
 }
