@@ -1192,7 +1192,7 @@ mod tests {
     #[test]
     fn a_store_of_another_account_waits_for_a_sign_in_like_a_401() {
         let mut s = Scheduler::new(true, true);
-        assert!(s.start());
+        assert!(s.start(0));
         let refused = Outcome::Failed(SyncError::NotThisAccount);
         assert_eq!(s.finish(&refused, 0, 0.0), Wake::Idle);
         assert_eq!(s.on(Trigger::Timer, 0), Wake::Idle);
