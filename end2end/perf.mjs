@@ -11,7 +11,7 @@
 import { PASSWORD, api, openApp, openProfile, startServer } from './tests/harness.mjs';
 
 const SIZES = (process.env.TERN_PERF_SIZES ?? '10000,100000').split(',').map(Number);
-const RUNS = 7;
+const RUNS = Number(process.env.TERN_PERF_RUNS ?? 7);
 
 // TERN_PERF_PROFILE=1: a CPU profile of the search runs, its heaviest functions printed
 // (self time; wasm functions by name when the wasm keeps its name section).
