@@ -4,7 +4,7 @@
 //! limits) into the next request, and [`Run::fold`] turns the answer into what to write
 //! (the clock offset, the timestamps the device clock must observe, the report); both are
 //! pure and tested without I/O. The store applies a response with the pure
-//! [`crate::local::reconcile`] inside its own transaction. [`sync`] is the loop that does the
+//! [`crate::local::reconcile()`] inside its own transaction. [`sync`] is the loop that does the
 //! I/O between the steps, written once against [`LocalStore`] and [`Transport`]; the browser
 //! plugs in IndexedDB and `gloo-net`, native tests plug in memory and an HTTP client against
 //! a real server. When and how often to run it is the business of [`crate::runner`].
@@ -16,6 +16,7 @@ use sync_core::protocol::{
 };
 use sync_core::{ChangeId, Hlc, NoteId};
 
+use crate::api::ApiError;
 use crate::clock::{DeviceClock, META_DEVICE_CLOCK, estimate_offset};
 use crate::local::{
     LocalNote, LocalStore, META_CLOCK_OFFSET, META_CURSOR, StoreError, SyncState,
@@ -23,30 +24,12 @@ use crate::local::{
 };
 use crate::platform;
 
-/// Sends one sync request.
+/// Sends one sync request: [`crate::api::ApiClient`] over HTTP; tests plug in a server of
+/// their own.
 #[allow(async_fn_in_trait)]
 pub trait Transport {
     /// `POST /sync`.
-    async fn sync(&self, request: &SyncRequest) -> Result<SyncResponse, TransportError>;
-}
-
-/// Why a request did not produce a sync response.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TransportError {
-    /// No answer: offline, DNS, connection refused, timeout.
-    #[error("cannot reach the server: {0}")]
-    Network(String),
-    /// The server answered with an error status.
-    #[error("the server answered {status}: {}", body.as_ref().map_or("", |b| b.message.as_str()))]
-    Http {
-        /// HTTP status.
-        status: u16,
-        /// The JSON error body, when there was one.
-        body: Option<ErrorBody>,
-    },
-    /// The server's answer was not a sync response.
-    #[error("unexpected answer from the server: {0}")]
-    Decode(String),
+    async fn sync(&self, request: &SyncRequest) -> Result<SyncResponse, ApiError>;
 }
 
 /// Why a sync run stopped early. Local data is never lost by a failed run: the local store
@@ -55,13 +38,18 @@ pub enum TransportError {
 pub enum SyncError {
     /// The request failed.
     #[error(transparent)]
-    Transport(#[from] TransportError),
+    Transport(#[from] ApiError),
     /// The local store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The server keeps saying there is more after many rounds.
     #[error("sync did not finish after {0} rounds; it continues next time")]
     TooManyRounds(usize),
+    /// Not attempted: this browser's records no longer name the account of this store
+    /// (another tab signed out, or in as someone else), so its session must not sync it
+    /// ([`crate::runner`]'s guard). Like a `401`, nothing is retried until a sign-in.
+    #[error("this browser is signed in to another account now, or to none")]
+    NotThisAccount,
 }
 
 /// What one sync run did.
@@ -117,12 +105,13 @@ impl SyncError {
     /// What kind of failure this is.
     pub fn kind(&self) -> FailureKind {
         match self {
-            Self::Transport(TransportError::Network(_)) => FailureKind::Network,
-            Self::Transport(TransportError::Http { status: 401, .. }) => FailureKind::SignedOut,
-            Self::Transport(TransportError::Http { .. }) => FailureKind::Server,
-            Self::Transport(TransportError::Decode(_)) => FailureKind::Protocol,
+            Self::Transport(ApiError::Offline(_)) => FailureKind::Network,
+            Self::Transport(ApiError::Unauthorized { .. }) => FailureKind::SignedOut,
+            Self::Transport(ApiError::Server { .. }) => FailureKind::Server,
+            Self::Transport(ApiError::Decode(_)) => FailureKind::Protocol,
             Self::Store(_) => FailureKind::Store,
             Self::TooManyRounds(_) => FailureKind::TooManyRounds,
+            Self::NotThisAccount => FailureKind::SignedOut,
         }
     }
 }
@@ -434,7 +423,7 @@ pub async fn sync_observed<S: LocalStore, T: Transport>(
         let response = match transport.sync(&plan.request).await {
             // The server does not know this cursor (another server, or another account's
             // cursor): pull everything again, once. Pending edits are kept by `reconcile`.
-            Err(TransportError::Http {
+            Err(ApiError::Server {
                 body:
                     Some(ErrorBody {
                         error: ErrorCode::InvalidCursor,

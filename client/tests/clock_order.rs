@@ -11,7 +11,8 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use client::engine::{self, Limits, Transport, TransportError};
+use client::api::ApiError;
+use client::engine::{self, Limits, Transport};
 use client::local::Notes;
 use client::memory::MemoryStore;
 use futures::executor::block_on;
@@ -49,7 +50,7 @@ fn see(seen: &RefCell<Option<Hlc>>, h: &Hlc) {
 }
 
 impl Transport for Link<'_> {
-    async fn sync(&self, req: &SyncRequest) -> Result<SyncResponse, TransportError> {
+    async fn sync(&self, req: &SyncRequest) -> Result<SyncResponse, ApiError> {
         let s = self.server;
         s.time.set(s.time.get() + self.up);
         let now = s.time.get();

@@ -3,7 +3,8 @@
 
 use std::cell::{Cell, RefCell};
 
-use client::engine::{Transport, TransportError, sync};
+use client::api::ApiError;
+use client::engine::{Transport, sync};
 use client::local::{LocalNote, LocalStore, Notes, StoreError};
 use client::memory::MemoryStore;
 use futures::executor::block_on;
@@ -104,7 +105,7 @@ struct Server {
 }
 
 impl Transport for Server {
-    async fn sync(&self, req: &SyncRequest) -> Result<SyncResponse, TransportError> {
+    async fn sync(&self, req: &SyncRequest) -> Result<SyncResponse, ApiError> {
         let results = req
             .changes
             .iter()
@@ -207,12 +208,12 @@ struct Paged {
 }
 
 impl Transport for Paged {
-    async fn sync(&self, req: &SyncRequest) -> Result<SyncResponse, TransportError> {
+    async fn sync(&self, req: &SyncRequest) -> Result<SyncResponse, ApiError> {
         let n = self.requests.get() + 1;
         self.requests.set(n);
         self.cursors.borrow_mut().push(req.cursor.clone());
         if self.fail_at.get() == Some(n) {
-            return Err(TransportError::Network("connection reset".into()));
+            return Err(ApiError::Offline("connection reset".into()));
         }
         let from: u64 = req
             .cursor

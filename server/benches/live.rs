@@ -17,50 +17,20 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use client::engine::{Transport, TransportError};
+use client::api::ApiClient;
 use client::local::LocalStore;
 use support::live::{Live, open_live, start_process};
 use support::*;
-use sync_core::protocol::{SyncRequest, SyncResponse};
+use sync_core::protocol::Credentials;
 
-/// A device talking to one server process with a bearer token.
-struct Device {
-    base: String,
-    token: String,
-    http: reqwest::Client,
-}
-
-impl Transport for Device {
-    async fn sync(&self, req: &SyncRequest) -> Result<SyncResponse, TransportError> {
-        let r = self
-            .http
-            .post(format!("{}/sync", self.base))
-            .bearer_auth(&self.token)
-            .json(req)
-            .send()
-            .await
-            .map_err(|e| TransportError::Network(e.to_string()))?;
-        if !r.status().is_success() {
-            let status = r.status().as_u16();
-            return Err(TransportError::Http { status, body: None });
-        }
-        r.json()
-            .await
-            .map_err(|e| TransportError::Decode(e.to_string()))
-    }
-}
-
+/// Signs `name` up at `base`; its bearer token.
 async fn sign_up(base: &str, name: &str) -> String {
-    let r: serde_json::Value = reqwest::Client::new()
-        .post(format!("{base}/auth/signup"))
-        .json(&serde_json::json!({"username": name, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    r["token"].as_str().expect("a token").to_owned()
+    let credentials = Credentials {
+        username: name.to_owned(),
+        password: PASSWORD.to_owned(),
+    };
+    let signed_in = ApiClient::native(base).sign_up(&credentials).await;
+    signed_in.expect("signed up").token.expect("a token")
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -97,16 +67,9 @@ async fn propagation(devices: usize, processes: usize, rounds: usize) -> (Durati
         .collect();
     let (a_base, b_base) = (&procs[0].base, &procs[processes - 1].base);
     let token = sign_up(a_base, "bench").await;
-    let a = Device {
-        base: a_base.clone(),
-        token: token.clone(),
-        http: reqwest::Client::new(),
-    };
-    let b = Device {
-        base: b_base.clone(),
-        token: token.clone(),
-        http: reqwest::Client::new(),
-    };
+    // Two devices of one account, each talking to its own process.
+    let a = ApiClient::native(a_base).bearer(&token);
+    let b = ApiClient::native(b_base).bearer(&token);
     let b_notes = client::local::Notes::open(client::memory::MemoryStore::new())
         .await
         .unwrap();

@@ -160,7 +160,7 @@ async fn pull_pages_are_bounded_in_bytes_and_a_device_still_gets_every_note() {
     let device = client::local::Notes::open(client::memory::MemoryStore::new())
         .await
         .unwrap();
-    client::engine::sync(device.store(), &Http(&app))
+    client::engine::sync(device.store(), &app.api())
         .await
         .unwrap();
     let notes = device.list().await.unwrap();

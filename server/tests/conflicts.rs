@@ -30,7 +30,7 @@ async fn app(strategy: Strategy) -> TestApp {
 }
 
 async fn sync(app: &TestApp, d: &Device) -> engine::SyncReport {
-    engine::sync(d.store(), &Http(app)).await.unwrap()
+    engine::sync(d.store(), &app.api()).await.unwrap()
 }
 
 /// The note as `d` has it.

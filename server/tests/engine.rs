@@ -3,7 +3,8 @@
 
 mod support;
 
-use client::engine::{self, TransportError};
+use client::api::ApiError;
+use client::engine;
 use client::local::{LocalStore, META_CLOCK_OFFSET, Notes, SyncState};
 use client::memory::MemoryStore;
 use support::*;
@@ -17,15 +18,15 @@ async fn two_devices_converge_through_the_server() {
     let app = spawn_app().await;
     let (laptop, phone) = (device().await, device().await);
     let a = laptop.create("Plan", "day one").await.unwrap();
-    engine::sync(laptop.store(), &Http(&app)).await.unwrap();
-    engine::sync(phone.store(), &Http(&app)).await.unwrap();
+    engine::sync(laptop.store(), &app.api()).await.unwrap();
+    engine::sync(phone.store(), &app.api()).await.unwrap();
     assert_eq!(phone.list().await.unwrap()[0].title, "Plan");
 
     phone.edit(&a.id, "Plan", "day one, day two").await.unwrap();
     let doomed = phone.create("Scratch", "").await.unwrap();
     phone.delete(&doomed.id).await.unwrap();
-    engine::sync(phone.store(), &Http(&app)).await.unwrap();
-    engine::sync(laptop.store(), &Http(&app)).await.unwrap();
+    engine::sync(phone.store(), &app.api()).await.unwrap();
+    engine::sync(laptop.store(), &app.api()).await.unwrap();
 
     let l = laptop.list().await.unwrap();
     let p = phone.list().await.unwrap();
@@ -45,16 +46,16 @@ async fn an_edit_made_after_seeing_another_wins_even_with_a_slower_clock() {
         .await
         .unwrap();
     let n = fast.create("Title", "from the fast clock").await.unwrap();
-    engine::sync(fast.store(), &Http(&app)).await.unwrap();
+    engine::sync(fast.store(), &app.api()).await.unwrap();
 
     // The slow device sees that edit, then edits: its edit is later, so it must win, even
     // though its wall clock is 4 minutes behind the first edit's timestamp.
-    engine::sync(slow.store(), &Http(&app)).await.unwrap();
+    engine::sync(slow.store(), &app.api()).await.unwrap();
     slow.edit(&n.id, "Title", "edited after seeing it")
         .await
         .unwrap();
-    engine::sync(slow.store(), &Http(&app)).await.unwrap();
-    engine::sync(fast.store(), &Http(&app)).await.unwrap();
+    engine::sync(slow.store(), &app.api()).await.unwrap();
+    engine::sync(fast.store(), &app.api()).await.unwrap();
     assert_eq!(
         fast.list().await.unwrap()[0].content,
         "edited after seeing it"
@@ -66,8 +67,8 @@ async fn a_clock_days_ahead_cannot_win_and_loses_nothing() {
     let app = spawn_app().await;
     let (skewed, honest) = (device().await, device().await);
     let n = honest.create("Shared", "v1").await.unwrap();
-    engine::sync(honest.store(), &Http(&app)).await.unwrap();
-    engine::sync(skewed.store(), &Http(&app)).await.unwrap();
+    engine::sync(honest.store(), &app.api()).await.unwrap();
+    engine::sync(skewed.store(), &app.api()).await.unwrap();
 
     // A device whose clock is three days ahead edits.
     skewed
@@ -79,7 +80,7 @@ async fn a_clock_days_ahead_cannot_win_and_loses_nothing() {
         .edit(&n.id, "Shared", "from the future")
         .await
         .unwrap();
-    engine::sync(skewed.store(), &Http(&app)).await.unwrap();
+    engine::sync(skewed.store(), &app.api()).await.unwrap();
     // The server refused the stamp three days ahead; the refusal's response carried the
     // server's time, so the same run stamped the edit again with the corrected clock and
     // sent it: nothing waits for the user, and nothing is stamped in the future.
@@ -93,18 +94,18 @@ async fn a_clock_days_ahead_cannot_win_and_loses_nothing() {
 
     // Later edits elsewhere are not beaten by the future timestamp.
     honest.edit(&n.id, "Shared", "v2").await.unwrap();
-    engine::sync(honest.store(), &Http(&app)).await.unwrap();
+    engine::sync(honest.store(), &app.api()).await.unwrap();
     assert_eq!(app.pull_all().await[0].content, "v2");
 
     // The sync corrected the skewed device's clock from the server's: its next edit
     // (made after it saw v2) goes through and wins.
-    engine::sync(skewed.store(), &Http(&app)).await.unwrap();
+    engine::sync(skewed.store(), &app.api()).await.unwrap();
     skewed
         .edit(&n.id, "Shared", "v3, clock fixed")
         .await
         .unwrap();
-    engine::sync(skewed.store(), &Http(&app)).await.unwrap();
-    engine::sync(honest.store(), &Http(&app)).await.unwrap();
+    engine::sync(skewed.store(), &app.api()).await.unwrap();
+    engine::sync(honest.store(), &app.api()).await.unwrap();
     assert_eq!(honest.list().await.unwrap()[0].content, "v3, clock fixed");
 }
 
@@ -113,29 +114,29 @@ async fn a_pending_edit_survives_a_pull_and_a_401_keeps_every_note() {
     let app = spawn_app().await;
     let (a, b) = (device().await, device().await);
     let n = a.create("Note", "base").await.unwrap();
-    engine::sync(a.store(), &Http(&app)).await.unwrap();
-    engine::sync(b.store(), &Http(&app)).await.unwrap();
+    engine::sync(a.store(), &app.api()).await.unwrap();
+    engine::sync(b.store(), &app.api()).await.unwrap();
 
     b.edit(&n.id, "Note", "b's edit").await.unwrap();
-    engine::sync(b.store(), &Http(&app)).await.unwrap();
+    engine::sync(b.store(), &app.api()).await.unwrap();
 
     // Device a edits offline; a sync with a bad session fails and keeps it.
     a.edit(&n.id, "Note", "a's later edit").await.unwrap();
     let mut signed_out = app.as_user("alice").await;
     signed_out.token = "expired".into();
-    let err = engine::sync(a.store(), &Http(&signed_out))
+    let err = engine::sync(a.store(), &signed_out.api())
         .await
         .unwrap_err();
     assert!(matches!(
         err,
-        engine::SyncError::Transport(TransportError::Http { status: 401, .. })
+        engine::SyncError::Transport(ApiError::Unauthorized { .. })
     ));
     assert_eq!(a.list().await.unwrap()[0].content, "a's later edit");
 
     // Back with a session: the pull of b's edit does not overwrite a's pending edit, and
     // a's later edit wins by clock.
-    engine::sync(a.store(), &Http(&app)).await.unwrap();
-    engine::sync(b.store(), &Http(&app)).await.unwrap();
+    engine::sync(a.store(), &app.api()).await.unwrap();
+    engine::sync(b.store(), &app.api()).await.unwrap();
     assert_eq!(a.list().await.unwrap()[0].content, "a's later edit");
     assert_eq!(b.list().await.unwrap()[0].content, "a's later edit");
 }
@@ -150,13 +151,13 @@ async fn many_large_notes_are_pushed_in_requests_under_the_size_limit() {
     for i in 0..40 {
         laptop.create(&format!("Big {i}"), &big).await.unwrap();
     }
-    let report = engine::sync(laptop.store(), &Http(&app)).await.unwrap();
+    let report = engine::sync(laptop.store(), &app.api()).await.unwrap();
     assert!(
         report.rounds >= 2,
         "split into several requests: {report:?}"
     );
     assert_eq!(report.pushed, 40);
-    engine::sync(phone.store(), &Http(&app)).await.unwrap();
+    engine::sync(phone.store(), &app.api()).await.unwrap();
     assert_eq!(phone.list().await.unwrap().len(), 40);
     for n in laptop.list().await.unwrap() {
         laptop
@@ -164,7 +165,7 @@ async fn many_large_notes_are_pushed_in_requests_under_the_size_limit() {
             .await
             .unwrap();
     }
-    let report = engine::sync(laptop.store(), &Http(&app)).await.unwrap();
+    let report = engine::sync(laptop.store(), &app.api()).await.unwrap();
     assert_eq!(report.pushed, 40);
     assert_eq!(laptop.unsynced_count().await.unwrap(), 0);
 }
@@ -179,7 +180,7 @@ async fn an_oversize_note_fails_on_the_device_and_never_blocks_the_others() {
     let big = laptop.create("Huge", &huge).await.unwrap();
     let after = laptop.create("After", "normal too").await.unwrap();
 
-    let report = engine::sync(laptop.store(), &Http(&app)).await.unwrap();
+    let report = engine::sync(laptop.store(), &app.api()).await.unwrap();
     assert_eq!((report.pushed, report.refused), (2, 1), "{report:?}");
     let kept = laptop.store().get(&big.id).await.unwrap().unwrap();
     assert_eq!(kept.content, huge, "the oversize note stays on the device");
@@ -191,9 +192,9 @@ async fn an_oversize_note_fails_on_the_device_and_never_blocks_the_others() {
         s => panic!("not failed: {s:?}"),
     }
     // The next sync succeeds and sends nothing of it; the others reached the server.
-    let again = engine::sync(laptop.store(), &Http(&app)).await.unwrap();
+    let again = engine::sync(laptop.store(), &app.api()).await.unwrap();
     assert_eq!((again.pushed, again.refused), (0, 0));
-    engine::sync(phone.store(), &Http(&app)).await.unwrap();
+    engine::sync(phone.store(), &app.api()).await.unwrap();
     let mut titles: Vec<String> = phone
         .list()
         .await
@@ -210,7 +211,7 @@ async fn an_oversize_note_fails_on_the_device_and_never_blocks_the_others() {
 
     // Shortened, it syncs.
     laptop.edit(&big.id, "Huge", "shortened").await.unwrap();
-    let fixed = engine::sync(laptop.store(), &Http(&app)).await.unwrap();
+    let fixed = engine::sync(laptop.store(), &app.api()).await.unwrap();
     assert_eq!(fixed.pushed, 1);
     assert_eq!(laptop.unsynced_count().await.unwrap(), 0);
 }
@@ -224,22 +225,22 @@ async fn a_purge_never_drops_an_unsynced_edit_made_elsewhere() {
     let app = spawn_app().await;
     let (laptop, phone) = (device().await, device().await);
     let n = laptop.create("Diary", "secret").await.unwrap();
-    engine::sync(laptop.store(), &Http(&app)).await.unwrap();
-    engine::sync(phone.store(), &Http(&app)).await.unwrap();
+    engine::sync(laptop.store(), &app.api()).await.unwrap();
+    engine::sync(phone.store(), &app.api()).await.unwrap();
 
     // The phone edits offline; the laptop deletes the note forever and syncs.
     phone.edit(&n.id, "Diary", "written offline").await.unwrap();
     laptop.delete(&n.id).await.unwrap();
     laptop.delete_forever(&n.id).await.unwrap();
-    engine::sync(laptop.store(), &Http(&app)).await.unwrap();
+    engine::sync(laptop.store(), &app.api()).await.unwrap();
     assert!(
         app.history(n.id.as_str()).await.is_empty(),
         "purged on the server"
     );
 
     // The phone syncs: its edit wins over the purged tombstone.
-    engine::sync(phone.store(), &Http(&app)).await.unwrap();
-    engine::sync(laptop.store(), &Http(&app)).await.unwrap();
+    engine::sync(phone.store(), &app.api()).await.unwrap();
+    engine::sync(laptop.store(), &app.api()).await.unwrap();
     for d in [&laptop, &phone] {
         let notes = d.list().await.unwrap();
         assert_eq!(notes.len(), 1);

@@ -5,6 +5,8 @@
 //! rules that decide which version of a note wins are written exactly once.
 //!
 //! ## Layout
+//! - [`fields`]: the note's fields beyond its text (tags, notebook, pinned), declared once
+//!   each with its merge rule (element-wise last-writer-wins set, or register).
 //! - [`hlc`]: hybrid logical clocks. Every change carries one; they order edits across
 //!   devices without trusting any device's wall clock alone.
 //! - [`model`]: the note as stored and sent ([`model::NoteState`]) and the identifiers.
@@ -32,6 +34,7 @@
 //! - **revision**: a version of a note the server keeps in the note's history, so that no
 //!   edit replaced by a conflict, a merge or a delete is ever lost.
 
+pub mod fields;
 pub mod hlc;
 pub mod limits;
 pub mod merge;

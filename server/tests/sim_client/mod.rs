@@ -5,7 +5,8 @@
 //! When the client engine's API changes, this file is the one to port: the simulation
 //! itself speaks only `sync_core` types ([`Net`] is a `POST /sync` exchange).
 
-use client::engine::{self, Transport, TransportError};
+use client::api::ApiError;
+use client::engine::{self, Transport};
 use client::local::{LocalStore, META_CLOCK_OFFSET, META_NODE_ID, Notes, SyncState};
 use client::memory::MemoryStore;
 use sync_core::protocol::{SyncRequest, SyncResponse};
@@ -30,10 +31,10 @@ pub trait Net {
 struct Via<'a, N>(&'a N);
 
 impl<N: Net> Transport for Via<'_, N> {
-    async fn sync(&self, req: &SyncRequest) -> Result<SyncResponse, TransportError> {
+    async fn sync(&self, req: &SyncRequest) -> Result<SyncResponse, ApiError> {
         self.0.exchange(req).await.map_err(|e| match e {
-            NetError::NoAnswer(m) => TransportError::Network(m),
-            NetError::Status(status) => TransportError::Http { status, body: None },
+            NetError::NoAnswer(m) => ApiError::Offline(m),
+            NetError::Status(status) => ApiError::from_answer(status, ""),
         })
     }
 }

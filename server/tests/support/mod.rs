@@ -8,13 +8,16 @@ pub mod process;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
+use client::api::{ApiClient, NativeHttp};
 use leptos::config::LeptosOptions;
 use serde_json::Value;
 use server::embedded::{EmbeddedDb, find_binary};
 use server::storage::Conflicts;
 use server::storage::mongo::MongoStore;
 use server::{AppState, router, serve};
-use sync_core::protocol::{Change, PROTOCOL_VERSION, SyncRequest, SyncResponse};
+use sync_core::protocol::{
+    Change, Credentials, ErrorCode, PROTOCOL_VERSION, SyncRequest, SyncResponse,
+};
 use sync_core::{ChangeId, Hlc, NoteId};
 use tokio::sync::oneshot;
 
@@ -189,31 +192,35 @@ pub async fn post_json(
 }
 
 impl TestApp {
+    /// The API client of this app's user (its bearer token); also the sync engine's
+    /// transport.
+    pub fn api(&self) -> ApiClient<NativeHttp> {
+        ApiClient::new(NativeHttp::with_client(self.http.clone(), &self.base).bearer(&self.token))
+    }
+
+    /// An API client with no session, from user `name`'s address ([`test_source`]).
+    pub fn anonymous(&self, name: &str) -> ApiClient<NativeHttp> {
+        ApiClient::new(
+            NativeHttp::with_client(self.http.clone(), &self.base)
+                .header(TEST_SOURCE, test_source(name)),
+        )
+    }
+
     /// Signs `name` up (or in, if it exists) and returns its bearer token.
     pub async fn sign_in_or_up(&self, name: &str) -> String {
-        let body = serde_json::json!({"username": name, "password": PASSWORD});
-        let source = test_source(name);
-        let mut r = self
-            .http
-            .post(format!("{}/auth/signup", self.base))
-            .header(TEST_SOURCE, &source)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        if r.status() == 409 {
-            r = self
-                .http
-                .post(format!("{}/auth/signin", self.base))
-                .header(TEST_SOURCE, &source)
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-        }
-        assert!(r.status().is_success(), "sign up {name}: {}", r.status());
-        let v: Value = r.json().await.unwrap();
-        v["token"].as_str().unwrap().to_owned()
+        let api = self.anonymous(name);
+        let credentials = Credentials {
+            username: name.to_owned(),
+            password: PASSWORD.to_owned(),
+        };
+        let signed_in = match api.sign_up(&credentials).await {
+            Err(e) if e.code() == Some(ErrorCode::NameTaken) => api.sign_in(&credentials).await,
+            r => r,
+        };
+        let signed_in = signed_in.unwrap_or_else(|e| panic!("sign up {name}: {e:?}"));
+        signed_in
+            .token
+            .expect("a token: the test client is not a browser")
     }
 
     /// The same server, with no user yet (set `token`).
@@ -255,9 +262,10 @@ impl TestApp {
 
     /// `POST /sync` expecting success.
     pub async fn sync(&self, req: &SyncRequest) -> SyncResponse {
-        let (status, body) = self.post_raw(serde_json::to_vec(req).unwrap()).await;
-        assert_eq!(status, 200, "sync failed: {body}");
-        serde_json::from_value(body).unwrap()
+        self.api()
+            .sync(req)
+            .await
+            .unwrap_or_else(|e| panic!("sync failed: {e:?}"))
     }
 
     /// `POST /sync` as a client does it: a `503 unavailable` (a push that kept losing to
@@ -265,13 +273,12 @@ impl TestApp {
     /// machine) is retried after a pause; the change ids make the retry safe.
     pub async fn sync_retrying(&self, req: &SyncRequest) -> SyncResponse {
         for attempt in 0.. {
-            let (status, body) = self.post_raw(serde_json::to_vec(req).unwrap()).await;
-            if status == 503 && attempt < 20 {
-                tokio::time::sleep(std::time::Duration::from_millis(100 * (attempt + 1))).await;
-                continue;
+            match self.api().sync(req).await {
+                Err(e) if e.status() == Some(503) && attempt < 20 => {
+                    tokio::time::sleep(std::time::Duration::from_millis(100 * (attempt + 1))).await;
+                }
+                r => return r.unwrap_or_else(|e| panic!("sync failed: {e:?}")),
             }
-            assert_eq!(status, 200, "sync failed: {body}");
-            return serde_json::from_value(body).unwrap();
         }
         unreachable!()
     }
@@ -307,19 +314,12 @@ impl TestApp {
         }
     }
 
-    /// `GET /notes/{id}/history`.
+    /// `GET /notes/{id}/history`, expecting success.
     pub async fn history(&self, id: &str) -> Vec<sync_core::protocol::Revision> {
-        let r = self
-            .http
-            .get(format!("{}/notes/{id}/history", self.base))
-            .bearer_auth(&self.token)
-            .send()
+        self.api()
+            .history(&NoteId(id.into()))
             .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        r.json::<sync_core::protocol::HistoryResponse>()
-            .await
-            .unwrap()
+            .unwrap_or_else(|e| panic!("history of {id}: {e:?}"))
             .revisions
     }
 
@@ -364,33 +364,4 @@ pub fn change(note: &str, node: &str, wall: u64, title: &str) -> Change {
         &format!("{title} body"),
         false,
     )
-}
-
-/// The client engine's transport: `POST /sync` with reqwest and the app's bearer token.
-pub struct Http<'a>(pub &'a TestApp);
-
-impl client::engine::Transport for Http<'_> {
-    async fn sync(
-        &self,
-        req: &SyncRequest,
-    ) -> Result<SyncResponse, client::engine::TransportError> {
-        use client::engine::TransportError;
-        let r = self
-            .0
-            .http
-            .post(format!("{}/sync", self.0.base))
-            .bearer_auth(&self.0.token)
-            .json(req)
-            .send()
-            .await
-            .map_err(|e| TransportError::Network(e.to_string()))?;
-        if !r.status().is_success() {
-            let status = r.status().as_u16();
-            let body = r.json::<sync_core::ErrorBody>().await.ok();
-            return Err(TransportError::Http { status, body });
-        }
-        r.json()
-            .await
-            .map_err(|e| TransportError::Decode(e.to_string()))
-    }
 }

@@ -1,0 +1,33 @@
+//! The store's metadata keys, and the values read from them.
+
+use super::{LocalStore, StoreError};
+use crate::platform;
+
+/// The meta key of the device's node id.
+pub const META_NODE_ID: &str = "node_id";
+/// The meta key of the pull cursor.
+pub const META_CURSOR: &str = "cursor";
+/// The meta key of the estimated offset of the server clock, in ms (server minus device).
+pub const META_CLOCK_OFFSET: &str = "clock_offset_ms";
+
+/// The wall clock `now` corrected by the last known server clock offset.
+pub(super) async fn corrected<S: LocalStore>(store: &S, now: u64) -> Result<u64, StoreError> {
+    let offset: i64 = store
+        .get_meta(META_CLOCK_OFFSET)
+        .await?
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    Ok(now.saturating_add_signed(offset))
+}
+
+/// The device's node id, made up and kept on first use.
+pub(super) async fn node_id<S: LocalStore>(store: &S) -> Result<String, StoreError> {
+    Ok(match store.get_meta(META_NODE_ID).await? {
+        Some(n) => n,
+        None => {
+            let n = platform::random_id();
+            store.set_meta(META_NODE_ID, &n).await?;
+            n
+        }
+    })
+}

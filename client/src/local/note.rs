@@ -1,0 +1,224 @@
+//! The note as a device keeps it ([`LocalNote`]) and what the user sees about its sync
+//! ([`SyncState`], [`NoteStatus`]), with their stored shapes.
+
+use serde::{Deserialize, Serialize};
+use sync_core::protocol::Change;
+use sync_core::{ChangeId, Conflict, Hlc, NoteId, NoteState, Strategy, Text};
+
+/// A note as this device keeps it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocalNote {
+    /// The note's id.
+    pub id: NoteId,
+    /// Title.
+    pub title: String,
+    /// Body.
+    pub content: String,
+    /// True once deleted (kept as a tombstone until the delete is synced).
+    pub deleted: bool,
+    /// Clock of this state (local edit or remote change).
+    pub hlc: Hlc,
+    /// The server version this state derives from; `None` if the server never had it.
+    pub base_version: Option<u64>,
+    /// The change id of the local edit not yet accepted by the server, if any.
+    pub pending: Option<ChangeId>,
+    /// What the user sees about this note's sync.
+    pub sync: SyncState,
+    /// The text of the server version `base_version` (sent with edits so the server can
+    /// merge concurrent ones three ways). Added in local schema 2.
+    #[serde(default)]
+    pub base: Option<Text>,
+    /// The note's conflict strategy, as last known from the server or set here.
+    #[serde(default)]
+    pub strategy: Strategy,
+    /// True when the user changed the strategy here and the change is not synced yet.
+    #[serde(default)]
+    pub strategy_changed: bool,
+    /// Concurrent versions waiting for the user to choose, as the server last sent them.
+    #[serde(default)]
+    pub conflict: Option<Conflict>,
+    /// True when the pending edit is the user's resolution of the conflict.
+    #[serde(default)]
+    pub resolving: bool,
+    /// True when `conflict` holds versions only this device has: text another tab wrote
+    /// and the editor's typing overlapped before either was synced (see
+    /// [`super::Notes::save_editor`]). The server never saw them, so a state from the server
+    /// does not replace them ([`super::reconcile()`] carries them over) until the user chooses.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub local_conflict: bool,
+    /// The text of a deleted note, kept on the device for the trash ("Restore") until it
+    /// is deleted forever or expires ([`super::TRASH_DAYS`] after `deleted_ms`). Never sent: the
+    /// server keeps its own copy in the note's history. Absent on live notes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trash: Option<Trashed>,
+    /// True when the pending delete is "Delete forever" (sent as `purge`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub purge: bool,
+}
+
+/// A deleted note's text, as the trash shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trashed {
+    /// Title when deleted.
+    pub title: String,
+    /// Body when deleted.
+    pub content: String,
+    /// When it was deleted (the delete's clock), ms since the epoch.
+    pub deleted_ms: u64,
+}
+
+/// Sync state of one note, as shown to the user. Stored as `{"state": "synced"}`,
+/// `{"state": "pending"}` or `{"state": "failed", "code": …, "message": …}`, through the flat
+/// [`StoredSyncState`] (an internally tagged enum would cost the wasm serde's buffering).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "StoredSyncState", into = "StoredSyncState")]
+pub enum SyncState {
+    /// The server has exactly this version.
+    Synced,
+    /// A local edit waits to be pushed.
+    Pending,
+    /// The server refused the last edit; it stays here, with the reason.
+    Failed {
+        /// The server's reject code.
+        code: String,
+        /// What to do about it.
+        message: String,
+    },
+}
+
+/// What the user sees about a note's sync, in one value (see [`LocalNote::status`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum NoteStatus {
+    /// The server has exactly this version.
+    Synced,
+    /// A local edit waits to be pushed.
+    Pending,
+    /// The last edit was refused (by the server or by the device's limits); it stays here.
+    Failed,
+    /// Concurrent versions wait for the user to choose.
+    Conflict,
+}
+
+impl NoteStatus {
+    /// The label used in the page's markup (`data-sync`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Synced => "synced",
+            Self::Pending => "pending",
+            Self::Failed => "failed",
+            Self::Conflict => "conflict",
+        }
+    }
+}
+
+/// The stored shape of a [`SyncState`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StoredSyncState {
+    state: StateTag,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum StateTag {
+    Synced,
+    Pending,
+    Failed,
+}
+
+impl TryFrom<StoredSyncState> for SyncState {
+    type Error = &'static str;
+    fn try_from(s: StoredSyncState) -> Result<Self, &'static str> {
+        Ok(match s.state {
+            StateTag::Synced => Self::Synced,
+            StateTag::Pending => Self::Pending,
+            StateTag::Failed => Self::Failed {
+                code: s.code.ok_or("missing field `code`")?,
+                message: s.message.ok_or("missing field `message`")?,
+            },
+        })
+    }
+}
+
+impl From<SyncState> for StoredSyncState {
+    fn from(s: SyncState) -> Self {
+        let (state, code, message) = match s {
+            SyncState::Synced => (StateTag::Synced, None, None),
+            SyncState::Pending => (StateTag::Pending, None, None),
+            SyncState::Failed { code, message } => (StateTag::Failed, Some(code), Some(message)),
+        };
+        Self {
+            state,
+            code,
+            message,
+        }
+    }
+}
+
+impl LocalNote {
+    /// The note as the server sent it, with nothing pending.
+    pub fn from_remote(s: &NoteState) -> Self {
+        Self {
+            id: s.id.clone(),
+            title: s.title.clone(),
+            content: s.content.clone(),
+            deleted: s.deleted,
+            hlc: s.hlc.clone(),
+            base_version: Some(s.version),
+            pending: None,
+            sync: SyncState::Synced,
+            base: Some(Text {
+                title: s.title.clone(),
+                content: s.content.clone(),
+            }),
+            strategy: s.strategy,
+            strategy_changed: false,
+            conflict: s.conflict.clone(),
+            resolving: false,
+            local_conflict: false,
+            purge: false,
+            trash: None,
+        }
+    }
+
+    /// The state shown on the note: [`NoteStatus::Conflict`] while concurrent versions wait
+    /// for the user, else synced, pending or failed.
+    pub fn status(&self) -> NoteStatus {
+        match (&self.conflict, &self.sync) {
+            (Some(_), _) => NoteStatus::Conflict,
+            (None, SyncState::Synced) => NoteStatus::Synced,
+            (None, SyncState::Pending) => NoteStatus::Pending,
+            (None, SyncState::Failed { .. }) => NoteStatus::Failed,
+        }
+    }
+
+    /// [`LocalNote::status`] as its label: `synced`, `pending`, `failed` or `conflict`.
+    pub fn state_label(&self) -> &'static str {
+        self.status().as_str()
+    }
+
+    /// The change to push for this note's pending edit, if there is one to push.
+    pub fn pending_change(&self) -> Option<Change> {
+        if matches!(self.sync, SyncState::Failed { .. }) {
+            return None; // refused as sent: waits for the user to edit it again
+        }
+        let base = self.base.as_ref().filter(|_| self.base_version.is_some());
+        Some(Change {
+            change_id: self.pending.clone()?,
+            note_id: self.id.clone(),
+            hlc: self.hlc.clone(),
+            base_version: self.base_version,
+            title: self.title.clone(),
+            content: self.content.clone(),
+            deleted: self.deleted,
+            base_title: base.map(|b| b.title.clone()),
+            base_content: base.map(|b| b.content.clone()),
+            strategy: self.strategy_changed.then_some(self.strategy),
+            resolve: self.resolving,
+            purge: self.purge && self.deleted,
+        })
+    }
+}

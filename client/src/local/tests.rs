@@ -1,0 +1,214 @@
+use super::*;
+use sync_core::protocol::{ChangeOutcome, ChangeResult};
+use sync_core::{Hlc, NoteState, Strategy, Text};
+
+#[test]
+fn sync_states_are_stored_in_their_documented_shape() {
+    let failed = SyncState::Failed {
+        code: "too_large".into(),
+        message: "shorten it".into(),
+    };
+    for (state, json) in [
+        (SyncState::Synced, serde_json::json!({"state": "synced"})),
+        (SyncState::Pending, serde_json::json!({"state": "pending"})),
+        (
+            failed,
+            serde_json::json!({"state": "failed", "code": "too_large", "message": "shorten it"}),
+        ),
+    ] {
+        assert_eq!(serde_json::to_value(&state).unwrap(), json);
+        assert_eq!(serde_json::from_value::<SyncState>(json).unwrap(), state);
+    }
+    assert!(serde_json::from_value::<SyncState>(serde_json::json!({"state": "failed"})).is_err());
+}
+use sync_core::protocol::RejectCode;
+
+fn hlc(w: u64) -> Hlc {
+    Hlc {
+        wall_ms: w,
+        counter: 0,
+        node: "d".into(),
+    }
+}
+
+fn pending_note(change: &str) -> LocalNote {
+    LocalNote {
+        id: "n".into(),
+        title: "mine".into(),
+        content: String::new(),
+        deleted: false,
+        hlc: hlc(10),
+        base_version: Some(3),
+        pending: Some(change.into()),
+        sync: SyncState::Pending,
+        base: Some(Text {
+            title: "base".into(),
+            content: String::new(),
+        }),
+        strategy: Strategy::Default,
+        strategy_changed: false,
+        conflict: None,
+        resolving: false,
+        local_conflict: false,
+        purge: false,
+        trash: None,
+    }
+}
+
+fn remote(v: u64) -> NoteState {
+    NoteState {
+        id: "n".into(),
+        title: "theirs".into(),
+        content: String::new(),
+        deleted: false,
+        hlc: hlc(20),
+        version: v,
+        strategy: Strategy::Default,
+        conflict: None,
+        purged: false,
+    }
+}
+
+fn result(change: &str, outcome: ChangeOutcome) -> ChangeResult {
+    ChangeResult {
+        change_id: change.into(),
+        note_id: "n".into(),
+        outcome,
+    }
+}
+
+#[test]
+fn version_1_records_are_migrated() {
+    let synced = serde_json::json!({
+        "id": "n", "title": "T", "content": "C", "deleted": false,
+        "hlc": "1764064589123-00000000-d", "base_version": 4, "pending": null,
+        "sync": {"state": "synced"}
+    });
+    let mut pending = synced.clone();
+    pending["pending"] = "c1".into();
+    pending["sync"] = serde_json::json!({"state": "pending"});
+    let mut synced: LocalNote = serde_json::from_value(synced).unwrap();
+    let mut pending: LocalNote = serde_json::from_value(pending).unwrap();
+    migrate_note(1, &mut synced);
+    migrate_note(1, &mut pending);
+    assert_eq!(
+        synced.base,
+        Some(Text {
+            title: "T".into(),
+            content: "C".into()
+        })
+    );
+    assert_eq!(pending.base, None, "the base of a pending edit is unknown");
+    assert!(synced.pending_change().is_none());
+    assert_eq!(
+        (synced.strategy, synced.conflict),
+        (Strategy::Default, None)
+    );
+}
+
+#[test]
+fn a_pulled_change_never_replaces_a_pending_edit() {
+    let n = pending_note("c1");
+    assert_eq!(reconcile(Some(&n), None, None, Some(&remote(9))), None);
+}
+
+#[test]
+fn an_answer_to_an_older_change_keeps_the_newer_edit_pending() {
+    let n = pending_note("c2");
+    let mut sent = n.pending_change().unwrap();
+    sent.change_id = "c1".into();
+    sent.content = "what was sent".into();
+    let r = result(
+        "c1",
+        ChangeOutcome::Applied {
+            version: 7,
+            current: None,
+        },
+    );
+    let after = reconcile(Some(&n), Some(&sent), Some(&r), None).unwrap();
+    assert_eq!(after.pending, Some("c2".into()));
+    assert_eq!(after.sync, SyncState::Pending);
+    assert_eq!(after.base_version, Some(7));
+    assert_eq!(
+        after.base.unwrap().content,
+        "what was sent",
+        "the newer edit builds on it"
+    );
+}
+
+#[test]
+fn a_merged_answer_brings_the_merged_note() {
+    let n = pending_note("c1");
+    let mut merged = remote(9);
+    merged.content = "both edits".into();
+    let r = result(
+        "c1",
+        ChangeOutcome::Applied {
+            version: 9,
+            current: Some(merged),
+        },
+    );
+    let after = reconcile(Some(&n), None, Some(&r), None).unwrap();
+    assert_eq!(
+        (after.content.as_str(), after.pending, after.base_version),
+        ("both edits", None, Some(9))
+    );
+    assert_eq!(after.base.unwrap().content, "both edits");
+}
+
+#[test]
+fn a_rejected_edit_stays_with_its_reason() {
+    let n = pending_note("c1");
+    let r = result(
+        "c1",
+        ChangeOutcome::Rejected {
+            code: RejectCode::TooLarge,
+            message: "shorten".into(),
+        },
+    );
+    let after = reconcile(Some(&n), None, Some(&r), None).unwrap();
+    assert_eq!(after.title, "mine");
+    assert_eq!(after.pending, Some("c1".into()));
+    assert_eq!(
+        after.sync,
+        SyncState::Failed {
+            code: "too_large".into(),
+            message: "shorten".into()
+        }
+    );
+    assert_eq!(
+        after.pending_change(),
+        None,
+        "a refused change is not pushed again as is"
+    );
+}
+
+#[test]
+fn an_applied_edit_becomes_synced() {
+    let n = pending_note("c1");
+    let r = result(
+        "c1",
+        ChangeOutcome::Applied {
+            version: 8,
+            current: None,
+        },
+    );
+    let after = reconcile(Some(&n), None, Some(&r), None).unwrap();
+    assert_eq!(
+        (after.pending, after.sync, after.base_version),
+        (None, SyncState::Synced, Some(8))
+    );
+}
+
+#[test]
+fn an_older_pulled_version_does_not_replace_a_newer_synced_one() {
+    let mut n = LocalNote::from_remote(&remote(9));
+    n.title = "v9".into();
+    assert_eq!(reconcile(Some(&n), None, None, Some(&remote(4))), None);
+    assert_eq!(
+        reconcile(Some(&n), None, None, Some(&remote(12)))
+            .unwrap()
+            .base_version,
+        Some(12)
+    );
+}
