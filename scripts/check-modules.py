@@ -52,8 +52,6 @@ ALLOW = [
     ("sync-core", {"hlc", "model"}),
     ("client", {"editor", "editor::model"}),
     ("client", {"live", "runner"}),
-    ("server", {"auth", "docs", "store", "throttle"}),
-    ("server", {"", "api", "config", "error", "http", "live", "metrics", "openapi", "pwa"}),
     ("app", {"", "account", "account_settings", "activity", "browser", "conflict", "editor",
              "export", "history", "keys", "list", "markdown", "pwa", "share", "state",
              "status", "storage", "sync", "trash", "ui"}),
