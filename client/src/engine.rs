@@ -16,7 +16,7 @@ use sync_core::protocol::{
 };
 use sync_core::{ChangeId, Hlc, NoteId};
 
-use crate::api::ApiError;
+use crate::api::{ApiClient, ApiError, Http};
 use crate::clock::{DeviceClock, META_DEVICE_CLOCK, estimate_offset};
 use crate::local::{
     LocalNote, LocalStore, META_CLOCK_OFFSET, META_CURSOR, StoreError, SyncState,
@@ -30,6 +30,12 @@ use crate::platform;
 pub trait Transport {
     /// `POST /sync`.
     async fn sync(&self, request: &SyncRequest) -> Result<SyncResponse, ApiError>;
+}
+
+impl<H: Http> Transport for ApiClient<H> {
+    async fn sync(&self, request: &SyncRequest) -> Result<SyncResponse, ApiError> {
+        ApiClient::sync(self, request).await
+    }
 }
 
 /// Why a sync run stopped early. Local data is never lost by a failed run: the local store

@@ -33,6 +33,7 @@
 //!   edit replaced by a conflict, a merge or a delete is ever lost.
 
 pub mod hlc;
+pub mod id;
 pub mod limits;
 pub mod merge;
 pub mod model;

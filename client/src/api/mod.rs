@@ -3,7 +3,7 @@
 //!
 //! - [`ApiClient`]: one method per route (`POST /sync`, `/auth/*`, `/account/*`,
 //!   `GET /notes/{id}/history`), taking and returning the [`sync_core::protocol`] types.
-//!   It also is the sync engine's [`crate::engine::Transport`].
+//!   It also is the sync engine's transport (`engine::Transport`, implemented there).
 //! - [`ApiError`]: what went wrong, as a caller tells it apart: no answer
 //!   ([`ApiError::Offline`]), no valid session or wrong password ([`ApiError::Unauthorized`]),
 //!   any other error answer with the server's JSON error body ([`ApiError::Server`]), an
@@ -279,12 +279,6 @@ impl<H: Http> ApiClient<H> {
     /// `GET /notes/{id}/history`: the note's revisions, newest first (export reads it too).
     pub async fn history(&self, note: &NoteId) -> Result<HistoryResponse, ApiError> {
         self.get(&format!("/notes/{}/history", note.as_str())).await
-    }
-}
-
-impl<H: Http> crate::engine::Transport for ApiClient<H> {
-    async fn sync(&self, request: &SyncRequest) -> Result<SyncResponse, ApiError> {
-        ApiClient::sync(self, request).await
     }
 }
 

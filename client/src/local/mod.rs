@@ -34,6 +34,4 @@ pub use store::{LocalStore, StoreError};
 pub use trash::{TRASH_DAYS, TRASH_MS, trash_ms};
 
 #[cfg(test)]
-mod save_tests;
-#[cfg(test)]
 mod tests;
