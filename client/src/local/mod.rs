@@ -9,12 +9,14 @@
 //! - `store`: the [`LocalStore`] trait every backend implements, and [`StoreError`].
 //! - `migrations`: the stored records' [`DATA_VERSION`] and [`migrate_note`].
 //! - `meta`: the store's metadata keys (node id, cursor, clock offset).
+//! - `accounts`: this browser's account records in the meta, typed ([`AccountRecords`]).
 //! - `reconcile`: the pure rules folding a sync response into the notes ([`reconcile()`]).
 //! - `notes`: the edits a user makes ([`Notes`]); `trash`: deleting, restoring, deleting
 //!   forever and expiring ([`Notes::trash`]).
 //! - `stamp`: stamping edits from the device clock, and again after a `clock_ahead`
 //!   ([`restamp_refused`]).
 
+mod accounts;
 mod meta;
 mod migrations;
 mod note;
@@ -24,6 +26,10 @@ mod stamp;
 mod store;
 mod trash;
 
+pub use accounts::{
+    AccountRecord, AccountRecords, META_ACCOUNT, META_SEEN, META_SIGNED_OUT, META_TRASH_DAYS,
+    Records,
+};
 pub use meta::{META_CLOCK_OFFSET, META_CURSOR, META_NODE_ID};
 pub use migrations::{DATA_VERSION, META_DATA_VERSION, migrate_note};
 pub use note::{LocalNote, NoteStatus, StoredSyncState, SyncState, Trashed};
