@@ -30,7 +30,9 @@ pub use accounts::{
     AccountRecord, AccountRecords, META_ACCOUNT, META_SEEN, META_SIGNED_OUT, META_TRASH_DAYS,
     Records,
 };
-pub use meta::{META_CLOCK_OFFSET, META_CURSOR, META_NODE_ID};
+pub use meta::{
+    META_CLOCK_OFFSET, META_CURSOR, META_NODE_ID, clock_offset, forget_cursor, set_clock_offset,
+};
 pub use migrations::{DATA_VERSION, META_DATA_VERSION, migrate_note};
 pub use note::{LocalNote, NoteStatus, StoredSyncState, SyncState, Trashed};
 pub use notes::{EditorSave, Notes};
