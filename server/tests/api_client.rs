@@ -141,6 +141,10 @@ async fn a_wrong_password_or_no_session_is_unauthorized_with_its_code() {
     assert!(matches!(e, ApiError::Unauthorized { .. }), "{e:?}");
     assert_eq!(e.code(), Some(ErrorCode::Unauthorized));
 
+    // A client printed in a log or a failing test does not show its session.
+    let printed = format!("{:?}", app.api());
+    assert!(!printed.contains(&app.token), "{printed}");
+
     // The sync engine sees the same error: a stale session signs the device out.
     let e = api.bearer("expired").sync(&request(None, vec![])).await;
     assert_eq!(e.unwrap_err().code(), Some(ErrorCode::Unauthorized));

@@ -100,6 +100,20 @@ impl ApiError {
     }
 }
 
+/// `s` as one URL path segment: every byte but `[A-Za-z0-9_-]` (all a valid id holds)
+/// percent-encoded.
+fn path_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// An HTTP method the API uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Method {
@@ -277,8 +291,11 @@ impl<H: Http> ApiClient<H> {
     }
 
     /// `GET /notes/{id}/history`: the note's revisions, newest first (export reads it too).
+    /// The id is one path segment whatever it holds (an id from an imported file cannot
+    /// reach another route).
     pub async fn history(&self, note: &NoteId) -> Result<HistoryResponse, ApiError> {
-        self.get(&format!("/notes/{}/history", note.as_str())).await
+        self.get(&format!("/notes/{}/history", path_segment(note.as_str())))
+            .await
     }
 }
 

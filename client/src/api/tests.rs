@@ -265,3 +265,19 @@ fn answers_map_to_one_error_type() {
     assert!(matches!(e, ApiError::Offline(_)), "{e:?}");
     assert_eq!((e.status(), e.code()), (None, None));
 }
+
+/// A hostile id (from an imported file, say) stays one path segment: it cannot make the
+/// history read another route.
+#[test]
+fn a_note_id_cannot_leave_its_path_segment() {
+    let (_, path, _) = sent(
+        async |a| {
+            let _ = a.history(&NoteId("x/../../auth/me?a=1#b".into())).await;
+        },
+        r#"{"revisions":[]}"#,
+    );
+    assert_eq!(
+        path,
+        "/notes/x%2F%2E%2E%2F%2E%2E%2Fauth%2Fme%3Fa%3D1%23b/history"
+    );
+}
