@@ -8,10 +8,10 @@
 // the page is reloaded (first list paint, search index ready), and search, keystroke,
 // local save and one idle sync are timed. Records read from the `notes` object store are
 // counted by wrapping IndexedDB's read calls in the page (no app instrumentation).
-import { openApp, openProfile, startServer } from './tests/harness.mjs';
+import { PASSWORD, api, openApp, openProfile, startServer } from './tests/harness.mjs';
 
 const SIZES = (process.env.TERN_PERF_SIZES ?? '10000,100000').split(',').map(Number);
-const RUNS = 7;
+const RUNS = Number(process.env.TERN_PERF_RUNS ?? 7);
 
 // TERN_PERF_PROFILE=1: a CPU profile of the search runs, its heaviest functions printed
 // (self time; wasm functions by name when the wasm keeps its name section).
@@ -91,19 +91,9 @@ const INSTRUMENT = () => {
   requestAnimationFrame(watch);
 };
 
-async function api(base, path, body, token) {
-  const r = await fetch(`${base}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify(body),
-  });
-  if (!r.ok) throw new Error(`${path}: ${r.status} ${await r.text()}`);
-  return r.json();
-}
-
 /** Creates `user` with `n` notes on the server, pushed 1000 at a time. */
 async function fillAccount(base, user, n) {
-  const { token } = await api(base, '/auth/signup', { username: user, password: 'correct horse battery' });
+  const { token } = await api(base, '/auth/signup', { username: user, password: PASSWORD });
   const t0 = Date.now() - n - 60_000;
   let cursor = null;
   for (let i = 0; i < n; i += 1000) {
@@ -165,7 +155,7 @@ async function measure(server, n) {
       }
     })();
     await page.fill('#username', user);
-    await page.fill('#password', 'correct horse battery');
+    await page.fill('#password', PASSWORD);
     const t0 = Date.now();
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForFunction(() => document.querySelectorAll('li.note').length > 0, null, { timeout: 600_000 });
@@ -224,6 +214,9 @@ async function measure(server, n) {
       out[k] = median(starts.map((s) => s[k]));
     }
     out.firstPaints = starts.map((s) => s.firstPaint.toFixed(0)).join(' ');
+    // The slowest reload, phase by phase: where an outlier's time went.
+    const slow = starts.reduce((a, b) => (b.firstPaint > a.firstPaint ? b : a));
+    out.slowest = `${slow.firstPaint.toFixed(0)} (${[slow.html, slow.wasmFetched, slow.wasmReady].map((x) => x.toFixed(0)).join('/')})`;
     out.startRead = Math.max(...starts.map((s) => s.read));
 
     // Time from an input event to the frame after the list shows `until` results.
@@ -318,7 +311,7 @@ async function measure(server, n) {
     out.save = median(save);
 
     // One idle sync (the edits above pushed first), and what it read.
-    const syncNow = async () => {
+    const timedSync = async () => {
       const runs = Number(await page.getByTestId('status').getAttribute('data-runs'));
       await page.evaluate(() => (globalThis.__notesRead = 0));
       const t0 = Date.now();
@@ -331,8 +324,8 @@ async function measure(server, n) {
       return [Date.now() - t0, await page.evaluate(() => globalThis.__notesRead)];
     };
     await page.waitForSelector('[data-testid=status]:has-text("0 pending")', { timeout: 60_000 }).catch(() => {});
-    await syncNow();
-    [out.idleSync, out.idleRead] = await syncNow();
+    await timedSync();
+    [out.idleSync, out.idleRead] = await timedSync();
     out.heap = await heap(cdp, page);
 
     // The trash opened with one note in it (the open note, deleted): what it read.
@@ -360,10 +353,13 @@ try {
 
 const f = (x) => (typeof x === 'number' ? x.toFixed(1) : String(x)).padStart(14);
 const row = (label, pick) => console.log(label.padEnd(58) + results.map((r) => f(pick(r))).join(''));
-console.log(`Tern client figures, headless Chromium, release build (median of ${RUNS} where repeated)`);
+console.log(
+  `Tern client figures, headless Chromium, ${process.env.TERN_SERVER_BIN ? `server ${process.env.TERN_SERVER_BIN}` : 'debug build (target/debug)'} (median of ${RUNS} where repeated)`,
+);
 console.log(''.padEnd(58) + results.map((r) => `${r.n} notes`.padStart(14)).join(''));
 row(`first list paint after reload (ms from navigation, median of ${RUNS})`, (r) => r.firstPaint);
 row('  each reload', (r) => r.firstPaints);
+row('  the slowest (HTML / wasm received / instantiated by then)', (r) => r.slowest);
 row('  page HTML received', (r) => r.html);
 row('  wasm received', (r) => r.wasmFetched);
 row('  wasm instantiated', (r) => r.wasmReady);

@@ -10,7 +10,7 @@
 # paths of dependencies and of the standard library cut to what follows their source
 # directory (`--remap-path-prefix`). Measured on one commit: 540,215 bytes gzipped; 543,343
 # with full paths and columns; 509,061 with `-Cpanic=immediate-abort -Zlocation-detail=none`
-# (the build before: no hook runs, a panic leaves only "unreachable").
+# (no hook can run: a panic leaves only "unreachable").
 # TERN_WASM_RUSTFLAGS replaces these flags (to measure others).
 # These are unstable flags of a stable toolchain pinned to the exact version they were
 # measured with ($RELEASE_RUST in scripts/versions.env), enabled for the wasm build only with

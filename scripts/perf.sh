@@ -2,7 +2,8 @@
 # Client figures: release build, wasm size (raw and gzip -9), then, for 10,000 and 100,000
 # notes in the same run (TERN_PERF_SIZES, comma-separated, to choose): first list paint,
 # search, keystroke, local save, one idle sync and the note records it read, the initial
-# sync of the whole account and the tab's memory, in headless Chromium (end2end/perf.mjs).
+# sync of the whole account and the tab's memory, in headless Chromium (end2end/perf.mjs);
+# then typing to another open device (end2end/typing-perf.mjs).
 # TERN_PERF_SKIP_BUILD=1 measures the release build already in target/.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -13,3 +14,5 @@ if [ "${TERN_PERF_SKIP_BUILD:-}" != 1 ]; then
 fi
 echo "target: release wasm <= 256000 bytes (250 KiB) gzipped"
 TERN_SERVER_BIN="$PWD/target/release/server" node end2end/perf.mjs
+# Typing on one device to the other open device of the account, and requests per second.
+TERN_SERVER_BIN="$PWD/target/release/server" node end2end/typing-perf.mjs

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs what the tests need, then runs every test:
 #   0. checks: rustfmt, clippy (workspace lints, warnings are errors; the wasm crates for
-#      the wasm target too) and cargo-deny (licences, bans, sources: deny.toml);
+#      the wasm target too), cargo-deny (licences, bans, sources: deny.toml) and the module
+#      check (no import circles, `app` in one-way layers: scripts/check-modules.py);
 #   1. native: unit, property and golden tests, and the server's integration tests over
 #      HTTP against a real database server (SecantusDB, MongoDB wire protocol);
 #   2. wasm: the IndexedDB store in headless Chromium (wasm-bindgen-test-runner);
@@ -14,7 +15,9 @@ export PATH="$PWD/.tools/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH
 step() { printf '\n\033[1;34m==> %s\033[0m\n' "$*"; }
 SECONDS=0
 
-step "checks: cargo fmt, clippy, cargo deny"
+step "checks: module graph, cargo fmt, clippy, cargo deny"
+python3 scripts/check-modules.py --self-test
+python3 scripts/check-modules.py --strict
 cargo fmt --all --check
 cargo clippy --workspace --exclude frontend --all-targets --locked -- -D warnings
 cargo clippy -p frontend -p app -p tern-client --target wasm32-unknown-unknown --all-targets \

@@ -23,8 +23,16 @@ pub const SYNC_INTERVAL_MS: u64 = 30_000;
 /// The interval between syncs while the live channel is up: a safety net only, since every
 /// commit of the user's notes pokes the device (see [`crate::live`]).
 pub const LIVE_FALLBACK_MS: u64 = 5 * 60_000;
-/// Quiet time after a local edit before it is pushed.
-pub const EDIT_DEBOUNCE_MS: u64 = 2_000;
+/// The least time between the starts of two runs that push local edits: an edit is pushed
+/// at once unless a run started less than this long ago, then when this much has passed.
+/// While someone types, the editor saves about every quarter second and each save asks for
+/// a push, so this bounds a typing device to about three `/sync` requests a second, and an
+/// edit waits at most this long before it leaves the device (another open device shows it
+/// after the server's poke and its pull: see `scripts/perf.sh`'s typing figures).
+pub const PUSH_SPACING_MS: u64 = 300;
+/// After a failed run, an edit waits this long (or for the backoff, if that is sooner)
+/// instead: a server that fails is not asked again at typing speed.
+pub const EDIT_AFTER_FAILURE_MS: u64 = 2_000;
 /// Wait before trying again when another tab or the worker held the sync lock (it pushes
 /// what it read; an edit made after its last round is pushed by this retry).
 pub const LOCK_BUSY_RETRY_MS: u64 = 2_000;
@@ -40,7 +48,8 @@ pub enum Trigger {
     Offline,
     /// The fallback interval or a retry timer fired.
     Timer,
-    /// A local edit was saved (synced after [`EDIT_DEBOUNCE_MS`] of quiet).
+    /// A local edit was saved (pushed at once, or [`PUSH_SPACING_MS`] after the last run
+    /// started).
     Edited,
     /// The user pressed "Sync now".
     Now,
@@ -80,7 +89,12 @@ pub struct Scheduler {
     online: bool,
     signed_out: bool,
     running: bool,
+    /// Something asked for a run while one ran: run again at once after it.
     again: bool,
+    /// A local edit was saved while a run ran: run again after it, spaced.
+    again_edit: bool,
+    /// When the last run started.
+    last_start: Option<u64>,
     failures: u32,
     due: Option<u64>,
     live: bool,
@@ -94,6 +108,8 @@ impl Scheduler {
             signed_out: !signed_in,
             running: false,
             again: false,
+            again_edit: false,
+            last_start: None,
             failures: 0,
             due: None,
             live: false,
@@ -164,8 +180,19 @@ impl Scheduler {
             return Wake::Idle;
         }
         match t {
+            Trigger::Edited if self.running => {
+                self.again_edit = true;
+                Wake::Idle
+            }
             Trigger::Edited => {
-                let at = now + EDIT_DEBOUNCE_MS;
+                let at = if self.failures > 0 {
+                    now + EDIT_AFTER_FAILURE_MS
+                } else {
+                    self.spaced(now)
+                };
+                if at <= now {
+                    return Wake::Now;
+                }
                 let due = self.due.map_or(at, |d| d.min(at));
                 self.due = Some(due);
                 Wake::At(due)
@@ -178,14 +205,24 @@ impl Scheduler {
         }
     }
 
-    /// Call before starting a run: false if one is running already (it will run again).
-    pub fn start(&mut self) -> bool {
+    /// When a push of an edit made at `now` may start: [`PUSH_SPACING_MS`] after the last
+    /// run started, or `now`.
+    fn spaced(&self, now: u64) -> u64 {
+        self.last_start
+            .map_or(now, |s| now.max(s.saturating_add(PUSH_SPACING_MS)))
+    }
+
+    /// Call before starting a run at `now`: false if one is running already (it will run
+    /// again).
+    pub fn start(&mut self, now: u64) -> bool {
         if self.running {
             self.again = true;
             return false;
         }
         self.running = true;
         self.again = false;
+        self.again_edit = false;
+        self.last_start = Some(now);
         self.due = None;
         true
     }
@@ -194,11 +231,21 @@ impl Scheduler {
     pub fn finish(&mut self, outcome: &Outcome, now: u64, rand: f64) -> Wake {
         self.running = false;
         let again = std::mem::take(&mut self.again);
+        let again_edit = std::mem::take(&mut self.again_edit);
         let wake = match outcome {
             Outcome::Synced(_) => {
                 self.failures = 0;
                 if again {
                     return Wake::Now;
+                }
+                if again_edit {
+                    // An edit saved during the run: pushed by the next, spaced.
+                    let at = self.spaced(now);
+                    if at <= now {
+                        return Wake::Now;
+                    }
+                    self.due = Some(self.due.map_or(at, |d| d.min(at)));
+                    return Wake::At(self.due.unwrap_or(at));
                 }
                 let interval = if self.live {
                     LIVE_FALLBACK_MS
@@ -463,6 +510,10 @@ mod browser {
         live_url: Option<String>,
         db: String,
         live: RefCell<Option<crate::live::LiveChannel>>,
+        /// The last poke that came during a run, checked when the run ends: the run may
+        /// have pulled that change, or pushed it (a device is poked for its own pushes too),
+        /// and running again for it would be one wasted request per push while typing.
+        poke_after_run: RefCell<Option<String>>,
     }
 
     /// The sync runner (see the module docs). Cheap to clone; every clone is the same
@@ -522,6 +573,7 @@ mod browser {
                     live_url: config.live_url,
                     db: config.db,
                     live: RefCell::new(None),
+                    poke_after_run: RefCell::new(None),
                 }),
             }
         }
@@ -583,6 +635,17 @@ mod browser {
             self.start_live(weak);
         }
 
+        /// Syncs for a poke unless the store already holds the cursor it names.
+        fn check_poke(&self, data: String) {
+            let r = self.clone();
+            spawn_local(async move {
+                let stored = r.inner.store.cursor().await.ok().flatten();
+                if crate::live::poke_needs_sync(&data, stored.as_ref().map(|c| c.0.as_str())) {
+                    r.trigger(Trigger::Poke);
+                }
+            });
+        }
+
         /// Opens the live channel (one per browser and account; see [`crate::live`]).
         fn start_live(&self, weak: Weak<Inner<S, T>>) {
             let Some(url) = self.inner.live_url.clone() else {
@@ -593,15 +656,11 @@ mod browser {
                 move |data: String| {
                     let Some(inner) = weak.upgrade() else { return };
                     let r = Runner { inner };
-                    spawn_local(async move {
-                        let stored = r.inner.store.cursor().await.ok().flatten();
-                        if crate::live::poke_needs_sync(
-                            &data,
-                            stored.as_ref().map(|c| c.0.as_str()),
-                        ) {
-                            r.trigger(Trigger::Poke);
-                        }
-                    });
+                    if r.inner.sched.borrow().running() {
+                        *r.inner.poke_after_run.borrow_mut() = Some(data);
+                        return;
+                    }
+                    r.check_poke(data);
                 }
             };
             let on_state = move |up: bool| {
@@ -718,7 +777,7 @@ mod browser {
         }
 
         fn fire(&self) {
-            if !self.inner.sched.borrow_mut().start() {
+            if !self.inner.sched.borrow_mut().start(platform::now_ms()) {
                 return;
             }
             self.clear_timer();
@@ -743,8 +802,16 @@ mod browser {
                 if let Wake::Idle = wake {
                     this.inner.status.borrow_mut().next_attempt_ms = None;
                 }
+                let poke = this.inner.poke_after_run.borrow_mut().take();
                 if !this.inner.stopped.get() {
                     this.wake(wake);
+                    // After a failure the backoff stands (the poke is pulled by the retry).
+                    if let Some(data) = poke
+                        && wake != Wake::Now
+                        && matches!(outcome, Outcome::Synced(_))
+                    {
+                        this.check_poke(data);
+                    }
                 }
                 this.publish();
             });
@@ -916,19 +983,135 @@ mod tests {
     fn launch_syncs_then_the_interval_is_the_fallback() {
         let mut s = Scheduler::new(true, true);
         assert_eq!(s.on(Trigger::Launch, 0), Wake::Now);
-        assert!(s.start());
+        assert!(s.start(0));
         let ok = Outcome::Synced(SyncReport::default());
         assert_eq!(s.finish(&ok, 100, 0.5), Wake::At(100 + SYNC_INTERVAL_MS));
-        // An edit is pushed after the debounce, before the interval.
-        assert_eq!(s.on(Trigger::Edited, 200), Wake::At(200 + EDIT_DEBOUNCE_MS));
-        assert_eq!(s.on(Trigger::Edited, 300), Wake::At(200 + EDIT_DEBOUNCE_MS));
+        // An edit soon after a run started waits for the spacing, before the interval.
+        assert_eq!(s.on(Trigger::Edited, 200), Wake::At(PUSH_SPACING_MS));
+        assert_eq!(s.on(Trigger::Edited, 250), Wake::At(PUSH_SPACING_MS));
         // A timer firing early waits for what is due.
-        assert_eq!(
-            s.on(Trigger::Timer, 1_000),
-            Wake::At(200 + EDIT_DEBOUNCE_MS)
-        );
-        assert_eq!(s.on(Trigger::Timer, 2_200), Wake::Now);
-        assert_eq!(s.on(Trigger::Poke, 2_300), Wake::Now);
+        assert_eq!(s.on(Trigger::Timer, 280), Wake::At(PUSH_SPACING_MS));
+        assert_eq!(s.on(Trigger::Timer, PUSH_SPACING_MS), Wake::Now);
+        assert!(s.start(PUSH_SPACING_MS));
+        assert_eq!(s.finish(&ok, 400, 0.5), Wake::At(400 + SYNC_INTERVAL_MS));
+        // An edit long after the last run is pushed at once.
+        assert_eq!(s.on(Trigger::Edited, 5_000), Wake::Now);
+        assert_eq!(s.on(Trigger::Poke, 5_100), Wake::Now);
+    }
+
+    #[test]
+    fn an_edit_saved_during_a_run_is_pushed_after_it_spaced() {
+        let mut s = Scheduler::new(true, true);
+        let ok = Outcome::Synced(SyncReport::default());
+        assert!(s.start(1_000));
+        assert_eq!(s.on(Trigger::Edited, 1_050), Wake::Idle);
+        // The run ended 100 ms after it started: the next starts 300 ms after it started.
+        assert_eq!(s.finish(&ok, 1_100, 0.5), Wake::At(1_000 + PUSH_SPACING_MS));
+        assert!(s.start(1_000 + PUSH_SPACING_MS));
+        // A slow run: the edit made during it goes as soon as it ends.
+        assert_eq!(s.on(Trigger::Edited, 1_400), Wake::Idle);
+        assert_eq!(s.finish(&ok, 2_000, 0.5), Wake::Now);
+        // A poke during a run is pulled at once after it, not spaced.
+        assert!(s.start(2_000));
+        assert_eq!(s.on(Trigger::Poke, 2_010), Wake::Idle);
+        assert_eq!(s.on(Trigger::Edited, 2_020), Wake::Idle);
+        assert_eq!(s.finish(&ok, 2_050, 0.5), Wake::Now);
+    }
+
+    #[test]
+    fn after_a_failure_an_edit_is_not_pushed_at_typing_speed() {
+        let mut s = Scheduler::new(true, true);
+        assert!(s.start(0));
+        let Wake::At(retry) = s.finish(&net(), 100, 0.0) else {
+            panic!("a failure retries later")
+        };
+        assert_eq!(retry, 600);
+        // The backoff (sooner) stays what is due.
+        assert_eq!(s.on(Trigger::Edited, 200), Wake::At(600));
+        assert!(s.start(600));
+        let Wake::At(retry) = s.finish(&net(), 700, 0.0) else {
+            panic!("a failure retries later")
+        };
+        assert_eq!(retry, 1_700);
+        assert_eq!(s.on(Trigger::Edited, 800), Wake::At(1_700));
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+        /// Someone types (edits saved at random moments) while runs take random times: runs
+        /// start at least [`PUSH_SPACING_MS`] apart (a bound on requests per second), and
+        /// every edit is pushed by a run that starts no later than the spacing after the
+        /// run before it, or the end of the run under way when it was saved.
+        #[test]
+        fn typing_is_pushed_promptly_and_spaced(
+            gaps in proptest::collection::vec(1u64..700, 1..60),
+            durations in proptest::collection::vec(5u64..900, 60),
+        ) {
+            let ok = Outcome::Synced(SyncReport::default());
+            let mut s = Scheduler::new(true, true);
+            s.on(Trigger::Launch, 0);
+            s.start(0);
+            let mut starts = vec![0u64];
+            let mut running_until = Some(durations[0]);
+            let mut timer: Option<u64> = None;
+            let mut edits = Vec::new();
+            let mut t = 0;
+            for g in &gaps {
+                t += g;
+                edits.push(t);
+            }
+            let mut next_edit = 0;
+            // Advance event by event: the next of an edit, the run's end, the timer. `Now`
+            // starts a run at once, as the runner does.
+            let fire = |s: &mut Scheduler, now: u64, starts: &mut Vec<u64>| -> Option<u64> {
+                assert!(s.start(now), "Now never comes during a run");
+                starts.push(now);
+                let d = durations[(starts.len() - 1) % durations.len()];
+                Some(now + d)
+            };
+            loop {
+                let e = edits.get(next_edit).copied();
+                let candidates = [e, running_until, timer];
+                let Some(now) = candidates.iter().flatten().copied().min() else { break };
+                let wake = if running_until == Some(now) {
+                    running_until = None;
+                    s.finish(&ok, now, 0.5)
+                } else if e == Some(now) {
+                    next_edit += 1;
+                    s.on(Trigger::Edited, now)
+                } else {
+                    timer = None;
+                    s.on(Trigger::Timer, now)
+                };
+                match wake {
+                    Wake::Now => {
+                        timer = None;
+                        running_until = fire(&mut s, now, &mut starts);
+                    }
+                    // The interval's poll is not what this test is about: the test ends
+                    // when only it is left.
+                    Wake::At(at) if at < now + SYNC_INTERVAL_MS => timer = Some(at),
+                    Wake::At(_) => timer = None,
+                    Wake::Idle => {}
+                }
+            }
+            for w in starts.windows(2) {
+                proptest::prop_assert!(w[1] - w[0] >= PUSH_SPACING_MS, "runs at {w:?}");
+            }
+            // Each edit: the first run starting at or after it, and the bound.
+            let mut end_of = std::collections::BTreeMap::new();
+            for (i, st) in starts.iter().enumerate() {
+                end_of.insert(*st, st + durations[i % durations.len()]);
+            }
+            for &e in &edits {
+                let pushed = starts.iter().copied().find(|&st| st >= e);
+                let pushed = pushed.expect("every edit is pushed");
+                let prev = starts.iter().copied().filter(|&st| st < e).max().unwrap_or(0);
+                let bound = e.max(prev + PUSH_SPACING_MS).max(end_of[&prev]);
+                proptest::prop_assert!(pushed <= bound, "edit at {e} pushed at {pushed}, bound {bound}");
+            }
+        }
     }
 
     #[test]
@@ -936,18 +1119,18 @@ mod tests {
         let mut s = Scheduler::new(true, true);
         let ok = Outcome::Synced(SyncReport::default());
         assert_eq!(s.set_live(true, 0), None);
-        assert!(s.start());
+        assert!(s.start(0));
         assert_eq!(s.finish(&ok, 100, 0.5), Wake::At(100 + LIVE_FALLBACK_MS));
         // A poke syncs at once.
         assert_eq!(s.on(Trigger::Poke, 200), Wake::Now);
-        assert!(s.start());
+        assert!(s.start(0));
         assert_eq!(s.finish(&ok, 300, 0.5), Wake::At(300 + LIVE_FALLBACK_MS));
         // The channel drops: the 30 s poll is back at once.
         assert_eq!(
             s.set_live(false, 1_000),
             Some(Wake::At(1_000 + SYNC_INTERVAL_MS))
         );
-        assert!(s.start());
+        assert!(s.start(0));
         assert_eq!(
             s.finish(&ok, 2_000, 0.5),
             Wake::At(2_000 + SYNC_INTERVAL_MS)
@@ -957,9 +1140,9 @@ mod tests {
     #[test]
     fn a_trigger_during_a_run_runs_again_after_it() {
         let mut s = Scheduler::new(true, true);
-        assert!(s.start());
+        assert!(s.start(0));
         assert_eq!(s.on(Trigger::Now, 1), Wake::Idle);
-        assert!(!s.start(), "never two runs at once");
+        assert!(!s.start(0), "never two runs at once");
         let ok = Outcome::Synced(SyncReport::default());
         assert_eq!(s.finish(&ok, 2, 0.0), Wake::Now);
     }
@@ -969,7 +1152,7 @@ mod tests {
         let mut s = Scheduler::new(true, true);
         let mut delays = Vec::new();
         for _ in 0..4 {
-            assert!(s.start());
+            assert!(s.start(0));
             match s.finish(&net(), 0, 0.0) {
                 Wake::At(t) => delays.push(t),
                 w => panic!("{w:?}"),
@@ -977,7 +1160,7 @@ mod tests {
         }
         assert_eq!(delays, [500, 1_000, 2_000, 4_000]);
         assert_eq!(s.failures(), 4);
-        assert!(s.start());
+        assert!(s.start(0));
         s.finish(&Outcome::Synced(SyncReport::default()), 0, 0.0);
         assert_eq!(s.failures(), 0);
     }
@@ -988,7 +1171,7 @@ mod tests {
         assert_eq!(s.on(Trigger::Offline, 0), Wake::Idle);
         assert_eq!(s.on(Trigger::Edited, 0), Wake::Idle);
         assert_eq!(s.on(Trigger::Online, 0), Wake::Now);
-        assert!(s.start());
+        assert!(s.start(0));
         assert_eq!(s.finish(&unauthorized(), 0, 0.0), Wake::Idle);
         assert_eq!(s.on(Trigger::Timer, 0), Wake::Idle);
         assert_eq!(s.on(Trigger::Edited, 0), Wake::Idle);
@@ -999,7 +1182,7 @@ mod tests {
     #[test]
     fn a_store_of_another_account_waits_for_a_sign_in_like_a_401() {
         let mut s = Scheduler::new(true, true);
-        assert!(s.start());
+        assert!(s.start(0));
         let refused = Outcome::Failed(SyncError::NotThisAccount);
         assert_eq!(s.finish(&refused, 0, 0.0), Wake::Idle);
         assert_eq!(s.on(Trigger::Timer, 0), Wake::Idle);
@@ -1013,7 +1196,7 @@ mod tests {
     #[test]
     fn a_busy_lock_retries_soon_without_counting_a_failure() {
         let mut s = Scheduler::new(true, true);
-        assert!(s.start());
+        assert!(s.start(0));
         assert_eq!(
             s.finish(&Outcome::Busy, 10, 0.0),
             Wake::At(10 + LOCK_BUSY_RETRY_MS)

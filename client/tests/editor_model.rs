@@ -1326,3 +1326,45 @@ fn leaving_the_open_note_deleted_underneath_keeps_what_was_typed() {
     assert!(m.deleted());
     assert!(saves(&m.step(Event::New)).is_empty());
 }
+
+#[test]
+fn steady_typing_is_saved_every_period_not_only_after_a_pause() {
+    let mut m = EditorModel::new();
+    m.step(Event::Open {
+        id: "n1".into(),
+        text: text("T", ""),
+        read_at: 0,
+    });
+    let timer = |fx: &[Effect]| {
+        fx.iter().find_map(|e| match e {
+            Effect::Debounce(g) => Some(*g),
+            _ => None,
+        })
+    };
+    // The first keystroke starts the timer; the ones after it, typed before it fires, do not
+    // restart it (a restart on every keystroke would save nothing until the typist pauses).
+    let first = timer(&m.step(Event::Input {
+        field: Field::Content,
+        value: "a".into(),
+    }))
+    .expect("the first keystroke starts the save timer");
+    for v in ["ab", "abc"] {
+        let fx = m.step(Event::Input {
+            field: Field::Content,
+            value: v.into(),
+        });
+        assert_eq!(timer(&fx), None, "the timer keeps running");
+    }
+    let save = saves(&m.step(Event::DebounceFired(first)))
+        .pop()
+        .expect("saved while typing goes on");
+    assert_eq!(save.text, text("T", "abc"));
+    // The next keystroke starts the next period.
+    assert!(
+        timer(&m.step(Event::Input {
+            field: Field::Content,
+            value: "abcd".into(),
+        }))
+        .is_some()
+    );
+}

@@ -3,7 +3,7 @@
 // everywhere, and deleting the account (its notes gone from the server and this browser).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { openApp, openProfile, signIn, startServer } from './harness.mjs';
+import { PASSWORD, openApp, openProfile, signIn, startServer } from './harness.mjs';
 import { screenshots } from './shots.mjs';
 
 let server;
@@ -24,12 +24,6 @@ async function openSettings(page) {
     await page.getByRole('button', { name: 'Account', exact: true }).click();
   }
   await page.getByTestId('account-settings').waitFor();
-}
-
-async function signInWith(page, username, password) {
-  await page.fill('#username', username);
-  await page.fill('#password', password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
 }
 
 test('devices, password change, sign out everywhere and account deletion', async () => {
@@ -69,7 +63,7 @@ test('devices, password change, sign out everywhere and account deletion', async
     await a.page.getByRole('button', { name: 'Change password' }).click();
     await a.page.getByTestId('settings-message').filter({ hasText: 'the password is wrong; nothing was changed' }).waitFor();
     assert.equal(await me(b.page), 200);
-    await a.page.fill('#current-password', 'correct horse battery');
+    await a.page.fill('#current-password', PASSWORD);
     await a.page.fill('#new-password', NEW_PASSWORD);
     await a.page.getByRole('button', { name: 'Change password' }).click();
     await a.page.getByTestId('settings-message').filter({ hasText: 'Password changed. 1 other session was signed out.' }).waitFor();
@@ -78,16 +72,14 @@ test('devices, password change, sign out everywhere and account deletion', async
 
     // Sign out everywhere: this device too.
     await openApp(b.page, server.base);
-    await signInWith(b.page, 'uma', NEW_PASSWORD);
-    await b.page.waitForSelector('[data-testid=user]');
+    await signIn(b.page, 'uma', 'Sign in', NEW_PASSWORD);
     await a.page.getByRole('button', { name: 'Sign out everywhere' }).click();
     await a.page.locator('#username').waitFor();
     assert.equal(await me(a.page), 401);
     assert.equal(await me(b.page), 401);
 
     // Delete the account: asks for the password, then everything goes.
-    await signInWith(a.page, 'uma', NEW_PASSWORD);
-    await a.page.waitForSelector('[data-testid=user]');
+    await signIn(a.page, 'uma', 'Sign in', NEW_PASSWORD);
     await a.page.locator('li.note', { hasText: 'my diary' }).waitFor();
     const db = await a.page.evaluate(() => document.querySelector('main').dataset.store);
     assert.match(db, /^tern-/);

@@ -4,15 +4,20 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
+  PASSWORD,
+  api,
   goOffline,
   goOnline,
+  listTitles,
   openApp,
   openProfile,
+  serverNotes,
   sessionCookie,
   signIn,
   startServer,
   syncNow,
   waitForController,
+  write,
 } from './harness.mjs';
 
 let server;
@@ -23,25 +28,11 @@ after(async () => {
   await server?.stop();
 });
 
-const PASSWORD = 'correct horse battery';
-const titles = async (page) => (await page.locator('li.note h2').allTextContents()).sort();
-
-async function api(path, body, token) {
-  const r = await fetch(`${server.base}${path}`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    body: JSON.stringify(body),
-  });
-  assert.ok(r.ok, `${path}: ${r.status}`);
-  return r.json();
-}
+const titles = async (page) => (await listTitles(page)).sort();
 
 /** An account made through the API, with notes written by another device. */
 async function accountWithNotes(username, notes) {
-  const { token } = await api('/auth/signup', { username, password: PASSWORD });
+  const { token } = await api(server.base, '/auth/signup', { username, password: PASSWORD });
   const changes = notes.map((title, i) => ({
     change_id: `c-${username}-${i}`,
     note_id: `n-${username}-${i}`,
@@ -51,22 +42,13 @@ async function accountWithNotes(username, notes) {
     content: `${title} text`,
     deleted: false,
   }));
-  await api('/sync', { protocol: 1, cursor: null, changes }, token);
+  await api(server.base, '/sync', { protocol: 1, cursor: null, changes }, token);
 }
 
 /** The note titles the server holds for `username`. */
 async function serverTitles(username) {
-  const { token } = await api('/auth/signin', { username, password: PASSWORD });
-  const r = await api('/sync', { protocol: 1, cursor: null, changes: [] }, token);
-  return r.changes.filter((n) => !n.deleted).map((n) => n.title).sort();
-}
-
-async function write(page, title) {
-  await page.getByRole('button', { name: 'New note' }).click();
-  await page.fill('#note-title', title);
-  await page.fill('#note-content', `${title} text`);
-  await page.locator('li.note', { hasText: title }).waitFor();
-  await page.waitForSelector('[data-testid=saved]:has-text("Saved on this device")');
+  const notes = await serverNotes(server.base, username);
+  return notes.filter((n) => !n.deleted).map((n) => n.title).sort();
 }
 
 async function signOut(page) {

@@ -5,7 +5,7 @@
 // note's history.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { openApp, openProfile, signIn, startServer } from './harness.mjs';
+import { noteItem, openApp, openProfile, signIn, startServer, syncNow } from './harness.mjs';
 
 let server;
 before(async () => {
@@ -14,14 +14,6 @@ before(async () => {
 after(async () => {
   await server?.stop();
 });
-
-const noteItem = (page, text) => page.locator('li.note', { hasText: text });
-
-/** Clicks "Sync now" and waits until the sync has finished. */
-async function syncNow(page) {
-  await page.getByRole('button', { name: 'Sync now' }).click();
-  await page.waitForSelector('[data-testid=status][data-syncing="false"]');
-}
 
 test('a conflict is shown side by side, resolved once, and history restores the loser', async () => {
   const laptop = await openProfile();

@@ -12,6 +12,7 @@ import { after, before, test } from 'node:test';
 import {
   goOffline,
   goOnline,
+  noteHistory,
   openApp,
   openProfile,
   readIndexedDbNotes,
@@ -73,14 +74,6 @@ async function notesOf(page) {
   return all
     .map((n) => ({ id: n.id, title: n.title, content: n.content, deleted: n.deleted }))
     .sort((a, b) => a.id.localeCompare(b.id));
-}
-
-async function history(page, id) {
-  return page.evaluate(async (id) => {
-    const r = await fetch(`/notes/${id}/history`);
-    // Each revision is a version (title, content, deleted, clock) with why and when.
-    return r.ok ? (await r.json()).revisions : [];
-  }, id);
 }
 
 async function runSeed(seed) {
@@ -211,7 +204,7 @@ async function runSeed(seed) {
       const has = (v) => `${v.title}\n${v.content}`.includes(w.word);
       if (has(note)) continue;
       if ((note.conflict?.versions ?? []).some(has)) continue;
-      const h = await history(d0, note.id);
+      const h = await noteHistory(d0, note.id);
       assert.ok(h.some(has), `${w.word} is in ${note.id}, its conflict or its history`);
       console.log(`seed ${seed}: ${w.word} is only in the history of ${note.id} (now ${JSON.stringify(note.content)})`);
     }

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
+  noteItem,
   openApp,
   openProfile,
   readIndexedDbNotes,
@@ -22,7 +23,6 @@ after(async () => {
   await server?.stop();
 });
 
-const noteItem = (page, text) => page.locator('li.note', { hasText: text });
 const editorText = (page) => page.locator('#note-content').inputValue();
 const listText = (page) => page.locator('li.note p').allTextContents();
 
@@ -203,7 +203,7 @@ test('keystrokes typed while a new note is being created are all saved', async (
   }
 });
 
-// The reports of issue 23: keystrokes around a click on the open note, around "New note",
+// Keystrokes around a click on the open note, around "New note",
 // and a device typing twice into one note with a re-click in between. Each waits on the
 // app's own signals (the save label, the store), never on a guess of how fast it is.
 

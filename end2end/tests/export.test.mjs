@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { goOffline, openApp, openProfile, startServer, syncUntil } from './harness.mjs';
+import { goOffline, openApp, openProfile, signIn, startServer, syncUntil, write } from './harness.mjs';
 import { screenshots } from './shots.mjs';
 
 let server;
@@ -17,14 +17,6 @@ before(async () => {
 after(async () => {
   await server?.stop();
 });
-
-async function write(page, title, content) {
-  await page.getByRole('button', { name: 'New note' }).click();
-  await page.fill('#note-title', title);
-  await page.fill('#note-content', content);
-  await page.locator('li.note', { hasText: content }).waitFor();
-  await page.waitForSelector('[data-testid=saved]:has-text("Saved on this device")');
-}
 
 async function openPanel(page) {
   if ((await page.getByTestId('export-import').count()) === 0) {
@@ -111,10 +103,7 @@ test('a JSON export can carry each note history from the server', async () => {
   try {
     const page = a.page;
     await openApp(page, server.base);
-    await page.fill('#username', 'hana');
-    await page.fill('#password', 'correct horse battery');
-    await page.getByRole('button', { name: 'Create account' }).click();
-    await page.waitForSelector('[data-testid=user]', { timeout: 15_000 });
+    await signIn(page, 'hana', 'Create account');
     await write(page, 'Poem', 'first draft');
     const pushed = async () => (await page.getByTestId('status').textContent()).includes('0 pending');
     await syncUntil(page, pushed, 'note pushed');

@@ -1,5 +1,8 @@
 // Test harness: runs the built Tern server (target/debug/server, built by `cargo leptos build`)
 // on a free port with a fresh embedded database, and launches headless Chromium profiles.
+// It is the one copy of every helper the test files share (writing a note, syncing, signing
+// in, the API from outside the browser, the test password): a test file imports them and
+// defines none of its own.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -154,10 +157,16 @@ export function readIndexedDbNotes(page) {
   );
 }
 
-/** Signs in (button 'Sign in') or up (button 'Create account') and waits for the session. */
-export async function signIn(page, username, button) {
+/** The password of every test account (`signIn`, `api`, `serverNotes`). */
+export const PASSWORD = 'correct horse battery';
+
+/**
+ * Signs in (button 'Sign in') or up (button 'Create account') and waits for the session.
+ * `password` defaults to the test accounts' `PASSWORD`.
+ */
+export async function signIn(page, username, button, password = PASSWORD) {
   await page.fill('#username', username);
-  await page.fill('#password', 'correct horse battery');
+  await page.fill('#password', password);
   await page.getByRole('button', { name: button }).click();
   await page.waitForSelector('[data-testid=user]', { timeout: 15_000 });
 }
@@ -188,4 +197,71 @@ export async function syncUntil(page, check, what) {
 /** The session cookie of a browser profile. */
 export async function sessionCookie(context) {
   return (await context.cookies()).find((c) => c.name === 'tern_session');
+}
+
+/** The list's row of the note whose title or snippet holds `text`. */
+export const noteItem = (page, text) => page.locator('li.note', { hasText: text });
+
+/** The titles of the notes the list shows, in its order. */
+export const listTitles = (page) => page.locator('li.note h2').allTextContents();
+
+/**
+ * Writes a new note through the UI ("New note", then the title and the body, `<title> text`
+ * unless given) and waits until the list holds it and the editor says every keystroke is in
+ * the local store ("Saved on this device"). The row is waited for in the DOM, not on screen:
+ * on a phone the list is hidden behind the editor.
+ */
+export async function write(page, title, content = `${title} text`) {
+  await page.getByRole('button', { name: 'New note' }).click();
+  await page.fill('#note-title', title);
+  await page.fill('#note-content', content);
+  await noteItem(page, title).first().waitFor({ state: 'attached' });
+  await page.waitForSelector('[data-testid=saved]:has-text("Saved on this device")');
+}
+
+/**
+ * The server's history of note `id` as the signed-in page reads it (`GET /notes/{id}/history`):
+ * its earlier versions (title, content, deleted, clock) with why and when. Throws unless 2xx.
+ */
+export async function noteHistory(page, id) {
+  const { status, body } = await page.evaluate(async (id) => {
+    const r = await fetch(`/notes/${id}/history`);
+    return { status: r.status, body: await r.text() };
+  }, id);
+  if (status !== 200) throw new Error(`history of ${id}: ${status} ${body}`);
+  return JSON.parse(body).revisions;
+}
+
+/**
+ * The API from outside any browser: POSTs `body` as JSON to `path` on `base`, with a bearer
+ * `token` when given; throws (with the status and body) unless the answer is 2xx, else
+ * resolves to its JSON.
+ */
+export async function api(base, path, body, token) {
+  const r = await fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: JSON.stringify(body),
+  });
+  if (!r.ok) throw new Error(`${path}: ${r.status} ${await r.text()}`);
+  return r.json();
+}
+
+/**
+ * The notes the server holds for `username`, deleted ones included, each in its latest
+ * state: signed in through the API, pulled from the start (every page).
+ */
+export async function serverNotes(base, username, password = PASSWORD) {
+  const { token } = await api(base, '/auth/signin', { username, password });
+  const notes = new Map();
+  let cursor = null;
+  for (;;) {
+    const r = await api(base, '/sync', { protocol: 1, cursor, changes: [] }, token);
+    for (const n of r.changes) notes.set(n.id, n);
+    if (!r.has_more) return [...notes.values()];
+    cursor = r.cursor;
+  }
 }

@@ -2,7 +2,7 @@
 // preview, delete and undo, search, sync, the activity panel and the shortcuts overlay.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { openApp, openProfile, startServer } from './harness.mjs';
+import { PASSWORD, openApp, openProfile, startServer } from './harness.mjs';
 
 let server;
 before(async () => {
@@ -34,7 +34,7 @@ test('a full session by keyboard only', async () => {
     await tabTo(page, () => document.activeElement.id === 'username', 'the username');
     await kb.type('keyboard-user');
     await kb.press('Tab');
-    await kb.type('correct horse battery');
+    await kb.type(PASSWORD);
     await tabTo(page, () => document.activeElement.textContent === 'Create account' && document.activeElement.closest('form.account'), 'Create account');
     await kb.press('Enter');
     await page.getByTestId('user').waitFor({ timeout: 15_000 });

@@ -3,7 +3,7 @@
 // comes back after the device goes offline and online again.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { goOffline, goOnline, openApp, openProfile, signIn, startServer } from './harness.mjs';
+import { goOffline, goOnline, noteItem, openApp, openProfile, signIn, startServer } from './harness.mjs';
 
 let server;
 before(async () => {
@@ -13,7 +13,6 @@ after(async () => {
   await server?.stop();
 });
 
-const noteItem = (page, text) => page.locator('li.note', { hasText: text });
 const liveUp = (page) =>
   page.waitForSelector('[data-testid="status"][data-live="true"]', { timeout: 30_000 });
 

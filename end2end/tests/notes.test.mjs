@@ -2,7 +2,7 @@
 // reaching a second profile.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { openApp, openProfile, readIndexedDbNotes, signIn, startServer } from './harness.mjs';
+import { openApp, openProfile, readIndexedDbNotes, signIn, startServer, write } from './harness.mjs';
 
 let server;
 before(async () => {
@@ -11,14 +11,6 @@ before(async () => {
 after(async () => {
   await server?.stop();
 });
-
-async function write(page, title, content) {
-  await page.getByRole('button', { name: 'New note' }).click();
-  await page.fill('#note-title', title);
-  await page.fill('#note-content', content);
-  await page.locator('li.note', { hasText: content }).waitFor();
-  await page.waitForSelector('[data-testid=saved]:has-text("Saved on this device")');
-}
 
 test('create, edit, search, delete and undo, all kept across a reload and synced', async () => {
   const a = await openProfile();

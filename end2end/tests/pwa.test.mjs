@@ -5,14 +5,16 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
+  goOffline,
+  goOnline,
   openApp,
   openProfile,
   readIndexedDbNotes,
-  goOffline,
-  goOnline,
+  serverNotes,
   signIn,
   startServer,
   waitForController,
+  write,
 } from './harness.mjs';
 
 let server;
@@ -22,32 +24,6 @@ before(async () => {
 after(async () => {
   await server?.stop();
 });
-
-async function write(page, title, content) {
-  await page.getByRole('button', { name: 'New note' }).click();
-  await page.fill('#note-title', title);
-  await page.fill('#note-content', content);
-  await page.locator('li.note', { hasText: content }).waitFor();
-  await page.waitForSelector('[data-testid=saved]:has-text("Saved on this device")');
-}
-
-/** The notes the server holds for `username`, through the API with a bearer token. */
-async function serverNotes(base, username) {
-  let r = await fetch(`${base}/auth/signin`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username, password: 'correct horse battery' }),
-  });
-  assert.equal(r.status, 200, 'sign in through the API');
-  const { token } = await r.json();
-  r = await fetch(`${base}/sync`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ protocol: 1, cursor: null, changes: [] }),
-  });
-  assert.equal(r.status, 200, 'pull through the API');
-  return (await r.json()).changes;
-}
 
 /** Waits until `check(notes on the server)` holds. */
 async function waitForServer(base, username, check, what) {

@@ -4,7 +4,7 @@
 // notes as they are edited.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { openApp, openProfile, startServer } from './harness.mjs';
+import { listTitles, openApp, openProfile, startServer } from './harness.mjs';
 import { seed } from './seed.mjs';
 
 let server;
@@ -15,7 +15,6 @@ after(async () => {
   await server?.stop();
 });
 
-const titles = (page) => page.locator('li.note h2').allTextContents();
 
 test('a large notebook: one page at a time, counted, searched by word prefix', async () => {
   const a = await openProfile();
@@ -28,12 +27,12 @@ test('a large notebook: one page at a time, counted, searched by word prefix', a
     // The first page, newest first, and how many there are.
     await page.waitForSelector('[data-testid=count]:has-text("450 notes")');
     assert.equal(await page.locator('li.note').count(), 50);
-    assert.deepEqual((await titles(page)).slice(0, 2), ['Note 449 work', 'Note 448 groceries']);
+    assert.deepEqual((await listTitles(page)).slice(0, 2), ['Note 449 work', 'Note 448 groceries']);
     await page.waitForSelector('p.more:has-text("Showing 50 of 450 notes")');
     // (Clicking scrolls the button into sight, which may read a page more too.)
     await page.getByRole('button', { name: 'Show more' }).click();
     await page.waitForFunction(() => document.querySelectorAll('li.note').length >= 100);
-    assert.equal((await titles(page))[99], 'Note 350 groceries');
+    assert.equal((await listTitles(page))[99], 'Note 350 groceries');
     // Scrolling to the end of the list reads page after page, to the last note.
     await page.waitForFunction(
       () => {
@@ -43,7 +42,7 @@ test('a large notebook: one page at a time, counted, searched by word prefix', a
       null,
       { polling: 100 },
     );
-    assert.equal((await titles(page))[449], 'Note 0 groceries');
+    assert.equal((await listTitles(page))[449], 'Note 0 groceries');
     assert.equal(await page.locator('p.more').count(), 0, 'everything shown');
 
     // A note with the word only in its body, newer than all: after the title matches.
@@ -58,7 +57,7 @@ test('a large notebook: one page at a time, counted, searched by word prefix', a
     assert.equal(await page.locator('li.note').count(), 50, 'one page of results');
     await page.locator('p.more').scrollIntoViewIfNeeded();
     await page.waitForFunction(() => document.querySelectorAll('li.note').length === 66);
-    const found = await titles(page);
+    const found = await listTitles(page);
     assert.equal(found.length, 66);
     assert.equal(found[0], 'Note 448 groceries', 'title matches first, newest first');
     assert.equal(found[65], 'Errands', 'then the body match');
@@ -88,7 +87,7 @@ test('a large notebook: one page at a time, counted, searched by word prefix', a
     await openApp(page, server.base);
     await page.waitForSelector('[data-testid=count]:has-text("451 notes")');
     assert.equal(await page.locator('li.note').count(), 50);
-    assert.equal((await titles(page))[0], 'Zebra crossing');
+    assert.equal((await listTitles(page))[0], 'Zebra crossing');
     await page.fill('#search', 'zebra');
     await page.waitForSelector('[data-testid=count]:has-text("1 matching note")');
   } finally {

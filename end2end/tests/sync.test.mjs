@@ -2,7 +2,7 @@
 // with POST /sync to the server (MongoDB), pulled and shown by a second profile.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { openApp, openProfile, readIndexedDbNotes, signIn, startServer } from './harness.mjs';
+import { PASSWORD, api, openApp, openProfile, readIndexedDbNotes, signIn, startServer } from './harness.mjs';
 
 let server;
 before(async () => {
@@ -71,12 +71,7 @@ test('the API answers with JSON errors: no session, then a malformed body', asyn
   assert.equal(r.status, 401);
   assert.equal((await r.json()).error, 'unauthorized');
 
-  r = await fetch(`${server.base}/auth/signup`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username: 'api-user', password: 'correct horse battery' }),
-  });
-  const { token } = await r.json();
+  const { token } = await api(server.base, '/auth/signup', { username: 'api-user', password: PASSWORD });
   r = await fetch(`${server.base}/sync`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },

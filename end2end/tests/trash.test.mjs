@@ -4,7 +4,16 @@
 // trash.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { openApp, openProfile, readIndexedDbNotes, signIn, startServer, syncNow, syncUntil } from './harness.mjs';
+import {
+  noteHistory,
+  openApp,
+  openProfile,
+  readIndexedDbNotes,
+  signIn,
+  startServer,
+  syncUntil,
+  write,
+} from './harness.mjs';
 import { screenshots } from './shots.mjs';
 
 let server;
@@ -14,14 +23,6 @@ before(async () => {
 after(async () => {
   await server?.stop();
 });
-
-async function write(page, title, content) {
-  await page.getByRole('button', { name: 'New note' }).click();
-  await page.fill('#note-title', title);
-  await page.fill('#note-content', content);
-  await page.locator('li.note', { hasText: content }).waitFor();
-  await page.waitForSelector('[data-testid=saved]:has-text("Saved on this device")');
-}
 
 async function deleteNote(page, text) {
   await page.locator('li.note', { hasText: text }).getByRole('button').first().click();
@@ -87,8 +88,7 @@ test('restore from the trash syncs like an edit; delete forever leaves no text o
     await syncUntil(a.page, async () => (await a.page.getByTestId('status').textContent()).includes('0 pending'), 'purge pushed');
 
     // The server keeps no earlier version of it.
-    const history = await a.page.evaluate(async (id) => (await fetch(`/notes/${id}/history`)).json(), id);
-    assert.deepEqual(history, { revisions: [] });
+    assert.deepEqual(await noteHistory(a.page, id), []);
 
     // The phone pulls it: gone from its list, its trash and its database.
     await syncUntil(

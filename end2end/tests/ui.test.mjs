@@ -1,4 +1,4 @@
-// Issue 14 in real Chromium: the phone layout (two screens, a header that wraps sanely,
+// The page's layout and notices in real Chromium: the phone layout (two screens, a header that wraps sanely,
 // visible focus), the storage notice (refused persistence, a signed-in user, Safari's 7
 // days, dismissal), no console error on a signed-out load, the share target, the sync
 // activity panel, and screenshots at phone and desktop sizes in light and dark
@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { openApp, openProfile, readIndexedDbNotes, signIn, startServer, syncNow } from './harness.mjs';
+import { openApp, openProfile, readIndexedDbNotes, signIn, startServer, syncNow, write } from './harness.mjs';
 
 const SHOTS = join(import.meta.dirname, '../screenshots');
 mkdirSync(SHOTS, { recursive: true });
@@ -29,13 +29,6 @@ async function shoot(page, name) {
     await page.screenshot({ path: join(SHOTS, `${name}-${scheme}.png`), fullPage: true });
   }
   await page.emulateMedia({ colorScheme: 'light' });
-}
-
-async function write(page, title, content) {
-  await page.getByRole('button', { name: 'New note' }).click();
-  await page.fill('#note-title', title);
-  await page.fill('#note-content', content);
-  await page.waitForSelector('[data-testid=saved]:has-text("Saved on this device")');
 }
 
 test('a signed-out page load logs no console error', async () => {
@@ -202,7 +195,7 @@ test('storage: on a Safari-like engine the 7-day eviction is announced', async (
 
 test('share target: a visit to a share address writes nothing; the text is saved only when the user says so, once', async () => {
   // Attacker: any website can navigate a signed-in user to `/?share_title=…&share_text=…`.
-  // Before issue 25 the page saved that as a note at start, which then synced everywhere.
+  // Saving it at start would plant the attacker's note on every device of the account.
   const manifest = await (await fetch(`${server.base}/manifest.webmanifest`)).json();
   assert.equal(manifest.share_target.method, 'GET');
   const { action, params } = manifest.share_target;

@@ -10,6 +10,8 @@
 //! - [`id`]: the one rule for identifiers (note ids, change ids, clock nodes).
 //! - [`hlc`]: hybrid logical clocks. Every change carries one; they order edits across
 //!   devices without trusting any device's wall clock alone.
+//! - [`fields`]: the note's fields beyond its text (tags, notebook, pinned), declared once
+//!   each with its merge rule (element-wise last-writer-wins set, or register).
 //! - [`model`]: the note as stored and sent ([`model::NoteState`]) and the identifiers.
 //! - [`protocol`]: every message of the HTTP API: the `POST /sync` request and response,
 //!   per-change outcomes, the JSON error body, and the accounts' and history's bodies.
@@ -24,7 +26,7 @@
 //! - `openapi` (feature `openapi`, the server only): the API document's schemas of the
 //!   wire types a derive cannot describe. The others derive `utoipa::ToSchema`, so the
 //!   document the server serves is generated from these types.
-
+//!
 //! ## Terms
 //! - **change**: one edit (or delete) of one note, pushed by a client.
 //! - **version**: the server's per-user commit sequence number of a note's latest change.
@@ -36,6 +38,7 @@
 //! - **revision**: a version of a note the server keeps in the note's history, so that no
 //!   edit replaced by a conflict, a merge or a delete is ever lost.
 
+pub mod fields;
 pub mod hlc;
 pub mod id;
 pub mod limits;

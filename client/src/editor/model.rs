@@ -1,5 +1,5 @@
 //! The open editor as one state machine: [`EditorModel`] takes every [`Event`] that can
-//! reach the editor (a keystroke, the save's debounce, a save's answer, opening a note,
+//! reach the editor (a keystroke, the save timer, a save's answer, opening a note,
 //! "New note", the store read again, a conflict resolved, "Restore") and answers with the
 //! [`Effect`]s the app carries out (write the fields, start a timer, run a save). It does no
 //! I/O and keeps no clock, so every interleaving of events can be replayed natively
@@ -181,7 +181,9 @@ pub enum Event {
         /// Its value.
         value: String,
     },
-    /// The debounce timer started by [`Effect::Debounce`] fired.
+    /// The save timer started by [`Effect::Debounce`] fired (the name is historical: it is
+    /// started by the first keystroke since the last save and not restarted by later ones,
+    /// so typing is saved every period, not only after a pause).
     DebounceFired(u64),
     /// The timer started by [`Effect::Retry`] fired.
     RetryFired(u64),
@@ -264,7 +266,7 @@ pub enum Effect {
         /// The selection.
         caret: Option<Caret>,
     },
-    /// Answer [`Event::DebounceFired`] with this number after the save debounce.
+    /// Answer [`Event::DebounceFired`] with this number after the save period (see there).
     Debounce(u64),
     /// A save failed: answer [`Event::RetryFired`] with `generation` after `after_ms`.
     Retry {
@@ -304,8 +306,11 @@ pub struct EditorModel {
     caret: Option<Caret>,
     deleted: bool,
     label: SaveLabel,
-    /// The debounce generation: only the newest timer saves.
+    /// The save timer's generation: only the newest timer saves (anything that saves or
+    /// cancels the open note's save bumps it).
     debounce: u64,
+    /// The generation of the save timer running, if one is: a keystroke then starts none.
+    armed: Option<u64>,
     /// A save of the open note is asked for (debounce fired, flush) while another runs.
     due: bool,
     /// The save under way (of any note).
@@ -346,6 +351,7 @@ impl EditorModel {
             deleted: false,
             label: SaveLabel::Quiet,
             debounce: 0,
+            armed: None,
             due: false,
             running: None,
             queue: VecDeque::new(),
@@ -449,11 +455,18 @@ impl EditorModel {
                 if self.label != SaveLabel::Saving {
                     self.label = SaveLabel::Saving;
                 }
-                self.debounce += 1;
-                fx.push(Effect::Debounce(self.debounce));
+                // The first keystroke since the last save starts the timer; later ones
+                // leave it running, so that steady typing is saved (and pushed) every
+                // timer period rather than only after a pause.
+                if self.armed != Some(self.debounce) {
+                    self.debounce += 1;
+                    self.armed = Some(self.debounce);
+                    fx.push(Effect::Debounce(self.debounce));
+                }
             }
             Event::DebounceFired(generation) => {
                 if generation == self.debounce {
+                    self.armed = None;
                     self.unhold(&mut fx);
                     self.save_open(&mut fx);
                 }

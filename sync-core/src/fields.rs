@@ -1,0 +1,368 @@
+//! A note's fields beyond its text, each declared once with the rule that merges it.
+//!
+//! Title and body are text: concurrent edits merge three ways ([`crate::text`], driven by
+//! [`crate::merge`]). The fields declared in [`FIELDS`] merge by rules that need no base
+//! version and no text diff, so a device can apply them as well as the server (the
+//! precondition for end-to-end encryption, where the server stores fields it cannot read
+//! and devices merge):
+//!
+//! - [`Rule::Set`] (tags): an *element-wise last-writer-wins set*. Each element remembers
+//!   whether it is in the set and the clock of the change that last added or removed it.
+//!   A change carries what its device added and removed since the version it saw
+//!   ([`SetEdit::between`]), not the whole set, so concurrent adds and removes of
+//!   different elements all apply. An add and a remove of the same element on two devices
+//!   resolve by the later clock (the rule users can predict: "the last thing done to this
+//!   tag wins"), and the same in any order of arrival.
+//! - [`Rule::Register`] (notebook, pinned): the value of the change with the later clock
+//!   wins, per field: moving a note on one device and pinning it on another keeps both.
+//!
+//! A change that does not name a field leaves it as it is, so a client that knows no
+//! fields (today's) keeps every field of a note it edits. Adding a field is one line in
+//! [`FIELDS`] (its name, rule and size limit) plus its user interface.
+//!
+//! Every operation here is pure. [`FieldState::merge`] joins two replicas' states
+//! (commutative, associative, idempotent: `sync-core/tests/fields.rs` checks it with random
+//! histories), and applying a change's edit is the same as merging the state that edit
+//! alone describes, so a device and the server that see the same edits in different orders
+//! hold the same fields.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::hlc::Hlc;
+
+/// How a field merges concurrent edits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rule {
+    /// A set of short strings; see the module docs.
+    Set,
+    /// One value; the later clock wins.
+    Register,
+}
+
+/// One declared field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FieldDef {
+    /// The field's name on the wire and in storage.
+    pub name: &'static str,
+    /// How it merges.
+    pub rule: Rule,
+    /// Longest value (a set's element, or a register's value as JSON), in bytes.
+    pub max_bytes: usize,
+    /// Most elements in the set (registers: 1).
+    pub max_items: usize,
+}
+
+/// The fields a note has besides title and body: the one table of them.
+pub const FIELDS: &[FieldDef] = &[
+    // Tag ids: a tag's name lives in the tag's own record, so renaming a tag used by many
+    // notes is one change.
+    FieldDef {
+        name: "tags",
+        rule: Rule::Set,
+        max_bytes: 64,
+        max_items: MAX_SET_ITEMS,
+    },
+    // The id of the notebook the note is in (JSON `null`: none).
+    FieldDef {
+        name: "notebook",
+        rule: Rule::Register,
+        max_bytes: 80,
+        max_items: 1,
+    },
+    // JSON `true` or `false`.
+    FieldDef {
+        name: "pinned",
+        rule: Rule::Register,
+        max_bytes: 5,
+        max_items: 1,
+    },
+];
+
+/// Most elements a set field holds.
+pub const MAX_SET_ITEMS: usize = 100;
+/// Most removed elements a set field remembers (the oldest are forgotten first). A
+/// remembered removal is what makes an older add arriving late lose to it; an add older
+/// than this many later removals of the same note may come back.
+pub const MAX_SET_REMOVED: usize = 100;
+
+/// The declaration of field `name`.
+pub fn def(name: &str) -> Option<&'static FieldDef> {
+    FIELDS.iter().find(|d| d.name == name)
+}
+
+/// One element of a set field: in the set or removed, and the clock of that decision.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Element {
+    /// True when the element is in the set.
+    pub present: bool,
+    /// The clock of the change that last added or removed it.
+    pub hlc: Hlc,
+}
+
+/// A set field's state with its clocks (what a store keeps).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetState {
+    /// Every element added or removed and not forgotten.
+    pub elements: BTreeMap<String, Element>,
+}
+
+/// What a device did to a set field since the version it saw.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+// An object with other keys is no set edit: it fails here and reads as a register value,
+// which `check` then refuses for a set field.
+#[serde(deny_unknown_fields)]
+pub struct SetEdit {
+    /// Elements added.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub add: BTreeSet<String>,
+    /// Elements removed.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub remove: BTreeSet<String>,
+}
+
+impl SetEdit {
+    /// The edit that turns `base` (what the device saw) into `local` (what it shows now).
+    pub fn between(base: &BTreeSet<String>, local: &BTreeSet<String>) -> Self {
+        Self {
+            add: local.difference(base).cloned().collect(),
+            remove: base.difference(local).cloned().collect(),
+        }
+    }
+
+    /// True when it changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.add.is_empty() && self.remove.is_empty()
+    }
+}
+
+impl SetState {
+    /// The elements in the set.
+    pub fn values(&self) -> BTreeSet<String> {
+        self.elements
+            .iter()
+            .filter(|(_, e)| e.present)
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
+    /// The state `edit` alone describes, made at `hlc`.
+    pub fn of_edit(edit: &SetEdit, hlc: &Hlc) -> Self {
+        let mut elements = BTreeMap::new();
+        // A device never adds and removes one element in one edit; if a hostile one does,
+        // the removal stands (the state must not depend on the order of these loops).
+        for (v, present) in edit
+            .add
+            .iter()
+            .map(|v| (v, true))
+            .chain(edit.remove.iter().map(|v| (v, false)))
+        {
+            elements.insert(
+                v.clone(),
+                Element {
+                    present,
+                    hlc: hlc.clone(),
+                },
+            );
+        }
+        Self { elements }
+    }
+
+    /// Applies a change's edit made at `hlc`: each element it names takes the decision with
+    /// the later clock.
+    pub fn apply(&mut self, edit: &SetEdit, hlc: &Hlc) {
+        self.merge(&Self::of_edit(edit, hlc));
+    }
+
+    /// Joins another replica's state: per element, the decision with the later clock (at
+    /// equal clocks, a removal). Then forgets the oldest removals past [`MAX_SET_REMOVED`].
+    pub fn merge(&mut self, other: &SetState) {
+        for (v, theirs) in &other.elements {
+            match self.elements.get_mut(v) {
+                Some(mine) => {
+                    if later(theirs, mine) {
+                        *mine = theirs.clone();
+                    }
+                }
+                None => {
+                    self.elements.insert(v.clone(), theirs.clone());
+                }
+            }
+        }
+        self.forget();
+    }
+
+    fn forget(&mut self) {
+        let removed = self.elements.values().filter(|e| !e.present).count();
+        if removed <= MAX_SET_REMOVED {
+            return;
+        }
+        let mut by_age: Vec<(Hlc, String)> = self
+            .elements
+            .iter()
+            .filter(|(_, e)| !e.present)
+            .map(|(k, e)| (e.hlc.clone(), k.clone()))
+            .collect();
+        by_age.sort();
+        for (_, k) in by_age.into_iter().take(removed - MAX_SET_REMOVED) {
+            self.elements.remove(&k);
+        }
+    }
+}
+
+/// True when decision `a` wins over `b`: a later clock, or a removal at an equal one.
+fn later(a: &Element, b: &Element) -> bool {
+    a.hlc > b.hlc || (a.hlc == b.hlc && !a.present && b.present)
+}
+
+/// A register field's state: its value and the clock of the change that set it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterState {
+    /// The value (JSON: a field's own type).
+    pub value: serde_json::Value,
+    /// The clock of the change that set it.
+    pub hlc: Hlc,
+}
+
+impl RegisterState {
+    /// Joins another replica's state: the later clock wins. At equal clocks (one change)
+    /// the values are equal; should a hostile device send two, the larger JSON text wins,
+    /// so every replica still agrees.
+    pub fn merge(&mut self, other: &RegisterState) {
+        let wins = other.hlc > self.hlc || (other.hlc == self.hlc && json_gt(other, self));
+        if wins {
+            *self = other.clone();
+        }
+    }
+}
+
+fn json_gt(a: &RegisterState, b: &RegisterState) -> bool {
+    let (a, b) = (a.value.to_string(), b.value.to_string());
+    a > b
+}
+
+/// One field's state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FieldState {
+    /// A [`Rule::Set`] field.
+    Set(SetState),
+    /// A [`Rule::Register`] field.
+    Register(RegisterState),
+}
+
+/// What a change does to one field.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FieldEdit {
+    /// A [`Rule::Set`] field's adds and removes.
+    Set(SetEdit),
+    /// A [`Rule::Register`] field's new value.
+    Register(serde_json::Value),
+}
+
+/// Why a field edit is refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FieldError {
+    /// No such field is declared.
+    #[error("unknown field `{0}`")]
+    Unknown(String),
+    /// The edit's kind does not match the field's rule.
+    #[error("field `{0}` takes a different kind of value")]
+    Kind(&'static str),
+    /// A value is longer than the field allows.
+    #[error("a value of field `{0}` is longer than {1} bytes")]
+    TooLong(&'static str, usize),
+    /// The edit names more elements than the field may hold.
+    #[error("field `{0}` holds at most {1} elements")]
+    TooMany(&'static str, usize),
+}
+
+/// Checks one edit of field `name` against its declaration.
+pub fn check(name: &str, edit: &FieldEdit) -> Result<&'static FieldDef, FieldError> {
+    let d = def(name).ok_or_else(|| FieldError::Unknown(name.chars().take(64).collect()))?;
+    match (d.rule, edit) {
+        (Rule::Set, FieldEdit::Set(e)) => {
+            if e.add.len() + e.remove.len() > 2 * d.max_items {
+                return Err(FieldError::TooMany(d.name, d.max_items));
+            }
+            if e.add
+                .iter()
+                .chain(&e.remove)
+                .any(|v| v.len() > d.max_bytes || v.is_empty())
+            {
+                return Err(FieldError::TooLong(d.name, d.max_bytes));
+            }
+        }
+        (Rule::Register, FieldEdit::Register(v)) => {
+            if v.to_string().len() > d.max_bytes {
+                return Err(FieldError::TooLong(d.name, d.max_bytes));
+            }
+        }
+        _ => return Err(FieldError::Kind(d.name)),
+    }
+    Ok(d)
+}
+
+/// The fields of one note: name to state. Fields never set are absent.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fields(pub BTreeMap<String, FieldState>);
+
+impl Fields {
+    /// The state the edits of one change alone describe, made at `hlc`. Edits that do not
+    /// match their declaration are skipped (the server refuses such a change first, with
+    /// [`check`]).
+    pub fn of_edits(edits: &BTreeMap<String, FieldEdit>, hlc: &Hlc) -> Self {
+        let mut out = BTreeMap::new();
+        for (name, edit) in edits {
+            let Ok(d) = check(name, edit) else { continue };
+            let state = match edit {
+                FieldEdit::Set(e) => FieldState::Set(SetState::of_edit(e, hlc)),
+                FieldEdit::Register(v) => FieldState::Register(RegisterState {
+                    value: v.clone(),
+                    hlc: hlc.clone(),
+                }),
+            };
+            out.insert(d.name.to_owned(), state);
+        }
+        Self(out)
+    }
+
+    /// Applies the field edits of a change made at `hlc`.
+    pub fn apply(&mut self, edits: &BTreeMap<String, FieldEdit>, hlc: &Hlc) {
+        self.merge(&Self::of_edits(edits, hlc));
+    }
+
+    /// Joins another replica's fields, field by field.
+    pub fn merge(&mut self, other: &Fields) {
+        for (name, theirs) in &other.0 {
+            match (self.0.get_mut(name), theirs) {
+                (None, t) => {
+                    self.0.insert(name.clone(), t.clone());
+                }
+                (Some(FieldState::Set(m)), FieldState::Set(t)) => m.merge(t),
+                (Some(FieldState::Register(m)), FieldState::Register(t)) => m.merge(t),
+                // A field's rule never changes; a state of the wrong kind (a hostile
+                // replica) is ignored, so it cannot displace a good one.
+                (Some(_), _) => {}
+            }
+        }
+    }
+
+    /// The elements of set field `name` (empty when never set).
+    pub fn set(&self, name: &str) -> BTreeSet<String> {
+        match self.0.get(name) {
+            Some(FieldState::Set(s)) => s.values(),
+            _ => BTreeSet::new(),
+        }
+    }
+
+    /// The value of register field `name` (`null` when never set).
+    pub fn register(&self, name: &str) -> serde_json::Value {
+        match self.0.get(name) {
+            Some(FieldState::Register(r)) => r.value.clone(),
+            _ => serde_json::Value::Null,
+        }
+    }
+}
