@@ -1,7 +1,7 @@
 //! This browser's account records, typed: which account it shows, a sign-out the server
 //! has not heard of yet, every account that signed in here, and the server's trash period.
 //! They are kept in the meta of the database of nobody's notes (`tern`), in the stored
-//! shapes the app has always written (pinned by the tests below), so a browser's records
+//! shapes the app has always written (pinned by `client/tests/account_records.rs`), so a browser's records
 //! read the same after an upgrade.
 
 use serde::{Deserialize, Serialize};
@@ -125,77 +125,5 @@ impl<S: LocalStore> AccountRecords<'_, S> {
             return Ok(());
         }
         self.0.set_meta(META_TRASH_DAYS, &days.to_string()).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use futures::executor::block_on;
-
-    use super::*;
-    use crate::memory::MemoryStore;
-
-    fn alice() -> AccountRecord {
-        AccountRecord {
-            id: "u1".into(),
-            name: "alice".into(),
-        }
-    }
-
-    /// The stored shapes are the ones browsers already hold: changing them loses who is
-    /// signed in on every browser.
-    #[test]
-    fn records_are_stored_in_the_shapes_browsers_hold() {
-        block_on(async {
-            let store = MemoryStore::new();
-            let records = AccountRecords(&store);
-            assert_eq!(records.read().await.unwrap(), Records::default());
-            assert!(!records.adopt(&alice()).await.unwrap(), "the first account");
-            let meta = async |k| store.get_meta(k).await.unwrap();
-            assert_eq!(
-                meta(META_ACCOUNT).await.as_deref(),
-                Some(r#"{"id":"u1","name":"alice"}"#)
-            );
-            assert_eq!(meta(META_SIGNED_OUT).await.as_deref(), Some(""));
-            assert_eq!(meta(META_SEEN).await.as_deref(), Some(r#"["u1"]"#));
-            records.set_trash_days(14).await.unwrap();
-            assert_eq!(meta(META_TRASH_DAYS).await.as_deref(), Some("14"));
-
-            records.sign_out().await.unwrap();
-            assert_eq!(meta(META_SIGNED_OUT).await.as_deref(), Some("1"));
-            assert_eq!(meta(META_ACCOUNT).await.as_deref(), Some(""));
-        });
-    }
-
-    #[test]
-    fn records_read_back_what_earlier_builds_wrote() {
-        block_on(async {
-            let store = MemoryStore::new();
-            // As the app wrote them (`serde_json::json!`), with a field a later build added.
-            store
-                .set_meta(META_ACCOUNT, r#"{"id":"u1","name":"alice","extra":1}"#)
-                .await
-                .unwrap();
-            store.set_meta(META_SEEN, r#"["u0","u1"]"#).await.unwrap();
-            store.set_meta(META_TRASH_DAYS, "0").await.unwrap();
-            let records = AccountRecords(&store);
-            let r = records.read().await.unwrap();
-            assert_eq!((r.shown(), r.signed_out), (Some(&alice()), false));
-            assert_eq!(records.trash_days().await.unwrap(), None, "0 is no period");
-            assert!(records.adopt(&alice()).await.unwrap(), "u0 was here before");
-            assert_eq!(records.seen().await.unwrap(), ["u0", "u1"]);
-
-            // Signed out offline: the account is not shown until the server hears of it.
-            records.sign_out().await.unwrap();
-            let r = records.read().await.unwrap();
-            assert_eq!((r.shown(), r.signed_out), (None, true));
-            assert!(records.sign_out_pending().await.unwrap());
-            records.sign_out_reached_server().await.unwrap();
-            assert!(!records.sign_out_pending().await.unwrap());
-
-            // Hand-edited or cut short: no account, no error.
-            store.set_meta(META_ACCOUNT, "{\"id\":").await.unwrap();
-            assert_eq!(records.read().await.unwrap().account, None);
-        });
     }
 }
