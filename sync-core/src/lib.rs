@@ -17,8 +17,8 @@
 //!   per-change outcomes, the JSON error body, and the accounts' and history's bodies.
 //!   Versioned by [`protocol::PROTOCOL_VERSION`]; frozen by golden fixtures in
 //!   `tests/fixtures/`.
-//! - [`text`]: the three-way text merge behind field-level merge, on a work budget.
 //! - [`limits`]: the documented size limits and the validation that enforces them.
+//! - [`text`]: the three-way text merge behind field-level merge, on a work budget.
 //! - [`merge`]: the decision the server makes for each pushed change, under each conflict
 //!   strategy (last-write-wins, field-level merge, user-driven).
 //! - [`push`]: push planning, the storage-independent half of a push (validation,
