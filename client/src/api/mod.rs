@@ -40,13 +40,13 @@ pub enum ApiError {
     Offline(String),
     /// `401`: no valid session (`unauthorized`), or the password sent is wrong
     /// (`invalid_credentials`).
-    #[error("{}", message(401, body.as_ref()))]
+    #[error("{}", answered(401, body.as_ref()))]
     Unauthorized {
         /// The JSON error body, when there was one.
         body: Option<ErrorBody>,
     },
     /// Any other error status: the request was refused (4xx) or failed on the server (5xx).
-    #[error("{}", message(*status, body.as_ref()))]
+    #[error("{}", answered(*status, body.as_ref()))]
     Server {
         /// The HTTP status.
         status: u16,
@@ -59,15 +59,25 @@ pub enum ApiError {
     Decode(String),
 }
 
-/// The server's own words when it sent them, else its status.
-fn message(status: u16, body: Option<&ErrorBody>) -> String {
-    match body {
-        Some(b) => b.message.clone(),
-        None => format!("the server answered {status}"),
-    }
+/// The status and the server's words: "the server answered 503: <message>" (the sync
+/// status shows this).
+fn answered(status: u16, body: Option<&ErrorBody>) -> String {
+    let message = body.map_or("", |b| b.message.as_str());
+    format!("the server answered {status}: {message}")
 }
 
 impl ApiError {
+    /// What to tell the user: the server's own words when it sent them ("the password is
+    /// wrong; nothing was changed"), else its status ("the server answered 502"), else what
+    /// went wrong on the way.
+    pub fn message(&self) -> String {
+        match (self.body(), self.status()) {
+            (Some(b), _) => b.message.clone(),
+            (None, Some(status)) => format!("the server answered {status}"),
+            (None, None) => self.to_string(),
+        }
+    }
+
     /// The error body's code, when the server answered with one.
     pub fn code(&self) -> Option<ErrorCode> {
         self.body().map(|b| b.error)
