@@ -1,5 +1,6 @@
 //! The live channel on the device: one `GET /live` connection per browser and account,
-//! whose pokes make the runner sync at once ([`crate::runner::Trigger::Poke`]).
+//! whose pokes make the runner sync at once (the runner's `Trigger::Poke`; the runner
+//! starts the channel, the channel knows nothing of the runner).
 //!
 //! - **One per browser, not per tab.** The tab that holds the Web Lock `tern-live:<db>`
 //!   keeps the connection; the other tabs wait in the lock's queue, and the next one takes
@@ -11,7 +12,7 @@
 //!   [`SILENCE_MS`] died without a word and is replaced. Every (re)connection is poked at
 //!   once by the server, so a gap never loses a change.
 //! - **A fallback, not a replacement.** While the channel is up, the runner's poll slows
-//!   to [`crate::runner::LIVE_FALLBACK_MS`]; while it is down, the 30 s poll goes on.
+//!   to `runner::LIVE_FALLBACK_MS`; while it is down, the 30 s poll goes on.
 //!
 //! The rules are pure functions here, tested natively; the browser part is below them.
 
@@ -112,7 +113,7 @@ mod browser {
     /// Runs `f` after `ms` milliseconds.
     fn after(ms: u64, f: impl FnOnce() + 'static) {
         spawn_local(async move {
-            crate::runner::sleep_ms(ms).await;
+            crate::platform::sleep_ms(ms).await;
             f();
         });
     }

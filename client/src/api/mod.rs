@@ -3,7 +3,7 @@
 //!
 //! - [`ApiClient`]: one method per route (`POST /sync`, `/auth/*`, `/account/*`,
 //!   `GET /notes/{id}/history`), taking and returning the [`sync_core::protocol`] types.
-//!   It also is the sync engine's [`crate::engine::Transport`].
+//!   It also is the sync engine's transport (`engine::Transport`, implemented there).
 //! - [`ApiError`]: what went wrong, as a caller tells it apart: no answer
 //!   ([`ApiError::Offline`]), no valid session or wrong password ([`ApiError::Unauthorized`]),
 //!   any other error answer with the server's JSON error body ([`ApiError::Server`]), an
@@ -40,13 +40,13 @@ pub enum ApiError {
     Offline(String),
     /// `401`: no valid session (`unauthorized`), or the password sent is wrong
     /// (`invalid_credentials`).
-    #[error("{}", message(401, body.as_ref()))]
+    #[error("{}", answered(401, body.as_ref()))]
     Unauthorized {
         /// The JSON error body, when there was one.
         body: Option<ErrorBody>,
     },
     /// Any other error status: the request was refused (4xx) or failed on the server (5xx).
-    #[error("{}", message(*status, body.as_ref()))]
+    #[error("{}", answered(*status, body.as_ref()))]
     Server {
         /// The HTTP status.
         status: u16,
@@ -59,15 +59,25 @@ pub enum ApiError {
     Decode(String),
 }
 
-/// The server's own words when it sent them, else its status.
-fn message(status: u16, body: Option<&ErrorBody>) -> String {
-    match body {
-        Some(b) => b.message.clone(),
-        None => format!("the server answered {status}"),
-    }
+/// The status and the server's words: "the server answered 503: <message>" (the sync
+/// status shows this).
+fn answered(status: u16, body: Option<&ErrorBody>) -> String {
+    let message = body.map_or("", |b| b.message.as_str());
+    format!("the server answered {status}: {message}")
 }
 
 impl ApiError {
+    /// What to tell the user: the server's own words when it sent them ("the password is
+    /// wrong; nothing was changed"), else its status ("the server answered 502"), else what
+    /// went wrong on the way.
+    pub fn message(&self) -> String {
+        match (self.body(), self.status()) {
+            (Some(b), _) => b.message.clone(),
+            (None, Some(status)) => format!("the server answered {status}"),
+            (None, None) => self.to_string(),
+        }
+    }
+
     /// The error body's code, when the server answered with one.
     pub fn code(&self) -> Option<ErrorCode> {
         self.body().map(|b| b.error)
@@ -98,6 +108,20 @@ impl ApiError {
             _ => Self::Server { status, body },
         }
     }
+}
+
+/// `s` as one URL path segment: every byte but `[A-Za-z0-9_-]` (all a valid id holds)
+/// percent-encoded.
+fn path_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// An HTTP method the API uses.
@@ -277,14 +301,11 @@ impl<H: Http> ApiClient<H> {
     }
 
     /// `GET /notes/{id}/history`: the note's revisions, newest first (export reads it too).
+    /// The id is one path segment whatever it holds (an id from an imported file cannot
+    /// reach another route).
     pub async fn history(&self, note: &NoteId) -> Result<HistoryResponse, ApiError> {
-        self.get(&format!("/notes/{}/history", note.as_str())).await
-    }
-}
-
-impl<H: Http> crate::engine::Transport for ApiClient<H> {
-    async fn sync(&self, request: &SyncRequest) -> Result<SyncResponse, ApiError> {
-        ApiClient::sync(self, request).await
+        self.get(&format!("/notes/{}/history", path_segment(note.as_str())))
+            .await
     }
 }
 

@@ -377,41 +377,6 @@ mod tests {
     }
 
     #[test]
-    fn an_overlapping_save_keeps_both_versions_in_the_store() {
-        use crate::local::{LocalStore, Notes, SyncState};
-        use crate::memory::MemoryStore;
-        futures::executor::block_on(async {
-            let notes = Notes::open(MemoryStore::new()).await.unwrap();
-            let n = notes.create("T", "meet at 7").await.unwrap();
-            // Another tab (or a pull) changed it while this editor typed on "meet at 7".
-            notes.edit(&n.id, "T", "meet at 9").await.unwrap();
-            let stored = notes.store().get(&n.id).await.unwrap().unwrap();
-            let theirs = t(&stored.title, &stored.content);
-            let plan = plan_save(
-                &t("T", "meet at 7"),
-                &t("T", "meet at 8"),
-                Stored::Live(&theirs),
-            );
-            assert_eq!(plan, SavePlan::WriteWithConflict { theirs });
-            let saved = notes
-                .save_editor(&n.id, &t("T", "meet at 7"), &t("T", "meet at 8"))
-                .await
-                .unwrap();
-            assert_eq!(
-                saved,
-                crate::local::EditorSave::Conflict(t("T", "meet at 8"))
-            );
-            let after = notes.store().get(&n.id).await.unwrap().unwrap();
-            assert_eq!(after.content, "meet at 8");
-            assert_eq!(after.sync, SyncState::Pending);
-            assert_eq!(after.state_label(), "conflict");
-            let versions = &after.conflict.unwrap().versions;
-            assert_eq!(versions.len(), 1);
-            assert_eq!(versions[0].content, "meet at 9", "nothing lost");
-        });
-    }
-
-    #[test]
     fn positions_map_through_edits() {
         assert_eq!(map_position("abc", "abc", 2), 2);
         assert_eq!(map_position("one", "one two", 3), 3);

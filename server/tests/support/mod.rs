@@ -195,7 +195,12 @@ impl TestApp {
     /// The API client of this app's user (its bearer token); also the sync engine's
     /// transport.
     pub fn api(&self) -> ApiClient<NativeHttp> {
-        ApiClient::new(NativeHttp::with_client(self.http.clone(), &self.base).bearer(&self.token))
+        self.api_as(&self.token)
+    }
+
+    /// The API client of the session with bearer `token`.
+    pub fn api_as(&self, token: &str) -> ApiClient<NativeHttp> {
+        ApiClient::new(NativeHttp::with_client(self.http.clone(), &self.base).bearer(token))
     }
 
     /// An API client with no session, from user `name`'s address ([`test_source`]).
