@@ -1,7 +1,9 @@
 //! The native [`Http`] (`native` feature): `reqwest`, with a bearer token, for clients that
 //! are not browsers (the server's tests and benches).
 
-use super::{Answer, ApiClient, ApiError, Call, Http, Method};
+use super::client::ApiClient;
+use super::error::ApiError;
+use super::http::{Answer, Call, Http, Method};
 
 /// Sends requests to `base` with a bearer token and any extra headers.
 #[derive(Clone)]

@@ -6,7 +6,7 @@ use std::cell::RefCell;
 
 use futures::executor::block_on;
 use sync_core::protocol::{
-    Credentials, ErrorCode, PROTOCOL_VERSION, PasswordChange, PasswordCheck, SessionRef,
+    Credentials, ErrorCode, PROTOCOL_VERSION, PasswordChange, PasswordCheck, SessionRef, SignedIn,
     SyncRequest,
 };
 use sync_core::{Cursor, NoteId};
