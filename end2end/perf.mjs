@@ -11,7 +11,7 @@
 import { PASSWORD, api, openApp, openProfile, startServer } from './tests/harness.mjs';
 
 const SIZES = (process.env.TERN_PERF_SIZES ?? '10000,100000').split(',').map(Number);
-const RUNS = 7;
+const RUNS = Number(process.env.TERN_PERF_RUNS ?? 7);
 
 // TERN_PERF_PROFILE=1: a CPU profile of the search runs, its heaviest functions printed
 // (self time; wasm functions by name when the wasm keeps its name section).
@@ -214,6 +214,9 @@ async function measure(server, n) {
       out[k] = median(starts.map((s) => s[k]));
     }
     out.firstPaints = starts.map((s) => s.firstPaint.toFixed(0)).join(' ');
+    // The slowest reload, phase by phase: where an outlier's time went.
+    const slow = starts.reduce((a, b) => (b.firstPaint > a.firstPaint ? b : a));
+    out.slowest = `${slow.firstPaint.toFixed(0)} (${[slow.html, slow.wasmFetched, slow.wasmReady].map((x) => x.toFixed(0)).join('/')})`;
     out.startRead = Math.max(...starts.map((s) => s.read));
 
     // Time from an input event to the frame after the list shows `until` results.
@@ -350,10 +353,13 @@ try {
 
 const f = (x) => (typeof x === 'number' ? x.toFixed(1) : String(x)).padStart(14);
 const row = (label, pick) => console.log(label.padEnd(58) + results.map((r) => f(pick(r))).join(''));
-console.log(`Tern client figures, headless Chromium, release build (median of ${RUNS} where repeated)`);
+console.log(
+  `Tern client figures, headless Chromium, ${process.env.TERN_SERVER_BIN ? `server ${process.env.TERN_SERVER_BIN}` : 'debug build (target/debug)'} (median of ${RUNS} where repeated)`,
+);
 console.log(''.padEnd(58) + results.map((r) => `${r.n} notes`.padStart(14)).join(''));
 row(`first list paint after reload (ms from navigation, median of ${RUNS})`, (r) => r.firstPaint);
 row('  each reload', (r) => r.firstPaints);
+row('  the slowest (HTML / wasm received / instantiated by then)', (r) => r.slowest);
 row('  page HTML received', (r) => r.html);
 row('  wasm received', (r) => r.wasmFetched);
 row('  wasm instantiated', (r) => r.wasmReady);

@@ -16,11 +16,11 @@ use sync_core::protocol::{
 };
 use sync_core::{ChangeId, Hlc, NoteId};
 
-use crate::api::ApiError;
+use crate::api::{ApiClient, ApiError, Http};
 use crate::clock::{DeviceClock, META_DEVICE_CLOCK, estimate_offset};
 use crate::local::{
-    LocalNote, LocalStore, META_CLOCK_OFFSET, META_CURSOR, StoreError, SyncState,
-    refused_for_clock, restamp_refused,
+    LocalNote, LocalStore, StoreError, SyncState, forget_cursor, refused_for_clock,
+    restamp_refused, set_clock_offset,
 };
 use crate::platform;
 
@@ -30,6 +30,12 @@ use crate::platform;
 pub trait Transport {
     /// `POST /sync`.
     async fn sync(&self, request: &SyncRequest) -> Result<SyncResponse, ApiError>;
+}
+
+impl<H: Http> Transport for ApiClient<H> {
+    async fn sync(&self, request: &SyncRequest) -> Result<SyncResponse, ApiError> {
+        ApiClient::sync(self, request).await
+    }
 }
 
 /// Why a sync run stopped early. Local data is never lost by a failed run: the local store
@@ -432,15 +438,13 @@ pub async fn sync_observed<S: LocalStore, T: Transport>(
                 ..
             }) if !cursor_reset && plan.request.cursor.is_some() => {
                 cursor_reset = true;
-                store.set_meta(META_CURSOR, "").await?;
+                forget_cursor(store).await?;
                 continue;
             }
             r => r?,
         };
         let fold = run.fold(&plan, &response, sent_at, now());
-        store
-            .set_meta(META_CLOCK_OFFSET, &fold.offset_ms.to_string())
-            .await?;
+        set_clock_offset(store, fold.offset_ms).await?;
         if let Some(h) = &fold.observed {
             store
                 .update_meta(META_DEVICE_CLOCK, &mut |v| {

@@ -1,5 +1,6 @@
 //! The live channel on the device: one `GET /live` connection per browser and account,
-//! whose pokes make the runner sync at once ([`crate::runner::Trigger::Poke`]).
+//! whose pokes make the runner sync at once (the runner's `Trigger::Poke`; the runner
+//! starts the channel, the channel knows nothing of the runner).
 //!
 //! - **One per browser, not per tab.** The tab that holds the Web Lock `tern-live:<db>`
 //!   keeps the connection; the other tabs wait in the lock's queue, and the next one takes
@@ -11,9 +12,11 @@
 //!   [`SILENCE_MS`] died without a word and is replaced. Every (re)connection is poked at
 //!   once by the server, so a gap never loses a change.
 //! - **A fallback, not a replacement.** While the channel is up, the runner's poll slows
-//!   to [`crate::runner::LIVE_FALLBACK_MS`]; while it is down, the 30 s poll goes on.
+//!   to `runner::LIVE_FALLBACK_MS`; while it is down, the 30 s poll goes on.
 //!
 //! The rules are pure functions here, tested natively; the browser part is below them.
+
+use sync_core::protocol::{Cursor, Poke};
 
 /// A connection that has heard nothing (not even a heartbeat) for this long is dead.
 pub const SILENCE_MS: u64 = 45_000;
@@ -34,17 +37,14 @@ pub fn reconnect_delay_ms(failures: u32, rand: f64) -> u64 {
     full / 2 + ((full / 2) as f64 * rand) as u64
 }
 
-/// Whether a poke with this `data` needs a sync, given the device's stored pull cursor: a
-/// poke naming the cursor the device already has says nothing new (for example the device's
-/// own push, already pulled in the same round).
+/// Whether a poke with this `data` (a [`Poke`], JSON) needs a sync, given the device's stored
+/// pull cursor: a poke naming the cursor the device already has says nothing new (for
+/// example the device's own push, already pulled in the same round). Data that does not
+/// read as a poke needs a sync.
 pub fn poke_needs_sync(data: &str, stored_cursor: Option<&str>) -> bool {
-    let named = serde_json::from_str::<serde_json::Value>(data)
-        .ok()
-        .and_then(|v| v.get("cursor")?.as_str().map(str::to_owned));
-    match (named, stored_cursor) {
-        (Some(named), Some(stored)) => named != stored,
-        _ => true,
-    }
+    serde_json::from_str::<Poke>(data).map_or(true, |poke| {
+        poke.needs_sync(stored_cursor.map(|c| Cursor(c.to_owned())).as_ref())
+    })
 }
 
 /// The name of the live channel's Web Lock for the local database `db`.
@@ -113,7 +113,7 @@ mod browser {
     /// Runs `f` after `ms` milliseconds.
     fn after(ms: u64, f: impl FnOnce() + 'static) {
         spawn_local(async move {
-            crate::runner::sleep_ms(ms).await;
+            crate::platform::sleep_ms(ms).await;
             f();
         });
     }

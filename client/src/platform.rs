@@ -1,4 +1,5 @@
-//! The two things the client needs from its platform: the wall clock and random ids.
+//! What the client needs from its platform: the wall clock, random ids, and (in the
+//! browser) whether it is online and a timer.
 
 /// Milliseconds since the Unix epoch.
 #[cfg(target_arch = "wasm32")]
@@ -78,4 +79,20 @@ pub fn is_online() -> bool {
 #[cfg(not(target_arch = "wasm32"))]
 pub fn is_online() -> bool {
     true
+}
+
+/// Waits `ms` milliseconds, in the page or a worker (`setTimeout`; at once where there is
+/// none).
+#[cfg(target_arch = "wasm32")]
+pub async fn sleep_ms(ms: u64) {
+    use js_sys::{Function, Promise, Reflect};
+    use wasm_bindgen::{JsCast, JsValue};
+    let set_timeout = Reflect::get(&js_sys::global(), &"setTimeout".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<Function>().ok());
+    let p = Promise::new(&mut |resolve, _| match &set_timeout {
+        Some(f) => drop(f.call2(&JsValue::NULL, &resolve, &JsValue::from(ms as f64))),
+        None => drop(resolve.call0(&JsValue::NULL)),
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(p).await;
 }

@@ -441,7 +441,6 @@ impl SyncStatus {
 }
 
 #[cfg(target_arch = "wasm32")]
-pub(crate) use browser::sleep_ms;
 #[cfg(target_arch = "wasm32")]
 pub use browser::{Guard, Runner, RunnerConfig};
 
@@ -450,10 +449,10 @@ mod browser {
     use std::cell::{Cell, RefCell};
     use std::rc::{Rc, Weak};
 
-    use js_sys::{Function, Promise, Reflect};
+    use js_sys::{Function, Reflect};
     use wasm_bindgen::JsCast;
     use wasm_bindgen::prelude::*;
-    use wasm_bindgen_futures::{JsFuture, spawn_local};
+    use wasm_bindgen_futures::spawn_local;
 
     use super::{Outcome, RunRecord, Scheduler, SyncStatus, Trigger, Wake};
     use crate::engine::{self, FailureKind, SyncError, Transport};
@@ -541,15 +540,6 @@ mod browser {
         Reflect::get(&js_sys::global(), &name.into())
             .ok()
             .and_then(|f| f.dyn_into::<Function>().ok())
-    }
-
-    /// Waits `ms` milliseconds (page or worker).
-    pub(crate) async fn sleep_ms(ms: u64) {
-        let p = Promise::new(&mut |resolve, _| match global_fn("setTimeout") {
-            Some(f) => drop(f.call2(&JsValue::NULL, &resolve, &JsValue::from(ms as f64))),
-            None => drop(resolve.call0(&JsValue::NULL)),
-        });
-        let _ = JsFuture::from(p).await;
     }
 
     impl<S: LocalStore + 'static, T: Transport + 'static> Runner<S, T> {
@@ -947,7 +937,7 @@ mod browser {
                         web_sys::console::log_1(
                             &format!("tern sync worker: {why}; retrying").into(),
                         );
-                        sleep_ms(1000 << attempt).await;
+                        platform::sleep_ms(1000 << attempt).await;
                     }
                     (_, Some(why)) => break Err(why),
                     (Outcome::Synced(r), None) => {
@@ -1192,7 +1182,7 @@ mod tests {
     #[test]
     fn a_store_of_another_account_waits_for_a_sign_in_like_a_401() {
         let mut s = Scheduler::new(true, true);
-        assert!(s.start());
+        assert!(s.start(0));
         let refused = Outcome::Failed(SyncError::NotThisAccount);
         assert_eq!(s.finish(&refused, 0, 0.0), Wake::Idle);
         assert_eq!(s.on(Trigger::Timer, 0), Wake::Idle);

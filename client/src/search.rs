@@ -2,49 +2,169 @@
 //! note by note.
 //!
 //! Words are the runs of alphanumeric characters, lowercased (as [`sync_core::text::tokens`]
-//! cuts text). Each indexed note version is a *slot*; the index maps every word to the slots
-//! whose text has it (a bit says "in the title"), in a sorted map, so a word prefix is a
-//! range of it. A query matches the notes that have, for each of its words, a word starting
-//! with it (so `gro` finds "groceries"; `gro lis` finds "grocery list"). Results come in
-//! this order: notes whose title matches every query word first, then newest first.
+//! cuts text). Each indexed note version is a *slot* (a number, in the order notes were
+//! indexed); the index maps every word to the slots whose text has it (a bit says "in the
+//! title"), in word order, so a word prefix is a range of words. A query matches the notes
+//! that have, for each of its words, a word starting with it (so `gro` finds "groceries";
+//! `gro lis` finds "grocery list"). Results come in this order: notes whose title matches
+//! every query word first, then newest first (then the note indexed last first).
+//!
+//! The layout is built for memory (100,000 notes are held by a page; see
+//! docs/performance.md for the figures):
+//! - The slots are columns: every slot's note id in one string (ends in a `u32` each), its
+//!   stamp in two columns, a bit set of the retired ones; the live slot of each note id is
+//!   found through a hash table of slot numbers (the id is not copied into it).
+//! - Most words are in the *frozen* part: one byte string of records in word order, each
+//!   word front-coded against the previous one (restarting every [`BLOCK`] words, whose
+//!   offsets are kept for a binary search) and followed by its posting list: the slot
+//!   numbers as varint deltas, the title bit the lowest bit.
+//! - What was indexed since the last merge is in the *fresh* part: for a word the frozen
+//!   part has, a (word's rank, entry) pair in one vector (no memory block per word, so a
+//!   note of common words costs 8 bytes a word); for another word, its posting list in the
+//!   same encoding in a sorted map. The fresh slots all come after the frozen ones, so a
+//!   word's postings are the frozen list then the fresh entries.
 //!
 //! A change of a note ([`SearchIndex::upsert`]) retires its old slot and indexes the new text
-//! in a new one, in time proportional to the note's length; retired slots are skipped by
-//! queries and their entries dropped when they outnumber the live ones. Nothing is read from
-//! storage here: the app feeds it (all notes once, in chunks, then what changed).
+//! in a new one, in the fresh part, in time proportional to the note's length (plus a binary
+//! search of the frozen part per word); retired slots are skipped by queries. When the fresh
+//! part outgrows a quarter of the frozen one, it is merged into a new frozen part: by
+//! copying each frozen list and appending its fresh entries after a *restart* mark (see
+//! [`entries`]), about as fast as copying the frozen part; or, once the frozen part has
+//! grown by half since it was last rewritten (or when retired slots outnumber the live
+//! ones), by rewriting every list without the retired slots and the restarts, the slots
+//! numbered again from 0 in the same order. Both are passes over the whole index, whose
+//! cost the geometric growth amortises. Nothing is read from storage here: the app feeds it
+//! (all notes once, in chunks, then what changed).
 //!
 //! The index is saved as bytes ([`SearchIndex::encode`], [`SearchIndex::decode`]) with the
 //! store's change sequence number it is up to date with, so a start loads it and catches
 //! up with the notes written since (see [`crate::local::LocalStore::changed_since`])
-//! instead of decoding every note again. The format is private to this module: a version
-//! tag first, and bytes of another version (or damaged ones) decode as `None`, which means
-//! "build it again from the notes".
+//! instead of decoding every note again. The bytes are the live slots and the merged
+//! frozen part as it is in memory, so loading is a check of every record and a copy. The
+//! format is private to this module: a version tag first, and bytes of another version (or
+//! damaged ones) decode as `None`, which means "build it again from the notes".
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasher, RandomState};
 
+use hashbrown::HashTable;
 use sync_core::{Hlc, NoteId};
 
 use crate::local::LocalNote;
 
+// Used by the model tests, which run natively (proptest).
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod reference;
+
 /// Longest word indexed, in characters (longer ones are indexed by this prefix).
 pub const MAX_WORD_CHARS: usize = 32;
 
-const TITLE: u32 = 1 << 31;
-const SLOT: u32 = !TITLE;
+/// Words per block of the frozen part: the first of each is written whole.
+const BLOCK: usize = 16;
+/// The fresh part is merged into the frozen one when its estimated size passes this...
+const MERGE_MIN_BYTES: usize = 256 << 10;
+/// ... and this fraction of the frozen part's (1 / `MERGE_RATIO`).
+const MERGE_RATIO: usize = 4;
+/// What a fresh word costs beyond its bytes and postings (the map's node share, the key's
+/// and the list's heap blocks), for the estimate.
+const FRESH_WORD_COST: usize = 64;
+/// Fresh postings of known words are sorted into the others once there are this many (a
+/// query reads all of them).
+const RECENT_MAX: usize = 1 << 17;
+/// Retired slots are dropped (by a merge) once there are more than this many and more
+/// than live ones.
+const RETIRED_MIN: usize = 10_000;
 
-struct Slot {
-    id: NoteId,
-    /// The note's stamp (newest first), `None` once retired.
-    order: Option<(u64, u32)>,
+/// A posting list being appended to: varint entries, and its last slot plus one.
+struct Fresh {
+    next: u32,
+    bytes: Vec<u8>,
+}
+
+/// The merged part of the index: see the module's doc.
+#[derive(Default)]
+struct Frozen {
+    /// Records, in word order: shared prefix length, suffix length, suffix, postings
+    /// length, postings (lengths as varints).
+    blob: Vec<u8>,
+    /// Every [`BLOCK`]-th record (its shared prefix length is 0).
+    blocks: Vec<Block>,
+}
+
+/// Where a block starts, and its first word's first bytes ([`key`]): most comparisons of
+/// a binary search over the blocks need no more.
+struct Block {
+    at: u32,
+    key: [u8; 8],
+}
+
+/// The first 8 bytes of `word`, zero-padded: in the order of the words (for a word `a`
+/// before `b`, `key(a) <= key(b)`).
+fn key(word: &[u8]) -> [u8; 8] {
+    let mut k = [0; 8];
+    let n = word.len().min(8);
+    k[..n].copy_from_slice(&word[..n]);
+    k
 }
 
 /// The search index of one store's notes.
-#[derive(Default)]
 pub struct SearchIndex {
-    slots: Vec<Slot>,
-    live: HashMap<NoteId, u32>,
-    words: BTreeMap<Box<str>, Vec<u32>>,
+    /// Every slot's note id, one after the other...
+    ids: String,
+    /// ... slot `s`'s ending at `id_ends[s]`.
+    id_ends: Vec<u32>,
+    /// Every slot's stamp: wall clock and counter.
+    walls: Vec<u64>,
+    counters: Vec<u32>,
+    /// Bit `s` set: slot `s` is retired.
+    gone: Vec<u64>,
+    /// The live slot of every indexed note, hashed by its id.
+    live: HashTable<u32>,
+    hasher: RandomState,
+    /// Retired slots (all of them are still numbered).
     retired: usize,
+    frozen: Frozen,
+    /// Fresh postings of words in the frozen part: the word's number there (its rank in
+    /// word order) in the high 32 bits, the entry (`slot << 1 | title`) in the low ones,
+    /// sorted (a query finds a word's by a binary search). No block of memory per word.
+    known: Vec<u64>,
+    /// More of them, in slot order, merged into `known` once there are [`RECENT_MAX`].
+    recent: Vec<u64>,
+    /// Fresh postings of the other words.
+    fresh: BTreeMap<Box<str>, Fresh>,
+    /// The fresh part's size, estimated.
+    fresh_bytes: usize,
+    /// The frozen part's size when last written without retired slots and restarts: it is
+    /// written so again once it has grown by half (else the fresh part is appended).
+    rewritten: usize,
+    /// [`MERGE_MIN_BYTES`], [`RETIRED_MIN`] and [`RECENT_MAX`], smaller in tests.
+    merge_min: usize,
+    retired_min: usize,
+    recent_max: usize,
+}
+
+impl Default for SearchIndex {
+    fn default() -> Self {
+        Self {
+            ids: String::new(),
+            id_ends: Vec::new(),
+            walls: Vec::new(),
+            counters: Vec::new(),
+            gone: Vec::new(),
+            live: HashTable::new(),
+            hasher: RandomState::new(),
+            retired: 0,
+            frozen: Frozen::default(),
+            known: Vec::new(),
+            recent: Vec::new(),
+            fresh: BTreeMap::new(),
+            fresh_bytes: 0,
+            rewritten: 0,
+            merge_min: MERGE_MIN_BYTES,
+            retired_min: RETIRED_MIN,
+            recent_max: RECENT_MAX,
+        }
+    }
 }
 
 impl std::fmt::Debug for SearchIndex {
@@ -74,6 +194,294 @@ pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
         })
 }
 
+/// Slot `s`'s id in the id column.
+fn id_at<'a>(ids: &'a str, ends: &[u32], s: u32) -> &'a str {
+    let s = s as usize;
+    let start = if s == 0 { 0 } else { ends[s - 1] as usize };
+    &ids[start..ends[s] as usize]
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u32) {
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn varint_len(v: u32) -> usize {
+    (32 - (v | 1).leading_zeros() as usize).div_ceil(7)
+}
+
+/// The varint at `*pos` of bytes this module wrote (or checked, see [`Frozen::check`]).
+#[inline]
+fn varint(bytes: &[u8], pos: &mut usize) -> u32 {
+    let mut v = 0u32;
+    let mut shift = 0;
+    loop {
+        let b = bytes[*pos];
+        *pos += 1;
+        v |= u32::from(b & 0x7f) << shift;
+        if b < 0x80 {
+            return v;
+        }
+        shift += 7;
+    }
+}
+
+/// The varint at `*pos` of bytes from outside: `None` if cut short or over 32 bits.
+fn checked_varint(bytes: &[u8], pos: &mut usize) -> Option<u32> {
+    let mut v = 0u64;
+    for shift in (0..35).step_by(7) {
+        let b = *bytes.get(*pos)?;
+        *pos += 1;
+        v |= u64::from(b & 0x7f) << shift;
+        if b < 0x80 {
+            return u32::try_from(v).ok();
+        }
+    }
+    None
+}
+
+/// The entries of a posting list: (slot, in the title). Each entry is a varint of
+/// `delta << 1 | title`, `delta` the slot minus the previous one's plus one (the first:
+/// the slot plus one), so never 0: a 0 byte is a *restart* (the next entry's delta counts
+/// from nothing again), which lets a merge append a fresh list to a frozen one as it is.
+fn entries(list: &[u8]) -> impl Iterator<Item = (u32, bool)> + '_ {
+    let mut pos = 0;
+    // The previous slot plus one.
+    let mut next = 0u32;
+    std::iter::from_fn(move || {
+        loop {
+            if pos >= list.len() {
+                return None;
+            }
+            let v = varint(list, &mut pos);
+            if v >> 1 == 0 {
+                next = 0; // a restart
+                continue;
+            }
+            let slot = next + (v >> 1) - 1;
+            next = slot + 1;
+            return Some((slot, v & 1 != 0));
+        }
+    })
+}
+
+/// Appends an entry to a posting list whose last slot plus one is `next` (0: the list is
+/// empty, or restarts here); returns the bytes written.
+fn put_entry(list: &mut Vec<u8>, next: u32, slot: u32, title: bool) -> usize {
+    let v = (slot + 1 - next) << 1 | u32::from(title);
+    put_varint(list, v);
+    varint_len(v)
+}
+
+/// Reads the frozen part's records one after the other.
+struct Cursor<'a> {
+    blob: &'a [u8],
+    pos: usize,
+    /// The word of the record read last.
+    word: Vec<u8>,
+}
+
+impl<'a> Cursor<'a> {
+    /// Reads from `pos`, which starts a block; `word` is room for the words.
+    fn at(blob: &'a [u8], pos: usize, mut word: Vec<u8>) -> Self {
+        word.clear();
+        Self { blob, pos, word }
+    }
+
+    /// The next record's postings (its word is then `self.word`).
+    fn next_list(&mut self) -> Option<&'a [u8]> {
+        if self.pos >= self.blob.len() {
+            return None;
+        }
+        let shared = varint(self.blob, &mut self.pos) as usize;
+        let len = varint(self.blob, &mut self.pos) as usize;
+        self.word.truncate(shared);
+        self.word
+            .extend_from_slice(&self.blob[self.pos..self.pos + len]);
+        self.pos += len;
+        let len = varint(self.blob, &mut self.pos) as usize;
+        let list = &self.blob[self.pos..self.pos + len];
+        self.pos += len;
+        Some(list)
+    }
+}
+
+/// Writes records of the frozen part.
+struct Writer<'a> {
+    out: &'a mut Vec<u8>,
+    /// Where the records start in `out`.
+    base: usize,
+    prev: Vec<u8>,
+    words: usize,
+    blocks: Vec<Block>,
+}
+
+impl<'a> Writer<'a> {
+    fn new(out: &'a mut Vec<u8>) -> Self {
+        let base = out.len();
+        Self {
+            out,
+            base,
+            prev: Vec::new(),
+            words: 0,
+            blocks: Vec::new(),
+        }
+    }
+
+    /// Writes a record: `word`, and the posting list made of `list`'s parts one after the
+    /// other.
+    fn push(&mut self, word: &[u8], list: &[&[u8]]) {
+        let shared = if self.words.is_multiple_of(BLOCK) {
+            self.blocks.push(Block {
+                at: (self.out.len() - self.base) as u32,
+                key: key(word),
+            });
+            0
+        } else {
+            self.prev
+                .iter()
+                .zip(word)
+                .take_while(|(a, b)| a == b)
+                .count()
+        };
+        put_varint(self.out, shared as u32);
+        put_varint(self.out, (word.len() - shared) as u32);
+        self.out.extend_from_slice(&word[shared..]);
+        let len: usize = list.iter().map(|p| p.len()).sum();
+        put_varint(self.out, len as u32);
+        list.iter().for_each(|p| self.out.extend_from_slice(p));
+        self.prev.clear();
+        self.prev.extend_from_slice(word);
+        self.words += 1;
+    }
+}
+
+impl Frozen {
+    /// The word of the record at `pos`, which starts a block (so is written whole).
+    fn block_word(&self, mut pos: usize) -> &[u8] {
+        varint(&self.blob, &mut pos);
+        let len = varint(&self.blob, &mut pos) as usize;
+        &self.blob[pos..pos + len]
+    }
+
+    /// How many blocks start with a word before `word` (or also equal to it, `or_equal`).
+    fn blocks_before(&self, word: &[u8], or_equal: bool) -> usize {
+        let k = key(word);
+        self.blocks.partition_point(|b| match b.key.cmp(&k) {
+            std::cmp::Ordering::Equal => match self.block_word(b.at as usize).cmp(word) {
+                std::cmp::Ordering::Equal => or_equal,
+                o => o.is_lt(),
+            },
+            o => o.is_lt(),
+        })
+    }
+
+    /// Calls `f` with the postings of every word starting with `prefix`; returns the
+    /// range of their ranks.
+    fn lists(&self, prefix: &[u8], mut f: impl FnMut(&[u8])) -> std::ops::Range<u32> {
+        let block = self.blocks_before(prefix, false).saturating_sub(1);
+        let Some(start) = self.blocks.get(block) else {
+            return 0..0;
+        };
+        let mut c = Cursor::at(&self.blob, start.at as usize, Vec::new());
+        let mut rank = (block * BLOCK) as u32;
+        let mut first = None;
+        while let Some(list) = c.next_list() {
+            if c.word.starts_with(prefix) {
+                first.get_or_insert(rank);
+                f(list);
+            } else if c.word.as_slice() > prefix {
+                break;
+            }
+            rank += 1;
+        }
+        first.unwrap_or(rank)..rank
+    }
+
+    /// The rank of `word`, if the frozen part has it (`buf`: room to read words in).
+    fn rank(&self, word: &[u8], buf: &mut Vec<u8>) -> Option<u32> {
+        let block = self.blocks_before(word, true).checked_sub(1)?;
+        let mut c = Cursor::at(
+            &self.blob,
+            self.blocks[block].at as usize,
+            std::mem::take(buf),
+        );
+        let mut found = None;
+        for i in 0..BLOCK {
+            if c.next_list().is_none() {
+                break;
+            }
+            match c.word.as_slice().cmp(word) {
+                std::cmp::Ordering::Less => {}
+                std::cmp::Ordering::Equal => {
+                    found = Some((block * BLOCK + i) as u32);
+                    break;
+                }
+                std::cmp::Ordering::Greater => break,
+            }
+        }
+        *buf = c.word;
+        found
+    }
+
+    /// Records from outside (`blob`, of `words` records, over `slots` slots), if they are
+    /// as [`Writer`] writes them: every block's first word whole, words strictly
+    /// increasing, every posting list non-empty with strictly increasing slots below
+    /// `slots`, nothing left over. Words need not be UTF-8: they are compared as bytes.
+    fn check(blob: Vec<u8>, words: usize, slots: usize) -> Option<Self> {
+        let mut blocks: Vec<Block> = Vec::with_capacity(words.div_ceil(BLOCK).min(blob.len()));
+        let mut pos = 0;
+        let mut word: Vec<u8> = Vec::new();
+        for i in 0..words {
+            let at = pos;
+            let shared = checked_varint(&blob, &mut pos)? as usize;
+            let len = checked_varint(&blob, &mut pos)? as usize;
+            let suffix = blob.get(pos..pos.checked_add(len)?)?;
+            pos += len;
+            if i.is_multiple_of(BLOCK) {
+                if shared != 0 {
+                    return None;
+                }
+                blocks.push(Block {
+                    at: u32::try_from(at).ok()?,
+                    key: key(suffix),
+                });
+            }
+            if shared > word.len() || (i > 0 && (word[shared..]).cmp(suffix).is_ge()) {
+                return None; // not after the previous word
+            }
+            word.truncate(shared);
+            word.extend_from_slice(suffix);
+            let len = checked_varint(&blob, &mut pos)? as usize;
+            let list = blob.get(pos..pos.checked_add(len)?)?;
+            pos += len;
+            // As `entries` reads them, and the slots strictly increasing (across restarts).
+            let (mut p, mut next, mut seen) = (0, 0u32, 0u32);
+            while p < list.len() {
+                let v = checked_varint(list, &mut p)?;
+                match v {
+                    0 => next = 0,
+                    1 => return None,
+                    _ => {
+                        let slot = next.checked_add((v >> 1) - 1)?;
+                        if slot < seen || slot as usize >= slots {
+                            return None;
+                        }
+                        (next, seen) = (slot + 1, slot + 1);
+                    }
+                }
+            }
+            if seen == 0 || list.last() == Some(&0) {
+                return None; // no entry, or a restart last
+            }
+        }
+        (pos == blob.len()).then_some(Self { blob, blocks })
+    }
+}
+
 impl SearchIndex {
     /// An empty index.
     pub fn new() -> Self {
@@ -87,12 +495,42 @@ impl SearchIndex {
 
     /// True when no note is indexed.
     pub fn is_empty(&self) -> bool {
-        self.live.is_empty()
+        self.live.len() == 0
     }
 
     /// True when the note is indexed (live).
     pub fn contains(&self, id: &NoteId) -> bool {
-        self.live.contains_key(id)
+        self.find(id.as_str()).is_some()
+    }
+
+    fn find(&self, id: &str) -> Option<u32> {
+        let (ids, ends) = (&self.ids, &self.id_ends);
+        self.live
+            .find(self.hasher.hash_one(id), |&s| id_at(ids, ends, s) == id)
+            .copied()
+    }
+
+    fn is_gone(&self, s: usize) -> bool {
+        self.gone[s / 64] & (1 << (s % 64)) != 0
+    }
+
+    /// Adds a slot for `id` (live).
+    fn push_slot(&mut self, id: &str, hlc: (u64, u32)) -> u32 {
+        let slot = u32::try_from(self.walls.len()).expect("fewer than 2^31 note versions");
+        assert!(slot < 1 << 31, "fewer than 2^31 note versions");
+        self.ids.push_str(id);
+        self.id_ends
+            .push(u32::try_from(self.ids.len()).expect("note ids under 4 GB"));
+        self.walls.push(hlc.0);
+        self.counters.push(hlc.1);
+        if slot as usize / 64 == self.gone.len() {
+            self.gone.push(0);
+        }
+        let (ids, ends, hasher) = (&self.ids, &self.id_ends, &self.hasher);
+        self.live.insert_unique(hasher.hash_one(id), slot, |&s| {
+            hasher.hash_one(id_at(ids, ends, s))
+        });
+        slot
     }
 
     /// Indexes the note as it is now (a deleted note leaves the index).
@@ -101,13 +539,8 @@ impl SearchIndex {
         if note.deleted {
             return;
         }
-        let slot = u32::try_from(self.slots.len()).expect("fewer than 2^31 note versions");
-        assert!(slot & TITLE == 0, "fewer than 2^31 note versions");
-        self.slots.push(Slot {
-            id: note.id.clone(),
-            order: Some(order(&note.hlc)),
-        });
-        self.live.insert(note.id.clone(), slot);
+        let slot = self.push_slot(note.id.as_str(), order(&note.hlc));
+        let mut buf = Vec::new();
         let mut mine: HashMap<String, bool> = HashMap::new();
         for w in words(&note.title) {
             mine.insert(w, true);
@@ -116,35 +549,234 @@ impl SearchIndex {
             mine.entry(w).or_insert(false);
         }
         for (w, in_title) in mine {
-            let entry = slot | if in_title { TITLE } else { 0 };
-            match self.words.get_mut(w.as_str()) {
-                Some(list) => list.push(entry),
-                None => {
-                    self.words.insert(w.into_boxed_str(), vec![entry]);
+            if let Some(rank) = self.frozen.rank(w.as_bytes(), &mut buf) {
+                self.recent
+                    .push(u64::from(rank) << 32 | u64::from(slot << 1 | u32::from(in_title)));
+                self.fresh_bytes += 8;
+                if self.recent.len() >= self.recent_max {
+                    self.settle_recent();
                 }
+                continue;
+            }
+            match self.fresh.get_mut(w.as_str()) {
+                Some(list) => {
+                    self.fresh_bytes += put_entry(&mut list.bytes, list.next, slot, in_title);
+                    list.next = slot + 1;
+                }
+                None => {
+                    let mut bytes = Vec::new();
+                    put_entry(&mut bytes, 0, slot, in_title);
+                    self.fresh_bytes += FRESH_WORD_COST + w.len() + bytes.len();
+                    self.fresh.insert(
+                        w.into_boxed_str(),
+                        Fresh {
+                            next: slot + 1,
+                            bytes,
+                        },
+                    );
+                }
+            }
+        }
+        if self.fresh_bytes > self.merge_min.max(self.frozen.blob.len() / MERGE_RATIO) {
+            if self.frozen.blob.len() * 2 > self.rewritten.max(self.merge_min) * 3 {
+                self.merge();
+            } else {
+                self.append_fresh();
             }
         }
     }
 
     /// Removes a note from the index.
     pub fn remove(&mut self, id: &NoteId) {
-        if let Some(old) = self.live.remove(id) {
-            self.slots[old as usize].order = None;
-            self.retired += 1;
-            if self.retired > 10_000 && self.retired > self.live.len() {
-                self.compact();
-            }
+        let (ids, ends) = (&self.ids, &self.id_ends);
+        let hash = self.hasher.hash_one(id.as_str());
+        let Ok(entry) = self
+            .live
+            .find_entry(hash, |&s| id_at(ids, ends, s) == id.as_str())
+        else {
+            return;
+        };
+        let (old, _) = entry.remove();
+        let old = old as usize;
+        self.gone[old / 64] |= 1 << (old % 64);
+        self.retired += 1;
+        if self.retired > self.retired_min && self.retired > self.live.len() {
+            self.merge();
         }
     }
 
-    /// Drops the entries of retired slots.
-    fn compact(&mut self) {
-        let slots = &self.slots;
-        self.words.retain(|_, list| {
-            list.retain(|e| slots[(e & SLOT) as usize].order.is_some());
-            !list.is_empty()
-        });
+    /// The new number of every slot once the retired ones are left out (`u32::MAX`: left
+    /// out), and how many are kept.
+    fn renumbering(&self) -> (Vec<u32>, u32) {
+        let mut next = 0u32;
+        let renumber = (0..self.walls.len())
+            .map(|s| {
+                if self.is_gone(s) {
+                    u32::MAX
+                } else {
+                    next += 1;
+                    next - 1
+                }
+            })
+            .collect();
+        (renumber, next)
+    }
+
+    /// Writes the frozen and fresh parts merged as records to `out`: with `renumber`
+    /// (see [`Self::renumbering`]), every list decoded and written again with the slots
+    /// renumbered and the retired ones left out; without, every frozen list copied as it
+    /// is and its fresh entries appended after a restart (about as fast as copying the
+    /// frozen part). `known` is [`Self::known`], sorted. Returns how many records and
+    /// where the blocks start.
+    fn write_merged(
+        &self,
+        known: &[u64],
+        renumber: Option<&[u32]>,
+        out: &mut Vec<u8>,
+    ) -> (usize, Vec<Block>) {
+        fn add(
+            renumber: Option<&[u32]>,
+            list: &mut Vec<u8>,
+            next: &mut u32,
+            old: impl Iterator<Item = (u32, bool)>,
+        ) {
+            for (s, title) in old {
+                let new = renumber.map_or(s, |r| r[s as usize]);
+                if new != u32::MAX {
+                    put_entry(list, *next, new, title);
+                    *next = new + 1;
+                }
+            }
+        }
+        fn known_entries(k: &[u64]) -> impl Iterator<Item = (u32, bool)> + '_ {
+            k.iter().map(|&e| ((e as u32) >> 1, e & 1 != 0))
+        }
+        let mut w = Writer::new(out);
+        let mut list = Vec::new();
+        let mut frozen = Cursor::at(&self.frozen.blob, 0, Vec::new());
+        let mut old = frozen.next_list();
+        let mut rank = 0u32;
+        let mut known = known;
+        let mut fresh = self.fresh.iter().peekable();
+        // The two parts have no word in common (a word goes to the fresh map only when the
+        // frozen part has not got it).
+        loop {
+            let frozen_first = match (old, fresh.peek()) {
+                (None, None) => break,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (Some(_), Some((word, _))) => frozen.word.as_slice() < word.as_bytes(),
+            };
+            list.clear();
+            let mut next = 0;
+            if let (Some(old_list), true) = (old, frozen_first) {
+                // Its fresh entries: the first of what is left of `known` (sorted).
+                let n = known.partition_point(|&e| (e >> 32) as u32 == rank);
+                let (mine, rest) = known.split_at(n);
+                known = rest;
+                match renumber {
+                    Some(_) => {
+                        add(renumber, &mut list, &mut next, entries(old_list));
+                        add(renumber, &mut list, &mut next, known_entries(mine));
+                        if !list.is_empty() {
+                            w.push(&frozen.word, &[&list]);
+                        }
+                    }
+                    None if mine.is_empty() => w.push(&frozen.word, &[old_list]),
+                    None => {
+                        add(None, &mut list, &mut next, known_entries(mine));
+                        w.push(&frozen.word, &[old_list, &[0], &list]);
+                    }
+                }
+                old = frozen.next_list();
+                rank += 1;
+            } else if let Some((word, f)) = fresh.next() {
+                match renumber {
+                    Some(_) => {
+                        add(renumber, &mut list, &mut next, entries(&f.bytes));
+                        if !list.is_empty() {
+                            w.push(word.as_bytes(), &[&list]);
+                        }
+                    }
+                    None => w.push(word.as_bytes(), &[&f.bytes]),
+                }
+            }
+        }
+        (w.words, w.blocks)
+    }
+
+    /// Sorts [`Self::recent`] into [`Self::known`] (a merge of two sorted lists).
+    fn settle_recent(&mut self) {
+        self.recent.sort_unstable();
+        let (known, recent) = (&self.known, &self.recent);
+        let mut merged = Vec::with_capacity(known.len() + recent.len());
+        let (mut i, mut j) = (0, 0);
+        while i < known.len() && j < recent.len() {
+            if known[i] <= recent[j] {
+                merged.push(known[i]);
+                i += 1;
+            } else {
+                merged.push(recent[j]);
+                j += 1;
+            }
+        }
+        merged.extend_from_slice(&known[i..]);
+        merged.extend_from_slice(&recent[j..]);
+        self.known = merged;
+        self.recent.clear();
+    }
+
+    /// All fresh postings of known words, sorted (by word, then slot), taken out.
+    fn known_sorted(&mut self) -> Vec<u64> {
+        self.settle_recent();
+        self.recent = Vec::new();
+        std::mem::take(&mut self.known)
+    }
+
+    /// Merges the fresh part into the frozen one as it is: every word's fresh entries are
+    /// appended to its frozen list after a restart, retired slots stay.
+    fn append_fresh(&mut self) {
+        let known = self.known_sorted();
+        let mut blob = Vec::with_capacity(self.frozen.blob.len() + self.fresh_bytes);
+        let (_, blocks) = self.write_merged(&known, None, &mut blob);
+        blob.shrink_to_fit();
+        self.frozen = Frozen { blob, blocks };
+        self.fresh = BTreeMap::new();
+        self.fresh_bytes = 0;
+    }
+
+    /// Merges the fresh part into the frozen one, leaving the retired slots out and
+    /// numbering the slots again, and every list without restarts.
+    fn merge(&mut self) {
+        let (renumber, kept) = self.renumbering();
+        let known = self.known_sorted();
+        let mut blob = Vec::with_capacity(self.frozen.blob.len() + self.fresh_bytes);
+        let (_, blocks) = self.write_merged(&known, Some(&renumber), &mut blob);
+        blob.shrink_to_fit();
+        self.rewritten = blob.len();
+        self.frozen = Frozen { blob, blocks };
+        self.fresh = BTreeMap::new();
+        self.fresh_bytes = 0;
+        // The slots, renumbered.
+        let mut ids = String::with_capacity(self.ids.len());
+        let mut id_ends = Vec::with_capacity(kept as usize);
+        let mut walls = Vec::with_capacity(kept as usize);
+        let mut counters = Vec::with_capacity(kept as usize);
+        for (s, &new) in renumber.iter().enumerate() {
+            if new != u32::MAX {
+                ids.push_str(id_at(&self.ids, &self.id_ends, s as u32));
+                id_ends.push(ids.len() as u32);
+                walls.push(self.walls[s]);
+                counters.push(self.counters[s]);
+            }
+        }
+        ids.shrink_to_fit();
+        (self.ids, self.id_ends, self.walls, self.counters) = (ids, id_ends, walls, counters);
+        self.gone = vec![0; (kept as usize).div_ceil(64)];
         self.retired = 0;
+        for s in self.live.iter_mut() {
+            *s = renumber[*s as usize];
+        }
     }
 
     /// The notes matching `query` (see the module's doc), best first, at most `limit` of
@@ -154,7 +786,7 @@ impl SearchIndex {
         if terms.is_empty() {
             return None;
         }
-        let n = self.slots.len();
+        let n = self.walls.len();
         // Per slot: how many terms matched, and how many in the title; `last` is the last
         // term that counted it (a slot may match a prefix through several words).
         let mut hits = vec![0u8; n];
@@ -165,38 +797,58 @@ impl SearchIndex {
         let all = u8::try_from(terms.len().min(250)).unwrap_or(250);
         for (t, term) in terms.iter().take(all as usize).enumerate() {
             let mark = t as u8 + 1;
+            let mut visit = |s: u32, title: bool| {
+                let s = s as usize;
+                let counted = last[s] == mark;
+                if !counted && (hits[s] != t as u8 || self.is_gone(s)) {
+                    return; // missed an earlier term, or retired
+                }
+                if !counted {
+                    last[s] = mark;
+                    hits[s] += 1;
+                    if hits[s] == all {
+                        found.push(s as u32);
+                    }
+                }
+                // A title word may come after a body word with the same prefix.
+                if title && last_title[s] != mark {
+                    last_title[s] = mark;
+                    in_title[s] += 1;
+                }
+            };
+            let ranks = self.frozen.lists(term.as_bytes(), |list| {
+                entries(list).for_each(|(s, title)| visit(s, title));
+            });
+            if !ranks.is_empty() {
+                let from = self
+                    .known
+                    .partition_point(|&e| e >> 32 < u64::from(ranks.start));
+                let to = self
+                    .known
+                    .partition_point(|&e| e >> 32 < u64::from(ranks.end));
+                for &e in self.known[from..to].iter().chain(
+                    self.recent
+                        .iter()
+                        .filter(|&&e| ranks.contains(&((e >> 32) as u32))),
+                ) {
+                    visit((e as u32) >> 1, e & 1 != 0);
+                }
+            }
             for (_, list) in self
-                .words
+                .fresh
                 .range::<str, _>((
                     std::ops::Bound::Included(term.as_str()),
                     std::ops::Bound::Unbounded,
                 ))
                 .take_while(|(w, _)| w.starts_with(term.as_str()))
             {
-                for &e in list {
-                    let s = (e & SLOT) as usize;
-                    let counted = last[s] == mark;
-                    if !counted && (hits[s] != t as u8 || self.slots[s].order.is_none()) {
-                        continue; // missed an earlier term, or retired
-                    }
-                    if !counted {
-                        last[s] = mark;
-                        hits[s] += 1;
-                        if hits[s] == all {
-                            found.push(s as u32);
-                        }
-                    }
-                    // A title word may come after a body word with the same prefix.
-                    if e & TITLE != 0 && last_title[s] != mark {
-                        last_title[s] = mark;
-                        in_title[s] += 1;
-                    }
-                }
+                entries(&list.bytes).for_each(|(s, title)| visit(s, title));
             }
         }
+        // Ties (same stamp) go to the note indexed last: slot numbers keep that order.
         let key = |s: &u32| {
             let s = *s as usize;
-            (in_title[s] == all, self.slots[s].order)
+            (in_title[s] == all, self.walls[s], self.counters[s], s)
         };
         let total = found.len();
         let limit = limit.min(total);
@@ -210,62 +862,42 @@ impl SearchIndex {
             total,
             ids: found
                 .into_iter()
-                .map(|s| self.slots[s as usize].id.clone())
+                .map(|s| NoteId(id_at(&self.ids, &self.id_ends, s).to_owned()))
                 .collect(),
         })
     }
 }
 
 /// The tag of the saved format; another tag is another format.
-const FORMAT: &[u8; 8] = b"tern-si1";
+const FORMAT: &[u8; 8] = b"tern-si2";
 
 impl SearchIndex {
     /// The index as bytes, with `seq` (the change sequence number it is up to date with).
     /// Retired slots are left out.
     pub fn encode(&self, seq: u64) -> Vec<u8> {
-        let mut out = Vec::with_capacity(16 + self.live.len() * 48);
+        let (renumber, kept) = self.renumbering();
+        let mut out = Vec::with_capacity(
+            40 + self.ids.len() + kept as usize * 14 + self.frozen.blob.len() + self.fresh_bytes,
+        );
         out.extend_from_slice(FORMAT);
         out.extend_from_slice(&seq.to_le_bytes());
-        // Old slot number -> new one (`u32::MAX`: retired).
-        let mut renumber = vec![u32::MAX; self.slots.len()];
-        let live: Vec<(usize, &Slot, (u64, u32))> = self
-            .slots
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| Some((i, s, s.order?)))
-            .collect();
-        put_u32(&mut out, live.len());
-        for (new, (old, slot, (wall, counter))) in live.iter().enumerate() {
-            renumber[*old] = new as u32;
-            out.extend_from_slice(&wall.to_le_bytes());
-            out.extend_from_slice(&counter.to_le_bytes());
-            put_bytes(&mut out, slot.id.as_str().as_bytes());
+        out.extend_from_slice(&kept.to_le_bytes());
+        for s in (0..self.walls.len() as u32).filter(|&s| renumber[s as usize] != u32::MAX) {
+            out.extend_from_slice(&self.walls[s as usize].to_le_bytes());
+            out.extend_from_slice(&self.counters[s as usize].to_le_bytes());
+            let id = id_at(&self.ids, &self.id_ends, s).as_bytes();
+            put_varint(&mut out, id.len() as u32);
+            out.extend_from_slice(id);
         }
-        let count_at = out.len();
-        put_u32(&mut out, 0);
-        let mut words = 0;
-        for (word, list) in &self.words {
-            // Written in place (no list per word): the count is filled in after.
-            let start = out.len();
-            put_bytes(&mut out, word.as_bytes());
-            let at = out.len();
-            put_u32(&mut out, 0);
-            let mut kept = 0u32;
-            for e in list {
-                let new = renumber[(e & SLOT) as usize];
-                if new != u32::MAX {
-                    out.extend_from_slice(&(new | (e & TITLE)).to_le_bytes());
-                    kept += 1;
-                }
-            }
-            if kept == 0 {
-                out.truncate(start);
-                continue;
-            }
-            out[at..at + 4].copy_from_slice(&kept.to_le_bytes());
-            words += 1;
-        }
-        out[count_at..count_at + 4].copy_from_slice(&(words as u32).to_le_bytes());
+        // The word count and the records' length, filled in after.
+        let counts = out.len();
+        out.extend_from_slice(&[0; 12]);
+        let mut known = [self.known.as_slice(), &self.recent].concat();
+        known.sort_unstable();
+        let (words, _) = self.write_merged(&known, Some(&renumber), &mut out);
+        let len = (out.len() - counts - 12) as u64;
+        out[counts..counts + 4].copy_from_slice(&(words as u32).to_le_bytes());
+        out[counts + 4..counts + 12].copy_from_slice(&len.to_le_bytes());
         out
     }
 
@@ -278,43 +910,35 @@ impl SearchIndex {
         }
         let seq = r.u64()?;
         let n = r.u32()? as usize;
+        if n >= 1 << 31 {
+            return None;
+        }
         let mut ix = Self::new();
-        ix.slots.reserve(n.min(bytes.len()));
-        for i in 0..n {
+        let cap = n.min(bytes.len() / 13);
+        ix.id_ends.reserve(cap);
+        ix.walls.reserve(cap);
+        ix.counters.reserve(cap);
+        for _ in 0..n {
             let order = (r.u64()?, r.u32()?);
-            let len = r.u32()? as usize;
-            let id = NoteId(std::str::from_utf8(r.take(len)?).ok()?.to_owned());
-            ix.live.insert(id.clone(), i as u32);
-            ix.slots.push(Slot {
-                id,
-                order: Some(order),
-            });
-        }
-        for _ in 0..r.u32()? {
-            let len = r.u32()? as usize;
-            let word = std::str::from_utf8(r.take(len)?).ok()?;
-            let entries = r.u32()? as usize;
-            let raw = r.take(entries.checked_mul(4)?)?;
-            let list: Vec<u32> = raw
-                .chunks_exact(4)
-                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect();
-            if list.iter().any(|e| (e & SLOT) as usize >= n) {
-                return None;
+            let mut at = 0;
+            let len = checked_varint(r.0, &mut at)? as usize;
+            r.take(at)?;
+            let id = std::str::from_utf8(r.take(len)?).ok()?;
+            if ix.find(id).is_some() {
+                return None; // twice
             }
-            ix.words.insert(word.into(), list);
+            ix.push_slot(id, order);
         }
-        (r.0.is_empty() && ix.live.len() == n).then_some((ix, seq))
+        let words = r.u32()? as usize;
+        let len = usize::try_from(r.u64()?).ok()?;
+        let blob = r.take(len)?.to_vec();
+        if !r.0.is_empty() {
+            return None;
+        }
+        ix.frozen = Frozen::check(blob, words, n)?;
+        ix.rewritten = ix.frozen.blob.len();
+        Some((ix, seq))
     }
-}
-
-fn put_u32(out: &mut Vec<u8>, n: usize) {
-    out.extend_from_slice(&u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes());
-}
-
-fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
-    put_u32(out, b.len());
-    out.extend_from_slice(b);
 }
 
 struct Reader<'a>(&'a [u8]);
@@ -338,6 +962,25 @@ impl<'a> Reader<'a> {
 
 fn order(h: &Hlc) -> (u64, u32) {
     (h.wall_ms, h.counter)
+}
+
+#[cfg(test)]
+impl SearchIndex {
+    /// How many postings the index holds (live or retired).
+    fn postings(&self) -> usize {
+        let mut n = 0;
+        let mut c = Cursor::at(&self.frozen.blob, 0, Vec::new());
+        while let Some(list) = c.next_list() {
+            n += entries(list).count();
+        }
+        n + self.known.len()
+            + self.recent.len()
+            + self
+                .fresh
+                .values()
+                .map(|f| entries(&f.bytes).count())
+                .sum::<usize>()
+    }
 }
 
 #[cfg(test)]
@@ -437,8 +1080,9 @@ mod tests {
         }
         let f = ix.search("word", 10).unwrap();
         assert_eq!((f.total, ix.len()), (1, 1));
-        let entries: usize = ix.words.values().map(Vec::len).sum();
+        let entries = ix.postings();
         assert!(entries < 20_000, "{entries}");
+        assert!(ix.walls.len() < 20_000, "{}", ix.walls.len());
     }
 
     #[test]
@@ -464,6 +1108,7 @@ mod tests {
         assert_eq!(ids(back.search("groc", 10)), ["d", "a", "b", "c"]);
         // Another format, or damaged bytes: nothing (the caller builds it again).
         assert!(SearchIndex::decode(b"tern-si0").is_none());
+        assert!(SearchIndex::decode(b"tern-si1\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0").is_none());
         assert!(SearchIndex::decode(&bytes[..bytes.len() - 1]).is_none());
         assert!(SearchIndex::decode(&[bytes.as_slice(), &[0]].concat()).is_none());
     }
@@ -476,5 +1121,238 @@ mod tests {
         assert_eq!(ids(ix.search("STRASSE", 10)), Vec::<String>::new());
         assert_eq!(ids(ix.search("straße", 10)), ["a"]);
         assert_eq!(ids(ix.search("東", 10)), ["a"]);
+    }
+}
+
+/// The index against its reference model (the index as it was, see [`reference`]) and
+/// against itself built afresh, over random notes, edits, deletes and queries.
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod model {
+    use proptest::prelude::*;
+
+    use super::reference::ReferenceIndex;
+    use super::*;
+    use crate::local::SyncState;
+
+    /// Words sharing prefixes, of several scripts, so that prefixes match several words.
+    const VOCABULARY: &[&str] = &[
+        "a",
+        "ab",
+        "abc",
+        "abd",
+        "b",
+        "ba",
+        "bab",
+        "groc",
+        "grocery",
+        "groceries",
+        "list",
+        "li",
+        "Liste",
+        "東京",
+        "東",
+        "straße",
+        "über",
+        "x1",
+        "x12",
+        "x2",
+        "2026",
+    ];
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Upsert {
+            id: u8,
+            title: Vec<usize>,
+            body: Vec<usize>,
+            wall: u64,
+            counter: u32,
+            deleted: bool,
+        },
+        Remove(u8),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let words = || prop::collection::vec(0..VOCABULARY.len(), 0..6);
+        prop_oneof![
+            6 => (0..8u8, words(), words(), 0..4u64, 0..2u32, prop::bool::weighted(0.1)).prop_map(
+                |(id, title, body, wall, counter, deleted)| Op::Upsert {
+                    id,
+                    title,
+                    body,
+                    wall,
+                    counter,
+                    deleted,
+                }
+            ),
+            1 => (0..8u8).prop_map(Op::Remove),
+        ]
+    }
+
+    /// A query: up to 3 words, each a vocabulary word cut short (or one that matches
+    /// nothing), in any case.
+    fn query() -> impl Strategy<Value = String> {
+        let word = (0..VOCABULARY.len() + 1, 1..6usize, any::<bool>());
+        prop::collection::vec(word, 1..4).prop_map(|ws| {
+            ws.into_iter()
+                .map(|(w, cut, upper)| {
+                    let w = VOCABULARY.get(w).copied().unwrap_or("zzz");
+                    let w: String = w.chars().take(cut).collect();
+                    if upper { w.to_uppercase() } else { w }
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+    }
+
+    fn note(op: &Op) -> Option<LocalNote> {
+        let Op::Upsert {
+            id,
+            title,
+            body,
+            wall,
+            counter,
+            deleted,
+        } = op
+        else {
+            return None;
+        };
+        let text = |ws: &[usize]| {
+            ws.iter()
+                .map(|&w| VOCABULARY[w])
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        Some(LocalNote {
+            id: NoteId(format!("n{id}")),
+            title: text(title),
+            content: text(body),
+            deleted: *deleted,
+            hlc: Hlc {
+                wall_ms: *wall,
+                counter: *counter,
+                node: "d".into(),
+            },
+            base_version: None,
+            pending: None,
+            sync: SyncState::Synced,
+            base: None,
+            strategy: Default::default(),
+            strategy_changed: false,
+            conflict: None,
+            resolving: false,
+            local_conflict: false,
+            purge: false,
+            trash: None,
+        })
+    }
+
+    fn apply(ix: &mut SearchIndex, model: &mut ReferenceIndex, op: &Op) {
+        match (op, note(op)) {
+            (_, Some(n)) => {
+                ix.upsert(&n);
+                model.upsert(&n);
+            }
+            (Op::Remove(id), None) => {
+                let id: NoteId = NoteId(format!("n{id}"));
+                ix.remove(&id);
+                model.remove(&id);
+            }
+            (Op::Upsert { .. }, None) => unreachable!(),
+        }
+    }
+
+    fn same(
+        ix: &SearchIndex,
+        model: &ReferenceIndex,
+        queries: &[String],
+    ) -> Result<(), TestCaseError> {
+        prop_assert_eq!(ix.len(), model.len());
+        for q in queries {
+            for limit in [0, 1, 3, 100] {
+                prop_assert_eq!(
+                    ix.search(q, limit),
+                    model.search(q, limit),
+                    "{:?} {}",
+                    q,
+                    limit
+                );
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+        /// Any interleaving of upserts, edits, deletes and removes answers every query as
+        /// the reference model does (same matches, same order), whatever the merges; so do
+        /// the index saved and loaded, and one built afresh from the notes as they are.
+        #[test]
+        fn answers_as_the_reference_model(
+            ops in prop::collection::vec(op(), 0..60),
+            more in prop::collection::vec(op(), 0..20),
+            queries in prop::collection::vec(query(), 1..8),
+            merge_min in prop_oneof![Just(0usize), Just(30), Just(300), Just(usize::MAX)],
+            retired_min in prop_oneof![Just(0usize), Just(3), Just(RETIRED_MIN)],
+            recent_max in prop_oneof![Just(1usize), Just(5), Just(RECENT_MAX)],
+        ) {
+            let mut ix = SearchIndex { merge_min, retired_min, recent_max, ..SearchIndex::new() };
+            let mut model = ReferenceIndex::default();
+            // The notes as they are, in the order they were last indexed.
+            let mut notes: Vec<LocalNote> = Vec::new();
+            for op in &ops {
+                apply(&mut ix, &mut model, op);
+                let id: NoteId = match op {
+                    Op::Upsert { id, .. } | Op::Remove(id) => NoteId(format!("n{id}")),
+                };
+                notes.retain(|n| n.id != id);
+                notes.extend(note(op).filter(|n| !n.deleted));
+                same(&ix, &model, &queries[..1])?;
+            }
+            same(&ix, &model, &queries)?;
+            for n in &notes {
+                prop_assert!(ix.contains(&n.id));
+            }
+
+            let mut fresh = SearchIndex::new();
+            notes.iter().for_each(|n| fresh.upsert(n));
+            same(&fresh, &model, &queries)?;
+
+            let (mut back, seq) = SearchIndex::decode(&ix.encode(7)).expect("decodes");
+            prop_assert_eq!(seq, 7);
+            back.merge_min = merge_min;
+            back.retired_min = retired_min;
+            back.recent_max = recent_max;
+            same(&back, &model, &queries)?;
+            for op in &more {
+                apply(&mut back, &mut model, op);
+            }
+            same(&back, &model, &queries)?;
+        }
+
+        /// Damaged bytes never load as an index that panics: they are refused, or answer.
+        #[test]
+        fn damaged_bytes_are_refused_or_harmless(
+            ops in prop::collection::vec(op(), 1..30),
+            flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
+            queries in prop::collection::vec(query(), 1..4),
+        ) {
+            let mut ix = SearchIndex::new();
+            let mut model = ReferenceIndex::default();
+            ops.iter().for_each(|op| apply(&mut ix, &mut model, op));
+            let mut bytes = ix.encode(1);
+            for (at, b) in flips {
+                let at = at.index(bytes.len());
+                bytes[at] ^= b | 1;
+            }
+            if let Some((mut back, _)) = SearchIndex::decode(&bytes) {
+                for q in &queries {
+                    let _ = back.search(q, 10);
+                }
+                ops.iter().filter_map(note).for_each(|n| back.upsert(&n));
+                back.merge();
+            }
+        }
     }
 }

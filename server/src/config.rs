@@ -32,7 +32,7 @@ pub struct Config {
     /// Log filter.
     pub log: String,
     /// Conflict strategy and history size.
-    pub conflicts: crate::store::Conflicts,
+    pub conflicts: crate::storage::Conflicts,
     /// Whether `GET /metrics` is served.
     pub metrics: bool,
     /// Limits of the live channel (`TERN_LIVE_PER_USER`, `TERN_LIVE_MAX`).
@@ -194,7 +194,7 @@ impl Config {
             build_id,
             live,
             trash_days,
-            conflicts: crate::store::Conflicts {
+            conflicts: crate::storage::Conflicts {
                 default,
                 history_limit,
             },

@@ -10,7 +10,7 @@ use sync_core::limits::MAX_CHANGES_PER_REQUEST;
 use sync_core::protocol::{ErrorBody, ErrorCode, PROTOCOL_VERSION};
 
 use crate::auth::AuthError;
-use crate::store::StoreError;
+use crate::storage::StoreError;
 
 /// An API error.
 #[derive(Debug, thiserror::Error)]

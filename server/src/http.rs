@@ -11,7 +11,7 @@
 //!
 //! The content type is not checked here: it matters only for a cookie-authenticated POST
 //! (a cross-site form cannot send JSON), and that rule is the CSRF check of
-//! [`crate::api::AuthUser`], which must answer `csrf_rejected` before the session is looked
+//! `api::extract::AuthUser`, which must answer `csrf_rejected` before the session is looked
 //! up. Bearer clients may send a body without `Content-Type`, as they always could.
 
 use axum::Router;
@@ -27,6 +27,11 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
+
+/// Largest body of the account endpoints: a 64-character name and a 1024-character
+/// password, or two passwords (a change), each character escaped in JSON (12 bytes for a
+/// character outside the BMP), fit with room to spare.
+pub const MAX_CREDENTIALS_BYTES: usize = 32 * 1024;
 
 /// A JSON request body of the API.
 pub trait ApiBody: DeserializeOwned {
@@ -59,22 +64,22 @@ impl ApiBody for SyncRequest {
 }
 
 impl ApiBody for Credentials {
-    const LIMIT: usize = crate::api::MAX_CREDENTIALS_BYTES;
+    const LIMIT: usize = MAX_CREDENTIALS_BYTES;
     const TOO_LARGE_HINT: &'static str = "send only a username and a password";
 }
 
 impl ApiBody for PasswordChange {
-    const LIMIT: usize = crate::api::MAX_CREDENTIALS_BYTES;
+    const LIMIT: usize = MAX_CREDENTIALS_BYTES;
     const TOO_LARGE_HINT: &'static str = "send only the current and the new password";
 }
 
 impl ApiBody for PasswordCheck {
-    const LIMIT: usize = crate::api::MAX_CREDENTIALS_BYTES;
+    const LIMIT: usize = MAX_CREDENTIALS_BYTES;
     const TOO_LARGE_HINT: &'static str = "send only the password";
 }
 
 impl ApiBody for SessionRef {
-    const LIMIT: usize = crate::api::MAX_CREDENTIALS_BYTES;
+    const LIMIT: usize = MAX_CREDENTIALS_BYTES;
     const TOO_LARGE_HINT: &'static str = "send only the session's id";
 }
 

@@ -5,15 +5,16 @@
 //! - **Data-less pokes.** An event says only "sync now" (and the cursor the user's head
 //!   stands at, so a device already there can skip the round). The notes themselves still
 //!   come through `POST /sync`: one code path for data, with all its checks and limits.
-//! - **From the database, not from memory.** Each server process watches the `counters`
-//!   collection with one MongoDB change stream ([`run_feed`]). Every push of a user
-//!   increments that user's counter in its transaction, so a commit made by *any* process
-//!   sharing the database reaches the devices connected to *every* process. One stream per
-//!   process, not per connection: the database's work does not grow with open devices.
+//! - **From the storage, not from memory.** Each server process follows the store's feed of
+//!   heads ([`crate::storage::SyncStore::heads`], [`follow_heads`]): on MongoDB one change
+//!   stream on the `counters` collection, which every push writes in its transaction, so a
+//!   commit made by *any* process sharing the database reaches the devices connected to
+//!   *every* process; in memory, every `AppState` sharing the store. One feed per process,
+//!   not per connection: the database's work does not grow with open devices.
 //! - **Nothing missed after a gap.** A device syncs when it connects (the first event is a
-//!   poke). When the change stream fails (database restart, failover, history lost), the
-//!   feed reopens it (from its resume token when it can) and then pokes every connected
-//!   device once ([`Hub::gap`]): whatever happened during the gap is pulled.
+//!   poke). When the feed (re)opens (database restart, failover, history lost), every
+//!   connected device is poked once ([`Hub::gap`]): whatever happened during the gap is
+//!   pulled.
 //! - **Server-Sent Events**, not WebSocket: the channel is one-way (server to device), SSE
 //!   is plain HTTP (the session cookie, the CSRF rules and proxies work as for `/sync`),
 //!   browsers reconnect `EventSource` by themselves, and it needs no extra protocol code.
@@ -26,8 +27,10 @@
 //! - **No longer than its session.** Each connection is registered with the key of the
 //!   session that opened it. When sessions end (sign-out, sign out everywhere, a password
 //!   change, account deletion) the API ends their connections at once ([`Hub::end`]); and
-//!   every process watches the `sessions` collection ([`run_session_feed`]), so a session
+//!   every process follows the feed of ended sessions ([`follow_sessions`]), so a session
 //!   ended through another process (or expired) ends its connections here too.
+//!
+//! What a poke says is [`sync_core::protocol::Poke`], the type clients read it with.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -37,13 +40,10 @@ use std::time::Duration;
 
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::{Stream, StreamExt};
-use mongodb::Database;
-use mongodb::bson::{self as bson, Document};
-use mongodb::change_stream::event::{ChangeStreamEvent, OperationType, ResumeToken};
+use sync_core::protocol::Poke;
 use tokio::sync::watch;
 
-use crate::docs::CounterDoc;
-use crate::store::COUNTERS;
+use crate::storage::{BoxStream, HeadEvent, SessionEvent};
 
 /// Interval of the heartbeat comment on an idle live connection.
 pub const HEARTBEAT: Duration = Duration::from_secs(15);
@@ -150,7 +150,7 @@ impl Hub {
     }
 
     /// Registers a live connection of `user`, opened with the session stored under `session`
-    /// (its key: [`crate::auth::Session::key`]).
+    /// (its key: [`crate::auth::SignedInSession::key`]).
     pub fn subscribe(
         self: &Arc<Self>,
         user: &str,
@@ -287,27 +287,10 @@ impl Drop for Subscription {
     }
 }
 
-/// What a live connection tells its device.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Poke {
-    /// Sync now: something may have changed (on connecting, after a gap in the feed).
-    Sync,
-    /// The user's head moved: `cursor` is the cursor a pull up to it ends at, so a device
-    /// whose cursor is already that can skip the round.
-    Head {
-        /// The cursor of the new head (opaque to clients, like every cursor).
-        cursor: String,
-    },
-}
-
-impl Poke {
-    fn event(&self) -> Event {
-        let data = match self {
-            Self::Sync => serde_json::json!({}),
-            Self::Head { cursor } => serde_json::json!({ "cursor": cursor }),
-        };
-        Event::default().event("poke").data(data.to_string())
-    }
+/// The `poke` event of `poke`.
+fn event(poke: &Poke) -> Event {
+    let data = serde_json::to_string(poke).expect("a poke serializes");
+    Event::default().event("poke").data(data)
 }
 
 impl Subscription {
@@ -321,12 +304,12 @@ impl Subscription {
             changed = self.head.changed() => {
                 changed.ok()?;
                 let seq = *self.head.borrow_and_update();
-                Some(Poke::Head { cursor: crate::api::encode_cursor(seq).0 })
+                Some(Poke { cursor: Some(crate::cursor::encode(seq)) })
             }
             changed = self.epoch.changed() => {
                 changed.ok()?;
                 self.epoch.borrow_and_update();
-                Some(Poke::Sync)
+                Some(Poke::default())
             }
             _ = self.closing.wait_for(|c| *c) => None,
             () = tokio::time::sleep_until(deadline) => None,
@@ -338,10 +321,10 @@ impl Subscription {
 /// missed while not connected), then one per change of the user's notes.
 pub fn sse(sub: Subscription) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let deadline = tokio::time::Instant::now() + sub.hub.limits().max_age;
-    let first = futures::stream::once(async { Ok(Poke::Sync.event()) });
+    let first = futures::stream::once(async { Ok(event(&Poke::default())) });
     let rest = futures::stream::unfold(sub, move |mut sub| async move {
         let poke = sub.next(deadline).await?;
-        Some((Ok(poke.event()), sub))
+        Some((Ok(event(&poke)), sub))
     });
     // The heartbeat is an event, not a comment: browsers hide comments from scripts, and a
     // device must see heartbeats to notice a connection that died without a word.
@@ -349,158 +332,24 @@ pub fn sse(sub: Subscription) -> Sse<impl Stream<Item = Result<Event, Infallible
     Sse::new(first.chain(rest)).keep_alive(KeepAlive::new().interval(HEARTBEAT).event(heartbeat))
 }
 
-/// Watches the `counters` collection of `db` and notifies `hub` of every user's new head,
-/// until the process ends. Reopens the change stream after any failure (from its resume
-/// token when it has one), then pokes every connection once, so a gap never loses a change.
-pub async fn run_feed(db: Database, hub: Arc<Hub>) {
-    let counters = db.collection::<Document>(COUNTERS);
-    let mut token: Option<ResumeToken> = None;
-    let mut pause = Duration::from_millis(100);
-    loop {
-        let opened = counters.watch().resume_after(token.clone()).await;
-        let mut stream = match opened {
-            Ok(s) => s,
-            Err(e) if token.is_some() => {
-                // The token may be gone from the database's history: start afresh.
-                tracing::warn!("live feed: cannot resume ({e}); starting a new change stream");
-                token = None;
-                continue;
-            }
-            Err(e) => {
-                tracing::warn!("live feed: cannot watch the database ({e}); retrying in {pause:?}");
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_secs(5));
-                continue;
-            }
-        };
-        pause = Duration::from_millis(100);
-        // Commits between the last event read (or this process's start) and now were not
-        // seen: every device syncs once. At start this covers devices that connected
-        // before the stream was open.
-        hub.gap();
-        while let Some(event) = stream.next().await {
-            match event {
-                Ok(event) => {
-                    match head_of(&event) {
-                        Ok(Some((user, seq))) => hub.notify(&user, seq),
-                        Ok(None) => {}
-                        Err(e) => {
-                            // Whose head moved is unknown: every device syncs once.
-                            tracing::error!(
-                                "live feed: a change of `counters` does not decode ({e}); poking every device"
-                            );
-                            hub.gap();
-                        }
-                    }
-                    token = stream.resume_token();
-                }
-                Err(e) => {
-                    tracing::warn!("live feed: change stream failed ({e}); reopening");
-                    break;
-                }
-            }
+/// Follows the store's feed of heads ([`crate::storage::SyncStore::heads`]) into `hub`
+/// until the feed ends: a moved head pokes that user's devices, a reopened feed pokes every
+/// device once.
+pub async fn follow_heads(mut feed: BoxStream<'static, HeadEvent>, hub: Arc<Hub>) {
+    while let Some(event) = feed.next().await {
+        match event {
+            HeadEvent::Moved { user, head } => hub.notify(&user, head),
+            HeadEvent::Reopened => hub.gap(),
         }
-        tokio::time::sleep(pause).await;
     }
 }
 
-/// Watches the `sessions` collection of `db` and ends the live connections of every
-/// session deleted (signed out, ended by a password change or an account deletion through
-/// any process, or expired), until the process ends. Reopens the change stream after a
-/// failure; a session deleted during such a gap keeps its connection until the connection's
-/// `max_age` (its next reconnect is refused), which the log says.
-pub async fn run_session_feed(db: Database, hub: Arc<Hub>) {
-    let sessions = db.collection::<Document>("sessions");
-    let mut token: Option<ResumeToken> = None;
-    let mut pause = Duration::from_millis(100);
-    loop {
-        let mut stream = match sessions.watch().resume_after(token.clone()).await {
-            Ok(s) => s,
-            Err(e) => {
-                if token.take().is_some() {
-                    tracing::warn!(
-                        "session feed: cannot resume ({e}); sessions ended meanwhile keep their live connections until they reconnect"
-                    );
-                } else {
-                    tracing::warn!(
-                        "session feed: cannot watch the database ({e}); retrying in {pause:?}"
-                    );
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_secs(5));
-                }
-                continue;
-            }
-        };
-        pause = Duration::from_millis(100);
-        while let Some(event) = stream.next().await {
-            match event {
-                Ok(event) => {
-                    if matches!(event.operation_type, OperationType::Delete)
-                        && let Some(key) = event
-                            .document_key
-                            .as_ref()
-                            .and_then(|k| k.get_str("_id").ok())
-                    {
-                        hub.end_session(key);
-                    }
-                    token = stream.resume_token();
-                }
-                Err(e) => {
-                    tracing::warn!("session feed: change stream failed ({e}); reopening");
-                    break;
-                }
-            }
+/// Follows the feed of ended sessions ([`crate::storage::AccountStore::ended_sessions`])
+/// into `hub` until the feed ends: an ended session's live connections end.
+pub async fn follow_sessions(mut feed: BoxStream<'static, SessionEvent>, hub: Arc<Hub>) {
+    while let Some(event) = feed.next().await {
+        if let SessionEvent::Ended { key } = event {
+            hub.end_session(&key);
         }
-        tokio::time::sleep(pause).await;
     }
-}
-
-/// The key of a `counters` document in a change event: the user.
-#[derive(serde::Deserialize)]
-struct CounterKey {
-    #[serde(rename = "_id")]
-    user: String,
-}
-
-/// The fields an update of a `counters` document set (`$inc` of `seq` sets it).
-#[derive(serde::Deserialize)]
-struct CounterUpdate {
-    seq: Option<i64>,
-}
-
-/// The user and the new head of a change of one `counters` document ([`CounterDoc`]);
-/// `Ok(None)` for an event that moves no head (a delete, a drop). Typed like every other
-/// document the server reads: an event that does not decode is an error for the caller,
-/// never taken as "nothing happened".
-fn head_of(event: &ChangeStreamEvent<Document>) -> Result<Option<(String, u64)>, String> {
-    let seq = match event.operation_type {
-        OperationType::Insert | OperationType::Replace => {
-            let doc = event
-                .full_document
-                .clone()
-                .ok_or("an insert or replace without its document")?;
-            let c: CounterDoc = bson::from_document(doc).map_err(|e| e.to_string())?;
-            Some(c.seq)
-        }
-        OperationType::Update => {
-            let fields = event
-                .update_description
-                .as_ref()
-                .ok_or("an update without its description")?
-                .updated_fields
-                .clone();
-            bson::from_document::<CounterUpdate>(fields)
-                .map_err(|e| e.to_string())?
-                .seq
-        }
-        _ => None,
-    };
-    let Some(seq) = seq else { return Ok(None) };
-    let key = event
-        .document_key
-        .clone()
-        .ok_or("a change without its document key")?;
-    let CounterKey { user } = bson::from_document(key).map_err(|e| e.to_string())?;
-    let seq = u64::try_from(seq).map_err(|_| format!("a negative head {seq}"))?;
-    Ok(Some((user, seq)))
 }

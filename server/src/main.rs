@@ -7,7 +7,7 @@ use std::time::Duration;
 use leptos::config::get_configuration;
 use server::config::{Config, redact_uri};
 use server::embedded::{EmbeddedDb, find_binary};
-use server::store::MongoStore;
+use server::storage::mongo::MongoStore;
 use server::{AppState, router, serve};
 use tracing_subscriber::EnvFilter;
 
@@ -55,7 +55,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     );
     let mut leptos = get_configuration(None)?.leptos_options;
     leptos.site_addr = config.addr;
-    let state = AppState::new(store, leptos, config.cookie_secure)
+    // The one place a backend is picked: MongoDB, for notes, accounts and throttling.
+    let state = AppState::new(store.stores(), leptos, config.cookie_secure)
         .with_proxy(&config)
         .with_live_limits(config.live)
         .with_build_id(config.build_id.clone());

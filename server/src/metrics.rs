@@ -1,4 +1,4 @@
-//! Prometheus metrics, served at `GET /metrics` in the OpenMetrics text format
+//! Prometheus metrics (served at `GET /metrics` by `api::meta`) in the OpenMetrics text format
 //! (`prometheus-client`). Every name starts with `tern_`; counters end in `_total`. The
 //! list of metrics is the README's *Metrics* table (the one copy); one added here is added
 //! there.
@@ -17,9 +17,8 @@
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
-use axum::http::header;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -74,7 +73,7 @@ fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.001, 2.0, 15))
 }
 
-/// The server's metrics (one set per [`crate::AppState`], so tests in one process do not
+/// The server's metrics (one set per `AppState`, so tests in one process do not
 /// see each other's counts).
 #[derive(Debug)]
 pub struct Metrics {
@@ -311,20 +310,4 @@ pub async fn track(
         res.extensions().get::<Failure>(),
     );
     res
-}
-
-/// Prometheus metrics
-///
-/// The metrics are listed in the README (Metrics). Not served when `TERN_METRICS=off`.
-#[utoipa::path(get, path = "/metrics", tag = "meta",
-    responses((status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text", body = String)))]
-pub async fn serve(axum::extract::State(state): axum::extract::State<crate::AppState>) -> Response {
-    (
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        state.metrics.encode(),
-    )
-        .into_response()
 }

@@ -1,4 +1,5 @@
-//! The installable app: `GET /sw.js`, the service worker, stamped with the build it serves.
+//! The installable app: the service worker (served at `GET /sw.js` by `api::meta`), stamped
+//! with the build it serves.
 //!
 //! Browsers install a new service worker when the bytes of its script change, so the script
 //! carries a build id: by default a hash of the files the worker precaches (the site's
@@ -9,15 +10,8 @@
 
 use std::path::Path;
 
-use axum::Router;
-use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
-use axum::routing::get;
 use leptos::config::LeptosOptions;
 use sha2::{Digest, Sha256};
-
-use crate::AppState;
 
 /// The worker's source, with `__TERN_BUILD__` where the build id goes.
 pub const TEMPLATE: &str = include_str!("sw.js");
@@ -93,22 +87,6 @@ fn hash_site(leptos: &LeptosOptions) -> String {
         .take(8)
         .map(|b| format!("{b:02x}"))
         .collect()
-}
-
-/// `GET /sw.js`.
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/sw.js", get(service_worker))
-}
-
-async fn service_worker(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            // Always revalidated: a new deployment must be seen at the next update check.
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        state.sw.script().to_owned(),
-    )
 }
 
 #[cfg(test)]

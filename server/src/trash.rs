@@ -4,7 +4,7 @@
 //! A delete is a tombstone whose text the server keeps only in the note's history (so that
 //! "Restore" and other devices' trash work). [`sweep`] runs in the background of every
 //! server process and purges tombstones whose delete is older than the retention
-//! ([`crate::store::SyncStore::purge_expired`]): the text leaves the database (history
+//! ([`crate::storage::SyncStore::purge_expired`]): the text leaves the database (history
 //! included), and the tombstone gets a new version marked `purged`, so every device pulls
 //! it and drops the note from its own trash.
 //!
@@ -17,7 +17,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::store::SyncStore;
+use crate::clock::now_ms;
+use crate::storage::{StoreError, SyncStore};
 
 /// Most notes purged by one round of the sweep.
 pub const SWEEP_BATCH: u32 = 500;
@@ -32,7 +33,7 @@ pub async fn sweep_once(
     store: &dyn SyncStore,
     retention: Duration,
     now_ms: u64,
-) -> Result<u32, crate::store::StoreError> {
+) -> Result<u32, StoreError> {
     let cutoff = now_ms.saturating_sub(retention.as_millis() as u64);
     store.purge_expired(cutoff, SWEEP_BATCH).await
 }
@@ -40,7 +41,7 @@ pub async fn sweep_once(
 /// Runs the sweep for as long as the process (spawned by `main`).
 pub async fn sweep(store: Arc<dyn SyncStore>, retention: Duration) {
     loop {
-        let now = crate::auth::now_ms().max(0) as u64;
+        let now = now_ms();
         let pause = match sweep_once(&*store, retention, now).await {
             Ok(n) if n == SWEEP_BATCH => SWEEP_PAUSE,
             Ok(n) => {

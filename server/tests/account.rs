@@ -5,9 +5,11 @@
 
 mod support;
 
+use client::api::{ApiClient, NativeHttp};
 use mongodb::bson::{Document, doc};
 use serde_json::{Value, json};
 use support::*;
+use sync_core::protocol::{Credentials, SessionInfo};
 
 const CHROME: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36";
 const PHONE: &str = "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Mobile Safari/537.36";
@@ -27,9 +29,17 @@ async fn sign_in_as(app: &TestApp, name: &str, password: &str, ua: &str) -> (u16
 }
 
 async fn token(app: &TestApp, name: &str, ua: &str) -> String {
-    let (status, body) = sign_in_as(app, name, PASSWORD, ua).await;
-    assert_eq!(status, 200, "{body}");
-    body["token"].as_str().unwrap().to_owned()
+    let device = ApiClient::new(
+        NativeHttp::with_client(app.http.clone(), &app.base)
+            .header(TEST_SOURCE, test_source(name))
+            .header("user-agent", ua),
+    );
+    let credentials = Credentials {
+        username: name.to_owned(),
+        password: PASSWORD.to_owned(),
+    };
+    let signed_in = device.sign_in(&credentials).await.unwrap();
+    signed_in.token.expect("a token: not a browser")
 }
 
 async fn get(app: &TestApp, token: &str, path: &str) -> (u16, Value) {
@@ -41,7 +51,7 @@ async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> (u16, Valu
 }
 
 async fn signed_in(app: &TestApp, token: &str) -> bool {
-    get(app, token, "/auth/me").await.0 == 200
+    app.api_as(token).me().await.is_ok()
 }
 
 #[tokio::test]
@@ -51,35 +61,30 @@ async fn devices_are_listed_with_their_last_use_and_can_be_signed_out() {
     let phone = token(&app, "alice", PHONE).await;
     let bob = app.as_user("bob").await;
 
-    let (status, body) = get(&app, &laptop, "/account/sessions").await;
-    assert_eq!(status, 200, "{body}");
-    let sessions = body["sessions"].as_array().unwrap();
-    assert_eq!(sessions.len(), 3, "{body}");
-    let devices: Vec<&str> = sessions
-        .iter()
-        .map(|s| s["device"].as_str().unwrap())
-        .collect();
+    let sessions = app.api_as(&laptop).sessions().await.unwrap().sessions;
+    assert_eq!(sessions.len(), 3, "{sessions:?}");
+    let devices: Vec<&str> = sessions.iter().map(|s| s.device.as_str()).collect();
     assert!(
         devices.contains(&"Chrome on Linux") && devices.contains(&"Chrome on Android"),
         "{devices:?}"
     );
     assert!(devices.contains(&"API client"));
-    let now = now() as i64;
-    for s in sessions {
-        let used = s["last_used_ms"].as_i64().expect("last use");
-        assert!((now - used).abs() < 120_000, "{s}");
-        assert!(s["expires_ms"].as_i64().unwrap() > now);
+    let now = now();
+    for s in &sessions {
+        let used = s.last_used_ms.expect("last use");
+        assert!(now.abs_diff(used) < 120_000, "{s:?}");
+        assert!(s.expires_ms > now);
     }
-    let current: Vec<&Value> = sessions.iter().filter(|s| s["current"] == true).collect();
+    let current: Vec<&SessionInfo> = sessions.iter().filter(|s| s.current).collect();
     assert_eq!(current.len(), 1);
-    assert_eq!(current[0]["device"], "Chrome on Linux");
+    assert_eq!(current[0].device, "Chrome on Linux");
 
     // Sign the phone out from the laptop.
-    let phone_id = sessions
+    let phone_id = &sessions
         .iter()
-        .find(|s| s["device"] == "Chrome on Android")
-        .unwrap()["id"]
-        .clone();
+        .find(|s| s.device == "Chrome on Android")
+        .unwrap()
+        .id;
     // Bob cannot end alice's session, even knowing its id.
     let (status, _) = post(
         &bob,

@@ -135,11 +135,18 @@ async fn a_wrong_password_or_no_session_is_unauthorized_with_its_code() {
         .unwrap_err();
     assert!(matches!(e, ApiError::Unauthorized { .. }), "{e:?}");
     assert_eq!(e.code(), Some(ErrorCode::InvalidCredentials));
-    assert!(!e.to_string().is_empty());
+    // The server's words, for the user.
+    let said = &e.body().expect("the JSON error body").message;
+    assert!(!said.is_empty());
+    assert_eq!(&e.message(), said);
 
     let e = api.me().await.unwrap_err();
     assert!(matches!(e, ApiError::Unauthorized { .. }), "{e:?}");
     assert_eq!(e.code(), Some(ErrorCode::Unauthorized));
+
+    // A client printed in a log or a failing test does not show its session.
+    let printed = format!("{:?}", app.api());
+    assert!(!printed.contains(&app.token), "{printed}");
 
     // The sync engine sees the same error: a stale session signs the device out.
     let e = api.bearer("expired").sync(&request(None, vec![])).await;

@@ -8,8 +8,8 @@ use std::time::Duration;
 use leptos::config::LeptosOptions;
 use serde_json::{Value, json};
 use server::auth::Accounts;
-use server::store::MongoStore;
-use server::throttle::{HashGate, Limits, Rate};
+use server::auth::throttle::{HashGate, Limits, Rate};
+use server::storage::mongo::MongoStore;
 use server::{AppState, router, serve};
 use support::*;
 use sync_core::protocol::ChangeOutcome;
@@ -367,7 +367,7 @@ async fn throttled(limits: Limits, gate: HashGate) -> Throttled {
         .build();
     let mut state = AppState::new(store.clone(), leptos, false);
     state.accounts = Arc::new(
-        Accounts::new(store.database().clone())
+        Accounts::new(&store.stores())
             .with_limits(limits)
             .with_gate(gate),
     );

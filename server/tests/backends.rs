@@ -1,6 +1,6 @@
 //! One story, every backend: what a user's devices do and must see, told once against the
 //! storage traits and run on MongoDB (the real wire-protocol database) and on the in-memory
-//! stores (`server::memory`), so the two answer alike. The in-memory stores are beside
+//! stores (`server::storage::memory`), so the two answer alike. The in-memory stores are beside
 //! MongoDB, never instead of it: every other server test runs on the database.
 
 mod support;
@@ -8,10 +8,13 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
+use server::auth::throttle::{Limits, Rate};
 use server::auth::{Accounts, AuthError};
-use server::memory::{MemoryAccounts, MemoryBuckets, MemoryStore};
-use server::store::{Conflicts, MongoStore, SyncStore};
-use server::throttle::{Limits, Rate};
+use server::storage::memory::{MemoryAccounts, MemoryBuckets, MemoryStore};
+use server::storage::mongo::MongoStore;
+use server::storage::{
+    BoxStream, Conflicts, HeadEvent, SessionEvent, StoredSession, Stores, SyncStore, memory,
+};
 use support::*;
 use sync_core::protocol::{Change, ChangeOutcome, RevisionReason};
 use sync_core::{ChangeId, Hlc, NoteId, NoteState, Strategy};
@@ -368,7 +371,7 @@ async fn accounts_story(accounts: Accounts) {
 #[tokio::test]
 async fn accounts_story_on_mongodb() {
     let store = mongo_store().await;
-    accounts_story(Accounts::new(store.database().clone())).await;
+    accounts_story(Accounts::new(&store.stores())).await;
 }
 
 #[tokio::test]
@@ -496,7 +499,7 @@ async fn account_management_story(accounts: Accounts, store: &dyn SyncStore) {
 #[tokio::test]
 async fn account_management_story_on_mongodb() {
     let store = mongo_store().await;
-    account_management_story(Accounts::new(store.database().clone()), &store).await;
+    account_management_story(Accounts::new(&store.stores()), &store).await;
 }
 
 #[tokio::test]
@@ -509,4 +512,131 @@ async fn account_management_story_in_memory() {
         &MemoryStore::new().with_conflicts(conflicts()),
     )
     .await;
+}
+
+/// The next event of `feed` that `keep` keeps, within the wait.
+async fn next_of<T: std::fmt::Debug>(
+    feed: &mut BoxStream<'static, T>,
+    keep: impl Fn(&T) -> bool,
+) -> T {
+    use futures::StreamExt;
+    tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let e = feed.next().await.expect("the feed goes on");
+            if keep(&e) {
+                return e;
+            }
+        }
+    })
+    .await
+    .expect("an event within the wait")
+}
+
+fn session(key: &str, user: &str) -> StoredSession {
+    StoredSession {
+        key: key.into(),
+        user_id: user.into(),
+        name: user.into(),
+        expires_ms: i64::MAX / 2,
+        created_ms: None,
+        last_used_ms: None,
+        device: None,
+        epoch: 0,
+    }
+}
+
+/// The change feeds `GET /live` follows: once a feed says it is open, every commit that
+/// moves a user's head is told, with whose head and where it is now; every ended session is
+/// told by its key; a feed opened later tells what comes after it.
+async fn feed_story(stores: Stores) {
+    let notes = &*stores.notes;
+    let mut heads = notes.heads();
+    assert_eq!(next_of(&mut heads, |_| true).await, HeadEvent::Reopened);
+    let moved = |e: &HeadEvent| matches!(e, HeadEvent::Moved { .. });
+
+    let r = notes
+        .push("ann", &[edit("n1", "c1", 1000, "phone", None, "a")], 2000)
+        .await
+        .unwrap();
+    let v1 = version(&r.results[0].outcome);
+    assert_eq!(
+        next_of(&mut heads, moved).await,
+        HeadEvent::Moved {
+            user: "ann".into(),
+            head: v1
+        }
+    );
+    // Another user's commit moves their head, not ann's.
+    notes
+        .push(
+            "bob",
+            &[
+                edit("m1", "d1", 1000, "laptop", None, "x"),
+                edit("m2", "d2", 1001, "laptop", None, "y"),
+            ],
+            2000,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        next_of(&mut heads, moved).await,
+        HeadEvent::Moved {
+            user: "bob".into(),
+            head: 2
+        }
+    );
+    // A second follower (another server process) hears the commits after it opened.
+    let mut later = notes.heads();
+    assert_eq!(next_of(&mut later, |_| true).await, HeadEvent::Reopened);
+    notes
+        .push(
+            "ann",
+            &[edit("n1", "c2", 1002, "phone", Some(v1), "b")],
+            3000,
+        )
+        .await
+        .unwrap();
+    let ann2 = HeadEvent::Moved {
+        user: "ann".into(),
+        head: v1 + 1,
+    };
+    assert_eq!(next_of(&mut heads, moved).await, ann2);
+    assert_eq!(next_of(&mut later, moved).await, ann2);
+
+    // Sessions: one signed out, then the others of the account, then the account.
+    let accounts = &*stores.accounts;
+    let mut ended = accounts.ended_sessions();
+    assert_eq!(next_of(&mut ended, |_| true).await, SessionEvent::Reopened);
+    for key in ["k1", "k2", "k3", "k4"] {
+        accounts.insert_session(&session(key, "ann")).await.unwrap();
+    }
+    let is_ended = |e: &SessionEvent| matches!(e, SessionEvent::Ended { .. });
+    let key = |e: SessionEvent| match e {
+        SessionEvent::Ended { key } => key,
+        SessionEvent::Reopened => unreachable!(),
+    };
+    accounts.delete_session("k1").await.unwrap();
+    assert_eq!(key(next_of(&mut ended, is_ended).await), "k1");
+    accounts
+        .delete_sessions_of("ann", Some("k4"))
+        .await
+        .unwrap();
+    let mut two = vec![
+        key(next_of(&mut ended, is_ended).await),
+        key(next_of(&mut ended, is_ended).await),
+    ];
+    two.sort();
+    assert_eq!(two, ["k2", "k3"], "every other session, not the one kept");
+    accounts.delete_user("ann").await.unwrap();
+    assert_eq!(key(next_of(&mut ended, is_ended).await), "k4");
+}
+
+#[tokio::test]
+async fn feed_story_on_mongodb() {
+    feed_story(mongo_store().await.stores()).await;
+}
+
+#[tokio::test]
+async fn feed_story_in_memory() {
+    feed_story(memory::stores()).await;
 }

@@ -8,7 +8,7 @@ mod support;
 use client::engine;
 use client::local::{LocalNote, LocalStore, META_CLOCK_OFFSET, Notes};
 use client::memory::MemoryStore;
-use server::store::Conflicts;
+use server::storage::Conflicts;
 use support::*;
 use sync_core::protocol::RevisionReason;
 use sync_core::{NoteId, Strategy};

@@ -5,7 +5,7 @@ mod support;
 
 use client::api::ApiError;
 use client::engine;
-use client::local::{LocalStore, META_CLOCK_OFFSET, Notes, SyncState};
+use client::local::{LocalStore, Notes, SyncState, set_clock_offset};
 use client::memory::MemoryStore;
 use support::*;
 
@@ -41,10 +41,7 @@ async fn an_edit_made_after_seeing_another_wins_even_with_a_slower_clock() {
     let app = spawn_app().await;
     let (fast, slow) = (device().await, device().await);
     // The fast device's clock runs 4 minutes ahead (within the server's 5-minute bound).
-    fast.store()
-        .set_meta(META_CLOCK_OFFSET, &(4 * 60_000).to_string())
-        .await
-        .unwrap();
+    set_clock_offset(fast.store(), 4 * 60_000).await.unwrap();
     let n = fast.create("Title", "from the fast clock").await.unwrap();
     engine::sync(fast.store(), &app.api()).await.unwrap();
 
@@ -71,9 +68,7 @@ async fn a_clock_days_ahead_cannot_win_and_loses_nothing() {
     engine::sync(skewed.store(), &app.api()).await.unwrap();
 
     // A device whose clock is three days ahead edits.
-    skewed
-        .store()
-        .set_meta(META_CLOCK_OFFSET, &(3 * 86_400_000i64).to_string())
+    set_clock_offset(skewed.store(), 3 * 86_400_000)
         .await
         .unwrap();
     skewed

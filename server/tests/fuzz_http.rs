@@ -141,7 +141,10 @@ async fn snapshot(app: &TestApp, user: &str) -> String {
     panic!("the database did not answer the snapshot reads");
 }
 
-async fn snapshot_once(store: std::sync::Arc<server::store::MongoStore>, user: String) -> String {
+async fn snapshot_once(
+    store: std::sync::Arc<server::storage::mongo::MongoStore>,
+    user: String,
+) -> String {
     let user = user.as_str();
     let db = store.database();
     let notes: Vec<Document> = futures::TryStreamExt::try_collect(
@@ -172,7 +175,7 @@ async fn snapshot_once(store: std::sync::Arc<server::store::MongoStore>, user: S
 
 /// The user id behind a bearer token.
 async fn user_of(app: &TestApp, token: &str) -> String {
-    let s = server::auth::Accounts::new(app.store.database().clone())
+    let s = server::auth::Accounts::new(&app.store.stores())
         .session(token)
         .await
         .unwrap()

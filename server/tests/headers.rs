@@ -7,7 +7,7 @@ mod support;
 use std::sync::Arc;
 
 use leptos::config::LeptosOptions;
-use server::store::MongoStore;
+use server::storage::mongo::MongoStore;
 use server::{AppState, router, serve};
 use support::*;
 

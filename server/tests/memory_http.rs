@@ -1,13 +1,13 @@
-//! The HTTP API on the in-memory stores (`server::memory`): the real router and real HTTP,
+//! The HTTP API on the in-memory stores (`server::storage::memory`): the real router and real HTTP,
 //! no database process, so each test runs in milliseconds. These check the API's own
 //! behaviour (sessions, scoping, answers); what storage does is checked on MongoDB by every
 //! other test, and on both by `backends.rs`.
 
-use std::sync::Arc;
+mod support;
 
 use leptos::config::LeptosOptions;
 use serde_json::{Value, json};
-use server::memory::{self, MemoryStore};
+use server::storage::{Stores, memory};
 use server::{AppState, router, serve};
 use sync_core::protocol::{ChangeOutcome, PROTOCOL_VERSION, SyncRequest, SyncResponse};
 use sync_core::{Change, ChangeId, Hlc, NoteId};
@@ -26,16 +26,17 @@ async fn app() -> App {
 
 /// An app whose state `f` adjusts first.
 async fn app_with(f: impl FnOnce(AppState) -> AppState) -> App {
+    app_on(memory::stores(), f).await
+}
+
+/// An app on `stores` (other apps may share them, as server processes share a database),
+/// whose state `f` adjusts first.
+async fn app_on(stores: Stores, f: impl FnOnce(AppState) -> AppState) -> App {
     let leptos = LeptosOptions::builder()
         .output_name("tern")
         .site_root("target/site")
         .build();
-    let state = f(AppState::with_stores(
-        Arc::new(MemoryStore::new()),
-        Arc::new(memory::accounts()),
-        leptos,
-        false,
-    ));
+    let state = f(AppState::new(stores, leptos, false));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = oneshot::channel();
@@ -266,4 +267,42 @@ async fn devices_are_told_the_servers_trash_period() {
         assert_eq!(me["user"], "ann");
         assert_eq!(me["trash_days"], want, "{me}");
     }
+}
+
+/// Live updates across two servers sharing one in-memory store, as across processes sharing
+/// a database: a push through one pokes the device connected to the other, with the cursor
+/// of the new head; signing out through the first ends the connection on the second.
+#[tokio::test]
+async fn a_push_through_one_server_pokes_a_device_live_on_another() {
+    let stores = memory::stores();
+    let (a, b) = (
+        app_on(stores.clone(), |s| s).await,
+        app_on(stores, |s| s).await,
+    );
+    let token = a.sign_up("ann").await;
+    let mut live = support::live::open_live(&b.base, &token)
+        .await
+        .expect("live connection");
+    assert_eq!(live.poke().await, json!({}), "the poke on connecting");
+    let (status, _) = a
+        .sync(&token, &request(vec![change("n1", "phone", "hello")]))
+        .await;
+    assert_eq!(status, 200);
+    // `{}` pokes may come between (the feed opening): the one that counts names the head.
+    loop {
+        let poke = live.poke().await;
+        if poke != json!({}) {
+            assert_eq!(poke, json!({"cursor": "v1.1"}));
+            break;
+        }
+    }
+    let r = a
+        .http
+        .post(format!("{}/auth/signout", a.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(live.ended().await, "the session ended on the other server");
 }

@@ -1,4 +1,4 @@
-//! The API document (generated: `server::openapi`, served at `/api/openapi.json`, committed as
+//! The API document (generated: `server::api::openapi`, served at `/api/openapi.json`, committed as
 //! `docs/openapi.json`) against the code: every route the server serves is in it and nothing
 //! else; the golden fixtures of the wire format (`sync-core/tests/fixtures/`) validate against
 //! its schemas; the documented limits are the code's; the committed file is the generated
@@ -12,7 +12,7 @@ use support::*;
 const COMMITTED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/openapi.json");
 
 fn document() -> Value {
-    serde_json::from_str(server::openapi::json()).unwrap()
+    serde_json::from_str(server::api::openapi::json()).unwrap()
 }
 
 fn fixture(name: &str) -> Value {
@@ -26,7 +26,7 @@ fn fixture(name: &str) -> Value {
 #[test]
 fn every_route_of_the_router_is_in_the_document() {
     let doc = document();
-    let mut routes: Vec<(String, String)> = server::api::table()
+    let mut routes: Vec<(String, String)> = server::routes::table()
         .into_iter()
         .map(|(path, method, _)| (path.to_owned(), method.as_str().to_lowercase()))
         .collect();
@@ -35,7 +35,7 @@ fn every_route_of_the_router_is_in_the_document() {
     for (path, method) in &routes {
         assert!(
             doc["paths"][path.as_str()].get(method.as_str()).is_some(),
-            "{} {path} is served but has no #[utoipa::path] in server::openapi's paths",
+            "{} {path} is served but has no #[utoipa::path] in server::api::openapi's paths",
             method.to_uppercase()
         );
     }
@@ -144,7 +144,7 @@ fn the_documents_limits_are_the_codes() {
 /// `docs/openapi.json` is for readers of the repository; it must be what the server serves.
 #[test]
 fn the_committed_document_is_the_generated_one() {
-    let generated = server::openapi::json();
+    let generated = server::api::openapi::json();
     if std::env::var_os("TERN_BLESS").is_some() {
         std::fs::write(COMMITTED, generated).unwrap();
     }
@@ -166,5 +166,5 @@ async fn the_served_document_is_the_generated_one() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(r.text().await.unwrap(), server::openapi::json());
+    assert_eq!(r.text().await.unwrap(), server::api::openapi::json());
 }

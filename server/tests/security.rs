@@ -26,9 +26,13 @@ use futures::StreamExt;
 use leptos::config::LeptosOptions;
 use mongodb::bson::{Document, doc};
 use serde_json::{Value, json};
-use server::auth::{AccountStore, Accounts, MongoAccounts, StoredSession, StoredUser};
-use server::store::{BoxFuture, Conflicts, MongoStore, StoreError, SyncStore};
-use server::throttle::{HashGate, Limits, MongoBuckets, Rate};
+use server::auth::Accounts;
+use server::auth::throttle::{HashGate, Limits, Rate};
+use server::storage::mongo::MongoAccounts;
+use server::storage::mongo::MongoBuckets;
+use server::storage::mongo::MongoStore;
+use server::storage::{AccountStore, StoredSession, StoredUser};
+use server::storage::{BoxFuture, Conflicts, StoreError, SyncStore};
 use server::{AppState, router, serve};
 use support::live::{WAIT, open_live};
 use support::*;
@@ -294,7 +298,7 @@ async fn every_api_answer_says_no_store() {
         .await;
     assert_eq!(r.results.len(), 1);
     // Every route of the table, with a body it accepts (or at least reads). Sign-outs last.
-    let mut table = server::api::table();
+    let mut table = server::routes::table();
     table.sort_by_key(|(path, _, _)| path.contains("signout") || path.contains("delete"));
     let mut checked = Vec::new();
     for (path, method, _) in table {
@@ -624,6 +628,9 @@ impl AccountStore for Holding {
     fn delete_user<'a>(&'a self, user_id: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
         self.inner.delete_user(user_id)
     }
+    fn ended_sessions(&self) -> server::storage::BoxStream<'static, server::storage::SessionEvent> {
+        self.inner.ended_sessions()
+    }
 }
 
 /// An app whose account store is a [`Holding`] over the real database.
@@ -947,7 +954,7 @@ async fn proxied(header: &str, per_source: u32) -> Served {
         every: Duration::from_secs(3600),
     };
     state.accounts = Arc::new(
-        Accounts::new(store.database().clone())
+        Accounts::new(&store.stores())
             .with_limits(Limits {
                 per_pair: rate(100),
                 per_source: rate(per_source),
@@ -1093,7 +1100,7 @@ async fn deleting_an_account_removes_its_throttle_records() {
 
 #[tokio::test]
 async fn a_password_is_counted_in_characters_as_the_api_document_counts_them() {
-    let doc: Value = serde_json::from_str(server::openapi::json()).unwrap();
+    let doc: Value = serde_json::from_str(server::api::openapi::json()).unwrap();
     let schemas = &doc["components"]["schemas"];
     for (schema, field) in [
         ("PasswordChange", "new_password"),

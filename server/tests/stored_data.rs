@@ -24,7 +24,7 @@ use std::path::PathBuf;
 
 use mongodb::bson::{Bson, DateTime, Document, doc};
 use serde_json::{Value, json};
-use server::store::{Conflicts, SyncStore};
+use server::storage::{Conflicts, SyncStore};
 use support::*;
 use sync_core::protocol::Change;
 use sync_core::{ChangeId, Hlc, NoteId, Strategy};

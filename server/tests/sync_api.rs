@@ -97,8 +97,8 @@ async fn one_bad_note_never_blocks_the_others() {
     );
 }
 
-fn lww() -> server::store::Conflicts {
-    server::store::Conflicts {
+fn lww() -> server::storage::Conflicts {
+    server::storage::Conflicts {
         default: sync_core::Strategy::Lww,
         history_limit: 50,
     }

@@ -61,7 +61,7 @@ impl FromStr for Hlc {
         if counter.len() != 8 || !counter.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(err());
         }
-        if !crate::model::is_valid_id(node, MAX_NODE_LEN) {
+        if !crate::id::is_valid_id(node, MAX_NODE_LEN) {
             return Err(err());
         }
         Ok(Self {

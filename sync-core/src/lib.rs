@@ -5,18 +5,22 @@
 //! rules that decide which version of a note wins are written exactly once.
 //!
 //! ## Layout
-//! - [`fields`]: the note's fields beyond its text (tags, notebook, pinned), declared once
-//!   each with its merge rule (element-wise last-writer-wins set, or register).
+//! Listed from the bottom up: each module imports only modules listed before it (no
+//! circles).
+//! - [`id`]: the one rule for identifiers (note ids, change ids, clock nodes).
 //! - [`hlc`]: hybrid logical clocks. Every change carries one; they order edits across
 //!   devices without trusting any device's wall clock alone.
+//! - [`fields`]: the note's fields beyond its text (tags, notebook, pinned), declared once
+//!   each with its merge rule (element-wise last-writer-wins set, or register).
 //! - [`model`]: the note as stored and sent ([`model::NoteState`]) and the identifiers.
-//! - [`protocol`]: the `POST /sync` request and response, per-change outcomes and the JSON
-//!   error body. Versioned by [`protocol::PROTOCOL_VERSION`]; frozen by golden fixtures in
+//! - [`protocol`]: every message of the HTTP API: the `POST /sync` request and response,
+//!   per-change outcomes, the JSON error body, and the accounts' and history's bodies.
+//!   Versioned by [`protocol::PROTOCOL_VERSION`]; frozen by golden fixtures in
 //!   `tests/fixtures/`.
 //! - [`limits`]: the documented size limits and the validation that enforces them.
+//! - [`text`]: the three-way text merge behind field-level merge, on a work budget.
 //! - [`merge`]: the decision the server makes for each pushed change, under each conflict
 //!   strategy (last-write-wins, field-level merge, user-driven).
-//! - [`text`]: the three-way text merge behind field-level merge.
 //! - [`push`]: push planning, the storage-independent half of a push (validation,
 //!   retries answered alike, versions, merges, history); a store only reads and writes.
 //! - `openapi` (feature `openapi`, the server only): the API document's schemas of the
@@ -36,6 +40,7 @@
 
 pub mod fields;
 pub mod hlc;
+pub mod id;
 pub mod limits;
 pub mod merge;
 pub mod model;

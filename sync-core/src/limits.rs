@@ -26,10 +26,15 @@ pub const MAX_PULL_BYTES: usize = 4 * 1024 * 1024;
 /// the changes left without a result are sent again (a replayed change id gets its first
 /// outcome). Only answers that carry many large `current` notes come near it.
 pub const MAX_RESULT_BYTES: usize = 4 * 1024 * 1024;
-/// Work units (see `text::Budget`) all the text merges of one push may spend together;
-/// each merge also stops at `text::MERGE_BUDGET`. A merge past either is a conflict for
-/// the user, as an overlapping edit is: nothing is lost, no worker stalls.
-pub const MAX_MERGE_WORK_PER_REQUEST: u64 = 8 * crate::text::MERGE_BUDGET;
+/// Work units one three-way merge may spend (`text::merge3`, counted by `text::Budget`).
+/// At this budget a merge takes about 45 ms of CPU in a release build (see
+/// `examples/merge_budget.rs`), while a note of the largest size (256 KiB) with a few
+/// edits far apart needs a fraction of it.
+pub const MERGE_BUDGET: u64 = 4_000_000;
+/// Work units all the text merges of one push may spend together; each merge also stops
+/// at [`MERGE_BUDGET`]. A merge past either is a conflict for the user, as an overlapping
+/// edit is: nothing is lost, no worker stalls.
+pub const MAX_MERGE_WORK_PER_REQUEST: u64 = 8 * MERGE_BUDGET;
 /// How far ahead of the server's clock a change's timestamp may be, in milliseconds.
 pub const MAX_CLOCK_AHEAD_MS: u64 = 5 * 60 * 1000;
 /// Days a deleted note stays in the trash before it is deleted forever (the server's

@@ -469,6 +469,28 @@ pub struct Health {
     pub database: String,
 }
 
+/// The data of a `poke` event on `GET /live` (docs/sync-protocol.md, *Live updates*):
+/// "sync now". `{}` after connecting or a gap in the server's feed; `{"cursor": …}` when the
+/// user's head moved, with the cursor a pull up to that head ends at, so a device whose
+/// stored cursor is already that one can skip the round.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Poke {
+    /// The cursor of the user's new head; absent: sync whatever the cursor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<Cursor>,
+}
+
+impl Poke {
+    /// Whether this poke needs a sync by a device whose stored pull cursor is `stored`: a
+    /// poke naming the cursor the device already has says nothing new.
+    pub fn needs_sync(&self, stored: Option<&Cursor>) -> bool {
+        match (&self.cursor, stored) {
+            (Some(named), Some(stored)) => named != stored,
+            _ => true,
+        }
+    }
+}
+
 /// Flat shapes of the wire types that nest on the wire by field, not by object. Plain
 /// structs: serde derives them without buffering (unlike `flatten` and internally tagged
 /// enums), which keeps the browser's wasm small. The JSON is the same (golden fixtures).
@@ -705,5 +727,44 @@ pub mod wire {
             .unwrap_err();
             assert!(e.to_string().contains("exploded"), "{e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod poke_tests {
+    use super::{Cursor, Poke};
+
+    /// The `poke` data on the wire, pinned: clients built before the type existed read
+    /// exactly these bytes.
+    #[test]
+    fn poke_json_is_pinned() {
+        assert_eq!(serde_json::to_string(&Poke::default()).unwrap(), "{}");
+        let head = Poke {
+            cursor: Some(Cursor("v1.42".into())),
+        };
+        assert_eq!(
+            serde_json::to_string(&head).unwrap(),
+            r#"{"cursor":"v1.42"}"#
+        );
+        assert_eq!(serde_json::from_str::<Poke>("{}").unwrap(), Poke::default());
+        assert_eq!(
+            serde_json::from_str::<Poke>(r#"{"cursor":"v1.42"}"#).unwrap(),
+            head
+        );
+    }
+
+    #[test]
+    fn a_poke_naming_the_stored_cursor_needs_no_sync() {
+        let stored = Cursor("v1.42".into());
+        let at = |c: &str| Poke {
+            cursor: Some(Cursor(c.into())),
+        };
+        assert!(!at("v1.42").needs_sync(Some(&stored)));
+        assert!(at("v1.43").needs_sync(Some(&stored)));
+        assert!(
+            Poke::default().needs_sync(Some(&stored)),
+            "a poke after a gap"
+        );
+        assert!(at("v1.1").needs_sync(None), "a device without a cursor");
     }
 }

@@ -20,10 +20,9 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
-/// Work units one three-way merge may spend ([`merge3`]). At this budget a merge takes
-/// about 45 ms of CPU in a release build (see `examples/merge_budget.rs`), while a note of
-/// the largest size (256 KiB) with a few edits far apart needs a fraction of it.
-pub const MERGE_BUDGET: u64 = 4_000_000;
+/// Work units one three-way merge may spend ([`merge3`]); a documented limit, kept with
+/// the others in [`crate::limits`].
+pub use crate::limits::MERGE_BUDGET;
 
 /// The result of [`merge3`].
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -57,7 +57,7 @@ pub fn storage_error(message: &str) -> String {
 /// Why a sign-in or sign-up failed: the server's words, else what went wrong.
 pub fn sign_in_error(e: &SignInError) -> String {
     match e {
-        SignInError::Api(e) => e.to_string(),
+        SignInError::Api(e) => e.message(),
         SignInError::Storage(e) => e.clone(),
     }
 }
@@ -66,7 +66,7 @@ pub fn sign_in_error(e: &SignInError) -> String {
 pub fn settings_error(e: &ApiError) -> String {
     match e {
         ApiError::Offline(_) => SETTINGS_OFFLINE.to_owned(),
-        e => e.to_string(),
+        e => e.message(),
     }
 }
 
@@ -76,7 +76,7 @@ pub fn history_error(e: &ApiError) -> String {
         ApiError::Offline(_) => "History needs a connection to the server.".to_owned(),
         ApiError::Unauthorized { .. } => "Sign in to see the note's history.".to_owned(),
         ApiError::Server { status, .. } => format!("The server answered {status}."),
-        ApiError::Decode(_) => e.to_string(),
+        ApiError::Decode(_) => e.message(),
     }
 }
 

@@ -3,7 +3,9 @@
 
 use gloo_net::http::Request;
 
-use super::{Answer, ApiClient, ApiError, Call, Http, Method};
+use super::client::ApiClient;
+use super::error::ApiError;
+use super::http::{Answer, Call, Http, Method};
 
 /// Sends requests from the page or the service worker to the app's own origin.
 #[derive(Clone, Debug, Default)]

@@ -1,15 +1,27 @@
 //! The native [`Http`] (`native` feature): `reqwest`, with a bearer token, for clients that
 //! are not browsers (the server's tests and benches).
 
-use super::{Answer, ApiClient, ApiError, Call, Http, Method};
+use super::client::ApiClient;
+use super::error::ApiError;
+use super::http::{Answer, Call, Http, Method};
 
 /// Sends requests to `base` with a bearer token and any extra headers.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct NativeHttp {
     http: reqwest::Client,
     base: String,
     token: Option<String>,
     headers: Vec<(String, String)>,
+}
+
+/// Names the server only: the token (and a header's cookie) never reach a log or a test
+/// failure.
+impl std::fmt::Debug for NativeHttp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NativeHttp")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
 }
 
 impl NativeHttp {

@@ -6,7 +6,7 @@ use std::cell::RefCell;
 
 use futures::executor::block_on;
 use sync_core::protocol::{
-    Credentials, ErrorCode, PROTOCOL_VERSION, PasswordChange, PasswordCheck, SessionRef,
+    Credentials, ErrorCode, PROTOCOL_VERSION, PasswordChange, PasswordCheck, SessionRef, SignedIn,
     SyncRequest,
 };
 use sync_core::{Cursor, NoteId};
@@ -234,7 +234,8 @@ fn answers_map_to_one_error_type() {
     .unwrap_err();
     assert!(matches!(e, ApiError::Unauthorized { .. }), "{e:?}");
     assert_eq!(e.code(), Some(ErrorCode::Unauthorized));
-    assert_eq!(e.to_string(), "Sign in again.");
+    assert_eq!(e.message(), "Sign in again.");
+    assert_eq!(e.to_string(), "the server answered 401: Sign in again.");
 
     let e = me_answering(answer(
         503,
@@ -255,7 +256,7 @@ fn answers_map_to_one_error_type() {
             body: None
         }
     );
-    assert_eq!(e.to_string(), "the server answered 502");
+    assert_eq!(e.message(), "the server answered 502");
 
     // A captive portal's page with 200.
     let e = me_answering(answer(200, "<html>Log in to the Wi-Fi</html>")).unwrap_err();
@@ -263,5 +264,22 @@ fn answers_map_to_one_error_type() {
 
     let e = me_answering(None).unwrap_err();
     assert!(matches!(e, ApiError::Offline(_)), "{e:?}");
+    assert_eq!(e.message(), "cannot reach the server: no answer");
     assert_eq!((e.status(), e.code()), (None, None));
+}
+
+/// A hostile id (from an imported file, say) stays one path segment: it cannot make the
+/// history read another route.
+#[test]
+fn a_note_id_cannot_leave_its_path_segment() {
+    let (_, path, _) = sent(
+        async |a| {
+            let _ = a.history(&NoteId("x/../../auth/me?a=1#b".into())).await;
+        },
+        r#"{"revisions":[]}"#,
+    );
+    assert_eq!(
+        path,
+        "/notes/x%2F%2E%2E%2F%2E%2E%2Fauth%2Fme%3Fa%3D1%23b/history"
+    );
 }

@@ -12,7 +12,7 @@
 //!   keystrokes made right after the switch land in the new note, never in the old one
 //!   and never under text written over them.
 //! - **One save at a time.** Saves run in order, each planned on the note as stored when it
-//!   writes ([`super::plan_save`]); a keystroke made while one runs is saved by the next.
+//!   writes ([`super::fold::plan_save`]); a keystroke made while one runs is saved by the next.
 //!   A save's answer names the note a new note became, so later saves of that note edit it
 //!   instead of creating it twice.
 //! - **No conflict with itself.** The base of every save is what this editor last saved or
@@ -21,7 +21,7 @@
 //!   save is still queued takes that text back into the editor.
 //! - **The store is folded in, never written over.** What the store holds when read again
 //!   (a sync, another tab) is merged into unsaved typing with the caret carried along
-//!   ([`super::fold`]); an overlap is saved with both versions kept; a delete underneath the
+//!   ([`super::fold::fold`]); an overlap is saved with both versions kept; a delete underneath the
 //!   open note is shown (the fields become read-only, "Restore" offers it back) and never
 //!   undone by a keystroke.
 //! - **An edit wins over a delete it did not see.** Text typed before this editor learnt of
@@ -49,7 +49,7 @@ use std::collections::VecDeque;
 
 use sync_core::Text;
 
-use super::{Caret, Field, Fold, Stored, fold};
+use super::fold::{Caret, Field, Fold, Stored, fold};
 
 /// How many notes' last saved texts the model remembers (see [`EditorModel`]'s docs).
 const RECENT: usize = 16;
@@ -900,7 +900,7 @@ impl EditorModel {
         self.next(fx);
     }
 
-    /// Folds the stored note into the editor (see [`super::fold`]).
+    /// Folds the stored note into the editor (see [`super::fold::fold`]).
     fn fold_in(&mut self, stored: Stored<'_>, fx: &mut Vec<Effect>) {
         // Brought back (restored here or elsewhere): the typing is merged into it, and
         // saved.

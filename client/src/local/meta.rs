@@ -10,14 +10,31 @@ pub const META_CURSOR: &str = "cursor";
 /// The meta key of the estimated offset of the server clock, in ms (server minus device).
 pub const META_CLOCK_OFFSET: &str = "clock_offset_ms";
 
-/// The wall clock `now` corrected by the last known server clock offset.
-pub(super) async fn corrected<S: LocalStore>(store: &S, now: u64) -> Result<u64, StoreError> {
-    let offset: i64 = store
+/// The estimated offset of the server clock, in ms (server minus device): 0 until a sync
+/// measured it.
+pub async fn clock_offset<S: LocalStore>(store: &S) -> Result<i64, StoreError> {
+    Ok(store
         .get_meta(META_CLOCK_OFFSET)
         .await?
         .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    Ok(now.saturating_add_signed(offset))
+        .unwrap_or(0))
+}
+
+/// Keeps the server clock's offset a sync measured ([`clock_offset`]).
+pub async fn set_clock_offset<S: LocalStore>(store: &S, offset_ms: i64) -> Result<(), StoreError> {
+    store
+        .set_meta(META_CLOCK_OFFSET, &offset_ms.to_string())
+        .await
+}
+
+/// Forgets the pull cursor (stored empty): the next sync pulls everything again.
+pub async fn forget_cursor<S: LocalStore>(store: &S) -> Result<(), StoreError> {
+    store.set_meta(META_CURSOR, "").await
+}
+
+/// The wall clock `now` corrected by the last known server clock offset.
+pub(super) async fn corrected<S: LocalStore>(store: &S, now: u64) -> Result<u64, StoreError> {
+    Ok(now.saturating_add_signed(clock_offset(store).await?))
 }
 
 /// The device's node id, made up and kept on first use.

@@ -21,11 +21,11 @@ pub const META_DATA_VERSION: &str = "data_version";
 /// - 2 → 3: indexes for a device with many notes. The note itself is unchanged; the
 ///   IndexedDB backend writes every record again so that it carries `order` (the stamp of a
 ///   live note, indexed for the list's pages) and adds the `pending` (outbox) and `order`
-///   indexes (see [`crate::idb`]).
+///   indexes (see `crate::idb`).
 /// - 3 → 4: the change sequence and the live count. The note itself is unchanged; the
 ///   IndexedDB backend adds the `seq` index and the `search` object store, and counts the
 ///   live notes once into its `note_stats` record (kept up to date by every write since;
-///   see [`crate::idb`]). Records written before carry no sequence number: whoever catches
+///   see `crate::idb`). Records written before carry no sequence number: whoever catches
 ///   up by sequence reads them once in full first.
 /// - 4 → 5: the trash index. The note itself is unchanged; the IndexedDB backend adds the
 ///   `trashed` index (the delete's time on the records of deleted notes whose text the

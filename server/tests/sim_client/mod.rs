@@ -7,7 +7,7 @@
 
 use client::api::ApiError;
 use client::engine::{self, Transport};
-use client::local::{LocalStore, META_CLOCK_OFFSET, META_NODE_ID, Notes, SyncState};
+use client::local::{LocalStore, META_NODE_ID, Notes, SyncState};
 use client::memory::MemoryStore;
 use sync_core::protocol::{SyncRequest, SyncResponse};
 use sync_core::{Conflict, NoteId, Strategy};
@@ -76,9 +76,7 @@ impl Device {
     /// Sets the device clock to the system clock plus `ms` (until the next sync corrects
     /// it).
     pub async fn set_clock_offset(&self, ms: i64) {
-        self.notes
-            .store()
-            .set_meta(META_CLOCK_OFFSET, &ms.to_string())
+        client::local::set_clock_offset(self.notes.store(), ms)
             .await
             .unwrap();
     }

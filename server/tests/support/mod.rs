@@ -12,7 +12,8 @@ use client::api::{ApiClient, NativeHttp};
 use leptos::config::LeptosOptions;
 use serde_json::Value;
 use server::embedded::{EmbeddedDb, find_binary};
-use server::store::{Conflicts, MongoStore};
+use server::storage::Conflicts;
+use server::storage::mongo::MongoStore;
 use server::{AppState, router, serve};
 use sync_core::protocol::{
     Change, Credentials, ErrorCode, PROTOCOL_VERSION, SyncRequest, SyncResponse,
@@ -194,7 +195,12 @@ impl TestApp {
     /// The API client of this app's user (its bearer token); also the sync engine's
     /// transport.
     pub fn api(&self) -> ApiClient<NativeHttp> {
-        ApiClient::new(NativeHttp::with_client(self.http.clone(), &self.base).bearer(&self.token))
+        self.api_as(&self.token)
+    }
+
+    /// The API client of the session with bearer `token`.
+    pub fn api_as(&self, token: &str) -> ApiClient<NativeHttp> {
+        ApiClient::new(NativeHttp::with_client(self.http.clone(), &self.base).bearer(token))
     }
 
     /// An API client with no session, from user `name`'s address ([`test_source`]).

@@ -1,15 +1,19 @@
 //! The API document (OpenAPI 3.1), generated from the code: the wire types' schemas come
 //! from their `utoipa::ToSchema` derives in `sync-core` (feature `openapi`), and each route's
-//! operation from the `#[utoipa::path]` on its handler in [`crate::api`]. Served at
-//! `GET /api/openapi.json`; `docs/openapi.json` is the same document committed for readers
+//! operation from the `#[utoipa::path]` on its handler in the sibling modules. Served at
+//! `GET /api/openapi.json` ([`openapi`], here so that the document lists itself without
+//! an import cycle); `docs/openapi.json` is the same document committed for readers
 //! (`server/tests/openapi.rs` fails when they differ, and rewrites the file when run with
 //! `TERN_BLESS=1`).
 
 use std::sync::OnceLock;
 
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use super::{account, history, live, meta, sync};
 use crate::auth::SESSION_COOKIE;
 
 #[derive(OpenApi)]
@@ -17,27 +21,27 @@ use crate::auth::SESSION_COOKIE;
     info(
         title = "Tern sync API",
         version = "1",
-        description = "Generated from the server's code (server/src/openapi.rs). The prose \
+        description = "Generated from the server's code (server/src/api/openapi.rs). The prose \
             contract is docs/sync-protocol.md. Every error body is `{error, message}`; a client \
             reads an error code it does not know as `unknown`.",
         license(name = "MIT OR Apache-2.0"),
     ),
     paths(
-        crate::api::sync,
-        crate::api::live,
-        crate::api::history,
-        crate::api::sign_up,
-        crate::api::sign_in,
-        crate::api::sign_out,
-        crate::api::me,
-        crate::api::sessions,
-        crate::api::end_session,
-        crate::api::sign_out_everywhere,
-        crate::api::change_password,
-        crate::api::delete_account,
-        crate::api::healthz,
-        crate::api::openapi,
-        crate::metrics::serve,
+        sync::sync,
+        live::live,
+        history::history,
+        account::sign_up,
+        account::sign_in,
+        account::sign_out,
+        account::me,
+        account::sessions,
+        account::end_session,
+        account::sign_out_everywhere,
+        account::change_password,
+        account::delete_account,
+        meta::healthz,
+        openapi,
+        meta::metrics,
     ),
     modifiers(&Security),
     tags(
@@ -82,4 +86,11 @@ pub fn json() -> &'static str {
         s.push('\n');
         s
     })
+}
+
+/// This document
+#[utoipa::path(get, path = "/api/openapi.json", tag = "meta",
+    responses((status = 200, description = "OpenAPI 3.1, generated from the wire types", content_type = "application/json", body = Object)))]
+pub async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], json()).into_response()
 }

@@ -1,7 +1,14 @@
+//! Saves of the open editor ([`Notes::save_editor`]) while the store changes under them:
+//! a sync or another tab writing the note between a save's read and its write is merged,
+//! or kept beside the typing as a conflict; typing over an unseen delete brings the note
+//! back; versions only this device has outlive the next pull.
+
 use std::cell::RefCell;
 
-use super::*;
-use crate::memory::MemoryStore;
+use client::local::{
+    EditorSave, LocalNote, LocalStore, Notes, StoreError, SyncState, Trashed, reconcile,
+};
+use client::memory::MemoryStore;
 use sync_core::protocol::{Change, ChangeOutcome, ChangeResult, Cursor, SyncResponse};
 use sync_core::{Hlc, NoteId, NoteState, Strategy, Text};
 
@@ -263,5 +270,45 @@ fn versions_only_this_device_has_outlive_the_next_pull_until_the_user_chooses() 
             .unwrap()
             .unwrap();
         assert!(chosen.conflict.is_none() && !chosen.local_conflict);
+    });
+}
+
+fn titled(title: &str, content: &str) -> Text {
+    Text {
+        title: title.into(),
+        content: content.into(),
+    }
+}
+
+/// The editor's plan and the save that follows it agree.
+#[test]
+fn an_overlapping_save_keeps_both_versions_in_the_store() {
+    use client::editor::{SavePlan, Stored, plan_save};
+    let t = titled;
+    futures::executor::block_on(async {
+        let notes = Notes::open(MemoryStore::new()).await.unwrap();
+        let n = notes.create("T", "meet at 7").await.unwrap();
+        // Another tab (or a pull) changed it while this editor typed on "meet at 7".
+        notes.edit(&n.id, "T", "meet at 9").await.unwrap();
+        let stored = notes.store().get(&n.id).await.unwrap().unwrap();
+        let theirs = t(&stored.title, &stored.content);
+        let plan = plan_save(
+            &t("T", "meet at 7"),
+            &t("T", "meet at 8"),
+            Stored::Live(&theirs),
+        );
+        assert_eq!(plan, SavePlan::WriteWithConflict { theirs });
+        let saved = notes
+            .save_editor(&n.id, &t("T", "meet at 7"), &t("T", "meet at 8"))
+            .await
+            .unwrap();
+        assert_eq!(saved, EditorSave::Conflict(t("T", "meet at 8")));
+        let after = notes.store().get(&n.id).await.unwrap().unwrap();
+        assert_eq!(after.content, "meet at 8");
+        assert_eq!(after.sync, SyncState::Pending);
+        assert_eq!(after.state_label(), "conflict");
+        let versions = &after.conflict.unwrap().versions;
+        assert_eq!(versions.len(), 1);
+        assert_eq!(versions[0].content, "meet at 9", "nothing lost");
     });
 }

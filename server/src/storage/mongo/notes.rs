@@ -1,10 +1,10 @@
-//! Server-side storage of notes, behind [`SyncStore`]; [`MongoStore`] is the MongoDB one.
+//! [`SyncStore`] on MongoDB: [`MongoStore`].
 //!
 //! The push algorithm itself is pure (`sync_core::push`): a store reads the notes a push
 //! names, reserves its versions, and writes what the plan says. The collections, their
-//! documents and indexes are described once, in [`crate::docs`]. The idempotency record
-//! keeps the last [`RECENT_CHANGES_PER_NOTE`] change ids per note; only the newest
-//! [`Conflicts::history_limit`] revisions per note are kept.
+//! documents and indexes are described once, in [`super::documents`]. The idempotency
+//! record keeps the last [`crate::storage::notes::RECENT_CHANGES_PER_NOTE`] change ids per
+//! note; only the newest [`Conflicts::history_limit`] revisions per note are kept.
 //!
 //! ## Why pulls never miss a change
 //! A push runs in one transaction that first increments the user's counter and then writes
@@ -26,29 +26,30 @@ use std::time::Duration;
 use futures::TryStreamExt;
 use mongodb::bson::{Document, doc};
 use mongodb::error::{
-    Error as MongoError, ErrorKind, TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT,
+    Error as MongoError, TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT,
 };
 use mongodb::options::{
     Acknowledgment, ClientOptions, IndexOptions, ReadConcern, ReturnDocument, WriteConcern,
 };
 use mongodb::{Client, ClientSession, Collection, Database, IndexModel};
-use sync_core::protocol::{Change, ChangeResult, Revision};
-use sync_core::push::{self, NoteRecord, Policy, Prepared};
-use sync_core::{NoteId, NoteState, Strategy, limits};
+use sync_core::protocol::{Change, Revision};
+use sync_core::push::{self, NoteRecord, Prepared};
+use sync_core::{NoteId, NoteState, limits};
 
-use crate::docs::{self, CounterDoc, NoteDoc, RevisionDoc};
+use super::documents::{self as docs, COUNTERS, CounterDoc, NoteDoc, RevisionDoc};
+use crate::storage::error::{BoxFuture, BoxStream, StoreError};
+use crate::storage::feed::HeadEvent;
+use crate::storage::notes::distinct;
+use crate::storage::notes::{Conflicts, PING_TIMEOUT, Page, Pushed, SyncStore, UserId};
 
-/// The collections of notes (see [`crate::docs`]).
+/// The collections of notes (see [`super::documents`]).
 const NOTES: &str = "notes";
 const REVISIONS: &str = "revisions";
-pub(crate) const COUNTERS: &str = "counters";
-
-pub use sync_core::push::RECENT_CHANGES_PER_NOTE;
 /// Most version windows read by one pull (versions skipped by superseded changes make
 /// windows sparse); the client is told `has_more` and continues.
 pub const MAX_WINDOWS_PER_PULL: u32 = 16;
 /// How long to wait for the database before answering "unavailable".
-pub const SERVER_SELECTION_TIMEOUT: Duration = Duration::from_secs(2);
+pub const SERVER_SELECTION_TIMEOUT: Duration = PING_TIMEOUT;
 /// How long one push keeps retrying its transaction after losing to a concurrent push of
 /// the same user. A loser fails at its first write (the user's counter), before any merge,
 /// so an attempt is cheap; what it waits for is the winner's commit, which on a loaded
@@ -57,145 +58,6 @@ pub const SERVER_SELECTION_TIMEOUT: Duration = Duration::from_secs(2);
 pub const PUSH_RETRY_BUDGET: Duration = Duration::from_secs(10);
 /// Longest pause between two attempts of one push (exponential from 1 ms, with jitter).
 pub const PUSH_RETRY_MAX_PAUSE: Duration = Duration::from_millis(100);
-
-/// How conflicts are resolved on this server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Conflicts {
-    /// The strategy of notes without an override (`TERN_CONFLICT_STRATEGY`).
-    pub default: Strategy,
-    /// Revisions kept per note (`TERN_HISTORY_LIMIT`).
-    pub history_limit: u32,
-}
-
-impl Conflicts {
-    /// The same settings, as push planning takes them.
-    pub fn policy(&self) -> Policy {
-        Policy {
-            default: self.default,
-            history_limit: self.history_limit,
-        }
-    }
-}
-
-impl Default for Conflicts {
-    fn default() -> Self {
-        Self {
-            default: Strategy::Merge,
-            history_limit: 50,
-        }
-    }
-}
-
-/// Who owns a set of notes. Every storage call is scoped by it.
-pub type UserId = str;
-
-/// Why a storage call failed.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The database cannot be reached.
-    #[error("database unavailable: {0}")]
-    Unavailable(String),
-    /// Anything else; the detail is for logs only.
-    #[error("database error: {0}")]
-    Internal(String),
-    /// The account was deleted: nothing is written for it any more.
-    #[error("the account is deleted")]
-    Gone,
-}
-
-impl From<MongoError> for StoreError {
-    fn from(e: MongoError) -> Self {
-        match *e.kind {
-            ErrorKind::ServerSelection { .. }
-            | ErrorKind::Io(_)
-            | ErrorKind::ConnectionPoolCleared { .. } => Self::Unavailable(e.to_string()),
-            _ => Self::Internal(e.to_string()),
-        }
-    }
-}
-
-/// One page of a user's change feed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Page {
-    /// Note states with `after < version <= last`, in version order.
-    pub notes: Vec<NoteState>,
-    /// The version to continue after (everything up to it has been read).
-    pub last: u64,
-    /// True when more notes follow.
-    pub has_more: bool,
-    /// The user's head version when the page was read (a cursor above it was never issued
-    /// to this user).
-    pub head: u64,
-}
-
-/// A boxed future that can cross threads: what the storage traits return, so that the
-/// server can hold any store as `Arc<dyn …>` (an `async fn` in a trait is not object safe).
-pub type BoxFuture<'a, T> = futures::future::BoxFuture<'a, T>;
-
-/// What a push did: one result per change, in order, and what the metrics count besides.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Pushed {
-    /// One result per change, in request order.
-    pub results: Vec<ChangeResult>,
-    /// Text merges the request's merge budget did not cover (each became a conflict).
-    pub merges_over_budget: u64,
-}
-
-/// What the sync API needs from storage: notes, their versions and their history.
-///
-/// Implementations: [`MongoStore`] (production) and [`crate::memory::MemoryStore`] (tests;
-/// the same story runs against both in `server/tests/backends.rs`). Both plan pushes with
-/// `sync_core::push`, so they decide alike; a store only reads and writes.
-///
-/// The change feed (issue 12, `GET /live`) is MongoDB-specific today: [`crate::live`]
-/// watches the `counters` collection. To make it store-generic, it belongs here as one more
-/// method, e.g. `fn changes(&self) -> BoxStream<'static, Result<(String, u64), StoreError>>`
-/// yielding (user, new head) after each commit, which `live::Hub` would consume: pushes
-/// already go through this trait and versions are handed out in commit order, so the rest
-/// of the trait need not change.
-pub trait SyncStore: Send + Sync {
-    /// Applies a batch of changes for `user` and returns one result per change, in order.
-    fn push<'a>(
-        &'a self,
-        user: &'a UserId,
-        changes: &'a [Change],
-        now_ms: u64,
-    ) -> BoxFuture<'a, Result<Pushed, StoreError>>;
-    /// The notes of `user` changed after version `after`, at most `limit` of them.
-    fn pull<'a>(
-        &'a self,
-        user: &'a UserId,
-        after: u64,
-        limit: u32,
-    ) -> BoxFuture<'a, Result<Page, StoreError>>;
-    /// The user's head version: the last version handed out to one of their notes.
-    fn head<'a>(&'a self, user: &'a UserId) -> BoxFuture<'a, Result<u64, StoreError>>;
-    /// The newest revisions of note `id` of `user`, newest first.
-    fn history<'a>(
-        &'a self,
-        user: &'a UserId,
-        id: &'a NoteId,
-    ) -> BoxFuture<'a, Result<Vec<Revision>, StoreError>>;
-    /// The trash expiry: deletes forever at most `limit` tombstones (of any user) whose
-    /// delete is stamped before `deleted_before_ms` and that are not purged yet. Each one,
-    /// if it is still that tombstone, gets a new version (so every device hears it is gone)
-    /// stored `purged` with no text, and loses every revision. Returns how many it purged;
-    /// idempotent (a purged tombstone is never picked again). See [`crate::trash`].
-    fn purge_expired(
-        &self,
-        deleted_before_ms: u64,
-        limit: u32,
-    ) -> BoxFuture<'_, Result<u32, StoreError>>;
-    /// Removes every note and revision of `user` (account deletion) and marks the account
-    /// deleted, for good: every later push of `user` answers [`StoreError::Gone`] and writes
-    /// nothing, and a push racing this call either lands before it (and is deleted by it)
-    /// or is refused. Idempotent.
-    fn delete_user_notes<'a>(&'a self, user: &'a UserId) -> BoxFuture<'a, Result<(), StoreError>>;
-    /// Succeeds when the database answers.
-    fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
-    /// Prepares the storage (indexes); idempotent. Pushes wait for it themselves.
-    fn ensure_indexes(&self) -> BoxFuture<'_, Result<(), StoreError>>;
-}
 
 /// [`SyncStore`] on MongoDB (a replica set: transactions are used).
 #[derive(Clone)]
@@ -499,19 +361,6 @@ impl MongoStore {
     }
 }
 
-/// Revisions (newest first) without repeats of the same text: a version kept twice (as one
-/// side of a conflict, then again when the conflict was resolved) is listed once, newest.
-pub fn distinct(revisions: Vec<Revision>) -> Vec<Revision> {
-    let mut seen = std::collections::HashSet::new();
-    revisions
-        .into_iter()
-        .filter(|r| {
-            let v = &r.version;
-            seen.insert((v.title.clone(), v.content.clone(), v.deleted))
-        })
-        .collect()
-}
-
 impl SyncStore for MongoStore {
     fn push<'a>(
         &'a self,
@@ -579,6 +428,10 @@ impl SyncStore for MongoStore {
 
     fn ensure_indexes(&self) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(MongoStore::ensure_indexes(self))
+    }
+
+    fn heads(&self) -> BoxStream<'static, HeadEvent> {
+        super::feed::heads(self.db.clone())
     }
 }
 
@@ -794,39 +647,5 @@ async fn commit(s: &mut ClientSession) -> Result<(), MongoError> {
             Err(e) if e.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT) && tries < 3 => {}
             other => return other,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use sync_core::protocol::RevisionReason;
-    use sync_core::{Hlc, Version};
-
-    fn rev(content: &str, at: u64) -> Revision {
-        Revision {
-            version: Version {
-                title: "t".into(),
-                content: content.into(),
-                deleted: false,
-                hlc: Hlc {
-                    wall_ms: at,
-                    counter: 0,
-                    node: "d".into(),
-                },
-            },
-            reason: RevisionReason::Conflict,
-            saved_at_ms: at,
-        }
-    }
-
-    #[test]
-    fn history_lists_each_text_once_newest_first() {
-        let h = distinct(vec![rev("b", 5), rev("a", 4), rev("b", 3), rev("c", 2)]);
-        let got: Vec<(&str, u64)> = h
-            .iter()
-            .map(|r| (r.version.content.as_str(), r.saved_at_ms))
-            .collect();
-        assert_eq!(got, [("b", 5), ("a", 4), ("c", 2)]);
     }
 }

@@ -1,4 +1,5 @@
-//! The MongoDB documents, typed: the one description of the stored data.
+//! The MongoDB documents (what is stored in the database), typed: the one description of
+//! the stored data.
 //!
 //! Every collection is a `Collection<…Doc>`; field names are short (they are repeated in
 //! every document) and fixed by the `#[serde(rename)]`s below: changing one changes the
@@ -267,6 +268,9 @@ impl RevisionDoc {
     }
 }
 
+/// The collection of [`CounterDoc`]s, which the heads feed watches.
+pub const COUNTERS: &str = "counters";
+
 /// A user's commit sequence (`counters`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CounterDoc {
@@ -292,15 +296,15 @@ pub struct UserDoc {
     pub name: String,
     /// The argon2id hash, PHC string form.
     pub hash: String,
-    /// The credential epoch (`auth::StoredUser::epoch`); absent: 0.
+    /// The credential epoch (`storage::StoredUser::epoch`); absent: 0.
     #[serde(rename = "ep", default, skip_serializing_if = "is_zero")]
     pub epoch: i64,
 }
 
 impl UserDoc {
     /// The account as the account rules read it.
-    pub fn into_stored(self) -> crate::auth::StoredUser {
-        crate::auth::StoredUser {
+    pub fn into_stored(self) -> crate::storage::accounts::StoredUser {
+        crate::storage::accounts::StoredUser {
             id: self.id,
             name: self.name,
             hash: self.hash,
@@ -342,8 +346,8 @@ pub struct SessionDoc {
 
 impl SessionDoc {
     /// The session as the account rules read it.
-    pub fn into_stored(self) -> crate::auth::StoredSession {
-        crate::auth::StoredSession {
+    pub fn into_stored(self) -> crate::storage::accounts::StoredSession {
+        crate::storage::accounts::StoredSession {
             key: self.key,
             user_id: self.user,
             name: self.name,
@@ -356,7 +360,7 @@ impl SessionDoc {
     }
 }
 
-/// A throttling bucket or a mark (`throttle`, see [`crate::throttle`]).
+/// A throttling bucket or a mark (`throttle`, see [`crate::storage::buckets`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BucketDoc {
     /// The key (`p|name|source`, `s|source`, `a|name`, `k|name|source`).
