@@ -52,9 +52,10 @@ pub mod page {
 /// See the browser's `accounts`.
 pub mod accounts {
     use client::api::Access;
+    use client::local::AccountRecord as Account;
 
     use super::NOT_HERE;
-    use crate::io::{Account, GUEST_DB, Joining, SessionCheck, SignInError, Start};
+    use crate::io::{GUEST_DB, Joining, SessionCheck, SignInError, Start};
 
     pub fn store_name() -> String {
         GUEST_DB.into()

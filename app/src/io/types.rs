@@ -27,14 +27,8 @@ pub fn db_of(account: Option<&Account>) -> String {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BuildId(pub String);
 
-/// A signed-in account.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Account {
-    /// The account's id (names its database).
-    pub id: String,
-    /// The username.
-    pub name: String,
-}
+/// A signed-in account, as this browser records it (its id names its database).
+pub use client::local::AccountRecord as Account;
 
 /// What the server says of this browser's session cookie (`GET /auth/me`).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 //! database of earlier builds, so their notes are found there). The page shows and syncs
 //! exactly one of them: the account's while one is signed in on this browser, else `tern`.
 //! Which one that is, and whether a sign-out still has to reach the server, is written in
-//! `tern`'s meta (the service worker reads it too: it has no `localStorage`). Every session
+//! `tern`'s meta (`client::local::AccountRecords`) (the service worker reads it too: it has no `localStorage`). Every session
 //! change (sign-in, sign-out) happens while holding the sync lock, so no sync (page, other
 //! tab or worker) ever runs across it and pushes one account's notes with another's cookie.
 
@@ -13,7 +13,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use client::idb::IdbStore;
-use client::local::{LocalStore, Notes, SyncState};
+use client::local::{AccountRecords, LocalStore, Notes, SyncState};
 use client::runner::Guard;
 use sync_core::protocol::{Credentials, SignedIn};
 use sync_core::{ChangeId, NoteId};
@@ -22,15 +22,6 @@ use super::{api, lock};
 use crate::io::{
     Access, Account, ApiError, GUEST_DB, Joining, SessionCheck, SignInError, Start, db_of,
 };
-
-/// Meta key (in `tern`): the account shown here, `{"id":…,"name":…}`.
-const META_ACCOUNT: &str = "account";
-/// Meta key (in `tern`): "1" while a sign-out has not reached the server.
-const META_SIGNED_OUT: &str = "signed_out";
-/// Meta key (in `tern`): ids of every account that signed in on this browser.
-const META_SEEN: &str = "accounts_seen";
-/// Meta key (in `tern`): the server's trash period.
-const META_TRASH_DAYS: &str = "trash_days";
 
 /// The notes service of the database the page shows.
 pub(crate) type PageNotes = Notes<Rc<IdbStore>>;
@@ -96,23 +87,16 @@ async fn guest() -> Result<Rc<IdbStore>, String> {
     Ok(g)
 }
 
-fn parse_account(json: &str) -> Option<Account> {
-    let v: serde_json::Value = serde_json::from_str(json).ok()?;
-    Some(Account {
-        id: v.get("id")?.as_str()?.to_owned(),
-        name: v.get("name")?.as_str()?.to_owned(),
-    })
-}
-
 /// The account records of this browser (in `tern`'s meta), as the page and the worker
 /// read them.
 pub(crate) async fn records(store: &IdbStore) -> Result<Start, String> {
-    let meta = |k| async move { store.get_meta(k).await.map_err(|e| e.to_string()) };
-    let signed_out = meta(META_SIGNED_OUT).await?.as_deref() == Some("1");
-    let account = meta(META_ACCOUNT).await?.as_deref().and_then(parse_account);
+    let r = AccountRecords(store)
+        .read()
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(Start {
-        account: account.filter(|_| !signed_out),
-        signed_out,
+        account: r.shown().cloned(),
+        signed_out: r.signed_out,
     })
 }
 
@@ -148,25 +132,10 @@ pub fn switch_account(account: Option<&Account>) {
 /// the account's notes ([`switch_account`]).
 pub async fn adopt(account: &Account) -> Result<Joining, String> {
     let g = guest().await?;
-    let set = |k: &'static str, v: String| {
-        let g = g.clone();
-        async move { g.set_meta(k, &v).await.map_err(|e| e.to_string()) }
-    };
-    let json = serde_json::json!({"id": account.id, "name": account.name}).to_string();
-    set(META_ACCOUNT, json).await?;
-    set(META_SIGNED_OUT, String::new()).await?;
-    let mut seen: Vec<String> = g
-        .get_meta(META_SEEN)
+    let others = AccountRecords(&*g)
+        .adopt(account)
         .await
-        .ok()
-        .flatten()
-        .and_then(|s| serde_json::from_str(&s).ok())
-        .unwrap_or_default();
-    let others = seen.iter().any(|s| *s != account.id);
-    if !seen.contains(&account.id) {
-        seen.push(account.id.clone());
-        set(META_SEEN, serde_json::to_string(&seen).unwrap_or_default()).await?;
-    }
+        .map_err(|e| e.to_string())?;
     let waiting = guest_notes(&g).await?.len();
     if waiting == 0 {
         return Ok(Joining::Nothing);
@@ -321,10 +290,10 @@ pub async fn whoami() -> SessionCheck {
 /// Keeps the server's trash period from a sign-in's or `/auth/me`'s answer, for the
 /// trash view (kept in `tern`'s meta: it works offline).
 async fn keep_trash_days(s: &SignedIn) {
-    if let Some(days) = s.trash_days.filter(|d| *d >= 1)
+    if let Some(days) = s.trash_days
         && let Ok(g) = guest().await
     {
-        let _ = g.set_meta(META_TRASH_DAYS, &days.to_string()).await;
+        let _ = AccountRecords(&*g).set_trash_days(days).await;
     }
 }
 
@@ -332,13 +301,11 @@ async fn keep_trash_days(s: &SignedIn) {
 /// [`client::local::TRASH_DAYS`].
 pub async fn trash_days() -> u32 {
     match guest().await {
-        Ok(g) => g
-            .get_meta(META_TRASH_DAYS)
+        Ok(g) => AccountRecords(&*g)
+            .trash_days()
             .await
             .ok()
             .flatten()
-            .and_then(|d| d.parse().ok())
-            .filter(|d| *d >= 1)
             .unwrap_or(client::local::TRASH_DAYS),
         Err(_) => client::local::TRASH_DAYS,
     }
@@ -352,13 +319,10 @@ pub async fn sign_out() -> Result<(), String> {
     let lock = signed_in_lock().await;
     lock::with_lock_wait(&lock, async {
         let g = guest().await?;
-        g.set_meta(META_SIGNED_OUT, "1")
+        AccountRecords(&*g)
+            .sign_out()
             .await
-            .map_err(|e| e.to_string())?;
-        g.set_meta(META_ACCOUNT, "")
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok::<_, String>(())
+            .map_err(|e| e.to_string())
     })
     .await?;
     client::tabs::announce_change();
@@ -414,13 +378,14 @@ pub async fn end_pending_sign_out() -> bool {
 }
 
 async fn end_sign_out_on(g: &IdbStore) -> bool {
-    if g.get_meta(META_SIGNED_OUT).await.ok().flatten().as_deref() != Some("1") {
+    let records = AccountRecords(g);
+    if records.sign_out_pending().await.ok() != Some(true) {
         return true;
     }
     match api::sign_out().await {
         // 401: that session is over already.
         Ok(()) | Err(ApiError::Unauthorized { .. }) => {
-            let _ = g.set_meta(META_SIGNED_OUT, "").await;
+            let _ = records.sign_out_reached_server().await;
             true
         }
         Err(_) => false,
