@@ -36,12 +36,6 @@ pub use io::pwa::worker_sync;
 pub use io::{BuildId, SAVE_DEBOUNCE};
 pub use model::{LIST_PAGE, NoteView};
 
-/// The paths the server uses (`app::pwa::BuildId`).
-pub mod pwa {
-    pub use crate::io::BuildId;
-    pub use crate::io::pwa::worker_sync;
-}
-
 /// The HTML document around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {

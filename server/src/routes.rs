@@ -89,7 +89,7 @@ pub fn api_routes(state: &AppState) -> Router<AppState> {
 /// of the site (wasm, JS, CSS, icons) with an HTML 404 for anything else.
 pub fn router(state: AppState) -> Router {
     let leptos = state.leptos.clone();
-    let build = app::pwa::BuildId(state.sw.build().to_owned());
+    let build = app::BuildId(state.sw.build().to_owned());
     // Tern is one page: `/` is server-rendered (then hydrated); there is no route table.
     // Rendering spawns tasks on Leptos' executor: tokio's (an error means it is set already).
     let _ = any_spawner::Executor::init_tokio();

@@ -64,6 +64,12 @@ pub const PUSH_RETRY_MAX_PAUSE: Duration = Duration::from_millis(100);
 pub struct MongoStore {
     client: Client,
     db: Database,
+    /// The same database through a client of its own, with one connection: the watchdog's
+    /// ping ([`SyncStore::ping`]) asks whether the database answers, and must not wait
+    /// behind every request for a connection of the main pool (500 parallel sign-ins once
+    /// queued it past its 2 s timeout on a loaded machine, and every request then waiting
+    /// was answered `503`).
+    ping_db: Database,
     conflicts: Conflicts,
     /// Set once the indexes exist; no push writes before that (see [`Self::ensure_indexes`]).
     indexes: Arc<tokio::sync::OnceCell<()>>,
@@ -96,11 +102,17 @@ impl MongoStore {
                     .build(),
             );
         }
+        let mut ping_opts = opts.clone();
+        ping_opts.max_pool_size = Some(1);
+        ping_opts.min_pool_size = None;
+        ping_opts.app_name = Some("tern-ping".into());
+        let ping_db = Client::with_options(ping_opts)?.database(db_name);
         let client = Client::with_options(opts)?;
         let db = client.database(db_name);
         Ok(Self {
             client,
             db,
+            ping_db,
             conflicts: Conflicts::default(),
             indexes: Arc::default(),
         })
@@ -421,7 +433,7 @@ impl SyncStore for MongoStore {
 
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async {
-            self.db.run_command(doc! {"ping": 1}).await?;
+            self.ping_db.run_command(doc! {"ping": 1}).await?;
             Ok(())
         })
     }
