@@ -7,7 +7,7 @@
 pub mod page {
     use leptos::prelude::NodeRef;
 
-    pub async fn sleep_ms(_: u32) {}
+    pub async fn sleep_ms(_: u64) {}
     pub fn now_ms() -> u64 {
         client::platform::now_ms()
     }

@@ -189,6 +189,12 @@ mod tests {
 
     #[test]
     fn the_runner_status_becomes_the_status_line_and_what_the_page_does() {
+        // Signals need an owner: with the server's features unified into a workspace
+        // test build, Leptos' `sandboxed-arenas` refuses to make one without it.
+        Owner::new().with(the_runner_status_cases);
+    }
+
+    fn the_runner_status_cases() {
         let syncer = SyncLoop::new();
         let line = RwSignal::new(SyncLine::default());
         let running = RunnerStatus {

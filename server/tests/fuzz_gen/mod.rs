@@ -47,13 +47,7 @@ impl Rng {
     }
 }
 
-/// Now, in ms.
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
+use server::clock::now_ms;
 
 /// Note ids the valid changes use (a small pool, so the stored data stays small and
 /// changes meet).

@@ -1,25 +1,14 @@
 //! The page itself: timers, the clock, local time labels, focus, `localStorage`, the
 //! address, and events of the page and of other tabs.
 
-use js_sys::{Function, Promise, Reflect};
+use js_sys::Promise;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-/// Waits `ms` milliseconds, in a page or in the service worker (the global `setTimeout`).
-pub async fn sleep_ms(ms: u32) {
-    let p = Promise::new(&mut |resolve, _| {
-        let set_timeout = Reflect::get(&js_sys::global(), &"setTimeout".into())
-            .ok()
-            .and_then(|f| f.dyn_into::<Function>().ok());
-        match set_timeout {
-            Some(f) => drop(f.call2(&JsValue::NULL, &resolve, &JsValue::from(ms))),
-            None => drop(resolve.call0(&JsValue::NULL)),
-        }
-    });
-    let _ = JsFuture::from(p).await;
-}
+/// Waits `ms` milliseconds, in a page or in the service worker (the client's timer).
+pub use client::platform::sleep_ms;
 
 /// Waits for the next animation frame (at once where there are none).
 pub(crate) async fn next_frame() {
@@ -36,10 +25,8 @@ pub(crate) async fn next_frame() {
     let _ = JsFuture::from(p).await;
 }
 
-/// Now, in ms since the epoch.
-pub fn now_ms() -> u64 {
-    client::platform::now_ms()
-}
+/// Now, in ms since the epoch (the client's clock).
+pub use client::platform::now_ms;
 
 /// A time (ms since the epoch) as local time of day, for "last synced".
 pub fn time_label(ms: u64) -> String {

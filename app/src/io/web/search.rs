@@ -22,7 +22,7 @@ use super::page::{next_frame, sleep_ms};
 const CHUNK: usize = 2_000;
 /// The index is saved this long after it changed (changes meanwhile are saved
 /// with it): a few MB written at most this often while the user types...
-const SAVE_AFTER_MS: u32 = 20_000;
+const SAVE_AFTER_MS: u64 = 20_000;
 /// ... or, checked every second, as soon as this many notes changed since it was
 /// last saved (a large sync, a build from every note), so a reload soon after does
 /// not read them all again...
@@ -31,7 +31,7 @@ const SAVE_BACKLOG: usize = 5_000;
 /// for this long (a sync that ended).
 const SAVE_QUIET_MS: f64 = 2_000.0;
 const SAVE_QUIET_BACKLOG: usize = 500;
-const SAVE_POLL_MS: u32 = 1_000;
+const SAVE_POLL_MS: u64 = 1_000;
 /// The index starts loading once the page has shown its first list (see
 /// [`list_shown`]) and painted it: loading and catching up decode on the
 /// page's thread, and the first page of the list comes first. At most this many
