@@ -79,8 +79,8 @@ async function phase(name, writer, reader, requests, plan) {
     return s;
   });
   const lat = strokes.map(([t, len]) => {
-    const hit = seen.find(([ts, l]) => ts >= t && l >= len) ?? seen.find(([, l]) => l >= len);
-    return hit ? Math.max(0, hit[0] - t) : Infinity;
+    const hit = seen.find(([ts, l]) => ts >= t && l >= len);
+    return hit ? hit[0] - t : Infinity;
   });
   const span = (strokes.at(-1)[0] - strokes[0][0]) / 1000;
   const sent = requests.slice(before).filter((t) => t >= strokes[0][0] && t <= strokes.at(-1)[0] + 1000).length;

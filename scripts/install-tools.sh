@@ -111,7 +111,8 @@ install_checks() {
 }
 
 install_browser() {
-  apt_install chromium chromium-driver
+  # python3: scripts/check-modules.py, the test command's module-graph check.
+  apt_install chromium chromium-driver python3
 }
 
 install_e2e_packages() {

@@ -244,15 +244,12 @@ impl Scheduler {
                     if at <= now {
                         return Wake::Now;
                     }
-                    self.due = Some(self.due.map_or(at, |d| d.min(at)));
-                    return Wake::At(self.due.unwrap_or(at));
-                }
-                let interval = if self.live {
-                    LIVE_FALLBACK_MS
+                    Wake::At(at)
+                } else if self.live {
+                    Wake::At(now + LIVE_FALLBACK_MS)
                 } else {
-                    SYNC_INTERVAL_MS
-                };
-                Wake::At(now + interval)
+                    Wake::At(now + SYNC_INTERVAL_MS)
+                }
             }
             Outcome::Busy => Wake::At(now + LOCK_BUSY_RETRY_MS),
             Outcome::Failed(e) if e.kind() == FailureKind::SignedOut => {

@@ -988,7 +988,7 @@ mod tests {
     use super::*;
     use crate::local::SyncState;
 
-    fn note(id: &str, title: &str, content: &str, at: u64) -> LocalNote {
+    pub(super) fn note(id: &str, title: &str, content: &str, at: u64) -> LocalNote {
         LocalNote {
             id: id.into(),
             title: title.into(),
@@ -1132,7 +1132,6 @@ mod model {
 
     use super::reference::ReferenceIndex;
     use super::*;
-    use crate::local::SyncState;
 
     /// Words sharing prefixes, of several scripts, so that prefixes match several words.
     const VOCABULARY: &[&str] = &[
@@ -1223,28 +1222,10 @@ mod model {
                 .collect::<Vec<_>>()
                 .join(" ")
         };
-        Some(LocalNote {
-            id: NoteId(format!("n{id}")),
-            title: text(title),
-            content: text(body),
-            deleted: *deleted,
-            hlc: Hlc {
-                wall_ms: *wall,
-                counter: *counter,
-                node: "d".into(),
-            },
-            base_version: None,
-            pending: None,
-            sync: SyncState::Synced,
-            base: None,
-            strategy: Default::default(),
-            strategy_changed: false,
-            conflict: None,
-            resolving: false,
-            local_conflict: false,
-            purge: false,
-            trash: None,
-        })
+        let mut n = super::tests::note(&format!("n{id}"), &text(title), &text(body), *wall);
+        n.hlc.counter = *counter;
+        n.deleted = *deleted;
+        Some(n)
     }
 
     fn apply(ix: &mut SearchIndex, model: &mut ReferenceIndex, op: &Op) {
