@@ -5,7 +5,7 @@
 // note's history.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { noteItem, openApp, openProfile, signIn, startServer, syncNow } from './harness.mjs';
+import { noteItem, openApp, openProfile, serverNotes, signIn, startServer, syncNow } from './harness.mjs';
 
 let server;
 before(async () => {
@@ -27,8 +27,14 @@ test('a conflict is shown side by side, resolved once, and history restores the 
     await l.fill('#note-content', 'Dinner at 7 pm\nBring: wine');
     await l.waitForSelector('li.note[data-sync="synced"]', { timeout: 15_000 });
     // This note asks the user when edited on two devices at once.
+    // The change is pushed within a few hundred ms, so "pending" may never be seen: wait
+    // until the server has the strategy, then for the list to say synced.
     await l.selectOption('#strategy', 'manual');
-    await l.waitForSelector('li.note[data-sync="pending"]');
+    const deadline = Date.now() + 15_000;
+    while (!(await serverNotes(server.base, 'carol')).some((n) => n.strategy === 'manual')) {
+      assert.ok(Date.now() < deadline, 'the strategy reached the server');
+      await new Promise((r) => setTimeout(r, 200));
+    }
     await l.waitForSelector('li.note[data-sync="synced"]', { timeout: 15_000 });
 
     await openApp(p, server.base);
