@@ -27,9 +27,11 @@ pub const VERSION: u32 = 1;
 /// 25 MB). Bounds the memory one import can take in the tab.
 pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
 /// Notes an export reads from the store at a time (then yields to the page).
-pub const EXPORT_CHUNK: usize = 2000;
+pub const EXPORT_CHUNK: usize = 500;
 /// Notes an import checks and writes at a time (one read and one write transaction).
 pub const IMPORT_BATCH: usize = 500;
+/// Notes of a JSON file the app parses between two yields to the page.
+pub const IMPORT_PARSE_SLICE: usize = 500;
 
 /// One note as exported.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,36 +143,286 @@ pub fn json_tail() -> &'static str {
     "\n]}\n"
 }
 
-/// Parses a JSON export (this format and version only).
+/// Parses a JSON export (this format and version only), all at once: [`JsonImport`] run
+/// to its end.
 pub fn parse_json(name: &str, bytes: &[u8]) -> Result<Vec<ExportedNote>, ImportError> {
-    #[derive(Deserialize)]
-    struct Head {
-        format: Option<String>,
-        version: Option<u32>,
+    let mut reader = JsonImport::new(name, bytes)?;
+    while !reader.step(usize::MAX)? {}
+    Ok(reader.into_notes())
+}
+
+/// A JSON export read a slice at a time, so that a file of 100,000 notes never holds the
+/// page for one long parse: [`JsonImport::new`] checks the format and the version (when
+/// they come before the notes, as this app writes them), then each [`JsonImport::step`]
+/// parses a bounded number of notes. It accepts exactly the files a parse of the whole
+/// [`Export`] accepts (a property test holds it to that), and nothing is imported until
+/// the whole file has been read: a file that is cut short or bad at its end imports nothing.
+#[derive(Debug)]
+pub struct JsonImport<'a> {
+    name: String,
+    bytes: &'a [u8],
+    /// The next byte to read inside the `notes` array.
+    pos: usize,
+    /// A note is expected next (after `[` or `,`), not `,` or `]`.
+    want_note: bool,
+    /// The object's other members, as JSON text, checked as [`Export`]'s when done.
+    head: Vec<u8>,
+    notes: Vec<ExportedNote>,
+    done: bool,
+}
+
+/// The JSON whitespace bytes.
+fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+fn skip_ws(bytes: &[u8], mut pos: usize) -> usize {
+    while bytes.get(pos).copied().is_some_and(is_ws) {
+        pos += 1;
     }
-    let head: Head = serde_json::from_slice(bytes).map_err(|e| invalid(name, e.to_string()))?;
-    if head.format.as_deref() != Some(FORMAT) {
-        return Err(invalid(
-            name,
-            "not a Tern export (no \"format\": \"tern-export\")",
-        ));
-    }
-    if head.version != Some(VERSION) {
-        return Err(invalid(
-            name,
-            format!(
-                "export version {:?}; this app reads version {VERSION}: update the app",
-                head.version
-            ),
-        ));
-    }
-    let export: Export = serde_json::from_slice(bytes).map_err(|e| invalid(name, e.to_string()))?;
-    for n in &export.notes {
-        if !n.id.is_valid() {
-            return Err(invalid(name, format!("note id {:?} is not valid", n.id.0)));
+    pos
+}
+
+/// Where the JSON value starting at `pos` ends (exclusive). Finds the end only; the value
+/// itself is checked by the parse that reads it.
+fn value_end(bytes: &[u8], pos: usize) -> Option<usize> {
+    fn string_end(bytes: &[u8], mut i: usize) -> Option<usize> {
+        // `i` is just after the opening quote.
+        loop {
+            match *bytes.get(i)? {
+                b'\\' => i += 2,
+                b'"' => return Some(i + 1),
+                _ => i += 1,
+            }
         }
     }
-    Ok(export.notes)
+    match *bytes.get(pos)? {
+        b'"' => string_end(bytes, pos + 1),
+        b'{' | b'[' => {
+            let (mut depth, mut i) = (0usize, pos);
+            loop {
+                match *bytes.get(i)? {
+                    b'"' => {
+                        i = string_end(bytes, i + 1)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(i + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+        }
+        _ => {
+            let mut i = pos;
+            while let Some(&b) = bytes.get(i) {
+                if is_ws(b) || matches!(b, b',' | b'}' | b']') {
+                    break;
+                }
+                i += 1;
+            }
+            (i > pos).then_some(i)
+        }
+    }
+}
+
+impl<'a> JsonImport<'a> {
+    /// Opens a JSON export: reads the object's members up to its `notes` array, and checks
+    /// the format and the version if they came first.
+    pub fn new(name: &str, bytes: &'a [u8]) -> Result<Self, ImportError> {
+        if bytes.len() > MAX_IMPORT_BYTES {
+            return Err(ImportError::TooLarge(name.to_owned()));
+        }
+        let mut r = Self {
+            name: name.to_owned(),
+            bytes,
+            pos: 0,
+            want_note: true,
+            head: b"{".to_vec(),
+            notes: Vec::new(),
+            done: false,
+        };
+        let pos = skip_ws(bytes, 0);
+        if bytes.get(pos) != Some(&b'{') {
+            return Err(r.bad("not a JSON object"));
+        }
+        match r.members(pos + 1, true)? {
+            Some(at) => {
+                // A file that names its format and version before the notes (as this app
+                // writes them) is refused before any note is read when it is not ours.
+                r.check_head(false)?;
+                r.pos = skip_ws(bytes, at + 1);
+                if bytes.get(r.pos) == Some(&b']') {
+                    r.finish()?;
+                }
+            }
+            None => {
+                // No `notes` before the end: the head's check says what is missing.
+                r.check_head(true)?;
+                return Err(r.bad("missing field `notes`"));
+            }
+        }
+        Ok(r)
+    }
+
+    fn bad(&self, why: impl Into<String>) -> ImportError {
+        invalid(&self.name, why)
+    }
+
+    /// Reads members from `pos`: just after `{` (`stop_at_notes`: returns the position of
+    /// the notes array's `[`) or just after the notes array (reads to the object's end).
+    /// Copies each member but `notes` into `head`. `None`: the object ended.
+    fn members(
+        &mut self,
+        mut pos: usize,
+        stop_at_notes: bool,
+    ) -> Result<Option<usize>, ImportError> {
+        let b = self.bytes;
+        // Just after `{`, a member or `}` comes next; after a member, `,` or `}`.
+        let mut first = stop_at_notes;
+        loop {
+            pos = skip_ws(b, pos);
+            if first && b.get(pos) == Some(&b'}') {
+                return Ok(None);
+            }
+            if !first {
+                match b.get(pos) {
+                    Some(b',') => pos = skip_ws(b, pos + 1),
+                    Some(b'}') => {
+                        // The end of the object: only whitespace may follow.
+                        if skip_ws(b, pos + 1) != b.len() {
+                            return Err(self.bad("trailing characters after the export"));
+                        }
+                        return Ok(None);
+                    }
+                    _ => return Err(self.bad("expected `,` or `}` between members")),
+                }
+            }
+            first = false;
+            let key_end = value_end(b, pos)
+                .filter(|_| b[pos] == b'"')
+                .ok_or_else(|| self.bad("expected a member name"))?;
+            let key: String =
+                serde_json::from_slice(&b[pos..key_end]).map_err(|e| self.bad(e.to_string()))?;
+            let colon = skip_ws(b, key_end);
+            if b.get(colon) != Some(&b':') {
+                return Err(self.bad("expected `:` after a member name"));
+            }
+            let value = skip_ws(b, colon + 1);
+            if key == "notes" {
+                if !stop_at_notes {
+                    return Err(self.bad("duplicate field `notes`"));
+                }
+                if b.get(value) != Some(&b'[') {
+                    return Err(self.bad("`notes` is not an array"));
+                }
+                return Ok(Some(value));
+            }
+            let end = value_end(b, value).ok_or_else(|| self.bad("a member is cut short"))?;
+            if self.head.len() > 1 {
+                self.head.push(b',');
+            }
+            self.head.extend_from_slice(&b[pos..end]);
+            pos = end;
+        }
+    }
+
+    /// Checks the members other than `notes`: the format and the version with a clear
+    /// message; when `whole`, also everything else an [`Export`] requires.
+    fn check_head(&self, whole: bool) -> Result<(), ImportError> {
+        #[derive(Deserialize)]
+        struct Head {
+            format: Option<String>,
+            version: Option<u32>,
+        }
+        #[derive(Deserialize)]
+        #[allow(dead_code)] // read only to be checked, as `Export` would be
+        struct Whole {
+            format: String,
+            version: u32,
+            exported_at_ms: u64,
+        }
+        let mut text = self.head.clone();
+        text.push(b'}');
+        let head: Head = serde_json::from_slice(&text).map_err(|e| self.bad(e.to_string()))?;
+        if head.format.as_deref() != Some(FORMAT) {
+            if !whole && head.format.is_none() {
+                return Ok(()); // it may come after the notes
+            }
+            return Err(self.bad("not a Tern export (no \"format\": \"tern-export\")"));
+        }
+        if head.version != Some(VERSION) {
+            if !whole && head.version.is_none() {
+                return Ok(());
+            }
+            return Err(self.bad(format!(
+                "export version {:?}; this app reads version {VERSION}: update the app",
+                head.version
+            )));
+        }
+        if whole {
+            serde_json::from_slice::<Whole>(&text).map_err(|e| self.bad(e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// Reads up to `max` more notes. `Ok(true)` once the whole file has been read.
+    pub fn step(&mut self, max: usize) -> Result<bool, ImportError> {
+        let b = self.bytes;
+        for _ in 0..max {
+            if self.done {
+                break;
+            }
+            if !self.want_note {
+                self.pos = skip_ws(b, self.pos);
+                match b.get(self.pos) {
+                    Some(b',') => {
+                        self.pos = skip_ws(b, self.pos + 1);
+                        self.want_note = true;
+                    }
+                    Some(b']') => {
+                        self.finish()?;
+                        break;
+                    }
+                    _ => return Err(self.bad("expected `,` or `]` between notes")),
+                }
+            }
+            let end = value_end(b, self.pos).ok_or_else(|| self.bad("a note is cut short"))?;
+            let note: ExportedNote =
+                serde_json::from_slice(&b[self.pos..end]).map_err(|e| self.bad(e.to_string()))?;
+            if !note.id.is_valid() {
+                return Err(self.bad(format!("note id {:?} is not valid", note.id.0)));
+            }
+            self.notes.push(note);
+            self.pos = end;
+            self.want_note = false;
+        }
+        Ok(self.done)
+    }
+
+    /// After the notes array's `]` (at `self.pos`): the object's remaining members, then
+    /// the whole head's check.
+    fn finish(&mut self) -> Result<(), ImportError> {
+        self.members(self.pos + 1, false)?;
+        self.check_head(true)?;
+        self.done = true;
+        Ok(())
+    }
+
+    /// How many notes have been read so far.
+    pub fn read(&self) -> usize {
+        self.notes.len()
+    }
+
+    /// The notes read (all of them once [`JsonImport::step`] said done).
+    pub fn into_notes(self) -> Vec<ExportedNote> {
+        self.notes
+    }
 }
 
 /// A file name for note `n`: its title's words, then its id (unique), `.md`.
@@ -362,73 +614,36 @@ impl<S: LocalStore> Notes<S> {
         let mut seen = std::collections::HashSet::new();
         let mut notes = notes.into_iter().peekable();
         while notes.peek().is_some() {
-            // A batch at a time: one read of the ids already here, one write.
-            let batch: Vec<ExportedNote> = notes.by_ref().take(IMPORT_BATCH).collect();
-            let ids: Vec<NoteId> = batch.iter().map(|n| n.id.clone()).collect();
-            let here: std::collections::HashSet<NoteId> = self
-                .store
-                .get_many(&ids)
-                .await?
-                .into_iter()
-                .map(|n| n.id)
-                .collect();
-            let mut new = Vec::with_capacity(batch.len());
-            for n in batch {
-                if here.contains(&n.id) || !seen.insert(n.id.clone()) {
+            // A batch at a time: one stamp of the device clock for the files that carry
+            // none, then one transaction that checks which ids are here and writes the rest.
+            let mut batch = Vec::with_capacity(IMPORT_BATCH);
+            for n in notes.by_ref() {
+                if seen.insert(n.id.clone()) {
+                    batch.push(n);
+                } else {
                     report.duplicates += 1;
-                    continue;
                 }
-                new.push(self.imported(n).await?);
+                if batch.len() == IMPORT_BATCH {
+                    break;
+                }
             }
-            self.store.put_many(&new).await?;
-            report.added += new.len();
+            let mut stamps = self
+                .stamps(batch.iter().filter(|n| n.hlc.is_none()).count())
+                .await?
+                .into_iter();
+            let new: Vec<LocalNote> = batch
+                .into_iter()
+                .map(|n| {
+                    let hlc = n.hlc.clone().or_else(|| stamps.next());
+                    imported(n, hlc.expect("a stamp for every note without one"))
+                })
+                .collect();
+            let added = self.store.add_new(&new).await?;
+            let count = added.iter().filter(|a| **a).count();
+            report.added += count;
+            report.duplicates += added.len() - count;
         }
         Ok(report)
-    }
-
-    /// The local note an imported one becomes.
-    async fn imported(&self, n: ExportedNote) -> Result<LocalNote, StoreError> {
-        let hlc = match n.hlc {
-            Some(h) => h,
-            None => self.stamp(None, false).await?,
-        };
-        let trashed = n.deleted_ms.is_some();
-        Ok(LocalNote {
-            id: n.id,
-            title: if trashed {
-                String::new()
-            } else {
-                n.title.clone()
-            },
-            content: if trashed {
-                String::new()
-            } else {
-                n.content.clone()
-            },
-            deleted: trashed,
-            hlc,
-            base_version: None,
-            // A note in the trash that the server never had stays on the device until it
-            // is restored (then it syncs as a new note).
-            pending: (!trashed).then(|| sync_core::ChangeId(crate::platform::random_id())),
-            sync: if trashed {
-                SyncState::Synced
-            } else {
-                SyncState::Pending
-            },
-            base: None,
-            strategy: n.strategy,
-            strategy_changed: !n.strategy.is_default(),
-            local_conflict: n.conflict.is_some(),
-            conflict: n.conflict,
-            resolving: false,
-            trash: n.deleted_ms.map(|d| Trashed {
-                title: n.title,
-                content: n.content,
-                deleted_ms: d,
-            }),
-            purge: false,
-        })
     }
 
     /// One chunk of the export: up to [`EXPORT_CHUNK`] records after `after` (by id),
@@ -442,6 +657,47 @@ impl<S: LocalStore> Notes<S> {
             .then(|| records.last().map(|n| n.id.clone()))
             .flatten();
         Ok((records.iter().filter_map(ExportedNote::of).collect(), next))
+    }
+}
+
+/// The local note an imported one becomes, stamped `hlc`.
+fn imported(n: ExportedNote, hlc: Hlc) -> LocalNote {
+    let trashed = n.deleted_ms.is_some();
+    LocalNote {
+        id: n.id,
+        title: if trashed {
+            String::new()
+        } else {
+            n.title.clone()
+        },
+        content: if trashed {
+            String::new()
+        } else {
+            n.content.clone()
+        },
+        deleted: trashed,
+        hlc,
+        base_version: None,
+        // A note in the trash that the server never had stays on the device until it
+        // is restored (then it syncs as a new note).
+        pending: (!trashed).then(|| sync_core::ChangeId(crate::platform::random_id())),
+        sync: if trashed {
+            SyncState::Synced
+        } else {
+            SyncState::Pending
+        },
+        base: None,
+        strategy: n.strategy,
+        strategy_changed: !n.strategy.is_default(),
+        local_conflict: n.conflict.is_some(),
+        conflict: n.conflict,
+        resolving: false,
+        trash: n.deleted_ms.map(|d| Trashed {
+            title: n.title,
+            content: n.content,
+            deleted_ms: d,
+        }),
+        purge: false,
     }
 }
 

@@ -471,12 +471,14 @@ impl LocalStore for IdbStore {
         Ok(())
     }
 
-    async fn put_many(&self, notes: &[LocalNote]) -> Result<(), StoreError> {
+    async fn add_new(&self, notes: &[LocalNote]) -> Result<Vec<bool>, StoreError> {
         let tx = self.tx(&[NOTES, META], TransactionMode::ReadWrite)?;
         let store = tx.store(NOTES).map_err(unavailable)?;
         let meta = tx.store(META).map_err(unavailable)?;
-        // Like `put`, note by note: each record gets the next change sequence number and the
-        // counter follows, in the same transaction. The reads are issued together.
+        // The reads are issued together, and so are the writes: one round trip to the
+        // database each, not one per note (an import of 100,000 notes spent most of its
+        // time waiting between sequential requests). Each new record gets the next change
+        // sequence number and the counter follows, in the same transaction.
         let (stats, olds) = futures::join!(
             Stats::read(&meta),
             join_all(
@@ -486,15 +488,28 @@ impl LocalStore for IdbStore {
             )
         );
         let mut stats = stats?;
+        let mut records = Vec::with_capacity(notes.len());
+        let mut added = Vec::with_capacity(notes.len());
+        let mut ids = std::collections::HashSet::with_capacity(notes.len());
         for (note, old) in notes.iter().zip(olds) {
-            let seq = stats.replace(old.map_err(unavailable)?.as_ref(), note);
-            store
-                .put(&note_to_js(note, Some(seq))?, None)
-                .await
-                .map_err(unavailable)?;
+            // The same id twice in `notes`: the first one is new, the second is not.
+            let new = old.map_err(unavailable)?.is_none() && ids.insert(note.id.as_str());
+            if new {
+                let seq = stats.replace(None, note);
+                records.push(note_to_js(note, Some(seq))?);
+            }
+            added.push(new);
         }
-        stats.write(&meta).await?;
-        committed(tx).await
+        let (written, stats_written) = futures::join!(
+            join_all(records.iter().map(|r| store.put(r, None))),
+            stats.write(&meta)
+        );
+        for w in written {
+            w.map_err(unavailable)?;
+        }
+        stats_written?;
+        committed(tx).await?;
+        Ok(added)
     }
 
     async fn list(&self) -> Result<Vec<LocalNote>, StoreError> {

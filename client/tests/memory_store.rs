@@ -40,3 +40,8 @@ fn the_trash_keeps_deleted_text() {
 fn the_trash_is_read_alone() {
     block_on(suite::the_trash_is_read_alone(MemoryStore::new()));
 }
+
+#[test]
+fn an_import_never_overwrites() {
+    block_on(suite::an_import_never_overwrites(MemoryStore::new()));
+}
