@@ -127,6 +127,9 @@ impl Stats {
     }
 }
 
+/// Requests of one batch write issued at once (see [`IdbStore::add_new`]).
+const IDB_GROUP: usize = 100;
+
 /// A stored record is a live note (read without decoding it).
 fn is_live(raw: &JsValue) -> bool {
     js_sys::Reflect::get(raw, &"deleted".into())
@@ -475,39 +478,46 @@ impl LocalStore for IdbStore {
         let tx = self.tx(&[NOTES, META], TransactionMode::ReadWrite)?;
         let store = tx.store(NOTES).map_err(unavailable)?;
         let meta = tx.store(META).map_err(unavailable)?;
-        // The reads are issued together, and so are the writes: one round trip to the
-        // database each, not one per note (an import of 100,000 notes spent most of its
-        // time waiting between sequential requests). Each new record gets the next change
-        // sequence number and the counter follows, in the same transaction.
-        let (stats, olds) = futures::join!(
-            Stats::read(&meta),
-            join_all(
-                notes
+        // The reads are issued together, and so are the writes, a group at a time: a round
+        // trip to the database per group, not per note (an import of 100,000 notes spent
+        // most of its time waiting between sequential requests), and the page may paint
+        // between groups (500 requests issued at once held it for a long frame). Each new
+        // record gets the next change sequence number and the counter follows, in the same
+        // transaction.
+        let mut stats = Stats::read(&meta).await?;
+        let mut olds = Vec::with_capacity(notes.len());
+        for group in notes.chunks(IDB_GROUP) {
+            let got = join_all(
+                group
                     .iter()
-                    .map(|n| store.get(JsValue::from_str(n.id.as_str())))
+                    .map(|n| store.get(JsValue::from_str(n.id.as_str()))),
             )
-        );
-        let mut stats = stats?;
-        let mut records = Vec::with_capacity(notes.len());
+            .await;
+            for g in got {
+                olds.push(g.map_err(unavailable)?);
+            }
+        }
+        let mut new = Vec::with_capacity(notes.len());
         let mut added = Vec::with_capacity(notes.len());
         let mut ids = std::collections::HashSet::with_capacity(notes.len());
         for (note, old) in notes.iter().zip(olds) {
             // The same id twice in `notes`: the first one is new, the second is not.
-            let new = old.map_err(unavailable)?.is_none() && ids.insert(note.id.as_str());
-            if new {
-                let seq = stats.replace(None, note);
-                records.push(note_to_js(note, Some(seq))?);
+            let is_new = old.is_none() && ids.insert(note.id.as_str());
+            if is_new {
+                new.push((note, stats.replace(None, note)));
             }
-            added.push(new);
+            added.push(is_new);
         }
-        let (written, stats_written) = futures::join!(
-            join_all(records.iter().map(|r| store.put(r, None))),
-            stats.write(&meta)
-        );
-        for w in written {
-            w.map_err(unavailable)?;
+        for group in new.chunks(IDB_GROUP) {
+            let records = group
+                .iter()
+                .map(|(n, seq)| note_to_js(n, Some(*seq)))
+                .collect::<Result<Vec<_>, _>>()?;
+            for w in join_all(records.iter().map(|r| store.put(r, None))).await {
+                w.map_err(unavailable)?;
+            }
         }
-        stats_written?;
+        stats.write(&meta).await?;
         committed(tx).await?;
         Ok(added)
     }
