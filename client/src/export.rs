@@ -781,17 +781,35 @@ impl ZipWriter {
         out
     }
 
-    /// The central directory and its end: the last bytes of the file.
+    /// The central directory and its end: the last bytes of the file. Over 65,534 entries
+    /// (a Markdown export of 100,000 notes), the count does not fit the classic end record:
+    /// a Zip64 end record and its locator come first and hold it, and the classic record
+    /// says so (`0xFFFF`), as every zip reader since 2001 expects.
     pub fn finish(self) -> Vec<u8> {
         let mut out = self.central;
-        let size = out.len() as u32;
+        let size = out.len() as u64;
+        let start = self.offset;
+        if self.entries >= 0xFFFF {
+            let at = start + size;
+            out.extend_from_slice(&0x0606_4b50u32.to_le_bytes());
+            out.extend_from_slice(&44u64.to_le_bytes()); // the record's size after this
+            out.extend_from_slice(&[45, 0, 45, 0]); // made by, needed: 4.5 (Zip64)
+            out.extend_from_slice(&[0; 8]); // this disk, the directory's disk
+            for v in [self.entries, self.entries, size, start] {
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+            out.extend_from_slice(&0x0706_4b50u32.to_le_bytes());
+            out.extend_from_slice(&0u32.to_le_bytes()); // the Zip64 record's disk
+            out.extend_from_slice(&at.to_le_bytes());
+            out.extend_from_slice(&1u32.to_le_bytes()); // disks in all
+        }
         out.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
         out.extend_from_slice(&[0; 4]);
         let n = (self.entries.min(0xFFFF) as u16).to_le_bytes();
         out.extend_from_slice(&n);
         out.extend_from_slice(&n);
-        out.extend_from_slice(&size.to_le_bytes());
-        out.extend_from_slice(&(self.offset as u32).to_le_bytes());
+        out.extend_from_slice(&(size as u32).to_le_bytes());
+        out.extend_from_slice(&(start as u32).to_le_bytes());
         out.extend_from_slice(&0u16.to_le_bytes());
         out
     }
@@ -822,8 +840,31 @@ pub fn unzip(name: &str, z: &[u8]) -> Result<Vec<(String, Vec<u8>)>, ImportError
         .take(66_000)
         .find(|&i| u32_at(i) == Some(0x0605_4b50))
         .ok_or_else(|| bad("not a zip file"))?;
-    let count = u16_at(end + 10).ok_or_else(|| bad("truncated"))?;
+    let mut count = u16_at(end + 10).ok_or_else(|| bad("truncated"))?;
     let mut at = u32_at(end + 16).ok_or_else(|| bad("truncated"))?;
+    // A Zip64 locator just before the end record: the count and the directory's offset
+    // are in the Zip64 end record it points at (over 65,534 entries).
+    if count == 0xFFFF
+        && let Some(locator) = end.checked_sub(20)
+        && u32_at(locator) == Some(0x0706_4b50)
+    {
+        let u64_at = |i: usize| {
+            z.get(i..i + 8)
+                .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+                .and_then(|v| usize::try_from(v).ok())
+        };
+        let record = u64_at(locator + 8).ok_or_else(|| bad("truncated"))?;
+        if u32_at(record) != Some(0x0606_4b50) {
+            return Err(bad("damaged Zip64 end record"));
+        }
+        count = u64_at(record + 32).ok_or_else(|| bad("truncated"))?;
+        at = u64_at(record + 48).ok_or_else(|| bad("truncated"))?;
+    }
+    // Each entry takes at least 46 bytes of the directory: a count the file cannot hold
+    // is refused before anything is allocated for it.
+    if count > z.len() / 46 {
+        return Err(bad("damaged central directory"));
+    }
     let mut files = Vec::with_capacity(count);
     for _ in 0..count {
         if u32_at(at) != Some(0x0201_4b50) {
@@ -886,6 +927,21 @@ pub fn unzip(name: &str, z: &[u8]) -> Result<Vec<(String, Vec<u8>)>, ImportError
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A Markdown export of 100,000 notes has more entries than the classic end record
+    /// counts: every one reads back (it read back 65,535 before the Zip64 records).
+    #[test]
+    fn a_zip_of_more_than_65535_entries_reads_back_whole() {
+        let mut z = ZipWriter::new();
+        let mut bytes = Vec::new();
+        for i in 0..70_000 {
+            bytes.extend(z.add(&format!("{i}.md"), i.to_string().as_bytes()));
+        }
+        bytes.extend(z.finish());
+        let files = unzip("big.zip", &bytes).unwrap();
+        assert_eq!(files.len(), 70_000);
+        assert_eq!(files[69_999], ("69999.md".to_owned(), b"69999".to_vec()));
+    }
 
     #[test]
     fn crc32_of_a_known_string() {
