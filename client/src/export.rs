@@ -30,7 +30,7 @@ pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
 pub const EXPORT_CHUNK: usize = 500;
 /// Notes an import checks and writes at a time (one read and one write transaction).
 pub const IMPORT_BATCH: usize = 500;
-/// Notes of a JSON file the app parses between two yields to the page.
+/// Notes of a JSON file (entries of a zip) the app reads between two yields to the page.
 pub const IMPORT_PARSE_SLICE: usize = 500;
 
 /// One note as exported.
@@ -563,35 +563,97 @@ pub fn from_text(name: &str, text: &str) -> Result<ExportedNote, ImportError> {
 }
 
 /// The notes in one imported file: a JSON export (`.json`), a zip of Markdown files
-/// (`.zip`: its `.md` and `.txt` entries), or one `.md`/`.txt` file.
+/// (`.zip`: its `.md` and `.txt` entries), or one `.md`/`.txt` file. [`FileImport`] run
+/// to its end.
 pub fn parse_file(name: &str, bytes: &[u8]) -> Result<Vec<ExportedNote>, ImportError> {
-    if bytes.len() > MAX_IMPORT_BYTES {
-        return Err(ImportError::TooLarge(name.to_owned()));
-    }
-    let lower = name.to_lowercase();
-    let text = |b: &[u8]| {
-        std::str::from_utf8(b)
-            .map(str::to_owned)
-            .map_err(|_| invalid(name, "not UTF-8 text"))
-    };
-    if lower.ends_with(".json") {
-        parse_json(name, bytes)
-    } else if lower.ends_with(".zip") {
-        let mut notes = Vec::new();
-        for (entry, data) in unzip(name, bytes)? {
-            let l = entry.to_lowercase();
-            if l.ends_with(".md") || l.ends_with(".markdown") || l.ends_with(".txt") {
-                notes.push(from_text(&entry, &text(&data)?)?);
-            }
+    let mut file = FileImport::new(name, bytes)?;
+    while !file.step(usize::MAX)? {}
+    Ok(file.into_notes())
+}
+
+/// One imported file read a slice at a time, so that a file of 100,000 notes never holds
+/// the page for one long parse: a JSON export by [`JsonImport`], a zip by [`ZipReader`]
+/// (each [`FileImport::step`] reads a bounded number of notes or entries); one Markdown or
+/// text file at once. Nothing is imported until the whole file has been read.
+#[derive(Debug)]
+pub struct FileImport<'a> {
+    name: String,
+    reader: Reader<'a>,
+    notes: Vec<ExportedNote>,
+}
+
+#[derive(Debug)]
+enum Reader<'a> {
+    Json(JsonImport<'a>),
+    Zip(ZipReader<'a>),
+    Done,
+}
+
+/// A name Tern reads as one note's text.
+fn is_text_file(lower: &str) -> bool {
+    lower.ends_with(".md") || lower.ends_with(".markdown") || lower.ends_with(".txt")
+}
+
+fn utf8(name: &str, b: &[u8]) -> Result<String, ImportError> {
+    std::str::from_utf8(b)
+        .map(str::to_owned)
+        .map_err(|_| invalid(name, "not UTF-8 text"))
+}
+
+impl<'a> FileImport<'a> {
+    /// Opens file `name` holding `bytes`; refuses at once what Tern does not read.
+    pub fn new(name: &str, bytes: &'a [u8]) -> Result<Self, ImportError> {
+        if bytes.len() > MAX_IMPORT_BYTES {
+            return Err(ImportError::TooLarge(name.to_owned()));
         }
-        Ok(notes)
-    } else if lower.ends_with(".md") || lower.ends_with(".markdown") || lower.ends_with(".txt") {
-        Ok(vec![from_text(name, &text(bytes)?)?])
-    } else {
-        Err(invalid(
-            name,
-            "import reads .json, .zip, .md and .txt files",
-        ))
+        let lower = name.to_lowercase();
+        let (reader, notes) = if lower.ends_with(".json") {
+            (Reader::Json(JsonImport::new(name, bytes)?), Vec::new())
+        } else if lower.ends_with(".zip") {
+            (Reader::Zip(ZipReader::new(name, bytes)?), Vec::new())
+        } else if is_text_file(&lower) {
+            (Reader::Done, vec![from_text(name, &utf8(name, bytes)?)?])
+        } else {
+            return Err(invalid(
+                name,
+                "import reads .json, .zip, .md and .txt files",
+            ));
+        };
+        Ok(Self {
+            name: name.to_owned(),
+            reader,
+            notes,
+        })
+    }
+
+    /// Reads up to `max` more notes (zip entries, for a zip). `Ok(true)` once the whole
+    /// file has been read.
+    pub fn step(&mut self, max: usize) -> Result<bool, ImportError> {
+        match &mut self.reader {
+            Reader::Json(json) => json.step(max),
+            Reader::Zip(zip) => {
+                for _ in 0..max {
+                    let Some((entry, data)) = zip.next_file()? else {
+                        self.reader = Reader::Done;
+                        return Ok(true);
+                    };
+                    if is_text_file(&entry.to_lowercase()) {
+                        self.notes
+                            .push(from_text(&entry, &utf8(&self.name, &data)?)?);
+                    }
+                }
+                Ok(false)
+            }
+            Reader::Done => Ok(true),
+        }
+    }
+
+    /// The notes read (all of them once [`FileImport::step`] said done).
+    pub fn into_notes(self) -> Vec<ExportedNote> {
+        match self.reader {
+            Reader::Json(json) => json.into_notes(),
+            _ => self.notes,
+        }
     }
 }
 
@@ -824,104 +886,161 @@ impl ZipWriter {
 /// at one deflated entry (which inflates to nothing, so the size bound never trips) is
 /// refused after reading the file once, instead of inflating it 65,535 times.
 pub fn unzip(name: &str, z: &[u8]) -> Result<Vec<(String, Vec<u8>)>, ImportError> {
-    let mut budget = MAX_IMPORT_BYTES;
-    let mut unread = z.len();
-    let bad = |why: &str| invalid(name, why);
-    let u16_at = |i: usize| {
-        z.get(i..i + 2)
-            .map(|b| u16::from_le_bytes([b[0], b[1]]) as usize)
-    };
-    let u32_at = |i: usize| {
-        z.get(i..i + 4)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
-    };
-    let end = (0..z.len().saturating_sub(21))
-        .rev()
-        .take(66_000)
-        .find(|&i| u32_at(i) == Some(0x0605_4b50))
-        .ok_or_else(|| bad("not a zip file"))?;
-    let mut count = u16_at(end + 10).ok_or_else(|| bad("truncated"))?;
-    let mut at = u32_at(end + 16).ok_or_else(|| bad("truncated"))?;
-    // A Zip64 locator just before the end record: the count and the directory's offset
-    // are in the Zip64 end record it points at (over 65,534 entries).
-    if count == 0xFFFF
-        && let Some(locator) = end.checked_sub(20)
-        && u32_at(locator) == Some(0x0706_4b50)
-    {
-        let u64_at = |i: usize| {
-            z.get(i..i + 8)
-                .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
-                .and_then(|v| usize::try_from(v).ok())
-        };
-        let record = u64_at(locator + 8).ok_or_else(|| bad("truncated"))?;
-        if u32_at(record) != Some(0x0606_4b50) {
-            return Err(bad("damaged Zip64 end record"));
-        }
-        count = u64_at(record + 32).ok_or_else(|| bad("truncated"))?;
-        at = u64_at(record + 48).ok_or_else(|| bad("truncated"))?;
-    }
-    // Each entry takes at least 46 bytes of the directory: a count the file cannot hold
-    // is refused before anything is allocated for it.
-    if count > z.len() / 46 {
-        return Err(bad("damaged central directory"));
-    }
-    let mut files = Vec::with_capacity(count);
-    for _ in 0..count {
-        if u32_at(at) != Some(0x0201_4b50) {
-            return Err(bad("damaged central directory"));
-        }
-        let method = u16_at(at + 10).ok_or_else(|| bad("truncated"))?;
-        let size = u32_at(at + 20).ok_or_else(|| bad("truncated"))?;
-        let (n, extra, comment) = (
-            u16_at(at + 28).ok_or_else(|| bad("truncated"))?,
-            u16_at(at + 30).ok_or_else(|| bad("truncated"))?,
-            u16_at(at + 32).ok_or_else(|| bad("truncated"))?,
-        );
-        let local = u32_at(at + 42).ok_or_else(|| bad("truncated"))?;
-        let entry = String::from_utf8_lossy(
-            z.get(at + 46..at + 46 + n)
-                .ok_or_else(|| bad("truncated"))?,
-        )
-        .into_owned();
-        at += 46 + n + extra + comment;
-        if entry.ends_with('/') {
-            continue;
-        }
-        let (ln, lextra) = (
-            u16_at(local + 26).ok_or_else(|| bad("truncated"))?,
-            u16_at(local + 28).ok_or_else(|| bad("truncated"))?,
-        );
-        let start = local + 30 + ln + lextra;
-        let data = z.get(start..start + size).ok_or_else(|| bad("truncated"))?;
-        unread = unread
-            .checked_sub(30 + ln + lextra + size)
-            .ok_or_else(|| bad("damaged: its entries overlap"))?;
-        let data = match method {
-            0 => data.to_vec(),
-            8 => miniz_oxide::inflate::decompress_to_vec_with_limit(data, budget).map_err(|e| {
-                if e.status == miniz_oxide::inflate::TINFLStatus::HasMoreOutput {
-                    ImportError::TooLarge(format!("{name} (unpacked)"))
-                } else {
-                    invalid(name, format!("{entry} is damaged (it does not inflate)"))
-                }
-            })?,
-            _ => {
-                return Err(invalid(
-                    name,
-                    format!(
-                        "{entry} is compressed in a way Tern does not read (only stored and \
-                         deflated entries); unzip the file and import its folder instead"
-                    ),
-                ));
-            }
-        };
-        if data.len() > budget {
-            return Err(ImportError::TooLarge(format!("{name} (unpacked)")));
-        }
-        budget -= data.len();
-        files.push((entry, data));
+    let mut reader = ZipReader::new(name, z)?;
+    let mut files = Vec::with_capacity(reader.left);
+    while let Some(file) = reader.next_file()? {
+        files.push(file);
     }
     Ok(files)
+}
+
+/// A zip's entries one at a time ([`unzip`] reads them all; an import reads a slice of
+/// them between two yields to the page).
+#[derive(Debug)]
+pub struct ZipReader<'a> {
+    name: String,
+    z: &'a [u8],
+    /// The next central directory entry.
+    at: usize,
+    /// Entries of the directory not read yet.
+    left: usize,
+    /// Stored bytes (headers and data) the entries may still take: the file's size.
+    unread: usize,
+    /// Bytes the entries may still inflate to.
+    budget: usize,
+}
+
+impl<'a> ZipReader<'a> {
+    fn bad(&self, why: &str) -> ImportError {
+        invalid(&self.name, why)
+    }
+
+    fn u16_at(&self, i: usize) -> Result<usize, ImportError> {
+        self.z
+            .get(i..i.saturating_add(2))
+            .map(|b| u16::from_le_bytes([b[0], b[1]]) as usize)
+            .ok_or_else(|| self.bad("truncated"))
+    }
+
+    fn u32_at(&self, i: usize) -> Result<usize, ImportError> {
+        self.z
+            .get(i..i.saturating_add(4))
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+            .ok_or_else(|| self.bad("truncated"))
+    }
+
+    fn u64_at(&self, i: usize) -> Result<usize, ImportError> {
+        self.z
+            .get(i..i.saturating_add(8))
+            .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+            .and_then(|v| usize::try_from(v).ok())
+            .ok_or_else(|| self.bad("truncated"))
+    }
+
+    /// Opens zip `z` (called `name` in messages) by its end record.
+    pub fn new(name: &str, z: &'a [u8]) -> Result<Self, ImportError> {
+        let mut r = Self {
+            name: name.to_owned(),
+            z,
+            at: 0,
+            left: 0,
+            unread: z.len(),
+            budget: MAX_IMPORT_BYTES,
+        };
+        let end = (0..z.len().saturating_sub(21))
+            .rev()
+            .take(66_000)
+            .find(|&i| r.u32_at(i).ok() == Some(0x0605_4b50))
+            .ok_or_else(|| r.bad("not a zip file"))?;
+        r.left = r.u16_at(end + 10)?;
+        r.at = r.u32_at(end + 16)?;
+        // A Zip64 locator just before the end record: the count and the directory's
+        // offset are in the Zip64 end record it points at (over 65,534 entries).
+        if r.left == 0xFFFF
+            && let Some(locator) = end.checked_sub(20)
+            && r.u32_at(locator).ok() == Some(0x0706_4b50)
+        {
+            let record = r.u64_at(locator + 8)?;
+            if r.u32_at(record).ok() != Some(0x0606_4b50) {
+                return Err(r.bad("damaged Zip64 end record"));
+            }
+            r.left = r.u64_at(record + 32)?;
+            r.at = r.u64_at(record + 48)?;
+        }
+        // Each entry takes at least 46 bytes of the directory: a count the file cannot
+        // hold is refused before anything is allocated for it.
+        if r.left > z.len() / 46 {
+            return Err(r.bad("damaged central directory"));
+        }
+        Ok(r)
+    }
+
+    /// The next file (name and unpacked bytes; folders are skipped), `None` after the last.
+    pub fn next_file(&mut self) -> Result<Option<(String, Vec<u8>)>, ImportError> {
+        while self.left > 0 {
+            self.left -= 1;
+            let at = self.at;
+            if self.u32_at(at).ok() != Some(0x0201_4b50) {
+                return Err(self.bad("damaged central directory"));
+            }
+            let method = self.u16_at(at + 10)?;
+            let size = self.u32_at(at + 20)?;
+            let (n, extra, comment) = (
+                self.u16_at(at + 28)?,
+                self.u16_at(at + 30)?,
+                self.u16_at(at + 32)?,
+            );
+            let local = self.u32_at(at + 42)?;
+            let entry = String::from_utf8_lossy(
+                self.z
+                    .get(at + 46..at + 46 + n)
+                    .ok_or_else(|| self.bad("truncated"))?,
+            )
+            .into_owned();
+            self.at = at + 46 + n + extra + comment;
+            if entry.ends_with('/') {
+                continue;
+            }
+            let (ln, lextra) = (self.u16_at(local + 26)?, self.u16_at(local + 28)?);
+            let start = local.saturating_add(30 + ln + lextra);
+            let data = self
+                .z
+                .get(start..start.saturating_add(size))
+                .ok_or_else(|| self.bad("truncated"))?;
+            self.unread = self
+                .unread
+                .checked_sub(30 + ln + lextra + size)
+                .ok_or_else(|| self.bad("damaged: its entries overlap"))?;
+            let name = &self.name;
+            let data = match method {
+                0 => data.to_vec(),
+                8 => miniz_oxide::inflate::decompress_to_vec_with_limit(data, self.budget)
+                    .map_err(|e| {
+                        if e.status == miniz_oxide::inflate::TINFLStatus::HasMoreOutput {
+                            ImportError::TooLarge(format!("{name} (unpacked)"))
+                        } else {
+                            invalid(name, format!("{entry} is damaged (it does not inflate)"))
+                        }
+                    })?,
+                _ => {
+                    return Err(invalid(
+                        name,
+                        format!(
+                            "{entry} is compressed in a way Tern does not read (only stored \
+                             and deflated entries); unzip the file and import its folder \
+                             instead"
+                        ),
+                    ));
+                }
+            };
+            if data.len() > self.budget {
+                return Err(ImportError::TooLarge(format!("{name} (unpacked)")));
+            }
+            self.budget -= data.len();
+            return Ok(Some((entry, data)));
+        }
+        Ok(None)
+    }
 }
 
 #[cfg(test)]

@@ -135,11 +135,7 @@ async fn import_from(
             .await
             .map_err(|e| format!("{e:?}"))?;
         let bytes = Uint8Array::new(&buf).to_vec();
-        let parsed = if lower.ends_with(".json") {
-            read_json(&name, &bytes).await
-        } else {
-            export::parse_file(&name, &bytes)
-        };
+        let parsed = read_file(&name, &bytes).await;
         match parsed {
             // Files' notes are written a batch at a time, not a file at a time: a folder
             // of 10,000 Markdown files is 20 transactions, not 10,000.
@@ -174,15 +170,15 @@ async fn write(
     Ok(())
 }
 
-/// Notes of a JSON export read a slice at a time, yielding to the page between slices
+/// The notes of one file, read a slice at a time with a yield to the page between slices
 /// (a parse of 100,000 notes at once held the tab for about a second).
-async fn read_json(
+async fn read_file(
     name: &str,
     bytes: &[u8],
 ) -> Result<Vec<export::ExportedNote>, export::ImportError> {
-    let mut reader = export::JsonImport::new(name, bytes)?;
-    while !reader.step(export::IMPORT_PARSE_SLICE)? {
+    let mut file = export::FileImport::new(name, bytes)?;
+    while !file.step(export::IMPORT_PARSE_SLICE)? {
         sleep_ms(0).await;
     }
-    Ok(reader.into_notes())
+    Ok(file.into_notes())
 }
