@@ -6,7 +6,7 @@
 // and the file's size; checks the JSON holds every note. Then a fresh browser imports the
 // JSON (timed, with its frame gaps too).
 //
-//   cargo leptos build && node end2end/export-perf.mjs
+//   cargo leptos build --split && node end2end/export-perf.mjs
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -108,9 +108,7 @@ fn hash_site(leptos: &LeptosOptions, pkg: &[String]) -> String {
     let root = Path::new(leptos.site_root.as_ref());
     let mut h = Sha256::new();
     h.update(TEMPLATE.as_bytes());
-    let split = pkg
-        .iter()
-        .map(|f| format!("{}/{f}", leptos.site_pkg_dir));
+    let split = pkg.iter().map(|f| format!("{}/{f}", leptos.site_pkg_dir));
     let hashed = HASHED.iter().map(|pattern| {
         pattern
             .replace("{pkg}", leptos.site_pkg_dir.as_ref())
@@ -165,7 +163,10 @@ mod tests {
         let two = ServiceWorker::new(&opts, None);
         assert_ne!(one.build(), two.build(), "a new wasm is a new build");
         assert!(valid_build_id(one.build()), "{}", one.build());
-        assert!(two.script().contains("const PKG = [];"), "no split modules yet");
+        assert!(
+            two.script().contains("const PKG = [];"),
+            "no split modules yet"
+        );
         // The modules split off the start-up one (`cargo leptos build --split`) and their
         // loader are precached, and are part of the build; type declarations are not.
         std::fs::write(dir.join("pkg/preview.wasm"), b"lazy").unwrap();
@@ -179,7 +180,11 @@ mod tests {
             "{}",
             three.script()
         );
-        assert_ne!(two.build(), three.build(), "a new split module is a new build");
+        assert_ne!(
+            two.build(),
+            three.build(),
+            "a new split module is a new build"
+        );
         std::fs::write(dir.join("pkg/preview.wasm"), b"lazier").unwrap();
         assert_ne!(three.build(), ServiceWorker::new(&opts, None).build());
         std::fs::remove_dir_all(&dir).unwrap();
