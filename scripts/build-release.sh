@@ -35,5 +35,5 @@ RUSTC_BOOTSTRAP=1 \
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="${TERN_WASM_RUSTFLAGS:-$flags}" \
   cargo leptos build --release --split --frontend-only --lib-cargo-args=-Zbuild-std=std,panic_abort
 cargo leptos build --release --server-only
-# Every module's size; fails when the start-up module is over its budget.
+# Every module's size; fails (exit 2) when the start-up module is over its budget.
 scripts/wasm-sizes.sh
