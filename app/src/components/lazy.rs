@@ -2,10 +2,10 @@
 //!
 //! The start-up module holds what the first paint of the list and the editor needs; each
 //! screen opened later (the Markdown preview, the trash, a note's history and conflict,
-//! the account settings, export and import, the sync activity) is a split point here, a
+//! the account settings, export and import, the sync activity) is a split point, a
 //! `wasm_split` function that `cargo leptos build --split` cuts, with every function only
-//! it reaches, into a module of its own (`pkg/<name>.wasm`; code two screens share goes
-//! into a chunk both load). The service worker precaches every module, so each screen
+//! it reaches, into a module of its own (`pkg/split_<module>.wasm`; code two screens share
+//! goes into a chunk, `pkg/chunk_<n>.wasm`, that both load). The service worker precaches every module, so each screen
 //! also opens offline.
 //!
 //! A split point returns the screen's builder (`fn() -> AnyView`, code in the split
@@ -134,5 +134,20 @@ async fn attempts(load: Loader, state: State, round: StoredValue<u32>, me: u32) 
             return;
         }
         state.set(None);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::retry_ms;
+
+    #[test]
+    fn retries_back_off_to_thirty_seconds() {
+        let pauses: Vec<u64> = (0..8).map(retry_ms).collect();
+        assert_eq!(
+            pauses,
+            [1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000]
+        );
+        assert_eq!(retry_ms(u32::MAX), 30_000);
     }
 }
