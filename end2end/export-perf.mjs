@@ -6,7 +6,7 @@
 // and the file's size; checks the JSON holds every note. Then a fresh browser imports the
 // JSON (timed, with its frame gaps too).
 //
-//   cargo leptos build && node end2end/export-perf.mjs
+//   cargo leptos build --split && node end2end/export-perf.mjs
 //
 // TERN_EXPORT_PROFILE=1: a CPU profile of each export and of the import, its heaviest
 // functions printed.
