@@ -74,7 +74,7 @@ test('devices, password change, sign out everywhere and account deletion', async
     await openApp(b.page, server.base);
     await signIn(b.page, 'uma', 'Sign in', NEW_PASSWORD);
     await a.page.getByRole('button', { name: 'Sign out everywhere' }).click();
-    await a.page.locator('#username').waitFor();
+    await a.page.getByTestId('signin-open').waitFor();
     assert.equal(await me(a.page), 401);
     assert.equal(await me(b.page), 401);
 
@@ -92,7 +92,7 @@ test('devices, password change, sign out everywhere and account deletion', async
     await a.page.getByRole('button', { name: 'Delete account' }).click();
     await screenshots(a.page, 'account-delete-confirm');
     await a.page.getByRole('button', { name: 'Yes, delete my account and every note' }).click();
-    await a.page.locator('#username').waitFor();
+    await a.page.getByTestId('signin-open').waitFor();
     await a.page.getByText('Account deleted').waitFor();
     await a.page.locator('li.note', { hasText: 'my diary' }).waitFor({ state: 'detached' });
     // This browser's copy goes too.

@@ -53,7 +53,7 @@ async function serverTitles(username) {
 
 async function signOut(page) {
   await page.getByRole('button', { name: 'Sign out' }).click();
-  await page.waitForSelector('#username');
+  await page.waitForSelector('[data-testid=signin-open]');
   await page.waitForSelector('[data-testid=user]', { state: 'detached' });
 }
 
@@ -122,7 +122,7 @@ test('signing out with unsynced notes warns first; they stay with their account'
     assert.equal(await page.getByTestId('user').count(), 1, 'still signed in');
     await page.getByRole('button', { name: 'Sign out' }).click();
     await warning.getByRole('button', { name: 'Sign out anyway' }).click();
-    await page.waitForSelector('#username');
+    await page.waitForSelector('[data-testid=signin-open]');
     assert.deepEqual(await titles(page), []);
 
     // Another account signs in here: it never gets cleo's pending note.
@@ -165,7 +165,7 @@ test('signing out offline really signs out, and ends the session once online', a
     // A reload (offline, served by the worker) shows nobody signed in, and not her notes.
     await page.reload();
     await page.waitForSelector('main[data-ready="true"]');
-    await page.waitForSelector('#username');
+    await page.waitForSelector('[data-testid=signin-open]');
     assert.equal(await page.getByTestId('user').count(), 0);
     assert.deepEqual(await titles(page), []);
 
@@ -178,7 +178,7 @@ test('signing out offline really signs out, and ends the session once online', a
     }
     await page.reload();
     await page.waitForSelector('main[data-ready="true"]');
-    await page.waitForSelector('#username');
+    await page.waitForSelector('[data-testid=signin-open]');
     assert.equal(await page.getByTestId('user').count(), 0);
     assert.deepEqual(await titles(page), []);
 

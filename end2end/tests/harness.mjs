@@ -165,6 +165,10 @@ export const PASSWORD = 'correct horse battery';
  * `password` defaults to the test accounts' `PASSWORD`.
  */
 export async function signIn(page, username, button, password = PASSWORD) {
+  // Signed out, the page shows the notes and one "Sign in" button that opens the form.
+  if (!(await page.locator('#username').isVisible())) {
+    await page.getByTestId('signin-open').click();
+  }
   await page.fill('#username', username);
   await page.fill('#password', password);
   await page.getByRole('button', { name: button }).click();

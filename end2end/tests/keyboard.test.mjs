@@ -30,8 +30,11 @@ test('a full session by keyboard only', async () => {
     const kb = page.keyboard;
     await openApp(page, server.base);
 
-    // Sign up: Tab to the form, type, Enter on "Create account".
-    await tabTo(page, () => document.activeElement.id === 'username', 'the username');
+    // Sign up: Tab to "Sign in", Enter opens the form with the focus in it; type, Enter on
+    // "Create account".
+    await tabTo(page, () => document.activeElement.dataset.testid === 'signin-open', 'Sign in');
+    await kb.press('Enter');
+    await page.waitForFunction(() => document.activeElement.id === 'username');
     await kb.type('keyboard-user');
     await kb.press('Tab');
     await kb.type(PASSWORD);

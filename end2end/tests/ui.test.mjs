@@ -139,6 +139,9 @@ test('storage: refused persistence tells a guest what is at risk; a signed-in us
       document.querySelector('[data-testid=storage-notice]').textContent.includes('Your 1 note is only on this device'),
     );
     assert.match(await notice.textContent(), /may delete them when the device runs short of space/);
+    // One compact line; the details and actions are a click away.
+    assert.equal(await notice.getByRole('button', { name: 'Export my notes' }).isVisible(), false);
+    await notice.locator('summary').click();
     // "Export my notes" keeps a copy in a file at once.
     const [file] = await Promise.all([
       page.waitForEvent('download'),
@@ -146,9 +149,9 @@ test('storage: refused persistence tells a guest what is at risk; a signed-in us
     ]);
     assert.match(file.suggestedFilename(), /\.json$/);
     await page.getByTestId('storage-export').filter({ hasText: 'Exported 1 note to a file.' }).waitFor();
-    // "Create an account" takes the user to the form.
+    // "Create an account" opens the form, the focus in it.
     await notice.getByRole('button', { name: 'Create an account' }).click();
-    assert.equal(await page.evaluate(() => document.activeElement.id), 'username');
+    await page.waitForFunction(() => document.activeElement.id === 'username');
 
     await signIn(page, 'storage-user', 'Create account');
     await page.waitForSelector('li.note[data-sync="synced"]', { timeout: 15_000 });

@@ -1,17 +1,20 @@
-//! The account bar (who is signed in, "Sync now", "Sign out" with a warning first when
-//! notes are not on the server yet), the sign-in form, and the question whether notes
-//! written before any sign-in join the account (the flows are [`crate::model::account`]).
+//! The account bar (signed out: one "Sign in" button that opens the form; signed in: who,
+//! "Sync now", "Sign out" with a warning first when notes are not on the server yet), the
+//! sign-in form, and the question whether notes written before any sign-in join the
+//! account (the flows are [`crate::model::account`]).
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::io::Access;
-use crate::model::{PageState, account};
+use crate::io::{self, Access};
+use crate::model::{PageState, Ui, account};
 
-/// The sign-in form (signed out), or who is signed in with "Sync now" and "Sign out".
+/// Signed out: "Sign in", which opens the form (the page opens on the notes, not on a
+/// form). Signed in: who, "Sync now" and "Sign out".
 #[component]
 pub fn AccountBar() -> impl IntoView {
     let app = PageState::get();
+    let ui = Ui::get();
     let (asking, set_asking) = signal(false);
     let sign_out = move || {
         set_asking.set(false);
@@ -30,6 +33,10 @@ pub fn AccountBar() -> impl IntoView {
         }
     };
     view! {
+        <Show when=move || app.user.get().is_none() && !ui.signin.get()>
+            <button type="button" class="signin-open" data-testid="signin-open"
+                aria-controls="signin" on:click=move |_| open_signin(ui)>"Sign in"</button>
+        </Show>
         <Show when=move || app.user.get().is_some()>
             // One group, so that a narrow header wraps it as a whole, never "Sign out" alone.
             <div class="account-bar">
@@ -60,24 +67,38 @@ pub fn AccountBar() -> impl IntoView {
     }
 }
 
-/// The sign-in form, while nobody is signed in.
+/// Opens the sign-in form with the focus in its first field.
+pub fn open_signin(ui: Ui) {
+    ui.signin.set(true);
+    // After the form is drawn (the next frame).
+    leptos::task::spawn_local(async {
+        io::page::sleep_ms(0).await;
+        io::page::focus("username");
+    });
+}
+
+/// The sign-in form, while nobody is signed in and the user asked for it.
 #[component]
 pub fn SignInForm() -> impl IntoView {
     let app = PageState::get();
+    let ui = Ui::get();
     let (username, set_username) = signal(String::new());
     let (password, set_password) = signal(String::new());
     let submit = move |access: Access| {
         let (u, p) = (username.get_untracked(), password.get_untracked());
         spawn_local(async move {
             match account::sign_in(app, access, &u, &p).await {
-                Ok(()) => set_password.set(String::new()),
+                Ok(()) => {
+                    set_password.set(String::new());
+                    ui.signin.set(false);
+                }
                 Err(e) => app.notice.set(e),
             }
         });
     };
     view! {
-        <Show when=move || app.user.get().is_none()>
-            <form class="account" on:submit=move |ev: leptos::ev::SubmitEvent| {
+        <Show when=move || app.user.get().is_none() && ui.signin.get()>
+            <form class="account" id="signin" aria-label="Sign in" on:submit=move |ev: leptos::ev::SubmitEvent| {
                 ev.prevent_default();
                 submit(Access::SignIn);
             }>
@@ -92,6 +113,7 @@ pub fn SignInForm() -> impl IntoView {
                 <div class="row">
                     <button type="submit">"Sign in"</button>
                     <button type="button" on:click=move |_| submit(Access::SignUp)>"Create account"</button>
+                    <button type="button" on:click=move |_| ui.signin.set(false)>"Not now"</button>
                 </div>
             </form>
         </Show>

@@ -3,8 +3,9 @@
 
 use leptos::prelude::*;
 
+use crate::components::account::open_signin;
 use crate::io::{self, ExportKind};
-use crate::model::storage::{Case, Threats, notice, safari_like};
+use crate::model::storage::{Case, Notice, Threats, notice, safari_like};
 use crate::model::{PageState, Ui};
 
 /// Safari's 7-day cap applies: a WebKit browser, not a Home Screen app.
@@ -31,7 +32,7 @@ pub fn StorageNotice() -> impl IntoView {
             Case::NoAccount
         }
     };
-    let text = move || {
+    let text = move || -> Option<Notice> {
         let threats = Threats {
             refused: ui.persisted.get() == Some(false),
             seven_days: seven_days.get(),
@@ -47,7 +48,7 @@ pub fn StorageNotice() -> impl IntoView {
         io::page::dismiss_notice(c);
         set_dismissed.set(Some(c.to_owned()));
     };
-    let create_account = move |_| io::page::focus("username");
+    let create_account = move |_| open_signin(ui);
     let (exported, set_exported) = signal(String::new());
     let export = move |_| {
         set_exported.set("Exporting…".into());
@@ -63,19 +64,26 @@ pub fn StorageNotice() -> impl IntoView {
     };
     view! {
         <Show when=shown>
+            // One compact line; why, and what to do, a click away.
             <div class="banner storage" role="status" data-testid="storage-notice"
                 data-case=move || case().as_str()>
-                <p>{move || text().unwrap_or_default()}</p>
-                <div class="row">
-                    <Show when=move || case() == Case::NoAccount>
-                        <button type="button" on:click=create_account>"Create an account"</button>
-                        <button type="button" on:click=export>"Export my notes"</button>
-                    </Show>
-                    <Show when=move || { case() == Case::Account && app.snap.with(|s| s.unsynced) > 0 }>
-                        <button type="button" on:click=move |_| app.syncer.now()>"Sync them now"</button>
-                    </Show>
-                    <button type="button" on:click=dismiss>"Dismiss"</button>
-                </div>
+                <details>
+                    <summary>
+                        {move || text().map(|t| t.line).unwrap_or_default()}
+                        <span class="more">" Details"</span>
+                    </summary>
+                    <p>{move || text().map(|t| t.details).unwrap_or_default()}</p>
+                    <div class="row">
+                        <Show when=move || case() == Case::NoAccount>
+                            <button type="button" on:click=create_account>"Create an account"</button>
+                            <button type="button" on:click=export>"Export my notes"</button>
+                        </Show>
+                        <Show when=move || { case() == Case::Account && app.snap.with(|s| s.unsynced) > 0 }>
+                            <button type="button" on:click=move |_| app.syncer.now()>"Sync them now"</button>
+                        </Show>
+                    </div>
+                </details>
+                <button type="button" class="dismiss" on:click=dismiss>"Dismiss"</button>
                 <Show when=move || !exported.get().is_empty()>
                     <p data-testid="storage-export">{move || exported.get()}</p>
                 </Show>

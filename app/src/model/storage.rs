@@ -6,7 +6,7 @@
 //! Safari (and every browser on iOS, all WebKit) deletes the storage of a site not visited
 //! for 7 days, unless the app was added to the Home Screen. Notes that are on the server
 //! come back after such a loss; notes that are only on the device do not. The notice says
-//! what is true for this user:
+//! what is true for this user, in one compact line with the details a click away:
 //!
 //! - **Nobody signed in**: every note is only on this device: what may delete them,
 //!   "Create an account" to keep a copy on the server, and "Export my notes" to keep one in
@@ -57,54 +57,67 @@ pub fn safari_like(ua: &str) -> bool {
         && !ua.contains("Android")
 }
 
-/// The notice's text for `case`, or `None` when nothing is at risk. `unsynced`: notes not
-/// on the server yet (signed in); `notes`: how many notes there are (nobody signed in).
-pub fn notice(case: Case, threats: Threats, unsynced: usize, notes: usize) -> Option<String> {
+/// The notice: one line that says what is at risk, and the details a click away (why,
+/// and what to do).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    /// The compact line, always shown.
+    pub line: String,
+    /// Why, and what to do.
+    pub details: String,
+}
+
+/// The notice for `case`, or `None` when nothing is at risk. `unsynced`: notes not on the
+/// server yet (signed in); `notes`: how many notes there are (nobody signed in).
+pub fn notice(case: Case, threats: Threats, unsynced: usize, notes: usize) -> Option<Notice> {
     if !threats.refused && !threats.seven_days {
         return None;
     }
     let plural = |n: usize| if n == 1 { "note" } else { "notes" };
     let why = match (threats.refused, threats.seven_days) {
         (true, true) => {
-            "this browser may delete them when the device runs short of space, and Safari \
+            "This browser may delete them when the device runs short of space, and Safari \
              deletes a site's data after 7 days without a visit (unless Tern is added to the \
-             Home Screen)"
+             Home Screen)."
         }
         (true, false) => {
-            "this browser did not grant persistent storage, so it may delete them when the \
-             device runs short of space"
+            "This browser did not grant persistent storage, so it may delete them when the \
+             device runs short of space."
         }
         _ => {
             "Safari deletes a site's data after 7 days without a visit (unless Tern is added \
-             to the Home Screen)"
+             to the Home Screen)."
         }
     };
-    Some(match case {
-        Case::NoAccount => {
-            let what = if notes == 0 {
-                "Notes you write here are kept only on this device".to_owned()
+    let (line, then) = match case {
+        Case::NoAccount => (
+            if notes == 0 {
+                "Notes you write here are kept only on this device.".to_owned()
             } else {
                 format!(
-                    "Your {notes} {} {} only on this device",
+                    "Your {notes} {} {} only on this device.",
                     plural(notes),
                     if notes == 1 { "is" } else { "are" }
                 )
-            };
+            },
+            "Create an account to keep a copy on the server, or export them to a file.",
+        ),
+        Case::Account if unsynced > 0 => (
             format!(
-                "{what}, and {why}. Create an account to keep a copy on the server, or \
-                 export them to a file."
-            )
-        }
-        Case::Account if unsynced > 0 => format!(
-            "{unsynced} {} {} not on the server yet, and {why}. Keep Tern open online until \
-             they sync; every synced note is safe on the server.",
-            plural(unsynced),
-            if unsynced == 1 { "is" } else { "are" }
+                "{unsynced} {} {} not on the server yet.",
+                plural(unsynced),
+                if unsynced == 1 { "is" } else { "are" }
+            ),
+            "Keep Tern open online until they sync; every synced note is safe on the server.",
         ),
-        Case::Account => format!(
-            "Every note is on the server too. The copy on this device may be deleted ({why}); \
-             signing in again brings your notes back."
+        Case::Account => (
+            "Every note is on the server too.".to_owned(),
+            "The copy on this device may go; signing in again brings your notes back.",
         ),
+    };
+    Some(Notice {
+        line,
+        details: format!("{why} {then}"),
     })
 }
 
@@ -139,28 +152,26 @@ mod tests {
         };
         assert_eq!(notice(Case::NoAccount, Threats::default(), 0, 3), None);
         let guest = notice(Case::NoAccount, refused, 0, 3).unwrap();
-        assert!(
-            guest.starts_with("Your 3 notes are only on this device"),
-            "{guest}"
-        );
-        assert!(guest.contains("Create an account"), "{guest}");
+        assert_eq!(guest.line, "Your 3 notes are only on this device.");
+        assert!(guest.details.contains("may delete them"), "{guest:?}");
+        assert!(guest.details.contains("Create an account"), "{guest:?}");
         // Signed in, all synced: never "sign in to keep a copy".
         let synced = notice(Case::Account, refused, 0, 3).unwrap();
+        assert_eq!(synced.line, "Every note is on the server too.");
         assert!(
-            synced.starts_with("Every note is on the server too"),
-            "{synced}"
+            !format!("{} {}", synced.line, synced.details)
+                .to_lowercase()
+                .contains("sign in to"),
+            "{synced:?}"
         );
-        assert!(!synced.to_lowercase().contains("sign in to"), "{synced}");
         let waiting = notice(Case::Account, refused, 1, 3).unwrap();
-        assert!(
-            waiting.starts_with("1 note is not on the server yet"),
-            "{waiting}"
-        );
+        assert_eq!(waiting.line, "1 note is not on the server yet.");
         let safari = Threats {
             refused: false,
             seven_days: true,
         };
         let s = notice(Case::NoAccount, safari, 0, 1).unwrap();
-        assert!(s.contains("after 7 days without a visit"), "{s}");
+        assert_eq!(s.line, "Your 1 note is only on this device.");
+        assert!(s.details.contains("after 7 days without a visit"), "{s:?}");
     }
 }

@@ -1,5 +1,5 @@
 //! The page's view state that is not about notes: which screen a phone shows, the preview,
-//! the open overlays, what the browser said about persistent storage, and the sync
+//! the open overlays and the sign-in form, what the browser said about persistent storage, and the sync
 //! activity log. Provided as context by the `App` next to [`super::PageState`].
 
 use leptos::prelude::*;
@@ -42,6 +42,9 @@ pub struct Ui {
     pub activity: RwSignal<ActivityLog>,
     /// `Some(false)`: the browser refused persistent storage; `None`: granted or unknown.
     pub persisted: RwSignal<Option<bool>>,
+    /// The sign-in form is open (signed out, the page shows the notes and one "Sign in"
+    /// button until the user asks for the form).
+    pub signin: RwSignal<bool>,
 }
 
 impl std::fmt::Debug for Ui {
@@ -60,6 +63,7 @@ impl Ui {
             activity_open: RwSignal::new(false),
             activity: RwSignal::new(ActivityLog::default()),
             persisted: RwSignal::new(None),
+            signin: RwSignal::new(false),
         }
     }
 
