@@ -101,6 +101,7 @@ test('a checklist toggled in the preview is an edit that syncs', async () => {
 
     await a.page.getByTestId('preview-toggle').click();
     const boxes = a.page.getByTestId('preview').getByRole('checkbox');
+    await boxes.first().waitFor(); // the preview's module loads on first use
     assert.equal(await boxes.count(), 3);
     assert.deepEqual(
       await boxes.evaluateAll((bs) => bs.map((b) => b.checked)),
@@ -131,6 +132,7 @@ test('a checklist toggled in the preview is an edit that syncs', async () => {
     );
     await b.page.locator('li.note', { hasText: 'Shopping' }).getByRole('button').click();
     await b.page.getByTestId('preview-toggle').click();
+    await b.page.getByTestId('preview').getByRole('checkbox').first().waitFor();
     assert.deepEqual(
       await b.page.getByTestId('preview').getByRole('checkbox').evaluateAll((bs) => bs.map((b) => b.checked)),
       [true, false, false],
