@@ -22,6 +22,7 @@ fn remote(id: &str, title: &str, version: u64) -> NoteState {
         strategy: Default::default(),
         conflict: None,
         purged: false,
+        fields: Default::default(),
     }
 }
 

@@ -523,6 +523,7 @@ mod tests {
             strategy: Strategy::Default,
             conflict: None,
             purged: false,
+            fields: Default::default(),
         }
     }
 

@@ -75,6 +75,9 @@ pub struct Resolution {
     /// written without seeing it: its text is then only in the history, and no one but its
     /// author is known to have seen it (a purge must not drop it: see `crate::push`).
     pub unseen: bool,
+    /// True when the change's text lost (or it edited no text) while its field edits
+    /// changed the note: `next` is the stored text with those fields, at a new version.
+    pub text_kept: bool,
 }
 
 impl Resolution {
@@ -83,6 +86,7 @@ impl Resolution {
             next: None,
             revisions,
             unseen: false,
+            text_kept: false,
         }
     }
 }
@@ -123,6 +127,7 @@ fn state(
         // A deleted note has no conflict to show (every version is in its history).
         conflict: if v.deleted { None } else { conflict },
         purged: false,
+        fields: base.fields.clone(),
     }
 }
 
@@ -148,7 +153,51 @@ pub fn resolve(
 /// [`resolve`], with its text merges spending `budget` (shared by the changes of one
 /// request, so that a request's merge work is bounded too). A content merge the budget
 /// does not cover is a conflict for the user, exactly like an overlapping edit.
+///
+/// The change's field edits ([`Change::fields`]) apply by their own rules whatever the
+/// text's strategy decides: on the new state when the text makes one, else (the text lost
+/// under last-write-wins, a delete lost to an edit, or the change edited only fields) on
+/// the stored text at a new version ([`Resolution::text_kept`]). A change that edits only
+/// fields ([`Change::edits_only_fields`]) leaves the text as stored: it never competes
+/// with a concurrent text edit, nor becomes one side of a conflict.
 pub fn resolve_within(
+    stored: Option<&StoredNote>,
+    change: &Change,
+    default: Strategy,
+    version: u64,
+    budget: &mut Budget,
+) -> Resolution {
+    let mut r = match stored {
+        Some(_) if change.edits_only_fields() => Resolution::keep(vec![]),
+        _ => resolve_text(stored, change, default, version, budget),
+    };
+    if change.fields.is_empty() {
+        return r;
+    }
+    match (r.next.as_mut(), stored) {
+        (Some(next), _) => next.note.fields.apply(&change.fields, &change.hlc),
+        (None, Some(s)) => {
+            let mut fields = s.note.fields.clone();
+            fields.apply(&change.fields, &change.hlc);
+            if fields != s.note.fields {
+                let mut next = s.clone();
+                next.note.fields = fields;
+                next.note.version = version;
+                // Any later change clears `purged` (the field's doc).
+                next.note.purged = false;
+                // The text is still the last writer's: its next change on the same base
+                // continues its own edit (`LastWrite`), so `last_write` stays.
+                r.next = Some(next);
+                r.text_kept = true;
+            }
+        }
+        (None, None) => {}
+    }
+    r
+}
+
+/// The decision on the change's text (title, content, deleted), fields carried over.
+fn resolve_text(
     stored: Option<&StoredNote>,
     change: &Change,
     default: Strategy,
@@ -167,6 +216,7 @@ pub fn resolve_within(
             strategy: change.strategy.unwrap_or_default(),
             conflict: None,
             purged: false,
+            fields: Default::default(),
         };
         return Resolution {
             next: Some(StoredNote {
@@ -177,6 +227,7 @@ pub fn resolve_within(
             }),
             revisions: vec![],
             unseen: false,
+            text_kept: false,
         };
     };
     let note_strategy = change.strategy.unwrap_or(s.note.strategy);
@@ -239,6 +290,7 @@ pub fn resolve_within(
             next: Some(next),
             revisions,
             unseen: false,
+            text_kept: false,
         };
     }
 
@@ -256,6 +308,7 @@ pub fn resolve_within(
                 }),
                 revisions: vec![],
                 unseen: false,
+                text_kept: false,
             };
         }
         return Resolution::keep(vec![]);
@@ -290,6 +343,7 @@ pub fn resolve_within(
             next: Some(whole(&deleted, None)),
             revisions: kept(&current, RevisionReason::Deleted),
             unseen: false,
+            text_kept: false,
         };
     }
 
@@ -300,6 +354,7 @@ pub fn resolve_within(
                     next: Some(whole(&incoming, keep_conflict)),
                     revisions: kept(&current, RevisionReason::Conflict),
                     unseen: false,
+                    text_kept: false,
                 }
             } else {
                 Resolution::keep(kept(&incoming, RevisionReason::Conflict))
@@ -318,6 +373,7 @@ pub fn resolve_within(
                     next: Some(whole(&incoming, keep_conflict)),
                     revisions: vec![],
                     unseen: false,
+                    text_kept: false,
                 };
             }
             match merge_fields(s, change, &incoming, budget) {
@@ -345,6 +401,7 @@ pub fn resolve_within(
                         }),
                         revisions,
                         unseen: false,
+                        text_kept: false,
                     }
                 }
                 // No clean merge: no proposal either.
@@ -366,6 +423,7 @@ pub fn resolve_within(
                     next: Some(whole(winner, keep_conflict)),
                     revisions: vec![],
                     unseen: false,
+                    text_kept: false,
                 };
             }
             let proposal = if current.deleted || incoming.deleted {
@@ -485,6 +543,7 @@ fn conflict(
         }),
         revisions,
         unseen: false,
+        text_kept: false,
     }
 }
 
@@ -548,6 +607,115 @@ mod tests {
             Strategy::Merge,
         );
         s.unwrap()
+    }
+
+    /// `c` with field edits (JSON: `{"tags": {"add": [...]}, "pinned": true}`).
+    fn with_fields(mut c: Change, fields: serde_json::Value) -> Change {
+        c.fields = serde_json::from_value(fields).unwrap();
+        c
+    }
+
+    #[test]
+    fn a_pin_and_a_concurrent_text_edit_both_apply_under_every_strategy() {
+        for st in [Strategy::Lww, Strategy::Merge, Strategy::Manual] {
+            let base = created("t", "one");
+            let mut s = Some(base.clone());
+            // The laptop edits the text; the phone, which saw only `base`, pins the note
+            // a moment later (so under last-write-wins its stale text would win, were it
+            // an edit of the text).
+            push(&mut s, &edit(Some(&base), 200, "laptop", "t", "two"), st);
+            let pin = with_fields(
+                edit(Some(&base), 300, "phone", "t", "one"),
+                serde_json::json!({"pinned": true}),
+            );
+            assert!(pin.edits_only_fields());
+            let r = push(&mut s, &pin, st);
+            let n = r.next.expect("the pin applies").note;
+            assert_eq!(n.content, "two", "{st:?}: the text edit stays");
+            assert!(n.fields.pinned(), "{st:?}: the pin applies");
+            assert_eq!((n.conflict, r.revisions.len()), (None, 0), "{st:?}");
+            assert!(r.text_kept);
+        }
+    }
+
+    #[test]
+    fn field_edits_apply_when_the_text_loses_or_waits_for_the_user() {
+        // Last-write-wins: the phone's older text loses, its tag does not.
+        let base = created("t", "one");
+        let mut s = Some(base.clone());
+        push(
+            &mut s,
+            &edit(Some(&base), 300, "laptop", "t", "two"),
+            Strategy::Lww,
+        );
+        let tagged = with_fields(
+            edit(Some(&base), 200, "phone", "t", "phone's"),
+            serde_json::json!({"tags": {"add": ["t1"]}}),
+        );
+        let r = push(&mut s, &tagged, Strategy::Lww);
+        let n = r.next.expect("the tag applies").note;
+        assert_eq!(n.content, "two");
+        assert_eq!(n.fields.set("tags"), ["t1".to_owned()].into());
+        assert_eq!(
+            r.revisions[0].0.content, "phone's",
+            "the lost text is in history"
+        );
+        assert!(r.text_kept && r.unseen);
+        // Manual: the texts wait for the user; the notebook is set at once.
+        let base = created("t", "one");
+        let mut s = Some(base.clone());
+        push(
+            &mut s,
+            &edit(Some(&base), 200, "laptop", "t", "two"),
+            Strategy::Manual,
+        );
+        let moved = with_fields(
+            edit(Some(&base), 300, "phone", "t", "three"),
+            serde_json::json!({"notebook": "nb1"}),
+        );
+        let n = push(&mut s, &moved, Strategy::Manual).next.unwrap().note;
+        assert!(n.conflict.is_some());
+        assert_eq!(n.fields.id("notebook").as_deref(), Some("nb1"));
+    }
+
+    #[test]
+    fn a_change_without_fields_keeps_the_notes_fields() {
+        for st in [Strategy::Lww, Strategy::Merge, Strategy::Manual] {
+            let mut s = None;
+            push(
+                &mut s,
+                &with_fields(
+                    edit(None, 100, "new", "t", "one"),
+                    serde_json::json!({"tags": {"add": ["a"]}, "notebook": "nb", "pinned": true}),
+                ),
+                st,
+            );
+            let base = s.clone().unwrap();
+            // Today's client: sequential, then concurrent edits, then a delete.
+            push(&mut s, &edit(Some(&base), 200, "old", "t", "two"), st);
+            push(&mut s, &edit(Some(&base), 300, "old2", "t", "three"), st);
+            let n = s.clone().unwrap().note;
+            assert_eq!(n.fields, base.note.fields, "{st:?}");
+            let last = s.clone().unwrap();
+            push(&mut s, &delete(Some(&last), 400, "old"), st);
+            assert_eq!(s.unwrap().note.fields, base.note.fields, "{st:?}");
+        }
+    }
+
+    #[test]
+    fn a_field_edit_that_changes_nothing_is_superseded_like_a_losing_edit() {
+        let base = created("t", "one");
+        let mut s = Some(base.clone());
+        let pin = |wall, node: &str, s: &StoredNote| {
+            with_fields(
+                edit(Some(s), wall, node, "t", "one"),
+                serde_json::json!({"pinned": true}),
+            )
+        };
+        push(&mut s, &pin(200, "a", &base), Strategy::Lww);
+        // An older pin of the same value: the register keeps the later clock.
+        let r = push(&mut s, &pin(150, "b", &base), Strategy::Lww);
+        assert!(r.next.is_none() && r.revisions.is_empty());
     }
 
     #[test]

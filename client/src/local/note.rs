@@ -219,6 +219,7 @@ impl LocalNote {
             strategy: self.strategy_changed.then_some(self.strategy),
             resolve: self.resolving,
             purge: self.purge && self.deleted,
+            fields: Default::default(),
         })
     }
 }

@@ -66,6 +66,7 @@ fn remote(v: u64) -> NoteState {
         strategy: Strategy::Default,
         conflict: None,
         purged: false,
+        fields: Default::default(),
     }
 }
 
