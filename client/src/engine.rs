@@ -509,6 +509,8 @@ mod tests {
             local_conflict: false,
             purge: false,
             trash: None,
+            fields: Default::default(),
+            field_edits: Default::default(),
         }
     }
 

@@ -428,6 +428,8 @@ impl<S: LocalStore> Notes<S> {
                 deleted_ms: d,
             }),
             purge: false,
+            fields: Default::default(),
+            field_edits: Default::default(),
         })
     }
 

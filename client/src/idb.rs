@@ -127,12 +127,17 @@ impl Stats {
     }
 }
 
-/// A stored record is a live note (read without decoding it).
+/// A stored record is a live note (read without decoding it): not deleted, and not a
+/// notebook or tag record (`fields.kind.value`, absent on notes).
 fn is_live(raw: &JsValue) -> bool {
-    js_sys::Reflect::get(raw, &"deleted".into())
-        .ok()
-        .and_then(|d| d.as_bool())
-        == Some(false)
+    let get = |o: &JsValue, k: &str| js_sys::Reflect::get(o, &k.into()).ok();
+    let kind = get(raw, "fields")
+        .filter(|f| f.is_object())
+        .and_then(|f| get(&f, "kind"))
+        .filter(|k| k.is_object())
+        .and_then(|k| get(&k, "value"))
+        .and_then(|v| v.as_string());
+    get(raw, "deleted").and_then(|d| d.as_bool()) == Some(false) && kind.is_none_or(|k| k == "note")
 }
 
 /// Tern's notes in the browser's IndexedDB.
@@ -200,7 +205,8 @@ fn note_to_js(note: &LocalNote, seq: Option<u64>) -> Result<JsValue, StoreError>
             .map(drop)
             .map_err(|_| StoreError::Corrupt("a record that is not an object".into()))
     };
-    if !note.deleted {
+    // Notebook and tag records are not in the notes list (nor its count: `is_live`).
+    if !note.deleted && note.is_note() {
         set("order", JsValue::from_str(&note.hlc.to_string()))?;
     }
     if let Some(t) = note.trash.as_ref().filter(|_| note.deleted) {

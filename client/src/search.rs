@@ -1010,6 +1010,8 @@ mod tests {
             local_conflict: false,
             purge: false,
             trash: None,
+            fields: Default::default(),
+            field_edits: Default::default(),
         }
     }
 

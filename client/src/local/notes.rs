@@ -77,14 +77,15 @@ impl<S: LocalStore> Notes<S> {
         &self.node
     }
 
-    /// Every live note, newest first.
+    /// Every live note, newest first (notebook and tag records are not notes: see
+    /// [`Notes::records`]).
     pub async fn list(&self) -> Result<Vec<LocalNote>, StoreError> {
         let mut notes: Vec<LocalNote> = self
             .store
             .list()
             .await?
             .into_iter()
-            .filter(|n| !n.deleted)
+            .filter(|n| !n.deleted && n.is_note())
             .collect();
         notes.sort_by(|a, b| b.hlc.cmp(&a.hlc));
         Ok(notes)
@@ -123,6 +124,8 @@ impl<S: LocalStore> Notes<S> {
             local_conflict: false,
             purge: false,
             trash: None,
+            fields: Default::default(),
+            field_edits: Default::default(),
         };
         self.store.put(&note).await?;
         Ok(note)

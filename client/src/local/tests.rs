@@ -52,6 +52,8 @@ fn pending_note(change: &str) -> LocalNote {
         local_conflict: false,
         purge: false,
         trash: None,
+        fields: Default::default(),
+        field_edits: Default::default(),
     }
 }
 
