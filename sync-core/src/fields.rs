@@ -407,6 +407,20 @@ impl Fields {
         }
     }
 
+    /// The latest clock of any field's last edit (`None`: no field set). A device stamps
+    /// its next edit of the note after it, so the edit wins over every state it has seen.
+    pub fn latest(&self) -> Option<&Hlc> {
+        self.0
+            .values()
+            .flat_map(|f| -> Box<dyn Iterator<Item = &Hlc> + '_> {
+                match f {
+                    FieldState::Set(s) => Box::new(s.elements.values().map(|e| &e.hlc)),
+                    FieldState::Register(r) => Box::new(std::iter::once(&r.hlc)),
+                }
+            })
+            .max()
+    }
+
     /// The record's kind (a note when never set, or set to a kind this build does not
     /// know: a newer client's record is shown as a note rather than lost).
     pub fn kind(&self) -> Kind {

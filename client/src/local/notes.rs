@@ -231,7 +231,10 @@ impl<S: LocalStore> Notes<S> {
             // (`stamp_after`).
             let from_server = seen.pending.is_none();
             let now = self.corrected_now().await?;
-            let after = stamp_after(Some(&seen.hlc), from_server, now);
+            // After its fields' clocks too: a field edit made here must win over the
+            // field states this device has seen.
+            let latest = seen.fields.latest().filter(|f| **f > seen.hlc);
+            let after = stamp_after(Some(latest.unwrap_or(&seen.hlc)), from_server, now);
             let node = self.node.as_str();
             note.pending = Some(ChangeId(platform::random_id()));
             note.sync = SyncState::Pending;

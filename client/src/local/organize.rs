@@ -62,13 +62,18 @@ impl<S: LocalStore> Notes<S> {
         edit: FieldEdit,
     ) -> Result<Option<LocalNote>, StoreError> {
         self.change_if(id, |n| {
-            let before = n.shown_fields();
-            let mut after = n.clone();
-            if !queue(&mut after, name, edit.clone()) || after.shown_fields() == before {
-                return false;
-            }
-            *n = after;
-            true
+            let shown = n.shown_fields();
+            let changes = match &edit {
+                FieldEdit::Set(e) => {
+                    let now = shown.set(name);
+                    e.add.iter().any(|v| !now.contains(v))
+                        || e.remove.iter().any(|v| now.contains(v))
+                }
+                FieldEdit::Register(v) => shown.register(name) != *v,
+            };
+            // The queued edits apply at the note's new stamp, later than every field
+            // clock the device has seen (`Notes::change_if`).
+            changes && queue(n, name, edit.clone())
         })
         .await
     }
