@@ -1212,5 +1212,51 @@ mod tests {
                 prop_assert!(present.contains(&(v.title.clone(), v.content.clone())), "lost {:?} under {:?}", v, st);
             }
         }
+
+        /// Under every strategy, whatever becomes of their text (applied, merged, lost,
+        /// in conflict, a delete), the field edits of every change pushed are in the note:
+        /// its fields are what applying all of them, in any order, gives. And a change that
+        /// edits only fields never changes the text or the conflict.
+        #[test]
+        fn every_field_edit_applies_whatever_the_text_does(
+            st in strategy(),
+            steps in proptest::collection::vec(
+                (0usize..4, 0u64..50, "[ab]", "(x|y| ){0,4}", 0u8..4, "[abc]", proptest::bool::ANY),
+                1..12),
+        ) {
+            let mut stored = Some(created("t", "x y"));
+            let mut seen: Vec<StoredNote> = vec![stored.clone().unwrap()];
+            let mut model = crate::fields::Fields::default();
+            for (i, (back, wall, node, content, what, tag, flag)) in steps.iter().enumerate() {
+                let base = seen[seen.len().saturating_sub(1 + back).min(seen.len() - 1)].clone();
+                let w = 1000 + wall * 10 + i as u64;
+                let node = format!("{node}{i}");
+                let fields = match what {
+                    0 => serde_json::json!({"tags": {"add": [tag]}}),
+                    1 => serde_json::json!({"tags": {"remove": [tag]}, "pinned": flag}),
+                    2 => serde_json::json!({"notebook": tag}),
+                    _ => serde_json::json!({}),
+                };
+                // Half the changes edit the text as well; a few are deletes.
+                let mut c = match (flag, what) {
+                    (true, 3) => delete(Some(&base), w, &node),
+                    (true, _) => edit(Some(&base), w, &node, "t", content),
+                    (false, _) => edit(Some(&base), w, &node, &base.note.title, &base.note.content),
+                };
+                c = with_fields(c, fields);
+                model.apply(&c.fields, &c.hlc);
+                let before = stored.clone().unwrap().note;
+                push(&mut stored, &c, st);
+                let after = stored.clone().unwrap().note;
+                if c.edits_only_fields() {
+                    prop_assert_eq!(
+                        (&before.title, &before.content, before.deleted, &before.conflict, &before.hlc),
+                        (&after.title, &after.content, after.deleted, &after.conflict, &after.hlc)
+                    );
+                }
+                seen.push(stored.clone().unwrap());
+            }
+            prop_assert_eq!(&stored.unwrap().note.fields, &model, "under {:?}", st);
+        }
     }
 }
