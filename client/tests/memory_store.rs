@@ -40,3 +40,8 @@ fn the_trash_keeps_deleted_text() {
 fn the_trash_is_read_alone() {
     block_on(suite::the_trash_is_read_alone(MemoryStore::new()));
 }
+
+#[test]
+fn records_stay_out_of_the_notes_list() {
+    block_on(suite::records_stay_out_of_the_notes_list(MemoryStore::new()));
+}
