@@ -13,7 +13,8 @@
 //!   A synced note has `pending: null`, which is not a key, so it is not in the index:
 //!   [`LocalStore::pending`] and [`LocalStore::pending_count`] read only pending notes.
 //! - `order` (key path `order`): every live note's record carries `order`, its stamp as
-//!   text (`Hlc`'s fixed-width form sorts as the stamp does); a tombstone has none. The list
+//!   text (`Hlc`'s fixed-width form sorts as the stamp does); a tombstone has none, nor has a
+//!   notebook or tag record (they are not in the notes list, nor in its count). The list
 //!   reads its pages from the end of this index ([`LocalStore::page`]: a cursor jumps to
 //!   the page's oldest key, one `getAll` reads the page). `order` is written here, from the
 //!   note, on every write;
@@ -119,7 +120,7 @@ impl Stats {
         if old.is_some_and(is_live) {
             self.live = self.live.saturating_sub(1);
         }
-        if !new.deleted {
+        if !new.deleted && new.is_note() {
             self.live += 1;
         }
         self.seq += 1;
@@ -127,17 +128,11 @@ impl Stats {
     }
 }
 
-/// A stored record is a live note (read without decoding it): not deleted, and not a
-/// notebook or tag record (`fields.kind.value`, absent on notes).
+/// A stored record is a live note (read without decoding it): it carries `order`, which
+/// [`note_to_js`] writes on live notes only (not on notebook and tag records), and every
+/// record of a database at data version 3 or later was written so.
 fn is_live(raw: &JsValue) -> bool {
-    let get = |o: &JsValue, k: &str| js_sys::Reflect::get(o, &k.into()).ok();
-    let kind = get(raw, "fields")
-        .filter(|f| f.is_object())
-        .and_then(|f| get(&f, "kind"))
-        .filter(|k| k.is_object())
-        .and_then(|k| get(&k, "value"))
-        .and_then(|v| v.as_string());
-    get(raw, "deleted").and_then(|d| d.as_bool()) == Some(false) && kind.is_none_or(|k| k == "note")
+    js_sys::Reflect::get(raw, &"order".into()).is_ok_and(|o| o.is_string())
 }
 
 /// Tern's notes in the browser's IndexedDB.
