@@ -603,16 +603,16 @@ pub async fn records_stay_out_of_the_notes_list<S: LocalStore>(store: S) {
     notes.set_pinned(&n.id, true).await.unwrap();
 
     let ids = |v: Vec<crate::local::LocalNote>| v.into_iter().map(|n| n.id).collect::<Vec<_>>();
-    assert_eq!(ids(notes.list().await.unwrap()), [n.id.clone()]);
-    assert_eq!(ids(notes.page(None, 10).await.unwrap()), [n.id.clone()]);
+    assert_eq!(ids(notes.list().await.unwrap()), vec![n.id.clone()]);
+    assert_eq!(ids(notes.page(None, 10).await.unwrap()), vec![n.id.clone()]);
     assert_eq!(notes.count().await.unwrap(), 1);
     assert_eq!(
         ids(notes.records(Kind::Tag).await.unwrap()),
-        [tag.id.clone()]
+        vec![tag.id.clone()]
     );
     assert_eq!(
         ids(notes.records(Kind::Notebook).await.unwrap()),
-        [nb.id.clone()]
+        vec![nb.id.clone()]
     );
     // All three wait to be pushed, the note with its field edits.
     assert_eq!(notes.unsynced_count().await.unwrap(), 3);
