@@ -7,6 +7,10 @@
 //! Otherwise it is **concurrent**, and the note's strategy decides, case by case as the
 //! table in `docs/sync-protocol.md` (section *Conflicts*, the one copy of it) says.
 //!
+//! The note's fields beyond its text ([`crate::fields`]) merge by their own rules, apart from
+//! the text's strategy: [`resolve_within`] applies a change's field edits to whatever the
+//! text's decision leaves ([`Resolution::text_kept`]).
+//!
 //! In every case the versions that lose, are merged or are deleted are returned as
 //! revisions for the note's history: an edit is never lost, only moved to history. The
 //! decision is a pure function, so every server process makes the same one, and it is
