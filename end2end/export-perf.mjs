@@ -6,14 +6,19 @@
 // and the file's size; checks the JSON holds every note. Then a fresh browser imports the
 // JSON (timed, with its frame gaps too).
 //
-//   cargo leptos build && node end2end/export-perf.mjs
+//   cargo leptos build --split && node end2end/export-perf.mjs
+//
+// TERN_EXPORT_PROFILE=1: a CPU profile of each export and of the import, its heaviest
+// functions printed.
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startProfile } from './profile.mjs';
 import { openApp, openProfile, startServer } from './tests/harness.mjs';
 import { seed } from './tests/seed.mjs';
 
 const N = Number(process.env.TERN_EXPORT_SIZE ?? 100_000);
+const PROFILE = process.env.TERN_EXPORT_PROFILE === '1';
 
 const server = await startServer();
 const a = await openProfile();
@@ -24,6 +29,8 @@ try {
   await openApp(page, server.base);
   await seed(page, N);
   await openApp(page, server.base);
+  // The search index is built in the background after a load: measured alone, the export.
+  await page.waitForSelector('ul.notes[data-indexing="false"]', { timeout: 600_000 });
   await page.getByRole('button', { name: 'Export / import' }).click();
   for (const [button, done] of [
     ['Export JSON', `Exported ${N} notes.`],
@@ -40,6 +47,7 @@ try {
       };
       requestAnimationFrame(tick);
     });
+    const stop = PROFILE ? await startProfile(page, button) : null;
     const t0 = Date.now();
     const [d] = await Promise.all([
       page.waitForEvent('download', { timeout: 1_800_000 }),
@@ -49,6 +57,7 @@ try {
     await d.saveAs(path);
     await page.getByTestId('export-message').filter({ hasText: done }).waitFor({ timeout: 60_000 });
     const ms = Date.now() - t0;
+    await stop?.();
     const gaps = await page.evaluate(() => {
       globalThis.__watch = false;
       return globalThis.__gaps.slice(1);
@@ -83,6 +92,7 @@ try {
       };
       requestAnimationFrame(tick);
     });
+    const stop = PROFILE ? await startProfile(b.page, 'Import JSON') : null;
     const t0 = Date.now();
     await b.page.setInputFiles('#import-files', jsonPath);
     await b.page
@@ -90,6 +100,7 @@ try {
       .filter({ hasText: `Imported ${N} notes.` })
       .waitFor({ timeout: 3_600_000 });
     const ms = Date.now() - t0;
+    await stop?.();
     const gaps = await b.page.evaluate(() => {
       globalThis.__watch = false;
       return globalThis.__gaps.slice(1);

@@ -1,7 +1,7 @@
 // Typing to another screen: how long after a keystroke on one device the other open device
 // of the same account shows it, and how many `/sync` requests the typing device sends for
 // it. Run by `scripts/perf.sh` (release build, TERN_SERVER_BIN) or on its own against the
-// debug build: `node end2end/typing-perf.mjs` after `cargo leptos build`.
+// debug build: `node end2end/typing-perf.mjs` after `cargo leptos build --split`.
 //
 // Two browser profiles (two devices, each its own browser process) sign in to one account;
 // both open one note. The writer types into it from inside its page, on timers, so the

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # The release build: target/release/server and the site in target/site, with the wasm
-# optimised for size.
+# optimised for size and split (`--split`): the start-up module tern.wasm, and the screens
+# loaded on first use in modules of their own (app/src/components/lazy.rs). Ends by printing
+# every module's size (scripts/wasm-sizes.sh), failing when the start-up module is over its
+# budget.
 #
 # The wasm is built with the standard library rebuilt from source (`-Zbuild-std`) so that
 # no `Debug` formatting machinery goes into the browser (`-Zfmt-debug=none`). A panic aborts
@@ -30,8 +33,7 @@ flags="-Cpanic=abort -Zfmt-debug=none -Zlocation-detail=file,line"
 flags+=" --remap-path-prefix=$registry/= --remap-path-prefix=$sysroot/lib/rustlib/src/rust/="
 RUSTC_BOOTSTRAP=1 \
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="${TERN_WASM_RUSTFLAGS:-$flags}" \
-  cargo leptos build --release --frontend-only --lib-cargo-args=-Zbuild-std=std,panic_abort
+  cargo leptos build --release --split --frontend-only --lib-cargo-args=-Zbuild-std=std,panic_abort
 cargo leptos build --release --server-only
-wasm=target/site/pkg/tern.wasm
-printf 'release wasm: %d bytes, %d bytes gzipped (gzip -9)\n' \
-  "$(stat -c %s "$wasm")" "$(gzip -9 -c "$wasm" | wc -c)"
+# Every module's size; fails (exit 2) when the start-up module is over its budget.
+scripts/wasm-sizes.sh

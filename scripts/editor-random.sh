@@ -4,7 +4,7 @@
 # browser profiles of a new account typing through the UI into shared notes, clicking the
 # open note and others, creating notes, syncing, going offline and online; at the end all
 # agree with the server and every word typed is in its note, its conflicts or its history.
-# Needs `cargo leptos build` first. The test command runs 2 seeds.
+# Needs `cargo leptos build --split` first. The test command runs 2 seeds.
 #
 #   scripts/editor-random.sh                         # seeds 1 to 100
 #   TERN_E2E_SEED=17 scripts/editor-random.sh        # replay one seed (printed on failure)

@@ -32,8 +32,10 @@ CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 CHROMEDRIVER=/usr/bin/chromedriver \
   cargo test -p tern-client --target wasm32-unknown-unknown --locked
 
-step "build the app (cargo leptos build)"
-cargo leptos build
+step "build the app (cargo leptos build --split)"
+# `--split`: the screens loaded on first use are modules of their own (app/src/components/lazy.rs);
+# a build without it has no loader for them.
+cargo leptos build --split
 
 step "end-to-end tests in headless Chromium"
 (cd end2end && npm test)

@@ -630,3 +630,39 @@ pub async fn records_stay_out_of_the_notes_list<S: LocalStore>(store: S) {
     assert!(notes.notebook_of(&stored).await.unwrap().is_none());
     assert_eq!(notes.count().await.unwrap(), 1);
 }
+
+/// An import's write ([`LocalStore::add_new`]): notes whose id is new are written, pending,
+/// listed, counted and seen by the change sequence; a note already on the device is left
+/// as it is, and an id twice in one call is written once.
+pub async fn an_import_never_overwrites<S: LocalStore>(store: S) {
+    let notes = Notes::open(store).await.unwrap();
+    let here = notes.create("Mine", "keep me").await.unwrap();
+    let before = notes.store().change_seq().await.unwrap();
+    let mut imported = here.clone();
+    imported.title = "Imported".into();
+    imported.content = "must not replace mine".into();
+    let mut new = here.clone();
+    new.id = NoteId("imported-1".into());
+    new.title = "New".into();
+    let mut twice = new.clone();
+    twice.title = "New again".into();
+    let added = notes
+        .store()
+        .add_new(&[imported, new.clone(), twice])
+        .await
+        .unwrap();
+    assert_eq!(added, [false, true, false]);
+    assert_eq!(notes.store().get(&here.id).await.unwrap(), Some(here));
+    assert_eq!(notes.store().get(&new.id).await.unwrap(), Some(new.clone()));
+    assert_eq!(notes.count().await.unwrap(), 2);
+    assert_eq!(notes.unsynced_count().await.unwrap(), 2);
+    let changed = notes.store().changed_since(before, 10).await.unwrap();
+    assert_eq!(
+        changed.iter().map(|(_, n)| &n.id).collect::<Vec<_>>(),
+        [&new.id]
+    );
+    assert_eq!(
+        notes.store().add_new(&[]).await.unwrap(),
+        Vec::<bool>::new()
+    );
+}

@@ -27,9 +27,11 @@ pub const VERSION: u32 = 1;
 /// 25 MB). Bounds the memory one import can take in the tab.
 pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
 /// Notes an export reads from the store at a time (then yields to the page).
-pub const EXPORT_CHUNK: usize = 2000;
+pub const EXPORT_CHUNK: usize = 500;
 /// Notes an import checks and writes at a time (one read and one write transaction).
 pub const IMPORT_BATCH: usize = 500;
+/// Notes of a JSON file (entries of a zip) the app reads between two yields to the page.
+pub const IMPORT_PARSE_SLICE: usize = 500;
 
 /// One note as exported.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,36 +143,286 @@ pub fn json_tail() -> &'static str {
     "\n]}\n"
 }
 
-/// Parses a JSON export (this format and version only).
+/// Parses a JSON export (this format and version only), all at once: [`JsonImport`] run
+/// to its end.
 pub fn parse_json(name: &str, bytes: &[u8]) -> Result<Vec<ExportedNote>, ImportError> {
-    #[derive(Deserialize)]
-    struct Head {
-        format: Option<String>,
-        version: Option<u32>,
+    let mut reader = JsonImport::new(name, bytes)?;
+    while !reader.step(usize::MAX)? {}
+    Ok(reader.into_notes())
+}
+
+/// A JSON export read a slice at a time, so that a file of 100,000 notes never holds the
+/// page for one long parse: [`JsonImport::new`] checks the format and the version (when
+/// they come before the notes, as this app writes them), then each [`JsonImport::step`]
+/// parses a bounded number of notes. It accepts exactly the files a parse of the whole
+/// [`Export`] accepts (a property test holds it to that), and nothing is imported until
+/// the whole file has been read: a file that is cut short or bad at its end imports nothing.
+#[derive(Debug)]
+pub struct JsonImport<'a> {
+    name: String,
+    bytes: &'a [u8],
+    /// The next byte to read inside the `notes` array.
+    pos: usize,
+    /// A note is expected next (after `[` or `,`), not `,` or `]`.
+    want_note: bool,
+    /// The object's other members, as JSON text, checked as [`Export`]'s when done.
+    head: Vec<u8>,
+    notes: Vec<ExportedNote>,
+    done: bool,
+}
+
+/// The JSON whitespace bytes.
+fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+fn skip_ws(bytes: &[u8], mut pos: usize) -> usize {
+    while bytes.get(pos).copied().is_some_and(is_ws) {
+        pos += 1;
     }
-    let head: Head = serde_json::from_slice(bytes).map_err(|e| invalid(name, e.to_string()))?;
-    if head.format.as_deref() != Some(FORMAT) {
-        return Err(invalid(
-            name,
-            "not a Tern export (no \"format\": \"tern-export\")",
-        ));
-    }
-    if head.version != Some(VERSION) {
-        return Err(invalid(
-            name,
-            format!(
-                "export version {:?}; this app reads version {VERSION}: update the app",
-                head.version
-            ),
-        ));
-    }
-    let export: Export = serde_json::from_slice(bytes).map_err(|e| invalid(name, e.to_string()))?;
-    for n in &export.notes {
-        if !n.id.is_valid() {
-            return Err(invalid(name, format!("note id {:?} is not valid", n.id.0)));
+    pos
+}
+
+/// Where the JSON value starting at `pos` ends (exclusive). Finds the end only; the value
+/// itself is checked by the parse that reads it.
+fn value_end(bytes: &[u8], pos: usize) -> Option<usize> {
+    fn string_end(bytes: &[u8], mut i: usize) -> Option<usize> {
+        // `i` is just after the opening quote.
+        loop {
+            match *bytes.get(i)? {
+                b'\\' => i += 2,
+                b'"' => return Some(i + 1),
+                _ => i += 1,
+            }
         }
     }
-    Ok(export.notes)
+    match *bytes.get(pos)? {
+        b'"' => string_end(bytes, pos + 1),
+        b'{' | b'[' => {
+            let (mut depth, mut i) = (0usize, pos);
+            loop {
+                match *bytes.get(i)? {
+                    b'"' => {
+                        i = string_end(bytes, i + 1)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(i + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+        }
+        _ => {
+            let mut i = pos;
+            while let Some(&b) = bytes.get(i) {
+                if is_ws(b) || matches!(b, b',' | b'}' | b']') {
+                    break;
+                }
+                i += 1;
+            }
+            (i > pos).then_some(i)
+        }
+    }
+}
+
+impl<'a> JsonImport<'a> {
+    /// Opens a JSON export: reads the object's members up to its `notes` array, and checks
+    /// the format and the version if they came first.
+    pub fn new(name: &str, bytes: &'a [u8]) -> Result<Self, ImportError> {
+        if bytes.len() > MAX_IMPORT_BYTES {
+            return Err(ImportError::TooLarge(name.to_owned()));
+        }
+        let mut r = Self {
+            name: name.to_owned(),
+            bytes,
+            pos: 0,
+            want_note: true,
+            head: b"{".to_vec(),
+            notes: Vec::new(),
+            done: false,
+        };
+        let pos = skip_ws(bytes, 0);
+        if bytes.get(pos) != Some(&b'{') {
+            return Err(r.bad("not a JSON object"));
+        }
+        match r.members(pos + 1, true)? {
+            Some(at) => {
+                // A file that names its format and version before the notes (as this app
+                // writes them) is refused before any note is read when it is not ours.
+                r.check_head(false)?;
+                r.pos = skip_ws(bytes, at + 1);
+                if bytes.get(r.pos) == Some(&b']') {
+                    r.finish()?;
+                }
+            }
+            None => {
+                // No `notes` before the end: the head's check says what is missing.
+                r.check_head(true)?;
+                return Err(r.bad("missing field `notes`"));
+            }
+        }
+        Ok(r)
+    }
+
+    fn bad(&self, why: impl Into<String>) -> ImportError {
+        invalid(&self.name, why)
+    }
+
+    /// Reads members from `pos`: just after `{` (`stop_at_notes`: returns the position of
+    /// the notes array's `[`) or just after the notes array (reads to the object's end).
+    /// Copies each member but `notes` into `head`. `None`: the object ended.
+    fn members(
+        &mut self,
+        mut pos: usize,
+        stop_at_notes: bool,
+    ) -> Result<Option<usize>, ImportError> {
+        let b = self.bytes;
+        // Just after `{`, a member or `}` comes next; after a member, `,` or `}`.
+        let mut first = stop_at_notes;
+        loop {
+            pos = skip_ws(b, pos);
+            if first && b.get(pos) == Some(&b'}') {
+                return Ok(None);
+            }
+            if !first {
+                match b.get(pos) {
+                    Some(b',') => pos = skip_ws(b, pos + 1),
+                    Some(b'}') => {
+                        // The end of the object: only whitespace may follow.
+                        if skip_ws(b, pos + 1) != b.len() {
+                            return Err(self.bad("trailing characters after the export"));
+                        }
+                        return Ok(None);
+                    }
+                    _ => return Err(self.bad("expected `,` or `}` between members")),
+                }
+            }
+            first = false;
+            let key_end = value_end(b, pos)
+                .filter(|_| b[pos] == b'"')
+                .ok_or_else(|| self.bad("expected a member name"))?;
+            let key: String =
+                serde_json::from_slice(&b[pos..key_end]).map_err(|e| self.bad(e.to_string()))?;
+            let colon = skip_ws(b, key_end);
+            if b.get(colon) != Some(&b':') {
+                return Err(self.bad("expected `:` after a member name"));
+            }
+            let value = skip_ws(b, colon + 1);
+            if key == "notes" {
+                if !stop_at_notes {
+                    return Err(self.bad("duplicate field `notes`"));
+                }
+                if b.get(value) != Some(&b'[') {
+                    return Err(self.bad("`notes` is not an array"));
+                }
+                return Ok(Some(value));
+            }
+            let end = value_end(b, value).ok_or_else(|| self.bad("a member is cut short"))?;
+            if self.head.len() > 1 {
+                self.head.push(b',');
+            }
+            self.head.extend_from_slice(&b[pos..end]);
+            pos = end;
+        }
+    }
+
+    /// Checks the members other than `notes`: the format and the version with a clear
+    /// message; when `whole`, also everything else an [`Export`] requires.
+    fn check_head(&self, whole: bool) -> Result<(), ImportError> {
+        #[derive(Deserialize)]
+        struct Head {
+            format: Option<String>,
+            version: Option<u32>,
+        }
+        #[derive(Deserialize)]
+        #[allow(dead_code)] // read only to be checked, as `Export` would be
+        struct Whole {
+            format: String,
+            version: u32,
+            exported_at_ms: u64,
+        }
+        let mut text = self.head.clone();
+        text.push(b'}');
+        let head: Head = serde_json::from_slice(&text).map_err(|e| self.bad(e.to_string()))?;
+        if head.format.as_deref() != Some(FORMAT) {
+            if !whole && head.format.is_none() {
+                return Ok(()); // it may come after the notes
+            }
+            return Err(self.bad("not a Tern export (no \"format\": \"tern-export\")"));
+        }
+        if head.version != Some(VERSION) {
+            if !whole && head.version.is_none() {
+                return Ok(());
+            }
+            return Err(self.bad(format!(
+                "export version {:?}; this app reads version {VERSION}: update the app",
+                head.version
+            )));
+        }
+        if whole {
+            serde_json::from_slice::<Whole>(&text).map_err(|e| self.bad(e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// Reads up to `max` more notes. `Ok(true)` once the whole file has been read.
+    pub fn step(&mut self, max: usize) -> Result<bool, ImportError> {
+        let b = self.bytes;
+        for _ in 0..max {
+            if self.done {
+                break;
+            }
+            if !self.want_note {
+                self.pos = skip_ws(b, self.pos);
+                match b.get(self.pos) {
+                    Some(b',') => {
+                        self.pos = skip_ws(b, self.pos + 1);
+                        self.want_note = true;
+                    }
+                    Some(b']') => {
+                        self.finish()?;
+                        break;
+                    }
+                    _ => return Err(self.bad("expected `,` or `]` between notes")),
+                }
+            }
+            let end = value_end(b, self.pos).ok_or_else(|| self.bad("a note is cut short"))?;
+            let note: ExportedNote =
+                serde_json::from_slice(&b[self.pos..end]).map_err(|e| self.bad(e.to_string()))?;
+            if !note.id.is_valid() {
+                return Err(self.bad(format!("note id {:?} is not valid", note.id.0)));
+            }
+            self.notes.push(note);
+            self.pos = end;
+            self.want_note = false;
+        }
+        Ok(self.done)
+    }
+
+    /// After the notes array's `]` (at `self.pos`): the object's remaining members, then
+    /// the whole head's check.
+    fn finish(&mut self) -> Result<(), ImportError> {
+        self.members(self.pos + 1, false)?;
+        self.check_head(true)?;
+        self.done = true;
+        Ok(())
+    }
+
+    /// How many notes have been read so far.
+    pub fn read(&self) -> usize {
+        self.notes.len()
+    }
+
+    /// The notes read (all of them once [`JsonImport::step`] said done).
+    pub fn into_notes(self) -> Vec<ExportedNote> {
+        self.notes
+    }
 }
 
 /// A file name for note `n`: its title's words, then its id (unique), `.md`.
@@ -311,35 +563,97 @@ pub fn from_text(name: &str, text: &str) -> Result<ExportedNote, ImportError> {
 }
 
 /// The notes in one imported file: a JSON export (`.json`), a zip of Markdown files
-/// (`.zip`: its `.md` and `.txt` entries), or one `.md`/`.txt` file.
+/// (`.zip`: its `.md` and `.txt` entries), or one `.md`/`.txt` file. [`FileImport`] run
+/// to its end.
 pub fn parse_file(name: &str, bytes: &[u8]) -> Result<Vec<ExportedNote>, ImportError> {
-    if bytes.len() > MAX_IMPORT_BYTES {
-        return Err(ImportError::TooLarge(name.to_owned()));
-    }
-    let lower = name.to_lowercase();
-    let text = |b: &[u8]| {
-        std::str::from_utf8(b)
-            .map(str::to_owned)
-            .map_err(|_| invalid(name, "not UTF-8 text"))
-    };
-    if lower.ends_with(".json") {
-        parse_json(name, bytes)
-    } else if lower.ends_with(".zip") {
-        let mut notes = Vec::new();
-        for (entry, data) in unzip(name, bytes)? {
-            let l = entry.to_lowercase();
-            if l.ends_with(".md") || l.ends_with(".markdown") || l.ends_with(".txt") {
-                notes.push(from_text(&entry, &text(&data)?)?);
-            }
+    let mut file = FileImport::new(name, bytes)?;
+    while !file.step(usize::MAX)? {}
+    Ok(file.into_notes())
+}
+
+/// One imported file read a slice at a time, so that a file of 100,000 notes never holds
+/// the page for one long parse: a JSON export by [`JsonImport`], a zip by [`ZipReader`]
+/// (each [`FileImport::step`] reads a bounded number of notes or entries); one Markdown or
+/// text file at once. Nothing is imported until the whole file has been read.
+#[derive(Debug)]
+pub struct FileImport<'a> {
+    name: String,
+    reader: Reader<'a>,
+    notes: Vec<ExportedNote>,
+}
+
+#[derive(Debug)]
+enum Reader<'a> {
+    Json(JsonImport<'a>),
+    Zip(ZipReader<'a>),
+    Done,
+}
+
+/// A name Tern reads as one note's text.
+fn is_text_file(lower: &str) -> bool {
+    lower.ends_with(".md") || lower.ends_with(".markdown") || lower.ends_with(".txt")
+}
+
+fn utf8(name: &str, b: &[u8]) -> Result<String, ImportError> {
+    std::str::from_utf8(b)
+        .map(str::to_owned)
+        .map_err(|_| invalid(name, "not UTF-8 text"))
+}
+
+impl<'a> FileImport<'a> {
+    /// Opens file `name` holding `bytes`; refuses at once what Tern does not read.
+    pub fn new(name: &str, bytes: &'a [u8]) -> Result<Self, ImportError> {
+        if bytes.len() > MAX_IMPORT_BYTES {
+            return Err(ImportError::TooLarge(name.to_owned()));
         }
-        Ok(notes)
-    } else if lower.ends_with(".md") || lower.ends_with(".markdown") || lower.ends_with(".txt") {
-        Ok(vec![from_text(name, &text(bytes)?)?])
-    } else {
-        Err(invalid(
-            name,
-            "import reads .json, .zip, .md and .txt files",
-        ))
+        let lower = name.to_lowercase();
+        let (reader, notes) = if lower.ends_with(".json") {
+            (Reader::Json(JsonImport::new(name, bytes)?), Vec::new())
+        } else if lower.ends_with(".zip") {
+            (Reader::Zip(ZipReader::new(name, bytes)?), Vec::new())
+        } else if is_text_file(&lower) {
+            (Reader::Done, vec![from_text(name, &utf8(name, bytes)?)?])
+        } else {
+            return Err(invalid(
+                name,
+                "import reads .json, .zip, .md and .txt files",
+            ));
+        };
+        Ok(Self {
+            name: name.to_owned(),
+            reader,
+            notes,
+        })
+    }
+
+    /// Reads up to `max` more notes (zip entries, for a zip). `Ok(true)` once the whole
+    /// file has been read.
+    pub fn step(&mut self, max: usize) -> Result<bool, ImportError> {
+        match &mut self.reader {
+            Reader::Json(json) => json.step(max),
+            Reader::Zip(zip) => {
+                for _ in 0..max {
+                    let Some((entry, data)) = zip.next_file()? else {
+                        self.reader = Reader::Done;
+                        return Ok(true);
+                    };
+                    if is_text_file(&entry.to_lowercase()) {
+                        self.notes
+                            .push(from_text(&entry, &utf8(&self.name, &data)?)?);
+                    }
+                }
+                Ok(false)
+            }
+            Reader::Done => Ok(true),
+        }
+    }
+
+    /// The notes read (all of them once [`FileImport::step`] said done).
+    pub fn into_notes(self) -> Vec<ExportedNote> {
+        match self.reader {
+            Reader::Json(json) => json.into_notes(),
+            _ => self.notes,
+        }
     }
 }
 
@@ -362,75 +676,36 @@ impl<S: LocalStore> Notes<S> {
         let mut seen = std::collections::HashSet::new();
         let mut notes = notes.into_iter().peekable();
         while notes.peek().is_some() {
-            // A batch at a time: one read of the ids already here, one write.
-            let batch: Vec<ExportedNote> = notes.by_ref().take(IMPORT_BATCH).collect();
-            let ids: Vec<NoteId> = batch.iter().map(|n| n.id.clone()).collect();
-            let here: std::collections::HashSet<NoteId> = self
-                .store
-                .get_many(&ids)
-                .await?
-                .into_iter()
-                .map(|n| n.id)
-                .collect();
-            let mut new = Vec::with_capacity(batch.len());
-            for n in batch {
-                if here.contains(&n.id) || !seen.insert(n.id.clone()) {
+            // A batch at a time: one stamp of the device clock for the files that carry
+            // none, then one transaction that checks which ids are here and writes the rest.
+            let mut batch = Vec::with_capacity(IMPORT_BATCH);
+            for n in notes.by_ref() {
+                if seen.insert(n.id.clone()) {
+                    batch.push(n);
+                } else {
                     report.duplicates += 1;
-                    continue;
                 }
-                new.push(self.imported(n).await?);
+                if batch.len() == IMPORT_BATCH {
+                    break;
+                }
             }
-            self.store.put_many(&new).await?;
-            report.added += new.len();
+            let mut stamps = self
+                .stamps(batch.iter().filter(|n| n.hlc.is_none()).count())
+                .await?
+                .into_iter();
+            let new: Vec<LocalNote> = batch
+                .into_iter()
+                .map(|n| {
+                    let hlc = n.hlc.clone().or_else(|| stamps.next());
+                    imported(n, hlc.expect("a stamp for every note without one"))
+                })
+                .collect();
+            let added = self.store.add_new(&new).await?;
+            let count = added.iter().filter(|a| **a).count();
+            report.added += count;
+            report.duplicates += added.len() - count;
         }
         Ok(report)
-    }
-
-    /// The local note an imported one becomes.
-    async fn imported(&self, n: ExportedNote) -> Result<LocalNote, StoreError> {
-        let hlc = match n.hlc {
-            Some(h) => h,
-            None => self.stamp(None, false).await?,
-        };
-        let trashed = n.deleted_ms.is_some();
-        Ok(LocalNote {
-            id: n.id,
-            title: if trashed {
-                String::new()
-            } else {
-                n.title.clone()
-            },
-            content: if trashed {
-                String::new()
-            } else {
-                n.content.clone()
-            },
-            deleted: trashed,
-            hlc,
-            base_version: None,
-            // A note in the trash that the server never had stays on the device until it
-            // is restored (then it syncs as a new note).
-            pending: (!trashed).then(|| sync_core::ChangeId(crate::platform::random_id())),
-            sync: if trashed {
-                SyncState::Synced
-            } else {
-                SyncState::Pending
-            },
-            base: None,
-            strategy: n.strategy,
-            strategy_changed: !n.strategy.is_default(),
-            local_conflict: n.conflict.is_some(),
-            conflict: n.conflict,
-            resolving: false,
-            trash: n.deleted_ms.map(|d| Trashed {
-                title: n.title,
-                content: n.content,
-                deleted_ms: d,
-            }),
-            purge: false,
-            fields: Default::default(),
-            field_edits: Default::default(),
-        })
     }
 
     /// One chunk of the export: up to [`EXPORT_CHUNK`] records after `after` (by id),
@@ -444,6 +719,49 @@ impl<S: LocalStore> Notes<S> {
             .then(|| records.last().map(|n| n.id.clone()))
             .flatten();
         Ok((records.iter().filter_map(ExportedNote::of).collect(), next))
+    }
+}
+
+/// The local note an imported one becomes, stamped `hlc`.
+fn imported(n: ExportedNote, hlc: Hlc) -> LocalNote {
+    let trashed = n.deleted_ms.is_some();
+    LocalNote {
+        id: n.id,
+        title: if trashed {
+            String::new()
+        } else {
+            n.title.clone()
+        },
+        content: if trashed {
+            String::new()
+        } else {
+            n.content.clone()
+        },
+        deleted: trashed,
+        hlc,
+        base_version: None,
+        // A note in the trash that the server never had stays on the device until it
+        // is restored (then it syncs as a new note).
+        pending: (!trashed).then(|| sync_core::ChangeId(crate::platform::random_id())),
+        sync: if trashed {
+            SyncState::Synced
+        } else {
+            SyncState::Pending
+        },
+        base: None,
+        strategy: n.strategy,
+        strategy_changed: !n.strategy.is_default(),
+        local_conflict: n.conflict.is_some(),
+        conflict: n.conflict,
+        resolving: false,
+        trash: n.deleted_ms.map(|d| Trashed {
+            title: n.title,
+            content: n.content,
+            deleted_ms: d,
+        }),
+        purge: false,
+        fields: Default::default(),
+        field_edits: Default::default(),
     }
 }
 
@@ -527,17 +845,35 @@ impl ZipWriter {
         out
     }
 
-    /// The central directory and its end: the last bytes of the file.
+    /// The central directory and its end: the last bytes of the file. Over 65,534 entries
+    /// (a Markdown export of 100,000 notes), the count does not fit the classic end record:
+    /// a Zip64 end record and its locator come first and hold it, and the classic record
+    /// says so (`0xFFFF`), as every zip reader since 2001 expects.
     pub fn finish(self) -> Vec<u8> {
         let mut out = self.central;
-        let size = out.len() as u32;
+        let size = out.len() as u64;
+        let start = self.offset;
+        if self.entries >= 0xFFFF {
+            let at = start + size;
+            out.extend_from_slice(&0x0606_4b50u32.to_le_bytes());
+            out.extend_from_slice(&44u64.to_le_bytes()); // the record's size after this
+            out.extend_from_slice(&[45, 0, 45, 0]); // made by, needed: 4.5 (Zip64)
+            out.extend_from_slice(&[0; 8]); // this disk, the directory's disk
+            for v in [self.entries, self.entries, size, start] {
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+            out.extend_from_slice(&0x0706_4b50u32.to_le_bytes());
+            out.extend_from_slice(&0u32.to_le_bytes()); // the Zip64 record's disk
+            out.extend_from_slice(&at.to_le_bytes());
+            out.extend_from_slice(&1u32.to_le_bytes()); // disks in all
+        }
         out.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
         out.extend_from_slice(&[0; 4]);
         let n = (self.entries.min(0xFFFF) as u16).to_le_bytes();
         out.extend_from_slice(&n);
         out.extend_from_slice(&n);
-        out.extend_from_slice(&size.to_le_bytes());
-        out.extend_from_slice(&(self.offset as u32).to_le_bytes());
+        out.extend_from_slice(&(size as u32).to_le_bytes());
+        out.extend_from_slice(&(start as u32).to_le_bytes());
         out.extend_from_slice(&0u16.to_le_bytes());
         out
     }
@@ -552,86 +888,181 @@ impl ZipWriter {
 /// at one deflated entry (which inflates to nothing, so the size bound never trips) is
 /// refused after reading the file once, instead of inflating it 65,535 times.
 pub fn unzip(name: &str, z: &[u8]) -> Result<Vec<(String, Vec<u8>)>, ImportError> {
-    let mut budget = MAX_IMPORT_BYTES;
-    let mut unread = z.len();
-    let bad = |why: &str| invalid(name, why);
-    let u16_at = |i: usize| {
-        z.get(i..i + 2)
-            .map(|b| u16::from_le_bytes([b[0], b[1]]) as usize)
-    };
-    let u32_at = |i: usize| {
-        z.get(i..i + 4)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
-    };
-    let end = (0..z.len().saturating_sub(21))
-        .rev()
-        .take(66_000)
-        .find(|&i| u32_at(i) == Some(0x0605_4b50))
-        .ok_or_else(|| bad("not a zip file"))?;
-    let count = u16_at(end + 10).ok_or_else(|| bad("truncated"))?;
-    let mut at = u32_at(end + 16).ok_or_else(|| bad("truncated"))?;
-    let mut files = Vec::with_capacity(count);
-    for _ in 0..count {
-        if u32_at(at) != Some(0x0201_4b50) {
-            return Err(bad("damaged central directory"));
-        }
-        let method = u16_at(at + 10).ok_or_else(|| bad("truncated"))?;
-        let size = u32_at(at + 20).ok_or_else(|| bad("truncated"))?;
-        let (n, extra, comment) = (
-            u16_at(at + 28).ok_or_else(|| bad("truncated"))?,
-            u16_at(at + 30).ok_or_else(|| bad("truncated"))?,
-            u16_at(at + 32).ok_or_else(|| bad("truncated"))?,
-        );
-        let local = u32_at(at + 42).ok_or_else(|| bad("truncated"))?;
-        let entry = String::from_utf8_lossy(
-            z.get(at + 46..at + 46 + n)
-                .ok_or_else(|| bad("truncated"))?,
-        )
-        .into_owned();
-        at += 46 + n + extra + comment;
-        if entry.ends_with('/') {
-            continue;
-        }
-        let (ln, lextra) = (
-            u16_at(local + 26).ok_or_else(|| bad("truncated"))?,
-            u16_at(local + 28).ok_or_else(|| bad("truncated"))?,
-        );
-        let start = local + 30 + ln + lextra;
-        let data = z.get(start..start + size).ok_or_else(|| bad("truncated"))?;
-        unread = unread
-            .checked_sub(30 + ln + lextra + size)
-            .ok_or_else(|| bad("damaged: its entries overlap"))?;
-        let data = match method {
-            0 => data.to_vec(),
-            8 => miniz_oxide::inflate::decompress_to_vec_with_limit(data, budget).map_err(|e| {
-                if e.status == miniz_oxide::inflate::TINFLStatus::HasMoreOutput {
-                    ImportError::TooLarge(format!("{name} (unpacked)"))
-                } else {
-                    invalid(name, format!("{entry} is damaged (it does not inflate)"))
-                }
-            })?,
-            _ => {
-                return Err(invalid(
-                    name,
-                    format!(
-                        "{entry} is compressed in a way Tern does not read (only stored and \
-                         deflated entries); unzip the file and import its folder instead"
-                    ),
-                ));
-            }
-        };
-        if data.len() > budget {
-            return Err(ImportError::TooLarge(format!("{name} (unpacked)")));
-        }
-        budget -= data.len();
-        files.push((entry, data));
+    let mut reader = ZipReader::new(name, z)?;
+    let mut files = Vec::with_capacity(reader.left);
+    while let Some(file) = reader.next_file()? {
+        files.push(file);
     }
     Ok(files)
+}
+
+/// A zip's entries one at a time ([`unzip`] reads them all; an import reads a slice of
+/// them between two yields to the page).
+#[derive(Debug)]
+pub struct ZipReader<'a> {
+    name: String,
+    z: &'a [u8],
+    /// The next central directory entry.
+    at: usize,
+    /// Entries of the directory not read yet.
+    left: usize,
+    /// Stored bytes (headers and data) the entries may still take: the file's size.
+    unread: usize,
+    /// Bytes the entries may still inflate to.
+    budget: usize,
+}
+
+impl<'a> ZipReader<'a> {
+    fn bad(&self, why: &str) -> ImportError {
+        invalid(&self.name, why)
+    }
+
+    fn u16_at(&self, i: usize) -> Result<usize, ImportError> {
+        self.z
+            .get(i..i.saturating_add(2))
+            .map(|b| u16::from_le_bytes([b[0], b[1]]) as usize)
+            .ok_or_else(|| self.bad("truncated"))
+    }
+
+    fn u32_at(&self, i: usize) -> Result<usize, ImportError> {
+        self.z
+            .get(i..i.saturating_add(4))
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+            .ok_or_else(|| self.bad("truncated"))
+    }
+
+    fn u64_at(&self, i: usize) -> Result<usize, ImportError> {
+        self.z
+            .get(i..i.saturating_add(8))
+            .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+            .and_then(|v| usize::try_from(v).ok())
+            .ok_or_else(|| self.bad("truncated"))
+    }
+
+    /// Opens zip `z` (called `name` in messages) by its end record.
+    pub fn new(name: &str, z: &'a [u8]) -> Result<Self, ImportError> {
+        let mut r = Self {
+            name: name.to_owned(),
+            z,
+            at: 0,
+            left: 0,
+            unread: z.len(),
+            budget: MAX_IMPORT_BYTES,
+        };
+        let end = (0..z.len().saturating_sub(21))
+            .rev()
+            .take(66_000)
+            .find(|&i| r.u32_at(i).ok() == Some(0x0605_4b50))
+            .ok_or_else(|| r.bad("not a zip file"))?;
+        r.left = r.u16_at(end + 10)?;
+        r.at = r.u32_at(end + 16)?;
+        // A Zip64 locator just before the end record: the count and the directory's
+        // offset are in the Zip64 end record it points at (over 65,534 entries).
+        if r.left == 0xFFFF
+            && let Some(locator) = end.checked_sub(20)
+            && r.u32_at(locator).ok() == Some(0x0706_4b50)
+        {
+            let record = r.u64_at(locator + 8)?;
+            if r.u32_at(record).ok() != Some(0x0606_4b50) {
+                return Err(r.bad("damaged Zip64 end record"));
+            }
+            r.left = r.u64_at(record + 32)?;
+            r.at = r.u64_at(record + 48)?;
+        }
+        // Each entry takes at least 46 bytes of the directory: a count the file cannot
+        // hold is refused before anything is allocated for it.
+        if r.left > z.len() / 46 {
+            return Err(r.bad("damaged central directory"));
+        }
+        Ok(r)
+    }
+
+    /// The next file (name and unpacked bytes; folders are skipped), `None` after the last.
+    pub fn next_file(&mut self) -> Result<Option<(String, Vec<u8>)>, ImportError> {
+        while self.left > 0 {
+            self.left -= 1;
+            let at = self.at;
+            if self.u32_at(at).ok() != Some(0x0201_4b50) {
+                return Err(self.bad("damaged central directory"));
+            }
+            let method = self.u16_at(at + 10)?;
+            let size = self.u32_at(at + 20)?;
+            let (n, extra, comment) = (
+                self.u16_at(at + 28)?,
+                self.u16_at(at + 30)?,
+                self.u16_at(at + 32)?,
+            );
+            let local = self.u32_at(at + 42)?;
+            let entry = String::from_utf8_lossy(
+                self.z
+                    .get(at + 46..at + 46 + n)
+                    .ok_or_else(|| self.bad("truncated"))?,
+            )
+            .into_owned();
+            self.at = at + 46 + n + extra + comment;
+            if entry.ends_with('/') {
+                continue;
+            }
+            let (ln, lextra) = (self.u16_at(local + 26)?, self.u16_at(local + 28)?);
+            let start = local.saturating_add(30 + ln + lextra);
+            let data = self
+                .z
+                .get(start..start.saturating_add(size))
+                .ok_or_else(|| self.bad("truncated"))?;
+            self.unread = self
+                .unread
+                .checked_sub(30 + ln + lextra + size)
+                .ok_or_else(|| self.bad("damaged: its entries overlap"))?;
+            let name = &self.name;
+            let data = match method {
+                0 => data.to_vec(),
+                8 => miniz_oxide::inflate::decompress_to_vec_with_limit(data, self.budget)
+                    .map_err(|e| {
+                        if e.status == miniz_oxide::inflate::TINFLStatus::HasMoreOutput {
+                            ImportError::TooLarge(format!("{name} (unpacked)"))
+                        } else {
+                            invalid(name, format!("{entry} is damaged (it does not inflate)"))
+                        }
+                    })?,
+                _ => {
+                    return Err(invalid(
+                        name,
+                        format!(
+                            "{entry} is compressed in a way Tern does not read (only stored \
+                             and deflated entries); unzip the file and import its folder \
+                             instead"
+                        ),
+                    ));
+                }
+            };
+            if data.len() > self.budget {
+                return Err(ImportError::TooLarge(format!("{name} (unpacked)")));
+            }
+            self.budget -= data.len();
+            return Ok(Some((entry, data)));
+        }
+        Ok(None)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A Markdown export of 100,000 notes has more entries than the classic end record
+    /// counts: every one reads back (it read back 65,535 before the Zip64 records).
+    #[test]
+    fn a_zip_of_more_than_65535_entries_reads_back_whole() {
+        let mut z = ZipWriter::new();
+        let mut bytes = Vec::new();
+        for i in 0..70_000 {
+            bytes.extend(z.add(&format!("{i}.md"), i.to_string().as_bytes()));
+        }
+        bytes.extend(z.finish());
+        let files = unzip("big.zip", &bytes).unwrap();
+        assert_eq!(files.len(), 70_000);
+        assert_eq!(files[69_999], ("69999.md".to_owned(), b"69999".to_vec()));
+    }
 
     #[test]
     fn crc32_of_a_known_string() {

@@ -1,14 +1,15 @@
 //! Export and import, without a browser: a JSON export imported into an empty device and
 //! exported again compares equal (for any text, conflict and trash state proptest builds);
 //! each Markdown file reads back as the note it was written from; a zip of them imports
-//! the same notes; duplicates are detected by note id.
+//! the same notes; duplicates are detected by note id; the sliced JSON reader accepts
+//! exactly the files a parse of the whole export accepts, mutated ones included.
 //!
 //! Native only (proptest); the browser side is `end2end/tests/export.test.mjs`.
 #![cfg(not(target_arch = "wasm32"))]
-#![cfg(not(target_arch = "wasm32"))]
 
 use client::export::{
-    self, ExportedNote, ImportReport, ZipWriter, json_head, json_notes, json_tail, parse_file,
+    self, Export, ExportedNote, ImportReport, JsonImport, ZipWriter, json_head, json_notes,
+    json_tail, parse_file,
 };
 use client::local::Notes;
 use client::memory::MemoryStore;
@@ -107,7 +108,7 @@ fn notes() -> impl Strategy<Value = Vec<ExportedNote>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
     fn a_json_export_imported_into_an_empty_device_exports_the_same(notes in notes()) {
@@ -124,6 +125,57 @@ proptest! {
         // Imported again: every note is a duplicate, nothing changes.
         let again = block_on(b.import(notes.clone())).unwrap();
         prop_assert_eq!(again, ImportReport { added: 0, duplicates: notes.len() });
+    }
+
+    /// The reader, stepped `step` notes at a time, against the whole-file parse it
+    /// replaced (the reference), on exports written in any member order and spacing and
+    /// then mutated: cut short, a byte changed, inserted or removed, a comma inserted, a
+    /// character after the end.
+    #[test]
+    fn the_sliced_reader_accepts_exactly_what_a_whole_parse_accepts(
+        notes in notes(),
+        layout in 0..4u8,
+        step in 1..5usize,
+        mutation in prop::option::of((0..6u8, any::<prop::sample::Index>(), any::<u8>())),
+    ) {
+        let body = json_notes(&notes, true);
+        let mut doc = match layout {
+            0 => format!("{}{}{}", json_head(7), body, json_tail()),
+            1 => format!(r#"{{"notes":[{body}],"version":1,"format":"tern-export","exported_at_ms":7}}"#),
+            2 => format!(
+                " {{ \"format\" : \"tern-export\" ,\t\"x\":[{{\"]\":\"}}\"}}],\"version\":1,\r\n\"notes\" : [ {body} ] , \"exported_at_ms\" : 7 }} \n"
+            ),
+            _ => format!(r#"{{"format":"tern-export","version":1,"notes":[{body}]}}"#),
+        }
+        .into_bytes();
+        if let Some((kind, at, byte)) = mutation {
+            let i = at.index(doc.len());
+            match kind {
+                0 => doc.truncate(i),
+                1 => doc[i] = byte,
+                2 => doc.insert(i, byte),
+                3 => drop(doc.remove(i)),
+                4 => doc.insert(i, b','),
+                _ => doc.push(byte),
+            }
+        }
+        let reference = || -> Option<Vec<ExportedNote>> {
+            let e: Export = serde_json::from_slice(&doc).ok()?;
+            (e.format == export::FORMAT
+                && e.version == export::VERSION
+                && e.notes.iter().all(|n| n.id.is_valid()))
+            .then_some(e.notes)
+        };
+        let sliced = || -> Option<Vec<ExportedNote>> {
+            let mut r = JsonImport::new("a.json", &doc).ok()?;
+            while !r.step(step).ok()? {}
+            Some(r.into_notes())
+        };
+        let (want, got) = (reference(), sliced());
+        prop_assert_eq!(&got, &want, "{}", String::from_utf8_lossy(&doc));
+        if mutation.is_none() && layout != 3 {
+            prop_assert_eq!(got, Some(notes));
+        }
     }
 
     #[test]

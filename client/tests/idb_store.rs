@@ -49,6 +49,11 @@ async fn the_trash_is_read_alone() {
     suite::the_trash_is_read_alone(fresh("t-trash-alone").await).await;
 }
 
+#[wasm_bindgen_test]
+async fn an_import_never_overwrites() {
+    suite::an_import_never_overwrites(fresh("t-import").await).await;
+}
+
 /// Data written through one connection is there for a new one: it is really in IndexedDB.
 #[wasm_bindgen_test]
 async fn notes_survive_reopening_the_database() {

@@ -45,3 +45,8 @@ fn the_trash_is_read_alone() {
 fn records_stay_out_of_the_notes_list() {
     block_on(suite::records_stay_out_of_the_notes_list(MemoryStore::new()));
 }
+
+#[test]
+fn an_import_never_overwrites() {
+    block_on(suite::an_import_never_overwrites(MemoryStore::new()));
+}

@@ -1,4 +1,4 @@
-// Test harness: runs the built Tern server (target/debug/server, built by `cargo leptos build`)
+// Test harness: runs the built Tern server (target/debug/server, built by `cargo leptos build --split`)
 // on a free port with a fresh embedded database, and launches headless Chromium profiles.
 // It is the one copy of every helper the test files share (writing a note, syncing, signing
 // in, the API from outside the browser, the test password): a test file imports them and

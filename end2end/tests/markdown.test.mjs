@@ -43,6 +43,12 @@ test('hostile notes render as text: nothing runs, nothing loads, no CSP violatio
     const csp = await page.evaluate(async () => (await fetch('/')).headers.get('content-security-policy'));
     assert.match(csp, /default-src 'self'/);
     await page.getByRole('button', { name: 'New note' }).click();
+    // The preview's own code is a module loaded on first use: load it first (on the empty
+    // note), so that what is recorded below is what the hostile note makes the page load.
+    await page.getByTestId('preview-toggle').click();
+    await page.getByTestId('preview').waitFor();
+    await page.getByTestId('preview-toggle').click();
+    await page.getByTestId('preview').waitFor({ state: 'detached' });
     await page.fill('#note-title', 'Hostile');
     await page.fill('#note-content', HOSTILE);
     await page.waitForSelector('[data-testid=saved]:has-text("Saved on this device")');

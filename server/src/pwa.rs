@@ -16,9 +16,12 @@ use sha2::{Digest, Sha256};
 /// The worker's source, with `__TERN_BUILD__` where the build id goes.
 pub const TEMPLATE: &str = include_str!("sw.js");
 const PLACEHOLDER: &str = "__TERN_BUILD__";
+/// Where the worker's list of the other files of `pkg/` goes (a JavaScript array).
+const PKG_PLACEHOLDER: &str = "__TERN_PKG__";
 
-/// Files of the site (relative to the site root) whose bytes make up the default build id.
-/// `{pkg}` is the site's pkg directory, `{name}` its output name.
+/// Files of the site (relative to the site root) whose bytes make up the default build id,
+/// with every file of [`pkg_files`]. `{pkg}` is the site's pkg directory, `{name}` its
+/// output name.
 const HASHED: &[&str] = &[
     "{pkg}/{name}.js",
     "{pkg}/{name}.wasm",
@@ -41,8 +44,16 @@ impl ServiceWorker {
     /// The worker for the site described by `leptos`, with the build id `build` or, when
     /// `None`, the hash of the site's files.
     pub fn new(leptos: &LeptosOptions, build: Option<String>) -> Self {
-        let build = build.unwrap_or_else(|| hash_site(leptos));
-        let script = TEMPLATE.replace(PLACEHOLDER, &build);
+        let pkg = pkg_files(leptos);
+        let build = build.unwrap_or_else(|| hash_site(leptos, &pkg));
+        let list = pkg
+            .iter()
+            .map(|f| format!("'/{}/{f}'", leptos.site_pkg_dir))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let script = TEMPLATE
+            .replace(PLACEHOLDER, &build)
+            .replace(PKG_PLACEHOLDER, &format!("[{list}]"));
         Self { build, script }
     }
 
@@ -66,16 +77,44 @@ pub fn valid_build_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
+/// The other files of the site's pkg directory that a page may load: the wasm modules
+/// split off the start-up module (`cargo leptos build --split`), their chunks and the
+/// JavaScript that loads them; sorted. Not `{name}.js`, `.wasm` and `.css` (the worker
+/// lists them itself), nor type declarations and manifests (no page fetches them). Only
+/// names a JavaScript string can hold verbatim (the build's own: letters, digits, `._-`).
+fn pkg_files(leptos: &LeptosOptions) -> Vec<String> {
+    let dir = Path::new(leptos.site_root.as_ref()).join(leptos.site_pkg_dir.as_ref());
+    let own = ["js", "wasm", "css"].map(|ext| format!("{}.{ext}", leptos.output_name));
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|f| (f.ends_with(".wasm") || f.ends_with(".js")) && !own.contains(f))
+        .filter(|f| {
+            f.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
 /// The first 16 hex digits of the SHA-256 of the template and of each hashed file that
-/// exists (name and bytes), in a fixed order.
-fn hash_site(leptos: &LeptosOptions) -> String {
+/// exists (name and bytes), in a fixed order: [`HASHED`], then `pkg` (in the site's pkg
+/// directory).
+fn hash_site(leptos: &LeptosOptions, pkg: &[String]) -> String {
     let root = Path::new(leptos.site_root.as_ref());
     let mut h = Sha256::new();
     h.update(TEMPLATE.as_bytes());
-    for pattern in HASHED {
-        let rel = pattern
+    let split = pkg.iter().map(|f| format!("{}/{f}", leptos.site_pkg_dir));
+    let hashed = HASHED.iter().map(|pattern| {
+        pattern
             .replace("{pkg}", leptos.site_pkg_dir.as_ref())
-            .replace("{name}", leptos.output_name.as_ref());
+            .replace("{name}", leptos.output_name.as_ref())
+    });
+    for rel in hashed.chain(split) {
         if let Ok(bytes) = std::fs::read(root.join(&rel)) {
             h.update(rel.as_bytes());
             h.update((bytes.len() as u64).to_le_bytes());
@@ -124,6 +163,30 @@ mod tests {
         let two = ServiceWorker::new(&opts, None);
         assert_ne!(one.build(), two.build(), "a new wasm is a new build");
         assert!(valid_build_id(one.build()), "{}", one.build());
+        assert!(
+            two.script().contains("const PKG = [];"),
+            "no split modules yet"
+        );
+        // The modules split off the start-up one (`cargo leptos build --split`) and their
+        // loader are precached, and are part of the build; type declarations are not.
+        std::fs::write(dir.join("pkg/preview.wasm"), b"lazy").unwrap();
+        std::fs::write(dir.join("pkg/__wasm_split.abc.js"), b"loader").unwrap();
+        std::fs::write(dir.join("pkg/tern.d.ts"), b"types").unwrap();
+        let three = ServiceWorker::new(&opts, None);
+        assert!(
+            three
+                .script()
+                .contains("const PKG = ['/pkg/__wasm_split.abc.js', '/pkg/preview.wasm'];"),
+            "{}",
+            three.script()
+        );
+        assert_ne!(
+            two.build(),
+            three.build(),
+            "a new split module is a new build"
+        );
+        std::fs::write(dir.join("pkg/preview.wasm"), b"lazier").unwrap();
+        assert_ne!(three.build(), ServiceWorker::new(&opts, None).build());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -2,7 +2,9 @@
 // the build id filled in, so every deployment changes these bytes and browsers install the
 // new worker. See server/src/pwa.rs.
 //
-// - install: precaches the app shell of this build under `tern-<build>`;
+// - install: precaches the app shell of this build under `tern-<build>`: the page, the
+//   start-up module and every module loaded on first use (`cargo leptos --split`: the
+//   server lists the site's pkg/ files into PKG), so every screen also opens offline;
 // - activate: deletes every other `tern-*` cache, then controls open pages;
 // - fetch: the shell and its files from this build's cache (so a page always runs the
 //   build of the worker that controls it); everything else (/sync, /auth/*, /healthz, …)
@@ -15,11 +17,14 @@ import init, { worker_sync } from '/pkg/tern.js';
 const BUILD = '__TERN_BUILD__';
 const CACHE = `tern-${BUILD}`;
 const SHELL = '/';
+// Besides tern.js, tern.wasm and tern.css: the split modules, their chunks and their loader.
+const PKG = __TERN_PKG__;
 const PRECACHE = [
   SHELL,
   '/pkg/tern.js',
   '/pkg/tern.wasm',
   '/pkg/tern.css',
+  ...PKG,
   '/manifest.webmanifest',
   '/favicon.svg',
   '/icons/icon-192.png',

@@ -5,19 +5,20 @@
 //! the account's notes).
 //!
 //! The requests are the `/account/*` routes (`io::api`); they need the network. The
-//! devices are read (a `model::load::Load`) while the settings are open.
+//! "Account" button is in the start-up module; the open settings ([`SettingsScreen`]) are
+//! in a module of their own, loaded on first use ([`super::lazy`]), and read the devices
+//! (a Leptos `LocalResource`) while open.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use sync_core::protocol::SessionInfo;
 
+use super::lazy::{LazyScreen, split};
 use crate::io;
-use crate::model::load::Load;
 use crate::model::{PageState, account, copy};
 
-/// The signed-in devices as last read, or why they could not be read (`None` while
-/// closed).
-type Sessions = Load<Option<Result<Vec<SessionInfo>, String>>>;
+/// The signed-in devices as last read, or why they could not be read.
+type Sessions = LocalResource<Result<Vec<SessionInfo>, String>>;
 
 fn session_view(app: PageState, s: SessionInfo, sessions: Sessions) -> impl IntoView {
     let used = s
@@ -60,35 +61,40 @@ fn session_view(app: PageState, s: SessionInfo, sessions: Sessions) -> impl Into
 pub fn AccountSettings() -> impl IntoView {
     let app = PageState::get();
     let open = RwSignal::new(false);
-    let sessions: Sessions = Load::new(move || {
-        let open = open.get();
-        async move {
-            if !open {
-                return None;
-            }
-            Some(
-                io::api::sessions()
-                    .await
-                    .map_err(|e| copy::settings_error(&e)),
-            )
-        }
+    // Closed when the account changes (signed out here or in another tab).
+    Effect::new(move |_| {
+        app.user.track();
+        open.set(false);
+    });
+    let toggle = move |_| open.update(|o| *o = !*o);
+    view! {
+        <Show when=move || app.user.get().is_some()>
+            <div class="trash-bar">
+                <button type="button" aria-expanded=move || open.get().to_string() on:click=toggle>
+                    {move || if open.get() { "Close account settings" } else { "Account" }}
+                </button>
+            </div>
+        </Show>
+        <Show when=move || open.get()>
+            <LazyScreen load=settings_screen/>
+        </Show>
+    }
+}
+
+/// The open account settings.
+#[component]
+pub fn SettingsScreen() -> impl IntoView {
+    let app = PageState::get();
+    let sessions: Sessions = LocalResource::new(move || async move {
+        io::api::sessions()
+            .await
+            .map_err(|e| copy::settings_error(&e))
     });
     let (current_pw, set_current_pw) = signal(String::new());
     let (new_pw, set_new_pw) = signal(String::new());
     let (delete_pw, set_delete_pw) = signal(String::new());
     let confirming_delete = RwSignal::new(false);
     let message = RwSignal::new(String::new());
-    // Closed when the account changes (signed out here or in another tab).
-    Effect::new(move |_| {
-        app.user.track();
-        open.set(false);
-    });
-    let toggle = move |_| {
-        if !open.get_untracked() {
-            message.set(String::new());
-        }
-        open.update(|o| *o = !*o);
-    };
     let everywhere = move |_| {
         spawn_local(async move {
             match io::api::sign_out_everywhere().await {
@@ -147,17 +153,9 @@ pub fn AccountSettings() -> impl IntoView {
         });
     };
     view! {
-        <Show when=move || app.user.get().is_some()>
-            <div class="trash-bar">
-                <button type="button" aria-expanded=move || open.get().to_string() on:click=toggle>
-                    {move || if open.get() { "Close account settings" } else { "Account" }}
-                </button>
-            </div>
-        </Show>
-        {move || open.get().then(|| sessions.get().flatten()).map(|read| view! {
             <section class="settings" data-testid="account-settings" aria-label="Account settings">
                 <h2>"Signed-in devices"</h2>
-                {match read {
+                {move || match sessions.get() {
                     Some(Err(e)) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
                     // (An empty list while the first read is under way.)
                     list => view! {
@@ -211,6 +209,12 @@ pub fn AccountSettings() -> impl IntoView {
                     {move || message.get()}
                 </p>
             </section>
-        })}
     }
 }
+
+split!(
+    /// The open account settings.
+    settings_screen,
+    settings,
+    || view! { <SettingsScreen/> }.into_any()
+);

@@ -4,6 +4,7 @@
 use client::runner::RunResult;
 use leptos::prelude::*;
 
+use super::lazy::{LazyScreen, split};
 use crate::io;
 use crate::model::activity::{ACTIVITY_LIMIT, ActivityLog, attention, describe, next_step};
 use crate::model::{PageState, SyncPhase, Ui};
@@ -21,9 +22,21 @@ pub fn ActivityButton() -> impl IntoView {
     }
 }
 
-/// The "Sync activity" panel.
+/// The "Sync activity" panel, while open.
 #[component]
 pub fn ActivityPanel() -> impl IntoView {
+    let ui = Ui::get();
+    view! {
+        <Show when=move || ui.activity_open.get()>
+            <LazyScreen load=activity_screen/>
+        </Show>
+    }
+}
+
+/// The open "Sync activity" panel (in a module of its own, loaded on first use:
+/// [`super::lazy`]).
+#[component]
+pub fn ActivityScreen() -> impl IntoView {
     let app = PageState::get();
     let ui = Ui::get();
     let rows = move || {
@@ -48,7 +61,6 @@ pub fn ActivityPanel() -> impl IntoView {
         })
     };
     view! {
-        <Show when=move || ui.activity_open.get()>
             <section id="sync-activity" class="activity" aria-label="Sync activity"
                 data-testid="activity">
                 <div class="row">
@@ -84,7 +96,6 @@ pub fn ActivityPanel() -> impl IntoView {
                     />
                 </ol>
             </section>
-        </Show>
     }
 }
 
@@ -123,3 +134,10 @@ pub fn Attention() -> impl IntoView {
         </Show>
     }
 }
+
+split!(
+    /// The open sync activity panel.
+    activity_screen,
+    activity,
+    || view! { <ActivityScreen/> }.into_any()
+);

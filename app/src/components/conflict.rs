@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use sync_core::{Strategy, Text};
 
+use super::lazy::{LazyScreen, split};
 use crate::io;
 use crate::model::{NoteView, PageState, SaveLabel};
 
@@ -95,6 +96,25 @@ fn Version(
 #[component]
 pub fn Conflict() -> impl IntoView {
     let app = PageState::get();
+    let conflicted = move || {
+        let Some(id) = app.editor.open.get() else {
+            return false;
+        };
+        app.snap
+            .with(|s| s.find(&id).is_some_and(|n| n.conflict.is_some()))
+    };
+    view! {
+        <Show when=conflicted>
+            <LazyScreen load=conflict_screen/>
+        </Show>
+    }
+}
+
+/// The open note's conflict (in a module of its own, loaded on first use:
+/// [`super::lazy`]).
+#[component]
+pub fn ConflictScreen() -> impl IntoView {
+    let app = PageState::get();
     move || {
         let note = current(app)?;
         let conflict = note.conflict.clone()?;
@@ -131,3 +151,10 @@ pub fn Conflict() -> impl IntoView {
         })
     }
 }
+
+split!(
+    /// The open note's conflict.
+    conflict_screen,
+    conflict,
+    || view! { <ConflictScreen/> }.into_any()
+);

@@ -7,7 +7,8 @@ use leptos::prelude::*;
 
 use super::conflict::{Conflict, StrategyPicker};
 use super::history::History;
-use super::preview::Preview;
+use super::lazy::LazyScreen;
+use super::preview::preview_screen;
 use crate::model::{PageState, Pane, Ui, commands};
 
 /// The editor form: title, text (or its Markdown preview), save label, and the open note's
@@ -64,7 +65,7 @@ pub fn Editor() -> impl IntoView {
                 on:input=move |ev| ed.input(app, Field::Content, event_target_value(&ev))
             ></textarea>
             <Show when=move || ui.preview.get()>
-                <Preview/>
+                <LazyScreen load=preview_screen/>
             </Show>
             <div class="row">
                 <span class="saved" data-testid="saved" aria-live="polite">

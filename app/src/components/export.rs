@@ -3,7 +3,9 @@
 //! it reads and writes only the local store. The formats and the import rules are
 //! `client::export`'s (documented in `docs/export-format.md`).
 //!
-//! The export is built and the files are read by `io::export`.
+//! The export is built and the files are read by `io::export`. The button is in the
+//! start-up module; the open panel ([`ExportScreen`]), with the zip and JSON formats, is in
+//! a module of its own, loaded on first use ([`super::lazy`]).
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -11,11 +13,29 @@ use leptos::task::spawn_local;
 use crate::io::{self, ExportKind as Kind};
 use crate::model::PageState;
 
+use super::lazy::{LazyScreen, split};
+
 /// The "Export / import" button and, while open, its panel.
 #[component]
 pub fn ExportImport() -> impl IntoView {
-    let app = PageState::get();
     let open = RwSignal::new(false);
+    view! {
+        <div class="trash-bar">
+            <button type="button" aria-expanded=move || open.get().to_string()
+                on:click=move |_| open.update(|o| *o = !*o)>
+                {move || if open.get() { "Close export / import" } else { "Export / import" }}
+            </button>
+        </div>
+        <Show when=move || open.get()>
+            <LazyScreen load=export_screen/>
+        </Show>
+    }
+}
+
+/// The open panel.
+#[component]
+pub fn ExportScreen() -> impl IntoView {
+    let app = PageState::get();
     let message = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
     let with_history = RwSignal::new(false);
@@ -67,13 +87,6 @@ pub fn ExportImport() -> impl IntoView {
         });
     };
     view! {
-        <div class="trash-bar">
-            <button type="button" aria-expanded=move || open.get().to_string()
-                on:click=move |_| open.update(|o| *o = !*o)>
-                {move || if open.get() { "Close export / import" } else { "Export / import" }}
-            </button>
-        </div>
-        <Show when=move || open.get()>
             <section class="settings" data-testid="export-import" aria-label="Export and import">
                 <h2>"Export"</h2>
                 <p>"Every note on this device, with its conflicts and the trash, from this \
@@ -106,6 +119,12 @@ pub fn ExportImport() -> impl IntoView {
                 </div>
                 <p role="status" data-testid="export-message">{move || message.get()}</p>
             </section>
-        </Show>
     }
 }
+
+split!(
+    /// The open export and import panel (and the export formats).
+    export_screen,
+    export,
+    || view! { <ExportScreen/> }.into_any()
+);

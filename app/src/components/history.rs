@@ -1,13 +1,14 @@
-//! The open note's history (from the server, read as a `model::load::Load`), each earlier
-//! version with "Restore".
+//! The open note's history (from the server, read as a Leptos `LocalResource`), each
+//! earlier version with "Restore". In a module of its own, loaded when "History" is first
+//! clicked ([`super::lazy`]).
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use sync_core::Text;
 use sync_core::protocol::RevisionReason;
 
+use super::lazy::{LazyScreen, split};
 use crate::io;
-use crate::model::load::Load;
 use crate::model::{PageState, RevisionView, SaveLabel, copy};
 
 /// Why a version is in the history, as the list says it.
@@ -55,12 +56,23 @@ fn revision(app: PageState, r: RevisionView) -> impl IntoView {
     }
 }
 
-/// The history panel, while open: the open note's history, read from the server when
-/// "History" is clicked.
+/// The history panel, while open.
 #[component]
 pub fn History() -> impl IntoView {
     let app = PageState::get();
-    let read = Load::new(move || {
+    view! {
+        <Show when=move || app.history.with(Option::is_some)>
+            <LazyScreen load=history_screen/>
+        </Show>
+    }
+}
+
+/// The open history: the open note's history, read from the server when "History" is
+/// clicked.
+#[component]
+pub fn HistoryScreen() -> impl IntoView {
+    let app = PageState::get();
+    let read = LocalResource::new(move || {
         let id = app.history.get();
         async move {
             let id = id?;
@@ -94,3 +106,10 @@ pub fn History() -> impl IntoView {
         })
     }
 }
+
+split!(
+    /// The open note's history.
+    history_screen,
+    history,
+    || view! { <HistoryScreen/> }.into_any()
+);

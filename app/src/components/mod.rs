@@ -2,7 +2,7 @@
 //!
 //! The top layer under the `App`: components read the [`crate::model`] state (provided
 //! as context) and call its actions, and reach [`crate::io`] for what only they need (a
-//! read shown as a `model::load::Load`, a download, the focus). A component may place another
+//! read shown as a Leptos `LocalResource`, a download, the focus). A component may place another
 //! (the editor places the preview, the conflict and the history); nothing below imports
 //! them.
 //!
@@ -17,6 +17,9 @@
 //! - [`status`]: the sync status line and messages; [`activity`]: the sync activity panel
 //!   and the attention line.
 //! - [`keys`]: the keyboard shortcuts' listener and help overlay.
+//! - [`lazy`]: the screens in wasm modules of their own, loaded on first use (the preview,
+//!   the trash, a note's history and conflict, the account settings, export and import, the
+//!   sync activity), and [`lazy::LazyScreen`], which loads one and retries a failed load.
 //! - [`storage_notice`]: what eviction puts at risk; [`pwa_banner`]: update offer,
 //!   offline-support problems, the build's `<meta>`.
 
@@ -28,6 +31,7 @@ pub mod editor;
 pub mod export;
 pub mod history;
 pub mod keys;
+pub mod lazy;
 pub mod list;
 pub mod preview;
 pub mod pwa_banner;

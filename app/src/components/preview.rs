@@ -1,7 +1,9 @@
-//! The Markdown preview of the open note (see [`crate::model::markdown`]).
+//! The Markdown preview of the open note (see [`crate::model::markdown`]), with the
+//! renderer in a module of its own, loaded on first use ([`super::lazy`]).
 
 use leptos::prelude::*;
 
+use super::lazy::split;
 use crate::model::PageState;
 use crate::model::markdown::{render, toggle_task};
 
@@ -42,3 +44,10 @@ pub fn Preview() -> impl IntoView {
             inner_html=move || html.get()></div>
     }
 }
+
+split!(
+    /// The Markdown preview of the open note (and the Markdown renderer).
+    preview_screen,
+    preview,
+    || view! { <Preview/> }.into_any()
+);

@@ -9,14 +9,16 @@
 //! (`server::trash`); this device hides such entries and drops their text when the trash
 //! is opened.
 //!
-//! The trash is read (a `model::load::Load`) only while it is open, and again when the store
-//! changes; the read takes only the trash (`LocalStore::trashed`), not every note.
+//! The "Trash" button is in the start-up module; the open trash ([`TrashScreen`]) is in a
+//! module of its own, loaded on first use ([`super::lazy`]). It is read (a Leptos
+//! `LocalResource`) while open, and again when the store changes; the read takes only the
+//! trash (`LocalStore::trashed`), not every note.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::lazy::{LazyScreen, split};
 use crate::io;
-use crate::model::load::Load;
 use crate::model::views::days_left;
 use crate::model::{PageState, TrashEntry};
 
@@ -27,7 +29,7 @@ type Read = (u32, Result<Vec<TrashEntry>, String>);
 fn entry_view(
     app: PageState,
     e: TrashEntry,
-    read: Load<Option<Read>>,
+    read: LocalResource<Read>,
     confirming: RwSignal<Option<String>>,
     period: u32,
 ) -> impl IntoView {
@@ -102,28 +104,7 @@ fn entry_view(
 /// The "Trash" button and, while open, the trash.
 #[component]
 pub fn Trash() -> impl IntoView {
-    let app = PageState::get();
     let open = RwSignal::new(false);
-    let confirming: RwSignal<Option<String>> = RwSignal::new(None);
-    // While open, it follows the store: a delete here or in another tab, a pulled delete
-    // or purge, a restore elsewhere.
-    let read = Load::new(move || {
-        let open = open.get();
-        app.snap.track();
-        async move {
-            if !open {
-                return None;
-            }
-            let days = io::accounts::trash_days().await;
-            let entries = io::notes::trash(days).await.map(|notes| {
-                notes
-                    .into_iter()
-                    .filter_map(TrashEntry::of)
-                    .collect::<Vec<_>>()
-            });
-            Some((days, entries))
-        }
-    });
     let toggle = move |_| open.update(|o| *o = !*o);
     view! {
         <div class="trash-bar">
@@ -132,27 +113,61 @@ pub fn Trash() -> impl IntoView {
                 {move || if open.get() { "Close trash" } else { "Trash" }}
             </button>
         </div>
-        {move || open.get().then(|| read.get().flatten()).flatten().map(|(period, entries)| {
-            let body = match entries {
-                Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
-                Ok(list) if list.is_empty() => view! {
-                    <p class="trash-empty">"The trash is empty."</p>
-                }.into_any(),
-                Ok(list) => view! {
-                    <ul class="trash-list">
-                        {list.into_iter().map(|e| entry_view(app, e, read, confirming, period)).collect_view()}
-                    </ul>
-                }.into_any(),
-            };
-            view! {
-                <section class="trash" data-testid="trash" aria-label="Trash">
-                    <h2>"Trash"</h2>
-                    <p class="trash-help">
-                        {format!("Deleted notes stay here for {period} days, then they are deleted forever.")}
-                    </p>
-                    {body}
-                </section>
-            }
-        })}
+        <Show when=move || open.get()>
+            <LazyScreen load=trash_screen/>
+        </Show>
     }
 }
+
+/// The open trash.
+#[component]
+pub fn TrashScreen() -> impl IntoView {
+    let app = PageState::get();
+    let confirming: RwSignal<Option<String>> = RwSignal::new(None);
+    // It follows the store: a delete here or in another tab, a pulled delete or purge, a
+    // restore elsewhere.
+    let read = LocalResource::new(move || {
+        app.snap.track();
+        async move {
+            let days = io::accounts::trash_days().await;
+            let entries = io::notes::trash(days).await.map(|notes| {
+                notes
+                    .into_iter()
+                    .filter_map(TrashEntry::of)
+                    .collect::<Vec<_>>()
+            });
+            (days, entries)
+        }
+    });
+    move || {
+        read.get().map(|(period, entries)| {
+        let body = match entries {
+            Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+            Ok(list) if list.is_empty() => view! {
+                <p class="trash-empty">"The trash is empty."</p>
+            }.into_any(),
+            Ok(list) => view! {
+                <ul class="trash-list">
+                    {list.into_iter().map(|e| entry_view(app, e, read, confirming, period)).collect_view()}
+                </ul>
+            }.into_any(),
+        };
+        view! {
+            <section class="trash" data-testid="trash" aria-label="Trash">
+                <h2>"Trash"</h2>
+                <p class="trash-help">
+                    {format!("Deleted notes stay here for {period} days, then they are deleted forever.")}
+                </p>
+                {body}
+            </section>
+        }
+    })
+    }
+}
+
+split!(
+    /// The open trash.
+    trash_screen,
+    trash,
+    || view! { <TrashScreen/> }.into_any()
+);

@@ -18,12 +18,10 @@
 //!   shortcuts and what they do; [`markdown`]: the safe Markdown renderer and checklists.
 //! - [`account`]: sign-in, sign-out and who is signed in; [`commands`]: "New note",
 //!   "Delete" and "Undo".
-//! - [`load`]: [`load::Load`], a value read asynchronously (the shape of Leptos's
-//!   `LocalResource`, without its weight), for the screens that read on demand.
 //! - [`views`]: the typed views of notes, conflicts, revisions and trash entries;
 //!   [`copy`]: the messages made of typed outcomes (sync reports, API and storage errors).
 //!
-//! Imports run one way inside it too: `load`, `views`, `copy` → `activity` → `ui`, `editor`,
+//! Imports run one way inside it too: `views`, `copy` → `activity` → `ui`, `editor`,
 //! `sync` → `page` → `account`, `commands`, `share`, `keys`.
 
 pub mod account;
@@ -32,7 +30,6 @@ pub mod commands;
 pub mod copy;
 pub mod editor;
 pub mod keys;
-pub mod load;
 pub mod markdown;
 pub mod page;
 pub mod share;

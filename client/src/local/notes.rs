@@ -360,6 +360,11 @@ impl<S: LocalStore> Notes<S> {
         stamp(&self.store, &self.node, (self.now)(), after, from_server).await
     }
 
+    /// `n` new stamps in order, in one write of the device clock (an import).
+    pub(crate) async fn stamps(&self, n: usize) -> Result<Vec<Hlc>, StoreError> {
+        super::stamp::stamps(&self.store, &self.node, (self.now)(), n).await
+    }
+
     /// The device's wall clock corrected by the last known server clock offset.
     async fn corrected_now(&self) -> Result<u64, StoreError> {
         corrected(&self.store, (self.now)()).await

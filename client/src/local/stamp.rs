@@ -31,6 +31,30 @@ pub(super) async fn stamp<S: LocalStore>(
     Ok(stamped.expect("the clock ticked"))
 }
 
+/// `n` timestamps at once, in order, as `n` calls of [`stamp`] without an `after` would
+/// give, in one write of the device clock (an import stamps a batch of files).
+pub(super) async fn stamps<S: LocalStore>(
+    store: &S,
+    node: &str,
+    now: u64,
+    n: usize,
+) -> Result<Vec<Hlc>, StoreError> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let now = corrected(store, now).await?;
+    let mut stamped = Vec::with_capacity(n);
+    store
+        .update_meta(META_DEVICE_CLOCK, &mut |v| {
+            let mut clock: DeviceClock = v.and_then(|v| v.parse().ok()).unwrap_or_default();
+            stamped.clear(); // the update may run again (IndexedDB retries)
+            stamped.extend((0..n).map(|_| clock.tick(node, now, None)));
+            Some(clock.to_string())
+        })
+        .await?;
+    Ok(stamped)
+}
+
 /// True when the server refused the note's pending edit because this device's clock was
 /// ahead of the server's (`clock_ahead`).
 pub fn refused_for_clock(note: &LocalNote) -> bool {

@@ -34,13 +34,19 @@ pub trait LocalStore {
     }
     /// Writes one note; durable when this returns.
     async fn put(&self, note: &LocalNote) -> Result<(), StoreError>;
-    /// Writes these notes (an import); durable when this returns. IndexedDB writes them in
-    /// one transaction.
-    async fn put_many(&self, notes: &[LocalNote]) -> Result<(), StoreError> {
+    /// Writes those of `notes` whose id is not in the store yet (an import: a note already
+    /// on the device is never overwritten); durable when this returns. Says, note by note,
+    /// which were written. IndexedDB checks and writes them in one transaction.
+    async fn add_new(&self, notes: &[LocalNote]) -> Result<Vec<bool>, StoreError> {
+        let mut added = Vec::with_capacity(notes.len());
         for n in notes {
-            self.put(n).await?;
+            let new = self.get(&n.id).await?.is_none();
+            if new {
+                self.put(n).await?;
+            }
+            added.push(new);
         }
-        Ok(())
+        Ok(added)
     }
     /// Every note, tombstones included, in no particular order.
     async fn list(&self) -> Result<Vec<LocalNote>, StoreError>;
@@ -192,8 +198,8 @@ impl<S: LocalStore> LocalStore for Rc<S> {
     async fn put(&self, note: &LocalNote) -> Result<(), StoreError> {
         (**self).put(note).await
     }
-    async fn put_many(&self, notes: &[LocalNote]) -> Result<(), StoreError> {
-        (**self).put_many(notes).await
+    async fn add_new(&self, notes: &[LocalNote]) -> Result<Vec<bool>, StoreError> {
+        (**self).add_new(notes).await
     }
     async fn list(&self) -> Result<Vec<LocalNote>, StoreError> {
         (**self).list().await

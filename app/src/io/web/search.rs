@@ -18,8 +18,8 @@ use super::accounts::PageNotes;
 use super::page::{next_frame, sleep_ms};
 
 /// Notes read per transaction while building or catching up (the page handles
-/// input between them).
-const CHUNK: usize = 2_000;
+/// input between them; 2,000 at a time held it for a long frame after an import).
+const CHUNK: usize = 500;
 /// The index is saved this long after it changed (changes meanwhile are saved
 /// with it): a few MB written at most this often while the user types...
 const SAVE_AFTER_MS: u64 = 20_000;
