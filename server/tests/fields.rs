@@ -5,10 +5,8 @@
 
 mod support;
 
-use std::time::Duration;
-
 use client::engine;
-use client::local::{LocalNote, LocalStore, Notes, SyncState};
+use client::local::{LocalNote, LocalStore, Notes, SyncState, set_clock_offset};
 use client::memory::MemoryStore;
 use serde_json::{Value, json};
 use support::*;
@@ -28,10 +26,11 @@ async fn get(d: &Notes<MemoryStore>, id: &NoteId) -> LocalNote {
     d.store().get(id).await.unwrap().unwrap()
 }
 
-/// Lets the wall clock move on, so that an edit made after this is later by its clock than
-/// one made before on another device (load only lengthens the pause).
-async fn later() {
-    tokio::time::sleep(Duration::from_millis(5)).await;
+/// Sets device `d`'s clock `minutes` ahead of the server's (within the 5 minutes the server
+/// accepts), so its next edit is later by the clock than every edit made before on any
+/// device, whatever the offsets the syncs measured under load (each sync measures it again).
+async fn ahead(d: &Notes<MemoryStore>, minutes: i64) {
+    set_clock_offset(d.store(), minutes * 60_000).await.unwrap();
 }
 
 fn names(notes: &[LocalNote]) -> Vec<&str> {
@@ -89,7 +88,7 @@ async fn a_tag_added_on_one_device_and_removed_on_another_goes_to_the_later_acti
     // The phone removes it, then (later by the clock) the laptop, not having seen that,
     // adds it again: the later action wins, in whichever order they reach the server.
     b.remove_tag(&id, &tag.id).await.unwrap();
-    later().await;
+    ahead(&a, 2).await;
     a.remove_tag(&id, &tag.id).await.unwrap();
     a.add_tag(&id, &tag.id).await.unwrap();
     for d in [&a, &b] {
@@ -109,7 +108,7 @@ async fn a_tag_added_on_one_device_and_removed_on_another_goes_to_the_later_acti
     // And the other way round: a later removal beats an earlier add.
     a.remove_tag(&id, &tag.id).await.unwrap();
     a.add_tag(&id, &tag.id).await.unwrap();
-    later().await;
+    ahead(&b, 4).await;
     b.remove_tag(&id, &tag.id).await.unwrap();
     sync(&a, &app).await;
     sync(&b, &app).await;
@@ -190,7 +189,7 @@ async fn a_pin_and_a_text_edit_at_once_both_apply() {
         sync(&b, &app).await;
 
         b.edit(&id, "Trip", "pack the tent").await.unwrap();
-        later().await;
+        ahead(&a, 2).await;
         // Later by the clock, on a device that has not seen the edit: were the pin an
         // edit of the text, last-write-wins would put "pack" back.
         a.set_pinned(&id, true).await.unwrap();
