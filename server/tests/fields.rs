@@ -152,6 +152,32 @@ async fn a_notebook_renamed_on_one_device_while_another_moves_a_note_into_it_con
     a.move_notebook(&work.id, Some(&sub.id)).await.unwrap();
     assert_eq!(get(&a, &work.id).await.notebook_id(), None);
 
+    // Two devices each move one notebook into the other at once: a cycle, shown at the
+    // top level on both.
+    let (x, y) = (
+        a.create_notebook("X", None).await.unwrap(),
+        a.create_notebook("Y", None).await.unwrap(),
+    );
+    sync(&a, &app).await;
+    sync(&b, &app).await;
+    a.move_notebook(&x.id, Some(&y.id)).await.unwrap();
+    b.move_notebook(&y.id, Some(&x.id)).await.unwrap();
+    sync(&a, &app).await;
+    sync(&b, &app).await;
+    sync(&a, &app).await;
+    for d in [&a, &b] {
+        for nb in [&x.id, &y.id] {
+            let nb = get(d, nb).await;
+            assert!(nb.notebook_id().is_some(), "both moves applied");
+            assert!(d.parent_of(&nb).await.unwrap().is_none(), "{}", nb.title);
+        }
+        let clients = get(d, &sub.id).await;
+        assert_eq!(
+            d.parent_of(&clients).await.unwrap().map(|p| p.title),
+            Some("Job".to_owned())
+        );
+    }
+
     // Deleting the notebook: its notes stay, shown in no notebook; restoring brings it back.
     a.delete(&work.id).await.unwrap();
     sync(&a, &app).await;

@@ -254,6 +254,28 @@ impl<S: LocalStore> Notes<S> {
             .filter(|nb| !nb.deleted && nb.kind() == Kind::Notebook))
     }
 
+    /// The notebook notebook `nb` is inside: `None` at the top level, when its parent was
+    /// deleted, or when it is in a cycle (two devices each moved one notebook into the
+    /// other at once): the notebooks of a cycle are shown at the top level.
+    pub async fn parent_of(&self, nb: &LocalNote) -> Result<Option<LocalNote>, StoreError> {
+        let notebooks = self.records(Kind::Notebook).await?;
+        let find = |id: &NoteId| notebooks.iter().find(|n| n.id == *id);
+        let Some(parent) = nb.notebook_id().as_ref().and_then(find) else {
+            return Ok(None);
+        };
+        // Walk up from the parent: meeting `nb` again is a cycle.
+        let mut at = Some(parent);
+        for _ in 0..=notebooks.len() {
+            match at {
+                None => return Ok(Some(parent.clone())),
+                Some(a) if a.id == nb.id => return Ok(None),
+                Some(a) => at = a.notebook_id().as_ref().and_then(find),
+            }
+        }
+        // A cycle above that does not pass through `nb`: its parent is still its parent.
+        Ok(Some(parent.clone()))
+    }
+
     /// The tags of note `n` whose records are live (a deleted tag is not shown), by name.
     pub async fn tags_of(&self, n: &LocalNote) -> Result<Vec<LocalNote>, StoreError> {
         let mut out = Vec::new();
