@@ -160,6 +160,8 @@ fn note(i: usize, title: String, content: String) -> LocalNote {
         local_conflict: false,
         purge: false,
         trash: None,
+        fields: Default::default(),
+        field_edits: Default::default(),
     }
 }
 

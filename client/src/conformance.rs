@@ -22,6 +22,7 @@ fn remote(id: &str, title: &str, version: u64) -> NoteState {
         strategy: Default::default(),
         conflict: None,
         purged: false,
+        fields: Default::default(),
     }
 }
 
@@ -587,6 +588,47 @@ pub async fn the_trash_is_read_alone<S: LocalStore>(store: S) {
     want.retain(|i| i != "r");
     assert_eq!(trashed_ids(&notes).await, want);
     assert_eq!(notes.count().await.unwrap(), 5, "N0 and N4 to N7");
+}
+
+/// Notebook and tag records are stored and synced like notes, but stay out of the notes
+/// list, its pages, its count; a note's field edits are stored, pending, and sent.
+pub async fn records_stay_out_of_the_notes_list<S: LocalStore>(store: S) {
+    use sync_core::fields::Kind;
+    let notes = Notes::open(store).await.unwrap();
+    let n = notes.create("A note", "text").await.unwrap();
+    let tag = notes.create_tag("work").await.unwrap();
+    let nb = notes.create_notebook("Projects", None).await.unwrap();
+    notes.add_tag(&n.id, &tag.id).await.unwrap();
+    notes.set_notebook(&n.id, Some(&nb.id)).await.unwrap();
+    notes.set_pinned(&n.id, true).await.unwrap();
+
+    let ids = |v: Vec<crate::local::LocalNote>| v.into_iter().map(|n| n.id).collect::<Vec<_>>();
+    assert_eq!(ids(notes.list().await.unwrap()), vec![n.id.clone()]);
+    assert_eq!(ids(notes.page(None, 10).await.unwrap()), vec![n.id.clone()]);
+    assert_eq!(notes.count().await.unwrap(), 1);
+    assert_eq!(
+        ids(notes.records(Kind::Tag).await.unwrap()),
+        vec![tag.id.clone()]
+    );
+    assert_eq!(
+        ids(notes.records(Kind::Notebook).await.unwrap()),
+        vec![nb.id.clone()]
+    );
+    // All three wait to be pushed, the note with its field edits.
+    assert_eq!(notes.unsynced_count().await.unwrap(), 3);
+    let stored = notes.store().get(&n.id).await.unwrap().unwrap();
+    assert!(stored.pinned());
+    assert_eq!(stored.tag_ids(), [tag.id.0.clone()].into());
+    let sent = stored.pending_change().unwrap();
+    assert_eq!(sent.fields.len(), 3, "{:?}", sent.fields);
+    assert_eq!(
+        notes.notebook_of(&stored).await.unwrap().map(|b| b.title),
+        Some("Projects".to_owned())
+    );
+    // A deleted notebook: the note stays, in no notebook, and counts as before.
+    notes.delete(&nb.id).await.unwrap();
+    assert!(notes.notebook_of(&stored).await.unwrap().is_none());
+    assert_eq!(notes.count().await.unwrap(), 1);
 }
 
 /// An import's write ([`LocalStore::add_new`]): notes whose id is new are written, pending,

@@ -509,6 +509,8 @@ mod tests {
             local_conflict: false,
             purge: false,
             trash: None,
+            fields: Default::default(),
+            field_edits: Default::default(),
         }
     }
 
@@ -523,6 +525,7 @@ mod tests {
             strategy: Strategy::Default,
             conflict: None,
             purged: false,
+            fields: Default::default(),
         }
     }
 

@@ -760,6 +760,8 @@ fn imported(n: ExportedNote, hlc: Hlc) -> LocalNote {
             deleted_ms: d,
         }),
         purge: false,
+        fields: Default::default(),
+        field_edits: Default::default(),
     }
 }
 

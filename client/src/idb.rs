@@ -13,7 +13,8 @@
 //!   A synced note has `pending: null`, which is not a key, so it is not in the index:
 //!   [`LocalStore::pending`] and [`LocalStore::pending_count`] read only pending notes.
 //! - `order` (key path `order`): every live note's record carries `order`, its stamp as
-//!   text (`Hlc`'s fixed-width form sorts as the stamp does); a tombstone has none. The list
+//!   text (`Hlc`'s fixed-width form sorts as the stamp does); a tombstone has none, nor has a
+//!   notebook or tag record (they are not in the notes list, nor in its count). The list
 //!   reads its pages from the end of this index ([`LocalStore::page`]: a cursor jumps to
 //!   the page's oldest key, one `getAll` reads the page). `order` is written here, from the
 //!   note, on every write;
@@ -119,7 +120,7 @@ impl Stats {
         if old.is_some_and(is_live) {
             self.live = self.live.saturating_sub(1);
         }
-        if !new.deleted {
+        if !new.deleted && new.is_note() {
             self.live += 1;
         }
         self.seq += 1;
@@ -130,12 +131,11 @@ impl Stats {
 /// Requests of one batch write issued at once (see [`IdbStore::add_new`]).
 const IDB_GROUP: usize = 100;
 
-/// A stored record is a live note (read without decoding it).
+/// A stored record is a live note (read without decoding it): it carries `order`, which
+/// [`note_to_js`] writes on live notes only (not on notebook and tag records), and every
+/// record of a database at data version 3 or later was written so.
 fn is_live(raw: &JsValue) -> bool {
-    js_sys::Reflect::get(raw, &"deleted".into())
-        .ok()
-        .and_then(|d| d.as_bool())
-        == Some(false)
+    js_sys::Reflect::get(raw, &"order".into()).is_ok_and(|o| o.is_string())
 }
 
 /// Tern's notes in the browser's IndexedDB.
@@ -203,7 +203,8 @@ fn note_to_js(note: &LocalNote, seq: Option<u64>) -> Result<JsValue, StoreError>
             .map(drop)
             .map_err(|_| StoreError::Corrupt("a record that is not an object".into()))
     };
-    if !note.deleted {
+    // Notebook and tag records are not in the notes list (nor its count: `is_live`).
+    if !note.deleted && note.is_note() {
         set("order", JsValue::from_str(&note.hlc.to_string()))?;
     }
     if let Some(t) = note.trash.as_ref().filter(|_| note.deleted) {

@@ -92,14 +92,19 @@ impl LocalStore for MemoryStore {
         let notes = self.notes.borrow();
         let mut live: Vec<&LocalNote> = notes
             .values()
-            .filter(|n| !n.deleted && before.is_none_or(|b| n.hlc < *b))
+            .filter(|n| !n.deleted && n.is_note() && before.is_none_or(|b| n.hlc < *b))
             .collect();
         live.sort_by(|a, b| b.hlc.cmp(&a.hlc));
         Ok(live.into_iter().take(limit).cloned().collect())
     }
 
     async fn live_count(&self) -> Result<usize, StoreError> {
-        Ok(self.notes.borrow().values().filter(|n| !n.deleted).count())
+        Ok(self
+            .notes
+            .borrow()
+            .values()
+            .filter(|n| !n.deleted && n.is_note())
+            .count())
     }
 
     async fn chunk(

@@ -533,10 +533,11 @@ impl SearchIndex {
         slot
     }
 
-    /// Indexes the note as it is now (a deleted note leaves the index).
+    /// Indexes the note as it is now (a deleted note, or a notebook or tag record, leaves
+    /// the index: search finds notes).
     pub fn upsert(&mut self, note: &LocalNote) {
         self.remove(&note.id);
-        if note.deleted {
+        if note.deleted || !note.is_note() {
             return;
         }
         let slot = self.push_slot(note.id.as_str(), order(&note.hlc));
@@ -1010,6 +1011,8 @@ mod tests {
             local_conflict: false,
             purge: false,
             trash: None,
+            fields: Default::default(),
+            field_edits: Default::default(),
         }
     }
 

@@ -83,6 +83,7 @@ impl Transport for Link<'_> {
                                 strategy: sync_core::Strategy::Default,
                                 conflict: None,
                                 purged: false,
+                                fields: Default::default(),
                             },
                         );
                         ChangeOutcome::Applied {

@@ -250,6 +250,7 @@ fn versions_only_this_device_has_outlive_the_next_pull_until_the_user_chooses() 
             strategy: Strategy::Default,
             conflict: None,
             purged: false,
+            fields: Default::default(),
         };
         let pulled = reconcile(Some(&pushed), None, None, Some(&remote)).unwrap();
         assert_eq!(pulled.content, "eins zwei");

@@ -420,3 +420,8 @@ async fn an_upgrade_by_a_newer_build_closes_the_old_store_and_says_so() {
         .unwrap();
     assert!(got.is_some());
 }
+
+#[wasm_bindgen_test]
+async fn records_stay_out_of_the_notes_list() {
+    suite::records_stay_out_of_the_notes_list(fresh("t-records").await).await;
+}

@@ -42,6 +42,11 @@ fn the_trash_is_read_alone() {
 }
 
 #[test]
+fn records_stay_out_of_the_notes_list() {
+    block_on(suite::records_stay_out_of_the_notes_list(MemoryStore::new()));
+}
+
+#[test]
 fn an_import_never_overwrites() {
     block_on(suite::an_import_never_overwrites(MemoryStore::new()));
 }

@@ -148,6 +148,7 @@ fn remote(id: &str, version: u64) -> NoteState {
         strategy: Default::default(),
         conflict: None,
         purged: false,
+        fields: Default::default(),
     }
 }
 

@@ -301,6 +301,84 @@ async fn trash_story_in_memory() {
 }
 
 /// Throttling periods of an hour: nothing leaks out of a bucket while the story runs.
+/// The fields story: a note's tags, notebook and pin are stored and returned by the
+/// backend, merged with concurrent edits, kept by a change without fields, and dropped
+/// with the text by the trash expiry.
+async fn fields_story(store: &dyn SyncStore) {
+    let (u, now) = ("fiona", now());
+    let with = |mut c: Change, f: serde_json::Value| {
+        c.fields = serde_json::from_value(f).unwrap();
+        c
+    };
+    let push = |c: Change| async move { store.push(u, &[c], now).await.unwrap().results };
+    let created = with(
+        edit("n", "n1", now - 5000, "a", None, "text"),
+        serde_json::json!({"tags": {"add": ["t1", "t2"]}, "notebook": "nb", "pinned": true}),
+    );
+    let v = version(&push(created).await[0].outcome);
+    // Two devices on version v: one drops t1 and adds t3, the other adds t4 and unpins.
+    let mut a = with(
+        edit("n", "n2", now - 4000, "a", Some(v), "text"),
+        serde_json::json!({"tags": {"add": ["t3"], "remove": ["t1"]}}),
+    );
+    let mut b = with(
+        edit("n", "n3", now - 3000, "b", Some(v), "text"),
+        serde_json::json!({"tags": {"add": ["t4"]}, "pinned": false}),
+    );
+    for c in [&mut a, &mut b] {
+        c.base_title = Some("Title".into());
+        c.base_content = Some("text".into());
+    }
+    push(a).await;
+    push(b).await;
+    // Today's client edits the body: the fields stay.
+    let (notes, _) = pull_all(store, u, 100).await;
+    let before = notes[0].clone();
+    push(edit(
+        "n",
+        "n4",
+        now - 2000,
+        "old",
+        Some(before.version),
+        "new text",
+    ))
+    .await;
+    let (notes, _) = pull_all(store, u, 100).await;
+    let n = &notes[0];
+    assert_eq!(n.content, "new text");
+    assert_eq!(n.fields, before.fields);
+    let tags: Vec<String> = n.fields.set("tags").into_iter().collect();
+    assert_eq!(tags, ["t2", "t3", "t4"]);
+    assert_eq!(n.fields.id("notebook").as_deref(), Some("nb"));
+    assert!(!n.fields.pinned());
+    // Deleted, then expired: the fields go with the text.
+    let mut del = edit("n", "n5", now - 1000, "a", Some(n.version), "");
+    del.title.clear();
+    del.deleted = true;
+    let r = push(del).await;
+    assert!(
+        matches!(r[0].outcome, ChangeOutcome::Applied { .. }),
+        "{r:?}"
+    );
+    assert_eq!(store.purge_expired(now, 10).await.unwrap(), 1);
+    let (notes, _) = pull_all(store, u, 100).await;
+    assert!(
+        notes[0].purged && notes[0].fields.is_empty(),
+        "{:?}",
+        notes[0]
+    );
+}
+
+#[tokio::test]
+async fn fields_story_on_mongodb() {
+    fields_story(&mongo_store().await).await;
+}
+
+#[tokio::test]
+async fn fields_story_in_memory() {
+    fields_story(&MemoryStore::new().with_conflicts(conflicts())).await;
+}
+
 fn hourly() -> Limits {
     let rate = |burst| Rate {
         burst,

@@ -78,7 +78,51 @@ pub const FIELDS: &[FieldDef] = &[
         max_bytes: 5,
         max_items: 1,
     },
+    // What the record is: JSON `"note"` (also when never set), `"notebook"` or `"tag"`
+    // ([`Kind`]). Notebooks and tags are records synced like notes, their name the title.
+    FieldDef {
+        name: "kind",
+        rule: Rule::Register,
+        max_bytes: 16,
+        max_items: 1,
+    },
+    // A notebook's parent notebook id (JSON `null`: top level).
+    FieldDef {
+        name: "parent",
+        rule: Rule::Register,
+        max_bytes: 80,
+        max_items: 1,
+    },
 ];
+
+/// What a synced record is (register field `kind`). Notebooks and tags are records of
+/// their own, referenced by id from notes (`notebook`, `tags`), so renaming one is one
+/// change to one record however many notes use it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// A note (every record of a client that knows no kinds).
+    #[default]
+    Note,
+    /// A notebook: its title is its name; register `parent` nests it.
+    Notebook,
+    /// A tag: its title is its name.
+    Tag,
+}
+
+impl Kind {
+    /// The register value of this kind.
+    pub fn value(self) -> serde_json::Value {
+        serde_json::Value::String(
+            match self {
+                Kind::Note => "note",
+                Kind::Notebook => "notebook",
+                Kind::Tag => "tag",
+            }
+            .to_owned(),
+        )
+    }
+}
 
 /// Most elements a set field holds.
 pub const MAX_SET_ITEMS: usize = 100;
@@ -310,6 +354,11 @@ pub fn check(name: &str, edit: &FieldEdit) -> Result<&'static FieldDef, FieldErr
 pub struct Fields(pub BTreeMap<String, FieldState>);
 
 impl Fields {
+    /// True when no field was ever set.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// The state the edits of one change alone describe, made at `hlc`. Edits that do not
     /// match their declaration are skipped (the server refuses such a change first, with
     /// [`check`]).
@@ -356,6 +405,58 @@ impl Fields {
             Some(FieldState::Set(s)) => s.values(),
             _ => BTreeSet::new(),
         }
+    }
+
+    /// The latest clock of any field's last edit (`None`: no field set). A device stamps
+    /// its next edit of the note after it, so the edit wins over every state it has seen.
+    pub fn latest(&self) -> Option<&Hlc> {
+        self.0
+            .values()
+            .flat_map(|f| -> Box<dyn Iterator<Item = &Hlc> + '_> {
+                match f {
+                    FieldState::Set(s) => Box::new(s.elements.values().map(|e| &e.hlc)),
+                    FieldState::Register(r) => Box::new(std::iter::once(&r.hlc)),
+                }
+            })
+            .max()
+    }
+
+    /// The record's kind (a note when never set, or set to a kind this build does not
+    /// know: a newer client's record is shown as a note rather than lost).
+    pub fn kind(&self) -> Kind {
+        serde_json::from_value(self.register("kind")).unwrap_or_default()
+    }
+
+    /// A register field's value as a string id (`None` when never set, `null` or not a
+    /// string): the `notebook` of a note, the `parent` of a notebook.
+    pub fn id(&self, name: &str) -> Option<String> {
+        match self.register(name) {
+            serde_json::Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// True when register `pinned` is `true`.
+    pub fn pinned(&self) -> bool {
+        self.register("pinned") == serde_json::Value::Bool(true)
+    }
+
+    /// Checks that applying `edits` keeps every set within its declared size: the
+    /// elements present afterwards (the edit alone is bounded by [`check`]; many edits
+    /// together must be bounded too). The server refuses a change that would pass it.
+    pub fn check_apply(
+        &self,
+        edits: &BTreeMap<String, FieldEdit>,
+        hlc: &Hlc,
+    ) -> Result<(), FieldError> {
+        let mut after = self.clone();
+        after.apply(edits, hlc);
+        for d in FIELDS.iter().filter(|d| d.rule == Rule::Set) {
+            if edits.contains_key(d.name) && after.set(d.name).len() > d.max_items {
+                return Err(FieldError::TooMany(d.name, d.max_items));
+            }
+        }
+        Ok(())
     }
 
     /// The value of register field `name` (`null` when never set).

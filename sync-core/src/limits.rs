@@ -3,6 +3,7 @@
 //! The client checks the same limits before it queues a change, so a user learns at once
 //! that a note is too large, instead of at the next sync.
 
+use crate::fields;
 use crate::model::MAX_ID_LEN;
 use crate::protocol::{Change, RejectCode};
 
@@ -40,6 +41,28 @@ pub const MAX_CLOCK_AHEAD_MS: u64 = 5 * 60 * 1000;
 /// Days a deleted note stays in the trash before it is deleted forever (the server's
 /// `TERN_TRASH_DAYS` when unset; devices show and expire their trash by it).
 pub const TRASH_DAYS: u32 = 30;
+
+/// Most elements a set field (a note's `tags`) holds; one change may add and remove at
+/// most twice as many. A change past either is rejected `too_large`.
+pub const MAX_SET_ITEMS: usize = fields::MAX_SET_ITEMS;
+/// Most removed elements a set field remembers, oldest forgotten first (see
+/// [`fields::MAX_SET_REMOVED`]).
+pub const MAX_SET_REMOVED: usize = fields::MAX_SET_REMOVED;
+/// Longest element of a set field (a tag id), in bytes; an empty one is refused too.
+pub const MAX_SET_ELEMENT_BYTES: usize = 64;
+/// Longest register value (a notebook id, `true`), as JSON text, in bytes: each register
+/// field declares its own, at most this.
+pub const MAX_REGISTER_BYTES: usize = 80;
+
+/// The reject code and message of a field edit [`fields::check`] refused: `too_large` for a
+/// value or a set past its size, `invalid` for an unknown field or a value of the wrong kind.
+pub fn field_reject(e: &fields::FieldError) -> (RejectCode, String) {
+    let code = match e {
+        fields::FieldError::TooLong(..) | fields::FieldError::TooMany(..) => RejectCode::TooLarge,
+        fields::FieldError::Unknown(_) | fields::FieldError::Kind(_) => RejectCode::Invalid,
+    };
+    (code, e.to_string())
+}
 
 /// The length of `value` as JSON, counted without building the text.
 pub fn json_len<T: serde::Serialize + ?Sized>(value: &T) -> usize {
@@ -134,6 +157,9 @@ pub fn check_change(change: &Change, server_now_ms: u64) -> Result<(), (RejectCo
             "a delete carries no title or content; send them empty".into(),
         ));
     }
+    for (name, edit) in &change.fields {
+        fields::check(name, edit).map_err(|e| field_reject(&e))?;
+    }
     if change.hlc.wall_ms > server_now_ms.saturating_add(MAX_CLOCK_AHEAD_MS) {
         return Err((
             RejectCode::ClockAhead,
@@ -166,6 +192,59 @@ mod tests {
             "c",
             false,
         )
+    }
+
+    #[test]
+    fn bad_field_edits_are_refused_with_a_code() {
+        let refused = |fields: serde_json::Value| {
+            let mut c = change();
+            c.fields = serde_json::from_value(fields).unwrap();
+            check_change(&c, 1000).map_err(|(code, _)| code)
+        };
+        let many: Vec<String> = (0..10_000).map(|i| format!("t{i}")).collect();
+        assert_eq!(
+            refused(serde_json::json!({"tags": {"add": many}})),
+            Err(RejectCode::TooLarge)
+        );
+        let long = "x".repeat(MAX_SET_ELEMENT_BYTES + 1);
+        assert_eq!(
+            refused(serde_json::json!({"tags": {"add": [long]}})),
+            Err(RejectCode::TooLarge)
+        );
+        assert_eq!(
+            refused(serde_json::json!({"notebook": "n".repeat(MAX_REGISTER_BYTES)})),
+            Err(RejectCode::TooLarge)
+        );
+        assert_eq!(
+            refused(serde_json::json!({"colour": "red"})),
+            Err(RejectCode::Invalid)
+        );
+        assert_eq!(
+            refused(serde_json::json!({"tags": ["a"]})),
+            Err(RejectCode::Invalid)
+        );
+        assert_eq!(
+            refused(serde_json::json!({"tags": {"add": ["a"], "drop": ["b"]}})),
+            Err(RejectCode::Invalid)
+        );
+        assert_eq!(
+            refused(serde_json::json!({"tags": {"add": ["a"]}, "pinned": true, "notebook": null})),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn the_documented_field_limits_are_the_declared_ones() {
+        let tags = fields::def("tags").unwrap();
+        assert_eq!(
+            (tags.max_bytes, tags.max_items),
+            (MAX_SET_ELEMENT_BYTES, MAX_SET_ITEMS)
+        );
+        assert!(
+            fields::FIELDS
+                .iter()
+                .all(|d| d.rule == fields::Rule::Set || d.max_bytes <= MAX_REGISTER_BYTES)
+        );
     }
 
     #[test]

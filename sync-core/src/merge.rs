@@ -7,6 +7,10 @@
 //! Otherwise it is **concurrent**, and the note's strategy decides, case by case as the
 //! table in `docs/sync-protocol.md` (section *Conflicts*, the one copy of it) says.
 //!
+//! The note's fields beyond its text ([`crate::fields`]) merge by their own rules, apart from
+//! the text's strategy: [`resolve_within`] applies a change's field edits to whatever the
+//! text's decision leaves ([`Resolution::text_kept`]).
+//!
 //! In every case the versions that lose, are merged or are deleted are returned as
 //! revisions for the note's history: an edit is never lost, only moved to history. The
 //! decision is a pure function, so every server process makes the same one, and it is
@@ -75,6 +79,9 @@ pub struct Resolution {
     /// written without seeing it: its text is then only in the history, and no one but its
     /// author is known to have seen it (a purge must not drop it: see `crate::push`).
     pub unseen: bool,
+    /// True when the change's text lost (or it edited no text) while its field edits
+    /// changed the note: `next` is the stored text with those fields, at a new version.
+    pub text_kept: bool,
 }
 
 impl Resolution {
@@ -83,6 +90,7 @@ impl Resolution {
             next: None,
             revisions,
             unseen: false,
+            text_kept: false,
         }
     }
 }
@@ -123,6 +131,7 @@ fn state(
         // A deleted note has no conflict to show (every version is in its history).
         conflict: if v.deleted { None } else { conflict },
         purged: false,
+        fields: base.fields.clone(),
     }
 }
 
@@ -148,7 +157,51 @@ pub fn resolve(
 /// [`resolve`], with its text merges spending `budget` (shared by the changes of one
 /// request, so that a request's merge work is bounded too). A content merge the budget
 /// does not cover is a conflict for the user, exactly like an overlapping edit.
+///
+/// The change's field edits ([`Change::fields`]) apply by their own rules whatever the
+/// text's strategy decides: on the new state when the text makes one, else (the text lost
+/// under last-write-wins, a delete lost to an edit, or the change edited only fields) on
+/// the stored text at a new version ([`Resolution::text_kept`]). A change that edits only
+/// fields ([`Change::edits_only_fields`]) leaves the text as stored: it never competes
+/// with a concurrent text edit, nor becomes one side of a conflict.
 pub fn resolve_within(
+    stored: Option<&StoredNote>,
+    change: &Change,
+    default: Strategy,
+    version: u64,
+    budget: &mut Budget,
+) -> Resolution {
+    let mut r = match stored {
+        Some(_) if change.edits_only_fields() => Resolution::keep(vec![]),
+        _ => resolve_text(stored, change, default, version, budget),
+    };
+    if change.fields.is_empty() {
+        return r;
+    }
+    match (r.next.as_mut(), stored) {
+        (Some(next), _) => next.note.fields.apply(&change.fields, &change.hlc),
+        (None, Some(s)) => {
+            let mut fields = s.note.fields.clone();
+            fields.apply(&change.fields, &change.hlc);
+            if fields != s.note.fields {
+                let mut next = s.clone();
+                next.note.fields = fields;
+                next.note.version = version;
+                // Any later change clears `purged` (the field's doc).
+                next.note.purged = false;
+                // The text is still the last writer's: its next change on the same base
+                // continues its own edit (`LastWrite`), so `last_write` stays.
+                r.next = Some(next);
+                r.text_kept = true;
+            }
+        }
+        (None, None) => {}
+    }
+    r
+}
+
+/// The decision on the change's text (title, content, deleted), fields carried over.
+fn resolve_text(
     stored: Option<&StoredNote>,
     change: &Change,
     default: Strategy,
@@ -167,6 +220,7 @@ pub fn resolve_within(
             strategy: change.strategy.unwrap_or_default(),
             conflict: None,
             purged: false,
+            fields: Default::default(),
         };
         return Resolution {
             next: Some(StoredNote {
@@ -177,6 +231,7 @@ pub fn resolve_within(
             }),
             revisions: vec![],
             unseen: false,
+            text_kept: false,
         };
     };
     let note_strategy = change.strategy.unwrap_or(s.note.strategy);
@@ -239,6 +294,7 @@ pub fn resolve_within(
             next: Some(next),
             revisions,
             unseen: false,
+            text_kept: false,
         };
     }
 
@@ -256,6 +312,7 @@ pub fn resolve_within(
                 }),
                 revisions: vec![],
                 unseen: false,
+                text_kept: false,
             };
         }
         return Resolution::keep(vec![]);
@@ -290,6 +347,7 @@ pub fn resolve_within(
             next: Some(whole(&deleted, None)),
             revisions: kept(&current, RevisionReason::Deleted),
             unseen: false,
+            text_kept: false,
         };
     }
 
@@ -300,6 +358,7 @@ pub fn resolve_within(
                     next: Some(whole(&incoming, keep_conflict)),
                     revisions: kept(&current, RevisionReason::Conflict),
                     unseen: false,
+                    text_kept: false,
                 }
             } else {
                 Resolution::keep(kept(&incoming, RevisionReason::Conflict))
@@ -318,6 +377,7 @@ pub fn resolve_within(
                     next: Some(whole(&incoming, keep_conflict)),
                     revisions: vec![],
                     unseen: false,
+                    text_kept: false,
                 };
             }
             match merge_fields(s, change, &incoming, budget) {
@@ -345,6 +405,7 @@ pub fn resolve_within(
                         }),
                         revisions,
                         unseen: false,
+                        text_kept: false,
                     }
                 }
                 // No clean merge: no proposal either.
@@ -366,6 +427,7 @@ pub fn resolve_within(
                     next: Some(whole(winner, keep_conflict)),
                     revisions: vec![],
                     unseen: false,
+                    text_kept: false,
                 };
             }
             let proposal = if current.deleted || incoming.deleted {
@@ -485,6 +547,7 @@ fn conflict(
         }),
         revisions,
         unseen: false,
+        text_kept: false,
     }
 }
 
@@ -548,6 +611,115 @@ mod tests {
             Strategy::Merge,
         );
         s.unwrap()
+    }
+
+    /// `c` with field edits (JSON: `{"tags": {"add": [...]}, "pinned": true}`).
+    fn with_fields(mut c: Change, fields: serde_json::Value) -> Change {
+        c.fields = serde_json::from_value(fields).unwrap();
+        c
+    }
+
+    #[test]
+    fn a_pin_and_a_concurrent_text_edit_both_apply_under_every_strategy() {
+        for st in [Strategy::Lww, Strategy::Merge, Strategy::Manual] {
+            let base = created("t", "one");
+            let mut s = Some(base.clone());
+            // The laptop edits the text; the phone, which saw only `base`, pins the note
+            // a moment later (so under last-write-wins its stale text would win, were it
+            // an edit of the text).
+            push(&mut s, &edit(Some(&base), 200, "laptop", "t", "two"), st);
+            let pin = with_fields(
+                edit(Some(&base), 300, "phone", "t", "one"),
+                serde_json::json!({"pinned": true}),
+            );
+            assert!(pin.edits_only_fields());
+            let r = push(&mut s, &pin, st);
+            let n = r.next.expect("the pin applies").note;
+            assert_eq!(n.content, "two", "{st:?}: the text edit stays");
+            assert!(n.fields.pinned(), "{st:?}: the pin applies");
+            assert_eq!((n.conflict, r.revisions.len()), (None, 0), "{st:?}");
+            assert!(r.text_kept);
+        }
+    }
+
+    #[test]
+    fn field_edits_apply_when_the_text_loses_or_waits_for_the_user() {
+        // Last-write-wins: the phone's older text loses, its tag does not.
+        let base = created("t", "one");
+        let mut s = Some(base.clone());
+        push(
+            &mut s,
+            &edit(Some(&base), 300, "laptop", "t", "two"),
+            Strategy::Lww,
+        );
+        let tagged = with_fields(
+            edit(Some(&base), 200, "phone", "t", "phone's"),
+            serde_json::json!({"tags": {"add": ["t1"]}}),
+        );
+        let r = push(&mut s, &tagged, Strategy::Lww);
+        let n = r.next.expect("the tag applies").note;
+        assert_eq!(n.content, "two");
+        assert_eq!(n.fields.set("tags"), ["t1".to_owned()].into());
+        assert_eq!(
+            r.revisions[0].0.content, "phone's",
+            "the lost text is in history"
+        );
+        assert!(r.text_kept && r.unseen);
+        // Manual: the texts wait for the user; the notebook is set at once.
+        let base = created("t", "one");
+        let mut s = Some(base.clone());
+        push(
+            &mut s,
+            &edit(Some(&base), 200, "laptop", "t", "two"),
+            Strategy::Manual,
+        );
+        let moved = with_fields(
+            edit(Some(&base), 300, "phone", "t", "three"),
+            serde_json::json!({"notebook": "nb1"}),
+        );
+        let n = push(&mut s, &moved, Strategy::Manual).next.unwrap().note;
+        assert!(n.conflict.is_some());
+        assert_eq!(n.fields.id("notebook").as_deref(), Some("nb1"));
+    }
+
+    #[test]
+    fn a_change_without_fields_keeps_the_notes_fields() {
+        for st in [Strategy::Lww, Strategy::Merge, Strategy::Manual] {
+            let mut s = None;
+            push(
+                &mut s,
+                &with_fields(
+                    edit(None, 100, "new", "t", "one"),
+                    serde_json::json!({"tags": {"add": ["a"]}, "notebook": "nb", "pinned": true}),
+                ),
+                st,
+            );
+            let base = s.clone().unwrap();
+            // Today's client: sequential, then concurrent edits, then a delete.
+            push(&mut s, &edit(Some(&base), 200, "old", "t", "two"), st);
+            push(&mut s, &edit(Some(&base), 300, "old2", "t", "three"), st);
+            let n = s.clone().unwrap().note;
+            assert_eq!(n.fields, base.note.fields, "{st:?}");
+            let last = s.clone().unwrap();
+            push(&mut s, &delete(Some(&last), 400, "old"), st);
+            assert_eq!(s.unwrap().note.fields, base.note.fields, "{st:?}");
+        }
+    }
+
+    #[test]
+    fn a_field_edit_that_changes_nothing_is_superseded_like_a_losing_edit() {
+        let base = created("t", "one");
+        let mut s = Some(base.clone());
+        let pin = |wall, node: &str, s: &StoredNote| {
+            with_fields(
+                edit(Some(s), wall, node, "t", "one"),
+                serde_json::json!({"pinned": true}),
+            )
+        };
+        push(&mut s, &pin(200, "a", &base), Strategy::Lww);
+        // An older pin of the same value: the register keeps the later clock.
+        let r = push(&mut s, &pin(150, "b", &base), Strategy::Lww);
+        assert!(r.next.is_none() && r.revisions.is_empty());
     }
 
     #[test]
@@ -1043,6 +1215,52 @@ mod tests {
             for v in pushed.iter().filter(|v| !v.deleted) {
                 prop_assert!(present.contains(&(v.title.clone(), v.content.clone())), "lost {:?} under {:?}", v, st);
             }
+        }
+
+        /// Under every strategy, whatever becomes of their text (applied, merged, lost,
+        /// in conflict, a delete), the field edits of every change pushed are in the note:
+        /// its fields are what applying all of them, in any order, gives. And a change that
+        /// edits only fields never changes the text or the conflict.
+        #[test]
+        fn every_field_edit_applies_whatever_the_text_does(
+            st in strategy(),
+            steps in proptest::collection::vec(
+                (0usize..4, 0u64..50, "[ab]", "(x|y| ){0,4}", 0u8..4, "[abc]", proptest::bool::ANY),
+                1..12),
+        ) {
+            let mut stored = Some(created("t", "x y"));
+            let mut seen: Vec<StoredNote> = vec![stored.clone().unwrap()];
+            let mut model = crate::fields::Fields::default();
+            for (i, (back, wall, node, content, what, tag, flag)) in steps.iter().enumerate() {
+                let base = seen[seen.len().saturating_sub(1 + back).min(seen.len() - 1)].clone();
+                let w = 1000 + wall * 10 + i as u64;
+                let node = format!("{node}{i}");
+                let fields = match what {
+                    0 => serde_json::json!({"tags": {"add": [tag]}}),
+                    1 => serde_json::json!({"tags": {"remove": [tag]}, "pinned": flag}),
+                    2 => serde_json::json!({"notebook": tag}),
+                    _ => serde_json::json!({}),
+                };
+                // Half the changes edit the text as well; a few are deletes.
+                let mut c = match (flag, what) {
+                    (true, 3) => delete(Some(&base), w, &node),
+                    (true, _) => edit(Some(&base), w, &node, "t", content),
+                    (false, _) => edit(Some(&base), w, &node, &base.note.title, &base.note.content),
+                };
+                c = with_fields(c, fields);
+                model.apply(&c.fields, &c.hlc);
+                let before = stored.clone().unwrap().note;
+                push(&mut stored, &c, st);
+                let after = stored.clone().unwrap().note;
+                if c.edits_only_fields() {
+                    prop_assert_eq!(
+                        (&before.title, &before.content, before.deleted, &before.conflict, &before.hlc),
+                        (&after.title, &after.content, after.deleted, &after.conflict, &after.hlc)
+                    );
+                }
+                seen.push(stored.clone().unwrap());
+            }
+            prop_assert_eq!(&stored.unwrap().note.fields, &model, "under {:?}", st);
         }
     }
 }

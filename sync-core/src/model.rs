@@ -1,5 +1,6 @@
 //! The note and its identifiers.
 
+use crate::fields::Fields;
 use crate::hlc::Hlc;
 use serde::{Deserialize, Serialize};
 
@@ -77,6 +78,11 @@ pub struct NoteState {
     /// the note clears it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub purged: bool,
+    /// The note's fields beyond its text (tags, notebook, pinned, kind, parent), each with
+    /// the clocks its merge rule needs ([`crate::fields`]). Omitted: none ever set.
+    #[serde(default, skip_serializing_if = "Fields::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub fields: Fields,
 }
 
 impl NoteState {

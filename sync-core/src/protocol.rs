@@ -5,6 +5,9 @@
 //! in `sync-core/tests/fixtures/` freeze the JSON. Adding an optional field is not a version
 //! change (unknown fields are ignored on both sides); renaming or removing one is.
 
+use std::collections::BTreeMap;
+
+use crate::fields::FieldEdit;
 use crate::hlc::Hlc;
 use crate::model::{ChangeId, NoteId, NoteState, Strategy, Version};
 use serde::{Deserialize, Serialize};
@@ -66,6 +69,13 @@ pub struct Change {
     /// device had not seen) it is an ordinary delete, and the trash expiry purges it later.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub purge: bool,
+    /// Edits of the note's fields ([`crate::fields::FIELDS`]), by field name: a set
+    /// field's `{"add": [...], "remove": [...]}`, a register field's new value. A field not
+    /// named is left as it is (omitted: no field edited). Applied whatever becomes of the
+    /// change's text (docs/sync-protocol.md, Fields).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub fields: BTreeMap<String, FieldEdit>,
 }
 
 impl Change {
@@ -92,7 +102,21 @@ impl Change {
             strategy: None,
             resolve: false,
             purge: false,
+            fields: BTreeMap::new(),
         }
+    }
+
+    /// True when the change edits only fields: its text is the text of its base version
+    /// (so the device did not touch it), it carries field edits and nothing else. Such a
+    /// change never competes with another device's text, under any strategy.
+    pub fn edits_only_fields(&self) -> bool {
+        !self.fields.is_empty()
+            && !self.deleted
+            && !self.resolve
+            && self.strategy.is_none()
+            && self.base_version.is_some()
+            && self.base_title.as_deref() == Some(self.title.as_str())
+            && self.base_content.as_deref() == Some(self.content.as_str())
     }
 }
 

@@ -217,6 +217,16 @@ pub fn plan(
             });
             continue;
         }
+        // Many edits together must keep a set within its size, as one edit must.
+        if let Err(e) = st
+            .map(|st| st.note.note.fields.clone())
+            .unwrap_or_default()
+            .check_apply(&c.fields, &c.hlc)
+        {
+            let (code, message) = limits::field_reject(&e);
+            outcomes[i] = Some(ChangeOutcome::Rejected { code, message });
+            continue;
+        }
         let mut r = merge::resolve_within(
             st.map(|st| &st.note),
             c,
@@ -243,6 +253,8 @@ pub fn plan(
             if let Some(next) = r.next.as_mut() {
                 next.note.purged = true;
                 next.note.conflict = None;
+                // Deleted forever: its tags and notebook go with its text.
+                next.note.fields = Default::default();
             }
             if rn > 0 {
                 purges.push((c.note_id.clone(), rn));
@@ -250,7 +262,7 @@ pub fn plan(
         }
         // Who wrote the text that lost unseen: the incoming change's device when it lost,
         // else the device whose own write the stored version was (if known).
-        let author = if r.next.is_none() {
+        let author = if r.next.is_none() || r.text_kept {
             c.hlc.node.clone()
         } else {
             st.and_then(|st| st.note.last_write.as_ref())
@@ -358,9 +370,12 @@ fn touch(touched: &mut Vec<NoteId>, id: &NoteId) {
     }
 }
 
-/// True when `n` is exactly what change `c` sent (no merge, no conflict).
+/// True when `n` is exactly what change `c` sent (no merge, no conflict). A change with
+/// field edits always gets the stored state back: the fields are the merge of every
+/// device's edits, which the sender does not know.
 fn stored_as_sent(n: &NoteState, c: &Change) -> bool {
-    n.conflict.is_none()
+    c.fields.is_empty()
+        && n.conflict.is_none()
         && n.deleted == c.deleted
         && (n.deleted || (n.title == c.title && n.content == c.content))
 }

@@ -142,6 +142,7 @@ fn stored() -> impl proptest::strategy::Strategy<Value = StoredNote> {
                     versions,
                 }),
                 purged: false,
+                fields: Default::default(),
             },
             title_hlc: th,
             content_hlc: ch,

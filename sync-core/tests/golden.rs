@@ -126,3 +126,17 @@ fn history_response_v1() {
     assert_eq!(h.revisions[0].reason, RevisionReason::Conflict);
     assert_eq!(h.revisions[1].version.content, "at 7 pm");
 }
+
+/// The fields on the wire (docs/sync-protocol.md, Fields): a change's edits and a note's
+/// merged state, frozen; applying the one to the note before it gives the other.
+#[test]
+fn fields_v1() {
+    let c: Change = round_trip("v1_fields_change.json");
+    assert!(c.edits_only_fields());
+    let n: NoteState = round_trip("v1_fields_note.json");
+    let mut fields = sync_core::fields::Fields::default();
+    fields.apply(&c.fields, &c.hlc);
+    assert_eq!(fields, n.fields);
+    assert!(n.fields.pinned());
+    assert_eq!(n.fields.set("tags"), ["tag-travel".to_owned()].into());
+}

@@ -267,6 +267,7 @@ mod tests {
             strategy: Strategy::Default,
             conflict: None,
             purged: false,
+            fields: Default::default(),
         });
         n.sync = SyncState::Failed {
             code: "too_large".into(),

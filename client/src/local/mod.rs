@@ -13,6 +13,8 @@
 //! - `reconcile`: the pure rules folding a sync response into the notes ([`reconcile()`]).
 //! - `notes`: the edits a user makes ([`Notes`]); `trash`: deleting, restoring, deleting
 //!   forever and expiring ([`Notes::trash`]).
+//! - `organize`: tags, notebooks and pinning, and the notebook and tag records
+//!   ([`Notes::add_tag`], [`Notes::set_notebook`], [`Notes::create_notebook`], ...).
 //! - `stamp`: stamping edits from the device clock, and again after a `clock_ahead`
 //!   ([`restamp_refused`]).
 
@@ -21,6 +23,7 @@ mod meta;
 mod migrations;
 mod note;
 mod notes;
+mod organize;
 mod reconcile;
 mod stamp;
 mod store;

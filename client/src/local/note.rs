@@ -1,7 +1,10 @@
 //! The note as a device keeps it ([`LocalNote`]) and what the user sees about its sync
 //! ([`SyncState`], [`NoteStatus`]), with their stored shapes.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use serde::{Deserialize, Serialize};
+use sync_core::fields::{FieldEdit, Fields, Kind};
 use sync_core::protocol::Change;
 use sync_core::{ChangeId, Conflict, Hlc, NoteId, NoteState, Strategy, Text};
 
@@ -54,6 +57,17 @@ pub struct LocalNote {
     /// True when the pending delete is "Delete forever" (sent as `purge`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub purge: bool,
+    /// The note's fields (tags, notebook, pinned, kind, parent) as the server last sent
+    /// them, with their clocks; merged with every later state from the server, pending
+    /// edit or not ([`sync_core::fields`]: merging is order-free). Absent in records
+    /// written before fields: none.
+    #[serde(default, skip_serializing_if = "Fields::is_empty")]
+    pub fields: Fields,
+    /// Field edits made here that the server has not accepted yet, by field name: sent
+    /// with the pending change, shown on top of `fields` ([`LocalNote::shown_fields`]),
+    /// kept until the server answers for a change that carried them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub field_edits: BTreeMap<String, FieldEdit>,
 }
 
 /// A deleted note's text, as the trash shows it.
@@ -181,7 +195,49 @@ impl LocalNote {
             local_conflict: false,
             purge: false,
             trash: None,
+            fields: s.fields.clone(),
+            field_edits: BTreeMap::new(),
         }
+    }
+
+    /// The fields as shown here: the server's, with the pending edits on top (at the
+    /// note's stamp, later than anything the device had seen when it made them).
+    pub fn shown_fields(&self) -> Fields {
+        let mut f = self.fields.clone();
+        f.apply(&self.field_edits, &self.hlc);
+        f
+    }
+
+    /// What the record is: a note, a notebook or a tag.
+    pub fn kind(&self) -> Kind {
+        self.shown_fields().kind()
+    }
+
+    /// True for a note (not a notebook or tag record): what the notes list shows.
+    pub fn is_note(&self) -> bool {
+        self.kind() == Kind::Note
+    }
+
+    /// The ids of the note's tags, as stored: tags deleted since may be among them
+    /// ([`super::Notes::tags_of`] leaves those out).
+    pub fn tag_ids(&self) -> BTreeSet<String> {
+        self.shown_fields().set("tags")
+    }
+
+    /// The id of the note's notebook (or of a notebook's parent, for a notebook record),
+    /// as stored: it may name a notebook deleted since.
+    pub fn notebook_id(&self) -> Option<NoteId> {
+        let field = if self.kind() == Kind::Notebook {
+            "parent"
+        } else {
+            "notebook"
+        };
+        self.shown_fields().id(field).map(NoteId)
+    }
+
+    /// True when the note is pinned.
+    pub fn pinned(&self) -> bool {
+        self.shown_fields().pinned()
     }
 
     /// The state shown on the note: [`NoteStatus::Conflict`] while concurrent versions wait
@@ -219,6 +275,7 @@ impl LocalNote {
             strategy: self.strategy_changed.then_some(self.strategy),
             resolve: self.resolving,
             purge: self.purge && self.deleted,
+            fields: self.field_edits.clone(),
         })
     }
 }

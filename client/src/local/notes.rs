@@ -77,14 +77,15 @@ impl<S: LocalStore> Notes<S> {
         &self.node
     }
 
-    /// Every live note, newest first.
+    /// Every live note, newest first (notebook and tag records are not notes: see
+    /// [`Notes::records`]).
     pub async fn list(&self) -> Result<Vec<LocalNote>, StoreError> {
         let mut notes: Vec<LocalNote> = self
             .store
             .list()
             .await?
             .into_iter()
-            .filter(|n| !n.deleted)
+            .filter(|n| !n.deleted && n.is_note())
             .collect();
         notes.sort_by(|a, b| b.hlc.cmp(&a.hlc));
         Ok(notes)
@@ -123,6 +124,8 @@ impl<S: LocalStore> Notes<S> {
             local_conflict: false,
             purge: false,
             trash: None,
+            fields: Default::default(),
+            field_edits: Default::default(),
         };
         self.store.put(&note).await?;
         Ok(note)
@@ -228,7 +231,10 @@ impl<S: LocalStore> Notes<S> {
             // (`stamp_after`).
             let from_server = seen.pending.is_none();
             let now = self.corrected_now().await?;
-            let after = stamp_after(Some(&seen.hlc), from_server, now);
+            // After its fields' clocks too: a field edit made here must win over the
+            // field states this device has seen.
+            let latest = seen.fields.latest().filter(|f| **f > seen.hlc);
+            let after = stamp_after(Some(latest.unwrap_or(&seen.hlc)), from_server, now);
             let node = self.node.as_str();
             note.pending = Some(ChangeId(platform::random_id()));
             note.sync = SyncState::Pending;

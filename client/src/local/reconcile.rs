@@ -1,5 +1,6 @@
 //! The pure rules that fold a sync response into a device's notes ([`reconcile`]).
 
+use sync_core::fields::FieldEdit;
 use sync_core::protocol::{Change, ChangeOutcome, ChangeResult, SyncResponse};
 use sync_core::{Conflict, NoteId, NoteState, Text};
 
@@ -16,6 +17,36 @@ pub fn affected_ids(response: &SyncResponse) -> Vec<NoteId> {
     ids.sort();
     ids.dedup();
     ids
+}
+
+/// Takes in the answer to `sent` (a change with field edits the server applied) while a
+/// newer local edit is pending: the server's fields (`stored`, or the sent edits), and the
+/// pending field edits minus those `sent` carried unchanged since, so a field edit is not
+/// sent again with a later clock (which could win over another device's newer edit).
+fn settle_fields(n: &mut LocalNote, sent: &Change, stored: Option<&NoteState>) {
+    match stored {
+        Some(s) => n.fields.merge(&s.fields),
+        None => n.fields.apply(&sent.fields, &sent.hlc),
+    }
+    for (name, was) in &sent.fields {
+        let Some(now) = n.field_edits.get_mut(name) else {
+            continue;
+        };
+        match (now, was) {
+            (FieldEdit::Set(now), FieldEdit::Set(was)) => {
+                now.add.retain(|v| !was.add.contains(v));
+                now.remove.retain(|v| !was.remove.contains(v));
+            }
+            (now, was) if now == was => {
+                n.field_edits.remove(name);
+                continue;
+            }
+            _ => continue,
+        }
+        if matches!(n.field_edits.get(name), Some(FieldEdit::Set(e)) if e.is_empty()) {
+            n.field_edits.remove(name);
+        }
+    }
 }
 
 /// The new local state of one note after a sync response. `sent` is the change this
@@ -58,6 +89,12 @@ pub fn reconcile(
                 n.strategy_changed = false;
                 n.resolving = false;
                 n.purge = false;
+                // The change carried every field edit (a change with field edits gets the
+                // stored state back, the arm above; this is for safety).
+                if let Some(c) = sent.filter(|c| c.change_id == r.change_id) {
+                    n.fields.apply(&c.fields, &c.hlc);
+                }
+                n.field_edits.clear();
                 if n.deleted {
                     n.conflict = None;
                     n.local_conflict = false;
@@ -74,13 +111,21 @@ pub fn reconcile(
                         title: c.title.clone(),
                         content: c.content.clone(),
                     });
+                    settle_fields(n, c, None);
                 }
             }
             // Merged or superseded while a newer edit was made here: keep the old base, so
             // the newer edit reaches the server as concurrent and is merged, not overwritten.
+            // The fields merge by their own rules: the server's state is taken in, and the
+            // field edits it holds now are no longer pending.
             ChangeOutcome::Applied {
-                current: Some(_), ..
-            } => {}
+                current: Some(stored),
+                ..
+            } => {
+                if let Some(c) = sent.filter(|c| c.change_id == r.change_id) {
+                    settle_fields(n, c, Some(stored));
+                }
+            }
             ChangeOutcome::Superseded { current } if answers_pending => {
                 *n = LocalNote::from_remote(current);
             }
@@ -95,9 +140,10 @@ pub fn reconcile(
         }
     }
     if let Some(p) = pulled {
-        match note.as_ref() {
+        match note.as_mut() {
             None => note = Some(LocalNote::from_remote(p)),
-            Some(n) if n.pending.is_some() => {}
+            // The pending text edit stays; the fields merge (order-free).
+            Some(n) if n.pending.is_some() => n.fields.merge(&p.fields),
             Some(n) if n.base_version.is_none_or(|v| p.version >= v) => {
                 note = Some(LocalNote::from_remote(p));
             }

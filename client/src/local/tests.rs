@@ -52,6 +52,8 @@ fn pending_note(change: &str) -> LocalNote {
         local_conflict: false,
         purge: false,
         trash: None,
+        fields: Default::default(),
+        field_edits: Default::default(),
     }
 }
 
@@ -66,6 +68,7 @@ fn remote(v: u64) -> NoteState {
         strategy: Strategy::Default,
         conflict: None,
         purged: false,
+        fields: Default::default(),
     }
 }
 
@@ -211,4 +214,75 @@ fn an_older_pulled_version_does_not_replace_a_newer_synced_one() {
             .base_version,
         Some(12)
     );
+}
+
+fn edits(v: serde_json::Value) -> std::collections::BTreeMap<String, sync_core::fields::FieldEdit> {
+    serde_json::from_value(v).unwrap()
+}
+
+#[test]
+fn a_record_written_before_fields_reads_as_a_note_with_none() {
+    // A data version 5 record, as today's client writes it (no `fields`, no `field_edits`).
+    let old = serde_json::json!({
+        "id": "n", "title": "t", "content": "c", "deleted": false,
+        "hlc": "0000000000010-00000000-d", "base_version": 3, "pending": null,
+        "sync": {"state": "synced"}, "base": {"title": "t", "content": "c"},
+        "strategy": "default", "strategy_changed": false, "conflict": null, "resolving": false
+    });
+    let mut n: LocalNote = serde_json::from_value(old.clone()).unwrap();
+    migrate_note(DATA_VERSION, &mut n);
+    assert!(n.fields.is_empty() && n.field_edits.is_empty());
+    assert!(n.is_note() && !n.pinned() && n.tag_ids().is_empty());
+    // And it is written back without them: nothing a store keeps grows for notes without
+    // fields.
+    let back = serde_json::to_value(&n).unwrap();
+    assert!(back.get("fields").is_none() && back.get("field_edits").is_none());
+}
+
+#[test]
+fn a_pulled_state_merges_its_fields_under_a_pending_field_edit() {
+    let mut mine = pending_note("c1");
+    mine.field_edits = edits(serde_json::json!({"tags": {"add": ["mine"]}}));
+    let mut theirs = remote(4);
+    theirs.fields.apply(
+        &edits(serde_json::json!({"tags": {"add": ["theirs"]}, "pinned": true})),
+        &hlc(5),
+    );
+    let n = reconcile(Some(&mine), None, None, Some(&theirs)).unwrap();
+    assert_eq!(n.title, "mine", "the pending text edit stays");
+    assert_eq!(n.tag_ids(), ["mine".to_owned(), "theirs".to_owned()].into());
+    assert!(n.pinned());
+    assert_eq!(
+        n.pending_change().unwrap().fields,
+        mine.field_edits,
+        "still to send"
+    );
+}
+
+#[test]
+fn an_answer_to_an_older_change_settles_the_field_edits_it_carried() {
+    // c1 carried "a"; then the user added "b" (c2) before the answer came.
+    let mut sent_note = pending_note("c1");
+    sent_note.field_edits = edits(serde_json::json!({"tags": {"add": ["a"]}, "pinned": true}));
+    let sent = sent_note.pending_change().unwrap();
+    let mut now = pending_note("c2");
+    now.field_edits = edits(serde_json::json!({"tags": {"add": ["a", "b"]}, "pinned": true}));
+    let mut stored = remote(4);
+    stored.fields.apply(&sent.fields, &sent.hlc);
+    let r = result(
+        "c1",
+        ChangeOutcome::Applied {
+            version: 4,
+            current: Some(stored),
+        },
+    );
+    let n = reconcile(Some(&now), Some(&sent), Some(&r), None).unwrap();
+    // Only "b" is still to send: "a" and the pin are the server's now, not sent again
+    // with a later clock.
+    assert_eq!(
+        n.field_edits,
+        edits(serde_json::json!({"tags": {"add": ["b"]}}))
+    );
+    assert_eq!(n.tag_ids(), ["a".to_owned(), "b".to_owned()].into());
+    assert!(n.pinned());
 }

@@ -34,10 +34,11 @@ impl ReferenceIndex {
         self.live.len()
     }
 
-    /// Indexes the note as it is now (a deleted note leaves the index).
+    /// Indexes the note as it is now (a deleted note, or a notebook or tag record, leaves
+    /// the index: search finds notes).
     pub fn upsert(&mut self, note: &LocalNote) {
         self.remove(&note.id);
-        if note.deleted {
+        if note.deleted || !note.is_note() {
             return;
         }
         let slot = u32::try_from(self.slots.len()).expect("fewer than 2^31 note versions");

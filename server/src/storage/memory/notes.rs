@@ -243,6 +243,7 @@ impl SyncStore for MemoryStore {
                     n.title.clear();
                     n.content.clear();
                     n.conflict = None;
+                    n.fields = Default::default();
                     rec.unseen.clear();
                     u.revisions.remove(&id);
                     purged += 1;

@@ -8,7 +8,7 @@
 //!
 //! | collection | document | indexes |
 //! |---|---|---|
-//! | `notes` | [`NoteDoc`]: `{u, id, title, content, deleted, hlc, v, th, ch, lw?: {n, b?}, st?, cf?, cids: [{c, v}], rn, un?: [{n, a}], pg?}` | unique `{u:1, id:1}`; `{u:1, v:1}`; `{deleted:1, pg:1, hlc:1}` (the trash sweep) |
+//! | `notes` | [`NoteDoc`]: `{u, id, title, content, deleted, hlc, v, th, ch, lw?: {n, b?}, st?, cf?, cids: [{c, v}], rn, un?: [{n, a}], pg?, fd?: [{f, e?: [{v, p, h}], r?, h?}]}` | unique `{u:1, id:1}`; `{u:1, v:1}`; `{deleted:1, pg:1, hlc:1}` (the trash sweep) |
 //! | `revisions` | [`RevisionDoc`]: `{u, id, n, at, title, content, deleted, hlc, why}` | `{u:1, id:1, n:-1}` |
 //! | `counters` | [`CounterDoc`]: `{_id: <user>, seq, gone?}` | `_id` |
 //! | `users` | [`UserDoc`]: `{_id: <user id>, name, hash, ep?}` | unique `{name:1}` |
@@ -25,6 +25,7 @@
 
 use mongodb::bson::DateTime;
 use serde::{Deserialize, Serialize};
+use sync_core::fields::{Element, FieldState, Fields, RegisterState, SetState};
 use sync_core::merge::{LastWrite, StoredNote};
 use sync_core::protocol::{Revision, RevisionReason};
 use sync_core::push::{NewRevision, NoteRecord, RecentChange, UnseenRevision};
@@ -81,6 +82,107 @@ pub struct NoteDoc {
     /// tombstones without it).
     #[serde(rename = "pg", default, skip_serializing_if = "Option::is_none")]
     pub purged: Option<bool>,
+    /// The note's fields beyond its text (`sync_core::fields`), one entry per field ever
+    /// set; absent: none (every note a server before fields wrote).
+    #[serde(rename = "fd", default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldDoc>,
+}
+
+/// One entry of `fd` of a [`NoteDoc`]: a set field's elements (`e`) or a register field's
+/// value (`r`, `h`).
+///
+/// Stored as the server merges them, by element and clock, never by meaning: an element is
+/// a value (`v`, in a document's value, never a key, so no client string becomes a field
+/// name), and a register's value is its JSON text, which the server never reads. Devices
+/// that encrypt the values later store them here unchanged.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FieldDoc {
+    /// The field's name.
+    #[serde(rename = "f")]
+    pub name: String,
+    /// A set field's elements.
+    #[serde(rename = "e", default, skip_serializing_if = "Option::is_none")]
+    pub elements: Option<Vec<ElementDoc>>,
+    /// A register field's value, as JSON text.
+    #[serde(rename = "r", default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// A register field's clock.
+    #[serde(rename = "h", default, skip_serializing_if = "Option::is_none")]
+    pub hlc: Option<Hlc>,
+}
+
+/// One element of a set field ([`FieldDoc`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ElementDoc {
+    /// The element.
+    pub v: String,
+    /// True when it is in the set (false: removed, remembered to beat older adds).
+    pub p: bool,
+    /// The clock of its last add or remove.
+    pub h: Hlc,
+}
+
+impl FieldDoc {
+    fn of(fields: &Fields) -> Vec<Self> {
+        fields
+            .0
+            .iter()
+            .map(|(name, state)| match state {
+                FieldState::Set(s) => Self {
+                    name: name.clone(),
+                    elements: Some(
+                        s.elements
+                            .iter()
+                            .map(|(v, e)| ElementDoc {
+                                v: v.clone(),
+                                p: e.present,
+                                h: e.hlc.clone(),
+                            })
+                            .collect(),
+                    ),
+                    value: None,
+                    hlc: None,
+                },
+                FieldState::Register(r) => Self {
+                    name: name.clone(),
+                    elements: None,
+                    value: Some(r.value.to_string()),
+                    hlc: Some(r.hlc.clone()),
+                },
+            })
+            .collect()
+    }
+
+    fn into_fields(docs: Vec<Self>) -> Fields {
+        let mut out = std::collections::BTreeMap::new();
+        for d in docs {
+            let state = match (d.elements, d.value, d.hlc) {
+                (Some(es), _, _) => FieldState::Set(SetState {
+                    elements: es
+                        .into_iter()
+                        .map(|e| {
+                            (
+                                e.v,
+                                Element {
+                                    present: e.p,
+                                    hlc: e.h,
+                                },
+                            )
+                        })
+                        .collect(),
+                }),
+                (None, Some(v), Some(hlc)) => FieldState::Register(RegisterState {
+                    // Written from a `serde_json::Value` by `of`, so it parses; should it
+                    // not, `null` (the register's "never set") rather than a failed pull.
+                    value: serde_json::from_str(&v).unwrap_or_default(),
+                    hlc,
+                }),
+                _ => continue,
+            };
+            out.insert(d.name, state);
+        }
+        Fields(out)
+    }
 }
 
 /// `lw` of a [`NoteDoc`].
@@ -154,6 +256,7 @@ impl NoteDoc {
                 })
                 .collect(),
             purged: n.purged.then_some(true),
+            fields: FieldDoc::of(&n.fields),
         }
     }
 
@@ -169,6 +272,7 @@ impl NoteDoc {
             strategy: self.strategy.unwrap_or_default(),
             conflict: self.conflict,
             purged: self.purged.unwrap_or(false),
+            fields: FieldDoc::into_fields(self.fields),
         }
     }
 

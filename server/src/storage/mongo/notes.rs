@@ -614,7 +614,7 @@ impl MongoStore {
                     doc! {"u": user, "id": id, "v": v, "deleted": true},
                     doc! {
                         "$set": {"v": seq, "pg": true, "title": "", "content": ""},
-                        "$unset": {"cf": "", "un": ""},
+                        "$unset": {"cf": "", "un": "", "fd": ""},
                     },
                 )
                 .session(&mut s)
