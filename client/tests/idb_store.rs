@@ -30,6 +30,11 @@ async fn commit_sync_applies_data_and_cursor() {
 }
 
 #[wasm_bindgen_test]
+async fn a_long_pull_keeps_the_edits_made_between_its_pages() {
+    suite::a_long_pull_keeps_the_edits_made_between_its_pages(fresh("t-long-pull").await).await;
+}
+
+#[wasm_bindgen_test]
 async fn outbox_and_atomic_updates() {
     suite::outbox_and_atomic_updates(fresh("t-outbox").await).await;
 }

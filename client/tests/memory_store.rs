@@ -40,3 +40,10 @@ fn the_trash_keeps_deleted_text() {
 fn the_trash_is_read_alone() {
     block_on(suite::the_trash_is_read_alone(MemoryStore::new()));
 }
+
+#[test]
+fn a_long_pull_keeps_the_edits_made_between_its_pages() {
+    block_on(suite::a_long_pull_keeps_the_edits_made_between_its_pages(
+        MemoryStore::new(),
+    ));
+}
