@@ -204,7 +204,7 @@ fn id_hash(id: &str) -> u64 {
 /// A pulled page at least this large is worth learning the store's keys for (see [`Known`]).
 const BULK_PAGE: usize = 100;
 /// The longest stretch of work on the page's thread between two yields while a bulk page
-/// is prepared, so the page keeps drawing frames.
+/// is prepared and written, so the page keeps drawing frames.
 const SLICE_MS: u64 = 8;
 
 impl std::fmt::Debug for IdbStore {
@@ -1007,8 +1007,15 @@ impl IdbStore {
                 .ok()
                 .and_then(|f| wasm_bindgen::JsCast::dyn_into(f).ok())
                 .ok_or_else(|| StoreError::Unavailable("no put".into()))?;
+            // In slices too: after one, the next is issued once its last put succeeded
+            // (a request's event keeps the transaction open; the page draws meanwhile).
+            let mut slice = platform::now_ms();
             for r in records.iter() {
-                put.call1(&notes, &r).map_err(raw::failed)?;
+                let request = put.call1(&notes, &r).map_err(raw::failed)?;
+                if platform::now_ms().saturating_sub(slice) >= SLICE_MS {
+                    raw::request(request).await?;
+                    slice = platform::now_ms();
+                }
             }
             let stats = Stats {
                 seq,

@@ -18,8 +18,8 @@ use super::accounts::PageNotes;
 use super::page::{next_frame, sleep_ms};
 
 /// Notes read per transaction while building or catching up (the page handles
-/// input between them).
-const CHUNK: usize = 2_000;
+/// input between them; decoding them is one stretch of work: 500 keep it short).
+const CHUNK: usize = 500;
 /// Notes taken into the index between two checks of the time spent...
 const SLICE: usize = 50;
 /// ... and the longest stretch of that work before the page may draw a frame.
