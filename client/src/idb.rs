@@ -148,6 +148,8 @@ pub struct IdbStore {
     watch: Option<watch::VersionWatch>,
     /// Which notes the store holds, while a long pull runs (see [`Known`]).
     known: RefCell<Option<Known>>,
+    /// Sync pages written without reading a note (tests check when).
+    unread_pages: std::cell::Cell<usize>,
 }
 
 /// What this store knows of its `notes` between the pages of a long pull: every note id in
@@ -322,6 +324,7 @@ impl IdbStore {
             db: db.clone(),
             watch: None,
             known: RefCell::new(None),
+            unread_pages: Default::default(),
         };
         // The watching connection opens while the data version is checked (both are on
         // the way to the first paint).
@@ -415,6 +418,12 @@ impl IdbStore {
         .map_err(unavailable)?;
         tx.done().await.map_err(unavailable)?;
         Ok(())
+    }
+
+    /// How many sync pages this store wrote without reading a note (see [`Known`]).
+    #[doc(hidden)]
+    pub fn pages_written_unread(&self) -> usize {
+        self.unread_pages.get()
     }
 
     /// Closes the connection (the service worker closes it after each sync, so it never
@@ -1046,6 +1055,7 @@ impl IdbStore {
             (Some(stats), Some(k)) => {
                 k.add(response.changes.iter().map(|n| &n.id));
                 k.seq = stats.seq;
+                self.unread_pages.set(self.unread_pages.get() + 1);
                 Ok(true)
             }
             _ => {
