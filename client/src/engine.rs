@@ -7,7 +7,9 @@
 //! [`crate::local::reconcile()`] inside its own transaction. [`sync`] is the loop that does the
 //! I/O between the steps, written once against [`LocalStore`] and [`Transport`]; the browser
 //! plugs in IndexedDB and `gloo-net`, native tests plug in memory and an HTTP client against
-//! a real server. When and how often to run it is the business of [`crate::runner`].
+//! a real server. In a long pull with nothing to push, the next page is requested while
+//! the one before is written ([`sync_observed`]). When and how often to run it is the
+//! business of [`crate::runner`].
 
 use sync_core::limits::{MAX_CHANGES_PER_REQUEST, MAX_REQUEST_BYTES, check_change};
 use sync_core::protocol::{

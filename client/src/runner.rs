@@ -589,6 +589,13 @@ mod browser {
             self.inner.status.borrow().clone()
         }
 
+        /// True while a run is in a sync of several pages (pages committed, more coming):
+        /// what can wait for its end may (without copying the status).
+        pub fn pulling(&self) -> bool {
+            let s = self.inner.status.borrow();
+            s.running && s.received > 0
+        }
+
         /// Calls `f` with the status now and whenever it changes.
         pub fn subscribe(&self, f: impl Fn(&SyncStatus) + 'static) {
             let f: Subscriber = Rc::new(f);

@@ -2,10 +2,14 @@
 //! with the store's change sequence number it is up to date with. At the first read
 //! of a database it is loaded from where it was saved (the store's `search` object
 //! store) and catches up with the notes written since; without a saved one it is built
-//! from every note, in chunks, in the background. Every read of the page then catches
-//! it up first ([`ensure`]): it reads only the notes written since (by this page, a
-//! sync, another tab or the service worker), so a note is found as soon as it is
-//! saved. It is saved again a while after it changed, in a transaction of its own.
+//! from every note, in chunks, in the background. Every search then catches it up
+//! first ([`ensure`]; a read of the list starts a catch-up without waiting for it:
+//! [`ensure_later`]): it reads only the notes written since (by this page, a sync,
+//! another tab or the service worker), so a note is found as soon as it is saved and
+//! searched for. While a sync writes
+//! its pages the index waits, and then takes them in in slices of a few milliseconds
+//! (the page keeps drawing). It is saved again a while after it changed, in a
+//! transaction of its own.
 
 use std::cell::RefCell;
 use std::rc::Rc;

@@ -65,12 +65,7 @@ pub async fn start(
 /// sync): work that can wait (the search index's catch-up) waits for its end, when the
 /// page reads the store again.
 pub fn pulling() -> bool {
-    RUNNER.with(|r| {
-        r.borrow().as_ref().is_some_and(|r| {
-            let s = r.status();
-            s.running && s.received > 0
-        })
-    })
+    RUNNER.with(|r| r.borrow().as_ref().is_some_and(PageRunner::pulling))
 }
 
 /// Asks the runner to sync ("sync now"), or tells it about the session.
