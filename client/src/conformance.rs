@@ -612,7 +612,13 @@ pub async fn a_long_pull_keeps_the_edits_made_between_its_pages<S: LocalStore>(s
         let commit =
             |r: SyncResponse| async move { notes.store().commit_sync(&[], &r).await.unwrap() };
         commit(page(0..150, 1, "v1.1", true)).await;
-        commit(page(150..300, 2, "v1.2", true)).await;
+        // A hostile note in a page written without reads: its text must stay text (the
+        // records of such a page are one JSON array made by hand around each note's JSON).
+        let mut second = page(150..300, 2, "v1.2", true);
+        let hostile = "\"},{\"id\":\"n0001\",\"pending\":\"x\"}]\\\u{0}\u{2028}é🦀";
+        second.changes[0].title = hostile.into();
+        second.changes[0].content = format!("{hostile}\n{hostile}");
+        commit(second).await;
         // Between pages: an edit of a pulled note, here; a note the next page brings,
         // written pending by another tab (pushed there, not answered yet).
         notes
@@ -644,6 +650,14 @@ pub async fn a_long_pull_keeps_the_edits_made_between_its_pages<S: LocalStore>(s
         );
         let other = store.get(&id(350)).await.unwrap().unwrap();
         assert_eq!(other, theirs, "another tab's pending note is kept");
+        let odd = store.get(&id(150)).await.unwrap().unwrap();
+        assert_eq!(
+            (odd.title.as_str(), odd.sync, odd.pending),
+            (hostile, SyncState::Synced, None)
+        );
+        assert_eq!(odd.content, format!("{hostile}\n{hostile}"));
+        let first = store.get(&id(1)).await.unwrap().unwrap();
+        assert_eq!((first.title.as_str(), first.pending), ("Note 1", None));
         let changed = store.get(&id(10)).await.unwrap().unwrap();
         assert_eq!(changed.title, "Changed on the server");
         for (i, version) in [(200, 2), (460, 4), (620, 5)] {
