@@ -4,20 +4,27 @@
 //
 // Per size, on one server: an account is filled with N notes over the sync API (as another
 // device would), then a fresh browser profile signs in and downloads them (the initial
-// sync: time to the first page shown, time to every note, peak memory of the tab), then
+// sync: time to the first page shown, time to every note, then until a search finds every
+// note it should, the gaps between frames meanwhile, peak memory of the tab; and the
+// baseline: raw IndexedDB puts of the same records from page JS, in the same run), then
 // the page is reloaded (first list paint, search index ready), and search, keystroke,
 // local save and one idle sync are timed. Records read from the `notes` object store are
 // counted by wrapping IndexedDB's read calls in the page (no app instrumentation).
+import { writeFileSync } from 'node:fs';
 import { PASSWORD, api, openApp, openProfile, startServer } from './tests/harness.mjs';
 
 const SIZES = (process.env.TERN_PERF_SIZES ?? '10000,100000').split(',').map(Number);
 const RUNS = Number(process.env.TERN_PERF_RUNS ?? 7);
 
 // TERN_PERF_PROFILE=1: a CPU profile of the search runs, its heaviest functions printed
-// (self time; wasm functions by name when the wasm keeps its name section).
+// (self time; wasm functions by name when the wasm keeps its name section);
+// TERN_PERF_PROFILE=sync: the same of the initial sync.
 const PROFILE = process.env.TERN_PERF_PROFILE === '1';
+const PROFILE_SYNC = process.env.TERN_PERF_PROFILE === 'sync';
+// TERN_PERF_SYNC_ONLY=1: only the initial sync (its time, frames, memory and the baseline).
+const SYNC_ONLY = process.env.TERN_PERF_SYNC_ONLY === '1';
 
-function printProfile(n, profile) {
+function printProfile(n, profile, what = 'the search runs') {
   const self = new Map();
   const dt = profile.timeDeltas;
   const byId = new Map(profile.nodes.map((x) => [x.id, x]));
@@ -28,7 +35,7 @@ function printProfile(n, profile) {
     self.set(key, (self.get(key) ?? 0) + (dt[i] ?? 0));
     total += dt[i] ?? 0;
   });
-  console.error(`${n}: profile of the search runs, ${(total / 1000).toFixed(0)} ms sampled, heaviest by self time:`);
+  console.error(`${n}: profile of ${what}, ${(total / 1000).toFixed(0)} ms sampled, heaviest by self time:`);
   for (const [k, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 30)) {
     console.error(`  ${(us / 1000).toFixed(1).padStart(8)} ms  ${k}`);
   }
@@ -72,6 +79,17 @@ const INSTRUMENT = () => {
       return r;
     };
   }
+  // Gaps between frames while `__frames.on` (the initial sync): a busy main thread shows
+  // as a long one.
+  globalThis.__frames = { on: false, gaps: [] };
+  let lastFrame = null;
+  const frame = (t) => {
+    const f = globalThis.__frames;
+    if (f.on && lastFrame !== null) f.gaps.push(t - lastFrame);
+    lastFrame = f.on ? t : null;
+    requestAnimationFrame(frame);
+  };
+  requestAnimationFrame(frame);
   globalThis.__firstList = null;
   globalThis.__searchReady = null;
   const watch = () => {
@@ -90,6 +108,40 @@ const INSTRUMENT = () => {
   };
   requestAnimationFrame(watch);
 };
+
+/** In the page: the baseline of the initial sync (see its call), in ms. */
+async function rawWrites() {
+  const req = (r) =>
+    new Promise((ok, fail) => {
+      r.onsuccess = () => ok(r.result);
+      r.onerror = () => fail(r.error);
+    });
+  const app = await req(indexedDB.open(document.querySelector('main').dataset.store));
+  const records = await req(app.transaction('notes', 'readonly').objectStore('notes').getAll());
+  app.close();
+  const name = 'tern-perf-baseline';
+  await req(indexedDB.deleteDatabase(name));
+  const open = indexedDB.open(name, 1);
+  open.onupgradeneeded = () => {
+    const s = open.result.createObjectStore('notes', { keyPath: 'id' });
+    for (const k of ['pending', 'order', 'seq', 'trashed']) s.createIndex(k, k);
+  };
+  const db = await req(open);
+  const t0 = performance.now();
+  for (let i = 0; i < records.length; i += 1000) {
+    const tx = db.transaction('notes', 'readwrite');
+    const store = tx.objectStore('notes');
+    for (const r of records.slice(i, i + 1000)) store.put(r);
+    await new Promise((ok, fail) => {
+      tx.oncomplete = ok;
+      tx.onabort = () => fail(tx.error);
+    });
+  }
+  const t = performance.now() - t0;
+  db.close();
+  await req(indexedDB.deleteDatabase(name));
+  return t;
+}
 
 /** Creates `user` with `n` notes on the server, pushed 1000 at a time. */
 async function fillAccount(base, user, n) {
@@ -157,6 +209,8 @@ async function measure(server, n) {
     await page.getByTestId('signin-open').click();
     await page.fill('#username', user);
     await page.fill('#password', PASSWORD);
+    await page.evaluate(() => (globalThis.__frames = { on: true, gaps: [] }));
+    if (PROFILE_SYNC) await cdp.send('Profiler.enable'), await cdp.send('Profiler.start');
     const t0 = Date.now();
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForFunction(() => document.querySelectorAll('li.note').length > 0, null, { timeout: 600_000 });
@@ -181,10 +235,45 @@ async function measure(server, n) {
       }
     }
     out.syncAll = Date.now() - t0;
+    // Then the search index takes the notes in (after the sync, in the background): the
+    // time until a search finds every note it should, frames still watched.
+    const groceries = Math.ceil(n / 7);
+    await page.fill('#search', 'groceries');
+    await page.waitForFunction((g) => document.querySelector('ul.notes')?.dataset.total === String(g), groceries, {
+      timeout: 600_000,
+      polling: 50,
+    });
+    out.indexAll = Date.now() - t0;
+    await page.fill('#search', '');
+    if (PROFILE_SYNC) {
+      const { profile } = await cdp.send('Profiler.stop');
+      printProfile(n, profile, 'the initial sync');
+      // TERN_PERF_PROFILE_OUT=file.cpuprofile: the whole profile, for DevTools.
+      if (process.env.TERN_PERF_PROFILE_OUT) writeFileSync(process.env.TERN_PERF_PROFILE_OUT, JSON.stringify(profile));
+    }
+    const gaps = await page.evaluate(() => {
+      globalThis.__frames.on = false;
+      return globalThis.__frames.gaps;
+    });
+    gaps.sort((a, b) => a - b);
+    out.frames = gaps.length;
+    out.gapMax = gaps.at(-1) ?? NaN;
+    out.gapP99 = gaps[Math.floor(gaps.length * 0.99)] ?? NaN;
+    out.gapsOver50 = gaps.filter((g) => g > 50).length;
     sampling = false;
     await sampler;
     out.syncPeak = peak;
-    console.error(`${n}: initial sync ${out.syncAll} ms`);
+    console.error(
+      `${n}: initial sync ${out.syncAll} ms, searchable ${out.indexAll} ms; ${out.frames} frames, ` +
+        `longest gap ${out.gapMax.toFixed(0)} ms, ` +
+        `${out.gapsOver50} over 50 ms`,
+    );
+    // The baseline, in the same browser: the same records (read back from the app's
+    // database) written by page JS into a fresh database with the same indexes, one `put`
+    // each, in transactions of 1,000 (the sync's page size), one after the other.
+    out.baseline = await page.evaluate(rawWrites);
+    console.error(`${n}: raw IndexedDB writes of the same records ${out.baseline.toFixed(0)} ms`);
+    if (SYNC_ONLY) return out;
 
     // Reloads: first list paint and search index ready, from navigation start (the median
     // of RUNS), with where the time went: the page's HTML, the wasm downloaded and
@@ -257,7 +346,6 @@ async function measure(server, n) {
           }),
         [value, until],
       );
-    const groceries = Math.ceil(n / 7);
     const search = [];
     const clear = [];
     if (PROFILE) await cdp.send('Profiler.enable'), await cdp.send('Profiler.start');
@@ -358,6 +446,23 @@ console.log(
   `Tern client figures, headless Chromium, ${process.env.TERN_SERVER_BIN ? `server ${process.env.TERN_SERVER_BIN}` : 'debug build (target/debug)'} (median of ${RUNS} where repeated)`,
 );
 console.log(''.padEnd(58) + results.map((r) => `${r.n} notes`.padStart(14)).join(''));
+const syncRows = () => {
+  row('initial sync: first page shown (ms from sign-in)', (r) => r.syncFirstPage);
+  row('initial sync: every note (ms from sign-in)', (r) => r.syncAll);
+  row('  baseline: raw IndexedDB writes of its records (ms)', (r) => r.baseline);
+  row('  ratio to the baseline', (r) => (r.syncAll / r.baseline).toFixed(2));
+  row('  then every note found by a search (ms from sign-in)', (r) => r.indexAll);
+  row('  longest gap between frames, sign-in to searchable (ms)', (r) => r.gapMax);
+  row('  p99 gap between frames (ms)', (r) => r.gapP99);
+  row('  gaps over 50 ms (of all frames)', (r) => `${r.gapsOver50} / ${r.frames}`);
+  row('initial sync: peak JS heap', (r) => mb(r.syncPeak.js));
+  row('initial sync: peak wasm memory', (r) => mb(r.syncPeak.wasm));
+  row('initial sync: peak table of JS values held by the wasm', (r) => r.syncPeak.refs);
+};
+if (SYNC_ONLY) {
+  syncRows();
+  process.exit(0);
+}
 row(`first list paint after reload (ms from navigation, median of ${RUNS})`, (r) => r.firstPaint);
 row('  each reload', (r) => r.firstPaints);
 row('  the slowest (HTML / wasm received / instantiated by then)', (r) => r.slowest);
@@ -375,11 +480,7 @@ row('  to the next frame (ms; the wait for it is up to a frame, 16.7 ms)', (r) =
 row('keystroke to "Saved", incl. 250 ms debounce (ms)', (r) => r.save);
 row('one idle sync, click to done (ms)', (r) => r.idleSync);
 row('  note records read by it', (r) => r.idleRead);
-row('initial sync: first page shown (ms from sign-in)', (r) => r.syncFirstPage);
-row('initial sync: every note (ms from sign-in)', (r) => r.syncAll);
-row('initial sync: peak JS heap', (r) => mb(r.syncPeak.js));
-row('initial sync: peak wasm memory', (r) => mb(r.syncPeak.wasm));
-row('initial sync: peak table of JS values held by the wasm', (r) => r.syncPeak.refs);
+syncRows();
 row('open the trash (1 entry), click to shown (ms)', (r) => r.trash);
 row('  note records read by it', (r) => r.trashRead);
 row('JS heap at the end', (r) => mb(r.heap.js));

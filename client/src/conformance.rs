@@ -665,4 +665,105 @@ pub async fn an_import_never_overwrites<S: LocalStore>(store: S) {
         notes.store().add_new(&[]).await.unwrap(),
         Vec::<bool>::new()
     );
+
+/// A long pull (pages of many notes, `has_more` until the last) keeps every edit made
+/// between its pages, by this page, another tab or the service worker, whether or not
+/// the note came in an earlier page: the IndexedDB store writes such pages without
+/// reading the notes it knows it does not hold, and must notice the writes of others.
+/// The counter, the change sequence and the cursor come out as if every page were read.
+/// Returns the store (the IndexedDB test checks which pages were written unread).
+pub async fn a_long_pull_keeps_the_edits_made_between_its_pages<S: LocalStore>(store: S) -> S {
+    let notes = Notes::open(store).await.unwrap();
+    let id = |i: usize| NoteId(format!("n{i:04}"));
+    let page = |ids: std::ops::Range<usize>, version: u64, cursor: &str, more: bool| {
+        let changes = ids
+            .map(|i| remote(id(i).as_str(), &format!("Note {i}"), version))
+            .collect();
+        SyncResponse {
+            has_more: more,
+            ..response(vec![], changes, cursor)
+        }
+    };
+    {
+        let notes = &notes;
+        let commit =
+            |r: SyncResponse| async move { notes.store().commit_sync(&[], &r).await.unwrap() };
+        commit(page(0..150, 1, "v1.1", true)).await;
+        // A hostile note in a page written without reads: its text must stay text (the
+        // records of such a page are one JSON array made by hand around each note's JSON).
+        let mut second = page(150..300, 2, "v1.2", true);
+        let hostile = "\"},{\"id\":\"n0001\",\"pending\":\"x\"}]\\\u{0}\u{2028}é🦀";
+        second.changes[0].title = hostile.into();
+        second.changes[0].content = format!("{hostile}\n{hostile}");
+        commit(second).await;
+        // Between pages: an edit of a pulled note, here; a note the next page brings,
+        // written pending by another tab (pushed there, not answered yet).
+        notes
+            .edit(&id(5), "Mine", "edited here")
+            .await
+            .unwrap()
+            .unwrap();
+        let mut theirs = crate::local::LocalNote::from_remote(&remote(id(350).as_str(), "Tab", 1));
+        theirs.pending = Some("c-tab".into());
+        theirs.sync = SyncState::Pending;
+        theirs.title = "Edited in another tab".into();
+        notes.store().put(&theirs).await.unwrap();
+        commit(page(300..450, 3, "v1.3", true)).await;
+        commit(page(450..600, 4, "v1.4", true)).await;
+        // The last page: new notes, and two of the first page again (changed on the server
+        // meanwhile).
+        let mut last = page(600..650, 5, "v1.5", false);
+        last.changes
+            .push(remote(id(10).as_str(), "Changed on the server", 9));
+        last.changes.push(remote(id(5).as_str(), "Theirs", 9));
+        commit(last).await;
+
+        let store = notes.store();
+        let kept = store.get(&id(5)).await.unwrap().unwrap();
+        assert_eq!(
+            (kept.title.as_str(), kept.sync.clone()),
+            ("Mine", SyncState::Pending),
+            "an edit made between pages is kept"
+        );
+        let other = store.get(&id(350)).await.unwrap().unwrap();
+        assert_eq!(other, theirs, "another tab's pending note is kept");
+        let odd = store.get(&id(150)).await.unwrap().unwrap();
+        assert_eq!(
+            (odd.title.as_str(), odd.sync, odd.pending),
+            (hostile, SyncState::Synced, None)
+        );
+        assert_eq!(odd.content, format!("{hostile}\n{hostile}"));
+        let first = store.get(&id(1)).await.unwrap().unwrap();
+        assert_eq!((first.title.as_str(), first.pending), ("Note 1", None));
+        let changed = store.get(&id(10)).await.unwrap().unwrap();
+        assert_eq!(changed.title, "Changed on the server");
+        for (i, version) in [(200, 2), (460, 4), (620, 5)] {
+            let plain = store.get(&id(i)).await.unwrap().unwrap();
+            assert_eq!(
+                (plain.title, plain.sync, plain.base_version),
+                (format!("Note {i}"), SyncState::Synced, Some(version))
+            );
+        }
+        let mut pending: Vec<_> = store
+            .pending()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|n| n.id)
+            .collect();
+        pending.sort();
+        assert_eq!(pending, [id(5), id(350)]);
+        assert_eq!(notes.count().await.unwrap(), 650);
+        assert_eq!(store.cursor().await.unwrap(), Some(Cursor("v1.5".into())));
+        // Every note once in the change sequence, in the order written, numbers unique.
+        let seqs = store.changed_since(0, usize::MAX).await.unwrap();
+        let mut ids: Vec<_> = seqs.iter().map(|(_, n)| n.id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!((ids.len(), seqs.len()), (650, 650));
+        assert!(seqs.windows(2).all(|w| w[0].0 < w[1].0));
+        assert_eq!(seqs.last().unwrap().0, store.change_seq().await.unwrap());
+        assert_eq!(store.page(None, 1000).await.unwrap().len(), 650);
+    }
+    notes.into_store()
 }

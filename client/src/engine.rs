@@ -7,7 +7,9 @@
 //! [`crate::local::reconcile()`] inside its own transaction. [`sync`] is the loop that does the
 //! I/O between the steps, written once against [`LocalStore`] and [`Transport`]; the browser
 //! plugs in IndexedDB and `gloo-net`, native tests plug in memory and an HTTP client against
-//! a real server. When and how often to run it is the business of [`crate::runner`].
+//! a real server. In a long pull with nothing to push, the next page is requested while
+//! the one before is written ([`sync_observed`]). When and how often to run it is the
+//! business of [`crate::runner`].
 
 use sync_core::limits::{MAX_CHANGES_PER_REQUEST, MAX_REQUEST_BYTES, check_change};
 use sync_core::protocol::{
@@ -367,6 +369,66 @@ pub fn mark_refused(note: &mut LocalNote, refusal: &Refusal) -> bool {
     true
 }
 
+/// The answer to a request, and when it came (device clock).
+type Answer = (Result<SyncResponse, ApiError>, u64);
+
+/// A request sent ahead of its round (the next page of a long pull).
+struct Ahead<'a> {
+    plan: Plan,
+    sent_at: u64,
+    request: std::pin::Pin<Box<dyn std::future::Future<Output = Answer> + 'a>>,
+    /// Its answer, once it came while something else was awaited.
+    answer: Option<Answer>,
+}
+
+impl Ahead<'_> {
+    /// Awaits `work`, moving the request along meanwhile.
+    async fn meanwhile<F: std::future::Future>(&mut self, work: F) -> F::Output {
+        let mut work = std::pin::pin!(work);
+        std::future::poll_fn(|cx| {
+            if self.answer.is_none()
+                && let std::task::Poll::Ready(a) = self.request.as_mut().poll(cx)
+            {
+                self.answer = Some(a);
+            }
+            work.as_mut().poll(cx)
+        })
+        .await
+    }
+}
+
+/// Plans the next round from the store: the outbox (edits refused for a clock that was
+/// ahead stamped again first) and the cursor; refused changes are marked failed.
+async fn plan_round<S: LocalStore>(
+    store: &S,
+    run: &mut Run,
+    restamped: &mut std::collections::HashSet<NoteId>,
+    now: &dyn Fn() -> u64,
+) -> Result<Plan, SyncError> {
+    let mut pending = store.pending().await?;
+    // Edits refused because this device's clock was ahead of the server's: the clock is
+    // corrected now (every response carries the server's time), so they are stamped again
+    // and sent in this request, instead of waiting for the user to edit them again.
+    let mut again = false;
+    for n in pending.iter().filter(|n| refused_for_clock(n)) {
+        if restamped.insert(n.id.clone()) {
+            again |= restamp_refused(store, now(), n).await?;
+        }
+    }
+    if again {
+        pending = store.pending().await?;
+    }
+    // An empty cursor is a reset one (see `sync_observed`): sync from the start.
+    let cursor = store.cursor().await?.filter(|c| !c.0.is_empty());
+    let plan = run.plan(&pending, cursor);
+    for refusal in &plan.refused {
+        store
+            .update_note(&refusal.note_id, &mut |n| mark_refused(n, refusal))
+            .await?;
+    }
+    Ok(plan)
+}
+
 /// Pushes every pending change and pulls until the server has nothing more, with the
 /// device's wall clock.
 pub async fn sync<S: LocalStore, T: Transport>(
@@ -402,31 +464,25 @@ pub async fn sync_observed<S: LocalStore, T: Transport>(
     // Notes whose edit was stamped again in this run after a `clock_ahead` refusal (once
     // each per run: a clock the server refuses again waits for the next run).
     let mut restamped = std::collections::HashSet::new();
+    // The next page of a long pull, asked for while the one before is written.
+    let mut ahead: Option<Ahead<'_>> = None;
     while run.report().rounds < MAX_ROUNDS {
-        let mut pending = store.pending().await?;
-        // Edits refused because this device's clock was ahead of the server's: the clock
-        // is corrected now (every response carries the server's time), so they are
-        // stamped again and sent in this request, instead of waiting for the user to edit
-        // them again.
-        let mut again = false;
-        for n in pending.iter().filter(|n| refused_for_clock(n)) {
-            if restamped.insert(n.id.clone()) {
-                again |= restamp_refused(store, now(), n).await?;
+        let (plan, sent_at, (answer, received_at)) = match ahead.take() {
+            Some(a) => {
+                let answer = match a.answer {
+                    Some(answer) => answer,
+                    None => a.request.await,
+                };
+                (a.plan, a.sent_at, answer)
             }
-        }
-        if again {
-            pending = store.pending().await?;
-        }
-        // An empty cursor is a reset one (see below): sync from the start.
-        let cursor = store.cursor().await?.filter(|c| !c.0.is_empty());
-        let plan = run.plan(&pending, cursor);
-        for refusal in &plan.refused {
-            store
-                .update_note(&refusal.note_id, &mut |n| mark_refused(n, refusal))
-                .await?;
-        }
-        let sent_at = now();
-        let response = match transport.sync(&plan.request).await {
+            None => {
+                let plan = plan_round(store, &mut run, &mut restamped, now).await?;
+                let sent_at = now();
+                let answer = transport.sync(&plan.request).await;
+                (plan, sent_at, (answer, now()))
+            }
+        };
+        let response = match answer {
             // The server does not know this cursor (another server, or another account's
             // cursor): pull everything again, once. Pending edits are kept by `reconcile`.
             Err(ApiError::Server {
@@ -443,18 +499,7 @@ pub async fn sync_observed<S: LocalStore, T: Transport>(
             }
             r => r?,
         };
-        let fold = run.fold(&plan, &response, sent_at, now());
-        set_clock_offset(store, fold.offset_ms).await?;
-        if let Some(h) = &fold.observed {
-            store
-                .update_meta(META_DEVICE_CLOCK, &mut |v| {
-                    let mut clock: DeviceClock = v.and_then(|v| v.parse().ok()).unwrap_or_default();
-                    clock.observe(h);
-                    Some(clock.to_string())
-                })
-                .await?;
-        }
-        store.commit_sync(&plan.request.changes, &response).await?;
+        let fold = run.fold(&plan, &response, sent_at, received_at);
         let clock_refused = response.results.iter().any(|r| {
             matches!(
                 &r.outcome,
@@ -468,6 +513,56 @@ pub async fn sync_observed<S: LocalStore, T: Transport>(
                 .iter()
                 .any(|c| c.change_id == r.change_id && !restamped.contains(&c.note_id))
         });
+        // A pull that goes on with nothing to send: the next page is asked for now, with
+        // this page's cursor, and downloads while this one is written (the device, not the
+        // server, is the slower). Its cursor is stored only with its own page; an edit
+        // saved meanwhile is sent in the round after it.
+        let pull_on = response.has_more
+            && plan.request.changes.is_empty()
+            && !plan.more_to_push
+            && plan.refused.is_empty()
+            && !clock_refused
+            && run.report().rounds < MAX_ROUNDS;
+        if pull_on {
+            let plan = Plan {
+                request: SyncRequest {
+                    protocol: PROTOCOL_VERSION,
+                    cursor: Some(response.cursor.clone()),
+                    changes: Vec::new(),
+                    limit: None,
+                },
+                more_to_push: false,
+                refused: Vec::new(),
+            };
+            let request = plan.request.clone();
+            ahead = Some(Ahead {
+                plan,
+                sent_at: now(),
+                request: Box::pin(async move {
+                    let answer = transport.sync(&request).await;
+                    (answer, now())
+                }),
+                answer: None,
+            });
+        }
+        let write = async {
+            set_clock_offset(store, fold.offset_ms).await?;
+            if let Some(h) = &fold.observed {
+                store
+                    .update_meta(META_DEVICE_CLOCK, &mut |v| {
+                        let mut clock: DeviceClock =
+                            v.and_then(|v| v.parse().ok()).unwrap_or_default();
+                        clock.observe(h);
+                        Some(clock.to_string())
+                    })
+                    .await?;
+            }
+            store.commit_sync(&plan.request.changes, &response).await
+        };
+        match ahead.as_mut() {
+            Some(a) => a.meanwhile(write).await?,
+            None => write.await?,
+        }
         if !fold.more && !clock_refused {
             return Ok(run.into_report());
         }

@@ -40,13 +40,21 @@
 //! A transaction's requests are issued together where they do not depend on each other (a
 //! sync page's reads, then its writes; a page of search results): IndexedDB answers them
 //! in order, and each request awaited alone costs a round trip through the event loop.
+//!
+//! The pages of a long pull (an initial sync) are written without reading a note where the
+//! store knows the note is not here ([`Known`]: its keys, learnt once, kept by each page,
+//! valid while the change sequence has not moved): the page's records are made into one
+//! JSON array in slices before the transaction, parsed once, and put through the watching
+//! connection's plain IndexedDB calls (rexie's futures cost a few closures a request), in
+//! a transaction that first checks the change sequence; if anything else wrote meanwhile,
+//! the page is read and reconciled as any other. Such a write costs what IndexedDB's own
+//! puts cost (`end2end/perf.mjs` prints the sync's time against raw puts of its records).
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use futures::future::join_all;
 use rexie::{Direction, Index, KeyRange, ObjectStore, Rexie, TransactionMode};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sync_core::protocol::{Change, Cursor, SyncResponse};
 use sync_core::{Hlc, NoteId};
@@ -56,6 +64,7 @@ use crate::local::{
     DATA_VERSION, LocalNote, LocalStore, META_CURSOR, META_DATA_VERSION, StoreError, affected_ids,
     migrate_note, reconcile,
 };
+use crate::platform;
 
 const NOTES: &str = "notes";
 const META: &str = "meta";
@@ -146,8 +155,71 @@ fn is_live(raw: &JsValue) -> bool {
 /// [`CLOSED_EVENT`], on which the page asks the user to reload.
 pub struct IdbStore {
     db: Rc<RefCell<Option<Rexie>>>,
-    _watch: Option<watch::VersionWatch>,
+    /// The watching connection; a bulk sync page is written through it (see
+    /// [`IdbStore::commit_sync`]).
+    watch: Option<watch::VersionWatch>,
+    /// Which notes the store holds, while a long pull runs (see [`Known`]).
+    known: RefCell<Option<Known>>,
+    /// Sync pages written without reading a note (tests check when).
+    unread_pages: std::cell::Cell<usize>,
 }
+
+/// What this store knows of its `notes` between the pages of a long pull: every note id in
+/// it (as hashes, sorted) when `note_stats` was at `seq`. While the sequence has not moved
+/// (no write by this page, another tab or the service worker: each bumps it in the
+/// transaction of the write), a pulled note whose id is not among them has no record here,
+/// so no local edit to keep: its page is written without reading a record (a hash
+/// collision only costs the read). Learnt from the keys (one request) on the first large
+/// page, kept up by each page this store commits, forgotten when the pull ends or the
+/// sequence moved under it.
+#[derive(Debug)]
+struct Known {
+    seq: u64,
+    ids: Vec<u64>,
+}
+
+impl Known {
+    fn has(&self, id: &NoteId) -> bool {
+        self.ids.binary_search(&id_hash(id.as_str())).is_ok()
+    }
+
+    /// Takes in a page's ids: sorted on their own, then merged (sorting the whole list
+    /// again for every page costs more than the page's writes).
+    fn add<'a>(&mut self, ids: impl Iterator<Item = &'a NoteId>) {
+        let mut new: Vec<u64> = ids.map(|id| id_hash(id.as_str())).collect();
+        new.sort_unstable();
+        let old = std::mem::take(&mut self.ids);
+        let mut merged = Vec::with_capacity(old.len() + new.len());
+        let (mut a, mut b) = (old.into_iter().peekable(), new.into_iter().peekable());
+        loop {
+            let next = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) if x <= y => a.next(),
+                (_, Some(_)) => b.next(),
+                (Some(_), None) => a.next(),
+                (None, None) => break,
+            };
+            if let Some(h) = next
+                && merged.last() != Some(&h)
+            {
+                merged.push(h);
+            }
+        }
+        self.ids = merged;
+    }
+}
+
+/// FNV-1a, 64 bits: a note id's hash in [`Known`].
+fn id_hash(id: &str) -> u64 {
+    id.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// A pulled page at least this large is worth learning the store's keys for (see [`Known`]).
+const BULK_PAGE: usize = 100;
+/// The longest stretch of work on the page's thread between two yields while a bulk page
+/// is prepared and written, so the page keeps drawing frames.
+const SLICE_MS: u64 = 8;
 
 impl std::fmt::Debug for IdbStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -188,33 +260,51 @@ async fn committed(tx: rexie::Transaction) -> Result<(), StoreError> {
 // Records cross between Rust and IndexedDB as JSON (`serde_json` + the browser's `JSON`):
 // the wire already uses serde_json, so each type carries one (de)serializer in the wasm
 // instead of two, and a record is one call across the JS boundary instead of one per field.
-fn to_js<T: Serialize>(v: &T) -> Result<JsValue, StoreError> {
-    let text = serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    js_sys::JSON::parse(&text).map_err(|_| StoreError::Corrupt("unparsable record".into()))
-}
 
 /// A note's record: the note, `order` (its stamp) when it is live, for the list index,
 /// and `seq`, its change sequence number (`None`: the migration rewriting old records,
 /// which carry none).
 fn note_to_js(note: &LocalNote, seq: Option<u64>) -> Result<JsValue, StoreError> {
-    let v = to_js(note)?;
-    let set = |k: &str, x: JsValue| {
-        js_sys::Reflect::set(&v, &k.into(), &x)
-            .map(drop)
-            .map_err(|_| StoreError::Corrupt("a record that is not an object".into()))
+    let mut text = String::new();
+    record_json(&mut text, note, seq)?;
+    js_sys::JSON::parse(&text).map_err(|_| StoreError::Corrupt("unparsable record".into()))
+}
+
+/// Appends a note's record (see [`note_to_js`]) to `out` as JSON: the note's own JSON with
+/// the index fields added before its closing brace (a bulk page is one array of them, one
+/// `JSON.parse` for the page).
+fn record_json(out: &mut String, note: &LocalNote, seq: Option<u64>) -> Result<(), StoreError> {
+    let corrupt = |e: serde_json::Error| StoreError::Corrupt(e.to_string());
+    let json = serde_json::to_string(note).map_err(corrupt)?;
+    let body = json
+        .strip_suffix('}')
+        .ok_or_else(|| StoreError::Corrupt("a record that is not an object".into()))?;
+    out.push_str(body);
+    let mut field = |k: &str, v: &str| {
+        if !out.ends_with('{') {
+            out.push(',');
+        }
+        out.push('"');
+        out.push_str(k);
+        out.push_str("\":");
+        out.push_str(v);
     };
     // Notebook and tag records are not in the notes list (nor its count: `is_live`).
     if !note.deleted && note.is_note() {
-        set("order", JsValue::from_str(&note.hlc.to_string()))?;
+        field(
+            "order",
+            &serde_json::to_string(&note.hlc.to_string()).map_err(corrupt)?,
+        );
     }
     if let Some(t) = note.trash.as_ref().filter(|_| note.deleted) {
-        set("trashed", JsValue::from_f64(t.deleted_ms as f64))?;
+        field("trashed", &t.deleted_ms.to_string());
     }
     if let Some(seq) = seq {
         // Exact as a JS number below 2^53 writes.
-        set("seq", JsValue::from_f64(seq as f64))?;
+        field("seq", &seq.to_string());
     }
-    Ok(v)
+    out.push('}');
+    Ok(())
 }
 
 fn from_js<T: DeserializeOwned>(v: JsValue) -> Result<T, StoreError> {
@@ -245,13 +335,15 @@ impl IdbStore {
         let db = Rc::new(RefCell::new(Some(db)));
         let mut store = Self {
             db: db.clone(),
-            _watch: None,
+            watch: None,
+            known: RefCell::new(None),
+            unread_pages: Default::default(),
         };
         // The watching connection opens while the data version is checked (both are on
         // the way to the first paint).
         let (watch, migrated) =
             futures::join!(watch::VersionWatch::start(name, db), store.migrate());
-        store._watch = watch;
+        store.watch = watch;
         migrated?;
         Ok(store)
     }
@@ -339,6 +431,12 @@ impl IdbStore {
         .map_err(unavailable)?;
         tx.done().await.map_err(unavailable)?;
         Ok(())
+    }
+
+    /// How many sync pages this store wrote without reading a note (see [`Known`]).
+    #[doc(hidden)]
+    pub fn pages_written_unread(&self) -> usize {
+        self.unread_pages.get()
     }
 
     /// Closes the connection (the service worker closes it after each sync, so it never
@@ -776,21 +874,52 @@ impl LocalStore for IdbStore {
         sent: &[Change],
         response: &SyncResponse,
     ) -> Result<(), StoreError> {
+        let pull_only = sent.is_empty() && response.results.is_empty();
+        if !(pull_only && self.commit_known(response).await?) {
+            self.commit_reading(sent, response).await?;
+        }
+        if !response.has_more {
+            self.known.borrow_mut().take(); // the pull ended: a later one learns again
+        }
+        Ok(())
+    }
+}
+
+impl IdbStore {
+    /// [`LocalStore::commit_sync`] reading every note the response names, in the
+    /// transaction that writes them. On a large page of a pull that goes on, it learns
+    /// the store's keys too ([`Known`]), so the pages after it need not read.
+    async fn commit_reading(
+        &self,
+        sent: &[Change],
+        response: &SyncResponse,
+    ) -> Result<(), StoreError> {
         use std::collections::HashMap;
         let tx = self.tx(&[NOTES, META], TransactionMode::ReadWrite)?;
         let notes = tx.store(NOTES).map_err(unavailable)?;
         let meta = tx.store(META).map_err(unavailable)?;
         let ids = affected_ids(response);
+        let learn = response.has_more
+            && response.changes.len() >= BULK_PAGE
+            && self.known.borrow().is_none();
+        let keys = async {
+            match learn {
+                true => notes.get_all_keys(None, None).await.map(Some),
+                false => Ok(None),
+            }
+        };
         // Every read at once, then every write at once (a page of 1,000 notes is two
         // batches of requests, not 2,000 round trips).
-        let (stats, current) = futures::join!(
+        let (stats, current, keys) = futures::join!(
             Stats::read(&meta),
             join_all(
                 ids.iter()
                     .map(|id| notes.get(JsValue::from_str(id.as_str())))
-            )
+            ),
+            keys
         );
         let mut stats = stats?;
+        let seq_before = stats.seq;
         // By note id, the first of each (as a search from the start would find).
         fn by_id<T>(items: &[T], id: impl Fn(&T) -> &NoteId) -> HashMap<&NoteId, &T> {
             let mut m = HashMap::new();
@@ -827,7 +956,220 @@ impl LocalStore for IdbStore {
         .await
         .map_err(unavailable)?;
         committed(tx).await?;
+        // What the store holds now, when it can tell.
+        let keys = keys.map_err(unavailable)?;
+        let mut known = self.known.borrow_mut();
+        if let Some(keys) = keys {
+            let ids = keys.iter().filter_map(JsValue::as_string);
+            let mut ids: Vec<u64> = ids.map(|id| id_hash(&id)).collect();
+            ids.sort_unstable();
+            let mut k = Known {
+                seq: stats.seq,
+                ids,
+            };
+            k.add(response.changes.iter().map(|n| &n.id));
+            *known = Some(k);
+        } else if let Some(k) = known.as_mut().filter(|k| k.seq == seq_before) {
+            k.add(response.changes.iter().map(|n| &n.id));
+            k.seq = stats.seq;
+        } else {
+            *known = None;
+        }
         Ok(())
+    }
+
+    /// Writes a pulled page without reading a record, when [`Known`] says none of its
+    /// notes is here (so there is no local edit to keep, and each is the pulled state as
+    /// it is): the records are prepared as one JSON array before the transaction, in
+    /// slices of at most [`SLICE_MS`] (a transaction cannot wait for a timer), then one
+    /// transaction checks that the change sequence has not moved since, and writes them
+    /// with the counter and the cursor. `false`, with nothing written, when it cannot tell
+    /// (the caller then reads).
+    async fn commit_known(&self, response: &SyncResponse) -> Result<bool, StoreError> {
+        let Some(conn) = self.watch.as_ref().map(|w| w.conn().clone()) else {
+            return Ok(false);
+        };
+        let Some(seq0) = self
+            .known
+            .borrow()
+            .as_ref()
+            .filter(|k| !response.changes.iter().any(|n| k.has(&n.id)))
+            .map(|k| k.seq)
+        else {
+            return Ok(false);
+        };
+        let mut text = String::with_capacity(response.changes.len() * 512);
+        text.push('[');
+        let mut seen = std::collections::HashSet::new();
+        let (mut seq, mut live) = (seq0, 0);
+        let mut slice = platform::now_ms();
+        for p in &response.changes {
+            // The first of each, as the reading path takes it.
+            if !seen.insert(&p.id) {
+                continue;
+            }
+            let Some(n) = reconcile(None, None, None, Some(p)) else {
+                continue;
+            };
+            seq += 1;
+            live += u64::from(!n.deleted && n.is_note());
+            if text.len() > 1 {
+                text.push(',');
+            }
+            record_json(&mut text, &n, Some(seq))?;
+            if platform::now_ms().saturating_sub(slice) >= SLICE_MS {
+                platform::sleep_ms(0).await;
+                slice = platform::now_ms();
+            }
+        }
+        text.push(']');
+        if self.db.borrow().is_none() {
+            return Err(StoreError::Unavailable(CLOSED_FOR_UPGRADE.into()));
+        }
+        let tx = raw::call(
+            &conn,
+            "transaction",
+            &[
+                &js_sys::Array::of2(&NOTES.into(), &META.into()),
+                &"readwrite".into(),
+            ],
+        )?;
+        let done = raw::finished(&tx);
+        let written = async {
+            let notes = raw::call(&tx, "objectStore", &[&NOTES.into()])?;
+            let meta = raw::call(&tx, "objectStore", &[&META.into()])?;
+            let stats = raw::request(raw::call(&meta, "get", &[&META_STATS.into()])?).await?;
+            let stats = Stats::parse(Some(stats))
+                .ok_or_else(|| StoreError::Corrupt("the note counter is missing".into()))?;
+            if stats.seq != seq0 {
+                return Ok(None); // written meanwhile: read instead
+            }
+            let records: js_sys::Array = js_sys::JSON::parse(&text)
+                .map_err(|_| StoreError::Corrupt("unparsable records".into()))?
+                .into();
+            let put: js_sys::Function = js_sys::Reflect::get(&notes, &"put".into())
+                .ok()
+                .and_then(|f| wasm_bindgen::JsCast::dyn_into(f).ok())
+                .ok_or_else(|| StoreError::Unavailable("no put".into()))?;
+            // In slices too: after one, the next is issued once its last put succeeded
+            // (a request's event keeps the transaction open; the page draws meanwhile).
+            let mut slice = platform::now_ms();
+            for r in records.iter() {
+                let request = put.call1(&notes, &r).map_err(raw::failed)?;
+                if platform::now_ms().saturating_sub(slice) >= SLICE_MS {
+                    raw::request(request).await?;
+                    slice = platform::now_ms();
+                }
+            }
+            let stats = Stats {
+                seq,
+                live: stats.live + live,
+            };
+            let value = JsValue::from_str(&format!("{} {}", stats.seq, stats.live));
+            raw::call(&meta, "put", &[&value, &META_STATS.into()])?;
+            raw::call(
+                &meta,
+                "put",
+                &[&JsValue::from_str(&response.cursor.0), &META_CURSOR.into()],
+            )?;
+            Ok(Some(stats))
+        }
+        .await;
+        let written = match written {
+            Ok(w) => w,
+            Err(e) => {
+                // Nothing of the page may be committed without the rest.
+                let _ = raw::call(&tx, "abort", &[]);
+                let _ = done.await;
+                return Err(e);
+            }
+        };
+        done.await?;
+        let mut known = self.known.borrow_mut();
+        match (written, known.as_mut()) {
+            (Some(stats), Some(k)) => {
+                k.add(response.changes.iter().map(|n| &n.id));
+                k.seq = stats.seq;
+                self.unread_pages.set(self.unread_pages.get() + 1);
+                Ok(true)
+            }
+            _ => {
+                *known = None;
+                Ok(false)
+            }
+        }
+    }
+}
+
+/// IndexedDB called directly (rexie wraps every request in a future with closures of its
+/// own; a bulk page makes a thousand requests and waits only for the transaction).
+mod raw {
+    use js_sys::{Function, Promise, Reflect};
+    use wasm_bindgen::{JsCast, JsValue};
+    use wasm_bindgen_futures::JsFuture;
+
+    use crate::local::StoreError;
+
+    pub fn failed(e: JsValue) -> StoreError {
+        let name = Reflect::get(&e, &"name".into())
+            .ok()
+            .and_then(|n| n.as_string());
+        let message = Reflect::get(&e, &"message".into())
+            .ok()
+            .and_then(|n| n.as_string());
+        StoreError::Unavailable(format!(
+            "idb error: {}: {}",
+            name.unwrap_or_default(),
+            message.unwrap_or_default()
+        ))
+    }
+
+    /// `object.method(args…)`.
+    pub fn call(object: &JsValue, method: &str, args: &[&JsValue]) -> Result<JsValue, StoreError> {
+        let f: Function = Reflect::get(object, &method.into())
+            .ok()
+            .and_then(|f| f.dyn_into().ok())
+            .ok_or_else(|| StoreError::Unavailable(format!("no {method}")))?;
+        let args: js_sys::Array = args.iter().copied().collect();
+        Reflect::apply(&f, object, &args).map_err(failed)
+    }
+
+    /// A request's result, once it succeeded.
+    pub async fn request(req: JsValue) -> Result<JsValue, StoreError> {
+        // The events go straight to the promise's functions: no Rust closure to keep.
+        let done = Promise::new(&mut |resolve, reject| {
+            let _ = Reflect::set(&req, &"onsuccess".into(), &resolve);
+            let _ = Reflect::set(&req, &"onerror".into(), &reject);
+        });
+        JsFuture::from(done).await.map_err(|_| {
+            let e = Reflect::get(&req, &"error".into()).unwrap_or(JsValue::NULL);
+            failed(e)
+        })?;
+        Reflect::get(&req, &"result".into()).map_err(failed)
+    }
+
+    /// The transaction's end: `Ok` once committed. The browser aborts a transaction it
+    /// cannot write (in practice: storage is full), or one a request of it failed in.
+    pub fn finished(
+        tx: &JsValue,
+    ) -> impl std::future::Future<Output = Result<(), StoreError>> + use<> {
+        let done = Promise::new(&mut |resolve, reject| {
+            let _ = Reflect::set(tx, &"oncomplete".into(), &resolve);
+            let _ = Reflect::set(tx, &"onabort".into(), &reject);
+        });
+        let tx = tx.clone();
+        async move {
+            JsFuture::from(done).await.map(drop).map_err(|_| {
+                let e = Reflect::get(&tx, &"error".into()).unwrap_or(JsValue::NULL);
+                if e.is_null() {
+                    StoreError::Unavailable(
+                        "the browser aborted the write: storage is full (or unavailable)".into(),
+                    )
+                } else {
+                    failed(e)
+                }
+            })
+        }
     }
 }
 
@@ -864,6 +1206,11 @@ mod watch {
     }
 
     impl VersionWatch {
+        /// The connection (an `IDBDatabase`).
+        pub fn conn(&self) -> &JsValue {
+            &self.conn
+        }
+
         /// Opens the watching connection; `None` if the browser refuses (then an upgrade by
         /// a newer build waits until this page is closed, as without the watch).
         pub async fn start(name: &str, db: Rc<RefCell<Option<Rexie>>>) -> Option<Self> {

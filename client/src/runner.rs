@@ -33,6 +33,10 @@ pub const PUSH_SPACING_MS: u64 = 300;
 /// After a failed run, an edit waits this long (or for the backoff, if that is sooner)
 /// instead: a server that fails is not asked again at typing speed.
 pub const EDIT_AFTER_FAILURE_MS: u64 = 2_000;
+/// While a long pull runs, its committed pages are announced to the page at most this
+/// often (the first at once): each announcement re-reads and redraws the list and feeds
+/// the search index, which per page of 1,000 notes cost more than the page's writes.
+pub const PAGES_SHOWN_EVERY_MS: u64 = 1_000;
 /// Wait before trying again when another tab or the worker held the sync lock (it pushes
 /// what it read; an edit made after its last round is pushed by this retry).
 pub const LOCK_BUSY_RETRY_MS: u64 = 2_000;
@@ -451,7 +455,7 @@ mod browser {
     use wasm_bindgen::prelude::*;
     use wasm_bindgen_futures::spawn_local;
 
-    use super::{Outcome, RunRecord, Scheduler, SyncStatus, Trigger, Wake};
+    use super::{Outcome, PAGES_SHOWN_EVERY_MS, RunRecord, Scheduler, SyncStatus, Trigger, Wake};
     use crate::engine::{self, FailureKind, SyncError, Transport};
     use crate::local::LocalStore;
     use crate::{platform, tabs};
@@ -583,6 +587,13 @@ mod browser {
         /// The current status.
         pub fn status(&self) -> SyncStatus {
             self.inner.status.borrow().clone()
+        }
+
+        /// True while a run is in a sync of several pages (pages committed, more coming):
+        /// what can wait for its end may (without copying the status).
+        pub fn pulling(&self) -> bool {
+            let s = self.inner.status.borrow();
+            s.running && s.received > 0
         }
 
         /// Calls `f` with the status now and whenever it changes.
@@ -820,16 +831,26 @@ mod browser {
             self.publish();
             let inner = &self.inner;
             let notified = std::cell::Cell::new(0);
+            let shown_at = std::cell::Cell::new(None::<u64>);
             let run = tabs::with_lock(&inner.lock, async {
                 if let Some(guard) = &inner.guard
                     && !guard().await
                 {
                     return Err(SyncError::NotThisAccount);
                 }
-                // Each committed page is shown (and counted) while the rest downloads.
+                // The committed pages are shown (the first at once, then at most every
+                // `PAGES_SHOWN_EVERY_MS`) and counted while the rest downloads; the rest
+                // when the run ends (a failed run: the page re-reads when it ends).
                 let mut on_round = |r: &engine::SyncReport| {
-                    self.notify_changes(&r.changed[notified.get()..]);
-                    notified.set(r.changed.len());
+                    let now = platform::now_ms();
+                    if shown_at
+                        .get()
+                        .is_none_or(|t| now.saturating_sub(t) >= PAGES_SHOWN_EVERY_MS)
+                    {
+                        shown_at.set(Some(now));
+                        self.notify_changes(&r.changed[notified.get()..]);
+                        notified.set(r.changed.len());
+                    }
                     self.inner.status.borrow_mut().received = r.pulled;
                     self.publish();
                 };

@@ -30,6 +30,16 @@ async fn commit_sync_applies_data_and_cursor() {
 }
 
 #[wasm_bindgen_test]
+async fn a_long_pull_keeps_the_edits_made_between_its_pages() {
+    let store =
+        suite::a_long_pull_keeps_the_edits_made_between_its_pages(fresh("t-long-pull").await).await;
+    // The second and the fourth page (after the keys were learnt, nothing written
+    // meanwhile, none of their notes here) were written without reading a note; the third
+    // came after writes of others, the last has notes that are here.
+    assert_eq!(store.pages_written_unread(), 2);
+}
+
+#[wasm_bindgen_test]
 async fn outbox_and_atomic_updates() {
     suite::outbox_and_atomic_updates(fresh("t-outbox").await).await;
 }

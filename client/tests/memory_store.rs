@@ -50,3 +50,10 @@ fn records_stay_out_of_the_notes_list() {
 fn an_import_never_overwrites() {
     block_on(suite::an_import_never_overwrites(MemoryStore::new()));
 }
+
+#[test]
+fn a_long_pull_keeps_the_edits_made_between_its_pages() {
+    block_on(suite::a_long_pull_keeps_the_edits_made_between_its_pages(
+        MemoryStore::new(),
+    ));
+}

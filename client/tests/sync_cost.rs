@@ -269,3 +269,62 @@ fn an_interrupted_first_sync_keeps_its_pages_and_resumes_where_it_stopped() {
         assert_eq!(notes.count().await.unwrap(), 2_500);
     });
 }
+
+/// [`Paged`], noting how many notes the device held when each request was sent.
+struct Watching<'a> {
+    server: Paged,
+    store: &'a MemoryStore,
+    held: RefCell<Vec<usize>>,
+}
+
+impl Transport for Watching<'_> {
+    async fn sync(&self, req: &SyncRequest) -> Result<SyncResponse, ApiError> {
+        let held = self.store.live_count().await.unwrap();
+        self.held.borrow_mut().push(held);
+        self.server.sync(req).await
+    }
+}
+
+#[test]
+fn a_long_pull_asks_for_the_next_page_while_it_writes_one() {
+    block_on(async {
+        let notes = Notes::open(MemoryStore::new()).await.unwrap();
+        let server = Watching {
+            server: Paged {
+                total: 3_500,
+                page: 1_000,
+                requests: Cell::new(0),
+                fail_at: Cell::new(None),
+                cursors: RefCell::new(Vec::new()),
+            },
+            store: notes.store(),
+            held: RefCell::new(Vec::new()),
+        };
+        let report = sync(notes.store(), &server).await.unwrap();
+        assert_eq!((report.rounds, report.pulled), (4, 3_500));
+        // Each next page was asked for before the page before it was written, with that
+        // page's cursor.
+        assert_eq!(*server.held.borrow(), [0, 0, 1_000, 2_000]);
+        let cursors: Vec<_> = server
+            .server
+            .cursors
+            .borrow()
+            .iter()
+            .map(|c| c.clone().map(|c| c.0))
+            .collect();
+        assert_eq!(
+            cursors,
+            [
+                None,
+                Some("v1.1000".into()),
+                Some("v1.2000".into()),
+                Some("v1.3000".into())
+            ]
+        );
+        assert_eq!(notes.count().await.unwrap(), 3_500);
+        assert_eq!(
+            notes.store().cursor().await.unwrap(),
+            Some(Cursor("v1.3500".into()))
+        );
+    });
+}

@@ -40,12 +40,14 @@ pub async fn read(view: &Query) -> Result<NotesRead, String> {
         let (page, count) = futures::join!(notes.page(None, view.limit), notes.count());
         Ok::<_, StoreError>(Some((page?, count?)))
     };
-    let ((), open, unsynced, page) = futures::join!(
-        search::ensure(&db, &notes),
-        open_note,
-        notes.unsynced_count(),
-        page
-    );
+    // The index is caught up first for a search only: the list does not wait for it.
+    let index = async {
+        match searching {
+            true => search::ensure(&db, &notes).await,
+            false => search::ensure_later(&db, &notes),
+        }
+    };
+    let ((), open, unsynced, page) = futures::join!(index, open_note, notes.unsynced_count(), page);
     let (open, unsynced, page) = (
         open.map_err(text)?,
         unsynced.map_err(text)?,

@@ -2,10 +2,14 @@
 //! with the store's change sequence number it is up to date with. At the first read
 //! of a database it is loaded from where it was saved (the store's `search` object
 //! store) and catches up with the notes written since; without a saved one it is built
-//! from every note, in chunks, in the background. Every read of the page then catches
-//! it up first ([`ensure`]): it reads only the notes written since (by this page, a
-//! sync, another tab or the service worker), so a note is found as soon as it is
-//! saved. It is saved again a while after it changed, in a transaction of its own.
+//! from every note, in chunks, in the background. Every search then catches it up
+//! first ([`ensure`]; a read of the list starts a catch-up without waiting for it:
+//! [`ensure_later`]): it reads only the notes written since (by this page, a sync,
+//! another tab or the service worker), so a note is found as soon as it is saved and
+//! searched for. While a sync writes
+//! its pages the index waits, and then takes them in in slices of a few milliseconds
+//! (the page keeps drawing). It is saved again a while after it changed, in a
+//! transaction of its own.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -18,8 +22,12 @@ use super::accounts::PageNotes;
 use super::page::{next_frame, sleep_ms};
 
 /// Notes read per transaction while building or catching up (the page handles
-/// input between them; 2,000 at a time held it for a long frame after an import).
+/// input between them; decoding them is one stretch of work: 500 keep it short).
 const CHUNK: usize = 500;
+/// Notes taken into the index between two checks of the time spent...
+const SLICE: usize = 50;
+/// ... and the longest stretch of that work before the page may draw a frame.
+const SLICE_MS: f64 = 8.0;
 /// The index is saved this long after it changed (changes meanwhile are saved
 /// with it): a few MB written at most this often while the user types...
 const SAVE_AFTER_MS: u64 = 20_000;
@@ -45,6 +53,8 @@ struct Index {
     seq: Option<u64>,
     /// A catch-up is reading (one at a time: an older read never lands last).
     busy: bool,
+    /// More was written while a catch-up ran: it reads again before it ends.
+    again: bool,
     /// Changed since last saved (a save is scheduled).
     unsaved: bool,
     /// Notes taken in since last saved.
@@ -103,6 +113,53 @@ pub async fn ensure(db: &str, notes: &Rc<PageNotes>) {
     }
 }
 
+/// [`ensure`], in the background: the list is read and drawn without waiting for the
+/// index (a search waits for it). While a catch-up runs, it is asked to read again
+/// instead of a second one waiting. While a sync writes its pages, the index waits for
+/// the sync's end (the page reads again then): taking in each page as it lands held up
+/// the next one (the page's thread is the sync's too).
+pub fn ensure_later(db: &str, notes: &Rc<PageNotes>) {
+    match with(db, |i| (i.seq.is_some(), i.busy)) {
+        None => start(db, notes.clone()),
+        Some((false, _)) => {}
+        Some((true, _)) if super::sync::pulling() => {}
+        Some((true, true)) => drop(with(db, |i| i.again = true)),
+        Some((true, false)) => {
+            let (db, notes) = (db.to_owned(), notes.clone());
+            leptos::task::spawn_local(async move { catch_up(&db, &notes).await });
+        }
+    }
+}
+
+/// Takes notes into the index in slices of at most [`SLICE_MS`], letting the page draw
+/// between them; `false` if the index was replaced meanwhile (a newer build, another
+/// database).
+async fn take_in(db: &str, generation: u64, batch: &[(u64, client::local::LocalNote)]) -> bool {
+    let mut started = js_sys::Date::now();
+    for slice in batch.chunks(SLICE) {
+        let taken = with(db, |i| {
+            if i.generation != generation {
+                return false;
+            }
+            for (seq, n) in slice {
+                i.ix.upsert(n);
+                i.seq = i.seq.max(Some(*seq));
+            }
+            i.backlog += slice.len();
+            i.changed_at = js_sys::Date::now();
+            true
+        });
+        if taken != Some(true) {
+            return false;
+        }
+        if js_sys::Date::now() - started >= SLICE_MS {
+            sleep_ms(0).await;
+            started = js_sys::Date::now();
+        }
+    }
+    true
+}
+
 async fn catch_up(db: &str, notes: &Rc<PageNotes>) {
     // One at a time.
     let generation = loop {
@@ -118,26 +175,17 @@ async fn catch_up(db: &str, notes: &Rc<PageNotes>) {
         }
     };
     let mut changed = false;
-    while let Some(Some(after)) = with(db, |i| i.seq) {
+    while let Some(Some(after)) = with(db, |i| {
+        i.again = false;
+        i.seq
+    }) {
         let Ok(batch) = notes.store().changed_since(after, CHUNK).await else {
             break;
         };
-        let applied = with(db, |i| {
-            if i.generation != generation {
-                return false;
-            }
-            for (seq, n) in &batch {
-                i.ix.upsert(n);
-                i.seq = i.seq.max(Some(*seq));
-            }
-            i.backlog += batch.len();
-            if !batch.is_empty() {
-                i.changed_at = js_sys::Date::now();
-            }
-            true
-        });
+        let applied = take_in(db, generation, &batch).await;
         changed |= !batch.is_empty();
-        if applied != Some(true) || batch.len() < CHUNK {
+        let again = with(db, |i| i.again) == Some(true);
+        if !applied || (batch.len() < CHUNK && !again) {
             break;
         }
         sleep_ms(0).await;
@@ -167,9 +215,10 @@ fn save_later(db: &str, notes: &Rc<PageNotes>) {
     let (db, notes) = (db.to_owned(), notes.clone());
     leptos::task::spawn_local(async move {
         let mut waited = 0;
+        // (Not while a catch-up runs: each save encodes the whole index.)
         let wait = |i: &mut Index| {
             let quiet = js_sys::Date::now() - i.changed_at >= SAVE_QUIET_MS;
-            i.backlog < SAVE_BACKLOG && !(quiet && i.backlog >= SAVE_QUIET_BACKLOG)
+            i.busy || (i.backlog < SAVE_BACKLOG && !(quiet && i.backlog >= SAVE_QUIET_BACKLOG))
         };
         while waited < SAVE_AFTER_MS && with(&db, wait) == Some(true) {
             sleep_ms(SAVE_POLL_MS).await;
@@ -199,6 +248,7 @@ fn start(db: &str, notes: Rc<PageNotes>) {
             ix: SearchIndex::new(),
             seq: None,
             busy: false,
+            again: false,
             unsaved: false,
             backlog: 0,
             changed_at: 0.0,

@@ -61,6 +61,13 @@ pub async fn start(
     Ok(())
 }
 
+/// True while the page's runner is in the middle of a sync of several pages (an initial
+/// sync): work that can wait (the search index's catch-up) waits for its end, when the
+/// page reads the store again.
+pub fn pulling() -> bool {
+    RUNNER.with(|r| r.borrow().as_ref().is_some_and(PageRunner::pulling))
+}
+
 /// Asks the runner to sync ("sync now"), or tells it about the session.
 pub fn trigger(t: Trigger) {
     if let Some(r) = RUNNER.with(|r| r.borrow().clone()) {
