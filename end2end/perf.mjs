@@ -11,6 +11,7 @@
 // local save and one idle sync are timed. Records read from the `notes` object store are
 // counted by wrapping IndexedDB's read calls in the page (no app instrumentation).
 import { writeFileSync } from 'node:fs';
+import { printProfile } from './profile.mjs';
 import { PASSWORD, api, openApp, openProfile, startServer } from './tests/harness.mjs';
 
 const SIZES = (process.env.TERN_PERF_SIZES ?? '10000,100000').split(',').map(Number);
@@ -23,23 +24,6 @@ const PROFILE = process.env.TERN_PERF_PROFILE === '1';
 const PROFILE_SYNC = process.env.TERN_PERF_PROFILE === 'sync';
 // TERN_PERF_SYNC_ONLY=1: only the initial sync (its time, frames, memory and the baseline).
 const SYNC_ONLY = process.env.TERN_PERF_SYNC_ONLY === '1';
-
-function printProfile(n, profile, what = 'the search runs') {
-  const self = new Map();
-  const dt = profile.timeDeltas;
-  const byId = new Map(profile.nodes.map((x) => [x.id, x]));
-  let total = 0;
-  profile.samples.forEach((id, i) => {
-    const f = byId.get(id).callFrame;
-    const key = `${f.functionName || '(anonymous)'} ${f.url.split('/').pop()}`;
-    self.set(key, (self.get(key) ?? 0) + (dt[i] ?? 0));
-    total += dt[i] ?? 0;
-  });
-  console.error(`${n}: profile of ${what}, ${(total / 1000).toFixed(0)} ms sampled, heaviest by self time:`);
-  for (const [k, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 30)) {
-    console.error(`  ${(us / 1000).toFixed(1).padStart(8)} ms  ${k}`);
-  }
-}
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -247,7 +231,7 @@ async function measure(server, n) {
     await page.fill('#search', '');
     if (PROFILE_SYNC) {
       const { profile } = await cdp.send('Profiler.stop');
-      printProfile(n, profile, 'the initial sync');
+      printProfile(`${n}: profile of the initial sync`, profile);
       // TERN_PERF_PROFILE_OUT=file.cpuprofile: the whole profile, for DevTools.
       if (process.env.TERN_PERF_PROFILE_OUT) writeFileSync(process.env.TERN_PERF_PROFILE_OUT, JSON.stringify(profile));
     }
@@ -353,7 +337,7 @@ async function measure(server, n) {
       search.push(await timeInput('groceries', groceries));
       clear.push(await timeInput('', n));
     }
-    if (PROFILE) printProfile(n, (await cdp.send('Profiler.stop')).profile);
+    if (PROFILE) printProfile(`${n}: profile of the search runs`, (await cdp.send('Profiler.stop')).profile);
     out.page = await page.evaluate(() => Number(document.querySelector('ul.notes').dataset.page));
     out.searchDom = median(search.map((x) => x[0]));
     out.search = median(search.map((x) => x[1]));

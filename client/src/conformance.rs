@@ -665,6 +665,7 @@ pub async fn an_import_never_overwrites<S: LocalStore>(store: S) {
         notes.store().add_new(&[]).await.unwrap(),
         Vec::<bool>::new()
     );
+}
 
 /// A long pull (pages of many notes, `has_more` until the last) keeps every edit made
 /// between its pages, by this page, another tab or the service worker, whether or not
