@@ -129,7 +129,15 @@ pub fn reconcile(
             ChangeOutcome::Superseded { current } if answers_pending => {
                 *n = LocalNote::from_remote(current);
             }
-            ChangeOutcome::Superseded { .. } => {}
+            // Superseded while a newer edit was made here: the server weighed the field
+            // edits it carried against its own by their clocks (`current` holds the
+            // outcome). They are settled, not sent again with the newer edit's later clock,
+            // which would win over the other device's edit that superseded them.
+            ChangeOutcome::Superseded { current } => {
+                if let Some(c) = sent.filter(|c| c.change_id == r.change_id) {
+                    settle_fields(n, c, Some(current));
+                }
+            }
             ChangeOutcome::Rejected { code, message } if answers_pending => {
                 n.sync = SyncState::Failed {
                     code: code.as_str().to_owned(),

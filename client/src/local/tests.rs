@@ -286,3 +286,26 @@ fn an_answer_to_an_older_change_settles_the_field_edits_it_carried() {
     assert_eq!(n.tag_ids(), ["a".to_owned(), "b".to_owned()].into());
     assert!(n.pinned());
 }
+
+/// A pin (c1) superseded by another device's later unpin, answered while a newer text edit
+/// (c2) is pending: the pin is settled (the server's unpin stands), not re-sent with c2's
+/// later clock, where it would win over the other device's newer choice.
+#[test]
+fn a_superseded_change_s_field_edits_are_not_sent_again() {
+    let mut sent_note = pending_note("c1");
+    sent_note.field_edits = edits(serde_json::json!({"pinned": true}));
+    let sent = sent_note.pending_change().unwrap();
+    let mut now = pending_note("c2");
+    now.hlc = hlc(30);
+    now.field_edits = sent_note.field_edits.clone();
+    let mut current = remote(5);
+    current
+        .fields
+        .apply(&edits(serde_json::json!({"pinned": false})), &hlc(25));
+    let r = result("c1", ChangeOutcome::Superseded { current });
+    let n = reconcile(Some(&now), Some(&sent), Some(&r), None).unwrap();
+    assert!(n.field_edits.is_empty(), "{:?}", n.field_edits);
+    assert!(!n.pinned(), "the other device's later unpin stands");
+    assert_eq!(n.pending.as_ref().map(|c| c.0.as_str()), Some("c2"));
+}
+
