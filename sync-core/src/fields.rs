@@ -321,6 +321,9 @@ pub enum FieldError {
     /// The edit names more elements than the field may hold.
     #[error("field `{0}` holds at most {1} elements")]
     TooMany(&'static str, usize),
+    /// The edit gives an existing record another kind.
+    #[error("a record's kind is set when it is created")]
+    KindChanged,
 }
 
 /// Checks one edit of field `name` against its declaration.
@@ -457,6 +460,22 @@ impl Fields {
             }
         }
         Ok(())
+    }
+
+    /// Checks that `edits` keep the kind of the existing record these fields belong to: a
+    /// kind is set when the record is created. Changed later, a note would vanish from
+    /// every device's list (a hostile client's `{"kind": "tag"}`), or a notebook would
+    /// turn into a note. An edit that names the kind the record has (a creation sent again
+    /// under a new change id) passes.
+    pub fn check_kind(&self, edits: &BTreeMap<String, FieldEdit>) -> Result<(), FieldError> {
+        match edits.get("kind") {
+            Some(FieldEdit::Register(v))
+                if serde_json::from_value::<Kind>(v.clone()).ok() != Some(self.kind()) =>
+            {
+                Err(FieldError::KindChanged)
+            }
+            _ => Ok(()),
+        }
     }
 
     /// The value of register field `name` (`null` when never set).

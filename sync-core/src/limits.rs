@@ -59,7 +59,9 @@ pub const MAX_REGISTER_BYTES: usize = 80;
 pub fn field_reject(e: &fields::FieldError) -> (RejectCode, String) {
     let code = match e {
         fields::FieldError::TooLong(..) | fields::FieldError::TooMany(..) => RejectCode::TooLarge,
-        fields::FieldError::Unknown(_) | fields::FieldError::Kind(_) => RejectCode::Invalid,
+        fields::FieldError::Unknown(_)
+        | fields::FieldError::Kind(_)
+        | fields::FieldError::KindChanged => RejectCode::Invalid,
     };
     (code, e.to_string())
 }

@@ -217,11 +217,13 @@ pub fn plan(
             });
             continue;
         }
-        // Many edits together must keep a set within its size, as one edit must.
+        // Many edits together must keep a set within its size, as one edit must; and an
+        // existing record keeps its kind.
         if let Err(e) = st
             .map(|st| st.note.note.fields.clone())
             .unwrap_or_default()
             .check_apply(&c.fields, &c.hlc)
+            .and_then(|()| st.map_or(Ok(()), |st| st.note.note.fields.check_kind(&c.fields)))
         {
             let (code, message) = limits::field_reject(&e);
             outcomes[i] = Some(ChangeOutcome::Rejected { code, message });

@@ -475,6 +475,73 @@ fn a_purge_without_delete_is_rejected() {
     assert!(matches!(r[0].outcome, ChangeOutcome::Rejected { .. }));
 }
 
+/// A record's kind is set when it is created: a later change cannot turn a note into a tag
+/// record (it would vanish from every list) nor a notebook into a note; the same kind sent
+/// again passes, and a new record may be created with any kind.
+#[test]
+fn an_existing_note_keeps_its_kind() {
+    let fields = |v: serde_json::Value| serde_json::from_value(v).unwrap();
+    let mut m = Model::default();
+    let note = Change::new(
+        "c1".into(),
+        "n".into(),
+        at(1, "a"),
+        None,
+        "Diary",
+        "x",
+        false,
+    );
+    let mut notebook = Change::new("c2".into(), "b".into(), at(2, "a"), None, "Work", "", false);
+    notebook.fields = fields(serde_json::json!({"kind": "notebook"}));
+    m.push(&[note, notebook], ConflictStrategy::Merge);
+    let applied = |p: &Plan| matches!(p.results[0].outcome, ChangeOutcome::Applied { .. });
+
+    let mut hide = Change::new(
+        "c3".into(),
+        "n".into(),
+        at(3, "a"),
+        Some(1),
+        "Diary",
+        "x",
+        false,
+    );
+    hide.fields = fields(serde_json::json!({"kind": "tag", "pinned": true}));
+    let p = m.push(&[hide], ConflictStrategy::Merge);
+    assert!(
+        matches!(&p.results[0].outcome, ChangeOutcome::Rejected { message, .. } if message.contains("kind")),
+        "{:?}",
+        p.results[0].outcome
+    );
+    assert!(
+        m.notes[&NoteId::from("n")].note.note.fields.is_empty(),
+        "nothing of it applied"
+    );
+
+    let mut back = Change::new(
+        "c4".into(),
+        "b".into(),
+        at(4, "a"),
+        Some(2),
+        "Work",
+        "",
+        false,
+    );
+    back.fields = fields(serde_json::json!({"kind": "note"}));
+    assert!(!applied(&m.push(&[back], ConflictStrategy::Merge)));
+
+    let mut again = Change::new(
+        "c5".into(),
+        "b".into(),
+        at(5, "a"),
+        Some(2),
+        "Work!",
+        "",
+        false,
+    );
+    again.fields = fields(serde_json::json!({"kind": "notebook"}));
+    assert!(applied(&m.push(&[again], ConflictStrategy::Merge)));
+}
+
 /// What three devices do to one note under last-write-wins.
 #[derive(Debug, Clone, Copy)]
 enum Op {

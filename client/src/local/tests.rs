@@ -308,4 +308,3 @@ fn a_superseded_change_s_field_edits_are_not_sent_again() {
     assert!(!n.pinned(), "the other device's later unpin stands");
     assert_eq!(n.pending.as_ref().map(|c| c.0.as_str()), Some("c2"));
 }
-
