@@ -29,6 +29,9 @@ test('a conflict is shown side by side, resolved once, and history restores the 
     // This note asks the user when edited on two devices at once.
     // The change is pushed within a few hundred ms, so "pending" may never be seen: wait
     // until the server has the strategy, then for the list to say synced.
+    // The strategy is in the note's menu ("⋯"), out of the way of people who never change it.
+    assert.equal(await l.locator('#strategy').count(), 0);
+    await l.getByTestId('note-menu').click();
     await l.selectOption('#strategy', 'manual');
     const deadline = Date.now() + 15_000;
     while (!(await serverNotes(server.base, 'carol')).some((n) => n.strategy === 'manual')) {

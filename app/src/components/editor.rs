@@ -12,8 +12,9 @@ use super::preview::preview_screen;
 use crate::model::{PageState, Pane, Ui, commands};
 
 /// The editor form: title, text (or its Markdown preview), save label, and the open note's
-/// tools (history, delete, strategy), with the conflict and history panels below. On a
-/// phone it is a screen of its own, with "Notes" to go back to the list.
+/// tools (history, delete, and in the note's menu the rarely changed conflict strategy),
+/// with the conflict and history panels below. On a phone it is a screen of its own, with
+/// "Notes" to go back to the list.
 #[component]
 pub fn Editor() -> impl IntoView {
     let app = PageState::get();
@@ -21,6 +22,12 @@ pub fn Editor() -> impl IntoView {
     let ed = app.editor;
     let is_open = move || ed.open.get().is_some();
     let delete = move |_| commands::delete_open(app, ui);
+    // The note's menu: settings of the note most people never change, out of the way.
+    let (menu, set_menu) = signal(false);
+    Effect::new(move |_| {
+        ed.open.track();
+        set_menu.set(false);
+    });
     let show_history = move |_| {
         let Some(id) = ed.open.get_untracked() else {
             return;
@@ -74,10 +81,16 @@ pub fn Editor() -> impl IntoView {
                 <Show when=move || is_open() && !ed.deleted.get()>
                     <button type="button" on:click=show_history>"History"</button>
                     <button type="button" class="danger" on:click=delete>"Delete"</button>
+                    <button type="button" class="note-menu" data-testid="note-menu"
+                        aria-expanded=move || menu.get().to_string() aria-controls="note-menu"
+                        aria-label="More for this note"
+                        on:click=move |_| set_menu.update(|m| *m = !*m)>"⋯"</button>
                 </Show>
             </div>
-            <Show when=move || is_open() && !ed.deleted.get()>
-                <StrategyPicker/>
+            <Show when=move || is_open() && !ed.deleted.get() && menu.get()>
+                <div class="menu" id="note-menu" role="group" aria-label="More for this note">
+                    <StrategyPicker/>
+                </div>
             </Show>
             <Conflict/>
             <History/>
