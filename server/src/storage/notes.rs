@@ -86,6 +86,22 @@ pub trait SyncStore: Send + Sync {
         changes: &'a [Change],
         now_ms: u64,
     ) -> BoxFuture<'a, Result<Pushed, StoreError>>;
+    /// [`SyncStore::push`], refused with [`StoreError::CursorAhead`] before anything is
+    /// written if `after` (a cursor's version; 0 for none) is above the user's head.
+    fn push_after<'a>(
+        &'a self,
+        user: &'a UserId,
+        after: u64,
+        changes: &'a [Change],
+        now_ms: u64,
+    ) -> BoxFuture<'a, Result<Pushed, StoreError>> {
+        Box::pin(async move {
+            if after > 0 && !changes.is_empty() && after > self.head(user).await? {
+                return Err(StoreError::CursorAhead);
+            }
+            self.push(user, changes, now_ms).await
+        })
+    }
     /// The notes of `user` changed after version `after`, at most `limit` of them.
     fn pull<'a>(
         &'a self,

@@ -1,0 +1,534 @@
+//! Group commit: the pushes of many users in one transaction ([`Committer`]).
+//!
+//! Under concurrency a push's time is mostly the database's: one command per step, and a
+//! durable commit (the database syncs its log before it answers the commit). So each
+//! server process runs one push transaction at a time, and the pushes that arrive while it
+//! runs wait in a queue and go together into the next one, a *batch*: at most one push per
+//! user and at most [`MAX_BATCH_CHANGES`] changes. A batch costs the same commands as one
+//! push: one read of the notes it names, one of the users' counters, one write of the
+//! counters, one of the notes, one of the revisions, one of the trims, one commit.
+//!
+//! What does not change:
+//! - Durability: a request is answered only after the commit that holds its writes; a
+//!   batch that fails answers each of its requests with the error, and nothing of it is
+//!   written (one transaction).
+//! - Ordering: each user's versions still come from the user's counter, written in the
+//!   transaction, so concurrent pushes of one user (from another process, or the account's
+//!   deletion) conflict and the loser retries; one batch never holds two pushes of one
+//!   user, and a user's pushes are taken in arrival order.
+//! - Isolation: a batch that fails for another reason than a conflict or an unreachable
+//!   database (a stored note that does not decode, a write error) is run again one push at
+//!   a time, so only the push that causes it fails.
+//! - Statelessness: nothing is kept between batches; several processes may share one
+//!   database as before.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use mongodb::bson::{Document, doc};
+use mongodb::error::{Error as MongoError, TRANSIENT_TRANSACTION_ERROR};
+use mongodb::{Client, ClientSession, Database};
+use sync_core::protocol::Change;
+use sync_core::push::{self, NoteRecord, Policy, Prepared};
+use sync_core::{NoteId, limits};
+use tokio::sync::{mpsc, oneshot};
+
+use super::documents::{self as docs, COUNTERS, CounterDoc, NoteDoc, RevisionDoc};
+use super::notes::{NOTES, PUSH_RETRY_BUDGET, PUSH_RETRY_MAX_PAUSE, REVISIONS, commit};
+use crate::storage::error::StoreError;
+use crate::storage::notes::Pushed;
+
+/// Most changes in one batch (a single larger push is a batch of its own): bounds the
+/// transaction's size and the time the batch's plan holds a blocking thread.
+pub const MAX_BATCH_CHANGES: usize = limits::MAX_CHANGES_PER_REQUEST;
+/// Most pushes in one batch.
+pub const MAX_BATCH_PUSHES: usize = 256;
+/// Pushes that may wait for the committer before a request waits to join the queue.
+const QUEUE: usize = 4096;
+
+/// One push waiting for its batch.
+struct Job {
+    user: String,
+    /// Refused with [`StoreError::CursorAhead`] if above the user's head (0: no check).
+    after: u64,
+    changes: Arc<[Change]>,
+    now_ms: u64,
+    reply: oneshot::Sender<Result<Pushed, StoreError>>,
+}
+
+/// What a batch's transaction works with.
+#[derive(Clone)]
+struct Ctx {
+    client: Client,
+    db: Database,
+    policy: Policy,
+}
+
+/// The queue of one process's pushes, and the task that commits them in batches (started
+/// with the first push, on the runtime that makes it; started again if that runtime is
+/// gone).
+pub struct Committer {
+    ctx: Ctx,
+    queue: Mutex<Option<mpsc::Sender<Job>>>,
+}
+
+impl std::fmt::Debug for Committer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Committer").finish_non_exhaustive()
+    }
+}
+
+impl Committer {
+    /// A committer for the notes of `db`, planning pushes with `policy`.
+    pub fn new(client: Client, db: Database, policy: Policy) -> Self {
+        Self {
+            ctx: Ctx { client, db, policy },
+            queue: Mutex::new(None),
+        }
+    }
+
+    /// Pushes `changes` of `user` in the next batch; answers once that batch committed.
+    pub async fn push(
+        &self,
+        user: &str,
+        after: u64,
+        changes: Arc<[Change]>,
+        now_ms: u64,
+    ) -> Result<Pushed, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let mut job = Job {
+            user: user.to_owned(),
+            after,
+            changes,
+            now_ms,
+            reply,
+        };
+        loop {
+            let tx = {
+                let mut q = self.queue.lock().expect("not poisoned");
+                match q.as_ref().filter(|tx| !tx.is_closed()) {
+                    Some(tx) => tx.clone(),
+                    None => {
+                        let (tx, rx) = mpsc::channel(QUEUE);
+                        tokio::spawn(run(self.ctx.clone(), rx));
+                        *q = Some(tx.clone());
+                        tx
+                    }
+                }
+            };
+            match tx.send(job).await {
+                Ok(()) => break,
+                // The task ended with its runtime (tests run one runtime per test): the
+                // next turn starts another.
+                Err(mpsc::error::SendError(j)) => job = j,
+            }
+        }
+        answer.await.unwrap_or_else(|_| {
+            Err(StoreError::Internal(
+                "the push was dropped by the committer".into(),
+            ))
+        })
+    }
+}
+
+/// The committer's task: takes the waiting pushes as batches and runs them, one batch at a
+/// time, until every sender is gone.
+async fn run(ctx: Ctx, mut rx: mpsc::Receiver<Job>) {
+    let mut waiting: VecDeque<Job> = VecDeque::new();
+    let mut session: Option<ClientSession> = None;
+    loop {
+        let first = match waiting.pop_front() {
+            Some(j) => j,
+            None => match rx.recv().await {
+                Some(j) => j,
+                None => return,
+            },
+        };
+        let mut users: HashSet<String> = HashSet::from([first.user.clone()]);
+        let mut size = first.changes.len();
+        let mut batch = vec![first];
+        // Users with a push left for a later batch: their later pushes wait behind it.
+        let mut deferred: HashSet<String> = HashSet::new();
+        let mut later: VecDeque<Job> = VecDeque::new();
+        let mut take = |j: Job, batch: &mut Vec<Job>, later: &mut VecDeque<Job>| {
+            let fits = batch.len() < MAX_BATCH_PUSHES
+                && size + j.changes.len() <= MAX_BATCH_CHANGES
+                && !users.contains(&j.user)
+                && !deferred.contains(&j.user);
+            if fits {
+                users.insert(j.user.clone());
+                size += j.changes.len();
+                batch.push(j);
+            } else {
+                deferred.insert(j.user.clone());
+                later.push_back(j);
+            }
+        };
+        while let Some(j) = waiting.pop_front() {
+            take(j, &mut batch, &mut later);
+        }
+        // Only as many new pushes as a batch holds are read off the queue: the rest stay
+        // in it (bounded), not in this task's memory.
+        while batch.len() < MAX_BATCH_PUSHES && later.len() < MAX_BATCH_PUSHES {
+            match rx.try_recv() {
+                Ok(j) => take(j, &mut batch, &mut later),
+                Err(_) => break,
+            }
+        }
+        waiting = later;
+        let s = match session.take() {
+            Some(s) => Ok(s),
+            None => ctx.client.start_session().await,
+        };
+        let mut s = match s {
+            Ok(s) => s,
+            Err(e) => {
+                let e = StoreError::from(e);
+                for j in batch {
+                    let _ = j.reply.send(Err(copy(&e)));
+                }
+                continue;
+            }
+        };
+        commit_batch(&ctx, &mut s, batch).await;
+        session = Some(s);
+    }
+}
+
+/// Runs `batch` until it commits, and answers each push. A batch of several that fails
+/// for another reason than a conflict or an unreachable database runs again one push at a
+/// time (see the module's doc).
+async fn commit_batch(ctx: &Ctx, s: &mut ClientSession, batch: Vec<Job>) {
+    let several = batch.len() > 1;
+    let (jobs, replies): (Vec<_>, Vec<_>) = batch
+        .into_iter()
+        .map(|j| {
+            (
+                Pending {
+                    user: j.user,
+                    after: j.after,
+                    changes: j.changes,
+                    now_ms: j.now_ms,
+                },
+                j.reply,
+            )
+        })
+        .collect();
+    match attempt_until_committed(ctx, s, &jobs).await {
+        Ok(answers) => {
+            for (reply, a) in replies.into_iter().zip(answers) {
+                let _ = reply.send(a);
+            }
+        }
+        Err(StoreError::Internal(why)) if several => {
+            tracing::warn!(
+                pushes = jobs.len(),
+                "a batch of pushes failed ({why}); running its pushes one at a time"
+            );
+            for (job, reply) in jobs.into_iter().zip(replies) {
+                let answer = attempt_until_committed(ctx, s, std::slice::from_ref(&job))
+                    .await
+                    .and_then(|mut a| a.pop().expect("one answer per push"));
+                let _ = reply.send(answer);
+            }
+        }
+        Err(e) => {
+            for reply in replies {
+                let _ = reply.send(Err(copy(&e)));
+            }
+        }
+    }
+}
+
+/// The same error, for another member of a failed batch.
+fn copy(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
+        StoreError::Internal(m) => StoreError::Internal(m.clone()),
+        StoreError::Gone => StoreError::Gone,
+        StoreError::CursorAhead => StoreError::CursorAhead,
+    }
+}
+
+/// A push of a batch, without its reply.
+struct Pending {
+    user: String,
+    after: u64,
+    changes: Arc<[Change]>,
+    now_ms: u64,
+}
+
+/// Runs the transaction of `jobs` until it commits, retrying after conflicts with other
+/// pushes of the same users (within [`PUSH_RETRY_BUDGET`]). One answer per job.
+async fn attempt_until_committed(
+    ctx: &Ctx,
+    s: &mut ClientSession,
+    jobs: &[Pending],
+) -> Result<Vec<Result<Pushed, StoreError>>, StoreError> {
+    let started = Instant::now();
+    let seed = jobs.first().map_or(0, |j| j.now_ms);
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        s.start_transaction().await?;
+        let result = match batch_in_txn(ctx, s, jobs).await {
+            Ok((answers, true)) => commit(s).await.map(|()| answers),
+            Ok((answers, false)) => {
+                // Nothing to write (every push refused or already applied).
+                let _ = s.abort_transaction().await;
+                Ok(answers)
+            }
+            Err(e) => {
+                let _ = s.abort_transaction().await;
+                Err(e)
+            }
+        };
+        match result.map_err(|e| (StoreError::from(e.clone()), e)) {
+            Ok(r) => return Ok(r),
+            // Unreachable database: answer now, the clients retry later.
+            Err((err @ StoreError::Unavailable(_), _)) => return Err(err),
+            Err((_, e)) if e.contains_label(TRANSIENT_TRANSACTION_ERROR) => {
+                if started.elapsed() >= PUSH_RETRY_BUDGET {
+                    // Pushes of these users keep colliding: the clients retry later (503),
+                    // rather than the batch holding the queue indefinitely.
+                    return Err(StoreError::Unavailable(format!(
+                        "push gave up after {attempt} conflicting attempts: {e}"
+                    )));
+                }
+                // Another push of one of these users committed first: back off, retry.
+                // Equal jitter (half fixed, half varying) so colliding pushes spread out.
+                let cap = PUSH_RETRY_MAX_PAUSE.as_millis().min(1 << attempt.min(10)) as u64;
+                let jitter = seed.wrapping_mul(attempt as u64 * 7919) % (cap / 2 + 1);
+                tokio::time::sleep(Duration::from_millis(cap / 2 + jitter)).await;
+            }
+            Err((err, _)) => return Err(err),
+        }
+    }
+}
+
+/// A push of the batch that writes: its validated changes and its first version.
+struct Candidate {
+    job: usize,
+    prepared: Prepared,
+    first_version: u64,
+}
+
+/// One attempt of a batch, in the transaction of session `s`: reads what the plans need,
+/// reserves versions, plans (off the async workers), writes what the plans say. The
+/// answers, and whether anything is to be written (else the transaction is aborted).
+async fn batch_in_txn(
+    ctx: &Ctx,
+    s: &mut ClientSession,
+    jobs: &[Pending],
+) -> Result<(Vec<Result<Pushed, StoreError>>, bool), MongoError> {
+    let prepared: Vec<Prepared> = jobs
+        .iter()
+        .map(|j| Prepared::new(&j.changes, j.now_ms))
+        .collect();
+    let needed: Vec<u64> = prepared.iter().map(Prepared::versions_needed).collect();
+
+    // 1. The stored notes the changes touch, with the ids of their recent changes: one
+    //    query for the batch, one clause per push.
+    let clauses: Vec<Document> = jobs
+        .iter()
+        .zip(&prepared)
+        .filter(|(_, p)| p.versions_needed() > 0)
+        .map(|(j, p)| {
+            let ids: Vec<&str> = p
+                .note_ids(&j.changes)
+                .into_iter()
+                .map(|id| id.as_str())
+                .collect();
+            doc! {"u": &j.user, "id": {"$in": ids}}
+        })
+        .collect();
+    let mut stored: HashMap<(String, NoteId), NoteRecord> = HashMap::new();
+    if !clauses.is_empty() {
+        let filter = if clauses.len() == 1 {
+            clauses.into_iter().next().expect("one clause")
+        } else {
+            doc! {"$or": clauses}
+        };
+        let mut cur = ctx
+            .db
+            .collection::<Document>(NOTES)
+            .find(filter)
+            .session(&mut *s)
+            .await?;
+        while let Some(d) = cur.next(&mut *s).await.transpose()? {
+            let user = d.get_str("u").unwrap_or_default().to_owned();
+            // A document that does not decode fails the push: treated as absent, the note
+            // would be written over.
+            let d: NoteDoc =
+                mongodb::bson::from_document(d).map_err(|e| docs::named(NOTES, &user, e.into()))?;
+            let rec = d.into_record();
+            stored.insert((user, rec.note.note.id.clone()), rec);
+        }
+    }
+
+    // 2. The users' counters. Writing a counter (step 3) makes concurrent pushes of its
+    //    user conflict, so versions follow commit order; it also makes a push conflict
+    //    with the account's deletion, which marks the counter `gone` before it deletes the
+    //    notes: a push either commits before the mark (and its notes are deleted after
+    //    it) or sees the mark and writes nothing.
+    let users: Vec<&str> = jobs.iter().map(|j| j.user.as_str()).collect();
+    let mut heads: HashMap<String, CounterDoc> = HashMap::new();
+    {
+        let mut cur = ctx
+            .db
+            .collection::<CounterDoc>(COUNTERS)
+            .find(doc! {"_id": {"$in": &users}})
+            .session(&mut *s)
+            .await?;
+        while let Some(c) = cur
+            .next(&mut *s)
+            .await
+            .transpose()
+            .map_err(|e| docs::named(COUNTERS, "(a batch)", e))?
+        {
+            heads.insert(c.user.clone(), c);
+        }
+    }
+    let mut answers: Vec<Option<Result<Pushed, StoreError>>> = Vec::with_capacity(jobs.len());
+    let mut candidates = Vec::new();
+    let mut increments = Vec::new();
+    for (i, (j, p)) in jobs.iter().zip(prepared).enumerate() {
+        let counter = heads.get(&j.user);
+        let head = counter.map_or(0, |c| c.seq) as u64;
+        if counter.is_some_and(|c| c.gone == Some(true)) {
+            answers.push(Some(Err(StoreError::Gone)));
+        } else if j.after > head {
+            // A cursor above the user's head was issued to someone else: refused before
+            // anything is written.
+            answers.push(Some(Err(StoreError::CursorAhead)));
+        } else if needed[i] == 0 {
+            answers.push(Some(Ok(Pushed {
+                results: p.into_results(&j.changes),
+                merges_over_budget: 0,
+            })));
+        } else {
+            answers.push(None);
+            increments.push(doc! {
+                "q": {"_id": &j.user},
+                "u": {"$inc": {"seq": needed[i] as i64}},
+                "upsert": true,
+            });
+            candidates.push(Candidate {
+                job: i,
+                prepared: p,
+                first_version: head + 1,
+            });
+        }
+    }
+    if candidates.is_empty() {
+        return Ok((
+            answers.into_iter().map(|a| a.expect("answered")).collect(),
+            false,
+        ));
+    }
+
+    // 3. Reserve the versions: one counter update per writing push, in one command.
+    let reply = ctx
+        .db
+        .run_command(doc! {"update": COUNTERS, "updates": increments, "ordered": false})
+        .session(&mut *s)
+        .await?;
+    write_errors(&reply, COUNTERS)?;
+
+    // 4. Decide, each push in its own request order, on the blocking pool: merges are CPU
+    //    work (bounded by each request's merge budget) that must not stall the async
+    //    workers.
+    let plans = {
+        let work: Vec<_> = candidates
+            .into_iter()
+            .map(|c| {
+                let j = &jobs[c.job];
+                let mine: HashMap<NoteId, NoteRecord> = c
+                    .prepared
+                    .note_ids(&j.changes)
+                    .into_iter()
+                    .filter_map(|id| {
+                        stored
+                            .remove(&(j.user.clone(), id.clone()))
+                            .map(|r| (id.clone(), r))
+                    })
+                    .collect();
+                (c, j.changes.clone(), j.now_ms, mine)
+            })
+            .collect();
+        let policy = ctx.policy;
+        tokio::task::spawn_blocking(move || {
+            work.into_iter()
+                .map(|(c, changes, now_ms, mine)| {
+                    let job = c.job;
+                    let plan =
+                        push::plan(&changes, c.prepared, mine, c.first_version, policy, now_ms);
+                    (job, plan)
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| MongoError::custom(format!("the merge task failed: {e}")))?
+    };
+
+    // 5. Write the final state of each changed note in one command, and the revisions
+    //    (then drop the ones past the history limit) in one more each.
+    let mut updates = Vec::new();
+    let mut revisions = Vec::new();
+    let mut trims = Vec::new();
+    for (job, plan) in &plans {
+        let user = jobs[*job].user.as_str();
+        for rec in &plan.notes {
+            let d = mongodb::bson::to_document(&NoteDoc::from_record(user, rec))?;
+            updates.push(
+                doc! {"q": {"u": user, "id": rec.note.note.id.as_str()}, "u": d, "upsert": true},
+            );
+        }
+        revisions.extend(plan.revisions.iter().map(|r| RevisionDoc::new(user, r)));
+        trims.extend(plan.trims.iter().map(|(id, upto)| {
+            doc! {"q": {"u": user, "id": id.as_str(), "n": {"$lte": *upto as i64}}, "limit": 0}
+        }));
+    }
+    if !updates.is_empty() {
+        let reply = ctx
+            .db
+            .run_command(doc! {"update": NOTES, "updates": updates, "ordered": false})
+            .session(&mut *s)
+            .await?;
+        write_errors(&reply, NOTES)?;
+    }
+    if !revisions.is_empty() {
+        ctx.db
+            .collection::<RevisionDoc>(REVISIONS)
+            .insert_many(revisions)
+            .session(&mut *s)
+            .await?;
+    }
+    if !trims.is_empty() {
+        ctx.db
+            .run_command(doc! {"delete": REVISIONS, "deletes": trims})
+            .session(&mut *s)
+            .await?;
+    }
+    for (job, plan) in plans {
+        answers[job] = Some(Ok(Pushed {
+            results: plan.results,
+            merges_over_budget: plan.merges_over_budget,
+        }));
+    }
+    Ok((
+        answers.into_iter().map(|a| a.expect("answered")).collect(),
+        true,
+    ))
+}
+
+/// A bulk command's `writeErrors` as an error.
+fn write_errors(reply: &Document, collection: &str) -> Result<(), MongoError> {
+    match reply.get_array("writeErrors") {
+        Ok(errs) => Err(MongoError::custom(format!(
+            "write errors in {collection} update: {errs:?}"
+        ))),
+        Err(_) => Ok(()),
+    }
+}
