@@ -1,0 +1,245 @@
+//! Group commit (`storage::mongo::commit`): concurrent pushes of many accounts share
+//! transactions. Each push still lands in its own account, each answer says what was stored,
+//! a push that fails fails alone, and a batch that cannot commit answers every one of its
+//! requests with a JSON error and loses nothing that was answered `applied`.
+
+mod support;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures::future::join_all;
+use mongodb::bson::{Document, doc};
+use support::*;
+use sync_core::protocol::{ChangeOutcome, SyncResponse};
+
+/// The note ids every account uses: the same ids in every account, so a batch that mixed
+/// accounts up would show.
+fn ids(round: usize) -> [String; 2] {
+    [format!("r{round}-a"), format!("r{round}-b")]
+}
+
+/// Versions answered for each note of a response, checking every change was applied as
+/// sent.
+fn applied(r: &SyncResponse) -> Vec<u64> {
+    r.results
+        .iter()
+        .map(|res| match &res.outcome {
+            ChangeOutcome::Applied {
+                version,
+                current: None,
+            } => *version,
+            other => panic!("expected applied as sent, got {other:?}"),
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_pushes_of_many_accounts_all_land_in_their_own_account() {
+    let app = spawn_app().await;
+    const USERS: usize = 40;
+    const ROUNDS: usize = 3;
+    let mut users = Vec::new();
+    for i in 0..USERS {
+        users.push(app.as_user(&format!("batch{i}")).await);
+    }
+    // Every account pushes from two devices at once, round after round: the pushes of one
+    // round arrive together, so they share batches (and two pushes of one account never
+    // share one).
+    let tasks = users.iter().enumerate().flat_map(|(i, u)| {
+        (0..2).map(move |device| async move {
+            let mut answered: HashMap<String, (u64, String)> = HashMap::new();
+            for round in 0..ROUNDS {
+                let changes: Vec<_> = ids(round)
+                    .iter()
+                    .map(|id| {
+                        let id = format!("{id}{device}");
+                        let title = format!("user {i} device {device} {id}");
+                        change(&id, &format!("d{device}"), now(), &title)
+                    })
+                    .collect();
+                let titles: Vec<_> = changes.iter().map(|c| c.title.clone()).collect();
+                let r = u.sync(&request(None, changes.clone())).await;
+                for ((c, v), title) in changes.iter().zip(applied(&r)).zip(titles) {
+                    answered.insert(c.note_id.0.clone(), (v, title));
+                }
+            }
+            answered
+        })
+    });
+    let answered = join_all(tasks).await;
+
+    for (i, u) in users.iter().enumerate() {
+        let mut expected: HashMap<String, (u64, String)> = HashMap::new();
+        expected.extend(answered[2 * i].clone());
+        expected.extend(answered[2 * i + 1].clone());
+        let pulled: HashMap<String, (u64, String)> = u
+            .pull_all()
+            .await
+            .into_iter()
+            .map(|n| (n.id.0.clone(), (n.version, n.title.clone())))
+            .collect();
+        // Exactly this account's notes, at the versions and with the text its answers
+        // named: nothing lost, nothing of another account.
+        assert_eq!(pulled, expected, "account {i}");
+        let versions: std::collections::HashSet<u64> = pulled.values().map(|(v, _)| *v).collect();
+        assert_eq!(
+            versions.len(),
+            pulled.len(),
+            "distinct versions in account {i}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_that_fails_beside_others_fails_alone() {
+    let app = spawn_app().await;
+    let broken = app.as_user("broken").await;
+    broken
+        .sync(&request(
+            None,
+            vec![change("n-bad", "d", now(), "soon broken")],
+        ))
+        .await;
+    let user = broken
+        .store
+        .database()
+        .collection::<Document>("users")
+        .find_one(doc! {"name": "broken"})
+        .await
+        .unwrap()
+        .unwrap()
+        .get_str("_id")
+        .unwrap()
+        .to_owned();
+    // A stored note that does not decode: every push to it fails (`stored_data.rs`).
+    app.store
+        .database()
+        .collection::<Document>("notes")
+        .update_one(
+            doc! {"u": &user, "id": "n-bad"},
+            doc! {"$set": {"title": 42}},
+        )
+        .await
+        .unwrap();
+    let mut others = Vec::new();
+    for i in 0..16 {
+        others.push(app.as_user(&format!("beside{i}")).await);
+    }
+
+    for round in 0..3 {
+        let bad = async {
+            broken
+                .post_raw(
+                    serde_json::to_vec(&request(
+                        None,
+                        vec![change("n-bad", "d", now(), &format!("new {round}"))],
+                    ))
+                    .unwrap(),
+                )
+                .await
+        };
+        let good = join_all(others.iter().map(|o| {
+            let c = change(&format!("n{round}"), "d", now(), &format!("fine {round}"));
+            async move { o.sync(&request(None, vec![c])).await }
+        }));
+        let ((status, body), good) = tokio::join!(bad, good);
+        assert_eq!(status, 500, "{body}");
+        assert_eq!(body["error"], "internal", "{body}");
+        for r in &good {
+            applied(r);
+        }
+    }
+    for o in &others {
+        let mut titles: Vec<String> = o.pull_all().await.into_iter().map(|n| n.title).collect();
+        titles.sort();
+        assert_eq!(titles, ["fine 0", "fine 1", "fine 2"]);
+    }
+    // The broken note is as it was: not written over.
+    let stored = app
+        .store
+        .database()
+        .collection::<Document>("notes")
+        .find_one(doc! {"u": &user, "id": "n-bad"})
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.get_i32("title").ok(), Some(42));
+}
+
+fn signal(pid: u32, sig: i32) {
+    #[allow(unsafe_code)]
+    // SAFETY: kill(2) on the database process this test started.
+    unsafe {
+        libc::kill(pid as i32, sig);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_that_cannot_commit_fails_each_request_with_json_and_loses_nothing() {
+    let dir = test_data_root().join(format!("{}-batch-stop", std::process::id()));
+    let db = start_db(&dir, 0);
+    let app = spawn_app_on(db.uri(), "batchstop").await;
+    let mut users = Vec::new();
+    for i in 0..12 {
+        users.push(app.as_user(&format!("stop{i}")).await);
+    }
+    // Each account has one note answered `applied` before the database stops.
+    for u in &users {
+        applied(
+            &u.sync(&request(None, vec![change("before", "d", now(), "before")]))
+                .await,
+        );
+    }
+    signal(db.pid(), libc::SIGSTOP);
+    // kill(2) returns before every thread of the database has stopped (health.rs).
+    let all_stopped = || {
+        std::fs::read_dir(format!("/proc/{}/task", db.pid()))
+            .map(|tasks| {
+                tasks.flatten().all(|t| {
+                    let stat = std::fs::read_to_string(t.path().join("stat")).unwrap_or_default();
+                    let state = stat.rsplit(')').next().unwrap_or("").trim_start();
+                    state.starts_with('T') || state.starts_with('t')
+                })
+            })
+            .unwrap_or(false)
+    };
+    for _ in 0..200 {
+        if all_stopped() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(all_stopped(), "the database's threads stop");
+    let answers = join_all(users.iter().map(|u| async {
+        u.post_raw(
+            serde_json::to_vec(&request(None, vec![change("during", "d", now(), "during")]))
+                .unwrap(),
+        )
+        .await
+    }))
+    .await;
+    signal(db.pid(), libc::SIGCONT);
+    for (status, body) in &answers {
+        assert_eq!(*status, 503, "{body}");
+        assert_eq!(body["error"], "unavailable", "{body}");
+    }
+    // Once the database is back, every account still has what was answered, and the
+    // refused pushes, sent again, land.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    for u in &users {
+        applied(
+            &u.sync_retrying(&request(None, vec![change("after", "d", now(), "after")]))
+                .await,
+        );
+        let mut titles: Vec<String> = u.pull_all().await.into_iter().map(|n| n.title).collect();
+        titles.sort();
+        // The push answered 503 may or may not have committed after the database came
+        // back (the client would send it again); the rest is there either way.
+        titles.retain(|t| t != "during");
+        assert_eq!(titles, ["after", "before"]);
+    }
+    drop(app);
+    drop(db);
+    let _ = std::fs::remove_dir_all(&dir);
+}
