@@ -83,11 +83,10 @@ pub(crate) async fn sync(
         // signed in on the same device) or by another server: the push refuses it before
         // anything is written. Without changes to push, the pull's own read of the head
         // decides.
-        let pushed = state
+        let (pushed, page) = state
             .store
-            .push_after(user, after, &req.changes, now_ms())
+            .push_pull(user, after, limit, &req.changes, now_ms())
             .await?;
-        let page = state.store.pull(user, after, limit).await?;
         Ok::<_, ApiError>((pushed, page))
     };
     let (pushed, page) = tokio::time::timeout(SYNC_DEADLINE, work)

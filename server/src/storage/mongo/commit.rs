@@ -37,7 +37,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::documents::{self as docs, COUNTERS, CounterDoc, NoteDoc, RevisionDoc};
 use super::notes::{NOTES, PUSH_RETRY_BUDGET, PUSH_RETRY_MAX_PAUSE, REVISIONS, commit};
 use crate::storage::error::StoreError;
-use crate::storage::notes::Pushed;
+use crate::storage::notes::{Page, Pushed};
 
 /// Most changes in one batch (a single larger push is a batch of its own): bounds the
 /// transaction's size and the time the batch's plan holds a blocking thread.
@@ -52,10 +52,16 @@ struct Job {
     user: String,
     /// Refused with [`StoreError::CursorAhead`] if above the user's head (0: no check).
     after: u64,
+    /// The most notes of the page pulled after `after` in the same transaction (0: none).
+    limit: u32,
     changes: Arc<[Change]>,
     now_ms: u64,
-    reply: oneshot::Sender<Result<Pushed, StoreError>>,
+    reply: oneshot::Sender<Answer>,
 }
+
+/// What a push of a batch is answered: what it did, and the page after its cursor when
+/// the batch read it (else the request pulls on its own).
+pub type Answer = Result<(Pushed, Option<Page>), StoreError>;
 
 /// What a batch's transaction works with.
 #[derive(Clone)]
@@ -89,17 +95,21 @@ impl Committer {
     }
 
     /// Pushes `changes` of `user` in the next batch; answers once that batch committed.
+    /// With `limit` > 0, the batch also reads the page of at most `limit` notes after
+    /// version `after` when it is small (see [`BATCH_PULL_VERSIONS`]).
     pub async fn push(
         &self,
         user: &str,
         after: u64,
+        limit: u32,
         changes: Arc<[Change]>,
         now_ms: u64,
-    ) -> Result<Pushed, StoreError> {
+    ) -> Answer {
         let (reply, answer) = oneshot::channel();
         let mut job = Job {
             user: user.to_owned(),
             after,
+            limit,
             changes,
             now_ms,
             reply,
@@ -208,6 +218,7 @@ async fn commit_batch(ctx: &Ctx, s: &mut ClientSession, batch: Vec<Job>) {
                 Pending {
                     user: j.user,
                     after: j.after,
+                    limit: j.limit,
                     changes: j.changes,
                     now_ms: j.now_ms,
                 },
@@ -255,6 +266,7 @@ fn copy(e: &StoreError) -> StoreError {
 struct Pending {
     user: String,
     after: u64,
+    limit: u32,
     changes: Arc<[Change]>,
     now_ms: u64,
 }
@@ -265,7 +277,7 @@ async fn attempt_until_committed(
     ctx: &Ctx,
     s: &mut ClientSession,
     jobs: &[Pending],
-) -> Result<Vec<Result<Pushed, StoreError>>, StoreError> {
+) -> Result<Vec<Answer>, StoreError> {
     let started = Instant::now();
     let seed = jobs.first().map_or(0, |j| j.now_ms);
     let mut attempt = 0u32;
@@ -321,7 +333,7 @@ async fn batch_in_txn(
     ctx: &Ctx,
     s: &mut ClientSession,
     jobs: &[Pending],
-) -> Result<(Vec<Result<Pushed, StoreError>>, bool), MongoError> {
+) -> Result<(Vec<Answer>, bool), MongoError> {
     let prepared: Vec<Prepared> = jobs
         .iter()
         .map(|j| Prepared::new(&j.changes, j.now_ms))
@@ -391,11 +403,14 @@ async fn batch_in_txn(
         }
     }
     let mut answers: Vec<Option<Result<Pushed, StoreError>>> = Vec::with_capacity(jobs.len());
+    // Each push's user's head once the batch commits.
+    let mut new_heads = Vec::with_capacity(jobs.len());
     let mut candidates = Vec::new();
     let mut increments = Vec::new();
     for (i, (j, p)) in jobs.iter().zip(prepared).enumerate() {
         let counter = heads.get(&j.user);
         let head = counter.map_or(0, |c| c.seq) as u64;
+        new_heads.push(head + needed[i]);
         if counter.is_some_and(|c| c.gone == Some(true)) {
             answers.push(Some(Err(StoreError::Gone)));
         } else if j.after > head {
@@ -422,10 +437,8 @@ async fn batch_in_txn(
         }
     }
     if candidates.is_empty() {
-        return Ok((
-            answers.into_iter().map(|a| a.expect("answered")).collect(),
-            false,
-        ));
+        let pages = pages_in_txn(ctx, s, jobs, &answers, &new_heads).await?;
+        return Ok((finish(answers, pages), false));
     }
 
     // 3. Reserve the versions: one counter update per writing push, in one command.
@@ -517,10 +530,116 @@ async fn batch_in_txn(
             merges_over_budget: plan.merges_over_budget,
         }));
     }
-    Ok((
-        answers.into_iter().map(|a| a.expect("answered")).collect(),
-        true,
-    ))
+    let pages = pages_in_txn(ctx, s, jobs, &answers, &new_heads).await?;
+    Ok((finish(answers, pages), true))
+}
+
+/// Each push's answer with its page.
+fn finish(
+    answers: Vec<Option<Result<Pushed, StoreError>>>,
+    pages: Vec<Option<Page>>,
+) -> Vec<Answer> {
+    answers
+        .into_iter()
+        .zip(pages)
+        .map(|(a, page)| a.expect("answered").map(|p| (p, page)))
+        .collect()
+}
+
+/// Most versions the pages read in a batch span together (each push's window counts
+/// `head - after`); a push whose window does not fit, or is over its own limit, pulls on
+/// its own afterwards.
+pub const BATCH_PULL_VERSIONS: u64 = limits::MAX_PULL_LIMIT as u64;
+
+/// The pages of the pushes that asked for one, read in the batch's transaction after its
+/// writes: its own writes, and every version up to each user's head, are in its snapshot
+/// (writing the counter would have conflicted with any push committed since the snapshot
+/// began; a push that wrote nothing reads head and notes from the one snapshot, as a pull
+/// does), so a window `(after, head]` misses nothing. One query for the batch, by the
+/// `(u, v)` index; at most [`BATCH_PULL_VERSIONS`] notes and [`limits::MAX_PULL_BYTES`]
+/// of note JSON are kept (a push past those pulls on its own).
+async fn pages_in_txn(
+    ctx: &Ctx,
+    s: &mut ClientSession,
+    jobs: &[Pending],
+    answers: &[Option<Result<Pushed, StoreError>>],
+    new_heads: &[u64],
+) -> Result<Vec<Option<Page>>, MongoError> {
+    let mut pages: Vec<Option<Page>> = vec![None; jobs.len()];
+    let mut clauses = Vec::new();
+    let mut whose: HashMap<&str, usize> = HashMap::new();
+    let mut versions = 0;
+    for (i, j) in jobs.iter().enumerate() {
+        let head = new_heads[i];
+        let window = head.saturating_sub(j.after);
+        let wanted = j.limit > 0 && matches!(answers[i], Some(Ok(_)));
+        if !wanted || window > u64::from(j.limit) || versions + window > BATCH_PULL_VERSIONS {
+            continue;
+        }
+        versions += window;
+        pages[i] = Some(Page {
+            notes: Vec::new(),
+            last: head,
+            has_more: false,
+            head,
+        });
+        if window > 0 {
+            whose.insert(j.user.as_str(), i);
+            clauses.push(doc! {"u": &j.user, "v": {"$gt": j.after as i64, "$lte": head as i64}});
+        }
+    }
+    if clauses.is_empty() {
+        return Ok(pages);
+    }
+    let filter = if clauses.len() == 1 {
+        clauses.into_iter().next().expect("one clause")
+    } else {
+        doc! {"$or": clauses}
+    };
+    let mut cur = ctx
+        .db
+        .collection::<NoteDoc>(NOTES)
+        .find(filter)
+        .sort(doc! {"u": 1, "v": 1})
+        .projection(doc! {"_id": 0, "cids": 0, "th": 0, "ch": 0, "rn": 0, "un": 0})
+        .session(&mut *s)
+        .await?;
+    let mut bytes = 0;
+    // Pushes whose page was cut at the byte budget: the rest of their window is skipped.
+    let mut full: HashSet<usize> = HashSet::new();
+    while let Some(d) = cur
+        .next(&mut *s)
+        .await
+        .transpose()
+        .map_err(|e| docs::named(NOTES, "(a batch)", e))?
+    {
+        let Some(&i) = whose.get(d.user.as_str()) else {
+            continue;
+        };
+        if full.contains(&i) {
+            continue;
+        }
+        let n = d.into_state();
+        let size = limits::json_len(&n);
+        let page = pages[i].as_mut().expect("a page is read");
+        if bytes + size > limits::MAX_PULL_BYTES {
+            match page.notes.last() {
+                // Full: everything up to the last note taken has been read (in version
+                // order); the rest comes with the next page.
+                Some(last) => {
+                    page.last = last.version;
+                    page.has_more = true;
+                }
+                // Not one note fits beside the others': this push pulls on its own.
+                None => pages[i] = None,
+            }
+            full.insert(i);
+            continue;
+        }
+        bytes += size;
+        page.notes.push(n);
+    }
+    Ok(pages)
 }
 
 /// A bulk command's `writeErrors` as an error.

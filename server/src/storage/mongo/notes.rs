@@ -271,17 +271,30 @@ impl SyncStore for MongoStore {
         changes: &'a [Change],
         now_ms: u64,
     ) -> BoxFuture<'a, Result<Pushed, StoreError>> {
-        Box::pin(self.push_changes(user, 0, changes, now_ms))
+        Box::pin(async move {
+            let (pushed, _) = self.push_changes(user, 0, 0, changes, now_ms).await?;
+            Ok(pushed)
+        })
     }
 
-    fn push_after<'a>(
+    fn push_pull<'a>(
         &'a self,
         user: &'a UserId,
         after: u64,
+        limit: u32,
         changes: &'a [Change],
         now_ms: u64,
-    ) -> BoxFuture<'a, Result<Pushed, StoreError>> {
-        Box::pin(self.push_changes(user, after, changes, now_ms))
+    ) -> BoxFuture<'a, Result<(Pushed, Page), StoreError>> {
+        Box::pin(async move {
+            let (pushed, page) = self
+                .push_changes(user, after, limit, changes, now_ms)
+                .await?;
+            let page = match page {
+                Some(page) => page,
+                None => self.pull_page(user, after, limit).await?,
+            };
+            Ok((pushed, page))
+        })
     }
 
     fn pull<'a>(
@@ -354,15 +367,16 @@ impl MongoStore {
         &self,
         user: &UserId,
         after: u64,
+        limit: u32,
         changes: &[Change],
         now_ms: u64,
-    ) -> Result<Pushed, StoreError> {
+    ) -> Result<(Pushed, Option<Page>), StoreError> {
         if changes.is_empty() {
-            return Ok(Pushed::default());
+            return Ok((Pushed::default(), None));
         }
         self.ensure_indexes().await?;
         self.committer
-            .push(user, after, changes.into(), now_ms)
+            .push(user, after, limit, changes.into(), now_ms)
             .await
     }
 
