@@ -49,6 +49,9 @@ async fn concurrent_pushes_of_many_accounts_all_land_in_their_own_account() {
     let tasks = users.iter().enumerate().flat_map(|(i, u)| {
         (0..2).map(move |device| async move {
             let mut answered: HashMap<String, (u64, String)> = HashMap::new();
+            // What this device received, as a device keeps it: each note's latest state.
+            let mut seen: HashMap<String, (u64, String)> = HashMap::new();
+            let mut cursor = None;
             for round in 0..ROUNDS {
                 let changes: Vec<_> = ids(round)
                     .iter()
@@ -59,20 +62,37 @@ async fn concurrent_pushes_of_many_accounts_all_land_in_their_own_account() {
                     })
                     .collect();
                 let titles: Vec<_> = changes.iter().map(|c| c.title.clone()).collect();
-                let r = u.sync(&request(None, changes.clone())).await;
+                let r = u.sync(&request(cursor.clone(), changes.clone())).await;
                 for ((c, v), title) in changes.iter().zip(applied(&r)).zip(titles) {
                     answered.insert(c.note_id.0.clone(), (v, title));
                 }
+                for n in r.changes {
+                    seen.insert(n.id.0.clone(), (n.version, n.title));
+                }
+                cursor = Some(r.cursor);
             }
-            answered
+            (answered, seen, cursor)
         })
     });
-    let answered = join_all(tasks).await;
+    let mut answered = join_all(tasks).await;
+    // Once every push is answered, each device pulls the rest since its last answer.
+    for (k, (_, seen, cursor)) in answered.iter_mut().enumerate() {
+        loop {
+            let r = users[k / 2].sync(&request(cursor.clone(), vec![])).await;
+            for n in r.changes {
+                seen.insert(n.id.0.clone(), (n.version, n.title));
+            }
+            *cursor = Some(r.cursor);
+            if !r.has_more {
+                break;
+            }
+        }
+    }
 
     for (i, u) in users.iter().enumerate() {
         let mut expected: HashMap<String, (u64, String)> = HashMap::new();
-        expected.extend(answered[2 * i].clone());
-        expected.extend(answered[2 * i + 1].clone());
+        expected.extend(answered[2 * i].0.clone());
+        expected.extend(answered[2 * i + 1].0.clone());
         let pulled: HashMap<String, (u64, String)> = u
             .pull_all()
             .await
@@ -82,6 +102,10 @@ async fn concurrent_pushes_of_many_accounts_all_land_in_their_own_account() {
         // Exactly this account's notes, at the versions and with the text its answers
         // named: nothing lost, nothing of another account.
         assert_eq!(pulled, expected, "account {i}");
+        // Each device, from the pages its pushes were answered with and one pull after,
+        // has every note of its account: the pages skipped no version.
+        assert_eq!(answered[2 * i].1, expected, "device 0 of account {i}");
+        assert_eq!(answered[2 * i + 1].1, expected, "device 1 of account {i}");
         let versions: std::collections::HashSet<u64> = pulled.values().map(|(v, _)| *v).collect();
         assert_eq!(
             versions.len(),
