@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 
 use mongodb::bson::{Document, doc};
 use mongodb::error::{Error as MongoError, TRANSIENT_TRANSACTION_ERROR};
+use mongodb::options::ReadConcern;
 use mongodb::{Client, ClientSession, Database};
 use sync_core::protocol::Change;
 use sync_core::push::{self, NoteRecord, Policy, Prepared};
@@ -283,7 +284,11 @@ async fn attempt_until_committed(
     let mut attempt = 0u32;
     loop {
         attempt += 1;
-        s.start_transaction().await?;
+        // Read concern `snapshot`, as a pull's: the pages read in the batch see one
+        // majority-committed point in time (docs/sync-protocol.md, *Guarantees*).
+        s.start_transaction()
+            .read_concern(ReadConcern::snapshot())
+            .await?;
         let result = match batch_in_txn(ctx, s, jobs).await {
             Ok((answers, true)) => commit(s).await.map(|()| answers),
             Ok((answers, false)) => {
