@@ -6,7 +6,13 @@
 //! runs wait in a queue and go together into the next one, a *batch*: at most one push per
 //! user and at most [`MAX_BATCH_CHANGES`] changes. A batch costs the same commands as one
 //! push: one read of the notes it names, one of the users' counters, one write of the
-//! counters, one of the notes, one of the revisions, one of the trims, one commit.
+//! counters, one of the notes, one of the revisions, one of the trims, one commit. The
+//! pages the requests pull are read in the same transaction when small (`pages_in_txn`).
+//!
+//! The price: a process's pushes wait for one another. A batch that keeps conflicting
+//! with another process's pushes of one of its users retries, as a lone push did, for up
+//! to [`PUSH_RETRY_BUDGET`], and the queue waits meanwhile; so does it behind a batch
+//! holding a large push (at most [`MAX_BATCH_CHANGES`] changes, a request's limit).
 //!
 //! What does not change:
 //! - Durability: a request is answered only after the commit that holds its writes; a
