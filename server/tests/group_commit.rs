@@ -216,6 +216,7 @@ async fn a_batch_that_cannot_commit_fails_each_request_with_json_and_loses_nothi
         );
     }
     signal(db.pid(), libc::SIGSTOP);
+    let stopped_at = std::time::Instant::now();
     // kill(2) returns before every thread of the database has stopped (health.rs).
     let all_stopped = || {
         std::fs::read_dir(format!("/proc/{}/task", db.pid()))
@@ -235,27 +236,39 @@ async fn a_batch_that_cannot_commit_fails_each_request_with_json_and_loses_nothi
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert!(all_stopped(), "the database's threads stop");
-    let answers = join_all(users.iter().map(|u| async {
+    // The pushes made while the database is stopped are answered, each with a JSON
+    // error, while it is still stopped: a batch that hangs is given up after
+    // `BATCH_ATTEMPT_TIMEOUT` (10 s), well before the request deadline (30 s).
+    let pushes = join_all(users.iter().map(|u| async {
         u.post_raw(
             serde_json::to_vec(&request(None, vec![change("during", "d", now(), "during")]))
                 .unwrap(),
         )
         .await
-    }))
-    .await;
+    }));
+    let answers = tokio::time::timeout(Duration::from_secs(25), pushes).await;
+    // Kept stopped past one batch attempt's deadline, so the committer has given up on
+    // a batch whose commands never answer.
+    tokio::time::sleep(Duration::from_secs(11).saturating_sub(stopped_at.elapsed())).await;
     signal(db.pid(), libc::SIGCONT);
+    let answers = answers.expect("every push is answered while the database is stopped");
     for (status, body) in &answers {
         assert_eq!(*status, 503, "{body}");
         assert_eq!(body["error"], "unavailable", "{body}");
     }
-    // Once the database is back, every account still has what was answered, and the
+    // Once the database is back, pushes land again promptly (the committer did not stay
+    // stuck behind the hung batch), every account still has what was answered, and the
     // refused pushes, sent again, land.
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    for u in &users {
+    let recovered = join_all(users.iter().map(|u| async {
         applied(
             &u.sync_retrying(&request(None, vec![change("after", "d", now(), "after")]))
                 .await,
         );
+    }));
+    tokio::time::timeout(Duration::from_secs(15), recovered)
+        .await
+        .expect("pushes succeed again within seconds of the database's return");
+    for u in &users {
         let mut titles: Vec<String> = u.pull_all().await.into_iter().map(|n| n.title).collect();
         titles.sort();
         // The push answered 503 may or may not have committed after the database came
@@ -266,4 +279,113 @@ async fn a_batch_that_cannot_commit_fails_each_request_with_json_and_loses_nothi
     drop(app);
     drop(db);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A TCP relay to the test database that can swallow the next `commitTransaction`: the
+/// connection carrying it is held open and never relays another byte, as a connection
+/// whose peer is gone without a reset, or a commit waiting for replicas that do not
+/// answer. The driver's monitor, on connections of its own, still sees a healthy server.
+async fn relay_swallowing_a_commit(
+    to: std::net::SocketAddr,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let swallow = Arc::new(AtomicBool::new(false));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let uri = format!(
+        "mongodb://{}/?directConnection=true",
+        listener.local_addr().unwrap()
+    );
+    let armed = swallow.clone();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let armed = armed.clone();
+            tokio::spawn(async move {
+                let Ok(server) = tokio::net::TcpStream::connect(to).await else {
+                    return;
+                };
+                let (mut cr, mut cw) = client.into_split();
+                let (mut sr, mut sw) = server.into_split();
+                let back = tokio::spawn(async move {
+                    let _ = tokio::io::copy(&mut sr, &mut cw).await;
+                });
+                let mut buf = vec![0u8; 64 * 1024];
+                loop {
+                    let n = match cr.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    let commits = buf[..n]
+                        .windows(b"commitTransaction".len())
+                        .any(|w| w == b"commitTransaction");
+                    if commits && armed.swap(false, Ordering::SeqCst) {
+                        // Held open, silent, for as long as the test runs.
+                        let _hold = (&cr, &sw, &back);
+                        std::future::pending::<()>().await;
+                    }
+                    if sw.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+                back.abort();
+            });
+        }
+    });
+    (uri, swallow)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_that_never_answers_fails_its_batch_and_later_pushes_land() {
+    let db = shared_db();
+    let port: u16 = db
+        .uri()
+        .trim_start_matches("mongodb://127.0.0.1:")
+        .split('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let (uri, swallow) = relay_swallowing_a_commit(([127, 0, 0, 1], port).into()).await;
+    let app = spawn_app_on(&uri, &fresh_db_name()).await;
+    let hung = app.as_user("hung").await;
+    let next = app.as_user("next").await;
+    applied(
+        &next
+            .sync(&request(None, vec![change("before", "d", now(), "before")]))
+            .await,
+    );
+
+    // The batch holding this push never hears back from its commit: the request is
+    // answered 503 JSON (by the committer's deadline, or at worst the request's).
+    swallow.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (status, body) = hung
+        .post_raw(
+            serde_json::to_vec(&request(None, vec![change("lost", "d", now(), "lost")])).unwrap(),
+        )
+        .await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"], "unavailable", "{body}");
+    assert!(
+        !swallow.load(std::sync::atomic::Ordering::SeqCst),
+        "the commit was swallowed"
+    );
+
+    // The committer did not stay stuck behind it: the next pushes, of this account and of
+    // another, land, and what was answered before is still there.
+    applied(
+        &next
+            .sync(&request(None, vec![change("after", "d", now(), "after")]))
+            .await,
+    );
+    applied(
+        &hung
+            .sync(&request(None, vec![change("again", "d", now(), "again")]))
+            .await,
+    );
+    let mut titles: Vec<String> = next.pull_all().await.into_iter().map(|n| n.title).collect();
+    titles.sort();
+    assert_eq!(titles, ["after", "before"]);
+    let titles: Vec<String> = hung.pull_all().await.into_iter().map(|n| n.title).collect();
+    assert_eq!(titles, ["again"], "the swallowed commit never happened");
 }

@@ -53,6 +53,12 @@ pub const MAX_BATCH_CHANGES: usize = limits::MAX_CHANGES_PER_REQUEST;
 pub const MAX_BATCH_PUSHES: usize = 256;
 /// Pushes that may wait for the committer before a request waits to join the queue.
 const QUEUE: usize = 4096;
+/// Longest time one attempt of a batch (its reads, writes and commit) may take. Past it
+/// the batch's requests are answered `503 unavailable` and its session is discarded (its
+/// connection may hang for as long as TCP takes to notice a lost peer), so one hung
+/// command cannot stop every later push of the process. Well under the request deadline
+/// (`api::sync::SYNC_DEADLINE`, 30 s), so the request still gets the committer's answer.
+pub const BATCH_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// One push waiting for its batch.
 struct Job {
@@ -194,29 +200,14 @@ async fn run(ctx: Ctx, mut rx: mpsc::Receiver<Job>) {
             }
         }
         waiting = later;
-        let s = match session.take() {
-            Some(s) => Ok(s),
-            None => ctx.client.start_session().await,
-        };
-        let mut s = match s {
-            Ok(s) => s,
-            Err(e) => {
-                let e = StoreError::from(e);
-                for j in batch {
-                    let _ = j.reply.send(Err(copy(&e)));
-                }
-                continue;
-            }
-        };
-        commit_batch(&ctx, &mut s, batch).await;
-        session = Some(s);
+        commit_batch(&ctx, &mut session, batch).await;
     }
 }
 
 /// Runs `batch` until it commits, and answers each push. A batch of several that fails
 /// for another reason than a conflict or an unreachable database runs again one push at a
 /// time (see the module's doc).
-async fn commit_batch(ctx: &Ctx, s: &mut ClientSession, batch: Vec<Job>) {
+async fn commit_batch(ctx: &Ctx, s: &mut Option<ClientSession>, batch: Vec<Job>) {
     let several = batch.len() > 1;
     let (jobs, replies): (Vec<_>, Vec<_>) = batch
         .into_iter()
@@ -280,9 +271,12 @@ struct Pending {
 
 /// Runs the transaction of `jobs` until it commits, retrying after conflicts with other
 /// pushes of the same users (within [`PUSH_RETRY_BUDGET`]). One answer per job.
+///
+/// `session` is reused from batch to batch, started when there is none, and discarded
+/// (set to `None`) when an attempt outlives [`BATCH_ATTEMPT_TIMEOUT`].
 async fn attempt_until_committed(
     ctx: &Ctx,
-    s: &mut ClientSession,
+    session: &mut Option<ClientSession>,
     jobs: &[Pending],
 ) -> Result<Vec<Answer>, StoreError> {
     let started = Instant::now();
@@ -290,22 +284,40 @@ async fn attempt_until_committed(
     let mut attempt = 0u32;
     loop {
         attempt += 1;
-        // Read concern `snapshot`, as a pull's: the pages read in the batch see one
-        // majority-committed point in time (docs/sync-protocol.md, *Guarantees*).
-        s.start_transaction()
-            .read_concern(ReadConcern::snapshot())
-            .await?;
-        let result = match batch_in_txn(ctx, s, jobs).await {
-            Ok((answers, true)) => commit(s).await.map(|()| answers),
-            Ok((answers, false)) => {
-                // Nothing to write (every push refused or already applied).
-                let _ = s.abort_transaction().await;
-                Ok(answers)
+        let s = match session {
+            Some(s) => s,
+            None => session.insert(ctx.client.start_session().await?),
+        };
+        let attempt_once = async {
+            // Read concern `snapshot`, as a pull's: the pages read in the batch see one
+            // majority-committed point in time (docs/sync-protocol.md, *Guarantees*).
+            s.start_transaction()
+                .read_concern(ReadConcern::snapshot())
+                .await?;
+            match batch_in_txn(ctx, s, jobs).await {
+                Ok((answers, true)) => commit(s).await.map(|()| answers),
+                Ok((answers, false)) => {
+                    // Nothing to write (every push refused or already applied).
+                    let _ = s.abort_transaction().await;
+                    Ok(answers)
+                }
+                Err(e) => {
+                    let _ = s.abort_transaction().await;
+                    Err(e)
+                }
             }
-            Err(e) => {
-                let _ = s.abort_transaction().await;
-                Err(e)
-            }
+        };
+        let Ok(result) = tokio::time::timeout(BATCH_ATTEMPT_TIMEOUT, attempt_once).await else {
+            // A command (or the commit) that does not answer: whether the commit happened
+            // is unknown, as with any request that times out; the clients send their
+            // changes again and the change ids answer them. The session, with its open
+            // transaction and its connection, is dropped (the driver aborts it when it
+            // can); the next attempt or batch starts a new one.
+            *session = None;
+            return Err(StoreError::Unavailable(format!(
+                "no answer from the database within {BATCH_ATTEMPT_TIMEOUT:?} (a batch of {} pushes)",
+                jobs.len()
+            )));
         };
         match result.map_err(|e| (StoreError::from(e.clone()), e)) {
             Ok(r) => return Ok(r),
