@@ -27,8 +27,15 @@
 //!   a time, so only the push that causes it fails.
 //! - Statelessness: nothing is kept between batches; several processes may share one
 //!   database as before.
+//!
+//! Bounds: one attempt of a batch, commit included, is given up after
+//! [`BATCH_ATTEMPT_TIMEOUT`] (its requests answer 503, its session is discarded, the next
+//! batch starts a new one). A push whose request is gone (timed out, client left) when the
+//! committer takes it is dropped unrun. The queue holds at most [`MAX_QUEUE_BYTES`] of
+//! changes; a push over it answers 503 at once.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -53,6 +60,13 @@ pub const MAX_BATCH_CHANGES: usize = limits::MAX_CHANGES_PER_REQUEST;
 pub const MAX_BATCH_PUSHES: usize = 256;
 /// Pushes that may wait for the committer before a request waits to join the queue.
 const QUEUE: usize = 4096;
+/// Most bytes of changes ([`change_bytes`]) the queued pushes of a process may hold
+/// together: a push over it is answered `503 unavailable` at once (a lone push is always
+/// queued). Bounds the queue's memory by size, not only by count (4096 pushes of 8 MB
+/// would be 32 GB).
+pub const MAX_QUEUE_BYTES: usize = 64 * 1024 * 1024;
+/// What a change costs beside its texts in [`change_bytes`]: its ids, clock and flags.
+const CHANGE_OVERHEAD_BYTES: usize = 256;
 /// Longest time one attempt of a batch (its reads, writes and commit) may take. Past it
 /// the batch's requests are answered `503 unavailable` and its session is discarded (its
 /// connection may hang for as long as TCP takes to notice a lost peer), so one hung
@@ -70,6 +84,48 @@ struct Job {
     changes: Arc<[Change]>,
     now_ms: u64,
     reply: oneshot::Sender<Answer>,
+    /// The push's share of the queue's bytes, given back when the push is done with.
+    ticket: Ticket,
+}
+
+/// Bytes of changes held by a queued or running push ([`MAX_QUEUE_BYTES`]); released on
+/// drop.
+struct Ticket {
+    bytes: usize,
+    queued: Arc<AtomicUsize>,
+}
+
+impl Ticket {
+    /// Counts `bytes` in `queued`; also the bytes queued before.
+    fn take(queued: &Arc<AtomicUsize>, bytes: usize) -> (Self, usize) {
+        let before = queued.fetch_add(bytes, Ordering::SeqCst);
+        let t = Ticket {
+            bytes,
+            queued: queued.clone(),
+        };
+        (t, before)
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        self.queued.fetch_sub(self.bytes, Ordering::SeqCst);
+    }
+}
+
+/// The size of `changes` as the queue and a batch count it: their texts, plus
+/// [`CHANGE_OVERHEAD_BYTES`] each (cheap: no serialization).
+pub fn change_bytes(changes: &[Change]) -> usize {
+    changes
+        .iter()
+        .map(|c| {
+            c.title.len()
+                + c.content.len()
+                + c.base_title.as_ref().map_or(0, String::len)
+                + c.base_content.as_ref().map_or(0, String::len)
+                + CHANGE_OVERHEAD_BYTES
+        })
+        .sum()
 }
 
 /// What a push of a batch is answered: what it did, and the page after its cursor when
@@ -90,6 +146,8 @@ struct Ctx {
 pub struct Committer {
     ctx: Ctx,
     queue: Mutex<Option<mpsc::Sender<Job>>>,
+    /// Bytes of changes of the pushes queued or running ([`MAX_QUEUE_BYTES`]).
+    queued: Arc<AtomicUsize>,
 }
 
 impl std::fmt::Debug for Committer {
@@ -104,6 +162,7 @@ impl Committer {
         Self {
             ctx: Ctx { client, db, policy },
             queue: Mutex::new(None),
+            queued: Arc::default(),
         }
     }
 
@@ -118,6 +177,12 @@ impl Committer {
         changes: Arc<[Change]>,
         now_ms: u64,
     ) -> Answer {
+        let (ticket, before) = Ticket::take(&self.queued, change_bytes(&changes));
+        if before > 0 && before + ticket.bytes > MAX_QUEUE_BYTES {
+            return Err(StoreError::Unavailable(format!(
+                "the push queue holds {before} bytes of changes (at most {MAX_QUEUE_BYTES})"
+            )));
+        }
         let (reply, answer) = oneshot::channel();
         let mut job = Job {
             user: user.to_owned(),
@@ -126,6 +191,7 @@ impl Committer {
             changes,
             now_ms,
             reply,
+            ticket,
         };
         loop {
             let tx = {
@@ -161,46 +227,70 @@ async fn run(ctx: Ctx, mut rx: mpsc::Receiver<Job>) {
     let mut waiting: VecDeque<Job> = VecDeque::new();
     let mut session: Option<ClientSession> = None;
     loop {
-        let first = match waiting.pop_front() {
-            Some(j) => j,
-            None => match rx.recv().await {
-                Some(j) => j,
+        if waiting.is_empty() {
+            match rx.recv().await {
+                Some(j) => waiting.push_back(j),
                 None => return,
-            },
-        };
-        let mut users: HashSet<String> = HashSet::from([first.user.clone()]);
-        let mut size = first.changes.len();
-        let mut batch = vec![first];
-        // Users with a push left for a later batch: their later pushes wait behind it.
-        let mut deferred: HashSet<String> = HashSet::new();
-        let mut later: VecDeque<Job> = VecDeque::new();
-        let mut take = |j: Job, batch: &mut Vec<Job>, later: &mut VecDeque<Job>| {
-            let fits = batch.len() < MAX_BATCH_PUSHES
-                && size + j.changes.len() <= MAX_BATCH_CHANGES
-                && !users.contains(&j.user)
-                && !deferred.contains(&j.user);
-            if fits {
-                users.insert(j.user.clone());
-                size += j.changes.len();
-                batch.push(j);
-            } else {
-                deferred.insert(j.user.clone());
-                later.push_back(j);
             }
-        };
-        while let Some(j) = waiting.pop_front() {
-            take(j, &mut batch, &mut later);
+        }
+        let mut next = Forming::default();
+        for j in waiting.drain(..) {
+            next.offer(j);
         }
         // Only as many new pushes as a batch holds are read off the queue: the rest stay
         // in it (bounded), not in this task's memory.
-        while batch.len() < MAX_BATCH_PUSHES && later.len() < MAX_BATCH_PUSHES {
+        while next.wants_more() {
             match rx.try_recv() {
-                Ok(j) => take(j, &mut batch, &mut later),
+                Ok(j) => next.offer(j),
                 Err(_) => break,
             }
         }
-        waiting = later;
-        commit_batch(&ctx, &mut session, batch).await;
+        waiting = next.later;
+        if !next.batch.is_empty() {
+            commit_batch(&ctx, &mut session, next.batch).await;
+        }
+    }
+}
+
+/// The next batch, as the committer takes pushes for it in arrival order.
+#[derive(Default)]
+struct Forming {
+    batch: Vec<Job>,
+    /// The batch's users.
+    users: HashSet<String>,
+    /// Changes in the batch.
+    size: usize,
+    /// Pushes left for a later batch, in arrival order.
+    later: VecDeque<Job>,
+    /// Users with a push in `later`: their later pushes wait behind it.
+    deferred: HashSet<String>,
+}
+
+impl Forming {
+    /// Takes `j` into the batch if it fits, else leaves it for a later one. A push whose
+    /// request is gone (it timed out, or its client left) is dropped: nothing of it was
+    /// written and nobody waits for its answer.
+    fn offer(&mut self, j: Job) {
+        if j.reply.is_closed() {
+            return;
+        }
+        let fits = self.batch.len() < MAX_BATCH_PUSHES
+            && self.size + j.changes.len() <= MAX_BATCH_CHANGES
+            && !self.users.contains(&j.user)
+            && !self.deferred.contains(&j.user);
+        if fits {
+            self.users.insert(j.user.clone());
+            self.size += j.changes.len();
+            self.batch.push(j);
+        } else {
+            self.deferred.insert(j.user.clone());
+            self.later.push_back(j);
+        }
+    }
+
+    /// Whether more pushes are read off the queue for this batch.
+    fn wants_more(&self) -> bool {
+        self.batch.len() < MAX_BATCH_PUSHES && self.later.len() < MAX_BATCH_PUSHES
     }
 }
 
@@ -219,6 +309,7 @@ async fn commit_batch(ctx: &Ctx, s: &mut Option<ClientSession>, batch: Vec<Job>)
                     limit: j.limit,
                     changes: j.changes,
                     now_ms: j.now_ms,
+                    _ticket: j.ticket,
                 },
                 j.reply,
             )
@@ -236,6 +327,10 @@ async fn commit_batch(ctx: &Ctx, s: &mut Option<ClientSession>, batch: Vec<Job>)
                 "a batch of pushes failed ({why}); running its pushes one at a time"
             );
             for (job, reply) in jobs.into_iter().zip(replies) {
+                if reply.is_closed() {
+                    // Its request is gone meanwhile: not run (see `Forming::offer`).
+                    continue;
+                }
                 let answer = attempt_until_committed(ctx, s, std::slice::from_ref(&job))
                     .await
                     .and_then(|mut a| a.pop().expect("one answer per push"));
@@ -267,6 +362,7 @@ struct Pending {
     limit: u32,
     changes: Arc<[Change]>,
     now_ms: u64,
+    _ticket: Ticket,
 }
 
 /// Runs the transaction of `jobs` until it commits, retrying after conflicts with other
@@ -672,5 +768,131 @@ fn write_errors(reply: &Document, collection: &str) -> Result<(), MongoError> {
             "write errors in {collection} update: {errs:?}"
         ))),
         Err(_) => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::Conflicts;
+    use sync_core::{ChangeId, Hlc};
+
+    /// A push of `user` with `n` changes of `content_len` bytes of content each, and the
+    /// receiver its request waits on.
+    fn job(
+        queued: &Arc<AtomicUsize>,
+        user: &str,
+        n: usize,
+        content_len: usize,
+    ) -> (Job, oneshot::Receiver<Answer>) {
+        let changes: Arc<[Change]> = (0..n)
+            .map(|i| {
+                Change::new(
+                    ChangeId(format!("{user}-c{i}")),
+                    NoteId(format!("n{i}")),
+                    Hlc {
+                        wall_ms: 1,
+                        counter: 0,
+                        node: "d".into(),
+                    },
+                    None,
+                    "",
+                    &"x".repeat(content_len),
+                    false,
+                )
+            })
+            .collect();
+        let (ticket, _) = Ticket::take(queued, change_bytes(&changes));
+        let (reply, answer) = oneshot::channel();
+        let j = Job {
+            user: user.into(),
+            after: 0,
+            limit: 0,
+            changes,
+            now_ms: 1,
+            reply,
+            ticket,
+        };
+        (j, answer)
+    }
+
+    fn users(jobs: &[Job]) -> Vec<&str> {
+        jobs.iter().map(|j| j.user.as_str()).collect()
+    }
+
+    #[test]
+    fn a_push_whose_request_is_gone_is_not_taken_and_its_bytes_are_released() {
+        let queued = Arc::default();
+        let (a, _a) = job(&queued, "a", 1, 10);
+        let (b, b_answer) = job(&queued, "b", 1, 10);
+        let (c, _c) = job(&queued, "c", 1, 10);
+        // b's request timed out (or its client left) while it waited in the queue.
+        drop(b_answer);
+        let mut next = Forming::default();
+        for j in [a, b, c] {
+            next.offer(j);
+        }
+        assert_eq!(users(&next.batch), ["a", "c"]);
+        assert!(next.later.is_empty());
+        assert_eq!(
+            queued.load(Ordering::SeqCst),
+            2 * (10 + CHANGE_OVERHEAD_BYTES)
+        );
+        drop(next);
+        assert_eq!(queued.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn a_gone_push_does_not_hold_back_its_users_later_push() {
+        let queued = Arc::default();
+        let (a1, _a1) = job(&queued, "a", 1, 0);
+        let (a1_gone, a1_answer) = job(&queued, "a", 1, 0);
+        let (b, _b) = job(&queued, "b", 1, 0);
+        drop(a1_answer);
+        let mut next = Forming::default();
+        for j in [a1_gone, b, a1] {
+            next.offer(j);
+        }
+        // The gone push is skipped, so a's live push joins this batch.
+        assert_eq!(users(&next.batch), ["b", "a"]);
+        assert!(next.later.is_empty());
+    }
+
+    #[test]
+    fn a_users_second_push_waits_for_a_later_batch_and_so_do_its_pushes_after_it() {
+        let queued = Arc::default();
+        let mut next = Forming::default();
+        let mut waiting = Vec::new();
+        for u in ["a", "a", "b", "a"] {
+            let (j, answer) = job(&queued, u, 1, 0);
+            waiting.push(answer);
+            next.offer(j);
+        }
+        assert_eq!(users(&next.batch), ["a", "b"]);
+        assert_eq!(users(&Vec::from(next.later)), ["a", "a"]);
+    }
+
+    #[tokio::test]
+    async fn a_push_past_the_queues_bytes_is_refused_at_once_and_holds_nothing() {
+        // No database behind it: a refused push never reaches one.
+        let client = Client::with_uri_str("mongodb://127.0.0.1:9/?directConnection=true")
+            .await
+            .unwrap();
+        let db = client.database("unused");
+        let committer = Committer::new(client, db, Conflicts::default().policy());
+        // Other pushes hold the queue's bytes but one change's worth.
+        committer
+            .queued
+            .store(MAX_QUEUE_BYTES - 100, Ordering::SeqCst);
+        let (j, _answer) = job(&Arc::default(), "a", 1, 1000);
+        let answer = committer.push("a", 0, 0, j.changes.clone(), 1).await;
+        assert!(
+            matches!(answer, Err(StoreError::Unavailable(_))),
+            "{answer:?}"
+        );
+        assert_eq!(
+            committer.queued.load(Ordering::SeqCst),
+            MAX_QUEUE_BYTES - 100
+        );
     }
 }
