@@ -4,7 +4,7 @@
 //! durable commit (the database syncs its log before it answers the commit). So each
 //! server process runs one push transaction at a time, and the pushes that arrive while it
 //! runs wait in a queue and go together into the next one, a *batch*: at most one push per
-//! user and at most [`MAX_BATCH_CHANGES`] changes. A batch costs the same commands as one
+//! user, at most [`MAX_BATCH_CHANGES`] changes and [`MAX_BATCH_BYTES`] of them. A batch costs the same commands as one
 //! push: one read of the notes it names, one of the users' counters, one write of the
 //! counters, one of the notes, one of the revisions, one of the trims, one commit. The
 //! pages the requests pull are read in the same transaction when small (`pages_in_txn`).
@@ -58,6 +58,11 @@ use crate::storage::notes::{Page, Pushed};
 pub const MAX_BATCH_CHANGES: usize = limits::MAX_CHANGES_PER_REQUEST;
 /// Most pushes in one batch.
 pub const MAX_BATCH_PUSHES: usize = 256;
+/// Most bytes of changes ([`change_bytes`]) in one batch (a single larger push is a batch
+/// of its own): the batch writes its notes in one `update` command, and a command is at
+/// most 16 MB of BSON; a note written holds little more than its change's texts (a merge
+/// result is bounded by the texts merged), so half of that leaves room for the rest.
+pub const MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
 /// Pushes that may wait for the committer before a request waits to join the queue.
 const QUEUE: usize = 4096;
 /// Most bytes of changes ([`change_bytes`]) the queued pushes of a process may hold
@@ -260,6 +265,8 @@ struct Forming {
     users: HashSet<String>,
     /// Changes in the batch.
     size: usize,
+    /// Bytes of changes in the batch ([`change_bytes`]).
+    bytes: usize,
     /// Pushes left for a later batch, in arrival order.
     later: VecDeque<Job>,
     /// Users with a push in `later`: their later pushes wait behind it.
@@ -276,11 +283,13 @@ impl Forming {
         }
         let fits = self.batch.len() < MAX_BATCH_PUSHES
             && self.size + j.changes.len() <= MAX_BATCH_CHANGES
+            && (self.batch.is_empty() || self.bytes + j.ticket.bytes <= MAX_BATCH_BYTES)
             && !self.users.contains(&j.user)
             && !self.deferred.contains(&j.user);
         if fits {
             self.users.insert(j.user.clone());
             self.size += j.changes.len();
+            self.bytes += j.ticket.bytes;
             self.batch.push(j);
         } else {
             self.deferred.insert(j.user.clone());
@@ -894,5 +903,39 @@ mod tests {
             committer.queued.load(Ordering::SeqCst),
             MAX_QUEUE_BYTES - 100
         );
+    }
+
+    #[test]
+    fn a_batch_holds_at_most_max_batch_bytes_of_changes_and_a_push_over_the_rest_waits() {
+        let queued = Arc::default();
+        let mut next = Forming::default();
+        let mut waiting = Vec::new();
+        // Three pushes of 12 changes of 256 KiB (3 MiB each), then a small one.
+        for (u, n, len) in [
+            ("a", 12, 256 * 1024),
+            ("b", 12, 256 * 1024),
+            ("c", 12, 256 * 1024),
+            ("d", 1, 10),
+        ] {
+            let (j, answer) = job(&queued, u, n, len);
+            waiting.push(answer);
+            next.offer(j);
+        }
+        assert_eq!(users(&next.batch), ["a", "b", "d"]);
+        assert_eq!(users(&Vec::from(next.later)), ["c"]);
+        let bytes: usize = next.batch.iter().map(|j| j.ticket.bytes).sum();
+        assert!(bytes <= MAX_BATCH_BYTES, "{bytes}");
+    }
+
+    #[test]
+    fn a_push_larger_than_a_batch_is_a_batch_of_its_own() {
+        let queued = Arc::default();
+        let mut next = Forming::default();
+        let (big, _big) = job(&queued, "big", 40, 256 * 1024);
+        let (small, _small) = job(&queued, "small", 1, 10);
+        next.offer(big);
+        next.offer(small);
+        assert_eq!(users(&next.batch), ["big"]);
+        assert_eq!(users(&Vec::from(next.later)), ["small"]);
     }
 }
