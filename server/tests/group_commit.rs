@@ -389,3 +389,79 @@ async fn a_commit_that_never_answers_fails_its_batch_and_later_pushes_land() {
     let titles: Vec<String> = hung.pull_all().await.into_iter().map(|n| n.title).collect();
     assert_eq!(titles, ["again"], "the swallowed commit never happened");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_contended_account_does_not_hold_back_or_fail_the_others() {
+    let app = spawn_app().await;
+    let contended = app.as_user("contended").await;
+    let mut others = Vec::new();
+    for i in 0..12 {
+        others.push(app.as_user(&format!("free{i}")).await);
+    }
+    for u in others.iter().chain([&contended]) {
+        applied(
+            &u.sync(&request(None, vec![change("before", "d", now(), "before")]))
+                .await,
+        );
+    }
+    let user = app
+        .store
+        .database()
+        .collection::<Document>("users")
+        .find_one(doc! {"name": "contended"})
+        .await
+        .unwrap()
+        .unwrap()
+        .get_str("_id")
+        .unwrap()
+        .to_owned();
+    // Another writer (another server process, or the account's deletion) holds the
+    // account's counter in an open transaction: every push of the account conflicts until
+    // it ends.
+    let db = app.store.database();
+    let mut blocker = db.client().start_session().await.unwrap();
+    blocker.start_transaction().await.unwrap();
+    db.collection::<Document>("counters")
+        .update_one(doc! {"_id": &user}, doc! {"$inc": {"seq": 1}})
+        .session(&mut blocker)
+        .await
+        .unwrap();
+
+    // The contended account's push and the others' arrive together, round after round: the
+    // others are answered `applied` while the contended push still waits, whether or not
+    // they shared its batch.
+    let held = request(None, vec![change("held", "d", now(), "held")]);
+    let stuck = contended.sync(&held);
+    tokio::pin!(stuck);
+    let rounds = async {
+        for round in 0..3 {
+            let pushes = others.iter().map(|o| {
+                let c = change(&format!("n{round}"), "d", now(), &format!("free {round}"));
+                async move { o.sync(&request(None, vec![c])).await }
+            });
+            for r in join_all(pushes).await {
+                applied(&r);
+            }
+        }
+    };
+    tokio::select! {
+        r = &mut stuck => panic!("the contended push cannot finish while the other writer holds its account: {r:?}"),
+        () = rounds => {}
+    }
+    // Once the other writer is done, the contended push lands within its own budget.
+    blocker.abort_transaction().await.unwrap();
+    applied(&stuck.await);
+    let mut titles: Vec<String> = contended
+        .pull_all()
+        .await
+        .into_iter()
+        .map(|n| n.title)
+        .collect();
+    titles.sort();
+    assert_eq!(titles, ["before", "held"]);
+    for o in &others {
+        let mut titles: Vec<String> = o.pull_all().await.into_iter().map(|n| n.title).collect();
+        titles.sort();
+        assert_eq!(titles, ["before", "free 0", "free 1", "free 2"]);
+    }
+}

@@ -9,10 +9,13 @@
 //! counters, one of the notes, one of the revisions, one of the trims, one commit. The
 //! pages the requests pull are read in the same transaction when small (`pages_in_txn`).
 //!
-//! The price: a process's pushes wait for one another. A batch that keeps conflicting
-//! with another process's pushes of one of its users retries, as a lone push did, for up
-//! to [`PUSH_RETRY_BUDGET`], and the queue waits meanwhile; so does it behind a batch
-//! holding a large push (at most [`MAX_BATCH_CHANGES`] changes, a request's limit).
+//! The price: a process's pushes wait for one another (behind a batch holding a large
+//! push, at most [`MAX_BATCH_CHANGES`] changes and a request's bytes). A batch that loses
+//! [`BATCH_CONFLICTS`] times to other pushes of one of its users (another process's, the
+//! account's deletion) does not retry as a whole: its pushes then run each in a
+//! transaction of its own ([`each_on_its_own`]), each with its own retry budget
+//! ([`PUSH_RETRY_BUDGET`]), off the committer's task (up to [`HANDOFFS`] such batches at
+//! once), so the others commit at once and later batches do not wait for the contended one.
 //!
 //! What does not change:
 //! - Durability: a request is answered only after the commit that holds its writes; a
@@ -23,8 +26,8 @@
 //!   deletion) conflict and the loser retries; one batch never holds two pushes of one
 //!   user, and a user's pushes are taken in arrival order.
 //! - Isolation: a batch that fails for another reason than a conflict or an unreachable
-//!   database (a stored note that does not decode, a write error) is run again one push at
-//!   a time, so only the push that causes it fails.
+//!   database (a stored note that does not decode, a write error) is run again each push
+//!   on its own, so only the push that causes it fails.
 //! - Statelessness: nothing is kept between batches; several processes may share one
 //!   database as before.
 //!
@@ -39,6 +42,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use mongodb::bson::{Document, doc};
 use mongodb::error::{Error as MongoError, TRANSIENT_TRANSACTION_ERROR};
 use mongodb::options::ReadConcern;
@@ -46,7 +50,7 @@ use mongodb::{Client, ClientSession, Database};
 use sync_core::protocol::Change;
 use sync_core::push::{self, NoteRecord, Policy, Prepared};
 use sync_core::{NoteId, limits};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use super::documents::{self as docs, COUNTERS, CounterDoc, NoteDoc, RevisionDoc};
 use super::notes::{NOTES, PUSH_RETRY_BUDGET, PUSH_RETRY_MAX_PAUSE, REVISIONS, commit};
@@ -70,6 +74,14 @@ const QUEUE: usize = 4096;
 /// queued). Bounds the queue's memory by size, not only by count (4096 pushes of 8 MB
 /// would be 32 GB).
 pub const MAX_QUEUE_BYTES: usize = 64 * 1024 * 1024;
+/// Conflicting attempts of a batch (of one push or several) before its pushes run each on
+/// its own ([`each_on_its_own`]), with a retry budget of its own.
+const BATCH_CONFLICTS: u32 = 2;
+/// Contended batches whose pushes run on their own beside the committer (past it, the
+/// committer runs them itself, and the queue waits).
+const HANDOFFS: usize = 4;
+/// Pushes of a batch run on their own at once.
+const ON_THEIR_OWN: usize = 16;
 /// What a change costs beside its texts in [`change_bytes`]: its ids, clock and flags.
 const CHANGE_OVERHEAD_BYTES: usize = 256;
 /// Longest time one attempt of a batch (its reads, writes and commit) may take. Past it
@@ -231,6 +243,7 @@ impl Committer {
 async fn run(ctx: Ctx, mut rx: mpsc::Receiver<Job>) {
     let mut waiting: VecDeque<Job> = VecDeque::new();
     let mut session: Option<ClientSession> = None;
+    let handoffs = Arc::new(Semaphore::new(HANDOFFS));
     loop {
         if waiting.is_empty() {
             match rx.recv().await {
@@ -252,7 +265,7 @@ async fn run(ctx: Ctx, mut rx: mpsc::Receiver<Job>) {
         }
         waiting = next.later;
         if !next.batch.is_empty() {
-            commit_batch(&ctx, &mut session, next.batch).await;
+            commit_batch(&ctx, &mut session, next.batch, &handoffs).await;
         }
     }
 }
@@ -303,10 +316,16 @@ impl Forming {
     }
 }
 
-/// Runs `batch` until it commits, and answers each push. A batch of several that fails
-/// for another reason than a conflict or an unreachable database runs again one push at a
-/// time (see the module's doc).
-async fn commit_batch(ctx: &Ctx, s: &mut Option<ClientSession>, batch: Vec<Job>) {
+/// Runs `batch` until it commits, and answers each push. A batch that keeps conflicting
+/// ([`BATCH_CONFLICTS`]) with other pushes of its users, or a batch of several that fails
+/// for another reason than a conflict or an unreachable database, runs its pushes each on
+/// its own (see [`each_on_its_own`] and the module's doc).
+async fn commit_batch(
+    ctx: &Ctx,
+    s: &mut Option<ClientSession>,
+    batch: Vec<Job>,
+    handoffs: &Arc<Semaphore>,
+) {
     let several = batch.len() > 1;
     let (jobs, replies): (Vec<_>, Vec<_>) = batch
         .into_iter()
@@ -324,33 +343,91 @@ async fn commit_batch(ctx: &Ctx, s: &mut Option<ClientSession>, batch: Vec<Job>)
             )
         })
         .collect();
-    match attempt_until_committed(ctx, s, &jobs).await {
+    match attempt_until_committed(ctx, s, &jobs, Some(BATCH_CONFLICTS)).await {
         Ok(answers) => {
             for (reply, a) in replies.into_iter().zip(answers) {
                 let _ = reply.send(a);
             }
         }
-        Err(StoreError::Internal(why)) if several => {
-            tracing::warn!(
+        Err(NotCommitted::Contended) => {
+            tracing::info!(
                 pushes = jobs.len(),
-                "a batch of pushes failed ({why}); running its pushes one at a time"
+                "a batch of pushes keeps conflicting; running each push on its own"
             );
-            for (job, reply) in jobs.into_iter().zip(replies) {
-                if reply.is_closed() {
-                    // Its request is gone meanwhile: not run (see `Forming::offer`).
-                    continue;
+            let members: Vec<_> = jobs.into_iter().zip(replies).collect();
+            // Off the committer when a hand-off is free: the contended push retries for up
+            // to its budget, and the next batches need not wait for it.
+            match handoffs.clone().try_acquire_owned() {
+                Ok(permit) => {
+                    let ctx = ctx.clone();
+                    tokio::spawn(async move {
+                        each_on_its_own(&ctx, members).await;
+                        drop(permit);
+                    });
                 }
-                let answer = attempt_until_committed(ctx, s, std::slice::from_ref(&job))
-                    .await
-                    .and_then(|mut a| a.pop().expect("one answer per push"));
-                let _ = reply.send(answer);
+                Err(_) => each_on_its_own(ctx, members).await,
             }
         }
-        Err(e) => {
+        Err(NotCommitted::Failed(StoreError::Internal(why))) if several => {
+            tracing::warn!(
+                pushes = jobs.len(),
+                "a batch of pushes failed ({why}); running each push on its own"
+            );
+            each_on_its_own(ctx, jobs.into_iter().zip(replies).collect()).await;
+        }
+        Err(NotCommitted::Failed(e)) => {
             for reply in replies {
                 let _ = reply.send(Err(copy(&e)));
             }
         }
+    }
+}
+
+/// Runs each push of a batch that did not commit in a transaction of its own (a session
+/// each, [`ON_THEIR_OWN`] at a time), with a retry budget of its own, and answers it as
+/// soon as it is done: one push that fails, or whose user is contended, fails or waits
+/// alone. A push whose request is gone meanwhile is not run (see `Forming::offer`).
+async fn each_on_its_own(ctx: &Ctx, members: Vec<(Pending, oneshot::Sender<Answer>)>) {
+    futures::stream::iter(members)
+        .for_each_concurrent(ON_THEIR_OWN, |(job, reply)| async move {
+            if reply.is_closed() {
+                return;
+            }
+            let mut s = None;
+            let answer = match attempt_until_committed(
+                ctx,
+                &mut s,
+                std::slice::from_ref(&job),
+                None,
+            )
+            .await
+            {
+                Ok(mut a) => a.pop().expect("one answer per push"),
+                Err(NotCommitted::Failed(e)) => Err(e),
+                Err(NotCommitted::Contended) => unreachable!("no conflict limit"),
+            };
+            let _ = reply.send(answer);
+        })
+        .await;
+}
+
+/// Why a batch did not commit.
+enum NotCommitted {
+    /// It lost to other pushes of its users as many times as it was allowed to.
+    Contended,
+    /// The error each of its pushes is answered with.
+    Failed(StoreError),
+}
+
+impl From<StoreError> for NotCommitted {
+    fn from(e: StoreError) -> Self {
+        Self::Failed(e)
+    }
+}
+
+impl From<MongoError> for NotCommitted {
+    fn from(e: MongoError) -> Self {
+        Self::Failed(e.into())
     }
 }
 
@@ -378,12 +455,14 @@ struct Pending {
 /// pushes of the same users (within [`PUSH_RETRY_BUDGET`]). One answer per job.
 ///
 /// `session` is reused from batch to batch, started when there is none, and discarded
-/// (set to `None`) when an attempt outlives [`BATCH_ATTEMPT_TIMEOUT`].
+/// (set to `None`) when an attempt outlives [`BATCH_ATTEMPT_TIMEOUT`]. With
+/// `max_conflicts`, gives up ([`NotCommitted::Contended`]) after that many conflicts.
 async fn attempt_until_committed(
     ctx: &Ctx,
     session: &mut Option<ClientSession>,
     jobs: &[Pending],
-) -> Result<Vec<Answer>, StoreError> {
+    max_conflicts: Option<u32>,
+) -> Result<Vec<Answer>, NotCommitted> {
     let started = Instant::now();
     let seed = jobs.first().map_or(0, |j| j.now_ms);
     let mut attempt = 0u32;
@@ -422,19 +501,26 @@ async fn attempt_until_committed(
             return Err(StoreError::Unavailable(format!(
                 "no answer from the database within {BATCH_ATTEMPT_TIMEOUT:?} (a batch of {} pushes)",
                 jobs.len()
-            )));
+            ))
+            .into());
         };
         match result.map_err(|e| (StoreError::from(e.clone()), e)) {
             Ok(r) => return Ok(r),
             // Unreachable database: answer now, the clients retry later.
-            Err((err @ StoreError::Unavailable(_), _)) => return Err(err),
+            Err((err @ StoreError::Unavailable(_), _)) => return Err(err.into()),
             Err((_, e)) if e.contains_label(TRANSIENT_TRANSACTION_ERROR) => {
+                if max_conflicts.is_some_and(|n| attempt >= n) {
+                    // One of its users is contended: its pushes go on their own, so the
+                    // others are not held back (or failed) with it.
+                    return Err(NotCommitted::Contended);
+                }
                 if started.elapsed() >= PUSH_RETRY_BUDGET {
                     // Pushes of these users keep colliding: the clients retry later (503),
                     // rather than the batch holding the queue indefinitely.
                     return Err(StoreError::Unavailable(format!(
                         "push gave up after {attempt} conflicting attempts: {e}"
-                    )));
+                    ))
+                    .into());
                 }
                 // Another push of one of these users committed first: back off, retry.
                 // Equal jitter (half fixed, half varying) so colliding pushes spread out.
@@ -442,7 +528,7 @@ async fn attempt_until_committed(
                 let jitter = seed.wrapping_mul(attempt as u64 * 7919) % (cap / 2 + 1);
                 tokio::time::sleep(Duration::from_millis(cap / 2 + jitter)).await;
             }
-            Err((err, _)) => return Err(err),
+            Err((err, _)) => return Err(err.into()),
         }
     }
 }
