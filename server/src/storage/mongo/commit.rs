@@ -13,7 +13,7 @@
 //! push, at most [`MAX_BATCH_CHANGES`] changes and a request's bytes). A batch that loses
 //! [`BATCH_CONFLICTS`] times to other pushes of one of its users (another process's, the
 //! account's deletion) does not retry as a whole: its pushes then run each in a
-//! transaction of its own ([`each_on_its_own`]), each with its own retry budget
+//! transaction of its own (`each_on_its_own`), each with its own retry budget
 //! ([`PUSH_RETRY_BUDGET`]), off the committer's task (up to [`HANDOFFS`] such batches at
 //! once), so the others commit at once and later batches do not wait for the contended one.
 //!
@@ -24,7 +24,9 @@
 //! - Ordering: each user's versions still come from the user's counter, written in the
 //!   transaction, so concurrent pushes of one user (from another process, or the account's
 //!   deletion) conflict and the loser retries; one batch never holds two pushes of one
-//!   user, and a user's pushes are taken in arrival order.
+//!   user, and a user's pushes are taken in arrival order (a contended push running on
+//!   its own may commit after a later push of its user from another device, as two
+//!   devices' concurrent pushes always could).
 //! - Isolation: a batch that fails for another reason than a conflict or an unreachable
 //!   database (a stored note that does not decode, a write error) is run again each push
 //!   on its own, so only the push that causes it fails.
@@ -75,15 +77,15 @@ const QUEUE: usize = 4096;
 /// would be 32 GB).
 pub const MAX_QUEUE_BYTES: usize = 64 * 1024 * 1024;
 /// Conflicting attempts of a batch (of one push or several) before its pushes run each on
-/// its own ([`each_on_its_own`]), with a retry budget of its own.
-const BATCH_CONFLICTS: u32 = 2;
+/// its own (`each_on_its_own`), with a retry budget of its own.
+pub const BATCH_CONFLICTS: u32 = 2;
 /// Contended batches whose pushes run on their own beside the committer (past it, the
 /// committer runs them itself, and the queue waits).
-const HANDOFFS: usize = 4;
+pub const HANDOFFS: usize = 4;
 /// Pushes of a batch run on their own at once.
-const ON_THEIR_OWN: usize = 16;
+pub const ON_THEIR_OWN: usize = 16;
 /// What a change costs beside its texts in [`change_bytes`]: its ids, clock and flags.
-const CHANGE_OVERHEAD_BYTES: usize = 256;
+pub const CHANGE_OVERHEAD_BYTES: usize = 256;
 /// Longest time one attempt of a batch (its reads, writes and commit) may take. Past it
 /// the batch's requests are answered `503 unavailable` and its session is discarded (its
 /// connection may hang for as long as TCP takes to notice a lost peer), so one hung
