@@ -482,11 +482,11 @@ async fn attempt_until_committed(
                 .await?;
             match batch_in_txn(ctx, s, jobs).await {
                 Ok((answers, true)) => commit(s).await.map(|()| answers),
-                Ok((answers, false)) => {
-                    // Nothing to write (every push refused or already applied).
-                    let _ = s.abort_transaction().await;
-                    Ok(answers)
-                }
+                // Nothing to write (every push refused or already applied): committed all
+                // the same, not aborted, so that the pages read in it wait, like a pull's
+                // own transaction, for their snapshot to be majority-committed (an aborted
+                // transaction promises nothing of what it read).
+                Ok((answers, false)) => commit(s).await.map(|()| answers),
                 Err(e) => {
                     let _ = s.abort_transaction().await;
                     Err(e)
