@@ -7,10 +7,13 @@
 //!   (A writes through the first, B and the other devices listen on the last). All the
 //!   devices belong to the same account, so every commit pokes all of them: the worst case
 //!   for the fan-out;
-//! - the server's memory per idle live connection (the growth of the process's resident
-//!   memory with 1,000 idle connections open, divided by 1,000).
+//! - the server's memory per idle live connection: the growth of the process's resident
+//!   memory with 10,000 idle connections open (`TERN_LIVE_MAX`'s default, the documented
+//!   limit of one process), divided by 10,000; and that one more is refused.
 //!
-//! Sizes can be lowered: `TERN_BENCH_LIVE_ROUNDS=50 TERN_BENCH_LIVE_DEVICES=1,100`.
+//! Sizes can be lowered: `TERN_BENCH_LIVE_ROUNDS=50 TERN_BENCH_LIVE_DEVICES=1,100
+//! TERN_BENCH_LIVE_IDLE=1000` (`TERN_BENCH_LIVE_DEVICES=` alone measures only the idle
+//! connections).
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -113,19 +116,33 @@ async fn propagation(devices: usize, processes: usize, rounds: usize) -> (Durati
     (percentile(&took, 0.5), percentile(&took, 0.99))
 }
 
-async fn idle_cost(n: usize) -> f64 {
+/// The resident growth per idle connection with `n` open on one process whose limit is
+/// `n`, and the status of connection `n + 1`.
+async fn idle_cost(n: usize) -> (f64, u16) {
     let db = fresh_db_name();
-    let server = start_process(&db, &LIMITS);
+    let total = n.to_string();
+    let server = start_process(
+        &db,
+        &[("TERN_LIVE_PER_USER", &total), ("TERN_LIVE_MAX", &total)],
+    );
     let token = sign_up(&server.base, "idle").await;
     // Warm up: one connection and one sync, so buffers and pools exist before measuring.
     let warm = connect(&server.base, &token, 1).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let before = rss_kib(server.child.id());
+    drop(warm);
     let open = connect(&server.base, &token, n).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let after = rss_kib(server.child.id());
-    drop((warm, open));
-    (after.saturating_sub(before) as f64 * 1024.0) / n as f64
+    let refused = match open_live(&server.base, &token).await {
+        Ok(_) => 200,
+        Err((status, _, _)) => status,
+    };
+    drop(open);
+    (
+        (after.saturating_sub(before) as f64 * 1024.0) / n as f64,
+        refused,
+    )
 }
 
 /// 1,000 connections need more than the usual 1,024 descriptors, here and in the server
@@ -169,9 +186,16 @@ async fn main() {
             );
         }
     }
-    let per = idle_cost(1000).await;
+    let idle: usize = std::env::var("TERN_BENCH_LIVE_IDLE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let started = Instant::now();
+    let (per, refused) = idle_cost(idle).await;
     println!(
-        "server memory per idle live connection: {:.1} KB (resident growth over 1,000)",
-        per / 1000.0
+        "server memory per idle live connection: {:.1} KB (resident growth over {idle}, opened in {:.1} s); connection {} answered {refused}",
+        per / 1000.0,
+        started.elapsed().as_secs_f64(),
+        idle + 1
     );
 }

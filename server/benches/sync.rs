@@ -5,7 +5,8 @@
 //! - pull throughput of a 100,000-note initial sync in pages (and the ratio to a raw `find`),
 //! - p50/p99 latency of a one-change sync at 1, 32 and 256 concurrent clients.
 //!
-//! Sizes can be lowered for a quick look: `TERN_BENCH_PUSH=5000 TERN_BENCH_PULL=20000`.
+//! Sizes can be lowered for a quick look: `TERN_BENCH_PUSH=5000 TERN_BENCH_PULL=20000`;
+//! `TERN_BENCH_LATENCY` is the number of one-change syncs timed at each concurrency (1024).
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -204,6 +205,7 @@ async fn latency(app: &TestApp, clients: usize, total: usize) -> (Duration, Dura
 async fn main() {
     let n_push = env_usize("TERN_BENCH_PUSH", 20_000);
     let n_pull = env_usize("TERN_BENCH_PULL", 100_000);
+    let n_latency = env_usize("TERN_BENCH_LATENCY", 1024);
     let dir = test_data_root().join(format!("{}-bench", std::process::id()));
     let db = start_db(&dir, 0);
     let app = spawn_app_on(db.uri(), "bench").await;
@@ -231,7 +233,7 @@ async fn main() {
         sync_rate / raw_rate
     );
     for clients in [1, 32, 256] {
-        let (p50, p99) = latency(&app, clients, 1024).await;
+        let (p50, p99) = latency(&app, clients, n_latency).await;
         println!(
             "latency   one-change /sync, {clients:>3} concurrent clients   p50 {:>7.1} ms   p99 {:>7.1} ms",
             p50.as_secs_f64() * 1000.0,

@@ -92,6 +92,7 @@ impl From<StoreError> for ApiError {
             StoreError::Internal(m) => Self::Internal(m),
             // The account was deleted while this request ran: its session is gone too.
             StoreError::Gone => Self::Unauthorized,
+            StoreError::CursorAhead => Self::CursorAhead,
         }
     }
 }
@@ -166,6 +167,7 @@ impl ApiError {
                 Self::Unavailable(String::new()).parts()
             }
             Self::Auth(AuthError::Store(StoreError::Gone)) => Self::Unauthorized.parts(),
+            Self::Auth(AuthError::Store(StoreError::CursorAhead)) => Self::CursorAhead.parts(),
             Self::Auth(AuthError::Busy) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 ErrorCode::Unavailable,
@@ -228,7 +230,9 @@ impl IntoResponse for ApiError {
             other => tracing::debug!(error = %other, "rejected request"),
         }
         let cause = match &self {
-            Self::Auth(AuthError::Store(StoreError::Gone)) => Cause::Request,
+            Self::Auth(AuthError::Store(StoreError::Gone | StoreError::CursorAhead)) => {
+                Cause::Request
+            }
             Self::Unavailable(_) | Self::Internal(_) | Self::Auth(AuthError::Store(_)) => {
                 Cause::Database
             }

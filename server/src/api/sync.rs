@@ -80,14 +80,14 @@ pub(crate) async fn sync(
     let user = session.user_id.as_str();
     let work = async {
         // A cursor above the user's head was issued to someone else (another account
-        // signed in on the same device) or by another server: refused before anything is
-        // written. Without changes to push, the pull's own read of the head decides.
-        if after > 0 && !req.changes.is_empty() && after > state.store.head(user).await? {
-            return Err(ApiError::CursorAhead);
-        }
-        let pushed = state.store.push(user, &req.changes, now_ms()).await?;
-        let page = state.store.pull(user, after, limit).await?;
-        Ok((pushed, page))
+        // signed in on the same device) or by another server: the push refuses it before
+        // anything is written. Without changes to push, the pull's own read of the head
+        // decides.
+        let (pushed, page) = state
+            .store
+            .push_pull(user, after, limit, &req.changes, now_ms())
+            .await?;
+        Ok::<_, ApiError>((pushed, page))
     };
     let (pushed, page) = tokio::time::timeout(SYNC_DEADLINE, work)
         .await

@@ -274,14 +274,10 @@ impl Accounts {
     /// write.
     pub async fn session(&self, token: &str) -> Result<Option<SignedInSession>, StoreError> {
         let now = now_ms() as i64;
-        let Some(s) = self.store.session(&token_key(token), now).await? else {
+        let Some((s, epoch)) = self.store.session_and_epoch(&token_key(token), now).await? else {
             return Ok(None);
         };
-        let current = self
-            .store
-            .user_by_id(&s.user_id)
-            .await?
-            .is_some_and(|u| s.epoch >= u.epoch);
+        let current = epoch.is_some_and(|epoch| s.epoch >= epoch);
         let s = current.then_some(s);
         if let Some(s) = &s
             && s.last_used_ms

@@ -81,6 +81,22 @@ pub trait AccountStore: Send + Sync {
         key: &'a str,
         now_ms: i64,
     ) -> BoxFuture<'a, Result<Option<StoredSession>, StoreError>>;
+    /// [`AccountStore::session`] with its account's credential epoch (`None`: no such
+    /// account): what every signed-in request reads. A store may read both in one round
+    /// trip (MongoDB: one `$lookup`).
+    fn session_and_epoch<'a>(
+        &'a self,
+        key: &'a str,
+        now_ms: i64,
+    ) -> BoxFuture<'a, Result<Option<(StoredSession, Option<i64>)>, StoreError>> {
+        Box::pin(async move {
+            let Some(s) = self.session(key, now_ms).await? else {
+                return Ok(None);
+            };
+            let epoch = self.user_by_id(&s.user_id).await?.map(|u| u.epoch);
+            Ok(Some((s, epoch)))
+        })
+    }
     /// Removes the session with key `key` (if any).
     fn delete_session<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
     /// The sessions of user `user_id` that expire after `now_ms`.

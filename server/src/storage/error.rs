@@ -15,6 +15,10 @@ pub enum StoreError {
     /// The account was deleted: nothing is written for it any more.
     #[error("the account is deleted")]
     Gone,
+    /// A push's cursor is above the user's head (it was issued to someone else): nothing
+    /// was written.
+    #[error("the cursor is ahead of the user's head")]
+    CursorAhead,
 }
 
 /// A boxed future that can cross threads: what the storage traits return, so that the

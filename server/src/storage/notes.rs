@@ -86,6 +86,26 @@ pub trait SyncStore: Send + Sync {
         changes: &'a [Change],
         now_ms: u64,
     ) -> BoxFuture<'a, Result<Pushed, StoreError>>;
+    /// What `POST /sync` does: [`SyncStore::push`], then [`SyncStore::pull`] after `after`
+    /// (a cursor's version; 0 for none). A push is refused with [`StoreError::CursorAhead`]
+    /// before anything is written if `after` is above the user's head. A store may do both
+    /// in fewer round trips (MongoDB: in the push's transaction, see `storage::mongo::commit`).
+    fn push_pull<'a>(
+        &'a self,
+        user: &'a UserId,
+        after: u64,
+        limit: u32,
+        changes: &'a [Change],
+        now_ms: u64,
+    ) -> BoxFuture<'a, Result<(Pushed, Page), StoreError>> {
+        Box::pin(async move {
+            if after > 0 && !changes.is_empty() && after > self.head(user).await? {
+                return Err(StoreError::CursorAhead);
+            }
+            let pushed = self.push(user, changes, now_ms).await?;
+            Ok((pushed, self.pull(user, after, limit).await?))
+        })
+    }
     /// The notes of `user` changed after version `after`, at most `limit` of them.
     fn pull<'a>(
         &'a self,

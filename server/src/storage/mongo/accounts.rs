@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use mongodb::bson::{DateTime, doc};
+use mongodb::bson::{Bson, DateTime, Document, doc};
 use mongodb::error::{ErrorKind, WriteFailure};
 use mongodb::options::IndexOptions;
 use mongodb::{Collection, Database, IndexModel};
@@ -142,6 +142,45 @@ impl AccountStore for MongoAccounts {
                 .await
                 .map_err(|e| named("sessions", "(by token)", e))?;
             Ok(d.map(SessionDoc::into_stored))
+        })
+    }
+
+    fn session_and_epoch<'a>(
+        &'a self,
+        key: &'a str,
+        now_ms: i64,
+    ) -> BoxFuture<'a, Result<Option<(StoredSession, Option<i64>)>, StoreError>> {
+        Box::pin(async move {
+            // One round trip for the session and its account (read on every signed-in
+            // request): the account joined by `$lookup` on its `_id` index.
+            let pipeline = [
+                doc! {"$match": {"_id": key, "exp": {"$gt": DateTime::from_millis(now_ms)}}},
+                doc! {"$limit": 1},
+                doc! {"$lookup": {"from": "users", "localField": "u", "foreignField": "_id", "as": "user"}},
+            ];
+            let mut cur = self
+                .sessions()
+                .clone_with_type::<Document>()
+                .aggregate(pipeline)
+                .await?;
+            let Some(mut d) = futures::TryStreamExt::try_next(&mut cur).await? else {
+                return Ok(None);
+            };
+            let user = match d.remove("user") {
+                Some(Bson::Array(users)) => users.into_iter().next(),
+                _ => None,
+            };
+            let epoch = match user {
+                Some(Bson::Document(u)) => Some(
+                    mongodb::bson::from_document::<UserDoc>(u)
+                        .map_err(|e| named("users", "(by session)", e.into()))?
+                        .epoch,
+                ),
+                _ => None,
+            };
+            let s: SessionDoc = mongodb::bson::from_document(d)
+                .map_err(|e| named("sessions", "(by token)", e.into()))?;
+            Ok(Some((s.into_stored(), epoch)))
         })
     }
 

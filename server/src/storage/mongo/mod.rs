@@ -3,6 +3,7 @@
 //! become [`StoreError`] here, its documents are described in [`documents`].
 //!
 //! - [`notes`]: [`MongoStore`], the [`crate::storage::SyncStore`].
+//! - [`commit`]: group commit, the pushes of many users in one transaction.
 //! - [`accounts`]: [`MongoAccounts`], the [`crate::storage::AccountStore`].
 //! - [`buckets`]: [`MongoBuckets`], the [`crate::storage::BucketStore`].
 //! - [`feed`]: the change feeds, from MongoDB change streams.
@@ -10,6 +11,7 @@
 
 pub mod accounts;
 pub mod buckets;
+pub mod commit;
 pub mod documents;
 pub mod feed;
 pub mod notes;

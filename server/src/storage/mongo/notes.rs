@@ -19,7 +19,6 @@
 //! be seen on one shard before the notes on another (docs/sync-protocol.md, *Guarantees*).
 //! Transactions need a replica set (a single-node one is enough; Atlas always is one).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,9 +32,9 @@ use mongodb::options::{
 };
 use mongodb::{Client, ClientSession, Collection, Database, IndexModel};
 use sync_core::protocol::{Change, Revision};
-use sync_core::push::{self, NoteRecord, Prepared};
 use sync_core::{NoteId, NoteState, limits};
 
+use super::commit::Committer;
 use super::documents::{self as docs, COUNTERS, CounterDoc, NoteDoc, RevisionDoc};
 use crate::storage::error::{BoxFuture, BoxStream, StoreError};
 use crate::storage::feed::HeadEvent;
@@ -43,8 +42,8 @@ use crate::storage::notes::distinct;
 use crate::storage::notes::{Conflicts, PING_TIMEOUT, Page, Pushed, SyncStore, UserId};
 
 /// The collections of notes (see [`super::documents`]).
-const NOTES: &str = "notes";
-const REVISIONS: &str = "revisions";
+pub(super) const NOTES: &str = "notes";
+pub(super) const REVISIONS: &str = "revisions";
 /// Most version windows read by one pull (versions skipped by superseded changes make
 /// windows sparse); the client is told `has_more` and continues.
 pub const MAX_WINDOWS_PER_PULL: u32 = 16;
@@ -71,6 +70,8 @@ pub struct MongoStore {
     /// was answered `503`).
     ping_db: Database,
     conflicts: Conflicts,
+    /// Runs the pushes, several users' in one transaction ([`super::commit`]).
+    committer: Arc<Committer>,
     /// Set once the indexes exist; no push writes before that (see [`Self::ensure_indexes`]).
     indexes: Arc<tokio::sync::OnceCell<()>>,
 }
@@ -109,11 +110,17 @@ impl MongoStore {
         let ping_db = Client::with_options(ping_opts)?.database(db_name);
         let client = Client::with_options(opts)?;
         let db = client.database(db_name);
+        let conflicts = Conflicts::default();
         Ok(Self {
+            committer: Arc::new(Committer::new(
+                client.clone(),
+                db.clone(),
+                conflicts.policy(),
+            )),
             client,
             db,
             ping_db,
-            conflicts: Conflicts::default(),
+            conflicts,
             indexes: Arc::default(),
         })
     }
@@ -121,6 +128,11 @@ impl MongoStore {
     /// Sets how conflicts are resolved.
     pub fn with_conflicts(mut self, conflicts: Conflicts) -> Self {
         self.conflicts = conflicts;
+        self.committer = Arc::new(Committer::new(
+            self.client.clone(),
+            self.db.clone(),
+            conflicts.policy(),
+        ));
         self
     }
 
@@ -175,127 +187,6 @@ impl MongoStore {
     }
     fn counters(&self) -> Collection<CounterDoc> {
         self.db.collection(COUNTERS)
-    }
-
-    /// One attempt of a push, in the transaction of session `s`: reads what the plan
-    /// needs, reserves versions, plans (off the async workers), writes what it says.
-    async fn push_in_txn(
-        &self,
-        s: &mut ClientSession,
-        user: &UserId,
-        changes: &Arc<[Change]>,
-        now_ms: u64,
-    ) -> Result<Option<Pushed>, MongoError> {
-        let prepared = Prepared::new(changes, now_ms);
-        let needed = prepared.versions_needed();
-        if needed == 0 {
-            return Ok(Some(Pushed {
-                results: prepared.into_results(changes),
-                merges_over_budget: 0,
-            }));
-        }
-        let ids: Vec<&str> = prepared
-            .note_ids(changes)
-            .into_iter()
-            .map(|id| id.as_str())
-            .collect();
-
-        // 1. The stored notes the changes touch, with the ids of their recent changes.
-        let mut stored: HashMap<NoteId, NoteRecord> = HashMap::new();
-        let mut cur = self
-            .notes()
-            .find(doc! {"u": user, "id": {"$in": &ids}})
-            .session(&mut *s)
-            .await?;
-        // A document that does not decode fails the push: treated as absent, the note
-        // would be written over.
-        while let Some(d) = cur
-            .next(&mut *s)
-            .await
-            .transpose()
-            .map_err(|e| docs::named(NOTES, user, e))?
-        {
-            let rec = d.into_record();
-            stored.insert(rec.note.note.id.clone(), rec);
-        }
-
-        // 2. Versions: reserve one per candidate change. Writing the counter first makes
-        //    concurrent pushes of this user conflict, so versions follow commit order. It
-        //    also makes a push conflict with the account's deletion, which marks the counter
-        //    `gone` before it deletes the notes: a push either commits before the mark (and
-        //    its notes are deleted after it) or sees the mark and writes nothing.
-        let counter = self
-            .counters()
-            .find_one_and_update(doc! {"_id": user}, doc! {"$inc": {"seq": needed as i64}})
-            .upsert(true)
-            .return_document(ReturnDocument::After)
-            .session(&mut *s)
-            .await
-            .map_err(|e| docs::named(COUNTERS, user, e))?;
-        if counter.as_ref().is_some_and(|c| c.gone == Some(true)) {
-            return Ok(None);
-        }
-        let counter = counter.map_or(needed as i64, |c| c.seq) as u64;
-        let first_version = counter - needed + 1;
-
-        // 3. Decide, in request order, on the blocking pool: merges are CPU work (bounded by
-        //    the request's merge budget) that must not stall the async workers.
-        let plan = {
-            let changes = changes.clone();
-            let policy = self.conflicts.policy();
-            tokio::task::spawn_blocking(move || {
-                push::plan(&changes, prepared, stored, first_version, policy, now_ms)
-            })
-            .await
-            .map_err(|e| MongoError::custom(format!("the merge task failed: {e}")))?
-        };
-
-        // 4. Write the final state of each changed note in one command, and its revisions
-        //    (then drop the ones past the history limit) in one more each.
-        if !plan.notes.is_empty() {
-            let updates = plan
-                .notes
-                .iter()
-                .map(|rec| {
-                    let d = mongodb::bson::to_document(&NoteDoc::from_record(user, rec))?;
-                    Ok(doc! {"q": {"u": user, "id": rec.note.note.id.as_str()}, "u": d, "upsert": true})
-                })
-                .collect::<Result<Vec<Document>, MongoError>>()?;
-            let reply = self
-                .db
-                .run_command(doc! {"update": "notes", "updates": updates, "ordered": false})
-                .session(&mut *s)
-                .await?;
-            if let Ok(errs) = reply.get_array("writeErrors") {
-                return Err(MongoError::custom(format!(
-                    "write errors in notes update: {errs:?}"
-                )));
-            }
-        }
-        if !plan.revisions.is_empty() {
-            let revisions = plan.revisions.iter().map(|r| RevisionDoc::new(user, r));
-            self.revisions()
-                .insert_many(revisions)
-                .session(&mut *s)
-                .await?;
-        }
-        if !plan.trims.is_empty() {
-            let trims: Vec<Document> = plan
-                .trims
-                .iter()
-                .map(|(id, upto)| {
-                    doc! {"q": {"u": user, "id": id.as_str(), "n": {"$lte": *upto as i64}}, "limit": 0}
-                })
-                .collect();
-            self.db
-                .run_command(doc! {"delete": "revisions", "deletes": trims})
-                .session(&mut *s)
-                .await?;
-        }
-        Ok(Some(Pushed {
-            results: plan.results,
-            merges_over_budget: plan.merges_over_budget,
-        }))
     }
 
     /// The reads of a pull, in the snapshot of session `s`.
@@ -380,7 +271,30 @@ impl SyncStore for MongoStore {
         changes: &'a [Change],
         now_ms: u64,
     ) -> BoxFuture<'a, Result<Pushed, StoreError>> {
-        Box::pin(self.push_changes(user, changes, now_ms))
+        Box::pin(async move {
+            let (pushed, _) = self.push_changes(user, 0, 0, changes, now_ms).await?;
+            Ok(pushed)
+        })
+    }
+
+    fn push_pull<'a>(
+        &'a self,
+        user: &'a UserId,
+        after: u64,
+        limit: u32,
+        changes: &'a [Change],
+        now_ms: u64,
+    ) -> BoxFuture<'a, Result<(Pushed, Page), StoreError>> {
+        Box::pin(async move {
+            let (pushed, page) = self
+                .push_changes(user, after, limit, changes, now_ms)
+                .await?;
+            let page = match page {
+                Some(page) => page,
+                None => self.pull_page(user, after, limit).await?,
+            };
+            Ok((pushed, page))
+        })
     }
 
     fn pull<'a>(
@@ -452,54 +366,18 @@ impl MongoStore {
     async fn push_changes(
         &self,
         user: &UserId,
+        after: u64,
+        limit: u32,
         changes: &[Change],
         now_ms: u64,
-    ) -> Result<Pushed, StoreError> {
+    ) -> Result<(Pushed, Option<Page>), StoreError> {
         if changes.is_empty() {
-            return Ok(Pushed::default());
+            return Ok((Pushed::default(), None));
         }
         self.ensure_indexes().await?;
-        // Owned once, for the merge task on the blocking pool.
-        let changes: Arc<[Change]> = changes.into();
-        let mut s = self.client.start_session().await?;
-        let started = std::time::Instant::now();
-        let mut attempt = 0u32;
-        loop {
-            attempt += 1;
-            s.start_transaction().await?;
-            let result = match self.push_in_txn(&mut s, user, &changes, now_ms).await {
-                Ok(Some(r)) => commit(&mut s).await.map(|()| r),
-                Ok(None) => {
-                    // The account is deleted: nothing of this push is written.
-                    let _ = s.abort_transaction().await;
-                    return Err(StoreError::Gone);
-                }
-                Err(e) => {
-                    let _ = s.abort_transaction().await;
-                    Err(e)
-                }
-            };
-            match result.map_err(|e| (StoreError::from(e.clone()), e)) {
-                Ok(r) => return Ok(r),
-                // Unreachable database: answer now, the client retries later.
-                Err((err @ StoreError::Unavailable(_), _)) => return Err(err),
-                Err((_, e)) if e.contains_label(TRANSIENT_TRANSACTION_ERROR) => {
-                    if started.elapsed() >= PUSH_RETRY_BUDGET {
-                        // Pushes of this user keep colliding: the client retries later
-                        // (503), rather than this request holding a worker indefinitely.
-                        return Err(StoreError::Unavailable(format!(
-                            "push gave up after {attempt} conflicting attempts: {e}"
-                        )));
-                    }
-                    // Another push of this user committed first: back off, retry. Equal
-                    // jitter (half fixed, half varying) so colliding pushes spread out.
-                    let cap = PUSH_RETRY_MAX_PAUSE.as_millis().min(1 << attempt.min(10)) as u64;
-                    let jitter = now_ms.wrapping_mul(attempt as u64 * 7919) % (cap / 2 + 1);
-                    tokio::time::sleep(Duration::from_millis(cap / 2 + jitter)).await;
-                }
-                Err((err, _)) => return Err(err),
-            }
-        }
+        self.committer
+            .push(user, after, limit, changes.into(), now_ms)
+            .await
     }
 
     async fn pull_page(&self, user: &UserId, after: u64, limit: u32) -> Result<Page, StoreError> {
@@ -651,7 +529,7 @@ impl MongoStore {
     }
 }
 
-async fn commit(s: &mut ClientSession) -> Result<(), MongoError> {
+pub(super) async fn commit(s: &mut ClientSession) -> Result<(), MongoError> {
     let mut tries = 0;
     loop {
         tries += 1;

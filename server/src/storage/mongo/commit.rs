@@ -1,0 +1,1029 @@
+//! Group commit: the pushes of many users in one transaction ([`Committer`]).
+//!
+//! Under concurrency a push's time is mostly the database's: one command per step, and a
+//! durable commit (the database syncs its log before it answers the commit). So each
+//! server process runs one push transaction at a time, and the pushes that arrive while it
+//! runs wait in a queue and go together into the next one, a *batch*: at most one push per
+//! user, at most [`MAX_BATCH_CHANGES`] changes and [`MAX_BATCH_BYTES`] of them. A batch costs the same commands as one
+//! push: one read of the notes it names, one of the users' counters, one write of the
+//! counters, one of the notes, one of the revisions, one of the trims, one commit. The
+//! pages the requests pull are read in the same transaction when small (`pages_in_txn`).
+//!
+//! The price: a process's pushes wait for one another (behind a batch holding a large
+//! push, at most [`MAX_BATCH_CHANGES`] changes and a request's bytes). A batch that loses
+//! [`BATCH_CONFLICTS`] times to other pushes of one of its users (another process's, the
+//! account's deletion) does not retry as a whole: its pushes then run each in a
+//! transaction of its own (`each_on_its_own`), each with its own retry budget
+//! ([`PUSH_RETRY_BUDGET`]), off the committer's task (up to [`HANDOFFS`] such batches at
+//! once), so the others commit at once and later batches do not wait for the contended one.
+//!
+//! What does not change:
+//! - Durability: a request is answered only after the commit that holds its writes; a
+//!   batch that fails answers each of its requests with the error, and nothing of it is
+//!   written (one transaction).
+//! - Ordering: each user's versions still come from the user's counter, written in the
+//!   transaction, so concurrent pushes of one user (from another process, or the account's
+//!   deletion) conflict and the loser retries; one batch never holds two pushes of one
+//!   user, and a user's pushes are taken in arrival order (a contended push running on
+//!   its own may commit after a later push of its user from another device, as two
+//!   devices' concurrent pushes always could).
+//! - Isolation: a batch that fails for another reason than a conflict or an unreachable
+//!   database (a stored note that does not decode, a write error) is run again each push
+//!   on its own, so only the push that causes it fails.
+//! - Statelessness: nothing is kept between batches; several processes may share one
+//!   database as before.
+//!
+//! Bounds: one attempt of a batch, commit included, is given up after
+//! [`BATCH_ATTEMPT_TIMEOUT`] (its requests answer 503, its session is discarded, the next
+//! batch starts a new one). A push whose request is gone (timed out, client left) when the
+//! committer takes it is dropped unrun. The queue holds at most [`MAX_QUEUE_BYTES`] of
+//! changes; a push over it answers 503 at once.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use mongodb::bson::{Document, doc};
+use mongodb::error::{Error as MongoError, TRANSIENT_TRANSACTION_ERROR};
+use mongodb::options::ReadConcern;
+use mongodb::{Client, ClientSession, Database};
+use sync_core::protocol::Change;
+use sync_core::push::{self, NoteRecord, Policy, Prepared};
+use sync_core::{NoteId, limits};
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+use super::documents::{self as docs, COUNTERS, CounterDoc, NoteDoc, RevisionDoc};
+use super::notes::{NOTES, PUSH_RETRY_BUDGET, PUSH_RETRY_MAX_PAUSE, REVISIONS, commit};
+use crate::storage::error::StoreError;
+use crate::storage::notes::{Page, Pushed};
+
+/// Most changes in one batch (a single larger push is a batch of its own): bounds the
+/// transaction's size and the time the batch's plan holds a blocking thread.
+pub const MAX_BATCH_CHANGES: usize = limits::MAX_CHANGES_PER_REQUEST;
+/// Most pushes in one batch.
+pub const MAX_BATCH_PUSHES: usize = 256;
+/// Most bytes of changes ([`change_bytes`]) in one batch (a single larger push is a batch
+/// of its own): the batch writes its notes in one `update` command, and a command is at
+/// most 16 MB of BSON; a note written holds little more than its change's texts (a merge
+/// result is bounded by the texts merged), so half of that leaves room for the rest.
+pub const MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
+/// Pushes that may wait for the committer before a request waits to join the queue.
+const QUEUE: usize = 4096;
+/// Most bytes of changes ([`change_bytes`]) the queued pushes of a process may hold
+/// together: a push over it is answered `503 unavailable` at once (a lone push is always
+/// queued). Bounds the queue's memory by size, not only by count (4096 pushes of 8 MB
+/// would be 32 GB).
+pub const MAX_QUEUE_BYTES: usize = 64 * 1024 * 1024;
+/// Conflicting attempts of a batch (of one push or several) before its pushes run each on
+/// its own (`each_on_its_own`), with a retry budget of its own.
+pub const BATCH_CONFLICTS: u32 = 2;
+/// Contended batches whose pushes run on their own beside the committer (past it, the
+/// committer runs them itself, and the queue waits).
+pub const HANDOFFS: usize = 4;
+/// Pushes of a batch run on their own at once.
+pub const ON_THEIR_OWN: usize = 16;
+/// What a change costs beside its texts in [`change_bytes`]: its ids, clock and flags.
+pub const CHANGE_OVERHEAD_BYTES: usize = 256;
+/// Longest time one attempt of a batch (its reads, writes and commit) may take. Past it
+/// the batch's requests are answered `503 unavailable` and its session is discarded (its
+/// connection may hang for as long as TCP takes to notice a lost peer), so one hung
+/// command cannot stop every later push of the process. Well under the request deadline
+/// (`api::sync::SYNC_DEADLINE`, 30 s), so the request still gets the committer's answer.
+pub const BATCH_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One push waiting for its batch.
+struct Job {
+    user: String,
+    /// Refused with [`StoreError::CursorAhead`] if above the user's head (0: no check).
+    after: u64,
+    /// The most notes of the page pulled after `after` in the same transaction (0: none).
+    limit: u32,
+    changes: Arc<[Change]>,
+    now_ms: u64,
+    reply: oneshot::Sender<Answer>,
+    /// The push's share of the queue's bytes, given back when the push is done with.
+    ticket: Ticket,
+}
+
+/// Bytes of changes held by a queued or running push ([`MAX_QUEUE_BYTES`]); released on
+/// drop.
+struct Ticket {
+    bytes: usize,
+    queued: Arc<AtomicUsize>,
+}
+
+impl Ticket {
+    /// Counts `bytes` in `queued`; also the bytes queued before.
+    fn take(queued: &Arc<AtomicUsize>, bytes: usize) -> (Self, usize) {
+        let before = queued.fetch_add(bytes, Ordering::SeqCst);
+        let t = Ticket {
+            bytes,
+            queued: queued.clone(),
+        };
+        (t, before)
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        self.queued.fetch_sub(self.bytes, Ordering::SeqCst);
+    }
+}
+
+/// The size of `changes` as the queue and a batch count it: their texts, plus
+/// [`CHANGE_OVERHEAD_BYTES`] each (cheap: no serialization).
+pub fn change_bytes(changes: &[Change]) -> usize {
+    changes
+        .iter()
+        .map(|c| {
+            c.title.len()
+                + c.content.len()
+                + c.base_title.as_ref().map_or(0, String::len)
+                + c.base_content.as_ref().map_or(0, String::len)
+                + CHANGE_OVERHEAD_BYTES
+        })
+        .sum()
+}
+
+/// What a push of a batch is answered: what it did, and the page after its cursor when
+/// the batch read it (else the request pulls on its own).
+pub type Answer = Result<(Pushed, Option<Page>), StoreError>;
+
+/// What a batch's transaction works with.
+#[derive(Clone)]
+struct Ctx {
+    client: Client,
+    db: Database,
+    policy: Policy,
+}
+
+/// The queue of one process's pushes, and the task that commits them in batches (started
+/// with the first push, on the runtime that makes it; started again if that runtime is
+/// gone).
+pub struct Committer {
+    ctx: Ctx,
+    queue: Mutex<Option<mpsc::Sender<Job>>>,
+    /// Bytes of changes of the pushes queued or running ([`MAX_QUEUE_BYTES`]).
+    queued: Arc<AtomicUsize>,
+}
+
+impl std::fmt::Debug for Committer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Committer").finish_non_exhaustive()
+    }
+}
+
+impl Committer {
+    /// A committer for the notes of `db`, planning pushes with `policy`.
+    pub fn new(client: Client, db: Database, policy: Policy) -> Self {
+        Self {
+            ctx: Ctx { client, db, policy },
+            queue: Mutex::new(None),
+            queued: Arc::default(),
+        }
+    }
+
+    /// Pushes `changes` of `user` in the next batch; answers once that batch committed.
+    /// With `limit` > 0, the batch also reads the page of at most `limit` notes after
+    /// version `after` when it is small (see [`BATCH_PULL_VERSIONS`]).
+    pub async fn push(
+        &self,
+        user: &str,
+        after: u64,
+        limit: u32,
+        changes: Arc<[Change]>,
+        now_ms: u64,
+    ) -> Answer {
+        let (ticket, before) = Ticket::take(&self.queued, change_bytes(&changes));
+        if before > 0 && before + ticket.bytes > MAX_QUEUE_BYTES {
+            return Err(StoreError::Unavailable(format!(
+                "the push queue holds {before} bytes of changes (at most {MAX_QUEUE_BYTES})"
+            )));
+        }
+        let (reply, answer) = oneshot::channel();
+        let mut job = Job {
+            user: user.to_owned(),
+            after,
+            limit,
+            changes,
+            now_ms,
+            reply,
+            ticket,
+        };
+        loop {
+            let tx = {
+                let mut q = self.queue.lock().expect("not poisoned");
+                match q.as_ref().filter(|tx| !tx.is_closed()) {
+                    Some(tx) => tx.clone(),
+                    None => {
+                        let (tx, rx) = mpsc::channel(QUEUE);
+                        tokio::spawn(run(self.ctx.clone(), rx));
+                        *q = Some(tx.clone());
+                        tx
+                    }
+                }
+            };
+            match tx.send(job).await {
+                Ok(()) => break,
+                // The task ended with its runtime (tests run one runtime per test): the
+                // next turn starts another.
+                Err(mpsc::error::SendError(j)) => job = j,
+            }
+        }
+        answer.await.unwrap_or_else(|_| {
+            Err(StoreError::Internal(
+                "the push was dropped by the committer".into(),
+            ))
+        })
+    }
+}
+
+/// The committer's task: takes the waiting pushes as batches and runs them, one batch at a
+/// time, until every sender is gone.
+async fn run(ctx: Ctx, mut rx: mpsc::Receiver<Job>) {
+    let mut waiting: VecDeque<Job> = VecDeque::new();
+    let mut session: Option<ClientSession> = None;
+    let handoffs = Arc::new(Semaphore::new(HANDOFFS));
+    loop {
+        if waiting.is_empty() {
+            match rx.recv().await {
+                Some(j) => waiting.push_back(j),
+                None => return,
+            }
+        }
+        let mut next = Forming::default();
+        for j in waiting.drain(..) {
+            next.offer(j);
+        }
+        // Only as many new pushes as a batch holds are read off the queue: the rest stay
+        // in it (bounded), not in this task's memory.
+        while next.wants_more() {
+            match rx.try_recv() {
+                Ok(j) => next.offer(j),
+                Err(_) => break,
+            }
+        }
+        waiting = next.later;
+        if !next.batch.is_empty() {
+            commit_batch(&ctx, &mut session, next.batch, &handoffs).await;
+        }
+    }
+}
+
+/// The next batch, as the committer takes pushes for it in arrival order.
+#[derive(Default)]
+struct Forming {
+    batch: Vec<Job>,
+    /// The batch's users.
+    users: HashSet<String>,
+    /// Changes in the batch.
+    size: usize,
+    /// Bytes of changes in the batch ([`change_bytes`]).
+    bytes: usize,
+    /// Pushes left for a later batch, in arrival order.
+    later: VecDeque<Job>,
+    /// Users with a push in `later`: their later pushes wait behind it.
+    deferred: HashSet<String>,
+}
+
+impl Forming {
+    /// Takes `j` into the batch if it fits, else leaves it for a later one. A push whose
+    /// request is gone (it timed out, or its client left) is dropped: nothing of it was
+    /// written and nobody waits for its answer.
+    fn offer(&mut self, j: Job) {
+        if j.reply.is_closed() {
+            return;
+        }
+        let fits = self.batch.len() < MAX_BATCH_PUSHES
+            && self.size + j.changes.len() <= MAX_BATCH_CHANGES
+            && (self.batch.is_empty() || self.bytes + j.ticket.bytes <= MAX_BATCH_BYTES)
+            && !self.users.contains(&j.user)
+            && !self.deferred.contains(&j.user);
+        if fits {
+            self.users.insert(j.user.clone());
+            self.size += j.changes.len();
+            self.bytes += j.ticket.bytes;
+            self.batch.push(j);
+        } else {
+            self.deferred.insert(j.user.clone());
+            self.later.push_back(j);
+        }
+    }
+
+    /// Whether more pushes are read off the queue for this batch.
+    fn wants_more(&self) -> bool {
+        self.batch.len() < MAX_BATCH_PUSHES && self.later.len() < MAX_BATCH_PUSHES
+    }
+}
+
+/// Runs `batch` until it commits, and answers each push. A batch that keeps conflicting
+/// ([`BATCH_CONFLICTS`]) with other pushes of its users, or a batch of several that fails
+/// for another reason than a conflict or an unreachable database, runs its pushes each on
+/// its own (see [`each_on_its_own`] and the module's doc).
+async fn commit_batch(
+    ctx: &Ctx,
+    s: &mut Option<ClientSession>,
+    batch: Vec<Job>,
+    handoffs: &Arc<Semaphore>,
+) {
+    let several = batch.len() > 1;
+    let (jobs, replies): (Vec<_>, Vec<_>) = batch
+        .into_iter()
+        .map(|j| {
+            (
+                Pending {
+                    user: j.user,
+                    after: j.after,
+                    limit: j.limit,
+                    changes: j.changes,
+                    now_ms: j.now_ms,
+                    _ticket: j.ticket,
+                },
+                j.reply,
+            )
+        })
+        .collect();
+    match attempt_until_committed(ctx, s, &jobs, Some(BATCH_CONFLICTS)).await {
+        Ok(answers) => {
+            for (reply, a) in replies.into_iter().zip(answers) {
+                let _ = reply.send(a);
+            }
+        }
+        Err(NotCommitted::Contended) => {
+            tracing::info!(
+                pushes = jobs.len(),
+                "a batch of pushes keeps conflicting; running each push on its own"
+            );
+            let members: Vec<_> = jobs.into_iter().zip(replies).collect();
+            // Off the committer when a hand-off is free: the contended push retries for up
+            // to its budget, and the next batches need not wait for it.
+            match handoffs.clone().try_acquire_owned() {
+                Ok(permit) => {
+                    let ctx = ctx.clone();
+                    tokio::spawn(async move {
+                        each_on_its_own(&ctx, members).await;
+                        drop(permit);
+                    });
+                }
+                Err(_) => each_on_its_own(ctx, members).await,
+            }
+        }
+        Err(NotCommitted::Failed(StoreError::Internal(why))) if several => {
+            tracing::warn!(
+                pushes = jobs.len(),
+                "a batch of pushes failed ({why}); running each push on its own"
+            );
+            each_on_its_own(ctx, jobs.into_iter().zip(replies).collect()).await;
+        }
+        Err(NotCommitted::Failed(e)) => {
+            for reply in replies {
+                let _ = reply.send(Err(copy(&e)));
+            }
+        }
+    }
+}
+
+/// Runs each push of a batch that did not commit in a transaction of its own (a session
+/// each, [`ON_THEIR_OWN`] at a time), with a retry budget of its own, and answers it as
+/// soon as it is done: one push that fails, or whose user is contended, fails or waits
+/// alone. A push whose request is gone meanwhile is not run (see `Forming::offer`).
+async fn each_on_its_own(ctx: &Ctx, members: Vec<(Pending, oneshot::Sender<Answer>)>) {
+    futures::stream::iter(members)
+        .for_each_concurrent(ON_THEIR_OWN, |(job, reply)| async move {
+            if reply.is_closed() {
+                return;
+            }
+            let mut s = None;
+            let answer = match attempt_until_committed(
+                ctx,
+                &mut s,
+                std::slice::from_ref(&job),
+                None,
+            )
+            .await
+            {
+                Ok(mut a) => a.pop().expect("one answer per push"),
+                Err(NotCommitted::Failed(e)) => Err(e),
+                Err(NotCommitted::Contended) => unreachable!("no conflict limit"),
+            };
+            let _ = reply.send(answer);
+        })
+        .await;
+}
+
+/// Why a batch did not commit.
+enum NotCommitted {
+    /// It lost to other pushes of its users as many times as it was allowed to.
+    Contended,
+    /// The error each of its pushes is answered with.
+    Failed(StoreError),
+}
+
+impl From<StoreError> for NotCommitted {
+    fn from(e: StoreError) -> Self {
+        Self::Failed(e)
+    }
+}
+
+impl From<MongoError> for NotCommitted {
+    fn from(e: MongoError) -> Self {
+        Self::Failed(e.into())
+    }
+}
+
+/// The same error, for another member of a failed batch.
+fn copy(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
+        StoreError::Internal(m) => StoreError::Internal(m.clone()),
+        StoreError::Gone => StoreError::Gone,
+        StoreError::CursorAhead => StoreError::CursorAhead,
+    }
+}
+
+/// A push of a batch, without its reply.
+struct Pending {
+    user: String,
+    after: u64,
+    limit: u32,
+    changes: Arc<[Change]>,
+    now_ms: u64,
+    _ticket: Ticket,
+}
+
+/// Runs the transaction of `jobs` until it commits, retrying after conflicts with other
+/// pushes of the same users (within [`PUSH_RETRY_BUDGET`]). One answer per job.
+///
+/// `session` is reused from batch to batch, started when there is none, and discarded
+/// (set to `None`) when an attempt outlives [`BATCH_ATTEMPT_TIMEOUT`]. With
+/// `max_conflicts`, gives up ([`NotCommitted::Contended`]) after that many conflicts.
+async fn attempt_until_committed(
+    ctx: &Ctx,
+    session: &mut Option<ClientSession>,
+    jobs: &[Pending],
+    max_conflicts: Option<u32>,
+) -> Result<Vec<Answer>, NotCommitted> {
+    let started = Instant::now();
+    let seed = jobs.first().map_or(0, |j| j.now_ms);
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        let s = match session {
+            Some(s) => s,
+            None => session.insert(ctx.client.start_session().await?),
+        };
+        let attempt_once = async {
+            // Read concern `snapshot`, as a pull's: the pages read in the batch see one
+            // majority-committed point in time (docs/sync-protocol.md, *Guarantees*).
+            s.start_transaction()
+                .read_concern(ReadConcern::snapshot())
+                .await?;
+            match batch_in_txn(ctx, s, jobs).await {
+                Ok((answers, true)) => commit(s).await.map(|()| answers),
+                // Nothing to write (every push refused or already applied): committed all
+                // the same, not aborted, so that the pages read in it wait, like a pull's
+                // own transaction, for their snapshot to be majority-committed (an aborted
+                // transaction promises nothing of what it read).
+                Ok((answers, false)) => commit(s).await.map(|()| answers),
+                Err(e) => {
+                    let _ = s.abort_transaction().await;
+                    Err(e)
+                }
+            }
+        };
+        let Ok(result) = tokio::time::timeout(BATCH_ATTEMPT_TIMEOUT, attempt_once).await else {
+            // A command (or the commit) that does not answer: whether the commit happened
+            // is unknown, as with any request that times out; the clients send their
+            // changes again and the change ids answer them. The session, with its open
+            // transaction and its connection, is dropped (the driver aborts it when it
+            // can); the next attempt or batch starts a new one.
+            *session = None;
+            return Err(StoreError::Unavailable(format!(
+                "no answer from the database within {BATCH_ATTEMPT_TIMEOUT:?} (a batch of {} pushes)",
+                jobs.len()
+            ))
+            .into());
+        };
+        match result.map_err(|e| (StoreError::from(e.clone()), e)) {
+            Ok(r) => return Ok(r),
+            // Unreachable database: answer now, the clients retry later.
+            Err((err @ StoreError::Unavailable(_), _)) => return Err(err.into()),
+            Err((_, e)) if e.contains_label(TRANSIENT_TRANSACTION_ERROR) => {
+                if max_conflicts.is_some_and(|n| attempt >= n) {
+                    // One of its users is contended: its pushes go on their own, so the
+                    // others are not held back (or failed) with it.
+                    return Err(NotCommitted::Contended);
+                }
+                if started.elapsed() >= PUSH_RETRY_BUDGET {
+                    // Pushes of these users keep colliding: the clients retry later (503),
+                    // rather than the batch holding the queue indefinitely.
+                    return Err(StoreError::Unavailable(format!(
+                        "push gave up after {attempt} conflicting attempts: {e}"
+                    ))
+                    .into());
+                }
+                // Another push of one of these users committed first: back off, retry.
+                // Equal jitter (half fixed, half varying) so colliding pushes spread out.
+                let cap = PUSH_RETRY_MAX_PAUSE.as_millis().min(1 << attempt.min(10)) as u64;
+                let jitter = seed.wrapping_mul(attempt as u64 * 7919) % (cap / 2 + 1);
+                tokio::time::sleep(Duration::from_millis(cap / 2 + jitter)).await;
+            }
+            Err((err, _)) => return Err(err.into()),
+        }
+    }
+}
+
+/// A push of the batch that writes: its validated changes and its first version.
+struct Candidate {
+    job: usize,
+    prepared: Prepared,
+    first_version: u64,
+}
+
+/// One attempt of a batch, in the transaction of session `s`: reads what the plans need,
+/// reserves versions, plans (off the async workers), writes what the plans say. The
+/// answers, and whether anything is to be written (else the transaction is aborted).
+async fn batch_in_txn(
+    ctx: &Ctx,
+    s: &mut ClientSession,
+    jobs: &[Pending],
+) -> Result<(Vec<Answer>, bool), MongoError> {
+    let prepared: Vec<Prepared> = jobs
+        .iter()
+        .map(|j| Prepared::new(&j.changes, j.now_ms))
+        .collect();
+    let needed: Vec<u64> = prepared.iter().map(Prepared::versions_needed).collect();
+
+    // 1. The stored notes the changes touch, with the ids of their recent changes: one
+    //    query for the batch, one clause per push.
+    let clauses: Vec<Document> = jobs
+        .iter()
+        .zip(&prepared)
+        .filter(|(_, p)| p.versions_needed() > 0)
+        .map(|(j, p)| {
+            let ids: Vec<&str> = p
+                .note_ids(&j.changes)
+                .into_iter()
+                .map(|id| id.as_str())
+                .collect();
+            doc! {"u": &j.user, "id": {"$in": ids}}
+        })
+        .collect();
+    let mut stored: HashMap<(String, NoteId), NoteRecord> = HashMap::new();
+    if !clauses.is_empty() {
+        let filter = if clauses.len() == 1 {
+            clauses.into_iter().next().expect("one clause")
+        } else {
+            doc! {"$or": clauses}
+        };
+        let mut cur = ctx
+            .db
+            .collection::<Document>(NOTES)
+            .find(filter)
+            .session(&mut *s)
+            .await?;
+        while let Some(d) = cur.next(&mut *s).await.transpose()? {
+            let user = d.get_str("u").unwrap_or_default().to_owned();
+            // A document that does not decode fails the push: treated as absent, the note
+            // would be written over.
+            let d: NoteDoc =
+                mongodb::bson::from_document(d).map_err(|e| docs::named(NOTES, &user, e.into()))?;
+            let rec = d.into_record();
+            stored.insert((user, rec.note.note.id.clone()), rec);
+        }
+    }
+
+    // 2. The users' counters. Writing a counter (step 3) makes concurrent pushes of its
+    //    user conflict, so versions follow commit order; it also makes a push conflict
+    //    with the account's deletion, which marks the counter `gone` before it deletes the
+    //    notes: a push either commits before the mark (and its notes are deleted after
+    //    it) or sees the mark and writes nothing.
+    let users: Vec<&str> = jobs.iter().map(|j| j.user.as_str()).collect();
+    let mut heads: HashMap<String, CounterDoc> = HashMap::new();
+    {
+        let mut cur = ctx
+            .db
+            .collection::<CounterDoc>(COUNTERS)
+            .find(doc! {"_id": {"$in": &users}})
+            .session(&mut *s)
+            .await?;
+        while let Some(c) = cur
+            .next(&mut *s)
+            .await
+            .transpose()
+            .map_err(|e| docs::named(COUNTERS, "(a batch)", e))?
+        {
+            heads.insert(c.user.clone(), c);
+        }
+    }
+    let mut answers: Vec<Option<Result<Pushed, StoreError>>> = Vec::with_capacity(jobs.len());
+    // Each push's user's head once the batch commits.
+    let mut new_heads = Vec::with_capacity(jobs.len());
+    let mut candidates = Vec::new();
+    let mut increments = Vec::new();
+    for (i, (j, p)) in jobs.iter().zip(prepared).enumerate() {
+        let counter = heads.get(&j.user);
+        let head = counter.map_or(0, |c| c.seq) as u64;
+        new_heads.push(head + needed[i]);
+        if counter.is_some_and(|c| c.gone == Some(true)) {
+            answers.push(Some(Err(StoreError::Gone)));
+        } else if j.after > head {
+            // A cursor above the user's head was issued to someone else: refused before
+            // anything is written.
+            answers.push(Some(Err(StoreError::CursorAhead)));
+        } else if needed[i] == 0 {
+            answers.push(Some(Ok(Pushed {
+                results: p.into_results(&j.changes),
+                merges_over_budget: 0,
+            })));
+        } else {
+            answers.push(None);
+            increments.push(doc! {
+                "q": {"_id": &j.user},
+                "u": {"$inc": {"seq": needed[i] as i64}},
+                "upsert": true,
+            });
+            candidates.push(Candidate {
+                job: i,
+                prepared: p,
+                first_version: head + 1,
+            });
+        }
+    }
+    if candidates.is_empty() {
+        let pages = pages_in_txn(ctx, s, jobs, &answers, &new_heads).await?;
+        return Ok((finish(answers, pages), false));
+    }
+
+    // 3. Reserve the versions: one counter update per writing push, in one command.
+    let reply = ctx
+        .db
+        .run_command(doc! {"update": COUNTERS, "updates": increments, "ordered": false})
+        .session(&mut *s)
+        .await?;
+    write_errors(&reply, COUNTERS)?;
+
+    // 4. Decide, each push in its own request order, on the blocking pool: merges are CPU
+    //    work (bounded by each request's merge budget) that must not stall the async
+    //    workers.
+    let plans = {
+        let work: Vec<_> = candidates
+            .into_iter()
+            .map(|c| {
+                let j = &jobs[c.job];
+                let mine: HashMap<NoteId, NoteRecord> = c
+                    .prepared
+                    .note_ids(&j.changes)
+                    .into_iter()
+                    .filter_map(|id| {
+                        stored
+                            .remove(&(j.user.clone(), id.clone()))
+                            .map(|r| (id.clone(), r))
+                    })
+                    .collect();
+                (c, j.changes.clone(), j.now_ms, mine)
+            })
+            .collect();
+        let policy = ctx.policy;
+        tokio::task::spawn_blocking(move || {
+            work.into_iter()
+                .map(|(c, changes, now_ms, mine)| {
+                    let job = c.job;
+                    let plan =
+                        push::plan(&changes, c.prepared, mine, c.first_version, policy, now_ms);
+                    (job, plan)
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| MongoError::custom(format!("the merge task failed: {e}")))?
+    };
+
+    // 5. Write the final state of each changed note in one command, and the revisions
+    //    (then drop the ones past the history limit) in one more each.
+    let mut updates = Vec::new();
+    let mut revisions = Vec::new();
+    let mut trims = Vec::new();
+    for (job, plan) in &plans {
+        let user = jobs[*job].user.as_str();
+        for rec in &plan.notes {
+            let d = mongodb::bson::to_document(&NoteDoc::from_record(user, rec))?;
+            updates.push(
+                doc! {"q": {"u": user, "id": rec.note.note.id.as_str()}, "u": d, "upsert": true},
+            );
+        }
+        revisions.extend(plan.revisions.iter().map(|r| RevisionDoc::new(user, r)));
+        trims.extend(plan.trims.iter().map(|(id, upto)| {
+            doc! {"q": {"u": user, "id": id.as_str(), "n": {"$lte": *upto as i64}}, "limit": 0}
+        }));
+    }
+    if !updates.is_empty() {
+        let reply = ctx
+            .db
+            .run_command(doc! {"update": NOTES, "updates": updates, "ordered": false})
+            .session(&mut *s)
+            .await?;
+        write_errors(&reply, NOTES)?;
+    }
+    if !revisions.is_empty() {
+        ctx.db
+            .collection::<RevisionDoc>(REVISIONS)
+            .insert_many(revisions)
+            .session(&mut *s)
+            .await?;
+    }
+    if !trims.is_empty() {
+        ctx.db
+            .run_command(doc! {"delete": REVISIONS, "deletes": trims})
+            .session(&mut *s)
+            .await?;
+    }
+    for (job, plan) in plans {
+        answers[job] = Some(Ok(Pushed {
+            results: plan.results,
+            merges_over_budget: plan.merges_over_budget,
+        }));
+    }
+    let pages = pages_in_txn(ctx, s, jobs, &answers, &new_heads).await?;
+    Ok((finish(answers, pages), true))
+}
+
+/// Each push's answer with its page.
+fn finish(
+    answers: Vec<Option<Result<Pushed, StoreError>>>,
+    pages: Vec<Option<Page>>,
+) -> Vec<Answer> {
+    answers
+        .into_iter()
+        .zip(pages)
+        .map(|(a, page)| a.expect("answered").map(|p| (p, page)))
+        .collect()
+}
+
+/// Most versions the pages read in a batch span together (each push's window counts
+/// `head - after`); a push whose window does not fit, or is over its own limit, pulls on
+/// its own afterwards.
+pub const BATCH_PULL_VERSIONS: u64 = limits::MAX_PULL_LIMIT as u64;
+
+/// The pages of the pushes that asked for one, read in the batch's transaction after its
+/// writes: its own writes, and every version up to each user's head, are in its snapshot
+/// (writing the counter would have conflicted with any push committed since the snapshot
+/// began; a push that wrote nothing reads head and notes from the one snapshot, as a pull
+/// does), so a window `(after, head]` misses nothing. One query for the batch, by the
+/// `(u, v)` index; at most [`BATCH_PULL_VERSIONS`] notes and [`limits::MAX_PULL_BYTES`]
+/// of note JSON are kept (a push past those pulls on its own).
+async fn pages_in_txn(
+    ctx: &Ctx,
+    s: &mut ClientSession,
+    jobs: &[Pending],
+    answers: &[Option<Result<Pushed, StoreError>>],
+    new_heads: &[u64],
+) -> Result<Vec<Option<Page>>, MongoError> {
+    let mut pages: Vec<Option<Page>> = vec![None; jobs.len()];
+    let mut clauses = Vec::new();
+    let mut whose: HashMap<&str, usize> = HashMap::new();
+    let mut versions = 0;
+    for (i, j) in jobs.iter().enumerate() {
+        let head = new_heads[i];
+        let window = head.saturating_sub(j.after);
+        let wanted = j.limit > 0 && matches!(answers[i], Some(Ok(_)));
+        if !wanted || window > u64::from(j.limit) || versions + window > BATCH_PULL_VERSIONS {
+            continue;
+        }
+        versions += window;
+        pages[i] = Some(Page {
+            notes: Vec::new(),
+            last: head,
+            has_more: false,
+            head,
+        });
+        if window > 0 {
+            whose.insert(j.user.as_str(), i);
+            clauses.push(doc! {"u": &j.user, "v": {"$gt": j.after as i64, "$lte": head as i64}});
+        }
+    }
+    if clauses.is_empty() {
+        return Ok(pages);
+    }
+    let filter = if clauses.len() == 1 {
+        clauses.into_iter().next().expect("one clause")
+    } else {
+        doc! {"$or": clauses}
+    };
+    let mut cur = ctx
+        .db
+        .collection::<NoteDoc>(NOTES)
+        .find(filter)
+        .sort(doc! {"u": 1, "v": 1})
+        .projection(doc! {"_id": 0, "cids": 0, "th": 0, "ch": 0, "rn": 0, "un": 0})
+        .session(&mut *s)
+        .await?;
+    let mut bytes = 0;
+    // Pushes whose page was cut at the byte budget: the rest of their window is skipped.
+    let mut full: HashSet<usize> = HashSet::new();
+    while let Some(d) = cur
+        .next(&mut *s)
+        .await
+        .transpose()
+        .map_err(|e| docs::named(NOTES, "(a batch)", e))?
+    {
+        let Some(&i) = whose.get(d.user.as_str()) else {
+            continue;
+        };
+        if full.contains(&i) {
+            continue;
+        }
+        let n = d.into_state();
+        let size = limits::json_len(&n);
+        let page = pages[i].as_mut().expect("a page is read");
+        if bytes + size > limits::MAX_PULL_BYTES {
+            match page.notes.last() {
+                // Full: everything up to the last note taken has been read (in version
+                // order); the rest comes with the next page.
+                Some(last) => {
+                    page.last = last.version;
+                    page.has_more = true;
+                }
+                // Not one note fits beside the others': this push pulls on its own.
+                None => pages[i] = None,
+            }
+            full.insert(i);
+            continue;
+        }
+        bytes += size;
+        page.notes.push(n);
+    }
+    Ok(pages)
+}
+
+/// A bulk command's `writeErrors` as an error.
+fn write_errors(reply: &Document, collection: &str) -> Result<(), MongoError> {
+    match reply.get_array("writeErrors") {
+        Ok(errs) => Err(MongoError::custom(format!(
+            "write errors in {collection} update: {errs:?}"
+        ))),
+        Err(_) => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::Conflicts;
+    use sync_core::{ChangeId, Hlc};
+
+    /// A push of `user` with `n` changes of `content_len` bytes of content each, and the
+    /// receiver its request waits on.
+    fn job(
+        queued: &Arc<AtomicUsize>,
+        user: &str,
+        n: usize,
+        content_len: usize,
+    ) -> (Job, oneshot::Receiver<Answer>) {
+        let changes: Arc<[Change]> = (0..n)
+            .map(|i| {
+                Change::new(
+                    ChangeId(format!("{user}-c{i}")),
+                    NoteId(format!("n{i}")),
+                    Hlc {
+                        wall_ms: 1,
+                        counter: 0,
+                        node: "d".into(),
+                    },
+                    None,
+                    "",
+                    &"x".repeat(content_len),
+                    false,
+                )
+            })
+            .collect();
+        let (ticket, _) = Ticket::take(queued, change_bytes(&changes));
+        let (reply, answer) = oneshot::channel();
+        let j = Job {
+            user: user.into(),
+            after: 0,
+            limit: 0,
+            changes,
+            now_ms: 1,
+            reply,
+            ticket,
+        };
+        (j, answer)
+    }
+
+    fn users(jobs: &[Job]) -> Vec<&str> {
+        jobs.iter().map(|j| j.user.as_str()).collect()
+    }
+
+    #[test]
+    fn a_push_whose_request_is_gone_is_not_taken_and_its_bytes_are_released() {
+        let queued = Arc::default();
+        let (a, _a) = job(&queued, "a", 1, 10);
+        let (b, b_answer) = job(&queued, "b", 1, 10);
+        let (c, _c) = job(&queued, "c", 1, 10);
+        // b's request timed out (or its client left) while it waited in the queue.
+        drop(b_answer);
+        let mut next = Forming::default();
+        for j in [a, b, c] {
+            next.offer(j);
+        }
+        assert_eq!(users(&next.batch), ["a", "c"]);
+        assert!(next.later.is_empty());
+        assert_eq!(
+            queued.load(Ordering::SeqCst),
+            2 * (10 + CHANGE_OVERHEAD_BYTES)
+        );
+        drop(next);
+        assert_eq!(queued.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn a_gone_push_does_not_hold_back_its_users_later_push() {
+        let queued = Arc::default();
+        let (a1, _a1) = job(&queued, "a", 1, 0);
+        let (a1_gone, a1_answer) = job(&queued, "a", 1, 0);
+        let (b, _b) = job(&queued, "b", 1, 0);
+        drop(a1_answer);
+        let mut next = Forming::default();
+        for j in [a1_gone, b, a1] {
+            next.offer(j);
+        }
+        // The gone push is skipped, so a's live push joins this batch.
+        assert_eq!(users(&next.batch), ["b", "a"]);
+        assert!(next.later.is_empty());
+    }
+
+    #[test]
+    fn a_users_second_push_waits_for_a_later_batch_and_so_do_its_pushes_after_it() {
+        let queued = Arc::default();
+        let mut next = Forming::default();
+        let mut waiting = Vec::new();
+        for u in ["a", "a", "b", "a"] {
+            let (j, answer) = job(&queued, u, 1, 0);
+            waiting.push(answer);
+            next.offer(j);
+        }
+        assert_eq!(users(&next.batch), ["a", "b"]);
+        assert_eq!(users(&Vec::from(next.later)), ["a", "a"]);
+    }
+
+    #[tokio::test]
+    async fn a_push_past_the_queues_bytes_is_refused_at_once_and_holds_nothing() {
+        // No database behind it: a refused push never reaches one.
+        let client = Client::with_uri_str("mongodb://127.0.0.1:9/?directConnection=true")
+            .await
+            .unwrap();
+        let db = client.database("unused");
+        let committer = Committer::new(client, db, Conflicts::default().policy());
+        // Other pushes hold the queue's bytes but one change's worth.
+        committer
+            .queued
+            .store(MAX_QUEUE_BYTES - 100, Ordering::SeqCst);
+        let (j, _answer) = job(&Arc::default(), "a", 1, 1000);
+        let answer = committer.push("a", 0, 0, j.changes.clone(), 1).await;
+        assert!(
+            matches!(answer, Err(StoreError::Unavailable(_))),
+            "{answer:?}"
+        );
+        assert_eq!(
+            committer.queued.load(Ordering::SeqCst),
+            MAX_QUEUE_BYTES - 100
+        );
+    }
+
+    #[test]
+    fn a_batch_holds_at_most_max_batch_bytes_of_changes_and_a_push_over_the_rest_waits() {
+        let queued = Arc::default();
+        let mut next = Forming::default();
+        let mut waiting = Vec::new();
+        // Three pushes of 12 changes of 256 KiB (3 MiB each), then a small one.
+        for (u, n, len) in [
+            ("a", 12, 256 * 1024),
+            ("b", 12, 256 * 1024),
+            ("c", 12, 256 * 1024),
+            ("d", 1, 10),
+        ] {
+            let (j, answer) = job(&queued, u, n, len);
+            waiting.push(answer);
+            next.offer(j);
+        }
+        assert_eq!(users(&next.batch), ["a", "b", "d"]);
+        assert_eq!(users(&Vec::from(next.later)), ["c"]);
+        let bytes: usize = next.batch.iter().map(|j| j.ticket.bytes).sum();
+        assert!(bytes <= MAX_BATCH_BYTES, "{bytes}");
+    }
+
+    #[test]
+    fn a_push_larger_than_a_batch_is_a_batch_of_its_own() {
+        let queued = Arc::default();
+        let mut next = Forming::default();
+        let (big, _big) = job(&queued, "big", 40, 256 * 1024);
+        let (small, _small) = job(&queued, "small", 1, 10);
+        next.offer(big);
+        next.offer(small);
+        assert_eq!(users(&next.batch), ["big"]);
+        assert_eq!(users(&Vec::from(next.later)), ["small"]);
+    }
+}
