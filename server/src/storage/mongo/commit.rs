@@ -55,7 +55,7 @@ use sync_core::{NoteId, limits};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use super::documents::{self as docs, COUNTERS, CounterDoc, NoteDoc, RevisionDoc};
-use super::notes::{NOTES, PUSH_RETRY_BUDGET, PUSH_RETRY_MAX_PAUSE, REVISIONS, commit};
+use super::txn::{NOTES, PUSH_RETRY_BUDGET, PUSH_RETRY_MAX_PAUSE, REVISIONS, commit};
 use crate::storage::error::StoreError;
 use crate::storage::notes::{Page, Pushed};
 

@@ -8,6 +8,7 @@
 //! - [`buckets`]: [`MongoBuckets`], the [`crate::storage::BucketStore`].
 //! - [`feed`]: the change feeds, from MongoDB change streams.
 //! - [`documents`]: the stored documents, typed: the one description of the stored data.
+//! - [`txn`]: what the notes' transactions share (collections, retry budget, commit).
 
 pub mod accounts;
 pub mod buckets;
@@ -15,6 +16,7 @@ pub mod commit;
 pub mod documents;
 pub mod feed;
 pub mod notes;
+pub mod txn;
 
 use std::sync::Arc;
 

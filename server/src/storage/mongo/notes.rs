@@ -24,9 +24,7 @@ use std::time::Duration;
 
 use futures::TryStreamExt;
 use mongodb::bson::{Document, doc};
-use mongodb::error::{
-    Error as MongoError, TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT,
-};
+use mongodb::error::{Error as MongoError, TRANSIENT_TRANSACTION_ERROR};
 use mongodb::options::{
     Acknowledgment, ClientOptions, IndexOptions, ReadConcern, ReturnDocument, WriteConcern,
 };
@@ -41,22 +39,13 @@ use crate::storage::feed::HeadEvent;
 use crate::storage::notes::distinct;
 use crate::storage::notes::{Conflicts, PING_TIMEOUT, Page, Pushed, SyncStore, UserId};
 
-/// The collections of notes (see [`super::documents`]).
-pub(super) const NOTES: &str = "notes";
-pub(super) const REVISIONS: &str = "revisions";
+use super::txn::{NOTES, REVISIONS, commit};
+pub use super::txn::{PUSH_RETRY_BUDGET, PUSH_RETRY_MAX_PAUSE};
 /// Most version windows read by one pull (versions skipped by superseded changes make
 /// windows sparse); the client is told `has_more` and continues.
 pub const MAX_WINDOWS_PER_PULL: u32 = 16;
 /// How long to wait for the database before answering "unavailable".
 pub const SERVER_SELECTION_TIMEOUT: Duration = PING_TIMEOUT;
-/// How long one push keeps retrying its transaction after losing to a concurrent push of
-/// the same user. A loser fails at its first write (the user's counter), before any merge,
-/// so an attempt is cheap; what it waits for is the winner's commit, which on a loaded
-/// machine can take far longer than a fixed number of short retries covers. Past this the
-/// push answers 503 and the client retries later.
-pub const PUSH_RETRY_BUDGET: Duration = Duration::from_secs(10);
-/// Longest pause between two attempts of one push (exponential from 1 ms, with jitter).
-pub const PUSH_RETRY_MAX_PAUSE: Duration = Duration::from_millis(100);
 
 /// [`SyncStore`] on MongoDB (a replica set: transactions are used).
 #[derive(Clone)]
@@ -525,17 +514,6 @@ impl MongoStore {
                     Err(e.into())
                 }
             }
-        }
-    }
-}
-
-pub(super) async fn commit(s: &mut ClientSession) -> Result<(), MongoError> {
-    let mut tries = 0;
-    loop {
-        tries += 1;
-        match s.commit_transaction().await {
-            Err(e) if e.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT) && tries < 3 => {}
-            other => return other,
         }
     }
 }
