@@ -125,17 +125,7 @@ async fn a_push_that_fails_beside_others_fails_alone() {
             vec![change("n-bad", "d", now(), "soon broken")],
         ))
         .await;
-    let user = broken
-        .store
-        .database()
-        .collection::<Document>("users")
-        .find_one(doc! {"name": "broken"})
-        .await
-        .unwrap()
-        .unwrap()
-        .get_str("_id")
-        .unwrap()
-        .to_owned();
+    let user = broken.user_id("broken").await;
     // A stored note that does not decode: every push to it fails (`stored_data.rs`).
     app.store
         .database()
@@ -404,17 +394,7 @@ async fn a_contended_account_does_not_hold_back_or_fail_the_others() {
                 .await,
         );
     }
-    let user = app
-        .store
-        .database()
-        .collection::<Document>("users")
-        .find_one(doc! {"name": "contended"})
-        .await
-        .unwrap()
-        .unwrap()
-        .get_str("_id")
-        .unwrap()
-        .to_owned();
+    let user = app.user_id("contended").await;
     // Another writer (another server process, or the account's deletion) holds the
     // account's counter in an open transaction: every push of the account conflicts until
     // it ends.

@@ -211,6 +211,20 @@ impl TestApp {
         )
     }
 
+    /// The id of user `name` in this app's database.
+    pub async fn user_id(&self, name: &str) -> String {
+        self.store
+            .database()
+            .collection::<mongodb::bson::Document>("users")
+            .find_one(mongodb::bson::doc! {"name": name})
+            .await
+            .unwrap()
+            .unwrap()
+            .get_str("_id")
+            .unwrap()
+            .to_owned()
+    }
+
     /// Signs `name` up (or in, if it exists) and returns its bearer token.
     pub async fn sign_in_or_up(&self, name: &str) -> String {
         let api = self.anonymous(name);
