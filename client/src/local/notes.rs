@@ -107,7 +107,19 @@ impl<S: LocalStore> Notes<S> {
 
     /// Creates a note; it is durable and pending when this returns.
     pub async fn create(&self, title: &str, content: &str) -> Result<LocalNote, StoreError> {
-        let note = LocalNote {
+        let note = self.new_local(title, content).await?;
+        self.store.put(&note).await?;
+        Ok(note)
+    }
+
+    /// A new record, stamped now and pending, not stored yet (a note; a notebook or tag
+    /// record once its kind is queued).
+    pub(super) async fn new_local(
+        &self,
+        title: &str,
+        content: &str,
+    ) -> Result<LocalNote, StoreError> {
+        Ok(LocalNote {
             id: NoteId(platform::random_id()),
             title: title.to_owned(),
             content: content.to_owned(),
@@ -126,9 +138,7 @@ impl<S: LocalStore> Notes<S> {
             trash: None,
             fields: Default::default(),
             field_edits: Default::default(),
-        };
-        self.store.put(&note).await?;
-        Ok(note)
+        })
     }
 
     /// Replaces a note's title and content; on a deleted note, brings it back with that

@@ -11,11 +11,10 @@
 
 use std::collections::BTreeSet;
 
+use sync_core::NoteId;
 use sync_core::fields::{self, FieldEdit, Kind, SetEdit};
-use sync_core::{ChangeId, NoteId, Strategy};
 
-use super::{LocalNote, LocalStore, Notes, StoreError, SyncState};
-use crate::platform;
+use super::{LocalNote, LocalStore, Notes, StoreError};
 
 /// Adds `edit` of field `name` to the note's pending field edits: a set edit combines with
 /// the pending one (the later add or remove of an element wins), a register's value
@@ -161,26 +160,7 @@ impl<S: LocalStore> Notes<S> {
     }
 
     async fn new_record(&self, name: &str, kind: Kind) -> Result<LocalNote, StoreError> {
-        let mut n = LocalNote {
-            id: NoteId(platform::random_id()),
-            title: name.to_owned(),
-            content: String::new(),
-            deleted: false,
-            hlc: self.stamp(None, false).await?,
-            base_version: None,
-            pending: Some(ChangeId(platform::random_id())),
-            sync: SyncState::Pending,
-            base: None,
-            strategy: Strategy::Default,
-            strategy_changed: false,
-            conflict: None,
-            resolving: false,
-            local_conflict: false,
-            purge: false,
-            trash: None,
-            fields: Default::default(),
-            field_edits: Default::default(),
-        };
+        let mut n = self.new_local(name, "").await?;
         queue(&mut n, "kind", FieldEdit::Register(kind.value()));
         Ok(n)
     }
