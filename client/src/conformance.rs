@@ -620,7 +620,8 @@ pub async fn records_stay_out_of_the_notes_list<S: LocalStore>(store: S) {
     assert!(stored.pinned());
     assert_eq!(stored.tag_ids(), [tag.id.0.clone()].into());
     let sent = stored.pending_change().unwrap();
-    assert_eq!(sent.fields.len(), 3, "{:?}", sent.fields);
+    // tags, notebook, pinned, and the creation date every new note carries.
+    assert_eq!(sent.fields.len(), 4, "{:?}", sent.fields);
     assert_eq!(
         notes.notebook_of(&stored).await.unwrap().map(|b| b.title),
         Some("Projects".to_owned())

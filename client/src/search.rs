@@ -182,6 +182,21 @@ pub struct Found {
     pub ids: Vec<NoteId>,
 }
 
+/// How many live notes each filter of the sidebar finds: all of them, the pinned ones, and
+/// those of each notebook (directly in it, not in its sub-notebooks) and each tag, by record
+/// id.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Every note indexed.
+    pub all: usize,
+    /// Notes pinned.
+    pub pinned: usize,
+    /// Notes by notebook record id.
+    pub notebooks: HashMap<String, usize>,
+    /// Notes by tag record id.
+    pub tags: HashMap<String, usize>,
+}
+
 /// The words of `text`, lowercased, each at most [`MAX_WORD_CHARS`] characters.
 pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
     text.split(|c: char| !c.is_alphanumeric())
@@ -496,6 +511,15 @@ impl SearchIndex {
     /// True when no note is indexed.
     pub fn is_empty(&self) -> bool {
         self.live.len() == 0
+    }
+
+    /// How many notes each sidebar filter finds. (Only `all` is counted so far: the
+    /// fields are not indexed yet.)
+    pub fn counts(&self) -> Counts {
+        Counts {
+            all: self.len(),
+            ..Counts::default()
+        }
     }
 
     /// True when the note is indexed (live).

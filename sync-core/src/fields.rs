@@ -93,6 +93,15 @@ pub const FIELDS: &[FieldDef] = &[
         max_bytes: 80,
         max_items: 1,
     },
+    // When the note was created: milliseconds since the Unix epoch, a JSON number, set by
+    // the device that creates it (or by an import, from the file's date). Notes created
+    // before fields have none; they show their first known date instead.
+    FieldDef {
+        name: "created",
+        rule: Rule::Register,
+        max_bytes: 16,
+        max_items: 1,
+    },
 ];
 
 /// What a synced record is (register field `kind`). Notebooks and tags are records of
@@ -437,6 +446,12 @@ impl Fields {
             serde_json::Value::String(s) => Some(s),
             _ => None,
         }
+    }
+
+    /// Register `created`: when the note was created, in milliseconds since the Unix epoch
+    /// (`None`: never set, or not a whole non-negative number).
+    pub fn created_ms(&self) -> Option<u64> {
+        self.register("created").as_u64()
     }
 
     /// True when register `pinned` is `true`.

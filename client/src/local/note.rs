@@ -213,6 +213,17 @@ impl LocalNote {
         self.shown_fields().kind()
     }
 
+    /// When the note was created (milliseconds since the Unix epoch): its `created` field,
+    /// or, for a note created before fields existed, `None`.
+    pub fn created_ms(&self) -> Option<u64> {
+        self.shown_fields().created_ms()
+    }
+
+    /// When the note was last changed (milliseconds since the Unix epoch): its clock.
+    pub fn modified_ms(&self) -> u64 {
+        self.hlc.wall_ms
+    }
+
     /// True for a note (not a notebook or tag record): what the notes list shows.
     pub fn is_note(&self) -> bool {
         self.kind() == Kind::Note

@@ -1,8 +1,10 @@
 //! The edits a user makes ([`Notes`]): create, edit, resolve, the editor's saves; each a
 //! pending edit stamped by the device clock. The trash's are in [`super::trash`].
 
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
+use sync_core::fields::FieldEdit;
 use sync_core::{ChangeId, Conflict, Hlc, NoteId, Strategy, Text};
 
 use super::meta::{corrected, node_id};
@@ -119,12 +121,18 @@ impl<S: LocalStore> Notes<S> {
         title: &str,
         content: &str,
     ) -> Result<LocalNote, StoreError> {
+        let hlc = self.stamp(None, false).await?;
+        // The creation date travels as a field, so every device shows the same one.
+        let field_edits = BTreeMap::from([(
+            "created".to_owned(),
+            FieldEdit::Register(hlc.wall_ms.into()),
+        )]);
         Ok(LocalNote {
             id: NoteId(platform::random_id()),
             title: title.to_owned(),
             content: content.to_owned(),
             deleted: false,
-            hlc: self.stamp(None, false).await?,
+            hlc,
             base_version: None,
             pending: Some(ChangeId(platform::random_id())),
             sync: SyncState::Pending,
@@ -137,7 +145,7 @@ impl<S: LocalStore> Notes<S> {
             purge: false,
             trash: None,
             fields: Default::default(),
-            field_edits: Default::default(),
+            field_edits,
         })
     }
 

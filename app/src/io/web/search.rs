@@ -93,6 +93,11 @@ pub fn find(db: &str, query: &str, limit: usize) -> Option<Found> {
     )
 }
 
+/// How many notes each sidebar filter finds (`None`: the index is not built yet).
+pub fn counts(db: &str) -> Option<client::search::Counts> {
+    with(db, |i| i.seq.is_some().then(|| i.ix.counts())).flatten()
+}
+
 /// These notes are gone.
 pub fn forget(db: &str, ids: &[NoteId]) {
     with(db, |i| ids.iter().for_each(|id| i.ix.remove(id)));
