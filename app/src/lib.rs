@@ -26,8 +26,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use components::{
-    account, account_settings, activity, editor, export, keys, list, pwa_banner, share_offer,
-    status, storage_notice, trash,
+    account, activity, editor, keys, list, pwa_banner, settings, share_offer, sidebar, status,
+    storage_notice, trash,
 };
 use model::share::Shared;
 use model::{PageState, Ui};
@@ -114,10 +114,12 @@ pub fn App() -> impl IntoView {
                 app.snap.set(read.into());
             }
             io::notes::list_shown();
+            app.refresh_records();
             // Syncs once the session is known to be valid (`check_session`).
             app.attach_sync(false).await;
             io::page::on_change(move || {
                 app.refresh();
+                app.refresh_records();
                 spawn_local(model::account::follow_records(app));
             });
             io::page::on_store_closed(move |m| app.notice.set(m));
@@ -141,28 +143,33 @@ pub fn App() -> impl IntoView {
 
     view! {
         <main data-ready=move || app.ready.get().to_string() data-store=move || app.store.get()
-            data-pane=move || ui.pane.get().as_str()>
+            data-pane=move || ui.pane.get().as_str() data-drawer=move || ui.drawer.get().to_string()>
             <pwa_banner::PwaBanner/>
             <storage_notice::StorageNotice/>
             <header>
+                <button type="button" class="sidebar-open" data-testid="sidebar-open"
+                    aria-controls="sidebar" aria-expanded=move || ui.drawer.get().to_string()
+                    aria-label="Notebooks and tags" title="Notebooks and tags (g)"
+                    on:click=move |_| ui.drawer.update(|d| *d = !*d)>"☰"</button>
                 <h1>"Tern"</h1>
-                <activity::ActivityButton/>
                 <account::AccountBar/>
+                <settings::SettingsButton/>
                 <status::Status/>
             </header>
             <activity::Attention/>
-            {view! { <activity::ActivityPanel/> }.into_any()}
             <status::Messages/>
             <account::SignInForm/>
             <account::JoinOffer/>
             <share_offer::ShareOffer/>
             <list::UndoDelete/>
+            {view! { <settings::SettingsView/> }.into_any()}
             {view! { <trash::Trash/> }.into_any()}
-            {view! { <account_settings::AccountSettings/> }.into_any()}
-            {view! { <export::ExportImport/> }.into_any()}
+            // Three panes on a wide screen: the sidebar, the list, the note; the sidebar is a
+            // drawer on a narrower one, and a phone shows the list or the note.
             <div class="layout">
-                // Type-erased halves (`into_any`): one concrete view type for the whole page is
+                // Type-erased parts (`into_any`): one concrete view type for the whole page is
                 // too deep for the compiler's release build.
+                {view! { <sidebar::Sidebar/> }.into_any()}
                 {view! { <list::NoteList/> }.into_any()}
                 {view! { <editor::Editor/> }.into_any()}
             </div>

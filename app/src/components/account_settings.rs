@@ -5,7 +5,7 @@
 //! the account's notes).
 //!
 //! The requests are the `/account/*` routes (`io::api`); they need the network. The
-//! "Account" button is in the start-up module; the open settings ([`SettingsScreen`]) are
+//! settings view's "Account" tab is in the start-up module; its screen ([`SettingsScreen`]) is
 //! in a module of their own, loaded on first use ([`super::lazy`]), and read the devices
 //! (a Leptos `LocalResource`) while open.
 
@@ -13,7 +13,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use sync_core::protocol::SessionInfo;
 
-use super::lazy::{LazyScreen, split};
+use super::lazy::split;
 use crate::io;
 use crate::model::{PageState, account, copy};
 
@@ -53,31 +53,6 @@ fn session_view(app: PageState, s: SessionInfo, sessions: Sessions) -> impl Into
                 <button type="button" on:click=end.clone()>"Sign out"</button>
             })}
         </li>
-    }
-}
-
-/// The "Account" button and, while open, the account settings (signed in only).
-#[component]
-pub fn AccountSettings() -> impl IntoView {
-    let app = PageState::get();
-    let open = RwSignal::new(false);
-    // Closed when the account changes (signed out here or in another tab).
-    Effect::new(move |_| {
-        app.user.track();
-        open.set(false);
-    });
-    let toggle = move |_| open.update(|o| *o = !*o);
-    view! {
-        <Show when=move || app.user.get().is_some()>
-            <div class="trash-bar">
-                <button type="button" aria-expanded=move || open.get().to_string() on:click=toggle>
-                    {move || if open.get() { "Close account settings" } else { "Account" }}
-                </button>
-            </div>
-        </Show>
-        <Show when=move || open.get()>
-            <LazyScreen load=settings_screen/>
-        </Show>
     }
 }
 

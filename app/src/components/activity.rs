@@ -1,37 +1,13 @@
-//! The "Sync activity" button and panel (recent sync runs, with "Sync now"), and the
-//! attention line under the header (see [`crate::model::activity`]).
+//! The "Sync activity" screen of the settings view (recent sync runs, with "Sync now"),
+//! and the attention line under the header (see [`crate::model::activity`]).
 
 use client::runner::RunResult;
 use leptos::prelude::*;
 
-use super::lazy::{LazyScreen, split};
+use super::lazy::split;
 use crate::io;
 use crate::model::activity::{ACTIVITY_LIMIT, ActivityLog, attention, describe, next_step};
-use crate::model::{PageState, SyncPhase, Ui};
-
-/// The header's "Sync activity" button.
-#[component]
-pub fn ActivityButton() -> impl IntoView {
-    let ui = Ui::get();
-    view! {
-        <button type="button" class="activity-toggle" aria-controls="sync-activity"
-            aria-expanded=move || ui.activity_open.get().to_string()
-            on:click=move |_| ui.activity_open.update(|o| *o = !*o)>
-            "Sync activity"
-        </button>
-    }
-}
-
-/// The "Sync activity" panel, while open.
-#[component]
-pub fn ActivityPanel() -> impl IntoView {
-    let ui = Ui::get();
-    view! {
-        <Show when=move || ui.activity_open.get()>
-            <LazyScreen load=activity_screen/>
-        </Show>
-    }
-}
+use crate::model::{PageState, SettingsTab, SyncPhase, Ui};
 
 /// The open "Sync activity" panel (in a module of its own, loaded on first use:
 /// [`super::lazy`]).
@@ -66,7 +42,7 @@ pub fn ActivityScreen() -> impl IntoView {
                 <div class="row">
                     <h2>"Sync activity"</h2>
                     <button type="button" on:click=move |_| app.syncer.now()>"Sync now"</button>
-                    <button type="button" on:click=move |_| ui.activity_open.set(false)>"Close"</button>
+                    <button type="button" on:click=move |_| ui.settings.set(None)>"Close"</button>
                 </div>
                 <p class="muted">{move || {
                     if app.user.get().is_none() {
@@ -127,7 +103,7 @@ pub fn Attention() -> impl IntoView {
         <Show when=move || text().is_some()>
             <p class="attention" role="alert" data-testid="attention">
                 {move || text().unwrap_or_default()}" "
-                <button type="button" on:click=move |_| ui.activity_open.set(true)>
+                <button type="button" on:click=move |_| ui.settings.set(Some(SettingsTab::Activity))>
                     "Sync activity"
                 </button>
             </p>

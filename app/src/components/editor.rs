@@ -1,5 +1,6 @@
 //! The editor: title and text of the open note, saved as you type, never stale (the
-//! state and its saves are [`crate::model::editor`]); its tools, and the conflict and
+//! state and its saves are [`crate::model::editor`]); the bar of its notebook, tags, pin
+//! and dates ([`super::note_meta`]); its tools, and the conflict and
 //! history panels of the open note below it.
 
 use client::editor::Field;
@@ -8,6 +9,7 @@ use leptos::prelude::*;
 use super::conflict::{Conflict, StrategyPicker};
 use super::history::History;
 use super::lazy::LazyScreen;
+use super::note_meta::NoteMeta;
 use super::preview::preview_screen;
 use crate::model::{PageState, Pane, Ui, commands};
 
@@ -65,6 +67,7 @@ pub fn Editor() -> impl IntoView {
                 readonly=move || ed.deleted.get()
                 prop:value=move || ed.title.get()
                 on:input=move |ev| ed.input(app, Field::Title, event_target_value(&ev))/>
+            <NoteMeta/>
             <label for="note-content">"Note"</label>
             <textarea id="note-content" name="content" rows="8" node_ref=ed.content_ref
                 readonly=move || ed.deleted.get() hidden=move || ui.preview.get()

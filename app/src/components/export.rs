@@ -3,8 +3,8 @@
 //! it reads and writes only the local store. The formats and the import rules are
 //! `client::export`'s (documented in `docs/export-format.md`).
 //!
-//! The export is built and the files are read by `io::export`. The button is in the
-//! start-up module; the open panel ([`ExportScreen`]), with the zip and JSON formats, is in
+//! The export is built and the files are read by `io::export`. The settings view's tab is in
+//! the start-up module; the open panel ([`ExportScreen`]), with the zip and JSON formats, is in
 //! a module of its own, loaded on first use ([`super::lazy`]).
 
 use leptos::prelude::*;
@@ -13,24 +13,7 @@ use leptos::task::spawn_local;
 use crate::io::{self, ExportKind as Kind};
 use crate::model::PageState;
 
-use super::lazy::{LazyScreen, split};
-
-/// The "Export / import" button and, while open, its panel.
-#[component]
-pub fn ExportImport() -> impl IntoView {
-    let open = RwSignal::new(false);
-    view! {
-        <div class="trash-bar">
-            <button type="button" aria-expanded=move || open.get().to_string()
-                on:click=move |_| open.update(|o| *o = !*o)>
-                {move || if open.get() { "Close export / import" } else { "Export / import" }}
-            </button>
-        </div>
-        <Show when=move || open.get()>
-            <LazyScreen load=export_screen/>
-        </Show>
-    }
-}
+use super::lazy::split;
 
 /// The open panel.
 #[component]

@@ -5,7 +5,7 @@ use leptos::html;
 use leptos::prelude::*;
 
 use crate::io;
-use crate::model::keys::{SHORTCUTS, action, run};
+use crate::model::keys::{SHORTCUTS, action, key_name, run};
 use crate::model::{PageState, Ui};
 
 /// Listens for the shortcuts, and the overlay that lists them.
@@ -23,7 +23,8 @@ pub fn Shortcuts() -> impl IntoView {
             return; // the open overlay (a modal dialog) handles its own keys
         }
         let modified = ev.ctrl_key() || ev.alt_key() || ev.meta_key();
-        if let Some(a) = action(&ev.key(), modified, io::page::typing()) {
+        let key = key_name(&ev.key(), ev.shift_key());
+        if let Some(a) = action(&key, modified, io::page::typing()) {
             ev.prevent_default();
             run(app, ui, a);
         }

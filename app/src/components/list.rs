@@ -1,4 +1,5 @@
-//! The list of notes with search, "New note", "Show more", and "Undo" after a delete.
+//! The list of notes with search, the sort selector, "New note", "Show more", the
+//! multi-select's bar, and "Undo" after a delete.
 //!
 //! The list shows one page of notes read by the store's list index; scrolling near its end,
 //! or "Show more", reads one page more. A row shows the start of the body (see
@@ -9,35 +10,173 @@
 use leptos::prelude::*;
 
 use crate::io;
-use crate::model::{LIST_PAGE, NoteView, PageState, Pane, Ui, commands};
+use crate::model::organize::date_label;
+use crate::model::{LIST_PAGE, NoteView, PageState, Pane, Selection, Sort, Ui, commands};
 
-/// One note of the list.
+/// The list's note ids, in its order.
+fn listed(app: PageState) -> Vec<String> {
+    app.snap
+        .with_untracked(|s| s.notes.iter().map(|n| n.id.clone()).collect())
+}
+
+/// One note of the list: its title (a pin mark when pinned), the start of its body, its
+/// date, notebook and tags. A click opens it; Ctrl/Cmd-click and Shift-click select
+/// (see [`crate::model::Selection`]); it can be dragged onto a notebook of the sidebar.
 #[component]
 fn NoteItem(note: NoteView) -> impl IntoView {
     let app = PageState::get();
     let ui = Ui::get();
     let id = note.id.clone();
     let selected = Memo::new(move |_| app.editor.open.get().as_deref() == Some(id.as_str()));
+    let id = note.id.clone();
+    let checked = Memo::new(move |_| app.selection.with(|s| s.contains(&id)));
     let badge = if note.reason.is_empty() {
         note.sync.as_str().to_owned()
     } else {
         format!("{}: {}", note.sync.as_str(), note.reason)
     };
     let (open_id, text) = (note.id.clone(), note.text());
-    let open = move |_| {
+    let open = move |ev: leptos::ev::MouseEvent| {
+        let open = app.editor.open.get_untracked();
+        if ev.ctrl_key() || ev.meta_key() {
+            app.selection
+                .update(|s| s.toggle(open.as_deref(), &open_id));
+            return;
+        }
+        if ev.shift_key() {
+            let order = listed(app);
+            app.selection
+                .update(|s| s.range_to(&order, open.as_deref(), &open_id));
+            return;
+        }
+        app.selection.update(Selection::clear);
         app.editor.open_listed(app, open_id.clone(), text.clone());
         ui.pane.set(Pane::Editor);
     };
+    let drag_id = note.id.clone();
+    let drag = move |ev: leptos::ev::DragEvent| {
+        // The selection moves together when the row dragged is in it.
+        let ids = app.selection.with_untracked(|s| {
+            if s.contains(&drag_id) {
+                s.ids().to_vec()
+            } else {
+                vec![drag_id.clone()]
+            }
+        });
+        io::page::start_drag(&ev, &ids);
+    };
+    let date = {
+        let sort = app.sort.get_untracked();
+        let ms = match sort {
+            Sort::Created => note.created_ms,
+            _ => Some(note.modified_ms),
+        };
+        ms.map(|ms| {
+            let now = io::page::now_ms();
+            date_label(ms, now, io::page::utc_offset_minutes(ms))
+        })
+        .unwrap_or_default()
+    };
+    let (nb, tags) = (note.notebook.clone(), note.tags.clone());
+    let place = Memo::new(move |_| {
+        app.organize.with(|o| {
+            let nb = nb
+                .as_deref()
+                .and_then(|n| o.notebook(n))
+                .map(|n| n.name.clone());
+            let tags: Vec<String> = tags
+                .iter()
+                .filter_map(|t| o.tag(t))
+                .map(|t| format!("#{}", t.name))
+                .collect();
+            (nb, tags.join(" "))
+        })
+    });
     view! {
-        <li class="note" data-id=note.id.clone() data-sync=note.sync.as_str() class:selected=move || selected.get()>
+        <li class="note" data-id=note.id.clone() data-sync=note.sync.as_str()
+            data-pinned=note.pinned.to_string()
+            class:selected=move || selected.get() class:checked=move || checked.get()
+            aria-selected=move || checked.get().then_some("true")
+            draggable="true" on:dragstart=drag>
             <button type="button" class="open" on:click=open aria-current=move || selected.get().then_some("true")>
-                <h2>{if note.title.is_empty() { "Untitled".to_owned() } else { note.title.clone() }}</h2>
+                <h2>
+                    {note.pinned.then(|| view! { <span class="pin-mark" title="Pinned" aria-label="Pinned">"📌 "</span> })}
+                    {if note.title.is_empty() { "Untitled".to_owned() } else { note.title.clone() }}
+                </h2>
                 <p>{note.snippet().to_owned()}</p>
+                <span class="meta" data-testid="note-row-meta">
+                    <time>{date}</time>
+                    {move || place.get().0.map(|n| view! { <span class="in-notebook">{n}</span> })}
+                    {move || {
+                        let t = place.get().1;
+                        (!t.is_empty()).then(|| view! { <span class="row-tags">{t}</span> })
+                    }}
+                </span>
             </button>
             <span class="badge" title=note.reason.clone()>{badge}</span>
         </li>
     }
 }
+
+/// The bar over the list while notes are selected: how many, and what to do with them.
+#[component]
+fn SelectionBar() -> impl IntoView {
+    let app = PageState::get();
+    let ui = Ui::get();
+    let count = move || app.selection.with(|s| s.len());
+    let ids = move || app.selection.with_untracked(|s| s.ids().to_vec());
+    let tag = RwSignal::new(String::new());
+    let move_to = move |ev: leptos::ev::Event| {
+        let v = event_target_value(&ev);
+        match v.as_str() {
+            "" => {}
+            NO_NOTEBOOK => commands::move_notes(app, ids(), None),
+            nb => commands::move_notes(app, ids(), Some(nb.to_owned())),
+        }
+    };
+    let add_tag = move || {
+        let name = tag.get_untracked();
+        commands::tag_notes(app, ids(), name);
+        tag.set(String::new());
+    };
+    view! {
+        <Show when=move || { count() > 0 }>
+            <div class="selection-bar" role="toolbar" aria-label="Selected notes"
+                data-testid="selection-bar">
+                <span class="selection-count" data-testid="selection-count">
+                    {move || format!("{} selected", count())}
+                </span>
+                <label class="visually-hidden" for="selection-move">"Move the selected notes to"</label>
+                <select id="selection-move" data-testid="selection-move" prop:value="" on:change=move_to>
+                    <option value="">"Move to…"</option>
+                    <option value=NO_NOTEBOOK>"No notebook"</option>
+                    {move || app.organize.with(|o| o.tree().into_iter().map(|(_, nb)| {
+                        view! { <option value=nb.id.clone()>{o.path(&nb.id)}</option> }
+                    }).collect_view())}
+                </select>
+                <form class="selection-tag" on:submit=move |ev: leptos::ev::SubmitEvent| {
+                    ev.prevent_default();
+                    add_tag();
+                }>
+                    <label class="visually-hidden" for="selection-tag">"Tag the selected notes"</label>
+                    <input id="selection-tag" data-testid="selection-tag" placeholder="Add tag…"
+                        list="tag-names" autocomplete="off"
+                        prop:value=move || tag.get()
+                        on:input=move |ev| tag.set(event_target_value(&ev))/>
+                </form>
+                <button type="button" data-testid="selection-pin"
+                    on:click=move |_| commands::toggle_pins(app, ids())>"Pin / unpin"</button>
+                <button type="button" class="danger" data-testid="selection-delete"
+                    on:click=move |_| commands::delete_selected(app, ui)>"Delete selected"</button>
+                <button type="button" aria-label="Clear the selection"
+                    on:click=move |_| app.selection.update(Selection::clear)>"✕"</button>
+            </div>
+        </Show>
+    }
+}
+
+/// The `<select>` value of "No notebook" (no record id looks like it).
+pub const NO_NOTEBOOK: &str = "-";
 
 /// The notes (one page at a time, newest first), or the search's results (title matches
 /// first, then newest). Both are read from the local store's indexes by
@@ -70,7 +209,7 @@ pub fn NoteList() -> impl IntoView {
     );
 
     view! {
-        <section class="list" aria-label="Notes">
+        <section class="list" aria-label="Notes" data-testid="list">
             <div class="row">
                 <button type="button" on:click=new_note>"New note"</button>
                 <label class="visually-hidden" for="search">"Search notes"</label>
@@ -82,6 +221,7 @@ pub fn NoteList() -> impl IntoView {
                         app.refresh();
                     }/>
             </div>
+            <div class="list-head">
             <p class="count" data-testid="count">
                 {move || {
                     let n = total();
@@ -96,12 +236,36 @@ pub fn NoteList() -> impl IntoView {
                     " (still indexing your notes for search…)"
                 </Show>
             </p>
+            <label class="visually-hidden" for="sort">"Sort by"</label>
+            <select id="sort" data-testid="sort" title="Sort by"
+                prop:value=move || app.sort.get().as_str()
+                on:change=move |ev| {
+                    if let Some(s) = Sort::parse(&event_target_value(&ev)) {
+                        app.sort.set(s);
+                        app.limit.set(LIST_PAGE);
+                        app.refresh();
+                    }
+                }>
+                {Sort::ALL.into_iter().map(|s| view! {
+                    <option value=s.as_str()>{s.label()}</option>
+                }).collect_view()}
+            </select>
+            </div>
+            <SelectionBar/>
+            <datalist id="tag-names">
+                {move || app.organize.with(|o| o.tags.iter().map(|t| view! {
+                    <option value=t.name.clone()></option>
+                }).collect_view())}
+            </datalist>
             <ul class="notes" data-testid="notes" data-total=move || total().to_string()
                 data-page=LIST_PAGE.to_string()
                 data-indexing=move || app.snap.with(|s| s.indexing).to_string()>
                 <For
                     each=visible
-                    key=|n| (n.id.clone(), n.sync, n.title.clone(), n.snippet().to_owned())
+                    key=move |n| (
+                        n.id.clone(), n.sync, n.title.clone(), n.snippet().to_owned(), n.pinned,
+                        n.modified_ms, n.notebook.clone(), n.tags.clone(), app.sort.get_untracked(),
+                    )
                     children=move |n| view! { <NoteItem note=n/> }
                 />
             </ul>
@@ -115,15 +279,18 @@ pub fn NoteList() -> impl IntoView {
     }
 }
 
-/// "Note deleted. Undo", after a delete here.
+/// "Note deleted. Undo" (or "3 notes deleted."), after a delete here.
 #[component]
 pub fn UndoDelete() -> impl IntoView {
     let app = PageState::get();
     let undo = move |_| commands::undo_delete(app);
     view! {
-        <Show when=move || app.undo.get().is_some()>
+        <Show when=move || app.undo.with(|u| !u.is_empty())>
             <p class="undo" role="status">
-                "Note deleted. "
+                {move || match app.undo.with(Vec::len) {
+                    1 => "Note deleted. ".to_owned(),
+                    n => format!("{n} notes deleted. "),
+                }}
                 <button type="button" on:click=undo>"Undo"</button>
             </p>
         </Show>

@@ -6,15 +6,21 @@
 //! (the editor places the preview, the conflict and the history); nothing below imports
 //! them.
 //!
-//! - [`list`]: the notes with search, "Show more", "Undo" after a delete.
+//! - [`sidebar`]: "All notes", "Pinned", the notebooks and tags with counts, "Trash" (a
+//!   pane on a wide screen, a drawer on a narrow one); selecting one sets the search.
+//! - [`list`]: the notes with search, sorting, "Show more", the multi-select's bar, "Undo"
+//!   after a delete.
+//! - [`note_meta`]: the open note's bar: notebook, tags, pin, dates.
 //! - [`editor`]: the open note; [`preview`]: its Markdown; [`conflict`]: its conflict and
 //!   strategy; [`history`]: its earlier versions.
 //! - [`trash`]: deleted notes, "Restore" and "Delete forever".
+//! - [`settings`]: the settings view, one tab each for the account, the sync activity and
+//!   export / import.
 //! - [`account`]: the account bar, the sign-in form, the offer to join notes written
 //!   before any sign-in; [`account_settings`]: devices, password, account deletion.
 //! - [`export`]: export and import of every note.
 //! - [`share_offer`]: text shared in from other apps, saved as a note when the user says so.
-//! - [`status`]: the sync status line and messages; [`activity`]: the sync activity panel
+//! - [`status`]: the sync status line and messages; [`activity`]: the sync activity screen
 //!   and the attention line.
 //! - [`keys`]: the keyboard shortcuts' listener and help overlay.
 //! - [`lazy`]: the screens in wasm modules of their own, loaded on first use (the preview,
@@ -33,9 +39,12 @@ pub mod history;
 pub mod keys;
 pub mod lazy;
 pub mod list;
+pub mod note_meta;
 pub mod preview;
 pub mod pwa_banner;
+pub mod settings;
 pub mod share_offer;
+pub mod sidebar;
 pub mod status;
 pub mod storage_notice;
 pub mod trash;

@@ -9,7 +9,7 @@
 //! (`server::trash`); this device hides such entries and drops their text when the trash
 //! is opened.
 //!
-//! The "Trash" button is in the start-up module; the open trash ([`TrashScreen`]) is in a
+//! "Trash" is in the sidebar (the start-up module); the open trash ([`TrashScreen`]) is in a
 //! module of its own, loaded on first use ([`super::lazy`]). It is read (a Leptos
 //! `LocalResource`) while open, and again when the store changes; the read takes only the
 //! trash (`LocalStore::trashed`), not every note.
@@ -20,7 +20,7 @@ use leptos::task::spawn_local;
 use super::lazy::{LazyScreen, split};
 use crate::io;
 use crate::model::views::days_left;
-use crate::model::{PageState, TrashEntry};
+use crate::model::{PageState, TrashEntry, Ui};
 
 /// One read of the trash: the period in days, and the entries (newest delete first) or
 /// why they could not be read.
@@ -101,20 +101,17 @@ fn entry_view(
     }
 }
 
-/// The "Trash" button and, while open, the trash.
+/// The trash, while the sidebar's "Trash" shows it.
 #[component]
 pub fn Trash() -> impl IntoView {
-    let open = RwSignal::new(false);
-    let toggle = move |_| open.update(|o| *o = !*o);
+    let ui = Ui::get();
     view! {
-        <div class="trash-bar">
-            <button type="button" class="trash-toggle" aria-expanded=move || open.get().to_string()
-                on:click=toggle>
-                {move || if open.get() { "Close trash" } else { "Trash" }}
-            </button>
-        </div>
-        <Show when=move || open.get()>
-            <LazyScreen load=trash_screen/>
+        <Show when=move || ui.trash.get()>
+            <div class="trash-panel">
+                <button type="button" class="close" aria-label="Hide the deleted notes"
+                    on:click=move |_| ui.trash.set(false)>"✕"</button>
+                <LazyScreen load=trash_screen/>
+            </div>
         </Show>
     }
 }

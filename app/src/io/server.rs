@@ -47,6 +47,16 @@ pub mod page {
     pub fn user_agent() -> (String, bool) {
         (String::new(), false)
     }
+    pub fn utc_offset_minutes(_: u64) -> i32 {
+        0
+    }
+    pub fn start_drag(_: &leptos::ev::DragEvent, _: &[String]) {}
+    pub fn dragged_notes(_: &leptos::ev::DragEvent) -> Vec<String> {
+        Vec::new()
+    }
+    pub fn accept_drop(_: &leptos::ev::DragEvent) -> bool {
+        false
+    }
 }
 
 /// See the browser's `accounts`.
@@ -127,7 +137,7 @@ pub mod notes {
     use sync_core::{Strategy, Text};
 
     use super::NOT_HERE;
-    use crate::io::{NotesRead, Query, Saved};
+    use crate::io::{NotesRead, Query, RecordsRead, Saved};
 
     pub async fn read(_: &Query) -> Result<NotesRead, String> {
         Ok(NotesRead::default())
@@ -163,6 +173,36 @@ pub mod notes {
     }
     pub fn list_shown() {}
     pub fn on_search_ready(_: impl Fn() + 'static) {}
+    pub fn counts() -> Option<client::search::Counts> {
+        None
+    }
+    pub async fn records() -> Result<RecordsRead, String> {
+        Ok(RecordsRead::default())
+    }
+    pub async fn create_notebook(_: &str, _: Option<&str>) -> Result<String, String> {
+        Err(NOT_HERE.into())
+    }
+    pub async fn create_tag(_: &str) -> Result<String, String> {
+        Err(NOT_HERE.into())
+    }
+    pub async fn rename(_: &str, _: &str) -> Result<(), String> {
+        Err(NOT_HERE.into())
+    }
+    pub async fn move_notebook(_: &str, _: Option<&str>) -> Result<(), String> {
+        Err(NOT_HERE.into())
+    }
+    pub async fn set_notebook(_: &[String], _: Option<&str>) -> Result<(), String> {
+        Err(NOT_HERE.into())
+    }
+    pub async fn add_tag(_: &[String], _: &str) -> Result<(), String> {
+        Err(NOT_HERE.into())
+    }
+    pub async fn remove_tag(_: &str, _: &str) -> Result<(), String> {
+        Err(NOT_HERE.into())
+    }
+    pub async fn set_pinned(_: &[String], _: bool) -> Result<(), String> {
+        Err(NOT_HERE.into())
+    }
 }
 
 /// See the browser's `sync`.

@@ -132,3 +132,12 @@ pub enum ExportKind {
     /// A zip of Markdown files with front matter.
     Markdown,
 }
+
+/// The notebook and tag records of the store shown: the live ones, by name.
+#[derive(Clone, Debug, Default)]
+pub struct RecordsRead {
+    /// Notebooks.
+    pub notebooks: Vec<client::local::LocalNote>,
+    /// Tags.
+    pub tags: Vec<client::local::LocalNote>,
+}

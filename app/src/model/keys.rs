@@ -14,7 +14,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::commands;
-use super::{PageState, Pane, Ui};
+use super::{PageState, Pane, Selection, SettingsTab, Ui};
 use crate::io;
 
 /// What a shortcut does.
@@ -38,8 +38,24 @@ pub enum Action {
     Undo,
     /// Sync now.
     SyncNow,
-    /// Open or close the sync activity panel.
+    /// Open or close the sync activity (in the settings view).
     Activity,
+    /// Pin or unpin the open note, or the selected ones.
+    Pin,
+    /// Move the note (or the selected ones) to a notebook: the notebook picker.
+    Move,
+    /// Tag the note (or the selected ones): the tag field.
+    Tag,
+    /// Select or unselect the open note (multi-select).
+    Select,
+    /// Select the next note too.
+    SelectDown,
+    /// Select the previous note too.
+    SelectUp,
+    /// The sidebar (on a narrow screen, its drawer opens).
+    Sidebar,
+    /// Open or close the settings view.
+    Settings,
     /// Open the shortcuts overlay.
     Help,
     /// Leave a text field; on a phone, back to the list.
@@ -63,16 +79,69 @@ pub const SHORTCUTS: &[(&str, &str, Action, &str)] = &[
     ("z", "z", Action::Undo, "Undo the delete"),
     ("s", "s", Action::SyncNow, "Sync now"),
     ("a", "a", Action::Activity, "Sync activity"),
+    (
+        "*",
+        "*",
+        Action::Pin,
+        "Pin or unpin the note (or the selected notes)",
+    ),
+    (
+        "m",
+        "m",
+        Action::Move,
+        "Move the note (or the selected notes) to a notebook",
+    ),
+    (
+        "t",
+        "t",
+        Action::Tag,
+        "Tag the note (or the selected notes)",
+    ),
+    (
+        "x",
+        "x",
+        Action::Select,
+        "Select the open note (for several)",
+    ),
+    (
+        "Shift+ArrowDown",
+        "Shift+↓",
+        Action::SelectDown,
+        "Select the next note too",
+    ),
+    (
+        "Shift+ArrowUp",
+        "Shift+↑",
+        Action::SelectUp,
+        "Select the previous note too",
+    ),
+    (
+        "g",
+        "g",
+        Action::Sidebar,
+        "Go to the sidebar (notebooks, tags, trash)",
+    ),
+    (",", ",", Action::Settings, "Settings"),
     ("?", "?", Action::Help, "These shortcuts"),
     (
         "Escape",
         "Esc",
         Action::Escape,
-        "Leave the text field; on a phone, back to the list",
+        "Leave the text field; clear the selection; close settings; on a phone, back to the list",
     ),
 ];
 
-/// The action of a key press: `key` as `KeyboardEvent.key`, `modified` when Ctrl, Alt or
+/// The name [`SHORTCUTS`] gives a key press: `KeyboardEvent.key`, with `Shift+` before
+/// an arrow key pressed with Shift (for other keys Shift makes the character: `?`, `*`).
+pub fn key_name(key: &str, shift: bool) -> String {
+    if shift && key.starts_with("Arrow") {
+        format!("Shift+{key}")
+    } else {
+        key.to_owned()
+    }
+}
+
+/// The action of a key press (its [`key_name`]): `key` as `KeyboardEvent.key`, `modified` when Ctrl, Alt or
 /// Meta is held (those belong to the browser and the system), `typing` when a text field
 /// has the focus (only Escape acts there).
 pub fn action(key: &str, modified: bool, typing: bool) -> Option<Action> {
@@ -134,15 +203,64 @@ pub fn run(app: PageState, ui: Ui, action: Action) {
         }
         Action::Undo => commands::undo_delete(app),
         Action::SyncNow => app.syncer.now(),
-        Action::Activity => ui.activity_open.update(|o| *o = !*o),
+        Action::Activity => ui.toggle_settings(SettingsTab::Activity),
+        Action::Settings => ui.settings.update(|s| {
+            *s = match s {
+                Some(_) => None,
+                None => Some(SettingsTab::default()),
+            }
+        }),
+        Action::Pin => commands::toggle_pins(app, commands::targets(app)),
+        Action::Move | Action::Tag => {
+            let several = app.selection.with_untracked(|s| !s.is_empty());
+            let field = match (action, several) {
+                (Action::Move, true) => "selection-move",
+                (Action::Move, false) => "note-notebook",
+                (_, true) => "selection-tag",
+                (_, false) => "note-tag",
+            };
+            if !several {
+                ui.pane.set(Pane::Editor);
+            }
+            io::page::focus(field);
+        }
+        Action::Select => {
+            if let Some(id) = ed.open.get_untracked() {
+                app.selection.update(|s| s.toggle(None, &id));
+            }
+        }
+        Action::SelectDown | Action::SelectUp => {
+            let order: Vec<String> = app
+                .snap
+                .with_untracked(|s| s.notes.iter().map(|n| n.id.clone()).collect());
+            let open = ed.open.get_untracked();
+            let mut to = None;
+            app.selection
+                .update(|s| to = s.extend(&order, open.as_deref(), action == Action::SelectDown));
+            if let Some(id) = to {
+                io::page::focus_note(&id);
+            }
+        }
+        Action::Sidebar => {
+            ui.drawer.set(true);
+            spawn_local(async move {
+                // After the drawer is drawn.
+                io::page::sleep_ms(0).await;
+                io::page::focus("sidebar-all");
+            });
+        }
         Action::Help => ui.help.set(true),
         Action::Escape => {
             if io::page::leave_field() {
                 if let Some(id) = ed.open.get_untracked() {
                     io::page::focus_note(&id);
                 }
-            } else if ui.activity_open.get_untracked() {
-                ui.activity_open.set(false);
+            } else if app.selection.with_untracked(|s| !s.is_empty()) {
+                app.selection.update(Selection::clear);
+            } else if ui.drawer.get_untracked() {
+                ui.drawer.set(false);
+            } else if ui.settings.get_untracked().is_some() {
+                ui.settings.set(None);
             } else {
                 ui.pane.set(Pane::List);
                 if let Some(id) = ed.open.get_untracked() {
@@ -164,7 +282,16 @@ mod tests {
         assert_eq!(action("n", true, false), None, "Ctrl+N is the browser's");
         assert_eq!(action("Escape", false, true), Some(Action::Escape));
         assert_eq!(action("?", false, false), Some(Action::Help));
-        assert_eq!(action("x", false, false), None);
+        assert_eq!(action("y", false, false), None);
+        assert_eq!(
+            action(&key_name("ArrowDown", true), false, false),
+            Some(Action::SelectDown)
+        );
+        assert_eq!(action(&key_name("ArrowDown", false), false, false), None);
+        assert_eq!(
+            action(&key_name("*", true), false, false),
+            Some(Action::Pin)
+        );
     }
 
     #[test]

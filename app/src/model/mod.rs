@@ -17,11 +17,14 @@
 //!   notice says; [`share`]: the offer of text shared into Tern; [`keys`]: the keyboard
 //!   shortcuts and what they do; [`markdown`]: the safe Markdown renderer and checklists.
 //! - [`account`]: sign-in, sign-out and who is signed in; [`commands`]: "New note",
-//!   "Delete" and "Undo".
+//!   "Delete" and "Undo", and the organizing actions (notebooks, tags, pins, of one note
+//!   or the selected ones).
+//! - [`organize`]: notebooks and tags as shown ([`Organize`]), the sidebar's filters as
+//!   search queries, the list's [`Sort`] and multi-select ([`Selection`]), dates.
 //! - [`views`]: the typed views of notes, conflicts, revisions and trash entries;
 //!   [`copy`]: the messages made of typed outcomes (sync reports, API and storage errors).
 //!
-//! Imports run one way inside it too: `views`, `copy` → `activity` → `ui`, `editor`,
+//! Imports run one way inside it too: `views`, `copy`, `organize` → `activity` → `ui`, `editor`,
 //! `sync` → `page` → `account`, `commands`, `share`, `keys`.
 
 pub mod account;
@@ -31,6 +34,7 @@ pub mod copy;
 pub mod editor;
 pub mod keys;
 pub mod markdown;
+pub mod organize;
 pub mod page;
 pub mod share;
 pub mod storage;
@@ -39,7 +43,8 @@ pub mod ui;
 pub mod views;
 
 pub use editor::{EditorState, SaveLabel};
+pub use organize::{Organize, Selection, Sort};
 pub use page::PageState;
 pub use sync::{SyncLine, SyncPhase};
-pub use ui::{Pane, Ui};
+pub use ui::{Pane, SettingsTab, Ui};
 pub use views::{LIST_PAGE, NoteView, RevisionView, Snapshot, TrashEntry};

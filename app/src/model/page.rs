@@ -1,5 +1,6 @@
 //! The page's state: one [`PageState`] of signals (the notes as last read, the search, the
-//! open note's editor, who is signed in, the sync status line, the message), provided as
+//! open note's editor, who is signed in, the sync status line, the message, the notebooks
+//! and tags, the list's order and selection), provided as
 //! context by the `App` and read by every component, with the few actions several
 //! components need.
 
@@ -7,7 +8,10 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use sync_core::Text;
 
+use client::search::Counts;
+
 use super::editor::{EditorHost, EditorState};
+use super::organize::{Organize, Selection, Sort};
 use super::sync::{SyncLine, SyncLoop};
 use super::views::{LIST_PAGE, Snapshot};
 use crate::io::{self, Account, Query};
@@ -35,8 +39,16 @@ pub struct PageState {
     pub editor: EditorState,
     /// The note whose history is shown: `None` = closed.
     pub history: RwSignal<Option<String>>,
-    /// The last deleted note, for "Undo".
-    pub undo: RwSignal<Option<(String, Text)>>,
+    /// The notes of the last delete (one, or several selected), for "Undo"; empty for none.
+    pub undo: RwSignal<Vec<(String, Text)>>,
+    /// The list's order (the search index sorts by it).
+    pub sort: RwSignal<Sort>,
+    /// The notebooks and tags, as last read ([`PageState::refresh_records`]).
+    pub organize: RwSignal<Organize>,
+    /// How many notes each sidebar filter finds (`None`: not known yet).
+    pub counts: RwSignal<Option<Counts>>,
+    /// The notes selected in the list.
+    pub selection: RwSignal<Selection>,
     /// Notes written before any sign-in wait for the user's consent to join the account.
     pub join_offer: RwSignal<Option<usize>>,
     /// The page's sync loop.
@@ -68,7 +80,11 @@ impl PageState {
             store: RwSignal::new(io::accounts::store_name()),
             editor: EditorState::new(),
             history: RwSignal::new(None),
-            undo: RwSignal::new(None),
+            undo: RwSignal::new(Vec::new()),
+            sort: RwSignal::new(Sort::default()),
+            organize: RwSignal::new(Organize::default()),
+            counts: RwSignal::new(None),
+            selection: RwSignal::new(Selection::default()),
             join_offer: RwSignal::new(None),
             syncer: SyncLoop::new(),
             reads: StoredValue::new(0),
@@ -108,7 +124,13 @@ impl PageState {
                     // A search while the index is still being built: read again shortly.
                     let again = s.indexing && !view.query.trim().is_empty();
                     self.list_read.set_value(writes);
+                    let listed: Vec<String> = s.notes.iter().map(|n| n.id.clone()).collect();
                     self.snap.set(s);
+                    self.counts.set(io::notes::counts());
+                    // A note deleted or gone from the results leaves the selection.
+                    if self.selection.with_untracked(|sel| !sel.is_empty()) {
+                        self.selection.update(|sel| sel.retain(&listed));
+                    }
                     if again {
                         spawn_local(async move {
                             io::page::sleep_ms(300).await;
@@ -120,6 +142,17 @@ impl PageState {
                     // (The editor takes only a read that none of its saves overlapped.)
                     self.editor.fold_in(self, writes);
                 }
+                Err(e) => self.notice.set(format!("Local storage: {e}")),
+            }
+        });
+    }
+
+    /// Re-reads the notebooks and tags (at start, after another tab's change or a sync's,
+    /// and after the user changed one; not at each keystroke: it reads every record).
+    pub fn refresh_records(self) {
+        spawn_local(async move {
+            match io::notes::records().await {
+                Ok(r) => self.organize.set(Organize::of(r.notebooks, r.tags)),
                 Err(e) => self.notice.set(format!("Local storage: {e}")),
             }
         });
@@ -158,13 +191,17 @@ impl PageState {
             self.notice.set(String::new());
         }
         self.history.set(None);
-        self.undo.set(None);
+        self.undo.set(Vec::new());
+        self.selection.set(Selection::default());
         io::accounts::switch_account(account.as_ref());
         let signed_in = account.is_some();
         self.user.set(account);
         self.store.set(io::accounts::store_name());
         self.snap.set(Snapshot::default());
+        self.organize.set(Organize::default());
+        self.counts.set(None);
         self.refresh();
+        self.refresh_records();
         self.attach_sync(signed_in).await;
     }
 
@@ -196,6 +233,7 @@ impl PageState {
         }
         if news.reread {
             self.refresh();
+            self.refresh_records();
         }
     }
 }

@@ -1,5 +1,5 @@
 //! The page's view state that is not about notes: which screen a phone shows, the preview,
-//! the open overlays and the sign-in form, what the browser said about persistent storage, and the sync
+//! the open overlays, the settings view and its tab, the sidebar's drawer, the trash, the sign-in form, what the browser said about persistent storage, and the sync
 //! activity log. Provided as context by the `App` next to [`super::PageState`].
 
 use leptos::prelude::*;
@@ -27,6 +27,41 @@ impl Pane {
     }
 }
 
+/// A section of the settings view.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SettingsTab {
+    /// Who is signed in, devices, password, account deletion (or "Sign in").
+    #[default]
+    Account,
+    /// The sync activity log.
+    Activity,
+    /// Export and import.
+    Export,
+}
+
+impl SettingsTab {
+    /// Every tab, in order.
+    pub const ALL: [SettingsTab; 3] = [Self::Account, Self::Activity, Self::Export];
+
+    /// The tab's label (its button's name).
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Account => "Account",
+            Self::Activity => "Sync activity",
+            Self::Export => "Export / import",
+        }
+    }
+
+    /// The `data-tab` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Account => "account",
+            Self::Activity => "activity",
+            Self::Export => "export",
+        }
+    }
+}
+
 /// The page's view state. `Copy`: signals are handles.
 #[derive(Clone, Copy)]
 pub struct Ui {
@@ -36,8 +71,12 @@ pub struct Ui {
     pub preview: RwSignal<bool>,
     /// The keyboard shortcuts overlay is open.
     pub help: RwSignal<bool>,
-    /// The sync activity panel is open.
-    pub activity_open: RwSignal<bool>,
+    /// The settings view is open, on this tab.
+    pub settings: RwSignal<Option<SettingsTab>>,
+    /// The sidebar's drawer is open (narrow screens; wide ones show the sidebar always).
+    pub drawer: RwSignal<bool>,
+    /// The trash is shown.
+    pub trash: RwSignal<bool>,
     /// Recent sync runs of this page.
     pub activity: RwSignal<ActivityLog>,
     /// `Some(false)`: the browser refused persistent storage; `None`: granted or unknown.
@@ -60,11 +99,24 @@ impl Ui {
             pane: RwSignal::new(Pane::List),
             preview: RwSignal::new(false),
             help: RwSignal::new(false),
-            activity_open: RwSignal::new(false),
+            settings: RwSignal::new(None),
+            drawer: RwSignal::new(false),
+            trash: RwSignal::new(false),
             activity: RwSignal::new(ActivityLog::default()),
             persisted: RwSignal::new(None),
             signin: RwSignal::new(false),
         }
+    }
+
+    /// Opens the settings view on `tab`, or closes it if it shows `tab` already.
+    pub fn toggle_settings(self, tab: SettingsTab) {
+        self.settings
+            .update(|s| *s = if *s == Some(tab) { None } else { Some(tab) });
+    }
+
+    /// True while the sync activity is shown.
+    pub fn activity_shown(self) -> bool {
+        self.settings.get() == Some(SettingsTab::Activity)
     }
 
     /// The state provided by the `App`.

@@ -33,6 +33,16 @@ pub struct NoteView {
     pub strategy: Strategy,
     /// The concurrent versions waiting for the user, if any.
     pub conflict: Option<ConflictView>,
+    /// Pinned.
+    pub pinned: bool,
+    /// When it was created, ms since the epoch (`None`: before dates were kept).
+    pub created_ms: Option<u64>,
+    /// When it last changed, ms since the epoch.
+    pub modified_ms: u64,
+    /// Its notebook's record id (the record may be deleted: then it shows none).
+    pub notebook: Option<String>,
+    /// Its tags' record ids.
+    pub tags: Vec<String>,
 }
 
 /// Most characters of a note's body the list shows.
@@ -68,7 +78,13 @@ impl From<LocalNote> for NoteView {
             deleted,
         };
         let sync = n.status();
+        let fields = n.shown_fields();
         NoteView {
+            pinned: fields.pinned(),
+            created_ms: fields.created_ms(),
+            modified_ms: n.modified_ms(),
+            notebook: n.notebook_id().map(|nb| nb.0),
+            tags: fields.set("tags").into_iter().collect(),
             sync,
             strategy: n.strategy,
             conflict: n.conflict.as_ref().map(|c| ConflictView {

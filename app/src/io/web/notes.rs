@@ -1,14 +1,16 @@
 //! Reads and writes of the notes of the database the page shows (see
 //! [`super::accounts`]): one screen of them at a time, the editor's saves, the note
-//! commands and the trash. Every read first catches the search index up (see
+//! commands, the trash, and the notebooks, tags and pins (`client::local::Notes`'s
+//! organize methods). Every read first catches the search index up (see
 //! [`super::search`]).
 
 use client::local::{EditorSave, LocalNote, LocalStore, StoreError};
+use sync_core::fields::Kind;
 use sync_core::{NoteId, Strategy, Text};
 
 use super::accounts::{notes, store_name};
 use super::{pwa, search};
-use crate::io::{NotesRead, Query, Saved};
+use crate::io::{NotesRead, Query, RecordsRead, Saved};
 
 pub use super::search::{list_shown, on_search_ready};
 
@@ -191,4 +193,111 @@ pub async fn delete_forever(id: &str) -> Result<(), String> {
         .await
         .map(drop)
         .map_err(text)
+}
+
+/// How many notes each sidebar filter finds, from the search index (`None` while it is
+/// being built).
+pub fn counts() -> Option<client::search::Counts> {
+    search::counts(&store_name())
+}
+
+/// The notebooks and tags (their records; one read of the store, made when the page
+/// starts and when another tab or a sync changed it, not at each keystroke).
+pub async fn records() -> Result<RecordsRead, String> {
+    let notes = notes().await?;
+    let (notebooks, tags) = futures::join!(notes.records(Kind::Notebook), notes.records(Kind::Tag));
+    Ok(RecordsRead {
+        notebooks: notebooks.map_err(text)?,
+        tags: tags.map_err(text)?,
+    })
+}
+
+/// Creates a notebook inside `parent` (`None`: at the top level); gives its id.
+pub async fn create_notebook(name: &str, parent: Option<&str>) -> Result<String, String> {
+    let parent = parent.map(|p| NoteId(p.into()));
+    notes()
+        .await?
+        .create_notebook(name, parent.as_ref())
+        .await
+        .map(|n| n.id.0)
+        .map_err(text)
+}
+
+/// Creates a tag; gives its id.
+pub async fn create_tag(name: &str) -> Result<String, String> {
+    notes()
+        .await?
+        .create_tag(name)
+        .await
+        .map(|n| n.id.0)
+        .map_err(text)
+}
+
+/// Renames a notebook or a tag (one edit of its record, however many notes use it).
+pub async fn rename(id: &str, name: &str) -> Result<(), String> {
+    notes()
+        .await?
+        .rename(&NoteId(id.into()), name)
+        .await
+        .map(drop)
+        .map_err(text)
+}
+
+/// Moves notebook `id` into `parent` (`None`: to the top level); not into itself.
+pub async fn move_notebook(id: &str, parent: Option<&str>) -> Result<(), String> {
+    let parent = parent.map(|p| NoteId(p.into()));
+    notes()
+        .await?
+        .move_notebook(&NoteId(id.into()), parent.as_ref())
+        .await
+        .map(drop)
+        .map_err(text)
+}
+
+/// Moves the notes `ids` into notebook `notebook` (`None`: out of every notebook).
+pub async fn set_notebook(ids: &[String], notebook: Option<&str>) -> Result<(), String> {
+    let notes = notes().await?;
+    let nb = notebook.map(|n| NoteId(n.into()));
+    for id in ids {
+        notes
+            .set_notebook(&NoteId(id.clone()), nb.as_ref())
+            .await
+            .map_err(text)?;
+    }
+    Ok(())
+}
+
+/// Tags the notes `ids` with tag `tag`.
+pub async fn add_tag(ids: &[String], tag: &str) -> Result<(), String> {
+    let notes = notes().await?;
+    let tag = NoteId(tag.into());
+    for id in ids {
+        notes
+            .add_tag(&NoteId(id.clone()), &tag)
+            .await
+            .map_err(text)?;
+    }
+    Ok(())
+}
+
+/// Removes tag `tag` from note `id`.
+pub async fn remove_tag(id: &str, tag: &str) -> Result<(), String> {
+    notes()
+        .await?
+        .remove_tag(&NoteId(id.into()), &NoteId(tag.into()))
+        .await
+        .map(drop)
+        .map_err(text)
+}
+
+/// Pins (or unpins) the notes `ids`.
+pub async fn set_pinned(ids: &[String], pinned: bool) -> Result<(), String> {
+    let notes = notes().await?;
+    for id in ids {
+        notes
+            .set_pinned(&NoteId(id.clone()), pinned)
+            .await
+            .map_err(text)?;
+    }
+    Ok(())
 }

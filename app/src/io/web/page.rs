@@ -224,3 +224,52 @@ pub fn user_agent() -> (String, bool) {
         .is_some_and(|m| m.matches());
     (ua, standalone)
 }
+
+/// The local time's offset from UTC at `ms` (ms since the epoch), in minutes east (the
+/// browser's time zone, daylight saving included).
+pub fn utc_offset_minutes(ms: u64) -> i32 {
+    let west = js_sys::Date::new(&(ms as f64).into()).get_timezone_offset();
+    -(west as i32)
+}
+
+/// The drag's data type: note ids, one a line (a type of Tern's own, so text dragged in
+/// from elsewhere is never taken for notes).
+const NOTES_TYPE: &str = "application/x-tern-notes";
+
+/// A drag of the list's notes `ids` starts.
+pub fn start_drag(ev: &leptos::ev::DragEvent, ids: &[String]) {
+    if let Some(dt) = ev.data_transfer() {
+        let _ = dt.set_data(NOTES_TYPE, &ids.join("\n"));
+        // (Dropped in a text field elsewhere: the titles are not given, the ids say nothing.)
+        let _ = dt.set_data("text/plain", "");
+        dt.set_effect_allowed("move");
+    }
+}
+
+/// True when the drag over a drop target carries notes (the target then accepts it).
+pub fn accept_drop(ev: &leptos::ev::DragEvent) -> bool {
+    let carries = ev
+        .data_transfer()
+        .is_some_and(|dt| dt.types().includes(&NOTES_TYPE.into(), 0));
+    if carries {
+        ev.prevent_default();
+        if let Some(dt) = ev.data_transfer() {
+            dt.set_drop_effect("move");
+        }
+    }
+    carries
+}
+
+/// The note ids a drop carries (none for anything else dropped).
+pub fn dragged_notes(ev: &leptos::ev::DragEvent) -> Vec<String> {
+    ev.prevent_default();
+    let data = ev
+        .data_transfer()
+        .and_then(|dt| dt.get_data(NOTES_TYPE).ok())
+        .unwrap_or_default();
+    data.lines()
+        .filter(|l| !l.is_empty())
+        .take(10_000)
+        .map(str::to_owned)
+        .collect()
+}

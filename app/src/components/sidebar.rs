@@ -1,0 +1,391 @@
+//! The sidebar: "All notes", "Pinned", the notebooks (a tree, collapsible, with counts;
+//! add, rename, add inside, delete), the tags (with counts; add, rename, delete) and
+//! "Trash". On a wide screen it is the first of three panes; on a narrower one a drawer
+//! (`ui.drawer`) opened from the header's button.
+//!
+//! Selecting an entry sets the search box's query (see [`crate::model::organize`]'s
+//! filters); the entry whose query the box holds is highlighted. Notes dragged from the
+//! list onto a notebook move into it; onto a tag, they are tagged.
+
+use std::collections::BTreeSet;
+
+use leptos::prelude::*;
+
+use crate::io;
+use crate::model::organize::{Filter, filter_query, is_filter};
+use crate::model::{LIST_PAGE, PageState, Pane, Selection, Ui, commands};
+
+/// What an inline name field of the sidebar is for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Naming {
+    /// A new notebook inside this one (`None`: at the top level).
+    NewNotebook(Option<String>),
+    /// A new tag.
+    NewTag,
+    /// A new name for this notebook or tag.
+    Rename(String),
+}
+
+/// Shows the notes of `filter` (sets the search box's query).
+fn select(app: PageState, ui: Ui, filter: &Filter) {
+    app.query.set(filter_query(filter));
+    app.limit.set(LIST_PAGE);
+    app.selection.update(Selection::clear);
+    app.refresh();
+    ui.trash.set(false);
+    ui.drawer.set(false);
+    ui.pane.set(Pane::List);
+}
+
+/// A count beside an entry: none while unknown (the search index is being built, or it
+/// does not count that filter yet) or zero.
+fn count_view(n: Option<usize>) -> impl IntoView {
+    n.filter(|n| *n > 0)
+        .map(|n| view! { <span class="count" data-testid="entry-count">{n.to_string()}</span> })
+}
+
+/// The inline field that names a new notebook or tag, or renames one: Enter keeps the
+/// name, Escape (or leaving it empty) drops it.
+fn name_field(app: PageState, naming: RwSignal<Option<Naming>>, initial: String) -> impl IntoView {
+    let draft = RwSignal::new(initial);
+    let input = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        if let Some(el) = input.get() {
+            let _ = el.focus();
+            el.select();
+        }
+    });
+    let done = move || {
+        let name = draft.get_untracked();
+        match naming.get_untracked() {
+            Some(Naming::NewNotebook(parent)) => {
+                commands::new_notebook(app, name, parent, Vec::new())
+            }
+            Some(Naming::NewTag) => commands::new_tag(app, name),
+            Some(Naming::Rename(id)) => commands::rename(app, id, name),
+            None => {}
+        }
+        naming.set(None);
+    };
+    let placeholder = move || match naming.get() {
+        Some(Naming::NewTag) => "Tag name",
+        Some(Naming::Rename(_)) => "New name",
+        _ => "Notebook name",
+    };
+    view! {
+        <form class="name-field" on:submit=move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            done();
+        }>
+            <input node_ref=input data-testid="name-field" aria-label=placeholder
+                placeholder=placeholder
+                prop:value=move || draft.get()
+                on:input=move |ev| draft.set(event_target_value(&ev))
+                on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                    if ev.key() == "Escape" {
+                        ev.prevent_default();
+                        naming.set(None);
+                    }
+                }
+                on:blur=move |_| {
+                    if draft.get_untracked().trim().is_empty() {
+                        naming.set(None);
+                    }
+                }/>
+        </form>
+    }
+}
+
+/// An entry's "⋯" menu.
+fn menu_view(
+    app: PageState,
+    id: String,
+    name: String,
+    tag: bool,
+    nested: bool,
+    naming: RwSignal<Option<Naming>>,
+    menu: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let (rid, aid, mid, did) = (id.clone(), id.clone(), id.clone(), id);
+    let what = if tag { "tag" } else { "notebook" };
+    view! {
+        <div class="entry-menu" role="group" aria-label=format!("{name}: {what}")>
+            <button type="button" on:click=move |_| {
+                menu.set(None);
+                naming.set(Some(Naming::Rename(rid.clone())));
+            }>"Rename"</button>
+            {(!tag).then(|| view! {
+                <button type="button" on:click=move |_| {
+                    menu.set(None);
+                    naming.set(Some(Naming::NewNotebook(Some(aid.clone()))));
+                }>"Add a notebook inside"</button>
+            })}
+            {(!tag && nested).then(|| view! {
+                <button type="button" on:click=move |_| {
+                    menu.set(None);
+                    commands::move_notebook(app, mid.clone(), None);
+                }>"Move to the top level"</button>
+            })}
+            <button type="button" class="danger" on:click=move |_| {
+                menu.set(None);
+                commands::delete_record(app, did.clone());
+            }>{format!("Remove {what}")}</button>
+        </div>
+    }
+}
+
+/// The sidebar, and the backdrop behind it while it is an open drawer.
+#[component]
+pub fn Sidebar() -> impl IntoView {
+    let app = PageState::get();
+    let ui = Ui::get();
+    let naming: RwSignal<Option<Naming>> = RwSignal::new(None);
+    let menu: RwSignal<Option<String>> = RwSignal::new(None);
+    let collapsed: RwSignal<BTreeSet<String>> = RwSignal::new(BTreeSet::new());
+    // The entry a drag of notes is over.
+    let hover: RwSignal<Option<String>> = RwSignal::new(None);
+    let current = move |f: &Filter| !ui.trash.get() && app.query.with(|q| is_filter(q, f));
+
+    let entry =
+        move |filter: Filter, label: &'static str, testid: &'static str, id: &'static str| {
+            let f = filter.clone();
+            let count = move || {
+                app.counts.with(|c| {
+                    c.as_ref().map(|c| match f {
+                        Filter::Pinned => c.pinned,
+                        _ => c.all,
+                    })
+                })
+            };
+            let (on, aria) = (filter.clone(), filter.clone());
+            view! {
+                <button type="button" class="entry" id=id data-testid=testid
+                    class:current=move || current(&on)
+                    aria-current=move || current(&aria).then_some("true")
+                    on:click={
+                        let f = filter.clone();
+                        move |_| select(app, ui, &f)
+                    }>
+                    <span class="name">{label}</span>
+                    {move || count_view(count())}
+                </button>
+            }
+        };
+
+    let notebooks = move || {
+        let naming_now = naming.get();
+        let menu_now = menu.get();
+        let hover_now = hover.get();
+        let closed = collapsed.get();
+        app.organize.with(|o| {
+            let mut hidden_below: Option<usize> = None;
+            o.tree()
+                .into_iter()
+                .filter_map(|(depth, nb)| {
+                    // Below a collapsed notebook: not shown.
+                    match hidden_below {
+                        Some(d) if depth > d => return None,
+                        _ => hidden_below = None,
+                    }
+                    if closed.contains(&nb.id) {
+                        hidden_below = Some(depth);
+                    }
+                    let path = o.path(&nb.id);
+                    let filter = Filter::Notebook(path.clone());
+                    let children = o.has_children(&nb.id);
+                    let is_closed = closed.contains(&nb.id);
+                    let count = app.counts.with(|c| {
+                        c.as_ref().and_then(|c| c.notebooks.get(&nb.id).copied())
+                    });
+                    let (id, name) = (nb.id.clone(), nb.name.clone());
+                    let renaming = naming_now == Some(Naming::Rename(id.clone()));
+                    let adding_inside = naming_now == Some(Naming::NewNotebook(Some(id.clone())));
+                    let on = filter.clone();
+                    let is_current = current(&on);
+                    let (tid, mid, did, oid, rid, cid) = (
+                        id.clone(), id.clone(), id.clone(), id.clone(), id.clone(), id.clone(),
+                    );
+                    Some(view! {
+                        <li class="notebook" data-id=id.clone() data-testid="notebook"
+                            data-path=path.clone()
+                            style=format!("--depth: {depth}")
+                            class:drop-hover=hover_now.as_deref() == Some(id.as_str())
+                            on:dragover=move |ev| {
+                                if io::page::accept_drop(&ev) {
+                                    hover.set(Some(oid.clone()));
+                                }
+                            }
+                            on:dragleave=move |_| hover.set(None)
+                            on:drop=move |ev| {
+                                hover.set(None);
+                                let ids = io::page::dragged_notes(&ev);
+                                commands::move_notes(app, ids, Some(did.clone()));
+                            }>
+                            <div class="entry-row">
+                                {children.then(|| view! {
+                                    <button type="button" class="twisty"
+                                        aria-label=format!("{} {name}", if is_closed { "Expand" } else { "Collapse" })
+                                        aria-expanded=(!is_closed).to_string()
+                                        on:click=move |_| collapsed.update(|c| {
+                                            if !c.remove(&cid) {
+                                                c.insert(cid.clone());
+                                            }
+                                        })>
+                                        {if is_closed { "▸" } else { "▾" }}
+                                    </button>
+                                })}
+                                {if renaming {
+                                    name_field(app, naming, name.clone()).into_any()
+                                } else {
+                                    view! {
+                                        <button type="button" class="entry" class:current=is_current
+                                            aria-current=is_current.then_some("true")
+                                            title="Double-click to rename"
+                                            on:click=move |_| select(app, ui, &filter)
+                                            on:dblclick=move |_| naming.set(Some(Naming::Rename(rid.clone())))>
+                                            <span class="name">{name.clone()}</span>
+                                            {count_view(count)}
+                                        </button>
+                                    }.into_any()
+                                }}
+                                <button type="button" class="more" aria-label=format!("More for {name}")
+                                    aria-expanded=(menu_now.as_deref() == Some(id.as_str())).to_string()
+                                    on:click=move |_| menu.update(|m| {
+                                        *m = if m.as_deref() == Some(mid.as_str()) { None } else { Some(mid.clone()) }
+                                    })>"⋯"</button>
+                            </div>
+                            {(menu_now.as_deref() == Some(id.as_str())).then(|| {
+                                menu_view(app, tid.clone(), name.clone(), false, nb.parent.is_some(), naming, menu)
+                            })}
+                            {adding_inside.then(|| view! {
+                                <div class="inside">{name_field(app, naming, String::new())}</div>
+                            })}
+                        </li>
+                    })
+                })
+                .collect_view()
+        })
+    };
+
+    let tags = move || {
+        let naming_now = naming.get();
+        let menu_now = menu.get();
+        let hover_now = hover.get();
+        app.organize.with(|o| {
+            o.tags
+                .iter()
+                .map(|t| {
+                    let filter = Filter::Tag(t.name.clone());
+                    let is_current = current(&filter);
+                    let count = app
+                        .counts
+                        .with(|c| c.as_ref().and_then(|c| c.tags.get(&t.id).copied()));
+                    let (id, name) = (t.id.clone(), t.name.clone());
+                    let renaming = naming_now == Some(Naming::Rename(id.clone()));
+                    let (mid, oid, dname, rid) = (id.clone(), id.clone(), name.clone(), id.clone());
+                    view! {
+                        <li class="tag" data-id=id.clone() data-testid="tag"
+                            class:drop-hover=hover_now.as_deref() == Some(id.as_str())
+                            on:dragover=move |ev| {
+                                if io::page::accept_drop(&ev) {
+                                    hover.set(Some(oid.clone()));
+                                }
+                            }
+                            on:dragleave=move |_| hover.set(None)
+                            on:drop=move |ev| {
+                                hover.set(None);
+                                let ids = io::page::dragged_notes(&ev);
+                                commands::tag_notes(app, ids, dname.clone());
+                            }>
+                            <div class="entry-row">
+                                {if renaming {
+                                    name_field(app, naming, name.clone()).into_any()
+                                } else {
+                                    view! {
+                                        <button type="button" class="entry" class:current=is_current
+                                            aria-current=is_current.then_some("true")
+                                            title="Double-click to rename"
+                                            on:click=move |_| select(app, ui, &filter)
+                                            on:dblclick=move |_| naming.set(Some(Naming::Rename(rid.clone())))>
+                                            <span class="name">{format!("#{name}")}</span>
+                                            {count_view(count)}
+                                        </button>
+                                    }.into_any()
+                                }}
+                                <button type="button" class="more" aria-label=format!("More for #{name}")
+                                    aria-expanded=(menu_now.as_deref() == Some(id.as_str())).to_string()
+                                    on:click=move |_| menu.update(|m| {
+                                        *m = if m.as_deref() == Some(mid.as_str()) { None } else { Some(mid.clone()) }
+                                    })>"⋯"</button>
+                            </div>
+                            {(menu_now.as_deref() == Some(id.as_str())).then(|| {
+                                menu_view(app, id.clone(), name.clone(), true, false, naming, menu)
+                            })}
+                        </li>
+                    }
+                })
+                .collect_view()
+        })
+    };
+
+    view! {
+        <aside class="sidebar" id="sidebar" data-testid="sidebar" aria-label="Notebooks and tags"
+            data-open=move || ui.drawer.get().to_string()>
+            <div class="sidebar-head">
+                <span class="sidebar-title">"Tern"</span>
+                <button type="button" class="drawer-close" aria-label="Close the sidebar"
+                    on:click=move |_| ui.drawer.set(false)>"✕"</button>
+            </div>
+            <nav class="filters">
+                {entry(Filter::All, "All notes", "filter-all", "sidebar-all")}
+                {entry(Filter::Pinned, "Pinned", "filter-pinned", "sidebar-pinned")}
+            </nav>
+            <div class="group">
+                <h2 class="group-head">
+                    <span>"Notebooks"</span>
+                    <button type="button" class="add" aria-label="Add notebook" data-testid="notebook-add"
+                        title="Add notebook"
+                        on:click=move |_| naming.set(Some(Naming::NewNotebook(None)))>"+"</button>
+                </h2>
+                <Show when=move || naming.get() == Some(Naming::NewNotebook(None))>
+                    {name_field(app, naming, String::new())}
+                </Show>
+                <ul class="tree" data-testid="notebooks">{notebooks}</ul>
+                <Show when=move || app.organize.with(|o| o.notebooks.is_empty())
+                    && naming.get() != Some(Naming::NewNotebook(None))>
+                    <p class="muted hint">"No notebooks yet."</p>
+                </Show>
+            </div>
+            <div class="group">
+                <h2 class="group-head">
+                    <span>"Tags"</span>
+                    <button type="button" class="add" aria-label="Add tag" data-testid="tag-add"
+                        title="Add tag"
+                        on:click=move |_| naming.set(Some(Naming::NewTag))>"+"</button>
+                </h2>
+                <Show when=move || naming.get() == Some(Naming::NewTag)>
+                    {name_field(app, naming, String::new())}
+                </Show>
+                <ul class="tags" data-testid="tags">{tags}</ul>
+                <Show when=move || app.organize.with(|o| o.tags.is_empty())
+                    && naming.get() != Some(Naming::NewTag)>
+                    <p class="muted hint">"No tags yet."</p>
+                </Show>
+            </div>
+            <nav class="filters bottom">
+                <button type="button" class="entry" data-testid="filter-trash"
+                    class:current=move || ui.trash.get()
+                    aria-current=move || ui.trash.get().then_some("true")
+                    aria-expanded=move || ui.trash.get().to_string()
+                    on:click=move |_| {
+                        ui.trash.update(|t| *t = !*t);
+                        ui.drawer.set(false);
+                    }>
+                    <span class="name">"Trash"</span>
+                </button>
+            </nav>
+        </aside>
+        <div class="backdrop" data-open=move || ui.drawer.get().to_string()
+            on:click=move |_| ui.drawer.set(false)></div>
+    }
+}
