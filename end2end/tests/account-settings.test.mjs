@@ -3,7 +3,7 @@
 // everywhere, and deleting the account (its notes gone from the server and this browser).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { PASSWORD, openApp, openProfile, signIn, startServer } from './harness.mjs';
+import { PASSWORD, openApp, openProfile, openSettings, signIn, startServer } from './harness.mjs';
 import { screenshots } from './shots.mjs';
 
 let server;
@@ -19,9 +19,9 @@ const NEW_PASSWORD = 'a much longer passphrase';
 /** The status of `GET /auth/me` from the page: 200 signed in, 401 not. */
 const me = (page) => page.evaluate(async () => (await fetch('/auth/me')).status);
 
-async function openSettings(page) {
+async function openAccount(page) {
   if ((await page.getByTestId('account-settings').count()) === 0) {
-    await page.getByRole('button', { name: 'Account', exact: true }).click();
+    await openSettings(page, 'Account');
   }
   await page.getByTestId('account-settings').waitFor();
 }
@@ -43,7 +43,7 @@ test('devices, password change, sign out everywhere and account deletion', async
     await signIn(b.page, 'uma', 'Sign in');
 
     // Two devices, this one marked, each with its last use.
-    await openSettings(a.page);
+    await openAccount(a.page);
     await a.page.locator('li.session').nth(1).waitFor();
     assert.equal(await a.page.locator('li.session').count(), 2);
     const mine = a.page.locator('li.session[data-current=true]');
@@ -83,7 +83,7 @@ test('devices, password change, sign out everywhere and account deletion', async
     await a.page.locator('li.note', { hasText: 'my diary' }).waitFor();
     const db = await a.page.evaluate(() => document.querySelector('main').dataset.store);
     assert.match(db, /^tern-/);
-    await openSettings(a.page);
+    await openAccount(a.page);
     await a.page.fill('#delete-password', 'not my password');
     await a.page.getByRole('button', { name: 'Delete account' }).click();
     await a.page.getByRole('button', { name: 'Yes, delete my account and every note' }).click();

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { goOffline, openApp, openProfile, signIn, startServer, syncUntil, write } from './harness.mjs';
+import { goOffline, openApp, openProfile, openSettings, signIn, startServer, syncUntil, write } from './harness.mjs';
 import { screenshots } from './shots.mjs';
 
 let server;
@@ -20,7 +20,7 @@ after(async () => {
 
 async function openPanel(page) {
   if ((await page.getByTestId('export-import').count()) === 0) {
-    await page.getByRole('button', { name: 'Export / import' }).click();
+    await openSettings(page, 'Export / import');
   }
   await page.getByTestId('export-import').waitFor();
 }

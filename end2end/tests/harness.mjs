@@ -203,6 +203,17 @@ export async function sessionCookie(context) {
   return (await context.cookies()).find((c) => c.name === 'tern_session');
 }
 
+/**
+ * Opens the settings view (header's "Settings") on its tab `tab`: 'Account', 'Sync activity'
+ * or 'Export / import'.
+ */
+export async function openSettings(page, tab) {
+  if ((await page.getByTestId('settings').count()) === 0) {
+    await page.getByTestId('settings-open').click();
+  }
+  await page.getByTestId('settings').getByRole('button', { name: tab, exact: true }).click();
+}
+
 /** The list's row of the note whose title or snippet holds `text`. */
 export const noteItem = (page, text) => page.locator('li.note', { hasText: text });
 

@@ -8,6 +8,7 @@ import {
   goOffline,
   openApp,
   openProfile,
+  openSettings,
   signIn,
   startServer,
   waitForController,
@@ -52,9 +53,9 @@ async function openEveryScreen(page) {
   await page.locator('[data-testid=history], [data-testid=history-error]').first().waitFor();
   await page.getByRole('button', { name: 'Trash' }).click();
   await shown('trash');
-  await page.getByRole('button', { name: 'Export / import' }).click();
+  await openSettings(page, 'Export / import');
   await shown('export-import');
-  await page.getByRole('button', { name: 'Sync activity' }).first().click();
+  await openSettings(page, 'Sync activity');
   await shown('activity');
   assert.equal(await page.getByTestId('lazy-failed').count(), 0);
 }
@@ -80,7 +81,7 @@ test('every screen loaded on first use opens offline after one online visit', as
     // The account settings need a session, which an offline start cannot check: offline
     // in the page that visited online (and never opened them).
     await goOffline(first.context);
-    await first.page.getByRole('button', { name: 'Account', exact: true }).click();
+    await openSettings(first.page, 'Account');
     await first.page.getByTestId('account-settings').waitFor({ timeout: 30_000 });
     assert.equal(await first.page.getByTestId('lazy-failed').count(), 0);
     await first.close({ keepProfile: true });
@@ -130,7 +131,7 @@ test('a module that fails to load is retried, and the screen then opens', async 
 
     // "Retry": the export panel fails, then opens when asked.
     failing = true;
-    await page.getByRole('button', { name: 'Export / import' }).click();
+    await openSettings(page, 'Export / import');
     await failure.waitFor();
     failing = false;
     await failure.getByRole('button', { name: 'Retry' }).click();

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { openApp, openProfile, readIndexedDbNotes, signIn, startServer, syncNow, write } from './harness.mjs';
+import { openApp, openProfile, openSettings, readIndexedDbNotes, signIn, startServer, syncNow, write } from './harness.mjs';
 
 const SHOTS = join(import.meta.dirname, '../screenshots');
 mkdirSync(SHOTS, { recursive: true });
@@ -268,7 +268,7 @@ test('sync activity: runs are listed; a failing sync says why and what happens n
     await signIn(page, 'activity-user', 'Create account');
     await write(page, 'Pushed', 'one note');
     await page.waitForSelector('li.note[data-sync="synced"]', { timeout: 15_000 });
-    await page.getByRole('button', { name: 'Sync activity' }).first().click();
+    await openSettings(page, 'Sync activity');
     const panel = page.getByTestId('activity');
     await panel.locator('li.run[data-result="synced"]', { hasText: 'sent 1' }).waitFor();
     assert.match(await panel.locator('li.run').first().textContent(), /Next check at|Syncs again now/);

@@ -4,7 +4,8 @@
 //! (`ui.drawer`) opened from the header's button.
 //!
 //! Selecting an entry sets the search box's query (see [`crate::model::organize`]'s
-//! filters); the entry whose query the box holds is highlighted. Notes dragged from the
+//! filters); the entry whose query the box holds is highlighted, and a notebook or tag
+//! renamed while chosen updates the query. Notes dragged from the
 //! list onto a notebook move into it; onto a tag, they are tagged.
 
 use std::collections::BTreeSet;
@@ -88,8 +89,10 @@ fn name_field(app: PageState, naming: RwSignal<Option<Naming>>, initial: String)
                     }
                 }
                 on:blur=move |_| {
-                    if draft.get_untracked().trim().is_empty() {
-                        naming.set(None);
+                    // (Chromium blurs a field it removes: after Enter, the field and its
+                    // draft are gone already.)
+                    if draft.try_get_untracked().is_some_and(|d| d.trim().is_empty()) {
+                        naming.try_set(None);
                     }
                 }/>
         </form>
@@ -145,6 +148,33 @@ pub fn Sidebar() -> impl IntoView {
     // The entry a drag of notes is over.
     let hover: RwSignal<Option<String>> = RwSignal::new(None);
     let current = move |f: &Filter| !ui.trash.get() && app.query.with(|q| is_filter(q, f));
+    // A notebook or tag chosen here and renamed (here or elsewhere) since, or a notebook
+    // above it: the search box follows it while it holds that filter alone.
+    let chosen: StoredValue<Option<(String, String)>> = StoredValue::new(None);
+    Effect::new(move |_| {
+        app.organize.track(); // (before any return: an effect that read nothing never runs again)
+        let Some((id, query)) = chosen.get_value() else {
+            return;
+        };
+        let now = app.organize.with(|o| {
+            o.notebook(&id)
+                .map(|_| Filter::Notebook(o.path(&id)))
+                .or_else(|| o.tag(&id).map(|t| Filter::Tag(t.name.clone())))
+                .map(|f| filter_query(&f))
+        });
+        if let Some(now) = now
+            && now != query
+            && app.query.get_untracked().trim() == query
+        {
+            chosen.set_value(Some((id, now.clone())));
+            app.query.set(now);
+            app.refresh();
+        }
+    });
+    let choose = move |id: &str, f: &Filter| {
+        chosen.set_value(Some((id.to_owned(), filter_query(f))));
+        select(app, ui, f);
+    };
 
     let entry =
         move |filter: Filter, label: &'static str, testid: &'static str, id: &'static str| {
@@ -202,8 +232,9 @@ pub fn Sidebar() -> impl IntoView {
                     let adding_inside = naming_now == Some(Naming::NewNotebook(Some(id.clone())));
                     let on = filter.clone();
                     let is_current = current(&on);
-                    let (tid, mid, did, oid, rid, cid) = (
+                    let (tid, mid, did, oid, rid, cid, sid) = (
                         id.clone(), id.clone(), id.clone(), id.clone(), id.clone(), id.clone(),
+                        id.clone(),
                     );
                     Some(view! {
                         <li class="notebook" data-id=id.clone() data-testid="notebook"
@@ -241,7 +272,7 @@ pub fn Sidebar() -> impl IntoView {
                                         <button type="button" class="entry" class:current=is_current
                                             aria-current=is_current.then_some("true")
                                             title="Double-click to rename"
-                                            on:click=move |_| select(app, ui, &filter)
+                                            on:click=move |_| choose(&sid, &filter)
                                             on:dblclick=move |_| naming.set(Some(Naming::Rename(rid.clone())))>
                                             <span class="name">{name.clone()}</span>
                                             {count_view(count)}
@@ -282,7 +313,8 @@ pub fn Sidebar() -> impl IntoView {
                         .with(|c| c.as_ref().and_then(|c| c.tags.get(&t.id).copied()));
                     let (id, name) = (t.id.clone(), t.name.clone());
                     let renaming = naming_now == Some(Naming::Rename(id.clone()));
-                    let (mid, oid, dname, rid) = (id.clone(), id.clone(), name.clone(), id.clone());
+                    let (mid, oid, dname, rid, sid) =
+                        (id.clone(), id.clone(), name.clone(), id.clone(), id.clone());
                     view! {
                         <li class="tag" data-id=id.clone() data-testid="tag"
                             class:drop-hover=hover_now.as_deref() == Some(id.as_str())
@@ -305,7 +337,7 @@ pub fn Sidebar() -> impl IntoView {
                                         <button type="button" class="entry" class:current=is_current
                                             aria-current=is_current.then_some("true")
                                             title="Double-click to rename"
-                                            on:click=move |_| select(app, ui, &filter)
+                                            on:click=move |_| choose(&sid, &filter)
                                             on:dblclick=move |_| naming.set(Some(Naming::Rename(rid.clone())))>
                                             <span class="name">{format!("#{name}")}</span>
                                             {count_view(count)}
