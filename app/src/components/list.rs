@@ -100,7 +100,7 @@ fn NoteItem(note: NoteView) -> impl IntoView {
             draggable="true" on:dragstart=drag>
             <button type="button" class="open" on:click=open aria-current=move || selected.get().then_some("true")>
                 <h2>
-                    {note.pinned.then(|| view! { <span class="pin-mark" title="Pinned" aria-label="Pinned">"📌 "</span> })}
+                    {note.pinned.then(|| view! { <span class="pin-mark" title="Pinned" role="img" aria-label="Pinned">{pin_icon()}</span> })}
                     {if note.title.is_empty() { "Untitled".to_owned() } else { note.title.clone() }}
                 </h2>
                 <p>{note.snippet().to_owned()}</p>
@@ -172,6 +172,15 @@ fn SelectionBar() -> impl IntoView {
                     on:click=move |_| app.selection.update(Selection::clear)>"✕"</button>
             </div>
         </Show>
+    }
+}
+
+/// A pushpin, drawn (an emoji needs a font the system may lack).
+pub fn pin_icon() -> impl IntoView {
+    view! {
+        <svg class="pin-icon" viewBox="0 0 16 16" aria-hidden="true">
+            <path d="M5 1h6v1.5l-1 .5v4l2.5 2.5V11H8.75v4L8 16l-.75-1v-4H3.5V9.5L6 7V3l-1-.5z"/>
+        </svg>
     }
 }
 

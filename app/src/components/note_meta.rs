@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 
-use super::list::NO_NOTEBOOK;
+use super::list::{NO_NOTEBOOK, pin_icon};
 use crate::io;
 use crate::model::organize::date_label;
 use crate::model::{NoteView, PageState, commands};
@@ -153,7 +153,8 @@ pub fn NoteMeta() -> impl IntoView {
                                 commands::toggle_pins(app, vec![id]);
                             }
                         }>
-                        {move || if pinned() { "📌 Pinned" } else { "Pin" }}
+                        {pin_icon()}
+                        {move || if pinned() { " Pinned" } else { " Pin" }}
                     </button>
                     <span class="dates" data-testid="dates">
                         {move || note.with(|n| n.as_ref().map(dates).unwrap_or_default())}
