@@ -11,8 +11,16 @@ use super::accounts::{notes, store_name};
 use super::search;
 use crate::io::LinkedNote;
 
-/// Most notes a title link, a suggestion or a backlinks search reads as candidates.
+/// Most notes a suggestion or a backlinks search reads as candidates.
 const CANDIDATES: usize = 200;
+/// Most notes a title link reads as candidates (notes with the title's words in their
+/// title come first in the search's order).
+const TITLE_CANDIDATES: usize = 20;
+/// Most links of one note the preview looks up: ids, and of them titles. Beyond them, a
+/// link shows as one to a note not here (a note with thousands of links costs the preview
+/// a bounded number of reads).
+pub const MAX_RESOLVED: usize = 500;
+pub const MAX_RESOLVED_TITLES: usize = 50;
 
 fn linked(n: &LocalNote) -> LinkedNote {
     LinkedNote {
@@ -25,14 +33,14 @@ fn shown(n: &LocalNote) -> bool {
     !n.deleted && n.is_note()
 }
 
-/// The live notes the search index finds for `query` (at most [`CANDIDATES`]), read.
-async fn candidates(query: &str) -> Vec<LocalNote> {
+/// The live notes the search index finds for `query` (at most `limit`), read.
+async fn candidates(query: &str, limit: usize) -> Vec<LocalNote> {
     let Ok(notes) = notes().await else {
         return Vec::new();
     };
     let db = store_name();
     search::ensure(&db, &notes).await;
-    let Some(found) = search::find(&db, query, CANDIDATES) else {
+    let Some(found) = search::find(&db, query, limit) else {
         return Vec::new();
     };
     let mut got = notes.store().get_many(&found.ids).await.unwrap_or_default();
@@ -42,7 +50,8 @@ async fn candidates(query: &str) -> Vec<LocalNote> {
 
 /// The note each target points at (`None`: no such note here). An id link follows its
 /// id; a title link the note of that title (the newest, when several have it).
-pub async fn resolve(targets: Vec<Target>) -> Vec<(Target, Option<LinkedNote>)> {
+pub async fn resolve(mut targets: Vec<Target>) -> Vec<(Target, Option<LinkedNote>)> {
+    targets.truncate(MAX_RESOLVED);
     let Ok(notes) = notes().await else {
         return targets.into_iter().map(|t| (t, None)).collect();
     };
@@ -56,15 +65,20 @@ pub async fn resolve(targets: Vec<Target>) -> Vec<(Target, Option<LinkedNote>)> 
     let mut by_id = notes.store().get_many(&ids).await.unwrap_or_default();
     by_id.retain(shown);
     let mut out = Vec::with_capacity(targets.len());
+    let mut titles = 0;
     for t in targets {
         let found = match &t {
             Target::Id(id) => by_id.iter().find(|n| n.id == *id).map(linked),
-            Target::Title(title) => candidates(title)
-                .await
-                .iter()
-                .filter(|n| same_title(&n.title, title))
-                .max_by_key(|n| n.hlc.clone())
-                .map(linked),
+            Target::Title(_) if titles >= MAX_RESOLVED_TITLES => None,
+            Target::Title(title) => {
+                titles += 1;
+                candidates(title, TITLE_CANDIDATES)
+                    .await
+                    .iter()
+                    .filter(|n| same_title(&n.title, title))
+                    .max_by_key(|n| n.hlc.clone())
+                    .map(linked)
+            }
         };
         out.push((t, found));
     }
@@ -76,7 +90,7 @@ pub async fn resolve(targets: Vec<Target>) -> Vec<(Target, Option<LinkedNote>)> 
 /// edited).
 pub async fn suggest(query: &str, except: Option<String>, limit: usize) -> Vec<LinkedNote> {
     let got = if client::search::words(query).next().is_some() {
-        candidates(query).await
+        candidates(query, CANDIDATES).await
     } else {
         match notes().await {
             Ok(notes) => notes.page(None, limit + 1).await.unwrap_or_default(),
@@ -102,9 +116,9 @@ pub async fn backlinks(id: &str, limit: usize) -> Vec<LinkedNote> {
     };
     // The id's pieces are words of the bodies that link by id; the title's words of
     // those that link by title.
-    let mut got = candidates(&id.0).await;
+    let mut got = candidates(&id.0, CANDIDATES).await;
     if client::search::words(&note.title).next().is_some() {
-        for n in candidates(&note.title).await {
+        for n in candidates(&note.title, CANDIDATES).await {
             if !got.iter().any(|g| g.id == n.id) {
                 got.push(n);
             }
