@@ -15,6 +15,8 @@ use client::local::Notes;
 use client::memory::MemoryStore;
 use futures::executor::block_on;
 use proptest::prelude::*;
+use std::collections::BTreeSet;
+use sync_core::fields::Kind;
 use sync_core::{Conflict, Hlc, NoteId, Strategy as ConflictStrategy, Text, Version};
 
 /// A whole JSON export of `notes`, written chunk by chunk as the app does.
@@ -52,7 +54,54 @@ fn text() -> impl Strategy<Value = String> {
     .prop_map(|v| v.concat())
 }
 
+/// A record id from a small set, so notes name records that exist (and some that do not).
+fn record_id() -> impl Strategy<Value = NoteId> {
+    "r-[a-c]".prop_map(NoteId)
+}
+
+/// The fields of a note or record, as the user sees them.
+#[derive(Clone, Debug)]
+struct Shown {
+    kind: Kind,
+    notebook: Option<NoteId>,
+    parent: Option<NoteId>,
+    tags: BTreeSet<NoteId>,
+    pinned: bool,
+    created_ms: Option<u64>,
+}
+
+fn shown() -> impl Strategy<Value = Shown> {
+    (
+        prop_oneof![Just(Kind::Note), Just(Kind::Notebook), Just(Kind::Tag)],
+        prop::option::of(record_id()),
+        prop::option::of(record_id()),
+        prop::collection::btree_set(record_id(), 0..3),
+        any::<bool>(),
+        prop::option::of(0u64..4_000_000_000_000),
+    )
+        .prop_map(|(kind, notebook, parent, tags, pinned, created_ms)| Shown {
+            kind,
+            notebook,
+            parent,
+            tags,
+            pinned,
+            created_ms,
+        })
+}
+
 fn note() -> impl Strategy<Value = ExportedNote> {
+    (plain_note(), shown()).prop_map(|(n, f)| ExportedNote {
+        kind: f.kind,
+        notebook: f.notebook,
+        parent: f.parent,
+        tags: f.tags,
+        pinned: f.pinned,
+        created_ms: f.created_ms,
+        ..n
+    })
+}
+
+fn plain_note() -> impl Strategy<Value = ExportedNote> {
     (
         "[A-Za-z0-9_-]{1,20}",
         text(),
@@ -68,9 +117,6 @@ fn note() -> impl Strategy<Value = ExportedNote> {
     )
         .prop_map(
             |(id, title, content, wall, strategy, other, deleted_ms)| ExportedNote {
-                id: NoteId(id),
-                title,
-                content,
                 hlc: Some(Hlc {
                     wall_ms: wall,
                     counter: 3,
@@ -94,9 +140,19 @@ fn note() -> impl Strategy<Value = ExportedNote> {
                     }),
                 }),
                 deleted_ms,
-                history: None,
+                ..ExportedNote::new(NoteId(id), title, content)
             },
         )
+}
+
+/// What an import of `notes` into an empty device reports.
+fn all_added(notes: &[ExportedNote]) -> ImportReport {
+    let added = notes.iter().filter(|n| n.kind == Kind::Note).count();
+    ImportReport {
+        added,
+        records: notes.len() - added,
+        ..ImportReport::default()
+    }
 }
 
 fn notes() -> impl Strategy<Value = Vec<ExportedNote>> {
@@ -114,7 +170,7 @@ proptest! {
     fn a_json_export_imported_into_an_empty_device_exports_the_same(notes in notes()) {
         let a = block_on(Notes::open(MemoryStore::new())).unwrap();
         let r = block_on(a.import(notes.clone())).unwrap();
-        prop_assert_eq!(r, ImportReport { added: notes.len(), duplicates: 0 });
+        prop_assert_eq!(r, all_added(&notes));
         let first = export_json(&a);
         let parsed = export::parse_json("a.json", first.as_bytes()).unwrap();
         prop_assert_eq!(&parsed, &notes);
@@ -124,7 +180,7 @@ proptest! {
         prop_assert_eq!(export_json(&b), first);
         // Imported again: every note is a duplicate, nothing changes.
         let again = block_on(b.import(notes.clone())).unwrap();
-        prop_assert_eq!(again, ImportReport { added: 0, duplicates: notes.len() });
+        prop_assert_eq!(again, ImportReport { duplicates: notes.len(), ..ImportReport::default() });
     }
 
     /// The reader, stepped `step` notes at a time, against the whole-file parse it
@@ -143,7 +199,7 @@ proptest! {
             0 => format!("{}{}{}", json_head(7), body, json_tail()),
             1 => format!(r#"{{"notes":[{body}],"version":1,"format":"tern-export","exported_at_ms":7}}"#),
             2 => format!(
-                " {{ \"format\" : \"tern-export\" ,\t\"x\":[{{\"]\":\"}}\"}}],\"version\":1,\r\n\"notes\" : [ {body} ] , \"exported_at_ms\" : 7 }} \n"
+                " {{ \"format\" : \"tern-export\" ,\t\"x\":[{{\"]\":\"}}\"}}],\"version\":2,\r\n\"notes\" : [ {body} ] , \"exported_at_ms\" : 7 }} \n"
             ),
             _ => format!(r#"{{"format":"tern-export","version":1,"notes":[{body}]}}"#),
         }
@@ -161,9 +217,10 @@ proptest! {
         }
         let reference = || -> Option<Vec<ExportedNote>> {
             let e: Export = serde_json::from_slice(&doc).ok()?;
-            (e.format == export::FORMAT
-                && e.version == export::VERSION
-                && e.notes.iter().all(|n| n.id.is_valid()))
+            let ids_valid = e.notes.iter().all(|n| {
+                std::iter::once(&n.id).chain(&n.notebook).chain(&n.parent).chain(&n.tags).all(NoteId::is_valid)
+            });
+            (e.format == export::FORMAT && export::READS.contains(&e.version) && ids_valid)
             .then_some(e.notes)
         };
         let sliced = || -> Option<Vec<ExportedNote>> {
@@ -178,11 +235,16 @@ proptest! {
         }
     }
 
+    /// Everything but the records' ids: a note's notebook is its folder and its tags are
+    /// names (`markdown_layout_round_trip` checks those through a device).
     #[test]
     fn each_markdown_file_reads_back_as_its_note(n in note()) {
+        let n = ExportedNote { kind: Kind::Note, notebook: None, parent: None, tags: BTreeSet::new(), ..n };
         let md = export::to_markdown(&n);
-        let back = export::from_text(&export::markdown_name(&n), &md).unwrap();
+        let mut back = export::from_text(&export::markdown_name(&n), &md).unwrap();
+        let file = back.file.take().unwrap();
         prop_assert_eq!(back, n);
+        prop_assert_eq!(*file, export::FromFile::default());
     }
 }
 
@@ -231,13 +293,23 @@ fn a_zip_of_markdown_imports_the_same_notes_and_a_folder_of_files_adds_new_ones(
         .collect();
     titles.sort();
     assert_eq!(titles, ["Rain", "Shopping", "todo"]);
-    assert_eq!(block_on(b.unsynced_count()).unwrap(), 3);
+    // Their folder is one notebook, made by the first file and reused by the second.
+    let notebooks = block_on(b.records(Kind::Notebook)).unwrap();
+    assert_eq!(notebooks.len(), 1);
+    assert_eq!(notebooks[0].title, "Journal");
+    for n in block_on(b.list()).unwrap() {
+        let nb = block_on(b.notebook_of(&n)).unwrap().map(|nb| nb.title);
+        let want = (n.title != "Shopping").then(|| "Journal".to_owned());
+        assert_eq!(nb, want, "{}", n.title);
+    }
+    // Three notes and the notebook, all to sync.
+    assert_eq!(block_on(b.unsynced_count()).unwrap(), 4);
 }
 
 #[test]
 fn files_that_are_not_exports_are_refused_whole() {
     assert!(parse_file("x.json", br#"{"format":"other","version":1,"notes":[]}"#).is_err());
-    let newer = br#"{"format":"tern-export","version":2,"exported_at_ms":0,"notes":[]}"#;
+    let newer = br#"{"format":"tern-export","version":3,"exported_at_ms":0,"notes":[]}"#;
     let e = parse_file("x.json", newer).unwrap_err().to_string();
     assert!(e.contains("update the app"), "{e}");
     let bad_id = br#"{"format":"tern-export","version":1,"exported_at_ms":0,"notes":[{"id":"no spaces","title":"","content":""}]}"#;
