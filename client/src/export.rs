@@ -583,8 +583,7 @@ pub fn folder_name(name: &str) -> String {
     let cleaned: String = name
         .chars()
         .map(|c| {
-            if c.is_control() || matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|')
-            {
+            if c.is_control() || matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|') {
                 '-'
             } else {
                 c
@@ -660,9 +659,12 @@ impl MarkdownLayout {
                 continue;
             }
             let mut stack: Vec<(NoteId, String, usize)> = Vec::new();
-            let place = |id: &NoteId, dir: &str, depth: usize, taken: &mut HashSet<String>,
-                             stack: &mut Vec<(NoteId, String, usize)>,
-                             folders: &mut HashMap<NoteId, String>| {
+            let place = |id: &NoteId,
+                         dir: &str,
+                         depth: usize,
+                         taken: &mut HashSet<String>,
+                         stack: &mut Vec<(NoteId, String, usize)>,
+                         folders: &mut HashMap<NoteId, String>| {
                 let path = if depth > MAX_FOLDER_DEPTH {
                     dir.to_owned()
                 } else {
@@ -690,7 +692,14 @@ impl MarkdownLayout {
                 let mut taken = HashSet::new();
                 for child in children.get(&Some(id)).into_iter().flatten() {
                     if !self.folders.contains_key(child) {
-                        place(child, &dir, depth + 1, &mut taken, &mut stack, &mut self.folders);
+                        place(
+                            child,
+                            &dir,
+                            depth + 1,
+                            &mut taken,
+                            &mut stack,
+                            &mut self.folders,
+                        );
                     }
                 }
             }
@@ -886,7 +895,8 @@ fn cut_name(s: &str) -> (String, bool) {
 /// True for a path inside a hidden folder or a hidden file (`.obsidian/`, `.trash/`): the
 /// settings and trash of other tools, not notes.
 pub fn is_hidden(path: &str) -> bool {
-    path.split(['/', '\\']).any(|p| p.starts_with('.') && p != "." && p != "..")
+    path.split(['/', '\\'])
+        .any(|p| p.starts_with('.') && p != "." && p != "..")
 }
 
 /// The items of a front matter `tags` value: a flow list (`[a, "b c"]`), words separated
