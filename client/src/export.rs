@@ -646,66 +646,80 @@ impl MarkdownLayout {
         for v in children.values_mut() {
             v.sort_by(|a, b| self.notebooks[a].0.cmp(&self.notebooks[b].0).then(a.cmp(b)));
         }
-        // Notebooks never reached from the top (a cycle) start again at the top, in id
-        // order, until every notebook has its folder.
-        let mut ids: Vec<&NoteId> = self.notebooks.keys().collect();
+        // The top level, then notebooks never reached from it (a cycle) at the top level
+        // too, in id order, until every notebook has its folder.
+        let mut ids: Vec<NoteId> = self.notebooks.keys().cloned().collect();
         ids.sort();
-        let mut roots = vec![None];
-        roots.extend(ids.into_iter().map(|id| Some(id.clone())));
-        // The top level also holds `trash/`.
-        let mut top_taken = HashSet::from(["trash".to_owned()]);
-        for root in roots {
-            if root.as_ref().is_some_and(|r| self.folders.contains_key(r)) {
+        let tops: Vec<NoteId> = children.get(&None).cloned().unwrap_or_default();
+        let mut top = Level::default();
+        top.unique("trash"); // the top level also holds `trash/`
+        let mut stack: Vec<(NoteId, String, usize)> = Vec::new();
+        for id in tops.into_iter().chain(ids) {
+            if self.folders.contains_key(&id) {
                 continue;
             }
-            let mut stack: Vec<(NoteId, String, usize)> = Vec::new();
-            let place = |id: &NoteId,
-                         dir: &str,
-                         depth: usize,
-                         taken: &mut HashSet<String>,
-                         stack: &mut Vec<(NoteId, String, usize)>,
-                         folders: &mut HashMap<NoteId, String>| {
-                let path = if depth > MAX_FOLDER_DEPTH {
-                    dir.to_owned()
-                } else {
-                    let base = folder_name(&self.notebooks[id].0);
-                    let mut name = base.clone();
-                    let mut k = 2;
-                    while !taken.insert(name.to_lowercase()) {
-                        name = format!("{base} ({k})");
-                        k += 1;
-                    }
-                    format!("{dir}{name}/")
-                };
-                folders.insert(id.clone(), path.clone());
-                stack.push((id.clone(), path, depth));
-            };
-            match &root {
-                None => {
-                    for id in children.get(&None).into_iter().flatten() {
-                        place(id, "", 1, &mut top_taken, &mut stack, &mut self.folders);
-                    }
-                }
-                Some(id) => place(id, "", 1, &mut top_taken, &mut stack, &mut self.folders),
-            }
+            stack.push(self.place(id, "", 1, &mut top));
             while let Some((id, dir, depth)) = stack.pop() {
-                let mut taken = HashSet::new();
+                let mut level = Level::default();
                 for child in children.get(&Some(id)).into_iter().flatten() {
                     if !self.folders.contains_key(child) {
-                        place(
-                            child,
-                            &dir,
-                            depth + 1,
-                            &mut taken,
-                            &mut stack,
-                            &mut self.folders,
-                        );
+                        stack.push(self.place(child.clone(), &dir, depth + 1, &mut level));
                     }
                 }
             }
         }
     }
 
+    /// Gives notebook `id` its folder inside `dir` at `depth` (below
+    /// [`MAX_FOLDER_DEPTH`]: `dir` itself), a name unique in `level`.
+    fn place(
+        &mut self,
+        id: NoteId,
+        dir: &str,
+        depth: usize,
+        level: &mut Level,
+    ) -> (NoteId, String, usize) {
+        let path = if depth > MAX_FOLDER_DEPTH {
+            dir.to_owned()
+        } else {
+            format!(
+                "{dir}{}/",
+                level.unique(&folder_name(&self.notebooks[&id].0))
+            )
+        };
+        self.folders.insert(id.clone(), path.clone());
+        (id, path, depth)
+    }
+}
+
+/// The folder names taken in one folder, ignoring case (file systems that ignore it would
+/// merge two), and the next number to try for each name: a thousand notebooks of one name
+/// are numbered in linear time.
+#[derive(Default)]
+struct Level {
+    taken: HashSet<String>,
+    next: HashMap<String, usize>,
+}
+
+impl Level {
+    /// `base`, or `base (2)`, `base (3)`...: the first not taken yet, now taken.
+    fn unique(&mut self, base: &str) -> String {
+        let key = base.to_lowercase();
+        if self.taken.insert(key.clone()) {
+            return base.to_owned();
+        }
+        let k = self.next.entry(key).or_insert(2);
+        loop {
+            let name = format!("{base} ({k})");
+            *k += 1;
+            if self.taken.insert(name.to_lowercase()) {
+                return name;
+            }
+        }
+    }
+}
+
+impl MarkdownLayout {
     /// The folder of notebook `id` (`""`: none, or a notebook not exported live).
     fn folder(&self, id: Option<&NoteId>) -> &str {
         id.and_then(|id| self.folders.get(id))
@@ -1850,6 +1864,10 @@ mod tests {
         // Another tool's front matter: its title, the rest left out.
         let n = from_text("x.md", "---\ntitle: Trip\ntags: [a, b]\n---\nPack").unwrap();
         assert_eq!((n.title.as_str(), n.content.as_str()), ("Trip", "Pack"));
-        assert!(from_text("x.md", "---\nid: not valid!\ntitle: x\n---\n").is_err());
+        // A front matter that does not read: the whole file, as text.
+        let bad = "---\nid: not valid!\ntitle: x\n---\n";
+        let n = from_text("x.md", bad).unwrap();
+        assert_eq!((n.title.as_str(), n.content.as_str()), ("x", bad));
+        assert!(n.file.unwrap().kept_as_text);
     }
 }

@@ -815,3 +815,35 @@ fn folder_names_are_safe_and_unique() {
     assert_eq!(name("f"), "Trash (2)/t-n.md", "the trash's folder is taken");
     assert_eq!(name("g"), "a-b- c- (3)/child/t-n.md");
 }
+
+/// 20,000 notebooks of one name under one parent, and a chain 20,000 deep: the layout is
+/// made in linear time (numbered names, folders no deeper than the limit).
+#[test]
+fn a_hostile_notebook_tree_lays_out_in_bounded_time_and_depth() {
+    let mut records = Vec::new();
+    for i in 0..20_000 {
+        let nb = |id: String, parent: Option<String>| ExportedNote {
+            kind: Kind::Notebook,
+            parent: parent.map(NoteId),
+            ..ExportedNote::new(NoteId(id), "same".into(), String::new())
+        };
+        records.push(nb(format!("w{i}"), None));
+        records.push(nb(format!("c{i}"), (i > 0).then(|| format!("c{}", i - 1))));
+    }
+    let mut layout = export::MarkdownLayout::new();
+    layout.add(&records);
+    layout.finish();
+    let in_nb = |nb: &str| {
+        layout.name(&ExportedNote {
+            notebook: Some(NoteId(nb.into())),
+            ..ExportedNote::new(NoteId("n".into()), "T".into(), String::new())
+        })
+    };
+    assert_eq!(
+        in_nb("c19999").matches('/').count(),
+        export::MAX_FOLDER_DEPTH
+    );
+    let wide: std::collections::HashSet<String> =
+        (0..20_000).map(|i| in_nb(&format!("w{i}"))).collect();
+    assert_eq!(wide.len(), 20_000, "every folder distinct");
+}
