@@ -1,18 +1,24 @@
 //! Export and import: the user's notes out of Tern and back, without the server.
 //!
 //! Two export formats, both documented in `docs/export-format.md`:
-//! - **JSON** (`tern-export`, [`VERSION`]): every note with its conflict state and the
-//!   notes in the trash; importing it back gives the same notes (a round trip compares
-//!   equal). Written in pieces ([`json_head`], [`json_notes`], [`json_tail`]) so a large
-//!   export is built chunk by chunk, never as one string.
+//! - **JSON** (`tern-export`, [`VERSION`]): every note and record (notebooks, tags) with its
+//!   fields as the user sees them, its conflict state, and the notes in the trash;
+//!   importing it back gives the same (a round trip compares equal). Written in pieces
+//!   ([`json_head`], [`json_notes`], [`json_tail`]) so a large export is built chunk by
+//!   chunk, never as one string. Read a slice at a time by [`JsonImport`].
 //! - **Markdown**: one `.md` file per note with YAML front matter (`id`, `title`,
-//!   `updated`, and `strategy`, `conflict`, `deleted` when set), in one zip ([`ZipWriter`],
-//!   entries stored uncompressed; notes in the trash under `trash/`).
+//!   `created`/`updated` as RFC 3339 dates, `hlc`, `tags` by name, and `pinned`,
+//!   `strategy`, `conflict`, `deleted` when set), in one zip ([`ZipWriter`], entries
+//!   stored uncompressed) with a folder per notebook ([`MarkdownLayout`], made from the
+//!   records before the notes are written; notes in the trash under `trash/`).
 //!
-//! Import reads either, or any `.md`/`.txt` files (a folder): [`parse_file`] turns each
-//! file into [`ExportedNote`]s; [`crate::local::Notes::import`] adds those whose id is not
-//! on the device yet (duplicates are detected by note id and skipped) as new edits that
-//! sync like any other.
+//! Import reads either, or any `.md`/`.txt` files (a folder, an Obsidian vault):
+//! [`FileImport`] turns each file into [`ExportedNote`]s ([`from_text`] for Markdown: its
+//! folders and tag names ride along as [`FromFile`]); [`crate::local::Notes::import`] adds
+//! those whose id is not on the device yet (duplicates are detected by id and skipped) as
+//! new edits that sync like any other, turning folders and tag names into the device's
+//! notebooks and tags (reused by path and name, made when missing), within the limits
+//! [`MAX_FOLDER_DEPTH`], [`MAX_NAME_CHARS`] and the fields' own.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
