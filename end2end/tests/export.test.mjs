@@ -53,7 +53,7 @@ test('export offline as JSON and Markdown; import into another browser, duplicat
     await message(a.page, 'Exported 2 notes.');
     const exported = JSON.parse(readFileSync(json, 'utf8'));
     assert.equal(exported.format, 'tern-export');
-    assert.equal(exported.version, 1);
+    assert.equal(exported.version, 2);
     const byTitle = Object.fromEntries(exported.notes.map((n) => [n.title, n]));
     assert.equal(byTitle.Alpha.content, 'first "quoted"\nline two');
     assert.equal(typeof byTitle.Beta.deleted_ms, 'number', 'the trash is exported');

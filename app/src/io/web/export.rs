@@ -15,10 +15,11 @@ use super::accounts::notes;
 use super::api;
 use super::page::sleep_ms;
 use crate::io::ExportKind as Kind;
+use sync_core::fields::Kind as NoteKind;
 
 /// Builds the export and hands it to the browser as a download (`with_history`: each
 /// note's history from the server, one request per note, JSON only). Returns how many
-/// notes.
+/// notes (not counting notebook and tag records).
 pub async fn export(kind: Kind, with_history: bool) -> Result<usize, String> {
     let notes = notes().await?;
     let parts = Array::new();
@@ -44,7 +45,7 @@ pub async fn export(kind: Kind, with_history: bool) -> Result<usize, String> {
         }
         layout.finish();
     }
-    let (mut after, mut count) = (None, 0);
+    let (mut after, mut count, mut written) = (None, 0, false);
     loop {
         let (mut chunk, next) = notes
             .export_chunk(after.as_ref())
@@ -58,7 +59,8 @@ pub async fn export(kind: Kind, with_history: bool) -> Result<usize, String> {
         }
         match kind {
             Kind::Json => {
-                parts.push(&JsValue::from_str(&export::json_notes(&chunk, count == 0)));
+                parts.push(&JsValue::from_str(&export::json_notes(&chunk, !written)));
+                written |= !chunk.is_empty();
             }
             Kind::Markdown => {
                 // One part per chunk, not per note: a Blob of 100,000 parts took the
@@ -67,14 +69,15 @@ pub async fn export(kind: Kind, with_history: bool) -> Result<usize, String> {
                 // Records (notebooks, tags) are folders and front matter, not files.
                 for n in chunk
                     .iter()
-                    .filter(|n| n.kind == sync_core::fields::Kind::Note)
+                    .filter(|n| n.kind == NoteKind::Note)
                 {
                     bytes.extend(zip.add(&layout.name(n), layout.markdown(n).as_bytes()));
                 }
                 parts.push(&Uint8Array::from(&bytes[..]));
             }
         }
-        count += chunk.len();
+        // Notes, as the user counts them (notebooks and tags are not).
+        count += chunk.iter().filter(|n| n.kind == NoteKind::Note).count();
         let Some(n) = next else { break };
         after = Some(n);
         sleep_ms(0).await; // let the page paint and take input between chunks
