@@ -179,7 +179,7 @@ impl ExportedNote {
     }
 
     /// The field edits that give a new record this note's fields (at most the tags a note
-    /// holds: the first ones by id).
+    /// holds: the first ones by id; values within their fields' limits).
     fn field_edits(&self) -> BTreeMap<String, FieldEdit> {
         let mut out = BTreeMap::new();
         let mut register = |name: &str, v: serde_json::Value| {
@@ -215,6 +215,9 @@ impl ExportedNote {
                 }),
             );
         }
+        // A value over its field's limit (a hostile file's date of 20 digits) is left
+        // out: the server would refuse the note's every change for it.
+        out.retain(|name, edit| fields::check(name, edit).is_ok());
         out
     }
 }

@@ -723,6 +723,20 @@ fn hostile_json_is_refused_or_bounded_and_overwrites_nothing() {
         block_on(d.store().get(&mine.id)).unwrap().unwrap().title,
         "Mine"
     );
+
+    // A date past its field's limit: the note comes without it, and what it will send
+    // passes the server's check (else its every change would be refused).
+    let json =
+        doc(r#"{"id":"late","title":"Late","content":"","created_ms":18446744073709551615}"#);
+    let r = block_on(d.import(parse_file("x.json", json.as_bytes()).unwrap())).unwrap();
+    assert_eq!(r.added, 1);
+    let late = block_on(d.store().get(&NoteId("late".into())))
+        .unwrap()
+        .unwrap();
+    assert_eq!(late.created_ms(), None);
+    for (name, edit) in &late.field_edits {
+        sync_core::fields::check(name, edit).unwrap();
+    }
 }
 
 /// A hostile zip: `../` paths, folders 100 deep, a folder name of 60,000 characters,

@@ -67,10 +67,7 @@ pub async fn export(kind: Kind, with_history: bool) -> Result<usize, String> {
                 // browser a long pause to build.
                 let mut bytes = Vec::new();
                 // Records (notebooks, tags) are folders and front matter, not files.
-                for n in chunk
-                    .iter()
-                    .filter(|n| n.kind == NoteKind::Note)
-                {
+                for n in chunk.iter().filter(|n| n.kind == NoteKind::Note) {
                     bytes.extend(zip.add(&layout.name(n), layout.markdown(n).as_bytes()));
                 }
                 parts.push(&Uint8Array::from(&bytes[..]));
