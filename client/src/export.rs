@@ -982,14 +982,22 @@ pub fn from_text(name: &str, text: &str) -> Result<ExportedNote, ImportError> {
         ..FromFile::default()
     };
     let is_markdown = !name.to_lowercase().ends_with(".txt");
+    // Files written on Windows may end their lines with `\r\n`.
+    let nl = if text.starts_with("---\r\n") {
+        "\r\n"
+    } else {
+        "\n"
+    };
+    let (fence, close) = (format!("---{nl}"), format!("{nl}---{nl}"));
     let front = text
-        .strip_prefix("---\n")
+        .strip_prefix(fence.as_str())
         .filter(|_| is_markdown)
         .and_then(|rest| {
+            let last = &close[..close.len() - nl.len()];
             let end = rest
-                .find("\n---\n")
-                .or_else(|| rest.ends_with("\n---").then(|| rest.len() - 4))?;
-            Some((&rest[..end], rest.get(end + 5..).unwrap_or("")))
+                .find(close.as_str())
+                .or_else(|| rest.ends_with(last).then(|| rest.len() - last.len()))?;
+            Some((&rest[..end], rest.get(end + close.len()..).unwrap_or("")))
         });
     let mut titled = false;
     if let Some((front, body)) = front {
@@ -1346,17 +1354,31 @@ impl<S: LocalStore> Notes<S> {
         Ok(report)
     }
 
-    /// The device's live notebooks and tags, by path step and by name.
+    /// The device's live notebooks and tags, by path step and by name: one read of the
+    /// store (an import reads it once per batch that names any).
     async fn names(&self) -> Result<Names, StoreError> {
         let mut names = Names::default();
-        // `records` sorts by name then id: of two notebooks with one path, or two tags
-        // with one name, the first is used.
-        for nb in self.records(Kind::Notebook).await? {
-            let key = (nb.notebook_id(), nb.title.clone());
-            names.notebooks.entry(key).or_insert(nb.id);
-        }
-        for t in self.records(Kind::Tag).await? {
-            names.tags.entry(t.title.to_lowercase()).or_insert(t.id);
+        let mut records: Vec<LocalNote> = self
+            .store
+            .list()
+            .await?
+            .into_iter()
+            .filter(|n| !n.deleted && !n.is_note())
+            .collect();
+        // By name, then id: of two notebooks with one path, or two tags with one name, the
+        // first is used (as `Notes::records` lists them).
+        records.sort_by(|a, b| a.title.cmp(&b.title).then_with(|| a.id.cmp(&b.id)));
+        for r in records {
+            match r.kind() {
+                Kind::Notebook => {
+                    let key = (r.notebook_id(), r.title.clone());
+                    names.notebooks.entry(key).or_insert(r.id);
+                }
+                Kind::Tag => {
+                    names.tags.entry(r.title.to_lowercase()).or_insert(r.id);
+                }
+                Kind::Note => {}
+            }
         }
         Ok(names)
     }
@@ -1873,6 +1895,12 @@ mod tests {
         // Another tool's front matter: its title, the rest left out.
         let n = from_text("x.md", "---\ntitle: Trip\ntags: [a, b]\n---\nPack").unwrap();
         assert_eq!((n.title.as_str(), n.content.as_str()), ("Trip", "Pack"));
+        // Windows line ends.
+        let n = from_text("w.md", "---\r\ntitle: Win\r\ntags: [a]\r\n---\r\nbody\r\n").unwrap();
+        assert_eq!((n.title.as_str(), n.content.as_str()), ("Win", "body\r\n"));
+        assert_eq!(n.file.unwrap().tags, ["a"]);
+        let n = from_text("e.md", "---\ntitle: End\n---").unwrap();
+        assert_eq!((n.title.as_str(), n.content.as_str()), ("End", ""));
         // A front matter that does not read: the whole file, as text.
         let bad = "---\nid: not valid!\ntitle: x\n---\n";
         let n = from_text("x.md", bad).unwrap();
