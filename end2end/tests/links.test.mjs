@@ -4,7 +4,7 @@
 // note that links to it. A hostile title stays text.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { noteItem, openApp, openProfile, startServer, write } from './harness.mjs';
+import { openApp, openProfile, startServer, write } from './harness.mjs';
 
 let server;
 before(async () => {
@@ -14,8 +14,12 @@ after(async () => {
   await server?.stop();
 });
 
+// The list row titled exactly `title` (a row whose text merely links to it is another).
+const row = (page, title) =>
+  page.locator('li.note').filter({ has: page.locator('h2').getByText(title, { exact: true }) });
+
 async function openListed(page, title) {
-  await noteItem(page, title).first().locator('button.open').click();
+  await row(page, title).first().locator('button.open').click();
   await page.waitForFunction((t) => document.querySelector('#note-title')?.value === t, title);
 }
 
@@ -32,7 +36,7 @@ test('[[ completes, links by id, follows renames, creates missing notes, lists b
     await openApp(page, server.base);
     await write(page, 'Groceries', 'milk and eggs');
     await write(page, 'Plans', 'Shopping: ');
-    const groceriesId = await noteItem(page, 'Groceries').first().getAttribute('data-id');
+    const groceriesId = await row(page, 'Groceries').first().getAttribute('data-id');
 
     // Typing `[[Gro` offers Groceries; Enter writes the link by id.
     const text = page.locator('#note-content');
@@ -72,7 +76,7 @@ test('[[ completes, links by id, follows renames, creates missing notes, lists b
     await missing.click();
     await page.waitForFunction(() => document.querySelector('#note-title')?.value === 'New idea');
     await page.waitForSelector('[data-testid=saved]:has-text("Saved on this device")');
-    await noteItem(page, 'New idea').first().waitFor();
+    await row(page, 'New idea').first().waitFor();
     // ... and the link now follows it.
     await openListed(page, 'Plans');
     await showPreview(page, true);
