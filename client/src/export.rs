@@ -583,6 +583,9 @@ pub struct MarkdownLayout {
     tags: HashMap<NoteId, String>,
     /// Each notebook's folder, `a/b/` (after [`MarkdownLayout::finish`]).
     folders: HashMap<NoteId, String>,
+    /// Each live note's file name without folder and `.md` ([`stem`]): what the export
+    /// writes links to it as, so that Obsidian follows them ([`crate::links::with_names`]).
+    stems: HashMap<NoteId, String>,
 }
 
 /// A name as a folder name that every common file system takes: no path separators or
@@ -634,7 +637,9 @@ impl MarkdownLayout {
                 Kind::Tag => {
                     self.tags.insert(r.id.clone(), r.title.clone());
                 }
-                Kind::Note => {}
+                Kind::Note => {
+                    self.stems.insert(r.id.clone(), stem(r));
+                }
             }
         }
     }
@@ -738,25 +743,12 @@ impl MarkdownLayout {
     /// The file name of note `n`: its notebook's folder (`trash/` for a note in the trash),
     /// its title's words, then its id (unique), `.md`.
     pub fn name(&self, n: &ExportedNote) -> String {
-        let mut slug = String::new();
-        for c in n.title.chars().flat_map(char::to_lowercase) {
-            if c.is_alphanumeric() {
-                slug.push(c);
-            } else if !slug.is_empty() && !slug.ends_with('-') {
-                slug.push('-');
-            }
-            if slug.chars().count() >= 40 {
-                break;
-            }
-        }
-        let slug = slug.trim_end_matches('-');
-        let slug = if slug.is_empty() { "untitled" } else { slug };
         let dir = if n.deleted_ms.is_some() {
             "trash/"
         } else {
             self.folder(n.notebook.as_ref())
         };
-        format!("{dir}{slug}-{}.md", n.id)
+        format!("{dir}{}.md", stem(n))
     }
 
     /// The names of note `n`'s live tags, sorted.
@@ -805,9 +797,32 @@ impl MarkdownLayout {
             out.push_str(&format!("conflict: {}\n", json(c)));
         }
         out.push_str("---\n");
-        out.push_str(&n.content);
+        // Links by id name the linked note's file, which Obsidian follows (and an import
+        // reads back as the id).
+        out.push_str(&crate::links::with_names(&n.content, |id| {
+            self.stems.get(id).cloned()
+        }));
         out
     }
+}
+
+/// A note's file name without folder and `.md`: its title's words (at most 40
+/// characters), then its id, which makes it unique.
+fn stem(n: &ExportedNote) -> String {
+    let mut slug = String::new();
+    for c in n.title.chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() {
+            slug.push(c);
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+        if slug.chars().count() >= 40 {
+            break;
+        }
+    }
+    let slug = slug.trim_end_matches('-');
+    let slug = if slug.is_empty() { "untitled" } else { slug };
+    format!("{slug}-{}", n.id)
 }
 
 /// A tag name as an item of a YAML flow list: bare when it is letters, digits, `_`, `-`
@@ -1006,8 +1021,10 @@ pub fn from_text(name: &str, text: &str) -> Result<ExportedNote, ImportError> {
             Ok((t, kept)) => {
                 titled = t;
                 note = parsed;
+                // Links to exported files are links by id again.
+                let body = crate::links::with_bare_ids(body);
                 note.content = if kept.is_empty() {
-                    body.to_owned()
+                    body
                 } else {
                     format!("---\n{kept}---\n{body}")
                 };

@@ -52,6 +52,28 @@ pub fn is_id(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// What the text before `|` in a link points at. With a label, an id (`[[ID|Title]]`), or
+/// an exported file's name ending in `-ID` (`[[groceries-ID|Groceries]]`, as the Markdown
+/// export writes links so that Obsidian follows them), is the note of that id; anything
+/// else is a title.
+pub fn target_of(dest: &str, labelled: bool) -> Target {
+    let dest = dest.trim();
+    if labelled {
+        if is_id(dest) {
+            return Target::Id(NoteId(dest.to_owned()));
+        }
+        if let Some(cut) = dest.len().checked_sub(22)
+            && cut > 1
+            && dest.as_bytes()[cut - 1] == b'-'
+            && dest.is_char_boundary(cut)
+            && is_id(&dest[cut..])
+        {
+            return Target::Id(NoteId(dest[cut..].to_owned()));
+        }
+    }
+    Target::Title(dest.to_owned())
+}
+
 /// Every link in `body`, in order. A link lies on one line, is at most
 /// [`MAX_LINK_BYTES`] long inside its brackets, and has a non-empty target.
 pub fn links(body: &str) -> Vec<Link> {
@@ -83,11 +105,7 @@ pub fn links(body: &str) -> Vec<Link> {
         if target.is_empty() {
             continue;
         }
-        let target = if label.is_some() && is_id(target) {
-            Target::Id(NoteId(target.to_owned()))
-        } else {
-            Target::Title(target.to_owned())
-        };
+        let target = target_of(target, label.is_some());
         out.push(Link {
             target,
             label,
@@ -177,6 +195,39 @@ pub fn with_titles(body: &str, title_of: impl Fn(&NoteId) -> Option<String>) -> 
     out
 }
 
+/// `body` with every id link's id replaced by what `name_of` gives for it (an exported
+/// file's name: `[[ID|Title]]` becomes `[[groceries-ID|Title]]`, which Obsidian follows to
+/// that file and [`links`] reads back as the id); links `name_of` knows nothing of, and
+/// title links, are left as they are.
+pub fn with_names(body: &str, name_of: impl Fn(&NoteId) -> Option<String>) -> String {
+    let mut out = String::with_capacity(body.len());
+    let mut at = 0;
+    for l in links(body) {
+        let dest = body[l.range.start + 2..l.range.end - 2].split('|').next();
+        if let Target::Id(id) = &l.target
+            && let Some(name) = name_of(id)
+            && dest.map(str::trim) != Some(name.as_str())
+        {
+            out.push_str(&body[at..l.range.start]);
+            out.push_str("[[");
+            out.push_str(&name);
+            out.push('|');
+            out.push_str(&clean_title(l.label.as_deref().unwrap_or_default()));
+            out.push_str("]]");
+            at = l.range.end;
+        }
+    }
+    out.push_str(&body[at..]);
+    out
+}
+
+/// `body` with links to exported files (`[[groceries-ID|Title]]`) written by id again
+/// (`[[ID|Title]]`): what a Markdown import of Tern's export does, so a round trip gives
+/// the text back as it was.
+pub fn with_bare_ids(body: &str) -> String {
+    with_names(body, |id| Some(id.0.clone()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,6 +271,33 @@ mod tests {
             assert_eq!(l[0].target, Target::Id(id.clone()));
             assert_eq!(l[0].range, 0..t.len());
         }
+    }
+
+    #[test]
+    fn exported_names_read_back_as_ids() {
+        let id = NoteId(ID.into());
+        let body = format!("a [[{ID}|Old]] b [[Kept]] c [[zzzzzzzzzzzzzzzzzzzzzz|Other]]");
+        let out = with_names(&body, |i| (i == &id).then(|| format!("shopping-list-{ID}")));
+        assert_eq!(
+            out,
+            format!("a [[shopping-list-{ID}|Old]] b [[Kept]] c [[zzzzzzzzzzzzzzzzzzzzzz|Other]]")
+        );
+        let l = links(&out);
+        assert_eq!(l[0].target, Target::Id(id));
+        assert_eq!(l[1].target, Target::Title("Kept".into()));
+        // Without a label, or without the dash, a name is a title.
+        assert_eq!(
+            target_of(&format!("x-{ID}"), false),
+            Target::Title(format!("x-{ID}"))
+        );
+        assert_eq!(
+            target_of(&format!("x{ID}"), true),
+            Target::Title(format!("x{ID}"))
+        );
+        assert_eq!(
+            target_of(&format!("é-{ID}"), true),
+            Target::Id(NoteId(ID.into()))
+        );
     }
 
     #[test]

@@ -861,3 +861,37 @@ fn a_hostile_notebook_tree_lays_out_in_bounded_time_and_depth() {
         (0..20_000).map(|i| in_nb(&format!("w{i}"))).collect();
     assert_eq!(wide.len(), 20_000, "every folder distinct");
 }
+
+/// A link by id is written to the linked note's file in a Markdown export (which Obsidian
+/// follows), and an import of that export gives the text back as it was.
+#[test]
+fn links_point_at_exported_files_and_read_back_by_id() {
+    let a = block_on(Notes::open(MemoryStore::new())).unwrap();
+    let groceries = block_on(a.create("Groceries", "milk")).unwrap();
+    let text = format!(
+        "buy {} and [[Plans]]",
+        client::links::link_text(&groceries.id, "Groceries")
+    );
+    let plans = block_on(a.create("Weekend", &text)).unwrap();
+    let zip = export_zip(&a);
+
+    let mut weekend = None;
+    for (name, bytes) in export::unzip("notes.zip", &zip).unwrap() {
+        if name.starts_with("weekend-") {
+            weekend = Some(String::from_utf8(bytes).unwrap());
+        }
+    }
+    let weekend = weekend.expect("the note's file");
+    assert!(
+        weekend.contains(&format!(
+            "buy [[groceries-{}|Groceries]] and [[Plans]]",
+            groceries.id.0
+        )),
+        "{weekend}"
+    );
+
+    let b = block_on(Notes::open(MemoryStore::new())).unwrap();
+    block_on(b.import(parse_file("notes.zip", &zip).unwrap())).unwrap();
+    let back = block_on(b.store().get(&plans.id)).unwrap().unwrap();
+    assert_eq!(back.content, text);
+}

@@ -29,7 +29,7 @@
 //! Cost: parsing is linear in the note's length, and a note is at most
 //! `sync_core::limits` long; the preview renders only while it is shown.
 
-use client::links::{Target, is_id};
+use client::links::{Target, target_of};
 use pulldown_cmark::{CodeBlockKind, Event, LinkType, Options, Parser, Tag, TagEnd};
 
 use crate::io::LinkedNote;
@@ -157,13 +157,8 @@ pub fn render_with(src: &str, resolve: &dyn Fn(&Target) -> Option<LinkedNote>) -
                     dest_url,
                     ..
                 } => {
-                    let dest = dest_url.trim();
                     wiki = Some(Wiki {
-                        target: if has_pothole && is_id(dest) {
-                            Target::Id(sync_core::NoteId(dest.to_owned()))
-                        } else {
-                            Target::Title(dest.to_owned())
-                        },
+                        target: target_of(&dest_url, has_pothole),
                         label: String::new(),
                     });
                 }
