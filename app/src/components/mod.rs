@@ -12,7 +12,8 @@
 //!   after a delete.
 //! - [`note_meta`]: the open note's bar: notebook, tags, pin, dates.
 //! - [`editor`]: the open note; [`preview`]: its Markdown; [`conflict`]: its conflict and
-//!   strategy; [`history`]: its earlier versions.
+//!   strategy; [`history`]: its earlier versions; [`links`]: completion of `[[links]]`
+//!   while typing and the notes linking to the open one.
 //! - [`trash`]: deleted notes, "Restore" and "Delete forever".
 //! - [`settings`]: the settings view, one tab each for the account, the sync activity and
 //!   export / import.
@@ -38,6 +39,7 @@ pub mod export;
 pub mod history;
 pub mod keys;
 pub mod lazy;
+pub mod links;
 pub mod list;
 pub mod note_meta;
 pub mod preview;

@@ -252,3 +252,22 @@ pub fn delete_selected(app: PageState, ui: Ui) {
         app.changed();
     });
 }
+
+/// Opens note `id`, followed from a link (the preview's, or "Linked from"); a note no longer
+/// here is left alone.
+pub fn open_linked(app: PageState, ui: Ui, id: String) {
+    spawn_local(async move {
+        if let Some(text) = io::links::open(&id).await {
+            app.editor.load(app, Some(id), text);
+            ui.pane.set(Pane::Editor);
+        }
+    });
+}
+
+/// Creates the note a link names but no note has: a new note titled `title`, open to type.
+pub fn create_linked(app: PageState, ui: Ui, title: String) {
+    new_note(app, ui);
+    app.editor
+        .input(app, client::editor::Field::Title, title.trim().to_owned());
+    io::page::focus("note-content");
+}

@@ -12,7 +12,7 @@ use super::accounts::{notes, store_name};
 use super::{pwa, search};
 use crate::io::{NotesRead, Query, RecordsRead, Saved};
 
-pub use super::search::{list_shown, on_search_ready};
+pub use super::search::{counts, list_shown, on_search_ready};
 
 fn text(e: StoreError) -> String {
     e.to_string()
@@ -193,12 +193,6 @@ pub async fn delete_forever(id: &str) -> Result<(), String> {
         .await
         .map(drop)
         .map_err(text)
-}
-
-/// How many notes each sidebar filter finds, from the search index (`None` while it is
-/// being built).
-pub fn counts() -> Option<client::search::Counts> {
-    search::counts(&store_name())
 }
 
 /// The notebooks and tags (their records; one read of the store, made when the page
