@@ -321,3 +321,44 @@ test('a hostile notebook or tag name is shown as text', async () => {
     await p.close();
   }
 });
+
+test('shortcuts: * pins, m and t reach the picker and the tag field, g the sidebar, x selects, , settings; all in the help', async () => {
+  const p = await openProfile();
+  try {
+    const { page } = p;
+    await page.setViewportSize(DESKTOP);
+    await openApp(page, server.base);
+    await write(page, 'Keys', 'by keyboard');
+    await write(page, 'More keys', 'second');
+    const kb = page.keyboard;
+    await kb.press('Escape'); // out of the text field
+    const focused = () => page.evaluate(() => document.activeElement?.id || document.activeElement?.dataset.testid || '');
+    await kb.press('*');
+    await page.waitForSelector('[data-testid=pin][aria-pressed="true"]');
+    await kb.press('m');
+    assert.equal(await focused(), 'note-notebook');
+    await kb.press('Escape');
+    await kb.press('t');
+    assert.equal(await focused(), 'note-tag');
+    await kb.press('Escape');
+    await kb.press('g');
+    await page.waitForFunction(() => document.activeElement?.id === 'sidebar-all');
+    await kb.press('x');
+    await page.getByTestId('selection-count').filter({ hasText: '1 selected' }).waitFor();
+    await kb.press('Escape');
+    await page.getByTestId('selection-bar').waitFor({ state: 'detached' });
+    await kb.press(',');
+    await page.getByTestId('settings').waitFor();
+    await kb.press('Escape');
+    await page.getByTestId('settings').waitFor({ state: 'detached' });
+    await kb.press('?');
+    const help = page.getByTestId('help');
+    await help.waitFor({ state: 'visible' });
+    const text = await help.textContent();
+    for (const what of ['Pin or unpin', 'Move the note', 'Tag the note', 'Select the next note too', 'Go to the sidebar', 'Settings']) {
+      assert.ok(text.includes(what), `the help lists "${what}"`);
+    }
+  } finally {
+    await p.close();
+  }
+});

@@ -20,12 +20,15 @@ pub fn SettingsButton() -> impl IntoView {
         <button type="button" class="settings-open" data-testid="settings-open"
             aria-controls="settings" aria-expanded=move || ui.settings.get().is_some().to_string()
             title="Settings (,)"
-            on:click=move |_| ui.settings.update(|s| {
-                *s = match s {
-                    Some(_) => None,
-                    None => Some(SettingsTab::default()),
-                }
-            })>
+            on:click=move |_| {
+                ui.drawer.set(false);
+                ui.settings.update(|s| {
+                    *s = match s {
+                        Some(_) => None,
+                        None => Some(SettingsTab::default()),
+                    }
+                })
+            }>
             <span aria-hidden="true">"⚙ "</span>"Settings"
         </button>
     }

@@ -203,13 +203,19 @@ pub fn run(app: PageState, ui: Ui, action: Action) {
         }
         Action::Undo => commands::undo_delete(app),
         Action::SyncNow => app.syncer.now(),
-        Action::Activity => ui.toggle_settings(SettingsTab::Activity),
-        Action::Settings => ui.settings.update(|s| {
-            *s = match s {
-                Some(_) => None,
-                None => Some(SettingsTab::default()),
-            }
-        }),
+        Action::Activity => {
+            ui.drawer.set(false);
+            ui.toggle_settings(SettingsTab::Activity)
+        }
+        Action::Settings => {
+            ui.drawer.set(false);
+            ui.settings.update(|s| {
+                *s = match s {
+                    Some(_) => None,
+                    None => Some(SettingsTab::default()),
+                }
+            })
+        }
         Action::Pin => commands::toggle_pins(app, commands::targets(app)),
         Action::Move | Action::Tag => {
             let several = app.selection.with_untracked(|s| !s.is_empty());

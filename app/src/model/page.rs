@@ -126,7 +126,8 @@ impl PageState {
                     self.list_read.set_value(writes);
                     let listed: Vec<String> = s.notes.iter().map(|n| n.id.clone()).collect();
                     self.snap.set(s);
-                    self.counts.set(io::notes::counts(&io::accounts::store_name()));
+                    self.counts
+                        .set(io::notes::counts(&io::accounts::store_name()));
                     // A note deleted or gone from the results leaves the selection.
                     if self.selection.with_untracked(|sel| !sel.is_empty()) {
                         self.selection.update(|sel| sel.retain(&listed));
