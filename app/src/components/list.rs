@@ -97,7 +97,7 @@ fn NoteItem(note: NoteView) -> impl IntoView {
             data-pinned=note.pinned.to_string()
             class:selected=move || selected.get() class:checked=move || checked.get()
             aria-selected=move || checked.get().then_some("true")
-            draggable="true" on:dragstart=drag>
+            draggable="true" on:dragstart=drag on:dragend=|_| io::page::end_drag()>
             <button type="button" class="open" on:click=open aria-current=move || selected.get().then_some("true")>
                 <h2>
                     {note.pinned.then(|| view! { <span class="pin-mark" title="Pinned" role="img" aria-label="Pinned">{pin_icon()}</span> })}

@@ -51,6 +51,7 @@ pub mod page {
         0
     }
     pub fn start_drag(_: &leptos::ev::DragEvent, _: &[String]) {}
+    pub fn end_drag() {}
     pub fn dragged_notes(_: &leptos::ev::DragEvent) -> Vec<String> {
         Vec::new()
     }

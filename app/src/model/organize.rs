@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use chrono::{DateTime, Datelike, FixedOffset, TimeZone, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, TimeZone, Timelike, Utc};
 use client::local::LocalNote;
 
 /// The list's order.
@@ -307,16 +307,24 @@ pub fn date_label(ms: u64, now_ms: u64, offset_minutes: i32) -> String {
     };
     let today = now.date_naive();
     let day = t.date_naive();
+    // (Written out rather than with `format`: chrono's format strings are a parser and
+    // a formatter in the start-up module for four shapes of date.)
+    let time = format!("{:02}:{:02}", t.hour(), t.minute());
+    let month = MONTHS[t.month0() as usize];
     if day == today {
-        t.format("Today %H:%M").to_string()
+        format!("Today {time}")
     } else if Some(day) == today.pred_opt() {
-        t.format("Yesterday %H:%M").to_string()
+        format!("Yesterday {time}")
     } else if day.year() == today.year() && (now_ms as i64 - ms as i64) < 366 * DAY_MS {
-        t.format("%-d %b").to_string()
+        format!("{} {month}", t.day())
     } else {
-        t.format("%-d %b %Y").to_string()
+        format!("{} {month} {}", t.day(), t.year())
     }
 }
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
 
 /// The notes selected in the list (beyond the open one), with the note the keyboard
 /// extends from. Plain clicks open a note and clear it; Ctrl/Cmd-click toggles a note

@@ -53,6 +53,8 @@ pub struct PageState {
     pub join_offer: RwSignal<Option<usize>>,
     /// The page's sync loop.
     pub syncer: SyncLoop,
+    /// A read of the notebooks and tags is under way, and another was asked for meanwhile.
+    records_read: StoredValue<(bool, bool)>,
     /// Counts snapshot reads, so an older read never overwrites a newer one.
     reads: StoredValue<u64>,
     /// The editor's save generation when the read shown began (see
@@ -87,6 +89,7 @@ impl PageState {
             selection: RwSignal::new(Selection::default()),
             join_offer: RwSignal::new(None),
             syncer: SyncLoop::new(),
+            records_read: StoredValue::new((false, false)),
             reads: StoredValue::new(0),
             list_read: StoredValue::new(0),
         }
@@ -149,12 +152,29 @@ impl PageState {
     }
 
     /// Re-reads the notebooks and tags (at start, after another tab's change or a sync's,
-    /// and after the user changed one; not at each keystroke: it reads every record).
+    /// and after the user changed one; not at each keystroke: it reads every record). One
+    /// read at a time: asked again while one runs, one more follows it (a burst of changes
+    /// in another tab costs two reads, not one each).
     pub fn refresh_records(self) {
+        if self.records_read.get_value().0 {
+            self.records_read.set_value((true, true));
+            return;
+        }
+        self.records_read.set_value((true, false));
         spawn_local(async move {
-            match io::notes::records().await {
-                Ok(r) => self.organize.set(Organize::of(r.notebooks, r.tags)),
-                Err(e) => self.notice.set(format!("Local storage: {e}")),
+            loop {
+                match io::notes::records().await {
+                    Ok(r) => self.organize.set(Organize::of(r.notebooks, r.tags)),
+                    Err(e) => self.notice.set(format!("Local storage: {e}")),
+                }
+                let Some((_, again)) = self.records_read.try_get_value() else {
+                    return; // the page is gone
+                };
+                if !again {
+                    self.records_read.set_value((false, false));
+                    return;
+                }
+                self.records_read.set_value((true, false));
             }
         });
     }

@@ -232,44 +232,46 @@ pub fn utc_offset_minutes(ms: u64) -> i32 {
     -(west as i32)
 }
 
-/// The drag's data type: note ids, one a line (a type of Tern's own, so text dragged in
-/// from elsewhere is never taken for notes).
+/// The drag's data type (a type of Tern's own: a target elsewhere takes it for nothing).
 const NOTES_TYPE: &str = "application/x-tern-notes";
+
+thread_local! {
+    /// The notes of the drag this page started, until it ends. A drop takes its notes from
+    /// here, never from the drag's data: another site (or window) can drag in data of any
+    /// type, and must not move the user's notes by it.
+    static DRAGGED: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
 
 /// A drag of the list's notes `ids` starts.
 pub fn start_drag(ev: &leptos::ev::DragEvent, ids: &[String]) {
+    DRAGGED.with(|d| *d.borrow_mut() = ids.to_vec());
     if let Some(dt) = ev.data_transfer() {
-        let _ = dt.set_data(NOTES_TYPE, &ids.join("\n"));
-        // (Dropped in a text field elsewhere: the titles are not given, the ids say nothing.)
-        let _ = dt.set_data("text/plain", "");
+        // (Something for the drag to carry; the ids themselves stay in the page.)
+        let _ = dt.set_data(NOTES_TYPE, &ids.len().to_string());
         dt.set_effect_allowed("move");
     }
 }
 
-/// True when the drag over a drop target carries notes (the target then accepts it).
+/// The drag of notes ended (dropped anywhere, or cancelled).
+pub fn end_drag() {
+    DRAGGED.with(|d| d.borrow_mut().clear());
+}
+
+/// True when the drag over a drop target carries notes of this page (the target then
+/// accepts it).
 pub fn accept_drop(ev: &leptos::ev::DragEvent) -> bool {
-    let carries = ev
-        .data_transfer()
-        .is_some_and(|dt| dt.types().includes(&NOTES_TYPE.into(), 0));
-    if carries {
+    let ours = DRAGGED.with(|d| !d.borrow().is_empty());
+    if ours {
         ev.prevent_default();
         if let Some(dt) = ev.data_transfer() {
             dt.set_drop_effect("move");
         }
     }
-    carries
+    ours
 }
 
-/// The note ids a drop carries (none for anything else dropped).
+/// The notes a drop carries: those of this page's drag (none for anything else dropped).
 pub fn dragged_notes(ev: &leptos::ev::DragEvent) -> Vec<String> {
     ev.prevent_default();
-    let data = ev
-        .data_transfer()
-        .and_then(|dt| dt.get_data(NOTES_TYPE).ok())
-        .unwrap_or_default();
-    data.lines()
-        .filter(|l| !l.is_empty())
-        .take(10_000)
-        .map(str::to_owned)
-        .collect()
+    DRAGGED.with(|d| std::mem::take(&mut *d.borrow_mut()))
 }
