@@ -9,7 +9,7 @@
 use leptos::prelude::*;
 
 use crate::io;
-use crate::model::{LIST_PAGE, NoteView, PageState, Pane, Ui, commands};
+use crate::model::{LIST_PAGE, NoteView, PageState, Pane, Sort, Ui, commands};
 
 /// One note of the list.
 #[component]
@@ -39,8 +39,28 @@ fn NoteItem(note: NoteView) -> impl IntoView {
     }
 }
 
-/// The notes (one page at a time, newest first), or the search's results (title matches
-/// first, then newest). Both are read from the local store's indexes by
+/// The list's order: last changed, created, or title (`<select data-testid=sort>`).
+#[component]
+pub fn SortSelect() -> impl IntoView {
+    let app = PageState::get();
+    let label = |s: Sort| match s {
+        Sort::Modified => "Last changed",
+        Sort::Created => "Created",
+        Sort::Title => "Title",
+    };
+    view! {
+        <label class="visually-hidden" for="sort">"Sort notes by"</label>
+        <select id="sort" data-testid="sort"
+            on:change=move |ev| app.set_sort(Sort::parse(&event_target_value(&ev)))>
+            {Sort::ALL.into_iter().map(|s| view! {
+                <option value=s.as_str() selected=move || app.sort.get() == s>{label(s)}</option>
+            }).collect_view()}
+        </select>
+    }
+}
+
+/// The notes (one page at a time, newest first, or in the order chosen), or what the
+/// search box asks for (words and filters; title matches first, then newest). Both are read from the local store's indexes by
 /// [`PageState::refresh`]; nothing here holds every note.
 #[component]
 pub fn NoteList() -> impl IntoView {
@@ -81,6 +101,7 @@ pub fn NoteList() -> impl IntoView {
                         app.query.set(event_target_value(&ev));
                         app.refresh();
                     }/>
+                <SortSelect/>
             </div>
             <p class="count" data-testid="count">
                 {move || {

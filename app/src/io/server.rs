@@ -163,6 +163,9 @@ pub mod notes {
     }
     pub fn list_shown() {}
     pub fn on_search_ready(_: impl Fn() + 'static) {}
+    pub fn counts() -> Option<crate::io::Counts> {
+        None
+    }
 }
 
 /// See the browser's `sync`.

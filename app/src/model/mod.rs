@@ -43,3 +43,7 @@ pub use page::PageState;
 pub use sync::{SyncLine, SyncPhase};
 pub use ui::{Pane, Ui};
 pub use views::{LIST_PAGE, NoteView, RevisionView, Snapshot, TrashEntry};
+
+/// The list's order ([`PageState::sort`], [`PageState::set_sort`]) and the sidebar's counts
+/// ([`Snapshot::counts`]).
+pub use crate::io::{Counts, Sort};

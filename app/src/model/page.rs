@@ -10,7 +10,7 @@ use sync_core::Text;
 use super::editor::{EditorHost, EditorState};
 use super::sync::{SyncLine, SyncLoop};
 use super::views::{LIST_PAGE, Snapshot};
-use crate::io::{self, Account, Query};
+use crate::io::{self, Account, Query, Sort};
 
 /// Everything the components share about the notes shown. `Copy`: signals are handles.
 #[derive(Clone, Copy)]
@@ -19,8 +19,12 @@ pub struct PageState {
     pub snap: RwSignal<Snapshot>,
     /// True once hydrated and the local store was read (tests wait for it).
     pub ready: RwSignal<bool>,
-    /// The search box's text (empty: the list of every note).
+    /// The search box's text (empty: the list of every note): words and filters
+    /// (`tag:NAME`, `notebook:"Path/Of/Notebook"`, `is:pinned`; see
+    /// `client::search::query`). The sidebar selects a filter by setting it.
     pub query: RwSignal<String>,
+    /// The list's order (the sort menu); change it with [`PageState::set_sort`].
+    pub sort: RwSignal<Sort>,
     /// How many notes the list shows (grows by [`LIST_PAGE`] with "Show more").
     pub limit: RwSignal<usize>,
     /// The sync status line.
@@ -60,6 +64,7 @@ impl PageState {
         Self {
             snap: RwSignal::new(Snapshot::default()),
             query: RwSignal::new(String::new()),
+            sort: RwSignal::new(Sort::default()),
             limit: RwSignal::new(LIST_PAGE),
             ready: RwSignal::new(false),
             sync: RwSignal::new(SyncLine::default()),
@@ -85,6 +90,7 @@ impl PageState {
     pub fn view(self) -> Query {
         Query {
             query: self.query.get_untracked(),
+            sort: self.sort.get_untracked(),
             limit: self.limit.get_untracked(),
             open: self.editor.open.get_untracked(),
         }
@@ -105,8 +111,10 @@ impl PageState {
             match result {
                 Ok(read) => {
                     let s = Snapshot::from(read);
-                    // A search while the index is still being built: read again shortly.
-                    let again = s.indexing && !view.query.trim().is_empty();
+                    // A search, a filter or another order while the index is still being
+                    // built: read again shortly.
+                    let again = s.indexing
+                        && (!view.query.trim().is_empty() || view.sort != Sort::Modified);
                     self.list_read.set_value(writes);
                     self.snap.set(s);
                     if again {
@@ -123,6 +131,16 @@ impl PageState {
                 Err(e) => self.notice.set(format!("Local storage: {e}")),
             }
         });
+    }
+
+    /// Orders the list by `sort`, from its first page.
+    pub fn set_sort(self, sort: Sort) {
+        if self.sort.get_untracked() == sort {
+            return;
+        }
+        self.sort.set(sort);
+        self.limit.set(LIST_PAGE);
+        self.refresh();
     }
 
     /// [`EditorState::writes`] when the read the list shows began: a note
