@@ -1321,6 +1321,40 @@ mod tests {
         );
     }
 
+    /// A hostile history nesting notebooks thousands deep costs a bounded walk per
+    /// notebook: a filter finds what lies up to `MAX_CHAIN` levels down.
+    #[test]
+    fn deep_notebooks_are_walked_a_bounded_depth() {
+        use serde_json::json;
+        let mut ix = SearchIndex::new();
+        let depth = 3_000;
+        for i in 0..depth {
+            let mut f = vec![("kind", json!("notebook"))];
+            if i > 0 {
+                f.push(("parent", json!(format!("nb{}", i - 1))));
+            }
+            ix.upsert(&filed(&format!("nb{i}"), "Deep", 1, &f));
+        }
+        for i in [0, facets::MAX_CHAIN - 1, facets::MAX_CHAIN, depth - 1] {
+            ix.upsert(&filed(
+                &format!("n{i}"),
+                "x",
+                2,
+                &[("notebook", json!(format!("nb{i}")))],
+            ));
+        }
+        let start = std::time::Instant::now();
+        let f = ix.find(&parse("notebook:deep"), Sort::Modified, 10);
+        // Every notebook is named "Deep": each is found by its own name.
+        assert_eq!(f.total, 4);
+        ix.upsert(&filed("nb0", "Top", 1, &[("kind", json!("notebook"))]));
+        let mut top: Vec<String> = found(&ix, "notebook:top", Sort::Modified);
+        top.sort();
+        assert_eq!(top, ["n0", format!("n{}", facets::MAX_CHAIN - 1).as_str()]);
+        // (Generous: the point is no quadratic walk, which took minutes.)
+        assert!(start.elapsed().as_secs() < 20);
+    }
+
     #[test]
     fn non_latin_words_are_indexed() {
         let mut ix = SearchIndex::new();

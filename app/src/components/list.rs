@@ -119,7 +119,8 @@ pub fn NoteList() -> impl IntoView {
             </p>
             <ul class="notes" data-testid="notes" data-total=move || total().to_string()
                 data-page=LIST_PAGE.to_string()
-                data-indexing=move || app.snap.with(|s| s.indexing).to_string()>
+                data-indexing=move || app.snap.with(|s| s.indexing).to_string()
+                data-counts=move || app.snap.with(|s| s.counts.as_ref().map(counts_label))>
                 <For
                     each=visible
                     key=|n| (n.id.clone(), n.sync, n.title.clone(), n.snippet().to_owned())
@@ -134,6 +135,21 @@ pub fn NoteList() -> impl IntoView {
             </Show>
         </section>
     }
+}
+
+/// The sidebar's counts as one attribute (`all:5 pinned:1 notebook:ID:2 tag:ID:3`, sorted),
+/// for tests and tools: the sidebar shows them by name.
+fn counts_label(c: &crate::model::Counts) -> String {
+    let mut parts = vec![format!("all:{}", c.all), format!("pinned:{}", c.pinned)];
+    let mut rest: Vec<String> = c
+        .notebooks
+        .iter()
+        .map(|(id, n)| format!("notebook:{id}:{n}"))
+        .chain(c.tags.iter().map(|(id, n)| format!("tag:{id}:{n}")))
+        .collect();
+    rest.sort();
+    parts.extend(rest);
+    parts.join(" ")
 }
 
 /// "Note deleted. Undo", after a delete here.

@@ -25,6 +25,11 @@ use crate::local::LocalNote;
 /// bytes are ordered by their stamp, newest first.
 pub const TITLE_KEY: usize = 24;
 
+/// Most notebooks in a notebook's chain (itself and those above it): a filter's work per
+/// notebook is bounded by it whatever a hostile or broken history nested. A notebook deeper
+/// than this below another is not found by the other's filter.
+pub const MAX_CHAIN: usize = 32;
+
 /// A label's bit saying it names a notebook (else a tag).
 const NOTEBOOK: u32 = 1;
 
@@ -258,8 +263,8 @@ impl Facets {
 
     /// Notebook `n` and the notebooks above it, nearest first: up to the top, or to a
     /// notebook met twice (a cycle, made by two devices each moving one notebook into
-    /// the other at once). A notebook inside such a cycle is at the top level, as
-    /// `Notes::parent_of` shows it.
+    /// the other at once), at most [`MAX_CHAIN`]. A notebook inside such a cycle is at
+    /// the top level, as `Notes::parent_of` shows it.
     fn chain(&self, n: u32) -> Vec<u32> {
         let mut out = vec![n];
         let mut at = self.parent(n);
@@ -267,7 +272,7 @@ impl Facets {
             if p == n {
                 return vec![n];
             }
-            if out.contains(&p) {
+            if out.contains(&p) || out.len() == MAX_CHAIN {
                 break;
             }
             out.push(p);
@@ -290,20 +295,32 @@ impl Facets {
             }
             Filter::Notebook(path) => {
                 let path: Vec<String> = path.iter().map(|p| fold(p)).collect();
-                // A notebook whose path ends with `path`.
-                let named = |n: u32| {
-                    let chain = self.chain(n);
-                    chain.len() >= path.len()
-                        && path
-                            .iter()
-                            .rev()
-                            .zip(&chain)
-                            .all(|(want, &c)| self.records[&c].name == *want)
-                };
+                let last = path.last().expect("a path has a name");
+                // The notebooks whose path ends with `path` (each chain walked once).
+                let named: std::collections::HashSet<u32> = self
+                    .records
+                    .iter()
+                    .filter(|&(_, r)| r.notebook && r.name == *last)
+                    .map(|(&n, _)| n)
+                    .filter(|&n| {
+                        let chain = self.chain(n);
+                        chain.len() >= path.len()
+                            && path
+                                .iter()
+                                .rev()
+                                .zip(&chain)
+                                .all(|(want, &c)| self.records[&c].name == *want)
+                    })
+                    .collect();
+                if named.is_empty() {
+                    return Some(Vec::new());
+                }
                 // Every notebook with such a notebook in its chain (itself or above).
                 self.records
                     .iter()
-                    .filter(|&(&n, r)| r.notebook && self.chain(n).into_iter().any(named))
+                    .filter(|&(&n, r)| {
+                        r.notebook && self.chain(n).iter().any(|c| named.contains(c))
+                    })
                     .map(|(&n, _)| n << 1 | NOTEBOOK)
                     .collect()
             }

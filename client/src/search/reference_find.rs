@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use sync_core::fields::Kind;
 
-use super::facets::title_key;
+use super::facets::{MAX_CHAIN, title_key};
 use super::query::{Filter, Query, Sort, fold};
 use super::reference::ReferenceIndex;
 use super::{Counts, Found, LocalNote, NoteId};
@@ -48,7 +48,8 @@ impl ReferenceFind {
     }
 
     /// The notebooks from `id` up: stopping at the top, at a parent that is no live
-    /// notebook, or before a notebook met again; a notebook on a cycle is at the top.
+    /// notebook, before a notebook met again or at [`MAX_CHAIN`]; a notebook on a cycle
+    /// is at the top.
     fn chain(&self, id: &NoteId) -> Vec<NoteId> {
         let mut out = vec![id.clone()];
         loop {
@@ -59,7 +60,7 @@ impl ReferenceFind {
             match up {
                 None => return out,
                 Some(p) if p == *id => return vec![id.clone()],
-                Some(p) if out.contains(&p) => return out,
+                Some(p) if out.contains(&p) || out.len() == MAX_CHAIN => return out,
                 Some(p) => out.push(p),
             }
         }
