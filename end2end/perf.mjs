@@ -555,8 +555,8 @@ row('  the frame after the one drawing them (ms)', (r) => r.search);
 for (const q of Object.keys(results[0]?.filters ?? {})) {
   row(`filter "${q}": frame after its first page (ms)`, (r) => r.filters[q]);
 }
-row("sort by title: frame after its first page (ms)", (r) => r.sortTitle);
-row("sort by creation date: frame after its first page (ms)", (r) => r.sortCreated);
+row('sort by title: frame after its first page (ms)', (r) => r.sortTitle);
+row('sort by creation date: frame after its first page (ms)', (r) => r.sortCreated);
 row('clear the search: first page in the page (ms)', (r) => r.clearDom);
 row('  the frame after the one drawing it (ms)', (r) => r.clear);
 row('keystroke: the input handler (ms)', (r) => r.handler);
