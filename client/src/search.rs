@@ -41,7 +41,8 @@
 //! interned record ids), and the index keeps the device's notebook and tag records (name,
 //! parent), so `tag:work milk` resolves `work` to ids and answers from memory
 //! ([`SearchIndex::find`]; the language is [`query`]'s), with the sidebar's counts kept up
-//! to date note by note ([`SearchIndex::counts`]).
+//! to date note by note ([`SearchIndex::counts`]). (`bytes`: the varints and the reader of
+//! the saved form, which both write.)
 //!
 //! The index is saved as bytes ([`SearchIndex::encode`], [`SearchIndex::decode`]) with the
 //! store's change sequence number it is up to date with, so a start loads it and catches
@@ -59,10 +60,14 @@ use sync_core::{Hlc, NoteId};
 
 use crate::local::LocalNote;
 
+mod bytes;
 mod facets;
 pub mod query;
 
-pub use query::{Filter, Query, Sort, parse};
+pub use facets::Counts;
+pub use query::{Filter, MAX_WORD_CHARS, Query, Sort, parse, words};
+
+use bytes::{Reader, checked_varint, put_varint, varint_len};
 
 use facets::{Facets, SlotFacets};
 
@@ -71,9 +76,6 @@ use facets::{Facets, SlotFacets};
 mod reference;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod reference_find;
-
-/// Longest word indexed, in characters (longer ones are indexed by this prefix).
-pub const MAX_WORD_CHARS: usize = 32;
 
 /// Words per block of the frozen part: the first of each is written whole.
 const BLOCK: usize = 16;
@@ -201,50 +203,11 @@ pub struct Found {
     pub ids: Vec<NoteId>,
 }
 
-/// How many live notes each filter of the sidebar finds: all of them, the pinned ones, and
-/// those of each notebook (directly in it, not in its sub-notebooks) and each tag, by record
-/// id.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Counts {
-    /// Every note indexed.
-    pub all: usize,
-    /// Notes pinned.
-    pub pinned: usize,
-    /// Notes by notebook record id.
-    pub notebooks: HashMap<String, usize>,
-    /// Notes by tag record id.
-    pub tags: HashMap<String, usize>,
-}
-
-/// The words of `text`, lowercased, each at most [`MAX_WORD_CHARS`] characters.
-pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(|w| {
-            w.chars()
-                .flat_map(char::to_lowercase)
-                .take(MAX_WORD_CHARS)
-                .collect()
-        })
-}
-
 /// Slot `s`'s id in the id column.
 fn id_at<'a>(ids: &'a str, ends: &[u32], s: u32) -> &'a str {
     let s = s as usize;
     let start = if s == 0 { 0 } else { ends[s - 1] as usize };
     &ids[start..ends[s] as usize]
-}
-
-fn put_varint(out: &mut Vec<u8>, mut v: u32) {
-    while v >= 0x80 {
-        out.push(v as u8 | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn varint_len(v: u32) -> usize {
-    (32 - (v | 1).leading_zeros() as usize).div_ceil(7)
 }
 
 /// The varint at `*pos` of bytes this module wrote (or checked, see [`Frozen::check`]).
@@ -261,20 +224,6 @@ fn varint(bytes: &[u8], pos: &mut usize) -> u32 {
         }
         shift += 7;
     }
-}
-
-/// The varint at `*pos` of bytes from outside: `None` if cut short or over 32 bits.
-fn checked_varint(bytes: &[u8], pos: &mut usize) -> Option<u32> {
-    let mut v = 0u64;
-    for shift in (0..35).step_by(7) {
-        let b = *bytes.get(*pos)?;
-        *pos += 1;
-        v |= u64::from(b & 0x7f) << shift;
-        if b < 0x80 {
-            return u32::try_from(v).ok();
-        }
-    }
-    None
 }
 
 /// The entries of a posting list: (slot, in the title). Each entry is a varint of
@@ -1046,31 +995,6 @@ impl SearchIndex {
         ix.frozen = Frozen::check(blob, words, n)?;
         ix.rewritten = ix.frozen.blob.len();
         Some((ix, seq))
-    }
-}
-
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        if self.0.len() < n {
-            return None;
-        }
-        let (head, rest) = self.0.split_at(n);
-        self.0 = rest;
-        Some(head)
-    }
-    fn u32(&mut self) -> Option<u32> {
-        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
-    }
-    fn u64(&mut self) -> Option<u64> {
-        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
-    }
-    fn varint(&mut self) -> Option<u32> {
-        let mut at = 0;
-        let v = checked_varint(self.0, &mut at)?;
-        self.0 = &self.0[at..];
-        Some(v)
     }
 }
 

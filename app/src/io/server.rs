@@ -163,7 +163,7 @@ pub mod notes {
     }
     pub fn list_shown() {}
     pub fn on_search_ready(_: impl Fn() + 'static) {}
-    pub fn counts() -> Option<crate::io::Counts> {
+    pub fn counts() -> Option<client::search::Counts> {
         None
     }
 }

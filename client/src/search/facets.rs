@@ -18,6 +18,7 @@ use std::collections::HashMap;
 
 use sync_core::fields::{Fields, Kind};
 
+use super::bytes::{Reader, put_varint};
 use super::query::{Filter, fold};
 use crate::local::LocalNote;
 
@@ -32,6 +33,21 @@ pub const MAX_CHAIN: usize = 32;
 
 /// A label's bit saying it names a notebook (else a tag).
 const NOTEBOOK: u32 = 1;
+
+/// How many live notes each filter of the sidebar finds: all of them, the pinned ones, and
+/// those of each notebook (directly in it, not in its sub-notebooks) and each tag, by record
+/// id.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Every note indexed.
+    pub all: usize,
+    /// Notes pinned.
+    pub pinned: usize,
+    /// Notes by notebook record id.
+    pub notebooks: HashMap<String, usize>,
+    /// Notes by tag record id.
+    pub tags: HashMap<String, usize>,
+}
 
 /// A notebook or tag record, as the filters need it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -349,8 +365,8 @@ impl Facets {
     }
 
     /// The live notes per notebook and tag record id, and pinned.
-    pub(super) fn counts(&self, all: usize) -> super::Counts {
-        let mut c = super::Counts {
+    pub(super) fn counts(&self, all: usize) -> Counts {
+        let mut c = Counts {
             all,
             pinned: self.pinned_count,
             ..Default::default()
@@ -374,18 +390,18 @@ impl Facets {
     pub(super) fn encode_head(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&(self.names.len() as u32).to_le_bytes());
         for n in &self.names {
-            super::put_varint(out, n.len() as u32);
+            put_varint(out, n.len() as u32);
             out.extend_from_slice(n.as_bytes());
         }
         let mut records: Vec<(&u32, &Record)> = self.records.iter().collect();
         records.sort_unstable_by_key(|(n, _)| **n);
         out.extend_from_slice(&(records.len() as u32).to_le_bytes());
         for (&n, r) in records {
-            super::put_varint(out, n);
+            put_varint(out, n);
             out.push(u8::from(r.notebook));
-            super::put_varint(out, r.name.len() as u32);
+            put_varint(out, r.name.len() as u32);
             out.extend_from_slice(r.name.as_bytes());
-            super::put_varint(out, r.parent.map_or(0, |p| p + 1));
+            put_varint(out, r.parent.map_or(0, |p| p + 1));
         }
     }
 
@@ -393,17 +409,17 @@ impl Facets {
         out.extend_from_slice(&self.created[s as usize].to_le_bytes());
         out.push(u8::from(bit(&self.pinned, s as usize)));
         let t = self.title(s);
-        super::put_varint(out, t.len() as u32);
+        put_varint(out, t.len() as u32);
         out.extend_from_slice(t);
         let labels = self.labels_of(s);
-        super::put_varint(out, labels.len() as u32);
+        put_varint(out, labels.len() as u32);
         for &e in labels {
-            super::put_varint(out, e as u32);
+            put_varint(out, e as u32);
         }
     }
 
     /// The head [`Facets::encode_head`] wrote, checked; `None` if damaged.
-    pub(super) fn decode_head(r: &mut super::Reader<'_>) -> Option<Self> {
+    pub(super) fn decode_head(r: &mut Reader<'_>) -> Option<Self> {
         let mut f = Self::default();
         let names = r.u32()? as usize;
         for _ in 0..names {
@@ -445,7 +461,7 @@ impl Facets {
     }
 
     /// Slot `slot`'s facets, as [`Facets::encode_slot`] wrote them, checked.
-    pub(super) fn decode_slot(&mut self, slot: u32, r: &mut super::Reader<'_>) -> Option<()> {
+    pub(super) fn decode_slot(&mut self, slot: u32, r: &mut Reader<'_>) -> Option<()> {
         let created = r.u64()?;
         let pinned = match r.take(1)?[0] {
             0 => false,
