@@ -22,7 +22,8 @@
 //! dates and URLs among them, which are mostly words of their own), and "perf seed" (the
 //! notes `end2end/perf.mjs` syncs for the browser's memory figure: a title and one
 //! sentence each, a number of its own per note, filed as perf.mjs files them: see
-//! [`filing`]). `TERN_BENCH_NOTES` sets the count.
+//! [`filing`]). `TERN_BENCH_NOTES` sets the count; `TERN_BENCH_SEED_ONLY=1` runs the perf
+//! seed alone.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::{BTreeMap, BTreeSet};
@@ -487,9 +488,12 @@ fn main() {
         .unwrap_or(100_000);
     let mut rng = Rng(0x5eed_1234_abcd_ef01);
     let vocabulary = Vocabulary::new(50_000, &mut rng);
-    let notes = typical(n, &vocabulary, &mut rng);
-    run("typical notes", &notes, Some(&vocabulary), &mut rng);
-    drop(notes);
+    // TERN_BENCH_SEED_ONLY=1: the perf seed alone (the filters' figures; quick in debug).
+    if std::env::var_os("TERN_BENCH_SEED_ONLY").is_none() {
+        let notes = typical(n, &vocabulary, &mut rng);
+        run("typical notes", &notes, Some(&vocabulary), &mut rng);
+        drop(notes);
+    }
     run(
         "perf seed notes (end2end/perf.mjs)",
         &perf_seed(n),

@@ -2,7 +2,8 @@
 //! search box ask about ([`super::query`]), and the counts of the sidebar.
 //!
 //! Per slot, in columns parallel to the index's stamps:
-//! - its creation date (the `created` field; a note from before it, its clock: ms);
+//! - its creation date, in seconds (the `created` field; a note from before it, its
+//!   clock): notes created in the same second are ordered by their stamp;
 //! - a pinned bit;
 //! - its title's sort key: the title case-folded, its first [`TITLE_KEY`] bytes (cut at a
 //!   character), all in one byte string;
@@ -61,7 +62,8 @@ struct Record {
 
 #[derive(Default)]
 pub(super) struct Facets {
-    created: Vec<u64>,
+    /// Seconds since the epoch ([`created_s`]).
+    created: Vec<u32>,
     /// Bit `s`: slot `s` is pinned.
     pinned: Vec<u64>,
     titles: Vec<u8>,
@@ -102,9 +104,14 @@ pub(super) fn title_key(title: &str) -> String {
     k
 }
 
+/// A creation date (ms since the epoch) as the index keeps it: in seconds (to 2106).
+pub(super) fn created_s(ms: u64) -> u32 {
+    u32::try_from(ms / 1000).unwrap_or(u32::MAX)
+}
+
 /// What a slot holds, taken from a note.
 pub(super) struct SlotFacets {
-    created: u64,
+    created: u32,
     pinned: bool,
     title: String,
     /// Record ids: the notebook's (with `true`), the tags'.
@@ -118,7 +125,7 @@ impl SlotFacets {
             f.set("tags").into_iter().map(|t| (t, false)).collect();
         labels.extend(f.id("notebook").map(|nb| (nb, true)));
         Self {
-            created: f.created_ms().unwrap_or(note.hlc.wall_ms),
+            created: created_s(f.created_ms().unwrap_or(note.hlc.wall_ms)),
             pinned: f.pinned(),
             title: title_key(&note.title),
             labels,
@@ -225,7 +232,7 @@ impl Facets {
         ) = (created, pinned, titles, title_ends, labels);
     }
 
-    pub(super) fn created(&self, s: u32) -> u64 {
+    pub(super) fn created(&self, s: u32) -> u32 {
         self.created[s as usize]
     }
 
@@ -460,9 +467,22 @@ impl Facets {
         Some(f)
     }
 
+    /// Room for `n` slots (a load knows how many).
+    pub(super) fn reserve(&mut self, n: usize) {
+        self.created.reserve_exact(n);
+        self.title_ends.reserve_exact(n);
+        self.pinned.reserve_exact(n.div_ceil(64));
+    }
+
+    /// Done loading: no room left over.
+    pub(super) fn shrink(&mut self) {
+        self.titles.shrink_to_fit();
+        self.labels.shrink_to_fit();
+    }
+
     /// Slot `slot`'s facets, as [`Facets::encode_slot`] wrote them, checked.
     pub(super) fn decode_slot(&mut self, slot: u32, r: &mut Reader<'_>) -> Option<()> {
-        let created = r.u64()?;
+        let created = r.u32()?;
         let pinned = match r.take(1)?[0] {
             0 => false,
             1 => true,

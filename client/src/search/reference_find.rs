@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use sync_core::fields::Kind;
 
-use super::facets::{MAX_CHAIN, title_key};
+use super::facets::{MAX_CHAIN, created_s, title_key};
 use super::query::{Filter, Query, Sort, fold};
 use super::reference::ReferenceIndex;
 use super::{Counts, Found, LocalNote, NoteId};
@@ -107,7 +107,9 @@ impl ReferenceFind {
         match sort {
             Sort::Modified => {}
             Sort::Created => found.sort_by_key(|n| {
-                std::cmp::Reverse((n.1.created_ms().unwrap_or(n.1.hlc.wall_ms), stamp(n)))
+                // (In seconds: the same second is ordered by the stamp.)
+                let ms = n.1.created_ms().unwrap_or(n.1.hlc.wall_ms);
+                std::cmp::Reverse((created_s(ms), stamp(n)))
             }),
             Sort::Title => found.sort_by(|a, b| {
                 let (ta, tb) = (title_key(&a.1.title), title_key(&b.1.title));
