@@ -1765,5 +1765,34 @@ mod find_model {
             }
             same(&back, &model, &queries)?;
         }
+
+        /// Damaged saved bytes with filed notes and records are refused, or load as an
+        /// index whose finds, counts, updates and merges do not panic.
+        #[test]
+        fn damaged_filed_bytes_are_refused_or_harmless(
+            ops in prop::collection::vec(op(), 1..30),
+            flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
+            queries in prop::collection::vec(query(), 1..4),
+        ) {
+            let mut ix = SearchIndex::new();
+            let mut model = ReferenceFind::default();
+            ops.iter().for_each(|op| apply(&mut ix, &mut model, op));
+            let mut bytes = ix.encode(1);
+            for (at, b) in flips {
+                let at = at.index(bytes.len());
+                bytes[at] ^= b | 1;
+            }
+            if let Some((mut back, _)) = SearchIndex::decode(&bytes) {
+                for (q, sort) in &queries {
+                    let _ = back.find(q, *sort, 10);
+                }
+                let _ = back.counts();
+                ops.iter().filter_map(note).for_each(|n| back.upsert(&n));
+                back.merge();
+                for (q, sort) in &queries {
+                    let _ = back.find(q, *sort, 10);
+                }
+            }
+        }
     }
 }
