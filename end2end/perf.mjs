@@ -130,10 +130,11 @@ async function rawWrites() {
 /**
  * The fields of seed note `j` (client/benches/search.rs's `filing` files them the same):
  * tag `alpha` on every 10th, `beta` on every 3rd; every 5th in notebook `Archive/2026`, the
- * next in `Archive`; every 1,000th pinned; created in the opposite order of the changes.
+ * next in `Archive`; every 1,000th pinned; created dates in another order than the changes
+ * (note 0 the newest: a permutation of the notes by a prime stride).
  */
 const filing = (j) => {
-  const f = { created: 1_700_000_000_000 - j * 1000 };
+  const f = { created: 1_700_000_000_000 - ((j * 7919) % 100_003) * 1000 };
   const tags = [[10, 'tag-alpha'], [3, 'tag-beta']].filter(([k]) => j % k === 0).map(([, t]) => t);
   if (tags.length) f.tags = { add: tags };
   if (j % 5 === 0) f.notebook = 'nb-2026';

@@ -207,7 +207,8 @@ fn typical(n: usize, vocabulary: &Vocabulary, rng: &mut Rng) -> Vec<LocalNote> {
 
 /// The fields of note `j` of `end2end/perf.mjs`'s `fillAccount` (keep the two the same):
 /// tag `alpha` on every 10th, `beta` on every 3rd; every 5th in notebook `Archive/2026`,
-/// the next in `Archive`; every 1,000th pinned; created in the opposite order of changes.
+/// the next in `Archive`; every 1,000th pinned; created dates in another order than the
+/// changes (note 0 the newest: a permutation by a prime stride).
 fn filing(j: usize) -> BTreeMap<String, FieldEdit> {
     let mut f = BTreeMap::new();
     let tags: BTreeSet<String> = [(10, "tag-alpha"), (3, "tag-beta")]
@@ -235,7 +236,7 @@ fn filing(j: usize) -> BTreeMap<String, FieldEdit> {
     }
     f.insert(
         "created".to_owned(),
-        FieldEdit::Register((1_700_000_000_000u64 - j as u64 * 1000).into()),
+        FieldEdit::Register((1_700_000_000_000u64 - (j as u64 * 7919 % 100_003) * 1000).into()),
     );
     f
 }

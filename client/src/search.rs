@@ -867,57 +867,119 @@ impl SearchIndex {
                 Some(a) => a.iter().zip(&mine).map(|(x, y)| x & y).collect(),
             });
         }
-        let is_allowed = |s: u32| {
-            allowed
-                .as_ref()
-                .is_none_or(|a| a[s as usize / 64] & (1 << (s % 64)) != 0)
-        };
         let terms: Vec<String> = words(&query.text).collect();
-        let (mut found, in_title, all) = if terms.is_empty() {
-            let found = (0..n as u32)
-                .filter(|&s| !self.is_gone(s as usize) && is_allowed(s))
-                .collect();
-            (found, Vec::new(), 1)
+        let (found, in_title, all) = if terms.is_empty() {
+            (None, Vec::new(), 1)
         } else {
             let (mut found, in_title, all) = self.matching(&terms);
-            found.retain(|&s| is_allowed(s));
-            (found, in_title, all)
+            if let Some(a) = &allowed {
+                found.retain(|&s| a[s as usize / 64] & (1 << (s % 64)) != 0);
+            }
+            (Some(found), in_title, all)
+        };
+        // The candidates: the words' matches, or every live slot a filter allows (read a
+        // word of bits at a time). Last indexed first: most often the newest, so a page by
+        // last change keeps its first few and compares each later one once.
+        let candidates: Box<dyn Iterator<Item = u32> + '_> = match found {
+            Some(mut found) => {
+                found.sort_unstable_by(|a, b| b.cmp(a));
+                Box::new(found.into_iter())
+            }
+            None => Box::new((0..self.gone.len()).rev().flat_map(move |w| {
+                let mut bits = !self.gone[w] & allowed.as_ref().map_or(!0, |a| a[w]);
+                std::iter::from_fn(move || {
+                    (bits != 0).then(|| {
+                        let b = 63 - bits.leading_zeros();
+                        bits &= !(1 << b);
+                        (w * 64) as u32 + b
+                    })
+                })
+                .filter(move |&s| (s as usize) < n)
+            })),
         };
         // Ties (same stamp) go to the note indexed last: slot numbers keep that order.
-        let stamp = |s: u32| (self.walls[s as usize], self.counters[s as usize], s);
-        let best = |s: u32| in_title.get(s as usize) == Some(&all);
-        let cmp = |a: &u32, b: &u32| -> std::cmp::Ordering {
-            let (a, b) = (*a, *b);
-            match sort {
-                Sort::Modified => (best(b), stamp(b)).cmp(&(best(a), stamp(a))),
-                Sort::Created => {
-                    (self.facets.created(b), stamp(b)).cmp(&(self.facets.created(a), stamp(a)))
+        let newest =
+            |s: u32| std::cmp::Reverse((self.walls[s as usize], self.counters[s as usize], s));
+        let (total, slots) = match sort {
+            Sort::Modified => top(candidates, limit, |s| {
+                (in_title.get(s as usize) != Some(&all), newest(s))
+            }),
+            Sort::Created => top(candidates, limit, |s| {
+                (std::cmp::Reverse(self.facets.created(s)), newest(s))
+            }),
+            Sort::Title => {
+                // Untitled last, then A to Z, then newest first. Titles come in no order
+                // a heap could use (numbered ones in reverse, its worst): selected by the
+                // titles' first 8 bytes (untitled: after every UTF-8 title), the rest of
+                // the title and the stamp only to break ties.
+                let full = |s: u32| {
+                    let t = self.facets.title(s);
+                    (t.is_empty(), t, newest(s))
+                };
+                let mut keyed: Vec<(u64, u32)> = candidates
+                    .map(|s| {
+                        let t = self.facets.title(s);
+                        let mut k = [0xff; 8];
+                        if !t.is_empty() {
+                            k = [0; 8];
+                            let n = t.len().min(8);
+                            k[..n].copy_from_slice(&t[..n]);
+                        }
+                        (u64::from_be_bytes(k), s)
+                    })
+                    .collect();
+                let cmp = |a: &(u64, u32), b: &(u64, u32)| {
+                    a.0.cmp(&b.0).then_with(|| full(a.1).cmp(&full(b.1)))
+                };
+                let total = keyed.len();
+                let limit = limit.min(total);
+                if limit > 0 && limit < total {
+                    keyed.select_nth_unstable_by(limit - 1, cmp);
                 }
-                Sort::Title => {
-                    let (ta, tb) = (self.facets.title(a), self.facets.title(b));
-                    // Untitled last, then A to Z, then newest first.
-                    (ta.is_empty(), ta)
-                        .cmp(&(tb.is_empty(), tb))
-                        .then_with(|| stamp(b).cmp(&stamp(a)))
-                }
+                keyed.truncate(limit);
+                keyed.sort_unstable_by(cmp);
+                (total, keyed.into_iter().map(|(_, s)| s).collect())
             }
         };
-        let total = found.len();
-        let limit = limit.min(total);
-        if limit > 0 && limit < total {
-            found.select_nth_unstable_by(limit - 1, cmp);
-            found.truncate(limit);
-        }
-        found.sort_unstable_by(cmp);
-        found.truncate(limit);
         Found {
             total,
-            ids: found
+            ids: slots
                 .into_iter()
                 .map(|s| NoteId(id_at(&self.ids, &self.id_ends, s).to_owned()))
                 .collect(),
         }
     }
+}
+
+/// How many `candidates` there are, and the first `limit` of them by `key` (smallest
+/// first; keys are unique), kept in a heap of `limit` as they come: one key and at most
+/// one comparison with the heap's last for most candidates.
+fn top<K: Ord>(
+    candidates: impl Iterator<Item = u32>,
+    limit: usize,
+    key: impl Fn(u32) -> K,
+) -> (usize, Vec<u32>) {
+    let mut heap: std::collections::BinaryHeap<(K, u32)> =
+        std::collections::BinaryHeap::with_capacity(limit.min(1024) + 1);
+    let mut total = 0;
+    for s in candidates {
+        total += 1;
+        if limit == 0 {
+            continue;
+        }
+        let k = key(s);
+        if heap.len() < limit {
+            heap.push((k, s));
+        } else if let Some(mut last) = heap.peek_mut()
+            && k < last.0
+        {
+            *last = (k, s);
+        }
+    }
+    (
+        total,
+        heap.into_sorted_vec().into_iter().map(|(_, s)| s).collect(),
+    )
 }
 
 /// The tag of the saved format; another tag is another format.
