@@ -9,7 +9,10 @@
 //!   joined by `/` (`notebook:Work/Clients`): it matches a notebook whose path ends with
 //!   those names (`notebook:Clients` also finds `Work/Clients`).
 //! - `is:pinned`: pinned notes.
-//! - A value with spaces is quoted: `tag:"to do"`, `notebook:"Home/Big projects"`.
+//! - A value with spaces is quoted: `tag:"to do"`, `notebook:"Home/Big projects"`; inside
+//!   quotes `\` takes the next character as it is (`tag:"say \"hi\""`, a notebook named
+//!   `a/b`: `notebook:"a\/b"`). A filter prints itself so ([`Filter`]'s `Display`: what the
+//!   sidebar puts in the box).
 //! - Names are compared case-insensitively; operator names too (`TAG:Work`).
 //! - Several operators and words are all required (AND).
 //! - A name no tag or notebook has matches no note. Anything that is not a well-formed
@@ -104,13 +107,19 @@ impl Sort {
 pub const MAX_FILTERS: usize = 16;
 
 /// Splits the box's text into tokens at whitespace outside quotes; a token keeps its
-/// quotes (`tag:"a b"` is one token).
+/// quotes (`tag:"a b"` is one token). Inside quotes `\` takes the next character as it is.
 fn tokens(text: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let mut start = None;
     let mut quoted = false;
+    let mut escaped = false;
     for (i, c) in text.char_indices() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
         match (start, c) {
+            (Some(_), '\\') if quoted => escaped = true,
             (_, '"') => {
                 start.get_or_insert(i);
                 quoted = !quoted;
@@ -129,32 +138,93 @@ fn tokens(text: &str) -> Vec<&str> {
     out
 }
 
-/// A value as typed: without its quotes (one pair around all of it, or an unclosed one).
-fn unquote(v: &str) -> &str {
-    let v = v.strip_prefix('"').unwrap_or(v);
-    v.strip_suffix('"').unwrap_or(v)
+/// A value as typed, its quotes taken out: `"` opens and closes a quoted stretch, inside
+/// which `\` takes the next character as it is (`\"`, `\\`, `\/`); split at every other
+/// `/` when `split` (a notebook's path). Each part trimmed, empty ones dropped.
+fn unescape(raw: &str, split: bool) -> Vec<String> {
+    let mut parts = vec![String::new()];
+    let mut quoted = false;
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        let part = parts.last_mut().expect("one part at least");
+        match c {
+            '"' => quoted = !quoted,
+            '\\' if quoted => part.extend(chars.next()),
+            '/' if split => parts.push(String::new()),
+            c => part.push(c),
+        }
+    }
+    parts
+        .into_iter()
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty())
+        .collect()
 }
 
 /// The operator a token is, if it is a well-formed one.
 fn operator(token: &str) -> Option<Filter> {
     let (name, value) = token.split_once(':')?;
-    let value = unquote(value).trim();
-    if value.is_empty() {
-        return None;
-    }
-    match name.to_lowercase().as_str() {
-        "tag" => Some(Filter::Tag(value.to_owned())),
-        "notebook" => {
-            let path: Vec<String> = value
-                .split('/')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect();
-            (!path.is_empty()).then_some(Filter::Notebook(path))
-        }
-        "is" if value.eq_ignore_ascii_case("pinned") => Some(Filter::Pinned),
+    let name = name.to_lowercase();
+    let mut parts = unescape(value, name == "notebook");
+    match name.as_str() {
+        "tag" => parts.pop().map(Filter::Tag),
+        "notebook" => (!parts.is_empty()).then_some(Filter::Notebook(parts)),
+        "is" if parts.len() == 1 && parts[0].eq_ignore_ascii_case("pinned") => Some(Filter::Pinned),
         _ => None,
+    }
+}
+
+/// Writes `name` as a value: as it is when it is plain (letters, digits, `-`, `_`, `.`),
+/// else quoted with `"`, `\` and `/` escaped.
+fn write_value(out: &mut std::fmt::Formatter<'_>, name: &str) -> std::fmt::Result {
+    let plain = |c: char| c.is_alphanumeric() || matches!(c, '-' | '_' | '.');
+    if !name.is_empty() && name.chars().all(plain) {
+        return out.write_str(name);
+    }
+    write_quoted(out, name)
+}
+
+fn write_quoted(out: &mut std::fmt::Formatter<'_>, name: &str) -> std::fmt::Result {
+    out.write_str("\"")?;
+    write_escaped(out, name)?;
+    out.write_str("\"")
+}
+
+fn write_escaped(out: &mut std::fmt::Formatter<'_>, name: &str) -> std::fmt::Result {
+    for c in name.chars() {
+        if matches!(c, '"' | '\\' | '/') {
+            out.write_str("\\")?;
+        }
+        write!(out, "{c}")?;
+    }
+    Ok(())
+}
+
+/// The filter as the search box takes it (what the sidebar sets: `tag:work`,
+/// `notebook:"Work/Big launch"`, `is:pinned`); parsing it gives the filter back.
+impl std::fmt::Display for Filter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Filter::Tag(t) => {
+                f.write_str("tag:")?;
+                write_value(f, t)
+            }
+            Filter::Notebook(path) if path.len() == 1 => {
+                f.write_str("notebook:")?;
+                write_value(f, &path[0])
+            }
+            Filter::Notebook(path) => {
+                f.write_str("notebook:\"")?;
+                for (i, p) in path.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("/")?;
+                    }
+                    write_escaped(f, p)?;
+                }
+                f.write_str("\"")
+            }
+            Filter::Pinned => f.write_str("is:pinned"),
+        }
     }
 }
 
@@ -239,6 +309,19 @@ mod tests {
     }
 
     #[test]
+    fn names_with_quotes_and_slashes_are_escaped() {
+        let say = Filter::Tag("say \"hi\"".into());
+        assert_eq!(say.to_string(), r#"tag:"say \"hi\"""#);
+        assert_eq!(parse(r#"tag:"say \"hi\"""#).filters, [say]);
+        assert_eq!(Filter::Tag("work".into()).to_string(), "tag:work");
+        assert_eq!(Filter::Tag("to do".into()).to_string(), r#"tag:"to do""#);
+        let nb = nb(&["a/b", "c d"]);
+        assert_eq!(nb.to_string(), r#"notebook:"a\/b/c d""#);
+        assert_eq!(parse(&nb.to_string()).filters, [nb]);
+        assert_eq!(Filter::Pinned.to_string(), "is:pinned");
+    }
+
+    #[test]
     fn paths_are_split_and_trimmed() {
         assert_eq!(parse("notebook:a/b/c").filters, [nb(&["a", "b", "c"])]);
         assert_eq!(parse("notebook:\" a / b \"").filters, [nb(&["a", "b"])]);
@@ -285,6 +368,23 @@ mod properties {
             prop_assert_eq!(parse(&printed), q, "{}", printed);
         }
 
+        /// Any name, however odd (quotes, backslashes, slashes, spaces, colons), printed
+        /// as a filter parses back to that name: the sidebar selects what it shows.
+        #[test]
+        fn a_printed_filter_parses_back(
+            names in prop::collection::vec("[a-zA-Z \"\\\\/:é.-]{1,8}", 1..4),
+            words in "[a-z ]{0,10}",
+        ) {
+            let names: Vec<String> = names.iter().map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()).collect();
+            prop_assume!(!names.is_empty());
+            let tag = Filter::Tag(names[0].clone());
+            let q = parse(&format!("{words} {tag} {words}"));
+            prop_assert_eq!(&q.filters, &vec![tag.clone()], "{}", tag);
+            // A path: every name one notebook (a `/` in a name is no separator).
+            let nb = Filter::Notebook(names.clone());
+            prop_assert_eq!(parse(&nb.to_string()).filters, vec![nb.clone()], "{}", nb);
+        }
+
         /// An operator added to any text is recognised, and the text's words stay.
         #[test]
         fn an_operator_is_recognised_among_words(words in "[a-z ]{0,20}", tag in "[a-zA-Z][a-zA-Z ]{0,8}") {
@@ -297,15 +397,7 @@ mod properties {
 
     /// The query as text, filters quoted (the inverse of [`parse`] up to spacing).
     fn print(q: &Query) -> String {
-        let mut parts: Vec<String> = q
-            .filters
-            .iter()
-            .map(|f| match f {
-                Filter::Tag(t) => format!("tag:\"{t}\""),
-                Filter::Notebook(p) => format!("notebook:\"{}\"", p.join("/")),
-                Filter::Pinned => "is:pinned".to_owned(),
-            })
-            .collect();
+        let mut parts: Vec<String> = q.filters.iter().map(Filter::to_string).collect();
         parts.push(q.text.clone());
         parts.join(" ")
     }
