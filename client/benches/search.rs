@@ -315,12 +315,17 @@ fn time_filters(ix: &SearchIndex) {
 /// The two indexes, behind one face.
 trait Index {
     fn upsert(&mut self, note: &LocalNote);
+    /// After the build (the app shrinks the index once it has taken every note).
+    fn finish(&mut self) {}
     fn search(&self, query: &str, limit: usize) -> Option<Found>;
 }
 
 impl Index for SearchIndex {
     fn upsert(&mut self, note: &LocalNote) {
         SearchIndex::upsert(self, note);
+    }
+    fn finish(&mut self) {
+        self.shrink_to_fit();
     }
     fn search(&self, query: &str, limit: usize) -> Option<Found> {
         SearchIndex::search(self, query, limit)
@@ -349,6 +354,7 @@ fn build<I: Index>(mut ix: I, notes: &[LocalNote], name: &str) -> I {
         ix.upsert(n);
         longest = longest.max(t.elapsed());
     }
+    ix.finish();
     let took = t.elapsed();
     let (bytes2, blocks2) = heap();
     println!(

@@ -487,6 +487,17 @@ impl SearchIndex {
         self.facets.counts(self.len())
     }
 
+    /// Gives back the room its columns grew into: after a build from every note, which
+    /// grew them by doubling (a load or a rewrite leaves none).
+    pub fn shrink_to_fit(&mut self) {
+        self.facets.shrink();
+        self.ids.shrink_to_fit();
+        self.id_ends.shrink_to_fit();
+        self.walls.shrink_to_fit();
+        self.counters.shrink_to_fit();
+        self.gone.shrink_to_fit();
+    }
+
     /// True when the note is indexed (live).
     pub fn contains(&self, id: &NoteId) -> bool {
         self.slot_of(id.as_str()).is_some()

@@ -113,7 +113,9 @@ pub fn NoteList() -> impl IntoView {
                         format!("{n} {noun}")
                     }
                 }}
-                <Show when=move || searching() && app.snap.with(|s| s.indexing)>
+                <Show when=move || {
+                    (searching() || app.sort.get() != Sort::Modified) && app.snap.with(|s| s.indexing)
+                }>
                     " (still indexing your notes for search…)"
                 </Show>
             </p>

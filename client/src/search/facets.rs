@@ -474,9 +474,12 @@ impl Facets {
         self.pinned.reserve_exact(n.div_ceil(64));
     }
 
-    /// Done loading: no room left over.
+    /// No room left over (after a load, or a build from every note).
     pub(super) fn shrink(&mut self) {
+        self.created.shrink_to_fit();
+        self.pinned.shrink_to_fit();
         self.titles.shrink_to_fit();
+        self.title_ends.shrink_to_fit();
         self.labels.shrink_to_fit();
     }
 

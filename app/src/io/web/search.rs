@@ -327,6 +327,7 @@ fn start(db: &str, notes: Rc<PageNotes>) {
             if current(i) {
                 i.seq = Some(from);
                 i.backlog = SAVE_BACKLOG; // saved soon: this was the costly part
+                i.ix.shrink_to_fit();
             }
             current(i)
         }) == Some(true)
