@@ -127,11 +127,57 @@ async function rawWrites() {
   return t;
 }
 
-/** Creates `user` with `n` notes on the server, pushed 1000 at a time. */
+/**
+ * The fields of seed note `j` (client/benches/search.rs's `filing` files them the same):
+ * tag `alpha` on every 10th, `beta` on every 3rd; every 5th in notebook `Archive/2026`, the
+ * next in `Archive`; every 1,000th pinned; created dates in another order than the changes
+ * (note 0 the newest: a permutation of the notes by a prime stride).
+ */
+const filing = (j) => {
+  const f = { created: 1_700_000_000_000 - ((j * 7919) % 100_003) * 1000 };
+  const tags = [[10, 'tag-alpha'], [3, 'tag-beta']].filter(([k]) => j % k === 0).map(([, t]) => t);
+  if (tags.length) f.tags = { add: tags };
+  if (j % 5 === 0) f.notebook = 'nb-2026';
+  if (j % 5 === 1) f.notebook = 'nb-archive';
+  if (j % 1000 === 0) f.pinned = true;
+  return f;
+};
+/** How many of `n` seed notes `pick(j)` holds for. */
+const seedCount = (n, pick) => {
+  let c = 0;
+  for (let j = 0; j < n; j++) c += pick(j) ? 1 : 0;
+  return c;
+};
+/** The seed's tag and notebook records. */
+const RECORDS = [
+  ['tag-alpha', 'alpha', { kind: 'tag' }],
+  ['tag-beta', 'beta', { kind: 'tag' }],
+  ['nb-archive', 'Archive', { kind: 'notebook' }],
+  ['nb-2026', '2026', { kind: 'notebook', parent: 'nb-archive' }],
+];
+
+/** Creates `user` with `n` notes on the server, pushed 1000 at a time, filed (see `filing`). */
 async function fillAccount(base, user, n) {
   const { token } = await api(base, '/auth/signup', { username: user, password: PASSWORD });
   const t0 = Date.now() - n - 60_000;
   let cursor = null;
+  const records = RECORDS.map(([id, title, fields], k) => ({
+    change_id: `c-${user}-${id}`,
+    note_id: `${user}-${id}`,
+    hlc: `${t0 - 10 + k}-00000000-perfseed`,
+    base_version: null,
+    title,
+    content: '',
+    deleted: false,
+    fields: fields.parent ? { ...fields, parent: `${user}-${fields.parent}` } : fields,
+  }));
+  // (Record ids are the user's: ids are global on the server.)
+  const own = (f) => ({
+    ...f,
+    ...(f.tags ? { tags: { add: f.tags.add.map((t) => `${user}-${t}`) } } : {}),
+    ...(f.notebook ? { notebook: `${user}-${f.notebook}` } : {}),
+  });
+  await api(base, '/sync', { protocol: 1, cursor, changes: records, limit: 1 }, token).then((r) => (cursor = r.cursor));
   for (let i = 0; i < n; i += 1000) {
     const changes = [];
     for (let j = i; j < Math.min(n, i + 1000); j++) {
@@ -143,6 +189,7 @@ async function fillAccount(base, user, n) {
         title: `Note ${j} ${j % 7 === 0 ? 'groceries' : 'work'}`,
         content: `Body of note ${j}: lorem ipsum dolor sit amet, consectetur adipiscing elit.`,
         deleted: false,
+        fields: own(filing(j)),
       });
     }
     const r = await api(base, '/sync', { protocol: 1, cursor, changes, limit: 1 }, token);
@@ -338,6 +385,55 @@ async function measure(server, n) {
       clear.push(await timeInput('', n));
     }
     if (PROFILE) printProfile(`${n}: profile of the search runs`, (await cdp.send('Profiler.stop')).profile);
+    // The search box's filters (see `filing`), each from the whole list, to the frame after
+    // the first page.
+    const FILTERS = [
+      ['tag:alpha', (j) => j % 10 === 0],
+      ['notebook:archive', (j) => j % 5 <= 1],
+      ['is:pinned', (j) => j % 1000 === 0],
+      ['tag:alpha groceries', (j) => j % 70 === 0],
+    ];
+    out.filters = {};
+    for (const [q, pick] of FILTERS) {
+      const total = seedCount(n, pick);
+      const runs = [];
+      for (let i = 0; i < RUNS; i++) {
+        runs.push(await timeInput(q, total));
+        await timeInput('', n);
+      }
+      out.filters[q] = median(runs.map((x) => x[1]));
+    }
+    // The sort menu: from the newest first to the first page by title, by creation date.
+    const timeSort = (value, first) =>
+      page.evaluate(
+        ([value, first]) =>
+          new Promise((ok) => {
+            const el = document.querySelector('[data-testid=sort]');
+            const t0 = performance.now();
+            el.value = value;
+            el.dispatchEvent(new Event('change', { bubbles: true }));
+            const check = () => {
+              const shown =
+                document.querySelector('li.note h2')?.textContent === first &&
+                document.querySelectorAll('li.note').length === Number(document.querySelector('ul.notes').dataset.page);
+              if (shown) requestAnimationFrame(() => ok(performance.now() - t0));
+              else requestAnimationFrame(check);
+            };
+            check();
+          }),
+        [value, first],
+      );
+    const newest = `Note ${n - 1} ${(n - 1) % 7 === 0 ? 'groceries' : 'work'}`;
+    const byTitle = [];
+    const byCreated = [];
+    for (let i = 0; i < RUNS; i++) {
+      byTitle.push(await timeSort('title', 'Note 0 groceries'));
+      await timeSort('modified', newest);
+      byCreated.push(await timeSort('created', 'Note 0 groceries'));
+      await timeSort('modified', newest);
+    }
+    out.sortTitle = median(byTitle);
+    out.sortCreated = median(byCreated);
     out.page = await page.evaluate(() => Number(document.querySelector('ul.notes').dataset.page));
     out.searchDom = median(search.map((x) => x[0]));
     out.search = median(search.map((x) => x[1]));
@@ -457,6 +553,11 @@ row('  note records read by then (most of the reloads)', (r) => r.startRead);
 row('search index ready after reload (ms, in the background)', (r) => r.searchReady);
 row(`search "groceries": first page (${results[0]?.page} notes) in the page (ms)`, (r) => r.searchDom);
 row('  the frame after the one drawing them (ms)', (r) => r.search);
+for (const q of Object.keys(results[0]?.filters ?? {})) {
+  row(`filter "${q}": frame after its first page (ms)`, (r) => r.filters[q]);
+}
+row('sort by title: frame after its first page (ms)', (r) => r.sortTitle);
+row('sort by creation date: frame after its first page (ms)', (r) => r.sortCreated);
 row('clear the search: first page in the page (ms)', (r) => r.clearDom);
 row('  the frame after the one drawing it (ms)', (r) => r.clear);
 row('keystroke: the input handler (ms)', (r) => r.handler);

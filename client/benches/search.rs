@@ -13,18 +13,26 @@
 //! - query times, p50 and p99 over 200 queries each, at the app's page of 50 results: one
 //!   word, two words, a prefix of 2 or 3 characters, and a word that matches nothing.
 //!
+//! - for the index as it is, the search box's filters and sorts (`SearchIndex::find`):
+//!   `tag:`, `notebook:` (with a sub-notebook), `is:pinned`, a tag with a word, and the
+//!   whole list by title and by creation date, p50 and p99 over 50 runs each.
+//!
 //! Two notebooks, generated deterministically: "typical" (titles of 2 to 6 words, bodies
 //! of 100 to 400 words drawn from a Zipf-like vocabulary of 50,000 words, with numbers,
 //! dates and URLs among them, which are mostly words of their own), and "perf seed" (the
 //! notes `end2end/perf.mjs` syncs for the browser's memory figure: a title and one
-//! sentence each, a number of its own per note). `TERN_BENCH_NOTES` sets the count.
+//! sentence each, a number of its own per note, filed as perf.mjs files them: see
+//! [`filing`]). `TERN_BENCH_NOTES` sets the count; `TERN_BENCH_SEED_ONLY=1` runs the perf
+//! seed alone.
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicIsize, Ordering::Relaxed};
 use std::time::Instant;
 
 use client::local::{LocalNote, SyncState};
-use client::search::{Found, SearchIndex, words};
+use client::search::{Found, SearchIndex, Sort, parse, words};
+use sync_core::fields::{FieldEdit, Fields, SetEdit};
 use sync_core::{Hlc, NoteId};
 
 #[allow(dead_code)]
@@ -197,30 +205,127 @@ fn typical(n: usize, vocabulary: &Vocabulary, rng: &mut Rng) -> Vec<LocalNote> {
         .collect()
 }
 
-/// The notes of `end2end/perf.mjs`'s `fillAccount`.
+/// The fields of note `j` of `end2end/perf.mjs`'s `fillAccount` (keep the two the same):
+/// tag `alpha` on every 10th, `beta` on every 3rd; every 5th in notebook `Archive/2026`,
+/// the next in `Archive`; every 1,000th pinned; created dates in another order than the
+/// changes (note 0 the newest: a permutation by a prime stride).
+fn filing(j: usize) -> BTreeMap<String, FieldEdit> {
+    let mut f = BTreeMap::new();
+    let tags: BTreeSet<String> = [(10, "tag-alpha"), (3, "tag-beta")]
+        .into_iter()
+        .filter(|(k, _)| j.is_multiple_of(*k))
+        .map(|(_, t)| t.to_owned())
+        .collect();
+    if !tags.is_empty() {
+        let add = SetEdit {
+            add: tags,
+            remove: BTreeSet::new(),
+        };
+        f.insert("tags".to_owned(), FieldEdit::Set(add));
+    }
+    let notebook = match j % 5 {
+        0 => Some("nb-2026"),
+        1 => Some("nb-archive"),
+        _ => None,
+    };
+    if let Some(nb) = notebook {
+        f.insert("notebook".to_owned(), FieldEdit::Register(nb.into()));
+    }
+    if j.is_multiple_of(1000) {
+        f.insert("pinned".to_owned(), FieldEdit::Register(true.into()));
+    }
+    f.insert(
+        "created".to_owned(),
+        FieldEdit::Register((1_700_000_000_000u64 - (j as u64 * 7919 % 100_003) * 1000).into()),
+    );
+    f
+}
+
+/// The tag and notebook records of the perf seed.
+fn perf_records() -> Vec<LocalNote> {
+    [
+        ("tag-alpha", "alpha", "tag", None),
+        ("tag-beta", "beta", "tag", None),
+        ("nb-archive", "Archive", "notebook", None),
+        ("nb-2026", "2026", "notebook", Some("nb-archive")),
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(i, (id, name, kind, parent))| {
+        let mut n = note(i, name.to_owned(), String::new());
+        n.id = NoteId(id.to_owned());
+        let mut f = BTreeMap::from([("kind".to_owned(), FieldEdit::Register(kind.into()))]);
+        if let Some(p) = parent {
+            f.insert("parent".to_owned(), FieldEdit::Register(p.into()));
+        }
+        n.fields = Fields::of_edits(&f, &n.hlc);
+        n
+    })
+    .collect()
+}
+
+/// The notes of `end2end/perf.mjs`'s `fillAccount`, filed as it files them, after their
+/// tag and notebook records.
 fn perf_seed(n: usize) -> Vec<LocalNote> {
-    (0..n)
-        .map(|j| {
-            note(
-                j,
-                format!("Note {j} {}", if j % 7 == 0 { "groceries" } else { "work" }),
-                format!(
-                    "Body of note {j}: lorem ipsum dolor sit amet, consectetur adipiscing elit."
-                ),
-            )
-        })
-        .collect()
+    let mut out = perf_records();
+    out.extend((0..n).map(|j| {
+        let mut n = note(
+            j,
+            format!("Note {j} {}", if j % 7 == 0 { "groceries" } else { "work" }),
+            format!("Body of note {j}: lorem ipsum dolor sit amet, consectetur adipiscing elit."),
+        );
+        n.fields = Fields::of_edits(&filing(j), &n.hlc);
+        n
+    }));
+    out
+}
+
+/// Times the search box's filters and sorts on the perf seed (see [`filing`]): the first
+/// page of 50, p50 and p99 of 50 runs each.
+fn time_filters(ix: &SearchIndex) {
+    for (q, sort) in [
+        ("groceries", Sort::Modified),
+        ("tag:alpha", Sort::Modified),
+        ("notebook:archive", Sort::Modified),
+        ("is:pinned", Sort::Modified),
+        ("tag:alpha groceries", Sort::Modified),
+        ("", Sort::Title),
+        ("", Sort::Created),
+        ("tag:beta", Sort::Title),
+    ] {
+        let query = parse(q);
+        let mut times: Vec<f64> = (0..50)
+            .map(|_| {
+                let t = Instant::now();
+                std::hint::black_box(ix.find(&query, sort, 50));
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .collect();
+        times.sort_by(f64::total_cmp);
+        let total = ix.find(&query, sort, 50).total;
+        println!(
+            "    {:<22} p50 {:>7.3} ms  p99 {:>7.3} ms  ({total} notes)",
+            format!("{q} ({sort:?})"),
+            percentile(&times, 0.5),
+            percentile(&times, 0.99),
+        );
+    }
 }
 
 /// The two indexes, behind one face.
 trait Index {
     fn upsert(&mut self, note: &LocalNote);
+    /// After the build (the app shrinks the index once it has taken every note).
+    fn finish(&mut self) {}
     fn search(&self, query: &str, limit: usize) -> Option<Found>;
 }
 
 impl Index for SearchIndex {
     fn upsert(&mut self, note: &LocalNote) {
         SearchIndex::upsert(self, note);
+    }
+    fn finish(&mut self) {
+        self.shrink_to_fit();
     }
     fn search(&self, query: &str, limit: usize) -> Option<Found> {
         SearchIndex::search(self, query, limit)
@@ -249,6 +354,7 @@ fn build<I: Index>(mut ix: I, notes: &[LocalNote], name: &str) -> I {
         ix.upsert(n);
         longest = longest.max(t.elapsed());
     }
+    ix.finish();
     let took = t.elapsed();
     let (bytes2, blocks2) = heap();
     println!(
@@ -346,6 +452,9 @@ fn run(name: &str, notes: &[LocalNote], vocabulary: Option<&Vocabulary>, rng: &m
     drop(old);
     let new = build(SearchIndex::new(), notes, "now");
     let new_results: Vec<_> = queries.iter().map(|(k, q)| time(&new, k, q)).collect();
+    if vocabulary.is_none() {
+        time_filters(&new);
+    }
     assert!(
         old_results == new_results,
         "the two indexes answer the same"
@@ -370,6 +479,9 @@ fn run(name: &str, notes: &[LocalNote], vocabulary: Option<&Vocabulary>, rng: &m
         decode.as_secs_f64() * 1e3,
     );
     let loaded_results: Vec<_> = queries.iter().map(|(k, q)| time(&loaded, k, q)).collect();
+    if vocabulary.is_none() {
+        time_filters(&loaded);
+    }
     assert!(
         old_results == loaded_results,
         "the loaded index answers the same"
@@ -383,9 +495,12 @@ fn main() {
         .unwrap_or(100_000);
     let mut rng = Rng(0x5eed_1234_abcd_ef01);
     let vocabulary = Vocabulary::new(50_000, &mut rng);
-    let notes = typical(n, &vocabulary, &mut rng);
-    run("typical notes", &notes, Some(&vocabulary), &mut rng);
-    drop(notes);
+    // TERN_BENCH_SEED_ONLY=1: the perf seed alone (the filters' figures; quick in debug).
+    if std::env::var_os("TERN_BENCH_SEED_ONLY").is_none() {
+        let notes = typical(n, &vocabulary, &mut rng);
+        run("typical notes", &notes, Some(&vocabulary), &mut rng);
+        drop(notes);
+    }
     run(
         "perf seed notes (end2end/perf.mjs)",
         &perf_seed(n),

@@ -187,8 +187,28 @@ pub fn pin_icon() -> impl IntoView {
 /// The `<select>` value of "No notebook" (no record id looks like it).
 pub const NO_NOTEBOOK: &str = "-";
 
-/// The notes (one page at a time, newest first), or the search's results (title matches
-/// first, then newest). Both are read from the local store's indexes by
+/// The list's order: last changed, created, or title (`<select data-testid=sort>`).
+#[component]
+pub fn SortSelect() -> impl IntoView {
+    let app = PageState::get();
+    let label = |s: Sort| match s {
+        Sort::Modified => "Last changed",
+        Sort::Created => "Created",
+        Sort::Title => "Title",
+    };
+    view! {
+        <label class="visually-hidden" for="sort">"Sort notes by"</label>
+        <select id="sort" data-testid="sort"
+            on:change=move |ev| app.set_sort(Sort::parse(&event_target_value(&ev)))>
+            {Sort::ALL.into_iter().map(|s| view! {
+                <option value=s.as_str() selected=move || app.sort.get() == s>{label(s)}</option>
+            }).collect_view()}
+        </select>
+    }
+}
+
+/// The notes (one page at a time, newest first, or in the order chosen), or what the
+/// search box asks for (words and filters; title matches first, then newest). Both are read from the local store's indexes by
 /// [`PageState::refresh`]; nothing here holds every note.
 #[component]
 pub fn NoteList() -> impl IntoView {
@@ -241,24 +261,13 @@ pub fn NoteList() -> impl IntoView {
                         format!("{n} {noun}")
                     }
                 }}
-                <Show when=move || searching() && app.snap.with(|s| s.indexing)>
+                <Show when=move || {
+                    (searching() || app.sort.get() != Sort::Modified) && app.snap.with(|s| s.indexing)
+                }>
                     " (still indexing your notes for search…)"
                 </Show>
             </p>
-            <label class="visually-hidden" for="sort">"Sort by"</label>
-            <select id="sort" data-testid="sort" title="Sort by"
-                prop:value=move || app.sort.get().as_str()
-                on:change=move |ev| {
-                    if let Some(s) = Sort::parse(&event_target_value(&ev)) {
-                        app.sort.set(s);
-                        app.limit.set(LIST_PAGE);
-                        app.refresh();
-                    }
-                }>
-                {Sort::ALL.into_iter().map(|s| view! {
-                    <option value=s.as_str()>{s.label()}</option>
-                }).collect_view()}
-            </select>
+            <SortSelect/>
             </div>
             <SelectionBar/>
             <datalist id="tag-names">
@@ -268,7 +277,8 @@ pub fn NoteList() -> impl IntoView {
             </datalist>
             <ul class="notes" data-testid="notes" data-total=move || total().to_string()
                 data-page=LIST_PAGE.to_string()
-                data-indexing=move || app.snap.with(|s| s.indexing).to_string()>
+                data-indexing=move || app.snap.with(|s| s.indexing).to_string()
+                data-counts=move || app.snap.with(|s| s.counts.as_ref().map(counts_label))>
                 <For
                     each=visible
                     key=move |n| (
@@ -286,6 +296,21 @@ pub fn NoteList() -> impl IntoView {
             </Show>
         </section>
     }
+}
+
+/// The sidebar's counts as one attribute (`all:5 pinned:1 notebook:ID:2 tag:ID:3`, sorted),
+/// for tests and tools: the sidebar shows them by name.
+fn counts_label(c: &crate::model::Counts) -> String {
+    let mut parts = vec![format!("all:{}", c.all), format!("pinned:{}", c.pinned)];
+    let mut rest: Vec<String> = c
+        .notebooks
+        .iter()
+        .map(|(id, n)| format!("notebook:{id}:{n}"))
+        .chain(c.tags.iter().map(|(id, n)| format!("tag:{id}:{n}")))
+        .collect();
+    rest.sort();
+    parts.extend(rest);
+    parts.join(" ")
 }
 
 /// "Note deleted. Undo" (or "3 notes deleted."), after a delete here.

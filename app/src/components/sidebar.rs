@@ -158,7 +158,7 @@ pub fn Sidebar() -> impl IntoView {
         };
         let now = app.organize.with(|o| {
             o.notebook(&id)
-                .map(|_| Filter::Notebook(o.path(&id)))
+                .map(|_| Filter::Notebook(o.path_names(&id)))
                 .or_else(|| o.tag(&id).map(|t| Filter::Tag(t.name.clone())))
                 .map(|f| filter_query(&f))
         });
@@ -180,8 +180,8 @@ pub fn Sidebar() -> impl IntoView {
         move |filter: Filter, label: &'static str, testid: &'static str, id: &'static str| {
             let f = filter.clone();
             let count = move || {
-                app.counts.with(|c| {
-                    c.as_ref().map(|c| match f {
+                app.snap.with(|s| {
+                    s.counts.as_ref().map(|c| match f {
                         Filter::Pinned => c.pinned,
                         _ => c.all,
                     })
@@ -221,11 +221,11 @@ pub fn Sidebar() -> impl IntoView {
                         hidden_below = Some(depth);
                     }
                     let path = o.path(&nb.id);
-                    let filter = Filter::Notebook(path.clone());
+                    let filter = Filter::Notebook(o.path_names(&nb.id));
                     let children = o.has_children(&nb.id);
                     let is_closed = closed.contains(&nb.id);
-                    let count = app.counts.with(|c| {
-                        c.as_ref().and_then(|c| c.notebooks.get(&nb.id).copied())
+                    let count = app.snap.with(|s| {
+                        s.counts.as_ref().and_then(|c| c.notebooks.get(&nb.id).copied())
                     });
                     let (id, name) = (nb.id.clone(), nb.name.clone());
                     let renaming = naming_now == Some(Naming::Rename(id.clone()));
@@ -309,8 +309,8 @@ pub fn Sidebar() -> impl IntoView {
                     let filter = Filter::Tag(t.name.clone());
                     let is_current = current(&filter);
                     let count = app
-                        .counts
-                        .with(|c| c.as_ref().and_then(|c| c.tags.get(&t.id).copied()));
+                        .snap
+                        .with(|s| s.counts.as_ref().and_then(|c| c.tags.get(&t.id).copied()));
                     let (id, name) = (t.id.clone(), t.name.clone());
                     let renaming = naming_now == Some(Naming::Rename(id.clone()));
                     let (mid, oid, dname, rid, sid) =

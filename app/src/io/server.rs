@@ -193,9 +193,6 @@ pub mod notes {
         Err(NOT_HERE.into())
     }
     pub fn list_shown() {}
-    pub fn counts(_: &str) -> Option<client::search::Counts> {
-        None
-    }
     pub fn on_search_ready(_: impl Fn() + 'static) {}
     pub async fn records() -> Result<RecordsRead, String> {
         Ok(RecordsRead::default())
@@ -223,6 +220,9 @@ pub mod notes {
     }
     pub async fn set_pinned(_: &[String], _: bool) -> Result<(), String> {
         Err(NOT_HERE.into())
+    }
+    pub fn counts() -> Option<client::search::Counts> {
+        None
     }
 }
 

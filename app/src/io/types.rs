@@ -94,12 +94,21 @@ pub enum Saved {
     Deleted,
 }
 
-/// What a read of the local store covers: the search (empty for none), how many notes to
-/// list, the open note.
+/// The order of the list (see [`client::search::Sort`]).
+pub use client::search::Sort;
+
+/// How many notes each sidebar filter finds (see [`client::search::Counts`]).
+pub use client::search::Counts;
+
+/// What a read of the local store covers: the search (empty for none), the order, how
+/// many notes to list, the open note.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Query {
-    /// The search box's text.
+    /// The search box's text: words and filters (`tag:`, `notebook:`, `is:pinned`; see
+    /// [`client::search::query`]).
     pub query: String,
+    /// The list's order.
+    pub sort: Sort,
     /// Notes to list.
     pub limit: usize,
     /// The open note's id.
@@ -122,6 +131,8 @@ pub struct NotesRead {
     pub unsynced: usize,
     /// The search index is still being built (results may be incomplete).
     pub indexing: bool,
+    /// How many notes each sidebar filter finds (`None` while the index is being built).
+    pub counts: Option<Counts>,
 }
 
 /// Which export.

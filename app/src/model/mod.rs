@@ -20,7 +20,7 @@
 //!   "Delete" and "Undo", and the organizing actions (notebooks, tags, pins, of one note
 //!   or the selected ones).
 //! - [`organize`]: notebooks and tags as shown ([`Organize`]), the sidebar's filters as
-//!   search queries, the list's [`Sort`] and multi-select ([`Selection`]), dates.
+//!   search queries, the list's multi-select ([`Selection`]), dates.
 //! - [`views`]: the typed views of notes, conflicts, revisions and trash entries;
 //!   [`copy`]: the messages made of typed outcomes (sync reports, API and storage errors).
 //!
@@ -43,8 +43,12 @@ pub mod ui;
 pub mod views;
 
 pub use editor::{EditorState, SaveLabel};
-pub use organize::{Organize, Selection, Sort};
+pub use organize::{Organize, Selection};
 pub use page::PageState;
 pub use sync::{SyncLine, SyncPhase};
 pub use ui::{Pane, SettingsTab, Ui};
 pub use views::{LIST_PAGE, NoteView, RevisionView, Snapshot, TrashEntry};
+
+/// The list's order ([`PageState::sort`], [`PageState::set_sort`]) and the sidebar's counts
+/// ([`Snapshot::counts`]).
+pub use crate::io::{Counts, Sort};

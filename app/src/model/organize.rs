@@ -8,7 +8,6 @@
 //!   the search box to `is:pinned`, a notebook to `notebook:"Path/Of/It"`, a tag to
 //!   `tag:name`, as Bear and Gmail do; the user can add words, and the sidebar highlights
 //!   the entry whose query the search box holds.
-//! - [`Sort`]: the list's order (the search index sorts, see `client::search`).
 //! - [`date_label`]: "Today 14:05", "3 Dec", "3 Dec 2025" (with `chrono`).
 //! - [`Selection`]: the list's multi-select (Ctrl/Cmd-click, Shift-click, Shift+arrows).
 
@@ -16,46 +15,6 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Datelike, FixedOffset, TimeZone, Timelike, Utc};
 use client::local::LocalNote;
-
-/// The list's order.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum Sort {
-    /// Last modified first.
-    #[default]
-    Modified,
-    /// Last created first.
-    Created,
-    /// By title, A to Z.
-    Title,
-}
-
-impl Sort {
-    /// Every order, as the sort selector lists them.
-    pub const ALL: [Sort; 3] = [Sort::Modified, Sort::Created, Sort::Title];
-
-    /// The `<option>` value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Modified => "modified",
-            Self::Created => "created",
-            Self::Title => "title",
-        }
-    }
-
-    /// The selector's label.
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Modified => "Modified",
-            Self::Created => "Created",
-            Self::Title => "Title",
-        }
-    }
-
-    /// The order of an `<option>` value (`None`: not one).
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|o| o.as_str() == s)
-    }
-}
 
 /// A notebook as the sidebar and the pickers show it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -146,19 +105,24 @@ impl Organize {
             .find(|t| t.name.to_lowercase() == name.to_lowercase())
     }
 
-    /// The names from the top level down to notebook `id`, joined by `/`.
-    pub fn path(&self, id: &str) -> String {
+    /// The names from the top level down to notebook `id`.
+    pub fn path_names(&self, id: &str) -> Vec<String> {
         let mut names = Vec::new();
         let mut at = self.notebook(id);
         while let Some(n) = at {
-            names.push(n.name.as_str());
+            names.push(n.name.clone());
             if names.len() >= MAX_DEPTH {
                 break;
             }
             at = n.parent.as_deref().and_then(|p| self.notebook(p));
         }
         names.reverse();
-        names.join("/")
+        names
+    }
+
+    /// The names from the top level down to notebook `id`, joined by `/` (as shown).
+    pub fn path(&self, id: &str) -> String {
+        self.path_names(id).join("/")
     }
 
     /// The notebooks in the tree's order (each followed by those inside it, by name), with
@@ -258,30 +222,21 @@ pub enum Filter {
     All,
     /// Pinned notes.
     Pinned,
-    /// The notes of a notebook (by its path).
-    Notebook(String),
+    /// The notes of a notebook (by the names of its path, from the top level).
+    Notebook(Vec<String>),
     /// The notes with a tag (by its name).
     Tag(String),
 }
 
-/// A filter's value as the search box writes it: bare when it is one word, else in
-/// double quotes (a `"` inside is dropped: no name needs it to be found).
-pub fn quoted(value: &str) -> String {
-    let simple = !value.is_empty() && value.chars().all(|c| !c.is_whitespace() && c != '"');
-    if simple {
-        value.to_owned()
-    } else {
-        format!("\"{}\"", value.replace('"', ""))
-    }
-}
-
-/// The search query that selects `filter` (the search box then shows it).
+/// The search query that selects `filter` (the search box then shows it), written as the
+/// search's parser reads it back (`client::search::query`: quotes and escapes).
 pub fn filter_query(filter: &Filter) -> String {
+    use client::search::query::Filter as Find;
     match filter {
         Filter::All => String::new(),
-        Filter::Pinned => "is:pinned".to_owned(),
-        Filter::Notebook(path) => format!("notebook:{}", quoted(path)),
-        Filter::Tag(name) => format!("tag:{}", quoted(name)),
+        Filter::Pinned => Find::Pinned.to_string(),
+        Filter::Notebook(path) => Find::Notebook(path.clone()).to_string(),
+        Filter::Tag(name) => Find::Tag(name.clone()).to_string(),
     }
 }
 
@@ -547,24 +502,27 @@ mod tests {
     }
 
     #[test]
-    fn filters_are_search_queries_quoted_when_needed() {
+    fn filters_are_search_queries_the_search_reads_back() {
+        use client::search::query::{Filter as Find, parse};
         assert_eq!(filter_query(&Filter::All), "");
         assert_eq!(filter_query(&Filter::Pinned), "is:pinned");
         assert_eq!(filter_query(&Filter::Tag("work".into())), "tag:work");
+        let path = vec!["Work".to_owned(), "Big plans".to_owned()];
         assert_eq!(
-            filter_query(&Filter::Notebook("Work/Big plans".into())),
+            filter_query(&Filter::Notebook(path.clone())),
             "notebook:\"Work/Big plans\""
         );
-        assert_eq!(filter_query(&Filter::Tag("a\"b c".into())), "tag:\"ab c\"");
+        // Any name, quotes, slashes and backslashes included, parses back.
+        for name in ["a\"b c", "x/y", "back\\slash", "tab\there", "#"] {
+            let q = parse(&filter_query(&Filter::Tag(name.into())));
+            assert_eq!(q.filters, [Find::Tag(name.into())], "{name}");
+            let nb = vec![name.to_owned(), "inner".to_owned()];
+            let q = parse(&filter_query(&Filter::Notebook(nb.clone())));
+            assert_eq!(q.filters, [Find::Notebook(nb)], "{name}");
+        }
         assert!(is_filter(" tag:work ", &Filter::Tag("work".into())));
         assert!(!is_filter("tag:work milk", &Filter::Tag("work".into())));
         assert!(is_filter("", &Filter::All));
-        assert_eq!(Sort::parse("created"), Some(Sort::Created));
-        assert!(
-            Sort::ALL
-                .iter()
-                .all(|s| Sort::parse(s.as_str()) == Some(*s))
-        );
     }
 
     #[test]

@@ -8,13 +8,11 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use sync_core::Text;
 
-use client::search::Counts;
-
 use super::editor::{EditorHost, EditorState};
-use super::organize::{Organize, Selection, Sort};
+use super::organize::{Organize, Selection};
 use super::sync::{SyncLine, SyncLoop};
 use super::views::{LIST_PAGE, Snapshot};
-use crate::io::{self, Account, Query};
+use crate::io::{self, Account, Query, Sort};
 
 /// Everything the components share about the notes shown. `Copy`: signals are handles.
 #[derive(Clone, Copy)]
@@ -23,8 +21,12 @@ pub struct PageState {
     pub snap: RwSignal<Snapshot>,
     /// True once hydrated and the local store was read (tests wait for it).
     pub ready: RwSignal<bool>,
-    /// The search box's text (empty: the list of every note).
+    /// The search box's text (empty: the list of every note): words and filters
+    /// (`tag:NAME`, `notebook:"Path/Of/Notebook"`, `is:pinned`; see
+    /// `client::search::query`). The sidebar selects a filter by setting it.
     pub query: RwSignal<String>,
+    /// The list's order (the sort menu); change it with [`PageState::set_sort`].
+    pub sort: RwSignal<Sort>,
     /// How many notes the list shows (grows by [`LIST_PAGE`] with "Show more").
     pub limit: RwSignal<usize>,
     /// The sync status line.
@@ -41,12 +43,8 @@ pub struct PageState {
     pub history: RwSignal<Option<String>>,
     /// The notes of the last delete (one, or several selected), for "Undo"; empty for none.
     pub undo: RwSignal<Vec<(String, Text)>>,
-    /// The list's order (the search index sorts by it).
-    pub sort: RwSignal<Sort>,
     /// The notebooks and tags, as last read ([`PageState::refresh_records`]).
     pub organize: RwSignal<Organize>,
-    /// How many notes each sidebar filter finds (`None`: not known yet).
-    pub counts: RwSignal<Option<Counts>>,
     /// The notes selected in the list.
     pub selection: RwSignal<Selection>,
     /// Notes written before any sign-in wait for the user's consent to join the account.
@@ -74,6 +72,7 @@ impl PageState {
         Self {
             snap: RwSignal::new(Snapshot::default()),
             query: RwSignal::new(String::new()),
+            sort: RwSignal::new(Sort::default()),
             limit: RwSignal::new(LIST_PAGE),
             ready: RwSignal::new(false),
             sync: RwSignal::new(SyncLine::default()),
@@ -83,9 +82,7 @@ impl PageState {
             editor: EditorState::new(),
             history: RwSignal::new(None),
             undo: RwSignal::new(Vec::new()),
-            sort: RwSignal::new(Sort::default()),
             organize: RwSignal::new(Organize::default()),
-            counts: RwSignal::new(None),
             selection: RwSignal::new(Selection::default()),
             join_offer: RwSignal::new(None),
             syncer: SyncLoop::new(),
@@ -104,6 +101,7 @@ impl PageState {
     pub fn view(self) -> Query {
         Query {
             query: self.query.get_untracked(),
+            sort: self.sort.get_untracked(),
             limit: self.limit.get_untracked(),
             open: self.editor.open.get_untracked(),
         }
@@ -124,13 +122,13 @@ impl PageState {
             match result {
                 Ok(read) => {
                     let s = Snapshot::from(read);
-                    // A search while the index is still being built: read again shortly.
-                    let again = s.indexing && !view.query.trim().is_empty();
+                    // A search, a filter or another order while the index is still being
+                    // built: read again shortly.
+                    let again = s.indexing
+                        && (!view.query.trim().is_empty() || view.sort != Sort::Modified);
                     self.list_read.set_value(writes);
                     let listed: Vec<String> = s.notes.iter().map(|n| n.id.clone()).collect();
                     self.snap.set(s);
-                    self.counts
-                        .set(io::notes::counts(&io::accounts::store_name()));
                     // A note deleted or gone from the results leaves the selection.
                     if self.selection.with_untracked(|sel| !sel.is_empty()) {
                         self.selection.update(|sel| sel.retain(&listed));
@@ -179,6 +177,16 @@ impl PageState {
         });
     }
 
+    /// Orders the list by `sort`, from its first page.
+    pub fn set_sort(self, sort: Sort) {
+        if self.sort.get_untracked() == sort {
+            return;
+        }
+        self.sort.set(sort);
+        self.limit.set(LIST_PAGE);
+        self.refresh();
+    }
+
     /// [`EditorState::writes`] when the read the list shows began: a note
     /// the editor saved after that is newer than the list's copy.
     pub fn list_read_at(self) -> u64 {
@@ -220,7 +228,6 @@ impl PageState {
         self.store.set(io::accounts::store_name());
         self.snap.set(Snapshot::default());
         self.organize.set(Organize::default());
-        self.counts.set(None);
         self.refresh();
         self.refresh_records();
         self.attach_sync(signed_in).await;

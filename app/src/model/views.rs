@@ -184,6 +184,8 @@ pub struct Snapshot {
     pub unsynced: usize,
     /// The search index is still being built (results may be incomplete).
     pub indexing: bool,
+    /// How many notes each sidebar filter finds (`None` while the index is being built).
+    pub counts: Option<io::Counts>,
 }
 
 impl From<NotesRead> for Snapshot {
@@ -195,6 +197,7 @@ impl From<NotesRead> for Snapshot {
             open_id: r.open_id,
             unsynced: r.unsynced,
             indexing: r.indexing,
+            counts: r.counts,
         }
     }
 }
@@ -303,6 +306,7 @@ mod tests {
             open_id: Some("a".into()),
             unsynced: 1,
             indexing: false,
+            counts: None,
         };
         let snap = Snapshot::from(read);
         assert_eq!(snap.stored("a"), Some(None), "read as deleted");

@@ -40,7 +40,12 @@ async fn candidates(query: &str, limit: usize) -> Vec<LocalNote> {
     };
     let db = store_name();
     search::ensure(&db, &notes).await;
-    let Some(found) = search::find(&db, query, limit) else {
+    // Words only: a title typed in a link is no filter (`tag:` in it is text).
+    let words = client::search::Query {
+        text: query.to_owned(),
+        filters: Vec::new(),
+    };
+    let Some(found) = search::find(&db, &words, client::search::Sort::Modified, limit) else {
         return Vec::new();
     };
     let mut got = notes.store().get_many(&found.ids).await.unwrap_or_default();

@@ -12,15 +12,23 @@ use super::accounts::{notes, store_name};
 use super::{pwa, search};
 use crate::io::{NotesRead, Query, RecordsRead, Saved};
 
-pub use super::search::{counts, list_shown, on_search_ready};
+pub use super::search::{list_shown, on_search_ready};
+
+/// How many notes each sidebar filter finds in the store shown (`None`: the search index
+/// is not built yet). From memory: no note is read.
+pub fn counts() -> Option<client::search::Counts> {
+    search::counts(&store_name())
+}
 
 fn text(e: StoreError) -> String {
     e.to_string()
 }
 
-/// What the page shows (see [`Query`]): one page of notes by the list index, or the
-/// search's results through the search index, which first catches up with what was
-/// written since it last looked; the counts from counters (no note read).
+/// What the page shows (see [`Query`]): one page of notes by the list index (no words, no
+/// filter, newest first: the store's own order, so a start does not wait for the search
+/// index), or else the first page of what the query asks for in the order asked, through
+/// the search index, which first catches up with what was written since it last looked;
+/// the counts from counters and the index (no note read).
 pub async fn read(view: &Query) -> Result<NotesRead, String> {
     let notes = notes().await?;
     let db = store_name();
@@ -28,7 +36,8 @@ pub async fn read(view: &Query) -> Result<NotesRead, String> {
     // Independent reads run at once (each is an IndexedDB transaction and a round
     // trip to the browser's storage): what the index must catch up with, the open
     // note, the outbox's count and, with no search, the page and the note count.
-    let searching = client::search::words(&view.query).next().is_some();
+    let query = client::search::parse(&view.query);
+    let searching = search::needed(&query, view.sort);
     let open_note = async {
         match &view.open {
             Some(id) => store.get(&NoteId(id.clone())).await.map(Some),
@@ -55,7 +64,7 @@ pub async fn read(view: &Query) -> Result<NotesRead, String> {
         unsynced.map_err(text)?,
         page.map_err(text)?,
     );
-    let found = search::find(&db, &view.query, view.limit);
+    let found = search::find(&db, &query, view.sort, view.limit);
     let (list, total) = match (&found, page) {
         (Some(f), _) => {
             let mut got = store.get_many(&f.ids).await.map_err(text)?;
@@ -71,7 +80,7 @@ pub async fn read(view: &Query) -> Result<NotesRead, String> {
             (got, f.total - gone.len())
         }
         (None, Some(page)) => page,
-        (None, None) => (Vec::new(), 0), // (a query of no word is no search)
+        (None, None) => (Vec::new(), 0), // (not reached: no search reads a page)
     };
     Ok(NotesRead {
         notes: list,
@@ -80,6 +89,7 @@ pub async fn read(view: &Query) -> Result<NotesRead, String> {
         open_id: view.open.clone(),
         unsynced,
         indexing: search::indexing(&db),
+        counts: search::counts(&db),
     })
 }
 

@@ -15,7 +15,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use client::local::LocalStore;
-use client::search::{Found, SearchIndex};
+use client::search::{Found, Query, SearchIndex, Sort};
 use sync_core::NoteId;
 
 use super::accounts::PageNotes;
@@ -83,14 +83,19 @@ fn with<R>(db: &str, f: impl FnOnce(&mut Index) -> R) -> Option<R> {
     INDEX.with(|i| i.borrow_mut().as_mut().filter(|i| i.db == db).map(f))
 }
 
-/// The search's results (`None`: no search), from the index as built so far.
-pub fn find(db: &str, query: &str, limit: usize) -> Option<Found> {
-    client::search::words(query).next()?;
-    Some(
-        with(db, |i| i.ix.search(query, limit))
-            .flatten()
-            .unwrap_or_default(),
-    )
+/// True when a read of the list needs the index: the query has words or filters, or the
+/// order is not the store's own (last changed first).
+pub fn needed(query: &Query, sort: Sort) -> bool {
+    !query.is_empty() || sort != Sort::Modified
+}
+
+/// The notes the query asks for, in `sort`'s order (`None`: the index is not needed,
+/// see [`needed`]), from the index as built so far.
+pub fn find(db: &str, query: &Query, sort: Sort, limit: usize) -> Option<Found> {
+    if !needed(query, sort) {
+        return None;
+    }
+    Some(with(db, |i| i.ix.find(query, sort, limit)).unwrap_or_default())
 }
 
 /// How many notes each sidebar filter finds (`None`: the index is not built yet).
@@ -322,6 +327,7 @@ fn start(db: &str, notes: Rc<PageNotes>) {
             if current(i) {
                 i.seq = Some(from);
                 i.backlog = SAVE_BACKLOG; // saved soon: this was the costly part
+                i.ix.shrink_to_fit();
             }
             current(i)
         }) == Some(true)
