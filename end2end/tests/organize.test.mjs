@@ -83,8 +83,16 @@ test('notebooks: nested, a note moved by the picker and by drag, the sidebar set
 
     // Selecting a notebook sets the search box's query and highlights it.
     await notebook(page, 'Work/Projects').locator('.entry').first().click();
-    assert.equal(await searchValue(page), 'notebook:Work/Projects');
+    assert.equal(await searchValue(page), 'notebook:"Work/Projects"');
     assert.equal(await notebook(page, 'Work/Projects').locator('.entry').first().getAttribute('aria-current'), 'true');
+    // The search filters: only Alpha is in Projects; Work holds Beta and, inside it, Alpha.
+    await page.waitForFunction(() => document.querySelectorAll('li.note').length === 1);
+    await noteItem(page, 'Alpha').waitFor();
+    await notebook(page, 'Work').locator('.entry').first().click();
+    await page.waitForFunction(() => document.querySelectorAll('li.note').length === 2);
+    // Counts beside the entries (from the search index).
+    await notebook(page, 'Work/Projects').getByTestId('entry-count').filter({ hasText: '1' }).waitFor();
+    await page.getByTestId('filter-all').getByTestId('entry-count').filter({ hasText: '2' }).waitFor();
     await page.getByTestId('filter-pinned').click();
     assert.equal(await searchValue(page), 'is:pinned');
     await page.getByTestId('filter-all').click();
@@ -138,6 +146,13 @@ test('tags with completion, pin, and the multi-select: move, tag, pin and delete
     await offer.click();
     await page.getByTestId('tag-chip').filter({ hasText: '#work' }).waitFor();
     await noteItem(page, 'dos').locator('.row-tags', { hasText: '#work' }).waitFor();
+    // The tag's entry filters the list to its two notes.
+    await page.getByTestId('tags').getByText('#work').click();
+    assert.equal(await searchValue(page), 'tag:work');
+    await page.waitForFunction(() => document.querySelectorAll('li.note').length === 2);
+    await page.getByTestId('tags').getByTestId('entry-count').filter({ hasText: '2' }).waitFor();
+    await page.getByTestId('filter-all').click();
+    await page.waitForFunction(() => document.querySelectorAll('li.note').length === 3);
     assert.equal(await page.getByTestId('tags').locator('[data-testid=tag]').count(), 1, 'no second tag made');
 
     // Pin: the button, the row's mark.
