@@ -15,12 +15,13 @@
 //! - `accounts`: which account's database the page shows, this browser's account records,
 //!   sign-in, sign-out and the notes written before any sign-in.
 //! - `api`: every HTTP call to the server other than `/sync` (the runner's), typed.
-//! - `notes`: reads and writes of the local store, and the search index's life cycle.
+//! - `notes`: reads and writes of the local store (notes, and the notebooks, tags and pins
+//!   that organize them), and the search index's life cycle.
 //! - `sync`: the page's sync runner (`client::runner`).
 //! - `pwa`: the service worker: registration, updates, Background Sync, the worker's sync.
 //! - `export`: export to a download, import from chosen files.
-//! - `page`: timers, the clock, local time labels, focus, `localStorage`, events of the
-//!   page and of other tabs.
+//! - `page`: timers, the clock, local time labels and the time zone's offset, focus,
+//!   `localStorage`, the list's drag of notes, events of the page and of other tabs.
 
 mod types;
 pub use types::*;

@@ -1,5 +1,6 @@
-//! The page itself: timers, the clock, local time labels, focus, `localStorage`, the
-//! address, and events of the page and of other tabs.
+//! The page itself: timers, the clock, local time labels and the time zone's offset,
+//! focus, `localStorage`, the address, the list's drag of notes (kept in the page: see
+//! [`start_drag`]), and events of the page and of other tabs.
 
 use js_sys::Promise;
 use leptos::prelude::*;
