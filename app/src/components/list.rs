@@ -39,8 +39,9 @@ fn NoteItem(note: NoteView) -> impl IntoView {
     let open = move |ev: leptos::ev::MouseEvent| {
         let open = app.editor.open.get_untracked();
         if ev.ctrl_key() || ev.meta_key() {
+            let order = listed(app);
             app.selection
-                .update(|s| s.toggle(open.as_deref(), &open_id));
+                .update(|s| s.toggle(&order, open.as_deref(), &open_id));
             return;
         }
         if ev.shift_key() {

@@ -232,7 +232,7 @@ pub fn run(app: PageState, ui: Ui, action: Action) {
         }
         Action::Select => {
             if let Some(id) = ed.open.get_untracked() {
-                app.selection.update(|s| s.toggle(None, &id));
+                app.selection.update(|s| s.toggle(&[], None, &id));
             }
         }
         Action::SelectDown | Action::SelectUp => {
