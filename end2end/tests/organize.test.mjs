@@ -111,6 +111,16 @@ test('notebooks: nested, a note moved by the picker and by drag, the sidebar set
     await open(page, 'Alpha');
     await screenshots(page, 'organize-three-panes');
 
+    // A notebook moves into another from its menu (not into itself or below it).
+    await addNotebook(page, 'Archive');
+    await notebook(page, 'Archive').getByRole('button', { name: 'More for Archive' }).click();
+    const into = page.getByTestId('notebook-move-into');
+    assert.deepEqual(await into.locator('option').allTextContents(), ['Move into…', 'Job', 'Job/Projects']);
+    await into.selectOption({ label: 'Job/Projects' });
+    await notebook(page, 'Job/Projects/Archive').waitFor();
+    await notebook(page, 'Job').getByRole('button', { name: 'More for Job' }).click();
+    assert.equal(await into.count(), 0, 'nowhere to move Job: every other notebook is inside it');
+
     // Removing a notebook: its notes stay, shown in no notebook.
     await notebook(page, 'Job/Projects').getByRole('button', { name: 'More for Projects' }).click();
     await page.getByRole('button', { name: 'Remove notebook' }).click();

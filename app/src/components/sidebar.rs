@@ -99,17 +99,20 @@ fn name_field(app: PageState, naming: RwSignal<Option<Naming>>, initial: String)
     }
 }
 
-/// An entry's "⋯" menu.
+/// An entry's "⋯" menu: rename, add a notebook inside, move to the top level or into
+/// another notebook, remove.
 fn menu_view(
     app: PageState,
     id: String,
     name: String,
     tag: bool,
     nested: bool,
-    naming: RwSignal<Option<Naming>>,
-    menu: RwSignal<Option<String>>,
+    // The sidebar's name field and open menu.
+    (naming, menu): (RwSignal<Option<Naming>>, RwSignal<Option<String>>),
+    // The notebooks it may move into: (id, path), none below itself.
+    into: Vec<(String, String)>,
 ) -> impl IntoView {
-    let (rid, aid, mid, did) = (id.clone(), id.clone(), id.clone(), id);
+    let (rid, aid, mid, did, vid) = (id.clone(), id.clone(), id.clone(), id.clone(), id);
     let what = if tag { "tag" } else { "notebook" };
     view! {
         <div class="entry-menu" role="group" aria-label=format!("{name}: {what}")>
@@ -128,6 +131,19 @@ fn menu_view(
                     menu.set(None);
                     commands::move_notebook(app, mid.clone(), None);
                 }>"Move to the top level"</button>
+            })}
+            {(!tag && !into.is_empty()).then(|| view! {
+                <label class="visually-hidden" for="notebook-move-into">"Move this notebook into"</label>
+                <select id="notebook-move-into" data-testid="notebook-move-into" on:change=move |ev| {
+                    let to = event_target_value(&ev);
+                    if !to.is_empty() {
+                        menu.set(None);
+                        commands::move_notebook(app, vid.clone(), Some(to));
+                    }
+                }>
+                    <option value="">"Move into…"</option>
+                    {into.into_iter().map(|(id, path)| view! { <option value=id>{path}</option> }).collect_view()}
+                </select>
             })}
             <button type="button" class="danger" on:click=move |_| {
                 menu.set(None);
@@ -286,7 +302,14 @@ pub fn Sidebar() -> impl IntoView {
                                     })>"⋯"</button>
                             </div>
                             {(menu_now.as_deref() == Some(id.as_str())).then(|| {
-                                menu_view(app, tid.clone(), name.clone(), false, nb.parent.is_some(), naming, menu)
+                                let below = o.below(&nb.id);
+                                let into = o
+                                    .tree()
+                                    .into_iter()
+                                    .filter(|(_, n)| !below.contains(&n.id) && nb.parent.as_deref() != Some(n.id.as_str()))
+                                    .map(|(_, n)| (n.id.clone(), o.path(&n.id)))
+                                    .collect();
+                                menu_view(app, tid.clone(), name.clone(), false, nb.parent.is_some(), (naming, menu), into)
                             })}
                             {adding_inside.then(|| view! {
                                 <div class="inside">{name_field(app, naming, String::new())}</div>
@@ -351,7 +374,7 @@ pub fn Sidebar() -> impl IntoView {
                                     })>"⋯"</button>
                             </div>
                             {(menu_now.as_deref() == Some(id.as_str())).then(|| {
-                                menu_view(app, id.clone(), name.clone(), true, false, naming, menu)
+                                menu_view(app, id.clone(), name.clone(), true, false, (naming, menu), Vec::new())
                             })}
                         </li>
                     }
