@@ -180,6 +180,7 @@ test('tags with completion, pin, and the multi-select: move, tag, pin and delete
     await page.getByTestId('selection-move').selectOption({ label: 'Inbox' });
     await noteItem(page, 'uno').locator('.in-notebook', { hasText: 'Inbox' }).waitFor();
     await noteItem(page, 'dos').locator('.in-notebook', { hasText: 'Inbox' }).waitFor();
+    assert.equal(await page.getByTestId('selection-move').inputValue(), '', 'back to "Move to…"');
     await page.getByTestId('selection-tag').fill('later');
     await page.getByTestId('selection-tag').press('Enter');
     await noteItem(page, 'uno').locator('.row-tags', { hasText: '#later' }).waitFor();

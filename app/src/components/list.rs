@@ -127,6 +127,9 @@ fn SelectionBar() -> impl IntoView {
     let count = move || app.selection.with(|s| s.len());
     let ids = move || app.selection.with_untracked(|s| s.ids().to_vec());
     let tag = RwSignal::new(String::new());
+    // The picker goes back to "Move to…" after each move (so the same notebook can be
+    // picked again for other notes).
+    let moves = RwSignal::new(0u32);
     let move_to = move |ev: leptos::ev::Event| {
         let v = event_target_value(&ev);
         match v.as_str() {
@@ -134,6 +137,7 @@ fn SelectionBar() -> impl IntoView {
             NO_NOTEBOOK => commands::move_notes(app, ids(), None),
             nb => commands::move_notes(app, ids(), Some(nb.to_owned())),
         }
+        moves.update(|n| *n += 1);
     };
     let add_tag = move || {
         let name = tag.get_untracked();
@@ -148,12 +152,24 @@ fn SelectionBar() -> impl IntoView {
                     {move || format!("{} selected", count())}
                 </span>
                 <label class="visually-hidden" for="selection-move">"Move the selected notes to"</label>
-                <select id="selection-move" data-testid="selection-move" prop:value="" on:change=move_to>
+                <select id="selection-move" data-testid="selection-move"
+                    prop:value=move || {
+                        moves.track();
+                        ""
+                    }
+                    on:change=move_to>
                     <option value="">"Move to…"</option>
-                    <option value=NO_NOTEBOOK>"No notebook"</option>
-                    {move || app.organize.with(|o| o.tree().into_iter().map(|(_, nb)| {
-                        view! { <option value=nb.id.clone()>{o.path(&nb.id)}</option> }
-                    }).collect_view())}
+                    // (Drawn again after a move: the chosen option goes, "Move to…" shows.)
+                    {move || {
+                        moves.track();
+                        let notebooks = app.organize.with(|o| o.tree().into_iter().map(|(_, nb)| {
+                            view! { <option value=nb.id.clone()>{o.path(&nb.id)}</option> }
+                        }).collect_view());
+                        view! {
+                            <option value=NO_NOTEBOOK>"No notebook"</option>
+                            {notebooks}
+                        }
+                    }}
                 </select>
                 <form class="selection-tag" on:submit=move |ev: leptos::ev::SubmitEvent| {
                     ev.prevent_default();
