@@ -114,11 +114,6 @@ impl Ui {
             .update(|s| *s = if *s == Some(tab) { None } else { Some(tab) });
     }
 
-    /// True while the sync activity is shown.
-    pub fn activity_shown(self) -> bool {
-        self.settings.get() == Some(SettingsTab::Activity)
-    }
-
     /// The state provided by the `App`.
     pub fn get() -> Self {
         expect_context::<Self>()
