@@ -231,6 +231,78 @@ async fn a_pin_and_a_text_edit_at_once_both_apply() {
     }
 }
 
+/// The other order: a device pins the note first; then a text edit made on the version
+/// before the pin arrives, from a device with fields and from today's client. It saw the
+/// latest text, so it is sequential: no conflict, no revision marked conflict or merged
+/// (a field-only change bumps the version, which used to make it look concurrent).
+#[tokio::test]
+async fn a_text_edit_made_before_a_pin_it_had_not_seen_is_sequential() {
+    for strategy in [Strategy::Merge, Strategy::Lww, Strategy::Manual] {
+        let app = spawn_app().await;
+        let (a, b, id) = shared(&app).await;
+        a.set_strategy(&id, strategy).await.unwrap();
+        sync(&a, &app).await;
+        sync(&b, &app).await;
+
+        // The pin first, later by the clock than the text edit that follows.
+        ahead(&a, 2).await;
+        a.set_pinned(&id, true).await.unwrap();
+        sync(&a, &app).await;
+        b.edit(&id, "Trip", "pack the tent").await.unwrap();
+        sync(&b, &app).await;
+        sync(&a, &app).await;
+        for d in [&a, &b] {
+            let n = get(d, &id).await;
+            assert_eq!(n.content, "pack the tent", "{strategy:?}");
+            assert!(n.pinned(), "{strategy:?}");
+            assert!(n.conflict.is_none(), "{strategy:?}: {:?}", n.conflict);
+        }
+
+        // Today's client (no fields) edits on the version after that edit; an unpin
+        // reaches the server first.
+        let texted = app
+            .pull_all()
+            .await
+            .into_iter()
+            .find(|s| s.id == id)
+            .unwrap();
+        a.set_pinned(&id, false).await.unwrap();
+        sync(&a, &app).await;
+        let mut old = change(&id.0, "old-client", now(), "Trip");
+        old.base_version = Some(texted.version);
+        old.base_title = Some(texted.title.clone());
+        old.base_content = Some(texted.content.clone());
+        old.content = "pack the tent and the stove".into();
+        let r = app.sync(&request(None, vec![old])).await;
+        assert!(
+            matches!(
+                r.results[0].outcome,
+                ChangeOutcome::Applied { current: None, .. }
+            ),
+            "{strategy:?}: stored as sent, {:?}",
+            r.results[0]
+        );
+        let after = app
+            .pull_all()
+            .await
+            .into_iter()
+            .find(|s| s.id == id)
+            .unwrap();
+        assert_eq!(after.content, "pack the tent and the stove");
+        assert!(
+            after.conflict.is_none() && !after.fields.pinned(),
+            "{after:?}"
+        );
+        let history = app.history(&id.0).await;
+        assert!(
+            history
+                .iter()
+                .all(|r| r.reason == sync_core::protocol::RevisionReason::Edited),
+            "{strategy:?}: {history:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_field_edit_made_offline_is_pushed_later_and_never_lost() {
     let app = spawn_app().await;

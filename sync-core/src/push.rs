@@ -237,16 +237,15 @@ pub fn plan(
             &mut budget,
         );
         let mut rn = st.map_or(0, |st| st.rn);
-        // "Delete forever": only when the device had seen the latest version (or the note
-        // is new), every kept revision is one it had seen (none lost unseen under
+        // "Delete forever": only when the device had seen the latest text (or the note is
+        // new; field edits since go with it), every kept revision is one it had seen (none lost unseen under
         // last-write-wins, unless it wrote that one itself), and the note ends deleted, so
         // no version another device wrote unseen is dropped. Then nothing of it is kept: no
         // new revision, and every stored one goes (numbers up to `rn`). Otherwise the
         // change is an ordinary delete (`purge` doc).
         let purged = c.purge
             && st.is_none_or(|st| {
-                c.base_version == Some(st.note.note.version)
-                    && st.unseen.iter().all(|u| u.author == c.hlc.node)
+                st.note.saw_text(c.base_version) && st.unseen.iter().all(|u| u.author == c.hlc.node)
             })
             && r.next.as_ref().is_some_and(|n| n.note.deleted);
         if purged {
