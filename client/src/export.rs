@@ -762,6 +762,7 @@ fn imported(n: ExportedNote, hlc: Hlc) -> LocalNote {
         purge: false,
         fields: Default::default(),
         field_edits: Default::default(),
+        edit_clocks: Default::default(),
     }
 }
 

@@ -303,6 +303,39 @@ async fn a_text_edit_made_before_a_pin_it_had_not_seen_is_sequential() {
     }
 }
 
+/// A pending field edit keeps the time it was made: an old offline tag removal does not
+/// become newer than another device's re-add because the note was typed in later.
+#[tokio::test]
+async fn an_old_offline_tag_removal_loses_to_a_later_re_add_whatever_is_typed_after() {
+    let app = spawn_app().await;
+    let (a, b, id) = shared(&app).await;
+    let tag = a.create_tag("urgent").await.unwrap();
+    a.add_tag(&id, &tag.id).await.unwrap();
+    sync(&a, &app).await;
+    sync(&b, &app).await;
+
+    // t1: the laptop, offline, removes the tag.
+    a.remove_tag(&id, &tag.id).await.unwrap();
+    // t2 > t1: the phone removes and adds it again, and syncs.
+    ahead(&b, 1).await;
+    b.remove_tag(&id, &tag.id).await.unwrap();
+    b.add_tag(&id, &tag.id).await.unwrap();
+    sync(&b, &app).await;
+    // t3 > t2: the laptop, still offline, types in the note; then it syncs.
+    ahead(&a, 3).await;
+    a.edit(&id, "Trip", "pack the tent").await.unwrap();
+    let pending = get(&a, &id).await.pending_change().unwrap();
+    assert!(!pending.edit_clocks.is_empty(), "{pending:?}");
+    sync(&a, &app).await;
+    sync(&b, &app).await;
+    for d in [&a, &b] {
+        let n = get(d, &id).await;
+        assert!(n.tag_ids().contains(&tag.id.0), "{n:#?}");
+        assert_eq!(n.content, "pack the tent");
+        assert_eq!(n.sync, SyncState::Synced);
+    }
+}
+
 #[tokio::test]
 async fn a_field_edit_made_offline_is_pushed_later_and_never_lost() {
     let app = spawn_app().await;
@@ -402,19 +435,39 @@ async fn an_attackers_field_edits_are_refused_and_change_nothing() {
         .enumerate()
         .map(|(i, f)| raw_change(&n.id.0, &format!("evil{i}"), f.clone()))
         .collect();
+    // Edit clocks that would let an edit reach past the change's own clock, pass as
+    // another device's, or name no edit of the change.
+    let later = format!("{:013}-00000000-evil", now() + 3_600_000);
+    let other = format!("{:013}-00000000-victim", now() - 1000);
+    let bad_clocks = [
+        (json!({"pinned": true}), json!({"pinned": later})),
+        (json!({"pinned": true}), json!({"pinned": other})),
+        (json!({"pinned": true}), json!({"notebook": other})),
+        (
+            json!({"tags": {"add": ["a"]}}),
+            json!({"tags": {"b": other}}),
+        ),
+        (json!({"tags": {"add": ["a"]}}), json!({"tags": later})),
+    ];
+    for (i, (f, clocks)) in bad_clocks.iter().enumerate() {
+        let mut c = raw_change(&n.id.0, &format!("evil-clock{i}"), f.clone());
+        c["edit_clocks"] = clocks.clone();
+        changes.push(c);
+    }
+    let bad_count = changes.len();
     // One good change in the same request is applied: a bad note blocks no other.
     changes.push(raw_change("other", "good", json!({"pinned": true})));
     let body = json!({"protocol": 1, "changes": changes}).to_string();
     let (status, r) = app.post_raw(body).await;
     assert_eq!(status, 200, "{r}");
     let results = r["results"].as_array().unwrap();
-    for (i, res) in results[..bad.len()].iter().enumerate() {
+    for (i, res) in results[..bad_count].iter().enumerate() {
         assert_eq!(res["status"], "rejected", "{i}: {res}");
         let code = res["code"].as_str().unwrap();
         assert!(["too_large", "invalid"].contains(&code), "{i}: {res}");
         assert!(res["message"].as_str().unwrap().len() < 200, "{res}");
     }
-    assert_eq!(results[bad.len()]["status"], "applied");
+    assert_eq!(results[bad_count]["status"], "applied");
     let after = app.pull_all().await;
     assert_eq!(
         after.iter().find(|s| s.id == n.id),

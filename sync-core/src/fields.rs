@@ -202,6 +202,12 @@ impl SetState {
 
     /// The state `edit` alone describes, made at `hlc`.
     pub fn of_edit(edit: &SetEdit, hlc: &Hlc) -> Self {
+        Self::of_edit_at(edit, None, hlc)
+    }
+
+    /// The state `edit` alone describes, each element added or removed at its clock in
+    /// `clocks` (an element not named there: at `hlc`).
+    pub fn of_edit_at(edit: &SetEdit, clocks: Option<&BTreeMap<String, Hlc>>, hlc: &Hlc) -> Self {
         let mut elements = BTreeMap::new();
         // A device never adds and removes one element in one edit; if a hostile one does,
         // the removal stands (the state must not depend on the order of these loops).
@@ -211,11 +217,12 @@ impl SetState {
             .map(|v| (v, true))
             .chain(edit.remove.iter().map(|v| (v, false)))
         {
+            let at = clocks.and_then(|c| c.get(v)).unwrap_or(hlc);
             elements.insert(
                 v.clone(),
                 Element {
                     present,
-                    hlc: hlc.clone(),
+                    hlc: at.clone(),
                 },
             );
         }
@@ -315,6 +322,48 @@ pub enum FieldEdit {
     Register(serde_json::Value),
 }
 
+/// When a change's edit of one field was made, when that was before the change's own
+/// clock: a device sends its pending field edits with its next change of the note, and
+/// each keeps the clock of the moment it was made, so a later edit of the text does not
+/// make an old tag removal newer than another device's re-add made in between.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum EditClock {
+    /// A [`Rule::Register`] field's edit clock.
+    Register(Hlc),
+    /// A [`Rule::Set`] field's, by element (an element not named: the change's clock).
+    Set(BTreeMap<String, Hlc>),
+}
+
+/// The clocks of a change's field edits made before its own clock, by field name
+/// (`Change::edit_clocks`; a field not named: the change's clock).
+pub type EditClocks = BTreeMap<String, EditClock>;
+
+/// Checks a change's `clocks` against its `edits` and own clock `hlc`: each names a field
+/// edited and of its kind (a set's: elements the edit adds or removes), and is this device's
+/// (`hlc`'s node) and not later than `hlc` (a clock is only ever earlier: a change cannot
+/// reach past the server's clock check through it).
+pub fn check_clocks(
+    edits: &BTreeMap<String, FieldEdit>,
+    clocks: &EditClocks,
+    hlc: &Hlc,
+) -> Result<(), FieldError> {
+    let ok = |h: &Hlc| h.node == hlc.node && h <= hlc;
+    for (name, clock) in clocks {
+        let fine = match (edits.get(name), clock) {
+            (Some(FieldEdit::Register(_)), EditClock::Register(h)) => ok(h),
+            (Some(FieldEdit::Set(e)), EditClock::Set(hs)) => hs
+                .iter()
+                .all(|(v, h)| (e.add.contains(v) || e.remove.contains(v)) && ok(h)),
+            _ => false,
+        };
+        if !fine {
+            return Err(FieldError::Clock(name.chars().take(64).collect()));
+        }
+    }
+    Ok(())
+}
+
 /// Why a field edit is refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum FieldError {
@@ -333,6 +382,10 @@ pub enum FieldError {
     /// The edit gives an existing record another kind.
     #[error("a record's kind is set when it is created")]
     KindChanged,
+    /// A field edit's clock names no edit of the change, or is another device's or later
+    /// than the change's.
+    #[error("the clock of field `{0}`'s edit is not one of this change's edits, or is later")]
+    Clock(String),
 }
 
 /// Checks one edit of field `name` against its declaration.
@@ -375,14 +428,29 @@ impl Fields {
     /// match their declaration are skipped (the server refuses such a change first, with
     /// [`check`]).
     pub fn of_edits(edits: &BTreeMap<String, FieldEdit>, hlc: &Hlc) -> Self {
+        Self::of_edits_at(edits, &EditClocks::new(), hlc)
+    }
+
+    /// [`Fields::of_edits`], each edit made at its clock in `clocks` (if named there).
+    pub fn of_edits_at(
+        edits: &BTreeMap<String, FieldEdit>,
+        clocks: &EditClocks,
+        hlc: &Hlc,
+    ) -> Self {
         let mut out = BTreeMap::new();
         for (name, edit) in edits {
             let Ok(d) = check(name, edit) else { continue };
-            let state = match edit {
-                FieldEdit::Set(e) => FieldState::Set(SetState::of_edit(e, hlc)),
-                FieldEdit::Register(v) => FieldState::Register(RegisterState {
+            let state = match (edit, clocks.get(name)) {
+                (FieldEdit::Set(e), Some(EditClock::Set(at))) => {
+                    FieldState::Set(SetState::of_edit_at(e, Some(at), hlc))
+                }
+                (FieldEdit::Set(e), _) => FieldState::Set(SetState::of_edit(e, hlc)),
+                (FieldEdit::Register(v), at) => FieldState::Register(RegisterState {
                     value: v.clone(),
-                    hlc: hlc.clone(),
+                    hlc: match at {
+                        Some(EditClock::Register(at)) => at.clone(),
+                        _ => hlc.clone(),
+                    },
                 }),
             };
             out.insert(d.name.to_owned(), state);
@@ -393,6 +461,16 @@ impl Fields {
     /// Applies the field edits of a change made at `hlc`.
     pub fn apply(&mut self, edits: &BTreeMap<String, FieldEdit>, hlc: &Hlc) {
         self.merge(&Self::of_edits(edits, hlc));
+    }
+
+    /// Applies the field edits of `change`, each at its own clock
+    /// ([`Change::edit_clocks`](crate::protocol::Change::edit_clocks)).
+    pub fn apply_change(&mut self, change: &crate::protocol::Change) {
+        self.merge(&Self::of_edits_at(
+            &change.fields,
+            &change.edit_clocks,
+            &change.hlc,
+        ));
     }
 
     /// Joins another replica's fields, field by field.
@@ -465,10 +543,11 @@ impl Fields {
     pub fn check_apply(
         &self,
         edits: &BTreeMap<String, FieldEdit>,
+        clocks: &EditClocks,
         hlc: &Hlc,
     ) -> Result<(), FieldError> {
         let mut after = self.clone();
-        after.apply(edits, hlc);
+        after.merge(&Self::of_edits_at(edits, clocks, hlc));
         for d in FIELDS.iter().filter(|d| d.rule == Rule::Set) {
             if edits.contains_key(d.name) && after.set(d.name).len() > d.max_items {
                 return Err(FieldError::TooMany(d.name, d.max_items));

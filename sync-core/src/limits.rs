@@ -61,7 +61,8 @@ pub fn field_reject(e: &fields::FieldError) -> (RejectCode, String) {
         fields::FieldError::TooLong(..) | fields::FieldError::TooMany(..) => RejectCode::TooLarge,
         fields::FieldError::Unknown(_)
         | fields::FieldError::Kind(_)
-        | fields::FieldError::KindChanged => RejectCode::Invalid,
+        | fields::FieldError::KindChanged
+        | fields::FieldError::Clock(_) => RejectCode::Invalid,
     };
     (code, e.to_string())
 }
@@ -162,6 +163,8 @@ pub fn check_change(change: &Change, server_now_ms: u64) -> Result<(), (RejectCo
     for (name, edit) in &change.fields {
         fields::check(name, edit).map_err(|e| field_reject(&e))?;
     }
+    fields::check_clocks(&change.fields, &change.edit_clocks, &change.hlc)
+        .map_err(|e| field_reject(&e))?;
     if change.hlc.wall_ms > server_now_ms.saturating_add(MAX_CLOCK_AHEAD_MS) {
         return Err((
             RejectCode::ClockAhead,

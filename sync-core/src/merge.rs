@@ -195,10 +195,10 @@ pub fn resolve_within(
         return r;
     }
     match (r.next.as_mut(), stored) {
-        (Some(next), _) => next.note.fields.apply(&change.fields, &change.hlc),
+        (Some(next), _) => next.note.fields.apply_change(change),
         (None, Some(s)) => {
             let mut fields = s.note.fields.clone();
-            fields.apply(&change.fields, &change.hlc);
+            fields.apply_change(change);
             if fields != s.note.fields {
                 let mut next = s.clone();
                 next.note.fields = fields;

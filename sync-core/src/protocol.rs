@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::fields::FieldEdit;
+use crate::fields::{EditClocks, FieldEdit};
 use crate::hlc::Hlc;
 use crate::model::{ChangeId, NoteId, NoteState, Strategy, Version};
 use serde::{Deserialize, Serialize};
@@ -76,6 +76,15 @@ pub struct Change {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub fields: BTreeMap<String, FieldEdit>,
+    /// When edits in `fields` were made, for those made before this change's clock (a
+    /// device's pending field edits keep the clock of the moment they were made): a
+    /// register field's clock, or a set field's clocks by element. A field or element not
+    /// named is at `hlc`; each clock is this device's (`hlc`'s node) and not later than
+    /// `hlc`, else the change is rejected `invalid` (docs/sync-protocol.md, Fields).
+    /// Omitted: every edit at `hlc`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub edit_clocks: EditClocks,
 }
 
 impl Change {
@@ -103,6 +112,7 @@ impl Change {
             resolve: false,
             purge: false,
             fields: BTreeMap::new(),
+            edit_clocks: EditClocks::new(),
         }
     }
 

@@ -222,7 +222,7 @@ pub fn plan(
         if let Err(e) = st
             .map(|st| st.note.note.fields.clone())
             .unwrap_or_default()
-            .check_apply(&c.fields, &c.hlc)
+            .check_apply(&c.fields, &c.edit_clocks, &c.hlc)
             .and_then(|()| st.map_or(Ok(()), |st| st.note.note.fields.check_kind(&c.fields)))
         {
             let (code, message) = limits::field_reject(&e);

@@ -293,3 +293,56 @@ fn state_kinds_read_back_as_themselves() {
         serde_json::from_value(json!({"value": true, "hlc": "0000000000001-00000000-a"})).unwrap();
     assert!(matches!(r, FieldState::Register(_)));
 }
+
+#[test]
+fn each_field_edit_of_a_change_applies_at_its_own_clock() {
+    use sync_core::fields::{EditClock, EditClocks, check_clocks};
+    // The laptop removed "urgent" at 10 and typed at 30; the phone re-added it at 20.
+    let mut f = Fields::default();
+    f.apply(
+        &tags(SetEdit::between(&set(&[]), &set(&["urgent"]))),
+        &hlc(1, "phone"),
+    );
+    f.apply(
+        &tags(SetEdit::between(&set(&[]), &set(&["urgent"]))),
+        &hlc(20, "phone"),
+    );
+    let removal = tags(SetEdit::between(&set(&["urgent"]), &set(&[])));
+    let clocks: EditClocks = BTreeMap::from([(
+        "tags".to_owned(),
+        EditClock::Set(BTreeMap::from([("urgent".to_owned(), hlc(10, "laptop"))])),
+    )]);
+    assert_eq!(check_clocks(&removal, &clocks, &hlc(30, "laptop")), Ok(()));
+    f.merge(&Fields::of_edits_at(&removal, &clocks, &hlc(30, "laptop")));
+    assert_eq!(f.set("tags"), set(&["urgent"]), "the later re-add stays");
+    // Without the clock, the removal would be as late as the typing.
+    let mut g = f.clone();
+    g.apply(&removal, &hlc(30, "laptop"));
+    assert!(g.set("tags").is_empty());
+
+    // A clock later than the change's, another device's, or naming no edit is refused.
+    let pin = BTreeMap::from([("pinned".to_owned(), FieldEdit::Register(json!(true)))]);
+    let one = |name: &str, c: EditClock| -> EditClocks { BTreeMap::from([(name.to_owned(), c)]) };
+    for bad in [
+        one("pinned", EditClock::Register(hlc(31, "laptop"))),
+        one("pinned", EditClock::Register(hlc(5, "phone"))),
+        one("notebook", EditClock::Register(hlc(5, "laptop"))),
+        one("pinned", EditClock::Set(BTreeMap::new())),
+    ] {
+        assert!(
+            matches!(
+                check_clocks(&pin, &bad, &hlc(30, "laptop")),
+                Err(FieldError::Clock(_))
+            ),
+            "{bad:?}"
+        );
+    }
+    // On the wire: a register's clock is a string, a set's an object by element.
+    let c: EditClocks = serde_json::from_value(json!({
+        "pinned": "0000000000005-00000000-laptop",
+        "tags": {"urgent": "0000000000010-00000000-laptop"}
+    }))
+    .unwrap();
+    assert!(matches!(c["pinned"], EditClock::Register(_)));
+    assert!(matches!(c["tags"], EditClock::Set(_)));
+}

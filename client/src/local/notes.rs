@@ -146,6 +146,7 @@ impl<S: LocalStore> Notes<S> {
             trash: None,
             fields: Default::default(),
             field_edits,
+            edit_clocks: Default::default(),
         })
     }
 
@@ -241,6 +242,9 @@ impl<S: LocalStore> Notes<S> {
                 return Ok(None);
             };
             let mut note = seen.clone();
+            // The field edits queued so far keep the clock they were made at; the new
+            // stamp is for this edit.
+            note.keep_edit_clocks();
             if !f(&mut note) {
                 return Ok(Some(seen));
             }
@@ -268,6 +272,7 @@ impl<S: LocalStore> Notes<S> {
                     let mut clock: DeviceClock =
                         clock.and_then(|v| v.parse().ok()).unwrap_or_default();
                     note.hlc = clock.tick(node, now, after);
+                    note.tidy_edit_clocks();
                     *n = note.clone();
                     Some(clock.to_string())
                 })

@@ -12,7 +12,7 @@
 use std::collections::BTreeSet;
 
 use sync_core::NoteId;
-use sync_core::fields::{self, FieldEdit, Kind, SetEdit};
+use sync_core::fields::{self, EditClock, FieldEdit, Kind, SetEdit};
 
 use super::{LocalNote, LocalStore, Notes, StoreError};
 
@@ -20,6 +20,10 @@ use super::{LocalNote, LocalStore, Notes, StoreError};
 /// the pending one (the later add or remove of an element wins), a register's value
 /// replaces it. False (nothing queued) when the result breaks the field's declared limits.
 fn queue(n: &mut LocalNote, name: &str, edit: FieldEdit) -> bool {
+    let edit_names: Option<BTreeSet<String>> = match &edit {
+        FieldEdit::Set(e) => Some(e.add.iter().chain(&e.remove).cloned().collect()),
+        FieldEdit::Register(_) => None,
+    };
     let combined = match (n.field_edits.get(name), edit) {
         (Some(FieldEdit::Set(old)), FieldEdit::Set(new)) => {
             let mut e = old.clone();
@@ -38,12 +42,24 @@ fn queue(n: &mut LocalNote, name: &str, edit: FieldEdit) -> bool {
     if fields::check(name, &combined).is_err() {
         return false;
     }
+    // The elements this edit names are made now: at the note's new stamp, so their
+    // earlier clocks go.
+    let mut clocks = n.edit_clocks.clone();
+    match (&edit_names, clocks.get_mut(name)) {
+        (Some(names), Some(EditClock::Set(at))) => at.retain(|v, _| !names.contains(v)),
+        (_, Some(_)) => {
+            clocks.remove(name);
+        }
+        (_, None) => {}
+    }
     let mut edits = n.field_edits.clone();
     edits.insert(name.to_owned(), combined);
-    if n.fields.check_apply(&edits, &n.hlc).is_err() {
+    if n.fields.check_apply(&edits, &clocks, &n.hlc).is_err() {
         return false;
     }
     n.field_edits = edits;
+    n.edit_clocks = clocks;
+    n.tidy_edit_clocks();
     true
 }
 
@@ -70,8 +86,9 @@ impl<S: LocalStore> Notes<S> {
                 }
                 FieldEdit::Register(v) => shown.register(name) != *v,
             };
-            // The queued edits apply at the note's new stamp, later than every field
-            // clock the device has seen (`Notes::change_if`).
+            // The queued edit applies at the note's new stamp, later than every field
+            // clock the device has seen (`Notes::change_if`); the edits queued before keep
+            // their own clocks.
             changes && queue(n, name, edit.clone())
         })
         .await

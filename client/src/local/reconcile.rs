@@ -26,7 +26,7 @@ pub fn affected_ids(response: &SyncResponse) -> Vec<NoteId> {
 fn settle_fields(n: &mut LocalNote, sent: &Change, stored: Option<&NoteState>) {
     match stored {
         Some(s) => n.fields.merge(&s.fields),
-        None => n.fields.apply(&sent.fields, &sent.hlc),
+        None => n.fields.apply_change(sent),
     }
     for (name, was) in &sent.fields {
         let Some(now) = n.field_edits.get_mut(name) else {
@@ -47,6 +47,7 @@ fn settle_fields(n: &mut LocalNote, sent: &Change, stored: Option<&NoteState>) {
             n.field_edits.remove(name);
         }
     }
+    n.tidy_edit_clocks();
 }
 
 /// The new local state of one note after a sync response. `sent` is the change this
@@ -92,9 +93,10 @@ pub fn reconcile(
                 // The change carried every field edit (a change with field edits gets the
                 // stored state back, the arm above; this is for safety).
                 if let Some(c) = sent.filter(|c| c.change_id == r.change_id) {
-                    n.fields.apply(&c.fields, &c.hlc);
+                    n.fields.apply_change(c);
                 }
                 n.field_edits.clear();
+                n.edit_clocks.clear();
                 if n.deleted {
                     n.conflict = None;
                     n.local_conflict = false;

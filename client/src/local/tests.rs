@@ -54,6 +54,7 @@ fn pending_note(change: &str) -> LocalNote {
         trash: None,
         fields: Default::default(),
         field_edits: Default::default(),
+        edit_clocks: Default::default(),
     }
 }
 
