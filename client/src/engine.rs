@@ -732,6 +732,7 @@ mod tests {
                 outcome: ChangeOutcome::Superseded {
                     current: superseding,
                 },
+                fields_refused: None,
             }],
             vec![state("x", 500, 3)],
             true,

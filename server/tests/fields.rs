@@ -404,6 +404,91 @@ async fn todays_client_editing_a_body_keeps_tags_notebook_and_pin() {
     assert_eq!(a.tags_of(&shown).await.unwrap()[0].title, "t");
 }
 
+/// Tags added on two devices at once, together past the most a note holds: the second
+/// device's change still saves its text; only its tag edit is refused, the answer says so
+/// (`fields_refused`), the device shows the note failed with the reason, and the note
+/// keeps syncing.
+#[tokio::test]
+async fn tags_added_on_two_devices_past_the_limit_keep_the_text_and_say_what_was_refused() {
+    let app = spawn_app().await;
+    let (a, b, id) = shared(&app).await;
+    let tags = |r: std::ops::Range<usize>| -> std::collections::BTreeSet<NoteId> {
+        r.map(|i| NoteId(format!("tag-{i}"))).collect()
+    };
+    a.set_tags(&id, &tags(0..60)).await.unwrap();
+    sync(&a, &app).await;
+    sync(&b, &app).await;
+
+    a.set_tags(&id, &tags(0..90)).await.unwrap();
+    let mut mine = tags(0..60);
+    mine.extend(tags(100..130));
+    b.set_tags(&id, &mine).await.unwrap();
+    b.edit(&id, "Trip", "pack the tent").await.unwrap();
+    sync(&a, &app).await;
+    sync(&b, &app).await;
+
+    let server = app
+        .pull_all()
+        .await
+        .into_iter()
+        .find(|s| s.id == id)
+        .unwrap();
+    assert_eq!(server.content, "pack the tent", "the text is saved");
+    assert_eq!(
+        server.fields.set("tags").len(),
+        90,
+        "the first device's tags"
+    );
+    let n = get(&b, &id).await;
+    assert_eq!(n.content, "pack the tent");
+    assert_eq!(n.pending, None, "not sent again");
+    assert_eq!(n.tag_ids().len(), 90);
+    match &n.sync {
+        SyncState::Failed { code, message } => {
+            assert_eq!(code, "too_large");
+            assert!(message.contains("tags"), "{message}");
+        }
+        other => panic!("the note says its tags were not added: {other:?}"),
+    }
+
+    // The note keeps syncing.
+    b.edit(&id, "Trip", "pack the tent and the stove")
+        .await
+        .unwrap();
+    sync(&b, &app).await;
+    sync(&a, &app).await;
+    for d in [&a, &b] {
+        let n = get(d, &id).await;
+        assert_eq!(n.content, "pack the tent and the stove");
+        assert_eq!(n.sync, SyncState::Synced);
+    }
+
+    // The answer as a raw client sees it: applied, with the refused fields named.
+    let more: Vec<String> = (200..220).map(|i| format!("tag-{i}")).collect();
+    let mut c = raw_change(
+        &id.0,
+        "over",
+        json!({"tags": {"add": more}, "pinned": true}),
+    );
+    c["base_version"] = json!(server.version);
+    let (status, r) = app
+        .post_raw(json!({"protocol": 1, "changes": [c]}).to_string())
+        .await;
+    assert_eq!(status, 200, "{r}");
+    let res = &r["results"][0];
+    assert_eq!(res["status"], "applied", "{res}");
+    assert_eq!(res["fields_refused"]["fields"], json!(["tags"]), "{res}");
+    assert_eq!(res["fields_refused"]["code"], "too_large", "{res}");
+    let after = app
+        .pull_all()
+        .await
+        .into_iter()
+        .find(|s| s.id == id)
+        .unwrap();
+    assert!(after.fields.pinned(), "the other field edit applies");
+    assert_eq!(after.fields.set("tags").len(), 90);
+}
+
 /// A raw change of note `note` (JSON), made now, with `fields`.
 fn raw_change(note: &str, cid: &str, fields: Value) -> Value {
     json!({
@@ -487,7 +572,9 @@ async fn an_attackers_field_edits_are_refused_and_change_nothing() {
     );
     assert_eq!(app.pull_all().await.len(), after.len());
 
-    // Many changes together cannot grow a set past its limit either.
+    // Many changes together cannot grow a set past its limit either: the set's edit is
+    // refused (the rest of the change applies; see
+    // `tags_added_on_two_devices_past_the_limit_keep_the_text_and_say_what_was_refused`).
     let first: Vec<String> = (0..sync_core::limits::MAX_SET_ITEMS)
         .map(|i| format!("t{i}"))
         .collect();
@@ -511,16 +598,10 @@ async fn an_attackers_field_edits_are_refused_and_change_nothing() {
             .unwrap(),
         )
         .await;
-    assert!(
-        matches!(
-            r.results[0].outcome,
-            ChangeOutcome::Rejected {
-                code: RejectCode::TooLarge,
-                ..
-            }
-        ),
-        "{:?}",
-        r.results[0]
+    let refused = r.results[0].fields_refused.as_ref().expect("tags refused");
+    assert_eq!(
+        (refused.fields.clone(), refused.code),
+        (vec!["tags".to_owned()], RejectCode::TooLarge)
     );
     let full = app
         .pull_all()

@@ -546,14 +546,27 @@ impl Fields {
         clocks: &EditClocks,
         hlc: &Hlc,
     ) -> Result<(), FieldError> {
+        match self.over_limit(edits, clocks, hlc).first() {
+            Some(d) => Err(FieldError::TooMany(d.name, d.max_items)),
+            None => Ok(()),
+        }
+    }
+
+    /// The set fields `edits` edit that applying them would take past their declared size
+    /// (elements present afterwards): many changes together, each within [`check`], may.
+    pub fn over_limit(
+        &self,
+        edits: &BTreeMap<String, FieldEdit>,
+        clocks: &EditClocks,
+        hlc: &Hlc,
+    ) -> Vec<&'static FieldDef> {
         let mut after = self.clone();
         after.merge(&Self::of_edits_at(edits, clocks, hlc));
-        for d in FIELDS.iter().filter(|d| d.rule == Rule::Set) {
-            if edits.contains_key(d.name) && after.set(d.name).len() > d.max_items {
-                return Err(FieldError::TooMany(d.name, d.max_items));
-            }
-        }
-        Ok(())
+        FIELDS
+            .iter()
+            .filter(|d| d.rule == Rule::Set)
+            .filter(|d| edits.contains_key(d.name) && after.set(d.name).len() > d.max_items)
+            .collect()
     }
 
     /// Checks that `edits` keep the kind of the existing record these fields belong to: a

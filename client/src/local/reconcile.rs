@@ -23,12 +23,19 @@ pub fn affected_ids(response: &SyncResponse) -> Vec<NoteId> {
 /// newer local edit is pending: the server's fields (`stored`, or the sent edits), and the
 /// pending field edits minus those `sent` carried unchanged since, so a field edit is not
 /// sent again with a later clock (which could win over another device's newer edit).
-fn settle_fields(n: &mut LocalNote, sent: &Change, stored: Option<&NoteState>) {
+///
+/// The edits of fields the server refused (`refused`, [`ChangeResult::fields_refused`]) stay
+/// pending, at the clocks they were made: sent again with the newer edit, they are refused
+/// again, and that answer marks the note failed with the reason.
+fn settle_fields(n: &mut LocalNote, sent: &Change, stored: Option<&NoteState>, refused: &[String]) {
     match stored {
         Some(s) => n.fields.merge(&s.fields),
         None => n.fields.apply_change(sent),
     }
     for (name, was) in &sent.fields {
+        if refused.contains(name) {
+            continue;
+        }
         let Some(now) = n.field_edits.get_mut(name) else {
             continue;
         };
@@ -69,6 +76,7 @@ pub fn reconcile(
     let mut note = current.cloned();
     if let (Some(n), Some(r)) = (note.as_mut(), result) {
         let answers_pending = n.pending.as_ref() == Some(&r.change_id);
+        let refused: &[String] = r.fields_refused.as_ref().map_or(&[], |f| &f.fields);
         match &r.outcome {
             ChangeOutcome::Applied {
                 current: Some(stored),
@@ -113,7 +121,7 @@ pub fn reconcile(
                         title: c.title.clone(),
                         content: c.content.clone(),
                     });
-                    settle_fields(n, c, None);
+                    settle_fields(n, c, None, refused);
                 }
             }
             // Merged or superseded while a newer edit was made here: keep the old base, so
@@ -125,7 +133,7 @@ pub fn reconcile(
                 ..
             } => {
                 if let Some(c) = sent.filter(|c| c.change_id == r.change_id) {
-                    settle_fields(n, c, Some(stored));
+                    settle_fields(n, c, Some(stored), refused);
                 }
             }
             ChangeOutcome::Superseded { current } if answers_pending => {
@@ -137,7 +145,7 @@ pub fn reconcile(
             // which would win over the other device's edit that superseded them.
             ChangeOutcome::Superseded { current } => {
                 if let Some(c) = sent.filter(|c| c.change_id == r.change_id) {
-                    settle_fields(n, c, Some(current));
+                    settle_fields(n, c, Some(current), refused);
                 }
             }
             ChangeOutcome::Rejected { code, message } if answers_pending => {
@@ -159,6 +167,20 @@ pub fn reconcile(
             }
             Some(_) => {}
         }
+    }
+    // The rest of the pending change was applied, but not these field edits (a set past
+    // its size by edits made elsewhere meanwhile): the note says so, with the reason, so
+    // nothing is lost silently. The refused edits are gone with the server's state.
+    let refusal = result
+        .filter(|r| current.is_some_and(|c| c.pending.as_ref() == Some(&r.change_id)))
+        .and_then(|r| r.fields_refused.as_ref());
+    if let (Some(f), Some(n)) = (refusal, note.as_mut())
+        && n.pending.is_none()
+    {
+        n.sync = SyncState::Failed {
+            code: f.code.as_str().to_owned(),
+            message: f.message.clone(),
+        };
     }
     // Versions only this device has (`local_conflict`) outlive a state from the server.
     if let (Some(c), Some(n)) = (current, note.as_mut())

@@ -78,6 +78,7 @@ fn result(change: &str, outcome: ChangeOutcome) -> ChangeResult {
         change_id: change.into(),
         note_id: "n".into(),
         outcome,
+        fields_refused: None,
     }
 }
 
