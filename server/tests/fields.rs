@@ -514,6 +514,13 @@ async fn an_attackers_field_edits_are_refused_and_change_nothing() {
         json!({"colour": "red"}),
         json!({"tags": {"add": ["a"], "sneaky": ["b"]}}),
         json!({"pinned": {"nested": [1, 2, 3]}}),
+        // Values of another type than the field's.
+        json!({"pinned": 7}),
+        json!({"notebook": 5}),
+        json!({"created": "x"}),
+        json!({"kind": "folder"}),
+        json!({"parent": true}),
+        json!({"tags": {"add": ["not an id"]}}),
     ];
     let mut changes: Vec<Value> = bad
         .iter()

@@ -52,6 +52,39 @@ pub struct FieldDef {
     pub max_bytes: usize,
     /// Most elements in the set (registers: 1).
     pub max_items: usize,
+    /// What a value must be (a set's elements, a register's value).
+    pub value: ValueType,
+}
+
+/// The type of a field's values, checked on every edit ([`check`]): a value of another type
+/// is refused, so no device stores (or shows) `{"pinned": 7}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueType {
+    /// A record id ([`crate::model::is_valid_id`]): a set's elements.
+    Id,
+    /// A record id, or JSON `null` (none).
+    IdOrNull,
+    /// JSON `true` or `false`.
+    Bool,
+    /// A [`Kind`]: `"note"`, `"notebook"` or `"tag"`.
+    Kind,
+    /// Milliseconds since the Unix epoch: a whole JSON number, 0 or more.
+    Ms,
+}
+
+impl ValueType {
+    /// True when `v` is of this type.
+    pub fn admits(self, v: &serde_json::Value) -> bool {
+        use serde_json::Value;
+        let id = |s: &str| crate::id::is_valid_id(s, crate::id::MAX_ID_LEN);
+        match (self, v) {
+            (Self::Id | Self::IdOrNull, Value::String(s)) => id(s),
+            (Self::IdOrNull, Value::Null) | (Self::Bool, Value::Bool(_)) => true,
+            (Self::Kind, v) => serde_json::from_value::<Kind>(v.clone()).is_ok(),
+            (Self::Ms, Value::Number(n)) => n.is_u64(),
+            _ => false,
+        }
+    }
 }
 
 /// The fields a note has besides title and body: the one table of them.
@@ -63,6 +96,7 @@ pub const FIELDS: &[FieldDef] = &[
         rule: Rule::Set,
         max_bytes: 64,
         max_items: MAX_SET_ITEMS,
+        value: ValueType::Id,
     },
     // The id of the notebook the note is in (JSON `null`: none).
     FieldDef {
@@ -70,6 +104,7 @@ pub const FIELDS: &[FieldDef] = &[
         rule: Rule::Register,
         max_bytes: 80,
         max_items: 1,
+        value: ValueType::IdOrNull,
     },
     // JSON `true` or `false`.
     FieldDef {
@@ -77,6 +112,7 @@ pub const FIELDS: &[FieldDef] = &[
         rule: Rule::Register,
         max_bytes: 5,
         max_items: 1,
+        value: ValueType::Bool,
     },
     // What the record is: JSON `"note"` (also when never set), `"notebook"` or `"tag"`
     // ([`Kind`]). Notebooks and tags are records synced like notes, their name the title.
@@ -85,6 +121,7 @@ pub const FIELDS: &[FieldDef] = &[
         rule: Rule::Register,
         max_bytes: 16,
         max_items: 1,
+        value: ValueType::Kind,
     },
     // A notebook's parent notebook id (JSON `null`: top level).
     FieldDef {
@@ -92,6 +129,7 @@ pub const FIELDS: &[FieldDef] = &[
         rule: Rule::Register,
         max_bytes: 80,
         max_items: 1,
+        value: ValueType::IdOrNull,
     },
     // When the note was created: milliseconds since the Unix epoch, a JSON number, set by
     // the device that creates it (or by an import, from the file's date). Notes created
@@ -101,6 +139,7 @@ pub const FIELDS: &[FieldDef] = &[
         rule: Rule::Register,
         max_bytes: 16,
         max_items: 1,
+        value: ValueType::Ms,
     },
 ];
 
@@ -379,6 +418,9 @@ pub enum FieldError {
     /// The edit names more elements than the field may hold.
     #[error("field `{0}` holds at most {1} elements")]
     TooMany(&'static str, usize),
+    /// A value is not of the field's type ([`ValueType`]).
+    #[error("a value of field `{0}` is not of its type")]
+    Type(&'static str),
     /// The edit gives an existing record another kind.
     #[error("a record's kind is set when it is created")]
     KindChanged,
@@ -403,10 +445,21 @@ pub fn check(name: &str, edit: &FieldEdit) -> Result<&'static FieldDef, FieldErr
             {
                 return Err(FieldError::TooLong(d.name, d.max_bytes));
             }
+            if !e
+                .add
+                .iter()
+                .chain(&e.remove)
+                .all(|v| d.value.admits(&serde_json::Value::String(v.clone())))
+            {
+                return Err(FieldError::Type(d.name));
+            }
         }
         (Rule::Register, FieldEdit::Register(v)) => {
             if v.to_string().len() > d.max_bytes {
                 return Err(FieldError::TooLong(d.name, d.max_bytes));
+            }
+            if !d.value.admits(v) {
+                return Err(FieldError::Type(d.name));
             }
         }
         _ => return Err(FieldError::Kind(d.name)),
