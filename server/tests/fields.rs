@@ -336,6 +336,33 @@ async fn an_old_offline_tag_removal_loses_to_a_later_re_add_whatever_is_typed_af
     }
 }
 
+/// A device whose clock runs minutes ahead pins a note; another device, with the note's
+/// text edited and not yet synced, unpins it after seeing the pin: the unpin, made later,
+/// wins (the field's clock is ordered before the device's next edit, as the text's is).
+#[tokio::test]
+async fn an_unpin_made_after_seeing_a_fast_clocked_pin_wins() {
+    let app = spawn_app().await;
+    let (a, b, id) = shared(&app).await;
+    // Four minutes ahead: within what the server accepts, past what a device carries
+    // forward from a local edit not accepted yet.
+    ahead(&a, 4).await;
+    a.set_pinned(&id, true).await.unwrap();
+    sync(&a, &app).await;
+    sync(&b, &app).await;
+    assert!(get(&b, &id).await.pinned());
+    // The phone types (pending), then unpins.
+    b.edit(&id, "Trip", "pack the tent").await.unwrap();
+    b.set_pinned(&id, false).await.unwrap();
+    assert!(!get(&b, &id).await.pinned());
+    sync(&b, &app).await;
+    sync(&a, &app).await;
+    for d in [&a, &b] {
+        let n = get(d, &id).await;
+        assert!(!n.pinned(), "the later unpin wins: {:?}", n.fields);
+        assert_eq!(n.content, "pack the tent");
+    }
+}
+
 #[tokio::test]
 async fn a_field_edit_made_offline_is_pushed_later_and_never_lost() {
     let app = spawn_app().await;

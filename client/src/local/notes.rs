@@ -254,9 +254,13 @@ impl<S: LocalStore> Notes<S> {
             let from_server = seen.pending.is_none();
             let now = self.corrected_now().await?;
             // After its fields' clocks too: a field edit made here must win over the
-            // field states this device has seen.
-            let latest = seen.fields.latest().filter(|f| **f > seen.hlc);
-            let after = stamp_after(Some(latest.unwrap_or(&seen.hlc)), from_server, now);
+            // field states this device has seen. Those came from the server (pending field
+            // edits are apart, in `field_edits`), which accepted them: always order after
+            // them, even while the text is a local edit not accepted yet.
+            let after = stamp_after(Some(&seen.hlc), from_server, now)
+                .into_iter()
+                .chain(seen.fields.latest())
+                .max();
             let node = self.node.as_str();
             note.pending = Some(ChangeId(platform::random_id()));
             note.sync = SyncState::Pending;
