@@ -1,8 +1,8 @@
 //! The pure rules that fold a sync response into a device's notes ([`reconcile`]).
 
-use sync_core::fields::FieldEdit;
+use sync_core::fields::{EditClock, EditClocks, FieldEdit};
 use sync_core::protocol::{Change, ChangeOutcome, ChangeResult, SyncResponse};
-use sync_core::{Conflict, NoteId, NoteState, Text};
+use sync_core::{Conflict, Hlc, NoteId, NoteState, Text};
 
 use super::{LocalNote, SyncState, Trashed};
 
@@ -36,15 +36,26 @@ fn settle_fields(n: &mut LocalNote, sent: &Change, stored: Option<&NoteState>, r
         if refused.contains(name) {
             continue;
         }
-        let Some(now) = n.field_edits.get_mut(name) else {
+        // An edit is settled when it is the very one sent: the same value made at the same
+        // clock. The same value made again since (undone and redone while the change was
+        // on its way) is a newer edit, still to send.
+        let (sent_clocks, sent_hlc) = (&sent.edit_clocks, &sent.hlc);
+        let (my_clocks, my_hlc) = (&n.edit_clocks, &n.hlc);
+        let same = |v: Option<&String>| {
+            edit_clock(sent_clocks, sent_hlc, name, v) == edit_clock(my_clocks, my_hlc, name, v)
+        };
+        let Some(now) = n.field_edits.get(name) else {
             continue;
         };
         match (now, was) {
             (FieldEdit::Set(now), FieldEdit::Set(was)) => {
-                now.add.retain(|v| !was.add.contains(v));
-                now.remove.retain(|v| !was.remove.contains(v));
+                let mut left = now.clone();
+                left.add.retain(|v| !(was.add.contains(v) && same(Some(v))));
+                left.remove
+                    .retain(|v| !(was.remove.contains(v) && same(Some(v))));
+                n.field_edits.insert(name.clone(), FieldEdit::Set(left));
             }
-            (now, was) if now == was => {
+            (now, was) if now == was && same(None) => {
                 n.field_edits.remove(name);
                 continue;
             }
@@ -55,6 +66,21 @@ fn settle_fields(n: &mut LocalNote, sent: &Change, stored: Option<&NoteState>, r
         }
     }
     n.tidy_edit_clocks();
+}
+
+/// The clock of the edit of field `name` (a set's `element`) in a change or a note's
+/// pending edits: its own in `clocks`, else `hlc` (the change's or the note's).
+fn edit_clock<'a>(
+    clocks: &'a EditClocks,
+    hlc: &'a Hlc,
+    name: &str,
+    element: Option<&String>,
+) -> &'a Hlc {
+    match (clocks.get(name), element) {
+        (Some(EditClock::Register(h)), None) => h,
+        (Some(EditClock::Set(hs)), Some(v)) => hs.get(v).unwrap_or(hlc),
+        _ => hlc,
+    }
 }
 
 /// The new local state of one note after a sync response. `sent` is the change this
