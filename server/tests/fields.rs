@@ -205,6 +205,79 @@ async fn a_deleted_tag_is_no_longer_shown_on_its_notes() {
     assert!(a.records(Kind::Tag).await.unwrap().is_empty());
 }
 
+/// The trash lists notes only: deleted notebooks and tags are offered back apart
+/// (`Notes::deleted_records`), on the device that deleted them and on the others.
+#[tokio::test]
+async fn the_trash_lists_notes_only() {
+    let app = spawn_app().await;
+    let (a, b, id) = shared(&app).await;
+    let tag = a.create_tag("old tag").await.unwrap();
+    let nb = a.create_notebook("old notebook", None).await.unwrap();
+    sync(&a, &app).await;
+    sync(&b, &app).await;
+    for gone in [&id, &tag.id, &nb.id] {
+        a.delete(gone).await.unwrap();
+    }
+    sync(&a, &app).await;
+    sync(&b, &app).await;
+    let now = now();
+    let days = sync_core::limits::TRASH_DAYS;
+    let trashed = |notes: Vec<LocalNote>| -> Vec<String> {
+        notes.into_iter().map(|n| n.trash.unwrap().title).collect()
+    };
+    for d in [&a, &b] {
+        assert_eq!(trashed(d.trash(now, days).await.unwrap()), ["Trip"]);
+        let tags = d.deleted_records(Kind::Tag, now, days).await.unwrap();
+        assert_eq!(trashed(tags), ["old tag"]);
+        let nbs = d.deleted_records(Kind::Notebook, now, days).await.unwrap();
+        assert_eq!(trashed(nbs), ["old notebook"]);
+    }
+    b.restore(&tag.id).await.unwrap();
+    assert_eq!(names(&b.records(Kind::Tag).await.unwrap()), ["old tag"]);
+}
+
+/// Notebook and tag records carry their own strategy, `merge`, whatever the server's
+/// default: under a `manual` default, concurrent renames go to the later one and a rename
+/// wins over a concurrent delete, never a conflict (no view shows one for records).
+#[tokio::test]
+async fn records_merge_whatever_the_servers_default() {
+    let app = spawn_app_with(server::storage::Conflicts {
+        default: Strategy::Manual,
+        history_limit: 50,
+    })
+    .await;
+    let (a, b) = (device().await, device().await);
+    let nb = a.create_notebook("Work", None).await.unwrap();
+    assert_eq!(nb.pending_change().unwrap().strategy, Some(Strategy::Merge));
+    sync(&a, &app).await;
+    sync(&b, &app).await;
+    a.rename(&nb.id, "Job").await.unwrap();
+    ahead(&b, 2).await;
+    b.rename(&nb.id, "Office").await.unwrap();
+    sync(&a, &app).await;
+    sync(&b, &app).await;
+    sync(&a, &app).await;
+    for d in [&a, &b] {
+        let r = get(d, &nb.id).await;
+        assert_eq!((r.title.as_str(), &r.conflict), ("Office", &None));
+    }
+    // A delete on one device, a rename on the other: the notebook stays, renamed.
+    a.delete(&nb.id).await.unwrap();
+    b.rename(&nb.id, "Clients").await.unwrap();
+    sync(&a, &app).await;
+    sync(&b, &app).await;
+    sync(&a, &app).await;
+    for d in [&a, &b] {
+        let r = get(d, &nb.id).await;
+        assert!(!r.deleted && r.conflict.is_none(), "{r:?}");
+        assert_eq!(r.title, "Clients");
+        assert_eq!(
+            names(&d.records(Kind::Notebook).await.unwrap()),
+            ["Clients"]
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_pin_and_a_text_edit_at_once_both_apply() {
     for strategy in [Strategy::Merge, Strategy::Lww, Strategy::Manual] {

@@ -11,8 +11,8 @@
 
 use std::collections::BTreeSet;
 
-use sync_core::NoteId;
 use sync_core::fields::{self, EditClock, FieldEdit, Kind, SetEdit};
+use sync_core::{NoteId, Strategy};
 
 use super::{LocalNote, LocalStore, Notes, StoreError};
 
@@ -176,9 +176,17 @@ impl<S: LocalStore> Notes<S> {
         Ok(n)
     }
 
+    /// A new notebook or tag record. Its strategy is `merge`, set explicitly (not the
+    /// server's default): its text is its name only, so concurrent renames go to the later
+    /// one and a rename wins over a concurrent delete (a notebook still in use is not lost),
+    /// never a conflict, which no view shows for records (under a `manual` default, it
+    /// would wait unseen). Last-write-wins would settle renames alike, but would let a
+    /// delete win over a concurrent rename by clock alone.
     async fn new_record(&self, name: &str, kind: Kind) -> Result<LocalNote, StoreError> {
         let mut n = self.new_local(name, "").await?;
         queue(&mut n, "kind", FieldEdit::Register(kind.value()));
+        n.strategy = Strategy::Merge;
+        n.strategy_changed = true;
         Ok(n)
     }
 
