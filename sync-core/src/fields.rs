@@ -176,7 +176,10 @@ impl Kind {
 pub const MAX_SET_ITEMS: usize = 100;
 /// Most removed elements a set field remembers (the oldest are forgotten first). A
 /// remembered removal is what makes an older add arriving late lose to it; an add older
-/// than this many later removals of the same note may come back.
+/// than this many later removals of the same note may come back. Past the bound, every
+/// order of arrival still gives the same elements (but for such a late old add), though
+/// replicas may remember different removals (one later overtaken by an add counted only
+/// where it arrived first): `sync-core/tests/fields.rs` checks both.
 pub const MAX_SET_REMOVED: usize = 100;
 
 /// The declaration of field `name`.
