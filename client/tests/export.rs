@@ -863,9 +863,9 @@ fn a_hostile_notebook_tree_lays_out_in_bounded_time_and_depth() {
 }
 
 /// A link by id is written to the linked note's file in a Markdown export (which Obsidian
-/// follows), and an import of that export gives the text back as it was.
+/// follows), and after an import of that export it still leads to the note by its id.
 #[test]
-fn links_point_at_exported_files_and_read_back_by_id() {
+fn links_point_at_exported_files_and_still_lead_to_the_note() {
     let a = block_on(Notes::open(MemoryStore::new())).unwrap();
     let groceries = block_on(a.create("Groceries", "milk")).unwrap();
     let text = format!(
@@ -893,5 +893,11 @@ fn links_point_at_exported_files_and_read_back_by_id() {
     let b = block_on(Notes::open(MemoryStore::new())).unwrap();
     block_on(b.import(parse_file("notes.zip", &zip).unwrap())).unwrap();
     let back = block_on(b.store().get(&plans.id)).unwrap().unwrap();
-    assert_eq!(back.content, text);
+    let links = client::links::links(&back.content);
+    assert_eq!(links[0].target.id_suffix(), Some(groceries.id.clone()));
+    assert!(client::links::links_to(
+        &back.content,
+        &groceries.id,
+        "Renamed since"
+    ));
 }
