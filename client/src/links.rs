@@ -117,22 +117,20 @@ pub fn links(body: &str) -> Vec<Link> {
     out
 }
 
-/// A title as a link may carry it: one line, without the characters that end a link
-/// (`|`, `]]`), at most [`MAX_QUERY_BYTES`] bytes; "Untitled" when nothing is left.
+/// A title as a link may carry it: one line, without the characters that open or end a
+/// link (`|`, brackets: `[` and `]` become `(` and `)`, so `Array[0]` cannot end the link
+/// early nor `[[` start another), at most [`MAX_QUERY_BYTES`] bytes; "Untitled" when
+/// nothing is left.
 pub fn clean_title(title: &str) -> String {
-    let mut t: String = title
+    let t: String = title
         .chars()
-        .map(|c| {
-            if c == '\n' || c == '\r' || c == '|' {
-                ' '
-            } else {
-                c
-            }
+        .map(|c| match c {
+            '\n' | '\r' | '|' => ' ',
+            '[' => '(',
+            ']' => ')',
+            c => c,
         })
         .collect();
-    while t.contains("]]") {
-        t = t.replace("]]", "] ");
-    }
     let mut t = t.trim().to_owned();
     if t.len() > MAX_QUERY_BYTES {
         let mut cut = MAX_QUERY_BYTES;
