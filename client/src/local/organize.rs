@@ -161,19 +161,34 @@ impl<S: LocalStore> Notes<S> {
         name: &str,
         parent: Option<&NoteId>,
     ) -> Result<LocalNote, StoreError> {
+        let n = self.new_notebook(name, parent).await?;
+        self.store.put(&n).await?;
+        Ok(n)
+    }
+
+    /// A new notebook record, pending, not stored yet (an import stores it with its batch).
+    pub(crate) async fn new_notebook(
+        &self,
+        name: &str,
+        parent: Option<&NoteId>,
+    ) -> Result<LocalNote, StoreError> {
         let mut n = self.new_record(name, Kind::Notebook).await?;
         if let Some(p) = parent {
             queue(&mut n, "parent", FieldEdit::Register(p.0.clone().into()));
         }
-        self.store.put(&n).await?;
         Ok(n)
     }
 
     /// Creates a tag named `name`.
     pub async fn create_tag(&self, name: &str) -> Result<LocalNote, StoreError> {
-        let n = self.new_record(name, Kind::Tag).await?;
+        let n = self.new_tag(name).await?;
         self.store.put(&n).await?;
         Ok(n)
+    }
+
+    /// A new tag record, pending, not stored yet (an import stores it with its batch).
+    pub(crate) async fn new_tag(&self, name: &str) -> Result<LocalNote, StoreError> {
+        self.new_record(name, Kind::Tag).await
     }
 
     /// A new notebook or tag record. Its strategy is `merge`, set explicitly (not the

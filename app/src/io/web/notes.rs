@@ -10,7 +10,7 @@ use super::accounts::{notes, store_name};
 use super::{pwa, search};
 use crate::io::{NotesRead, Query, Saved};
 
-pub use super::search::{list_shown, on_search_ready};
+pub use super::search::{counts, list_shown, on_search_ready};
 
 fn text(e: StoreError) -> String {
     e.to_string()
