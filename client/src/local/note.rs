@@ -245,15 +245,19 @@ impl LocalNote {
         }
     }
 
-    /// Drops the clocks of field edits no longer pending, and those not earlier than the
-    /// note's stamp (which the edit has anyway).
+    /// Drops the clocks of field edits no longer pending, those not earlier than the
+    /// note's stamp (which the edit has anyway), and those of another device than the
+    /// stamp's: an imported note keeps the clock another device gave it, and the server
+    /// takes an edit's own clock only from the device that sends the change
+    /// ([`sync_core::fields::check_clocks`]); such an edit takes the note's new stamp.
     pub(crate) fn tidy_edit_clocks(&mut self) {
         let (edits, hlc) = (&self.field_edits, &self.hlc);
+        let own = |h: &Hlc| *h < *hlc && h.node == hlc.node;
         self.edit_clocks
             .retain(|name, clock| match (edits.get(name), clock) {
-                (Some(FieldEdit::Register(_)), EditClock::Register(h)) => *h < *hlc,
+                (Some(FieldEdit::Register(_)), EditClock::Register(h)) => own(h),
                 (Some(FieldEdit::Set(e)), EditClock::Set(hs)) => {
-                    hs.retain(|v, h| (e.add.contains(v) || e.remove.contains(v)) && *h < *hlc);
+                    hs.retain(|v, h| (e.add.contains(v) || e.remove.contains(v)) && own(h));
                     !hs.is_empty()
                 }
                 _ => false,
