@@ -748,7 +748,10 @@ impl MarkdownLayout {
         } else {
             self.folder(n.notebook.as_ref())
         };
-        format!("{dir}{}.md", stem(n))
+        // The name links to it were written with (the first pass's), should the note have
+        // been renamed since.
+        let stem = self.stems.get(&n.id).cloned().unwrap_or_else(|| stem(n));
+        format!("{dir}{stem}.md")
     }
 
     /// The names of note `n`'s live tags, sorted.
@@ -797,8 +800,8 @@ impl MarkdownLayout {
             out.push_str(&format!("conflict: {}\n", json(c)));
         }
         out.push_str("---\n");
-        // Links by id name the linked note's file, which Obsidian follows (and an import
-        // reads back as the id).
+        // Links by id name the linked note's file, which Obsidian follows (and Tern, by
+        // the id at its end).
         out.push_str(&crate::links::with_names(&n.content, |id| {
             self.stems.get(id).cloned()
         }));
@@ -1021,10 +1024,8 @@ pub fn from_text(name: &str, text: &str) -> Result<ExportedNote, ImportError> {
             Ok((t, kept)) => {
                 titled = t;
                 note = parsed;
-                // Links to exported files are links by id again.
-                let body = crate::links::with_bare_ids(body);
                 note.content = if kept.is_empty() {
-                    body
+                    body.to_owned()
                 } else {
                     format!("---\n{kept}---\n{body}")
                 };
@@ -1493,6 +1494,7 @@ fn imported(n: ExportedNote, hlc: Hlc) -> LocalNote {
         purge: false,
         fields: Default::default(),
         field_edits,
+        edit_clocks: Default::default(),
     }
 }
 

@@ -8,9 +8,11 @@
 //! `[[Title|shown text]]`), follows the note of that title (case and surrounding spaces
 //! ignored); a title no note has offers to create that note.
 //!
-//! The Markdown export writes every link as `[[Title]]` with the linked note's current
-//! title ([`with_titles`]), which is what Obsidian reads; importing a vault keeps its
-//! `[[Title]]` links, which then follow titles.
+//! The Markdown export writes a link by id as a link to the linked note's file,
+//! `[[groceries-ID|Title]]` ([`with_names`]), which Obsidian follows; Tern follows such a
+//! link by the id at its end when no note has that text as its title
+//! ([`Target::id_suffix`]), so it keeps working after an import. Importing a vault keeps
+//! its `[[Title]]` links, which follow titles.
 //!
 //! Everything here is pure string work, bounded by the note's length.
 
@@ -25,7 +27,7 @@ pub const MAX_LINK_BYTES: usize = 300;
 pub const MAX_QUERY_BYTES: usize = 100;
 
 /// What a link points at.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Target {
     /// The note of this id (`[[ID|Title]]`).
     Id(NoteId),
@@ -52,26 +54,26 @@ pub fn is_id(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// What the text before `|` in a link points at. With a label, an id (`[[ID|Title]]`), or
-/// an exported file's name ending in `-ID` (`[[groceries-ID|Groceries]]`, as the Markdown
-/// export writes links so that Obsidian follows them), is the note of that id; anything
-/// else is a title.
+/// What the text before `|` in a link points at: with a label, an id (`[[ID|Title]]`) is
+/// the note of that id; anything else is a title.
 pub fn target_of(dest: &str, labelled: bool) -> Target {
     let dest = dest.trim();
-    if labelled {
-        if is_id(dest) {
-            return Target::Id(NoteId(dest.to_owned()));
-        }
-        if let Some(cut) = dest.len().checked_sub(22)
-            && cut > 1
-            && dest.as_bytes()[cut - 1] == b'-'
-            && dest.is_char_boundary(cut)
-            && is_id(&dest[cut..])
-        {
-            return Target::Id(NoteId(dest[cut..].to_owned()));
-        }
+    if labelled && is_id(dest) {
+        Target::Id(NoteId(dest.to_owned()))
+    } else {
+        Target::Title(dest.to_owned())
     }
-    Target::Title(dest.to_owned())
+}
+
+impl Target {
+    /// For a title that ends in `-` and a note id (an exported file's name,
+    /// `groceries-ID`), that id: what the link follows when no note has the title.
+    pub fn id_suffix(&self) -> Option<NoteId> {
+        let Target::Title(t) = self else { return None };
+        let cut = t.len().checked_sub(22)?;
+        (cut > 1 && t.as_bytes()[cut - 1] == b'-' && t.is_char_boundary(cut) && is_id(&t[cut..]))
+            .then(|| NoteId(t[cut..].to_owned()))
+    }
 }
 
 /// Every link in `body`, in order. A link lies on one line, is at most
@@ -115,22 +117,20 @@ pub fn links(body: &str) -> Vec<Link> {
     out
 }
 
-/// A title as a link may carry it: one line, without the characters that end a link
-/// (`|`, `]]`), at most [`MAX_QUERY_BYTES`] bytes; "Untitled" when nothing is left.
+/// A title as a link may carry it: one line, without the characters that open or end a
+/// link (`|`, brackets: `[` and `]` become `(` and `)`, so `Array[0]` cannot end the link
+/// early nor `[[` start another), at most [`MAX_QUERY_BYTES`] bytes; "Untitled" when
+/// nothing is left.
 pub fn clean_title(title: &str) -> String {
-    let mut t: String = title
+    let t: String = title
         .chars()
-        .map(|c| {
-            if c == '\n' || c == '\r' || c == '|' {
-                ' '
-            } else {
-                c
-            }
+        .map(|c| match c {
+            '\n' | '\r' | '|' => ' ',
+            '[' => '(',
+            ']' => ')',
+            c => c,
         })
         .collect();
-    while t.contains("]]") {
-        t = t.replace("]]", "] ");
-    }
     let mut t = t.trim().to_owned();
     if t.len() > MAX_QUERY_BYTES {
         let mut cut = MAX_QUERY_BYTES;
@@ -171,61 +171,37 @@ pub fn same_title(a: &str, b: &str) -> bool {
 pub fn links_to(body: &str, id: &NoteId, title: &str) -> bool {
     links(body).iter().any(|l| match &l.target {
         Target::Id(t) => t == id,
-        Target::Title(t) => !title.trim().is_empty() && same_title(t, title),
-    })
-}
-
-/// `body` with every id link written `[[Title]]`, the title `title_of` gives for the id
-/// (the one the link carries when it gives none): links as Obsidian and other Markdown
-/// tools read them. Title links are left as they are.
-pub fn with_titles(body: &str, title_of: impl Fn(&NoteId) -> Option<String>) -> String {
-    let mut out = String::with_capacity(body.len());
-    let mut at = 0;
-    for l in links(body) {
-        if let Target::Id(id) = &l.target {
-            out.push_str(&body[at..l.range.start]);
-            let title = title_of(id).unwrap_or_else(|| l.label.clone().unwrap_or_default());
-            out.push_str("[[");
-            out.push_str(&clean_title(&title));
-            out.push_str("]]");
-            at = l.range.end;
+        Target::Title(t) => {
+            (!title.trim().is_empty() && same_title(t, title))
+                || l.target.id_suffix().as_ref() == Some(id)
         }
-    }
-    out.push_str(&body[at..]);
-    out
+    })
 }
 
 /// `body` with every id link's id replaced by what `name_of` gives for it (an exported
 /// file's name: `[[ID|Title]]` becomes `[[groceries-ID|Title]]`, which Obsidian follows to
-/// that file and [`links`] reads back as the id); links `name_of` knows nothing of, and
-/// title links, are left as they are.
+/// that file and Tern by [`Target::id_suffix`]); the label is kept as written; links
+/// `name_of` knows nothing of, and title links, are left as they are.
 pub fn with_names(body: &str, name_of: impl Fn(&NoteId) -> Option<String>) -> String {
     let mut out = String::with_capacity(body.len());
     let mut at = 0;
     for l in links(body) {
-        let dest = body[l.range.start + 2..l.range.end - 2].split('|').next();
+        let inner = &body[l.range.start + 2..l.range.end - 2];
         if let Target::Id(id) = &l.target
             && let Some(name) = name_of(id)
-            && dest.map(str::trim) != Some(name.as_str())
+            && let Some((_, label)) = inner.split_once('|')
         {
             out.push_str(&body[at..l.range.start]);
             out.push_str("[[");
             out.push_str(&name);
             out.push('|');
-            out.push_str(&clean_title(l.label.as_deref().unwrap_or_default()));
+            out.push_str(label);
             out.push_str("]]");
             at = l.range.end;
         }
     }
     out.push_str(&body[at..]);
     out
-}
-
-/// `body` with links to exported files (`[[groceries-ID|Title]]`) written by id again
-/// (`[[ID|Title]]`): what a Markdown import of Tern's export does, so a round trip gives
-/// the text back as it was.
-pub fn with_bare_ids(body: &str) -> String {
-    with_names(body, |id| Some(id.0.clone()))
 }
 
 #[cfg(test)]
@@ -264,7 +240,16 @@ mod tests {
     #[test]
     fn link_text_reads_back() {
         let id = NoteId(ID.into());
-        for title in ["Plain", "a | b", "x]]y", "", "two\nlines", &"é".repeat(80)] {
+        for title in [
+            "Plain",
+            "a | b",
+            "x]]y",
+            "",
+            "two\nlines",
+            "Array[0]",
+            "Ideas [[draft",
+            &"é".repeat(80),
+        ] {
             let t = link_text(&id, title);
             let l = links(&t);
             assert_eq!(l.len(), 1, "{t}");
@@ -274,29 +259,28 @@ mod tests {
     }
 
     #[test]
-    fn exported_names_read_back_as_ids() {
+    fn exported_names_lead_back_to_the_note() {
         let id = NoteId(ID.into());
-        let body = format!("a [[{ID}|Old]] b [[Kept]] c [[zzzzzzzzzzzzzzzzzzzzzz|Other]]");
+        let body = format!("a [[{ID}|Old|er]] b [[Kept]] c [[zzzzzzzzzzzzzzzzzzzzzz|Other]]");
         let out = with_names(&body, |i| (i == &id).then(|| format!("shopping-list-{ID}")));
         assert_eq!(
             out,
-            format!("a [[shopping-list-{ID}|Old]] b [[Kept]] c [[zzzzzzzzzzzzzzzzzzzzzz|Other]]")
+            format!(
+                "a [[shopping-list-{ID}|Old|er]] b [[Kept]] c [[zzzzzzzzzzzzzzzzzzzzzz|Other]]"
+            )
         );
         let l = links(&out);
-        assert_eq!(l[0].target, Target::Id(id));
-        assert_eq!(l[1].target, Target::Title("Kept".into()));
-        // Without a label, or without the dash, a name is a title.
+        assert_eq!(l[0].target, Target::Title(format!("shopping-list-{ID}")));
+        assert_eq!(l[0].target.id_suffix(), Some(id));
+        assert_eq!(l[1].target.id_suffix(), None);
+        // A kebab-case title is a title (its end is no id of a note here: it is looked up
+        // as a title first).
+        let kebab = Target::Title("how-to-set-up-the-dev-environment".into());
+        assert_eq!(target_of("how-to-set-up-the-dev-environment", true), kebab);
+        assert_eq!(target_of(&format!("x{ID}"), true).id_suffix(), None);
         assert_eq!(
-            target_of(&format!("x-{ID}"), false),
-            Target::Title(format!("x-{ID}"))
-        );
-        assert_eq!(
-            target_of(&format!("x{ID}"), true),
-            Target::Title(format!("x{ID}"))
-        );
-        assert_eq!(
-            target_of(&format!("é-{ID}"), true),
-            Target::Id(NoteId(ID.into()))
+            target_of(&format!("é-{ID}"), true).id_suffix(),
+            Some(NoteId(ID.into()))
         );
     }
 
@@ -311,20 +295,12 @@ mod tests {
     }
 
     #[test]
-    fn backlinks_and_export() {
+    fn backlinks() {
         let id = NoteId(ID.into());
         assert!(links_to(&format!("x [[{ID}|Old name]]"), &id, "New name"));
         assert!(links_to("x [[new NAME]]", &id, "New name"));
+        assert!(links_to(&format!("x [[new-name-{ID}|Old]]"), &id, "Newer"));
         assert!(!links_to("x [[Other]]", &id, "New name"));
         assert!(!links_to("x [[ ]]", &id, ""));
-        let body = format!("a [[{ID}|Old]] b [[Kept]] c [[{ID}|Old]]");
-        assert_eq!(
-            with_titles(&body, |_| Some("New".into())),
-            "a [[New]] b [[Kept]] c [[New]]"
-        );
-        assert_eq!(
-            with_titles(&body, |_| None),
-            "a [[Old]] b [[Kept]] c [[Old]]"
-        );
     }
 }

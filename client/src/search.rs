@@ -1125,6 +1125,7 @@ mod tests {
             trash: None,
             fields: Default::default(),
             field_edits: Default::default(),
+            edit_clocks: Default::default(),
         }
     }
 

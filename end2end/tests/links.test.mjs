@@ -35,7 +35,7 @@ test('[[ completes, links by id, follows renames, creates missing notes, lists b
     const { page } = p;
     await openApp(page, server.base);
     await write(page, 'Groceries', 'milk and eggs');
-    await write(page, 'Plans', 'Shopping: ');
+    await write(page, 'Plans', 'Shopping 🛒: ');
     const groceriesId = await row(page, 'Groceries').first().getAttribute('data-id');
 
     // Typing `[[Gro` offers Groceries; Enter writes the link by id.
@@ -47,7 +47,23 @@ test('[[ completes, links by id, follows renames, creates missing notes, lists b
     await offered.waitFor();
     await page.keyboard.press('Enter');
     await page.getByTestId('link-suggestions').waitFor({ state: 'detached' });
-    assert.equal(await text.inputValue(), `Shopping: [[${groceriesId}|Groceries]]`);
+    assert.equal(await text.inputValue(), `Shopping 🛒: [[${groceriesId}|Groceries]]`);
+    // The browser's undo takes the link back to what was typed; redo puts it again.
+    await page.keyboard.press('Control+z');
+    await page.waitForFunction(() => document.querySelector('#note-content').value.endsWith('[[Gro'));
+    await page.keyboard.press('Control+Shift+z');
+    await page.waitForFunction((id) => document.querySelector('#note-content').value.endsWith(`[[${id}|Groceries]]`), groceriesId);
+    // Escape closes the list, and it stays closed while typing on.
+    await text.pressSequentially(' [[Gro');
+    await offered.waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByTestId('link-suggestions').waitFor({ state: 'detached' });
+    await text.pressSequentially('c');
+    await page.waitForTimeout(300);
+    assert.equal(await page.getByTestId('link-suggestions').count(), 0);
+    await page.keyboard.press('Enter');
+    assert.match(await text.inputValue(), /\[\[Groc\n$/);
+    await text.fill(`Shopping 🛒: [[${groceriesId}|Groceries]]`);
     await text.pressSequentially(' and [[New idea]]');
     await page.waitForSelector('[data-testid=saved]:has-text("Saved on this device")');
 

@@ -24,6 +24,8 @@ pub struct Completion {
     items: RwSignal<Vec<LinkedNote>>,
     /// Which of them Enter picks.
     pick: RwSignal<usize>,
+    /// The `[[` whose list Escape closed: not offered again until the caret leaves it.
+    dismissed: RwSignal<Option<usize>>,
 }
 
 impl Completion {
@@ -33,6 +35,7 @@ impl Completion {
             query: RwSignal::new(None),
             items: RwSignal::new(Vec::new()),
             pick: RwSignal::new(0),
+            dismissed: RwSignal::new(None),
         }
     }
 
@@ -45,21 +48,29 @@ impl Completion {
         self.items.set(Vec::new());
     }
 
+    /// The `[[` before the caret and what follows it, in the text as it is now (`None` on
+    /// a note that cannot be edited).
+    fn typed(self) -> Option<(usize, String)> {
+        let ed = PageState::get().editor;
+        if ed.deleted.get_untracked() {
+            return None;
+        }
+        let el = ed.content_ref.get_untracked()?;
+        let text = el.value();
+        let caret = utf16_to_byte(&text, el.selection_start().ok()?? as usize);
+        typing(&text[..caret]).map(|(at, q)| (at, q.to_owned()))
+    }
+
     /// Looks at the text before the caret (after an input, a click, a caret move): a `[[`
     /// not closed yet opens the list, with the notes whose titles have what follows it.
     pub fn update(self) {
-        let app = PageState::get();
-        let ed = app.editor;
-        let Some(el) = ed.content_ref.get_untracked() else {
-            return;
-        };
-        let text = el.value();
-        let caret = el
-            .selection_start()
-            .ok()
-            .flatten()
-            .map(|c| utf16_to_byte(&text, c as usize));
-        let found = caret.and_then(|c| typing(&text[..c]).map(|(at, q)| (at, q.to_owned())));
+        let ed = PageState::get().editor;
+        let mut found = self.typed();
+        match (&found, self.dismissed.get_untracked()) {
+            (Some((at, _)), Some(d)) if *at == d => found = None,
+            (Some(_), Some(_)) | (None, _) => self.dismissed.set(None),
+            _ => {}
+        }
         if found == self.query.get_untracked() {
             return;
         }
@@ -85,7 +96,7 @@ impl Completion {
     /// The keys of the list while it is open: Up and Down choose, Enter and Tab take the
     /// note, Escape closes it. Other keys go to the text.
     pub fn key(self, ev: &leptos::ev::KeyboardEvent) {
-        if !self.open() {
+        if !self.open() || ev.is_composing() {
             return;
         }
         let n = self.items.with_untracked(Vec::len);
@@ -100,38 +111,43 @@ impl Completion {
                     self.insert(&note);
                 }
             }
-            "Escape" => self.close(),
+            "Escape" => {
+                self.dismissed
+                    .set(self.query.get_untracked().map(|(at, _)| at));
+                self.close();
+            }
             _ => return,
         }
         ev.prevent_default();
         ev.stop_propagation();
     }
 
-    /// Replaces the `[[` being typed (and what follows it up to the caret) by a link to
-    /// `note`, the caret after it.
+    /// Replaces the `[[` being typed (and what follows it up to the caret), as the text is
+    /// now, by a link to `note`, the caret after it. Typed into the text as an edit of the
+    /// browser's (undoable, and the editor hears it as any input).
     fn insert(self, note: &LinkedNote) {
-        let app = PageState::get();
-        let ed = app.editor;
-        let (Some((at, _)), Some(el)) =
-            (self.query.get_untracked(), ed.content_ref.get_untracked())
-        else {
+        let ed = PageState::get().editor;
+        let (Some((at, _)), Some(el)) = (self.typed(), ed.content_ref.get_untracked()) else {
+            self.close();
             return;
         };
         let text = el.value();
-        let caret = el
-            .selection_start()
-            .ok()
-            .flatten()
-            .map_or(text.len(), |c| utf16_to_byte(&text, c as usize));
-        if at > caret || !text.is_char_boundary(at) {
+        let Some(caret) = el.selection_start().ok().flatten() else {
+            return;
+        };
+        let link = link_text(&sync_core::NoteId(note.id.clone()), &note.title);
+        let from = byte_to_utf16(&text, at) as u32;
+        if el.set_selection_range(from, caret).is_ok() && io::page::type_text(&link) {
+            self.close();
             return;
         }
-        let link = link_text(&sync_core::NoteId(note.id.clone()), &note.title);
+        // The browser would not type it: write the text.
+        let caret = utf16_to_byte(&text, caret as usize);
         let next = format!("{}{link}{}", &text[..at], &text[caret..]);
         let to = byte_to_utf16(&next, at + link.len()) as u32;
         el.set_value(&next);
         let _ = el.set_selection_range(to, to);
-        ed.input(app, Field::Content, next);
+        ed.input(PageState::get(), Field::Content, next);
         self.close();
     }
 }

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use super::lazy::split;
 use crate::io;
-use crate::model::markdown::{render_with, toggle_task};
+use crate::model::markdown::{Lookup, render_with, toggle_task};
 use crate::model::{PageState, Ui, commands};
 
 /// The rendered text of the open note; a click on a checkbox toggles its task, saved as an
@@ -32,11 +32,10 @@ pub fn Preview() -> impl IntoView {
     let html = Memo::new(move |_| {
         let known = resolved.get().map(|r| r.to_vec()).unwrap_or_default();
         ed.content.with(|c| {
-            render_with(c, &|t| {
-                known
-                    .iter()
-                    .find(|(k, _)| k == t)
-                    .and_then(|(_, n)| n.clone())
+            render_with(c, &|t| match known.iter().find(|(k, _)| k == t) {
+                Some((_, Some(n))) => Lookup::Found(n.clone()),
+                Some((_, None)) => Lookup::Missing,
+                None => Lookup::Unknown,
             })
         })
     });

@@ -27,6 +27,9 @@ pub mod page {
     pub fn typing() -> bool {
         false
     }
+    pub fn type_text(_: &str) -> bool {
+        false
+    }
     pub fn leave_field() -> bool {
         false
     }

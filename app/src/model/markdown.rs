@@ -29,7 +29,7 @@
 //! Cost: parsing is linear in the note's length, and a note is at most
 //! `sync_core::limits` long; the preview renders only while it is shown.
 
-use client::links::{Target, target_of};
+use client::links::Target;
 use pulldown_cmark::{CodeBlockKind, Event, LinkType, Options, Parser, Tag, TagEnd};
 
 use crate::io::LinkedNote;
@@ -42,10 +42,23 @@ fn options() -> Options {
         | Options::ENABLE_WIKILINKS
 }
 
-/// A `[[link]]` being written: its target as the preview resolves it, and its text.
+/// A `[[link]]` being written: its target (`None`: one [`client::links::links`] does not
+/// take, written as the text it is, `source`), and its text.
 struct Wiki {
-    target: Target,
+    target: Option<Target>,
+    source: std::ops::Range<usize>,
     label: String,
+}
+
+/// What the preview knows of a link's note.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    /// The note, as it is now.
+    Found(LinkedNote),
+    /// No such note here.
+    Missing,
+    /// Not looked up (yet, or past the preview's budget): shown as text.
+    Unknown,
 }
 
 /// Escapes `s` for HTML text and for attribute values in double quotes.
@@ -90,17 +103,28 @@ enum Open {
 
 /// The note's text as safe HTML (see the module docs).
 pub fn render(src: &str) -> String {
-    render_with(src, &|_| None)
+    render_with(src, &|_| Lookup::Unknown)
 }
 
 /// [`render`], with the links between notes (`[[...]]`, see [`client::links`]) resolved
 /// by `resolve`: a link to a note here shows the note's title as it is now and opens it
 /// (`data-note`); a title no note has offers to create it (`data-create`); an id not here
-/// shows the title it was linked with, without a link.
-pub fn render_with(src: &str, resolve: &dyn Fn(&Target) -> Option<LinkedNote>) -> String {
+/// shows the title it was linked with, without a link; a link not looked up shows its
+/// text. Only the links [`client::links::links`] finds are links (the ones looked up and
+/// listed as backlinks); another `[[...]]` the Markdown parser sees is shown as written.
+pub fn render_with(src: &str, resolve: &dyn Fn(&Target) -> Lookup) -> String {
     let mut out = String::with_capacity(src.len() * 3 / 2);
     let mut links: Vec<Open> = Vec::new();
     let mut wiki: Option<Wiki> = None;
+    let ours = client::links::links(src);
+    let wiki_at = |range: &std::ops::Range<usize>| Wiki {
+        target: ours
+            .iter()
+            .find(|l| l.range.start == range.start || l.range.start == range.start + 1)
+            .map(|l| l.target.clone()),
+        source: range.clone(),
+        label: String::new(),
+    };
     // Inside a table head, cells are <th>.
     let mut in_head = false;
     for (event, range) in Parser::new_ext(src, options()).into_offset_iter() {
@@ -108,9 +132,12 @@ pub fn render_with(src: &str, resolve: &dyn Fn(&Target) -> Option<LinkedNote>) -
         if let Some(w) = wiki.as_mut() {
             match event {
                 Event::Text(t) | Event::Code(t) => w.label.push_str(&t),
-                Event::End(TagEnd::Link) => {
+                Event::End(TagEnd::Link | TagEnd::Image) => {
                     let w = wiki.take().expect("inside a link");
-                    note_link(&mut out, &w, resolve(&w.target));
+                    match &w.target {
+                        Some(t) => note_link(&mut out, &w, t, resolve(t)),
+                        None => escape(&mut out, &src[w.source.clone()]),
+                    }
                 }
                 _ => {}
             }
@@ -152,16 +179,15 @@ pub fn render_with(src: &str, resolve: &dyn Fn(&Target) -> Option<LinkedNote>) -
                 Tag::Strikethrough => out.push_str("<del>"),
                 Tag::Superscript => out.push_str("<sup>"),
                 Tag::Subscript => out.push_str("<sub>"),
+                // `![[x]]` (an Obsidian embed) too: a link to the note.
                 Tag::Link {
-                    link_type: LinkType::WikiLink { has_pothole },
-                    dest_url,
+                    link_type: LinkType::WikiLink { .. },
                     ..
-                } => {
-                    wiki = Some(Wiki {
-                        target: target_of(&dest_url, has_pothole),
-                        label: String::new(),
-                    });
                 }
+                | Tag::Image {
+                    link_type: LinkType::WikiLink { .. },
+                    ..
+                } => wiki = Some(wiki_at(&range)),
                 Tag::Link {
                     dest_url, title, ..
                 } => links.push(link(&mut out, &dest_url, &title, None)),
@@ -232,10 +258,10 @@ pub fn render_with(src: &str, resolve: &dyn Fn(&Target) -> Option<LinkedNote>) -
     out
 }
 
-/// Writes a link between notes: to `to` when it is here, else as what it can be.
-fn note_link(out: &mut String, w: &Wiki, to: Option<LinkedNote>) {
-    match (to, &w.target) {
-        (Some(n), _) => {
+/// Writes a link between notes: to its note when it is here, else as what it can be.
+fn note_link(out: &mut String, w: &Wiki, target: &Target, to: Lookup) {
+    match (to, target) {
+        (Lookup::Found(n), _) => {
             out.push_str("<a href=\"#\" class=\"note-link\" data-note=\"");
             escape(out, &n.id);
             out.push_str("\">");
@@ -249,14 +275,19 @@ fn note_link(out: &mut String, w: &Wiki, to: Option<LinkedNote>) {
             );
             out.push_str("</a>");
         }
-        (None, Target::Title(t)) => {
+        (Lookup::Unknown, _) => {
+            out.push_str("<span class=\"note-link\">");
+            escape(out, w.label.trim());
+            out.push_str("</span>");
+        }
+        (Lookup::Missing, Target::Title(t)) => {
             out.push_str("<a href=\"#\" class=\"note-link missing\" title=\"Create this note\" data-create=\"");
             escape(out, t);
             out.push_str("\">");
             escape(out, w.label.trim());
             out.push_str("</a>");
         }
-        (None, Target::Id(_)) => {
+        (Lookup::Missing, Target::Id(_)) => {
             out.push_str(
                 "<span class=\"note-link gone\" title=\"This note is not on this device\">",
             );
@@ -463,15 +494,16 @@ mod tests {
     fn links_between_notes() {
         const ID: &str = "AbCdEfGhIjKlMnOpQrSt-_";
         let here = |t: &Target| match t {
-            Target::Id(id) if id.0 == ID => Some(LinkedNote {
+            Target::Id(id) if id.0 == ID => Lookup::Found(LinkedNote {
                 id: ID.into(),
                 title: "Renamed <b>".into(),
             }),
-            Target::Title(t) if t == "Plans" => Some(LinkedNote {
+            Target::Title(t) if t == "Plans" => Lookup::Found(LinkedNote {
                 id: "x".repeat(22),
                 title: "Plans".into(),
             }),
-            _ => None,
+            Target::Title(t) if t == "Later" => Lookup::Unknown,
+            _ => Lookup::Missing,
         };
         let html = render_with(
             &format!(
@@ -504,5 +536,52 @@ mod tests {
         let html = render_with("[[\"><script>x</script>]] `[[Plans]]`", &here);
         assert!(!html.contains("<script>"), "{html}");
         assert!(html.contains("<code>[[Plans]]</code>"), "{html}");
+        // Not looked up: its text, no link (never "create": the note may exist).
+        let html = render_with("[[Later]]", &here);
+        assert!(
+            html.contains("<span class=\"note-link\">Later</span>"),
+            "{html}"
+        );
+        // An Obsidian embed is a link to the note, not an image.
+        let html = render_with("![[Plans]]", &here);
+        assert!(
+            html.contains("data-note=\"xxxxxxxxxxxxxxxxxxxxxx\">Plans</a>"),
+            "{html}"
+        );
+    }
+
+    /// The preview's links are exactly the ones `client::links::links` lists (which the
+    /// preview looks up and backlinks count): a `[[...]]` the Markdown parser takes as a
+    /// link but `links` does not is shown as its text.
+    #[test]
+    fn the_preview_links_what_links_lists() {
+        let all_missing = |_: &Target| Lookup::Missing;
+        for src in [
+            "[[a\nb]]",
+            "[[x [[y]]",
+            "[[Plans]] and [[ Plans ]]",
+            &format!("[[{}]]", "long ".repeat(80)),
+            "| a | [[b|c]] |\n|---|---|\n| 1 | [[d]] |",
+            "\\[[escaped]] [[ok]]",
+            "[[a]]]] [[[b]]",
+        ] {
+            let html = render_with(src, &all_missing);
+            let shown = html.matches("class=\"note-link").count();
+            let listed = client::links::links(src);
+            assert!(shown <= listed.len(), "{src:?}: {html}");
+            for create in html.split("data-create=\"").skip(1) {
+                let t = create.split('"').next().unwrap();
+                assert!(
+                    listed.iter().any(|l| {
+                        let mut esc = String::new();
+                        if let Target::Title(x) = &l.target {
+                            escape(&mut esc, x);
+                        }
+                        esc == t
+                    }),
+                    "{src:?}: offers to create {t:?}, which links() does not list: {html}"
+                );
+            }
+        }
     }
 }

@@ -16,9 +16,9 @@ const CANDIDATES: usize = 200;
 /// Most notes a title link reads as candidates (notes with the title's words in their
 /// title come first in the search's order).
 const TITLE_CANDIDATES: usize = 20;
-/// Most links of one note the preview looks up: ids, and of them titles. Beyond them, a
-/// link shows as one to a note not here (a note with thousands of links costs the preview
-/// a bounded number of reads).
+/// Most distinct links of one note the preview looks up, and of them titles. Beyond them,
+/// a link shows as its text, not followed (a note with thousands of links costs the
+/// preview a bounded number of reads).
 pub const MAX_RESOLVED: usize = 500;
 pub const MAX_RESOLVED_TITLES: usize = 50;
 
@@ -53,10 +53,26 @@ async fn candidates(query: &str, limit: usize) -> Vec<LocalNote> {
     got
 }
 
-/// The note each target points at (`None`: no such note here). An id link follows its
-/// id; a title link the note of that title (the newest, when several have it).
-pub async fn resolve(mut targets: Vec<Target>) -> Vec<(Target, Option<LinkedNote>)> {
-    targets.truncate(MAX_RESOLVED);
+/// The note each target points at (`None`: no such note here), for the first
+/// [`MAX_RESOLVED`] distinct targets (of them [`MAX_RESOLVED_TITLES`] titles; the others
+/// are left out: not looked up). An id link follows its id; a title link the note of that
+/// title (the newest, when several have it), or else, for an exported file's name
+/// (`groceries-ID`), the note of the id at its end.
+pub async fn resolve(targets: Vec<Target>) -> Vec<(Target, Option<LinkedNote>)> {
+    let mut seen = std::collections::HashSet::new();
+    let mut titles = 0;
+    let targets: Vec<Target> = targets
+        .into_iter()
+        .filter(|t| seen.insert(t.clone()))
+        .filter(|t| match t {
+            Target::Id(_) => true,
+            Target::Title(_) => {
+                titles += 1;
+                titles <= MAX_RESOLVED_TITLES
+            }
+        })
+        .take(MAX_RESOLVED)
+        .collect();
     let Ok(notes) = notes().await else {
         return targets.into_iter().map(|t| (t, None)).collect();
     };
@@ -64,26 +80,25 @@ pub async fn resolve(mut targets: Vec<Target>) -> Vec<(Target, Option<LinkedNote
         .iter()
         .filter_map(|t| match t {
             Target::Id(id) => Some(id.clone()),
-            Target::Title(_) => None,
+            Target::Title(_) => t.id_suffix(),
         })
         .collect();
     let mut by_id = notes.store().get_many(&ids).await.unwrap_or_default();
     by_id.retain(shown);
     let mut out = Vec::with_capacity(targets.len());
-    let mut titles = 0;
     for t in targets {
         let found = match &t {
             Target::Id(id) => by_id.iter().find(|n| n.id == *id).map(linked),
-            Target::Title(_) if titles >= MAX_RESOLVED_TITLES => None,
-            Target::Title(title) => {
-                titles += 1;
-                candidates(title, TITLE_CANDIDATES)
-                    .await
-                    .iter()
-                    .filter(|n| same_title(&n.title, title))
-                    .max_by_key(|n| n.hlc.clone())
-                    .map(linked)
-            }
+            Target::Title(title) => candidates(title, TITLE_CANDIDATES)
+                .await
+                .iter()
+                .filter(|n| same_title(&n.title, title))
+                .max_by_key(|n| n.hlc.clone())
+                .map(linked)
+                .or_else(|| {
+                    let id = t.id_suffix()?;
+                    by_id.iter().find(|n| n.id == id).map(linked)
+                }),
         };
         out.push((t, found));
     }
