@@ -59,6 +59,9 @@ test('notebooks: nested, a note moved by the picker and by drag, the sidebar set
   const p = await openProfile();
   try {
     const { page } = p;
+    // No console error (a CSP violation, an inline style, is one).
+    const errors = [];
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
     await page.setViewportSize(DESKTOP);
     await openApp(page, server.base);
     await write(page, 'Alpha', 'first');
@@ -67,7 +70,11 @@ test('notebooks: nested, a note moved by the picker and by drag, the sidebar set
     await addNotebook(page, 'Work');
     await addNotebook(page, 'Projects', 'Work');
     // The tree: Projects inside Work.
-    assert.equal(await notebook(page, 'Work/Projects').getAttribute('style'), '--depth: 1');
+    assert.equal(await notebook(page, 'Work/Projects').getAttribute('data-depth'), '1');
+    // Indented under the CSP (no inline style: a stylesheet rule per level).
+    const indent = (path) =>
+      notebook(page, path).locator('.entry-row').evaluate((e) => parseFloat(getComputedStyle(e).paddingLeft));
+    assert.ok((await indent('Work/Projects')) > (await indent('Work')), 'nested is indented');
 
     // The picker: Alpha into Work/Projects; its row and the picker say so.
     await open(page, 'Alpha');
@@ -127,6 +134,7 @@ test('notebooks: nested, a note moved by the picker and by drag, the sidebar set
     await notebook(page, 'Job/Projects').waitFor({ state: 'detached' });
     await noteItem(page, 'Alpha').locator('.in-notebook').waitFor({ state: 'detached' });
     assert.equal(await noteItem(page, 'Alpha').count(), 1);
+    assert.deepEqual(errors, []);
   } finally {
     await p.close();
   }

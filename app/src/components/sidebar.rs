@@ -16,6 +16,10 @@ use crate::io;
 use crate::model::organize::{Filter, filter_query, is_filter};
 use crate::model::{LIST_PAGE, PageState, Pane, Selection, Ui, commands};
 
+/// Deepest level of notebooks indented (deeper ones are shown at this indent; CSS rules
+/// per level: the page's Content-Security-Policy allows no inline style).
+const MAX_SHOWN_DEPTH: usize = 8;
+
 /// What an inline name field of the sidebar is for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Naming {
@@ -240,14 +244,19 @@ pub fn Sidebar() -> impl IntoView {
                     let filter = Filter::Notebook(o.path_names(&nb.id));
                     let children = o.has_children(&nb.id);
                     let is_closed = closed.contains(&nb.id);
-                    let count = app.snap.with(|s| {
-                        s.counts.as_ref().and_then(|c| c.notebooks.get(&nb.id).copied())
-                    });
+                    // (Counts and the highlight are read inside the row: the tree is drawn
+                    // again only when the notebooks, a menu or a name field change, never
+                    // under the user's typing.)
+                    let count_id = nb.id.clone();
+                    let count = move || {
+                        app.snap.with(|s| {
+                            s.counts.as_ref().and_then(|c| c.notebooks.get(&count_id).copied())
+                        })
+                    };
                     let (id, name) = (nb.id.clone(), nb.name.clone());
                     let renaming = naming_now == Some(Naming::Rename(id.clone()));
                     let adding_inside = naming_now == Some(Naming::NewNotebook(Some(id.clone())));
-                    let on = filter.clone();
-                    let is_current = current(&on);
+                    let (on, aria) = (filter.clone(), filter.clone());
                     let (tid, mid, did, oid, rid, cid, sid) = (
                         id.clone(), id.clone(), id.clone(), id.clone(), id.clone(), id.clone(),
                         id.clone(),
@@ -255,7 +264,7 @@ pub fn Sidebar() -> impl IntoView {
                     Some(view! {
                         <li class="notebook" data-id=id.clone() data-testid="notebook"
                             data-path=path.clone()
-                            style=format!("--depth: {depth}")
+                            data-depth=depth.min(MAX_SHOWN_DEPTH).to_string()
                             class:drop-hover=hover_now.as_deref() == Some(id.as_str())
                             on:dragover=move |ev| {
                                 if io::page::accept_drop(&ev) {
@@ -285,13 +294,13 @@ pub fn Sidebar() -> impl IntoView {
                                     name_field(app, naming, name.clone()).into_any()
                                 } else {
                                     view! {
-                                        <button type="button" class="entry" class:current=is_current
-                                            aria-current=is_current.then_some("true")
+                                        <button type="button" class="entry" class:current=move || current(&on)
+                                            aria-current=move || current(&aria).then_some("true")
                                             title="Double-click to rename"
                                             on:click=move |_| choose(&sid, &filter)
                                             on:dblclick=move |_| naming.set(Some(Naming::Rename(rid.clone())))>
                                             <span class="name">{name.clone()}</span>
-                                            {count_view(count)}
+                                            {move || count_view(count())}
                                         </button>
                                     }.into_any()
                                 }}
@@ -330,10 +339,13 @@ pub fn Sidebar() -> impl IntoView {
                 .iter()
                 .map(|t| {
                     let filter = Filter::Tag(t.name.clone());
-                    let is_current = current(&filter);
-                    let count = app
-                        .snap
-                        .with(|s| s.counts.as_ref().and_then(|c| c.tags.get(&t.id).copied()));
+                    let (on, aria) = (filter.clone(), filter.clone());
+                    let count_id = t.id.clone();
+                    let count = move || {
+                        app.snap.with(|s| {
+                            s.counts.as_ref().and_then(|c| c.tags.get(&count_id).copied())
+                        })
+                    };
                     let (id, name) = (t.id.clone(), t.name.clone());
                     let renaming = naming_now == Some(Naming::Rename(id.clone()));
                     let (mid, oid, dname, rid, sid) =
@@ -357,13 +369,13 @@ pub fn Sidebar() -> impl IntoView {
                                     name_field(app, naming, name.clone()).into_any()
                                 } else {
                                     view! {
-                                        <button type="button" class="entry" class:current=is_current
-                                            aria-current=is_current.then_some("true")
+                                        <button type="button" class="entry" class:current=move || current(&on)
+                                            aria-current=move || current(&aria).then_some("true")
                                             title="Double-click to rename"
                                             on:click=move |_| choose(&sid, &filter)
                                             on:dblclick=move |_| naming.set(Some(Naming::Rename(rid.clone())))>
                                             <span class="name">{format!("#{name}")}</span>
-                                            {count_view(count)}
+                                            {move || count_view(count())}
                                         </button>
                                     }.into_any()
                                 }}
