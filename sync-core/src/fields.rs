@@ -519,16 +519,6 @@ impl Fields {
         self.merge(&Self::of_edits(edits, hlc));
     }
 
-    /// Applies the field edits of `change`, each at its own clock
-    /// ([`Change::edit_clocks`](crate::protocol::Change::edit_clocks)).
-    pub fn apply_change(&mut self, change: &crate::protocol::Change) {
-        self.merge(&Self::of_edits_at(
-            &change.fields,
-            &change.edit_clocks,
-            &change.hlc,
-        ));
-    }
-
     /// Joins another replica's fields, field by field.
     pub fn merge(&mut self, other: &Fields) {
         for (name, theirs) in &other.0 {

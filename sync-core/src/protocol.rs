@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::fields::{EditClocks, FieldEdit};
+use crate::fields::{EditClocks, FieldEdit, Fields};
 use crate::hlc::Hlc;
 use crate::model::{ChangeId, NoteId, NoteState, Strategy, Version};
 use serde::{Deserialize, Serialize};
@@ -784,6 +784,20 @@ pub mod wire {
             .unwrap_err();
             assert!(e.to_string().contains("exploded"), "{e}");
         }
+    }
+}
+
+// Here rather than in `fields`, which the protocol's types are made of (and so must not
+// import them back).
+impl Fields {
+    /// Applies the field edits of `change`, each at its own clock
+    /// ([`Change::edit_clocks`]).
+    pub fn apply_change(&mut self, change: &Change) {
+        self.merge(&Self::of_edits_at(
+            &change.fields,
+            &change.edit_clocks,
+            &change.hlc,
+        ));
     }
 }
 
