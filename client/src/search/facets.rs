@@ -391,7 +391,16 @@ impl Facets {
 /// The saved form (see `SearchIndex::encode`): the interned ids and the records first,
 /// then each kept slot's facets after its stamp and id.
 impl Facets {
-    pub(super) fn encode_head(&self, out: &mut Vec<u8>) {
+    /// `kept`: the slots written after it (their titles' and labels' total is written here,
+    /// so a load reserves each column once: no growth by doubling, no holes it leaves).
+    pub(super) fn encode_head(&self, out: &mut Vec<u8>, kept: impl Iterator<Item = u32>) {
+        let (mut titles, mut labels) = (0u64, 0u64);
+        for s in kept {
+            titles += self.title(s).len() as u64;
+            labels += self.labels_of(s).len() as u64;
+        }
+        out.extend_from_slice(&titles.to_le_bytes());
+        out.extend_from_slice(&labels.to_le_bytes());
         out.extend_from_slice(&(self.names.len() as u32).to_le_bytes());
         for n in &self.names {
             put_varint(out, n.len() as u32);
@@ -425,6 +434,11 @@ impl Facets {
     /// The head [`Facets::encode_head`] wrote, checked; `None` if damaged.
     pub(super) fn decode_head(r: &mut Reader<'_>) -> Option<Self> {
         let mut f = Self::default();
+        // (Sizes from outside: no more than the bytes could hold.)
+        let titles = usize::try_from(r.u64()?).ok()?.min(r.0.len());
+        let labels = usize::try_from(r.u64()?).ok()?.min(r.0.len());
+        f.titles.reserve_exact(titles);
+        f.labels.reserve_exact(labels);
         let names = r.u32()? as usize;
         for _ in 0..names {
             let len = r.varint()? as usize;
