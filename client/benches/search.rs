@@ -180,6 +180,7 @@ fn note(i: usize, title: String, content: String) -> LocalNote {
         trash: None,
         fields: Default::default(),
         field_edits: Default::default(),
+        edit_clocks: Default::default(),
     }
 }
 

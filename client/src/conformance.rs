@@ -102,6 +102,7 @@ pub async fn commit_sync_applies_data_and_cursor<S: LocalStore>(store: S) {
                 version: 7,
                 current: None,
             },
+            fields_refused: None,
         }],
         vec![
             remote("from-elsewhere", "Remote", 5),
@@ -149,6 +150,7 @@ pub async fn outbox_and_atomic_updates<S: LocalStore>(store: S) {
                 version: 1,
                 current: None,
             },
+            fields_refused: None,
         }],
         vec![remote("r", "Remote", 2)],
         "v1.2",
@@ -306,6 +308,7 @@ pub async fn indexes_follow_every_write<S: LocalStore>(store: S) {
             version,
             current: None,
         },
+        fields_refused: None,
     };
     let deleted_b = notes.store().get(&made[1].id).await.unwrap().unwrap();
     let sent: Vec<_> = [&made[2], &deleted_b]

@@ -307,7 +307,13 @@ impl Run {
         let mut observed: Option<Hlc> = None;
         let mut see_state = |s: &sync_core::NoteState| {
             let versions = s.conflict.iter().flat_map(|c| &c.versions);
-            for h in std::iter::once(&s.hlc).chain(versions.map(|v| &v.hlc)) {
+            // The fields' clocks too: a field edit from a device whose clock runs ahead
+            // must be ordered before this device's next edit of that field.
+            let fields = s.fields.latest();
+            for h in std::iter::once(&s.hlc)
+                .chain(versions.map(|v| &v.hlc))
+                .chain(fields)
+            {
                 if observed.as_ref().is_none_or(|o| h > o) {
                     observed = Some(h.clone());
                 }
@@ -606,6 +612,7 @@ mod tests {
             trash: None,
             fields: Default::default(),
             field_edits: Default::default(),
+            edit_clocks: Default::default(),
         }
     }
 
@@ -731,6 +738,7 @@ mod tests {
                 outcome: ChangeOutcome::Superseded {
                     current: superseding,
                 },
+                fields_refused: None,
             }],
             vec![state("x", 500, 3)],
             true,
@@ -743,6 +751,23 @@ mod tests {
         let r = run.report();
         assert_eq!((r.rounds, r.pushed, r.pulled, r.superseded), (1, 1, 1, 1));
         assert_eq!(r.changed, vec![NoteId::from("a"), NoteId::from("x")]);
+    }
+
+    #[test]
+    fn a_fold_observes_the_clocks_of_fields_too() {
+        let mut run = Run::default();
+        let plan = run.plan(&[], None);
+        // The text's clock is 500; a fast device pinned the note at 2,000.
+        let mut pinned = state("x", 500, 3);
+        pinned.fields.apply(
+            &std::collections::BTreeMap::from([(
+                "pinned".to_owned(),
+                sync_core::fields::FieldEdit::Register(true.into()),
+            )]),
+            &hlc(2_000, "fast"),
+        );
+        let fold = run.fold(&plan, &answer(vec![], vec![pinned], false), 1_000, 1_000);
+        assert_eq!(fold.observed, Some(hlc(2_000, "fast")));
     }
 
     #[test]

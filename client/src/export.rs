@@ -1,28 +1,49 @@
 //! Export and import: the user's notes out of Tern and back, without the server.
 //!
 //! Two export formats, both documented in `docs/export-format.md`:
-//! - **JSON** (`tern-export`, [`VERSION`]): every note with its conflict state and the
-//!   notes in the trash; importing it back gives the same notes (a round trip compares
-//!   equal). Written in pieces ([`json_head`], [`json_notes`], [`json_tail`]) so a large
-//!   export is built chunk by chunk, never as one string.
+//! - **JSON** (`tern-export`, [`VERSION`]): every note and record (notebooks, tags) with its
+//!   fields as the user sees them, its conflict state, and the notes in the trash;
+//!   importing it back gives the same (a round trip compares equal). Written in pieces
+//!   ([`json_head`], [`json_notes`], [`json_tail`]) so a large export is built chunk by
+//!   chunk, never as one string. Read a slice at a time by [`JsonImport`].
 //! - **Markdown**: one `.md` file per note with YAML front matter (`id`, `title`,
-//!   `updated`, and `strategy`, `conflict`, `deleted` when set), in one zip ([`ZipWriter`],
-//!   entries stored uncompressed; notes in the trash under `trash/`).
+//!   `created`/`updated` as RFC 3339 dates, `hlc`, `tags` by name, and `pinned`,
+//!   `strategy`, `conflict`, `deleted` when set), in one zip ([`ZipWriter`], entries
+//!   stored uncompressed) with a folder per notebook ([`MarkdownLayout`], made from the
+//!   records before the notes are written; notes in the trash under `trash/`).
 //!
-//! Import reads either, or any `.md`/`.txt` files (a folder): [`parse_file`] turns each
-//! file into [`ExportedNote`]s; [`crate::local::Notes::import`] adds those whose id is not
-//! on the device yet (duplicates are detected by note id and skipped) as new edits that
-//! sync like any other.
+//! Import reads either, or any `.md`/`.txt` files (a folder, an Obsidian vault):
+//! [`FileImport`] turns each file into [`ExportedNote`]s ([`from_text`] for Markdown: its
+//! folders and tag names ride along as [`FromFile`]); [`crate::local::Notes::import`] adds
+//! those whose id is not on the device yet (duplicates are detected by id and skipped) as
+//! new edits that sync like any other, turning folders and tag names into the device's
+//! notebooks and tags (reused by path and name, made when missing), within the limits
+//! [`MAX_FOLDER_DEPTH`], [`MAX_NAME_CHARS`] and the fields' own.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
+use sync_core::fields::{self, FieldEdit, Kind, SetEdit};
 use sync_core::{Conflict, Hlc, NoteId, Strategy};
 
 use crate::local::{LocalNote, LocalStore, Notes, StoreError, SyncState, Trashed};
 
 /// The `format` field of a JSON export.
 pub const FORMAT: &str = "tern-export";
-/// The version of the JSON export written by this build (read: this one only).
-pub const VERSION: u32 = 1;
+/// The version of the JSON export written by this build. Version 2 added the records
+/// (notebooks, tags) and the notes' fields: an app that reads only version 1 would import
+/// notebooks and tags as notes, so it refuses these files instead ("update the app").
+pub const VERSION: u32 = 2;
+/// The versions this build reads: 1 (notes without fields) and [`VERSION`].
+pub const READS: std::ops::RangeInclusive<u32> = 1..=VERSION;
+/// Deepest folder path a Markdown import turns into notebooks (deeper files go into the
+/// notebook at this depth), and deepest notebook path a Markdown export writes as folders.
+pub const MAX_FOLDER_DEPTH: usize = 16;
+/// Longest notebook or tag name a Markdown import takes from a folder or front matter, in
+/// characters (longer ones are cut).
+pub const MAX_NAME_CHARS: usize = 200;
+/// Longest folder name a Markdown export writes, in characters (longer names are cut).
+pub const MAX_FOLDER_CHARS: usize = 60;
 /// Largest file an import reads, in bytes (a JSON export of 100,000 short notes is about
 /// 25 MB). Bounds the memory one import can take in the tab.
 pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
@@ -59,6 +80,54 @@ pub struct ExportedNote {
     /// keeps its own), so a round trip compares equal without it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history: Option<Vec<sync_core::protocol::Revision>>,
+    /// What the record is (omitted: a note). A value this build does not know refuses the
+    /// file (it is from a newer app).
+    #[serde(default, skip_serializing_if = "is_note")]
+    pub kind: Kind,
+    /// Field `notebook`: the id of the notebook record the note is in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notebook: Option<NoteId>,
+    /// Field `parent`: the id of a notebook's parent notebook.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<NoteId>,
+    /// Field `tags`: the ids of the note's tag records.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub tags: BTreeSet<NoteId>,
+    /// Field `pinned`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub pinned: bool,
+    /// Field `created`: when the note was created, ms since the epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_ms: Option<u64>,
+    /// Read from a Markdown or text file: the names its folders and front matter gave,
+    /// turned into notebook and tag records by [`Notes::import`]. Never in a JSON export.
+    #[serde(skip)]
+    pub file: Option<Box<FromFile>>,
+}
+
+/// What a Markdown or text file says about its note by name, resolved against the device's
+/// notebooks and tags on import.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FromFile {
+    /// The folders the file is in, outermost first: the notebook path (at most
+    /// [`MAX_FOLDER_DEPTH`] names of at most [`MAX_NAME_CHARS`] characters).
+    pub folders: Vec<String>,
+    /// Tag names from its front matter (`tags:`), without `#`, at most [`MAX_NAME_CHARS`]
+    /// characters each, no two equal ignoring case.
+    pub tags: Vec<String>,
+    /// Its front matter could not be read: the whole file is the body, nothing taken out.
+    pub kept_as_text: bool,
+    /// A limit cut something of the file (folders deeper than [`MAX_FOLDER_DEPTH`], a name
+    /// longer than [`MAX_NAME_CHARS`], more tags than a note holds).
+    pub cut: bool,
+}
+
+fn is_note(k: &Kind) -> bool {
+    *k == Kind::Note
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl ExportedNote {
@@ -70,16 +139,86 @@ impl ExportedNote {
             (Some(t), true) => (t.title.clone(), t.content.clone(), Some(t.deleted_ms)),
             (None, true) => return None,
         };
+        // The fields as the user sees them: the synced state with this device's pending
+        // edits on top.
+        let f = n.shown_fields();
         Some(Self {
-            id: n.id.clone(),
-            title,
-            content,
             hlc: Some(n.hlc.clone()),
             strategy: n.strategy,
             conflict: n.conflict.clone(),
             deleted_ms,
-            history: None,
+            kind: f.kind(),
+            notebook: f.id("notebook").map(NoteId),
+            parent: f.id("parent").map(NoteId),
+            tags: f.set("tags").into_iter().map(NoteId).collect(),
+            pinned: f.pinned(),
+            created_ms: f.created_ms(),
+            ..Self::new(n.id.clone(), title, content)
         })
+    }
+
+    /// A live note with this text and nothing else set.
+    pub fn new(id: NoteId, title: String, content: String) -> Self {
+        Self {
+            id,
+            title,
+            content,
+            hlc: None,
+            strategy: Strategy::Default,
+            conflict: None,
+            deleted_ms: None,
+            history: None,
+            kind: Kind::Note,
+            notebook: None,
+            parent: None,
+            tags: BTreeSet::new(),
+            pinned: false,
+            created_ms: None,
+            file: None,
+        }
+    }
+
+    /// The field edits that give a new record this note's fields (at most the tags a note
+    /// holds: the first ones by id; values within their fields' limits).
+    fn field_edits(&self) -> BTreeMap<String, FieldEdit> {
+        let mut out = BTreeMap::new();
+        let mut register = |name: &str, v: serde_json::Value| {
+            out.insert(name.to_owned(), FieldEdit::Register(v));
+        };
+        if self.kind != Kind::Note {
+            register("kind", self.kind.value());
+        }
+        if let Some(nb) = &self.notebook {
+            register("notebook", nb.0.clone().into());
+        }
+        if let Some(p) = &self.parent {
+            register("parent", p.0.clone().into());
+        }
+        if self.pinned {
+            register("pinned", true.into());
+        }
+        if let Some(c) = self.created_ms {
+            register("created", c.into());
+        }
+        if !self.tags.is_empty() {
+            let add = self
+                .tags
+                .iter()
+                .take(fields::MAX_SET_ITEMS)
+                .map(|t| t.0.clone())
+                .collect();
+            out.insert(
+                "tags".to_owned(),
+                FieldEdit::Set(SetEdit {
+                    add,
+                    remove: BTreeSet::new(),
+                }),
+            );
+        }
+        // A value over its field's limit (a hostile file's date of 20 digits) is left
+        // out: the server would refuse the note's every change for it.
+        out.retain(|name, edit| fields::check(name, edit).is_ok());
+        out
     }
 }
 
@@ -356,12 +495,12 @@ impl<'a> JsonImport<'a> {
             }
             return Err(self.bad("not a Tern export (no \"format\": \"tern-export\")"));
         }
-        if head.version != Some(VERSION) {
+        if !head.version.is_some_and(|v| READS.contains(&v)) {
             if !whole && head.version.is_none() {
                 return Ok(());
             }
             return Err(self.bad(format!(
-                "export version {:?}; this app reads version {VERSION}: update the app",
+                "export version {:?}; this app reads versions 1 to {VERSION}: update the app",
                 head.version
             )));
         }
@@ -395,8 +534,14 @@ impl<'a> JsonImport<'a> {
             let end = value_end(b, self.pos).ok_or_else(|| self.bad("a note is cut short"))?;
             let note: ExportedNote =
                 serde_json::from_slice(&b[self.pos..end]).map_err(|e| self.bad(e.to_string()))?;
-            if !note.id.is_valid() {
-                return Err(self.bad(format!("note id {:?} is not valid", note.id.0)));
+            let ids = std::iter::once(&note.id)
+                .chain(&note.notebook)
+                .chain(&note.parent)
+                .chain(&note.tags);
+            for id in ids {
+                if !id.is_valid() {
+                    return Err(self.bad(format!("record id {:?} is not valid", id.0)));
+                }
             }
             self.notes.push(note);
             self.pos = end;
@@ -425,8 +570,248 @@ impl<'a> JsonImport<'a> {
     }
 }
 
-/// A file name for note `n`: its title's words, then its id (unique), `.md`.
-pub fn markdown_name(n: &ExportedNote) -> String {
+/// Where a Markdown export puts each note and what it calls its tags: one folder per
+/// notebook (its path of names, each made safe for file systems and unique among its
+/// siblings ignoring case), tag names by id. Built from the export's records before its
+/// notes are written ([`MarkdownLayout::add`] a chunk at a time, then
+/// [`MarkdownLayout::finish`]), since a note may come before its notebook.
+#[derive(Debug, Default)]
+pub struct MarkdownLayout {
+    /// Live notebooks: id to (name, parent id).
+    notebooks: HashMap<NoteId, (String, Option<NoteId>)>,
+    /// Live tags: id to name.
+    tags: HashMap<NoteId, String>,
+    /// Each notebook's folder, `a/b/` (after [`MarkdownLayout::finish`]).
+    folders: HashMap<NoteId, String>,
+    /// Each live note's file name without folder and `.md` ([`stem`]): what the export
+    /// writes links to it as, so that Obsidian follows them ([`crate::links::with_names`]).
+    stems: HashMap<NoteId, String>,
+}
+
+/// A name as a folder name that every common file system takes: no path separators or
+/// characters Windows refuses, no leading or trailing dots or spaces, not a device name
+/// Windows reserves, at most [`MAX_FOLDER_CHARS`] characters, never empty.
+pub fn folder_name(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| {
+            if c.is_control() || matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|') {
+                '-'
+            } else {
+                c
+            }
+        })
+        .take(MAX_FOLDER_CHARS)
+        .collect();
+    let trimmed = cleaned.trim_matches(|c: char| c == '.' || c.is_whitespace());
+    let mut out = if trimmed.is_empty() {
+        "untitled".to_owned()
+    } else {
+        trimmed.to_owned()
+    };
+    let stem = out.split('.').next().unwrap_or("").to_ascii_uppercase();
+    let reserved = matches!(stem.as_str(), "CON" | "PRN" | "AUX" | "NUL")
+        || (stem.len() == 4
+            && (stem.starts_with("COM") || stem.starts_with("LPT"))
+            && stem.as_bytes()[3].is_ascii_digit());
+    if reserved {
+        out.push('-');
+    }
+    out
+}
+
+impl MarkdownLayout {
+    /// A layout with no records yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Takes in the live notebook and tag records among `chunk` (notes are skipped).
+    pub fn add(&mut self, chunk: &[ExportedNote]) {
+        for r in chunk.iter().filter(|r| r.deleted_ms.is_none()) {
+            match r.kind {
+                Kind::Notebook => {
+                    self.notebooks
+                        .insert(r.id.clone(), (r.title.clone(), r.parent.clone()));
+                }
+                Kind::Tag => {
+                    self.tags.insert(r.id.clone(), r.title.clone());
+                }
+                Kind::Note => {
+                    self.stems.insert(r.id.clone(), stem(r));
+                }
+            }
+        }
+    }
+
+    /// Lays out the folders: from the top-level notebooks down, each level's names made
+    /// unique. A notebook whose parent is gone is at the top level; so is one of a cycle
+    /// (two devices each moved one notebook into the other), as the app shows it. Below
+    /// [`MAX_FOLDER_DEPTH`] levels, notebooks share their ancestor's folder. Linear in the
+    /// number of notebooks.
+    pub fn finish(&mut self) {
+        let mut children: HashMap<Option<NoteId>, Vec<NoteId>> = HashMap::new();
+        for (id, (_, parent)) in &self.notebooks {
+            let parent = parent
+                .clone()
+                .filter(|p| p != id && self.notebooks.contains_key(p));
+            children.entry(parent).or_default().push(id.clone());
+        }
+        for v in children.values_mut() {
+            v.sort_by(|a, b| self.notebooks[a].0.cmp(&self.notebooks[b].0).then(a.cmp(b)));
+        }
+        // The top level, then notebooks never reached from it (a cycle) at the top level
+        // too, in id order, until every notebook has its folder.
+        let mut ids: Vec<NoteId> = self.notebooks.keys().cloned().collect();
+        ids.sort();
+        let tops: Vec<NoteId> = children.get(&None).cloned().unwrap_or_default();
+        let mut top = Level::default();
+        top.unique("trash"); // the top level also holds `trash/`
+        let mut stack: Vec<(NoteId, String, usize)> = Vec::new();
+        for id in tops.into_iter().chain(ids) {
+            if self.folders.contains_key(&id) {
+                continue;
+            }
+            stack.push(self.place(id, "", 1, &mut top));
+            while let Some((id, dir, depth)) = stack.pop() {
+                let mut level = Level::default();
+                for child in children.get(&Some(id)).into_iter().flatten() {
+                    if !self.folders.contains_key(child) {
+                        stack.push(self.place(child.clone(), &dir, depth + 1, &mut level));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Gives notebook `id` its folder inside `dir` at `depth` (below
+    /// [`MAX_FOLDER_DEPTH`]: `dir` itself), a name unique in `level`.
+    fn place(
+        &mut self,
+        id: NoteId,
+        dir: &str,
+        depth: usize,
+        level: &mut Level,
+    ) -> (NoteId, String, usize) {
+        let path = if depth > MAX_FOLDER_DEPTH {
+            dir.to_owned()
+        } else {
+            format!(
+                "{dir}{}/",
+                level.unique(&folder_name(&self.notebooks[&id].0))
+            )
+        };
+        self.folders.insert(id.clone(), path.clone());
+        (id, path, depth)
+    }
+}
+
+/// The folder names taken in one folder, ignoring case (file systems that ignore it would
+/// merge two), and the next number to try for each name: a thousand notebooks of one name
+/// are numbered in linear time.
+#[derive(Default)]
+struct Level {
+    taken: HashSet<String>,
+    next: HashMap<String, usize>,
+}
+
+impl Level {
+    /// `base`, or `base (2)`, `base (3)`...: the first not taken yet, now taken.
+    fn unique(&mut self, base: &str) -> String {
+        let key = base.to_lowercase();
+        if self.taken.insert(key.clone()) {
+            return base.to_owned();
+        }
+        let k = self.next.entry(key).or_insert(2);
+        loop {
+            let name = format!("{base} ({k})");
+            *k += 1;
+            if self.taken.insert(name.to_lowercase()) {
+                return name;
+            }
+        }
+    }
+}
+
+impl MarkdownLayout {
+    /// The folder of notebook `id` (`""`: none, or a notebook not exported live).
+    fn folder(&self, id: Option<&NoteId>) -> &str {
+        id.and_then(|id| self.folders.get(id))
+            .map_or("", String::as_str)
+    }
+
+    /// The file name of note `n`: its notebook's folder (`trash/` for a note in the trash),
+    /// its title's words, then its id (unique), `.md`.
+    pub fn name(&self, n: &ExportedNote) -> String {
+        let dir = if n.deleted_ms.is_some() {
+            "trash/"
+        } else {
+            self.folder(n.notebook.as_ref())
+        };
+        // The name links to it were written with (the first pass's), should the note have
+        // been renamed since.
+        let stem = self.stems.get(&n.id).cloned().unwrap_or_else(|| stem(n));
+        format!("{dir}{stem}.md")
+    }
+
+    /// The names of note `n`'s live tags, sorted.
+    fn tag_names(&self, n: &ExportedNote) -> Vec<&str> {
+        let mut names: Vec<&str> = n
+            .tags
+            .iter()
+            .filter_map(|t| self.tags.get(t))
+            .map(String::as_str)
+            .collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// Note `n` as Markdown with YAML front matter (values JSON where any text may occur,
+    /// a subset of YAML, so any title survives), then its body exactly.
+    pub fn markdown(&self, n: &ExportedNote) -> String {
+        let json = |v: &dyn erased::Json| v.json();
+        let mut out = String::from("---\n");
+        out.push_str(&format!("id: {}\n", n.id));
+        out.push_str(&format!("title: {}\n", json(&n.title)));
+        if let Some(c) = n.created_ms.and_then(rfc3339) {
+            out.push_str(&format!("created: {c}\n"));
+        }
+        if let Some(h) = &n.hlc {
+            if let Some(u) = rfc3339(h.wall_ms) {
+                out.push_str(&format!("updated: {u}\n"));
+            }
+            out.push_str(&format!("hlc: {}\n", json(&h.to_string())));
+        }
+        let tags = self.tag_names(n);
+        if !tags.is_empty() {
+            let list: Vec<String> = tags.into_iter().map(yaml_word).collect();
+            out.push_str(&format!("tags: [{}]\n", list.join(", ")));
+        }
+        if n.pinned {
+            out.push_str("pinned: true\n");
+        }
+        if !n.strategy.is_default() {
+            out.push_str(&format!("strategy: {}\n", n.strategy.as_str()));
+        }
+        if let Some(d) = n.deleted_ms {
+            out.push_str(&format!("deleted: {d}\n"));
+        }
+        if let Some(c) = &n.conflict {
+            out.push_str(&format!("conflict: {}\n", json(c)));
+        }
+        out.push_str("---\n");
+        // Links by id name the linked note's file, which Obsidian follows (and Tern, by
+        // the id at its end).
+        out.push_str(&crate::links::with_names(&n.content, |id| {
+            self.stems.get(id).cloned()
+        }));
+        out
+    }
+}
+
+/// A note's file name without folder and `.md`: its title's words (at most 40
+/// characters), then its id, which makes it unique.
+fn stem(n: &ExportedNote) -> String {
     let mut slug = String::new();
     for c in n.title.chars().flat_map(char::to_lowercase) {
         if c.is_alphanumeric() {
@@ -440,36 +825,72 @@ pub fn markdown_name(n: &ExportedNote) -> String {
     }
     let slug = slug.trim_end_matches('-');
     let slug = if slug.is_empty() { "untitled" } else { slug };
-    let dir = if n.deleted_ms.is_some() { "trash/" } else { "" };
-    format!("{dir}{slug}-{}.md", n.id)
+    format!("{slug}-{}", n.id)
 }
 
-/// Note `n` as Markdown with YAML front matter. Values are JSON (a subset of YAML), so
-/// any title survives.
+/// A tag name as an item of a YAML flow list: bare when it is letters, digits, `_`, `-`
+/// and `/` (as Obsidian's tags are), else a JSON string.
+fn yaml_word(name: &str) -> String {
+    let bare = !name.is_empty()
+        && !name.starts_with('-')
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '/'));
+    if bare {
+        name.to_owned()
+    } else {
+        serde_json::to_string(name).expect("a string serializes")
+    }
+}
+
+/// Milliseconds since the epoch as RFC 3339 in UTC, to the millisecond
+/// (`2025-11-25T09:56:30.000Z`); `None` past the year 262,143.
+pub fn rfc3339(ms: u64) -> Option<String> {
+    let dt = chrono::DateTime::from_timestamp_millis(i64::try_from(ms).ok()?)?;
+    Some(dt.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
+/// A front matter date as ms since the epoch: RFC 3339 (`2025-11-25T09:56:30Z`, any
+/// offset), or a date and time without offset (`2025-11-25 09:56`, read as UTC), or a
+/// date alone (`2025-11-25`, midnight UTC), as Obsidian and other tools write them. `None`
+/// for anything else or a date before 1970.
+pub fn parse_date(v: &str) -> Option<u64> {
+    use chrono::{NaiveDate, NaiveDateTime};
+    let v = v.trim().trim_matches(|c| c == '"' || c == '\'');
+    let ms = if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(v) {
+        dt.timestamp_millis()
+    } else if let Some(dt) = [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(v, f).ok())
+    {
+        dt.and_utc().timestamp_millis()
+    } else {
+        NaiveDate::parse_from_str(v, "%Y-%m-%d")
+            .ok()?
+            .and_hms_opt(0, 0, 0)?
+            .and_utc()
+            .timestamp_millis()
+    };
+    u64::try_from(ms).ok()
+}
+
+/// A file name for note `n` with no notebook folders (see [`MarkdownLayout::name`]).
+pub fn markdown_name(n: &ExportedNote) -> String {
+    MarkdownLayout::default().name(n)
+}
+
+/// Note `n` as Markdown without tag names (see [`MarkdownLayout::markdown`]).
 pub fn to_markdown(n: &ExportedNote) -> String {
-    let json = |v: &dyn erased::Json| v.json();
-    let mut out = String::from("---\n");
-    out.push_str(&format!("id: {}\n", n.id));
-    out.push_str(&format!("title: {}\n", json(&n.title)));
-    if let Some(h) = &n.hlc {
-        out.push_str(&format!("updated: {}\n", json(&h.to_string())));
-    }
-    if !n.strategy.is_default() {
-        out.push_str(&format!("strategy: {}\n", n.strategy.as_str()));
-    }
-    if let Some(d) = n.deleted_ms {
-        out.push_str(&format!("deleted: {d}\n"));
-    }
-    if let Some(c) = &n.conflict {
-        out.push_str(&format!("conflict: {}\n", json(c)));
-    }
-    out.push_str("---\n");
-    out.push_str(&n.content);
-    out
+    MarkdownLayout::default().markdown(n)
 }
 
 /// Serializing front matter values through one function (a trait object keeps
-/// `to_markdown` short).
+/// `markdown` short).
 mod erased {
     pub trait Json {
         fn json(&self) -> String;
@@ -481,76 +902,147 @@ mod erased {
     }
 }
 
-/// A Markdown or text file as a note: front matter (if any) gives the id, title, clock,
-/// strategy, conflict and trash state; else the title is the first `# ` heading (removed
-/// from the body) or the file name. A file without an id gets a new one.
+/// The folders of file path `name` (zip entry or folder path, `/`-separated), outermost
+/// first: empty, `.` and `..` parts dropped (a path never climbs out), at most
+/// [`MAX_FOLDER_DEPTH`], each name at most [`MAX_NAME_CHARS`] characters. True when a
+/// limit cut something.
+fn folders_of(name: &str) -> (Vec<String>, bool) {
+    let mut parts: Vec<&str> = name.split(['/', '\\']).collect();
+    parts.pop(); // the file itself
+    let mut cut = false;
+    let mut out = Vec::new();
+    for p in parts.into_iter().map(str::trim) {
+        if p.is_empty() || p == "." || p == ".." {
+            continue;
+        }
+        if out.len() == MAX_FOLDER_DEPTH {
+            cut = true;
+            break;
+        }
+        let (name, long) = cut_name(p);
+        cut |= long;
+        out.push(name);
+    }
+    (out, cut)
+}
+
+/// `s` cut to [`MAX_NAME_CHARS`] characters; true when it was longer.
+fn cut_name(s: &str) -> (String, bool) {
+    let out: String = s.chars().take(MAX_NAME_CHARS).collect();
+    let cut = out.len() < s.len();
+    (out, cut)
+}
+
+/// True for a path inside a hidden folder or a hidden file (`.obsidian/`, `.trash/`): the
+/// settings and trash of other tools, not notes.
+pub fn is_hidden(path: &str) -> bool {
+    path.split(['/', '\\'])
+        .any(|p| p.starts_with('.') && p != "." && p != "..")
+}
+
+/// The items of a front matter `tags` value: a flow list (`[a, "b c"]`), words separated
+/// by commas or spaces (`a, b`, `#a #b`), or a block list (`- a` lines, in `block`).
+/// `#` is taken off; empty items and repeats (ignoring case) are left out.
+fn tag_items(v: &str, block: &[&str]) -> Vec<String> {
+    let mut raw: Vec<String> = Vec::new();
+    let v = v.trim();
+    if let Some(inner) = v.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+        match serde_json::from_str::<Vec<String>>(v) {
+            Ok(items) => raw = items,
+            Err(_) => raw.extend(inner.split(',').map(str::to_owned)),
+        }
+    } else if !v.is_empty() {
+        raw.extend(
+            v.split(|c: char| c == ',' || c.is_whitespace())
+                .map(str::to_owned),
+        );
+    }
+    for line in block {
+        if let Some(item) = line.trim().strip_prefix('-') {
+            raw.push(item.to_owned());
+        }
+    }
+    let mut seen = HashSet::new();
+    raw.into_iter()
+        .map(|t| {
+            t.trim()
+                .trim_matches(|c| c == '"' || c == '\'')
+                .trim_start_matches('#')
+                .trim()
+                .to_owned()
+        })
+        .filter(|t| !t.is_empty() && seen.insert(t.to_lowercase()))
+        .collect()
+}
+
+/// A Markdown or text file as a note. A Markdown file's front matter (`---` lines at its
+/// top) gives what it names: `id`, `title`, `created` (a date), `hlc` (Tern's clock; an
+/// older export's `updated`), `tags`, `pinned`, `strategy`, `deleted`, `conflict`; the
+/// lines it does not know stay at the top of the body, as front matter, so nothing of the
+/// file is lost. A front matter with a value that does not read (a bad id or date) is not
+/// taken apart: the whole file is the body. Without a title in front matter, the title is
+/// the body's first `# ` heading (taken out of the body) or the file name. The folders of
+/// `name` are the note's notebook path; a file without an id gets a new one.
 pub fn from_text(name: &str, text: &str) -> Result<ExportedNote, ImportError> {
     let stem = name
-        .rsplit('/')
+        .rsplit(['/', '\\'])
         .next()
         .unwrap_or(name)
         .trim_end_matches(".md")
         .trim_end_matches(".markdown")
         .trim_end_matches(".txt")
         .to_owned();
-    let mut note = ExportedNote {
-        id: NoteId(crate::platform::random_id()),
-        title: stem,
-        content: text.to_owned(),
-        hlc: None,
-        strategy: Strategy::Default,
-        conflict: None,
-        deleted_ms: None,
-        history: None,
+    let mut note = ExportedNote::new(NoteId(crate::platform::random_id()), stem, text.to_owned());
+    let (folders, cut) = folders_of(name);
+    let mut file = FromFile {
+        folders,
+        cut,
+        ..FromFile::default()
     };
-    let is_markdown = !name.ends_with(".txt");
-    if let Some(rest) = text.strip_prefix("---\n").filter(|_| is_markdown)
-        && let Some(end) = rest
-            .find("\n---\n")
-            .or_else(|| rest.ends_with("\n---").then(|| rest.len() - 4))
-    {
-        let (front, body) = (&rest[..end], rest.get(end + 5..).unwrap_or(""));
-        let mut titled = false;
-        for line in front.lines() {
-            let Some((k, v)) = line.split_once(':') else {
-                continue;
-            };
-            let v = v.trim();
-            let bad = |what: &str| invalid(name, format!("front matter `{k}`: {what}"));
-            match k.trim() {
-                "id" => {
-                    let id = NoteId(v.trim_matches('"').to_owned());
-                    if !id.is_valid() {
-                        return Err(bad("not a valid note id"));
-                    }
-                    note.id = id;
-                }
-                "title" => {
-                    note.title = if v.starts_with('"') {
-                        serde_json::from_str(v).map_err(|e| bad(&e.to_string()))?
-                    } else {
-                        v.to_owned()
-                    };
-                    titled = true;
-                }
-                "updated" => {
-                    let s: String = serde_json::from_str(v).unwrap_or_else(|_| v.to_owned());
-                    note.hlc = Some(s.parse().map_err(|_| bad("not a Tern clock"))?);
-                }
-                "strategy" => note.strategy = v.parse().map_err(|e: String| bad(&e))?,
-                "deleted" => note.deleted_ms = Some(v.parse().map_err(|_| bad("not a time"))?),
-                "conflict" => {
-                    note.conflict = Some(serde_json::from_str(v).map_err(|e| bad(&e.to_string()))?)
-                }
-                _ => {} // other tools' keys (tags, dates) are left out
+    let is_markdown = !name.to_lowercase().ends_with(".txt");
+    // Files written on Windows may end their lines with `\r\n`.
+    let nl = if text.starts_with("---\r\n") {
+        "\r\n"
+    } else {
+        "\n"
+    };
+    let (fence, close) = (format!("---{nl}"), format!("{nl}---{nl}"));
+    let front = text
+        .strip_prefix(fence.as_str())
+        .filter(|_| is_markdown)
+        .and_then(|rest| {
+            let last = &close[..close.len() - nl.len()];
+            let end = rest
+                .find(close.as_str())
+                .or_else(|| rest.ends_with(last).then(|| rest.len() - last.len()))?;
+            Some((&rest[..end], rest.get(end + close.len()..).unwrap_or("")))
+        });
+    let mut titled = false;
+    if let Some((front, body)) = front {
+        let mut parsed = note.clone();
+        match read_front_matter(front, &mut parsed, &mut file) {
+            Ok((t, kept)) => {
+                titled = t;
+                note = parsed;
+                note.content = if kept.is_empty() {
+                    body.to_owned()
+                } else {
+                    format!("---\n{kept}---\n{body}")
+                };
+            }
+            Err(_) => {
+                file.kept_as_text = true;
+                file.tags.clear();
             }
         }
-        note.content = body.to_owned();
-        if titled {
-            return Ok(note);
-        }
     }
-    if is_markdown
+    // A note in Tern's trash is in `trash/`, which is no notebook.
+    if note.deleted_ms.is_some() && file.folders.first().is_some_and(|f| f == "trash") {
+        file.folders.remove(0);
+    }
+    if !titled
+        && !file.kept_as_text
+        && is_markdown
         && let Some(first) = note.content.lines().next()
         && let Some(h) = first.strip_prefix("# ")
     {
@@ -559,7 +1051,110 @@ pub fn from_text(name: &str, text: &str) -> Result<ExportedNote, ImportError> {
             .trim_start_matches('\n')
             .to_owned();
     }
+    note.file = Some(Box::new(file));
     Ok(note)
+}
+
+/// Reads front matter `front` into `note` and `file`. Returns whether it named a title,
+/// and its lines Tern does not read (to keep). `Err` (why) when a value Tern reads does
+/// not read.
+fn read_front_matter(
+    front: &str,
+    note: &mut ExportedNote,
+    file: &mut FromFile,
+) -> Result<(bool, String), String> {
+    // Each key with its value and the indented or `- ` lines under it.
+    let mut entries: Vec<(&str, Vec<&str>)> = Vec::new();
+    for line in front.lines() {
+        let continues = line.starts_with([' ', '\t', '-']) || line.trim().is_empty();
+        match entries.last_mut() {
+            Some((_, more)) if continues => more.push(line),
+            _ => entries.push((line, Vec::new())),
+        }
+    }
+    let (mut titled, mut kept) = (false, String::new());
+    let mut clock_from_updated = None;
+    for (line, more) in entries {
+        let Some((k, v)) = line.split_once(':') else {
+            kept.push_str(line);
+            kept.push('\n');
+            for m in &more {
+                kept.push_str(m);
+                kept.push('\n');
+            }
+            continue;
+        };
+        let v = v.trim();
+        let bad = |what: &str| format!("`{k}`: {what}");
+        match k.trim() {
+            "id" => {
+                let id = NoteId(v.trim_matches('"').to_owned());
+                if !id.is_valid() {
+                    return Err(bad("not a valid note id"));
+                }
+                note.id = id;
+            }
+            "title" => {
+                note.title = if v.starts_with('"') {
+                    serde_json::from_str(v).map_err(|e| bad(&e.to_string()))?
+                } else {
+                    v.to_owned()
+                };
+                titled = true;
+            }
+            "hlc" => {
+                let s: String = serde_json::from_str(v).unwrap_or_else(|_| v.to_owned());
+                note.hlc = Some(s.parse().map_err(|_| bad("not a Tern clock"))?);
+            }
+            "updated" => {
+                // Version 1 wrote Tern's clock here; now it is a date for other tools
+                // (the clock is `hlc`).
+                let s: String = serde_json::from_str(v).unwrap_or_else(|_| v.to_owned());
+                match s.parse::<Hlc>() {
+                    Ok(h) => clock_from_updated = Some(h),
+                    Err(_) if parse_date(v).is_some() => {}
+                    Err(_) => return Err(bad("neither a date nor a Tern clock")),
+                }
+            }
+            "created" => note.created_ms = Some(parse_date(v).ok_or_else(|| bad("not a date"))?),
+            "tags" | "tag" => {
+                let mut tags = tag_items(v, &more);
+                if tags.len() > fields::MAX_SET_ITEMS {
+                    tags.truncate(fields::MAX_SET_ITEMS);
+                    file.cut = true;
+                }
+                for t in tags {
+                    let (t, long) = cut_name(&t);
+                    file.cut |= long;
+                    file.tags.push(t);
+                }
+            }
+            "pinned" => {
+                note.pinned = match v {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(bad("neither true nor false")),
+                }
+            }
+            "strategy" => note.strategy = v.parse().map_err(|e: String| bad(&e))?,
+            "deleted" => note.deleted_ms = Some(v.parse().map_err(|_| bad("not a time"))?),
+            "conflict" => {
+                note.conflict = Some(serde_json::from_str(v).map_err(|e| bad(&e.to_string()))?)
+            }
+            _ => {
+                kept.push_str(line);
+                kept.push('\n');
+                for m in &more {
+                    kept.push_str(m);
+                    kept.push('\n');
+                }
+            }
+        }
+    }
+    if note.hlc.is_none() {
+        note.hlc = clock_from_updated;
+    }
+    Ok((titled, kept))
 }
 
 /// The notes in one imported file: a JSON export (`.json`), a zip of Markdown files
@@ -637,7 +1232,7 @@ impl<'a> FileImport<'a> {
                         self.reader = Reader::Done;
                         return Ok(true);
                     };
-                    if is_text_file(&entry.to_lowercase()) {
+                    if is_text_file(&entry.to_lowercase()) && !is_hidden(&entry) {
                         self.notes
                             .push(from_text(&entry, &utf8(&self.name, &data)?)?);
                     }
@@ -662,8 +1257,39 @@ impl<'a> FileImport<'a> {
 pub struct ImportReport {
     /// Notes added.
     pub added: usize,
-    /// Notes skipped because a note with the same id is on the device already.
+    /// Notebooks and tags added: records of a JSON export, or made for the folders and
+    /// tag names of Markdown files (those already on the device are reused).
+    pub records: usize,
+    /// Notes and records skipped because one with the same id is on the device already.
     pub duplicates: usize,
+    /// Notes kept in part because they were over a limit: more tags than a note holds
+    /// (the first ones are kept), folders deeper than [`MAX_FOLDER_DEPTH`], names longer
+    /// than [`MAX_NAME_CHARS`].
+    pub cut: usize,
+    /// Files whose front matter did not read: imported whole as the note's body.
+    pub kept_as_text: usize,
+}
+
+impl ImportReport {
+    /// Adds another batch's counts.
+    pub fn add(&mut self, other: &ImportReport) {
+        self.added += other.added;
+        self.records += other.records;
+        self.duplicates += other.duplicates;
+        self.cut += other.cut;
+        self.kept_as_text += other.kept_as_text;
+    }
+}
+
+/// The device's notebooks (by parent and name) and tags (by name, ignoring case), for
+/// turning a Markdown file's folders and tag names into record ids; records it makes are
+/// added to it, so each is made once.
+#[derive(Debug, Default)]
+struct Names {
+    notebooks: HashMap<(Option<NoteId>, String), NoteId>,
+    tags: HashMap<String, NoteId>,
+    /// Records made for this batch, to be stored with it.
+    new: Vec<LocalNote>,
 }
 
 impl<S: LocalStore> Notes<S> {
@@ -671,10 +1297,14 @@ impl<S: LocalStore> Notes<S> {
     /// skipped (the device's version stays). Live notes are new edits (pending: they sync
     /// like any other); notes in the trash go to the trash. A conflict comes along as
     /// versions only this device has (the user chooses, as for any local conflict).
+    /// Records (notebooks, tags) and the notes' fields come along with their ids; the
+    /// folders and tag names of Markdown files become notebooks and tags, reusing those
+    /// on the device with the same path or name.
     pub async fn import(&self, notes: Vec<ExportedNote>) -> Result<ImportReport, StoreError> {
         let mut report = ImportReport::default();
         let mut seen = std::collections::HashSet::new();
         let mut notes = notes.into_iter().peekable();
+        let mut names: Option<Names> = None;
         while notes.peek().is_some() {
             // A batch at a time: one stamp of the device clock for the files that carry
             // none, then one transaction that checks which ids are here and writes the rest.
@@ -689,23 +1319,123 @@ impl<S: LocalStore> Notes<S> {
                     break;
                 }
             }
+            for n in &mut batch {
+                if n.tags.len() > fields::MAX_SET_ITEMS {
+                    n.tags = std::mem::take(&mut n.tags)
+                        .into_iter()
+                        .take(fields::MAX_SET_ITEMS)
+                        .collect();
+                    report.cut += 1;
+                }
+                let Some(file) = n.file.take() else { continue };
+                report.cut += usize::from(file.cut);
+                report.kept_as_text += usize::from(file.kept_as_text);
+                if file.folders.is_empty() && file.tags.is_empty() {
+                    continue;
+                }
+                if names.is_none() {
+                    names = Some(self.names().await?);
+                }
+                let names = names.as_mut().expect("just loaded");
+                n.notebook = self.notebook_at(names, &file.folders).await?;
+                for t in &file.tags {
+                    if n.tags.len() == fields::MAX_SET_ITEMS {
+                        break;
+                    }
+                    let id = self.tag_named(names, t).await?;
+                    n.tags.insert(id);
+                }
+            }
             let mut stamps = self
                 .stamps(batch.iter().filter(|n| n.hlc.is_none()).count())
                 .await?
                 .into_iter();
-            let new: Vec<LocalNote> = batch
-                .into_iter()
-                .map(|n| {
-                    let hlc = n.hlc.clone().or_else(|| stamps.next());
-                    imported(n, hlc.expect("a stamp for every note without one"))
-                })
-                .collect();
+            let mut new: Vec<LocalNote> = names
+                .as_mut()
+                .map(|n| std::mem::take(&mut n.new))
+                .unwrap_or_default();
+            report.records += new.len();
+            let made = new.len();
+            new.extend(batch.into_iter().map(|n| {
+                let hlc = n.hlc.clone().or_else(|| stamps.next());
+                imported(n, hlc.expect("a stamp for every note without one"))
+            }));
             let added = self.store.add_new(&new).await?;
-            let count = added.iter().filter(|a| **a).count();
-            report.added += count;
-            report.duplicates += added.len() - count;
+            for (n, a) in new.iter().zip(&added).skip(made) {
+                match (a, n.kind()) {
+                    (false, _) => report.duplicates += 1,
+                    (true, Kind::Note) => report.added += 1,
+                    (true, _) => report.records += 1,
+                }
+            }
         }
         Ok(report)
+    }
+
+    /// The device's live notebooks and tags, by path step and by name: one read of the
+    /// store (an import reads it once per batch that names any).
+    async fn names(&self) -> Result<Names, StoreError> {
+        let mut names = Names::default();
+        let mut records: Vec<LocalNote> = self
+            .store
+            .list()
+            .await?
+            .into_iter()
+            .filter(|n| !n.deleted && !n.is_note())
+            .collect();
+        // By name, then id: of two notebooks with one path, or two tags with one name, the
+        // first is used (as `Notes::records` lists them).
+        records.sort_by(|a, b| a.title.cmp(&b.title).then_with(|| a.id.cmp(&b.id)));
+        for r in records {
+            match r.kind() {
+                Kind::Notebook => {
+                    let key = (r.notebook_id(), r.title.clone());
+                    names.notebooks.entry(key).or_insert(r.id);
+                }
+                Kind::Tag => {
+                    names.tags.entry(r.title.to_lowercase()).or_insert(r.id);
+                }
+                Kind::Note => {}
+            }
+        }
+        Ok(names)
+    }
+
+    /// The notebook at path `folders` (`None` for no folders), made where missing.
+    async fn notebook_at(
+        &self,
+        names: &mut Names,
+        folders: &[String],
+    ) -> Result<Option<NoteId>, StoreError> {
+        let mut at: Option<NoteId> = None;
+        for f in folders {
+            let key = (at.clone(), f.clone());
+            let id = match names.notebooks.get(&key) {
+                Some(id) => id.clone(),
+                None => {
+                    let nb = self.new_notebook(f, at.as_ref()).await?;
+                    let id = nb.id.clone();
+                    names.new.push(nb);
+                    names.notebooks.insert(key, id.clone());
+                    id
+                }
+            };
+            at = Some(id);
+        }
+        Ok(at)
+    }
+
+    /// The tag named `name` (ignoring case), made if missing.
+    async fn tag_named(&self, names: &mut Names, name: &str) -> Result<NoteId, StoreError> {
+        let key = name.to_lowercase();
+        if let Some(id) = names.tags.get(&key) {
+            return Ok(id.clone());
+        }
+        let t = self.new_tag(name).await?;
+        let id = t.id.clone();
+        names.new.push(t);
+        names.tags.insert(key, id.clone());
+        Ok(id)
     }
 
     /// One chunk of the export: up to [`EXPORT_CHUNK`] records after `after` (by id),
@@ -722,9 +1452,11 @@ impl<S: LocalStore> Notes<S> {
     }
 }
 
-/// The local note an imported one becomes, stamped `hlc`.
+/// The local note an imported one becomes, stamped `hlc`. Its fields are pending edits
+/// (they sync with the note; a note in the trash carries them when it is restored).
 fn imported(n: ExportedNote, hlc: Hlc) -> LocalNote {
     let trashed = n.deleted_ms.is_some();
+    let field_edits = n.field_edits();
     LocalNote {
         id: n.id,
         title: if trashed {
@@ -761,7 +1493,8 @@ fn imported(n: ExportedNote, hlc: Hlc) -> LocalNote {
         }),
         purge: false,
         fields: Default::default(),
-        field_edits: Default::default(),
+        field_edits,
+        edit_clocks: Default::default(),
     }
 }
 
@@ -1181,6 +1914,16 @@ mod tests {
         // Another tool's front matter: its title, the rest left out.
         let n = from_text("x.md", "---\ntitle: Trip\ntags: [a, b]\n---\nPack").unwrap();
         assert_eq!((n.title.as_str(), n.content.as_str()), ("Trip", "Pack"));
-        assert!(from_text("x.md", "---\nid: not valid!\ntitle: x\n---\n").is_err());
+        // Windows line ends.
+        let n = from_text("w.md", "---\r\ntitle: Win\r\ntags: [a]\r\n---\r\nbody\r\n").unwrap();
+        assert_eq!((n.title.as_str(), n.content.as_str()), ("Win", "body\r\n"));
+        assert_eq!(n.file.unwrap().tags, ["a"]);
+        let n = from_text("e.md", "---\ntitle: End\n---").unwrap();
+        assert_eq!((n.title.as_str(), n.content.as_str()), ("End", ""));
+        // A front matter that does not read: the whole file, as text.
+        let bad = "---\nid: not valid!\ntitle: x\n---\n";
+        let n = from_text("x.md", bad).unwrap();
+        assert_eq!((n.title.as_str(), n.content.as_str()), ("x", bad));
+        assert!(n.file.unwrap().kept_as_text);
     }
 }

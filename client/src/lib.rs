@@ -45,6 +45,7 @@ pub mod conformance;
 pub mod editor;
 pub mod engine;
 pub mod export;
+pub mod links;
 pub mod live;
 pub mod local;
 pub mod memory;

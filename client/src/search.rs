@@ -1126,6 +1126,7 @@ mod tests {
             trash: None,
             fields: Default::default(),
             field_edits: Default::default(),
+            edit_clocks: Default::default(),
         }
     }
 

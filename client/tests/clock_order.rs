@@ -97,6 +97,7 @@ impl Transport for Link<'_> {
                 change_id: c.change_id.clone(),
                 note_id: c.note_id.clone(),
                 outcome,
+                fields_refused: None,
             });
         }
         let after: u64 = req

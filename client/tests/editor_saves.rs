@@ -234,6 +234,7 @@ fn versions_only_this_device_has_outlive_the_next_pull_until_the_user_chooses() 
                 version: 9,
                 current: None,
             },
+            fields_refused: None,
         };
         let pushed = reconcile(Some(&saved), Some(&sent), Some(&applied), None).unwrap();
         let remote = NoteState {

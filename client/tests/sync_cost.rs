@@ -118,6 +118,7 @@ impl Transport for Server {
                         version: self.version.get(),
                         current: None,
                     },
+                    fields_refused: None,
                 }
             })
             .collect();

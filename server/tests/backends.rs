@@ -369,6 +369,78 @@ async fn fields_story(store: &dyn SyncStore) {
     );
 }
 
+/// Fields as the store writes them (MongoDB: `fd`) read back equal to the same edits
+/// applied in memory by `sync_core::fields`, registers of every type and a set that has
+/// forgotten removals past `MAX_SET_REMOVED`, through a pull and through the next push
+/// (which reads the stored note to merge on it).
+async fn fields_round_trip(store: &dyn SyncStore) {
+    use sync_core::fields::{Fields, MAX_SET_ITEMS, MAX_SET_REMOVED};
+    let (u, now) = ("rita", now());
+    let mut expected = Fields::default();
+    let mut seen = None;
+    let mut present: Vec<String> = Vec::new();
+    let mut next_tag = 0;
+    let rounds = 2 + MAX_SET_REMOVED / 40;
+    for round in 0..=rounds {
+        let mut c = edit(
+            "r",
+            &format!("r{round}"),
+            now - 10_000 + round as u64,
+            "dev",
+            seen,
+            "text",
+        );
+        c.base_title = seen.map(|_| "Title".to_owned());
+        c.base_content = seen.map(|_| "text".to_owned());
+        // Each round removes 40 tags and adds 40 new ones (the first adds the set full).
+        let adds = if round == 0 { MAX_SET_ITEMS } else { 40 };
+        let removed: Vec<String> = present.drain(..present.len().min(40)).collect();
+        let added: Vec<String> = (0..adds)
+            .map(|_| {
+                next_tag += 1;
+                format!("tag-{next_tag}")
+            })
+            .collect();
+        present.extend(added.iter().cloned());
+        let mut fields = serde_json::json!({"tags": {"add": added, "remove": removed}});
+        if round == 0 {
+            fields["notebook"] = serde_json::json!("nb-1");
+            fields["pinned"] = serde_json::json!(true);
+            fields["created"] = serde_json::json!(1_764_064_589_123_u64);
+            fields["kind"] = serde_json::json!("note");
+            fields["parent"] = serde_json::Value::Null;
+        }
+        if round == rounds {
+            fields["pinned"] = serde_json::json!(false);
+            fields["notebook"] = serde_json::Value::Null;
+        }
+        c.fields = serde_json::from_value(fields).unwrap();
+        expected.apply_change(&c);
+        let r = store.push(u, &[c], now).await.unwrap().results;
+        seen = Some(version(&r[0].outcome));
+    }
+    let removals = match expected.0.get("tags") {
+        Some(sync_core::fields::FieldState::Set(s)) => {
+            s.elements.values().filter(|e| !e.present).count()
+        }
+        _ => 0,
+    };
+    assert_eq!(removals, MAX_SET_REMOVED, "the set has forgotten removals");
+    let (notes, _) = pull_all(store, u, 100).await;
+    assert_eq!(notes[0].fields, expected, "read back equal");
+    assert_eq!(notes[0].fields.set("tags").len(), MAX_SET_ITEMS);
+}
+
+#[tokio::test]
+async fn fields_round_trip_on_mongodb() {
+    fields_round_trip(&mongo_store().await).await;
+}
+
+#[tokio::test]
+async fn fields_round_trip_in_memory() {
+    fields_round_trip(&MemoryStore::new().with_conflicts(conflicts())).await;
+}
+
 #[tokio::test]
 async fn fields_story_on_mongodb() {
     fields_story(&mongo_store().await).await;

@@ -205,6 +205,79 @@ async fn a_deleted_tag_is_no_longer_shown_on_its_notes() {
     assert!(a.records(Kind::Tag).await.unwrap().is_empty());
 }
 
+/// The trash lists notes only: deleted notebooks and tags are offered back apart
+/// (`Notes::deleted_records`), on the device that deleted them and on the others.
+#[tokio::test]
+async fn the_trash_lists_notes_only() {
+    let app = spawn_app().await;
+    let (a, b, id) = shared(&app).await;
+    let tag = a.create_tag("old tag").await.unwrap();
+    let nb = a.create_notebook("old notebook", None).await.unwrap();
+    sync(&a, &app).await;
+    sync(&b, &app).await;
+    for gone in [&id, &tag.id, &nb.id] {
+        a.delete(gone).await.unwrap();
+    }
+    sync(&a, &app).await;
+    sync(&b, &app).await;
+    let now = now();
+    let days = sync_core::limits::TRASH_DAYS;
+    let trashed = |notes: Vec<LocalNote>| -> Vec<String> {
+        notes.into_iter().map(|n| n.trash.unwrap().title).collect()
+    };
+    for d in [&a, &b] {
+        assert_eq!(trashed(d.trash(now, days).await.unwrap()), ["Trip"]);
+        let tags = d.deleted_records(Kind::Tag, now, days).await.unwrap();
+        assert_eq!(trashed(tags), ["old tag"]);
+        let nbs = d.deleted_records(Kind::Notebook, now, days).await.unwrap();
+        assert_eq!(trashed(nbs), ["old notebook"]);
+    }
+    b.restore(&tag.id).await.unwrap();
+    assert_eq!(names(&b.records(Kind::Tag).await.unwrap()), ["old tag"]);
+}
+
+/// Notebook and tag records carry their own strategy, `merge`, whatever the server's
+/// default: under a `manual` default, concurrent renames go to the later one and a rename
+/// wins over a concurrent delete, never a conflict (no view shows one for records).
+#[tokio::test]
+async fn records_merge_whatever_the_servers_default() {
+    let app = spawn_app_with(server::storage::Conflicts {
+        default: Strategy::Manual,
+        history_limit: 50,
+    })
+    .await;
+    let (a, b) = (device().await, device().await);
+    let nb = a.create_notebook("Work", None).await.unwrap();
+    assert_eq!(nb.pending_change().unwrap().strategy, Some(Strategy::Merge));
+    sync(&a, &app).await;
+    sync(&b, &app).await;
+    a.rename(&nb.id, "Job").await.unwrap();
+    ahead(&b, 2).await;
+    b.rename(&nb.id, "Office").await.unwrap();
+    sync(&a, &app).await;
+    sync(&b, &app).await;
+    sync(&a, &app).await;
+    for d in [&a, &b] {
+        let r = get(d, &nb.id).await;
+        assert_eq!((r.title.as_str(), &r.conflict), ("Office", &None));
+    }
+    // A delete on one device, a rename on the other: the notebook stays, renamed.
+    a.delete(&nb.id).await.unwrap();
+    b.rename(&nb.id, "Clients").await.unwrap();
+    sync(&a, &app).await;
+    sync(&b, &app).await;
+    sync(&a, &app).await;
+    for d in [&a, &b] {
+        let r = get(d, &nb.id).await;
+        assert!(!r.deleted && r.conflict.is_none(), "{r:?}");
+        assert_eq!(r.title, "Clients");
+        assert_eq!(
+            names(&d.records(Kind::Notebook).await.unwrap()),
+            ["Clients"]
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_pin_and_a_text_edit_at_once_both_apply() {
     for strategy in [Strategy::Merge, Strategy::Lww, Strategy::Manual] {
@@ -228,6 +301,138 @@ async fn a_pin_and_a_text_edit_at_once_both_apply() {
             assert!(n.pinned(), "{strategy:?}");
             assert!(n.conflict.is_none(), "{strategy:?}: {:?}", n.conflict);
         }
+    }
+}
+
+/// The other order: a device pins the note first; then a text edit made on the version
+/// before the pin arrives, from a device with fields and from today's client. It saw the
+/// latest text, so it is sequential: no conflict, no revision marked conflict or merged
+/// (a field-only change bumps the version, which used to make it look concurrent).
+#[tokio::test]
+async fn a_text_edit_made_before_a_pin_it_had_not_seen_is_sequential() {
+    for strategy in [Strategy::Merge, Strategy::Lww, Strategy::Manual] {
+        let app = spawn_app().await;
+        let (a, b, id) = shared(&app).await;
+        a.set_strategy(&id, strategy).await.unwrap();
+        sync(&a, &app).await;
+        sync(&b, &app).await;
+
+        // The pin first, later by the clock than the text edit that follows.
+        ahead(&a, 2).await;
+        a.set_pinned(&id, true).await.unwrap();
+        sync(&a, &app).await;
+        b.edit(&id, "Trip", "pack the tent").await.unwrap();
+        sync(&b, &app).await;
+        sync(&a, &app).await;
+        for d in [&a, &b] {
+            let n = get(d, &id).await;
+            assert_eq!(n.content, "pack the tent", "{strategy:?}");
+            assert!(n.pinned(), "{strategy:?}");
+            assert!(n.conflict.is_none(), "{strategy:?}: {:?}", n.conflict);
+        }
+
+        // Today's client (no fields) edits on the version after that edit; an unpin
+        // reaches the server first.
+        let texted = app
+            .pull_all()
+            .await
+            .into_iter()
+            .find(|s| s.id == id)
+            .unwrap();
+        a.set_pinned(&id, false).await.unwrap();
+        sync(&a, &app).await;
+        let mut old = change(&id.0, "old-client", now(), "Trip");
+        old.base_version = Some(texted.version);
+        old.base_title = Some(texted.title.clone());
+        old.base_content = Some(texted.content.clone());
+        old.content = "pack the tent and the stove".into();
+        let r = app.sync(&request(None, vec![old])).await;
+        assert!(
+            matches!(
+                r.results[0].outcome,
+                ChangeOutcome::Applied { current: None, .. }
+            ),
+            "{strategy:?}: stored as sent, {:?}",
+            r.results[0]
+        );
+        let after = app
+            .pull_all()
+            .await
+            .into_iter()
+            .find(|s| s.id == id)
+            .unwrap();
+        assert_eq!(after.content, "pack the tent and the stove");
+        assert!(
+            after.conflict.is_none() && !after.fields.pinned(),
+            "{after:?}"
+        );
+        let history = app.history(&id.0).await;
+        assert!(
+            history
+                .iter()
+                .all(|r| r.reason == sync_core::protocol::RevisionReason::Edited),
+            "{strategy:?}: {history:?}"
+        );
+    }
+}
+
+/// A pending field edit keeps the time it was made: an old offline tag removal does not
+/// become newer than another device's re-add because the note was typed in later.
+#[tokio::test]
+async fn an_old_offline_tag_removal_loses_to_a_later_re_add_whatever_is_typed_after() {
+    let app = spawn_app().await;
+    let (a, b, id) = shared(&app).await;
+    let tag = a.create_tag("urgent").await.unwrap();
+    a.add_tag(&id, &tag.id).await.unwrap();
+    sync(&a, &app).await;
+    sync(&b, &app).await;
+
+    // t1: the laptop, offline, removes the tag.
+    a.remove_tag(&id, &tag.id).await.unwrap();
+    // t2 > t1: the phone removes and adds it again, and syncs.
+    ahead(&b, 1).await;
+    b.remove_tag(&id, &tag.id).await.unwrap();
+    b.add_tag(&id, &tag.id).await.unwrap();
+    sync(&b, &app).await;
+    // t3 > t2: the laptop, still offline, types in the note; then it syncs.
+    ahead(&a, 3).await;
+    a.edit(&id, "Trip", "pack the tent").await.unwrap();
+    let pending = get(&a, &id).await.pending_change().unwrap();
+    assert!(!pending.edit_clocks.is_empty(), "{pending:?}");
+    sync(&a, &app).await;
+    sync(&b, &app).await;
+    for d in [&a, &b] {
+        let n = get(d, &id).await;
+        assert!(n.tag_ids().contains(&tag.id.0), "{n:#?}");
+        assert_eq!(n.content, "pack the tent");
+        assert_eq!(n.sync, SyncState::Synced);
+    }
+}
+
+/// A device whose clock runs minutes ahead pins a note; another device, with the note's
+/// text edited and not yet synced, unpins it after seeing the pin: the unpin, made later,
+/// wins (the field's clock is ordered before the device's next edit, as the text's is).
+#[tokio::test]
+async fn an_unpin_made_after_seeing_a_fast_clocked_pin_wins() {
+    let app = spawn_app().await;
+    let (a, b, id) = shared(&app).await;
+    // Four minutes ahead: within what the server accepts, past what a device carries
+    // forward from a local edit not accepted yet.
+    ahead(&a, 4).await;
+    a.set_pinned(&id, true).await.unwrap();
+    sync(&a, &app).await;
+    sync(&b, &app).await;
+    assert!(get(&b, &id).await.pinned());
+    // The phone types (pending), then unpins.
+    b.edit(&id, "Trip", "pack the tent").await.unwrap();
+    b.set_pinned(&id, false).await.unwrap();
+    assert!(!get(&b, &id).await.pinned());
+    sync(&b, &app).await;
+    sync(&a, &app).await;
+    for d in [&a, &b] {
+        let n = get(d, &id).await;
+        assert!(!n.pinned(), "the later unpin wins: {:?}", n.fields);
+        assert_eq!(n.content, "pack the tent");
     }
 }
 
@@ -299,6 +504,91 @@ async fn todays_client_editing_a_body_keeps_tags_notebook_and_pin() {
     assert_eq!(a.tags_of(&shown).await.unwrap()[0].title, "t");
 }
 
+/// Tags added on two devices at once, together past the most a note holds: the second
+/// device's change still saves its text; only its tag edit is refused, the answer says so
+/// (`fields_refused`), the device shows the note failed with the reason, and the note
+/// keeps syncing.
+#[tokio::test]
+async fn tags_added_on_two_devices_past_the_limit_keep_the_text_and_say_what_was_refused() {
+    let app = spawn_app().await;
+    let (a, b, id) = shared(&app).await;
+    let tags = |r: std::ops::Range<usize>| -> std::collections::BTreeSet<NoteId> {
+        r.map(|i| NoteId(format!("tag-{i}"))).collect()
+    };
+    a.set_tags(&id, &tags(0..60)).await.unwrap();
+    sync(&a, &app).await;
+    sync(&b, &app).await;
+
+    a.set_tags(&id, &tags(0..90)).await.unwrap();
+    let mut mine = tags(0..60);
+    mine.extend(tags(100..130));
+    b.set_tags(&id, &mine).await.unwrap();
+    b.edit(&id, "Trip", "pack the tent").await.unwrap();
+    sync(&a, &app).await;
+    sync(&b, &app).await;
+
+    let server = app
+        .pull_all()
+        .await
+        .into_iter()
+        .find(|s| s.id == id)
+        .unwrap();
+    assert_eq!(server.content, "pack the tent", "the text is saved");
+    assert_eq!(
+        server.fields.set("tags").len(),
+        90,
+        "the first device's tags"
+    );
+    let n = get(&b, &id).await;
+    assert_eq!(n.content, "pack the tent");
+    assert_eq!(n.pending, None, "not sent again");
+    assert_eq!(n.tag_ids().len(), 90);
+    match &n.sync {
+        SyncState::Failed { code, message } => {
+            assert_eq!(code, "too_large");
+            assert!(message.contains("tags"), "{message}");
+        }
+        other => panic!("the note says its tags were not added: {other:?}"),
+    }
+
+    // The note keeps syncing.
+    b.edit(&id, "Trip", "pack the tent and the stove")
+        .await
+        .unwrap();
+    sync(&b, &app).await;
+    sync(&a, &app).await;
+    for d in [&a, &b] {
+        let n = get(d, &id).await;
+        assert_eq!(n.content, "pack the tent and the stove");
+        assert_eq!(n.sync, SyncState::Synced);
+    }
+
+    // The answer as a raw client sees it: applied, with the refused fields named.
+    let more: Vec<String> = (200..220).map(|i| format!("tag-{i}")).collect();
+    let mut c = raw_change(
+        &id.0,
+        "over",
+        json!({"tags": {"add": more}, "pinned": true}),
+    );
+    c["base_version"] = json!(server.version);
+    let (status, r) = app
+        .post_raw(json!({"protocol": 1, "changes": [c]}).to_string())
+        .await;
+    assert_eq!(status, 200, "{r}");
+    let res = &r["results"][0];
+    assert_eq!(res["status"], "applied", "{res}");
+    assert_eq!(res["fields_refused"]["fields"], json!(["tags"]), "{res}");
+    assert_eq!(res["fields_refused"]["code"], "too_large", "{res}");
+    let after = app
+        .pull_all()
+        .await
+        .into_iter()
+        .find(|s| s.id == id)
+        .unwrap();
+    assert!(after.fields.pinned(), "the other field edit applies");
+    assert_eq!(after.fields.set("tags").len(), 90);
+}
+
 /// A raw change of note `note` (JSON), made now, with `fields`.
 fn raw_change(note: &str, cid: &str, fields: Value) -> Value {
     json!({
@@ -324,25 +614,52 @@ async fn an_attackers_field_edits_are_refused_and_change_nothing() {
         json!({"colour": "red"}),
         json!({"tags": {"add": ["a"], "sneaky": ["b"]}}),
         json!({"pinned": {"nested": [1, 2, 3]}}),
+        // Values of another type than the field's.
+        json!({"pinned": 7}),
+        json!({"notebook": 5}),
+        json!({"created": "x"}),
+        json!({"kind": "folder"}),
+        json!({"parent": true}),
+        json!({"tags": {"add": ["not an id"]}}),
     ];
     let mut changes: Vec<Value> = bad
         .iter()
         .enumerate()
         .map(|(i, f)| raw_change(&n.id.0, &format!("evil{i}"), f.clone()))
         .collect();
+    // Edit clocks that would let an edit reach past the change's own clock, pass as
+    // another device's, or name no edit of the change.
+    let later = format!("{:013}-00000000-evil", now() + 3_600_000);
+    let other = format!("{:013}-00000000-victim", now() - 1000);
+    let bad_clocks = [
+        (json!({"pinned": true}), json!({"pinned": later})),
+        (json!({"pinned": true}), json!({"pinned": other})),
+        (json!({"pinned": true}), json!({"notebook": other})),
+        (
+            json!({"tags": {"add": ["a"]}}),
+            json!({"tags": {"b": other}}),
+        ),
+        (json!({"tags": {"add": ["a"]}}), json!({"tags": later})),
+    ];
+    for (i, (f, clocks)) in bad_clocks.iter().enumerate() {
+        let mut c = raw_change(&n.id.0, &format!("evil-clock{i}"), f.clone());
+        c["edit_clocks"] = clocks.clone();
+        changes.push(c);
+    }
+    let bad_count = changes.len();
     // One good change in the same request is applied: a bad note blocks no other.
     changes.push(raw_change("other", "good", json!({"pinned": true})));
     let body = json!({"protocol": 1, "changes": changes}).to_string();
     let (status, r) = app.post_raw(body).await;
     assert_eq!(status, 200, "{r}");
     let results = r["results"].as_array().unwrap();
-    for (i, res) in results[..bad.len()].iter().enumerate() {
+    for (i, res) in results[..bad_count].iter().enumerate() {
         assert_eq!(res["status"], "rejected", "{i}: {res}");
         let code = res["code"].as_str().unwrap();
         assert!(["too_large", "invalid"].contains(&code), "{i}: {res}");
         assert!(res["message"].as_str().unwrap().len() < 200, "{res}");
     }
-    assert_eq!(results[bad.len()]["status"], "applied");
+    assert_eq!(results[bad_count]["status"], "applied");
     let after = app.pull_all().await;
     assert_eq!(
         after.iter().find(|s| s.id == n.id),
@@ -362,7 +679,9 @@ async fn an_attackers_field_edits_are_refused_and_change_nothing() {
     );
     assert_eq!(app.pull_all().await.len(), after.len());
 
-    // Many changes together cannot grow a set past its limit either.
+    // Many changes together cannot grow a set past its limit either: the set's edit is
+    // refused (the rest of the change applies; see
+    // `tags_added_on_two_devices_past_the_limit_keep_the_text_and_say_what_was_refused`).
     let first: Vec<String> = (0..sync_core::limits::MAX_SET_ITEMS)
         .map(|i| format!("t{i}"))
         .collect();
@@ -386,16 +705,10 @@ async fn an_attackers_field_edits_are_refused_and_change_nothing() {
             .unwrap(),
         )
         .await;
-    assert!(
-        matches!(
-            r.results[0].outcome,
-            ChangeOutcome::Rejected {
-                code: RejectCode::TooLarge,
-                ..
-            }
-        ),
-        "{:?}",
-        r.results[0]
+    let refused = r.results[0].fields_refused.as_ref().expect("tags refused");
+    assert_eq!(
+        (refused.fields.clone(), refused.code),
+        (vec!["tags".to_owned()], RejectCode::TooLarge)
     );
     let full = app
         .pull_all()

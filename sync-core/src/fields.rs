@@ -52,6 +52,39 @@ pub struct FieldDef {
     pub max_bytes: usize,
     /// Most elements in the set (registers: 1).
     pub max_items: usize,
+    /// What a value must be (a set's elements, a register's value).
+    pub value: ValueType,
+}
+
+/// The type of a field's values, checked on every edit ([`check`]): a value of another type
+/// is refused, so no device stores (or shows) `{"pinned": 7}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueType {
+    /// A record id ([`crate::model::is_valid_id`]): a set's elements.
+    Id,
+    /// A record id, or JSON `null` (none).
+    IdOrNull,
+    /// JSON `true` or `false`.
+    Bool,
+    /// A [`Kind`]: `"note"`, `"notebook"` or `"tag"`.
+    Kind,
+    /// Milliseconds since the Unix epoch: a whole JSON number, 0 or more.
+    Ms,
+}
+
+impl ValueType {
+    /// True when `v` is of this type.
+    pub fn admits(self, v: &serde_json::Value) -> bool {
+        use serde_json::Value;
+        let id = |s: &str| crate::id::is_valid_id(s, crate::id::MAX_ID_LEN);
+        match (self, v) {
+            (Self::Id | Self::IdOrNull, Value::String(s)) => id(s),
+            (Self::IdOrNull, Value::Null) | (Self::Bool, Value::Bool(_)) => true,
+            (Self::Kind, v) => serde_json::from_value::<Kind>(v.clone()).is_ok(),
+            (Self::Ms, Value::Number(n)) => n.is_u64(),
+            _ => false,
+        }
+    }
 }
 
 /// The fields a note has besides title and body: the one table of them.
@@ -63,6 +96,7 @@ pub const FIELDS: &[FieldDef] = &[
         rule: Rule::Set,
         max_bytes: 64,
         max_items: MAX_SET_ITEMS,
+        value: ValueType::Id,
     },
     // The id of the notebook the note is in (JSON `null`: none).
     FieldDef {
@@ -70,6 +104,7 @@ pub const FIELDS: &[FieldDef] = &[
         rule: Rule::Register,
         max_bytes: 80,
         max_items: 1,
+        value: ValueType::IdOrNull,
     },
     // JSON `true` or `false`.
     FieldDef {
@@ -77,6 +112,7 @@ pub const FIELDS: &[FieldDef] = &[
         rule: Rule::Register,
         max_bytes: 5,
         max_items: 1,
+        value: ValueType::Bool,
     },
     // What the record is: JSON `"note"` (also when never set), `"notebook"` or `"tag"`
     // ([`Kind`]). Notebooks and tags are records synced like notes, their name the title.
@@ -85,6 +121,7 @@ pub const FIELDS: &[FieldDef] = &[
         rule: Rule::Register,
         max_bytes: 16,
         max_items: 1,
+        value: ValueType::Kind,
     },
     // A notebook's parent notebook id (JSON `null`: top level).
     FieldDef {
@@ -92,6 +129,7 @@ pub const FIELDS: &[FieldDef] = &[
         rule: Rule::Register,
         max_bytes: 80,
         max_items: 1,
+        value: ValueType::IdOrNull,
     },
     // When the note was created: milliseconds since the Unix epoch, a JSON number, set by
     // the device that creates it (or by an import, from the file's date). Notes created
@@ -101,6 +139,7 @@ pub const FIELDS: &[FieldDef] = &[
         rule: Rule::Register,
         max_bytes: 16,
         max_items: 1,
+        value: ValueType::Ms,
     },
 ];
 
@@ -137,7 +176,10 @@ impl Kind {
 pub const MAX_SET_ITEMS: usize = 100;
 /// Most removed elements a set field remembers (the oldest are forgotten first). A
 /// remembered removal is what makes an older add arriving late lose to it; an add older
-/// than this many later removals of the same note may come back.
+/// than this many later removals of the same note may come back. Past the bound, every
+/// order of arrival still gives the same elements (but for such a late old add), though
+/// replicas may remember different removals (one later overtaken by an add counted only
+/// where it arrived first): `sync-core/tests/fields.rs` checks both.
 pub const MAX_SET_REMOVED: usize = 100;
 
 /// The declaration of field `name`.
@@ -202,6 +244,12 @@ impl SetState {
 
     /// The state `edit` alone describes, made at `hlc`.
     pub fn of_edit(edit: &SetEdit, hlc: &Hlc) -> Self {
+        Self::of_edit_at(edit, None, hlc)
+    }
+
+    /// The state `edit` alone describes, each element added or removed at its clock in
+    /// `clocks` (an element not named there: at `hlc`).
+    pub fn of_edit_at(edit: &SetEdit, clocks: Option<&BTreeMap<String, Hlc>>, hlc: &Hlc) -> Self {
         let mut elements = BTreeMap::new();
         // A device never adds and removes one element in one edit; if a hostile one does,
         // the removal stands (the state must not depend on the order of these loops).
@@ -211,11 +259,12 @@ impl SetState {
             .map(|v| (v, true))
             .chain(edit.remove.iter().map(|v| (v, false)))
         {
+            let at = clocks.and_then(|c| c.get(v)).unwrap_or(hlc);
             elements.insert(
                 v.clone(),
                 Element {
                     present,
-                    hlc: hlc.clone(),
+                    hlc: at.clone(),
                 },
             );
         }
@@ -315,6 +364,48 @@ pub enum FieldEdit {
     Register(serde_json::Value),
 }
 
+/// When a change's edit of one field was made, when that was before the change's own
+/// clock: a device sends its pending field edits with its next change of the note, and
+/// each keeps the clock of the moment it was made, so a later edit of the text does not
+/// make an old tag removal newer than another device's re-add made in between.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum EditClock {
+    /// A [`Rule::Register`] field's edit clock.
+    Register(Hlc),
+    /// A [`Rule::Set`] field's, by element (an element not named: the change's clock).
+    Set(BTreeMap<String, Hlc>),
+}
+
+/// The clocks of a change's field edits made before its own clock, by field name
+/// (`Change::edit_clocks`; a field not named: the change's clock).
+pub type EditClocks = BTreeMap<String, EditClock>;
+
+/// Checks a change's `clocks` against its `edits` and own clock `hlc`: each names a field
+/// edited and of its kind (a set's: elements the edit adds or removes), and is this device's
+/// (`hlc`'s node) and not later than `hlc` (a clock is only ever earlier: a change cannot
+/// reach past the server's clock check through it).
+pub fn check_clocks(
+    edits: &BTreeMap<String, FieldEdit>,
+    clocks: &EditClocks,
+    hlc: &Hlc,
+) -> Result<(), FieldError> {
+    let ok = |h: &Hlc| h.node == hlc.node && h <= hlc;
+    for (name, clock) in clocks {
+        let fine = match (edits.get(name), clock) {
+            (Some(FieldEdit::Register(_)), EditClock::Register(h)) => ok(h),
+            (Some(FieldEdit::Set(e)), EditClock::Set(hs)) => hs
+                .iter()
+                .all(|(v, h)| (e.add.contains(v) || e.remove.contains(v)) && ok(h)),
+            _ => false,
+        };
+        if !fine {
+            return Err(FieldError::Clock(name.chars().take(64).collect()));
+        }
+    }
+    Ok(())
+}
+
 /// Why a field edit is refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum FieldError {
@@ -330,9 +421,16 @@ pub enum FieldError {
     /// The edit names more elements than the field may hold.
     #[error("field `{0}` holds at most {1} elements")]
     TooMany(&'static str, usize),
+    /// A value is not of the field's type ([`ValueType`]).
+    #[error("a value of field `{0}` is not of its type")]
+    Type(&'static str),
     /// The edit gives an existing record another kind.
     #[error("a record's kind is set when it is created")]
     KindChanged,
+    /// A field edit's clock names no edit of the change, or is another device's or later
+    /// than the change's.
+    #[error("the clock of field `{0}`'s edit is not one of this change's edits, or is later")]
+    Clock(String),
 }
 
 /// Checks one edit of field `name` against its declaration.
@@ -350,10 +448,21 @@ pub fn check(name: &str, edit: &FieldEdit) -> Result<&'static FieldDef, FieldErr
             {
                 return Err(FieldError::TooLong(d.name, d.max_bytes));
             }
+            if !e
+                .add
+                .iter()
+                .chain(&e.remove)
+                .all(|v| d.value.admits(&serde_json::Value::String(v.clone())))
+            {
+                return Err(FieldError::Type(d.name));
+            }
         }
         (Rule::Register, FieldEdit::Register(v)) => {
             if v.to_string().len() > d.max_bytes {
                 return Err(FieldError::TooLong(d.name, d.max_bytes));
+            }
+            if !d.value.admits(v) {
+                return Err(FieldError::Type(d.name));
             }
         }
         _ => return Err(FieldError::Kind(d.name)),
@@ -375,14 +484,29 @@ impl Fields {
     /// match their declaration are skipped (the server refuses such a change first, with
     /// [`check`]).
     pub fn of_edits(edits: &BTreeMap<String, FieldEdit>, hlc: &Hlc) -> Self {
+        Self::of_edits_at(edits, &EditClocks::new(), hlc)
+    }
+
+    /// [`Fields::of_edits`], each edit made at its clock in `clocks` (if named there).
+    pub fn of_edits_at(
+        edits: &BTreeMap<String, FieldEdit>,
+        clocks: &EditClocks,
+        hlc: &Hlc,
+    ) -> Self {
         let mut out = BTreeMap::new();
         for (name, edit) in edits {
             let Ok(d) = check(name, edit) else { continue };
-            let state = match edit {
-                FieldEdit::Set(e) => FieldState::Set(SetState::of_edit(e, hlc)),
-                FieldEdit::Register(v) => FieldState::Register(RegisterState {
+            let state = match (edit, clocks.get(name)) {
+                (FieldEdit::Set(e), Some(EditClock::Set(at))) => {
+                    FieldState::Set(SetState::of_edit_at(e, Some(at), hlc))
+                }
+                (FieldEdit::Set(e), _) => FieldState::Set(SetState::of_edit(e, hlc)),
+                (FieldEdit::Register(v), at) => FieldState::Register(RegisterState {
                     value: v.clone(),
-                    hlc: hlc.clone(),
+                    hlc: match at {
+                        Some(EditClock::Register(at)) => at.clone(),
+                        _ => hlc.clone(),
+                    },
                 }),
             };
             out.insert(d.name.to_owned(), state);
@@ -465,16 +589,30 @@ impl Fields {
     pub fn check_apply(
         &self,
         edits: &BTreeMap<String, FieldEdit>,
+        clocks: &EditClocks,
         hlc: &Hlc,
     ) -> Result<(), FieldError> {
-        let mut after = self.clone();
-        after.apply(edits, hlc);
-        for d in FIELDS.iter().filter(|d| d.rule == Rule::Set) {
-            if edits.contains_key(d.name) && after.set(d.name).len() > d.max_items {
-                return Err(FieldError::TooMany(d.name, d.max_items));
-            }
+        match self.over_limit(edits, clocks, hlc).first() {
+            Some(d) => Err(FieldError::TooMany(d.name, d.max_items)),
+            None => Ok(()),
         }
-        Ok(())
+    }
+
+    /// The set fields `edits` edit that applying them would take past their declared size
+    /// (elements present afterwards): many changes together, each within [`check`], may.
+    pub fn over_limit(
+        &self,
+        edits: &BTreeMap<String, FieldEdit>,
+        clocks: &EditClocks,
+        hlc: &Hlc,
+    ) -> Vec<&'static FieldDef> {
+        let mut after = self.clone();
+        after.merge(&Self::of_edits_at(edits, clocks, hlc));
+        FIELDS
+            .iter()
+            .filter(|d| d.rule == Rule::Set)
+            .filter(|d| edits.contains_key(d.name) && after.set(d.name).len() > d.max_items)
+            .collect()
     }
 
     /// Checks that `edits` keep the kind of the existing record these fields belong to: a

@@ -61,7 +61,9 @@ pub fn field_reject(e: &fields::FieldError) -> (RejectCode, String) {
         fields::FieldError::TooLong(..) | fields::FieldError::TooMany(..) => RejectCode::TooLarge,
         fields::FieldError::Unknown(_)
         | fields::FieldError::Kind(_)
-        | fields::FieldError::KindChanged => RejectCode::Invalid,
+        | fields::FieldError::Type(_)
+        | fields::FieldError::KindChanged
+        | fields::FieldError::Clock(_) => RejectCode::Invalid,
     };
     (code, e.to_string())
 }
@@ -162,6 +164,8 @@ pub fn check_change(change: &Change, server_now_ms: u64) -> Result<(), (RejectCo
     for (name, edit) in &change.fields {
         fields::check(name, edit).map_err(|e| field_reject(&e))?;
     }
+    fields::check_clocks(&change.fields, &change.edit_clocks, &change.hlc)
+        .map_err(|e| field_reject(&e))?;
     if change.hlc.wall_ms > server_now_ms.saturating_add(MAX_CLOCK_AHEAD_MS) {
         return Err((
             RejectCode::ClockAhead,
@@ -233,6 +237,56 @@ mod tests {
             refused(serde_json::json!({"tags": {"add": ["a"]}, "pinned": true, "notebook": null})),
             Ok(())
         );
+    }
+
+    #[test]
+    fn field_values_of_another_type_are_refused_as_invalid() {
+        let refused = |fields: serde_json::Value| {
+            let mut c = change();
+            c.fields = serde_json::from_value(fields).unwrap();
+            check_change(&c, 1000).map_err(|(code, _)| code)
+        };
+        for bad in [
+            serde_json::json!({"pinned": 7}),
+            serde_json::json!({"pinned": "no"}),
+            serde_json::json!({"pinned": null}),
+            serde_json::json!({"notebook": 5}),
+            serde_json::json!({"notebook": "has space"}),
+            serde_json::json!({"notebook": false}),
+            serde_json::json!({"parent": [1]}),
+            serde_json::json!({"created": "x"}),
+            serde_json::json!({"created": -1}),
+            serde_json::json!({"created": 1.5}),
+            serde_json::json!({"kind": "folder"}),
+            serde_json::json!({"kind": 1}),
+            serde_json::json!({"tags": {"add": ["a b"]}}),
+            serde_json::json!({"tags": {"remove": ["<script>"]}}),
+        ] {
+            assert_eq!(refused(bad.clone()), Err(RejectCode::Invalid), "{bad}");
+        }
+        for good in [
+            serde_json::json!({"pinned": false}),
+            serde_json::json!({"notebook": "nb-1_x"}),
+            serde_json::json!({"parent": null}),
+            serde_json::json!({"created": 1_764_064_589_123_u64}),
+            serde_json::json!({"created": 0}),
+            serde_json::json!({"kind": "notebook"}),
+            serde_json::json!({"tags": {"add": ["tag-1"], "remove": ["T_2"]}}),
+        ] {
+            assert_eq!(refused(good.clone()), Ok(()), "{good}");
+        }
+    }
+
+    #[test]
+    fn every_declared_field_has_its_value_type() {
+        use fields::ValueType;
+        let of = |n: &str| fields::def(n).unwrap().value;
+        assert_eq!(of("tags"), ValueType::Id);
+        assert_eq!(of("notebook"), ValueType::IdOrNull);
+        assert_eq!(of("parent"), ValueType::IdOrNull);
+        assert_eq!(of("pinned"), ValueType::Bool);
+        assert_eq!(of("kind"), ValueType::Kind);
+        assert_eq!(of("created"), ValueType::Ms);
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! The server's decision for one pushed change against the note it already holds.
 //!
-//! A change is **sequential** when the device had seen the note's latest version
-//! (`base_version` is the stored version, or the stored version is the same device's own
-//! write on that base: see [`LastWrite`]) and its clock is later: it simply becomes the
+//! A change is **sequential** when the device had seen the note's latest text
+//! (`base_version` is the version of the note's last text change or later:
+//! [`StoredNote::saw_text`], so a change of fields only in between does not count; or the
+//! stored version is the same device's own write on that base: see [`LastWrite`]) and its
+//! clock is later: it simply becomes the
 //! note's new state. A delete of exactly the stored text meets no edit and deletes the note.
 //! Otherwise it is **concurrent**, and the note's strategy decides, case by case as the
 //! table in `docs/sync-protocol.md` (section *Conflicts*, the one copy of it) says.
@@ -41,6 +43,20 @@ pub struct StoredNote {
     /// Set when the stored version was written by one device straight on top of the
     /// version it names (a sequential change, or the note's first write).
     pub last_write: Option<LastWrite>,
+    /// The version of the note's last change of its text (title, content, deleted):
+    /// `note.version` but after changes that edited only fields, which leave the text as
+    /// it was. A device that saw this version saw the latest text, so its text edit is
+    /// sequential ([`StoredNote::saw_text`]), however many field edits came since.
+    pub text_version: u64,
+}
+
+impl StoredNote {
+    /// True when a change made on `base` (its `base_version`) saw the note's latest text:
+    /// `base` is the version of the last text change or a later one (a field edit since
+    /// does not make the device's text edit concurrent), and no later than the note's.
+    pub fn saw_text(&self, base: Option<u64>) -> bool {
+        base.is_some_and(|b| b >= self.text_version && b <= self.note.version)
+    }
 }
 
 /// Who wrote a note's current version, on top of which version.
@@ -179,10 +195,10 @@ pub fn resolve_within(
         return r;
     }
     match (r.next.as_mut(), stored) {
-        (Some(next), _) => next.note.fields.apply(&change.fields, &change.hlc),
+        (Some(next), _) => next.note.fields.apply_change(change),
         (None, Some(s)) => {
             let mut fields = s.note.fields.clone();
-            fields.apply(&change.fields, &change.hlc);
+            fields.apply_change(change);
             if fields != s.note.fields {
                 let mut next = s.clone();
                 next.note.fields = fields;
@@ -228,6 +244,7 @@ fn resolve_text(
                 title_hlc: change.hlc.clone(),
                 content_hlc: change.hlc.clone(),
                 last_write: Some(LastWrite::of(change)),
+                text_version: version,
             }),
             revisions: vec![],
             unseen: false,
@@ -241,9 +258,9 @@ fn resolve_text(
         (st, _) => st,
     };
     let current = s.note.version_of();
-    // The device saw the latest version, or the latest version is its own earlier change on
-    // the same base (applied, answer lost).
-    let saw_latest = change.base_version == Some(s.note.version)
+    // The device saw the latest text (changes of fields only may have come since), or the
+    // latest version is its own earlier change on the same base (applied, answer lost).
+    let saw_latest = s.saw_text(change.base_version)
         || s.last_write
             .as_ref()
             .is_some_and(|w| w.node == change.hlc.node && w.base == change.base_version);
@@ -289,6 +306,7 @@ fn resolve_text(
                 s.content_hlc.clone()
             },
             last_write: Some(LastWrite::of(change)),
+            text_version: version,
         };
         return Resolution {
             next: Some(next),
@@ -309,6 +327,7 @@ fn resolve_text(
                     title_hlc: hlc.clone(),
                     content_hlc: hlc,
                     last_write: None,
+                    text_version: version,
                 }),
                 revisions: vec![],
                 unseen: false,
@@ -322,6 +341,7 @@ fn resolve_text(
         title_hlc: winner.hlc.clone(),
         content_hlc: winner.hlc.clone(),
         last_write: None,
+        text_version: version,
     };
     let kept = |v: &Version, why| {
         if v.deleted {
@@ -402,6 +422,7 @@ fn resolve_text(
                             title_hlc,
                             content_hlc,
                             last_write: None,
+                            text_version: version,
                         }),
                         revisions,
                         unseen: false,
@@ -544,6 +565,7 @@ fn conflict(
             title_hlc: hlc.clone(),
             content_hlc: hlc,
             last_write: None,
+            text_version: version,
         }),
         revisions,
         unseen: false,
@@ -640,6 +662,72 @@ mod tests {
             assert_eq!((n.conflict, r.revisions.len()), (None, 0), "{st:?}");
             assert!(r.text_kept);
         }
+    }
+
+    #[test]
+    fn a_text_edit_made_before_a_field_edit_it_did_not_see_is_sequential() {
+        for st in [Strategy::Lww, Strategy::Merge, Strategy::Manual] {
+            for with_tag in [false, true] {
+                let base = created("t", "one");
+                let mut s = Some(base.clone());
+                // The phone pins the note first; the laptop, which saw only `base`, then
+                // edits the text (with an earlier clock than the pin, as a slow clock
+                // would). Today's client sends no fields; a new one may tag as it edits.
+                let pin = with_fields(
+                    edit(Some(&base), 200, "phone", "t", "one"),
+                    serde_json::json!({"pinned": true}),
+                );
+                push(&mut s, &pin, st);
+                let mut text = edit(Some(&base), 150, "laptop", "t", "two");
+                if with_tag {
+                    text = with_fields(text, serde_json::json!({"tags": {"add": ["a"]}}));
+                }
+                let r = push(&mut s, &text, st);
+                let n = r.next.expect("the edit applies").note;
+                let case = format!("{st:?}, tag {with_tag}");
+                assert_eq!(n.content, "two", "{case}");
+                assert_eq!(n.conflict, None, "{case}: no false conflict");
+                assert!(n.fields.pinned(), "{case}: the pin stays");
+                assert!(!r.unseen, "{case}");
+                assert!(
+                    r.revisions
+                        .iter()
+                        .all(|(_, why)| *why == RevisionReason::Edited),
+                    "{case}: {:?}",
+                    r.revisions
+                );
+                // A delete made on that text, after both, deletes the note at once.
+                let seen = s.clone().unwrap();
+                let mut del = delete(Some(&base), 400, "laptop");
+                del.base_version = Some(seen.note.version);
+                del.base_title = Some("t".into());
+                del.base_content = Some("two".into());
+                let r = push(&mut s, &del, st);
+                assert!(r.next.unwrap().note.deleted, "{case}");
+                assert!(!r.unseen, "{case}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_change_that_saw_only_an_older_text_is_still_concurrent_after_a_field_edit() {
+        let base = created("t", "one");
+        let mut s = Some(base.clone());
+        push(
+            &mut s,
+            &edit(Some(&base), 200, "laptop", "t", "two"),
+            Strategy::Manual,
+        );
+        let after_text = s.clone().unwrap();
+        let pin = with_fields(
+            edit(Some(&after_text), 300, "phone", "t", "two"),
+            serde_json::json!({"pinned": true}),
+        );
+        push(&mut s, &pin, Strategy::Manual);
+        let stale = edit(Some(&base), 400, "tablet", "t", "three");
+        let n = push(&mut s, &stale, Strategy::Manual).next.unwrap().note;
+        assert!(n.conflict.is_some(), "the tablet never saw \"two\"");
+        assert!(n.fields.pinned());
     }
 
     #[test]

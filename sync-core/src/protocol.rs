@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::fields::FieldEdit;
+use crate::fields::{EditClocks, FieldEdit, Fields};
 use crate::hlc::Hlc;
 use crate::model::{ChangeId, NoteId, NoteState, Strategy, Version};
 use serde::{Deserialize, Serialize};
@@ -76,6 +76,15 @@ pub struct Change {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub fields: BTreeMap<String, FieldEdit>,
+    /// When edits in `fields` were made, for those made before this change's clock (a
+    /// device's pending field edits keep the clock of the moment they were made): a
+    /// register field's clock, or a set field's clocks by element. A field or element not
+    /// named is at `hlc`; each clock is this device's (`hlc`'s node) and not later than
+    /// `hlc`, else the change is rejected `invalid` (docs/sync-protocol.md, Fields).
+    /// Omitted: every edit at `hlc`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub edit_clocks: EditClocks,
 }
 
 impl Change {
@@ -103,6 +112,7 @@ impl Change {
             resolve: false,
             purge: false,
             fields: BTreeMap::new(),
+            edit_clocks: EditClocks::new(),
         }
     }
 
@@ -181,6 +191,24 @@ pub struct ChangeResult {
     pub note_id: NoteId,
     /// The outcome.
     pub outcome: ChangeOutcome,
+    /// Field edits of the change that were not applied, while the rest of it was (its
+    /// text, its other fields): say tags added on two devices at once, together past the
+    /// most a note may hold. Omitted: every field edit applied (or the change was rejected
+    /// as a whole). A client that knows no fields sends none and never gets it.
+    pub fields_refused: Option<FieldsRefused>,
+}
+
+/// The field edits of an applied or superseded change that the server did not apply, and
+/// why ([`ChangeResult::fields_refused`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FieldsRefused {
+    /// The names of the fields whose edits were not applied (none of their edits was).
+    pub fields: Vec<String>,
+    /// Why, as a reject code (`too_large`: a set would pass its size).
+    pub code: RejectCode,
+    /// What it means for the user.
+    pub message: String,
 }
 
 /// The outcome of one change.
@@ -521,7 +549,7 @@ impl Poke {
 pub mod wire {
     use serde::{Deserialize, Serialize};
 
-    use super::{ChangeOutcome, RejectCode, RevisionReason};
+    use super::{ChangeOutcome, FieldsRefused, RejectCode, RevisionReason};
     use crate::hlc::Hlc;
     use crate::model::{ChangeId, NoteId, NoteState, Version};
 
@@ -565,6 +593,9 @@ pub mod wire {
         /// `rejected`: what to do about it, for people.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         message: Option<String>,
+        /// `applied`, `superseded`: field edits not applied, and why (omitted: none).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fields_refused: Option<FieldsRefused>,
     }
 
     impl TryFrom<ChangeResult> for super::ChangeResult {
@@ -588,6 +619,7 @@ pub mod wire {
                 change_id: w.change_id,
                 note_id: w.note_id,
                 outcome,
+                fields_refused: w.fields_refused,
             })
         }
     }
@@ -602,6 +634,7 @@ pub mod wire {
                 current: None,
                 code: None,
                 message: None,
+                fields_refused: r.fields_refused,
             };
             match r.outcome {
                 ChangeOutcome::Applied { version, current } => {
@@ -751,6 +784,20 @@ pub mod wire {
             .unwrap_err();
             assert!(e.to_string().contains("exploded"), "{e}");
         }
+    }
+}
+
+// Here rather than in `fields`, which the protocol's types are made of (and so must not
+// import them back).
+impl Fields {
+    /// Applies the field edits of `change`, each at its own clock
+    /// ([`Change::edit_clocks`]).
+    pub fn apply_change(&mut self, change: &Change) {
+        self.merge(&Self::of_edits_at(
+            &change.fields,
+            &change.edit_clocks,
+            &change.hlc,
+        ));
     }
 }
 

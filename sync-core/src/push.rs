@@ -25,10 +25,11 @@
 
 use std::collections::HashMap;
 
+use crate::fields;
 use crate::limits;
 use crate::merge::{self, StoredNote};
 use crate::model::{ChangeId, NoteId, NoteState, Strategy};
-use crate::protocol::{Change, ChangeOutcome, ChangeResult, Revision};
+use crate::protocol::{Change, ChangeOutcome, ChangeResult, FieldsRefused, RejectCode, Revision};
 use crate::text::Budget;
 
 /// How many change ids each note remembers, so that a retried change gets its first answer
@@ -189,6 +190,7 @@ pub fn plan(
     now_ms: u64,
 ) -> Plan {
     let mut outcomes = prepared.outcomes;
+    let mut refusals: Vec<Option<FieldsRefused>> = vec![None; changes.len()];
     let mut next_version = first_version;
     let mut budget = Budget::new(limits::MAX_MERGE_WORK_PER_REQUEST);
     let mut touched: Vec<NoteId> = Vec::new();
@@ -217,36 +219,58 @@ pub fn plan(
             });
             continue;
         }
-        // Many edits together must keep a set within its size, as one edit must; and an
-        // existing record keeps its kind.
-        if let Err(e) = st
-            .map(|st| st.note.note.fields.clone())
-            .unwrap_or_default()
-            .check_apply(&c.fields, &c.hlc)
-            .and_then(|()| st.map_or(Ok(()), |st| st.note.note.fields.check_kind(&c.fields)))
-        {
+        // An existing record keeps its kind.
+        if let Err(e) = st.map_or(Ok(()), |st| st.note.note.fields.check_kind(&c.fields)) {
             let (code, message) = limits::field_reject(&e);
             outcomes[i] = Some(ChangeOutcome::Rejected { code, message });
             continue;
         }
+        // Many edits together must keep a set within its size, as one edit must: the edits
+        // of a set the change would take past it are refused, the rest of the change applies
+        // (its text is not held back by tags another device added meanwhile).
+        let over = st
+            .map(|st| st.note.note.fields.clone())
+            .unwrap_or_default()
+            .over_limit(&c.fields, &c.edit_clocks, &c.hlc);
+        let trimmed;
+        let (c_applied, refused) = if over.is_empty() {
+            (c, None)
+        } else {
+            let mut t = c.clone();
+            for d in &over {
+                t.fields.remove(d.name);
+                t.edit_clocks.remove(d.name);
+            }
+            let refused = refused_fields(&over);
+            if let Some(st) = st.filter(|_| c.edits_only_fields() && t.fields.is_empty()) {
+                // Nothing else to apply: the note stays as it is.
+                outcomes[i] = Some(ChangeOutcome::Superseded {
+                    current: st.note.note.clone(),
+                });
+                refusals[i] = Some(refused);
+                continue;
+            }
+            trimmed = t;
+            (&trimmed, Some(refused))
+        };
+        refusals[i] = refused;
         let mut r = merge::resolve_within(
             st.map(|st| &st.note),
-            c,
+            c_applied,
             policy.default,
             next_version,
             &mut budget,
         );
         let mut rn = st.map_or(0, |st| st.rn);
-        // "Delete forever": only when the device had seen the latest version (or the note
-        // is new), every kept revision is one it had seen (none lost unseen under
+        // "Delete forever": only when the device had seen the latest text (or the note is
+        // new; field edits since go with it), every kept revision is one it had seen (none lost unseen under
         // last-write-wins, unless it wrote that one itself), and the note ends deleted, so
         // no version another device wrote unseen is dropped. Then nothing of it is kept: no
         // new revision, and every stored one goes (numbers up to `rn`). Otherwise the
         // change is an ordinary delete (`purge` doc).
         let purged = c.purge
             && st.is_none_or(|st| {
-                c.base_version == Some(st.note.note.version)
-                    && st.unseen.iter().all(|u| u.author == c.hlc.node)
+                st.note.saw_text(c.base_version) && st.unseen.iter().all(|u| u.author == c.hlc.node)
             })
             && r.next.as_ref().is_some_and(|n| n.note.deleted);
         if purged {
@@ -356,8 +380,12 @@ pub fn plan(
         .iter()
         .map(|id| stored.remove(id).expect("a touched note is stored"))
         .collect();
+    let mut results = results(changes, outcomes);
+    for (r, refused) in results.iter_mut().zip(refusals) {
+        r.fields_refused = refused;
+    }
     Plan {
-        results: results(changes, outcomes),
+        results,
         notes,
         revisions,
         trims,
@@ -390,6 +418,25 @@ fn results(changes: &[Change], outcomes: Vec<Option<ChangeOutcome>>) -> Vec<Chan
             change_id: c.change_id.clone(),
             note_id: c.note_id.clone(),
             outcome: o.expect("every change has an outcome"),
+            fields_refused: None,
         })
         .collect()
+}
+
+/// What the answer says of set fields whose edits were refused for their size.
+fn refused_fields(over: &[&fields::FieldDef]) -> FieldsRefused {
+    let names: Vec<String> = over.iter().map(|d| d.name.to_owned()).collect();
+    let limits: Vec<String> = over
+        .iter()
+        .map(|d| format!("{} at most {}", d.name, d.max_items))
+        .collect();
+    FieldsRefused {
+        fields: names,
+        code: RejectCode::TooLarge,
+        message: format!(
+            "the note was saved without these edits: a note holds {} (edits made elsewhere \
+             meanwhile filled it)",
+            limits.join(", ")
+        ),
+    }
 }

@@ -147,6 +147,7 @@ fn stored() -> impl proptest::strategy::Strategy<Value = StoredNote> {
             title_hlc: th,
             content_hlc: ch,
             last_write: lw.map(|(node, base)| LastWrite { node, base }),
+            text_version: version,
         })
 }
 

@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use super::conflict::{Conflict, StrategyPicker};
 use super::history::History;
 use super::lazy::LazyScreen;
+use super::links::{Backlinks, Completion, LinkSuggestions};
 use super::preview::preview_screen;
 use crate::model::{PageState, Pane, Ui, commands};
 
@@ -27,6 +28,12 @@ pub fn Editor() -> impl IntoView {
     Effect::new(move |_| {
         ed.open.track();
         set_menu.set(false);
+    });
+    // `[[` in the text offers the notes to link to.
+    let completion = Completion::new();
+    Effect::new(move |_| {
+        ed.open.track();
+        completion.update();
     });
     let show_history = move |_| {
         let Some(id) = ed.open.get_untracked() else {
@@ -69,8 +76,16 @@ pub fn Editor() -> impl IntoView {
             <textarea id="note-content" name="content" rows="8" node_ref=ed.content_ref
                 readonly=move || ed.deleted.get() hidden=move || ui.preview.get()
                 prop:value=move || ed.content.get()
-                on:input=move |ev| ed.input(app, Field::Content, event_target_value(&ev))
+                on:input=move |ev| {
+                    ed.input(app, Field::Content, event_target_value(&ev));
+                    completion.update();
+                }
+                on:keydown=move |ev| completion.key(&ev)
+                on:keyup=move |_| completion.update()
+                on:click=move |_| completion.update()
+                on:blur=move |_| completion.update()
             ></textarea>
+            <LinkSuggestions completion/>
             <Show when=move || ui.preview.get()>
                 <LazyScreen load=preview_screen/>
             </Show>
@@ -91,6 +106,9 @@ pub fn Editor() -> impl IntoView {
                 <div class="menu" id="note-menu" role="group" aria-label="More for this note">
                     <StrategyPicker/>
                 </div>
+            </Show>
+            <Show when=move || is_open()>
+                <Backlinks/>
             </Show>
             <Conflict/>
             <History/>

@@ -68,6 +68,13 @@ pub fn ExportScreen() -> impl IntoView {
                         r.added,
                         if r.added == 1 { "" } else { "s" }
                     );
+                    if r.records > 0 {
+                        m.push_str(&if r.records == 1 {
+                            " and 1 notebook or tag".to_owned()
+                        } else {
+                            format!(" and {} notebooks and tags", r.records)
+                        });
+                    }
                     if r.duplicates > 0 {
                         m.push_str(&format!(
                             "; {} already here (same note id), skipped",
@@ -75,6 +82,22 @@ pub fn ExportScreen() -> impl IntoView {
                         ));
                     }
                     m.push('.');
+                    if r.cut > 0 {
+                        m.push_str(&format!(
+                            " {} kept in part (over a limit: at most {} tags a note, {} \
+                             folder levels, names of {} characters).",
+                            r.cut,
+                            sync_core::fields::MAX_SET_ITEMS,
+                            client::export::MAX_FOLDER_DEPTH,
+                            client::export::MAX_NAME_CHARS
+                        ));
+                    }
+                    if r.kept_as_text > 0 {
+                        m.push_str(&format!(
+                            " {} with front matter Tern could not read: kept whole as text.",
+                            r.kept_as_text
+                        ));
+                    }
                     for p in problems {
                         m.push_str(&format!(" Not imported: {p}."));
                     }

@@ -8,7 +8,8 @@
 //!
 //! - [`list`]: the notes with search, "Show more", "Undo" after a delete.
 //! - [`editor`]: the open note; [`preview`]: its Markdown; [`conflict`]: its conflict and
-//!   strategy; [`history`]: its earlier versions.
+//!   strategy; [`history`]: its earlier versions; [`links`]: completion of `[[links]]`
+//!   while typing and the notes linking to the open one.
 //! - [`trash`]: deleted notes, "Restore" and "Delete forever".
 //! - [`account`]: the account bar, the sign-in form, the offer to join notes written
 //!   before any sign-in; [`account_settings`]: devices, password, account deletion.
@@ -32,6 +33,7 @@ pub mod export;
 pub mod history;
 pub mod keys;
 pub mod lazy;
+pub mod links;
 pub mod list;
 pub mod preview;
 pub mod pwa_banner;

@@ -27,6 +27,9 @@ pub mod page {
     pub fn typing() -> bool {
         false
     }
+    pub fn type_text(_: &str) -> bool {
+        false
+    }
     pub fn leave_field() -> bool {
         false
     }
@@ -121,6 +124,26 @@ pub mod api {
     }
 }
 
+/// See the browser's `links`.
+pub mod links {
+    use client::links::Target;
+
+    use crate::io::LinkedNote;
+
+    pub async fn resolve(targets: Vec<Target>) -> Vec<(Target, Option<LinkedNote>)> {
+        targets.into_iter().map(|t| (t, None)).collect()
+    }
+    pub async fn suggest(_: &str, _: Option<String>, _: usize) -> Vec<LinkedNote> {
+        Vec::new()
+    }
+    pub async fn backlinks(_: &str, _: usize) -> Vec<LinkedNote> {
+        Vec::new()
+    }
+    pub async fn open(_: &str) -> Option<sync_core::Text> {
+        None
+    }
+}
+
 /// See the browser's `notes`.
 pub mod notes {
     use client::local::LocalNote;
@@ -162,10 +185,10 @@ pub mod notes {
         Err(NOT_HERE.into())
     }
     pub fn list_shown() {}
-    pub fn on_search_ready(_: impl Fn() + 'static) {}
-    pub fn counts() -> Option<client::search::Counts> {
+    pub fn counts(_: &str) -> Option<client::search::Counts> {
         None
     }
+    pub fn on_search_ready(_: impl Fn() + 'static) {}
 }
 
 /// See the browser's `sync`.

@@ -143,3 +143,13 @@ pub enum ExportKind {
     /// A zip of Markdown files with front matter.
     Markdown,
 }
+
+/// A note a link points at, or one that links here: what the preview, the link completion
+/// and the backlinks show of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkedNote {
+    /// Its id.
+    pub id: String,
+    /// Its title as it is now.
+    pub title: String,
+}

@@ -59,3 +59,32 @@ pub fn undo_delete(app: PageState) {
         }
     });
 }
+
+/// Opens note `id`, followed from a link (the preview's, or "Linked from"); a note no longer
+/// here is left alone.
+pub fn open_linked(app: PageState, ui: Ui, id: String) {
+    // The save generation before the read: a save landing meanwhile is newer than it.
+    let read_at = app.editor.writes();
+    spawn_local(async move {
+        if let Some(text) = io::links::open(&id).await {
+            app.editor.open_read(app, id, text, read_at);
+            ui.pane.set(Pane::Editor);
+        }
+    });
+}
+
+/// Creates the note a link names but no note has: a new note titled `title`, open to type
+/// (or opens it, if one was written since the preview looked).
+pub fn create_linked(app: PageState, ui: Ui, title: String) {
+    spawn_local(async move {
+        let target = client::links::Target::Title(title.trim().to_owned());
+        let found = io::links::resolve(vec![target]).await;
+        if let Some((_, Some(n))) = found.into_iter().next() {
+            return open_linked(app, ui, n.id);
+        }
+        new_note(app, ui);
+        app.editor
+            .input(app, client::editor::Field::Title, title.trim().to_owned());
+        io::page::focus("note-content");
+    });
+}

@@ -195,6 +195,13 @@ impl EditorState {
         app.close_history();
     }
 
+    /// Opens note `id` with `text`, read from the store after save generation `read_at`
+    /// ([`Self::writes`]): a save of it landing since is newer than the text.
+    pub fn open_read<H: EditorHost>(self, app: H, id: String, text: Text, read_at: u64) {
+        self.send(app, Event::Open { id, text, read_at });
+        app.close_history();
+    }
+
     /// "New note": an empty note at once, the open note's last keystrokes saved behind it.
     pub fn new_note<H: EditorHost>(self, app: H) {
         self.send(app, Event::New);

@@ -17,7 +17,10 @@
 //!   from tracking when it is read.)
 //! - No `style`, no `id`, no event attributes: the writer only writes the few attributes
 //!   listed here (`href`, `title`, `rel`, `target`, `class`, `type`, `checked`,
-//!   `data-task`, `aria-label`).
+//!   `data-task`, `aria-label`, and `data-note`/`data-create` on links between notes).
+//! - **Links between notes** (`[[...]]`, [`client::links`]) go nowhere by URL: `href="#"`
+//!   and the note's id (`data-note`) or the title to create (`data-create`), which the
+//!   preview's click handler reads; a note's text cannot reach another origin through them.
 //!
 //! A task list item (`- [ ]`, `- [x]`) becomes a checkbox carrying the byte offset of its
 //! marker in the note (`data-task`); [`toggle_task`] flips that marker in the text, and the
@@ -26,11 +29,36 @@
 //! Cost: parsing is linear in the note's length, and a note is at most
 //! `sync_core::limits` long; the preview renders only while it is shown.
 
-use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
+use client::links::Target;
+use pulldown_cmark::{CodeBlockKind, Event, LinkType, Options, Parser, Tag, TagEnd};
+
+use crate::io::LinkedNote;
 
 /// The Markdown extensions the preview understands.
 fn options() -> Options {
-    Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS
+    Options::ENABLE_TABLES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_WIKILINKS
+}
+
+/// A `[[link]]` being written: its target (`None`: one [`client::links::links`] does not
+/// take, written as the text it is, `source`), and its text.
+struct Wiki {
+    target: Option<Target>,
+    source: std::ops::Range<usize>,
+    label: String,
+}
+
+/// What the preview knows of a link's note.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    /// The note, as it is now.
+    Found(LinkedNote),
+    /// No such note here.
+    Missing,
+    /// Not looked up (yet, or past the preview's budget): shown as text.
+    Unknown,
 }
 
 /// Escapes `s` for HTML text and for attribute values in double quotes.
@@ -75,11 +103,46 @@ enum Open {
 
 /// The note's text as safe HTML (see the module docs).
 pub fn render(src: &str) -> String {
+    render_with(src, &|_| Lookup::Unknown)
+}
+
+/// [`render`], with the links between notes (`[[...]]`, see [`client::links`]) resolved
+/// by `resolve`: a link to a note here shows the note's title as it is now and opens it
+/// (`data-note`); a title no note has offers to create it (`data-create`); an id not here
+/// shows the title it was linked with, without a link; a link not looked up shows its
+/// text. Only the links [`client::links::links`] finds are links (the ones looked up and
+/// listed as backlinks); another `[[...]]` the Markdown parser sees is shown as written.
+pub fn render_with(src: &str, resolve: &dyn Fn(&Target) -> Lookup) -> String {
     let mut out = String::with_capacity(src.len() * 3 / 2);
     let mut links: Vec<Open> = Vec::new();
+    let mut wiki: Option<Wiki> = None;
+    let ours = client::links::links(src);
+    let wiki_at = |range: &std::ops::Range<usize>| Wiki {
+        target: ours
+            .iter()
+            .find(|l| l.range.start == range.start || l.range.start == range.start + 1)
+            .map(|l| l.target.clone()),
+        source: range.clone(),
+        label: String::new(),
+    };
     // Inside a table head, cells are <th>.
     let mut in_head = false;
     for (event, range) in Parser::new_ext(src, options()).into_offset_iter() {
+        // Inside a `[[link]]`, only its text is kept; it is written at its end.
+        if let Some(w) = wiki.as_mut() {
+            match event {
+                Event::Text(t) | Event::Code(t) => w.label.push_str(&t),
+                Event::End(TagEnd::Link | TagEnd::Image) => {
+                    let w = wiki.take().expect("inside a link");
+                    match &w.target {
+                        Some(t) => note_link(&mut out, &w, t, resolve(t)),
+                        None => escape(&mut out, &src[w.source.clone()]),
+                    }
+                }
+                _ => {}
+            }
+            continue;
+        }
         match event {
             Event::Start(tag) => match tag {
                 Tag::Paragraph => out.push_str("<p>"),
@@ -116,6 +179,15 @@ pub fn render(src: &str) -> String {
                 Tag::Strikethrough => out.push_str("<del>"),
                 Tag::Superscript => out.push_str("<sup>"),
                 Tag::Subscript => out.push_str("<sub>"),
+                // `![[x]]` (an Obsidian embed) too: a link to the note.
+                Tag::Link {
+                    link_type: LinkType::WikiLink { .. },
+                    ..
+                }
+                | Tag::Image {
+                    link_type: LinkType::WikiLink { .. },
+                    ..
+                } => wiki = Some(wiki_at(&range)),
                 Tag::Link {
                     dest_url, title, ..
                 } => links.push(link(&mut out, &dest_url, &title, None)),
@@ -184,6 +256,45 @@ pub fn render(src: &str) -> String {
         }
     }
     out
+}
+
+/// Writes a link between notes: to its note when it is here, else as what it can be.
+fn note_link(out: &mut String, w: &Wiki, target: &Target, to: Lookup) {
+    match (to, target) {
+        (Lookup::Found(n), _) => {
+            out.push_str("<a href=\"#\" class=\"note-link\" data-note=\"");
+            escape(out, &n.id);
+            out.push_str("\">");
+            escape(
+                out,
+                if n.title.trim().is_empty() {
+                    "Untitled"
+                } else {
+                    &n.title
+                },
+            );
+            out.push_str("</a>");
+        }
+        (Lookup::Unknown, _) => {
+            out.push_str("<span class=\"note-link\">");
+            escape(out, w.label.trim());
+            out.push_str("</span>");
+        }
+        (Lookup::Missing, Target::Title(t)) => {
+            out.push_str("<a href=\"#\" class=\"note-link missing\" title=\"Create this note\" data-create=\"");
+            escape(out, t);
+            out.push_str("\">");
+            escape(out, w.label.trim());
+            out.push_str("</a>");
+        }
+        (Lookup::Missing, Target::Id(_)) => {
+            out.push_str(
+                "<span class=\"note-link gone\" title=\"This note is not on this device\">",
+            );
+            escape(out, w.label.trim());
+            out.push_str("</span>");
+        }
+    }
 }
 
 /// Opens a link (or an image, written as a link with `prefix`) and says how it closes.
@@ -377,5 +488,100 @@ mod tests {
         let at = uni.rfind("[ ]").unwrap();
         assert!(render(uni).contains(&format!("data-task=\"{at}\"")));
         assert_eq!(toggle_task(uni, at).unwrap(), "- [ ] café ☕\n- [x] thé\n");
+    }
+
+    #[test]
+    fn links_between_notes() {
+        const ID: &str = "AbCdEfGhIjKlMnOpQrSt-_";
+        let here = |t: &Target| match t {
+            Target::Id(id) if id.0 == ID => Lookup::Found(LinkedNote {
+                id: ID.into(),
+                title: "Renamed <b>".into(),
+            }),
+            Target::Title(t) if t == "Plans" => Lookup::Found(LinkedNote {
+                id: "x".repeat(22),
+                title: "Plans".into(),
+            }),
+            Target::Title(t) if t == "Later" => Lookup::Unknown,
+            _ => Lookup::Missing,
+        };
+        let html = render_with(
+            &format!(
+                "a [[{ID}|Old *name*]] b [[Plans]] c [[New idea]] d [[{}|Gone]]",
+                "z".repeat(22)
+            ),
+            &here,
+        );
+        assert!(
+            html.contains(&format!(
+                "<a href=\"#\" class=\"note-link\" data-note=\"{ID}\">Renamed &lt;b&gt;</a>"
+            )),
+            "{html}"
+        );
+        assert!(
+            html.contains("data-note=\"xxxxxxxxxxxxxxxxxxxxxx\">Plans</a>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("data-create=\"New idea\">New idea</a>"),
+            "{html}"
+        );
+        assert!(
+            html.contains(
+                "class=\"note-link gone\" title=\"This note is not on this device\">Gone</span>"
+            ),
+            "{html}"
+        );
+        // A hostile title or label stays text; code spans are not links.
+        let html = render_with("[[\"><script>x</script>]] `[[Plans]]`", &here);
+        assert!(!html.contains("<script>"), "{html}");
+        assert!(html.contains("<code>[[Plans]]</code>"), "{html}");
+        // Not looked up: its text, no link (never "create": the note may exist).
+        let html = render_with("[[Later]]", &here);
+        assert!(
+            html.contains("<span class=\"note-link\">Later</span>"),
+            "{html}"
+        );
+        // An Obsidian embed is a link to the note, not an image.
+        let html = render_with("![[Plans]]", &here);
+        assert!(
+            html.contains("data-note=\"xxxxxxxxxxxxxxxxxxxxxx\">Plans</a>"),
+            "{html}"
+        );
+    }
+
+    /// The preview's links are exactly the ones `client::links::links` lists (which the
+    /// preview looks up and backlinks count): a `[[...]]` the Markdown parser takes as a
+    /// link but `links` does not is shown as its text.
+    #[test]
+    fn the_preview_links_what_links_lists() {
+        let all_missing = |_: &Target| Lookup::Missing;
+        for src in [
+            "[[a\nb]]",
+            "[[x [[y]]",
+            "[[Plans]] and [[ Plans ]]",
+            &format!("[[{}]]", "long ".repeat(80)),
+            "| a | [[b|c]] |\n|---|---|\n| 1 | [[d]] |",
+            "\\[[escaped]] [[ok]]",
+            "[[a]]]] [[[b]]",
+        ] {
+            let html = render_with(src, &all_missing);
+            let shown = html.matches("class=\"note-link").count();
+            let listed = client::links::links(src);
+            assert!(shown <= listed.len(), "{src:?}: {html}");
+            for create in html.split("data-create=\"").skip(1) {
+                let t = create.split('"').next().unwrap();
+                assert!(
+                    listed.iter().any(|l| {
+                        let mut esc = String::new();
+                        if let Target::Title(x) = &l.target {
+                            escape(&mut esc, x);
+                        }
+                        esc == t
+                    }),
+                    "{src:?}: offers to create {t:?}, which links() does not list: {html}"
+                );
+            }
+        }
     }
 }

@@ -32,10 +32,10 @@ pub const META_DATA_VERSION: &str = "data_version";
 ///   device keeps) and writes those records again so that they carry it, so the trash view
 ///   reads the trash, not the notebook.
 ///
-/// Fields (tags, notebook, pinned, kind; `LocalNote::fields` and `field_edits`) needed no
-/// new version: a record written before them reads with none (serde defaults), a note
-/// with none is written exactly as before, and every record written before them is a
-/// note, so the `order` index (notes only: notebook and tag records carry no `order` and
+/// Fields (tags, notebook, pinned, kind; `LocalNote::fields`, `field_edits` and
+/// `edit_clocks`) needed no new version: a record written before them reads with none
+/// (serde defaults), a note with none is written exactly as before, and every record
+/// written before them is a note, so the `order` index (notes only: notebook and tag records carry no `order` and
 /// are not counted live, see `crate::idb`) is right for them as it is.
 pub fn migrate_note(from: u32, note: &mut LocalNote) {
     if from < 2 && note.pending.is_none() && note.base_version.is_some() && note.base.is_none() {

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
-use sync_core::fields::{FieldEdit, Fields, Kind};
+use sync_core::fields::{EditClock, EditClocks, FieldEdit, Fields, Kind};
 use sync_core::protocol::Change;
 use sync_core::{ChangeId, Conflict, Hlc, NoteId, NoteState, Strategy, Text};
 
@@ -68,6 +68,12 @@ pub struct LocalNote {
     /// kept until the server answers for a change that carried them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub field_edits: BTreeMap<String, FieldEdit>,
+    /// When the pending field edits were made, for those made before the note's latest
+    /// edit (`hlc`): a register's clock, or a set's clocks by element; an edit not named
+    /// here was made at `hlc`. Sent with them (`Change::edit_clocks`), so a later edit of
+    /// the note does not make them newer than another device's edits made in between.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub edit_clocks: EditClocks,
 }
 
 /// A deleted note's text, as the trash shows it.
@@ -197,15 +203,65 @@ impl LocalNote {
             trash: None,
             fields: s.fields.clone(),
             field_edits: BTreeMap::new(),
+            edit_clocks: EditClocks::new(),
         }
     }
 
-    /// The fields as shown here: the server's, with the pending edits on top (at the
-    /// note's stamp, later than anything the device had seen when it made them).
+    /// The fields as shown here: the server's, with the pending edits on top, each at the
+    /// clock it was made at (later than anything the device had seen then).
     pub fn shown_fields(&self) -> Fields {
         let mut f = self.fields.clone();
-        f.apply(&self.field_edits, &self.hlc);
+        f.merge(&Fields::of_edits_at(
+            &self.field_edits,
+            &self.edit_clocks,
+            &self.hlc,
+        ));
         f
+    }
+
+    /// Gives every pending field edit made at the note's current stamp that clock
+    /// explicitly (in [`LocalNote::edit_clocks`]), before the note is stamped anew for a
+    /// newer edit: the older edits keep the time they were made.
+    pub(crate) fn keep_edit_clocks(&mut self) {
+        for (name, edit) in &self.field_edits {
+            match edit {
+                FieldEdit::Register(_) => {
+                    self.edit_clocks
+                        .entry(name.clone())
+                        .or_insert_with(|| EditClock::Register(self.hlc.clone()));
+                }
+                FieldEdit::Set(e) => {
+                    let at = self
+                        .edit_clocks
+                        .entry(name.clone())
+                        .or_insert_with(|| EditClock::Set(BTreeMap::new()));
+                    if let EditClock::Set(at) = at {
+                        for v in e.add.iter().chain(&e.remove) {
+                            at.entry(v.clone()).or_insert_with(|| self.hlc.clone());
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Drops the clocks of field edits no longer pending, those not earlier than the
+    /// note's stamp (which the edit has anyway), and those of another device than the
+    /// stamp's: an imported note keeps the clock another device gave it, and the server
+    /// takes an edit's own clock only from the device that sends the change
+    /// ([`sync_core::fields::check_clocks`]); such an edit takes the note's new stamp.
+    pub(crate) fn tidy_edit_clocks(&mut self) {
+        let (edits, hlc) = (&self.field_edits, &self.hlc);
+        let own = |h: &Hlc| *h < *hlc && h.node == hlc.node;
+        self.edit_clocks
+            .retain(|name, clock| match (edits.get(name), clock) {
+                (Some(FieldEdit::Register(_)), EditClock::Register(h)) => own(h),
+                (Some(FieldEdit::Set(e)), EditClock::Set(hs)) => {
+                    hs.retain(|v, h| (e.add.contains(v) || e.remove.contains(v)) && own(h));
+                    !hs.is_empty()
+                }
+                _ => false,
+            });
     }
 
     /// What the record is: a note, a notebook or a tag.
@@ -287,6 +343,7 @@ impl LocalNote {
             resolve: self.resolving,
             purge: self.purge && self.deleted,
             fields: self.field_edits.clone(),
+            edit_clocks: self.edit_clocks.clone(),
         })
     }
 }

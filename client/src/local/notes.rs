@@ -146,6 +146,7 @@ impl<S: LocalStore> Notes<S> {
             trash: None,
             fields: Default::default(),
             field_edits,
+            edit_clocks: Default::default(),
         })
     }
 
@@ -241,6 +242,9 @@ impl<S: LocalStore> Notes<S> {
                 return Ok(None);
             };
             let mut note = seen.clone();
+            // The field edits queued so far keep the clock they were made at; the new
+            // stamp is for this edit.
+            note.keep_edit_clocks();
             if !f(&mut note) {
                 return Ok(Some(seen));
             }
@@ -250,9 +254,13 @@ impl<S: LocalStore> Notes<S> {
             let from_server = seen.pending.is_none();
             let now = self.corrected_now().await?;
             // After its fields' clocks too: a field edit made here must win over the
-            // field states this device has seen.
-            let latest = seen.fields.latest().filter(|f| **f > seen.hlc);
-            let after = stamp_after(Some(latest.unwrap_or(&seen.hlc)), from_server, now);
+            // field states this device has seen. Those came from the server (pending field
+            // edits are apart, in `field_edits`), which accepted them: always order after
+            // them, even while the text is a local edit not accepted yet.
+            let after = stamp_after(Some(&seen.hlc), from_server, now)
+                .into_iter()
+                .chain(seen.fields.latest())
+                .max();
             let node = self.node.as_str();
             note.pending = Some(ChangeId(platform::random_id()));
             note.sync = SyncState::Pending;
@@ -268,6 +276,7 @@ impl<S: LocalStore> Notes<S> {
                     let mut clock: DeviceClock =
                         clock.and_then(|v| v.parse().ok()).unwrap_or_default();
                     note.hlc = clock.tick(node, now, after);
+                    note.tidy_edit_clocks();
                     *n = note.clone();
                     Some(clock.to_string())
                 })

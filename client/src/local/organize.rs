@@ -11,8 +11,8 @@
 
 use std::collections::BTreeSet;
 
-use sync_core::NoteId;
-use sync_core::fields::{self, FieldEdit, Kind, SetEdit};
+use sync_core::fields::{self, EditClock, FieldEdit, Kind, SetEdit};
+use sync_core::{NoteId, Strategy};
 
 use super::{LocalNote, LocalStore, Notes, StoreError};
 
@@ -20,6 +20,10 @@ use super::{LocalNote, LocalStore, Notes, StoreError};
 /// the pending one (the later add or remove of an element wins), a register's value
 /// replaces it. False (nothing queued) when the result breaks the field's declared limits.
 fn queue(n: &mut LocalNote, name: &str, edit: FieldEdit) -> bool {
+    let edit_names: Option<BTreeSet<String>> = match &edit {
+        FieldEdit::Set(e) => Some(e.add.iter().chain(&e.remove).cloned().collect()),
+        FieldEdit::Register(_) => None,
+    };
     let combined = match (n.field_edits.get(name), edit) {
         (Some(FieldEdit::Set(old)), FieldEdit::Set(new)) => {
             let mut e = old.clone();
@@ -38,12 +42,24 @@ fn queue(n: &mut LocalNote, name: &str, edit: FieldEdit) -> bool {
     if fields::check(name, &combined).is_err() {
         return false;
     }
+    // The elements this edit names are made now: at the note's new stamp, so their
+    // earlier clocks go.
+    let mut clocks = n.edit_clocks.clone();
+    match (&edit_names, clocks.get_mut(name)) {
+        (Some(names), Some(EditClock::Set(at))) => at.retain(|v, _| !names.contains(v)),
+        (_, Some(_)) => {
+            clocks.remove(name);
+        }
+        (_, None) => {}
+    }
     let mut edits = n.field_edits.clone();
     edits.insert(name.to_owned(), combined);
-    if n.fields.check_apply(&edits, &n.hlc).is_err() {
+    if n.fields.check_apply(&edits, &clocks, &n.hlc).is_err() {
         return false;
     }
     n.field_edits = edits;
+    n.edit_clocks = clocks;
+    n.tidy_edit_clocks();
     true
 }
 
@@ -70,8 +86,9 @@ impl<S: LocalStore> Notes<S> {
                 }
                 FieldEdit::Register(v) => shown.register(name) != *v,
             };
-            // The queued edits apply at the note's new stamp, later than every field
-            // clock the device has seen (`Notes::change_if`).
+            // The queued edit applies at the note's new stamp, later than every field
+            // clock the device has seen (`Notes::change_if`); the edits queued before keep
+            // their own clocks.
             changes && queue(n, name, edit.clone())
         })
         .await
@@ -144,24 +161,47 @@ impl<S: LocalStore> Notes<S> {
         name: &str,
         parent: Option<&NoteId>,
     ) -> Result<LocalNote, StoreError> {
+        let n = self.new_notebook(name, parent).await?;
+        self.store.put(&n).await?;
+        Ok(n)
+    }
+
+    /// A new notebook record, pending, not stored yet (an import stores it with its batch).
+    pub(crate) async fn new_notebook(
+        &self,
+        name: &str,
+        parent: Option<&NoteId>,
+    ) -> Result<LocalNote, StoreError> {
         let mut n = self.new_record(name, Kind::Notebook).await?;
         if let Some(p) = parent {
             queue(&mut n, "parent", FieldEdit::Register(p.0.clone().into()));
         }
-        self.store.put(&n).await?;
         Ok(n)
     }
 
     /// Creates a tag named `name`.
     pub async fn create_tag(&self, name: &str) -> Result<LocalNote, StoreError> {
-        let n = self.new_record(name, Kind::Tag).await?;
+        let n = self.new_tag(name).await?;
         self.store.put(&n).await?;
         Ok(n)
     }
 
+    /// A new tag record, pending, not stored yet (an import stores it with its batch).
+    pub(crate) async fn new_tag(&self, name: &str) -> Result<LocalNote, StoreError> {
+        self.new_record(name, Kind::Tag).await
+    }
+
+    /// A new notebook or tag record. Its strategy is `merge`, set explicitly (not the
+    /// server's default): its text is its name only, so concurrent renames go to the later
+    /// one and a rename wins over a concurrent delete (a notebook still in use is not lost),
+    /// never a conflict, which no view shows for records (under a `manual` default, it
+    /// would wait unseen). Last-write-wins would settle renames alike, but would let a
+    /// delete win over a concurrent rename by clock alone.
     async fn new_record(&self, name: &str, kind: Kind) -> Result<LocalNote, StoreError> {
         let mut n = self.new_local(name, "").await?;
         queue(&mut n, "kind", FieldEdit::Register(kind.value()));
+        n.strategy = Strategy::Merge;
+        n.strategy_changed = true;
         Ok(n)
     }
 

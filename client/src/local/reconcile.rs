@@ -1,8 +1,8 @@
 //! The pure rules that fold a sync response into a device's notes ([`reconcile`]).
 
-use sync_core::fields::FieldEdit;
+use sync_core::fields::{EditClock, EditClocks, FieldEdit};
 use sync_core::protocol::{Change, ChangeOutcome, ChangeResult, SyncResponse};
-use sync_core::{Conflict, NoteId, NoteState, Text};
+use sync_core::{Conflict, Hlc, NoteId, NoteState, Text};
 
 use super::{LocalNote, SyncState, Trashed};
 
@@ -23,21 +23,39 @@ pub fn affected_ids(response: &SyncResponse) -> Vec<NoteId> {
 /// newer local edit is pending: the server's fields (`stored`, or the sent edits), and the
 /// pending field edits minus those `sent` carried unchanged since, so a field edit is not
 /// sent again with a later clock (which could win over another device's newer edit).
-fn settle_fields(n: &mut LocalNote, sent: &Change, stored: Option<&NoteState>) {
+///
+/// The edits of fields the server refused (`refused`, [`ChangeResult::fields_refused`]) stay
+/// pending, at the clocks they were made: sent again with the newer edit, they are refused
+/// again, and that answer marks the note failed with the reason.
+fn settle_fields(n: &mut LocalNote, sent: &Change, stored: Option<&NoteState>, refused: &[String]) {
     match stored {
         Some(s) => n.fields.merge(&s.fields),
-        None => n.fields.apply(&sent.fields, &sent.hlc),
+        None => n.fields.apply_change(sent),
     }
     for (name, was) in &sent.fields {
-        let Some(now) = n.field_edits.get_mut(name) else {
+        if refused.contains(name) {
+            continue;
+        }
+        // An edit is settled when it is the very one sent: the same value made at the same
+        // clock. The same value made again since (undone and redone while the change was
+        // on its way) is a newer edit, still to send.
+        let (sent_clocks, sent_hlc) = (&sent.edit_clocks, &sent.hlc);
+        let (my_clocks, my_hlc) = (&n.edit_clocks, &n.hlc);
+        let same = |v: Option<&String>| {
+            edit_clock(sent_clocks, sent_hlc, name, v) == edit_clock(my_clocks, my_hlc, name, v)
+        };
+        let Some(now) = n.field_edits.get(name) else {
             continue;
         };
         match (now, was) {
             (FieldEdit::Set(now), FieldEdit::Set(was)) => {
-                now.add.retain(|v| !was.add.contains(v));
-                now.remove.retain(|v| !was.remove.contains(v));
+                let mut left = now.clone();
+                left.add.retain(|v| !(was.add.contains(v) && same(Some(v))));
+                left.remove
+                    .retain(|v| !(was.remove.contains(v) && same(Some(v))));
+                n.field_edits.insert(name.clone(), FieldEdit::Set(left));
             }
-            (now, was) if now == was => {
+            (now, was) if now == was && same(None) => {
                 n.field_edits.remove(name);
                 continue;
             }
@@ -46,6 +64,22 @@ fn settle_fields(n: &mut LocalNote, sent: &Change, stored: Option<&NoteState>) {
         if matches!(n.field_edits.get(name), Some(FieldEdit::Set(e)) if e.is_empty()) {
             n.field_edits.remove(name);
         }
+    }
+    n.tidy_edit_clocks();
+}
+
+/// The clock of the edit of field `name` (a set's `element`) in a change or a note's
+/// pending edits: its own in `clocks`, else `hlc` (the change's or the note's).
+fn edit_clock<'a>(
+    clocks: &'a EditClocks,
+    hlc: &'a Hlc,
+    name: &str,
+    element: Option<&String>,
+) -> &'a Hlc {
+    match (clocks.get(name), element) {
+        (Some(EditClock::Register(h)), None) => h,
+        (Some(EditClock::Set(hs)), Some(v)) => hs.get(v).unwrap_or(hlc),
+        _ => hlc,
     }
 }
 
@@ -68,6 +102,7 @@ pub fn reconcile(
     let mut note = current.cloned();
     if let (Some(n), Some(r)) = (note.as_mut(), result) {
         let answers_pending = n.pending.as_ref() == Some(&r.change_id);
+        let refused: &[String] = r.fields_refused.as_ref().map_or(&[], |f| &f.fields);
         match &r.outcome {
             ChangeOutcome::Applied {
                 current: Some(stored),
@@ -92,9 +127,10 @@ pub fn reconcile(
                 // The change carried every field edit (a change with field edits gets the
                 // stored state back, the arm above; this is for safety).
                 if let Some(c) = sent.filter(|c| c.change_id == r.change_id) {
-                    n.fields.apply(&c.fields, &c.hlc);
+                    n.fields.apply_change(c);
                 }
                 n.field_edits.clear();
+                n.edit_clocks.clear();
                 if n.deleted {
                     n.conflict = None;
                     n.local_conflict = false;
@@ -111,7 +147,7 @@ pub fn reconcile(
                         title: c.title.clone(),
                         content: c.content.clone(),
                     });
-                    settle_fields(n, c, None);
+                    settle_fields(n, c, None, refused);
                 }
             }
             // Merged or superseded while a newer edit was made here: keep the old base, so
@@ -123,7 +159,7 @@ pub fn reconcile(
                 ..
             } => {
                 if let Some(c) = sent.filter(|c| c.change_id == r.change_id) {
-                    settle_fields(n, c, Some(stored));
+                    settle_fields(n, c, Some(stored), refused);
                 }
             }
             ChangeOutcome::Superseded { current } if answers_pending => {
@@ -135,7 +171,7 @@ pub fn reconcile(
             // which would win over the other device's edit that superseded them.
             ChangeOutcome::Superseded { current } => {
                 if let Some(c) = sent.filter(|c| c.change_id == r.change_id) {
-                    settle_fields(n, c, Some(current));
+                    settle_fields(n, c, Some(current), refused);
                 }
             }
             ChangeOutcome::Rejected { code, message } if answers_pending => {
@@ -157,6 +193,20 @@ pub fn reconcile(
             }
             Some(_) => {}
         }
+    }
+    // The rest of the pending change was applied, but not these field edits (a set past
+    // its size by edits made elsewhere meanwhile): the note says so, with the reason, so
+    // nothing is lost silently. The refused edits are gone with the server's state.
+    let refusal = result
+        .filter(|r| current.is_some_and(|c| c.pending.as_ref() == Some(&r.change_id)))
+        .and_then(|r| r.fields_refused.as_ref());
+    if let (Some(f), Some(n)) = (refusal, note.as_mut())
+        && n.pending.is_none()
+    {
+        n.sync = SyncState::Failed {
+            code: f.code.as_str().to_owned(),
+            message: f.message.clone(),
+        };
     }
     // Versions only this device has (`local_conflict`) outlive a state from the server.
     if let (Some(c), Some(n)) = (current, note.as_mut())

@@ -84,6 +84,9 @@ pub async fn restamp_refused<S: LocalStore>(
                 return false;
             }
             n.hlc = hlc.clone();
+            // Field edits with clocks not before the new stamp (made while the clock was
+            // ahead) take the new stamp, as the text does.
+            n.tidy_edit_clocks();
             n.pending = Some(change.clone());
             n.sync = SyncState::Pending;
             true

@@ -54,6 +54,7 @@ fn pending_note(change: &str) -> LocalNote {
         trash: None,
         fields: Default::default(),
         field_edits: Default::default(),
+        edit_clocks: Default::default(),
     }
 }
 
@@ -77,6 +78,7 @@ fn result(change: &str, outcome: ChangeOutcome) -> ChangeResult {
         change_id: change.into(),
         note_id: "n".into(),
         outcome,
+        fields_refused: None,
     }
 }
 
@@ -298,6 +300,8 @@ fn a_superseded_change_s_field_edits_are_not_sent_again() {
     let mut now = pending_note("c2");
     now.hlc = hlc(30);
     now.field_edits = sent_note.field_edits.clone();
+    // The pin keeps the clock it was made at (c1's), as `Notes::change_if` leaves it.
+    now.edit_clocks = serde_json::from_value(serde_json::json!({"pinned": hlc(10)})).unwrap();
     let mut current = remote(5);
     current
         .fields
@@ -307,4 +311,38 @@ fn a_superseded_change_s_field_edits_are_not_sent_again() {
     assert!(n.field_edits.is_empty(), "{:?}", n.field_edits);
     assert!(!n.pinned(), "the other device's later unpin stands");
     assert_eq!(n.pending.as_ref().map(|c| c.0.as_str()), Some("c2"));
+}
+
+/// A pin sent (c1), then unpinned and pinned again while c1 was on its way: the answer to
+/// c1 settles c1's pin, not the redone one, which is newer and still to send (it may have
+/// to win over another device's unpin made in between). The same for a tag.
+#[test]
+fn a_redone_field_edit_is_not_settled_by_the_answer_to_the_first() {
+    let mut sent_note = pending_note("c1");
+    sent_note.field_edits = edits(serde_json::json!({"tags": {"add": ["a", "b"]}, "pinned": true}));
+    let sent = sent_note.pending_change().unwrap();
+    // Undone and redone at 30: the pending edits are the same values, at the note's clock.
+    // "b" only had the text edited since: it keeps c1's clock.
+    let mut now = pending_note("c3");
+    now.hlc = hlc(30);
+    now.field_edits = sent_note.field_edits.clone();
+    now.edit_clocks = serde_json::from_value(serde_json::json!({"tags": {"b": hlc(10)}})).unwrap();
+    let mut stored = remote(4);
+    stored.fields.apply_change(&sent);
+    let r = result(
+        "c1",
+        ChangeOutcome::Applied {
+            version: 4,
+            current: Some(stored),
+        },
+    );
+    let n = reconcile(Some(&now), Some(&sent), Some(&r), None).unwrap();
+    assert_eq!(
+        n.field_edits,
+        edits(serde_json::json!({"tags": {"add": ["a"]}, "pinned": true})),
+        "the redone pin and tag are still to send; b is settled"
+    );
+    let c = n.pending_change().unwrap();
+    assert_eq!(c.hlc, hlc(30));
+    assert!(c.edit_clocks.is_empty(), "sent at the redo's clock: {c:?}");
 }

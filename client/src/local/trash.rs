@@ -2,6 +2,7 @@
 //! [`TRASH_DAYS`] (or the server's period), to restore, delete forever, or expire.
 
 use sync_core::NoteId;
+use sync_core::fields::Kind;
 
 use super::{LocalNote, LocalStore, Notes, StoreError, SyncState, Trashed};
 
@@ -78,7 +79,31 @@ impl<S: LocalStore> Notes<S> {
     /// those older than the trash period (`days`: the server's, see
     /// [`sync_core::protocol::SignedIn::trash_days`]; [`TRASH_DAYS`] by default) at
     /// `now_ms`. Reads only the trash ([`LocalStore::trashed`]).
+    ///
+    /// Notes only: deleted notebook and tag records are not in it (the sidebar offers them
+    /// back: [`Notes::deleted_records`]).
     pub async fn trash(&self, now_ms: u64, days: u32) -> Result<Vec<LocalNote>, StoreError> {
+        self.trashed_of(now_ms, days, Kind::Note).await
+    }
+
+    /// The deleted records of `kind` (notebooks or tags) whose text this device has, newest
+    /// delete first, within the trash period as for [`Notes::trash`]: what can be restored
+    /// ([`Notes::restore`]).
+    pub async fn deleted_records(
+        &self,
+        kind: Kind,
+        now_ms: u64,
+        days: u32,
+    ) -> Result<Vec<LocalNote>, StoreError> {
+        self.trashed_of(now_ms, days, kind).await
+    }
+
+    async fn trashed_of(
+        &self,
+        now_ms: u64,
+        days: u32,
+        kind: Kind,
+    ) -> Result<Vec<LocalNote>, StoreError> {
         let period = trash_ms(days);
         let mut notes: Vec<LocalNote> = self
             .store
@@ -90,6 +115,7 @@ impl<S: LocalStore> Notes<S> {
                     && n.trash
                         .as_ref()
                         .is_some_and(|t| t.deleted_ms.saturating_add(period) > now_ms)
+                    && n.kind() == kind
             })
             .collect();
         notes.sort_by_key(|n| std::cmp::Reverse(n.trash.as_ref().map(|t| t.deleted_ms)));

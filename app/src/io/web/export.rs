@@ -15,10 +15,11 @@ use super::accounts::notes;
 use super::api;
 use super::page::sleep_ms;
 use crate::io::ExportKind as Kind;
+use sync_core::fields::Kind as NoteKind;
 
 /// Builds the export and hands it to the browser as a download (`with_history`: each
 /// note's history from the server, one request per note, JSON only). Returns how many
-/// notes.
+/// notes (not counting notebook and tag records).
 pub async fn export(kind: Kind, with_history: bool) -> Result<usize, String> {
     let notes = notes().await?;
     let parts = Array::new();
@@ -27,7 +28,24 @@ pub async fn export(kind: Kind, with_history: bool) -> Result<usize, String> {
     if kind == Kind::Json {
         parts.push(&JsValue::from_str(&export::json_head(now)));
     }
-    let (mut after, mut count) = (None, 0);
+    // A Markdown export first reads the notebooks and tags (their folders and names),
+    // chunk by chunk like the export itself: a note may come before its notebook.
+    let mut layout = export::MarkdownLayout::new();
+    if kind == Kind::Markdown {
+        let mut after = None;
+        loop {
+            let (chunk, next) = notes
+                .export_chunk(after.as_ref())
+                .await
+                .map_err(|e| e.to_string())?;
+            layout.add(&chunk);
+            let Some(n) = next else { break };
+            after = Some(n);
+            sleep_ms(0).await;
+        }
+        layout.finish();
+    }
+    let (mut after, mut count, mut written) = (None, 0, false);
     loop {
         let (mut chunk, next) = notes
             .export_chunk(after.as_ref())
@@ -41,21 +59,22 @@ pub async fn export(kind: Kind, with_history: bool) -> Result<usize, String> {
         }
         match kind {
             Kind::Json => {
-                parts.push(&JsValue::from_str(&export::json_notes(&chunk, count == 0)));
+                parts.push(&JsValue::from_str(&export::json_notes(&chunk, !written)));
+                written |= !chunk.is_empty();
             }
             Kind::Markdown => {
                 // One part per chunk, not per note: a Blob of 100,000 parts took the
                 // browser a long pause to build.
                 let mut bytes = Vec::new();
-                for n in &chunk {
-                    bytes.extend(
-                        zip.add(&export::markdown_name(n), export::to_markdown(n).as_bytes()),
-                    );
+                // Records (notebooks, tags) are folders and front matter, not files.
+                for n in chunk.iter().filter(|n| n.kind == NoteKind::Note) {
+                    bytes.extend(zip.add(&layout.name(n), layout.markdown(n).as_bytes()));
                 }
                 parts.push(&Uint8Array::from(&bytes[..]));
             }
         }
-        count += chunk.len();
+        // Notes, as the user counts them (notebooks and tags are not).
+        count += chunk.iter().filter(|n| n.kind == NoteKind::Note).count();
         let Some(n) = next else { break };
         after = Some(n);
         sleep_ms(0).await; // let the page paint and take input between chunks
@@ -119,7 +138,22 @@ async fn import_from(
     let mut pending = Vec::new();
     for i in 0..files.length() {
         let Some(file) = files.get(i) else { continue };
-        let name = file.name();
+        let mut name = file.name();
+        if folder {
+            // The path inside the chosen folder (`Vault/Work/plan.md` → `Work/plan.md`):
+            // its folders are notebooks; the chosen folder itself is none. Hidden folders
+            // (`.obsidian/`, `.trash/`) hold other tools' settings and trash, not notes.
+            let path = js_sys::Reflect::get(&file, &JsValue::from_str("webkitRelativePath"))
+                .ok()
+                .and_then(|p| p.as_string())
+                .unwrap_or_default();
+            if let Some((_, inside)) = path.split_once('/') {
+                if export::is_hidden(inside) {
+                    continue;
+                }
+                name = inside.to_owned();
+            }
+        }
         let lower = name.to_lowercase();
         let known = [".json", ".zip", ".md", ".markdown", ".txt"]
             .iter()
@@ -165,8 +199,7 @@ async fn write(
         .import(std::mem::take(pending))
         .await
         .map_err(|e| e.to_string())?;
-    report.added += r.added;
-    report.duplicates += r.duplicates;
+    report.add(&r);
     Ok(())
 }
 

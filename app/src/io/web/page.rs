@@ -82,6 +82,21 @@ pub fn focus(id: &str) {
     }
 }
 
+/// Types `text` into the focused field over its selection, as the user typing it would:
+/// the browser's undo takes it back, and the field's `input` event fires. False when the
+/// browser would not (then nothing changed).
+pub fn type_text(text: &str) -> bool {
+    let doc = document();
+    let Ok(exec) = js_sys::Reflect::get(&doc, &"execCommand".into()) else {
+        return false;
+    };
+    let Ok(exec) = exec.dyn_into::<js_sys::Function>() else {
+        return false;
+    };
+    exec.call3(&doc, &"insertText".into(), &false.into(), &text.into())
+        .is_ok_and(|done| done.as_bool() == Some(true))
+}
+
 /// A text field (or anything editable) has the focus: keys are text there.
 pub fn typing() -> bool {
     let Some(el) = active() else { return false };

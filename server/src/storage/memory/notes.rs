@@ -244,6 +244,7 @@ impl SyncStore for MemoryStore {
                     n.content.clear();
                     n.conflict = None;
                     n.fields = Default::default();
+                    rec.note.text_version = u.head;
                     rec.unseen.clear();
                     u.revisions.remove(&id);
                     purged += 1;

@@ -8,7 +8,7 @@
 //!
 //! | collection | document | indexes |
 //! |---|---|---|
-//! | `notes` | [`NoteDoc`]: `{u, id, title, content, deleted, hlc, v, th, ch, lw?: {n, b?}, st?, cf?, cids: [{c, v}], rn, un?: [{n, a}], pg?, fd?: [{f, e?: [{v, p, h}], r?, h?}]}` | unique `{u:1, id:1}`; `{u:1, v:1}`; `{deleted:1, pg:1, hlc:1}` (the trash sweep) |
+//! | `notes` | [`NoteDoc`]: `{u, id, title, content, deleted, hlc, v, th, ch, tv?, lw?: {n, b?}, st?, cf?, cids: [{c, v}], rn, un?: [{n, a}], pg?, fd?: [{f, e?: [{v, p, h}], r?, h?}]}` | unique `{u:1, id:1}`; `{u:1, v:1}`; `{deleted:1, pg:1, hlc:1}` (the trash sweep) |
 //! | `revisions` | [`RevisionDoc`]: `{u, id, n, at, title, content, deleted, hlc, why}` | `{u:1, id:1, n:-1}` |
 //! | `counters` | [`CounterDoc`]: `{_id: <user>, seq, gone?}` | `_id` |
 //! | `users` | [`UserDoc`]: `{_id: <user id>, name, hash, ep?}` | unique `{name:1}` |
@@ -57,6 +57,10 @@ pub struct NoteDoc {
     /// Clock of the last content edit (see `th`).
     #[serde(rename = "ch", default, skip_serializing_if = "Option::is_none")]
     pub content_hlc: Option<Hlc>,
+    /// The version of the note's last text change (`sync_core::merge::StoredNote::text_version`),
+    /// when a change of fields only came since; absent: `v`.
+    #[serde(rename = "tv", default, skip_serializing_if = "Option::is_none")]
+    pub text_version: Option<i64>,
     /// Who wrote the current version on top of which version (`sync_core::merge::LastWrite`).
     #[serde(rename = "lw", default, skip_serializing_if = "Option::is_none")]
     pub last_write: Option<LastWriteDoc>,
@@ -232,6 +236,7 @@ impl NoteDoc {
             version: n.version as i64,
             title_hlc: Some(st.title_hlc.clone()),
             content_hlc: Some(st.content_hlc.clone()),
+            text_version: (st.text_version != n.version).then_some(st.text_version as i64),
             last_write: st.last_write.as_ref().map(|w| LastWriteDoc {
                 node: w.node.clone(),
                 base: w.base.map(|b| b as i64),
@@ -295,6 +300,7 @@ impl NoteDoc {
                 author: u.author.clone(),
             })
             .collect();
+        let text_version = self.text_version.map(|v| v as u64);
         let title_hlc = self.title_hlc.clone();
         let content_hlc = self.content_hlc.clone();
         let last_write = self.last_write.clone().map(|w| LastWrite {
@@ -307,6 +313,7 @@ impl NoteDoc {
                 title_hlc: title_hlc.unwrap_or_else(|| note.hlc.clone()),
                 content_hlc: content_hlc.unwrap_or_else(|| note.hlc.clone()),
                 last_write,
+                text_version: text_version.unwrap_or(note.version),
                 note,
             },
             recent,

@@ -481,7 +481,7 @@ impl MongoStore {
                     doc! {"u": user, "id": id, "v": v, "deleted": true},
                     doc! {
                         "$set": {"v": seq, "pg": true, "title": "", "content": ""},
-                        "$unset": {"cf": "", "un": "", "fd": ""},
+                        "$unset": {"cf": "", "un": "", "fd": "", "tv": ""},
                     },
                 )
                 .session(&mut s)
