@@ -46,13 +46,22 @@ struct Counting;
 
 static BYTES: AtomicIsize = AtomicIsize::new(0);
 static BLOCKS: AtomicIsize = AtomicIsize::new(0);
+/// The most bytes live at once since last reset (`peak_reset`).
+static PEAK: AtomicIsize = AtomicIsize::new(0);
+
+fn peak_reset() -> isize {
+    let now = BYTES.load(Relaxed);
+    PEAK.store(now, Relaxed);
+    now
+}
 
 // The only way to count the heap from inside: a global allocator, which is an unsafe trait;
 // every call is handed on to the system allocator unchanged.
 #[allow(unsafe_code)]
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        BYTES.fetch_add(layout.size() as isize, Relaxed);
+        let now = BYTES.fetch_add(layout.size() as isize, Relaxed) + layout.size() as isize;
+        PEAK.fetch_max(now, Relaxed);
         BLOCKS.fetch_add(1, Relaxed);
         // SAFETY: as the caller's contract for `GlobalAlloc::alloc`.
         unsafe { System.alloc(layout) }
@@ -64,7 +73,8 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        BYTES.fetch_add(new_size as isize - layout.size() as isize, Relaxed);
+        let grow = new_size as isize - layout.size() as isize;
+        PEAK.fetch_max(BYTES.fetch_add(grow, Relaxed) + grow, Relaxed);
         // SAFETY: as the caller's contract for `GlobalAlloc::realloc`.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -348,6 +358,7 @@ fn mb(bytes: isize) -> String {
 
 fn build<I: Index>(mut ix: I, notes: &[LocalNote], name: &str) -> I {
     let (bytes, blocks) = heap();
+    peak_reset();
     let t = Instant::now();
     let mut longest = std::time::Duration::ZERO;
     for n in notes {
@@ -359,10 +370,11 @@ fn build<I: Index>(mut ix: I, notes: &[LocalNote], name: &str) -> I {
     let took = t.elapsed();
     let (bytes2, blocks2) = heap();
     println!(
-        "  {name:<10} heap {:>9} in {:>9} blocks ({:>5.0} bytes a note); built in {:>7.0} ms, longest upsert {:.0} ms",
+        "  {name:<10} heap {:>9} in {:>9} blocks ({:>5.0} bytes a note), at most {} while building; built in {:>7.0} ms, longest upsert {:.0} ms",
         mb(bytes2 - bytes),
         blocks2 - blocks,
         (bytes2 - bytes) as f64 / notes.len() as f64,
+        mb(PEAK.load(Relaxed) - bytes),
         took.as_secs_f64() * 1e3,
         longest.as_secs_f64() * 1e3
     );

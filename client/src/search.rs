@@ -1006,7 +1006,8 @@ impl SearchIndex {
         );
         out.extend_from_slice(FORMAT);
         out.extend_from_slice(&seq.to_le_bytes());
-        self.facets.encode_head(&mut out);
+        let kept_slots = (0..self.walls.len() as u32).filter(|&s| renumber[s as usize] != u32::MAX);
+        self.facets.encode_head(&mut out, kept_slots);
         out.extend_from_slice(&kept.to_le_bytes());
         for s in (0..self.walls.len() as u32).filter(|&s| renumber[s as usize] != u32::MAX) {
             out.extend_from_slice(&self.walls[s as usize].to_le_bytes());

@@ -224,7 +224,7 @@ pub mod notes {
     pub async fn set_pinned(_: &[String], _: bool) -> Result<(), String> {
         Err(NOT_HERE.into())
     }
-    pub fn counts() -> Option<client::search::Counts> {
+    pub fn counts(_: &str) -> Option<client::search::Counts> {
         None
     }
 }

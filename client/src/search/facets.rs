@@ -197,39 +197,36 @@ impl Facets {
     }
 
     /// The slots numbered again (see `SearchIndex::renumbering`): retired ones left out.
+    /// In place: a slot's new number is never above its old one, so every column is
+    /// compacted front to back with no second copy (a rewrite of the words already holds
+    /// two copies of them at its peak).
     pub(super) fn renumber(&mut self, renumber: &[u32], kept: u32) {
-        let mut created = Vec::with_capacity(kept as usize);
         let mut pinned = vec![0; (kept as usize).div_ceil(64)];
-        let mut titles = Vec::with_capacity(self.titles.len());
-        let mut title_ends = Vec::with_capacity(kept as usize);
+        let mut title_at = 0; // where the next kept title goes
+        let mut start = 0; // where slot `s`'s title starts (before compaction)
         for (s, &new) in renumber.iter().enumerate() {
-            if new == u32::MAX {
-                continue;
+            let end = self.title_ends[s] as usize;
+            if new != u32::MAX {
+                let n = new as usize;
+                self.created[n] = self.created[s];
+                if bit(&self.pinned, s) {
+                    set_bit(&mut pinned, n);
+                }
+                self.titles.copy_within(start..end, title_at);
+                title_at += end - start;
+                self.title_ends[n] = title_at as u32;
             }
-            created.push(self.created[s]);
-            if bit(&self.pinned, s) {
-                set_bit(&mut pinned, new as usize);
-            }
-            titles.extend_from_slice(self.title(s as u32));
-            title_ends.push(titles.len() as u32);
+            start = end;
         }
-        titles.shrink_to_fit();
-        let mut labels: Vec<u64> = self
-            .labels
-            .iter()
-            .filter_map(|&e| {
-                let new = renumber[(e >> 32) as usize];
-                (new != u32::MAX).then_some(u64::from(new) << 32 | (e & 0xffff_ffff))
-            })
-            .collect();
-        labels.shrink_to_fit();
-        (
-            self.created,
-            self.pinned,
-            self.titles,
-            self.title_ends,
-            self.labels,
-        ) = (created, pinned, titles, title_ends, labels);
+        self.created.truncate(kept as usize);
+        self.title_ends.truncate(kept as usize);
+        self.titles.truncate(title_at);
+        self.pinned = pinned;
+        self.labels.retain_mut(|e| {
+            let new = renumber[(*e >> 32) as usize];
+            *e = u64::from(new) << 32 | (*e & 0xffff_ffff);
+            new != u32::MAX
+        });
     }
 
     pub(super) fn created(&self, s: u32) -> u32 {
@@ -394,7 +391,16 @@ impl Facets {
 /// The saved form (see `SearchIndex::encode`): the interned ids and the records first,
 /// then each kept slot's facets after its stamp and id.
 impl Facets {
-    pub(super) fn encode_head(&self, out: &mut Vec<u8>) {
+    /// `kept`: the slots written after it (their titles' and labels' total is written here,
+    /// so a load reserves each column once: no growth by doubling, no holes it leaves).
+    pub(super) fn encode_head(&self, out: &mut Vec<u8>, kept: impl Iterator<Item = u32>) {
+        let (mut titles, mut labels) = (0u64, 0u64);
+        for s in kept {
+            titles += self.title(s).len() as u64;
+            labels += self.labels_of(s).len() as u64;
+        }
+        out.extend_from_slice(&titles.to_le_bytes());
+        out.extend_from_slice(&labels.to_le_bytes());
         out.extend_from_slice(&(self.names.len() as u32).to_le_bytes());
         for n in &self.names {
             put_varint(out, n.len() as u32);
@@ -428,6 +434,11 @@ impl Facets {
     /// The head [`Facets::encode_head`] wrote, checked; `None` if damaged.
     pub(super) fn decode_head(r: &mut Reader<'_>) -> Option<Self> {
         let mut f = Self::default();
+        // (Sizes from outside: no more than the bytes could hold.)
+        let titles = usize::try_from(r.u64()?).ok()?.min(r.0.len());
+        let labels = usize::try_from(r.u64()?).ok()?.min(r.0.len());
+        f.titles.reserve_exact(titles);
+        f.labels.reserve_exact(labels);
         let names = r.u32()? as usize;
         for _ in 0..names {
             let len = r.varint()? as usize;

@@ -40,7 +40,7 @@ async fn candidates(query: &str, limit: usize) -> Vec<LocalNote> {
     };
     let db = store_name();
     search::ensure(&db, &notes).await;
-    // Words only: a title typed in a link is no filter (`tag:` in it is text).
+    // Words only: a title with a colon is no filter here.
     let words = client::search::Query {
         text: query.to_owned(),
         filters: Vec::new(),

@@ -12,13 +12,7 @@ use super::accounts::{notes, store_name};
 use super::{pwa, search};
 use crate::io::{NotesRead, Query, RecordsRead, Saved};
 
-pub use super::search::{list_shown, on_search_ready};
-
-/// How many notes each sidebar filter finds in the store shown (`None`: the search index
-/// is not built yet). From memory: no note is read.
-pub fn counts() -> Option<client::search::Counts> {
-    search::counts(&store_name())
-}
+pub use super::search::{counts, list_shown, on_search_ready};
 
 fn text(e: StoreError) -> String {
     e.to_string()
