@@ -18,6 +18,10 @@
 //! - [`App`] (here, on top) lays the components out and starts the page's work;
 //!   [`shell`] and [`not_found`] are the HTML documents the server renders.
 
+// The editor's view is one nested type (title, bar, text, completion, backlinks, panels):
+// computing its layout needs more than the default 128 levels.
+#![recursion_limit = "256"]
+
 pub mod components;
 pub mod io;
 pub mod model;
@@ -109,7 +113,11 @@ pub fn App() -> impl IntoView {
             io::accounts::start().await;
             app.store.set(io::accounts::store_name());
             // The list says "still indexing" until the search index is ready: then re-read.
-            io::notes::on_search_ready(move || app.refresh());
+            io::notes::on_search_ready(move || {
+                app.refresh();
+                // The sidebar's notebooks and tags come from the index once it is built.
+                app.refresh_records();
+            });
             if let Ok(read) = io::notes::read(&app.view()).await {
                 app.snap.set(read.into());
             }

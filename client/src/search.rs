@@ -487,6 +487,19 @@ impl SearchIndex {
         self.facets.counts(self.len())
     }
 
+    /// The ids of the live notebook and tag records the index holds: what the sidebar lists
+    /// (read then by id: a few records, not every note).
+    pub fn record_ids(&self) -> (Vec<NoteId>, Vec<NoteId>) {
+        let ids = |notebook| {
+            self.facets
+                .record_ids(notebook)
+                .into_iter()
+                .map(|id| NoteId(id.to_owned()))
+                .collect()
+        };
+        (ids(true), ids(false))
+    }
+
     /// Gives back the room its columns grew into: after a build from every note, which
     /// grew them by doubling (a load or a rewrite leaves none).
     pub fn shrink_to_fit(&mut self) {

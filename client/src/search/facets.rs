@@ -268,6 +268,15 @@ impl Facets {
         );
     }
 
+    /// The ids of the live notebook records (`notebook`), or of the tag records.
+    pub(super) fn record_ids(&self, notebook: bool) -> Vec<&str> {
+        self.records
+            .iter()
+            .filter(|(_, r)| r.notebook == notebook)
+            .map(|(&n, _)| &*self.names[n as usize])
+            .collect()
+    }
+
     /// The record `id` is gone.
     pub(super) fn forget_record(&mut self, id: &str) {
         if let Some(&n) = self.numbers.get(id) {

@@ -199,15 +199,49 @@ pub async fn delete_forever(id: &str) -> Result<(), String> {
         .map_err(text)
 }
 
-/// The notebooks and tags (their records; one read of the store, made when the page
-/// starts and when another tab or a sync changed it, not at each keystroke).
+/// Stores of at most this many notes are read whole for their notebooks and tags while the
+/// search index is not built yet (a larger one waits for the index, which knows them).
+const RECORDS_BY_SCAN: usize = 5_000;
+
+/// The notebooks and tags (made when the page starts, when another tab or a sync changed
+/// the store, and when the search index becomes ready; not at each keystroke): their ids
+/// from the search index, then the records read by id, so it costs a few reads whatever
+/// the number of notes. Before the index is built, a small store is read whole; a large
+/// one gives none yet (the page reads again when the index is ready).
 pub async fn records() -> Result<RecordsRead, String> {
     let notes = notes().await?;
-    let (notebooks, tags) = futures::join!(notes.records(Kind::Notebook), notes.records(Kind::Tag));
-    Ok(RecordsRead {
-        notebooks: notebooks.map_err(text)?,
-        tags: tags.map_err(text)?,
-    })
+    let db = store_name();
+    // A built index first takes in what was written since it last looked (a notebook
+    // just made): one read of the changes.
+    if search::record_ids(&db).is_some() {
+        search::ensure(&db, &notes).await;
+    }
+    let (notebooks, tags) = match search::record_ids(&db) {
+        Some((notebooks, tags)) => {
+            let (notebooks, tags) = futures::join!(
+                notes.store().get_many(&notebooks),
+                notes.store().get_many(&tags)
+            );
+            (
+                live_records(notebooks.map_err(text)?, Kind::Notebook),
+                live_records(tags.map_err(text)?, Kind::Tag),
+            )
+        }
+        None if notes.count().await.map_err(text)? <= RECORDS_BY_SCAN => {
+            let (notebooks, tags) =
+                futures::join!(notes.records(Kind::Notebook), notes.records(Kind::Tag));
+            (notebooks.map_err(text)?, tags.map_err(text)?)
+        }
+        None => (Vec::new(), Vec::new()),
+    };
+    Ok(RecordsRead { notebooks, tags })
+}
+
+/// The live records of `kind` among `got`, by name (as `Notes::records` gives them).
+fn live_records(mut got: Vec<LocalNote>, kind: Kind) -> Vec<LocalNote> {
+    got.retain(|n| !n.deleted && n.kind() == kind);
+    got.sort_by(|a, b| a.title.cmp(&b.title).then_with(|| a.id.cmp(&b.id)));
+    got
 }
 
 /// Creates a notebook inside `parent` (`None`: at the top level); gives its id.

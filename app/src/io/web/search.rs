@@ -103,6 +103,11 @@ pub fn counts(db: &str) -> Option<client::search::Counts> {
     with(db, |i| i.seq.is_some().then(|| i.ix.counts())).flatten()
 }
 
+/// The notebook and tag records' ids (`None`: the index is not built yet).
+pub fn record_ids(db: &str) -> Option<(Vec<NoteId>, Vec<NoteId>)> {
+    with(db, |i| i.seq.is_some().then(|| i.ix.record_ids())).flatten()
+}
+
 /// These notes are gone.
 pub fn forget(db: &str, ids: &[NoteId]) {
     with(db, |i| ids.iter().for_each(|id| i.ix.remove(id)));
