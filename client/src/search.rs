@@ -1001,15 +1001,32 @@ impl SearchIndex {
     /// Retired slots are left out.
     pub fn encode(&self, seq: u64) -> Vec<u8> {
         let (renumber, kept) = self.renumbering();
-        let mut out = Vec::with_capacity(
-            40 + self.ids.len() + kept as usize * 14 + self.frozen.blob.len() + self.fresh_bytes,
-        );
+        let kept_slots =
+            || (0..self.walls.len() as u32).filter(|&s| renumber[s as usize] != u32::MAX);
+        // Allocated once, at its size (the words' part as the index estimates its own:
+        // exact once merged, else over): a vector grown by doubling while the index is held beside it, at
+        // the end of the initial sync's build, was the peak of the tab's memory (a block
+        // of 2 × 10 MB asked for while the one of 10 MB was copied from).
+        let slots: usize = kept_slots()
+            .map(|s| {
+                let id = id_at(&self.ids, &self.id_ends, s).len();
+                12 + varint_len(id as u32) + id
+            })
+            .sum();
+        let size = FORMAT.len()
+            + 8
+            + self.facets.encoded_len(kept_slots())
+            + 4
+            + slots
+            + 12
+            + self.frozen.blob.len()
+            + self.fresh_bytes;
+        let mut out = Vec::with_capacity(size);
         out.extend_from_slice(FORMAT);
         out.extend_from_slice(&seq.to_le_bytes());
-        let kept_slots = (0..self.walls.len() as u32).filter(|&s| renumber[s as usize] != u32::MAX);
-        self.facets.encode_head(&mut out, kept_slots);
+        self.facets.encode_head(&mut out, kept_slots());
         out.extend_from_slice(&kept.to_le_bytes());
-        for s in (0..self.walls.len() as u32).filter(|&s| renumber[s as usize] != u32::MAX) {
+        for s in kept_slots() {
             out.extend_from_slice(&self.walls[s as usize].to_le_bytes());
             out.extend_from_slice(&self.counters[s as usize].to_le_bytes());
             let id = id_at(&self.ids, &self.id_ends, s).as_bytes();
@@ -1230,6 +1247,47 @@ mod tests {
         assert!(SearchIndex::decode(b"tern-si1\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0").is_none());
         assert!(SearchIndex::decode(&bytes[..bytes.len() - 1]).is_none());
         assert!(SearchIndex::decode(&[bytes.as_slice(), &[0]].concat()).is_none());
+    }
+
+    /// The saved form is written into one block asked for once at its size: grown by
+    /// doubling instead (its size guessed without the filters' columns), it asked for
+    /// twice the index's size beside the index at the end of the initial sync's build,
+    /// the tab's peak of memory (docs/performance.md, "Find").
+    #[test]
+    fn the_saved_form_is_allocated_once_at_its_size() {
+        use serde_json::json;
+        let mut ix = SearchIndex::new();
+        ix.upsert(&filed("t", "Alpha", 1, &[("kind", json!("tag"))]));
+        ix.upsert(&filed("nb", "Archive", 1, &[("kind", json!("notebook"))]));
+        for i in 0..5_000u64 {
+            let mut n = filed(
+                &format!("note-{i:05}"),
+                &format!("A long title of note {i}, longer than its sort key"),
+                10 + i,
+                &[("tags", json!(["t"])), ("notebook", json!("nb"))],
+            );
+            n.content = format!("body {i} of words");
+            ix.upsert(&n);
+            if i % 3 == 0 {
+                n.hlc.wall_ms += 10_000;
+                ix.upsert(&n); // a retired slot, left out
+            }
+        }
+        for merged in [false, true] {
+            if merged {
+                ix.merge();
+            }
+            let bytes = ix.encode(7);
+            // Merged, the size foreseen is exact; else over by the fresh words' estimate.
+            let slack = if merged { 0 } else { bytes.len() / 2 };
+            assert!(
+                bytes.capacity() <= bytes.len() + slack,
+                "{} bytes in a block of {} (merged: {merged})",
+                bytes.len(),
+                bytes.capacity()
+            );
+            assert_eq!(SearchIndex::decode(&bytes).expect("decodes").0.len(), 5_000);
+        }
     }
 
     /// A note filed with `fields` (register values and the `tags` set).
