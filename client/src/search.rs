@@ -297,21 +297,35 @@ struct Writer<'a> {
     out: &'a mut Vec<u8>,
     /// Where the records start in `out`.
     base: usize,
+    /// Given every [`FLUSH`] bytes or so of `out` (which is then emptied), if any.
+    sink: Option<&'a mut dyn FnMut(&[u8])>,
+    /// Bytes given to `sink` so far.
+    flushed: usize,
     prev: Vec<u8>,
     words: usize,
     blocks: Vec<Block>,
 }
 
+/// Bytes of the saved form held at once while it is written (see [`SearchIndex::encode_to`]).
+const FLUSH: usize = 64 << 10;
+
 impl<'a> Writer<'a> {
-    fn new(out: &'a mut Vec<u8>) -> Self {
+    fn new(out: &'a mut Vec<u8>, sink: Option<&'a mut dyn FnMut(&[u8])>) -> Self {
         let base = out.len();
         Self {
             out,
             base,
+            sink,
+            flushed: 0,
             prev: Vec::new(),
             words: 0,
             blocks: Vec::new(),
         }
+    }
+
+    /// Bytes of records written so far.
+    fn written(&self) -> usize {
+        self.flushed + self.out.len() - self.base
     }
 
     /// Writes a record: `word`, and the posting list made of `list`'s parts one after the
@@ -319,7 +333,7 @@ impl<'a> Writer<'a> {
     fn push(&mut self, word: &[u8], list: &[&[u8]]) {
         let shared = if self.words.is_multiple_of(BLOCK) {
             self.blocks.push(Block {
-                at: (self.out.len() - self.base) as u32,
+                at: self.written() as u32,
                 key: key(word),
             });
             0
@@ -339,6 +353,12 @@ impl<'a> Writer<'a> {
         self.prev.clear();
         self.prev.extend_from_slice(word);
         self.words += 1;
+        if let Some(sink) = self.sink.as_mut().filter(|_| self.out.len() >= FLUSH) {
+            sink(self.out);
+            self.flushed += self.out.len() - self.base;
+            self.out.clear();
+            self.base = 0;
+        }
     }
 }
 
@@ -636,11 +656,12 @@ impl SearchIndex {
     /// is and its fresh entries appended after a restart (about as fast as copying the
     /// frozen part). `known` is [`Self::known`], sorted. Returns how many records and
     /// where the blocks start.
-    fn write_merged(
+    fn write_merged<'a>(
         &self,
         known: &[u64],
         renumber: Option<&[u32]>,
-        out: &mut Vec<u8>,
+        out: &'a mut Vec<u8>,
+        sink: Option<&'a mut dyn FnMut(&[u8])>,
     ) -> (usize, Vec<Block>) {
         fn add(
             renumber: Option<&[u32]>,
@@ -659,7 +680,7 @@ impl SearchIndex {
         fn known_entries(k: &[u64]) -> impl Iterator<Item = (u32, bool)> + '_ {
             k.iter().map(|&e| ((e as u32) >> 1, e & 1 != 0))
         }
-        let mut w = Writer::new(out);
+        let mut w = Writer::new(out, sink);
         let mut list = Vec::new();
         let mut frozen = Cursor::at(&self.frozen.blob, 0, Vec::new());
         let mut old = frozen.next_list();
@@ -746,7 +767,7 @@ impl SearchIndex {
     fn append_fresh(&mut self) {
         let known = self.known_sorted();
         let mut blob = Vec::with_capacity(self.frozen.blob.len() + self.fresh_bytes);
-        let (_, blocks) = self.write_merged(&known, None, &mut blob);
+        let (_, blocks) = self.write_merged(&known, None, &mut blob, None);
         blob.shrink_to_fit();
         self.frozen = Frozen { blob, blocks };
         self.fresh = BTreeMap::new();
@@ -759,7 +780,7 @@ impl SearchIndex {
         let (renumber, kept) = self.renumbering();
         let known = self.known_sorted();
         let mut blob = Vec::with_capacity(self.frozen.blob.len() + self.fresh_bytes);
-        let (_, blocks) = self.write_merged(&known, Some(&renumber), &mut blob);
+        let (_, blocks) = self.write_merged(&known, Some(&renumber), &mut blob, None);
         blob.shrink_to_fit();
         self.rewritten = blob.len();
         self.frozen = Frozen { blob, blocks };
@@ -994,34 +1015,49 @@ fn top<K: Ord>(
 }
 
 /// The tag of the saved format; another tag is another format.
-const FORMAT: &[u8; 8] = b"tern-si3";
+const FORMAT: &[u8; 8] = b"tern-si4";
 
 impl SearchIndex {
     /// The index as bytes, with `seq` (the change sequence number it is up to date with).
-    /// Retired slots are left out.
+    /// Retired slots are left out. (The app saves it with [`SearchIndex::encode_to`],
+    /// which holds no copy of it.)
     pub fn encode(&self, seq: u64) -> Vec<u8> {
-        let (renumber, kept) = self.renumbering();
-        let kept_slots =
-            || (0..self.walls.len() as u32).filter(|&s| renumber[s as usize] != u32::MAX);
-        // Allocated once, at its size (the words' part as the index estimates its own:
-        // exact once merged, else over): a vector grown by doubling while the index is held beside it, at
-        // the end of the initial sync's build, was the peak of the tab's memory (a block
-        // of 2 × 10 MB asked for while the one of 10 MB was copied from).
-        let slots: usize = kept_slots()
+        let mut out = Vec::with_capacity(self.encoded_size());
+        self.encode_to(seq, &mut |part| out.extend_from_slice(part));
+        out
+    }
+
+    /// The size of [`SearchIndex::encode`]'s bytes, or over: exact once merged; else the
+    /// fresh words are counted as the index estimates them (over).
+    pub fn encoded_size(&self) -> usize {
+        let (renumber, _) = self.renumbering();
+        let kept = (0..self.walls.len() as u32).filter(|&s| renumber[s as usize] != u32::MAX);
+        let slots: usize = kept
+            .clone()
             .map(|s| {
                 let id = id_at(&self.ids, &self.id_ends, s).len();
                 12 + varint_len(id as u32) + id
             })
             .sum();
-        let size = FORMAT.len()
+        FORMAT.len()
             + 8
-            + self.facets.encoded_len(kept_slots())
+            + self.facets.encoded_len(kept)
             + 4
             + slots
-            + 12
             + self.frozen.blob.len()
-            + self.fresh_bytes;
-        let mut out = Vec::with_capacity(size);
+            + self.fresh_bytes
+            + 12
+    }
+
+    /// [`SearchIndex::encode`]'s bytes, given to `sink` in parts of about [`FLUSH`]
+    /// bytes, one after the other: the whole is never held. (Held whole beside the index,
+    /// at the end of the initial sync's build, it was the tab's peak of memory: 10 MB at
+    /// 100,000 notes; grown by doubling, 20 MB.)
+    pub fn encode_to(&self, seq: u64, sink: &mut dyn FnMut(&[u8])) {
+        let (renumber, kept) = self.renumbering();
+        let kept_slots =
+            || (0..self.walls.len() as u32).filter(|&s| renumber[s as usize] != u32::MAX);
+        let mut out = Vec::with_capacity(2 * FLUSH);
         out.extend_from_slice(FORMAT);
         out.extend_from_slice(&seq.to_le_bytes());
         self.facets.encode_head(&mut out, kept_slots());
@@ -1033,17 +1069,26 @@ impl SearchIndex {
             put_varint(&mut out, id.len() as u32);
             out.extend_from_slice(id);
             self.facets.encode_slot(s, &mut out);
+            if out.len() >= FLUSH {
+                sink(&out);
+                out.clear();
+            }
         }
-        // The word count and the records' length, filled in after.
-        let counts = out.len();
-        out.extend_from_slice(&[0; 12]);
+        sink(&out);
+        out.clear();
+        // The records, then their count and length (known once they are written).
         let mut known = [self.known.as_slice(), &self.recent].concat();
         known.sort_unstable();
-        let (words, _) = self.write_merged(&known, Some(&renumber), &mut out);
-        let len = (out.len() - counts - 12) as u64;
-        out[counts..counts + 4].copy_from_slice(&(words as u32).to_le_bytes());
-        out[counts + 4..counts + 12].copy_from_slice(&len.to_le_bytes());
-        out
+        let mut flushed = 0;
+        let mut counted = |part: &[u8]| {
+            flushed += part.len();
+            sink(part);
+        };
+        let (words, _) = self.write_merged(&known, Some(&renumber), &mut out, Some(&mut counted));
+        let len = (flushed + out.len()) as u64;
+        out.extend_from_slice(&(words as u32).to_le_bytes());
+        out.extend_from_slice(&len.to_le_bytes());
+        sink(&out);
     }
 
     /// An index saved by [`SearchIndex::encode`], and its change sequence number; `None` if
@@ -1078,12 +1123,14 @@ impl SearchIndex {
             let slot = ix.push_slot(id, order);
             ix.facets.decode_slot(slot, &mut r)?;
         }
-        let words = r.u32()? as usize;
-        let len = usize::try_from(r.u64()?).ok()?;
-        let blob = r.take(len)?.to_vec();
-        if !r.0.is_empty() {
+        // The records, then their count and length.
+        let records = r.0.len().checked_sub(12)?;
+        let (blob, mut end) = (r.take(records)?, Reader(r.0));
+        let words = end.u32()? as usize;
+        if usize::try_from(end.u64()?).ok()? != blob.len() {
             return None;
         }
+        let blob = blob.to_vec();
         ix.facets.shrink();
         ix.frozen = Frozen::check(blob, words, n)?;
         ix.rewritten = ix.frozen.blob.len();
@@ -1242,19 +1289,22 @@ mod tests {
         assert_eq!(ids(back.search("groc", 10)), ["d", "a", "b", "c"]);
         // Another format, or damaged bytes: nothing (the caller builds it again).
         assert!(SearchIndex::decode(b"tern-si0").is_none());
-        // The format before the filters' columns: built again.
+        // The formats before (with the records' count and length before them; before
+        // the filters' columns): built again.
+        assert!(SearchIndex::decode(&[b"tern-si3", &bytes[8..]].concat()).is_none());
         assert!(SearchIndex::decode(b"tern-si2\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0").is_none());
         assert!(SearchIndex::decode(b"tern-si1\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0").is_none());
         assert!(SearchIndex::decode(&bytes[..bytes.len() - 1]).is_none());
         assert!(SearchIndex::decode(&[bytes.as_slice(), &[0]].concat()).is_none());
     }
 
-    /// The saved form is written into one block asked for once at its size: grown by
-    /// doubling instead (its size guessed without the filters' columns), it asked for
-    /// twice the index's size beside the index at the end of the initial sync's build,
-    /// the tab's peak of memory (docs/performance.md, "Find").
+    /// The saved form is given out in parts of bounded size (the app saves them as they
+    /// come), or written into one block asked for once at its size: held whole beside the
+    /// index at the end of the initial sync's build, grown by doubling (its size guessed
+    /// without the filters' columns), it was the tab's peak of memory
+    /// (docs/performance.md, "Find").
     #[test]
-    fn the_saved_form_is_allocated_once_at_its_size() {
+    fn the_saved_form_is_written_in_parts_or_allocated_once_at_its_size() {
         use serde_json::json;
         let mut ix = SearchIndex::new();
         ix.upsert(&filed("t", "Alpha", 1, &[("kind", json!("tag"))]));
@@ -1287,6 +1337,11 @@ mod tests {
                 bytes.capacity()
             );
             assert_eq!(SearchIndex::decode(&bytes).expect("decodes").0.len(), 5_000);
+            let mut parts = Vec::new();
+            ix.encode_to(7, &mut |p| parts.push(p.to_vec()));
+            assert!(parts.len() > 2, "{} parts", parts.len());
+            assert!(parts.iter().all(|p| p.len() < 2 * FLUSH));
+            assert_eq!(parts.concat(), bytes);
         }
     }
 

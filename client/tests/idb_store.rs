@@ -273,6 +273,16 @@ async fn a_version_3_database_gets_the_counter_and_the_change_sequence() {
         notes.store().load_search().await.unwrap(),
         Some(vec![1, 2, 3])
     );
+    // Saved in parts, given back as one.
+    let parts = js_sys::Array::of2(
+        &js_sys::Uint8Array::from(&[4u8, 5][..]),
+        &js_sys::Uint8Array::from(&[6u8][..]),
+    );
+    notes.store().save_search_parts(&parts).await.unwrap();
+    assert_eq!(
+        notes.store().load_search().await.unwrap(),
+        Some(vec![4, 5, 6])
+    );
 }
 
 /// A database written by the previous version (schema 4, data version 4: no trash index)
