@@ -1094,6 +1094,26 @@ impl SearchIndex {
     /// An index saved by [`SearchIndex::encode`], and its change sequence number; `None` if
     /// the bytes are of another format or damaged.
     pub fn decode(bytes: &[u8]) -> Option<(Self, u64)> {
+        Self::decode_vec(bytes.to_vec())
+    }
+
+    /// [`SearchIndex::decode`], keeping the bytes' own block for the records (moved to its
+    /// front and the rest given back): a load holds one copy of them, not two (the saved
+    /// bytes beside the index's copy of their records were a reload's peak).
+    pub fn decode_vec(mut bytes: Vec<u8>) -> Option<(Self, u64)> {
+        let (mut ix, seq, words, records) = Self::decode_slots(&bytes)?;
+        bytes.truncate(records.end);
+        bytes.drain(..records.start);
+        bytes.shrink_to_fit();
+        let n = ix.walls.len();
+        ix.frozen = Frozen::check(bytes, words, n)?;
+        ix.rewritten = ix.frozen.blob.len();
+        Some((ix, seq))
+    }
+
+    /// The index but its records, its sequence number, the records' count and where they
+    /// are in `bytes`.
+    fn decode_slots(bytes: &[u8]) -> Option<(Self, u64, usize, std::ops::Range<usize>)> {
         let mut r = Reader(bytes);
         if r.take(FORMAT.len())? != FORMAT {
             return None;
@@ -1130,11 +1150,9 @@ impl SearchIndex {
         if usize::try_from(end.u64()?).ok()? != blob.len() {
             return None;
         }
-        let blob = blob.to_vec();
+        let start = bytes.len() - blob.len() - 12;
         ix.facets.shrink();
-        ix.frozen = Frozen::check(blob, words, n)?;
-        ix.rewritten = ix.frozen.blob.len();
-        Some((ix, seq))
+        Some((ix, seq, words, start..start + blob.len()))
     }
 }
 

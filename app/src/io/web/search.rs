@@ -285,7 +285,7 @@ fn start(db: &str, notes: Rc<PageNotes>) {
         let current = |i: &Index| i.generation == generation;
         // The saved index, then what was written since.
         let saved = match notes.store().load_search().await {
-            Ok(Some(bytes)) => SearchIndex::decode(&bytes),
+            Ok(Some(bytes)) => SearchIndex::decode_vec(bytes),
             _ => None,
         };
         if let Some((ix, seq)) = saved {
