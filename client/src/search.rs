@@ -48,7 +48,10 @@
 //! store's change sequence number it is up to date with, so a start loads it and catches
 //! up with the notes written since (see [`crate::local::LocalStore::changed_since`])
 //! instead of decoding every note again. The bytes are the live slots and the merged
-//! frozen part as it is in memory, so loading is a check of every record and a copy. The
+//! frozen part as it is in memory, then the records' count and length, so loading is a
+//! check of every record, which then stay where they are in the bytes' own block
+//! ([`SearchIndex::decode_vec`]), and saving writes them front to back in parts
+//! ([`SearchIndex::encode_to`]): neither holds two copies. The
 //! format is private to this module: a version tag first, and bytes of another version (or
 //! damaged ones) decode as `None`, which means "build it again from the notes".
 
