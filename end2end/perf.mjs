@@ -23,6 +23,8 @@ const RUNS = Number(process.env.TERN_PERF_RUNS ?? 7);
 const PROFILE = process.env.TERN_PERF_PROFILE === '1';
 const PROFILE_SYNC = process.env.TERN_PERF_PROFILE === 'sync';
 // TERN_PERF_SYNC_ONLY=1: only the initial sync (its time, frames, memory and the baseline).
+// TERN_PERF_MEMORY_TRACE=1: also prints when the wasm memory grew during the initial sync
+// (sampled every 200 ms), and watches 3 s more after every note is found (the index's save).
 const SYNC_ONLY = process.env.TERN_PERF_SYNC_ONLY === '1';
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
