@@ -485,8 +485,14 @@ impl IdbStore {
         let Some(parts) = v.dyn_ref::<js_sys::Array>() else {
             return Ok(None);
         };
-        let parts: Vec<js_sys::Uint8Array> =
-            parts.iter().filter_map(|p| p.dyn_into().ok()).collect();
+        // (Anything else there is no saved index: the index is built again.)
+        let Ok(parts) = parts
+            .iter()
+            .map(|p| p.dyn_into::<js_sys::Uint8Array>())
+            .collect::<Result<Vec<_>, _>>()
+        else {
+            return Ok(None);
+        };
         let mut bytes = vec![0; parts.iter().map(|p| p.length() as usize).sum()];
         let mut at = 0;
         for p in parts {

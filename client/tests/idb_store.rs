@@ -289,6 +289,10 @@ async fn a_version_3_database_gets_the_counter_and_the_change_sequence() {
     let (back, seq) = client::search::SearchIndex::decode(&bytes).expect("decodes");
     assert_eq!((back.len(), seq), (2, 9));
     assert_eq!(back.search("back", 10), ix.search("back", 10));
+    // Parts that are not all bytes are no saved index (it is built again).
+    parts.push(&wasm_bindgen::JsValue::from_str("not bytes"));
+    notes.store().save_search_parts(&parts).await.unwrap();
+    assert_eq!(notes.store().load_search().await.unwrap(), None);
 }
 
 /// A database written by the previous version (schema 4, data version 4: no trash index)
