@@ -23,6 +23,8 @@ const RUNS = Number(process.env.TERN_PERF_RUNS ?? 7);
 const PROFILE = process.env.TERN_PERF_PROFILE === '1';
 const PROFILE_SYNC = process.env.TERN_PERF_PROFILE === 'sync';
 // TERN_PERF_SYNC_ONLY=1: only the initial sync (its time, frames, memory and the baseline).
+// TERN_PERF_MEMORY_TRACE=1: also prints when the wasm memory grew during the initial sync
+// (sampled every 200 ms), and watches 3 s more after every note is found (the index's save).
 const SYNC_ONLY = process.env.TERN_PERF_SYNC_ONLY === '1';
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -230,9 +232,14 @@ async function measure(server, n) {
     // Initial sync: sign in, then the first page, then every note.
     let peak = { js: 0, wasm: 0, refs: 0 };
     let sampling = true;
+    const traceStart = Date.now();
     const sampler = (async () => {
       while (sampling) {
         const h = await heap(cdp, page).catch(() => null);
+        if (h && process.env.TERN_PERF_MEMORY_TRACE === '1' && h.wasm > peak.wasm) {
+          // TERN_PERF_MEMORY_TRACE=1: when the wasm memory grew, and to what (ms from the start).
+          console.error(`  wasm memory ${mb(h.wasm)} at ${Date.now() - traceStart} ms`);
+        }
         if (h) peak = { js: Math.max(peak.js, h.js), wasm: Math.max(peak.wasm, h.wasm), refs: Math.max(peak.refs, h.refs) };
         await new Promise((r) => setTimeout(r, 200));
       }
@@ -266,6 +273,7 @@ async function measure(server, n) {
       }
     }
     out.syncAll = Date.now() - t0;
+    if (process.env.TERN_PERF_MEMORY_TRACE === '1') console.error(`  sync done at ${Date.now() - traceStart} ms`);
     // Then the search index takes the notes in (after the sync, in the background): the
     // time until a search finds every note it should, frames still watched.
     const groceries = Math.ceil(n / 7);
@@ -291,6 +299,8 @@ async function measure(server, n) {
     out.gapMax = gaps.at(-1) ?? NaN;
     out.gapP99 = gaps[Math.floor(gaps.length * 0.99)] ?? NaN;
     out.gapsOver50 = gaps.filter((g) => g > 50).length;
+    // (Traced: 3 s more, so the index's save after the build is seen.)
+    if (process.env.TERN_PERF_MEMORY_TRACE === '1') await new Promise((r) => setTimeout(r, 3000));
     sampling = false;
     await sampler;
     out.syncPeak = peak;

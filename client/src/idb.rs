@@ -476,21 +476,51 @@ impl IdbStore {
             .get(JsValue::from_str(SEARCH_KEY))
             .await
             .map_err(unavailable)?;
-        Ok(
-            v.filter(wasm_bindgen::JsCast::is_instance_of::<js_sys::Uint8Array>)
-                .map(|v| js_sys::Uint8Array::from(v).to_vec()),
-        )
+        use wasm_bindgen::JsCast;
+        let Some(v) = v else { return Ok(None) };
+        if let Some(bytes) = v.dyn_ref::<js_sys::Uint8Array>() {
+            return Ok(Some(bytes.to_vec()));
+        }
+        // Saved in parts (see `save_search_parts`): one after the other, into one block.
+        let Some(parts) = v.dyn_ref::<js_sys::Array>() else {
+            return Ok(None);
+        };
+        // (Anything else there is no saved index: the index is built again.)
+        let Ok(parts) = parts
+            .iter()
+            .map(|p| p.dyn_into::<js_sys::Uint8Array>())
+            .collect::<Result<Vec<_>, _>>()
+        else {
+            return Ok(None);
+        };
+        let mut bytes = vec![0; parts.iter().map(|p| p.length() as usize).sum()];
+        let mut at = 0;
+        for p in parts {
+            let end = at + p.length() as usize;
+            p.copy_to(&mut bytes[at..end]);
+            at = end;
+        }
+        Ok(Some(bytes))
     }
 
     /// Saves the search index's bytes (in a store of its own: no note write waits for it).
     pub async fn save_search(&self, bytes: &[u8]) -> Result<(), StoreError> {
+        self.put_search(&js_sys::Uint8Array::from(bytes).into())
+            .await
+    }
+
+    /// Saves the search index's bytes given in parts (Uint8Arrays, in order), so that the
+    /// page never holds them whole in its wasm memory (see `SearchIndex::encode_to`);
+    /// [`IdbStore::load_search`] gives them back as one.
+    pub async fn save_search_parts(&self, parts: &js_sys::Array) -> Result<(), StoreError> {
+        self.put_search(parts).await
+    }
+
+    async fn put_search(&self, value: &JsValue) -> Result<(), StoreError> {
         let tx = self.tx(&[SEARCH], TransactionMode::ReadWrite)?;
         let store = tx.store(SEARCH).map_err(unavailable)?;
         store
-            .put(
-                &js_sys::Uint8Array::from(bytes).into(),
-                Some(&JsValue::from_str(SEARCH_KEY)),
-            )
+            .put(value, Some(&JsValue::from_str(SEARCH_KEY)))
             .await
             .map_err(unavailable)?;
         committed(tx).await

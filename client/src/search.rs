@@ -48,7 +48,10 @@
 //! store's change sequence number it is up to date with, so a start loads it and catches
 //! up with the notes written since (see [`crate::local::LocalStore::changed_since`])
 //! instead of decoding every note again. The bytes are the live slots and the merged
-//! frozen part as it is in memory, so loading is a check of every record and a copy. The
+//! frozen part as it is in memory, then the records' count and length, so loading is a
+//! check of every record, which then stay where they are in the bytes' own block
+//! ([`SearchIndex::decode_vec`]), and saving writes them front to back in parts
+//! ([`SearchIndex::encode_to`]): neither holds two copies. The
 //! format is private to this module: a version tag first, and bytes of another version (or
 //! damaged ones) decode as `None`, which means "build it again from the notes".
 
@@ -297,21 +300,35 @@ struct Writer<'a> {
     out: &'a mut Vec<u8>,
     /// Where the records start in `out`.
     base: usize,
+    /// Given every [`FLUSH`] bytes or so of `out` (which is then emptied), if any.
+    sink: Option<&'a mut dyn FnMut(&[u8])>,
+    /// Bytes given to `sink` so far.
+    flushed: usize,
     prev: Vec<u8>,
     words: usize,
     blocks: Vec<Block>,
 }
 
+/// Bytes of the saved form held at once while it is written (see [`SearchIndex::encode_to`]).
+const FLUSH: usize = 64 << 10;
+
 impl<'a> Writer<'a> {
-    fn new(out: &'a mut Vec<u8>) -> Self {
+    fn new(out: &'a mut Vec<u8>, sink: Option<&'a mut dyn FnMut(&[u8])>) -> Self {
         let base = out.len();
         Self {
             out,
             base,
+            sink,
+            flushed: 0,
             prev: Vec::new(),
             words: 0,
             blocks: Vec::new(),
         }
+    }
+
+    /// Bytes of records written so far.
+    fn written(&self) -> usize {
+        self.flushed + self.out.len() - self.base
     }
 
     /// Writes a record: `word`, and the posting list made of `list`'s parts one after the
@@ -319,7 +336,7 @@ impl<'a> Writer<'a> {
     fn push(&mut self, word: &[u8], list: &[&[u8]]) {
         let shared = if self.words.is_multiple_of(BLOCK) {
             self.blocks.push(Block {
-                at: (self.out.len() - self.base) as u32,
+                at: self.written() as u32,
                 key: key(word),
             });
             0
@@ -339,6 +356,12 @@ impl<'a> Writer<'a> {
         self.prev.clear();
         self.prev.extend_from_slice(word);
         self.words += 1;
+        if let Some(sink) = self.sink.as_mut().filter(|_| self.out.len() >= FLUSH) {
+            sink(self.out);
+            self.flushed += self.out.len() - self.base;
+            self.out.clear();
+            self.base = 0;
+        }
     }
 }
 
@@ -649,11 +672,12 @@ impl SearchIndex {
     /// is and its fresh entries appended after a restart (about as fast as copying the
     /// frozen part). `known` is [`Self::known`], sorted. Returns how many records and
     /// where the blocks start.
-    fn write_merged(
+    fn write_merged<'a>(
         &self,
         known: &[u64],
         renumber: Option<&[u32]>,
-        out: &mut Vec<u8>,
+        out: &'a mut Vec<u8>,
+        sink: Option<&'a mut dyn FnMut(&[u8])>,
     ) -> (usize, Vec<Block>) {
         fn add(
             renumber: Option<&[u32]>,
@@ -672,7 +696,7 @@ impl SearchIndex {
         fn known_entries(k: &[u64]) -> impl Iterator<Item = (u32, bool)> + '_ {
             k.iter().map(|&e| ((e as u32) >> 1, e & 1 != 0))
         }
-        let mut w = Writer::new(out);
+        let mut w = Writer::new(out, sink);
         let mut list = Vec::new();
         let mut frozen = Cursor::at(&self.frozen.blob, 0, Vec::new());
         let mut old = frozen.next_list();
@@ -759,7 +783,7 @@ impl SearchIndex {
     fn append_fresh(&mut self) {
         let known = self.known_sorted();
         let mut blob = Vec::with_capacity(self.frozen.blob.len() + self.fresh_bytes);
-        let (_, blocks) = self.write_merged(&known, None, &mut blob);
+        let (_, blocks) = self.write_merged(&known, None, &mut blob, None);
         blob.shrink_to_fit();
         self.frozen = Frozen { blob, blocks };
         self.fresh = BTreeMap::new();
@@ -772,7 +796,7 @@ impl SearchIndex {
         let (renumber, kept) = self.renumbering();
         let known = self.known_sorted();
         let mut blob = Vec::with_capacity(self.frozen.blob.len() + self.fresh_bytes);
-        let (_, blocks) = self.write_merged(&known, Some(&renumber), &mut blob);
+        let (_, blocks) = self.write_merged(&known, Some(&renumber), &mut blob, None);
         blob.shrink_to_fit();
         self.rewritten = blob.len();
         self.frozen = Frozen { blob, blocks };
@@ -1007,44 +1031,105 @@ fn top<K: Ord>(
 }
 
 /// The tag of the saved format; another tag is another format.
-const FORMAT: &[u8; 8] = b"tern-si3";
+const FORMAT: &[u8; 8] = b"tern-si4";
 
 impl SearchIndex {
     /// The index as bytes, with `seq` (the change sequence number it is up to date with).
-    /// Retired slots are left out.
+    /// Retired slots are left out. (The app saves it with [`SearchIndex::encode_to`],
+    /// which holds no copy of it.)
     pub fn encode(&self, seq: u64) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.encoded_size());
+        self.encode_to(seq, &mut |part| out.extend_from_slice(part));
+        out
+    }
+
+    /// The size of [`SearchIndex::encode`]'s bytes, or over: exact once merged; else the
+    /// fresh words are counted as the index estimates them (over).
+    pub fn encoded_size(&self) -> usize {
+        let (renumber, _) = self.renumbering();
+        let kept = (0..self.walls.len() as u32).filter(|&s| renumber[s as usize] != u32::MAX);
+        let slots: usize = kept
+            .clone()
+            .map(|s| {
+                let id = id_at(&self.ids, &self.id_ends, s).len();
+                12 + varint_len(id as u32) + id
+            })
+            .sum();
+        FORMAT.len()
+            + 8
+            + self.facets.encoded_len(kept)
+            + 4
+            + slots
+            + self.frozen.blob.len()
+            + self.fresh_bytes
+            + 12
+    }
+
+    /// [`SearchIndex::encode`]'s bytes, given to `sink` in parts of about [`FLUSH`]
+    /// bytes, one after the other: the whole is never held. (Held whole beside the index,
+    /// at the end of the initial sync's build, it was the tab's peak of memory: 10 MB at
+    /// 100,000 notes; grown by doubling, 20 MB.)
+    pub fn encode_to(&self, seq: u64, sink: &mut dyn FnMut(&[u8])) {
         let (renumber, kept) = self.renumbering();
-        let mut out = Vec::with_capacity(
-            40 + self.ids.len() + kept as usize * 14 + self.frozen.blob.len() + self.fresh_bytes,
-        );
+        let kept_slots =
+            || (0..self.walls.len() as u32).filter(|&s| renumber[s as usize] != u32::MAX);
+        let mut out = Vec::with_capacity(2 * FLUSH);
         out.extend_from_slice(FORMAT);
         out.extend_from_slice(&seq.to_le_bytes());
-        let kept_slots = (0..self.walls.len() as u32).filter(|&s| renumber[s as usize] != u32::MAX);
-        self.facets.encode_head(&mut out, kept_slots);
+        self.facets.encode_head(&mut out, kept_slots());
         out.extend_from_slice(&kept.to_le_bytes());
-        for s in (0..self.walls.len() as u32).filter(|&s| renumber[s as usize] != u32::MAX) {
+        for s in kept_slots() {
             out.extend_from_slice(&self.walls[s as usize].to_le_bytes());
             out.extend_from_slice(&self.counters[s as usize].to_le_bytes());
             let id = id_at(&self.ids, &self.id_ends, s).as_bytes();
             put_varint(&mut out, id.len() as u32);
             out.extend_from_slice(id);
             self.facets.encode_slot(s, &mut out);
+            if out.len() >= FLUSH {
+                sink(&out);
+                out.clear();
+            }
         }
-        // The word count and the records' length, filled in after.
-        let counts = out.len();
-        out.extend_from_slice(&[0; 12]);
+        sink(&out);
+        out.clear();
+        // The records, then their count and length (known once they are written).
         let mut known = [self.known.as_slice(), &self.recent].concat();
         known.sort_unstable();
-        let (words, _) = self.write_merged(&known, Some(&renumber), &mut out);
-        let len = (out.len() - counts - 12) as u64;
-        out[counts..counts + 4].copy_from_slice(&(words as u32).to_le_bytes());
-        out[counts + 4..counts + 12].copy_from_slice(&len.to_le_bytes());
-        out
+        let mut flushed = 0;
+        let mut counted = |part: &[u8]| {
+            flushed += part.len();
+            sink(part);
+        };
+        let (words, _) = self.write_merged(&known, Some(&renumber), &mut out, Some(&mut counted));
+        let len = (flushed + out.len()) as u64;
+        out.extend_from_slice(&(words as u32).to_le_bytes());
+        out.extend_from_slice(&len.to_le_bytes());
+        sink(&out);
     }
 
     /// An index saved by [`SearchIndex::encode`], and its change sequence number; `None` if
     /// the bytes are of another format or damaged.
     pub fn decode(bytes: &[u8]) -> Option<(Self, u64)> {
+        Self::decode_vec(bytes.to_vec())
+    }
+
+    /// [`SearchIndex::decode`], keeping the bytes' own block for the records (moved to its
+    /// front and the rest given back): a load holds one copy of them, not two (the saved
+    /// bytes beside the index's copy of their records were a reload's peak).
+    pub fn decode_vec(mut bytes: Vec<u8>) -> Option<(Self, u64)> {
+        let (mut ix, seq, words, records) = Self::decode_slots(&bytes)?;
+        bytes.truncate(records.end);
+        bytes.drain(..records.start);
+        bytes.shrink_to_fit();
+        let n = ix.walls.len();
+        ix.frozen = Frozen::check(bytes, words, n)?;
+        ix.rewritten = ix.frozen.blob.len();
+        Some((ix, seq))
+    }
+
+    /// The index but its records, its sequence number, the records' count and where they
+    /// are in `bytes`.
+    fn decode_slots(bytes: &[u8]) -> Option<(Self, u64, usize, std::ops::Range<usize>)> {
         let mut r = Reader(bytes);
         if r.take(FORMAT.len())? != FORMAT {
             return None;
@@ -1074,16 +1159,16 @@ impl SearchIndex {
             let slot = ix.push_slot(id, order);
             ix.facets.decode_slot(slot, &mut r)?;
         }
-        let words = r.u32()? as usize;
-        let len = usize::try_from(r.u64()?).ok()?;
-        let blob = r.take(len)?.to_vec();
-        if !r.0.is_empty() {
+        // The records, then their count and length.
+        let records = r.0.len().checked_sub(12)?;
+        let (blob, mut end) = (r.take(records)?, Reader(r.0));
+        let words = end.u32()? as usize;
+        if usize::try_from(end.u64()?).ok()? != blob.len() {
             return None;
         }
+        let start = bytes.len() - blob.len() - 12;
         ix.facets.shrink();
-        ix.frozen = Frozen::check(blob, words, n)?;
-        ix.rewritten = ix.frozen.blob.len();
-        Some((ix, seq))
+        Some((ix, seq, words, start..start + blob.len()))
     }
 }
 
@@ -1238,11 +1323,60 @@ mod tests {
         assert_eq!(ids(back.search("groc", 10)), ["d", "a", "b", "c"]);
         // Another format, or damaged bytes: nothing (the caller builds it again).
         assert!(SearchIndex::decode(b"tern-si0").is_none());
-        // The format before the filters' columns: built again.
+        // The formats before (with the records' count and length before them; before
+        // the filters' columns): built again.
+        assert!(SearchIndex::decode(&[b"tern-si3", &bytes[8..]].concat()).is_none());
         assert!(SearchIndex::decode(b"tern-si2\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0").is_none());
         assert!(SearchIndex::decode(b"tern-si1\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0").is_none());
         assert!(SearchIndex::decode(&bytes[..bytes.len() - 1]).is_none());
         assert!(SearchIndex::decode(&[bytes.as_slice(), &[0]].concat()).is_none());
+    }
+
+    /// The saved form is given out in parts of bounded size (the app saves them as they
+    /// come), or written into one block asked for once at its size: held whole beside the
+    /// index at the end of the initial sync's build, grown by doubling (its size guessed
+    /// without the filters' columns), it was the tab's peak of memory
+    /// (docs/performance.md, "Find").
+    #[test]
+    fn the_saved_form_is_written_in_parts_or_allocated_once_at_its_size() {
+        use serde_json::json;
+        let mut ix = SearchIndex::new();
+        ix.upsert(&filed("t", "Alpha", 1, &[("kind", json!("tag"))]));
+        ix.upsert(&filed("nb", "Archive", 1, &[("kind", json!("notebook"))]));
+        for i in 0..5_000u64 {
+            let mut n = filed(
+                &format!("note-{i:05}"),
+                &format!("A long title of note {i}, longer than its sort key"),
+                10 + i,
+                &[("tags", json!(["t"])), ("notebook", json!("nb"))],
+            );
+            n.content = format!("body {i} of words");
+            ix.upsert(&n);
+            if i % 3 == 0 {
+                n.hlc.wall_ms += 10_000;
+                ix.upsert(&n); // a retired slot, left out
+            }
+        }
+        for merged in [false, true] {
+            if merged {
+                ix.merge();
+            }
+            let bytes = ix.encode(7);
+            // Merged, the size foreseen is exact; else over by the fresh words' estimate.
+            let slack = if merged { 0 } else { bytes.len() / 2 };
+            assert!(
+                bytes.capacity() <= bytes.len() + slack,
+                "{} bytes in a block of {} (merged: {merged})",
+                bytes.len(),
+                bytes.capacity()
+            );
+            assert_eq!(SearchIndex::decode(&bytes).expect("decodes").0.len(), 5_000);
+            let mut parts = Vec::new();
+            ix.encode_to(7, &mut |p| parts.push(p.to_vec()));
+            assert!(parts.len() > 2, "{} parts", parts.len());
+            assert!(parts.iter().all(|p| p.len() < 2 * FLUSH));
+            assert_eq!(parts.concat(), bytes);
+        }
     }
 
     /// A note filed with `fields` (register values and the `tags` set).

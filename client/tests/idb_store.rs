@@ -273,6 +273,26 @@ async fn a_version_3_database_gets_the_counter_and_the_change_sequence() {
         notes.store().load_search().await.unwrap(),
         Some(vec![1, 2, 3])
     );
+    // An index saved in parts as the app saves it (each part copied out as it is
+    // written), given back as one, loads and answers as the one saved.
+    let mut ix = client::search::SearchIndex::new();
+    for (_, n) in notes.store().changed_since(0, 10).await.unwrap() {
+        ix.upsert(&n);
+    }
+    let parts = js_sys::Array::new();
+    ix.encode_to(9, &mut |part| {
+        parts.push(&js_sys::Uint8Array::from(part));
+    });
+    notes.store().save_search_parts(&parts).await.unwrap();
+    let bytes = notes.store().load_search().await.unwrap().unwrap();
+    assert_eq!(bytes, ix.encode(9));
+    let (back, seq) = client::search::SearchIndex::decode(&bytes).expect("decodes");
+    assert_eq!((back.len(), seq), (2, 9));
+    assert_eq!(back.search("back", 10), ix.search("back", 10));
+    // Parts that are not all bytes are no saved index (it is built again).
+    parts.push(&wasm_bindgen::JsValue::from_str("not bytes"));
+    notes.store().save_search_parts(&parts).await.unwrap();
+    assert_eq!(notes.store().load_search().await.unwrap(), None);
 }
 
 /// A database written by the previous version (schema 4, data version 4: no trash index)

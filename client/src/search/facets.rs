@@ -19,7 +19,7 @@ use std::collections::HashMap;
 
 use sync_core::fields::{Fields, Kind};
 
-use super::bytes::{Reader, put_varint};
+use super::bytes::{Reader, put_varint, varint_len};
 use super::query::{Filter, fold};
 use crate::local::LocalNote;
 
@@ -425,6 +425,24 @@ impl Facets {
             out.extend_from_slice(r.name.as_bytes());
             put_varint(out, r.parent.map_or(0, |p| p + 1));
         }
+    }
+
+    /// How many bytes [`Facets::encode_head`] and [`Facets::encode_slot`] write for the
+    /// `kept` slots: the saved form is allocated once at its size (see
+    /// `SearchIndex::encode`).
+    pub(super) fn encoded_len(&self, kept: impl Iterator<Item = u32>) -> usize {
+        let text = |len: usize| varint_len(len as u32) + len;
+        let mut n = 8 + 8 + 4 + 4; // the totals, the names' and the records' counts
+        n += self.names.iter().map(|id| text(id.len())).sum::<usize>();
+        for (&i, r) in &self.records {
+            n += varint_len(i) + 1 + text(r.name.len()) + varint_len(r.parent.map_or(0, |p| p + 1));
+        }
+        for s in kept {
+            let labels = self.labels_of(s);
+            n += 4 + 1 + text(self.title(s).len()) + varint_len(labels.len() as u32);
+            n += labels.iter().map(|&e| varint_len(e as u32)).sum::<usize>();
+        }
+        n
     }
 
     pub(super) fn encode_slot(&self, s: u32, out: &mut Vec<u8>) {

@@ -239,17 +239,23 @@ fn save_later(db: &str, notes: &Rc<PageNotes>) {
             sleep_ms(SAVE_POLL_MS).await;
             waited += SAVE_POLL_MS;
         }
-        let bytes = with(&db, |i| {
+        // In parts, copied out of the wasm memory as they are written: the whole (10 MB at
+        // 100,000 notes) held there beside the index was the initial sync's peak.
+        let parts = with(&db, |i| {
             if i.generation != generation {
                 return None;
             }
             i.unsaved = false;
             i.backlog = 0;
-            Some(i.ix.encode(i.seq?))
+            let parts = js_sys::Array::new();
+            i.ix.encode_to(i.seq?, &mut |part| {
+                parts.push(&js_sys::Uint8Array::from(part));
+            });
+            Some(parts)
         })
         .flatten();
-        if let Some(bytes) = bytes {
-            let _ = notes.store().save_search(&bytes).await;
+        if let Some(parts) = parts {
+            let _ = notes.store().save_search_parts(&parts).await;
         }
     });
 }
@@ -284,7 +290,7 @@ fn start(db: &str, notes: Rc<PageNotes>) {
         let current = |i: &Index| i.generation == generation;
         // The saved index, then what was written since.
         let saved = match notes.store().load_search().await {
-            Ok(Some(bytes)) => SearchIndex::decode(&bytes),
+            Ok(Some(bytes)) => SearchIndex::decode_vec(bytes),
             _ => None,
         };
         if let Some((ix, seq)) = saved {
