@@ -1408,6 +1408,28 @@ mod tests {
             .collect()
     }
 
+    /// The sidebar lists the records the index holds: live notebooks and tags, not notes,
+    /// not deleted records.
+    #[test]
+    fn record_ids_are_the_live_notebooks_and_tags() {
+        use serde_json::json;
+        let mut ix = SearchIndex::new();
+        ix.upsert(&filed("t1", "Work", 1, &[("kind", json!("tag"))]));
+        ix.upsert(&filed("b1", "Home", 1, &[("kind", json!("notebook"))]));
+        ix.upsert(&filed("b2", "Old", 1, &[("kind", json!("notebook"))]));
+        ix.upsert(&filed("n1", "A note", 1, &[("tags", json!(["t1"]))]));
+        let mut gone = filed("b2", "Old", 2, &[("kind", json!("notebook"))]);
+        gone.deleted = true;
+        ix.upsert(&gone);
+        let ids = |v: Vec<NoteId>| v.into_iter().map(|i| i.0).collect::<Vec<_>>();
+        let (notebooks, tags) = ix.record_ids();
+        assert_eq!(ids(notebooks), ["b1"]);
+        assert_eq!(ids(tags), ["t1"]);
+        // Saved and loaded, the index still knows them.
+        let (back, _) = SearchIndex::decode(&ix.encode(7)).unwrap();
+        assert_eq!(ids(back.record_ids().0), ["b1"]);
+    }
+
     #[test]
     fn filters_resolve_names_through_the_records_and_nest() {
         use serde_json::json;
