@@ -55,10 +55,13 @@ impl Completion {
         if ed.deleted.get_untracked() {
             return None;
         }
-        let el = ed.content_ref.get_untracked()?;
-        let text = el.value();
-        let caret = utf16_to_byte(&text, el.selection_start().ok()?? as usize);
-        typing(&text[..caret]).map(|(at, q)| (at, q.to_owned()))
+        let caret = ed.content_ref.get_untracked()?.selection_start().ok()??;
+        // The editor's copy of the text (the field's is the same after its input event),
+        // not a copy of the field's value at each key.
+        ed.content.with_untracked(|text| {
+            let caret = utf16_to_byte(text, caret as usize);
+            typing(&text[..caret]).map(|(at, q)| (at, q.to_owned()))
+        })
     }
 
     /// Looks at the text before the caret (after an input, a click, a caret move): a `[[`
@@ -193,10 +196,12 @@ pub fn Backlinks() -> impl IntoView {
     let app = PageState::get();
     let ui = Ui::get();
     let ed = app.editor;
+    // Read when a note opens, when its title changes (title links) and after each sync
+    // run (other devices' links), not at each save of the text typed here, which changes
+    // no other note's links: each read searches and reads up to 400 notes.
+    let key = Memo::new(move |_| (ed.open.get(), ed.title.get(), app.sync.with(|s| s.runs)));
     let found = LocalResource::new(move || {
-        let id = ed.open.get();
-        // Read again whenever the page re-reads the store (a save here, a sync).
-        app.snap.track();
+        let (id, _, _) = key.get();
         async move {
             match id {
                 Some(id) => io::links::backlinks(&id, BACKLINKS).await,

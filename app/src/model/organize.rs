@@ -340,16 +340,19 @@ impl Selection {
         self.cursor = Some(id.to_owned());
     }
 
-    /// Shift-click on `id`: the notes of `order` (the list) from the anchor (the last
-    /// note clicked, else the open note) to `id`.
-    pub fn range_to(&mut self, order: &[String], open: Option<&str>, id: &str) {
-        let anchor = self
-            .anchor
+    /// Where a range starts: the last note clicked, else the open note, if listed.
+    fn anchor_in(&self, order: &[String], open: Option<&str>) -> Option<String> {
+        self.anchor
             .clone()
             .filter(|a| order.contains(a))
             .or_else(|| open.map(str::to_owned))
             .filter(|a| order.contains(a))
-            .unwrap_or_else(|| id.to_owned());
+    }
+
+    /// Shift-click on `id`: the notes of `order` (the list) from the anchor (the last
+    /// note clicked, else the open note) to `id`.
+    pub fn range_to(&mut self, order: &[String], open: Option<&str>, id: &str) {
+        let anchor = self.anchor_in(order, open).unwrap_or_else(|| id.to_owned());
         self.select_range(order, &anchor, id);
         self.anchor = Some(anchor);
     }
@@ -358,11 +361,7 @@ impl Selection {
     /// it moved to (the focus follows it).
     pub fn extend(&mut self, order: &[String], open: Option<&str>, down: bool) -> Option<String> {
         let anchor = self
-            .anchor
-            .clone()
-            .filter(|a| order.contains(a))
-            .or_else(|| open.map(str::to_owned))
-            .filter(|a| order.contains(a))
+            .anchor_in(order, open)
             .or_else(|| order.first().cloned())?;
         let from = self
             .cursor

@@ -3,11 +3,13 @@
 //! link to a note (its backlinks). All of them ask the search index for candidates and
 //! read only those, so each costs a bounded number of reads whatever the number of notes.
 
+use std::rc::Rc;
+
 use client::links::{Target, links_to, same_title};
 use client::local::{LocalNote, LocalStore};
 use sync_core::NoteId;
 
-use super::accounts::{notes, store_name};
+use super::accounts::{PageNotes, notes, store_name};
 use super::search;
 use crate::io::LinkedNote;
 
@@ -33,13 +35,17 @@ fn shown(n: &LocalNote) -> bool {
     !n.deleted && n.is_note()
 }
 
+/// The notes and their search index, caught up with what was written since it last
+/// looked (one read of the changes; once per lookup, however many searches follow).
+async fn caught_up() -> Option<Rc<PageNotes>> {
+    let notes = notes().await.ok()?;
+    search::ensure(&store_name(), &notes).await;
+    Some(notes)
+}
+
 /// The live notes the search index finds for `query` (at most `limit`), read.
-async fn candidates(query: &str, limit: usize) -> Vec<LocalNote> {
-    let Ok(notes) = notes().await else {
-        return Vec::new();
-    };
+async fn candidates(notes: &PageNotes, query: &str, limit: usize) -> Vec<LocalNote> {
     let db = store_name();
-    search::ensure(&db, &notes).await;
     // Words only: a title with a colon is no filter here.
     let words = client::search::Query {
         text: query.to_owned(),
@@ -73,7 +79,7 @@ pub async fn resolve(targets: Vec<Target>) -> Vec<(Target, Option<LinkedNote>)> 
         })
         .take(MAX_RESOLVED)
         .collect();
-    let Ok(notes) = notes().await else {
+    let Some(notes) = caught_up().await else {
         return targets.into_iter().map(|t| (t, None)).collect();
     };
     let ids: Vec<NoteId> = targets
@@ -89,7 +95,7 @@ pub async fn resolve(targets: Vec<Target>) -> Vec<(Target, Option<LinkedNote>)> 
     for t in targets {
         let found = match &t {
             Target::Id(id) => by_id.iter().find(|n| n.id == *id).map(linked),
-            Target::Title(title) => candidates(title, TITLE_CANDIDATES)
+            Target::Title(title) => candidates(&notes, title, TITLE_CANDIDATES)
                 .await
                 .iter()
                 .filter(|n| same_title(&n.title, title))
@@ -109,13 +115,13 @@ pub async fn resolve(targets: Vec<Target>) -> Vec<(Target, Option<LinkedNote>)> 
 /// order), or the latest notes while nothing is typed; never note `except` (the one being
 /// edited).
 pub async fn suggest(query: &str, except: Option<String>, limit: usize) -> Vec<LinkedNote> {
+    let Some(notes) = caught_up().await else {
+        return Vec::new();
+    };
     let got = if client::search::words(query).next().is_some() {
-        candidates(query, CANDIDATES).await
+        candidates(&notes, query, CANDIDATES).await
     } else {
-        match notes().await {
-            Ok(notes) => notes.page(None, limit + 1).await.unwrap_or_default(),
-            Err(_) => Vec::new(),
-        }
+        notes.page(None, limit + 1).await.unwrap_or_default()
     };
     got.iter()
         .filter(|n| shown(n) && Some(&n.id.0) != except.as_ref())
@@ -127,7 +133,7 @@ pub async fn suggest(query: &str, except: Option<String>, limit: usize) -> Vec<L
 /// The notes that link to note `id` (by id, or by its title), newest first, at most
 /// `limit`.
 pub async fn backlinks(id: &str, limit: usize) -> Vec<LinkedNote> {
-    let Ok(notes) = notes().await else {
+    let Some(notes) = caught_up().await else {
         return Vec::new();
     };
     let id = NoteId(id.to_owned());
@@ -136,9 +142,9 @@ pub async fn backlinks(id: &str, limit: usize) -> Vec<LinkedNote> {
     };
     // The id's pieces are words of the bodies that link by id; the title's words of
     // those that link by title.
-    let mut got = candidates(&id.0, CANDIDATES).await;
+    let mut got = candidates(&notes, &id.0, CANDIDATES).await;
     if client::search::words(&note.title).next().is_some() {
-        for n in candidates(&note.title, CANDIDATES).await {
+        for n in candidates(&notes, &note.title, CANDIDATES).await {
             if !got.iter().any(|g| g.id == n.id) {
                 got.push(n);
             }
