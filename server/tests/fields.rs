@@ -587,6 +587,32 @@ async fn tags_added_on_two_devices_past_the_limit_keep_the_text_and_say_what_was
         .unwrap();
     assert!(after.fields.pinned(), "the other field edit applies");
     assert_eq!(after.fields.set("tags").len(), 90);
+
+    // The answer lost on the way, the device sends the change again: the same answer, the
+    // refusal included (else the device would take the tags as added and lose the failure).
+    let (status, again) = app
+        .post_raw(json!({"protocol": 1, "changes": [c]}).to_string())
+        .await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["results"][0], r["results"][0], "the first answer, whole");
+
+    // A change of tags alone, all refused: superseded with the refusal, and so again when
+    // retried.
+    let more: Vec<String> = (300..320).map(|i| format!("tag-{i}")).collect();
+    let mut only = raw_change(&id.0, "only-tags", json!({"tags": {"add": more}}));
+    only["base_version"] = json!(after.version);
+    only["title"] = json!(after.title);
+    only["content"] = json!(after.content);
+    only["base_title"] = json!(after.title);
+    only["base_content"] = json!(after.content);
+    let body = json!({"protocol": 1, "changes": [only]}).to_string();
+    let (status, first) = app.post_raw(body.clone()).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["results"][0]["status"], "superseded", "{first}");
+    assert_eq!(first["results"][0]["fields_refused"]["fields"], json!(["tags"]), "{first}");
+    let (status, again) = app.post_raw(body).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["results"][0], first["results"][0], "the first answer, whole");
 }
 
 /// A raw change of note `note` (JSON), made now, with `fields`.

@@ -48,14 +48,18 @@ pub struct Policy {
     pub history_limit: u32,
 }
 
-/// One remembered change of a note: its id and the version it got ([`SUPERSEDED`] if it
-/// lost).
+/// One remembered change of a note: its id, the version it got ([`SUPERSEDED`] if it
+/// lost) and the fields whose edits were refused, so that a retry gets the first answer
+/// whole (a retry answered without them would let the device forget the refusal).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecentChange {
     /// The change's id.
     pub change: String,
     /// The version it got, or [`SUPERSEDED`].
     pub version: u64,
+    /// The names of the fields whose edits were refused ([`ChangeResult::fields_refused`]);
+    /// empty: none.
+    pub refused: Vec<String>,
 }
 
 /// A note as stored, with its push bookkeeping.
@@ -86,17 +90,20 @@ pub struct UnseenRevision {
 impl NoteRecord {
     /// The version remembered for `change` ([`SUPERSEDED`] if it lost), if it was seen.
     pub fn remembered_version(&self, change: &ChangeId) -> Option<u64> {
-        self.recent
-            .iter()
-            .find(|r| r.change == change.0)
-            .map(|r| r.version)
+        self.remembered(change).map(|r| r.version)
+    }
+
+    /// What was remembered of `change`, if it was seen.
+    pub fn remembered(&self, change: &ChangeId) -> Option<&RecentChange> {
+        self.recent.iter().find(|r| r.change == change.0)
     }
 
     /// Remembers the outcome of `change` (the oldest is dropped past the limit).
-    fn remember(&mut self, change: &ChangeId, version: u64) {
+    fn remember(&mut self, change: &ChangeId, version: u64, refused: Option<&FieldsRefused>) {
         self.recent.push(RecentChange {
             change: change.0.clone(),
             version,
+            refused: refused.map(|r| r.fields.clone()).unwrap_or_default(),
         });
         if self.recent.len() > RECENT_CHANGES_PER_NOTE {
             self.recent.remove(0);
@@ -201,10 +208,17 @@ pub fn plan(
             continue;
         }
         let st = stored.get(&c.note_id);
-        if let Some((st, v)) =
-            st.and_then(|st| st.remembered_version(&c.change_id).map(|v| (st, v)))
+        if let Some((st, remembered)) =
+            st.and_then(|st| st.remembered(&c.change_id).map(|r| (st, r)))
         {
             let n = &st.note.note;
+            let v = remembered.version;
+            // The refusal too, as the first answer said it.
+            let over: Vec<&fields::FieldDef> =
+                remembered.refused.iter().filter_map(|f| fields::def(f)).collect();
+            if !over.is_empty() {
+                refusals[i] = Some(refused_fields(&over));
+            }
             outcomes[i] = Some(if v == SUPERSEDED {
                 // Superseded the first time: superseded again, by what the note is now.
                 ChangeOutcome::Superseded { current: n.clone() }
@@ -244,8 +258,12 @@ pub fn plan(
             let refused = refused_fields(&over);
             if let Some(st) = st.filter(|_| c.edits_only_fields() && t.fields.is_empty()) {
                 // Nothing else to apply: the note stays as it is.
+                // Remembered with its refusal, so a retry is answered the same way.
+                touch(&mut touched, &c.note_id);
+                let rec = stored.get_mut(&c.note_id).expect("a stored note");
+                rec.remember(&c.change_id, SUPERSEDED, Some(&refused));
                 outcomes[i] = Some(ChangeOutcome::Superseded {
-                    current: st.note.note.clone(),
+                    current: rec.note.note.clone(),
                 });
                 refusals[i] = Some(refused);
                 continue;
@@ -331,7 +349,7 @@ pub fn plan(
                     rn,
                     unseen,
                 };
-                rec.remember(&c.change_id, rec.note.note.version);
+                rec.remember(&c.change_id, rec.note.note.version, refusals[i].as_ref());
                 let n = &rec.note.note;
                 let outcome = ChangeOutcome::Applied {
                     version: n.version,
@@ -344,7 +362,7 @@ pub fn plan(
                 let st = stored.get_mut(&c.note_id).expect("a kept note is stored");
                 st.rn = rn;
                 st.unseen.extend(new_unseen);
-                st.remember(&c.change_id, SUPERSEDED);
+                st.remember(&c.change_id, SUPERSEDED, refusals[i].as_ref());
                 ChangeOutcome::Superseded {
                     current: st.note.note.clone(),
                 }

@@ -8,7 +8,7 @@
 //!
 //! | collection | document | indexes |
 //! |---|---|---|
-//! | `notes` | [`NoteDoc`]: `{u, id, title, content, deleted, hlc, v, th, ch, tv?, lw?: {n, b?}, st?, cf?, cids: [{c, v}], rn, un?: [{n, a}], pg?, fd?: [{f, e?: [{v, p, h}], r?, h?}]}` | unique `{u:1, id:1}`; `{u:1, v:1}`; `{deleted:1, pg:1, hlc:1}` (the trash sweep) |
+//! | `notes` | [`NoteDoc`]: `{u, id, title, content, deleted, hlc, v, th, ch, tv?, lw?: {n, b?}, st?, cf?, cids: [{c, v, r?}], rn, un?: [{n, a}], pg?, fd?: [{f, e?: [{v, p, h}], r?, h?}]}` | unique `{u:1, id:1}`; `{u:1, v:1}`; `{deleted:1, pg:1, hlc:1}` (the trash sweep) |
 //! | `revisions` | [`RevisionDoc`]: `{u, id, n, at, title, content, deleted, hlc, why}` | `{u:1, id:1, n:-1}` |
 //! | `counters` | [`CounterDoc`]: `{_id: <user>, seq, gone?}` | `_id` |
 //! | `users` | [`UserDoc`]: `{_id: <user id>, name, hash, ep?}` | unique `{name:1}` |
@@ -219,6 +219,9 @@ pub struct RecentDoc {
     /// The version it got; 0: it was superseded.
     #[serde(rename = "v")]
     pub version: i64,
+    /// The fields whose edits were refused (absent: none).
+    #[serde(rename = "r", default, skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<String>,
 }
 
 impl NoteDoc {
@@ -249,6 +252,7 @@ impl NoteDoc {
                 .map(|r| RecentDoc {
                     change: r.change.clone(),
                     version: r.version as i64,
+                    refused: r.refused.clone(),
                 })
                 .collect(),
             rn: rec.rn as i64,
@@ -289,6 +293,7 @@ impl NoteDoc {
             .map(|r| RecentChange {
                 change: r.change.clone(),
                 version: r.version as u64,
+                refused: r.refused.clone(),
             })
             .collect();
         let rn = self.rn as u64;
