@@ -140,3 +140,32 @@ fn fields_v1() {
     assert!(n.fields.pinned());
     assert_eq!(n.fields.set("tags"), ["tag-travel".to_owned()].into());
 }
+
+/// Edit clocks on the wire: a register's clock, a set's clocks by element, frozen; each is
+/// the device's own and not later than the change, so the server accepts them.
+#[test]
+fn edit_clocks_v1() {
+    let c: Change = round_trip("v1_fields_edit_clocks_change.json");
+    assert!(!c.edits_only_fields(), "the text changed too");
+    sync_core::fields::check_clocks(&c.fields, &c.edit_clocks, &c.hlc).expect("valid clocks");
+    match &c.edit_clocks["tags"] {
+        sync_core::fields::EditClock::Set(by) => {
+            assert_eq!(by["tag-travel"].wall_ms, 1_764_064_581_000);
+        }
+        other => panic!("a set's clocks by element: {other:?}"),
+    }
+    assert!(matches!(
+        c.edit_clocks["pinned"],
+        sync_core::fields::EditClock::Register(_)
+    ));
+}
+
+/// A result whose text applied while a field's edits were refused, frozen.
+#[test]
+fn fields_refused_v1() {
+    let r: ChangeResult = round_trip("v1_fields_refused_result.json");
+    assert!(matches!(r.outcome, ChangeOutcome::Applied { version: 43, .. }));
+    let refused = r.fields_refused.expect("fields_refused");
+    assert_eq!(refused.fields, ["tags"]);
+    assert_eq!(refused.code, RejectCode::TooLarge);
+}
