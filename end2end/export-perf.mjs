@@ -14,7 +14,7 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startProfile } from './profile.mjs';
-import { openApp, openProfile, startServer } from './tests/harness.mjs';
+import { openApp, openProfile, openSettings, startServer } from './tests/harness.mjs';
 import { seed } from './tests/seed.mjs';
 
 const N = Number(process.env.TERN_EXPORT_SIZE ?? 100_000);
@@ -31,7 +31,7 @@ try {
   await openApp(page, server.base);
   // The search index is built in the background after a load: measured alone, the export.
   await page.waitForSelector('ul.notes[data-indexing="false"]', { timeout: 600_000 });
-  await page.getByRole('button', { name: 'Export / import' }).click();
+  await openSettings(page, 'Export / import');
   for (const [button, done] of [
     ['Export JSON', `Exported ${N} notes.`],
     ['Export Markdown (.zip)', `Exported ${N} notes.`],
@@ -80,7 +80,7 @@ try {
   const b = await openProfile();
   try {
     await openApp(b.page, server.base);
-    await b.page.getByRole('button', { name: 'Export / import' }).click();
+    await openSettings(b.page, 'Export / import');
     await b.page.evaluate(() => {
       globalThis.__gaps = [];
       globalThis.__watch = true;
