@@ -449,6 +449,32 @@ fn queries(vocabulary: Option<&Vocabulary>, rng: &mut Rng) -> Vec<(&'static str,
     ]
 }
 
+/// Where the index's bytes are, part by part (`SearchIndex::heap_parts`; figures in
+/// parentheses are counts, not bytes).
+fn breakdown(ix: &SearchIndex) {
+    let parts = ix.heap_parts();
+    let total: usize = parts
+        .iter()
+        .filter(|(k, _)| !k.starts_with('('))
+        .map(|(_, b)| b)
+        .sum();
+    let line: Vec<String> = parts
+        .iter()
+        .map(|(k, b)| {
+            if k.starts_with('(') {
+                format!("{k} {b}")
+            } else {
+                format!("{k} {}", mb(*b as isize))
+            }
+        })
+        .collect();
+    println!(
+        "    parts (sum {}): {}",
+        mb(total as isize),
+        line.join(", ")
+    );
+}
+
 fn run(name: &str, notes: &[LocalNote], vocabulary: Option<&Vocabulary>, rng: &mut Rng) {
     let words_total: usize = notes
         .iter()
@@ -465,6 +491,7 @@ fn run(name: &str, notes: &[LocalNote], vocabulary: Option<&Vocabulary>, rng: &m
     drop(old);
     let new = build(SearchIndex::new(), notes, "now");
     let new_results: Vec<_> = queries.iter().map(|(k, q)| time(&new, k, q)).collect();
+    breakdown(&new);
     if vocabulary.is_none() {
         time_filters(&new);
     }
@@ -491,6 +518,7 @@ fn run(name: &str, notes: &[LocalNote], vocabulary: Option<&Vocabulary>, rng: &m
         encode.as_secs_f64() * 1e3,
         decode.as_secs_f64() * 1e3,
     );
+    breakdown(&loaded);
     let loaded_results: Vec<_> = queries.iter().map(|(k, q)| time(&loaded, k, q)).collect();
     if vocabulary.is_none() {
         time_filters(&loaded);

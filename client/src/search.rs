@@ -65,6 +65,7 @@ use crate::local::LocalNote;
 
 mod bytes;
 mod facets;
+mod postings;
 pub mod query;
 
 pub use facets::Counts;
@@ -229,11 +230,11 @@ fn varint(bytes: &[u8], pos: &mut usize) -> u32 {
     }
 }
 
-/// The entries of a posting list: (slot, in the title). Each entry is a varint of
-/// `delta << 1 | title`, `delta` the slot minus the previous one's plus one (the first:
-/// the slot plus one), so never 0: a 0 byte is a *restart* (the next entry's delta counts
-/// from nothing again), which lets a merge append a fresh list to a frozen one as it is.
-fn entries(list: &[u8]) -> impl Iterator<Item = (u32, bool)> + '_ {
+/// The entries of a fresh posting list ([`Fresh`]): (slot, in the title). Each entry is a
+/// varint of `delta << 1 | title`, `delta` the slot minus the previous one's plus one (the
+/// first: the slot plus one). (The frozen part's lists are in another form, see
+/// [`postings`].)
+fn fresh_entries(list: &[u8]) -> impl Iterator<Item = (u32, bool)> + '_ {
     let mut pos = 0;
     // The previous slot plus one.
     let mut next = 0u32;
@@ -243,10 +244,6 @@ fn entries(list: &[u8]) -> impl Iterator<Item = (u32, bool)> + '_ {
                 return None;
             }
             let v = varint(list, &mut pos);
-            if v >> 1 == 0 {
-                next = 0; // a restart
-                continue;
-            }
             let slot = next + (v >> 1) - 1;
             next = slot + 1;
             return Some((slot, v & 1 != 0));
@@ -254,8 +251,8 @@ fn entries(list: &[u8]) -> impl Iterator<Item = (u32, bool)> + '_ {
     })
 }
 
-/// Appends an entry to a posting list whose last slot plus one is `next` (0: the list is
-/// empty, or restarts here); returns the bytes written.
+/// Appends an entry to a fresh posting list whose last slot plus one is `next` (0: the
+/// list is empty); returns the bytes written.
 fn put_entry(list: &mut Vec<u8>, next: u32, slot: u32, title: bool) -> usize {
     let v = (slot + 1 - next) << 1 | u32::from(title);
     put_varint(list, v);
@@ -464,24 +461,8 @@ impl Frozen {
             let len = checked_varint(&blob, &mut pos)? as usize;
             let list = blob.get(pos..pos.checked_add(len)?)?;
             pos += len;
-            // As `entries` reads them, and the slots strictly increasing (across restarts).
-            let (mut p, mut next, mut seen) = (0, 0u32, 0u32);
-            while p < list.len() {
-                let v = checked_varint(list, &mut p)?;
-                match v {
-                    0 => next = 0,
-                    1 => return None,
-                    _ => {
-                        let slot = next.checked_add((v >> 1) - 1)?;
-                        if slot < seen || slot as usize >= slots {
-                            return None;
-                        }
-                        (next, seen) = (slot + 1, slot + 1);
-                    }
-                }
-            }
-            if seen == 0 || list.last() == Some(&0) {
-                return None; // no entry, or a restart last
+            if !postings::check(list, slots) {
+                return None;
             }
         }
         (pos == blob.len()).then_some(Self { blob, blocks })
@@ -679,25 +660,32 @@ impl SearchIndex {
         out: &'a mut Vec<u8>,
         sink: Option<&'a mut dyn FnMut(&[u8])>,
     ) -> (usize, Vec<Block>) {
-        fn add(
-            renumber: Option<&[u32]>,
-            list: &mut Vec<u8>,
-            next: &mut u32,
-            old: impl Iterator<Item = (u32, bool)>,
-        ) {
-            for (s, title) in old {
-                let new = renumber.map_or(s, |r| r[s as usize]);
-                if new != u32::MAX {
-                    put_entry(list, *next, new, title);
-                    *next = new + 1;
-                }
-            }
-        }
         fn known_entries(k: &[u64]) -> impl Iterator<Item = (u32, bool)> + '_ {
             k.iter().map(|&e| ((e as u32) >> 1, e & 1 != 0))
         }
+        // `entries`, renumbered (the retired left out) if `renumber`, as a segment in
+        // `list`; false if none is left.
+        fn segment(
+            renumber: Option<&[u32]>,
+            entries: impl Iterator<Item = (u32, bool)>,
+            buf: &mut Vec<(u32, bool)>,
+            list: &mut Vec<u8>,
+        ) -> bool {
+            buf.clear();
+            buf.extend(entries.filter_map(|(s, title)| {
+                let new = renumber.map_or(s, |r| r[s as usize]);
+                (new != u32::MAX).then_some((new, title))
+            }));
+            list.clear();
+            if buf.is_empty() {
+                return false;
+            }
+            postings::put_segment(list, buf);
+            true
+        }
         let mut w = Writer::new(out, sink);
         let mut list = Vec::new();
+        let mut buf = Vec::new();
         let mut frozen = Cursor::at(&self.frozen.blob, 0, Vec::new());
         let mut old = frozen.next_list();
         let mut rank = 0u32;
@@ -712,8 +700,6 @@ impl SearchIndex {
                 (None, Some(_)) => false,
                 (Some(_), Some((word, _))) => frozen.word.as_slice() < word.as_bytes(),
             };
-            list.clear();
-            let mut next = 0;
             if let (Some(old_list), true) = (old, frozen_first) {
                 // Its fresh entries: the first of what is left of `known` (sorted).
                 let n = known.partition_point(|&e| (e >> 32) as u32 == rank);
@@ -721,30 +707,24 @@ impl SearchIndex {
                 known = rest;
                 match renumber {
                     Some(_) => {
-                        add(renumber, &mut list, &mut next, entries(old_list));
-                        add(renumber, &mut list, &mut next, known_entries(mine));
-                        if !list.is_empty() {
+                        let all = postings::entries(old_list).chain(known_entries(mine));
+                        if segment(renumber, all, &mut buf, &mut list) {
                             w.push(&frozen.word, &[&list]);
                         }
                     }
                     None if mine.is_empty() => w.push(&frozen.word, &[old_list]),
                     None => {
-                        add(None, &mut list, &mut next, known_entries(mine));
-                        w.push(&frozen.word, &[old_list, &[0], &list]);
+                        // (Fresh slots come after every frozen one: a segment after.)
+                        segment(None, known_entries(mine), &mut buf, &mut list);
+                        w.push(&frozen.word, &[old_list, &list]);
                     }
                 }
                 old = frozen.next_list();
                 rank += 1;
-            } else if let Some((word, f)) = fresh.next() {
-                match renumber {
-                    Some(_) => {
-                        add(renumber, &mut list, &mut next, entries(&f.bytes));
-                        if !list.is_empty() {
-                            w.push(word.as_bytes(), &[&list]);
-                        }
-                    }
-                    None => w.push(word.as_bytes(), &[&f.bytes]),
-                }
+            } else if let Some((word, f)) = fresh.next()
+                && segment(renumber, fresh_entries(&f.bytes), &mut buf, &mut list)
+            {
+                w.push(word.as_bytes(), &[&list]);
             }
         }
         (w.words, w.blocks)
@@ -869,7 +849,7 @@ impl SearchIndex {
                 }
             };
             let ranks = self.frozen.lists(term.as_bytes(), |list| {
-                entries(list).for_each(|(s, title)| visit(s, title));
+                postings::entries(list).for_each(|(s, title)| visit(s, title));
             });
             if !ranks.is_empty() {
                 let from = self
@@ -894,7 +874,7 @@ impl SearchIndex {
                 ))
                 .take_while(|(w, _)| w.starts_with(term.as_str()))
             {
-                entries(&list.bytes).for_each(|(s, title)| visit(s, title));
+                fresh_entries(&list.bytes).for_each(|(s, title)| visit(s, title));
             }
         }
         (found, in_title, all)
@@ -1031,7 +1011,7 @@ fn top<K: Ord>(
 }
 
 /// The tag of the saved format; another tag is another format.
-const FORMAT: &[u8; 8] = b"tern-si4";
+const FORMAT: &[u8; 8] = b"tern-si5";
 
 impl SearchIndex {
     /// The index as bytes, with `seq` (the change sequence number it is up to date with).
@@ -1172,6 +1152,58 @@ impl SearchIndex {
     }
 }
 
+impl SearchIndex {
+    /// Heap bytes per part, for `client/benches/search.rs`'s breakdown (capacities: what
+    /// the counting allocator sees, but the hash maps' nodes, counted by their entries).
+    #[doc(hidden)]
+    pub fn heap_parts(&self) -> Vec<(&'static str, usize)> {
+        let (mut words, mut postings, mut entries, mut bound) = (0, 0, 0, 0.0);
+        let u = self.walls.len() as f64;
+        let mut c = Cursor::at(&self.frozen.blob, 0, Vec::new());
+        while let Some(list) = c.next_list() {
+            words += 1;
+            postings += list.len();
+            let n = postings::entries(list).count();
+            entries += n;
+            // The least any code of a set of `n` of the slots takes: log2 C(u, n) bits.
+            bound += (0..n)
+                .map(|i| ((u - i as f64) / (i as f64 + 1.0)).log2())
+                .sum::<f64>();
+        }
+        let fresh = self.fresh_bytes - 8 * (self.known.len() + self.recent.len());
+        let mut parts = vec![
+            ("ids", self.ids.capacity() + self.id_ends.capacity() * 4),
+            (
+                "stamps",
+                self.walls.capacity() * 8 + self.counters.capacity() * 4,
+            ),
+            ("retired bits", self.gone.capacity() * 8),
+            ("id hash table", self.live.capacity() * 5),
+            (
+                "word records but postings",
+                self.frozen.blob.capacity() - postings,
+            ),
+            ("postings", postings),
+            (
+                "block index",
+                self.frozen.blocks.capacity() * std::mem::size_of::<Block>(),
+            ),
+            (
+                "fresh part",
+                (self.known.capacity() + self.recent.capacity()) * 8 + fresh,
+            ),
+        ];
+        parts.extend(self.facets.heap_parts());
+        parts.push(("(frozen words)", words));
+        parts.push(("(frozen entries)", entries));
+        parts.push((
+            "(bytes the least code of the posting sets takes)",
+            (bound / 8.0) as usize,
+        ));
+        parts
+    }
+}
+
 fn order(h: &Hlc) -> (u64, u32) {
     (h.wall_ms, h.counter)
 }
@@ -1183,14 +1215,14 @@ impl SearchIndex {
         let mut n = 0;
         let mut c = Cursor::at(&self.frozen.blob, 0, Vec::new());
         while let Some(list) = c.next_list() {
-            n += entries(list).count();
+            n += postings::entries(list).count();
         }
         n + self.known.len()
             + self.recent.len()
             + self
                 .fresh
                 .values()
-                .map(|f| entries(&f.bytes).count())
+                .map(|f| fresh_entries(&f.bytes).count())
                 .sum::<usize>()
     }
 }
