@@ -16,23 +16,24 @@
 //!   found through a hash table of slot numbers (the id is not copied into it).
 //! - Most words are in the *frozen* part: one byte string of records in word order, each
 //!   word front-coded against the previous one (restarting every [`BLOCK`] words, whose
-//!   offsets are kept for a binary search) and followed by its posting list: the slot
-//!   numbers as varint deltas, the title bit the lowest bit.
+//!   offsets are kept for a binary search) and followed by its posting list: its slots in
+//!   Elias-Fano form, and which of them are in the title, in one or more segments
+//!   ([`postings`]).
 //! - What was indexed since the last merge is in the *fresh* part: for a word the frozen
 //!   part has, a (word's rank, entry) pair in one vector (no memory block per word, so a
-//!   note of common words costs 8 bytes a word); for another word, its posting list in the
-//!   same encoding in a sorted map. The fresh slots all come after the frozen ones, so a
+//!   note of common words costs 8 bytes a word); for another word, its posting list as
+//!   varint deltas in a sorted map (appended to entry by entry). The fresh slots all come after the frozen ones, so a
 //!   word's postings are the frozen list then the fresh entries.
 //!
 //! A change of a note ([`SearchIndex::upsert`]) retires its old slot and indexes the new text
 //! in a new one, in the fresh part, in time proportional to the note's length (plus a binary
 //! search of the frozen part per word); retired slots are skipped by queries. When the fresh
 //! part outgrows a quarter of the frozen one, it is merged into a new frozen part: by
-//! copying each frozen list and appending its fresh entries after a *restart* mark (see
-//! [`entries`]), about as fast as copying the frozen part; or, once the frozen part has
-//! grown by half since it was last rewritten (or when retired slots outnumber the live
-//! ones), by rewriting every list without the retired slots and the restarts, the slots
-//! numbered again from 0 in the same order. Both are passes over the whole index, whose
+//! copying each frozen list and appending its fresh entries as a segment of their own,
+//! about as fast as copying the frozen part; or, once the frozen part has grown by half
+//! since it was last rewritten (or when retired slots outnumber the live ones), by
+//! rewriting every list as one segment without the retired slots, the slots numbered again
+//! from 0 in the same order. Both are passes over the whole index, whose
 //! cost the geometric growth amortises. Nothing is read from storage here: the app feeds it
 //! (all notes once, in chunks, then what changed).
 //!
@@ -42,7 +43,7 @@
 //! parent), so `tag:work milk` resolves `work` to ids and answers from memory
 //! ([`SearchIndex::find`]; the language is [`query`]'s), with the sidebar's counts kept up
 //! to date note by note ([`SearchIndex::counts`]). (`bytes`: the varints and the reader of
-//! the saved form, which both write.)
+//! the saved form, which both write; `postings`: the frozen lists' encoding.)
 //!
 //! The index is saved as bytes ([`SearchIndex::encode`], [`SearchIndex::decode`]) with the
 //! store's change sequence number it is up to date with, so a start loads it and catches
@@ -107,7 +108,7 @@ struct Fresh {
 #[derive(Default)]
 struct Frozen {
     /// Records, in word order: shared prefix length, suffix length, suffix, postings
-    /// length, postings (lengths as varints).
+    /// length, postings ([`postings`]; lengths as varints).
     blob: Vec<u8>,
     /// Every [`BLOCK`]-th record (its shared prefix length is 0).
     blocks: Vec<Block>,
@@ -156,8 +157,8 @@ pub struct SearchIndex {
     fresh: BTreeMap<Box<str>, Fresh>,
     /// The fresh part's size, estimated.
     fresh_bytes: usize,
-    /// The frozen part's size when last written without retired slots and restarts: it is
-    /// written so again once it has grown by half (else the fresh part is appended).
+    /// The frozen part's size when last written without retired slots, one segment a list:
+    /// it is written so again once it has grown by half (else the fresh part is appended).
     rewritten: usize,
     /// Every slot's filters and sort keys, the records the filters name, the counts.
     facets: Facets,
@@ -239,15 +240,13 @@ fn fresh_entries(list: &[u8]) -> impl Iterator<Item = (u32, bool)> + '_ {
     // The previous slot plus one.
     let mut next = 0u32;
     std::iter::from_fn(move || {
-        loop {
-            if pos >= list.len() {
-                return None;
-            }
-            let v = varint(list, &mut pos);
-            let slot = next + (v >> 1) - 1;
-            next = slot + 1;
-            return Some((slot, v & 1 != 0));
+        if pos >= list.len() {
+            return None;
         }
+        let v = varint(list, &mut pos);
+        let slot = next + (v >> 1) - 1;
+        next = slot + 1;
+        Some((slot, v & 1 != 0))
     })
 }
 
@@ -432,8 +431,8 @@ impl Frozen {
 
     /// Records from outside (`blob`, of `words` records, over `slots` slots), if they are
     /// as [`Writer`] writes them: every block's first word whole, words strictly
-    /// increasing, every posting list non-empty with strictly increasing slots below
-    /// `slots`, nothing left over. Words need not be UTF-8: they are compared as bytes.
+    /// increasing, every posting list as [`postings::check`] wants it (slots strictly
+    /// increasing, below `slots`), nothing left over. Words need not be UTF-8: they are compared as bytes.
     fn check(blob: Vec<u8>, words: usize, slots: usize) -> Option<Self> {
         let mut blocks: Vec<Block> = Vec::with_capacity(words.div_ceil(BLOCK).min(blob.len()));
         let mut pos = 0;
@@ -649,9 +648,9 @@ impl SearchIndex {
 
     /// Writes the frozen and fresh parts merged as records to `out`: with `renumber`
     /// (see [`Self::renumbering`]), every list decoded and written again with the slots
-    /// renumbered and the retired ones left out; without, every frozen list copied as it
-    /// is and its fresh entries appended after a restart (about as fast as copying the
-    /// frozen part). `known` is [`Self::known`], sorted. Returns how many records and
+    /// renumbered and the retired ones left out, as one segment; without, every frozen list
+    /// copied as it is and its fresh entries appended as a segment (about as fast as
+    /// copying the frozen part). `known` is [`Self::known`], sorted. Returns how many records and
     /// where the blocks start.
     fn write_merged<'a>(
         &self,
@@ -759,7 +758,7 @@ impl SearchIndex {
     }
 
     /// Merges the fresh part into the frozen one as it is: every word's fresh entries are
-    /// appended to its frozen list after a restart, retired slots stay.
+    /// appended to its frozen list as a segment, retired slots stay.
     fn append_fresh(&mut self) {
         let known = self.known_sorted();
         let mut blob = Vec::with_capacity(self.frozen.blob.len() + self.fresh_bytes);
@@ -771,7 +770,7 @@ impl SearchIndex {
     }
 
     /// Merges the fresh part into the frozen one, leaving the retired slots out and
-    /// numbering the slots again, and every list without restarts.
+    /// numbering the slots again, and every list in one segment.
     fn merge(&mut self) {
         let (renumber, kept) = self.renumbering();
         let known = self.known_sorted();
@@ -1147,7 +1146,8 @@ impl SearchIndex {
             return None;
         }
         let start = bytes.len() - blob.len() - 12;
-        ix.facets.shrink();
+        // (The id column grew by doubling: its ids' total is not saved.)
+        ix.shrink_to_fit();
         Some((ix, seq, words, start..start + blob.len()))
     }
 }
@@ -1355,8 +1355,9 @@ mod tests {
         assert_eq!(ids(back.search("groc", 10)), ["d", "a", "b", "c"]);
         // Another format, or damaged bytes: nothing (the caller builds it again).
         assert!(SearchIndex::decode(b"tern-si0").is_none());
-        // The formats before (with the records' count and length before them; before
-        // the filters' columns): built again.
+        // The formats before (posting lists as varint deltas; with the records' count and
+        // length before them; before the filters' columns): built again.
+        assert!(SearchIndex::decode(&[b"tern-si4", &bytes[8..]].concat()).is_none());
         assert!(SearchIndex::decode(&[b"tern-si3", &bytes[8..]].concat()).is_none());
         assert!(SearchIndex::decode(b"tern-si2\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0").is_none());
         assert!(SearchIndex::decode(b"tern-si1\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0").is_none());
@@ -1557,6 +1558,31 @@ mod tests {
         assert!(start.elapsed().as_secs() < 20);
     }
 
+    /// The memory of a posting list (issue 24, item 7): about 2 bits per slot plus the
+    /// log of the gap (Elias-Fano), where varint deltas took a byte or two each.
+    #[test]
+    fn posting_lists_take_bits_not_bytes_a_note() {
+        let mut ix = SearchIndex::new();
+        for i in 0..10_000u64 {
+            let mut body = format!("every n{i}");
+            if i.is_multiple_of(100) {
+                body.push_str(" sparse");
+            }
+            ix.upsert(&note(&format!("n{i:05}"), "", &body, i));
+        }
+        ix.merge();
+        let size = |word: &str| {
+            let mut bytes = 0;
+            ix.frozen.lists(word.as_bytes(), |l| bytes += l.len());
+            bytes
+        };
+        // 2 bits a note: 2,500 bytes (was 10,000).
+        assert!(size("every") <= 2_510, "{}", size("every"));
+        // 100 slots 100 apart: 2 + 6 bits each, about 100 bytes (was 200).
+        assert!(size("sparse") <= 115, "{}", size("sparse"));
+        assert_eq!(ix.search("every sparse", 1000).unwrap().total, 100);
+    }
+
     #[test]
     fn non_latin_words_are_indexed() {
         let mut ix = SearchIndex::new();
@@ -1705,6 +1731,78 @@ mod model {
             }
         }
         Ok(())
+    }
+
+    /// Lists long enough for the posting encoding's edges (`postings`): a word in every
+    /// note (no low bits), in every other, every 127th and 128th, in the first and the
+    /// last, in the title of some; then edits, removes, appended merges (several segments
+    /// a list) and rewrites, saves and loads, each answering as the reference model.
+    #[test]
+    fn long_lists_answer_as_the_reference_model() {
+        let text = |i: u64, round: u64| {
+            let mut w = vec!["every".to_owned(), format!("r{round}")];
+            for (k, name) in [(2, "half"), (127, "p127"), (128, "p128"), (1000, "rare")] {
+                if (i + round).is_multiple_of(k) {
+                    w.push(name.to_owned());
+                }
+            }
+            if i == 0 || i == 2_999 {
+                w.push("ends".to_owned());
+            }
+            w.push(format!("n{i}"));
+            w.join(" ")
+        };
+        let queries = [
+            "every",
+            "half",
+            "p12",
+            "p127",
+            "p128",
+            "rare",
+            "ends",
+            "r",
+            "r1",
+            "n2",
+            "n29",
+            "every half",
+            "half p128",
+            "ends every",
+            "zzz",
+        ]
+        .map(str::to_owned);
+        for (merge_min, retired_min) in [(0, 0), (3_000, 100), (MERGE_MIN_BYTES, RETIRED_MIN)] {
+            let mut ix = SearchIndex {
+                merge_min,
+                retired_min,
+                recent_max: 1_000,
+                ..SearchIndex::new()
+            };
+            let mut model = ReferenceIndex::default();
+            let mut at = 0;
+            for round in 0..3u64 {
+                for i in (0..3_000u64).filter(|i| round == 0 || i % (round * 3 + 1) == 0) {
+                    at += 1;
+                    let title = if i.is_multiple_of(5) {
+                        "Half title"
+                    } else {
+                        ""
+                    };
+                    let n = super::tests::note(&format!("n{i}"), title, &text(i, round), at);
+                    ix.upsert(&n);
+                    model.upsert(&n);
+                }
+                for i in (0..3_000u64).filter(|i| i % 97 == round) {
+                    let id = NoteId(format!("n{i}"));
+                    ix.remove(&id);
+                    model.remove(&id);
+                }
+                same(&ix, &model, &queries).unwrap();
+                let (back, _) = SearchIndex::decode(&ix.encode(1)).expect("decodes");
+                same(&back, &model, &queries).unwrap();
+            }
+            ix.merge();
+            same(&ix, &model, &queries).unwrap();
+        }
     }
 
     proptest! {

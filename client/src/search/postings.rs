@@ -77,34 +77,67 @@ pub(super) fn put_segment(out: &mut Vec<u8>, entries: &[(u32, bool)]) {
     put_varint64(out, u64::from(last));
     let l = low_bits(n as u64, u64::from(last));
     // The low bits...
-    let start = out.len();
-    out.resize(start + (n * l as usize).div_ceil(8), 0);
-    if l > 0 {
-        let low = &mut out[start..];
-        for (i, &(s, _)) in entries.iter().enumerate() {
-            let v = u64::from(s) & ((1 << l) - 1);
-            let bit = i * l as usize;
-            for k in 0..(l as usize) {
-                if v >> k & 1 != 0 {
-                    low[(bit + k) / 8] |= 1 << ((bit + k) % 8);
-                }
-            }
+    let mut bits = Bits::new(out);
+    for &(s, _) in entries {
+        bits.put(u64::from(s) & ((1 << l) - 1), l);
+    }
+    bits.finish();
+    // ... the high bits: the `i`-th slot's high part minus the one before's in zeros, then
+    // a one.
+    let mut bits = Bits::new(out);
+    let mut prev = 0;
+    for &(s, _) in entries {
+        let mut zeros = (s >> l) - prev;
+        prev = s >> l;
+        while zeros >= 32 {
+            bits.put(0, 32);
+            zeros -= 32;
         }
+        bits.put(1 << zeros, zeros + 1);
     }
-    // ... the high bits.
-    let start = out.len();
-    out.resize(start + (u64::from(last >> l) as usize + n).div_ceil(8), 0);
-    let high = &mut out[start..];
-    for (i, &(s, _)) in entries.iter().enumerate() {
-        let bit = (s >> l) as usize + i;
-        high[bit / 8] |= 1 << (bit % 8);
-    }
+    bits.finish();
     if titles > 0 {
         put_varint64(out, titles as u64);
         let mut next = 0;
         for (i, _) in entries.iter().enumerate().filter(|(_, e)| e.1) {
             put_varint64(out, (i - next) as u64);
             next = i + 1;
+        }
+    }
+}
+
+/// Writes values of up to 32 bits to bytes, lowest bit first.
+struct Bits<'a> {
+    out: &'a mut Vec<u8>,
+    acc: u64,
+    len: u32,
+}
+
+impl<'a> Bits<'a> {
+    fn new(out: &'a mut Vec<u8>) -> Self {
+        Self {
+            out,
+            acc: 0,
+            len: 0,
+        }
+    }
+
+    /// Writes the low `n` bits of `v` (the others are 0).
+    #[inline]
+    fn put(&mut self, v: u64, n: u32) {
+        self.acc |= v << self.len;
+        self.len += n;
+        while self.len >= 8 {
+            self.out.push(self.acc as u8);
+            self.acc >>= 8;
+            self.len -= 8;
+        }
+    }
+
+    /// Writes the last byte, if begun.
+    fn finish(self) {
+        if self.len > 0 {
+            self.out.push(self.acc as u8);
         }
     }
 }
