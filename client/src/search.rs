@@ -15,7 +15,8 @@
 //!   stamp in two columns, a bit set of the retired ones; the live slot of each note id is
 //!   found through a hash table of slot numbers (the id is not copied into it).
 //! - Most words are in the *frozen* part: one byte string of records in word order, each
-//!   word front-coded against the previous one (restarting every [`BLOCK`] words, whose
+//!   word front-coded against the previous one (its shared and own lengths in a byte, most
+//!   often; restarting every [`BLOCK`] words, whose
 //!   offsets are kept for a binary search) and followed by its posting list: its slots in
 //!   Elias-Fano form, and which of them are in the title, in one or more segments
 //!   ([`postings`]).
@@ -107,8 +108,8 @@ struct Fresh {
 /// The merged part of the index: see the module's doc.
 #[derive(Default)]
 struct Frozen {
-    /// Records, in word order: shared prefix length, suffix length, suffix, postings
-    /// length, postings ([`postings`]; lengths as varints).
+    /// Records, in word order: shared prefix and suffix lengths ([`put_head`]), suffix,
+    /// postings length (a varint), postings ([`postings`]).
     blob: Vec<u8>,
     /// Every [`BLOCK`]-th record (its shared prefix length is 0).
     blocks: Vec<Block>,
@@ -258,6 +259,37 @@ fn put_entry(list: &mut Vec<u8>, next: u32, slot: u32, title: bool) -> usize {
     varint_len(v)
 }
 
+/// Writes a record's head: its shared prefix's and suffix's lengths, in one varint
+/// (`shared << 4 | len`, a byte for most words) when the suffix is under 15 bytes; else
+/// with 15 for `len`, then the length minus 15.
+fn put_head(out: &mut Vec<u8>, shared: usize, len: usize) {
+    let short = len.min(15);
+    put_varint(out, (shared as u32) << 4 | short as u32);
+    if short == 15 {
+        put_varint(out, (len - 15) as u32);
+    }
+}
+
+/// The head at `*pos` of a record this module wrote or checked: (shared, suffix length).
+fn head(blob: &[u8], pos: &mut usize) -> (usize, usize) {
+    let v = varint(blob, pos);
+    let mut len = v & 15;
+    if len == 15 {
+        len += varint(blob, pos);
+    }
+    ((v >> 4) as usize, len as usize)
+}
+
+/// [`head`] of bytes from outside.
+fn checked_head(blob: &[u8], pos: &mut usize) -> Option<(usize, usize)> {
+    let v = checked_varint(blob, pos)?;
+    let mut len = (v & 15) as usize;
+    if len == 15 {
+        len = len.checked_add(checked_varint(blob, pos)? as usize)?;
+    }
+    Some(((v >> 4) as usize, len))
+}
+
 /// Reads the frozen part's records one after the other.
 struct Cursor<'a> {
     blob: &'a [u8],
@@ -278,8 +310,7 @@ impl<'a> Cursor<'a> {
         if self.pos >= self.blob.len() {
             return None;
         }
-        let shared = varint(self.blob, &mut self.pos) as usize;
-        let len = varint(self.blob, &mut self.pos) as usize;
+        let (shared, len) = head(self.blob, &mut self.pos);
         self.word.truncate(shared);
         self.word
             .extend_from_slice(&self.blob[self.pos..self.pos + len]);
@@ -343,8 +374,7 @@ impl<'a> Writer<'a> {
                 .take_while(|(a, b)| a == b)
                 .count()
         };
-        put_varint(self.out, shared as u32);
-        put_varint(self.out, (word.len() - shared) as u32);
+        put_head(self.out, shared, word.len() - shared);
         self.out.extend_from_slice(&word[shared..]);
         let len: usize = list.iter().map(|p| p.len()).sum();
         put_varint(self.out, len as u32);
@@ -364,8 +394,7 @@ impl<'a> Writer<'a> {
 impl Frozen {
     /// The word of the record at `pos`, which starts a block (so is written whole).
     fn block_word(&self, mut pos: usize) -> &[u8] {
-        varint(&self.blob, &mut pos);
-        let len = varint(&self.blob, &mut pos) as usize;
+        let (_, len) = head(&self.blob, &mut pos);
         &self.blob[pos..pos + len]
     }
 
@@ -439,8 +468,7 @@ impl Frozen {
         let mut word: Vec<u8> = Vec::new();
         for i in 0..words {
             let at = pos;
-            let shared = checked_varint(&blob, &mut pos)? as usize;
-            let len = checked_varint(&blob, &mut pos)? as usize;
+            let (shared, len) = checked_head(&blob, &mut pos)?;
             let suffix = blob.get(pos..pos.checked_add(len)?)?;
             pos += len;
             if i.is_multiple_of(BLOCK) {
@@ -503,9 +531,15 @@ impl SearchIndex {
         (ids(true), ids(false))
     }
 
-    /// Gives back the room its columns grew into: after a build from every note, which
-    /// grew them by doubling (a load or a rewrite leaves none).
+    /// Gives back the room its columns grew into, and merges the fresh part: after a build
+    /// from every note, which grew them by doubling and left up to a fifth of the entries
+    /// fresh (a load or a rewrite leaves neither).
     pub fn shrink_to_fit(&mut self) {
+        // The fresh part, 8 bytes a posting and more, into the frozen one (as a merge
+        // does, one copy of the frozen part).
+        if !self.known.is_empty() || !self.recent.is_empty() || !self.fresh.is_empty() {
+            self.append_fresh();
+        }
         self.facets.shrink();
         self.ids.shrink_to_fit();
         self.id_ends.shrink_to_fit();
@@ -1750,6 +1784,8 @@ mod model {
                 w.push("ends".to_owned());
             }
             w.push(format!("n{i}"));
+            // Words of 15 bytes and more (a record's head of two varints).
+            w.push(format!("supercalifragilisticexpialidocious{}", i % 3));
             w.join(" ")
         };
         let queries = [
@@ -1768,6 +1804,8 @@ mod model {
             "half p128",
             "ends every",
             "zzz",
+            "supercal",
+            "supercalifragilisticexpialidocious1",
         ]
         .map(str::to_owned);
         for (merge_min, retired_min) in [(0, 0), (3_000, 100), (MERGE_MIN_BYTES, RETIRED_MIN)] {
