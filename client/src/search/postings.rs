@@ -332,6 +332,12 @@ pub(super) fn entries(list: &[u8]) -> impl Iterator<Item = (u32, bool)> + '_ {
     })
 }
 
+/// True when `list` (written or checked by this module) is one segment.
+pub(super) fn one_segment(list: &[u8]) -> bool {
+    let mut pos = 0;
+    segment(list, &mut pos, false).is_some() && pos == list.len()
+}
+
 /// True when `list`, from outside, is as [`put_segment`] writes segments: at least one,
 /// each's slots strictly increasing and after the segment before's, every slot below
 /// `slots`, the header's last slot its last, its title positions increasing and within
