@@ -697,9 +697,10 @@ impl SearchIndex {
             k.iter().map(|&e| ((e as u32) >> 1, e & 1 != 0))
         }
         // `entries`, renumbered (the retired left out) if `renumber`, as a segment in
-        // `list`; false if none is left.
+        // `list` (starting from `from`: see `postings::put_segment`); false if none is left.
         fn segment(
             renumber: Option<&[u32]>,
+            from: u32,
             entries: impl Iterator<Item = (u32, bool)>,
             buf: &mut Vec<(u32, bool)>,
             list: &mut Vec<u8>,
@@ -713,7 +714,7 @@ impl SearchIndex {
             if buf.is_empty() {
                 return false;
             }
-            postings::put_segment(list, buf);
+            postings::put_segment(list, from, buf);
             true
         }
         let mut w = Writer::new(out, sink);
@@ -750,21 +751,22 @@ impl SearchIndex {
                     }
                     Some(_) => {
                         let all = postings::entries(old_list).chain(known_entries(mine));
-                        if segment(renumber, all, &mut buf, &mut list) {
+                        if segment(renumber, 0, all, &mut buf, &mut list) {
                             w.push(&frozen.word, &[&list]);
                         }
                     }
                     None if mine.is_empty() => w.push(&frozen.word, &[old_list]),
                     None => {
                         // (Fresh slots come after every frozen one: a segment after.)
-                        segment(None, known_entries(mine), &mut buf, &mut list);
+                        let from = postings::end(old_list);
+                        segment(None, from, known_entries(mine), &mut buf, &mut list);
                         w.push(&frozen.word, &[old_list, &list]);
                     }
                 }
                 old = frozen.next_list();
                 rank += 1;
             } else if let Some((word, f)) = fresh.next()
-                && segment(renumber, fresh_entries(&f.bytes), &mut buf, &mut list)
+                && segment(renumber, 0, fresh_entries(&f.bytes), &mut buf, &mut list)
             {
                 w.push(word.as_bytes(), &[&list]);
             }

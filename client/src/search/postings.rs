@@ -2,7 +2,9 @@
 //! *segments* one after the other, each the slots of a run of entries (strictly
 //! increasing, and every segment's after the one before: a merge appends the fresh
 //! entries of a word to its frozen list as a segment of their own, copying the list as it
-//! is). A segment is, after a header varint `h` (a 64-bit varint):
+//! is). A segment's slots are written minus the last slot of the segment before plus one
+//! (0 for the first), so an appended segment costs what it would alone. A segment is,
+//! after a header varint `h` (a 64-bit varint):
 //! - `h & 1 == 1`: one entry, slot `h >> 2`, in the title if `h & 2` (most words of a
 //!   notebook are in one note: a number, a URL's part; 3 bytes at 100,000 slots);
 //! - else `n = (h >> 2) + 2` entries, `h & 2` saying some are in the title: the last slot
@@ -12,13 +14,14 @@
 //!   n` bits); then, if some are in the title, their count and their positions in the
 //!   segment (varints: the first, then each minus the previous one's plus one).
 //!
-//! Why Elias-Fano: `2 + log2(slots / n)` bits a slot whatever the gaps, about 1.5 bits over
-//! the least any code of a set of `n` slots can take, where varint gaps (a byte at least,
-//! two once a gap passes 63 with the title bit) took 1.55 times as much on the typical
-//! notebook, and 128-slot blocks bit-packed at their widest gap (FOR) 1.14 times
-//! (docs/performance.md, "Search index"). The title bits, 2 % of the entries, are a short
-//! list of their own instead of a bit each. Lists are read front to back, a segment's
-//! slots decoded from a word of its high bits at a time.
+//! Why Elias-Fano: `2 + log2(slots / n)` bits a slot whatever the gaps, within a bit of
+//! the least any code of a set of `n` of the slots takes. On the bench's 100,000 typical
+//! notes (docs/performance.md, "Search index"): varint deltas with the title bit took
+//! 26.9 MB, 128-slot blocks bit-packed at their widest gap (FOR, estimated) 20.6 MB without
+//! the title bits, PFor 19.8 MB, Elias-Fano 18.7 MB with them, against 15.8 MB for the
+//! least code. The title bits, 2 % of the entries, are a short list of their own instead
+//! of a bit each. Lists are read front to back (a query visits every entry of the words
+//! it matches), a segment's slots decoded from a word of its high bits at a time.
 
 /// Bytes of a 64-bit varint.
 fn put_varint64(out: &mut Vec<u8>, mut v: u64) {
@@ -65,10 +68,12 @@ fn low_bits(n: u64, last: u64) -> u32 {
 }
 
 /// Appends a segment of `entries` (slot, in the title): at least one, slots strictly
-/// increasing.
-pub(super) fn put_segment(out: &mut Vec<u8>, entries: &[(u32, bool)]) {
+/// increasing, from `from` on (the list's first segment: 0; else the last slot of the one
+/// before plus one: the slots are written minus `from`).
+pub(super) fn put_segment(out: &mut Vec<u8>, from: u32, entries: &[(u32, bool)]) {
     let titles = entries.iter().filter(|e| e.1).count();
     let (&(last, last_title), n) = (entries.last().expect("an entry"), entries.len());
+    let last = last - from;
     if n == 1 {
         put_varint64(out, u64::from(last) << 2 | u64::from(last_title) << 1 | 1);
         return;
@@ -79,7 +84,7 @@ pub(super) fn put_segment(out: &mut Vec<u8>, entries: &[(u32, bool)]) {
     // The low bits...
     let mut bits = Bits::new(out);
     for &(s, _) in entries {
-        bits.put(u64::from(s) & ((1 << l) - 1), l);
+        bits.put(u64::from(s - from) & ((1 << l) - 1), l);
     }
     bits.finish();
     // ... the high bits: the `i`-th slot's high part minus the one before's in zeros, then
@@ -87,8 +92,8 @@ pub(super) fn put_segment(out: &mut Vec<u8>, entries: &[(u32, bool)]) {
     let mut bits = Bits::new(out);
     let mut prev = 0;
     for &(s, _) in entries {
-        let mut zeros = (s >> l) - prev;
-        prev = s >> l;
+        let mut zeros = ((s - from) >> l) - prev;
+        prev = (s - from) >> l;
         while zeros >= 32 {
             bits.put(0, 32);
             zeros -= 32;
@@ -152,18 +157,23 @@ struct Segment<'a> {
     titles: &'a [u8],
     /// The segment of one entry: its slot and title bit.
     single: Option<(u32, bool)>,
+    /// Its slots are written minus this...
+    from: u32,
+    /// ... and this is its last one.
+    last: u32,
 }
 
 /// The segment at `*pos` of `list` (moving `pos` past it); checked if `checked`, else
 /// `list` was written or checked by this module.
-fn segment<'a>(list: &'a [u8], pos: &mut usize, checked: bool) -> Option<Segment<'a>> {
+/// `from`: as [`put_segment`]'s.
+fn segment<'a>(list: &'a [u8], pos: &mut usize, checked: bool, from: u32) -> Option<Segment<'a>> {
     let h = if checked {
         checked_varint64(list, pos)?
     } else {
         varint64(list, pos)
     };
     if h & 1 == 1 {
-        let slot = u32::try_from(h >> 2).ok()?;
+        let slot = from.checked_add(u32::try_from(h >> 2).ok()?)?;
         return Some(Segment {
             n: 1,
             l: 0,
@@ -171,6 +181,8 @@ fn segment<'a>(list: &'a [u8], pos: &mut usize, checked: bool) -> Option<Segment
             high: &[],
             titles: &[],
             single: Some((slot, h & 2 != 0)),
+            from,
+            last: slot,
         });
     }
     let n = usize::try_from(h >> 2).ok()?.checked_add(2)?;
@@ -215,6 +227,8 @@ fn segment<'a>(list: &'a [u8], pos: &mut usize, checked: bool) -> Option<Segment
         high,
         titles: &list[titles_at..*pos],
         single: None,
+        from,
+        last: from.checked_add(last)?,
     })
 }
 
@@ -311,13 +325,15 @@ impl Iterator for Entries<'_> {
             self.advance_title();
         }
         self.i += 1;
-        Some(((high << l | low) as u32, title))
+        // (Wrapping: `check` reads damaged segments so, and refuses what they give.)
+        Some((self.seg.from.wrapping_add((high << l | low) as u32), title))
     }
 }
 
 /// The entries of a list this module wrote or [`check`]ed: (slot, in the title).
 pub(super) fn entries(list: &[u8]) -> impl Iterator<Item = (u32, bool)> + '_ {
     let mut pos = 0;
+    let mut from = 0;
     let mut seg: Option<Entries<'_>> = None;
     std::iter::from_fn(move || {
         loop {
@@ -327,7 +343,9 @@ pub(super) fn entries(list: &[u8]) -> impl Iterator<Item = (u32, bool)> + '_ {
             if pos >= list.len() {
                 return None;
             }
-            seg = Some(Entries::new(segment(list, &mut pos, false)?));
+            let next = segment(list, &mut pos, false, from)?;
+            from = next.last + 1;
+            seg = Some(Entries::new(next));
         }
     })
 }
@@ -335,7 +353,20 @@ pub(super) fn entries(list: &[u8]) -> impl Iterator<Item = (u32, bool)> + '_ {
 /// True when `list` (written or checked by this module) is one segment.
 pub(super) fn one_segment(list: &[u8]) -> bool {
     let mut pos = 0;
-    segment(list, &mut pos, false).is_some() && pos == list.len()
+    segment(list, &mut pos, false, 0).is_some() && pos == list.len()
+}
+
+/// The last slot of `list` (written or checked by this module) plus one: where a segment
+/// appended to it starts.
+pub(super) fn end(list: &[u8]) -> u32 {
+    let (mut pos, mut from) = (0, 0);
+    while pos < list.len() {
+        match segment(list, &mut pos, false, from) {
+            Some(seg) => from = seg.last + 1,
+            None => break,
+        }
+    }
+    from
 }
 
 /// True when `list`, from outside, is as [`put_segment`] writes segments: at least one,
@@ -345,14 +376,16 @@ pub(super) fn one_segment(list: &[u8]) -> bool {
 pub(super) fn check(list: &[u8], slots: usize) -> bool {
     let mut pos = 0;
     let mut next = 0u64; // the previous slot plus one
+    let mut from = 0;
     if list.is_empty() {
         return false;
     }
     while pos < list.len() {
         let at = pos;
-        let Some(seg) = segment(list, &mut pos, true) else {
+        let Some(seg) = segment(list, &mut pos, true, from) else {
             return false;
         };
+        let header_last = seg.last;
         if seg.single.is_none() {
             // The high bits: exactly `n` set, the `i`-th giving a slot at least the
             // previous one's (strictly, with the low bits), the last the header's.
@@ -378,8 +411,7 @@ pub(super) fn check(list: &[u8], slots: usize) -> bool {
         }
         // Read again as `entries` reads it (now safe), checking the order.
         let mut p = at;
-        let seg = segment(list, &mut p, false).expect("checked");
-        let single = seg.single.is_some();
+        let seg = segment(list, &mut p, false, from).expect("checked");
         let mut last = None;
         for (s, _) in Entries::new(seg) {
             if u64::from(s) < next || s as usize >= slots {
@@ -389,11 +421,10 @@ pub(super) fn check(list: &[u8], slots: usize) -> bool {
             last = Some(s);
         }
         // The header's last slot is the last one read.
-        let mut p = at;
-        checked_varint64(list, &mut p);
-        if !single && checked_varint64(list, &mut p).map(|v| v as u32) != last {
+        if last != Some(header_last) {
             return false;
         }
+        from = header_last + 1;
     }
     true
 }
@@ -404,8 +435,11 @@ mod tests {
 
     fn roundtrip(segments: &[Vec<(u32, bool)>]) {
         let mut list = Vec::new();
+        let mut from = 0;
         for s in segments {
-            put_segment(&mut list, s);
+            put_segment(&mut list, from, s);
+            from = s.last().unwrap().0 + 1;
+            assert_eq!(end(&list), from);
         }
         let all: Vec<(u32, bool)> = segments.concat();
         assert_eq!(entries(&list).collect::<Vec<_>>(), all);
@@ -452,15 +486,16 @@ mod tests {
     #[test]
     fn bad_lists_are_refused() {
         let mut list = Vec::new();
-        put_segment(&mut list, &[(3, false), (9, true), (200, false)]);
+        put_segment(&mut list, 0, &[(3, false), (9, true), (200, false)]);
         assert!(check(&list, 201));
         assert!(!check(&[], 201));
         // Cut short, or one more byte.
         assert!(!check(&list[..list.len() - 1], 201));
         assert!(!check(&[list.as_slice(), &[0]].concat(), 201));
-        // A segment not after the one before.
+        // A segment past the slots.
         let mut two = list.clone();
-        put_segment(&mut two, &[(200, false)]);
+        put_segment(&mut two, 201, &[(201, false)]);
+        assert!(check(&two, 202));
         assert!(!check(&two, 201));
         // Every byte changed in every way: refused or read without a panic.
         for at in 0..list.len() {
