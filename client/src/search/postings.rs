@@ -130,20 +130,21 @@ impl<'a> Bits<'a> {
     /// Writes the low `n` bits of `v` (the others are 0).
     #[inline]
     fn put(&mut self, v: u64, n: u32) {
+        // (`len` under 32 before, `n` at most 32: the bits fit in `acc`.)
         self.acc |= v << self.len;
         self.len += n;
-        while self.len >= 8 {
-            self.out.push(self.acc as u8);
-            self.acc >>= 8;
-            self.len -= 8;
+        if self.len >= 32 {
+            self.out.extend_from_slice(&(self.acc as u32).to_le_bytes());
+            self.acc >>= 32;
+            self.len -= 32;
         }
     }
 
-    /// Writes the last byte, if begun.
+    /// Writes the last bytes, if begun.
     fn finish(self) {
-        if self.len > 0 {
-            self.out.push(self.acc as u8);
-        }
+        let bytes = self.acc.to_le_bytes();
+        self.out
+            .extend_from_slice(&bytes[..self.len.div_ceil(8) as usize]);
     }
 }
 
