@@ -16,15 +16,15 @@
 //!   found through a hash table of slot numbers (the id is not copied into it).
 //! - Most words are in the *frozen* part: one byte string of records in word order, each
 //!   word front-coded against the previous one (its shared and own lengths in a byte, most
-//!   often; restarting every [`BLOCK`] words, whose
-//!   offsets are kept for a binary search) and followed by its posting list: its slots in
-//!   Elias-Fano form, and which of them are in the title, in one or more segments
-//!   ([`postings`]).
+//!   often; restarting every [`BLOCK`] words, whose offsets are kept for a binary search)
+//!   and followed by its posting list: its slots in Elias-Fano form, and which of them are
+//!   in the title, in one or more segments ([`postings`]).
 //! - What was indexed since the last merge is in the *fresh* part: for a word the frozen
 //!   part has, a (word's rank, entry) pair in one vector (no memory block per word, so a
 //!   note of common words costs 8 bytes a word); for another word, its posting list as
-//!   varint deltas in a sorted map (appended to entry by entry). The fresh slots all come after the frozen ones, so a
-//!   word's postings are the frozen list then the fresh entries.
+//!   varint deltas in a sorted map (appended to entry by entry). The fresh slots all come
+//!   after the frozen ones, so a word's postings are the frozen list then the fresh
+//!   entries.
 //!
 //! A change of a note ([`SearchIndex::upsert`]) retires its old slot and indexes the new text
 //! in a new one, in the fresh part, in time proportional to the note's length (plus a binary
@@ -34,8 +34,8 @@
 //! about as fast as copying the frozen part; or, once the frozen part has grown by half
 //! since it was last rewritten (or when retired slots outnumber the live ones), by
 //! rewriting every list as one segment without the retired slots, the slots numbered again
-//! from 0 in the same order. Both are passes over the whole index, whose
-//! cost the geometric growth amortises. Nothing is read from storage here: the app feeds it
+//! from 0 in the same order. Both are passes over the whole index, whose cost the geometric
+//! growth amortises. Nothing is read from storage here: the app feeds it
 //! (all notes once, in chunks, then what changed).
 //!
 //! Beside the words, each slot has the columns the search box's filters and sorts need
@@ -461,7 +461,8 @@ impl Frozen {
     /// Records from outside (`blob`, of `words` records, over `slots` slots), if they are
     /// as [`Writer`] writes them: every block's first word whole, words strictly
     /// increasing, every posting list as [`postings::check`] wants it (slots strictly
-    /// increasing, below `slots`), nothing left over. Words need not be UTF-8: they are compared as bytes.
+    /// increasing, below `slots`), nothing left over. Words need not be UTF-8: they are
+    /// compared as bytes.
     fn check(blob: Vec<u8>, words: usize, slots: usize) -> Option<Self> {
         let mut blocks: Vec<Block> = Vec::with_capacity(words.div_ceil(BLOCK).min(blob.len()));
         let mut pos = 0;
@@ -684,8 +685,8 @@ impl SearchIndex {
     /// (see [`Self::renumbering`]), every list decoded and written again with the slots
     /// renumbered and the retired ones left out, as one segment; without, every frozen list
     /// copied as it is and its fresh entries appended as a segment (about as fast as
-    /// copying the frozen part). `known` is [`Self::known`], sorted. Returns how many records and
-    /// where the blocks start.
+    /// copying the frozen part). `known` is [`Self::known`], sorted. Returns how many
+    /// records and where the blocks start.
     fn write_merged<'a>(
         &self,
         known: &[u64],
