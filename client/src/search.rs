@@ -721,6 +721,7 @@ impl SearchIndex {
         let mut w = Writer::new(out, sink);
         let mut list = Vec::new();
         let mut buf = Vec::new();
+        let mut old_buf = Vec::new();
         let mut frozen = Cursor::at(&self.frozen.blob, 0, Vec::new());
         let mut old = frozen.next_list();
         let mut rank = 0u32;
@@ -751,7 +752,9 @@ impl SearchIndex {
                         w.push(&frozen.word, &[old_list]);
                     }
                     Some(_) => {
-                        let all = postings::entries(old_list).chain(known_entries(mine));
+                        old_buf.clear();
+                        postings::for_each(old_list, |s, title| old_buf.push((s, title)));
+                        let all = old_buf.iter().copied().chain(known_entries(mine));
                         if segment(renumber, 0, all, &mut buf, &mut list) {
                             w.push(&frozen.word, &[&list]);
                         }
@@ -894,7 +897,7 @@ impl SearchIndex {
                 }
             };
             let ranks = self.frozen.lists(term.as_bytes(), |list| {
-                postings::entries(list).for_each(|(s, title)| visit(s, title));
+                postings::for_each(list, &mut visit);
             });
             if !ranks.is_empty() {
                 let from = self

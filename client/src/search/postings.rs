@@ -351,6 +351,59 @@ pub(super) fn entries(list: &[u8]) -> impl Iterator<Item = (u32, bool)> + '_ {
     })
 }
 
+/// Calls `f` with every entry of a list this module wrote or [`check`]ed, in order: what
+/// [`entries`] gives, in one loop per segment (a query's and a rewrite's pass over the
+/// lists; about twice as fast as the iterator, and fewer calls in a debug build).
+pub(super) fn for_each(list: &[u8], mut f: impl FnMut(u32, bool)) {
+    let (mut pos, mut from) = (0, 0);
+    while pos < list.len() {
+        let Some(seg) = segment(list, &mut pos, false, from) else {
+            return;
+        };
+        from = seg.last + 1;
+        if let Some((s, title)) = seg.single {
+            f(s, title);
+            continue;
+        }
+        // The title positions: `next_title` the next one (`usize::MAX`: none left).
+        let (mut at, mut left, mut next_title) = (0, 0, usize::MAX);
+        if !seg.titles.is_empty() {
+            left = varint64(seg.titles, &mut at) - 1;
+            next_title = varint64(seg.titles, &mut at) as usize;
+        }
+        let (l, mask) = (seg.l as usize, (1u64 << seg.l) - 1);
+        let (mut i, mut low_at) = (0usize, 0usize);
+        for (k, chunk) in seg.high.chunks(8).enumerate() {
+            let mut word = match chunk.try_into() {
+                Ok(w) => u64::from_le_bytes(w),
+                Err(_) => word_at(chunk, 0),
+            };
+            while word != 0 {
+                let high = (k * 64 + word.trailing_zeros() as usize - i) as u64;
+                word &= word - 1;
+                let low = if l == 0 {
+                    0
+                } else {
+                    word_at(seg.low, low_at / 8) >> (low_at % 8) & mask
+                };
+                low_at += l;
+                let title = i == next_title;
+                if title {
+                    next_title = match left {
+                        0 => usize::MAX,
+                        _ => {
+                            left -= 1;
+                            i + 1 + varint64(seg.titles, &mut at) as usize
+                        }
+                    };
+                }
+                f(seg.from.wrapping_add((high << l | low) as u32), title);
+                i += 1;
+            }
+        }
+    }
+}
+
 /// True when `list` (written or checked by this module) is one segment.
 pub(super) fn one_segment(list: &[u8]) -> bool {
     let mut pos = 0;
@@ -444,6 +497,9 @@ mod tests {
         }
         let all: Vec<(u32, bool)> = segments.concat();
         assert_eq!(entries(&list).collect::<Vec<_>>(), all);
+        let mut each = Vec::new();
+        for_each(&list, |s, t| each.push((s, t)));
+        assert_eq!(each, all);
         let slots = all.last().map_or(0, |e| e.0 as usize + 1);
         assert!(check(&list, slots));
         assert!(!check(&list, slots - 1));
@@ -504,7 +560,9 @@ mod tests {
                 let mut bad = list.clone();
                 bad[at] ^= x;
                 if check(&bad, 1000) {
-                    assert!(entries(&bad).count() > 0);
+                    let mut each = Vec::new();
+                    for_each(&bad, |s, t| each.push((s, t)));
+                    assert_eq!(entries(&bad).collect::<Vec<_>>(), each);
                 }
             }
         }
