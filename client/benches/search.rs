@@ -10,6 +10,10 @@
 //! - the build time (every note upserted once, in order) and the longest upsert (one that
 //!   merged or compacted), and for the index as it is, its saved size and the heap once
 //!   loaded from it (as after a reload: everything merged);
+//! - for the index as it is, after the build and after the load, where those bytes are,
+//!   part by part (`SearchIndex::heap_parts`: the columns' capacities, which add up to the
+//!   allocator's count), with the number of words and postings and the least bytes any
+//!   code of those posting sets could take (log2 of the number of such sets);
 //! - query times, p50 and p99 over 200 queries each, at the app's page of 50 results: one
 //!   word, two words, a prefix of 2 or 3 characters, and a word that matches nothing.
 //!
@@ -449,6 +453,32 @@ fn queries(vocabulary: Option<&Vocabulary>, rng: &mut Rng) -> Vec<(&'static str,
     ]
 }
 
+/// Where the index's bytes are, part by part (`SearchIndex::heap_parts`; figures in
+/// parentheses are counts, not bytes).
+fn breakdown(ix: &SearchIndex) {
+    let parts = ix.heap_parts();
+    let total: usize = parts
+        .iter()
+        .filter(|(k, _)| !k.starts_with('('))
+        .map(|(_, b)| b)
+        .sum();
+    let line: Vec<String> = parts
+        .iter()
+        .map(|(k, b)| {
+            if k.starts_with('(') && !k.contains("bytes") {
+                format!("{k} {b}")
+            } else {
+                format!("{k} {}", mb(*b as isize))
+            }
+        })
+        .collect();
+    println!(
+        "    parts (sum {}): {}",
+        mb(total as isize),
+        line.join(", ")
+    );
+}
+
 fn run(name: &str, notes: &[LocalNote], vocabulary: Option<&Vocabulary>, rng: &mut Rng) {
     let words_total: usize = notes
         .iter()
@@ -465,6 +495,7 @@ fn run(name: &str, notes: &[LocalNote], vocabulary: Option<&Vocabulary>, rng: &m
     drop(old);
     let new = build(SearchIndex::new(), notes, "now");
     let new_results: Vec<_> = queries.iter().map(|(k, q)| time(&new, k, q)).collect();
+    breakdown(&new);
     if vocabulary.is_none() {
         time_filters(&new);
     }
@@ -491,6 +522,7 @@ fn run(name: &str, notes: &[LocalNote], vocabulary: Option<&Vocabulary>, rng: &m
         encode.as_secs_f64() * 1e3,
         decode.as_secs_f64() * 1e3,
     );
+    breakdown(&loaded);
     let loaded_results: Vec<_> = queries.iter().map(|(k, q)| time(&loaded, k, q)).collect();
     if vocabulary.is_none() {
         time_filters(&loaded);

@@ -15,25 +15,27 @@
 //!   stamp in two columns, a bit set of the retired ones; the live slot of each note id is
 //!   found through a hash table of slot numbers (the id is not copied into it).
 //! - Most words are in the *frozen* part: one byte string of records in word order, each
-//!   word front-coded against the previous one (restarting every [`BLOCK`] words, whose
-//!   offsets are kept for a binary search) and followed by its posting list: the slot
-//!   numbers as varint deltas, the title bit the lowest bit.
+//!   word front-coded against the previous one (its shared and own lengths in a byte, most
+//!   often; restarting every [`BLOCK`] words, whose offsets are kept for a binary search)
+//!   and followed by its posting list: its slots in Elias-Fano form, and which of them are
+//!   in the title, in one or more segments ([`postings`]).
 //! - What was indexed since the last merge is in the *fresh* part: for a word the frozen
 //!   part has, a (word's rank, entry) pair in one vector (no memory block per word, so a
-//!   note of common words costs 8 bytes a word); for another word, its posting list in the
-//!   same encoding in a sorted map. The fresh slots all come after the frozen ones, so a
-//!   word's postings are the frozen list then the fresh entries.
+//!   note of common words costs 8 bytes a word); for another word, its posting list as
+//!   varint deltas in a sorted map (appended to entry by entry). The fresh slots all come
+//!   after the frozen ones, so a word's postings are the frozen list then the fresh
+//!   entries.
 //!
 //! A change of a note ([`SearchIndex::upsert`]) retires its old slot and indexes the new text
 //! in a new one, in the fresh part, in time proportional to the note's length (plus a binary
 //! search of the frozen part per word); retired slots are skipped by queries. When the fresh
 //! part outgrows a quarter of the frozen one, it is merged into a new frozen part: by
-//! copying each frozen list and appending its fresh entries after a *restart* mark (see
-//! [`entries`]), about as fast as copying the frozen part; or, once the frozen part has
-//! grown by half since it was last rewritten (or when retired slots outnumber the live
-//! ones), by rewriting every list without the retired slots and the restarts, the slots
-//! numbered again from 0 in the same order. Both are passes over the whole index, whose
-//! cost the geometric growth amortises. Nothing is read from storage here: the app feeds it
+//! copying each frozen list and appending its fresh entries as a segment of their own,
+//! about as fast as copying the frozen part; or, once the frozen part has grown by half
+//! since it was last rewritten (or when retired slots outnumber the live ones), by
+//! rewriting every list as one segment without the retired slots, the slots numbered again
+//! from 0 in the same order. Both are passes over the whole index, whose cost the geometric
+//! growth amortises. Nothing is read from storage here: the app feeds it
 //! (all notes once, in chunks, then what changed).
 //!
 //! Beside the words, each slot has the columns the search box's filters and sorts need
@@ -42,7 +44,7 @@
 //! parent), so `tag:work milk` resolves `work` to ids and answers from memory
 //! ([`SearchIndex::find`]; the language is [`query`]'s), with the sidebar's counts kept up
 //! to date note by note ([`SearchIndex::counts`]). (`bytes`: the varints and the reader of
-//! the saved form, which both write.)
+//! the saved form, which both write; `postings`: the frozen lists' encoding.)
 //!
 //! The index is saved as bytes ([`SearchIndex::encode`], [`SearchIndex::decode`]) with the
 //! store's change sequence number it is up to date with, so a start loads it and catches
@@ -65,6 +67,7 @@ use crate::local::LocalNote;
 
 mod bytes;
 mod facets;
+mod postings;
 pub mod query;
 
 pub use facets::Counts;
@@ -105,8 +108,8 @@ struct Fresh {
 /// The merged part of the index: see the module's doc.
 #[derive(Default)]
 struct Frozen {
-    /// Records, in word order: shared prefix length, suffix length, suffix, postings
-    /// length, postings (lengths as varints).
+    /// Records, in word order: shared prefix and suffix lengths ([`put_head`]), suffix,
+    /// postings length (a varint), postings ([`postings`]).
     blob: Vec<u8>,
     /// Every [`BLOCK`]-th record (its shared prefix length is 0).
     blocks: Vec<Block>,
@@ -155,8 +158,8 @@ pub struct SearchIndex {
     fresh: BTreeMap<Box<str>, Fresh>,
     /// The fresh part's size, estimated.
     fresh_bytes: usize,
-    /// The frozen part's size when last written without retired slots and restarts: it is
-    /// written so again once it has grown by half (else the fresh part is appended).
+    /// The frozen part's size when last written without retired slots, one segment a list:
+    /// it is written so again once it has grown by half (else the fresh part is appended).
     rewritten: usize,
     /// Every slot's filters and sort keys, the records the filters name, the counts.
     facets: Facets,
@@ -229,37 +232,62 @@ fn varint(bytes: &[u8], pos: &mut usize) -> u32 {
     }
 }
 
-/// The entries of a posting list: (slot, in the title). Each entry is a varint of
-/// `delta << 1 | title`, `delta` the slot minus the previous one's plus one (the first:
-/// the slot plus one), so never 0: a 0 byte is a *restart* (the next entry's delta counts
-/// from nothing again), which lets a merge append a fresh list to a frozen one as it is.
-fn entries(list: &[u8]) -> impl Iterator<Item = (u32, bool)> + '_ {
+/// The entries of a fresh posting list ([`Fresh`]): (slot, in the title). Each entry is a
+/// varint of `delta << 1 | title`, `delta` the slot minus the previous one's plus one (the
+/// first: the slot plus one). (The frozen part's lists are in another form, see
+/// [`postings`].)
+fn fresh_entries(list: &[u8]) -> impl Iterator<Item = (u32, bool)> + '_ {
     let mut pos = 0;
     // The previous slot plus one.
     let mut next = 0u32;
     std::iter::from_fn(move || {
-        loop {
-            if pos >= list.len() {
-                return None;
-            }
-            let v = varint(list, &mut pos);
-            if v >> 1 == 0 {
-                next = 0; // a restart
-                continue;
-            }
-            let slot = next + (v >> 1) - 1;
-            next = slot + 1;
-            return Some((slot, v & 1 != 0));
+        if pos >= list.len() {
+            return None;
         }
+        let v = varint(list, &mut pos);
+        let slot = next + (v >> 1) - 1;
+        next = slot + 1;
+        Some((slot, v & 1 != 0))
     })
 }
 
-/// Appends an entry to a posting list whose last slot plus one is `next` (0: the list is
-/// empty, or restarts here); returns the bytes written.
+/// Appends an entry to a fresh posting list whose last slot plus one is `next` (0: the
+/// list is empty); returns the bytes written.
 fn put_entry(list: &mut Vec<u8>, next: u32, slot: u32, title: bool) -> usize {
     let v = (slot + 1 - next) << 1 | u32::from(title);
     put_varint(list, v);
     varint_len(v)
+}
+
+/// Writes a record's head: its shared prefix's and suffix's lengths, in one varint
+/// (`shared << 4 | len`, a byte for most words) when the suffix is under 15 bytes; else
+/// with 15 for `len`, then the length minus 15.
+fn put_head(out: &mut Vec<u8>, shared: usize, len: usize) {
+    let short = len.min(15);
+    put_varint(out, (shared as u32) << 4 | short as u32);
+    if short == 15 {
+        put_varint(out, (len - 15) as u32);
+    }
+}
+
+/// The head at `*pos` of a record this module wrote or checked: (shared, suffix length).
+fn head(blob: &[u8], pos: &mut usize) -> (usize, usize) {
+    let v = varint(blob, pos);
+    let mut len = v & 15;
+    if len == 15 {
+        len += varint(blob, pos);
+    }
+    ((v >> 4) as usize, len as usize)
+}
+
+/// [`head`] of bytes from outside.
+fn checked_head(blob: &[u8], pos: &mut usize) -> Option<(usize, usize)> {
+    let v = checked_varint(blob, pos)?;
+    let mut len = (v & 15) as usize;
+    if len == 15 {
+        len = len.checked_add(checked_varint(blob, pos)? as usize)?;
+    }
+    Some(((v >> 4) as usize, len))
 }
 
 /// Reads the frozen part's records one after the other.
@@ -282,8 +310,7 @@ impl<'a> Cursor<'a> {
         if self.pos >= self.blob.len() {
             return None;
         }
-        let shared = varint(self.blob, &mut self.pos) as usize;
-        let len = varint(self.blob, &mut self.pos) as usize;
+        let (shared, len) = head(self.blob, &mut self.pos);
         self.word.truncate(shared);
         self.word
             .extend_from_slice(&self.blob[self.pos..self.pos + len]);
@@ -347,8 +374,7 @@ impl<'a> Writer<'a> {
                 .take_while(|(a, b)| a == b)
                 .count()
         };
-        put_varint(self.out, shared as u32);
-        put_varint(self.out, (word.len() - shared) as u32);
+        put_head(self.out, shared, word.len() - shared);
         self.out.extend_from_slice(&word[shared..]);
         let len: usize = list.iter().map(|p| p.len()).sum();
         put_varint(self.out, len as u32);
@@ -368,8 +394,7 @@ impl<'a> Writer<'a> {
 impl Frozen {
     /// The word of the record at `pos`, which starts a block (so is written whole).
     fn block_word(&self, mut pos: usize) -> &[u8] {
-        varint(&self.blob, &mut pos);
-        let len = varint(&self.blob, &mut pos) as usize;
+        let (_, len) = head(&self.blob, &mut pos);
         &self.blob[pos..pos + len]
     }
 
@@ -435,16 +460,16 @@ impl Frozen {
 
     /// Records from outside (`blob`, of `words` records, over `slots` slots), if they are
     /// as [`Writer`] writes them: every block's first word whole, words strictly
-    /// increasing, every posting list non-empty with strictly increasing slots below
-    /// `slots`, nothing left over. Words need not be UTF-8: they are compared as bytes.
+    /// increasing, every posting list as [`postings::check`] wants it (slots strictly
+    /// increasing, below `slots`), nothing left over. Words need not be UTF-8: they are
+    /// compared as bytes.
     fn check(blob: Vec<u8>, words: usize, slots: usize) -> Option<Self> {
         let mut blocks: Vec<Block> = Vec::with_capacity(words.div_ceil(BLOCK).min(blob.len()));
         let mut pos = 0;
         let mut word: Vec<u8> = Vec::new();
         for i in 0..words {
             let at = pos;
-            let shared = checked_varint(&blob, &mut pos)? as usize;
-            let len = checked_varint(&blob, &mut pos)? as usize;
+            let (shared, len) = checked_head(&blob, &mut pos)?;
             let suffix = blob.get(pos..pos.checked_add(len)?)?;
             pos += len;
             if i.is_multiple_of(BLOCK) {
@@ -464,24 +489,8 @@ impl Frozen {
             let len = checked_varint(&blob, &mut pos)? as usize;
             let list = blob.get(pos..pos.checked_add(len)?)?;
             pos += len;
-            // As `entries` reads them, and the slots strictly increasing (across restarts).
-            let (mut p, mut next, mut seen) = (0, 0u32, 0u32);
-            while p < list.len() {
-                let v = checked_varint(list, &mut p)?;
-                match v {
-                    0 => next = 0,
-                    1 => return None,
-                    _ => {
-                        let slot = next.checked_add((v >> 1) - 1)?;
-                        if slot < seen || slot as usize >= slots {
-                            return None;
-                        }
-                        (next, seen) = (slot + 1, slot + 1);
-                    }
-                }
-            }
-            if seen == 0 || list.last() == Some(&0) {
-                return None; // no entry, or a restart last
+            if !postings::check(list, slots) {
+                return None;
             }
         }
         (pos == blob.len()).then_some(Self { blob, blocks })
@@ -523,9 +532,15 @@ impl SearchIndex {
         (ids(true), ids(false))
     }
 
-    /// Gives back the room its columns grew into: after a build from every note, which
-    /// grew them by doubling (a load or a rewrite leaves none).
+    /// Gives back the room its columns grew into, and merges the fresh part: after a build
+    /// from every note, which grew them by doubling and left up to a fifth of the entries
+    /// fresh (a load or a rewrite leaves neither).
     pub fn shrink_to_fit(&mut self) {
+        // The fresh part, 8 bytes a posting and more, into the frozen one (as a merge
+        // does, one copy of the frozen part).
+        if !self.known.is_empty() || !self.recent.is_empty() || !self.fresh.is_empty() {
+            self.append_fresh();
+        }
         self.facets.shrink();
         self.ids.shrink_to_fit();
         self.id_ends.shrink_to_fit();
@@ -668,10 +683,10 @@ impl SearchIndex {
 
     /// Writes the frozen and fresh parts merged as records to `out`: with `renumber`
     /// (see [`Self::renumbering`]), every list decoded and written again with the slots
-    /// renumbered and the retired ones left out; without, every frozen list copied as it
-    /// is and its fresh entries appended after a restart (about as fast as copying the
-    /// frozen part). `known` is [`Self::known`], sorted. Returns how many records and
-    /// where the blocks start.
+    /// renumbered and the retired ones left out, as one segment; without, every frozen list
+    /// copied as it is and its fresh entries appended as a segment (about as fast as
+    /// copying the frozen part). `known` is [`Self::known`], sorted. Returns how many
+    /// records and where the blocks start.
     fn write_merged<'a>(
         &self,
         known: &[u64],
@@ -679,25 +694,34 @@ impl SearchIndex {
         out: &'a mut Vec<u8>,
         sink: Option<&'a mut dyn FnMut(&[u8])>,
     ) -> (usize, Vec<Block>) {
-        fn add(
-            renumber: Option<&[u32]>,
-            list: &mut Vec<u8>,
-            next: &mut u32,
-            old: impl Iterator<Item = (u32, bool)>,
-        ) {
-            for (s, title) in old {
-                let new = renumber.map_or(s, |r| r[s as usize]);
-                if new != u32::MAX {
-                    put_entry(list, *next, new, title);
-                    *next = new + 1;
-                }
-            }
-        }
         fn known_entries(k: &[u64]) -> impl Iterator<Item = (u32, bool)> + '_ {
             k.iter().map(|&e| ((e as u32) >> 1, e & 1 != 0))
         }
+        // `entries`, renumbered (the retired left out) if `renumber`, as a segment in
+        // `list` (starting from `from`: see `postings::put_segment`); false if none is left.
+        fn segment(
+            renumber: Option<&[u32]>,
+            from: u32,
+            entries: impl Iterator<Item = (u32, bool)>,
+            buf: &mut Vec<(u32, bool)>,
+            list: &mut Vec<u8>,
+        ) -> bool {
+            buf.clear();
+            buf.extend(entries.filter_map(|(s, title)| {
+                let new = renumber.map_or(s, |r| r[s as usize]);
+                (new != u32::MAX).then_some((new, title))
+            }));
+            list.clear();
+            if buf.is_empty() {
+                return false;
+            }
+            postings::put_segment(list, from, buf);
+            true
+        }
         let mut w = Writer::new(out, sink);
         let mut list = Vec::new();
+        let mut buf = Vec::new();
+        let mut old_buf = Vec::new();
         let mut frozen = Cursor::at(&self.frozen.blob, 0, Vec::new());
         let mut old = frozen.next_list();
         let mut rank = 0u32;
@@ -712,39 +736,43 @@ impl SearchIndex {
                 (None, Some(_)) => false,
                 (Some(_), Some((word, _))) => frozen.word.as_slice() < word.as_bytes(),
             };
-            list.clear();
-            let mut next = 0;
             if let (Some(old_list), true) = (old, frozen_first) {
                 // Its fresh entries: the first of what is left of `known` (sorted).
                 let n = known.partition_point(|&e| (e >> 32) as u32 == rank);
                 let (mine, rest) = known.split_at(n);
                 known = rest;
                 match renumber {
+                    // No slot retired: a list written as one segment is already as a
+                    // rewrite would write it (most, after a build's merges).
+                    Some(_)
+                        if self.retired == 0
+                            && mine.is_empty()
+                            && postings::one_segment(old_list) =>
+                    {
+                        w.push(&frozen.word, &[old_list]);
+                    }
                     Some(_) => {
-                        add(renumber, &mut list, &mut next, entries(old_list));
-                        add(renumber, &mut list, &mut next, known_entries(mine));
-                        if !list.is_empty() {
+                        old_buf.clear();
+                        postings::for_each(old_list, |s, title| old_buf.push((s, title)));
+                        let all = old_buf.iter().copied().chain(known_entries(mine));
+                        if segment(renumber, 0, all, &mut buf, &mut list) {
                             w.push(&frozen.word, &[&list]);
                         }
                     }
                     None if mine.is_empty() => w.push(&frozen.word, &[old_list]),
                     None => {
-                        add(None, &mut list, &mut next, known_entries(mine));
-                        w.push(&frozen.word, &[old_list, &[0], &list]);
+                        // (Fresh slots come after every frozen one: a segment after.)
+                        let from = postings::end(old_list);
+                        segment(None, from, known_entries(mine), &mut buf, &mut list);
+                        w.push(&frozen.word, &[old_list, &list]);
                     }
                 }
                 old = frozen.next_list();
                 rank += 1;
-            } else if let Some((word, f)) = fresh.next() {
-                match renumber {
-                    Some(_) => {
-                        add(renumber, &mut list, &mut next, entries(&f.bytes));
-                        if !list.is_empty() {
-                            w.push(word.as_bytes(), &[&list]);
-                        }
-                    }
-                    None => w.push(word.as_bytes(), &[&f.bytes]),
-                }
+            } else if let Some((word, f)) = fresh.next()
+                && segment(renumber, 0, fresh_entries(&f.bytes), &mut buf, &mut list)
+            {
+                w.push(word.as_bytes(), &[&list]);
             }
         }
         (w.words, w.blocks)
@@ -779,7 +807,7 @@ impl SearchIndex {
     }
 
     /// Merges the fresh part into the frozen one as it is: every word's fresh entries are
-    /// appended to its frozen list after a restart, retired slots stay.
+    /// appended to its frozen list as a segment, retired slots stay.
     fn append_fresh(&mut self) {
         let known = self.known_sorted();
         let mut blob = Vec::with_capacity(self.frozen.blob.len() + self.fresh_bytes);
@@ -791,7 +819,7 @@ impl SearchIndex {
     }
 
     /// Merges the fresh part into the frozen one, leaving the retired slots out and
-    /// numbering the slots again, and every list without restarts.
+    /// numbering the slots again, and every list in one segment.
     fn merge(&mut self) {
         let (renumber, kept) = self.renumbering();
         let known = self.known_sorted();
@@ -869,7 +897,7 @@ impl SearchIndex {
                 }
             };
             let ranks = self.frozen.lists(term.as_bytes(), |list| {
-                entries(list).for_each(|(s, title)| visit(s, title));
+                postings::for_each(list, &mut visit);
             });
             if !ranks.is_empty() {
                 let from = self
@@ -894,7 +922,7 @@ impl SearchIndex {
                 ))
                 .take_while(|(w, _)| w.starts_with(term.as_str()))
             {
-                entries(&list.bytes).for_each(|(s, title)| visit(s, title));
+                fresh_entries(&list.bytes).for_each(|(s, title)| visit(s, title));
             }
         }
         (found, in_title, all)
@@ -1031,7 +1059,7 @@ fn top<K: Ord>(
 }
 
 /// The tag of the saved format; another tag is another format.
-const FORMAT: &[u8; 8] = b"tern-si4";
+const FORMAT: &[u8; 8] = b"tern-si5";
 
 impl SearchIndex {
     /// The index as bytes, with `seq` (the change sequence number it is up to date with).
@@ -1167,8 +1195,61 @@ impl SearchIndex {
             return None;
         }
         let start = bytes.len() - blob.len() - 12;
-        ix.facets.shrink();
+        // (The id column grew by doubling: its ids' total is not saved.)
+        ix.shrink_to_fit();
         Some((ix, seq, words, start..start + blob.len()))
+    }
+}
+
+impl SearchIndex {
+    /// Heap bytes per part, for `client/benches/search.rs`'s breakdown (capacities: what
+    /// the counting allocator sees, but the hash maps' nodes, counted by their entries).
+    #[doc(hidden)]
+    pub fn heap_parts(&self) -> Vec<(&'static str, usize)> {
+        let (mut words, mut postings, mut entries, mut bound) = (0, 0, 0, 0.0);
+        let u = self.walls.len() as f64;
+        let mut c = Cursor::at(&self.frozen.blob, 0, Vec::new());
+        while let Some(list) = c.next_list() {
+            words += 1;
+            postings += list.len();
+            let n = postings::entries(list).count();
+            entries += n;
+            // The least any code of a set of `n` of the slots takes: log2 C(u, n) bits.
+            bound += (0..n)
+                .map(|i| ((u - i as f64) / (i as f64 + 1.0)).log2())
+                .sum::<f64>();
+        }
+        let fresh = self.fresh_bytes - 8 * (self.known.len() + self.recent.len());
+        let mut parts = vec![
+            ("ids", self.ids.capacity() + self.id_ends.capacity() * 4),
+            (
+                "stamps",
+                self.walls.capacity() * 8 + self.counters.capacity() * 4,
+            ),
+            ("retired bits", self.gone.capacity() * 8),
+            ("id hash table", self.live.capacity() * 5),
+            (
+                "word records but postings",
+                self.frozen.blob.capacity() - postings,
+            ),
+            ("postings", postings),
+            (
+                "block index",
+                self.frozen.blocks.capacity() * std::mem::size_of::<Block>(),
+            ),
+            (
+                "fresh part",
+                (self.known.capacity() + self.recent.capacity()) * 8 + fresh,
+            ),
+        ];
+        parts.extend(self.facets.heap_parts());
+        parts.push(("(frozen words)", words));
+        parts.push(("(frozen entries)", entries));
+        parts.push((
+            "(least bytes any code of these posting sets takes)",
+            (bound / 8.0) as usize,
+        ));
+        parts
     }
 }
 
@@ -1183,14 +1264,14 @@ impl SearchIndex {
         let mut n = 0;
         let mut c = Cursor::at(&self.frozen.blob, 0, Vec::new());
         while let Some(list) = c.next_list() {
-            n += entries(list).count();
+            n += postings::entries(list).count();
         }
         n + self.known.len()
             + self.recent.len()
             + self
                 .fresh
                 .values()
-                .map(|f| entries(&f.bytes).count())
+                .map(|f| fresh_entries(&f.bytes).count())
                 .sum::<usize>()
     }
 }
@@ -1323,8 +1404,9 @@ mod tests {
         assert_eq!(ids(back.search("groc", 10)), ["d", "a", "b", "c"]);
         // Another format, or damaged bytes: nothing (the caller builds it again).
         assert!(SearchIndex::decode(b"tern-si0").is_none());
-        // The formats before (with the records' count and length before them; before
-        // the filters' columns): built again.
+        // The formats before (posting lists as varint deltas; with the records' count and
+        // length before them; before the filters' columns): built again.
+        assert!(SearchIndex::decode(&[b"tern-si4", &bytes[8..]].concat()).is_none());
         assert!(SearchIndex::decode(&[b"tern-si3", &bytes[8..]].concat()).is_none());
         assert!(SearchIndex::decode(b"tern-si2\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0").is_none());
         assert!(SearchIndex::decode(b"tern-si1\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0").is_none());
@@ -1525,6 +1607,31 @@ mod tests {
         assert!(start.elapsed().as_secs() < 20);
     }
 
+    /// The memory of a posting list (issue 24, item 7): about 2 bits per slot plus the
+    /// log of the gap (Elias-Fano), where varint deltas took a byte or two each.
+    #[test]
+    fn posting_lists_take_bits_not_bytes_a_note() {
+        let mut ix = SearchIndex::new();
+        for i in 0..10_000u64 {
+            let mut body = format!("every n{i}");
+            if i.is_multiple_of(100) {
+                body.push_str(" sparse");
+            }
+            ix.upsert(&note(&format!("n{i:05}"), "", &body, i));
+        }
+        ix.merge();
+        let size = |word: &str| {
+            let mut bytes = 0;
+            ix.frozen.lists(word.as_bytes(), |l| bytes += l.len());
+            bytes
+        };
+        // 2 bits a note: 2,500 bytes (was 10,000).
+        assert!(size("every") <= 2_510, "{}", size("every"));
+        // 100 slots 100 apart: 2 + 6 bits each, about 100 bytes (was 200).
+        assert!(size("sparse") <= 115, "{}", size("sparse"));
+        assert_eq!(ix.search("every sparse", 1000).unwrap().total, 100);
+    }
+
     #[test]
     fn non_latin_words_are_indexed() {
         let mut ix = SearchIndex::new();
@@ -1673,6 +1780,82 @@ mod model {
             }
         }
         Ok(())
+    }
+
+    /// Lists long enough for the posting encoding's edges (`postings`): a word in every
+    /// note (no low bits), in every other, every 127th and 128th, in the first and the
+    /// last, in the title of some; then edits, removes, appended merges (several segments
+    /// a list) and rewrites, saves and loads, each answering as the reference model.
+    #[test]
+    fn long_lists_answer_as_the_reference_model() {
+        let text = |i: u64, round: u64| {
+            let mut w = vec!["every".to_owned(), format!("r{round}")];
+            for (k, name) in [(2, "half"), (127, "p127"), (128, "p128"), (1000, "rare")] {
+                if (i + round).is_multiple_of(k) {
+                    w.push(name.to_owned());
+                }
+            }
+            if i == 0 || i == 2_999 {
+                w.push("ends".to_owned());
+            }
+            w.push(format!("n{i}"));
+            // Words of 15 bytes and more (a record's head of two varints).
+            w.push(format!("supercalifragilisticexpialidocious{}", i % 3));
+            w.join(" ")
+        };
+        let queries = [
+            "every",
+            "half",
+            "p12",
+            "p127",
+            "p128",
+            "rare",
+            "ends",
+            "r",
+            "r1",
+            "n2",
+            "n29",
+            "every half",
+            "half p128",
+            "ends every",
+            "zzz",
+            "supercal",
+            "supercalifragilisticexpialidocious1",
+        ]
+        .map(str::to_owned);
+        for (merge_min, retired_min) in [(0, 0), (3_000, 100), (MERGE_MIN_BYTES, RETIRED_MIN)] {
+            let mut ix = SearchIndex {
+                merge_min,
+                retired_min,
+                recent_max: 1_000,
+                ..SearchIndex::new()
+            };
+            let mut model = ReferenceIndex::default();
+            let mut at = 0;
+            for round in 0..3u64 {
+                for i in (0..3_000u64).filter(|i| round == 0 || i % (round * 3 + 1) == 0) {
+                    at += 1;
+                    let title = if i.is_multiple_of(5) {
+                        "Half title"
+                    } else {
+                        ""
+                    };
+                    let n = super::tests::note(&format!("n{i}"), title, &text(i, round), at);
+                    ix.upsert(&n);
+                    model.upsert(&n);
+                }
+                for i in (0..3_000u64).filter(|i| i % 97 == round) {
+                    let id = NoteId(format!("n{i}"));
+                    ix.remove(&id);
+                    model.remove(&id);
+                }
+                same(&ix, &model, &queries).unwrap();
+                let (back, _) = SearchIndex::decode(&ix.encode(1)).expect("decodes");
+                same(&back, &model, &queries).unwrap();
+            }
+            ix.merge();
+            same(&ix, &model, &queries).unwrap();
+        }
     }
 
     proptest! {
