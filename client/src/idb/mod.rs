@@ -800,7 +800,7 @@ impl IdbStore {
     /// them (a user's write waits for one pack at most); stops when none is left, or the
     /// store closed. Started when a pull ends and when a database with packs is opened.
     fn start_unpacking(&self) {
-        if self.unpacking.get() || self.tier.borrow().is_empty() {
+        if !AUTO_UNPACK.get() || self.unpacking.get() || self.tier.borrow().is_empty() {
             return;
         }
         let Some(conn) = self.watch.as_ref().map(|w| w.conn().clone()) else {
@@ -824,6 +824,17 @@ impl IdbStore {
             unpacking.set(false);
         });
     }
+}
+
+thread_local! {
+    static AUTO_UNPACK: Cell<bool> = const { Cell::new(true) };
+}
+
+/// Whether stores opened or synced from now on unpack in the background (tests turn it
+/// off to unpack step by step with [`IdbStore::unpack_one`]).
+#[doc(hidden)]
+pub fn set_auto_unpack(on: bool) {
+    AUTO_UNPACK.set(on);
 }
 
 /// The pause between two packs unpacked.
