@@ -246,7 +246,7 @@ async fn run(seed: u64, steps: usize, auto_unpack: bool) {
                 pulling = false;
                 idb.commit_sync(&[], &r).await.unwrap();
                 model.commit_sync(&[], &r).await.unwrap();
-                "short pull".to_string()
+                "short pull".to_owned()
             }
             // An edit here: pending.
             45..=59 => {
@@ -263,7 +263,7 @@ async fn run(seed: u64, steps: usize, auto_unpack: bool) {
                 let a = idb.update_note(&id, &mut edit).await.unwrap();
                 let b = model.update_note(&id, &mut edit).await.unwrap();
                 assert_eq!(a, b, "step {step}: the edit's result");
-                "edit".to_string()
+                "edit".to_owned()
             }
             // A delete here, kept in the trash.
             60..=66 => {
@@ -284,7 +284,7 @@ async fn run(seed: u64, steps: usize, auto_unpack: bool) {
                 let a = idb.update_note(&id, &mut delete).await.unwrap();
                 let b = model.update_note(&id, &mut delete).await.unwrap();
                 assert_eq!(a, b, "step {step}: the delete's result");
-                "delete".to_string()
+                "delete".to_owned()
             }
             // A whole note written (another tab's put).
             67..=71 => {
@@ -293,7 +293,7 @@ async fn run(seed: u64, steps: usize, auto_unpack: bool) {
                 n.title = format!("Put at {step}");
                 idb.put(&n).await.unwrap();
                 model.put(&n).await.unwrap();
-                "put".to_string()
+                "put".to_owned()
             }
             // An import: some new, some here already.
             72..=76 => {
@@ -308,14 +308,14 @@ async fn run(seed: u64, steps: usize, auto_unpack: bool) {
                 let a = idb.add_new(&notes).await.unwrap();
                 let b = model.add_new(&notes).await.unwrap();
                 assert_eq!(a, b, "step {step}: which notes are new");
-                "import".to_string()
+                "import".to_owned()
             }
             // A reload: the same database, a new store.
             77..=84 => {
                 packed += idb.pages_written_unread();
                 drop(idb);
                 idb = IdbStore::open(&name).await.unwrap();
-                "reload".to_string()
+                "reload".to_owned()
             }
             // The unpacker moves one pack.
             _ => {
