@@ -41,14 +41,20 @@
 //! sync page's reads, then its writes; a page of search results): IndexedDB answers them
 //! in order, and each request awaited alone costs a round trip through the event loop.
 //!
-//! The pages of a long pull (an initial sync) are written without reading a note where the
-//! store knows the note is not here ([`Known`]: its keys, learnt once, kept by each page,
-//! valid while the change sequence has not moved): the page's records are made into one
-//! JSON array in slices before the transaction, parsed once, and put through the watching
-//! connection's plain IndexedDB calls (rexie's futures cost a few closures a request), in
-//! a transaction that first checks the change sequence; if anything else wrote meanwhile,
-//! the page is read and reconciled as any other. Such a write costs what IndexedDB's own
-//! puts cost (`end2end/perf.mjs` prints the sync's time against raw puts of its records).
+//! Schema 6 (data version 5) adds the object stores `packs` and `pack_heads`: the pages of
+//! a long pull (an initial sync) are written without reading a note where the store knows
+//! the note is not here ([`Known`]: its keys, learnt once, kept by each page, valid while
+//! the change sequence has not moved), each as ONE record, a pack ([`packs`]: IndexedDB's
+//! cost is per record), through the watching connection's plain IndexedDB calls, in a
+//! transaction that first checks the change sequence; if anything else wrote meanwhile,
+//! the page is read and reconciled as any other. Every note read sees `notes` and the
+//! packs ([`IdbStore::begin`] gives a transaction and the packs' [`Tier`] valid in it);
+//! every write goes to `notes`, whose record shadows a pack copy. An unpacker moves the
+//! packs into `notes` after the pull ([`IdbStore::unpack_one`]).
+//!
+//! Layout: this module (the store, its schema and migrations, the sync's two write paths,
+//! the unpacker); `packs` (the packs' stored form and the in-memory [`Tier`]); `raw`
+//! (IndexedDB called directly); `watch` (the connection that closes for an upgrade).
 
 mod packs;
 
