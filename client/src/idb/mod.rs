@@ -175,6 +175,8 @@ pub struct IdbStore {
     tier: Rc<RefCell<Rc<Tier>>>,
     /// True while this store's unpacker runs.
     unpacking: Rc<Cell<bool>>,
+    /// When this page last began a note transaction (ms): the unpacker gives way to it.
+    last_use: Rc<Cell<u64>>,
 }
 
 /// What this store knows of its `notes` between the pages of a long pull: every note id in
@@ -355,6 +357,7 @@ impl IdbStore {
             unread_pages: Default::default(),
             tier: Default::default(),
             unpacking: Default::default(),
+            last_use: Default::default(),
         };
         // The watching connection opens while the data version is checked (both are on
         // the way to the first paint).
@@ -663,6 +666,7 @@ impl IdbStore {
     /// the change sequence and the pack keys it reads are those the tier is valid for (with
     /// no pack, any sequence number is); else the tier is refreshed and it starts again.
     async fn begin(&self, mode: TransactionMode) -> Result<Begun, StoreError> {
+        self.last_use.set(platform::now_ms());
         for _ in 0..16 {
             let tier = self.tier.borrow().clone();
             let tx = self.tx(&NOTE_STORES, mode)?;
@@ -803,8 +807,11 @@ impl IdbStore {
     }
 
     /// Unpacks every pack in the background, one a transaction with a pause between
-    /// them (a user's write waits for one pack at most); stops when none is left, or the
-    /// store closed. Started when a pull ends and when a database with packs is opened.
+    /// them (a user's write waits for one pack at most), each once this page has not
+    /// begun a note transaction for [`UNPACK_IDLE_MS`] (the search index catching up, the
+    /// list and the editor go first; at most [`UNPACK_WAIT_MS`]); stops when none is left,
+    /// or the store closed. Started when a pull ends and when a database with packs is
+    /// opened.
     fn start_unpacking(&self) {
         if !AUTO_UNPACK.get() || self.unpacking.get() || self.tier.borrow().is_empty() {
             return;
@@ -814,9 +821,16 @@ impl IdbStore {
         };
         self.unpacking.set(true);
         let (db, tier, unpacking) = (self.db.clone(), self.tier.clone(), self.unpacking.clone());
+        let last_use = self.last_use.clone();
         wasm_bindgen_futures::spawn_local(async move {
             loop {
                 platform::sleep_ms(UNPACK_PAUSE_MS).await;
+                let waited = platform::now_ms();
+                while platform::now_ms().saturating_sub(last_use.get()) < UNPACK_IDLE_MS
+                    && platform::now_ms().saturating_sub(waited) < UNPACK_WAIT_MS
+                {
+                    platform::sleep_ms(UNPACK_IDLE_MS).await;
+                }
                 if db.borrow().is_none() {
                     break;
                 }
@@ -845,6 +859,10 @@ pub fn set_auto_unpack(on: bool) {
 
 /// The pause between two packs unpacked.
 const UNPACK_PAUSE_MS: u64 = 20;
+/// How long the page's own note reads and writes have stopped before a pack is unpacked.
+const UNPACK_IDLE_MS: u64 = 100;
+/// The longest a pack waits for that.
+const UNPACK_WAIT_MS: u64 = 3_000;
 
 /// One pack into `notes` (see [`IdbStore::unpack_one`]): in one transaction, the oldest
 /// pack's notes are written with their own sequence numbers, but for those a record
@@ -1447,6 +1465,11 @@ impl IdbStore {
         else {
             return Ok(false);
         };
+        if response.changes.len() > packs::MAX_PACK
+            || self.tier.borrow().heads.len() >= packs::MAX_PACK
+        {
+            return Ok(false);
+        }
         // By id, the first of each (as the reading path takes them, and numbers them).
         let mut pulled: Vec<&sync_core::NoteState> = response.changes.iter().collect();
         pulled.sort_by(|a, b| a.id.cmp(&b.id));

@@ -43,7 +43,7 @@ pub(super) struct Head {
     pub len: u32,
     ids: Array,
     orders: Array,
-    by_order: Vec<u32>,
+    by_order: Vec<u16>,
 }
 
 fn field(o: &JsValue, k: &str) -> Result<JsValue, StoreError> {
@@ -71,10 +71,10 @@ impl Head {
                 }
             })
             .collect();
-        let mut by_order: Vec<u32> = (0..notes.len() as u32)
-            .filter(|&i| live(&notes[i as usize]))
+        let mut by_order: Vec<u16> = (0..notes.len() as u16)
+            .filter(|&i| live(&notes[usize::from(i)]))
             .collect();
-        by_order.sort_by(|&a, &b| notes[a as usize].hlc.cmp(&notes[b as usize].hlc));
+        by_order.sort_by(|&a, &b| notes[usize::from(a)].hlc.cmp(&notes[usize::from(b)].hlc));
         let stored = js_sys::Object::new();
         let positions: Array = by_order.iter().map(|&p| JsValue::from(p)).collect();
         let _ = Reflect::set(&stored, &"ids".into(), &ids);
@@ -97,7 +97,7 @@ impl Head {
         let by_order: Array = field(v, "by_order")?.into();
         let by_order = by_order
             .iter()
-            .map(|p| p.as_f64().map(|p| p as u32))
+            .map(|p| p.as_f64().map(|p| p as u16))
             .collect::<Option<Vec<_>>>()
             .ok_or_else(|| StoreError::Corrupt("a pack's order".into()))?;
         Ok(Self {
@@ -137,7 +137,7 @@ impl Head {
         while lo < hi {
             let mid = (lo + hi) / 2;
             if self
-                .order_at(self.by_order[mid])
+                .order_at(u32::from(self.by_order[mid]))
                 .unwrap_or_default()
                 .as_str()
                 < before
@@ -149,6 +149,15 @@ impl Head {
         }
         lo
     }
+}
+
+/// The most notes a pack holds (a larger page is written as records; the server's pages
+/// hold 1,000), and the most packs (then too).
+pub(super) const MAX_PACK: usize = u16::MAX as usize;
+
+/// The id hash of [`Tier`]'s index: the high half of the store's 64-bit one.
+fn short_hash(id: &str) -> u32 {
+    (super::id_hash(id) >> 32) as u32
 }
 
 /// A note's place in the packs: the slot of its pack in [`Tier::heads`], its position.
@@ -163,8 +172,10 @@ pub(super) struct Tier {
     /// The packs by key, ascending; `None`: unpacked since (slots are never reused, so
     /// the index needs no rewrite).
     pub heads: Vec<Option<Rc<Head>>>,
-    /// (id hash, slot, position), sorted.
-    index: Vec<(u64, u32, u32)>,
+    /// (id hash, slot, position), sorted: 8 bytes a note (a pack holds at most
+    /// [`MAX_PACK`] notes, there are at most as many packs; ids whose hashes collide are
+    /// told apart by the ids).
+    index: Vec<(u32, u16, u16)>,
     /// The ids with a record in `notes` written since the oldest pack was (a superset of
     /// those that shadow a pack copy).
     pub shadow: HashSet<String>,
@@ -207,9 +218,9 @@ impl Tier {
 
     /// Takes in a new pack (its key above every other's).
     pub fn add(&mut self, head: Rc<Head>) {
-        let slot = self.heads.len() as u32;
-        let mut new: Vec<(u64, u32, u32)> = (0..head.len)
-            .map(|pos| (super::id_hash(&head.id_at(pos)), slot, pos))
+        let slot = u16::try_from(self.heads.len()).unwrap_or(u16::MAX);
+        let mut new: Vec<(u32, u16, u16)> = (0..head.len.min(MAX_PACK as u32))
+            .map(|pos| (short_hash(&head.id_at(pos)), slot, pos as u16))
             .collect();
         new.sort_unstable();
         let old = std::mem::take(&mut self.index);
@@ -240,18 +251,18 @@ impl Tier {
         } else {
             let heads = &self.heads;
             self.index
-                .retain(|&(_, slot, _)| heads[slot as usize].is_some());
+                .retain(|&(_, slot, _)| heads[usize::from(slot)].is_some());
         }
     }
 
     /// Where the pack copy of `id` is, shadowed or not.
     pub fn find(&self, id: &str) -> Option<Place> {
-        let h = super::id_hash(id);
+        let h = short_hash(id);
         let from = self.index.partition_point(|e| e.0 < h);
         self.index[from..]
             .iter()
             .take_while(|e| e.0 == h)
-            .map(|&(_, slot, pos)| (slot as usize, pos))
+            .map(|&(_, slot, pos)| (usize::from(slot), u32::from(pos)))
             .find(|&(slot, pos)| {
                 self.heads[slot]
                     .as_ref()
@@ -285,7 +296,11 @@ impl Tier {
         for (slot, h) in self.live() {
             let below = before.map_or(h.by_order.len(), |b| h.below(b));
             if below > 0 {
-                heap.push((h.order_at(h.by_order[below - 1]), slot, below - 1));
+                heap.push((
+                    h.order_at(u32::from(h.by_order[below - 1])),
+                    slot,
+                    below - 1,
+                ));
             }
         }
         let mut out = Vec::new();
@@ -294,12 +309,12 @@ impl Tier {
                 break;
             };
             let h = self.head(slot);
-            let pos = h.by_order[k];
+            let pos = u32::from(h.by_order[k]);
             if !self.shadow.contains(&h.id_at(pos)) {
                 out.push((slot, pos));
             }
             if k > 0 {
-                heap.push((h.order_at(h.by_order[k - 1]), slot, k - 1));
+                heap.push((h.order_at(u32::from(h.by_order[k - 1])), slot, k - 1));
             }
         }
         out
