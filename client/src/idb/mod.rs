@@ -860,7 +860,7 @@ pub fn set_auto_unpack(on: bool) {
 /// The pause between two packs unpacked.
 const UNPACK_PAUSE_MS: u64 = 20;
 /// How long the page's own note reads and writes have stopped before a pack is unpacked.
-const UNPACK_IDLE_MS: u64 = 100;
+const UNPACK_IDLE_MS: u64 = 1_000;
 /// The longest a pack waits for that.
 const UNPACK_WAIT_MS: u64 = 3_000;
 
@@ -1474,8 +1474,9 @@ impl IdbStore {
         let mut pulled: Vec<&sync_core::NoteState> = response.changes.iter().collect();
         pulled.sort_by(|a, b| a.id.cmp(&b.id));
         pulled.dedup_by(|b, a| a.id == b.id);
-        let mut notes = Vec::with_capacity(pulled.len());
-        let (mut live, key) = (0, seq0 + 1);
+        // One note at a time: only its JSON text and its header's entries are kept.
+        let key = seq0 + 1;
+        let mut head = packs::HeadBuilder::default();
         let body = js_sys::Array::new();
         let mut slice = platform::now_ms();
         let mut text = String::new();
@@ -1483,22 +1484,20 @@ impl IdbStore {
             let Some(n) = reconcile(None, None, None, Some(p)) else {
                 continue;
             };
-            live += u64::from(is_listed(&n));
             text.clear();
-            record_json(&mut text, &n, Some(key + notes.len() as u64))?;
+            record_json(&mut text, &n, Some(key + u64::from(head.len())))?;
             body.push(&JsValue::from_str(&text));
-            notes.push(n);
+            head.push(&n, is_listed(&n));
             if platform::now_ms().saturating_sub(slice) >= SLICE_MS {
                 platform::sleep_ms(0).await;
                 slice = platform::now_ms();
             }
         }
-        if notes.is_empty() {
+        if head.len() == 0 {
             return Ok(false);
         }
-        let seq = seq0 + notes.len() as u64;
-        let (head, stored_head) = packs::Head::new(key, &notes, is_listed);
-        drop(notes);
+        let (seq, live) = (seq0 + u64::from(head.len()), head.live());
+        let (head, stored_head) = head.finish(key);
         if self.db.borrow().is_none() {
             return Err(StoreError::Unavailable(CLOSED_FOR_UPGRADE.into()));
         }

@@ -51,45 +51,6 @@ fn field(o: &JsValue, k: &str) -> Result<JsValue, StoreError> {
 }
 
 impl Head {
-    /// The header of a pack of these notes (sorted by id) and its stored form.
-    pub fn new(
-        key: u64,
-        notes: &[LocalNote],
-        live: impl Fn(&LocalNote) -> bool,
-    ) -> (Self, JsValue) {
-        let ids: Array = notes
-            .iter()
-            .map(|n| JsValue::from_str(n.id.as_str()))
-            .collect();
-        let orders: Array = notes
-            .iter()
-            .map(|n| {
-                if live(n) {
-                    JsValue::from_str(&n.hlc.to_string())
-                } else {
-                    JsValue::NULL
-                }
-            })
-            .collect();
-        let mut by_order: Vec<u16> = (0..notes.len() as u16)
-            .filter(|&i| live(&notes[usize::from(i)]))
-            .collect();
-        by_order.sort_by(|&a, &b| notes[usize::from(a)].hlc.cmp(&notes[usize::from(b)].hlc));
-        let stored = js_sys::Object::new();
-        let positions: Array = by_order.iter().map(|&p| JsValue::from(p)).collect();
-        let _ = Reflect::set(&stored, &"ids".into(), &ids);
-        let _ = Reflect::set(&stored, &"orders".into(), &orders);
-        let _ = Reflect::set(&stored, &"by_order".into(), &positions);
-        let head = Self {
-            key,
-            len: notes.len() as u32,
-            ids,
-            orders,
-            by_order,
-        };
-        (head, stored.into())
-    }
-
     /// A stored header.
     pub fn from_js(key: u64, v: &JsValue) -> Result<Self, StoreError> {
         let ids: Array = field(v, "ids")?.into();
@@ -158,6 +119,58 @@ pub(super) const MAX_PACK: usize = u16::MAX as usize;
 /// The id hash of [`Tier`]'s index: the high half of the store's 64-bit one.
 fn short_hash(id: &str) -> u32 {
     (super::id_hash(id) >> 32) as u32
+}
+
+/// A pack's header, made note by note (sorted by id) as its body is.
+#[derive(Default)]
+pub(super) struct HeadBuilder {
+    ids: Vec<JsValue>,
+    orders: Vec<JsValue>,
+    live: Vec<(sync_core::Hlc, u16)>,
+}
+
+impl HeadBuilder {
+    pub fn len(&self) -> u32 {
+        self.ids.len() as u32
+    }
+
+    /// How many live notes (in the list and its count).
+    pub fn live(&self) -> u64 {
+        self.live.len() as u64
+    }
+
+    /// The next note; `listed`: in the notes list (it has an `order`).
+    pub fn push(&mut self, note: &LocalNote, listed: bool) {
+        let pos = self.ids.len() as u16;
+        self.ids.push(JsValue::from_str(note.id.as_str()));
+        if listed {
+            self.orders.push(JsValue::from_str(&note.hlc.to_string()));
+            self.live.push((note.hlc.clone(), pos));
+        } else {
+            self.orders.push(JsValue::NULL);
+        }
+    }
+
+    /// The header and its stored form.
+    pub fn finish(mut self, key: u64) -> (Head, JsValue) {
+        self.live.sort();
+        let by_order: Vec<u16> = self.live.iter().map(|l| l.1).collect();
+        let ids: Array = self.ids.into_iter().collect();
+        let orders: Array = self.orders.into_iter().collect();
+        let stored = js_sys::Object::new();
+        let positions: Array = by_order.iter().map(|&p| JsValue::from(p)).collect();
+        let _ = Reflect::set(&stored, &"ids".into(), &ids);
+        let _ = Reflect::set(&stored, &"orders".into(), &orders);
+        let _ = Reflect::set(&stored, &"by_order".into(), &positions);
+        let head = Head {
+            key,
+            len: ids.length(),
+            ids,
+            orders,
+            by_order,
+        };
+        (head, stored.into())
+    }
 }
 
 /// A note's place in the packs: the slot of its pack in [`Tier::heads`], its position.
