@@ -364,3 +364,36 @@ async fn packs_read_as_the_model_seed_3() {
 async fn packs_read_as_the_model_while_unpacking() {
     run(4, 30, true).await;
 }
+
+/// A walk by id through many packs reads every pack's body at every step: the first
+/// `chunk` that would read more than a few unpacks them all, then reads records, and
+/// returns what the model does.
+#[wasm_bindgen_test]
+async fn a_walk_by_id_through_many_packs_unpacks_them_first() {
+    set_auto_unpack(true);
+    let name = "t-packs-chunk";
+    IdbStore::delete(name).await.unwrap();
+    let idb = IdbStore::open(name).await.unwrap();
+    let model = MemoryStore::new();
+    let mut w = World {
+        rng: Rng(7),
+        ids: Vec::new(),
+        clock: 0,
+        version: 0,
+        cursor: 0,
+    };
+    // The first page is read (the store learns its keys), the next six are packs; the
+    // pull goes on, so the unpacker has not started.
+    for _ in 0..7 {
+        let r = w.page(100, 0, true);
+        idb.commit_sync(&[], &r).await.unwrap();
+        model.commit_sync(&[], &r).await.unwrap();
+    }
+    assert_eq!(idb.packs().await.unwrap(), 6);
+    assert_eq!(
+        idb.chunk(None, 50).await.unwrap(),
+        model.chunk(None, 50).await.unwrap()
+    );
+    assert_eq!(idb.packs().await.unwrap(), 0, "unpacked by the walk");
+    same(&idb, &model, &w.ids, "after the walk").await;
+}

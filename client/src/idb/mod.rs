@@ -857,6 +857,10 @@ pub fn set_auto_unpack(on: bool) {
     AUTO_UNPACK.set(on);
 }
 
+/// The most packs a [`LocalStore::chunk`] reads; one that would read more unpacks them all
+/// first.
+const CHUNK_PACKS: usize = 4;
+
 /// The pause between two packs unpacked.
 const UNPACK_PAUSE_MS: u64 = 20;
 /// How long the page's own note reads and writes have stopped before a pack is unpacked.
@@ -1142,7 +1146,20 @@ impl LocalStore for IdbStore {
         after: Option<&NoteId>,
         limit: usize,
     ) -> Result<Vec<LocalNote>, StoreError> {
-        let b = self.begin(TransactionMode::ReadOnly).await?;
+        let mut b = self.begin(TransactionMode::ReadOnly).await?;
+        let mut places = b.tier.chunk(after.map(NoteId::as_str), limit);
+        let mut slots: Vec<usize> = places.iter().map(|p| p.0).collect();
+        slots.sort_unstable();
+        slots.dedup();
+        if slots.len() > CHUNK_PACKS && AUTO_UNPACK.get() && self.watch.is_some() {
+            // The ids of a pack are spread over the whole id range: a walk by id through
+            // the packs reads every pack's body at every step. Unpacked first, once (the
+            // unpacker's work, done now), the walk reads records.
+            drop(b);
+            while self.unpack_one().await? {}
+            b = self.begin(TransactionMode::ReadOnly).await?;
+            places = b.tier.chunk(after.map(NoteId::as_str), limit);
+        }
         let store = b.store(NOTES)?;
         let range = after
             .map(|a| KeyRange::lower_bound(&JsValue::from_str(a.as_str()), Some(true)))
@@ -1153,7 +1170,6 @@ impl LocalStore for IdbStore {
             .await
             .map_err(unavailable)?;
         let mut chunk: Vec<LocalNote> = all.into_iter().map(from_js).collect::<Result<_, _>>()?;
-        let places = b.tier.chunk(after.map(NoteId::as_str), limit);
         if !places.is_empty() {
             let packed = packs::read(&b.store(PACKS)?, &b.tier, &places).await?;
             chunk = merge_by(chunk, packed, |a, b| a.id < b.id);
