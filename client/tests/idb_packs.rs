@@ -206,6 +206,10 @@ async fn run(seed: u64, steps: usize, auto_unpack: bool) {
     let name = format!("t-packs-{seed}");
     IdbStore::delete(&name).await.unwrap();
     let mut idb = IdbStore::open(&name).await.unwrap();
+    // Another tab on the same database, open all along: some writes and unpacker steps
+    // are its, and it reads as the model too (what it knows of the packs goes stale under
+    // it, and must be caught up).
+    let other = IdbStore::open(&name).await.unwrap();
     let model = MemoryStore::new();
     let mut w = World {
         rng: Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1),
@@ -222,6 +226,8 @@ async fn run(seed: u64, steps: usize, auto_unpack: bool) {
             true => 0,
             false => w.rng.below(100),
         };
+        let by_other = w.rng.chance(30);
+        let s = if by_other { &other } else { &idb };
         let what = match op {
             // A page of a long pull: new notes (written as a pack once the store knows its
             // keys), sometimes with notes already here.
@@ -260,7 +266,7 @@ async fn run(seed: u64, steps: usize, auto_unpack: bool) {
                     n.sync = SyncState::Pending;
                     true
                 };
-                let a = idb.update_note(&id, &mut edit).await.unwrap();
+                let a = s.update_note(&id, &mut edit).await.unwrap();
                 let b = model.update_note(&id, &mut edit).await.unwrap();
                 assert_eq!(a, b, "step {step}: the edit's result");
                 "edit".to_owned()
@@ -281,7 +287,7 @@ async fn run(seed: u64, steps: usize, auto_unpack: bool) {
                     n.sync = SyncState::Pending;
                     true
                 };
-                let a = idb.update_note(&id, &mut delete).await.unwrap();
+                let a = s.update_note(&id, &mut delete).await.unwrap();
                 let b = model.update_note(&id, &mut delete).await.unwrap();
                 assert_eq!(a, b, "step {step}: the delete's result");
                 "delete".to_owned()
@@ -291,7 +297,7 @@ async fn run(seed: u64, steps: usize, auto_unpack: bool) {
                 let Some(id) = w.any_id() else { continue };
                 let mut n = LocalNote::from_remote(&w.remote(id));
                 n.title = format!("Put at {step}");
-                idb.put(&n).await.unwrap();
+                s.put(&n).await.unwrap();
                 model.put(&n).await.unwrap();
                 "put".to_owned()
             }
@@ -305,7 +311,7 @@ async fn run(seed: u64, steps: usize, auto_unpack: bool) {
                     };
                     notes.push(LocalNote::from_remote(&w.remote(id)));
                 }
-                let a = idb.add_new(&notes).await.unwrap();
+                let a = s.add_new(&notes).await.unwrap();
                 let b = model.add_new(&notes).await.unwrap();
                 assert_eq!(a, b, "step {step}: which notes are new");
                 "import".to_owned()
@@ -319,18 +325,17 @@ async fn run(seed: u64, steps: usize, auto_unpack: bool) {
             }
             // The unpacker moves one pack.
             _ => {
-                let moved = idb.unpack_one().await.unwrap();
+                let moved = s.unpack_one().await.unwrap();
                 format!("unpack ({moved})")
             }
         };
         let packs = idb.packs().await.unwrap();
-        same(
-            &idb,
-            &model,
-            &w.ids,
-            &format!("seed {seed} step {step} {what} ({packs} packs)"),
-        )
-        .await;
+        let what = format!("seed {seed} step {step} {what} (other tab {by_other}, {packs} packs)");
+        same(&idb, &model, &w.ids, &what).await;
+        // The other tab reads after every step, or after a few (more stale then).
+        if w.rng.chance(50) {
+            same(&other, &model, &w.ids, &format!("{what}, the other tab")).await;
+        }
     }
     packed += idb.pages_written_unread();
     assert!(
@@ -341,6 +346,13 @@ async fn run(seed: u64, steps: usize, auto_unpack: bool) {
     while idb.unpack_one().await.unwrap() {}
     assert_eq!(idb.packs().await.unwrap(), 0);
     same(&idb, &model, &w.ids, &format!("seed {seed}: all unpacked")).await;
+    same(
+        &other,
+        &model,
+        &w.ids,
+        &format!("seed {seed}: all unpacked, the other tab"),
+    )
+    .await;
     set_auto_unpack(true);
 }
 
@@ -396,4 +408,51 @@ async fn a_walk_by_id_through_many_packs_unpacks_them_first() {
     );
     assert_eq!(idb.packs().await.unwrap(), 0, "unpacked by the walk");
     same(&idb, &model, &w.ids, "after the walk").await;
+}
+
+/// Another tab's edit of a packed note, its unpacking and its new packs are seen by a tab
+/// that read the packs before: what it knows of them is checked in every transaction.
+#[wasm_bindgen_test]
+async fn another_tab_sees_what_changed_in_the_packs() {
+    set_auto_unpack(false);
+    let name = "t-packs-tabs";
+    IdbStore::delete(name).await.unwrap();
+    let (one, two) = (
+        IdbStore::open(name).await.unwrap(),
+        IdbStore::open(name).await.unwrap(),
+    );
+    let model = MemoryStore::new();
+    let mut w = World {
+        rng: Rng(11),
+        ids: Vec::new(),
+        clock: 0,
+        version: 0,
+        cursor: 0,
+    };
+    for _ in 0..3 {
+        let r = w.page(100, 0, true);
+        one.commit_sync(&[], &r).await.unwrap();
+        model.commit_sync(&[], &r).await.unwrap();
+    }
+    assert_eq!(one.packs().await.unwrap(), 2);
+    same(&two, &model, &w.ids, "tab two, after the packs").await;
+    // Tab one edits a note of the last pack (which tab two holds in memory).
+    let id = w.ids[250].clone();
+    let hlc = w.tick();
+    let mut edit = |n: &mut LocalNote| {
+        n.title = "Edited in tab one".into();
+        n.hlc = hlc.clone();
+        true
+    };
+    one.update_note(&id, &mut edit).await.unwrap();
+    model.update_note(&id, &mut edit).await.unwrap();
+    same(&two, &model, &w.ids, "tab two, after tab one's edit").await;
+    // Tab one unpacks a pack, then pulls another.
+    assert!(one.unpack_one().await.unwrap());
+    same(&two, &model, &w.ids, "tab two, after tab one unpacked").await;
+    let r = w.page(100, 0, true);
+    one.commit_sync(&[], &r).await.unwrap();
+    model.commit_sync(&[], &r).await.unwrap();
+    same(&two, &model, &w.ids, "tab two, after tab one's next page").await;
+    set_auto_unpack(true);
 }
