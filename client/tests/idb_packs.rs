@@ -333,7 +333,7 @@ async fn run(seed: u64, steps: usize, auto_unpack: bool) {
         let what = format!("seed {seed} step {step} {what} (other tab {by_other}, {packs} packs)");
         same(&idb, &model, &w.ids, &what).await;
         // The other tab reads after every step, or after a few (more stale then).
-        if w.rng.chance(50) {
+        if w.rng.chance(35) {
             same(&other, &model, &w.ids, &format!("{what}, the other tab")).await;
         }
     }
@@ -358,23 +358,23 @@ async fn run(seed: u64, steps: usize, auto_unpack: bool) {
 
 #[wasm_bindgen_test]
 async fn packs_read_as_the_model_seed_1() {
-    run(1, 30, false).await;
+    run(1, 20, false).await;
 }
 
 #[wasm_bindgen_test]
 async fn packs_read_as_the_model_seed_2() {
-    run(2, 30, false).await;
+    run(2, 20, false).await;
 }
 
 #[wasm_bindgen_test]
 async fn packs_read_as_the_model_seed_3() {
-    run(3, 30, false).await;
+    run(3, 20, false).await;
 }
 
 /// With the unpacker running in the background meanwhile (its steps fall where they may).
 #[wasm_bindgen_test]
 async fn packs_read_as_the_model_while_unpacking() {
-    run(4, 30, true).await;
+    run(4, 20, true).await;
 }
 
 /// A walk by id through many packs reads every pack's body at every step: the first
