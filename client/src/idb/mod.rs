@@ -1481,9 +1481,7 @@ impl IdbStore {
         else {
             return Ok(false);
         };
-        if response.changes.len() > packs::MAX_PACK
-            || self.tier.borrow().heads.len() >= packs::MAX_PACK
-        {
+        if response.changes.len() > packs::MAX_PACK {
             return Ok(false);
         }
         // By id, the first of each (as the reading path takes them, and numbers them).

@@ -19,8 +19,8 @@
 //! The unpacker ([`super::IdbStore`]) moves packs into `notes` in the background, lowest
 //! key first, one pack a transaction; when no pack is left the store is as before packs.
 //!
-//! [`Tier`] is what one page knows of the packs: their headers, an id -> place index (as
-//! hashes), and which ids have a record in `notes` written since the oldest pack (the
+//! [`Tier`] is what one page knows of the packs: their headers, each with an id -> place
+//! index (as hashes), and which ids have a record in `notes` written since the oldest pack (the
 //! shadows). It is valid for one change sequence number and one set of pack keys; every
 //! transaction checks both (another tab or the service worker may write meanwhile) and the
 //! tier is refreshed when either moved.
@@ -44,6 +44,10 @@ pub(super) struct Head {
     ids: Array,
     orders: Array,
     by_order: Vec<u16>,
+    /// (id hash, position), sorted: 6 bytes a note, in blocks of a pack (one index of every
+    /// packed note, merged as packs come, cost twice its size while growing); ids whose
+    /// hashes collide are told apart by the ids.
+    index: Vec<(u32, u16)>,
 }
 
 fn field(o: &JsValue, k: &str) -> Result<JsValue, StoreError> {
@@ -61,12 +65,20 @@ impl Head {
             .map(|p| p.as_f64().map(|p| p as u16))
             .collect::<Option<Vec<_>>>()
             .ok_or_else(|| StoreError::Corrupt("a pack's order".into()))?;
+        let mut index: Vec<(u32, u16)> = (0..ids.length().min(MAX_PACK as u32))
+            .map(|pos| {
+                let id = ids.get(pos).as_string().unwrap_or_default();
+                (short_hash(&id), pos as u16)
+            })
+            .collect();
+        index.sort_unstable();
         Ok(Self {
             key,
             len: ids.length(),
             ids,
             orders,
             by_order,
+            index,
         })
     }
 
@@ -113,7 +125,7 @@ impl Head {
 }
 
 /// The most notes a pack holds (a larger page is written as records; the server's pages
-/// hold 1,000), and the most packs (then too).
+/// hold 1,000).
 pub(super) const MAX_PACK: usize = u16::MAX as usize;
 
 /// The id hash of [`Tier`]'s index: the high half of the store's 64-bit one.
@@ -127,6 +139,7 @@ pub(super) struct HeadBuilder {
     ids: Vec<JsValue>,
     orders: Vec<JsValue>,
     live: Vec<(sync_core::Hlc, u16)>,
+    index: Vec<(u32, u16)>,
 }
 
 impl HeadBuilder {
@@ -143,6 +156,7 @@ impl HeadBuilder {
     pub fn push(&mut self, note: &LocalNote, listed: bool) {
         let pos = self.ids.len() as u16;
         self.ids.push(JsValue::from_str(note.id.as_str()));
+        self.index.push((short_hash(note.id.as_str()), pos));
         if listed {
             self.orders.push(JsValue::from_str(&note.hlc.to_string()));
             self.live.push((note.hlc.clone(), pos));
@@ -154,6 +168,7 @@ impl HeadBuilder {
     /// The header and its stored form.
     pub fn finish(mut self, key: u64) -> (Head, JsValue) {
         self.live.sort();
+        self.index.sort_unstable();
         let by_order: Vec<u16> = self.live.iter().map(|l| l.1).collect();
         let ids: Array = self.ids.into_iter().collect();
         let orders: Array = self.orders.into_iter().collect();
@@ -168,6 +183,7 @@ impl HeadBuilder {
             ids,
             orders,
             by_order,
+            index: self.index,
         };
         (head, stored.into())
     }
@@ -185,10 +201,6 @@ pub(super) struct Tier {
     /// The packs by key, ascending; `None`: unpacked since (slots are never reused, so
     /// the index needs no rewrite).
     pub heads: Vec<Option<Rc<Head>>>,
-    /// (id hash, slot, position), sorted: 8 bytes a note (a pack holds at most
-    /// [`MAX_PACK`] notes, there are at most as many packs; ids whose hashes collide are
-    /// told apart by the ids).
-    index: Vec<(u32, u16, u16)>,
     /// The ids with a record in `notes` written since the oldest pack was (a superset of
     /// those that shadow a pack copy).
     pub shadow: HashSet<String>,
@@ -231,24 +243,6 @@ impl Tier {
 
     /// Takes in a new pack (its key above every other's).
     pub fn add(&mut self, head: Rc<Head>) {
-        let slot = u16::try_from(self.heads.len()).unwrap_or(u16::MAX);
-        let mut new: Vec<(u32, u16, u16)> = (0..head.len.min(MAX_PACK as u32))
-            .map(|pos| (short_hash(&head.id_at(pos)), slot, pos as u16))
-            .collect();
-        new.sort_unstable();
-        let old = std::mem::take(&mut self.index);
-        let mut merged = Vec::with_capacity(old.len() + new.len());
-        let (mut a, mut b) = (old.into_iter().peekable(), new.into_iter().peekable());
-        loop {
-            let next = match (a.peek(), b.peek()) {
-                (Some(x), Some(y)) if x <= y => a.next(),
-                (_, Some(_)) => b.next(),
-                (Some(_), None) => a.next(),
-                (None, None) => break,
-            };
-            merged.extend(next);
-        }
-        self.index = merged;
         self.heads.push(Some(head));
     }
 
@@ -261,26 +255,22 @@ impl Tier {
         }
         if self.is_empty() {
             *self = Self::at(self.seq);
-        } else {
-            let heads = &self.heads;
-            self.index
-                .retain(|&(_, slot, _)| heads[usize::from(slot)].is_some());
         }
     }
 
     /// Where the pack copy of `id` is, shadowed or not.
     pub fn find(&self, id: &str) -> Option<Place> {
+        // Each pack's index searched (a hundred binary searches at 100,000 notes).
         let h = short_hash(id);
-        let from = self.index.partition_point(|e| e.0 < h);
-        self.index[from..]
-            .iter()
-            .take_while(|e| e.0 == h)
-            .map(|&(_, slot, pos)| (usize::from(slot), u32::from(pos)))
-            .find(|&(slot, pos)| {
-                self.heads[slot]
-                    .as_ref()
-                    .is_some_and(|head| head.id_at(pos) == id)
-            })
+        self.live().find_map(|(slot, head)| {
+            let from = head.index.partition_point(|e| e.0 < h);
+            head.index[from..]
+                .iter()
+                .take_while(|e| e.0 == h)
+                .map(|&(_, pos)| u32::from(pos))
+                .find(|&pos| head.id_at(pos) == id)
+                .map(|pos| (slot, pos))
+        })
     }
 
     /// Every pack copy not shadowed.
