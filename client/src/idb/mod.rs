@@ -177,6 +177,8 @@ pub struct IdbStore {
     unpacking: Rc<Cell<bool>>,
     /// When this page last began a note transaction (ms): the unpacker gives way to it.
     last_use: Rc<Cell<u64>>,
+    /// The pack bodies read last.
+    bodies: Rc<packs::Bodies>,
 }
 
 /// What this store knows of its `notes` between the pages of a long pull: every note id in
@@ -358,6 +360,7 @@ impl IdbStore {
             tier: Default::default(),
             unpacking: Default::default(),
             last_use: Default::default(),
+            bodies: Default::default(),
         };
         // The watching connection opens while the data version is checked (both are on
         // the way to the first paint).
@@ -588,9 +591,15 @@ struct Begun {
     tx: rexie::Transaction,
     tier: Rc<Tier>,
     stats: Stats,
+    bodies: Rc<packs::Bodies>,
 }
 
 impl Begun {
+    /// The pack copies at these places (see [`packs::read`]).
+    async fn read_packs(&self, places: &[packs::Place]) -> Result<Vec<LocalNote>, StoreError> {
+        packs::read(&self.store(PACKS)?, &self.tier, places, &self.bodies).await
+    }
+
     fn store(&self, name: &str) -> Result<rexie::Store, StoreError> {
         self.tx.store(name).map_err(unavailable)
     }
@@ -617,7 +626,7 @@ impl Begun {
             .collect();
         if !places.is_empty() {
             let wanted: Vec<packs::Place> = places.iter().map(|p| p.1).collect();
-            let copies = packs::read(&self.store(PACKS)?, &self.tier, &wanted).await?;
+            let copies = self.read_packs(&wanted).await?;
             for ((i, place), note) in places.into_iter().zip(copies) {
                 out[i] = Current::Packed(packs::is_live(&self.tier, place), Box::new(note));
             }
@@ -685,7 +694,13 @@ impl IdbStore {
                         *t = Rc::new(Tier::at(stats.seq));
                     }
                 }
-                return Ok(Begun { tx, tier, stats });
+                let bodies = self.bodies.clone();
+                return Ok(Begun {
+                    tx,
+                    tier,
+                    stats,
+                    bodies,
+                });
             }
             drop(tx); // nothing asked of it yet: it ends
             self.refresh().await?;
@@ -1045,7 +1060,7 @@ impl LocalStore for IdbStore {
             .await
             .map_err(unavailable)?;
         let mut out: Vec<LocalNote> = all.into_iter().map(from_js).collect::<Result<_, _>>()?;
-        out.extend(packs::read(&b.store(PACKS)?, &b.tier, &b.tier.all()).await?);
+        out.extend(b.read_packs(&b.tier.all()).await?);
         Ok(out)
     }
 
@@ -1086,7 +1101,7 @@ impl LocalStore for IdbStore {
         // The packs' newest below `before`, merged (both newest first).
         let places = b.tier.page(before_text.as_deref(), limit);
         if !places.is_empty() {
-            let packed = packs::read(&b.store(PACKS)?, &b.tier, &places).await?;
+            let packed = b.read_packs(&places).await?;
             page = merge_by(page, packed, |a, b| a.hlc > b.hlc);
             page.truncate(limit);
         }
@@ -1133,7 +1148,7 @@ impl LocalStore for IdbStore {
         let found = b.tier.changed_since(after, limit);
         if !found.is_empty() {
             let places: Vec<packs::Place> = found.iter().map(|f| f.1).collect();
-            let packed = packs::read(&b.store(PACKS)?, &b.tier, &places).await?;
+            let packed = b.read_packs(&places).await?;
             let packed = found.iter().map(|f| f.0).zip(packed).collect();
             changed = merge_by(changed, packed, |a, b| a.0 < b.0);
             changed.truncate(limit);
@@ -1171,7 +1186,7 @@ impl LocalStore for IdbStore {
             .map_err(unavailable)?;
         let mut chunk: Vec<LocalNote> = all.into_iter().map(from_js).collect::<Result<_, _>>()?;
         if !places.is_empty() {
-            let packed = packs::read(&b.store(PACKS)?, &b.tier, &places).await?;
+            let packed = b.read_packs(&places).await?;
             chunk = merge_by(chunk, packed, |a, b| a.id < b.id);
             chunk.truncate(limit);
         }

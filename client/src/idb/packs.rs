@@ -374,23 +374,33 @@ pub(super) async fn read(
     packs: &rexie::Store,
     tier: &Tier,
     places: &[Place],
+    kept: &Bodies,
 ) -> Result<Vec<LocalNote>, StoreError> {
     let mut slots: Vec<usize> = places.iter().map(|p| p.0).collect();
     slots.sort_unstable();
     slots.dedup();
+    let mut by_slot = std::collections::HashMap::new();
+    slots.retain(|&s| match kept.get(tier.head(s).key) {
+        Some(body) => {
+            by_slot.insert(s, body);
+            false
+        }
+        None => true,
+    });
     let bodies = futures::future::join_all(
         slots
             .iter()
             .map(|&s| packs.get(JsValue::from_f64(tier.head(s).key as f64))),
     )
     .await;
-    let mut by_slot = std::collections::HashMap::new();
     for (slot, body) in slots.into_iter().zip(bodies) {
         let body = body
             .map_err(super::unavailable)?
             // Checked fresh in this transaction: the pack is there.
             .ok_or_else(|| StoreError::Corrupt("a pack is missing".into()))?;
-        by_slot.insert(slot, Array::from(&body));
+        let body = Array::from(&body);
+        kept.keep(tier.head(slot).key, &body);
+        by_slot.insert(slot, body);
     }
     places
         .iter()
@@ -402,6 +412,34 @@ pub(super) async fn read(
             serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(e.to_string()))
         })
         .collect()
+}
+
+/// The last pack bodies read, kept for the next read (the search index's catch-up takes
+/// 500 notes a call, half a pack). A body never changes once written (a pack is only
+/// deleted, and its key, a sequence number, never comes again), so a kept body is right
+/// for as long as a tier valid in the transaction names its pack.
+#[derive(Default)]
+pub(super) struct Bodies(std::cell::RefCell<Vec<(u64, Array)>>);
+
+impl Bodies {
+    const KEPT: usize = 2;
+
+    fn get(&self, key: u64) -> Option<Array> {
+        self.0
+            .borrow()
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, b)| b.clone())
+    }
+
+    fn keep(&self, key: u64, body: &Array) {
+        let mut kept = self.0.borrow_mut();
+        kept.retain(|(k, _)| *k != key);
+        if kept.len() >= Self::KEPT {
+            kept.remove(0);
+        }
+        kept.push((key, body.clone()));
+    }
 }
 
 /// Whether the pack copy at `place` is a live note (it has an `order`).
