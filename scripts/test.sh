@@ -28,6 +28,9 @@ step "native tests (cargo test)"
 cargo test --workspace --exclude frontend --locked
 
 step "wasm tests in headless Chromium"
+# The runner's time for a whole test file is 20 s unless told: the packed store's model
+# test (client/tests/idb_packs.rs) takes about a minute on a loaded machine.
+WASM_BINDGEN_TEST_TIMEOUT=600 \
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 CHROMEDRIVER=/usr/bin/chromedriver \
   cargo test -p tern-client --target wasm32-unknown-unknown --locked

@@ -34,9 +34,37 @@ async fn a_long_pull_keeps_the_edits_made_between_its_pages() {
     let store =
         suite::a_long_pull_keeps_the_edits_made_between_its_pages(fresh("t-long-pull").await).await;
     // The second and the fourth page (after the keys were learnt, nothing written
-    // meanwhile, none of their notes here) were written without reading a note; the third
-    // came after writes of others, the last has notes that are here.
+    // meanwhile, none of their notes here) were written without reading a note, as packs;
+    // the third came after writes of others, the last has notes that are here.
     assert_eq!(store.pages_written_unread(), 2);
+    // The suite's checks above read through the packs (unless the background unpacker was
+    // quicker); unpacked to the end, every read is the same.
+    type Reads = (
+        Vec<client::local::LocalNote>,
+        Vec<client::local::LocalNote>,
+        Vec<(u64, client::local::LocalNote)>,
+        Vec<client::local::LocalNote>,
+        usize,
+    );
+    async fn everything(store: &IdbStore) -> Reads {
+        let mut list = store.list().await.unwrap();
+        list.sort_by(|a, b| a.id.cmp(&b.id));
+        (
+            list,
+            store.page(None, 1000).await.unwrap(),
+            store.changed_since(0, usize::MAX).await.unwrap(),
+            store.chunk(None, usize::MAX).await.unwrap(),
+            store.live_count().await.unwrap(),
+        )
+    }
+    let before = everything(&store).await;
+    while store.unpack_one().await.unwrap() {}
+    assert_eq!(store.packs().await.unwrap(), 0);
+    assert!(
+        before == everything(&store).await,
+        "unpacking changed what is read"
+    );
+    assert_eq!(before.0.len(), 650);
 }
 
 #[wasm_bindgen_test]

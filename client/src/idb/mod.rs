@@ -41,16 +41,24 @@
 //! sync page's reads, then its writes; a page of search results): IndexedDB answers them
 //! in order, and each request awaited alone costs a round trip through the event loop.
 //!
-//! The pages of a long pull (an initial sync) are written without reading a note where the
-//! store knows the note is not here ([`Known`]: its keys, learnt once, kept by each page,
-//! valid while the change sequence has not moved): the page's records are made into one
-//! JSON array in slices before the transaction, parsed once, and put through the watching
-//! connection's plain IndexedDB calls (rexie's futures cost a few closures a request), in
-//! a transaction that first checks the change sequence; if anything else wrote meanwhile,
-//! the page is read and reconciled as any other. Such a write costs what IndexedDB's own
-//! puts cost (`end2end/perf.mjs` prints the sync's time against raw puts of its records).
+//! Schema 6 (data version 5) adds the object stores `packs` and `pack_heads`: the pages of
+//! a long pull (an initial sync) are written without reading a note where the store knows
+//! the note is not here ([`Known`]: its keys, learnt once, kept by each page, valid while
+//! the change sequence has not moved), each as ONE record, a pack ([`packs`]: IndexedDB's
+//! cost is per record), through the watching connection's plain IndexedDB calls, in a
+//! transaction that first checks the change sequence; if anything else wrote meanwhile,
+//! the page is read and reconciled as any other. Every note read sees `notes` and the
+//! packs ([`IdbStore::begin`] gives a transaction and the packs' [`Tier`] valid in it);
+//! every write goes to `notes`, whose record shadows a pack copy. An unpacker moves the
+//! packs into `notes` after the pull ([`IdbStore::unpack_one`]).
+//!
+//! Layout: this module (the store, its schema and migrations, the sync's two write paths,
+//! the unpacker); `packs` (the packs' stored form and the in-memory [`Tier`]); `raw`
+//! (IndexedDB called directly); `watch` (the connection that closes for an upgrade).
 
-use std::cell::RefCell;
+mod packs;
+
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use futures::future::join_all;
@@ -65,12 +73,13 @@ use crate::local::{
     migrate_note, reconcile,
 };
 use crate::platform;
+use packs::{PACK_HEADS, PACKS, Tier};
 
 const NOTES: &str = "notes";
 const META: &str = "meta";
 /// The local schema version. Bump it, with a migration in [`IdbStore::open`], whenever the
 /// stored shape changes.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 /// The outbox index of `notes`.
 const BY_PENDING: &str = "pending";
 /// The index of live notes by stamp.
@@ -123,13 +132,13 @@ impl Stats {
         Ok(())
     }
 
-    /// A record (`old`, `None` if there was none) is replaced by `new`: the next sequence
+    /// A note (a live one if `old_live`, or none) is replaced by `new`: the next sequence
     /// number, for the new record.
-    fn replace(&mut self, old: Option<&JsValue>, new: &LocalNote) -> u64 {
-        if old.is_some_and(is_live) {
+    fn replace_live(&mut self, old_live: bool, new: &LocalNote) -> u64 {
+        if old_live {
             self.live = self.live.saturating_sub(1);
         }
-        if !new.deleted && new.is_note() {
+        if is_listed(new) {
             self.live += 1;
         }
         self.seq += 1;
@@ -161,7 +170,15 @@ pub struct IdbStore {
     /// Which notes the store holds, while a long pull runs (see [`Known`]).
     known: RefCell<Option<Known>>,
     /// Sync pages written without reading a note (tests check when).
-    unread_pages: std::cell::Cell<usize>,
+    unread_pages: Cell<usize>,
+    /// What this page knows of the packs (see [`packs`]), shared with the unpacker.
+    tier: Rc<RefCell<Rc<Tier>>>,
+    /// True while this store's unpacker runs.
+    unpacking: Rc<Cell<bool>>,
+    /// When this page last began a note transaction (ms): the unpacker gives way to it.
+    last_use: Rc<Cell<u64>>,
+    /// The pack bodies read last.
+    bodies: Rc<packs::Bodies>,
 }
 
 /// What this store knows of its `notes` between the pages of a long pull: every note id in
@@ -329,6 +346,8 @@ impl IdbStore {
             )
             .add_object_store(ObjectStore::new(META))
             .add_object_store(ObjectStore::new(SEARCH))
+            .add_object_store(ObjectStore::new(PACKS))
+            .add_object_store(ObjectStore::new(PACK_HEADS))
             .build()
             .await
             .map_err(unavailable)?;
@@ -338,6 +357,10 @@ impl IdbStore {
             watch: None,
             known: RefCell::new(None),
             unread_pages: Default::default(),
+            tier: Default::default(),
+            unpacking: Default::default(),
+            last_use: Default::default(),
+            bodies: Default::default(),
         };
         // The watching connection opens while the data version is checked (both are on
         // the way to the first paint).
@@ -345,6 +368,9 @@ impl IdbStore {
             futures::join!(watch::VersionWatch::start(name, db), store.migrate());
         store.watch = watch;
         migrated?;
+        // Packs left by a pull that ended before they were all unpacked (a reload).
+        store.refresh().await?;
+        store.start_unpacking();
         Ok(store)
     }
 
@@ -450,6 +476,9 @@ impl IdbStore {
     /// Removes these notes' records (notes that moved to another database: the notes
     /// written before any sign-in, when they join an account), in one transaction.
     pub async fn remove(&self, ids: &[NoteId]) -> Result<(), StoreError> {
+        // (The database of the notes written before any sign-in is never synced, so has no
+        // packs; were there any, they are unpacked first, so only `notes` holds notes.)
+        while self.unpack_one().await? {}
         let tx = self.tx(&[NOTES, META], TransactionMode::ReadWrite)?;
         let store = tx.store(NOTES).map_err(unavailable)?;
         let meta = tx.store(META).map_err(unavailable)?;
@@ -556,74 +585,445 @@ impl IdbStore {
     }
 }
 
-impl LocalStore for IdbStore {
-    async fn get(&self, id: &NoteId) -> Result<Option<LocalNote>, StoreError> {
-        let tx = self.tx(&[NOTES], TransactionMode::ReadOnly)?;
-        let store = tx.store(NOTES).map_err(unavailable)?;
-        let v = store
-            .get(JsValue::from_str(id.as_str()))
+/// A transaction over the notes, the meta and the packs, with the packs' [`Tier`] valid in
+/// it and the counter as it read it (see [`IdbStore::begin`]).
+struct Begun {
+    tx: rexie::Transaction,
+    tier: Rc<Tier>,
+    stats: Stats,
+    bodies: Rc<packs::Bodies>,
+}
+
+impl Begun {
+    /// The pack copies at these places (see [`packs::read`]).
+    async fn read_packs(&self, places: &[packs::Place]) -> Result<Vec<LocalNote>, StoreError> {
+        packs::read(&self.store(PACKS)?, &self.tier, places, &self.bodies).await
+    }
+
+    fn store(&self, name: &str) -> Result<rexie::Store, StoreError> {
+        self.tx.store(name).map_err(unavailable)
+    }
+
+    /// The records of `notes` for these ids, each else its pack copy (with whether that
+    /// copy is a live note), in the order asked: one batch of requests, then one per pack.
+    async fn read_through(&self, ids: &[&NoteId]) -> Result<Vec<Current>, StoreError> {
+        let notes = self.store(NOTES)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for group in ids.chunks(IDB_GROUP * 10) {
+            let got = join_all(group.iter().map(|id| notes.get(packs::key_of(id)))).await;
+            for g in got {
+                out.push(match g.map_err(unavailable)? {
+                    Some(raw) => Current::Record(raw),
+                    None => Current::None,
+                });
+            }
+        }
+        let places: Vec<(usize, packs::Place)> = ids
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| matches!(out[*i], Current::None))
+            .filter_map(|(i, id)| Some((i, self.tier.find(id.as_str())?)))
+            .collect();
+        if !places.is_empty() {
+            let wanted: Vec<packs::Place> = places.iter().map(|p| p.1).collect();
+            let copies = self.read_packs(&wanted).await?;
+            for ((i, place), note) in places.into_iter().zip(copies) {
+                out[i] = Current::Packed(packs::is_live(&self.tier, place), Box::new(note));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// What the store holds for an id: a record of `notes`, a pack copy, or nothing.
+enum Current {
+    None,
+    Record(JsValue),
+    Packed(bool, Box<LocalNote>),
+}
+
+impl Current {
+    fn live(&self) -> bool {
+        match self {
+            Current::None => false,
+            Current::Record(raw) => is_live(raw),
+            Current::Packed(live, _) => *live,
+        }
+    }
+
+    fn note(self) -> Result<Option<LocalNote>, StoreError> {
+        match self {
+            Current::None => Ok(None),
+            Current::Record(raw) => from_js(raw).map(Some),
+            Current::Packed(_, n) => Ok(Some(*n)),
+        }
+    }
+}
+
+/// Every object store a note operation may read.
+const NOTE_STORES: [&str; 4] = [NOTES, META, PACKS, PACK_HEADS];
+
+fn pack_keys(keys: Vec<JsValue>) -> Vec<u64> {
+    keys.iter()
+        .filter_map(JsValue::as_f64)
+        .map(|k| k as u64)
+        .collect()
+}
+
+impl IdbStore {
+    /// A transaction over the notes, the meta and the packs whose [`Tier`] is valid in it:
+    /// the change sequence and the pack keys it reads are those the tier is valid for (with
+    /// no pack, any sequence number is); else the tier is refreshed and it starts again.
+    async fn begin(&self, mode: TransactionMode) -> Result<Begun, StoreError> {
+        self.last_use.set(platform::now_ms());
+        for _ in 0..16 {
+            let tier = self.tier.borrow().clone();
+            let tx = self.tx(&NOTE_STORES, mode)?;
+            let (stats, keys) = {
+                let meta = tx.store(META).map_err(unavailable)?;
+                let heads = tx.store(PACK_HEADS).map_err(unavailable)?;
+                let (stats, keys) =
+                    futures::join!(Stats::read(&meta), heads.get_all_keys(None, None));
+                (stats?, pack_keys(keys.map_err(unavailable)?))
+            };
+            if tier.fresh(stats.seq, &keys) {
+                if tier.seq != stats.seq {
+                    // No pack: only the number moved.
+                    let mut t = self.tier.borrow_mut();
+                    if Rc::ptr_eq(&t, &tier) {
+                        *t = Rc::new(Tier::at(stats.seq));
+                    }
+                }
+                let bodies = self.bodies.clone();
+                return Ok(Begun {
+                    tx,
+                    tier,
+                    stats,
+                    bodies,
+                });
+            }
+            drop(tx); // nothing asked of it yet: it ends
+            self.refresh().await?;
+        }
+        Err(StoreError::Unavailable(
+            "the local database kept changing under this page".into(),
+        ))
+    }
+
+    /// Reads what changed in the packs since the tier was valid: new headers, unpacked
+    /// packs, the records written since (they may shadow a pack copy).
+    async fn refresh(&self) -> Result<(), StoreError> {
+        use std::collections::HashMap;
+        let tx = self.tx(&[NOTES, META, PACK_HEADS], TransactionMode::ReadOnly)?;
+        let notes = tx.store(NOTES).map_err(unavailable)?;
+        let meta = tx.store(META).map_err(unavailable)?;
+        let heads = tx.store(PACK_HEADS).map_err(unavailable)?;
+        let (stats, keys) = futures::join!(Stats::read(&meta), heads.get_all_keys(None, None));
+        let (stats, keys) = (stats?, pack_keys(keys.map_err(unavailable)?));
+        let old = self.tier.borrow().clone();
+        let Some(&first) = keys.first() else {
+            *self.tier.borrow_mut() = Rc::new(Tier::at(stats.seq));
+            return Ok(());
+        };
+        let old_keys = old.keys();
+        let missing: Vec<u64> = keys
+            .iter()
+            .filter(|k| old_keys.binary_search(k).is_err())
+            .copied()
+            .collect();
+        // Packs are only added above every other and removed lowest first: what the tier
+        // holds is kept when that is so.
+        let incremental = old_keys.first().is_some_and(|&m| first >= m)
+            && old.seq <= stats.seq
+            && missing
+                .iter()
+                .all(|k| old_keys.last().is_some_and(|l| k > l));
+        let got = join_all(
+            missing
+                .iter()
+                .map(|k| heads.get(JsValue::from_f64(*k as f64))),
+        )
+        .await;
+        let mut loaded = HashMap::new();
+        for (k, h) in missing.iter().zip(got) {
+            let h = h
+                .map_err(unavailable)?
+                .ok_or_else(|| StoreError::Corrupt("a pack's header is missing".into()))?;
+            loaded.insert(*k, Rc::new(packs::Head::from_js(*k, &h)?));
+        }
+        let since = if incremental { old.seq + 1 } else { first };
+        let range =
+            KeyRange::lower_bound(&JsValue::from_f64(since as f64), None).map_err(unavailable)?;
+        let shadows = notes
+            .index(BY_SEQ)
+            .map_err(unavailable)?
+            .get_all_keys(Some(range), None)
             .await
             .map_err(unavailable)?;
-        v.map(from_js).transpose()
+        let mut tier = if incremental {
+            let mut t = (*old).clone();
+            for k in old_keys.iter().filter(|k| keys.binary_search(k).is_err()) {
+                t.remove(*k);
+            }
+            t
+        } else {
+            Tier::default()
+        };
+        let known: HashMap<u64, Rc<packs::Head>> =
+            old.live().map(|(_, h)| (h.key, h.clone())).collect();
+        let have = tier.keys();
+        for k in &keys {
+            if have.binary_search(k).is_ok() {
+                continue;
+            }
+            let head = loaded.remove(k).or_else(|| known.get(k).cloned());
+            tier.add(head.ok_or_else(|| StoreError::Corrupt("a pack's header".into()))?);
+        }
+        tier.seq = stats.seq;
+        tier.shadow
+            .extend(shadows.iter().filter_map(JsValue::as_string));
+        *self.tier.borrow_mut() = Rc::new(tier);
+        Ok(())
+    }
+
+    /// This store wrote these notes' records, moving the change sequence from `before` to
+    /// `after`: the tier stays valid (the records shadow their pack copies).
+    fn wrote<'a>(&self, before: u64, after: u64, ids: impl IntoIterator<Item = &'a NoteId>) {
+        let mut t = self.tier.borrow_mut();
+        if t.seq != before || before == after {
+            return;
+        }
+        let t = Rc::make_mut(&mut t);
+        t.seq = after;
+        if !t.is_empty() {
+            t.shadow
+                .extend(ids.into_iter().map(|i| i.as_str().to_owned()));
+        }
+    }
+
+    /// How many packs this store knows of (tests).
+    #[doc(hidden)]
+    pub async fn packs(&self) -> Result<usize, StoreError> {
+        let b = self.begin(TransactionMode::ReadOnly).await?;
+        Ok(b.tier.keys().len())
+    }
+
+    /// Moves the oldest pack into `notes` records (see [`packs`]); `false` when none is
+    /// left.
+    #[doc(hidden)]
+    pub async fn unpack_one(&self) -> Result<bool, StoreError> {
+        let Some(conn) = self.watch.as_ref().map(|w| w.conn().clone()) else {
+            return Ok(false);
+        };
+        if self.db.borrow().is_none() {
+            return Err(StoreError::Unavailable(CLOSED_FOR_UPGRADE.into()));
+        }
+        unpack_one(&conn, &self.tier).await
+    }
+
+    /// Unpacks every pack in the background, one a transaction with a pause between
+    /// them (a user's write waits for one pack at most), each once this page has not
+    /// begun a note transaction for [`UNPACK_IDLE_MS`] (the search index catching up, the
+    /// list and the editor go first; at most [`UNPACK_WAIT_MS`]); stops when none is left,
+    /// or the store closed. Started when a pull ends and when a database with packs is
+    /// opened.
+    fn start_unpacking(&self) {
+        if !AUTO_UNPACK.get() || self.unpacking.get() || self.tier.borrow().is_empty() {
+            return;
+        }
+        let Some(conn) = self.watch.as_ref().map(|w| w.conn().clone()) else {
+            return;
+        };
+        self.unpacking.set(true);
+        let (db, tier, unpacking) = (self.db.clone(), self.tier.clone(), self.unpacking.clone());
+        let last_use = self.last_use.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            loop {
+                platform::sleep_ms(UNPACK_PAUSE_MS).await;
+                let waited = platform::now_ms();
+                while platform::now_ms().saturating_sub(last_use.get()) < UNPACK_IDLE_MS
+                    && platform::now_ms().saturating_sub(waited) < UNPACK_WAIT_MS
+                {
+                    platform::sleep_ms(UNPACK_IDLE_MS).await;
+                }
+                if db.borrow().is_none() {
+                    break;
+                }
+                match unpack_one(&conn, &tier).await {
+                    Ok(true) => {}
+                    // None left, or the connection closed (the service worker's, after
+                    // its sync): the next page to open the database goes on.
+                    _ => break,
+                }
+            }
+            unpacking.set(false);
+        });
+    }
+}
+
+thread_local! {
+    static AUTO_UNPACK: Cell<bool> = const { Cell::new(true) };
+}
+
+/// Whether stores opened or synced from now on unpack in the background (tests turn it
+/// off to unpack step by step with [`IdbStore::unpack_one`]).
+#[doc(hidden)]
+pub fn set_auto_unpack(on: bool) {
+    AUTO_UNPACK.set(on);
+}
+
+/// The most packs a [`LocalStore::chunk`] reads; one that would read more unpacks them all
+/// first.
+const CHUNK_PACKS: usize = 4;
+
+/// The pause between two packs unpacked.
+const UNPACK_PAUSE_MS: u64 = 20;
+/// How long the page's own note reads and writes have stopped before a pack is unpacked.
+const UNPACK_IDLE_MS: u64 = 1_000;
+/// The longest a pack waits for that.
+const UNPACK_WAIT_MS: u64 = 3_000;
+
+/// One pack into `notes` (see [`IdbStore::unpack_one`]): in one transaction, the oldest
+/// pack's notes are written with their own sequence numbers, but for those a record
+/// shadows (written since the pack was: its sequence number is above the pack's key), and
+/// the pack is deleted. The counter does not move: the notes and their numbers are as
+/// they were.
+async fn unpack_one(conn: &JsValue, tier: &RefCell<Rc<Tier>>) -> Result<bool, StoreError> {
+    let tx = raw::call(
+        conn,
+        "transaction",
+        &[
+            &js_sys::Array::of3(&NOTES.into(), &PACKS.into(), &PACK_HEADS.into()),
+            &"readwrite".into(),
+        ],
+    )?;
+    let done = raw::finished(&tx);
+    let unpacked = async {
+        let notes = raw::call(&tx, "objectStore", &[&NOTES.into()])?;
+        let bodies = raw::call(&tx, "objectStore", &[&PACKS.into()])?;
+        let heads = raw::call(&tx, "objectStore", &[&PACK_HEADS.into()])?;
+        let first = raw::call(&heads, "getAllKeys", &[&JsValue::NULL, &JsValue::from(1)])?;
+        let first: js_sys::Array = raw::request(first).await?.into();
+        let Some(key) = first.get(0).as_f64() else {
+            return Ok(None);
+        };
+        let key_js = JsValue::from_f64(key);
+        let body = raw::request(raw::call(&bodies, "get", &[&key_js])?).await?;
+        let range = web_sys_range_lower(key)?;
+        let index = raw::call(&notes, "index", &[&BY_SEQ.into()])?;
+        let shadows = raw::request(raw::call(&index, "getAllKeys", &[&range])?).await?;
+        let shadows: std::collections::HashSet<String> = js_sys::Array::from(&shadows)
+            .iter()
+            .filter_map(|k| k.as_string())
+            .collect();
+        let put: js_sys::Function = js_sys::Reflect::get(&notes, &"put".into())
+            .ok()
+            .and_then(|f| wasm_bindgen::JsCast::dyn_into(f).ok())
+            .ok_or_else(|| StoreError::Unavailable("no put".into()))?;
+        let mut slice = platform::now_ms();
+        for text in js_sys::Array::from(&body).iter() {
+            let text = text
+                .as_string()
+                .ok_or_else(|| StoreError::Corrupt("a pack's note".into()))?;
+            let record = js_sys::JSON::parse(&text)
+                .map_err(|_| StoreError::Corrupt("a pack's note".into()))?;
+            let id = js_sys::Reflect::get(&record, &"id".into())
+                .ok()
+                .and_then(|i| i.as_string())
+                .unwrap_or_default();
+            if shadows.contains(&id) {
+                continue;
+            }
+            let request = put.call1(&notes, &record).map_err(raw::failed)?;
+            if platform::now_ms().saturating_sub(slice) >= SLICE_MS {
+                raw::request(request).await?;
+                slice = platform::now_ms();
+            }
+        }
+        raw::call(&bodies, "delete", &[&key_js])?;
+        raw::call(&heads, "delete", &[&key_js])?;
+        Ok(Some(key as u64))
+    }
+    .await;
+    let unpacked = match unpacked {
+        Ok(u) => u,
+        Err(e) => {
+            let _ = raw::call(&tx, "abort", &[]);
+            let _ = done.await;
+            return Err(e);
+        }
+    };
+    done.await?;
+    let Some(key) = unpacked else {
+        return Ok(false);
+    };
+    let mut t = tier.borrow_mut();
+    if t.keys().contains(&key) {
+        Rc::make_mut(&mut t).remove(key);
+    }
+    Ok(true)
+}
+
+/// `IDBKeyRange.lowerBound(n)`.
+fn web_sys_range_lower(n: f64) -> Result<JsValue, StoreError> {
+    KeyRange::lower_bound(&JsValue::from_f64(n), None)
+        .map(JsValue::from)
+        .map_err(unavailable)
+}
+
+impl LocalStore for IdbStore {
+    async fn get(&self, id: &NoteId) -> Result<Option<LocalNote>, StoreError> {
+        let b = self.begin(TransactionMode::ReadOnly).await?;
+        let mut got = b.read_through(&[id]).await?;
+        got.pop().map_or(Ok(None), Current::note)
     }
 
     async fn get_many(&self, ids: &[NoteId]) -> Result<Vec<LocalNote>, StoreError> {
-        let tx = self.tx(&[NOTES], TransactionMode::ReadOnly)?;
-        let store = tx.store(NOTES).map_err(unavailable)?;
-        let got = join_all(
-            ids.iter()
-                .map(|id| store.get(JsValue::from_str(id.as_str()))),
-        )
-        .await;
+        let b = self.begin(TransactionMode::ReadOnly).await?;
+        let ids: Vec<&NoteId> = ids.iter().collect();
+        let got = b.read_through(&ids).await?;
         let mut out = Vec::with_capacity(ids.len());
-        for v in got {
-            if let Some(v) = v.map_err(unavailable)? {
-                out.push(from_js(v)?);
-            }
+        for c in got {
+            out.extend(c.note()?);
         }
         Ok(out)
     }
 
     async fn put(&self, note: &LocalNote) -> Result<(), StoreError> {
-        let tx = self.tx(&[NOTES, META], TransactionMode::ReadWrite)?;
-        let store = tx.store(NOTES).map_err(unavailable)?;
-        let meta = tx.store(META).map_err(unavailable)?;
-        let (stats, old) = futures::join!(
-            Stats::read(&meta),
-            store.get(JsValue::from_str(note.id.as_str()))
-        );
-        let mut stats = stats?;
-        let seq = stats.replace(old.map_err(unavailable)?.as_ref(), note);
+        let b = self.begin(TransactionMode::ReadWrite).await?;
+        let store = b.store(NOTES)?;
+        let meta = b.store(META)?;
+        let old = b.read_through(&[&note.id]).await?;
+        let mut stats = b.stats;
+        let seq = stats.replace_live(old.first().is_some_and(Current::live), note);
         store
             .put(&note_to_js(note, Some(seq))?, None)
             .await
             .map_err(unavailable)?;
         stats.write(&meta).await?;
-        committed(tx).await?;
+        committed(b.tx).await?;
+        self.wrote(b.stats.seq, stats.seq, [&note.id]);
         Ok(())
     }
 
     async fn add_new(&self, notes: &[LocalNote]) -> Result<Vec<bool>, StoreError> {
-        let tx = self.tx(&[NOTES, META], TransactionMode::ReadWrite)?;
-        let store = tx.store(NOTES).map_err(unavailable)?;
-        let meta = tx.store(META).map_err(unavailable)?;
+        let b = self.begin(TransactionMode::ReadWrite).await?;
+        let store = b.store(NOTES)?;
+        let meta = b.store(META)?;
         // The reads are issued together, and so are the writes, a group at a time: a round
         // trip to the database per group, not per note (an import of 100,000 notes spent
         // most of its time waiting between sequential requests), and the page may paint
         // between groups (500 requests issued at once held it for a long frame). Each new
         // record gets the next change sequence number and the counter follows, in the same
-        // transaction.
-        let mut stats = Stats::read(&meta).await?;
+        // transaction. A note in a pack is here: not new.
+        let mut stats = b.stats;
         let mut olds = Vec::with_capacity(notes.len());
         for group in notes.chunks(IDB_GROUP) {
-            let got = join_all(
-                group
-                    .iter()
-                    .map(|n| store.get(JsValue::from_str(n.id.as_str()))),
-            )
-            .await;
-            for g in got {
-                olds.push(g.map_err(unavailable)?);
+            let got = join_all(group.iter().map(|n| store.get(packs::key_of(&n.id)))).await;
+            for (g, n) in got.into_iter().zip(group) {
+                olds.push(
+                    g.map_err(unavailable)?.is_some() || b.tier.find(n.id.as_str()).is_some(),
+                );
             }
         }
         let mut new = Vec::with_capacity(notes.len());
@@ -631,9 +1031,9 @@ impl LocalStore for IdbStore {
         let mut ids = std::collections::HashSet::with_capacity(notes.len());
         for (note, old) in notes.iter().zip(olds) {
             // The same id twice in `notes`: the first one is new, the second is not.
-            let is_new = old.is_none() && ids.insert(note.id.as_str());
+            let is_new = !old && ids.insert(note.id.as_str());
             if is_new {
-                new.push((note, stats.replace(None, note)));
+                new.push((note, stats.replace_live(false, note)));
             }
             added.push(is_new);
         }
@@ -647,18 +1047,25 @@ impl LocalStore for IdbStore {
             }
         }
         stats.write(&meta).await?;
-        committed(tx).await?;
+        committed(b.tx).await?;
+        self.wrote(b.stats.seq, stats.seq, new.iter().map(|(n, _)| &n.id));
         Ok(added)
     }
 
     async fn list(&self) -> Result<Vec<LocalNote>, StoreError> {
-        let tx = self.tx(&[NOTES], TransactionMode::ReadOnly)?;
-        let store = tx.store(NOTES).map_err(unavailable)?;
-        let all = store.get_all(None, None).await.map_err(unavailable)?;
-        all.into_iter().map(from_js).collect()
+        let b = self.begin(TransactionMode::ReadOnly).await?;
+        let all = b
+            .store(NOTES)?
+            .get_all(None, None)
+            .await
+            .map_err(unavailable)?;
+        let mut out: Vec<LocalNote> = all.into_iter().map(from_js).collect::<Result<_, _>>()?;
+        out.extend(b.read_packs(&b.tier.all()).await?);
+        Ok(out)
     }
 
     async fn pending(&self) -> Result<Vec<LocalNote>, StoreError> {
+        // (A pack note is a pulled state: never pending.)
         let tx = self.tx(&[NOTES], TransactionMode::ReadOnly)?;
         let store = tx.store(NOTES).map_err(unavailable)?;
         let index = store.index(BY_PENDING).map_err(unavailable)?;
@@ -667,6 +1074,7 @@ impl LocalStore for IdbStore {
     }
 
     async fn trashed(&self) -> Result<Vec<LocalNote>, StoreError> {
+        // (A pack note is a pulled state: never in this device's trash.)
         let tx = self.tx(&[NOTES], TransactionMode::ReadOnly)?;
         let store = tx.store(NOTES).map_err(unavailable)?;
         let index = store.index(BY_TRASH).map_err(unavailable)?;
@@ -682,48 +1090,26 @@ impl LocalStore for IdbStore {
     }
 
     async fn page(&self, before: Option<&Hlc>, limit: usize) -> Result<Vec<LocalNote>, StoreError> {
-        let tx = self.tx(&[NOTES], TransactionMode::ReadOnly)?;
-        let store = tx.store(NOTES).map_err(unavailable)?;
-        let index = store.index(BY_ORDER).map_err(unavailable)?;
-        let limit = u32::try_from(limit).unwrap_or(u32::MAX);
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let before = before.map(|b| JsValue::from_str(&b.to_string()));
-        let older = || {
-            before
-                .as_ref()
-                .map(|b| KeyRange::upper_bound(b, Some(true)))
-                .transpose()
-                .map_err(unavailable)
-        };
-        // The page is the `limit` newest keys below `before`. A cursor walking down to them
-        // costs a request per record; instead one cursor jumps to the page's oldest key
-        // (`advance`), and one `getAll` reads the page from there up, in one request.
-        let oldest = index
-            .scan(
-                older()?,
-                Some(1),
-                (limit > 1).then_some(limit - 1),
-                Some(Direction::Prev),
-            )
-            .await
-            .map_err(unavailable)?;
-        let range = match (oldest.into_iter().next(), &before) {
-            (None, _) => older()?, // fewer than a page left: all of them
-            (Some((key, _)), Some(b)) => {
-                Some(KeyRange::bound(&key, b, None, Some(true)).map_err(unavailable)?)
-            }
-            (Some((key, _)), None) => Some(KeyRange::lower_bound(&key, None).map_err(unavailable)?),
-        };
-        let rows = index
-            .get_all(range, Some(limit))
-            .await
-            .map_err(unavailable)?;
-        rows.into_iter().rev().map(from_js).collect()
+        let b = self.begin(TransactionMode::ReadOnly).await?;
+        let store = b.store(NOTES)?;
+        let index = store.index(BY_ORDER).map_err(unavailable)?;
+        let before_text = before.map(Hlc::to_string);
+        let mut page = page_of(&index, before_text.as_deref(), limit).await?;
+        // The packs' newest below `before`, merged (both newest first).
+        let places = b.tier.page(before_text.as_deref(), limit);
+        if !places.is_empty() {
+            let packed = b.read_packs(&places).await?;
+            page = merge_by(page, packed, |a, b| a.hlc > b.hlc);
+            page.truncate(limit);
+        }
+        Ok(page)
     }
 
     async fn live_count(&self) -> Result<usize, StoreError> {
+        // (Pack notes are counted in `note_stats` when their pack is written.)
         let tx = self.tx(&[META], TransactionMode::ReadOnly)?;
         let meta = tx.store(META).map_err(unavailable)?;
         Ok(usize::try_from(Stats::read(&meta).await?.live).unwrap_or(usize::MAX))
@@ -740,17 +1126,17 @@ impl LocalStore for IdbStore {
         after: u64,
         limit: usize,
     ) -> Result<Vec<(u64, LocalNote)>, StoreError> {
-        let tx = self.tx(&[NOTES], TransactionMode::ReadOnly)?;
-        let store = tx.store(NOTES).map_err(unavailable)?;
+        let b = self.begin(TransactionMode::ReadOnly).await?;
+        let store = b.store(NOTES)?;
         let index = store.index(BY_SEQ).map_err(unavailable)?;
         let range = KeyRange::lower_bound(&JsValue::from_f64(after as f64), Some(true))
             .map_err(unavailable)?;
-        let limit = u32::try_from(limit).unwrap_or(u32::MAX);
         let rows = index
-            .get_all(Some(range), Some(limit))
+            .get_all(Some(range), Some(u32::try_from(limit).unwrap_or(u32::MAX)))
             .await
             .map_err(unavailable)?;
-        rows.into_iter()
+        let mut changed = rows
+            .into_iter()
             .map(|raw| {
                 let seq = js_sys::Reflect::get(&raw, &"seq".into())
                     .ok()
@@ -758,7 +1144,16 @@ impl LocalStore for IdbStore {
                     .unwrap_or_default() as u64;
                 Ok((seq, from_js(raw)?))
             })
-            .collect()
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let found = b.tier.changed_since(after, limit);
+        if !found.is_empty() {
+            let places: Vec<packs::Place> = found.iter().map(|f| f.1).collect();
+            let packed = b.read_packs(&places).await?;
+            let packed = found.iter().map(|f| f.0).zip(packed).collect();
+            changed = merge_by(changed, packed, |a, b| a.0 < b.0);
+            changed.truncate(limit);
+        }
+        Ok(changed)
     }
 
     async fn chunk(
@@ -766,18 +1161,36 @@ impl LocalStore for IdbStore {
         after: Option<&NoteId>,
         limit: usize,
     ) -> Result<Vec<LocalNote>, StoreError> {
-        let tx = self.tx(&[NOTES], TransactionMode::ReadOnly)?;
-        let store = tx.store(NOTES).map_err(unavailable)?;
+        let mut b = self.begin(TransactionMode::ReadOnly).await?;
+        let mut places = b.tier.chunk(after.map(NoteId::as_str), limit);
+        let mut slots: Vec<usize> = places.iter().map(|p| p.0).collect();
+        slots.sort_unstable();
+        slots.dedup();
+        if slots.len() > CHUNK_PACKS && AUTO_UNPACK.get() && self.watch.is_some() {
+            // The ids of a pack are spread over the whole id range: a walk by id through
+            // the packs reads every pack's body at every step. Unpacked first, once (the
+            // unpacker's work, done now), the walk reads records.
+            drop(b);
+            while self.unpack_one().await? {}
+            b = self.begin(TransactionMode::ReadOnly).await?;
+            places = b.tier.chunk(after.map(NoteId::as_str), limit);
+        }
+        let store = b.store(NOTES)?;
         let range = after
             .map(|a| KeyRange::lower_bound(&JsValue::from_str(a.as_str()), Some(true)))
             .transpose()
             .map_err(unavailable)?;
-        let limit = u32::try_from(limit).unwrap_or(u32::MAX);
         let all = store
-            .get_all(range, Some(limit))
+            .get_all(range, Some(u32::try_from(limit).unwrap_or(u32::MAX)))
             .await
             .map_err(unavailable)?;
-        all.into_iter().map(from_js).collect()
+        let mut chunk: Vec<LocalNote> = all.into_iter().map(from_js).collect::<Result<_, _>>()?;
+        if !places.is_empty() {
+            let packed = b.read_packs(&places).await?;
+            chunk = merge_by(chunk, packed, |a, b| a.id < b.id);
+            chunk.truncate(limit);
+        }
+        Ok(chunk)
     }
 
     async fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError> {
@@ -806,28 +1219,26 @@ impl LocalStore for IdbStore {
         id: &NoteId,
         f: &mut dyn FnMut(&mut LocalNote) -> bool,
     ) -> Result<Option<LocalNote>, StoreError> {
-        let tx = self.tx(&[NOTES, META], TransactionMode::ReadWrite)?;
-        let store = tx.store(NOTES).map_err(unavailable)?;
-        let meta = tx.store(META).map_err(unavailable)?;
-        let (stats, raw) = futures::join!(
-            Stats::read(&meta),
-            store.get(JsValue::from_str(id.as_str()))
-        );
-        let Some(raw) = raw.map_err(unavailable)? else {
-            return tx.done().await.map(|_| None).map_err(unavailable);
+        let b = self.begin(TransactionMode::ReadWrite).await?;
+        let store = b.store(NOTES)?;
+        let meta = b.store(META)?;
+        let old = b.read_through(&[id]).await?.pop().unwrap_or(Current::None);
+        let live = old.live();
+        let Some(mut note) = old.note()? else {
+            return b.tx.done().await.map(|_| None).map_err(unavailable);
         };
-        let mut note: LocalNote = from_js(raw.clone())?;
         if f(&mut note) {
-            let mut stats = stats?;
-            let seq = stats.replace(Some(&raw), &note);
+            let mut stats = b.stats;
+            let seq = stats.replace_live(live, &note);
             store
                 .put(&note_to_js(&note, Some(seq))?, None)
                 .await
                 .map_err(unavailable)?;
             stats.write(&meta).await?;
-            committed(tx).await?;
+            committed(b.tx).await?;
+            self.wrote(b.stats.seq, stats.seq, [id]);
         } else {
-            tx.done().await.map_err(unavailable)?;
+            b.tx.done().await.map_err(unavailable)?;
         }
         Ok(Some(note))
     }
@@ -838,26 +1249,24 @@ impl LocalStore for IdbStore {
         key: &str,
         f: &mut dyn FnMut(&mut LocalNote, Option<&str>) -> Option<String>,
     ) -> Result<Option<LocalNote>, StoreError> {
-        let tx = self.tx(&[NOTES, META], TransactionMode::ReadWrite)?;
-        let store = tx.store(NOTES).map_err(unavailable)?;
-        let meta = tx.store(META).map_err(unavailable)?;
-        let (raw, value, stats) = futures::join!(
-            store.get(JsValue::from_str(id.as_str())),
-            meta.get(JsValue::from_str(key)),
-            Stats::read(&meta)
-        );
-        let Some(raw) = raw.map_err(unavailable)? else {
-            return tx.done().await.map(|_| None).map_err(unavailable);
+        let b = self.begin(TransactionMode::ReadWrite).await?;
+        let store = b.store(NOTES)?;
+        let meta = b.store(META)?;
+        let ids = [id];
+        let (old, value) = futures::join!(b.read_through(&ids), meta.get(JsValue::from_str(key)),);
+        let old = old?.pop().unwrap_or(Current::None);
+        let live = old.live();
+        let Some(mut note) = old.note()? else {
+            return b.tx.done().await.map(|_| None).map_err(unavailable);
         };
-        let mut note: LocalNote = from_js(raw.clone())?;
         let original = note.clone();
         let value = value.map_err(unavailable)?.and_then(|v| v.as_string());
         let Some(v) = f(&mut note, value.as_deref()) else {
-            tx.done().await.map_err(unavailable)?;
+            b.tx.done().await.map_err(unavailable)?;
             return Ok(Some(original));
         };
-        let mut stats = stats?;
-        let seq = stats.replace(Some(&raw), &note);
+        let mut stats = b.stats;
+        let seq = stats.replace_live(live, &note);
         let (record, value, key) = (
             note_to_js(&note, Some(seq))?,
             JsValue::from_str(&v),
@@ -867,7 +1276,8 @@ impl LocalStore for IdbStore {
         put.map_err(unavailable)?;
         set.map_err(unavailable)?;
         stats.write(&meta).await?;
-        committed(tx).await?;
+        committed(b.tx).await?;
+        self.wrote(b.stats.seq, stats.seq, [id]);
         Ok(Some(note))
     }
 
@@ -910,24 +1320,83 @@ impl LocalStore for IdbStore {
         }
         if !response.has_more {
             self.known.borrow_mut().take(); // the pull ended: a later one learns again
+            self.start_unpacking();
         }
         Ok(())
     }
 }
 
+/// Two lists each in the order `first` says, merged (`first(a, b)`: `a` goes before `b`).
+fn merge_by<T>(a: Vec<T>, b: Vec<T>, first: impl Fn(&T, &T) -> bool) -> Vec<T> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+    loop {
+        let next = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) if first(x, y) => a.next(),
+            (_, Some(_)) => b.next(),
+            (Some(_), None) => a.next(),
+            (None, None) => break,
+        };
+        out.extend(next);
+    }
+    out
+}
+
+/// One page of `notes`' live records, newest first (see [`LocalStore::page`]).
+async fn page_of(
+    index: &rexie::StoreIndex,
+    before: Option<&str>,
+    limit: usize,
+) -> Result<Vec<LocalNote>, StoreError> {
+    let limit = u32::try_from(limit).unwrap_or(u32::MAX);
+    let before = before.map(JsValue::from_str);
+    let older = || {
+        before
+            .as_ref()
+            .map(|b| KeyRange::upper_bound(b, Some(true)))
+            .transpose()
+            .map_err(unavailable)
+    };
+    // The page is the `limit` newest keys below `before`. A cursor walking down to them
+    // costs a request per record; instead one cursor jumps to the page's oldest key
+    // (`advance`), and one `getAll` reads the page from there up, in one request.
+    let oldest = index
+        .scan(
+            older()?,
+            Some(1),
+            (limit > 1).then_some(limit - 1),
+            Some(Direction::Prev),
+        )
+        .await
+        .map_err(unavailable)?;
+    let range = match (oldest.into_iter().next(), &before) {
+        (None, _) => older()?, // fewer than a page left: all of them
+        (Some((key, _)), Some(b)) => {
+            Some(KeyRange::bound(&key, b, None, Some(true)).map_err(unavailable)?)
+        }
+        (Some((key, _)), None) => Some(KeyRange::lower_bound(&key, None).map_err(unavailable)?),
+    };
+    let rows = index
+        .get_all(range, Some(limit))
+        .await
+        .map_err(unavailable)?;
+    rows.into_iter().rev().map(from_js).collect()
+}
+
 impl IdbStore {
     /// [`LocalStore::commit_sync`] reading every note the response names, in the
     /// transaction that writes them. On a large page of a pull that goes on, it learns
-    /// the store's keys too ([`Known`]), so the pages after it need not read.
+    /// the store's keys too ([`Known`]: those of `notes` and of the packs), so the pages
+    /// after it need not read.
     async fn commit_reading(
         &self,
         sent: &[Change],
         response: &SyncResponse,
     ) -> Result<(), StoreError> {
         use std::collections::HashMap;
-        let tx = self.tx(&[NOTES, META], TransactionMode::ReadWrite)?;
-        let notes = tx.store(NOTES).map_err(unavailable)?;
-        let meta = tx.store(META).map_err(unavailable)?;
+        let b = self.begin(TransactionMode::ReadWrite).await?;
+        let notes = b.store(NOTES)?;
+        let meta = b.store(META)?;
         let ids = affected_ids(response);
         let learn = response.has_more
             && response.changes.len() >= BULK_PAGE
@@ -940,15 +1409,10 @@ impl IdbStore {
         };
         // Every read at once, then every write at once (a page of 1,000 notes is two
         // batches of requests, not 2,000 round trips).
-        let (stats, current, keys) = futures::join!(
-            Stats::read(&meta),
-            join_all(
-                ids.iter()
-                    .map(|id| notes.get(JsValue::from_str(id.as_str())))
-            ),
-            keys
-        );
-        let mut stats = stats?;
+        let id_refs: Vec<&NoteId> = ids.iter().collect();
+        let (current, keys) = futures::join!(b.read_through(&id_refs), keys);
+        let current = current?;
+        let mut stats = b.stats;
         let seq_before = stats.seq;
         // By note id, the first of each (as a search from the start would find).
         fn by_id<T>(items: &[T], id: impl Fn(&T) -> &NoteId) -> HashMap<&NoteId, &T> {
@@ -962,17 +1426,19 @@ impl IdbStore {
         let pulled = by_id(&response.changes, |n| &n.id);
         let changes = by_id(sent, |c| &c.note_id);
         let mut records = Vec::new();
-        for (id, raw) in ids.iter().zip(current) {
-            let raw = raw.map_err(unavailable)?;
-            let note: Option<LocalNote> = raw.clone().map(from_js).transpose()?;
+        let mut written = Vec::new();
+        for (id, cur) in ids.iter().zip(current) {
+            let live = cur.live();
+            let note = cur.note()?;
             let (change, result, pulled) = (
                 changes.get(id).copied(),
                 results.get(id).copied(),
                 pulled.get(id).copied(),
             );
             if let Some(n) = reconcile(note.as_ref(), change, result, pulled) {
-                let seq = stats.replace(raw.as_ref(), &n);
+                let seq = stats.replace_live(live, &n);
                 records.push(note_to_js(&n, Some(seq))?);
+                written.push(id);
             }
         }
         for done in join_all(records.iter().map(|r| notes.put(r, None))).await {
@@ -985,13 +1451,15 @@ impl IdbStore {
         )
         .await
         .map_err(unavailable)?;
-        committed(tx).await?;
+        committed(b.tx).await?;
+        self.wrote(seq_before, stats.seq, written);
         // What the store holds now, when it can tell.
         let keys = keys.map_err(unavailable)?;
         let mut known = self.known.borrow_mut();
         if let Some(keys) = keys {
             let ids = keys.iter().filter_map(JsValue::as_string);
             let mut ids: Vec<u64> = ids.map(|id| id_hash(&id)).collect();
+            ids.extend(b.tier.ids().map(|id| id_hash(&id)));
             ids.sort_unstable();
             let mut k = Known {
                 seq: stats.seq,
@@ -1008,13 +1476,13 @@ impl IdbStore {
         Ok(())
     }
 
-    /// Writes a pulled page without reading a record, when [`Known`] says none of its
-    /// notes is here (so there is no local edit to keep, and each is the pulled state as
-    /// it is): the records are prepared as one JSON array before the transaction, in
-    /// slices of at most [`SLICE_MS`] (a transaction cannot wait for a timer), then one
-    /// transaction checks that the change sequence has not moved since, and writes them
-    /// with the counter and the cursor. `false`, with nothing written, when it cannot tell
-    /// (the caller then reads).
+    /// Writes a pulled page as one pack (see [`packs`]), without reading a record, when
+    /// [`Known`] says none of its notes is here (so there is no local edit to keep, and
+    /// each is the pulled state as it is): the records are prepared before the
+    /// transaction, sorted by id, in slices of at most [`SLICE_MS`] (a transaction cannot
+    /// wait for a timer), then one transaction checks that the change sequence has not
+    /// moved since, and writes the pack and its header with the counter and the cursor.
+    /// `false`, with nothing written, when it cannot tell (the caller then reads).
     async fn commit_known(&self, response: &SyncResponse) -> Result<bool, StoreError> {
         let Some(conn) = self.watch.as_ref().map(|w| w.conn().clone()) else {
             return Ok(false);
@@ -1028,31 +1496,37 @@ impl IdbStore {
         else {
             return Ok(false);
         };
-        let mut text = String::with_capacity(response.changes.len() * 512);
-        text.push('[');
-        let mut seen = std::collections::HashSet::new();
-        let (mut seq, mut live) = (seq0, 0);
+        if response.changes.len() > packs::MAX_PACK {
+            return Ok(false);
+        }
+        // By id, the first of each (as the reading path takes them, and numbers them).
+        let mut pulled: Vec<&sync_core::NoteState> = response.changes.iter().collect();
+        pulled.sort_by(|a, b| a.id.cmp(&b.id));
+        pulled.dedup_by(|b, a| a.id == b.id);
+        // One note at a time: only its JSON text and its header's entries are kept.
+        let key = seq0 + 1;
+        let mut head = packs::HeadBuilder::default();
+        let body = js_sys::Array::new();
         let mut slice = platform::now_ms();
-        for p in &response.changes {
-            // The first of each, as the reading path takes it.
-            if !seen.insert(&p.id) {
-                continue;
-            }
+        let mut text = String::new();
+        for p in pulled {
             let Some(n) = reconcile(None, None, None, Some(p)) else {
                 continue;
             };
-            seq += 1;
-            live += u64::from(!n.deleted && n.is_note());
-            if text.len() > 1 {
-                text.push(',');
-            }
-            record_json(&mut text, &n, Some(seq))?;
+            text.clear();
+            record_json(&mut text, &n, Some(key + u64::from(head.len())))?;
+            body.push(&JsValue::from_str(&text));
+            head.push(&n, is_listed(&n));
             if platform::now_ms().saturating_sub(slice) >= SLICE_MS {
                 platform::sleep_ms(0).await;
                 slice = platform::now_ms();
             }
         }
-        text.push(']');
+        if head.len() == 0 {
+            return Ok(false);
+        }
+        let (seq, live) = (seq0 + u64::from(head.len()), head.live());
+        let (head, stored_head) = head.finish(key);
         if self.db.borrow().is_none() {
             return Err(StoreError::Unavailable(CLOSED_FOR_UPGRADE.into()));
         }
@@ -1060,37 +1534,24 @@ impl IdbStore {
             &conn,
             "transaction",
             &[
-                &js_sys::Array::of2(&NOTES.into(), &META.into()),
+                &js_sys::Array::of3(&META.into(), &PACKS.into(), &PACK_HEADS.into()),
                 &"readwrite".into(),
             ],
         )?;
         let done = raw::finished(&tx);
         let written = async {
-            let notes = raw::call(&tx, "objectStore", &[&NOTES.into()])?;
             let meta = raw::call(&tx, "objectStore", &[&META.into()])?;
+            let bodies = raw::call(&tx, "objectStore", &[&PACKS.into()])?;
+            let heads = raw::call(&tx, "objectStore", &[&PACK_HEADS.into()])?;
             let stats = raw::request(raw::call(&meta, "get", &[&META_STATS.into()])?).await?;
             let stats = Stats::parse(Some(stats))
                 .ok_or_else(|| StoreError::Corrupt("the note counter is missing".into()))?;
             if stats.seq != seq0 {
                 return Ok(None); // written meanwhile: read instead
             }
-            let records: js_sys::Array = js_sys::JSON::parse(&text)
-                .map_err(|_| StoreError::Corrupt("unparsable records".into()))?
-                .into();
-            let put: js_sys::Function = js_sys::Reflect::get(&notes, &"put".into())
-                .ok()
-                .and_then(|f| wasm_bindgen::JsCast::dyn_into(f).ok())
-                .ok_or_else(|| StoreError::Unavailable("no put".into()))?;
-            // In slices too: after one, the next is issued once its last put succeeded
-            // (a request's event keeps the transaction open; the page draws meanwhile).
-            let mut slice = platform::now_ms();
-            for r in records.iter() {
-                let request = put.call1(&notes, &r).map_err(raw::failed)?;
-                if platform::now_ms().saturating_sub(slice) >= SLICE_MS {
-                    raw::request(request).await?;
-                    slice = platform::now_ms();
-                }
-            }
+            let key_js = JsValue::from_f64(key as f64);
+            raw::call(&bodies, "put", &[&body, &key_js])?;
+            raw::call(&heads, "put", &[&stored_head, &key_js])?;
             let stats = Stats {
                 seq,
                 live: stats.live + live,
@@ -1115,6 +1576,15 @@ impl IdbStore {
             }
         };
         done.await?;
+        if written.is_some() {
+            // The tier takes the pack in when it was valid just before it.
+            let mut t = self.tier.borrow_mut();
+            if t.seq == seq0 {
+                let t = Rc::make_mut(&mut t);
+                t.add(Rc::new(head));
+                t.seq = seq;
+            }
+        }
         let mut known = self.known.borrow_mut();
         match (written, known.as_mut()) {
             (Some(stats), Some(k)) => {
@@ -1129,6 +1599,12 @@ impl IdbStore {
             }
         }
     }
+}
+
+/// The note is in the notes list (and its count): a live note, not a notebook or tag
+/// record.
+fn is_listed(n: &LocalNote) -> bool {
+    !n.deleted && n.is_note()
 }
 
 /// IndexedDB called directly (rexie wraps every request in a future with closures of its
