@@ -594,7 +594,10 @@ async fn tags_added_on_two_devices_past_the_limit_keep_the_text_and_say_what_was
         .post_raw(json!({"protocol": 1, "changes": [c]}).to_string())
         .await;
     assert_eq!(status, 200, "{again}");
-    assert_eq!(again["results"][0], r["results"][0], "the first answer, whole");
+    assert_eq!(
+        again["results"][0], r["results"][0],
+        "the first answer, whole"
+    );
 
     // A change of tags alone, all refused: superseded with the refusal, and so again when
     // retried.
@@ -609,10 +612,17 @@ async fn tags_added_on_two_devices_past_the_limit_keep_the_text_and_say_what_was
     let (status, first) = app.post_raw(body.clone()).await;
     assert_eq!(status, 200, "{first}");
     assert_eq!(first["results"][0]["status"], "superseded", "{first}");
-    assert_eq!(first["results"][0]["fields_refused"]["fields"], json!(["tags"]), "{first}");
+    assert_eq!(
+        first["results"][0]["fields_refused"]["fields"],
+        json!(["tags"]),
+        "{first}"
+    );
     let (status, again) = app.post_raw(body).await;
     assert_eq!(status, 200, "{again}");
-    assert_eq!(again["results"][0], first["results"][0], "the first answer, whole");
+    assert_eq!(
+        again["results"][0], first["results"][0],
+        "the first answer, whole"
+    );
 }
 
 /// A raw change of note `note` (JSON), made now, with `fields`.

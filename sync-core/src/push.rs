@@ -214,8 +214,11 @@ pub fn plan(
             let n = &st.note.note;
             let v = remembered.version;
             // The refusal too, as the first answer said it.
-            let over: Vec<&fields::FieldDef> =
-                remembered.refused.iter().filter_map(|f| fields::def(f)).collect();
+            let over: Vec<&fields::FieldDef> = remembered
+                .refused
+                .iter()
+                .filter_map(|f| fields::def(f))
+                .collect();
             if !over.is_empty() {
                 refusals[i] = Some(refused_fields(&over));
             }
@@ -256,7 +259,7 @@ pub fn plan(
                 t.edit_clocks.remove(d.name);
             }
             let refused = refused_fields(&over);
-            if let Some(st) = st.filter(|_| c.edits_only_fields() && t.fields.is_empty()) {
+            if st.is_some() && c.edits_only_fields() && t.fields.is_empty() {
                 // Nothing else to apply: the note stays as it is.
                 // Remembered with its refusal, so a retry is answered the same way.
                 touch(&mut touched, &c.note_id);

@@ -164,7 +164,10 @@ fn edit_clocks_v1() {
 #[test]
 fn fields_refused_v1() {
     let r: ChangeResult = round_trip("v1_fields_refused_result.json");
-    assert!(matches!(r.outcome, ChangeOutcome::Applied { version: 43, .. }));
+    assert!(matches!(
+        r.outcome,
+        ChangeOutcome::Applied { version: 43, .. }
+    ));
     let refused = r.fields_refused.expect("fields_refused");
     assert_eq!(refused.fields, ["tags"]);
     assert_eq!(refused.code, RejectCode::TooLarge);

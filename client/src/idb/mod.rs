@@ -78,7 +78,9 @@ use packs::{PACK_HEADS, PACKS, Tier};
 const NOTES: &str = "notes";
 const META: &str = "meta";
 /// The local schema version. Bump it, with a migration in [`IdbStore::open`], whenever the
-/// stored shape changes.
+/// stored shape changes. A newer schema must keep listing `packs` and `pack_heads` (or
+/// unpack them in its upgrade): the database builder deletes every object store a schema
+/// does not list, and a device may still hold notes only in packs.
 pub const SCHEMA_VERSION: u32 = 6;
 /// The outbox index of `notes`.
 const BY_PENDING: &str = "pending";
@@ -479,6 +481,13 @@ impl IdbStore {
         // (The database of the notes written before any sign-in is never synced, so has no
         // packs; were there any, they are unpacked first, so only `notes` holds notes.)
         while self.unpack_one().await? {}
+        if !self.tier.borrow().keys().is_empty() {
+            // (No watching connection: nothing unpacked.) Removing records that shadow a
+            // pack copy would bring the older copy back.
+            return Err(StoreError::Unavailable(
+                "notes are still being unpacked: try again shortly".into(),
+            ));
+        }
         let tx = self.tx(&[NOTES, META], TransactionMode::ReadWrite)?;
         let store = tx.store(NOTES).map_err(unavailable)?;
         let meta = tx.store(META).map_err(unavailable)?;
@@ -694,6 +703,7 @@ impl IdbStore {
                         *t = Rc::new(Tier::at(stats.seq));
                     }
                 }
+                self.bodies.retain(&keys);
                 let bodies = self.bodies.clone();
                 return Ok(Begun {
                     tx,
@@ -1171,7 +1181,20 @@ impl LocalStore for IdbStore {
             // the packs reads every pack's body at every step. Unpacked first, once (the
             // unpacker's work, done now), the walk reads records.
             drop(b);
-            while self.unpack_one().await? {}
+            // An unpack that fails (the browser's quota: a pack becomes a thousand
+            // records) leaves the packs as they were and readable: the walk reads them.
+            loop {
+                match self.unpack_one().await {
+                    Ok(true) => {}
+                    Ok(false) => break,
+                    Err(e) => {
+                        web_sys::console::warn_1(
+                            &format!("unpacking failed, reading the packs: {e}").into(),
+                        );
+                        break;
+                    }
+                }
+            }
             b = self.begin(TransactionMode::ReadOnly).await?;
             places = b.tier.chunk(after.map(NoteId::as_str), limit);
         }

@@ -354,7 +354,10 @@ impl Tier {
     pub fn changed_since(&self, after: u64, limit: usize) -> Vec<(u64, Place)> {
         let mut out = Vec::new();
         for (slot, h) in self.live() {
-            let from = (after + 1).saturating_sub(h.key).min(u64::from(h.len)) as u32;
+            let from = after
+                .saturating_add(1)
+                .saturating_sub(h.key)
+                .min(u64::from(h.len)) as u32;
             for pos in from..h.len {
                 if out.len() >= limit {
                     return out;
@@ -430,6 +433,15 @@ impl Bodies {
             .iter()
             .find(|(k, _)| *k == key)
             .map(|(_, b)| b.clone())
+    }
+
+    /// Lets go of the bodies of packs no longer stored (unpacked here or by another tab):
+    /// once every pack is unpacked, nothing of them stays in the page's memory.
+    pub(super) fn retain(&self, stored: &[u64]) {
+        let mut kept = self.0.borrow_mut();
+        if !kept.is_empty() {
+            kept.retain(|(k, _)| stored.contains(k));
+        }
     }
 
     fn keep(&self, key: u64, body: &Array) {
