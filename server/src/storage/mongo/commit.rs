@@ -51,7 +51,7 @@ use mongodb::options::ReadConcern;
 use mongodb::{Client, ClientSession, Database};
 use sync_core::protocol::Change;
 use sync_core::push::{self, NoteRecord, Policy, Prepared};
-use sync_core::{NoteId, limits};
+use sync_core::{NoteId, NoteState, limits};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use super::documents::{self as docs, COUNTERS, CounterDoc, NoteDoc, RevisionDoc};
@@ -619,13 +619,15 @@ async fn batch_in_txn(
         }
     }
     let mut answers: Vec<Option<Result<Pushed, StoreError>>> = Vec::with_capacity(jobs.len());
-    // Each push's user's head once the batch commits.
+    // Each push's user's head before the batch, and once it commits.
+    let mut old_heads = Vec::with_capacity(jobs.len());
     let mut new_heads = Vec::with_capacity(jobs.len());
     let mut candidates = Vec::new();
     let mut increments = Vec::new();
     for (i, (j, p)) in jobs.iter().zip(prepared).enumerate() {
         let counter = heads.get(&j.user);
         let head = counter.map_or(0, |c| c.seq) as u64;
+        old_heads.push(head);
         new_heads.push(head + needed[i]);
         if counter.is_some_and(|c| c.gone == Some(true)) {
             answers.push(Some(Err(StoreError::Gone)));
@@ -652,8 +654,13 @@ async fn batch_in_txn(
             });
         }
     }
+    let heads = Heads {
+        old: &old_heads,
+        new: &new_heads,
+    };
     if candidates.is_empty() {
-        let pages = pages_in_txn(ctx, s, jobs, &answers, &new_heads).await?;
+        let written = vec![Vec::new(); jobs.len()];
+        let pages = pages_in_txn(ctx, s, jobs, &answers, &heads, written).await?;
         return Ok((finish(answers, pages), false));
     }
 
@@ -706,13 +713,17 @@ async fn batch_in_txn(
     let mut updates = Vec::new();
     let mut revisions = Vec::new();
     let mut trims = Vec::new();
+    // The notes each push writes, as a pull would read them back.
+    let mut written: Vec<Vec<NoteState>> = vec![Vec::new(); jobs.len()];
     for (job, plan) in &plans {
         let user = jobs[*job].user.as_str();
         for rec in &plan.notes {
-            let d = mongodb::bson::to_document(&NoteDoc::from_record(user, rec))?;
+            let note = NoteDoc::from_record(user, rec);
+            let d = mongodb::bson::to_document(&note)?;
             updates.push(
                 doc! {"q": {"u": user, "id": rec.note.note.id.as_str()}, "u": d, "upsert": true},
             );
+            written[*job].push(note.into_state());
         }
         revisions.extend(plan.revisions.iter().map(|r| RevisionDoc::new(user, r)));
         trims.extend(plan.trims.iter().map(|(id, upto)| {
@@ -746,7 +757,7 @@ async fn batch_in_txn(
             merges_over_budget: plan.merges_over_budget,
         }));
     }
-    let pages = pages_in_txn(ctx, s, jobs, &answers, &new_heads).await?;
+    let pages = pages_in_txn(ctx, s, jobs, &answers, &heads, written).await?;
     Ok((finish(answers, pages), true))
 }
 
@@ -767,29 +778,49 @@ fn finish(
 /// its own afterwards.
 pub const BATCH_PULL_VERSIONS: u64 = limits::MAX_PULL_LIMIT as u64;
 
-/// The pages of the pushes that asked for one, read in the batch's transaction after its
+/// Each push's user's head before the batch and once it commits.
+struct Heads<'a> {
+    old: &'a [u64],
+    new: &'a [u64],
+}
+
+/// The pages of the pushes that asked for one, as of the batch's transaction after its
 /// writes: its own writes, and every version up to each user's head, are in its snapshot
 /// (writing the counter would have conflicted with any push committed since the snapshot
 /// began; a push that wrote nothing reads head and notes from the one snapshot, as a pull
-/// does), so a window `(after, head]` misses nothing. One query for the batch, by the
-/// `(u, v)` index; at most [`BATCH_PULL_VERSIONS`] notes and [`limits::MAX_PULL_BYTES`]
-/// of note JSON are kept (a push past those pulls on its own).
+/// does), so a window `(after, head]` misses nothing.
+///
+/// A push whose cursor was its user's head (one device, or the others quiet: the common
+/// case) pulls exactly what it wrote, the versions the batch gave it: its page is made of
+/// `written` (the notes it wrote, as they were stored), with no read. The other pages
+/// are read in one query for the batch, by the `(u, v)` index; at most
+/// [`BATCH_PULL_VERSIONS`] versions and [`limits::MAX_PULL_BYTES`] of note JSON are read
+/// (a push past those pulls on its own).
 async fn pages_in_txn(
     ctx: &Ctx,
     s: &mut ClientSession,
     jobs: &[Pending],
     answers: &[Option<Result<Pushed, StoreError>>],
-    new_heads: &[u64],
+    heads: &Heads<'_>,
+    mut written: Vec<Vec<NoteState>>,
 ) -> Result<Vec<Option<Page>>, MongoError> {
     let mut pages: Vec<Option<Page>> = vec![None; jobs.len()];
     let mut clauses = Vec::new();
     let mut whose: HashMap<&str, usize> = HashMap::new();
     let mut versions = 0;
     for (i, j) in jobs.iter().enumerate() {
-        let head = new_heads[i];
+        let head = heads.new[i];
         let window = head.saturating_sub(j.after);
         let wanted = j.limit > 0 && matches!(answers[i], Some(Ok(_)));
-        if !wanted || window > u64::from(j.limit) || versions + window > BATCH_PULL_VERSIONS {
+        if !wanted || window > u64::from(j.limit) {
+            continue;
+        }
+        if window > 0 && j.after == heads.old[i] {
+            // Every version of the window is this push's: its notes are all it holds.
+            pages[i] = page_of_written(std::mem::take(&mut written[i]), j.after, head);
+            continue;
+        }
+        if versions + window > BATCH_PULL_VERSIONS {
             continue;
         }
         versions += window;
@@ -856,6 +887,34 @@ async fn pages_in_txn(
         page.notes.push(n);
     }
     Ok(pages)
+}
+
+/// The page of a push whose window `(after, head]` holds only the versions it wrote:
+/// `notes` (what it wrote) past `after`, in version order, cut as a pull cuts a page at
+/// [`limits::MAX_PULL_BYTES`] (`None`: not one note fits, the push pulls on its own).
+fn page_of_written(mut notes: Vec<NoteState>, after: u64, head: u64) -> Option<Page> {
+    // A note rewritten without a new version (a change that lost, remembered by its id)
+    // is not in the window.
+    notes.retain(|n| n.version > after);
+    notes.sort_by_key(|n| n.version);
+    let mut page = Page {
+        notes: Vec::with_capacity(notes.len()),
+        last: head,
+        has_more: false,
+        head,
+    };
+    let mut bytes = 0;
+    for n in notes {
+        let size = limits::json_len(&n);
+        if bytes + size > limits::MAX_PULL_BYTES {
+            page.last = page.notes.last()?.version;
+            page.has_more = true;
+            break;
+        }
+        bytes += size;
+        page.notes.push(n);
+    }
+    Some(page)
 }
 
 /// A bulk command's `writeErrors` as an error.
