@@ -489,6 +489,7 @@ async fn a_page_answered_from_the_pushs_own_writes_is_what_a_pull_reads() {
         vec![
             edit("twice", 5, "laptop", Some((4, "twice", "a")), "b"),
             edit("twice", 6, "laptop", Some((4, "twice", "a")), "c"),
+            edit("lww", 7, "laptop", Some((3, "lww", "first")), "laptop wins"),
             edit(
                 "merge",
                 7,

@@ -6,8 +6,10 @@
 //! runs wait in a queue and go together into the next one, a *batch*: at most one push per
 //! user, at most [`MAX_BATCH_CHANGES`] changes and [`MAX_BATCH_BYTES`] of them. A batch costs the same commands as one
 //! push: one read of the notes it names, one of the users' counters, one write of the
-//! counters, one of the notes, one of the revisions, one of the trims, one commit. The
-//! pages the requests pull are read in the same transaction when small (`pages_in_txn`).
+//! counters, the notes' (one delete of those rewritten, one insert), one insert of the
+//! revisions, one delete of the trims, one commit. The page a request pulls is what its
+//! push wrote when its cursor was its user's head, else it is read in the same
+//! transaction when small (`pages_in_txn`).
 //!
 //! The price: a process's pushes wait for one another (behind a batch holding a large
 //! push, at most [`MAX_BATCH_CHANGES`] changes and a request's bytes). A batch that loses
@@ -45,7 +47,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use mongodb::bson::{Document, doc};
+use mongodb::bson::oid::ObjectId;
+use mongodb::bson::{Bson, Document, doc};
 use mongodb::error::{Error as MongoError, TRANSIENT_TRANSACTION_ERROR};
 use mongodb::options::ReadConcern;
 use mongodb::{Client, ClientSession, Database};
@@ -65,9 +68,9 @@ pub const MAX_BATCH_CHANGES: usize = limits::MAX_CHANGES_PER_REQUEST;
 /// Most pushes in one batch.
 pub const MAX_BATCH_PUSHES: usize = 256;
 /// Most bytes of changes ([`change_bytes`]) in one batch (a single larger push is a batch
-/// of its own): the batch writes its notes in one `update` command, and a command is at
-/// most 16 MB of BSON; a note written holds little more than its change's texts (a merge
-/// result is bounded by the texts merged), so half of that leaves room for the rest.
+/// of its own): bounds the transaction's writes, and the commands that carry them (a
+/// command is at most 16 MB of BSON; a note written holds little more than its change's
+/// texts, a merge result being bounded by the texts merged).
 pub const MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
 /// Pushes that may wait for the committer before a request waits to join the queue.
 const QUEUE: usize = 4096;
@@ -572,6 +575,8 @@ async fn batch_in_txn(
         })
         .collect();
     let mut stored: HashMap<(String, NoteId), NoteRecord> = HashMap::new();
+    // Their `_id`s: a note written again keeps its own.
+    let mut stored_ids: HashMap<(String, NoteId), Bson> = HashMap::new();
     if !clauses.is_empty() {
         let filter = if clauses.len() == 1 {
             clauses.into_iter().next().expect("one clause")
@@ -586,12 +591,17 @@ async fn batch_in_txn(
             .await?;
         while let Some(d) = cur.next(&mut *s).await.transpose()? {
             let user = d.get_str("u").unwrap_or_default().to_owned();
+            let oid = d.get("_id").cloned();
             // A document that does not decode fails the push: treated as absent, the note
             // would be written over.
             let d: NoteDoc =
                 mongodb::bson::from_document(d).map_err(|e| docs::named(NOTES, &user, e.into()))?;
             let rec = d.into_record();
-            stored.insert((user, rec.note.note.id.clone()), rec);
+            let key = (user, rec.note.note.id.clone());
+            if let Some(oid) = oid {
+                stored_ids.insert(key.clone(), oid);
+            }
+            stored.insert(key, rec);
         }
     }
 
@@ -708,9 +718,16 @@ async fn batch_in_txn(
         .map_err(|e| MongoError::custom(format!("the merge task failed: {e}")))?
     };
 
-    // 5. Write the final state of each changed note in one command, and the revisions
-    //    (then drop the ones past the history limit) in one more each.
-    let mut updates = Vec::new();
+    // 5. Write the final state of each changed note, and the revisions (then drop the
+    //    ones past the history limit). A note is written whole, as a new document (under
+    //    its stored `_id` when it has one, that document deleted first): one `delete` of
+    //    one statement and one `insert` for the batch, where a replacement per note (an
+    //    `update` statement each, each planned and matched on its own by the database)
+    //    cost about two thirds of a batch of one-change pushes. Nothing else writes these
+    //    notes meanwhile: only pushes of their user do, and those conflict on the user's
+    //    counter (step 3).
+    let mut replaced: Vec<Bson> = Vec::new();
+    let mut inserts: Vec<Document> = Vec::new();
     let mut revisions = Vec::new();
     let mut trims = Vec::new();
     // The notes each push writes, as a pull would read them back.
@@ -719,10 +736,16 @@ async fn batch_in_txn(
         let user = jobs[*job].user.as_str();
         for rec in &plan.notes {
             let note = NoteDoc::from_record(user, rec);
-            let d = mongodb::bson::to_document(&note)?;
-            updates.push(
-                doc! {"q": {"u": user, "id": rec.note.note.id.as_str()}, "u": d, "upsert": true},
-            );
+            let oid = match stored_ids.remove(&(user.to_owned(), rec.note.note.id.clone())) {
+                Some(oid) => {
+                    replaced.push(oid.clone());
+                    oid
+                }
+                None => Bson::ObjectId(ObjectId::new()),
+            };
+            let mut d = doc! {"_id": oid};
+            d.extend(mongodb::bson::to_document(&note)?);
+            inserts.push(d);
             written[*job].push(note.into_state());
         }
         revisions.extend(plan.revisions.iter().map(|r| RevisionDoc::new(user, r)));
@@ -730,13 +753,37 @@ async fn batch_in_txn(
             doc! {"q": {"u": user, "id": id.as_str(), "n": {"$lte": *upto as i64}}, "limit": 0}
         }));
     }
-    if !updates.is_empty() {
+    if !replaced.is_empty() {
+        let expected = replaced.len() as i64;
         let reply = ctx
             .db
-            .run_command(doc! {"update": NOTES, "updates": updates, "ordered": false})
+            .run_command(doc! {
+                "delete": NOTES,
+                "deletes": [{"q": {"_id": {"$in": replaced}}, "limit": 0}],
+            })
             .session(&mut *s)
             .await?;
         write_errors(&reply, NOTES)?;
+        let n = match reply.get("n") {
+            Some(Bson::Int32(n)) => i64::from(*n),
+            Some(Bson::Int64(n)) => *n,
+            _ => -1,
+        };
+        if n != expected {
+            // Read in this transaction, so still there unless something is badly wrong:
+            // nothing is written rather than a note twice.
+            return Err(MongoError::custom(format!(
+                "{n} of the {expected} notes the batch rewrites were there to replace"
+            )));
+        }
+    }
+    if !inserts.is_empty() {
+        // The driver splits the documents into commands of the database's size limits.
+        ctx.db
+            .collection::<Document>(NOTES)
+            .insert_many(inserts)
+            .session(&mut *s)
+            .await?;
     }
     if !revisions.is_empty() {
         ctx.db
