@@ -380,6 +380,45 @@ async fn a_commit_that_never_answers_fails_its_batch_and_later_pushes_land() {
     assert_eq!(titles, ["again"], "the swallowed commit never happened");
 }
 
+/// The committer is pipelined: while one batch waits for its commit (here, forever, until
+/// its deadline), the next batch, of other users, is written and committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushes_of_others_commit_while_a_batch_waits_for_its_commit() {
+    let db = shared_db();
+    let port: u16 = db
+        .uri()
+        .trim_start_matches("mongodb://127.0.0.1:")
+        .split('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let (uri, swallow) = relay_swallowing_a_commit(([127, 0, 0, 1], port).into()).await;
+    let app = spawn_app_on(&uri, &fresh_db_name()).await;
+    let hung = app.as_user("hung").await;
+    let next = app.as_user("next").await;
+    swallow.store(true, std::sync::atomic::Ordering::SeqCst);
+    let body = serde_json::to_vec(&request(None, vec![change("lost", "d", now(), "lost")]));
+    let hung_push = tokio::spawn(async move { hung.post_raw(body.unwrap()).await });
+    // Its batch is in its commit, which never answers (until BATCH_ATTEMPT_TIMEOUT).
+    while swallow.load(std::sync::atomic::Ordering::SeqCst) {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    applied(
+        &next
+            .sync(&request(None, vec![change("beside", "d", now(), "beside")]))
+            .await,
+    );
+    assert!(
+        !hung_push.is_finished(),
+        "the other user's push was answered only after the hung batch gave up"
+    );
+    let (status, body) = hung_push.await.unwrap();
+    assert_eq!(status, 503, "{body}");
+    let titles: Vec<String> = next.pull_all().await.into_iter().map(|n| n.title).collect();
+    assert_eq!(titles, ["beside"]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_contended_account_does_not_hold_back_or_fail_the_others() {
     let app = spawn_app().await;

@@ -2,8 +2,9 @@
 //!
 //! Under concurrency a push's time is mostly the database's: one command per step, and a
 //! durable commit (the database syncs its log before it answers the commit). So each
-//! server process runs one push transaction at a time, and the pushes that arrive while it
-//! runs wait in a queue and go together into the next one, a *batch*: at most one push per
+//! server process runs at most [`IN_FLIGHT`] push transactions at a time (pipelined: the
+//! next batch is read, planned and written while one commits), and the pushes that arrive
+//! meanwhile wait in a queue and go together into the next one, a *batch*: at most one push per
 //! user, at most [`MAX_BATCH_CHANGES`] changes and [`MAX_BATCH_BYTES`] of them. A batch costs the same commands as one
 //! push: one read of the notes it names, one of the users' counters, one write of the
 //! counters, the notes' (one delete of those rewritten, one insert), one insert of the
@@ -72,6 +73,10 @@ pub const MAX_BATCH_PUSHES: usize = 256;
 /// command is at most 16 MB of BSON; a note written holds little more than its change's
 /// texts, a merge result being bounded by the texts merged).
 pub const MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
+/// Batches running at once (a pipelined committer): while one commits (the database syncs
+/// its log) or waits for the database, the next is read, planned and written, each in its
+/// own transaction (their users are distinct, so they never conflict with each other).
+pub const IN_FLIGHT: usize = 2;
 /// Pushes that may wait for the committer before a request waits to join the queue.
 const QUEUE: usize = 4096;
 /// Most bytes of changes ([`change_bytes`]) the queued pushes of a process may hold
@@ -243,34 +248,67 @@ impl Committer {
     }
 }
 
-/// The committer's task: takes the waiting pushes as batches and runs them, one batch at a
-/// time, until every sender is gone.
+/// The committer's task: takes the waiting pushes as batches and runs them, up to
+/// [`IN_FLIGHT`] batches at once (each in a session of its own), until every sender is
+/// gone. A user with a push in a batch still running has no push in the next: the next
+/// push of that user waits until that batch is done.
 async fn run(ctx: Ctx, mut rx: mpsc::Receiver<Job>) {
     let mut waiting: VecDeque<Job> = VecDeque::new();
-    let mut session: Option<ClientSession> = None;
+    let mut sessions: Vec<Option<ClientSession>> = (0..IN_FLIGHT).map(|_| None).collect();
+    // The batches running, each giving back its session and its users when done.
+    let mut running = futures::stream::FuturesUnordered::new();
+    // The users of the batches running.
+    let mut busy: HashSet<String> = HashSet::new();
     let handoffs = Arc::new(Semaphore::new(HANDOFFS));
+    let mut open = true;
     loop {
-        if waiting.is_empty() {
-            match rx.recv().await {
+        if running.len() < IN_FLIGHT && !waiting.is_empty() {
+            let mut next = Forming {
+                busy: std::mem::take(&mut busy),
+                ..Forming::default()
+            };
+            for j in waiting.drain(..) {
+                next.offer(j);
+            }
+            // Only as many new pushes as a batch holds are read off the queue: the rest
+            // stay in it (bounded), not in this task's memory.
+            while next.wants_more() {
+                match rx.try_recv() {
+                    Ok(j) => next.offer(j),
+                    Err(_) => break,
+                }
+            }
+            waiting = next.later;
+            busy = next.busy;
+            if !next.batch.is_empty() {
+                busy.extend(next.users.iter().cloned());
+                let mut session = sessions.pop().expect("a session per batch in flight");
+                let (ctx, handoffs, users) = (ctx.clone(), handoffs.clone(), next.users);
+                let batch = next.batch;
+                running.push(async move {
+                    commit_batch(&ctx, &mut session, batch, &handoffs).await;
+                    (session, users)
+                });
+                continue;
+            }
+        }
+        if !open && running.is_empty() {
+            // No push can come and none runs; none waits either (with nothing running,
+            // every waiting push fits a batch, formed above).
+            return;
+        }
+        tokio::select! {
+            Some((session, users)) = running.next(), if !running.is_empty() => {
+                sessions.push(session);
+                for u in users {
+                    busy.remove(&u);
+                }
+            }
+            // Read on only while what waits is less than a batch (memory stays bounded).
+            j = rx.recv(), if open && waiting.len() < MAX_BATCH_PUSHES => match j {
                 Some(j) => waiting.push_back(j),
-                None => return,
-            }
-        }
-        let mut next = Forming::default();
-        for j in waiting.drain(..) {
-            next.offer(j);
-        }
-        // Only as many new pushes as a batch holds are read off the queue: the rest stay
-        // in it (bounded), not in this task's memory.
-        while next.wants_more() {
-            match rx.try_recv() {
-                Ok(j) => next.offer(j),
-                Err(_) => break,
-            }
-        }
-        waiting = next.later;
-        if !next.batch.is_empty() {
-            commit_batch(&ctx, &mut session, next.batch, &handoffs).await;
+                None => open = false,
+            },
         }
     }
 }
@@ -289,6 +327,8 @@ struct Forming {
     later: VecDeque<Job>,
     /// Users with a push in `later`: their later pushes wait behind it.
     deferred: HashSet<String>,
+    /// Users with a push in a batch still running: their pushes wait for a later batch.
+    busy: HashSet<String>,
 }
 
 impl Forming {
@@ -303,7 +343,8 @@ impl Forming {
             && self.size + j.changes.len() <= MAX_BATCH_CHANGES
             && (self.batch.is_empty() || self.bytes + j.ticket.bytes <= MAX_BATCH_BYTES)
             && !self.users.contains(&j.user)
-            && !self.deferred.contains(&j.user);
+            && !self.deferred.contains(&j.user)
+            && !self.busy.contains(&j.user);
         if fits {
             self.users.insert(j.user.clone());
             self.size += j.changes.len();
@@ -1119,6 +1160,25 @@ mod tests {
         assert_eq!(users(&Vec::from(next.later)), ["c"]);
         let bytes: usize = next.batch.iter().map(|j| j.ticket.bytes).sum();
         assert!(bytes <= MAX_BATCH_BYTES, "{bytes}");
+    }
+
+    #[test]
+    fn a_push_of_a_user_whose_batch_still_runs_waits_for_a_later_batch() {
+        let queued = Arc::default();
+        // b's earlier push is in the batch still committing.
+        let mut next = Forming {
+            busy: ["b".to_owned()].into(),
+            ..Forming::default()
+        };
+        let mut waiting = Vec::new();
+        for u in ["a", "b", "c", "b"] {
+            let (j, answer) = job(&queued, u, 1, 0);
+            waiting.push(answer);
+            next.offer(j);
+        }
+        assert_eq!(users(&next.batch), ["a", "c"]);
+        // Both of b's pushes wait, in their order.
+        assert_eq!(users(&Vec::from(next.later)), ["b", "b"]);
     }
 
     #[test]
