@@ -302,7 +302,8 @@ impl Accounts {
                 let Some((s, epoch)) = self.store.session_and_epoch(&key, now).await? else {
                     return Ok(None);
                 };
-                if !epoch.is_some_and(|epoch| s.epoch >= epoch) {
+                // Its account is gone, or its credentials are older than the account's.
+                if epoch.is_none_or(|epoch| s.epoch < epoch) {
                     return Ok(None);
                 }
                 let c = Cached {

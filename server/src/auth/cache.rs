@@ -246,7 +246,7 @@ mod tests {
         std::thread::sleep(Duration::from_millis(5));
         stale.keep("one more", cached("u"), stale.start());
         assert!(stale.len() < SESSION_CACHE_MAX);
-        assert_eq!(stale.entries.lock().unwrap().contains_key("one more"), true);
+        assert!(stale.entries.lock().unwrap().contains_key("one more"));
     }
 
     #[test]
