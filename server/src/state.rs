@@ -37,10 +37,14 @@ impl AppState {
         );
         if tokio::runtime::Handle::try_current().is_ok() {
             tokio::spawn(live::follow_heads(store.heads(), live.clone()));
-            tokio::spawn(live::follow_sessions(
+            // One feed of ended sessions for both: the sessions kept as checked
+            // (`auth::cache`) and the live connections.
+            let checked = accounts.clone();
+            let ended = futures::StreamExt::boxed(futures::StreamExt::inspect(
                 accounts.ended_sessions(),
-                live.clone(),
+                move |e| checked.session_ended(e),
             ));
+            tokio::spawn(live::follow_sessions(ended, live.clone()));
         }
         Self {
             store,

@@ -8,6 +8,7 @@ use std::time::Duration;
 use leptos::config::LeptosOptions;
 use serde_json::{Value, json};
 use server::auth::Accounts;
+use server::auth::cache::SESSION_CACHE_TTL;
 use server::auth::throttle::{HashGate, Limits, Rate};
 use server::storage::mongo::MongoStore;
 use server::{AppState, router, serve};
@@ -323,11 +324,85 @@ async fn an_expired_session_is_refused() {
         )
         .await
         .unwrap();
+    // A session checked less than SESSION_CACHE_TTL ago is not read again (an expiry
+    // moved in the database is no ended session the feed tells of): at most that long.
+    tokio::time::sleep(SESSION_CACHE_TTL).await;
     let (status, body) = app.post_raw(r#"{"protocol":1}"#).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (401, Some("unauthorized"))
     );
+}
+
+/// A stolen session whose owner ends it through another server process (sharing the
+/// database) stops working on this one within SESSION_CACHE_TTL, though this process
+/// had just checked it.
+#[tokio::test]
+async fn a_session_ended_through_another_process_stops_working_here_within_the_cache_ttl() {
+    let db = fresh_db_name();
+    let here = spawn_app_on(shared_db().uri(), &db).await;
+    let there = spawn_app_on(shared_db().uri(), &db).await;
+    let stolen = here.token.clone();
+    assert_eq!(here.post_raw(r#"{"protocol":1}"#).await.0, 200);
+    assert_eq!(
+        get_json(&here.http, &here.base, &stolen, "/auth/me")
+            .await
+            .0,
+        200
+    );
+    // The owner, on a device served by the other process, signs out everywhere.
+    let (status, _) = post_json(
+        &there.http,
+        &there.base,
+        &there.token,
+        "/account/signout-everywhere",
+        json!({}),
+        "alice",
+    )
+    .await;
+    assert_eq!(status, 200);
+    tokio::time::sleep(SESSION_CACHE_TTL).await;
+    let (status, body) = here.post_raw(r#"{"protocol":1}"#).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("unauthorized"))
+    );
+    assert_eq!(
+        get_json(&here.http, &here.base, &stolen, "/auth/me")
+            .await
+            .0,
+        401
+    );
+}
+
+/// Ended through the process that checked it, a session is refused at once (the
+/// process forgets it as soon as the database has its end).
+#[tokio::test]
+async fn a_session_ended_through_this_process_is_refused_at_once() {
+    let app = spawn_app().await;
+    let other = app.as_user("alice").await; // a second session of alice's
+    for token in [&app.token, &other.token] {
+        assert_eq!(
+            get_json(&app.http, &app.base, token, "/auth/me").await.0,
+            200
+        );
+    }
+    let (status, _) = post_json(
+        &app.http,
+        &app.base,
+        &app.token,
+        "/account/signout-everywhere",
+        json!({}),
+        "alice",
+    )
+    .await;
+    assert_eq!(status, 200);
+    for token in [&app.token, &other.token] {
+        assert_eq!(
+            get_json(&app.http, &app.base, token, "/auth/me").await.0,
+            401
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -380,6 +380,45 @@ async fn a_commit_that_never_answers_fails_its_batch_and_later_pushes_land() {
     assert_eq!(titles, ["again"], "the swallowed commit never happened");
 }
 
+/// The committer is pipelined: while one batch waits for its commit (here, forever, until
+/// its deadline), the next batch, of other users, is written and committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushes_of_others_commit_while_a_batch_waits_for_its_commit() {
+    let db = shared_db();
+    let port: u16 = db
+        .uri()
+        .trim_start_matches("mongodb://127.0.0.1:")
+        .split('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let (uri, swallow) = relay_swallowing_a_commit(([127, 0, 0, 1], port).into()).await;
+    let app = spawn_app_on(&uri, &fresh_db_name()).await;
+    let hung = app.as_user("hung").await;
+    let next = app.as_user("next").await;
+    swallow.store(true, std::sync::atomic::Ordering::SeqCst);
+    let body = serde_json::to_vec(&request(None, vec![change("lost", "d", now(), "lost")]));
+    let hung_push = tokio::spawn(async move { hung.post_raw(body.unwrap()).await });
+    // Its batch is in its commit, which never answers (until BATCH_ATTEMPT_TIMEOUT).
+    while swallow.load(std::sync::atomic::Ordering::SeqCst) {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    applied(
+        &next
+            .sync(&request(None, vec![change("beside", "d", now(), "beside")]))
+            .await,
+    );
+    assert!(
+        !hung_push.is_finished(),
+        "the other user's push was answered only after the hung batch gave up"
+    );
+    let (status, body) = hung_push.await.unwrap();
+    assert_eq!(status, 503, "{body}");
+    let titles: Vec<String> = next.pull_all().await.into_iter().map(|n| n.title).collect();
+    assert_eq!(titles, ["beside"]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_contended_account_does_not_hold_back_or_fail_the_others() {
     let app = spawn_app().await;
@@ -444,4 +483,112 @@ async fn a_contended_account_does_not_hold_back_or_fail_the_others() {
         titles.sort();
         assert_eq!(titles, ["before", "free 0", "free 1", "free 2"]);
     }
+}
+
+/// A push whose cursor was its account's head is answered with the notes it wrote (no
+/// read): the page must be exactly what a pull of the same window reads right after, for
+/// every kind of write (new notes, an edit, two changes of one note in one push, a merge,
+/// a conflict, a superseded change, a delete, a change sent again).
+#[tokio::test]
+async fn a_page_answered_from_the_pushs_own_writes_is_what_a_pull_reads() {
+    let app = spawn_app().await;
+    let t = now();
+    let at = |dt: u64, node: &str| sync_core::Hlc {
+        wall_ms: t + dt,
+        counter: 0,
+        node: node.into(),
+    };
+    let edit = |id: &str, dt: u64, node: &str, base: Option<(u64, &str, &str)>, body: &str| {
+        let mut c = change(id, node, 0, id);
+        c.hlc = at(dt, node);
+        c.content = body.into();
+        if let Some((v, title, content)) = base {
+            c.base_version = Some(v);
+            c.base_title = Some(title.into());
+            c.base_content = Some(content.into());
+        }
+        c
+    };
+    let mut manual = edit("manual", 0, "laptop", None, "one");
+    manual.strategy = Some(sync_core::Strategy::Manual);
+    let mut lww = edit("lww", 0, "laptop", None, "first");
+    lww.strategy = Some(sync_core::Strategy::Lww);
+    let twice = edit("twice", 0, "laptop", None, "a");
+    let again = twice.clone();
+    let mut gone = edit("gone", 1, "laptop", None, "bye");
+    let pushes: Vec<Vec<sync_core::protocol::Change>> = vec![
+        vec![
+            edit("merge", 0, "laptop", None, "line one\nline two\n"),
+            manual.clone(),
+            lww.clone(),
+            twice.clone(),
+            gone.clone(),
+        ],
+        // One note changed twice in one push, and another edited on the version before.
+        vec![
+            edit("twice", 5, "laptop", Some((4, "twice", "a")), "b"),
+            edit("twice", 6, "laptop", Some((4, "twice", "a")), "c"),
+            edit("lww", 7, "laptop", Some((3, "lww", "first")), "laptop wins"),
+            edit(
+                "merge",
+                7,
+                "laptop",
+                Some((1, "merge", "line one\nline two\n")),
+                "line one, laptop\nline two\n",
+            ),
+        ],
+        // Another device's edits on old bases: a merge, a conflict, a superseded change
+        // (an older clock under last-writer-wins), and a delete.
+        vec![
+            edit(
+                "merge",
+                8,
+                "phone",
+                Some((1, "merge", "line one\nline two\n")),
+                "line one\nline two, phone\n",
+            ),
+            edit("manual", 8, "phone", Some((2, "manual", "one")), "phone"),
+            edit("manual", 9, "laptop", Some((2, "manual", "one")), "laptop"),
+            edit("lww", 0, "phone", Some((3, "lww", "first")), "older"),
+            {
+                gone.hlc = at(10, "laptop");
+                gone.base_version = Some(5);
+                gone.deleted = true;
+                gone
+            },
+        ],
+        // A change sent again: nothing new is written.
+        vec![again],
+    ];
+    let mut cursor = None;
+    let mut outcomes = Vec::new();
+    let mut conflicts = 0;
+    for (k, changes) in pushes.into_iter().enumerate() {
+        let pushed = app.sync(&request(cursor.clone(), changes)).await;
+        let pulled = app.sync(&request(cursor.clone(), vec![])).await;
+        assert_eq!(
+            serde_json::to_value(&pushed.changes).unwrap(),
+            serde_json::to_value(&pulled.changes).unwrap(),
+            "push {k}: the page answered with the push is what a pull reads"
+        );
+        assert_eq!(
+            (&pushed.cursor, pushed.has_more),
+            (&pulled.cursor, pulled.has_more),
+            "push {k}"
+        );
+        outcomes.extend(pushed.results.iter().map(|r| format!("{:?}", r.outcome)));
+        conflicts += pushed
+            .changes
+            .iter()
+            .filter(|n| n.conflict.is_some())
+            .count();
+        cursor = Some(pushed.cursor);
+    }
+    // The kinds of write the pages were compared on all happened: merged (applied with
+    // the merge result as `current`), superseded, a conflict kept for the user.
+    let all = outcomes.join(" ");
+    for kind in ["current: Some", "Superseded", "current: None"] {
+        assert!(all.contains(kind), "no {kind} among {all}");
+    }
+    assert!(conflicts > 0, "no conflict among {all}");
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use sync_core::protocol::SessionInfo;
 
+use super::cache::{Cached, SessionCache};
 use super::error::AuthError;
 use super::password::{DUMMY_HASH, check_credentials, hash_password, verify_password};
 use super::session::{SESSION_TTL, SignedInSession, random_token, token_key};
@@ -21,6 +22,8 @@ pub struct Accounts {
     buckets: Arc<dyn BucketStore>,
     limits: Limits,
     gate: Arc<HashGate>,
+    /// Sessions checked recently ([`super::cache`]).
+    cache: Arc<SessionCache>,
 }
 
 impl std::fmt::Debug for Accounts {
@@ -72,7 +75,21 @@ impl Accounts {
             buckets,
             limits: Limits::default(),
             gate: Arc::new(HashGate::for_this_machine()),
+            cache: Arc::default(),
         }
+    }
+
+    /// The same accounts, taking a session checked against the database as valid for
+    /// `ttl` after that check ([`super::cache::SESSION_CACHE_TTL`] unless set; zero: every
+    /// request is checked).
+    pub fn with_session_cache(mut self, ttl: std::time::Duration) -> Self {
+        self.cache = Arc::new(SessionCache::new(ttl));
+        self
+    }
+
+    /// The sessions this process keeps as checked ([`super::cache`]).
+    pub fn session_cache(&self) -> &SessionCache {
+        &self.cache
     }
 
     /// The same accounts with other throttling limits (tests use long periods so that
@@ -272,35 +289,63 @@ impl Accounts {
     /// its credentials are the account's current ones (its epoch is not older). Records its
     /// use, at most once per [`TOUCH_EVERY`], without making the request wait for that
     /// write.
+    ///
+    /// A session found valid is not read again for [`super::cache::SESSION_CACHE_TTL`]
+    /// (see [`super::cache`] for what that means for revocation).
     pub async fn session(&self, token: &str) -> Result<Option<SignedInSession>, StoreError> {
         let now = now_ms() as i64;
-        let Some((s, epoch)) = self.store.session_and_epoch(&token_key(token), now).await? else {
-            return Ok(None);
+        let key = token_key(token);
+        let c = match self.cache.get(&key, now) {
+            Some(c) => c,
+            None => {
+                let lookup = self.cache.start();
+                let Some((s, epoch)) = self.store.session_and_epoch(&key, now).await? else {
+                    return Ok(None);
+                };
+                // Its account is gone, or its credentials are older than the account's.
+                if epoch.is_none_or(|epoch| s.epoch < epoch) {
+                    return Ok(None);
+                }
+                let c = Cached {
+                    user_id: s.user_id,
+                    name: s.name,
+                    epoch: s.epoch,
+                    expires_ms: s.expires_ms,
+                    touched_ms: s.last_used_ms,
+                };
+                self.cache.keep(&key, c.clone(), lookup);
+                c
+            }
         };
-        let current = epoch.is_some_and(|epoch| s.epoch >= epoch);
-        let s = current.then_some(s);
-        if let Some(s) = &s
-            && s.last_used_ms
-                .is_none_or(|t| now - t >= TOUCH_EVERY.as_millis() as i64)
+        if c.touched_ms
+            .is_none_or(|t| now - t >= TOUCH_EVERY.as_millis() as i64)
         {
-            let (store, key) = (self.store.clone(), s.key.clone());
+            self.cache.touched(&key, now);
+            let store = self.store.clone();
             tokio::spawn(async move {
                 if let Err(e) = store.touch_session(&key, now).await {
                     tracing::debug!("session use not recorded: {e}");
                 }
             });
         }
-        Ok(s.map(|s| SignedInSession {
-            user_id: s.user_id,
-            name: s.name,
-            token: token.to_owned(),
-            epoch: s.epoch,
-        }))
+        Ok(Some(c.session(token)))
+    }
+
+    /// Drops what the feed of ended sessions says has ended from the sessions kept as
+    /// checked (all of them when the feed reopens: it may have missed some).
+    pub fn session_ended(&self, event: &crate::storage::SessionEvent) {
+        match event {
+            crate::storage::SessionEvent::Ended { key } => self.cache.forget(key),
+            crate::storage::SessionEvent::Reopened => self.cache.forget_all(),
+        }
     }
 
     /// Ends a session.
     pub async fn sign_out(&self, token: &str) -> Result<(), StoreError> {
-        self.store.delete_session(&token_key(token)).await
+        let key = token_key(token);
+        self.store.delete_session(&key).await?;
+        self.cache.forget(&key);
+        Ok(())
     }
 
     /// The sessions of the signed-in user, most recently used first; `current` marks the
@@ -329,13 +374,16 @@ impl Accounts {
         let theirs = self.store.session(id, now_ms() as i64).await?;
         if theirs.is_some_and(|s| s.user_id == me.user_id) {
             self.store.delete_session(id).await?;
+            self.cache.forget(id);
         }
         Ok(())
     }
 
     /// Ends every session of `me`'s user, this one included. Returns how many.
     pub async fn end_all_sessions(&self, me: &SignedInSession) -> Result<u64, StoreError> {
-        self.store.delete_sessions_of(&me.user_id, None).await
+        let ended = self.store.delete_sessions_of(&me.user_id, None).await?;
+        self.cache.forget_user(&me.user_id);
+        Ok(ended)
     }
 
     /// Changes `me`'s password: the current one is checked (throttled like a sign-in, from
@@ -366,10 +414,14 @@ impl Accounts {
         let epoch = me.epoch + 1;
         self.store.set_session_epoch(&me.key(), epoch).await?;
         self.store.set_hash(&me.user_id, &hash, epoch).await?;
-        Ok(self
+        // The sessions of the old epoch are dead from here; the cache forgets them (and
+        // `me`'s old epoch) once they are deleted too.
+        let ended = self
             .store
             .delete_sessions_of(&me.user_id, Some(&token_key(&me.token)))
-            .await?)
+            .await;
+        self.cache.forget_user(&me.user_id);
+        Ok(ended?)
     }
 
     /// Checks `me`'s password again (throttled like a sign-in): [`AuthError::WrongPassword`]
@@ -392,6 +444,7 @@ impl Accounts {
     /// must have been checked.
     pub async fn delete_user(&self, me: &SignedInSession) -> Result<(), StoreError> {
         self.store.delete_user(&me.user_id).await?;
+        self.cache.forget_user(&me.user_id);
         self.buckets.forget_account(&me.name).await
     }
 }

@@ -13,6 +13,9 @@
 //!   name costs and answers exactly what a real one does.
 //! - [`accounts`]: [`Accounts`], the service the API calls: sign-up, sign-in, sessions,
 //!   password change, deletion.
+//! - [`cache`]: the sessions a process checked in the last seconds, not read again per
+//!   request ([`cache::SESSION_CACHE_TTL`] bounds how long a session revoked elsewhere
+//!   still works here).
 //! - [`error`]: the service's error, [`AuthError`].
 //!
 //! A session carries the credentials that made it: the account's credential epoch
@@ -27,6 +30,7 @@
 //! and [`crate::storage::BucketStore`].
 
 pub mod accounts;
+pub mod cache;
 pub mod error;
 pub mod password;
 pub mod session;

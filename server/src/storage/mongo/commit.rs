@@ -2,12 +2,15 @@
 //!
 //! Under concurrency a push's time is mostly the database's: one command per step, and a
 //! durable commit (the database syncs its log before it answers the commit). So each
-//! server process runs one push transaction at a time, and the pushes that arrive while it
-//! runs wait in a queue and go together into the next one, a *batch*: at most one push per
+//! server process runs at most [`IN_FLIGHT`] push transactions at a time (pipelined: the
+//! next batch is read, planned and written while one commits), and the pushes that arrive
+//! meanwhile wait in a queue and go together into the next one, a *batch*: at most one push per
 //! user, at most [`MAX_BATCH_CHANGES`] changes and [`MAX_BATCH_BYTES`] of them. A batch costs the same commands as one
 //! push: one read of the notes it names, one of the users' counters, one write of the
-//! counters, one of the notes, one of the revisions, one of the trims, one commit. The
-//! pages the requests pull are read in the same transaction when small (`pages_in_txn`).
+//! counters, the notes' (one delete of those rewritten, one insert), one insert of the
+//! revisions, one delete of the trims, one commit. The page a request pulls is what its
+//! push wrote when its cursor was its user's head, else it is read in the same
+//! transaction when small (`pages_in_txn`).
 //!
 //! The price: a process's pushes wait for one another (behind a batch holding a large
 //! push, at most [`MAX_BATCH_CHANGES`] changes and a request's bytes). A batch that loses
@@ -45,13 +48,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use mongodb::bson::{Document, doc};
+use mongodb::bson::oid::ObjectId;
+use mongodb::bson::{Bson, Document, doc};
 use mongodb::error::{Error as MongoError, TRANSIENT_TRANSACTION_ERROR};
 use mongodb::options::ReadConcern;
 use mongodb::{Client, ClientSession, Database};
 use sync_core::protocol::Change;
 use sync_core::push::{self, NoteRecord, Policy, Prepared};
-use sync_core::{NoteId, limits};
+use sync_core::{NoteId, NoteState, limits};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use super::documents::{self as docs, COUNTERS, CounterDoc, NoteDoc, RevisionDoc};
@@ -65,10 +69,14 @@ pub const MAX_BATCH_CHANGES: usize = limits::MAX_CHANGES_PER_REQUEST;
 /// Most pushes in one batch.
 pub const MAX_BATCH_PUSHES: usize = 256;
 /// Most bytes of changes ([`change_bytes`]) in one batch (a single larger push is a batch
-/// of its own): the batch writes its notes in one `update` command, and a command is at
-/// most 16 MB of BSON; a note written holds little more than its change's texts (a merge
-/// result is bounded by the texts merged), so half of that leaves room for the rest.
+/// of its own): bounds the transaction's writes, and the commands that carry them (a
+/// command is at most 16 MB of BSON; a note written holds little more than its change's
+/// texts, a merge result being bounded by the texts merged).
 pub const MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
+/// Batches running at once (a pipelined committer): while one commits (the database syncs
+/// its log) or waits for the database, the next is read, planned and written, each in its
+/// own transaction (their users are distinct, so they never conflict with each other).
+pub const IN_FLIGHT: usize = 2;
 /// Pushes that may wait for the committer before a request waits to join the queue.
 const QUEUE: usize = 4096;
 /// Most bytes of changes ([`change_bytes`]) the queued pushes of a process may hold
@@ -240,34 +248,67 @@ impl Committer {
     }
 }
 
-/// The committer's task: takes the waiting pushes as batches and runs them, one batch at a
-/// time, until every sender is gone.
+/// The committer's task: takes the waiting pushes as batches and runs them, up to
+/// [`IN_FLIGHT`] batches at once (each in a session of its own), until every sender is
+/// gone. A user with a push in a batch still running has no push in the next: the next
+/// push of that user waits until that batch is done.
 async fn run(ctx: Ctx, mut rx: mpsc::Receiver<Job>) {
     let mut waiting: VecDeque<Job> = VecDeque::new();
-    let mut session: Option<ClientSession> = None;
+    let mut sessions: Vec<Option<ClientSession>> = (0..IN_FLIGHT).map(|_| None).collect();
+    // The batches running, each giving back its session and its users when done.
+    let mut running = futures::stream::FuturesUnordered::new();
+    // The users of the batches running.
+    let mut busy: HashSet<String> = HashSet::new();
     let handoffs = Arc::new(Semaphore::new(HANDOFFS));
+    let mut open = true;
     loop {
-        if waiting.is_empty() {
-            match rx.recv().await {
+        if running.len() < IN_FLIGHT && !waiting.is_empty() {
+            let mut next = Forming {
+                busy: std::mem::take(&mut busy),
+                ..Forming::default()
+            };
+            for j in waiting.drain(..) {
+                next.offer(j);
+            }
+            // Only as many new pushes as a batch holds are read off the queue: the rest
+            // stay in it (bounded), not in this task's memory.
+            while next.wants_more() {
+                match rx.try_recv() {
+                    Ok(j) => next.offer(j),
+                    Err(_) => break,
+                }
+            }
+            waiting = next.later;
+            busy = next.busy;
+            if !next.batch.is_empty() {
+                busy.extend(next.users.iter().cloned());
+                let mut session = sessions.pop().expect("a session per batch in flight");
+                let (ctx, handoffs, users) = (ctx.clone(), handoffs.clone(), next.users);
+                let batch = next.batch;
+                running.push(async move {
+                    commit_batch(&ctx, &mut session, batch, &handoffs).await;
+                    (session, users)
+                });
+                continue;
+            }
+        }
+        if !open && running.is_empty() {
+            // No push can come and none runs; none waits either (with nothing running,
+            // every waiting push fits a batch, formed above).
+            return;
+        }
+        tokio::select! {
+            Some((session, users)) = running.next(), if !running.is_empty() => {
+                sessions.push(session);
+                for u in users {
+                    busy.remove(&u);
+                }
+            }
+            // Read on only while what waits is less than a batch (memory stays bounded).
+            j = rx.recv(), if open && waiting.len() < MAX_BATCH_PUSHES => match j {
                 Some(j) => waiting.push_back(j),
-                None => return,
-            }
-        }
-        let mut next = Forming::default();
-        for j in waiting.drain(..) {
-            next.offer(j);
-        }
-        // Only as many new pushes as a batch holds are read off the queue: the rest stay
-        // in it (bounded), not in this task's memory.
-        while next.wants_more() {
-            match rx.try_recv() {
-                Ok(j) => next.offer(j),
-                Err(_) => break,
-            }
-        }
-        waiting = next.later;
-        if !next.batch.is_empty() {
-            commit_batch(&ctx, &mut session, next.batch, &handoffs).await;
+                None => open = false,
+            },
         }
     }
 }
@@ -286,6 +327,8 @@ struct Forming {
     later: VecDeque<Job>,
     /// Users with a push in `later`: their later pushes wait behind it.
     deferred: HashSet<String>,
+    /// Users with a push in a batch still running: their pushes wait for a later batch.
+    busy: HashSet<String>,
 }
 
 impl Forming {
@@ -300,7 +343,8 @@ impl Forming {
             && self.size + j.changes.len() <= MAX_BATCH_CHANGES
             && (self.batch.is_empty() || self.bytes + j.ticket.bytes <= MAX_BATCH_BYTES)
             && !self.users.contains(&j.user)
-            && !self.deferred.contains(&j.user);
+            && !self.deferred.contains(&j.user)
+            && !self.busy.contains(&j.user);
         if fits {
             self.users.insert(j.user.clone());
             self.size += j.changes.len();
@@ -572,6 +616,8 @@ async fn batch_in_txn(
         })
         .collect();
     let mut stored: HashMap<(String, NoteId), NoteRecord> = HashMap::new();
+    // Their `_id`s: a note written again keeps its own.
+    let mut stored_ids: HashMap<(String, NoteId), Bson> = HashMap::new();
     if !clauses.is_empty() {
         let filter = if clauses.len() == 1 {
             clauses.into_iter().next().expect("one clause")
@@ -586,12 +632,17 @@ async fn batch_in_txn(
             .await?;
         while let Some(d) = cur.next(&mut *s).await.transpose()? {
             let user = d.get_str("u").unwrap_or_default().to_owned();
+            let oid = d.get("_id").cloned();
             // A document that does not decode fails the push: treated as absent, the note
             // would be written over.
             let d: NoteDoc =
                 mongodb::bson::from_document(d).map_err(|e| docs::named(NOTES, &user, e.into()))?;
             let rec = d.into_record();
-            stored.insert((user, rec.note.note.id.clone()), rec);
+            let key = (user, rec.note.note.id.clone());
+            if let Some(oid) = oid {
+                stored_ids.insert(key.clone(), oid);
+            }
+            stored.insert(key, rec);
         }
     }
 
@@ -619,13 +670,15 @@ async fn batch_in_txn(
         }
     }
     let mut answers: Vec<Option<Result<Pushed, StoreError>>> = Vec::with_capacity(jobs.len());
-    // Each push's user's head once the batch commits.
+    // Each push's user's head before the batch, and once it commits.
+    let mut old_heads = Vec::with_capacity(jobs.len());
     let mut new_heads = Vec::with_capacity(jobs.len());
     let mut candidates = Vec::new();
     let mut increments = Vec::new();
     for (i, (j, p)) in jobs.iter().zip(prepared).enumerate() {
         let counter = heads.get(&j.user);
         let head = counter.map_or(0, |c| c.seq) as u64;
+        old_heads.push(head);
         new_heads.push(head + needed[i]);
         if counter.is_some_and(|c| c.gone == Some(true)) {
             answers.push(Some(Err(StoreError::Gone)));
@@ -652,8 +705,13 @@ async fn batch_in_txn(
             });
         }
     }
+    let heads = Heads {
+        old: &old_heads,
+        new: &new_heads,
+    };
     if candidates.is_empty() {
-        let pages = pages_in_txn(ctx, s, jobs, &answers, &new_heads).await?;
+        let written = vec![Vec::new(); jobs.len()];
+        let pages = pages_in_txn(ctx, s, jobs, &answers, &heads, written).await?;
         return Ok((finish(answers, pages), false));
     }
 
@@ -701,31 +759,72 @@ async fn batch_in_txn(
         .map_err(|e| MongoError::custom(format!("the merge task failed: {e}")))?
     };
 
-    // 5. Write the final state of each changed note in one command, and the revisions
-    //    (then drop the ones past the history limit) in one more each.
-    let mut updates = Vec::new();
+    // 5. Write the final state of each changed note, and the revisions (then drop the
+    //    ones past the history limit). A note is written whole, as a new document (under
+    //    its stored `_id` when it has one, that document deleted first): one `delete` of
+    //    one statement and one `insert` for the batch, where a replacement per note (an
+    //    `update` statement each, each planned and matched on its own by the database)
+    //    cost about two thirds of a batch of one-change pushes. Nothing else writes these
+    //    notes meanwhile: only pushes of their user do, and those conflict on the user's
+    //    counter (step 3).
+    let mut replaced: Vec<Bson> = Vec::new();
+    let mut inserts: Vec<Document> = Vec::new();
     let mut revisions = Vec::new();
     let mut trims = Vec::new();
+    // The notes each push writes, as a pull would read them back.
+    let mut written: Vec<Vec<NoteState>> = vec![Vec::new(); jobs.len()];
     for (job, plan) in &plans {
         let user = jobs[*job].user.as_str();
         for rec in &plan.notes {
-            let d = mongodb::bson::to_document(&NoteDoc::from_record(user, rec))?;
-            updates.push(
-                doc! {"q": {"u": user, "id": rec.note.note.id.as_str()}, "u": d, "upsert": true},
-            );
+            let note = NoteDoc::from_record(user, rec);
+            let oid = match stored_ids.remove(&(user.to_owned(), rec.note.note.id.clone())) {
+                Some(oid) => {
+                    replaced.push(oid.clone());
+                    oid
+                }
+                None => Bson::ObjectId(ObjectId::new()),
+            };
+            let mut d = doc! {"_id": oid};
+            d.extend(mongodb::bson::to_document(&note)?);
+            inserts.push(d);
+            written[*job].push(note.into_state());
         }
         revisions.extend(plan.revisions.iter().map(|r| RevisionDoc::new(user, r)));
         trims.extend(plan.trims.iter().map(|(id, upto)| {
             doc! {"q": {"u": user, "id": id.as_str(), "n": {"$lte": *upto as i64}}, "limit": 0}
         }));
     }
-    if !updates.is_empty() {
+    if !replaced.is_empty() {
+        let expected = replaced.len() as i64;
         let reply = ctx
             .db
-            .run_command(doc! {"update": NOTES, "updates": updates, "ordered": false})
+            .run_command(doc! {
+                "delete": NOTES,
+                "deletes": [{"q": {"_id": {"$in": replaced}}, "limit": 0}],
+            })
             .session(&mut *s)
             .await?;
         write_errors(&reply, NOTES)?;
+        let n = match reply.get("n") {
+            Some(Bson::Int32(n)) => i64::from(*n),
+            Some(Bson::Int64(n)) => *n,
+            _ => -1,
+        };
+        if n != expected {
+            // Read in this transaction, so still there unless something is badly wrong:
+            // nothing is written rather than a note twice.
+            return Err(MongoError::custom(format!(
+                "{n} of the {expected} notes the batch rewrites were there to replace"
+            )));
+        }
+    }
+    if !inserts.is_empty() {
+        // The driver splits the documents into commands of the database's size limits.
+        ctx.db
+            .collection::<Document>(NOTES)
+            .insert_many(inserts)
+            .session(&mut *s)
+            .await?;
     }
     if !revisions.is_empty() {
         ctx.db
@@ -746,7 +845,7 @@ async fn batch_in_txn(
             merges_over_budget: plan.merges_over_budget,
         }));
     }
-    let pages = pages_in_txn(ctx, s, jobs, &answers, &new_heads).await?;
+    let pages = pages_in_txn(ctx, s, jobs, &answers, &heads, written).await?;
     Ok((finish(answers, pages), true))
 }
 
@@ -767,29 +866,49 @@ fn finish(
 /// its own afterwards.
 pub const BATCH_PULL_VERSIONS: u64 = limits::MAX_PULL_LIMIT as u64;
 
-/// The pages of the pushes that asked for one, read in the batch's transaction after its
+/// Each push's user's head before the batch and once it commits.
+struct Heads<'a> {
+    old: &'a [u64],
+    new: &'a [u64],
+}
+
+/// The pages of the pushes that asked for one, as of the batch's transaction after its
 /// writes: its own writes, and every version up to each user's head, are in its snapshot
 /// (writing the counter would have conflicted with any push committed since the snapshot
 /// began; a push that wrote nothing reads head and notes from the one snapshot, as a pull
-/// does), so a window `(after, head]` misses nothing. One query for the batch, by the
-/// `(u, v)` index; at most [`BATCH_PULL_VERSIONS`] notes and [`limits::MAX_PULL_BYTES`]
-/// of note JSON are kept (a push past those pulls on its own).
+/// does), so a window `(after, head]` misses nothing.
+///
+/// A push whose cursor was its user's head (one device, or the others quiet: the common
+/// case) pulls exactly what it wrote, the versions the batch gave it: its page is made of
+/// `written` (the notes it wrote, as they were stored), with no read. The other pages
+/// are read in one query for the batch, by the `(u, v)` index; at most
+/// [`BATCH_PULL_VERSIONS`] versions and [`limits::MAX_PULL_BYTES`] of note JSON are read
+/// (a push past those pulls on its own).
 async fn pages_in_txn(
     ctx: &Ctx,
     s: &mut ClientSession,
     jobs: &[Pending],
     answers: &[Option<Result<Pushed, StoreError>>],
-    new_heads: &[u64],
+    heads: &Heads<'_>,
+    mut written: Vec<Vec<NoteState>>,
 ) -> Result<Vec<Option<Page>>, MongoError> {
     let mut pages: Vec<Option<Page>> = vec![None; jobs.len()];
     let mut clauses = Vec::new();
     let mut whose: HashMap<&str, usize> = HashMap::new();
     let mut versions = 0;
     for (i, j) in jobs.iter().enumerate() {
-        let head = new_heads[i];
+        let head = heads.new[i];
         let window = head.saturating_sub(j.after);
         let wanted = j.limit > 0 && matches!(answers[i], Some(Ok(_)));
-        if !wanted || window > u64::from(j.limit) || versions + window > BATCH_PULL_VERSIONS {
+        if !wanted || window > u64::from(j.limit) {
+            continue;
+        }
+        if window > 0 && j.after == heads.old[i] {
+            // Every version of the window is this push's: its notes are all it holds.
+            pages[i] = page_of_written(std::mem::take(&mut written[i]), j.after, head);
+            continue;
+        }
+        if versions + window > BATCH_PULL_VERSIONS {
             continue;
         }
         versions += window;
@@ -856,6 +975,34 @@ async fn pages_in_txn(
         page.notes.push(n);
     }
     Ok(pages)
+}
+
+/// The page of a push whose window `(after, head]` holds only the versions it wrote:
+/// `notes` (what it wrote) past `after`, in version order, cut as a pull cuts a page at
+/// [`limits::MAX_PULL_BYTES`] (`None`: not one note fits, the push pulls on its own).
+fn page_of_written(mut notes: Vec<NoteState>, after: u64, head: u64) -> Option<Page> {
+    // A note rewritten without a new version (a change that lost, remembered by its id)
+    // is not in the window.
+    notes.retain(|n| n.version > after);
+    notes.sort_by_key(|n| n.version);
+    let mut page = Page {
+        notes: Vec::with_capacity(notes.len()),
+        last: head,
+        has_more: false,
+        head,
+    };
+    let mut bytes = 0;
+    for n in notes {
+        let size = limits::json_len(&n);
+        if bytes + size > limits::MAX_PULL_BYTES {
+            page.last = page.notes.last()?.version;
+            page.has_more = true;
+            break;
+        }
+        bytes += size;
+        page.notes.push(n);
+    }
+    Some(page)
 }
 
 /// A bulk command's `writeErrors` as an error.
@@ -1013,6 +1160,25 @@ mod tests {
         assert_eq!(users(&Vec::from(next.later)), ["c"]);
         let bytes: usize = next.batch.iter().map(|j| j.ticket.bytes).sum();
         assert!(bytes <= MAX_BATCH_BYTES, "{bytes}");
+    }
+
+    #[test]
+    fn a_push_of_a_user_whose_batch_still_runs_waits_for_a_later_batch() {
+        let queued = Arc::default();
+        // b's earlier push is in the batch still committing.
+        let mut next = Forming {
+            busy: ["b".to_owned()].into(),
+            ..Forming::default()
+        };
+        let mut waiting = Vec::new();
+        for u in ["a", "b", "c", "b"] {
+            let (j, answer) = job(&queued, u, 1, 0);
+            waiting.push(answer);
+            next.offer(j);
+        }
+        assert_eq!(users(&next.batch), ["a", "c"]);
+        // Both of b's pushes wait, in their order.
+        assert_eq!(users(&Vec::from(next.later)), ["b", "b"]);
     }
 
     #[test]
