@@ -30,8 +30,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use components::{
-    account, activity, editor, keys, list, pwa_banner, settings, share_offer, sidebar, status,
-    storage_notice, trash,
+    account, activity, editor, keys, lazy, links, list, note_meta, pwa_banner, settings,
+    share_offer, sidebar, status, storage_notice, trash,
 };
 use model::share::Shared;
 use model::{PageState, Ui};
@@ -87,6 +87,27 @@ pub fn not_found(_options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// Right after the first paint, in the background: the modules of the parts used soon
+/// after it (the note's bar, the sidebar's menus and name fields, the selection bar, the
+/// link completion, the settings view; the sign-in form while nobody is signed in), so
+/// that they show at once when asked for, offline too. The notices and offers load when
+/// they have something to say; the screens (preview, trash, history...) on first use.
+fn warm_parts(app: PageState) {
+    let mut parts = vec![
+        lazy::warming(note_meta::note_meta),
+        lazy::warming(links::backlinks),
+        lazy::warming(sidebar::sidebar_menu),
+        lazy::warming(sidebar::sidebar_name),
+        lazy::warming(list::selection_bar),
+        lazy::warming(settings::settings_view),
+        lazy::warming(keys::help_overlay),
+    ];
+    if app.user.get_untracked().is_none() {
+        parts.insert(0, lazy::warming(account::signin_form));
+    }
+    lazy::warm(parts);
+}
+
 /// The root component: Tern is one page, so there is no client-side router (it would cost
 /// the wasm bundle tens of kilobytes for nothing). It provides the [`PageState`] and the
 /// [`Ui`], starts the page's work once hydrated, and lays out the components.
@@ -132,6 +153,7 @@ pub fn App() -> impl IntoView {
             });
             io::page::on_store_closed(move |m| app.notice.set(m));
             app.ready.set(true);
+            warm_parts(app);
             model::share::receive(shared);
             model::account::check_session(app).await;
         });

@@ -46,9 +46,34 @@ pub type Build = fn() -> AnyView;
 /// Loads a screen's module, then gives its builder.
 pub type Loader = fn() -> Pin<Box<dyn Future<Output = Result<Build, NotLoaded>>>>;
 
+/// Builds a part of a screen from its arguments (its code is in the part's module).
+pub type BuildWith<A> = fn(A) -> AnyView;
+
+/// Loads a part's module, then gives its builder.
+pub type LoaderWith<A> = fn() -> Pin<Box<dyn Future<Output = Result<BuildWith<A>, NotLoaded>>>>;
+
+/// Loads a module and gives what its split point returns.
+type Load<B> = fn() -> Pin<Box<dyn Future<Output = Result<B, NotLoaded>>>>;
+
 /// `split!(name, module, builder)`, in a screen's file: the split point `name` (a
 /// [`Loader`]) whose code goes into the module `module` (its file: `pkg/split_module.wasm`).
+/// `split!(name, module, Args => builder)`: the same for a part built from arguments (a
+/// [`LoaderWith<Args>`], shown by [`lazy_part`]).
 macro_rules! split {
+    ($(#[$doc:meta])* $name:ident, $module:ident, $args:ty => $build:expr) => {
+        $(#[$doc])*
+        // (The link between two wasm modules: `extern "C"` functions the macro writes.)
+        #[allow(unsafe_code)]
+        pub fn $name() -> ::std::pin::Pin<
+            Box<dyn ::std::future::Future<Output = Result<$crate::components::lazy::BuildWith<$args>, $crate::components::lazy::NotLoaded>>>,
+        > {
+            #[::leptos::wasm_split::wasm_split($module, wasm_split_path = ::leptos::wasm_split, fallible)]
+            fn load() -> Result<$crate::components::lazy::BuildWith<$args>, $crate::components::lazy::NotLoaded> {
+                Ok($build)
+            }
+            Box::pin(load())
+        }
+    };
     ($(#[$doc:meta])* $name:ident, $module:ident, $build:expr) => {
         $(#[$doc])*
         // (The link between two wasm modules: `extern "C"` functions the macro writes.)
@@ -71,17 +96,13 @@ fn retry_ms(n: u32) -> u64 {
     (1000u64 << n.min(5)).min(30_000)
 }
 
-/// What [`LazyScreen`] shows: `None` while loading.
-type State = RwSignal<Option<Result<Build, NotLoaded>>>;
+/// What a lazy screen or part shows: `None` while loading.
+type State<B> = RwSignal<Option<Result<B, NotLoaded>>>;
 
-/// A screen loaded with `load` on first use: "Loading…", then the screen; if its module
-/// cannot be loaded, a message, automatic retries and "Retry" (see the module docs).
-#[component]
-pub fn LazyScreen(
-    /// The screen's split point.
-    load: Loader,
-) -> impl IntoView {
-    let state: State = RwSignal::new(None);
+/// Starts loading with `load` once the page is hydrated, for one place of the page: its
+/// state, and "again", which starts a new round of attempts (after a failure).
+fn loading<B: Copy + Send + Sync + 'static>(load: Load<B>) -> (State<B>, impl Fn() + Copy) {
+    let state: State<B> = RwSignal::new(None);
     // Each round of attempts (the first, "Retry", `online`) has a number; an older round
     // stops at its next pause, so one round runs at a time.
     let round = StoredValue::new(0u32);
@@ -93,13 +114,25 @@ pub fn LazyScreen(
         state.set(None);
         spawn_local(attempts(load, state, round, n + 1));
     };
-    // In the browser only (effects do not run on the server, which renders "Loading…").
+    // In the browser only (effects do not run on the server, which renders what shows
+    // while loading).
     Effect::new(move |_| spawn_local(attempts(load, state, round, 0)));
     let _ = window_event_listener(leptos::ev::online, move |_| {
         if matches!(state.get_untracked(), Some(Err(NotLoaded))) {
             again();
         }
     });
+    (state, again)
+}
+
+/// A screen loaded with `load` on first use: "Loading…", then the screen; if its module
+/// cannot be loaded, a message, automatic retries and "Retry" (see the module docs).
+#[component]
+pub fn LazyScreen(
+    /// The screen's split point.
+    load: Loader,
+) -> impl IntoView {
+    let (state, again) = loading(load);
     move || match state.get() {
         None => {
             view! { <p class="lazy-loading" data-testid="lazy-loading">"Loading…"</p> }.into_any()
@@ -115,9 +148,72 @@ pub fn LazyScreen(
     }
 }
 
+/// What a [`lazy_part`] shows before its module is there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Until {
+    /// Nothing while loading; if the module cannot be loaded, a short message with
+    /// "Retry" (a part the user asked for: a menu, a form, a bar).
+    Asked,
+    /// Nothing, also when the module cannot be loaded (retried all the same): a part that
+    /// shows itself when it has something to say (a notice, an offer, a banner).
+    Quiet,
+    /// An empty box of this CSS class (sized like the part: no layout jump when it comes),
+    /// also when the module cannot be loaded (retried all the same).
+    Blank(&'static str),
+}
+
+/// A part of a screen in a module of its own, built with `args` once `load` has loaded
+/// it (right after hydration; the modules of the parts are also loaded right after the
+/// first paint: [`warm`]). A failed load is retried as for a [`LazyScreen`]. Nothing else
+/// of the page waits for it.
+pub fn lazy_part<A: Clone + Send + Sync + 'static>(
+    load: LoaderWith<A>,
+    args: A,
+    until: Until,
+) -> impl IntoView {
+    let (state, again) = loading(load);
+    move || match state.get() {
+        Some(Ok(build)) => build(args.clone()),
+        Some(Err(NotLoaded)) if until == Until::Asked => view! {
+            <span class="error lazy-failed" role="alert" data-testid="lazy-failed">
+                "Could not be loaded (are you offline?). Retrying… "
+                <button type="button" on:click=move |_| again()>"Retry"</button>
+            </span>
+        }
+        .into_any(),
+        _ => match until {
+            Until::Blank(class) => view! { <div class=class aria-hidden="true"></div> }.into_any(),
+            _ => ().into_any(),
+        },
+    }
+}
+
+/// Loads a part's module, if it is not loaded yet, without showing it (for [`warm`]).
+pub fn warming<A: 'static>(load: LoaderWith<A>) -> Pin<Box<dyn Future<Output = ()>>> {
+    Box::pin(async move {
+        let _ = load().await;
+    })
+}
+
+/// Loads these modules one after the other, in the background (right after the first
+/// paint: the parts used soon after it then show at once). A failure is left to the part,
+/// which retries when shown.
+pub fn warm(modules: Vec<Pin<Box<dyn Future<Output = ()>>>>) {
+    spawn_local(async move {
+        for m in modules {
+            m.await;
+        }
+    });
+}
+
 /// Round `me` of load attempts: until one loads, with a pause after each failure, while
 /// the screen is shown and no newer round started.
-async fn attempts(load: Loader, state: State, round: StoredValue<u32>, me: u32) {
+async fn attempts<B: Copy + Send + Sync + 'static>(
+    load: Load<B>,
+    state: State<B>,
+    round: StoredValue<u32>,
+    me: u32,
+) {
     let mut failures = 0;
     loop {
         let got = load().await;
