@@ -1,4 +1,5 @@
-//! Screens in wasm modules of their own, loaded on first use.
+//! Screens and parts of screens in wasm modules of their own, loaded on first use or right
+//! after the first paint.
 //!
 //! The start-up module holds what the first paint of the list and the editor needs; each
 //! screen opened later (the Markdown preview, the trash, a note's history and conflict,
@@ -14,6 +15,16 @@
 //! load (the network) is never cached as failed: the screen says so, retries on its own
 //! (after 1, 2, 4 ... 30 s, and when the browser comes back online) and offers "Retry".
 //! Nothing else of the page waits for it.
+//!
+//! Parts of the page that the first paint of the list and the editor does not need (the
+//! sidebar's menus and name fields, the selection bar, the note's bar, the link completion
+//! and "Linked from", the keyboard help, the sign-in form and sign-out warning, the settings
+//! view's tabs, the offers, banners and notices) are split points too, returning a
+//! builder that takes the part's arguments (`fn(A) -> AnyView`); [`lazy_part`] shows one,
+//! with the same retries. While it loads a part shows nothing or an empty box of its size
+//! ([`Until`]); if its module cannot be loaded, a part the user asked for says so with
+//! "Retry", a notice or offer stays quiet until it comes. The parts used soon after the
+//! first paint are loaded right after it, in the background ([`warm`], from `App`).
 //!
 //! Each screen's file declares its split point with [`split!`] (so that the screens import
 //! this module, not the other way round). Split points are called through `extern "C"`

@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 
 use leptos::prelude::*;
 
-use super::lazy::{Until, lazy_part, split};
+use super::lazy::{NotLoaded, Until, lazy_part, split};
 use crate::io;
 use crate::model::organize::{Filter, filter_query, is_filter};
 use crate::model::{LIST_PAGE, PageState, Pane, Selection, Ui, commands};
@@ -219,6 +219,46 @@ fn menu_now(of: MenuOf) -> impl IntoView {
     }
 }
 
+/// What notes were dropped on.
+#[derive(Clone, Debug)]
+pub enum DropOn {
+    /// A notebook (its id): they move into it.
+    Notebook(String),
+    /// A tag (its name): they are tagged.
+    Tag(String),
+}
+
+/// Notes dropped on an entry: moved or tagged, by code in the menus' module (loaded right
+/// after the first paint; if it cannot be, the drop is refused with a message).
+fn dropped(app: PageState, ids: Vec<String>, on: DropOn) {
+    leptos::task::spawn_local(async move {
+        match drop_notes().await {
+            Ok(apply) => apply(app, ids, on),
+            Err(NotLoaded) => app.notice.set(
+                "The notes were not moved: this part of Tern could not be loaded (are you \
+                 offline?). Try again."
+                    .into(),
+            ),
+        }
+    });
+}
+
+/// Moves or tags dropped notes.
+fn drop_now(app: PageState, ids: Vec<String>, on: DropOn) {
+    match on {
+        DropOn::Notebook(id) => commands::move_notes(app, ids, Some(id)),
+        DropOn::Tag(name) => commands::tag_notes(app, ids, name),
+    }
+}
+
+/// [`drop_now`], in the menus' module.
+// (The link between two wasm modules: `extern "C"` functions the macro writes.)
+#[allow(unsafe_code)]
+#[leptos::wasm_split::wasm_split(sidebar_menu, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn drop_notes() -> Result<fn(PageState, Vec<String>, DropOn), NotLoaded> {
+    Ok(drop_now)
+}
+
 /// The sidebar, and the backdrop behind it while it is an open drawer.
 #[component]
 pub fn Sidebar() -> impl IntoView {
@@ -337,7 +377,7 @@ pub fn Sidebar() -> impl IntoView {
                             on:drop=move |ev| {
                                 hover.set(None);
                                 let ids = io::page::dragged_notes(&ev);
-                                commands::move_notes(app, ids, Some(did.clone()));
+                                dropped(app, ids, DropOn::Notebook(did.clone()));
                             }>
                             <div class="entry-row">
                                 {children.then(|| view! {
@@ -424,7 +464,7 @@ pub fn Sidebar() -> impl IntoView {
                             on:drop=move |ev| {
                                 hover.set(None);
                                 let ids = io::page::dragged_notes(&ev);
-                                commands::tag_notes(app, ids, dname.clone());
+                                dropped(app, ids, DropOn::Tag(dname.clone()));
                             }>
                             <div class="entry-row">
                                 {if renaming {
