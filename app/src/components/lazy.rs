@@ -128,11 +128,14 @@ fn loading<B: Copy + Send + Sync + 'static>(load: Load<B>) -> (State<B>, impl Fn
     // In the browser only (effects do not run on the server, which renders what shows
     // while loading).
     Effect::new(move |_| spawn_local(attempts(load, state, round, 0)));
-    let _ = window_event_listener(leptos::ev::online, move |_| {
-        if matches!(state.get_untracked(), Some(Err(NotLoaded))) {
+    let online = window_event_listener(leptos::ev::online, move |_| {
+        if matches!(state.try_get_untracked(), Some(Some(Err(NotLoaded)))) {
             again();
         }
     });
+    // (A part comes and goes with what shows it, a menu at each opening: its listener goes
+    // with it.)
+    on_cleanup(move || online.remove());
     (state, again)
 }
 
