@@ -39,9 +39,7 @@ pub fn AccountBar() -> impl IntoView {
                 <button type="button" on:click=ask_first>"Sign out"</button>
             </div>
         </Show>
-        <Show when=move || asking.get()>
-            {lazy_part(signout_warning, set_asking, Until::Asked)}
-        </Show>
+        {lazy_part(signout_warning, set_asking, Until::Asked, move || asking.get())}
     }
 }
 
@@ -101,11 +99,9 @@ pub fn open_signin(ui: Ui) {
 pub fn SignInForm() -> impl IntoView {
     let app = PageState::get();
     let ui = Ui::get();
-    view! {
-        <Show when=move || app.user.get().is_none() && ui.signin.get()>
-            {lazy_part(signin_form, (), Until::Asked)}
-        </Show>
-    }
+    lazy_part(signin_form, (), Until::Asked, move || {
+        app.user.get().is_none() && ui.signin.get()
+    })
 }
 
 split!(
@@ -163,11 +159,9 @@ fn SignInFormNow() -> impl IntoView {
 #[component]
 pub fn JoinOffer() -> impl IntoView {
     let app = PageState::get();
-    view! {
-        <Show when=move || app.join_offer.get().is_some() && app.user.get().is_some()>
-            {lazy_part(join_offer, (), Until::Quiet)}
-        </Show>
-    }
+    lazy_part(join_offer, (), Until::Quiet, move || {
+        app.join_offer.get().is_some() && app.user.get().is_some()
+    })
 }
 
 split!(

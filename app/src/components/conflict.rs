@@ -40,7 +40,7 @@ fn resolve(app: PageState, text: Text, deleted: bool) {
 /// [`strategy_picker`], loaded when the note's menu first opens).
 #[component]
 pub fn StrategyPicker() -> impl IntoView {
-    lazy_part(strategy_picker, (), Until::Asked)
+    lazy_part(strategy_picker, (), Until::Asked, || true)
 }
 
 split!(

@@ -31,11 +31,7 @@ pub fn Shortcuts() -> impl IntoView {
         }
     });
     // (The overlay is in a module of its own, loaded when first asked for.)
-    view! {
-        <Show when=move || ui.help.get()>
-            {lazy_part(help_overlay, dialog, Until::Asked)}
-        </Show>
-    }
+    lazy_part(help_overlay, dialog, Until::Asked, move || ui.help.get())
 }
 
 split!(

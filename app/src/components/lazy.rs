@@ -34,6 +34,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -112,7 +113,10 @@ type State<B> = RwSignal<Option<Result<B, NotLoaded>>>;
 
 /// Starts loading with `load` once the page is hydrated, for one place of the page: its
 /// state, and "again", which starts a new round of attempts (after a failure).
-fn loading<B: Copy + Send + Sync + 'static>(load: Load<B>) -> (State<B>, impl Fn() + Copy) {
+fn loading<B: Copy + Send + Sync + 'static>(
+    load: Load<B>,
+    when: Signal<bool>,
+) -> (State<B>, impl Fn() + Copy) {
     let state: State<B> = RwSignal::new(None);
     // Each round of attempts (the first, "Retry", `online`) has a number; an older round
     // stops at its next pause, so one round runs at a time.
@@ -126,8 +130,17 @@ fn loading<B: Copy + Send + Sync + 'static>(load: Load<B>) -> (State<B>, impl Fn
         spawn_local(attempts(load, state, round, n + 1));
     };
     // In the browser only (effects do not run on the server, which renders what shows
-    // while loading).
-    Effect::new(move |_| spawn_local(attempts(load, state, round, 0)));
+    // while loading), once `when` first holds.
+    Effect::new(move |started: Option<bool>| {
+        if started == Some(true) {
+            return true;
+        }
+        let now = when.get();
+        if now {
+            spawn_local(attempts(load, state, round, 0));
+        }
+        now
+    });
     let online = window_event_listener(leptos::ev::online, move |_| {
         if matches!(state.try_get_untracked(), Some(Some(Err(NotLoaded)))) {
             again();
@@ -146,7 +159,7 @@ pub fn LazyScreen(
     /// The screen's split point.
     load: Loader,
 ) -> impl IntoView {
-    let (state, again) = loading(load);
+    let (state, again) = loading(load, Signal::stored(true));
     move || match state.get() {
         None => {
             view! { <p class="lazy-loading" data-testid="lazy-loading">"Loading…"</p> }.into_any()
@@ -176,30 +189,66 @@ pub enum Until {
     Blank(&'static str),
 }
 
-/// A part of a screen in a module of its own, built with `args` once `load` has loaded
-/// it (right after hydration; the modules of the parts are also loaded right after the
-/// first paint: [`warm`]). A failed load is retried as for a [`LazyScreen`]. Nothing else
-/// of the page waits for it.
+/// A part of a screen in a module of its own, shown while `when` holds, built with `args`
+/// once `load` has loaded it (asked for when `when` first holds; the modules of the parts
+/// are also loaded right after the first paint: [`warm`]). A failed load is retried as
+/// for a [`LazyScreen`]. Nothing else of the page waits for it. Like `Show`, the part is
+/// built anew each time `when` becomes true.
 pub fn lazy_part<A: Clone + Send + Sync + 'static>(
     load: LoaderWith<A>,
     args: A,
     until: Until,
-) -> impl IntoView {
-    let (state, again) = loading(load);
-    move || match state.get() {
-        Some(Ok(build)) => build(args.clone()),
-        Some(Err(NotLoaded)) if until == Until::Asked => view! {
-            <span class="error lazy-failed" role="alert" data-testid="lazy-failed">
-                "Could not be loaded (are you offline?). Retrying… "
-                <button type="button" on:click=move |_| again()>"Retry"</button>
-            </span>
+    when: impl Fn() -> bool + Send + Sync + 'static,
+) -> AnyView {
+    let when = Signal::from(Memo::new(move |_| when()));
+    let (state, again) = loading(load, when);
+    // What to show, as a value: the view code below is one copy for every part, not one
+    // per part's type (they add up in the start-up module).
+    let shown = move || {
+        if !when.get() {
+            return Shown::Nothing;
         }
-        .into_any(),
-        _ => match until {
-            Until::Blank(class) => view! { <div class=class aria-hidden="true"></div> }.into_any(),
-            _ => ().into_any(),
-        },
-    }
+        match state.get() {
+            Some(Ok(build)) => Shown::Part(build(args.clone())),
+            Some(Err(NotLoaded)) if until == Until::Asked => Shown::Failed,
+            _ => match until {
+                Until::Blank(class) => Shown::Blank(class),
+                _ => Shown::Nothing,
+            },
+        }
+    };
+    part_view(Arc::new(shown), Arc::new(again))
+}
+
+/// What a [`lazy_part`] shows now.
+enum Shown {
+    Nothing,
+    Blank(&'static str),
+    Failed,
+    Part(AnyView),
+}
+
+/// The view of a [`lazy_part`].
+fn part_view(
+    shown: Arc<dyn Fn() -> Shown + Send + Sync>,
+    again: Arc<dyn Fn() + Send + Sync>,
+) -> AnyView {
+    (move || match shown() {
+        Shown::Nothing => ().into_any(),
+        Shown::Blank(class) => view! { <div class=class aria-hidden="true"></div> }.into_any(),
+        Shown::Failed => {
+            let again = again.clone();
+            view! {
+                <span class="error lazy-failed" role="alert" data-testid="lazy-failed">
+                    "Could not be loaded (are you offline?). Retrying… "
+                    <button type="button" on:click=move |_| again()>"Retry"</button>
+                </span>
+            }
+            .into_any()
+        }
+        Shown::Part(view) => view,
+    })
+    .into_any()
 }
 
 /// Loads a part's module, if it is not loaded yet, without showing it (for [`warm`]).

@@ -167,11 +167,9 @@ impl Default for Completion {
 #[component]
 pub fn LinkSuggestions(completion: Completion) -> impl IntoView {
     let c = completion;
-    view! {
-        <Show when=move || c.query.with(Option::is_some) && c.items.with(|i| !i.is_empty())>
-            {lazy_part(link_suggestions, c, Until::Asked)}
-        </Show>
-    }
+    lazy_part(link_suggestions, c, Until::Asked, move || {
+        c.query.with(Option::is_some) && c.items.with(|i| !i.is_empty())
+    })
 }
 
 split!(
@@ -210,7 +208,7 @@ fn suggestions_now(c: Completion) -> impl IntoView {
 /// loaded).
 #[component]
 pub fn Backlinks() -> impl IntoView {
-    lazy_part(backlinks, (), Until::Quiet)
+    lazy_part(backlinks, (), Until::Quiet, || true)
 }
 
 split!(

@@ -298,9 +298,7 @@ pub fn NoteList() -> impl IntoView {
             </p>
             <SortSelect/>
             </div>
-            <Show when=move || app.selection.with(|s| !s.is_empty())>
-                {lazy_part(selection_bar, (), Until::Asked)}
-            </Show>
+            {lazy_part(selection_bar, (), Until::Asked, move || app.selection.with(|s| !s.is_empty()))}
             <ul class="notes" data-testid="notes" data-total=move || total().to_string()
                 data-page=LIST_PAGE.to_string()
                 data-indexing=move || app.snap.with(|s| s.indexing).to_string()

@@ -41,11 +41,9 @@ pub fn NoteMeta() -> impl IntoView {
             .get()
             .is_some_and(|id| app.snap.with(|s| s.find(&id).is_some()))
     });
-    view! {
-        <Show when=move || stored.get()>
-            {lazy_part(note_meta, (), Until::Blank("note-meta-blank"))}
-        </Show>
-    }
+    lazy_part(note_meta, (), Until::Blank("note-meta-blank"), move || {
+        stored.get()
+    })
 }
 
 split!(

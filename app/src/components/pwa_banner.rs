@@ -38,11 +38,9 @@ pub fn PwaBanner() -> impl IntoView {
         applying: (applying, set_applying),
         problem: (problem, set_problem),
     };
-    view! {
-        <Show when=move || update_ready.get() || problem.with(Option::is_some)>
-            {lazy_part(pwa_banner, banner, Until::Quiet)}
-        </Show>
-    }
+    lazy_part(pwa_banner, banner, Until::Quiet, move || {
+        update_ready.get() || problem.with(Option::is_some)
+    })
 }
 
 /// The banner's state.

@@ -38,11 +38,9 @@ pub fn SettingsButton() -> impl IntoView {
 #[component]
 pub fn SettingsView() -> impl IntoView {
     let ui = Ui::get();
-    view! {
-        <Show when=move || ui.settings.with(Option::is_some)>
-            {lazy_part(settings_view, (), Until::Asked)}
-        </Show>
-    }
+    lazy_part(settings_view, (), Until::Asked, move || {
+        ui.settings.with(Option::is_some)
+    })
 }
 
 split!(

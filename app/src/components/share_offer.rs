@@ -12,11 +12,9 @@ use crate::model::{PageState, Ui};
 #[component]
 pub fn ShareOffer() -> impl IntoView {
     let shared = expect_context::<Shared>();
-    view! {
-        <Show when=move || shared.0.with(Option::is_some)>
-            {lazy_part(share_offer, (), Until::Quiet)}
-        </Show>
-    }
+    lazy_part(share_offer, (), Until::Quiet, move || {
+        shared.0.with(Option::is_some)
+    })
 }
 
 split!(

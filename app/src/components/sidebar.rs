@@ -53,7 +53,7 @@ fn count_view(n: Option<usize>) -> impl IntoView {
 /// The inline field that names a new notebook or tag, or renames one (in a module of its
 /// own, [`sidebar_name`]).
 fn name_field(app: PageState, naming: RwSignal<Option<Naming>>, initial: String) -> impl IntoView {
-    lazy_part(sidebar_name, (app, naming, initial), Until::Asked)
+    lazy_part(sidebar_name, (app, naming, initial), Until::Asked, || true)
 }
 
 split!(
@@ -156,7 +156,7 @@ fn menu_view(
         signals,
         into,
     };
-    lazy_part(sidebar_menu, of, Until::Asked)
+    lazy_part(sidebar_menu, of, Until::Asked, || true)
 }
 
 split!(

@@ -19,7 +19,7 @@ fn seven_day_cap() -> bool {
 /// first paint: it shows only once the notes are read).
 #[component]
 pub fn StorageNotice() -> impl IntoView {
-    lazy_part(storage_notice, (), Until::Quiet)
+    lazy_part(storage_notice, (), Until::Quiet, || true)
 }
 
 split!(
