@@ -34,7 +34,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -108,26 +108,51 @@ fn retry_ms(n: u32) -> u64 {
     (1000u64 << n.min(5)).min(30_000)
 }
 
-/// What a lazy screen or part shows: `None` while loading.
-type State<B> = RwSignal<Option<Result<B, NotLoaded>>>;
+/// Loads a module, type-erased: `Ok` once what its split point returns is kept (see
+/// [`erase`]). The code that loads and retries is then one copy for every screen and part,
+/// not one per builder's type (they add up in the start-up module).
+type ErasedLoad =
+    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), NotLoaded>>>> + Send + Sync>;
 
-/// Starts loading with `load` once the page is hydrated, for one place of the page: its
-/// state, and "again", which starts a new round of attempts (after a failure).
-fn loading<B: Copy + Send + Sync + 'static>(
-    load: Load<B>,
-    when: Signal<bool>,
-) -> (State<B>, impl Fn() + Copy) {
-    let state: State<B> = RwSignal::new(None);
+/// Starts over after a failure.
+type Again = Arc<dyn Fn() + Send + Sync>;
+
+/// What a lazy screen or part shows: `None` while loading.
+type State = RwSignal<Option<Result<(), NotLoaded>>>;
+
+/// `load`, type-erased, and where it keeps what the split point returns.
+fn erase<B: Copy + Send + Sync + 'static>(load: Load<B>) -> (ErasedLoad, Arc<OnceLock<B>>) {
+    let slot = Arc::new(OnceLock::new());
+    let kept = slot.clone();
+    let erased: ErasedLoad = Arc::new(move || {
+        let kept = kept.clone();
+        Box::pin(async move {
+            let got = load().await?;
+            let _ = kept.set(got);
+            Ok(())
+        })
+    });
+    (erased, slot)
+}
+
+/// Starts loading with `load` once the page is hydrated and `when` holds, for one place of
+/// the page: its state, and "again", which starts a new round of attempts (after a
+/// failure).
+fn loading(load: ErasedLoad, when: Signal<bool>) -> (State, Again) {
+    let state: State = RwSignal::new(None);
     // Each round of attempts (the first, "Retry", `online`) has a number; an older round
     // stops at its next pause, so one round runs at a time.
     let round = StoredValue::new(0u32);
-    let again = move || {
-        let Some(n) = round.try_get_value() else {
-            return;
-        };
-        round.set_value(n + 1);
-        state.set(None);
-        spawn_local(attempts(load, state, round, n + 1));
+    let again: Again = {
+        let load = load.clone();
+        Arc::new(move || {
+            let Some(n) = round.try_get_value() else {
+                return;
+            };
+            round.set_value(n + 1);
+            state.set(None);
+            spawn_local(attempts(load.clone(), state, round, n + 1));
+        })
     };
     // In the browser only (effects do not run on the server, which renders what shows
     // while loading), once `when` first holds.
@@ -137,13 +162,14 @@ fn loading<B: Copy + Send + Sync + 'static>(
         }
         let now = when.get();
         if now {
-            spawn_local(attempts(load, state, round, 0));
+            spawn_local(attempts(load.clone(), state, round, 0));
         }
         now
     });
+    let on_online = again.clone();
     let online = window_event_listener(leptos::ev::online, move |_| {
         if matches!(state.try_get_untracked(), Some(Some(Err(NotLoaded)))) {
-            again();
+            on_online();
         }
     });
     // (A part comes and goes with what shows it, a menu at each opening: its listener goes
@@ -159,19 +185,23 @@ pub fn LazyScreen(
     /// The screen's split point.
     load: Loader,
 ) -> impl IntoView {
+    let (load, slot) = erase(load);
     let (state, again) = loading(load, Signal::stored(true));
     move || match state.get() {
         None => {
             view! { <p class="lazy-loading" data-testid="lazy-loading">"Loading…"</p> }.into_any()
         }
-        Some(Ok(build)) => build(),
-        Some(Err(NotLoaded)) => view! {
-            <p class="error lazy-failed" role="alert" data-testid="lazy-failed">
-                "This part of Tern could not be loaded (are you offline?). Retrying… "
-                <button type="button" on:click=move |_| again()>"Retry"</button>
-            </p>
+        Some(Ok(())) => slot.get().map_or_else(|| ().into_any(), |build| build()),
+        Some(Err(NotLoaded)) => {
+            let again = again.clone();
+            view! {
+                <p class="error lazy-failed" role="alert" data-testid="lazy-failed">
+                    "This part of Tern could not be loaded (are you offline?). Retrying… "
+                    <button type="button" on:click=move |_| again()>"Retry"</button>
+                </p>
+            }
+            .into_any()
         }
-        .into_any(),
     }
 }
 
@@ -200,53 +230,45 @@ pub fn lazy_part<A: Clone + Send + Sync + 'static>(
     until: Until,
     when: impl Fn() -> bool + Send + Sync + 'static,
 ) -> AnyView {
+    let (load, slot) = erase(load);
+    let build: Arc<dyn Fn() -> AnyView + Send + Sync> = Arc::new(move || {
+        slot.get()
+            .map_or_else(|| ().into_any(), |build| build(args.clone()))
+    });
+    part_view(load, build, until, Box::new(when))
+}
+
+/// The view of a [`lazy_part`]: one copy for every part (the view code of one per part's
+/// type adds up in the start-up module).
+fn part_view(
+    load: ErasedLoad,
+    build: Arc<dyn Fn() -> AnyView + Send + Sync>,
+    until: Until,
+    when: Box<dyn Fn() -> bool + Send + Sync>,
+) -> AnyView {
     let when = Signal::from(Memo::new(move |_| when()));
     let (state, again) = loading(load, when);
-    // What to show, as a value: the view code below is one copy for every part, not one
-    // per part's type (they add up in the start-up module).
-    let shown = move || {
+    (move || {
         if !when.get() {
-            return Shown::Nothing;
+            return ().into_any();
         }
-        match state.get() {
-            Some(Ok(build)) => Shown::Part(build(args.clone())),
-            Some(Err(NotLoaded)) if until == Until::Asked => Shown::Failed,
-            _ => match until {
-                Until::Blank(class) => Shown::Blank(class),
-                _ => Shown::Nothing,
-            },
-        }
-    };
-    part_view(Arc::new(shown), Arc::new(again))
-}
-
-/// What a [`lazy_part`] shows now.
-enum Shown {
-    Nothing,
-    Blank(&'static str),
-    Failed,
-    Part(AnyView),
-}
-
-/// The view of a [`lazy_part`].
-fn part_view(
-    shown: Arc<dyn Fn() -> Shown + Send + Sync>,
-    again: Arc<dyn Fn() + Send + Sync>,
-) -> AnyView {
-    (move || match shown() {
-        Shown::Nothing => ().into_any(),
-        Shown::Blank(class) => view! { <div class=class aria-hidden="true"></div> }.into_any(),
-        Shown::Failed => {
-            let again = again.clone();
-            view! {
-                <span class="error lazy-failed" role="alert" data-testid="lazy-failed">
-                    "Could not be loaded (are you offline?). Retrying… "
-                    <button type="button" on:click=move |_| again()>"Retry"</button>
-                </span>
+        match (state.get(), until) {
+            (Some(Ok(())), _) => build(),
+            (Some(Err(NotLoaded)), Until::Asked) => {
+                let again = again.clone();
+                view! {
+                    <span class="error lazy-failed" role="alert" data-testid="lazy-failed">
+                        "Could not be loaded (are you offline?). Retrying… "
+                        <button type="button" on:click=move |_| again()>"Retry"</button>
+                    </span>
+                }
+                .into_any()
             }
-            .into_any()
+            (_, Until::Blank(class)) => {
+                view! { <div class=class aria-hidden="true"></div> }.into_any()
+            }
+            _ => ().into_any(),
         }
-        Shown::Part(view) => view,
     })
     .into_any()
 }
@@ -271,12 +293,7 @@ pub fn warm(modules: Vec<Pin<Box<dyn Future<Output = ()>>>>) {
 
 /// Round `me` of load attempts: until one loads, with a pause after each failure, while
 /// the screen is shown and no newer round started.
-async fn attempts<B: Copy + Send + Sync + 'static>(
-    load: Load<B>,
-    state: State<B>,
-    round: StoredValue<u32>,
-    me: u32,
-) {
+async fn attempts(load: ErasedLoad, state: State, round: StoredValue<u32>, me: u32) {
     let mut failures = 0;
     loop {
         let got = load().await;
