@@ -56,7 +56,10 @@
 //! the unpacker); `packs` (the packs' stored form and the in-memory [`Tier`]); `raw`
 //! (IndexedDB called directly); `watch` (the connection that closes for an upgrade).
 
+mod common;
 mod packs;
+
+use common::{id_hash, unavailable};
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -227,13 +230,6 @@ impl Known {
     }
 }
 
-/// FNV-1a, 64 bits: a note id's hash in [`Known`].
-fn id_hash(id: &str) -> u64 {
-    id.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
 /// A pulled page at least this large is worth learning the store's keys for (see [`Known`]).
 const BULK_PAGE: usize = 100;
 /// The longest stretch of work on the page's thread between two yields while a bulk page
@@ -251,17 +247,6 @@ pub const CLOSED_FOR_UPGRADE: &str =
     "Tern was updated in another tab: reload this page to keep working (saved notes are safe)";
 /// The event dispatched on the global scope when the store closed for an upgrade.
 pub const CLOSED_EVENT: &str = "tern-store-closed";
-
-fn unavailable(e: impl std::error::Error) -> StoreError {
-    // rexie's errors say only "idb error"; the browser's reason is in the source chain.
-    let mut message = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        message = format!("{message}: {s}");
-        source = s.source();
-    }
-    StoreError::Unavailable(message)
-}
 
 /// Waits for a read-write transaction to commit. The browser aborts a transaction it cannot
 /// write (in practice: storage is full, `QuotaExceededError`; rexie does not expose the

@@ -130,7 +130,7 @@ pub(super) const MAX_PACK: usize = u16::MAX as usize;
 
 /// The id hash of [`Tier`]'s index: the high half of the store's 64-bit one.
 fn short_hash(id: &str) -> u32 {
-    (super::id_hash(id) >> 32) as u32
+    (super::common::id_hash(id) >> 32) as u32
 }
 
 /// A pack's header, made note by note (sorted by id) as its body is.
@@ -398,7 +398,7 @@ pub(super) async fn read(
     .await;
     for (slot, body) in slots.into_iter().zip(bodies) {
         let body = body
-            .map_err(super::unavailable)?
+            .map_err(super::common::unavailable)?
             // Checked fresh in this transaction: the pack is there.
             .ok_or_else(|| StoreError::Corrupt("a pack is missing".into()))?;
         let body = Array::from(&body);
