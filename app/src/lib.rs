@@ -30,8 +30,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use components::{
-    account, activity, conflict, editor, keys, lazy, links, list, note_meta, pwa_banner, settings,
-    share_offer, sidebar, status, storage_notice, trash,
+    account, activity, editor, keys, list, pwa_banner, settings, share_offer, sidebar, status,
+    storage_notice, trash,
 };
 use model::share::Shared;
 use model::{PageState, Ui};
@@ -87,41 +87,6 @@ pub fn not_found(_options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// Right after the first paint, in the background: the modules of the parts (the note's
-/// bar and menu, the sidebar's menus and name fields, the selection bar, the link
-/// completion, the settings view, the keyboard help, the sign-in form or the sign-out
-/// warning, the offers), so that they show at once when asked for, offline too, even
-/// before the service worker has cached them. (The storage notice and the update banner
-/// are loaded as soon as they are placed; the screens, preview, trash, history..., on
-/// first use.)
-fn warm_parts(app: PageState) {
-    let mut parts = vec![
-        lazy::warming(note_meta::note_meta),
-        lazy::warming(links::backlinks),
-        lazy::warming(sidebar::sidebar_menu),
-        lazy::warming(sidebar::sidebar_name),
-        lazy::warming(list::selection_bar),
-        lazy::warming(conflict::strategy_picker),
-        lazy::warming(settings::settings_view),
-        lazy::warming(keys::help_overlay),
-        lazy::warming(share_offer::share_offer),
-    ];
-    // Who is signed in is known later (`check_session`): the other one's turn comes last.
-    let (now, later) = (
-        lazy::warming(account::signin_form),
-        lazy::warming(account::signout_warning),
-    );
-    let (now, later) = if app.user.get_untracked().is_none() {
-        (now, later)
-    } else {
-        (later, now)
-    };
-    parts.insert(0, now);
-    parts.push(later);
-    parts.push(lazy::warming(account::join_offer));
-    lazy::warm(parts);
-}
-
 /// The root component: Tern is one page, so there is no client-side router (it would cost
 /// the wasm bundle tens of kilobytes for nothing). It provides the [`PageState`] and the
 /// [`Ui`], starts the page's work once hydrated, and lays out the components.
@@ -167,7 +132,6 @@ pub fn App() -> impl IntoView {
             });
             io::page::on_store_closed(move |m| app.notice.set(m));
             app.ready.set(true);
-            warm_parts(app);
             model::share::receive(shared);
             model::account::check_session(app).await;
         });

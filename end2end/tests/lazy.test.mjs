@@ -1,8 +1,7 @@
-// Screens and parts loaded on first use or right after the first paint (`cargo leptos build
-// --split`, app/src/components/lazy.rs): each opens offline after one online visit (the
-// service worker precaches every module), and a module that fails to load says so, is
-// retried, and the screen or part then shows; the list and the editor (the start-up module)
-// keep working meanwhile.
+// Screens loaded on first use (`cargo leptos build --split`, app/src/components/lazy.rs):
+// each opens offline after one online visit (the service worker precaches every module),
+// and a module that fails to load says so, is retried, and the screen then opens; the
+// rest of the page keeps working meanwhile.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
@@ -58,51 +57,7 @@ async function openEveryScreen(page) {
   await shown('export-import');
   await openSettings(page, 'Sync activity');
   await shown('activity');
-  await page.getByRole('button', { name: 'Close settings' }).click();
-  await openEveryPart(page);
   assert.equal(await page.getByTestId('lazy-failed').count(), 0);
-}
-
-/** The modules of the parts, besides the screens'. */
-const PARTS = [
-  'note_meta',
-  'links',
-  'sidebar_menu',
-  'sidebar_name',
-  'selection_bar',
-  'settings_view',
-  'help',
-  'signin',
-  'storage_notice',
-  'pwa_banner',
-  'share_offer',
-  'join_offer',
-  'signout_warning',
-];
-
-/**
- * Shows the parts in modules of their own that a signed-in page with a note "Lazy" (open)
- * can show: the note's bar, a notebook's name field and menu, the selection bar, the
- * keyboard help.
- */
-async function openEveryPart(page) {
-  const shown = (testId) => page.getByTestId(testId).waitFor({ timeout: 30_000 });
-  await page.locator('li.note', { hasText: 'Lazy' }).click();
-  await shown('note-meta');
-  await page.getByTestId('notebook-add').click();
-  await page.getByTestId('name-field').fill('Offline book');
-  await page.getByTestId('name-field').press('Enter');
-  const book = page.locator('li.notebook', { hasText: 'Offline book' });
-  await book.getByRole('button', { name: 'More for Offline book' }).click();
-  await book.getByRole('button', { name: 'Rename' }).waitFor({ timeout: 30_000 });
-  await page.locator('li.note', { hasText: 'Lazy' }).getByRole('button').click({ modifiers: ['Control'] });
-  await shown('selection-bar');
-  await page.getByRole('button', { name: 'Clear the selection' }).click();
-  await page.locator('#note-title').focus();
-  await page.keyboard.press('Escape');
-  await page.keyboard.press('?');
-  await shown('help');
-  await page.getByTestId('help').getByRole('button', { name: 'Close' }).click();
 }
 
 test('every screen loaded on first use opens offline after one online visit', async () => {
@@ -117,7 +72,7 @@ test('every screen loaded on first use opens offline after one online visit', as
     await first.page.waitForSelector('li.note[data-sync="synced"]', { timeout: 15_000 });
     await waitForController(first.page);
     const modules = await splitModules(first.page);
-    for (const m of ['preview', 'trash', 'history', 'settings', 'export', 'activity', 'conflict', ...PARTS]) {
+    for (const m of ['preview', 'trash', 'history', 'settings', 'export', 'activity', 'conflict']) {
       assert.ok(
         modules.some((p) => p.includes(m)),
         `a precached module for ${m}: ${modules}`,
@@ -174,9 +129,7 @@ test('a module that fails to load is retried, and the screen then opens', async 
     await page.getByTestId('trash').waitFor({ timeout: 60_000 });
     assert.equal(await failure.count(), 0);
 
-    // "Retry": the export panel fails, then opens when asked (the settings view's own
-    // module loads first).
-    await openSettings(page, 'Account');
+    // "Retry": the export panel fails, then opens when asked.
     failing = true;
     await openSettings(page, 'Export / import');
     await failure.waitFor();
@@ -184,76 +137,6 @@ test('a module that fails to load is retried, and the screen then opens', async 
     await failure.getByRole('button', { name: 'Retry' }).click();
     await page.getByTestId('export-import').waitFor({ timeout: 30_000 });
     assert.equal(await failure.count(), 0);
-  } finally {
-    await p.close();
-  }
-});
-
-test('the list and the editor work while the parts fail to load; the parts come after a retry', async () => {
-  const p = await openProfile();
-  try {
-    const page = p.page;
-    // No service worker: every module but the start-up one comes from the network, where
-    // the test makes it fail, from the first paint on.
-    await p.context.route('**/sw.js', (r) => r.fulfill({ status: 404 }));
-    let failing = true;
-    let failed = 0;
-    await p.context.route(/\/pkg\/.*\.wasm$/, (route) => {
-      if (failing && !route.request().url().endsWith('/pkg/tern.wasm')) {
-        failed += 1;
-        return route.abort('internetdisconnected');
-      }
-      return route.continue();
-    });
-    await openApp(page, server.base);
-
-    // Writing, saving and listing notes need none of them.
-    await write(page, 'Parts first', 'typed while the parts could not be loaded');
-    await write(page, 'Parts second', 'and another');
-    assert.ok(failed > 0, 'the parts were asked for');
-    await page.locator('li.note', { hasText: 'Parts first' }).click();
-    assert.equal(await page.inputValue('#note-title'), 'Parts first');
-    await page.fill('#note-content', 'edited while the parts could not be loaded');
-    await page.waitForSelector('[data-testid=saved]:has-text("Saved on this device")');
-    // The note's bar keeps its place (an empty box), and nothing says it failed.
-    assert.equal(await page.getByTestId('note-meta').count(), 0);
-    assert.equal(await page.locator('.note-meta-blank').count(), 1);
-    // (From the title down: what comes above the note, the sign-in form, may move it all.)
-    const textTop = async () =>
-      (await page.locator('#note-content').boundingBox()).y -
-      (await page.locator('#note-title').boundingBox()).y;
-    const before = await textTop();
-    // A part the user asks for says it could not be loaded.
-    await page.getByTestId('notebook-add').click();
-    const sidebarFailure = page.getByTestId('sidebar').getByTestId('lazy-failed');
-    await sidebarFailure.waitFor();
-    assert.match(await sidebarFailure.textContent(), /could not be loaded/i);
-    await page.getByTestId('signin-open').click();
-    const signinFailure = page.locator('header ~ [data-testid=lazy-failed]');
-    await signinFailure.waitFor();
-
-    // Back online: "Retry" brings the name field; the note's bar and the sign-in form come
-    // on their own.
-    failing = false;
-    await sidebarFailure.getByRole('button', { name: 'Retry' }).click();
-    await page.getByTestId('name-field').fill('After retry');
-    await page.getByTestId('name-field').press('Enter');
-    await page.locator('li.notebook', { hasText: 'After retry' }).waitFor();
-    await page.getByTestId('note-meta').waitFor({ timeout: 60_000 });
-    assert.equal(await page.locator('.note-meta-blank').count(), 0);
-    // No layout jump: the text stays where it was (the blank has the bar's height).
-    const after = await textTop();
-    assert.ok(Math.abs(after - before) <= 2, `the text moved from ${before} to ${after}`);
-    await page.locator('#username').waitFor({ timeout: 60_000 });
-    assert.equal(await page.getByTestId('lazy-failed').count(), 0);
-    // The edits made meanwhile are all there.
-    await page.reload();
-    await page.locator('li.note', { hasText: 'Parts second' }).waitFor();
-    await page.locator('li.note', { hasText: 'Parts first' }).click();
-    assert.equal(
-      await page.inputValue('#note-content'),
-      'edited while the parts could not be loaded',
-    );
   } finally {
     await p.close();
   }

@@ -6,7 +6,6 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::lazy::{Until, lazy_part, split};
 use crate::io::{self, Access};
 use crate::model::{PageState, Ui, account};
 
@@ -17,11 +16,20 @@ pub fn AccountBar() -> impl IntoView {
     let app = PageState::get();
     let ui = Ui::get();
     let (asking, set_asking) = signal(false);
+    let sign_out = move || {
+        set_asking.set(false);
+        spawn_local(account::sign_out(
+            app,
+            "Signed out. Your notes stay on this device, apart: they show again when you \
+             sign in.",
+            "Not signed out",
+        ));
+    };
     let ask_first = move |_| {
         if app.snap.with_untracked(|s| s.unsynced) > 0 {
             set_asking.set(true);
         } else {
-            sign_out(app, set_asking);
+            sign_out();
         }
     };
     view! {
@@ -39,22 +47,7 @@ pub fn AccountBar() -> impl IntoView {
                 <button type="button" on:click=ask_first>"Sign out"</button>
             </div>
         </Show>
-        {lazy_part(signout_warning, set_asking, Until::Asked, move || asking.get())}
-    }
-}
-
-split!(
-    /// The warning before a sign-out with notes not on the server yet (for [`AccountBar`]).
-    signout_warning,
-    signout_warning,
-    WriteSignal<bool> => |set_asking| signout_warning_now(set_asking).into_any()
-);
-
-/// "3 note(s) are not on the server yet…": sync first, sign out anyway, or stay.
-fn signout_warning_now(set_asking: WriteSignal<bool>) -> impl IntoView {
-    let app = PageState::get();
-    let sign_out = move || sign_out(app, set_asking);
-    view! {
+        <Show when=move || asking.get()>
             <div class="warning" role="alertdialog" data-testid="signout-warning"
                 aria-label="Notes not synced">
                 <p>{move || {
@@ -70,17 +63,8 @@ fn signout_warning_now(set_asking: WriteSignal<bool>) -> impl IntoView {
                 <button type="button" on:click=move |_| sign_out()>"Sign out anyway"</button>
                 <button type="button" on:click=move |_| set_asking.set(false)>"Stay signed in"</button>
             </div>
+        </Show>
     }
-}
-
-/// Signs out (the warning, if shown, goes).
-fn sign_out(app: PageState, set_asking: WriteSignal<bool>) {
-    set_asking.set(false);
-    spawn_local(account::sign_out(
-        app,
-        "Signed out. Your notes stay on this device, apart: they show again when you sign in.",
-        "Not signed out",
-    ));
 }
 
 /// Opens the sign-in form with the focus in its first field.
@@ -93,31 +77,11 @@ pub fn open_signin(ui: Ui) {
     });
 }
 
-/// The sign-in form, while nobody is signed in and the user asked for it (in a module of
-/// its own, [`signin_form`], loaded right after the first paint while nobody is signed in).
+/// The sign-in form, while nobody is signed in and the user asked for it.
 #[component]
 pub fn SignInForm() -> impl IntoView {
     let app = PageState::get();
     let ui = Ui::get();
-    lazy_part(signin_form, (), Until::Asked, move || {
-        app.user.get().is_none() && ui.signin.get()
-    })
-}
-
-split!(
-    /// The sign-in form (for [`SignInForm`]).
-    signin_form,
-    signin,
-    () => |()| view! { <SignInFormNow/> }.into_any()
-);
-
-/// The sign-in form.
-#[component]
-fn SignInFormNow() -> impl IntoView {
-    let app = PageState::get();
-    let ui = Ui::get();
-    // (Its module may arrive after `open_signin` tried to focus the field.)
-    Effect::new(|_| io::page::focus("username"));
     let (username, set_username) = signal(String::new());
     let (password, set_password) = signal(String::new());
     let submit = move |access: Access| {
@@ -133,6 +97,7 @@ fn SignInFormNow() -> impl IntoView {
         });
     };
     view! {
+        <Show when=move || app.user.get().is_none() && ui.signin.get()>
             <form class="account" id="signin" aria-label="Sign in" on:submit=move |ev: leptos::ev::SubmitEvent| {
                 ev.prevent_default();
                 submit(Access::SignIn);
@@ -151,29 +116,13 @@ fn SignInFormNow() -> impl IntoView {
                     <button type="button" on:click=move |_| ui.signin.set(false)>"Not now"</button>
                 </div>
             </form>
+        </Show>
     }
 }
 
-/// "Add the notes written before any sign-in to this account?", when not obvious (in a
-/// module of its own, [`join_offer`]).
+/// "Add the notes written before any sign-in to this account?", when not obvious.
 #[component]
 pub fn JoinOffer() -> impl IntoView {
-    let app = PageState::get();
-    lazy_part(join_offer, (), Until::Quiet, move || {
-        app.join_offer.get().is_some() && app.user.get().is_some()
-    })
-}
-
-split!(
-    /// The offer to join notes written before any sign-in (for [`JoinOffer`]).
-    join_offer,
-    join_offer,
-    () => |()| view! { <JoinOfferNow/> }.into_any()
-);
-
-/// The offer's question and answers.
-#[component]
-fn JoinOfferNow() -> impl IntoView {
     let app = PageState::get();
     let join = move |_| {
         let Some(account) = app.user.get_untracked() else {
@@ -183,6 +132,7 @@ fn JoinOfferNow() -> impl IntoView {
         spawn_local(account::join_guest_notes(app, account));
     };
     view! {
+        <Show when=move || app.join_offer.get().is_some() && app.user.get().is_some()>
             <div class="offer" role="alertdialog" data-testid="join-offer"
                 aria-label="Notes written while signed out">
                 <p>{move || format!(
@@ -196,5 +146,6 @@ fn JoinOfferNow() -> impl IntoView {
                     "Keep them apart"
                 </button>
             </div>
+        </Show>
     }
 }

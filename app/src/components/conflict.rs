@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use sync_core::{Strategy, Text};
 
-use super::lazy::{LazyScreen, Until, lazy_part, split};
+use super::lazy::{LazyScreen, split};
 use crate::io;
 use crate::model::{NoteView, PageState, SaveLabel};
 
@@ -36,23 +36,9 @@ fn resolve(app: PageState, text: Text, deleted: bool) {
     });
 }
 
-/// "When edited on two devices at once": the note's strategy (in a module of its own,
-/// [`strategy_picker`], loaded when the note's menu first opens).
+/// "When edited on two devices at once": the note's strategy.
 #[component]
 pub fn StrategyPicker() -> impl IntoView {
-    lazy_part(strategy_picker, (), Until::Asked, || true)
-}
-
-split!(
-    /// The strategy picker (for [`StrategyPicker`]).
-    strategy_picker,
-    note_menu,
-    () => |()| view! { <StrategyPickerNow/> }.into_any()
-);
-
-/// The picker.
-#[component]
-fn StrategyPickerNow() -> impl IntoView {
     let app = PageState::get();
     let set = move |value: String| {
         let Some(id) = app.editor.open.get_untracked() else {

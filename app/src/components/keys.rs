@@ -4,7 +4,6 @@
 use leptos::html;
 use leptos::prelude::*;
 
-use super::lazy::{Until, lazy_part, split};
 use crate::io;
 use crate::model::keys::{SHORTCUTS, action, key_name, run};
 use crate::model::{PageState, Ui};
@@ -30,20 +29,6 @@ pub fn Shortcuts() -> impl IntoView {
             run(app, ui, a);
         }
     });
-    // (The overlay is in a module of its own, loaded when first asked for.)
-    lazy_part(help_overlay, dialog, Until::Asked, move || ui.help.get())
-}
-
-split!(
-    /// The shortcuts' help overlay (for [`Shortcuts`]).
-    help_overlay,
-    help,
-    NodeRef<html::Dialog> => |dialog| help_now(dialog).into_any()
-);
-
-/// The overlay that lists the shortcuts, open while shown.
-fn help_now(dialog: NodeRef<html::Dialog>) -> impl IntoView {
-    let ui = Ui::get();
     // The overlay is a native modal dialog: it keeps the focus inside and closes on Escape.
     Effect::new(move |_| {
         let open = ui.help.get();

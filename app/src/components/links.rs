@@ -7,7 +7,6 @@ use client::links::{link_text, typing};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::lazy::{Until, lazy_part, split};
 use crate::io::{self, LinkedNote};
 use crate::model::{PageState, Ui, commands};
 
@@ -162,26 +161,12 @@ impl Default for Completion {
     }
 }
 
-/// The notes offered while a link is typed, under the text (in a module of its own,
-/// [`link_suggestions`]).
+/// The notes offered while a link is typed, under the text.
 #[component]
 pub fn LinkSuggestions(completion: Completion) -> impl IntoView {
     let c = completion;
-    lazy_part(link_suggestions, c, Until::Asked, move || {
-        c.query.with(Option::is_some) && c.items.with(|i| !i.is_empty())
-    })
-}
-
-split!(
-    /// The link completion's list (for [`LinkSuggestions`]).
-    link_suggestions,
-    links,
-    Completion => |c| suggestions_now(c).into_any()
-);
-
-/// The list of notes offered while a link is typed.
-fn suggestions_now(c: Completion) -> impl IntoView {
     view! {
+        <Show when=move || c.query.with(Option::is_some) && c.items.with(|i| !i.is_empty())>
             <ul class="link-suggestions" role="listbox" data-testid="link-suggestions"
                 aria-label="Link to a note">
                 <For each=move || c.items.get().into_iter().enumerate()
@@ -201,26 +186,13 @@ fn suggestions_now(c: Completion) -> impl IntoView {
                         }
                     }/>
             </ul>
+        </Show>
     }
 }
 
-/// "Linked from" (in a module of its own, [`backlinks`]: nothing is shown until it is
-/// loaded).
-#[component]
-pub fn Backlinks() -> impl IntoView {
-    lazy_part(backlinks, (), Until::Quiet, || true)
-}
-
-split!(
-    /// "Linked from" (for [`Backlinks`]).
-    backlinks,
-    links,
-    () => |()| view! { <BacklinksNow/> }.into_any()
-);
-
 /// "Linked from": the notes whose text links to the open note, each a button that opens it.
 #[component]
-fn BacklinksNow() -> impl IntoView {
+pub fn Backlinks() -> impl IntoView {
     let app = PageState::get();
     let ui = Ui::get();
     let ed = app.editor;

@@ -9,7 +9,6 @@
 
 use leptos::prelude::*;
 
-use super::lazy::{Until, lazy_part, split};
 use crate::io;
 use crate::model::organize::date_label;
 use crate::model::{LIST_PAGE, NoteView, PageState, Pane, Selection, Sort, Ui, commands};
@@ -120,15 +119,7 @@ fn NoteItem(note: NoteView) -> impl IntoView {
     }
 }
 
-split!(
-    /// The selection bar (for [`NoteList`]).
-    selection_bar,
-    selection_bar,
-    () => |()| view! { <SelectionBar/> }.into_any()
-);
-
-/// The bar over the list while notes are selected: how many, and what to do with them
-/// (in a module of its own, [`selection_bar`]).
+/// The bar over the list while notes are selected: how many, and what to do with them.
 #[component]
 fn SelectionBar() -> impl IntoView {
     let app = PageState::get();
@@ -154,6 +145,7 @@ fn SelectionBar() -> impl IntoView {
         tag.set(String::new());
     };
     view! {
+        <Show when=move || { count() > 0 }>
             <div class="selection-bar" role="toolbar" aria-label="Selected notes"
                 data-testid="selection-bar">
                 <span class="selection-count" data-testid="selection-count">
@@ -196,11 +188,7 @@ fn SelectionBar() -> impl IntoView {
                 <button type="button" aria-label="Clear the selection"
                     on:click=move |_| app.selection.update(Selection::clear)>"✕"</button>
             </div>
-            <datalist id="tag-names">
-                {move || app.organize.with(|o| o.tags.iter().map(|t| view! {
-                    <option value=t.name.clone()></option>
-                }).collect_view())}
-            </datalist>
+        </Show>
     }
 }
 
@@ -298,7 +286,12 @@ pub fn NoteList() -> impl IntoView {
             </p>
             <SortSelect/>
             </div>
-            {lazy_part(selection_bar, (), Until::Asked, move || app.selection.with(|s| !s.is_empty()))}
+            <SelectionBar/>
+            <datalist id="tag-names">
+                {move || app.organize.with(|o| o.tags.iter().map(|t| view! {
+                    <option value=t.name.clone()></option>
+                }).collect_view())}
+            </datalist>
             <ul class="notes" data-testid="notes" data-total=move || total().to_string()
                 data-page=LIST_PAGE.to_string()
                 data-indexing=move || app.snap.with(|s| s.indexing).to_string()

@@ -26,9 +26,7 @@
 //! - [`keys`]: the keyboard shortcuts' listener and help overlay.
 //! - [`lazy`]: the screens in wasm modules of their own, loaded on first use (the preview,
 //!   the trash, a note's history and conflict, the account settings, export and import, the
-//!   sync activity), and [`lazy::LazyScreen`], which loads one and retries a failed load;
-//!   the parts not needed for the first paint (menus, bars, forms, notices: each file's
-//!   `split!`), shown by [`lazy::lazy_part`].
+//!   sync activity), and [`lazy::LazyScreen`], which loads one and retries a failed load.
 //! - [`storage_notice`]: what eviction puts at risk; [`pwa_banner`]: update offer,
 //!   offline-support problems, the build's `<meta>`.
 

@@ -4,7 +4,6 @@
 
 use leptos::prelude::*;
 
-use super::lazy::{Until, lazy_part, split};
 use super::list::{NO_NOTEBOOK, pin_icon};
 use crate::io;
 use crate::model::organize::date_label;
@@ -30,32 +29,9 @@ fn dates(n: &NoteView) -> String {
     }
 }
 
-/// The bar, while a stored note is open (in a module of its own, [`note_meta`], loaded
-/// right after the first paint; until then an empty bar of the same height).
-#[component]
-pub fn NoteMeta() -> impl IntoView {
-    let app = PageState::get();
-    let ed = app.editor;
-    let stored = Memo::new(move |_| {
-        ed.open
-            .get()
-            .is_some_and(|id| app.snap.with(|s| s.find(&id).is_some()))
-    });
-    lazy_part(note_meta, (), Until::Blank("note-meta-blank"), move || {
-        stored.get()
-    })
-}
-
-split!(
-    /// The open note's bar (for [`NoteMeta`]).
-    note_meta,
-    note_meta,
-    () => |()| view! { <NoteMetaNow/> }.into_any()
-);
-
 /// The bar, while a stored note is open.
 #[component]
-fn NoteMetaNow() -> impl IntoView {
+pub fn NoteMeta() -> impl IntoView {
     let app = PageState::get();
     let ed = app.editor;
     let note = Memo::new(move |_| {

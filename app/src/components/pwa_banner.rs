@@ -6,7 +6,6 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::lazy::{Until, lazy_part, split};
 use crate::io::{self, BuildId};
 use crate::model::Ui;
 
@@ -33,38 +32,6 @@ pub fn PwaBanner() -> impl IntoView {
             move |e| set_problem.set(Some(e)),
         );
     });
-    let banner = Banner {
-        update_ready,
-        applying: (applying, set_applying),
-        problem: (problem, set_problem),
-    };
-    lazy_part(pwa_banner, banner, Until::Quiet, move || {
-        update_ready.get() || problem.with(Option::is_some)
-    })
-}
-
-/// The banner's state.
-#[derive(Clone, Copy, Debug)]
-pub struct Banner {
-    update_ready: ReadSignal<bool>,
-    applying: (ReadSignal<bool>, WriteSignal<bool>),
-    problem: (ReadSignal<Option<String>>, WriteSignal<Option<String>>),
-}
-
-split!(
-    /// The update offer and offline-support problems (for [`PwaBanner`]).
-    pwa_banner,
-    pwa_banner,
-    Banner => |b| banner_now(b).into_any()
-);
-
-/// "An update is ready. Reload", and offline-support problems.
-fn banner_now(b: Banner) -> impl IntoView {
-    let Banner {
-        update_ready,
-        applying: (applying, set_applying),
-        problem: (problem, set_problem),
-    } = b;
     let apply = move |_| {
         set_applying.set(true);
         spawn_local(async move {

@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use super::account_settings::settings_screen;
 use super::activity::activity_screen;
 use super::export::export_screen;
-use super::lazy::{LazyScreen, Until, lazy_part, split};
+use super::lazy::LazyScreen;
 use crate::model::{PageState, SettingsTab, Ui};
 
 /// The header's "Settings" button.
@@ -34,29 +34,14 @@ pub fn SettingsButton() -> impl IntoView {
     }
 }
 
-/// The settings view, while open (in a module of its own, [`settings_view`]).
+/// The settings view, while open.
 #[component]
 pub fn SettingsView() -> impl IntoView {
-    let ui = Ui::get();
-    lazy_part(settings_view, (), Until::Asked, move || {
-        ui.settings.with(Option::is_some)
-    })
-}
-
-split!(
-    /// The settings view's tabs (for [`SettingsView`]).
-    settings_view,
-    settings_view,
-    () => |()| view! { <SettingsTabs/> }.into_any()
-);
-
-/// The settings view's tabs and the open tab's screen.
-#[component]
-fn SettingsTabs() -> impl IntoView {
     let app = PageState::get();
     let ui = Ui::get();
     let tab = move || ui.settings.get().unwrap_or_default();
     view! {
+        <Show when=move || ui.settings.get().is_some()>
             <section class="settings-view" id="settings" data-testid="settings" aria-label="Settings"
                 data-tab=move || tab().as_str()>
                 <div class="tabs" role="group" aria-label="Settings sections">
@@ -86,5 +71,6 @@ fn SettingsTabs() -> impl IntoView {
                     SettingsTab::Export => view! { <LazyScreen load=export_screen/> }.into_any(),
                 }}
             </section>
+        </Show>
     }
 }

@@ -4,30 +4,13 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use sync_core::Text;
 
-use super::lazy::{Until, lazy_part, split};
 use crate::model::share::{Offer, Shared, save};
 use crate::model::{PageState, Ui};
-
-/// The offer, while text shared in waits (in a module of its own, [`share_offer`]).
-#[component]
-pub fn ShareOffer() -> impl IntoView {
-    let shared = expect_context::<Shared>();
-    lazy_part(share_offer, (), Until::Quiet, move || {
-        shared.0.with(Option::is_some)
-    })
-}
-
-split!(
-    /// The share offer (for [`ShareOffer`]).
-    share_offer,
-    share_offer,
-    () => |()| view! { <ShareOfferNow/> }.into_any()
-);
 
 /// "Save as a new note?": the shared title and text, shown as text (never as markup), with
 /// the choice to save or discard them.
 #[component]
-fn ShareOfferNow() -> impl IntoView {
+pub fn ShareOffer() -> impl IntoView {
     let app = PageState::get();
     let ui = Ui::get();
     let shared = expect_context::<Shared>();
@@ -46,6 +29,7 @@ fn ShareOfferNow() -> impl IntoView {
         }
     };
     view! {
+        <Show when=move || shared.0.get().is_some()>
             <div class="offer share-offer" role="alertdialog" data-testid="share-offer"
                 aria-label="Shared text">
                 <p>{move || if too_long() {
@@ -60,5 +44,6 @@ fn ShareOfferNow() -> impl IntoView {
                 </Show>
                 <button type="button" on:click=move |_| shared.0.set(None)>"Discard"</button>
             </div>
+        </Show>
     }
 }

@@ -12,7 +12,6 @@ use std::collections::BTreeSet;
 
 use leptos::prelude::*;
 
-use super::lazy::{NotLoaded, Until, lazy_part, split};
 use crate::io;
 use crate::model::organize::{Filter, filter_query, is_filter};
 use crate::model::{LIST_PAGE, PageState, Pane, Selection, Ui, commands};
@@ -23,7 +22,7 @@ const MAX_SHOWN_DEPTH: usize = 8;
 
 /// What an inline name field of the sidebar is for.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Naming {
+enum Naming {
     /// A new notebook inside this one (`None`: at the top level).
     NewNotebook(Option<String>),
     /// A new tag.
@@ -50,28 +49,9 @@ fn count_view(n: Option<usize>) -> impl IntoView {
         .map(|n| view! { <span class="count" data-testid="entry-count">{n.to_string()}</span> })
 }
 
-/// The inline field that names a new notebook or tag, or renames one (in a module of its
-/// own, [`sidebar_name`]).
-fn name_field(app: PageState, naming: RwSignal<Option<Naming>>, initial: String) -> impl IntoView {
-    lazy_part(sidebar_name, (app, naming, initial), Until::Asked, || true)
-}
-
-split!(
-    /// The sidebar's name field (for [`name_field`]).
-    sidebar_name,
-    sidebar_name,
-    (PageState, RwSignal<Option<Naming>>, String) => |(app, naming, initial)| {
-        name_field_now(app, naming, initial).into_any()
-    }
-);
-
 /// The inline field that names a new notebook or tag, or renames one: Enter keeps the
 /// name, Escape (or leaving it empty) drops it.
-fn name_field_now(
-    app: PageState,
-    naming: RwSignal<Option<Naming>>,
-    initial: String,
-) -> impl IntoView {
+fn name_field(app: PageState, naming: RwSignal<Option<Naming>>, initial: String) -> impl IntoView {
     let draft = RwSignal::new(initial);
     let input = NodeRef::<leptos::html::Input>::new();
     Effect::new(move |_| {
@@ -123,61 +103,19 @@ fn name_field_now(
     }
 }
 
-/// What an entry's menu is about.
-#[derive(Clone, Debug)]
-pub struct MenuOf {
-    app: PageState,
-    id: String,
-    name: String,
-    tag: bool,
-    nested: bool,
-    /// The sidebar's name field and open menu.
-    signals: (RwSignal<Option<Naming>>, RwSignal<Option<String>>),
-    /// The notebooks it may move into: (id, path), none below itself.
-    into: Vec<(String, String)>,
-}
-
-/// An entry's "⋯" menu (in a module of its own, [`sidebar_menu`]).
+/// An entry's "⋯" menu: rename, add a notebook inside, move to the top level or into
+/// another notebook, remove.
 fn menu_view(
     app: PageState,
     id: String,
     name: String,
     tag: bool,
     nested: bool,
-    signals: (RwSignal<Option<Naming>>, RwSignal<Option<String>>),
+    // The sidebar's name field and open menu.
+    (naming, menu): (RwSignal<Option<Naming>>, RwSignal<Option<String>>),
+    // The notebooks it may move into: (id, path), none below itself.
     into: Vec<(String, String)>,
 ) -> impl IntoView {
-    let of = MenuOf {
-        app,
-        id,
-        name,
-        tag,
-        nested,
-        signals,
-        into,
-    };
-    lazy_part(sidebar_menu, of, Until::Asked, || true)
-}
-
-split!(
-    /// The sidebar's entry menu (for [`menu_view`]).
-    sidebar_menu,
-    sidebar_menu,
-    MenuOf => |of| menu_now(of).into_any()
-);
-
-/// An entry's "⋯" menu: rename, add a notebook inside, move to the top level or into
-/// another notebook, remove.
-fn menu_now(of: MenuOf) -> impl IntoView {
-    let MenuOf {
-        app,
-        id,
-        name,
-        tag,
-        nested,
-        signals: (naming, menu),
-        into,
-    } = of;
     let (rid, aid, mid, did, vid) = (id.clone(), id.clone(), id.clone(), id.clone(), id);
     let what = if tag { "tag" } else { "notebook" };
     view! {
@@ -217,46 +155,6 @@ fn menu_now(of: MenuOf) -> impl IntoView {
             }>{format!("Remove {what}")}</button>
         </div>
     }
-}
-
-/// What notes were dropped on.
-#[derive(Clone, Debug)]
-pub enum DropOn {
-    /// A notebook (its id): they move into it.
-    Notebook(String),
-    /// A tag (its name): they are tagged.
-    Tag(String),
-}
-
-/// Notes dropped on an entry: moved or tagged, by code in the menus' module (loaded right
-/// after the first paint; if it cannot be, the drop is refused with a message).
-fn dropped(app: PageState, ids: Vec<String>, on: DropOn) {
-    leptos::task::spawn_local(async move {
-        match drop_notes().await {
-            Ok(apply) => apply(app, ids, on),
-            Err(NotLoaded) => app.notice.set(
-                "The notes were not moved: this part of Tern could not be loaded (are you \
-                 offline?). Try again."
-                    .into(),
-            ),
-        }
-    });
-}
-
-/// Moves or tags dropped notes.
-fn drop_now(app: PageState, ids: Vec<String>, on: DropOn) {
-    match on {
-        DropOn::Notebook(id) => commands::move_notes(app, ids, Some(id)),
-        DropOn::Tag(name) => commands::tag_notes(app, ids, name),
-    }
-}
-
-/// [`drop_now`], in the menus' module.
-// (The link between two wasm modules: `extern "C"` functions the macro writes.)
-#[allow(unsafe_code)]
-#[leptos::wasm_split::wasm_split(sidebar_menu, wasm_split_path = ::leptos::wasm_split, fallible)]
-fn drop_notes() -> Result<fn(PageState, Vec<String>, DropOn), NotLoaded> {
-    Ok(drop_now)
 }
 
 /// The sidebar, and the backdrop behind it while it is an open drawer.
@@ -377,7 +275,7 @@ pub fn Sidebar() -> impl IntoView {
                             on:drop=move |ev| {
                                 hover.set(None);
                                 let ids = io::page::dragged_notes(&ev);
-                                dropped(app, ids, DropOn::Notebook(did.clone()));
+                                commands::move_notes(app, ids, Some(did.clone()));
                             }>
                             <div class="entry-row">
                                 {children.then(|| view! {
@@ -464,7 +362,7 @@ pub fn Sidebar() -> impl IntoView {
                             on:drop=move |ev| {
                                 hover.set(None);
                                 let ids = io::page::dragged_notes(&ev);
-                                dropped(app, ids, DropOn::Tag(dname.clone()));
+                                commands::tag_notes(app, ids, dname.clone());
                             }>
                             <div class="entry-row">
                                 {if renaming {

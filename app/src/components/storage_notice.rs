@@ -3,7 +3,6 @@
 
 use leptos::prelude::*;
 
-use super::lazy::{Until, lazy_part, split};
 use crate::components::account::open_signin;
 use crate::io::{self, ExportKind};
 use crate::model::storage::{Case, Notice, Threats, notice, safari_like};
@@ -15,23 +14,9 @@ fn seven_day_cap() -> bool {
     safari_like(&ua) && !standalone
 }
 
-/// The storage notice (in a module of its own, [`storage_notice`], loaded right after the
-/// first paint: it shows only once the notes are read).
-#[component]
-pub fn StorageNotice() -> impl IntoView {
-    lazy_part(storage_notice, (), Until::Quiet, || true)
-}
-
-split!(
-    /// The storage notice (for [`StorageNotice`]).
-    storage_notice,
-    storage_notice,
-    () => |()| view! { <StorageNoticeNow/> }.into_any()
-);
-
 /// The storage notice (see the module docs).
 #[component]
-fn StorageNoticeNow() -> impl IntoView {
+pub fn StorageNotice() -> impl IntoView {
     let app = PageState::get();
     let ui = Ui::get();
     let (dismissed, set_dismissed) = signal(None::<String>);
