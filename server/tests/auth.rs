@@ -375,6 +375,78 @@ async fn a_session_ended_through_another_process_stops_working_here_within_the_c
     );
 }
 
+/// The password changed on a device served by one process; within the session cache's time,
+/// a session that the other process had checked before (and that the change ended) tries
+/// to change it again, or to delete the account: both are refused, read from the database,
+/// not the cache. (On the cache, the second change took its next credential epoch from the
+/// stale session's, so the first change's epoch stayed the account's: a sign-in made with
+/// the first new password, even one in flight, kept working after the second change.)
+#[tokio::test]
+async fn a_session_ended_elsewhere_cannot_change_the_password_or_delete_the_account() {
+    let db = fresh_db_name();
+    let here = spawn_app_on(shared_db().uri(), &db).await;
+    let there = spawn_app_on(shared_db().uri(), &db).await;
+    assert_eq!(
+        get_json(&here.http, &here.base, &here.token, "/auth/me")
+            .await
+            .0,
+        200,
+        "checked here, so kept"
+    );
+    let (status, body) = post_json(
+        &there.http,
+        &there.base,
+        &there.token,
+        "/account/password",
+        json!({"current_password": PASSWORD, "new_password": "the second long password"}),
+        "alice",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = post_json(
+        &here.http,
+        &here.base,
+        &here.token,
+        "/account/password",
+        json!({"current_password": "the second long password", "new_password": "the third long password"}),
+        "alice",
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("unauthorized")),
+        "{body}"
+    );
+    let (status, body) = post_json(
+        &here.http,
+        &here.base,
+        &here.token,
+        "/account/delete",
+        json!({"password": "the second long password"}),
+        "alice",
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("unauthorized")),
+        "{body}"
+    );
+    // The first change stands, and the session that made it still works.
+    assert_eq!(
+        get_json(&there.http, &there.base, &there.token, "/auth/me")
+            .await
+            .0,
+        200
+    );
+    let r = post(
+        &there,
+        "/auth/signin",
+        json!({"username": "alice", "password": "the second long password"}),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+}
+
 /// Ended through the process that checked it, a session is refused at once (the
 /// process forgets it as soon as the database has its end).
 #[tokio::test]

@@ -219,6 +219,13 @@ pub(crate) async fn change_password(
     ApiJson(p): ApiJson<PasswordChange>,
 ) -> Result<Json<PasswordChanged>, ApiError> {
     let source = source_of(&parts, &state);
+    // Read again, not from the session cache: the next credential epoch is the session's
+    // plus one, and another process may have moved it on within the cache's time.
+    let s = state
+        .accounts
+        .fresh_session(&s)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
     let ended = state
         .accounts
         .change_password(&s, &p.current_password, &p.new_password, &source)
@@ -251,6 +258,13 @@ pub(crate) async fn delete_account(
     parts: Parts,
     ApiJson(p): ApiJson<PasswordCheck>,
 ) -> Result<Response, ApiError> {
+    // Read again, not from the session cache: a session ended elsewhere within the cache's
+    // time must not delete the account.
+    let s = state
+        .accounts
+        .fresh_session(&s)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
     // The notes go first: if a later step fails, the owner can still sign in and try again.
     let source = source_of(&parts, &state);
     state

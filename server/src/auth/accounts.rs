@@ -299,19 +299,8 @@ impl Accounts {
             Some(c) => c,
             None => {
                 let lookup = self.cache.start();
-                let Some((s, epoch)) = self.store.session_and_epoch(&key, now).await? else {
+                let Some(c) = self.read_session(&key, now).await? else {
                     return Ok(None);
-                };
-                // Its account is gone, or its credentials are older than the account's.
-                if epoch.is_none_or(|epoch| s.epoch < epoch) {
-                    return Ok(None);
-                }
-                let c = Cached {
-                    user_id: s.user_id,
-                    name: s.name,
-                    epoch: s.epoch,
-                    expires_ms: s.expires_ms,
-                    touched_ms: s.last_used_ms,
                 };
                 self.cache.keep(&key, c.clone(), lookup);
                 c
@@ -329,6 +318,40 @@ impl Accounts {
             });
         }
         Ok(Some(c.session(token)))
+    }
+
+    /// The session of a token read from the database, never from the cache: for what must
+    /// not act on a session ended or outdated up to [`super::cache::SESSION_CACHE_TTL`] ago
+    /// on another process (changing the password computes the next credential epoch from
+    /// the session's; deleting the account). `None`: no such valid session.
+    pub async fn fresh_session(
+        &self,
+        me: &SignedInSession,
+    ) -> Result<Option<SignedInSession>, StoreError> {
+        let now = now_ms() as i64;
+        let key = token_key(&me.token);
+        Ok(self
+            .read_session(&key, now)
+            .await?
+            .map(|c| c.session(&me.token)))
+    }
+
+    /// The session under `key` as stored, if it is valid now.
+    async fn read_session(&self, key: &str, now: i64) -> Result<Option<Cached>, StoreError> {
+        let Some((s, epoch)) = self.store.session_and_epoch(key, now).await? else {
+            return Ok(None);
+        };
+        // Its account is gone, or its credentials are older than the account's.
+        if epoch.is_none_or(|epoch| s.epoch < epoch) {
+            return Ok(None);
+        }
+        Ok(Some(Cached {
+            user_id: s.user_id,
+            name: s.name,
+            epoch: s.epoch,
+            expires_ms: s.expires_ms,
+            touched_ms: s.last_used_ms,
+        }))
     }
 
     /// Drops what the feed of ended sessions says has ended from the sessions kept as
