@@ -146,6 +146,27 @@ async fn flush_saves() -> Result<(), String> {
     }
 }
 
+/// Makes the page's text fields read-only (the page is about to reload): what they hold is
+/// final, and a key pressed meanwhile changes nothing (a read-only field keeps the focus, so
+/// the key is not taken as a shortcut either).
+fn hold_input() {
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let Some(select) = Reflect::get(&doc, &"querySelectorAll".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<Function>().ok())
+    else {
+        return;
+    };
+    let Ok(fields) = select.call1(&doc, &"input, textarea".into()) else {
+        return;
+    };
+    for f in js_sys::Array::from(&fields).iter() {
+        let _ = Reflect::set(&f, &"readOnly".into(), &true.into());
+    }
+}
+
 async fn register(on_update: Rc<dyn Fn()>) -> Result<(), String> {
     let container = container().ok_or("this browser has no service workers here")?;
 
@@ -156,6 +177,12 @@ async fn register(on_update: Rc<dyn Fn()>) -> Result<(), String> {
     let on_change = Closure::<dyn Fn()>::new(move || {
         if was_controlled.replace(true) {
             spawn_local(async {
+                let _ = flush_saves().await;
+                // A key typed after the saves were flushed and before the page goes away
+                // would be lost (the flush saw a pause between two keys, as a loaded
+                // machine makes): the fields take no more keys, then what they hold is
+                // saved, then the page reloads.
+                hold_input();
                 let _ = flush_saves().await;
                 if let Some(w) = web_sys::window() {
                     let _ = w.location().reload();
