@@ -325,18 +325,21 @@ async fn relay_swallowing_a_commit(
     (uri, swallow)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_commit_that_never_answers_fails_its_batch_and_later_pushes_land() {
-    let db = shared_db();
-    let port: u16 = db
+/// The port of the shared database server (the relay stands in front of it).
+fn db_port() -> u16 {
+    shared_db()
         .uri()
         .trim_start_matches("mongodb://127.0.0.1:")
         .split('/')
         .next()
         .unwrap()
         .parse()
-        .unwrap();
-    let (uri, swallow) = relay_swallowing_a_commit(([127, 0, 0, 1], port).into()).await;
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_that_never_answers_fails_its_batch_and_later_pushes_land() {
+    let (uri, swallow) = relay_swallowing_a_commit(([127, 0, 0, 1], db_port()).into()).await;
     let app = spawn_app_on(&uri, &fresh_db_name()).await;
     let hung = app.as_user("hung").await;
     let next = app.as_user("next").await;
@@ -384,16 +387,7 @@ async fn a_commit_that_never_answers_fails_its_batch_and_later_pushes_land() {
 /// its deadline), the next batch, of other users, is written and committed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pushes_of_others_commit_while_a_batch_waits_for_its_commit() {
-    let db = shared_db();
-    let port: u16 = db
-        .uri()
-        .trim_start_matches("mongodb://127.0.0.1:")
-        .split('/')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
-    let (uri, swallow) = relay_swallowing_a_commit(([127, 0, 0, 1], port).into()).await;
+    let (uri, swallow) = relay_swallowing_a_commit(([127, 0, 0, 1], db_port()).into()).await;
     let app = spawn_app_on(&uri, &fresh_db_name()).await;
     let hung = app.as_user("hung").await;
     let next = app.as_user("next").await;
