@@ -586,3 +586,125 @@ async fn a_page_answered_from_the_pushs_own_writes_is_what_a_pull_reads() {
     }
     assert!(conflicts > 0, "no conflict among {all}");
 }
+
+/// The versions a push was answered, checking each change was applied as sent.
+fn pushed_versions(p: &server::storage::notes::Pushed) -> Vec<u64> {
+    p.results
+        .iter()
+        .map(|r| match &r.outcome {
+            ChangeOutcome::Applied {
+                version,
+                current: None,
+            } => *version,
+            other => panic!("expected applied as sent, got {other:?}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_head_one_process_knows_and_another_moved_on_is_not_written_over() {
+    use server::storage::SyncStore;
+    use server::storage::error::StoreError;
+    use server::storage::mongo::MongoStore;
+    let db = fresh_db_name();
+    let a = MongoStore::connect(shared_db().uri(), &db).await.unwrap();
+    let b = MongoStore::connect(shared_db().uri(), &db).await.unwrap();
+    let t = now();
+    // a commits version 1 and keeps it as the user's head; b, another process, commits 2.
+    let first = a
+        .push("u", &[change("n1", "d", t, "one")], t)
+        .await
+        .unwrap();
+    assert_eq!(pushed_versions(&first), [1]);
+    let second = b
+        .push("u", &[change("n2", "e", t, "two")], t)
+        .await
+        .unwrap();
+    assert_eq!(pushed_versions(&second), [2]);
+    // a's next push is on top of b's: version 3, not a second version 2.
+    let third = a
+        .push("u", &[change("n3", "d", t, "three")], t)
+        .await
+        .unwrap();
+    assert_eq!(pushed_versions(&third), [3]);
+    let page = b.pull("u", 0, 100).await.unwrap();
+    let got: Vec<(String, u64)> = page
+        .notes
+        .iter()
+        .map(|n| (n.id.0.clone(), n.version))
+        .collect();
+    assert_eq!(
+        got,
+        [("n1".into(), 1), ("n2".into(), 2), ("n3".into(), 3)],
+        "every version once, each note at its own"
+    );
+    assert_eq!(page.head, 3);
+    // The account deleted through b: a's kept head does not let a push in.
+    b.delete_user_notes("u").await.unwrap();
+    let after = a.push("u", &[change("n4", "d", t, "four")], t).await;
+    assert!(matches!(after, Err(StoreError::Gone)), "{after:?}");
+    assert!(b.pull("u", 0, 100).await.unwrap().notes.is_empty());
+}
+
+#[tokio::test]
+async fn a_batch_of_a_user_seen_before_does_not_read_the_counter() {
+    use mongodb::event::EventHandler;
+    use mongodb::event::command::CommandEvent;
+    use server::storage::SyncStore;
+    use server::storage::mongo::MongoStore;
+    use std::sync::{Arc, Mutex};
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let mut opts = mongodb::options::ClientOptions::parse(shared_db().uri())
+        .await
+        .unwrap();
+    let log = seen.clone();
+    opts.command_event_handler = Some(EventHandler::callback(move |e| {
+        if let CommandEvent::Started(s) = e {
+            let target = s
+                .command
+                .get_str(&s.command_name)
+                .map(|c| format!(" {c}"))
+                .unwrap_or_default();
+            log.lock()
+                .unwrap()
+                .push(format!("{}{target}", s.command_name));
+        }
+    }));
+    let store = MongoStore::with_options(opts, &fresh_db_name()).unwrap();
+    let t = now();
+    store.ensure_indexes().await.unwrap();
+    seen.lock().unwrap().clear();
+    store
+        .push("u", &[change("n1", "d", t, "one")], t)
+        .await
+        .unwrap();
+    let cold = std::mem::take(&mut *seen.lock().unwrap());
+    assert_eq!(
+        cold,
+        [
+            "find notes",
+            "find counters",
+            "update counters",
+            "insert notes",
+            "insert revisions",
+            "commitTransaction"
+        ],
+        "a user's first batch reads its counter"
+    );
+    store
+        .push("u", &[change("n2", "d", t, "two")], t)
+        .await
+        .unwrap();
+    let warm = std::mem::take(&mut *seen.lock().unwrap());
+    assert_eq!(
+        warm,
+        [
+            "find notes",
+            "update counters",
+            "insert notes",
+            "insert revisions",
+            "commitTransaction"
+        ],
+        "the next batch writes the counter on the head it knows, without reading it"
+    );
+}

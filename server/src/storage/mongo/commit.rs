@@ -6,9 +6,15 @@
 //! next batch is read, planned and written while one commits), and the pushes that arrive
 //! meanwhile wait in a queue and go together into the next one, a *batch*: at most one push per
 //! user, at most [`MAX_BATCH_CHANGES`] changes and [`MAX_BATCH_BYTES`] of them. A batch costs the same commands as one
-//! push: one read of the notes it names, one of the users' counters, one write of the
-//! counters, the notes' (one delete of those rewritten, one insert), one insert of the
-//! revisions, one delete of the trims, one commit. The page a request pulls is what its
+//! push: one read of the notes it names, one of the counters of the users this process
+//! has not seen (none once it has: [`HeadCache`]), one write of the counters, the notes'
+//! (one delete of those rewritten, one insert), one insert of the revisions, one delete
+//! of the trims, one commit (`group_commit.rs`:
+//! `a_batch_of_a_user_seen_before_does_not_read_the_counter` lists them). The driver's
+//! `bulkWrite` would be one command for the writes, but SecantusDB runs its operations
+//! one at a time through the single-write handlers (the notes' insert would lose its bulk
+//! path) and reports a write conflict inside it per operation, without the
+//! `TransientTransactionError` label the retries rely on; so it is not used. The page a request pulls is what its
 //! push wrote when its cursor was its user's head, else it is read in the same
 //! transaction when small (`pages_in_txn`).
 //!
@@ -27,13 +33,14 @@
 //! - Ordering: each user's versions still come from the user's counter, written in the
 //!   transaction, so concurrent pushes of one user (from another process, or the account's
 //!   deletion) conflict and the loser retries; one batch never holds two pushes of one
-//!   user, and a user's pushes are taken in arrival order (a contended push running on
-//!   its own may commit after a later push of its user from another device, as two
-//!   devices' concurrent pushes always could).
+//!   user, and a process runs a user's pushes one at a time, in arrival order: a push
+//!   waits while an earlier one of its user runs, in a batch or on its own after its
+//!   batch was handed off ([`super::schedule`], tested against a reference model).
 //! - Isolation: a batch that fails for another reason than a conflict or an unreachable
 //!   database (a stored note that does not decode, a write error) is run again each push
 //!   on its own, so only the push that causes it fails.
-//! - Statelessness: nothing is kept between batches; several processes may share one
+//! - Statelessness: only each user's last head is kept between batches, as a guess the
+//!   counter write checks ([`super::head_cache`]); several processes may share one
 //!   database as before.
 //!
 //! Bounds: one attempt of a batch, commit included, is given up after
@@ -42,7 +49,7 @@
 //! committer takes it is dropped unrun. The queue holds at most [`MAX_QUEUE_BYTES`] of
 //! changes; a push over it answers 503 at once.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -59,20 +66,13 @@ use sync_core::{NoteId, NoteState, limits};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use super::documents::{self as docs, COUNTERS, CounterDoc, NoteDoc, RevisionDoc};
+use super::head_cache::HeadCache;
+use super::schedule::{Queued, Schedule};
 use super::txn::{NOTES, PUSH_RETRY_BUDGET, PUSH_RETRY_MAX_PAUSE, REVISIONS, commit};
 use crate::storage::error::StoreError;
 use crate::storage::notes::{Page, Pushed};
 
-/// Most changes in one batch (a single larger push is a batch of its own): bounds the
-/// transaction's size and the time the batch's plan holds a blocking thread.
-pub const MAX_BATCH_CHANGES: usize = limits::MAX_CHANGES_PER_REQUEST;
-/// Most pushes in one batch.
-pub const MAX_BATCH_PUSHES: usize = 256;
-/// Most bytes of changes ([`change_bytes`]) in one batch (a single larger push is a batch
-/// of its own): bounds the transaction's writes, and the commands that carry them (a
-/// command is at most 16 MB of BSON; a note written holds little more than its change's
-/// texts, a merge result being bounded by the texts merged).
-pub const MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
+pub use super::schedule::{MAX_BATCH_BYTES, MAX_BATCH_CHANGES, MAX_BATCH_PUSHES};
 /// Batches running at once (a pipelined committer): while one commits (the database syncs
 /// its log) or waits for the database, the next is read, planned and written, each in its
 /// own transaction (their users are distinct, so they never conflict with each other).
@@ -165,6 +165,8 @@ struct Ctx {
     client: Client,
     db: Database,
     policy: Policy,
+    /// The users' last heads, shared by the batches of this process.
+    heads: Arc<HeadCache>,
 }
 
 /// The queue of one process's pushes, and the task that commits them in batches (started
@@ -187,7 +189,12 @@ impl Committer {
     /// A committer for the notes of `db`, planning pushes with `policy`.
     pub fn new(client: Client, db: Database, policy: Policy) -> Self {
         Self {
-            ctx: Ctx { client, db, policy },
+            ctx: Ctx {
+                client,
+                db,
+                policy,
+                heads: Arc::default(),
+            },
             queue: Mutex::new(None),
             queued: Arc::default(),
         }
@@ -248,130 +255,93 @@ impl Committer {
     }
 }
 
-/// The committer's task: takes the waiting pushes as batches and runs them, up to
-/// [`IN_FLIGHT`] batches at once (each in a session of its own), until every sender is
-/// gone. A user with a push in a batch still running has no push in the next: the next
-/// push of that user waits until that batch is done.
+/// The committer's task: takes the waiting pushes as batches ([`Schedule`]) and runs
+/// them, up to [`IN_FLIGHT`] batches at once (each in a session of its own), until every
+/// sender is gone. A user with a push still running (in a batch, or on its own after its
+/// batch was handed off) has no push in the next batch: its next push waits until that one
+/// is answered, so a user's pushes run one at a time, in arrival order.
 async fn run(ctx: Ctx, mut rx: mpsc::Receiver<Job>) {
-    let mut waiting: VecDeque<Job> = VecDeque::new();
+    let mut schedule: Schedule<Job> = Schedule::default();
     let mut sessions: Vec<Option<ClientSession>> = (0..IN_FLIGHT).map(|_| None).collect();
-    // The batches running, each giving back its session and its users when done.
+    // The batches running, each giving back its session, its users, and the hand-off
+    // still running its pushes, if any.
     let mut running = futures::stream::FuturesUnordered::new();
-    // The users of the batches running.
-    let mut busy: HashSet<String> = HashSet::new();
+    // Hand-offs still running pushes whose batch is done: their users stay busy until
+    // they end (else the users' next pushes could commit before them).
+    let mut handed_off = futures::stream::FuturesUnordered::new();
     let handoffs = Arc::new(Semaphore::new(HANDOFFS));
     let mut open = true;
     loop {
-        if running.len() < IN_FLIGHT && !waiting.is_empty() {
-            let mut next = Forming {
-                busy: std::mem::take(&mut busy),
-                ..Forming::default()
-            };
-            for j in waiting.drain(..) {
-                next.offer(j);
-            }
+        if running.len() < IN_FLIGHT && schedule.waiting() > 0 {
             // Only as many new pushes as a batch holds are read off the queue: the rest
             // stay in it (bounded), not in this task's memory.
-            while next.wants_more() {
-                match rx.try_recv() {
-                    Ok(j) => next.offer(j),
-                    Err(_) => break,
-                }
-            }
-            waiting = next.later;
-            busy = next.busy;
-            if !next.batch.is_empty() {
-                busy.extend(next.users.iter().cloned());
+            let batch = schedule.next_batch(|| rx.try_recv().ok());
+            if !batch.is_empty() {
+                let users: Vec<String> = batch.iter().map(|j| j.user.clone()).collect();
                 let mut session = sessions.pop().expect("a session per batch in flight");
-                let (ctx, handoffs, users) = (ctx.clone(), handoffs.clone(), next.users);
-                let batch = next.batch;
+                let (ctx, handoffs) = (ctx.clone(), handoffs.clone());
                 running.push(async move {
-                    commit_batch(&ctx, &mut session, batch, &handoffs).await;
-                    (session, users)
+                    let handoff = commit_batch(&ctx, &mut session, batch, &handoffs).await;
+                    (session, users, handoff)
                 });
                 continue;
             }
         }
-        if !open && running.is_empty() {
-            // No push can come and none runs; none waits either (with nothing running,
-            // every waiting push fits a batch, formed above).
+        if !open && running.is_empty() && handed_off.is_empty() && schedule.waiting() == 0 {
+            // No push can come and none runs or waits.
             return;
         }
         tokio::select! {
-            Some((session, users)) = running.next(), if !running.is_empty() => {
+            Some((session, users, handoff)) = running.next(), if !running.is_empty() => {
                 sessions.push(session);
-                for u in users {
-                    busy.remove(&u);
+                match handoff {
+                    Some(h) => handed_off.push(async move {
+                        // Ended or panicked: either way its pushes are answered or
+                        // dropped, and nothing of theirs runs any more.
+                        let _ = h.await;
+                        users
+                    }),
+                    None => schedule.release(users.iter().map(String::as_str)),
                 }
             }
+            Some(users) = handed_off.next(), if !handed_off.is_empty() => {
+                schedule.release(users.iter().map(String::as_str));
+            }
             // Read on only while what waits is less than a batch (memory stays bounded).
-            j = rx.recv(), if open && waiting.len() < MAX_BATCH_PUSHES => match j {
-                Some(j) => waiting.push_back(j),
+            j = rx.recv(), if open && schedule.waiting() < MAX_BATCH_PUSHES => match j {
+                Some(j) => schedule.arrive(j),
                 None => open = false,
             },
         }
     }
 }
 
-/// The next batch, as the committer takes pushes for it in arrival order.
-#[derive(Default)]
-struct Forming {
-    batch: Vec<Job>,
-    /// The batch's users.
-    users: HashSet<String>,
-    /// Changes in the batch.
-    size: usize,
-    /// Bytes of changes in the batch ([`change_bytes`]).
-    bytes: usize,
-    /// Pushes left for a later batch, in arrival order.
-    later: VecDeque<Job>,
-    /// Users with a push in `later`: their later pushes wait behind it.
-    deferred: HashSet<String>,
-    /// Users with a push in a batch still running: their pushes wait for a later batch.
-    busy: HashSet<String>,
-}
-
-impl Forming {
-    /// Takes `j` into the batch if it fits, else leaves it for a later one. A push whose
-    /// request is gone (it timed out, or its client left) is dropped: nothing of it was
-    /// written and nobody waits for its answer.
-    fn offer(&mut self, j: Job) {
-        if j.reply.is_closed() {
-            return;
-        }
-        let fits = self.batch.len() < MAX_BATCH_PUSHES
-            && self.size + j.changes.len() <= MAX_BATCH_CHANGES
-            && (self.batch.is_empty() || self.bytes + j.ticket.bytes <= MAX_BATCH_BYTES)
-            && !self.users.contains(&j.user)
-            && !self.deferred.contains(&j.user)
-            && !self.busy.contains(&j.user);
-        if fits {
-            self.users.insert(j.user.clone());
-            self.size += j.changes.len();
-            self.bytes += j.ticket.bytes;
-            self.batch.push(j);
-        } else {
-            self.deferred.insert(j.user.clone());
-            self.later.push_back(j);
-        }
+impl Queued for Job {
+    fn user(&self) -> &str {
+        &self.user
     }
-
-    /// Whether more pushes are read off the queue for this batch.
-    fn wants_more(&self) -> bool {
-        self.batch.len() < MAX_BATCH_PUSHES && self.later.len() < MAX_BATCH_PUSHES
+    fn changes(&self) -> usize {
+        self.changes.len()
+    }
+    fn bytes(&self) -> usize {
+        self.ticket.bytes
+    }
+    fn abandoned(&self) -> bool {
+        self.reply.is_closed()
     }
 }
 
 /// Runs `batch` until it commits, and answers each push. A batch that keeps conflicting
 /// ([`BATCH_CONFLICTS`]) with other pushes of its users, or a batch of several that fails
 /// for another reason than a conflict or an unreachable database, runs its pushes each on
-/// its own (see [`each_on_its_own`] and the module's doc).
+/// its own (see [`each_on_its_own`] and the module's doc). The task running them, when
+/// they run beside the committer: their users are busy until it ends.
 async fn commit_batch(
     ctx: &Ctx,
     s: &mut Option<ClientSession>,
     batch: Vec<Job>,
     handoffs: &Arc<Semaphore>,
-) {
+) -> Option<tokio::task::JoinHandle<()>> {
     let several = batch.len() > 1;
     let (jobs, replies): (Vec<_>, Vec<_>) = batch
         .into_iter()
@@ -394,6 +364,7 @@ async fn commit_batch(
             for (reply, a) in replies.into_iter().zip(answers) {
                 let _ = reply.send(a);
             }
+            None
         }
         Err(NotCommitted::Contended) => {
             tracing::info!(
@@ -406,12 +377,15 @@ async fn commit_batch(
             match handoffs.clone().try_acquire_owned() {
                 Ok(permit) => {
                     let ctx = ctx.clone();
-                    tokio::spawn(async move {
+                    Some(tokio::spawn(async move {
                         each_on_its_own(&ctx, members).await;
                         drop(permit);
-                    });
+                    }))
                 }
-                Err(_) => each_on_its_own(ctx, members).await,
+                Err(_) => {
+                    each_on_its_own(ctx, members).await;
+                    None
+                }
             }
         }
         Err(NotCommitted::Failed(StoreError::Internal(why))) if several => {
@@ -420,11 +394,13 @@ async fn commit_batch(
                 "a batch of pushes failed ({why}); running each push on its own"
             );
             each_on_its_own(ctx, jobs.into_iter().zip(replies).collect()).await;
+            None
         }
         Err(NotCommitted::Failed(e)) => {
             for reply in replies {
                 let _ = reply.send(Err(copy(&e)));
             }
+            None
         }
     }
 }
@@ -432,7 +408,7 @@ async fn commit_batch(
 /// Runs each push of a batch that did not commit in a transaction of its own (a session
 /// each, [`ON_THEIR_OWN`] at a time), with a retry budget of its own, and answers it as
 /// soon as it is done: one push that fails, or whose user is contended, fails or waits
-/// alone. A push whose request is gone meanwhile is not run (see `Forming::offer`).
+/// alone. A push whose request is gone meanwhile is not run (see `schedule::Forming::offer`).
 async fn each_on_its_own(ctx: &Ctx, members: Vec<(Pending, oneshot::Sender<Answer>)>) {
     futures::stream::iter(members)
         .for_each_concurrent(ON_THEIR_OWN, |(job, reply)| async move {
@@ -525,19 +501,31 @@ async fn attempt_until_committed(
                 .read_concern(ReadConcern::snapshot())
                 .await?;
             match batch_in_txn(ctx, s, jobs).await {
-                Ok((answers, true)) => commit(s).await.map(|()| answers),
-                // Nothing to write (every push refused or already applied): committed all
-                // the same, not aborted, so that the pages read in it wait, like a pull's
-                // own transaction, for their snapshot to be majority-committed (an aborted
-                // transaction promises nothing of what it read).
-                Ok((answers, false)) => commit(s).await.map(|()| answers),
+                // Also with nothing to write (every push refused or already applied):
+                // committed all the same, not aborted, so that the pages read in it wait,
+                // like a pull's own transaction, for their snapshot to be
+                // majority-committed (an aborted transaction promises nothing of what it
+                // read).
+                Ok(Attempted::Done { answers, heads }) => {
+                    commit(s).await.map(|()| Some((answers, heads)))
+                }
+                Ok(Attempted::Stale) => {
+                    let _ = s.abort_transaction().await;
+                    Ok(None)
+                }
                 Err(e) => {
                     let _ = s.abort_transaction().await;
                     Err(e)
                 }
             }
         };
-        let Ok(result) = tokio::time::timeout(BATCH_ATTEMPT_TIMEOUT, attempt_once).await else {
+        let result = tokio::time::timeout(BATCH_ATTEMPT_TIMEOUT, attempt_once).await;
+        if !matches!(result, Ok(Ok(Some(_)))) {
+            // Not committed (or not known to be): what is cached of these users may be
+            // stale, and a stale head costs an attempt; the next attempt reads them.
+            ctx.heads.forget(jobs.iter().map(|j| j.user.as_str()));
+        }
+        let Ok(result) = result else {
             // A command (or the commit) that does not answer: whether the commit happened
             // is unknown, as with any request that times out; the clients send their
             // changes again and the change ids answer them. The session, with its open
@@ -551,7 +539,13 @@ async fn attempt_until_committed(
             .into());
         };
         match result.map_err(|e| (StoreError::from(e.clone()), e)) {
-            Ok(r) => return Ok(r),
+            Ok(Some((answers, heads))) => {
+                ctx.heads.keep(heads);
+                return Ok(answers);
+            }
+            // A cached head was stale (now forgotten): again at once, reading the
+            // counters; not a conflict.
+            Ok(None) => attempt -= 1,
             // Unreachable database: answer now, the clients retry later.
             Err((err @ StoreError::Unavailable(_), _)) => return Err(err.into()),
             Err((_, e)) if e.contains_label(TRANSIENT_TRANSACTION_ERROR) => {
@@ -588,12 +582,12 @@ struct Candidate {
 
 /// One attempt of a batch, in the transaction of session `s`: reads what the plans need,
 /// reserves versions, plans (off the async workers), writes what the plans say. The
-/// answers, and whether anything is to be written (else the transaction is aborted).
+/// answers and the heads to keep, or [`Attempted::Stale`] (the caller aborts).
 async fn batch_in_txn(
     ctx: &Ctx,
     s: &mut ClientSession,
     jobs: &[Pending],
-) -> Result<(Vec<Answer>, bool), MongoError> {
+) -> Result<Attempted, MongoError> {
     let prepared: Vec<Prepared> = jobs
         .iter()
         .map(|j| Prepared::new(&j.changes, j.now_ms))
@@ -651,9 +645,28 @@ async fn batch_in_txn(
     //    with the account's deletion, which marks the counter `gone` before it deletes the
     //    notes: a push either commits before the mark (and its notes are deleted after
     //    it) or sees the mark and writes nothing.
-    let users: Vec<&str> = jobs.iter().map(|j| j.user.as_str()).collect();
+    //    A writing push of a user whose head this process knows ([`HeadCache`]) skips the
+    //    read: its counter is written on the condition that it still holds that head
+    //    (step 3), which is the same check as reading it in this snapshot. Not for a
+    //    cursor above the cached head (it may be another process's newer head).
+    let cached: Vec<Option<u64>> = jobs
+        .iter()
+        .zip(&needed)
+        .map(|(j, &n)| {
+            (n > 0)
+                .then(|| ctx.heads.get(&j.user))
+                .flatten()
+                .filter(|&h| h > 0 && j.after <= h)
+        })
+        .collect();
+    let users: Vec<&str> = jobs
+        .iter()
+        .zip(&cached)
+        .filter(|(_, c)| c.is_none())
+        .map(|(j, _)| j.user.as_str())
+        .collect();
     let mut heads: HashMap<String, CounterDoc> = HashMap::new();
-    {
+    if !users.is_empty() {
         let mut cur = ctx
             .db
             .collection::<CounterDoc>(COUNTERS)
@@ -675,9 +688,11 @@ async fn batch_in_txn(
     let mut new_heads = Vec::with_capacity(jobs.len());
     let mut candidates = Vec::new();
     let mut increments = Vec::new();
+    // Counter writes conditional on a cached head.
+    let mut conditional = 0;
     for (i, (j, p)) in jobs.iter().zip(prepared).enumerate() {
         let counter = heads.get(&j.user);
-        let head = counter.map_or(0, |c| c.seq) as u64;
+        let head = cached[i].unwrap_or_else(|| counter.map_or(0, |c| c.seq) as u64);
         old_heads.push(head);
         new_heads.push(head + needed[i]);
         if counter.is_some_and(|c| c.gone == Some(true)) {
@@ -693,10 +708,19 @@ async fn batch_in_txn(
             })));
         } else {
             answers.push(None);
-            increments.push(doc! {
-                "q": {"_id": &j.user},
-                "u": {"$inc": {"seq": needed[i] as i64}},
-                "upsert": true,
+            increments.push(match cached[i] {
+                Some(h) => {
+                    conditional += 1;
+                    doc! {
+                        "q": {"_id": &j.user, "seq": h as i64, "gone": {"$ne": true}},
+                        "u": {"$inc": {"seq": needed[i] as i64}},
+                    }
+                }
+                None => doc! {
+                    "q": {"_id": &j.user},
+                    "u": {"$inc": {"seq": needed[i] as i64}},
+                    "upsert": true,
+                },
             });
             candidates.push(Candidate {
                 job: i,
@@ -709,19 +733,36 @@ async fn batch_in_txn(
         old: &old_heads,
         new: &new_heads,
     };
+    // The heads to keep once this commits: not an account's tombstone, nor a user with
+    // no counter yet.
+    let keep: Vec<(String, u64)> = jobs
+        .iter()
+        .zip(&answers)
+        .zip(&new_heads)
+        .filter(|((_, a), h)| **h > 0 && !matches!(a, Some(Err(StoreError::Gone))))
+        .map(|((j, _), h)| (j.user.clone(), *h))
+        .collect();
     if candidates.is_empty() {
         let written = vec![Vec::new(); jobs.len()];
         let pages = pages_in_txn(ctx, s, jobs, &answers, &heads, written).await?;
-        return Ok((finish(answers, pages), false));
+        return Ok(Attempted::Done {
+            answers: finish(answers, pages),
+            heads: keep,
+        });
     }
 
-    // 3. Reserve the versions: one counter update per writing push, in one command.
+    // 3. Reserve the versions: one counter update per writing push, in one command. Each
+    //    statement matches its counter (an upsert creates it), so fewer matched means a
+    //    cached head was stale: nothing of this attempt may commit.
     let reply = ctx
         .db
-        .run_command(doc! {"update": COUNTERS, "updates": increments, "ordered": false})
+        .run_command(doc! {"update": COUNTERS, "updates": &increments, "ordered": false})
         .session(&mut *s)
         .await?;
     write_errors(&reply, COUNTERS)?;
+    if conditional > 0 && count(&reply) < increments.len() as i64 {
+        return Ok(Attempted::Stale);
+    }
 
     // 4. Decide, each push in its own request order, on the blocking pool: merges are CPU
     //    work (bounded by each request's merge budget) that must not stall the async
@@ -805,11 +846,7 @@ async fn batch_in_txn(
             .session(&mut *s)
             .await?;
         write_errors(&reply, NOTES)?;
-        let n = match reply.get("n") {
-            Some(Bson::Int32(n)) => i64::from(*n),
-            Some(Bson::Int64(n)) => *n,
-            _ => -1,
-        };
+        let n = count(&reply);
         if n != expected {
             // Read in this transaction, so still there unless something is badly wrong:
             // nothing is written rather than a note twice.
@@ -846,7 +883,31 @@ async fn batch_in_txn(
         }));
     }
     let pages = pages_in_txn(ctx, s, jobs, &answers, &heads, written).await?;
-    Ok((finish(answers, pages), true))
+    Ok(Attempted::Done {
+        answers: finish(answers, pages),
+        heads: keep,
+    })
+}
+
+/// What one attempt of a batch came to, before its commit.
+enum Attempted {
+    /// Each push's answer, and the heads to keep in the [`HeadCache`] once it commits.
+    Done {
+        answers: Vec<Answer>,
+        heads: Vec<(String, u64)>,
+    },
+    /// A cached head was stale (another process, a purge or the account's deletion moved
+    /// a counter on): the attempt is aborted and run again, reading the counters.
+    Stale,
+}
+
+/// A write command's count of documents matched (or upserted, or deleted).
+fn count(reply: &Document) -> i64 {
+    match reply.get("n") {
+        Some(Bson::Int32(n)) => i64::from(*n),
+        Some(Bson::Int64(n)) => *n,
+        _ => -1,
+    }
 }
 
 /// Each push's answer with its page.
@@ -1019,6 +1080,7 @@ fn write_errors(reply: &Document, collection: &str) -> Result<(), MongoError> {
 mod tests {
     use super::*;
     use crate::storage::Conflicts;
+    use crate::storage::mongo::schedule::Forming;
     use sync_core::{ChangeId, Hlc};
 
     /// A push of `user` with `n` changes of `content_len` bytes of content each, and the
@@ -1166,10 +1228,8 @@ mod tests {
     fn a_push_of_a_user_whose_batch_still_runs_waits_for_a_later_batch() {
         let queued = Arc::default();
         // b's earlier push is in the batch still committing.
-        let mut next = Forming {
-            busy: ["b".to_owned()].into(),
-            ..Forming::default()
-        };
+        let mut next = Forming::default();
+        next.busy = ["b".to_owned()].into();
         let mut waiting = Vec::new();
         for u in ["a", "b", "c", "b"] {
             let (j, answer) = job(&queued, u, 1, 0);

@@ -4,6 +4,8 @@
 //!
 //! - [`notes`]: [`MongoStore`], the [`crate::storage::SyncStore`].
 //! - [`commit`]: group commit, the pushes of many users in one transaction.
+//! - [`schedule`]: which pushes go into the next batch (a pure state machine).
+//! - [`head_cache`]: each user's last head, so a batch need not read its counter.
 //! - [`accounts`]: [`MongoAccounts`], the [`crate::storage::AccountStore`].
 //! - [`buckets`]: [`MongoBuckets`], the [`crate::storage::BucketStore`].
 //! - [`feed`]: the change feeds, from MongoDB change streams.
@@ -15,7 +17,9 @@ pub mod buckets;
 pub mod commit;
 pub mod documents;
 pub mod feed;
+pub mod head_cache;
 pub mod notes;
+pub mod schedule;
 pub mod txn;
 
 use std::sync::Arc;
