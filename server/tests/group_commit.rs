@@ -686,7 +686,6 @@ async fn a_batch_of_a_user_seen_before_does_not_read_the_counter() {
             "find counters",
             "update counters",
             "insert notes",
-            "insert revisions",
             "commitTransaction"
         ],
         "a user's first batch reads its counter"
@@ -702,7 +701,6 @@ async fn a_batch_of_a_user_seen_before_does_not_read_the_counter() {
             "find notes",
             "update counters",
             "insert notes",
-            "insert revisions",
             "commitTransaction"
         ],
         "the next batch writes the counter on the head it knows, without reading it"

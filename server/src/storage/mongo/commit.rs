@@ -263,12 +263,12 @@ impl Committer {
 async fn run(ctx: Ctx, mut rx: mpsc::Receiver<Job>) {
     let mut schedule: Schedule<Job> = Schedule::default();
     let mut sessions: Vec<Option<ClientSession>> = (0..IN_FLIGHT).map(|_| None).collect();
-    // The batches running, each giving back its session, its users, and the hand-off
-    // still running its pushes, if any.
+    // The batches running, each giving back its session, its users, and whether its
+    // pushes were handed off to run on their own beside the committer.
     let mut running = futures::stream::FuturesUnordered::new();
-    // Hand-offs still running pushes whose batch is done: their users stay busy until
-    // they end (else the users' next pushes could commit before them).
-    let mut handed_off = futures::stream::FuturesUnordered::new();
+    // The users of handed-off pushes, each as soon as its push is done with: until then
+    // the user stays busy (else its next push could commit before the handed-off one).
+    let (released, mut released_rx) = mpsc::unbounded_channel::<String>();
     let handoffs = Arc::new(Semaphore::new(HANDOFFS));
     let mut open = true;
     loop {
@@ -279,34 +279,28 @@ async fn run(ctx: Ctx, mut rx: mpsc::Receiver<Job>) {
             if !batch.is_empty() {
                 let users: Vec<String> = batch.iter().map(|j| j.user.clone()).collect();
                 let mut session = sessions.pop().expect("a session per batch in flight");
-                let (ctx, handoffs) = (ctx.clone(), handoffs.clone());
+                let (ctx, handoffs, released) = (ctx.clone(), handoffs.clone(), released.clone());
                 running.push(async move {
-                    let handoff = commit_batch(&ctx, &mut session, batch, &handoffs).await;
-                    (session, users, handoff)
+                    let handed_off =
+                        commit_batch(&ctx, &mut session, batch, &handoffs, &released).await;
+                    (session, users, handed_off)
                 });
                 continue;
             }
         }
-        if !open && running.is_empty() && handed_off.is_empty() && schedule.waiting() == 0 {
-            // No push can come and none runs or waits.
+        if !open && running.is_empty() && schedule.waiting() == 0 {
+            // No push can come, and none waits or runs in a batch (handed-off pushes finish
+            // on their own).
             return;
         }
         tokio::select! {
-            Some((session, users, handoff)) = running.next(), if !running.is_empty() => {
+            Some((session, users, handed_off)) = running.next(), if !running.is_empty() => {
                 sessions.push(session);
-                match handoff {
-                    Some(h) => handed_off.push(async move {
-                        // Ended or panicked: either way its pushes are answered or
-                        // dropped, and nothing of theirs runs any more.
-                        let _ = h.await;
-                        users
-                    }),
-                    None => schedule.release(users.iter().map(String::as_str)),
+                if !handed_off {
+                    schedule.release(users.iter().map(String::as_str));
                 }
             }
-            Some(users) = handed_off.next(), if !handed_off.is_empty() => {
-                schedule.release(users.iter().map(String::as_str));
-            }
+            Some(user) = released_rx.recv() => schedule.release([user.as_str()]),
             // Read on only while what waits is less than a batch (memory stays bounded).
             j = rx.recv(), if open && schedule.waiting() < MAX_BATCH_PUSHES => match j {
                 Some(j) => schedule.arrive(j),
@@ -334,14 +328,15 @@ impl Queued for Job {
 /// Runs `batch` until it commits, and answers each push. A batch that keeps conflicting
 /// ([`BATCH_CONFLICTS`]) with other pushes of its users, or a batch of several that fails
 /// for another reason than a conflict or an unreachable database, runs its pushes each on
-/// its own (see [`each_on_its_own`] and the module's doc). The task running them, when
-/// they run beside the committer: their users are busy until it ends.
+/// its own (see [`each_on_its_own`] and the module's doc). `true` when they run beside the
+/// committer: each push's user is then sent to `released` once that push is done with.
 async fn commit_batch(
     ctx: &Ctx,
     s: &mut Option<ClientSession>,
     batch: Vec<Job>,
     handoffs: &Arc<Semaphore>,
-) -> Option<tokio::task::JoinHandle<()>> {
+    released: &mpsc::UnboundedSender<String>,
+) -> bool {
     let several = batch.len() > 1;
     let (jobs, replies): (Vec<_>, Vec<_>) = batch
         .into_iter()
@@ -364,7 +359,7 @@ async fn commit_batch(
             for (reply, a) in replies.into_iter().zip(answers) {
                 let _ = reply.send(a);
             }
-            None
+            false
         }
         Err(NotCommitted::Contended) => {
             tracing::info!(
@@ -376,15 +371,16 @@ async fn commit_batch(
             // to its budget, and the next batches need not wait for it.
             match handoffs.clone().try_acquire_owned() {
                 Ok(permit) => {
-                    let ctx = ctx.clone();
-                    Some(tokio::spawn(async move {
-                        each_on_its_own(&ctx, members).await;
+                    let (ctx, released) = (ctx.clone(), released.clone());
+                    tokio::spawn(async move {
+                        each_on_its_own(&ctx, members, Some(&released)).await;
                         drop(permit);
-                    }))
+                    });
+                    true
                 }
                 Err(_) => {
-                    each_on_its_own(ctx, members).await;
-                    None
+                    each_on_its_own(ctx, members, None).await;
+                    false
                 }
             }
         }
@@ -393,14 +389,14 @@ async fn commit_batch(
                 pushes = jobs.len(),
                 "a batch of pushes failed ({why}); running each push on its own"
             );
-            each_on_its_own(ctx, jobs.into_iter().zip(replies).collect()).await;
-            None
+            each_on_its_own(ctx, jobs.into_iter().zip(replies).collect(), None).await;
+            false
         }
         Err(NotCommitted::Failed(e)) => {
             for reply in replies {
                 let _ = reply.send(Err(copy(&e)));
             }
-            None
+            false
         }
     }
 }
@@ -409,9 +405,20 @@ async fn commit_batch(
 /// each, [`ON_THEIR_OWN`] at a time), with a retry budget of its own, and answers it as
 /// soon as it is done: one push that fails, or whose user is contended, fails or waits
 /// alone. A push whose request is gone meanwhile is not run (see `schedule::Forming::offer`).
-async fn each_on_its_own(ctx: &Ctx, members: Vec<(Pending, oneshot::Sender<Answer>)>) {
+/// With `released`, each push's user is sent there once the push is done with (answered,
+/// skipped, or its task gone): the committer holds the user's next push until then, and no
+/// longer (a free user of a contended batch is not held behind the contended one).
+async fn each_on_its_own(
+    ctx: &Ctx,
+    members: Vec<(Pending, oneshot::Sender<Answer>)>,
+    released: Option<&mpsc::UnboundedSender<String>>,
+) {
     futures::stream::iter(members)
         .for_each_concurrent(ON_THEIR_OWN, |(job, reply)| async move {
+            let _release = released.map(|tx| Release {
+                user: job.user.clone(),
+                tx: tx.clone(),
+            });
             if reply.is_closed() {
                 return;
             }
@@ -431,6 +438,19 @@ async fn each_on_its_own(ctx: &Ctx, members: Vec<(Pending, oneshot::Sender<Answe
             let _ = reply.send(answer);
         })
         .await;
+}
+
+/// Sends its user to the committer when dropped: a handed-off push is done with.
+struct Release {
+    user: String,
+    tx: mpsc::UnboundedSender<String>,
+}
+
+impl Drop for Release {
+    fn drop(&mut self) {
+        // The committer may be gone (no push waits then).
+        let _ = self.tx.send(std::mem::take(&mut self.user));
+    }
 }
 
 /// Why a batch did not commit.

@@ -229,7 +229,7 @@ mod tests {
         /// A running batch (by index) ends; `true`: its pushes are handed off to run on
         /// their own (it kept conflicting).
         End(usize, bool),
-        /// A hand-off (by index) ends: its pushes are answered.
+        /// A handed-off push (by index) is done: answered, and its user released.
         HandoffDone(usize),
     }
 
@@ -240,7 +240,7 @@ mod tests {
             3 => Just(Op::Recv),
             2 => Just(Op::Form),
             2 => (0usize..4, prop::bool::weighted(0.3)).prop_map(|(i, h)| Op::End(i, h)),
-            1 => (0usize..4).prop_map(Op::HandoffDone),
+            2 => (0usize..8).prop_map(Op::HandoffDone),
         ]
     }
 
@@ -249,9 +249,10 @@ mod tests {
     struct Model {
         schedule: Schedule<P>,
         queue: VecDeque<P>,
-        /// Batches running (at most `IN_FLIGHT`), and hand-offs running.
+        /// Batches running (at most `IN_FLIGHT`), and handed-off pushes running on their
+        /// own.
         running: Vec<Vec<P>>,
-        handoffs: Vec<Vec<P>>,
+        handoffs: Vec<P>,
         /// The reference: each user's pushes not started yet, in arrival order.
         pending: HashMap<String, VecDeque<usize>>,
         /// Pushes answered, in the order they were, and each user's answered ids.
@@ -282,8 +283,8 @@ mod tests {
         fn active(&self) -> HashSet<String> {
             self.running
                 .iter()
-                .chain(&self.handoffs)
                 .flatten()
+                .chain(&self.handoffs)
                 .map(|p| p.user.clone())
                 .collect()
         }
@@ -346,7 +347,7 @@ mod tests {
                     }
                     let batch = self.running.remove(i % self.running.len());
                     if handed_off {
-                        self.handoffs.push(batch);
+                        self.handoffs.extend(batch);
                     } else {
                         let users: Vec<String> = batch.iter().map(|p| p.user.clone()).collect();
                         self.answer(batch);
@@ -357,10 +358,10 @@ mod tests {
                     if self.handoffs.is_empty() {
                         return;
                     }
-                    let pushes = self.handoffs.remove(i % self.handoffs.len());
-                    let users: Vec<String> = pushes.iter().map(|p| p.user.clone()).collect();
-                    self.answer(pushes);
-                    self.schedule.release(users.iter().map(String::as_str));
+                    let p = self.handoffs.remove(i % self.handoffs.len());
+                    let user = p.user.clone();
+                    self.answer(vec![p]);
+                    self.schedule.release([user.as_str()]);
                 }
             }
         }
@@ -404,10 +405,10 @@ mod tests {
                     self.answer(b);
                     self.schedule.release(users.iter().map(String::as_str));
                 }
-                while let Some(h) = self.handoffs.pop() {
-                    let users: Vec<String> = h.iter().map(|p| p.user.clone()).collect();
-                    self.answer(h);
-                    self.schedule.release(users.iter().map(String::as_str));
+                while let Some(p) = self.handoffs.pop() {
+                    let user = p.user.clone();
+                    self.answer(vec![p]);
+                    self.schedule.release([user.as_str()]);
                 }
                 while self.schedule.waiting() < MAX_BATCH_PUSHES && !self.queue.is_empty() {
                     self.step(Op::Recv);
@@ -445,6 +446,27 @@ mod tests {
             }
             m.drain();
         }
+    }
+
+    #[test]
+    fn a_handed_off_users_next_push_waits_for_its_own_push_only() {
+        let p = |id, user: &str| P {
+            id,
+            user: user.into(),
+            changes: 1,
+            bytes: 300,
+            gone: false,
+        };
+        let mut s = Schedule::default();
+        s.arrive(p(0, "contended"));
+        s.arrive(p(1, "free"));
+        assert_eq!(s.next_batch(|| None).len(), 2);
+        // The batch was handed off; free's push was answered at once, contended's retries.
+        s.release(["free"]);
+        s.arrive(p(2, "free"));
+        s.arrive(p(3, "contended"));
+        let next = s.next_batch(|| None);
+        assert_eq!(next.iter().map(|p| p.id).collect::<Vec<_>>(), [2]);
     }
 
     #[test]
