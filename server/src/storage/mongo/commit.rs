@@ -753,14 +753,20 @@ async fn batch_in_txn(
         old: &old_heads,
         new: &new_heads,
     };
-    // The heads to keep once this commits: not an account's tombstone, nor a user with
-    // no counter yet.
+    // The heads to keep once this commits: a refused push's user stays at its head; not
+    // an account's tombstone, nor a user with no counter yet.
     let keep: Vec<(String, u64)> = jobs
         .iter()
         .zip(&answers)
-        .zip(&new_heads)
-        .filter(|((_, a), h)| **h > 0 && !matches!(a, Some(Err(StoreError::Gone))))
-        .map(|((j, _), h)| (j.user.clone(), *h))
+        .enumerate()
+        .filter_map(|(i, (j, a))| {
+            let head = match a {
+                Some(Err(StoreError::Gone)) => return None,
+                Some(Err(_)) => old_heads[i],
+                _ => new_heads[i],
+            };
+            (head > 0).then(|| (j.user.clone(), head))
+        })
         .collect();
     if candidates.is_empty() {
         let written = vec![Vec::new(); jobs.len()];
