@@ -35,7 +35,11 @@
 //! since it was last rewritten (or when retired slots outnumber the live ones), by
 //! rewriting every list as one segment without the retired slots, the slots numbered again
 //! from 0 in the same order. Both are passes over the whole index, whose cost the geometric
-//! growth amortises. Nothing is read from storage here: the app feeds it
+//! growth amortises; the page cannot stop that long between two frames, so it has them done
+//! a bounded step at a time ([`SearchIndex::set_stepped_merges`], [`SearchIndex::merge_step`]:
+//! the parts stay as they are, and answer queries, until the merged part replaces them), and
+//! saves the index a step at a time too ([`SearchIndex::save_step`]). Nothing is read from
+//! storage here: the app feeds it
 //! (all notes once, in chunks, then what changed).
 //!
 //! Beside the words, each slot has the columns the search box's filters and sorts need
