@@ -11,7 +11,7 @@
 // local save and one idle sync are timed. Records read from the `notes` object store are
 // counted by wrapping IndexedDB's read calls in the page (no app instrumentation).
 import { writeFileSync } from 'node:fs';
-import { printProfile } from './profile.mjs';
+import { printGapWindows, printProfile } from './profile.mjs';
 import { PASSWORD, api, openApp, openProfile, startServer } from './tests/harness.mjs';
 
 const SIZES = (process.env.TERN_PERF_SIZES ?? '10000,100000').split(',').map(Number);
@@ -19,7 +19,8 @@ const RUNS = Number(process.env.TERN_PERF_RUNS ?? 7);
 
 // TERN_PERF_PROFILE=1: a CPU profile of the search runs, its heaviest functions printed
 // (self time; wasm functions by name when the wasm keeps its name section);
-// TERN_PERF_PROFILE=sync: the same of the initial sync.
+// TERN_PERF_PROFILE=sync: the same of the initial sync, and for each gap over 50 ms between
+// frames what ran in it, and every stretch of over 50 ms without an idle sample.
 const PROFILE = process.env.TERN_PERF_PROFILE === '1';
 const PROFILE_SYNC = process.env.TERN_PERF_PROFILE === 'sync';
 // TERN_PERF_SYNC_ONLY=1: only the initial sync (its time, frames, memory and the baseline).
@@ -67,11 +68,13 @@ const INSTRUMENT = () => {
   }
   // Gaps between frames while `__frames.on` (the initial sync): a busy main thread shows
   // as a long one.
-  globalThis.__frames = { on: false, gaps: [] };
+  // (`long`: the gaps over 50 ms with when they ended, to find what ran in them in a profile.)
+  globalThis.__frames = { on: false, gaps: [], long: [] };
   let lastFrame = null;
   const frame = (t) => {
     const f = globalThis.__frames;
     if (f.on && lastFrame !== null) f.gaps.push(t - lastFrame);
+    if (f.on && lastFrame !== null && t - lastFrame > 50) f.long.push({ end: t, gap: t - lastFrame });
     lastFrame = f.on ? t : null;
     requestAnimationFrame(frame);
   };
@@ -259,8 +262,16 @@ async function measure(server, n) {
     await page.getByTestId('signin-open').click();
     await page.fill('#username', user);
     await page.fill('#password', PASSWORD);
-    await page.evaluate(() => (globalThis.__frames = { on: true, gaps: [] }));
-    if (PROFILE_SYNC) await cdp.send('Profiler.enable'), await cdp.send('Profiler.start');
+    await page.evaluate(() => (globalThis.__frames = { on: true, gaps: [], long: [] }));
+    // The page's clock around the profiler's start: maps the frames' times onto the
+    // profile's (see printGapWindows).
+    let profileAt = null;
+    if (PROFILE_SYNC) {
+      await cdp.send('Profiler.enable');
+      const before = await page.evaluate(() => performance.now());
+      await cdp.send('Profiler.start');
+      profileAt = (before + (await page.evaluate(() => performance.now()))) / 2;
+    }
     const t0 = Date.now();
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForFunction(() => document.querySelectorAll('li.note').length > 0, null, { timeout: 600_000 });
@@ -299,6 +310,8 @@ async function measure(server, n) {
     if (PROFILE_SYNC) {
       const { profile } = await cdp.send('Profiler.stop');
       printProfile(`${n}: profile of the initial sync`, profile);
+      const long = await page.evaluate(() => globalThis.__frames.long);
+      printGapWindows(`${n}: initial sync`, profile, long, profile.startTime - profileAt * 1000);
       // TERN_PERF_PROFILE_OUT=file.cpuprofile: the whole profile, for DevTools.
       if (process.env.TERN_PERF_PROFILE_OUT) writeFileSync(process.env.TERN_PERF_PROFILE_OUT, JSON.stringify(profile));
     }

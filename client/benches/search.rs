@@ -10,6 +10,9 @@
 //! - the build time (every note upserted once, in order) and the longest upsert (one that
 //!   merged or compacted), and for the index as it is, its saved size and the heap once
 //!   loaded from it (as after a reload: everything merged);
+//! - for the index as it is, built the app's way (merges stepped, the save a step at a
+//!   time), the longest single call, against the longest upsert and the whole save with
+//!   merges at once in the same run (the longest task the page runs for the index);
 //! - for the index as it is, after the build and after the load, where those bytes are,
 //!   part by part (`SearchIndex::heap_parts`: the columns' capacities, which add up to the
 //!   allocator's count), with the number of words and postings and the least bytes any
@@ -360,7 +363,12 @@ fn mb(bytes: isize) -> String {
     format!("{:.1} MB", bytes as f64 / 1e6)
 }
 
-fn build<I: Index>(mut ix: I, notes: &[LocalNote], name: &str) -> I {
+fn build<I: Index>(ix: I, notes: &[LocalNote], name: &str) -> I {
+    build_timed(ix, notes, name).0
+}
+
+/// [`build`], and the longest upsert.
+fn build_timed<I: Index>(mut ix: I, notes: &[LocalNote], name: &str) -> (I, f64) {
     let (bytes, blocks) = heap();
     peak_reset();
     let t = Instant::now();
@@ -382,7 +390,61 @@ fn build<I: Index>(mut ix: I, notes: &[LocalNote], name: &str) -> I {
         took.as_secs_f64() * 1e3,
         longest.as_secs_f64() * 1e3
     );
-    ix
+    (ix, longest.as_secs_f64() * 1e3)
+}
+
+/// The app's way (`app/src/io/web/search.rs`): merges stepped, each started by an upsert
+/// and done by `merge_step` calls before the next upsert, and the save a step at a time.
+/// Prints the longest single call of each, against the longest upsert and the whole save
+/// with merges at once (`at_once`, `save`, ms) of the same run: the longest task the page
+/// runs for the index.
+fn stepped(notes: &[LocalNote], at_once: f64, save: f64) {
+    let mut ix = SearchIndex::new();
+    ix.set_stepped_merges(true);
+    let (mut longest, mut steps) = (0f64, 0);
+    let mut timed = |f: &mut dyn FnMut()| {
+        let t = Instant::now();
+        f();
+        longest = longest.max(t.elapsed().as_secs_f64() * 1e3);
+    };
+    for n in notes {
+        timed(&mut || ix.upsert(n));
+        while ix.merging() {
+            timed(&mut || {
+                ix.merge_step();
+            });
+            steps += 1;
+        }
+    }
+    ix.merge_fresh();
+    while ix.merging() {
+        timed(&mut || {
+            ix.merge_step();
+        });
+        steps += 1;
+    }
+    ix.shrink_to_fit();
+    let mut saving = ix.start_save(1);
+    let (mut longest_save, mut saves, mut bytes) = (0f64, 0, 0);
+    loop {
+        let t = Instant::now();
+        let done = ix
+            .save_step(&mut saving, &mut |p| bytes += p.len())
+            .expect("unchanged");
+        longest_save = longest_save.max(t.elapsed().as_secs_f64() * 1e3);
+        saves += 1;
+        if done {
+            break;
+        }
+    }
+    println!(
+        "  {:<10} merges in {steps} steps: longest upsert or step {longest:.2} ms ({:.3} × the longest upsert at once, {at_once:.0} ms); \
+         save in {saves} steps ({}): longest {longest_save:.2} ms ({:.3} × the whole at once, {save:.0} ms)",
+        "stepped",
+        longest / at_once,
+        mb(bytes as isize),
+        longest_save / save,
+    );
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -493,7 +555,7 @@ fn run(name: &str, notes: &[LocalNote], vocabulary: Option<&Vocabulary>, rng: &m
     let old = build(ReferenceIndex::default(), notes, "before");
     let old_results: Vec<_> = queries.iter().map(|(k, q)| time(&old, k, q)).collect();
     drop(old);
-    let new = build(SearchIndex::new(), notes, "now");
+    let (new, at_once) = build_timed(SearchIndex::new(), notes, "now");
     let new_results: Vec<_> = queries.iter().map(|(k, q)| time(&new, k, q)).collect();
     breakdown(&new);
     if vocabulary.is_none() {
@@ -522,6 +584,7 @@ fn run(name: &str, notes: &[LocalNote], vocabulary: Option<&Vocabulary>, rng: &m
         encode.as_secs_f64() * 1e3,
         decode.as_secs_f64() * 1e3,
     );
+    stepped(notes, at_once, encode.as_secs_f64() * 1e3);
     breakdown(&loaded);
     let loaded_results: Vec<_> = queries.iter().map(|(k, q)| time(&loaded, k, q)).collect();
     if vocabulary.is_none() {

@@ -35,7 +35,11 @@
 //! since it was last rewritten (or when retired slots outnumber the live ones), by
 //! rewriting every list as one segment without the retired slots, the slots numbered again
 //! from 0 in the same order. Both are passes over the whole index, whose cost the geometric
-//! growth amortises. Nothing is read from storage here: the app feeds it
+//! growth amortises; the page cannot stop that long between two frames, so it has them done
+//! a bounded step at a time ([`SearchIndex::set_stepped_merges`], [`SearchIndex::merge_step`]:
+//! the parts stay as they are, and answer queries, until the merged part replaces them), and
+//! saves the index a step at a time too ([`SearchIndex::save_step`]). Nothing is read from
+//! storage here: the app feeds it
 //! (all notes once, in chunks, then what changed).
 //!
 //! Beside the words, each slot has the columns the search box's filters and sorts need
@@ -98,6 +102,44 @@ const RECENT_MAX: usize = 1 << 17;
 /// Retired slots are dropped (by a merge) once there are more than this many and more
 /// than live ones.
 const RETIRED_MIN: usize = 10_000;
+/// Records of the index a step of a merge or a save reads at most
+/// ([`SearchIndex::merge_step`], [`SearchIndex::save_step`]; a save's steps first write
+/// as many slots each): a record is a word and its postings, so a step is bounded by this
+/// many words plus the postings of the longest lists (a word in every note: one entry a
+/// note). At 100,000 perf-seed notes a whole rewrite (100,000 records) took 23 ms natively
+/// and a save 43 ms, so a step of 2,000 is about a millisecond there, a few in the page's
+/// wasm.
+pub const STEP: usize = 2_000;
+
+/// A save of the index under way ([`SearchIndex::start_save`]).
+pub struct Saving {
+    /// The index's [`SearchIndex::changes`] when it started.
+    changes: u64,
+    renumber: Vec<u32>,
+    /// The next slot to write...
+    slot: u32,
+    /// ... then the records: the fresh postings of known words, sorted, and the pass.
+    known: Vec<u64>,
+    pass: Option<Pass>,
+    /// Bytes not given to the sink yet, and those of the records given.
+    out: Vec<u8>,
+    flushed: usize,
+}
+
+impl std::fmt::Debug for Saving {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Saving").finish_non_exhaustive()
+    }
+}
+
+/// A merge under way (see [`SearchIndex::set_stepped_merges`]).
+struct MergeJob {
+    /// A rewrite: every slot's new number and how many are kept; `None`: an append.
+    rewrite: Option<(Vec<u32>, u32)>,
+    /// The new frozen part's records so far.
+    blob: Vec<u8>,
+    pass: Pass,
+}
 
 /// A posting list being appended to: varint entries, and its last slot plus one.
 struct Fresh {
@@ -167,6 +209,18 @@ pub struct SearchIndex {
     merge_min: usize,
     retired_min: usize,
     recent_max: usize,
+    /// A merge under way, and whether upserts only start the merges they make due (see
+    /// [`SearchIndex::set_stepped_merges`]).
+    job: Option<MergeJob>,
+    stepped: bool,
+    /// [`STEP`], smaller in tests.
+    step: usize,
+    /// Bumped by every change of what a pass reads (a save under way stops at one: see
+    /// [`SearchIndex::save_step`]).
+    changes: u64,
+    /// Records the last call of `write_merged_some` read (the tests' bound).
+    #[cfg(test)]
+    read_last: std::cell::Cell<usize>,
 }
 
 impl Default for SearchIndex {
@@ -190,6 +244,12 @@ impl Default for SearchIndex {
             merge_min: MERGE_MIN_BYTES,
             retired_min: RETIRED_MIN,
             recent_max: RECENT_MAX,
+            job: None,
+            stepped: false,
+            step: STEP,
+            changes: 0,
+            #[cfg(test)]
+            read_last: std::cell::Cell::new(0),
         }
     }
 }
@@ -325,11 +385,17 @@ impl<'a> Cursor<'a> {
 /// Writes records of the frozen part.
 struct Writer<'a> {
     out: &'a mut Vec<u8>,
-    /// Where the records start in `out`.
-    base: usize,
     /// Given every [`FLUSH`] bytes or so of `out` (which is then emptied), if any.
     sink: Option<&'a mut dyn FnMut(&[u8])>,
-    /// Bytes given to `sink` so far.
+    st: Written,
+}
+
+/// What a [`Writer`] has written so far (kept between the steps of a pass, see [`Pass`]).
+#[derive(Default)]
+struct Written {
+    /// Where the records start in `out`.
+    base: usize,
+    /// Bytes given to the sink so far.
     flushed: usize,
     prev: Vec<u8>,
     words: usize,
@@ -340,35 +406,26 @@ struct Writer<'a> {
 const FLUSH: usize = 64 << 10;
 
 impl<'a> Writer<'a> {
-    fn new(out: &'a mut Vec<u8>, sink: Option<&'a mut dyn FnMut(&[u8])>) -> Self {
-        let base = out.len();
-        Self {
-            out,
-            base,
-            sink,
-            flushed: 0,
-            prev: Vec::new(),
-            words: 0,
-            blocks: Vec::new(),
-        }
+    /// Goes on writing to `out` where `st` left off.
+    fn resume(out: &'a mut Vec<u8>, sink: Option<&'a mut dyn FnMut(&[u8])>, st: Written) -> Self {
+        Self { out, sink, st }
     }
 
     /// Bytes of records written so far.
     fn written(&self) -> usize {
-        self.flushed + self.out.len() - self.base
+        self.st.flushed + self.out.len() - self.st.base
     }
 
     /// Writes a record: `word`, and the posting list made of `list`'s parts one after the
     /// other.
     fn push(&mut self, word: &[u8], list: &[&[u8]]) {
-        let shared = if self.words.is_multiple_of(BLOCK) {
-            self.blocks.push(Block {
-                at: self.written() as u32,
-                key: key(word),
-            });
+        let shared = if self.st.words.is_multiple_of(BLOCK) {
+            let at = self.written() as u32;
+            self.st.blocks.push(Block { at, key: key(word) });
             0
         } else {
-            self.prev
+            self.st
+                .prev
                 .iter()
                 .zip(word)
                 .take_while(|(a, b)| a == b)
@@ -379,16 +436,35 @@ impl<'a> Writer<'a> {
         let len: usize = list.iter().map(|p| p.len()).sum();
         put_varint(self.out, len as u32);
         list.iter().for_each(|p| self.out.extend_from_slice(p));
-        self.prev.clear();
-        self.prev.extend_from_slice(word);
-        self.words += 1;
+        self.st.prev.clear();
+        self.st.prev.extend_from_slice(word);
+        self.st.words += 1;
         if let Some(sink) = self.sink.as_mut().filter(|_| self.out.len() >= FLUSH) {
             sink(self.out);
-            self.flushed += self.out.len() - self.base;
+            self.st.flushed += self.out.len() - self.st.base;
             self.out.clear();
-            self.base = 0;
+            self.st.base = 0;
         }
     }
+}
+
+/// How far a pass over the frozen and fresh parts has come ([`SearchIndex::write_merged_some`]):
+/// a pass may stop after a number of records and go on later from here (see
+/// [`SearchIndex::merge_step`]), as long as the parts it reads have not changed.
+#[derive(Default)]
+struct Pass {
+    started: bool,
+    /// The frozen part's cursor: where its next record starts, and the last word read...
+    pos: usize,
+    word: Vec<u8>,
+    /// ... the record read but not written yet (where its list is in the blob), and its rank.
+    old: Option<(usize, usize)>,
+    rank: u32,
+    /// How many of the sorted fresh postings of known words are written.
+    known_at: usize,
+    /// The last fresh word taken.
+    fresh_after: Option<Box<str>>,
+    st: Written,
 }
 
 impl Frozen {
@@ -536,6 +612,8 @@ impl SearchIndex {
     /// from every note, which grew them by doubling and left up to a fifth of the entries
     /// fresh (a load or a rewrite leaves neither).
     pub fn shrink_to_fit(&mut self) {
+        self.settle();
+        self.changes += 1;
         // The fresh part, 8 bytes a posting and more, into the frozen one (as a merge
         // does, one copy of the frozen part).
         if !self.known.is_empty() || !self.recent.is_empty() || !self.fresh.is_empty() {
@@ -588,11 +666,14 @@ impl SearchIndex {
     /// the index: search finds notes; a live record's name and parent are kept for the
     /// filters).
     pub fn upsert(&mut self, note: &LocalNote) {
-        self.remove(&note.id);
+        self.settle();
+        self.changes += 1;
+        self.retire(&note.id);
         let fields = note.shown_fields();
         let kind = fields.kind();
         self.facets.record(note, kind);
         if note.deleted || kind != sync_core::fields::Kind::Note {
+            self.merge_if_due();
             return;
         }
         let slot = self.push_slot(note.id.as_str(), order(&note.hlc));
@@ -634,17 +715,19 @@ impl SearchIndex {
                 }
             }
         }
-        if self.fresh_bytes > self.merge_min.max(self.frozen.blob.len() / MERGE_RATIO) {
-            if self.frozen.blob.len() * 2 > self.rewritten.max(self.merge_min) * 3 {
-                self.merge();
-            } else {
-                self.append_fresh();
-            }
-        }
+        self.merge_if_due();
     }
 
     /// Removes a note (or a notebook or tag record) from the index.
     pub fn remove(&mut self, id: &NoteId) {
+        self.settle();
+        self.changes += 1;
+        self.retire(id);
+        self.merge_if_due();
+    }
+
+    /// Retires the slot of a note (or forgets a notebook or tag record).
+    fn retire(&mut self, id: &NoteId) {
         self.facets.forget_record(id.as_str());
         let (ids, ends) = (&self.ids, &self.id_ends);
         let hash = self.hasher.hash_one(id.as_str());
@@ -659,9 +742,6 @@ impl SearchIndex {
         let old = old as usize;
         self.gone[old / 64] |= 1 << (old % 64);
         self.retired += 1;
-        if self.retired > self.retired_min && self.retired > self.live.len() {
-            self.merge();
-        }
     }
 
     /// The new number of every slot once the retired ones are left out (`u32::MAX`: left
@@ -685,15 +765,19 @@ impl SearchIndex {
     /// (see [`Self::renumbering`]), every list decoded and written again with the slots
     /// renumbered and the retired ones left out, as one segment; without, every frozen list
     /// copied as it is and its fresh entries appended as a segment (about as fast as
-    /// copying the frozen part). `known` is [`Self::known`], sorted. Returns how many
-    /// records and where the blocks start.
-    fn write_merged<'a>(
+    /// copying the frozen part). `known` is [`Self::known`], sorted. Goes on from where
+    /// `pass` is, for at most `limit` records read from the two parts (each written at
+    /// most once), and returns true once every record is written (the count and the
+    /// blocks' starts are then in `pass.st`). Between two calls neither part may change.
+    fn write_merged_some<'a>(
         &self,
         known: &[u64],
         renumber: Option<&[u32]>,
+        pass: &mut Pass,
         out: &'a mut Vec<u8>,
         sink: Option<&'a mut dyn FnMut(&[u8])>,
-    ) -> (usize, Vec<Block>) {
+        limit: usize,
+    ) -> bool {
         fn known_entries(k: &[u64]) -> impl Iterator<Item = (u32, bool)> + '_ {
             k.iter().map(|&e| ((e as u32) >> 1, e & 1 != 0))
         }
@@ -718,29 +802,51 @@ impl SearchIndex {
             postings::put_segment(list, from, buf);
             true
         }
-        let mut w = Writer::new(out, sink);
+        let blob = &self.frozen.blob;
+        let mut w = Writer::resume(out, sink, std::mem::take(&mut pass.st));
         let mut list = Vec::new();
         let mut buf = Vec::new();
         let mut old_buf = Vec::new();
-        let mut frozen = Cursor::at(&self.frozen.blob, 0, Vec::new());
-        let mut old = frozen.next_list();
-        let mut rank = 0u32;
-        let mut known = known;
-        let mut fresh = self.fresh.iter().peekable();
+        let mut frozen = Cursor {
+            blob,
+            pos: pass.pos,
+            word: std::mem::take(&mut pass.word),
+        };
+        let mut old = match pass.old {
+            _ if !pass.started => frozen.next_list(),
+            Some((at, len)) => Some(&blob[at..at + len]),
+            None => None,
+        };
+        pass.started = true;
+        let mut rank = pass.rank;
+        let mut known_at = pass.known_at;
+        let mut known = &known[known_at..];
+        let mut fresh = match pass.fresh_after.as_deref() {
+            None => self.fresh.range::<str, _>(..),
+            Some(after) => self
+                .fresh
+                .range::<str, _>((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded)),
+        }
+        .peekable();
+        let mut fresh_taken = None;
+        let mut read = 0;
         // The two parts have no word in common (a word goes to the fresh map only when the
         // frozen part has not got it).
-        loop {
+        let done = loop {
             let frozen_first = match (old, fresh.peek()) {
-                (None, None) => break,
+                (None, None) => break true,
+                _ if read == limit => break false,
                 (Some(_), None) => true,
                 (None, Some(_)) => false,
                 (Some(_), Some((word, _))) => frozen.word.as_slice() < word.as_bytes(),
             };
+            read += 1;
             if let (Some(old_list), true) = (old, frozen_first) {
                 // Its fresh entries: the first of what is left of `known` (sorted).
                 let n = known.partition_point(|&e| (e >> 32) as u32 == rank);
                 let (mine, rest) = known.split_at(n);
                 known = rest;
+                known_at += n;
                 match renumber {
                     // No slot retired: a list written as one segment is already as a
                     // rewrite would write it (most, after a build's merges).
@@ -769,13 +875,28 @@ impl SearchIndex {
                 }
                 old = frozen.next_list();
                 rank += 1;
-            } else if let Some((word, f)) = fresh.next()
-                && segment(renumber, 0, fresh_entries(&f.bytes), &mut buf, &mut list)
-            {
-                w.push(word.as_bytes(), &[&list]);
+            } else if let Some((word, f)) = fresh.next() {
+                fresh_taken = Some(word);
+                if segment(renumber, 0, fresh_entries(&f.bytes), &mut buf, &mut list) {
+                    w.push(word.as_bytes(), &[&list]);
+                }
+            }
+        };
+        if !done {
+            // (Where the next call goes on: the parts are as they were.)
+            pass.old = old.map(|l| (l.as_ptr() as usize - blob.as_ptr() as usize, l.len()));
+            pass.pos = frozen.pos;
+            pass.word = frozen.word;
+            pass.rank = rank;
+            pass.known_at = known_at;
+            if let Some(word) = fresh_taken {
+                pass.fresh_after = Some(word.clone());
             }
         }
-        (w.words, w.blocks)
+        pass.st = w.st;
+        #[cfg(test)]
+        self.read_last.set(read);
+        done
     }
 
     /// Sorts [`Self::recent`] into [`Self::known`] (a merge of two sorted lists).
@@ -799,37 +920,73 @@ impl SearchIndex {
         self.recent.clear();
     }
 
-    /// All fresh postings of known words, sorted (by word, then slot), taken out.
-    fn known_sorted(&mut self) -> Vec<u64> {
-        self.settle_recent();
-        self.recent = Vec::new();
-        std::mem::take(&mut self.known)
-    }
-
     /// Merges the fresh part into the frozen one as it is: every word's fresh entries are
     /// appended to its frozen list as a segment, retired slots stay.
     fn append_fresh(&mut self) {
-        let known = self.known_sorted();
-        let mut blob = Vec::with_capacity(self.frozen.blob.len() + self.fresh_bytes);
-        let (_, blocks) = self.write_merged(&known, None, &mut blob, None);
-        blob.shrink_to_fit();
-        self.frozen = Frozen { blob, blocks };
-        self.fresh = BTreeMap::new();
-        self.fresh_bytes = 0;
+        self.start_merge(false);
+        self.merge_some(usize::MAX);
     }
 
     /// Merges the fresh part into the frozen one, leaving the retired slots out and
     /// numbering the slots again, and every list in one segment.
+    #[cfg(test)]
     fn merge(&mut self) {
-        let (renumber, kept) = self.renumbering();
-        let known = self.known_sorted();
-        let mut blob = Vec::with_capacity(self.frozen.blob.len() + self.fresh_bytes);
-        let (_, blocks) = self.write_merged(&known, Some(&renumber), &mut blob, None);
+        self.start_merge(true);
+        self.merge_some(usize::MAX);
+    }
+
+    /// Starts a merge ([`Self::merge`] if `rewrite`, else [`Self::append_fresh`]), done by
+    /// [`Self::merge_some`]. Until it is done, the parts it reads stay as they are (every
+    /// change of the index first finishes it: see [`Self::settle`]) and queries read them.
+    fn start_merge(&mut self, rewrite: bool) {
+        debug_assert!(self.job.is_none());
+        // (The same postings for queries, sorted: the order the pass reads them in.)
+        self.settle_recent();
+        self.job = Some(MergeJob {
+            rewrite: rewrite.then(|| self.renumbering()),
+            blob: Vec::with_capacity(self.frozen.blob.len() + self.fresh_bytes),
+            pass: Pass::default(),
+        });
+    }
+
+    /// Goes on with the merge under way for at most `records` records of the parts
+    /// (then, once they are all written, the slots renumbered: a pass over the slots);
+    /// true while one is still under way.
+    fn merge_some(&mut self, records: usize) -> bool {
+        let Some(mut job) = self.job.take() else {
+            return false;
+        };
+        let renumber = job.rewrite.as_ref().map(|(r, _)| r.as_slice());
+        if !self.write_merged_some(
+            &self.known,
+            renumber,
+            &mut job.pass,
+            &mut job.blob,
+            None,
+            records,
+        ) {
+            self.job = Some(job);
+            return true;
+        }
+        let MergeJob {
+            rewrite,
+            mut blob,
+            pass,
+        } = job;
         blob.shrink_to_fit();
-        self.rewritten = blob.len();
-        self.frozen = Frozen { blob, blocks };
+        self.frozen = Frozen {
+            blob,
+            blocks: pass.st.blocks,
+        };
         self.fresh = BTreeMap::new();
         self.fresh_bytes = 0;
+        self.known = Vec::new();
+        self.recent = Vec::new();
+        self.changes += 1;
+        let Some((renumber, kept)) = rewrite else {
+            return false;
+        };
+        self.rewritten = self.frozen.blob.len();
         // The slots, renumbered.
         let mut ids = String::with_capacity(self.ids.len());
         let mut id_ends = Vec::with_capacity(kept as usize);
@@ -850,6 +1007,66 @@ impl SearchIndex {
         self.facets.renumber(&renumber, kept);
         for s in self.live.iter_mut() {
             *s = renumber[*s as usize];
+        }
+        false
+    }
+
+    /// Finishes the merge under way, if any (before the index changes).
+    fn settle(&mut self) {
+        self.merge_some(usize::MAX);
+    }
+
+    /// Starts the merge that is due, if one is: a rewrite once retired slots outnumber
+    /// the live ones, or once the fresh part outgrew a quarter of the frozen one (a
+    /// rewrite if the frozen part grew by half since it was last rewritten, else an
+    /// append); done at once, or, with [`Self::set_stepped_merges`], by
+    /// [`Self::merge_step`].
+    fn merge_if_due(&mut self) {
+        let rewrite = if self.retired > self.retired_min && self.retired > self.live.len() {
+            true
+        } else if self.fresh_bytes > self.merge_min.max(self.frozen.blob.len() / MERGE_RATIO) {
+            self.frozen.blob.len() * 2 > self.rewritten.max(self.merge_min) * 3
+        } else {
+            return;
+        };
+        self.start_merge(rewrite);
+        if !self.stepped {
+            self.settle();
+        }
+    }
+
+    /// With `on`, a merge that an upsert or a remove makes due is only started: the caller
+    /// does it a slice at a time with [`Self::merge_step`] (the index answers meanwhile),
+    /// instead of the upsert doing it at once (a pass over the whole index: at 100,000
+    /// notes, longer than a frame of the page). A change of the index while one is under
+    /// way finishes it first.
+    pub fn set_stepped_merges(&mut self, on: bool) {
+        self.stepped = on;
+    }
+
+    /// Goes on with the merge under way (see [`Self::set_stepped_merges`]) for at most
+    /// [`STEP`] records of the index; true while one is still under way.
+    pub fn merge_step(&mut self) -> bool {
+        self.merge_some(self.step)
+    }
+
+    /// True while a merge is under way (see [`Self::set_stepped_merges`]).
+    pub fn merging(&self) -> bool {
+        self.job.is_some()
+    }
+
+    /// Starts merging the whole fresh part into the frozen one (as an append), if there is
+    /// one and no merge is under way: after a build from every note, which left up to a
+    /// fifth of the entries fresh. With stepped merges [`Self::merge_step`] does it; else it
+    /// is done at once. ([`Self::shrink_to_fit`] does it at once too.)
+    pub fn merge_fresh(&mut self) {
+        if self.job.is_none()
+            && (!self.known.is_empty() || !self.recent.is_empty() || !self.fresh.is_empty())
+        {
+            self.start_merge(false);
+            if !self.stepped {
+                self.settle();
+            }
         }
     }
 
@@ -1098,41 +1315,105 @@ impl SearchIndex {
     /// at the end of the initial sync's build, it was the tab's peak of memory: 10 MB at
     /// 100,000 notes; grown by doubling, 20 MB.)
     pub fn encode_to(&self, seq: u64, sink: &mut dyn FnMut(&[u8])) {
+        let mut saving = self.start_save(seq);
+        while self.save_some(&mut saving, usize::MAX, sink) == Some(false) {}
+    }
+
+    /// Starts [`SearchIndex::encode_to`]'s work, to be done a slice at a time by
+    /// [`SearchIndex::save_step`]: at 100,000 notes the whole took longer than a frame of
+    /// the page.
+    pub fn start_save(&self, seq: u64) -> Saving {
         let (renumber, kept) = self.renumbering();
-        let kept_slots =
-            || (0..self.walls.len() as u32).filter(|&s| renumber[s as usize] != u32::MAX);
         let mut out = Vec::with_capacity(2 * FLUSH);
         out.extend_from_slice(FORMAT);
         out.extend_from_slice(&seq.to_le_bytes());
-        self.facets.encode_head(&mut out, kept_slots());
+        let kept_slots = (0..self.walls.len() as u32).filter(|&s| renumber[s as usize] != u32::MAX);
+        self.facets.encode_head(&mut out, kept_slots);
         out.extend_from_slice(&kept.to_le_bytes());
-        for s in kept_slots() {
-            out.extend_from_slice(&self.walls[s as usize].to_le_bytes());
-            out.extend_from_slice(&self.counters[s as usize].to_le_bytes());
-            let id = id_at(&self.ids, &self.id_ends, s).as_bytes();
-            put_varint(&mut out, id.len() as u32);
-            out.extend_from_slice(id);
-            self.facets.encode_slot(s, &mut out);
-            if out.len() >= FLUSH {
-                sink(&out);
-                out.clear();
-            }
-        }
-        sink(&out);
-        out.clear();
-        // The records, then their count and length (known once they are written).
         let mut known = [self.known.as_slice(), &self.recent].concat();
         known.sort_unstable();
-        let mut flushed = 0;
+        Saving {
+            changes: self.changes,
+            renumber,
+            slot: 0,
+            known,
+            pass: None,
+            out,
+            flushed: 0,
+        }
+    }
+
+    /// Goes on with `saving` for at most [`STEP`] slots or records of the index,
+    /// giving its bytes to `sink` in parts of about [`FLUSH`] bytes (see
+    /// [`SearchIndex::encode_to`]): `Some(true)` once all are given, `Some(false)` while
+    /// more is to come, `None` if the index changed since the save started (what was
+    /// given is then of no use: start again).
+    pub fn save_step(&self, saving: &mut Saving, sink: &mut dyn FnMut(&[u8])) -> Option<bool> {
+        self.save_some(saving, self.step, sink)
+    }
+
+    fn save_some(
+        &self,
+        saving: &mut Saving,
+        limit: usize,
+        sink: &mut dyn FnMut(&[u8]),
+    ) -> Option<bool> {
+        if saving.changes != self.changes {
+            return None;
+        }
+        let out = &mut saving.out;
+        let Some(pass) = saving.pass.as_mut() else {
+            // The slots first: stamp, id and facets of each kept one.
+            let end = saving
+                .slot
+                .saturating_add(limit.min(u32::MAX as usize) as u32);
+            let end = end.min(self.walls.len() as u32);
+            for s in (saving.slot..end).filter(|&s| saving.renumber[s as usize] != u32::MAX) {
+                out.extend_from_slice(&self.walls[s as usize].to_le_bytes());
+                out.extend_from_slice(&self.counters[s as usize].to_le_bytes());
+                let id = id_at(&self.ids, &self.id_ends, s).as_bytes();
+                put_varint(out, id.len() as u32);
+                out.extend_from_slice(id);
+                self.facets.encode_slot(s, out);
+                if out.len() >= FLUSH {
+                    sink(out);
+                    out.clear();
+                }
+            }
+            #[cfg(test)]
+            self.read_last.set((end - saving.slot) as usize);
+            saving.slot = end;
+            if end as usize == self.walls.len() {
+                sink(out);
+                out.clear();
+                saving.pass = Some(Pass::default());
+            }
+            return Some(false);
+        };
+        // The records, then their count and length (known once they are written).
+        let mut flushed = saving.flushed;
         let mut counted = |part: &[u8]| {
             flushed += part.len();
             sink(part);
         };
-        let (words, _) = self.write_merged(&known, Some(&renumber), &mut out, Some(&mut counted));
-        let len = (flushed + out.len()) as u64;
-        out.extend_from_slice(&(words as u32).to_le_bytes());
+        let done = self.write_merged_some(
+            &saving.known,
+            Some(&saving.renumber),
+            pass,
+            out,
+            Some(&mut counted),
+            limit,
+        );
+        saving.flushed = flushed;
+        if !done {
+            return Some(false);
+        }
+        let len = (saving.flushed + out.len()) as u64;
+        out.extend_from_slice(&(pass.st.words as u32).to_le_bytes());
         out.extend_from_slice(&len.to_le_bytes());
-        sink(&out);
+        sink(out);
+        out.clear();
+        Some(true)
     }
 
     /// An index saved by [`SearchIndex::encode`], and its change sequence number; `None` if
@@ -1311,6 +1592,74 @@ mod tests {
 
     fn ids(f: Option<Found>) -> Vec<String> {
         f.unwrap().ids.into_iter().map(|i| i.0).collect()
+    }
+
+    /// The page catches the index up with a sync's notes in slices of a few milliseconds;
+    /// a merge (a pass over the whole index: at 100,000 notes longer than a frame) used to
+    /// run inside one upsert. With stepped merges an upsert only starts it, and every step
+    /// of a merge and of a save reads at most `step` records or slots, whatever the index's
+    /// size; the index comes out as one built with the merges at once, and the save's
+    /// bytes are the same.
+    #[test]
+    fn merges_and_saves_go_a_bounded_step_at_a_time() {
+        let step = 64;
+        let text = |i: usize| format!("Body of note {i}: lorem ipsum dolor sit amet {}", i % 97);
+        let notes: Vec<LocalNote> = (0..5_000)
+            .map(|i| {
+                note(
+                    &format!("n{i:05}"),
+                    &format!("Note {i} groceries"),
+                    &text(i),
+                    i as u64 + 1,
+                )
+            })
+            .collect();
+        let mut at_once = SearchIndex {
+            merge_min: 2_000,
+            ..SearchIndex::new()
+        };
+        let mut stepped = SearchIndex {
+            merge_min: 2_000,
+            step,
+            ..SearchIndex::new()
+        };
+        stepped.set_stepped_merges(true);
+        let (mut merges, mut steps) = (0, 0);
+        for (k, n) in notes.iter().enumerate() {
+            // Edits too (retired slots: rewrites drop them).
+            let n = if k % 3 == 0 { &notes[k / 2] } else { n };
+            at_once.upsert(n);
+            stepped.read_last.set(0);
+            stepped.upsert(n);
+            assert_eq!(stepped.read_last.get(), 0, "an upsert merged");
+            merges += usize::from(stepped.merging());
+            while stepped.merging() {
+                stepped.merge_step();
+                steps += 1;
+                assert!(stepped.read_last.get() <= step);
+            }
+        }
+        assert!(
+            merges > 10 && steps > 10 * merges,
+            "{merges} merges in {steps} steps"
+        );
+        assert!(stepped.rewritten > 0, "a rewrite too");
+        assert_eq!(stepped.encode(3), at_once.encode(3));
+        for q in ["groceries", "note 4", "lorem", "96", "n"] {
+            assert_eq!(stepped.search(q, 10), at_once.search(q, 10));
+        }
+        let mut saving = stepped.start_save(3);
+        let mut bytes = Vec::new();
+        let mut saves = 0;
+        while !stepped
+            .save_step(&mut saving, &mut |p| bytes.extend_from_slice(p))
+            .unwrap()
+        {
+            assert!(stepped.read_last.get() <= step);
+            saves += 1;
+        }
+        assert!(saves > 20, "{saves} steps");
+        assert_eq!(bytes, at_once.encode(3));
     }
 
     #[test]
@@ -1864,6 +2213,10 @@ mod model {
         /// Any interleaving of upserts, edits, deletes and removes answers every query as
         /// the reference model does (same matches, same order), whatever the merges; so do
         /// the index saved and loaded, and one built afresh from the notes as they are.
+        /// With stepped merges (`steps`: how many steps the caller takes after each change,
+        /// none to several; a change with a merge under way finishes it first), queries
+        /// while a merge is under way answer as the model does too; a save taken a step at
+        /// a time gives the same bytes, or stops at a change.
         #[test]
         fn answers_as_the_reference_model(
             ops in prop::collection::vec(op(), 0..60),
@@ -1872,13 +2225,33 @@ mod model {
             merge_min in prop_oneof![Just(0usize), Just(30), Just(300), Just(usize::MAX)],
             retired_min in prop_oneof![Just(0usize), Just(3), Just(RETIRED_MIN)],
             recent_max in prop_oneof![Just(1usize), Just(5), Just(RECENT_MAX)],
+            stepped in any::<bool>(),
+            step in prop_oneof![Just(1usize), Just(2), Just(5), Just(STEP)],
+            steps in prop::collection::vec(0..4usize, 60),
         ) {
-            let mut ix = SearchIndex { merge_min, retired_min, recent_max, ..SearchIndex::new() };
+            let mut ix = SearchIndex {
+                merge_min, retired_min, recent_max, stepped, step, ..SearchIndex::new()
+            };
             let mut model = ReferenceIndex::default();
             // The notes as they are, in the order they were last indexed.
             let mut notes: Vec<LocalNote> = Vec::new();
-            for op in &ops {
+            for (k, op) in ops.iter().enumerate() {
                 apply(&mut ix, &mut model, op);
+                prop_assert!(stepped || !ix.merging());
+                for _ in 0..steps[k] {
+                    ix.merge_step();
+                }
+                if k % 7 == 3 {
+                    // A save a step at a time, merge or none under way.
+                    let mut saving = ix.start_save(7);
+                    let mut bytes = Vec::new();
+                    while !ix.save_step(&mut saving, &mut |p| bytes.extend_from_slice(p)).expect("unchanged") {}
+                    prop_assert_eq!(&bytes, &ix.encode(7));
+                    // A change stops the next step (the bytes would mix two states).
+                    let mut saving = ix.start_save(7);
+                    apply(&mut ix, &mut model, op);
+                    prop_assert_eq!(ix.save_step(&mut saving, &mut |_| {}), None);
+                }
                 let id: NoteId = match op {
                     Op::Upsert { id, .. } | Op::Remove(id) => NoteId(format!("n{id}")),
                 };

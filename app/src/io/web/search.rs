@@ -164,7 +164,7 @@ async fn take_in(db: &str, generation: u64, batch: &[(u64, client::local::LocalN
             i.changed_at = js_sys::Date::now();
             true
         });
-        if taken != Some(true) {
+        if taken != Some(true) || !merge_in_steps(db, generation, &mut started).await {
             return false;
         }
         if js_sys::Date::now() - started >= SLICE_MS {
@@ -173,6 +173,27 @@ async fn take_in(db: &str, generation: u64, batch: &[(u64, client::local::LocalN
         }
     }
     true
+}
+
+/// Does the merge the last upserts started (the index's merges are stepped: see
+/// [`SearchIndex::set_stepped_merges`]), a step at a time, letting the page draw every
+/// [`SLICE_MS`] (`started`: when the current slice of work began); `false` if the index
+/// was replaced meanwhile. (Done at once inside an upsert, a merge at 100,000 notes was a
+/// frame gap over 50 ms during the initial sync.)
+async fn merge_in_steps(db: &str, generation: u64, started: &mut f64) -> bool {
+    loop {
+        match with(db, |i| {
+            (i.generation == generation).then(|| i.ix.merge_step())
+        }) {
+            Some(Some(true)) => {}
+            Some(Some(false)) => return true,
+            _ => return false,
+        }
+        if js_sys::Date::now() - *started >= SLICE_MS {
+            sleep_ms(0).await;
+            *started = js_sys::Date::now();
+        }
+    }
 }
 
 async fn catch_up(db: &str, notes: &Rc<PageNotes>) {
@@ -240,24 +261,50 @@ fn save_later(db: &str, notes: &Rc<PageNotes>) {
             waited += SAVE_POLL_MS;
         }
         // In parts, copied out of the wasm memory as they are written: the whole (10 MB at
-        // 100,000 notes) held there beside the index was the initial sync's peak.
-        let parts = with(&db, |i| {
+        // 100,000 notes) held there beside the index was the initial sync's peak. A step
+        // at a time, letting the page draw every SLICE_MS: written at once, it was a frame
+        // gap of about 100 ms at 100,000 notes.
+        let Some((mut saving, taken)) = with(&db, |i| {
             if i.generation != generation {
                 return None;
             }
             i.unsaved = false;
-            i.backlog = 0;
-            let parts = js_sys::Array::new();
-            i.ix.encode_to(i.seq?, &mut |part| {
-                parts.push(&js_sys::Uint8Array::from(part));
-            });
-            Some(parts)
+            Some((i.ix.start_save(i.seq?), i.backlog))
         })
-        .flatten();
-        if let Some(parts) = parts {
-            let _ = notes.store().save_search_parts(&parts).await;
+        .flatten() else {
+            return;
+        };
+        let parts = js_sys::Array::new();
+        let mut started = js_sys::Date::now();
+        loop {
+            let step = with(&db, |i| {
+                (i.generation == generation).then(|| {
+                    i.ix.save_step(&mut saving, &mut |part| {
+                        parts.push(&js_sys::Uint8Array::from(part));
+                    })
+                })
+            });
+            match step {
+                Some(Some(Some(true))) => break,
+                Some(Some(Some(false))) => {}
+                // The index changed meanwhile: saved later, with the change.
+                Some(Some(None)) => return save_later(&db, &notes),
+                _ => return,
+            }
+            if js_sys::Date::now() - started >= SLICE_MS {
+                sleep_ms(0).await;
+                started = js_sys::Date::now();
+            }
         }
+        with(&db, |i| i.backlog = i.backlog.saturating_sub(taken));
+        let _ = notes.store().save_search_parts(&parts).await;
     });
+}
+
+/// The index with its merges done a step at a time by the catch-up ([`merge_in_steps`]).
+fn stepped(mut ix: SearchIndex) -> SearchIndex {
+    ix.set_stepped_merges(true);
+    ix
 }
 
 fn start(db: &str, notes: Rc<PageNotes>) {
@@ -266,7 +313,7 @@ fn start(db: &str, notes: Rc<PageNotes>) {
         let generation = i.as_ref().map_or(0, |i| i.generation + 1);
         *i = Some(Index {
             db: db.to_owned(),
-            ix: SearchIndex::new(),
+            ix: stepped(SearchIndex::new()),
             seq: None,
             busy: false,
             again: false,
@@ -296,7 +343,7 @@ fn start(db: &str, notes: Rc<PageNotes>) {
         if let Some((ix, seq)) = saved {
             let loaded = with(&db, |i| {
                 if current(i) {
-                    i.ix = ix;
+                    i.ix = stepped(ix);
                     i.seq = Some(seq);
                 }
                 current(i)
@@ -320,19 +367,33 @@ fn start(db: &str, notes: Rc<PageNotes>) {
                 Ok(c) => c,
                 Err(_) => return,
             };
-            let taken = with(&db, |i| {
-                if current(i) {
-                    chunk.iter().for_each(|n| i.ix.upsert(n));
+            let mut started = js_sys::Date::now();
+            for slice in chunk.chunks(SLICE) {
+                let taken = with(&db, |i| {
+                    if current(i) {
+                        slice.iter().for_each(|n| i.ix.upsert(n));
+                    }
+                    current(i)
+                });
+                if taken != Some(true) || !merge_in_steps(&db, generation, &mut started).await {
+                    return; // another build or another database
                 }
-                current(i)
-            });
-            if taken != Some(true) {
-                return; // another build or another database
+                if js_sys::Date::now() - started >= SLICE_MS {
+                    sleep_ms(0).await;
+                    started = js_sys::Date::now();
+                }
             }
             match chunk.last() {
                 Some(n) if chunk.len() == CHUNK => after = Some(n.id.clone()),
                 _ => break,
             }
+        }
+        // What the build left fresh, merged a step at a time (then the shrink is a copy of
+        // the columns alone).
+        let mut started = js_sys::Date::now();
+        with(&db, |i| i.ix.merge_fresh());
+        if !merge_in_steps(&db, generation, &mut started).await {
+            return;
         }
         if with(&db, |i| {
             if current(i) {
