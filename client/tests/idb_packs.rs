@@ -456,3 +456,68 @@ async fn another_tab_sees_what_changed_in_the_packs() {
     same(&two, &model, &w.ids, "tab two, after tab one's next page").await;
     set_auto_unpack(true);
 }
+
+/// Notes with equal stamps (a server's batch can give many notes one) keep their places in
+/// the list whether they are records or pack copies: the list's read through the packs
+/// orders them as the `order` index does once they are unpacked (by id, descending), so
+/// the list does not reorder them when the background unpacker moves them. Four groups of
+/// one stamp, ids interleaved: three pages of a pull (the second and third are packs; the
+/// first is read, or a pack too where the store learns its keys before it), then an
+/// import (records).
+#[wasm_bindgen_test]
+async fn equal_stamps_keep_their_places_when_unpacked() {
+    set_auto_unpack(false);
+    let name = "t-packs-ties";
+    IdbStore::delete(name).await.unwrap();
+    let idb = IdbStore::open(name).await.unwrap();
+    let note = |i: usize| NoteState {
+        id: NoteId(format!("n{i:04}")),
+        title: format!("Note {i}"),
+        content: String::new(),
+        deleted: false,
+        hlc: Hlc {
+            wall_ms: 1_700_000_000_000,
+            counter: 0,
+            node: "server-side".into(),
+        },
+        version: 1,
+        strategy: Default::default(),
+        conflict: None,
+        purged: false,
+        fields: Default::default(),
+    };
+    for group in 0..3 {
+        let r = SyncResponse {
+            protocol: PROTOCOL_VERSION,
+            results: vec![],
+            changes: (0..100).map(|i| note(4 * i + group)).collect(),
+            cursor: Cursor(format!("c{group}")),
+            has_more: true,
+            server_time_ms: 0,
+        };
+        idb.commit_sync(&[], &r).await.unwrap();
+    }
+    let imported: Vec<LocalNote> = (0..100)
+        .map(|i| LocalNote::from_remote(&note(4 * i + 3)))
+        .collect();
+    idb.add_new(&imported).await.unwrap();
+    assert!(
+        idb.packs().await.unwrap() >= 2,
+        "the pages after the first are packs"
+    );
+    let ids = |page: Vec<LocalNote>| page.into_iter().map(|n| n.id.0).collect::<Vec<_>>();
+    let expected: Vec<String> = (0..400).rev().map(|i| format!("n{i:04}")).collect();
+    assert_eq!(
+        ids(idb.page(None, 400).await.unwrap()),
+        expected,
+        "through the packs"
+    );
+    while idb.unpack_one().await.unwrap() {}
+    assert_eq!(idb.packs().await.unwrap(), 0);
+    assert_eq!(
+        ids(idb.page(None, 400).await.unwrap()),
+        expected,
+        "unpacked"
+    );
+    set_auto_unpack(true);
+}

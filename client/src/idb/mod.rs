@@ -1093,11 +1093,14 @@ impl LocalStore for IdbStore {
         let index = store.index(BY_ORDER).map_err(unavailable)?;
         let before_text = before.map(Hlc::to_string);
         let mut page = page_of(&index, before_text.as_deref(), limit).await?;
-        // The packs' newest below `before`, merged (both newest first).
+        // The packs' newest below `before`, merged (both newest first). Equal stamps go
+        // by id, descending, as the index orders them (by key, then by primary key, read
+        // backwards): else a note's place among its equals would depend on whether it is
+        // packed, and the list would reorder them when the unpacker moves them.
         let places = b.tier.page(before_text.as_deref(), limit);
         if !places.is_empty() {
             let packed = b.read_packs(&places).await?;
-            page = merge_by(page, packed, |a, b| a.hlc > b.hlc);
+            page = merge_by(page, packed, |a, b| (&a.hlc, &a.id) > (&b.hlc, &b.id));
             page.truncate(limit);
         }
         Ok(page)

@@ -293,31 +293,32 @@ impl Tier {
     }
 
     /// The newest `limit` live pack copies (not shadowed) with an `order` below `before`,
-    /// newest first: each pack's live notes by order, merged.
+    /// newest first: each pack's live notes by order, merged. Equal orders go by id,
+    /// descending, as `notes`' `order` index has them (within a pack, `by_order` already
+    /// does: its ties are by position, and positions are in id order).
     pub fn page(&self, before: Option<&str>, limit: usize) -> Vec<Place> {
         let mut heap = BinaryHeap::new();
+        let entry = |slot: usize, h: &Head, k: usize| {
+            let pos = u32::from(h.by_order[k]);
+            (h.order_at(pos), h.id_at(pos), slot, k)
+        };
         for (slot, h) in self.live() {
             let below = before.map_or(h.by_order.len(), |b| h.below(b));
             if below > 0 {
-                heap.push((
-                    h.order_at(u32::from(h.by_order[below - 1])),
-                    slot,
-                    below - 1,
-                ));
+                heap.push(entry(slot, h, below - 1));
             }
         }
         let mut out = Vec::new();
         while out.len() < limit {
-            let Some((_, slot, k)) = heap.pop() else {
+            let Some((_, id, slot, k)) = heap.pop() else {
                 break;
             };
             let h = self.head(slot);
-            let pos = u32::from(h.by_order[k]);
-            if !self.shadow.contains(&h.id_at(pos)) {
-                out.push((slot, pos));
+            if !self.shadow.contains(&id) {
+                out.push((slot, u32::from(h.by_order[k])));
             }
             if k > 0 {
-                heap.push((h.order_at(u32::from(h.by_order[k - 1])), slot, k - 1));
+                heap.push(entry(slot, h, k - 1));
             }
         }
         out
