@@ -671,6 +671,28 @@ pub async fn an_import_never_overwrites<S: LocalStore>(store: S) {
     );
 }
 
+/// A page of the list is its first notes, however many share a stamp (a server's batch
+/// can give many notes one): the app asks for a growing page, and a note of the page
+/// before must not leave it for one of its equals.
+pub async fn a_page_is_the_lists_first_notes<S: LocalStore>(store: S) {
+    let notes = Notes::open(store).await.unwrap();
+    let note =
+        |id: String, version| crate::local::LocalNote::from_remote(&remote(&id, "Tied", version));
+    let mut batch: Vec<_> = (0..60).map(|i| note(format!("t{i:03}"), 1)).collect();
+    batch.extend((0..5).map(|i| note(format!("n{i}"), 2)));
+    notes.store().add_new(&batch).await.unwrap();
+    let ids = |v: Vec<crate::local::LocalNote>| v.into_iter().map(|n| n.id).collect::<Vec<_>>();
+    let all = ids(notes.page(None, 1000).await.unwrap());
+    assert_eq!(all.len(), 65);
+    for limit in [1, 5, 6, 30, 64, 65, 70] {
+        assert_eq!(
+            ids(notes.page(None, limit).await.unwrap()),
+            all[..limit.min(65)],
+            "a page of {limit}"
+        );
+    }
+}
+
 /// A long pull (pages of many notes, `has_more` until the last) keeps every edit made
 /// between its pages, by this page, another tab or the service worker, whether or not
 /// the note came in an earlier page: the IndexedDB store writes such pages without

@@ -516,17 +516,20 @@ async fn equal_stamps_keep_their_places_when_unpacked() {
     );
     let ids = |page: Vec<LocalNote>| page.into_iter().map(|n| n.id.0).collect::<Vec<_>>();
     let expected: Vec<String> = (0..400).rev().map(|i| format!("n{i:04}")).collect();
-    assert_eq!(
-        ids(idb.page(None, 400).await.unwrap()),
-        expected,
-        "through the packs"
-    );
-    while idb.unpack_one().await.unwrap() {}
-    assert_eq!(idb.packs().await.unwrap(), 0);
-    assert_eq!(
-        ids(idb.page(None, 400).await.unwrap()),
-        expected,
-        "unpacked"
-    );
+    // The whole list, and shorter pages: each the list's first notes (the app asks for a
+    // growing page).
+    for when in ["through the packs", "unpacked"] {
+        if when == "unpacked" {
+            while idb.unpack_one().await.unwrap() {}
+            assert_eq!(idb.packs().await.unwrap(), 0);
+        }
+        for limit in [400, 1, 50, 150, 399] {
+            assert_eq!(
+                ids(idb.page(None, limit).await.unwrap()),
+                expected[..limit],
+                "{when}: page of {limit}"
+            );
+        }
+    }
     set_auto_unpack(true);
 }

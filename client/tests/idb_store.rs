@@ -69,6 +69,11 @@ async fn a_long_pull_keeps_the_edits_made_between_its_pages() {
 }
 
 #[wasm_bindgen_test]
+async fn a_page_is_the_lists_first_notes() {
+    suite::a_page_is_the_lists_first_notes(fresh("t-page-ties").await).await;
+}
+
+#[wasm_bindgen_test]
 async fn outbox_and_atomic_updates() {
     suite::outbox_and_atomic_updates(fresh("t-outbox").await).await;
 }

@@ -57,3 +57,8 @@ fn a_long_pull_keeps_the_edits_made_between_its_pages() {
         MemoryStore::new(),
     ));
 }
+
+#[test]
+fn a_page_is_the_lists_first_notes() {
+    block_on(suite::a_page_is_the_lists_first_notes(MemoryStore::new()));
+}

@@ -1381,7 +1381,11 @@ async fn page_of(
     };
     // The page is the `limit` newest keys below `before`. A cursor walking down to them
     // costs a request per record; instead one cursor jumps to the page's oldest key
-    // (`advance`), and one `getAll` reads the page from there up, in one request.
+    // (`advance`), and one `getAll` reads the page from there up, in one request. That
+    // `getAll` has no count: records sharing the oldest key are read in id order, and a
+    // count would keep the lowest ids where the page holds the highest (the page would
+    // not be the list's first notes); so it reads every record of that key (one, unless
+    // stamps are equal) and the page keeps the newest `limit`.
     let oldest = index
         .scan(
             older()?,
@@ -1398,11 +1402,12 @@ async fn page_of(
         }
         (Some((key, _)), None) => Some(KeyRange::lower_bound(&key, None).map_err(unavailable)?),
     };
-    let rows = index
-        .get_all(range, Some(limit))
-        .await
-        .map_err(unavailable)?;
-    rows.into_iter().rev().map(from_js).collect()
+    let rows = index.get_all(range, None).await.map_err(unavailable)?;
+    rows.into_iter()
+        .rev()
+        .take(limit as usize)
+        .map(from_js)
+        .collect()
 }
 
 impl IdbStore {
