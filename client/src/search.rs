@@ -1055,6 +1055,25 @@ impl SearchIndex {
         self.job.is_some()
     }
 
+    /// Indexes `notes` in order ([`Self::upsert`]) until one of them starts a merge (with
+    /// stepped merges): the caller steps that merge ([`Self::merge_step`]) before it
+    /// indexes the rest, since the next upsert would finish it at once. How many notes were
+    /// taken (at least one when `notes` is not empty).
+    pub fn upsert_until_merging<'a>(
+        &mut self,
+        notes: impl IntoIterator<Item = &'a LocalNote>,
+    ) -> usize {
+        let mut taken = 0;
+        for note in notes {
+            self.upsert(note);
+            taken += 1;
+            if self.merging() {
+                break;
+            }
+        }
+        taken
+    }
+
     /// Starts merging the whole fresh part into the frozen one (as an append), if there is
     /// one and no merge is under way: after a build from every note, which left up to a
     /// fifth of the entries fresh. With stepped merges [`Self::merge_step`] does it; else it
@@ -1660,6 +1679,62 @@ mod tests {
         }
         assert!(saves > 20, "{saves} steps");
         assert_eq!(bytes, at_once.encode(3));
+    }
+
+    /// The page's way (`app/src/io/web/search.rs`: slices of 50 notes, the merge an upsert
+    /// started stepped before the rest of the slice): no merge is ever done at once inside
+    /// an upsert, and the index comes out as one built with the merges at once.
+    #[test]
+    fn slices_taken_until_a_merge_starts_never_merge_inside_an_upsert() {
+        let step = 64;
+        let notes: Vec<LocalNote> = (0..5_000)
+            .map(|i| {
+                let title = format!("Note {i} groceries");
+                let body = format!("Body {i}: lorem ipsum {}", i % 89);
+                note(&format!("n{i:05}"), &title, &body, i as u64 + 1)
+            })
+            .collect();
+        // Edits too (retired slots: rewrites drop them).
+        let order: Vec<&LocalNote> = (0..notes.len())
+            .map(|k| if k % 3 == 0 { &notes[k / 2] } else { &notes[k] })
+            .collect();
+        let mut at_once = SearchIndex {
+            merge_min: 2_000,
+            ..SearchIndex::new()
+        };
+        order.iter().for_each(|n| at_once.upsert(n));
+        let mut stepped = SearchIndex {
+            merge_min: 2_000,
+            step,
+            ..SearchIndex::new()
+        };
+        stepped.set_stepped_merges(true);
+        let (mut merges, mut calls) = (0, 0);
+        for slice in order.chunks(50) {
+            let mut rest = slice;
+            while !rest.is_empty() {
+                stepped.read_last.set(0);
+                let taken = stepped.upsert_until_merging(rest.iter().copied());
+                assert_eq!(stepped.read_last.get(), 0, "an upsert merged");
+                assert!(taken >= 1 && taken <= rest.len());
+                rest = &rest[taken..];
+                calls += 1;
+                merges += usize::from(stepped.merging());
+                while stepped.merging() {
+                    stepped.merge_step();
+                    assert!(stepped.read_last.get() <= step);
+                }
+            }
+        }
+        assert!(merges > 10, "{merges} merges");
+        assert!(
+            calls > order.len() / 50,
+            "{calls} calls: slices were cut at merges"
+        );
+        assert_eq!(stepped.encode(3), at_once.encode(3));
+        for q in ["groceries", "note 4", "lorem", "88", "n"] {
+            assert_eq!(stepped.search(q, 10), at_once.search(q, 10));
+        }
     }
 
     #[test]

@@ -148,31 +148,40 @@ pub fn ensure_later(db: &str, notes: &Rc<PageNotes>) {
 
 /// Takes notes into the index in slices of at most [`SLICE_MS`], letting the page draw
 /// between them; `false` if the index was replaced meanwhile (a newer build, another
-/// database).
+/// database). A slice stops at the note whose upsert starts a merge, which is stepped
+/// before the rest is taken in: the next upsert would finish it at once.
 async fn take_in(db: &str, generation: u64, batch: &[(u64, client::local::LocalNote)]) -> bool {
     let mut started = js_sys::Date::now();
-    for slice in batch.chunks(SLICE) {
-        let taken = with(db, |i| {
-            if i.generation != generation {
-                return false;
-            }
-            for (seq, n) in slice {
-                i.ix.upsert(n);
-                i.seq = i.seq.max(Some(*seq));
-            }
-            i.backlog += slice.len();
-            i.changed_at = js_sys::Date::now();
-            true
-        });
-        if taken != Some(true) || !merge_in_steps(db, generation, &mut started).await {
+    let mut rest = batch;
+    while !rest.is_empty() {
+        // (Also a merge a removal started, which nothing else steps.)
+        if !merge_in_steps(db, generation, &mut started).await {
             return false;
         }
+        let slice = &rest[..rest.len().min(SLICE)];
+        let taken = with(db, |i| {
+            if i.generation != generation {
+                return None;
+            }
+            let n = i.ix.upsert_until_merging(slice.iter().map(|(_, n)| n));
+            for (seq, _) in &slice[..n] {
+                i.seq = i.seq.max(Some(*seq));
+            }
+            i.backlog += n;
+            i.changed_at = js_sys::Date::now();
+            Some(n)
+        })
+        .flatten();
+        let Some(n) = taken else {
+            return false;
+        };
+        rest = &rest[n..];
         if js_sys::Date::now() - started >= SLICE_MS {
             sleep_ms(0).await;
             started = js_sys::Date::now();
         }
     }
-    true
+    merge_in_steps(db, generation, &mut started).await
 }
 
 /// Does the merge the last upserts started (the index's merges are stepped: see
@@ -368,15 +377,20 @@ fn start(db: &str, notes: Rc<PageNotes>) {
                 Err(_) => return,
             };
             let mut started = js_sys::Date::now();
-            for slice in chunk.chunks(SLICE) {
+            let mut rest = &chunk[..];
+            while !rest.is_empty() {
+                // A slice stops where an upsert starts a merge, stepped before the rest
+                // (the next upsert would finish it at once).
+                let slice = &rest[..rest.len().min(SLICE)];
                 let taken = with(&db, |i| {
-                    if current(i) {
-                        slice.iter().for_each(|n| i.ix.upsert(n));
-                    }
-                    current(i)
+                    current(i).then(|| i.ix.upsert_until_merging(slice))
                 });
-                if taken != Some(true) || !merge_in_steps(&db, generation, &mut started).await {
+                let Some(Some(n)) = taken else {
                     return; // another build or another database
+                };
+                rest = &rest[n..];
+                if !merge_in_steps(&db, generation, &mut started).await {
+                    return;
                 }
                 if js_sys::Date::now() - started >= SLICE_MS {
                     sleep_ms(0).await;
