@@ -201,6 +201,18 @@ struct Known {
 }
 
 impl Known {
+    /// The store's keys as of `seq`: `keys`, those of `notes`, and the packs' `packed`.
+    fn of(seq: u64, keys: &[JsValue], packed: impl Iterator<Item = String>) -> Self {
+        let mut ids: Vec<u64> = keys
+            .iter()
+            .filter_map(JsValue::as_string)
+            .chain(packed)
+            .map(|id| id_hash(&id))
+            .collect();
+        ids.sort_unstable();
+        Self { seq, ids }
+    }
+
     fn has(&self, id: &NoteId) -> bool {
         self.ids.binary_search(&id_hash(id.as_str())).is_ok()
     }
@@ -1326,11 +1338,7 @@ impl LocalStore for IdbStore {
         response: &SyncResponse,
     ) -> Result<(), StoreError> {
         let pull_only = sent.is_empty() && response.results.is_empty();
-        if pull_only
-            && response.has_more
-            && response.changes.len() >= BULK_PAGE
-            && self.known.borrow().is_none()
-        {
+        if pull_only && self.learns_keys(response) {
             // The first large page of a pull: the store's keys first (one read), so this
             // page too is written as a pack when none of its notes is here. Read through
             // (a get and a put a note, their callbacks run in one batch) it held the
@@ -1411,6 +1419,12 @@ async fn page_of(
 }
 
 impl IdbStore {
+    /// Whether committing `response` learns the store's keys ([`Known`]): on a large page
+    /// of a pull that goes on, when they are not known yet.
+    fn learns_keys(&self, response: &SyncResponse) -> bool {
+        response.has_more && response.changes.len() >= BULK_PAGE && self.known.borrow().is_none()
+    }
+
     /// Learns the store's keys ([`Known`]: those of `notes` and of the packs) as of its
     /// change sequence now, in one read-only transaction.
     async fn learn_known(&self) -> Result<(), StoreError> {
@@ -1420,13 +1434,9 @@ impl IdbStore {
             .get_all_keys(None, None)
             .await
             .map_err(unavailable)?;
-        let ids = keys.iter().filter_map(JsValue::as_string);
-        let mut ids: Vec<u64> = ids.map(|id| id_hash(&id)).collect();
-        ids.extend(b.tier.ids().map(|id| id_hash(&id)));
-        ids.sort_unstable();
-        let seq = b.stats.seq;
+        let known = Known::of(b.stats.seq, &keys, b.tier.ids());
         b.tx.done().await.map_err(unavailable)?;
-        *self.known.borrow_mut() = Some(Known { seq, ids });
+        *self.known.borrow_mut() = Some(known);
         Ok(())
     }
 
@@ -1444,9 +1454,7 @@ impl IdbStore {
         let notes = b.store(NOTES)?;
         let meta = b.store(META)?;
         let ids = affected_ids(response);
-        let learn = response.has_more
-            && response.changes.len() >= BULK_PAGE
-            && self.known.borrow().is_none();
+        let learn = self.learns_keys(response);
         let keys = async {
             match learn {
                 true => notes.get_all_keys(None, None).await.map(Some),
@@ -1503,14 +1511,7 @@ impl IdbStore {
         let keys = keys.map_err(unavailable)?;
         let mut known = self.known.borrow_mut();
         if let Some(keys) = keys {
-            let ids = keys.iter().filter_map(JsValue::as_string);
-            let mut ids: Vec<u64> = ids.map(|id| id_hash(&id)).collect();
-            ids.extend(b.tier.ids().map(|id| id_hash(&id)));
-            ids.sort_unstable();
-            let mut k = Known {
-                seq: stats.seq,
-                ids,
-            };
+            let mut k = Known::of(stats.seq, &keys, b.tier.ids());
             k.add(response.changes.iter().map(|n| &n.id));
             *known = Some(k);
         } else if let Some(k) = known.as_mut().filter(|k| k.seq == seq_before) {
