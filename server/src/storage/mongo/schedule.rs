@@ -202,6 +202,17 @@ mod tests {
         gone: bool,
     }
 
+    /// Push `id` of `user`: one small change.
+    fn p(id: usize, user: &str) -> P {
+        P {
+            id,
+            user: user.into(),
+            changes: 1,
+            bytes: 300,
+            gone: false,
+        }
+    }
+
     impl Queued for P {
         fn user(&self) -> &str {
             &self.user
@@ -450,13 +461,6 @@ mod tests {
 
     #[test]
     fn a_handed_off_users_next_push_waits_for_its_own_push_only() {
-        let p = |id, user: &str| P {
-            id,
-            user: user.into(),
-            changes: 1,
-            bytes: 300,
-            gone: false,
-        };
         let mut s = Schedule::default();
         s.arrive(p(0, "contended"));
         s.arrive(p(1, "free"));
@@ -471,13 +475,6 @@ mod tests {
 
     #[test]
     fn a_user_whose_push_was_handed_off_waits_until_it_is_answered() {
-        let p = |id, user: &str| P {
-            id,
-            user: user.into(),
-            changes: 1,
-            bytes: 300,
-            gone: false,
-        };
         let mut s = Schedule::default();
         s.arrive(p(0, "a"));
         let first = s.next_batch(|| None);
