@@ -30,10 +30,11 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use components::{
-    account, activity, editor, keys, list, pwa_banner, settings, share_offer, sidebar, status,
+    account, activity, editor, first_paint, keys, list, pwa_banner, settings, share_offer, sidebar, status,
     storage_notice, trash,
 };
 use model::share::Shared;
+use model::take_over::{self, Handoff, Intent};
 use model::{PageState, Ui};
 
 pub use io::pwa::worker_sync;
@@ -87,11 +88,28 @@ pub fn not_found(_options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The root component: Tern is one page, so there is no client-side router (it would cost
-/// the wasm bundle tens of kilobytes for nothing). It provides the [`PageState`] and the
-/// [`Ui`], starts the page's work once hydrated, and lays out the components.
+/// The root component: the first-paint shell, which loads the app ([`FullApp`]) from a
+/// module of its own and hands over to it (`components::first_paint`). Only the shell is
+/// in the start-up module.
 #[component]
 pub fn App() -> impl IntoView {
+    view! { <first_paint::FirstPaint load=load_app/> }
+}
+
+components::lazy::split!(
+    /// The app's module: everything but the first-paint shell.
+    load_app,
+    app_full,
+    || view! { <FullApp/> }.into_any()
+);
+
+/// The app: Tern is one page, so there is no client-side router (it would cost the wasm
+/// bundle tens of kilobytes for nothing). It provides the [`PageState`] and the [`Ui`],
+/// starts the page's work, lays out the components, and takes over from the shell once it
+/// has drawn its list (hidden until then), doing what was clicked in the shell.
+#[component]
+pub fn FullApp() -> impl IntoView {
+    let handoff = Handoff::get();
     let app = PageState::new();
     provide_context(app);
     let ui = Ui::new();
@@ -121,6 +139,12 @@ pub fn App() -> impl IntoView {
             if let Ok(read) = io::notes::read(&app.view()).await {
                 app.snap.set(read.into());
             }
+            // The list is drawn (or could not be read: the app says so): take over.
+            match handoff.and_then(|h| h.step(take_over::Event::Painted)) {
+                Some(Intent::Open(id)) => model::commands::open_linked(app, ui, id),
+                Some(Intent::New) => model::commands::new_note(app, ui),
+                None => {}
+            }
             io::notes::list_shown();
             app.refresh_records();
             // Syncs once the session is known to be valid (`check_session`).
@@ -136,6 +160,13 @@ pub fn App() -> impl IntoView {
             model::account::check_session(app).await;
         });
     });
+    // The list's first page, for the next start's shell: the list as a start shows it (no
+    // search), once the first read is in.
+    Effect::new(move |_| {
+        if app.ready.get() && app.query.with(|q| q.trim().is_empty()) {
+            io::first_page::write(&list::first_page(app));
+        }
+    });
     // (The runner hears these too, and syncs when back online.)
     let _ = window_event_listener(leptos::ev::online, move |_| {
         app.sync.update(|s| s.online = true);
@@ -150,7 +181,8 @@ pub fn App() -> impl IntoView {
     });
 
     view! {
-        <main data-ready=move || app.ready.get().to_string() data-store=move || app.store.get()
+        <main style:display=move || (!handoff.is_none_or(|h| h.taken())).then_some("none")
+            data-ready=move || app.ready.get().to_string() data-store=move || app.store.get()
             data-pane=move || ui.pane.get().as_str() data-drawer=move || ui.drawer.get().to_string()>
             <pwa_banner::PwaBanner/>
             <storage_notice::StorageNotice/>

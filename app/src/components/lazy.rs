@@ -72,15 +72,12 @@ fn retry_ms(n: u32) -> u64 {
 }
 
 /// What [`LazyScreen`] shows: `None` while loading.
-type State = RwSignal<Option<Result<Build, NotLoaded>>>;
+pub(crate) type State = RwSignal<Option<Result<Build, NotLoaded>>>;
 
-/// A screen loaded with `load` on first use: "Loading…", then the screen; if its module
-/// cannot be loaded, a message, automatic retries and "Retry" (see the module docs).
-#[component]
-pub fn LazyScreen(
-    /// The screen's split point.
-    load: Loader,
-) -> impl IntoView {
+/// Loads with `load` once the component is in the browser (effects do not run on the
+/// server), retrying after failures and when the browser comes back online; gives the
+/// state and the "Retry" action (a new round of attempts).
+pub(crate) fn loading(load: Loader) -> (State, impl Fn() + Copy + Send + Sync + 'static) {
     let state: State = RwSignal::new(None);
     // Each round of attempts (the first, "Retry", `online`) has a number; an older round
     // stops at its next pause, so one round runs at a time.
@@ -93,13 +90,23 @@ pub fn LazyScreen(
         state.set(None);
         spawn_local(attempts(load, state, round, n + 1));
     };
-    // In the browser only (effects do not run on the server, which renders "Loading…").
     Effect::new(move |_| spawn_local(attempts(load, state, round, 0)));
     let _ = window_event_listener(leptos::ev::online, move |_| {
         if matches!(state.get_untracked(), Some(Err(NotLoaded))) {
             again();
         }
     });
+    (state, again)
+}
+
+/// A screen loaded with `load` on first use: "Loading…", then the screen; if its module
+/// cannot be loaded, a message, automatic retries and "Retry" (see the module docs).
+#[component]
+pub fn LazyScreen(
+    /// The screen's split point.
+    load: Loader,
+) -> impl IntoView {
+    let (state, again) = loading(load);
     move || match state.get() {
         None => {
             view! { <p class="lazy-loading" data-testid="lazy-loading">"Loading…"</p> }.into_any()

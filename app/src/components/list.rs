@@ -9,9 +9,72 @@
 
 use leptos::prelude::*;
 
-use crate::io;
-use crate::model::organize::date_label;
+use crate::io::{self, FirstPage, FirstRow};
+use crate::model::organize::{Organize, date_label};
 use crate::model::{LIST_PAGE, NoteView, PageState, Pane, Selection, Sort, Ui, commands};
+
+/// A row's date: when the note was created or last changed, as the list's sort says.
+fn row_date(sort: Sort, note: &NoteView) -> String {
+    let ms = match sort {
+        Sort::Created => note.created_ms,
+        _ => Some(note.modified_ms),
+    };
+    ms.map(|ms| {
+        let now = io::page::now_ms();
+        date_label(ms, now, io::page::utc_offset_minutes(ms))
+    })
+    .unwrap_or_default()
+}
+
+/// A row's place: its notebook's name, and its tags as `#a #b`.
+fn row_place(o: &Organize, notebook: Option<&str>, tags: &[String]) -> (Option<String>, String) {
+    let nb = notebook.and_then(|n| o.notebook(n)).map(|n| n.name.clone());
+    let tags: Vec<String> = tags
+        .iter()
+        .filter_map(|t| o.tag(t))
+        .map(|t| format!("#{}", t.name))
+        .collect();
+    (nb, tags.join(" "))
+}
+
+/// The list's count line: "12 notes", or "3 matching notes" while searching.
+fn count_line(n: usize, searching: bool) -> String {
+    let noun = if n == 1 { "note" } else { "notes" };
+    if searching {
+        format!("{n} matching {noun}")
+    } else {
+        format!("{n} {noun}")
+    }
+}
+
+/// The list's first page as it shows now, for the next start's first paint (tracked: an
+/// effect calling this runs again when the list changes).
+pub fn first_page(app: PageState) -> FirstPage {
+    let sort = app.sort.get();
+    app.organize.with(|o| {
+        app.snap.with(|s| FirstPage {
+            count: count_line(s.total, false),
+            rows: s
+                .notes
+                .iter()
+                .take(FirstPage::ROWS)
+                .map(|n| {
+                    let (notebook, tags) = row_place(o, n.notebook.as_deref(), &n.tags);
+                    FirstRow {
+                        id: n.id.clone(),
+                        title: if n.title.is_empty() { "Untitled".to_owned() } else { n.title.clone() },
+                        snippet: n.snippet().to_owned(),
+                        date: row_date(sort, n),
+                        pinned: n.pinned,
+                        notebook: notebook.unwrap_or_default(),
+                        tags,
+                    }
+                })
+                .collect(),
+        }
+        .bounded())
+    })
+}
 
 /// The list's note ids, in its order.
 fn listed(app: PageState) -> Vec<String> {
@@ -66,33 +129,9 @@ fn NoteItem(note: NoteView) -> impl IntoView {
         });
         io::page::start_drag(&ev, &ids);
     };
-    let date = {
-        let sort = app.sort.get_untracked();
-        let ms = match sort {
-            Sort::Created => note.created_ms,
-            _ => Some(note.modified_ms),
-        };
-        ms.map(|ms| {
-            let now = io::page::now_ms();
-            date_label(ms, now, io::page::utc_offset_minutes(ms))
-        })
-        .unwrap_or_default()
-    };
+    let date = row_date(app.sort.get_untracked(), &note);
     let (nb, tags) = (note.notebook.clone(), note.tags.clone());
-    let place = Memo::new(move |_| {
-        app.organize.with(|o| {
-            let nb = nb
-                .as_deref()
-                .and_then(|n| o.notebook(n))
-                .map(|n| n.name.clone());
-            let tags: Vec<String> = tags
-                .iter()
-                .filter_map(|t| o.tag(t))
-                .map(|t| format!("#{}", t.name))
-                .collect();
-            (nb, tags.join(" "))
-        })
-    });
+    let place = Memo::new(move |_| app.organize.with(|o| row_place(o, nb.as_deref(), &tags)));
     view! {
         <li class="note" data-id=note.id.clone() data-sync=note.sync.as_str()
             data-pinned=note.pinned.to_string()
@@ -269,15 +308,7 @@ pub fn NoteList() -> impl IntoView {
             </div>
             <div class="list-head">
             <p class="count" data-testid="count">
-                {move || {
-                    let n = total();
-                    let noun = if n == 1 { "note" } else { "notes" };
-                    if searching() {
-                        format!("{n} matching {noun}")
-                    } else {
-                        format!("{n} {noun}")
-                    }
-                }}
+                {move || count_line(total(), searching())}
                 <Show when=move || {
                     (searching() || app.sort.get() != Sort::Modified) && app.snap.with(|s| s.indexing)
                 }>

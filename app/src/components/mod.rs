@@ -6,6 +6,8 @@
 //! (the editor places the preview, the conflict and the history); nothing below imports
 //! them.
 //!
+//! - [`first_paint`]: the start-up module's shell: the list's first page as last shown and
+//!   "Opening…", until the app (a module of its own) takes over.
 //! - [`sidebar`]: "All notes", "Pinned", the notebooks and tags with counts, "Trash" (a
 //!   pane on a wide screen, a drawer on a narrow one); selecting one sets the search.
 //! - [`list`]: the notes with search, sorting, "Show more", the multi-select's bar, "Undo"
@@ -36,6 +38,7 @@ pub mod activity;
 pub mod conflict;
 pub mod editor;
 pub mod export;
+pub mod first_paint;
 pub mod history;
 pub mod keys;
 pub mod lazy;

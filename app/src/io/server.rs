@@ -63,6 +63,17 @@ pub mod page {
     }
 }
 
+/// See the browser's `first_page`.
+pub mod first_page {
+    use crate::io::FirstPage;
+
+    pub fn read() -> Option<FirstPage> {
+        None
+    }
+    pub fn write(_: &FirstPage) {}
+    pub fn clear() {}
+}
+
 /// See the browser's `accounts`.
 pub mod accounts {
     use client::api::Access;

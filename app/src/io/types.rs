@@ -162,3 +162,61 @@ pub struct LinkedNote {
     /// Its title as it is now.
     pub title: String,
 }
+
+/// The list's first page as the app last showed it, kept for the next start's first
+/// paint (`first_page`'s `read` and `write`): the shell draws it before the app's module
+/// is loaded (`crate::components::first_paint`). Only text the list already showed, each
+/// value cut to [`FirstPage::TEXT`] characters and at most [`FirstPage::ROWS`] rows, so a
+/// hostile note cannot make it large.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FirstPage {
+    /// The list's count line ("12 notes").
+    pub count: String,
+    pub rows: Vec<FirstRow>,
+}
+
+/// One row of [`FirstPage`]: what the list's row shows.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FirstRow {
+    pub id: String,
+    /// "Untitled" for a note without a title, as the list says.
+    pub title: String,
+    pub snippet: String,
+    /// The row's date label, as it was when written.
+    pub date: String,
+    pub pinned: bool,
+    /// The notebook's name and the tags (`#a #b`), as the row showed them.
+    pub notebook: String,
+    pub tags: String,
+}
+
+impl FirstPage {
+    /// At most this many rows (the list's page).
+    pub const ROWS: usize = 50;
+    /// Each text at most this many characters.
+    pub const TEXT: usize = 200;
+
+    /// `self` within the limits (rows dropped, texts cut at a character boundary).
+    pub fn bounded(mut self) -> Self {
+        fn cut(s: &mut String) {
+            if let Some((i, _)) = s.char_indices().nth(FirstPage::TEXT) {
+                s.truncate(i);
+            }
+        }
+        cut(&mut self.count);
+        self.rows.truncate(Self::ROWS);
+        for r in &mut self.rows {
+            for s in [
+                &mut r.id,
+                &mut r.title,
+                &mut r.snippet,
+                &mut r.date,
+                &mut r.notebook,
+                &mut r.tags,
+            ] {
+                cut(s);
+            }
+        }
+        self
+    }
+}

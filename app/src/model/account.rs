@@ -91,6 +91,8 @@ pub async fn sign_out(app: PageState, message: &str, failed: &str) {
         app.notice.set(format!("{failed}: {e}"));
         return;
     }
+    // The next start's shell must not show the account's titles (the list rewrites it).
+    io::first_page::clear();
     app.join_offer.set(None);
     app.show_account(None).await;
     app.notice.set(message.to_owned());

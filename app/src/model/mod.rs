@@ -39,6 +39,7 @@ pub mod page;
 pub mod share;
 pub mod storage;
 pub mod sync;
+pub mod take_over;
 pub mod ui;
 pub mod views;
 

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod api;
 pub mod export;
+pub mod first_page;
 pub mod links;
 mod lock;
 pub mod notes;
