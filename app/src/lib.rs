@@ -139,8 +139,12 @@ pub fn FullApp() -> impl IntoView {
             if let Ok(read) = io::notes::read(&app.view()).await {
                 app.snap.set(read.into());
             }
-            // The list is drawn (or could not be read: the app says so): take over.
-            match handoff.and_then(|h| h.step(take_over::Event::Painted)) {
+            // The list is drawn (or could not be read: the app says so): take over, then
+            // (once the page shows the app, so that the focus can land) do what was
+            // clicked in the shell.
+            let replay = handoff.and_then(|h| h.step(take_over::Event::Painted));
+            leptos::task::tick().await;
+            match replay {
                 Some(Intent::Open(id)) => model::commands::open_linked(app, ui, id),
                 Some(Intent::New) => model::commands::new_note(app, ui),
                 None => {}

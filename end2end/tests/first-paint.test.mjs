@@ -1,0 +1,165 @@
+// The first paint (app/src/components/first_paint.rs): the start-up module is a shell that
+// shows the list's first page as last shown, and the app (a module of its own) takes over
+// when it has drawn its list. Here: the shell's rows while the app's module cannot load,
+// the failure said and retried, a click in the shell done by the app when it takes over,
+// no keystroke taken by the shell, and what a hostile note or a tampered stored page can do.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { openApp, openProfile, startServer, write } from './harness.mjs';
+
+let server;
+before(async () => {
+  server = await startServer();
+});
+after(async () => {
+  await server?.stop();
+});
+
+const APP_MODULE = /\/pkg\/split_app_full\.wasm$/;
+
+/**
+ * A profile with no service worker (every module from the network, where `gate` decides)
+ * and the notes `titles` written, newest last.
+ */
+async function withNotes(titles) {
+  const p = await openProfile();
+  await p.context.route('**/sw.js', (r) => r.fulfill({ status: 404 }));
+  const gate = { block: false, hold: null, blocked: 0 };
+  await p.context.route(APP_MODULE, async (route) => {
+    if (gate.block) {
+      gate.blocked += 1;
+      return route.abort('internetdisconnected');
+    }
+    if (gate.hold) await gate.hold;
+    return route.continue();
+  });
+  await openApp(p.page, server.base);
+  for (const t of titles) await write(p.page, t, `${t} body`);
+  return { ...p, gate };
+}
+
+/** The titles of the shell's rows, in order. */
+async function shellTitles(page) {
+  return page.locator('main.first-paint li.note h2').allTextContents();
+}
+
+test('the shell shows the list as last shown while the app module cannot load, says so, and the app takes over when it can', async () => {
+  const p = await withNotes(['Alpha', 'Beta', 'Gamma']);
+  try {
+    const { page, gate } = p;
+    gate.block = true;
+    await page.reload();
+    await page.getByTestId('app-failed').waitFor({ timeout: 30_000 });
+    assert.match(await page.getByTestId('app-failed').textContent(), /could not be loaded/);
+    assert.deepEqual(await shellTitles(page), ['Gamma', 'Beta', 'Alpha']);
+    assert.equal(await page.locator('main.first-paint .count').textContent(), '3 notes');
+    assert.ok(gate.blocked > 0);
+    // The note field cannot be typed in: nothing typed there is taken, so none is lost.
+    const field = page.locator('#first-paint-content');
+    assert.equal(await field.getAttribute('readonly'), '');
+    assert.equal(await field.getAttribute('placeholder'), 'Opening…');
+    await field.click();
+    await page.keyboard.type('lost?');
+    assert.equal(await field.inputValue(), '');
+    assert.equal(await page.locator('main[data-ready]').count(), 0, 'the app is not there');
+
+    // "Retry" once the network is back: the app takes over, the shell is gone.
+    gate.block = false;
+    await page.getByTestId('app-failed').getByRole('button', { name: 'Retry' }).click();
+    await page.waitForSelector('main[data-ready="true"]', { timeout: 30_000 });
+    assert.equal(await page.locator('main.first-paint').count(), 0);
+    assert.deepEqual(await page.locator('li.note h2').allTextContents(), ['Gamma', 'Beta', 'Alpha']);
+  } finally {
+    await p.close();
+  }
+});
+
+test('a row clicked in the shell is the note the app opens when it takes over', async () => {
+  const p = await withNotes(['One', 'Two', 'Three']);
+  try {
+    const { page, gate } = p;
+    let release;
+    gate.hold = new Promise((r) => {
+      release = r;
+    });
+    await page.reload();
+    await page.locator('main.first-paint li.note', { hasText: 'Three' }).click();
+    // The last click wins.
+    await page.locator('main.first-paint li.note', { hasText: 'Two' }).click();
+    assert.equal(await page.locator('main.first-paint li.note.selected h2').textContent(), 'Two');
+    release();
+    await page.waitForSelector('main[data-ready="true"]', { timeout: 30_000 });
+    await page.waitForFunction(() => document.querySelector('#note-title')?.value === 'Two');
+    assert.equal(await page.locator('#note-content').inputValue(), 'Two body');
+    // And it is editable there.
+    await page.locator('#note-content').press('End');
+    await page.keyboard.type(' more');
+    await page.waitForSelector('[data-testid=saved]:has-text("Saved on this device")');
+    await page.reload();
+    await page.waitForSelector('main[data-ready="true"]');
+    await page.locator('li.note', { hasText: 'Two' }).click();
+    await page.waitForFunction(() => document.querySelector('#note-content')?.value === 'Two body more');
+  } finally {
+    await p.close();
+  }
+});
+
+test('"New note" clicked in the shell starts a new note when the app takes over', async () => {
+  const p = await withNotes(['Old']);
+  try {
+    const { page, gate } = p;
+    let release;
+    gate.hold = new Promise((r) => {
+      release = r;
+    });
+    await page.reload();
+    await page.locator('main.first-paint').getByRole('button', { name: 'New note' }).click();
+    release();
+    await page.waitForSelector('main[data-ready="true"]', { timeout: 30_000 });
+    await page.waitForFunction(() => document.activeElement?.id === 'note-title');
+    assert.equal(await page.locator('#note-title').inputValue(), '');
+    assert.equal(await page.locator('#note-content').inputValue(), '');
+  } finally {
+    await p.close();
+  }
+});
+
+test('a hostile note is text in the shell, and a tampered or oversized stored page is cut or ignored', async () => {
+  const hostile = '<img src=x onerror="globalThis.pwned=1">';
+  const p = await withNotes([hostile, 'x'.repeat(5000)]);
+  try {
+    const { page, gate } = p;
+    gate.block = true;
+    await page.reload();
+    await page.getByTestId('app-failed').waitFor({ timeout: 30_000 });
+    const titles = await shellTitles(page);
+    assert.equal(titles[1], hostile, 'shown as text');
+    assert.equal(await page.locator('main.first-paint img').count(), 0);
+    assert.equal(await page.evaluate(() => globalThis.pwned), undefined);
+    assert.equal(titles[0].length, 200, 'a title is cut to 200 characters');
+
+    // A value written by a script (or an older build) that does not read: an empty list.
+    await page.evaluate(() => localStorage.setItem('tern-first-page', '{"rows": 5}'));
+    await page.reload();
+    await page.getByTestId('app-failed').waitFor({ timeout: 30_000 });
+    assert.deepEqual(await shellTitles(page), []);
+    // Too many rows, too long: at most 50 rows of 200 characters.
+    await page.evaluate(() => {
+      const row = (i) => ({ id: `n${i}`, title: 'y'.repeat(10_000), snippet: '', date: '', pinned: false, notebook: '', tags: '' });
+      localStorage.setItem('tern-first-page', JSON.stringify({ count: '9 notes', rows: Array.from({ length: 500 }, (_, i) => row(i)) }));
+    });
+    await page.reload();
+    await page.getByTestId('app-failed').waitFor({ timeout: 30_000 });
+    const many = await shellTitles(page);
+    assert.equal(many.length, 50);
+    assert.ok(many.every((t) => t.length === 200));
+
+    // The app still starts, and writes the list as it is.
+    gate.block = false;
+    await page.getByTestId('app-failed').getByRole('button', { name: 'Retry' }).click();
+    await page.waitForSelector('main[data-ready="true"]', { timeout: 30_000 });
+    await page.waitForFunction(() => JSON.parse(localStorage.getItem('tern-first-page')).rows.length === 2);
+  } finally {
+    await p.close();
+  }
+});
