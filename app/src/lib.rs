@@ -15,8 +15,10 @@
 //!   and the user-facing copy. It imports [`io`] only.
 //! - [`components`]: one file per screen or part; they read the model and call it (and
 //!   [`io`] for what only they need).
-//! - [`App`] (here, on top) lays the components out and starts the page's work;
-//!   [`shell`] and [`not_found`] are the HTML documents the server renders.
+//! - [`App`] (here, on top) is the first-paint shell of the start-up module
+//!   (`components::first_paint`), which loads [`FullApp`] from a module of its own; that
+//!   lays the components out and starts the page's work. [`shell`] and [`not_found`] are
+//!   the HTML documents the server renders.
 
 // The editor's view is one nested type (title, bar, text, completion, backlinks, panels):
 // computing its layout needs more than the default 128 levels.

@@ -20,6 +20,8 @@
 //! - `sync`: the page's sync runner (`client::runner`).
 //! - `pwa`: the service worker: registration, updates, Background Sync, the worker's sync.
 //! - `export`: export to a download, import from chosen files.
+//! - `first_page`: the list's first page kept in `localStorage` for the next start's
+//!   first-paint shell.
 //! - `page`: timers, the clock, local time labels and the time zone's offset, focus,
 //!   `localStorage`, the list's drag of notes, events of the page and of other tabs.
 

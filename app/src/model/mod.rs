@@ -21,6 +21,8 @@
 //!   or the selected ones).
 //! - [`organize`]: notebooks and tags as shown ([`Organize`]), the sidebar's filters as
 //!   search queries, the list's multi-select ([`Selection`]), dates.
+//! - [`take_over`]: the first-paint shell's hand-over to the app, a pure state machine
+//!   (what was clicked in the shell, done once when the app takes over).
 //! - [`views`]: the typed views of notes, conflicts, revisions and trash entries;
 //!   [`copy`]: the messages made of typed outcomes (sync reports, API and storage errors).
 //!
