@@ -32,8 +32,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use components::{
-    account, activity, editor, first_paint, keys, list, pwa_banner, settings, share_offer, sidebar, status,
-    storage_notice, trash,
+    account, activity, editor, first_paint, keys, list, pwa_banner, settings, share_offer, sidebar,
+    status, storage_notice, trash,
 };
 use model::share::Shared;
 use model::take_over::{self, Handoff, Intent};
@@ -105,6 +105,35 @@ components::lazy::split!(
     || view! { <FullApp/> }.into_any()
 );
 
+/// The longest the first-paint shell stays once the app's module is loaded (ms).
+const TAKE_OVER_BY: u64 = 3_000;
+
+/// The app takes over from the shell (the first call only), then does what was clicked
+/// there: once the page shows the app, so that the focus can land; a row of the list just
+/// read opens at once (as its click would), so no click or keystroke can come between.
+async fn take_over(app: PageState, ui: Ui, handoff: Option<Handoff>) {
+    let Some(replay) = handoff.and_then(|h| h.step(take_over::Event::Painted)) else {
+        return;
+    };
+    leptos::task::tick().await;
+    match replay {
+        Intent::Open(id) => {
+            let listed = app
+                .snap
+                .with_untracked(|s| s.notes.iter().find(|n| n.id == id).map(|n| n.text()));
+            match listed {
+                Some(text) => {
+                    app.editor.open_listed(app, id, text);
+                    ui.pane.set(model::Pane::Editor);
+                }
+                // (Not in the list read: the stored page was older. Read it.)
+                None => model::commands::open_linked(app, ui, id),
+            }
+        }
+        Intent::New => model::commands::new_note(app, ui),
+    }
+}
+
 /// The app: Tern is one page, so there is no client-side router (it would cost the wasm
 /// bundle tens of kilobytes for nothing). It provides the [`PageState`] and the [`Ui`],
 /// starts the page's work, lays out the components, and takes over from the shell once it
@@ -125,6 +154,14 @@ pub fn FullApp() -> impl IntoView {
         }
     });
 
+    // Opening the store can wait on another tab (a schema upgrade): the app takes over
+    // after `TAKE_OVER_BY` whatever (and shows what it shows while its store is blocked).
+    Effect::new(move |_| {
+        spawn_local(async move {
+            io::page::sleep_ms(TAKE_OVER_BY).await;
+            take_over(app, ui, handoff).await;
+        })
+    });
     // In the browser only, after hydration: show this browser's notes (the signed-in
     // account's, or nobody's), then find out who is signed in and sync.
     Effect::new(move |_| {
@@ -141,16 +178,8 @@ pub fn FullApp() -> impl IntoView {
             if let Ok(read) = io::notes::read(&app.view()).await {
                 app.snap.set(read.into());
             }
-            // The list is drawn (or could not be read: the app says so): take over, then
-            // (once the page shows the app, so that the focus can land) do what was
-            // clicked in the shell.
-            let replay = handoff.and_then(|h| h.step(take_over::Event::Painted));
-            leptos::task::tick().await;
-            match replay {
-                Some(Intent::Open(id)) => model::commands::open_linked(app, ui, id),
-                Some(Intent::New) => model::commands::new_note(app, ui),
-                None => {}
-            }
+            // The list is drawn (or could not be read: the app says so).
+            take_over(app, ui, handoff).await;
             io::notes::list_shown();
             app.refresh_records();
             // Syncs once the session is known to be valid (`check_session`).
@@ -168,9 +197,15 @@ pub fn FullApp() -> impl IntoView {
     });
     // The list's first page, for the next start's shell: the list as a start shows it (no
     // search), once the first read is in.
+    // (Only the list a start shows: no search, the default sort; and only the notes of
+    // the store the page is switching to, never the last ones of an account left.)
     Effect::new(move |_| {
-        if app.ready.get() && app.query.with(|q| q.trim().is_empty()) {
-            io::first_page::write(&list::first_page(app));
+        if app.ready.get()
+            && app.query.with(|q| q.trim().is_empty())
+            && app.sort.get() == model::Sort::default()
+            && app.store.get() == io::accounts::store_name()
+        {
+            io::first_page::write(list::first_page(app));
         }
     });
     // (The runner hears these too, and syncs when back online.)

@@ -5,7 +5,7 @@
 // no keystroke taken by the shell, and what a hostile note or a tampered stored page can do.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { openApp, openProfile, startServer, write } from './harness.mjs';
+import { openApp, openProfile, signIn, startServer, write } from './harness.mjs';
 
 let server;
 before(async () => {
@@ -146,7 +146,7 @@ test('a hostile note is text in the shell, and a tampered or oversized stored pa
     // Too many rows, too long: at most 50 rows of 200 characters.
     await page.evaluate(() => {
       const row = (i) => ({ id: `n${i}`, title: 'y'.repeat(10_000), snippet: '', date: '', pinned: false, notebook: '', tags: '' });
-      localStorage.setItem('tern-first-page', JSON.stringify({ count: '9 notes', rows: Array.from({ length: 500 }, (_, i) => row(i)) }));
+      localStorage.setItem('tern-first-page', JSON.stringify({ written: Date.now(), count: '9 notes', rows: Array.from({ length: 500 }, (_, i) => row(i)) }));
     });
     await page.reload();
     await page.getByTestId('app-failed').waitFor({ timeout: 30_000 });
@@ -159,6 +159,54 @@ test('a hostile note is text in the shell, and a tampered or oversized stored pa
     await page.getByTestId('app-failed').getByRole('button', { name: 'Retry' }).click();
     await page.waitForSelector('main[data-ready="true"]', { timeout: 30_000 });
     await page.waitForFunction(() => JSON.parse(localStorage.getItem('tern-first-page')).rows.length === 2);
+  } finally {
+    await p.close();
+  }
+});
+
+/** The stored first page's titles (after the pending write, which waits 1 s). */
+async function storedTitles(page) {
+  await page.waitForTimeout(1_500);
+  return page.evaluate(() => (JSON.parse(localStorage.getItem('tern-first-page') ?? 'null')?.rows ?? []).map((r) => r.title));
+}
+
+test('after a sign-out the next start shows none of the account\'s notes', async () => {
+  const p = await withNotes(['Guest note']);
+  try {
+    const { page, gate } = p;
+    await signIn(page, 'first-paint-privacy', 'Create account');
+    await write(page, 'Secret title', 'private');
+    await page.waitForFunction(() => localStorage.getItem('tern-first-page')?.includes('Secret title'), null, { timeout: 10_000 });
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByTestId('signin-open').waitFor();
+    assert.ok(!(await storedTitles(page)).includes('Secret title'));
+    gate.block = true;
+    await page.reload();
+    await page.getByTestId('app-failed').waitFor({ timeout: 30_000 });
+    const shown = await shellTitles(page);
+    assert.ok(!shown.includes('Secret title'), `shown: ${shown}`);
+  } finally {
+    await p.close();
+  }
+});
+
+test('a page stored on another day shows no dates (they would be wrong), a search is not stored', async () => {
+  const p = await withNotes(['Dated']);
+  try {
+    const { page, gate } = p;
+    await page.fill('#search', 'nothing matches this');
+    await page.waitForSelector('[data-testid=count]:has-text("0 matching notes")');
+    assert.deepEqual(await storedTitles(page), ['Dated'], 'the list a start shows, not the search');
+    await page.evaluate(() => {
+      const v = JSON.parse(localStorage.getItem('tern-first-page'));
+      v.written -= 2 * 24 * 3600 * 1000;
+      localStorage.setItem('tern-first-page', JSON.stringify(v));
+    });
+    gate.block = true;
+    await page.reload();
+    await page.getByTestId('app-failed').waitFor({ timeout: 30_000 });
+    assert.deepEqual(await shellTitles(page), ['Dated']);
+    assert.equal(await page.locator('main.first-paint li.note time').textContent(), '');
   } finally {
     await p.close();
   }

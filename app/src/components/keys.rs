@@ -6,6 +6,7 @@ use leptos::prelude::*;
 
 use crate::io;
 use crate::model::keys::{SHORTCUTS, action, key_name, run};
+use crate::model::take_over::Handoff;
 use crate::model::{PageState, Ui};
 
 /// Listens for the shortcuts, and the overlay that lists them.
@@ -14,7 +15,13 @@ pub fn Shortcuts() -> impl IntoView {
     let app = PageState::get();
     let ui = Ui::get();
     let dialog = NodeRef::<html::Dialog>::new();
+    let handoff = Handoff::get();
     let _ = window_event_listener(leptos::ev::keydown, move |ev| {
+        // The app is still hidden behind the first-paint shell: its keys are not the
+        // user's yet (`n` would start a note nobody sees, `?` open a hidden dialog).
+        if handoff.is_some_and(|h| !h.0.with_untracked(|m| m.taken())) {
+            return;
+        }
         // The dialog itself says whether it is open: its `close` event (which clears
         // `ui.help`) is a task of its own, and browsers run input events first, so a key
         // pressed right after Esc can arrive while `ui.help` still says open.

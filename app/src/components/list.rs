@@ -52,27 +52,33 @@ fn count_line(n: usize, searching: bool) -> String {
 pub fn first_page(app: PageState) -> FirstPage {
     let sort = app.sort.get();
     app.organize.with(|o| {
-        app.snap.with(|s| FirstPage {
-            count: count_line(s.total, false),
-            rows: s
-                .notes
-                .iter()
-                .take(FirstPage::ROWS)
-                .map(|n| {
-                    let (notebook, tags) = row_place(o, n.notebook.as_deref(), &n.tags);
-                    FirstRow {
-                        id: n.id.clone(),
-                        title: if n.title.is_empty() { "Untitled".to_owned() } else { n.title.clone() },
-                        snippet: n.snippet().to_owned(),
-                        date: row_date(sort, n),
-                        pinned: n.pinned,
-                        notebook: notebook.unwrap_or_default(),
-                        tags,
-                    }
-                })
-                .collect(),
-        }
-        .bounded())
+        app.snap.with(|s| {
+            FirstPage {
+                count: count_line(s.total, false),
+                rows: s
+                    .notes
+                    .iter()
+                    .take(FirstPage::ROWS)
+                    .map(|n| {
+                        let (notebook, tags) = row_place(o, n.notebook.as_deref(), &n.tags);
+                        FirstRow {
+                            id: n.id.clone(),
+                            title: if n.title.is_empty() {
+                                "Untitled".to_owned()
+                            } else {
+                                n.title.clone()
+                            },
+                            snippet: n.snippet().to_owned(),
+                            date: row_date(sort, n),
+                            pinned: n.pinned,
+                            notebook: notebook.unwrap_or_default(),
+                            tags,
+                        }
+                    })
+                    .collect(),
+            }
+            .bounded()
+        })
     })
 }
 

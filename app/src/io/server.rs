@@ -70,7 +70,7 @@ pub mod first_page {
     pub fn read() -> Option<FirstPage> {
         None
     }
-    pub fn write(_: &FirstPage) {}
+    pub fn write(_: FirstPage) {}
     pub fn clear() {}
 }
 

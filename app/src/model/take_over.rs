@@ -188,7 +188,10 @@ mod tests {
                     assert_eq!(m.chosen(), None, "seed {seed}: the shell is gone");
                 }
             }
-            assert!(replays <= 1, "seed {seed}: replayed {replays} times: {events:?}");
+            assert!(
+                replays <= 1,
+                "seed {seed}: replayed {replays} times: {events:?}"
+            );
         }
     }
 

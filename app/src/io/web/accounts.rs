@@ -118,6 +118,11 @@ pub async fn start() -> Start {
 /// Shows (and syncs) this account's notes, or the notes of nobody's (`None`).
 pub fn switch_account(account: Option<&Account>) {
     let name = db_of(account);
+    // The next start's shell must not show the notes of the account left (the list
+    // writes the new one's).
+    if WANTED.with(|w| *w.borrow() != name) {
+        super::first_page::clear();
+    }
     WANTED.with(|w| *w.borrow_mut() = name.clone());
     // The old connection closes; a sync still running on it finishes on its own store.
     CURRENT.with(|c| {

@@ -12,7 +12,10 @@
 //! to [`FirstPage::TEXT`] characters, at most [`FirstPage::ROWS`] rows, also when a stored
 //! value says otherwise.
 
-use js_sys::{Array, JSON, Object, Reflect};
+use std::cell::RefCell;
+
+use js_sys::{Array, Date, JSON, Object, Reflect};
+use leptos::task::spawn_local;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::io::{FirstPage, FirstRow};
@@ -28,10 +31,36 @@ fn text(o: &JsValue, k: &str) -> Option<String> {
     Reflect::get(o, &k.into()).ok()?.as_string()
 }
 
-/// The page last written, if any reads.
+/// The pause between a change of the list and its write (the list changes with every
+/// save while typing, and with every page of a sync).
+const WRITE_AFTER_MS: u64 = 1_000;
+
+thread_local! {
+    /// The page to write, while a write is scheduled.
+    static PENDING: RefCell<Option<FirstPage>> = const { RefCell::new(None) };
+    /// Whether the page's `pagehide` writes the pending page at once.
+    static FLUSH_ON_HIDE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Writes the pending page now, if any.
+fn flush() {
+    if let Some(page) = PENDING.with(|p| p.borrow_mut().take()) {
+        store(&page);
+    }
+}
+
+/// The local calendar day of `ms`, as the browser names it.
+fn day_of(ms: f64) -> String {
+    String::from(Date::new(&JsValue::from_f64(ms)).to_date_string())
+}
+
+/// The page last written, if any reads. Its rows' dates ("Today 14:05") are dropped when
+/// it was written on another day than today (the app shows the right ones).
 pub fn read() -> Option<FirstPage> {
     let json = storage()?.get_item(KEY).ok()??;
     let v = JSON::parse(&json).ok()?;
+    let written = Reflect::get(&v, &"written".into()).ok()?.as_f64()?;
+    let today = day_of(written) == day_of(Date::now());
     let rows: Array = Reflect::get(&v, &"rows".into()).ok()?.dyn_into().ok()?;
     let mut page = FirstPage {
         count: text(&v, "count")?,
@@ -42,7 +71,11 @@ pub fn read() -> Option<FirstPage> {
             id: text(&r, "id")?,
             title: text(&r, "title")?,
             snippet: text(&r, "snippet")?,
-            date: text(&r, "date")?,
+            date: if today {
+                text(&r, "date")?
+            } else {
+                String::new()
+            },
             pinned: Reflect::get(&r, &"pinned".into()).ok()?.as_bool()?,
             notebook: text(&r, "notebook")?,
             tags: text(&r, "tags")?,
@@ -55,8 +88,23 @@ fn set(o: &Object, k: &str, v: impl Into<JsValue>) {
     let _ = Reflect::set(o, &k.into(), &v.into());
 }
 
-/// Keeps `page` for the next start (quietly not, when the storage is full or off).
-pub fn write(page: &FirstPage) {
+/// Keeps `page` for the next start, [`WRITE_AFTER_MS`] from now (the last page given by
+/// then is written; quietly not, when the storage is full or off).
+/// A page that is closed or reloaded meanwhile writes it at once (`pagehide`).
+pub fn write(page: FirstPage) {
+    if !FLUSH_ON_HIDE.replace(true) {
+        let _ = leptos::prelude::window_event_listener(leptos::ev::pagehide, |_| flush());
+    }
+    let scheduled = PENDING.with(|p| p.borrow_mut().replace(page).is_some());
+    if !scheduled {
+        spawn_local(async {
+            super::page::sleep_ms(WRITE_AFTER_MS).await;
+            flush();
+        });
+    }
+}
+
+fn store(page: &FirstPage) {
     let Some(s) = storage() else { return };
     let rows = Array::new();
     for r in page.rows.iter().take(FirstPage::ROWS) {
@@ -71,19 +119,19 @@ pub fn write(page: &FirstPage) {
         rows.push(&o);
     }
     let o = Object::new();
+    set(&o, "written", Date::now());
     set(&o, "count", page.count.as_str());
     set(&o, "rows", rows);
     let Some(json) = JSON::stringify(&o).ok().and_then(|j| j.as_string()) else {
         return;
     };
-    // (Unchanged: no write. The list re-renders far more often than it changes.)
-    if s.get_item(KEY).ok().flatten().as_deref() != Some(json.as_str()) {
-        let _ = s.set_item(KEY, &json);
-    }
+    let _ = s.set_item(KEY, &json);
 }
 
-/// Forgets the page (a sign-out: the next start must not show the account's titles).
+/// Forgets the page, and one waiting to be written (a sign-out or another account: the
+/// next start must not show the account's titles).
 pub fn clear() {
+    PENDING.with(|p| p.borrow_mut().take());
     if let Some(s) = storage() {
         let _ = s.remove_item(KEY);
     }
