@@ -63,7 +63,12 @@ test('the first paint is server-rendered, before any script runs', async () => {
   assert.equal(r.status, 200);
   const html = await r.text();
   assert.match(html, /<h1>Tern<\/h1>/);
-  assert.match(html, /<label for="note-title">Title<\/label>/);
+  // The first-paint shell: the list and a note field that says it is opening (the app's
+  // module takes over once loaded: first-paint.test.mjs).
+  assert.match(html, /<main[^>]* class="first-paint"/);
+  assert.match(html, /<ul data-page="50" class="notes">/);
+  assert.match(html, /<label for="first-paint-title">Title<\/label>/);
+  assert.match(html, /placeholder="Opening…" readonly/);
 });
 
 test('the API answers with JSON errors: no session, then a malformed body', async () => {
