@@ -179,6 +179,8 @@ test('after a sign-out the next start shows none of the account\'s notes', async
     await page.waitForFunction(() => localStorage.getItem('tern-first-page')?.includes('Secret title'), null, { timeout: 10_000 });
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByTestId('signin-open').waitFor();
+    // Gone as soon as the page shows nobody's notes (not only once the list is rewritten).
+    assert.ok(!(await page.evaluate(() => localStorage.getItem('tern-first-page') ?? '')).includes('Secret title'));
     assert.ok(!(await storedTitles(page)).includes('Secret title'));
     gate.block = true;
     await page.reload();
