@@ -11,6 +11,8 @@
 //! local schema) of its worker.
 
 use std::cell::Cell;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 
 use client::http::FetchTransport;
@@ -321,11 +323,44 @@ pub fn request_background_sync() {
     });
 }
 
+/// One Background Sync event, [`sync_run`], whose code is in a wasm module of its own
+/// (`pkg/split_worker.wasm`, and the chunks it shares with the page's screens): the
+/// start-up module only holds this loader, so the page's first paint does not download
+/// what only the worker runs. The service worker precaches the module (`server/src/sw.js`)
+/// and loads it from its cache. A module that cannot be loaded rejects the run (the
+/// browser retries the Background Sync later); a later call loads it again.
+// (The link between two wasm modules: `extern "C"` functions the macro writes.)
+#[allow(unsafe_code)]
+pub async fn worker_sync() -> Result<String, String> {
+    #[leptos::wasm_split::wasm_split(worker, wasm_split_path = ::leptos::wasm_split, fallible)]
+    fn load() -> Result<Run, NotLoaded> {
+        Ok(Box::pin(sync_run()))
+    }
+    match load().await {
+        Ok(run) => run.await,
+        Err(NotLoaded) => Err("the sync engine's module (pkg/split_worker.wasm) could not be \
+            loaded; the console says why"
+            .into()),
+    }
+}
+
+/// A run of [`sync_run`], handed over by its module.
+type Run = Pin<Box<dyn Future<Output = Result<String, String>>>>;
+
+/// The module of [`sync_run`] could not be loaded.
+struct NotLoaded;
+
+impl From<leptos::wasm_split::SplitLoaderError> for NotLoaded {
+    fn from(_: leptos::wasm_split::SplitLoaderError) -> Self {
+        Self
+    }
+}
+
 /// One Background Sync event: the sync runner (the page's policy decides the retries
 /// within the event) on the signed-in account's database, as this browser's records
 /// name it, over a connection of its own that is closed at once afterwards, so this
 /// worker never holds up a schema upgrade by a new build.
-pub async fn worker_sync() -> Result<String, String> {
+async fn sync_run() -> Result<String, String> {
     let db = match worker_target().await? {
         WorkerTarget::Sync(db) => db,
         WorkerTarget::Nobody => return Ok("not signed in: nothing to sync".into()),
