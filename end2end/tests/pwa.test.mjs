@@ -276,6 +276,38 @@ test('Background Sync: the worker loads its sync engine from its cache, not from
   }
 });
 
+test('a sync engine that cannot be loaded rejects the run with a message, no panic; a later run loads it', async () => {
+  const p = await openProfile();
+  try {
+    const page = p.page;
+    // No service worker (its cache would answer): the page's own requests meet the routes.
+    await p.context.route('**/sw.js', (r) => r.fulfill({ status: 404 }));
+    await p.context.route('**/pkg/split_worker.wasm', (r) => r.abort('failed'));
+    await openApp(page, server.base);
+    // The worker's entry point, called in the page (the app's own module instance).
+    const run = () =>
+      page.evaluate(async () => {
+        const wasm = await import('/pkg/tern.js');
+        return wasm.worker_sync().then(
+          (r) => `resolved: ${r}`,
+          (e) => `rejected: ${e.message}`,
+        );
+      });
+    assert.equal(
+      await run(),
+      "rejected: the sync engine's module (pkg/split_worker.wasm) could not be loaded; " +
+        'the console says why',
+    );
+    assert.equal(await page.evaluate(() => globalThis.ternPanic), undefined, 'no panic');
+    assert.equal(await page.locator('#tern-panic').count(), 0);
+    // A failed load is not remembered: once the module can be fetched, the run goes on.
+    await p.context.unroute('**/pkg/split_worker.wasm');
+    assert.equal(await run(), 'resolved: not signed in: nothing to sync');
+  } finally {
+    await p.close();
+  }
+});
+
 const pageBuild = (page) => page.locator('meta[name="tern-build"]').getAttribute('content');
 const workerBuild = (page) =>
   page.evaluate(

@@ -324,11 +324,14 @@ pub fn request_background_sync() {
 }
 
 /// One Background Sync event, [`sync_run`], whose code is in a wasm module of its own
-/// (`pkg/split_worker.wasm`, and the chunks it shares with the page's screens): the
-/// start-up module only holds this loader, so the page's first paint does not download
-/// what only the worker runs. The service worker precaches the module (`server/src/sw.js`)
-/// and loads it from its cache. A module that cannot be loaded rejects the run (the
-/// browser retries the Background Sync later); a later call loads it again.
+/// (`pkg/split_worker.wasm`, and chunks it shares with other split modules): the start-up
+/// module holds only this loader, so the page's first paint does not download what only
+/// the worker runs (the store and the sync engine leave the start-up module once the
+/// page's own start-up code no longer reaches them either). The service worker precaches
+/// the module and loads it from its cache (`self.fetch` in `server/src/sw.js`). A module
+/// that cannot be loaded rejects the run with [`NOT_LOADED`], never a panic (the browser
+/// retries the Background Sync later); a failed load is not remembered, a later call
+/// loads it again.
 // (The link between two wasm modules: `extern "C"` functions the macro writes.)
 #[allow(unsafe_code)]
 pub async fn worker_sync() -> Result<String, String> {
@@ -338,11 +341,13 @@ pub async fn worker_sync() -> Result<String, String> {
     }
     match load().await {
         Ok(run) => run.await,
-        Err(NotLoaded) => Err("the sync engine's module (pkg/split_worker.wasm) could not be \
-            loaded; the console says why"
-            .into()),
+        Err(NotLoaded) => Err(NOT_LOADED.into()),
     }
 }
+
+/// Why a run failed when its module could not be loaded (the split loader logged why).
+const NOT_LOADED: &str =
+    "the sync engine's module (pkg/split_worker.wasm) could not be loaded; the console says why";
 
 /// A run of [`sync_run`], handed over by its module.
 type Run = Pin<Box<dyn Future<Output = Result<String, String>>>>;
