@@ -220,6 +220,94 @@ test('Background Sync: the worker pushes pending notes with no page of the app o
   }
 });
 
+test('Background Sync: the worker loads its sync engine from its cache, not from the server', async () => {
+  const p = await openProfile();
+  try {
+    const page = p.page;
+    await openApp(page, server.base);
+    await signIn(page, 'wren', 'Create account');
+    await page.waitForSelector('[data-testid=status]:has-text("last synced")');
+    await waitForController(page);
+
+    // From now on the server's /pkg/* is out of reach (say a new deployment replaced it):
+    // every request of the profile for it fails, and is noted. (Routes of the context see
+    // the service worker's own requests too: checked below.) `offline` refuses everything.
+    let offline = false;
+    const fromNetwork = [];
+    await p.context.route('**/*', (route) => {
+      if (offline) return route.abort('internetdisconnected');
+      const { pathname, search } = new URL(route.request().url());
+      if (!pathname.startsWith('/pkg/')) return route.continue();
+      fromNetwork.push(pathname + search);
+      return route.abort('failed');
+    });
+    // The check can fail: the worker's own fetch() of a URL it did not precache (a query
+    // string) goes to the network, and is refused.
+    const [worker] = p.context.serviceWorkers();
+    assert.ok(worker, 'a service worker runs');
+    const probe = await worker.evaluate(() =>
+      fetch('/pkg/tern.css?probe').then((r) => `status ${r.status}`, (e) => e.name),
+    );
+    assert.equal(probe, 'TypeError');
+    assert.deepEqual(fromNetwork, ['/pkg/tern.css?probe']);
+
+    offline = true;
+    await p.context.setOffline(true);
+    await page.waitForSelector('[data-testid=status][data-online="false"]');
+    await write(page, 'From the ferry', 'pushed with the cached engine');
+    const blank = await p.context.newPage();
+    await page.close();
+
+    // Back online, with no page of the app open: the worker loads its sync engine's module
+    // (pkg/split_worker.wasm and its chunks) from its cache and pushes the note.
+    offline = false;
+    await p.context.setOffline(false);
+    const notes = await waitForServer(
+      server.base,
+      'wren',
+      (n) => n.some((x) => x.content === 'pushed with the cached engine'),
+      'the note pushed by the worker',
+    );
+    assert.equal(notes.length, 1);
+    assert.deepEqual(fromNetwork, ['/pkg/tern.css?probe'], 'no module came from the network');
+    await blank.close();
+  } finally {
+    await p.close();
+  }
+});
+
+test('a sync engine that cannot be loaded rejects the run with a message, no panic; a later run loads it', async () => {
+  const p = await openProfile();
+  try {
+    const page = p.page;
+    // No service worker (its cache would answer): the page's own requests meet the routes.
+    await p.context.route('**/sw.js', (r) => r.fulfill({ status: 404 }));
+    await p.context.route('**/pkg/split_worker.wasm', (r) => r.abort('failed'));
+    await openApp(page, server.base);
+    // The worker's entry point, called in the page (the app's own module instance).
+    const run = () =>
+      page.evaluate(async () => {
+        const wasm = await import('/pkg/tern.js');
+        return wasm.worker_sync().then(
+          (r) => `resolved: ${r}`,
+          (e) => `rejected: ${e.message}`,
+        );
+      });
+    assert.equal(
+      await run(),
+      "rejected: the sync engine's module (pkg/split_worker.wasm) could not be loaded; " +
+        'the console says why',
+    );
+    assert.equal(await page.evaluate(() => globalThis.ternPanic), undefined, 'no panic');
+    assert.equal(await page.locator('#tern-panic').count(), 0);
+    // A failed load is not remembered: once the module can be fetched, the run goes on.
+    await p.context.unroute('**/pkg/split_worker.wasm');
+    assert.equal(await run(), 'resolved: not signed in: nothing to sync');
+  } finally {
+    await p.close();
+  }
+});
+
 const pageBuild = (page) => page.locator('meta[name="tern-build"]').getAttribute('content');
 const workerBuild = (page) =>
   page.evaluate(

@@ -13,8 +13,10 @@ pub fn hydrate() {
     leptos::mount::hydrate_body(app::App);
 }
 
-/// One sync run from the service worker. Resolves with what happened; rejects (so the
-/// browser retries the Background Sync later) when the run failed.
+/// One sync run from the service worker (its code is in a module loaded on first use,
+/// `pkg/split_worker.wasm`: `app::worker_sync`). Resolves with what happened; rejects (so
+/// the browser retries the Background Sync later) when the run failed, or its module could
+/// not be loaded.
 #[wasm_bindgen]
 pub async fn worker_sync() -> Result<String, JsValue> {
     console_panics();

@@ -11,6 +11,8 @@
 //! local schema) of its worker.
 
 use std::cell::Cell;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 
 use client::http::FetchTransport;
@@ -321,11 +323,49 @@ pub fn request_background_sync() {
     });
 }
 
+/// One Background Sync event, [`sync_run`], whose code is in a wasm module of its own
+/// (`pkg/split_worker.wasm`, and chunks it shares with other split modules): the start-up
+/// module holds only this loader, so the page's first paint does not download what only
+/// the worker runs (the store and the sync engine leave the start-up module once the
+/// page's own start-up code no longer reaches them either). The service worker precaches
+/// the module and loads it from its cache (`self.fetch` in `server/src/sw.js`). A module
+/// that cannot be loaded rejects the run with [`NOT_LOADED`], never a panic (the browser
+/// retries the Background Sync later); a failed load is not remembered, a later call
+/// loads it again.
+// (The link between two wasm modules: `extern "C"` functions the macro writes.)
+#[allow(unsafe_code)]
+pub async fn worker_sync() -> Result<String, String> {
+    #[leptos::wasm_split::wasm_split(worker, wasm_split_path = ::leptos::wasm_split, fallible)]
+    fn load() -> Result<Run, NotLoaded> {
+        Ok(Box::pin(sync_run()))
+    }
+    match load().await {
+        Ok(run) => run.await,
+        Err(NotLoaded) => Err(NOT_LOADED.into()),
+    }
+}
+
+/// Why a run failed when its module could not be loaded (the split loader logged why).
+const NOT_LOADED: &str =
+    "the sync engine's module (pkg/split_worker.wasm) could not be loaded; the console says why";
+
+/// A run of [`sync_run`], handed over by its module.
+type Run = Pin<Box<dyn Future<Output = Result<String, String>>>>;
+
+/// The module of [`sync_run`] could not be loaded.
+struct NotLoaded;
+
+impl From<leptos::wasm_split::SplitLoaderError> for NotLoaded {
+    fn from(_: leptos::wasm_split::SplitLoaderError) -> Self {
+        Self
+    }
+}
+
 /// One Background Sync event: the sync runner (the page's policy decides the retries
 /// within the event) on the signed-in account's database, as this browser's records
 /// name it, over a connection of its own that is closed at once afterwards, so this
 /// worker never holds up a schema upgrade by a new build.
-pub async fn worker_sync() -> Result<String, String> {
+async fn sync_run() -> Result<String, String> {
     let db = match worker_target().await? {
         WorkerTarget::Sync(db) => db,
         WorkerTarget::Nobody => return Ok("not signed in: nothing to sync".into()),
