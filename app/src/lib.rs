@@ -64,6 +64,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </head>
             <body>
                 <App/>
+                // The shell's rows, drawn before any wasm runs (`first_paint::rows_script`).
+                <script nonce=use_nonce() inner_html=first_paint::rows_script()></script>
             </body>
         </html>
     }

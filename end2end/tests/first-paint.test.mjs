@@ -24,7 +24,8 @@ const APP_MODULE = /\/pkg\/split_app_full\.wasm$/;
 async function withNotes(titles) {
   const p = await openProfile();
   await p.context.route('**/sw.js', (r) => r.fulfill({ status: 404 }));
-  const gate = { block: false, hold: null, blocked: 0 };
+  const gate = { block: false, hold: null, blocked: 0, noWasm: false };
+  await p.context.route(/\/pkg\/tern\.wasm$/, (route) => (gate.noWasm ? route.abort('internetdisconnected') : route.continue()));
   await p.context.route(APP_MODULE, async (route) => {
     if (gate.block) {
       gate.blocked += 1;
@@ -69,6 +70,21 @@ test('the shell shows the list as last shown while the app module cannot load, s
     await page.waitForSelector('main[data-ready="true"]', { timeout: 30_000 });
     assert.equal(await page.locator('main.first-paint').count(), 0);
     assert.deepEqual(await page.locator('li.note h2').allTextContents(), ['Gamma', 'Beta', 'Alpha']);
+  } finally {
+    await p.close();
+  }
+});
+
+test('the rows are drawn by the page itself, before any wasm runs', async () => {
+  const p = await withNotes(['First', 'Second']);
+  try {
+    const { page, gate } = p;
+    gate.noWasm = true; // not even the start-up module
+    await page.reload();
+    await page.waitForSelector('main.first-paint li.note');
+    assert.deepEqual(await shellTitles(page), ['Second', 'First']);
+    assert.equal(await page.locator('main.first-paint .count').textContent(), '2 notes');
+    assert.equal(await page.evaluate(() => globalThis.ternPanic), undefined);
   } finally {
     await p.close();
   }

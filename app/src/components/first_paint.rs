@@ -1,23 +1,27 @@
 //! The first paint: a small shell in the start-up module, the app in a module of its own.
 //!
-//! The start-up wasm module holds only this shell (and Leptos): the list's first page as
-//! the app last showed it (`io::first_page`, read synchronously from `localStorage`, no
-//! database opened), a note field that says "Opening…", and the loader of the app's module
-//! (`crate::App`'s split point). The app mounts hidden beside the shell and takes over when
-//! it has drawn its own list, in one update ([`crate::model::take_over`]): until then the
-//! shell cannot be typed in, and what is clicked there (a row, "New note") is done by the
-//! app when it takes over. A module that fails to load is said so, with automatic retries
-//! and "Retry" ([`super::lazy::loading`]); the rows stay.
+//! The page's HTML holds the shell: the list's frame and a note field that says
+//! "Opening…". A small script in the HTML ([`rows_script`], run while the page is parsed,
+//! before any wasm) draws the rows of the list's first page as the app last showed it
+//! (`io::first_page`, in `localStorage`), so the notes are on screen as soon as the HTML
+//! and its style are. The start-up wasm module holds only this shell (and Leptos): it
+//! hydrates it, then loads the app's module (`crate::App`'s split point) once that paint is
+//! done. The app mounts hidden beside the shell and takes over when it has drawn its own
+//! list, in one update ([`crate::model::take_over`]): until then the shell cannot be typed
+//! in, and what is clicked there (a row, "New note") is done by the app when it takes over.
+//! A module that fails to load is said so, with automatic retries and "Retry"
+//! ([`super::lazy::loading`]); the rows stay.
 //!
 //! The shell's markup and classes are the list's and the editor's, so nothing moves when
 //! the app takes over; its elements have no ids or test ids of the app's (both are in the
-//! page for a moment).
+//! page for a moment). The rows are the script's alone: the shell's view has no children
+//! in the list and the count (hydration leaves them be).
 
 use leptos::prelude::*;
 
 use super::lazy::{Loader, NotLoaded, loading};
-use super::list::pin_icon;
-use crate::io::{self, FirstPage, FirstRow};
+use super::list::PIN_PATH;
+use crate::io::{self, FirstPage};
 use crate::model::LIST_PAGE;
 use crate::model::take_over::{Event, Handoff, Intent};
 
@@ -29,10 +33,9 @@ pub fn FirstPaint(
 ) -> impl IntoView {
     let handoff = Handoff::new();
     provide_context(handoff);
-    let page = RwSignal::new(FirstPage::default());
-    // (After hydration: the server rendered an empty list.)
-    Effect::new(move |_| page.set(io::first_page::read().unwrap_or_default()));
-    let (state, again) = loading(load);
+    // (The app's module is fetched, compiled and instantiated once the rows are drawn:
+    // none of that work comes before the first paint.)
+    let (state, again) = loading(load, true);
     Effect::new(move |_| {
         let event = match state.get() {
             Some(Err(NotLoaded)) => Event::Failed,
@@ -47,20 +50,23 @@ pub fn FirstPaint(
     };
     view! {
         <Show when=move || !handoff.taken()>
-            <Shell page handoff again/>
+            <Shell handoff again/>
         </Show>
         {app}
     }
 }
 
 #[component]
-fn Shell(
-    page: RwSignal<FirstPage>,
-    handoff: Handoff,
-    again: impl Fn() + Copy + Send + Sync + 'static,
-) -> impl IntoView {
+fn Shell(handoff: Handoff, again: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
     let click = move |i: Intent| handoff.step(Event::Click(i));
     let failed = move || handoff.0.with(|m| m.failed());
+    // One listener for the script's rows: a click chooses the row's note.
+    let choose = move |ev: leptos::ev::MouseEvent| {
+        if let Some(id) = io::first_page::row_clicked(&ev) {
+            io::first_page::mark_chosen(&id);
+            click(Intent::Open(id));
+        }
+    };
     view! {
         <main class="first-paint" data-pane="list" data-drawer="false" aria-busy="true">
             <header>
@@ -81,13 +87,9 @@ fn Shell(
                         <input type="search" placeholder="Search" aria-label="Search notes" readonly/>
                     </div>
                     <div class="list-head">
-                        <p class="count">{move || page.with(|p| p.count.clone())}</p>
+                        <p class="count"></p>
                     </div>
-                    <ul class="notes" data-page=LIST_PAGE.to_string()>
-                        <For each=move || page.get().rows key=|r| r.id.clone() let:row>
-                            <Row row handoff click/>
-                        </For>
-                    </ul>
+                    <ul class="notes" data-page=LIST_PAGE.to_string() on:click=choose></ul>
                 </section>
                 <form class="editor" aria-label="Note">
                     <label for="first-paint-title">"Title"</label>
@@ -100,29 +102,68 @@ fn Shell(
     }
 }
 
-#[component]
-fn Row(
-    row: FirstRow,
-    handoff: Handoff,
-    click: impl Fn(Intent) -> Option<Intent> + Copy + Send + Sync + 'static,
-) -> impl IntoView {
-    let id = row.id.clone();
-    let chosen = move || handoff.0.with(|m| m.chosen() == Some(id.as_str()));
-    let id = row.id.clone();
-    view! {
-        <li class="note" data-id=row.id.clone() class:selected=chosen>
-            <button type="button" class="open" on:click=move |_| { click(Intent::Open(id.clone())); }>
-                <h2>
-                    {row.pinned.then(|| view! { <span class="pin-mark" title="Pinned">{pin_icon()}</span> })}
-                    {row.title}
-                </h2>
-                <p>{row.snippet}</p>
-                <span class="meta">
-                    <time>{row.date}</time>
-                    {(!row.notebook.is_empty()).then(|| view! { <span class="in-notebook">{row.notebook}</span> })}
-                    {(!row.tags.is_empty()).then(|| view! { <span class="row-tags">{row.tags}</span> })}
-                </span>
-            </button>
-        </li>
-    }
+/// The script that draws the shell's rows from the stored first page, in the page's HTML
+/// after the shell (see the module's docs). A stored value that does not read draws
+/// nothing; each text is cut to [`FirstPage::TEXT`] characters, at most
+/// [`FirstPage::ROWS`] rows (also when the stored value says otherwise), each text set as
+/// text (never HTML); the rows' dates only when it was written today (they say "Today
+/// 14:05"). What a script of this origin can write there, it could show anyway.
+pub fn rows_script() -> String {
+    format!(
+        r#"(() => {{
+const main = document.querySelector('main.first-paint');
+const ul = main && main.querySelector('ul.notes');
+if (!ul) return;
+let v;
+try {{ v = JSON.parse(localStorage.getItem({key:?})); }} catch (e) {{ return; }}
+if (!v || !Array.isArray(v.rows) || typeof v.written !== 'number' || typeof v.count !== 'string') return;
+const cut = (s) => Array.from(s).slice(0, {text}).join('');
+const text = (x) => (typeof x === 'string' ? cut(x) : null);
+const today = new Date(v.written).toDateString() === new Date().toDateString();
+const el = (tag, cls, t) => {{
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (t !== undefined) e.textContent = t;
+  return e;
+}};
+const rows = [];
+for (const r of v.rows.slice(0, {rows})) {{
+  const f = r && typeof r === 'object' ? r : {{}};
+  const [id, title, snippet, date, notebook, tags] = ['id', 'title', 'snippet', 'date', 'notebook', 'tags'].map((k) => text(f[k]));
+  if ([id, title, snippet, date, notebook, tags].includes(null) || typeof f.pinned !== 'boolean') return;
+  const li = el('li', 'note');
+  li.dataset.id = id;
+  const open = el('button', 'open');
+  open.type = 'button';
+  const h2 = el('h2');
+  if (f.pinned) {{
+    const mark = el('span', 'pin-mark');
+    mark.title = 'Pinned';
+    const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+    svg.setAttribute('class', 'pin-icon');
+    svg.setAttribute('viewBox', '0 0 16 16');
+    svg.setAttribute('aria-hidden', 'true');
+    const path = document.createElementNS('http://www.w3.org/2000/svg', 'path');
+    path.setAttribute('d', {pin:?});
+    svg.append(path);
+    mark.append(svg);
+    h2.append(mark);
+  }}
+  h2.append(title);
+  const meta = el('span', 'meta');
+  meta.append(el('time', '', today ? date : ''));
+  if (notebook) meta.append(el('span', 'in-notebook', notebook));
+  if (tags) meta.append(el('span', 'row-tags', tags));
+  open.append(h2, el('p', '', snippet), meta);
+  li.append(open);
+  rows.push(li);
+}}
+main.querySelector('.count').textContent = cut(v.count);
+ul.replaceChildren(...rows);
+}})();"#,
+        key = FirstPage::KEY,
+        text = FirstPage::TEXT,
+        rows = FirstPage::ROWS,
+        pin = PIN_PATH,
+    )
 }

@@ -237,11 +237,15 @@ fn SelectionBar() -> impl IntoView {
     }
 }
 
+/// The pushpin's outline (`pin_icon`; the first-paint shell draws it too).
+pub const PIN_PATH: &str =
+    "M5 1h6v1.5l-1 .5v4l2.5 2.5V11H8.75v4L8 16l-.75-1v-4H3.5V9.5L6 7V3l-1-.5z";
+
 /// A pushpin, drawn (an emoji needs a font the system may lack).
 pub fn pin_icon() -> impl IntoView {
     view! {
         <svg class="pin-icon" viewBox="0 0 16 16" aria-hidden="true">
-            <path d="M5 1h6v1.5l-1 .5v4l2.5 2.5V11H8.75v4L8 16l-.75-1v-4H3.5V9.5L6 7V3l-1-.5z"/>
+            <path d=PIN_PATH/>
         </svg>
     }
 }

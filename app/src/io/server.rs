@@ -8,6 +8,7 @@ pub mod page {
     use leptos::prelude::NodeRef;
 
     pub async fn sleep_ms(_: u64) {}
+    pub async fn after_paint() {}
     pub fn now_ms() -> u64 {
         client::platform::now_ms()
     }
@@ -67,10 +68,11 @@ pub mod page {
 pub mod first_page {
     use crate::io::FirstPage;
 
-    pub fn read() -> Option<FirstPage> {
+    pub fn write(_: FirstPage) {}
+    pub fn row_clicked(_: &leptos::ev::MouseEvent) -> Option<String> {
         None
     }
-    pub fn write(_: FirstPage) {}
+    pub fn mark_chosen(_: &str) {}
     pub fn clear() {}
 }
 

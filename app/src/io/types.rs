@@ -164,8 +164,8 @@ pub struct LinkedNote {
 }
 
 /// The list's first page as the app last showed it, kept for the next start's first
-/// paint (`first_page`'s `read` and `write`): the shell draws it before the app's module
-/// is loaded (`crate::components::first_paint`). Only text the list already showed, each
+/// paint (`first_page::write`): the shell's script draws it before any wasm runs
+/// (`crate::components::first_paint`). Only text the list already showed, each
 /// value cut to [`FirstPage::TEXT`] characters and at most [`FirstPage::ROWS`] rows, so a
 /// hostile note cannot make it large.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -191,6 +191,8 @@ pub struct FirstRow {
 }
 
 impl FirstPage {
+    /// Its `localStorage` key.
+    pub const KEY: &str = "tern-first-page";
     /// At most this many rows (the list's page).
     pub const ROWS: usize = 50;
     /// Each text at most this many characters.

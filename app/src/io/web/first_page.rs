@@ -1,11 +1,9 @@
 //! The list's first page for the next start's first paint, in `localStorage` (key
-//! [`KEY`]): read synchronously by the shell before any IndexedDB database is open, so the
-//! list is on screen as soon as the start-up module runs.
-//!
-//! Written and read with the browser's `JSON` and `Reflect`, not `serde_json`: the reader
-//! is in the start-up module, which must stay small. A value that does not read (written
-//! by hand, cut short, an older shape) is no page: the shell then shows an empty list
-//! until the app takes over.
+//! [`FirstPage::KEY`]), written here; read by the shell's script in the page's HTML
+//! (`crate::components::first_paint::rows_script`) before any wasm runs, so the list is on
+//! screen as soon as the HTML is. Written with the browser's `JSON` and `Reflect`, not
+//! `serde_json` (the start-up module holds what the shell calls, and must stay small).
+//! And the shell's clicks on those rows.
 //!
 //! What an attacker can do with it: only a script of this origin can read or write it (it
 //! could read the notes anyway); a hostile note's text is shown as text (never HTML), cut
@@ -18,17 +16,10 @@ use js_sys::{Array, Date, JSON, Object, Reflect};
 use leptos::task::spawn_local;
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::io::{FirstPage, FirstRow};
-
-/// The `localStorage` key.
-pub const KEY: &str = "tern-first-page";
+use crate::io::FirstPage;
 
 fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
-}
-
-fn text(o: &JsValue, k: &str) -> Option<String> {
-    Reflect::get(o, &k.into()).ok()?.as_string()
 }
 
 /// The pause between a change of the list and its write (the list changes with every
@@ -49,39 +40,29 @@ fn flush() {
     }
 }
 
-/// The local calendar day of `ms`, as the browser names it.
-fn day_of(ms: f64) -> String {
-    String::from(Date::new(&JsValue::from_f64(ms)).to_date_string())
+/// The id of the shell's row a click landed in, if any.
+pub fn row_clicked(ev: &leptos::ev::MouseEvent) -> Option<String> {
+    let target: web_sys::Element = ev.target()?.dyn_into().ok()?;
+    target.closest("li.note").ok()??.get_attribute("data-id")
 }
 
-/// The page last written, if any reads. Its rows' dates ("Today 14:05") are dropped when
-/// it was written on another day than today (the app shows the right ones).
-pub fn read() -> Option<FirstPage> {
-    let json = storage()?.get_item(KEY).ok()??;
-    let v = JSON::parse(&json).ok()?;
-    let written = Reflect::get(&v, &"written".into()).ok()?.as_f64()?;
-    let today = day_of(written) == day_of(Date::now());
-    let rows: Array = Reflect::get(&v, &"rows".into()).ok()?.dyn_into().ok()?;
-    let mut page = FirstPage {
-        count: text(&v, "count")?,
-        rows: Vec::new(),
+/// Shows the shell's row of note `id` as the one chosen (and no other).
+pub fn mark_chosen(id: &str) {
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+        return;
     };
-    for r in rows.iter().take(FirstPage::ROWS) {
-        page.rows.push(FirstRow {
-            id: text(&r, "id")?,
-            title: text(&r, "title")?,
-            snippet: text(&r, "snippet")?,
-            date: if today {
-                text(&r, "date")?
-            } else {
-                String::new()
-            },
-            pinned: Reflect::get(&r, &"pinned".into()).ok()?.as_bool()?,
-            notebook: text(&r, "notebook")?,
-            tags: text(&r, "tags")?,
-        });
+    let Ok(rows) = doc.query_selector_all("main.first-paint li.note") else {
+        return;
+    };
+    for i in 0..rows.length() {
+        if let Some(li) = rows
+            .get(i)
+            .and_then(|n| n.dyn_into::<web_sys::Element>().ok())
+        {
+            let chosen = li.get_attribute("data-id").as_deref() == Some(id);
+            let _ = li.class_list().toggle_with_force("selected", chosen);
+        }
     }
-    Some(page.bounded())
 }
 
 fn set(o: &Object, k: &str, v: impl Into<JsValue>) {
@@ -125,7 +106,7 @@ fn store(page: &FirstPage) {
     let Some(json) = JSON::stringify(&o).ok().and_then(|j| j.as_string()) else {
         return;
     };
-    let _ = s.set_item(KEY, &json);
+    let _ = s.set_item(FirstPage::KEY, &json);
 }
 
 /// Forgets the page, and one waiting to be written (a sign-out or another account: the
@@ -133,6 +114,6 @@ fn store(page: &FirstPage) {
 pub fn clear() {
     PENDING.with(|p| p.borrow_mut().take());
     if let Some(s) = storage() {
-        let _ = s.remove_item(KEY);
+        let _ = s.remove_item(FirstPage::KEY);
     }
 }
