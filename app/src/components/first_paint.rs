@@ -5,8 +5,7 @@
 //! before any wasm) draws the rows of the list's first page as the app last showed it
 //! (`io::first_page`, in `localStorage`), so the notes are on screen as soon as the HTML
 //! and its style are. The start-up wasm module holds only this shell (and Leptos): it
-//! hydrates it, then loads the app's module (`crate::App`'s split point) once that paint is
-//! done. The app mounts hidden beside the shell and takes over when it has drawn its own
+//! hydrates it and loads the app's module (`crate::App`'s split point). The app mounts hidden beside the shell and takes over when it has drawn its own
 //! list, in one update ([`crate::model::take_over`]): until then the shell cannot be typed
 //! in, and what is clicked there (a row, "New note") is done by the app when it takes over.
 //! A module that fails to load is said so, with automatic retries and "Retry"
@@ -33,9 +32,8 @@ pub fn FirstPaint(
 ) -> impl IntoView {
     let handoff = Handoff::new();
     provide_context(handoff);
-    // (The app's module is fetched, compiled and instantiated once the rows are drawn:
-    // none of that work comes before the first paint.)
-    let (state, again) = loading(load, true);
+    // (At once: the rows are drawn already, by the page's script.)
+    let (state, again) = loading(load);
     Effect::new(move |_| {
         let event = match state.get() {
             Some(Err(NotLoaded)) => Event::Failed,

@@ -76,12 +76,8 @@ pub(crate) type State = RwSignal<Option<Result<Build, NotLoaded>>>;
 
 /// Loads with `load` once the component is in the browser (effects do not run on the
 /// server), retrying after failures and when the browser comes back online; gives the
-/// state and the "Retry" action (a new round of attempts). `after_paint`: the first
-/// attempt waits until the page has drawn what it holds (the first paint goes first).
-pub(crate) fn loading(
-    load: Loader,
-    after_paint: bool,
-) -> (State, impl Fn() + Copy + Send + Sync + 'static) {
+/// state and the "Retry" action (a new round of attempts).
+pub(crate) fn loading(load: Loader) -> (State, impl Fn() + Copy + Send + Sync + 'static) {
     let state: State = RwSignal::new(None);
     // Each round of attempts (the first, "Retry", `online`) has a number; an older round
     // stops at its next pause, so one round runs at a time.
@@ -94,14 +90,7 @@ pub(crate) fn loading(
         state.set(None);
         spawn_local(attempts(load, state, round, n + 1));
     };
-    Effect::new(move |_| {
-        spawn_local(async move {
-            if after_paint {
-                io::page::after_paint().await;
-            }
-            attempts(load, state, round, 0).await
-        })
-    });
+    Effect::new(move |_| spawn_local(attempts(load, state, round, 0)));
     let _ = window_event_listener(leptos::ev::online, move |_| {
         if matches!(state.get_untracked(), Some(Err(NotLoaded))) {
             again();
@@ -117,7 +106,7 @@ pub fn LazyScreen(
     /// The screen's split point.
     load: Loader,
 ) -> impl IntoView {
-    let (state, again) = loading(load, false);
+    let (state, again) = loading(load);
     move || match state.get() {
         None => {
             view! { <p class="lazy-loading" data-testid="lazy-loading">"Loading…"</p> }.into_any()

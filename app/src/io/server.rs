@@ -8,7 +8,6 @@ pub mod page {
     use leptos::prelude::NodeRef;
 
     pub async fn sleep_ms(_: u64) {}
-    pub async fn after_paint() {}
     pub fn now_ms() -> u64 {
         client::platform::now_ms()
     }

@@ -26,12 +26,6 @@ pub(crate) async fn next_frame() {
     let _ = JsFuture::from(p).await;
 }
 
-/// Waits until the page has drawn what it holds now (the frame after the next one).
-pub async fn after_paint() {
-    next_frame().await;
-    next_frame().await;
-}
-
 /// Now, in ms since the epoch (the client's clock).
 pub use client::platform::now_ms;
 
