@@ -24,8 +24,15 @@ const APP_MODULE = /\/pkg\/split_app_full\.wasm$/;
 async function withNotes(titles) {
   const p = await openProfile();
   await p.context.route('**/sw.js', (r) => r.fulfill({ status: 404 }));
-  const gate = { block: false, hold: null, blocked: 0, noWasm: false };
-  await p.context.route(/\/pkg\/tern\.wasm$/, (route) => (gate.noWasm ? route.abort('internetdisconnected') : route.continue()));
+  const gate = { block: false, hold: null, blocked: 0, noWasm: false, holdWasm: null, wasmBlocked: 0 };
+  await p.context.route(/\/pkg\/tern\.wasm$/, async (route) => {
+    if (gate.noWasm) {
+      gate.wasmBlocked += 1;
+      return route.abort('internetdisconnected');
+    }
+    if (gate.holdWasm) await gate.holdWasm;
+    return route.continue();
+  });
   await p.context.route(APP_MODULE, async (route) => {
     if (gate.block) {
       gate.blocked += 1;
@@ -85,6 +92,7 @@ test('the rows are drawn by the page itself, before any wasm runs', async () => 
     assert.deepEqual(await shellTitles(page), ['Second', 'First']);
     assert.equal(await page.locator('main.first-paint .count').textContent(), '2 notes');
     assert.equal(await page.evaluate(() => globalThis.ternPanic), undefined);
+    assert.ok(gate.wasmBlocked > 0, 'the start-up module was asked for, and refused');
   } finally {
     await p.close();
   }
@@ -120,6 +128,26 @@ test('a row clicked in the shell is the note the app opens when it takes over', 
   }
 });
 
+test('a row clicked before the start-up module runs is the note the app opens', async () => {
+  const p = await withNotes(['Early', 'Later']);
+  try {
+    const { page, gate } = p;
+    let release;
+    gate.holdWasm = new Promise((r) => {
+      release = r;
+    });
+    await page.reload();
+    await page.locator('main.first-paint li.note', { hasText: 'Early' }).click();
+    assert.equal(await page.locator('main.first-paint li.note.selected h2').textContent(), 'Early');
+    gate.holdWasm = null;
+    release();
+    await page.waitForSelector('main[data-ready="true"]', { timeout: 30_000 });
+    await page.waitForFunction(() => document.querySelector('#note-title')?.value === 'Early');
+  } finally {
+    await p.close();
+  }
+});
+
 test('"New note" clicked in the shell starts a new note when the app takes over', async () => {
   const p = await withNotes(['Old']);
   try {
@@ -129,7 +157,10 @@ test('"New note" clicked in the shell starts a new note when the app takes over'
       release = r;
     });
     await page.reload();
+    // A row first, then "New note": the last click wins, and the row is no longer marked.
+    await page.locator('main.first-paint li.note', { hasText: 'Old' }).click();
     await page.locator('main.first-paint').getByRole('button', { name: 'New note' }).click();
+    assert.equal(await page.locator('main.first-paint li.note.selected').count(), 0);
     release();
     await page.waitForSelector('main[data-ready="true"]', { timeout: 30_000 });
     await page.waitForFunction(() => document.activeElement?.id === 'note-title');
@@ -142,23 +173,32 @@ test('"New note" clicked in the shell starts a new note when the app takes over'
 
 test('a hostile note is text in the shell, and a tampered or oversized stored page is cut or ignored', async () => {
   const hostile = '<img src=x onerror="globalThis.pwned=1">';
-  const p = await withNotes([hostile, 'x'.repeat(5000)]);
+  const p = await withNotes([hostile, 'x'.repeat(5000), '😀'.repeat(300)]);
   try {
     const { page, gate } = p;
     gate.block = true;
     await page.reload();
     await page.getByTestId('app-failed').waitFor({ timeout: 30_000 });
     const titles = await shellTitles(page);
-    assert.equal(titles[1], hostile, 'shown as text');
+    assert.equal(titles[2], hostile, 'shown as text');
     assert.equal(await page.locator('main.first-paint img').count(), 0);
     assert.equal(await page.evaluate(() => globalThis.pwned), undefined);
-    assert.equal(titles[0].length, 200, 'a title is cut to 200 characters');
+    assert.equal(titles[1].length, 200, 'a title is cut to 200 characters');
+    assert.equal(Array.from(titles[0]).length, 200, 'characters, not UTF-16 units');
 
     // A value written by a script (or an older build) that does not read: an empty list.
-    await page.evaluate(() => localStorage.setItem('tern-first-page', '{"rows": 5}'));
-    await page.reload();
-    await page.getByTestId('app-failed').waitFor({ timeout: 30_000 });
-    assert.deepEqual(await shellTitles(page), []);
+    const good = { id: 'n1', title: 'ok', snippet: '', date: '', pinned: false, notebook: '', tags: '' };
+    for (const bad of [
+      '{"rows": 5}',
+      JSON.stringify({ written: Date.now(), count: '1 note', rows: [5] }),
+      JSON.stringify({ written: Date.now(), count: '2 notes', rows: [good, { ...good, pinned: 'yes' }] }),
+      JSON.stringify({ written: Date.now(), count: '2 notes', rows: [good, { ...good, title: 7 }] }),
+    ]) {
+      await page.evaluate((v) => localStorage.setItem('tern-first-page', v), bad);
+      await page.reload();
+      await page.getByTestId('app-failed').waitFor({ timeout: 30_000 });
+      assert.deepEqual(await shellTitles(page), [], bad);
+    }
     // Too many rows, too long: at most 50 rows of 200 characters.
     await page.evaluate(() => {
       const row = (i) => ({ id: `n${i}`, title: 'y'.repeat(10_000), snippet: '', date: '', pinned: false, notebook: '', tags: '' });
@@ -174,7 +214,7 @@ test('a hostile note is text in the shell, and a tampered or oversized stored pa
     gate.block = false;
     await page.getByTestId('app-failed').getByRole('button', { name: 'Retry' }).click();
     await page.waitForSelector('main[data-ready="true"]', { timeout: 30_000 });
-    await page.waitForFunction(() => JSON.parse(localStorage.getItem('tern-first-page')).rows.length === 2);
+    await page.waitForFunction(() => JSON.parse(localStorage.getItem('tern-first-page')).rows.length === 3);
   } finally {
     await p.close();
   }

@@ -5,7 +5,8 @@
 //! before any wasm) draws the rows of the list's first page as the app last showed it
 //! (`io::first_page`, in `localStorage`), so the notes are on screen as soon as the HTML
 //! and its style are. The start-up wasm module holds only this shell (and Leptos): it
-//! hydrates it and loads the app's module (`crate::App`'s split point). The app mounts hidden beside the shell and takes over when it has drawn its own
+//! hydrates it and loads the app's module (`crate::App`'s split point). The app mounts
+//! hidden beside the shell and takes over when it has drawn its own
 //! list, in one update ([`crate::model::take_over`]): until then the shell cannot be typed
 //! in, and what is clicked there (a row, "New note") is done by the app when it takes over.
 //! A module that fails to load is said so, with automatic retries and "Retry"
@@ -58,10 +59,23 @@ pub fn FirstPaint(
 fn Shell(handoff: Handoff, again: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
     let click = move |i: Intent| handoff.step(Event::Click(i));
     let failed = move || handoff.0.with(|m| m.failed());
+    // A click before this hydrated was heard by the page's script: it counts the same.
+    Effect::new(move |_| match io::first_page::clicked_before() {
+        Some(Some(id)) => {
+            click(Intent::Open(id));
+        }
+        Some(None) => {
+            click(Intent::New);
+        }
+        None => {}
+    });
+    // The chosen row is the one the app will open (none after "New note").
+    Effect::new(move |_| {
+        handoff.0.with(|m| io::first_page::mark_chosen(m.chosen()));
+    });
     // One listener for the script's rows: a click chooses the row's note.
     let choose = move |ev: leptos::ev::MouseEvent| {
         if let Some(id) = io::first_page::row_clicked(&ev) {
-            io::first_page::mark_chosen(&id);
             click(Intent::Open(id));
         }
     };
@@ -81,7 +95,7 @@ fn Shell(handoff: Handoff, again: impl Fn() + Copy + Send + Sync + 'static) -> i
                 <aside class="sidebar" aria-label="Notebooks and tags"></aside>
                 <section class="list" aria-label="Notes">
                     <div class="row">
-                        <button type="button" on:click=move |_| { click(Intent::New); }>"New note"</button>
+                        <button type="button" data-new-note="" on:click=move |_| { click(Intent::New); }>"New note"</button>
                         <input type="search" placeholder="Search" aria-label="Search notes" readonly/>
                     </div>
                     <div class="list-head">
@@ -115,7 +129,8 @@ if (!ul) return;
 let v;
 try {{ v = JSON.parse(localStorage.getItem({key:?})); }} catch (e) {{ return; }}
 if (!v || !Array.isArray(v.rows) || typeof v.written !== 'number' || typeof v.count !== 'string') return;
-const cut = (s) => Array.from(s).slice(0, {text}).join('');
+// (At most {text} characters: never more than twice as many UTF-16 units.)
+const cut = (s) => Array.from(s.slice(0, 2 * {text})).slice(0, {text}).join('');
 const text = (x) => (typeof x === 'string' ? cut(x) : null);
 const today = new Date(v.written).toDateString() === new Date().toDateString();
 const el = (tag, cls, t) => {{
@@ -158,10 +173,40 @@ for (const r of v.rows.slice(0, {rows})) {{
 }}
 main.querySelector('.count').textContent = cut(v.count);
 ul.replaceChildren(...rows);
+// A click before the start-up module runs: marked at once, and left in `data-intent` /
+// `data-chosen` for the shell (`first_page::clicked_before`).
+main.addEventListener('click', (ev) => {{
+  const at = ev.target instanceof Element ? ev.target : null;
+  const li = at && at.closest('li.note');
+  let chosen = null;
+  if (li && ul.contains(li)) {{
+    main.dataset.intent = 'open';
+    main.dataset.chosen = chosen = li.dataset.id;
+  }} else if (at && at.closest('[data-new-note]')) {{
+    main.dataset.intent = 'new';
+    delete main.dataset.chosen;
+  }} else {{
+    return;
+  }}
+  for (const r of ul.children) r.classList.toggle('selected', r.dataset.id === chosen);
+}});
 }})();"#,
         key = FirstPage::KEY,
         text = FirstPage::TEXT,
         rows = FirstPage::ROWS,
         pin = PIN_PATH,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rows_script;
+
+    /// The script is written into the page's HTML raw: nothing in it may end it early.
+    #[test]
+    fn the_rows_script_cannot_end_its_element() {
+        let s = rows_script().to_lowercase();
+        assert!(!s.contains("</script") && !s.contains("<!--"), "{s}");
+        assert!(s.contains("\"tern-first-page\""));
+    }
 }

@@ -71,7 +71,10 @@ pub mod first_page {
     pub fn row_clicked(_: &leptos::ev::MouseEvent) -> Option<String> {
         None
     }
-    pub fn mark_chosen(_: &str) {}
+    pub fn clicked_before() -> Option<Option<String>> {
+        None
+    }
+    pub fn mark_chosen(_: Option<&str>) {}
     pub fn clear() {}
 }
 

@@ -46,8 +46,20 @@ pub fn row_clicked(ev: &leptos::ev::MouseEvent) -> Option<String> {
     target.closest("li.note").ok()??.get_attribute("data-id")
 }
 
-/// Shows the shell's row of note `id` as the one chosen (and no other).
-pub fn mark_chosen(id: &str) {
+/// What was clicked in the shell before it hydrated (the page's script keeps it): a row
+/// (`Some(Some(id))`), "New note" (`Some(None)`), or nothing.
+pub fn clicked_before() -> Option<Option<String>> {
+    let doc = web_sys::window()?.document()?;
+    let main = doc.query_selector("main.first-paint").ok()??;
+    match main.get_attribute("data-intent")?.as_str() {
+        "open" => Some(Some(main.get_attribute("data-chosen")?)),
+        "new" => Some(None),
+        _ => None,
+    }
+}
+
+/// Shows the shell's row of note `id` as the one chosen, and no other (`None`: none).
+pub fn mark_chosen(id: Option<&str>) {
     let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
         return;
     };
@@ -59,7 +71,7 @@ pub fn mark_chosen(id: &str) {
             .get(i)
             .and_then(|n| n.dyn_into::<web_sys::Element>().ok())
         {
-            let chosen = li.get_attribute("data-id").as_deref() == Some(id);
+            let chosen = id.is_some() && li.get_attribute("data-id").as_deref() == id;
             let _ = li.class_list().toggle_with_force("selected", chosen);
         }
     }
