@@ -4,7 +4,8 @@
 //! durable commit (the database syncs its log before it answers the commit). So each
 //! server process runs at most [`IN_FLIGHT`] push transactions at a time (pipelined: the
 //! next batch is read, planned and written while one commits), and the pushes that arrive
-//! meanwhile wait in a queue and go together into the next one, a *batch*: at most one push per
+//! meanwhile wait in a queue and go together into the next one, a *batch* (beside a
+//! running batch, a few pushes wait a little for more: [`super::schedule::LINGER`]): at most one push per
 //! user, at most [`MAX_BATCH_CHANGES`] changes and [`MAX_BATCH_BYTES`] of them. A batch costs the same commands as one
 //! push: one read of the notes it names, one of the counters of the users this process
 //! has not seen (none once it has: [`HeadCache`]), one write of the counters, the notes'
@@ -67,7 +68,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use super::documents::{self as docs, COUNTERS, CounterDoc, NoteDoc, RevisionDoc};
 use super::head_cache::HeadCache;
-use super::schedule::{Queued, Schedule};
+use super::schedule::{Queued, Schedule, Start};
 use super::txn::{NOTES, PUSH_RETRY_BUDGET, PUSH_RETRY_MAX_PAUSE, REVISIONS, commit};
 use crate::storage::error::StoreError;
 use crate::storage::notes::{Page, Pushed};
@@ -113,6 +114,9 @@ struct Job {
     reply: oneshot::Sender<Answer>,
     /// The push's share of the queue's bytes, given back when the push is done with.
     ticket: Ticket,
+    /// When it was queued (a push is held back at most [`super::schedule::LINGER`] for a
+    /// fuller batch).
+    queued_at: Instant,
 }
 
 /// Bytes of changes held by a queued or running push ([`MAX_QUEUE_BYTES`]); released on
@@ -226,6 +230,7 @@ impl Committer {
             now_ms,
             reply,
             ticket,
+            queued_at: Instant::now(),
         };
         loop {
             let tx = {
@@ -257,7 +262,8 @@ impl Committer {
 
 /// The committer's task: takes the waiting pushes as batches ([`Schedule`]) and runs
 /// them, up to [`IN_FLIGHT`] batches at once (each in a session of its own), until every
-/// sender is gone. A user with a push still running (in a batch, or on its own after its
+/// sender is gone. A batch starts at once when none runs; beside a running one, when it is
+/// full enough or its oldest push has waited a little ([`Schedule::start`]). A user with a push still running (in a batch, or on its own after its
 /// batch was handed off) has no push in the next batch: its next push waits until that one
 /// is answered, so a user's pushes run one at a time, in arrival order.
 async fn run(ctx: Ctx, mut rx: mpsc::Receiver<Job>) {
@@ -272,7 +278,17 @@ async fn run(ctx: Ctx, mut rx: mpsc::Receiver<Job>) {
     let handoffs = Arc::new(Semaphore::new(HANDOFFS));
     let mut open = true;
     loop {
-        if running.len() < IN_FLIGHT && schedule.waiting() > 0 {
+        // While a batch runs, a few pushes wait a little for more (`Schedule::start`).
+        let start = if running.len() < IN_FLIGHT {
+            schedule.start(running.len(), Instant::now())
+        } else {
+            Start::Idle
+        };
+        let wake = match start {
+            Start::At(t) => Some(tokio::time::Instant::from_std(t)),
+            Start::Now | Start::Idle => None,
+        };
+        if start == Start::Now {
             // Only as many new pushes as a batch holds are read off the queue: the rest
             // stay in it (bounded), not in this task's memory.
             let batch = schedule.next_batch(|| rx.try_recv().ok());
@@ -306,6 +322,8 @@ async fn run(ctx: Ctx, mut rx: mpsc::Receiver<Job>) {
                 Some(j) => schedule.arrive(j),
                 None => open = false,
             },
+            () = tokio::time::sleep_until(wake.unwrap_or_else(tokio::time::Instant::now)),
+                if wake.is_some() => {}
         }
     }
 }
@@ -322,6 +340,9 @@ impl Queued for Job {
     }
     fn abandoned(&self) -> bool {
         self.reply.is_closed()
+    }
+    fn queued_at(&self) -> Instant {
+        self.queued_at
     }
 }
 
@@ -1144,6 +1165,7 @@ mod tests {
             now_ms: 1,
             reply,
             ticket,
+            queued_at: Instant::now(),
         };
         (j, answer)
     }

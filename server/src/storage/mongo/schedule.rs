@@ -12,8 +12,16 @@
 //!   [`MAX_BATCH_CHANGES`] changes and [`MAX_BATCH_BYTES`] of them (a larger push is a
 //!   batch of its own).
 //! - A push nobody waits for any more ([`Queued::abandoned`]) is dropped unrun.
+//! - When to form the next batch ([`Schedule::start`]): at once when no batch runs; while
+//!   one runs, only once [`FULL_ENOUGH`] pushes could go in it or one of them has waited
+//!   [`LINGER`] since it was queued. A batch of a handful costs the database nearly what
+//!   one of hundreds costs (its round trips and its synced commit), and it holds one of
+//!   the committer's slots as long: so the pushes that arrive while a batch runs gather for
+//!   a little while into a fuller one, and no push waits longer than [`LINGER`] for a free
+//!   slot's batch.
 
 use std::collections::{HashSet, VecDeque};
+use std::time::{Duration, Instant};
 
 use sync_core::limits;
 
@@ -27,6 +35,22 @@ pub const MAX_BATCH_PUSHES: usize = 256;
 /// command is at most 16 MB of BSON; a note written holds little more than its change's
 /// texts, a merge result being bounded by the texts merged).
 pub const MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
+/// Pushes that make a batch worth starting beside a running one at once.
+pub const FULL_ENOUGH: usize = 64;
+/// Longest a push that could go into a batch is held back, while another batch runs, for a
+/// fuller one ([`Schedule::start`]).
+pub const LINGER: Duration = Duration::from_millis(5);
+
+/// When the next batch may be formed ([`Schedule::start`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Start {
+    /// Now ([`Schedule::next_batch`]; it may still be empty, of pushes whose users are busy).
+    Now,
+    /// At this time, unless more pushes arrive or the running batch ends before.
+    At(Instant),
+    /// Not before something changes: nothing waits that could run.
+    Idle,
+}
 
 /// What the schedule needs to know of a push.
 pub trait Queued {
@@ -39,6 +63,8 @@ pub trait Queued {
     /// Whether nobody waits for its answer any more (its request timed out, or its client
     /// left): nothing of it was written, so it is dropped.
     fn abandoned(&self) -> bool;
+    /// When it was queued.
+    fn queued_at(&self) -> Instant;
 }
 
 /// The pushes waiting for a batch, and the users whose pushes run.
@@ -48,6 +74,9 @@ pub struct Schedule<J> {
     /// Users with a push running (in a batch, or on its own after its batch was handed
     /// off): their next pushes wait until [`Schedule::release`].
     busy: HashSet<String>,
+    /// [`FULL_ENOUGH`] and [`LINGER`] (smaller in tests).
+    full_enough: usize,
+    linger: Duration,
 }
 
 impl<J> std::fmt::Debug for Schedule<J> {
@@ -64,6 +93,21 @@ impl<J> Default for Schedule<J> {
         Self {
             waiting: VecDeque::new(),
             busy: HashSet::new(),
+            full_enough: FULL_ENOUGH,
+            linger: LINGER,
+        }
+    }
+}
+
+impl<J> Schedule<J> {
+    /// A schedule that starts a batch beside a running one with `full_enough` pushes, or
+    /// once one of them waited `linger`.
+    #[cfg(test)]
+    fn gathering(full_enough: usize, linger: Duration) -> Self {
+        Self {
+            full_enough,
+            linger,
+            ..Self::default()
         }
     }
 }
@@ -77,6 +121,38 @@ impl<J: Queued> Schedule<J> {
     /// How many pushes wait.
     pub fn waiting(&self) -> usize {
         self.waiting.len()
+    }
+
+    /// Whether to form the next batch now, `running` batches running (fewer than the
+    /// committer's slots): at once when none runs; else once [`FULL_ENOUGH`] pushes could go
+    /// into it, or the oldest of them has waited [`LINGER`], or the pushes read off the queue
+    /// are a batch's worth (the queue is not read further until a batch takes some).
+    pub fn start(&self, running: usize, now: Instant) -> Start {
+        if self.waiting.is_empty() {
+            return Start::Idle;
+        }
+        if running == 0 || self.waiting.len() >= MAX_BATCH_PUSHES {
+            return Start::Now;
+        }
+        // The pushes a batch formed now would take (at most one per user, none of a busy
+        // user, in arrival order), bounds aside.
+        let mut users: HashSet<&str> = HashSet::new();
+        let mut oldest: Option<Instant> = None;
+        for j in &self.waiting {
+            if j.abandoned() || self.busy.contains(j.user()) || !users.insert(j.user()) {
+                continue;
+            }
+            let at = j.queued_at();
+            oldest = Some(oldest.map_or(at, |o| o.min(at)));
+            if users.len() >= self.full_enough {
+                return Start::Now;
+            }
+        }
+        match oldest {
+            None => Start::Idle,
+            Some(at) if at + self.linger <= now => Start::Now,
+            Some(at) => Start::At(at + self.linger),
+        }
     }
 
     /// The next batch: the waiting pushes that fit, in arrival order, then pushes from
@@ -200,18 +276,28 @@ mod tests {
         changes: usize,
         bytes: usize,
         gone: bool,
+        at: Instant,
     }
 
-    /// Push `id` of `user`: one small change.
-    fn p(id: usize, user: &str) -> P {
+    /// Push `id` of `user`: one small change, queued at `at`.
+    fn p_at(id: usize, user: &str, at: Instant) -> P {
         P {
             id,
             user: user.into(),
             changes: 1,
             bytes: 300,
             gone: false,
+            at,
         }
     }
+
+    /// Push `id` of `user`: one small change.
+    fn p(id: usize, user: &str) -> P {
+        p_at(id, user, Instant::now())
+    }
+
+    /// The `FULL_ENOUGH` of the model (five users could never make 64).
+    const MODEL_FULL_ENOUGH: usize = 3;
 
     impl Queued for P {
         fn user(&self) -> &str {
@@ -225,6 +311,9 @@ mod tests {
         }
         fn abandoned(&self) -> bool {
             self.gone
+        }
+        fn queued_at(&self) -> Instant {
+            self.at
         }
     }
 
@@ -242,6 +331,8 @@ mod tests {
         End(usize, bool),
         /// A handed-off push (by index) is done: answered, and its user released.
         HandoffDone(usize),
+        /// Time passes (ms).
+        Tick(u64),
     }
 
     fn op() -> impl Strategy<Value = Op> {
@@ -252,6 +343,7 @@ mod tests {
             2 => Just(Op::Form),
             2 => (0usize..4, prop::bool::weighted(0.3)).prop_map(|(i, h)| Op::End(i, h)),
             2 => (0usize..8).prop_map(Op::HandoffDone),
+            2 => (0u64..=8).prop_map(Op::Tick),
         ]
     }
 
@@ -271,13 +363,18 @@ mod tests {
         answered_of: HashMap<String, Vec<usize>>,
         arrived_of: HashMap<String, Vec<usize>>,
         gone: HashSet<usize>,
+        /// Pushes read off the queue (by the committer's task, or for a batch).
+        received: HashSet<usize>,
+        /// When each push was queued.
+        at: HashMap<usize, Instant>,
+        now: Instant,
         next_id: usize,
     }
 
     impl Model {
         fn new() -> Self {
             Self {
-                schedule: Schedule::default(),
+                schedule: Schedule::gathering(MODEL_FULL_ENOUGH, LINGER),
                 queue: VecDeque::new(),
                 running: Vec::new(),
                 handoffs: Vec::new(),
@@ -286,8 +383,25 @@ mod tests {
                 answered_of: HashMap::new(),
                 arrived_of: HashMap::new(),
                 gone: HashSet::new(),
+                received: HashSet::new(),
+                at: HashMap::new(),
+                now: Instant::now(),
                 next_id: 0,
             }
+        }
+
+        /// The reference of what a batch formed now could take, bounds aside: the oldest
+        /// push not started of each user with none running, if read off the queue (gone
+        /// ones skipped), as (id, queued at).
+        fn runnable(&self) -> Vec<(usize, Instant)> {
+            let active = self.active();
+            self.pending
+                .iter()
+                .filter(|(user, _)| !active.contains(*user))
+                .filter_map(|(_, q)| q.iter().find(|id| !self.gone.contains(id)))
+                .filter(|id| self.received.contains(id))
+                .map(|id| (*id, self.at[id]))
+                .collect()
         }
 
         /// Users with a push running (in a batch or on its own).
@@ -316,7 +430,9 @@ mod tests {
                         changes,
                         bytes: if big { MAX_BATCH_BYTES / 2 + 1 } else { 300 },
                         gone,
+                        at: self.now,
                     };
+                    self.at.insert(p.id, p.at);
                     self.next_id += 1;
                     if gone {
                         self.gone.insert(p.id);
@@ -335,23 +451,30 @@ mod tests {
                     if self.schedule.waiting() < MAX_BATCH_PUSHES
                         && let Some(p) = self.queue.pop_front()
                     {
+                        self.received.insert(p.id);
                         self.schedule.arrive(p);
                     }
                 }
                 Op::Form => {
-                    if self.running.len() >= super::super::commit::IN_FLIGHT
-                        || self.schedule.waiting() == 0
-                    {
+                    if self.running.len() >= super::super::commit::IN_FLIGHT {
+                        return;
+                    }
+                    if !self.may_start() {
                         return;
                     }
                     let active = self.active();
-                    let queue = &mut self.queue;
-                    let batch = self.schedule.next_batch(|| queue.pop_front());
+                    let (queue, received) = (&mut self.queue, &mut self.received);
+                    let batch = self.schedule.next_batch(|| {
+                        let p = queue.pop_front()?;
+                        received.insert(p.id);
+                        Some(p)
+                    });
                     self.check_batch(&batch, &active);
                     if !batch.is_empty() {
                         self.running.push(batch);
                     }
                 }
+                Op::Tick(ms) => self.now += Duration::from_millis(ms),
                 Op::End(i, handed_off) => {
                     if self.running.is_empty() {
                         return;
@@ -373,6 +496,57 @@ mod tests {
                     let user = p.user.clone();
                     self.answer(vec![p]);
                     self.schedule.release([user.as_str()]);
+                }
+            }
+        }
+
+        /// Whether the schedule starts a batch now, checked against the reference: at once
+        /// when none runs; beside a running one only with `MODEL_FULL_ENOUGH` pushes that
+        /// could go in, one that waited `LINGER`, or a batch's worth read; never a push held
+        /// past `LINGER`; a wake-up exactly when the oldest would have waited `LINGER`.
+        fn may_start(&self) -> bool {
+            let start = self.schedule.start(self.running.len(), self.now);
+            let runnable = self.runnable();
+            let waiting = self.schedule.waiting();
+            let waited = runnable.iter().any(|(_, at)| *at + LINGER <= self.now);
+            if waiting > 0 && self.running.is_empty() {
+                assert_eq!(
+                    start,
+                    Start::Now,
+                    "no batch runs, yet {waiting} pushes wait"
+                );
+            }
+            if waited {
+                assert_eq!(start, Start::Now, "a push is held past the linger");
+            }
+            if runnable.len() >= MODEL_FULL_ENOUGH {
+                assert_eq!(start, Start::Now, "a full enough batch is held");
+            }
+            match start {
+                Start::Now => {
+                    assert!(waiting > 0, "a batch started with nothing waiting");
+                    assert!(
+                        self.running.is_empty()
+                            || waited
+                            || runnable.len() >= MODEL_FULL_ENOUGH
+                            || waiting >= MAX_BATCH_PUSHES,
+                        "a small batch started beside a running one: {runnable:?}"
+                    );
+                    true
+                }
+                Start::At(t) => {
+                    let oldest = runnable.iter().map(|(_, at)| *at).min();
+                    assert_eq!(
+                        Some(t),
+                        oldest.map(|at| at + LINGER),
+                        "woken at the wrong time"
+                    );
+                    assert!(t > self.now);
+                    false
+                }
+                Start::Idle => {
+                    assert!(runnable.is_empty(), "idle while {runnable:?} could run");
+                    false
                 }
             }
         }
@@ -457,6 +631,67 @@ mod tests {
             }
             m.drain();
         }
+    }
+
+    #[test]
+    fn a_few_pushes_beside_a_running_batch_gather_until_the_linger() {
+        let t0 = Instant::now();
+        let mut s = Schedule::default();
+        s.arrive(p_at(0, "a", t0));
+        // No batch runs: at once.
+        assert_eq!(s.start(0, t0), Start::Now);
+        assert_eq!(s.next_batch(|| None).len(), 1);
+        let t1 = t0 + Duration::from_millis(1);
+        s.arrive(p_at(1, "b", t1));
+        s.arrive(p_at(2, "c", t1 + Duration::from_millis(1)));
+        // a's batch runs: b and c wait for more, until b has waited the linger.
+        assert_eq!(s.start(1, t1), Start::At(t1 + LINGER));
+        assert_eq!(
+            s.start(1, t1 + LINGER - Duration::from_micros(1)),
+            Start::At(t1 + LINGER)
+        );
+        assert_eq!(s.start(1, t1 + LINGER), Start::Now);
+        // a's batch ended before: at once.
+        assert_eq!(s.start(0, t1), Start::Now);
+        let batch = s.next_batch(|| None);
+        assert_eq!(batch.iter().map(|p| p.id).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(s.start(1, t1), Start::Idle);
+    }
+
+    #[test]
+    fn a_full_enough_batch_starts_beside_a_running_one_at_once() {
+        let t0 = Instant::now();
+        let mut s = Schedule::default();
+        s.arrive(p_at(0, "busy", t0));
+        assert_eq!(s.next_batch(|| None).len(), 1);
+        // busy's next pushes cannot go into a batch yet: they do not count.
+        for i in 1..FULL_ENOUGH {
+            s.arrive(p_at(i, &format!("u{i}"), t0));
+            s.arrive(p_at(1000 + i, "busy", t0));
+        }
+        // A second push of u1 waits behind its first: it does not count either.
+        s.arrive(p_at(2000, "u1", t0));
+        assert_eq!(s.start(1, t0), Start::At(t0 + LINGER));
+        s.arrive(p_at(FULL_ENOUGH, "last", t0));
+        assert_eq!(s.start(1, t0), Start::Now);
+        assert_eq!(s.next_batch(|| None).len(), FULL_ENOUGH);
+    }
+
+    #[test]
+    fn only_pushes_of_busy_users_or_gone_ones_do_not_wake_the_committer() {
+        let t0 = Instant::now();
+        let mut s = Schedule::default();
+        s.arrive(p_at(0, "a", t0));
+        assert_eq!(s.next_batch(|| None).len(), 1);
+        s.arrive(p_at(1, "a", t0));
+        let mut gone = p_at(2, "b", t0);
+        gone.gone = true;
+        s.arrive(gone);
+        assert_eq!(s.start(1, t0 + LINGER), Start::Idle);
+        // No batch runs (a's ended through a hand-off, say): a batch is formed, empty.
+        assert_eq!(s.start(0, t0), Start::Now);
+        assert!(s.next_batch(|| None).is_empty());
+        assert_eq!(s.waiting(), 1);
     }
 
     #[test]
