@@ -89,7 +89,6 @@ const INSTRUMENT = () => {
     const want = Number(globalThis.__expect ?? localStorage.getItem('perf-expect') ?? 1);
     if (globalThis.__firstList === null && ul && document.querySelectorAll('li.note').length >= Math.min(want, Number(ul.dataset.page))) {
       globalThis.__firstList = performance.now();
-      globalThis.__readByFirstList = globalThis.__notesRead;
     }
     // (Not the server-rendered markup: once hydrated, the first read started the index.)
     const hydrated = document.querySelector('main')?.dataset.ready === 'true';

@@ -46,6 +46,21 @@ async function withNotes(titles) {
   return { ...p, gate };
 }
 
+/**
+ * Holds the requests `gate[key]` guards ('hold': the app's module, 'holdWasm': the start-up
+ * module) until the returned function is called.
+ */
+function holdUntilReleased(gate, key) {
+  let release;
+  gate[key] = new Promise((r) => {
+    release = r;
+  });
+  return () => {
+    gate[key] = null;
+    release();
+  };
+}
+
 /** The titles of the shell's rows, in order. */
 async function shellTitles(page) {
   return page.locator('main.first-paint li.note h2').allTextContents();
@@ -102,10 +117,7 @@ test('a row clicked in the shell is the note the app opens when it takes over', 
   const p = await withNotes(['One', 'Two', 'Three']);
   try {
     const { page, gate } = p;
-    let release;
-    gate.hold = new Promise((r) => {
-      release = r;
-    });
+    const release = holdUntilReleased(gate, 'hold');
     await page.reload();
     await page.locator('main.first-paint li.note', { hasText: 'Three' }).click();
     // The last click wins.
@@ -132,14 +144,10 @@ test('a row clicked before the start-up module runs is the note the app opens', 
   const p = await withNotes(['Early', 'Later']);
   try {
     const { page, gate } = p;
-    let release;
-    gate.holdWasm = new Promise((r) => {
-      release = r;
-    });
+    const release = holdUntilReleased(gate, 'holdWasm');
     await page.reload();
     await page.locator('main.first-paint li.note', { hasText: 'Early' }).click();
     assert.equal(await page.locator('main.first-paint li.note.selected h2').textContent(), 'Early');
-    gate.holdWasm = null;
     release();
     await page.waitForSelector('main[data-ready="true"]', { timeout: 30_000 });
     await page.waitForFunction(() => document.querySelector('#note-title')?.value === 'Early');
@@ -152,10 +160,7 @@ test('"New note" clicked in the shell starts a new note when the app takes over'
   const p = await withNotes(['Old']);
   try {
     const { page, gate } = p;
-    let release;
-    gate.hold = new Promise((r) => {
-      release = r;
-    });
+    const release = holdUntilReleased(gate, 'hold');
     await page.reload();
     // A row first, then "New note": the last click wins, and the row is no longer marked.
     await page.locator('main.first-paint li.note', { hasText: 'Old' }).click();
