@@ -57,7 +57,12 @@ const INSTRUMENT = () => {
   for (const name of ['instantiate', 'instantiateStreaming']) {
     const orig = WebAssembly[name];
     WebAssembly[name] = async function (...args) {
+      // Every module's instantiation (the start-up one, then the app's and its chunks):
+      // when asked for and when done, to tell where the time to type went.
+      const mark = { start: performance.now(), end: null };
+      (globalThis.__instantiations ??= []).push(mark);
       const r = await orig.apply(this, args);
+      mark.end = performance.now();
       const exports = (r.instance ?? r).exports;
       if (exports?.memory) globalThis.__wasmMemory = exports.memory;
       // wasm-bindgen's table of the JS values Rust holds.
@@ -373,11 +378,20 @@ async function measure(server, n) {
             wasmReady: globalThis.__wasmReady ?? NaN,
             // (The shell reads no note: its rows are the stored first page.)
             read: globalThis.__readByEditable,
+            // The app's modules: the first asked for after the start-up one, the last done
+            // before the take-over.
+            appAsked: globalThis.__instantiations?.[1]?.start ?? NaN,
+            appReady: Math.max(
+              ...(globalThis.__instantiations ?? [])
+                .slice(1)
+                .filter((m) => m.end !== null && m.end <= globalThis.__editable)
+                .map((m) => m.end),
+            ),
           };
         }),
       );
     }
-    for (const k of ['firstPaint', 'editable', 'searchReady', 'html', 'wasmFetched', 'wasmReady']) {
+    for (const k of ['firstPaint', 'editable', 'searchReady', 'html', 'wasmFetched', 'wasmReady', 'appAsked', 'appReady']) {
       out[k] = median(starts.map((s) => s[k]));
     }
     out.firstPaints = starts.map((s) => s.firstPaint.toFixed(0)).join(' ');
@@ -598,6 +612,8 @@ row('  each reload', (r) => r.editables);
 row('  page HTML received', (r) => r.html);
 row('  wasm received', (r) => r.wasmFetched);
 row('  wasm instantiated', (r) => r.wasmReady);
+row("  the app's module asked for", (r) => r.appAsked);
+row("  the app's modules instantiated", (r) => r.appReady);
 row('  note records read by the take-over (most of the reloads)', (r) => r.startRead);
 row('search index ready after reload (ms, in the background)', (r) => r.searchReady);
 row(`search "groceries": first page (${results[0]?.page} notes) in the page (ms)`, (r) => r.searchDom);

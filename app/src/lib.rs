@@ -100,6 +100,16 @@ pub fn App() -> impl IntoView {
     view! { <first_paint::FirstPaint load=load_app/> }
 }
 
+/// Starts loading the app's module (compiled off the main thread) before the shell is
+/// hydrated; the shell's own load ([`first_paint::FirstPaint`]) then waits for the same
+/// attempt (the split loader runs one at a time) or retries it if it failed.
+pub fn start_loading_app() {
+    #[cfg(feature = "hydrate")]
+    wasm_bindgen_futures::spawn_local(async {
+        let _ = load_app().await;
+    });
+}
+
 components::lazy::split!(
     /// The app's module: everything but the first-paint shell.
     load_app,

@@ -178,8 +178,13 @@ mod browser {
             // The lock is held until the promise the callback returns settles: resolved by
             // `stop`, or never (held until the tab closes; the next tab then takes over).
             let callback = Closure::once(move |_lock: JsValue| -> Promise {
-                let release = me.0.release.clone();
-                let held = Promise::new(&mut |resolve, _| *release.borrow_mut() = Some(resolve));
+                // Stopped while waiting for the lock: let it go at once.
+                if me.0.stopped.get() {
+                    return Promise::resolve(&JsValue::UNDEFINED);
+                }
+                // (The resolver goes into this channel's own cell, the one `stop` empties.)
+                let held =
+                    Promise::new(&mut |resolve, _| *me.0.release.borrow_mut() = Some(resolve));
                 me.0.leading.set(true);
                 me.connect();
                 held

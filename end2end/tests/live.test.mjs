@@ -134,6 +134,40 @@ test('the tabs of one browser share one live connection, and another tab takes i
   }
 });
 
+test('after a sign-out and a sign-in again in the same tab, notes still arrive live', async () => {
+  const writer = await openProfile();
+  const reader = await openProfile();
+  const liveLocks = (page) =>
+    page.evaluate(async () =>
+      (await navigator.locks.query()).held.map((l) => l.name).filter((n) => n.startsWith('tern-live')),
+    );
+  try {
+    await openApp(writer.page, server.base);
+    await signIn(writer.page, 'finch', 'Create account');
+    const page = reader.page;
+    await openApp(page, server.base);
+    await signIn(page, 'finch', 'Sign in');
+    await liveUp(page);
+    assert.equal((await liveLocks(page)).length, 1, 'the tab leads the live connection');
+    // Signing out lets the live connection's lock go (it was held until the tab closed:
+    // the account's next live connection in this tab waited for it for ever).
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForSelector('[data-testid=signin-open]');
+    await page.waitForFunction(
+      async () => (await navigator.locks.query()).held.every((l) => !l.name.startsWith('tern-live')),
+      null,
+      { timeout: 10_000 },
+    );
+    await signIn(page, 'finch', 'Sign in');
+    await liveUp(page);
+    const ms = await propagation(writer.page, page, 'live after signing in again');
+    console.log(`after signing in again: visible ${ms} ms after the writer showed it synced`);
+  } finally {
+    await writer.close();
+    await reader.close();
+  }
+});
+
 test('an edit from another device appears in the open editor while the user types', async () => {
   const one = await openProfile();
   const two = await openProfile();

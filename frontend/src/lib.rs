@@ -10,6 +10,7 @@ use wasm_bindgen::prelude::*;
 #[wasm_bindgen]
 pub fn hydrate() {
     console_panics();
+    app::start_loading_app();
     leptos::mount::hydrate_body(app::App);
 }
 
