@@ -1553,7 +1553,7 @@ impl IdbStore {
         // One note at a time: only its JSON text and its header's entries are kept.
         let key = seq0 + 1;
         let mut head = packs::HeadBuilder::default();
-        let body = js_sys::Array::new();
+        let mut body = packs::Texts::default();
         let mut slice = platform::now_ms();
         let mut text = String::new();
         for p in pulled {
@@ -1562,7 +1562,7 @@ impl IdbStore {
             };
             text.clear();
             record_json(&mut text, &n, Some(key + u64::from(head.len())))?;
-            body.push(&JsValue::from_str(&text));
+            body.push(&text);
             head.push(&n, is_listed(&n));
             if platform::now_ms().saturating_sub(slice) >= SLICE_MS {
                 platform::sleep_ms(0).await;
@@ -1574,6 +1574,7 @@ impl IdbStore {
         }
         let (seq, live) = (seq0 + u64::from(head.len()), head.live());
         let (head, stored_head) = head.finish(key);
+        let body = body.finish();
         if self.db.borrow().is_none() {
             return Err(StoreError::Unavailable(CLOSED_FOR_UPGRADE.into()));
         }
