@@ -44,8 +44,37 @@ impl Hlc {
 }
 
 impl fmt::Display for Hlc {
+    /// `{:013}-{:08x}-{node}`, written by hand: an initial sync of 100,000 notes formats a
+    /// stamp three times a note, and the formatting machinery took 0.2 s of it in the
+    /// browser (the property test below holds it to `format!`'s text).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:013}-{:08x}-{}", self.wall_ms, self.counter, self.node)
+        // 20 digits (the most a u64 has), '-', 8 hex digits, '-'.
+        let mut buf = [b'0'; 30];
+        let mut digits = [0u8; 20];
+        let (mut w, mut n) = (self.wall_ms, 0);
+        loop {
+            digits[n] = b'0' + (w % 10) as u8;
+            n += 1;
+            w /= 10;
+            if w == 0 {
+                break;
+            }
+        }
+        let mut i = n.max(13) - n; // zeros before (buf starts as '0's)
+        for &d in digits[..n].iter().rev() {
+            buf[i] = d;
+            i += 1;
+        }
+        buf[i] = b'-';
+        i += 1;
+        for shift in (0..8).rev() {
+            buf[i] = b"0123456789abcdef"[((self.counter >> (shift * 4)) & 0xf) as usize];
+            i += 1;
+        }
+        buf[i] = b'-';
+        i += 1;
+        f.write_str(std::str::from_utf8(&buf[..i]).map_err(|_| fmt::Error)?)?;
+        f.write_str(&self.node)
     }
 }
 
@@ -194,6 +223,13 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn the_text_form_is_formats(wall in prop_oneof![0u64..10_000_000_000_000, any::<u64>()],
+            counter in any::<u32>(), node in "[A-Za-z0-9_-]{0,64}") {
+            let t = Hlc { wall_ms: wall, counter, node: node.clone() };
+            prop_assert_eq!(t.to_string(), format!("{wall:013}-{counter:08x}-{node}"));
+        }
+
         #[test]
         fn ticks_strictly_increase(node in node(), walls in proptest::collection::vec(0u64..5_000, 1..50)) {
             let mut c = HlcClock::new(node);
