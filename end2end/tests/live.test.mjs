@@ -143,10 +143,10 @@ test('after a sign-out and a sign-in again in the same tab, notes still arrive l
     );
   try {
     await openApp(writer.page, server.base);
-    await signIn(writer.page, 'finch', 'Create account');
+    await signIn(writer.page, 'plover', 'Create account');
     const page = reader.page;
     await openApp(page, server.base);
-    await signIn(page, 'finch', 'Sign in');
+    await signIn(page, 'plover', 'Sign in');
     await liveUp(page);
     assert.equal((await liveLocks(page)).length, 1, 'the tab leads the live connection');
     // Signing out lets the live connection's lock go (it was held until the tab closed:
@@ -158,7 +158,7 @@ test('after a sign-out and a sign-in again in the same tab, notes still arrive l
       null,
       { timeout: 10_000 },
     );
-    await signIn(page, 'finch', 'Sign in');
+    await signIn(page, 'plover', 'Sign in');
     await liveUp(page);
     const ms = await propagation(writer.page, page, 'live after signing in again');
     console.log(`after signing in again: visible ${ms} ms after the writer showed it synced`);
