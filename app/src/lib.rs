@@ -105,9 +105,18 @@ pub fn App() -> impl IntoView {
 /// attempt (the split loader runs one at a time) or retries it if it failed.
 pub fn start_loading_app() {
     #[cfg(feature = "hydrate")]
-    wasm_bindgen_futures::spawn_local(async {
-        let _ = load_app().await;
-    });
+    {
+        use std::future::Future;
+        let mut load = Box::pin(async {
+            let _ = load_app().await;
+        });
+        // Polled once now, so the loader's fetches start before hydration (a task's first
+        // poll waits for the current one to end); the task polls it from then on.
+        let mut cx = std::task::Context::from_waker(futures::task::noop_waker_ref());
+        if load.as_mut().poll(&mut cx).is_pending() {
+            wasm_bindgen_futures::spawn_local(load);
+        }
+    }
 }
 
 components::lazy::split!(

@@ -15,8 +15,6 @@ use std::rc::Rc;
 use client::idb::IdbStore;
 use client::local::{AccountRecords, LocalStore, Notes, SyncState};
 use client::runner::Guard;
-use futures::FutureExt;
-use futures::future::{LocalBoxFuture, Shared};
 use sync_core::protocol::{Credentials, SignedIn};
 use sync_core::{ChangeId, NoteId};
 
@@ -33,15 +31,8 @@ struct Open {
     notes: Rc<PageNotes>,
 }
 
-/// A store being opened, shared by every caller that asks meanwhile.
-type Opening = Shared<LocalBoxFuture<'static, Result<Rc<PageNotes>, String>>>;
-
 thread_local! {
     static CURRENT: RefCell<Option<Open>> = const { RefCell::new(None) };
-    /// The open in flight (at most one per name): two callers at a sign-in (the list's
-    /// read and the sync's start) once opened the store twice, each writing a node id of
-    /// its own into a fresh database and leaving a second connection open.
-    static OPENING: RefCell<Option<(String, Opening)>> = const { RefCell::new(None) };
     static WANTED: RefCell<String> = RefCell::new(GUEST_DB.to_owned());
     static GUEST: RefCell<Option<Rc<IdbStore>>> = const { RefCell::new(None) };
 }
@@ -62,29 +53,16 @@ pub(crate) async fn notes() -> Result<Rc<PageNotes>, String> {
     }) {
         return Ok(n);
     }
-    let opening = OPENING.with(|o| {
-        let mut o = o.borrow_mut();
-        match o.as_ref().filter(|(name, _)| *name == wanted) {
-            Some((_, f)) => f.clone(),
-            None => {
-                let f = open(wanted.clone()).boxed_local().shared();
-                *o = Some((wanted.clone(), f.clone()));
-                f
-            }
-        }
-    });
-    let got = opening.await;
-    // (Done: the next caller finds it in `CURRENT`, or opens again after a failure.)
-    OPENING.with(|o| {
-        let mut o = o.borrow_mut();
-        if o.as_ref().is_some_and(|(name, _)| *name == wanted) {
-            *o = None;
-        }
-    });
-    let n = got?;
+    let store = IdbStore::open(&wanted).await.map_err(|e| e.to_string())?;
+    let n = Rc::new(
+        Notes::open(Rc::new(store))
+            .await
+            .map_err(|e| e.to_string())?,
+    );
     if store_name() != wanted {
         return Err("the account changed".into());
     }
+    // Another task may have opened it meanwhile: keep the first.
     Ok(CURRENT.with(|c| {
         let mut c = c.borrow_mut();
         match c.as_ref().filter(|o| o.name == wanted) {
@@ -98,15 +76,6 @@ pub(crate) async fn notes() -> Result<Rc<PageNotes>, String> {
             }
         }
     }))
-}
-
-async fn open(name: String) -> Result<Rc<PageNotes>, String> {
-    let store = IdbStore::open(&name).await.map_err(|e| e.to_string())?;
-    Ok(Rc::new(
-        Notes::open(Rc::new(store))
-            .await
-            .map_err(|e| e.to_string())?,
-    ))
 }
 
 async fn guest() -> Result<Rc<IdbStore>, String> {
