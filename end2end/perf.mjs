@@ -381,12 +381,11 @@ async function measure(server, n) {
             // The app's modules: the first asked for after the start-up one, the last done
             // before the take-over.
             appAsked: globalThis.__instantiations?.[1]?.start ?? NaN,
-            appReady: Math.max(
-              ...(globalThis.__instantiations ?? [])
+            appReady:
+              (globalThis.__instantiations ?? [])
                 .slice(1)
                 .filter((m) => m.end !== null && m.end <= globalThis.__editable)
-                .map((m) => m.end),
-            ),
+                .reduce((a, m) => (Number.isNaN(a) ? m.end : Math.max(a, m.end)), NaN),
           };
         }),
       );

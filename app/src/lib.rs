@@ -112,7 +112,7 @@ pub fn start_loading_app() {
         });
         // Polled once now, so the loader's fetches start before hydration (a task's first
         // poll waits for the current one to end); the task polls it from then on.
-        let mut cx = std::task::Context::from_waker(futures::task::noop_waker_ref());
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
         if load.as_mut().poll(&mut cx).is_pending() {
             wasm_bindgen_futures::spawn_local(load);
         }

@@ -1550,7 +1550,8 @@ impl IdbStore {
         let mut pulled: Vec<&sync_core::NoteState> = response.changes.iter().collect();
         pulled.sort_by(|a, b| a.id.cmp(&b.id));
         pulled.dedup_by(|b, a| a.id == b.id);
-        // One note at a time: only its JSON text and its header's entries are kept.
+        // One note at a time: its JSON text joins the page's (one string, at most a
+        // response's size), its id and order the header's.
         let key = seq0 + 1;
         let mut head = packs::HeadBuilder::default();
         let mut body = packs::Texts::default();
