@@ -189,3 +189,31 @@ test('signing out offline really signs out, and ends the session once online', a
     await p.close();
   }
 });
+
+test("a sign-in opens the account's database once", async () => {
+  const { page, close } = await openProfile();
+  try {
+    // Every `indexedDB.open` the page makes, by database name.
+    await page.addInitScript(() => {
+      window.__opens = {};
+      const open = IDBFactory.prototype.open;
+      IDBFactory.prototype.open = function (name, ...rest) {
+        window.__opens[name] = (window.__opens[name] ?? 0) + 1;
+        return open.call(this, name, ...rest);
+      };
+    });
+    await openApp(page, server.base);
+    await signIn(page, 'plover-once', 'Create account');
+    await write(page, 'First', 'after the sign-in');
+    await page.waitForSelector('li.note[data-sync="synced"]', { timeout: 20_000 });
+    const opens = await page.evaluate(() => window.__opens);
+    const account = Object.entries(opens).filter(([name]) => name.startsWith('tern-'));
+    // One store: its connection and the one that watches its version. Two opens at the
+    // sign-in (the list's read and the sync's start) once wrote two node ids into the new
+    // database and left a connection open.
+    assert.equal(account.length, 1, JSON.stringify(opens));
+    assert.equal(account[0][1], 2, JSON.stringify(opens));
+  } finally {
+    await close();
+  }
+});

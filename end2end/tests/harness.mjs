@@ -77,6 +77,9 @@ const FLAGS = [
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
 ];
 
+/** Each page's last console lines (see `snapshot`). */
+const consoleTail = new WeakMap();
+
 /**
  * A separate browser profile (its own user data dir: its own IndexedDB, service workers
  * and caches), in its own browser process. `dir` reopens a profile closed with
@@ -93,6 +96,13 @@ export async function openProfile(dir, { offline = false } = {}) {
   const page = context.pages()[0] ?? (await context.newPage());
   // TERN_E2E_STACKS=1 prints each page error's stack (a debug build's wasm frames are named).
   page.on('pageerror', (e) => console.error('[page error]', process.env.TERN_E2E_STACKS ? e.stack : e.message));
+  // The page's last console lines, for `snapshot`.
+  consoleTail.set(page, []);
+  page.on('console', (m) => {
+    const tail = consoleTail.get(page);
+    tail.push(`${m.type()}: ${m.text()}`.slice(0, 300));
+    if (tail.length > 30) tail.shift();
+  });
   return {
     dir,
     context,
@@ -128,6 +138,43 @@ export async function waitForController(page) {
   await page.waitForFunction(() => navigator.serviceWorker?.controller?.state === 'activated', null, {
     timeout: 30_000,
   });
+}
+
+/**
+ * What a page shows, for a failing test's message: the editor, the status line with its
+ * attributes, the error and message lines, and each listed note with its sync state.
+ */
+export async function snapshot(page) {
+  return page.evaluate(() => {
+    const status = document.querySelector('[data-testid="status"]');
+    return {
+      title: document.querySelector('#note-title')?.value,
+      content: document.querySelector('#note-content')?.value,
+      status: status && { text: status.innerText, ...status.dataset },
+      error: document.querySelector('[data-testid="error"]')?.innerText,
+      message: document.querySelector('[data-testid="message"]')?.innerText,
+      conflicts: [...document.querySelectorAll('[data-testid="conflict"]')].map((c) => c.innerText.replace(/\s+/g, ' ')),
+      notes: [...document.querySelectorAll('li.note')].map((li) => `${li.dataset.sync}: ${li.innerText.replace(/\s+/g, ' ')}`),
+    };
+  }).then(
+    (shown) => ({ ...shown, console: consoleTail.get(page) ?? [] }),
+    (e) => ({ unavailable: e.message, console: consoleTail.get(page) ?? [] }),
+  );
+}
+
+/**
+ * Runs `wait`; if it fails, fails with what each of `pages` shows (see `snapshot`), so a
+ * failure under load says which device missed what.
+ */
+export async function explained(wait, pages) {
+  try {
+    return await wait();
+  } catch (e) {
+    const seen = {};
+    for (const [name, page] of Object.entries(pages)) seen[name] = await snapshot(page);
+    e.message += `\nwhat the pages show: ${JSON.stringify(seen, null, 2)}`;
+    throw e;
+  }
 }
 
 /** Opens the app and waits until it is hydrated and has read the local store. */

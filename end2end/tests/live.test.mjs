@@ -3,7 +3,7 @@
 // comes back after the device goes offline and online again.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { goOffline, goOnline, noteItem, openApp, openProfile, signIn, startServer } from './harness.mjs';
+import { explained, goOffline, goOnline, noteItem, openApp, openProfile, signIn, startServer } from './harness.mjs';
 
 let server;
 before(async () => {
@@ -189,22 +189,35 @@ test('an edit from another device appears in the open editor while the user type
     await d2.focus('#note-content');
     await d2.keyboard.press('Control+End');
     await d2.keyboard.type(' gamma', { delay: 30 });
-    await d1.fill('#note-content', 'ALPHA beta');
-    await d1.waitForSelector('li.note[data-sync="synced"]:has-text("ALPHA beta")', { timeout: 20_000 });
+    // Device 1 retypes only the first word. (Not `fill`: under load, " gamma" may already
+    // have arrived in device 1's editor, and replacing the whole text would delete it next to
+    // where device 2 goes on typing, a true conflict.)
+    await d1.evaluate(() => {
+      const content = document.querySelector('#note-content');
+      content.focus();
+      content.setSelectionRange(0, 'alpha'.length);
+    });
+    await d1.keyboard.type('ALPHA', { delay: 30 });
+    await explained(
+      () => d1.waitForSelector('li.note[data-sync="synced"]:has-text("ALPHA beta")', { timeout: 20_000 }),
+      { d1, d2 },
+    );
     await d2.keyboard.type(' delta', { delay: 30 });
 
     // Nobody touches "Sync now": device 2's open editor shows device 1's edit with its
     // own typing kept, and device 1 gets the typing live in turn.
-    await d2.waitForFunction(
-      () => document.querySelector('#note-content')?.value === 'ALPHA beta gamma delta',
-      null,
-      { timeout: 20_000 },
-    );
-    await d1.waitForFunction(
-      () => document.querySelector('#note-content')?.value === 'ALPHA beta gamma delta',
-      null,
-      { timeout: 20_000 },
-    );
+    const merged = (page) =>
+      explained(
+        () =>
+          page.waitForFunction(
+            () => document.querySelector('#note-content')?.value === 'ALPHA beta gamma delta',
+            null,
+            { timeout: 20_000 },
+          ),
+        { d1, d2 },
+      );
+    await merged(d2);
+    await merged(d1);
     assert.equal(await editorText(d2), 'ALPHA beta gamma delta');
     assert.equal(await d2.getByTestId('conflict').count(), 0);
   } finally {

@@ -2,6 +2,7 @@
 
 use sync_core::fields::{EditClock, EditClocks, FieldEdit};
 use sync_core::protocol::{Change, ChangeOutcome, ChangeResult, SyncResponse};
+use sync_core::text::{Merge3, merge3};
 use sync_core::{Conflict, Hlc, NoteId, NoteState, Text};
 
 use super::{LocalNote, SyncState, Trashed};
@@ -83,6 +84,49 @@ fn edit_clock<'a>(
     }
 }
 
+/// Moves the newer local edit `n`, made on top of `sent` while `sent` was on its way, onto
+/// `stored`, the server's merge of `sent` with edits made elsewhere: the typing done since
+/// `sent` is merged three ways into `stored` (base = `sent`), and `stored` becomes the edit's
+/// base. The user sees the other edits at once, and the server takes the edit as sequential.
+///
+/// Left as it was, the edit kept the base `sent` started from, and the server merged it as
+/// concurrent with a state that already held `sent`: `sent`'s own changes were on both sides,
+/// a conflict as soon as the user went on typing where `sent` ended (one device typing at the
+/// end of a note while another edits its start; found by the live test under load).
+///
+/// Nothing moves (the server merges, or keeps both, as before) when the typing since overlaps
+/// the other edits, when a title was changed on both sides, when a delete, a conflict or a
+/// resolution is involved.
+fn rebase(n: &mut LocalNote, sent: &Change, stored: &NoteState) {
+    if n.deleted
+        || sent.deleted
+        || stored.deleted
+        || stored.conflict.is_some()
+        || n.conflict.is_some()
+        || n.resolving
+        || sent.resolve
+    {
+        return;
+    }
+    let title = if n.title == sent.title || n.title == stored.title {
+        stored.title.clone()
+    } else if stored.title == sent.title {
+        n.title.clone()
+    } else {
+        return;
+    };
+    let Merge3::Clean(content) = merge3(&sent.content, &n.content, &stored.content) else {
+        return;
+    };
+    n.title = title;
+    n.content = content;
+    n.base_version = Some(stored.version);
+    n.base = Some(Text {
+        title: stored.title.clone(),
+        content: stored.content.clone(),
+    });
+}
+
 /// The new local state of one note after a sync response. `sent` is the change this
 /// device pushed for the note in the request (if any) and `result` the server's answer to
 /// it; `pulled` is the note's state in the response's remote changes (if present). Returns
@@ -150,16 +194,18 @@ pub fn reconcile(
                     settle_fields(n, c, None, refused);
                 }
             }
-            // Merged or superseded while a newer edit was made here: keep the old base, so
-            // the newer edit reaches the server as concurrent and is merged, not overwritten.
-            // The fields merge by their own rules: the server's state is taken in, and the
-            // field edits it holds now are no longer pending.
+            // Merged while a newer edit was made here: the newer edit moves onto the merge
+            // ([`rebase`]) or, if it cannot, keeps the old base, so it reaches the server as
+            // concurrent and is merged, not overwritten. The fields merge by their own
+            // rules: the server's state is taken in, and the field edits it holds now are no
+            // longer pending.
             ChangeOutcome::Applied {
                 current: Some(stored),
                 ..
             } => {
                 if let Some(c) = sent.filter(|c| c.change_id == r.change_id) {
                     settle_fields(n, c, Some(stored), refused);
+                    rebase(n, c, stored);
                 }
             }
             ChangeOutcome::Superseded { current } if answers_pending => {

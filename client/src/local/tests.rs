@@ -1,5 +1,5 @@
 use super::*;
-use sync_core::protocol::{ChangeOutcome, ChangeResult};
+use sync_core::protocol::{Change, ChangeOutcome, ChangeResult};
 use sync_core::{Hlc, NoteState, Strategy, Text};
 
 #[test]
@@ -345,4 +345,63 @@ fn a_redone_field_edit_is_not_settled_by_the_answer_to_the_first() {
     let c = n.pending_change().unwrap();
     assert_eq!(c.hlc, hlc(30));
     assert!(c.edit_clocks.is_empty(), "sent at the redo's clock: {c:?}");
+}
+
+/// Device 2 typed " d" (sent as `c1`) and then "elta" while `c1` was on its way; the server
+/// merged `c1` with device 1's "ALPHA" (version 4).
+fn typed_on_while_merged(typed_since: &str, merged: &str) -> (LocalNote, Change, ChangeResult) {
+    let mut n = pending_note("c2");
+    n.title = "Shared".into();
+    n.content = typed_since.into();
+    n.base_version = Some(2);
+    n.base = Some(Text {
+        title: "Shared".into(),
+        content: "alpha beta gamma".into(),
+    });
+    let mut sent = n.pending_change().unwrap();
+    sent.change_id = "c1".into();
+    sent.content = "alpha beta gamma d".into();
+    let mut stored = remote(4);
+    stored.title = "Shared".into();
+    stored.content = merged.into();
+    let r = result(
+        "c1",
+        ChangeOutcome::Applied {
+            version: 4,
+            current: Some(stored),
+        },
+    );
+    (n, sent, r)
+}
+
+#[test]
+fn typing_on_while_a_change_is_merged_moves_onto_the_merge() {
+    let (n, sent, r) = typed_on_while_merged("alpha beta gamma delta", "ALPHA beta gamma d");
+    let after = reconcile(Some(&n), Some(&sent), Some(&r), None).unwrap();
+    assert_eq!(
+        after.content, "ALPHA beta gamma delta",
+        "both edits, shown at once"
+    );
+    assert_eq!(
+        (&after.pending, &after.sync),
+        (&Some("c2".into()), &SyncState::Pending)
+    );
+    assert_eq!(after.base_version, Some(4));
+    assert_eq!(after.base.as_ref().unwrap().content, "ALPHA beta gamma d");
+    // The server, holding version 4, takes the newer edit as it is: no conflict.
+    let next = after.pending_change().unwrap();
+    assert_eq!(next.base_content.as_deref(), Some("ALPHA beta gamma d"));
+    assert_eq!(next.base_version, Some(4));
+}
+
+#[test]
+fn typing_on_that_overlaps_the_merge_keeps_the_old_base() {
+    // Device 1 rewrote the very end device 2 went on typing at: a true overlap, for the
+    // server to keep both.
+    let (n, sent, r) = typed_on_while_merged("alpha beta gamma delta", "alpha beta gamma DONE");
+    let after = reconcile(Some(&n), Some(&sent), Some(&r), None);
+    let after = after.as_ref().unwrap_or(&n);
+    assert_eq!(after.content, "alpha beta gamma delta");
+    assert_eq!(after.base_version, Some(2));
+    assert_eq!(after.base.as_ref().unwrap().content, "alpha beta gamma");
 }

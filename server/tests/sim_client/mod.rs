@@ -1,3 +1,4 @@
+#![allow(dead_code)] // Shared by test files that each use a part of it.
 //! The simulation's only contact with the client crate: a device (the real local-first
 //! client, `client::local::Notes` on the in-memory store, synced by the real engine
 //! `client::engine::sync`) behind a small API of wire-level types.

@@ -15,6 +15,8 @@ use std::rc::Rc;
 use client::idb::IdbStore;
 use client::local::{AccountRecords, LocalStore, Notes, SyncState};
 use client::runner::Guard;
+use futures::FutureExt;
+use futures::future::{LocalBoxFuture, Shared};
 use sync_core::protocol::{Credentials, SignedIn};
 use sync_core::{ChangeId, NoteId};
 
@@ -26,13 +28,16 @@ use crate::io::{
 /// The notes service of the database the page shows.
 pub(crate) type PageNotes = Notes<Rc<IdbStore>>;
 
-struct Open {
-    name: String,
-    notes: Rc<PageNotes>,
-}
+/// The store of a database, opened once: every caller that asks while it opens awaits the
+/// same open, and every later one gets its result at once. (Two callers at a sign-in, the
+/// list's read and the sync's start, once opened the store twice, each writing a node id
+/// of its own into a fresh database and leaving a second connection open.)
+type Opening = Shared<LocalBoxFuture<'static, Result<Rc<PageNotes>, String>>>;
 
 thread_local! {
-    static CURRENT: RefCell<Option<Open>> = const { RefCell::new(None) };
+    /// The database the page shows, with its store (opened or opening). Only a switch of
+    /// account or a failed open replaces it.
+    static CURRENT: RefCell<Option<(String, Opening)>> = const { RefCell::new(None) };
     static WANTED: RefCell<String> = RefCell::new(GUEST_DB.to_owned());
     static GUEST: RefCell<Option<Rc<IdbStore>>> = const { RefCell::new(None) };
 }
@@ -45,37 +50,41 @@ pub fn store_name() -> String {
 /// The notes of the database the page shows (opened once).
 pub(crate) async fn notes() -> Result<Rc<PageNotes>, String> {
     let wanted = store_name();
-    if let Some(n) = CURRENT.with(|c| {
-        c.borrow()
-            .as_ref()
-            .filter(|o| o.name == wanted)
-            .map(|o| o.notes.clone())
-    }) {
-        return Ok(n);
+    let opening = CURRENT.with(|c| {
+        let mut c = c.borrow_mut();
+        match c.as_ref().filter(|(name, _)| *name == wanted) {
+            Some((_, f)) => f.clone(),
+            None => {
+                let f = open(wanted.clone()).boxed_local().shared();
+                *c = Some((wanted.clone(), f.clone()));
+                f
+            }
+        }
+    });
+    let got = opening.clone().await;
+    if got.is_err() {
+        // The next caller tries again, unless this open was replaced meanwhile (by the
+        // name, a waiter resuming late could drop a newer open still in flight).
+        CURRENT.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.as_ref().is_some_and(|(_, f)| f.ptr_eq(&opening)) {
+                *c = None;
+            }
+        });
     }
-    let store = IdbStore::open(&wanted).await.map_err(|e| e.to_string())?;
-    let n = Rc::new(
-        Notes::open(Rc::new(store))
-            .await
-            .map_err(|e| e.to_string())?,
-    );
     if store_name() != wanted {
         return Err("the account changed".into());
     }
-    // Another task may have opened it meanwhile: keep the first.
-    Ok(CURRENT.with(|c| {
-        let mut c = c.borrow_mut();
-        match c.as_ref().filter(|o| o.name == wanted) {
-            Some(o) => o.notes.clone(),
-            None => {
-                *c = Some(Open {
-                    name: wanted,
-                    notes: n.clone(),
-                });
-                n
-            }
-        }
-    }))
+    got
+}
+
+async fn open(name: String) -> Result<Rc<PageNotes>, String> {
+    let store = IdbStore::open(&name).await.map_err(|e| e.to_string())?;
+    Ok(Rc::new(
+        Notes::open(Rc::new(store))
+            .await
+            .map_err(|e| e.to_string())?,
+    ))
 }
 
 async fn guest() -> Result<Rc<IdbStore>, String> {
@@ -126,7 +135,7 @@ pub fn switch_account(account: Option<&Account>) {
     WANTED.with(|w| *w.borrow_mut() = name.clone());
     // The old connection closes; a sync still running on it finishes on its own store.
     CURRENT.with(|c| {
-        if c.borrow().as_ref().is_some_and(|o| o.name != name) {
+        if c.borrow().as_ref().is_some_and(|(open, _)| *open != name) {
             *c.borrow_mut() = None;
         }
     });
