@@ -3,7 +3,7 @@
 use sync_core::fields::{EditClock, EditClocks, FieldEdit};
 use sync_core::protocol::{Change, ChangeOutcome, ChangeResult, SyncResponse};
 use sync_core::text::{Merge3, merge3};
-use sync_core::{Conflict, Hlc, NoteId, NoteState, Text};
+use sync_core::{Conflict, Hlc, NoteId, NoteState, Strategy, Text};
 
 use super::{LocalNote, SyncState, Trashed};
 
@@ -94,9 +94,12 @@ fn edit_clock<'a>(
 /// a conflict as soon as the user went on typing where `sent` ended (one device typing at the
 /// end of a note while another edits its start; found by the live test under load).
 ///
-/// Nothing moves (the server merges, or keeps both, as before) when the typing since overlaps
-/// the other edits, when a title was changed on both sides, when a delete, a conflict or a
-/// resolution is involved.
+/// Nothing moves (the server merges, or keeps both, as before) when `stored` does not hold
+/// `sent`'s own edits (under last-write-wins a change that lost but carried field edits is
+/// answered `Applied` with the winner's text: taking `sent` as the base would undo its
+/// typing), when the typing since overlaps the other edits, when a title was changed on both
+/// sides, when a delete, a conflict or a resolution is involved, or when the note's strategy
+/// is not to merge (last-write-wins, or the user's choice: the server decides those).
 fn rebase(n: &mut LocalNote, sent: &Change, stored: &NoteState) {
     if n.deleted
         || sent.deleted
@@ -105,6 +108,10 @@ fn rebase(n: &mut LocalNote, sent: &Change, stored: &NoteState) {
         || n.conflict.is_some()
         || n.resolving
         || sent.resolve
+        || [n.strategy, stored.strategy]
+            .iter()
+            .any(|s| matches!(s, Strategy::Lww | Strategy::Manual))
+        || !holds(sent, stored)
     {
         return;
     }
@@ -125,6 +132,18 @@ fn rebase(n: &mut LocalNote, sent: &Change, stored: &NoteState) {
         title: stored.title.clone(),
         content: stored.content.clone(),
     });
+}
+
+/// True when `stored` holds `sent`'s edits: its title when `sent` changed the title, and its
+/// content edits (merged into `stored` again, they change nothing). `false` without `sent`'s
+/// base, which says what it changed.
+fn holds(sent: &Change, stored: &NoteState) -> bool {
+    let (Some(base_title), Some(base_content)) = (&sent.base_title, &sent.base_content) else {
+        return false;
+    };
+    (sent.title == *base_title || sent.title == stored.title)
+        && merge3(base_content, &sent.content, &stored.content)
+            == Merge3::Clean(stored.content.clone())
 }
 
 /// The new local state of one note after a sync response. `sent` is the change this
