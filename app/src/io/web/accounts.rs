@@ -49,33 +49,48 @@ pub fn store_name() -> String {
 
 /// The notes of the database the page shows (opened once).
 pub(crate) async fn notes() -> Result<Rc<PageNotes>, String> {
-    let wanted = store_name();
-    let opening = CURRENT.with(|c| {
-        let mut c = c.borrow_mut();
-        match c.as_ref().filter(|(name, _)| *name == wanted) {
-            Some((_, f)) => f.clone(),
-            None => {
-                let f = open(wanted.clone()).boxed_local().shared();
-                *c = Some((wanted.clone(), f.clone()));
-                f
-            }
-        }
-    });
-    let got = opening.clone().await;
-    if got.is_err() {
-        // The next caller tries again, unless this open was replaced meanwhile (by the
-        // name, a waiter resuming late could drop a newer open still in flight).
-        CURRENT.with(|c| {
+    loop {
+        let wanted = store_name();
+        let opening = CURRENT.with(|c| {
             let mut c = c.borrow_mut();
-            if c.as_ref().is_some_and(|(_, f)| f.ptr_eq(&opening)) {
-                *c = None;
+            match c.as_ref().filter(|(name, _)| *name == wanted) {
+                Some((_, f)) => f.clone(),
+                None => {
+                    let f = open(wanted.clone()).boxed_local().shared();
+                    *c = Some((wanted.clone(), f.clone()));
+                    f
+                }
             }
         });
+        let got = opening.clone().await;
+        if store_name() != wanted {
+            return Err("the account changed".into());
+        }
+        let the_page_s = CURRENT.with(|c| {
+            let mut c = c.borrow_mut();
+            match c.as_ref() {
+                // (Compared by the open, not the name: a waiter resuming late must not drop
+                // a newer open of the same database.)
+                Some((_, f)) if f.ptr_eq(&opening) => {
+                    if got.is_err() {
+                        *c = None; // the next caller tries again
+                    }
+                    true
+                }
+                // The account was switched away and back while it opened: still the one.
+                None if got.is_ok() => {
+                    *c = Some((wanted.clone(), opening.clone()));
+                    true
+                }
+                _ => false,
+            }
+        });
+        if the_page_s {
+            return got;
+        }
+        // Another open of the same database replaced this one meanwhile (a switch away and
+        // back, then a caller): the page uses that one, never two stores.
     }
-    if store_name() != wanted {
-        return Err("the account changed".into());
-    }
-    got
 }
 
 async fn open(name: String) -> Result<Rc<PageNotes>, String> {
