@@ -290,8 +290,51 @@ fn note_to_js(note: &LocalNote, seq: Option<u64>) -> Result<JsValue, StoreError>
 /// the index fields added before its closing brace (a bulk page is one array of them, one
 /// `JSON.parse` for the page).
 fn record_json(out: &mut String, note: &LocalNote, seq: Option<u64>) -> Result<(), StoreError> {
-    let corrupt = |e: serde_json::Error| StoreError::Corrupt(e.to_string());
     let json = serde_json::to_string(note).map_err(corrupt)?;
+    // Notebook and tag records are not in the notes list (nor its count: `is_live`).
+    let order = is_listed(note).then(|| note.hlc.to_string());
+    let trashed = note.trash.as_ref().filter(|_| note.deleted);
+    close_record(
+        out,
+        &json,
+        order.as_deref(),
+        trashed.map(|t| t.deleted_ms),
+        seq,
+    )
+}
+
+/// The record of pulled state `p` that no local edit touches, as [`record_json`] writes
+/// `LocalNote::from_remote(p)`, without building the note; `hlc` is `p.hlc` as text, and
+/// `listed` says whether it is in the list ([`pulled_listed`]).
+fn pulled_record_json(
+    out: &mut String,
+    p: &sync_core::NoteState,
+    hlc: &str,
+    listed: bool,
+    seq: u64,
+) -> Result<(), StoreError> {
+    let json = LocalNote::remote_json(p, hlc).map_err(corrupt)?;
+    close_record(out, &json, listed.then_some(hlc), None, Some(seq))
+}
+
+/// [`is_listed`] of `LocalNote::from_remote(p)`.
+fn pulled_listed(p: &sync_core::NoteState) -> bool {
+    !p.deleted && p.fields.kind() == sync_core::fields::Kind::Note
+}
+
+fn corrupt(e: serde_json::Error) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
+/// Appends note JSON `json` to `out` with the index fields before its closing brace: `order`
+/// (the note's clock as text, when it is in the list), `trashed` and `seq`.
+fn close_record(
+    out: &mut String,
+    json: &str,
+    order: Option<&str>,
+    trashed: Option<u64>,
+    seq: Option<u64>,
+) -> Result<(), StoreError> {
     let body = json
         .strip_suffix('}')
         .ok_or_else(|| StoreError::Corrupt("a record that is not an object".into()))?;
@@ -305,15 +348,11 @@ fn record_json(out: &mut String, note: &LocalNote, seq: Option<u64>) -> Result<(
         out.push_str("\":");
         out.push_str(v);
     };
-    // Notebook and tag records are not in the notes list (nor its count: `is_live`).
-    if !note.deleted && note.is_note() {
-        field(
-            "order",
-            &serde_json::to_string(&note.hlc.to_string()).map_err(corrupt)?,
-        );
+    if let Some(order) = order {
+        field("order", &serde_json::to_string(order).map_err(corrupt)?);
     }
-    if let Some(t) = note.trash.as_ref().filter(|_| note.deleted) {
-        field("trashed", &t.deleted_ms.to_string());
+    if let Some(ms) = trashed {
+        field("trashed", &ms.to_string());
     }
     if let Some(seq) = seq {
         // Exact as a JS number below 2^53 writes.
@@ -1558,13 +1597,13 @@ impl IdbStore {
         let mut slice = platform::now_ms();
         let mut text = String::new();
         for p in pulled {
-            let Some(n) = reconcile(None, None, None, Some(p)) else {
-                continue;
-            };
+            // (`reconcile` of a note not here is `LocalNote::from_remote`.)
+            let hlc = p.hlc.to_string();
+            let listed = pulled_listed(p);
             text.clear();
-            record_json(&mut text, &n, Some(key + u64::from(head.len())))?;
+            pulled_record_json(&mut text, p, &hlc, listed, key + u64::from(head.len()))?;
             body.push(&text);
-            head.push(&n, is_listed(&n));
+            head.push(&p.id, listed.then_some((&p.hlc, hlc.as_str())));
             if platform::now_ms().saturating_sub(slice) >= SLICE_MS {
                 platform::sleep_ms(0).await;
                 slice = platform::now_ms();

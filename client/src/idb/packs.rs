@@ -213,14 +213,14 @@ impl HeadBuilder {
         self.live.len() as u64
     }
 
-    /// The next note; `listed`: in the notes list (it has an `order`).
-    pub fn push(&mut self, note: &LocalNote, listed: bool) {
+    /// The next note; `order`: its clock and the clock's text when it is in the notes list.
+    pub fn push(&mut self, id: &NoteId, order: Option<(&sync_core::Hlc, &str)>) {
         let pos = self.ids.len() as u16;
-        self.ids.push(note.id.as_str());
-        self.index.push((short_hash(note.id.as_str()), pos));
-        if listed {
-            self.orders.push(&note.hlc.to_string());
-            self.live.push((note.hlc.clone(), pos));
+        self.ids.push(id.as_str());
+        self.index.push((short_hash(id.as_str()), pos));
+        if let Some((hlc, text)) = order {
+            self.orders.push(text);
+            self.live.push((hlc.clone(), pos));
         } else {
             self.orders.push("");
             self.unlisted.push(u32::from(pos));

@@ -431,3 +431,57 @@ fn typing_on_is_not_merged_here_when_the_note_is_not_to_merge() {
         assert_eq!(after.base_version, Some(2), "{strategy:?}");
     }
 }
+
+/// Pulled states of every shape a record takes: plain, deleted, in conflict, with a
+/// strategy, with fields (a notebook: not listed), and texts that need escaping.
+fn varied_states() -> Vec<NoteState> {
+    let fixture = |extra: serde_json::Value| {
+        let mut v = serde_json::json!({
+            "id": "n1", "title": "Trip \"to\" \\ Zürich\n", "content": "pack\u{0}\t\u{1F600}\u{2028}",
+            "deleted": false, "hlc": "1764064500000-00000000-dev-phone", "version": 42,
+        });
+        v.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        serde_json::from_value::<NoteState>(v).unwrap()
+    };
+    let clock = "1764064589123-00000002-dev-laptop";
+    vec![
+        fixture(serde_json::json!({})),
+        fixture(serde_json::json!({"deleted": true, "title": "", "content": ""})),
+        fixture(serde_json::json!({"deleted": true, "purged": true})),
+        fixture(serde_json::json!({"strategy": "lww"})),
+        fixture(serde_json::json!({"conflict": {"versions": [
+            {"title": "a", "content": "b", "deleted": false, "hlc": clock}],
+            "proposal": {"title": "a", "content": "c"}}})),
+        fixture(serde_json::json!({"fields": {
+            "pinned": {"value": true, "hlc": clock},
+            "tags": {"elements": {"t1": {"present": true, "hlc": clock}}}}})),
+        fixture(serde_json::json!({"fields": {"kind": {"value": "notebook", "hlc": clock}}})),
+    ]
+}
+
+#[test]
+fn a_pulled_record_written_from_the_state_is_the_note_s_own() {
+    for s in varied_states() {
+        let hlc = s.hlc.to_string();
+        assert_eq!(
+            LocalNote::remote_json(&s, &hlc).unwrap(),
+            serde_json::to_string(&LocalNote::from_remote(&s)).unwrap(),
+            "{s:?}"
+        );
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn a_pulled_record_of_any_text_is_the_note_s_own(title in ".{0,40}", content in "(?s).{0,200}", deleted: bool) {
+        let mut s = remote(7);
+        (s.title, s.content, s.deleted) = (title, content, deleted);
+        let hlc = s.hlc.to_string();
+        proptest::prop_assert_eq!(
+            LocalNote::remote_json(&s, &hlc).unwrap(),
+            serde_json::to_string(&LocalNote::from_remote(&s)).unwrap()
+        );
+    }
+}
