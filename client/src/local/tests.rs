@@ -473,6 +473,8 @@ fn a_pulled_record_written_from_the_state_is_the_note_s_own() {
     }
 }
 
+// (Natively only: proptest is not built for the browser's tests.)
+#[cfg(not(target_arch = "wasm32"))]
 proptest::proptest! {
     #[test]
     fn a_pulled_record_of_any_text_is_the_note_s_own(title in ".{0,40}", content in "(?s).{0,200}", deleted: bool) {
