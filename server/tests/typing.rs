@@ -13,8 +13,8 @@
 //! in order. After a schedule both devices sync until nothing is pending, and both must show
 //! that text with no conflict.
 //!
-//! `TERN_TYPING_SCHEDULES` (default 150) schedules from `TERN_TYPING_BASE_SEED` (default: from
-//! the clock); `TERN_TYPING_SEED` replays one. A failure prints its seed and schedule.
+//! `TERN_TYPE_ON_SCHEDULES` (default 150) schedules from `TERN_TYPE_ON_BASE_SEED` (default: from
+//! the clock); `TERN_TYPE_ON_SEED` replays one. A failure prints its seed and schedule.
 
 mod fuzz_gen;
 mod sim_client;
@@ -256,11 +256,11 @@ fn edits_in_different_places_never_conflict_whatever_the_interleaving() {
         .enable_all()
         .build()
         .unwrap();
-    let seeds: Vec<u64> = match env_u64("TERN_TYPING_SEED") {
+    let seeds: Vec<u64> = match env_u64("TERN_TYPE_ON_SEED") {
         Some(s) => vec![s],
         None => {
-            let n = env_u64("TERN_TYPING_SCHEDULES").unwrap_or(150);
-            let base = env_u64("TERN_TYPING_BASE_SEED").unwrap_or_else(|| {
+            let n = env_u64("TERN_TYPE_ON_SCHEDULES").unwrap_or(150);
+            let base = env_u64("TERN_TYPE_ON_BASE_SEED").unwrap_or_else(|| {
                 std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .unwrap()
@@ -268,7 +268,7 @@ fn edits_in_different_places_never_conflict_whatever_the_interleaving() {
                     % 1_000_000
                     * 1000
             });
-            eprintln!("typing schedules from seed {base} (TERN_TYPING_BASE_SEED={base})");
+            eprintln!("typing schedules from seed {base} (TERN_TYPE_ON_BASE_SEED={base})");
             (base..base + n).collect()
         }
     };
