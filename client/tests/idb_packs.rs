@@ -111,6 +111,38 @@ impl World {
     }
 }
 
+/// Pulled note `n{i}` (empty body) at `version`, stamped by its version and `i`.
+fn pulled(i: usize, version: u64, deleted: bool) -> NoteState {
+    NoteState {
+        id: NoteId(format!("n{i:04}")),
+        title: format!("Note {i}"),
+        content: String::new(),
+        deleted,
+        hlc: Hlc {
+            wall_ms: 1_700_000_000_000 + version,
+            counter: i as u32,
+            node: "server-side".into(),
+        },
+        version,
+        strategy: Default::default(),
+        conflict: None,
+        purged: false,
+        fields: Default::default(),
+    }
+}
+
+/// Pulled page `n` of a pull that goes on.
+fn pulled_page(n: u64, changes: Vec<NoteState>) -> SyncResponse {
+    SyncResponse {
+        protocol: PROTOCOL_VERSION,
+        results: vec![],
+        changes,
+        cursor: Cursor(format!("c{n}")),
+        has_more: true,
+        server_time_ms: 0,
+    }
+}
+
 /// Every read of the two stores, compared.
 async fn same(idb: &IdbStore, model: &MemoryStore, ids: &[NoteId], step: &str) {
     let mut asked = ids.to_vec();
@@ -479,31 +511,20 @@ async fn equal_stamps_keep_their_places_when_unpacked() {
     let name = "t-packs-ties";
     IdbStore::delete(name).await.unwrap();
     let idb = IdbStore::open(name).await.unwrap();
+    // Every note with the same stamp.
     let note = |i: usize| NoteState {
-        id: NoteId(format!("n{i:04}")),
-        title: format!("Note {i}"),
-        content: String::new(),
-        deleted: false,
         hlc: Hlc {
             wall_ms: 1_700_000_000_000,
             counter: 0,
             node: "server-side".into(),
         },
-        version: 1,
-        strategy: Default::default(),
-        conflict: None,
-        purged: false,
-        fields: Default::default(),
+        ..pulled(i, 1, false)
     };
     for group in 0..3 {
-        let r = SyncResponse {
-            protocol: PROTOCOL_VERSION,
-            results: vec![],
-            changes: (0..100).map(|i| note(4 * i + group)).collect(),
-            cursor: Cursor(format!("c{group}")),
-            has_more: true,
-            server_time_ms: 0,
-        };
+        let r = pulled_page(
+            group as u64,
+            (0..100).map(|i| note(4 * i + group)).collect(),
+        );
         idb.commit_sync(&[], &r).await.unwrap();
     }
     let imported: Vec<LocalNote> = (0..100)
@@ -543,30 +564,7 @@ async fn a_packed_tombstone_pulled_again_live_is_counted_once() {
     IdbStore::delete(name).await.unwrap();
     let idb = IdbStore::open(name).await.unwrap();
     let model = MemoryStore::new();
-    let note = |i: usize, version: u64, deleted: bool| NoteState {
-        id: NoteId(format!("n{i:04}")),
-        title: format!("Note {i}"),
-        content: String::new(),
-        deleted,
-        hlc: Hlc {
-            wall_ms: 1_700_000_000_000 + version,
-            counter: i as u32,
-            node: "server-side".into(),
-        },
-        version,
-        strategy: Default::default(),
-        conflict: None,
-        purged: false,
-        fields: Default::default(),
-    };
-    let page = |n: u64, changes: Vec<NoteState>| SyncResponse {
-        protocol: PROTOCOL_VERSION,
-        results: vec![],
-        changes,
-        cursor: Cursor(format!("c{n}")),
-        has_more: true,
-        server_time_ms: 0,
-    };
+    let (note, page) = (pulled, pulled_page);
     // Three pages of 100 (a pull's large pages: the last two are packs); every third note
     // of the last two deleted.
     for p in 0..3 {

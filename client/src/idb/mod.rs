@@ -305,7 +305,7 @@ fn record_json(out: &mut String, note: &LocalNote, seq: Option<u64>) -> Result<(
 
 /// The record of pulled state `p` that no local edit touches, as [`record_json`] writes
 /// `LocalNote::from_remote(p)`, without building the note; `hlc` is `p.hlc` as text, and
-/// `listed` says whether it is in the list ([`pulled_listed`]).
+/// `listed` says whether it is in the list ([`is_listed`]).
 fn pulled_record_json(
     out: &mut String,
     p: &sync_core::NoteState,
@@ -315,11 +315,6 @@ fn pulled_record_json(
 ) -> Result<(), StoreError> {
     let json = LocalNote::remote_json(p, hlc).map_err(corrupt)?;
     close_record(out, &json, listed.then_some(hlc), None, Some(seq))
-}
-
-/// [`is_listed`] of `LocalNote::from_remote(p)`.
-fn pulled_listed(p: &sync_core::NoteState) -> bool {
-    !p.deleted && p.fields.kind() == sync_core::fields::Kind::Note
 }
 
 fn corrupt(e: serde_json::Error) -> StoreError {
@@ -1599,11 +1594,11 @@ impl IdbStore {
         for p in pulled {
             // (`reconcile` of a note not here is `LocalNote::from_remote`.)
             let hlc = p.hlc.to_string();
-            let listed = pulled_listed(p);
+            let in_list = listed(p.deleted, p.fields.kind());
             text.clear();
-            pulled_record_json(&mut text, p, &hlc, listed, key + u64::from(head.len()))?;
+            pulled_record_json(&mut text, p, &hlc, in_list, key + u64::from(head.len()))?;
             body.push(&text);
-            head.push(&p.id, listed.then_some((&p.hlc, hlc.as_str())));
+            head.push(&p.id, in_list.then_some((&p.hlc, hlc.as_str())));
             if platform::now_ms().saturating_sub(slice) >= SLICE_MS {
                 platform::sleep_ms(0).await;
                 slice = platform::now_ms();
@@ -1692,7 +1687,12 @@ impl IdbStore {
 /// The note is in the notes list (and its count): a live note, not a notebook or tag
 /// record.
 fn is_listed(n: &LocalNote) -> bool {
-    !n.deleted && n.is_note()
+    listed(n.deleted, n.kind())
+}
+
+/// [`is_listed`], of a note's delete flag and kind.
+fn listed(deleted: bool, kind: sync_core::fields::Kind) -> bool {
+    !deleted && kind == sync_core::fields::Kind::Note
 }
 
 /// IndexedDB called directly (rexie wraps every request in a future with closures of its

@@ -394,16 +394,26 @@ fn typing_on_while_a_change_is_merged_moves_onto_the_merge() {
     assert_eq!(next.base_version, Some(4));
 }
 
+/// The newer edit `n` stays as it was after answer `r` to `sent`: its text, and its old base
+/// (version 2), for the server to merge as concurrent.
+fn keeps_the_old_base(n: &LocalNote, sent: &Change, r: &ChangeResult, case: &str) {
+    let after = reconcile(Some(n), Some(sent), Some(r), None);
+    let after = after.as_ref().unwrap_or(n);
+    assert_eq!(after.content, n.content, "{case}");
+    assert_eq!(after.base_version, Some(2), "{case}");
+    assert_eq!(
+        after.base.as_ref().unwrap().content,
+        "alpha beta gamma",
+        "{case}"
+    );
+}
+
 #[test]
 fn typing_on_that_overlaps_the_merge_keeps_the_old_base() {
     // Device 1 typed right where device 2 went on typing: a true overlap, for the server
     // to keep both.
     let (n, sent, r) = typed_on_while_merged("alpha beta gamma delta", "alpha beta gamma d!");
-    let after = reconcile(Some(&n), Some(&sent), Some(&r), None);
-    let after = after.as_ref().unwrap_or(&n);
-    assert_eq!(after.content, "alpha beta gamma delta");
-    assert_eq!(after.base_version, Some(2));
-    assert_eq!(after.base.as_ref().unwrap().content, "alpha beta gamma");
+    keeps_the_old_base(&n, &sent, &r, "overlap");
 }
 
 #[test]
@@ -413,10 +423,7 @@ fn typing_on_is_not_moved_onto_a_state_without_the_change() {
     // the newer edit (typed at the start since) onto it would undo " d" without a word; it
     // keeps its old base.
     let (n, sent, r) = typed_on_while_merged("new alpha beta gamma d", "alpha BETA gamma");
-    let after = reconcile(Some(&n), Some(&sent), Some(&r), None);
-    let after = after.as_ref().unwrap_or(&n);
-    assert_eq!(after.content, "new alpha beta gamma d");
-    assert_eq!(after.base_version, Some(2));
+    keeps_the_old_base(&n, &sent, &r, "the winner's text");
 }
 
 #[test]
@@ -425,10 +432,7 @@ fn typing_on_is_not_merged_here_when_the_note_is_not_to_merge() {
         let (mut n, sent, r) =
             typed_on_while_merged("alpha beta gamma delta", "ALPHA beta gamma d");
         n.strategy = strategy;
-        let after = reconcile(Some(&n), Some(&sent), Some(&r), None);
-        let after = after.as_ref().unwrap_or(&n);
-        assert_eq!(after.content, "alpha beta gamma delta", "{strategy:?}");
-        assert_eq!(after.base_version, Some(2), "{strategy:?}");
+        keeps_the_old_base(&n, &sent, &r, &format!("{strategy:?}"));
     }
 }
 
