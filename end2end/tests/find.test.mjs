@@ -28,15 +28,22 @@ const change = (id, title, fields = {}, { base = null, content = '' } = {}) => (
   fields,
 });
 
-/** Types into the search box and waits for the list to show `total` matches. */
+/**
+ * Types into the search box and waits for the list to answer that search (`data-query`: the
+ * previous search's results may have the same count) with `total` matches.
+ */
 async function search(page, text, total) {
   await page.fill('#search', text);
   await page.waitForFunction(
-    ([t]) => {
+    ([q, t]) => {
       const ul = document.querySelector('ul.notes');
-      return ul.dataset.total === String(t) && document.querySelectorAll('li.note').length === Math.min(t, 50);
+      return (
+        ul.dataset.query === q &&
+        ul.dataset.total === String(t) &&
+        document.querySelectorAll('li.note').length === Math.min(t, 50)
+      );
     },
-    [total],
+    [text, total],
     { timeout: 15_000 },
   );
   return listTitles(page);

@@ -334,6 +334,7 @@ pub fn NoteList() -> impl IntoView {
                 }).collect_view())}
             </datalist>
             <ul class="notes" data-testid="notes" data-total=move || total().to_string()
+                data-query=move || app.snap.with(|s| s.query.clone())
                 data-page=LIST_PAGE.to_string()
                 data-indexing=move || app.snap.with(|s| s.indexing).to_string()
                 data-counts=move || app.snap.with(|s| s.counts.as_ref().map(counts_label))>

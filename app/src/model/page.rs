@@ -121,7 +121,10 @@ impl PageState {
             }
             match result {
                 Ok(read) => {
-                    let s = Snapshot::from(read);
+                    let s = Snapshot {
+                        query: view.query.clone(),
+                        ..Snapshot::from(read)
+                    };
                     // A search, a filter or another order while the index is still being
                     // built: read again shortly.
                     let again = s.indexing

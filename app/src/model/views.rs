@@ -186,6 +186,8 @@ pub struct Snapshot {
     pub indexing: bool,
     /// How many notes each sidebar filter finds (`None` while the index is being built).
     pub counts: Option<io::Counts>,
+    /// The search these notes answer (the box may already hold a newer one, read next).
+    pub query: String,
 }
 
 impl From<NotesRead> for Snapshot {
@@ -198,6 +200,7 @@ impl From<NotesRead> for Snapshot {
             unsynced: r.unsynced,
             indexing: r.indexing,
             counts: r.counts,
+            query: String::new(),
         }
     }
 }
