@@ -183,6 +183,7 @@ fn note(i: usize, title: String, content: String) -> LocalNote {
         conflict: None,
         resolving: false,
         local_conflict: false,
+        typed_on: None,
         purge: false,
         trash: None,
         fields: Default::default(),

@@ -608,6 +608,7 @@ mod tests {
             conflict: None,
             resolving: false,
             local_conflict: false,
+            typed_on: None,
             purge: false,
             trash: None,
             fields: Default::default(),

@@ -1484,6 +1484,7 @@ fn imported(n: ExportedNote, hlc: Hlc) -> LocalNote {
         strategy: n.strategy,
         strategy_changed: !n.strategy.is_default(),
         local_conflict: n.conflict.is_some(),
+        typed_on: None,
         conflict: n.conflict,
         resolving: false,
         trash: n.deleted_ms.map(|d| Trashed {

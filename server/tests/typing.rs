@@ -289,3 +289,77 @@ fn edits_in_different_places_never_conflict_whatever_the_interleaving() {
         failures[0]
     );
 }
+
+/// An editor whose typing overlapped another device's edit (pulled while the user typed)
+/// keeps both versions on its device. Pushed as an edit made on the pulled text, it replaced
+/// the other device's edit there without a word, while only the typing device showed a
+/// conflict. It is pushed as concurrent: every device shows the same conflict (under the
+/// merge and manual strategies), the versions are not doubled, and one resolution ends it
+/// everywhere.
+#[test]
+fn an_overlap_kept_by_the_editor_is_a_conflict_on_every_device() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        for strategy in [None, Some(sync_core::Strategy::Manual)] {
+            let app = app().await;
+            let (a, b) = (Device::new("a").await, Device::new("b").await);
+            let id = a.create("Shared", "one two three").await;
+            if let Some(s) = strategy {
+                a.set_strategy(&id, s).await;
+            }
+            a.sync(&Plain(&app)).await.unwrap();
+            b.sync(&Plain(&app)).await.unwrap();
+            // B changes the middle word; A pulls it while its editor, opened on the old
+            // text, has "two" rewritten and not saved yet.
+            b.edit(&id, "Shared", "one TWO three").await;
+            b.sync(&Plain(&app)).await.unwrap();
+            a.sync(&Plain(&app)).await.unwrap();
+            let kept = a
+                .save_editor(&id, ("Shared", "one two three"), ("Shared", "one 2 three"))
+                .await;
+            assert!(kept, "{strategy:?}: the overlap is kept as a conflict on A");
+            for _ in 0..2 {
+                a.sync(&Plain(&app)).await.unwrap();
+                b.sync(&Plain(&app)).await.unwrap();
+            }
+            for (name, d) in [("A", &a), ("B", &b)] {
+                let n = d.notes().await.into_iter().find(|n| n.id == id).unwrap();
+                let c = n.conflict.as_ref().unwrap_or_else(|| {
+                    panic!(
+                        "{strategy:?}: device {name} shows {:?} with no conflict",
+                        n.content
+                    )
+                });
+                let mut texts: Vec<&str> = c.versions.iter().map(|v| v.content.as_str()).collect();
+                texts.push(&n.content);
+                texts.sort();
+                assert_eq!(
+                    texts,
+                    ["one 2 three", "one TWO three"],
+                    "{strategy:?}: device {name} shows both versions, each once"
+                );
+                assert!(
+                    !n.pending,
+                    "{strategy:?}: device {name} has nothing to push"
+                );
+            }
+            // B chooses A's version: the conflict ends on both devices.
+            b.resolve(&id, "Shared", "one 2 three", false).await;
+            for _ in 0..2 {
+                b.sync(&Plain(&app)).await.unwrap();
+                a.sync(&Plain(&app)).await.unwrap();
+            }
+            for (name, d) in [("A", &a), ("B", &b)] {
+                let n = d.notes().await.into_iter().find(|n| n.id == id).unwrap();
+                assert_eq!(
+                    (n.content.as_str(), n.conflict.is_some(), n.pending),
+                    ("one 2 three", false, false),
+                    "{strategy:?}: device {name} after the resolution"
+                );
+            }
+        }
+    });
+}

@@ -2,7 +2,8 @@
 //!
 //! A change is **sequential** when the device had seen the note's latest text
 //! (`base_version` is the version of the note's last text change or later:
-//! [`StoredNote::saw_text`], so a change of fields only in between does not count; or the
+//! [`StoredNote::saw_text`], so a change of fields only in between does not count; and the
+//! base text it carries, if any, is that text: [`StoredNote::made_on_latest`]; or the
 //! stored version is the same device's own write on that base: see [`LastWrite`]) and its
 //! clock is later: it simply becomes the
 //! note's new state. A delete of exactly the stored text meets no edit and deletes the note.
@@ -56,6 +57,24 @@ impl StoredNote {
     /// does not make the device's text edit concurrent), and no later than the note's.
     pub fn saw_text(&self, base: Option<u64>) -> bool {
         base.is_some_and(|b| b >= self.text_version && b <= self.note.version)
+    }
+
+    /// True when `change` was made on the note's latest text: it names a version that saw
+    /// it ([`StoredNote::saw_text`]) and the base text it carries, if any, is that text. A
+    /// change whose base text is another was typed on an earlier text and only names the
+    /// latest version: an editor whose typing overlapped the latest text, which the device
+    /// then kept beside it as a conflict. It is concurrent with the latest text, so the
+    /// strategy decides and every device sees the outcome, not only the one that typed.
+    pub fn made_on_latest(&self, change: &Change) -> bool {
+        self.saw_text(change.base_version)
+            && change
+                .base_title
+                .as_deref()
+                .is_none_or(|t| t == self.note.title)
+            && change
+                .base_content
+                .as_deref()
+                .is_none_or(|c| c == self.note.content)
     }
 }
 
@@ -260,7 +279,7 @@ fn resolve_text(
     let current = s.note.version_of();
     // The device saw the latest text (changes of fields only may have come since), or the
     // latest version is its own earlier change on the same base (applied, answer lost).
-    let saw_latest = s.saw_text(change.base_version)
+    let saw_latest = s.made_on_latest(change)
         || s.last_write
             .as_ref()
             .is_some_and(|w| w.node == change.hlc.node && w.base == change.base_version);
@@ -926,6 +945,56 @@ mod tests {
             Strategy::Merge,
         );
         assert_eq!(s.unwrap().note.content, "oat milk\neggs\nrye bread");
+    }
+
+    /// A change naming the latest version but carrying another base text was typed on that
+    /// other text (an editor that kept the latest text beside its typing, as a conflict on its
+    /// device): concurrent, so the strategy decides; with the latest text as its base, the
+    /// same change is sequential.
+    #[test]
+    fn a_change_typed_on_an_earlier_text_than_the_version_it_names_is_concurrent() {
+        let base = created("t", "one two three");
+        let mut s = Some(base.clone());
+        push(
+            &mut s,
+            &edit(Some(&base), 200, "b", "t", "one TWO three"),
+            Strategy::Merge,
+        );
+        let latest = s.clone().unwrap();
+        let mut typed = edit(Some(&latest), 300, "a", "t", "one 2 three");
+        assert!(latest.made_on_latest(&typed));
+        typed.base_content = Some("one two three".into());
+        assert!(!latest.made_on_latest(&typed));
+        for st in [Strategy::Merge, Strategy::Manual] {
+            let r = resolve(Some(&latest), &typed, st, 3);
+            let n = r.next.unwrap().note;
+            assert_eq!(n.content, "one 2 three", "{st:?}: the later edit is shown");
+            let c = n.conflict.expect("a conflict for every device");
+            assert_eq!(c.versions.len(), 1, "{st:?}");
+            assert_eq!(c.versions[0].content, "one TWO three", "{st:?}");
+        }
+        // Typed on an earlier text in a part the other edit left: merged, no conflict.
+        let mut apart = edit(Some(&latest), 300, "a", "t", "one two three four");
+        apart.base_content = Some("one two three".into());
+        let n = resolve(Some(&latest), &apart, Strategy::Merge, 3)
+            .next
+            .unwrap()
+            .note;
+        assert_eq!(
+            (n.content.as_str(), n.conflict),
+            ("one TWO three four", None)
+        );
+        // The device's own applied change whose answer was lost still continues it.
+        let mut again = edit(Some(&base), 400, "b", "t", "one TWO three!");
+        again.base_content = Some("one two three".into());
+        assert!(
+            resolve(Some(&latest), &again, Strategy::Manual, 3)
+                .next
+                .unwrap()
+                .note
+                .conflict
+                .is_none()
+        );
     }
 
     #[test]

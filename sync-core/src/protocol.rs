@@ -47,13 +47,15 @@ pub struct Change {
     /// True to delete the note.
     #[serde(default)]
     pub deleted: bool,
-    /// Title of the version `base_version` names, when the device has it: lets the server
-    /// tell which fields this change edited and merge text three ways. Optional; at most
-    /// 1024 bytes like a title.
+    /// Title of the text the change was made on, when the device has it: lets the server
+    /// tell which fields this change edited and merge text three ways. Normally the text of
+    /// the version `base_version` names; another text says the change was typed on an
+    /// earlier one (the device kept that version beside its typing), so it is concurrent.
+    /// Optional; at most 1024 bytes like a title.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(max_length = 1024))]
     pub base_title: Option<String>,
-    /// Content of the version `base_version` names (see `base_title`). Optional.
+    /// Content of the text the change was made on (see `base_title`). Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_content: Option<String>,
     /// Sets the note's conflict strategy (`default` clears an override). Omitted: unchanged.

@@ -291,7 +291,7 @@ pub fn plan(
         // change is an ordinary delete (`purge` doc).
         let purged = c.purge
             && st.is_none_or(|st| {
-                st.note.saw_text(c.base_version) && st.unseen.iter().all(|u| u.author == c.hlc.node)
+                st.note.made_on_latest(c) && st.unseen.iter().all(|u| u.author == c.hlc.node)
             })
             && r.next.as_ref().is_some_and(|n| n.note.deleted);
         if purged {

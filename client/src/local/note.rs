@@ -49,6 +49,16 @@ pub struct LocalNote {
     /// does not replace them ([`super::reconcile()`] carries them over) until the user chooses.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub local_conflict: bool,
+    /// The text the pending edit was typed on, when it is not `base`: an editor's save
+    /// whose typing overlapped `base` (the server's text, pulled while the user typed) keeps
+    /// `base` beside it as a conflict ([`super::Notes::save_editor`]); the typing was made on
+    /// the earlier text. Sent as the change's base text, it tells the server the edit is
+    /// concurrent with `base` ([`sync_core::merge`]), so the note's strategy decides for every
+    /// device: a conflict on every device (the default), not one only this device shows
+    /// while the others see their edit replaced. Cleared once the server answers the edit,
+    /// and by a resolution or a delete (made with both versions in view).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub typed_on: Option<Text>,
     /// The text of a deleted note, kept on the device for the trash ("Restore") until it
     /// is deleted forever or expires ([`super::TRASH_DAYS`] after `deleted_ms`). Never sent: the
     /// server keeps its own copy in the note's history. Absent on live notes.
@@ -235,6 +245,7 @@ impl LocalNote {
             conflict: s.conflict.clone(),
             resolving: false,
             local_conflict: false,
+            typed_on: None,
             purge: false,
             trash: None,
             fields: s.fields.clone(),
@@ -388,7 +399,11 @@ impl LocalNote {
         if matches!(self.sync, SyncState::Failed { .. }) {
             return None; // refused as sent: waits for the user to edit it again
         }
-        let base = self.base.as_ref().filter(|_| self.base_version.is_some());
+        let base = self
+            .typed_on
+            .as_ref()
+            .or(self.base.as_ref())
+            .filter(|_| self.base_version.is_some());
         Some(Change {
             change_id: self.pending.clone()?,
             note_id: self.id.clone(),

@@ -142,6 +142,7 @@ impl<S: LocalStore> Notes<S> {
             conflict: None,
             resolving: false,
             local_conflict: false,
+            typed_on: None,
             purge: false,
             trash: None,
             fields: Default::default(),
@@ -193,6 +194,7 @@ impl<S: LocalStore> Notes<S> {
             };
             n.conflict = None;
             n.local_conflict = false;
+            n.typed_on = None;
             n.resolving = true;
         })
         .await
@@ -360,6 +362,16 @@ impl<S: LocalStore> Notes<S> {
                         true
                     }
                     SavePlan::WriteWithConflict { theirs } => {
+                        // The text kept beside is the server's (no pending text edit over
+                        // it): the typing was made on `base`, concurrently with it, and is
+                        // sent so (`LocalNote::typed_on`). A text only this device has (another
+                        // tab's, not synced) is no edit the server or another device knows.
+                        if n.typed_on.is_none()
+                            && n.base_version.is_some()
+                            && n.base.as_ref() == Some(&theirs)
+                        {
+                            n.typed_on = Some(base.clone());
+                        }
                         keep_beside(n, theirs);
                         n.title.clone_from(&editor.title);
                         n.content.clone_from(&editor.content);

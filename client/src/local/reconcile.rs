@@ -132,6 +132,7 @@ fn rebase(n: &mut LocalNote, sent: &Change, stored: &NoteState) {
         title: stored.title.clone(),
         content: stored.content.clone(),
     });
+    n.typed_on = None;
 }
 
 /// True when `stored` holds `sent`'s edits: its title when `sent` changed the title, and its
@@ -187,6 +188,7 @@ pub fn reconcile(
                 n.strategy_changed = false;
                 n.resolving = false;
                 n.purge = false;
+                n.typed_on = None;
                 // The change carried every field edit (a change with field edits gets the
                 // stored state back, the arm above; this is for safety).
                 if let Some(c) = sent.filter(|c| c.change_id == r.change_id) {
@@ -210,6 +212,7 @@ pub fn reconcile(
                         title: c.title.clone(),
                         content: c.content.clone(),
                     });
+                    n.typed_on = None;
                     settle_fields(n, c, None, refused);
                 }
             }
@@ -273,22 +276,40 @@ pub fn reconcile(
             message: f.message.clone(),
         };
     }
-    // Versions only this device has (`local_conflict`) outlive a state from the server.
+    // Versions only this device has (`local_conflict`) outlive a state from the server,
+    // unless the server holds their text now (its conflict of the edit sent concurrently,
+    // `LocalNote::typed_on`): then the conflict is the server's, on every device.
     if let (Some(c), Some(n)) = (current, note.as_mut())
         && c.local_conflict
         && !n.local_conflict
         && let Some(kept) = &c.conflict
     {
-        let conflict = n.conflict.get_or_insert_with(|| Conflict {
-            versions: Vec::new(),
-            proposal: None,
-        });
-        for v in &kept.versions {
-            if !conflict.versions.contains(v) {
-                conflict.versions.push(v.clone());
-            }
+        let same = |a: &sync_core::Version, b: &sync_core::Version| {
+            (a.deleted, &a.title, &a.content) == (b.deleted, &b.title, &b.content)
+        };
+        let shown = |v: &sync_core::Version| {
+            (v.deleted, &v.title, &v.content) == (n.deleted, &n.title, &n.content)
+        };
+        let missing: Vec<_> = kept
+            .versions
+            .iter()
+            .filter(|v| {
+                !shown(v)
+                    && !n
+                        .conflict
+                        .as_ref()
+                        .is_some_and(|s| s.versions.iter().any(|w| same(v, w)))
+            })
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            let conflict = n.conflict.get_or_insert_with(|| Conflict {
+                versions: Vec::new(),
+                proposal: None,
+            });
+            conflict.versions.extend(missing);
+            n.local_conflict = true;
         }
-        n.local_conflict = true;
     }
     // A delete that arrived from the server keeps the text this device had, for its trash;
     // a purge (deleted forever, here or elsewhere) drops it.

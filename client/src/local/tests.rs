@@ -50,6 +50,7 @@ fn pending_note(change: &str) -> LocalNote {
         conflict: None,
         resolving: false,
         local_conflict: false,
+        typed_on: None,
         purge: false,
         trash: None,
         fields: Default::default(),

@@ -32,6 +32,8 @@ impl<S: LocalStore> Notes<S> {
                 deleted_ms: now,
             });
             n.deleted = true;
+            // Deleted with the conflict's versions in view: on the server's text.
+            n.typed_on = None;
             true
         })
         .await
@@ -70,6 +72,7 @@ impl<S: LocalStore> Notes<S> {
             // The server version's text goes too: the purge needs only `base_version` to
             // be applied (see `Change::purge`).
             n.base = None;
+            n.typed_on = None;
             true
         })
         .await

@@ -95,6 +95,22 @@ impl Device {
             .unwrap();
     }
 
+    /// Saves an open editor's text over a note, as the app's editor does: `base` is the
+    /// (title, content) the typing was made on, `editor` what the editor shows. True when
+    /// the typing overlapped the stored text and both were kept as a conflict.
+    pub async fn save_editor(&self, id: &str, base: (&str, &str), editor: (&str, &str)) -> bool {
+        let text = |(title, content): (&str, &str)| sync_core::Text {
+            title: title.into(),
+            content: content.into(),
+        };
+        let saved = self
+            .notes
+            .save_editor(&NoteId(id.into()), &text(base), &text(editor))
+            .await
+            .unwrap();
+        matches!(saved, client::local::EditorSave::Conflict(_))
+    }
+
     /// Deletes a note.
     pub async fn delete(&self, id: &str) {
         self.notes.delete(&NoteId(id.into())).await.unwrap();
