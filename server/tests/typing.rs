@@ -21,9 +21,12 @@ mod sim_client;
 mod support;
 
 use std::cell::{Cell, RefCell};
+use std::sync::Arc;
 
 use fuzz_gen::Rng;
 use leptos::config::LeptosOptions;
+use server::auth::Accounts;
+use server::auth::throttle::{Limits, Rate};
 use server::storage::memory;
 use server::{AppState, router, serve};
 use sim_client::{Device, Net, NetError};
@@ -34,30 +37,63 @@ fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| v.parse().ok())
 }
 
-/// The server, on a free port, and a signed-up account.
+/// The server, on a free port, for every schedule of a test: a server's state lives as
+/// long as the runtime (its live feeds are tasks), so one per schedule grew the test's
+/// memory by megabytes a schedule.
+struct Server {
+    base: String,
+    http: reqwest::Client,
+    accounts: Cell<u32>,
+    _stop: oneshot::Sender<()>,
+}
+
+/// A new account on the server, for one schedule.
 struct App {
     base: String,
     http: reqwest::Client,
     token: String,
-    _stop: oneshot::Sender<()>,
 }
 
-async fn app() -> App {
+async fn server() -> Server {
     let leptos = LeptosOptions::builder()
         .output_name("tern")
         .site_root("target/site")
         .build();
-    let state = AppState::new(memory::stores(), leptos, false);
+    let stores = memory::stores();
+    // An account per schedule, all from this machine: sign-ups are not throttled here.
+    let every = std::time::Duration::from_secs(1);
+    let unthrottled = Rate {
+        burst: u32::MAX,
+        every,
+    };
+    let accounts = Accounts::new(&stores).with_limits(Limits {
+        per_pair: unthrottled,
+        per_source: unthrottled,
+        per_account: unthrottled,
+        known_for: every,
+    });
+    let state = AppState::with_stores(stores.notes, Arc::new(accounts), leptos, false);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = oneshot::channel();
     tokio::spawn(serve(listener, router(state), async move {
         let _ = rx.await;
     }));
-    let http = reqwest::Client::new();
-    let r = http
-        .post(format!("{base}/auth/signup"))
-        .json(&serde_json::json!({"username": "typist", "password": support::PASSWORD}))
+    Server {
+        base,
+        http: reqwest::Client::new(),
+        accounts: Cell::new(0),
+        _stop: tx,
+    }
+}
+
+async fn app(server: &Server) -> App {
+    let n = server.accounts.get() + 1;
+    server.accounts.set(n);
+    let r = server
+        .http
+        .post(format!("{}/auth/signup", server.base))
+        .json(&serde_json::json!({"username": format!("typist{n}"), "password": support::PASSWORD}))
         .send()
         .await
         .unwrap();
@@ -67,10 +103,9 @@ async fn app() -> App {
         .unwrap()
         .to_owned();
     App {
-        base,
-        http,
+        base: server.base.clone(),
+        http: server.http.clone(),
         token,
-        _stop: tx,
     }
 }
 
@@ -202,9 +237,9 @@ impl World {
     }
 }
 
-async fn schedule(seed: u64) -> Result<(), String> {
+async fn schedule(server: &Server, seed: u64) -> Result<(), String> {
     let mut r = Rng::new(seed);
-    let app = app().await;
+    let app = app(server).await;
     let a = Device::new("a").await;
     let b = Device::new("b").await;
     let note = a.create("Shared", "HEAD0\nbody").await;
@@ -273,9 +308,10 @@ fn edits_in_different_places_never_conflict_whatever_the_interleaving() {
         }
     };
     let failures: Vec<String> = rt.block_on(async {
+        let server = server().await;
         let mut failures = vec![];
         for seed in seeds.iter().copied() {
-            if let Err(e) = schedule(seed).await {
+            if let Err(e) = schedule(&server, seed).await {
                 failures.push(e);
             }
         }
@@ -303,8 +339,9 @@ fn an_overlap_kept_by_the_editor_is_a_conflict_on_every_device() {
         .build()
         .unwrap();
     rt.block_on(async {
+        let server = server().await;
         for strategy in [None, Some(sync_core::Strategy::Manual)] {
-            let app = app().await;
+            let app = app(&server).await;
             let (a, b) = (Device::new("a").await, Device::new("b").await);
             let id = a.create("Shared", "one two three").await;
             if let Some(s) = strategy {
@@ -317,7 +354,7 @@ fn an_overlap_kept_by_the_editor_is_a_conflict_on_every_device() {
             b.edit(&id, "Shared", "one TWO three").await;
             b.sync(&Plain(&app)).await.unwrap();
             a.sync(&Plain(&app)).await.unwrap();
-            let kept = a
+            let (kept, _) = a
                 .save_editor(&id, ("Shared", "one two three"), ("Shared", "one 2 three"))
                 .await;
             assert!(kept, "{strategy:?}: the overlap is kept as a conflict on A");
@@ -362,4 +399,206 @@ fn an_overlap_kept_by_the_editor_is_a_conflict_on_every_device() {
             }
         }
     });
+}
+
+/// A's open editor: the text its typing was made on, what it shows, and whether some of
+/// it is not saved yet.
+struct Editor {
+    base: String,
+    text: String,
+    unsaved: bool,
+}
+
+const WORDS: [&str; 6] = ["milk", "eggs", "bread", "tea", "jam", "figs"];
+
+/// `old` with a word replaced, inserted, appended or removed.
+fn edit_words(r: &mut Rng, old: &str) -> String {
+    let mut words: Vec<String> = old.split(' ').map(str::to_owned).collect();
+    let w = format!("{}{}", r.pick(&WORDS), r.below(10));
+    match r.below(4) {
+        0 => {
+            let i = r.index(words.len());
+            words[i] = w;
+        }
+        1 => words.insert(r.index(words.len() + 1), w),
+        2 if words.len() > 1 => {
+            words.remove(r.index(words.len()));
+        }
+        _ => words.push(w),
+    }
+    words.join(" ")
+}
+
+/// What a device shows of the note: its text and its conflict's versions (sorted), and
+/// whether an edit waits to be pushed.
+async fn shown(d: &Device, id: &str) -> (String, Vec<String>, bool) {
+    let n = d.notes().await.into_iter().find(|n| n.id == id).unwrap();
+    let mut versions: Vec<String> = n
+        .conflict
+        .iter()
+        .flat_map(|c| c.versions.iter().map(|v| v.content.clone()))
+        .collect();
+    versions.sort();
+    (n.content, versions, n.pending)
+}
+
+/// One schedule of A's editor against B's edits (see the test below).
+async fn editor_schedule(server: &Server, seed: u64) -> Result<(), String> {
+    let mut r = Rng::new(seed);
+    let app = app(server).await;
+    let (a, b) = (Device::new("a").await, Device::new("b").await);
+    let id = a.create("Shared", "one two three four").await;
+    let manual = r.chance(0.3);
+    if manual {
+        a.set_strategy(&id, sync_core::Strategy::Manual).await;
+    }
+    a.sync(&Plain(&app)).await.unwrap();
+    b.sync(&Plain(&app)).await.unwrap();
+    let mut ed = Editor {
+        base: "one two three four".into(),
+        text: "one two three four".into(),
+        unsaved: false,
+    };
+    let mut trace = vec![format!(
+        "strategy: {}",
+        if manual { "manual" } else { "default" }
+    )];
+    for _ in 0..6 + r.below(14) {
+        match r.below(10) {
+            0 | 1 => {
+                ed.text = edit_words(&mut r, &ed.text);
+                ed.unsaved = true;
+                trace.push(format!("A types: {:?}", ed.text));
+            }
+            2 | 3 if ed.unsaved => {
+                let (kept, now) = a
+                    .save_editor(&id, ("Shared", &ed.base), ("Shared", &ed.text))
+                    .await;
+                trace.push(format!(
+                    "A saves {:?} on {:?}: {now:?} (conflict: {kept})",
+                    ed.text, ed.base
+                ));
+                ed = Editor {
+                    base: now.clone(),
+                    text: now,
+                    unsaved: false,
+                };
+            }
+            4 => {
+                a.sync(&Plain(&app)).await.unwrap();
+                trace.push("A syncs".into());
+                // The page reads the store again: an editor with nothing unsaved shows it.
+                if !ed.unsaved {
+                    let (text, _, _) = shown(&a, &id).await;
+                    ed = Editor {
+                        base: text.clone(),
+                        text,
+                        unsaved: false,
+                    };
+                }
+            }
+            5 | 6 => {
+                let (text, _, _) = shown(&b, &id).await;
+                let text = edit_words(&mut r, &text);
+                b.edit(&id, "Shared", &text).await;
+                trace.push(format!("B edits: {text:?}"));
+            }
+            7 => {
+                b.sync(&Plain(&app)).await.unwrap();
+                trace.push("B syncs".into());
+            }
+            _ => {
+                // Someone resolves a conflict they see: with the note's text or a version.
+                let (who, d) = if r.chance(0.5) { ("A", &a) } else { ("B", &b) };
+                if who == "A" && ed.unsaved {
+                    continue;
+                }
+                let (text, versions, _) = shown(d, &id).await;
+                if versions.is_empty() {
+                    continue;
+                }
+                let pick = r.index(versions.len() + 1);
+                let chosen = versions.get(pick).cloned().unwrap_or(text);
+                d.resolve(&id, "Shared", &chosen, false).await;
+                trace.push(format!("{who} resolves with {chosen:?}"));
+                if who == "A" {
+                    ed = Editor {
+                        base: chosen.clone(),
+                        text: chosen,
+                        unsaved: false,
+                    };
+                }
+            }
+        }
+    }
+    if ed.unsaved {
+        let (kept, now) = a
+            .save_editor(&id, ("Shared", &ed.base), ("Shared", &ed.text))
+            .await;
+        trace.push(format!(
+            "A saves {:?} on {:?}: {now:?} (conflict: {kept})",
+            ed.text, ed.base
+        ));
+    }
+    for _ in 0..3 {
+        a.sync(&Plain(&app)).await.unwrap();
+        b.sync(&Plain(&app)).await.unwrap();
+    }
+    let (sa, sb) = (shown(&a, &id).await, shown(&b, &id).await);
+    if sa != sb || sa.2 {
+        return Err(format!(
+            "seed {seed}: A shows {sa:?}, B shows {sb:?} (text, conflict versions, pending)\n\
+             schedule:\n  {}",
+            trace.join("\n  ")
+        ));
+    }
+    Ok(())
+}
+
+/// Random interleavings of an open editor on A (typing on the text it loaded, saved later,
+/// the store taken in when nothing is unsaved) with B's edits, both devices' syncs and
+/// resolutions by either: whatever the order, both devices end showing the same note (its
+/// text and its conflict's versions) with nothing pending. An overlap A's editor keeps as a
+/// conflict is every device's conflict (before `LocalNote::typed_on`, B saw A's text with no
+/// conflict while A showed one). `TERN_EDITOR_SYNC_SCHEDULES` (default 150),
+/// `TERN_EDITOR_SYNC_BASE_SEED`, `TERN_EDITOR_SYNC_SEED` (one schedule).
+#[test]
+fn an_editor_and_another_device_end_showing_the_same_note_whatever_the_interleaving() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let seeds: Vec<u64> = match env_u64("TERN_EDITOR_SYNC_SEED") {
+        Some(s) => vec![s],
+        None => {
+            let n = env_u64("TERN_EDITOR_SYNC_SCHEDULES").unwrap_or(150);
+            let base = env_u64("TERN_EDITOR_SYNC_BASE_SEED").unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs()
+                    % 1_000_000
+                    * 1000
+            });
+            eprintln!("editor schedules from seed {base} (TERN_EDITOR_SYNC_BASE_SEED={base})");
+            (base..base + n).collect()
+        }
+    };
+    let failures: Vec<String> = rt.block_on(async {
+        let server = server().await;
+        let mut failures = vec![];
+        for seed in seeds.iter().copied() {
+            if let Err(e) = editor_schedule(&server, seed).await {
+                failures.push(e);
+            }
+        }
+        failures
+    });
+    assert!(
+        failures.is_empty(),
+        "{} of {} schedules failed; the first:\n{}",
+        failures.len(),
+        seeds.len(),
+        failures[0]
+    );
 }

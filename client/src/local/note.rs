@@ -51,8 +51,9 @@ pub struct LocalNote {
     pub local_conflict: bool,
     /// The text the pending edit was typed on, when it is not `base`: an editor's save
     /// whose typing overlapped `base` (the server's text, pulled while the user typed) keeps
-    /// `base` beside it as a conflict ([`super::Notes::save_editor`]); the typing was made on
-    /// the earlier text. Sent as the change's base text, it tells the server the edit is
+    /// `base` beside it as a conflict version ([`super::Notes::save_editor`]) until the
+    /// server's answer brings the server's decision; the typing was made on the earlier
+    /// text. Sent as the change's base text, it tells the server the edit is
     /// concurrent with `base` ([`sync_core::merge`]), so the note's strategy decides for every
     /// device: a conflict on every device (the default), not one only this device shows
     /// while the others see their edit replaced. Cleared once the server answers the edit,

@@ -26,8 +26,11 @@ pub enum EditorSave {
 }
 
 /// Keeps `theirs` (the note's stored text, about to be replaced) beside it as a conflict
-/// version, with the note's stamp, so the user chooses between them.
-fn keep_beside(n: &mut LocalNote, theirs: Text) {
+/// version, with the note's stamp, so the user chooses between them. `device_only`: the
+/// server never had `theirs` (another tab's text, not synced), so only this device can show
+/// it until the user chooses (`LocalNote::local_conflict`); the server's own text is left
+/// to the server, which decides on the edit sent as concurrent with it (`typed_on`).
+fn keep_beside(n: &mut LocalNote, theirs: Text, device_only: bool) {
     let version = sync_core::Version {
         title: theirs.title,
         content: theirs.content,
@@ -40,7 +43,7 @@ fn keep_beside(n: &mut LocalNote, theirs: Text) {
     });
     conflict.versions.push(version);
     conflict.proposal = None;
-    n.local_conflict = true;
+    n.local_conflict |= device_only;
 }
 
 /// The edits a user makes, on top of a [`LocalStore`].
@@ -366,13 +369,13 @@ impl<S: LocalStore> Notes<S> {
                         // it): the typing was made on `base`, concurrently with it, and is
                         // sent so (`LocalNote::typed_on`). A text only this device has (another
                         // tab's, not synced) is no edit the server or another device knows.
-                        if n.typed_on.is_none()
+                        let servers = n.typed_on.is_none()
                             && n.base_version.is_some()
-                            && n.base.as_ref() == Some(&theirs)
-                        {
+                            && n.base.as_ref() == Some(&theirs);
+                        if servers {
                             n.typed_on = Some(base.clone());
                         }
-                        keep_beside(n, theirs);
+                        keep_beside(n, theirs, !servers);
                         n.title.clone_from(&editor.title);
                         n.content.clone_from(&editor.content);
                         outcome = EditorSave::Conflict(editor.clone());

@@ -196,7 +196,10 @@ pub fn reconcile(
                 }
                 n.field_edits.clear();
                 n.edit_clocks.clear();
-                if n.deleted {
+                // An answer without the state says the server's note has no conflict
+                // (`stored_as_sent`): only versions this device alone has stay (the server's
+                // text kept beside typing sent as concurrent, `typed_on`, was its to decide).
+                if n.deleted || !n.local_conflict {
                     n.conflict = None;
                     n.local_conflict = false;
                 }

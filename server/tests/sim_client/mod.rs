@@ -96,9 +96,15 @@ impl Device {
     }
 
     /// Saves an open editor's text over a note, as the app's editor does: `base` is the
-    /// (title, content) the typing was made on, `editor` what the editor shows. True when
-    /// the typing overlapped the stored text and both were kept as a conflict.
-    pub async fn save_editor(&self, id: &str, base: (&str, &str), editor: (&str, &str)) -> bool {
+    /// (title, content) the typing was made on, `editor` what the editor shows. Returns
+    /// whether the typing overlapped the stored text (both kept as a conflict) and the
+    /// content the editor shows after the save (its typing merged with the stored text).
+    pub async fn save_editor(
+        &self,
+        id: &str,
+        base: (&str, &str),
+        editor: (&str, &str),
+    ) -> (bool, String) {
         let text = |(title, content): (&str, &str)| sync_core::Text {
             title: title.into(),
             content: content.into(),
@@ -108,7 +114,11 @@ impl Device {
             .save_editor(&NoteId(id.into()), &text(base), &text(editor))
             .await
             .unwrap();
-        matches!(saved, client::local::EditorSave::Conflict(_))
+        match saved {
+            client::local::EditorSave::Conflict(t) => (true, t.content),
+            client::local::EditorSave::Written(t) => (false, t.content),
+            client::local::EditorSave::Deleted => (false, editor.1.to_owned()),
+        }
     }
 
     /// Deletes a note.
