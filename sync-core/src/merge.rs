@@ -284,8 +284,10 @@ fn resolve_text(
             .as_ref()
             .is_some_and(|w| w.node == change.hlc.node && w.base == change.base_version);
     // A resolution settles the conflict it was made for; one made before further versions
-    // arrived leaves the conflict (with them) for the user to see.
-    let keep_conflict = if change.resolve && saw_latest {
+    // arrived leaves the conflict (with them) for the user to see. Made on an earlier version
+    // (its answer lost, say), it may not have seen every version of the conflict: the
+    // device's own write on that base may be a conflict holding versions that came meanwhile.
+    let keep_conflict = if change.resolve && s.made_on_latest(change) {
         None
     } else {
         s.note.conflict.clone()
@@ -449,7 +451,7 @@ fn resolve_text(
                     }
                 }
                 // No clean merge: no proposal either.
-                None => conflict(s, &current, &incoming, version, note_strategy, None),
+                None => conflict(s, change, &current, &incoming, version, note_strategy, None),
             }
         }
         Strategy::Manual => {
@@ -476,7 +478,15 @@ fn resolve_text(
                 merge_fields(s, change, &incoming, budget)
                     .map(|(title, _, content, _)| Text { title, content })
             };
-            conflict(s, &current, &incoming, version, note_strategy, proposal)
+            conflict(
+                s,
+                change,
+                &current,
+                &incoming,
+                version,
+                note_strategy,
+                proposal,
+            )
         }
     }
 }
@@ -517,6 +527,7 @@ fn merge_fields(
 /// unless it is what the note shows.
 fn conflict(
     s: &StoredNote,
+    change: &Change,
     current: &Version,
     incoming: &Version,
     version: u64,
@@ -583,7 +594,10 @@ fn conflict(
             ),
             title_hlc: hlc.clone(),
             content_hlc: hlc,
-            last_write: None,
+            // The shown version is the change's own: a device whose answer was lost goes on
+            // from it (typing on, deleting) as from its own write (`LastWrite`), not as
+            // concurrent with itself. Its resolution still has to have seen the versions.
+            last_write: incoming_first.then(|| LastWrite::of(change)),
             text_version: version,
         }),
         revisions,

@@ -56,8 +56,9 @@ pub struct LocalNote {
     /// text. Sent as the change's base text, it tells the server the edit is
     /// concurrent with `base` ([`sync_core::merge`]), so the note's strategy decides for every
     /// device: a conflict on every device (the default), not one only this device shows
-    /// while the others see their edit replaced. Cleared once the server answers the edit,
-    /// and by a resolution or a delete (made with both versions in view).
+    /// while the others see their edit replaced. Cleared by the answer to the edit that
+    /// carried it, and by a resolution or a delete (made with both versions in view); an
+    /// edit made while it was on its way is typed on the text sent ([`super::reconcile()`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub typed_on: Option<Text>,
     /// The text of a deleted note, kept on the device for the trash ("Restore") until it

@@ -135,6 +135,65 @@ fn rebase(n: &mut LocalNote, sent: &Change, stored: &NoteState) {
     n.typed_on = None;
 }
 
+/// True when `sent` carried typing made on an earlier text than the note's base
+/// ([`LocalNote::typed_on`]: its base text is not the base's).
+fn typed_on_sent(n: &LocalNote, sent: &Change) -> bool {
+    let (Some(title), Some(content)) = (&sent.base_title, &sent.base_content) else {
+        return false;
+    };
+    n.base
+        .as_ref()
+        .is_some_and(|b| b.title != *title || b.content != *content)
+}
+
+/// Moves the newer local edit `n`, made while `sent` (typing on an earlier text, sent as
+/// concurrent: [`LocalNote::typed_on`]) was on its way, onto the server's answer `stored`
+/// (its conflict of `sent` with the text `sent` overlapped, or their merge): the newer edit
+/// was made on `sent`'s text, so that is its typed-on text, on the answer's version; the note
+/// shows the server's conflict (the text kept beside the typing was the server's to decide).
+/// Left on the old base, the next push was concurrent again and the server kept `sent`'s
+/// own, outdated text as one more version of the conflict: the device conflicted with itself.
+///
+/// A delete made meanwhile is made on the answer (the user deleted with the conflict in
+/// view: it deletes the note, as any delete of the latest text). A resolution made meanwhile
+/// is moved only when the answer holds no text but `sent`'s and the one it overlapped, the
+/// two the user chose between; else it stays on the old base and the server keeps the
+/// conflict, with what came since, for the user to see.
+fn onto_answer(n: &mut LocalNote, sent: &Change, stored: &NoteState) {
+    let sent_text = Text {
+        title: sent.title.clone(),
+        content: sent.content.clone(),
+    };
+    if n.resolving {
+        let known = |title: &str, content: &str, deleted: bool| {
+            !deleted
+                && ((title, content) == (sent.title.as_str(), sent.content.as_str())
+                    || n.base.as_ref().is_some_and(|b| {
+                        (title, content) == (b.title.as_str(), b.content.as_str())
+                    }))
+        };
+        let only_known = known(&stored.title, &stored.content, stored.deleted)
+            && stored.conflict.as_ref().is_none_or(|c| {
+                c.versions
+                    .iter()
+                    .all(|v| known(&v.title, &v.content, v.deleted))
+            });
+        if !only_known {
+            return;
+        }
+    }
+    n.base_version = Some(stored.version);
+    n.base = Some(Text {
+        title: stored.title.clone(),
+        content: stored.content.clone(),
+    });
+    let made_on_sent = !n.deleted && !n.resolving && sent_text != *n.base.as_ref().unwrap();
+    n.typed_on = made_on_sent.then_some(sent_text);
+    if !n.local_conflict && !n.resolving {
+        n.conflict = stored.conflict.clone();
+    }
+}
+
 /// True when `stored` holds `sent`'s edits: its title when `sent` changed the title, and its
 /// content edits (merged into `stored` again, they change nothing). `false` without `sent`'s
 /// base, which says what it changed.
@@ -209,13 +268,18 @@ pub fn reconcile(
                 current: None,
             } => {
                 // The server stored exactly what was sent; the newer local edit builds on it.
+                // Typing sent on an earlier text (`typed_on`) is what it built on now; typing
+                // kept beside the server's text while another change was on its way (a
+                // strategy change, say) is still concurrent with it.
                 if let Some(c) = sent.filter(|c| c.change_id == r.change_id) {
+                    if typed_on_sent(n, c) {
+                        n.typed_on = None;
+                    }
                     n.base_version = Some(*version);
                     n.base = Some(Text {
                         title: c.title.clone(),
                         content: c.content.clone(),
                     });
-                    n.typed_on = None;
                     settle_fields(n, c, None, refused);
                 }
             }
@@ -230,7 +294,11 @@ pub fn reconcile(
             } => {
                 if let Some(c) = sent.filter(|c| c.change_id == r.change_id) {
                     settle_fields(n, c, Some(stored), refused);
-                    rebase(n, c, stored);
+                    if typed_on_sent(n, c) {
+                        onto_answer(n, c, stored);
+                    } else {
+                        rebase(n, c, stored);
+                    }
                 }
             }
             ChangeOutcome::Superseded { current } if answers_pending => {
