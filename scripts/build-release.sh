@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The release build: target/release/server and the site in target/site, with the wasm
-# optimised for size and split (`--split`): the start-up module tern.wasm, and the screens
+# optimised for speed (opt-level 3, see Cargo.toml) and split (`--split`): the start-up module tern.wasm, and the screens
 # loaded on first use in modules of their own (app/src/components/lazy.rs). Ends by printing
 # every module's size (scripts/wasm-sizes.sh), failing when the start-up module is over its
 # budget.
