@@ -24,6 +24,19 @@ async fn the_node_id_is_stable() {
     suite::the_node_id_is_stable(fresh("t-node").await).await;
 }
 
+/// Two pages opening a new store at once (two tabs, a page and its service worker) agree on
+/// the device's node id.
+#[wasm_bindgen_test]
+async fn two_pages_opening_a_new_store_at_once_agree_on_its_node_id() {
+    IdbStore::delete("t-node-race").await.unwrap();
+    let (a, b) = futures::join!(IdbStore::open("t-node-race"), IdbStore::open("t-node-race"));
+    let (a, b) = futures::join!(
+        client::local::Notes::open(a.unwrap()),
+        client::local::Notes::open(b.unwrap())
+    );
+    assert_eq!(a.unwrap().node(), b.unwrap().node());
+}
+
 #[wasm_bindgen_test]
 async fn commit_sync_applies_data_and_cursor() {
     suite::commit_sync_applies_data_and_cursor(fresh("t-commit").await).await;

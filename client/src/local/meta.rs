@@ -37,14 +37,27 @@ pub(super) async fn corrected<S: LocalStore>(store: &S, now: u64) -> Result<u64,
     Ok(now.saturating_add_signed(clock_offset(store).await?))
 }
 
-/// The device's node id, made up and kept on first use.
+/// The device's node id, made up and kept on first use, in one transaction: two pages (two
+/// tabs, a page and the service worker) opening a new store at once agree on one id. (Read
+/// and written apart, each could make up its own; the first page then stamped its edits with
+/// an id the store no longer held, and the server took them for another device's.)
 pub(super) async fn node_id<S: LocalStore>(store: &S) -> Result<String, StoreError> {
-    Ok(match store.get_meta(META_NODE_ID).await? {
-        Some(n) => n,
-        None => {
-            let n = platform::random_id();
-            store.set_meta(META_NODE_ID, &n).await?;
-            n
-        }
-    })
+    if let Some(n) = store.get_meta(META_NODE_ID).await? {
+        return Ok(n);
+    }
+    let mut id = None;
+    store
+        .update_meta(META_NODE_ID, &mut |current| match current {
+            Some(n) => {
+                id = Some(n.to_owned());
+                None
+            }
+            None => {
+                let n = platform::random_id();
+                id = Some(n.clone());
+                Some(n)
+            }
+        })
+        .await?;
+    id.ok_or_else(|| StoreError::Corrupt("no node id".into()))
 }
