@@ -126,6 +126,53 @@ async fn post(app: &App, req: &SyncRequest) -> Result<SyncResponse, NetError> {
         .map_err(|e| NetError::NoAnswer(e.to_string()))
 }
 
+/// A runtime for one test.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Runs `schedule` against one server for each seed: `{prefix}_SEED` (one), or
+/// `{prefix}_SCHEDULES` (default 150) from `{prefix}_BASE_SEED` (default: from the clock,
+/// printed). Fails with how many failed and the first failure (its seed and schedule).
+fn run_schedules(prefix: &str, schedule: impl AsyncFn(&Server, u64) -> Result<(), String>) {
+    let seeds: Vec<u64> = match env_u64(&format!("{prefix}_SEED")) {
+        Some(s) => vec![s],
+        None => {
+            let n = env_u64(&format!("{prefix}_SCHEDULES")).unwrap_or(150);
+            let base = env_u64(&format!("{prefix}_BASE_SEED")).unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs()
+                    % 1_000_000
+                    * 1000
+            });
+            eprintln!("schedules from seed {base} ({prefix}_BASE_SEED={base})");
+            (base..base + n).collect()
+        }
+    };
+    let failures: Vec<String> = runtime().block_on(async {
+        let server = server().await;
+        let mut failures = vec![];
+        for seed in seeds.iter().copied() {
+            if let Err(e) = schedule(&server, seed).await {
+                failures.push(e);
+            }
+        }
+        failures
+    });
+    assert!(
+        failures.is_empty(),
+        "{} of {} schedules failed; the first:\n{}",
+        failures.len(),
+        seeds.len(),
+        failures[0]
+    );
+}
+
 /// A plain `POST /sync`.
 struct Plain<'a>(&'a App);
 
@@ -287,43 +334,7 @@ async fn schedule(server: &Server, seed: u64) -> Result<(), String> {
 
 #[test]
 fn edits_in_different_places_never_conflict_whatever_the_interleaving() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let seeds: Vec<u64> = match env_u64("TERN_TYPE_ON_SEED") {
-        Some(s) => vec![s],
-        None => {
-            let n = env_u64("TERN_TYPE_ON_SCHEDULES").unwrap_or(150);
-            let base = env_u64("TERN_TYPE_ON_BASE_SEED").unwrap_or_else(|| {
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap()
-                    .as_secs()
-                    % 1_000_000
-                    * 1000
-            });
-            eprintln!("typing schedules from seed {base} (TERN_TYPE_ON_BASE_SEED={base})");
-            (base..base + n).collect()
-        }
-    };
-    let failures: Vec<String> = rt.block_on(async {
-        let server = server().await;
-        let mut failures = vec![];
-        for seed in seeds.iter().copied() {
-            if let Err(e) = schedule(&server, seed).await {
-                failures.push(e);
-            }
-        }
-        failures
-    });
-    assert!(
-        failures.is_empty(),
-        "{} of {} schedules failed; the first:\n{}",
-        failures.len(),
-        seeds.len(),
-        failures[0]
-    );
+    run_schedules("TERN_TYPE_ON", schedule);
 }
 
 /// An editor whose typing overlapped another device's edit (pulled while the user typed)
@@ -334,11 +345,7 @@ fn edits_in_different_places_never_conflict_whatever_the_interleaving() {
 /// everywhere.
 #[test]
 fn an_overlap_kept_by_the_editor_is_a_conflict_on_every_device() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
+    runtime().block_on(async {
         let server = server().await;
         for strategy in [None, Some(sync_core::Strategy::Manual)] {
             let app = app(&server).await;
@@ -564,43 +571,7 @@ async fn editor_schedule(server: &Server, seed: u64) -> Result<(), String> {
 /// `TERN_EDITOR_SYNC_BASE_SEED`, `TERN_EDITOR_SYNC_SEED` (one schedule).
 #[test]
 fn an_editor_and_another_device_end_showing_the_same_note_whatever_the_interleaving() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let seeds: Vec<u64> = match env_u64("TERN_EDITOR_SYNC_SEED") {
-        Some(s) => vec![s],
-        None => {
-            let n = env_u64("TERN_EDITOR_SYNC_SCHEDULES").unwrap_or(150);
-            let base = env_u64("TERN_EDITOR_SYNC_BASE_SEED").unwrap_or_else(|| {
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap()
-                    .as_secs()
-                    % 1_000_000
-                    * 1000
-            });
-            eprintln!("editor schedules from seed {base} (TERN_EDITOR_SYNC_BASE_SEED={base})");
-            (base..base + n).collect()
-        }
-    };
-    let failures: Vec<String> = rt.block_on(async {
-        let server = server().await;
-        let mut failures = vec![];
-        for seed in seeds.iter().copied() {
-            if let Err(e) = editor_schedule(&server, seed).await {
-                failures.push(e);
-            }
-        }
-        failures
-    });
-    assert!(
-        failures.is_empty(),
-        "{} of {} schedules failed; the first:\n{}",
-        failures.len(),
-        seeds.len(),
-        failures[0]
-    );
+    run_schedules("TERN_EDITOR_SYNC", editor_schedule);
 }
 
 /// What A does while its push of an overlap kept by its editor is on its way.
@@ -659,11 +630,7 @@ impl Net for AfterOverlap<'_> {
 /// version, dropped a delete, or kept a resolved conflict).
 #[test]
 fn after_an_overlap_is_pushed_the_device_goes_on_from_its_own_version() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
+    runtime().block_on(async {
         let server = server().await;
         for then in [Then::TypesOn, Then::Deletes, Then::Resolves] {
             for lose in [false, true] {
@@ -739,11 +706,7 @@ fn after_an_overlap_is_pushed_the_device_goes_on_from_its_own_version() {
 /// way: the answer to that change does not make the typing sequential (found by a review).
 #[test]
 fn an_overlap_kept_while_another_change_is_on_its_way_is_still_concurrent() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
+    runtime().block_on(async {
         let server = server().await;
         let app = app(&server).await;
         let (a, b) = (Device::new("a").await, Device::new("b").await);

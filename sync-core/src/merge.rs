@@ -42,7 +42,8 @@ pub struct StoredNote {
     /// Clock of the change that last set the content.
     pub content_hlc: Hlc,
     /// Set when the stored version was written by one device straight on top of the
-    /// version it names (a sequential change, or the note's first write).
+    /// version it names (a sequential change, or the note's first write), or is a conflict
+    /// that shows that device's change (its other versions wait for the user).
     pub last_write: Option<LastWrite>,
     /// The version of the note's last change of its text (title, content, deleted):
     /// `note.version` but after changes that edited only fields, which leave the text as
@@ -279,7 +280,8 @@ fn resolve_text(
     let current = s.note.version_of();
     // The device saw the latest text (changes of fields only may have come since), or the
     // latest version is its own earlier change on the same base (applied, answer lost).
-    let saw_latest = s.made_on_latest(change)
+    let made_on_latest = s.made_on_latest(change);
+    let saw_latest = made_on_latest
         || s.last_write
             .as_ref()
             .is_some_and(|w| w.node == change.hlc.node && w.base == change.base_version);
@@ -287,7 +289,7 @@ fn resolve_text(
     // arrived leaves the conflict (with them) for the user to see. Made on an earlier version
     // (its answer lost, say), it may not have seen every version of the conflict: the
     // device's own write on that base may be a conflict holding versions that came meanwhile.
-    let keep_conflict = if change.resolve && s.made_on_latest(change) {
+    let keep_conflict = if change.resolve && made_on_latest {
         None
     } else {
         s.note.conflict.clone()
@@ -553,14 +555,11 @@ fn conflict(
     versions.push(other.clone());
     // Versions are told apart by what they say, not by clock: the shown version carries
     // the greatest clock of the conflict, which may be another version's.
-    let same = |a: &Version, b: &Version| {
-        a.deleted == b.deleted && a.title == b.title && a.content == b.content
-    };
-    versions.retain(|v| !same(v, main));
+    versions.retain(|v| !v.says_same(main));
     versions.sort_by(|a, b| a.hlc.cmp(&b.hlc));
     let mut distinct: Vec<Version> = Vec::with_capacity(versions.len());
     for v in versions.into_iter().rev() {
-        if !distinct.iter().any(|d| same(d, &v)) {
+        if !distinct.iter().any(|d| d.says_same(&v)) {
             distinct.push(v);
         }
     }

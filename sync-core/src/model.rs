@@ -161,6 +161,14 @@ pub struct Version {
     pub hlc: Hlc,
 }
 
+impl Version {
+    /// True when both say the same (title, content, deleted), whatever their clocks: a
+    /// conflict's versions are told apart by what they say.
+    pub fn says_same(&self, other: &Version) -> bool {
+        self.deleted == other.deleted && self.title == other.title && self.content == other.content
+    }
+}
+
 /// Title and content, without metadata.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

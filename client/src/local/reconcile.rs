@@ -355,9 +355,6 @@ pub fn reconcile(
         && !n.local_conflict
         && let Some(kept) = &c.conflict
     {
-        let same = |a: &sync_core::Version, b: &sync_core::Version| {
-            (a.deleted, &a.title, &a.content) == (b.deleted, &b.title, &b.content)
-        };
         let shown = |v: &sync_core::Version| {
             (v.deleted, &v.title, &v.content) == (n.deleted, &n.title, &n.content)
         };
@@ -369,7 +366,7 @@ pub fn reconcile(
                     && !n
                         .conflict
                         .as_ref()
-                        .is_some_and(|s| s.versions.iter().any(|w| same(v, w)))
+                        .is_some_and(|s| s.versions.iter().any(|w| w.says_same(v)))
             })
             .cloned()
             .collect();
