@@ -2,7 +2,7 @@
 // preview, delete and undo, search, sync, the activity panel and the shortcuts overlay.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { PASSWORD, openApp, openProfile, startServer } from './harness.mjs';
+import { PASSWORD, goOffline, goOnline, openApp, openProfile, signIn, startServer, write } from './harness.mjs';
 
 let server;
 before(async () => {
@@ -65,11 +65,11 @@ test('a full session by keyboard only', async () => {
     await page.waitForFunction(() => document.querySelector('#note-title').value === 'Second');
     await kb.press('j');
     await page.waitForFunction(() => document.querySelector('#note-title').value === 'First');
-    assert.equal(
-      await page.evaluate(() => document.activeElement.closest('li.note')?.dataset.id !== undefined),
-      true,
-      'the focus follows to the open note in the list',
-    );
+    // The focus follows to the open note in the list (once the list has drawn it).
+    await page.waitForFunction(() => {
+      const row = document.activeElement.closest('li.note');
+      return row !== null && row.querySelector('h2').textContent === 'First';
+    });
     await kb.press('k');
     await page.waitForFunction(() => document.querySelector('#note-title').value === 'Second');
 
@@ -139,6 +139,47 @@ test('a full session by keyboard only', async () => {
       null,
       { timeout: 20_000 },
     );
+  } finally {
+    await p.close();
+  }
+});
+
+// A row of the list lives as long as its note is listed: one drawn anew on each change (here
+// its sync state, then its title from another device) took the keyboard's focus with it, and
+// the next j or Tab started from the top of the page.
+test('the focus stays on a note of the list while it syncs and changes', async () => {
+  const p = await openProfile();
+  try {
+    const { page, context } = p;
+    await openApp(page, server.base);
+    await signIn(page, 'focus-user', 'Create account');
+    await goOffline(context);
+    await write(page, 'Kept in focus');
+    await page.keyboard.press('Escape'); // leave the text field: the focus goes to the row
+    const focused = () => page.evaluate(() => {
+      const row = document.activeElement.closest('li.note');
+      return row ? `${row.querySelector('h2').textContent} (${row.dataset.sync})` : document.activeElement.tagName;
+    });
+    await page.waitForFunction(() => document.activeElement.closest('li.note')?.dataset.sync === 'pending');
+
+    // Back online, the page syncs by itself (a click on "Sync now" would move the focus).
+    await goOnline(context);
+    await page.waitForSelector('li.note[data-sync=synced]:has-text("Kept in focus")', { timeout: 20_000 });
+    assert.equal(await focused(), 'Kept in focus (synced)', 'the focus stays on the row once its note is synced');
+
+    // The same note renamed on another device: the row shows the new title, the focus stays.
+    const other = await openProfile();
+    try {
+      await openApp(other.page, server.base);
+      await signIn(other.page, 'focus-user', 'Sign in');
+      await other.page.locator('li.note', { hasText: 'Kept in focus' }).locator('button.open').click();
+      await other.page.fill('#note-title', 'Renamed elsewhere');
+      await other.page.waitForSelector('li.note[data-sync=synced]:has-text("Renamed elsewhere")', { timeout: 20_000 });
+    } finally {
+      await other.close();
+    }
+    await page.waitForSelector('li.note:has-text("Renamed elsewhere")', { timeout: 20_000 });
+    assert.equal(await focused(), 'Renamed elsewhere (synced)', 'the focus stays on the row when another device renames its note');
   } finally {
     await p.close();
   }

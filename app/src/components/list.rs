@@ -92,19 +92,32 @@ fn listed(app: PageState) -> Vec<String> {
 /// date, notebook and tags. A click opens it; Ctrl/Cmd-click and Shift-click select
 /// (see [`crate::model::Selection`]); it can be dragged onto a notebook of the sidebar.
 #[component]
-fn NoteItem(note: NoteView) -> impl IntoView {
+fn NoteItem(id: String, rows: Memo<Rows>, first: NoteView) -> impl IntoView {
     let app = PageState::get();
     let ui = Ui::get();
-    let id = note.id.clone();
-    let selected = Memo::new(move |_| app.editor.open.get().as_deref() == Some(id.as_str()));
-    let id = note.id.clone();
-    let checked = Memo::new(move |_| app.selection.with(|s| s.contains(&id)));
-    let badge = if note.reason.is_empty() {
-        note.sync.as_str().to_owned()
-    } else {
-        format!("{}: {}", note.sync.as_str(), note.reason)
+    // The row lives as long as its note is listed, and shows the note as it is now: a row
+    // made anew on each change (a sync state, a title) would take the keyboard's focus
+    // with it.
+    let row_id = id.clone();
+    let note = Memo::new(move |prev: Option<&NoteView>| {
+        rows.with(|r| r.get(&row_id).cloned())
+            .or_else(|| prev.cloned())
+            .unwrap_or_else(|| first.clone())
+    });
+    let open_id = id.clone();
+    let selected = Memo::new(move |_| app.editor.open.get().as_deref() == Some(open_id.as_str()));
+    let check_id = id.clone();
+    let checked = Memo::new(move |_| app.selection.with(|s| s.contains(&check_id)));
+    let badge = move || {
+        note.with(|n| {
+            if n.reason.is_empty() {
+                n.sync.as_str().to_owned()
+            } else {
+                format!("{}: {}", n.sync.as_str(), n.reason)
+            }
+        })
     };
-    let (open_id, text) = (note.id.clone(), note.text());
+    let open_id = id.clone();
     let open = move |ev: leptos::ev::MouseEvent| {
         let open = app.editor.open.get_untracked();
         if ev.ctrl_key() || ev.meta_key() {
@@ -120,10 +133,11 @@ fn NoteItem(note: NoteView) -> impl IntoView {
             return;
         }
         app.selection.update(Selection::clear);
-        app.editor.open_listed(app, open_id.clone(), text.clone());
+        let text = note.with_untracked(NoteView::text);
+        app.editor.open_listed(app, open_id.clone(), text);
         ui.pane.set(Pane::Editor);
     };
-    let drag_id = note.id.clone();
+    let drag_id = id.clone();
     let drag = move |ev: leptos::ev::DragEvent| {
         // The selection moves together when the row dragged is in it.
         let ids = app.selection.with_untracked(|s| {
@@ -135,21 +149,35 @@ fn NoteItem(note: NoteView) -> impl IntoView {
         });
         io::page::start_drag(&ev, &ids);
     };
-    let date = row_date(app.sort.get_untracked(), &note);
-    let (nb, tags) = (note.notebook.clone(), note.tags.clone());
-    let place = Memo::new(move |_| app.organize.with(|o| row_place(o, nb.as_deref(), &tags)));
+    let date = move || note.with(|n| row_date(app.sort.get(), n));
+    let place = Memo::new(move |_| {
+        note.with(|n| {
+            app.organize
+                .with(|o| row_place(o, n.notebook.as_deref(), &n.tags))
+        })
+    });
+    let pinned = Memo::new(move |_| note.with(|n| n.pinned));
+    let title = move || {
+        note.with(|n| {
+            if n.title.is_empty() {
+                "Untitled".to_owned()
+            } else {
+                n.title.clone()
+            }
+        })
+    };
     view! {
-        <li class="note" data-id=note.id.clone() data-sync=note.sync.as_str()
-            data-pinned=note.pinned.to_string()
+        <li class="note" data-id=id data-sync=move || note.with(|n| n.sync.as_str())
+            data-pinned=move || pinned.get().to_string()
             class:selected=move || selected.get() class:checked=move || checked.get()
             aria-selected=move || checked.get().then_some("true")
             draggable="true" on:dragstart=drag on:dragend=|_| io::page::end_drag()>
             <button type="button" class="open" on:click=open aria-current=move || selected.get().then_some("true")>
                 <h2>
-                    {note.pinned.then(|| view! { <span class="pin-mark" title="Pinned" role="img" aria-label="Pinned">{pin_icon()}</span> })}
-                    {if note.title.is_empty() { "Untitled".to_owned() } else { note.title.clone() }}
+                    {move || pinned.get().then(|| view! { <span class="pin-mark" title="Pinned" role="img" aria-label="Pinned">{pin_icon()}</span> })}
+                    {title}
                 </h2>
-                <p>{note.snippet().to_owned()}</p>
+                <p>{move || note.with(|n| n.snippet().to_owned())}</p>
                 <span class="meta" data-testid="note-row-meta">
                     <time>{date}</time>
                     {move || place.get().0.map(|n| view! { <span class="in-notebook">{n}</span> })}
@@ -159,10 +187,13 @@ fn NoteItem(note: NoteView) -> impl IntoView {
                     }}
                 </span>
             </button>
-            <span class="badge" title=note.reason.clone()>{badge}</span>
+            <span class="badge" title=move || note.with(|n| n.reason.clone())>{badge}</span>
         </li>
     }
 }
+
+/// The listed notes by id, once per snapshot: each row reads its own note from it.
+type Rows = std::collections::HashMap<String, NoteView>;
 
 /// The bar over the list while notes are selected: how many, and what to do with them.
 #[component]
@@ -280,6 +311,14 @@ pub fn SortSelect() -> impl IntoView {
 pub fn NoteList() -> impl IntoView {
     let app = PageState::get();
     let ui = Ui::get();
+    let rows = Memo::new(move |_| {
+        app.snap.with(|s| {
+            s.notes
+                .iter()
+                .map(|n| (n.id.clone(), n.clone()))
+                .collect::<Rows>()
+        })
+    });
     let visible = move || app.snap.with(|s| s.notes.clone());
     let total = move || app.snap.with(|s| s.total);
     let shown = move || app.snap.with(|s| s.notes.len());
@@ -340,11 +379,8 @@ pub fn NoteList() -> impl IntoView {
                 data-counts=move || app.snap.with(|s| s.counts.as_ref().map(counts_label))>
                 <For
                     each=visible
-                    key=move |n| (
-                        n.id.clone(), n.sync, n.title.clone(), n.snippet().to_owned(), n.pinned,
-                        n.modified_ms, n.notebook.clone(), n.tags.clone(), app.sort.get_untracked(),
-                    )
-                    children=move |n| view! { <NoteItem note=n/> }
+                    key=|n| n.id.clone()
+                    children=move |n| view! { <NoteItem id=n.id.clone() rows first=n/> }
                 />
             </ul>
             <Show when=move || { total() > shown() }>
