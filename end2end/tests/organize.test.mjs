@@ -396,3 +396,69 @@ test('shortcuts: * pins, m and t reach the picker and the tag field, g the sideb
     await p.close();
   }
 });
+
+// The sidebar's rows live as long as their notebook or tag is shown. They were drawn again,
+// in place and by position, whenever a menu opened, a notebook collapsed or the notebooks
+// or tags changed: a focused button then stood for whichever entry came to its place (a
+// tag added before it), and its menu moved with it.
+test('the sidebar by keyboard: a menu opened, a notebook collapsed, a tag added keep the focus where it is', async () => {
+  const p = await openProfile();
+  try {
+    const { page } = p;
+    await page.setViewportSize(DESKTOP);
+    await openApp(page, server.base);
+    await write(page, 'Seeds', 'tomatoes');
+    await addNotebook(page, 'Home');
+    await addNotebook(page, 'Garden', 'Home');
+    const focused = () => page.evaluate(() => {
+      const e = document.activeElement;
+      return `${e.closest('li')?.dataset.path ?? e.closest('li')?.dataset.testid ?? '-'}: ${e.getAttribute('aria-label') ?? e.textContent}`;
+    });
+    // Escape leaves the name field; the "⋯" of Home by keyboard (focus, as Tab would, then Enter).
+    await page.keyboard.press('Escape');
+    await notebook(page, 'Home').getByRole('button', { name: 'More for Home' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('button', { name: 'Add a notebook inside' }).waitFor();
+    assert.equal(await focused(), 'Home: More for Home', 'the focus stays on the menu button it opened');
+    assert.equal(await notebook(page, 'Home').getByRole('button', { name: 'More for Home' }).getAttribute('aria-expanded'), 'true');
+    await page.keyboard.press('Tab');
+    assert.equal(await focused(), 'Home: Rename', 'Tab goes on into the menu');
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Enter');
+    await page.getByRole('button', { name: 'Add a notebook inside' }).waitFor({ state: 'detached' });
+    assert.equal(await focused(), 'Home: More for Home', 'and stays when it closes it');
+
+    // Collapse Home with its twisty: Garden is hidden, the focus stays on the twisty.
+    await notebook(page, 'Home').getByRole('button', { name: 'Collapse Home' }).focus();
+    await page.keyboard.press('Enter');
+    await notebook(page, 'Home/Garden').waitFor({ state: 'detached' });
+    assert.equal(await focused(), 'Home: Expand Home');
+    await page.keyboard.press('Enter');
+    await notebook(page, 'Home/Garden').waitFor();
+    assert.equal(await focused(), 'Home: Collapse Home');
+
+    await open(page, 'Seeds');
+    await page.getByTestId('tag-input').fill('summer');
+    await page.getByTestId('tag-input').press('Enter');
+    await page.getByTestId('tag').filter({ hasText: '#summer' }).waitFor();
+    // The tag's "⋯" by keyboard, then a tag added elsewhere that sorts before it: the focus
+    // stays with #summer (rows drawn by position handed it to the row now showing #autumn).
+    const more = page.getByTestId('tag').getByRole('button', { name: 'More for #summer' });
+    await more.focus();
+    await page.keyboard.press('Enter');
+    await page.getByTestId('tag').getByRole('button', { name: 'Remove tag' }).waitFor();
+    assert.equal(await focused(), 'tag: More for #summer');
+    await page.evaluate(() => {
+      // (Added by the editor's field without moving the focus: as a sync would.)
+      const input = document.querySelector('[data-testid=tag-input]');
+      input.value = 'autumn';
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+      input.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }));
+    });
+    await page.getByTestId('tag').filter({ hasText: '#autumn' }).waitFor();
+    assert.equal(await focused(), 'tag: More for #summer', 'a tag added elsewhere leaves the focus where it was');
+    assert.equal(await more.getAttribute('aria-expanded'), 'true', "#summer's menu is still the one open");
+  } finally {
+    await p.close();
+  }
+});

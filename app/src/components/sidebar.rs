@@ -157,6 +157,339 @@ fn menu_view(
     }
 }
 
+/// Whether `filter` is what the list shows (the entry is highlighted).
+fn is_current(app: PageState, ui: Ui, filter: &Filter) -> bool {
+    !ui.trash.get() && app.query.with(|q| is_filter(q, filter))
+}
+
+/// What the sidebar's rows share: the page, and the sidebar's own state.
+#[derive(Clone, Copy)]
+struct Rows {
+    app: PageState,
+    ui: Ui,
+    /// The name field open, if any.
+    naming: RwSignal<Option<Naming>>,
+    /// The entry whose "⋯" menu is open.
+    menu: RwSignal<Option<String>>,
+    /// The entry a drag of notes is over.
+    hover: RwSignal<Option<String>>,
+    /// The notebooks collapsed.
+    collapsed: RwSignal<BTreeSet<String>>,
+    /// The notebook or tag chosen here, and the query it set.
+    chosen: StoredValue<Option<(String, String)>>,
+}
+
+impl Rows {
+    /// Shows the notes of entry `id` (filter `f`), and remembers it, so that the search box
+    /// follows a rename.
+    fn choose(self, id: &str, f: &Filter) {
+        self.chosen
+            .set_value(Some((id.to_owned(), filter_query(f))));
+        select(self.app, self.ui, f);
+    }
+
+    /// Whether `id`'s menu is open (tracked).
+    fn menu_open(self, id: &str) -> bool {
+        self.menu.with(|m| m.as_deref() == Some(id))
+    }
+
+    /// Opens `id`'s menu, or closes it if open.
+    fn toggle_menu(self, id: &str) {
+        self.menu.update(|m| {
+            *m = if m.as_deref() == Some(id) {
+                None
+            } else {
+                Some(id.to_owned())
+            }
+        });
+    }
+}
+
+/// One notebook of the tree as the sidebar shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct NotebookRow {
+    id: String,
+    name: String,
+    /// Its path of names (`A/B`).
+    path: String,
+    /// Its filter (`notebook:"A/B"`).
+    filter: Filter,
+    depth: usize,
+    /// Whether notebooks are inside it.
+    children: bool,
+    /// Whether it is inside another.
+    nested: bool,
+}
+
+/// The notebooks shown, in the tree's order: those inside a collapsed one are not.
+fn notebook_rows(
+    o: &crate::model::organize::Organize,
+    closed: &BTreeSet<String>,
+) -> Vec<NotebookRow> {
+    let mut hidden_below: Option<usize> = None;
+    o.tree()
+        .into_iter()
+        .filter_map(|(depth, nb)| {
+            match hidden_below {
+                Some(d) if depth > d => return None,
+                _ => hidden_below = None,
+            }
+            if closed.contains(&nb.id) {
+                hidden_below = Some(depth);
+            }
+            Some(NotebookRow {
+                id: nb.id.clone(),
+                name: nb.name.clone(),
+                path: o.path(&nb.id),
+                filter: Filter::Notebook(o.path_names(&nb.id)),
+                depth,
+                children: o.has_children(&nb.id),
+                nested: nb.parent.is_some(),
+            })
+        })
+        .collect()
+}
+
+/// One tag as the sidebar shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct TagRow {
+    id: String,
+    name: String,
+}
+
+/// Row `id` as it is now in `list` (kept as it last was while it leaves the list).
+fn row_now<T: Clone + PartialEq + Send + Sync + 'static>(
+    list: Memo<Vec<T>>,
+    first: T,
+    is: impl Fn(&T) -> bool + Send + Sync + 'static,
+) -> Memo<T> {
+    Memo::new(move |prev: Option<&T>| {
+        list.with(|l| l.iter().find(|r| is(r)).cloned())
+            .or_else(|| prev.cloned())
+            .unwrap_or_else(|| first.clone())
+    })
+}
+
+/// A notebook of the tree: its twisty (when notebooks are inside it), its entry (or the
+/// field renaming it), its "⋯" button and menu, and the field naming a notebook inside it.
+/// The row lives as long as the notebook is shown: its menu, a collapse, a count or a drag
+/// over another row change what it shows, not the row, so the keyboard's focus stays where
+/// it is.
+#[component]
+fn NotebookEntry(rows: Rows, list: Memo<Vec<NotebookRow>>, first: NotebookRow) -> impl IntoView {
+    let Rows {
+        app,
+        ui,
+        naming,
+        hover,
+        collapsed,
+        ..
+    } = rows;
+    let id = first.id.clone();
+    let row = {
+        let id = id.clone();
+        row_now(list, first, move |r| r.id == id)
+    };
+    let rid = id.clone();
+    let renaming =
+        Memo::new(move |_| naming.with(|n| matches!(n, Some(Naming::Rename(r)) if r == &rid)));
+    let aid = id.clone();
+    let adding_inside = Memo::new(move |_| {
+        naming.with(|n| matches!(n, Some(Naming::NewNotebook(Some(p))) if p == &aid))
+    });
+    let mid = id.clone();
+    let menu_open = Memo::new(move |_| rows.menu_open(&mid));
+    let hid = id.clone();
+    let hovered = Memo::new(move |_| hover.with(|h| h.as_deref() == Some(hid.as_str())));
+    let kid = id.clone();
+    let is_closed = Memo::new(move |_| collapsed.with(|c| c.contains(&kid)));
+    let count_id = id.clone();
+    let count = Memo::new(move |_| {
+        app.snap.with(|s| {
+            s.counts
+                .as_ref()
+                .and_then(|c| c.notebooks.get(&count_id).copied())
+        })
+    });
+    let name = move || row.with(|r| r.name.clone());
+    let (oid, did, cid, tid) = (id.clone(), id.clone(), id.clone(), id.clone());
+    let entry = move || {
+        if renaming.get() {
+            return name_field(app, naming, row.with_untracked(|r| r.name.clone())).into_any();
+        }
+        view! {
+            <button type="button" class="entry"
+                class:current=move || row.with(|r| is_current(app, ui, &r.filter))
+                aria-current=move || row.with(|r| is_current(app, ui, &r.filter)).then_some("true")
+                title="Double-click to rename"
+                on:click=move |_| row.with_untracked(|r| rows.choose(&r.id, &r.filter))
+                on:dblclick=move |_| naming.set(Some(Naming::Rename(row.with_untracked(|r| r.id.clone()))))>
+                <span class="name">{name}</span>
+                {move || count_view(count.get())}
+            </button>
+        }
+        .into_any()
+    };
+    let menu = move || {
+        menu_open.get().then(|| {
+            let r = row.get_untracked();
+            let into = app.organize.with_untracked(|o| {
+                let below = o.below(&r.id);
+                let parent = o.notebook(&r.id).and_then(|n| n.parent.clone());
+                o.tree()
+                    .into_iter()
+                    .filter(|(_, n)| {
+                        !below.contains(&n.id) && parent.as_deref() != Some(n.id.as_str())
+                    })
+                    .map(|(_, n)| (n.id.clone(), o.path(&n.id)))
+                    .collect()
+            });
+            menu_view(
+                app,
+                r.id,
+                r.name,
+                false,
+                r.nested,
+                (naming, rows.menu),
+                into,
+            )
+        })
+    };
+    view! {
+        <li class="notebook" data-id=id data-testid="notebook"
+            data-path=move || row.with(|r| r.path.clone())
+            data-depth=move || row.with(|r| r.depth.min(MAX_SHOWN_DEPTH).to_string())
+            class:drop-hover=move || hovered.get()
+            on:dragover=move |ev| {
+                if io::page::accept_drop(&ev) {
+                    hover.set(Some(oid.clone()));
+                }
+            }
+            on:dragleave=move |_| hover.set(None)
+            on:drop=move |ev| {
+                hover.set(None);
+                let ids = io::page::dragged_notes(&ev);
+                commands::move_notes(app, ids, Some(did.clone()));
+            }>
+            <div class="entry-row">
+                <Show when=move || row.with(|r| r.children)>
+                    <button type="button" class="twisty"
+                        aria-label=move || format!("{} {}", if is_closed.get() { "Expand" } else { "Collapse" }, name())
+                        aria-expanded=move || (!is_closed.get()).to_string()
+                        on:click={
+                            let cid = cid.clone();
+                            move |_| collapsed.update(|c| {
+                                if !c.remove(&cid) {
+                                    c.insert(cid.clone());
+                                }
+                            })
+                        }>
+                        {move || if is_closed.get() { "▸" } else { "▾" }}
+                    </button>
+                </Show>
+                {entry}
+                <button type="button" class="more" aria-label=move || format!("More for {}", name())
+                    aria-expanded=move || menu_open.get().to_string()
+                    on:click=move |_| rows.toggle_menu(&tid)>"⋯"</button>
+            </div>
+            {menu}
+            {move || adding_inside.get().then(|| view! {
+                <div class="inside">{name_field(app, naming, String::new())}</div>
+            })}
+        </li>
+    }
+}
+
+/// A tag: its entry (or the field renaming it), its "⋯" button and menu. Like
+/// [`NotebookEntry`], the row lives as long as the tag is listed.
+#[component]
+fn TagEntry(rows: Rows, list: Memo<Vec<TagRow>>, first: TagRow) -> impl IntoView {
+    let Rows {
+        app,
+        ui,
+        naming,
+        hover,
+        ..
+    } = rows;
+    let id = first.id.clone();
+    let row = {
+        let id = id.clone();
+        row_now(list, first, move |r| r.id == id)
+    };
+    let rid = id.clone();
+    let renaming =
+        Memo::new(move |_| naming.with(|n| matches!(n, Some(Naming::Rename(r)) if r == &rid)));
+    let mid = id.clone();
+    let menu_open = Memo::new(move |_| rows.menu_open(&mid));
+    let hid = id.clone();
+    let hovered = Memo::new(move |_| hover.with(|h| h.as_deref() == Some(hid.as_str())));
+    let count_id = id.clone();
+    let count = Memo::new(move |_| {
+        app.snap.with(|s| {
+            s.counts
+                .as_ref()
+                .and_then(|c| c.tags.get(&count_id).copied())
+        })
+    });
+    let name = move || row.with(|r| r.name.clone());
+    let filter = move || Filter::Tag(name());
+    let entry = move || {
+        if renaming.get() {
+            return name_field(app, naming, row.with_untracked(|r| r.name.clone())).into_any();
+        }
+        view! {
+            <button type="button" class="entry"
+                class:current=move || is_current(app, ui, &filter())
+                aria-current=move || is_current(app, ui, &filter()).then_some("true")
+                title="Double-click to rename"
+                on:click=move |_| row.with_untracked(|r| rows.choose(&r.id, &Filter::Tag(r.name.clone())))
+                on:dblclick=move |_| naming.set(Some(Naming::Rename(row.with_untracked(|r| r.id.clone()))))>
+                <span class="name">{move || format!("#{}", name())}</span>
+                {move || count_view(count.get())}
+            </button>
+        }
+        .into_any()
+    };
+    let menu = move || {
+        menu_open.get().then(|| {
+            let r = row.get_untracked();
+            menu_view(
+                app,
+                r.id,
+                r.name,
+                true,
+                false,
+                (naming, rows.menu),
+                Vec::new(),
+            )
+        })
+    };
+    let (oid, did) = (id.clone(), id.clone());
+    view! {
+        <li class="tag" data-id=id data-testid="tag"
+            class:drop-hover=move || hovered.get()
+            on:dragover=move |ev| {
+                if io::page::accept_drop(&ev) {
+                    hover.set(Some(oid.clone()));
+                }
+            }
+            on:dragleave=move |_| hover.set(None)
+            on:drop=move |ev| {
+                hover.set(None);
+                let ids = io::page::dragged_notes(&ev);
+                commands::tag_notes(app, ids, row.with_untracked(|r| r.name.clone()));
+            }>
+            <div class="entry-row">
+                {entry}
+                <button type="button" class="more" aria-label=move || format!("More for #{}", name())
+                    aria-expanded=move || menu_open.get().to_string()
+                    on:click=move |_| rows.toggle_menu(&did)>"⋯"</button>
+            </div>
+            {menu}
+        </li>
+    }
+}
+
 /// The sidebar, and the backdrop behind it while it is an open drawer.
 #[component]
 pub fn Sidebar() -> impl IntoView {
@@ -167,7 +500,7 @@ pub fn Sidebar() -> impl IntoView {
     let collapsed: RwSignal<BTreeSet<String>> = RwSignal::new(BTreeSet::new());
     // The entry a drag of notes is over.
     let hover: RwSignal<Option<String>> = RwSignal::new(None);
-    let current = move |f: &Filter| !ui.trash.get() && app.query.with(|q| is_filter(q, f));
+    let current = move |f: &Filter| is_current(app, ui, f);
     // A notebook or tag chosen here and renamed (here or elsewhere) since, or a notebook
     // above it: the search box follows it while it holds that filter alone.
     let chosen: StoredValue<Option<(String, String)>> = StoredValue::new(None);
@@ -191,10 +524,30 @@ pub fn Sidebar() -> impl IntoView {
             app.refresh();
         }
     });
-    let choose = move |id: &str, f: &Filter| {
-        chosen.set_value(Some((id.to_owned(), filter_query(f))));
-        select(app, ui, f);
+    let rows = Rows {
+        app,
+        ui,
+        naming,
+        menu,
+        hover,
+        collapsed,
+        chosen,
     };
+    let notebooks = Memo::new(move |_| {
+        let closed = collapsed.get();
+        app.organize.with(|o| notebook_rows(o, &closed))
+    });
+    let tags = Memo::new(move |_| {
+        app.organize.with(|o| {
+            o.tags
+                .iter()
+                .map(|t| TagRow {
+                    id: t.id.clone(),
+                    name: t.name.clone(),
+                })
+                .collect::<Vec<_>>()
+        })
+    });
 
     let entry =
         move |filter: Filter, label: &'static str, testid: &'static str, id: &'static str| {
@@ -222,179 +575,6 @@ pub fn Sidebar() -> impl IntoView {
             }
         };
 
-    let notebooks = move || {
-        let naming_now = naming.get();
-        let menu_now = menu.get();
-        let hover_now = hover.get();
-        let closed = collapsed.get();
-        app.organize.with(|o| {
-            let mut hidden_below: Option<usize> = None;
-            o.tree()
-                .into_iter()
-                .filter_map(|(depth, nb)| {
-                    // Below a collapsed notebook: not shown.
-                    match hidden_below {
-                        Some(d) if depth > d => return None,
-                        _ => hidden_below = None,
-                    }
-                    if closed.contains(&nb.id) {
-                        hidden_below = Some(depth);
-                    }
-                    let path = o.path(&nb.id);
-                    let filter = Filter::Notebook(o.path_names(&nb.id));
-                    let children = o.has_children(&nb.id);
-                    let is_closed = closed.contains(&nb.id);
-                    // (Counts and the highlight are read inside the row: the tree is drawn
-                    // again only when the notebooks, a menu or a name field change, never
-                    // under the user's typing.)
-                    let count_id = nb.id.clone();
-                    let count = move || {
-                        app.snap.with(|s| {
-                            s.counts.as_ref().and_then(|c| c.notebooks.get(&count_id).copied())
-                        })
-                    };
-                    let (id, name) = (nb.id.clone(), nb.name.clone());
-                    let renaming = naming_now == Some(Naming::Rename(id.clone()));
-                    let adding_inside = naming_now == Some(Naming::NewNotebook(Some(id.clone())));
-                    let (on, aria) = (filter.clone(), filter.clone());
-                    let (tid, mid, did, oid, rid, cid, sid) = (
-                        id.clone(), id.clone(), id.clone(), id.clone(), id.clone(), id.clone(),
-                        id.clone(),
-                    );
-                    Some(view! {
-                        <li class="notebook" data-id=id.clone() data-testid="notebook"
-                            data-path=path.clone()
-                            data-depth=depth.min(MAX_SHOWN_DEPTH).to_string()
-                            class:drop-hover=hover_now.as_deref() == Some(id.as_str())
-                            on:dragover=move |ev| {
-                                if io::page::accept_drop(&ev) {
-                                    hover.set(Some(oid.clone()));
-                                }
-                            }
-                            on:dragleave=move |_| hover.set(None)
-                            on:drop=move |ev| {
-                                hover.set(None);
-                                let ids = io::page::dragged_notes(&ev);
-                                commands::move_notes(app, ids, Some(did.clone()));
-                            }>
-                            <div class="entry-row">
-                                {children.then(|| view! {
-                                    <button type="button" class="twisty"
-                                        aria-label=format!("{} {name}", if is_closed { "Expand" } else { "Collapse" })
-                                        aria-expanded=(!is_closed).to_string()
-                                        on:click=move |_| collapsed.update(|c| {
-                                            if !c.remove(&cid) {
-                                                c.insert(cid.clone());
-                                            }
-                                        })>
-                                        {if is_closed { "▸" } else { "▾" }}
-                                    </button>
-                                })}
-                                {if renaming {
-                                    name_field(app, naming, name.clone()).into_any()
-                                } else {
-                                    view! {
-                                        <button type="button" class="entry" class:current=move || current(&on)
-                                            aria-current=move || current(&aria).then_some("true")
-                                            title="Double-click to rename"
-                                            on:click=move |_| choose(&sid, &filter)
-                                            on:dblclick=move |_| naming.set(Some(Naming::Rename(rid.clone())))>
-                                            <span class="name">{name.clone()}</span>
-                                            {move || count_view(count())}
-                                        </button>
-                                    }.into_any()
-                                }}
-                                <button type="button" class="more" aria-label=format!("More for {name}")
-                                    aria-expanded=(menu_now.as_deref() == Some(id.as_str())).to_string()
-                                    on:click=move |_| menu.update(|m| {
-                                        *m = if m.as_deref() == Some(mid.as_str()) { None } else { Some(mid.clone()) }
-                                    })>"⋯"</button>
-                            </div>
-                            {(menu_now.as_deref() == Some(id.as_str())).then(|| {
-                                let below = o.below(&nb.id);
-                                let into = o
-                                    .tree()
-                                    .into_iter()
-                                    .filter(|(_, n)| !below.contains(&n.id) && nb.parent.as_deref() != Some(n.id.as_str()))
-                                    .map(|(_, n)| (n.id.clone(), o.path(&n.id)))
-                                    .collect();
-                                menu_view(app, tid.clone(), name.clone(), false, nb.parent.is_some(), (naming, menu), into)
-                            })}
-                            {adding_inside.then(|| view! {
-                                <div class="inside">{name_field(app, naming, String::new())}</div>
-                            })}
-                        </li>
-                    })
-                })
-                .collect_view()
-        })
-    };
-
-    let tags = move || {
-        let naming_now = naming.get();
-        let menu_now = menu.get();
-        let hover_now = hover.get();
-        app.organize.with(|o| {
-            o.tags
-                .iter()
-                .map(|t| {
-                    let filter = Filter::Tag(t.name.clone());
-                    let (on, aria) = (filter.clone(), filter.clone());
-                    let count_id = t.id.clone();
-                    let count = move || {
-                        app.snap.with(|s| {
-                            s.counts.as_ref().and_then(|c| c.tags.get(&count_id).copied())
-                        })
-                    };
-                    let (id, name) = (t.id.clone(), t.name.clone());
-                    let renaming = naming_now == Some(Naming::Rename(id.clone()));
-                    let (mid, oid, dname, rid, sid) =
-                        (id.clone(), id.clone(), name.clone(), id.clone(), id.clone());
-                    view! {
-                        <li class="tag" data-id=id.clone() data-testid="tag"
-                            class:drop-hover=hover_now.as_deref() == Some(id.as_str())
-                            on:dragover=move |ev| {
-                                if io::page::accept_drop(&ev) {
-                                    hover.set(Some(oid.clone()));
-                                }
-                            }
-                            on:dragleave=move |_| hover.set(None)
-                            on:drop=move |ev| {
-                                hover.set(None);
-                                let ids = io::page::dragged_notes(&ev);
-                                commands::tag_notes(app, ids, dname.clone());
-                            }>
-                            <div class="entry-row">
-                                {if renaming {
-                                    name_field(app, naming, name.clone()).into_any()
-                                } else {
-                                    view! {
-                                        <button type="button" class="entry" class:current=move || current(&on)
-                                            aria-current=move || current(&aria).then_some("true")
-                                            title="Double-click to rename"
-                                            on:click=move |_| choose(&sid, &filter)
-                                            on:dblclick=move |_| naming.set(Some(Naming::Rename(rid.clone())))>
-                                            <span class="name">{format!("#{name}")}</span>
-                                            {move || count_view(count())}
-                                        </button>
-                                    }.into_any()
-                                }}
-                                <button type="button" class="more" aria-label=format!("More for #{name}")
-                                    aria-expanded=(menu_now.as_deref() == Some(id.as_str())).to_string()
-                                    on:click=move |_| menu.update(|m| {
-                                        *m = if m.as_deref() == Some(mid.as_str()) { None } else { Some(mid.clone()) }
-                                    })>"⋯"</button>
-                            </div>
-                            {(menu_now.as_deref() == Some(id.as_str())).then(|| {
-                                menu_view(app, id.clone(), name.clone(), true, false, (naming, menu), Vec::new())
-                            })}
-                        </li>
-                    }
-                })
-                .collect_view()
-        })
-    };
-
     view! {
         <aside class="sidebar" id="sidebar" data-testid="sidebar" aria-label="Notebooks and tags"
             data-open=move || ui.drawer.get().to_string()>
@@ -417,7 +597,10 @@ pub fn Sidebar() -> impl IntoView {
                 <Show when=move || naming.get() == Some(Naming::NewNotebook(None))>
                     {name_field(app, naming, String::new())}
                 </Show>
-                <ul class="tree" data-testid="notebooks">{notebooks}</ul>
+                <ul class="tree" data-testid="notebooks">
+                    <For each=move || notebooks.get() key=|r| r.id.clone()
+                        children=move |r| view! { <NotebookEntry rows list=notebooks first=r/> }/>
+                </ul>
                 <Show when=move || app.organize.with(|o| o.notebooks.is_empty())
                     && naming.get() != Some(Naming::NewNotebook(None))>
                     <p class="muted hint">"No notebooks yet."</p>
@@ -433,7 +616,10 @@ pub fn Sidebar() -> impl IntoView {
                 <Show when=move || naming.get() == Some(Naming::NewTag)>
                     {name_field(app, naming, String::new())}
                 </Show>
-                <ul class="tags" data-testid="tags">{tags}</ul>
+                <ul class="tags" data-testid="tags">
+                    <For each=move || tags.get() key=|t| t.id.clone()
+                        children=move |t| view! { <TagEntry rows list=tags first=t/> }/>
+                </ul>
                 <Show when=move || app.organize.with(|o| o.tags.is_empty())
                     && naming.get() != Some(Naming::NewTag)>
                     <p class="muted hint">"No tags yet."</p>
