@@ -17,6 +17,8 @@ import { PASSWORD, api, openApp, openProfile, startServer } from './tests/harnes
 const SIZES = (process.env.TERN_PERF_SIZES ?? '10000,100000').split(',').map(Number);
 const RUNS = Number(process.env.TERN_PERF_RUNS ?? 7);
 
+// TERN_PERF_UNPACKED=1: the filters and sorts measured once the notes pulled in packs are
+// all unpacked (see packsLeft), not while some are left.
 // TERN_PERF_PROFILE=1: a CPU profile of the search runs, its heaviest functions printed
 // (self time; wasm functions by name when the wasm keeps its name section);
 // TERN_PERF_PROFILE=sync: the same of the initial sync, and for each gap over 50 ms between
@@ -111,6 +113,31 @@ const INSTRUMENT = () => {
   };
   requestAnimationFrame(watch);
 };
+
+/**
+ * How many packs of pulled notes the store still holds (client/src/idb/packs.rs): a note
+ * read from a pack costs its whole pack's body until the background unpacker has moved it
+ * into a record of its own.
+ */
+function packsLeft(page) {
+  return page.evaluate(
+    () =>
+      new Promise((ok, fail) => {
+        const open = indexedDB.open(document.querySelector('main').dataset.store);
+        open.onerror = () => fail(open.error);
+        open.onsuccess = () => {
+          const db = open.result;
+          if (!db.objectStoreNames.contains('packs')) return ok(0);
+          const count = db.transaction(['packs'], 'readonly').objectStore('packs').count();
+          count.onsuccess = () => {
+            db.close();
+            ok(count.result);
+          };
+          count.onerror = () => fail(count.error);
+        };
+      }),
+  );
+}
 
 /** In the page: the baseline of the initial sync (see its call), in ms. */
 async function rawWrites() {
@@ -454,6 +481,12 @@ async function measure(server, n) {
       ['tag:alpha groceries', (j) => j % 70 === 0],
     ];
     out.filters = {};
+    // TERN_PERF_UNPACKED=1: the filters and sorts once every pack is unpacked (the store's
+    // state from a few minutes after an initial sync on), not while packs are left.
+    if (process.env.TERN_PERF_UNPACKED === '1') {
+      for (let i = 0; i < 600 && (await packsLeft(page)) > 0; i++) await page.waitForTimeout(1000);
+    }
+    out.packsAtFilters = await packsLeft(page);
     for (const [q, pick] of FILTERS) {
       const total = seedCount(n, pick);
       const runs = [];
@@ -617,6 +650,7 @@ row('  note records read by the take-over (most of the reloads)', (r) => r.start
 row('search index ready after reload (ms, in the background)', (r) => r.searchReady);
 row(`search "groceries": first page (${results[0]?.page} notes) in the page (ms)`, (r) => r.searchDom);
 row('  the frame after the one drawing them (ms)', (r) => r.search);
+row('packs of pulled notes left when the filters run (read whole)', (r) => r.packsAtFilters);
 for (const q of Object.keys(results[0]?.filters ?? {})) {
   row(`filter "${q}": frame after its first page (ms)`, (r) => r.filters[q]);
 }
