@@ -178,7 +178,7 @@ test('the focus stays on a note of the list while it syncs and changes', async (
     } finally {
       await other.close();
     }
-    await page.waitForSelector('li.note:has-text("Renamed elsewhere")', { timeout: 20_000 });
+    await page.waitForSelector('li.note[data-sync=synced]:has-text("Renamed elsewhere")', { timeout: 20_000 });
     assert.equal(await focused(), 'Renamed elsewhere (synced)', 'the focus stays on the row when another device renames its note');
   } finally {
     await p.close();

@@ -7,6 +7,9 @@
 //! one page of results; the counts come from counters (the store's note counter, the
 //! outbox's count, the search's total), not from reading notes.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use leptos::prelude::*;
 
 use crate::io::{self, FirstPage, FirstRow};
@@ -92,15 +95,17 @@ fn listed(app: PageState) -> Vec<String> {
 /// date, notebook and tags. A click opens it; Ctrl/Cmd-click and Shift-click select
 /// (see [`crate::model::Selection`]); it can be dragged onto a notebook of the sidebar.
 #[component]
-fn NoteItem(id: String, rows: Memo<Rows>, first: NoteView) -> impl IntoView {
+fn NoteItem(rows: Memo<Rows>, first: Arc<NoteView>) -> impl IntoView {
     let app = PageState::get();
     let ui = Ui::get();
     // The row lives as long as its note is listed, and shows the note as it is now: a row
     // made anew on each change (a sync state, a title) would take the keyboard's focus
     // with it.
+    let id = first.id.clone();
     let row_id = id.clone();
-    let note = Memo::new(move |prev: Option<&NoteView>| {
-        rows.with(|r| r.get(&row_id).cloned())
+    // (An `Arc` a row shares with the list's map: a snapshot copies each listed note once.)
+    let note = Memo::new(move |prev: Option<&Arc<NoteView>>| {
+        rows.with(|r| r.by_id.get(&row_id).cloned())
             .or_else(|| prev.cloned())
             .unwrap_or_else(|| first.clone())
     });
@@ -133,7 +138,7 @@ fn NoteItem(id: String, rows: Memo<Rows>, first: NoteView) -> impl IntoView {
             return;
         }
         app.selection.update(Selection::clear);
-        let text = note.with_untracked(NoteView::text);
+        let text = note.with_untracked(|n| n.text());
         app.editor.open_listed(app, open_id.clone(), text);
         ui.pane.set(Pane::Editor);
     };
@@ -192,8 +197,21 @@ fn NoteItem(id: String, rows: Memo<Rows>, first: NoteView) -> impl IntoView {
     }
 }
 
-/// The listed notes by id, once per snapshot: each row reads its own note from it.
-type Rows = std::collections::HashMap<String, NoteView>;
+/// The listed notes, once per snapshot: in the list's order, and by id for each row to read
+/// its own note.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Rows {
+    order: Vec<Arc<NoteView>>,
+    by_id: HashMap<String, Arc<NoteView>>,
+}
+
+impl Rows {
+    fn of(notes: &[NoteView]) -> Self {
+        let order: Vec<Arc<NoteView>> = notes.iter().cloned().map(Arc::new).collect();
+        let by_id = order.iter().map(|n| (n.id.clone(), n.clone())).collect();
+        Self { order, by_id }
+    }
+}
 
 /// The bar over the list while notes are selected: how many, and what to do with them.
 #[component]
@@ -311,15 +329,7 @@ pub fn SortSelect() -> impl IntoView {
 pub fn NoteList() -> impl IntoView {
     let app = PageState::get();
     let ui = Ui::get();
-    let rows = Memo::new(move |_| {
-        app.snap.with(|s| {
-            s.notes
-                .iter()
-                .map(|n| (n.id.clone(), n.clone()))
-                .collect::<Rows>()
-        })
-    });
-    let visible = move || app.snap.with(|s| s.notes.clone());
+    let rows = Memo::new(move |_| app.snap.with(|s| Rows::of(&s.notes)));
     let total = move || app.snap.with(|s| s.total);
     let shown = move || app.snap.with(|s| s.notes.len());
     let searching = move || !app.query.with(|q| q.trim().is_empty());
@@ -378,9 +388,9 @@ pub fn NoteList() -> impl IntoView {
                 data-indexing=move || app.snap.with(|s| s.indexing).to_string()
                 data-counts=move || app.snap.with(|s| s.counts.as_ref().map(counts_label))>
                 <For
-                    each=visible
+                    each=move || rows.with(|r| r.order.clone())
                     key=|n| n.id.clone()
-                    children=move |n| view! { <NoteItem id=n.id.clone() rows first=n/> }
+                    children=move |n| view! { <NoteItem rows first=n/> }
                 />
             </ul>
             <Show when=move || { total() > shown() }>

@@ -8,7 +8,7 @@
 //! renamed while chosen updates the query. Notes dragged from the
 //! list onto a notebook move into it; onto a tag, they are tagged.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use leptos::prelude::*;
 
@@ -257,14 +257,22 @@ struct TagRow {
     name: String,
 }
 
-/// Row `id` as it is now in `list` (kept as it last was while it leaves the list).
-fn row_now<T: Clone + PartialEq + Send + Sync + 'static>(
+/// The rows of `list` by id, once per change of the list (each row reads its own).
+fn by_id<T: Clone + PartialEq + Send + Sync + 'static>(
     list: Memo<Vec<T>>,
+    id: fn(&T) -> &str,
+) -> Memo<HashMap<String, T>> {
+    Memo::new(move |_| list.with(|l| l.iter().map(|r| (id(r).to_owned(), r.clone())).collect()))
+}
+
+/// Row `id` as it is now in `rows` (kept as it last was while it leaves them).
+fn row_now<T: Clone + PartialEq + Send + Sync + 'static>(
+    rows: Memo<HashMap<String, T>>,
+    id: String,
     first: T,
-    is: impl Fn(&T) -> bool + Send + Sync + 'static,
 ) -> Memo<T> {
     Memo::new(move |prev: Option<&T>| {
-        list.with(|l| l.iter().find(|r| is(r)).cloned())
+        rows.with(|r| r.get(&id).cloned())
             .or_else(|| prev.cloned())
             .unwrap_or_else(|| first.clone())
     })
@@ -276,7 +284,11 @@ fn row_now<T: Clone + PartialEq + Send + Sync + 'static>(
 /// over another row change what it shows, not the row, so the keyboard's focus stays where
 /// it is.
 #[component]
-fn NotebookEntry(rows: Rows, list: Memo<Vec<NotebookRow>>, first: NotebookRow) -> impl IntoView {
+fn NotebookEntry(
+    rows: Rows,
+    list: Memo<HashMap<String, NotebookRow>>,
+    first: NotebookRow,
+) -> impl IntoView {
     let Rows {
         app,
         ui,
@@ -286,10 +298,7 @@ fn NotebookEntry(rows: Rows, list: Memo<Vec<NotebookRow>>, first: NotebookRow) -
         ..
     } = rows;
     let id = first.id.clone();
-    let row = {
-        let id = id.clone();
-        row_now(list, first, move |r| r.id == id)
-    };
+    let row = row_now(list, id.clone(), first);
     let rid = id.clone();
     let renaming =
         Memo::new(move |_| naming.with(|n| matches!(n, Some(Naming::Rename(r)) if r == &rid)));
@@ -330,10 +339,12 @@ fn NotebookEntry(rows: Rows, list: Memo<Vec<NotebookRow>>, first: NotebookRow) -
         }
         .into_any()
     };
-    let menu = move || {
+    // What the open menu offers, followed while it is open (a notebook renamed, added or
+    // moved by a sync): drawn again only when that changes.
+    let offers = Memo::new(move |_| {
         menu_open.get().then(|| {
-            let r = row.get_untracked();
-            let into = app.organize.with_untracked(|o| {
+            let r = row.get();
+            let into: Vec<(String, String)> = app.organize.with(|o| {
                 let below = o.below(&r.id);
                 let parent = o.notebook(&r.id).and_then(|n| n.parent.clone());
                 o.tree()
@@ -344,15 +355,12 @@ fn NotebookEntry(rows: Rows, list: Memo<Vec<NotebookRow>>, first: NotebookRow) -
                     .map(|(_, n)| (n.id.clone(), o.path(&n.id)))
                     .collect()
             });
-            menu_view(
-                app,
-                r.id,
-                r.name,
-                false,
-                r.nested,
-                (naming, rows.menu),
-                into,
-            )
+            (r.id, r.name, r.nested, into)
+        })
+    });
+    let menu = move || {
+        offers.get().map(|(id, name, nested, into)| {
+            menu_view(app, id, name, false, nested, (naming, rows.menu), into)
         })
     };
     view! {
@@ -403,7 +411,7 @@ fn NotebookEntry(rows: Rows, list: Memo<Vec<NotebookRow>>, first: NotebookRow) -
 /// A tag: its entry (or the field renaming it), its "⋯" button and menu. Like
 /// [`NotebookEntry`], the row lives as long as the tag is listed.
 #[component]
-fn TagEntry(rows: Rows, list: Memo<Vec<TagRow>>, first: TagRow) -> impl IntoView {
+fn TagEntry(rows: Rows, list: Memo<HashMap<String, TagRow>>, first: TagRow) -> impl IntoView {
     let Rows {
         app,
         ui,
@@ -412,10 +420,7 @@ fn TagEntry(rows: Rows, list: Memo<Vec<TagRow>>, first: TagRow) -> impl IntoView
         ..
     } = rows;
     let id = first.id.clone();
-    let row = {
-        let id = id.clone();
-        row_now(list, first, move |r| r.id == id)
-    };
+    let row = row_now(list, id.clone(), first);
     let rid = id.clone();
     let renaming =
         Memo::new(move |_| naming.with(|n| matches!(n, Some(Naming::Rename(r)) if r == &rid)));
@@ -452,7 +457,7 @@ fn TagEntry(rows: Rows, list: Memo<Vec<TagRow>>, first: TagRow) -> impl IntoView
     };
     let menu = move || {
         menu_open.get().then(|| {
-            let r = row.get_untracked();
+            let r = row.get();
             menu_view(
                 app,
                 r.id,
@@ -537,6 +542,7 @@ pub fn Sidebar() -> impl IntoView {
         let closed = collapsed.get();
         app.organize.with(|o| notebook_rows(o, &closed))
     });
+    let notebook_rows = by_id(notebooks, |r| &r.id);
     let tags = Memo::new(move |_| {
         app.organize.with(|o| {
             o.tags
@@ -548,6 +554,7 @@ pub fn Sidebar() -> impl IntoView {
                 .collect::<Vec<_>>()
         })
     });
+    let tag_rows = by_id(tags, |t| &t.id);
 
     let entry =
         move |filter: Filter, label: &'static str, testid: &'static str, id: &'static str| {
@@ -599,7 +606,7 @@ pub fn Sidebar() -> impl IntoView {
                 </Show>
                 <ul class="tree" data-testid="notebooks">
                     <For each=move || notebooks.get() key=|r| r.id.clone()
-                        children=move |r| view! { <NotebookEntry rows list=notebooks first=r/> }/>
+                        children=move |r| view! { <NotebookEntry rows list=notebook_rows first=r/> }/>
                 </ul>
                 <Show when=move || app.organize.with(|o| o.notebooks.is_empty())
                     && naming.get() != Some(Naming::NewNotebook(None))>
@@ -618,7 +625,7 @@ pub fn Sidebar() -> impl IntoView {
                 </Show>
                 <ul class="tags" data-testid="tags">
                     <For each=move || tags.get() key=|t| t.id.clone()
-                        children=move |t| view! { <TagEntry rows list=tags first=t/> }/>
+                        children=move |t| view! { <TagEntry rows list=tag_rows first=t/> }/>
                 </ul>
                 <Show when=move || app.organize.with(|o| o.tags.is_empty())
                     && naming.get() != Some(Naming::NewTag)>

@@ -102,7 +102,9 @@ pub async fn export(kind: Kind, with_history: bool) -> Result<usize, String> {
 /// A chunk's part of the export as a `Blob` of its own: the browser copies a part's bytes
 /// when a `Blob` is made of it, and a `Blob` made of blobs only refers to them, so the copy
 /// is paid chunk by chunk, not all at the end (the final `Blob` of a 30 MB zip held the page
-/// for about 50 ms, with the rest of the last step 100 ms without a frame).
+/// for about 50 ms, with the rest of the last step 100 ms without a frame). `part` is bytes
+/// (a `Uint8Array`) or a JS string, kept as UTF-8: `new Blob([part])` either way, whatever
+/// the binding's name says.
 fn blob(part: &JsValue) -> Result<JsValue, String> {
     web_sys::Blob::new_with_u8_array_sequence(&Array::of1(part))
         .map(JsValue::from)
