@@ -337,6 +337,25 @@ fn edits_in_different_places_never_conflict_whatever_the_interleaving() {
     run_schedules("TERN_TYPE_ON", schedule);
 }
 
+/// Devices A and B of a new account share note "one two three" (on `strategy`, if any); B
+/// changes the middle word to "TWO" and A pulls it. Returns A, B and the note's id.
+async fn b_edits_under_a(
+    app: &App,
+    strategy: Option<sync_core::Strategy>,
+) -> (Device, Device, String) {
+    let (a, b) = (Device::new("a").await, Device::new("b").await);
+    let id = a.create("Shared", "one two three").await;
+    if let Some(s) = strategy {
+        a.set_strategy(&id, s).await;
+    }
+    a.sync(&Plain(app)).await.unwrap();
+    b.sync(&Plain(app)).await.unwrap();
+    b.edit(&id, "Shared", "one TWO three").await;
+    b.sync(&Plain(app)).await.unwrap();
+    a.sync(&Plain(app)).await.unwrap();
+    (a, b, id)
+}
+
 /// An editor whose typing overlapped another device's edit (pulled while the user typed)
 /// keeps both versions on its device. Pushed as an edit made on the pulled text, it replaced
 /// the other device's edit there without a word, while only the typing device showed a
@@ -349,18 +368,8 @@ fn an_overlap_kept_by_the_editor_is_a_conflict_on_every_device() {
         let server = server().await;
         for strategy in [None, Some(sync_core::Strategy::Manual)] {
             let app = app(&server).await;
-            let (a, b) = (Device::new("a").await, Device::new("b").await);
-            let id = a.create("Shared", "one two three").await;
-            if let Some(s) = strategy {
-                a.set_strategy(&id, s).await;
-            }
-            a.sync(&Plain(&app)).await.unwrap();
-            b.sync(&Plain(&app)).await.unwrap();
-            // B changes the middle word; A pulls it while its editor, opened on the old
-            // text, has "two" rewritten and not saved yet.
-            b.edit(&id, "Shared", "one TWO three").await;
-            b.sync(&Plain(&app)).await.unwrap();
-            a.sync(&Plain(&app)).await.unwrap();
+            // A's editor, opened on the old text, has "two" rewritten and not saved yet.
+            let (a, b, id) = b_edits_under_a(&app, strategy).await;
             let (kept, _) = a
                 .save_editor(&id, ("Shared", "one two three"), ("Shared", "one 2 three"))
                 .await;
@@ -637,16 +646,7 @@ fn after_an_overlap_is_pushed_the_device_goes_on_from_its_own_version() {
                 for strategy in [None, Some(sync_core::Strategy::Manual)] {
                     let case = format!("{then:?}, answer lost: {lose}, {strategy:?}");
                     let app = app(&server).await;
-                    let (a, b) = (Device::new("a").await, Device::new("b").await);
-                    let id = a.create("Shared", "one two three").await;
-                    if let Some(s) = strategy {
-                        a.set_strategy(&id, s).await;
-                    }
-                    a.sync(&Plain(&app)).await.unwrap();
-                    b.sync(&Plain(&app)).await.unwrap();
-                    b.edit(&id, "Shared", "one TWO three").await;
-                    b.sync(&Plain(&app)).await.unwrap();
-                    a.sync(&Plain(&app)).await.unwrap();
+                    let (a, b, id) = b_edits_under_a(&app, strategy).await;
                     let typed = ("Shared", "one 2 three");
                     let (kept, _) = a.save_editor(&id, ("Shared", "one two three"), typed).await;
                     assert!(kept, "{case}");
@@ -709,13 +709,7 @@ fn an_overlap_kept_while_another_change_is_on_its_way_is_still_concurrent() {
     runtime().block_on(async {
         let server = server().await;
         let app = app(&server).await;
-        let (a, b) = (Device::new("a").await, Device::new("b").await);
-        let id = a.create("Shared", "one two three").await;
-        a.sync(&Plain(&app)).await.unwrap();
-        b.sync(&Plain(&app)).await.unwrap();
-        b.edit(&id, "Shared", "one TWO three").await;
-        b.sync(&Plain(&app)).await.unwrap();
-        a.sync(&Plain(&app)).await.unwrap();
+        let (a, b, id) = b_edits_under_a(&app, None).await;
         a.set_strategy(&id, sync_core::Strategy::Merge).await;
         struct Overlap<'a>(&'a App, &'a Device, &'a str, Cell<bool>);
         impl Net for Overlap<'_> {

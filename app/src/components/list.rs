@@ -199,7 +199,7 @@ fn NoteItem(rows: Memo<Rows>, first: Arc<NoteView>) -> impl IntoView {
 
 /// The listed notes, once per snapshot: in the list's order, and by id for each row to read
 /// its own note.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct Rows {
     order: Vec<Arc<NoteView>>,
     by_id: HashMap<String, Arc<NoteView>>,

@@ -278,6 +278,118 @@ fn row_now<T: Clone + PartialEq + Send + Sync + 'static>(
     })
 }
 
+/// What a notebook's row and a tag's row both show: the entry (or the field renaming it)
+/// and the "⋯" button, with the state they read.
+#[derive(Clone, Copy)]
+struct Entry {
+    rows: Rows,
+    /// The record's id.
+    id: StoredValue<String>,
+    /// Its name (what a rename starts from).
+    name: Memo<String>,
+    /// The name as shown (`#name` for a tag).
+    label: Memo<String>,
+    /// What choosing it shows.
+    filter: Memo<Filter>,
+    /// Its live notes (none while unknown).
+    count: Memo<Option<usize>>,
+    /// Whether the name field renames it.
+    renaming: Memo<bool>,
+    /// Whether its menu is open.
+    menu_open: Memo<bool>,
+    /// Whether a drag of notes is over it.
+    hovered: Memo<bool>,
+}
+
+impl Entry {
+    fn new(
+        rows: Rows,
+        id: &str,
+        name: Memo<String>,
+        label: Memo<String>,
+        filter: Memo<Filter>,
+        // Its count among the search index's counts.
+        count: fn(&crate::model::Counts, &str) -> Option<usize>,
+    ) -> Self {
+        let (app, naming, hover) = (rows.app, rows.naming, rows.hover);
+        let id = StoredValue::new(id.to_owned());
+        let count = Memo::new(move |_| {
+            app.snap.with(|s| {
+                s.counts
+                    .as_ref()
+                    .and_then(|c| id.with_value(|id| count(c, id)))
+            })
+        });
+        Entry {
+            rows,
+            id,
+            name,
+            label,
+            filter,
+            count,
+            renaming: Memo::new(move |_| {
+                naming.with(|n| matches!(n, Some(Naming::Rename(r)) if id.with_value(|id| r == id)))
+            }),
+            menu_open: Memo::new(move |_| id.with_value(|id| rows.menu_open(id))),
+            hovered: Memo::new(move |_| {
+                hover.with(|h| id.with_value(|id| h.as_deref() == Some(id.as_str())))
+            }),
+        }
+    }
+
+    /// The entry: a click chooses it, a double click renames it (the name field then).
+    fn view(self) -> impl IntoView {
+        let Rows {
+            app, ui, naming, ..
+        } = self.rows;
+        move || {
+            if self.renaming.get() {
+                return name_field(app, naming, self.name.get_untracked()).into_any();
+            }
+            let current = move || self.filter.with(|f| is_current(app, ui, f));
+            view! {
+                <button type="button" class="entry"
+                    class:current=current
+                    aria-current=move || current().then_some("true")
+                    title="Double-click to rename"
+                    on:click=move |_| self.id.with_value(|id| self.rows.choose(id, &self.filter.get_untracked()))
+                    on:dblclick=move |_| naming.set(Some(Naming::Rename(self.id.get_value())))>
+                    <span class="name">{move || self.label.get()}</span>
+                    {move || count_view(self.count.get())}
+                </button>
+            }
+            .into_any()
+        }
+    }
+
+    /// A drag of notes over the row: taken when it carries notes.
+    fn drag_over(self, ev: &leptos::ev::DragEvent) {
+        if io::page::accept_drop(ev) {
+            self.rows.hover.set(Some(self.id.get_value()));
+        }
+    }
+
+    /// The drag left the row.
+    fn drag_leave(self) {
+        self.rows.hover.set(None);
+    }
+
+    /// The notes dropped on the row.
+    fn dropped(self, ev: &leptos::ev::DragEvent) -> Vec<String> {
+        self.rows.hover.set(None);
+        io::page::dragged_notes(ev)
+    }
+
+    /// The "⋯" button, which opens and closes its menu.
+    fn more(self) -> impl IntoView {
+        view! {
+            <button type="button" class="more" aria-label=move || format!("More for {}", self.label.get())
+                aria-expanded=move || self.menu_open.get().to_string()
+                on:click=move |_| self.id.with_value(|id| self.rows.toggle_menu(id))>"⋯"</button>
+        }
+    }
+}
+
 /// A notebook of the tree: its twisty (when notebooks are inside it), its entry (or the
 /// field renaming it), its "⋯" button and menu, and the field naming a notebook inside it.
 /// The row lives as long as the notebook is shown: its menu, a collapse, a count or a drag
@@ -291,54 +403,27 @@ fn NotebookEntry(
 ) -> impl IntoView {
     let Rows {
         app,
-        ui,
         naming,
-        hover,
         collapsed,
         ..
     } = rows;
     let id = first.id.clone();
     let row = row_now(list, id.clone(), first);
-    let rid = id.clone();
-    let renaming =
-        Memo::new(move |_| naming.with(|n| matches!(n, Some(Naming::Rename(r)) if r == &rid)));
     let aid = id.clone();
     let adding_inside = Memo::new(move |_| {
         naming.with(|n| matches!(n, Some(Naming::NewNotebook(Some(p))) if p == &aid))
     });
-    let mid = id.clone();
-    let menu_open = Memo::new(move |_| rows.menu_open(&mid));
-    let hid = id.clone();
-    let hovered = Memo::new(move |_| hover.with(|h| h.as_deref() == Some(hid.as_str())));
     let kid = id.clone();
     let is_closed = Memo::new(move |_| collapsed.with(|c| c.contains(&kid)));
-    let count_id = id.clone();
-    let count = Memo::new(move |_| {
-        app.snap.with(|s| {
-            s.counts
-                .as_ref()
-                .and_then(|c| c.notebooks.get(&count_id).copied())
-        })
+    let name = Memo::new(move |_| row.with(|r| r.name.clone()));
+    let filter = Memo::new(move |_| row.with(|r| r.filter.clone()));
+    let entry = Entry::new(rows, &id, name, name, filter, |c, id| {
+        c.notebooks.get(id).copied()
     });
-    let name = move || row.with(|r| r.name.clone());
-    let (oid, did, cid, tid) = (id.clone(), id.clone(), id.clone(), id.clone());
-    let entry = move || {
-        if renaming.get() {
-            return name_field(app, naming, row.with_untracked(|r| r.name.clone())).into_any();
-        }
-        view! {
-            <button type="button" class="entry"
-                class:current=move || row.with(|r| is_current(app, ui, &r.filter))
-                aria-current=move || row.with(|r| is_current(app, ui, &r.filter)).then_some("true")
-                title="Double-click to rename"
-                on:click=move |_| row.with_untracked(|r| rows.choose(&r.id, &r.filter))
-                on:dblclick=move |_| naming.set(Some(Naming::Rename(row.with_untracked(|r| r.id.clone()))))>
-                <span class="name">{name}</span>
-                {move || count_view(count.get())}
-            </button>
-        }
-        .into_any()
-    };
+    let Entry {
+        menu_open, hovered, ..
+    } = entry;
+    let (did, cid) = (id.clone(), id.clone());
     // What the open menu offers, followed while it is open (a notebook renamed, added or
     // moved by a sync): drawn again only when that changes.
     let offers = Memo::new(move |_| {
@@ -368,21 +453,13 @@ fn NotebookEntry(
             data-path=move || row.with(|r| r.path.clone())
             data-depth=move || row.with(|r| r.depth.min(MAX_SHOWN_DEPTH).to_string())
             class:drop-hover=move || hovered.get()
-            on:dragover=move |ev| {
-                if io::page::accept_drop(&ev) {
-                    hover.set(Some(oid.clone()));
-                }
-            }
-            on:dragleave=move |_| hover.set(None)
-            on:drop=move |ev| {
-                hover.set(None);
-                let ids = io::page::dragged_notes(&ev);
-                commands::move_notes(app, ids, Some(did.clone()));
-            }>
+            on:dragover=move |ev| entry.drag_over(&ev)
+            on:dragleave=move |_| entry.drag_leave()
+            on:drop=move |ev| commands::move_notes(app, entry.dropped(&ev), Some(did.clone()))>
             <div class="entry-row">
                 <Show when=move || row.with(|r| r.children)>
                     <button type="button" class="twisty"
-                        aria-label=move || format!("{} {}", if is_closed.get() { "Expand" } else { "Collapse" }, name())
+                        aria-label=move || format!("{} {}", if is_closed.get() { "Expand" } else { "Collapse" }, name.get())
                         aria-expanded=move || (!is_closed.get()).to_string()
                         on:click={
                             let cid = cid.clone();
@@ -395,10 +472,8 @@ fn NotebookEntry(
                         {move || if is_closed.get() { "▸" } else { "▾" }}
                     </button>
                 </Show>
-                {entry}
-                <button type="button" class="more" aria-label=move || format!("More for {}", name())
-                    aria-expanded=move || menu_open.get().to_string()
-                    on:click=move |_| rows.toggle_menu(&tid)>"⋯"</button>
+                {entry.view()}
+                {entry.more()}
             </div>
             {menu}
             {move || adding_inside.get().then(|| view! {
@@ -412,49 +487,18 @@ fn NotebookEntry(
 /// [`NotebookEntry`], the row lives as long as the tag is listed.
 #[component]
 fn TagEntry(rows: Rows, list: Memo<HashMap<String, TagRow>>, first: TagRow) -> impl IntoView {
-    let Rows {
-        app,
-        ui,
-        naming,
-        hover,
-        ..
-    } = rows;
+    let Rows { app, naming, .. } = rows;
     let id = first.id.clone();
     let row = row_now(list, id.clone(), first);
-    let rid = id.clone();
-    let renaming =
-        Memo::new(move |_| naming.with(|n| matches!(n, Some(Naming::Rename(r)) if r == &rid)));
-    let mid = id.clone();
-    let menu_open = Memo::new(move |_| rows.menu_open(&mid));
-    let hid = id.clone();
-    let hovered = Memo::new(move |_| hover.with(|h| h.as_deref() == Some(hid.as_str())));
-    let count_id = id.clone();
-    let count = Memo::new(move |_| {
-        app.snap.with(|s| {
-            s.counts
-                .as_ref()
-                .and_then(|c| c.tags.get(&count_id).copied())
-        })
+    let name = Memo::new(move |_| row.with(|r| r.name.clone()));
+    let label = Memo::new(move |_| format!("#{}", name.get()));
+    let filter = Memo::new(move |_| Filter::Tag(name.get()));
+    let entry = Entry::new(rows, &id, name, label, filter, |c, id| {
+        c.tags.get(id).copied()
     });
-    let name = move || row.with(|r| r.name.clone());
-    let filter = move || Filter::Tag(name());
-    let entry = move || {
-        if renaming.get() {
-            return name_field(app, naming, row.with_untracked(|r| r.name.clone())).into_any();
-        }
-        view! {
-            <button type="button" class="entry"
-                class:current=move || is_current(app, ui, &filter())
-                aria-current=move || is_current(app, ui, &filter()).then_some("true")
-                title="Double-click to rename"
-                on:click=move |_| row.with_untracked(|r| rows.choose(&r.id, &Filter::Tag(r.name.clone())))
-                on:dblclick=move |_| naming.set(Some(Naming::Rename(row.with_untracked(|r| r.id.clone()))))>
-                <span class="name">{move || format!("#{}", name())}</span>
-                {move || count_view(count.get())}
-            </button>
-        }
-        .into_any()
-    };
+    let Entry {
+        menu_open, hovered, ..
+    } = entry;
     let menu = move || {
         menu_open.get().then(|| {
             let r = row.get();
@@ -469,26 +513,15 @@ fn TagEntry(rows: Rows, list: Memo<HashMap<String, TagRow>>, first: TagRow) -> i
             )
         })
     };
-    let (oid, did) = (id.clone(), id.clone());
     view! {
         <li class="tag" data-id=id data-testid="tag"
             class:drop-hover=move || hovered.get()
-            on:dragover=move |ev| {
-                if io::page::accept_drop(&ev) {
-                    hover.set(Some(oid.clone()));
-                }
-            }
-            on:dragleave=move |_| hover.set(None)
-            on:drop=move |ev| {
-                hover.set(None);
-                let ids = io::page::dragged_notes(&ev);
-                commands::tag_notes(app, ids, row.with_untracked(|r| r.name.clone()));
-            }>
+            on:dragover=move |ev| entry.drag_over(&ev)
+            on:dragleave=move |_| entry.drag_leave()
+            on:drop=move |ev| commands::tag_notes(app, entry.dropped(&ev), name.get_untracked())>
             <div class="entry-row">
-                {entry}
-                <button type="button" class="more" aria-label=move || format!("More for #{}", name())
-                    aria-expanded=move || menu_open.get().to_string()
-                    on:click=move |_| rows.toggle_menu(&did)>"⋯"</button>
+                {entry.view()}
+                {entry.more()}
             </div>
             {menu}
         </li>
